@@ -54,14 +54,7 @@ func newGuard(addr string, allowRemote bool) (guard, error) {
 	case isIP && ip.IsUnspecified():
 		g.hosts["127.0.0.1"], g.hosts["::1"], g.hosts["localhost"] = true, true, true
 		// Every address of this machine reaches the listener.
-		addrs, _ := net.InterfaceAddrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok {
-					g.ips[ip.Unmap()] = true
-				}
-			}
-		}
+		g.ips, _ = machineAddrs()
 	case httpx.IsLoopback(host):
 		g.hosts["localhost"] = true
 	case isIP:
@@ -152,6 +145,21 @@ func fromThisMachine(r *http.Request) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// machineAddrs returns this machine's own addresses, on every interface;
+// those it could read if it fails.
+func machineAddrs() (map[netip.Addr]bool, error) {
+	ips := map[netip.Addr]bool{}
+	addrs, err := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				ips[ip.Unmap()] = true
+			}
+		}
+	}
+	return ips, err
 }
 
 // outsiderWarnings bounds the warnings that requests from outside cause,

@@ -75,17 +75,25 @@ func (f *fixture) serve(t testing.TB) string {
 // serveTuned is serve, with tune changing the proxy before it serves.
 func (f *fixture) serveTuned(t testing.TB, tune func(*proxy.Proxy)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return "http://" + f.serveAt(t, "127.0.0.1:0", false, tune).String()
+}
+
+// serveAt starts another proxy, with the fixture's configuration, listening
+// at listen (its port 0 for one of its own), tune changing it before it
+// serves, and returns the address it listens at.
+func (f *fixture) serveAt(t testing.TB, listen string, allowRemote bool, tune func(*proxy.Proxy)) *net.TCPAddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := proxy.New(f.options(ln.Addr().String(), false))
+	p, err := proxy.New(f.options(ln.Addr().String(), allowRemote))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tune(p)
 	serve(t, p, ln)
-	return "http://" + ln.Addr().String()
+	return ln.Addr().(*net.TCPAddr)
 }
 
 // serve runs p on ln, as `freshtoken proxy` does, until the test ends or

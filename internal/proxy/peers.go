@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os/user"
 	"strconv"
 	"sync"
@@ -57,9 +58,23 @@ func (p *Proxy) watchPeers(ln net.Listener) {
 	}
 	if _, ok := sockowner.Listener(ln.Addr().String()); ok {
 		p.peers.known = true
+		sockowner.Prepare() // a lookup then needs no file of its own
 		return
 	}
 	p.log.Warn("the kernel's socket tables (/proc/net/tcp) cannot be read here, so the proxy cannot tell which user's program sends a request: any user of this computer can use it", "listen", ln.Addr().String())
+}
+
+// ofThisMachine is whether a connection from ip was made on this machine,
+// by a program the kernel's tables name: from a loopback address, or from
+// one of its network addresses (a proxy listening on every address, with
+// --allow-remote, is reached at those too). Where its addresses cannot be
+// read, it is taken to be, and refused unless the tables name it.
+func ofThisMachine(ip netip.Addr) bool {
+	if ip.IsLoopback() {
+		return true
+	}
+	ips, err := machineAddrs()
+	return err != nil || ips[ip.WithZone("")]
 }
 
 // connPeer is the verdict on one connection's program, reached at its
@@ -73,31 +88,35 @@ type connPeer struct {
 type connPeerKey struct{}
 
 // withConnPeer is Serve's ConnContext: it notes the connection, looked up
-// at its first request, not in the loop accepting connections.
+// at its first request, not in the loop accepting connections; the
+// connection as accepted, whose socket the lookup asks about.
 func withConnPeer(ctx context.Context, c net.Conn) context.Context {
+	if s, ok := c.(*sendLimitedConn); ok {
+		c = s.Conn
+	}
 	return context.WithValue(ctx, connPeerKey{}, &connPeer{conn: c})
 }
 
 // peerRefusal says why r's connection is not served, or returns "".
 func (p *Proxy) peerRefusal(r *http.Request) string {
 	cp, ok := r.Context().Value(connPeerKey{}).(*connPeer)
-	if !ok || !p.peers.known || !fromThisMachine(r) {
+	if !ok || !p.peers.known {
 		return ""
 	}
 	cp.once.Do(func() { cp.why = p.judgePeer(cp.conn) })
 	return cp.why
 }
 
-// judgePeer looks up the owner of c's other end. One the tables do not
-// name (its program closed it already, or the table failed to read) is
+// judgePeer looks up the owner of c's other end, when it is on this
+// machine. One the kernel does not name (its program closed it already,
+// the connection ended before the lookup, or the table failed to read) is
 // refused: what it sent may not be sent on for it.
 func (p *Proxy) judgePeer(c net.Conn) string {
-	local, lok := c.LocalAddr().(*net.TCPAddr)
-	remote, rok := c.RemoteAddr().(*net.TCPAddr)
-	if !lok || !rok {
+	remote, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok || !ofThisMachine(remote.AddrPort().Addr().Unmap()) {
 		return ""
 	}
-	uid, err := sockowner.Peer(local.AddrPort(), remote.AddrPort())
+	uid, err := sockowner.Peer(c)
 	pp := p.peers
 	switch {
 	case err == nil && (uid == pp.uid || uid == 0):

@@ -6,10 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -105,11 +104,6 @@ func TestOwnUsersProgramWhereTheProxyIsAnotherUsers(t *testing.T) {
 	}
 }
 
-// withoutProc marks the copy of the test binary that
-// TestWithoutTheTablesEveryProgramIsServed runs in a mount namespace of
-// its own.
-const withoutProc = "FRESHTOKEN_TEST_WITHOUT_PROC"
-
 // TestWithoutTheTablesEveryProgramIsServed: where /proc is not mounted,
 // the kernel's tables cannot be read: the proxy says as it starts that any
 // user of this computer can use it, and serves another user's program, as
@@ -117,18 +111,8 @@ const withoutProc = "FRESHTOKEN_TEST_WITHOUT_PROC"
 // root, in a copy of the test binary given a mount namespace of its own,
 // where it hides /proc under an empty file system.
 func TestWithoutTheTablesEveryProgramIsServed(t *testing.T) {
-	if os.Getenv(withoutProc) == "" {
-		testenv.NeedRoot(t, "a mount namespace without /proc")
-		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), withoutProc+"=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
-		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-			t.Fatalf("without /proc: %v\n%s", err, out)
-		}
+	if !testenv.WithProc(t, "tmpfs", "") {
 		return
-	}
-	if err := syscall.Mount("none", "/proc", "tmpfs", 0, ""); err != nil {
-		t.Fatal(err)
 	}
 	f := newFixture(t)
 	f.login(t, "dev")
@@ -138,5 +122,59 @@ func TestWithoutTheTablesEveryProgramIsServed(t *testing.T) {
 	c := testenv.DialAs(t, 65534, f.addr)
 	if resp, body := send(t, c, bufio.NewReader(c), f.addr, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("another user's program: %d %s; want 200, as before", resp.StatusCode, body)
+	}
+}
+
+// TestAnotherUsersProgramAtTheMachinesAddress: a proxy listening on every
+// address (--allow-remote, for other computers) is also reached from this
+// machine at its network address, not only at 127.0.0.1. Another user's
+// program connecting there was served as if it were another computer's.
+// The proxy looks up the program of every connection from one of this
+// machine's own addresses.
+func TestAnotherUsersProgramAtTheMachinesAddress(t *testing.T) {
+	var own netip.Addr
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() && ip.IsGlobalUnicast() {
+				own = ip.Unmap()
+			}
+		}
+	}
+	if !own.IsValid() {
+		testenv.Missing(t, "this machine has no network address besides loopback")
+	}
+	f := newFixture(t)
+	f.login(t, "dev")
+	every := f.serveAt(t, "0.0.0.0:0", true, func(*proxy.Proxy) {})
+	addr := netip.AddrPortFrom(own, uint16(every.Port)).String()
+	for _, tc := range []struct {
+		uid    int
+		status int
+	}{{65534, http.StatusForbidden}, {os.Getuid(), http.StatusOK}} {
+		c := testenv.DialAs(t, tc.uid, addr)
+		if resp, body := send(t, c, bufio.NewReader(c), addr, "/dev/v2/company"); resp.StatusCode != tc.status {
+			t.Errorf("a program of uid %d at %s: %d %s; want %d", tc.uid, addr, resp.StatusCode, body, tc.status)
+		}
+	}
+}
+
+// TestProcSubsetPid: with /proc showing only the processes' folders (a
+// service hardened with systemd's ProcSubset=pid), /proc/net is gone but
+// each process's own /proc/self/net remains: the proxy read the former,
+// warned that any user of this computer could use it and served them all.
+// It reads its own process's tables, and refuses another user's program.
+func TestProcSubsetPid(t *testing.T) {
+	if !testenv.WithProc(t, "proc", "subset=pid") {
+		return
+	}
+	f := newFixture(t)
+	f.login(t, "dev")
+	if strings.Contains(f.logs.String(), "any user of this computer can use it") {
+		t.Fatalf("the proxy says it cannot tell users apart:\n%s", f.logs)
+	}
+	c := testenv.DialAs(t, 65534, f.addr)
+	if resp, body := send(t, c, bufio.NewReader(c), f.addr, "/dev/v2/company"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("another user's program: %d %s; want 403", resp.StatusCode, body)
 	}
 }

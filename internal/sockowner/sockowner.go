@@ -1,7 +1,8 @@
 // Package sockowner tells which user holds a TCP socket of this machine,
 // as the kernel knows it: on a shared machine, whose program listens on a
-// port, or sent a request over a loopback connection. Only Linux tells (its
-// /proc/net/tcp and tcp6 tables); elsewhere nothing is known.
+// port, or sent a request over a connection made on this machine. Only
+// Linux tells (asked by netlink's sock_diag, or its /proc/net/tcp and tcp6
+// tables); elsewhere nothing is known.
 package sockowner
 
 import "errors"

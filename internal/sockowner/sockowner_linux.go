@@ -5,22 +5,28 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Known is true: Linux's tables name the owner of each socket.
 const Known = true
 
 // The kernel's TCP tables, IPv4 and IPv6, of this process's network
-// namespace: the one its loopback connections are made in.
+// namespace: the one its loopback connections are made in. /proc/net is a
+// link to these, missing where /proc shows only the processes' folders
+// (systemd's ProcSubset=pid).
 const (
-	table4 = "/proc/net/tcp"
-	table6 = "/proc/net/tcp6"
+	table4 = "/proc/self/net/tcp"
+	table6 = "/proc/self/net/tcp6"
 )
 
 // Listener returns the user id of a program listening for TCP connections
@@ -56,13 +62,53 @@ func Listener(addr string) (uid int, ok bool) {
 	return uid, ok
 }
 
-// Peer returns the user id of the program holding the other end of a TCP
-// connection of this machine whose own end is local and whose other end is
-// remote (as the server's accepted connection sees them). It reads the
-// tables once and stops at the match. A socket no program holds any more
-// (closed, waiting out its last packets) has no owner in the tables: that
-// is ErrUnknown, as is a table that cannot be read (wrapping its error).
-func Peer(local, remote netip.AddrPort) (uid int, err error) {
+// Peer returns the user id of the program holding the other end of c, a
+// TCP connection this machine accepted from a program of its own. It asks
+// the kernel for that one socket (see diagPeer), or, where it cannot,
+// reads the tables once and stops at the match. A socket no program holds
+// any more (closed, waiting out its last packets) has no owner: that is
+// ErrUnknown, as is a table that cannot be read (wrapping its error). So
+// is a connection that has ended by the time it is looked up (its client
+// reset it right after sending): its client's address may be another
+// program's by then, found in its place.
+func Peer(c net.Conn) (uid int, err error) {
+	local, lok := c.LocalAddr().(*net.TCPAddr)
+	remote, rok := c.RemoteAddr().(*net.TCPAddr)
+	if !lok || !rok {
+		return 0, ErrUnknown
+	}
+	if !connected(c) { // ended already: not worth a lookup
+		return 0, ErrUnknown
+	}
+	uid, err = lookup(local.AddrPort(), remote.AddrPort())
+	if err == nil && !connected(c) {
+		return 0, ErrUnknown
+	}
+	return uid, err
+}
+
+// lookup finds the owner of the socket whose own end is remote and whose
+// other end is local: asked of the kernel, or read from the tables where
+// the kernel cannot be asked. The kernel saying it has no such socket is
+// believed if it finds the other (local's own): otherwise it has no
+// diagnostics for TCP.
+func lookup(local, remote netip.AddrPort) (uid int, err error) {
+	uid, err = diagPeer(remote, local)
+	if errors.Is(err, errNoSocket) {
+		if _, ownErr := diagPeer(local, remote); !errors.Is(ownErr, errNoSocket) {
+			return 0, err
+		}
+		err = errNoDiag
+	}
+	if errors.Is(err, errNoDiag) {
+		return scanPeer(local, remote)
+	}
+	return uid, err
+}
+
+// scanPeer finds in the tables the owner of the socket whose own end is
+// remote and whose other end is local.
+func scanPeer(local, remote netip.AddrPort) (uid int, err error) {
 	local, remote = unmap(local), unmap(remote)
 	tables := []string{table6} // an IPv6 socket's, v4-mapped or not
 	if remote.Addr().Is4() {
@@ -91,6 +137,35 @@ func Peer(local, remote netip.AddrPort) (uid int, err error) {
 	}
 	return 0, ErrUnknown
 }
+
+// connected is whether c's socket still has its peer: while it does, no
+// other socket can hold the peer's address and port towards it. Its
+// client may have closed its side (CLOSE_WAIT), not reset it.
+func connected(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var state uint8
+	if raw.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			state = info.State
+		}
+	}) != nil {
+		return false
+	}
+	return state == tcpEstablished || state == tcpCloseWait
+}
+
+// A socket's states, as TCP_INFO gives them (include/net/tcp_states.h).
+const (
+	tcpEstablished = 1
+	tcpCloseWait   = 8
+)
 
 // stateListen is a listening socket's state in the tables.
 var stateListen = []byte("0A")

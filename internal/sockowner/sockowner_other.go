@@ -2,7 +2,7 @@
 
 package sockowner
 
-import "net/netip"
+import "net"
 
 // Known is false: outside Linux, the owner of a socket is not known.
 const Known = false
@@ -12,5 +12,9 @@ const Known = false
 func Listener(addr string) (uid int, ok bool) { return 0, false }
 
 // Peer would return the user id of the program at the other end of a
-// loopback connection; outside Linux it is not known.
-func Peer(local, remote netip.AddrPort) (uid int, err error) { return 0, ErrUnknown }
+// connection from this machine; outside Linux it is not known.
+func Peer(c net.Conn) (uid int, err error) { return 0, ErrUnknown }
+
+// Prepare would open what Peer asks the kernel with; outside Linux there
+// is nothing to open.
+func Prepare() {}
