@@ -50,6 +50,31 @@ func TestReadmeNamesEveryDependency(t *testing.T) {
 	}
 }
 
+// TestReadmeNamesEveryPackage: each package of the module has its line in
+// the README's "Working on freshtoken" layout, by its path or, as
+// release/'s small programs are, by its name under its parent's line:
+// internal/sockowner and internal/wake were merged without one, and a
+// newcomer reading the layout could not tell where the proxy's check of
+// other users or the engine's closing after a sleep live.
+func TestReadmeNamesEveryPackage(t *testing.T) {
+	_, layout, _ := strings.Cut(string(readFile(t, "README.md")), "## Working on freshtoken")
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	out, err := exec.Command("go", "list", "./...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		dir, ok := strings.CutPrefix(pkg, "github.com/freshtoken/freshtoken/")
+		if !ok { // the engine, the root package
+			continue
+		}
+		parent, base := filepath.Split(dir)
+		if !strings.Contains(layout, dir+"/") && (parent == "" || !strings.Contains(layout, parent) || !strings.Contains(layout, " "+base+"/")) {
+			t.Errorf("the README's layout (Working on freshtoken) does not name %s/", dir)
+		}
+	}
+}
+
 // TestExampleBuildsAsAProgramOfYourOwn: the package's Example is shown
 // (pkg.go.dev, go doc) as a whole program to copy, its helper included. It
 // builds and runs as one, in a module of its own that requires freshtoken: it
