@@ -695,6 +695,13 @@ func (f *File) Missing() error {
 	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another", f.Path), flag: configFlag}
 }
 
+// Gone is the mistake of a configuration file a long-running process read
+// before and no longer finds: `freshtoken init` would write a new one in
+// its place, with none of its environments.
+func (f *File) Gone() error {
+	return &invalid{msg: fmt.Sprintf("the configuration file %s, read before, is gone (moved or deleted); put it back, or restart with the one to use", f.Path), flag: configFlag}
+}
+
 // Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else
 // default_env, else the only one configured.
 func (f *File) Select(flag string) (*Env, error) {

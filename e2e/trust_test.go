@@ -707,3 +707,42 @@ func TestConfigWithAnAudienceLeavesTheTokensOfOneWithout(t *testing.T) {
 		t.Fatal("the adoption sent a token request")
 	}
 }
+
+// TestProxyWhoseConfigIsMovedAwayServesOn: a running proxy whose
+// configuration file is moved away (or deleted) serves each environment
+// as last read, and where it has none open says the file is gone, not to
+// run `freshtoken init`: read as a configuration naming nothing, every
+// request was told of an unknown environment and to add it with init,
+// which would write a new file in the moved one's place, and the status
+// page said no environment was configured yet.
+func TestProxyWhoseConfigIsMovedAwayServesOn(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	_, addr := w.redirectAddr()
+	w.startProxy(addr)
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/dev/v2/company"); code != http.StatusOK {
+		t.Fatalf("before the move: %d %s", code, body)
+	}
+	if err := os.Rename(w.config, w.config+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get("/dev/v2/company"); code != http.StatusOK {
+		t.Errorf("after the move: %d %s; want the environment served as last read", code, body)
+	}
+	if code, body := get("/other/v2/company"); code == http.StatusNotFound || strings.Contains(body, "init") || !strings.Contains(body, "is gone") {
+		t.Errorf("an environment not open, after the move: %d %s; want the file said to be gone, and no init", code, body)
+	}
+	if _, page := get("/"); strings.Contains(page, "No environment is configured") || !strings.Contains(page, "is gone") {
+		t.Errorf("the status page after the move says:\n%s\nwant the file said to be gone", page)
+	}
+}

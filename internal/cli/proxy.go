@@ -329,7 +329,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 		Envs: func() ([]string, error) {
 			c, err := f.Config()
 			if err == nil && !c.Exists {
-				err = c.Missing()
+				err = c.Gone()
 			}
 			if err != nil {
 				return nil, err
@@ -425,12 +425,19 @@ func (w *configWait) isReady() bool {
 
 // Config is the proxy's configuration: until the proxy can start with one,
 // the error that keeps it waiting; then as each command reads it (an edit
-// that breaks it later is served on as last opened).
+// that breaks it later is served on as last opened, and so is a file moved
+// away or deleted: read as one naming nothing, it told every request of an
+// unknown environment, and to run `freshtoken init`, which would write a
+// new file in its place).
 func (w *configWait) Config() (*config.File, error) {
 	if err := w.try(); err != nil {
 		return nil, &configUnusableError{err}
 	}
-	return w.f.Config()
+	c, err := w.f.Config()
+	if err == nil && !c.Exists {
+		return nil, c.Gone()
+	}
+	return c, err
 }
 
 // wait returns what the proxy starts with once it can be had, reading the

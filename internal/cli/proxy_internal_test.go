@@ -140,7 +140,7 @@ func TestKeeperOfAConfigMovedAwayKeepsItsWatches(t *testing.T) {
 	// past the two looks in a row that take an environment out.
 	testenv.WaitFor(t, "looks after the move, or the token file removed", func() bool {
 		_, err := os.Stat(tokenFile)
-		return err != nil || strings.Count(logged.String(), "does not exist") >= 6
+		return err != nil || strings.Count(logged.String(), "is gone") >= 6
 	})
 	if _, err := os.Stat(tokenFile); err != nil {
 		t.Errorf("token file after the configuration was moved away: %v; want it kept", err)
