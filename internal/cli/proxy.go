@@ -55,9 +55,10 @@ and ` + "`freshtoken login`" + `, which completes its log-in through a running p
 
 The proxy listens on loopback only and answers only requests addressed to it
 by its own address, so no web page can read your APIs through it or press
-its buttons. --allow-remote lets other machines use it (and your tokens),
-which you should only do on a network you trust. What older browsers still
-let a page send, and more:
+its buttons. On Linux it serves only programs of your own user (and root):
+another user of this machine gets a 403. --allow-remote lets other machines
+use it (and your tokens), which you should only do on a network you trust.
+What older browsers still let a page send, and more:
 https://github.com/freshtoken/freshtoken/blob/main/docs/proxy.md
 
 While it runs, it also keeps every logged-in environment's grant alive:
