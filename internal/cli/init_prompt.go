@@ -174,8 +174,9 @@ func (p *prompter) confirm(ctx context.Context, question string, def bool) (bool
 func (p *prompter) secret(ctx context.Context, question string) (string, error) {
 	p.asked = true
 	for {
-		fmt.Fprintf(p.out, "%s (typing is not shown): ", question)
-		answer, err := p.readSecret(ctx)
+		ask := func() { fmt.Fprintf(p.out, "%s (typing is not shown): ", question) }
+		ask()
+		answer, err := p.readSecret(ctx, ask)
 		if err != nil {
 			return "", err
 		}
@@ -227,7 +228,9 @@ func clientIDCheck(provider string) func(string) error {
 	}
 }
 
-func (p *prompter) readSecret(ctx context.Context) (string, error) {
+// readSecret reads a secret with echo off, calling ask again when the
+// process, stopped (Ctrl-Z), is continued.
+func (p *prompter) readSecret(ctx context.Context, ask func()) (string, error) {
 	if !p.isTTY {
 		return p.readLine(ctx)
 	}
@@ -241,7 +244,7 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		b, err := readPassword(p.fd)
+		b, err := readPassword(p.fd, ask)
 		ch <- result{b, err}
 	}()
 	select {

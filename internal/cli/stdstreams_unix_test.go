@@ -54,7 +54,7 @@ func TestSecretPromptAtAClosedTerminal(t *testing.T) {
 	defer tty.Close()
 	p := &prompter{in: bufio.NewReader(tty), out: io.Discard, fd: int(tty.Fd()), isTTY: true}
 	ptmx.Close() // the terminal window closes
-	_, err = p.readSecret(context.Background())
+	_, err = p.readSecret(context.Background(), func() {})
 	if !errors.Is(err, errHungUp) || signalOf(err) != syscall.SIGHUP {
 		t.Fatalf("a secret asked for after the terminal closed: %v; want it told as a closed terminal (SIGHUP)", err)
 	}
