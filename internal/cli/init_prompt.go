@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -211,15 +212,23 @@ func pastedLabel(answer string) string {
 // shows with its label, an address (the redirect URI, the app's page) where
 // the provider's client IDs are none (a generic provider's may be a URL, as
 // OAuth client ID metadata documents make them), a character no client ID
-// has. Refused only once every question was answered, it lost every answer.
+// has. A label is told by its words (Client ID, client_id, OAuth
+// identifier), not by letters within them: a generic provider's
+// did:web:… or android:… is its own. The secret so labelled is refused
+// without repeating it. Refused only once every question was answered, it lost every answer.
 func clientIDCheck(provider string) func(string) error {
 	return func(a string) error {
 		label := pastedLabel(a)
-		lower := strings.ToLower(label)
+		words := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r < 'a' || r > 'z' })
+		labelled := func(names ...string) bool {
+			return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(names, w) })
+		}
 		switch {
+		case labelled("secret", "clientsecret", "password"): // what follows is never repeated
+			return errors.New("that is labelled as the client secret, not the client ID: give the app's OAuth identifier (client ID) instead")
 		case strings.Contains(a, "://") && provider != "" && provider != "generic":
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
-		case label != "" && (strings.Contains(lower, "id") || strings.Contains(lower, "client") || strings.Contains(lower, "key")):
+		case labelled("id", "identifier", "client", "clientid", "key"):
 			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, strings.TrimSpace(a[len(label):]))
 		case !httpx.PrintableASCII(a):
 			return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])

@@ -278,6 +278,11 @@ func TestInitTakesWhatWasPastedAsMeant(t *testing.T) {
 	s.expect(t, "that is a web address, not the client ID")
 	s.answer(t, "OAuth identifier (client ID): ", "Client ID: dev-client-id")
 	s.expect(t, `that begins with the label "Client ID:"; the client ID is what follows it: dev-client-id`)
+	s.answer(t, "OAuth identifier (client ID): ", "OAuth secret: Zx81hQ2mP0wLk7sT3vB9")
+	s.expect(t, "that is labelled as the client secret, not the client ID")
+	if n := strings.Count(s.String(), "Zx81hQ2mP0wLk7sT3vB9"); n != 1 {
+		t.Errorf("the secret pasted at the client ID question was shown %d times, not only as it was typed:\n%s", n, s)
+	}
 	s.typeClient(t, "\x1b[200~\ufeffdev-client-id \x1b[201~", "OAuth secret: dev-client-secret")
 	s.expect(t, `That begins with the label "OAuth secret:"; paste the secret alone`)
 	s.typeSecret(t, "\x1b[200~ dev-client-secret\u00a0\x1b[201~")
