@@ -243,17 +243,18 @@ func (p *prompter) readSecret(ctx context.Context, ask func()) (string, error) {
 	if !p.isTTY {
 		return p.readLine(ctx)
 	}
-	state, err := term.GetState(p.fd)
+	restore, err := hush(p.fd, ask)
 	if err != nil {
 		return "", hungUp(err) // the terminal closed since the question
 	}
+	defer restore()
 	type result struct {
 		secret []byte
 		err    error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		b, err := readPassword(p.fd, ask)
+		b, err := readHushed(p.fd)
 		ch <- result{b, err}
 	}()
 	select {
@@ -267,7 +268,6 @@ func (p *prompter) readSecret(ctx context.Context, ask func()) (string, error) {
 		}
 		return paste.Trim(string(r.secret)), nil
 	case <-ctx.Done():
-		term.Restore(p.fd, state)
 		fmt.Fprintln(p.out)
 		return "", ctx.Err()
 	}
