@@ -453,7 +453,8 @@ func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
 // TestInitStoppedWhileItsLogInWaits: Ctrl-C while the log-in init offered
 // waits for the browser ends it saying the environment stays configured and
 // how to log in later: it said only "login cancelled; nothing was
-// stored", as if init had written nothing.
+// stored", as if init had written nothing. A browser that cannot open is
+// said with login's flag for that: "use --no-browser", which init refuses.
 func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	e := newDevEnv(t)
 	t.Setenv("FT_TEST_DEV_SECRET", "dev-client-secret")
@@ -461,7 +462,7 @@ func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	root := cli.NewRootCmd(&cli.Factory{
 		IO:          &cli.IOStreams{In: s.tty, Out: io.Discard, ErrOut: s.tty, InTTY: true, ErrTTY: true},
-		OpenBrowser: func(string) error { cancel(); return nil }, // Ctrl-C as the browser opens
+		OpenBrowser: func(string) error { cancel(); return errors.New("no browser here") }, // Ctrl-C as the browser fails
 	})
 	root.SetArgs([]string{"--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--api-url", e.api,
 		"--client-secret-env", "FT_TEST_DEV_SECRET", "--redirect-uri", freeRedirectURI(t)})
@@ -469,6 +470,7 @@ func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	go func() { done <- root.ExecuteContext(ctx) }()
 	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
 	s.answer(t, "Log in to later now? [Y/n]: ", "")
+	s.expect(t, "or use `login --no-browser`.") // not --no-browser alone, which init refuses
 	err := finished(t, done)
 	if want := "later stays configured: when you are ready, run: freshtoken --config "; err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), " login -e later") {
 		t.Errorf("init: %v; want it to say %q and the log-in to run", err, want)
