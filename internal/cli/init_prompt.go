@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -174,8 +175,9 @@ func (p *prompter) confirm(ctx context.Context, question string, def bool) (bool
 func (p *prompter) secret(ctx context.Context, question string) (string, error) {
 	p.asked = true
 	for {
-		fmt.Fprintf(p.out, "%s (typing is not shown): ", question)
-		answer, err := p.readSecret(ctx)
+		ask := func() { fmt.Fprintf(p.out, "%s (typing is not shown): ", question) }
+		ask()
+		answer, err := p.readSecret(ctx, ask)
 		if err != nil {
 			return "", err
 		}
@@ -210,15 +212,23 @@ func pastedLabel(answer string) string {
 // shows with its label, an address (the redirect URI, the app's page) where
 // the provider's client IDs are none (a generic provider's may be a URL, as
 // OAuth client ID metadata documents make them), a character no client ID
-// has. Refused only once every question was answered, it lost every answer.
+// has. A label is told by its words (Client ID, client_id, OAuth
+// identifier), not by letters within them: a generic provider's
+// did:web:… or android:… is its own. The secret so labelled is refused
+// without repeating it. Refused only once every question was answered, it lost every answer.
 func clientIDCheck(provider string) func(string) error {
 	return func(a string) error {
 		label := pastedLabel(a)
-		lower := strings.ToLower(label)
+		words := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r < 'a' || r > 'z' })
+		labelled := func(names ...string) bool {
+			return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(names, w) })
+		}
 		switch {
+		case labelled("secret", "clientsecret", "password"): // what follows is never repeated
+			return errors.New("that is labelled as the client secret, not the client ID: give the app's OAuth identifier (client ID) instead")
 		case strings.Contains(a, "://") && provider != "" && provider != "generic":
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
-		case label != "" && (strings.Contains(lower, "id") || strings.Contains(lower, "client") || strings.Contains(lower, "key")):
+		case labelled("id", "identifier", "client", "clientid", "key"):
 			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, strings.TrimSpace(a[len(label):]))
 		case !httpx.PrintableASCII(a):
 			return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])
@@ -227,21 +237,24 @@ func clientIDCheck(provider string) func(string) error {
 	}
 }
 
-func (p *prompter) readSecret(ctx context.Context) (string, error) {
+// readSecret reads a secret with echo off, calling ask again when the
+// process, stopped (Ctrl-Z), is continued.
+func (p *prompter) readSecret(ctx context.Context, ask func()) (string, error) {
 	if !p.isTTY {
 		return p.readLine(ctx)
 	}
-	state, err := term.GetState(p.fd)
+	restore, err := hush(p.fd, ask)
 	if err != nil {
 		return "", hungUp(err) // the terminal closed since the question
 	}
+	defer restore()
 	type result struct {
 		secret []byte
 		err    error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		b, err := readPassword(p.fd)
+		b, err := readHushed(p.fd)
 		ch <- result{b, err}
 	}()
 	select {
@@ -255,7 +268,6 @@ func (p *prompter) readSecret(ctx context.Context) (string, error) {
 		}
 		return paste.Trim(string(r.secret)), nil
 	case <-ctx.Done():
-		term.Restore(p.fd, state)
 		fmt.Fprintln(p.out)
 		return "", ctx.Err()
 	}

@@ -142,6 +142,25 @@ func (s *screen) typeClient(t *testing.T, id, secret string) {
 	s.answer(t, "OAuth identifier (client ID): ", id)
 	s.expect(t, "How should freshtoken get the client secret?")
 	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.typeSecret(t, secret)
+}
+
+// atTheSecret runs init for environment later of e on s's terminal, to be
+// given the client secret in the configuration file, and waits for its
+// question with echo off; it returns where init's outcome will be sent.
+func (s *screen) atTheSecret(t *testing.T, e *devEnv) <-chan error {
+	t.Helper()
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--client-id", "dev-client-id")
+	s.answer(t, "Choose 1-3 [1]: ", "3")
+	s.expect(t, "Client secret (typing is not shown): ")
+	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	return done
+}
+
+// typeSecret waits for init's client secret question, and for the terminal
+// to stop showing what is typed, and types secret.
+func (s *screen) typeSecret(t *testing.T, secret string) {
+	t.Helper()
 	s.expect(t, "Client secret (typing is not shown): ")
 	testenv.WaitFor(t, "echo to be off", s.echoOff)
 	if _, err := s.ptmx.Write([]byte(secret + "\n")); err != nil {
@@ -156,6 +175,18 @@ func (s *screen) declineLogin(t *testing.T, env string, done <-chan error) {
 	s.answer(t, "Log in to "+env+" now? [Y/n]: ", "n")
 	if err := finished(t, done); err != nil {
 		t.Fatalf("init: %v\nscreen:\n%s", err, s)
+	}
+}
+
+// leftClean checks that the terminal never showed secret, and shows what
+// is typed again.
+func (s *screen) leftClean(t *testing.T, secret string) {
+	t.Helper()
+	if strings.Contains(s.String(), secret) {
+		t.Errorf("the terminal showed the client secret:\n%s", s)
+	}
+	if s.echoOff() {
+		t.Error("echo was left off")
 	}
 }
 
@@ -192,12 +223,7 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	s.typeClient(t, "dev-client-id", "dev-client-secret")
 	s.expect(t, "Register this redirect URI")
 	s.acceptLogin(t, "dev", done)
-	if strings.Contains(s.String(), "dev-client-secret") {
-		t.Errorf("the terminal showed the client secret:\n%s", s)
-	}
-	if s.echoOff() {
-		t.Error("echo was left off")
-	}
+	s.leftClean(t, "dev-client-secret")
 	if stdout.String() != redirect+"\n" {
 		t.Errorf("stdout = %q, want the redirect URI alone", stdout.String())
 	}
@@ -252,13 +278,14 @@ func TestInitTakesWhatWasPastedAsMeant(t *testing.T) {
 	s.expect(t, "that is a web address, not the client ID")
 	s.answer(t, "OAuth identifier (client ID): ", "Client ID: dev-client-id")
 	s.expect(t, `that begins with the label "Client ID:"; the client ID is what follows it: dev-client-id`)
+	s.answer(t, "OAuth identifier (client ID): ", "OAuth secret: Zx81hQ2mP0wLk7sT3vB9")
+	s.expect(t, "that is labelled as the client secret, not the client ID")
+	if n := strings.Count(s.String(), "Zx81hQ2mP0wLk7sT3vB9"); n != 1 {
+		t.Errorf("the secret pasted at the client ID question was shown %d times, not only as it was typed:\n%s", n, s)
+	}
 	s.typeClient(t, "\x1b[200~\ufeffdev-client-id \x1b[201~", "OAuth secret: dev-client-secret")
 	s.expect(t, `That begins with the label "OAuth secret:"; paste the secret alone`)
-	s.expect(t, "Client secret (typing is not shown): ")
-	testenv.WaitFor(t, "echo to be off", s.echoOff)
-	if _, err := s.ptmx.Write([]byte("\x1b[200~ dev-client-secret\u00a0\x1b[201~\n")); err != nil {
-		t.Fatal(err)
-	}
+	s.typeSecret(t, "\x1b[200~ dev-client-secret\u00a0\x1b[201~")
 	s.acceptLogin(t, "dev", done)
 	if strings.Contains(s.String(), "dev-client-secret") {
 		t.Errorf("the terminal showed the client secret:\n%s", s)
@@ -332,10 +359,7 @@ func TestInitInputEndedIsAUsageError(t *testing.T) {
 func TestInitInputEndedAtTheSecret(t *testing.T) {
 	e := newDevEnv(t)
 	s := newScreen(t)
-	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--client-id", "dev-client-id")
-	s.answer(t, "Choose 1-3 [1]: ", "3")
-	s.expect(t, "Client secret (typing is not shown): ")
-	testenv.WaitFor(t, "echo to be off", s.echoOff)
+	done := s.atTheSecret(t, e)
 	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
 		t.Fatal(err)
 	}
@@ -349,6 +373,31 @@ func TestInitInputEndedAtTheSecret(t *testing.T) {
 	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "later") {
 		t.Errorf("the configuration was written:\n%s", conf)
 	}
+}
+
+// TestInitSecretStaysHiddenAfterASuspend: Ctrl-Z at the client secret
+// question, then fg, keeps what is typed off the screen and asks again. A
+// shell puts its own settings back on the terminal while the job is
+// stopped (bash: echo on), and freshtoken, continued, read the secret with
+// echo on, showing it, under a question that had scrolled away.
+func TestInitSecretStaysHiddenAfterASuspend(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	done := s.atTheSecret(t, e)
+	shells, err := unix.IoctlGetTermios(int(s.tty.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shells.Lflag |= unix.ECHO // the shell's own settings, while the job is stopped
+	if err := unix.IoctlSetTermios(int(s.tty.Fd()), unix.TCSETS, shells); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Kill(os.Getpid(), unix.SIGCONT); err != nil { // fg
+		t.Fatal(err)
+	}
+	s.typeSecret(t, "dev-client-secret")
+	s.declineLogin(t, "later", done)
+	s.leftClean(t, "dev-client-secret")
 }
 
 // TestInitAsksAgainForANameTakenByAnotherProvider: the name of an
@@ -404,7 +453,8 @@ func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
 // TestInitStoppedWhileItsLogInWaits: Ctrl-C while the log-in init offered
 // waits for the browser ends it saying the environment stays configured and
 // how to log in later: it said only "login cancelled; nothing was
-// stored", as if init had written nothing.
+// stored", as if init had written nothing. A browser that cannot open is
+// said with login's flag for that: "use --no-browser", which init refuses.
 func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	e := newDevEnv(t)
 	t.Setenv("FT_TEST_DEV_SECRET", "dev-client-secret")
@@ -412,7 +462,7 @@ func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	root := cli.NewRootCmd(&cli.Factory{
 		IO:          &cli.IOStreams{In: s.tty, Out: io.Discard, ErrOut: s.tty, InTTY: true, ErrTTY: true},
-		OpenBrowser: func(string) error { cancel(); return nil }, // Ctrl-C as the browser opens
+		OpenBrowser: func(string) error { cancel(); return errors.New("no browser here") }, // Ctrl-C as the browser fails
 	})
 	root.SetArgs([]string{"--config", e.config, "init", "-e", "later", "--provider", "freeagent", "--api-url", e.api,
 		"--client-secret-env", "FT_TEST_DEV_SECRET", "--redirect-uri", freeRedirectURI(t)})
@@ -420,6 +470,7 @@ func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	go func() { done <- root.ExecuteContext(ctx) }()
 	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
 	s.answer(t, "Log in to later now? [Y/n]: ", "")
+	s.expect(t, "or use `login --no-browser`.") // not --no-browser alone, which init refuses
 	err := finished(t, done)
 	if want := "later stays configured: when you are ready, run: freshtoken --config "; err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), " login -e later") {
 		t.Errorf("init: %v; want it to say %q and the log-in to run", err, want)

@@ -5,17 +5,20 @@ package cli
 import (
 	"errors"
 	"io"
+	"os"
+	"os/signal"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
-// readPassword reads a line from the terminal fd with echo off, as
-// term.ReadPassword does, but tells the input ending (Ctrl-D on an empty
-// line), which term.ReadPassword reads as nothing, again and again, for
-// ever at full speed: init's client secret question hung. The terminal's
-// settings are put back before it returns.
-func readPassword(fd int) ([]byte, error) {
+// hush turns echo off on the terminal fd, for readHushed, until restore
+// puts the terminal's settings back; it is done before the read begins,
+// so that no signal in between leaves echo off for the shell. Continued
+// after a stop (Ctrl-Z, fg), when the shell has put its own settings (echo
+// on) back on the terminal, it turns echo off again before calling
+// resumed, which asks again.
+func hush(fd int, resumed func()) (restore func(), err error) {
 	was, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
 		return nil, err
@@ -27,7 +30,35 @@ func readPassword(fd int) ([]byte, error) {
 	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &quiet); err != nil {
 		return nil, err
 	}
-	defer unix.IoctlSetTermios(fd, ioctlSetTermios, was)
+	continued := make(chan os.Signal, 1)
+	signal.Notify(continued, unix.SIGCONT)
+	done, quieting := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(quieting)
+		for {
+			select {
+			case <-continued:
+				if unix.IoctlSetTermios(fd, ioctlSetTermios, &quiet) == nil {
+					resumed()
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(continued)
+		close(done)
+		<-quieting // no continuation turns echo off once it is put back
+		unix.IoctlSetTermios(fd, ioctlSetTermios, was)
+	}, nil
+}
+
+// readHushed reads a line from the terminal fd, hushed, as
+// term.ReadPassword does, but tells the input ending (Ctrl-D on an empty
+// line), which term.ReadPassword reads as nothing, again and again, for
+// ever at full speed: init's client secret question hung.
+func readHushed(fd int) ([]byte, error) {
 	var line []byte
 	var b [1]byte // a byte at a time: what follows the line is the next question's
 	for {

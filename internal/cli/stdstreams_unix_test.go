@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"syscall"
 	"testing"
 
@@ -47,15 +48,22 @@ func TestTerminalInputTellsAClosedTerminal(t *testing.T) {
 // settings before the read failed (EIO), and the command ended as a bug,
 // exit 1, "input/output error".
 func TestSecretPromptAtAClosedTerminal(t *testing.T) {
+	ptmx, p := terminalPrompter(t)
+	ptmx.Close() // the terminal window closes
+	_, err := p.readSecret(context.Background(), func() {})
+	if !errors.Is(err, errHungUp) || signalOf(err) != syscall.SIGHUP {
+		t.Fatalf("a secret asked for after the terminal closed: %v; want it told as a closed terminal (SIGHUP)", err)
+	}
+}
+
+// terminalPrompter is a prompter at a new pseudo-terminal, and the
+// terminal's other end, where a person types.
+func terminalPrompter(t *testing.T) (ptmx *os.File, p *prompter) {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		testenv.Missing(t, "no pseudo-terminal here: %v", err)
 	}
-	defer tty.Close()
-	p := &prompter{in: bufio.NewReader(tty), out: io.Discard, fd: int(tty.Fd()), isTTY: true}
-	ptmx.Close() // the terminal window closes
-	_, err = p.readSecret(context.Background())
-	if !errors.Is(err, errHungUp) || signalOf(err) != syscall.SIGHUP {
-		t.Fatalf("a secret asked for after the terminal closed: %v; want it told as a closed terminal (SIGHUP)", err)
-	}
+	t.Cleanup(func() { tty.Close(); ptmx.Close() })
+	return ptmx, &prompter{in: bufio.NewReader(tty), out: io.Discard, fd: int(tty.Fd()), isTTY: true}
 }

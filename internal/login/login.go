@@ -215,7 +215,7 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 			fmt.Fprintf(f.Stderr, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
 			return
 		}
-		fmt.Fprintf(f.Stderr, "Could not open a browser (%s); set browser in the config or $BROWSER, or use --no-browser.\n", redact.OneLine(err.Error(), 200))
+		fmt.Fprintf(f.Stderr, "Could not open a browser (%s); set browser in the config or $BROWSER, or use `login --no-browser`.\n", redact.OneLine(err.Error(), 200))
 	}
 	fmt.Fprintf(f.Stderr, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
 }
