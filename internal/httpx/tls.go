@@ -49,7 +49,8 @@ func AppendPEMFile(pool *x509.CertPool, caFile string) error {
 // NewTransport is a copy of http.DefaultTransport, which honours
 // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, that also trusts the certificates
 // in caFile ("" for the system's roots alone). Every outbound client of
-// freshtoken is built on it, or on http.DefaultTransport itself.
+// freshtoken is built on it, or on http.DefaultTransport itself. Its
+// HTTP/2 connections are pinged when silent (PingHTTP2).
 // A proxy variable Go cannot read is a *ProxyEnvError: Go would ignore
 // it and send every request around the proxy.
 func NewTransport(caFile string) (*http.Transport, error) {
@@ -57,6 +58,7 @@ func NewTransport(caFile string) (*http.Transport, error) {
 		return nil, err
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	PingHTTP2(t)
 	if caFile != "" {
 		pool, err := CertPool(caFile)
 		if err != nil {
@@ -65,6 +67,20 @@ func NewTransport(caFile string) (*http.Transport, error) {
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	return t, nil
+}
+
+// PingHTTP2 has t ask a server by an HTTP/2 PING whether it is still
+// there once nothing came on a connection for 10 seconds, and close the
+// connection, failing its requests, when no answer comes within 5 more.
+// A connection with a request in flight when the machine slept is not
+// idle, so the closing of idle connections on waking (see internal/wake)
+// leaves it, and requests made after the wake are multiplexed onto it: to
+// a network left behind, they waited out their whole timeout. Now they
+// fail within 15 seconds of the wake (the timers count only the time the
+// machine ran), and a retry goes over a new connection. A server that is
+// there answers a PING however slow its answer to a request is.
+func PingHTTP2(t *http.Transport) {
+	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 10 * time.Second, PingTimeout: 5 * time.Second}
 }
 
 // SharedTransport is NewTransport's transport for caFile, made once in the

@@ -200,6 +200,7 @@ func baseURL(addr string) string {
 // newTransport keeps connections to each API alive for the next request and
 // leaves compression to the client, so bodies pass through unchanged. An
 // answer's header past httpx.MaxAnswerHeader is not read (502 api_unreadable).
+// A connection whose API stops answering PINGs is dropped (httpx.PingHTTP2).
 func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if tlsConfig != nil {
@@ -212,6 +213,7 @@ func newTransport(tlsConfig *tls.Config, proxy func(*http.Request) (*url.URL, er
 	t.MaxIdleConnsPerHost = 64
 	t.DisableCompression = true
 	t.MaxResponseHeaderBytes = httpx.MaxAnswerHeader
+	httpx.PingHTTP2(t)
 	dial := t.DialContext
 	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestUpstreamClosesIdleConnections: closing the idle connections of the
@@ -50,4 +53,15 @@ func TestUpstreamClosesIdleConnections(t *testing.T) {
 	if n := dials.Load(); n != 2 {
 		t.Fatalf("%d connections: the idle one was not closed", n)
 	}
+}
+
+// TestUpstreamGivesUpOnASilentHTTP2Connection: a request the proxy had in
+// flight to an HTTP/2 API when the machine slept kept its connection busy,
+// so the closing of idle connections on waking left it, and every request
+// forwarded after the wake went onto it and got 504 after `timeout`; the
+// proxy's connections to APIs now answer a PING or are dropped.
+func TestUpstreamGivesUpOnASilentHTTP2Connection(t *testing.T) {
+	testenv.GivesUpOnASilentHTTP2Connection(t, func(roots *x509.CertPool) *http.Transport {
+		return newTransport(&tls.Config{RootCAs: roots}, nil)
+	})
 }

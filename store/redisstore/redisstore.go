@@ -232,6 +232,16 @@ func (e *closedError) Unwrap() []error { return []error{redis.ErrClosed, store.E
 // New returns a store in the Redis database at rawURL:
 // redis://[user:password@]host:port/db, or rediss:// for TLS. It connects
 // when first used.
+// connMaxIdle is how long a pooled connection to Redis may go unused,
+// by the wall clock, before go-redis drops it rather than send a command
+// on it. The wall clock counts a sleep of the machine: connections kept
+// from before one lead, as often as not, to a network left behind, whose
+// Redis never answers, and each command sent on one waited read_timeout
+// (2 s) before its retry took the next such connection; with a pool of
+// four or more, the first read after a wake failed, Redis unreachable,
+// after 8 s. go-redis's default is 30 minutes.
+var connMaxIdle = 30 * time.Second
+
 func New(rawURL string) (*Store, error) {
 	opts, u, err := parseURL(rawURL)
 	if err != nil {
@@ -255,6 +265,9 @@ func New(rawURL string) (*Store, error) {
 	}
 	if !q.Has("write_timeout") {
 		opts.WriteTimeout = 2 * time.Second
+	}
+	if !q.Has("conn_max_idle_time") && !q.Has("idle_timeout") {
+		opts.ConnMaxIdleTime = connMaxIdle
 	}
 	where := store.RedactURL(rawURL)
 	if q.Has("db") { // go-redis takes the database from ?db= over the path
