@@ -229,9 +229,6 @@ type closedError struct{ msg string }
 func (e *closedError) Error() string   { return e.msg }
 func (e *closedError) Unwrap() []error { return []error{redis.ErrClosed, store.ErrClosed} }
 
-// New returns a store in the Redis database at rawURL:
-// redis://[user:password@]host:port/db, or rediss:// for TLS. It connects
-// when first used.
 // connMaxIdle is how long a pooled connection to Redis may go unused,
 // by the wall clock, before go-redis drops it rather than send a command
 // on it. The wall clock counts a sleep of the machine: connections kept
@@ -242,6 +239,9 @@ func (e *closedError) Unwrap() []error { return []error{redis.ErrClosed, store.E
 // after 8 s. go-redis's default is 30 minutes.
 var connMaxIdle = 30 * time.Second
 
+// New returns a store in the Redis database at rawURL:
+// redis://[user:password@]host:port/db, or rediss:// for TLS. It connects
+// when first used.
 func New(rawURL string) (*Store, error) {
 	opts, u, err := parseURL(rawURL)
 	if err != nil {
