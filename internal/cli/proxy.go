@@ -328,20 +328,24 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 		// renewals have failed 15 minutes; read as empty, it ended every
 		// watch and removed every token file, and the grants lapsed untold.
 		Envs: func() ([]string, error) {
-			c, err := f.Config()
-			if err == nil && !c.Exists {
-				err = c.Gone()
-			}
+			c, err := f.keptConfig()
 			if err != nil {
 				return nil, err
 			}
 			return c.Names(), nil
 		},
+		// Each watch's look, too, says the file is gone: opened from the
+		// file read as one naming nothing, it said the environment was not
+		// configured and to add it with `freshtoken init -e ENV`, in the
+		// log at every look and in the notice 15 minutes on, which would
+		// write a new file holding that one environment alone.
 		Open: func(ctx context.Context, env string) (*freshtoken.Source, error) {
-			if c, err := f.Config(); err == nil {
-				n.Configure(c.Notify) // edits are followed, as the environments' are
+			c, err := f.keptConfig()
+			if err != nil {
+				return nil, err
 			}
-			return f.Source(ctx, env)
+			n.Configure(c.Notify) // edits are followed, as the environments' are
+			return f.sourceIn(ctx, c, env)
 		},
 		Logger: f.Logger().With("component", "keeper"),
 		Ledger: config.TokenFileLedger(),
@@ -434,7 +438,14 @@ func (w *configWait) Config() (*config.File, error) {
 	if err := w.try(); err != nil {
 		return nil, &configUnusableError{err}
 	}
-	c, err := w.f.Config()
+	return w.f.keptConfig()
+}
+
+// keptConfig is the configuration as a long-running process reads it
+// again: a file moved away or deleted since is a mistake (config.File.Gone),
+// not a configuration naming nothing.
+func (f *Factory) keptConfig() (*config.File, error) {
+	c, err := f.Config()
 	if err == nil && !c.Exists {
 		return nil, c.Gone()
 	}

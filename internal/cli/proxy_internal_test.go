@@ -136,13 +136,19 @@ func TestKeeperOfAConfigMovedAwayKeepsItsWatches(t *testing.T) {
 	if err := os.Rename(conf, conf+".moved"); err != nil {
 		t.Fatal(err)
 	}
+	before := len(logged.String())
 	// Each watch's look says the file is gone too: several of them, long
 	// past the two looks in a row that take an environment out.
 	testenv.WaitFor(t, "looks after the move, or the token file removed", func() bool {
 		_, err := os.Stat(tokenFile)
-		return err != nil || strings.Count(logged.String(), "is gone") >= 6
+		return err != nil || strings.Count(logged.String(), "cannot read the environment's configuration") >= 3
 	})
 	if _, err := os.Stat(tokenFile); err != nil {
 		t.Errorf("token file after the configuration was moved away: %v; want it kept", err)
+	}
+	for line := range strings.Lines(logged.String()[before:]) {
+		if strings.Contains(line, "init") || !strings.Contains(line, "is gone") {
+			t.Errorf("logged after the move: %s want each line to say the file is gone, and none to run init", line)
+		}
 	}
 }

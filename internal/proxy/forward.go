@@ -219,9 +219,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	e.succeed()
 	in := inboundRequest{host: r.Host}
-	if in.body, _ = r.Body.(*idleBody); in.body != nil {
-		defer in.body.finish()
-	}
+	in.body, _ = r.Body.(*idleBody)
 	out := r.WithContext(boundingInterim(context.WithValue(r.Context(), inbound{}, in)))
 	held, err := p.keepForRetry(out)
 	defer p.replayBudget.give(held)
@@ -536,12 +534,19 @@ const drainLimit = 8 << 20
 // to its end nor failed, up to drainLimit, and closes it. A client that sends its whole body before
 // reading the answer (most do) then gets the answer, where a connection
 // closed with the body unread would be reset under it. A body the client
-// waits to be asked for, and was not, is left unread: the server closes
-// the connection after the answer.
+// waits to be asked for, and was not, is left unread, as is any left past
+// drainLimit or after the client stopped sending it: the server closes the
+// connection after the answer, rather than read on with no time limit.
 func (b *idleBody) finish() {
 	if !b.ended.Load() && (b.asked.Load() || !b.continues) {
+		// Sending the answer, the server reads up to 256 KB of what is
+		// left, as any read of the body, within idle.
+		b.rc.SetReadDeadline(time.Now().Add(b.idle))
 		b.rc.Flush()
 		io.Copy(io.Discard, io.LimitReader(b, drainLimit))
+	}
+	if !b.ended.Load() {
+		b.rc.SetReadDeadline(time.Now()) // the server's Close reads no more of it
 	}
 	b.ReadCloser.Close()
 }

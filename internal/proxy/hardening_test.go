@@ -1086,3 +1086,38 @@ func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff: a request whose body
+// the proxy answers without reading (an unknown environment, a method it
+// does not forward, the status page), from a client that then stops
+// sending it, gets its answer and has its connection closed once it has
+// sent nothing for BodyTimeout. The server read what was left of the body
+// before sending the answer, with no time limit: the client got no answer,
+// and each such request held a connection and a goroutine of a proxy
+// running for weeks for as long as its client stayed.
+func TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff(t *testing.T) {
+	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.BodyTimeout = time.Second })
+	requests := []struct{ line, want string }{
+		{"POST /nosuch/x HTTP/1.1", "unknown_environment"},
+		{"TRACE /victim/x HTTP/1.1", "method_not_allowed"},
+		{"POST / HTTP/1.1", ""},
+	}
+	readers := make([]*bufio.Reader, len(requests))
+	for i, req := range requests {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "%s\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"the start\":", req.line, f.addr)
+		readers[i] = r
+	}
+	for i, r := range readers {
+		resp, body := readAnswer(t, r, "POST")
+		if resp.StatusCode < 400 || !strings.Contains(body, requests[i].want) {
+			t.Errorf("%s: got %d %s, want the proxy's own error %s", requests[i].line, resp.StatusCode, body, requests[i].want)
+		}
+		if b, err := r.ReadByte(); err != io.EOF { // dial's deadline ends a failing wait
+			t.Errorf("%s: after the answer, a client that stopped sending the body got %q, %v; want the connection closed", requests[i].line, b, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the API got %d requests", n)
+	}
+}

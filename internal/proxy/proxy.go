@@ -337,6 +337,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continues: r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue")}
 		r = r.WithContext(r.Context())
 		r.Body = body
+		// Every answer, not only the API's: one the proxy made itself
+		// without reading the body (an unknown environment, a log-in
+		// needed) was held back while the server read what was left of
+		// it, with no time limit, so a client that stopped sending held
+		// its connection and a goroutine for as long as it stayed.
+		defer body.finish()
 	}
 	switch {
 	case callback: // first: a redirect_uri may name "/"
