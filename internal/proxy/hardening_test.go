@@ -1089,7 +1089,8 @@ func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
 
 // TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff: a request whose body
 // the proxy answers without reading (an unknown environment, a method it
-// does not forward, the status page), from a client that then stops
+// does not forward, the status page, a refusal: here a Host not the
+// proxy's own, as a DNS rebinding sends), from a client that then stops
 // sending it, gets its answer and has its connection closed once it has
 // sent nothing for BodyTimeout. The server read what was left of the body
 // before sending the answer, with no time limit: the client got no answer,
@@ -1097,15 +1098,16 @@ func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
 // running for weeks for as long as its client stayed.
 func TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff(t *testing.T) {
 	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.BodyTimeout = time.Second })
-	requests := []struct{ line, want string }{
-		{"POST /nosuch/x HTTP/1.1", "unknown_environment"},
-		{"TRACE /victim/x HTTP/1.1", "method_not_allowed"},
-		{"POST / HTTP/1.1", ""},
+	requests := []struct{ line, host, want string }{
+		{"POST /nosuch/x HTTP/1.1", f.addr, "unknown_environment"},
+		{"TRACE /victim/x HTTP/1.1", f.addr, "method_not_allowed"},
+		{"POST / HTTP/1.1", f.addr, ""},
+		{"POST /victim/x HTTP/1.1", "rebound.example", "forbidden"}, // refused before any handler
 	}
 	readers := make([]*bufio.Reader, len(requests))
 	for i, req := range requests {
 		c, r := dial(t, f)
-		fmt.Fprintf(c, "%s\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"the start\":", req.line, f.addr)
+		fmt.Fprintf(c, "%s\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"the start\":", req.line, req.host)
 		readers[i] = r
 	}
 	for i, r := range readers {
