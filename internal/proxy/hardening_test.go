@@ -1123,3 +1123,25 @@ func TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff(t *testing.T) {
 		t.Errorf("the API got %d requests", n)
 	}
 }
+
+// TestWholeBodiesKeepTheConnectionAlive: a request whose body came whole,
+// answered by the API or by the proxy itself without reading it (an
+// unknown environment, a method it does not forward, the status page, a
+// log-in form without its check), leaves its connection open for the
+// client's next request, as Postman and curl's --next send on one: the
+// finishing of bodies closes only a connection whose body is left unsent.
+func TestWholeBodiesKeepTheConnectionAlive(t *testing.T) {
+	f, _ := twoEnvAPI(t, nil)
+	for _, line := range []string{"POST /victim/x HTTP/1.1", "POST /nosuch/x HTTP/1.1", "TRACE /victim/x HTTP/1.1", "POST / HTTP/1.1", "POST /.freshtoken/envs/victim/login HTTP/1.1"} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "%s\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"a\":\"b\"}", line, f.addr)
+		if resp, body := readAnswer(t, r, http.MethodPost); resp.Close {
+			t.Errorf("%s: got %d %s with the connection closed, want it kept alive", line, resp.StatusCode, body)
+			continue
+		}
+		fmt.Fprintf(c, "GET /victim/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+		if resp, body := readAnswer(t, r, http.MethodGet); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: the next request on the connection got %d %s, want 200", line, resp.StatusCode, body)
+		}
+	}
+}
