@@ -1089,7 +1089,8 @@ func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
 
 // TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff: a request whose body
 // the proxy answers without reading (an unknown environment, a method it
-// does not forward, the status page), from a client that then stops
+// does not forward, the status page, a refusal: here a Host not the
+// proxy's own, as a DNS rebinding sends), from a client that then stops
 // sending it, gets its answer and has its connection closed once it has
 // sent nothing for BodyTimeout. The server read what was left of the body
 // before sending the answer, with no time limit: the client got no answer,
@@ -1097,15 +1098,16 @@ func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
 // running for weeks for as long as its client stayed.
 func TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff(t *testing.T) {
 	f, hits := twoEnvAPI(t, func(o *proxy.Options) { o.BodyTimeout = time.Second })
-	requests := []struct{ line, want string }{
-		{"POST /nosuch/x HTTP/1.1", "unknown_environment"},
-		{"TRACE /victim/x HTTP/1.1", "method_not_allowed"},
-		{"POST / HTTP/1.1", ""},
+	requests := []struct{ line, host, want string }{
+		{"POST /nosuch/x HTTP/1.1", f.addr, "unknown_environment"},
+		{"TRACE /victim/x HTTP/1.1", f.addr, "method_not_allowed"},
+		{"POST / HTTP/1.1", f.addr, ""},
+		{"POST /victim/x HTTP/1.1", "rebound.example", "forbidden"}, // refused before any handler
 	}
 	readers := make([]*bufio.Reader, len(requests))
 	for i, req := range requests {
 		c, r := dial(t, f)
-		fmt.Fprintf(c, "%s\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"the start\":", req.line, f.addr)
+		fmt.Fprintf(c, "%s\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"the start\":", req.line, req.host)
 		readers[i] = r
 	}
 	for i, r := range readers {
@@ -1119,5 +1121,27 @@ func TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the API got %d requests", n)
+	}
+}
+
+// TestWholeBodiesKeepTheConnectionAlive: a request whose body came whole,
+// answered by the API or by the proxy itself without reading it (an
+// unknown environment, a method it does not forward, the status page, a
+// log-in form without its check), leaves its connection open for the
+// client's next request, as Postman and curl's --next send on one: the
+// finishing of bodies closes only a connection whose body is left unsent.
+func TestWholeBodiesKeepTheConnectionAlive(t *testing.T) {
+	f, _ := twoEnvAPI(t, nil)
+	for _, line := range []string{"POST /victim/x HTTP/1.1", "POST /nosuch/x HTTP/1.1", "TRACE /victim/x HTTP/1.1", "POST / HTTP/1.1", "POST /.freshtoken/envs/victim/login HTTP/1.1"} {
+		c, r := dial(t, f)
+		fmt.Fprintf(c, "%s\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"a\":\"b\"}", line, f.addr)
+		if resp, body := readAnswer(t, r, http.MethodPost); resp.Close {
+			t.Errorf("%s: got %d %s with the connection closed, want it kept alive", line, resp.StatusCode, body)
+			continue
+		}
+		fmt.Fprintf(c, "GET /victim/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+		if resp, body := readAnswer(t, r, http.MethodGet); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: the next request on the connection got %d %s, want 200", line, resp.StatusCode, body)
+		}
 	}
 }

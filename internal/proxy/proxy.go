@@ -313,6 +313,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mode := r.Header.Get("Sec-Fetch-Mode")
 	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
 		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
+	if r.Body != nil && r.Body != http.NoBody {
+		// On a copy: the server goes on seeing its own body, so that an
+		// answer sent before the body was asked for (Expect:
+		// 100-continue) goes out at once, and ends the connection.
+		body := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body,
+			continues: r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue")}
+		r = r.WithContext(r.Context())
+		r.Body = body
+		// Every answer, not only the API's: one the proxy made itself
+		// without reading the body (a refusal, an unknown environment,
+		// a log-in needed) was held back while the server read what was
+		// left of it, with no time limit, so a client that stopped
+		// sending held its connection and a goroutine for as long as it
+		// stayed.
+		defer body.finish()
+	}
 	if why := p.peerRefusal(r); why != "" {
 		w.Header().Set("Connection", "close") // its next requests would be refused alike
 		writeKind(w, kinds.Forbidden, problem{Message: why})
@@ -328,21 +344,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
 		writeKind(w, kinds.Forbidden, problem{Message: why})
 		return
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		// On a copy: the server goes on seeing its own body, so that an
-		// answer sent before the body was asked for (Expect:
-		// 100-continue) goes out at once, and ends the connection.
-		body := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: p.timeouts.body,
-			continues: r.ProtoAtLeast(1, 1) && strings.EqualFold(r.Header.Get("Expect"), "100-continue")}
-		r = r.WithContext(r.Context())
-		r.Body = body
-		// Every answer, not only the API's: one the proxy made itself
-		// without reading the body (an unknown environment, a log-in
-		// needed) was held back while the server read what was left of
-		// it, with no time limit, so a client that stopped sending held
-		// its connection and a goroutine for as long as it stayed.
-		defer body.finish()
 	}
 	switch {
 	case callback: // first: a redirect_uri may name "/"
