@@ -196,6 +196,16 @@ func (s *screen) echoOff() bool {
 	return err == nil && tio.Lflag&unix.ECHO == 0
 }
 
+// endInput presses Ctrl-D at the question the screen shows, ending the
+// terminal's input, and returns the outcome the command then sends on done.
+func (s *screen) endInput(t *testing.T, done <-chan error) error {
+	t.Helper()
+	if _, err := s.ptmx.Write([]byte{4}); err != nil {
+		t.Fatal(err)
+	}
+	return finished(t, done)
+}
+
 // finished waits for a command running in the background to send its
 // outcome on done.
 func finished(t *testing.T, done <-chan error) error {
@@ -340,10 +350,7 @@ func TestInitInputEndedIsAUsageError(t *testing.T) {
 	s := newScreen(t)
 	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent")
 	s.expect(t, "OAuth identifier (client ID): ")
-	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
-		t.Fatal(err)
-	}
-	err := finished(t, done)
+	err := s.endInput(t, done)
 	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), "run `freshtoken init` again") {
 		t.Errorf("init exited %d (%v); want 2, saying to run init again", code, err)
 	}
@@ -360,10 +367,7 @@ func TestInitInputEndedAtTheSecret(t *testing.T) {
 	e := newDevEnv(t)
 	s := newScreen(t)
 	done := s.atTheSecret(t, e)
-	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
-		t.Fatal(err)
-	}
-	err := finished(t, done)
+	err := s.endInput(t, done)
 	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), "no answer (input ended)") {
 		t.Errorf("init exited %d (%v); want 2, the input ended", code, err)
 	}
@@ -415,10 +419,7 @@ func TestInitAsksAgainForANameTakenByAnotherProvider(t *testing.T) {
 	s.expect(t, `environment "dev" is already configured for provider freeagent (client dev-client-id): give this one another name, or take that one out first with `+"`freshtoken --config ")
 	s.answer(t, "Name for this environment: ", "books")
 	s.expect(t, "OAuth identifier (client ID): ")
-	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
-		t.Fatal(err)
-	}
-	if err := finished(t, done); cli.ExitCode(err) != 2 {
+	if err := s.endInput(t, done); cli.ExitCode(err) != 2 {
 		t.Errorf("init: %v; want exit 2, the input ended", err)
 	}
 	if after, _ := os.ReadFile(e.config); !bytes.Equal(after, before) {
@@ -438,10 +439,7 @@ func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
 		"--client-secret-env", "FT_TEST_DEV_SECRET", "--redirect-uri", freeRedirectURI(t))
 	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
 	s.expect(t, "Log in to later now? [Y/n]: ")
-	if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
-		t.Fatal(err)
-	}
-	if err := finished(t, done); err != nil {
+	if err := s.endInput(t, done); err != nil {
 		t.Fatalf("init: %v (exit %d); want success, the environment written\nscreen:\n%s", err, cli.ExitCode(err), s)
 	}
 	s.expect(t, "When you are ready, run: freshtoken")
