@@ -75,9 +75,10 @@ type Options struct {
 	// and NO_PROXY of the environment (http.ProxyFromEnvironment).
 	UpstreamProxy func(*http.Request) (*url.URL, error)
 	// HeaderTimeout bounds reading a request's header, BodyTimeout each
-	// pause in sending its body, and SendTimeout each pause in taking an
-	// answer; a client that takes longer is cut off. None bounds a
-	// whole upload or download. Zero: 10 s, 30 s and 60 s.
+	// pause in sending its body (and, once the request is answered, the
+	// reading of what is left of it, in all), and SendTimeout each pause
+	// in taking an answer; a client that takes longer is cut off. None
+	// bounds a whole upload or download. Zero: 10 s, 30 s and 60 s.
 	HeaderTimeout, BodyTimeout, SendTimeout time.Duration
 	// IdleTimeout is how long a kept-alive connection may wait for its
 	// next request before it is closed (zero: 2 minutes).
