@@ -96,6 +96,25 @@ var notOfTheGrant = []string{"auth_url", "client_secret", "client_secret_env", "
 	"redirect_uri", "client_auth", "refresh_before", "timeout", "default_lifetime", "refresh_idle_limit", "token_file",
 	"revocation_url", "key_file", "key_id", "key_alg", "assertion_audience", "auth_params", "token_params", "device_auth_url", "ca_file"}
 
+// forRevocation are the settings, beside those of the grant, that a
+// revocation of its tokens is made with: where it goes, and how the client
+// proves itself there.
+var forRevocation = []string{"revocation_url", "client_secret", "client_secret_env", "client_secret_cmd", "client_secret_keyring",
+	"client_auth", "key_file", "key_id", "key_alg", "assertion_audience", "ca_file", "token_params"}
+
+// Revocation are the settings left out (Unread) that a revocation of the
+// environment's tokens would be made with, as written: a revocation
+// without them could not be made as configured.
+func (b *BrokenEnv) Revocation() []string {
+	var left []string
+	for _, k := range b.Unread {
+		if slices.Contains(forRevocation, k) {
+			left = append(left, k)
+		}
+	}
+	return left
+}
+
 // readBroken reads the environment name from own, the file's text with
 // every line but those of its table blanked, leaving out each setting
 // refused, until the rest resolves.

@@ -92,7 +92,8 @@ type Factory struct {
 	// opened is the last Source the command opened for each environment,
 	// to tell whether its store is still the one the configuration names
 	// (see storeMoved). The last only: a proxy's keeper opens each
-	// environment again at every look.
+	// environment again at every look; and of those configured only (see
+	// forgetOpened).
 	opened   map[string]*freshtoken.Source
 	openedMu sync.Mutex // the proxy's handlers and its keeper open at once
 	// rerunnable: the command has done nothing that running it again
@@ -543,6 +544,19 @@ func (f *Factory) sourceIn(ctx context.Context, conf *config.File, env string) (
 		f.openedMu.Unlock()
 	}
 	return src, err
+}
+
+// forgetOpened lets go of the sources opened of environments conf, read
+// without fault, names no more: kept, a long-running proxy held each
+// removed environment's tokens and client secret for as long as it ran.
+func (f *Factory) forgetOpened(conf *config.File) {
+	f.openedMu.Lock()
+	defer f.openedMu.Unlock()
+	for env := range f.opened {
+		if conf.Envs[env] == nil {
+			delete(f.opened, env)
+		}
+	}
 }
 
 // storeMoved is the environment whose tokens err, a command's failure,

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +149,48 @@ func TestSourcesKeptOnePerEnvironment(t *testing.T) {
 	wg.Wait()
 	if n := len(f.opened); n != 2 {
 		t.Fatalf("the Factory keeps %d Sources after opening two environments 100 times each; want 2", n)
+	}
+}
+
+// TestSourcesOfRemovedEnvironmentsAreLetGo: the Factory kept the last
+// Source of each environment a proxy opened for the proxy's whole life,
+// its tokens and client secret with it, an environment taken out of the
+// configuration too. A reading of the file without fault lets go of those
+// it names no more; a file gone (moved away) keeps every one, as the proxy
+// serves on.
+func TestSourcesOfRemovedEnvironmentsAreLetGo(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	conf := filepath.Join(dir, "config.toml")
+	a := "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n"
+	if err := os.WriteFile(conf, []byte(a+"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := testFactory()
+	f.ConfigFlag = conf
+	f.Logger()
+	for _, env := range []string{"a", "b"} {
+		if _, err := f.Source(context.Background(), env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(conf, []byte(a), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.keptConfig(); err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Sorted(maps.Keys(f.opened)); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("after b was taken out, the Factory keeps the Sources of %v; want a's alone", got)
+	}
+	if err := os.Rename(conf, conf+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.keptConfig(); err == nil {
+		t.Fatal("keptConfig of a file moved away: no error")
+	}
+	if got := slices.Sorted(maps.Keys(f.opened)); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("after the file was moved away, the Factory keeps the Sources of %v; want a's, served on", got)
 	}
 }
 

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -49,7 +51,14 @@ the name for another client or API (another configuration's) are left
 alone, neither revoked nor deleted, and it exits 0: there is nothing of this
 environment's to log out of. A stored record that cannot be read (a corrupt
 file) is deleted, and it says so and exits 0: nothing in it can be revoked
-at the provider. --local only forgets the tokens. The configuration is kept;
+at the provider. An environment whose own settings have a mistake, for which
+other commands refuse the file, is logged out of all the same, read as far as
+its settings allow (as remove reads it), saying which settings were left out;
+its tokens are kept (exit 2), saying what to fix, when the mistake is in a
+setting that says whose they are (provider, api_url, token_url, client_id…),
+as another configuration's may be stored under its name, or, without --local,
+in one their revocation is made with (revocation_url, the client secret's,
+client_auth…). --local only forgets the tokens. The configuration is kept;
 ` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
@@ -62,14 +71,17 @@ at the provider. --local only forgets the tokens. The configuration is kept;
 
 func runLogout(ctx context.Context, opts *logoutOptions) error {
 	f := opts.f
-	if _, err := f.configNaming("nothing to log out of"); err != nil {
-		return err
-	}
-	env, src, err := f.EnvSource(ctx)
+	conf, broken, err := f.logoutConfig()
 	if err != nil {
 		return err
 	}
-	rec, err := src.Record(ctx)
+	if err := f.named(conf, "nothing to log out of"); err != nil {
+		return err
+	}
+	env, err := f.envIn(conf)
+	if err != nil {
+		return err
+	}
 	// A token file freshtoken wrote goes with the tokens, and outlives
 	// none: a keeper's, of tokens logged out on another machine.
 	tokenFileToo := func() {
@@ -77,13 +89,27 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			fmt.Fprintln(f.IO.ErrOut, said)
 		}
 	}
-	nothing := func() error {
-		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", src.Env(), src.Location())
+	nothing := func(location string) error {
+		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", env.Name, location)
 		tokenFileToo()
 		return nil
 	}
+	if broken != nil {
+		if err := logoutBroken(ctx, f, conf, env, broken, opts.Local); err != nil || !broken.GrantKnown {
+			if errors.Is(err, errNothingStored) {
+				_, location, _ := storedRecord(ctx, conf, env.Name)
+				return nothing(location)
+			}
+			return err
+		}
+	}
+	src, err := f.sourceIn(ctx, conf, env.Name)
+	if err != nil {
+		return err
+	}
+	rec, err := src.Record(ctx)
 	if err == nil && rec == nil {
-		return nothing()
+		return nothing(src.Location())
 	}
 	// Another configuration's tokens are neither revoked nor forgotten, and
 	// there is nothing of this one's to log out of (a log-in is not what a
@@ -123,7 +149,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		// Deleted while it waited for the lock (another logout finished
 		// first): nothing was sent, and nothing is left.
 		if errors.Is(revokeErr, freshtoken.ErrLoginRequired) && errors.Is(revokeErr, store.ErrNotFound) {
-			return nothing()
+			return nothing(src.Location())
 		}
 	}
 	if errors.Is(revokeErr, freshtoken.ErrClearText) {
@@ -192,6 +218,69 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were deleted from %s.\n", src.Env(), src.Location())
 	}
 	return nil
+}
+
+// logoutConfig is the configuration for logout: as every command reads
+// it, or, when the environment named (-e, or $FRESHTOKEN_ENV) has a
+// mistake in its own settings, for which the others refuse the file, the
+// rest of it with that environment read as far as its settings allow, as
+// remove reads it (config.LoadForRemoval), and what was left out: a
+// mistake in one setting kept the tokens from being dropped at all,
+// --local too.
+func (f *Factory) logoutConfig() (*config.File, *config.BrokenEnv, error) {
+	conf, err := f.Config()
+	name := cmp.Or(f.EnvFlag, os.Getenv("FRESHTOKEN_ENV"))
+	if err == nil || name == "" || !errors.Is(err, config.ErrInvalid) {
+		return conf, nil, err
+	}
+	path, perr := f.ConfigPath()
+	if perr != nil {
+		return nil, nil, err
+	}
+	read, broken, rerr := config.LoadForRemoval(path, name)
+	if rerr != nil || broken == nil {
+		return nil, nil, err // the file's mistake is not, or not only, the environment's own
+	}
+	return read, broken, nil
+}
+
+// errNothingStored is logoutBroken's: no tokens are stored for the
+// environment.
+var errNothingStored = errors.New("nothing stored")
+
+// logoutBroken says what logout of env, whose settings have the mistakes
+// broken tells, leaves out, or why it does nothing: tokens that cannot be
+// told from another configuration's (a setting that says whose they are
+// has a mistake) are kept, and so, unless local, are tokens whose
+// revocation could not be made as configured (a setting it needs has
+// one), both exit 2 saying what to fix. errNothingStored when no tokens
+// are stored. nil: log out with what was read.
+func logoutBroken(ctx context.Context, f *Factory, conf *config.File, env *config.Env, broken *config.BrokenEnv, local bool) error {
+	rec, location, err := storedRecord(ctx, conf, env.Name)
+	switch {
+	case err != nil && !errors.Is(err, store.ErrCorrupt):
+		return err
+	case rec == nil && err == nil:
+		return errNothingStored
+	case !broken.GrantKnown:
+		return config.Invalidf("%s: %s, so its tokens in %s cannot be told from another configuration's %s; nothing was deleted: fix it in %s, then run `%s` again",
+			env.Name, mistakesOfTheGrant(broken.Whose), location, env.Name, conf.Path, f.commandLine("logout -e "+env.Name))
+	case !local && len(broken.Revocation()) > 0:
+		return config.Invalidf("%s: its %s in %s, which the revocation of its tokens is made with, %s; nothing was sent or deleted: the tokens are kept in %s, for `%s` to end the grant once that is fixed, or run `%s` to forget them without ending it",
+			env.Name, strings.Join(broken.Revocation(), ", "), conf.Path, hasMistakes(broken.Revocation()), location,
+			f.commandLine("logout -e "+env.Name), f.commandLine("logout --local -e "+env.Name))
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s: its %s in %s %s, left out of this log-out; every other command refuses the file until it is fixed.\n",
+		env.Name, strings.Join(broken.Unread, ", "), conf.Path, hasMistakes(broken.Unread))
+	return nil
+}
+
+// hasMistakes says of keys, settings, that it has a mistake, or they have.
+func hasMistakes(keys []string) string {
+	if len(keys) == 1 {
+		return "has a mistake"
+	}
+	return "have mistakes"
 }
 
 // revocationFailed is the exit of a log-out whose revocation failed: a

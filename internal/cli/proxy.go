@@ -443,13 +443,18 @@ func (w *configWait) Config() (*config.File, error) {
 
 // keptConfig is the configuration as a long-running process reads it
 // again: a file moved away or deleted since is a mistake (config.File.Gone),
-// not a configuration naming nothing.
+// not a configuration naming nothing. Read without fault, the sources
+// opened of environments it names no more are let go (see forgetOpened).
 func (f *Factory) keptConfig() (*config.File, error) {
 	c, err := f.Config()
-	if err == nil && !c.Exists {
+	if err != nil {
+		return nil, err
+	}
+	if !c.Exists {
 		return nil, c.Gone()
 	}
-	return c, err
+	f.forgetOpened(c)
+	return c, nil
 }
 
 // wait returns what the proxy starts with once it can be had, reading the

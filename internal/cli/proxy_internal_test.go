@@ -152,3 +152,26 @@ func TestKeeperOfAConfigMovedAwayKeepsItsWatches(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyForOlderProxyIsAKeyOnly: beside a proxy older than the digests,
+// `login` refuses to put a key of token_url, audience or resource into the
+// log-in link; a URL holding none, written with its scheme in upper case
+// (HTTPS://…), was read as keyed, and the log-in refused for a key that
+// was not there.
+func TestKeyForOlderProxyIsAKeyOnly(t *testing.T) {
+	empty := ""
+	older := grantInfo{Audience: &empty, Resource: &empty} // no digest of either
+	for _, tc := range []struct {
+		env  config.Env
+		want string
+	}{
+		{config.Env{TokenURL: "HTTPS://login.example/token?realm=x", Audience: "HTTPS://api.example/?v=2", Resources: []string{"HTTPS://api.example/?v=2"}}, ""},
+		{config.Env{TokenURL: "HTTPS://login.example/token?subscription-key=k3y0"}, "token_url"},
+		{config.Env{TokenURL: "https://login.example/token", Audience: "HTTPS://api.example/?api_key=k3y0"}, "audience"},
+		{config.Env{TokenURL: "https://login.example/token", Resources: []string{"https://a.example/", "HTTPS://b.example/?api_key=k3y0"}}, "resource"},
+	} {
+		if got := older.keyForOlderProxy(&tc.env); got != tc.want {
+			t.Errorf("keyForOlderProxy(token_url %q, audience %q, resource %q) = %q; want %q", tc.env.TokenURL, tc.env.Audience, tc.env.Resources, got, tc.want)
+		}
+	}
+}

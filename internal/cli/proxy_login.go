@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -304,11 +305,11 @@ func (g grantInfo) shownAPI() string {
 // resource; "" when none would.
 func (g grantInfo) keyForOlderProxy(env *config.Env) string {
 	switch {
-	case g.TokenURLSHA256 == "" && redact.URL(env.TokenURL) != env.TokenURL:
+	case g.TokenURLSHA256 == "" && redact.Keyed(env.TokenURL):
 		return "token_url"
-	case g.comparesAPIByValue() && redact.URL(env.Audience) != env.Audience:
+	case g.comparesAPIByValue() && redact.Keyed(env.Audience):
 		return "audience"
-	case g.comparesAPIByValue() && shownResources(store.Resources(env.BoundResources())) != store.Resources(env.BoundResources()):
+	case g.comparesAPIByValue() && slices.ContainsFunc(env.BoundResources(), redact.Keyed):
 		return "resource"
 	}
 	return ""

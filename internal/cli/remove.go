@@ -213,22 +213,13 @@ func sayDefaultRemoved(f *Factory, name string, left []string) {
 	}
 }
 
-// configNaming is the configuration for remove or logout, or their usage
-// error when the environment named (-e, or $FRESHTOKEN_ENV without -e) is
-// not in it, ending with what was not done (then). When it is there, or
-// Select says better what is wrong (a typo's suggestion, a name no
-// environment can have, a file that is not there), the configuration is
-// returned and Select speaks after: its next step for a name not
-// configured, to add it with init, is the opposite of what they were asked.
-func (f *Factory) configNaming(then string) (*config.File, error) {
-	conf, err := f.Config()
-	if err != nil {
-		return nil, err
-	}
-	return conf, f.named(conf, then)
-}
-
-// named is nil, or configNaming's usage error for conf.
+// named is nil, or the usage error of remove or logout when the
+// environment named (-e, or $FRESHTOKEN_ENV without -e) is not in conf,
+// ending with what was not done (then). When it is there, or Select says
+// better what is wrong (a typo's suggestion, a name no environment can
+// have, a file that is not there), it is nil and Select speaks after: its
+// next step for a name not configured, to add it with init, is the
+// opposite of what they were asked.
 func (f *Factory) named(conf *config.File, then string) error {
 	name, from := f.EnvFlag, ""
 	if name == "" { // named by $FRESHTOKEN_ENV, as Select takes it (in a shell exec started, say)

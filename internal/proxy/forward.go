@@ -491,7 +491,8 @@ func (b *budget) give(n int64) { b.left.Add(n) }
 // idleBody is a request's body, any request's, that a client may not
 // leave unsent for longer than idle at a time: each read sets the connection's read
 // deadline, and the deadline goes once the body is read to its end, so it
-// never cuts short the wait for the API's answer.
+// never cuts short the wait for the API's answer. Once the answer is sent,
+// what is left is read within one idle in all (see finish).
 type idleBody struct {
 	io.ReadCloser
 	rc        *http.ResponseController
@@ -501,13 +502,16 @@ type idleBody struct {
 	asked     atomic.Bool // read from: asked for, if the client waits to be
 	ended     atomic.Bool // read to its end, or failed
 	stalled   atomic.Bool // the client stopped sending it
+	finishing atomic.Bool // the answer is sent: the deadline finish set stays
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	b.reading.Lock()
 	defer b.reading.Unlock()
 	b.asked.Store(true)
-	b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	if !b.finishing.Load() {
+		b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
 		b.ended.Store(true)
@@ -531,16 +535,21 @@ func (b *idleBody) Close() error { return nil }
 const drainLimit = 8 << 20
 
 // finish sends the answer, then reads what is left of a body neither read
-// to its end nor failed, up to drainLimit, and closes it. A client that sends its whole body before
+// to its end nor failed, up to drainLimit, within idle in all, and closes
+// it. A client that sends its whole body before
 // reading the answer (most do) then gets the answer, where a connection
 // closed with the body unread would be reset under it. A body the client
 // waits to be asked for, and was not, is left unread, as is any left past
 // drainLimit or after the client stopped sending it: the server closes the
 // connection after the answer, rather than read on with no time limit.
+// One idle in all, not one between two reads: the server's own reading of
+// up to 256 KB before it sends the answer waits out the deadline set here,
+// and reads after it, each setting another, held a client that had
+// stopped sending for twice idle (a minute, not the 30 s documented), and
+// one sending a byte now and then for as long as it went on.
 func (b *idleBody) finish() {
 	if !b.ended.Load() && (b.asked.Load() || !b.continues) {
-		// Sending the answer, the server reads up to 256 KB of what is
-		// left, as any read of the body, within idle.
+		b.finishing.Store(true)
 		b.rc.SetReadDeadline(time.Now().Add(b.idle))
 		b.rc.Flush()
 		io.Copy(io.Discard, io.LimitReader(b, drainLimit))

@@ -75,9 +75,10 @@ type Options struct {
 	// and NO_PROXY of the environment (http.ProxyFromEnvironment).
 	UpstreamProxy func(*http.Request) (*url.URL, error)
 	// HeaderTimeout bounds reading a request's header, BodyTimeout each
-	// pause in sending its body, and SendTimeout each pause in taking an
-	// answer; a client that takes longer is cut off. None bounds a
-	// whole upload or download. Zero: 10 s, 30 s and 60 s.
+	// pause in sending its body (and, once the request is answered, the
+	// reading of what is left of it, in all), and SendTimeout each pause
+	// in taking an answer; a client that takes longer is cut off. None
+	// bounds a whole upload or download. Zero: 10 s, 30 s and 60 s.
 	HeaderTimeout, BodyTimeout, SendTimeout time.Duration
 	// IdleTimeout is how long a kept-alive connection may wait for its
 	// next request before it is closed (zero: 2 minutes).
@@ -125,8 +126,11 @@ type Proxy struct {
 	now          func() time.Time
 	control      *http.ServeMux // the status page's forms and the login endpoints
 
-	envs   sync.Map   // name → *envProxy, opened so far
+	envs   sync.Map   // name → *envProxy, opened so far and still configured
 	openMu sync.Mutex // one opening at a time, so each env is opened once
+	// read is the configuration last read without fault, for the status
+	// page while the file cannot be read (see served).
+	read atomic.Pointer[config.File]
 
 	recent    recentRequests
 	logins    logins
@@ -373,9 +377,9 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 			return cached, nil
 		}
 	}
-	conf, err := p.o.Config()
+	conf, err := p.config()
 	if err != nil {
-		if cached != nil { // a file caught mid-edit, say: serve on as opened
+		if cached != nil { // a file caught mid-edit, or gone: serve on as opened
 			return cached, nil
 		}
 		return nil, err
@@ -383,7 +387,6 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	stamp := stampOf(conf.Path) // taken after reading: a later edit is seen next time
 	ec := conf.Envs[name]
 	if ec == nil {
-		p.envs.Delete(name)
 		return nil, &unknownEnvError{name: name, configured: conf.Names()}
 	}
 	if cached != nil && reflect.DeepEqual(cached.conf, ec) && cached.storeURL == conf.StoreURL && cached.caFile == conf.CAFile {
@@ -403,6 +406,45 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	p.envs.Store(name, e)
 	p.log.Debug("environment opened", "env", name, "api_url", src.APIURL(), "store", src.Location(), "reopened", cached != nil)
 	return e, nil
+}
+
+// config reads the configuration. Read without fault, it is kept for the
+// status page (see served), and the environments it names no more are
+// served no more: their sources, holding their tokens and client secrets,
+// are let go. One reading does it, unlike the keeper's two, as nothing is
+// lost by it: an environment named again is opened again. Kept, a removed
+// environment was served again from memory, its tokens forgotten in the
+// store, once the file could not be read (moved away, caught mid-edit).
+func (p *Proxy) config() (*config.File, error) {
+	conf, err := p.o.Config()
+	if err != nil {
+		return nil, err
+	}
+	p.read.Store(conf)
+	p.envs.Range(func(name, _ any) bool {
+		if conf.Envs[name.(string)] == nil {
+			p.envs.Delete(name)
+		}
+		return true
+	})
+	return conf, nil
+}
+
+// served is the configuration last read without fault, cut to the
+// environments opened from it and served still, as the file can no longer
+// be read (moved away, deleted, a mistake made in it); nil if none was.
+func (p *Proxy) served() *config.File {
+	last := p.read.Load()
+	if last == nil {
+		return nil
+	}
+	c := *last
+	c.Envs = map[string]*config.Env{}
+	p.envs.Range(func(name, e any) bool {
+		c.Envs[name.(string)] = e.(*envProxy).conf
+		return true
+	})
+	return &c
 }
 
 // configStamp tells whether the configuration file has changed since an

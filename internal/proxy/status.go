@@ -175,11 +175,19 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		data.CSRF = p.csrf
 	}
 	data.Init = strings.Trim(p.suggest("`freshtoken init`"), "`")
-	conf, err := p.o.Config()
+	conf, err := p.config()
+	var def *config.Env
 	if err != nil {
+		// The environments served still, as last read, are listed: the
+		// page listed none, and seemed to say none was served.
 		data.ConfigError = p.suggest(err.Error())
+		if conf = p.served(); conf != nil {
+			def, _ = p.read.Load().Select("")
+		}
 	} else {
-		def, _ := conf.Select("")
+		def, _ = conf.Select("")
+	}
+	if conf != nil {
 		for _, name := range conf.Names() {
 			v := p.envView(r.Context(), name, data.Local)
 			v.Default, v.Problem = def != nil && def.Name == name, p.suggest(v.Problem)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/storetest"
@@ -731,5 +732,77 @@ func TestStatusPageMasksASecretCommandsWords(t *testing.T) {
 	_, quoted, _ := strings.Cut(page, "client_secret_cmd failed")
 	if quoted, _, _ = strings.Cut(quoted, "); run it yourself"); strings.Contains(page, token) || !strings.Contains(quoted, " hvs.CAES…(52 chars): ") || !strings.HasSuffix(quoted, "not found") {
 		t.Errorf("the page quotes the failing client_secret_cmd as %.200q; want its token masked", quoted)
+	}
+}
+
+// keptConfigFixture is a fixture whose proxy reads its configuration as
+// `freshtoken proxy` does: a file moved away or deleted since is a mistake
+// (config.File.Gone), not one naming nothing.
+func keptConfigFixture(t *testing.T) *fixture {
+	t.Helper()
+	var f *fixture
+	f = newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) {
+		o.Config = func() (*config.File, error) {
+			c, err := config.Load(f.configPath)
+			if err == nil && !c.Exists {
+				return nil, c.Gone()
+			}
+			return c, err
+		}
+	}})
+	return f
+}
+
+// TestStatusPageOfAConfigGoneListsWhatIsServed: with the configuration file
+// moved away, the proxy serves on each environment as last read, but its
+// page listed none of them, as if none were served. It lists them, and
+// says the file is gone.
+func TestStatusPageOfAConfigGoneListsWhatIsServed(t *testing.T) {
+	f := keptConfigFixture(t)
+	f.login(t, "dev")
+	f.get(t, "/") // opens every environment
+	if err := os.Rename(f.configPath, f.configPath+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request after the file was moved away got %d: %s", resp.StatusCode, body)
+	}
+	_, body := f.get(t, "/")
+	page := string(body)
+	for _, want := range []string{"is gone (moved or deleted)", `id="env-dev" data-state="logged-in"`, `id="env-idle"`, f.base + "/dev/"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page of a configuration gone lacks %s:\n%s", want, page)
+		}
+	}
+}
+
+// TestRemovedEnvironmentIsNotServedOnceTheConfigIsGone: an environment
+// taken out of the configuration stops being served, and the proxy lets
+// go of its source (its tokens and client secret): it kept it, and once
+// the file was moved away served it again from memory, its API called with
+// tokens the person had removed.
+func TestRemovedEnvironmentIsNotServedOnceTheConfigIsGone(t *testing.T) {
+	f := keptConfigFixture(t)
+	f.login(t, "dev")
+	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("dev: %d", resp.StatusCode)
+	}
+	text, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, rest, _ := strings.Cut(string(text), "[env.dev]")
+	_, after, _ := strings.Cut(rest, "[env.idle]")
+	f.editConfig(t, string(text), strings.Replace(before, `default_env = "dev"`, "", 1)+"[env.idle]"+after)
+	f.get(t, "/idle/v2/company") // any reading of the file
+	if err := os.Rename(f.configPath, f.configPath+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode == http.StatusOK {
+		t.Errorf("an environment removed, then the file moved away: %d %s; want it no longer served", resp.StatusCode, body)
+	}
+	_, body := f.get(t, "/")
+	if page := string(body); strings.Contains(page, `id="env-dev"`) || !strings.Contains(page, `id="env-idle"`) {
+		t.Errorf("the page of a configuration gone lists an environment removed before, or not the one served:\n%s", page)
 	}
 }

@@ -552,6 +552,18 @@ func RegisterURLs(raws ...string) {
 // cannot be told.
 func URL(raw string) string { return newReading(func(string) {}).address(raw) }
 
+// Keyed reports whether raw, a URL of a configuration, holds what URL
+// masks: a key in its query or after its #, a user or a password. URL
+// also writes the scheme in lower case, as net/url does, which hides
+// nothing: HTTPS://login.example/token?realm=x is not keyed.
+func Keyed(raw string) bool {
+	shown := URL(raw)
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
+		raw = u.Scheme + raw[len(u.Scheme):]
+	}
+	return shown != raw
+}
+
 // address is raw, a URL, with its secrets masked (URL).
 func (r reading) address(raw string) string {
 	u, err := url.Parse(raw)

@@ -334,3 +334,28 @@ func TestURLReadsACraftedValueInBoundedWork(t *testing.T) {
 		t.Errorf("URL = %q; want the deep key masked, the rest shown", got)
 	}
 }
+
+// TestKeyedIsWhatURLMasks: a URL is keyed when URL masks something in it;
+// written with its scheme in upper case (HTTPS://…, which net/url writes
+// in lower case), it was read as keyed, holding no key, and `login`
+// beside an older proxy refused to log in, saying a key would go into
+// the log-in link.
+func TestKeyedIsWhatURLMasks(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"https://login.example/token":         false,
+		"HTTPS://login.example/token?realm=x": false,
+		"Http://login.example/token#frag":     false,
+		"login.example/token":                 false,
+		"":                                    false,
+		"HTTPS://login.example/token?subscription-key=k3y0": true,
+		"https://login.example/token?api_key=k3y0":          true,
+		"HTTPS://me:pw@login.example/token":                 true,
+		"https://me@login.example/token":                    true,
+		"https://login.example/cb#access_token=t0k3n":       true,
+		"https://x/?to=https%3A%2F%2Fy%2F%3Fapi_key%3Dk3y":  true,
+	} {
+		if got := redact.Keyed(raw); got != want {
+			t.Errorf("Keyed(%q) = %v; want %v (URL shows %q)", raw, got, want, redact.URL(raw))
+		}
+	}
+}
