@@ -725,7 +725,11 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) 
 	u.saved.Store(true)
 	u.drop()
 	if wiped {
-		s.log.Warn("the store lost the tokens while the provider answered a renewal (Redis emptied by FLUSHALL, or restarted without persistence); the renewal's answer is stored again, and nothing is lost", "store", s.Location())
+		how := "deleted by something that takes no renewal lock, such as a clean-up of the token folder or of the keychain"
+		if _, ok := s.store.(store.Restorer); ok { // a store that loses records unasked: Redis
+			how = "Redis emptied by FLUSHALL, or restarted without persistence"
+		}
+		s.log.Warn("the store lost the tokens while the provider answered a renewal ("+how+"); the renewal's answer is stored again, and nothing is lost", "store", s.Location())
 	}
 	s.log.Info("tokens renewed earlier, which the store refused then, are saved now", "renewals", u.rec.Renewals)
 	s.remember(u.rec)

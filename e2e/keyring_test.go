@@ -108,6 +108,35 @@ func TestKeychainLockedOrAbsent(t *testing.T) {
 	})
 }
 
+// TestKeychainLockedWhileTheProviderAnswers: the keychain locks (a screen
+// lock, a timeout) between a renewal's read and its save. The command keeps
+// the rotated tokens, says to unlock the keychain and to keep keyring:// in
+// [store] meanwhile, and stores them once it is unlocked: the grant lives
+// on. It said to unlock it "or keep the tokens in files instead: take the
+// keyring:// url out of [store]", which left the tokens it waited to store
+// in a keychain no command read any more, and the next command asked for a
+// log-in.
+func TestKeychainLockedWhileTheProviderAnswers(t *testing.T) {
+	g := newGate(t, "refresh_token")
+	w, kr := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest})
+	w.login()
+	g.armed.Store(true)
+	run := w.watch("token", "--force")
+	g.wait(t)
+	kr.Lock(t)
+	close(g.release)
+	run.waitSaid(t, "keeping the new tokens")
+	kr.Unlock(t)
+	stderr := run.waitExit(t, 0)
+	if strings.Contains(stderr, "out of [store]") || !strings.Contains(stderr, "unlock it") || !strings.Contains(stderr, "keep keyring:// in [store]") {
+		t.Errorf("a renewal waiting on a locked keychain said:\n%s\nwant: unlock it, and keep keyring:// in [store]", stderr)
+	}
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.Refreshes != 2 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want two renewals and the grant kept", st)
+	}
+}
+
 // TestClientSecretFromTheKeychain: `init --client-secret-keyring` takes the
 // secret from stdin into the keychain and leaves none in the config; login
 // and renewals then authenticate with it (the provider checks it), and

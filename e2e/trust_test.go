@@ -84,6 +84,31 @@ func TestFullDiskWithTheReserveSpent(t *testing.T) {
 	}
 }
 
+// TestTokenFolderDeletedDuringARenewal: the token folder is deleted (a
+// clean-up of ~/.local/state, by hand or by a script) while the provider
+// answers a renewal. The answer is stored in a folder made again, the
+// command prints the new token, and the next renewal spends it: nothing is
+// lost. The warning said that Redis had been emptied or restarted, to a
+// user whose tokens are in files.
+func TestTokenFolderDeletedDuringARenewal(t *testing.T) {
+	w, g := strictWorld(t)
+	before := refreshToken(t, w)
+	run := w.watch("token", "--force")
+	g.wait(t)
+	if err := os.RemoveAll(w.store); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	stderr := run.waitExit(t, 0)
+	if strings.Contains(stderr, "Redis") || !strings.Contains(stderr, "nothing is lost") {
+		t.Errorf("a renewal whose token folder was deleted said:\n%s\nwant that nothing is lost, and no word of Redis", stderr)
+	}
+	if printed, stored := strings.TrimSpace(run.output(t)), strings.TrimSpace(w.mustRun("token").stdout); printed == "" || printed != stored {
+		t.Errorf("printed %q, stored %q; want the renewal's token, stored", printed, stored)
+	}
+	grantKept(t, w, before)
+}
+
 // TestReadOnlyDiskKeepsTheAnswer: the disk turns read-only while a renewal
 // is under way, so the store refuses its answer. freshtoken keeps the
 // rotated tokens, says it waits for the store, stores them once the disk is

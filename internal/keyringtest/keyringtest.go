@@ -252,6 +252,29 @@ func (b *Bus) Lock(t *testing.T) {
 	})
 }
 
+// Unlock unlocks the login keyring that Lock locked, as a person typing
+// its password does, through gnome-keyring-daemon's own call for it (the
+// Secret Service's Unlock would ask through a prompt nobody sees).
+func (b *Bus) Unlock(t *testing.T) {
+	t.Helper()
+	conn := b.connect(t)
+	secrets := conn.Object(secretsName, secretsPath)
+	var out dbus.Variant
+	var session dbus.ObjectPath
+	if err := secrets.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
+		t.Fatalf("opening a Secret Service session: %v", err)
+	}
+	secret := struct {
+		Session     dbus.ObjectPath
+		Parameters  []byte
+		Value       []byte
+		ContentType string
+	}{session, []byte{}, []byte(password), "text/plain"}
+	if err := secrets.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0, dbus.ObjectPath(loginCollection), secret).Err; err != nil {
+		t.Fatalf("unlocking the keyring: %v", err)
+	}
+}
+
 // Pause stops gnome-keyring-daemon (SIGSTOP) for the rest of the test: it
 // is still on the bus, and answers nothing.
 func (b *Bus) Pause(t *testing.T) {

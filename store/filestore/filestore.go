@@ -304,11 +304,13 @@ type fullDiskError struct{ msg string }
 func (e *fullDiskError) Error() string { return e.msg }
 func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
 
-// keepReserve makes the reserve file if it is missing. A disk too full for
-// it is no failure: the record is already saved.
+// keepReserve makes the reserve file if it is missing, or short: a writer
+// killed while it made one leaves it so, and it would free less than a
+// full disk's save needs. A disk too full for it is no failure: the record
+// is already saved.
 func (s *Store) keepReserve() {
 	p := filepath.Join(s.dir, reserveName)
-	if _, err := os.Lstat(p); err == nil {
+	if fi, err := os.Lstat(p); err == nil && (!fi.Mode().IsRegular() || fi.Size() >= reserveSize || os.Remove(p) != nil) {
 		return
 	}
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY|noFollow, fileMode)

@@ -520,6 +520,33 @@ func TestFullDiskRefusesWhatCannotBeWrittenInPlace(t *testing.T) {
 	}
 }
 
+// TestAReserveCutShortIsMadeWhole: a writer killed while it made the
+// reserve (a first save, or the one after a full disk) leaves it short, an
+// empty file at worst. The next save makes it whole again, so that on a full
+// disk a renewal's answer too large to write over the record in place is
+// still stored: a short reserve was kept as it was, freed nothing when the
+// disk filled, and that answer was refused.
+func TestAReserveCutShortIsMadeWhole(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	if err := os.Truncate(reserve, 0); err != nil { // its writer killed before it wrote
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "sandbox", sample()); err != nil { // the next renewal
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	big := sample()
+	big.RefreshToken = "refresh-2-rotated"
+	big.AccessToken = strings.Repeat("a", 8<<10) // more than the record's file holds on disk
+	if err := s.Save(ctx, "sandbox", big); !errors.Is(err, store.ErrReserveUsed) {
+		t.Fatalf("save on a full disk after a short reserve: %v; want it saved from the reserve", err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != big.RefreshToken {
+		t.Fatalf("after the save on a full disk: %+v, %v; want the rotated token", got, err)
+	}
+}
+
 // TestReadOnlyDiskRefuses: on a disk turned read-only a save fails as a
 // failed write (exit 5, store_unreachable: the disk needs mending), not as
 // access denied (a configuration problem), and the record is left whole.

@@ -55,7 +55,11 @@ var ErrLocked = fmt.Errorf("%w: the system keychain is locked", store.ErrUnreach
 // secretFix one about a keychain the client secret cannot be kept in.
 const (
 	tokensFix = "or keep the tokens in files instead: take the keyring:// url out of [store] in the config"
-	secretFix = "or keep the client secret in an environment variable instead"
+	// renewalFix ends a message about a keychain that cannot take a
+	// renewal's answer: the process keeps the rotated tokens until the
+	// keychain takes them, and a store named instead would never see them.
+	renewalFix = "and keep keyring:// in [store] until then: the new tokens waiting to be stored go only there"
+	secretFix  = "or keep the client secret in an environment variable instead"
 )
 
 // UnusableError is a keychain freshtoken cannot use now: there is none
@@ -183,8 +187,24 @@ func (s *Store) parts(ctx context.Context, env string, h *head) ([]byte, error) 
 }
 
 // Save implements store.Store: the new parts go into the slot the head does
-// not name, then the head is replaced, then the old slot is cleared.
+// not name, then the head is replaced, then what is left of a larger record
+// in that slot and the old slot are cleared.
 func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
+	return s.save(ctx, env, r, nil)
+}
+
+// SaveIf implements store.Swapper: Save, only over the record read, as
+// store.Unchanged compares them. It is a renewal's save, whose refresh
+// token the provider has rotated: the keychain is asked nothing before the
+// new head is written that it need not be (a SIGKILL until then loses the
+// answer), and a keychain that cannot take it is said to be one to unlock,
+// and to keep in [store], since the answer waits to go there alone.
+func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
+	return withFix(s.save(ctx, env, r, read), renewalFix)
+}
+
+// save is Save, and with read SaveIf.
+func (s *Store) save(ctx context.Context, env string, r, read *store.Record) error {
 	if err := s.ready(ctx, env); err != nil {
 		return err
 	}
@@ -199,6 +219,11 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
+	if read != nil {
+		if err := s.holds(ctx, env, old, read); err != nil {
+			return err
+		}
+	}
 	slot := "a"
 	if old != nil && old.Slot == "a" {
 		slot = "b"
@@ -209,18 +234,37 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 			return err
 		}
 	}
-	if err := s.clear(ctx, env, slot, len(chunks)+1); err != nil {
-		return err
-	}
 	sum := sha256.Sum256(data)
 	h, _ := json.Marshal(head{Slot: slot, Parts: len(chunks), SHA256: hex.EncodeToString(sum[:])})
 	if err := set(ctx, s.service, env, string(h)); err != nil {
 		return err
 	}
+	// The record is saved, and read by its head alone: parts of larger
+	// records left behind in either slot are cleared now, or by the next
+	// Save (which clears the slot it replaces), or by Delete.
+	s.clear(ctx, env, slot, len(chunks)+1)
 	if old != nil {
-		// The record is saved; parts of the old one left behind are
-		// replaced by the next Save, and removed by Delete.
 		s.clear(ctx, env, old.Slot, 1)
+	}
+	return nil
+}
+
+// holds says, wrapping store.ErrChanged, why the record under h (nil: none
+// readable) is not read, as store.Unchanged compares them; nil if it is.
+func (s *Store) holds(ctx context.Context, env string, h *head, read *store.Record) error {
+	data, err := []byte(nil), store.ErrNotFound
+	if h != nil {
+		data, err = s.parts(ctx, env, h)
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt) {
+		return fmt.Errorf("%w: %s holds no tokens it held when read; nothing was written", store.ErrChanged, s.Location(env))
+	}
+	if err != nil {
+		return err
+	}
+	cur, err := store.Unmarshal(data, s.Location(env))
+	if err != nil || !store.Unchanged(cur, read) {
+		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was written", store.ErrChanged, s.Location(env))
 	}
 	return nil
 }
