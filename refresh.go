@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -81,6 +82,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	if err != nil {
 		return nil, err
 	}
+	// lost is what became of an earlier try that the token endpoint got
+	// and never answered (see answerLostError), "" if none.
+	lost := ""
 	for attempt := first; ; attempt++ {
 		if err := s.stillLocked(ctx); err != nil { // nothing is sent yet: the caller may still give up
 			return nil, err
@@ -112,6 +116,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
+		if lostErr := (*answerLostError)(nil); errors.As(err, &lostErr) {
+			lost = desc
+		}
 		switch {
 		case errors.Is(err, ErrUnusableToken):
 			// The answer's new refresh token is stored: the next try spends
@@ -159,6 +166,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				continue
 			}
 			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
+			if lost != "" {
+				// Not the provider's doing alone: a strict one takes a
+				// refresh token sent again after it rotated it for a theft.
+				msg += fmt.Sprintf("; an earlier try of this renewal reached the token endpoint and its answer never came (%s): the provider may have renewed then, its new refresh token lost with the answer, and taken the try after it for a reuse of the old one", lost)
+			}
 			read := r
 			if lerr == nil {
 				read = latest
@@ -408,7 +420,13 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	ans := &tokenerr.Copy{} // of an answer x/oauth2 refuses, to be read again (see rotatedOnly)
 	client := *s.http
 	client.Timeout = 0
-	tok, err := req.send(context.WithValue(tokenerr.WithCopy(rctx, ans), oauth2.HTTPClient, &client), r)
+	var wrote atomic.Bool // the request went out whole: the provider may have acted on it
+	traced := httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) {
+		if w.Err == nil {
+			wrote.Store(true)
+		}
+	}})
+	tok, err := req.send(context.WithValue(tokenerr.WithCopy(traced, ans), oauth2.HTTPClient, &client), r)
 	err = s.timedOut(work, rctx, err)
 	// The answer is in: a wait from here on is the store's (see save),
 	// not the token endpoint's.
@@ -417,6 +435,9 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err != nil {
 		n := s.rotatedOnly(ans, r, sentAt, reason)
 		if n == nil {
+			if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) {
+				return nil, &answerLostError{err}
+			}
 			return nil, err
 		}
 		if err := s.keep(work, n, r); err != nil {
@@ -434,6 +455,14 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	s.answered.Add(1)
 	return n, nil
 }
+
+// answerLostError is a token request that went out whole and whose answer
+// never came, or broke off before any refresh token in it: the provider
+// may have acted on it, and rotated the refresh token sent.
+type answerLostError struct{ err error }
+
+func (e *answerLostError) Error() string { return e.err.Error() }
+func (e *answerLostError) Unwrap() error { return e.err }
 
 // inFlight describes the renewal under way for Options.Sending; unsaved
 // when its answer is in and the store refused it.

@@ -1,0 +1,96 @@
+package freshtoken_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestALostAnswerIsToldWhenTheRetryEndsTheGrant: a renewal that the
+// provider acted on, rotating the refresh token, and whose answer is lost
+// (the connection cut before it, or the answer coming after the timeout)
+// is tried again, as any fault is, with the refresh token sent before; a
+// provider that detects reuse (the dev provider, as fosite) then ends the
+// grant. The error, and the note status shows, said only that the provider
+// refused the refresh token, as if it had ended the grant of its own
+// accord; they now say that an earlier try's answer was lost and what that
+// did. A refusal with no lost answer before it says nothing of one. One
+// renewal, one retry: no loop spends tokens.
+func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		lose func(w http.ResponseWriter, req *http.Request) // after the provider answered the first try
+		busy bool                                           // the first try answered 503, unsent to the provider
+		want string
+	}{
+		{"connection cut", func(w http.ResponseWriter, _ *http.Request) {
+			c, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				c.Close()
+			}
+		}, false, "its answer never came (EOF)"},
+		{"answer after the timeout", func(_ http.ResponseWriter, req *http.Request) {
+			<-req.Context().Done()
+		}, false, "its answer never came (did not answer within 1s"},
+		{"refused outright", nil, false, ""},
+		{"refused after a 503", nil, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			r.settings.Timeout = time.Second
+			provider, err := url.Parse(r.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forward := httputil.NewSingleHostReverseProxy(provider)
+			var tries atomic.Int32
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				first := tries.Add(1) == 1
+				if first && tc.busy {
+					http.Error(w, "busy", http.StatusServiceUnavailable)
+					return
+				}
+				if first && tc.lose != nil {
+					forward.ServeHTTP(httptest.NewRecorder(), req) // the provider rotates
+					tc.lose(w, req)
+					return
+				}
+				forward.ServeHTTP(w, req)
+			}))
+			defer front.Close()
+			r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+			if tc.lose == nil {
+				r.provider.Fault(devprovider.FaultInvalidGrant, 1)
+			}
+			r.clock.Advance(2 * time.Hour)
+			_, err = r.source().Token()
+			if !errors.Is(err, freshtoken.ErrLoginRequired) {
+				t.Fatalf("err = %v; want log-in needed", err)
+			}
+			said := err.Error() + " | noted: " + r.record().Problem.Message
+			if tc.want == "" {
+				if strings.Contains(said, "never came") {
+					t.Fatalf("%s; want no word of a lost answer, as none was", said)
+				}
+				return
+			}
+			for _, w := range []string{tc.want, "taken the try after it for a reuse"} {
+				if strings.Count(said, w) != 2 {
+					t.Fatalf("%s; want the error and the note to say %q", said, w)
+				}
+			}
+			if n, st := tries.Load(), r.provider.Stats(); n != 2 || st.Refreshes != 1 || st.ReuseDetected != 1 {
+				t.Fatalf("%d tries, provider %+v; want the renewal tried once more, then reported", n, st)
+			}
+		})
+	}
+}
