@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -23,26 +24,31 @@ import (
 // grant. The error, and the note status shows, said only that the provider
 // refused the refresh token, as if it had ended the grant of its own
 // accord; they now say that an earlier try's answer was lost and what that
-// did. A refusal with no lost answer before it says nothing of one. One
-// renewal, one retry: no loop spends tokens.
+// did. A refusal with no lost answer before it (an error status, a web
+// page) says nothing of one. One renewal, one retry: no loop spends
+// tokens.
 func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		lose func(w http.ResponseWriter, req *http.Request) // after the provider answered the first try
-		busy bool                                           // the first try answered 503, unsent to the provider
-		want string
+		name   string
+		lose   func(w http.ResponseWriter, req *http.Request) // after the provider answered the first try
+		answer func(w http.ResponseWriter)                    // answers the first try, unsent to the provider
+		want   string
 	}{
 		{"connection cut", func(w http.ResponseWriter, _ *http.Request) {
 			c, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {
 				c.Close()
 			}
-		}, false, "its answer never came (EOF)"},
+		}, nil, "its answer never came (EOF)"},
 		{"answer after the timeout", func(_ http.ResponseWriter, req *http.Request) {
 			<-req.Context().Done()
-		}, false, "its answer never came (did not answer within 1s"},
-		{"refused outright", nil, false, ""},
-		{"refused after a 503", nil, true, ""},
+		}, nil, "its answer never came (did not answer within 1s"},
+		{"refused outright", nil, nil, ""},
+		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
+		{"refused after a web page", nil, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html>sign in to this network</html>")
+		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := loggedIn(t)
@@ -55,8 +61,8 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 			var tries atomic.Int32
 			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				first := tries.Add(1) == 1
-				if first && tc.busy {
-					http.Error(w, "busy", http.StatusServiceUnavailable)
+				if first && tc.answer != nil {
+					tc.answer(w)
 					return
 				}
 				if first && tc.lose != nil {

@@ -435,10 +435,10 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err != nil {
 		n := s.rotatedOnly(ans, r, sentAt, reason)
 		if n == nil {
-			if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) {
+			if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Status == 0 || ans.Cut) {
 				return nil, &answerLostError{err}
 			}
-			return nil, err
+			return nil, ans.Paged(err)
 		}
 		if err := s.keep(work, n, r); err != nil {
 			return nil, err

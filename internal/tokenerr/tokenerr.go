@@ -48,6 +48,10 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	if errors.As(err, &late) {
 		return Passing, 0, late.Error()
 	}
+	var paged *WebPageError
+	if errors.As(err, &paged) {
+		return Passing, 0, paged.Error()
+	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		return Passing, 0, clip(httpx.UnwrapURLError(err).Error())
@@ -58,7 +62,7 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	}
 	desc = fmt.Sprintf("HTTP %d", status)
 	body := strings.TrimSpace(string(re.Body))
-	page := re.ErrorCode == "" && isHTML(re.Response, body)
+	page := re.ErrorCode == "" && isHTML(contentTypeOf(re.Response), body)
 	switch {
 	case re.ErrorCode != "":
 		desc += " " + Answer(re.ErrorCode, re.ErrorDescription)
@@ -142,7 +146,7 @@ func NotThere(err error) bool {
 		return false
 	}
 	known := slices.Contains(oauthErrors, re.ErrorCode) || slices.Contains(badGrant, re.ErrorCode) || re.ErrorCode == "incorrect_client_credentials"
-	return !known && !isHTML(re.Response, strings.TrimSpace(string(re.Body)))
+	return !known && !isHTML(contentTypeOf(re.Response), strings.TrimSpace(string(re.Body)))
 }
 
 // oauthErrors are the error codes of RFC 6749 §5.2 and those added since
@@ -152,15 +156,23 @@ var oauthErrors = []string{"invalid_request", "invalid_client", "invalid_grant",
 	"authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_target", "interaction_required", "login_required", "consent_required",
 	"temporarily_unavailable", "server_error", "unsupported_token_type"}
 
+// contentTypeOf is resp's Content-Type; "" without resp.
+func contentTypeOf(resp *http.Response) string {
+	if resp == nil {
+		return ""
+	}
+	return resp.Header.Get("Content-Type")
+}
+
 // isHTML tells whether an answer is a web page: markup, or nothing
 // labelled text/html. A line of text is no page whatever its label: Rails,
 // FreeAgent's, labels its "HTTP Basic: Access denied." text/html, and that
 // is the token endpoint rejecting the client.
-func isHTML(resp *http.Response, body string) bool {
+func isHTML(contentType, body string) bool {
 	if strings.HasPrefix(body, "<") {
 		return true
 	}
-	return body == "" && resp != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Type"))), "text/html")
+	return body == "" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "text/html")
 }
 
 // badGrant are the errors by which a provider refuses the refresh token,
