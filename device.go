@@ -327,10 +327,10 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 	client := *s.http
 	client.Timeout = 0
 	sentAt := s.now()
-	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Paged)
+	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Explain)
 	tok, err := req.Token(context.WithValue(tokenerr.WithCopy(rctx, ans), oauth2.HTTPClient, &client))
 	if err != nil {
-		return s.timedOut(work, rctx, ans.Paged(err))
+		return ans.Explain(s.timedOut(work, rctx, err))
 	}
 	if err := s.SaveLogin(work, tok, sentAt); err != nil {
 		return &unsavedError{err}

@@ -18,13 +18,14 @@ import (
 
 // TestALostAnswerIsToldWhenTheRetryEndsTheGrant: a renewal that the
 // provider acted on, rotating the refresh token, and whose answer is lost
-// (the connection cut before it, or the answer coming after the timeout)
-// is tried again, as any fault is, with the refresh token sent before; a
-// provider that detects reuse (the dev provider, as fosite) then ends the
-// grant. The error, and the note status shows, said only that the provider
+// (the connection cut before it, or the answer coming, or ending, after
+// the timeout) is tried again, as any fault is, with the refresh token
+// sent before; a provider that detects reuse (the dev provider, as fosite)
+// then ends the grant. The error, and the note status shows, said only that the provider
 // refused the refresh token, as if it had ended the grant of its own
-// accord; they now say that an earlier try's answer was lost and what that
-// did. A refusal with no lost answer before it (an error status, a web
+// accord; they now say that an earlier try got no whole answer and what
+// that did; an answer begun and not finished was told as one that "did
+// not answer". A refusal with no lost answer before it (an error status, a web
 // page) says nothing of one. One renewal, one retry: no loop spends
 // tokens.
 func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
@@ -39,10 +40,16 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 			if err == nil {
 				c.Close()
 			}
-		}, nil, "its answer never came (EOF)"},
+		}, nil, "got no whole answer (EOF)"},
 		{"answer after the timeout", func(_ http.ResponseWriter, req *http.Request) {
 			<-req.Context().Done()
-		}, nil, "its answer never came (did not answer within 1s"},
+		}, nil, "got no whole answer (did not answer within 1s"},
+		{"answer begun, not finished within the timeout", func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"token_type":"bearer","access_token":"`)
+			w.(http.Flusher).Flush()
+			<-req.Context().Done()
+		}, nil, "got no whole answer (began to answer and did not finish within 1s (timeout))"},
 		{"refused outright", nil, nil, ""},
 		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
 		{"refused after a web page", nil, func(w http.ResponseWriter) {
@@ -84,7 +91,7 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 			}
 			said := err.Error() + " | noted: " + r.record().Problem.Message
 			if tc.want == "" {
-				if strings.Contains(said, "never came") {
+				if strings.Contains(said, "no whole answer") {
 					t.Fatalf("%s; want no word of a lost answer, as none was", said)
 				}
 				return

@@ -169,7 +169,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			if lost != "" {
 				// Not the provider's doing alone: a strict one takes a
 				// refresh token sent again after it rotated it for a theft.
-				msg += fmt.Sprintf("; an earlier try of this renewal reached the token endpoint and its answer never came (%s): the provider may have renewed then, its new refresh token lost with the answer, and taken the try after it for a reuse of the old one", lost)
+				msg += fmt.Sprintf("; an earlier try of this renewal reached the token endpoint and got no whole answer (%s): the provider may have renewed then, its new refresh token lost with the answer, and taken the try after it for a reuse of the old one", lost)
 			}
 			read := r
 			if lerr == nil {
@@ -435,10 +435,11 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err != nil {
 		n := s.rotatedOnly(ans, r, sentAt, reason)
 		if n == nil {
+			err = ans.Explain(err)
 			if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Status == 0 || ans.Cut) {
 				return nil, &answerLostError{err}
 			}
-			return nil, ans.Paged(err)
+			return nil, err
 		}
 		if err := s.keep(work, n, r); err != nil {
 			return nil, err

@@ -487,15 +487,15 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	if hc == nil {
 		hc = tokenerr.Lenient(&http.Client{Timeout: 30 * time.Second})
 	}
-	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Paged)
+	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Explain)
 	tok, err := f.Config.Exchange(context.WithValue(tokenerr.WithCopy(ctx, ans), oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
-		err = ans.Paged(err)
 		// The client's time-out, which Go tells as "Client.Timeout
 		// exceeded while awaiting headers", is told plainly.
 		if hc.Timeout > 0 {
 			err = tokenerr.TimedOut(ctx, hc.Timeout, err)
 		}
+		err = ans.Explain(err)
 		xe := f.exchangeError(err)
 		xe.Unreadable = ans.Status != 0 && !xe.TooLarge
 		return nil, xe

@@ -116,11 +116,20 @@ func (e *WebPageError) Error() string {
 
 func (e *WebPageError) Unwrap() error { return e.Err }
 
-// Paged returns err, the failure of the request whose 2xx answer c holds,
-// as a *WebPageError when that answer is a web page, and as it is
-// otherwise. c may be nil.
-func (c *Copy) Paged(err error) error {
-	if err == nil || c == nil || c.Status == 0 || !isHTML(c.ContentType, strings.TrimSpace(string(c.Body))) {
+// Explain returns err, the failure of the request whose 2xx answer c
+// holds, as a *WebPageError when that answer is a web page, and a
+// *TimeoutError as one whose answer had begun (Begun) when it had; err as
+// it is otherwise. c may be nil.
+func (c *Copy) Explain(err error) error {
+	if err == nil || c == nil || c.Status == 0 {
+		return err
+	}
+	var late *TimeoutError
+	if errors.As(err, &late) {
+		late.Begun = true
+		return err
+	}
+	if !isHTML(c.ContentType, strings.TrimSpace(string(c.Body))) {
 		return err
 	}
 	return &WebPageError{Status: c.Status, Err: err}

@@ -97,6 +97,9 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 type TimeoutError struct {
 	After time.Duration // the time-out: the environment's timeout
 	Err   error         // as Go told it, a URL in it masked (see NewTimeoutError)
+	// Begun: the answer had begun (its status and some of its body came)
+	// and had not ended by then.
+	Begun bool
 }
 
 // NewTimeoutError is the TimeoutError of err, a request that the time-out
@@ -108,6 +111,9 @@ func NewTimeoutError(after time.Duration, err error) *TimeoutError {
 }
 
 func (e *TimeoutError) Error() string {
+	if e.Begun {
+		return fmt.Sprintf("began to answer and did not finish within %s (timeout)", e.After)
+	}
 	return fmt.Sprintf("did not answer within %s (timeout)", e.After)
 }
 
