@@ -466,18 +466,25 @@ func TestDevicePollAnsweredWithAWebPage(t *testing.T) {
 		io.WriteString(w, "<!doctype html><html><div id=root></div></html>")
 	})
 	r, _ := deviceRig(t, devprovider.Options{})
-	r.settings.TokenURL = page.URL + "/token"
-	src := r.source()
-	freshtoken.SetPause(src, r.clock.Sleep)
-	d, err := src.StartDeviceLogin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d.Wait(context.Background(), nil)
+	err := deviceLoginPolling(t, r, page.URL+"/token").Wait(context.Background(), nil)
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "kept failing during the log-in (HTTP 200, a web page rather than an OAuth answer: is the endpoint's URL right?)") {
 		t.Fatalf("err = %v; want ErrUnreachable telling of a web page", err)
 	}
 	if n := polls.Load(); n != 4 {
 		t.Fatalf("%d polls; want 4 tries", n)
 	}
+}
+
+// deviceLoginPolling starts a device log-in at r's provider (a deviceRig's)
+// whose polls go to tokenURL.
+func deviceLoginPolling(t *testing.T, r *rig, tokenURL string) *freshtoken.DeviceLogin {
+	t.Helper()
+	r.settings.TokenURL = tokenURL
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	d, err := src.StartDeviceLogin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

@@ -1,6 +1,7 @@
 package freshtoken_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -105,5 +106,48 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 				t.Fatalf("%d tries, provider %+v; want the renewal tried once more, then reported", n, st)
 			}
 		})
+	}
+}
+
+// TestADeviceLogInsLostAnswerIsTold: the device grant's poll that the
+// provider answered with the tokens, the answer lost with the connection,
+// is followed by a poll the provider refuses (the device code spent): the
+// refusal says an earlier poll got no whole answer, whose tokens it may
+// have held. It said only that the provider refused the device code, to a
+// person who had just approved the log-in.
+func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
+	r, _ := deviceRig(t, devprovider.Options{})
+	provider, err := url.Parse(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(provider)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		answer := httptest.NewRecorder()
+		forward.ServeHTTP(answer, req)
+		if answer.Code == http.StatusOK {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		for k, v := range answer.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(answer.Code)
+		w.Write(answer.Body.Bytes())
+	}))
+	defer front.Close()
+	d := deviceLoginPolling(t, r, front.URL+"/v2/token_endpoint")
+	if err := r.provider.DecideDevice(d.UserCode, true); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Wait(context.Background(), nil)
+	if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "the provider refused the device code (") ||
+		!strings.Contains(err.Error(), "; an earlier poll reached the token endpoint and got no whole answer (EOF): the provider may have issued the tokens in it") {
+		t.Fatalf("err = %v; want the refusal, saying an earlier poll's answer was lost", err)
+	}
+	if st := r.provider.Stats(); st.DeviceLogins != 1 {
+		t.Fatalf("provider %+v; want the one device log-in whose answer was lost", st)
 	}
 }

@@ -116,7 +116,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
-		if lostErr := (*answerLostError)(nil); errors.As(err, &lostErr) {
+		if isAnswerLost(err) {
 			lost = desc
 		}
 		switch {
@@ -420,12 +420,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	ans := &tokenerr.Copy{} // of an answer x/oauth2 refuses, to be read again (see rotatedOnly)
 	client := *s.http
 	client.Timeout = 0
-	var wrote atomic.Bool // the request went out whole: the provider may have acted on it
-	traced := httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) {
-		if w.Err == nil {
-			wrote.Store(true)
-		}
-	}})
+	traced, wrote := sentWhole(rctx)
 	tok, err := req.send(context.WithValue(tokenerr.WithCopy(traced, ans), oauth2.HTTPClient, &client), r)
 	err = s.timedOut(work, rctx, err)
 	// The answer is in: a wait from here on is the store's (see save),
@@ -435,11 +430,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err != nil {
 		n := s.rotatedOnly(ans, r, sentAt, reason)
 		if n == nil {
-			err = ans.Explain(err)
-			if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Status == 0 || ans.Cut) {
-				return nil, &answerLostError{err}
-			}
-			return nil, err
+			return nil, lostAnswer(ans.Explain(err), wrote, ans)
 		}
 		if err := s.keep(work, n, r); err != nil {
 			return nil, err
@@ -464,6 +455,34 @@ type answerLostError struct{ err error }
 
 func (e *answerLostError) Error() string { return e.err.Error() }
 func (e *answerLostError) Unwrap() error { return e.err }
+
+// sentWhole returns ctx traced so that wrote tells, once the request made
+// with it has failed, whether it went out whole.
+func sentWhole(ctx context.Context) (traced context.Context, wrote *atomic.Bool) {
+	wrote = new(atomic.Bool)
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) {
+		if w.Err == nil {
+			wrote.Store(true)
+		}
+	}}), wrote
+}
+
+// lostAnswer is err, the failure of a token request, as an
+// *answerLostError when the request went out whole (wrote) and no whole
+// answer came: neither an error answer nor a 2xx answer read to its end
+// (ans).
+func lostAnswer(err error, wrote *atomic.Bool, ans *tokenerr.Copy) error {
+	if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Status == 0 || ans.Cut) {
+		return &answerLostError{err}
+	}
+	return err
+}
+
+// isAnswerLost reports whether err is an *answerLostError.
+func isAnswerLost(err error) bool {
+	var lost *answerLostError
+	return errors.As(err, &lost)
+}
 
 // inFlight describes the renewal under way for Options.Sending; unsaved
 // when its answer is in and the store refused it.
