@@ -213,6 +213,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case kind == tokenerr.Passing:
+			if wait > failedRest {
+				// The endpoint asks for longer than the tries and the rest
+				// after them would wait (a 503's Retry-After for
+				// maintenance): tries until then would fail too, so
+				// renewals rest as long as it asks.
+				return nil, s.restShared(work, r, max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, try again then", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), storedNow(r))})
+			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, storedNow(r))})

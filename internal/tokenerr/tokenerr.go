@@ -38,7 +38,8 @@ const (
 
 // Classify sorts err, from golang.org/x/oauth2, and describes it on one line
 // without secrets. For RateLimited, wait is how long the provider asks to
-// wait (a minute when it does not say).
+// wait (a minute when it does not say); for Passing, the Retry-After of an
+// answer that gives one (a 503 for maintenance), 0 otherwise.
 func Classify(err error) (c Class, wait time.Duration, desc string) {
 	var redirect *RedirectError
 	if errors.As(err, &redirect) {
@@ -84,7 +85,13 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
 		// endpoint itself: the request was not handled, so trying again
-		// spends nothing.
+		// spends nothing. A Retry-After (a 503's, for maintenance) says
+		// when to.
+		if re.Response != nil {
+			if wait, known := httpx.RetryAfter(re.Response.Header.Get("Retry-After"), time.Now()); known {
+				return Passing, wait, desc
+			}
+		}
 		return Passing, 0, desc
 	default:
 		return BadClient, 0, desc
