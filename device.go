@@ -246,6 +246,10 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 	conf.Scopes = nil // not part of the device grant's token request
 	poll := clientCredentials(conf, url.Values{"grant_type": {GrantDeviceCode}, "device_code": {d.code}})
 	wait, failures := d.interval, 0
+	// lost is what became of an earlier poll that the token endpoint got
+	// and never answered whole (see answerLostError), "" if none: its
+	// answer may have held the tokens, the device code spent.
+	lost := ""
 	for attempt := 1; ; attempt++ {
 		if err := s.pause(ctx, min(wait, max(d.Expiry.Sub(s.now()), 0))); err != nil {
 			return fmt.Errorf("%s: log-in abandoned (%w)", s.set.Env, err)
@@ -281,14 +285,17 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			}
 			continue
 		case "expired_token":
-			return d.refused("the code expired before the log-in was approved")
+			return d.refused(d.afterLost("the code expired before the log-in was approved", lost))
 		case "access_denied", "authorization_declined": // RFC 8628's word, and Microsoft's
 			return d.refused("the log-in was denied at the provider")
 		}
 		class, retryAfter, desc := tokenerr.Classify(err)
+		if isAnswerLost(err) {
+			lost = desc
+		}
 		switch class {
 		case tokenerr.BadGrant:
-			return d.refused(fmt.Sprintf("the provider refused the device code (%s)", desc))
+			return d.refused(d.afterLost(fmt.Sprintf("the provider refused the device code (%s)", desc), lost))
 		case tokenerr.BadClient:
 			if tokenerr.NotThere(err) {
 				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.notThere(s.set.TokenURL, desc)}
@@ -327,9 +334,11 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 	client := *s.http
 	client.Timeout = 0
 	sentAt := s.now()
-	tok, err := req.Token(context.WithValue(rctx, oauth2.HTTPClient, &client))
+	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Explain)
+	traced, wrote := sentWhole(rctx)
+	tok, err := req.Token(context.WithValue(tokenerr.WithCopy(traced, ans), oauth2.HTTPClient, &client))
 	if err != nil {
-		return s.timedOut(work, rctx, err)
+		return lostAnswer(ans.Explain(s.timedOut(work, rctx, err)), wrote, ans)
 	}
 	if err := s.SaveLogin(work, tok, sentAt); err != nil {
 		return &unsavedError{err}
@@ -373,6 +382,16 @@ func showableCode(code string) bool {
 		}
 	}
 	return true
+}
+
+// afterLost is msg, the provider's refusal of the device code, saying
+// that an earlier poll got no whole answer (lost, "" if none): the
+// provider may have issued the tokens in it and spent the code.
+func (d *DeviceLogin) afterLost(msg, lost string) string {
+	if lost == "" {
+		return msg
+	}
+	return msg + fmt.Sprintf("; an earlier poll reached the token endpoint and got no whole answer (%s): the provider may have issued the tokens in it, lost with the answer, and spent the device code then", lost)
 }
 
 func (d *DeviceLogin) refused(msg string) error {

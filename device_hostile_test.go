@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -451,4 +453,38 @@ func TestDevicePollTimeoutIsToldPlainly(t *testing.T) {
 		strings.Contains(msg, "deadline") || strings.Contains(msg, "hush-hush-key") {
 		t.Fatalf("err = %v; want ErrUnreachable saying the token endpoint did not answer within 300ms (timeout), its URL masked", err)
 	}
+}
+
+// TestDevicePollAnsweredWithAWebPage: a token endpoint answering the
+// device grant's polls with a web page (200, a single-page app at a
+// mistyped token URL) is retried as other passing trouble is, then told as
+// a web page rather than an OAuth answer, asking whether the endpoint's URL
+// is right; it was "oauth2: cannot parse json: invalid character '<'".
+func TestDevicePollAnsweredWithAWebPage(t *testing.T) {
+	page, polls := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><html><div id=root></div></html>")
+	})
+	r, _ := deviceRig(t, devprovider.Options{})
+	err := deviceLoginPolling(t, r, page.URL+"/token").Wait(context.Background(), nil)
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "kept failing during the log-in (HTTP 200, a web page rather than an OAuth answer: is the endpoint's URL right?)") {
+		t.Fatalf("err = %v; want ErrUnreachable telling of a web page", err)
+	}
+	if n := polls.Load(); n != 4 {
+		t.Fatalf("%d polls; want 4 tries", n)
+	}
+}
+
+// deviceLoginPolling starts a device log-in at r's provider (a deviceRig's)
+// whose polls go to tokenURL.
+func deviceLoginPolling(t *testing.T, r *rig, tokenURL string) *freshtoken.DeviceLogin {
+	t.Helper()
+	r.settings.TokenURL = tokenURL
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	d, err := src.StartDeviceLogin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

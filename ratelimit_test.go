@@ -202,3 +202,49 @@ func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
 		})
 	}
 }
+
+// TestMaintenanceRetryAfterIsHonoured: a token endpoint down for
+// maintenance, answering 503 with a Retry-After longer than a try waits,
+// is asked once: the renewal gives up at once, saying how long the
+// endpoint asks to wait, and renewals rest that long (an hour at most),
+// the stored tokens kept. It was asked four times in a few seconds, then
+// again every 30 s while the maintenance lasted, each run of a script
+// and each caller of a proxy after every rest. A Retry-After within the
+// rest after the tries (30 s), or none, leaves them as they were.
+func TestMaintenanceRetryAfterIsHonoured(t *testing.T) {
+	for _, tc := range []struct {
+		retryAfter string
+		tries      int32
+		rest       time.Duration
+		say        string
+	}{
+		{"1800", 1, 30 * time.Minute, "is failing (HTTP 503 \"down for maintenance\") and asks to wait 30m0s; your stored tokens are unchanged, try again then"},
+		{"99999999", 1, time.Hour, "asks to wait a day or more"},
+		{"0", 4, 30 * time.Second, "kept failing after 4 tries"},
+		{"30", 4, 30 * time.Second, "kept failing after 4 tries"},
+		{"", 4, 30 * time.Second, "kept failing after 4 tries"},
+	} {
+		t.Run("Retry-After "+tc.retryAfter, func(t *testing.T) {
+			srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				if tc.retryAfter != "" {
+					w.Header().Set("Retry-After", tc.retryAfter)
+				}
+				http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			})
+			r, before, err := renewAt(t, srv)
+			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), tc.say) {
+				t.Fatalf("err = %v; want ErrUnreachable saying %q", err, tc.say)
+			}
+			if n := hits.Load(); n != tc.tries {
+				t.Fatalf("%d token requests; want %d", n, tc.tries)
+			}
+			after := r.record()
+			if left := freshtoken.RestLeft(after, r.clock.Now()); left != tc.rest {
+				t.Fatalf("renewals rest %v; want %v", left, tc.rest)
+			}
+			if after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {
+				t.Fatal("the failure changed the stored tokens")
+			}
+		})
+	}
+}

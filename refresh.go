@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -81,6 +82,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	if err != nil {
 		return nil, err
 	}
+	// lost is what became of an earlier try that the token endpoint got
+	// and never answered (see answerLostError), "" if none.
+	lost := ""
 	for attempt := first; ; attempt++ {
 		if err := s.stillLocked(ctx); err != nil { // nothing is sent yet: the caller may still give up
 			return nil, err
@@ -112,6 +116,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
+		if isAnswerLost(err) {
+			lost = desc
+		}
 		switch {
 		case errors.Is(err, ErrUnusableToken):
 			// The answer's new refresh token is stored: the next try spends
@@ -159,6 +166,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				continue
 			}
 			msg := fmt.Sprintf("the provider refused the refresh token (%s), so the grant has ended", desc)
+			if lost != "" {
+				// Not the provider's doing alone: a strict one takes a
+				// refresh token sent again after it rotated it for a theft.
+				msg += fmt.Sprintf("; an earlier try of this renewal reached the token endpoint and got no whole answer (%s): the provider may have renewed then, its new refresh token lost with the answer, and taken the try after it for a reuse of the old one", lost)
+			}
 			read := r
 			if lerr == nil {
 				read = latest
@@ -201,6 +213,14 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
 		case kind == tokenerr.Passing:
+			if wait > failedRest {
+				// The endpoint asks for longer than the tries and the rest
+				// after them would wait (a 503's Retry-After for
+				// maintenance): tries until then would fail too, so
+				// renewals rest as long as it asks.
+				return nil, s.restShared(work, r, max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, try again then", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), storedNow(r))})
+			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, storedNow(r))})
@@ -408,7 +428,8 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	ans := &tokenerr.Copy{} // of an answer x/oauth2 refuses, to be read again (see rotatedOnly)
 	client := *s.http
 	client.Timeout = 0
-	tok, err := req.send(context.WithValue(tokenerr.WithCopy(rctx, ans), oauth2.HTTPClient, &client), r)
+	traced, wrote := sentWhole(rctx)
+	tok, err := req.send(context.WithValue(tokenerr.WithCopy(traced, ans), oauth2.HTTPClient, &client), r)
 	err = s.timedOut(work, rctx, err)
 	// The answer is in: a wait from here on is the store's (see save),
 	// not the token endpoint's.
@@ -417,7 +438,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err != nil {
 		n := s.rotatedOnly(ans, r, sentAt, reason)
 		if n == nil {
-			return nil, err
+			return nil, lostAnswer(ans.Explain(err), wrote, ans)
 		}
 		if err := s.keep(work, n, r); err != nil {
 			return nil, err
@@ -433,6 +454,42 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	s.issued.Store(n)
 	s.answered.Add(1)
 	return n, nil
+}
+
+// answerLostError is a token request that went out whole and whose answer
+// never came, or broke off before any refresh token in it: the provider
+// may have acted on it, and rotated the refresh token sent.
+type answerLostError struct{ err error }
+
+func (e *answerLostError) Error() string { return e.err.Error() }
+func (e *answerLostError) Unwrap() error { return e.err }
+
+// sentWhole returns ctx traced so that wrote tells, once the request made
+// with it has failed, whether it went out whole.
+func sentWhole(ctx context.Context) (traced context.Context, wrote *atomic.Bool) {
+	wrote = new(atomic.Bool)
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) {
+		if w.Err == nil {
+			wrote.Store(true)
+		}
+	}}), wrote
+}
+
+// lostAnswer is err, the failure of a token request, as an
+// *answerLostError when the request went out whole (wrote) and no whole
+// answer came: neither an error answer nor a 2xx answer read to its end
+// (ans).
+func lostAnswer(err error, wrote *atomic.Bool, ans *tokenerr.Copy) error {
+	if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Status == 0 || ans.Cut) {
+		return &answerLostError{err}
+	}
+	return err
+}
+
+// isAnswerLost reports whether err is an *answerLostError.
+func isAnswerLost(err error) bool {
+	var lost *answerLostError
+	return errors.As(err, &lost)
 }
 
 // inFlight describes the renewal under way for Options.Sending; unsaved

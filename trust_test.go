@@ -723,9 +723,12 @@ func TestTokenClientIsTheCallers(t *testing.T) {
 // token answer, whatever its status (a gateway's 403, a maintenance 404),
 // is retried and then reported as the provider failing (exit 5), as
 // PRODUCT.md has it, and not as the client being rejected; the stored
-// tokens are kept, and a 404 asks whether the URL is right.
+// tokens are kept, and a 404 asks whether the URL is right, as a 200 does
+// (a single-page app serving every path of its host at a mistyped token
+// URL), which was told as "oauth2: cannot parse json: invalid character
+// '<' looking for beginning of value".
 func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
-	for _, status := range []int{http.StatusForbidden, http.StatusNotFound, http.StatusBadRequest} {
+	for _, status := range []int{http.StatusForbidden, http.StatusNotFound, http.StatusBadRequest, http.StatusOK} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			srv, hits := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -739,7 +742,7 @@ func TestWebPagesFromTheTokenEndpointAreRetried(t *testing.T) {
 			if n := hits.Load(); n != 4 {
 				t.Fatalf("%d token requests; want 4 tries", n)
 			}
-			if status == http.StatusNotFound && !strings.Contains(err.Error(), "URL right") {
+			if (status == http.StatusNotFound || status == http.StatusOK) && !strings.Contains(err.Error(), "web page rather than an OAuth answer: is the endpoint's URL right?") {
 				t.Fatalf("err = %v; want it to ask whether the URL is right", err)
 			}
 			if after := r.record(); after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {

@@ -487,14 +487,18 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	if hc == nil {
 		hc = tokenerr.Lenient(&http.Client{Timeout: 30 * time.Second})
 	}
-	tok, err := f.Config.Exchange(context.WithValue(ctx, oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
+	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Explain)
+	tok, err := f.Config.Exchange(context.WithValue(tokenerr.WithCopy(ctx, ans), oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		// The client's time-out, which Go tells as "Client.Timeout
 		// exceeded while awaiting headers", is told plainly.
 		if hc.Timeout > 0 {
 			err = tokenerr.TimedOut(ctx, hc.Timeout, err)
 		}
-		return nil, f.exchangeError(err)
+		err = ans.Explain(err)
+		xe := f.exchangeError(err)
+		xe.Unreadable = ans.Status != 0 && !xe.TooLarge
+		return nil, xe
 	}
 	remember(f.Config, req.State, req.Verifier, code, tok.AccessToken, tok.RefreshToken)
 	log.Debug("code exchange answered", "access_token", redact.Secret(tok.AccessToken), "refresh_token", redact.Secret(tok.RefreshToken), "expires_in", tok.ExpiresIn)
@@ -570,6 +574,10 @@ type ExchangeError struct {
 	// TooLarge: the answer was longer than freshtoken reads (see
 	// tokenerr.ErrAnswerTooLarge); nothing failed to connect.
 	TooLarge bool
+	// Unreadable: the token endpoint answered 2xx with what is no token
+	// answer (a web page, no access token, JSON cut short); it was
+	// reached, once.
+	Unreadable bool
 	// Again is the log-in to run again after a refused code, when it is
 	// not the plain `freshtoken login -e ENV` the failure table names: a
 	// manual one's.
@@ -588,6 +596,9 @@ func (e *ExchangeError) Error() string {
 	case tokenerr.Passing:
 		if e.TooLarge {
 			return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge)
+		}
+		if e.Unreadable {
+			return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, e.Descriptor)
 		}
 		return fmt.Sprintf("%s: the token endpoint %s could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.TokenURL, e.Descriptor)
 	case tokenerr.BadGrant:
@@ -612,7 +623,7 @@ func ClientRejection(err error) (msg string, ok bool) {
 	return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
 }
 
-func (f *Flow) exchangeError(err error) error {
+func (f *Flow) exchangeError(err error) *ExchangeError {
 	class, wait, desc := tokenerr.Classify(err)
 	xe := &ExchangeError{Env: f.Env, TokenURL: redact.URL(f.Config.Endpoint.TokenURL), Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
 	if f.Manual {

@@ -930,6 +930,36 @@ func TestOversizedExchangeAnswerSaysSo(t *testing.T) {
 	}
 }
 
+// TestExchangeAnsweredWithoutTokensSaysSo: a code exchange that the token
+// endpoint answered 200 with what holds no token freshtoken can read (a
+// single-page app's page at a mistyped token URL, a network's sign-in
+// page, JSON without an access token or cut short) says the endpoint
+// answered and to check token_url. It said the endpoint "could not be
+// reached or kept failing" and to check the connection and api_url, of an
+// endpoint asked once that had answered, and a web page was told as
+// "cannot parse json: invalid character '<'".
+func TestExchangeAnsweredWithoutTokensSaysSo(t *testing.T) {
+	for _, tc := range []struct{ contentType, body, want string }{
+		{"text/html; charset=utf-8", "<!doctype html><html><div id=root></div></html>", "(HTTP 200, a web page rather than an OAuth answer"},
+		{"text/html", "", "(HTTP 200, a web page rather than an OAuth answer"},
+		{"application/json", `{"token_type":"bearer","refresh_token":"r-123"}`, "(oauth2: server response missing access_token)"},
+		{"application/json", `{"access_token":"at-0123456789","refresh_token":"r-1`, "(oauth2: cannot parse json: unexpected end of JSON input)"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", tc.contentType)
+			io.WriteString(w, tc.body)
+		}))
+		t.Cleanup(srv.Close)
+		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+		req := login.NewRequest(conf)
+		_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		want := "sandbox: the token endpoint " + srv.URL + "/token answered the log-in without tokens freshtoken can read "
+		if err == nil || !strings.HasPrefix(err.Error(), want+tc.want) || !strings.HasSuffix(err.Error(), "; check token_url (or issuer, when discovery finds the endpoint), then log in again") {
+			t.Errorf("%s: err = %v; want %q, then to check token_url", tc.body, err, want+tc.want)
+		}
+	}
+}
+
 // TestUnreachableTokenEndpointIsNamed: a code exchange that cannot reach
 // the token endpoint (a closed port, a certificate not trusted) names the
 // endpoint, a key in its query masked: the message said only "the token

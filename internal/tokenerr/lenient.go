@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"mime"
@@ -54,7 +55,7 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Refused whole, and said so: x/oauth2, reading as far as the
 		// limit, would report the JSON cut there as malformed. The part
 		// read goes to a copy all the same (see WithCopy).
-		keep(req.Context(), body[:MaxAnswer], resp.Header, true)
+		keep(req.Context(), resp, body[:MaxAnswer], true)
 		return nil, ErrAnswerTooLarge
 	}
 	if err != nil {
@@ -62,7 +63,7 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// was lost may already hold the refresh token the provider rotated
 		// in, which the engine then keeps.
 		if ok {
-			keep(req.Context(), body, resp.Header, true)
+			keep(req.Context(), resp, body, true)
 		}
 		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 		return resp, nil
@@ -75,7 +76,7 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if ok {
 		body = mend(body)
-		keep(req.Context(), body, resp.Header, false)
+		keep(req.Context(), resp, body, false)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = -1
@@ -96,7 +97,42 @@ var ErrAnswerTooLarge = errors.New("the answer was larger than 1 MiB, more than 
 type Copy struct {
 	Body        []byte
 	ContentType string
+	Status      int
 	Cut         bool
+}
+
+// WebPageError is a 2xx answer that is a web page rather than an OAuth
+// answer: a single-page app answering every path of its host (a mistyped
+// token URL), a network's sign-in page. x/oauth2 tells it as JSON it
+// cannot parse ("invalid character '<'"), which a person cannot act on.
+type WebPageError struct {
+	Status int
+	Err    error // x/oauth2's
+}
+
+func (e *WebPageError) Error() string {
+	return fmt.Sprintf("HTTP %d, a web page rather than an OAuth answer: is the endpoint's URL right?", e.Status)
+}
+
+func (e *WebPageError) Unwrap() error { return e.Err }
+
+// Explain returns err, the failure of the request whose 2xx answer c
+// holds, as a *WebPageError when that answer is a web page, and a
+// *TimeoutError as one whose answer had begun (Begun) when it had; err as
+// it is otherwise. c may be nil.
+func (c *Copy) Explain(err error) error {
+	if err == nil || c == nil || c.Status == 0 {
+		return err
+	}
+	var late *TimeoutError
+	if errors.As(err, &late) {
+		late.Begun = true
+		return err
+	}
+	if !isHTML(c.ContentType, strings.TrimSpace(string(c.Body))) {
+		return err
+	}
+	return &WebPageError{Status: c.Status, Err: err}
 }
 
 type copyKey struct{}
@@ -108,9 +144,9 @@ func WithCopy(ctx context.Context, c *Copy) context.Context {
 }
 
 // keep copies an answer to the Copy that ctx carries, if any.
-func keep(ctx context.Context, body []byte, h http.Header, cut bool) {
+func keep(ctx context.Context, resp *http.Response, body []byte, cut bool) {
 	if c, ok := ctx.Value(copyKey{}).(*Copy); ok {
-		*c = Copy{Body: body, ContentType: h.Get("Content-Type"), Cut: cut}
+		*c = Copy{Body: body, ContentType: resp.Header.Get("Content-Type"), Status: resp.StatusCode, Cut: cut}
 	}
 }
 

@@ -38,7 +38,8 @@ const (
 
 // Classify sorts err, from golang.org/x/oauth2, and describes it on one line
 // without secrets. For RateLimited, wait is how long the provider asks to
-// wait (a minute when it does not say).
+// wait (a minute when it does not say); for Passing, the Retry-After of an
+// answer that gives one (a 503 for maintenance), 0 otherwise.
 func Classify(err error) (c Class, wait time.Duration, desc string) {
 	var redirect *RedirectError
 	if errors.As(err, &redirect) {
@@ -47,6 +48,10 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	var late *TimeoutError
 	if errors.As(err, &late) {
 		return Passing, 0, late.Error()
+	}
+	var paged *WebPageError
+	if errors.As(err, &paged) {
+		return Passing, 0, paged.Error()
 	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
@@ -58,7 +63,7 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	}
 	desc = fmt.Sprintf("HTTP %d", status)
 	body := strings.TrimSpace(string(re.Body))
-	page := re.ErrorCode == "" && isHTML(re.Response, body)
+	page := re.ErrorCode == "" && isHTML(contentTypeOf(re.Response), body)
 	switch {
 	case re.ErrorCode != "":
 		desc += " " + Answer(re.ErrorCode, re.ErrorDescription)
@@ -80,7 +85,13 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
 		// endpoint itself: the request was not handled, so trying again
-		// spends nothing.
+		// spends nothing. A Retry-After (a 503's, for maintenance) says
+		// when to.
+		if re.Response != nil {
+			if wait, known := httpx.RetryAfter(re.Response.Header.Get("Retry-After"), time.Now()); known {
+				return Passing, wait, desc
+			}
+		}
 		return Passing, 0, desc
 	default:
 		return BadClient, 0, desc
@@ -93,6 +104,9 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 type TimeoutError struct {
 	After time.Duration // the time-out: the environment's timeout
 	Err   error         // as Go told it, a URL in it masked (see NewTimeoutError)
+	// Begun: the answer had begun (its status and some of its body came)
+	// and had not ended by then.
+	Begun bool
 }
 
 // NewTimeoutError is the TimeoutError of err, a request that the time-out
@@ -104,6 +118,9 @@ func NewTimeoutError(after time.Duration, err error) *TimeoutError {
 }
 
 func (e *TimeoutError) Error() string {
+	if e.Begun {
+		return fmt.Sprintf("began to answer and did not finish within %s (timeout)", e.After)
+	}
 	return fmt.Sprintf("did not answer within %s (timeout)", e.After)
 }
 
@@ -142,7 +159,7 @@ func NotThere(err error) bool {
 		return false
 	}
 	known := slices.Contains(oauthErrors, re.ErrorCode) || slices.Contains(badGrant, re.ErrorCode) || re.ErrorCode == "incorrect_client_credentials"
-	return !known && !isHTML(re.Response, strings.TrimSpace(string(re.Body)))
+	return !known && !isHTML(contentTypeOf(re.Response), strings.TrimSpace(string(re.Body)))
 }
 
 // oauthErrors are the error codes of RFC 6749 §5.2 and those added since
@@ -152,15 +169,23 @@ var oauthErrors = []string{"invalid_request", "invalid_client", "invalid_grant",
 	"authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_target", "interaction_required", "login_required", "consent_required",
 	"temporarily_unavailable", "server_error", "unsupported_token_type"}
 
+// contentTypeOf is resp's Content-Type; "" without resp.
+func contentTypeOf(resp *http.Response) string {
+	if resp == nil {
+		return ""
+	}
+	return resp.Header.Get("Content-Type")
+}
+
 // isHTML tells whether an answer is a web page: markup, or nothing
 // labelled text/html. A line of text is no page whatever its label: Rails,
 // FreeAgent's, labels its "HTTP Basic: Access denied." text/html, and that
 // is the token endpoint rejecting the client.
-func isHTML(resp *http.Response, body string) bool {
+func isHTML(contentType, body string) bool {
 	if strings.HasPrefix(body, "<") {
 		return true
 	}
-	return body == "" && resp != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Type"))), "text/html")
+	return body == "" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "text/html")
 }
 
 // badGrant are the errors by which a provider refuses the refresh token,

@@ -1,0 +1,153 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestALostAnswerIsToldWhenTheRetryEndsTheGrant: a renewal that the
+// provider acted on, rotating the refresh token, and whose answer is lost
+// (the connection cut before it, or the answer coming, or ending, after
+// the timeout) is tried again, as any fault is, with the refresh token
+// sent before; a provider that detects reuse (the dev provider, as fosite)
+// then ends the grant. The error, and the note status shows, said only that the provider
+// refused the refresh token, as if it had ended the grant of its own
+// accord; they now say that an earlier try got no whole answer and what
+// that did; an answer begun and not finished was told as one that "did
+// not answer". A refusal with no lost answer before it (an error status, a web
+// page) says nothing of one. One renewal, one retry: no loop spends
+// tokens.
+func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		lose   func(w http.ResponseWriter, req *http.Request) // after the provider answered the first try
+		answer func(w http.ResponseWriter)                    // answers the first try, unsent to the provider
+		want   string
+	}{
+		{"connection cut", func(w http.ResponseWriter, _ *http.Request) {
+			c, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				c.Close()
+			}
+		}, nil, "got no whole answer (EOF)"},
+		{"answer after the timeout", func(_ http.ResponseWriter, req *http.Request) {
+			<-req.Context().Done()
+		}, nil, "got no whole answer (did not answer within 1s"},
+		{"answer begun, not finished within the timeout", func(w http.ResponseWriter, req *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"token_type":"bearer","access_token":"`)
+			w.(http.Flusher).Flush()
+			<-req.Context().Done()
+		}, nil, "got no whole answer (began to answer and did not finish within 1s (timeout))"},
+		{"refused outright", nil, nil, ""},
+		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
+		{"refused after a web page", nil, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html>sign in to this network</html>")
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			r.settings.Timeout = time.Second
+			provider, err := url.Parse(r.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forward := httputil.NewSingleHostReverseProxy(provider)
+			var tries atomic.Int32
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				first := tries.Add(1) == 1
+				if first && tc.answer != nil {
+					tc.answer(w)
+					return
+				}
+				if first && tc.lose != nil {
+					forward.ServeHTTP(httptest.NewRecorder(), req) // the provider rotates
+					tc.lose(w, req)
+					return
+				}
+				forward.ServeHTTP(w, req)
+			}))
+			defer front.Close()
+			r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+			if tc.lose == nil {
+				r.provider.Fault(devprovider.FaultInvalidGrant, 1)
+			}
+			r.clock.Advance(2 * time.Hour)
+			_, err = r.source().Token()
+			if !errors.Is(err, freshtoken.ErrLoginRequired) {
+				t.Fatalf("err = %v; want log-in needed", err)
+			}
+			said := err.Error() + " | noted: " + r.record().Problem.Message
+			if tc.want == "" {
+				if strings.Contains(said, "no whole answer") {
+					t.Fatalf("%s; want no word of a lost answer, as none was", said)
+				}
+				return
+			}
+			for _, w := range []string{tc.want, "taken the try after it for a reuse"} {
+				if strings.Count(said, w) != 2 {
+					t.Fatalf("%s; want the error and the note to say %q", said, w)
+				}
+			}
+			if n, st := tries.Load(), r.provider.Stats(); n != 2 || st.Refreshes != 1 || st.ReuseDetected != 1 {
+				t.Fatalf("%d tries, provider %+v; want the renewal tried once more, then reported", n, st)
+			}
+		})
+	}
+}
+
+// TestADeviceLogInsLostAnswerIsTold: the device grant's poll that the
+// provider answered with the tokens, the answer lost with the connection,
+// is followed by a poll the provider refuses (the device code spent): the
+// refusal says an earlier poll got no whole answer, whose tokens it may
+// have held. It said only that the provider refused the device code, to a
+// person who had just approved the log-in.
+func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
+	r, _ := deviceRig(t, devprovider.Options{})
+	provider, err := url.Parse(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(provider)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		answer := httptest.NewRecorder()
+		forward.ServeHTTP(answer, req)
+		if answer.Code == http.StatusOK {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		for k, v := range answer.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(answer.Code)
+		w.Write(answer.Body.Bytes())
+	}))
+	defer front.Close()
+	d := deviceLoginPolling(t, r, front.URL+"/v2/token_endpoint")
+	if err := r.provider.DecideDevice(d.UserCode, true); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Wait(context.Background(), nil)
+	if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "the provider refused the device code (") ||
+		!strings.Contains(err.Error(), "; an earlier poll reached the token endpoint and got no whole answer (EOF): the provider may have issued the tokens in it") {
+		t.Fatalf("err = %v; want the refusal, saying an earlier poll's answer was lost", err)
+	}
+	if st := r.provider.Stats(); st.DeviceLogins != 1 {
+		t.Fatalf("provider %+v; want the one device log-in whose answer was lost", st)
+	}
+}
