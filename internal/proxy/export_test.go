@@ -3,3 +3,9 @@ package proxy
 // SetOwnUser makes p, before it serves, take uid for its own user: the
 // one whose programs it serves.
 func SetOwnUser(p *Proxy, uid int) { p.peers = newPeers(uid) }
+
+// Holds reports whether p holds env's source, opened and not let go of.
+func Holds(p *Proxy, env string) bool {
+	_, ok := p.envs.Load(env)
+	return ok
+}

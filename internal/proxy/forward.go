@@ -65,6 +65,10 @@ type envProxy struct {
 	// opened from it; once the file changes, the environment is opened
 	// again if its configuration has.
 	opened atomic.Pointer[configStamp]
+	// unnamed is when a reading of the configuration without fault first
+	// named the environment no more, nil while it does: from then on it is
+	// not served (see Proxy.config).
+	unnamed atomic.Pointer[time.Time]
 	// loops: api is this proxy's own address, where every request would
 	// come back to it.
 	loops   bool

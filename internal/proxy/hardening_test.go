@@ -993,13 +993,8 @@ func TestLogInBegunBeforeAChangeStoresNothing(t *testing.T) {
 	_, oldTab := f.startAttempt(t, "dev", "old-tab", 0)
 	f.moveDev(t)
 	f.login(t, "dev")
-	resp, err := http.Get(oldTab) // approved at the old provider, back to the proxy
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if done := resp.Request.URL.Query().Get("done"); done != "login-failed" {
-		t.Errorf("the old tab's log-in ended at %s; want done=login-failed", resp.Request.URL)
+	if ended := browse(t, oldTab); ended.Query().Get("done") != "login-failed" { // approved at the old provider, back to the proxy
+		t.Errorf("the old tab's log-in ended at %s; want done=login-failed", ended)
 	}
 	if n := f.provider.Stats().Exchanges; n != 0 {
 		t.Errorf("the old tab's code was exchanged %d times at the old provider", n)

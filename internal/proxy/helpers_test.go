@@ -265,14 +265,23 @@ func (f *fixture) checkNoSecretsLogged(t testing.TB) {
 // auto-approving provider sends it back. It returns where the browser ended.
 func (f *fixture) login(t testing.TB, env string) *url.URL {
 	t.Helper()
-	resp, err := http.Get(f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", "", 0)))
+	ended := browse(t, f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", "", 0)))
+	if done := ended.Query().Get("done"); done != "logged-in" {
+		t.Fatalf("the log-in of %s ended at %s", env, ended)
+	}
+	return ended
+}
+
+// browse opens link as a browser does, following its redirects (a log-in's
+// page at the auto-approving provider sends it back to the proxy), and
+// returns where it ended.
+func browse(t testing.TB, link string) *url.URL {
+	t.Helper()
+	resp, err := http.Get(link)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
-		t.Fatalf("the log-in of %s ended at %s", env, resp.Request.URL)
-	}
 	return resp.Request.URL
 }
 

@@ -365,7 +365,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // env returns the named environment's proxy, opening it the first time.
 func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
-	if e, ok := p.envs.Load(name); ok && e.(*envProxy).opened.Load().current() {
+	if e, ok := p.envs.Load(name); ok && e.(*envProxy).servable() {
 		return e.(*envProxy), nil
 	}
 	p.openMu.Lock()
@@ -373,13 +373,15 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	var cached *envProxy
 	if e, ok := p.envs.Load(name); ok {
 		cached = e.(*envProxy)
-		if cached.opened.Load().current() {
+		if cached.servable() {
 			return cached, nil
 		}
 	}
 	conf, err := p.config()
 	if err != nil {
-		if cached != nil { // a file caught mid-edit, or gone: serve on as opened
+		// A file caught mid-edit, or gone: serve on as opened, unless
+		// read without it since.
+		if cached != nil && cached.unnamed.Load() == nil {
 			return cached, nil
 		}
 		return nil, err
@@ -408,26 +410,49 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	return e, nil
 }
 
+// letGoAfter is how long after a reading of the configuration first named
+// an environment no more a later one must still not name it for its
+// source to be let go: longer than an editor takes to save the file.
+const letGoAfter = time.Second
+
 // config reads the configuration. Read without fault, it is kept for the
 // status page (see served), and the environments it names no more are
-// served no more: their sources, holding their tokens and client secrets,
-// are let go. One reading does it, unlike the keeper's two, as nothing is
-// lost by it: an environment named again is opened again. Kept, a removed
-// environment was served again from memory, its tokens forgotten in the
-// store, once the file could not be read (moved away, caught mid-edit).
+// served no more from that reading on (see unnamed), not even from memory
+// once the file cannot be read (moved away, caught mid-edit): a removed
+// environment was served again, its tokens forgotten in the store. Their
+// sources, holding their tokens and client secrets, are let go at a
+// reading letGoAfter later still without them, as the keeper ends a watch
+// at its second look: one reading may catch an editor saving the file in
+// place, empty for a moment, and a log-in under way (its pending answer,
+// its device code on the page) or the last failure the page shows would
+// go with the environment let go of, though it is named again at once.
 func (p *Proxy) config() (*config.File, error) {
 	conf, err := p.o.Config()
 	if err != nil {
 		return nil, err
 	}
 	p.read.Store(conf)
-	p.envs.Range(func(name, _ any) bool {
-		if conf.Envs[name.(string)] == nil {
-			p.envs.Delete(name)
+	now := p.now()
+	p.envs.Range(func(name, v any) bool {
+		e := v.(*envProxy)
+		switch since := e.unnamed.Load(); {
+		case conf.Envs[name.(string)] != nil:
+			e.unnamed.Store(nil)
+		case since == nil:
+			e.unnamed.CompareAndSwap(nil, &now)
+		case now.Sub(*since) >= letGoAfter:
+			p.envs.CompareAndDelete(name, e)
 		}
 		return true
 	})
 	return conf, nil
+}
+
+// servable reports whether e may be served without reading the
+// configuration again: named by the last reading, and the file unchanged
+// since e was opened from it.
+func (e *envProxy) servable() bool {
+	return e.unnamed.Load() == nil && e.opened.Load().current()
 }
 
 // served is the configuration last read without fault, cut to the
@@ -440,8 +465,10 @@ func (p *Proxy) served() *config.File {
 	}
 	c := *last
 	c.Envs = map[string]*config.Env{}
-	p.envs.Range(func(name, e any) bool {
-		c.Envs[name.(string)] = e.(*envProxy).conf
+	p.envs.Range(func(name, v any) bool {
+		if e := v.(*envProxy); e.unnamed.Load() == nil {
+			c.Envs[name.(string)] = e.conf
+		}
 		return true
 	})
 	return &c

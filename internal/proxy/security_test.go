@@ -442,13 +442,8 @@ func TestForgedCallbackIsTurnedAway(t *testing.T) {
 	for _, forged := range []string{"guessed", state + "x", "", state[:len(state)-1]} {
 		f.turnedAway(t, "code=stolen&error=access_denied&state="+url.QueryEscape(forged), fmt.Sprintf("state %q", forged))
 	}
-	resp, err := http.Get(authURL) // the real browser: approved at once, back to the proxy
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
-		t.Fatalf("the real log-in ended at %s", resp.Request.URL)
+	if ended := browse(t, authURL); ended.Query().Get("done") != "logged-in" { // the real browser: approved at once, back to the proxy
+		t.Fatalf("the real log-in ended at %s", ended)
 	}
 }
 
@@ -470,13 +465,8 @@ func TestLoginWaitsAsLongAsItsCommand(t *testing.T) {
 	f := newFixture(t)
 	_, authURL := f.startAttempt(t, "dev", "patient", 10*time.Minute)
 	f.clock.Advance(6 * time.Minute)
-	resp, err := http.Get(authURL) // approved at the provider, back to the proxy
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
-		t.Fatalf("approved after six minutes of ten, the log-in ended at %s", resp.Request.URL)
+	if ended := browse(t, authURL); ended.Query().Get("done") != "logged-in" { // approved at the provider, back to the proxy
+		t.Fatalf("approved after six minutes of ten, the log-in ended at %s", ended)
 	}
 
 	state, _ := f.startAttempt(t, "dev", "for-ever", 1000*time.Hour)

@@ -782,6 +782,25 @@ func TestStatusPageOfAConfigGoneListsWhatIsServed(t *testing.T) {
 // the file was moved away served it again from memory, its API called with
 // tokens the person had removed.
 func TestRemovedEnvironmentIsNotServedOnceTheConfigIsGone(t *testing.T) {
+	f := devServedThenRemoved(t)
+	f.get(t, "/idle/v2/company") // any reading of the file
+	if err := os.Rename(f.configPath, f.configPath+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode == http.StatusOK {
+		t.Errorf("an environment removed, then the file moved away: %d %s; want it no longer served", resp.StatusCode, body)
+	}
+	_, body := f.get(t, "/")
+	if page := string(body); strings.Contains(page, `id="env-dev"`) || !strings.Contains(page, `id="env-idle"`) {
+		t.Errorf("the page of a configuration gone lists an environment removed before, or not the one served:\n%s", page)
+	}
+}
+
+// devServedThenRemoved is a keptConfigFixture whose environment dev was
+// logged in to and served, then taken out of the configuration file, as
+// `freshtoken remove -e dev` does.
+func devServedThenRemoved(t *testing.T) *fixture {
+	t.Helper()
 	f := keptConfigFixture(t)
 	f.login(t, "dev")
 	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
@@ -794,15 +813,48 @@ func TestRemovedEnvironmentIsNotServedOnceTheConfigIsGone(t *testing.T) {
 	before, rest, _ := strings.Cut(string(text), "[env.dev]")
 	_, after, _ := strings.Cut(rest, "[env.idle]")
 	f.editConfig(t, string(text), strings.Replace(before, `default_env = "dev"`, "", 1)+"[env.idle]"+after)
-	f.get(t, "/idle/v2/company") // any reading of the file
-	if err := os.Rename(f.configPath, f.configPath+".moved"); err != nil {
+	return f
+}
+
+// TestRemovedEnvironmentIsLetGoOf: the source of an environment taken out
+// of the configuration (its tokens and client secret) is let go of once a
+// reading a second after the first without it still names it no more.
+func TestRemovedEnvironmentIsLetGoOf(t *testing.T) {
+	f := devServedThenRemoved(t)
+	f.get(t, "/")
+	f.clock.Advance(time.Second)
+	f.get(t, "/")
+	if proxy.Holds(f.proxy, "dev") {
+		t.Error("the proxy holds the source of dev, removed, after two readings of the file a second apart")
+	}
+}
+
+// TestLogInSurvivesAConfigReadMidSave: an editor saving the configuration
+// in place empties the file for a moment, and a read then (the status
+// page's, every 2 s) names no environment. A log-in begun on the page
+// before it failed once approved, "the configuration of dev changed after
+// this log-in began", its code wasted: that read let go of every
+// environment, and the one opened again after it was not the one the
+// log-in began with. An environment is served no more at the first read
+// without it, but let go of only once reads go on without it.
+func TestLogInSurvivesAConfigReadMidSave(t *testing.T) {
+	f := keptConfigFixture(t)
+	_, authURL := f.startLogin(t, "dev")
+	text, err := os.ReadFile(f.configPath)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode == http.StatusOK {
-		t.Errorf("an environment removed, then the file moved away: %d %s; want it no longer served", resp.StatusCode, body)
+	if err := os.WriteFile(f.configPath, nil, 0o600); err != nil { // truncated, not yet written
+		t.Fatal(err)
 	}
-	_, body := f.get(t, "/")
-	if page := string(body); strings.Contains(page, `id="env-dev"`) || !strings.Contains(page, `id="env-idle"`) {
-		t.Errorf("the page of a configuration gone lists an environment removed before, or not the one served:\n%s", page)
+	f.get(t, "/")
+	if err := os.WriteFile(f.configPath, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ended := browse(t, authURL); ended.Query().Get("done") != "logged-in" { // approved at the provider, back to the proxy
+		t.Errorf("the log-in ended at %s after a read of the file mid-save; want done=logged-in", ended)
+	}
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the log-in: %d %s", resp.StatusCode, body)
 	}
 }
