@@ -521,6 +521,31 @@ func TestRelativePathInADeletedFolder(t *testing.T) {
 	}
 }
 
+// A --config or $FRESHTOKEN_CONFIG under a ~ that no shell expanded (quoted,
+// or set in a .env file or a service's settings) is refused, saying to write
+// the whole path: it was a file in a folder named ~ in the current one,
+// which init made, and which a later `rm -rf ~` meant for it would take the
+// home folder with.
+func TestConfigPathUnderATilde(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Chdir(t.TempDir())
+	for _, p := range []string{"~/.config/freshtoken/work.toml", "~", `~\work.toml`} {
+		t.Setenv("FRESHTOKEN_CONFIG", p)
+		for _, flag := range []string{p, ""} {
+			_, err := config.Path(flag)
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "~ is your home folder only to a shell; write the whole path, such as "+home) {
+				t.Errorf("Path(%q) with $FRESHTOKEN_CONFIG=%q = %v; want an error saying to write the whole path, under %s", flag, p, err, home)
+			}
+		}
+	}
+	for _, p := range []string{"~work.toml", "a/~/b.toml", "work~.toml"} {
+		if got, err := config.Path(p); err != nil || got != p {
+			t.Errorf("Path(%q) = %q, %v; want it as given (no ~ a shell would expand)", p, got, err)
+		}
+	}
+}
+
 func TestClientSecretSources(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("FA_SECRET", "  from-env \n")
