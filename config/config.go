@@ -672,9 +672,15 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 	if err := checkFile(path, info); err != nil {
 		return nil, nil, err
 	}
-	data, err := io.ReadAll(file)
+	data, err := io.ReadAll(io.LimitReader(file, maxFileSize+1))
 	if err != nil {
 		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
+	}
+	if len(data) > maxFileSize {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is larger than any configuration file (%d MiB at most): is it the configuration file? Name that file", maxFileSize>>20), FlagHint: configFlag}
+	}
+	if line := tooDeep(data); line > 0 {
+		return nil, nil, &Error{Path: path, Line: line, Msg: fmt.Sprintf("tables or lists are nested more than %d deep here, as no setting is; mend the TOML syntax there", maxNesting)}
 	}
 	return data, info, nil
 }
