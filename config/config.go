@@ -348,6 +348,10 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 		if u, err := url.Parse(f.Notify.Webhook); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
 		}
+		// Whoever reads it can post as freshtoken to the person's chat.
+		if err := checkSecretFile(path, keyLine(data, toml.Key{"notify", "webhook"}), "notify.webhook", "", info); err != nil {
+			return nil, err
+		}
 	}
 	f.Browser = strings.TrimSpace(raw.Browser)
 	if f.CAFile = strings.TrimSpace(raw.CAFile); f.CAFile != "" {
