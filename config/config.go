@@ -923,12 +923,22 @@ func defaultStoreDir() (string, error) {
 // is short, and a command flooding its output must not fill the memory.
 const maxSecretOutput = 64 << 10
 
-// secretFromEnv reads the client secret from client_secret_env, white
-// space around it taken off; when there is none, state says why: "is not
-// set" or "is empty".
+// SecretLine is the secret in text a password manager printed (or a
+// variable set from its output): the first line that is not blank, without
+// the white space around it. `pass show` prints the password first and the
+// entry's notes (login:, url:) on the lines after it, and no client secret
+// or store URL holds a line break.
+func SecretLine(text string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	return strings.TrimSpace(line)
+}
+
+// secretFromEnv reads the client secret from client_secret_env (its first
+// line, see SecretLine); when there is none, state says why: "is not set"
+// or "is empty".
 func (e *Env) secretFromEnv() (v, state string) {
 	raw, set := os.LookupEnv(e.ClientSecretEnv)
-	switch v = strings.TrimSpace(raw); {
+	switch v = SecretLine(raw); {
 	case !set:
 		return "", "is not set"
 	case v == "":
@@ -980,7 +990,8 @@ func WithSecretCommandNotice(ctx context.Context, notice func(env, command strin
 }
 
 // ClientSecretValue returns the client secret from whichever source the
-// environment names, trimmed of the white space that copy and paste adds.
+// environment names, trimmed of the white space that copy and paste adds;
+// of a command, a variable or the keychain, its first line (SecretLine).
 // An environment with no secret source is a public client: "", unless its
 // provider refuses a client without a secret (an error saying so).
 func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
@@ -1019,7 +1030,7 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			}
 			return "", Invalidf("environment %s: its client_secret_cmd failed (%s); run it yourself to see why", e.Name, redact.FreeText(why, 200))
 		}
-		v := strings.TrimSpace(string(out))
+		v := SecretLine(string(out))
 		if v == "" {
 			return "", Invalidf("environment %s: its client_secret_cmd printed nothing; run it yourself: it must print the client secret", e.Name)
 		}
