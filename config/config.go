@@ -374,7 +374,17 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	}
 	// In the file's order, so that of mistakes in two environments the
 	// first in the file is reported, as of the rest.
-	slices.SortStableFunc(names, func(a, b string) int { return firstLine(data, a) - firstLine(data, b) })
+	// One found nowhere keyLine looks (an inline table) comes last. The
+	// lines are found in one reading of the file: found for each name at
+	// each comparison, a file of 2000 environments took 20 s to load.
+	first := envLines(data)
+	line := func(name string) int {
+		if n, ok := first[name]; ok {
+			return n
+		}
+		return 1 << 30
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return line(a) - line(b) })
 	for _, name := range names {
 		re := raw.Env[name]
 		e, err := resolve(name, re)
