@@ -180,7 +180,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		}
 	}
 	for _, env := range conf.Names() {
-		src, err := f.Source(ctx, env) // reads only the configuration: whose tokens are env's
+		src, err := f.sourceIn(ctx, conf, env) // only the configuration, read once: whose tokens are env's
 		if err != nil {
 			forgetUntouched()
 			return err
