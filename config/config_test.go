@@ -521,10 +521,36 @@ func TestRelativePathInADeletedFolder(t *testing.T) {
 	}
 }
 
+// A --config or $FRESHTOKEN_CONFIG under a ~ that no shell expanded (quoted,
+// or set in a .env file or a service's settings) is refused, saying to write
+// the whole path: it was a file in a folder named ~ in the current one,
+// which init made, and which a later `rm -rf ~` meant for it would take the
+// home folder with.
+func TestConfigPathUnderATilde(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Chdir(t.TempDir())
+	for _, p := range []string{"~/.config/freshtoken/work.toml", "~", `~\work.toml`} {
+		t.Setenv("FRESHTOKEN_CONFIG", p)
+		for _, flag := range []string{p, ""} {
+			_, err := config.Path(flag)
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "~ is your home folder only to a shell; write the whole path, such as "+home) {
+				t.Errorf("Path(%q) with $FRESHTOKEN_CONFIG=%q = %v; want an error saying to write the whole path, under %s", flag, p, err, home)
+			}
+		}
+	}
+	for _, p := range []string{"~work.toml", "a/~/b.toml", "work~.toml"} {
+		if got, err := config.Path(p); err != nil || got != p {
+			t.Errorf("Path(%q) = %q, %v; want it as given (no ~ a shell would expand)", p, got, err)
+		}
+	}
+}
+
 func TestClientSecretSources(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("FA_SECRET", "  from-env \n")
 	t.Setenv("EMPTY_SECRET_VAR", " ")
+	t.Setenv("PASS_SECRET", "from-pass\nlogin: me@example.com\n") // export PASS_SECRET="$(pass show x)"
 	tests := []struct {
 		e       config.Env
 		want    string
@@ -537,6 +563,11 @@ func TestClientSecretSources(t *testing.T) {
 		{config.Env{Name: "a", ClientSecretEnv: "UNSET_SECRET_VAR"}, "", "$UNSET_SECRET_VAR, which is not set here (an export lasts only in the terminal it was typed in); export UNSET_SECRET_VAR=… first, or put that line in your shell's profile (~/.bashrc, ~/.zshrc)"},
 		{config.Env{Name: "a", ClientSecretEnv: "EMPTY_SECRET_VAR"}, "", "$EMPTY_SECRET_VAR, which is empty; export EMPTY_SECRET_VAR=… first"},
 		{config.Env{Name: "a", ClientSecretCmd: "echo from-cmd"}, "from-cmd", ""},
+		// `pass show` prints the password, then the entry's notes: the
+		// secret is the first line. All of it was sent, as no secret.
+		{config.Env{Name: "a", ClientSecretCmd: `printf 'from-pass\nlogin: me@example.com\nurl: https://dev.freeagent.com\n'`}, "from-pass", ""},
+		{config.Env{Name: "a", ClientSecretCmd: `printf '\r\n from-pass \r\nlogin: me\r\n'`}, "from-pass", ""},
+		{config.Env{Name: "a", ClientSecretEnv: "PASS_SECRET"}, "from-pass", ""},
 		// The command is never quoted: it may carry a key of its own (a
 		// vault token in a curl header), and these lines reach logs.
 		{config.Env{Name: "a", ClientSecretCmd: ": hvs.vault-token-1234; exit 3"}, "", "environment a: its client_secret_cmd failed (exit status 3); run it yourself to see why"},

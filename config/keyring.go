@@ -220,7 +220,7 @@ func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", e.secretElsewhere(err)
 	}
-	return strings.TrimSpace(v), nil
+	return SecretLine(v), nil // one an older freshtoken kept with `pass show`'s notes after it
 }
 
 // ClientSecretWhere says where e's client secret is kept, for people, and

@@ -114,6 +114,14 @@ func TestClientSecretKeyring(t *testing.T) {
 	if v, err := e.ClientSecretValue(context.Background()); err != nil || v != "s3cr3t" {
 		t.Fatalf("ClientSecretValue = %q, %v", v, err)
 	}
+	// As an older freshtoken kept `pass show`'s output, notes and all: the
+	// secret is its first line.
+	if err := keyringstore.SetClientSecret(context.Background(), "client-1", "https://api.freeagent.com/v2/token_endpoint", "s3cr3t\r\nlogin: me@example.com\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.ClientSecretValue(context.Background()); err != nil || v != "s3cr3t" {
+		t.Fatalf("ClientSecretValue of a secret kept with notes after it = %q, %v; want its first line", v, err)
+	}
 	if w := e.ClientSecretWhere(); !strings.Contains(w, `account "client_secret:client-1 at https://api.freeagent.com/v2/token_endpoint"`) {
 		t.Fatalf("ClientSecretWhere = %q", w)
 	}

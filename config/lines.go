@@ -16,6 +16,36 @@ func keyLine(data []byte, key toml.Key) int {
 		return 0
 	}
 	want := strings.Join(key, ".")
+	found := 0
+	keyLines(data, func(n int, full string) bool {
+		if full == want || strings.HasPrefix(full, want+".") {
+			found = n
+		}
+		return found == 0
+	})
+	return found
+}
+
+// envLines maps each environment the file sets keys of (as keyLine finds
+// them) to the first line where it does, in one reading of the file.
+func envLines(data []byte) map[string]int {
+	first := map[string]int{}
+	keyLines(data, func(n int, full string) bool {
+		if rest, ok := strings.CutPrefix(full, "env."); ok {
+			name, _, _ := strings.Cut(rest, ".")
+			if _, seen := first[name]; !seen {
+				first[name] = n
+			}
+		}
+		return true
+	})
+	return first
+}
+
+// keyLines calls each with the number of each line of data that is a
+// table's header or sets a key, and the whole key (the table's, or the
+// table's and the key's), until each returns false.
+func keyLines(data []byte, each func(n int, full string) bool) {
 	var table string
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
@@ -29,8 +59,8 @@ func keyLine(data []byte, key toml.Key) int {
 				continue
 			}
 			table = normalizeKey(strings.Trim(line[:end], "[]"))
-			if table == want || strings.HasPrefix(table, want+".") {
-				return n
+			if !each(n, table) {
+				return
 			}
 			continue
 		}
@@ -42,11 +72,10 @@ func keyLine(data []byte, key toml.Key) int {
 		if table != "" {
 			full = table + "." + full
 		}
-		if full == want || strings.HasPrefix(full, want+".") {
-			return n
+		if !each(n, full) {
+			return
 		}
 	}
-	return 0
 }
 
 func normalizeKey(k string) string {

@@ -224,15 +224,6 @@ func nearestSetting(t reflect.Type, key string) string {
 	return best
 }
 
-// firstLine is the line where the file first sets a key of environment
-// name, or a line past any for one it sets nowhere keyLine finds.
-func firstLine(data []byte, name string) int {
-	if n := keyLine(data, toml.Key{"env", name}); n > 0 {
-		return n
-	}
-	return 1 << 30
-}
-
 // envNames are the environments the file sets keys of, in its order.
 func envNames(keys []toml.Key) []string {
 	var names []string

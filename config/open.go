@@ -51,8 +51,13 @@ func Path(flag string) (string, error) {
 
 // inThisFolder returns p, refusing a relative path while the current
 // folder no longer exists (a script's temporary folder, deleted): no file
-// can be found or written there.
+// can be found or written there. A path under a ~ that no shell made the
+// home folder (quoted, in a .env file or a service's settings) is refused
+// too: init would make a folder named ~ in the current one.
 func inThisFolder(p string) (string, error) {
+	if _, ok := underTilde(p); ok {
+		return "", &invalid{msg: "the configuration file " + notAbsolute(p, ""), flag: configFlag}
+	}
 	if !filepath.IsAbs(p) {
 		if _, err := os.Getwd(); err != nil {
 			return "", Invalidf("%s: the current folder no longer exists (%v); cd into one that does, or give the config file's full path", p, cause(err))

@@ -523,13 +523,20 @@ func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 // whole path, such as example ("": path in the home folder); of a ~, which
 // only a shell makes the home folder, the home folder's path.
 func notAbsolute(path, example string) string {
-	if rest, ok := strings.CutPrefix(path, "~"); ok && (rest == "" || rest[0] == '/' || rest[0] == '\\') {
+	if rest, ok := underTilde(path); ok {
 		return fmt.Sprintf("%q: ~ is your home folder only to a shell; write the whole path, such as %s", path, filepath.Join(homeFolder(), rest))
 	}
 	if example == "" {
 		example = filepath.Join(homeFolder(), path)
 	}
 	return fmt.Sprintf("%q is not an absolute path; write the file's whole path, such as %s", path, example)
+}
+
+// underTilde says whether path is ~ or under it (~/x, ~\\x), which only a
+// shell makes the home folder, and returns what follows the ~.
+func underTilde(path string) (rest string, ok bool) {
+	rest, ok = strings.CutPrefix(path, "~")
+	return rest, ok && (rest == "" || rest[0] == '/' || rest[0] == '\\')
 }
 
 // homeFolder is the user's home folder, for examples; /home/me without one.

@@ -21,6 +21,8 @@ const (
 	// A Redis password in the store URL opens every environment's tokens.
 	withStorePassword = "[store]\nurl = \"redis://:plain-secret@127.0.0.1:6379/0\"\n\n" + withSecretEnv
 	withStoreUser     = "[store]\nurl = \"redis://127.0.0.1:6379/0\"\n\n" + withSecretEnv
+	// A webhook's address is often its only password (Slack's, ntfy's topic).
+	withWebhook = withSecretEnv + "\n[notify]\nwebhook = \"https://hooks.example.com/services/T0/B0/plain-secret\"\n"
 )
 
 func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
@@ -41,6 +43,9 @@ func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
 		{"world-readable, store password", "config.toml", withStorePassword, 0o644, "`chmod 600 PATH`"},
 		{"private, store password", "config.toml", withStorePassword, 0o600, ""},
 		{"world-readable, store without password", "config.toml", withStoreUser, 0o644, ""},
+		{"world-readable, webhook", "config.toml", withWebhook, 0o644, "`chmod 600 PATH`"},
+		{"group-readable, webhook", "config.toml", withWebhook, 0o640, "`chmod 600 PATH`"},
+		{"private, webhook", "config.toml", withWebhook, 0o600, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ configured), it asks for what the environment needs, as init does.`,
 	fl.StringVar(&s.ClientID, "client-id", "", "the app's OAuth identifier")
 	fl.StringVar(&s.ClientSecretEnv, "client-secret-env", "", "read the client secret from this environment variable")
 	fl.StringVar(&s.ClientSecretCmd, "client-secret-cmd", "", "run this command to get the client secret (e.g. \"pass show freeagent\")")
-	fl.BoolVar(&s.ClientSecretKeyring, "client-secret-keyring", false, "keep the client secret in the system keychain (asked for on a terminal, else read from stdin)")
+	fl.BoolVar(&s.ClientSecretKeyring, "client-secret-keyring", false, "keep the client secret in the system keychain (asked for on a terminal, else the first line of stdin)")
 	fl.StringVar(&s.RedirectURI, "redirect-uri", "", "redirect URI registered with the provider (default "+config.DefaultRedirectURI+")")
 	fl.StringVar(&s.APIURL, "api-url", "", "API root URL (presets fill it)")
 	fl.StringVar(&s.AuthURL, "auth-url", "", "authorisation endpoint (presets fill it)")
@@ -665,7 +665,7 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.En
 		if err != nil {
 			return err
 		}
-		secret = strings.TrimSpace(string(b))
+		secret = config.SecretLine(string(b))
 	}
 	if secret == "" {
 		return usageErrorf("--client-secret-keyring: no client secret was given; pipe it in, as in `pass show freeagent | freshtoken init … --client-secret-keyring`; nothing was written")

@@ -11,6 +11,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // TestInitOfALoggedInEnvironment: init that changes what leaves the tokens
@@ -97,13 +98,15 @@ func TestInitFlagsReadFromAWindowsFile(t *testing.T) {
 // providers that happen to use one client id (as self-hosted identity
 // providers often do) keep a client secret each in the keychain: the
 // second `init --client-secret-keyring` does not replace the first's, so
-// neither provider is ever sent the other's secret.
+// neither provider is ever sent the other's secret. The secret is the first
+// line piped in, as `pass show` prints it before the entry's notes (all of
+// it was kept, and sent as the secret).
 func TestClientSecretKeyringPerProvider(t *testing.T) {
 	keyringtest.Start(t)
 	e := newDevEnv(t)
 	for _, env := range []string{"work", "home"} {
 		ios, _, stderr := testStreams(false, false)
-		ios.In = strings.NewReader(env + "-secret\n")
+		ios.In = strings.NewReader(env + "-secret\r\nlogin: me@" + env + ".example\r\n")
 		if code := e.run(ios, "init", "-e", env, "--provider", "generic", "--client-id", "cli", "--client-secret-keyring",
 			"--api-url", "https://api."+env+".example/", "--auth-url", "https://login."+env+".example/auth",
 			"--token-url", "https://login."+env+".example/token"); code != 0 {
@@ -111,6 +114,9 @@ func TestClientSecretKeyringPerProvider(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), `account "client_secret:cli at https://login.`+env+`.example/token"`) {
 			t.Errorf("init -e %s does not say where it kept the secret: %s", env, stderr)
+		}
+		if kept, err := keyringstore.ClientSecret(t.Context(), "cli", "https://login."+env+".example/token"); err != nil || kept != env+"-secret" {
+			t.Errorf("init -e %s kept %q, %v in the keychain; want %q", env, kept, err, env+"-secret")
 		}
 	}
 	f, err := config.Load(e.config)

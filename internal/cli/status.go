@@ -185,7 +185,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 		if st.ClientSecretProblem = e.ClientSecretProblem(); st.ClientSecretProblem != "" && setupProblem == nil {
 			setupProblem = config.Invalidf("%s: %s", name, st.ClientSecretProblem)
 		}
-		src, err := opts.f.Source(ctx, name)
+		src, err := opts.f.sourceIn(ctx, conf, name) // conf read once: read again for each, 2000 environments took minutes
 		if err != nil {
 			st.Error = err.Error()
 			all = append(all, st)

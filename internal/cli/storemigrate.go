@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -87,7 +86,7 @@ looks for the tokens in the old store.`,
 				if err != nil {
 					return err
 				}
-				if opts.To, _, _ = strings.Cut(strings.TrimSpace(string(b)), "\n"); opts.To == "" {
+				if opts.To = config.SecretLine(string(b)); opts.To == "" {
 					return usageErrorf("--to -: no URL on stdin; pipe it in, as in `pass show freshtoken-redis | freshtoken store migrate --to -`")
 				}
 			}
@@ -181,7 +180,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		}
 	}
 	for _, env := range conf.Names() {
-		src, err := f.Source(ctx, env) // reads only the configuration: whose tokens are env's
+		src, err := f.sourceIn(ctx, conf, env) // only the configuration, read once: whose tokens are env's
 		if err != nil {
 			forgetUntouched()
 			return err

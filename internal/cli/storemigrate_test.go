@@ -27,14 +27,15 @@ import (
 
 // TestStoreMigrateReadsTheURLFromStdin: `store migrate --to -` takes the
 // URL from stdin, so a store password never shows in the process list
-// (where any user of the machine can read a command line); nothing on
+// (where any user of the machine can read a command line), its first line
+// (as `pass show` prints it, with CRLF from a Windows file); nothing on
 // stdin is a usage error saying what to pipe in.
 func TestStoreMigrateReadsTheURLFromStdin(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
 	target := filepath.Join(e.dir, "moved")
 	ios, stdout, stderr := testStreams(false, false)
-	ios.In = strings.NewReader("file://" + target + "\n")
+	ios.In = strings.NewReader("file://" + target + "\r\nlogin: me\r\n")
 	if code := e.run(ios, "store", "migrate", "--to", "-"); code != 0 {
 		t.Fatalf("store migrate --to -: exit %d\n%s%s", code, stdout, stderr)
 	}
