@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -249,7 +248,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			if i > 0 {
 				b.WriteString("\n")
 			}
-			printStatus(&b, st, opts.f.IO.OutTTY && os.Getenv("NO_COLOR") == "")
+			printStatus(&b, st, opts.f.IO.OutTTY && !colorsOff())
 		}
 		if _, err := io.WriteString(opts.f.IO.Out, opts.f.suggesting(b.String())); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
@@ -589,5 +590,43 @@ func TestStatusJSONTimesInWholeSeconds(t *testing.T) {
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &tok); err != nil || tok.ExpiresAt != g.ExpiresAt {
 		t.Errorf("token --json: %v, expires_at %q; status --json said %q", err, tok.ExpiresAt, g.ExpiresAt)
+	}
+}
+
+// TestStatusColoursOnlyWhereColoursAreWanted: the red mark of a production
+// environment is coloured on a terminal, and not where the person said no
+// colours (NO_COLOR) or the terminal cannot show them (TERM=dumb: Emacs's
+// shell, a serial console), where the escape codes were printed as
+// `^[[1;31m` around the mark; the request commands' JSON already honoured
+// both.
+func TestStatusColoursOnlyWhereColoursAreWanted(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	t.Setenv("FRESHTOKEN_TEST_LIVE_SECRET", "s")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "[store]\nurl = %q\n\n[env.live]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"FRESHTOKEN_TEST_LIVE_SECRET\"\n",
+		"file://"+filepath.ToSlash(filepath.Join(dir, "tokens"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const mark, red = "PRODUCTION: live data", "\x1b[1;31m"
+	for _, tc := range []struct {
+		name, term, noColor string
+		tty, coloured       bool
+	}{
+		{"a terminal", "xterm-256color", "", true, true},
+		{"NO_COLOR", "xterm-256color", "1", true, false},
+		{"TERM=dumb", "dumb", "", true, false},
+		{"no terminal", "xterm-256color", "", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("TERM", tc.term)
+			t.Setenv("NO_COLOR", tc.noColor)
+			ios, stdout, stderr := testStreams(tc.tty, tc.tty)
+			if code := cli.Main([]string{"--config", conf, "status"}, ios); code != 0 || !strings.Contains(stdout.String(), mark) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and the production mark", code, stdout, stderr)
+			}
+			if got := strings.Contains(stdout.String(), red+mark+"\x1b[0m"); got != tc.coloured || !tc.coloured && strings.Contains(stdout.String(), "\x1b") {
+				t.Errorf("coloured %v, want %v:\n%q", got, tc.coloured, stdout)
+			}
+		})
 	}
 }

@@ -435,11 +435,11 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			store.Waiting(ctx)
 			ok, err = l.TryLockContext(ctx, lockPoll)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("lock %s: %w", p, err)
+		if !ok && ctx.Err() != nil { // given up (Ctrl-C): said as the Redis store says it
+			return nil, fmt.Errorf("waiting for the renewal lock %s: %w", p, ctx.Err())
 		}
-		if !ok {
-			return nil, fmt.Errorf("lock %s: %w", p, ctx.Err())
+		if err != nil { // not taken, and not given up: TryLockContext says why
+			return nil, fmt.Errorf("lock %s: %w", p, err)
 		}
 		if sameFile(l, p) {
 			s.mu.Lock()
