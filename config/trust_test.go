@@ -34,9 +34,11 @@ func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
 		{"private, plain secret", "config.toml", withSecret, 0o600, ""},
 		{"readable, secret from the environment", "config.toml", withSecretEnv, 0o644, ""},
 		{"readable, secret from a command", "config.toml", withSecretCmd, 0o444, ""},
-		{"group-writable, secret command", "config.toml", withSecretCmd, 0o620, "`chmod go-w PATH`"},
-		{"world-writable", "config.toml", withSecretEnv, 0o602, "`chmod go-w PATH`"},
-		{"world-writable, plain secret", "config.toml", withSecret, 0o666, "`chmod go-w PATH`"},
+		{"group-writable, secret command", "config.toml", withSecretCmd, 0o620, "`chmod 600 PATH`"},
+		{"world-writable", "config.toml", withSecretEnv, 0o602, "`chmod 600 PATH`"},
+		// Ubuntu's and Fedora's umask of 002: one chmod, not one then another.
+		{"group-writable, plain secret", "config.toml", withSecret, 0o664, "`chmod 600 PATH`"},
+		{"world-writable, plain secret", "config.toml", withSecret, 0o666, "`chmod 600 PATH`"},
 		{"world-readable, plain secret", "config.toml", withSecret, 0o604, "`chmod 600 PATH`"},
 		{"group-readable, plain secret", "config.toml", withSecret, 0o640, "`chmod 600 PATH`"},
 		{"a path the shell must see quoted", "my config.toml", withSecret, 0o644, "`chmod 600 'PATH'`"},
@@ -146,7 +148,7 @@ func TestWriteEnvWritesPrivateFiles(t *testing.T) {
 func TestWriteEnvKeepsNothingFromAnUntrustedFile(t *testing.T) {
 	p := writeMode(t, "config.toml", withSecretCmd, 0o666)
 	_, err := config.WriteEnv(p, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false)
-	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "chmod go-w") {
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("WriteEnv = %v; want the file refused", err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != withSecretCmd {

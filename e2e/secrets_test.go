@@ -124,7 +124,7 @@ func TestConfigOthersCouldWriteIsRefused(t *testing.T) {
 	}
 	for _, args := range [][]string{{"token", "--force"}, {"login", "--no-browser"}, {"status"}} {
 		r := w.run(args...)
-		if r.code != 2 || !strings.Contains(r.stderr, "`chmod go-w "+w.config+"`") || strings.Count(r.stderr, "\n") != 1 {
+		if r.code != 2 || !strings.Contains(r.stderr, "`chmod 600 "+w.config+"`") || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and one line with the chmod", args, r.code, r.stderr)
 		}
 		if _, err := os.Stat(marker); err == nil {
