@@ -535,12 +535,47 @@ func TestAReserveCutShortIsMadeWhole(t *testing.T) {
 	if err := s.Save(ctx, "sandbox", sample()); err != nil { // the next renewal
 		t.Fatal(err)
 	}
+	bigAnswerSavedFromTheReserve(t, dir, s, "a short reserve")
+}
+
+// TestAShortReserveIsKeptWhenTheDiskHasNoRoomToMakeItWhole: a reserve left
+// short by a killed writer, on a disk with room for a renewal's answer but
+// not for the rest of the reserve. The save that cannot make it whole keeps
+// what it holds, and the next save on a full disk gives that up for an
+// answer too large to write over the record in place. The remake removed
+// the short reserve before it wrote a whole one, gave up that one when the
+// disk filled midway, and left none: the answer was refused.
+func TestAShortReserveIsKeptWhenTheDiskHasNoRoomToMakeItWhole(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	if err := os.Truncate(filepath.Join(dir, ".reserve"), 16<<10); err != nil { // its writer killed midway
+		t.Fatal(err)
+	}
+	room := filepath.Join(filepath.Dir(dir), "room")
+	if err := os.WriteFile(room, make([]byte, 8<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	if err := os.Remove(room); err != nil { // room for a record, not for 48 KiB more of reserve
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	bigAnswerSavedFromTheReserve(t, dir, s, "a remake of the reserve the disk had no room for")
+}
+
+// bigAnswerSavedFromTheReserve fills the disk of dir, s's token folder, and
+// checks that a renewal's answer too large to write over the record in
+// place is saved all the same, the reserve given up for it (after says
+// what came before).
+func bigAnswerSavedFromTheReserve(t *testing.T, dir string, s *filestore.Store, after string) {
+	t.Helper()
 	testdisk.Fill(t, dir)
 	big := sample()
 	big.RefreshToken = "refresh-2-rotated"
 	big.AccessToken = strings.Repeat("a", 8<<10) // more than the record's file holds on disk
 	if err := s.Save(ctx, "sandbox", big); !errors.Is(err, store.ErrReserveUsed) {
-		t.Fatalf("save on a full disk after a short reserve: %v; want it saved from the reserve", err)
+		t.Fatalf("save on a full disk after %s: %v; want it saved from the reserve", after, err)
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != big.RefreshToken {
 		t.Fatalf("after the save on a full disk: %+v, %v; want the rotated token", got, err)
