@@ -306,12 +306,15 @@ func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
 
 // keepReserve makes the reserve file whole: made if it is missing, grown if
 // it is short (a writer killed while it made one leaves it so, and it would
-// free less than a full disk's save needs). It is grown in place and never
-// removed, so that a disk with no room for the rest keeps what it holds,
-// and writers of other environments growing it at once write the same
-// zeros. A disk too full for it is no failure: the record is already saved.
+// free less than a full disk's save needs). One that held something is
+// grown in place and never removed, so that a disk with no room for the
+// rest keeps what it holds, and writers of other environments growing it
+// at once write the same zeros; one made now that the disk has no room for
+// is removed, leaving the space it took free. A disk too full for it is no
+// failure: the record is already saved.
 func (s *Store) keepReserve() {
-	f, err := openPrivate(filepath.Join(s.dir, reserveName), os.O_WRONLY|os.O_CREATE)
+	p := filepath.Join(s.dir, reserveName)
+	f, err := openPrivate(p, os.O_WRONLY|os.O_CREATE)
 	if err != nil {
 		return
 	}
@@ -320,8 +323,12 @@ func (s *Store) keepReserve() {
 	if err != nil || fi.Size() >= reserveSize {
 		return
 	}
-	if _, err := f.WriteAt(make([]byte, reserveSize-fi.Size()), fi.Size()); err == nil {
-		f.Sync()
+	_, err = f.WriteAt(make([]byte, reserveSize-fi.Size()), fi.Size())
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil && fi.Size() == 0 {
+		os.Remove(p)
 	}
 }
 
