@@ -550,18 +550,43 @@ func TestAShortReserveIsKeptWhenTheDiskHasNoRoomToMakeItWhole(t *testing.T) {
 	if err := os.Truncate(filepath.Join(dir, ".reserve"), 16<<10); err != nil { // its writer killed midway
 		t.Fatal(err)
 	}
-	room := filepath.Join(filepath.Dir(dir), "room")
-	if err := os.WriteFile(room, make([]byte, 8<<10), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	testdisk.Fill(t, dir)
-	if err := os.Remove(room); err != nil { // room for a record, not for 48 KiB more of reserve
-		t.Fatal(err)
-	}
+	fillBut(t, dir, 8<<10) // room for a record, not for 48 KiB more of reserve
 	if err := s.Save(ctx, "sandbox", sample()); err != nil {
 		t.Fatal(err)
 	}
 	bigAnswerSavedFromTheReserve(t, dir, s, "a remake of the reserve the disk had no room for")
+}
+
+// TestAReserveTheDiskHasNoRoomForIsNotMade: a save on a disk with room for
+// the record but not for a reserve (none left, after a full disk) makes
+// none: the part of one it could write is removed, leaving that space free
+// for the saves that need it, rather than kept, taking the last of it.
+func TestAReserveTheDiskHasNoRoomForIsNotMade(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	if err := os.Remove(reserve); err != nil {
+		t.Fatal(err)
+	}
+	fillBut(t, dir, 8<<10)
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(reserve); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after a save on a disk with no room for a reserve, a part of one was kept (%v); want none made", err)
+	}
+}
+
+// fillBut fills the disk of dir but for about n bytes.
+func fillBut(t *testing.T, dir string, n int) {
+	t.Helper()
+	room := filepath.Join(filepath.Dir(dir), "room")
+	if err := os.WriteFile(room, make([]byte, n), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	if err := os.Remove(room); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // bigAnswerSavedFromTheReserve fills the disk of dir, s's token folder, and
