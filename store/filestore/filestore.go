@@ -318,17 +318,20 @@ func (s *Store) keepReserve() {
 	if err != nil {
 		return
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || fi.Size() >= reserveSize {
+		f.Close()
 		return
 	}
 	_, err = f.WriteAt(make([]byte, reserveSize-fi.Size()), fi.Size())
 	if err == nil {
 		err = f.Sync()
 	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil && fi.Size() == 0 {
-		os.Remove(p)
+		os.Remove(p) // closed first: Windows removes no open file
 	}
 }
 
