@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // privateKeychain starts a system keychain of the test's own, and gives the
@@ -108,6 +109,21 @@ func TestKeychainLockedOrAbsent(t *testing.T) {
 	})
 }
 
+// keychainRenewalAtTheProvider is a world keeping its tokens in a private
+// system keychain, logged in at a provider that rotates refresh tokens, and
+// a forced renewal whose token request the provider holds until g.release
+// is closed.
+func keychainRenewalAtTheProvider(t *testing.T) (*world, *keyringtest.Bus, *gate, *watched) {
+	t.Helper()
+	g := newGate(t, "refresh_token")
+	w, kr := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest})
+	w.login()
+	g.armed.Store(true)
+	run := w.watch("token", "--force")
+	g.wait(t)
+	return w, kr, g, run
+}
+
 // TestKeychainLockedWhileTheProviderAnswers: the keychain locks (a screen
 // lock, a timeout) between a renewal's read and its save. The command keeps
 // the rotated tokens, says to unlock the keychain and to keep keyring:// in
@@ -117,12 +133,7 @@ func TestKeychainLockedOrAbsent(t *testing.T) {
 // in a keychain no command read any more, and the next command asked for a
 // log-in.
 func TestKeychainLockedWhileTheProviderAnswers(t *testing.T) {
-	g := newGate(t, "refresh_token")
-	w, kr := keyringWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest})
-	w.login()
-	g.armed.Store(true)
-	run := w.watch("token", "--force")
-	g.wait(t)
+	w, kr, g, run := keychainRenewalAtTheProvider(t)
 	kr.Lock(t)
 	close(g.release)
 	run.waitSaid(t, "keeping the new tokens")
@@ -134,6 +145,24 @@ func TestKeychainLockedWhileTheProviderAnswers(t *testing.T) {
 	w.mustRun("token", "--force")
 	if st := w.provider.Stats(); st.Refreshes != 2 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider saw %+v; want two renewals and the grant kept", st)
+	}
+}
+
+// TestKeychainItemsDeletedDuringARenewal: freshtoken's keychain items are
+// deleted (a clean-up in Passwords and Keys, `secret-tool clear`: nothing
+// that takes a renewal lock) while the provider answers a renewal. The
+// answer is stored again, the command prints it, exit 0, with a warning
+// that says nothing is lost and no word of Redis, and the next renewal
+// spends the rotated refresh token.
+func TestKeychainItemsDeletedDuringARenewal(t *testing.T) {
+	w, _, g, run := keychainRenewalAtTheProvider(t)
+	if err := keyringstore.New(keyringstore.DefaultService, t.TempDir()).Delete(context.Background(), "dev"); err != nil {
+		t.Fatal(err)
+	}
+	answerStoredAgain(t, w, g, run, "keychain items were deleted")
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want two renewals, no reuse, and the grant kept", st)
 	}
 }
 

@@ -98,15 +98,24 @@ func TestTokenFolderDeletedDuringARenewal(t *testing.T) {
 	if err := os.RemoveAll(w.store); err != nil {
 		t.Fatal(err)
 	}
+	answerStoredAgain(t, w, g, run, "token folder was deleted")
+	grantKept(t, w, before)
+}
+
+// answerStoredAgain lets the provider's answer to run, a renewal whose
+// tokens were deleted by something that takes no renewal lock (what), go,
+// and checks that the command stored it again and printed it, exit 0,
+// saying that nothing is lost and no word of Redis.
+func answerStoredAgain(t *testing.T, w *world, g *gate, run *watched, what string) {
+	t.Helper()
 	close(g.release)
 	stderr := run.waitExit(t, 0)
 	if strings.Contains(stderr, "Redis") || !strings.Contains(stderr, "nothing is lost") {
-		t.Errorf("a renewal whose token folder was deleted said:\n%s\nwant that nothing is lost, and no word of Redis", stderr)
+		t.Errorf("a renewal whose %s said:\n%s\nwant that nothing is lost, and no word of Redis", what, stderr)
 	}
 	if printed, stored := strings.TrimSpace(run.output(t)), strings.TrimSpace(w.mustRun("token").stdout); printed == "" || printed != stored {
 		t.Errorf("printed %q, stored %q; want the renewal's token, stored", printed, stored)
 	}
-	grantKept(t, w, before)
 }
 
 // TestReadOnlyDiskKeepsTheAnswer: the disk turns read-only while a renewal

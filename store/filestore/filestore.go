@@ -304,28 +304,34 @@ type fullDiskError struct{ msg string }
 func (e *fullDiskError) Error() string { return e.msg }
 func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
 
-// keepReserve makes the reserve file if it is missing, or short: a writer
-// killed while it made one leaves it so, and it would free less than a
-// full disk's save needs. A disk too full for it is no failure: the record
-// is already saved.
+// keepReserve makes the reserve file whole: made if it is missing, grown if
+// it is short (a writer killed while it made one leaves it so, and it would
+// free less than a full disk's save needs). One that held something is
+// grown in place and never removed, so that a disk with no room for the
+// rest keeps what it holds, and writers of other environments growing it
+// at once write the same zeros; one made now that the disk has no room for
+// is removed, leaving the space it took free. A disk too full for it is no
+// failure: the record is already saved.
 func (s *Store) keepReserve() {
 	p := filepath.Join(s.dir, reserveName)
-	if fi, err := os.Lstat(p); err == nil && (!fi.Mode().IsRegular() || fi.Size() >= reserveSize || os.Remove(p) != nil) {
-		return
-	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY|noFollow, fileMode)
+	f, err := openPrivate(p, os.O_WRONLY|os.O_CREATE)
 	if err != nil {
 		return
 	}
-	_, err = f.Write(make([]byte, reserveSize))
+	fi, err := f.Stat()
+	if err != nil || fi.Size() >= reserveSize {
+		f.Close()
+		return
+	}
+	_, err = f.WriteAt(make([]byte, reserveSize-fi.Size()), fi.Size())
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		os.Remove(p) // a partial reserve would be counted on wrongly
+	if err != nil && fi.Size() == 0 {
+		os.Remove(p) // closed first: Windows removes no open file
 	}
 }
 

@@ -535,12 +535,72 @@ func TestAReserveCutShortIsMadeWhole(t *testing.T) {
 	if err := s.Save(ctx, "sandbox", sample()); err != nil { // the next renewal
 		t.Fatal(err)
 	}
+	bigAnswerSavedFromTheReserve(t, dir, s, "a short reserve")
+}
+
+// TestAShortReserveIsKeptWhenTheDiskHasNoRoomToMakeItWhole: a reserve left
+// short by a killed writer, on a disk with room for a renewal's answer but
+// not for the rest of the reserve. The save that cannot make it whole keeps
+// what it holds, and the next save on a full disk gives that up for an
+// answer too large to write over the record in place. The remake removed
+// the short reserve before it wrote a whole one, gave up that one when the
+// disk filled midway, and left none: the answer was refused.
+func TestAShortReserveIsKeptWhenTheDiskHasNoRoomToMakeItWhole(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	if err := os.Truncate(filepath.Join(dir, ".reserve"), 16<<10); err != nil { // its writer killed midway
+		t.Fatal(err)
+	}
+	fillBut(t, dir, 8<<10) // room for a record, not for 48 KiB more of reserve
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	bigAnswerSavedFromTheReserve(t, dir, s, "a remake of the reserve the disk had no room for")
+}
+
+// TestAReserveTheDiskHasNoRoomForIsNotMade: a save on a disk with room for
+// the record but not for a reserve (none left, after a full disk) makes
+// none: the part of one it could write is removed, leaving that space free
+// for the saves that need it, rather than kept, taking the last of it.
+func TestAReserveTheDiskHasNoRoomForIsNotMade(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	if err := os.Remove(reserve); err != nil {
+		t.Fatal(err)
+	}
+	fillBut(t, dir, 8<<10)
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(reserve); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after a save on a disk with no room for a reserve, a part of one was kept (%v); want none made", err)
+	}
+}
+
+// fillBut fills the disk of dir but for about n bytes.
+func fillBut(t *testing.T, dir string, n int) {
+	t.Helper()
+	room := filepath.Join(filepath.Dir(dir), "room")
+	if err := os.WriteFile(room, make([]byte, n), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	if err := os.Remove(room); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bigAnswerSavedFromTheReserve fills the disk of dir, s's token folder, and
+// checks that a renewal's answer too large to write over the record in
+// place is saved all the same, the reserve given up for it (after says
+// what came before).
+func bigAnswerSavedFromTheReserve(t *testing.T, dir string, s *filestore.Store, after string) {
+	t.Helper()
 	testdisk.Fill(t, dir)
 	big := sample()
 	big.RefreshToken = "refresh-2-rotated"
 	big.AccessToken = strings.Repeat("a", 8<<10) // more than the record's file holds on disk
 	if err := s.Save(ctx, "sandbox", big); !errors.Is(err, store.ErrReserveUsed) {
-		t.Fatalf("save on a full disk after a short reserve: %v; want it saved from the reserve", err)
+		t.Fatalf("save on a full disk after %s: %v; want it saved from the reserve", after, err)
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != big.RefreshToken {
 		t.Fatalf("after the save on a full disk: %+v, %v; want the rotated token", got, err)
