@@ -17,6 +17,7 @@ package filestore
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -308,10 +309,13 @@ func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
 // it is short (a writer killed while it made one leaves it so, and it would
 // free less than a full disk's save needs). One that held something is
 // grown in place and never removed, so that a disk with no room for the
-// rest keeps what it holds, and writers of other environments growing it
-// at once write the same zeros; one made now that the disk has no room for
-// is removed, leaving the space it took free. A disk too full for it is no
-// failure: the record is already saved.
+// rest keeps what it holds; one made now that the disk has no room for is
+// removed, leaving the space it took free. A disk too full for it is no
+// failure: the record is already saved. It holds random bytes, not zeros:
+// a file system that compresses (ZFS with lz4, as Ubuntu installs it;
+// btrfs with compress) keeps zeros in no space, and giving such a reserve
+// up freed nothing; one the disk holds in less than half its size (zeros
+// an older freshtoken wrote, or a sparse file) is written anew.
 func (s *Store) keepReserve() {
 	p := filepath.Join(s.dir, reserveName)
 	f, err := openPrivate(p, os.O_WRONLY|os.O_CREATE)
@@ -319,11 +323,17 @@ func (s *Store) keepReserve() {
 		return
 	}
 	fi, err := f.Stat()
-	if err != nil || fi.Size() >= reserveSize {
+	if err != nil || fi.Size() >= reserveSize && !unstored(fi) {
 		f.Close()
 		return
 	}
-	_, err = f.WriteAt(make([]byte, reserveSize-fi.Size()), fi.Size())
+	from := fi.Size()
+	if unstored(fi) {
+		from = 0
+	}
+	noise := make([]byte, reserveSize-from)
+	rand.Read(noise)
+	_, err = f.WriteAt(noise, from)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -2,6 +2,7 @@ package filestore_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"errors"
@@ -555,6 +556,41 @@ func TestAShortReserveIsKeptWhenTheDiskHasNoRoomToMakeItWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	bigAnswerSavedFromTheReserve(t, dir, s, "a remake of the reserve the disk had no room for")
+}
+
+// TestAReserveTheDiskKeepsInNoSpaceIsWrittenAnew: a file system that
+// compresses (ZFS with lz4, btrfs with compress) keeps a reserve of zeros,
+// as freshtoken wrote it, in no space, and giving it up on a full disk freed
+// nothing. A sparse reserve stands for one here (tmpfs stores zeros
+// written); the next save writes it anew, and a reserve holds bytes no file
+// system can keep in less than their size.
+func TestAReserveTheDiskKeepsInNoSpaceIsWrittenAnew(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	made, err := os.ReadFile(reserve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var packed bytes.Buffer
+	w, _ := flate.NewWriter(&packed, flate.BestCompression)
+	w.Write(made)
+	w.Close()
+	if len(made) != 64<<10 || packed.Len() < len(made)*9/10 {
+		t.Fatalf("the reserve made holds %d bytes that compress to %d; want 64 KiB that do not compress", len(made), packed.Len())
+	}
+	if err := os.Remove(reserve); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(reserve, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(reserve, 64<<10); err != nil { // its size, and no space
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	bigAnswerSavedFromTheReserve(t, dir, s, "a reserve the disk kept in no space")
 }
 
 // TestAReserveTheDiskHasNoRoomForIsNotMade: a save on a disk with room for

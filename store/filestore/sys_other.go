@@ -31,6 +31,10 @@ func tooManyFiles(error) bool { return false }
 // a record is then never written in place.
 func allocated(fs.FileInfo) int64 { return 0 }
 
+// unstored is false where the system does not say how much disk a file
+// holds.
+func unstored(fs.FileInfo) bool { return false }
+
 // lockContent does nothing where records are never written in place.
 func lockContent(context.Context, *os.File, bool) error { return nil }
 

@@ -49,6 +49,11 @@ func allocated(fi fs.FileInfo) int64 {
 	return 0
 }
 
+// unstored reports whether the disk holds the file fi describes in less
+// than half its size: a sparse file, or zeros a compressing file system
+// keeps in no space.
+func unstored(fi fs.FileInfo) bool { return allocated(fi) < fi.Size()/2 }
+
 // lockContent takes a lock on f's content: a shared one for a reader, which
 // waits until ctx ends (saying so first, see store.Waiting), or an
 // exclusive one for a writer over it in place, which waits for the readers
