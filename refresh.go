@@ -500,18 +500,33 @@ func (s *Source) inFlight(unsaved bool) Renewal {
 }
 
 // keep saves n, the answer to a renewal of r, and makes it the token
-// served. An answer the store refuses that rotated r's refresh token is
-// kept to be saved later (see saveLater), and Options.Sending knows until
-// it is; the error is then an *unsavedError, or wraps errLockLost when the
-// store refused it because the renewal lock passed to another renewer.
+// served. An answer that rotated r's refresh token is, from the store's
+// first refusal of it, told to Options.Sending as unsaved until it is
+// stored: through save's own tries, and after them, when it is kept to be
+// saved later (see saveLater); the error is then an *unsavedError, or
+// wraps errLockLost when the store refused it because the renewal lock
+// passed to another renewer.
 func (s *Source) keep(work context.Context, n, r *store.Record) error {
-	err := s.save(work, n, r)
+	spent := refreshToken(r)
+	rotated := spent != "" && n.RefreshToken != spent
+	var unsaved func() // Options.Sending's for the answer, once the store refused it
+	err := s.saveRefused(work, n, r, func() {
+		if rotated {
+			unsaved = s.sending(s.inFlight(true))
+		}
+	})
 	if err == nil {
+		if unsaved != nil {
+			unsaved()
+		}
 		s.remember(n)
 		return nil
 	}
-	if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
-		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: s.sending(s.inFlight(true))}
+	if rotated {
+		if unsaved == nil {
+			unsaved = s.sending(s.inFlight(true))
+		}
+		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: unsaved}
 		if f, ok := s.store.(store.Flusher); ok {
 			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
 			told := u.stored
