@@ -217,9 +217,13 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// The endpoint asks for longer than the tries and the rest
 				// after them would wait (a 503's Retry-After for
 				// maintenance): tries until then would fail too, so
-				// renewals rest as long as it asks.
-				return nil, s.restShared(work, r, max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, try again then", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), storedNow(r))})
+				// renewals rest as long as it asks, up to failingRest.
+				then := "try again then"
+				if wait > failingRest {
+					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", failingRest)
+				}
+				return nil, s.restShared(work, r, min(wait, failingRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), storedNow(r), then)})
 			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
@@ -272,10 +276,15 @@ func storedNow(r *store.Record) string {
 // because the token endpoint kept failing, or its answer could not be
 // stored: without it each of a proxy's clients would send a volley of token
 // requests of its own, turning the provider's outage into a refresh storm.
-// After a 429 they rest as long as the provider asked, up to maxRest.
+// After a 429 they rest as long as the provider asked, up to maxRest;
+// after a failure whose Retry-After asks for longer than failedRest (a
+// 503 for maintenance), up to failingRest: that is no rate limit, asking
+// early costs the provider one request, and a needed renewal is not held
+// back for long after the provider is back, sooner than it said.
 const (
-	failedRest = 30 * time.Second
-	maxRest    = time.Hour
+	failedRest  = 30 * time.Second
+	failingRest = 5 * time.Minute
+	maxRest     = time.Hour
 )
 
 // restAfter holds renewals back for d, at most maxRest, after one that gave
