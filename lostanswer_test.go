@@ -151,3 +151,43 @@ func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
 		t.Fatalf("provider %+v; want the one device log-in whose answer was lost", st)
 	}
 }
+
+// TestADevicePollLostBeforeAPendingOneIsNotBlamed: a poll whose answer
+// was lost (a Wi-Fi blip), followed by a poll the provider answers
+// authorization_pending, lost nothing: the provider was still waiting for
+// the person then, so it had issued no tokens. A later refusal of the
+// device code said all the same that the lost poll may have held the
+// tokens, to a person who had not approved yet.
+func TestADevicePollLostBeforeAPendingOneIsNotBlamed(t *testing.T) {
+	r, _ := deviceRig(t, devprovider.Options{})
+	provider, err := url.Parse(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(provider)
+	var polls atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if polls.Add(1) == 1 {
+			forward.ServeHTTP(httptest.NewRecorder(), req) // pending, and lost
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		forward.ServeHTTP(w, req)
+	}))
+	defer front.Close()
+	d := deviceLoginPolling(t, r, front.URL+"/v2/token_endpoint")
+	err = d.Wait(context.Background(), func(freshtoken.DevicePoll) {
+		r.provider.Fault(devprovider.FaultInvalidGrant, 1) // the next poll is refused
+	})
+	if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "the provider refused the device code (") {
+		t.Fatalf("err = %v; want the refusal", err)
+	}
+	if strings.Contains(err.Error(), "earlier poll") {
+		t.Fatalf("err = %v; want no word of the poll lost before a pending one", err)
+	}
+	if n := polls.Load(); n != 3 {
+		t.Fatalf("%d polls; want the lost one, the pending one and the refused one", n)
+	}
+}
