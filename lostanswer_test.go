@@ -61,11 +61,7 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := loggedIn(t)
 			r.settings.Timeout = time.Second
-			provider, err := url.Parse(r.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			forward := httputil.NewSingleHostReverseProxy(provider)
+			forward := toProvider(t, r)
 			var tries atomic.Int32
 			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				first := tries.Add(1) == 1
@@ -86,7 +82,7 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 				r.provider.Fault(devprovider.FaultInvalidGrant, 1)
 			}
 			r.clock.Advance(2 * time.Hour)
-			_, err = r.source().Token()
+			_, err := r.source().Token()
 			if !errors.Is(err, freshtoken.ErrLoginRequired) {
 				t.Fatalf("err = %v; want log-in needed", err)
 			}
@@ -117,11 +113,7 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 // person who had just approved the log-in.
 func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
 	r, _ := deviceRig(t, devprovider.Options{})
-	provider, err := url.Parse(r.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forward := httputil.NewSingleHostReverseProxy(provider)
+	forward := toProvider(t, r)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		answer := httptest.NewRecorder()
 		forward.ServeHTTP(answer, req)
@@ -142,7 +134,7 @@ func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
 	if err := r.provider.DecideDevice(d.UserCode, true); err != nil {
 		t.Fatal(err)
 	}
-	err = d.Wait(context.Background(), nil)
+	err := d.Wait(context.Background(), nil)
 	if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "the provider refused the device code (") ||
 		!strings.Contains(err.Error(), "; an earlier poll reached the token endpoint and got no whole answer (EOF): the provider may have issued the tokens in it") {
 		t.Fatalf("err = %v; want the refusal, saying an earlier poll's answer was lost", err)
@@ -160,11 +152,7 @@ func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
 // tokens, to a person who had not approved yet.
 func TestADevicePollLostBeforeAPendingOneIsNotBlamed(t *testing.T) {
 	r, _ := deviceRig(t, devprovider.Options{})
-	provider, err := url.Parse(r.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forward := httputil.NewSingleHostReverseProxy(provider)
+	forward := toProvider(t, r)
 	var polls atomic.Int32
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if polls.Add(1) == 1 {
@@ -178,7 +166,7 @@ func TestADevicePollLostBeforeAPendingOneIsNotBlamed(t *testing.T) {
 	}))
 	defer front.Close()
 	d := deviceLoginPolling(t, r, front.URL+"/v2/token_endpoint")
-	err = d.Wait(context.Background(), func(freshtoken.DevicePoll) {
+	err := d.Wait(context.Background(), func(freshtoken.DevicePoll) {
 		r.provider.Fault(devprovider.FaultInvalidGrant, 1) // the next poll is refused
 	})
 	if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "the provider refused the device code (") {
@@ -190,4 +178,15 @@ func TestADevicePollLostBeforeAPendingOneIsNotBlamed(t *testing.T) {
 	if n := polls.Load(); n != 3 {
 		t.Fatalf("%d polls; want the lost one, the pending one and the refused one", n)
 	}
+}
+
+// toProvider is a reverse proxy to r's provider, for a server in front of
+// it that loses or changes some of its answers.
+func toProvider(t *testing.T, r *rig) *httputil.ReverseProxy {
+	t.Helper()
+	provider, err := url.Parse(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httputil.NewSingleHostReverseProxy(provider)
 }
