@@ -53,6 +53,12 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 		}, nil, "got no whole answer (began to answer and did not finish within 1s (timeout))"},
 		{"refused outright", nil, nil, ""},
 		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
+		{"refused after a 503 cut short", nil, func(w http.ResponseWriter) {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nbusy")
+				c.Close()
+			}
+		}, ""},
 		{"refused after a web page", nil, func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, "<html>sign in to this network</html>")

@@ -486,10 +486,10 @@ func sentWhole(ctx context.Context) (traced context.Context, wrote *atomic.Bool)
 
 // lostAnswer is err, the failure of a token request, as an
 // *answerLostError when the request went out whole (wrote) and no whole
-// answer came: neither an error answer nor a 2xx answer read to its end
-// (ans).
+// answer came: no answer at all, or a 2xx answer cut short (ans). An
+// error status, whole or cut short, is the endpoint's refusal.
 func lostAnswer(err error, wrote *atomic.Bool, ans *tokenerr.Copy) error {
-	if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Status == 0 || ans.Cut) {
+	if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Answered == 0 || ans.Status != 0 && ans.Cut) {
 		return &answerLostError{err}
 	}
 	return err
