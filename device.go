@@ -248,7 +248,8 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 	wait, failures := d.interval, 0
 	// lost is what became of an earlier poll that the token endpoint got
 	// and never answered whole (see answerLostError), "" if none: its
-	// answer may have held the tokens, the device code spent.
+	// answer may have held the tokens, the device code spent. A later
+	// poll answered pending clears it: the provider issued nothing before.
 	lost := ""
 	for attempt := 1; ; attempt++ {
 		if err := s.pause(ctx, min(wait, max(d.Expiry.Sub(s.now()), 0))); err != nil {
@@ -275,7 +276,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		}
 		switch answer {
 		case "authorization_pending", "slow_down":
-			failures = 0
+			failures, lost = 0, ""
 			if answer == "slow_down" {
 				d.interval += slowDownStep
 			}

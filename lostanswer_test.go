@@ -53,6 +53,12 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 		}, nil, "got no whole answer (began to answer and did not finish within 1s (timeout))"},
 		{"refused outright", nil, nil, ""},
 		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
+		{"refused after a 503 cut short", nil, func(w http.ResponseWriter) {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nbusy")
+				c.Close()
+			}
+		}, ""},
 		{"refused after a web page", nil, func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, "<html>sign in to this network</html>")
@@ -61,11 +67,7 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r, _ := loggedIn(t)
 			r.settings.Timeout = time.Second
-			provider, err := url.Parse(r.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			forward := httputil.NewSingleHostReverseProxy(provider)
+			forward := toProvider(t, r)
 			var tries atomic.Int32
 			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				first := tries.Add(1) == 1
@@ -86,7 +88,7 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 				r.provider.Fault(devprovider.FaultInvalidGrant, 1)
 			}
 			r.clock.Advance(2 * time.Hour)
-			_, err = r.source().Token()
+			_, err := r.source().Token()
 			if !errors.Is(err, freshtoken.ErrLoginRequired) {
 				t.Fatalf("err = %v; want log-in needed", err)
 			}
@@ -117,11 +119,7 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 // person who had just approved the log-in.
 func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
 	r, _ := deviceRig(t, devprovider.Options{})
-	provider, err := url.Parse(r.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forward := httputil.NewSingleHostReverseProxy(provider)
+	forward := toProvider(t, r)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		answer := httptest.NewRecorder()
 		forward.ServeHTTP(answer, req)
@@ -142,7 +140,7 @@ func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
 	if err := r.provider.DecideDevice(d.UserCode, true); err != nil {
 		t.Fatal(err)
 	}
-	err = d.Wait(context.Background(), nil)
+	err := d.Wait(context.Background(), nil)
 	if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "the provider refused the device code (") ||
 		!strings.Contains(err.Error(), "; an earlier poll reached the token endpoint and got no whole answer (EOF): the provider may have issued the tokens in it") {
 		t.Fatalf("err = %v; want the refusal, saying an earlier poll's answer was lost", err)
@@ -150,4 +148,51 @@ func TestADeviceLogInsLostAnswerIsTold(t *testing.T) {
 	if st := r.provider.Stats(); st.DeviceLogins != 1 {
 		t.Fatalf("provider %+v; want the one device log-in whose answer was lost", st)
 	}
+}
+
+// TestADevicePollLostBeforeAPendingOneIsNotBlamed: a poll whose answer
+// was lost (a Wi-Fi blip), followed by a poll the provider answers
+// authorization_pending, lost nothing: the provider was still waiting for
+// the person then, so it had issued no tokens. A later refusal of the
+// device code said all the same that the lost poll may have held the
+// tokens, to a person who had not approved yet.
+func TestADevicePollLostBeforeAPendingOneIsNotBlamed(t *testing.T) {
+	r, _ := deviceRig(t, devprovider.Options{})
+	forward := toProvider(t, r)
+	var polls atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if polls.Add(1) == 1 {
+			forward.ServeHTTP(httptest.NewRecorder(), req) // pending, and lost
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		forward.ServeHTTP(w, req)
+	}))
+	defer front.Close()
+	d := deviceLoginPolling(t, r, front.URL+"/v2/token_endpoint")
+	err := d.Wait(context.Background(), func(freshtoken.DevicePoll) {
+		r.provider.Fault(devprovider.FaultInvalidGrant, 1) // the next poll is refused
+	})
+	if !errors.Is(err, freshtoken.ErrLoginRefused) || !strings.Contains(err.Error(), "the provider refused the device code (") {
+		t.Fatalf("err = %v; want the refusal", err)
+	}
+	if strings.Contains(err.Error(), "earlier poll") {
+		t.Fatalf("err = %v; want no word of the poll lost before a pending one", err)
+	}
+	if n := polls.Load(); n != 3 {
+		t.Fatalf("%d polls; want the lost one, the pending one and the refused one", n)
+	}
+}
+
+// toProvider is a reverse proxy to r's provider, for a server in front of
+// it that loses or changes some of its answers.
+func toProvider(t *testing.T, r *rig) *httputil.ReverseProxy {
+	t.Helper()
+	provider, err := url.Parse(r.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httputil.NewSingleHostReverseProxy(provider)
 }

@@ -206,10 +206,14 @@ func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
 // TestMaintenanceRetryAfterIsHonoured: a token endpoint down for
 // maintenance, answering 503 with a Retry-After longer than a try waits,
 // is asked once: the renewal gives up at once, saying how long the
-// endpoint asks to wait, and renewals rest that long (an hour at most),
-// the stored tokens kept. It was asked four times in a few seconds, then
-// again every 30 s while the maintenance lasted, each run of a script
-// and each caller of a proxy after every rest. A Retry-After within the
+// endpoint asks to wait, and renewals rest that long, five minutes at
+// most, the stored tokens kept, saying when freshtoken asks again. It was
+// asked four times in a few seconds, then again every 30 s while the
+// maintenance lasted, each run of a script and each caller of a proxy
+// after every rest. A 503 is no rate limit: one that asked for an hour,
+// or a day (a gateway's fixed header, a hostile one), held every renewal
+// of every machine sharing the store back for an hour, the provider back
+// meanwhile, and said "try again then" of a day. A Retry-After within the
 // rest after the tries (30 s), or none, leaves them as they were.
 func TestMaintenanceRetryAfterIsHonoured(t *testing.T) {
 	for _, tc := range []struct {
@@ -218,8 +222,13 @@ func TestMaintenanceRetryAfterIsHonoured(t *testing.T) {
 		rest       time.Duration
 		say        string
 	}{
-		{"1800", 1, 30 * time.Minute, "is failing (HTTP 503 \"down for maintenance\") and asks to wait 30m0s; your stored tokens are unchanged, try again then"},
-		{"99999999", 1, time.Hour, "asks to wait a day or more"},
+		{"240", 1, 4 * time.Minute, "is failing (HTTP 503 \"down for maintenance\") and asks to wait 4m0s; your stored tokens are unchanged, try again then"},
+		{"1800", 1, 5 * time.Minute, "is failing (HTTP 503 \"down for maintenance\") and asks to wait 30m0s; your stored tokens are unchanged, freshtoken asks it again in 5m0s, try again then"},
+		{"99999999", 1, 5 * time.Minute, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 5m0s, try again then"},
+		{"Sun, 06 Dec 2099 00:00:00 GMT", 1, 5 * time.Minute, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 5m0s, try again then"},
+		{"Thu, 01 Jan 1970 00:00:00 GMT", 4, 30 * time.Second, "kept failing after 4 tries"},
+		{"-600", 4, 30 * time.Second, "kept failing after 4 tries"},
+		{"soon", 4, 30 * time.Second, "kept failing after 4 tries"},
 		{"0", 4, 30 * time.Second, "kept failing after 4 tries"},
 		{"30", 4, 30 * time.Second, "kept failing after 4 tries"},
 		{"", 4, 30 * time.Second, "kept failing after 4 tries"},

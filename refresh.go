@@ -217,9 +217,13 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// The endpoint asks for longer than the tries and the rest
 				// after them would wait (a 503's Retry-After for
 				// maintenance): tries until then would fail too, so
-				// renewals rest as long as it asks.
-				return nil, s.restShared(work, r, max(wait, failedRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, try again then", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), storedNow(r))})
+				// renewals rest as long as it asks, up to failingRest.
+				then := "try again then"
+				if wait > failingRest {
+					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", failingRest)
+				}
+				return nil, s.restShared(work, r, min(wait, failingRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), storedNow(r), then)})
 			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
@@ -272,10 +276,15 @@ func storedNow(r *store.Record) string {
 // because the token endpoint kept failing, or its answer could not be
 // stored: without it each of a proxy's clients would send a volley of token
 // requests of its own, turning the provider's outage into a refresh storm.
-// After a 429 they rest as long as the provider asked, up to maxRest.
+// After a 429 they rest as long as the provider asked, up to maxRest;
+// after a failure whose Retry-After asks for longer than failedRest (a
+// 503 for maintenance), up to failingRest: that is no rate limit, asking
+// early costs the provider one request, and a needed renewal is not held
+// back for long after the provider is back, sooner than it said.
 const (
-	failedRest = 30 * time.Second
-	maxRest    = time.Hour
+	failedRest  = 30 * time.Second
+	failingRest = 5 * time.Minute
+	maxRest     = time.Hour
 )
 
 // restAfter holds renewals back for d, at most maxRest, after one that gave
@@ -477,10 +486,10 @@ func sentWhole(ctx context.Context) (traced context.Context, wrote *atomic.Bool)
 
 // lostAnswer is err, the failure of a token request, as an
 // *answerLostError when the request went out whole (wrote) and no whole
-// answer came: neither an error answer nor a 2xx answer read to its end
-// (ans).
+// answer came: no answer at all, or a 2xx answer cut short (ans). An
+// error status, whole or cut short, is the endpoint's refusal.
 func lostAnswer(err error, wrote *atomic.Bool, ans *tokenerr.Copy) error {
-	if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Status == 0 || ans.Cut) {
+	if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Answered == 0 || ans.Status != 0 && ans.Cut) {
 		return &answerLostError{err}
 	}
 	return err
@@ -500,18 +509,33 @@ func (s *Source) inFlight(unsaved bool) Renewal {
 }
 
 // keep saves n, the answer to a renewal of r, and makes it the token
-// served. An answer the store refuses that rotated r's refresh token is
-// kept to be saved later (see saveLater), and Options.Sending knows until
-// it is; the error is then an *unsavedError, or wraps errLockLost when the
-// store refused it because the renewal lock passed to another renewer.
+// served. An answer that rotated r's refresh token is, from the store's
+// first refusal of it, told to Options.Sending as unsaved until it is
+// stored: through save's own tries, and after them, when it is kept to be
+// saved later (see saveLater); the error is then an *unsavedError, or
+// wraps errLockLost when the store refused it because the renewal lock
+// passed to another renewer.
 func (s *Source) keep(work context.Context, n, r *store.Record) error {
-	err := s.save(work, n, r)
+	spent := refreshToken(r)
+	rotated := spent != "" && n.RefreshToken != spent
+	var unsaved func() // Options.Sending's for the answer, once the store refused it
+	err := s.saveRefused(work, n, r, func() {
+		if rotated {
+			unsaved = s.sending(s.inFlight(true))
+		}
+	})
 	if err == nil {
+		if unsaved != nil {
+			unsaved()
+		}
 		s.remember(n)
 		return nil
 	}
-	if spent := refreshToken(r); spent != "" && n.RefreshToken != spent {
-		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: s.sending(s.inFlight(true))}
+	if rotated {
+		if unsaved == nil {
+			unsaved = s.sending(s.inFlight(true))
+		}
+		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: unsaved}
 		if f, ok := s.store.(store.Flusher); ok {
 			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
 			told := u.stored

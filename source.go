@@ -2261,6 +2261,12 @@ const saveRetryFor = 30 * time.Second
 // note that the grant ended, may be stored. What the store says of a save
 // it took (a shared store's replicas yet to copy it) is a warning.
 func (s *Source) save(ctx context.Context, r, read *store.Record) error {
+	return s.saveRefused(ctx, r, read, func() {})
+}
+
+// saveRefused is save, calling refused once, when the store first refuses
+// r and save tries again.
+func (s *Source) saveRefused(ctx context.Context, r, read *store.Record, refused func()) error {
 	redact.Set(s.Location(), r.AccessToken, r.RefreshToken)
 	ctx = s.warnings(ctx)
 	giveUp := time.Now().Add(saveRetryFor)
@@ -2292,6 +2298,9 @@ func (s *Source) save(ctx context.Context, r, read *store.Record) error {
 			}
 		} else if tries > 1 {
 			break
+		}
+		if tries == 1 {
+			refused()
 		}
 		s.log.Debug("saving the tokens failed; trying again", "after", wait, "error", err.Error())
 		time.Sleep(wait)

@@ -2441,3 +2441,60 @@ func TestRestEndingWithinASecondIsNotZero(t *testing.T) {
 		t.Fatalf("Token() during a rest 300ms long = %v; want it told as 1s", err)
 	}
 }
+
+// unreachableOnce is a program's own store that cannot be reached for the
+// first Save (a Redis restarting), and calls retried at the next one
+// before it takes it.
+type unreachableOnce struct {
+	store.Store
+	saves   atomic.Int32
+	retried func()
+}
+
+func (u *unreachableOnce) Save(ctx context.Context, env string, r *store.Record) error {
+	switch u.saves.Add(1) {
+	case 1:
+		return fmt.Errorf("%w: connection refused", store.ErrUnreachable)
+	case 2:
+		u.retried()
+	}
+	return u.Store.Save(ctx, env, r)
+}
+
+// TestAnswerInHandIsUnsavedFromTheStoresFirstRefusal: the provider has
+// rotated the refresh token and the store cannot be reached; while the
+// renewal tries again to store the answer (for up to 30 s), Options.Sending
+// is told it is in hand and unsaved, so that the command line, interrupted
+// then, says the new tokens are not stored and that it is waiting for the
+// store, not that the provider may have issued tokens. It was told only
+// after the 30 s of tries. Once stored, the unsaved renewal is ended.
+func TestAnswerInHandIsUnsavedFromTheStoresFirstRefusal(t *testing.T) {
+	r, _ := loggedIn(t)
+	var unsaved, open atomic.Int32
+	st := &unreachableOnce{Store: r.store}
+	toldDuringTries := false
+	st.retried = func() { toldDuringTries = unsaved.Load() == 1 }
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Sending: func(rn freshtoken.Renewal) func() {
+		open.Add(1)
+		if rn.Unsaved {
+			unsaved.Add(1)
+		}
+		return func() { open.Add(-1) }
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spent := r.record().RefreshToken
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal whose store came back at its second try: %v", err)
+	}
+	if !toldDuringTries {
+		t.Fatalf("Sending was told of %d unsaved answers while the store was tried again; want 1", unsaved.Load())
+	}
+	if n := open.Load(); n != 0 {
+		t.Fatalf("%d renewals left in flight once the answer was stored", n)
+	}
+	if r.record().RefreshToken == spent {
+		t.Fatal("the answer was not stored")
+	}
+}

@@ -51,6 +51,9 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
 	resp.Body.Close()
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299 // x/oauth2 reads any 2xx as an answer
+	if c, kept := req.Context().Value(copyKey{}).(*Copy); kept {
+		c.Answered = resp.StatusCode
+	}
 	if ok && err == nil && len(body) > MaxAnswer {
 		// Refused whole, and said so: x/oauth2, reading as far as the
 		// limit, would report the JSON cut there as malformed. The part
@@ -99,6 +102,9 @@ type Copy struct {
 	ContentType string
 	Status      int
 	Cut         bool
+	// Answered is the status of the last answer whose header came, 2xx or
+	// not (whose body is not copied): the endpoint answered, if not whole.
+	Answered int
 }
 
 // WebPageError is a 2xx answer that is a web page rather than an OAuth
@@ -116,12 +122,12 @@ func (e *WebPageError) Error() string {
 
 func (e *WebPageError) Unwrap() error { return e.Err }
 
-// Explain returns err, the failure of the request whose 2xx answer c
-// holds, as a *WebPageError when that answer is a web page, and a
+// Explain returns err, the failure of the request whose answer c holds,
+// as a *WebPageError when that answer is a 2xx web page, and a
 // *TimeoutError as one whose answer had begun (Begun) when it had; err as
 // it is otherwise. c may be nil.
 func (c *Copy) Explain(err error) error {
-	if err == nil || c == nil || c.Status == 0 {
+	if err == nil || c == nil || c.Answered == 0 {
 		return err
 	}
 	var late *TimeoutError
@@ -129,7 +135,7 @@ func (c *Copy) Explain(err error) error {
 		late.Begun = true
 		return err
 	}
-	if !isHTML(c.ContentType, strings.TrimSpace(string(c.Body))) {
+	if c.Status == 0 || !isHTML(c.ContentType, strings.TrimSpace(string(c.Body))) {
 		return err
 	}
 	return &WebPageError{Status: c.Status, Err: err}
@@ -146,7 +152,7 @@ func WithCopy(ctx context.Context, c *Copy) context.Context {
 // keep copies an answer to the Copy that ctx carries, if any.
 func keep(ctx context.Context, resp *http.Response, body []byte, cut bool) {
 	if c, ok := ctx.Value(copyKey{}).(*Copy); ok {
-		*c = Copy{Body: body, ContentType: resp.Header.Get("Content-Type"), Status: resp.StatusCode, Cut: cut}
+		*c = Copy{Body: body, ContentType: resp.Header.Get("Content-Type"), Status: resp.StatusCode, Cut: cut, Answered: resp.StatusCode}
 	}
 }
 

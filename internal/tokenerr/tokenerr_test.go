@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -137,5 +139,38 @@ func TestTimeoutErrorMasksTheURL(t *testing.T) {
 				t.Errorf("the *url.Error under the time-out names %q; want its key masked", ue.URL)
 			}
 		}
+	}
+}
+
+// TestAnErrorAnswerBegunIsToldAsBegun: an error status whose body had not
+// ended when the time-out came (a gateway's 503 dripping its page) is told
+// as an answer begun and not finished, as a 2xx one is: it was told as
+// one that "did not answer".
+func TestAnErrorAnswerBegunIsToldAsBegun(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "bus")
+		w.(http.Flusher).Flush()
+		<-req.Context().Done()
+	}))
+	defer srv.Close()
+	ans := &tokenerr.Copy{}
+	ctx, cancel := context.WithTimeout(tokenerr.WithCopy(context.Background(), ans), 100*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tokenerr.Lenient(&http.Client{}).Do(req)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Fatal("the answer read whole; want it cut by the time-out")
+	}
+	said := ans.Explain(tokenerr.NewTimeoutError(100*time.Millisecond, err)).Error()
+	if !strings.Contains(said, "began to answer and did not finish within 100ms") {
+		t.Fatalf("%q; want the answer told as begun", said)
 	}
 }
