@@ -40,6 +40,9 @@ type IOStreams struct {
 	ErrOut io.Writer
 	// InTTY, OutTTY and ErrTTY say whether a person is at that end.
 	InTTY, OutTTY, ErrTTY bool
+	// controllingTerminal opens the terminal of the process's session
+	// (see Factory.dialogue); nil: questions go to ErrOut.
+	controllingTerminal func() (*os.File, error)
 }
 
 // SystemStreams are the process's own streams; writing to a pipe whose
@@ -52,6 +55,8 @@ func SystemStreams() *IOStreams {
 		InTTY:  inTTY,
 		OutTTY: isatty.IsTerminal(os.Stdout.Fd()),
 		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()),
+
+		controllingTerminal: controllingTerminal,
 	}
 }
 
@@ -85,6 +90,7 @@ type Factory struct {
 	// back of what it replaced (see guard.puttingBack); nil: nothing waits.
 	holdPutBack func(what, ifAbandoned string) (done func())
 
+	asking   *IOStreams // see dialogue; nil until something is asked
 	logger   *slog.Logger
 	log      *boundedLog // the logger's writer; nil until setupLogging
 	closers  []io.Closer
@@ -587,14 +593,37 @@ func (f *Factory) storeMoved(err error) string {
 	return ""
 }
 
-// askYesNo asks question on stderr, no being the default, and reads one
-// line of stdin: y or yes is yes, anything else or input ending (Ctrl-D)
-// no. An interruption (Ctrl-C) or a terminal closing is its error.
+// dialogue is where a command asks a person at the terminal (stdin) a
+// question: its In gives the answer, its ErrOut shows the question and
+// whatever is said only to the person answering. That is stdin and
+// stderr, unless stderr is not the terminal (`2>>log`, `2>&1 | tee log`):
+// then, as ssh, sudo and git ask, it is the session's terminal (/dev/tty)
+// for both, so that the question is seen where it is answered, echo is
+// turned off there for a secret, and the log holds no question. A process
+// without one (setsid, a service) asks on stderr, as Windows does.
+func (f *Factory) dialogue() *IOStreams {
+	if f.asking != nil {
+		return f.asking
+	}
+	f.asking = f.IO
+	if f.IO.InTTY && !f.IO.ErrTTY && f.IO.controllingTerminal != nil {
+		if tty, err := f.IO.controllingTerminal(); err == nil {
+			f.closers = append(f.closers, tty)
+			f.asking = &IOStreams{In: terminalInput(tty, true), Out: f.IO.Out, ErrOut: tty, InTTY: true, OutTTY: f.IO.OutTTY, ErrTTY: true}
+		}
+	}
+	return f.asking
+}
+
+// askYesNo asks question (see dialogue), no being the default, and reads
+// one line: y or yes is yes, anything else or input ending (Ctrl-D) no.
+// An interruption (Ctrl-C) or a terminal closing is its error.
 func (f *Factory) askYesNo(ctx context.Context, question string) (bool, error) {
-	fmt.Fprintf(f.IO.ErrOut, "%s [y/N] ", question)
-	answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(f.IO.In).ReadString('\n') })
+	d := f.dialogue()
+	fmt.Fprintf(d.ErrOut, "%s [y/N] ", question)
+	answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(d.In).ReadString('\n') })
 	if err != nil && !errors.Is(err, io.EOF) {
-		fmt.Fprintln(f.IO.ErrOut)
+		fmt.Fprintln(d.ErrOut)
 		return false, err
 	}
 	a := strings.ToLower(strings.TrimSpace(answer))

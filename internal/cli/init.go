@@ -146,7 +146,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	// missing is asked for; elsewhere it is an error.
 	var p *prompter
 	if f.IO.InTTY {
-		p = newPrompter(f.IO)
+		p = newPrompter(f.dialogue())
 	}
 	name := f.EnvFlag
 	if _, exists := old.Settings[name]; s.Provider == "" && p != nil && !exists {
@@ -313,7 +313,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 			choices = append(choices, choice{n, label})
 		}
 		var err error
-		if name, err = newPrompter(f.IO).choose(ctx, "Which environment should commands without -e use?", choices, def); err != nil {
+		if name, err = newPrompter(f.dialogue()).choose(ctx, "Which environment should commands without -e use?", choices, def); err != nil {
 			return err
 		}
 	}
@@ -594,7 +594,7 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 // offerLogin offers to log in at once, when the client secret can be had.
 func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) error {
 	if _, err := e.ClientSecretValue(ctx); err != nil {
-		fmt.Fprintf(p.out, "Not logging in yet (%v).\nThen run: %s\n", err, f.commandLine("login -e "+e.Name))
+		fmt.Fprintf(f.IO.ErrOut, "Not logging in yet (%v).\nThen run: %s\n", err, f.commandLine("login -e "+e.Name))
 		return nil
 	}
 	yes, err := p.confirm(ctx, fmt.Sprintf("Log in to %s now?", e.Name), true)
@@ -603,7 +603,7 @@ func offerLogin(ctx context.Context, f *Factory, p *prompter, e *config.Env) err
 	}
 	if err != nil || !yes {
 		if err == nil {
-			fmt.Fprintf(p.out, "When you are ready, run: %s\n", f.commandLine("login -e "+e.Name))
+			fmt.Fprintf(f.IO.ErrOut, "When you are ready, run: %s\n", f.commandLine("login -e "+e.Name))
 		}
 		return err
 	}

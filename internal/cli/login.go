@@ -117,13 +117,17 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err := loginEndpointMissing(ctx, env, src); err != nil {
 		return err
 	}
+	ios := f.IO
+	if opts.Manual { // it asks for the address the browser landed on
+		ios = f.dialogue()
+	}
 	flow := &login.Flow{
 		Env:     env.Name,
 		Config:  conf,
 		Manual:  opts.Manual,
-		Stdin:   f.IO.In,
-		InTTY:   f.IO.InTTY,
-		Stderr:  f.IO.ErrOut,
+		Stdin:   ios.In,
+		InTTY:   ios.InTTY,
+		Stderr:  ios.ErrOut,
 		Timeout: opts.Timeout,
 		Logger:  f.Logger(),
 		HTTP:    src.TokenClient(),

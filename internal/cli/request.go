@@ -335,7 +335,7 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 		if runtime.GOOS == "windows" {
 			end = "Ctrl-Z, then Enter, on a line of its own"
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Type the request body (-d @- reads it from the terminal), then %s.\n", end)
+		fmt.Fprintf(f.dialogue().ErrOut, "Type the request body (-d @- reads it from the terminal), then %s.\n", end)
 	}
 	body, err := await.Result(ctx, func() ([]byte, error) { return readData(opts.Data, f.IO.In, maxRequestBody) })
 	if err != nil {

@@ -52,3 +52,8 @@ func (t terminalIn) Read(b []byte) (int, error) {
 
 // Fd is the terminal's descriptor, for reading a secret without echo.
 func (t terminalIn) Fd() uintptr { return t.f.Fd() }
+
+// controllingTerminal opens the terminal of the process's session,
+// whatever its standard streams are; an error when it has none (started
+// by setsid, cron, a service).
+func controllingTerminal() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }

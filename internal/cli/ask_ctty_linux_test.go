@@ -1,0 +1,170 @@
+package cli_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// runLogged runs the freshtoken binary with args in a session of its own,
+// reading s's terminal and writing its errors to the file log (`2>>log`),
+// and returns where its exit code will be sent. With ctty, s's terminal is
+// the session's, as a shell's commands have it; without, the session has
+// none (setsid, a service), though stdin is a terminal.
+func (s *screen) runLogged(t *testing.T, ctty bool, log string, args ...string) <-chan int {
+	t.Helper()
+	errFile, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errFile.Close()
+	cmd := exec.Command("freshtoken", args...)
+	cmd.Stdin, cmd.Stderr = s.tty, errFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: ctty, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	done := make(chan int, 1)
+	go func() {
+		err := cmd.Wait()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			done <- 0
+		case errors.As(err, &exit):
+			done <- exit.ExitCode()
+		default:
+			done <- -1
+		}
+	}()
+	return done
+}
+
+// TestQuestionsAskedAtTheTerminalWhenErrorsGoToALog: with stdin a terminal
+// and stderr a file (`freshtoken remove -e dev 2>>log`, `init 2>log`), each
+// command that asks something asks it at the session's terminal (/dev/tty),
+// as ssh and sudo do, and the log gets no question: the question went to the
+// file and the command waited at the terminal, unseen. A secret is read
+// there with echo off; what the command did is still told on stderr.
+func TestQuestionsAskedAtTheTerminalWhenErrorsGoToALog(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, e *devEnv)
+		args  []string
+		play  func(t *testing.T, s *screen)
+		code  int
+		// asked is what the log must not hold; told, what it must
+		asked, told string
+	}{
+		{
+			name: "remove", args: []string{"remove", "-e", "dev"},
+			play:  func(t *testing.T, s *screen) { s.answer(t, "delete its stored tokens? [y/N] ", "y") },
+			asked: "[y/N]", told: "Removed dev from",
+		},
+		{
+			name: "init, the client secret", args: []string{"init", "-e", "later", "--provider", "freeagent", "--client-id", "dev-client-id"},
+			play: func(t *testing.T, s *screen) {
+				s.answer(t, "Choose 1-3 [1]: ", "3")
+				s.typeSecret(t, "later-client-secret")
+				s.answer(t, "Log in to later now? [Y/n]: ", "n")
+			},
+			asked: "Client secret", told: "When you are ready, run",
+		},
+		{
+			name: "init --default, which",
+			setup: func(t *testing.T, e *devEnv) {
+				e.configureAs(t, "other", "dev-client-id", config.EnvSettings{ClientSecret: "dev-client-secret"})
+			},
+			args:  []string{"init", "--default"},
+			play:  func(t *testing.T, s *screen) { s.answer(t, "Choose 1-2 [", "other") },
+			asked: "Which environment", told: "other is now the default",
+		},
+		{
+			name: "login --manual", args: []string{"login", "--manual"},
+			play: func(t *testing.T, s *screen) {
+				s.expect(t, "press Enter:")
+				if _, err := s.ptmx.Write([]byte{4}); err != nil { // Ctrl-D
+					t.Fatal(err)
+				}
+			},
+			code: cli.ExitUsage, asked: "Open this URL", told: "nothing was pasted",
+		},
+		{
+			name: "login over another configuration's tokens",
+			setup: func(t *testing.T, e *devEnv) {
+				e.configureAs(t, "dev", "another-client", config.EnvSettings{ClientSecret: "dev-client-secret"})
+			},
+			args:  []string{"login"},
+			play:  func(t *testing.T, s *screen) { s.answer(t, "Log in and replace them? [y/N] ", "") },
+			asked: "[y/N]", told: "Nothing was sent and nothing changed",
+		},
+		{
+			name: "post -d @-", args: []string{"post", "/v2/contacts", "-d", "@-"},
+			play: func(t *testing.T, s *screen) {
+				s.expect(t, "then Ctrl-D on a line of its own.")
+				if _, err := s.ptmx.Write([]byte(`{"contact":{"organisation_name":"Typed Ltd"}}` + "\n\x04")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			asked: "Type the request body", told: "",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			if tt.setup != nil {
+				tt.setup(t, e)
+			}
+			s := newScreen(t)
+			log := filepath.Join(e.dir, "log")
+			done := s.runLogged(t, true, log, append([]string{"--config", e.config}, tt.args...)...)
+			tt.play(t, s)
+			code := testenv.Receive(t, "the command to finish", done)
+			b, _ := os.ReadFile(log)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nlog:\n%s\nterminal:\n%s", code, tt.code, b, s)
+			}
+			if strings.Contains(string(b), tt.asked) || !strings.Contains(string(b), tt.told) {
+				t.Errorf("the log holds:\n%s\nwant no %q, and %q", b, tt.asked, tt.told)
+			}
+			s.leftClean(t, "later-client-secret")
+			if strings.Contains(string(b), "later-client-secret") {
+				t.Errorf("the log holds the client secret:\n%s", b)
+			}
+		})
+	}
+}
+
+// TestQuestionsAskedOnStderrWithoutATerminalOfTheSession: a process whose
+// session has no terminal (started by setsid, a service) but whose stdin
+// is one asks on stderr, as before: there is no /dev/tty to ask at.
+func TestQuestionsAskedOnStderrWithoutATerminalOfTheSession(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	s := newScreen(t)
+	log := filepath.Join(e.dir, "log")
+	done := s.runLogged(t, false, log, "--config", e.config, "remove", "-e", "dev")
+	testenv.WaitFor(t, "the question in the log", func() bool {
+		b, _ := os.ReadFile(log)
+		return strings.HasSuffix(string(b), "delete its stored tokens? [y/N] ")
+	})
+	if _, err := s.ptmx.Write([]byte("y\n")); err != nil {
+		t.Fatal(err)
+	}
+	if code := testenv.Receive(t, "remove to finish", done); code != 0 {
+		b, _ := os.ReadFile(log)
+		t.Fatalf("exit %d\n%s", code, b)
+	}
+	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "[env.dev]") {
+		t.Errorf("dev was not removed:\n%s", conf)
+	}
+}
