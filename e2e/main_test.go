@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 		countInterrupts()
 		return
 	}
+	testenv.UnignoreSignals()
 	dir, err := os.MkdirTemp("", "freshtoken-e2e-")
 	if err != nil {
 		panic(err)

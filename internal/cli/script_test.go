@@ -34,6 +34,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	testenv.UnignoreSignals()
 	testscript.Main(m, map[string]func(){
 		"freshtoken": func() { os.Exit(cli.Main(os.Args[1:], cli.SystemStreams())) },
 		// approve plays a person's browser: it opens the URL and follows the

@@ -1,0 +1,22 @@
+package testenv
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// UnignoreSignals undoes, for the commands a test binary starts, the
+// signals its parent left ignored: nohup ignores SIGHUP, and a shell without
+// job control starts a command put in the background (`.ci/run &`) with
+// SIGINT and SIGQUIT ignored. The commands inherit that and, as freshtoken
+// must, honour it; the tests that press Ctrl-C at them or close their
+// terminal then fail. A signal the test binary is notified of is caught, not
+// ignored, and each command it starts begins with it at its default.
+func UnignoreSignals() {
+	for _, s := range []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM} {
+		if signal.Ignored(s) {
+			signal.Notify(make(chan os.Signal, 1), s)
+		}
+	}
+}
