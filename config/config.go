@@ -377,7 +377,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	// One found nowhere keyLine looks (an inline table) comes last. The
 	// lines are found in one reading of the file: found for each name at
 	// each comparison, a file of 2000 environments took 20 s to load.
-	first := envLines(data)
+	first := envLines(data, names)
 	line := func(name string) int {
 		if n, ok := first[name]; ok {
 			return n

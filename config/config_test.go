@@ -129,6 +129,13 @@ func TestFirstMistakeInTheFileIsReported(t *testing.T) {
 		// in the file was reported.
 		{"mistakes in two environments", "[env.sandbox]\nprovider = \"freeagent-sandbox\"\n\n[env.myapi]\napi_url = \"https://api.example.com/\"\n",
 			":1: env.sandbox.client_id: missing"},
+		// A name holding a dot (quoted) was ordered last, and a line
+		// longer than 64 KiB (a long comment) hid the environments after
+		// it: a later environment's mistake was reported first.
+		{"a name with a dot, before another mistake", "[env.\"a.b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.c]\nprovider = \"freeagent\"\n",
+			`:1: env.a.b: environment name "a.b" may only use`},
+		{"after a line longer than 64 KiB", "# " + strings.Repeat("x", 70<<10) + "\n[env.b]\nprovider = \"freeagent\"\n\n[env.a]\nprovider = \"freeagent\"\n",
+			":2: env.b.client_id: missing"},
 		{"a bad value inside, after an environment that is no table", "[env]\na = 1\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 2\n",
 			`:2: env.a: is a number; write a table`},
 	}
