@@ -937,9 +937,11 @@ const maxSecretOutput = 64 << 10
 // variable set from its output): the first line that is not blank, without
 // the white space around it. `pass show` prints the password first and the
 // entry's notes (login:, url:) on the lines after it, and no client secret
-// or store URL holds a line break.
+// or store URL holds a line break. A byte-order mark before it (a file saved
+// as "UTF-8 with BOM" by Notepad or PowerShell, printed by `type`) is no
+// part of it either.
 func SecretLine(text string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	line, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(text, "\ufeff")), "\n")
 	return strings.TrimSpace(line)
 }
 

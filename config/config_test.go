@@ -557,6 +557,7 @@ func TestClientSecretSources(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("FA_SECRET", "  from-env \n")
 	t.Setenv("EMPTY_SECRET_VAR", " ")
+	t.Setenv("BOM_SECRET", "\ufeff from-file\r\n")
 	t.Setenv("PASS_SECRET", "from-pass\nlogin: me@example.com\n") // export PASS_SECRET="$(pass show x)"
 	tests := []struct {
 		e       config.Env
@@ -575,6 +576,11 @@ func TestClientSecretSources(t *testing.T) {
 		{config.Env{Name: "a", ClientSecretCmd: `printf 'from-pass\nlogin: me@example.com\nurl: https://dev.freeagent.com\n'`}, "from-pass", ""},
 		{config.Env{Name: "a", ClientSecretCmd: `printf '\r\n from-pass \r\nlogin: me\r\n'`}, "from-pass", ""},
 		{config.Env{Name: "a", ClientSecretEnv: "PASS_SECRET"}, "from-pass", ""},
+		// A file saved as "UTF-8 with BOM" (Notepad, PowerShell 5's
+		// Set-Content -Encoding UTF8) and printed by `type` starts with a
+		// byte-order mark, which was sent as part of the secret.
+		{config.Env{Name: "a", ClientSecretCmd: `printf '\357\273\277from-file\r\n'`}, "from-file", ""},
+		{config.Env{Name: "a", ClientSecretEnv: "BOM_SECRET"}, "from-file", ""},
 		// The command is never quoted: it may carry a key of its own (a
 		// vault token in a curl header), and these lines reach logs.
 		{config.Env{Name: "a", ClientSecretCmd: ": hvs.vault-token-1234; exit 3"}, "", "environment a: its client_secret_cmd failed (exit status 3); run it yourself to see why"},
