@@ -846,8 +846,8 @@ func StoreDir(storeURL string) (string, error) {
 			return "", fmt.Errorf("%q has no scheme; write a Redis server as redis://HOST:6379/0 (its user and password before an @ in it), a folder as file:///path/to/folder", shown)
 		}
 		// A path, as a shell takes it.
-		if rest, ok := underTilde(storeURL); ok {
-			return "", fmt.Errorf("%q: ~ is your home folder only to a shell; write the whole path as a URL: %s", storeURL, fileURL(filepath.Join(homeFolder(), rest)))
+		if whole, tilde, ok := underTilde(storeURL); ok {
+			return "", fmt.Errorf("%q: %s only to a shell; write the whole path as a URL: %s", storeURL, tilde, fileURL(whole))
 		}
 		if filepath.IsAbs(storeURL) {
 			return "", fmt.Errorf("%q is a folder's path; write it as a URL: %s", storeURL, fileURL(storeURL))

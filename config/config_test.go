@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -546,7 +547,16 @@ func TestConfigPathUnderATilde(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"~work.toml", "a/~/b.toml", "work~.toml"} {
+	// ~NAME/ is NAME's home folder to a shell, when NAME is a user here
+	// (it was a folder named ~NAME in the current one).
+	if me, err := user.Current(); err == nil && filepath.IsAbs(me.HomeDir) && !strings.ContainsAny(me.Username, `/\`) { // DOMAIN\user on Windows
+		p := "~" + me.Username + "/.config/freshtoken/work.toml"
+		want := "~" + me.Username + " is the home folder of " + me.Username + " only to a shell; write the whole path, such as " + filepath.Join(me.HomeDir, ".config", "freshtoken", "work.toml")
+		if _, err := config.Path(p); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Path(%q) = %v; want an error saying %q", p, err, want)
+		}
+	}
+	for _, p := range []string{"~work.toml", "a/~/b.toml", "work~.toml", "~no-such-user-here/work.toml"} {
 		if got, err := config.Path(p); err != nil || got != p {
 			t.Errorf("Path(%q) = %q, %v; want it as given (no ~ a shell would expand)", p, got, err)
 		}
