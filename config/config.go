@@ -377,7 +377,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	// One found nowhere keyLine looks (an inline table) comes last. The
 	// lines are found in one reading of the file: found for each name at
 	// each comparison, a file of 2000 environments took 20 s to load.
-	first := envLines(data)
+	first := envLines(data, names)
 	line := func(name string) int {
 		if n, ok := first[name]; ok {
 			return n
@@ -846,8 +846,8 @@ func StoreDir(storeURL string) (string, error) {
 			return "", fmt.Errorf("%q has no scheme; write a Redis server as redis://HOST:6379/0 (its user and password before an @ in it), a folder as file:///path/to/folder", shown)
 		}
 		// A path, as a shell takes it.
-		if rest, ok := underTilde(storeURL); ok {
-			return "", fmt.Errorf("%q: ~ is your home folder only to a shell; write the whole path as a URL: %s", storeURL, fileURL(filepath.Join(homeFolder(), rest)))
+		if whole, tilde, ok := underTilde(storeURL); ok {
+			return "", fmt.Errorf("%q: %s only to a shell; write the whole path as a URL: %s", storeURL, tilde, fileURL(whole))
 		}
 		if filepath.IsAbs(storeURL) {
 			return "", fmt.Errorf("%q is a folder's path; write it as a URL: %s", storeURL, fileURL(storeURL))
@@ -937,9 +937,11 @@ const maxSecretOutput = 64 << 10
 // variable set from its output): the first line that is not blank, without
 // the white space around it. `pass show` prints the password first and the
 // entry's notes (login:, url:) on the lines after it, and no client secret
-// or store URL holds a line break.
+// or store URL holds a line break. A byte-order mark before it (a file saved
+// as "UTF-8 with BOM" by Notepad or PowerShell, printed by `type`) is no
+// part of it either.
 func SecretLine(text string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	line, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(text, "\ufeff")), "\n")
 	return strings.TrimSpace(line)
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -129,6 +130,13 @@ func TestFirstMistakeInTheFileIsReported(t *testing.T) {
 		// in the file was reported.
 		{"mistakes in two environments", "[env.sandbox]\nprovider = \"freeagent-sandbox\"\n\n[env.myapi]\napi_url = \"https://api.example.com/\"\n",
 			":1: env.sandbox.client_id: missing"},
+		// A name holding a dot (quoted) was ordered last, and a line
+		// longer than 64 KiB (a long comment) hid the environments after
+		// it: a later environment's mistake was reported first.
+		{"a name with a dot, before another mistake", "[env.\"a.b\"]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.c]\nprovider = \"freeagent\"\n",
+			`:1: env.a.b: environment name "a.b" may only use`},
+		{"after a line longer than 64 KiB", "# " + strings.Repeat("x", 70<<10) + "\n[env.b]\nprovider = \"freeagent\"\n\n[env.a]\nprovider = \"freeagent\"\n",
+			":2: env.b.client_id: missing"},
 		{"a bad value inside, after an environment that is no table", "[env]\na = 1\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = 2\n",
 			`:2: env.a: is a number; write a table`},
 	}
@@ -539,7 +547,16 @@ func TestConfigPathUnderATilde(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"~work.toml", "a/~/b.toml", "work~.toml"} {
+	// ~NAME/ is NAME's home folder to a shell, when NAME is a user here
+	// (it was a folder named ~NAME in the current one).
+	if me, err := user.Current(); err == nil && filepath.IsAbs(me.HomeDir) && !strings.ContainsAny(me.Username, `/\`) { // DOMAIN\user on Windows
+		p := "~" + me.Username + "/.config/freshtoken/work.toml"
+		want := "~" + me.Username + " is the home folder of " + me.Username + " only to a shell; write the whole path, such as " + filepath.Join(me.HomeDir, ".config", "freshtoken", "work.toml")
+		if _, err := config.Path(p); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Path(%q) = %v; want an error saying %q", p, err, want)
+		}
+	}
+	for _, p := range []string{"~work.toml", "a/~/b.toml", "work~.toml", "~no-such-user-here/work.toml"} {
 		if got, err := config.Path(p); err != nil || got != p {
 			t.Errorf("Path(%q) = %q, %v; want it as given (no ~ a shell would expand)", p, got, err)
 		}
@@ -550,6 +567,7 @@ func TestClientSecretSources(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("FA_SECRET", "  from-env \n")
 	t.Setenv("EMPTY_SECRET_VAR", " ")
+	t.Setenv("BOM_SECRET", "\ufeff from-file\r\n")
 	t.Setenv("PASS_SECRET", "from-pass\nlogin: me@example.com\n") // export PASS_SECRET="$(pass show x)"
 	tests := []struct {
 		e       config.Env
@@ -568,6 +586,11 @@ func TestClientSecretSources(t *testing.T) {
 		{config.Env{Name: "a", ClientSecretCmd: `printf 'from-pass\nlogin: me@example.com\nurl: https://dev.freeagent.com\n'`}, "from-pass", ""},
 		{config.Env{Name: "a", ClientSecretCmd: `printf '\r\n from-pass \r\nlogin: me\r\n'`}, "from-pass", ""},
 		{config.Env{Name: "a", ClientSecretEnv: "PASS_SECRET"}, "from-pass", ""},
+		// A file saved as "UTF-8 with BOM" (Notepad, PowerShell 5's
+		// Set-Content -Encoding UTF8) and printed by `type` starts with a
+		// byte-order mark, which was sent as part of the secret.
+		{config.Env{Name: "a", ClientSecretCmd: `printf '\357\273\277from-file\r\n'`}, "from-file", ""},
+		{config.Env{Name: "a", ClientSecretEnv: "BOM_SECRET"}, "from-file", ""},
 		// The command is never quoted: it may carry a key of its own (a
 		// vault token in a curl header), and these lines reach logs.
 		{config.Env{Name: "a", ClientSecretCmd: ": hvs.vault-token-1234; exit 3"}, "", "environment a: its client_secret_cmd failed (exit status 3); run it yourself to see why"},

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bufio"
 	"bytes"
 	"strings"
 
@@ -26,14 +25,20 @@ func keyLine(data []byte, key toml.Key) int {
 	return found
 }
 
-// envLines maps each environment the file sets keys of (as keyLine finds
-// them) to the first line where it does, in one reading of the file.
-func envLines(data []byte) map[string]int {
+// envLines maps each of names that the file sets keys of (as keyLine finds
+// them) to the first line where it does, in one reading of the file. A name
+// may hold a dot (quoted, as in [env."a.b"]), so each part of a key up to a
+// dot is a name it may set.
+func envLines(data []byte, names []string) map[string]int {
+	known := make(map[string]bool, len(names))
+	for _, name := range names {
+		known[name] = true
+	}
 	first := map[string]int{}
 	keyLines(data, func(n int, full string) bool {
-		if rest, ok := strings.CutPrefix(full, "env."); ok {
-			name, _, _ := strings.Cut(rest, ".")
-			if _, seen := first[name]; !seen {
+		rest, ok := strings.CutPrefix(full, "env.")
+		for i := 0; ok && i <= len(rest); i++ {
+			if name := rest[:i]; (i == len(rest) || rest[i] == '.') && known[name] && first[name] == 0 {
 				first[name] = n
 			}
 		}
@@ -47,9 +52,10 @@ func envLines(data []byte) map[string]int {
 // table's and the key's), until each returns false.
 func keyLines(data []byte, each func(n int, full string) bool) {
 	var table string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+	n := 0
+	for text := range bytes.Lines(data) {
+		n++
+		line := strings.TrimSpace(string(text))
 		if line == "" || line[0] == '#' {
 			continue
 		}

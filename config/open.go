@@ -51,11 +51,11 @@ func Path(flag string) (string, error) {
 
 // inThisFolder returns p, refusing a relative path while the current
 // folder no longer exists (a script's temporary folder, deleted): no file
-// can be found or written there. A path under a ~ that no shell made the
-// home folder (quoted, in a .env file or a service's settings) is refused
-// too: init would make a folder named ~ in the current one.
+// can be found or written there. A path under a ~ (or ~NAME) that no shell
+// made a home folder (quoted, in a .env file or a service's settings) is
+// refused too: init would make a folder named ~ in the current one.
 func inThisFolder(p string) (string, error) {
-	if _, ok := underTilde(p); ok {
+	if _, _, ok := underTilde(p); ok {
 		return "", &invalid{msg: "the configuration file " + notAbsolute(p, ""), flag: configFlag}
 	}
 	if !filepath.IsAbs(p) {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -523,8 +524,8 @@ func checkDiscoveredEndpoint(s string, httpsIssuer bool) error {
 // whole path, such as example ("": path in the home folder); of a ~, which
 // only a shell makes the home folder, the home folder's path.
 func notAbsolute(path, example string) string {
-	if rest, ok := underTilde(path); ok {
-		return fmt.Sprintf("%q: ~ is your home folder only to a shell; write the whole path, such as %s", path, filepath.Join(homeFolder(), rest))
+	if whole, tilde, ok := underTilde(path); ok {
+		return fmt.Sprintf("%q: %s only to a shell; write the whole path, such as %s", path, tilde, whole)
 	}
 	if example == "" {
 		example = filepath.Join(homeFolder(), path)
@@ -532,11 +533,27 @@ func notAbsolute(path, example string) string {
 	return fmt.Sprintf("%q is not an absolute path; write the file's whole path, such as %s", path, example)
 }
 
-// underTilde says whether path is ~ or under it (~/x, ~\\x), which only a
-// shell makes the home folder, and returns what follows the ~.
-func underTilde(path string) (rest string, ok bool) {
-	rest, ok = strings.CutPrefix(path, "~")
-	return rest, ok && (rest == "" || rest[0] == '/' || rest[0] == '\\')
+// underTilde says whether path is under a ~ that only a shell makes a home
+// folder: ~ or ~/x (~\x) the user's own, ~NAME or ~NAME/x that of NAME, a
+// user of this machine (a shell leaves ~NAME of no user as it is). It
+// returns the path a shell makes of it, and what the ~ is, for people.
+func underTilde(path string) (whole, tilde string, ok bool) {
+	after, ok := strings.CutPrefix(path, "~")
+	if !ok {
+		return "", "", false
+	}
+	name, rest := after, ""
+	if i := strings.IndexAny(after, "/\\"); i >= 0 {
+		name, rest = after[:i], after[i:]
+	}
+	if name == "" {
+		return filepath.Join(homeFolder(), rest), "~ is your home folder", true
+	}
+	u, err := user.Lookup(name)
+	if err != nil || !filepath.IsAbs(u.HomeDir) {
+		return "", "", false
+	}
+	return filepath.Join(u.HomeDir, rest), "~" + name + " is the home folder of " + name, true
 }
 
 // homeFolder is the user's home folder, for examples; /home/me without one.
