@@ -26,6 +26,13 @@ func keyLine(data []byte, key toml.Key) int {
 	return found
 }
 
+// lineOf is keyLine of key, looked for when called: for the line of a
+// mistake, which a file of many environments must not pay for when there
+// is none.
+func lineOf(data []byte, key ...string) func() int {
+	return func() int { return keyLine(data, key) }
+}
+
 // envLines maps each environment the file sets keys of (as keyLine finds
 // them) to the first line where it does, in one reading of the file.
 func envLines(data []byte) map[string]int {
