@@ -349,7 +349,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
 		}
 		// Whoever reads it can post as freshtoken to the person's chat.
-		if err := checkSecretFile(path, keyLine(data, toml.Key{"notify", "webhook"}), "notify.webhook", "", info); err != nil {
+		if err := checkSecretFile(path, lineOf(data, "notify", "webhook"), "notify.webhook", "", info); err != nil {
 			return nil, err
 		}
 	}
@@ -401,7 +401,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 			return nil, err
 		}
 		if e.ClientSecret != "" {
-			if err := checkSecretFile(path, keyLine(data, toml.Key{"env", name, "client_secret"}), "client_secret",
+			if err := checkSecretFile(path, lineOf(data, "env", name, "client_secret"), "client_secret",
 				", or move the secret to client_secret_env or client_secret_cmd", info); err != nil {
 				return nil, err
 			}
@@ -430,9 +430,9 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 		return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"default_env"}), Key: "default_env", Msg: msg}
 	}
 	if f.StoreURL != "" {
-		line := keyLine(data, toml.Key{"store", "url"})
+		line := lineOf(data, "store", "url")
 		if err := CheckStoreURL(f.StoreURL); err != nil {
-			return nil, &Error{Path: path, Line: line, Key: "store.url", Msg: err.Error()}
+			return nil, &Error{Path: path, Line: line(), Key: "store.url", Msg: err.Error()}
 		}
 		// A store's password opens every environment's tokens.
 		if u, err := url.Parse(f.StoreURL); err == nil && u.User != nil {

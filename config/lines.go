@@ -25,6 +25,13 @@ func keyLine(data []byte, key toml.Key) int {
 	return found
 }
 
+// lineOf is keyLine of key, looked for when called: for the line of a
+// mistake, which a file of many environments must not pay for when there
+// is none.
+func lineOf(data []byte, key ...string) func() int {
+	return func() int { return keyLine(data, key) }
+}
+
 // envLines maps each of names that the file sets keys of (as keyLine finds
 // them) to the first line where it does, in one reading of the file. A name
 // may hold a dot (quoted, as in [env."a.b"]), so each part of a key up to a

@@ -102,6 +102,9 @@ type Factory struct {
 	// forgetOpened).
 	opened   map[string]*freshtoken.Source
 	openedMu sync.Mutex // the proxy's handlers and its keeper open at once
+	// kept is the configuration as a long-running process last read it
+	// (see keptConfig).
+	kept keptRead
 	// rerunnable: the command has done nothing that running it again
 	// would not do the same way (it read no stdin, which would be empty
 	// the second time), so it may run again after its tokens moved.

@@ -182,7 +182,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		// Until the configuration can be used (--wait-for-config), every
 		// request and the status page are answered with why it cannot.
 		Config:              w.Config,
-		Open:                f.Source,
+		Open:                f.keptSource,
 		Logger:              f.Logger(),
 		Suggesting:          f.suggesting,
 		StartCommand:        startCommand(f, opts),
@@ -352,7 +352,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 		Config: s.conf.Path,
 		Notify: n,
 		CheckStore: func(ctx context.Context, env string) error {
-			if c, err := f.Config(); err == nil {
+			if c, err := f.keptConfig(); err == nil {
 				return checkStore(ctx, c.StoreURL, env, func() error { return checkEviction(ctx, c.StoreURL) })
 			}
 			return nil
@@ -366,7 +366,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return ""
 		},
 		TokenFile: func(env string) string {
-			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
+			if c, err := f.keptConfig(); err == nil && c.Envs[env] != nil {
 				return c.Envs[env].TokenFile
 			}
 			return ""
@@ -374,12 +374,67 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 		// An edit of an environment whose client the provider rejected is
 		// tried at the next look, not an hour after the rejection.
 		Settings: func(env string) any {
-			if c, err := f.Config(); err == nil && c.Envs[env] != nil {
+			if c, err := f.keptConfig(); err == nil && c.Envs[env] != nil {
 				return c.Envs[env]
 			}
 			return nil
 		},
 	}
+}
+
+// keptSource opens env of the configuration as keptConfig reads it.
+func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Source, error) {
+	c, err := f.keptConfig()
+	if err != nil {
+		return nil, err
+	}
+	return f.sourceIn(ctx, c, env)
+}
+
+// keptRead is the configuration a long-running process last read, given
+// again to whoever asks while the file is unchanged, for at most
+// configRecheck: the keeper's watch of each environment, at each look,
+// read the whole file three times over (its settings, its token file, its
+// store) and the proxy's page once more for each environment, so that a
+// proxy of 2000 environments (an accountant's, one per client company)
+// spent minutes of processor time at every look, and its page answered
+// after 93 s. An edit is seen at once; a change the file's name, size,
+// time and mode do not show (a token_file's folder made writable by
+// others, an edit of the same size within the clock's tick) within
+// configRecheck.
+type keptRead struct {
+	mu    sync.Mutex // held while reading: watches starting at once share one reading
+	path  string
+	stamp os.FileInfo
+	at    time.Time
+	conf  *config.File
+	err   error
+}
+
+// read is the configuration at path(), read again (read: true) if it has
+// changed, or was read configRecheck ago or more.
+func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bool, err error) {
+	p, err := path()
+	if err != nil {
+		return nil, false, err
+	}
+	stamp, _ := os.Stat(p)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.at.IsZero() || time.Since(k.at) >= configRecheck || !sameStamp(k.stamp, stamp) || k.path != p {
+		k.conf, k.err = config.Load(p)
+		k.path, k.stamp, k.at, read = p, stamp, time.Now(), true
+	}
+	return k.conf, read, k.err
+}
+
+// sameStamp reports whether a and b, two looks at a path, saw the same
+// file unchanged (or both saw none).
+func sameStamp(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size() && a.Mode() == b.Mode()
 }
 
 // configRecheck is how often a proxy waiting for a configuration it can
@@ -446,14 +501,18 @@ func (w *configWait) Config() (*config.File, error) {
 // not a configuration naming nothing. Read without fault, the sources
 // opened of environments it names no more are let go (see forgetOpened).
 func (f *Factory) keptConfig() (*config.File, error) {
-	c, err := f.Config()
+	c, read, err := f.kept.read(f.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
 	if !c.Exists {
 		return nil, c.Gone()
 	}
-	f.forgetOpened(c)
+	if read {
+		// Once for each reading, not at each of the keeper's looks at
+		// each environment, which went through every source opened.
+		f.forgetOpened(c)
+	}
 	return c, nil
 }
 
