@@ -108,7 +108,7 @@ func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 	}
 	chmod := "chmod"
 	switch {
-	case !yours(fi):
+	case !yours(fi) && !t.private:
 		// Root's (a machine's shared file): only root may change its
 		// mode, and others must go on reading it.
 		chmod = "sudo chmod"
