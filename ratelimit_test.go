@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestRateLimitWaitsAtLeastASecond: after a 429 from the token endpoint the
@@ -255,5 +256,38 @@ func TestMaintenanceRetryAfterIsHonoured(t *testing.T) {
 				t.Fatal("the failure changed the stored tokens")
 			}
 		})
+	}
+}
+
+// TestAFailingRestFromAClockAheadHoldsNoLonger: the rest after a token
+// endpoint that kept failing, or asked a 5xx's Retry-After, lasts 5 minutes
+// at most; one written by a machine whose clock is ahead (twenty minutes
+// here) is not followed past that (with a minute for clocks apart), as a
+// rate limit's is not past an hour: a renewal the token's expiry calls for
+// is made, and status and the proxy's page (RestLeft) tell of no rest. It
+// held every machine's renewals back as far ahead as that clock was, up to
+// an hour, while their access tokens expired.
+func TestAFailingRestFromAClockAheadHoldsNoLonger(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src := r.loggedInSource()
+	rec := r.record()
+	rec.Rest = &store.Rest{Until: r.clock.Now().Add(time.Hour + 20*time.Minute), Message: "the token endpoint is failing"}
+	r.clock.Advance(time.Hour) // the access token has expired
+	if err := r.store.Save(context.Background(), "sandbox", rec); err != nil {
+		t.Fatal(err)
+	}
+	if left := freshtoken.RestLeft(rec, r.clock.Now()); left != 0 {
+		t.Errorf("RestLeft of a failing endpoint's rest 20 min ahead: %s; want none followed", left)
+	}
+	refreshes := r.provider.Stats().Refreshes
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("a renewal due under a failing endpoint's rest from a clock 20 min ahead: %v; want it renewed", err)
+	}
+	if n := r.provider.Stats().Refreshes; n != refreshes+1 {
+		t.Fatalf("%d token requests; want one", n-refreshes)
+	}
+	rec.Rest.Until, rec.Rest.RateLimited = r.clock.Now().Add(20*time.Minute), true
+	if left := freshtoken.RestLeft(rec, r.clock.Now()); left != 20*time.Minute {
+		t.Errorf("RestLeft of a rate limit's rest of 20 min: %s; want it followed", left)
 	}
 }

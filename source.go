@@ -2289,6 +2289,9 @@ func (s *Source) saveRefused(ctx context.Context, r, read *store.Record, refused
 			// newer, may be stored (see store.LockChecker).
 			return fmt.Errorf("%w (%v)", errSaveRefused, err)
 		}
+		if tries == 1 {
+			refused() // before the warning, which tells the user of it
+		}
 		if errors.Is(err, store.ErrUnreachable) {
 			if time.Now().Add(wait).After(giveUp) {
 				break
@@ -2298,9 +2301,6 @@ func (s *Source) saveRefused(ctx context.Context, r, read *store.Record, refused
 			}
 		} else if tries > 1 {
 			break
-		}
-		if tries == 1 {
-			refused()
 		}
 		s.log.Debug("saving the tokens failed; trying again", "after", wait, "error", err.Error())
 		time.Sleep(wait)

@@ -25,10 +25,11 @@ const openNonblocking = syscall.O_NONBLOCK
 // checkFile refuses a config file that someone else could have written:
 // one that belongs to another user (root excepted, as ssh allows) or that
 // group or others may write. fi describes the file as opened, after any
-// symlink: the file read is the file checked. The fix it names is the
-// mode init writes, 600: a file that holds a secret must not be readable
-// either (checkSecretFile), and one chmod then does for both (a file made
-// 0664 by Ubuntu's and Fedora's umask of 002 was otherwise refused twice).
+// symlink: the file read is the file checked. The fix it names for the
+// user's own file is the mode init writes, 600: a file that holds a secret
+// must not be readable either (checkSecretFile), and one chmod then does
+// for both (a file made 0664 by Ubuntu's and Fedora's umask of 002 was
+// otherwise refused twice); for root's, go-w, which leaves it readable.
 func checkFile(path string, fi fs.FileInfo) error {
 	if msg := checkTrusted(path, fi, fileTrust{
 		owned:  ", so it could change what freshtoken runs",
@@ -88,7 +89,7 @@ type fileTrust struct {
 	owned   string // after whose the file is: what that user could do
 	opened  string // after the file's mode: who could do what
 	yours   string // what to use instead of another user's file
-	fix     string // the chmod mode named, if not go-w (600 if private)
+	fix     string // the chmod mode named for the user's own file, if not go-w (600 if private)
 }
 
 // checkTrusted says what is wrong with a file (fi) that must belong to
@@ -105,13 +106,25 @@ func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 	if t.private {
 		mask, open, fix = 0o077, "can be read or changed", "600"
 	}
-	if t.fix != "" {
+	chmod := "chmod"
+	switch {
+	case !yours(fi) && !t.private:
+		// Root's (a machine's shared file): only root may change its
+		// mode, and others must go on reading it.
+		chmod = "sudo chmod"
+	case t.fix != "":
 		fix = t.fix
 	}
 	if perm := fi.Mode().Perm(); perm&mask != 0 {
-		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `chmod %s %s`", open, perm, t.opened, fix, shellquote.Word(path))
+		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `%s %s %s`", open, perm, t.opened, chmod, fix, shellquote.Word(path))
 	}
 	return ""
+}
+
+// yours reports whether fi belongs to this user.
+func yours(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == os.Geteuid()
 }
 
 // foreignOwner says that fi belongs to another user than this one (or

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -256,6 +257,34 @@ func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 	w.mustRun("token", "--force")
 	if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
 		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+}
+
+// TestSecondCtrlCWhileRedisIsDownAbandonsTheAnswerInHand: Redis stops
+// between the provider's answer to a renewal, which rotated the refresh
+// token, and its save. Ctrl-C during the save's tries says that the process
+// waits for the store to take the new tokens, and Ctrl-C again ends it at
+// once, saying that the refresh token is lost and which log-in to run: the
+// answer was in hand, not "if the provider had already issued new tokens".
+func TestSecondCtrlCWhileRedisIsDownAbandonsTheAnswerInHand(t *testing.T) {
+	srv := redistest.Start(t)
+	var stopped atomic.Bool
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant == "refresh_token" && stopped.CompareAndSwap(false, true) {
+			srv.Stop() // before the answer is stored
+		}
+	}}, srv.URL, "")
+	w.login()
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "the token store cannot be reached")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "waiting for the store to take the new tokens")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	if stderr := abandonedLosingTheRefreshToken(t, w, run); strings.Contains(stderr, "waiting up to") {
+		t.Errorf("stderr %q; the first Ctrl-C, once the store refused the answer, was told the renewal was still to be answered", stderr)
+	}
+	if st := w.provider.Stats(); st.Refreshes != 1 {
+		t.Fatalf("provider saw %+v; want the one refresh", st)
 	}
 }
 

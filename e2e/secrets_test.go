@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -106,6 +107,48 @@ func encodedForms(clientSecret string, tokens ...string) map[string]string {
 	forms["Basic credentials"] = b64
 	forms["Basic credentials, the secret's part"] = b64[(len(prefix)+2)/3*4 : len(pair)/3*4]
 	return forms
+}
+
+// TestRootsConfigOthersCouldWriteNamesGoW: a configuration file that root
+// owns (a machine's shared one, which freshtoken takes as ssh does) and
+// that group or others may write is refused naming `sudo chmod go-w`: the
+// `chmod 600` named for a file of the user's own would leave root alone
+// able to read it, and the user who ran it with sudo locked out (nor may
+// the user change the mode of root's file without sudo).
+func TestRootsConfigOthersCouldWriteNamesGoW(t *testing.T) {
+	testenv.NeedRoot(t, "running freshtoken as another user")
+	dir, err := os.MkdirTemp("", "freshtoken-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil { // nobody may run and read what is in it
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "freshtoken")
+	if err := os.WriteFile(bin, exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(conf, []byte("[env.dev]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\nclient_secret_env = \"SECRET\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(conf, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config", conf, "status")
+	cmd.Env = []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "XDG_STATE_HOME=" + dir, "PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(stderr.String(), "`sudo chmod go-w "+conf+"`") {
+		t.Fatalf("nobody's status with root's 0664 config: exit %d, stderr %q; want 2 naming chmod go-w, which leaves it readable", code, stderr.String())
+	}
 }
 
 // TestConfigOthersCouldWriteIsRefused: a config that group or others may

@@ -1012,6 +1012,15 @@ func TestSecondCtrlCAbandonsTheRefusedAnswer(t *testing.T) {
 	close(g.release)
 	run.waitSaid(t, "waiting for the store to take the new tokens")
 	run.cmd.Process.Signal(syscall.SIGINT)
+	abandonedLosingTheRefreshToken(t, w, run)
+}
+
+// abandonedLosingTheRefreshToken waits for freshtoken, Ctrl-C sent twice as
+// the store refused the new tokens, to end, and fails the test unless it
+// exited 130 with one line saying the refresh token is lost and which
+// log-in to run; it returns all of stderr.
+func abandonedLosingTheRefreshToken(t *testing.T, w *world, run *watched) string {
+	t.Helper()
 	code, stderr := run.wait()
 	warning := ""
 	for line := range strings.SplitSeq(stderr, "\n") {
@@ -1019,9 +1028,10 @@ func TestSecondCtrlCAbandonsTheRefusedAnswer(t *testing.T) {
 			warning = line
 		}
 	}
-	if code != 130 || !strings.Contains(warning, "the refresh token is lost") || !strings.Contains(warning, w.suggested("`freshtoken login -e dev`")) {
+	if code != 130 || !strings.Contains(warning, "were never stored, so the refresh token is lost") || !strings.Contains(warning, w.suggested("`freshtoken login -e dev`")) {
 		t.Fatalf("exit %d, stderr %q; want 130 and one line saying the refresh token is lost and to log in", code, stderr)
 	}
+	return stderr
 }
 
 // TestSignalWhileTheSecretCommandWaits: a client_secret_cmd that waits (a
