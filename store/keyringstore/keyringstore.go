@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -298,7 +299,10 @@ func (s *Store) clear(ctx context.Context, env, slot string, from int) error {
 }
 
 // Delete implements store.Store: the head goes first, so the record is
-// gone at once, then every part of both slots.
+// gone at once, then every part of both slots. Where the keychain is
+// searched (the Secret Service), every part of env's found under the
+// service goes, whichever others are missing (a Delete killed half-way, a
+// part removed by hand), so no token is left behind after a log-out.
 func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := s.ready(ctx, env); err != nil {
 		return err
@@ -306,12 +310,42 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := remove(ctx, s.service, env); err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		return err
 	}
-	for _, slot := range []string{"a", "b"} {
-		if err := s.clear(ctx, env, slot, 1); err != nil {
+	found, err := bounded(ctx, func(ctx context.Context) ([]string, error) { return accounts(ctx, s.service) })
+	if errors.Is(err, errNotSearched) {
+		for _, slot := range []string{"a", "b"} {
+			if err := s.clear(ctx, env, slot, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return worded(err)
+	}
+	for _, account := range found {
+		if !isPart(env, account) {
+			continue
+		}
+		if err := remove(ctx, s.service, account); err != nil && !errors.Is(err, keyring.ErrNotFound) {
 			return err
 		}
 	}
 	return nil
+}
+
+// errNotSearched is accounts' answer where the keychain is not searched:
+// parts are then found by trying their accounts in turn.
+var errNotSearched = errors.New("the keychain is not searched")
+
+// isPart reports whether account is one of env's parts, in either slot.
+func isPart(env, account string) bool {
+	rest, ok := strings.CutPrefix(account, env+".")
+	if !ok {
+		return false
+	}
+	slot, i, ok := strings.Cut(rest, ".")
+	n, err := strconv.Atoi(i)
+	return ok && (slot == "a" || slot == "b") && err == nil && n >= 1 && strconv.Itoa(n) == i
 }
 
 // Lock implements store.Store with the file store's lock file for env in
