@@ -76,7 +76,8 @@ func TestLargeRecordIsSplitAndCleared(t *testing.T) {
 // TestDeleteLeavesNoPartBehind: a part missing (removed by hand, or by a
 // Delete killed half-way) does not stop Delete short of the parts after
 // it, in either slot, and another environment's items are left alone: a
-// log-out leaves no token in the keychain.
+// log-out leaves no token in the keychain. Nor does a Save leave parts of
+// the record it replaces.
 func TestDeleteLeavesNoPartBehind(t *testing.T) {
 	kr := keyringtest.Start(t)
 	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
@@ -107,6 +108,21 @@ func TestDeleteLeavesNoPartBehind(t *testing.T) {
 	}
 	if _, err := s.Load(ctx, "sandbox-2"); err != nil {
 		t.Fatalf("another environment's record after Delete: %v", err)
+	}
+
+	// A Save leaves no part of an older record behind a gap either, in the
+	// slot it writes or the other.
+	if err := keyring.Set("freshtoken-test", "sandbox-2.b.4", "stale token part"); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Delete("freshtoken-test", "sandbox-2.a.2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "sandbox-2", storetest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if items := kr.Items(t, "freshtoken-test"); len(items) != 2 {
+		t.Fatalf("after a small record replaced a large one the keychain holds %v; want its head and one part", items)
 	}
 }
 
