@@ -32,12 +32,19 @@ func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
 }
 
 // storeNewerFreshtokens configures "dev" as storeAnotherConfigurations
-// does, and stores under its name tokens a newer freshtoken wrote (format
-// 99); it returns the record's path and what it holds.
+// does, and stores under its name tokens a newer freshtoken wrote, as
+// newerRecord.
 func (e *devEnv) storeNewerFreshtokens(t *testing.T) (path, newer string) {
 	t.Helper()
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
 	e.loginOutside(t)
+	return e.newerRecord(t)
+}
+
+// newerRecord makes dev's record one a newer freshtoken wrote (format
+// 99); it returns the record's path and what it holds.
+func (e *devEnv) newerRecord(t *testing.T) (path, newer string) {
+	t.Helper()
 	path = filepath.Join(e.dir, "state", "dev.json")
 	return path, storetest.WriteNewerFormat(t, path, 99)
 }
@@ -126,6 +133,44 @@ func TestLoginWithoutATerminalKeepsANewerFreshtokensTokens(t *testing.T) {
 	}
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
 		t.Fatalf("login --yes: the stored tokens are %s's; want this log-in's", rec.Grant.ClientID)
+	}
+}
+
+// TestClientCredentialsLoginOverANewerFreshtokensTokens: login of a
+// client-credentials environment whose store holds tokens a newer
+// freshtoken wrote refuses without a terminal as a browser log-in does,
+// and with --yes replaces them with a token fetched with the client's
+// credentials. It said no log-in was needed, though every token command
+// then refused the record, saying to upgrade.
+func TestClientCredentialsLoginOverANewerFreshtokensTokens(t *testing.T) {
+	e := newDevEnv(t)
+	e.clientCredentialsToken(t)
+	path, newer := e.newerRecord(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "login"); code != 2 || !strings.Contains(stderr.String(), "were written by a newer freshtoken, which can use them") {
+		t.Fatalf("login: exit %d, stderr %q; want 2, saying a newer freshtoken wrote them", code, stderr)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Fatalf("the record is now %s; want the newer freshtoken's, kept", got)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "login", "--yes"); code != 0 || !strings.Contains(stderr.String(), "the tokens a newer freshtoken stored for it were replaced") {
+		t.Fatalf("login --yes: exit %d, stderr %q; want 0, saying they were replaced", code, stderr)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "token"); code != 0 {
+		t.Fatalf("token after login --yes exited %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// clientCredentialsToken configures "dev" for client credentials and
+// stores a token fetched with them.
+func (e *devEnv) clientCredentialsToken(t *testing.T) {
+	t.Helper()
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "client_credentials"})
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "token"); code != 0 {
+		t.Fatalf("token exited %d\n%s%s", code, stdout, stderr)
 	}
 }
 
