@@ -481,7 +481,9 @@ func TestSelect(t *testing.T) {
 		{"unknown in the env var", two, "", "c", "", `environment "c" (from $FRESHTOKEN_ENV) is not configured in ` + two + ` (configured: a, b); add it with ` + "`freshtoken init -e c`" + `; or unset FRESHTOKEN_ENV`},
 		// A name no environment can have was suggested to init, unquoted:
 		// `freshtoken init -e my env`.
-		{"no name at all", two, "my env", "", "", `environment "my env" is not configured in ` + two + ` (configured: a, b), and cannot be: a name uses only letters, digits, '-' and '_', at most 64 of them`},
+		{"no name at all", two, "my env", "", "", `environment "my env" is not configured in ` + two + ` (configured: a, b), and cannot be: a name starts with a letter or a digit and uses only letters, digits, '-' and '_', at most 64 of them`},
+		// Nor was one init no longer gives anew: `freshtoken init -e --help`.
+		{"a name like an option", two, "--help", "", "", `environment "--help" is not configured in ` + two + ` (configured: a, b), and cannot be: a name starts with a letter or a digit`},
 		{"typo in the env var", one, "", "onl", "", `no environment "onl" (from $FRESHTOKEN_ENV) in ` + one + `; did you mean "only"? (configured: only); or unset FRESHTOKEN_ENV`},
 	}
 	for _, tt := range tests {

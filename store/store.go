@@ -635,6 +635,21 @@ func ValidateEnvName(name string) error {
 	return nil
 }
 
+// ValidateNewEnvName reports whether name can be given to a new
+// environment: ValidateEnvName's rule, and a letter or digit first, as
+// kubectl's names, so it is never read as an option (`init -e --help`
+// made an environment named "--help"). A name configured before this rule
+// (`-prod`) stays valid everywhere else: it is only never given anew.
+func ValidateNewEnvName(name string) error {
+	if err := ValidateEnvName(name); err != nil {
+		return err
+	}
+	if c := name[0]; c == '-' || c == '_' {
+		return fmt.Errorf("environment name %q must start with a letter or a digit", name)
+	}
+	return nil
+}
+
 // formatVersion is written in every stored record so a later layout can be
 // detected. An older freshtoken reads a record of its own format and drops
 // the fields it does not know when it saves one: raise it for a field whose

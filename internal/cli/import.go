@@ -189,6 +189,13 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if err != nil {
 		return err
 	}
+	// Only -e can give a new name a '-' or '_' first: postman makes the
+	// export's name and its keys' start with a letter or digit.
+	for _, e := range envs {
+		if err := newEnvName(conf, e.Name); err != nil {
+			return usageErrorf("-e %q cannot name a new environment: %v; give a name such as sandbox after -e; nothing was imported", e.Name, err)
+		}
+	}
 	path := conf.Path
 	var clash []string
 	for _, e := range envs {

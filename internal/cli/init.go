@@ -135,6 +135,11 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
+	if f.EnvFlag != "" {
+		if err := newEnvName(old, f.EnvFlag); err != nil {
+			return usageErrorf("-e %q cannot name a new environment: %v; give a name such as sandbox after -e; nothing was written", f.EnvFlag, err)
+		}
+	}
 	// An environment not configured, named on a terminal (or, when none
 	// is, not named), is asked for as init asks for any, and then made
 	// the default.
@@ -163,7 +168,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 				if clash := providerClash(n, old.Settings, s.Provider); clash != "" {
 					return fmt.Errorf("%s: give this one another name, or take that one out first with `%s`", clash, f.commandLine("remove -e "+n))
 				}
-				return store.ValidateEnvName(n)
+				return newEnvName(old, n)
 			}); err != nil {
 				return err
 			}
@@ -403,6 +408,16 @@ func loggedIn(ctx context.Context, f *Factory, name string) bool {
 		return false
 	}
 	return rec.RefreshToken != "" || rec.AccessToken != "" && (rec.Expiry.IsZero() || time.Now().Before(rec.Expiry))
+}
+
+// newEnvName refuses name for an environment conf does not configure yet
+// when it is not one to give a new environment (store.ValidateNewEnvName):
+// one configured already, "-prod" say, is still init's to update.
+func newEnvName(conf *config.File, name string) error {
+	if _, exists := conf.Settings[name]; exists {
+		return nil
+	}
+	return store.ValidateNewEnvName(name)
 }
 
 // checkInitFlags reports a bad flag value as the flag it came from, before

@@ -214,8 +214,9 @@ func finished(t *testing.T, done <-chan error) error {
 }
 
 // TestInitAsksOnATerminal plays a person at a terminal: init asks for the
-// provider, a name (refusing a bad one), the client id and the secret, which
-// the terminal does not show, then logs in when offered.
+// provider, a name (refusing a bad one, and one that starts with a '-'),
+// the client id and the secret, which the terminal does not show, then
+// logs in when offered.
 func TestInitAsksOnATerminal(t *testing.T) {
 	e := newDevEnv(t)
 	s := newScreen(t)
@@ -228,6 +229,8 @@ func TestInitAsksOnATerminal(t *testing.T) {
 	s.answer(t, "Choose 1-8 [1]: ", "2")
 	s.answer(t, "Name for this environment [production]: ", "my env")
 	s.expect(t, `environment name "my env" may only use letters, digits, '-' and '_'`)
+	s.answer(t, "Name for this environment [production]: ", "-dev")
+	s.expect(t, `environment name "-dev" must start with a letter or a digit`)
 	s.answer(t, "Name for this environment [production]: ", "dev")
 	s.expect(t, "developer dashboard (https://dev.freeagent.com)")
 	s.typeClient(t, "dev-client-id", "dev-client-secret")

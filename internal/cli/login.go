@@ -62,7 +62,10 @@ When the store holds tokens for this name that belong to another
 configuration (another client, provider, grant type or API sharing the
 store), a log-in replaces them, and that configuration must then log in
 again. On a terminal login asks first (default no); --yes skips the
-question, and without a terminal login goes ahead after saying so.`,
+question, and without a terminal login goes ahead after saying so.
+Tokens a newer freshtoken stored are asked about in the same way, but
+without a terminal login keeps them unless given --yes: upgrade
+freshtoken to use them.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on
@@ -82,7 +85,7 @@ question, and without a terminal login goes ahead after saying so.`,
 	}
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the authorisation URL on stderr instead of opening a browser")
 	cmd.Flags().BoolVar(&opts.Manual, "manual", false, "for a redirect URI that is not on this machine: paste the URL you land on")
-	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "replace tokens another configuration stored under this name without asking")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "replace tokens another configuration (or a newer freshtoken) stored under this name without asking")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", login.DefaultTimeout, "how long to wait for the browser log-in; a device log-in waits as long as its code lasts unless this is given")
 	return cmd
 }
@@ -99,12 +102,17 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}
 	// A store that cannot take the tokens fails now, before the person
 	// approves in the browser or on the device page; a corrupt record is
-	// fine, as logging in replaces it.
+	// fine, as logging in replaces it, but a newer freshtoken's is asked
+	// about, as another configuration's is.
 	rec, err := src.Record(ctx)
 	if err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
-	if ok, err := confirmReplace(ctx, opts, env.Name, src, rec); !ok || err != nil {
+	if errors.Is(err, store.ErrNewerFormat) {
+		if ok, err := confirmReplaceNewer(ctx, opts, env.Name, src); !ok || err != nil {
+			return err
+		}
+	} else if ok, err := confirmReplace(ctx, opts, env.Name, src, rec); !ok || err != nil {
 		return err
 	}
 	if env.Grant == config.GrantDeviceCode {
@@ -260,15 +268,43 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 			env, env, src.Location(), theirs, ours)
 		return true, nil
 	}
-	yes, err := f.askYesNo(ctx, fmt.Sprintf("The tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; that configuration will have to log in again. Log in and replace them?",
-		env, src.Location(), theirs, ours))
-	if err != nil {
-		return false, err
+	return askReplace(ctx, f, fmt.Sprintf("The tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; that configuration will have to log in again. Log in and replace them?",
+		env, src.Location(), theirs, ours),
+		"the other configuration's tokens are kept. Give this configuration a store of its own ([store] url), or run `%s` to replace them.", env)
+}
+
+// confirmReplaceNewer is confirmReplace for a record a newer freshtoken
+// wrote (store.ErrNewerFormat): that version can use its grant, which this
+// one can neither read nor revoke, and a log-in here ends it. On a
+// terminal, without --yes, it asks first, default no; with --yes it says
+// so in one line and goes on; without a terminal it refuses (exit 2),
+// nothing sent, as logout and remove refuse such a record: a script of an
+// older freshtoken never ends a newer one's grant unasked.
+func confirmReplaceNewer(ctx context.Context, opts *loginOptions, env string, src *freshtoken.Source) (ok bool, err error) {
+	f := opts.f
+	what := fmt.Sprintf("tokens stored for %s in %s were written by a newer freshtoken, which can use them and this one cannot read", env, src.Location())
+	switch {
+	case opts.Yes:
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the %s; this log-in replaces them once it succeeds, and the newer freshtoken will have to log in again\n", env, what)
+		return true, nil
+	case !f.IO.InTTY:
+		return false, usageErrorf("%s: the %s; nothing was sent and nothing changed: upgrade freshtoken to use them, or run `%s` to replace them",
+			env, what, f.commandLine("login -e "+env+" --yes"))
 	}
-	if !yes {
-		fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: the other configuration's tokens are kept. Give this configuration a store of its own ([store] url), or run `%s` to replace them.\n",
-			f.commandLine("login -e "+env+" --yes"))
-		return false, nil
+	return askReplace(ctx, f, "The "+what+"; the newer freshtoken will have to log in again. Log in and replace them?",
+		"the newer freshtoken's tokens are kept. Upgrade freshtoken to use them, or run `%s` to replace them.", env)
+}
+
+// askReplace asks question at the terminal, default no; no says that
+// nothing was sent and what was kept (kept, with %s the command that
+// replaces them without asking), and ends the log-in with exit 0.
+func askReplace(ctx context.Context, f *Factory, question, kept, env string) (ok bool, err error) {
+	yes, err := f.askYesNo(ctx, question)
+	if err != nil || !yes {
+		if err == nil {
+			fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: "+kept+"\n", f.commandLine("login -e "+env+" --yes"))
+		}
+		return false, err
 	}
 	return true, nil
 }

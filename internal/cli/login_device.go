@@ -8,27 +8,37 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // runClientCredentialsLogin is login for grant = "client_credentials":
 // nothing to do but say so, unless the store holds another grant's tokens
 // for the environment (it used to log in another way, or they are another
-// configuration's), which a token fetched with the client's credentials
-// then replaces, once confirmReplace agrees.
+// configuration's), or tokens a newer freshtoken wrote, which a token
+// fetched with the client's credentials then replaces, once confirmReplace
+// (or confirmReplaceNewer) agrees.
 func runClientCredentialsLogin(ctx context.Context, opts *loginOptions, env string, src *freshtoken.Source) error {
 	f := opts.f
 	rec, err := src.Record(ctx)
-	if err == nil && rec != nil && src.CheckGrant(rec) != nil {
-		if ok, err := confirmReplace(ctx, opts, env, src, rec); !ok || err != nil {
-			return err
-		}
-		if err := src.LoginWithClientCredentials(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: the tokens of another grant stored for it were replaced by one fetched with the client's credentials; no log-in is needed.\n", env)
+	var ok bool
+	whose := "of another grant"
+	switch {
+	case errors.Is(err, store.ErrNewerFormat): // a token is never fetched over it
+		ok, err = confirmReplaceNewer(ctx, opts, env, src)
+		whose = "a newer freshtoken"
+	case err == nil && rec != nil && src.CheckGrant(rec) != nil:
+		ok, err = confirmReplace(ctx, opts, env, src, rec)
+	default:
+		fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: no log-in is needed; a token is fetched with the client's credentials whenever one is due.\n", env)
 		return nil
 	}
-	fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: no log-in is needed; a token is fetched with the client's credentials whenever one is due.\n", env)
+	if !ok || err != nil {
+		return err
+	}
+	if err := src.LoginWithClientCredentials(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s uses client credentials: the tokens %s stored for it were replaced by one fetched with the client's credentials; no log-in is needed.\n", env, whose)
 	return nil
 }
 

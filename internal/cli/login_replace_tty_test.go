@@ -4,6 +4,7 @@ package cli_test
 
 import (
 	"io"
+	"os"
 	"testing"
 )
 
@@ -69,5 +70,44 @@ func TestLoginAsksBeforeReplacingAnotherConfigurationsTokens(t *testing.T) {
 	s.expect(t, "Logged in to dev")
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
 		t.Fatalf("login --yes: the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
+	}
+}
+
+// TestLoginAsksBeforeReplacingANewerFreshtokensTokens plays a person at a
+// terminal whose store holds tokens a newer freshtoken wrote (an upgrade
+// rolled back, or two versions sharing a store): login asks first, saying
+// a newer freshtoken wrote them and can use them. No ends it, exit 0,
+// nothing sent and the record kept as it was; yes logs in and replaces
+// it. login replaced it with no question, only a warning logged after, and
+// the newer freshtoken's grant was gone.
+func TestLoginAsksBeforeReplacingANewerFreshtokensTokens(t *testing.T) {
+	e := newDevEnv(t)
+	path, newer := e.storeNewerFreshtokens(t)
+	sent := e.provider.Stats()
+
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
+	s.expect(t, "The tokens stored for dev in "+path+" were written by a newer freshtoken, which can use them")
+	s.answer(t, "Log in and replace them? [y/N] ", "n")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("login answered n: %v; want exit 0, nothing done\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "Nothing was sent and nothing changed: the newer freshtoken's tokens are kept. Upgrade freshtoken")
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Fatalf("answered n, the record is now %s; want the newer freshtoken's, kept", got)
+	}
+	if st := e.provider.Stats(); st.TokenRequests != sent.TokenRequests {
+		t.Fatalf("answered n, stats %+v; want nothing sent", st)
+	}
+
+	s = newScreen(t)
+	done = s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
+	s.answer(t, "Log in and replace them? [y/N] ", "y")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "Logged in to dev")
+	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Fatalf("answered y, the stored tokens are %s's; want this log-in's", rec.Grant.ClientID)
 	}
 }

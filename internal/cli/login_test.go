@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -28,6 +29,24 @@ func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
 	rec := e.record(t, "dev")
 	rec.Grant.ClientID = "another-client"
 	e.save(t, "dev", rec)
+}
+
+// storeNewerFreshtokens configures "dev" as storeAnotherConfigurations
+// does, and stores under its name tokens a newer freshtoken wrote, as
+// newerRecord.
+func (e *devEnv) storeNewerFreshtokens(t *testing.T) (path, newer string) {
+	t.Helper()
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	e.loginOutside(t)
+	return e.newerRecord(t)
+}
+
+// newerRecord makes dev's record one a newer freshtoken wrote (format
+// 99); it returns the record's path and what it holds.
+func (e *devEnv) newerRecord(t *testing.T) (path, newer string) {
+	t.Helper()
+	path = filepath.Join(e.dir, "state", "dev.json")
+	return path, storetest.WriteNewerFormat(t, path, 99)
 }
 
 // freeRedirectURI is a loopback redirect URI on a port nothing listens on.
@@ -71,6 +90,87 @@ func TestLoginWithoutATerminalSaysItReplacesAnotherConfigurationsTokens(t *testi
 	}
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
 		t.Errorf("the stored tokens are %s's; want dev-client-id's, the log-in's", rec.Grant.ClientID)
+	}
+}
+
+// TestLoginWithoutATerminalKeepsANewerFreshtokensTokens: a script's login
+// over tokens a newer freshtoken wrote is refused in one line, exit 2,
+// before anything is sent or a browser opens, saying a newer freshtoken
+// wrote them, to upgrade, or to run login --yes; --yes says so and logs
+// in. login replaced them with no word before, and the newer freshtoken's
+// grant was gone.
+func TestLoginWithoutATerminalKeepsANewerFreshtokensTokens(t *testing.T) {
+	e := newDevEnv(t)
+	path, newer := e.storeNewerFreshtokens(t)
+	sent := e.provider.Stats()
+	login := func(args ...string) (stderrText string, opened bool, err error) {
+		var stderr bytes.Buffer
+		root := cli.NewRootCmd(&cli.Factory{
+			IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+			OpenBrowser: func(url string) error {
+				opened = true
+				return approveAt(url)
+			},
+		})
+		root.SetArgs(append([]string{"--config", e.config, "login", "-e", "dev"}, args...))
+		err = root.ExecuteContext(t.Context())
+		return stderr.String(), opened, err
+	}
+	stderr, opened, err := login()
+	want := "dev: the tokens stored for dev in " + path + " were written by a newer freshtoken, which can use them and this one cannot read; nothing was sent and nothing changed: upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login -e dev --yes` to replace them"
+	if err == nil || cli.ExitCode(err) != 2 || err.Error() != want || opened {
+		t.Fatalf("login: %v (exit %d), browser opened %v, stderr %q; want exit 2 before a browser opens:\n%s", err, cli.ExitCode(err), opened, stderr, want)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Fatalf("the record is now %s; want the newer freshtoken's, kept", got)
+	}
+	if st := e.provider.Stats(); st.TokenRequests != sent.TokenRequests {
+		t.Fatalf("stats %+v; want nothing sent", st)
+	}
+	stderr, _, err = login("--yes")
+	if err != nil || !strings.Contains(stderr, "freshtoken: dev: warning: the tokens stored for dev in "+path+" were written by a newer freshtoken") {
+		t.Fatalf("login --yes: %v, stderr %q; want a warning, then logged in", err, stderr)
+	}
+	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Fatalf("login --yes: the stored tokens are %s's; want this log-in's", rec.Grant.ClientID)
+	}
+}
+
+// TestClientCredentialsLoginOverANewerFreshtokensTokens: login of a
+// client-credentials environment whose store holds tokens a newer
+// freshtoken wrote refuses without a terminal as a browser log-in does,
+// and with --yes replaces them with a token fetched with the client's
+// credentials. It said no log-in was needed, though every token command
+// then refused the record, saying to upgrade.
+func TestClientCredentialsLoginOverANewerFreshtokensTokens(t *testing.T) {
+	e := newDevEnv(t)
+	e.clientCredentialsToken(t)
+	path, newer := e.newerRecord(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "login"); code != 2 || !strings.Contains(stderr.String(), "were written by a newer freshtoken, which can use them") {
+		t.Fatalf("login: exit %d, stderr %q; want 2, saying a newer freshtoken wrote them", code, stderr)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Fatalf("the record is now %s; want the newer freshtoken's, kept", got)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "login", "--yes"); code != 0 || !strings.Contains(stderr.String(), "the tokens a newer freshtoken stored for it were replaced") {
+		t.Fatalf("login --yes: exit %d, stderr %q; want 0, saying they were replaced", code, stderr)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "token"); code != 0 {
+		t.Fatalf("token after login --yes exited %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// clientCredentialsToken configures "dev" for client credentials and
+// stores a token fetched with them.
+func (e *devEnv) clientCredentialsToken(t *testing.T) {
+	t.Helper()
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "client_credentials"})
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "token"); code != 0 {
+		t.Fatalf("token exited %d\n%s%s", code, stdout, stderr)
 	}
 }
 

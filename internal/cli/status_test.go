@@ -15,7 +15,6 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/redistest"
-	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -280,8 +279,7 @@ func TestStatusExitsTwoForAStoreItWillNotUse(t *testing.T) {
 func TestStatusExitsTwoForARecordOfANewerFreshtoken(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
-	rec := filepath.Join(e.dir, "state", "dev.json")
-	newer := storetest.WriteNewerFormat(t, rec, 99)
+	rec, newer := e.newerRecord(t)
 	ios, _, stderr := testStreams(false, false)
 	tokenCode := e.run(ios, "token")
 	if tokenCode != 2 || !strings.Contains(stderr.String(), "upgrade freshtoken") {
@@ -374,11 +372,7 @@ func TestStatusOfAUsableTokenSaysNothingOfIt(t *testing.T) {
 // access token cannot be used".
 func TestStatusOfAnUnusableClientCredentialsToken(t *testing.T) {
 	e := newDevEnv(t)
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "client_credentials"})
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "token"); code != 0 {
-		t.Fatalf("token exited %d\n%s%s", code, stdout, stderr)
-	}
+	e.clientCredentialsToken(t)
 	rec := e.record(t, "dev")
 	rec.TokenType = "DPoP"
 	e.save(t, "dev", rec)

@@ -743,7 +743,8 @@ func instant(n float64) time.Time {
 
 // EnvName makes a Postman environment name fit to name a freshtoken
 // environment: lower case, with each run of other characters than letters,
-// digits, '-' and '_' turned into one '-'. It returns "" when nothing is left.
+// digits, '-' and '_' turned into one '-', starting with a letter or digit
+// (store.ValidateNewEnvName). It returns "" when nothing is left.
 func EnvName(name string) string {
 	var b strings.Builder
 	dash := false
@@ -756,7 +757,7 @@ func EnvName(name string) string {
 			dash = true
 		}
 	}
-	return strings.TrimRight(b.String(), "-")
+	return strings.TrimLeft(strings.TrimRight(b.String(), "-"), "-_")
 }
 
 // jsonProblem says where JSON went wrong, as line:column when it can.

@@ -165,6 +165,10 @@ func TestEnvName(t *testing.T) {
 		"a_b-c":               "a_b-c",
 		"Ünïcode!":            "n-code",
 		"***":                 "",
+		"- Sandbox":           "sandbox",
+		"--help":              "help",
+		"_FreeAgent_":         "freeagent_",
+		"-_-":                 "",
 	} {
 		if got := EnvName(in); got != want {
 			t.Errorf("EnvName(%q) = %q, want %q", in, got, want)

@@ -27,21 +27,11 @@ const (
 // dbus-launch to make one) and no unlock prompt is raised, which would
 // wait forever where nobody can answer it. Check bounds how long it waits.
 func check(ctx context.Context) error {
-	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	conn, err := sessionBus()
 	if err != nil {
-		why := "no D-Bus session bus was found: DBUS_SESSION_BUS_ADDRESS is not set"
-		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
-			why = fmt.Sprintf("the D-Bus session bus could not be reached (%v)", err)
-		}
-		return absent(why)
+		return err
 	}
 	defer conn.Close()
-	if err := conn.Auth(nil); err != nil {
-		return absent(fmt.Sprintf("the D-Bus session bus refused this user (%v)", err))
-	}
-	if err := conn.Hello(); err != nil {
-		return absent(fmt.Sprintf("the D-Bus session bus did not answer (%v)", err))
-	}
 	svc := conn.Object(secretsName, secretsPath)
 	var collections []dbus.ObjectPath
 	if err := getProperty(ctx, svc, propCollection, &collections); err != nil {
@@ -65,6 +55,61 @@ func check(ctx context.Context) error {
 		return &UnusableError{kind: ErrLocked, reason: fmt.Sprintf("%v (keyring %s); unlock it (log in to the desktop, or open Passwords and Keys and unlock it)", ErrLocked, keyring), fix: tokensFix}
 	}
 	return nil
+}
+
+// sessionBus is a connection of its own to the session bus, started by
+// nobody: an error saying why there is none.
+func sessionBus() (*dbus.Conn, error) {
+	conn, err := dbus.SessionBusPrivateNoAutoStartup()
+	if err != nil {
+		why := "no D-Bus session bus was found: DBUS_SESSION_BUS_ADDRESS is not set"
+		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+			why = fmt.Sprintf("the D-Bus session bus could not be reached (%v)", err)
+		}
+		return nil, absent(why)
+	}
+	if err := conn.Auth(nil); err != nil {
+		conn.Close()
+		return nil, absent(fmt.Sprintf("the D-Bus session bus refused this user (%v)", err))
+	}
+	if err := conn.Hello(); err != nil {
+		conn.Close()
+		return nil, absent(fmt.Sprintf("the D-Bus session bus did not answer (%v)", err))
+	}
+	return conn, nil
+}
+
+// accounts lists the account of every item under service in the keyring
+// the keychain library writes to (the "login" keyring, else the default
+// one), found by the service attribute as `secret-tool search service
+// SERVICE` finds them, whatever the accounts are.
+func accounts(ctx context.Context, service string) ([]string, error) {
+	conn, err := sessionBus()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	collection := dbus.ObjectPath(loginKeyring)
+	var collections []dbus.ObjectPath
+	if getProperty(ctx, conn.Object(secretsName, secretsPath), propCollection, &collections) != nil || !slices.Contains(collections, collection) {
+		collection = "/org/freedesktop/secrets/aliases/default"
+	}
+	var items []dbus.ObjectPath
+	if err := conn.Object(secretsName, collection).CallWithContext(ctx, "org.freedesktop.Secret.Collection.SearchItems", 0, map[string]string{"service": service}).Store(&items); err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, item := range items {
+		var attrs map[string]string
+		if err := getProperty(ctx, conn.Object(secretsName, item), "org.freedesktop.Secret.Item.Attributes", &attrs); err != nil {
+			if errors.Is(vanished(err), keyring.ErrNotFound) {
+				continue
+			}
+			return nil, err
+		}
+		found = append(found, attrs["username"])
+	}
+	return found, nil
 }
 
 // getProperty reads the property prop (INTERFACE.NAME) of obj into into.

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -241,11 +242,8 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	// The record is saved, and read by its head alone: parts of larger
 	// records left behind in either slot are cleared now, or by the next
-	// Save (which clears the slot it replaces), or by Delete.
-	s.clear(ctx, env, slot, len(chunks)+1)
-	if old != nil {
-		s.clear(ctx, env, old.Slot, 1)
-	}
+	// Save, or by Delete.
+	s.sweep(ctx, env, slot, len(chunks))
 	return nil
 }
 
@@ -298,7 +296,9 @@ func (s *Store) clear(ctx context.Context, env, slot string, from int) error {
 }
 
 // Delete implements store.Store: the head goes first, so the record is
-// gone at once, then every part of both slots.
+// gone at once, then every part of both slots, whichever are missing (a
+// Delete killed half-way, a part removed by hand) where the keychain is
+// searched, so no token is left behind after a log-out.
 func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := s.ready(ctx, env); err != nil {
 		return err
@@ -306,12 +306,55 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := remove(ctx, s.service, env); err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		return err
 	}
-	for _, slot := range []string{"a", "b"} {
-		if err := s.clear(ctx, env, slot, 1); err != nil {
+	return s.sweep(ctx, env, "", 0)
+}
+
+// sweep removes env's parts but the first keep of slot. Where the keychain
+// is searched (the Secret Service), every part of env's found under the
+// service goes, whichever others are missing; elsewhere each slot's are
+// removed in turn up to the first one missing.
+func (s *Store) sweep(ctx context.Context, env, slot string, keep int) error {
+	found, err := bounded(ctx, func(ctx context.Context) ([]string, error) { return accounts(ctx, s.service) })
+	if errors.Is(err, errNotSearched) {
+		for _, sl := range []string{"a", "b"} {
+			from := 1
+			if sl == slot {
+				from = keep + 1
+			}
+			if err := s.clear(ctx, env, sl, from); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return worded(err)
+	}
+	for _, account := range found {
+		if sl, i, ok := partOf(env, account); !ok || sl == slot && i <= keep {
+			continue
+		}
+		if err := remove(ctx, s.service, account); err != nil && !errors.Is(err, keyring.ErrNotFound) {
 			return err
 		}
 	}
 	return nil
+}
+
+// errNotSearched is accounts' answer where the keychain is not searched:
+// parts are then found by trying their accounts in turn.
+var errNotSearched = errors.New("the keychain is not searched")
+
+// partOf says which of env's parts account is (ok false: none of them),
+// as partAccount names them.
+func partOf(env, account string) (slot string, i int, ok bool) {
+	rest, ok := strings.CutPrefix(account, env+".")
+	if !ok {
+		return "", 0, false
+	}
+	slot, num, ok := strings.Cut(rest, ".")
+	i, err := strconv.Atoi(num)
+	return slot, i, ok && (slot == "a" || slot == "b") && err == nil && i >= 1 && strconv.Itoa(i) == num
 }
 
 // Lock implements store.Store with the file store's lock file for env in

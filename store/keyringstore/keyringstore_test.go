@@ -73,6 +73,59 @@ func TestLargeRecordIsSplitAndCleared(t *testing.T) {
 	}
 }
 
+// TestDeleteLeavesNoPartBehind: a part missing (removed by hand, or by a
+// Delete killed half-way) does not stop Delete short of the parts after
+// it, in either slot, and another environment's items are left alone: a
+// log-out leaves no token in the keychain. Nor does a Save leave parts of
+// the record it replaces.
+func TestDeleteLeavesNoPartBehind(t *testing.T) {
+	kr := keyringtest.Start(t)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	big := storetest.Sample()
+	big.AccessToken = strings.Repeat("j", 8192)
+	for _, env := range []string{"sandbox", "sandbox-2"} {
+		if err := s.Save(ctx, env, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A leftover in the other slot, beyond a gap, as a Save killed while
+	// clearing it leaves.
+	if err := keyring.Set("freshtoken-test", "sandbox.b.3", "stale token part"); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"sandbox.a.1", "sandbox.a.3"} {
+		if err := keyring.Delete("freshtoken-test", part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Delete(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range kr.Items(t, "freshtoken-test") {
+		if !strings.HasPrefix(item, "sandbox-2") {
+			t.Errorf("Delete left %s in the keychain", item)
+		}
+	}
+	if _, err := s.Load(ctx, "sandbox-2"); err != nil {
+		t.Fatalf("another environment's record after Delete: %v", err)
+	}
+
+	// A Save leaves no part of an older record behind a gap either, in the
+	// slot it writes or the other.
+	if err := keyring.Set("freshtoken-test", "sandbox-2.b.4", "stale token part"); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Delete("freshtoken-test", "sandbox-2.a.2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "sandbox-2", storetest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if items := kr.Items(t, "freshtoken-test"); len(items) != 2 {
+		t.Fatalf("after a small record replaced a large one the keychain holds %v; want its head and one part", items)
+	}
+}
+
 // TestPartsThatDoNotMatchAreReportedAndKept: a part changed behind
 // freshtoken's back is reported as corrupt, naming how to replace it, and
 // left as it is.
