@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -105,12 +106,41 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 		tables[i] = body.String()
 	}
 	return func(text string) (string, error) {
+		// A table the file writes nothing of is added at its end, after
+		// the tables added before it, with no new look at the whole file:
+		// looked at again for each, an import of 2000 environments took
+		// 6 s to write. The first is added as replaceTable adds it, which
+		// writes the file's lines anew.
+		named := keysWritten(text)
+		var added strings.Builder
+		last := "" // the table just added at the end, if the last was
 		for i, e := range envs {
-			var err error
-			if text, err = replaceTable(path, text, "env."+e.Name, tables[i]); err != nil {
-				return "", err
+			header := "env." + e.Name
+			if named[header] || last == "" {
+				text += added.String()
+				added.Reset()
+				var err error
+				if text, err = replaceTable(path, text, header, tables[i]); err != nil {
+					return "", err
+				}
+				last = ""
+				if !named[header] {
+					last = tables[i]
+				}
+				named[header] = true
+				continue
 			}
+			// What replaceTable makes of a file of LF lines ending in a
+			// table it added: a blank line, unless the table ends in one,
+			// then the table.
+			if l := splitLines(last); strings.TrimSpace(l[len(l)-1]) != "" {
+				added.WriteString("\n")
+			}
+			added.WriteString(tables[i])
+			last = tables[i]
+			named[header] = true
 		}
+		text += added.String()
 		if defaultEnv != "" && !hasTopLevelKey(text, "default_env") {
 			text = fmt.Sprintf("default_env = %q\n\n", defaultEnv) + text
 		}
@@ -658,27 +688,55 @@ func brackets(l string) (depth, comment int) {
 // lines, when start < 0) that sets a key of header or begins a table in
 // it, or 0.
 func writtenApart(lines []string, header string, start, end int) int {
-	var table string
-	for i, l := range lines {
-		t := strings.TrimSpace(l)
-		if t == "" || t[0] == '#' {
-			continue
-		}
-		full := ""
-		if strings.HasPrefix(t, "[") {
-			table = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
-			full = table
-		} else if k, _, ok := strings.Cut(t, "="); ok {
-			full = normalizeKey(k)
-			if table != "" {
-				full = table + "." + full
-			}
-		}
+	for i, full := range keysOf(lines) {
 		if (start < 0 || i < start || i >= end) && (full == header || strings.HasPrefix(full, header+".")) {
 			return i + 1
 		}
 	}
 	return 0
+}
+
+// keysOf is, for each line of lines (outside strings) that starts a table
+// or sets a key, its index and the table's or key's full name.
+func keysOf(lines []string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		var table string
+		for i, l := range lines {
+			t := strings.TrimSpace(l)
+			if t == "" || t[0] == '#' {
+				continue
+			}
+			full := ""
+			if strings.HasPrefix(t, "[") {
+				table = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
+				full = table
+			} else if k, _, ok := strings.Cut(t, "="); ok {
+				full = normalizeKey(k)
+				if table != "" {
+					full = table + "." + full
+				}
+			}
+			if full != "" && !yield(i, full) {
+				return
+			}
+		}
+	}
+}
+
+// keysWritten is the set of each table and key the configuration text
+// writes (outside strings), and of each part of its name up to a dot:
+// more than it writes where a quoted name holds a dot, never less.
+func keysWritten(text string) map[string]bool {
+	named := map[string]bool{}
+	for _, full := range keysOf(outsideStrings(splitLines(text))) {
+		for i, c := range full {
+			if c == '.' {
+				named[full[:i]] = true
+			}
+		}
+		named[full] = true
+	}
+	return named
 }
 
 // splitLines is text's lines without their line ends (LF or CRLF), of any

@@ -377,6 +377,17 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 			return cached, nil
 		}
 	}
+	// The file's time and size are taken before it is read: an edit made
+	// while it is read (or while the reading waits for another's, as the
+	// CLI's readers share one) makes them out of date, and the file is read again
+	// at the next request. Taken after, they were the edited file's, and
+	// the environment was served as read before the edit until the file
+	// changed again. Before the first reading names the file, they are
+	// none, which the next request reads again for.
+	stamp := &configStamp{size: -1}
+	if last := p.read.Load(); last != nil {
+		stamp = stampOf(last.Path)
+	}
 	conf, err := p.config()
 	if err != nil {
 		// A file caught mid-edit, or gone: serve on as opened, unless
@@ -386,7 +397,9 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 		}
 		return nil, err
 	}
-	stamp := stampOf(conf.Path) // taken after reading: a later edit is seen next time
+	if stamp.path != conf.Path {
+		stamp = &configStamp{path: conf.Path, size: -1}
+	}
 	ec := conf.Envs[name]
 	if ec == nil {
 		return nil, &unknownEnvError{name: name, configured: conf.Names()}
@@ -475,7 +488,8 @@ func (p *Proxy) served() *config.File {
 }
 
 // configStamp tells whether the configuration file has changed since an
-// environment was opened from it: its path, time of change and size.
+// environment was opened from it: its path, time of change and size (-1:
+// none taken, never current).
 type configStamp struct {
 	path string
 	mod  time.Time

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -806,6 +807,14 @@ func devServedThenRemoved(t *testing.T) *fixture {
 	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("dev: %d", resp.StatusCode)
 	}
+	removeDev(t, f)
+	return f
+}
+
+// removeDev takes environment dev out of f's configuration file, as
+// `freshtoken remove -e dev` does.
+func removeDev(t testing.TB, f *fixture) {
+	t.Helper()
 	text, err := os.ReadFile(f.configPath)
 	if err != nil {
 		t.Fatal(err)
@@ -813,7 +822,39 @@ func devServedThenRemoved(t *testing.T) *fixture {
 	before, rest, _ := strings.Cut(string(text), "[env.dev]")
 	_, after, _ := strings.Cut(rest, "[env.idle]")
 	f.editConfig(t, string(text), strings.Replace(before, `default_env = "dev"`, "", 1)+"[env.idle]"+after)
-	return f
+}
+
+// TestAnEditWhileTheConfigurationIsReadIsSeen: an edit of the file made
+// while the proxy reads it (or while its reading waits for another's, as a
+// long-running proxy's readers share one) is seen at the next request. The
+// file's time and size were taken after the reading, from the edited
+// file, so the environment was served as read before the edit until the
+// file changed again: here dev, taken out, served on.
+func TestAnEditWhileTheConfigurationIsReadIsSeen(t *testing.T) {
+	var edit atomic.Bool
+	var last atomic.Pointer[config.File]
+	var f *fixture
+	f = newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) {
+		read := o.Config
+		o.Config = func() (*config.File, error) {
+			c, err := read()
+			if edit.CompareAndSwap(true, false) {
+				removeDev(t, f)
+			}
+			last.Store(c)
+			return c, err
+		}
+		// Opened from the reading, as a long-running proxy opens them.
+		o.Open = func(ctx context.Context, env string) (*freshtoken.Source, error) {
+			return last.Load().Open(ctx, config.OpenOptions{Env: env, Logger: f.logger, Clock: f.clock.Now})
+		}
+	}})
+	edit.Store(true)
+	f.get(t, "/dev/v2/company") // dev opened from the reading before the edit
+	resp, body := f.get(t, "/dev/v2/company")
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusNotFound || p.Error != "unknown_environment" {
+		t.Errorf("dev, taken out while the file was read: %d %s; want 404 unknown_environment", resp.StatusCode, body)
+	}
 }
 
 // TestRemovedEnvironmentIsLetGoOf: the source of an environment taken out
