@@ -66,6 +66,11 @@ it renews each one before its refresh token expires and within the
 provider's refresh_idle_limit, even when nothing calls the API.
 --no-listen does only that, with no HTTP server.
 
+A change to the configuration (init, remove, an edit) takes effect with the
+next request, with no restart. A file moved away, deleted or left with a
+mistake while it runs does not stop it: each environment is served as last
+read, and the status page says what is wrong with the file.
+
 Started with a configuration it cannot use (a mistake in the file, the file
 moved, no environment yet), it exits 2, saying why. With --wait-for-config,
 which ` + "`freshtoken service install`" + ` writes into the service, it runs on

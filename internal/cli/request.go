@@ -86,13 +86,13 @@ a warning on stderr saying what is wrong with it (none for NDJSON, one JSON
 value a line, or an INI file's [section]).
 
 The response body goes to stdout: JSON is pretty-printed and coloured on a
-terminal (NO_COLOR turns the colours off; a body over 16 MiB, or one that
-indented would come to over 64 MiB, is not indented), and on a terminal the
-control characters of any answer (-i's status line and headers too) are
-shown, as less shows them (^[, ^M, <U+202E>), never acted on; it is passed
-through byte for byte when stdout is a pipe or a file. An HTTP error status
-exits 4, with the body still on stdout. A HEAD's answer, which has no body,
-is printed as -i prints it (status line and headers), as curl -I does.
+terminal (NO_COLOR, or TERM=dumb, turns the colours off; a body over 16 MiB,
+or one that indented would come to over 64 MiB, is not indented), and on a
+terminal the control characters of any answer (-i's status line and headers
+too) are shown, as less shows them (^[, ^M, <U+202E>), never acted on; it is
+passed through byte for byte when stdout is a pipe or a file. An HTTP error
+status exits 4, with the body still on stdout. A HEAD's answer, which has no
+body, is printed as -i prints it (status line and headers), as curl -I does.
 
 --all follows Link: rel="next" to the last page and prints one document
 shaped like a page with every item merged in (FreeAgent: {"contacts": [...]});
