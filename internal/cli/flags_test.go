@@ -125,16 +125,7 @@ func TestLogFileOthersCouldWriteIsRefused(t *testing.T) {
 // The proxy's handlers and its keeper open at once (a data race under
 // -race).
 func TestSourcesKeptOnePerEnvironment(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	conf := filepath.Join(dir, "config.toml")
-	text := "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\n"
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := testFactory()
-	f.ConfigFlag = conf
-	f.Logger() // as the command's start sets it up
+	f, _, _ := factoryOfAAndB(t)
 	var wg sync.WaitGroup
 	for _, env := range []string{"a", "b"} {
 		wg.Go(func() {
@@ -159,16 +150,7 @@ func TestSourcesKeptOnePerEnvironment(t *testing.T) {
 // it names no more; a file gone (moved away) keeps every one, as the proxy
 // serves on.
 func TestSourcesOfRemovedEnvironmentsAreLetGo(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	conf := filepath.Join(dir, "config.toml")
-	a := "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n"
-	if err := os.WriteFile(conf, []byte(a+"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f := testFactory()
-	f.ConfigFlag = conf
-	f.Logger()
+	f, conf, a := factoryOfAAndB(t)
 	for _, env := range []string{"a", "b"} {
 		if _, err := f.Source(context.Background(), env); err != nil {
 			t.Fatal(err)
@@ -192,6 +174,23 @@ func TestSourcesOfRemovedEnvironmentsAreLetGo(t *testing.T) {
 	if got := slices.Sorted(maps.Keys(f.opened)); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("after the file was moved away, the Factory keeps the Sources of %v; want a's, served on", got)
 	}
+}
+
+// factoryOfAAndB is a Factory of a configuration file (conf) naming the
+// environments a (onlyA is its table alone) and b.
+func factoryOfAAndB(t *testing.T) (f *Factory, conf, onlyA string) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	conf = filepath.Join(dir, "config.toml")
+	onlyA = "[env.a]\nprovider = \"freeagent-sandbox\"\nclient_id = \"id\"\n"
+	if err := os.WriteFile(conf, []byte(onlyA+"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f = testFactory()
+	f.ConfigFlag = conf
+	f.Logger() // as the command's start sets it up
+	return f, conf, onlyA
 }
 
 func execute(t *testing.T, cmd *cobra.Command, args string) error {

@@ -44,24 +44,15 @@ func TestLoginAsksBeforeReplacingAnotherConfigurationsTokens(t *testing.T) {
 		t.Fatalf("interrupted, the stored tokens are %s's; want the other configuration's, kept", rec.Grant.ClientID)
 	}
 
-	s := newScreen(t)
-	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
-	s.answer(t, "Log in and replace them? [y/N] ", "y")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
-	}
-	s.expect(t, "Logged in to dev")
-	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
-		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
-	}
+	loginAnsweredYes(t, e)
 	if st := e.provider.Stats(); st.Exchanges != sent.Exchanges+1 {
 		t.Errorf("stats %+v; want one exchange, the log-in answered y", st)
 	}
 
 	// --yes: no question; the line saying so, then the log-in.
 	e.storeAnotherConfigurations(t)
-	s = newScreen(t)
-	done = s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev", "--yes")
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev", "--yes")
 	if err := finished(t, done); err != nil {
 		t.Fatalf("login --yes: %v\nscreen:\n%s", err, s)
 	}
@@ -100,14 +91,21 @@ func TestLoginAsksBeforeReplacingANewerFreshtokensTokens(t *testing.T) {
 		t.Fatalf("answered n, stats %+v; want nothing sent", st)
 	}
 
-	s = newScreen(t)
-	done = s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
+	loginAnsweredYes(t, e)
+}
+
+// loginAnsweredYes runs login -e dev at a terminal and answers y to its
+// question: it logs in, and the tokens stored are this configuration's.
+func loginAnsweredYes(t *testing.T, e *devEnv) {
+	t.Helper()
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
 	s.answer(t, "Log in and replace them? [y/N] ", "y")
 	if err := finished(t, done); err != nil {
 		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
 	}
 	s.expect(t, "Logged in to dev")
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
-		t.Fatalf("answered y, the stored tokens are %s's; want this log-in's", rec.Grant.ClientID)
+		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
 	}
 }
