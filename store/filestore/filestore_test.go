@@ -533,9 +533,6 @@ func TestAReserveCutShortIsMadeWhole(t *testing.T) {
 	if err := os.Truncate(reserve, 0); err != nil { // its writer killed before it wrote
 		t.Fatal(err)
 	}
-	if err := s.Save(ctx, "sandbox", sample()); err != nil { // the next renewal
-		t.Fatal(err)
-	}
 	bigAnswerSavedFromTheReserve(t, dir, s, "a short reserve")
 }
 
@@ -552,9 +549,6 @@ func TestAShortReserveIsKeptWhenTheDiskHasNoRoomToMakeItWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	fillBut(t, dir, 8<<10) // room for a record, not for 48 KiB more of reserve
-	if err := s.Save(ctx, "sandbox", sample()); err != nil {
-		t.Fatal(err)
-	}
 	bigAnswerSavedFromTheReserve(t, dir, s, "a remake of the reserve the disk had no room for")
 }
 
@@ -582,9 +576,6 @@ func TestAReserveTheDiskKeepsInNoSpaceIsWrittenAnew(t *testing.T) {
 		if err := os.Truncate(reserve, size); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := s.Save(ctx, "sandbox", sample()); err != nil {
-		t.Fatal(err)
 	}
 	bigAnswerSavedFromTheReserve(t, dir, s, "a reserve the disk kept in no space")
 }
@@ -621,12 +612,16 @@ func fillBut(t *testing.T, dir string, n int) {
 	}
 }
 
-// bigAnswerSavedFromTheReserve fills the disk of dir, s's token folder, and
-// checks that a renewal's answer too large to write over the record in
-// place is saved all the same, the reserve given up for it (after says
-// what came before).
+// bigAnswerSavedFromTheReserve saves a renewal's answer (the next save,
+// which keeps the reserve), then fills the disk of dir, s's token folder,
+// and checks that an answer too large to write over the record in place is
+// saved all the same, the reserve given up for it (after says what came
+// before).
 func bigAnswerSavedFromTheReserve(t *testing.T, dir string, s *filestore.Store, after string) {
 	t.Helper()
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
 	testdisk.Fill(t, dir)
 	big := sample()
 	big.RefreshToken = "refresh-2-rotated"
