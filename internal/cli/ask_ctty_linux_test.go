@@ -16,10 +16,11 @@ import (
 
 // runLogged runs the freshtoken binary with args in a session of its own,
 // reading s's terminal and writing its errors to the file log (`2>>log`),
-// and returns where its exit code will be sent. With ctty, s's terminal is
-// the session's, as a shell's commands have it; without, the session has
-// none (setsid, a service), though stdin is a terminal.
-func (s *screen) runLogged(t *testing.T, ctty bool, log string, args ...string) <-chan int {
+// and returns where its exit code will be sent. The session's terminal is
+// session's: s's own, as a shell's commands have it, or another (a program
+// driving freshtoken through a pseudo-terminal of its own); nil, the
+// session has none (setsid, a service), though stdin is a terminal.
+func (s *screen) runLogged(t *testing.T, session *screen, log string, args ...string) <-chan int {
 	t.Helper()
 	errFile, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -28,7 +29,11 @@ func (s *screen) runLogged(t *testing.T, ctty bool, log string, args ...string) 
 	defer errFile.Close()
 	cmd := exec.Command("freshtoken", args...)
 	cmd.Stdin, cmd.Stderr = s.tty, errFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: ctty, Ctty: 0}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if session != nil {
+		cmd.ExtraFiles = []*os.File{session.tty} // descriptor 3
+		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 3
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +131,7 @@ func TestQuestionsAskedAtTheTerminalWhenErrorsGoToALog(t *testing.T) {
 			}
 			s := newScreen(t)
 			log := filepath.Join(e.dir, "log")
-			done := s.runLogged(t, true, log, append([]string{"--config", e.config}, tt.args...)...)
+			done := s.runLogged(t, s, log, append([]string{"--config", e.config}, tt.args...)...)
 			tt.play(t, s)
 			code := testenv.Receive(t, "the command to finish", done)
 			b, _ := os.ReadFile(log)
@@ -145,26 +150,44 @@ func TestQuestionsAskedAtTheTerminalWhenErrorsGoToALog(t *testing.T) {
 }
 
 // TestQuestionsAskedOnStderrWithoutATerminalOfTheSession: a process whose
-// session has no terminal (started by setsid, a service) but whose stdin
-// is one asks on stderr, as before: there is no /dev/tty to ask at.
+// stdin is a terminal but not its session's asks on stderr, as before:
+// where the session has none (started by setsid, a service), and where it
+// has another (a program driving freshtoken through a pseudo-terminal of
+// its own, as a test harness run from a shell does). Asked at the
+// session's terminal, the question went to the person at the shell, whose
+// typing it read, and the program waited for it for ever.
 func TestQuestionsAskedOnStderrWithoutATerminalOfTheSession(t *testing.T) {
-	e := newDevEnv(t)
-	e.login(t)
-	s := newScreen(t)
-	log := filepath.Join(e.dir, "log")
-	done := s.runLogged(t, false, log, "--config", e.config, "remove", "-e", "dev")
-	testenv.WaitFor(t, "the question in the log", func() bool {
-		b, _ := os.ReadFile(log)
-		return strings.HasSuffix(string(b), "delete its stored tokens? [y/N] ")
-	})
-	if _, err := s.ptmx.Write([]byte("y\n")); err != nil {
-		t.Fatal(err)
-	}
-	if code := testenv.Receive(t, "remove to finish", done); code != 0 {
-		b, _ := os.ReadFile(log)
-		t.Fatalf("exit %d\n%s", code, b)
-	}
-	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "[env.dev]") {
-		t.Errorf("dev was not removed:\n%s", conf)
+	for _, tt := range []struct {
+		name  string
+		other bool // the session has a terminal, not stdin's
+	}{{"no terminal", false}, {"another terminal", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			s := newScreen(t)
+			var session *screen
+			if tt.other {
+				session = newScreen(t)
+			}
+			log := filepath.Join(e.dir, "log")
+			done := s.runLogged(t, session, log, "--config", e.config, "remove", "-e", "dev")
+			testenv.WaitFor(t, "the question in the log", func() bool {
+				b, _ := os.ReadFile(log)
+				return strings.HasSuffix(string(b), "delete its stored tokens? [y/N] ")
+			})
+			if _, err := s.ptmx.Write([]byte("y\n")); err != nil {
+				t.Fatal(err)
+			}
+			if code := testenv.Receive(t, "remove to finish", done); code != 0 {
+				b, _ := os.ReadFile(log)
+				t.Fatalf("exit %d\n%s", code, b)
+			}
+			if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "[env.dev]") {
+				t.Errorf("dev was not removed:\n%s", conf)
+			}
+			if tt.other && session.String() != "" {
+				t.Errorf("the session's terminal showed:\n%s", session)
+			}
+		})
 	}
 }

@@ -603,7 +603,8 @@ func (f *Factory) storeMoved(err error) string {
 // then, as ssh, sudo and git ask, it is the session's terminal (/dev/tty)
 // for both, so that the question is seen where it is answered, echo is
 // turned off there for a secret, and the log holds no question. A process
-// without one (setsid, a service) asks on stderr, as Windows does.
+// without one (setsid, a service), or whose stdin is another terminal (a
+// program driving it), asks on stderr, as Windows does.
 func (f *Factory) dialogue() *IOStreams {
 	if f.asking != nil {
 		return f.asking

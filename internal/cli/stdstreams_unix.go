@@ -53,7 +53,14 @@ func (t terminalIn) Read(b []byte) (int, error) {
 // Fd is the terminal's descriptor, for reading a secret without echo.
 func (t terminalIn) Fd() uintptr { return t.f.Fd() }
 
-// controllingTerminal opens the terminal of the process's session,
-// whatever its standard streams are; an error when it has none (started
-// by setsid, cron, a service).
-func controllingTerminal() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
+// controllingTerminal opens the terminal of the process's session when
+// standard input is that terminal; an error when the session has none
+// (setsid, cron, a service) or stdin is another one (a program driving
+// freshtoken through a pseudo-terminal it did not make the session's,
+// as a test harness does), whose reader waits for the question there.
+func controllingTerminal() (*os.File, error) {
+	if _, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err != nil { // tcgetpgrp: ENOTTY unless fd 0 is the session's terminal
+		return nil, err
+	}
+	return os.OpenFile("/dev/tty", os.O_RDWR, 0)
+}
