@@ -189,6 +189,16 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	if err != nil {
 		return err
 	}
+	// An export an older freshtoken imported under a name with a '-' or
+	// '_' first ("--sandbox") is imported again under that name, as it
+	// was then, not beside it under a new one with the same grant.
+	if exp.Layout == postman.Common && f.EnvFlag == "" {
+		_, configured := conf.Settings[envs[0].Name]
+		former := postman.FormerEnvName(exp.Name)
+		if _, was := conf.Settings[former]; was && !configured {
+			envs[0].Name = former
+		}
+	}
 	// Only -e can give a new name a '-' or '_' first: postman makes the
 	// export's name and its keys' start with a letter or digit.
 	for _, e := range envs {

@@ -746,6 +746,13 @@ func instant(n float64) time.Time {
 // digits, '-' and '_' turned into one '-', starting with a letter or digit
 // (store.ValidateNewEnvName). It returns "" when nothing is left.
 func EnvName(name string) string {
+	return strings.TrimLeft(FormerEnvName(name), "-_")
+}
+
+// FormerEnvName is the name EnvName gave name before names had to start
+// with a letter or digit ("- Sandbox": "--sandbox"), the name an older
+// freshtoken's import gave the environment.
+func FormerEnvName(name string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(name) {
@@ -757,7 +764,7 @@ func EnvName(name string) string {
 			dash = true
 		}
 	}
-	return strings.TrimLeft(strings.TrimRight(b.String(), "-"), "-_")
+	return strings.TrimRight(b.String(), "-")
 }
 
 // jsonProblem says where JSON went wrong, as line:column when it can.
