@@ -294,14 +294,25 @@ func (e configChangedError) Error() string {
 func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 
 // handleLoginButton is the status page's Log in: it sends the browser to
-// the provider.
+// the provider. Over tokens a newer freshtoken wrote, which that one can
+// use and this one cannot read, it starts nothing unless the form says the
+// person confirmed replacing them (the page's Replace and log in), as
+// `freshtoken login` asks: a newer freshtoken's grant is never ended
+// unasked.
 func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	name, ok := p.checkForm(w, r)
 	if !ok {
 		return
 	}
-	if e, err := p.env(r.Context(), name); err == nil && p.loginButton(w, r, e) {
-		return
+	if e, err := p.env(r.Context(), name); err == nil {
+		if _, err := e.src.Record(r.Context()); errors.Is(err, store.ErrNewerFormat) && r.PostForm.Get("replace") != "newer" {
+			p.log.Warn("log-in not started: the stored tokens were written by a newer freshtoken", "env", name)
+			http.Redirect(w, r, p.noticeURL("login-over-newer", name), http.StatusSeeOther)
+			return
+		}
+		if p.loginButton(w, r, e) {
+			return
+		}
 	}
 	p.sendToProvider(w, r, name, "", 0)
 }

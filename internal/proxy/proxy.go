@@ -377,14 +377,14 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 			return cached, nil
 		}
 	}
-	// The file's time and size are taken before it is read: an edit made
+	// The file's identity, time and size are taken before it is read: an edit made
 	// while it is read (or while the reading waits for another's, as the
 	// CLI's readers share one) makes them out of date, and the file is read again
 	// at the next request. Taken after, they were the edited file's, and
 	// the environment was served as read before the edit until the file
 	// changed again. Before the first reading names the file, they are
 	// none, which the next request reads again for.
-	stamp := &configStamp{size: -1}
+	stamp := &configStamp{}
 	if last := p.read.Load(); last != nil {
 		stamp = stampOf(last.Path)
 	}
@@ -398,7 +398,7 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 		return nil, err
 	}
 	if stamp.path != conf.Path {
-		stamp = &configStamp{path: conf.Path, size: -1}
+		stamp = &configStamp{path: conf.Path}
 	}
 	ec := conf.Envs[name]
 	if ec == nil {
@@ -488,26 +488,34 @@ func (p *Proxy) served() *config.File {
 }
 
 // configStamp tells whether the configuration file has changed since an
-// environment was opened from it: its path, time of change and size (-1:
-// none taken, never current).
+// environment was opened from it: its path, and the file found there (nil:
+// none). The file's identity counts as well as its time and size: one
+// renamed into place, or restored with `cp -p` or `rsync -a`, may keep
+// both. A stamp not taken is never current.
 type configStamp struct {
-	path string
-	mod  time.Time
-	size int64
+	path  string
+	taken bool
+	fi    os.FileInfo
 }
 
 func stampOf(path string) *configStamp {
-	st := &configStamp{path: path}
+	st := &configStamp{path: path, taken: true}
 	if fi, err := os.Stat(path); err == nil {
-		st.mod, st.size = fi.ModTime(), fi.Size()
+		st.fi = fi
 	}
 	return st
 }
 
 // current reports whether the file is as it was when s was taken.
 func (s *configStamp) current() bool {
-	now := stampOf(s.path)
-	return now.mod.Equal(s.mod) && now.size == s.size
+	if !s.taken {
+		return false
+	}
+	a, b := s.fi, stampOf(s.path).fi
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
 type unknownEnvError struct {

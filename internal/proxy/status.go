@@ -94,6 +94,9 @@ type envView struct {
 	TokenFileProblem string
 	// NoLogin is set for client credentials, which need no log-in.
 	NoLogin bool
+	// NewerTokens is set when the stored tokens were written by a newer
+	// freshtoken: Log in replaces them only once the person confirms.
+	NewerTokens bool
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
 	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
@@ -126,6 +129,7 @@ var notices = map[string]struct {
 	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
 	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
+	"login-over-newer":      {true, "Nothing was started or changed: the tokens stored for {env} were written by a newer freshtoken, which can use them and this one cannot read. Upgrade freshtoken to use them, or click Replace and log in to log in with this one; the newer freshtoken will then have to log in again."},
 }
 
 // noticeURL is the status page showing the notice done about env ("" for
@@ -236,7 +240,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
 	}
 	if err != nil {
-		v.State, v.Problem = "attention", err.Error()
+		v.State, v.Problem, v.NewerTokens = "attention", err.Error(), errors.Is(err, store.ErrNewerFormat)
 		return v
 	}
 	if rec != nil {

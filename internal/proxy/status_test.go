@@ -797,17 +797,25 @@ func TestRemovedEnvironmentIsNotServedOnceTheConfigIsGone(t *testing.T) {
 	}
 }
 
-// devServedThenRemoved is a keptConfigFixture whose environment dev was
-// logged in to and served, then taken out of the configuration file, as
-// `freshtoken remove -e dev` does.
+// devServedThenRemoved is a devServed fixture whose environment dev was
+// then taken out of the configuration file, as `freshtoken remove -e dev`
+// does.
 func devServedThenRemoved(t *testing.T) *fixture {
+	t.Helper()
+	f := devServed(t)
+	removeDev(t, f)
+	return f
+}
+
+// devServed is a keptConfigFixture whose environment dev was logged in to
+// and served.
+func devServed(t *testing.T) *fixture {
 	t.Helper()
 	f := keptConfigFixture(t)
 	f.login(t, "dev")
 	if resp, _ := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("dev: %d", resp.StatusCode)
 	}
-	removeDev(t, f)
 	return f
 }
 
@@ -819,9 +827,50 @@ func removeDev(t testing.TB, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, rest, _ := strings.Cut(string(text), "[env.dev]")
+	f.editConfig(t, string(text), withoutDev(string(text)))
+}
+
+// withoutDev is the configuration text without environment dev.
+func withoutDev(text string) string {
+	before, rest, _ := strings.Cut(text, "[env.dev]")
 	_, after, _ := strings.Cut(rest, "[env.idle]")
-	f.editConfig(t, string(text), strings.Replace(before, `default_env = "dev"`, "", 1)+"[env.idle]"+after)
+	return strings.Replace(before, `default_env = "dev"`, "", 1) + "[env.idle]" + after
+}
+
+// TestAConfigurationRenamedIntoPlaceIsSeen: a configuration file renamed
+// into place (as a restore with `cp -p` or `rsync -a` leaves it), of the
+// same size and time as the one the proxy read, is read again: the proxy
+// kept only the time and size, so dev, taken out by the new file, was
+// served on, its API called with tokens the person had removed.
+func TestAConfigurationRenamedIntoPlaceIsSeen(t *testing.T) {
+	f := devServed(t)
+	text, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	was, err := os.Stat(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := withoutDev(string(text))
+	without += "#" + strings.Repeat(" ", len(text)-len(without)-2) + "\n"
+	next := f.configPath + ".next"
+	if err := os.WriteFile(next, []byte(without), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(next, was.ModTime(), was.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, f.configPath); err != nil {
+		t.Fatal(err)
+	}
+	if now, err := os.Stat(f.configPath); err != nil || now.Size() != was.Size() || !now.ModTime().Equal(was.ModTime()) {
+		t.Fatalf("the file renamed into place differs in size or time: %v", err)
+	}
+	resp, body := f.get(t, "/dev/v2/company")
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusNotFound || p.Error != "unknown_environment" {
+		t.Errorf("dev, taken out by a file renamed into place: %d %s; want 404 unknown_environment", resp.StatusCode, body)
+	}
 }
 
 // TestAnEditWhileTheConfigurationIsReadIsSeen: an edit of the file made

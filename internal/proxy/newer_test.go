@@ -1,0 +1,57 @@
+package proxy_test
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/storetest"
+)
+
+// TestLogInOverANewerFreshtokensTokensAsks: the status page's Log in, over
+// tokens a newer freshtoken wrote (which that one can use and this one
+// cannot read), starts nothing: the page says a newer freshtoken wrote them
+// and offers Replace and log in, which does. Log in replaced them without
+// a word, the newer freshtoken's grant lost, as `freshtoken login` does not
+// unasked. The same for a browser log-in and a device log-in.
+func TestLogInOverANewerFreshtokensTokensAsks(t *testing.T) {
+	f := deviceFixture(t)
+	f.login(t, "dev")
+	f.logInInTerminal(t)
+	for _, tc := range []struct{ env, started string }{
+		{"dev", f.api},
+		{"tv", "/?done=device-login&env=tv"},
+	} {
+		path := filepath.Join(filepath.Dir(f.configPath), "store", tc.env+".json")
+		newer := storetest.WriteNewerFormat(t, path, 99)
+		_, page := f.get(t, "/")
+		if !strings.Contains(string(page), `id="login-`+tc.env+`" class="danger">Replace and log in<`) {
+			t.Fatalf("%s: the page does not offer to replace a newer freshtoken's tokens:\n%s", tc.env, page)
+		}
+		resp := f.pressEnv(t, tc.env, "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-over-newer&env="+tc.env {
+			t.Errorf("%s: Log in, unconfirmed, over a newer freshtoken's tokens: %d to %q; want the page saying why nothing was started", tc.env, resp.StatusCode, loc)
+		}
+		if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "Nothing was started or changed: the tokens stored for "+tc.env+" were written by a newer freshtoken") {
+			t.Errorf("%s: the page does not say why nothing was started:\n%s", tc.env, page)
+		}
+		if got, _ := os.ReadFile(path); string(got) != newer {
+			t.Errorf("%s: the newer freshtoken's tokens are now %s", tc.env, got)
+		}
+		resp = f.pressEnv(t, tc.env, "login", url.Values{"csrf": {f.csrf(t)}, "replace": {"newer"}}, f.base)
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(unsigned(loc), tc.started) {
+			t.Errorf("%s: Replace and log in: %d to %q; want the log-in started", tc.env, resp.StatusCode, loc)
+		}
+		if tc.env == "dev" {
+			if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "logged-in" {
+				t.Errorf("dev: Replace and log in, approved, ended at %s", ended)
+			}
+			if got, _ := os.ReadFile(path); string(got) == newer {
+				t.Error("dev: Replace and log in, approved, kept the newer freshtoken's tokens")
+			}
+		}
+	}
+}
