@@ -206,7 +206,9 @@ func (g Grant) String() string {
 }
 
 // ShownResources is the resource indicators of resource, a grant's
-// Resource (see Resources), each masked as redact.URL masks it, to show.
+// Resource (see Resources), to show: each with its user, and the value of
+// each parameter of its query or fragment named as a secret (api_key=…),
+// masked; one that does not parse, whole.
 func ShownResources(resource string) []string {
 	shown := strings.Fields(resource)
 	for i, r := range shown {
