@@ -163,19 +163,32 @@ func loggedIn(t *testing.T) (*rig, *freshtoken.Source) {
 }
 
 // ownStore is the rig's file store behind a program's own store.Store, as a
-// library user may write one: while broken, its Save fails; from the
-// hangFrom-th Load on (0: never), Load waits until its context ends; with
-// nilForNone, Load tells of no record with (nil, nil) instead of
-// store.ErrNotFound.
+// library user may write one: while broken, its Save fails; while down, its
+// Load and Lock fail with downErr (a database that cannot be reached, or
+// refuses); from the hangFrom-th Load on (0: never), Load waits until its
+// context ends; with nilForNone, Load tells of no record with (nil, nil)
+// instead of store.ErrNotFound.
 type ownStore struct {
 	store.Store
 	broken     atomic.Bool
+	down       atomic.Bool
+	downErr    error
 	loads      atomic.Int32
 	hangFrom   int32
 	nilForNone bool
 }
 
+func (o *ownStore) Lock(ctx context.Context, env string) (func(), error) {
+	if o.down.Load() {
+		return nil, o.downErr
+	}
+	return o.Store.Lock(ctx, env)
+}
+
 func (o *ownStore) Load(ctx context.Context, env string) (*store.Record, error) {
+	if o.down.Load() {
+		return nil, o.downErr
+	}
 	if n := o.loads.Add(1); o.hangFrom > 0 && n >= o.hangFrom {
 		<-ctx.Done()
 		return nil, ctx.Err()

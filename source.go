@@ -754,9 +754,17 @@ func (s *Source) NoteClientRejected(ctx context.Context, msg string) {
 // sent yet; the command or the key's loading runs on all the same (for
 // secretTimeout at most), and a success is kept for the next caller.
 func (s *Source) clientSecret(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		// Ended before anything was waited for: no secret is to blame.
+		return "", fmt.Errorf("%s: gave up before any token request was sent: %w", s.set.Env, err)
+	}
 	secret, err := await.Result(ctx, func() (string, error) { return s.fetchClientSecret(context.WithoutCancel(ctx)) })
 	if err != nil && ctx.Err() != nil {
-		return "", fmt.Errorf("%s: gave up waiting for the client secret, before any token request was sent: %w", s.set.Env, ctx.Err())
+		what := "the client secret"
+		if s.set.ClientAuth == ClientAuthPrivateKeyJWT {
+			what = "the client's key"
+		}
+		return "", fmt.Errorf("%s: gave up waiting for %s, before any token request was sent: %w", s.set.Env, what, ctx.Err())
 	}
 	return secret, err
 }

@@ -121,8 +121,10 @@ func (f *File) Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, err
 // Transport is a new transport for the environment's requests to its
 // provider and its API: through the proxy HTTPS_PROXY or HTTP_PROXY names
 // unless NO_PROXY exempts the host, trusting ca_file beside the system's
-// roots. Wrap it in httpx.ExplainTLS to have an untrusted certificate
-// explained in one line.
+// roots. A request over it to a server whose certificate this machine
+// does not trust fails with net/http's error, as it would without
+// freshtoken; the sources Open returns say in one line whose certificate
+// it was, what is wrong with it, and what to do.
 func (e *Env) Transport() (*http.Transport, error) { return e.transport(httpx.NewTransport) }
 
 // sharedTransport is Transport's, shared by every Source Open makes in the

@@ -39,7 +39,7 @@ func IsEnvVarName(s string) bool {
 // letters and digits, or lower case letters and digits without a _ (hex,
 // as GitHub's), as nobody names a variable; but not one holding a word a
 // variable for a secret is named by, as a word of it (Auth0_Client_Secret,
-// Okta1ApiKey), which a generated secret seldom holds (redact.HasASecretWord).
+// Okta1ApiKey), which a generated secret seldom holds.
 func LooksLikeASecret(s string) bool {
 	var upper, lower, digit bool
 	for _, r := range s {
@@ -469,7 +469,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 
 // CheckURL accepts a URL freshtoken sends requests to, as written in the
 // configuration or given to init: http(s), with a host, and no user,
-// password or fragment (httpx.URLFault).
+// password or fragment; its error says which, and what to write instead.
 func CheckURL(s string) error {
 	if fault := httpx.URLFault(s); fault != "" {
 		return errors.New(fault + "; write the whole URL as the provider documents it (https://…), with no user, password or fragment")

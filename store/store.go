@@ -206,7 +206,9 @@ func (g Grant) String() string {
 }
 
 // ShownResources is the resource indicators of resource, a grant's
-// Resource (see Resources), each masked as redact.URL masks it, to show.
+// Resource (see Resources), to show: each with its user, and the value of
+// each parameter of its query or fragment named as a secret (api_key=…),
+// masked; one that does not parse, whole.
 func ShownResources(resource string) []string {
 	shown := strings.Fields(resource)
 	for i, r := range shown {
@@ -259,16 +261,31 @@ const (
 
 // Store keeps records. Implementations make Save durable before returning:
 // a saved refresh token survives a crash the instant after Save returns.
+// Every method is called from many goroutines at once.
+//
+// A store across the network (a database, a service of your own) that
+// cannot be reached or does not answer fails with an error wrapping
+// ErrUnreachable: the engine then goes on serving a token due for renewal
+// but still valid (with a warning), tries a save again for up to 30
+// seconds, and its callers can tell the failure by that sentinel. Any other
+// error is a refusal: the call it ends fails (a token due for renewal is
+// not served), and a save is tried once more.
 type Store interface {
 	// Load returns the environment's record, ErrNotFound when there is none,
-	// or an error wrapping ErrCorrupt when it cannot be read back.
+	// or an error wrapping ErrCorrupt when it cannot be read back. The
+	// record is the caller's own, which it may change: a store that keeps
+	// records in memory returns a copy.
 	Load(ctx context.Context, env string) (*Record, error)
 	// Save replaces the environment's record. Callers hold Lock.
 	Save(ctx context.Context, env string, r *Record) error
 	// Delete forgets the environment's record; deleting nothing is not an error.
 	Delete(ctx context.Context, env string) error
 	// Lock blocks until the caller is the environment's only renewer, or ctx
-	// ends. The returned function releases the lock.
+	// ends (an error wrapping ctx.Err()). The returned function releases
+	// the lock. It excludes every other renewer of the records: other
+	// Store values opened on them, other processes and other machines, as
+	// far as they reach (a mutex excludes only the goroutines of one
+	// process).
 	Lock(ctx context.Context, env string) (unlock func(), err error)
 	// Location says where the environment's record lives, for people and
 	// for the engine, which tells stores apart by it: two stores give one
@@ -547,7 +564,7 @@ var (
 	// a layout this one cannot read: upgrading reads it, where a log-in
 	// would replace it. It wraps ErrCorrupt.
 	ErrNewerFormat = fmt.Errorf("%w", ErrCorrupt)
-	// ErrUnreachable means a shared store could not be reached.
+	// ErrUnreachable means a shared store could not be reached (see Store).
 	ErrUnreachable = errors.New("token store unreachable")
 	// ErrWriteFailed comes from a store on this machine that could not
 	// write a record: the disk is full (its reserve spent, and the record
