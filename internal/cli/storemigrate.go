@@ -86,7 +86,11 @@ looks for the tokens in the old store.`,
 				if err != nil {
 					return err
 				}
-				if opts.To = config.SecretLine(string(b)); opts.To == "" {
+				var notesOnly bool
+				if opts.To, notesOnly = config.SecretLine(string(b)); notesOnly {
+					return usageErrorf("--to -: the first line on stdin is empty; the URL must be the first line, as `pass show` prints the password first and the entry's notes after it; pipe it in with the URL first")
+				}
+				if opts.To == "" {
 					return usageErrorf("--to -: no URL on stdin; pipe it in, as in `pass show freshtoken-redis | freshtoken store migrate --to -`")
 				}
 			}

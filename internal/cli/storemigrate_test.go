@@ -54,6 +54,13 @@ func TestStoreMigrateReadsTheURLFromStdin(t *testing.T) {
 	if code := e.run(ios, "store", "migrate", "--to", "-"); code != 2 || !strings.Contains(stderr.String(), "stdin") {
 		t.Fatalf("--to - with nothing on stdin: exit %d, %s; want 2 saying what to pipe in", code, stderr)
 	}
+	// An entry whose first line is empty: the URL after it was taken, where
+	// `pass show`'s contract makes the first line the password.
+	ios, _, stderr = testStreams(false, false)
+	ios.In = strings.NewReader("\nfile://" + filepath.Join(e.dir, "elsewhere") + "\n")
+	if code := e.run(ios, "store", "migrate", "--to", "-"); code != 2 || !strings.Contains(stderr.String(), "the first line on stdin is empty") || strings.Contains(stderr.String(), "elsewhere") {
+		t.Fatalf("--to - with an empty first line: exit %d, %s; want 2 saying the URL must come first, never quoting it", code, stderr)
+	}
 }
 
 // TestStoreMigrateToTheSameFolderByAnotherPath: --to naming the token
