@@ -318,6 +318,11 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
 		text = "\ufeff" + text
 	}
+	// Load would refuse the result as no configuration file; said so, the
+	// person was asked whether they had named the right file.
+	if len(text) > maxFileSize {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", maxFileSize>>20)}
+	}
 	var (
 		f       *File
 		refused error // the edit refused by Load, or first's error
