@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -57,6 +58,27 @@ func TestFilesNoConfigurationIs(t *testing.T) {
 				t.Errorf("Load = %v; want no complaint of nesting or size", err)
 			}
 		})
+	}
+}
+
+// TestEditPastTheSizeBoundSaysSo: an edit (init, import) that would make a
+// configuration file just under 1 MiB larger than that is refused saying
+// so, and what to do, with the file left as it was: it was refused in the
+// words for a file that is no configuration ("is it the configuration
+// file? Name that file"), which it is.
+func TestEditPastTheSizeBoundSaysSo(t *testing.T) {
+	text := boundedEnv + "# " + strings.Repeat("x", 1<<20-len(boundedEnv)-3) + "\n"
+	p := write(t, text)
+	_, err := config.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
+	want := p + ": this change would make it larger than 1 MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME)"
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Name that file") {
+		t.Fatalf("WriteEnv = %v; want a configuration error %q", err, want)
+	}
+	if b, _ := os.ReadFile(p); string(b) != text {
+		t.Fatal("the file was changed")
+	}
+	if _, err := config.RemoveEnv(p, "a"); err != nil {
+		t.Fatalf("RemoveEnv of a file of 1 MiB: %v", err)
 	}
 }
 

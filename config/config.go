@@ -934,25 +934,35 @@ func defaultStoreDir() (string, error) {
 const maxSecretOutput = 64 << 10
 
 // SecretLine is the secret in text a password manager printed (or a
-// variable set from its output): the first line that is not blank, without
+// variable set from its output, or text piped in): its first line, without
 // the white space around it. `pass show` prints the password first and the
 // entry's notes (login:, url:) on the lines after it, and no client secret
 // or store URL holds a line break. A byte-order mark before it (a file saved
 // as "UTF-8 with BOM" by Notepad or PowerShell, printed by `type`) is no
-// part of it either.
-func SecretLine(text string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(text, "\ufeff")), "\n")
-	return strings.TrimSpace(line)
+// part of it either. A blank first line with text after it is an entry
+// whose password is empty: the secret is "" and notesOnly true, for the
+// notes are never the secret, and the caller says so (BlankFirstLine).
+func SecretLine(text string) (secret string, notesOnly bool) {
+	first, rest, _ := strings.Cut(strings.TrimPrefix(text, "\ufeff"), "\n")
+	secret = strings.TrimSpace(first)
+	return secret, secret == "" && strings.TrimSpace(rest) != ""
 }
 
+// BlankFirstLine says why text whose first line is blank but not the rest
+// (SecretLine's notesOnly) gives no secret, never quoting the text.
+const BlankFirstLine = "the secret must be its first line, as `pass show` prints the password first and the entry's notes after it, and the lines after it are never taken for it"
+
 // secretFromEnv reads the client secret from client_secret_env (its first
-// line, see SecretLine); when there is none, state says why: "is not set"
-// or "is empty".
+// line, see SecretLine); when there is none, state says why: "is not set",
+// "is empty" or "has an empty first line".
 func (e *Env) secretFromEnv() (v, state string) {
 	raw, set := os.LookupEnv(e.ClientSecretEnv)
-	switch v = SecretLine(raw); {
+	v, notesOnly := SecretLine(raw)
+	switch {
 	case !set:
 		return "", "is not set"
+	case notesOnly:
+		return "", "has an empty first line"
 	case v == "":
 		return "", "is empty"
 	}
@@ -962,7 +972,7 @@ func (e *Env) secretFromEnv() (v, state string) {
 // ClientSecretProblem says, when e's client secret cannot be had here,
 // what is wrong and what to do, for a token request would fail for want of
 // it: client_secret_env names a variable that is not set here (or is set
-// to nothing but white space), or no secret is configured for a provider
+// to nothing but white space, or has an empty first line), or no secret is configured for a provider
 // that refuses a client without one. "" otherwise, and never the secret.
 func (e *Env) ClientSecretProblem() string {
 	if e.ClientSecretEnv == "" {
@@ -972,7 +982,11 @@ func (e *Env) ClientSecretProblem() string {
 	if state == "" {
 		return ""
 	}
-	return fmt.Sprintf("$%s %s here, so a renewal or log-in fails for want of the client secret; set it (export %s=…) where freshtoken runs", e.ClientSecretEnv, state, e.ClientSecretEnv)
+	first := ""
+	if state == "has an empty first line" {
+		first = " with the secret on its first line"
+	}
+	return fmt.Sprintf("$%s %s here, so a renewal or log-in fails for want of the client secret; set it (export %s=…)%s where freshtoken runs", e.ClientSecretEnv, state, e.ClientSecretEnv, first)
 }
 
 // MissingClientSecret says, when e sends a client secret (client_auth
@@ -1017,8 +1031,10 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is not set here (an export lasts only in the terminal it was typed in); export %s=… first, or put that line in your shell's profile (~/.bashrc, ~/.zshrc)", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
 		case "is empty":
 			return "", Invalidf("environment %s: the client secret comes from $%s, which is empty; export %s=… first", e.Name, e.ClientSecretEnv, e.ClientSecretEnv)
+		case "":
+			return v, nil
 		}
-		return v, nil
+		return "", Invalidf("environment %s: the client secret comes from $%s, whose first line is empty; %s; export %s=… with the secret first", e.Name, e.ClientSecretEnv, BlankFirstLine, e.ClientSecretEnv)
 	case e.ClientSecretKeyring:
 		return e.clientSecretFromKeyring(ctx)
 	case e.ClientSecretCmd != "":
@@ -1042,7 +1058,10 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			}
 			return "", Invalidf("environment %s: its client_secret_cmd failed (%s); run it yourself to see why", e.Name, redact.FreeText(why, 200))
 		}
-		v := SecretLine(string(out))
+		v, notesOnly := SecretLine(string(out))
+		if notesOnly {
+			return "", Invalidf("environment %s: its client_secret_cmd printed an empty first line; %s; put the client secret on the entry's first line (pass edit NAME), or make the command print the secret alone", e.Name, BlankFirstLine)
+		}
 		if v == "" {
 			return "", Invalidf("environment %s: its client_secret_cmd printed nothing; run it yourself: it must print the client secret", e.Name)
 		}

@@ -571,6 +571,7 @@ func TestClientSecretSources(t *testing.T) {
 	t.Setenv("EMPTY_SECRET_VAR", " ")
 	t.Setenv("BOM_SECRET", "\ufeff from-file\r\n")
 	t.Setenv("PASS_SECRET", "from-pass\nlogin: me@example.com\n") // export PASS_SECRET="$(pass show x)"
+	t.Setenv("NOTES_SECRET", " \nlogin: me@example.com\n")        // an entry whose password line is empty
 	tests := []struct {
 		e       config.Env
 		want    string
@@ -586,8 +587,13 @@ func TestClientSecretSources(t *testing.T) {
 		// `pass show` prints the password, then the entry's notes: the
 		// secret is the first line. All of it was sent, as no secret.
 		{config.Env{Name: "a", ClientSecretCmd: `printf 'from-pass\nlogin: me@example.com\nurl: https://dev.freeagent.com\n'`}, "from-pass", ""},
-		{config.Env{Name: "a", ClientSecretCmd: `printf '\r\n from-pass \r\nlogin: me\r\n'`}, "from-pass", ""},
+		{config.Env{Name: "a", ClientSecretCmd: `printf ' from-pass \r\nlogin: me\r\n'`}, "from-pass", ""},
 		{config.Env{Name: "a", ClientSecretEnv: "PASS_SECRET"}, "from-pass", ""},
+		// An entry whose password line is empty: the first of its notes was
+		// sent as the secret. The notes are never quoted.
+		{config.Env{Name: "a", ClientSecretCmd: `printf '\r\nlogin: me@example.com\r\n'`}, "", "environment a: its client_secret_cmd printed an empty first line; the secret must be its first line"},
+		{config.Env{Name: "a", ClientSecretCmd: `printf '\357\273\277\nfrom-pass\n'`}, "", "printed an empty first line"},
+		{config.Env{Name: "a", ClientSecretEnv: "NOTES_SECRET"}, "", "environment a: the client secret comes from $NOTES_SECRET, whose first line is empty; the secret must be its first line"},
 		// A file saved as "UTF-8 with BOM" (Notepad, PowerShell 5's
 		// Set-Content -Encoding UTF8) and printed by `type` starts with a
 		// byte-order mark, which was sent as part of the secret.
@@ -631,9 +637,13 @@ func TestClientSecretSources(t *testing.T) {
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, config.ErrInvalid) {
 				t.Errorf("%+v: err = %v, want %q", tt.e, err, tt.wantErr)
+				continue
 			}
 			if tt.e.ClientSecretCmd != "" && strings.Contains(err.Error(), tt.e.ClientSecretCmd) {
 				t.Errorf("%+v: err = %v; it quotes the command", tt.e, err)
+			}
+			if strings.Contains(err.Error(), "me@example") || strings.Contains(err.Error(), "from-pass") {
+				t.Errorf("%+v: err = %v; it quotes what was printed", tt.e, err)
 			}
 			continue
 		}
@@ -671,6 +681,18 @@ func TestABlankClientSecretIsNone(t *testing.T) {
 	e := config.Env{Name: "a", Provider: "freeagent-sandbox", ClientSecret: "   "}
 	if where, problem := e.ClientSecretWhere(), e.ClientSecretProblem(); where != "none" || !strings.Contains(problem, "--client-secret-env NAME") {
 		t.Fatalf("client_secret = %q: where %q, problem %q; want none, and what to set", e.ClientSecret, where, problem)
+	}
+}
+
+// TestAVariableWithAnEmptyFirstLineIsAProblem: status and the proxy page
+// tell a client_secret_env whose first line is empty (set from `pass show`
+// of an entry with no password line) as a problem, never quoting it: the
+// notes' first line was taken for the secret.
+func TestAVariableWithAnEmptyFirstLineIsAProblem(t *testing.T) {
+	t.Setenv("NOTES_SECRET", "\nlogin: me@example.com\n")
+	e := config.Env{Name: "a", Provider: "freeagent-sandbox", ClientSecretEnv: "NOTES_SECRET"}
+	if problem := e.ClientSecretProblem(); !strings.Contains(problem, "$NOTES_SECRET has an empty first line here") || !strings.Contains(problem, "export NOTES_SECRET=…) with the secret on its first line") || strings.Contains(problem, "me@") {
+		t.Fatalf("a variable whose first line is empty: problem %q; want it told, never quoted", problem)
 	}
 }
 

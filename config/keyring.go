@@ -220,7 +220,12 @@ func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", e.secretElsewhere(err)
 	}
-	return SecretLine(v), nil // one an older freshtoken kept with `pass show`'s notes after it
+	// One an older freshtoken kept whole, `pass show`'s notes after it.
+	secret, notesOnly := SecretLine(v)
+	if notesOnly {
+		return "", Invalidf("environment %s: the client secret in the system keychain has an empty first line; %s; put it there again with `freshtoken init -e %s --client-secret-keyring`", e.Name, BlankFirstLine, e.Name)
+	}
+	return secret, nil
 }
 
 // ClientSecretWhere says where e's client secret is kept, for people, and

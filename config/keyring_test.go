@@ -122,6 +122,14 @@ func TestClientSecretKeyring(t *testing.T) {
 	if v, err := e.ClientSecretValue(context.Background()); err != nil || v != "s3cr3t" {
 		t.Fatalf("ClientSecretValue of a secret kept with notes after it = %q, %v; want its first line", v, err)
 	}
+	// Kept whole by an older freshtoken from an entry whose password line is
+	// empty: its notes' first line was sent as the secret.
+	if err := keyringstore.SetClientSecret(context.Background(), "client-1", "https://api.freeagent.com/v2/token_endpoint", "\nlogin: me@example.com\n"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.ClientSecretValue(context.Background()); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "has an empty first line") || !strings.Contains(err.Error(), "init -e a --client-secret-keyring") || strings.Contains(err.Error(), "me@") {
+		t.Fatalf("ClientSecretValue of a secret kept with an empty first line = %q, %v; want it refused, saying how to put it there again", v, err)
+	}
 	if w := e.ClientSecretWhere(); !strings.Contains(w, `account "client_secret:client-1 at https://api.freeagent.com/v2/token_endpoint"`) {
 		t.Fatalf("ClientSecretWhere = %q", w)
 	}

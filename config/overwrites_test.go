@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +71,44 @@ token_file = "`+tok+`"
 	}
 	if got := config.Overwrites(filepath.Join(dir, "debug.log"), conf); got != "" {
 		t.Errorf("a file of its own: Overwrites = %q, want none", got)
+	}
+}
+
+// TestEditOfAHardLinkedFileIsRefused: init, remove and store migrate edit a
+// configuration file by writing a new one in its place, so another name of
+// it (a hard link, as some dotfile managers make) went on holding the old
+// settings, without a word: a proxy or a script reading that name used
+// them. Such a file is refused, saying what to do, and both names are left
+// as they were.
+func TestEditOfAHardLinkedFileIsRefused(t *testing.T) {
+	text := "# mine\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n"
+	p := write(t, text)
+	other := filepath.Join(t.TempDir(), "dotfiles-config.toml")
+	if err := os.Link(p, other); err != nil {
+		t.Skipf("no hard link here: %v", err)
+	}
+	for name, edit := range map[string]func() error{
+		"init": func() error {
+			_, err := config.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
+			return err
+		},
+		"remove":        func() error { _, err := config.RemoveEnv(p, "a"); return err },
+		"store migrate": func() error { _, err := config.SetStoreURL(other, "keyring://"); return err },
+	} {
+		err := edit()
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "is one of 2 names of one file (hard links)") || !strings.Contains(err.Error(), "nothing was written") {
+			t.Errorf("%s: %v; want it refused, saying why and what to do", name, err)
+		}
+		for _, path := range []string{p, other} {
+			if b, _ := os.ReadFile(path); string(b) != text {
+				t.Fatalf("%s: %s became:\n%s", name, path, b)
+			}
+		}
+	}
+	if err := os.Remove(other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false); err != nil {
+		t.Fatalf("WriteEnv once the file has one name: %v", err)
 	}
 }

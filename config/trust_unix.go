@@ -22,6 +22,14 @@ const enforcesModes = true
 // is checked only once it is open.
 const openNonblocking = syscall.O_NONBLOCK
 
+// namesOf is how many names (hard links) the file fi describes has.
+func namesOf(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}
+
 // checkFile refuses a config file that someone else could have written:
 // one that belongs to another user (root excepted, as ssh allows) or that
 // group or others may write. fi describes the file as opened, after any

@@ -15,6 +15,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // EnvSettings are the keys `init` and `import` write for one environment.
@@ -303,6 +304,12 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if info != nil && info.Mode().Perm()&0o200 == 0 {
 		return nil, &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again, or edit it by hand (nothing was written)", info.Mode().Perm(), makeWritable(path))}
 	}
+	// An edit writes a new file in the place of the old one (crash-safe):
+	// another name of it (a hard link, as some dotfile managers make) kept
+	// the old settings, without a word. Symbolic links are followed above.
+	if info != nil && namesOf(info) > 1 {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: ln -sf %s OTHER-NAME), or edit it by hand", namesOf(info), shellquote.Word(path))}
+	}
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.
 	text, err := edit(strings.TrimPrefix(string(old), "\ufeff"))
@@ -317,6 +324,11 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	}
 	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
 		text = "\ufeff" + text
+	}
+	// Load would refuse the result as no configuration file; said so, the
+	// person was asked whether they had named the right file.
+	if len(text) > maxFileSize {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", maxFileSize>>20)}
 	}
 	var (
 		f       *File

@@ -680,7 +680,10 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.En
 		if err != nil {
 			return err
 		}
-		secret = config.SecretLine(string(b))
+		var notesOnly bool
+		if secret, notesOnly = config.SecretLine(string(b)); notesOnly {
+			return usageErrorf("--client-secret-keyring: the first line piped in is empty; %s; pipe it in with the secret first; nothing was written", config.BlankFirstLine)
+		}
 	}
 	if secret == "" {
 		return usageErrorf("--client-secret-keyring: no client secret was given; pipe it in, as in `pass show freeagent | freshtoken init … --client-secret-keyring`; nothing was written")

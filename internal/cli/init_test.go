@@ -133,6 +133,34 @@ func TestClientSecretKeyringPerProvider(t *testing.T) {
 	}
 }
 
+// TestClientSecretKeyringRefusesAnEmptyFirstLine: `pass show` of an entry
+// whose password line is empty prints its notes after a blank line; piped
+// into init --client-secret-keyring, the notes' first line was kept as the
+// secret. It is refused, without a word of the notes, and nothing is
+// written: neither the keychain nor the config.
+func TestClientSecretKeyringRefusesAnEmptyFirstLine(t *testing.T) {
+	keyringtest.Start(t)
+	e := newDevEnv(t)
+	before, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, stderr := testStreams(false, false)
+	ios.In = strings.NewReader("\r\nlogin: me@work.example\r\n")
+	if code := e.run(ios, "init", "-e", "work", "--provider", "generic", "--client-id", "cli", "--client-secret-keyring",
+		"--api-url", "https://api.work.example/", "--auth-url", "https://login.work.example/auth",
+		"--token-url", "https://login.work.example/token"); code != 2 || !strings.Contains(stderr.String(), "the first line piped in is empty") ||
+		strings.Contains(stderr.String(), "me@work") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+		t.Fatalf("init --client-secret-keyring with an empty first line: exit %d: %s; want 2 in one line, never quoting the notes", code, stderr)
+	}
+	if kept, err := keyringstore.ClientSecret(t.Context(), "cli", "https://login.work.example/token"); err == nil {
+		t.Errorf("the keychain holds %q", kept)
+	}
+	if after, _ := os.ReadFile(e.config); string(after) != string(before) {
+		t.Errorf("the config was written:\n%s", after)
+	}
+}
+
 // TestInitClientAuthWithoutSecretDropsKeyring: switching an environment
 // whose client secret is in the keychain to a client authentication that
 // sends no secret leaves a configuration that loads, as it does for the

@@ -408,9 +408,8 @@ func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Sourc
 // others, an edit of the same size within the clock's tick) within
 // configRecheck.
 type keptRead struct {
-	mu    sync.Mutex // held while reading: watches starting at once share one reading
-	path  string
-	stamp os.FileInfo
+	mu    sync.Mutex   // held while reading: watches starting at once share one reading
+	stamp config.Stamp // taken before the reading
 	at    time.Time
 	conf  *config.File
 	err   error
@@ -423,23 +422,14 @@ func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bo
 	if err != nil {
 		return nil, false, err
 	}
-	stamp, _ := os.Stat(p)
+	stamp := config.StampOf(p)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.at.IsZero() || time.Since(k.at) >= configRecheck || !sameStamp(k.stamp, stamp) || k.path != p {
+	if time.Since(k.at) >= configRecheck || !k.stamp.Same(stamp) {
 		k.conf, k.err = config.Load(p)
-		k.path, k.stamp, k.at, read = p, stamp, time.Now(), true
+		k.stamp, k.at, read = stamp, time.Now(), true
 	}
 	return k.conf, read, k.err
-}
-
-// sameStamp reports whether a and b, two looks at a path, saw the same
-// file unchanged (or both saw none).
-func sameStamp(a, b os.FileInfo) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size() && a.Mode() == b.Mode()
 }
 
 // configRecheck is how often a proxy waiting for a configuration it can

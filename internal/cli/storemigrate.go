@@ -86,7 +86,11 @@ looks for the tokens in the old store.`,
 				if err != nil {
 					return err
 				}
-				if opts.To = config.SecretLine(string(b)); opts.To == "" {
+				var notesOnly bool
+				if opts.To, notesOnly = config.SecretLine(string(b)); notesOnly {
+					return usageErrorf("--to -: the first line on stdin is empty; the URL must be the first line, as `pass show` prints the password first and the entry's notes after it; pipe it in with the URL first")
+				}
+				if opts.To == "" {
 					return usageErrorf("--to -: no URL on stdin; pipe it in, as in `pass show freshtoken-redis | freshtoken store migrate --to -`")
 				}
 			}
@@ -583,8 +587,15 @@ func tokensFingerprint(r *store.Record) string {
 
 // movingFromPath is the file beside the configuration at path that names
 // the store a move is leaving, from just before the configuration names the
-// new store until every old copy is deleted.
-func movingFromPath(path string) string { return path + ".moving-from" }
+// new store until every old copy is deleted. It is beside the file a
+// symbolic link leads to, where the configuration's edit is written, so
+// that the next move finds it by whichever name it reaches the file.
+func movingFromPath(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	return path + ".moving-from"
+}
 
 // finishMove deletes the old copies a move killed after the configuration
 // named the new store (SIGKILL, a power loss) left in the old one, as the
@@ -596,6 +607,10 @@ func movingFromPath(path string) string { return path + ".moving-from" }
 func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	path := movingFromPath(conf.Path)
 	data, err := os.ReadFile(path)
+	if beside := conf.Path + ".moving-from"; errors.Is(err, fs.ErrNotExist) && beside != path {
+		path = beside // an older freshtoken's, beside the link it was given
+		data, err = os.ReadFile(path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

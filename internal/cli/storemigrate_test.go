@@ -54,6 +54,13 @@ func TestStoreMigrateReadsTheURLFromStdin(t *testing.T) {
 	if code := e.run(ios, "store", "migrate", "--to", "-"); code != 2 || !strings.Contains(stderr.String(), "stdin") {
 		t.Fatalf("--to - with nothing on stdin: exit %d, %s; want 2 saying what to pipe in", code, stderr)
 	}
+	// An entry whose first line is empty: the URL after it was taken, where
+	// `pass show`'s contract makes the first line the password.
+	ios, _, stderr = testStreams(false, false)
+	ios.In = strings.NewReader("\nfile://" + filepath.Join(e.dir, "elsewhere") + "\n")
+	if code := e.run(ios, "store", "migrate", "--to", "-"); code != 2 || !strings.Contains(stderr.String(), "the first line on stdin is empty") || strings.Contains(stderr.String(), "elsewhere") {
+		t.Fatalf("--to - with an empty first line: exit %d, %s; want 2 saying the URL must come first, never quoting it", code, stderr)
+	}
 }
 
 // TestStoreMigrateToTheSameFolderByAnotherPath: --to naming the token
@@ -825,6 +832,66 @@ func TestStoreMigrateFromALockedKeychainSaysToKeepIt(t *testing.T) {
 	}
 }
 
+// copiedByAMove copies dev's record from e's token folder (oldDir) to
+// newDir, as a move does before the configuration names the new store.
+func copiedByAMove(t *testing.T, e *devEnv) (oldDir, newDir string, copied *store.Record) {
+	t.Helper()
+	oldDir, newDir = filepath.Join(e.dir, "state"), filepath.Join(e.dir, "new")
+	copied, err := filestore.New(oldDir).Load(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := filestore.New(newDir).Save(t.Context(), "dev", copied); err != nil {
+		t.Fatal(err)
+	}
+	return oldDir, newDir, copied
+}
+
+// TestStoreMigrateFinishesAMoveReachedByAnotherName: the note of a move
+// killed once the configuration named the new store (SIGKILL, a power
+// loss) was written beside the configuration's path as given, so a config
+// reached through a symbolic link (a dotfile manager's) had it beside the
+// link, and the next store migrate by the file's own path, or another
+// link, never saw it: the old copy of the tokens was left in the old store
+// for a freshtoken still reading it to renew, spending the refresh token
+// the moved copy holds. The note is now kept beside the file the link
+// leads to, where the configuration's edit is written; one an older
+// freshtoken left beside the link is still found.
+func TestStoreMigrateFinishesAMoveReachedByAnotherName(t *testing.T) {
+	for name, noteBeside := range map[string]func(config, link string) string{
+		"the file's own path":             func(config, _ string) string { return config },
+		"the link, as an older one wrote": func(_, link string) string { return link },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			link := filepath.Join(t.TempDir(), "linked.toml")
+			if err := os.Symlink(e.config, link); err != nil {
+				t.Fatal(err)
+			}
+			oldDir, newDir, _ := copiedByAMove(t, e)
+			if _, err := config.SetStoreURL(link, fileURL(newDir)); err != nil {
+				t.Fatal(err)
+			}
+			note := noteBeside(e.config, link) + ".moving-from"
+			journal, _ := json.Marshal(map[string]string{"from": fileURL(oldDir), "to": fileURL(newDir)})
+			if err := os.WriteFile(note, journal, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			if code := cli.Main([]string{"--config", link, "store", "migrate", "--to", fileURL(newDir)}, ios); code != 0 {
+				t.Fatalf("store migrate run again through the link: exit %d\n%s%s", code, stdout, stderr)
+			}
+			if _, err := filestore.New(oldDir).Load(t.Context(), "dev"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("the old copy is still in the old store (%v)\n%s", err, stderr)
+			}
+			if _, err := os.Stat(note); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("the moving-from file stayed: %v", err)
+			}
+		})
+	}
+}
+
 // TestStoreMigrateFinishingMovesANewerOldCopy: a move killed once the
 // configuration named the new store, but before the old copy was deleted,
 // and a freshtoken that still read the old store (a proxy that had not yet
@@ -838,14 +905,7 @@ func TestStoreMigrateFromALockedKeychainSaysToKeepIt(t *testing.T) {
 func TestStoreMigrateFinishingMovesANewerOldCopy(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
-	oldDir, newDir := filepath.Join(e.dir, "state"), filepath.Join(e.dir, "new")
-	copied, err := filestore.New(oldDir).Load(t.Context(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := filestore.New(newDir).Save(t.Context(), "dev", copied); err != nil { // the copy the move made
-		t.Fatal(err)
-	}
+	oldDir, newDir, copied := copiedByAMove(t, e)
 	ios, stdout, stderr := testStreams(false, false)
 	if code := e.run(ios, "-e", "dev", "token", "--force"); code != 0 { // the old store renewed
 		t.Fatalf("token --force: exit %d\n%s%s", code, stdout, stderr)

@@ -64,7 +64,7 @@ type envProxy struct {
 	// opened is the configuration file as it was when the environment was
 	// opened from it; once the file changes, the environment is opened
 	// again if its configuration has.
-	opened atomic.Pointer[configStamp]
+	opened atomic.Pointer[config.Stamp]
 	// unnamed is when a reading of the configuration without fault first
 	// named the environment no more, nil while it does: from then on it is
 	// not served (see Proxy.config).

@@ -377,16 +377,16 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 			return cached, nil
 		}
 	}
-	// The file's identity, time and size are taken before it is read: an edit made
+	// The file's stamp (identity, time, size, mode) is taken before it is read: an edit made
 	// while it is read (or while the reading waits for another's, as the
 	// CLI's readers share one) makes them out of date, and the file is read again
 	// at the next request. Taken after, they were the edited file's, and
 	// the environment was served as read before the edit until the file
 	// changed again. Before the first reading names the file, they are
 	// none, which the next request reads again for.
-	stamp := &configStamp{}
+	var stamp config.Stamp
 	if last := p.read.Load(); last != nil {
-		stamp = stampOf(last.Path)
+		stamp = config.StampOf(last.Path)
 	}
 	conf, err := p.config()
 	if err != nil {
@@ -397,15 +397,15 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 		}
 		return nil, err
 	}
-	if stamp.path != conf.Path {
-		stamp = &configStamp{path: conf.Path}
+	if stamp.Path() != conf.Path {
+		stamp = config.Stamp{}
 	}
 	ec := conf.Envs[name]
 	if ec == nil {
 		return nil, &unknownEnvError{name: name, configured: conf.Names()}
 	}
 	if cached != nil && reflect.DeepEqual(cached.conf, ec) && cached.storeURL == conf.StoreURL && cached.caFile == conf.CAFile {
-		cached.opened.Store(stamp) // the file changed, but not this environment
+		cached.opened.Store(&stamp) // the file changed, but not this environment
 		return cached, nil
 	}
 	src, err := p.o.Open(ctx, name)
@@ -417,7 +417,7 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 		return nil, err
 	}
 	e.storeURL, e.caFile = conf.StoreURL, conf.CAFile
-	e.opened.Store(stamp)
+	e.opened.Store(&stamp)
 	p.envs.Store(name, e)
 	p.log.Debug("environment opened", "env", name, "api_url", src.APIURL(), "store", src.Location(), "reopened", cached != nil)
 	return e, nil
@@ -465,7 +465,7 @@ func (p *Proxy) config() (*config.File, error) {
 // configuration again: named by the last reading, and the file unchanged
 // since e was opened from it.
 func (e *envProxy) servable() bool {
-	return e.unnamed.Load() == nil && e.opened.Load().current()
+	return e.unnamed.Load() == nil && e.opened.Load().Current()
 }
 
 // served is the configuration last read without fault, cut to the
@@ -485,37 +485,6 @@ func (p *Proxy) served() *config.File {
 		return true
 	})
 	return &c
-}
-
-// configStamp tells whether the configuration file has changed since an
-// environment was opened from it: its path, and the file found there (nil:
-// none). The file's identity counts as well as its time and size: one
-// renamed into place, or restored with `cp -p` or `rsync -a`, may keep
-// both. A stamp not taken is never current.
-type configStamp struct {
-	path  string
-	taken bool
-	fi    os.FileInfo
-}
-
-func stampOf(path string) *configStamp {
-	st := &configStamp{path: path, taken: true}
-	if fi, err := os.Stat(path); err == nil {
-		st.fi = fi
-	}
-	return st
-}
-
-// current reports whether the file is as it was when s was taken.
-func (s *configStamp) current() bool {
-	if !s.taken {
-		return false
-	}
-	a, b := s.fi, stampOf(s.path).fi
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
 type unknownEnvError struct {

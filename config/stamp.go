@@ -1,0 +1,46 @@
+package config
+
+import "os"
+
+// Stamp is what one look at a configuration file's path saw: the file
+// there, by its identity, time, size and mode, or none. Taken before the
+// file is read, a stamp that is no longer current says the reading may be
+// out of date, an edit made while it was read included (taken after, the
+// edited file's stamp passed for the reading's, and the edit went unseen).
+// The identity counts as well as the time and size: a file renamed into
+// place, or restored by `cp -p` or `rsync -a`, may keep both; the mode, as
+// a chmod decides whether the file may be used at all. The zero Stamp was
+// never taken, and is never current.
+type Stamp struct {
+	path  string
+	taken bool
+	fi    os.FileInfo // nil: no file there
+}
+
+// StampOf looks at the file at path now.
+func StampOf(path string) Stamp {
+	s := Stamp{path: path, taken: true}
+	if fi, err := os.Stat(path); err == nil {
+		s.fi = fi
+	}
+	return s
+}
+
+// Path is the path s looked at.
+func (s Stamp) Path() string { return s.path }
+
+// Same reports whether s and o, two looks at one path, saw the same file
+// unchanged, or both saw none; never if either was not taken.
+func (s Stamp) Same(o Stamp) bool {
+	a, b := s.fi, o.fi
+	switch {
+	case !s.taken || !o.taken || s.path != o.path:
+		return false
+	case a == nil || b == nil:
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size() && a.Mode() == b.Mode()
+}
+
+// Current reports whether the file at s's path is still as s saw it.
+func (s Stamp) Current() bool { return s.taken && s.Same(StampOf(s.path)) }

@@ -1,0 +1,68 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+)
+
+// TestStamp: a stamp of the configuration file, taken before a reading,
+// stays current while the file is as it was, and no longer once it is
+// edited, renamed into place with the same size and time (a restore by
+// cp -p or rsync -a), made readable or writable by others, deleted or
+// created. The proxy and the CLI's kept reading each had a check of their
+// own, the proxy's blind to the mode.
+func TestStamp(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(p, []byte("a = 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if (config.Stamp{}).Current() || (config.Stamp{}).Same(config.Stamp{}) {
+		t.Fatal("a stamp never taken is current")
+	}
+	s := config.StampOf(p)
+	if !s.Current() || !s.Same(config.StampOf(p)) || s.Path() != p {
+		t.Fatal("a stamp of an unchanged file is not current")
+	}
+	if s.Same(config.StampOf(p + ".other")) {
+		t.Fatal("stamps of two paths are the same")
+	}
+	was, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := []struct {
+		name   string
+		change func() error
+	}{
+		{"renamed into place", func() error {
+			next := filepath.Join(dir, "next")
+			if err := os.WriteFile(next, []byte("b = 2\n"), 0o600); err != nil {
+				return err
+			}
+			if err := os.Chtimes(next, was.ModTime(), was.ModTime()); err != nil {
+				return err
+			}
+			return os.Rename(next, p)
+		}},
+		{"made writable by others", func() error { return os.Chmod(p, 0o666) }},
+		{"edited", func() error { return os.WriteFile(p, []byte("a = 100\n"), 0o600) }},
+		{"deleted", func() error { return os.Remove(p) }},
+		{"created", func() error { return os.WriteFile(p, []byte("a = 1\n"), 0o600) }},
+	}
+	for _, c := range changes {
+		s := config.StampOf(p)
+		if err := c.change(); err != nil {
+			t.Fatal(err)
+		}
+		if s.Current() {
+			t.Errorf("a stamp is current after the file was %s", c.name)
+		}
+		if c.name == "deleted" && !config.StampOf(p).Current() {
+			t.Error("a stamp of no file is not current while there is none")
+		}
+	}
+}
