@@ -298,16 +298,22 @@ func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 // use and this one cannot read, it starts nothing unless the form says the
 // person confirmed replacing them (the page's Replace and log in), as
 // `freshtoken login` asks: a newer freshtoken's grant is never ended
-// unasked.
+// unasked. Nor over a record it cannot read at all (Redis down, a file
+// with loose permissions), which may be one, as `freshtoken login` does
+// not: the page says why; a corrupt record is replaced.
 func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	name, ok := p.checkForm(w, r)
 	if !ok {
 		return
 	}
 	if e, err := p.env(r.Context(), name); err == nil {
-		if _, err := e.src.Record(r.Context()); errors.Is(err, store.ErrNewerFormat) && r.PostForm.Get("replace") != "newer" {
+		switch _, err := e.src.Record(r.Context()); {
+		case errors.Is(err, store.ErrNewerFormat) && r.PostForm.Get("replace") != "newer":
 			p.log.Warn("log-in not started: the stored tokens were written by a newer freshtoken", "env", name)
 			http.Redirect(w, r, p.noticeURL("login-over-newer", name), http.StatusSeeOther)
+			return
+		case err != nil && !errors.Is(err, store.ErrCorrupt):
+			p.buttonFailed(w, r, name, "login-failed", err)
 			return
 		}
 		if p.loginButton(w, r, e) {

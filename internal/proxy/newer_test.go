@@ -55,3 +55,33 @@ func TestLogInOverANewerFreshtokensTokensAsks(t *testing.T) {
 		}
 	}
 }
+
+// TestLogInOverTokensItCannotReadStartsNothing: the status page's Log in,
+// when the stored record cannot be read (Redis down, a record file with
+// loose permissions), cannot tell whether a newer freshtoken wrote it, and
+// starts nothing, as `freshtoken login` does not: the page says why. It
+// started the log-in, and the answer, approved, replaced a newer
+// freshtoken's tokens without the question Replace and log in asks.
+func TestLogInOverTokensItCannotReadStartsNothing(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+	newer := storetest.WriteNewerFormat(t, path, 99)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-failed&env=dev" {
+		t.Errorf("Log in over a record that cannot be read: %d to %q; want the page saying why nothing was started", resp.StatusCode, loc)
+	}
+	next, _ := resp.Location()
+	if ended := browse(t, next.String()); ended.Query().Get("done") == "logged-in" {
+		t.Errorf("Log in over a record that cannot be read logged in, ending at %s", ended)
+	}
+	if _, page := f.get(t, "/?done=login-failed&env=dev"); !strings.Contains(string(page), "has mode 0644") {
+		t.Errorf("the page does not say why the record cannot be read:\n%s", page)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, unreadable here, are now %s", got)
+	}
+}
