@@ -45,6 +45,9 @@ type pendingLogin struct {
 	path    string // of its redirect URI, where the browser comes back
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
+	// overNewer: it began over tokens a newer freshtoken wrote, which the
+	// person confirmed replacing (see newerSince).
+	overNewer bool
 
 	answered bool          // its callback has arrived; the state is spent
 	done     chan struct{} // closed once it has succeeded or failed
@@ -212,14 +215,16 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		u.Path = "/" // where a browser asks for http://host:port
 	}
 	now := p.now()
+	_, rerr := e.src.Record(ctx)
 	pl := &pendingLogin{
-		env:     e,
-		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
-		req:     login.NewRequest(conf),
-		path:    u.Path,
-		expires: now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
-		attempt: attempt,
-		done:    make(chan struct{}),
+		env:       e,
+		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
+		req:       login.NewRequest(conf),
+		path:      u.Path,
+		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
+		attempt:   attempt,
+		overNewer: errors.Is(rerr, store.ErrNewerFormat),
+		done:      make(chan struct{}),
 	}
 	p.logins.add(pl, now)
 	p.log.Debug("log-in started", "env", name, "redirect_uri", redirect)
@@ -242,6 +247,9 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if release, running := p.background.hold(); running { // a stopping proxy waits for the exchange
 		defer release()
 		e, err = p.current(ctx, pl.env)
+		if err == nil {
+			err = pl.newerSince(ctx)
+		}
 		if err == nil {
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
@@ -292,6 +300,28 @@ func (e configChangedError) Error() string {
 }
 
 func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
+
+// newerSince is an error if a newer freshtoken stored tokens for pl's
+// environment after pl began: the person was asked about replacing them
+// (the page's Replace and log in, `freshtoken login`'s question) only if
+// they were there when it began, and they are not replaced unasked.
+func (pl *pendingLogin) newerSince(ctx context.Context) error {
+	if _, err := pl.env.src.Record(ctx); pl.overNewer || !errors.Is(err, store.ErrNewerFormat) {
+		return nil
+	}
+	return newerMeanwhileError(pl.env.name)
+}
+
+// newerMeanwhileError is a log-in that stored nothing, and sent no code,
+// because a newer freshtoken stored tokens for its environment after it
+// began (see newerSince).
+type newerMeanwhileError string
+
+func (e newerMeanwhileError) Error() string {
+	return fmt.Sprintf("%s: a newer freshtoken stored tokens for %[1]s while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or log in again to be asked about replacing them", string(e))
+}
+
+func (newerMeanwhileError) FailureKind() kinds.Kind { return kinds.Config }
 
 // handleLoginButton is the status page's Log in: it sends the browser to
 // the provider. Over tokens a newer freshtoken wrote, which that one can

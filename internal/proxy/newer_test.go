@@ -85,3 +85,32 @@ func TestLogInOverTokensItCannotReadStartsNothing(t *testing.T) {
 		t.Errorf("the newer freshtoken's tokens, unreadable here, are now %s", got)
 	}
 }
+
+// TestALogInMeetingANewerFreshtokensTokensStoresNothing: a newer
+// freshtoken stores tokens while a log-in begun on the status page is under
+// way (two versions sharing a store): the answer, approved, stores nothing
+// and sends no code, and the page says why. It replaced them without the
+// question Replace and log in asks, as the Log in checked the store only
+// when it began.
+func TestALogInMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+		t.Fatalf("Log in: %d to %q; want the log-in started", resp.StatusCode, loc)
+	}
+	newer := storetest.WriteNewerFormat(t, path, 99)
+	if ended := browse(t, resp.Header.Get("Location")); unsigned(ended.RequestURI()) != "/?done=login-failed&env=dev" {
+		t.Errorf("a log-in approved after a newer freshtoken stored tokens ended at %s; want the page saying nothing was stored", ended)
+	}
+	if _, page := f.get(t, "/?done=login-failed&env=dev"); !strings.Contains(string(page), "was written by a newer freshtoken") || !strings.Contains(string(page), ">Replace and log in<") {
+		t.Errorf("the page does not say a newer freshtoken wrote the tokens, nor offer to replace them:\n%s", page)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "a newer freshtoken stored tokens for dev while this log-in was under way") {
+		t.Errorf("the log does not say why the log-in stored nothing:\n%s", logs)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, stored during the log-in, are now %s", got)
+	}
+}
