@@ -46,7 +46,7 @@ type pendingLogin struct {
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
 	// overNewer: it began over tokens a newer freshtoken wrote, which the
-	// person confirmed replacing (see newerSince).
+	// person confirmed replacing (see envProxy.newerSince).
 	overNewer bool
 
 	answered bool          // its callback has arrived; the state is spent
@@ -215,7 +215,6 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		u.Path = "/" // where a browser asks for http://host:port
 	}
 	now := p.now()
-	_, rerr := e.src.Record(ctx)
 	pl := &pendingLogin{
 		env:       e,
 		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
@@ -223,7 +222,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		path:      u.Path,
 		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
 		attempt:   attempt,
-		overNewer: errors.Is(rerr, store.ErrNewerFormat),
+		overNewer: e.holdsNewer(ctx),
 		done:      make(chan struct{}),
 	}
 	p.logins.add(pl, now)
@@ -248,7 +247,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		defer release()
 		e, err = p.current(ctx, pl.env)
 		if err == nil {
-			err = pl.newerSince(ctx)
+			err = pl.env.newerSince(ctx, pl.overNewer)
 		}
 		if err == nil {
 			var res *login.Result
@@ -301,20 +300,29 @@ func (e configChangedError) Error() string {
 
 func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 
-// newerSince is an error if a newer freshtoken stored tokens for pl's
-// environment after pl began: the person was asked about replacing them
-// (the page's Replace and log in, `freshtoken login`'s question) only if
-// they were there when it began, and they are not replaced unasked.
-func (pl *pendingLogin) newerSince(ctx context.Context) error {
-	if _, err := pl.env.src.Record(ctx); pl.overNewer || !errors.Is(err, store.ErrNewerFormat) {
-		return nil
-	}
-	return newerMeanwhileError(pl.env.name)
+// holdsNewer reports whether the store holds tokens a newer freshtoken
+// wrote for e, which a log-in begun now replaces only as the person
+// confirmed.
+func (e *envProxy) holdsNewer(ctx context.Context) bool {
+	_, err := e.src.Record(ctx)
+	return errors.Is(err, store.ErrNewerFormat)
 }
 
-// newerMeanwhileError is a log-in that stored nothing, and sent no code,
-// because a newer freshtoken stored tokens for its environment after it
-// began (see newerSince).
+// newerSince is an error if a newer freshtoken stored tokens for e after a
+// log-in began (overNewer: it began over such tokens): the person was
+// asked about replacing them (the page's Replace and log in, `freshtoken
+// login`'s question) only if they were there when it began, and they are
+// not replaced unasked.
+func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
+	if overNewer || !e.holdsNewer(ctx) {
+		return nil
+	}
+	return newerMeanwhileError(e.name)
+}
+
+// newerMeanwhileError is a log-in that stored nothing because a newer
+// freshtoken stored tokens for its environment after it began (see
+// newerSince).
 type newerMeanwhileError string
 
 func (e newerMeanwhileError) Error() string {
