@@ -33,9 +33,20 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
-func TestMain(m *testing.M) {
+// unignoringSignals is m, run with testenv.UnignoreSignals: the tests'
+// run alone, not the commands testscript runs from this same binary
+// (freshtoken in a script), which begin with the signals as the script
+// left them. Unignored there too, a script's `trap "" HUP` (nohup) was
+// undone in freshtoken itself, which then could not be tested honouring it.
+type unignoringSignals struct{ *testing.M }
+
+func (m unignoringSignals) Run() int {
 	testenv.UnignoreSignals()
-	testscript.Main(m, map[string]func(){
+	return m.M.Run()
+}
+
+func TestMain(m *testing.M) {
+	testscript.Main(unignoringSignals{m}, map[string]func(){
 		"freshtoken": func() { os.Exit(cli.Main(os.Args[1:], cli.SystemStreams())) },
 		// approve plays a person's browser: it opens the URL and follows the
 		// redirects, which an auto-approving dev provider sends back to the

@@ -27,7 +27,8 @@ type deviceLogin struct {
 // terminal) ends it: the page stops showing its code, and the code's
 // expiry is no failure. So does a change of the environment's
 // configuration, which would have the old one's tokens stored over the
-// new one's (see current).
+// new one's (see current), and so do tokens a newer freshtoken stores
+// meanwhile (see envProxy.newerSince).
 func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	e.starting.Lock()
 	defer e.starting.Unlock()
@@ -40,7 +41,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	if err := e.loginEndpointMissing(ctx); err != nil {
 		return err
 	}
-	began := p.now()
+	began, overNewer := p.now(), e.holdsNewer(ctx)
 	d, err := e.src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
@@ -52,13 +53,17 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 		wctx, cancel := context.WithCancel(stopping) // else the wait ends when the code expires
 		defer cancel()
 		elsewhere := false
-		var changed error // the environment's configuration, since it began
+		// What ended it, since it began: a change of the environment's
+		// configuration, or a newer freshtoken's tokens stored.
+		var changed error
 		cur := e
 		err := d.Wait(wctx, func(freshtoken.DevicePoll) {
 			if cur, changed = p.current(wctx, e); changed != nil {
 				cancel()
 			} else if rec, err := e.src.Record(wctx); err == nil && e.loggedInSince(rec, dl.began) {
 				elsewhere = true
+				cancel()
+			} else if changed = e.newerSince(wctx, overNewer); changed != nil {
 				cancel()
 			}
 		})

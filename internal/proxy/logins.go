@@ -45,6 +45,9 @@ type pendingLogin struct {
 	path    string // of its redirect URI, where the browser comes back
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
+	// overNewer: it began over tokens a newer freshtoken wrote, which the
+	// person confirmed replacing (see envProxy.newerSince).
+	overNewer bool
 
 	answered bool          // its callback has arrived; the state is spent
 	done     chan struct{} // closed once it has succeeded or failed
@@ -213,13 +216,14 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 	}
 	now := p.now()
 	pl := &pendingLogin{
-		env:     e,
-		flow:    &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
-		req:     login.NewRequest(conf),
-		path:    u.Path,
-		expires: now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
-		attempt: attempt,
-		done:    make(chan struct{}),
+		env:       e,
+		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
+		req:       login.NewRequest(conf),
+		path:      u.Path,
+		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
+		attempt:   attempt,
+		overNewer: e.holdsNewer(ctx),
+		done:      make(chan struct{}),
 	}
 	p.logins.add(pl, now)
 	p.log.Debug("log-in started", "env", name, "redirect_uri", redirect)
@@ -242,6 +246,9 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if release, running := p.background.hold(); running { // a stopping proxy waits for the exchange
 		defer release()
 		e, err = p.current(ctx, pl.env)
+		if err == nil {
+			err = pl.env.newerSince(ctx, pl.overNewer)
+		}
 		if err == nil {
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
@@ -293,21 +300,58 @@ func (e configChangedError) Error() string {
 
 func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 
+// holdsNewer reports whether the store holds tokens a newer freshtoken
+// wrote for e, which a log-in begun now replaces only as the person
+// confirmed.
+func (e *envProxy) holdsNewer(ctx context.Context) bool {
+	_, err := e.src.Record(ctx)
+	return errors.Is(err, store.ErrNewerFormat)
+}
+
+// newerSince is an error if a newer freshtoken stored tokens for e after a
+// log-in began (overNewer: it began over such tokens): the person was
+// asked about replacing them (the page's Replace and log in, `freshtoken
+// login`'s question) only if they were there when it began, and they are
+// not replaced unasked.
+func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
+	if overNewer || !e.holdsNewer(ctx) {
+		return nil
+	}
+	return newerMeanwhileError(e.name)
+}
+
+// newerMeanwhileError is a log-in that stored nothing because a newer
+// freshtoken stored tokens for its environment after it began (see
+// newerSince).
+type newerMeanwhileError string
+
+func (e newerMeanwhileError) Error() string {
+	return fmt.Sprintf("%s: a newer freshtoken stored tokens for %[1]s while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or log in again to be asked about replacing them", string(e))
+}
+
+func (newerMeanwhileError) FailureKind() kinds.Kind { return kinds.Config }
+
 // handleLoginButton is the status page's Log in: it sends the browser to
 // the provider. Over tokens a newer freshtoken wrote, which that one can
 // use and this one cannot read, it starts nothing unless the form says the
 // person confirmed replacing them (the page's Replace and log in), as
 // `freshtoken login` asks: a newer freshtoken's grant is never ended
-// unasked.
+// unasked. Nor over a record it cannot read at all (Redis down, a file
+// with loose permissions), which may be one, as `freshtoken login` does
+// not: the page says why; a corrupt record is replaced.
 func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	name, ok := p.checkForm(w, r)
 	if !ok {
 		return
 	}
 	if e, err := p.env(r.Context(), name); err == nil {
-		if _, err := e.src.Record(r.Context()); errors.Is(err, store.ErrNewerFormat) && r.PostForm.Get("replace") != "newer" {
+		switch _, err := e.src.Record(r.Context()); {
+		case errors.Is(err, store.ErrNewerFormat) && r.PostForm.Get("replace") != "newer":
 			p.log.Warn("log-in not started: the stored tokens were written by a newer freshtoken", "env", name)
 			http.Redirect(w, r, p.noticeURL("login-over-newer", name), http.StatusSeeOther)
+			return
+		case err != nil && !errors.Is(err, store.ErrCorrupt):
+			p.buttonFailed(w, r, name, "login-failed", err)
 			return
 		}
 		if p.loginButton(w, r, e) {

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestLogInOverANewerFreshtokensTokensAsks: the status page's Log in, over
@@ -53,5 +55,88 @@ func TestLogInOverANewerFreshtokensTokensAsks(t *testing.T) {
 				t.Error("dev: Replace and log in, approved, kept the newer freshtoken's tokens")
 			}
 		}
+	}
+}
+
+// TestLogInOverTokensItCannotReadStartsNothing: the status page's Log in,
+// when the stored record cannot be read (Redis down, a record file with
+// loose permissions), cannot tell whether a newer freshtoken wrote it, and
+// starts nothing, as `freshtoken login` does not: the page says why. It
+// started the log-in, and the answer, approved, replaced a newer
+// freshtoken's tokens without the question Replace and log in asks.
+func TestLogInOverTokensItCannotReadStartsNothing(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+	newer := storetest.WriteNewerFormat(t, path, 99)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-failed&env=dev" {
+		t.Errorf("Log in over a record that cannot be read: %d to %q; want the page saying why nothing was started", resp.StatusCode, loc)
+	}
+	next, _ := resp.Location()
+	if ended := browse(t, next.String()); ended.Query().Get("done") == "logged-in" {
+		t.Errorf("Log in over a record that cannot be read logged in, ending at %s", ended)
+	}
+	if _, page := f.get(t, "/?done=login-failed&env=dev"); !strings.Contains(string(page), "has mode 0644") {
+		t.Errorf("the page does not say why the record cannot be read:\n%s", page)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, unreadable here, are now %s", got)
+	}
+}
+
+// TestALogInMeetingANewerFreshtokensTokensStoresNothing: a newer
+// freshtoken stores tokens while a log-in begun on the status page is under
+// way (two versions sharing a store): the answer, approved, stores nothing
+// and sends no code, and the page says why. It replaced them without the
+// question Replace and log in asks, as the Log in checked the store only
+// when it began.
+func TestALogInMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	path := filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+		t.Fatalf("Log in: %d to %q; want the log-in started", resp.StatusCode, loc)
+	}
+	newer := storetest.WriteNewerFormat(t, path, 99)
+	if ended := browse(t, resp.Header.Get("Location")); unsigned(ended.RequestURI()) != "/?done=login-failed&env=dev" {
+		t.Errorf("a log-in approved after a newer freshtoken stored tokens ended at %s; want the page saying nothing was stored", ended)
+	}
+	if _, page := f.get(t, "/?done=login-failed&env=dev"); !strings.Contains(string(page), "was written by a newer freshtoken") || !strings.Contains(string(page), ">Replace and log in<") {
+		t.Errorf("the page does not say a newer freshtoken wrote the tokens, nor offer to replace them:\n%s", page)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "a newer freshtoken stored tokens for dev while this log-in was under way") {
+		t.Errorf("the log does not say why the log-in stored nothing:\n%s", logs)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, stored during the log-in, are now %s", got)
+	}
+}
+
+// TestADeviceLogInMeetingANewerFreshtokensTokensEnds: a newer freshtoken
+// stores tokens while a device log-in begun on the status page waits for
+// the person: it ends at its next poll, storing nothing, and the page offers
+// Replace and log in. Approved, it replaced them unasked.
+func TestADeviceLogInMeetingANewerFreshtokensTokensEnds(t *testing.T) {
+	f := deviceFixture(t)
+	f.logInInTerminal(t)
+	f.clock.Advance(time.Minute) // the page's log-in begins after that one
+	code := f.pressDeviceLogIn(t)
+	newer := storetest.WriteNewerFormat(t, filepath.Join(filepath.Dir(f.configPath), "store", "tv.json"), 99)
+	testenv.WaitFor(t, "the device log-in to end", func() bool {
+		return strings.Contains(f.logs.String(), "a newer freshtoken stored tokens for tv while this log-in was under way")
+	})
+	if err := f.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := f.get(t, "/"); userCode.Match(page) || !strings.Contains(string(page), `id="login-tv" class="danger">Replace and log in<`) {
+		t.Errorf("the page still shows the code, or does not offer to replace the newer freshtoken's tokens:\n%s", page)
+	}
+	if got, _ := os.ReadFile(filepath.Join(filepath.Dir(f.configPath), "store", "tv.json")); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, stored during the device log-in, are now %s", got)
 	}
 }
