@@ -3,14 +3,16 @@ package config
 import "os"
 
 // Stamp is what one look at a configuration file's path saw: the file
-// there, by its identity, time, size and mode, or none. Taken before the
+// there, by its identity, times, size and mode, or none. Taken before the
 // file is read, a stamp that is no longer current says the reading may be
 // out of date, an edit made while it was read included (taken after, the
 // edited file's stamp passed for the reading's, and the edit went unseen).
 // The identity counts as well as the time and size: a file renamed into
-// place, or restored by `cp -p` or `rsync -a`, may keep both; the mode, as
-// a chmod decides whether the file may be used at all. The zero Stamp was
-// never taken, and is never current.
+// place, or restored by `cp -p` or `rsync -a`, may keep both. So does the
+// change time (Linux and macOS), which no one can set back: a file written
+// in place by `cp -p` or `rsync --inplace` keeps its identity, size and
+// time. And the mode, as a chmod decides whether the file may be used at
+// all. The zero Stamp was never taken, and is never current.
 type Stamp struct {
 	path  string
 	taken bool
@@ -39,7 +41,7 @@ func (s Stamp) Same(o Stamp) bool {
 	case a == nil || b == nil:
 		return a == nil && b == nil
 	}
-	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size() && a.Mode() == b.Mode()
+	return os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && changeTime(a).Equal(changeTime(b)) && a.Size() == b.Size() && a.Mode() == b.Mode()
 }
 
 // Current reports whether the file at s's path is still as s saw it.

@@ -12,8 +12,10 @@ import (
 // stays current while the file is as it was, and no longer once it is
 // edited, renamed into place with the same size and time (a restore by
 // cp -p or rsync -a), made readable or writable by others, deleted or
-// created. The proxy and the CLI's kept reading each had a check of their
-// own, the proxy's blind to the mode.
+// created, or written in place with the same size and time (cp -p or
+// rsync --inplace over it: the proxy never read such an edit). The proxy
+// and the CLI's kept reading each had a check of their own, the proxy's
+// blind to the mode.
 func TestStamp(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "config.toml")
@@ -47,6 +49,12 @@ func TestStamp(t *testing.T) {
 				return err
 			}
 			return os.Rename(next, p)
+		}},
+		{"written in place with the same size and time", func() error {
+			if err := os.WriteFile(p, []byte("c = 3\n"), 0o600); err != nil {
+				return err
+			}
+			return os.Chtimes(p, was.ModTime(), was.ModTime())
 		}},
 		{"made writable by others", func() error { return os.Chmod(p, 0o666) }},
 		{"edited", func() error { return os.WriteFile(p, []byte("a = 100\n"), 0o600) }},
