@@ -27,7 +27,8 @@ import (
 // accord; they now say that an earlier try got no whole answer and what
 // that did; an answer begun and not finished was told as one that "did
 // not answer". A refusal with no lost answer before it (an error status, a web
-// page) says nothing of one. One renewal, one retry: no loop spends
+// page) says nothing of one; a gateway's 502 or 504 is a lost answer, the
+// provider behind it may have renewed (it was called no answer lost). One renewal, one retry: no loop spends
 // tokens.
 func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 	for _, tc := range []struct {
@@ -51,6 +52,23 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-req.Context().Done()
 		}, nil, "got no whole answer (began to answer and did not finish within 1s (timeout))"},
+		// A gateway that gave up waiting for the provider (504), or lost
+		// its answer (502), whole or cut short: the provider may have
+		// renewed all the same.
+		{"gateway timeout", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusGatewayTimeout)
+			io.WriteString(w, "<html><body>504 Gateway Time-out</body></html>")
+		}, nil, "got no whole answer (HTTP 504 from a gateway in front of it, which lost the provider's answer or gave up waiting for it)"},
+		{"bad gateway", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "upstream connection reset", http.StatusBadGateway)
+		}, nil, "got no whole answer (HTTP 502 from a gateway in front of it"},
+		{"gateway timeout cut short", func(w http.ResponseWriter, _ *http.Request) {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				io.WriteString(c, "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n<html>")
+				c.Close()
+			}
+		}, nil, "got no whole answer (HTTP 504 from a gateway in front of it"},
 		{"refused outright", nil, nil, ""},
 		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
 		{"refused after a 503 cut short", nil, func(w http.ResponseWriter) {
