@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -201,6 +202,51 @@ func TestADevicePollLostBeforeAPendingOneIsNotBlamed(t *testing.T) {
 	}
 	if n := polls.Load(); n != 3 {
 		t.Fatalf("%d polls; want the lost one, the pending one and the refused one", n)
+	}
+}
+
+// TestARenewalIsNotWrittenIntoAConnectionKeptFromTheLast: a provider
+// (or the load balancer before it) closes a kept-alive connection as the
+// next renewal, an hour later, is written into it; the provider never sees
+// that request. It was told as an answer lost, and when the renewal's
+// next try was refused, the refusal said the provider may have renewed
+// and taken the try for a reuse. Each token request now goes over a new
+// connection: the front here, which drops any request on a connection it
+// served before, sees none.
+func TestARenewalIsNotWrittenIntoAConnectionKeptFromTheLast(t *testing.T) {
+	r, _ := loggedIn(t)
+	forward := toProvider(t, r)
+	type served struct{ n atomic.Int32 }
+	var dropped atomic.Int32
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Context().Value(served{}).(*served).n.Add(1) > 1 {
+			dropped.Add(1) // closed as if idle, before the provider read it
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		forward.ServeHTTP(w, req)
+	}))
+	front.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, served{}, new(served))
+	}
+	front.Start()
+	defer front.Close()
+	r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+	src := r.source()
+	r.clock.Advance(2 * time.Hour)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	r.provider.Fault(devprovider.FaultInvalidGrant, 1)
+	_, err := src.Token()
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || strings.Contains(err.Error(), "no whole answer") {
+		t.Fatalf("err = %v; want the refusal, with no word of a lost answer", err)
+	}
+	if n := dropped.Load(); n != 0 {
+		t.Fatalf("%d token requests went over a connection kept from an earlier one; want none", n)
 	}
 }
 
