@@ -463,6 +463,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err := s.keep(work, n, r); err != nil {
 		return nil, err
 	}
+	s.warnNarrowed(n, r)
 	s.issued.Store(n)
 	s.answered.Add(1)
 	return n, nil
