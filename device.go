@@ -291,8 +291,8 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			return d.refused("the log-in was denied at the provider")
 		}
 		class, retryAfter, desc := tokenerr.Classify(err)
-		if isAnswerLost(err) {
-			lost = desc
+		if why := answerLost(err); why != "" {
+			lost = why
 		}
 		switch class {
 		case tokenerr.BadGrant:
@@ -336,7 +336,7 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 	client.Timeout = 0
 	sentAt := s.now()
 	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Explain)
-	traced, wrote := sentWhole(rctx)
+	traced, wrote := tokenerr.SentWhole(rctx)
 	tok, err := req.Token(context.WithValue(tokenerr.WithCopy(traced, ans), oauth2.HTTPClient, &client))
 	if err != nil {
 		return lostAnswer(ans.Explain(s.timedOut(work, rctx, err)), wrote, ans)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -27,7 +28,8 @@ import (
 // accord; they now say that an earlier try got no whole answer and what
 // that did; an answer begun and not finished was told as one that "did
 // not answer". A refusal with no lost answer before it (an error status, a web
-// page) says nothing of one. One renewal, one retry: no loop spends
+// page) says nothing of one; a gateway's 502 or 504 is a lost answer, the
+// provider behind it may have renewed (it was called no answer lost). One renewal, one retry: no loop spends
 // tokens.
 func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 	for _, tc := range []struct {
@@ -51,6 +53,23 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 			w.(http.Flusher).Flush()
 			<-req.Context().Done()
 		}, nil, "got no whole answer (began to answer and did not finish within 1s (timeout))"},
+		// A gateway that gave up waiting for the provider (504), or lost
+		// its answer (502), whole or cut short: the provider may have
+		// renewed all the same.
+		{"gateway timeout", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusGatewayTimeout)
+			io.WriteString(w, "<html><body>504 Gateway Time-out</body></html>")
+		}, nil, "got no whole answer (HTTP 504 from a gateway in front of it, which lost the provider's answer or gave up waiting for it)"},
+		{"bad gateway", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "upstream connection reset", http.StatusBadGateway)
+		}, nil, "got no whole answer (HTTP 502 from a gateway in front of it"},
+		{"gateway timeout cut short", func(w http.ResponseWriter, _ *http.Request) {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				io.WriteString(c, "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n<html>")
+				c.Close()
+			}
+		}, nil, "got no whole answer (HTTP 504 from a gateway in front of it"},
 		{"refused outright", nil, nil, ""},
 		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
 		{"refused after a 503 cut short", nil, func(w http.ResponseWriter) {
@@ -183,6 +202,51 @@ func TestADevicePollLostBeforeAPendingOneIsNotBlamed(t *testing.T) {
 	}
 	if n := polls.Load(); n != 3 {
 		t.Fatalf("%d polls; want the lost one, the pending one and the refused one", n)
+	}
+}
+
+// TestARenewalIsNotWrittenIntoAConnectionKeptFromTheLast: a provider
+// (or the load balancer before it) closes a kept-alive connection as the
+// next renewal, an hour later, is written into it; the provider never sees
+// that request. It was told as an answer lost, and when the renewal's
+// next try was refused, the refusal said the provider may have renewed
+// and taken the try for a reuse. Each token request now goes over a new
+// connection: the front here, which drops any request on a connection it
+// served before, sees none.
+func TestARenewalIsNotWrittenIntoAConnectionKeptFromTheLast(t *testing.T) {
+	r, _ := loggedIn(t)
+	forward := toProvider(t, r)
+	type served struct{ n atomic.Int32 }
+	var dropped atomic.Int32
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Context().Value(served{}).(*served).n.Add(1) > 1 {
+			dropped.Add(1) // closed as if idle, before the provider read it
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
+		forward.ServeHTTP(w, req)
+	}))
+	front.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, served{}, new(served))
+	}
+	front.Start()
+	defer front.Close()
+	r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+	src := r.source()
+	r.clock.Advance(2 * time.Hour)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	r.provider.Fault(devprovider.FaultInvalidGrant, 1)
+	_, err := src.Token()
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || strings.Contains(err.Error(), "no whole answer") {
+		t.Fatalf("err = %v; want the refusal, with no word of a lost answer", err)
+	}
+	if n := dropped.Load(); n != 0 {
+		t.Fatalf("%d token requests went over a connection kept from an earlier one; want none", n)
 	}
 }
 

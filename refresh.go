@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -116,8 +115,8 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		kind, wait, desc := tokenerr.Classify(err)
 		s.log.Debug("refresh failed", "duration", time.Since(start).Round(time.Microsecond), "error", desc)
-		if isAnswerLost(err) {
-			lost = desc
+		if why := answerLost(err); why != "" {
+			lost = why
 		}
 		switch {
 		case errors.Is(err, ErrUnusableToken):
@@ -441,7 +440,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	ans := &tokenerr.Copy{} // of an answer x/oauth2 refuses, to be read again (see rotatedOnly)
 	client := *s.http
 	client.Timeout = 0
-	traced, wrote := sentWhole(rctx)
+	traced, wrote := tokenerr.SentWhole(rctx)
 	tok, err := req.send(context.WithValue(tokenerr.WithCopy(traced, ans), oauth2.HTTPClient, &client), r)
 	err = s.timedOut(work, rctx, err)
 	// The answer is in: a wait from here on is the store's (see save),
@@ -464,45 +463,41 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err := s.keep(work, n, r); err != nil {
 		return nil, err
 	}
+	s.warnNarrowed(n, r)
 	s.issued.Store(n)
 	s.answered.Add(1)
 	return n, nil
 }
 
 // answerLostError is a token request that went out whole and whose answer
-// never came, or broke off before any refresh token in it: the provider
-// may have acted on it, and rotated the refresh token sent.
-type answerLostError struct{ err error }
+// was lost (see tokenerr.Lost): the provider may have acted on it, and
+// rotated the refresh token sent. why says how.
+type answerLostError struct {
+	err error
+	why string
+}
 
 func (e *answerLostError) Error() string { return e.err.Error() }
 func (e *answerLostError) Unwrap() error { return e.err }
 
-// sentWhole returns ctx traced so that wrote tells, once the request made
-// with it has failed, whether it went out whole.
-func sentWhole(ctx context.Context) (traced context.Context, wrote *atomic.Bool) {
-	wrote = new(atomic.Bool)
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) {
-		if w.Err == nil {
-			wrote.Store(true)
-		}
-	}}), wrote
-}
-
 // lostAnswer is err, the failure of a token request, as an
-// *answerLostError when the request went out whole (wrote) and no whole
-// answer came: no answer at all, or a 2xx answer cut short (ans). An
-// error status, whole or cut short, is the endpoint's refusal.
+// *answerLostError when the request went out whole (wrote) and its answer
+// was lost (see tokenerr.Lost).
 func lostAnswer(err error, wrote *atomic.Bool, ans *tokenerr.Copy) error {
-	if re := (*oauth2.RetrieveError)(nil); wrote.Load() && !errors.As(err, &re) && (ans.Answered == 0 || ans.Status != 0 && ans.Cut) {
-		return &answerLostError{err}
+	if why := tokenerr.Lost(err, wrote.Load(), ans); why != "" {
+		return &answerLostError{err, why}
 	}
 	return err
 }
 
-// isAnswerLost reports whether err is an *answerLostError.
-func isAnswerLost(err error) bool {
+// answerLost says how err, if an *answerLostError, lost its answer; ""
+// otherwise.
+func answerLost(err error) string {
 	var lost *answerLostError
-	return errors.As(err, &lost)
+	if errors.As(err, &lost) {
+		return lost.why
+	}
+	return ""
 }
 
 // inFlight describes the renewal under way for Options.Sending; unsaved

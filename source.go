@@ -1213,6 +1213,7 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 			replaced()
 			s.restAfter(0, nil) // new tokens begin afresh: the rest was for renewing the old
 			s.remember(r)
+			s.warnNarrowed(r, nil)
 			return nil
 		case !errors.Is(err, errLockLost) || tries == maxLockTries:
 			return s.loginUnsaved(ctx, err)
@@ -2402,8 +2403,12 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 			r.RejectedInARow = max(prev.RejectedInARow, 1) + 1
 		}
 	}
+	r.Scope = grantedScope(tok)
 	if prev != nil {
 		r.LoggedInAt = prev.LoggedInAt
+		if r.Scope == "" {
+			r.Scope = prev.Scope
+		}
 	}
 	if s.set.Grant == GrantClientCredentials {
 		// Every token is had with the client's credentials; a refresh

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 // Parameters the authorization request carries that freshtoken sets itself,
@@ -166,15 +167,20 @@ func authURL(s *Settings, base string) (string, error) {
 // Requests to any other URL pass untouched, so the assertion, which names
 // the token endpoint, goes nowhere else. The first request after the
 // machine slept closes the connections kept from before (see wake.Watch).
+// Each POST to the token endpoint goes over a connection of its own (see
+// httpx.OneUse): one kept alive since the last, an hour before, may be
+// one the provider is closing as the request is written, and a request
+// lost so would be told as one the provider may have acted on.
 type tokenRequests struct {
 	base   http.RoundTripper
+	oneUse http.RoundTripper // base over connections used once
 	src    *Source
 	params url.Values
 }
 
 // tokenClient returns c with tokenRequests in front of its transport.
 func (s *Source) tokenClient(c *http.Client) (*http.Client, error) {
-	t := &tokenRequests{base: c.Transport, src: s, params: extraParams(&s.set, s.set.TokenParams)}
+	t := &tokenRequests{base: c.Transport, oneUse: tokenerr.LenientTransport(httpx.OneUse(s.apiTransport)), src: s, params: extraParams(&s.set, s.set.TokenParams)}
 	if t.base == nil {
 		t.base = http.DefaultTransport
 	}
@@ -200,6 +206,10 @@ func (t *tokenRequests) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !toToken && !toOther {
 		return t.base.RoundTrip(req)
 	}
+	rt := t.base
+	if toToken {
+		rt = t.oneUse
+	}
 	add := url.Values{}
 	if toToken {
 		for k, v := range t.params {
@@ -216,7 +226,7 @@ func (t *tokenRequests) RoundTrip(req *http.Request) (*http.Response, error) {
 		add.Set("client_assertion", a)
 	}
 	if len(add) == 0 {
-		return t.base.RoundTrip(req)
+		return rt.RoundTrip(req)
 	}
 	form, err := readForm(req)
 	if err != nil {
@@ -237,7 +247,7 @@ func (t *tokenRequests) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return t.base.RoundTrip(r)
+	return rt.RoundTrip(r)
 }
 
 // readForm reads and closes req's form body.

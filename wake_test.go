@@ -65,8 +65,9 @@ func loggedInOverOwnTransport(r *rig) *freshtoken.Source {
 // another network. The connection to the token endpoint kept alive from
 // before leads nowhere; Go's transport still held it idle (its idle timer
 // counts no sleep), and the renewal sent on it waited out the whole
-// timeout, silently, before it was tried again. Connections from before a
-// sleep are now closed, not tried; without a sleep they are reused.
+// timeout, silently, before it was tried again. Each renewal now goes over
+// a connection of its own (see httpx.OneUse), so none is from before a
+// sleep.
 func TestRenewalAfterASleepTakesNoConnectionFromBefore(t *testing.T) {
 	r, front := tokensOverNetwork(t)
 	src := loggedInOverOwnTransport(r)
@@ -78,8 +79,8 @@ func TestRenewalAfterASleepTakesNoConnectionFromBefore(t *testing.T) {
 		}
 		dials[i] = front.Dials()
 	}
-	if dials[1] != dials[0] {
-		t.Fatal("the second renewal took a new connection; want the first's, kept alive")
+	if dials[1] != dials[0]+1 {
+		t.Fatalf("%d connections for the second renewal; want one of its own", dials[1]-dials[0])
 	}
 	front.Vanish()
 	wake.Pretend(time.Hour)

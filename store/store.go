@@ -46,6 +46,10 @@ type Record struct {
 	// left the refresh token's expiry where it was: renewing cannot extend
 	// it, and only a log-in will, before it expires.
 	RefreshNotExtended bool `json:"refresh_not_extended,omitempty"`
+	// Scope is the scope the provider granted, space-separated, as the
+	// last answer that named one said it (RFC 6749 §5.1: an answer names
+	// it when it grants other than asked); "" when none did.
+	Scope string `json:"scope,omitempty"`
 	// Grant says which grant the tokens belong to. Tokens are used by, and
 	// sent for, only an environment configured with the same grant. Records
 	// written before it existed have none.
@@ -58,6 +62,31 @@ type Record struct {
 	// and on every machine sharing the store; nil when none did since the
 	// tokens were last renewed.
 	Rest *Rest `json:"rest,omitempty"`
+}
+
+// ScopesNotGranted lists the scopes of asked that r's granted Scope
+// lacks, in asked's order; none when no answer named a scope. A scope
+// granted under a longer name ending in it (Google grants email as
+// https://www.googleapis.com/auth/userinfo.email) counts, as does
+// offline_access when r holds a refresh token, which is what it asks for
+// (Microsoft never names it in the scope granted).
+func (r Record) ScopesNotGranted(asked []string) []string {
+	if r.Scope == "" {
+		return nil
+	}
+	granted := strings.Fields(r.Scope)
+	has := func(a string) bool {
+		return a == "offline_access" && r.RefreshToken != "" || slices.ContainsFunc(granted, func(g string) bool {
+			return g == a || strings.HasSuffix(g, "/"+a) || strings.HasSuffix(g, "."+a)
+		})
+	}
+	var missing []string
+	for _, a := range asked {
+		if !has(a) && !slices.Contains(missing, a) {
+			missing = append(missing, a)
+		}
+	}
+	return missing
 }
 
 // String shows the record with its access and refresh tokens masked, so

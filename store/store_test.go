@@ -99,3 +99,27 @@ func TestGrantShowsNoKeyOfItsAPI(t *testing.T) {
 		t.Errorf("%%#v shows a key: %s", got)
 	}
 }
+
+// TestScopesNotGranted: the scopes asked for that the scope granted lacks,
+// none when no answer named a scope. A scope granted under a longer name
+// ending in it (Google's userinfo.email for email) counts, and so does
+// offline_access while a refresh token is held (Microsoft never names it):
+// warning of either would send a person after a scope they have.
+func TestScopesNotGranted(t *testing.T) {
+	for _, tc := range []struct {
+		scope, refresh string
+		asked          []string
+		want           string
+	}{
+		{"", "", []string{"read"}, ""},
+		{"read", "", []string{"read", "write", "write"}, "write"},
+		{"openid https://www.googleapis.com/auth/userinfo.email", "", []string{"openid", "email", "profile"}, "profile"},
+		{"User.Read profile openid", "r-1", []string{"offline_access", "User.Read"}, ""},
+		{"User.Read", "", []string{"offline_access", "User.Read"}, "offline_access"},
+	} {
+		got := strings.Join(store.Record{Scope: tc.scope, RefreshToken: tc.refresh}.ScopesNotGranted(tc.asked), " ")
+		if got != tc.want {
+			t.Errorf("granted %q, asked %v: not granted %q; want %q", tc.scope, tc.asked, got, tc.want)
+		}
+	}
+}

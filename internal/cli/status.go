@@ -96,7 +96,11 @@ type envStatus struct {
 	// NextRenewal is when a long-running freshtoken (the proxy) renews the
 	// grant so that it does not lapse unused, and why.
 	NextRenewal *plannedRenewal `json:"next_renewal,omitempty"`
-	Store       string          `json:"store"`
+	// Scope is the scope the provider granted, when an answer named one;
+	// ScopesNotGranted those of the configuration's scopes it lacks.
+	Scope            string   `json:"scope,omitempty"`
+	ScopesNotGranted []string `json:"scopes_not_granted,omitempty"`
+	Store            string   `json:"store"`
 	// ClientSecretIn says where the client secret is kept (never the
 	// secret itself).
 	ClientSecretIn string `json:"client_secret_in"`
@@ -204,7 +208,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			// proxy's page show nothing of them.
 			st.Problem = &store.Problem{Kind: problemOtherClient, Message: src.CheckGrant(rec).Error()}
 		case rec != nil:
-			fillStatus(&st, rec)
+			fillStatus(&st, rec, e.Scopes)
 			var fe *freshtoken.Error
 			if err := src.Unusable(rec); errors.As(err, &fe) {
 				// Every command fails on it, as this exits: login warns
@@ -260,7 +264,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	return nil
 }
 
-func fillStatus(st *envStatus, rec *store.Record) {
+func fillStatus(st *envStatus, rec *store.Record, asked []string) {
+	st.Scope, st.ScopesNotGranted = rec.Scope, rec.ScopesNotGranted(asked)
 	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
 	if rec.Problem != nil {
 		p := *rec.Problem
@@ -428,6 +433,12 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			}
 		} else {
 			row("last renewal", "never (logged in, not yet renewed)")
+		}
+		switch {
+		case len(st.ScopesNotGranted) > 0:
+			row("scope", fmt.Sprintf("%s granted; not granted: %s, so API calls that need them are refused (403)", st.Scope, strings.Join(st.ScopesNotGranted, " ")))
+		case st.Scope != "":
+			row("scope", st.Scope+" granted")
 		}
 	}
 	if st.StoreProblem != "" {

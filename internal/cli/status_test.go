@@ -624,3 +624,36 @@ func TestStatusColoursOnlyWhereColoursAreWanted(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusShowsTheScopeGranted: the scope the provider granted, when
+// its answer named one, is shown, with those of the configuration's
+// scopes it lacks: a person whose API calls failed with 403 had no way
+// to see that the provider granted less than asked.
+func TestStatusShowsTheScopeGranted(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	e.wantStatus(t, "of tokens whose answer named no scope", 0)
+	ios, stdout, _ := testStreams(false, false)
+	e.run(ios, "status")
+	if strings.Contains(stdout.String(), "scope") {
+		t.Fatalf("status = %q; want no scope row when no answer named one", stdout)
+	}
+	rec := e.record(t, "dev")
+	rec.Scope = "read"
+	e.save(t, "dev", rec)
+	e.wantStatus(t, "of a scope granted", 0, "read granted\n")
+	conf, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asking := strings.Replace(string(conf), "[env.dev]\n", "[env.dev]\nscopes = [\"read\", \"write\"]\n", 1)
+	if err := os.WriteFile(e.config, []byte(asking), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.wantStatus(t, "of a scope granted short of the configuration's", 0, "read granted; not granted: write, so API calls that need them are refused (403)")
+	var dev map[string]any
+	e.statusJSON(t, &dev)
+	if dev["scope"] != "read" || fmt.Sprint(dev["scopes_not_granted"]) != "[write]" {
+		t.Errorf("status --json = %v; want scope read, scopes_not_granted [write]", dev)
+	}
+}

@@ -159,6 +159,28 @@ func checkProxyEnv() error {
 	return nil
 }
 
+// OneUse is rt for requests that each need a connection of their own,
+// closed once answered: a request written into a kept-alive connection the
+// server had just closed fails as one sent and never answered, which a
+// token request that spends a refresh token cannot tell from one the
+// provider acted on. It is a copy of rt with keep-alives off (its proxy,
+// trusted authorities and HTTP/2 kept) when rt is an *http.Transport (nil:
+// http.DefaultTransport) or ExplainTLS's around one; any other rt, whose
+// connections it cannot reach, is returned as it is.
+func OneUse(rt http.RoundTripper) http.RoundTripper {
+	switch t := rt.(type) {
+	case nil:
+		return OneUse(http.DefaultTransport)
+	case *http.Transport:
+		c := t.Clone()
+		c.DisableKeepAlives = true
+		return c
+	case explainTLS:
+		return explainTLS{OneUse(t.base)}
+	}
+	return rt
+}
+
 // ExplainTLS wraps a RoundTripper so that a certificate its server showed
 // and this machine does not trust fails with one line saying whose
 // certificate, what is wrong with it, and what to do.

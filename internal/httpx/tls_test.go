@@ -1,8 +1,11 @@
 package httpx_test
 
 import (
+	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -128,5 +131,49 @@ func TestExplainTLSBlamesAnHTTPSProxy(t *testing.T) {
 				t.Fatalf("err = %v; want one saying %q, not blaming login.corp.test", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOneUseKeepsHTTP2AndTheProxy: OneUse's requests each open a
+// connection of their own (here, a tunnel of their own through the
+// proxy), still over HTTP/2 and through the proxy the transport names,
+// while the transport it copies keeps its connections alive.
+func TestOneUseKeepsHTTP2AndTheProxy(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Certificate(t, "login.corp.test", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))}}
+	srv.StartTLS()
+	defer srv.Close()
+	fwd := corpnet.NewProxy(t, srv.Listener.Addr().String())
+	tr, err := httpx.NewTransport(ca.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyURL, _ := url.Parse(fwd.URL)
+	tr.Proxy = http.ProxyURL(proxyURL)
+	defer tr.CloseIdleConnections()
+	get := func(rt http.RoundTripper) {
+		t.Helper()
+		resp, err := (&http.Client{Transport: rt}).Get(corpnet.URL(srv, "login.corp.test") + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
+		}
+	}
+	oneUse := httpx.OneUse(httpx.ExplainTLS(tr))
+	get(oneUse)
+	get(oneUse)
+	if n := len(fwd.Hosts()); n != 2 {
+		t.Fatalf("%d connections through the proxy for two requests; want one each", n)
+	}
+	get(tr)
+	get(tr)
+	if n := len(fwd.Hosts()); n != 3 {
+		t.Fatalf("%d connections through the proxy; want the transport copied to keep its one alive", n-2)
 	}
 }

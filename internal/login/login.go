@@ -488,7 +488,8 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		hc = tokenerr.Lenient(&http.Client{Timeout: 30 * time.Second})
 	}
 	ans := &tokenerr.Copy{} // a web page in place of the answer is told as one (see Copy.Explain)
-	tok, err := f.Config.Exchange(context.WithValue(tokenerr.WithCopy(ctx, ans), oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
+	traced, wrote := tokenerr.SentWhole(ctx)
+	tok, err := f.Config.Exchange(context.WithValue(tokenerr.WithCopy(traced, ans), oauth2.HTTPClient, hc), code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		// The client's time-out, which Go tells as "Client.Timeout
 		// exceeded while awaiting headers", is told plainly.
@@ -498,6 +499,9 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		err = ans.Explain(err)
 		xe := f.exchangeError(err)
 		xe.Unreadable = ans.Status != 0 && !xe.TooLarge
+		if xe.Lost = tokenerr.Lost(err, wrote.Load(), ans); xe.Lost != "" {
+			xe.Again = f.loginCommand()
+		}
 		return nil, xe
 	}
 	remember(f.Config, req.State, req.Verifier, code, tok.AccessToken, tok.RefreshToken)
@@ -578,9 +582,14 @@ type ExchangeError struct {
 	// answer (a web page, no access token, JSON cut short); it was
 	// reached, once.
 	Unreadable bool
+	// Lost says how the answer to the code, sent whole, was lost (see
+	// tokenerr.Lost): the provider may have spent the code, which works
+	// once, so only a new log-in can help. "" when none was.
+	Lost string
 	// Again is the log-in to run again after a refused code, when it is
 	// not the plain `freshtoken login -e ENV` the failure table names: a
-	// manual one's.
+	// manual one's; and after a lost answer, which the table does not
+	// name.
 	Again string
 }
 
@@ -596,6 +605,9 @@ func (e *ExchangeError) Error() string {
 	case tokenerr.Passing:
 		if e.TooLarge {
 			return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge)
+		}
+		if e.Lost != "" {
+			return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: run %s again", e.Env, e.TokenURL, e.Lost, e.Again)
 		}
 		if e.Unreadable {
 			return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, e.Descriptor)

@@ -980,6 +980,48 @@ func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 	}
 }
 
+// TestALostExchangeAnswerSaysToLogInAgain: a code exchange that reached
+// the token endpoint and whose answer was lost (the connection cut, no
+// answer within the timeout, a gateway's 504 or 502) said the endpoint
+// "could not be reached or kept failing" and to check the connection,
+// then log in again; the code, single use, may have been spent, so it now
+// says so, and to run the log-in again. An endpoint not reached, or one
+// answering an error of its own (503), is told as before.
+func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer http.HandlerFunc
+		want   string
+	}{
+		{"connection cut", func(w http.ResponseWriter, _ *http.Request) {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+		}, "got the log-in's code, and its answer was lost (EOF); the provider may have spent the code, which works once: run `freshtoken login -e sandbox` again"},
+		{"no answer in time", func(_ http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body) // so that the server sees the client leave
+			<-r.Context().Done()
+		},
+			"got the log-in's code, and its answer was lost (did not answer within 300ms (timeout)"},
+		{"gateway timeout", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "<html>504 Gateway Time-out</html>", http.StatusGatewayTimeout)
+		}, "got the log-in's code, and its answer was lost (HTTP 504 from a gateway in front of it, which lost the provider's answer or gave up waiting for it); the provider may have spent the code, which works once: run `freshtoken login -e sandbox` again"},
+		{"service unavailable", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}, "could not be reached or kept failing (HTTP 503 \"busy\")"},
+	} {
+		srv := httptest.NewServer(tc.answer)
+		t.Cleanup(srv.Close)
+		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+		req := login.NewRequest(conf)
+		flow := &login.Flow{Env: "sandbox", Config: conf, HTTP: tokenerr.Lenient(&http.Client{Timeout: 300 * time.Millisecond})}
+		_, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "a-code") {
+			t.Errorf("%s: err = %v; want it to say %q", tc.name, err, tc.want)
+		}
+	}
+}
+
 // TestExchangeTimeoutIsToldPlainly: a code exchange that the token
 // endpoint does not answer within the client's timeout was told as Go's
 // "Client.Timeout exceeded while awaiting headers"; it is now "did not

@@ -33,12 +33,17 @@ const MaxAnswer = 1 << 20
 func Lenient(c *http.Client) *http.Client {
 	lc := *c
 	lc.CheckRedirect = refuseRedirect
-	base := c.Transport
+	lc.Transport = LenientTransport(c.Transport)
+	return &lc
+}
+
+// LenientTransport is the transport of Lenient's client, over base (nil:
+// http.DefaultTransport).
+func LenientTransport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	lc.Transport = lenientTransport{base}
-	return &lc
+	return lenientTransport{base}
 }
 
 type lenientTransport struct{ base http.RoundTripper }

@@ -84,9 +84,10 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	case status >= 500 || status == http.StatusRequestTimeout || status < 400 && re.ErrorCode == "" || page || slices.Contains(busy, re.ErrorCode):
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
-		// endpoint itself: the request was not handled, so trying again
-		// spends nothing. A Retry-After (a 503's, for maintenance) says
-		// when to.
+		// endpoint itself: tried again, as a passing fault. Only a
+		// gateway's 502 or 504 says the provider may have handled the
+		// request (see Lost). A Retry-After (a 503's, for maintenance)
+		// says when to try.
 		if re.Response != nil {
 			if wait, known := httpx.RetryAfter(re.Response.Header.Get("Retry-After"), time.Now()); known {
 				return Passing, wait, desc

@@ -1,0 +1,93 @@
+package freshtoken_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestAReducedScopeIsWarnedOnce: a provider may grant less than asked
+// (RFC 6749 §5.1), naming the scope it granted in its answer. It was
+// accepted without a word, and the person's API calls then failed with
+// 403 and no clue. A log-in granted fewer scopes than the environment
+// asks for, and a renewal granted fewer than the tokens before it, now
+// warn once, naming the scopes not granted; the record keeps the scope
+// granted (for status), and an answer naming none keeps the one before.
+// No token is logged.
+func TestAReducedScopeIsWarnedOnce(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var granted atomic.Pointer[string] // the scope the answers name; "" names none
+	forward := toProvider(t, r)
+	forward.ModifyResponse = func(resp *http.Response) error {
+		scope := *granted.Load()
+		if resp.StatusCode != http.StatusOK || scope == "" {
+			return nil
+		}
+		var answer map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			return err
+		}
+		answer["scope"] = scope
+		b, _ := json.Marshal(answer)
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	front := httptest.NewServer(forward)
+	defer front.Close()
+	r.settings.TokenURL = front.URL + "/v2/token_endpoint"
+	r.settings.Scopes = []string{"read", "write"}
+	var logs bytes.Buffer
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		atLogIn   = "the provider granted fewer scopes than asked for"
+		atRenewal = "a renewal was granted fewer scopes than the tokens before it"
+	)
+	for _, step := range []struct {
+		name, granted, stored, warned string
+	}{
+		{"log-in granted all", "read write", "read write", ""},
+		{"renewal granted less", "read", "read", atRenewal + `; API calls that need the others will be refused (403): log in again to ask for them" env=sandbox not_granted=write granted=read`},
+		{"renewal granted as little again", "read", "read", ""},
+		{"renewal naming no scope", "", "read", ""},
+		{"log-in granted less", "write", "write", atLogIn + `; API calls that need the others will be refused (403): check the scopes the app may ask for at the provider, then log in again" env=sandbox not_granted=read granted=write`},
+	} {
+		logs.Reset()
+		granted.Store(&step.granted)
+		if strings.HasPrefix(step.name, "log-in") {
+			r.login(src)
+		} else {
+			r.clock.Advance(2 * time.Hour)
+			if _, err := src.Renew(context.Background()); err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+		}
+		rec := r.record()
+		if rec.Scope != step.stored {
+			t.Errorf("%s: the record holds scope %q; want %q", step.name, rec.Scope, step.stored)
+		}
+		said := logs.String()
+		if step.warned == "" && said != "" || step.warned != "" && (strings.Count(said, "level=WARN") != 1 || !strings.Contains(said, step.warned)) {
+			t.Errorf("%s: logged %q; want %q", step.name, said, step.warned)
+		}
+		if strings.Contains(said, rec.AccessToken) || strings.Contains(said, rec.RefreshToken) {
+			t.Errorf("%s: a token was logged: %q", step.name, said)
+		}
+	}
+}
