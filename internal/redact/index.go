@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -16,6 +17,16 @@ type index struct {
 	long, short map[string][]anchored
 	// always are the patterns without anchors, tried on every text.
 	always []*pattern
+	// filter has a bit set for the first gram bytes of each anchor in
+	// long, by their hash (see bit): a text's place whose bit is clear is
+	// passed without a look in long, so that a text is read about as fast
+	// for a few secrets as it was searched for each. The bits of anchors
+	// removed stay set until the filter is built again, once as many have
+	// left as are in it, or once it is too small for them.
+	filter     []uint64
+	shift      uint // 32 less the log2 of the filter's bits
+	longs      int  // anchors in long
+	leftFilter int  // anchors removed since the filter was built
 }
 
 type anchored struct {
@@ -37,7 +48,45 @@ func (x *index) add(p *pattern) {
 	for _, a := range p.anchors {
 		m, key := x.keyOf(a)
 		m[key] = append(m[key], anchored{anchor: a, p: p})
+		if len(key) == gram {
+			x.longs++
+			if x.longs*8 > len(x.filter)*64 {
+				x.buildFilter()
+			}
+			n := x.bit(key)
+			x.filter[n/64] |= 1 << (n % 64)
+		}
 	}
+}
+
+// buildFilter sizes the filter to eight bits or more for each anchor in
+// long, and sets theirs.
+func (x *index) buildFilter() {
+	size := 512
+	for size < x.longs*8 {
+		size *= 2
+	}
+	x.filter, x.shift, x.leftFilter = make([]uint64, size/64), uint(32-bits.TrailingZeros(uint(size))), 0
+	for key := range x.long {
+		n := x.bit(key)
+		x.filter[n/64] |= 1 << (n % 64)
+	}
+}
+
+// mayStart reports whether an anchor in long may start with key, gram
+// bytes: false if the filter says none does.
+func (x *index) mayStart(key string) bool {
+	if x.longs == 0 {
+		return false
+	}
+	n := x.bit(key)
+	return x.filter[n/64]&(1<<(n%64)) != 0
+}
+
+// bit is the filter's bit for key, gram bytes: a multiplicative hash.
+func (x *index) bit(key string) uint32 {
+	v := uint32(key[0]) | uint32(key[1])<<8 | uint32(key[2])<<16 | uint32(key[3])<<24
+	return v * 0x9E3779B1 >> x.shift
 }
 
 func (x *index) remove(value string) {
@@ -54,6 +103,13 @@ func (x *index) remove(value string) {
 		} else {
 			delete(m, key)
 		}
+		if len(key) == gram {
+			x.longs--
+			x.leftFilter++
+		}
+	}
+	if x.leftFilter > x.longs {
+		x.buildFilter()
 	}
 }
 
@@ -75,7 +131,7 @@ func (x *index) candidates(s string, after *pattern, compared *int) []*pattern {
 		if !isAlnum(s[i]) {
 			continue
 		}
-		if i+gram <= len(s) {
+		if i+gram <= len(s) && x.mayStart(s[i:i+gram]) {
 			for _, e := range x.long[s[i:i+gram]] {
 				*compared++
 				if strings.HasPrefix(s[i:], e.anchor) {

@@ -88,3 +88,30 @@ func TestRegisteringManySecretsCostsTheSameEach(t *testing.T) {
 		t.Errorf("registering %d secrets, each followed by a log line, allocated %d bytes for each; want under 20 KiB", n, each)
 	}
 }
+
+// TestIndexFollowsRotations: an environment's tokens replaced many times
+// (a long-running proxy renewing) leave the index holding the last two
+// generations alone, every one of them found, the ones before not.
+func TestIndexFollowsRotations(t *testing.T) {
+	values := manySecrets(t, 2000)
+	for i := 0; i+1 < len(values); i += 2 {
+		Set("many-0", values[i], values[i+1])
+		Scrub("renewed") // indexes them
+	}
+	last := len(values) - 4
+	for i, v := range values {
+		masked := !strings.Contains(Scrub("sent "+v), v)
+		if want := i >= last; masked != want {
+			t.Errorf("value %d of %d: masked %v, want %v", i, len(values), masked, want)
+		}
+	}
+	registry.RLock()
+	defer registry.RUnlock()
+	longs := 0
+	for _, entries := range registry.found.long {
+		longs += len(entries)
+	}
+	if longs != registry.found.longs {
+		t.Errorf("the index counts %d anchors and holds %d", registry.found.longs, longs)
+	}
+}
