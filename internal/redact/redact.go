@@ -87,7 +87,7 @@ func (g generations) held() map[string]struct{} {
 }
 
 // hold counts one more holder of v. The caller holds the registry's write
-// lock, as for let.
+// lock, as for release.
 func hold(v string) {
 	if registry.holders == nil {
 		registry.holders, registry.pending = map[string]int{}, map[string]struct{}{}
@@ -98,8 +98,8 @@ func hold(v string) {
 	}
 }
 
-// let counts one holder of v fewer, and forgets v once no one holds it.
-func let(v string) {
+// release counts one holder of v fewer, and forgets v once no one holds it.
+func release(v string) {
 	registry.holders[v]--
 	if registry.holders[v] > 0 {
 		return
@@ -165,7 +165,7 @@ func Set(owner string, values ...string) {
 	}
 	for v := range was {
 		if _, ok := is[v]; !ok {
-			let(v)
+			release(v)
 		}
 	}
 }
