@@ -8,20 +8,26 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
 // pattern finds one secret in every encoding compile knows.
 type pattern struct {
 	value string
-	re    *regexp.Regexp // nil for a value longer than maxPatterned
+	// re is compiled when a text first holds one of the anchors, not when
+	// the value is registered: most secrets never reach a log, and a proxy
+	// of thousands of environments held a compiled expression for each of
+	// their secrets. Nil for a value longer than maxPatterned.
+	re func() *regexp.Regexp
 	// literals, for a value longer than maxPatterned, are its encodings as
 	// whole strings; based says which are base64.
 	literals []string
 	based    []bool
 	// anchors are strings of letters and digits, one of which every match
 	// holds: they are written as themselves in every encoding. Text without
-	// any of them is not searched further.
+	// any of them is not searched further (see index). Nil when one of
+	// them is shorter than minAnchor: every text is searched.
 	anchors []string
 }
 
@@ -39,7 +45,7 @@ type pattern struct {
 //
 // A value longer than maxPatterned is matched as whole strings instead: raw,
 // each escaping with either hex case, JSON-escaped, and the base64 cores.
-func compile(v string) pattern {
+func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
 	for _, plain := range plainForms(v) {
@@ -61,7 +67,7 @@ func compile(v string) pattern {
 	}
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
-	p := pattern{value: v}
+	p := &pattern{value: v}
 	if len(v) > maxPatterned {
 		texts := textForms(v)
 		p.literals = append(texts, cores...)
@@ -70,11 +76,13 @@ func compile(v string) pattern {
 			p.based[i] = true
 		}
 	} else {
-		based := make([]string, len(cores))
-		for i, core := range cores {
-			based[i] = base64Pattern(core)
-		}
-		p.re = regexp.MustCompile("(" + strings.Join(based, "|") + ")|" + textPattern(v))
+		p.re = sync.OnceValue(func() *regexp.Regexp {
+			based := make([]string, len(cores))
+			for i, core := range cores {
+				based[i] = base64Pattern(core)
+			}
+			return regexp.MustCompile("(" + strings.Join(based, "|") + ")|" + textPattern(v))
+		})
 	}
 	slices.Sort(anchors)
 	anchors = slices.Compact(anchors)
@@ -199,10 +207,7 @@ func hexPattern(h string) string {
 }
 
 // replace masks every match of p in s.
-func (p pattern) replace(s string) string {
-	if p.anchors != nil && !slices.ContainsFunc(p.anchors, func(a string) bool { return strings.Contains(s, a) }) {
-		return s
-	}
+func (p *pattern) replace(s string) string {
 	matches := p.find(s)
 	if matches == nil {
 		return s
@@ -227,9 +232,9 @@ func (p pattern) replace(s string) string {
 
 // find returns where p matches in s, in order, as regexp's
 // FindAllStringSubmatchIndex does for p.re: m[2] >= 0 marks base64.
-func (p pattern) find(s string) [][]int {
+func (p *pattern) find(s string) [][]int {
 	if p.re != nil {
-		return p.re.FindAllStringSubmatchIndex(s, -1)
+		return p.re().FindAllStringSubmatchIndex(s, -1)
 	}
 	var matches [][]int
 	for i, lit := range p.literals {

@@ -16,7 +16,6 @@ import (
 	"maps"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,16 +61,53 @@ var registry struct {
 	sync.RWMutex
 	permanent map[string]struct{}
 	owned     map[string]generations
-	// patterns match every value above in any encoding, longest value
-	// first. They are compiled when a text is first scrubbed after the
-	// values changed (stale), not when the values change: a short command
-	// that registers a client secret and a token but logs nothing never
-	// pays for compiling them.
-	patterns []pattern
-	stale    bool
+	// holders counts, for each value above, its holders: the permanent
+	// set, and each owner holding it in either generation.
+	holders map[string]int
+	// found finds the patterns of the values above that a text holds.
+	// Values are compiled and added to it when a text is first scrubbed
+	// after they were registered (pending), not when they are: a short
+	// command that registers a client secret and a token but logs nothing
+	// never pays for them. A value no one holds any more leaves it at
+	// once; the others stay as they are, so that registering one more
+	// value costs the same however many there are.
+	found   index
+	pending map[string]struct{}
 }
 
 type generations struct{ current, previous []string }
+
+// held is the set of values g holds, in either generation.
+func (g generations) held() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, v := range slices.Concat(g.current, g.previous) {
+		m[v] = struct{}{}
+	}
+	return m
+}
+
+// hold counts one more holder of v. The caller holds the registry's write
+// lock, as for release.
+func hold(v string) {
+	if registry.holders == nil {
+		registry.holders, registry.pending = map[string]int{}, map[string]struct{}{}
+	}
+	registry.holders[v]++
+	if registry.holders[v] == 1 {
+		registry.pending[v] = struct{}{}
+	}
+}
+
+// release counts one holder of v fewer, and forgets v once no one holds it.
+func release(v string) {
+	registry.holders[v]--
+	if registry.holders[v] > 0 {
+		return
+	}
+	delete(registry.holders, v)
+	delete(registry.pending, v)
+	registry.found.remove(v)
+}
 
 // Register marks values as secrets for every Handler in this process, for as
 // long as it runs: the set only grows. Use it for values that live as long
@@ -84,11 +120,11 @@ func Register(values ...string) {
 		registry.permanent = map[string]struct{}{}
 	}
 	for _, v := range values {
-		if len(v) >= minRegistered {
+		if _, ok := registry.permanent[v]; !ok && len(v) >= minRegistered {
 			registry.permanent[v] = struct{}{}
+			hold(v)
 		}
 	}
-	registry.stale = true
 }
 
 // Set makes values the secrets owner holds now (for example an
@@ -114,64 +150,44 @@ func Set(owner string, values ...string) {
 	if len(keep) > 0 && slices.Equal(g.current, keep) {
 		return
 	}
+	was := g.held()
 	g.previous, g.current = g.current, keep
 	if len(g.previous) == 0 && len(g.current) == 0 {
 		delete(registry.owned, owner)
 	} else {
 		registry.owned[owner] = g
 	}
-	registry.stale = true
+	is := g.held()
+	for v := range is {
+		if _, ok := was[v]; !ok {
+			hold(v)
+		}
+	}
+	for v := range was {
+		if _, ok := is[v]; !ok {
+			release(v)
+		}
+	}
 }
 
-// current is the patterns for the values now registered, compiled if the
-// values changed since they last were.
-func current() []pattern {
+// candidates are the registered patterns that may match s, in the order
+// Scrub applies them, after the pattern after (nil: all); the values
+// registered since the last call are compiled first.
+func candidates(s string, after *pattern, compared *int) []*pattern {
 	registry.RLock()
-	patterns, stale := registry.patterns, registry.stale
+	pending := len(registry.pending)
 	registry.RUnlock()
-	if !stale {
-		return patterns
-	}
-	registry.Lock()
-	defer registry.Unlock()
-	if registry.stale {
-		rebuild()
-		registry.stale = false
-	}
-	return registry.patterns
-}
-
-// rebuild compiles the patterns for the values now registered, reusing those
-// already compiled. The caller holds the registry's write lock.
-func rebuild() {
-	values := map[string]struct{}{}
-	for v := range registry.permanent {
-		values[v] = struct{}{}
-	}
-	for _, g := range registry.owned {
-		for _, v := range slices.Concat(g.current, g.previous) {
-			values[v] = struct{}{}
+	if pending > 0 {
+		registry.Lock()
+		for v := range registry.pending {
+			registry.found.add(compile(v))
 		}
+		clear(registry.pending)
+		registry.Unlock()
 	}
-	old := map[string]pattern{}
-	for _, p := range registry.patterns {
-		old[p.value] = p
-	}
-	patterns := make([]pattern, 0, len(values))
-	for v := range values {
-		p, ok := old[v]
-		if !ok {
-			p = compile(v)
-		}
-		patterns = append(patterns, p)
-	}
-	sort.Slice(patterns, func(i, j int) bool {
-		if len(patterns[i].value) != len(patterns[j].value) {
-			return len(patterns[i].value) > len(patterns[j].value)
-		}
-		return patterns[i].value < patterns[j].value
-	})
-	registry.patterns = patterns
+	registry.RLock()
+	defer registry.RUnlock()
+	return registry.found.candidates(s, after, compared)
 }
 
 // Scrub masks every registered secret in s, longest first, so a secret that
@@ -181,10 +197,28 @@ func rebuild() {
 // Base64 text holding a secret is masked whole, along with whatever else it
 // encodes.
 func Scrub(s string) string {
-	for _, p := range current() {
-		s = p.replace(s)
+	var compared int
+	return scrub(s, &compared)
+}
+
+// scrub is Scrub, counting in compared the anchors it compared with s (see
+// index.candidates). The text is read in one pass for the patterns that
+// may match it, and again only after one has masked something.
+func scrub(s string, compared *int) string {
+	var after *pattern
+	for {
+		found := candidates(s, after, compared)
+		for _, p := range found {
+			after = p
+			if masked := p.replace(s); masked != s {
+				s = masked
+				break
+			}
+		}
+		if len(found) == 0 || after == found[len(found)-1] {
+			return s
+		}
 	}
-	return s
 }
 
 // Unsafe reports whether r, written to a terminal as it is, would act on

@@ -1,0 +1,117 @@
+package redact
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// manySecrets holds n random tokens as owners' secrets (two each, as an
+// environment's access and refresh tokens), forgotten when t ends.
+func manySecrets(t *testing.T, n int) []string {
+	t.Helper()
+	r := rand.New(rand.NewChaCha8([32]byte{1}))
+	values := make([]string, n)
+	for i := range values {
+		b := make([]byte, 30)
+		for j := range b {
+			b[j] = byte(r.Uint32())
+		}
+		values[i] = base64.RawURLEncoding.EncodeToString(b)
+	}
+	t.Cleanup(func() {
+		for i := 0; i < n; i += 2 {
+			owner := fmt.Sprintf("many-%d", i)
+			Set(owner)
+			Set(owner)
+		}
+	})
+	return values
+}
+
+// TestScrubOfManySecretsReadsTheTextOnce: an accountant's proxy of 2000
+// environments holds thousands of secrets, and every log line was
+// searched for each of their anchors in turn, thousands of searches a
+// line. The line is now read once for the anchors it holds; counted in
+// anchors compared, not time.
+func TestScrubOfManySecretsReadsTheTextOnce(t *testing.T) {
+	const n = 6000
+	values := manySecrets(t, n)
+	for i := 0; i < n; i += 2 {
+		Set(fmt.Sprintf("many-%d", i), values[i], values[i+1])
+	}
+	line := `time=2026-12-06T21:10:00Z level=DEBUG msg="API request" component=proxy env=e1234 method=GET url=https://api.sandbox.freeagent.com/v2/contacts?page=2&per_page=100 status=200 duration=183ms`
+	var compared int
+	if got := scrub(line, &compared); got != line {
+		t.Fatalf("a line without a secret changed:\n%s", got)
+	}
+	t.Logf("a line without a secret: %d anchors compared", compared)
+	if compared > 100 {
+		t.Errorf("a log line was compared with %d anchors of %d secrets; want under 100 (one reading of the line)", compared, n)
+	}
+	secret := values[4321]
+	basic := base64.StdEncoding.EncodeToString([]byte("client-id:" + secret))
+	for _, shown := range []string{secret, "Basic " + basic, "refresh_token=" + strings.ReplaceAll(secret, "-", "%2D")} {
+		compared = 0
+		got := scrub("sent "+shown+" to the provider", &compared)
+		if strings.Contains(got, secret[8:]) || strings.Contains(got, basic) || !strings.Contains(got, Mask(secret)) {
+			t.Errorf("not masked: %s", got)
+		}
+		if compared > 100 {
+			t.Errorf("%q: compared with %d anchors; want under 100", got, compared)
+		}
+	}
+}
+
+// TestRegisteringManySecretsCostsTheSameEach: each secret registered made
+// the next log line rebuild the whole registry, so that opening 2000
+// environments one after another (each registering its secrets, then
+// logging) allocated 4 GB, and a proxy of 2000 environments grew to
+// hundreds of megabytes. Registering one more now costs the same however
+// many there are; counted in bytes allocated, not time.
+func TestRegisteringManySecretsCostsTheSameEach(t *testing.T) {
+	const n = 4000
+	values := manySecrets(t, n)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i += 2 {
+		Set(fmt.Sprintf("many-%d", i), values[i], values[i+1])
+		Scrub("environment opened")
+	}
+	runtime.ReadMemStats(&after)
+	each := (after.TotalAlloc - before.TotalAlloc) / n
+	t.Logf("%d bytes for each secret", each)
+	if each > 20<<10 {
+		t.Errorf("registering %d secrets, each followed by a log line, allocated %d bytes for each; want under 20 KiB", n, each)
+	}
+}
+
+// TestIndexFollowsRotations: an environment's tokens replaced many times
+// (a long-running proxy renewing) leave the index holding the last two
+// generations alone, every one of them found, the ones before not.
+func TestIndexFollowsRotations(t *testing.T) {
+	values := manySecrets(t, 2000)
+	for i := 0; i+1 < len(values); i += 2 {
+		Set("many-0", values[i], values[i+1])
+		Scrub("renewed") // indexes them
+	}
+	last := len(values) - 4
+	for i, v := range values {
+		masked := !strings.Contains(Scrub("sent "+v), v)
+		if want := i >= last; masked != want {
+			t.Errorf("value %d of %d: masked %v, want %v", i, len(values), masked, want)
+		}
+	}
+	registry.RLock()
+	defer registry.RUnlock()
+	longs := 0
+	for _, entries := range registry.found.long {
+		longs += len(entries)
+	}
+	if longs != registry.found.longs {
+		t.Errorf("the index counts %d anchors and holds %d", registry.found.longs, longs)
+	}
+}
