@@ -223,12 +223,18 @@ func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error)
 	if err != nil {
 		return nil, err
 	}
-	var preview *File
-	if _, err := rewrite(path, func(edited *File) error { preview = edited; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
+	return preview(path, edit)
+}
+
+// preview is the configuration at path as edit would make it, checked as
+// rewrite checks an edit, with the file left as it is.
+func preview(path string, edit func(old string) (string, error)) (*File, error) {
+	var edited *File
+	if _, err := rewrite(path, func(f *File) error { edited = f; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
 		return nil, err
 	}
-	preview.Path = path
-	return preview, nil
+	edited.Path = path
+	return edited, nil
 }
 
 // stagingPrefix begins the names of the copies of the configuration at

@@ -136,6 +136,18 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
 		return nil
 	}
+	notSet := func(err error) error {
+		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
+	}
+	// A configuration the move could not name the new store in (a file
+	// with a second name, a read-only one) is found before any record is
+	// copied: found after, the copies were taken back, but for those over
+	// an older copy of the grant in the new store, which was lost under the
+	// tokens still in use here, for another freshtoken reading that store
+	// to spend.
+	if _, err := config.PreviewStoreURL(conf.Path, opts.To); err != nil {
+		return notSet(err)
+	}
 	fromDomain, _ := config.LockDomain(conf.StoreURL)
 	toDomain, _ := config.LockDomain(opts.To)
 	from, err := config.OpenStore(conf.StoreURL)
@@ -279,7 +291,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
 		takeBack()
 		os.Remove(movingFromPath(conf.Path))
-		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
+		return notSet(err)
 	}
 	var left error // an old copy that could not be deleted
 	for _, m := range moves {
