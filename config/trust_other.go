@@ -13,9 +13,6 @@ const enforcesModes = false
 
 const openNonblocking = 0
 
-// namesOf is 1: Windows' file information gives no count of a file's names.
-func namesOf(fs.FileInfo) uint64 { return 1 }
-
 func checkFile(string, fs.FileInfo) error { return nil }
 
 func checkPrivateFile(string, fs.FileInfo) string { return "" }

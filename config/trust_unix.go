@@ -23,7 +23,7 @@ const enforcesModes = true
 const openNonblocking = syscall.O_NONBLOCK
 
 // namesOf is how many names (hard links) the file fi describes has.
-func namesOf(fi fs.FileInfo) uint64 {
+func namesOf(_ string, fi fs.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Nlink)
 	}

@@ -313,8 +313,10 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	// An edit writes a new file in the place of the old one (crash-safe):
 	// another name of it (a hard link, as some dotfile managers make) kept
 	// the old settings, without a word. Symbolic links are followed above.
-	if info != nil && namesOf(info) > 1 {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: ln -sf %s OTHER-NAME), or edit it by hand", namesOf(info), shellquote.Word(path))}
+	if info != nil {
+		if names := namesOf(path, info); names > 1 {
+			return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: ln -sf %s OTHER-NAME), or edit it by hand", names, shellquote.Word(path))}
+		}
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.
