@@ -28,3 +28,9 @@ func rootWritingForAnother(string) string { return "" }
 func makeWritable(path string) string {
 	return fmt.Sprintf("clear its read-only attribute (`attrib -r \"%s\"`)", path)
 }
+
+// linkInstead says how a person makes another name of the file at path a
+// symbolic link to it.
+func linkInstead(path string) string {
+	return fmt.Sprintf("`mklink OTHER-NAME \"%s\"`, in Developer Mode or as an administrator", path)
+}

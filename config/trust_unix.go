@@ -177,3 +177,9 @@ func chown(path string) string {
 func makeWritable(path string) string {
 	return fmt.Sprintf("make it writable (`chmod u+w %s`)", shellquote.Word(path))
 }
+
+// linkInstead says how a person makes another name of the file at path a
+// symbolic link to it.
+func linkInstead(path string) string {
+	return fmt.Sprintf("`ln -sf %s OTHER-NAME`", shellquote.Word(path))
+}

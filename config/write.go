@@ -15,7 +15,6 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
-	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // EnvSettings are the keys `init` and `import` write for one environment.
@@ -315,7 +314,7 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	// the old settings, without a word. Symbolic links are followed above.
 	if info != nil {
 		if names := namesOf(path, info); names > 1 {
-			return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: ln -sf %s OTHER-NAME), or edit it by hand", names, shellquote.Word(path))}
+			return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s), or edit it by hand", names, linkInstead(path))}
 		}
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
