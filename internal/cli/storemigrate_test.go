@@ -1087,13 +1087,11 @@ func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
 // TestStoreMigrateRefusesAConfigItCannotEditBeforeCopying: a configuration
 // store migrate will not edit (a hard link's second name, a file made
 // read-only) was found only once every record was copied to the new
-// store, then taken back; and a record the new store held an older copy
-// of (a fleet's Redis this machine had moved out of) was not taken back,
-// the older copy lost under this machine's live tokens: the fleet's
-// machines then renewed them, spending the refresh token this machine, its
-// configuration naming the old store still, went on to spend again. Such a
-// file is refused before anything is copied: exit 2, the new store as it
-// was.
+// store, then taken back: a new store that could not take the copies (a
+// Redis user who may not write the records) was said to be at fault, and
+// the person who mended it was then told of the configuration. Such a file
+// is refused before anything is copied: exit 2, saying why, the new store
+// untouched.
 func TestStoreMigrateRefusesAConfigItCannotEditBeforeCopying(t *testing.T) {
 	for name, c := range map[string]struct {
 		unEditable func(t *testing.T, config string)
@@ -1113,25 +1111,20 @@ func TestStoreMigrateRefusesAConfigItCannotEditBeforeCopying(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newDevEnv(t)
 			e.login(t)
-			here := e.record(t, "dev")
-			here.Renewals = 5
-			e.save(t, "dev", here)
-			there := *here // the new store's older copy of the grant
-			there.RefreshToken, there.AccessToken, there.Renewals = "the-fleets-spent-refresh-token", "the-fleets-access-token", 2
-			fleet := filestore.New(filepath.Join(e.dir, "fleet"))
-			if err := fleet.Save(t.Context(), "dev", &there); err != nil {
-				t.Fatal(err)
-			}
+			rec := e.record(t, "dev")
+			srv := redistest.Start(t)
+			srv.SetUser(t, "mover", "on", ">pw", "%R~*", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all") // no record written
 			c.unEditable(t, e.config)
 			configKept := e.configKept(t)
 			ios, stdout, stderr := testStreams(false, false)
-			if code := e.run(ios, "store", "migrate", "--to", fileURL(filepath.Join(e.dir, "fleet"))); code != 2 || !strings.Contains(stderr.String(), c.said) {
-				t.Fatalf("exit %d\n%s%s; want 2, saying why the configuration is not edited", code, stdout, stderr)
+			if code := e.run(ios, "store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0"); code != 2 || !strings.Contains(stderr.String(), c.said) ||
+				strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+				t.Fatalf("exit %d\n%s%s; want 2, in one line saying why the configuration is not edited", code, stdout, stderr)
 			}
-			if got, err := fleet.Load(t.Context(), "dev"); err != nil || got.RefreshToken != there.RefreshToken {
-				t.Errorf("the new store's copy was replaced (%v)", err)
+			if r := srv.Command(t, "EXISTS", "freshtoken:dev"); r != ":0" {
+				t.Errorf("the new store holds a copy: EXISTS %s", r)
 			}
-			if got := e.record(t, "dev"); got == nil || got.RefreshToken != here.RefreshToken {
+			if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
 				t.Errorf("dev's tokens are no longer where [store] url names: %+v", got)
 			}
 			configKept("nothing was moved")
