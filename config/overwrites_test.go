@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -87,6 +88,11 @@ func TestEditOfAHardLinkedFileIsRefused(t *testing.T) {
 	if err := os.Link(p, other); err != nil {
 		t.Skipf("no hard link here: %v", err)
 	}
+	// How a symbolic link is made there (on Windows it said ln -sf).
+	linkCommand := "`ln -sf "
+	if runtime.GOOS == "windows" {
+		linkCommand = "`mklink OTHER-NAME "
+	}
 	for name, edit := range map[string]func() error{
 		"init": func() error {
 			_, err := config.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
@@ -96,8 +102,9 @@ func TestEditOfAHardLinkedFileIsRefused(t *testing.T) {
 		"store migrate": func() error { _, err := config.SetStoreURL(other, "keyring://"); return err },
 	} {
 		err := edit()
-		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "is one of 2 names of one file (hard links)") || !strings.Contains(err.Error(), "nothing was written") {
-			t.Errorf("%s: %v; want it refused, saying why and what to do", name, err)
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "is one of 2 names of one file (hard links)") || !strings.Contains(err.Error(), "nothing was written") ||
+			!strings.Contains(err.Error(), linkCommand) {
+			t.Errorf("%s: %v; want it refused, saying why and what to do (%s)", name, err, linkCommand)
 		}
 		for _, path := range []string{p, other} {
 			if b, _ := os.ReadFile(path); string(b) != text {

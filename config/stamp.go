@@ -23,6 +23,11 @@ type Stamp struct {
 func StampOf(path string) Stamp {
 	s := Stamp{path: path, taken: true}
 	if fi, err := os.Stat(path); err == nil {
+		// Windows' os.Stat leaves the file's identity to be read from its
+		// path at its first comparison: read then, it was whichever file
+		// was there at that time, and one renamed into place since with
+		// the same time and size passed for the file stamped.
+		os.SameFile(fi, fi)
 		s.fi = fi
 	}
 	return s

@@ -13,9 +13,6 @@ const enforcesModes = false
 
 const openNonblocking = 0
 
-// namesOf is 1: Windows' file information gives no count of a file's names.
-func namesOf(fs.FileInfo) uint64 { return 1 }
-
 func checkFile(string, fs.FileInfo) error { return nil }
 
 func checkPrivateFile(string, fs.FileInfo) string { return "" }
@@ -30,4 +27,10 @@ func rootWritingForAnother(string) string { return "" }
 // to write again.
 func makeWritable(path string) string {
 	return fmt.Sprintf("clear its read-only attribute (`attrib -r \"%s\"`)", path)
+}
+
+// linkInstead says how a person makes another name of the file at path a
+// symbolic link to it.
+func linkInstead(path string) string {
+	return fmt.Sprintf("`mklink OTHER-NAME \"%s\"`, in Developer Mode or as an administrator", path)
 }

@@ -23,7 +23,7 @@ const enforcesModes = true
 const openNonblocking = syscall.O_NONBLOCK
 
 // namesOf is how many names (hard links) the file fi describes has.
-func namesOf(fi fs.FileInfo) uint64 {
+func namesOf(_ string, fi fs.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Nlink)
 	}
@@ -176,4 +176,10 @@ func chown(path string) string {
 // to write again.
 func makeWritable(path string) string {
 	return fmt.Sprintf("make it writable (`chmod u+w %s`)", shellquote.Word(path))
+}
+
+// linkInstead says how a person makes another name of the file at path a
+// symbolic link to it.
+func linkInstead(path string) string {
+	return fmt.Sprintf("`ln -sf %s OTHER-NAME`", shellquote.Word(path))
 }

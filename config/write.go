@@ -15,7 +15,6 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
-	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // EnvSettings are the keys `init` and `import` write for one environment.
@@ -223,12 +222,18 @@ func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error)
 	if err != nil {
 		return nil, err
 	}
-	var preview *File
-	if _, err := rewrite(path, func(edited *File) error { preview = edited; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
+	return preview(path, edit)
+}
+
+// preview is the configuration at path as edit would make it, checked as
+// rewrite checks an edit, with the file left as it is.
+func preview(path string, edit func(old string) (string, error)) (*File, error) {
+	var edited *File
+	if _, err := rewrite(path, func(f *File) error { edited = f; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
 		return nil, err
 	}
-	preview.Path = path
-	return preview, nil
+	edited.Path = path
+	return edited, nil
 }
 
 // stagingPrefix begins the names of the copies of the configuration at
@@ -307,8 +312,10 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	// An edit writes a new file in the place of the old one (crash-safe):
 	// another name of it (a hard link, as some dotfile managers make) kept
 	// the old settings, without a word. Symbolic links are followed above.
-	if info != nil && namesOf(info) > 1 {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: ln -sf %s OTHER-NAME), or edit it by hand", namesOf(info), shellquote.Word(path))}
+	if info != nil {
+		if names := namesOf(path, info); names > 1 {
+			return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s), or edit it by hand", names, linkInstead(path))}
+		}
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.

@@ -773,6 +773,45 @@ func TestCtrlCDuringAMigrationMovesNothing(t *testing.T) {
 	}
 }
 
+// TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy: Ctrl-C while `store
+// migrate` copies a record over an older copy of the grant in the new
+// store (a fleet's Redis this machine had left) puts that copy back: the
+// copies were taken back but for that one, left holding the tokens still
+// in use here, for the fleet's machines to renew and this one, its
+// configuration naming the old store, to spend again.
+func TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	here, err := filestore.New(w.store).Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	here.Renewals = 3
+	if err := filestore.New(w.store).Save(context.Background(), "dev", here); err != nil {
+		t.Fatal(err)
+	}
+	older := *here
+	older.RefreshToken, older.AccessToken, older.Renewals = "the-fleets-spent-refresh-token", "the-fleets-access-token", 1
+	fleet := filestore.New(filepath.Join(w.dir, "fleet"))
+	if err := fleet.Save(context.Background(), "dev", &older); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "verified")
+	migrate := w.watch("store", "migrate", "--to", "file://"+filepath.Join(w.dir, "fleet"))
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+	migrate.waitSaid(t, "paused at verified")
+	migrate.cmd.Process.Signal(syscall.SIGINT)
+	if stderr := migrate.waitExit(t, 130); !strings.Contains(stderr, "Nothing was moved") {
+		t.Errorf("stderr: %s; want it to say nothing was moved", stderr)
+	}
+	if got, err := fleet.Load(context.Background(), "dev"); err != nil || got.RefreshToken != older.RefreshToken {
+		t.Errorf("the new store's copy was not put back (%v)", err)
+	}
+	if got, err := filestore.New(w.store).Load(context.Background(), "dev"); err != nil || got.RefreshToken != here.RefreshToken {
+		t.Errorf("the tokens in use left the old store (%v)", err)
+	}
+}
+
 // TestClosedPipeBeforeAnyRenewal: the reader of stdout and stderr is gone
 // before freshtoken writes a thing, and nothing needs renewing (`token`
 // watches for signals only from a renewal on). The writes fail; the process

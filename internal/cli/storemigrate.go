@@ -136,6 +136,18 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
 		return nil
 	}
+	notSet := func(err error) error {
+		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
+	}
+	// A configuration the move could not name the new store in (a file
+	// with a second name, a read-only one) is found before any record is
+	// copied: found after, the copies were taken back, but for those over
+	// an older copy of the grant in the new store, which was lost under the
+	// tokens still in use here, for another freshtoken reading that store
+	// to spend.
+	if _, err := config.PreviewStoreURL(conf.Path, opts.To); err != nil {
+		return notSet(err)
+	}
 	fromDomain, _ := config.LockDomain(conf.StoreURL)
 	toDomain, _ := config.LockDomain(opts.To)
 	from, err := config.OpenStore(conf.StoreURL)
@@ -227,12 +239,18 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// names. (Each moved in turn, those before one that failed were out of
 	// reach of every command, which said to log in, until the run again.)
 	var copied []move
-	takeBack := func() { // the copies made, but for records the new store held before
+	takeBack := func() { // the copies made; an older copy the new store held is put back
 		for _, m := range copied {
-			if m.replaces {
-				continue
+			// Left holding the tokens in use here, a copy over the new
+			// store's older one was for another freshtoken reading that
+			// store (a fleet's) to renew, and this one to spend again.
+			var err error
+			if m.prior != nil {
+				err = to.Save(context.WithoutCancel(ctx), m.env, m.prior)
+			} else {
+				err = to.Delete(context.WithoutCancel(ctx), m.env)
 			}
-			if err := to.Delete(context.WithoutCancel(ctx), m.env); err != nil {
+			if err != nil {
 				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v); the tokens in %s are the ones in use\n", m.env, to.Location(m.env), err, from.Location(m.env))
 			}
 		}
@@ -279,7 +297,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
 		takeBack()
 		os.Remove(movingFromPath(conf.Path))
-		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
+		return notSet(err)
 	}
 	var left error // an old copy that could not be deleted
 	for _, m := range moves {
@@ -394,10 +412,10 @@ type move struct {
 	env  string
 	rec  *store.Record
 	said string
-	// replaces: the new store holds a record of env already (an older
-	// copy of the same grant), which a copy given up on is left over, not
-	// taken back.
-	replaces bool
+	// prior is the record of env the new store held already (an older
+	// copy of the same grant), nil for none: a move given up on puts it
+	// back.
+	prior *store.Record
 }
 
 // planMove takes env's renewal lock (both stores' locks, when their lock
@@ -521,7 +539,11 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		return move{env: env, said: fmt.Sprintf("%s already holds newer tokens of this grant (issued %s), which were kept; the older copy was left in %s",
 			to.Location(env), there.IssuedAt.Format(time.RFC3339), from.Location(env))}, nil
 	}
-	return move{env: env, rec: rec, replaces: err == nil}, nil
+	m := move{env: env, rec: rec}
+	if err == nil {
+		m.prior = there
+	}
+	return m, nil
 }
 
 // copyRecord writes rec, env's record, to the new store, and reads it back

@@ -1083,3 +1083,51 @@ func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
 		t.Errorf("dev's tokens are no longer in the old store: %+v", got)
 	}
 }
+
+// TestStoreMigrateRefusesAConfigItCannotEditBeforeCopying: a configuration
+// store migrate will not edit (a hard link's second name, a file made
+// read-only) was found only once every record was copied to the new
+// store, then taken back: a new store that could not take the copies (a
+// Redis user who may not write the records) was said to be at fault, and
+// the person who mended it was then told of the configuration. Such a file
+// is refused before anything is copied: exit 2, saying why, the new store
+// untouched.
+func TestStoreMigrateRefusesAConfigItCannotEditBeforeCopying(t *testing.T) {
+	for name, c := range map[string]struct {
+		unEditable func(t *testing.T, config string)
+		said       string
+	}{
+		"a hard-linked config": {func(t *testing.T, config string) {
+			if err := os.Link(config, filepath.Join(t.TempDir(), "dotfiles-config.toml")); err != nil {
+				t.Skipf("no hard link here: %v", err)
+			}
+		}, "is one of 2 names of one file (hard links)"},
+		"a read-only config": {func(t *testing.T, config string) {
+			if err := os.Chmod(config, 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}, "is read-only (mode 0400)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			rec := e.record(t, "dev")
+			srv := redistest.Start(t)
+			srv.SetUser(t, "mover", "on", ">pw", "%R~*", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all") // no record written
+			c.unEditable(t, e.config)
+			configKept := e.configKept(t)
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0"); code != 2 || !strings.Contains(stderr.String(), c.said) ||
+				strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+				t.Fatalf("exit %d\n%s%s; want 2, in one line saying why the configuration is not edited", code, stdout, stderr)
+			}
+			if r := srv.Command(t, "EXISTS", "freshtoken:dev"); r != ":0" {
+				t.Errorf("the new store holds a copy: EXISTS %s", r)
+			}
+			if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
+				t.Errorf("dev's tokens are no longer where [store] url names: %+v", got)
+			}
+			configKept("nothing was moved")
+		})
+	}
+}
