@@ -128,8 +128,12 @@ func accounts(ctx context.Context, service, env string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	isMarked := make(map[dbus.ObjectPath]bool, len(marked))
+	for _, item := range marked {
+		isMarked[item] = true
+	}
 	for _, item := range all {
-		if !slices.Contains(marked, item) {
+		if !isMarked[item] {
 			mine = append(mine, item)
 		}
 	}
