@@ -117,6 +117,12 @@ func set(ctx context.Context, service, account, value string) error {
 	return worded(err)
 }
 
+// setRecordItem is writeItem bounded, its failures worded for people.
+func setRecordItem(ctx context.Context, service, env, account, value string) error {
+	_, err := bounded(ctx, func(context.Context) (struct{}, error) { return struct{}{}, writeItem(service, env, account, value) })
+	return worded(err)
+}
+
 // remove is keyring.Delete bounded: keyring.ErrNotFound as it is, other
 // failures worded for people.
 func remove(ctx context.Context, service, account string) error {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	dbus "github.com/godbus/dbus/v5"
-	"github.com/zalando/go-keyring"
+	gokeyring "github.com/zalando/go-keyring"
+	ss "github.com/zalando/go-keyring/secret_service"
 )
 
 const systemName = "system keychain (Secret Service)"
@@ -19,6 +22,7 @@ const (
 	secretsPath    = "/org/freedesktop/secrets"
 	loginKeyring   = "/org/freedesktop/secrets/collection/login"
 	propCollection = "org.freedesktop.Secret.Service.Collections"
+	itemAttributes = "org.freedesktop.Secret.Item.Attributes"
 )
 
 // check asks the session bus for the Secret Service and the keyring the
@@ -79,37 +83,169 @@ func sessionBus() (*dbus.Conn, error) {
 	return conn, nil
 }
 
-// accounts lists the account of every item under service in the keyring
-// the keychain library writes to (the "login" keyring, else the default
-// one), found by the service attribute as `secret-tool search service
-// SERVICE` finds them, whatever the accounts are.
-func accounts(ctx context.Context, service string) ([]string, error) {
+// The attributes freshtoken adds to each item of an environment's record
+// (its head and parts), beside the keychain library's service and
+// username: recordAttribute marks every such item, envAttribute names its
+// environment. A save then finds its environment's items by one search,
+// where it read the attributes of every item under the service, one call
+// each (1,500 items, 2000 environments: most of a second per save). Items
+// without them (written by an older freshtoken, whose keychain library
+// writes its own two alone, and replaces any others) are still found, by
+// reading every such item's, and are given them.
+const (
+	recordAttribute = "freshtoken_record"
+	envAttribute    = "freshtoken_env"
+)
+
+// attributeReads counts the items whose attributes accounts read, and
+// attributeWrites the items marked, for tests.
+var attributeReads, attributeWrites atomic.Int64
+
+// accounts lists the account of every item of env's under service, as owns
+// says, in the keyring the keychain library writes to (the "login"
+// keyring, else the default one), whatever others are missing. The items
+// marked as env's are found by their attributes; the items not marked at
+// all (found by the service attribute, as `secret-tool search service
+// SERVICE` finds them) are read one by one, and env's among them are
+// marked. Another environment's items are never changed: an older
+// freshtoken may be writing them.
+func accounts(ctx context.Context, service, env string) ([]string, error) {
 	conn, err := sessionBus()
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	collection := dbus.ObjectPath(loginKeyring)
-	var collections []dbus.ObjectPath
-	if getProperty(ctx, conn.Object(secretsName, secretsPath), propCollection, &collections) != nil || !slices.Contains(collections, collection) {
-		collection = "/org/freedesktop/secrets/aliases/default"
-	}
-	var items []dbus.ObjectPath
-	if err := conn.Object(secretsName, collection).CallWithContext(ctx, "org.freedesktop.Secret.Collection.SearchItems", 0, map[string]string{"service": service}).Store(&items); err != nil {
+	keyring := collection(ctx, conn)
+	all, err := search(ctx, keyring, map[string]string{"service": service})
+	if err != nil {
 		return nil, err
 	}
+	marked, err := search(ctx, keyring, map[string]string{"service": service, recordAttribute: "1"})
+	if err != nil {
+		return nil, err
+	}
+	mine, err := search(ctx, keyring, marks(map[string]string{"service": service}, env))
+	if err != nil {
+		return nil, err
+	}
+	isMarked := make(map[dbus.ObjectPath]bool, len(marked))
+	for _, item := range marked {
+		isMarked[item] = true
+	}
+	for _, item := range all {
+		if !isMarked[item] {
+			mine = append(mine, item)
+		}
+	}
 	var found []string
-	for _, item := range items {
+	for _, item := range mine {
 		var attrs map[string]string
-		if err := getProperty(ctx, conn.Object(secretsName, item), "org.freedesktop.Secret.Item.Attributes", &attrs); err != nil {
-			if errors.Is(vanished(err), keyring.ErrNotFound) {
+		attributeReads.Add(1)
+		if err := getProperty(ctx, conn.Object(secretsName, item), itemAttributes, &attrs); err != nil {
+			if errors.Is(vanished(err), gokeyring.ErrNotFound) {
 				continue
 			}
 			return nil, err
 		}
+		if !owns(env, attrs["username"]) {
+			continue
+		}
 		found = append(found, attrs["username"])
+		if attrs[recordAttribute] != "1" || attrs[envAttribute] != env {
+			mark(ctx, conn.Object(secretsName, item), marks(attrs, env))
+		}
 	}
 	return found, nil
+}
+
+// marks is attrs, an item's attributes, with those that find it as env's.
+func marks(attrs map[string]string, env string) map[string]string {
+	attrs = maps.Clone(attrs)
+	attrs[recordAttribute], attrs[envAttribute] = "1", env
+	return attrs
+}
+
+// mark sets item's attributes to attrs. A failure leaves it as it was,
+// found by the service alone, as before.
+func mark(ctx context.Context, item dbus.BusObject, attrs map[string]string) {
+	attributeWrites.Add(1)
+	dot := strings.LastIndex(itemAttributes, ".")
+	item.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Set", 0, itemAttributes[:dot], itemAttributes[dot+1:], dbus.MakeVariant(attrs))
+}
+
+// collection is the keyring the keychain library writes to: the "login"
+// keyring, else the default one.
+func collection(ctx context.Context, conn *dbus.Conn) dbus.BusObject {
+	path := dbus.ObjectPath(loginKeyring)
+	var collections []dbus.ObjectPath
+	if getProperty(ctx, conn.Object(secretsName, secretsPath), propCollection, &collections) != nil || !slices.Contains(collections, path) {
+		path = "/org/freedesktop/secrets/aliases/default"
+	}
+	return conn.Object(secretsName, path)
+}
+
+// search lists the items of keyring that have attrs among theirs.
+func search(ctx context.Context, keyring dbus.BusObject, attrs map[string]string) ([]dbus.ObjectPath, error) {
+	var items []dbus.ObjectPath
+	err := keyring.CallWithContext(ctx, "org.freedesktop.Secret.Collection.SearchItems", 0, attrs).Store(&items)
+	return items, err
+}
+
+// writeItem keeps value as env's item account under service, marked as
+// env's, in one write to the keychain: the item already marked is given
+// the value alone, and one not yet marked (an older freshtoken's) is
+// marked first. The keychain library's Set replaces an item's attributes
+// with its own two: marking them again after each write doubled a save's
+// writes, each of which the Secret Service may make by rewriting its whole
+// keyring file. An item the Secret Service would create only after a
+// prompt is left to the keychain library, unmarked. It waits for every
+// answer, as the keychain library does: bounded abandons a call given up
+// on, and holds the next until it is answered, so that its write never
+// lands after a later one.
+func writeItem(service, env, account, value string) error {
+	ctx := context.Background()
+	conn, err := sessionBus()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	keyring := collection(ctx, conn)
+	attrs := marks(map[string]string{"service": service, "username": account}, env)
+	items, err := search(ctx, keyring, attrs)
+	if err == nil && len(items) == 0 {
+		items, err = search(ctx, keyring, map[string]string{"service": service, "username": account})
+		if len(items) > 0 {
+			mark(ctx, conn.Object(secretsName, items[0]), attrs)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var session dbus.ObjectPath
+	var none dbus.Variant
+	if err := conn.Object(secretsName, secretsPath).CallWithContext(ctx, "org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&none, &session); err != nil {
+		return err
+	}
+	defer conn.Object(secretsName, session).CallWithContext(ctx, "org.freedesktop.Secret.Session.Close", 0)
+	secret := ss.NewSecret(session, value)
+	if len(items) > 0 {
+		err := conn.Object(secretsName, items[0]).CallWithContext(ctx, "org.freedesktop.Secret.Item.SetSecret", 0, secret).Err
+		if !errors.Is(vanished(err), gokeyring.ErrNotFound) {
+			return err
+		}
+	}
+	props := map[string]dbus.Variant{
+		"org.freedesktop.Secret.Item.Label": dbus.MakeVariant(fmt.Sprintf("Password for '%s' on '%s'", account, service)),
+		itemAttributes:                      dbus.MakeVariant(attrs),
+	}
+	var item, prompt dbus.ObjectPath
+	if err := keyring.CallWithContext(ctx, "org.freedesktop.Secret.Collection.CreateItem", 0, props, secret, true).Store(&item, &prompt); err != nil {
+		return err
+	}
+	if prompt != "/" {
+		return gokeyring.Set(service, account, value)
+	}
+	return nil
 }
 
 // getProperty reads the property prop (INTERFACE.NAME) of obj into into.
@@ -142,7 +278,7 @@ func vanished(err error) error {
 	switch de.Name {
 	case "org.freedesktop.Secret.Error.NoSuchObject", "org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownMethod":
 		if strings.Contains(de.Error(), "/org/freedesktop/secrets/collection/") {
-			return keyring.ErrNotFound
+			return gokeyring.ErrNotFound
 		}
 	}
 	return err

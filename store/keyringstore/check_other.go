@@ -5,6 +5,8 @@ package keyringstore
 import (
 	"context"
 	"runtime"
+
+	"github.com/zalando/go-keyring"
 )
 
 // systemName names the keychain in messages.
@@ -25,7 +27,13 @@ func check(context.Context) error { return nil }
 
 // accounts searches nothing: the keychain library searches neither the
 // Keychain nor the Credential Manager.
-func accounts(context.Context, string) ([]string, error) { return nil, errNotSearched }
+func accounts(context.Context, string, string) ([]string, error) { return nil, errNotSearched }
+
+// writeItem is the keychain library's Set: nothing searches for an
+// environment's items here.
+func writeItem(service, _, account, value string) error {
+	return keyring.Set(service, account, value)
+}
 
 // vanished is err: the Keychain and the Credential Manager look an item up
 // and use it in one call.

@@ -231,13 +231,13 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	chunks := split(string(data))
 	for i, c := range chunks {
-		if err := set(ctx, s.service, s.partAccount(env, slot, i+1), c); err != nil {
+		if err := setRecordItem(ctx, s.service, env, s.partAccount(env, slot, i+1), c); err != nil {
 			return err
 		}
 	}
 	sum := sha256.Sum256(data)
 	h, _ := json.Marshal(head{Slot: slot, Parts: len(chunks), SHA256: hex.EncodeToString(sum[:])})
-	if err := set(ctx, s.service, env, string(h)); err != nil {
+	if err := setRecordItem(ctx, s.service, env, env, string(h)); err != nil {
 		return err
 	}
 	// The record is saved, and read by its head alone: parts of larger
@@ -314,7 +314,7 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 // service goes, whichever others are missing; elsewhere each slot's are
 // removed in turn up to the first one missing.
 func (s *Store) sweep(ctx context.Context, env, slot string, keep int) error {
-	found, err := bounded(ctx, func(ctx context.Context) ([]string, error) { return accounts(ctx, s.service) })
+	found, err := bounded(ctx, func(ctx context.Context) ([]string, error) { return accounts(ctx, s.service, env) })
 	if errors.Is(err, errNotSearched) {
 		for _, sl := range []string{"a", "b"} {
 			from := 1
@@ -344,6 +344,12 @@ func (s *Store) sweep(ctx context.Context, env, slot string, keep int) error {
 // errNotSearched is accounts' answer where the keychain is not searched:
 // parts are then found by trying their accounts in turn.
 var errNotSearched = errors.New("the keychain is not searched")
+
+// owns says whether account is env's: its head's or one of its parts'.
+func owns(env, account string) bool {
+	_, _, ok := partOf(env, account)
+	return ok || account == env
+}
 
 // partOf says which of env's parts account is (ok false: none of them),
 // as partAccount names them.
