@@ -35,7 +35,7 @@ func TestSignalDuringTheCodeExchange(t *testing.T) {
 			run.waitSaid(t, "for the log-in already sent to") // the wait for the answer, explained
 			close(g.release)
 			stderr := run.waitExit(t, 128+int(sig))
-			if !strings.Contains(stderr, "interrupted") {
+			if !strings.Contains(stderr, stoppedBy(sig)) {
 				t.Fatalf("stderr %q; want it to say it was interrupted", stderr)
 			}
 			w.mustRun("get", "/v2/users/me")
