@@ -127,7 +127,7 @@ func approving(t *testing.T, run *watched) {
 func abandonedAtCtrlCTwice(t *testing.T, run *watched) string {
 	t.Helper()
 	run.cmd.Process.Signal(syscall.SIGINT)
-	run.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
+	run.waitSaid(t, ", and the log-in with ") // it (awaited), or them (in hand, being stored)
 	run.cmd.Process.Signal(syscall.SIGINT)
 	return run.waitExit(t, 130)
 }
