@@ -326,7 +326,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 // provider answers with tokens.
 func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) error {
 	s := d.src
-	defer s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout, LogIn: true})()
+	defer s.whenUnlocked(s.sending(Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout, LogIn: true}))
 	// The time this process ran (see withRunningTimeout), not the
 	// client's Timeout, whose timer a stop outlasts: the answer spends the
 	// device code.

@@ -423,14 +423,15 @@ func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) 
 
 // exchange sends req's request for r once, bounded by Settings.Timeout, and
 // stores the answer before returning it (see keep). While the request is in
-// flight or its answer unstored, Options.Sending knows.
+// flight or its answer unstored, and until the renewal lock is released,
+// Options.Sending knows; and from the answer, that it is being stored.
 //
 // An answer that x/oauth2 refuses (no access token, or an empty one) but
 // that holds a new refresh token is stored all the same, since the provider
 // has rotated out the one sent: sending that again would end the grant at
 // a provider that detects reuse. The error then wraps ErrUnusableToken.
 func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
-	defer s.sending(s.inFlight(false))()
+	defer s.whenUnlocked(s.sending(s.inFlight()))
 	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", redact.URL(s.set.TokenURL), "timeout", s.set.Timeout)
 	defer answered()
 	// The time this process ran (see withRunningTimeout), not the
@@ -500,29 +501,39 @@ func answerLost(err error) string {
 	return ""
 }
 
-// inFlight describes the renewal under way for Options.Sending; unsaved
-// when its answer is in and the store refused it.
-func (s *Source) inFlight(unsaved bool) Renewal {
-	return Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout, Unsaved: unsaved,
+// inFlight describes the renewal under way for Options.Sending.
+func (s *Source) inFlight() Renewal {
+	return Renewal{Env: s.set.Env, TokenURL: s.set.TokenURL, Timeout: s.set.Timeout,
 		NothingToLose: s.set.Grant == GrantClientCredentials}
 }
 
 // keep saves n, the answer to a renewal of r, and makes it the token
-// served. An answer that rotated r's refresh token is, from the store's
-// first refusal of it, told to Options.Sending as unsaved until it is
-// stored: through save's own tries, and after them, when it is kept to be
-// saved later (see saveLater); the error is then an *unsavedError, or
-// wraps errLockLost when the store refused it because the renewal lock
-// passed to another renewer.
+// served. Until the store takes it or first refuses it, it is told to
+// Options.Sending as being stored. An answer that rotated r's refresh
+// token is, from the store's first refusal of it, told to Options.Sending
+// as unsaved until it is stored: through save's own tries (their success
+// ends it at once, the request's own telling lasting until the lock is
+// released), and after them, when it is kept to be saved later (see
+// saveLater); the error is then an *unsavedError, or wraps errLockLost
+// when the store refused it because the renewal lock passed to another
+// renewer.
 func (s *Source) keep(work context.Context, n, r *store.Record) error {
 	spent := refreshToken(r)
 	rotated := spent != "" && n.RefreshToken != spent
+	storing := s.inFlight()
+	storing.Storing, storing.NothingToLose = true, storing.NothingToLose || !rotated
+	inHand := sync.OnceFunc(s.sending(storing)) // once refused, or once keep returns
+	defer inHand()
 	var unsaved func() // Options.Sending's for the answer, once the store refused it
-	err := s.saveRefused(work, n, r, func() {
-		if rotated {
-			unsaved = s.sending(s.inFlight(true))
+	refused := func() {
+		if rotated && unsaved == nil {
+			u := s.inFlight()
+			u.Unsaved = true
+			unsaved = s.sending(u)
 		}
-	})
+		inHand()
+	}
+	err := s.saveRefused(work, n, r, refused)
 	if err == nil {
 		if unsaved != nil {
 			unsaved()
@@ -530,11 +541,9 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 		s.remember(n)
 		return nil
 	}
+	refused()
 	if rotated {
-		if unsaved == nil {
-			unsaved = s.sending(s.inFlight(true))
-		}
-		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: unsaved}
+		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: func() { s.whenUnlocked(unsaved) }}
 		if f, ok := s.store.(store.Flusher); ok {
 			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
 			told := u.stored

@@ -198,7 +198,10 @@ type Options struct {
 	// refresh token is kept and saved as soon as the store takes it: Sending
 	// is called again for it, with Renewal.Unsaved set, and its function
 	// once it is saved, or dropped for other tokens the store holds by then.
-	// It may return nil, when it has nothing to do then.
+	// From the provider's answer until the store's first refusal of it (or
+	// until it is stored), Sending is told of it with Renewal.Storing set,
+	// and its function called then: the tokens are in hand, no longer
+	// awaited. It may return nil, when it has nothing to do then.
 	Sending func(Renewal) (stored func())
 	// Locking, if set, is called before the Source takes its store's
 	// renewal lock, which it may have to wait for while another process
@@ -222,6 +225,12 @@ type Renewal struct {
 	// until the store takes it; if the process ends first, the refresh
 	// token is lost and a log-in is needed.
 	Unsaved bool
+	// Storing: the provider has answered, and the process is storing the
+	// tokens; if it ends first, they are lost (the refresh token with them,
+	// unless NothingToLose). Told in addition to the request's own
+	// Renewal, from the answer until the store takes it or first refuses
+	// it (then Unsaved), or, with LogIn, while a log-in's tokens are stored.
+	Storing bool
 	// NothingToLose: the grant has no refresh token (client credentials),
 	// so abandoning the renewal costs only the token the next call
 	// requests again; no log-in is needed.
@@ -299,9 +308,9 @@ type Source struct {
 	// Transport of this Source, which would find itself.
 	apiTransport http.RoundTripper
 	// sending tells Options.Sending, if set, and returns the function to
-	// call once the answer is stored: it calls Options.Sending's, if any,
-	// then, or once s releases its store's lock if s holds it (see
-	// whenUnlocked).
+	// call once the answer is stored: Options.Sending's, if any. Where
+	// that is also once s releases its store's lock, call it through
+	// whenUnlocked.
 	sending func(Renewal) func()
 	locking func() // Options.Locking; nil: none
 	// lockMu guards locked, which is true while s holds its store's lock,
@@ -522,7 +531,7 @@ func New(s Settings, o Options) (*Source, error) {
 	src.sending = func(r Renewal) func() {
 		if o.Sending != nil {
 			if stored := o.Sending(r); stored != nil {
-				return func() { src.whenUnlocked(stored) }
+				return stored
 			}
 		}
 		return func() {} // nothing to tell, as from a program that only logs
@@ -1200,6 +1209,9 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	r.LoggedInAt = sentAt
+	storing := s.inFlight()
+	storing.LogIn, storing.Storing = true, true
+	defer s.sending(storing)()
 	ctx = context.WithValue(ctx, loggingIn{}, true)
 	for tries := 1; ; tries++ {
 		unlock, replaced, err := s.lockToReplace(ctx, "client")

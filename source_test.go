@@ -1865,8 +1865,8 @@ func TestSendingWithoutStoredFunction(t *testing.T) {
 	}
 	own.broken.Store(false)
 	testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
-	if n := told.Load(); n != 3 {
-		t.Fatalf("Sending told of %d token requests and kept answers; want 3", n)
+	if n := told.Load(); n != 5 { // two requests, two answers in hand, one kept
+		t.Fatalf("Sending told of %d token requests, answers in hand and kept answers; want 5", n)
 	}
 }
 
@@ -2496,5 +2496,80 @@ func TestAnswerInHandIsUnsavedFromTheStoresFirstRefusal(t *testing.T) {
 	}
 	if r.record().RefreshToken == spent {
 		t.Fatal("the answer was not stored")
+	}
+}
+
+// phases counts the renewals Options.Sending was told of and has yet to
+// see the end of, by kind.
+type phases struct{ requests, storing, unsaved atomic.Int32 }
+
+func (p *phases) sending(rn freshtoken.Renewal) func() {
+	n := &p.requests
+	switch {
+	case rn.Unsaved:
+		n = &p.unsaved
+	case rn.Storing:
+		n = &p.storing
+	}
+	n.Add(1)
+	return func() { n.Add(-1) }
+}
+
+func (p *phases) String() string {
+	return fmt.Sprintf("%d requests, %d being stored, %d unsaved", p.requests.Load(), p.storing.Load(), p.unsaved.Load())
+}
+
+// lockWatched is a store whose first Save is refused as unreachable,
+// noting at each Save and at each release of the renewal lock what
+// Options.Sending was told.
+type lockWatched struct {
+	unreachableOnce
+	p        *phases
+	atSave   []string
+	atUnlock []string
+}
+
+func (l *lockWatched) Save(ctx context.Context, env string, r *store.Record) error {
+	l.atSave = append(l.atSave, l.p.String())
+	return l.unreachableOnce.Save(ctx, env, r)
+}
+
+func (l *lockWatched) Lock(ctx context.Context, env string) (func(), error) {
+	unlock, err := l.unreachableOnce.Lock(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return func() { l.atUnlock = append(l.atUnlock, l.p.String()); unlock() }, nil
+}
+
+// TestAnswerInHandIsToldAsBeingStored: from the provider's answer to the
+// store's first refusal of it, Options.Sending is told the tokens are in
+// hand and being stored (Renewal.Storing), so that the command line,
+// interrupted then, says it is storing them, not that it waits up to 30s
+// for the renewal already sent; from the refusal on, unsaved. Once a later
+// try stores them, the unsaved renewal ends at once, while the request's
+// own lasts until the renewal lock is released: a second Ctrl-C in
+// between said the new tokens were never stored and the refresh token
+// lost.
+func TestAnswerInHandIsToldAsBeingStored(t *testing.T) {
+	r, _ := loggedIn(t)
+	p := &phases{}
+	st := &lockWatched{unreachableOnce: unreachableOnce{Store: r.store, retried: func() {}}, p: p}
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now, Sending: p.sending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatalf("a renewal whose store came back at its second try: %v", err)
+	}
+	want := []string{"1 requests, 1 being stored, 0 unsaved", "1 requests, 0 being stored, 1 unsaved"}
+	if !slices.Equal(st.atSave, want) {
+		t.Errorf("Sending was told, at each save: %q; want %q", st.atSave, want)
+	}
+	if len(st.atUnlock) == 0 || st.atUnlock[len(st.atUnlock)-1] != "1 requests, 0 being stored, 0 unsaved" {
+		t.Errorf("Sending was told, as the renewal lock was released: %q; want the request alone in flight", st.atUnlock)
+	}
+	if p.String() != "0 requests, 0 being stored, 0 unsaved" {
+		t.Errorf("left in flight once renewed: %s", p)
 	}
 }

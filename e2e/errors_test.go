@@ -288,6 +288,41 @@ func TestSecondCtrlCWhileRedisIsDownAbandonsTheAnswerInHand(t *testing.T) {
 	}
 }
 
+// TestCtrlCWhileTheStoreTakesTheAnswer: Ctrl-C once the provider has
+// answered a renewal and while Redis (paused, its answers awaited for up to
+// a minute) has yet to take or refuse the new tokens: it said "waiting up
+// to 30s for the renewal already sent … to be stored", as if the answer
+// were still to come. It says freshtoken is storing the new tokens, and
+// what a second Ctrl-C costs; once Redis takes them, it exits 130 with the
+// rotated refresh token stored.
+func TestCtrlCWhileTheStoreTakesTheAnswer(t *testing.T) {
+	srv := redistest.Start(t)
+	var paused atomic.Bool
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant == "refresh_token" && paused.CompareAndSwap(false, true) {
+			srv.Pause(t) // before the answer is stored
+		}
+	}}, srv.URL+"?read_timeout=60s&write_timeout=60s", "")
+	w.login()
+	before := srv.Get(t, "freshtoken:dev")
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "waiting for the token store to take the new tokens")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "freshtoken: storing the new tokens from ")
+	srv.Resume(t)
+	code, stderr := run.wait()
+	if code != 130 || strings.Contains(stderr, "waiting up to") || !strings.Contains(stderr, "Ctrl-C again abandons them, and the refresh token with them") {
+		t.Fatalf("exit %d, stderr %q; want 130, the wait said to be the store's, for tokens in hand", code, stderr)
+	}
+	if srv.Get(t, "freshtoken:dev") == before {
+		t.Fatal("the renewal's answer was not stored")
+	}
+	w.mustRun("token", "--force") // spends the stored refresh token: the rotated one, or the grant ends
+	if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want the grant alive", st)
+	}
+}
+
 // TestRenewalOutlivesARedisOutage: Redis becomes unreachable while the
 // provider is answering a renewal, and comes back a little later. The
 // renewal keeps the new tokens, saves them once Redis is back and succeeds;

@@ -6,8 +6,10 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +121,39 @@ func watchTerminal(ptmx *os.File) (screen *testenv.Output, hangUp func()) {
 		<-stopped
 		ptmx.Close()
 		screen.Close()
+	}
+}
+
+// TestClosedTerminalIsToldInTheLog: `freshtoken remove -e dev 2>log` at a
+// terminal that closes while it asks: the last line, which the person reads
+// in the log later, said "interrupted", as for a Ctrl-C they never typed.
+// It says the terminal closed.
+func TestClosedTerminalIsToldInTheLog(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		testenv.Missing(t, "no pseudo-terminal here: %v", err)
+	}
+	screen, hangUp := watchTerminal(ptmx)
+	logFile := filepath.Join(t.TempDir(), "log")
+	log, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	run := w.watchWith(func(c *exec.Cmd) { c.Stdin, c.Stdout, c.Stderr = tty, tty, log }, "remove", "-e", "dev")
+	tty.Close()
+	testenv.WaitFor(t, "the question", func() bool {
+		said, _ := os.ReadFile(logFile)
+		return strings.Contains(screen.String()+string(said), "[y/N] ")
+	})
+	hangUp()
+	if code, _ := run.wait(); code != 129 {
+		t.Fatalf("exit %d, want 129 (as SIGHUP)", code)
+	}
+	said, _ := os.ReadFile(logFile)
+	if lines := strings.Split(strings.TrimSpace(string(said)), "\n"); lines[len(lines)-1] != "freshtoken: the terminal closed (SIGHUP)" {
+		t.Fatalf("the log ends %q; want it to say the terminal closed", lines[len(lines)-1])
 	}
 }

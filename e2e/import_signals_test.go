@@ -52,7 +52,7 @@ func TestSignalDuringAnImportPutsBackWhatItStored(t *testing.T) {
 			run.cmd.Process.Signal(sig)
 			stderr := run.waitExit(t, 128+int(sig))
 			last := stderr[strings.LastIndex(strings.TrimSuffix(stderr, "\n"), "\n")+1:]
-			if !strings.HasPrefix(last, "freshtoken: interrupted") || !strings.Contains(last, "nothing was imported") || strings.Contains(last, "could not") {
+			if !strings.HasPrefix(last, stoppedBy(sig)) || !strings.Contains(last, "nothing was imported") || strings.Contains(last, "could not") {
 				t.Errorf("last line %q; want it to say the import was interrupted and nothing imported", last)
 			}
 			if _, err := os.Stat(filepath.Join(w.store, "aaa.json")); !os.IsNotExist(err) {
@@ -105,7 +105,7 @@ func TestSignalWhileImportAsksTheKeptSecretCommand(t *testing.T) {
 			}
 			run.cmd.Process.Signal(sig)
 			stderr := run.waitExit(t, 128+int(sig))
-			if !strings.HasPrefix(stderr, "freshtoken: interrupted") || !strings.Contains(stderr, "nothing was imported") ||
+			if !strings.HasPrefix(stderr, stoppedBy(sig)) || !strings.Contains(stderr, "nothing was imported") ||
 				strings.Contains(stderr, "could not be read") || strings.Contains(stderr, "--client-secret") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 				t.Errorf("stderr = %q; want one line saying the import was interrupted and nothing imported", stderr)
 			}

@@ -180,8 +180,8 @@ func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
 	rc.cmd.Process.Signal(syscall.SIGHUP)
 	rc.waitSaid(t, "Ctrl-C abandons it") // what it waits for while the answer is held; one Ctrl-C after SIGHUP
 	close(g.release)
-	if out := rc.waitExit(t, 129); !strings.Contains(out, "interrupted") {
-		t.Fatalf("stderr %q; want it to say it was interrupted", out)
+	if out := rc.waitExit(t, 129); !strings.Contains(out, stoppedBy(syscall.SIGHUP)) {
+		t.Fatalf("stderr %q; want it to say the terminal closed", out)
 	}
 	w.mustRun("get", "/v2/users/me")
 	if st := w.provider.Stats(); st.DeviceLogins != 1 || st.Refreshes != 0 {
@@ -310,7 +310,7 @@ func TestSignalsSeeTheRenewalThrough(t *testing.T) {
 			if sig == syscall.SIGINT {
 				abandon = "; Ctrl-C again abandons it"
 			}
-			if !strings.Contains(stderr, abandon) || !strings.Contains(stderr, "freshtoken: interrupted") {
+			if !strings.Contains(stderr, abandon) || !strings.Contains(stderr, stoppedBy(sig)) {
 				t.Fatalf("stderr %q; want the wait explained, then interrupted", stderr)
 			}
 			grantKept(t, w, before)
@@ -587,9 +587,19 @@ func endsWithin(t *testing.T, run *watched, code int) {
 		run.cmd.Process.Kill()
 		t.Fatalf("still running 10 s after the signal: %s", run.stderr.String())
 	}
-	if got, stderr := run.wait(); got != code || !strings.Contains(stderr, "freshtoken: interrupted") {
+	if got, stderr := run.wait(); got != code || !strings.Contains(stderr, stoppedBy(syscall.Signal(code-128))) {
 		t.Fatalf("exit %d, want %d saying it was interrupted:\n%s", got, code, stderr)
 	}
+}
+
+// stoppedBy is the start of the last line of a command that signal sig
+// stopped, its streams no terminal: a hang-up names the signal, the
+// others say "interrupted".
+func stoppedBy(sig syscall.Signal) string {
+	if sig == syscall.SIGHUP {
+		return "freshtoken: stopped by a hang-up signal (SIGHUP)"
+	}
+	return "freshtoken: interrupted"
 }
 
 // endsInterruptedUnsent fails the test unless run ends with 128+sig and
@@ -600,7 +610,7 @@ func endsInterruptedUnsent(t *testing.T, w *world, run *watched, sig syscall.Sig
 	t.Helper()
 	endsWithin(t, run, 128+int(sig))
 	_, stderr := run.wait()
-	if !strings.HasPrefix(stderr, "freshtoken: interrupted") || strings.Count(stderr, "\n") != 1 {
+	if !strings.HasPrefix(stderr, stoppedBy(sig)) || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("stderr %q; want one line saying it was interrupted", stderr)
 	}
 	for _, misleading := range []string{"run it yourself", "check issuer", "could not"} {
@@ -1024,7 +1034,7 @@ func TestSignalWhileTheStoreRefusesTheAnswer(t *testing.T) {
 			close(g.release)
 			run.waitSaid(t, "waiting for the store to take the new tokens")
 			writable()
-			if code, stderr := run.wait(); code != 128+int(sig) || !strings.Contains(stderr, "freshtoken: interrupted") {
+			if code, stderr := run.wait(); code != 128+int(sig) || !strings.Contains(stderr, stoppedBy(sig)) {
 				t.Fatalf("exit %d; want %d, interrupted, once stored\n%s", code, 128+int(sig), stderr)
 			}
 			if refreshToken(t, w) == before {
@@ -1219,7 +1229,7 @@ func TestSignalDuringAll(t *testing.T) {
 				if between {
 					lines++ // the 429's
 				}
-				if !strings.HasSuffix("\n"+stderr, "\nfreshtoken: interrupted\n") || strings.Count(stderr, "\n") != lines {
+				if !strings.HasSuffix("\n"+stderr, "\n"+stoppedBy(sig)+"\n") || strings.Count(stderr, "\n") != lines {
 					t.Errorf("stderr %q; want the line saying it was interrupted, after the 429's between pages", stderr)
 				}
 				if out := run.output(t); out != "" || later.Load() > 0 {

@@ -208,7 +208,7 @@ func TestCtrlCToAPipelineWhoseReaderDies(t *testing.T) {
 					t.Fatal("the reader outlived the signal")
 				}
 				endsWithin(t, run, 128+int(sig))
-				if _, stderr := run.wait(); stderr != "freshtoken: interrupted\n" {
+				if _, stderr := run.wait(); stderr != stoppedBy(sig)+"\n" {
 					t.Fatalf("stderr %q; want the one line saying it was interrupted", stderr)
 				}
 			}

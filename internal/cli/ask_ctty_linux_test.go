@@ -191,3 +191,40 @@ func TestQuestionsAskedOnStderrWithoutATerminalOfTheSession(t *testing.T) {
 		})
 	}
 }
+
+// TestWhereToLogInShownAtTheTerminalWhenErrorsGoToALog: `freshtoken login
+// 2>log` where no browser opens: "Could not open a browser… Open this URL"
+// went only into the log, and the person waited at the terminal with
+// nothing on it. It is shown at the session's terminal too, and stays in
+// the log, where a script reads the URL from stderr.
+func TestWhereToLogInShownAtTheTerminalWhenErrorsGoToALog(t *testing.T) {
+	t.Setenv("BROWSER", "false")
+	e := newDevEnv(t)
+	e.configure(t)
+	s := newScreen(t)
+	log := filepath.Join(e.dir, "log")
+	done := s.runLogged(t, s, log, "--config", e.config, "login")
+	s.expect(t, "Could not open a browser")
+	s.expect(t, "Open this URL in a browser on this computer and approve access to dev")
+	var authURL string
+	testenv.WaitFor(t, "the URL in the log", func() bool {
+		b, _ := os.ReadFile(log)
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if strings.HasPrefix(line, "http") {
+				authURL = line
+			}
+		}
+		return authURL != ""
+	})
+	s.expect(t, authURL)
+	if err := testenv.Visit(authURL); err != nil {
+		t.Fatal(err)
+	}
+	if code := testenv.Receive(t, "login to finish", done); code != 0 {
+		b, _ := os.ReadFile(log)
+		t.Fatalf("exit %d\nlog:\n%s\nterminal:\n%s", code, b, s)
+	}
+	if b, _ := os.ReadFile(log); !strings.Contains(string(b), "Could not open a browser") {
+		t.Errorf("the log holds:\n%s\nwant the instruction there too, for scripts", b)
+	}
+}

@@ -30,8 +30,8 @@ func TestImportPostmanStdinAtAClosedTerminal(t *testing.T) {
 	var out, errOut bytes.Buffer
 	ios := &IOStreams{In: iotest.ErrReader(hungUp(syscall.EIO)), Out: &out, ErrOut: &errOut}
 	code := Main([]string{"--config", cfg, "import", "postman", "-"}, ios)
-	if code != 128+int(syscall.SIGHUP) || !strings.HasPrefix(errOut.String(), "freshtoken: interrupted") || out.Len() != 0 {
-		t.Errorf("import postman - at a closed terminal: exit %d, stderr %q, stdout %q; want exit %d, interrupted", code, errOut.String(), out.String(), 128+int(syscall.SIGHUP))
+	if code != 128+int(syscall.SIGHUP) || !strings.HasPrefix(errOut.String(), "freshtoken: the terminal closed (SIGHUP)") || out.Len() != 0 {
+		t.Errorf("import postman - at a closed terminal: exit %d, stderr %q, stdout %q; want exit %d, the terminal closed", code, errOut.String(), out.String(), 128+int(syscall.SIGHUP))
 	}
 }
 

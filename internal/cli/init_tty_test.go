@@ -407,6 +407,49 @@ func TestInitSecretStaysHiddenAfterASuspend(t *testing.T) {
 	s.leftClean(t, "dev-client-secret")
 }
 
+// TestInitSecretAskedOnceForAContinuationToldTwice: a continuation of init
+// at the client secret question that leaves the terminal as freshtoken set
+// it (echo off) asks nothing again: after Ctrl-Z, bg, fg, the
+// continuations of bg and fg were both acted on in the foreground, and
+// the question was printed twice in a row. One that finds the shell's
+// settings back (echo on) asks again, as fg after a Ctrl-Z does.
+func TestInitSecretAskedOnceForAContinuationToldTwice(t *testing.T) {
+	e := newDevEnv(t)
+	s := newScreen(t)
+	done := s.atTheSecret(t, e)
+	const question = "Client secret (typing is not shown): "
+	continued := func(echoOn bool) {
+		t.Helper()
+		if echoOn {
+			shells, err := unix.IoctlGetTermios(int(s.tty.Fd()), unix.TCGETS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shells.Lflag |= unix.ECHO
+			if err := unix.IoctlSetTermios(int(s.tty.Fd()), unix.TCSETS, shells); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := unix.Kill(os.Getpid(), unix.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const stops = 10 // a continuation told twice may reach freshtoken as one
+	for range stops {
+		continued(true)
+		s.expect(t, question) // asked again, echo off again
+		testenv.WaitFor(t, "echo to be off", s.echoOff)
+		continued(false) // the same stop's continuation, told again
+	}
+	continued(true) // a last stop's, acted on after the one told twice
+	s.typeSecret(t, "dev-client-secret")
+	s.declineLogin(t, "later", done)
+	if n := strings.Count(s.String(), question); n != stops+2 {
+		t.Errorf("the question was asked %d times; want %d, once more for each stop:\n%s", n, stops+2, s)
+	}
+	s.leftClean(t, "dev-client-secret")
+}
+
 // TestInitAsksAgainForANameTakenByAnotherProvider: the name of an
 // environment configured for another provider, typed at init's name
 // question, is said to be taken and another asked for; init ended there

@@ -125,9 +125,14 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err := loginEndpointMissing(ctx, env, src); err != nil {
 		return err
 	}
-	ios := f.IO
+	ios, person := f.IO, io.Writer(nil)
 	if opts.Manual { // it asks for the address the browser landed on
 		ios = f.dialogue()
+	} else if d := f.dialogue(); d != f.IO {
+		// Stderr goes to a log (`login 2>log`): where to log in is said
+		// at the terminal too, where the person waits, and still on
+		// stderr, where a script reads the URL.
+		person = d.ErrOut
 	}
 	flow := &login.Flow{
 		Env:     env.Name,
@@ -136,6 +141,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		Stdin:   ios.In,
 		InTTY:   ios.InTTY,
 		Stderr:  ios.ErrOut,
+		Person:  person,
 		Timeout: opts.Timeout,
 		Logger:  f.Logger(),
 		HTTP:    src.TokenClient(),

@@ -84,7 +84,7 @@ func Main(args []string, ios *IOStreams) int {
 		return ExitBrokenPipe // nobody is reading: nothing to say, and nowhere to say it
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.
-		f.lastWord(streams.ErrOut, f.suggesting(interrupted(err)), 128+int(sig))
+		f.lastWord(streams.ErrOut, f.suggesting(interrupted(stoppedBy(sig, ios.InTTY || ios.OutTTY || ios.ErrTTY || errors.Is(err, errHungUp)), err)), 128+int(sig))
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
@@ -143,12 +143,28 @@ func oncePerCommand(say func(env string)) func(env, command string) {
 	}
 }
 
-// interrupted is the last word of a command a signal stopped, err being
-// what it returned: "interrupted", and what err adds to that. The words
-// of Go's context.Canceled, which is the signal itself, are left out
-// ("interrupted; nothing was removed", not "interrupted: context
-// canceled; nothing was removed").
-func interrupted(err error) string {
+// stoppedBy says what signal sig, which stopped a command, stands for:
+// a hang-up is the closed terminal it stands for when the command ran at
+// one (atTerminal: one of its streams was a terminal, or a read of it
+// found it closed), so that the person who reads a `2>log` file later sees
+// why it stopped; elsewhere (a service, `kill -HUP`) it is said as the
+// signal. The others are "interrupted".
+func stoppedBy(sig syscall.Signal, atTerminal bool) string {
+	switch {
+	case sig != syscall.SIGHUP:
+		return "interrupted"
+	case atTerminal:
+		return "the terminal closed (SIGHUP)"
+	}
+	return "stopped by a hang-up signal (SIGHUP)"
+}
+
+// interrupted is the last word of a command a signal stopped, said as
+// stopped (see stoppedBy), err being what it returned: what stopped it,
+// and what err adds to that. The words of Go's context.Canceled, which is
+// the signal itself, are left out ("interrupted; nothing was removed",
+// not "interrupted: context canceled; nothing was removed").
+func interrupted(stopped string, err error) string {
 	var (
 		oe *outputError
 		se *silentError
@@ -156,15 +172,15 @@ func interrupted(err error) string {
 	)
 	switch {
 	case err == nil, errors.As(err, &se): // a silent error's failures were said
-		return "interrupted"
+		return stopped
 	case errors.As(err, &ss):
-		return "interrupted: " + redact.OneLine(ss.msg, 1000)
+		return stopped + ": " + redact.OneLine(ss.msg, 1000)
 	case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
-		return "interrupted" // the output the signal cut short is all there is to say
+		return stopped // the output the signal cut short is all there is to say
 	case signalOf(err) != 0:
-		return "interrupted" // the signal, or the closed terminal, stopped the command
+		return stopped // the signal, or the closed terminal, stopped the command
 	case errors.Is(err, syscall.EPIPE):
-		return "interrupted" // the signal, sent to the process group, ended the output's reader too
+		return stopped // the signal, sent to the process group, ended the output's reader too
 	}
 	msg := err.Error()
 	if errors.Is(err, context.Canceled) {
@@ -173,11 +189,11 @@ func interrupted(err error) string {
 	}
 	switch {
 	case msg == "":
-		return "interrupted"
+		return stopped
 	case strings.HasPrefix(msg, "; "):
-		return "interrupted" + redact.OneLine(msg, 1000)
+		return stopped + redact.OneLine(msg, 1000)
 	}
-	return "interrupted: " + redact.OneLine(msg, 1000)
+	return stopped + ": " + redact.OneLine(msg, 1000)
 }
 
 // restartUpgraded starts the new freshtoken at up.path in this process's

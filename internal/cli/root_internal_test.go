@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 )
 
@@ -25,8 +26,35 @@ func TestInterruptedSaysWhatWasDone(t *testing.T) {
 		{fmt.Errorf("dev: lock: %w", context.Canceled), "interrupted: dev: lock"},
 		{errors.New("dev: the provider could not be reached"), "interrupted: dev: the provider could not be reached"},
 	} {
-		if got := interrupted(tc.err); got != tc.want {
+		if got := interrupted("interrupted", tc.err); got != tc.want {
 			t.Errorf("interrupted(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestHangUpSaysTheTerminalClosed: a command that a hang-up stopped (its
+// terminal closed, SIGHUP, exit 129) said "interrupted", and the person who
+// read a `2>log` file later saw the wrong cause. At a terminal it says the
+// terminal closed, elsewhere (a service sent `kill -HUP`) that a hang-up
+// signal stopped it, and keeps what the command said it did; the other
+// signals still say "interrupted".
+func TestHangUpSaysTheTerminalClosed(t *testing.T) {
+	for _, tc := range []struct {
+		sig        syscall.Signal
+		atTerminal bool
+		err        error
+		want       string
+	}{
+		{syscall.SIGHUP, true, nil, "the terminal closed (SIGHUP)"},
+		{syscall.SIGHUP, true, errHungUp, "the terminal closed (SIGHUP)"},
+		{syscall.SIGHUP, true, fmt.Errorf("%w; nothing was imported", context.Canceled), "the terminal closed (SIGHUP); nothing was imported"},
+		{syscall.SIGHUP, true, errors.New("dev: the provider could not be reached"), "the terminal closed (SIGHUP): dev: the provider could not be reached"},
+		{syscall.SIGHUP, false, nil, "stopped by a hang-up signal (SIGHUP)"},
+		{syscall.SIGTERM, true, nil, "interrupted"},
+		{syscall.SIGQUIT, false, context.Canceled, "interrupted"},
+	} {
+		if got := interrupted(stoppedBy(tc.sig, tc.atTerminal), tc.err); got != tc.want {
+			t.Errorf("%v, at a terminal %v, %v: %q, want %q", tc.sig, tc.atTerminal, tc.err, got, tc.want)
 		}
 	}
 }

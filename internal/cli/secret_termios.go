@@ -17,7 +17,9 @@ import (
 // so that no signal in between leaves echo off for the shell. Continued
 // after a stop (Ctrl-Z, fg), when the shell has put its own settings (echo
 // on) back on the terminal, it turns echo off again before calling
-// resumed, which asks again.
+// resumed, which asks again; a continuation that finds echo still off
+// asks nothing (after Ctrl-Z, bg, fg, those of bg and fg both came to be
+// acted on in the foreground, and the question was printed twice).
 func hush(fd int, resumed func()) (restore func(), err error) {
 	was, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
@@ -38,6 +40,9 @@ func hush(fd int, resumed func()) (restore func(), err error) {
 		for {
 			select {
 			case <-continued:
+				if now, err := unix.IoctlGetTermios(fd, ioctlGetTermios); err == nil && now.Lflag&unix.ECHO == 0 {
+					break // hushed still: a continuation told twice
+				}
 				if unix.IoctlSetTermios(fd, ioctlSetTermios, &quiet) == nil {
 					resumed()
 				}

@@ -33,6 +33,8 @@ import (
 //   - an answer the store refused, which rotated the refresh token, is in
 //     flight until the engine, trying again, has stored it: the process
 //     waits for it, signal or not, and says so;
+//   - an answer in hand is said to be being stored, not awaited, and once
+//     stored, a second SIGINT warns of nothing lost;
 //   - a second SIGINT (Ctrl-C again) ends the process at once, with a
 //     warning if that abandons a renewal, saying the refresh token is lost
 //     when the provider's answer is known to have rotated it;
@@ -77,6 +79,14 @@ type guard struct {
 	idle     *sync.Cond // broadcast when inFlight reaches 0, or unsaved grows
 	inFlight int
 	last     freshtoken.Renewal // the latest renewal sent
+	// requests counts the token requests in flight by environment (one
+	// at a time each: the renewal lock), and answered those whose answer
+	// is in hand (Renewal.Storing or Unsaved was told for the environment
+	// since).
+	requests map[string]int
+	answered map[string]bool
+	storing  int                // answers in hand being stored (Renewal.Storing)
+	inHand   freshtoken.Renewal // the latest of them
 	unsaved  int                // renewals in flight whose answer the store refused (Renewal.Unsaved)
 	refused  freshtoken.Renewal // the latest of them
 	told     string             // how the wait for them was last explained to be abandoned; "" if not
@@ -99,6 +109,7 @@ func guardSignals(errOut io.Writer) (ctx context.Context, g *guard, stop func())
 	g = &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second, signalled: ctx.Done(),
 		ch: make(chan os.Signal, 4), commandLine: func(args string) string { return "freshtoken " + args }}
 	g.idle = sync.NewCond(&g.mu)
+	g.requests, g.answered = map[string]int{}, map[string]bool{}
 	return ctx, g, func() { g.unwatch(); cancel() }
 }
 
@@ -232,11 +243,19 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 	g.watch()
 	g.mu.Lock()
 	g.inFlight++
-	if r.Unsaved {
+	switch {
+	case r.Unsaved:
 		g.unsaved++
 		g.refused = r
+		g.answered[r.Env] = true
 		g.idle.Broadcast() // settle explains the wait
-	} else {
+	case r.Storing:
+		g.storing++
+		g.inHand = r
+		g.answered[r.Env] = true
+	default:
+		g.requests[r.Env]++
+		delete(g.answered, r.Env) // a new request: its answer is awaited
 		g.last = r
 	}
 	g.mu.Unlock()
@@ -245,10 +264,23 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 		once.Do(func() {
 			g.mu.Lock()
 			g.inFlight--
-			if r.Unsaved {
-				g.unsaved--
-				if g.unsaved == 0 {
-					g.told = "" // a later one is told of afresh
+			switch {
+			case r.Unsaved, r.Storing:
+				if r.Unsaved {
+					g.unsaved--
+					if g.unsaved == 0 {
+						g.told = "" // a later one is told of afresh
+					}
+				} else {
+					g.storing--
+				}
+				if g.requests[r.Env] == 0 {
+					delete(g.answered, r.Env) // its request's end told already (saved later), or never (a log-in's tokens the proxy stores)
+				}
+			default:
+				if g.requests[r.Env]--; g.requests[r.Env] == 0 {
+					delete(g.requests, r.Env)
+					delete(g.answered, r.Env)
 				}
 			}
 			suspendNow := false
@@ -324,7 +356,8 @@ func (g *guard) received(s syscall.Signal) {
 		g.sig = s
 	}
 	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
-	busy, last, unsaved, refused := g.inFlight > 0, g.last, g.unsaved > 0, g.refused
+	busy, last, unsaved, refused := g.awaited(), g.last, g.unsaved > 0, g.refused
+	storing, inHand := g.storing > 0, g.inHand
 	pb, waitPutBack := g.putBack, false
 	if pb != nil && !first && s == syscall.SIGINT {
 		waitPutBack, pb.toldWait = !pb.toldWait, true
@@ -340,10 +373,14 @@ func (g *guard) received(s syscall.Signal) {
 		switch {
 		case pb != nil:
 			fmt.Fprintf(g.errOut, "freshtoken: putting back %s abandoned: %s\n", pb.what, pb.ifAbandoned)
-		case unsaved && refused.NothingToLose, !unsaved && last.NothingToLose:
+		case unsaved && refused.NothingToLose, !unsaved && storing && inHand.NothingToLose, !unsaved && !storing && last.NothingToLose:
 			// No refresh token: the next call requests another token.
 		case unsaved:
 			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
+		case storing && inHand.LogIn:
+			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(inHand.TokenURL), g.commandLine("login -e "+inHand.Env))
+		case storing:
+			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were not stored, so the refresh token is lost; run `%s`\n", host(inHand.TokenURL), g.commandLine("login -e "+inHand.Env))
 		case busy && last.LogIn:
 			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
 		case busy:
@@ -360,7 +397,9 @@ func (g *guard) explainWait() {
 	switch {
 	case g.unsaved > 0:
 		msg = g.unsavedWait()
-	case g.inFlight > 0:
+	case g.storing > 0:
+		msg = g.storingWait()
+	case g.awaited():
 		cost := " and may end the authorisation"
 		switch {
 		case g.last.NothingToLose:
@@ -373,6 +412,30 @@ func (g *guard) explainWait() {
 	}
 	g.mu.Unlock()
 	fmt.Fprint(g.errOut, msg)
+}
+
+// awaited reports whether a token request in flight has yet to be
+// answered. The caller holds g.mu.
+func (g *guard) awaited() bool {
+	for env := range g.requests {
+		if !g.answered[env] {
+			return true
+		}
+	}
+	return false
+}
+
+// storingWait is the line that says the process is storing tokens in
+// hand, and what abandoning them costs. The caller holds g.mu.
+func (g *guard) storingWait() string {
+	what, cost := "the new tokens from "+host(g.inHand.TokenURL), ", and the refresh token with them"
+	switch {
+	case g.inHand.LogIn:
+		what, cost = "the tokens the log-in brought from "+host(g.inHand.TokenURL), ", and the log-in with them"
+	case g.inHand.NothingToLose:
+		cost = ""
+	}
+	return fmt.Sprintf("freshtoken: storing %s, then exiting; %s abandons them%s\n", what, g.abandonKeys(), cost)
 }
 
 // stopKeys is what ends the process at once from here, as abandonKeys.

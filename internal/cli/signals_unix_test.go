@@ -102,18 +102,71 @@ func TestAbandonIsToldAsTheNextSignal(t *testing.T) {
 // token is lost; run `freshtoken login`", and its wait as one that "may
 // end the authorisation".
 func TestAbandoningARenewalWithNothingToLose(t *testing.T) {
-	var out strings.Builder
-	_, g, stop := guardSignals(&out)
-	defer stop()
-	g.delay = time.Hour // explained by hand below
-	exited := 0
-	g.exit = func(code int) { exited = code }
+	g, out, exited := handGuard(t)
 	stored := g.Sending(freshtoken.Renewal{Env: "svc", TokenURL: "http://provider.example/token", NothingToLose: true})
 	defer stored()
 	g.received(syscall.SIGINT)
 	g.explainWait()
 	g.received(syscall.SIGINT)
-	if exited != 130 || strings.Contains(out.String(), "refresh token") || strings.Contains(out.String(), "login") || strings.Contains(out.String(), "authorisation") {
-		t.Fatalf("exit %d, stderr %q; want 130 with no word of a refresh token lost or a log-in", exited, out.String())
+	if *exited != 130 || strings.Contains(out.String(), "refresh token") || strings.Contains(out.String(), "login") || strings.Contains(out.String(), "authorisation") {
+		t.Fatalf("exit %d, stderr %q; want 130 with no word of a refresh token lost or a log-in", *exited, out.String())
 	}
+}
+
+// TestAnswerInHandIsToldAsBeingStored: Ctrl-C in the moment between the
+// provider's answer and the store's first refusal said "waiting up to 30s
+// for the renewal already sent", as if the tokens were still awaited; it
+// says they are being stored, and what a second Ctrl-C costs, which then
+// says they were not stored. Once stored, with only the renewal lock left
+// to release, a second Ctrl-C warns of nothing: it said the refresh token
+// was lost.
+func TestAnswerInHandIsToldAsBeingStored(t *testing.T) {
+	const provider = "http://provider.example/token"
+	for _, tc := range []struct {
+		name     string
+		inHand   freshtoken.Renewal
+		stored   bool
+		wait, at string // said after the first Ctrl-C, and at the second
+	}{
+		{"renewal", freshtoken.Renewal{Env: "dev", TokenURL: provider, Storing: true}, false,
+			"freshtoken: storing the new tokens from provider.example, then exiting; Ctrl-C again abandons them, and the refresh token with them\n",
+			"freshtoken: renewal abandoned: the new tokens provider.example issued were not stored, so the refresh token is lost; run `freshtoken login -e dev`\n"},
+		{"log-in", freshtoken.Renewal{Env: "dev", TokenURL: provider, Storing: true, LogIn: true}, false,
+			"freshtoken: storing the tokens the log-in brought from provider.example, then exiting; Ctrl-C again abandons them, and the log-in with them\n",
+			"freshtoken: log-in abandoned: the tokens provider.example issued for it were not stored; run `freshtoken login -e dev` again\n"},
+		{"stored", freshtoken.Renewal{Env: "dev", TokenURL: provider, Storing: true}, true, "", ""},
+		{"stored after a refusal", freshtoken.Renewal{Env: "dev", TokenURL: provider, Unsaved: true}, true, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, out, exited := handGuard(t)
+			request := g.Sending(freshtoken.Renewal{Env: "dev", TokenURL: provider, LogIn: tc.inHand.LogIn})
+			defer request() // until the renewal lock is released
+			inHand := g.Sending(tc.inHand)
+			if tc.stored {
+				inHand()
+			}
+			g.received(syscall.SIGINT)
+			g.explainWait()
+			if got := out.String(); got != tc.wait {
+				t.Fatalf("after Ctrl-C: %q; want %q", got, tc.wait)
+			}
+			out.Reset()
+			g.received(syscall.SIGINT)
+			if got := out.String(); *exited != 130 || got != tc.at {
+				t.Fatalf("at the second Ctrl-C: exit %d, %q; want 130, %q", *exited, got, tc.at)
+			}
+		})
+	}
+}
+
+// handGuard is a guard whose waits the test explains by hand (explainWait),
+// what it says going to out, and the code it would exit with to exited.
+func handGuard(t *testing.T) (g *guard, out *strings.Builder, exited *int) {
+	t.Helper()
+	out, exited = &strings.Builder{}, new(int)
+	_, g, stop := guardSignals(out)
+	t.Cleanup(stop)
+	g.delay = time.Hour
+	g.exit = func(code int) { *exited = code }
+	return g, out, exited
 }

@@ -87,8 +87,13 @@ type Flow struct {
 	// again after a paste that is no answer. Otherwise (a pipe, a file,
 	// /dev/null) nobody is there to be asked: the URL is read as a line,
 	// and a line that is no answer ends the log-in at once, in one line.
-	InTTY   bool
-	Stderr  io.Writer
+	InTTY  bool
+	Stderr io.Writer
+	// Person, if not nil, is also told where to log in (see announce):
+	// the session's terminal when Stderr goes to a log, so that the
+	// person waiting at the terminal sees what to do, while a script
+	// still reads the URL from Stderr.
+	Person  io.Writer
 	Timeout time.Duration // 0: DefaultTimeout
 	// HTTP carries the code exchange: the Source's TokenClient, so that it
 	// gets the environment's token parameters and client authentication as
@@ -209,15 +214,19 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 // the URL is printed alone on its own line after one line saying what to
 // do with it, also when the browser could not be opened.
 func (f *Flow) announce(authURL string, timeout time.Duration) {
+	w := f.Stderr
+	if f.Person != nil {
+		w = io.MultiWriter(f.Stderr, f.Person)
+	}
 	if f.OpenBrowser != nil {
 		err := f.OpenBrowser(authURL)
 		if err == nil {
-			fmt.Fprintf(f.Stderr, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
+			fmt.Fprintf(w, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
 			return
 		}
-		fmt.Fprintf(f.Stderr, "Could not open a browser (%s); set browser in the config or $BROWSER, or use `login --no-browser`.\n", redact.OneLine(err.Error(), 200))
+		fmt.Fprintf(w, "Could not open a browser (%s); set browser in the config or $BROWSER, or use `login --no-browser`.\n", redact.OneLine(err.Error(), 200))
 	}
-	fmt.Fprintf(f.Stderr, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
+	fmt.Fprintf(w, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
 }
 
 func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (*Result, error) {
