@@ -8,11 +8,11 @@ import (
 )
 
 // grantedScope is the scope tok's answer names, its words separated by
-// one space; "" when it names none, which means the scope asked for (at a
-// log-in) or the one granted before (at a renewal).
+// one space (see store.ScopeWords); "" when it names none, which means the
+// scope asked for (at a log-in) or the one granted before (at a renewal).
 func grantedScope(tok *oauth2.Token) string {
 	s, _ := tok.Extra("scope").(string)
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(store.ScopeWords(s), " ")
 }
 
 // warnNarrowed warns, naming the scopes, when n, the record of a token
@@ -24,7 +24,7 @@ func grantedScope(tok *oauth2.Token) string {
 func (s *Source) warnNarrowed(n, before *store.Record) {
 	asked := s.set.Scopes
 	if before != nil && before.Scope != "" {
-		asked = strings.Fields(before.Scope)
+		asked = store.ScopeWords(before.Scope)
 	}
 	missing := n.ScopesNotGranted(asked)
 	if len(missing) == 0 {

@@ -24,8 +24,9 @@ import (
 // 403 and no clue. A log-in granted fewer scopes than the environment
 // asks for, and a renewal granted fewer than the tokens before it, now
 // warn once, naming the scopes not granted; the record keeps the scope
-// granted (for status), and an answer naming none keeps the one before.
-// No token is logged.
+// granted (for status), space-separated even when the provider put commas
+// between (it warned of every scope, all granted), and an answer naming
+// none keeps the one before. No token is logged.
 func TestAReducedScopeIsWarnedOnce(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	var granted atomic.Pointer[string] // the scope the answers name; "" names none
@@ -63,6 +64,8 @@ func TestAReducedScopeIsWarnedOnce(t *testing.T) {
 		name, granted, stored, warned string
 	}{
 		{"log-in granted all", "read write", "read write", ""},
+		// Named with a comma between (GitHub's OAuth apps): all granted.
+		{"renewal granted all, with commas", "read,write", "read write", ""},
 		{"renewal granted less", "read", "read", atRenewal + `; API calls that need the others will be refused (403): log in again to ask for them" env=sandbox not_granted=write granted=read`},
 		{"renewal granted as little again", "read", "read", ""},
 		{"renewal naming no scope", "", "read", ""},
