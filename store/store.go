@@ -717,8 +717,8 @@ func ValidateNewEnvName(name string) error {
 // loss would break a promise, not for one an older freshtoken may lose.
 // Format 1 gained Grant (its Audience, Resource, IssuerTokenURL,
 // ScopeResource and Bound among it),
-// Problem, Rest and RefreshNotExtended without; the versions from before
-// each forget it (docs/fleets.md, Upgrading).
+// Problem, Rest, RefreshNotExtended and Scope without; the versions from
+// before each forget it (docs/fleets.md, Upgrading).
 const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and
