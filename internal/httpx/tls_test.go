@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"golang.org/x/net/http2"
 )
 
 // TestExplainTLS: through a forward proxy, a server whose certificate a
@@ -175,5 +176,51 @@ func TestOneUseKeepsHTTP2AndTheProxy(t *testing.T) {
 	get(tr)
 	if n := len(fwd.Hosts()); n != 3 {
 		t.Fatalf("%d connections through the proxy; want the transport copied to keep its one alive", n-2)
+	}
+}
+
+// TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2: a program's transport
+// whose HTTP/2 it installed itself (x/net/http2's ConfigureTransport, to
+// set its pings) hands every HTTP/2 connection to its own pool, the
+// copy's too: OneUse's requests each dialled a connection, threw it away,
+// and went over the one the transport kept alive, the connection a token
+// request must not be written into. Each now goes over its own, still over
+// HTTP/2.
+func TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Client", r.RemoteAddr)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
+	if err := http2.ConfigureTransport(tr); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	from := func(rt http.RoundTripper) string {
+		t.Helper()
+		resp, err := (&http.Client{Transport: rt}).Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
+		}
+		return resp.Header.Get("X-Client")
+	}
+	seen := map[string]bool{from(tr): true}
+	oneUse := httpx.OneUse(tr)
+	for range 3 {
+		c := from(oneUse)
+		if seen[c] {
+			t.Fatalf("a request of OneUse's went over connection %s, used before", c)
+		}
+		seen[c] = true
+	}
+	if from(tr) == "" {
+		t.Fatal("the transport copied no longer answers")
 	}
 }
