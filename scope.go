@@ -1,6 +1,7 @@
 package freshtoken
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/freshtoken/freshtoken/store"
@@ -20,10 +21,19 @@ func grantedScope(tok *oauth2.Token) string {
 // environment asks for after a log-in (before nil), than before's after a
 // renewal (or than those asked for, when before's answer named none). The
 // person's API calls that need them would otherwise fail with 403 and no
-// clue. Told once: the next renewal compares with n.
+// clue. Told once: the next renewal compares with n. Under client
+// credentials, each token is asked for the environment's scopes afresh:
+// n is compared with them, and told of only for a scope before's lacked
+// not (a scope taken out of the configuration is no narrowing).
 func (s *Source) warnNarrowed(n, before *store.Record) {
 	asked := s.set.Scopes
-	if before != nil && before.Scope != "" {
+	if s.set.Grant == GrantClientCredentials {
+		if before != nil {
+			told := before.ScopesNotGranted(asked)
+			asked = slices.DeleteFunc(slices.Clone(asked), func(a string) bool { return slices.Contains(told, a) })
+		}
+		before = nil
+	} else if before != nil && before.Scope != "" {
 		asked = store.ScopeWords(before.Scope)
 	}
 	missing := n.ScopesNotGranted(asked)
