@@ -154,18 +154,7 @@ func TestOneUseKeepsHTTP2AndTheProxy(t *testing.T) {
 	proxyURL, _ := url.Parse(fwd.URL)
 	tr.Proxy = http.ProxyURL(proxyURL)
 	defer tr.CloseIdleConnections()
-	get := func(rt http.RoundTripper) {
-		t.Helper()
-		resp, err := (&http.Client{Transport: rt}).Get(corpnet.URL(srv, "login.corp.test") + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.ProtoMajor != 2 {
-			t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
-		}
-	}
+	get := func(rt http.RoundTripper) { getOverHTTP2(t, rt, corpnet.URL(srv, "login.corp.test")+"/") }
 	oneUse := httpx.OneUse(httpx.ExplainTLS(tr))
 	get(oneUse)
 	get(oneUse)
@@ -194,23 +183,12 @@ func TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
+	//lint:ignore SA1019 deprecated, and still in programs that OneUse must serve
 	if err := http2.ConfigureTransport(tr); err != nil {
 		t.Fatal(err)
 	}
 	defer tr.CloseIdleConnections()
-	from := func(rt http.RoundTripper) string {
-		t.Helper()
-		resp, err := (&http.Client{Transport: rt}).Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.ProtoMajor != 2 {
-			t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
-		}
-		return resp.Header.Get("X-Client")
-	}
+	from := func(rt http.RoundTripper) string { return getOverHTTP2(t, rt, srv.URL).Get("X-Client") }
 	seen := map[string]bool{from(tr): true}
 	oneUse := httpx.OneUse(tr)
 	for range 3 {
@@ -223,4 +201,20 @@ func TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2(t *testing.T) {
 	if from(tr) == "" {
 		t.Fatal("the transport copied no longer answers")
 	}
+}
+
+// getOverHTTP2 gets url over rt, which must answer over HTTP/2, and
+// returns the answer's header, its body read and closed.
+func getOverHTTP2(t *testing.T, rt http.RoundTripper, url string) http.Header {
+	t.Helper()
+	resp, err := (&http.Client{Transport: rt}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
+	}
+	return resp.Header
 }
