@@ -71,6 +71,13 @@ func TestALostAnswerIsToldWhenTheRetryEndsTheGrant(t *testing.T) {
 			}
 		}, nil, "got no whole answer (HTTP 504 from a gateway in front of it"},
 		{"refused outright", nil, nil, ""},
+		// A provider that refuses with a 502 of its own, naming the OAuth
+		// error: it handled the request, and nothing was lost.
+		{"refused with a 502 naming the error", nil, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, `{"error":"invalid_grant","error_description":"refresh token revoked"}`)
+		}, ""},
 		{"refused after a 503", nil, func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, ""},
 		{"refused after a 503 cut short", nil, func(w http.ResponseWriter) {
 			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {

@@ -1,6 +1,7 @@
 package freshtoken
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/freshtoken/freshtoken/store"
@@ -8,11 +9,11 @@ import (
 )
 
 // grantedScope is the scope tok's answer names, its words separated by
-// one space; "" when it names none, which means the scope asked for (at a
-// log-in) or the one granted before (at a renewal).
+// one space (see store.ScopeWords); "" when it names none, which means the
+// scope asked for (at a log-in) or the one granted before (at a renewal).
 func grantedScope(tok *oauth2.Token) string {
 	s, _ := tok.Extra("scope").(string)
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(store.ScopeWords(s), " ")
 }
 
 // warnNarrowed warns, naming the scopes, when n, the record of a token
@@ -20,11 +21,20 @@ func grantedScope(tok *oauth2.Token) string {
 // environment asks for after a log-in (before nil), than before's after a
 // renewal (or than those asked for, when before's answer named none). The
 // person's API calls that need them would otherwise fail with 403 and no
-// clue. Told once: the next renewal compares with n.
+// clue. Told once: the next renewal compares with n. Under client
+// credentials, each token is asked for the environment's scopes afresh:
+// n is compared with them, and told of only for a scope before's lacked
+// not (a scope taken out of the configuration is no narrowing).
 func (s *Source) warnNarrowed(n, before *store.Record) {
 	asked := s.set.Scopes
-	if before != nil && before.Scope != "" {
-		asked = strings.Fields(before.Scope)
+	if s.set.Grant == GrantClientCredentials {
+		if before != nil {
+			told := before.ScopesNotGranted(asked)
+			asked = slices.DeleteFunc(slices.Clone(asked), func(a string) bool { return slices.Contains(told, a) })
+		}
+		before = nil
+	} else if before != nil && before.Scope != "" {
+		asked = store.ScopeWords(before.Scope)
 	}
 	missing := n.ScopesNotGranted(asked)
 	if len(missing) == 0 {

@@ -24,30 +24,13 @@ import (
 // 403 and no clue. A log-in granted fewer scopes than the environment
 // asks for, and a renewal granted fewer than the tokens before it, now
 // warn once, naming the scopes not granted; the record keeps the scope
-// granted (for status), and an answer naming none keeps the one before.
-// No token is logged.
+// granted (for status), space-separated even when the provider put commas
+// between (it warned of every scope, all granted), and an answer naming
+// none keeps the one before. No token is logged.
 func TestAReducedScopeIsWarnedOnce(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	var granted atomic.Pointer[string] // the scope the answers name; "" names none
-	forward := toProvider(t, r)
-	forward.ModifyResponse = func(resp *http.Response) error {
-		scope := *granted.Load()
-		if resp.StatusCode != http.StatusOK || scope == "" {
-			return nil
-		}
-		var answer map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
-			return err
-		}
-		answer["scope"] = scope
-		b, _ := json.Marshal(answer)
-		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-		return nil
-	}
-	front := httptest.NewServer(forward)
-	defer front.Close()
-	r.settings.TokenURL = front.URL + "/v2/token_endpoint"
+	grantingScope(t, r, &granted)
 	r.settings.Scopes = []string{"read", "write"}
 	var logs bytes.Buffer
 	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
@@ -63,6 +46,8 @@ func TestAReducedScopeIsWarnedOnce(t *testing.T) {
 		name, granted, stored, warned string
 	}{
 		{"log-in granted all", "read write", "read write", ""},
+		// Named with a comma between (GitHub's OAuth apps): all granted.
+		{"renewal granted all, with commas", "read,write", "read write", ""},
 		{"renewal granted less", "read", "read", atRenewal + `; API calls that need the others will be refused (403): log in again to ask for them" env=sandbox not_granted=write granted=read`},
 		{"renewal granted as little again", "read", "read", ""},
 		{"renewal naming no scope", "", "read", ""},
@@ -88,6 +73,72 @@ func TestAReducedScopeIsWarnedOnce(t *testing.T) {
 		}
 		if strings.Contains(said, rec.AccessToken) || strings.Contains(said, rec.RefreshToken) {
 			t.Errorf("%s: a token was logged: %q", step.name, said)
+		}
+	}
+}
+
+// grantingScope has r's token endpoint answer with the scope granted
+// names, where it is not "".
+func grantingScope(t *testing.T, r *rig, granted *atomic.Pointer[string]) {
+	t.Helper()
+	forward := toProvider(t, r)
+	forward.ModifyResponse = func(resp *http.Response) error {
+		scope := *granted.Load()
+		if resp.StatusCode != http.StatusOK || scope == "" {
+			return nil
+		}
+		var answer map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			return err
+		}
+		answer["scope"] = scope
+		b, _ := json.Marshal(answer)
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	front := httptest.NewServer(forward)
+	t.Cleanup(front.Close)
+	r.settings.TokenURL = front.URL + "/v2/token_endpoint"
+}
+
+// TestAClientCredentialsScopeIsComparedWithTheConfiguration: under client
+// credentials each token is asked for the configured scopes afresh. A
+// scope taken out of the configuration was warned of as a renewal granted
+// fewer scopes than the tokens before it, with "log in again to ask for
+// them": it was not asked for. The scopes asked for now are what is
+// compared, a scope not granted told once.
+func TestAClientCredentialsScopeIsComparedWithTheConfiguration(t *testing.T) {
+	r := clientRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var granted atomic.Pointer[string]
+	grantingScope(t, r, &granted)
+	var logs bytes.Buffer
+	for _, step := range []struct {
+		name    string
+		asked   []string
+		granted string
+		warned  string
+	}{
+		{"all granted", []string{"read", "write"}, "read write", ""},
+		{"write no longer asked for", []string{"read"}, "read", ""},
+		{"write asked for again, and granted", []string{"read", "write"}, "read write", ""},
+		{"write no longer granted", []string{"read", "write"}, "read", "the provider granted fewer scopes than asked for"},
+		{"write still not granted", []string{"read", "write"}, "read", ""},
+	} {
+		logs.Reset()
+		granted.Store(&step.granted)
+		r.settings.Scopes = step.asked
+		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(2 * time.Hour)
+		if _, err := src.Token(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if said := logs.String(); step.warned == "" && said != "" || step.warned != "" && (strings.Count(said, "level=WARN") != 1 || !strings.Contains(said, step.warned)) {
+			t.Errorf("%s: logged %q; want %q", step.name, said, step.warned)
 		}
 	}
 }

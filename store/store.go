@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -65,20 +66,27 @@ type Record struct {
 }
 
 // ScopesNotGranted lists the scopes of asked that r's granted Scope
-// lacks, in asked's order; none when no answer named a scope. A scope
-// granted under a longer name ending in it (Google grants email as
-// https://www.googleapis.com/auth/userinfo.email) counts, as does
-// offline_access when r holds a refresh token, which is what it asks for
-// (Microsoft never names it in the scope granted).
+// lacks, in asked's order; none when no answer named a scope. Names are
+// compared without regard to case (Microsoft grants user.read as
+// User.Read). A scope granted under a longer name ending in it (Google
+// grants email as https://www.googleapis.com/auth/userinfo.email) counts,
+// as does one asked for under a longer name ending in the one granted
+// (Microsoft grants https://graph.microsoft.com/User.Read as User.Read),
+// a resource's .default (which asks for whatever the app was allowed, and
+// is never named back), and offline_access when r holds a refresh token,
+// which is what it asks for (Microsoft never names it in the scope
+// granted).
 func (r Record) ScopesNotGranted(asked []string) []string {
 	if r.Scope == "" {
 		return nil
 	}
-	granted := strings.Fields(r.Scope)
+	granted := ScopeWords(strings.ToLower(r.Scope))
 	has := func(a string) bool {
-		return a == "offline_access" && r.RefreshToken != "" || slices.ContainsFunc(granted, func(g string) bool {
-			return g == a || strings.HasSuffix(g, "/"+a) || strings.HasSuffix(g, "."+a)
-		})
+		a = strings.ToLower(a)
+		return a == "offline_access" && r.RefreshToken != "" || a == ".default" || strings.HasSuffix(a, "/.default") ||
+			slices.ContainsFunc(granted, func(g string) bool {
+				return g == a || strings.HasSuffix(g, "/"+a) || strings.HasSuffix(g, "."+a) || strings.HasSuffix(a, "/"+g)
+			})
 	}
 	var missing []string
 	for _, a := range asked {
@@ -87,6 +95,13 @@ func (r Record) ScopesNotGranted(asked []string) []string {
 		}
 	}
 	return missing
+}
+
+// ScopeWords splits a scope as a provider names it into its scopes: at
+// spaces (RFC 6749 §3.3), and at commas, which some providers (GitHub's
+// OAuth apps) put between them instead.
+func ScopeWords(scope string) []string {
+	return strings.FieldsFunc(scope, func(c rune) bool { return c == ',' || unicode.IsSpace(c) })
 }
 
 // String shows the record with its access and refresh tokens masked, so
@@ -702,8 +717,8 @@ func ValidateNewEnvName(name string) error {
 // loss would break a promise, not for one an older freshtoken may lose.
 // Format 1 gained Grant (its Audience, Resource, IssuerTokenURL,
 // ScopeResource and Bound among it),
-// Problem, Rest and RefreshNotExtended without; the versions from before
-// each forget it (docs/fleets.md, Upgrading).
+// Problem, Rest, RefreshNotExtended and Scope without; the versions from
+// before each forget it (docs/fleets.md, Upgrading).
 const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and

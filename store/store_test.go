@@ -103,8 +103,10 @@ func TestGrantShowsNoKeyOfItsAPI(t *testing.T) {
 // TestScopesNotGranted: the scopes asked for that the scope granted lacks,
 // none when no answer named a scope. A scope granted under a longer name
 // ending in it (Google's userinfo.email for email) counts, and so does
-// offline_access while a refresh token is held (Microsoft never names it):
-// warning of either would send a person after a scope they have.
+// offline_access while a refresh token is held (Microsoft never names it);
+// so do scopes granted separated by commas (GitHub), in another case, or
+// without their resource (Microsoft), and a resource's .default: warning
+// of any would send a person after a scope they have.
 func TestScopesNotGranted(t *testing.T) {
 	for _, tc := range []struct {
 		scope, refresh string
@@ -116,6 +118,14 @@ func TestScopesNotGranted(t *testing.T) {
 		{"openid https://www.googleapis.com/auth/userinfo.email", "", []string{"openid", "email", "profile"}, "profile"},
 		{"User.Read profile openid", "r-1", []string{"offline_access", "User.Read"}, ""},
 		{"User.Read", "", []string{"offline_access", "User.Read"}, "offline_access"},
+		// GitHub's OAuth apps separate the scopes granted with commas.
+		{"repo,gist", "", []string{"repo", "gist", "workflow"}, "workflow"},
+		{"repo, gist", "", []string{"repo", "gist"}, ""},
+		// Microsoft names a scope back in its own case, a Graph scope
+		// without its resource, and never .default.
+		{"User.Read Mail.Read openid", "r-1", []string{"user.read", "mail.read", "mail.send"}, "mail.send"},
+		{"User.Read profile openid", "r-1", []string{"https://graph.microsoft.com/User.Read", "https://graph.microsoft.com/Mail.Send"}, "https://graph.microsoft.com/Mail.Send"},
+		{"https://graph.microsoft.com/User.Read", "r-1", []string{"https://graph.microsoft.com/.default", "offline_access"}, ""},
 	} {
 		got := strings.Join(store.Record{Scope: tc.scope, RefreshToken: tc.refresh}.ScopesNotGranted(tc.asked), " ")
 		if got != tc.want {

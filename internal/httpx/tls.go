@@ -166,7 +166,10 @@ func checkProxyEnv() error {
 // provider acted on. It is a copy of rt with keep-alives off (its proxy,
 // trusted authorities and HTTP/2 kept) when rt is an *http.Transport (nil:
 // http.DefaultTransport) or ExplainTLS's around one; any other rt, whose
-// connections it cannot reach, is returned as it is.
+// connections it cannot reach, is returned as it is. HTTP/2 that rt's
+// owner installed (golang.org/x/net/http2's ConfigureTransport) is net/http's
+// own in the copy: the one installed hands every connection to rt's pool,
+// where the copy's requests went over the connections rt keeps alive.
 func OneUse(rt http.RoundTripper) http.RoundTripper {
 	switch t := rt.(type) {
 	case nil:
@@ -174,6 +177,14 @@ func OneUse(rt http.RoundTripper) http.RoundTripper {
 	case *http.Transport:
 		c := t.Clone()
 		c.DisableKeepAlives = true
+		if c.TLSNextProto["h2"] != nil { // Clone copies only an owner's, not net/http's own
+			delete(c.TLSNextProto, "h2")
+			if c.Protocols == nil {
+				c.Protocols = new(http.Protocols)
+				c.Protocols.SetHTTP1(true)
+			}
+			c.Protocols.SetHTTP2(true)
+		}
 		return c
 	case explainTLS:
 		return explainTLS{OneUse(t.base)}

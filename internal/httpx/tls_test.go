@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"golang.org/x/net/http2"
 )
 
 // TestExplainTLS: through a forward proxy, a server whose certificate a
@@ -153,18 +154,7 @@ func TestOneUseKeepsHTTP2AndTheProxy(t *testing.T) {
 	proxyURL, _ := url.Parse(fwd.URL)
 	tr.Proxy = http.ProxyURL(proxyURL)
 	defer tr.CloseIdleConnections()
-	get := func(rt http.RoundTripper) {
-		t.Helper()
-		resp, err := (&http.Client{Transport: rt}).Get(corpnet.URL(srv, "login.corp.test") + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.ProtoMajor != 2 {
-			t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
-		}
-	}
+	get := func(rt http.RoundTripper) { getOverHTTP2(t, rt, corpnet.URL(srv, "login.corp.test")+"/") }
 	oneUse := httpx.OneUse(httpx.ExplainTLS(tr))
 	get(oneUse)
 	get(oneUse)
@@ -176,4 +166,55 @@ func TestOneUseKeepsHTTP2AndTheProxy(t *testing.T) {
 	if n := len(fwd.Hosts()); n != 3 {
 		t.Fatalf("%d connections through the proxy; want the transport copied to keep its one alive", n-2)
 	}
+}
+
+// TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2: a program's transport
+// whose HTTP/2 it installed itself (x/net/http2's ConfigureTransport, to
+// set its pings) hands every HTTP/2 connection to its own pool, the
+// copy's too: OneUse's requests each dialled a connection, threw it away,
+// and went over the one the transport kept alive, the connection a token
+// request must not be written into. Each now goes over its own, still over
+// HTTP/2.
+func TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Client", r.RemoteAddr)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}
+	//lint:ignore SA1019 deprecated, and still in programs that OneUse must serve
+	if err := http2.ConfigureTransport(tr); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	from := func(rt http.RoundTripper) string { return getOverHTTP2(t, rt, srv.URL).Get("X-Client") }
+	seen := map[string]bool{from(tr): true}
+	oneUse := httpx.OneUse(tr)
+	for range 3 {
+		c := from(oneUse)
+		if seen[c] {
+			t.Fatalf("a request of OneUse's went over connection %s, used before", c)
+		}
+		seen[c] = true
+	}
+	if from(tr) == "" {
+		t.Fatal("the transport copied no longer answers")
+	}
+}
+
+// getOverHTTP2 gets url over rt, which must answer over HTTP/2, and
+// returns the answer's header, its body read and closed.
+func getOverHTTP2(t *testing.T, rt http.RoundTripper, url string) http.Header {
+	t.Helper()
+	resp, err := (&http.Client{Transport: rt}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
+	}
+	return resp.Header
 }

@@ -986,7 +986,8 @@ func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 // "could not be reached or kept failing" and to check the connection,
 // then log in again; the code, single use, may have been spent, so it now
 // says so, and to run the log-in again. An endpoint not reached, or one
-// answering an error of its own (503), is told as before.
+// answering an error of its own (503, or a 502 naming an OAuth error), is
+// told as before.
 func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -1009,6 +1010,13 @@ func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 		{"service unavailable", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 		}, "could not be reached or kept failing (HTTP 503 \"busy\")"},
+		// The provider's own 502, naming its OAuth error: it says it did
+		// not take the code, and no gateway lost its answer.
+		{"the provider's own 502", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, `{"error":"temporarily_unavailable"}`)
+		}, "could not be reached or kept failing (HTTP 502 temporarily_unavailable"},
 	} {
 		srv := httptest.NewServer(tc.answer)
 		t.Cleanup(srv.Close)

@@ -28,15 +28,19 @@ func SentWhole(ctx context.Context) (traced context.Context, wrote *atomic.Bool)
 // when it lost none: no answer came, a 2xx answer came cut short (c, the
 // request's Copy), or a gateway in front of the endpoint answered 502 or
 // 504, having lost the provider's answer or given up waiting for it. Any
-// other error status, whole or cut short, is the endpoint's own refusal.
+// other error status, whole or cut short, is the endpoint's own refusal,
+// as is a 502 or 504 naming an OAuth error (invalid_grant): the endpoint's
+// own words, which no gateway writes.
 func Lost(err error, wrote bool, c *Copy) string {
 	if !wrote {
 		return ""
 	}
-	if c.Answered == http.StatusBadGateway || c.Answered == http.StatusGatewayTimeout {
+	re := (*oauth2.RetrieveError)(nil)
+	refused := errors.As(err, &re)
+	if (c.Answered == http.StatusBadGateway || c.Answered == http.StatusGatewayTimeout) && !(refused && re.ErrorCode != "") {
 		return fmt.Sprintf("HTTP %d from a gateway in front of it, which lost the provider's answer or gave up waiting for it", c.Answered)
 	}
-	if re := (*oauth2.RetrieveError)(nil); errors.As(err, &re) || c.Answered != 0 && !(c.Status != 0 && c.Cut) {
+	if refused || c.Answered != 0 && !(c.Status != 0 && c.Cut) {
 		return ""
 	}
 	_, _, desc := Classify(err)
