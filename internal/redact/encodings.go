@@ -33,8 +33,8 @@ type pattern struct {
 
 // compile builds the pattern for v. It matches:
 //   - v with any of its characters written raw, percent-encoded (either hex
-//     case), as `+` for a space, or JSON-escaped (`\u0026`, `\/`, `\"`), in
-//     any mix: the URL query, path and form encodings and JSON strings.
+//     case), as `+` for a space, or JSON-escaped (`\u0026`, `\/`, `\"`,
+//     `\n`), in any mix: the URL query, path and form encodings and JSON strings.
 //     Where v has a run of three or more ASCII letters and digits, the
 //     longest such run must be written as itself, as every encoder does;
 //   - base64 (standard or URL alphabet, padded or not) of any text holding
@@ -167,6 +167,10 @@ func plainForms(v string) []string {
 	return slices.Compact(forms)
 }
 
+// jsonEscapes are the short escapes JSON writes control characters with
+// (a key file's line breaks), besides \u.
+var jsonEscapes = map[rune]string{'\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`}
+
 // textPattern matches v with each character raw, percent-encoded or
 // JSON-escaped.
 func textPattern(v string) string {
@@ -187,6 +191,8 @@ func textPattern(v string) string {
 			alts = append(alts, `\+`)
 		case '"', '\\', '/':
 			alts = append(alts, `\\`+regexp.QuoteMeta(string(r)))
+		case '\n', '\r', '\t', '\b', '\f':
+			alts = append(alts, regexp.QuoteMeta(jsonEscapes[r]))
 		}
 		b.WriteString("(?:" + strings.Join(alts, "|") + ")")
 	}

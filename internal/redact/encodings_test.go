@@ -86,6 +86,21 @@ func TestScrubEveryEncoding(t *testing.T) {
 	}
 }
 
+// TestScrubJSONEscapedLineBreaks: a secret of many lines (a key file's
+// text, which the configuration registers whole) quoted in JSON has its
+// line breaks and tabs written \n, \r, \t: only \u escapes were read, so a
+// provider's JSON error or a journal quoting the key showed it whole.
+func TestScrubJSONEscapedLineBreaks(t *testing.T) {
+	secret := "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\n\tBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----"
+	for name, long := range map[string]string{"expression": "", "too long for one": strings.Repeat("x", 20<<10)} {
+		redact.Register(secret + long)
+		text := mustJSON(t, secret+long)
+		if got := redact.Scrub("provider said " + text); got != `provider said "`+redact.Mask(secret+long)+`"` {
+			t.Errorf("%s: Scrub = %.200q", name, got)
+		}
+	}
+}
+
 func TestScrubLeavesOtherTextAlone(t *testing.T) {
 	redact.Register("S3cr+t/=&@! leave-alone")
 	for _, s := range []string{

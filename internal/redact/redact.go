@@ -690,33 +690,40 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 // WithGroup implements slog.Handler.
-func (h *Handler) WithGroup(name string) slog.Handler { return &Handler{next: h.next.WithGroup(name)} }
+func (h *Handler) WithGroup(name string) slog.Handler {
+	return &Handler{next: h.next.WithGroup(Scrub(name))}
+}
 
+// clean is a with its secrets masked: in its value (all of it under a
+// key IsSecretKey names, a Secret's, the registered ones in any other) and
+// in its key, which a program may take from data (a map of tokens by
+// value).
 func clean(a slog.Attr) slog.Attr {
+	key := Scrub(a.Key)
 	if a.Value.Kind() == slog.KindLogValuer {
 		if _, ok := a.Value.Any().(Secret); ok {
-			return slog.Attr{Key: a.Key, Value: a.Value.Resolve()}
+			return slog.Attr{Key: key, Value: a.Value.Resolve()}
 		}
 	}
 	v := a.Value.Resolve()
 	if IsSecretKey(a.Key) && v.Kind() != slog.KindGroup {
-		return slog.String(a.Key, Mask(v.String()))
+		return slog.String(key, Mask(v.String()))
 	}
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, Scrub(v.String()))
+		return slog.String(key, Scrub(v.String()))
 	case slog.KindGroup:
 		g := v.Group()
 		c := make([]slog.Attr, len(g))
 		for i, ga := range g {
 			c[i] = clean(ga)
 		}
-		return slog.Attr{Key: a.Key, Value: slog.GroupValue(c...)}
+		return slog.Attr{Key: key, Value: slog.GroupValue(c...)}
 	case slog.KindAny:
 		if err, ok := v.Any().(error); ok {
-			return slog.String(a.Key, Scrub(err.Error()))
+			return slog.String(key, Scrub(err.Error()))
 		}
-		return slog.String(a.Key, Scrub(fmt.Sprint(v.Any())))
+		return slog.String(key, Scrub(fmt.Sprint(v.Any())))
 	}
-	return slog.Attr{Key: a.Key, Value: v}
+	return slog.Attr{Key: key, Value: v}
 }

@@ -61,6 +61,29 @@ func TestHandlerHidesSecrets(t *testing.T) {
 	}
 }
 
+// TestHandlerMasksSecretsInKeys: a registered secret used as an
+// attribute's key, a group's name or a logger's group (a program logging
+// a map of tokens by value, a header named by its value) showed whole, as
+// only values and messages were scrubbed.
+func TestHandlerMasksSecretsInKeys(t *testing.T) {
+	const secret = "secret-as-a-key-0123456789abcdef"
+	redact.Register(secret)
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := newLogger(format, &buf)
+			log.With(secret+"-with", "v").Info("m")
+			log.Info("m", secret, "v")
+			log.Info("m", slog.Group(secret, "a", 1))
+			log.WithGroup(secret).Info("m", "a", 1)
+			log.Info("m", slog.Group("g", slog.String("x="+secret, "v")))
+			if out := buf.String(); strings.Contains(out, secret[8:]) || strings.Count(out, redact.Mask(secret)) != 5 {
+				t.Errorf("a secret in a key showed, or was not masked in each of 5 lines:\n%s", out)
+			}
+		})
+	}
+}
+
 // newLogger logs in format ("text" or "json") to out through a Handler.
 func newLogger(format string, out io.Writer) *slog.Logger {
 	var h slog.Handler = slog.NewTextHandler(out, nil)

@@ -1,0 +1,197 @@
+package redact
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// oldScrub is Scrub as it was before the index (3f857cc^1), the oracle of
+// the differential tests: every registered value's pattern, longest first,
+// applied in turn to the text as masked so far, passed over when the text
+// holds none of its anchors. compile, find and replace are unchanged since.
+func oldScrub(s string) string {
+	registry.RLock()
+	values := slices.Collect(func(yield func(string) bool) {
+		for v := range registry.holders {
+			if !yield(v) {
+				return
+			}
+		}
+	})
+	registry.RUnlock()
+	patterns := make([]*pattern, len(values))
+	for i, v := range values {
+		patterns[i] = compiledOnce(v)
+	}
+	slices.SortFunc(patterns, func(a, b *pattern) int {
+		if before(a, b) {
+			return -1
+		}
+		return 1
+	})
+	for _, p := range patterns {
+		if p.anchors != nil && !slices.ContainsFunc(p.anchors, func(a string) bool { return strings.Contains(s, a) }) {
+			continue
+		}
+		s = p.replace(s)
+	}
+	return s
+}
+
+// oracleCompiled keeps the oracle's patterns of values the index holds
+// none for, whose expressions take longer to build than the texts take to
+// scrub. compile is as it was, so a value the index holds is matched with
+// its pattern, which the index may only have lost, not changed.
+var oracleCompiled = map[string]*pattern{}
+
+func compiledOnce(v string) *pattern {
+	registry.RLock()
+	p, ok := registry.found.patterns[v]
+	registry.RUnlock()
+	if ok {
+		return p
+	}
+	if p, ok = oracleCompiled[v]; !ok {
+		if len(oracleCompiled) > 1000 { // a fuzzing run's many values
+			clear(oracleCompiled)
+		}
+		p = compile(v)
+		oracleCompiled[v] = p
+	}
+	return p
+}
+
+// encoded is v as form (taken modulo the forms there are) writes it: the
+// ways a provider, a client or a log quotes a secret.
+func encoded(v string, form uint8) string {
+	jsonOf := func(v string) string {
+		b, _ := json.Marshal(v)
+		return string(b[1 : len(b)-1])
+	}
+	forms := []func() string{
+		func() string { return v },
+		func() string { return url.QueryEscape(v) },
+		func() string { return lowerEscapes(url.QueryEscape(v)) },
+		func() string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") },
+		func() string { return url.PathEscape(v) },
+		func() string { return jsonOf(v) },
+		func() string { return strings.ReplaceAll(jsonOf(v), "/", `\/`) },
+		func() string { return "Basic " + base64.StdEncoding.EncodeToString([]byte("client:"+v)) },
+		func() string { return base64.URLEncoding.EncodeToString([]byte("a=" + url.QueryEscape(v) + "&b=1")) },
+		func() string { return base64.RawStdEncoding.EncodeToString([]byte("xy" + v)) },
+		func() string { return base64.RawURLEncoding.EncodeToString([]byte("z" + url.PathEscape(v))) },
+		func() string { return fmt.Sprintf("%q", v) },
+	}
+	return forms[int(form)%len(forms)]()
+}
+
+// fuzzSecrets are the values one differential case registers: a and b,
+// and the awkward relations between secrets built from them (one a prefix,
+// a suffix, the other containing it, overlapping it, a repeated byte).
+func fuzzSecrets(a, b string) []string {
+	values := []string{a, b, a + b, b + a[len(a)/2:]}
+	if len(a) >= minRegistered+1 {
+		values = append(values, a[:minRegistered], a[len(a)-minRegistered:], a[1:])
+	}
+	if a != "" {
+		values = append(values, strings.Repeat(a[:1], minRegistered))
+	}
+	return values
+}
+
+// checkAgainstOracle registers values for an owner, scrubs text with the
+// index and with the oracle, and wants the same text from both: the index
+// masks every secret the old registry did, in the same order, and nothing
+// else.
+func checkAgainstOracle(t *testing.T, values []string, text string) {
+	t.Helper()
+	Set("differential", values...)
+	defer func() { Set("differential"); Set("differential") }()
+	got, want := Scrub(text), oldScrub(text)
+	if got != want {
+		t.Fatalf("secrets %q in %q:\nindex:  %q\noracle: %q", values, text, got, want)
+	}
+}
+
+// FuzzScrubMasksWhatTheOldRegistryDid: the index (a secret's anchors
+// looked up by their first bytes, a filter of those, expressions compiled
+// on first need, the line read once) must mask every secret the registry
+// searched secret by secret did, in every encoding, for secrets that make
+// anchors awkward: at the registry's minimum length, one byte repeated,
+// not ASCII, a prefix, a suffix or a part of another, equal to common
+// text, at the very start or end of the text.
+func FuzzScrubMasksWhatTheOldRegistryDid(f *testing.F) {
+	seeds := []struct {
+		a, b, before, between, after string
+		forms                        uint8
+	}{
+		{"abcdefgh", "cdefghij", "", " ", "", 0},
+		{"aaaaaaaaaaaa", "aaaaaaaa", "xaaa", "", "aaaa", 0x10},
+		{"pässwörter-ünd-mehr", "密码密码密码密码", "token=", "&x=", "", 0x21},
+		{"0123456789abcdef0123456789abcdef", "0123456789abcdef", "Authorization: ", " ", "\n", 0x77},
+		{"refresh_token", "access_token", "grant_type=refresh_token&refresh_token=", "&", "", 0x12},
+		{"a b+c/d=e&f?g\"h\\i", "x/y+z=w", "", `"`, `"`, 0x56},
+		{"AbC1/2+3", "abc1/2+3", "level=DEBUG msg=", " body=", "", 0x98},
+		{"---------", "________", "", "", "", 0xab},
+		{"ab1ab1ab1ab1ab1", "1ab1ab1a", "ab", "b1", "ab", 0x3c},
+		{"x\x00y\xffz\u202eabcd", "\xe2\x80\xa6(32 chars)", "", "", "", 0x4d},
+	}
+	for _, s := range seeds {
+		f.Add(s.a, s.b, s.before, s.between, s.after, s.forms)
+	}
+	f.Fuzz(func(t *testing.T, a, b, before, between, after string, forms uint8) {
+		if len(a) > 200 || len(b) > 200 || len(before)+len(between)+len(after) > 2000 {
+			t.Skip("longer than a case needs")
+		}
+		text := before + encoded(a, forms) + between + encoded(b, forms>>4) + after
+		checkAgainstOracle(t, fuzzSecrets(a, b), text)
+	})
+}
+
+// TestScrubMasksWhatTheOldRegistryDidOnRandomSecrets runs the differential
+// check on random secrets from a small alphabet (so that they share
+// anchors, prefixes and overlaps) in random texts, many at a time, and on
+// a line of a megabyte holding them at its start, its end and within, and
+// on a value too long for an expression, with its start and end.
+func TestScrubMasksWhatTheOldRegistryDidOnRandomSecrets(t *testing.T) {
+	if raceDetector {
+		t.Skip("one goroutine: TestScrubWhileSecretsComeAndGo is the one for the race detector")
+	}
+	r := rand.New(rand.NewChaCha8([32]byte{'i', 'y'}))
+	alphabets := []string{"ab", "abc1", "aB3-_.~+/= %", "xyz\u00e9\u00fc\u5bc6"}
+	word := func(alphabet string, n int) string {
+		rs := []rune(alphabet)
+		var b strings.Builder
+		for range n {
+			b.WriteRune(rs[r.IntN(len(rs))])
+		}
+		return b.String()
+	}
+	for i := range 200 {
+		alphabet := alphabets[i%len(alphabets)]
+		values := make([]string, 1+r.IntN(12))
+		for j := range values {
+			values[j] = word(alphabet, minRegistered+r.IntN(30))
+		}
+		var text strings.Builder
+		for range 1 + r.IntN(8) {
+			text.WriteString(word(alphabet, r.IntN(20)))
+			text.WriteString(encoded(values[r.IntN(len(values))], uint8(r.Uint32())))
+		}
+		checkAgainstOracle(t, values, text.String())
+	}
+	values := []string{"Huge1ine-Secret-0123456789", "Huge1ine-Secret-01234567", "ine-Secret-0123456789"}
+	huge := values[0] + strings.Repeat("huge line ", 50_000) + values[1] + strings.Repeat("x", 1<<19) + values[2]
+	checkAgainstOracle(t, values, huge)
+	long := strings.Repeat("L0ng/t0ken+", maxPatterned/10) // found as whole strings, not by an expression
+	values = []string{long, long[:40], long[len(long)-40:]}
+	for form := range uint8(12) {
+		checkAgainstOracle(t, values, "a "+encoded(long, form)+" b "+encoded(values[1], form)+encoded(values[2], form))
+	}
+}
