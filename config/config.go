@@ -495,10 +495,8 @@ func (f *File) checkTokenFiles(data []byte) error {
 			msg = fmt.Sprintf("is %s, which writing it would destroy; name a file of its own", what)
 		} else if fi, err := os.Stat(tf); err == nil && fi.IsDir() {
 			msg = fmt.Sprintf("is a folder; name a file in it, such as %s", filepath.Join(tf, "token"))
-		} else if fi, err := os.Stat(filepath.Dir(tf)); err == nil && !fi.IsDir() {
-			msg = fmt.Sprintf("is in %s, which is a file, not a folder; name a file in a folder", filepath.Dir(tf))
-		} else if err == nil {
-			msg = checkTokenFileFolder(filepath.Dir(tf), fi)
+		} else {
+			msg = TokenFileFolderProblem(tf)
 		}
 		if msg != "" {
 			return &Error{Path: f.Path, Line: keyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
@@ -506,6 +504,24 @@ func (f *File) checkTokenFiles(data []byte) error {
 		owner[lands] = name
 	}
 	return nil
+}
+
+// TokenFileFolderProblem says what is wrong with the folder of the
+// token_file path as it is now, or returns "": a file, not a folder, or
+// one that another user (root excepted) owns or that group or others may
+// write, where another user could put a file in the token file's place.
+// A long-running process asks before each write of the file, as a
+// folder's mode may change while the configuration does not.
+func TokenFileFolderProblem(path string) string {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return ""
+	case !fi.IsDir():
+		return fmt.Sprintf("is in %s, which is a file, not a folder; name a file in a folder", dir)
+	}
+	return checkTokenFileFolder(dir, fi)
 }
 
 // Overwrites says which of freshtoken's own files writing to path (a log

@@ -1,6 +1,9 @@
 package config
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // Stamp is what one look at a configuration file's path saw: the file
 // there, by its identity, times, size and mode, or none. Taken before the
@@ -51,3 +54,29 @@ func (s Stamp) Same(o Stamp) bool {
 
 // Current reports whether the file at s's path is still as s saw it.
 func (s Stamp) Current() bool { return s.taken && s.Same(StampOf(s.path)) }
+
+// settleTime is how long after a change a file's times tell every later
+// change from it: longer than the tick of any file system's clock (2 s
+// on FAT, a second on some others, milliseconds on Linux's own).
+const settleTime = 2 * time.Second
+
+// SettledAt reports whether s, taken at at or later, saw no file, or one
+// last changed settleTime or more before at (its change time where the
+// system keeps one, else its modification time): any later write then
+// shows in its times. A file changed moments before may be written again
+// within the same tick of its file system's clock, with the same size
+// and times, and a stamp taken between the two writes is the same as one
+// taken after (a time after at, of a clock set back, is not settled).
+func (s Stamp) SettledAt(at time.Time) bool {
+	if !s.taken {
+		return false
+	}
+	if s.fi == nil {
+		return true
+	}
+	changed := changeTime(s.fi)
+	if changed.IsZero() {
+		changed = s.fi.ModTime()
+	}
+	return !changed.After(at.Add(-settleTime))
+}

@@ -349,7 +349,6 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			if err != nil {
 				return nil, err
 			}
-			n.Configure(c.Notify) // edits are followed, as the environments' are
 			return f.sourceIn(ctx, c, env)
 		},
 		Logger: f.Logger().With("component", "keeper"),
@@ -368,7 +367,9 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			if f.LogFile != "" && namesLogFile(path, f.LogFile) {
 				return "it is this process's --log-file, which writing it would destroy, and the log would go on into it; name another token_file"
 			}
-			return ""
+			// Its folder as it is now: the configuration, read again only
+			// once the file changes, was checked as the folder then was.
+			return config.TokenFileFolderProblem(path)
 		},
 		TokenFile: func(env string) string {
 			if c, err := f.keptConfig(); err == nil && c.Envs[env] != nil {
@@ -377,14 +378,24 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return ""
 		},
 		// An edit of an environment whose client the provider rejected is
-		// tried at the next look, not an hour after the rejection.
+		// tried at the next look, not an hour after the rejection; and
+		// while they are unchanged, its looks reuse one Source.
 		Settings: func(env string) any {
 			if c, err := f.keptConfig(); err == nil && c.Envs[env] != nil {
-				return c.Envs[env]
+				n.Configure(c.Notify) // edits are followed at each look, as the environments' are
+				return keptSettings{env: c.Envs[env], storeURL: c.StoreURL}
 			}
 			return nil
 		},
 	}
+}
+
+// keptSettings are what an environment's Source is opened with, as the
+// keeper compares them from one look to the next: its own settings, and
+// the store.
+type keptSettings struct {
+	env      *config.Env
+	storeURL string
 }
 
 // keptSource opens env of the configuration as keptConfig reads it.
@@ -397,44 +408,56 @@ func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Sourc
 }
 
 // keptRead is the configuration a long-running process last read, given
-// again to whoever asks while the file is unchanged, for at most
-// configRecheck: the keeper's watch of each environment, at each look,
-// read the whole file three times over (its settings, its token file, its
-// store) and the proxy's page once more for each environment, so that a
-// proxy of 2000 environments (an accountant's, one per client company)
-// spent minutes of processor time at every look, and its page answered
-// after 93 s. An edit is seen at once; a change the file's name, size,
-// time and mode do not show (a token_file's folder made writable by
-// others, an edit of the same size within the clock's tick) within
-// configRecheck.
+// again to whoever asks while the file is unchanged: the keeper's watch of
+// each environment, at each look, read the whole file three times over
+// (its settings, its token file, its store) and the proxy's page once
+// more for each environment, so that a proxy of 2000 environments (an
+// accountant's, one per client company) spent minutes of processor time
+// at every look, and its page answered after 93 s. Then, read again every
+// configRecheck all the same, each reading of that file (400 KB) made
+// 37 MB of garbage, most of a proxy's memory. An edit is seen at once.
+// Read again every configRecheck are only a reading that failed, as what
+// it failed on may lie outside the file (a ca_file, a token_file's
+// folder), and one of a file changed moments before it was read, which
+// an edit of the same size may follow unseen within the tick of the file
+// system's clock (config.Stamp.SettledAt). A token_file's folder made
+// writable by others since is found at the keeper's write of the file
+// (config.TokenFileFolderProblem), not by reading the whole file again.
 type keptRead struct {
 	mu    sync.Mutex   // held while reading: watches starting at once share one reading
 	stamp config.Stamp // taken before the reading
-	at    time.Time
+	at    time.Time    // when, by now
 	conf  *config.File
 	err   error
+	now   func() time.Time // nil: time.Now; tests' clock
 }
 
 // read is the configuration at path(), read again (read: true) if it has
-// changed, or was read configRecheck ago or more.
+// changed, or as keptRead says.
 func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bool, err error) {
 	p, err := path()
 	if err != nil {
 		return nil, false, err
 	}
+	now := time.Now
+	if k.now != nil {
+		now = k.now
+	}
+	at := now()
 	stamp := config.StampOf(p)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if time.Since(k.at) >= configRecheck || !k.stamp.Same(stamp) {
+	recheck := k.err != nil || !k.stamp.SettledAt(k.at)
+	if !k.stamp.Same(stamp) || recheck && at.Sub(k.at) >= configRecheck {
 		k.conf, k.err = config.Load(p)
-		k.stamp, k.at, read = stamp, time.Now(), true
+		k.stamp, k.at, read = stamp, at, true
 	}
 	return k.conf, read, k.err
 }
 
 // configRecheck is how often a proxy waiting for a configuration it can
-// use (--wait-for-config) reads the file again; a request or the status
-// page reads it at once.
+// use (--wait-for-config) reads the file again, and a reading keptRead
+// cannot trust for longer; a request or the status page reads it at once.
 const configRecheck = 2 * time.Second
 
 // configWait holds back the proxy's keeper until the configuration can be

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/notify"
+)
+
+// TestKeptReadingIsReusedWhileTheFileIsUnchanged: a long-running
+// process's reading of the configuration is given again, however long
+// after, while the file is unchanged, and once it changed moments before
+// it was read (an edit of the same size may follow unseen within the tick
+// of the file system's clock), or the reading failed (on something
+// outside the file), it is read again configRecheck later. Read again
+// every 2 s all the same, a file of 2000 environments made 37 MB of
+// garbage at each reading, most of a proxy's memory. The clock is the
+// test's, not slept on.
+func TestKeptReadingIsReusedWhileTheFileIsUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("[env.dev]\nprovider = \"freeagent\"\nclient_id = \"a\"\n")
+	now := time.Now()
+	k := &keptRead{now: func() time.Time { return now }}
+	at := func(later time.Duration, want bool, why string) {
+		t.Helper()
+		now = now.Add(later)
+		if _, read, _ := k.read(func() (string, error) { return path, nil }); read != want {
+			t.Fatalf("%s: read again %v; want %v", why, read, want)
+		}
+	}
+	at(0, true, "first")
+	at(time.Second, false, "a second on, the file changed just before the reading")
+	at(2*time.Second, true, "3 s on, the file changed just before the reading")
+	at(time.Hour, false, "an hour on, the file unchanged since its reading, settled")
+	at(24*time.Hour, false, "a day on, the file unchanged")
+	write("[env.dev]\nprovider = \"freeagent\"\nclient_id = \"bb\"\n")
+	at(0, true, "edited")
+	write("[env.dev]\nprovider = \"freeagent\"\nclient_id = \"b\"\nnope = 1\n")
+	at(time.Hour, true, "edited with a mistake")
+	at(time.Hour, true, "an hour on, the reading failed")
+}
+
+// TestTokenFileFolderMadeWritableByOthersIsRefused: a token_file's
+// folder made writable by others while the proxy runs, the configuration
+// unchanged, is refused at the keeper's write of the file: the reading of
+// the file, no longer repeated every 2 s, was checked as the folder then
+// was.
+func TestTokenFileFolderMadeWritableByOthersIsRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("folder modes are not checked on Windows")
+	}
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "run")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	token := filepath.Join(folder, "token")
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte("[env.dev]\nprovider = \"freeagent\"\nclient_id = \"a\"\ntoken_file = \""+token+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &strings.Builder{}}, ConfigFlag: path}
+	s, err := loadProxyStart(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeeper(f, s, &atomic.Pointer[notify.Notifier]{})
+	now := time.Now().Add(time.Hour) // the file written an hour before
+	f.kept.now = func() time.Time { return now }
+	if _, err := f.keptConfig(); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if why := k.Refuse(token); why != "" {
+		t.Fatalf("a token file in a folder of the user's own is refused: %s", why)
+	}
+	if err := os.Chmod(folder, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.keptConfig(); err != nil {
+		t.Fatalf("the configuration, unchanged, is not served as read: %v", err)
+	}
+	if why := k.Refuse(token); !strings.Contains(why, "its folder "+folder+" may be written by group or others (mode 0777)") {
+		t.Fatalf("a token file in a folder made writable by others: refused for %q", why)
+	}
+}
