@@ -29,7 +29,9 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // gate holds the provider's answer to the next token request of one grant
@@ -782,18 +784,9 @@ func TestCtrlCDuringAMigrationMovesNothing(t *testing.T) {
 func TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	here, err := filestore.New(w.store).Load(context.Background(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	here.Renewals = 3
-	if err := filestore.New(w.store).Save(context.Background(), "dev", here); err != nil {
-		t.Fatal(err)
-	}
-	older := *here
-	older.RefreshToken, older.AccessToken, older.Renewals = "the-fleets-spent-refresh-token", "the-fleets-access-token", 1
+	here, older := renewedHereAndAFleetsOlderCopy(t, w)
 	fleet := filestore.New(filepath.Join(w.dir, "fleet"))
-	if err := fleet.Save(context.Background(), "dev", &older); err != nil {
+	if err := fleet.Save(context.Background(), "dev", older); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "verified")
@@ -809,6 +802,81 @@ func TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy(t *testing.T) {
 	}
 	if got, err := filestore.New(w.store).Load(context.Background(), "dev"); err != nil || got.RefreshToken != here.RefreshToken {
 		t.Errorf("the tokens in use left the old store (%v)", err)
+	}
+}
+
+// renewedHereAndAFleetsOlderCopy is w's record of dev, stored as renewed
+// 3 times, and an older copy of its grant, renewed once, with other tokens,
+// as a fleet's store this machine had left holds it.
+func renewedHereAndAFleetsOlderCopy(t *testing.T, w *world) (here, older *store.Record) {
+	t.Helper()
+	here, err := filestore.New(w.store).Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	here.Renewals = 3
+	if err := filestore.New(w.store).Save(context.Background(), "dev", here); err != nil {
+		t.Fatal(err)
+	}
+	o := *here
+	o.RefreshToken, o.AccessToken, o.Renewals = "the-fleets-spent-refresh-token", "the-fleets-access-token", 1
+	return here, &o
+}
+
+// TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy: a move to a
+// fleet's Redis paused past its renewal lock there (Ctrl-Z, a suspended
+// laptop), while a fleet machine took the lock and renewed the copy, then
+// given up (Ctrl-C): the fleet's renewal holds the only live refresh token
+// (the copy's, and the one still in the old store, are spent), and is
+// kept. The copy was taken back by deleting whatever the new store held,
+// the fleet's renewal with it, so every machine had to log in again; over
+// an older copy, the put-back was refused, saying that the old store's
+// tokens, spent, were the ones in use.
+func TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy(t *testing.T) {
+	for _, withOlder := range []bool{false, true} {
+		t.Run(fmt.Sprintf("an older copy there %v", withOlder), func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			here, older := renewedHereAndAFleetsOlderCopy(t, w)
+			srv := redistest.Start(t)
+			fleet, err := redisstore.New(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { fleet.Close() })
+			if withOlder {
+				if err := fleet.Save(context.Background(), "dev", older); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "verified")
+			migrate := w.watch("store", "migrate", "--to", srv.URL)
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+			migrate.waitSaid(t, "paused at verified")
+			// The move's lock there expires, and a fleet machine renews the copy.
+			srv.Command(t, "DEL", "freshtoken:dev:lock")
+			unlock, err := fleet.Lock(context.Background(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			renewed, err := fleet.Load(context.Background(), "dev")
+			if err != nil || renewed.RefreshToken != here.RefreshToken {
+				t.Fatalf("the fleet finds %+v (%v); want the copy", renewed, err)
+			}
+			renewed.RefreshToken, renewed.AccessToken, renewed.Renewals = "the-fleets-live-refresh-token", "the-fleets-new-access-token", renewed.Renewals+1
+			if err := fleet.Save(context.Background(), "dev", renewed); err != nil {
+				t.Fatal(err)
+			}
+			unlock()
+			migrate.cmd.Process.Signal(syscall.SIGINT)
+			stderr := migrate.waitExit(t, 130)
+			if !strings.Contains(stderr, "Nothing was moved") || !strings.Contains(stderr, "newer tokens") || strings.Contains(stderr, "are the ones in use") {
+				t.Errorf("stderr: %s; want it to say nothing was moved, and that the new store's newer tokens were kept", stderr)
+			}
+			if got, err := fleet.Load(context.Background(), "dev"); err != nil || got.RefreshToken != renewed.RefreshToken {
+				t.Errorf("the fleet's renewal is gone from the new store: %+v (%v)", got, err)
+			}
+		})
 	}
 }
 
