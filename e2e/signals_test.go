@@ -782,9 +782,7 @@ func TestCtrlCDuringAMigrationMovesNothing(t *testing.T) {
 // in use here, for the fleet's machines to renew and this one, its
 // configuration naming the old store, to spend again.
 func TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	here, older := renewedHereAndAFleetsOlderCopy(t, w)
+	w, here, older := renewedHereAndAFleetsOlderCopy(t)
 	fleet := filestore.New(filepath.Join(w.dir, "fleet"))
 	if err := fleet.Save(context.Background(), "dev", older); err != nil {
 		t.Fatal(err)
@@ -805,11 +803,14 @@ func TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy(t *testing.T) {
 	}
 }
 
-// renewedHereAndAFleetsOlderCopy is w's record of dev, stored as renewed
-// 3 times, and an older copy of its grant, renewed once, with other tokens,
-// as a fleet's store this machine had left holds it.
-func renewedHereAndAFleetsOlderCopy(t *testing.T, w *world) (here, older *store.Record) {
+// renewedHereAndAFleetsOlderCopy is a world logged in to dev, its record
+// stored as renewed 3 times (here), and an older copy of its grant, renewed
+// once, with other tokens, as a fleet's store this machine had left holds
+// it.
+func renewedHereAndAFleetsOlderCopy(t *testing.T) (w *world, here, older *store.Record) {
 	t.Helper()
+	w = newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
 	here, err := filestore.New(w.store).Load(context.Background(), "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -820,7 +821,7 @@ func renewedHereAndAFleetsOlderCopy(t *testing.T, w *world) (here, older *store.
 	}
 	o := *here
 	o.RefreshToken, o.AccessToken, o.Renewals = "the-fleets-spent-refresh-token", "the-fleets-access-token", 1
-	return here, &o
+	return w, here, &o
 }
 
 // TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy: a move to a
@@ -835,9 +836,7 @@ func renewedHereAndAFleetsOlderCopy(t *testing.T, w *world) (here, older *store.
 func TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy(t *testing.T) {
 	for _, withOlder := range []bool{false, true} {
 		t.Run(fmt.Sprintf("an older copy there %v", withOlder), func(t *testing.T) {
-			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-			w.login()
-			here, older := renewedHereAndAFleetsOlderCopy(t, w)
+			w, here, older := renewedHereAndAFleetsOlderCopy(t)
 			srv := redistest.Start(t)
 			fleet, err := redisstore.New(srv.URL)
 			if err != nil {
@@ -875,6 +874,42 @@ func TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy(t *testing.T) {
 			}
 			if got, err := fleet.Load(context.Background(), "dev"); err != nil || got.RefreshToken != renewed.RefreshToken {
 				t.Errorf("the fleet's renewal is gone from the new store: %+v (%v)", got, err)
+			}
+		})
+	}
+}
+
+// TestCtrlCDuringAMigrationSaysWhatACopyNotTakenBackRisks: a move given up
+// on (Ctrl-C) whose copy the new store will not take back (its Redis user
+// may no longer write) says what that copy risks, and what to do: a
+// freshtoken reading that store would renew it and spend the tokens in use
+// here, and the run again finishes the move. It said only that the old
+// store's tokens were the ones in use.
+func TestCtrlCDuringAMigrationSaysWhatACopyNotTakenBackRisks(t *testing.T) {
+	for _, withOlder := range []bool{false, true} {
+		t.Run(fmt.Sprintf("an older copy there %v", withOlder), func(t *testing.T) {
+			w, _, older := renewedHereAndAFleetsOlderCopy(t)
+			srv := redistest.Start(t)
+			srv.SetUser(t, "mover", "on", ">pw", "~*", "+@all")
+			if withOlder {
+				fleet, err := redisstore.New(srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer fleet.Close()
+				if err := fleet.Save(context.Background(), "dev", older); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "verified")
+			migrate := w.watch("store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0")
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+			migrate.waitSaid(t, "paused at verified")
+			srv.SetUser(t, "mover", "resetkeys", "%R~*")
+			migrate.cmd.Process.Signal(syscall.SIGINT)
+			if stderr := migrate.waitExit(t, 130); !strings.Contains(stderr, "could not be taken back") || !strings.Contains(stderr, "would renew it and spend the tokens in use here") ||
+				!strings.Contains(stderr, "run the same command again") {
+				t.Errorf("stderr: %s; want it to say what the copy left there risks, and to run the move again", stderr)
 			}
 		})
 	}

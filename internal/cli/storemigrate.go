@@ -246,7 +246,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			case newer:
 				fmt.Fprintf(f.IO.ErrOut, "%s: %s holds newer tokens than the copy made, renewed by another freshtoken while this move was paused past its renewal lock there; they were kept, as the live ones (the tokens in %s are spent): run the same command again to move to them\n", m.env, to.Location(m.env), from.Location(m.env))
 			case err != nil:
-				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v); the tokens in %s are the ones in use\n", m.env, to.Location(m.env), err, from.Location(m.env))
+				// It holds the tokens in use here, which two stores now
+				// hand out: the first renewal spends the other's.
+				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v): a freshtoken reading that store (another machine) would renew it and spend the tokens in use here, in %s; run the same command again to finish the move once that store takes writes, or delete the copy there\n", m.env, to.Location(m.env), err, from.Location(m.env))
 			}
 		}
 		forgetUntouched()
