@@ -834,8 +834,18 @@ func renewedHereAndAFleetsOlderCopy(t *testing.T) (w *world, here, older *store.
 // an older copy, the put-back was refused, saying that the old store's
 // tokens, spent, were the ones in use.
 func TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy(t *testing.T) {
-	for _, withOlder := range []bool{false, true} {
-		t.Run(fmt.Sprintf("an older copy there %v", withOlder), func(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		withOlder bool
+		// logIn: the fleet machine logged in anew, rather than renewed the copy.
+		logIn bool
+		said  string
+	}{
+		{"no copy there before", false, false, "newer tokens"},
+		{"an older copy there", true, false, "newer tokens"},
+		{"a log-in there since", false, true, "still the ones in use here"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			w, here, older := renewedHereAndAFleetsOlderCopy(t)
 			srv := redistest.Start(t)
 			fleet, err := redisstore.New(srv.URL)
@@ -843,7 +853,7 @@ func TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { fleet.Close() })
-			if withOlder {
+			if tc.withOlder {
 				if err := fleet.Save(context.Background(), "dev", older); err != nil {
 					t.Fatal(err)
 				}
@@ -863,14 +873,17 @@ func TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy(t *testing.T) {
 				t.Fatalf("the fleet finds %+v (%v); want the copy", renewed, err)
 			}
 			renewed.RefreshToken, renewed.AccessToken, renewed.Renewals = "the-fleets-live-refresh-token", "the-fleets-new-access-token", renewed.Renewals+1
+			if tc.logIn {
+				renewed.LoggedInAt, renewed.Renewals = renewed.LoggedInAt.Add(time.Minute), 0
+			}
 			if err := fleet.Save(context.Background(), "dev", renewed); err != nil {
 				t.Fatal(err)
 			}
 			unlock()
 			migrate.cmd.Process.Signal(syscall.SIGINT)
 			stderr := migrate.waitExit(t, 130)
-			if !strings.Contains(stderr, "Nothing was moved") || !strings.Contains(stderr, "newer tokens") || strings.Contains(stderr, "are the ones in use") {
-				t.Errorf("stderr: %s; want it to say nothing was moved, and that the new store's newer tokens were kept", stderr)
+			if !strings.Contains(stderr, "Nothing was moved") || !strings.Contains(stderr, tc.said) || strings.Contains(stderr, "could not be taken back") {
+				t.Errorf("stderr: %s; want it to say nothing was moved, and that the new store's tokens were kept (%q)", stderr, tc.said)
 			}
 			if got, err := fleet.Load(context.Background(), "dev"); err != nil || got.RefreshToken != renewed.RefreshToken {
 				t.Errorf("the fleet's renewal is gone from the new store: %+v (%v)", got, err)

@@ -241,10 +241,12 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	var copied []move
 	takeBack := func() { // the copies made; an older copy the new store held is put back
 		for _, m := range copied {
-			newer, err := takeBackCopy(context.WithoutCancel(ctx), to, m)
+			other, err := takeBackCopy(context.WithoutCancel(ctx), to, m)
 			switch {
-			case newer:
+			case other != nil && store.LaterCopy(other, m.rec):
 				fmt.Fprintf(f.IO.ErrOut, "%s: %s holds newer tokens than the copy made, renewed by another freshtoken while this move was paused past its renewal lock there; they were kept, as the live ones (the tokens in %s are spent): run the same command again to move to them\n", m.env, to.Location(m.env), from.Location(m.env))
+			case other != nil:
+				fmt.Fprintf(f.IO.ErrOut, "%s: %s holds other tokens than the copy made, written there by another freshtoken while this move was paused past its renewal lock there; they were kept, and the tokens in %s are still the ones in use here\n", m.env, to.Location(m.env), from.Location(m.env))
 			case err != nil:
 				// It holds the tokens in use here, which two stores now
 				// hand out: the first renewal spends the other's.
@@ -551,19 +553,22 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 // (store.Swapper): other tokens there (newer says so) were renewed from it
 // by another freshtoken that took the renewal lock while this one was
 // paused past it (a Redis lock expires), and hold the only live refresh
-// token, the copy's and the old store's being spent.
-func takeBackCopy(ctx context.Context, to store.Store, m move) (newer bool, err error) {
+// token when they are the copy's renewed (store.LaterCopy), the copy's and
+// the old store's being spent. It returns those other tokens, kept.
+func takeBackCopy(ctx context.Context, to store.Store, m move) (other *store.Record, err error) {
 	cur, err := to.Load(ctx, m.env)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return false, nil // never written, or logged out since
+		return nil, nil // never written, or logged out since
 	case err != nil:
-		return false, err
+		return nil, err
 	case !store.Unchanged(cur, m.rec):
-		// The copy never written over the older one, or renewed since.
-		return m.prior == nil || !store.Unchanged(cur, m.prior), nil
+		if m.prior != nil && store.Unchanged(cur, m.prior) {
+			return nil, nil // the copy never written over the older one
+		}
+		return cur, nil
 	case m.prior == nil:
-		return false, to.Delete(ctx, m.env)
+		return nil, to.Delete(ctx, m.env)
 	}
 	if sw, ok := to.(store.Swapper); ok {
 		err = sw.SaveIf(ctx, m.env, m.prior, cur)
@@ -571,9 +576,9 @@ func takeBackCopy(ctx context.Context, to store.Store, m move) (newer bool, err 
 		err = to.Save(ctx, m.env, m.prior)
 	}
 	if errors.Is(err, store.ErrChanged) {
-		return true, nil
+		return to.Load(ctx, m.env)
 	}
-	return false, err
+	return nil, err
 }
 
 // copyRecord writes rec, env's record, to the new store, and reads it back
