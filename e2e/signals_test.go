@@ -29,7 +29,9 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // gate holds the provider's answer to the next token request of one grant
@@ -790,20 +792,9 @@ func TestCtrlCDuringAMigrationMovesNothing(t *testing.T) {
 // in use here, for the fleet's machines to renew and this one, its
 // configuration naming the old store, to spend again.
 func TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	here, err := filestore.New(w.store).Load(context.Background(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	here.Renewals = 3
-	if err := filestore.New(w.store).Save(context.Background(), "dev", here); err != nil {
-		t.Fatal(err)
-	}
-	older := *here
-	older.RefreshToken, older.AccessToken, older.Renewals = "the-fleets-spent-refresh-token", "the-fleets-access-token", 1
+	w, here, older := renewedHereAndAFleetsOlderCopy(t)
 	fleet := filestore.New(filepath.Join(w.dir, "fleet"))
-	if err := fleet.Save(context.Background(), "dev", &older); err != nil {
+	if err := fleet.Save(context.Background(), "dev", older); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "verified")
@@ -819,6 +810,131 @@ func TestCtrlCDuringAMigrationPutsBackTheNewStoresCopy(t *testing.T) {
 	}
 	if got, err := filestore.New(w.store).Load(context.Background(), "dev"); err != nil || got.RefreshToken != here.RefreshToken {
 		t.Errorf("the tokens in use left the old store (%v)", err)
+	}
+}
+
+// renewedHereAndAFleetsOlderCopy is a world logged in to dev, its record
+// stored as renewed 3 times (here), and an older copy of its grant, renewed
+// once, with other tokens, as a fleet's store this machine had left holds
+// it.
+func renewedHereAndAFleetsOlderCopy(t *testing.T) (w *world, here, older *store.Record) {
+	t.Helper()
+	w = newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	here, err := filestore.New(w.store).Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	here.Renewals = 3
+	if err := filestore.New(w.store).Save(context.Background(), "dev", here); err != nil {
+		t.Fatal(err)
+	}
+	o := *here
+	o.RefreshToken, o.AccessToken, o.Renewals = "the-fleets-spent-refresh-token", "the-fleets-access-token", 1
+	return w, here, &o
+}
+
+// TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy: a move to a
+// fleet's Redis paused past its renewal lock there (Ctrl-Z, a suspended
+// laptop), while a fleet machine took the lock and renewed the copy, then
+// given up (Ctrl-C): the fleet's renewal holds the only live refresh token
+// (the copy's, and the one still in the old store, are spent), and is
+// kept. The copy was taken back by deleting whatever the new store held,
+// the fleet's renewal with it, so every machine had to log in again; over
+// an older copy, the put-back was refused, saying that the old store's
+// tokens, spent, were the ones in use.
+func TestCtrlCDuringAMigrationKeepsAFleetsRenewalOfTheCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		withOlder bool
+		// logIn: the fleet machine logged in anew, rather than renewed the copy.
+		logIn bool
+		said  string
+	}{
+		{"no copy there before", false, false, "newer tokens"},
+		{"an older copy there", true, false, "newer tokens"},
+		{"a log-in there since", false, true, "still the ones in use here"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, here, older := renewedHereAndAFleetsOlderCopy(t)
+			srv := redistest.Start(t)
+			fleet, err := redisstore.New(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { fleet.Close() })
+			if tc.withOlder {
+				if err := fleet.Save(context.Background(), "dev", older); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "verified")
+			migrate := w.watch("store", "migrate", "--to", srv.URL)
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+			migrate.waitSaid(t, "paused at verified")
+			// The move's lock there expires, and a fleet machine renews the copy.
+			srv.Command(t, "DEL", "freshtoken:dev:lock")
+			unlock, err := fleet.Lock(context.Background(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			renewed, err := fleet.Load(context.Background(), "dev")
+			if err != nil || renewed.RefreshToken != here.RefreshToken {
+				t.Fatalf("the fleet finds %+v (%v); want the copy", renewed, err)
+			}
+			renewed.RefreshToken, renewed.AccessToken, renewed.Renewals = "the-fleets-live-refresh-token", "the-fleets-new-access-token", renewed.Renewals+1
+			if tc.logIn {
+				renewed.LoggedInAt, renewed.Renewals = renewed.LoggedInAt.Add(time.Minute), 0
+			}
+			if err := fleet.Save(context.Background(), "dev", renewed); err != nil {
+				t.Fatal(err)
+			}
+			unlock()
+			migrate.cmd.Process.Signal(syscall.SIGINT)
+			stderr := migrate.waitExit(t, 130)
+			if !strings.Contains(stderr, "Nothing was moved") || !strings.Contains(stderr, tc.said) || strings.Contains(stderr, "could not be taken back") {
+				t.Errorf("stderr: %s; want it to say nothing was moved, and that the new store's tokens were kept (%q)", stderr, tc.said)
+			}
+			if got, err := fleet.Load(context.Background(), "dev"); err != nil || got.RefreshToken != renewed.RefreshToken {
+				t.Errorf("the fleet's renewal is gone from the new store: %+v (%v)", got, err)
+			}
+		})
+	}
+}
+
+// TestCtrlCDuringAMigrationSaysWhatACopyNotTakenBackRisks: a move given up
+// on (Ctrl-C) whose copy the new store will not take back (its Redis user
+// may no longer write) says what that copy risks, and what to do: a
+// freshtoken reading that store would renew it and spend the tokens in use
+// here, and the run again finishes the move. It said only that the old
+// store's tokens were the ones in use.
+func TestCtrlCDuringAMigrationSaysWhatACopyNotTakenBackRisks(t *testing.T) {
+	for _, withOlder := range []bool{false, true} {
+		t.Run(fmt.Sprintf("an older copy there %v", withOlder), func(t *testing.T) {
+			w, _, older := renewedHereAndAFleetsOlderCopy(t)
+			srv := redistest.Start(t)
+			srv.SetUser(t, "mover", "on", ">pw", "~*", "+@all")
+			if withOlder {
+				fleet, err := redisstore.New(srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer fleet.Close()
+				if err := fleet.Save(context.Background(), "dev", older); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "verified")
+			migrate := w.watch("store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0")
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+			migrate.waitSaid(t, "paused at verified")
+			srv.SetUser(t, "mover", "resetkeys", "%R~*")
+			migrate.cmd.Process.Signal(syscall.SIGINT)
+			if stderr := migrate.waitExit(t, 130); !strings.Contains(stderr, "could not be taken back") || !strings.Contains(stderr, "would renew it and spend the tokens in use here") ||
+				!strings.Contains(stderr, "run the same command again") {
+				t.Errorf("stderr: %s; want it to say what the copy left there risks, and to run the move again", stderr)
+			}
+		})
 	}
 }
 

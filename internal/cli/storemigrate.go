@@ -241,17 +241,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	var copied []move
 	takeBack := func() { // the copies made; an older copy the new store held is put back
 		for _, m := range copied {
-			// Left holding the tokens in use here, a copy over the new
-			// store's older one was for another freshtoken reading that
-			// store (a fleet's) to renew, and this one to spend again.
-			var err error
-			if m.prior != nil {
-				err = to.Save(context.WithoutCancel(ctx), m.env, m.prior)
-			} else {
-				err = to.Delete(context.WithoutCancel(ctx), m.env)
-			}
-			if err != nil {
-				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v); the tokens in %s are the ones in use\n", m.env, to.Location(m.env), err, from.Location(m.env))
+			other, err := takeBackCopy(context.WithoutCancel(ctx), to, m)
+			switch {
+			case other != nil && store.LaterCopy(other, m.rec):
+				fmt.Fprintf(f.IO.ErrOut, "%s: %s holds newer tokens than the copy made, renewed by another freshtoken while this move was paused past its renewal lock there; they were kept, as the live ones (the tokens in %s are spent): run the same command again to move to them\n", m.env, to.Location(m.env), from.Location(m.env))
+			case other != nil:
+				fmt.Fprintf(f.IO.ErrOut, "%s: %s holds other tokens than the copy made, written there by another freshtoken while this move was paused past its renewal lock there; they were kept, and the tokens in %s are still the ones in use here\n", m.env, to.Location(m.env), from.Location(m.env))
+			case err != nil:
+				// It holds the tokens in use here, which two stores now
+				// hand out: the first renewal spends the other's.
+				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v): a freshtoken reading that store (another machine) would renew it and spend the tokens in use here, in %s; run the same command again to finish the move once that store takes writes, or delete the copy there\n", m.env, to.Location(m.env), err, from.Location(m.env))
 			}
 		}
 		forgetUntouched()
@@ -544,6 +543,42 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		m.prior = there
 	}
 	return m, nil
+}
+
+// takeBackCopy takes back m's copy from to, the new store: it puts back
+// the older copy of the grant to held before (left holding the tokens in
+// use here, to was for another freshtoken reading it, a fleet's, to renew,
+// and this one to spend again), or deletes the copy. Only the copy itself
+// is taken back, compared and saved in one step where to can
+// (store.Swapper): other tokens there (newer says so) were renewed from it
+// by another freshtoken that took the renewal lock while this one was
+// paused past it (a Redis lock expires), and hold the only live refresh
+// token when they are the copy's renewed (store.LaterCopy), the copy's and
+// the old store's being spent. It returns those other tokens, kept.
+func takeBackCopy(ctx context.Context, to store.Store, m move) (other *store.Record, err error) {
+	cur, err := to.Load(ctx, m.env)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil // never written, or logged out since
+	case err != nil:
+		return nil, err
+	case !store.Unchanged(cur, m.rec):
+		if m.prior != nil && store.Unchanged(cur, m.prior) {
+			return nil, nil // the copy never written over the older one
+		}
+		return cur, nil
+	case m.prior == nil:
+		return nil, to.Delete(ctx, m.env)
+	}
+	if sw, ok := to.(store.Swapper); ok {
+		err = sw.SaveIf(ctx, m.env, m.prior, cur)
+	} else {
+		err = to.Save(ctx, m.env, m.prior)
+	}
+	if errors.Is(err, store.ErrChanged) {
+		return to.Load(ctx, m.env)
+	}
+	return nil, err
 }
 
 // copyRecord writes rec, env's record, to the new store, and reads it back
