@@ -103,6 +103,10 @@ type Flow struct {
 	// token endpoint: the code is spent once the provider answers, so its
 	// answer must be stored before the process ends (Options.Sending).
 	Exchanging func()
+	// Storable, if not nil, is asked just before the code is sent whether
+	// the tokens may be stored (see NewerSince): an error ends the log-in
+	// with it, the code never sent.
+	Storable func(ctx context.Context) error
 }
 
 // Result is what a successful login obtained.
@@ -477,6 +481,11 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		return nil, fmt.Errorf("%s: the answer has no code; run %s again", f.Env, f.loginCommand())
 	}
 	remember(f.Config, req.State, req.Verifier, code)
+	if f.Storable != nil {
+		if err := f.Storable(ctx); err != nil {
+			return nil, err
+		}
+	}
 	sentAt := f.now()
 	if f.Exchanging != nil {
 		f.Exchanging()
