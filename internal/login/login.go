@@ -591,6 +591,10 @@ type ExchangeError struct {
 	// answer (a web page, no access token, JSON cut short); it was
 	// reached, once.
 	Unreadable bool
+	// Status is the HTTP status of the token endpoint's error answer (a
+	// 503), 0 when none came: it was reached, and failed the code, which
+	// is sent once.
+	Status int
 	// Lost says how the answer to the code, sent whole, was lost (see
 	// tokenerr.Lost): the provider may have spent the code, which works
 	// once, so only a new log-in can help. "" when none was.
@@ -621,7 +625,16 @@ func (e *ExchangeError) Error() string {
 		if e.Unreadable {
 			return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, e.Descriptor)
 		}
-		return fmt.Sprintf("%s: the token endpoint %s could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.TokenURL, e.Descriptor)
+		if e.Status != 0 {
+			// A code works once, so the exchange is sent once: no
+			// retries, and nothing but this answer came.
+			when := "later"
+			if e.Wait > 0 {
+				when = "in " + httpx.SayWait(e.Wait) + ", as it asks"
+			}
+			return fmt.Sprintf("%s: the token endpoint %s failed the log-in: it answered its code, which is sent once, with %s; no tokens were stored: log in again %s", e.Env, e.TokenURL, e.Descriptor, when)
+		}
+		return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and api_url, then log in again", e.Env, e.TokenURL, e.Descriptor)
 	case tokenerr.BadGrant:
 		if e.Again != "" {
 			return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
@@ -647,6 +660,9 @@ func ClientRejection(err error) (msg string, ok bool) {
 func (f *Flow) exchangeError(err error) *ExchangeError {
 	class, wait, desc := tokenerr.Classify(err)
 	xe := &ExchangeError{Env: f.Env, TokenURL: redact.URL(f.Config.Endpoint.TokenURL), Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
+	if re := (*oauth2.RetrieveError)(nil); errors.As(err, &re) && re.Response != nil {
+		xe.Status = re.Response.StatusCode
+	}
 	if f.Manual {
 		xe.Again = f.loginCommand()
 	}
