@@ -606,6 +606,52 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateRefusesAnUneditableConfigBeforeCopying: a configuration
+// that freshtoken does not edit (read-only, or one of several hard links)
+// is refused before any record is copied: exit 2, one line saying why and
+// that nothing was moved, the new store never written to (not even a
+// lock), and no advice to edit the file by hand, which would leave the
+// tokens behind. Every record was copied to the new store and checked,
+// then taken back, once the edit of [store] url was refused.
+func TestStoreMigrateRefusesAnUneditableConfigBeforeCopying(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		make func(t *testing.T, path string)
+		want string
+	}{
+		{"read-only", func(t *testing.T, path string) {
+			if err := os.Chmod(path, 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}, "is read-only (mode 0400), so freshtoken does not edit it"},
+		{"hard-linked", func(t *testing.T, path string) {
+			if err := os.Link(path, path+".backup"); err != nil {
+				t.Fatal(err)
+			}
+		}, "is one of 2 names of one file (hard links)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, rec := devAndZeta(t)
+			nothingMoved := checkNothingMoved(t, e, rec)
+			c.make(t, e.config)
+			srv := redistest.StartWithoutPersistence(t)
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "redis://"+srv.Addr+"/0")
+			msg := stderr.String()
+			if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "[store] url cannot be set to redis://"+srv.Addr+"/0 ("+e.config+": "+c.want) || !strings.Contains(msg, "nothing was moved") {
+				t.Errorf("exit %d\n%s%s; want exit 2, one line saying %q and that nothing was moved", code, stdout, msg, c.want)
+			}
+			if strings.Contains(msg, "by hand") {
+				t.Errorf("stderr = %q; want no advice to edit [store] url by hand, which would leave the tokens behind", msg)
+			}
+			nothingMoved()
+			if n := srv.Changes(t); n != 0 {
+				t.Errorf("the new store took %d writes; want none, the configuration refused first", n)
+			}
+		})
+	}
+}
+
 // devAndZeta is a dev environment logged in, and a second one, zeta, with
 // a copy of dev's record, both in the store [store] url names; rec is the
 // record.
