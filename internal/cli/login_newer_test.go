@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -60,6 +61,50 @@ func TestDeviceLoginMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
 		t.Errorf("%d device codes exchanged for tokens; want none", n)
 	}
 }
+
+// TestManualLoginMeetingANewerFreshtokensTokensStoresNothing: the same
+// for `login --manual`, whose answer is pasted after a newer freshtoken
+// stored tokens: no code sent, nothing stored, and the command that
+// replaces them is the manual log-in's.
+func TestManualLoginMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
+	const postman = "https://oauth.pstmn.io/v1/callback"
+	e := newDevEnvWith(t, devprovider.Options{RedirectURIs: []string{postman, "http://127.0.0.1:8787/callback"}}) // and loginOutside's
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: postman})
+	e.loginOutside(t)
+	sent := e.provider.Stats().TokenRequests
+	ios, _, stderr := testStreams(false, false)
+	var path, newer string
+	ios.In = readerFunc(func(b []byte) (int, error) {
+		// The person opens the URL printed, approves, and pastes where
+		// the browser landed; a newer freshtoken stored tokens meanwhile.
+		_, authURL, _ := strings.Cut(stderr.String(), "\n")
+		authURL, _, _ = strings.Cut(authURL, "\n")
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(authURL)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		path, newer = e.newerRecord(t)
+		return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
+	})
+	code := e.run(ios, "login", "--manual", "-e", "dev")
+	want := "freshtoken: dev: a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login --manual -e dev --yes` to replace them\n"
+	if code != 2 || !strings.HasSuffix(stderr.String(), want) {
+		t.Fatalf("login --manual: exit %d\n%s\nwant exit 2, ending %q", code, stderr, want)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, stored during the log-in, are now %s", got)
+	}
+	if n := e.provider.Stats().TokenRequests; n != sent {
+		t.Errorf("%d token requests during the log-in; want the code never sent", n-sent)
+	}
+}
+
+// readerFunc is an io.Reader that reads by calling itself.
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
 
 // loginMeetingNewer runs login -e dev, whose browser, as it opens, finds
 // that a newer freshtoken has stored tokens for dev, and approves as
