@@ -255,14 +255,6 @@ func SetStoreURL(path, storeURL string) (*File, error) {
 	return rewrite(path, nil, storeURLEdit(path, storeURL))
 }
 
-// PreviewStoreURL is the configuration at path as SetStoreURL would make
-// it, with the file left as it is: an edit SetStoreURL would refuse (a
-// file with a second name, a read-only one) is refused here too, so that a
-// move between stores can find it before it copies any record.
-func PreviewStoreURL(path, storeURL string) (*File, error) {
-	return preview(path, storeURLEdit(path, storeURL))
-}
-
 // storeURLEdit is the edit SetStoreURL makes of a file's text.
 func storeURLEdit(path, storeURL string) func(old string) (string, error) {
 	line := fmt.Sprintf("url = %q", storeURL)

@@ -304,18 +304,8 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	// Made read-only by its owner, it is not to be edited: replaced, it
-	// was made writable again (0600) without a word.
-	if info != nil && info.Mode().Perm()&0o200 == 0 {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again, or edit it by hand (nothing was written)", info.Mode().Perm(), makeWritable(path))}
-	}
-	// An edit writes a new file in the place of the old one (crash-safe):
-	// another name of it (a hard link, as some dotfile managers make) kept
-	// the old settings, without a word. Symbolic links are followed above.
-	if info != nil {
-		if names := namesOf(path, info); names > 1 {
-			return nil, &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s), or edit it by hand", names, linkInstead(path))}
-		}
+	if err := uneditable(path, info, true); err != nil {
+		return nil, err
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
 	// line's table or key from the edit; Load reads the file without it.
@@ -369,6 +359,50 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	}
 	f.Path = path
 	return f, nil
+}
+
+// CheckEditable is the error an edit of the configuration file at path
+// would meet as the file stands, found without writing anything, nil if
+// none: a command with work to do before its edit (store migrate copies
+// every record before it sets [store] url) refuses before doing any. Its
+// advice leaves out editing the file by hand, which cannot do that work.
+// The edit checks again, as the file may change meanwhile.
+func CheckEditable(path string) error {
+	path = linkTarget(path)
+	if msg := rootWritingForAnother(path); msg != "" {
+		return &Error{Path: path, Msg: msg}
+	}
+	_, info, err := readTrusted(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return uneditable(path, info, false)
+}
+
+// uneditable is an error if the configuration file at path, as info
+// describes it (nil: there is none yet), is not to be edited; byHand says
+// whether its advice offers editing it by hand.
+func uneditable(path string, info os.FileInfo, byHand bool) error {
+	hand := ""
+	if byHand {
+		hand = ", or edit it by hand"
+	}
+	if info == nil {
+		return nil
+	}
+	if info.Mode().Perm()&0o200 == 0 {
+		// Made read-only by its owner, it is not to be edited: replaced,
+		// it was made writable again (0600) without a word.
+		return &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again%s (nothing was written)", info.Mode().Perm(), makeWritable(path), hand)}
+	}
+	// An edit writes a new file in the place of the old one (crash-safe):
+	// another name of it (a hard link, as some dotfile managers make) kept
+	// the old settings, without a word. Symbolic links are followed
+	// (linkTarget).
+	if names := namesOf(path, info); names > 1 {
+		return &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s)%s", names, linkInstead(path), hand)}
+	}
+	return nil
 }
 
 // changedSince reports whether the file at path no longer holds old (nil:

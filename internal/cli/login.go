@@ -65,7 +65,8 @@ again. On a terminal login asks first (default no); --yes skips the
 question, and without a terminal login goes ahead after saying so.
 Tokens a newer freshtoken stored are asked about in the same way, but
 without a terminal login keeps them unless given --yes: upgrade
-freshtoken to use them.`,
+freshtoken to use them. Such tokens stored while login waits for you are
+kept too: it stores nothing and exits 2.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on
@@ -108,15 +109,21 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
-	if errors.Is(err, store.ErrNewerFormat) {
+	overNewer := errors.Is(err, store.ErrNewerFormat)
+	if overNewer {
 		if ok, err := confirmReplaceNewer(ctx, opts, env.Name, src); !ok || err != nil {
 			return err
 		}
 	} else if ok, err := confirmReplace(ctx, opts, env.Name, src, rec); !ok || err != nil {
 		return err
 	}
+	// Tokens a newer freshtoken stores while the person approves are not
+	// replaced unasked either: the log-in ends, nothing sent or stored.
+	storable := func(ctx context.Context) error {
+		return login.NewerSince(ctx, src, env.Name, overNewer, "`"+f.commandLine(loginArgs(opts, env.Name)+" --yes")+"`")
+	}
 	if env.Grant == config.GrantDeviceCode {
-		return runDeviceLogin(ctx, opts, env, src)
+		return runDeviceLogin(ctx, opts, env, src, storable)
 	}
 	conf, err := src.OAuth2Config(ctx, env.RedirectURI)
 	if err != nil {
@@ -135,17 +142,18 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		person = d.ErrOut
 	}
 	flow := &login.Flow{
-		Env:     env.Name,
-		Config:  conf,
-		Manual:  opts.Manual,
-		Stdin:   ios.In,
-		InTTY:   ios.InTTY,
-		Stderr:  ios.ErrOut,
-		Person:  person,
-		Timeout: opts.Timeout,
-		Logger:  f.Logger(),
-		HTTP:    src.TokenClient(),
-		Issuer:  src.Issuer(),
+		Env:      env.Name,
+		Config:   conf,
+		Manual:   opts.Manual,
+		Stdin:    ios.In,
+		InTTY:    ios.InTTY,
+		Stderr:   ios.ErrOut,
+		Person:   person,
+		Timeout:  opts.Timeout,
+		Logger:   f.Logger(),
+		HTTP:     src.TokenClient(),
+		Issuer:   src.Issuer(),
+		Storable: storable,
 	}
 	if !opts.NoBrowser && !opts.Manual {
 		flow.OpenBrowser = f.OpenBrowser
@@ -186,6 +194,14 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	warnNoRefreshToken(f, env.Name, res.Token.RefreshToken, res.Token.Expiry)
 	warnUnusableToken(ctx, f, env.Name, src)
 	return nil
+}
+
+// loginArgs are the arguments of this log-in, as a command to run again.
+func loginArgs(opts *loginOptions, env string) string {
+	if opts.Manual {
+		return "login --manual -e " + env
+	}
+	return "login -e " + env
 }
 
 // loginEndpointMissing is env.MissingLoginEndpoint for the endpoints src

@@ -48,8 +48,10 @@ const deviceProgressEvery = 30 * time.Second
 
 // runDeviceLogin is login for grant = "device_code": it shows the
 // verification URL and the user code, opens the URL that carries the code
-// where a browser can, and waits for the person to approve.
-func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source) error {
+// where a browser can, and waits for the person to approve. Once storable
+// refuses (a newer freshtoken stored tokens meanwhile) it polls no more,
+// and ends with its error.
+func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, storable func(context.Context) error) error {
 	f := opts.f
 	if err := env.MissingDeviceAuthURL(); err != nil {
 		return err
@@ -81,11 +83,16 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	}
 	told := time.Duration(0)
 	elsewhere := false
+	var refused error // storable's
 	err = d.Wait(wctx, func(p freshtoken.DevicePoll) {
 		// Logged in since this log-in began, another way (another
 		// `freshtoken login`, the proxy's page): this code is not needed.
 		if rec, err := src.Record(wctx); err == nil && rec != nil && rec.LoggedInSince(began) && src.CheckGrant(rec) == nil {
 			elsewhere = true
+			stop()
+			return
+		}
+		if refused = storable(wctx); refused != nil {
 			stop()
 			return
 		}
@@ -100,6 +107,9 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if elsewhere && errors.Is(err, context.Canceled) && ctx.Err() == nil {
 		fmt.Fprintf(w, "%s was logged in another way meanwhile (another `freshtoken login`, or the proxy's page); this code is no longer needed. Tokens are stored in %s.\n", env.Name, src.Location())
 		return nil
+	}
+	if refused != nil && errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		return refused
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrLoginRefused, Msg: fmt.Sprintf("access was not approved within %s", opts.Timeout)}

@@ -70,7 +70,9 @@ is and reported, nothing moves, and the configuration is not changed. Newer
 tokens of the same grant already in the new store (another machine moved
 there first and has renewed since) are kept, and the older copy is left where
 it was. A record in the old store of another client or grant than the
-environment's (another configuration sharing the store) is left there. Stop a
+environment's (another configuration sharing the store) is left there. A
+configuration file freshtoken does not edit (read-only, or one of several hard
+links) is refused before anything moves. Stop a
 running proxy or service first, and start it again afterwards: until then it
 looks for the tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
@@ -139,14 +141,12 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	notSet := func(err error) error {
 		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
-	// A configuration the move could not name the new store in (a file
-	// with a second name, a read-only one) is found before any record is
-	// copied: found after, the copies were taken back, but for those over
-	// an older copy of the grant in the new store, which was lost under the
-	// tokens still in use here, for another freshtoken reading that store
-	// to spend.
-	if _, err := config.PreviewStoreURL(conf.Path, opts.To); err != nil {
-		return notSet(err)
+	// A configuration that cannot take the new [store] url (read-only, a
+	// hard link) is found now, before any record is copied: the copies
+	// would only be taken back. (A failure no one can foresee, the disk
+	// filling meanwhile, still takes them back below.)
+	if err := config.CheckEditable(conf.Path); err != nil {
+		return fmt.Errorf("[store] url cannot be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
 	fromDomain, _ := config.LockDomain(conf.StoreURL)
 	toDomain, _ := config.LockDomain(opts.To)

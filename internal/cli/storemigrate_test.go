@@ -606,6 +606,52 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateRefusesAnUneditableConfigBeforeCopying: a configuration
+// that freshtoken does not edit (read-only, or one of several hard links)
+// is refused before any record is copied: exit 2, one line saying why and
+// that nothing was moved, the new store never written to (not even a
+// lock), and no advice to edit the file by hand, which would leave the
+// tokens behind. Every record was copied to the new store and checked,
+// then taken back, once the edit of [store] url was refused.
+func TestStoreMigrateRefusesAnUneditableConfigBeforeCopying(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		make func(t *testing.T, path string)
+		want string
+	}{
+		{"read-only", func(t *testing.T, path string) {
+			if err := os.Chmod(path, 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}, "is read-only (mode 0400), so freshtoken does not edit it"},
+		{"hard-linked", func(t *testing.T, path string) {
+			if err := os.Link(path, path+".backup"); err != nil {
+				t.Fatal(err)
+			}
+		}, "is one of 2 names of one file (hard links)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, rec := devAndZeta(t)
+			nothingMoved := checkNothingMoved(t, e, rec)
+			c.make(t, e.config)
+			srv := redistest.StartWithoutPersistence(t)
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "redis://"+srv.Addr+"/0")
+			msg := stderr.String()
+			if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "[store] url cannot be set to redis://"+srv.Addr+"/0 ("+e.config+": "+c.want) || !strings.Contains(msg, "nothing was moved") {
+				t.Errorf("exit %d\n%s%s; want exit 2, one line saying %q and that nothing was moved", code, stdout, msg, c.want)
+			}
+			if strings.Contains(msg, "by hand") {
+				t.Errorf("stderr = %q; want no advice to edit [store] url by hand, which would leave the tokens behind", msg)
+			}
+			nothingMoved()
+			if n := srv.Changes(t); n != 0 {
+				t.Errorf("the new store took %d writes; want none, the configuration refused first", n)
+			}
+		})
+	}
+}
+
 // devAndZeta is a dev environment logged in, and a second one, zeta, with
 // a copy of dev's record, both in the store [store] url names; rec is the
 // record.
@@ -1081,53 +1127,5 @@ func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
 	configKept("nothing was moved")
 	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
 		t.Errorf("dev's tokens are no longer in the old store: %+v", got)
-	}
-}
-
-// TestStoreMigrateRefusesAConfigItCannotEditBeforeCopying: a configuration
-// store migrate will not edit (a hard link's second name, a file made
-// read-only) was found only once every record was copied to the new
-// store, then taken back: a new store that could not take the copies (a
-// Redis user who may not write the records) was said to be at fault, and
-// the person who mended it was then told of the configuration. Such a file
-// is refused before anything is copied: exit 2, saying why, the new store
-// untouched.
-func TestStoreMigrateRefusesAConfigItCannotEditBeforeCopying(t *testing.T) {
-	for name, c := range map[string]struct {
-		unEditable func(t *testing.T, config string)
-		said       string
-	}{
-		"a hard-linked config": {func(t *testing.T, config string) {
-			if err := os.Link(config, filepath.Join(t.TempDir(), "dotfiles-config.toml")); err != nil {
-				t.Skipf("no hard link here: %v", err)
-			}
-		}, "is one of 2 names of one file (hard links)"},
-		"a read-only config": {func(t *testing.T, config string) {
-			if err := os.Chmod(config, 0o400); err != nil {
-				t.Fatal(err)
-			}
-		}, "is read-only (mode 0400)"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			e := newDevEnv(t)
-			e.login(t)
-			rec := e.record(t, "dev")
-			srv := redistest.Start(t)
-			srv.SetUser(t, "mover", "on", ">pw", "%R~*", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all") // no record written
-			c.unEditable(t, e.config)
-			configKept := e.configKept(t)
-			ios, stdout, stderr := testStreams(false, false)
-			if code := e.run(ios, "store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0"); code != 2 || !strings.Contains(stderr.String(), c.said) ||
-				strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
-				t.Fatalf("exit %d\n%s%s; want 2, in one line saying why the configuration is not edited", code, stdout, stderr)
-			}
-			if r := srv.Command(t, "EXISTS", "freshtoken:dev"); r != ":0" {
-				t.Errorf("the new store holds a copy: EXISTS %s", r)
-			}
-			if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
-				t.Errorf("dev's tokens are no longer where [store] url names: %+v", got)
-			}
-			configKept("nothing was moved")
-		})
 	}
 }

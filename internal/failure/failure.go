@@ -127,12 +127,15 @@ func Of(err error) Kind {
 		kd Kinded
 		xe *login.ExchangeError
 		ae *login.AuthorizeError
+		nm *login.NewerMeanwhileError
 	)
 	switch {
 	case err == nil:
 		return Unexpected
 	case errors.As(err, &kd):
 		return kd.FailureKind()
+	case errors.As(err, &nm):
+		return Config
 	case errors.Is(err, context.Canceled):
 		return Interrupted
 	case errors.As(err, &ae) && ae.Misconfigured():

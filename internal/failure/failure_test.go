@@ -35,6 +35,7 @@ func TestTableBothWays(t *testing.T) {
 		{&login.ExchangeError{Env: "dev", Class: tokenerr.RateLimited}, failure.RateLimited, 5, 503, "rate_limited"},
 		{&login.ExchangeError{Env: "dev", Class: tokenerr.Passing}, failure.ProviderUnreachable, 5, 502, "provider_unreachable"},
 		{&login.ExchangeError{Env: "dev", Class: tokenerr.BadClient}, failure.ClientRejected, 2, 502, "client_rejected"},
+		{&login.NewerMeanwhileError{Env: "dev"}, failure.Config, 2, 500, "invalid_configuration"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrClientRejected}, failure.ClientRejected, 2, 502, "client_rejected"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable}, failure.ProviderUnreachable, 5, 502, "provider_unreachable"},
 		{&freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: freshtoken.ErrUnusableToken}, failure.UnusableToken, 5, 502, "unusable_token"},

@@ -108,6 +108,10 @@ type Flow struct {
 	// token endpoint: the code is spent once the provider answers, so its
 	// answer must be stored before the process ends (Options.Sending).
 	Exchanging func()
+	// Storable, if not nil, is asked just before the code is sent whether
+	// the tokens may be stored (see NewerSince): an error ends the log-in
+	// with it, the code never sent.
+	Storable func(ctx context.Context) error
 }
 
 // Result is what a successful login obtained.
@@ -486,6 +490,11 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		return nil, fmt.Errorf("%s: the answer has no code; run %s again", f.Env, f.loginCommand())
 	}
 	remember(f.Config, req.State, req.Verifier, code)
+	if f.Storable != nil {
+		if err := f.Storable(ctx); err != nil {
+			return nil, err
+		}
+	}
 	sentAt := f.now()
 	if f.Exchanging != nil {
 		f.Exchanging()
@@ -591,6 +600,10 @@ type ExchangeError struct {
 	// answer (a web page, no access token, JSON cut short); it was
 	// reached, once.
 	Unreadable bool
+	// Status is the HTTP status of the token endpoint's error answer (a
+	// 503), 0 when none came: it was reached, and failed the code, which
+	// is sent once.
+	Status int
 	// Lost says how the answer to the code, sent whole, was lost (see
 	// tokenerr.Lost): the provider may have spent the code, which works
 	// once, so only a new log-in can help. "" when none was.
@@ -621,7 +634,16 @@ func (e *ExchangeError) Error() string {
 		if e.Unreadable {
 			return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, e.Descriptor)
 		}
-		return fmt.Sprintf("%s: the token endpoint %s could not be reached or kept failing (%s); check your connection and api_url, then log in again", e.Env, e.TokenURL, e.Descriptor)
+		if e.Status != 0 {
+			// A code works once, so the exchange is sent once: no
+			// retries, and nothing but this answer came.
+			when := "later"
+			if e.Wait > 0 {
+				when = "in " + httpx.SayWait(e.Wait) + ", as it asks"
+			}
+			return fmt.Sprintf("%s: the token endpoint %s failed the log-in: it answered its code, which is sent once, with %s; no tokens were stored: log in again %s", e.Env, e.TokenURL, e.Descriptor, when)
+		}
+		return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and api_url, then log in again", e.Env, e.TokenURL, e.Descriptor)
 	case tokenerr.BadGrant:
 		if e.Again != "" {
 			return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
@@ -647,6 +669,9 @@ func ClientRejection(err error) (msg string, ok bool) {
 func (f *Flow) exchangeError(err error) *ExchangeError {
 	class, wait, desc := tokenerr.Classify(err)
 	xe := &ExchangeError{Env: f.Env, TokenURL: redact.URL(f.Config.Endpoint.TokenURL), Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
+	if re := (*oauth2.RetrieveError)(nil); errors.As(err, &re) && re.Response != nil {
+		xe.Status = re.Response.StatusCode
+	}
 	if f.Manual {
 		xe.Again = f.loginCommand()
 	}

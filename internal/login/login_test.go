@@ -985,9 +985,11 @@ func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 // answer within the timeout, a gateway's 504 or 502) said the endpoint
 // "could not be reached or kept failing" and to check the connection,
 // then log in again; the code, single use, may have been spent, so it now
-// says so, and to run the log-in again. An endpoint not reached, or one
-// answering an error of its own (503, or a 502 naming an OAuth error), is
-// told as before.
+// says so, and to run the log-in again. An endpoint not reached is said
+// not to have been reached; one answering an error of its own (503 once,
+// or a 502 naming an OAuth error) is said to have failed the log-in with
+// that answer, and when to log in again: it said "could not be reached or
+// kept failing", after one try.
 func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -1009,14 +1011,18 @@ func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 		}, "got the log-in's code, and its answer was lost (HTTP 504 from a gateway in front of it, which lost the provider's answer or gave up waiting for it); the provider may have spent the code, which works once: run `freshtoken login -e sandbox` again"},
 		{"service unavailable", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
-		}, "could not be reached or kept failing (HTTP 503 \"busy\")"},
+		}, "sandbox: the token endpoint URL failed the log-in: it answered its code, which is sent once, with HTTP 503 \"busy\"; no tokens were stored: log in again later"},
+		{"service unavailable for a while", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "120")
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		}, "failed the log-in: it answered its code, which is sent once, with HTTP 503 \"maintenance\"; no tokens were stored: log in again in 2m0s, as it asks"},
 		// The provider's own 502, naming its OAuth error: it says it did
 		// not take the code, and no gateway lost its answer.
 		{"the provider's own 502", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadGateway)
 			io.WriteString(w, `{"error":"temporarily_unavailable"}`)
-		}, "could not be reached or kept failing (HTTP 502 temporarily_unavailable"},
+		}, "failed the log-in: it answered its code, which is sent once, with HTTP 502 temporarily_unavailable"},
 	} {
 		srv := httptest.NewServer(tc.answer)
 		t.Cleanup(srv.Close)
@@ -1024,8 +1030,9 @@ func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 		req := login.NewRequest(conf)
 		flow := &login.Flow{Env: "sandbox", Config: conf, HTTP: tokenerr.Lenient(&http.Client{Timeout: 300 * time.Millisecond})}
 		_, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
-		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "a-code") {
-			t.Errorf("%s: err = %v; want it to say %q", tc.name, err, tc.want)
+		want := strings.Replace(tc.want, "URL", srv.URL+"/token", 1)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "a-code") || strings.Contains(err.Error(), "kept failing") {
+			t.Errorf("%s: err = %v; want it to say %q", tc.name, err, want)
 		}
 	}
 }

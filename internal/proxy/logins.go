@@ -303,33 +303,14 @@ func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 // holdsNewer reports whether the store holds tokens a newer freshtoken
 // wrote for e, which a log-in begun now replaces only as the person
 // confirmed.
-func (e *envProxy) holdsNewer(ctx context.Context) bool {
-	_, err := e.src.Record(ctx)
-	return errors.Is(err, store.ErrNewerFormat)
-}
+func (e *envProxy) holdsNewer(ctx context.Context) bool { return login.HoldsNewer(ctx, e.src) }
 
 // newerSince is an error if a newer freshtoken stored tokens for e after a
-// log-in began (overNewer: it began over such tokens): the person was
-// asked about replacing them (the page's Replace and log in, `freshtoken
-// login`'s question) only if they were there when it began, and they are
-// not replaced unasked.
+// log-in began (overNewer: it began over such tokens; see login.NewerSince):
+// logging in again on the page asks about replacing them.
 func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
-	if overNewer || !e.holdsNewer(ctx) {
-		return nil
-	}
-	return newerMeanwhileError(e.name)
+	return login.NewerSince(ctx, e.src, e.name, overNewer, "")
 }
-
-// newerMeanwhileError is a log-in that stored nothing because a newer
-// freshtoken stored tokens for its environment after it began (see
-// newerSince).
-type newerMeanwhileError string
-
-func (e newerMeanwhileError) Error() string {
-	return fmt.Sprintf("%s: a newer freshtoken stored tokens for %[1]s while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or log in again to be asked about replacing them", string(e))
-}
-
-func (newerMeanwhileError) FailureKind() kinds.Kind { return kinds.Config }
 
 // handleLoginButton is the status page's Log in: it sends the browser to
 // the provider. Over tokens a newer freshtoken wrote, which that one can

@@ -355,6 +355,15 @@ func (s *Server) ErrorReplies(t testing.TB) int {
 	return s.count(t, "stats", "total_error_replies")
 }
 
+// Changes is how many writes the server has taken since it last saved to
+// disk (rdb_changes_since_last_save, INFO persistence); of a server
+// started without persistence, since it started: a command that wrote
+// nothing, not even a lock, made none.
+func (s *Server) Changes(t testing.TB) int {
+	t.Helper()
+	return s.count(t, "persistence", "rdb_changes_since_last_save")
+}
+
 // Clients is how many clients are connected to the server, besides the
 // connection that asks.
 func (s *Server) Clients(t testing.TB) int {

@@ -1,0 +1,134 @@
+package cli_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+)
+
+// TestBrowserLoginMeetingANewerFreshtokensTokensStoresNothing: a newer
+// freshtoken stores tokens while a browser log-in waits for the person
+// (two versions sharing a store): the answer, approved, sends no code and
+// stores nothing, and login says so in one line with what to do, exit 2.
+// login asked about such tokens only when it began, and replaced these
+// unasked, the newer freshtoken's grant lost.
+func TestBrowserLoginMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	e.loginOutside(t)
+	sent := e.provider.Stats().TokenRequests
+	e.loginMeetingNewer(t, approveAt)
+	if n := e.provider.Stats().TokenRequests; n != sent {
+		t.Errorf("%d token requests during the log-in; want the code never sent", n-sent)
+	}
+}
+
+// TestDeviceLoginMeetingANewerFreshtokensTokensStoresNothing: a newer
+// freshtoken stores tokens while a device log-in waits for approval: it
+// polls no more once it sees them, stores nothing, and says so in one
+// line with what to do, exit 2. It went on polling, and once approved
+// replaced them unasked.
+func TestDeviceLoginMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
+	e := newDevEnvWith(t, devprovider.Options{DeviceInterval: time.Second})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "device_code", DeviceAuthURL: e.api + "v2/device_authorization"})
+	e.loginOutside(t)
+	e.loginMeetingNewer(t, func(page string) error {
+		u, err := url.Parse(page)
+		if err != nil {
+			return err
+		}
+		polls := e.provider.Stats().TokenRequests
+		go func() {
+			// Approved once a poll has seen the log-in pending, and the
+			// newer freshtoken's tokens stored.
+			for e.provider.Stats().TokenRequests == polls {
+				time.Sleep(10 * time.Millisecond)
+			}
+			e.provider.DecideDevice(u.Query().Get("user_code"), true)
+		}()
+		return nil
+	})
+	if n := e.provider.Stats().DeviceLogins; n != 0 {
+		t.Errorf("%d device codes exchanged for tokens; want none", n)
+	}
+}
+
+// TestManualLoginMeetingANewerFreshtokensTokensStoresNothing: the same
+// for `login --manual`, whose answer is pasted after a newer freshtoken
+// stored tokens: no code sent, nothing stored, and the command that
+// replaces them is the manual log-in's.
+func TestManualLoginMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
+	const postman = "https://oauth.pstmn.io/v1/callback"
+	e := newDevEnvWith(t, devprovider.Options{RedirectURIs: []string{postman, "http://127.0.0.1:8787/callback"}}) // and loginOutside's
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: postman})
+	e.loginOutside(t)
+	sent := e.provider.Stats().TokenRequests
+	ios, _, stderr := testStreams(false, false)
+	var path, newer string
+	ios.In = readerFunc(func(b []byte) (int, error) {
+		// The person opens the URL printed, approves, and pastes where
+		// the browser landed; a newer freshtoken stored tokens meanwhile.
+		_, authURL, _ := strings.Cut(stderr.String(), "\n")
+		authURL, _, _ = strings.Cut(authURL, "\n")
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(authURL)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		path, newer = e.newerRecord(t)
+		return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
+	})
+	code := e.run(ios, "login", "--manual", "-e", "dev")
+	want := "freshtoken: dev: a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login --manual -e dev --yes` to replace them\n"
+	if code != 2 || !strings.HasSuffix(stderr.String(), want) {
+		t.Fatalf("login --manual: exit %d\n%s\nwant exit 2, ending %q", code, stderr, want)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, stored during the log-in, are now %s", got)
+	}
+	if n := e.provider.Stats().TokenRequests; n != sent {
+		t.Errorf("%d token requests during the log-in; want the code never sent", n-sent)
+	}
+}
+
+// readerFunc is an io.Reader that reads by calling itself.
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
+
+// loginMeetingNewer runs login -e dev, whose browser, as it opens, finds
+// that a newer freshtoken has stored tokens for dev, and approves as
+// approve does; it checks that login said in one line, exit 2, that a
+// newer freshtoken stored tokens while it was under way, to be upgraded to
+// or replaced with login --yes, and that they are kept.
+func (e *devEnv) loginMeetingNewer(t *testing.T, approve func(url string) error) {
+	t.Helper()
+	var stderr bytes.Buffer
+	var path, newer string
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: func(url string) error {
+			path, newer = e.newerRecord(t) // while the person approves
+			return approve(url)
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--timeout", "30s"})
+	err := root.ExecuteContext(t.Context())
+	want := "dev: a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login -e dev --yes` to replace them"
+	if err == nil || err.Error() != want || cli.ExitCode(err) != 2 {
+		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), &stderr, want)
+	}
+	if got, _ := os.ReadFile(path); string(got) != newer {
+		t.Errorf("the newer freshtoken's tokens, stored during the log-in, are now %s", got)
+	}
+}
