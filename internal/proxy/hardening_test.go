@@ -353,10 +353,10 @@ func TestClientThatStopsReadingIsCutOff(t *testing.T) {
 	f.login(t, "endless")
 	c, _ := dial(t, f)
 	fmt.Fprintf(c, "GET /endless/x HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr) // and read nothing
-	// Without the cut it is held for ever; the wait is long, as a loaded
-	// machine's kernel, compacting its buffers, takes a trickle more of the
-	// answer now and then, each giving the proxy SendTimeout again (a
-	// run of the whole suite beside five others' took more than 20 s).
+	// Without the cut it is held for ever; the wait is long, as a run of
+	// the whole suite beside five others' once took more than 20 s (not
+	// seen again, the cause not found: any write the client's kernel
+	// takes, however small, gives the proxy SendTimeout again).
 	select {
 	case <-closed:
 	case <-time.After(time.Minute):
