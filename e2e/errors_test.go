@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -211,6 +210,18 @@ func TestSharedStoreDenied(t *testing.T) {
 	}
 }
 
+// newWorldAtFirstRenewal is a world whose tokens are kept at storeURL,
+// whose provider calls atRenewal as it answers the first renewal, before
+// the answer can be stored.
+func newWorldAtFirstRenewal(t *testing.T, storeURL string, atRenewal func()) *world {
+	var once sync.Once
+	return newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
+		if grant == "refresh_token" {
+			once.Do(atRenewal)
+		}
+	}}, storeURL, "")
+}
+
 // TestRedisRefusingTheAnswerIsWaitedFor: Redis refuses the answer to a
 // renewal, which rotated the refresh token (the user may take the lock and
 // read the record, not write it: a real ACL). `token --force` does not
@@ -221,12 +232,9 @@ func TestSharedStoreDenied(t *testing.T) {
 func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.SetFleetUser(t, "freshtoken", "pw")
-	var refusing atomic.Bool
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
-		if grant == "refresh_token" && refusing.CompareAndSwap(false, true) {
-			srv.SetUser(t, "freshtoken", "resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing") // before the answer is stored
-		}
-	}}, "redis://freshtoken:pw@"+srv.Addr+"/0", "")
+	w := newWorldAtFirstRenewal(t, "redis://freshtoken:pw@"+srv.Addr+"/0", func() {
+		srv.SetUser(t, "freshtoken", "resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing")
+	})
 	w.login()
 	admin, err := redisstore.New(srv.URL)
 	if err != nil {
@@ -268,12 +276,7 @@ func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 // answer was in hand, not "if the provider had already issued new tokens".
 func TestSecondCtrlCWhileRedisIsDownAbandonsTheAnswerInHand(t *testing.T) {
 	srv := redistest.Start(t)
-	var stopped atomic.Bool
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
-		if grant == "refresh_token" && stopped.CompareAndSwap(false, true) {
-			srv.Stop() // before the answer is stored
-		}
-	}}, srv.URL, "")
+	w := newWorldAtFirstRenewal(t, srv.URL, srv.Stop)
 	w.login()
 	run := w.watch("token", "--force")
 	run.waitSaid(t, "the token store cannot be reached")
@@ -297,12 +300,7 @@ func TestSecondCtrlCWhileRedisIsDownAbandonsTheAnswerInHand(t *testing.T) {
 // rotated refresh token stored.
 func TestCtrlCWhileTheStoreTakesTheAnswer(t *testing.T) {
 	srv := redistest.Start(t)
-	var paused atomic.Bool
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
-		if grant == "refresh_token" && paused.CompareAndSwap(false, true) {
-			srv.Pause(t) // before the answer is stored
-		}
-	}}, srv.URL+"?read_timeout=60s&write_timeout=60s", "")
+	w := newWorldAtFirstRenewal(t, srv.URL+"?read_timeout=60s&write_timeout=60s", func() { srv.Pause(t) })
 	w.login()
 	before := srv.Get(t, "freshtoken:dev")
 	run := w.watch("token", "--force")
