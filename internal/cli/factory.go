@@ -43,20 +43,26 @@ type IOStreams struct {
 	// controllingTerminal opens the terminal of the process's session
 	// (see Factory.dialogue); nil: questions go to ErrOut.
 	controllingTerminal func() (*os.File, error)
+	// terminalClosed reports whether a stream that was a terminal is
+	// one no longer: the terminal closed (hung up). nil: none is seen to.
+	terminalClosed func() bool
 }
 
 // SystemStreams are the process's own streams; writing to a pipe whose
 // reader has gone fails with EPIPE rather than ending the process, and
 // reading a terminal that has closed fails with errHungUp.
 func SystemStreams() *IOStreams {
-	inTTY := isatty.IsTerminal(os.Stdin.Fd())
+	inTTY, outTTY, errTTY := isatty.IsTerminal(os.Stdin.Fd()), isatty.IsTerminal(os.Stdout.Fd()), isatty.IsTerminal(os.Stderr.Fd())
 	return &IOStreams{
 		In: terminalInput(os.Stdin, inTTY), Out: outputFile(os.Stdout), ErrOut: outputFile(os.Stderr),
 		InTTY:  inTTY,
-		OutTTY: isatty.IsTerminal(os.Stdout.Fd()),
-		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()),
+		OutTTY: outTTY,
+		ErrTTY: errTTY,
 
 		controllingTerminal: controllingTerminal,
+		terminalClosed: func() bool {
+			return inTTY && !isatty.IsTerminal(os.Stdin.Fd()) || outTTY && !isatty.IsTerminal(os.Stdout.Fd()) || errTTY && !isatty.IsTerminal(os.Stderr.Fd())
+		},
 	}
 }
 
