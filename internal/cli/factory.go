@@ -625,6 +625,17 @@ func (f *Factory) dialogue() *IOStreams {
 	return f.asking
 }
 
+// personAside is the session's terminal when stderr goes elsewhere (`login
+// 2>log`, see dialogue): where to log in is said there too, where the
+// person waits, and still on stderr, where a script reads it. nil when
+// stderr is where the person looks.
+func (f *Factory) personAside() io.Writer {
+	if d := f.dialogue(); d != f.IO {
+		return d.ErrOut
+	}
+	return nil
+}
+
 // askYesNo asks question (see dialogue), no being the default, and reads
 // one line: y or yes is yes, anything else or input ending (Ctrl-D) no.
 // An interruption (Ctrl-C) or a terminal closing is its error.
