@@ -76,12 +76,11 @@ type guard struct {
 	watcher     sync.WaitGroup  // the goroutine that acts on ch
 
 	mu   sync.Mutex
-	idle *sync.Cond // broadcast when inFlight reaches 0, or unsaved grows
+	idle *sync.Cond // broadcast when live empties, or unsaved grows
 	// live are the renewals told to Sending and not yet stored, oldest
 	// first: with several environments renewing at once (exec, the
 	// proxy), each wait and warning names the one it is about.
 	live     []*told
-	inFlight int            // len(live)
 	unsaved  int            // those whose answer the store refused (Renewal.Unsaved)
 	toldWait string         // how the wait for them was last explained to be abandoned; "" if not
 	sig      syscall.Signal // the first signal received; 0 if none
@@ -273,7 +272,6 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 		}
 	}
 	g.live = append(g.live, t)
-	g.inFlight++
 	if r.Unsaved {
 		g.unsaved++
 		g.idle.Broadcast() // settle explains the wait
@@ -284,7 +282,6 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 		once.Do(func() {
 			g.mu.Lock()
 			g.live = slices.DeleteFunc(g.live, func(l *told) bool { return l == t })
-			g.inFlight--
 			if r.Unsaved {
 				g.unsaved--
 				if g.unsaved == 0 {
@@ -292,7 +289,7 @@ func (g *guard) Sending(r freshtoken.Renewal) func() {
 				}
 			}
 			suspendNow := false
-			if g.inFlight == 0 {
+			if len(g.live) == 0 {
 				g.idle.Broadcast()
 				suspendNow, g.suspend = g.suspend, false
 			}
@@ -349,7 +346,7 @@ func (g *guard) received(s syscall.Signal) {
 		return
 	}
 	if slices.Contains(suspending, os.Signal(s)) {
-		g.suspend = g.inFlight > 0
+		g.suspend = len(g.live) > 0
 		last, later := g.latest(isAny)
 		g.mu.Unlock()
 		if !later {
@@ -481,7 +478,7 @@ func (g *guard) unsavedWait() string {
 func (g *guard) settle() syscall.Signal {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.inFlight > 0 {
+	for len(g.live) > 0 {
 		msg := ""
 		if g.unsaved > 0 {
 			msg = g.unsavedWait()
