@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,11 +60,7 @@ func TestClosedTerminalWhileAsking(t *testing.T) {
 				tt.setup(t, w)
 			}
 			before, stored, sent := w.readConfig(), string(w.storeBytes()), w.provider.Stats()
-			ptmx, tty, err := pty.Open()
-			if err != nil {
-				testenv.Missing(t, "no pseudo-terminal here: %v", err)
-			}
-			screen, hangUp := watchTerminal(ptmx)
+			tty, screen, hangUp := openTerminal(t)
 			// On the terminal, but not its session's leader: closing it
 			// sends freshtoken no SIGHUP, as a shell has yet to pass one on.
 			run := w.watchWith(func(c *exec.Cmd) { c.Stdin, c.Stderr = tty, tty }, tt.args...)
@@ -89,11 +86,17 @@ func TestClosedTerminalWhileAsking(t *testing.T) {
 	}
 }
 
-// watchTerminal shows what is written to the terminal whose master side is
-// ptmx, until hangUp closes it, as a terminal window that closes does. (A
-// read of ptmx under way would hold it open: Go closes a descriptor only
-// once no call uses it.)
-func watchTerminal(ptmx *os.File) (screen *testenv.Output, hangUp func()) {
+// openTerminal opens a pseudo-terminal, whose end a command is given as tty,
+// and shows what is written to it, until hangUp closes it (once; the test's
+// end does, if not before), as a terminal window that closes does. (A read
+// of its master side under way would hold it open: Go closes a descriptor
+// only once no call uses it.)
+func openTerminal(t *testing.T) (tty *os.File, screen *testenv.Output, hangUp func()) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		testenv.Missing(t, "no pseudo-terminal here: %v", err)
+	}
 	screen = testenv.NewOutput()
 	fd := int(ptmx.Fd())
 	stop, stopped := make(chan struct{}), make(chan struct{})
@@ -116,12 +119,14 @@ func watchTerminal(ptmx *os.File) (screen *testenv.Output, hangUp func()) {
 			screen.Write(buf[:n])
 		}
 	}()
-	return screen, func() {
+	hangUp = sync.OnceFunc(func() {
 		close(stop)
 		<-stopped
 		ptmx.Close()
 		screen.Close()
-	}
+	})
+	t.Cleanup(hangUp)
+	return tty, screen, hangUp
 }
 
 // TestClosedTerminalIsToldInTheLog: `freshtoken remove -e dev 2>log` at a
@@ -131,11 +136,7 @@ func watchTerminal(ptmx *os.File) (screen *testenv.Output, hangUp func()) {
 func TestClosedTerminalIsToldInTheLog(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		testenv.Missing(t, "no pseudo-terminal here: %v", err)
-	}
-	screen, hangUp := watchTerminal(ptmx)
+	tty, screen, hangUp := openTerminal(t)
 	logFile := filepath.Join(t.TempDir(), "log")
 	log, err := os.Create(logFile)
 	if err != nil {
@@ -155,5 +156,41 @@ func TestClosedTerminalIsToldInTheLog(t *testing.T) {
 	said, _ := os.ReadFile(logFile)
 	if lines := strings.Split(strings.TrimSpace(string(said)), "\n"); lines[len(lines)-1] != "freshtoken: the terminal closed (SIGHUP)" {
 		t.Fatalf("the log ends %q; want it to say the terminal closed", lines[len(lines)-1])
+	}
+}
+
+// TestHangUpSignalAtAnOpenTerminal: `kill -HUP` to a proxy run at a
+// terminal that stays open (a tmux pane, a terminal window; many daemons
+// take SIGHUP as "reload") ended it with "the terminal closed (SIGHUP)",
+// and the person looked for a terminal that had not closed. The last line
+// says the terminal closed only when it did.
+func TestHangUpSignalAtAnOpenTerminal(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		closed bool
+		last   string
+	}{
+		{"the terminal open", false, "freshtoken: stopped by a hang-up signal (SIGHUP)"},
+		{"the terminal closed", true, "freshtoken: the terminal closed (SIGHUP)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			tty, _, hangUp := openTerminal(t)
+			// Not its session's leader: the test sends the hang-up, as a
+			// shell passes its own on, or `kill -HUP` does.
+			run := w.watchWith(func(c *exec.Cmd) { c.Stdin, c.Stdout = tty, tty }, "proxy", "--no-listen")
+			tty.Close()
+			run.waitSaid(t, "(Ctrl-C to stop)")
+			if tt.closed {
+				hangUp()
+			}
+			run.cmd.Process.Signal(unix.SIGHUP)
+			_, stderr := run.wait()
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if code := run.cmd.ProcessState.ExitCode(); code != 129 || lines[len(lines)-1] != tt.last {
+				t.Fatalf("exit %d, stderr ending %q; want 129, %q", code, lines[len(lines)-1], tt.last)
+			}
+		})
 	}
 }

@@ -5,12 +5,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -196,35 +199,75 @@ func TestQuestionsAskedOnStderrWithoutATerminalOfTheSession(t *testing.T) {
 // 2>log` where no browser opens: "Could not open a browser… Open this URL"
 // went only into the log, and the person waited at the terminal with
 // nothing on it. It is shown at the session's terminal too, and stays in
-// the log, where a script reads the URL from stderr.
+// the log, where a script reads the URL from stderr. And where the log
+// refuses the lines (a full disk, here /dev/full), the terminal's copy,
+// written only once the log's had been, was not shown either, and the
+// person waited out the log-in's 5 minutes: each is written whatever the
+// other does.
 func TestWhereToLogInShownAtTheTerminalWhenErrorsGoToALog(t *testing.T) {
 	t.Setenv("BROWSER", "false")
-	e := newDevEnv(t)
-	e.configure(t)
+	for _, full := range []bool{false, true} {
+		t.Run(map[bool]string{false: "a log", true: "a log on a full disk"}[full], func(t *testing.T) {
+			e := newDevEnv(t)
+			e.configure(t)
+			s := newScreen(t)
+			log := filepath.Join(e.dir, "log")
+			if full {
+				log = "/dev/full"
+			}
+			done := s.runLogged(t, s, log, "--config", e.config, "login")
+			s.expect(t, "Could not open a browser")
+			s.expect(t, "Open this URL in a browser on this computer and approve access to dev")
+			var authURL string
+			testenv.WaitFor(t, "the URL at the terminal", func() bool {
+				authURL = regexp.MustCompile(`(?m)^http\S+`).FindString(s.String())
+				return authURL != ""
+			})
+			if err := testenv.Visit(authURL); err != nil {
+				t.Fatal(err)
+			}
+			if code := testenv.Receive(t, "login to finish", done); code != 0 {
+				t.Fatalf("exit %d\nterminal:\n%s", code, s)
+			}
+			if full {
+				return // /dev/full reads as zeros, for ever
+			}
+			if b, _ := os.ReadFile(log); !strings.Contains(string(b), "Could not open a browser") || !strings.Contains(string(b), authURL) {
+				t.Errorf("the log holds:\n%s\nwant the instruction and the URL there too, for scripts", b)
+			}
+		})
+	}
+}
+
+// TestDeviceCodeShownAtTheTerminalWhenErrorsGoToALog: `freshtoken login
+// 2>log` for an environment with grant = "device_code": the page to open
+// and the code to enter went only into the log, and the person waited at
+// the terminal with nothing on it until the code expired. They are shown
+// at the session's terminal too, and stay in the log, where a script
+// reads them.
+func TestDeviceCodeShownAtTheTerminalWhenErrorsGoToALog(t *testing.T) {
+	e := newDevEnvWith(t, devprovider.Options{DeviceInterval: time.Second})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "device_code", DeviceAuthURL: e.api + "v2/device_authorization"})
 	s := newScreen(t)
 	log := filepath.Join(e.dir, "log")
-	done := s.runLogged(t, s, log, "--config", e.config, "login")
-	s.expect(t, "Could not open a browser")
-	s.expect(t, "Open this URL in a browser on this computer and approve access to dev")
-	var authURL string
-	testenv.WaitFor(t, "the URL in the log", func() bool {
-		b, _ := os.ReadFile(log)
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if strings.HasPrefix(line, "http") {
-				authURL = line
-			}
+	done := s.runLogged(t, s, log, "--config", e.config, "login", "--no-browser")
+	s.expect(t, "To log in to dev, open this page on any device and enter the code ")
+	var code string
+	testenv.WaitFor(t, "the code at the terminal", func() bool {
+		m := regexp.MustCompile(`enter the code ([A-Z]{4}-[A-Z]{4}):`).FindStringSubmatch(s.String())
+		if m != nil {
+			code = m[1]
 		}
-		return authURL != ""
+		return m != nil
 	})
-	s.expect(t, authURL)
-	if err := testenv.Visit(authURL); err != nil {
+	if err := e.provider.DecideDevice(code, true); err != nil {
 		t.Fatal(err)
 	}
-	if code := testenv.Receive(t, "login to finish", done); code != 0 {
+	if exit := testenv.Receive(t, "login to finish", done); exit != 0 {
 		b, _ := os.ReadFile(log)
-		t.Fatalf("exit %d\nlog:\n%s\nterminal:\n%s", code, b, s)
+		t.Fatalf("exit %d\nlog:\n%s\nterminal:\n%s", exit, b, s)
 	}
-	if b, _ := os.ReadFile(log); !strings.Contains(string(b), "Could not open a browser") {
-		t.Errorf("the log holds:\n%s\nwant the instruction there too, for scripts", b)
+	if b, _ := os.ReadFile(log); !strings.Contains(string(b), "enter the code "+code) {
+		t.Errorf("the log holds:\n%s\nwant the code there too, for scripts", b)
 	}
 }

@@ -43,20 +43,26 @@ type IOStreams struct {
 	// controllingTerminal opens the terminal of the process's session
 	// (see Factory.dialogue); nil: questions go to ErrOut.
 	controllingTerminal func() (*os.File, error)
+	// terminalClosed reports whether a stream that was a terminal is
+	// one no longer: the terminal closed (hung up). nil: none is seen to.
+	terminalClosed func() bool
 }
 
 // SystemStreams are the process's own streams; writing to a pipe whose
 // reader has gone fails with EPIPE rather than ending the process, and
 // reading a terminal that has closed fails with errHungUp.
 func SystemStreams() *IOStreams {
-	inTTY := isatty.IsTerminal(os.Stdin.Fd())
+	inTTY, outTTY, errTTY := isatty.IsTerminal(os.Stdin.Fd()), isatty.IsTerminal(os.Stdout.Fd()), isatty.IsTerminal(os.Stderr.Fd())
 	return &IOStreams{
 		In: terminalInput(os.Stdin, inTTY), Out: outputFile(os.Stdout), ErrOut: outputFile(os.Stderr),
 		InTTY:  inTTY,
-		OutTTY: isatty.IsTerminal(os.Stdout.Fd()),
-		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()),
+		OutTTY: outTTY,
+		ErrTTY: errTTY,
 
 		controllingTerminal: controllingTerminal,
+		terminalClosed: func() bool {
+			return inTTY && !isatty.IsTerminal(os.Stdin.Fd()) || outTTY && !isatty.IsTerminal(os.Stdout.Fd()) || errTTY && !isatty.IsTerminal(os.Stderr.Fd())
+		},
 	}
 }
 
@@ -617,6 +623,17 @@ func (f *Factory) dialogue() *IOStreams {
 		}
 	}
 	return f.asking
+}
+
+// personAside is the session's terminal when stderr goes elsewhere (`login
+// 2>log`, see dialogue): where to log in is said there too, where the
+// person waits, and still on stderr, where a script reads it. nil when
+// stderr is where the person looks.
+func (f *Factory) personAside() io.Writer {
+	if d := f.dialogue(); d != f.IO {
+		return d.ErrOut
+	}
+	return nil
 }
 
 // askYesNo asks question (see dialogue), no being the default, and reads

@@ -135,11 +135,8 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	ios, person := f.IO, io.Writer(nil)
 	if opts.Manual { // it asks for the address the browser landed on
 		ios = f.dialogue()
-	} else if d := f.dialogue(); d != f.IO {
-		// Stderr goes to a log (`login 2>log`): where to log in is said
-		// at the terminal too, where the person waits, and still on
-		// stderr, where a script reads the URL.
-		person = d.ErrOut
+	} else {
+		person = f.personAside()
 	}
 	flow := &login.Flow{
 		Env:      env.Name,

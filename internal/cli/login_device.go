@@ -8,6 +8,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -64,16 +65,18 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if err != nil {
 		return err
 	}
-	w := f.IO.ErrOut
-	fmt.Fprintf(w, "To log in to %s, open this page on any device and enter the code %s:\n%s\n", env.Name, d.UserCode, d.VerificationURI)
+	// Where to log in, and the code, are shown at the terminal too (see
+	// personAside).
+	w, shown := f.IO.ErrOut, login.Shown(f.IO.ErrOut, f.personAside())
+	fmt.Fprintf(shown, "To log in to %s, open this page on any device and enter the code %s:\n%s\n", env.Name, d.UserCode, d.VerificationURI)
 	if d.VerificationURIComplete != "" && !opts.NoBrowser {
 		if err := f.OpenBrowser(d.VerificationURIComplete); err == nil {
-			fmt.Fprintf(w, "A browser was opened on that page with the code filled in; check that it shows %s.\n", d.UserCode)
+			fmt.Fprintf(shown, "A browser was opened on that page with the code filled in; check that it shows %s.\n", d.UserCode)
 		}
 	}
 	// To the second: the moments since the provider answered would
 	// otherwise make its 10 minutes "9m".
-	fmt.Fprintf(w, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(time.Until(d.Expiry).Round(time.Second)))
+	fmt.Fprintf(shown, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(time.Until(d.Expiry).Round(time.Second)))
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if opts.TimeoutSet {
@@ -101,7 +104,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 			fmt.Fprintf(w, "The provider asked for fewer checks; checking every %s from now on.\n", p.Interval)
 		case p.Waited-told >= deviceProgressEvery:
 			told = p.Waited
-			fmt.Fprintf(w, "Still waiting for approval at %s, code %s (the code expires in %s)…\n", d.VerificationURI, d.UserCode, human(max(p.Left, 0).Round(time.Second)))
+			fmt.Fprintf(shown, "Still waiting for approval at %s, code %s (the code expires in %s)…\n", d.VerificationURI, d.UserCode, human(max(p.Left, 0).Round(time.Second)))
 		}
 	})
 	if elsewhere && errors.Is(err, context.Canceled) && ctx.Err() == nil {

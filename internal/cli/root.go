@@ -84,7 +84,8 @@ func Main(args []string, ios *IOStreams) int {
 		return ExitBrokenPipe // nobody is reading: nothing to say, and nowhere to say it
 	case sig != 0:
 		// Interrupted: any renewal in flight was seen through and stored.
-		f.lastWord(streams.ErrOut, f.suggesting(interrupted(stoppedBy(sig, ios.InTTY || ios.OutTTY || ios.ErrTTY || errors.Is(err, errHungUp)), err)), 128+int(sig))
+		closed := errors.Is(err, errHungUp) || ios.terminalClosed != nil && ios.terminalClosed()
+		f.lastWord(streams.ErrOut, f.suggesting(interrupted(stoppedBy(sig, closed), err)), 128+int(sig))
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
 		msg := err.Error()
@@ -144,16 +145,17 @@ func oncePerCommand(say func(env string)) func(env, command string) {
 }
 
 // stoppedBy says what signal sig, which stopped a command, stands for:
-// a hang-up is the closed terminal it stands for when the command ran at
-// one (atTerminal: one of its streams was a terminal, or a read of it
-// found it closed), so that the person who reads a `2>log` file later sees
-// why it stopped; elsewhere (a service, `kill -HUP`) it is said as the
-// signal. The others are "interrupted".
-func stoppedBy(sig syscall.Signal, atTerminal bool) string {
+// a hang-up is the closed terminal it stands for when the command's
+// terminal closed (closed: a read of it found it closed, or one of its
+// streams, a terminal, is one no longer), so that the person who reads a
+// `2>log` file later sees why it stopped; elsewhere (a service, `kill
+// -HUP` at a terminal that stays open) it is said as the signal. The
+// others are "interrupted".
+func stoppedBy(sig syscall.Signal, closed bool) string {
 	switch {
 	case sig != syscall.SIGHUP:
 		return "interrupted"
-	case atTerminal:
+	case closed:
 		return "the terminal closed (SIGHUP)"
 	}
 	return "stopped by a hang-up signal (SIGHUP)"

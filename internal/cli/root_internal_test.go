@@ -34,16 +34,16 @@ func TestInterruptedSaysWhatWasDone(t *testing.T) {
 
 // TestHangUpSaysTheTerminalClosed: a command that a hang-up stopped (its
 // terminal closed, SIGHUP, exit 129) said "interrupted", and the person who
-// read a `2>log` file later saw the wrong cause. At a terminal it says the
-// terminal closed, elsewhere (a service sent `kill -HUP`) that a hang-up
+// read a `2>log` file later saw the wrong cause. Its terminal closed, it says the
+// terminal closed, otherwise (a service sent `kill -HUP`) that a hang-up
 // signal stopped it, and keeps what the command said it did; the other
 // signals still say "interrupted".
 func TestHangUpSaysTheTerminalClosed(t *testing.T) {
 	for _, tc := range []struct {
-		sig        syscall.Signal
-		atTerminal bool
-		err        error
-		want       string
+		sig    syscall.Signal
+		closed bool
+		err    error
+		want   string
 	}{
 		{syscall.SIGHUP, true, nil, "the terminal closed (SIGHUP)"},
 		{syscall.SIGHUP, true, errHungUp, "the terminal closed (SIGHUP)"},
@@ -53,8 +53,8 @@ func TestHangUpSaysTheTerminalClosed(t *testing.T) {
 		{syscall.SIGTERM, true, nil, "interrupted"},
 		{syscall.SIGQUIT, false, context.Canceled, "interrupted"},
 	} {
-		if got := interrupted(stoppedBy(tc.sig, tc.atTerminal), tc.err); got != tc.want {
-			t.Errorf("%v, at a terminal %v, %v: %q, want %q", tc.sig, tc.atTerminal, tc.err, got, tc.want)
+		if got := interrupted(stoppedBy(tc.sig, tc.closed), tc.err); got != tc.want {
+			t.Errorf("%v, the terminal closed %v, %v: %q, want %q", tc.sig, tc.closed, tc.err, got, tc.want)
 		}
 	}
 }

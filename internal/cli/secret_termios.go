@@ -17,8 +17,8 @@ import (
 // so that no signal in between leaves echo off for the shell. Continued
 // after a stop (Ctrl-Z, fg), when the shell has put its own settings (echo
 // on) back on the terminal, it turns echo off again before calling
-// resumed, which asks again; a continuation that finds echo still off
-// asks nothing (after Ctrl-Z, bg, fg, those of bg and fg both came to be
+// resumed, which asks again; a continuation in the background (bg) or that
+// finds echo still off asks nothing (after Ctrl-Z, bg, fg, those of bg and fg both came to be
 // acted on in the foreground, and the question was printed twice).
 func hush(fd int, resumed func()) (restore func(), err error) {
 	was, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
@@ -40,6 +40,9 @@ func hush(fd int, resumed func()) (restore func(), err error) {
 		for {
 			select {
 			case <-continued:
+				if background(fd) {
+					break // bg: the terminal is the shell's; fg continues it again
+				}
 				if now, err := unix.IoctlGetTermios(fd, ioctlGetTermios); err == nil && now.Lflag&unix.ECHO == 0 {
 					break // hushed still: a continuation told twice
 				}
@@ -57,6 +60,17 @@ func hush(fd int, resumed func()) (restore func(), err error) {
 		<-quieting // no continuation turns echo off once it is put back
 		unix.IoctlSetTermios(fd, ioctlSetTermios, was)
 	}, nil
+}
+
+// background reports whether the process is in the background of the
+// terminal fd, its controlling terminal: continued by bg, not fg. Setting
+// the terminal from there stops the process (SIGTTOU), unless a shell or
+// supervisor ignores that signal: then echo went off at the person's
+// prompt. A terminal that is not the process's own has no foreground to
+// be out of.
+func background(fd int) bool {
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	return err == nil && pgrp != unix.Getpgrp()
 }
 
 // readHushed reads a line from the terminal fd, hushed, as

@@ -75,26 +75,48 @@ type guard struct {
 	stopped     sync.Once       // ends it
 	watcher     sync.WaitGroup  // the goroutine that acts on ch
 
-	mu       sync.Mutex
-	idle     *sync.Cond // broadcast when inFlight reaches 0, or unsaved grows
-	inFlight int
-	last     freshtoken.Renewal // the latest renewal sent
-	// requests counts the token requests in flight by environment (one
-	// at a time each: the renewal lock), and answered those whose answer
-	// is in hand (Renewal.Storing or Unsaved was told for the environment
-	// since).
-	requests map[string]int
-	answered map[string]bool
-	storing  int                // answers in hand being stored (Renewal.Storing)
-	inHand   freshtoken.Renewal // the latest of them
-	unsaved  int                // renewals in flight whose answer the store refused (Renewal.Unsaved)
-	refused  freshtoken.Renewal // the latest of them
-	told     string             // how the wait for them was last explained to be abandoned; "" if not
-	sig      syscall.Signal     // the first signal received; 0 if none
-	handed   bool               // signals are the business of a command freshtoken runs
-	suspend  bool               // Ctrl-Z came with a renewal in flight: suspend once none is
-	putBack  *putBack           // what a failed command is putting back; nil if nothing
+	mu   sync.Mutex
+	idle *sync.Cond // broadcast when live empties, or unsaved grows
+	// live are the renewals told to Sending and not yet stored, oldest
+	// first: with several environments renewing at once (exec, the
+	// proxy), each wait and warning names the one it is about.
+	live     []*told
+	unsaved  int            // those whose answer the store refused (Renewal.Unsaved)
+	toldWait string         // how the wait for them was last explained to be abandoned; "" if not
+	sig      syscall.Signal // the first signal received; 0 if none
+	handed   bool           // signals are the business of a command freshtoken runs
+	suspend  bool           // Ctrl-Z came with a renewal in flight: suspend once none is
+	putBack  *putBack       // what a failed command is putting back; nil if nothing
 }
+
+// told is a renewal told to Sending. A token request's is answered once
+// its answer is in hand: Renewal.Storing or Unsaved told since for its
+// environment, of a log-in's request for a log-in's tokens.
+type told struct {
+	r        freshtoken.Renewal
+	answered bool
+}
+
+// request reports whether t is a token request's, not an answer's.
+func (t *told) request() bool { return !t.r.Storing && !t.r.Unsaved }
+
+// latest is the latest renewal in flight that is reports true for, and
+// whether there is one. The caller holds g.mu.
+func (g *guard) latest(is func(*told) bool) (freshtoken.Renewal, bool) {
+	for i := len(g.live) - 1; i >= 0; i-- {
+		if is(g.live[i]) {
+			return g.live[i].r, true
+		}
+	}
+	return freshtoken.Renewal{}, false
+}
+
+// What latest looks for: a request whose answer is awaited, an answer
+// being stored, one the store refused, any.
+func isAwaited(t *told) bool { return t.request() && !t.answered }
+func isStoring(t *told) bool { return t.r.Storing }
+func isRefused(t *told) bool { return t.r.Unsaved }
+func isAny(*told) bool       { return true }
 
 // putBack is what a failed command is putting back (see puttingBack).
 type putBack struct {
@@ -109,7 +131,6 @@ func guardSignals(errOut io.Writer) (ctx context.Context, g *guard, stop func())
 	g = &guard{errOut: errOut, cancel: cancel, exit: os.Exit, delay: time.Second, signalled: ctx.Done(),
 		ch: make(chan os.Signal, 4), commandLine: func(args string) string { return "freshtoken " + args }}
 	g.idle = sync.NewCond(&g.mu)
-	g.requests, g.answered = map[string]int{}, map[string]bool{}
 	return ctx, g, func() { g.unwatch(); cancel() }
 }
 
@@ -241,50 +262,34 @@ func suspendingNow() []os.Signal {
 // stored.
 func (g *guard) Sending(r freshtoken.Renewal) func() {
 	g.watch()
+	t := &told{r: r}
 	g.mu.Lock()
-	g.inFlight++
-	switch {
-	case r.Unsaved:
+	if !t.request() {
+		for _, l := range g.live {
+			if l.request() && l.r.Env == r.Env && l.r.LogIn == r.LogIn {
+				l.answered = true
+			}
+		}
+	}
+	g.live = append(g.live, t)
+	if r.Unsaved {
 		g.unsaved++
-		g.refused = r
-		g.answered[r.Env] = true
 		g.idle.Broadcast() // settle explains the wait
-	case r.Storing:
-		g.storing++
-		g.inHand = r
-		g.answered[r.Env] = true
-	default:
-		g.requests[r.Env]++
-		delete(g.answered, r.Env) // a new request: its answer is awaited
-		g.last = r
 	}
 	g.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			g.mu.Lock()
-			g.inFlight--
-			switch {
-			case r.Unsaved, r.Storing:
-				if r.Unsaved {
-					g.unsaved--
-					if g.unsaved == 0 {
-						g.told = "" // a later one is told of afresh
-					}
-				} else {
-					g.storing--
-				}
-				if g.requests[r.Env] == 0 {
-					delete(g.answered, r.Env) // its request's end told already (saved later), or never (a log-in's tokens the proxy stores)
-				}
-			default:
-				if g.requests[r.Env]--; g.requests[r.Env] == 0 {
-					delete(g.requests, r.Env)
-					delete(g.answered, r.Env)
+			g.live = slices.DeleteFunc(g.live, func(l *told) bool { return l == t })
+			if r.Unsaved {
+				g.unsaved--
+				if g.unsaved == 0 {
+					g.toldWait = "" // a later one is told of afresh
 				}
 			}
 			suspendNow := false
-			if g.inFlight == 0 {
+			if len(g.live) == 0 {
 				g.idle.Broadcast()
 				suspendNow, g.suspend = g.suspend, false
 			}
@@ -341,8 +346,8 @@ func (g *guard) received(s syscall.Signal) {
 		return
 	}
 	if slices.Contains(suspending, os.Signal(s)) {
-		g.suspend = g.inFlight > 0
-		later, last := g.suspend, g.last
+		g.suspend = len(g.live) > 0
+		last, later := g.latest(isAny)
 		g.mu.Unlock()
 		if !later {
 			suspend()
@@ -356,8 +361,9 @@ func (g *guard) received(s syscall.Signal) {
 		g.sig = s
 	}
 	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
-	busy, last, unsaved, refused := g.awaited(), g.last, g.unsaved > 0, g.refused
-	storing, inHand := g.storing > 0, g.inHand
+	last, busy := g.latest(isAwaited)
+	inHand, storing := g.latest(isStoring)
+	refused, unsaved := g.latest(isRefused)
 	pb, waitPutBack := g.putBack, false
 	if pb != nil && !first && s == syscall.SIGINT {
 		waitPutBack, pb.toldWait = !pb.toldWait, true
@@ -373,7 +379,7 @@ func (g *guard) received(s syscall.Signal) {
 		switch {
 		case pb != nil:
 			fmt.Fprintf(g.errOut, "freshtoken: putting back %s abandoned: %s\n", pb.what, pb.ifAbandoned)
-		case unsaved && refused.NothingToLose, !unsaved && storing && inHand.NothingToLose, !unsaved && !storing && last.NothingToLose:
+		case unsaved && refused.NothingToLose, !unsaved && storing && inHand.NothingToLose, !unsaved && !storing && busy && last.NothingToLose:
 			// No refresh token: the next call requests another token.
 		case unsaved:
 			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
@@ -397,42 +403,33 @@ func (g *guard) explainWait() {
 	switch {
 	case g.unsaved > 0:
 		msg = g.unsavedWait()
-	case g.storing > 0:
-		msg = g.storingWait()
-	case g.awaited():
-		cost := " and may end the authorisation"
-		switch {
-		case g.last.NothingToLose:
-			cost = ""
-		case g.last.LogIn:
-			cost = ", and the log-in with it"
+	default:
+		if inHand, ok := g.latest(isStoring); ok {
+			msg = g.storingWait(inHand)
+		} else if last, ok := g.latest(isAwaited); ok {
+			cost := " and may end the authorisation"
+			switch {
+			case last.NothingToLose:
+				cost = ""
+			case last.LogIn:
+				cost = ", and the log-in with it"
+			}
+			msg = fmt.Sprintf("freshtoken: waiting up to %s for the %s already sent to %s to be stored; %s abandons it%s\n",
+				last.Timeout.Round(time.Second), what(last), host(last.TokenURL), g.abandonKeys(), cost)
 		}
-		msg = fmt.Sprintf("freshtoken: waiting up to %s for the %s already sent to %s to be stored; %s abandons it%s\n",
-			g.last.Timeout.Round(time.Second), what(g.last), host(g.last.TokenURL), g.abandonKeys(), cost)
 	}
 	g.mu.Unlock()
 	fmt.Fprint(g.errOut, msg)
 }
 
-// awaited reports whether a token request in flight has yet to be
-// answered. The caller holds g.mu.
-func (g *guard) awaited() bool {
-	for env := range g.requests {
-		if !g.answered[env] {
-			return true
-		}
-	}
-	return false
-}
-
 // storingWait is the line that says the process is storing tokens in
-// hand, and what abandoning them costs. The caller holds g.mu.
-func (g *guard) storingWait() string {
-	what, cost := "the new tokens from "+host(g.inHand.TokenURL), ", and the refresh token with them"
+// hand (inHand), and what abandoning them costs. The caller holds g.mu.
+func (g *guard) storingWait(inHand freshtoken.Renewal) string {
+	what, cost := "the new tokens from "+host(inHand.TokenURL), ", and the refresh token with them"
 	switch {
-	case g.inHand.LogIn:
-		what, cost = "the tokens the log-in brought from "+host(g.inHand.TokenURL), ", and the log-in with them"
-	case g.inHand.NothingToLose:
+	case inHand.LogIn:
+		what, cost = "the tokens the log-in brought from "+host(inHand.TokenURL), ", and the log-in with them"
+	case inHand.NothingToLose:
 		cost = ""
 	}
 	return fmt.Sprintf("freshtoken: storing %s, then exiting; %s abandons them%s\n", what, g.abandonKeys(), cost)
@@ -462,16 +459,17 @@ func (g *guard) abandonKeys() string {
 // how to abandon it. The caller holds g.mu.
 func (g *guard) unsavedWait() string {
 	abandon := g.abandonKeys()
-	if g.told == abandon {
+	if g.toldWait == abandon {
 		return ""
 	}
-	g.told = abandon
+	g.toldWait = abandon
+	refused, _ := g.latest(isRefused)
 	cost := ", and the refresh token with them"
-	if g.refused.NothingToLose {
+	if refused.NothingToLose {
 		cost = ""
 	}
 	return fmt.Sprintf("freshtoken: waiting for the store to take the new tokens from %s, which it refused; trying again until it does, then exiting; %s abandons them%s\n",
-		host(g.refused.TokenURL), abandon, cost)
+		host(refused.TokenURL), abandon, cost)
 }
 
 // settle waits until no renewal is in flight, saying so while it waits for
@@ -480,7 +478,7 @@ func (g *guard) unsavedWait() string {
 func (g *guard) settle() syscall.Signal {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.inFlight > 0 {
+	for len(g.live) > 0 {
 		msg := ""
 		if g.unsaved > 0 {
 			msg = g.unsavedWait()

@@ -170,3 +170,49 @@ func handGuard(t *testing.T) (g *guard, out *strings.Builder, exited *int) {
 	g.exit = func(code int) { *exited = code }
 	return g, out, exited
 }
+
+// TestTheRenewalStillAwaitedIsTheOneNamed: with two environments renewing
+// at once (`exec`, the proxy), Ctrl-C named the latest renewal sent, even
+// once it was stored, and a second Ctrl-C told the person to log in to
+// that environment, while the other's renewal was the one abandoned. And a
+// proxy log-in of an environment whose renewal was in flight, given up
+// before its tokens were stored, left that renewal taken as answered: a
+// second Ctrl-C abandoned it with no word. The renewal still awaited is
+// the one named.
+func TestTheRenewalStillAwaitedIsTheOneNamed(t *testing.T) {
+	const (
+		sandbox    = "http://api.sandbox.example/token"
+		production = "http://api.example/token"
+	)
+	for _, tc := range []struct {
+		name  string
+		other func(g *guard) // what happens meanwhile, and ends
+	}{
+		{"another environment renewed meanwhile", func(g *guard) {
+			request := g.Sending(freshtoken.Renewal{Env: "prod", TokenURL: production, Timeout: 30 * time.Second})
+			g.Sending(freshtoken.Renewal{Env: "prod", TokenURL: production, Storing: true})()
+			request() // the renewal lock released
+		}},
+		{"a log-in of it given up meanwhile", func(g *guard) {
+			g.Sending(freshtoken.Renewal{Env: "sand", TokenURL: sandbox, Storing: true, LogIn: true})()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, out, exited := handGuard(t)
+			defer g.Sending(freshtoken.Renewal{Env: "sand", TokenURL: sandbox, Timeout: 30 * time.Second})()
+			tc.other(g)
+			g.received(syscall.SIGINT)
+			g.explainWait()
+			want := "freshtoken: waiting up to 30s for the renewal already sent to api.sandbox.example to be stored; Ctrl-C again abandons it and may end the authorisation\n"
+			if got := out.String(); got != want {
+				t.Fatalf("after Ctrl-C: %q; want %q", got, want)
+			}
+			out.Reset()
+			g.received(syscall.SIGINT)
+			want = "freshtoken: renewal abandoned: if api.sandbox.example had already issued new tokens, the refresh token is lost; run `freshtoken login -e sand` if the next call says so\n"
+			if got := out.String(); *exited != 130 || got != want {
+				t.Fatalf("at the second Ctrl-C: exit %d, %q; want 130, %q", *exited, got, want)
+			}
+		})
+	}
+}

@@ -218,10 +218,7 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 // the URL is printed alone on its own line after one line saying what to
 // do with it, also when the browser could not be opened.
 func (f *Flow) announce(authURL string, timeout time.Duration) {
-	w := f.Stderr
-	if f.Person != nil {
-		w = io.MultiWriter(f.Stderr, f.Person)
-	}
+	w := Shown(f.Stderr, f.Person)
 	if f.OpenBrowser != nil {
 		err := f.OpenBrowser(authURL)
 		if err == nil {
@@ -231,6 +228,24 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 		fmt.Fprintf(w, "Could not open a browser (%s); set browser in the config or $BROWSER, or use `login --no-browser`.\n", redact.OneLine(err.Error(), 200))
 	}
 	fmt.Fprintf(w, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
+}
+
+// Shown is w, where a script reads what it is told, and also person, if
+// not nil: the terminal where a person waits, told where to log in. Each
+// is written whatever the other does: a log that refuses the lines (a
+// full disk) does not keep them from the person.
+func Shown(w, person io.Writer) io.Writer {
+	if person == nil {
+		return w
+	}
+	return shown{w, person}
+}
+
+type shown struct{ w, person io.Writer }
+
+func (s shown) Write(b []byte) (int, error) {
+	s.person.Write(b) // the script's copy decides the outcome
+	return s.w.Write(b)
 }
 
 func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (*Result, error) {
