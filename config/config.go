@@ -55,6 +55,12 @@ type File struct {
 	Envs   map[string]*Env
 	// Settings are the environments as written, before presets and defaults.
 	Settings map[string]EnvSettings
+	// Settled is whether the file, as Load read it, had last changed long
+	// enough before to tell any later change by its Stamp (see
+	// Stamp.SettledAt): a file changed moments before may be edited again
+	// within the tick of its file system's clock, its Stamp the same.
+	// A reading that is not settled is to be read again before it is kept.
+	Settled bool
 }
 
 // Env is one environment with its preset applied.
@@ -296,14 +302,19 @@ func Load(path string) (*File, error) {
 		}
 		path = p
 	}
+	at := time.Now()
 	data, info, err := readTrusted(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}, nil
+		return &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}, Settled: true}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return load(path, data, info)
+	f, err := load(path, data, info)
+	if err == nil {
+		f.Settled = Stamp{path: path, taken: true, fi: info}.SettledAt(at)
+	}
+	return f, err
 }
 
 // load is Load of data, read from the file at path, whose file info

@@ -132,7 +132,16 @@ func (e *Env) Transport() (*http.Transport, error) { return e.transport(httpx.Ne
 // reuses the connections the earlier ones left idle.
 func (e *Env) sharedTransport() (*http.Transport, error) { return e.transport(httpx.SharedTransport) }
 
+// A ca_file is checked again here, as it is now: a long-running process
+// opens sources from a configuration read once while the file is
+// unchanged, and a ca_file made writable by others since, or replaced by
+// another user's, would be trusted.
 func (e *Env) transport(newTransport func(caFile string) (*http.Transport, error)) (*http.Transport, error) {
+	if e.CAFile != "" {
+		if err := checkCAFile(e.CAFile); err != nil {
+			return nil, Invalidf("environment %s: ca_file: %v", e.Name, err)
+		}
+	}
 	t, err := newTransport(e.CAFile)
 	var proxyErr *httpx.ProxyEnvError
 	switch {

@@ -3,6 +3,7 @@
 package config_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -261,5 +262,28 @@ func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 			!strings.Contains(err.Error(), "a folder of your own") || strings.Contains(err.Error(), "chmod") {
 			t.Errorf("folder mode %v: Load = %v; want a configuration error at token_file saying to use a folder of one's own", mode, err)
 		}
+	}
+}
+
+// TestOpenRefusesACAFileMadeWritableSince: a ca_file made writable by
+// others after the configuration was read is refused when a source is
+// opened from that reading: a long-running proxy keeps its reading while
+// the configuration file is unchanged, and its keeper's renewals, each
+// through a source opened anew, trusted whatever authority was added.
+func TestOpenRefusesACAFileMadeWritableSince(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	p := writeMode(t, "config.toml", withSecretEnv+"ca_file = \""+ca.File+"\"\n", 0o600)
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Open(context.Background(), config.OpenOptions{}); err != nil {
+		t.Fatalf("a ca_file only its owner can change: %v", err)
+	}
+	if err := os.Chmod(ca.File, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Open(context.Background(), config.OpenOptions{}); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "`chmod go-w "+ca.File+"`") {
+		t.Fatalf("Open with a ca_file made writable by others since the reading = %v; want a configuration error at ca_file saying to chmod go-w it", err)
 	}
 }

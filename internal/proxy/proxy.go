@@ -383,7 +383,10 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	// at the next request. Taken after, they were the edited file's, and
 	// the environment was served as read before the edit until the file
 	// changed again. Before the first reading names the file, they are
-	// none, which the next request reads again for.
+	// none, which the next request reads again for; so they are for a
+	// reading of a file changed moments before it (config.File.Settled):
+	// kept, an edit of the same size within the tick of the file system's
+	// clock was never served.
 	var stamp config.Stamp
 	if last := p.read.Load(); last != nil {
 		stamp = config.StampOf(last.Path)
@@ -397,7 +400,7 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 		}
 		return nil, err
 	}
-	if stamp.Path() != conf.Path {
+	if stamp.Path() != conf.Path || !conf.Settled {
 		stamp = config.Stamp{}
 	}
 	ec := conf.Envs[name]
