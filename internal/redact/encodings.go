@@ -18,9 +18,9 @@ type pattern struct {
 	// re is compiled when a text first holds one of the anchors, not when
 	// the value is registered: most secrets never reach a log, and a proxy
 	// of thousands of environments held a compiled expression for each of
-	// their secrets. Nil for a value longer than maxPatterned.
+	// their secrets. Nil for a value longer than maxPatterned, or repetitive.
 	re func() *regexp.Regexp
-	// literals, for a value longer than maxPatterned, are its encodings as
+	// literals, for a value without re, are its encodings as
 	// whole strings; based says which are base64.
 	literals []string
 	based    []bool
@@ -43,8 +43,9 @@ type pattern struct {
 //     header, or a whole form-encoded request. The run of base64 text around
 //     it is matched whole.
 //
-// A value longer than maxPatterned is matched as whole strings instead: raw,
-// each escaping with either hex case, JSON-escaped, and the base64 cores.
+// A value longer than maxPatterned, or repetitive, is matched as whole
+// strings instead: raw, each escaping with either hex case, JSON-escaped,
+// and the base64 cores.
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -68,7 +69,7 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	if len(v) > maxPatterned {
+	if len(v) > maxPatterned || repetitive(v) || slices.ContainsFunc(cores, repetitive) {
 		texts := textForms(v)
 		p.literals = append(texts, cores...)
 		p.based = make([]bool, len(p.literals))
@@ -97,6 +98,40 @@ func compile(v string) *pattern {
 // megabyte, for which the expression would take seconds to build, or fail
 // to (regexp refuses expressions that large).
 const maxPatterned = 16 << 10
+
+// maxOverlap is the most prefixes of a value one place in a text may end
+// (see repetitive) for compile to write a regular expression for it.
+const maxOverlap = 16
+
+// repetitive reports whether some prefix of s ends more than maxOverlap of
+// s's prefixes (it has that many borders, one inside the other): a text
+// there keeps as many partial matches of the expression alive, each read
+// on with every byte, so that text holding such a value (a token of one
+// byte repeated, which a provider may send) took the expression time in
+// its length times the value's: a minute for 16 KiB. Text holding a value
+// of few borders keeps few alive, however long the value, as every
+// secret of random characters has.
+func repetitive(s string) bool {
+	// border[i] is the length of the longest proper border of s[:i+1],
+	// depth[i] how many borders s[:i+1] has (Knuth-Morris-Pratt).
+	border, depth := make([]int, len(s)), make([]int, len(s))
+	for i := 1; i < len(s); i++ {
+		k := border[i-1]
+		for k > 0 && s[i] != s[k] {
+			k = border[k-1]
+		}
+		if s[i] == s[k] {
+			k++
+		}
+		border[i] = k
+		if k > 0 {
+			if depth[i] = depth[k-1] + 1; depth[i] > maxOverlap {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // textForms are the ways text may quote v whole, for a value too long for
 // a regular expression: raw, URL- and form-escaped (%20 or + for a space,

@@ -1,0 +1,53 @@
+package redact
+
+import (
+	"encoding/base64"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRepetitiveSecretIsMatchedAsWholeStrings: a provider's access token
+// of 16 KiB of one byte (or of a short run repeated) was matched by a
+// regular expression that kept a partial match alive at each place of
+// text holding it, read on with every byte: a minute to mask one log line.
+// Such a value is matched as whole strings instead, as a value too long
+// for an expression is (found raw, escaped, in JSON and in base64), and a
+// secret of random characters as long still gets its expression. Checked
+// by which matcher each value gets, not by time.
+func TestRepetitiveSecretIsMatchedAsWholeStrings(t *testing.T) {
+	r := rand.New(rand.NewChaCha8([32]byte{2}))
+	random := make([]byte, 12<<10)
+	for i := range random {
+		random[i] = byte(r.Uint32())
+	}
+	for name, c := range map[string]struct {
+		v          string
+		expression bool
+	}{
+		"one byte repeated":     {strings.Repeat("a", maxPatterned), false},
+		"a short run repeated":  {strings.Repeat("ab", maxPatterned/2), false},
+		"runs between dots":     {strings.Repeat("a.", maxPatterned/2), false},
+		"a run then random":     {strings.Repeat("A", 40) + base64.RawURLEncoding.EncodeToString(random[:90]), false},
+		"random, as long":       {base64.RawURLEncoding.EncodeToString(random)[:maxPatterned], true},
+		"a client secret":       {"s3cr3t-Client_Secret~value", true},
+		"a secret with a space": {"pass word with spaces", true},
+	} {
+		if p := compile(c.v); (p.re != nil) != c.expression {
+			t.Fatalf("%s: compiled to an expression: %v; want %v", name, p.re != nil, c.expression)
+		}
+	}
+	secret := strings.Repeat("a", maxPatterned)
+	Set("repetitive", secret)
+	t.Cleanup(func() { Set("repetitive"); Set("repetitive") })
+	for name, text := range map[string]string{
+		"raw":    secret,
+		"query":  url.QueryEscape("x=" + secret),
+		"base64": base64.StdEncoding.EncodeToString([]byte("id:" + secret)),
+	} {
+		if got := Scrub("token " + text + " end"); strings.Contains(got, strings.Repeat("a", 64)) || !strings.Contains(got, Mask(secret)) {
+			t.Errorf("%s: Scrub left %d bytes unmasked: %.80q…", name, len(got), got)
+		}
+	}
+}
