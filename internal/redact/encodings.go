@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -69,7 +70,7 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	if len(v) > maxPatterned || repetitive(v) || slices.ContainsFunc(cores, repetitive) {
+	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), unescapeJSON(v)}, cores), repetitive) {
 		texts := textForms(v)
 		p.literals = append(texts, cores...)
 		p.based = make([]bool, len(p.literals))
@@ -132,6 +133,39 @@ func repetitive(s string) bool {
 	}
 	return false
 }
+
+// unescapeJSON is s with its JSON escapes (\u0061, \/, \n) read, and
+// what is not one left as it is. A value holding escapes (`%61` beside
+// `a`) is read by the expression as its unescaped text too: a text of one
+// escape repeated kept as many partial matches alive as the value's
+// unescaped text would.
+func unescapeJSON(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			if s[i+1] == 'u' && i+6 <= len(s) {
+				if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil {
+					b.WriteRune(rune(n))
+					i += 5
+					continue
+				}
+			}
+			if r, ok := jsonUnescapes[s[i+1]]; ok {
+				b.WriteByte(r)
+				i++
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// jsonUnescapes are the characters JSON's short escapes stand for.
+var jsonUnescapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', '\\': '\\', '/': '/'}
 
 // textForms are the ways text may quote v whole, for a value too long for
 // a regular expression: raw, URL- and form-escaped (%20 or + for a space,

@@ -15,7 +15,9 @@ import (
 // Such a value is matched as whole strings instead, as a value too long
 // for an expression is (found raw, escaped, in JSON and in base64), and a
 // secret of random characters as long still gets its expression. Checked
-// by which matcher each value gets, not by time.
+// by which matcher each value gets, not by time. A value of escapes beside
+// the characters they stand for (`a%61%61a`) is read by the expression as
+// one character repeated, and is matched as whole strings too.
 func TestRepetitiveSecretIsMatchedAsWholeStrings(t *testing.T) {
 	r := rand.New(rand.NewChaCha8([32]byte{2}))
 	random := make([]byte, 12<<10)
@@ -26,13 +28,15 @@ func TestRepetitiveSecretIsMatchedAsWholeStrings(t *testing.T) {
 		v          string
 		expression bool
 	}{
-		"one byte repeated":     {strings.Repeat("a", maxPatterned), false},
-		"a short run repeated":  {strings.Repeat("ab", maxPatterned/2), false},
-		"runs between dots":     {strings.Repeat("a.", maxPatterned/2), false},
-		"a run then random":     {strings.Repeat("A", 40) + base64.RawURLEncoding.EncodeToString(random[:90]), false},
-		"random, as long":       {base64.RawURLEncoding.EncodeToString(random)[:maxPatterned], true},
-		"a client secret":       {"s3cr3t-Client_Secret~value", true},
-		"a secret with a space": {"pass word with spaces", true},
+		"one byte repeated":                  {strings.Repeat("a", maxPatterned), false},
+		"a short run repeated":               {strings.Repeat("ab", maxPatterned/2), false},
+		"runs between dots":                  {strings.Repeat("a.", maxPatterned/2), false},
+		"a run then random":                  {strings.Repeat("A", 40) + base64.RawURLEncoding.EncodeToString(random[:90]), false},
+		"escapes beside what they stand for": {mixed(r, "a", "%61"), false},
+		"JSON escapes beside them":           {mixed(r, "a", `\u0061`), false},
+		"random, as long":                    {base64.RawURLEncoding.EncodeToString(random)[:maxPatterned], true},
+		"a client secret":                    {"s3cr3t-Client_Secret~value", true},
+		"a secret with a space":              {"pass word with spaces", true},
 	} {
 		if p := compile(c.v); (p.re != nil) != c.expression {
 			t.Fatalf("%s: compiled to an expression: %v; want %v", name, p.re != nil, c.expression)
@@ -50,4 +54,13 @@ func TestRepetitiveSecretIsMatchedAsWholeStrings(t *testing.T) {
 			t.Errorf("%s: Scrub left %d bytes unmasked: %.80q…", name, len(got), got)
 		}
 	}
+}
+
+// mixed is about 4 KiB of a and b, each picked at random.
+func mixed(r *rand.Rand, a, b string) string {
+	var s strings.Builder
+	for s.Len() < 4<<10 {
+		s.WriteString([]string{a, b}[r.IntN(2)])
+	}
+	return s.String()
 }
