@@ -255,6 +255,19 @@ func SetStoreURL(path, storeURL string) (*File, error) {
 	return rewrite(path, nil, storeURLEdit(path, storeURL))
 }
 
+// CheckSetStoreURL is the error SetStoreURL(path, storeURL) would meet as the
+// file stands, nil if none, with the file left as it is: the checks of
+// CheckEditable, then the edit itself, made and checked beside the file
+// and dropped (a [store] written inline or as dotted keys, a folder that
+// cannot take the new file). store migrate asks before it copies a record.
+func CheckSetStoreURL(path, storeURL string) error {
+	if err := CheckEditable(path); err != nil {
+		return err
+	}
+	_, err := preview(path, storeURLEdit(path, storeURL))
+	return err
+}
+
 // storeURLEdit is the edit SetStoreURL makes of a file's text.
 func storeURLEdit(path, storeURL string) func(old string) (string, error) {
 	line := fmt.Sprintf("url = %q", storeURL)

@@ -66,7 +66,8 @@ question, and without a terminal login goes ahead after saying so.
 Tokens a newer freshtoken stored are asked about in the same way, but
 without a terminal login keeps them unless given --yes: upgrade
 freshtoken to use them. Such tokens stored while login waits for you are
-kept too: it stores nothing and exits 2.`,
+kept too (it stores nothing and exits 2), unless given --yes, which
+replaces them with a warning.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on
@@ -118,9 +119,16 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	// Tokens a newer freshtoken stores while the person approves are not
-	// replaced unasked either: the log-in ends, nothing sent or stored.
+	// replaced unasked either: the log-in ends, nothing sent or stored;
+	// --yes replaces them, as it does those found at the start.
 	storable := func(ctx context.Context) error {
-		return login.NewerSince(ctx, src, env.Name, overNewer, "`"+f.commandLine(loginArgs(opts, env.Name)+" --yes")+"`")
+		err := login.NewerSince(ctx, src, env.Name, overNewer, "`"+f.commandLine(loginArgs(opts, env.Name)+" --yes")+"`")
+		if err != nil && opts.Yes {
+			warnReplacingNewer(f, env.Name, src)
+			overNewer = true // said once
+			return nil
+		}
+		return err
 	}
 	if env.Grant == config.GrantDeviceCode {
 		return runDeviceLogin(ctx, opts, env, src, storable)
@@ -301,10 +309,10 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 // older freshtoken never ends a newer one's grant unasked.
 func confirmReplaceNewer(ctx context.Context, opts *loginOptions, env string, src *freshtoken.Source) (ok bool, err error) {
 	f := opts.f
-	what := fmt.Sprintf("tokens stored for %s in %s were written by a newer freshtoken, which can use them and this one cannot read", env, src.Location())
+	what := newerTokens(env, src)
 	switch {
 	case opts.Yes:
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the %s; this log-in replaces them once it succeeds, and the newer freshtoken will have to log in again\n", env, what)
+		warnReplacingNewer(f, env, src)
 		return true, nil
 	case !f.IO.InTTY:
 		return false, usageErrorf("%s: the %s; nothing was sent and nothing changed: upgrade freshtoken to use them, or run `%s` to replace them",
@@ -312,6 +320,17 @@ func confirmReplaceNewer(ctx context.Context, opts *loginOptions, env string, sr
 	}
 	return askReplace(ctx, f, "The "+what+"; the newer freshtoken will have to log in again. Log in and replace them?",
 		"the newer freshtoken's tokens are kept. Upgrade freshtoken to use them, or run `%s` to replace them.", env)
+}
+
+// newerTokens says that the tokens stored for env in src were written by a
+// newer freshtoken.
+func newerTokens(env string, src *freshtoken.Source) string {
+	return fmt.Sprintf("tokens stored for %s in %s were written by a newer freshtoken, which can use them and this one cannot read", env, src.Location())
+}
+
+// warnReplacingNewer is --yes's warning over a newer freshtoken's tokens.
+func warnReplacingNewer(f *Factory, env string, src *freshtoken.Source) {
+	fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the %s; this log-in replaces them once it succeeds, and the newer freshtoken will have to log in again\n", env, newerTokens(env, src))
 }
 
 // askReplace asks question at the terminal, default no; no says that

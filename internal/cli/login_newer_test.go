@@ -132,3 +132,32 @@ func (e *devEnv) loginMeetingNewer(t *testing.T, approve func(url string) error)
 		t.Errorf("the newer freshtoken's tokens, stored during the log-in, are now %s", got)
 	}
 }
+
+// TestLoginYesReplacesANewerFreshtokensTokensStoredMeanwhile: `login
+// --yes`, which replaces a newer freshtoken's tokens found when it begins,
+// replaces those stored while the person approves too, with the same
+// warning, and exits 0. It stored nothing and exited 2, telling the script
+// to run the very `login -e dev --yes` it had run.
+func TestLoginYesReplacesANewerFreshtokensTokensStoredMeanwhile(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	e.loginOutside(t)
+	var stderr bytes.Buffer
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: func(url string) error {
+			e.newerRecord(t) // while the person approves
+			return approveAt(url)
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--yes", "--timeout", "30s"})
+	if err := root.ExecuteContext(t.Context()); err != nil {
+		t.Fatalf("login --yes: %v (exit %d)\n%s", err, cli.ExitCode(err), &stderr)
+	}
+	if want := "warning: the tokens stored for dev in "; strings.Count(stderr.String(), want) != 1 || !strings.Contains(stderr.String(), "were written by a newer freshtoken") {
+		t.Errorf("stderr:\n%s\nwant one warning that a newer freshtoken's tokens are replaced", &stderr)
+	}
+	if rec := e.record(t, "dev"); rec == nil || rec.AccessToken == "" {
+		t.Errorf("dev's record after login --yes: %+v; want the log-in's tokens", rec)
+	}
+}

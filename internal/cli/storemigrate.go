@@ -142,10 +142,10 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		return fmt.Errorf("[store] url could not be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
 	// A configuration that cannot take the new [store] url (read-only, a
-	// hard link) is found now, before any record is copied: the copies
-	// would only be taken back. (A failure no one can foresee, the disk
-	// filling meanwhile, still takes them back below.)
-	if err := config.CheckEditable(conf.Path); err != nil {
+	// hard link, a [store] written inline) is found now, before any record
+	// is copied: the copies would only be taken back. (A failure no one can
+	// foresee, the disk filling meanwhile, still takes them back below.)
+	if err := config.CheckSetStoreURL(conf.Path, opts.To); err != nil {
 		return fmt.Errorf("[store] url cannot be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
 	fromDomain, _ := config.LockDomain(conf.StoreURL)

@@ -652,6 +652,41 @@ func TestStoreMigrateRefusesAnUneditableConfigBeforeCopying(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateRefusesAStoreItCannotRewriteBeforeCopying: a [store]
+// written inline or as dotted keys, which the edit of [store] url cannot
+// rewrite, is refused before any record is copied: exit 2, one line
+// saying how to write it, nothing moved, the new store never written to.
+// Every record was copied to the new store, then taken back once the edit
+// was refused.
+func TestStoreMigrateRefusesAStoreItCannotRewriteBeforeCopying(t *testing.T) {
+	for name, form := range map[string]string{"dotted keys": "store.url = %s\n", "an inline table": "store = { url = %s }\n"} {
+		t.Run(name, func(t *testing.T) {
+			e, rec := devAndZeta(t)
+			text, err := os.ReadFile(e.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, rest, _ := strings.Cut(string(text), "[store]\nurl = ")
+			url, after, _ := strings.Cut(rest, "\n")
+			if err := os.WriteFile(e.config, []byte(fmt.Sprintf(form, url)+before+after), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			nothingMoved := checkNothingMoved(t, e, rec)
+			srv := redistest.StartWithoutPersistence(t)
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "redis://"+srv.Addr+"/0")
+			msg := stderr.String()
+			if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "store: is written here without a [store] table") || !strings.Contains(msg, "nothing was moved") {
+				t.Errorf("exit %d\n%s%s; want exit 2, one line saying how to write [store] and that nothing was moved", code, stdout, msg)
+			}
+			nothingMoved()
+			if n := srv.Changes(t); n != 0 {
+				t.Errorf("the new store took %d writes; want none, the configuration refused first", n)
+			}
+		})
+	}
+}
+
 // devAndZeta is a dev environment logged in, and a second one, zeta, with
 // a copy of dev's record, both in the store [store] url names; rec is the
 // record.

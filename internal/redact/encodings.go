@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -18,9 +19,9 @@ type pattern struct {
 	// re is compiled when a text first holds one of the anchors, not when
 	// the value is registered: most secrets never reach a log, and a proxy
 	// of thousands of environments held a compiled expression for each of
-	// their secrets. Nil for a value longer than maxPatterned.
+	// their secrets. Nil for a value longer than maxPatterned, or repetitive.
 	re func() *regexp.Regexp
-	// literals, for a value longer than maxPatterned, are its encodings as
+	// literals, for a value without re, are its encodings as
 	// whole strings; based says which are base64.
 	literals []string
 	based    []bool
@@ -43,8 +44,9 @@ type pattern struct {
 //     header, or a whole form-encoded request. The run of base64 text around
 //     it is matched whole.
 //
-// A value longer than maxPatterned is matched as whole strings instead: raw,
-// each escaping with either hex case, JSON-escaped, and the base64 cores.
+// A value longer than maxPatterned, or repetitive, is matched as whole
+// strings instead: raw, each escaping with either hex case, JSON-escaped,
+// and the base64 cores.
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -68,7 +70,7 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	if len(v) > maxPatterned {
+	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), unescapeJSON(v)}, cores), repetitive) {
 		texts := textForms(v)
 		p.literals = append(texts, cores...)
 		p.based = make([]bool, len(p.literals))
@@ -97,6 +99,73 @@ func compile(v string) *pattern {
 // megabyte, for which the expression would take seconds to build, or fail
 // to (regexp refuses expressions that large).
 const maxPatterned = 16 << 10
+
+// maxOverlap is the most prefixes of a value one place in a text may end
+// (see repetitive) for compile to write a regular expression for it.
+const maxOverlap = 16
+
+// repetitive reports whether some prefix of s ends more than maxOverlap of
+// s's prefixes (it has that many borders, one inside the other): a text
+// there keeps as many partial matches of the expression alive, each read
+// on with every byte, so that text holding such a value (a token of one
+// byte repeated, which a provider may send) took the expression time in
+// its length times the value's: a minute for 16 KiB. Text holding a value
+// of few borders keeps few alive, however long the value, as every
+// secret of random characters has.
+func repetitive(s string) bool {
+	// border[i] is the length of the longest proper border of s[:i+1],
+	// depth[i] how many borders s[:i+1] has (Knuth-Morris-Pratt).
+	border, depth := make([]int, len(s)), make([]int, len(s))
+	for i := 1; i < len(s); i++ {
+		k := border[i-1]
+		for k > 0 && s[i] != s[k] {
+			k = border[k-1]
+		}
+		if s[i] == s[k] {
+			k++
+		}
+		border[i] = k
+		if k > 0 {
+			if depth[i] = depth[k-1] + 1; depth[i] > maxOverlap {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unescapeJSON is s with its JSON escapes (\u0061, \/, \n) read, and
+// what is not one left as it is. A value holding escapes (`%61` beside
+// `a`) is read by the expression as its unescaped text too: a text of one
+// escape repeated kept as many partial matches alive as the value's
+// unescaped text would.
+func unescapeJSON(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			if s[i+1] == 'u' && i+6 <= len(s) {
+				if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil {
+					b.WriteRune(rune(n))
+					i += 5
+					continue
+				}
+			}
+			if r, ok := jsonUnescapes[s[i+1]]; ok {
+				b.WriteByte(r)
+				i++
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// jsonUnescapes are the characters JSON's short escapes stand for.
+var jsonUnescapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', '\\': '\\', '/': '/'}
 
 // textForms are the ways text may quote v whole, for a value too long for
 // a regular expression: raw, URL- and form-escaped (%20 or + for a space,

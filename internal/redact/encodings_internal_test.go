@@ -1,0 +1,66 @@
+package redact
+
+import (
+	"encoding/base64"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRepetitiveSecretIsMatchedAsWholeStrings: a provider's access token
+// of 16 KiB of one byte (or of a short run repeated) was matched by a
+// regular expression that kept a partial match alive at each place of
+// text holding it, read on with every byte: a minute to mask one log line.
+// Such a value is matched as whole strings instead, as a value too long
+// for an expression is (found raw, escaped, in JSON and in base64), and a
+// secret of random characters as long still gets its expression. Checked
+// by which matcher each value gets, not by time. A value of escapes beside
+// the characters they stand for (`a%61%61a`) is read by the expression as
+// one character repeated, and is matched as whole strings too.
+func TestRepetitiveSecretIsMatchedAsWholeStrings(t *testing.T) {
+	r := rand.New(rand.NewChaCha8([32]byte{2}))
+	random := make([]byte, 12<<10)
+	for i := range random {
+		random[i] = byte(r.Uint32())
+	}
+	for name, c := range map[string]struct {
+		v          string
+		expression bool
+	}{
+		"one byte repeated":                  {strings.Repeat("a", maxPatterned), false},
+		"a short run repeated":               {strings.Repeat("ab", maxPatterned/2), false},
+		"runs between dots":                  {strings.Repeat("a.", maxPatterned/2), false},
+		"a run then random":                  {strings.Repeat("A", 40) + base64.RawURLEncoding.EncodeToString(random[:90]), false},
+		"escapes beside what they stand for": {mixed(r, "a", "%61"), false},
+		"JSON escapes beside them":           {mixed(r, "a", `\u0061`), false},
+		"random, as long":                    {base64.RawURLEncoding.EncodeToString(random)[:maxPatterned], true},
+		"a client secret":                    {"s3cr3t-Client_Secret~value", true},
+		"a secret with a space":              {"pass word with spaces", true},
+	} {
+		if p := compile(c.v); (p.re != nil) != c.expression {
+			t.Fatalf("%s: compiled to an expression: %v; want %v", name, p.re != nil, c.expression)
+		}
+	}
+	secret := strings.Repeat("a", maxPatterned)
+	Set("repetitive", secret)
+	t.Cleanup(func() { Set("repetitive"); Set("repetitive") })
+	for name, text := range map[string]string{
+		"raw":    secret,
+		"query":  url.QueryEscape("x=" + secret),
+		"base64": base64.StdEncoding.EncodeToString([]byte("id:" + secret)),
+	} {
+		if got := Scrub("token " + text + " end"); strings.Contains(got, strings.Repeat("a", 64)) || !strings.Contains(got, Mask(secret)) {
+			t.Errorf("%s: Scrub left %d bytes unmasked: %.80q…", name, len(got), got)
+		}
+	}
+}
+
+// mixed is about 4 KiB of a and b, each picked at random.
+func mixed(r *rand.Rand, a, b string) string {
+	var s strings.Builder
+	for s.Len() < 4<<10 {
+		s.WriteString([]string{a, b}[r.IntN(2)])
+	}
+	return s.String()
+}
