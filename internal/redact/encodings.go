@@ -46,7 +46,8 @@ type pattern struct {
 //
 // A value longer than maxPatterned, or repetitive, is matched as whole
 // strings instead: raw, each escaping with either hex case, JSON-escaped as
-// the encoders of jsonEscaped write it, and the base64 cores.
+// the encoders of jsonEscaped write it, and the base64 cores, raw and
+// quoted as base64Quotings write them.
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -72,7 +73,14 @@ func compile(v string) *pattern {
 	p := &pattern{value: v}
 	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), unescapeJSON(v)}, cores), repetitive) {
 		texts := textForms(v)
-		p.literals = append(texts, cores...)
+		based := slices.Clone(cores)
+		for _, core := range cores {
+			for _, q := range base64Quotings {
+				based = append(based, q.Replace(core))
+			}
+		}
+		slices.Sort(based)
+		p.literals = append(texts, slices.Compact(based)...)
 		p.based = make([]bool, len(p.literals))
 		for i := len(texts); i < len(p.based); i++ {
 			p.based[i] = true
@@ -410,6 +418,14 @@ func base64Unit(s string, at func(s, unit string) bool, near byte) int {
 		return 1
 	}
 	return 0
+}
+
+// base64Quotings write base64's `+` and `/` as base64Pattern finds them
+// quoted: in JSON, and in a URL in either hex case.
+var base64Quotings = []*strings.Replacer{
+	strings.NewReplacer("/", `\/`),
+	strings.NewReplacer("+", "%2B", "/", "%2F"),
+	strings.NewReplacer("+", "%2b", "/", "%2f"),
 }
 
 // base64Pattern matches base64 text s, also when its `+` and `/` are quoted

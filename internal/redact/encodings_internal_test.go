@@ -117,3 +117,31 @@ func TestJSONQuotedIsGosEncoder(t *testing.T) {
 		}
 	}
 }
+
+// TestRepetitiveSecretIsFoundInBase64Quoted: a secret matched as whole
+// strings is found in base64 (a Basic header) whose `+` and `/` are
+// quoted, in JSON as `\/` (PHP) or in a URL as %2B and %2F, as the
+// expression of any other secret finds it: its base64 was looked for only
+// as written raw.
+func TestRepetitiveSecretIsFoundInBase64Quoted(t *testing.T) {
+	secret := strings.Repeat("A", 24) + "~~~???~~~>>>"
+	if compile(secret).re != nil {
+		t.Fatalf("%q compiled to an expression; the test wants one matched as whole strings", secret)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("client:" + secret))
+	if !strings.ContainsAny(basic, "+/") {
+		t.Fatalf("the test wants base64 with + and /: %s", basic)
+	}
+	Set("based", secret)
+	t.Cleanup(func() { Set("based"); Set("based") })
+	for name, text := range map[string]string{
+		"raw":          `Basic ` + basic,
+		"JSON, as PHP": `{"authorization":"Basic ` + strings.ReplaceAll(basic, "/", `\/`) + `"}`,
+		"in a URL":     `header=Basic+` + url.QueryEscape(basic),
+		"lower-case":   `header=Basic+` + lowerEscapes(url.QueryEscape(basic)),
+	} {
+		if got := Scrub(text); got == text || strings.Contains(got, basic[8:24]) {
+			t.Errorf("%s: Scrub(%s) = %s; want the base64 masked", name, text, got)
+		}
+	}
+}
