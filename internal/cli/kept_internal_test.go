@@ -96,3 +96,31 @@ func TestTokenFileFolderMadeWritableByOthersIsRefused(t *testing.T) {
 		t.Fatalf("a token file in a folder made writable by others: refused for %q", why)
 	}
 }
+
+// TestKeptReadingOfAFileAheadOfTheClockSettles: a configuration file
+// whose change time is ahead of the process's clock (on a network share
+// whose server's clock is ahead, or the clock set back since the edit)
+// is read again once, configRecheck on, and that reading, the file's
+// stamp the same, is settled: it was never, and the file was read again
+// every 2 s, and by the proxy at every request (each through one lock
+// for every environment), for as long as the clock stayed behind.
+func TestKeptReadingOfAFileAheadOfTheClockSettles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte("[env.dev]\nprovider = \"freeagent\"\nclient_id = \"a\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(-time.Hour) // the file changed an hour ahead of this clock
+	k := &keptRead{now: func() time.Time { return now }}
+	at := func(later time.Duration, want, settled bool, why string) {
+		t.Helper()
+		now = now.Add(later)
+		c, read, err := k.read(func() (string, error) { return path, nil })
+		if err != nil || read != want || c.Settled != settled {
+			t.Fatalf("%s: read again %v (%v), settled %v; want %v, %v", why, read, err, c.Settled, want, settled)
+		}
+	}
+	at(0, true, false, "first, the file's time ahead of the clock")
+	at(configRecheck, true, true, "2 s on, the file unchanged")
+	at(configRecheck, false, true, "4 s on, the file unchanged since a reading 2 s after another")
+	at(10*time.Minute, false, true, "10 minutes on, the file unchanged")
+}

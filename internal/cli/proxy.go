@@ -447,9 +447,19 @@ func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bo
 	stamp := config.StampOf(p)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	recheck := k.err != nil || !k.stamp.SettledAt(k.at)
+	recheck := k.conf == nil || !k.conf.Settled
 	if !k.stamp.Same(stamp) || recheck && at.Sub(k.at) >= configRecheck {
+		// A file whose stamp stayed the same from one reading to the
+		// next, configRecheck on, is settled whatever its times say: one
+		// with a time ahead of this clock (a network share's server
+		// ahead, this clock set back since the edit) was never, and was
+		// read again every configRecheck, and by the proxy at every
+		// request, for as long as it ran.
+		unchanged := k.stamp.Same(stamp)
 		k.conf, k.err = config.Load(p)
+		if k.err == nil {
+			k.conf.Settled = unchanged || stamp.SettledAt(at)
+		}
 		k.stamp, k.at, read = stamp, at, true
 	}
 	return k.conf, read, k.err
@@ -458,6 +468,8 @@ func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bo
 // configRecheck is how often a proxy waiting for a configuration it can
 // use (--wait-for-config) reads the file again, and a reading keptRead
 // cannot trust for longer; a request or the status page reads it at once.
+// It is no shorter than the tick of any file system's clock (2 s on FAT),
+// so that a file's stamp the same over it tells every later change.
 const configRecheck = 2 * time.Second
 
 // configWait holds back the proxy's keeper until the configuration can be

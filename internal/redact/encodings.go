@@ -2,7 +2,6 @@ package redact
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -45,8 +45,9 @@ type pattern struct {
 //     it is matched whole.
 //
 // A value longer than maxPatterned, or repetitive, is matched as whole
-// strings instead: raw, each escaping with either hex case, JSON-escaped,
-// and the base64 cores.
+// strings instead: raw, each escaping with either hex case, JSON-escaped as
+// the encoders of jsonEscaped write it, and the base64 cores, raw and
+// quoted as base64Quotings write them.
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -72,7 +73,14 @@ func compile(v string) *pattern {
 	p := &pattern{value: v}
 	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), unescapeJSON(v)}, cores), repetitive) {
 		texts := textForms(v)
-		p.literals = append(texts, cores...)
+		based := slices.Clone(cores)
+		for _, core := range cores {
+			for _, q := range base64Quotings {
+				based = append(based, q.Replace(core))
+			}
+		}
+		slices.Sort(based)
+		p.literals = append(texts, slices.Compact(based)...)
 		p.based = make([]bool, len(p.literals))
 		for i := len(texts); i < len(p.based); i++ {
 			p.based[i] = true
@@ -167,28 +175,70 @@ func unescapeJSON(s string) string {
 // jsonUnescapes are the characters JSON's short escapes stand for.
 var jsonUnescapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', '\\': '\\', '/': '/'}
 
-// textForms are the ways text may quote v whole, for a value too long for
-// a regular expression: raw, URL- and form-escaped (%20 or + for a space,
-// hex digits in either case), path-escaped, and JSON-escaped (with or
-// without HTML characters escaped, / written raw or as \/).
+// textForms are the ways text may quote v whole, for a value without a
+// regular expression: raw, URL- and form-escaped (%20 or + for a space,
+// hex digits in either case), path-escaped, and JSON-escaped as each
+// encoder of jsonEscaped writes it (hex digits in either case, / written
+// raw or as \/).
 func textForms(v string) []string {
 	q := url.QueryEscape(v)
 	forms := []string{v, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(v)}
 	for _, f := range forms[1:] {
 		forms = append(forms, lowerEscapes(f))
 	}
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-	plain := strings.TrimSuffix(b.String(), "\n")
-	html, _ := json.Marshal(v)
-	for _, j := range []string{plain, string(html)} {
-		j = j[1 : len(j)-1]
-		forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
+	for _, escaped := range jsonEscaped {
+		for _, hex := range []string{"%04x", "%04X"} {
+			j := jsonQuoted(v, escaped, hex)
+			forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
+		}
 	}
 	slices.Sort(forms)
 	return slices.Compact(forms)
+}
+
+// jsonEscaped are the characters JSON encoders write as \u escapes
+// besides those every encoder escapes: none more (Go's json.Encoder
+// without HTML escaping, JavaScript's JSON.stringify), HTML's (Go's
+// json.Marshal, Rails), Gson's, .NET System.Text.Json's, and every
+// character not ASCII (Python's json, PHP's json_encode). A value matched
+// by an expression is found in any mix of escapes; one matched as whole
+// strings only as one of these writes it.
+var jsonEscaped = []func(r rune) bool{
+	func(rune) bool { return false },
+	func(r rune) bool { return strings.ContainsRune("<>&", r) },
+	func(r rune) bool { return strings.ContainsRune("<>&='", r) },
+	func(r rune) bool { return r > '~' || strings.ContainsRune("<>&'\"+`", r) },
+	func(r rune) bool { return r > '~' },
+}
+
+// jsonQuoted is v as the text of a JSON string, quotes left out: the
+// characters escaped says, and control characters, U+2028 and U+2029 (as
+// Go's encoder writes them, the short escapes \n \t \r \b \f where there
+// is one), written as \u and hex (formatted with hex, "%04x" or "%04X"),
+// characters beyond U+FFFF as two, a byte that is not UTF-8 as \ufffd,
+// and `"` and `\` not escaped so written after a backslash.
+func jsonQuoted(v string, escaped func(rune) bool, hex string) string {
+	var b strings.Builder
+	for i, r := range v {
+		if _, size := utf8.DecodeRuneInString(v[i:]); r == utf8.RuneError && size == 1 {
+			b.WriteString(`\u` + fmt.Sprintf(hex, r))
+			continue
+		}
+		short, isShort := jsonEscapes[r]
+		switch {
+		case escaped(r) || !isShort && (r < ' ' || r == '\u2028' || r == '\u2029'):
+			for _, u := range utf16.AppendRune(nil, r) {
+				b.WriteString(`\u` + fmt.Sprintf(hex, u))
+			}
+		case isShort:
+			b.WriteString(short)
+		case r == '"' || r == '\\':
+			b.WriteString(`\` + string(r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // lowerEscapes is s with the hex digits of its percent-escapes in lower
@@ -368,6 +418,14 @@ func base64Unit(s string, at func(s, unit string) bool, near byte) int {
 		return 1
 	}
 	return 0
+}
+
+// base64Quotings write base64's `+` and `/` as base64Pattern finds them
+// quoted: in JSON, and in a URL in either hex case.
+var base64Quotings = []*strings.Replacer{
+	strings.NewReplacer("/", `\/`),
+	strings.NewReplacer("+", "%2B", "/", "%2F"),
+	strings.NewReplacer("+", "%2b", "/", "%2f"),
 }
 
 // base64Pattern matches base64 text s, also when its `+` and `/` are quoted

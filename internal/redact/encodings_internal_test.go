@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -63,4 +64,84 @@ func mixed(r *rand.Rand, a, b string) string {
 		s.WriteString([]string{a, b}[r.IntN(2)])
 	}
 	return s.String()
+}
+
+// TestRepetitiveSecretIsFoundAsOtherEncodersQuoteIt: a secret matched as
+// whole strings (repetitive, as a token of base64 of zero bytes, AAAA…,
+// is, or too long for an expression) is found as JSON encoders other than
+// Go's quote it, each escaping some characters as \u: Gson (`=`, `'`,
+// `<>&`), .NET's System.Text.Json (`+`, `'`, `"`, `<>&` and every
+// character not ASCII, in upper case), Python's json and PHP's (every
+// character not ASCII; PHP `/` as `\/`). Only Go's two quotings were
+// listed, and a provider's error answer or a log quoting such a token
+// through one of the others showed it whole.
+func TestRepetitiveSecretIsFoundAsOtherEncodersQuoteIt(t *testing.T) {
+	run := strings.Repeat("A", 24)
+	secret := run + `x+y=z'<"é/`
+	if compile(secret).re != nil {
+		t.Fatalf("%q compiled to an expression; the test wants one matched as whole strings", secret)
+	}
+	Set("quoted", secret)
+	t.Cleanup(func() { Set("quoted"); Set("quoted") })
+	for name, quoted := range map[string]string{
+		"Go":                `x+y=z'\u003c\"é/`,
+		"Gson":              `x+y\u003dz\u0027\u003c\"é/`,
+		"System.Text.Json":  `x\u002By=z\u0027\u003C\u0022\u00E9/`,
+		"Python json.dumps": `x+y=z'<\"\u00e9/`,
+		"PHP json_encode":   `x+y=z'<\"\u00e9\/`,
+	} {
+		text := `{"error":"invalid_token","token":"` + run + quoted + `"}`
+		if got := Scrub(text); strings.Contains(got, run) || !strings.Contains(got, Mask(secret)) {
+			t.Errorf("%s: Scrub(%s) = %s; want the token masked", name, text, got)
+		}
+	}
+}
+
+// TestJSONQuotedIsGosEncoder: jsonQuoted, with no character escaped more
+// and with HTML's, writes what Go's json.Encoder and json.Marshal write.
+func TestJSONQuotedIsGosEncoder(t *testing.T) {
+	for _, v := range []string{
+		"plain", "a\"b\\c/d", "\n\r\t\b\f\x00\x01\x1f\x7f", "<a & b>", "é密\u2028\u2029\U0001F600", "bad\xffbyte\xe2\x80", "\ufffd",
+	} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		html, _ := json.Marshal(v)
+		for i, want := range []string{strings.TrimSuffix(b.String(), "\n"), string(html)} {
+			if got := `"` + jsonQuoted(v, jsonEscaped[i], "%04x") + `"`; got != want {
+				t.Errorf("jsonQuoted(%q, %d) = %s; Go writes %s", v, i, got, want)
+			}
+		}
+	}
+}
+
+// TestRepetitiveSecretIsFoundInBase64Quoted: a secret matched as whole
+// strings is found in base64 (a Basic header) whose `+` and `/` are
+// quoted, in JSON as `\/` (PHP) or in a URL as %2B and %2F, as the
+// expression of any other secret finds it: its base64 was looked for only
+// as written raw.
+func TestRepetitiveSecretIsFoundInBase64Quoted(t *testing.T) {
+	secret := strings.Repeat("A", 24) + "~~~???~~~>>>"
+	if compile(secret).re != nil {
+		t.Fatalf("%q compiled to an expression; the test wants one matched as whole strings", secret)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("client:" + secret))
+	if !strings.ContainsAny(basic, "+/") {
+		t.Fatalf("the test wants base64 with + and /: %s", basic)
+	}
+	Set("based", secret)
+	t.Cleanup(func() { Set("based"); Set("based") })
+	for name, text := range map[string]string{
+		"raw":          `Basic ` + basic,
+		"JSON, as PHP": `{"authorization":"Basic ` + strings.ReplaceAll(basic, "/", `\/`) + `"}`,
+		"in a URL":     `header=Basic+` + url.QueryEscape(basic),
+		"lower-case":   `header=Basic+` + lowerEscapes(url.QueryEscape(basic)),
+	} {
+		if got := Scrub(text); got == text || strings.Contains(got, basic[8:24]) {
+			t.Errorf("%s: Scrub(%s) = %s; want the base64 masked", name, text, got)
+		}
+	}
 }
