@@ -3,7 +3,6 @@ package httpx_test
 import (
 	"crypto/tls"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"golang.org/x/net/http2"
 )
 
@@ -154,7 +154,7 @@ func TestOneUseKeepsHTTP2AndTheProxy(t *testing.T) {
 	proxyURL, _ := url.Parse(fwd.URL)
 	tr.Proxy = http.ProxyURL(proxyURL)
 	defer tr.CloseIdleConnections()
-	get := func(rt http.RoundTripper) { getOverHTTP2(t, rt, corpnet.URL(srv, "login.corp.test")+"/") }
+	get := func(rt http.RoundTripper) { testenv.GetOverHTTP2(t, rt, corpnet.URL(srv, "login.corp.test")+"/") }
 	oneUse := httpx.OneUse(httpx.ExplainTLS(tr))
 	get(oneUse)
 	get(oneUse)
@@ -188,7 +188,7 @@ func TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.CloseIdleConnections()
-	from := func(rt http.RoundTripper) string { return getOverHTTP2(t, rt, srv.URL).Get("X-Client") }
+	from := func(rt http.RoundTripper) string { return testenv.GetOverHTTP2(t, rt, srv.URL).Get("X-Client") }
 	seen := map[string]bool{from(tr): true}
 	oneUse := httpx.OneUse(tr)
 	for range 3 {
@@ -201,20 +201,4 @@ func TestOneUseTakesNoConnectionKeptByTheOwnersHTTP2(t *testing.T) {
 	if from(tr) == "" {
 		t.Fatal("the transport copied no longer answers")
 	}
-}
-
-// getOverHTTP2 gets url over rt, which must answer over HTTP/2, and
-// returns the answer's header, its body read and closed.
-func getOverHTTP2(t *testing.T, rt http.RoundTripper, url string) http.Header {
-	t.Helper()
-	resp, err := (&http.Client{Transport: rt}).Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.ProtoMajor != 2 {
-		t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
-	}
-	return resp.Header
 }

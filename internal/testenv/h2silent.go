@@ -54,15 +54,7 @@ func GivesUpOnASilentHTTP2Connection(t *testing.T, transport func(roots *x509.Ce
 		}
 		return client.Do(req)
 	}
-	resp, err := get(t.Context(), "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.ProtoMajor != 2 {
-		t.Fatalf("the API answered over %s, not HTTP/2", resp.Proto)
-	}
+	GetOverHTTP2(t, tr, "https://"+relay.Addr+"/")
 	inFlight := make(chan error, 1)
 	go func() {
 		_, err := get(t.Context(), "/held")
@@ -83,7 +75,7 @@ func GivesUpOnASilentHTTP2Connection(t *testing.T, transport func(roots *x509.Ce
 	if err := <-inFlight; err == nil {
 		t.Fatal("the request in flight across the sleep got an answer")
 	}
-	resp, err = get(t.Context(), "/")
+	resp, err := get(t.Context(), "/")
 	if err != nil {
 		t.Fatalf("the request after the silent connection was given up on: %v", err)
 	}
@@ -91,4 +83,20 @@ func GivesUpOnASilentHTTP2Connection(t *testing.T, transport func(roots *x509.Ce
 	if relay.Dials() != 2 {
 		t.Fatalf("%d connections were made, want 2", relay.Dials())
 	}
+}
+
+// GetOverHTTP2 gets url over rt, which must answer over HTTP/2, and
+// returns the answer's header, its body read and closed.
+func GetOverHTTP2(t testing.TB, rt http.RoundTripper, url string) http.Header {
+	t.Helper()
+	resp, err := (&http.Client{Transport: rt}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("answered over %s; want HTTP/2", resp.Proto)
+	}
+	return resp.Header
 }
