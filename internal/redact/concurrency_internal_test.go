@@ -33,9 +33,7 @@ func TestScrubWhileSecretsComeAndGo(t *testing.T) {
 	// them go: each leaves the index when its count reaches zero, the
 	// stable ones never.
 	for c := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			owner := fmt.Sprintf("churn-%d", c)
 			defer func() { Set(owner); Set(owner) }()
 			for i := range iterations {
@@ -53,13 +51,11 @@ func TestScrubWhileSecretsComeAndGo(t *testing.T) {
 					Set(owner)
 				}
 			}
-		}()
+		})
 	}
 	// Rotators replace their own tokens and log both generations at once.
 	for r := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			owner := fmt.Sprintf("rotate-%d", r)
 			defer func() { Set(owner); Set(owner) }()
 			token := func(gen int) string { return fmt.Sprintf("Rotating-%d-Token-%06d-xyz", r, gen) }
@@ -72,13 +68,11 @@ func TestScrubWhileSecretsComeAndGo(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	// Loggers scrub lines holding the stable values in every encoding.
 	for l := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range iterations * 4 {
 				s := stable[i%len(stable)]
 				got := Scrub("request " + encoded(s, uint8(i+l)) + " done")
@@ -87,7 +81,7 @@ func TestScrubWhileSecretsComeAndGo(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	checkIndexHoldsWhatIsHeld(t)
