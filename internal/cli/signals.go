@@ -87,6 +87,10 @@ type guard struct {
 	handed   bool           // signals are the business of a command freshtoken runs
 	suspend  bool           // Ctrl-Z came with a renewal in flight: suspend once none is
 	putBack  *putBack       // what a failed command is putting back; nil if nothing
+	// importing: the log-in's tokens being stored are an import's, which
+	// the provider did not issue and the export still holds (see
+	// importingTokens).
+	importing bool
 }
 
 // told is a renewal told to Sending. A token request's is answered once
@@ -319,6 +323,20 @@ func (g *guard) puttingBack(what, ifAbandoned string) (done func()) {
 	}
 }
 
+// importingTokens tells the guard that the log-in's tokens stored until
+// done are an export's: abandoned, they cost no log-in, only running the
+// import again (the configuration is written after them).
+func (g *guard) importingTokens() (done func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.importing = true
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.importing = false
+	}
+}
+
 // handOver leaves signals to a command freshtoken runs (exec), which
 // decides when to end, and reports whether it may start: false when a
 // signal came first. Where the command takes the process over, freshtoken
@@ -364,7 +382,7 @@ func (g *guard) received(s syscall.Signal) {
 	last, busy := g.latest(isAwaited)
 	inHand, storing := g.latest(isStoring)
 	refused, unsaved := g.latest(isRefused)
-	pb, waitPutBack := g.putBack, false
+	pb, waitPutBack, importing := g.putBack, false, g.importing
 	if pb != nil && !first && s == syscall.SIGINT {
 		waitPutBack, pb.toldWait = !pb.toldWait, true
 	}
@@ -383,6 +401,8 @@ func (g *guard) received(s syscall.Signal) {
 			// No refresh token: the next call requests another token.
 		case unsaved:
 			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
+		case storing && inHand.LogIn && importing:
+			fmt.Fprintf(g.errOut, "freshtoken: import abandoned while the export's tokens for %s were being stored; the configuration was not changed: run the import again\n", inHand.Env)
 		case storing && inHand.LogIn:
 			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(inHand.TokenURL), g.commandLine("login -e "+inHand.Env))
 		case storing:
@@ -427,6 +447,8 @@ func (g *guard) explainWait() {
 func (g *guard) storingWait(inHand freshtoken.Renewal) string {
 	what, cost := "the new tokens from "+host(inHand.TokenURL), ", and the refresh token with them"
 	switch {
+	case inHand.LogIn && g.importing:
+		what, cost = "the export's tokens for "+inHand.Env, ", and the import with them"
 	case inHand.LogIn:
 		what, cost = "the tokens the log-in brought from "+host(inHand.TokenURL), ", and the log-in with them"
 	case inHand.NothingToLose:
