@@ -379,9 +379,7 @@ func (g *guard) received(s syscall.Signal) {
 		g.sig = s
 	}
 	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
-	last, busy := g.latest(isAwaited)
-	inHand, storing := g.latest(isStoring)
-	refused, unsaved := g.latest(isRefused)
+	abandoned := g.abandoned()
 	pb, waitPutBack, importing := g.putBack, false, g.importing
 	if pb != nil && !first && s == syscall.SIGINT {
 		waitPutBack, pb.toldWait = !pb.toldWait, true
@@ -394,26 +392,72 @@ func (g *guard) received(s syscall.Signal) {
 	case waitPutBack:
 		fmt.Fprintf(g.errOut, "freshtoken: putting back %s first, which takes a moment: abandoned, it could cost you the authorisation; Ctrl-C again abandons it\n", pb.what)
 	case s == syscall.SIGINT:
-		switch {
-		case pb != nil:
+		if pb != nil {
 			fmt.Fprintf(g.errOut, "freshtoken: putting back %s abandoned: %s\n", pb.what, pb.ifAbandoned)
-		case unsaved && refused.NothingToLose, !unsaved && storing && inHand.NothingToLose, !unsaved && !storing && busy && last.NothingToLose:
-			// No refresh token: the next call requests another token.
-		case unsaved:
-			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
-		case storing && inHand.LogIn && importing:
-			fmt.Fprintf(g.errOut, "freshtoken: import abandoned while the export's tokens for %s were being stored; the configuration was not changed: run the import again\n", inHand.Env)
-		case storing && inHand.LogIn:
-			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(inHand.TokenURL), g.commandLine("login -e "+inHand.Env))
-		case storing:
-			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were not stored, so the refresh token is lost; run `%s`\n", host(inHand.TokenURL), g.commandLine("login -e "+inHand.Env))
-		case busy && last.LogIn:
-			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
-		case busy:
-			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
+		} else {
+			for _, r := range abandoned {
+				fmt.Fprint(g.errOut, g.abandonedLine(r, importing))
+			}
 		}
 		g.exit(128 + int(syscall.SIGINT))
 	}
+}
+
+// abandoned is, for each environment with a renewal in flight, oldest
+// first, the one whose abandoning costs the most: an answer the store
+// refused, then an answer being stored, then a request still awaited.
+// The caller holds g.mu.
+func (g *guard) abandoned() []freshtoken.Renewal {
+	cost := func(t *told) int {
+		switch {
+		case t.r.Unsaved:
+			return 3
+		case t.r.Storing:
+			return 2
+		case isAwaited(t):
+			return 1
+		}
+		return 0
+	}
+	var envs []string
+	worst := map[string]*told{}
+	for _, t := range g.live {
+		w, seen := worst[t.r.Env]
+		if cost(t) == 0 || seen && cost(t) < cost(w) {
+			continue
+		}
+		if !seen {
+			envs = append(envs, t.r.Env)
+		}
+		worst[t.r.Env] = t
+	}
+	rs := make([]freshtoken.Renewal, len(envs))
+	for i, env := range envs {
+		rs[i] = worst[env].r
+	}
+	return rs
+}
+
+// abandonedLine is the warning for r abandoned by a second Ctrl-C, ""
+// when that costs nothing (no refresh token: the next call requests
+// another token); importing: a log-in's tokens are an import's (see
+// importingTokens).
+func (g *guard) abandonedLine(r freshtoken.Renewal, importing bool) string {
+	switch {
+	case r.NothingToLose:
+		return ""
+	case r.Unsaved:
+		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	case r.Storing && r.LogIn && importing:
+		return fmt.Sprintf("freshtoken: import abandoned while the export's tokens for %s were being stored; the configuration was not changed: run the import again\n", r.Env)
+	case r.Storing && r.LogIn:
+		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	case r.Storing:
+		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were not stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	case r.LogIn:
+		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	}
+	return fmt.Sprintf("freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
 }
 
 // explainWait says what the process waits for, if a renewal still is.
