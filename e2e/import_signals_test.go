@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -29,18 +32,7 @@ func TestSignalDuringAnImportPutsBackWhatItStored(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-			export := filepath.Join(w.dir, "export.json")
-			data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
-		{"key": "ClientId", "value": "dev-client-id"},
-		{"key": "ClientSecret", "value": "dev-client-secret", "type": "secret"},
-		{"key": "Resource_aaa", "value": %q},
-		{"key": "RefreshToken_aaa", "value": "rt-aaa-0123456789abcdef"},
-		{"key": "Resource_bbb", "value": %q},
-		{"key": "RefreshToken_bbb", "value": "rt-bbb-0123456789abcdef"}
-	]}`, w.api, w.api)
-			if err := os.WriteFile(export, []byte(data), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			export := w.seedExport("aaa", "bbb")
 			before := w.readConfig()
 			unlock, err := filestore.New(w.store).Lock(context.Background(), "bbb")
 			if err != nil {
@@ -88,16 +80,7 @@ func TestSignalWhileImportAsksTheKeptSecretCommand(t *testing.T) {
 			fmt.Fprintf(conf, "\n[env.bbb]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"old-client\"\nclient_secret_cmd = %q\n",
 				w.api, fmt.Sprintf("echo asking > %s; exec sleep 60", asking))
 			conf.Close()
-			export := filepath.Join(w.dir, "export.json")
-			data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
-		{"key": "ClientId", "value": "dev-client-id"},
-		{"key": "ClientSecret", "value": "dev-client-secret", "type": "secret"},
-		{"key": "Resource_bbb", "value": %q},
-		{"key": "RefreshToken_bbb", "value": "rt-bbb-0123456789abcdef"}
-	]}`, w.api)
-			if err := os.WriteFile(export, []byte(data), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			export := w.seedExport("bbb")
 			before := w.readConfig()
 			run := w.watch("import", "postman", "--force", export)
 			if _, err := os.ReadFile(asking); err != nil { // returns once the command has said it is asking
@@ -117,4 +100,55 @@ func TestSignalWhileImportAsksTheKeptSecretCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSecondCtrlCWhileTheStoreTakesAnImport: `import postman` into Redis,
+// which stalls (SIGSTOP) as the export's tokens for sand are written, and
+// Ctrl-C twice. The wait and the warning spoke of a log-in ("the tokens the
+// log-in brought", "log-in abandoned … run `freshtoken login -e sand`
+// again"), but an import issues nothing and loses nothing: the export still
+// holds the tokens. They say the import is abandoned, and to run it again.
+func TestSecondCtrlCWhileTheStoreTakesAnImport(t *testing.T) {
+	srv := redistest.Start(t)
+	paused := make(chan struct{})
+	var once sync.Once
+	relay := srv.Relay(t, func(args []string) {
+		// A script (EVAL or EVALSHA, the script, its number of keys, the
+		// keys…) on sand's record and two more keys: the import's save.
+		if len(args) >= 4 && strings.HasPrefix(strings.ToLower(args[0]), "eval") && args[2] == "3" && args[3] == "freshtoken:sand" {
+			once.Do(func() {
+				srv.Pause(t)
+				t.Cleanup(func() { srv.Resume(t) })
+				close(paused)
+			})
+		}
+	})
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://"+relay+"/0?read_timeout=60s&write_timeout=60s", "")
+	export := w.seedExport("sand")
+	run := w.watch("import", "postman", export)
+	testenv.Receive(t, "the import's save to reach Redis", paused)
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "freshtoken: storing the export's tokens for sand, then exiting")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	stderr := run.waitExit(t, 130)
+	if !strings.Contains(stderr, "freshtoken: import abandoned") || !strings.Contains(stderr, "run the import again") || strings.Contains(stderr, "log-in") || strings.Contains(stderr, " login") {
+		t.Fatalf("stderr %q; want the import said abandoned, to be run again, with no word of a log-in", stderr)
+	}
+}
+
+// seedExport writes a Postman export in the seed layout, of the world's
+// client, with a refresh token for each of keys at the world's API, and
+// returns its path.
+func (w *world) seedExport(keys ...string) string {
+	w.t.Helper()
+	values := []string{`{"key": "ClientId", "value": "dev-client-id"}`, `{"key": "ClientSecret", "value": "dev-client-secret", "type": "secret"}`}
+	for _, k := range keys {
+		values = append(values, fmt.Sprintf(`{"key": "Resource_%s", "value": %q}`, k, w.api),
+			fmt.Sprintf(`{"key": "RefreshToken_%s", "value": "rt-%s-0123456789abcdef"}`, k, k))
+	}
+	export := filepath.Join(w.dir, "export.json")
+	if err := os.WriteFile(export, []byte(`{"name": "FreeAgent", "values": [`+strings.Join(values, ", ")+`]}`), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	return export
 }

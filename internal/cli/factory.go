@@ -95,6 +95,9 @@ type Factory struct {
 	// holdPutBack has a second Ctrl-C wait for a failed command's putting
 	// back of what it replaced (see guard.puttingBack); nil: nothing waits.
 	holdPutBack func(what, ifAbandoned string) (done func())
+	// holdImport tells a second Ctrl-C that the log-in's tokens being
+	// stored are an import's (see guard.importingTokens); nil: nobody.
+	holdImport func() (done func())
 
 	asking   *IOStreams // see dialogue; nil until something is asked
 	logger   *slog.Logger
@@ -448,6 +451,15 @@ func (f *Factory) puttingBack(what, ifAbandoned string) (done func()) {
 		return func() {}
 	}
 	return f.holdPutBack(what, ifAbandoned)
+}
+
+// importingTokens tells a second Ctrl-C, until done, that the log-in's
+// tokens being stored are an export's (see guard.importingTokens).
+func (f *Factory) importingTokens() (done func()) {
+	if f.holdImport == nil {
+		return func() {}
+	}
+	return f.holdImport()
 }
 
 // secretWhere says where env's client secret comes from, for the step

@@ -363,9 +363,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	now := time.Now()
 	stored := make([]string, len(envs))
 	held := make([]bool, len(envs))
+	imported := f.importingTokens()
 	for i := range targets {
 		targets[i].untouched = keepsStored(targets[i].src, targets[i].prev, targets[i].env)
 		if stored[i], held[i], err = importTokens(ctx, &targets[i], now); err != nil {
+			imported()
 			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
 			if ctx.Err() != nil { // a signal: the store is not at fault
 				what = fmt.Sprintf("the import stopped while the tokens of %s were being stored", targets[i].env.Name)
@@ -385,6 +387,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return importFailed(ctx, f, what, err, written, replaced)
 		}
 	}
+	imported()
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, f, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
 	}

@@ -87,6 +87,10 @@ type guard struct {
 	handed   bool           // signals are the business of a command freshtoken runs
 	suspend  bool           // Ctrl-Z came with a renewal in flight: suspend once none is
 	putBack  *putBack       // what a failed command is putting back; nil if nothing
+	// importing: the log-in's tokens being stored are an import's, which
+	// the provider did not issue and the export still holds (see
+	// importingTokens).
+	importing bool
 }
 
 // told is a renewal told to Sending. A token request's is answered once
@@ -319,6 +323,20 @@ func (g *guard) puttingBack(what, ifAbandoned string) (done func()) {
 	}
 }
 
+// importingTokens tells the guard that the log-in's tokens stored until
+// done are an export's: abandoned, they cost no log-in, only running the
+// import again (the configuration is written after them).
+func (g *guard) importingTokens() (done func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.importing = true
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		g.importing = false
+	}
+}
+
 // handOver leaves signals to a command freshtoken runs (exec), which
 // decides when to end, and reports whether it may start: false when a
 // signal came first. Where the command takes the process over, freshtoken
@@ -361,10 +379,8 @@ func (g *guard) received(s syscall.Signal) {
 		g.sig = s
 	}
 	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
-	last, busy := g.latest(isAwaited)
-	inHand, storing := g.latest(isStoring)
-	refused, unsaved := g.latest(isRefused)
-	pb, waitPutBack := g.putBack, false
+	abandoned := g.abandoned()
+	pb, waitPutBack, importing := g.putBack, false, g.importing
 	if pb != nil && !first && s == syscall.SIGINT {
 		waitPutBack, pb.toldWait = !pb.toldWait, true
 	}
@@ -376,24 +392,72 @@ func (g *guard) received(s syscall.Signal) {
 	case waitPutBack:
 		fmt.Fprintf(g.errOut, "freshtoken: putting back %s first, which takes a moment: abandoned, it could cost you the authorisation; Ctrl-C again abandons it\n", pb.what)
 	case s == syscall.SIGINT:
-		switch {
-		case pb != nil:
+		if pb != nil {
 			fmt.Fprintf(g.errOut, "freshtoken: putting back %s abandoned: %s\n", pb.what, pb.ifAbandoned)
-		case unsaved && refused.NothingToLose, !unsaved && storing && inHand.NothingToLose, !unsaved && !storing && busy && last.NothingToLose:
-			// No refresh token: the next call requests another token.
-		case unsaved:
-			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(refused.TokenURL), g.commandLine("login -e "+refused.Env))
-		case storing && inHand.LogIn:
-			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(inHand.TokenURL), g.commandLine("login -e "+inHand.Env))
-		case storing:
-			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: the new tokens %s issued were not stored, so the refresh token is lost; run `%s`\n", host(inHand.TokenURL), g.commandLine("login -e "+inHand.Env))
-		case busy && last.LogIn:
-			fmt.Fprintf(g.errOut, "freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
-		case busy:
-			fmt.Fprintf(g.errOut, "freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(last.TokenURL), g.commandLine("login -e "+last.Env))
+		} else {
+			for _, r := range abandoned {
+				fmt.Fprint(g.errOut, g.abandonedLine(r, importing))
+			}
 		}
 		g.exit(128 + int(syscall.SIGINT))
 	}
+}
+
+// abandoned is, for each environment with a renewal in flight, oldest
+// first, the one whose abandoning costs the most: an answer the store
+// refused, then an answer being stored, then a request still awaited.
+// The caller holds g.mu.
+func (g *guard) abandoned() []freshtoken.Renewal {
+	cost := func(t *told) int {
+		switch {
+		case t.r.Unsaved:
+			return 3
+		case t.r.Storing:
+			return 2
+		case isAwaited(t):
+			return 1
+		}
+		return 0
+	}
+	var envs []string
+	worst := map[string]*told{}
+	for _, t := range g.live {
+		w, seen := worst[t.r.Env]
+		if cost(t) == 0 || seen && cost(t) < cost(w) {
+			continue
+		}
+		if !seen {
+			envs = append(envs, t.r.Env)
+		}
+		worst[t.r.Env] = t
+	}
+	rs := make([]freshtoken.Renewal, len(envs))
+	for i, env := range envs {
+		rs[i] = worst[env].r
+	}
+	return rs
+}
+
+// abandonedLine is the warning for r abandoned by a second Ctrl-C, ""
+// when that costs nothing (no refresh token: the next call requests
+// another token); importing: a log-in's tokens are an import's (see
+// importingTokens).
+func (g *guard) abandonedLine(r freshtoken.Renewal, importing bool) string {
+	switch {
+	case r.NothingToLose:
+		return ""
+	case r.Unsaved:
+		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	case r.Storing && r.LogIn && importing:
+		return fmt.Sprintf("freshtoken: import abandoned while the export's tokens for %s were being stored; the configuration was not changed: run the import again\n", r.Env)
+	case r.Storing && r.LogIn:
+		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	case r.Storing:
+		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were not stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	case r.LogIn:
+		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+	}
+	return fmt.Sprintf("freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
 }
 
 // explainWait says what the process waits for, if a renewal still is.
@@ -427,6 +491,8 @@ func (g *guard) explainWait() {
 func (g *guard) storingWait(inHand freshtoken.Renewal) string {
 	what, cost := "the new tokens from "+host(inHand.TokenURL), ", and the refresh token with them"
 	switch {
+	case inHand.LogIn && g.importing:
+		what, cost = "the export's tokens for "+inHand.Env, ", and the import with them"
 	case inHand.LogIn:
 		what, cost = "the tokens the log-in brought from "+host(inHand.TokenURL), ", and the log-in with them"
 	case inHand.NothingToLose:

@@ -216,3 +216,30 @@ func TestTheRenewalStillAwaitedIsTheOneNamed(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryRenewalAbandonedIsNamed: a second Ctrl-C with three
+// environments in flight at once (the proxy): one awaiting its answer, one
+// storing it, one whose answer the store refused. It named the last alone,
+// and the person, told to log in to that one, lost the others' grants
+// unawares. Each environment abandoned gets its own line, in its own words.
+func TestEveryRenewalAbandonedIsNamed(t *testing.T) {
+	g, out, exited := handGuard(t)
+	for _, r := range []freshtoken.Renewal{
+		{Env: "sand", TokenURL: "http://sand.example/token"},
+		{Env: "prod", TokenURL: "http://prod.example/token"},
+		{Env: "prod", TokenURL: "http://prod.example/token", Storing: true},
+		{Env: "xero", TokenURL: "http://xero.example/token"},
+		{Env: "xero", TokenURL: "http://xero.example/token", Unsaved: true},
+	} {
+		defer g.Sending(r)()
+	}
+	g.received(syscall.SIGINT)
+	out.Reset()
+	g.received(syscall.SIGINT)
+	want := "freshtoken: renewal abandoned: if sand.example had already issued new tokens, the refresh token is lost; run `freshtoken login -e sand` if the next call says so\n" +
+		"freshtoken: renewal abandoned: the new tokens prod.example issued were not stored, so the refresh token is lost; run `freshtoken login -e prod`\n" +
+		"freshtoken: renewal abandoned: the new tokens xero.example issued were never stored, so the refresh token is lost; run `freshtoken login -e xero`\n"
+	if got := out.String(); *exited != 130 || got != want {
+		t.Fatalf("at the second Ctrl-C: exit %d,\n%s\nwant 130,\n%s", *exited, got, want)
+	}
+}
