@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestBrowserLoginMeetingANewerFreshtokensTokensStoresNothing: a newer
@@ -113,10 +113,10 @@ func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
 // or replaced with login --yes, and that they are kept.
 func (e *devEnv) loginMeetingNewer(t *testing.T, approve func(url string) error) {
 	t.Helper()
-	var stderr bytes.Buffer
+	stderr := testenv.NewOutput() // written by the log-in's callback too, on the server's goroutine
 	var path, newer string
 	root := cli.NewRootCmd(&cli.Factory{
-		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
 		OpenBrowser: func(url string) error {
 			path, newer = e.newerRecord(t) // while the person approves
 			return approve(url)
@@ -126,7 +126,7 @@ func (e *devEnv) loginMeetingNewer(t *testing.T, approve func(url string) error)
 	err := root.ExecuteContext(t.Context())
 	want := "dev: a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login -e dev --yes` to replace them"
 	if err == nil || err.Error() != want || cli.ExitCode(err) != 2 {
-		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), &stderr, want)
+		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), stderr, want)
 	}
 	if got, _ := os.ReadFile(path); string(got) != newer {
 		t.Errorf("the newer freshtoken's tokens, stored during the log-in, are now %s", got)
@@ -142,9 +142,9 @@ func TestLoginYesReplacesANewerFreshtokensTokensStoredMeanwhile(t *testing.T) {
 	e := newDevEnv(t)
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
 	e.loginOutside(t)
-	var stderr bytes.Buffer
+	stderr := testenv.NewOutput() // written by the log-in's callback too, on the server's goroutine
 	root := cli.NewRootCmd(&cli.Factory{
-		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
 		OpenBrowser: func(url string) error {
 			e.newerRecord(t) // while the person approves
 			return approveAt(url)
@@ -152,10 +152,10 @@ func TestLoginYesReplacesANewerFreshtokensTokensStoredMeanwhile(t *testing.T) {
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--yes", "--timeout", "30s"})
 	if err := root.ExecuteContext(t.Context()); err != nil {
-		t.Fatalf("login --yes: %v (exit %d)\n%s", err, cli.ExitCode(err), &stderr)
+		t.Fatalf("login --yes: %v (exit %d)\n%s", err, cli.ExitCode(err), stderr)
 	}
 	if want := "warning: the tokens stored for dev in "; strings.Count(stderr.String(), want) != 1 || !strings.Contains(stderr.String(), "were written by a newer freshtoken") {
-		t.Errorf("stderr:\n%s\nwant one warning that a newer freshtoken's tokens are replaced", &stderr)
+		t.Errorf("stderr:\n%s\nwant one warning that a newer freshtoken's tokens are replaced", stderr)
 	}
 	if rec := e.record(t, "dev"); rec == nil || rec.AccessToken == "" {
 		t.Errorf("dev's record after login --yes: %+v; want the log-in's tokens", rec)
