@@ -186,9 +186,9 @@ func textForms(v string) []string {
 	for _, f := range forms[1:] {
 		forms = append(forms, lowerEscapes(f))
 	}
-	for _, escaped := range jsonEscaped {
+	for _, e := range jsonEscaped {
 		for _, hex := range []string{"%04x", "%04X"} {
-			j := jsonQuoted(v, escaped, hex)
+			j := jsonQuoted(v, e.escaped, e.upper, hex)
 			forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
 		}
 	}
@@ -199,25 +199,37 @@ func textForms(v string) []string {
 // jsonEscaped are the characters JSON encoders write as \u escapes
 // besides those every encoder escapes: none more (Go's json.Encoder
 // without HTML escaping, JavaScript's JSON.stringify), HTML's (Go's
-// json.Marshal, Rails), Gson's, .NET System.Text.Json's, and every
-// character not ASCII (Python's json, PHP's json_encode). A value matched
-// by an expression is found in any mix of escapes; one matched as whole
+// json.Marshal, Rails), Gson's, .NET System.Text.Json's, every character
+// not ASCII or DEL (Python's json), every character not ASCII (PHP's
+// json_encode, which writes DEL raw), and those of PHP's JSON_HEX_TAG,
+// JSON_HEX_AMP, JSON_HEX_APOS and JSON_HEX_QUOT (Symfony's JsonResponse),
+// with and without every character not ASCII; upper are those an encoder
+// writes with upper-case hex digits whatever case it writes the rest in
+// (PHP's `\u003C`, `\u003E` beside `\u00e9`). A value matched by an
+// expression is found in any mix of escapes; one matched as whole
 // strings only as one of these writes it.
-var jsonEscaped = []func(r rune) bool{
-	func(rune) bool { return false },
-	func(r rune) bool { return strings.ContainsRune("<>&", r) },
-	func(r rune) bool { return strings.ContainsRune("<>&='", r) },
-	func(r rune) bool { return r > '~' || strings.ContainsRune("<>&'\"+`", r) },
-	func(r rune) bool { return r > '~' },
+var jsonEscaped = []struct {
+	escaped func(r rune) bool
+	upper   string
+}{
+	{func(rune) bool { return false }, ""},
+	{func(r rune) bool { return strings.ContainsRune("<>&", r) }, ""},
+	{func(r rune) bool { return strings.ContainsRune("<>&='", r) }, ""},
+	{func(r rune) bool { return r > '~' || strings.ContainsRune("<>&'\"+`", r) }, ""},
+	{func(r rune) bool { return r > '~' }, ""},
+	{func(r rune) bool { return r > 0x7f }, ""},
+	{func(r rune) bool { return strings.ContainsRune("<>&'\"", r) }, "<>"},
+	{func(r rune) bool { return r > 0x7f || strings.ContainsRune("<>&'\"", r) }, "<>"},
 }
 
 // jsonQuoted is v as the text of a JSON string, quotes left out: the
 // characters escaped says, and control characters, U+2028 and U+2029 (as
 // Go's encoder writes them, the short escapes \n \t \r \b \f where there
-// is one), written as \u and hex (formatted with hex, "%04x" or "%04X"),
-// characters beyond U+FFFF as two, a byte that is not UTF-8 as \ufffd,
-// and `"` and `\` not escaped so written after a backslash.
-func jsonQuoted(v string, escaped func(rune) bool, hex string) string {
+// is one), written as \u and hex (formatted with hex, "%04x" or "%04X",
+// or in upper case for those in upper), characters beyond U+FFFF as two,
+// a byte that is not UTF-8 as \ufffd, and `"` and `\` not escaped so
+// written after a backslash.
+func jsonQuoted(v string, escaped func(rune) bool, upper, hex string) string {
 	var b strings.Builder
 	for i, r := range v {
 		if _, size := utf8.DecodeRuneInString(v[i:]); r == utf8.RuneError && size == 1 {
@@ -227,8 +239,12 @@ func jsonQuoted(v string, escaped func(rune) bool, hex string) string {
 		short, isShort := jsonEscapes[r]
 		switch {
 		case escaped(r) || !isShort && (r < ' ' || r == '\u2028' || r == '\u2029'):
+			h := hex
+			if strings.ContainsRune(upper, r) {
+				h = "%04X"
+			}
 			for _, u := range utf16.AppendRune(nil, r) {
-				b.WriteString(`\u` + fmt.Sprintf(hex, u))
+				b.WriteString(`\u` + fmt.Sprintf(h, u))
 			}
 		case isShort:
 			b.WriteString(short)

@@ -71,24 +71,30 @@ func mixed(r *rand.Rand, a, b string) string {
 // is, or too long for an expression) is found as JSON encoders other than
 // Go's quote it, each escaping some characters as \u: Gson (`=`, `'`,
 // `<>&`), .NET's System.Text.Json (`+`, `'`, `"`, `<>&` and every
-// character not ASCII, in upper case), Python's json and PHP's (every
-// character not ASCII; PHP `/` as `\/`). Only Go's two quotings were
+// character not ASCII and DEL, in upper case), Python's json (every
+// character not ASCII and DEL) and PHP's (every character not ASCII, DEL
+// raw, `/` as `\/`; with Symfony's JSON_HEX_* flags `<>&'"` as well, in
+// upper case beside lower: `\u003C\u00e9`). Only Go's two quotings were
 // listed, and a provider's error answer or a log quoting such a token
-// through one of the others showed it whole.
+// through one of the others showed it whole; then PHP's DEL was taken for
+// Python's, and its upper-case `\u003C` beside lower-case escapes for
+// neither case.
 func TestRepetitiveSecretIsFoundAsOtherEncodersQuoteIt(t *testing.T) {
 	run := strings.Repeat("A", 24)
-	secret := run + `x+y=z'<"é/`
+	secret := run + `x+y=z'<"é/` + "\x7f"
 	if compile(secret).re != nil {
 		t.Fatalf("%q compiled to an expression; the test wants one matched as whole strings", secret)
 	}
 	Set("quoted", secret)
 	t.Cleanup(func() { Set("quoted"); Set("quoted") })
 	for name, quoted := range map[string]string{
-		"Go":                `x+y=z'\u003c\"é/`,
-		"Gson":              `x+y\u003dz\u0027\u003c\"é/`,
-		"System.Text.Json":  `x\u002By=z\u0027\u003C\u0022\u00E9/`,
-		"Python json.dumps": `x+y=z'<\"\u00e9/`,
-		"PHP json_encode":   `x+y=z'<\"\u00e9\/`,
+		"Go":                    `x+y=z'\u003c\"é/` + "\x7f",
+		"Gson":                  `x+y\u003dz\u0027\u003c\"é/` + "\x7f",
+		"System.Text.Json":      `x\u002By=z\u0027\u003C\u0022\u00E9/\u007F`,
+		"Python json.dumps":     `x+y=z'<\"\u00e9/\u007f`,
+		"PHP json_encode":       `x+y=z'<\"\u00e9\/` + "\x7f",
+		"PHP, Symfony's flags":  `x+y=z\u0027\u003C\u0022\u00e9\/` + "\x7f",
+		"PHP, also raw Unicode": `x+y=z\u0027\u003C\u0022é\/` + "\x7f",
 	} {
 		text := `{"error":"invalid_token","token":"` + run + quoted + `"}`
 		if got := Scrub(text); strings.Contains(got, run) || !strings.Contains(got, Mask(secret)) {
@@ -111,7 +117,7 @@ func TestJSONQuotedIsGosEncoder(t *testing.T) {
 		}
 		html, _ := json.Marshal(v)
 		for i, want := range []string{strings.TrimSuffix(b.String(), "\n"), string(html)} {
-			if got := `"` + jsonQuoted(v, jsonEscaped[i], "%04x") + `"`; got != want {
+			if got := `"` + jsonQuoted(v, jsonEscaped[i].escaped, "", "%04x") + `"`; got != want {
 				t.Errorf("jsonQuoted(%q, %d) = %s; Go writes %s", v, i, got, want)
 			}
 		}
