@@ -176,13 +176,16 @@ func unescapeJSON(s string) string {
 var jsonUnescapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', '\\': '\\', '/': '/'}
 
 // textForms are the ways text may quote v whole, for a value without a
-// regular expression: raw, URL- and form-escaped (%20 or + for a space,
-// hex digits in either case), path-escaped, and JSON-escaped as each
-// encoder of jsonEscaped writes it (hex digits in either case, / written
-// raw or as \/).
+// regular expression: raw, URL- and form-escaped as each encoder of
+// urlUnreserved writes it (%20 or + for a space, hex digits in either
+// case), path-escaped, and JSON-escaped as each encoder of jsonEscaped
+// writes it (hex digits in either case, / written raw or as \/).
 func textForms(v string) []string {
-	q := url.QueryEscape(v)
-	forms := []string{v, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(v)}
+	forms := []string{v, url.PathEscape(v)}
+	for _, unreserved := range urlUnreserved {
+		q := urlEscaped(v, unreserved)
+		forms = append(forms, q, strings.ReplaceAll(q, "%20", "+"))
+	}
 	for _, f := range forms[1:] {
 		forms = append(forms, lowerEscapes(f))
 	}
@@ -194,6 +197,27 @@ func textForms(v string) []string {
 	}
 	slices.Sort(forms)
 	return slices.Compact(forms)
+}
+
+// urlUnreserved are the characters besides ASCII letters and digits that
+// URL and form encoders write raw: Go's url.QueryEscape, Python's quote
+// and .NET's Uri.EscapeDataString (RFC 3986's); PHP's urlencode; Java's
+// URLEncoder and Ruby's; JavaScript's encodeURIComponent; .NET's
+// WebUtility.UrlEncode.
+var urlUnreserved = []string{"-_.~", "-_.", "-_.*", "-_.!~*'()", "-_.!*()"}
+
+// urlEscaped is v with every byte but ASCII letters, digits and those in
+// unreserved written as % and two upper-case hex digits.
+func urlEscaped(v, unreserved string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; isAlnum(c) || strings.IndexByte(unreserved, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // jsonEscaped are the characters JSON encoders write as \u escapes

@@ -151,3 +151,34 @@ func TestRepetitiveSecretIsFoundInBase64Quoted(t *testing.T) {
 		}
 	}
 }
+
+// TestRepetitiveSecretIsFoundAsOtherURLEncodersEscapeIt: a secret matched
+// as whole strings is found in a URL or form as encoders other than Go's
+// escape it, each writing a different set of punctuation raw: Java's
+// URLEncoder and PHP's urlencode escape `~` (%7E), JavaScript's
+// encodeURIComponent leaves `~*'()!` raw and writes a space as %20, .NET's
+// WebUtility leaves `*()!` raw. Only Go's escaping was listed, and a
+// provider's error page or a log line quoting such a token in a URL
+// showed it whole.
+func TestRepetitiveSecretIsFoundAsOtherURLEncodersEscapeIt(t *testing.T) {
+	run := strings.Repeat("A", 24)
+	secret := run + "~*'(!) x"
+	if compile(secret).re != nil {
+		t.Fatalf("%q compiled to an expression; the test wants one matched as whole strings", secret)
+	}
+	Set("urled", secret)
+	t.Cleanup(func() { Set("urled"); Set("urled") })
+	for name, escaped := range map[string]string{
+		"Go":                         url.QueryEscape(secret)[len(run):],
+		"Java URLEncoder":            `%7E*%27%28%21%29+x`,
+		"PHP urlencode":              `%7E%2A%27%28%21%29+x`,
+		"JavaScript":                 `~*'(!)%20x`,
+		".NET WebUtility.UrlEncode":  `%7E*%27(!)+x`,
+		".NET HttpUtility.UrlEncode": `%7e*%27(!)+x`,
+	} {
+		text := `https://api.example.com/v2/contacts?access_token=` + run + escaped + `&page=2`
+		if got := Scrub(text); strings.Contains(got, run) || !strings.Contains(got, Mask(secret)) {
+			t.Errorf("%s: Scrub(%s) = %s; want the token masked", name, text, got)
+		}
+	}
+}
