@@ -422,18 +422,18 @@ func (p *pattern) find(s string) [][]int {
 }
 
 // widenBase64 grows s[start:end] over the base64 text around it, in either
-// alphabet, padding included, also when quoted in JSON (`\/`) or in a URL
-// (`%2B`, `%2F`, `%3D`).
+// alphabet, padding included, also when quoted in JSON (`\/`, `\u002B`,
+// `\u003d`) or in a URL (`%2B`, `%2F`, `%3D`).
 func widenBase64(s string, start, end int) (int, int) {
 	for start > 0 {
-		n := base64Unit(s[max(start-3, 0):start], strings.HasSuffix, s[start-1])
+		n := base64Unit(s[max(start-6, 0):start], strings.HasSuffix, s[start-1])
 		if n == 0 {
 			break
 		}
 		start -= n
 	}
 	for end < len(s) {
-		n := base64Unit(s[end:min(end+3, len(s))], strings.HasPrefix, s[end])
+		n := base64Unit(s[end:min(end+6, len(s))], strings.HasPrefix, s[end])
 		if n == 0 {
 			break
 		}
@@ -443,7 +443,7 @@ func widenBase64(s string, start, end int) (int, int) {
 }
 
 // base64Units are the ways a base64 character may be quoted.
-var base64Units = []string{`%2B`, `%2b`, `%2F`, `%2f`, `%3D`, `%3d`, `\/`}
+var base64Units = []string{`%2B`, `%2b`, `%2F`, `%2f`, `%3D`, `%3d`, `\/`, `\u002B`, `\u002b`, `\u003D`, `\u003d`}
 
 // base64Unit is the length of the base64 character at one end of s: near
 // is the byte at that end, and at is strings.HasPrefix or HasSuffix. It is 0
@@ -461,21 +461,25 @@ func base64Unit(s string, at func(s, unit string) bool, near byte) int {
 }
 
 // base64Quotings write base64's `+` and `/` as base64Pattern finds them
-// quoted: in JSON, and in a URL in either hex case.
+// quoted: in JSON (`\/` as PHP writes it, `\u002B` as .NET's
+// System.Text.Json does, in either hex case), and in a URL in either hex
+// case.
 var base64Quotings = []*strings.Replacer{
 	strings.NewReplacer("/", `\/`),
+	strings.NewReplacer("+", `\u002B`),
+	strings.NewReplacer("+", `\u002b`),
 	strings.NewReplacer("+", "%2B", "/", "%2F"),
 	strings.NewReplacer("+", "%2b", "/", "%2f"),
 }
 
 // base64Pattern matches base64 text s, also when its `+` and `/` are quoted
-// in JSON or a URL.
+// in JSON (`\/`, `\u002B`) or a URL.
 func base64Pattern(s string) string {
 	var b strings.Builder
 	for _, c := range s {
 		switch c {
 		case '+':
-			b.WriteString(`(?:\+|%2[bB])`)
+			b.WriteString(`(?:\+|%2[bB]|\\u002[bB])`)
 		case '/':
 			b.WriteString(`(?:/|\\/|%2[fF])`)
 		default:

@@ -182,3 +182,36 @@ func TestRepetitiveSecretIsFoundAsOtherURLEncodersEscapeIt(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretIsFoundInBase64AsDotNetQuotesIt: a secret is found in base64
+// (a Basic header of `client:secret`) whose `+` .NET's System.Text.Json
+// writes as `\u002B` (and `=` as Gson writes it, `\u003d`), and the whole
+// base64 run is masked, for a secret with an expression and one matched
+// as whole strings: neither looked for `+` so quoted, and a .NET
+// provider's error answer echoing the header showed it whole.
+func TestSecretIsFoundInBase64AsDotNetQuotesIt(t *testing.T) {
+	for _, start := range []string{"s3cr3t-", strings.Repeat("A", 24)} {
+		var secret, basic string
+		for i := 1; len(basic) < 8 || !strings.Contains(basic[len(basic)-8:], "+") || !strings.HasSuffix(basic, "="); i++ {
+			if i > 12 {
+				t.Fatalf("no secret %s~… has base64 ending in + and padding", start)
+			}
+			secret = start + strings.Repeat("~", i)
+			basic = base64.StdEncoding.EncodeToString([]byte("client:" + secret))
+		}
+		Set("dotnet", secret)
+		for name, quoted := range map[string]string{
+			".NET":             strings.ReplaceAll(basic, "+", `\u002B`),
+			".NET, lower case": strings.ReplaceAll(basic, "+", `\u002b`),
+			"Gson's padding":   strings.ReplaceAll(basic, "=", `\u003d`),
+		} {
+			text := `{"error":"invalid_client","authorization":"Basic ` + quoted + `"}`
+			want := `{"error":"invalid_client","authorization":"Basic ` + Mask(secret) + `"}`
+			if got := Scrub(text); got != want {
+				t.Errorf("%s, %q (expression %v): Scrub(%s) = %s; want %s", name, secret, compile(secret).re != nil, text, got, want)
+			}
+		}
+		Set("dotnet")
+		Set("dotnet")
+	}
+}
