@@ -105,22 +105,49 @@ func TestTokenFileFolderMadeWritableByOthersIsRefused(t *testing.T) {
 // every 2 s, and by the proxy at every request (each through one lock
 // for every environment), for as long as the clock stayed behind.
 func TestKeptReadingOfAFileAheadOfTheClockSettles(t *testing.T) {
+	at := keptAheadOfTheClock(t, 0)
+	at(0, true, false, "first, the file's time ahead of the clock")
+	at(configRecheck, true, true, "2 s on, the file unchanged")
+	at(2*configRecheck, false, true, "4 s on, the file unchanged since a reading 2 s after another")
+	at(2*configRecheck+10*time.Minute, false, true, "10 minutes on, the file unchanged")
+}
+
+// TestKeptReadingSettlesCountingFromTheEndOfItsLook: the 2 s a file's
+// stamp must stay the same for a reading to be settled are counted from
+// the end of the earlier reading's look at the file, not its start. On a
+// network share that look (a stat sent to the server) may take a while,
+// and an edit made during it shares the stamp it answers with, as may
+// another of the same size in the same tick of the server's clock: a
+// tick that began after the look began may end after a reading 2 s on
+// from that start, and an edit of the same size then was never read,
+// the reading settled. The test's clock moves on half a second at each
+// look at it, as over a slow share.
+func TestKeptReadingSettlesCountingFromTheEndOfItsLook(t *testing.T) {
+	at := keptAheadOfTheClock(t, time.Second/2)
+	at(0, true, false, "first, the file's time ahead of the clock, its look taking 0.5 s")
+	at(configRecheck, false, false, "2 s after the first look began, 1.5 s after it ended")
+	at(configRecheck+time.Second/2, true, true, "2 s after the first look ended, the file unchanged")
+}
+
+// keptAheadOfTheClock writes a configuration file changed an hour ahead
+// of a keptRead's clock, which moves on by look at each look at it, and
+// returns a check of a reading since after the clock's start: whether
+// the file was read again, and the reading settled.
+func keptAheadOfTheClock(t *testing.T, look time.Duration) func(since time.Duration, want, settled bool, why string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.toml")
 	if err := os.WriteFile(path, []byte("[env.dev]\nprovider = \"freeagent\"\nclient_id = \"a\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().Add(-time.Hour) // the file changed an hour ahead of this clock
-	k := &keptRead{now: func() time.Time { return now }}
-	at := func(later time.Duration, want, settled bool, why string) {
+	start := time.Now().Add(-time.Hour)
+	now := start
+	k := &keptRead{now: func() time.Time { at := now; now = now.Add(look); return at }}
+	return func(since time.Duration, want, settled bool, why string) {
 		t.Helper()
-		now = now.Add(later)
+		now = start.Add(since)
 		c, read, err := k.read(func() (string, error) { return path, nil })
 		if err != nil || read != want || c.Settled != settled {
 			t.Fatalf("%s: read again %v (%v), settled %v; want %v, %v", why, read, err, c.Settled, want, settled)
 		}
 	}
-	at(0, true, false, "first, the file's time ahead of the clock")
-	at(configRecheck, true, true, "2 s on, the file unchanged")
-	at(configRecheck, false, true, "4 s on, the file unchanged since a reading 2 s after another")
-	at(10*time.Minute, false, true, "10 minutes on, the file unchanged")
 }

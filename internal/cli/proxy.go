@@ -426,10 +426,13 @@ func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Sourc
 type keptRead struct {
 	mu    sync.Mutex   // held while reading: watches starting at once share one reading
 	stamp config.Stamp // taken before the reading
-	at    time.Time    // when, by now
-	conf  *config.File
-	err   error
-	now   func() time.Time // nil: time.Now; tests' clock
+	// looked is when, by now, the look that took stamp had ended: on a
+	// network share that look may take a while, and a write during it
+	// shares the stamp, so settling is counted from its end.
+	looked time.Time
+	conf   *config.File
+	err    error
+	now    func() time.Time // nil: time.Now; tests' clock
 }
 
 // read is the configuration at path(), read again (read: true) if it has
@@ -445,22 +448,26 @@ func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bo
 	}
 	at := now()
 	stamp := config.StampOf(p)
+	looked := now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	recheck := k.conf == nil || !k.conf.Settled
-	if !k.stamp.Same(stamp) || recheck && at.Sub(k.at) >= configRecheck {
-		// A file whose stamp stayed the same from one reading to the
-		// next, configRecheck on, is settled whatever its times say: one
-		// with a time ahead of this clock (a network share's server
-		// ahead, this clock set back since the edit) was never, and was
-		// read again every configRecheck, and by the proxy at every
-		// request, for as long as it ran.
+	if !k.stamp.Same(stamp) || recheck && at.Sub(k.looked) >= configRecheck {
+		// A file whose stamp stayed the same from the end of one reading's
+		// look to the start of the next's, configRecheck on, is settled
+		// whatever its times say: every write sharing that stamp fell in
+		// one tick of the file system's clock that began before the first
+		// look ended, and so ended before this reading. One with a time
+		// ahead of this clock (a network share's server ahead, this clock
+		// set back since the edit) was never, and was read again every
+		// configRecheck, and by the proxy at every request, for as long
+		// as it ran.
 		unchanged := k.stamp.Same(stamp)
 		k.conf, k.err = config.Load(p)
 		if k.err == nil {
 			k.conf.Settled = unchanged || stamp.SettledAt(at)
 		}
-		k.stamp, k.at, read = stamp, at, true
+		k.stamp, k.looked, read = stamp, looked, true
 	}
 	return k.conf, read, k.err
 }

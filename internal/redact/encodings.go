@@ -176,19 +176,22 @@ func unescapeJSON(s string) string {
 var jsonUnescapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', '\\': '\\', '/': '/'}
 
 // textForms are the ways text may quote v whole, for a value without a
-// regular expression: raw, URL- and form-escaped (%20 or + for a space,
-// hex digits in either case), path-escaped, and JSON-escaped as each
-// encoder of jsonEscaped writes it (hex digits in either case, / written
-// raw or as \/).
+// regular expression: raw, URL- and form-escaped as each encoder of
+// urlUnreserved writes it (%20 or + for a space, hex digits in either
+// case), path-escaped, and JSON-escaped as each encoder of jsonEscaped
+// writes it (hex digits in either case, / written raw or as \/).
 func textForms(v string) []string {
-	q := url.QueryEscape(v)
-	forms := []string{v, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(v)}
+	forms := []string{v, url.PathEscape(v)}
+	for _, unreserved := range urlUnreserved {
+		q := urlEscaped(v, unreserved)
+		forms = append(forms, q, strings.ReplaceAll(q, "%20", "+"))
+	}
 	for _, f := range forms[1:] {
 		forms = append(forms, lowerEscapes(f))
 	}
-	for _, escaped := range jsonEscaped {
+	for _, e := range jsonEscaped {
 		for _, hex := range []string{"%04x", "%04X"} {
-			j := jsonQuoted(v, escaped, hex)
+			j := jsonQuoted(v, e.escaped, e.upper, hex)
 			forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
 		}
 	}
@@ -196,28 +199,61 @@ func textForms(v string) []string {
 	return slices.Compact(forms)
 }
 
+// urlUnreserved are the characters besides ASCII letters and digits that
+// URL and form encoders write raw: Go's url.QueryEscape, Python's quote
+// and .NET's Uri.EscapeDataString (RFC 3986's); PHP's urlencode; Java's
+// URLEncoder and Ruby's; JavaScript's encodeURIComponent; .NET's
+// WebUtility.UrlEncode.
+var urlUnreserved = []string{"-_.~", "-_.", "-_.*", "-_.!~*'()", "-_.!*()"}
+
+// urlEscaped is v with every byte but ASCII letters, digits and those in
+// unreserved written as % and two upper-case hex digits.
+func urlEscaped(v, unreserved string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; isAlnum(c) || strings.IndexByte(unreserved, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
 // jsonEscaped are the characters JSON encoders write as \u escapes
 // besides those every encoder escapes: none more (Go's json.Encoder
 // without HTML escaping, JavaScript's JSON.stringify), HTML's (Go's
-// json.Marshal, Rails), Gson's, .NET System.Text.Json's, and every
-// character not ASCII (Python's json, PHP's json_encode). A value matched
-// by an expression is found in any mix of escapes; one matched as whole
+// json.Marshal, Rails), Gson's, .NET System.Text.Json's, every character
+// not ASCII or DEL (Python's json), every character not ASCII (PHP's
+// json_encode, which writes DEL raw), and those of PHP's JSON_HEX_TAG,
+// JSON_HEX_AMP, JSON_HEX_APOS and JSON_HEX_QUOT (Symfony's JsonResponse),
+// with and without every character not ASCII; upper are those an encoder
+// writes with upper-case hex digits whatever case it writes the rest in
+// (PHP's `\u003C`, `\u003E` beside `\u00e9`). A value matched by an
+// expression is found in any mix of escapes; one matched as whole
 // strings only as one of these writes it.
-var jsonEscaped = []func(r rune) bool{
-	func(rune) bool { return false },
-	func(r rune) bool { return strings.ContainsRune("<>&", r) },
-	func(r rune) bool { return strings.ContainsRune("<>&='", r) },
-	func(r rune) bool { return r > '~' || strings.ContainsRune("<>&'\"+`", r) },
-	func(r rune) bool { return r > '~' },
+var jsonEscaped = []struct {
+	escaped func(r rune) bool
+	upper   string
+}{
+	{func(rune) bool { return false }, ""},
+	{func(r rune) bool { return strings.ContainsRune("<>&", r) }, ""},
+	{func(r rune) bool { return strings.ContainsRune("<>&='", r) }, ""},
+	{func(r rune) bool { return r > '~' || strings.ContainsRune("<>&'\"+`", r) }, ""},
+	{func(r rune) bool { return r > '~' }, ""},
+	{func(r rune) bool { return r > 0x7f }, ""},
+	{func(r rune) bool { return strings.ContainsRune("<>&'\"", r) }, "<>"},
+	{func(r rune) bool { return r > 0x7f || strings.ContainsRune("<>&'\"", r) }, "<>"},
 }
 
 // jsonQuoted is v as the text of a JSON string, quotes left out: the
 // characters escaped says, and control characters, U+2028 and U+2029 (as
 // Go's encoder writes them, the short escapes \n \t \r \b \f where there
-// is one), written as \u and hex (formatted with hex, "%04x" or "%04X"),
-// characters beyond U+FFFF as two, a byte that is not UTF-8 as \ufffd,
-// and `"` and `\` not escaped so written after a backslash.
-func jsonQuoted(v string, escaped func(rune) bool, hex string) string {
+// is one), written as \u and hex (formatted with hex, "%04x" or "%04X",
+// or in upper case for those in upper), characters beyond U+FFFF as two,
+// a byte that is not UTF-8 as \ufffd, and `"` and `\` not escaped so
+// written after a backslash.
+func jsonQuoted(v string, escaped func(rune) bool, upper, hex string) string {
 	var b strings.Builder
 	for i, r := range v {
 		if _, size := utf8.DecodeRuneInString(v[i:]); r == utf8.RuneError && size == 1 {
@@ -227,8 +263,12 @@ func jsonQuoted(v string, escaped func(rune) bool, hex string) string {
 		short, isShort := jsonEscapes[r]
 		switch {
 		case escaped(r) || !isShort && (r < ' ' || r == '\u2028' || r == '\u2029'):
+			h := hex
+			if strings.ContainsRune(upper, r) {
+				h = "%04X"
+			}
 			for _, u := range utf16.AppendRune(nil, r) {
-				b.WriteString(`\u` + fmt.Sprintf(hex, u))
+				b.WriteString(`\u` + fmt.Sprintf(h, u))
 			}
 		case isShort:
 			b.WriteString(short)
@@ -382,18 +422,18 @@ func (p *pattern) find(s string) [][]int {
 }
 
 // widenBase64 grows s[start:end] over the base64 text around it, in either
-// alphabet, padding included, also when quoted in JSON (`\/`) or in a URL
-// (`%2B`, `%2F`, `%3D`).
+// alphabet, padding included, also when quoted in JSON (`\/`, `\u002B`,
+// `\u003d`) or in a URL (`%2B`, `%2F`, `%3D`).
 func widenBase64(s string, start, end int) (int, int) {
 	for start > 0 {
-		n := base64Unit(s[max(start-3, 0):start], strings.HasSuffix, s[start-1])
+		n := base64Unit(s[max(start-6, 0):start], strings.HasSuffix, s[start-1])
 		if n == 0 {
 			break
 		}
 		start -= n
 	}
 	for end < len(s) {
-		n := base64Unit(s[end:min(end+3, len(s))], strings.HasPrefix, s[end])
+		n := base64Unit(s[end:min(end+6, len(s))], strings.HasPrefix, s[end])
 		if n == 0 {
 			break
 		}
@@ -403,7 +443,7 @@ func widenBase64(s string, start, end int) (int, int) {
 }
 
 // base64Units are the ways a base64 character may be quoted.
-var base64Units = []string{`%2B`, `%2b`, `%2F`, `%2f`, `%3D`, `%3d`, `\/`}
+var base64Units = []string{`%2B`, `%2b`, `%2F`, `%2f`, `%3D`, `%3d`, `\/`, `\u002B`, `\u002b`, `\u003D`, `\u003d`}
 
 // base64Unit is the length of the base64 character at one end of s: near
 // is the byte at that end, and at is strings.HasPrefix or HasSuffix. It is 0
@@ -421,21 +461,25 @@ func base64Unit(s string, at func(s, unit string) bool, near byte) int {
 }
 
 // base64Quotings write base64's `+` and `/` as base64Pattern finds them
-// quoted: in JSON, and in a URL in either hex case.
+// quoted: in JSON (`\/` as PHP writes it, `\u002B` as .NET's
+// System.Text.Json does, in either hex case), and in a URL in either hex
+// case.
 var base64Quotings = []*strings.Replacer{
 	strings.NewReplacer("/", `\/`),
+	strings.NewReplacer("+", `\u002B`),
+	strings.NewReplacer("+", `\u002b`),
 	strings.NewReplacer("+", "%2B", "/", "%2F"),
 	strings.NewReplacer("+", "%2b", "/", "%2f"),
 }
 
 // base64Pattern matches base64 text s, also when its `+` and `/` are quoted
-// in JSON or a URL.
+// in JSON (`\/`, `\u002B`) or a URL.
 func base64Pattern(s string) string {
 	var b strings.Builder
 	for _, c := range s {
 		switch c {
 		case '+':
-			b.WriteString(`(?:\+|%2[bB])`)
+			b.WriteString(`(?:\+|%2[bB]|\\u002[bB])`)
 		case '/':
 			b.WriteString(`(?:/|\\/|%2[fF])`)
 		default:

@@ -71,24 +71,30 @@ func mixed(r *rand.Rand, a, b string) string {
 // is, or too long for an expression) is found as JSON encoders other than
 // Go's quote it, each escaping some characters as \u: Gson (`=`, `'`,
 // `<>&`), .NET's System.Text.Json (`+`, `'`, `"`, `<>&` and every
-// character not ASCII, in upper case), Python's json and PHP's (every
-// character not ASCII; PHP `/` as `\/`). Only Go's two quotings were
+// character not ASCII and DEL, in upper case), Python's json (every
+// character not ASCII and DEL) and PHP's (every character not ASCII, DEL
+// raw, `/` as `\/`; with Symfony's JSON_HEX_* flags `<>&'"` as well, in
+// upper case beside lower: `\u003C\u00e9`). Only Go's two quotings were
 // listed, and a provider's error answer or a log quoting such a token
-// through one of the others showed it whole.
+// through one of the others showed it whole; then PHP's DEL was taken for
+// Python's, and its upper-case `\u003C` beside lower-case escapes for
+// neither case.
 func TestRepetitiveSecretIsFoundAsOtherEncodersQuoteIt(t *testing.T) {
 	run := strings.Repeat("A", 24)
-	secret := run + `x+y=z'<"é/`
+	secret := run + `x+y=z'<"é/` + "\x7f"
 	if compile(secret).re != nil {
 		t.Fatalf("%q compiled to an expression; the test wants one matched as whole strings", secret)
 	}
 	Set("quoted", secret)
 	t.Cleanup(func() { Set("quoted"); Set("quoted") })
 	for name, quoted := range map[string]string{
-		"Go":                `x+y=z'\u003c\"é/`,
-		"Gson":              `x+y\u003dz\u0027\u003c\"é/`,
-		"System.Text.Json":  `x\u002By=z\u0027\u003C\u0022\u00E9/`,
-		"Python json.dumps": `x+y=z'<\"\u00e9/`,
-		"PHP json_encode":   `x+y=z'<\"\u00e9\/`,
+		"Go":                    `x+y=z'\u003c\"é/` + "\x7f",
+		"Gson":                  `x+y\u003dz\u0027\u003c\"é/` + "\x7f",
+		"System.Text.Json":      `x\u002By=z\u0027\u003C\u0022\u00E9/\u007F`,
+		"Python json.dumps":     `x+y=z'<\"\u00e9/\u007f`,
+		"PHP json_encode":       `x+y=z'<\"\u00e9\/` + "\x7f",
+		"PHP, Symfony's flags":  `x+y=z\u0027\u003C\u0022\u00e9\/` + "\x7f",
+		"PHP, also raw Unicode": `x+y=z\u0027\u003C\u0022é\/` + "\x7f",
 	} {
 		text := `{"error":"invalid_token","token":"` + run + quoted + `"}`
 		if got := Scrub(text); strings.Contains(got, run) || !strings.Contains(got, Mask(secret)) {
@@ -111,7 +117,7 @@ func TestJSONQuotedIsGosEncoder(t *testing.T) {
 		}
 		html, _ := json.Marshal(v)
 		for i, want := range []string{strings.TrimSuffix(b.String(), "\n"), string(html)} {
-			if got := `"` + jsonQuoted(v, jsonEscaped[i], "%04x") + `"`; got != want {
+			if got := `"` + jsonQuoted(v, jsonEscaped[i].escaped, "", "%04x") + `"`; got != want {
 				t.Errorf("jsonQuoted(%q, %d) = %s; Go writes %s", v, i, got, want)
 			}
 		}
@@ -143,5 +149,69 @@ func TestRepetitiveSecretIsFoundInBase64Quoted(t *testing.T) {
 		if got := Scrub(text); got == text || strings.Contains(got, basic[8:24]) {
 			t.Errorf("%s: Scrub(%s) = %s; want the base64 masked", name, text, got)
 		}
+	}
+}
+
+// TestRepetitiveSecretIsFoundAsOtherURLEncodersEscapeIt: a secret matched
+// as whole strings is found in a URL or form as encoders other than Go's
+// escape it, each writing a different set of punctuation raw: Java's
+// URLEncoder and PHP's urlencode escape `~` (%7E), JavaScript's
+// encodeURIComponent leaves `~*'()!` raw and writes a space as %20, .NET's
+// WebUtility leaves `*()!` raw. Only Go's escaping was listed, and a
+// provider's error page or a log line quoting such a token in a URL
+// showed it whole.
+func TestRepetitiveSecretIsFoundAsOtherURLEncodersEscapeIt(t *testing.T) {
+	run := strings.Repeat("A", 24)
+	secret := run + "~*'(!) x"
+	if compile(secret).re != nil {
+		t.Fatalf("%q compiled to an expression; the test wants one matched as whole strings", secret)
+	}
+	Set("urled", secret)
+	t.Cleanup(func() { Set("urled"); Set("urled") })
+	for name, escaped := range map[string]string{
+		"Go":                         url.QueryEscape(secret)[len(run):],
+		"Java URLEncoder":            `%7E*%27%28%21%29+x`,
+		"PHP urlencode":              `%7E%2A%27%28%21%29+x`,
+		"JavaScript":                 `~*'(!)%20x`,
+		".NET WebUtility.UrlEncode":  `%7E*%27(!)+x`,
+		".NET HttpUtility.UrlEncode": `%7e*%27(!)+x`,
+	} {
+		text := `https://api.example.com/v2/contacts?access_token=` + run + escaped + `&page=2`
+		if got := Scrub(text); strings.Contains(got, run) || !strings.Contains(got, Mask(secret)) {
+			t.Errorf("%s: Scrub(%s) = %s; want the token masked", name, text, got)
+		}
+	}
+}
+
+// TestSecretIsFoundInBase64AsDotNetQuotesIt: a secret is found in base64
+// (a Basic header of `client:secret`) whose `+` .NET's System.Text.Json
+// writes as `\u002B` (and `=` as Gson writes it, `\u003d`), and the whole
+// base64 run is masked, for a secret with an expression and one matched
+// as whole strings: neither looked for `+` so quoted, and a .NET
+// provider's error answer echoing the header showed it whole.
+func TestSecretIsFoundInBase64AsDotNetQuotesIt(t *testing.T) {
+	for _, start := range []string{"s3cr3t-", strings.Repeat("A", 24)} {
+		var secret, basic string
+		for i := 1; len(basic) < 8 || !strings.Contains(basic[len(basic)-8:], "+") || !strings.HasSuffix(basic, "="); i++ {
+			if i > 12 {
+				t.Fatalf("no secret %s~… has base64 ending in + and padding", start)
+			}
+			secret = start + strings.Repeat("~", i)
+			basic = base64.StdEncoding.EncodeToString([]byte("client:" + secret))
+		}
+		Set("dotnet", secret)
+		for name, quoted := range map[string]string{
+			".NET":             strings.ReplaceAll(basic, "+", `\u002B`),
+			".NET, lower case": strings.ReplaceAll(basic, "+", `\u002b`),
+			"Gson's padding":   strings.ReplaceAll(basic, "=", `\u003d`),
+		} {
+			text := `{"error":"invalid_client","authorization":"Basic ` + quoted + `"}`
+			want := `{"error":"invalid_client","authorization":"Basic ` + Mask(secret) + `"}`
+			if got := Scrub(text); got != want {
+				t.Errorf("%s, %q (expression %v): Scrub(%s) = %s; want %s", name, secret, compile(secret).re != nil, text, got, want)
+			}
+		}
+		Set("dotnet")
+		Set("dotnet")
 	}
 }
