@@ -739,6 +739,7 @@ func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
 // TestBodyFileThatIsAlsoStdout: `post -d @c.json > c.json`, whose shell
 // emptied c.json for the answer before freshtoken ran, is refused, exit 2,
 // nothing sent: the POST went with an empty body, exit 0, without a word.
+// So is `post -d @- < c.json > c.json`, which sent the empty body still.
 // Appended to (>>), the file keeps its body, and the request goes.
 func TestBodyFileThatIsAlsoStdout(t *testing.T) {
 	e := newDevEnv(t)
@@ -760,6 +761,23 @@ func TestBodyFileThatIsAlsoStdout(t *testing.T) {
 	before := e.provider.Stats().APIRequests
 	if code, stderr := run(os.O_TRUNC); code != cli.ExitUsage || !strings.Contains(stderr, "the shell emptied it") || e.provider.Stats().APIRequests != before {
 		t.Fatalf("post -d @c.json > c.json: exit %d, %q, %d API requests; want exit 2 saying the shell emptied it, and none sent", code, stderr, e.provider.Stats().APIRequests-before)
+	}
+	// The same through stdin: `post -d @- < c.json > c.json`.
+	os.WriteFile("c.json", []byte(`{"a":1}`), 0o600)
+	in, err := os.Open("c.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile("c.json", os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	ios, _, stderr := testStreams(false, false)
+	ios.In, ios.Out = in, out
+	if code := e.run(ios, "post", "/v2/dev/echo", "-d", "@-"); code != cli.ExitUsage || !strings.Contains(stderr.String(), "-d @-: standard input is the file standard output goes to, and the shell emptied it") || e.provider.Stats().APIRequests != before {
+		t.Fatalf("post -d @- < c.json > c.json: exit %d, %q, %d API requests; want exit 2 saying the shell emptied it, and none sent", code, stderr, e.provider.Stats().APIRequests-before)
 	}
 	os.WriteFile("c.json", []byte(`{"a":1}`), 0o600)
 	if code, stderr := run(os.O_APPEND); code != 0 {
