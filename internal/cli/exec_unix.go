@@ -72,6 +72,9 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	case !errors.Is(err, syscall.EACCES) || serr != nil:
 	case fi.IsDir():
 		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
+	case fi.Mode().IsRegular() && onNoExecMount(child.Path):
+		name := shellquote.Word(child.Args[0])
+		msg += fmt.Sprintf(": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh %s), or put it in another folder", name)
 	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
 		name := shellquote.Word(child.Args[0])
 		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s), or run it with its interpreter (such as sh %s)", name, name)
