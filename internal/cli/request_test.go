@@ -787,3 +787,23 @@ func TestBodyFileThatIsAlsoStdout(t *testing.T) {
 		t.Fatalf("c.json after >>: %s; want the body sent whole, its answer appended", b)
 	}
 }
+
+// TestAllQuotesAHostileLinkWithoutItsRawBytes: an API's Link header is
+// quoted on stderr when --all cannot follow it; a query there holding
+// bytes that are not UTF-8 (0x9B, CSI to a terminal in Latin-1) or a
+// bidirectional override went to the terminal raw.
+func TestAllQuotesAHostileLinkWithoutItsRawBytes(t *testing.T) {
+	e := newDevEnvAnswering(t, "/v2/items", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</v2/items?\x9b2J\u202e>; rel=\"next\"") // back to itself: not followed
+		w.Write([]byte(`{"items":[1]}`))
+	})
+	e.configure(t)
+	e.login(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/items", "--all"); code != 5 || !strings.Contains(stderr.String(), "already read") {
+		t.Fatalf("exit %d, %q; want 5 saying the next page was already read", code, stderr)
+	}
+	if s := stderr.String(); !utf8.ValidString(s) || strings.ContainsAny(s, "\u202e\u009b") {
+		t.Fatalf("stderr %q; want the link quoted without raw bytes or controls", s)
+	}
+}
