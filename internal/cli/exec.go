@@ -37,7 +37,10 @@ configuration file, so that freshtoken run by COMMAND works on the same one.
 With --var, no FRESHTOKEN_ACCESS_TOKEN is passed on (an outer exec's, for
 another environment, would go beside this one's FRESHTOKEN_API_URL).
 COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
-the terminal are its own, and its exit code is freshtoken's.
+the terminal are its own, and its exit code is freshtoken's. COMMAND is a
+program run with its arguments, through no shell: a shell's builtin (cd,
+source), a NAME=value before it, a ~ or $ to expand, or a whole command line
+in one word is run with ` + shellLine + ` (exit 127 says which it was).
 
 The variable holds the token as it was when COMMAND started: nothing is left
 to renew it. A COMMAND that may run longer than the token lasts (FreeAgent's:
@@ -161,6 +164,8 @@ func inherited(tokenVar string) []string {
 // may hold.
 func notRunnable(name string, err error) string {
 	switch {
+	case errors.Is(err, exec.ErrNotFound) && shellOnly(name) != "":
+		return redact.OneLine(fmt.Sprintf("%s: %s", name, shellOnly(name)), 1000)
 	case errors.Is(err, exec.ErrNotFound):
 		return redact.OneLine(fmt.Sprintf("%s: no such command in any folder of $PATH; check its name, or give its path (such as ./%s)", name, name), 1000)
 	case errors.Is(err, exec.ErrDot):
@@ -173,4 +178,49 @@ func notRunnable(name string, err error) string {
 		err = ee.Err
 	}
 	return redact.OneLine(fmt.Sprintf("%s: %v", name, err), 1000)
+}
+
+// shellOnly is what a shell would have made of name, which names no
+// command: exec runs the command itself, through no shell, so a builtin
+// (cd, source), a variable assignment (NAME=value), a ~ or $ to expand, or
+// a whole command line quoted as one word ("curl -s URL", from a Makefile
+// or a variable) is taken as the name of a program, and the advice to
+// check the name or give its path led nowhere. "" when name is none of
+// these.
+func shellOnly(name string) string {
+	fields := strings.Fields(name)
+	switch {
+	case len(fields) > 1 && shellBuiltin(fields[0]):
+		return fmt.Sprintf("a whole command line in one word, beginning with a command built into the shell, and exec runs no shell; have one read the line (exec -- %s)", shellLine)
+	case len(fields) > 1 && lookPathFinds(fields[0]):
+		return fmt.Sprintf("a whole command line in one word, which exec takes as the name of one command, as it runs no shell to split it; give the command and each argument as a word of its own (exec -- %s ARG…), or have a shell read the line (exec -- %s)", fields[0], shellLine)
+	case isAssignment(name):
+		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", name)
+	case strings.HasPrefix(name, "~") || strings.Contains(name, "$"):
+		return fmt.Sprintf("a ~ or $ in it is for a shell to expand, and exec runs no shell; write the path out in full, or have a shell expand it (exec -- %s)", shellLine)
+	case shellBuiltin(name):
+		return fmt.Sprintf("a command built into the shell, not a program, so only a shell runs it; have one run it (exec -- %s)", shellLine)
+	}
+	return ""
+}
+
+// isAssignment reports whether word sets a variable as a shell reads it
+// before a command: NAME=value.
+func isAssignment(word string) bool {
+	name, _, ok := strings.Cut(word, "=")
+	return ok && config.IsEnvVarName(name)
+}
+
+// shellBuiltin reports whether name is one of the shellBuiltins, in any
+// case where the shell is Windows'.
+func shellBuiltin(name string) bool {
+	return slices.ContainsFunc(shellBuiltins, func(b string) bool {
+		return b == name || runtime.GOOS == "windows" && strings.EqualFold(b, name)
+	})
+}
+
+// lookPathFinds reports whether name is a command exec could run.
+func lookPathFinds(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
 }

@@ -36,3 +36,15 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	}
 	return nil
 }
+
+// shellLine is how exec runs a command line through the shell.
+const shellLine = `cmd /c "…"`
+
+// shellBuiltins are the commands that cmd.exe runs itself, with no program
+// of that name.
+var shellBuiltins = []string{
+	"assoc", "break", "call", "cd", "chdir", "cls", "color", "copy", "date", "del", "dir", "echo",
+	"endlocal", "erase", "exit", "for", "ftype", "goto", "if", "md", "mkdir", "mklink", "move", "path",
+	"pause", "popd", "prompt", "pushd", "rd", "rem", "ren", "rename", "rmdir", "set", "setlocal",
+	"shift", "start", "time", "title", "type", "ver", "verify", "vol",
+}

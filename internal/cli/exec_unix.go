@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,16 +61,20 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
-	code := 126                         // found but cannot run
+	code := 126 // found but cannot run
+	msg := err.Error()
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		code = 127
+		msg = cmp.Or(shellOnly(child.Args[0]), msg)
 	}
-	msg := err.Error()
 	fi, serr := os.Stat(child.Path)
 	switch {
 	case !errors.Is(err, syscall.EACCES) || serr != nil:
 	case fi.IsDir():
 		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
+	case fi.Mode().IsRegular() && onNoExecMount(child.Path):
+		name := shellquote.Word(child.Args[0])
+		msg += fmt.Sprintf(": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh %s), or put it in another folder", name)
 	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
 		name := shellquote.Word(child.Args[0])
 		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s), or run it with its interpreter (such as sh %s)", name, name)
@@ -101,4 +106,16 @@ func missingInterpreter(path string, err error) (string, bool) {
 		interp = interp[:i]
 	}
 	return interp, interp != ""
+}
+
+// shellLine is how exec runs a command line through the shell.
+const shellLine = "sh -c '…'"
+
+// shellBuiltins are the commands that sh or bash runs itself, with no
+// program of that name in $PATH on most systems.
+var shellBuiltins = []string{
+	".", ":", "alias", "bg", "break", "builtin", "cd", "command", "continue", "declare", "dirs", "disown",
+	"eval", "exec", "exit", "export", "fc", "fg", "getopts", "hash", "history", "jobs", "let", "local",
+	"logout", "popd", "pushd", "read", "readonly", "return", "set", "shift", "shopt", "source", "times",
+	"trap", "type", "typeset", "ulimit", "umask", "unalias", "unset", "wait",
 }

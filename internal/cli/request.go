@@ -311,7 +311,7 @@ func headerNameBefore(h string) string {
 func runRequest(ctx context.Context, opts *requestOptions) error {
 	f := opts.f
 	f.rerunnable = !strings.HasPrefix(opts.Data, "@") // a file may be a pipe (-d @<(…)), read once
-	if err := checkBodyNotEmptiedByOutput(opts.Data, f.IO.Out); err != nil {
+	if err := checkBodyNotEmptiedByOutput(opts.Data, f.IO.In, f.IO.Out); err != nil {
 		return err
 	}
 	env, src, err := f.EnvSource(ctx)
@@ -876,21 +876,34 @@ func withDefaultQuery(target, key, value string) string {
 
 // checkBodyNotEmptiedByOutput refuses -d @FILE when FILE is stdout's file
 // and empty, and not appended to: `post -d @c.json > c.json`, which the
-// shell emptied before freshtoken began. The request went with an empty body, exit 0, and
-// nothing said the body was gone.
-func checkBodyNotEmptiedByOutput(data string, out io.Writer) error {
+// shell emptied before freshtoken began; and -d @- when stdin is that file
+// (`post -d @- < c.json > c.json`). The request went with an empty body,
+// exit 0, and nothing said the body was gone.
+func checkBodyNotEmptiedByOutput(data string, in io.Reader, out io.Writer) error {
 	name, ok := strings.CutPrefix(data, "@")
 	o, isFile := underlying(out).(*os.File)
-	if !ok || name == "" || name == "-" || !isFile {
+	if !ok || name == "" || !isFile {
 		return nil
 	}
-	fi, err := os.Stat(name)
+	var fi os.FileInfo
+	var err error
+	what := name + " is also where standard output goes"
+	if name == "-" {
+		stdin, isFile := in.(*os.File)
+		if !isFile {
+			return nil
+		}
+		fi, err = stdin.Stat()
+		what = "standard input is the file standard output goes to"
+	} else {
+		fi, err = os.Stat(name)
+	}
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
 		return nil
 	}
 	// Appended to (>>), the file was empty before: its empty body goes.
 	if oi, err := o.Stat(); err == nil && os.SameFile(fi, oi) && !appendedTo(o) {
-		return usageErrorf("-d %s: %s is also where standard output goes, and the shell emptied it for the answer before freshtoken started, so the body is gone; nothing was sent: write the answer to another file", data, name)
+		return usageErrorf("-d %s: %s, and the shell emptied it for the answer before freshtoken started, so the body is gone; nothing was sent: write the answer to another file", data, what)
 	}
 	return nil
 }

@@ -739,6 +739,7 @@ func TestHeaderWithoutAValueIsLeftOut(t *testing.T) {
 // TestBodyFileThatIsAlsoStdout: `post -d @c.json > c.json`, whose shell
 // emptied c.json for the answer before freshtoken ran, is refused, exit 2,
 // nothing sent: the POST went with an empty body, exit 0, without a word.
+// So is `post -d @- < c.json > c.json`, which sent the empty body still.
 // Appended to (>>), the file keeps its body, and the request goes.
 func TestBodyFileThatIsAlsoStdout(t *testing.T) {
 	e := newDevEnv(t)
@@ -761,11 +762,48 @@ func TestBodyFileThatIsAlsoStdout(t *testing.T) {
 	if code, stderr := run(os.O_TRUNC); code != cli.ExitUsage || !strings.Contains(stderr, "the shell emptied it") || e.provider.Stats().APIRequests != before {
 		t.Fatalf("post -d @c.json > c.json: exit %d, %q, %d API requests; want exit 2 saying the shell emptied it, and none sent", code, stderr, e.provider.Stats().APIRequests-before)
 	}
+	// The same through stdin: `post -d @- < c.json > c.json`.
+	os.WriteFile("c.json", []byte(`{"a":1}`), 0o600)
+	in, err := os.Open("c.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile("c.json", os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	ios, _, stderr := testStreams(false, false)
+	ios.In, ios.Out = in, out
+	if code := e.run(ios, "post", "/v2/dev/echo", "-d", "@-"); code != cli.ExitUsage || !strings.Contains(stderr.String(), "-d @-: standard input is the file standard output goes to, and the shell emptied it") || e.provider.Stats().APIRequests != before {
+		t.Fatalf("post -d @- < c.json > c.json: exit %d, %q, %d API requests; want exit 2 saying the shell emptied it, and none sent", code, stderr, e.provider.Stats().APIRequests-before)
+	}
 	os.WriteFile("c.json", []byte(`{"a":1}`), 0o600)
 	if code, stderr := run(os.O_APPEND); code != 0 {
 		t.Fatalf("post -d @c.json >> c.json: exit %d, %s", code, stderr)
 	}
 	if b, _ := os.ReadFile("c.json"); !bytes.Contains(b, []byte(`"Content-Length":"7"`)) {
 		t.Fatalf("c.json after >>: %s; want the body sent whole, its answer appended", b)
+	}
+}
+
+// TestAllQuotesAHostileLinkWithoutItsRawBytes: an API's Link header is
+// quoted on stderr when --all cannot follow it; a query there holding
+// bytes that are not UTF-8 (0x9B, CSI to a terminal in Latin-1) or a
+// bidirectional override went to the terminal raw.
+func TestAllQuotesAHostileLinkWithoutItsRawBytes(t *testing.T) {
+	e := newDevEnvAnswering(t, "/v2/items", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</v2/items?\x9b2J\u202e>; rel=\"next\"") // back to itself: not followed
+		w.Write([]byte(`{"items":[1]}`))
+	})
+	e.configure(t)
+	e.login(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "get", "/v2/items", "--all"); code != 5 || !strings.Contains(stderr.String(), "already read") {
+		t.Fatalf("exit %d, %q; want 5 saying the next page was already read", code, stderr)
+	}
+	if s := stderr.String(); !utf8.ValidString(s) || strings.ContainsAny(s, "\u202e\u009b") {
+		t.Fatalf("stderr %q; want the link quoted without raw bytes or controls", s)
 	}
 }

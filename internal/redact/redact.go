@@ -235,9 +235,11 @@ func Unsafe(r rune) bool {
 // character, line break or bidirectional control (which would show the text
 // in another order than it is), with the white space around it, turned into
 // one space, and at most max runes. Spaces in a row elsewhere are kept: they may
-// be part of a path in a command the text suggests.
+// be part of a path in a command the text suggests. Bytes that are not
+// UTF-8 (0x9B is CSI to a terminal that reads bytes as Latin-1) become
+// U+FFFD.
 func OneLine(s string, max int) string {
-	s = Scrub(s)
+	s = strings.ToValidUTF8(Scrub(s), "\uFFFD")
 	parts := strings.FieldsFunc(s, Unsafe)
 	kept := parts[:0]
 	for _, p := range parts {

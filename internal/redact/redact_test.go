@@ -112,6 +112,11 @@ func TestOneLine(t *testing.T) {
 	if !strings.Contains(got, redact.Mask(secret)) {
 		t.Fatalf("OneLine = %q, want the whole secret masked as %q", got, redact.Mask(secret))
 	}
+	// A byte that is no UTF-8 (a query an API wrote in a Link) is not
+	// passed on raw: 0x9B is CSI to a terminal in Latin-1.
+	if got, want := redact.OneLine("page?\x9b2J\xff", 1000), "page?\uFFFD2J\uFFFD"; got != want {
+		t.Fatalf("OneLine = %q, want %q", got, want)
+	}
 	if got := redact.OneLine(strings.Repeat("é", 50), 10); got != strings.Repeat("é", 10)+"…" {
 		t.Fatalf("clip = %q", got)
 	}

@@ -37,6 +37,18 @@ func mount(t testing.TB, opts string) string {
 	return filepath.Join(mnt, "tokens")
 }
 
+// NoExec is a folder (0700, empty) on a disk of its own mounted noexec,
+// from which no program runs, as /tmp is on hardened machines. It needs
+// root, as Small does.
+func NoExec(t testing.TB) string {
+	t.Helper()
+	dir := mount(t, "size=256k,noexec")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // NoFilesLeft is a folder (0700, empty) on a disk of its own with room
 // for data but for no new file: every inode is taken, so creating one (a
 // lock file) fails with ENOSPC, as on a disk full to its last block or
