@@ -35,6 +35,9 @@ type DeviceLogin struct {
 	// provider says, within maxDeviceCodeLife, or defaultDeviceCodeLife
 	// after it was issued when the provider does not say.
 	Expiry time.Time
+	// Check, if not nil, is asked whether the tokens a poll brings may be
+	// stored, as SaveLoginIf asks it: its error is Wait's, nothing stored.
+	Check LoginCheck
 
 	src      *Source
 	code     string        // the device code: a secret, never shown
@@ -341,7 +344,7 @@ func (d *DeviceLogin) poll(work context.Context, req *clientcredentials.Config) 
 	if err != nil {
 		return lostAnswer(ans.Explain(s.timedOut(work, rctx, err)), wrote, ans)
 	}
-	if err := s.SaveLogin(work, tok, sentAt); err != nil {
+	if err := s.SaveLoginIf(work, tok, sentAt, d.Check); err != nil {
 		return &unsavedError{err}
 	}
 	return nil

@@ -1199,6 +1199,22 @@ func (s *Source) Logout(ctx context.Context) error {
 // exchange was sent, from which the expiry is counted. A token with
 // neither an access token nor a refresh token (or nil) is refused.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
+	return s.SaveLoginIf(ctx, tok, sentAt, nil)
+}
+
+// LoginCheck says whether a log-in's tokens may replace those stored for
+// the environment, given what Record would answer (nil and nil for none):
+// an error refuses them. SaveLoginIf asks it under the renewal lock, so
+// that a log-in that asked the person about the tokens it found keeps to
+// their answer for tokens stored while it waited for the provider.
+type LoginCheck func(stored *store.Record, err error) error
+
+// SaveLoginIf is SaveLogin, storing the tokens only if check (unless nil),
+// asked under the renewal lock with the record stored then, agrees: its
+// error is SaveLoginIf's, nothing stored. The tokens are stored over that
+// record alone, compared and set in one step where the store can (see
+// store.Swapper): a record stored after check saw it is checked in turn.
+func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time.Time, check LoginCheck) error {
 	if s.unmade() {
 		return errNotMade
 	}
@@ -1214,11 +1230,20 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 	defer s.sending(storing)()
 	ctx = context.WithValue(ctx, loggingIn{}, true)
 	for tries := 1; ; tries++ {
-		unlock, replaced, err := s.lockToReplace(ctx, "client")
+		unlock, replaced, old, oldErr, err := s.lockToReplace(ctx, "client")
 		if err != nil {
 			return s.loginUnsaved(ctx, err)
 		}
-		err = s.save(ctx, r, nil) // a log-in replaces whatever is stored
+		if errors.Is(oldErr, store.ErrNotFound) {
+			oldErr = nil // as Record answers
+		}
+		if check != nil {
+			if err := check(old, oldErr); err != nil {
+				unlock()
+				return err
+			}
+		}
+		err = s.save(ctx, r, old) // over the record checked alone
 		unlock()
 		switch {
 		case err == nil:
@@ -1227,10 +1252,11 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 			s.remember(r)
 			s.warnNarrowed(r, nil)
 			return nil
-		case !errors.Is(err, errLockLost) || tries == maxLockTries:
+		case !errors.Is(err, errLockLost) && !errors.Is(err, store.ErrChanged) || tries == maxLockTries:
 			return s.loginUnsaved(ctx, err)
 		}
-		// A log-in replaces whatever another renewer stored meanwhile.
+		// Another renewer stored tokens meanwhile, past a lock that
+		// expired (Redis's): they are checked in turn.
 	}
 }
 
@@ -1277,7 +1303,7 @@ func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
 	if s.set.Grant != GrantClientCredentials {
 		return fmt.Errorf("freshtoken: %s does not use client credentials", s.set.Env)
 	}
-	unlock, replaced, err := s.lockToReplace(ctx, "grant")
+	unlock, replaced, _, _, err := s.lockToReplace(ctx, "grant")
 	if err != nil {
 		return err
 	}
@@ -1293,24 +1319,26 @@ func (s *Source) LoginWithClientCredentials(ctx context.Context) error {
 // whatever the store holds for the environment. replaced, called once they
 // are stored, says so when the old ones belonged to another client or grant
 // (other names which): said before, it told of tokens replaced when the
-// token request then failed and the old ones stayed.
-func (s *Source) lockToReplace(ctx context.Context, other string) (unlock, replaced func(), err error) {
+// token request then failed and the old ones stayed. old and oldErr are
+// what the store holds, as loadStored reads it under the lock.
+func (s *Source) lockToReplace(ctx context.Context, other string) (unlock, replaced func(), old *store.Record, oldErr, err error) {
 	unlock, err = s.lock(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	replaced = func() {}
-	switch old, err := s.loadStored(ctx); {
-	case err == nil && s.CheckGrant(old) != nil:
+	old, oldErr = s.loadStored(ctx)
+	switch {
+	case oldErr == nil && s.CheckGrant(old) != nil:
 		replaced = func() {
 			s.log.Warn("replaced stored tokens that belonged to another "+other, "was", old.Grant.String(), "now", s.grant().String())
 		}
-	case errors.Is(err, store.ErrNewerFormat):
+	case errors.Is(oldErr, store.ErrNewerFormat):
 		replaced = func() {
 			s.log.Warn("replaced stored tokens a newer freshtoken wrote, which this one could neither read nor revoke", "store", s.Location())
 		}
 	}
-	return unlock, replaced, nil
+	return unlock, replaced, old, oldErr, nil
 }
 
 // expiry is when r's access token expires, as far as renewal is concerned:

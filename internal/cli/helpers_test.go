@@ -51,7 +51,14 @@ func newDevEnvWith(t *testing.T, opts devprovider.Options) *devEnv {
 // an API that misbehaves in ways the dev provider does not.
 func newDevEnvBehind(t *testing.T, front func(provider http.Handler) http.Handler) *devEnv {
 	t.Helper()
-	p := devprovider.New(devprovider.Options{AutoApprove: true})
+	return newDevEnvBehindWith(t, devprovider.Options{}, front)
+}
+
+// newDevEnvBehindWith is newDevEnvBehind with a provider made with opts.
+func newDevEnvBehindWith(t *testing.T, opts devprovider.Options, front func(provider http.Handler) http.Handler) *devEnv {
+	t.Helper()
+	opts.AutoApprove = true
+	p := devprovider.New(opts)
 	srv := httptest.NewServer(front(p.Handler()))
 	t.Cleanup(srv.Close)
 	t.Cleanup(p.Close)

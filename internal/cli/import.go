@@ -283,7 +283,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		if err != nil {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}
-		t := importTarget{env: e, src: src, st: st}
+		t := importTarget{env: e, src: src, st: st, force: opts.Force}
 		if was := conf.Envs[e.Name]; was != nil {
 			t.tokenFile = was.TokenFile
 		}
@@ -299,8 +299,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			// Not this configuration's (it has no such environment, or the
 			// clash above would have stopped the import): another
 			// configuration sharing the store is logged in with them.
-			return usageErrorf("%s: %s already holds tokens named %s for %s, perhaps of another configuration that uses this store; pass --force to replace them, or give this configuration a [store] url of its own; nothing was imported",
-				e.Name, src.Location(), e.Name, t.prev.Grant)
+			return fmt.Errorf("%w; nothing was imported", anotherConfigurations(src, e.Name, t.prev))
 		}
 		targets[i] = t
 	}
@@ -459,6 +458,9 @@ type importTarget struct {
 	// it was ("": none), which a failed import leaves so: a keeper (a
 	// running proxy's) may have written the import's access token there.
 	tokenFile string
+	// force: another configuration's tokens stored under env's name are
+	// replaced (--force).
+	force bool
 	// unsure: the write of wrote failed, and may have been taken all the
 	// same (a store that took it after freshtoken stopped waiting: see
 	// mayTakeLate): the store holds wrote, or prev as it was (see
@@ -898,7 +900,11 @@ func importTokens(ctx context.Context, t *importTarget, now time.Time) (summary 
 		return fmt.Sprintf("no tokens; run `freshtoken login -e %s`", e.Name), false, nil
 	}
 	t.wrote = &store.Record{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, LoggedInAt: sentAt}
-	if err := src.SaveLogin(ctx, tok, sentAt); err != nil {
+	switch err := src.SaveLoginIf(ctx, tok, sentAt, t.storable); {
+	case errors.Is(err, errRenewedMeanwhile):
+		t.untouched, t.wrote = true, nil
+		return importTokens(ctx, t, now)
+	case err != nil:
 		return "", false, err
 	}
 	access := ""
@@ -932,6 +938,39 @@ func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool
 	ended := prev != nil && prev.Problem != nil && prev.Problem.Kind == store.ProblemGrantEnded
 	return prev != nil && !ended && prev.RefreshToken != "" && prev.RefreshToken != e.RefreshToken &&
 		src.CheckGrant(prev) == nil && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
+}
+
+// storable is importTokens' freshtoken.LoginCheck: the tokens stored for
+// t's environment as the export's are (under the renewal lock) are
+// judged as those read when the import began: another configuration's
+// are kept unless given --force, a newer freshtoken's or unreadable ones
+// stop it, and tokens of t's grant renewed from the export's refresh token
+// meanwhile (a running proxy's renewal) are kept (errRenewedMeanwhile).
+// They were replaced, and the export's spent refresh token stored.
+func (t *importTarget) storable(rec *store.Record, err error) error {
+	switch {
+	case errors.Is(err, store.ErrCorrupt):
+		return nil
+	case err != nil:
+		return err
+	case rec != nil && !t.force && t.src.CheckGrant(rec) != nil:
+		return anotherConfigurations(t.src, t.env.Name, rec)
+	case keepsStored(t.src, rec, t.env):
+		return errRenewedMeanwhile
+	}
+	return nil
+}
+
+// errRenewedMeanwhile is a record keepsStored keeps, stored after the
+// import read the environment's tokens.
+var errRenewedMeanwhile = errors.New("the stored tokens were renewed from the export's refresh token meanwhile")
+
+// anotherConfigurations is the import's refusal of rec, tokens stored
+// for env that are not this configuration's (another configuration
+// sharing the store is logged in with them), unless given --force.
+func anotherConfigurations(src *freshtoken.Source, env string, rec *store.Record) error {
+	return usageErrorf("%s: %s already holds tokens named %s for %s, perhaps of another configuration that uses this store; pass --force to replace them, or give this configuration a [store] url of its own",
+		env, src.Location(), env, rec.Grant)
 }
 
 // printImported summarises the import, without a secret: the environments

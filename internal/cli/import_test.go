@@ -2,17 +2,21 @@ package cli_test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -170,20 +174,8 @@ func TestImportPostmanChangesNothingWhenAStoreIsUnusable(t *testing.T) {
 // --force and a store of its own; with --force the export's are stored.
 func TestImportPostmanKeepsAnotherConfigurationsTokens(t *testing.T) {
 	e := newDevEnv(t)
-	other := filepath.Join(t.TempDir(), "config.toml")
-	if err := os.WriteFile(other, []byte("[store]\nurl = \"file://"+filepath.Join(e.dir, "state")+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := config.WriteEnv(other, "sand", config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "other-client", ClientSecret: "other-secret"}, true); err != nil {
-		t.Fatal(err)
-	}
-	src, err := config.Open(t.Context(), config.OpenOptions{Path: other, Env: "sand"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := src.SaveLogin(t.Context(), &oauth2.Token{AccessToken: "other-at", RefreshToken: "other-rt", Expiry: time.Now().Add(time.Hour)}, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	src := e.anotherConfigurationsSand(t)
+	src.logIn()
 	export := e.seedExport(t, "sand")
 
 	ios, _, stderr := testStreams(false, false)
@@ -467,4 +459,106 @@ func TestImportPostmanIntoAFullStore(t *testing.T) {
 		}
 	}
 	configKept("the import failed")
+}
+
+// TestImportPostmanKeepsAnotherConfigurationsTokensStoredAsItStores:
+// another configuration sharing the store logs its sand in after the
+// import found none stored, as the import stores the export's: they are
+// kept, and the import refused as it is over such tokens found when it
+// begins (exit 2, naming --force). It checked only when it began, and
+// replaced them.
+func TestImportPostmanKeepsAnotherConfigurationsTokensStoredAsItStores(t *testing.T) {
+	e := newDevEnv(t)
+	src := e.anotherConfigurationsSand(t)
+	export := e.seedExport(t, "sand")
+	stderr := testenv.NewOutput()
+	err := e.importAsItStores(t, stderr, src.logIn, export)
+	if err == nil || cli.ExitCode(err) != 2 || !strings.Contains(err.Error(), "other-client") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("import as another configuration's tokens are stored: %v (exit %d)\n%s\nwant exit 2 naming them and --force", err, cli.ExitCode(err), stderr)
+	}
+	if rec, err := src.Record(t.Context()); err != nil || rec == nil || rec.RefreshToken != "other-rt" {
+		t.Fatalf("the other configuration's tokens are now %+v, %v; want them kept", rec, err)
+	}
+}
+
+// TestImportPostmanKeepsTokensRenewedAsItStores: the export holds the
+// refresh token stored, and a running freshtoken renews it (the provider
+// rotating it) as the import stores the export's: the renewed tokens are
+// kept, as they are when found at the start, and renew on. The export's
+// spent refresh token replaced them, and the next renewal ended the grant.
+func TestImportPostmanKeepsTokensRenewedAsItStores(t *testing.T) {
+	e := newDevEnv(t)
+	export := e.seedExport(t, "sand")
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "import", "postman", export); code != 0 {
+		t.Fatalf("import exited %d: %s", code, stderr)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "sand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut := testenv.NewOutput()
+	renew := func() {
+		if _, err := src.Renew(t.Context()); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := e.importAsItStores(t, errOut, renew, export, "--force"); err != nil {
+		t.Fatalf("import --force as the stored tokens are renewed: %v (exit %d)\n%s", err, cli.ExitCode(err), errOut)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "token", "--force", "-e", "sand"); code != 0 {
+		t.Errorf("token --force after the import exited %d: %s; want the renewed tokens kept, and renewing", code, stderr)
+	}
+}
+
+// otherSand is the Source of another configuration's sand, of another
+// client, sharing e's store.
+type otherSand struct {
+	*freshtoken.Source
+	t *testing.T
+}
+
+// anotherConfigurationsSand writes another configuration file, sharing
+// e's store, with a sand of another client, and returns its Source.
+func (e *devEnv) anotherConfigurationsSand(t *testing.T) otherSand {
+	t.Helper()
+	other := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(other, []byte("[store]\nurl = \"file://"+filepath.Join(e.dir, "state")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.WriteEnv(other, "sand", config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "other-client", ClientSecret: "other-secret"}, true); err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: other, Env: "sand"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return otherSand{src, t}
+}
+
+// logIn stores tokens for the other configuration's sand.
+func (o otherSand) logIn() {
+	if err := o.SaveLogin(o.t.Context(), &oauth2.Token{AccessToken: "other-at", RefreshToken: "other-rt", Expiry: time.Now().Add(time.Hour)}, time.Now()); err != nil {
+		o.t.Error(err)
+	}
+}
+
+// importAsItStores runs import postman export with args, its stderr to
+// stderr, calling meanwhile once as it is about to store an environment's
+// tokens (Factory.Sending is told so), and returns its error.
+func (e *devEnv) importAsItStores(t *testing.T, stderr io.Writer, meanwhile func(), export string, args ...string) error {
+	t.Helper()
+	var once sync.Once
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
+		Sending: func(r freshtoken.Renewal) func() {
+			if r.LogIn && r.Storing {
+				once.Do(meanwhile)
+			}
+			return func() {}
+		},
+	})
+	root.SetArgs(append([]string{"--config", e.config, "import", "postman", export}, args...))
+	return root.ExecuteContext(t.Context())
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,9 +66,11 @@ again. On a terminal login asks first (default no); --yes skips the
 question, and without a terminal login goes ahead after saying so.
 Tokens a newer freshtoken stored are asked about in the same way, but
 without a terminal login keeps them unless given --yes: upgrade
-freshtoken to use them. Such tokens stored while login waits for you are
-kept too (it stores nothing and exits 2), unless given --yes, which
-replaces them with a warning.`,
+freshtoken to use them. Such tokens stored while login waits for you, up
+to the moment it stores its own, are kept too (it stores nothing and exits
+2), unless given --yes, which replaces them with a warning. Another
+configuration's tokens stored meanwhile are kept on a terminal (exit 2;
+--yes replaces them) and replaced, with a warning, without one.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on
@@ -110,28 +113,20 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
-	overNewer := errors.Is(err, store.ErrNewerFormat)
-	if overNewer {
+	guard := &replaceGuard{opts: opts, env: env.Name, src: src, overNewer: errors.Is(err, store.ErrNewerFormat)}
+	if guard.overNewer {
 		if ok, err := confirmReplaceNewer(ctx, opts, env.Name, src); !ok || err != nil {
 			return err
 		}
 	} else if ok, err := confirmReplace(ctx, opts, env.Name, src, rec); !ok || err != nil {
 		return err
+	} else if rec != nil && src.CheckGrant(rec) != nil {
+		guard.others = append(guard.others, rec.Grant)
 	}
-	// Tokens a newer freshtoken stores while the person approves are not
-	// replaced unasked either: the log-in ends, nothing sent or stored;
-	// --yes replaces them, as it does those found at the start.
-	storable := func(ctx context.Context) error {
-		err := login.NewerSince(ctx, src, env.Name, overNewer, "`"+f.commandLine(loginArgs(opts, env.Name)+" --yes")+"`")
-		if err != nil && opts.Yes {
-			warnReplacingNewer(f, env.Name, src)
-			overNewer = true // said once
-			return nil
-		}
-		return err
-	}
+	// Tokens stored while the person approves are not replaced unasked
+	// either, up to the moment the log-in's are stored (see replaceGuard).
 	if env.Grant == config.GrantDeviceCode {
-		return runDeviceLogin(ctx, opts, env, src, storable)
+		return runDeviceLogin(ctx, opts, env, src, guard.check)
 	}
 	conf, err := src.OAuth2Config(ctx, env.RedirectURI)
 	if err != nil {
@@ -158,7 +153,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		Logger:   f.Logger(),
 		HTTP:     src.TokenClient(),
 		Issuer:   src.Issuer(),
-		Storable: storable,
+		Storable: func(ctx context.Context) error { return guard.check(src.Record(ctx)) },
 	}
 	if !opts.NoBrowser && !opts.Manual {
 		flow.OpenBrowser = f.OpenBrowser
@@ -192,7 +187,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := src.SaveLogin(context.WithoutCancel(ctx), res.Token, res.SentAt); err != nil {
+	if err := src.SaveLoginIf(context.WithoutCancel(ctx), res.Token, res.SentAt, guard.check); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
@@ -201,12 +196,81 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	return nil
 }
 
-// loginArgs are the arguments of this log-in, as a command to run again.
-func loginArgs(opts *loginOptions, env string) string {
-	if opts.Manual {
-		return "login --manual -e " + env
+// replaceGuard decides whether a log-in's tokens may replace those
+// stored for env, from when the person was asked at the start (see
+// confirmReplace and confirmReplaceNewer) until they are stored: tokens a
+// newer freshtoken, or another configuration, stored meanwhile are
+// replaced as those found at the start would have been. Over a newer
+// freshtoken's, --yes replaces them with a warning, and otherwise the
+// log-in ends, nothing stored (exit 2). Over another configuration's
+// tokens it is the same on a terminal, where the person would have been
+// asked, and without a terminal, where a log-in goes ahead over them
+// after saying so, it does so.
+type replaceGuard struct {
+	opts      *loginOptions
+	env       string
+	src       *freshtoken.Source
+	overNewer bool          // a newer freshtoken's tokens may be replaced
+	others    []store.Grant // so may these other configurations' tokens
+}
+
+// check is a freshtoken.LoginCheck: asked before the code is sent, and
+// again under the renewal lock as the tokens are stored. The log-in's
+// tokens replace this configuration's own, renewed or not meanwhile.
+func (g *replaceGuard) check(rec *store.Record, err error) error {
+	f := g.opts.f
+	again := "`" + replaceCommand(g.opts, g.env) + "`"
+	switch {
+	case errors.Is(err, store.ErrNewerFormat) && !g.overNewer:
+		if !g.opts.Yes {
+			return &login.NewerMeanwhileError{Env: g.env, Replace: again}
+		}
+		warnReplacingNewer(f, g.env, g.src)
+		g.overNewer = true // said once
+	case err == nil && rec != nil && g.src.CheckGrant(rec) != nil && !slices.Contains(g.others, rec.Grant):
+		if !g.opts.Yes && f.IO.InTTY {
+			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: rec.Grant.String(), Where: g.src.Location()}
+		}
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them, and that configuration will have to log in again\n",
+			g.env, rec.Grant.String(), g.env, g.src.Location())
+		g.others = append(g.others, rec.Grant) // said once
 	}
-	return "login -e " + env
+	return nil
+}
+
+// loginArgs are the arguments of this log-in, as a command to run again:
+// every flag that shapes it, --yes aside.
+func loginArgs(opts *loginOptions, env string) string {
+	args := "login"
+	switch {
+	case opts.Manual:
+		args += " --manual"
+	case opts.NoBrowser:
+		args += " --no-browser"
+	}
+	if opts.TimeoutSet {
+		args += " --timeout " + flagDuration(opts.Timeout)
+	}
+	return args + " -e " + env
+}
+
+// replaceCommand is this log-in as a command that replaces the tokens
+// stored without asking.
+func replaceCommand(opts *loginOptions, env string) string {
+	return opts.f.commandLine(loginArgs(opts, env) + " --yes")
+}
+
+// flagDuration is d as a flag takes it, without the zero units
+// time.Duration's String ends with: 10m, not 10m0s.
+func flagDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // loginEndpointMissing is env.MissingLoginEndpoint for the endpoints src
@@ -297,7 +361,7 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 	}
 	return askReplace(ctx, f, fmt.Sprintf("The tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; that configuration will have to log in again. Log in and replace them?",
 		env, src.Location(), theirs, ours),
-		"the other configuration's tokens are kept. Give this configuration a store of its own ([store] url), or run `%s` to replace them.", env)
+		"the other configuration's tokens are kept. Give this configuration a store of its own ([store] url), or run `%s` to replace them.", replaceCommand(opts, env))
 }
 
 // confirmReplaceNewer is confirmReplace for a record a newer freshtoken
@@ -316,10 +380,10 @@ func confirmReplaceNewer(ctx context.Context, opts *loginOptions, env string, sr
 		return true, nil
 	case !f.IO.InTTY:
 		return false, usageErrorf("%s: the %s; nothing was sent and nothing changed: upgrade freshtoken to use them, or run `%s` to replace them",
-			env, what, f.commandLine("login -e "+env+" --yes"))
+			env, what, replaceCommand(opts, env))
 	}
 	return askReplace(ctx, f, "The "+what+"; the newer freshtoken will have to log in again. Log in and replace them?",
-		"the newer freshtoken's tokens are kept. Upgrade freshtoken to use them, or run `%s` to replace them.", env)
+		"the newer freshtoken's tokens are kept. Upgrade freshtoken to use them, or run `%s` to replace them.", replaceCommand(opts, env))
 }
 
 // newerTokens says that the tokens stored for env in src were written by a
@@ -334,13 +398,13 @@ func warnReplacingNewer(f *Factory, env string, src *freshtoken.Source) {
 }
 
 // askReplace asks question at the terminal, default no; no says that
-// nothing was sent and what was kept (kept, with %s the command that
-// replaces them without asking), and ends the log-in with exit 0.
-func askReplace(ctx context.Context, f *Factory, question, kept, env string) (ok bool, err error) {
+// nothing was sent and what was kept (kept, with %s replace, the command
+// that replaces them without asking), and ends the log-in with exit 0.
+func askReplace(ctx context.Context, f *Factory, question, kept, replace string) (ok bool, err error) {
 	yes, err := f.askYesNo(ctx, question)
 	if err != nil || !yes {
 		if err == nil {
-			fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: "+kept+"\n", f.commandLine("login -e "+env+" --yes"))
+			fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: "+kept+"\n", replace)
 		}
 		return false, err
 	}

@@ -49,10 +49,10 @@ const deviceProgressEvery = 30 * time.Second
 
 // runDeviceLogin is login for grant = "device_code": it shows the
 // verification URL and the user code, opens the URL that carries the code
-// where a browser can, and waits for the person to approve. Once storable
-// refuses (a newer freshtoken stored tokens meanwhile) it polls no more,
-// and ends with its error.
-func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, storable func(context.Context) error) error {
+// where a browser can, and waits for the person to approve. Once check
+// refuses the tokens stored (see replaceGuard) it polls no more, and ends
+// with its error; a poll's tokens are stored only as check agrees.
+func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, check freshtoken.LoginCheck) error {
 	f := opts.f
 	if err := env.MissingDeviceAuthURL(); err != nil {
 		return err
@@ -65,6 +65,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if err != nil {
 		return err
 	}
+	d.Check = check
 	// Where to log in, and the code, are shown at the terminal too (see
 	// personAside).
 	w, shown := f.IO.ErrOut, login.Shown(f.IO.ErrOut, f.personAside())
@@ -86,7 +87,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	}
 	told := time.Duration(0)
 	elsewhere := false
-	var refused error // storable's
+	var refused error // check's
 	err = d.Wait(wctx, func(p freshtoken.DevicePoll) {
 		// Logged in since this log-in began, another way (another
 		// `freshtoken login`, the proxy's page): this code is not needed.
@@ -95,7 +96,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 			stop()
 			return
 		}
-		if refused = storable(wctx); refused != nil {
+		if refused = check(src.Record(wctx)); refused != nil {
 			stop()
 			return
 		}

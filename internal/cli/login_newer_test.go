@@ -110,7 +110,8 @@ func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
 // that a newer freshtoken has stored tokens for dev, and approves as
 // approve does; it checks that login said in one line, exit 2, that a
 // newer freshtoken stored tokens while it was under way, to be upgraded to
-// or replaced with login --yes, and that they are kept.
+// or replaced with the same log-in (its --timeout too) and --yes, and that
+// they are kept.
 func (e *devEnv) loginMeetingNewer(t *testing.T, approve func(url string) error) {
 	t.Helper()
 	stderr := testenv.NewOutput() // written by the log-in's callback too, on the server's goroutine
@@ -124,7 +125,7 @@ func (e *devEnv) loginMeetingNewer(t *testing.T, approve func(url string) error)
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--timeout", "30s"})
 	err := root.ExecuteContext(t.Context())
-	want := "dev: a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login -e dev --yes` to replace them"
+	want := "dev: a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login --timeout 30s -e dev --yes` to replace them"
 	if err == nil || err.Error() != want || cli.ExitCode(err) != 2 {
 		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), stderr, want)
 	}

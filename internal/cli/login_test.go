@@ -26,6 +26,14 @@ func (e *devEnv) storeAnotherConfigurations(t *testing.T) {
 	t.Helper()
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
 	e.loginOutside(t)
+	e.anotherClientStores(t)
+}
+
+// anotherClientStores stores under dev's name the tokens of another
+// configuration sharing the store: another client's, which CheckGrant
+// refuses for dev.
+func (e *devEnv) anotherClientStores(t *testing.T) {
+	t.Helper()
 	rec := e.record(t, "dev")
 	rec.Grant.ClientID = "another-client"
 	e.save(t, "dev", rec)

@@ -109,7 +109,7 @@ type Flow struct {
 	// answer must be stored before the process ends (Options.Sending).
 	Exchanging func()
 	// Storable, if not nil, is asked just before the code is sent whether
-	// the tokens may be stored (see NewerSince): an error ends the log-in
+	// the tokens may be stored (see NewerCheck): an error ends the log-in
 	// with it, the code never sent.
 	Storable func(ctx context.Context) error
 }

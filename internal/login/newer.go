@@ -21,29 +21,40 @@ func HoldsNewer(ctx context.Context, st Stored) bool {
 	return errors.Is(err, store.ErrNewerFormat)
 }
 
-// NewerSince is a *NewerMeanwhileError if a newer freshtoken stored tokens
-// for env in st after a log-in began (overNewer: it began over such tokens,
-// which the person confirmed replacing): the person was asked about
-// replacing them (`freshtoken login`'s question, the proxy page's Replace
-// and log in) only if they were there when it began, and they are not
-// replaced unasked. replace is the command that replaces them without
-// asking, "" where logging in again asks (the proxy's page).
-func NewerSince(ctx context.Context, st Stored, env string, overNewer bool, replace string) error {
-	if overNewer || !HoldsNewer(ctx, st) {
-		return nil
+// NewerCheck is a freshtoken.LoginCheck that refuses, with a
+// *NewerMeanwhileError, tokens a newer freshtoken stored for env after a
+// log-in began (overNewer: it began over such tokens, which the person
+// confirmed replacing): the person was asked about replacing them
+// (`freshtoken login`'s question, the proxy page's Replace and log in)
+// only if they were there when it began, and they are not replaced
+// unasked. replace is the command that replaces them without asking, ""
+// where logging in again asks (the proxy's page).
+func NewerCheck(env string, overNewer bool, replace string) func(*store.Record, error) error {
+	return func(_ *store.Record, err error) error {
+		if overNewer || !errors.Is(err, store.ErrNewerFormat) {
+			return nil
+		}
+		return &NewerMeanwhileError{Env: env, Replace: replace}
 	}
-	return &NewerMeanwhileError{Env: env, Replace: replace}
 }
 
-// NewerMeanwhileError is a log-in that stored nothing, its code never sent,
-// because a newer freshtoken stored tokens for its environment after it
-// began (see NewerSince): a configuration error (exit 2).
+// NewerMeanwhileError is a log-in that stored nothing because a newer
+// freshtoken (or, with Other, another configuration) stored tokens for its
+// environment after it began, which the person was not asked about (see
+// NewerCheck): a configuration error (exit 2).
 type NewerMeanwhileError struct {
 	Env     string
 	Replace string // the command that replaces them without asking, if any
+	// Other, if not "", is the grant of another configuration (as
+	// store.Grant.String says it) whose tokens were stored, and Where the
+	// store they are in.
+	Other, Where string
 }
 
 func (e *NewerMeanwhileError) Error() string {
+	if e.Other != "" {
+		return fmt.Sprintf("%[1]s: tokens of %[2]s (another configuration's) were stored for %[1]s in %[3]s while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run %[4]s to replace them", e.Env, e.Other, e.Where, e.Replace)
+	}
 	next := "log in again to be asked about replacing them"
 	if e.Replace != "" {
 		next = "run " + e.Replace + " to replace them"

@@ -46,6 +46,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	if err != nil {
 		return err
 	}
+	d.Check = e.newerCheck(overNewer)
 	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry, began: began}
 	e.device.Store(dl)
 	p.log.Debug("device log-in started", "env", e.name, "verification_uri", dl.uri)

@@ -252,7 +252,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
-				err = pl.env.src.SaveLogin(ctx, res.Token, res.SentAt)
+				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, pl.env.newerCheck(pl.overNewer))
 			}
 		}
 	}
@@ -306,10 +306,16 @@ func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 func (e *envProxy) holdsNewer(ctx context.Context) bool { return login.HoldsNewer(ctx, e.src) }
 
 // newerSince is an error if a newer freshtoken stored tokens for e after a
-// log-in began (overNewer: it began over such tokens; see login.NewerSince):
+// log-in began (overNewer: it began over such tokens; see login.NewerCheck):
 // logging in again on the page asks about replacing them.
 func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
-	return login.NewerSince(ctx, e.src, e.name, overNewer, "")
+	return e.newerCheck(overNewer)(e.src.Record(ctx))
+}
+
+// newerCheck is newerSince for the record stored when the log-in's tokens
+// are, under the renewal lock (see freshtoken.LoginCheck).
+func (e *envProxy) newerCheck(overNewer bool) func(*store.Record, error) error {
+	return login.NewerCheck(e.name, overNewer, "")
 }
 
 // handleLoginButton is the status page's Log in: it sends the browser to

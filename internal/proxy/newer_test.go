@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,5 +139,33 @@ func TestADeviceLogInMeetingANewerFreshtokensTokensEnds(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(filepath.Join(filepath.Dir(f.configPath), "store", "tv.json")); string(got) != newer {
 		t.Errorf("the newer freshtoken's tokens, stored during the device log-in, are now %s", got)
+	}
+}
+
+// TestPageLogInKeepsANewerFreshtokensTokensStoredAsTheProviderAnswers: a
+// newer freshtoken stores tokens for dev after the page's log-in looked at
+// the store for the last time, as the provider takes its code: the log-in
+// stores nothing over them, and ends failed, as it does over such tokens
+// seen before the code went out. They were replaced unasked.
+func TestPageLogInKeepsANewerFreshtokensTokensStoredAsTheProviderAnswers(t *testing.T) {
+	var (
+		armed atomic.Bool
+		path  string
+		newer atomic.Value
+	)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, onTokenRequest: func(grant string) {
+		if grant == "authorization_code" && armed.CompareAndSwap(true, false) {
+			newer.Store(storetest.WriteNewerFormat(t, path, 99))
+		}
+	}})
+	f.login(t, "dev")
+	path = filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+	armed.Store(true)
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "login-failed" {
+		t.Errorf("the log-in over a newer freshtoken's tokens stored as the provider answered ended at %s; want it failed", ended)
+	}
+	if got, _ := os.ReadFile(path); newer.Load() == nil || string(got) != newer.Load() {
+		t.Errorf("the newer freshtoken's tokens, stored as the provider answered, are now %s", got)
 	}
 }

@@ -1,0 +1,144 @@
+package cli_test
+
+import (
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestLoginKeepsTokensStoredAsTheProviderAnswers: tokens stored for the
+// environment after a log-in's last look at the store, before it stores
+// its own (the provider answering its code, or the device poll that
+// brings them), are kept or replaced as those found when it began would
+// have been: a newer freshtoken's are kept (exit 2, one line naming the
+// very log-in to run again with --yes), or replaced with --yes, with a
+// warning; another configuration's are kept on a terminal (exit 2), and
+// replaced, saying so, without one. The log-in replaced them all unasked,
+// in the window its last look left open (under a second for a browser
+// log-in, up to a poll interval for a device log-in).
+func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		device   bool
+		other    bool // another configuration's tokens; else a newer freshtoken's
+		tty, yes bool
+		want     string // the error; "" for a log-in that stores its tokens
+	}{
+		{name: "browser, newer", want: "a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
+		{name: "device, newer", device: true, want: "a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
+		{name: "browser, newer, --yes", yes: true},
+		{name: "browser, another configuration's, terminal", other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by authorization code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
+		{name: "device, another configuration's, terminal", device: true, other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by device code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
+		{name: "browser, another configuration's, no terminal", other: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				meanwhile func()
+				armed     atomic.Bool // once the environment is logged in
+				once      sync.Once
+			)
+			e := newDevEnvBehindWith(t, devprovider.Options{DeviceInterval: time.Second}, func(provider http.Handler) http.Handler {
+				return storingAsItAnswers(provider, func() {
+					if armed.Load() {
+						once.Do(meanwhile)
+					}
+				})
+			})
+			s := config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)}
+			if tc.device {
+				s.Grant, s.DeviceAuthURL = "device_code", e.api+"v2/device_authorization"
+			}
+			e.configureWith(t, s)
+			e.loginOutside(t)
+			path := filepath.Join(e.dir, "state", "dev.json")
+			var theirs string
+			meanwhile = func() {
+				if tc.other {
+					e.anotherClientStores(t)
+					b, _ := os.ReadFile(path)
+					theirs = string(b)
+				} else {
+					_, theirs = e.newerRecord(t)
+				}
+			}
+			armed.Store(true)
+			stderr := testenv.NewOutput() // written by the log-in's callback too, on the server's goroutine
+			root := cli.NewRootCmd(&cli.Factory{
+				IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr, InTTY: tc.tty},
+				OpenBrowser: func(page string) error {
+					if !tc.device {
+						return approveAt(page)
+					}
+					u, err := url.Parse(page)
+					if err != nil {
+						return err
+					}
+					return e.provider.DecideDevice(u.Query().Get("user_code"), true)
+				},
+			})
+			args := []string{"--config", e.config, "login", "-e", "dev", "--timeout", "30s"}
+			if tc.yes {
+				args = append(args, "--yes")
+			}
+			root.SetArgs(args)
+			err := root.ExecuteContext(t.Context())
+			got, _ := os.ReadFile(path)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("login: %v (exit %d)\n%s", err, cli.ExitCode(err), stderr)
+				}
+				if theirs == "" || string(got) == theirs {
+					t.Errorf("the tokens stored meanwhile (%t) are kept; want them replaced", theirs != "")
+				}
+				if !strings.Contains(stderr.String(), "warning: ") || !strings.Contains(stderr.String(), "replaces them") {
+					t.Errorf("stderr:\n%s\nwant a warning that they are replaced", stderr)
+				}
+				return
+			}
+			want := strings.NewReplacer("CONFIG", e.config, "URL", e.api, "STORE", path).Replace("dev: " + tc.want)
+			if err == nil || err.Error() != want || cli.ExitCode(err) != 2 {
+				t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), stderr, want)
+			}
+			if theirs == "" || string(got) != theirs {
+				t.Errorf("the tokens stored as the provider answered are now %s", got)
+			}
+		})
+	}
+}
+
+// storingAsItAnswers passes requests on to provider, and once the token
+// endpoint has tokens for a log-in (a code, or an approved device code),
+// calls meanwhile before they go back: tokens stored after the log-in's
+// last look at the store, before it stores its own.
+func storingAsItAnswers(provider http.Handler, meanwhile func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if g := r.PostForm.Get("grant_type"); g != "authorization_code" && g != freshtoken.GrantDeviceCode {
+			provider.ServeHTTP(w, r)
+			return
+		}
+		answer := httptest.NewRecorder()
+		provider.ServeHTTP(answer, r)
+		if answer.Code == http.StatusOK {
+			meanwhile()
+		}
+		maps.Copy(w.Header(), answer.Header())
+		w.WriteHeader(answer.Code)
+		w.Write(answer.Body.Bytes())
+	})
+}

@@ -1,0 +1,83 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
+)
+
+// TestSaveLoginIfChecksTheRecordStoredMeanwhile: a log-in's check, which
+// passed over the record stored as its code went out, is asked again
+// under the renewal lock as its tokens are stored, over the record stored
+// then: another configuration's, stored as the provider answered the
+// code, is kept, and the check's refusal is SaveLoginIf's, on the file,
+// Redis and keychain stores alike. The log-in's tokens replaced them,
+// asked of the record found before the code went out alone.
+func TestSaveLoginIfChecksTheRecordStoredMeanwhile(t *testing.T) {
+	for _, kind := range []string{"file", "redis", "keyring"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "tokens")
+			newStore := func() store.Store { return filestore.New(dir) }
+			switch kind {
+			case "redis":
+				_, newStore = sharedRedis(t)
+			case "keyring":
+				keyringtest.Start(t)
+				newStore = func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
+			}
+			r := newRig(t, devprovider.Options{})
+			src := r.sourceOn(newStore())
+			r.login(src)
+			otherSet := r.settings
+			otherSet.ClientID = "other-client-id"
+			other, err := freshtoken.New(otherSet, freshtoken.Options{Store: newStore(), Clock: r.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := &oauth2.Token{AccessToken: "their-access", RefreshToken: "their-refresh", ExpiresIn: 3600}
+			refused := errors.New("another configuration's tokens")
+			check := func(rec *store.Record, err error) error {
+				if err == nil && src.CheckGrant(rec) != nil {
+					return refused
+				}
+				return err
+			}
+			if rec, err := src.Record(t.Context()); check(rec, err) != nil {
+				t.Fatalf("the check refuses the record stored before the log-in: %v", check(rec, err))
+			}
+			ctx := context.Background()
+			conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:1/callback")
+			if err != nil {
+				t.Fatal(err)
+			}
+			answered := &http.Client{Transport: afterAnswer(func() {
+				// The other configuration logs in as the provider answers.
+				if err := other.SaveLogin(ctx, theirs, r.clock.Now()); err != nil {
+					t.Error(err)
+				}
+			})}
+			tok, err := devserver.Login(context.WithValue(ctx, oauth2.HTTPClient, answered), conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := src.SaveLoginIf(ctx, tok, r.clock.Now(), check); !errors.Is(err, refused) {
+				t.Fatalf("SaveLoginIf over another configuration's tokens stored meanwhile: %v; want the check's refusal", err)
+			}
+			if rec, err := other.Record(ctx); err != nil || rec.AccessToken != theirs.AccessToken {
+				t.Errorf("the other configuration's record: %v, %v; want theirs kept", rec, err)
+			}
+		})
+	}
+}
