@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -94,6 +95,9 @@ func TestOwnLoggerShowsNoSecret(t *testing.T) {
 			text := out.String()
 			if !strings.Contains(text, "refresh") {
 				t.Fatalf("logged nothing of the renewals:\n%s", text)
+			}
+			if format == "json" && (!regexp.MustCompile(`"skew":"60s"`).MatchString(text) || regexp.MustCompile(`"(skew|remaining|duration)":-?[0-9]`).MatchString(text)) {
+				t.Errorf("durations are not strings of seconds in the program's own JSON log:\n%s", text)
 			}
 			id := r.settings.ClientID
 			for _, s := range []string{before.AccessToken, before.RefreshToken, renewed.AccessToken, renewed.RefreshToken, kept.AccessToken, kept.RefreshToken,

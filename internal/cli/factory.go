@@ -15,11 +15,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/redis/go-redis/v9"
@@ -172,7 +170,6 @@ func (f *Factory) setupLogging() error {
 	case "", "text":
 		h = slog.NewTextHandler(w, opts)
 	case "json":
-		opts.ReplaceAttr = durationsAsText
 		h = slog.NewJSONHandler(w, opts)
 		bl.note = func(n int) []byte { // a JSON line, as its reader takes
 			var line bytes.Buffer
@@ -344,32 +341,6 @@ func (l *logFile) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.file.Close()
-}
-
-// durationsAsText writes a duration in JSON logs as a string of seconds,
-// "60s" or "0.25s" (as PRODUCT.md shows it, and as JSON encodings of
-// durations commonly write them), which time.ParseDuration reads back
-// exactly, rather than as nanoseconds.
-func durationsAsText(_ []string, a slog.Attr) slog.Attr {
-	if a.Value.Kind() == slog.KindDuration {
-		a.Value = slog.StringValue(secondsText(a.Value.Duration()))
-	}
-	return a
-}
-
-// secondsText writes d in seconds, with as many decimals as it needs and
-// no more: counted in whole nanoseconds, as a float64 of seconds cannot
-// hold a duration longer than about 104 days to the nanosecond.
-func secondsText(d time.Duration) string {
-	sign, ns := "", uint64(d)
-	if d < 0 {
-		sign, ns = "-", -ns // the largest negative duration too
-	}
-	s := sign + strconv.FormatUint(ns/1e9, 10)
-	if frac := ns % 1e9; frac != 0 {
-		s += "." + strings.TrimRight(fmt.Sprintf("%09d", frac), "0")
-	}
-	return s + "s"
 }
 
 // redisLogger passes go-redis's messages to the debug log.

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -34,10 +33,12 @@ type pattern struct {
 
 // compile builds the pattern for v. It matches:
 //   - v with any of its characters written raw, percent-encoded (either hex
-//     case), as `+` for a space, or JSON-escaped (`\u0026`, `\/`, `\"`,
-//     `\n`), in any mix: the URL query, path and form encodings and JSON strings.
-//     Where v has a run of three or more ASCII letters and digits, the
-//     longest such run must be written as itself, as every encoder does;
+//     case), as `+` for a space, JSON-escaped (`\u0026`, `\/`, `\"`, `\n`,
+//     a surrogate pair) or Go-quoted (strconv.Quote, %q: `\x7f`, `\a`,
+//     `\U0001f600`), in any mix: the URL query, path and form encodings,
+//     JSON strings and Go's quoted strings. Where v has a run of three or
+//     more ASCII letters and digits, the longest such run must be written as
+//     itself, as every encoder does;
 //   - base64 (standard or URL alphabet, padded or not) of any text holding
 //     v raw, query-escaped (as x/oauth2 escapes id and secret before
 //     building a Basic header), or path-escaped: `id:secret` in a Basic
@@ -45,9 +46,11 @@ type pattern struct {
 //     it is matched whole.
 //
 // A value longer than maxPatterned, or repetitive, is matched as whole
-// strings instead: raw, each escaping with either hex case, JSON-escaped as
-// the encoders of jsonEscaped write it, and the base64 cores, raw and
-// quoted as base64Quotings write them.
+// strings instead (v, v with + for a space, and the base64 cores), in the
+// text as written and in the text with its escapes read (see
+// decodeQuoted): found so in the same mixes of raw and escaped characters,
+// whatever an encoder leaves raw (url.UserPassword's `$&+,;=`, .NET's
+// `\u002B`).
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -71,19 +74,17 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), unescapeJSON(v)}, cores), repetitive) {
-		texts := textForms(v)
-		based := slices.Clone(cores)
-		for _, core := range cores {
-			for _, q := range base64Quotings {
-				based = append(based, q.Replace(core))
-			}
+	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive) {
+		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
+		for _, t := range []string{v, string([]rune(v))} {
+			p.literals = append(p.literals, t, strings.ReplaceAll(t, " ", "+"))
 		}
-		slices.Sort(based)
-		p.literals = append(texts, slices.Compact(based)...)
-		p.based = make([]bool, len(p.literals))
-		for i := len(texts); i < len(p.based); i++ {
-			p.based[i] = true
+		slices.Sort(p.literals)
+		p.literals = slices.Compact(p.literals)
+		p.based = make([]bool, len(p.literals), len(p.literals)+len(cores))
+		p.literals = append(p.literals, cores...)
+		for range cores {
+			p.based = append(p.based, true)
 		}
 	} else {
 		p.re = sync.OnceValue(func() *regexp.Regexp {
@@ -142,159 +143,6 @@ func repetitive(s string) bool {
 	return false
 }
 
-// unescapeJSON is s with its JSON escapes (\u0061, \/, \n) read, and
-// what is not one left as it is. A value holding escapes (`%61` beside
-// `a`) is read by the expression as its unescaped text too: a text of one
-// escape repeated kept as many partial matches alive as the value's
-// unescaped text would.
-func unescapeJSON(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			if s[i+1] == 'u' && i+6 <= len(s) {
-				if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil {
-					b.WriteRune(rune(n))
-					i += 5
-					continue
-				}
-			}
-			if r, ok := jsonUnescapes[s[i+1]]; ok {
-				b.WriteByte(r)
-				i++
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// jsonUnescapes are the characters JSON's short escapes stand for.
-var jsonUnescapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', '"': '"', '\\': '\\', '/': '/'}
-
-// textForms are the ways text may quote v whole, for a value without a
-// regular expression: raw, URL- and form-escaped as each encoder of
-// urlUnreserved writes it (%20 or + for a space, hex digits in either
-// case), path-escaped, and JSON-escaped as each encoder of jsonEscaped
-// writes it (hex digits in either case, / written raw or as \/).
-func textForms(v string) []string {
-	forms := []string{v, url.PathEscape(v)}
-	for _, unreserved := range urlUnreserved {
-		q := urlEscaped(v, unreserved)
-		forms = append(forms, q, strings.ReplaceAll(q, "%20", "+"))
-	}
-	for _, f := range forms[1:] {
-		forms = append(forms, lowerEscapes(f))
-	}
-	for _, e := range jsonEscaped {
-		for _, hex := range []string{"%04x", "%04X"} {
-			j := jsonQuoted(v, e.escaped, e.upper, hex)
-			forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
-		}
-	}
-	slices.Sort(forms)
-	return slices.Compact(forms)
-}
-
-// urlUnreserved are the characters besides ASCII letters and digits that
-// URL and form encoders write raw: Go's url.QueryEscape, Python's quote
-// and .NET's Uri.EscapeDataString (RFC 3986's); PHP's urlencode; Java's
-// URLEncoder and Ruby's; JavaScript's encodeURIComponent; .NET's
-// WebUtility.UrlEncode.
-var urlUnreserved = []string{"-_.~", "-_.", "-_.*", "-_.!~*'()", "-_.!*()"}
-
-// urlEscaped is v with every byte but ASCII letters, digits and those in
-// unreserved written as % and two upper-case hex digits.
-func urlEscaped(v, unreserved string) string {
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; isAlnum(c) || strings.IndexByte(unreserved, c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}
-
-// jsonEscaped are the characters JSON encoders write as \u escapes
-// besides those every encoder escapes: none more (Go's json.Encoder
-// without HTML escaping, JavaScript's JSON.stringify), HTML's (Go's
-// json.Marshal, Rails), Gson's, .NET System.Text.Json's, every character
-// not ASCII or DEL (Python's json), every character not ASCII (PHP's
-// json_encode, which writes DEL raw), and those of PHP's JSON_HEX_TAG,
-// JSON_HEX_AMP, JSON_HEX_APOS and JSON_HEX_QUOT (Symfony's JsonResponse),
-// with and without every character not ASCII; upper are those an encoder
-// writes with upper-case hex digits whatever case it writes the rest in
-// (PHP's `\u003C`, `\u003E` beside `\u00e9`). A value matched by an
-// expression is found in any mix of escapes; one matched as whole
-// strings only as one of these writes it.
-var jsonEscaped = []struct {
-	escaped func(r rune) bool
-	upper   string
-}{
-	{func(rune) bool { return false }, ""},
-	{func(r rune) bool { return strings.ContainsRune("<>&", r) }, ""},
-	{func(r rune) bool { return strings.ContainsRune("<>&='", r) }, ""},
-	{func(r rune) bool { return r > '~' || strings.ContainsRune("<>&'\"+`", r) }, ""},
-	{func(r rune) bool { return r > '~' }, ""},
-	{func(r rune) bool { return r > 0x7f }, ""},
-	{func(r rune) bool { return strings.ContainsRune("<>&'\"", r) }, "<>"},
-	{func(r rune) bool { return r > 0x7f || strings.ContainsRune("<>&'\"", r) }, "<>"},
-}
-
-// jsonQuoted is v as the text of a JSON string, quotes left out: the
-// characters escaped says, and control characters, U+2028 and U+2029 (as
-// Go's encoder writes them, the short escapes \n \t \r \b \f where there
-// is one), written as \u and hex (formatted with hex, "%04x" or "%04X",
-// or in upper case for those in upper), characters beyond U+FFFF as two,
-// a byte that is not UTF-8 as \ufffd, and `"` and `\` not escaped so
-// written after a backslash.
-func jsonQuoted(v string, escaped func(rune) bool, upper, hex string) string {
-	var b strings.Builder
-	for i, r := range v {
-		if _, size := utf8.DecodeRuneInString(v[i:]); r == utf8.RuneError && size == 1 {
-			b.WriteString(`\u` + fmt.Sprintf(hex, r))
-			continue
-		}
-		short, isShort := jsonEscapes[r]
-		switch {
-		case escaped(r) || !isShort && (r < ' ' || r == '\u2028' || r == '\u2029'):
-			h := hex
-			if strings.ContainsRune(upper, r) {
-				h = "%04X"
-			}
-			for _, u := range utf16.AppendRune(nil, r) {
-				b.WriteString(`\u` + fmt.Sprintf(h, u))
-			}
-		case isShort:
-			b.WriteString(short)
-		case r == '"' || r == '\\':
-			b.WriteString(`\` + string(r))
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// lowerEscapes is s with the hex digits of its percent-escapes in lower
-// case (%2F becomes %2f), as some encoders write them.
-func lowerEscapes(s string) string {
-	b := []byte(s)
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == '%' && isUpperHex(b[i+1]) && isUpperHex(b[i+2]) {
-			b[i+1], b[i+2] = b[i+1]|0x20, b[i+2]|0x20 // digits already have the bit
-		}
-	}
-	return string(b)
-}
-
-func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
-
 // minAnchor is the shortest anchor worth looking for; a value without one
 // is searched for in every text.
 const minAnchor = 3
@@ -326,32 +174,44 @@ func plainForms(v string) []string {
 	return slices.Compact(forms)
 }
 
-// jsonEscapes are the short escapes JSON writes control characters with
-// (a key file's line breaks), besides \u.
-var jsonEscapes = map[rune]string{'\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`}
+// shortEscapes are the short escapes JSON writes control characters with
+// (a key file's line breaks), besides \u, and Go's strconv.Quote besides
+// those (\a, \v).
+var shortEscapes = map[rune]string{'\n': `\n`, '\r': `\r`, '\t': `\t`, '\b': `\b`, '\f': `\f`, '\a': `\a`, '\v': `\v`}
 
-// textPattern matches v with each character raw, percent-encoded or
-// JSON-escaped.
+// textPattern matches v with each character raw, percent-encoded,
+// JSON-escaped or Go-quoted. A byte that is not UTF-8 is matched raw (as
+// regexp reads it in a text: U+FFFD), as its percent-escape, as `\ufffd`
+// (JSON's) or `\xff` (Go's).
 func textPattern(v string) string {
 	var b strings.Builder
-	for _, r := range v {
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRuneInString(v[i:])
+		written := v[i : i+size]
+		i += size
 		alts := []string{regexp.QuoteMeta(string(r))}
 		var pct strings.Builder
-		buf := make([]byte, utf8.UTFMax)
-		for _, c := range buf[:utf8.EncodeRune(buf, r)] {
+		for _, c := range []byte(written) {
 			pct.WriteString("%" + hexPattern(fmt.Sprintf("%02X", c)))
 		}
 		alts = append(alts, pct.String())
 		if r <= 0xFFFF {
 			alts = append(alts, `\\u`+hexPattern(fmt.Sprintf("%04X", r)))
+		} else {
+			hi, lo := utf16.EncodeRune(r)
+			alts = append(alts, `\\u`+hexPattern(fmt.Sprintf("%04X", hi))+`\\u`+hexPattern(fmt.Sprintf("%04X", lo)), `\\U`+hexPattern(fmt.Sprintf("%08X", r)))
+		}
+		if r == utf8.RuneError && size == 1 || r < ' ' || r == 0x7f {
+			alts = append(alts, `\\x`+hexPattern(fmt.Sprintf("%02X", written[0])))
 		}
 		switch r {
 		case ' ':
 			alts = append(alts, `\+`)
 		case '"', '\\', '/':
 			alts = append(alts, `\\`+regexp.QuoteMeta(string(r)))
-		case '\n', '\r', '\t', '\b', '\f':
-			alts = append(alts, regexp.QuoteMeta(jsonEscapes[r]))
+		}
+		if short, ok := shortEscapes[r]; ok {
+			alts = append(alts, regexp.QuoteMeta(short))
 		}
 		b.WriteString("(?:" + strings.Join(alts, "|") + ")")
 	}
@@ -396,29 +256,146 @@ func (p *pattern) replace(s string) string {
 }
 
 // find returns where p matches in s, in order, as regexp's
-// FindAllStringSubmatchIndex does for p.re: m[2] >= 0 marks base64.
+// FindAllStringSubmatchIndex does for p.re: m[2] >= 0 marks base64. A
+// value without an expression is looked for in s as written and, when s
+// holds escapes, in s with them read.
 func (p *pattern) find(s string) [][]int {
 	if p.re != nil {
 		return p.re().FindAllStringSubmatchIndex(s, -1)
 	}
+	matches := p.findLiterals(s, func(start, end int) (int, int) { return start, end })
+	if strings.ContainsAny(s, `%\`) {
+		d := decodeQuoted(s)
+		matches = append(matches, p.findLiterals(d.text, d.written)...)
+	}
+	slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
+	return matches
+}
+
+// findLiterals returns where p's literals are in text, each as written
+// says where in the text as written text[start:end] is.
+func (p *pattern) findLiterals(text string, written func(start, end int) (int, int)) [][]int {
 	var matches [][]int
 	for i, lit := range p.literals {
 		for at := 0; ; {
-			n := strings.Index(s[at:], lit)
+			n := strings.Index(text[at:], lit)
 			if n < 0 {
 				break
 			}
-			start, end := at+n, at+n+len(lit)
+			start, end := written(at+n, at+n+len(lit))
 			m := []int{start, end, -1, -1}
 			if p.based[i] {
 				m[2], m[3] = start, end
 			}
 			matches = append(matches, m)
-			at = end
+			at += n + len(lit)
 		}
 	}
-	slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
 	return matches
+}
+
+// decoded is a text with its escapes read (decodeQuoted): from[i] is
+// where, in the text as written, the character or escape giving byte i of
+// text starts, and from[len(text)] is that text's length.
+type decoded struct {
+	text string
+	from []int32
+}
+
+// written is where decoded text[start:end] is in the text as written,
+// from the start of the escape giving its first byte to the end of the
+// one giving its last.
+func (d decoded) written(start, end int) (int, int) {
+	for end < len(d.text) && d.from[end] == d.from[end-1] {
+		end++
+	}
+	return int(d.from[start]), int(d.from[end])
+}
+
+// decodeQuoted is s with each escape an encoder may quote a character with
+// read as that character, one level deep: a percent-escape in either hex
+// case (+ is left as it is), a JSON escape (\u and four hex digits, a
+// surrogate pair as the one character it writes, \n, \/, \"…) and one
+// of Go's strconv.Quote (\x and two hex digits, \U and eight, \a, \v).
+// What is no escape is kept as it is.
+func decodeQuoted(s string) decoded {
+	b := make([]byte, 0, len(s))
+	from := make([]int32, 0, len(s)+1)
+	for i := 0; i < len(s); {
+		n := 1
+		switch {
+		case s[i] == '%':
+			if c, ok := hexAt(s, i+1, 2); ok {
+				b, n = append(b, byte(c)), 3
+			}
+		case s[i] == '\\' && i+1 < len(s):
+			b, n = appendEscape(b, s, i)
+		}
+		if n == 1 {
+			b = append(b, s[i])
+		}
+		for len(from) < len(b) {
+			from = append(from, int32(i))
+		}
+		i += n
+	}
+	return decoded{text: string(b), from: append(from, int32(len(s)))}
+}
+
+// appendEscape appends to b what the backslash escape at s[i] stands for,
+// and says how long it is: 1 if it is none, b unchanged.
+func appendEscape(b []byte, s string, i int) ([]byte, int) {
+	switch s[i+1] {
+	case 'x':
+		if c, ok := hexAt(s, i+2, 2); ok {
+			return append(b, byte(c)), 4
+		}
+	case 'U':
+		if r, ok := hexAt(s, i+2, 8); ok && utf8.ValidRune(rune(r)) {
+			return utf8.AppendRune(b, rune(r)), 10
+		}
+	case 'u':
+		r, ok := hexAt(s, i+2, 4)
+		if !ok {
+			return b, 1
+		}
+		if utf16.IsSurrogate(rune(r)) && strings.HasPrefix(s[i+6:], `\u`) {
+			if lo, ok := hexAt(s, i+8, 4); ok {
+				if pair := utf16.DecodeRune(rune(r), rune(lo)); pair != utf8.RuneError {
+					return utf8.AppendRune(b, pair), 12
+				}
+			}
+		}
+		return utf8.AppendRune(b, rune(r)), 6
+	default:
+		if c, ok := unescapes[s[i+1]]; ok {
+			return append(b, c), 2
+		}
+	}
+	return b, 1
+}
+
+// unescapes are the characters the short escapes of JSON, Go and
+// JavaScript stand for.
+var unescapes = map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', 'b': '\b', 'f': '\f', 'a': '\a', 'v': '\v', '"': '"', '\'': '\'', '\\': '\\', '/': '/'}
+
+// hexAt reads the n hex digits at s[i:], in either case.
+func hexAt(s string, i, n int) (uint64, bool) {
+	if i+n > len(s) {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range []byte(s[i : i+n]) {
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+			v = v<<4 | uint64(c|0x20-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 // widenBase64 grows s[start:end] over the base64 text around it, in either
@@ -458,18 +435,6 @@ func base64Unit(s string, at func(s, unit string) bool, near byte) int {
 		return 1
 	}
 	return 0
-}
-
-// base64Quotings write base64's `+` and `/` as base64Pattern finds them
-// quoted: in JSON (`\/` as PHP writes it, `\u002B` as .NET's
-// System.Text.Json does, in either hex case), and in a URL in either hex
-// case.
-var base64Quotings = []*strings.Replacer{
-	strings.NewReplacer("/", `\/`),
-	strings.NewReplacer("+", `\u002B`),
-	strings.NewReplacer("+", `\u002b`),
-	strings.NewReplacer("+", "%2B", "/", "%2F"),
-	strings.NewReplacer("+", "%2b", "/", "%2f"),
 }
 
 // base64Pattern matches base64 text s, also when its `+` and `/` are quoted

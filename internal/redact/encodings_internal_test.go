@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -103,11 +105,14 @@ func TestRepetitiveSecretIsFoundAsOtherEncodersQuoteIt(t *testing.T) {
 	}
 }
 
-// TestJSONQuotedIsGosEncoder: jsonQuoted, with no character escaped more
-// and with HTML's, writes what Go's json.Encoder and json.Marshal write.
-func TestJSONQuotedIsGosEncoder(t *testing.T) {
+// TestDecodeQuotedReadsWhatEncodersWrite: decodeQuoted reads back the
+// value that Go's json.Encoder, json.Marshal, strconv.Quote and
+// strconv.QuoteToASCII, url.QueryEscape (lower-case hex too) and
+// url.UserPassword wrote, a byte that is not UTF-8 as JSON's U+FFFD, and
+// says where in the written text each byte of it came from.
+func TestDecodeQuotedReadsWhatEncodersWrite(t *testing.T) {
 	for _, v := range []string{
-		"plain", "a\"b\\c/d", "\n\r\t\b\f\x00\x01\x1f\x7f", "<a & b>", "é密\u2028\u2029\U0001F600", "bad\xffbyte\xe2\x80", "\ufffd",
+		"plain", "a\"b\\c/d'e", "\n\r\t\b\f\a\v\x00\x01\x1f\x7f", "<a & b>", "é密\u2028\u2029\U0001F600", "bad\xffbyte\xe2\x80", "\ufffd", "p@ss:w/rd?$&+,;=!*'() x",
 	} {
 		var b strings.Builder
 		enc := json.NewEncoder(&b)
@@ -116,12 +121,44 @@ func TestJSONQuotedIsGosEncoder(t *testing.T) {
 			t.Fatal(err)
 		}
 		html, _ := json.Marshal(v)
-		for i, want := range []string{strings.TrimSuffix(b.String(), "\n"), string(html)} {
-			if got := `"` + jsonQuoted(v, jsonEscaped[i].escaped, "", "%04x") + `"`; got != want {
-				t.Errorf("jsonQuoted(%q, %d) = %s; Go writes %s", v, i, got, want)
+		valid := string([]rune(v))
+		user := url.UserPassword("u", v).String()
+		for _, c := range []struct{ written, want string }{
+			{strings.TrimSuffix(b.String(), "\n"), valid},
+			{string(html), valid},
+			{strconv.Quote(v), v},
+			{strconv.QuoteToASCII(v), v},
+			{url.PathEscape(v), v},
+			{lowerEscapes(url.QueryEscape(v)), strings.ReplaceAll(v, " ", "+")},
+			{user[2:], v},
+		} {
+			if c.written[0] == '"' {
+				c.written = c.written[1 : len(c.written)-1]
+			}
+			d := decodeQuoted(c.written)
+			if d.text != c.want {
+				t.Errorf("decodeQuoted(%s) = %q; want %q", c.written, d.text, c.want)
+				continue
+			}
+			if start, end := d.written(0, len(d.text)); start != 0 || end != len(c.written) {
+				t.Errorf("decodeQuoted(%s): the whole text read is at %d:%d; want 0:%d", c.written, start, end, len(c.written))
 			}
 		}
 	}
+	d := decodeQuoted(`x\u00e9%41\U0001f600y`)
+	for _, c := range []struct{ start, end, wantStart, wantEnd int }{
+		{1, 3, 1, 7}, {2, 3, 1, 7}, {3, 4, 7, 10}, {4, 5, 10, 20}, {1, 4, 1, 10}, {8, 9, 20, 21},
+	} {
+		if start, end := d.written(c.start, c.end); start != c.wantStart || end != c.wantEnd {
+			t.Errorf("bytes %d:%d of %q come from %d:%d; want %d:%d", c.start, c.end, d.text, start, end, c.wantStart, c.wantEnd)
+		}
+	}
+}
+
+// lowerEscapes is s with the hex digits of its percent-escapes in lower
+// case (%2F becomes %2f), as some encoders write them.
+func lowerEscapes(s string) string {
+	return regexp.MustCompile(`%[0-9A-F]{2}`).ReplaceAllStringFunc(s, strings.ToLower)
 }
 
 // TestRepetitiveSecretIsFoundInBase64Quoted: a secret matched as whole

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -206,4 +210,76 @@ func TestEnormousSecretIsMaskedWithoutCrashing(t *testing.T) {
 			t.Errorf("%s: Scrub left %d bytes, want %q", name, len(got), want)
 		}
 	}
+}
+
+// TestGoQuotedSecretIsMasked: a secret holding a quote, a backslash, a
+// control character, a byte that is not UTF-8 or a character beyond
+// U+FFFF is found as Go quotes it (%q, strconv.Quote, QuoteToASCII: `\"`,
+// `\\`, `\x1b`, `\xff`, `\u00e9`, `\U0001f600`), and as JSON writes such a
+// character (a surrogate pair, as Python and .NET do), for a secret with
+// an expression and one matched as whole strings (repetitive): an error
+// quoting the token with %q showed it whole.
+func TestGoQuotedSecretIsMasked(t *testing.T) {
+	const tail = "s3cr3t\"back\\slash\x1bé\xff😀end"
+	for _, secret := range []string{"go-quoted-" + tail, strings.Repeat("A", 24) + tail} {
+		redact.Register(secret)
+		for name, text := range map[string]string{
+			"%q":                  fmt.Sprintf("%q", secret),
+			"%+q":                 fmt.Sprintf("%+q", secret),
+			"%#v of a struct":     fmt.Sprintf("%#v", struct{ Token string }{secret}),
+			"strconv.Quote":       strconv.Quote(secret),
+			"JSON surrogate pair": strings.ReplaceAll(mustJSON(t, secret), "😀", `\ud83d\ude00`),
+		} {
+			if got := redact.Scrub("bad token " + text + " given"); strings.Contains(got, "s3cr3t") || !strings.Contains(got, redact.Mask(secret)) {
+				t.Errorf("%.12s…, %s: Scrub(%s) = %s; want it masked", secret, name, text, got)
+			}
+		}
+		var buf bytes.Buffer
+		newLogger("text", &buf).Error("renewal failed", "err", fmt.Errorf("the provider refused %q", secret))
+		if out := buf.String(); strings.Contains(out, "s3cr3t") || !strings.Contains(out, redact.Mask(secret)) {
+			t.Errorf("an error quoting the token with %%q showed it:\n%s", out)
+		}
+	}
+}
+
+// TestRepetitiveSecretIsFoundInAnyMixOfEscapes: a secret matched as whole
+// strings (repetitive) is found with its characters written raw or
+// escaped in any mix, not only as the encoders listed wrote it: a Redis
+// password in a URL's user part, which url.UserPassword escapes as no
+// other encoder does (`,;:` escaped, `$&+=` raw, `!*'()` escaped), showed
+// whole in an error quoting the store's URL, and so did each character
+// but letters and digits (written raw by every encoder) escaped at random,
+// by %XX, \u00XX or \xXX.
+func TestRepetitiveSecretIsFoundInAnyMixOfEscapes(t *testing.T) {
+	password := strings.Repeat("A", 24) + "$&+,;=!*'():@/?~ x"
+	store := (&url.URL{Scheme: "redis", User: url.UserPassword("default", password), Host: "127.0.0.1:6379", Path: "/0"}).String()
+	redact.RegisterURLs(store)
+	var buf bytes.Buffer
+	newLogger("json", &buf).Error("store failed", "err", errors.New("dial "+store+": connection refused"))
+	if out := buf.String(); strings.Contains(out, strings.Repeat("A", 9)) || !strings.Contains(out, redact.Mask(password)) {
+		t.Errorf("the password in the store's URL showed:\n%s", out)
+	}
+	r := rand.New(rand.NewChaCha8([32]byte{3}))
+	for range 50 {
+		var mixed strings.Builder
+		for _, c := range []byte(password) {
+			switch n := r.IntN(4); {
+			case n == 0, isAlnum(c):
+				mixed.WriteByte(c)
+			case n == 1:
+				fmt.Fprintf(&mixed, "%%%02x", c)
+			case n == 2:
+				fmt.Fprintf(&mixed, `\u%04X`, c)
+			default:
+				fmt.Fprintf(&mixed, `\x%02x`, c)
+			}
+		}
+		if got := redact.Scrub("said " + mixed.String() + "."); got != "said "+redact.Mask(password)+"." {
+			t.Errorf("Scrub(%s) = %s; want the password masked", mixed.String(), got)
+		}
+	}
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }

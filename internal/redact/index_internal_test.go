@@ -11,7 +11,7 @@ import (
 
 // manySecrets holds n random tokens as owners' secrets (two each, as an
 // environment's access and refresh tokens), forgotten when t ends.
-func manySecrets(t *testing.T, n int) []string {
+func manySecrets(t testing.TB, n int) []string {
 	t.Helper()
 	r := rand.New(rand.NewChaCha8([32]byte{1}))
 	values := make([]string, n)

@@ -15,10 +15,13 @@ import (
 	"log/slog"
 	"maps"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode"
 )
 
@@ -75,6 +78,10 @@ var registry struct {
 	pending map[string]struct{}
 }
 
+// added counts the values that began to be masked: a Handler's bound
+// attributes masked before the last of them are masked again.
+var added atomic.Uint64
+
 type generations struct{ current, previous []string }
 
 // held is the set of values g holds, in either generation.
@@ -95,6 +102,7 @@ func hold(v string) {
 	registry.holders[v]++
 	if registry.holders[v] == 1 {
 		registry.pending[v] = struct{}{}
+		added.Add(1)
 	}
 }
 
@@ -649,11 +657,61 @@ func MaskURLs(urls ...*string) {
 
 // Handler masks secrets before passing records on.
 type Handler struct {
-	next slog.Handler
+	base slog.Handler
+	// bound are the groups and attributes given to WithGroup and
+	// WithAttrs, in order, as they were given: masked again for the
+	// secrets registered after they were bound (a token renewed after a
+	// logger was made With it), as a record's attributes are at each
+	// Handle. made is base with them masked as the registry stood at added.
+	bound []binding
+	made  atomic.Pointer[madeHandler]
+}
+
+// binding is one WithGroup (group) or WithAttrs (attrs).
+type binding struct {
+	group string
+	attrs []slog.Attr
+}
+
+type madeHandler struct {
+	added uint64
+	next  slog.Handler
 }
 
 // NewHandler wraps next.
-func NewHandler(next slog.Handler) *Handler { return &Handler{next: next} }
+func NewHandler(next slog.Handler) *Handler { return &Handler{base: next} }
+
+// next is the handler records go on to: base with the bound groups and
+// attributes, masked for every secret registered so far. It is made
+// again only after more secrets are, not for each record.
+func (h *Handler) next() slog.Handler {
+	if len(h.bound) == 0 {
+		return h.base
+	}
+	n := added.Load()
+	if m := h.made.Load(); m != nil && m.added == n {
+		return m.next
+	}
+	next := h.base
+	for _, b := range h.bound {
+		if b.group != "" {
+			next = next.WithGroup(Scrub(b.group))
+			continue
+		}
+		c := make([]slog.Attr, len(b.attrs))
+		for i, a := range b.attrs {
+			c[i] = clean(a)
+		}
+		next = next.WithAttrs(c)
+	}
+	h.made.Store(&madeHandler{added: n, next: next})
+	return next
+}
+
+// bind is h with b bound after the groups and attributes it has.
+func (h *Handler) bind(b binding) *Handler {
+	return &Handler{base: h.base, bound: append(slices.Clip(h.bound), b)}
+}
 
 // Logger is l logging through a Handler, so that it masks secrets whatever
 // handler it writes with (a program's own slog.NewTextHandler); l itself
@@ -670,7 +728,7 @@ func Logger(l *slog.Logger) *slog.Logger {
 }
 
 // Enabled implements slog.Handler.
-func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next().Enabled(ctx, l) }
 
 // Handle implements slog.Handler.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
@@ -679,27 +737,30 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 		out.AddAttrs(clean(a))
 		return true
 	})
-	return h.next.Handle(ctx, out)
+	return h.next().Handle(ctx, out)
 }
 
 // WithAttrs implements slog.Handler.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	c := make([]slog.Attr, len(attrs))
-	for i, a := range attrs {
-		c[i] = clean(a)
+	if len(attrs) == 0 {
+		return h
 	}
-	return &Handler{next: h.next.WithAttrs(c)}
+	return h.bind(binding{attrs: slices.Clone(attrs)})
 }
 
 // WithGroup implements slog.Handler.
 func (h *Handler) WithGroup(name string) slog.Handler {
-	return &Handler{next: h.next.WithGroup(Scrub(name))}
+	if name == "" {
+		return h
+	}
+	return h.bind(binding{group: name})
 }
 
 // clean is a with its secrets masked: in its value (all of it under a
 // key IsSecretKey names, a Secret's, the registered ones in any other) and
 // in its key, which a program may take from data (a map of tokens by
-// value).
+// value). Bytes ([]byte, json.RawMessage) are masked as the text they
+// hold, not printed as numbers; a duration logs as loggedDuration.
 func clean(a slog.Attr) slog.Attr {
 	key := Scrub(a.Key)
 	if a.Value.Kind() == slog.KindLogValuer {
@@ -708,12 +769,17 @@ func clean(a slog.Attr) slog.Attr {
 		}
 	}
 	v := a.Value.Resolve()
+	if text, ok := bytesText(v); ok {
+		v = slog.StringValue(text)
+	}
 	if IsSecretKey(a.Key) && v.Kind() != slog.KindGroup {
 		return slog.String(key, Mask(v.String()))
 	}
 	switch v.Kind() {
 	case slog.KindString:
 		return slog.String(key, Scrub(v.String()))
+	case slog.KindDuration:
+		return slog.Any(key, loggedDuration(v.Duration()))
 	case slog.KindGroup:
 		g := v.Group()
 		c := make([]slog.Attr, len(g))
@@ -728,4 +794,52 @@ func clean(a slog.Attr) slog.Attr {
 		return slog.String(key, Scrub(fmt.Sprint(v.Any())))
 	}
 	return slog.Attr{Key: key, Value: v}
+}
+
+// bytesText is the text v holds when it is a slice of bytes of a type that
+// does not say how it prints (no String, no Error: net.IP does).
+func bytesText(v slog.Value) (string, bool) {
+	if v.Kind() != slog.KindAny {
+		return "", false
+	}
+	switch v.Any().(type) {
+	case fmt.Stringer, error:
+		return "", false
+	}
+	if b := reflect.ValueOf(v.Any()); b.Kind() == reflect.Slice && b.Type().Elem().Kind() == reflect.Uint8 {
+		return string(b.Bytes()), true
+	}
+	return "", false
+}
+
+// loggedDuration is a duration as freshtoken logs it: in text as Go writes
+// it ("1m30s"), in JSON (a handler that marshals it, a program's own
+// slog.NewJSONHandler too) as a string of seconds ("90s", "0.25s") rather
+// than the number of nanoseconds slog's JSON handler writes. Either reads
+// back with time.ParseDuration, exactly.
+type loggedDuration time.Duration
+
+func (d loggedDuration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON implements json.Marshaler: d in seconds, with as many
+// decimals as it needs and no more, counted in whole nanoseconds, as a
+// float64 of seconds cannot hold a duration longer than about 104 days to
+// the nanosecond.
+func (d loggedDuration) MarshalJSON() ([]byte, error) {
+	b, ns := append(make([]byte, 0, 24), '"'), uint64(d)
+	if d < 0 {
+		b, ns = append(b, '-'), -ns // the largest negative duration too
+	}
+	b = strconv.AppendUint(b, ns/1e9, 10)
+	if frac := ns % 1e9; frac != 0 {
+		// Nine digits, written after a 1 that is then overwritten by
+		// the point, without the zeros they end with.
+		at := len(b)
+		b = strconv.AppendUint(b, 1e9+frac, 10)
+		b[at] = '.'
+		for b[len(b)-1] == '0' {
+			b = b[:len(b)-1]
+		}
+	}
+	return append(b, 's', '"'), nil
 }

@@ -1,0 +1,114 @@
+package redact_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// programLogger is a library program's own logger, in format ("text" or
+// "json"), as freshtoken takes it (redact.Logger, as New and config.Open
+// do).
+func programLogger(format string, out io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelDebug}
+	if format == "json" {
+		return redact.Logger(slog.New(slog.NewJSONHandler(out, opts)))
+	}
+	return redact.Logger(slog.New(slog.NewTextHandler(out, opts)))
+}
+
+// TestBoundAttributesMaskSecretsRegisteredLater: attributes bound to a
+// logger (Logger.With, also inside a WithGroup) are masked for secrets
+// registered after the logger was made, as a token renewed after it is:
+// they were masked once, when bound, and showed the new token whole in
+// every line after.
+func TestBoundAttributesMaskSecretsRegisteredLater(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			renewed := "renewed-after-the-logger-0123456789-" + format
+			var buf bytes.Buffer
+			log := programLogger(format, &buf).With("request", "https://api.example.com/x?t="+renewed).WithGroup("g").With("seen", []string{renewed})
+			log.Info("before")
+			buf.Reset()
+			redact.Set(t.Name(), renewed)
+			t.Cleanup(func() { redact.Set(t.Name()); redact.Set(t.Name()) })
+			log.Info("after", "a", 1)
+			log.WithGroup("h").With("k", "v").Info("later")
+			if out := buf.String(); strings.Contains(out, renewed[8:]) || strings.Count(out, redact.Mask(renewed)) != 4 {
+				t.Errorf("a secret registered after the logger was made showed, or was not masked twice in each line:\n%s", out)
+			}
+			if out := buf.String(); !strings.Contains(out, "g.h.k=v") && !strings.Contains(out, `"h":{"k":"v"}`) {
+				t.Errorf("the groups and attributes bound are not as given:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestBytesAreMaskedAsText: a []byte (a token, an answer's body, a
+// json.RawMessage) logs as the text it holds, with its secrets masked: it
+// logged as decimal numbers ([115 51 …]), unreadable and unmasked, and a
+// secret under a secret's name as the first characters of those numbers.
+// A type of bytes that says how it prints (net.IP) prints so.
+func TestBytesAreMaskedAsText(t *testing.T) {
+	const secret = "bytes-secret-0123456789abcdefghij"
+	redact.Register(secret)
+	body := `{"access_token":"` + secret + `","expires_in":3600}`
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			programLogger(format, &buf).Info("answer", "body", []byte(body), "raw", json.RawMessage(body), "token", []byte(secret),
+				slog.Group("g", "b", []byte("plain text")), "ip", net.IPv4(127, 0, 0, 1))
+			out := buf.String()
+			if strings.Contains(out, secret[8:]) || strings.Contains(out, "98 121 116") || strings.Count(out, redact.Mask(secret)) != 3 {
+				t.Errorf("bytes were not masked as text:\n%s", out)
+			}
+			for _, want := range []string{"expires_in", "plain text", "127.0.0.1"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%q is not shown as text:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+// TestJSONDurationsAreTextOfSeconds: a duration freshtoken logs through a
+// program's own JSON handler is a string of seconds ("90s", "0.25s", as
+// the command line's --log-format json writes it and docs/library.md
+// shows), which time.ParseDuration reads back as the very same duration at
+// every size and sign: slog's JSON handler wrote nanoseconds
+// (5400000000000), which no person reads. The text handler still writes
+// Go's own ("1m30s"); a duration in a group is written so too.
+func TestJSONDurationsAreTextOfSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 1: "0.000000001s", -1: "-0.000000001s", 250 * time.Millisecond: "0.25s", time.Minute: "60s", -90 * time.Second: "-90s",
+		480 * time.Hour: "1728000s", 1234567890123456789: "1234567890.123456789s", 9*time.Second + 1: "9.000000001s",
+		math.MaxInt64: "9223372036.854775807s", math.MinInt64: "-9223372036.854775808s",
+	} {
+		var buf bytes.Buffer
+		programLogger("json", &buf).Info("renewed", "remaining", d, slog.Group("g", "skew", d))
+		var line struct {
+			Remaining string
+			G         struct{ Skew string }
+		}
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("%s: %v", buf.String(), err)
+		}
+		back, err := time.ParseDuration(line.Remaining)
+		if line.Remaining != want || line.G.Skew != want || err != nil || back != d {
+			t.Errorf("%d ns logged %s, read back %v (%v); want %q", int64(d), strings.TrimSpace(buf.String()), back, err, want)
+		}
+	}
+	var buf bytes.Buffer
+	programLogger("text", &buf).Info("renewed", "remaining", 90*time.Second)
+	if !strings.Contains(buf.String(), "remaining=1m30s") {
+		t.Errorf("the text handler wrote %s; want remaining=1m30s", buf.String())
+	}
+}
