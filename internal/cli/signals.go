@@ -415,11 +415,13 @@ func (g *guard) received(s syscall.Signal) {
 
 // abandoned is, for each environment with a renewal in flight, oldest
 // first, the one whose abandoning costs the most: an answer the store
-// refused, then an answer being stored, then a request still awaited.
-// The caller holds g.mu.
+// refused, then an answer being stored, then a request still awaited;
+// one with nothing to lose costs nothing. The caller holds g.mu.
 func (g *guard) abandoned() []freshtoken.Renewal {
 	cost := func(t *told) int {
 		switch {
+		case t.r.NothingToLose:
+			return 0
 		case t.r.Unsaved:
 			return 3
 		case t.r.Storing:
@@ -448,14 +450,12 @@ func (g *guard) abandoned() []freshtoken.Renewal {
 	return rs
 }
 
-// abandonedLine is the warning for r abandoned by a second Ctrl-C, ""
-// when that costs nothing (no refresh token: the next call requests
-// another token); imp says whether a log-in's tokens are an import's (see
-// importingTokens).
+// abandonedLine is the warning for r abandoned by a second Ctrl-C, r
+// having something to lose (one with no refresh token costs nothing: the
+// next call requests another token); imp says whether a log-in's tokens
+// are an import's (see importingTokens).
 func (g *guard) abandonedLine(r freshtoken.Renewal, imp importing) string {
 	switch {
-	case r.NothingToLose:
-		return ""
 	case r.Unsaved:
 		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
 	case r.Storing && r.LogIn && imp.on:
