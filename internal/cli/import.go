@@ -527,13 +527,17 @@ type keychainSecret struct {
 // importLeft is what an import abandoned (a second Ctrl-C) while it
 // stores the tokens of the environment after written leaves as it is,
 // not put back: the tokens it stored for written (in place of any they
-// had), and the export's client secret it kept in the keychain; "" if
-// nothing.
+// had), those it removed (the export has none), and the export's client
+// secret it kept in the keychain; "" if nothing.
 func importLeft(written []importTarget, secrets []keychainSecret) string {
-	var tokens, kept []string
+	var tokens, removed, kept []string
 	for _, t := range written {
-		if !t.untouched {
+		switch {
+		case t.untouched:
+		case t.wrote != nil:
 			tokens = append(tokens, t.env.Name)
+		case t.prev != nil:
+			removed = append(removed, t.env.Name)
 		}
 	}
 	for _, k := range secrets {
@@ -542,6 +546,9 @@ func importLeft(written []importTarget, secrets []keychainSecret) string {
 	var left []string
 	if len(tokens) > 0 {
 		left = append(left, "the tokens of "+strings.Join(tokens, ", ")+" are the export's")
+	}
+	if len(removed) > 0 {
+		left = append(left, "those of "+strings.Join(removed, ", ")+" are removed")
 	}
 	if len(kept) > 0 {
 		left = append(left, "the keychain holds its client secret for "+strings.Join(kept, ", "))
