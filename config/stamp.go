@@ -61,12 +61,14 @@ func (s Stamp) Current() bool { return s.taken && s.Same(StampOf(s.path)) }
 const settleTime = 2 * time.Second
 
 // SettledAt reports whether s, taken at at or later, saw no file, or one
-// last changed settleTime or more before at (its change time where the
-// system keeps one, else its modification time): any later write then
-// shows in its times. A file changed moments before may be written again
-// within the same tick of its file system's clock, with the same size
-// and times, and a stamp taken between the two writes is the same as one
-// taken after (a time after at, of a clock set back, is not settled).
+// last changed settleTime or more before at (the later of its change and
+// modification times): any later write then shows in its times. A file
+// changed moments before may be written again within the same tick of
+// its file system's clock, with the same size and times, and a stamp
+// taken between the two writes is the same as one taken after (a time
+// after at, of a clock set back, is not settled). A file system that
+// keeps no change time (a FUSE one, an SMB server's) says 1970 or 1601,
+// which is never the file's last change.
 func (s Stamp) SettledAt(at time.Time) bool {
 	if !s.taken {
 		return false
@@ -74,9 +76,9 @@ func (s Stamp) SettledAt(at time.Time) bool {
 	if s.fi == nil {
 		return true
 	}
-	changed := changeTime(s.fi)
-	if changed.IsZero() {
-		changed = s.fi.ModTime()
+	changed := s.fi.ModTime()
+	if c := changeTime(s.fi); c.After(changed) {
+		changed = c
 	}
 	return !changed.After(at.Add(-settleTime))
 }

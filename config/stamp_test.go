@@ -51,6 +51,7 @@ func TestStamp(t *testing.T) {
 			return os.Rename(next, p)
 		}},
 		{"written in place with the same size and time", func() error {
+			afterTheLastChange(t, p)
 			if err := os.WriteFile(p, []byte("c = 3\n"), 0o600); err != nil {
 				return err
 			}
@@ -71,6 +72,38 @@ func TestStamp(t *testing.T) {
 		}
 		if c.name == "deleted" && !config.StampOf(p).Current() {
 			t.Error("a stamp of no file is not current while there is none")
+		}
+	}
+}
+
+// afterTheLastChange returns once a change made now gives the file at p a
+// change time later than its last (where the system keeps one). Linux
+// before 6.13 takes it from a clock that moves on every few milliseconds,
+// and a write within the same tick as the file's last change (the step
+// before) kept its change time, size and time: the stamp was current,
+// and the test failed or passed as the scheduler went.
+func afterTheLastChange(t *testing.T, p string) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := config.ChangeTime(fi)
+	if last.IsZero() {
+		return
+	}
+	probe := p + ".probe"
+	defer os.Remove(probe)
+	for {
+		if err := os.WriteFile(probe, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		now, err := os.Stat(probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if config.ChangeTime(now).After(last) {
+			return
 		}
 	}
 }

@@ -103,36 +103,59 @@ func TestSignalWhileImportAsksTheKeptSecretCommand(t *testing.T) {
 }
 
 // TestSecondCtrlCWhileTheStoreTakesAnImport: `import postman` into Redis,
-// which stalls (SIGSTOP) as the export's tokens for sand are written, and
-// Ctrl-C twice. The wait and the warning spoke of a log-in ("the tokens the
-// log-in brought", "log-in abandoned … run `freshtoken login -e sand`
-// again"), but an import issues nothing and loses nothing: the export still
-// holds the tokens. They say the import is abandoned, and to run it again.
+// which stalls (SIGSTOP) as the export's tokens for an environment are
+// written, and Ctrl-C twice. The wait and the warning spoke of a log-in
+// ("the tokens the log-in brought", "log-in abandoned … run `freshtoken
+// login -e sand` again"), but an import issues nothing and loses nothing:
+// the export still holds the tokens. They say the import is abandoned,
+// and to run it again. Stalled at the second environment of an export,
+// the warning said only that the configuration was not changed, though
+// the first's tokens, stored, stay the export's in place of what the
+// store held, not put back: it says so.
 func TestSecondCtrlCWhileTheStoreTakesAnImport(t *testing.T) {
-	srv := redistest.Start(t)
-	paused := make(chan struct{})
-	var once sync.Once
-	relay := srv.Relay(t, func(args []string) {
-		// A script (EVAL or EVALSHA, the script, its number of keys, the
-		// keys…) on sand's record and two more keys: the import's save.
-		if len(args) >= 4 && strings.HasPrefix(strings.ToLower(args[0]), "eval") && args[2] == "3" && args[3] == "freshtoken:sand" {
-			once.Do(func() {
-				srv.Pause(t)
-				t.Cleanup(func() { srv.Resume(t) })
-				close(paused)
+	for _, c := range []struct {
+		name      string
+		keys      []string
+		stalledAt string
+		left      string // what the warning says stays as it is; "" nothing
+	}{
+		{"one environment", []string{"sand"}, "sand", ""},
+		{"the second of two", []string{"aaa", "bbb"}, "bbb", ", but the tokens of aaa are the export's, not put back as they were: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			paused := make(chan struct{})
+			var once sync.Once
+			relay := srv.Relay(t, func(args []string) {
+				// A script (EVAL or EVALSHA, the script, its number of
+				// keys, the keys…) on the record and two more keys: the
+				// import's save.
+				if len(args) >= 4 && strings.HasPrefix(strings.ToLower(args[0]), "eval") && args[2] == "3" && args[3] == "freshtoken:"+c.stalledAt {
+					once.Do(func() {
+						srv.Pause(t)
+						t.Cleanup(func() { srv.Resume(t) })
+						close(paused)
+					})
+				}
 			})
-		}
-	})
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://"+relay+"/0?read_timeout=60s&write_timeout=60s", "")
-	export := w.seedExport("sand")
-	run := w.watch("import", "postman", export)
-	testenv.Receive(t, "the import's save to reach Redis", paused)
-	run.cmd.Process.Signal(syscall.SIGINT)
-	run.waitSaid(t, "freshtoken: storing the export's tokens for sand, then exiting")
-	run.cmd.Process.Signal(syscall.SIGINT)
-	stderr := run.waitExit(t, 130)
-	if !strings.Contains(stderr, "freshtoken: import abandoned") || !strings.Contains(stderr, "run the import again") || strings.Contains(stderr, "log-in") || strings.Contains(stderr, " login") {
-		t.Fatalf("stderr %q; want the import said abandoned, to be run again, with no word of a log-in", stderr)
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://"+relay+"/0?read_timeout=60s&write_timeout=60s", "")
+			export := w.seedExport(c.keys...)
+			run := w.watch("import", "postman", export)
+			testenv.Receive(t, "the import's save to reach Redis", paused)
+			run.cmd.Process.Signal(syscall.SIGINT)
+			run.waitSaid(t, "freshtoken: storing the export's tokens for "+c.stalledAt+", then exiting")
+			run.cmd.Process.Signal(syscall.SIGINT)
+			stderr := run.waitExit(t, 130)
+			said := "freshtoken: import abandoned while the export's tokens for " + c.stalledAt + " were being stored; the configuration was not changed"
+			if c.left == "" {
+				said += ": run the import again"
+			} else {
+				said += c.left + "run the import again"
+			}
+			if !strings.Contains(stderr, said) || strings.Contains(stderr, "log-in") || strings.Contains(stderr, " login") {
+				t.Fatalf("stderr %q; want %q, with no word of a log-in", stderr, said)
+			}
+		})
 	}
 }
 

@@ -95,7 +95,7 @@ type Factory struct {
 	holdPutBack func(what, ifAbandoned string) (done func())
 	// holdImport tells a second Ctrl-C that the log-in's tokens being
 	// stored are an import's (see guard.importingTokens); nil: nobody.
-	holdImport func() (done func())
+	holdImport func(left string) (done func())
 
 	asking   *IOStreams // see dialogue; nil until something is asked
 	logger   *slog.Logger
@@ -425,12 +425,13 @@ func (f *Factory) puttingBack(what, ifAbandoned string) (done func()) {
 }
 
 // importingTokens tells a second Ctrl-C, until done, that the log-in's
-// tokens being stored are an export's (see guard.importingTokens).
-func (f *Factory) importingTokens() (done func()) {
+// tokens being stored are an export's, and what abandoning them leaves
+// as it is besides (see guard.importingTokens).
+func (f *Factory) importingTokens(left string) (done func()) {
 	if f.holdImport == nil {
 		return func() {}
 	}
-	return f.holdImport()
+	return f.holdImport(left)
 }
 
 // secretWhere says where env's client secret comes from, for the step

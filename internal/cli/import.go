@@ -362,11 +362,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	now := time.Now()
 	stored := make([]string, len(envs))
 	held := make([]bool, len(envs))
-	imported := f.importingTokens()
 	for i := range targets {
 		targets[i].untouched = keepsStored(targets[i].src, targets[i].prev, targets[i].env)
-		if stored[i], held[i], err = importTokens(ctx, &targets[i], now); err != nil {
-			imported()
+		imported := f.importingTokens(importLeft(targets[:i], replaced))
+		stored[i], held[i], err = importTokens(ctx, &targets[i], now)
+		imported()
+		if err != nil {
 			what := fmt.Sprintf("the tokens of %s could not be stored (%v)", targets[i].env.Name, storeCause(err))
 			if ctx.Err() != nil { // a signal: the store is not at fault
 				what = fmt.Sprintf("the import stopped while the tokens of %s were being stored", targets[i].env.Name)
@@ -386,7 +387,6 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return importFailed(ctx, f, what, err, written, replaced)
 		}
 	}
-	imported()
 	if _, err := config.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, f, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
 	}
@@ -524,6 +524,41 @@ type keychainSecret struct {
 	env *config.Env
 	old string
 	had bool // false: the keychain held none, and the export's is removed
+}
+
+// importLeft is what an import abandoned (a second Ctrl-C) while it
+// stores the tokens of the environment after written leaves as it is,
+// not put back: the tokens it stored for written (in place of any they
+// had), those it removed (the export has none), and the export's client
+// secret it kept in the keychain; "" if nothing.
+func importLeft(written []importTarget, secrets []keychainSecret) string {
+	var tokens, removed, kept []string
+	for _, t := range written {
+		switch {
+		case t.untouched:
+		case t.wrote != nil:
+			tokens = append(tokens, t.env.Name)
+		case t.prev != nil:
+			removed = append(removed, t.env.Name)
+		}
+	}
+	for _, k := range secrets {
+		kept = append(kept, k.env.Name)
+	}
+	var left []string
+	if len(tokens) > 0 {
+		left = append(left, "the tokens of "+strings.Join(tokens, ", ")+" are the export's")
+	}
+	if len(removed) > 0 {
+		left = append(left, "those of "+strings.Join(removed, ", ")+" are removed")
+	}
+	if len(kept) > 0 {
+		left = append(left, "the keychain holds its client secret for "+strings.Join(kept, ", "))
+	}
+	if len(left) == 0 {
+		return ""
+	}
+	return strings.Join(left, ", and ") + ", not put back as they were"
 }
 
 // importFailed puts back the tokens of the environments already written,

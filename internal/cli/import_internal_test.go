@@ -212,3 +212,39 @@ func TestFailedImportsPutBackRewritesTheTokenFile(t *testing.T) {
 		t.Fatalf("the token file holds %q, %v after the put-back; want the access token put back, %q", got, err, prev.AccessToken)
 	}
 }
+
+// TestImportAbandonedSaysWhatItLeaves: what a second Ctrl-C while an
+// import stores an environment's tokens says the import leaves as it is,
+// not put back: the export's tokens stored for the environments before,
+// the tokens it removed where the export has none, the export's client
+// secret kept in the keychain; nothing for an environment whose stored
+// tokens it kept, or that had none to remove.
+func TestImportAbandonedSaysWhatItLeaves(t *testing.T) {
+	target := func(name string, untouched bool, wrote, prev *store.Record) importTarget {
+		return importTarget{env: postman.Env{Name: name}, untouched: untouched, wrote: wrote, prev: prev}
+	}
+	rec := &store.Record{RefreshToken: "rt"}
+	written := []importTarget{
+		target("kept", true, nil, rec),
+		target("aaa", false, rec, nil),
+		target("bbb", false, rec, rec),
+		target("gone", false, nil, rec),
+		target("none", false, nil, nil),
+	}
+	secrets := []keychainSecret{{env: &config.Env{Name: "aaa"}}, {env: &config.Env{Name: "bbb"}, had: true}}
+	for _, c := range []struct {
+		written []importTarget
+		secrets []keychainSecret
+		want    string
+	}{
+		{nil, nil, ""},
+		{written[:1], nil, ""},
+		{written, nil, "the tokens of aaa, bbb are the export's, and those of gone are removed, not put back as they were"},
+		{written[:1], secrets, "the keychain holds its client secret for aaa, bbb, not put back as they were"},
+		{written[1:2], secrets, "the tokens of aaa are the export's, and the keychain holds its client secret for aaa, bbb, not put back as they were"},
+	} {
+		if got := importLeft(c.written, c.secrets); got != c.want {
+			t.Errorf("importLeft(%d written, %d secrets) = %q; want %q", len(c.written), len(c.secrets), got, c.want)
+		}
+	}
+}

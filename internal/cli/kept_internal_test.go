@@ -83,6 +83,9 @@ func TestTokenFileFolderMadeWritableByOthersIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(time.Hour)
+	if _, err := f.keptConfig(); err != nil { // read again once, unchanged: settled
+		t.Fatal(err)
+	}
 	if why := k.Refuse(token); why != "" {
 		t.Fatalf("a token file in a folder of the user's own is refused: %s", why)
 	}
@@ -105,7 +108,7 @@ func TestTokenFileFolderMadeWritableByOthersIsRefused(t *testing.T) {
 // every 2 s, and by the proxy at every request (each through one lock
 // for every environment), for as long as the clock stayed behind.
 func TestKeptReadingOfAFileAheadOfTheClockSettles(t *testing.T) {
-	at := keptAheadOfTheClock(t, 0)
+	at := keptOffTheClock(t, time.Hour, 0)
 	at(0, true, false, "first, the file's time ahead of the clock")
 	at(configRecheck, true, true, "2 s on, the file unchanged")
 	at(2*configRecheck, false, true, "4 s on, the file unchanged since a reading 2 s after another")
@@ -123,23 +126,40 @@ func TestKeptReadingOfAFileAheadOfTheClockSettles(t *testing.T) {
 // the reading settled. The test's clock moves on half a second at each
 // look at it, as over a slow share.
 func TestKeptReadingSettlesCountingFromTheEndOfItsLook(t *testing.T) {
-	at := keptAheadOfTheClock(t, time.Second/2)
+	at := keptOffTheClock(t, time.Hour, time.Second/2)
 	at(0, true, false, "first, the file's time ahead of the clock, its look taking 0.5 s")
 	at(configRecheck, false, false, "2 s after the first look began, 1.5 s after it ended")
 	at(configRecheck+time.Second/2, true, true, "2 s after the first look ended, the file unchanged")
 }
 
-// keptAheadOfTheClock writes a configuration file changed an hour ahead
-// of a keptRead's clock, which moves on by look at each look at it, and
-// returns a check of a reading since after the clock's start: whether
-// the file was read again, and the reading settled.
-func keptAheadOfTheClock(t *testing.T, look time.Duration) func(since time.Duration, want, settled bool, why string) {
+// TestKeptReadingOfAFileBehindTheClockSettlesOnlyOnceUnchanged: a
+// configuration file written moments before it is read, on a network
+// share whose server's clock is behind the process's, has times that
+// look long past. Its reading was settled at once, and an edit of the
+// same size within the same tick of the server's clock, after the
+// reading, was never read: the times of a file, by another clock than
+// this process's, cannot tell how long ago it changed. A reading is
+// settled only once the file's stamp stayed the same over configRecheck
+// by this process's clock.
+func TestKeptReadingOfAFileBehindTheClockSettlesOnlyOnceUnchanged(t *testing.T) {
+	at := keptOffTheClock(t, -time.Hour, 0)
+	at(0, true, false, "first, the file written just now, its time an hour behind the clock")
+	at(time.Second, false, false, "a second on")
+	at(configRecheck, true, true, "2 s on, the file unchanged")
+	at(configRecheck+10*time.Minute, false, true, "10 minutes on, the file unchanged")
+}
+
+// keptOffTheClock writes a configuration file changed ahead (behind, if
+// negative) of a keptRead's clock, which moves on by look at each look
+// at it, and returns a check of a reading since after the clock's start:
+// whether the file was read again, and the reading settled.
+func keptOffTheClock(t *testing.T, ahead, look time.Duration) func(since time.Duration, want, settled bool, why string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.toml")
 	if err := os.WriteFile(path, []byte("[env.dev]\nprovider = \"freeagent\"\nclient_id = \"a\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now().Add(-time.Hour)
+	start := time.Now().Add(-ahead)
 	now := start
 	k := &keptRead{now: func() time.Time { at := now; now = now.Add(look); return at }}
 	return func(since time.Duration, want, settled bool, why string) {

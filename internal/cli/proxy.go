@@ -418,11 +418,11 @@ func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Sourc
 // 37 MB of garbage, most of a proxy's memory. An edit is seen at once.
 // Read again every configRecheck are only a reading that failed, as what
 // it failed on may lie outside the file (a ca_file, a token_file's
-// folder), and one of a file changed moments before it was read, which
-// an edit of the same size may follow unseen within the tick of the file
-// system's clock (config.Stamp.SettledAt). A token_file's folder made
-// writable by others since is found at the keeper's write of the file
-// (config.TokenFileFolderProblem), not by reading the whole file again.
+// folder), and a reading not yet settled (see read): an edit of the same
+// size may follow it unseen within the tick of the file system's clock.
+// A token_file's folder made writable by others since is found at the
+// keeper's write of the file (config.TokenFileFolderProblem), not by
+// reading the whole file again.
 type keptRead struct {
 	mu    sync.Mutex   // held while reading: watches starting at once share one reading
 	stamp config.Stamp // taken before the reading
@@ -453,19 +453,22 @@ func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bo
 	defer k.mu.Unlock()
 	recheck := k.conf == nil || !k.conf.Settled
 	if !k.stamp.Same(stamp) || recheck && at.Sub(k.looked) >= configRecheck {
-		// A file whose stamp stayed the same from the end of one reading's
-		// look to the start of the next's, configRecheck on, is settled
-		// whatever its times say: every write sharing that stamp fell in
-		// one tick of the file system's clock that began before the first
-		// look ended, and so ended before this reading. One with a time
+		// A reading is settled once the file's stamp stayed the same from
+		// the end of one reading's look to the start of the next's,
+		// configRecheck on by this clock, whatever its times say: every
+		// write sharing that stamp fell in one tick of the file system's
+		// clock that began before the first look ended, and so ended
+		// before this reading. Judged by the file's times, one with a time
 		// ahead of this clock (a network share's server ahead, this clock
 		// set back since the edit) was never, and was read again every
 		// configRecheck, and by the proxy at every request, for as long
-		// as it ran.
+		// as it ran; and one written moments before on a share whose
+		// server's clock is behind was settled at once, and an edit of the
+		// same size in the same tick after it was never read.
 		unchanged := k.stamp.Same(stamp)
 		k.conf, k.err = config.Load(p)
 		if k.err == nil {
-			k.conf.Settled = unchanged || stamp.SettledAt(at)
+			k.conf.Settled = unchanged
 		}
 		k.stamp, k.looked, read = stamp, looked, true
 	}

@@ -90,7 +90,16 @@ type guard struct {
 	// importing: the log-in's tokens being stored are an import's, which
 	// the provider did not issue and the export still holds (see
 	// importingTokens).
-	importing bool
+	importing importing
+}
+
+// importing is what an import storing the export's tokens told the guard
+// (see importingTokens).
+type importing struct {
+	on bool
+	// left is what abandoning the import leaves as it is besides, not
+	// put back; "" if nothing.
+	left string
 }
 
 // told is a renewal told to Sending. A token request's is answered once
@@ -325,15 +334,16 @@ func (g *guard) puttingBack(what, ifAbandoned string) (done func()) {
 
 // importingTokens tells the guard that the log-in's tokens stored until
 // done are an export's: abandoned, they cost no log-in, only running the
-// import again (the configuration is written after them).
-func (g *guard) importingTokens() (done func()) {
+// import again (the configuration is written after them); left is what
+// abandoning them leaves as it is besides, which the warning names.
+func (g *guard) importingTokens(left string) (done func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.importing = true
+	g.importing = importing{on: true, left: left}
 	return func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		g.importing = false
+		g.importing = importing{}
 	}
 }
 
@@ -380,7 +390,7 @@ func (g *guard) received(s syscall.Signal) {
 	}
 	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
 	abandoned := g.abandoned()
-	pb, waitPutBack, importing := g.putBack, false, g.importing
+	pb, waitPutBack, imp := g.putBack, false, g.importing
 	if pb != nil && !first && s == syscall.SIGINT {
 		waitPutBack, pb.toldWait = !pb.toldWait, true
 	}
@@ -396,7 +406,7 @@ func (g *guard) received(s syscall.Signal) {
 			fmt.Fprintf(g.errOut, "freshtoken: putting back %s abandoned: %s\n", pb.what, pb.ifAbandoned)
 		} else {
 			for _, r := range abandoned {
-				fmt.Fprint(g.errOut, g.abandonedLine(r, importing))
+				fmt.Fprint(g.errOut, g.abandonedLine(r, imp))
 			}
 		}
 		g.exit(128 + int(syscall.SIGINT))
@@ -405,11 +415,13 @@ func (g *guard) received(s syscall.Signal) {
 
 // abandoned is, for each environment with a renewal in flight, oldest
 // first, the one whose abandoning costs the most: an answer the store
-// refused, then an answer being stored, then a request still awaited.
-// The caller holds g.mu.
+// refused, then an answer being stored, then a request still awaited;
+// one with nothing to lose costs nothing. The caller holds g.mu.
 func (g *guard) abandoned() []freshtoken.Renewal {
 	cost := func(t *told) int {
 		switch {
+		case t.r.NothingToLose:
+			return 0
 		case t.r.Unsaved:
 			return 3
 		case t.r.Storing:
@@ -438,18 +450,20 @@ func (g *guard) abandoned() []freshtoken.Renewal {
 	return rs
 }
 
-// abandonedLine is the warning for r abandoned by a second Ctrl-C, ""
-// when that costs nothing (no refresh token: the next call requests
-// another token); importing: a log-in's tokens are an import's (see
-// importingTokens).
-func (g *guard) abandonedLine(r freshtoken.Renewal, importing bool) string {
+// abandonedLine is the warning for r abandoned by a second Ctrl-C, r
+// having something to lose (one with no refresh token costs nothing: the
+// next call requests another token); imp says whether a log-in's tokens
+// are an import's (see importingTokens).
+func (g *guard) abandonedLine(r freshtoken.Renewal, imp importing) string {
 	switch {
-	case r.NothingToLose:
-		return ""
 	case r.Unsaved:
 		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
-	case r.Storing && r.LogIn && importing:
-		return fmt.Sprintf("freshtoken: import abandoned while the export's tokens for %s were being stored; the configuration was not changed: run the import again\n", r.Env)
+	case r.Storing && r.LogIn && imp.on:
+		left := ""
+		if imp.left != "" {
+			left = ", but " + imp.left
+		}
+		return fmt.Sprintf("freshtoken: import abandoned while the export's tokens for %s were being stored; the configuration was not changed%s: run the import again\n", r.Env, left)
 	case r.Storing && r.LogIn:
 		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
 	case r.Storing:
@@ -491,7 +505,7 @@ func (g *guard) explainWait() {
 func (g *guard) storingWait(inHand freshtoken.Renewal) string {
 	what, cost := "the new tokens from "+host(inHand.TokenURL), ", and the refresh token with them"
 	switch {
-	case inHand.LogIn && g.importing:
+	case inHand.LogIn && g.importing.on:
 		what, cost = "the export's tokens for "+inHand.Env, ", and the import with them"
 	case inHand.LogIn:
 		what, cost = "the tokens the log-in brought from "+host(inHand.TokenURL), ", and the log-in with them"

@@ -243,3 +243,27 @@ func TestEveryRenewalAbandonedIsNamed(t *testing.T) {
 		t.Fatalf("at the second Ctrl-C: exit %d,\n%s\nwant 130,\n%s", *exited, got, want)
 	}
 }
+
+// TestALogInAbandonedBesideARenewalThatLosesNothingIsNamed: the proxy
+// storing a log-in's tokens for an environment while a renewal of it, its
+// answer keeping the refresh token (nothing to lose), is stored too. At a
+// second Ctrl-C the renewal, told later and as costly by its state, was
+// the environment's one named, with no words as it loses nothing, and the
+// log-in's tokens were abandoned unsaid. What loses nothing costs nothing.
+func TestALogInAbandonedBesideARenewalThatLosesNothingIsNamed(t *testing.T) {
+	g, out, exited := handGuard(t)
+	for _, r := range []freshtoken.Renewal{
+		{Env: "sand", TokenURL: "http://sand.example/token", LogIn: true, Storing: true},
+		{Env: "sand", TokenURL: "http://sand.example/token"},
+		{Env: "sand", TokenURL: "http://sand.example/token", Storing: true, NothingToLose: true},
+	} {
+		defer g.Sending(r)()
+	}
+	g.received(syscall.SIGINT)
+	out.Reset()
+	g.received(syscall.SIGINT)
+	want := "freshtoken: log-in abandoned: the tokens sand.example issued for it were not stored; run `freshtoken login -e sand` again\n"
+	if got := out.String(); *exited != 130 || got != want {
+		t.Fatalf("at the second Ctrl-C: exit %d, %q; want 130, %q", *exited, got, want)
+	}
+}
