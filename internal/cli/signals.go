@@ -786,6 +786,22 @@ func hungUp(err error) error {
 	return err
 }
 
+// errBackground is a read of the terminal by a background job that no
+// SIGTTIN stops until fg (a supervisor or shell ignores it): it fails
+// with EIO, as a read of a closed terminal does, and was told as one,
+// "the terminal closed (SIGHUP)", exit 129, of a terminal still open.
+var errBackground error = &usageError{msg: "the terminal cannot be read from the background: freshtoken is not its foreground job, and SIGTTIN, which would stop it until fg brings it back, is ignored here; run the command in the foreground, or give it what it asks for another way (flags, a file)"}
+
+// terminalReadErr is err, a read of the terminal fd's: errBackground when
+// it failed for the process being in the background of a terminal still
+// open, else as hungUp says.
+func terminalReadErr(fd int, err error) error {
+	if errors.Is(err, syscall.EIO) && background(fd) {
+		return errBackground
+	}
+	return hungUp(err)
+}
+
 // signalOf is the signal that err, a command's, stands for: a closed
 // terminal is SIGHUP, and a command freshtoken ran (client_secret_cmd)
 // ended by a signal that a terminal sent freshtoken too, as to every
