@@ -25,9 +25,16 @@ func grantedScope(tok *oauth2.Token) string {
 // credentials, each token is asked for the environment's scopes afresh:
 // n is compared with them, and told of only for a scope before's lacked
 // not (a scope taken out of the configuration is no narrowing).
+//
+// A renewal granted as much as before may still lack scopes the
+// environment asks for (added to the configuration since the log-in, or
+// refused then), which no renewal can bring (RFC 6749 §6): that is
+// warned of once by each Source, and again only for a scope it has not
+// told of.
 func (s *Source) warnNarrowed(n, before *store.Record) {
 	asked := s.set.Scopes
-	if s.set.Grant == GrantClientCredentials {
+	cc := s.set.Grant == GrantClientCredentials
+	if cc {
 		if before != nil {
 			told := before.ScopesNotGranted(asked)
 			asked = slices.DeleteFunc(slices.Clone(asked), func(a string) bool { return slices.Contains(told, a) })
@@ -37,12 +44,29 @@ func (s *Source) warnNarrowed(n, before *store.Record) {
 		asked = store.ScopeWords(before.Scope)
 	}
 	missing := n.ScopesNotGranted(asked)
-	if len(missing) == 0 {
-		return
+	lacking := !cc && s.lackingNewly(n)
+	switch {
+	case len(missing) > 0 && before != nil:
+		s.log.Warn("a renewal was granted fewer scopes than the tokens before it; API calls that need the others will be refused (403): log in again to ask for them",
+			"not_granted", strings.Join(missing, " "), "granted", n.Scope)
+	case len(missing) > 0:
+		s.log.Warn("the provider granted fewer scopes than asked for; API calls that need the others will be refused (403): check the scopes the app may ask for at the provider, then log in again",
+			"not_granted", strings.Join(missing, " "), "granted", n.Scope)
+	case lacking && before != nil:
+		s.log.Warn("the tokens lack scopes the environment asks for (added to its scopes since the log-in?), which no renewal can add; API calls that need them will be refused (403): log in again to ask for them",
+			"not_granted", strings.Join(n.ScopesNotGranted(s.set.Scopes), " "), "granted", n.Scope)
 	}
-	msg := "the provider granted fewer scopes than asked for; API calls that need the others will be refused (403): check the scopes the app may ask for at the provider, then log in again"
-	if before != nil {
-		msg = "a renewal was granted fewer scopes than the tokens before it; API calls that need the others will be refused (403): log in again to ask for them"
-	}
-	s.log.Warn(msg, "not_granted", strings.Join(missing, " "), "granted", n.Scope)
+}
+
+// lackingNewly reports whether n lacks a scope the environment asks for
+// that s has not told of since n's scopes were last compared, and takes
+// those n lacks as told: each warning above names them, or the scopes
+// narrowed, and says to log in again.
+func (s *Source) lackingNewly(n *store.Record) bool {
+	lacking := n.ScopesNotGranted(s.set.Scopes)
+	s.scopeMu.Lock()
+	defer s.scopeMu.Unlock()
+	newly := slices.ContainsFunc(lacking, func(sc string) bool { return !slices.Contains(s.scopesTold, sc) })
+	s.scopesTold = lacking
+	return newly
 }

@@ -142,3 +142,71 @@ func TestAClientCredentialsScopeIsComparedWithTheConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// TestAScopeTheTokensLackIsWarnedAtRenewal: a scope added to the
+// environment's scopes after the log-in is not in its tokens, and no
+// renewal brings it (a refresh asks for no more than the log-in was
+// granted). Renewals granted as much as before said nothing, while status
+// showed the scope not granted and API calls needing it got 403. Each
+// Source (each command, a proxy's run) now warns once, naming it, and
+// again only for a scope it has not told of.
+func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var granted atomic.Pointer[string]
+	grantingScope(t, r, &granted)
+	var logs bytes.Buffer
+	source := func(scopes ...string) *freshtoken.Source {
+		r.settings.Scopes = scopes
+		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	const lacking = `"the tokens lack scopes the environment asks for (added to its scopes since the log-in?), which no renewal can add; API calls that need them will be refused (403): log in again to ask for them" env=sandbox not_granted=`
+	read := source("read")
+	scope := "read"
+	granted.Store(&scope)
+	r.login(read)
+	var src *freshtoken.Source
+	for _, step := range []struct {
+		name    string
+		src     func() *freshtoken.Source // nil: the one before
+		granted string
+		warned  string
+	}{
+		{"write added; a command renews", func() *freshtoken.Source { return source("read", "write") }, "read", lacking + "write granted=read"},
+		{"the same command renews again", nil, "read", ""},
+		{"again, naming no scope", nil, "", ""},
+		{"admin added too; another command renews", func() *freshtoken.Source { return source("read", "write", "admin") }, "read", lacking + `"write admin" granted=read`},
+		{"write taken out; another command renews", func() *freshtoken.Source { return source("read", "admin") }, "read", lacking + "admin granted=read"},
+		{"admin taken out; another command renews", func() *freshtoken.Source { return source("read") }, "read", ""},
+	} {
+		logs.Reset()
+		if step.src != nil {
+			src = step.src()
+		}
+		granted.Store(&step.granted)
+		r.clock.Advance(2 * time.Hour)
+		if _, err := src.Renew(context.Background()); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if said := logs.String(); step.warned == "" && said != "" || step.warned != "" && (strings.Count(said, "level=WARN") != 1 || !strings.Contains(said, step.warned)) {
+			t.Errorf("%s: logged %q; want %q", step.name, said, step.warned)
+		}
+	}
+	// Logged in again with every scope: nothing lacks, nothing is told.
+	logs.Reset()
+	src = source("read", "write")
+	scope = "read write"
+	granted.Store(&scope)
+	r.login(src)
+	r.clock.Advance(2 * time.Hour)
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if said := logs.String(); said != "" {
+		t.Errorf("logged in with every scope, then renewed: logged %q", said)
+	}
+}

@@ -201,3 +201,46 @@ func TestSecondCtrlCWhileALogInWaitsForTheStore(t *testing.T) {
 		t.Fatalf("provider saw %+v; want the code exchanged once", st)
 	}
 }
+
+// TestSignalDuringTheProxysCodeExchange: the browser comes back to the
+// proxy with the code, and the proxy is exchanging it when Ctrl-C comes.
+// The exchange was not told to the signal guard: the first Ctrl-C said
+// nothing of a code being spent, and a second ended the proxy without a
+// word of the log-in it abandoned. As `freshtoken login`'s, the wait is
+// explained, and the answer stored before the proxy exits 130; a second
+// Ctrl-C says the log-in was abandoned, and to log in again.
+func TestSignalDuringTheProxysCodeExchange(t *testing.T) {
+	for _, second := range []bool{false, true} {
+		t.Run(map[bool]string{false: "seen through", true: "abandoned"}[second], func(t *testing.T) {
+			g := newGate(t, "authorization_code")
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
+			t.Cleanup(g.open) // before the provider's cleanup, which waits for the held request
+			_, addr := w.redirectAddr()
+			proxy := w.watch("proxy", "--listen", addr)
+			waitListening(t, "http://"+addr)
+			g.armed.Store(true)
+			login := w.watch("login", "--no-browser")
+			go testenv.Visit(openLoginLink(t, login)) // approved, back to the proxy
+			g.wait(t)
+			proxy.cmd.Process.Signal(syscall.SIGINT)
+			proxy.waitSaid(t, "for the log-in already sent to 127.0.0.1")
+			if !second {
+				g.open()
+				proxy.waitExit(t, 130)
+				if st := w.provider.Stats(); st.Exchanges != 1 {
+					t.Fatalf("provider saw %+v; want one code exchange", st)
+				}
+				if _, err := os.Stat(w.storeFile()); err != nil {
+					t.Fatalf("the log-in's tokens were not stored: %v", err)
+				}
+				return
+			}
+			proxy.waitSaid(t, "Ctrl-C again abandons it, and the log-in with it")
+			proxy.cmd.Process.Signal(syscall.SIGINT)
+			stderr := proxy.waitExit(t, 130)
+			if !strings.Contains(stderr, "freshtoken: log-in abandoned: the tokens 127.0.0.1") || !strings.Contains(stderr, w.suggested("run `freshtoken login -e dev` again")) {
+				t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
+			}
+		})
+	}
+}

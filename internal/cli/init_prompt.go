@@ -61,6 +61,7 @@ func (p *prompter) readLine(ctx context.Context) (string, error) {
 			fmt.Fprintln(p.out)
 			return "", errNoAnswer
 		}
+		fmt.Fprintln(p.out) // the last word, why, goes on a line of its own
 		return "", r.err
 	case <-ctx.Done():
 		fmt.Fprintln(p.out)
@@ -245,7 +246,7 @@ func (p *prompter) readSecret(ctx context.Context, ask func()) (string, error) {
 	}
 	restore, err := hush(p.fd, ask)
 	if err != nil {
-		return "", hungUp(err) // the terminal closed since the question
+		return "", terminalReadErr(p.fd, err) // the terminal closed since the question, or is another job's
 	}
 	defer restore()
 	type result struct {
@@ -264,7 +265,7 @@ func (p *prompter) readSecret(ctx context.Context, ask func()) (string, error) {
 			return "", errNoAnswer
 		}
 		if r.err != nil {
-			return "", hungUp(r.err)
+			return "", terminalReadErr(p.fd, r.err)
 		}
 		return paste.Trim(string(r.secret)), nil
 	case <-ctx.Done():

@@ -193,6 +193,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		StartCommand:        startCommand(f, opts),
 		UserAgent:           userAgent(),
 		SecretCommandNotice: secretNotice,
+		Sending:             f.Sending,
 		Stopping: func(requests int, grace time.Duration) {
 			keys := "Ctrl-C twice"
 			if f.stopKeys != nil {

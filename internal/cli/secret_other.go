@@ -17,3 +17,7 @@ func hush(fd int, _ func()) (restore func(), err error) {
 
 // readHushed reads a line from the terminal fd with echo off.
 func readHushed(fd int) ([]byte, error) { return term.ReadPassword(fd) }
+
+// background reports false: no job is stopped for reading its terminal
+// here.
+func background(int) bool { return false }

@@ -474,11 +474,14 @@ func (g *guard) abandonedLine(r freshtoken.Renewal, imp importing) string {
 	return fmt.Sprintf("freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
 }
 
-// explainWait says what the process waits for, if a renewal still is.
+// explainWait says what the process waits for, if a renewal still is:
+// with several environments' in flight, all of them, in one line.
 func (g *guard) explainWait() {
 	g.mu.Lock()
 	msg := ""
-	switch {
+	switch several := g.abandoned(); {
+	case len(several) > 1:
+		msg = g.severalWait(several)
 	case g.unsaved > 0:
 		msg = g.unsavedWait()
 	default:
@@ -498,6 +501,46 @@ func (g *guard) explainWait() {
 	}
 	g.mu.Unlock()
 	fmt.Fprint(g.errOut, msg)
+}
+
+// severalWait is the line that says the process waits for the renewals of
+// several environments, rs (as abandoned gives them), naming each and
+// where it is, as briefly as a second Ctrl-C then names each abandoned.
+// The wait for the store to take an answer it refused is told by it (see
+// unsavedWait). The caller holds g.mu.
+func (g *guard) severalWait(rs []freshtoken.Renewal) string {
+	var b strings.Builder
+	cost := ""
+	for i, r := range rs {
+		switch {
+		case i == 1 && len(rs) == 2:
+			b.WriteString(" and ")
+		case i > 0 && i == len(rs)-1:
+			b.WriteString(", and ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		switch {
+		case r.Unsaved:
+			fmt.Fprintf(&b, "%s's new tokens from %s, which the store refused (trying again until it takes them)", r.Env, host(r.TokenURL))
+		case r.Storing && r.LogIn && g.importing.on:
+			fmt.Fprintf(&b, "the export's tokens for %s", r.Env)
+		case r.Storing && r.LogIn:
+			fmt.Fprintf(&b, "the tokens %s's log-in brought from %s", r.Env, host(r.TokenURL))
+		case r.Storing:
+			fmt.Fprintf(&b, "%s's new tokens from %s", r.Env, host(r.TokenURL))
+		default:
+			fmt.Fprintf(&b, "%s's %s already sent to %s (up to %s)", r.Env, what(r), host(r.TokenURL), r.Timeout.Round(time.Second))
+		}
+		if !r.NothingToLose {
+			cost = ", and may end their authorisations"
+		}
+	}
+	abandon := g.abandonKeys()
+	if g.unsaved > 0 {
+		g.toldWait = abandon
+	}
+	return fmt.Sprintf("freshtoken: waiting for the renewals in flight to be stored, then exiting: %s; %s abandons them all%s\n", b.String(), abandon, cost)
 }
 
 // storingWait is the line that says the process is storing tokens in
@@ -755,6 +798,22 @@ func hungUp(err error) error {
 		return fmt.Errorf("%w (%w)", errHungUp, err)
 	}
 	return err
+}
+
+// errBackground is a read of the terminal by a background job that no
+// SIGTTIN stops until fg (a supervisor or shell ignores it): it fails
+// with EIO, as a read of a closed terminal does, and was told as one,
+// "the terminal closed (SIGHUP)", exit 129, of a terminal still open.
+var errBackground error = &usageError{msg: "the terminal cannot be read from the background: freshtoken is not its foreground job, and SIGTTIN, which would stop it until fg brings it back, is ignored here; run the command in the foreground, or give it what it asks for another way (flags, a file)"}
+
+// terminalReadErr is err, a read of the terminal fd's: errBackground when
+// it failed for the process being in the background of a terminal still
+// open, else as hungUp says.
+func terminalReadErr(fd int, err error) error {
+	if errors.Is(err, syscall.EIO) && background(fd) {
+		return errBackground
+	}
+	return hungUp(err)
 }
 
 // signalOf is the signal that err, a command's, stands for: a closed

@@ -222,10 +222,12 @@ func TestTheRenewalStillAwaitedIsTheOneNamed(t *testing.T) {
 // storing it, one whose answer the store refused. It named the last alone,
 // and the person, told to log in to that one, lost the others' grants
 // unawares. Each environment abandoned gets its own line, in its own words.
+// The first Ctrl-C's wait line named one of them too (the refused one);
+// it names each, in one line.
 func TestEveryRenewalAbandonedIsNamed(t *testing.T) {
 	g, out, exited := handGuard(t)
 	for _, r := range []freshtoken.Renewal{
-		{Env: "sand", TokenURL: "http://sand.example/token"},
+		{Env: "sand", TokenURL: "http://sand.example/token", Timeout: 30 * time.Second},
 		{Env: "prod", TokenURL: "http://prod.example/token"},
 		{Env: "prod", TokenURL: "http://prod.example/token", Storing: true},
 		{Env: "xero", TokenURL: "http://xero.example/token"},
@@ -234,6 +236,11 @@ func TestEveryRenewalAbandonedIsNamed(t *testing.T) {
 		defer g.Sending(r)()
 	}
 	g.received(syscall.SIGINT)
+	g.explainWait()
+	wait := "freshtoken: waiting for the renewals in flight to be stored, then exiting: sand's renewal already sent to sand.example (up to 30s), prod's new tokens from prod.example, and xero's new tokens from xero.example, which the store refused (trying again until it takes them); Ctrl-C again abandons them all, and may end their authorisations\n"
+	if got := out.String(); got != wait {
+		t.Fatalf("after Ctrl-C:\n%s\nwant\n%s", got, wait)
+	}
 	out.Reset()
 	g.received(syscall.SIGINT)
 	want := "freshtoken: renewal abandoned: if sand.example had already issued new tokens, the refresh token is lost; run `freshtoken login -e sand` if the next call says so\n" +

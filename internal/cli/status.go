@@ -100,7 +100,9 @@ type envStatus struct {
 	// ScopesNotGranted those of the configuration's scopes it lacks.
 	Scope            string   `json:"scope,omitempty"`
 	ScopesNotGranted []string `json:"scopes_not_granted,omitempty"`
-	Store            string   `json:"store"`
+	// scope is the text's row of them, as the proxy's page shows it.
+	scope string
+	Store string `json:"store"`
 	// ClientSecretIn says where the client secret is kept (never the
 	// secret itself).
 	ClientSecretIn string `json:"client_secret_in"`
@@ -265,7 +267,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 }
 
 func fillStatus(st *envStatus, rec *store.Record, asked []string) {
-	st.Scope, st.ScopesNotGranted = rec.Scope, rec.ScopesNotGranted(asked)
+	st.Scope, st.ScopesNotGranted, st.scope = rec.Scope, rec.ScopesNotGranted(asked), failure.Scope(rec, asked)
 	st.LoggedIn = rec.Problem == nil || rec.Problem.Kind != store.ProblemGrantEnded
 	if rec.Problem != nil {
 		p := *rec.Problem
@@ -434,11 +436,8 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		} else {
 			row("last renewal", "never (logged in, not yet renewed)")
 		}
-		switch {
-		case len(st.ScopesNotGranted) > 0:
-			row("scope", fmt.Sprintf("%s granted; not granted: %s, so API calls that need them are refused (403)", st.Scope, strings.Join(st.ScopesNotGranted, " ")))
-		case st.Scope != "":
-			row("scope", st.Scope+" granted")
+		if st.scope != "" {
+			row("scope", st.scope)
 		}
 	}
 	if st.StoreProblem != "" {

@@ -656,4 +656,14 @@ func TestStatusShowsTheScopeGranted(t *testing.T) {
 	if dev["scope"] != "read" || fmt.Sprint(dev["scopes_not_granted"]) != "[write]" {
 		t.Errorf("status --json = %v; want scope read, scopes_not_granted [write]", dev)
 	}
+	// The provider's words are the provider's: a control character in
+	// them reached the terminal, which acted on it (a link, a title).
+	rec.Scope = "read \x1b]8;;https://evil.example/\x07write\x1b]8;;\x07"
+	e.save(t, "dev", rec)
+	e.wantStatus(t, "of a scope holding escape sequences", 0, "read ]8;;https://evil.example/ write ]8;; granted; not granted: write, so")
+	ios, stdout, _ = testStreams(false, false)
+	e.run(ios, "status")
+	if strings.Contains(stdout.String(), "\x1b") {
+		t.Errorf("status = %q; want no escape sequence from the provider's scope", stdout)
+	}
 }

@@ -47,7 +47,7 @@ func (t terminalIn) Read(b []byte) (int, error) {
 	if err == io.EOF && !term.IsTerminal(int(t.f.Fd())) {
 		err = errHungUp // not io.EOF: no "the input ended" of a person's
 	}
-	return n, hungUp(err)
+	return n, terminalReadErr(int(t.f.Fd()), err)
 }
 
 // Fd is the terminal's descriptor, for reading a secret without echo.

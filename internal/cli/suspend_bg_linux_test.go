@@ -207,3 +207,32 @@ func procState(pid int) (state string, pending uint64) {
 	}
 	return state, pending
 }
+
+// TestQuestionInTheBackgroundWhereSIGTTINIsIgnored: a question asked by a
+// background job, under a shell or supervisor that ignores SIGTTIN (which
+// would otherwise stop the job until fg), cannot read the terminal: the
+// read fails with EIO, as a closed terminal's does. It was told as one,
+// "the terminal closed (SIGHUP)", exit 129, of a terminal still open. It
+// says that the terminal cannot be read from the background and what to
+// do, exit 2, and writes nothing.
+func TestQuestionInTheBackgroundWhereSIGTTINIsIgnored(t *testing.T) {
+	e, s := newDevEnv(t), newScreen(t)
+	script := `set -m
+trap "" TTIN
+freshtoken --config "$1" init -e later --provider freeagent --client-id dev-client-id &
+wait %1
+echo "(init exited $?)"`
+	ended, _ := s.jobShell(t, script, e.config)
+	s.expect(t, "(init exited ")
+	if err := testenv.Receive(t, "the shell to end", ended); err != nil {
+		t.Fatalf("the shell: %v", err)
+	}
+	said := s.String()
+	if !strings.Contains(said, "(init exited 2)") || !strings.Contains(said, "[1]: \r\nfreshtoken: the terminal cannot be read from the background") ||
+		!strings.Contains(said, "run the command in the foreground") || strings.Contains(said, "closed") {
+		t.Errorf("the terminal showed:\n%s\nwant init to say the terminal cannot be read from the background, exit 2", said)
+	}
+	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "[env.later]") {
+		t.Errorf("the environment was written:\n%s", conf)
+	}
+}

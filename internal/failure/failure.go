@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
@@ -242,6 +243,21 @@ func FixClient(msg, secretWhere string) string {
 		return "fix it"
 	}
 	return CheckClient(secretWhere)
+}
+
+// Scope says, as status and the proxy's page show it, the scope granted
+// (rec.Scope) and those of asked, the configuration's scopes, it lacks:
+// API calls that need them are refused (403). "" when no answer named a
+// scope. The provider's words are made safe to print on one line.
+func Scope(rec *store.Record, asked []string) string {
+	if rec == nil || rec.Scope == "" {
+		return ""
+	}
+	granted := redact.OneLine(rec.Scope, 1000) + " granted"
+	if missing := rec.ScopesNotGranted(asked); len(missing) > 0 {
+		return fmt.Sprintf("%s; not granted: %s, so API calls that need them are refused (403)", granted, strings.Join(missing, " "))
+	}
+	return granted
 }
 
 // KeptTokens reports whether msg, the engine's words on a grant that

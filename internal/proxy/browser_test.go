@@ -348,3 +348,42 @@ func location(ctx context.Context, t *testing.T, link string) string {
 	}
 	return at
 }
+
+// TestScopeOnANarrowScreen: the status page's scope row, a provider's
+// long scope names among it (Google's are URLs), stays within its
+// environment's card on a phone-sized screen, rather than pushing the
+// page sideways.
+func TestScopeOnANarrowScreen(t *testing.T) {
+	exe := chromium(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "scoped", f.api) + `scopes = ["openid", "https://www.googleapis.com/auth/spreadsheets.readonly", "https://www.googleapis.com/auth/drive.metadata.readonly"]` + "\n"
+	}})
+	f.login(t, "scoped")
+	st, rec := f.stored(t, "scoped")
+	rec.Scope = "openid https://www.googleapis.com/auth/spreadsheets.readonly"
+	if err := st.Save(context.Background(), "scoped", rec); err != nil {
+		t.Fatal(err)
+	}
+	ctx := browser(t, exe, chromedp.WindowSize(360, 800))
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(360, 800),
+		chromedp.Navigate(f.base+"/"),
+		chromedp.WaitVisible(chromedp.ID("scope-scoped")),
+	); err != nil {
+		t.Fatalf("opening the status page: %v", err)
+	}
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const card = document.querySelector("#env-scoped").getBoundingClientRect();
+		const row = document.querySelector("#scope-scoped").getBoundingClientRect();
+		return row.right <= card.right && document.documentElement.scrollWidth <= document.documentElement.clientWidth;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := text(ctx, t, "#scope-scoped"); !strings.Contains(got, "not granted: https://www.googleapis.com/auth/drive.metadata.readonly, so API calls that need them are refused (403)") {
+		t.Errorf("the scope row says %q", got)
+	}
+	if !fits {
+		t.Error("on a 360-pixel-wide screen, the scope row runs past its environment's card")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/login"
@@ -250,10 +251,19 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 			err = pl.env.newerSince(ctx, pl.overNewer)
 		}
 		if err == nil {
+			// From the code's exchange until its answer is stored, a
+			// signal waits for them, as for `freshtoken login`'s.
+			stored := func() {}
+			if p.o.Sending != nil {
+				pl.flow.Exchanging = func() {
+					stored = p.o.Sending(freshtoken.Renewal{Env: pl.env.name, TokenURL: pl.flow.Config.Endpoint.TokenURL, Timeout: pl.env.conf.Timeout, LogIn: true})
+				}
+			}
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
 				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, pl.env.newerCheck(pl.overNewer))
 			}
+			stored()
 		}
 	}
 	pl.err = err

@@ -102,6 +102,12 @@ type Options struct {
 	// Banner, if set, gives what a person is needed for now, as the
 	// notifications said it, for the top of the status page.
 	Banner func() []string
+	// Sending, if set, is told as a browser log-in's code is sent to the
+	// token endpoint, as freshtoken.Options.Sending is of a renewal: the
+	// answer spends the code, so it must be stored before the process
+	// ends. The function it returns is called once the answer is stored,
+	// or the exchange has failed.
+	Sending func(freshtoken.Renewal) func()
 	// SecretCommandNotice, if set, is told before an environment's
 	// client_secret_cmd runs for a request, a button or a log-in (see
 	// config.WithSecretCommandNotice).

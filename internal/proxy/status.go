@@ -85,6 +85,7 @@ type envView struct {
 	NextRenewal                             string // when this process renews the grant to keep it alive, and why
 	Rest                                    string // the wait before renewals try again, after they gave up (as status's "renewals" row)
 	Renewals                                int
+	Scope                                   string // the scope granted, and those configured it lacks, as status's "scope" row
 	Problem                                 string
 	ProblemAgo                              string
 	LoginFixes                              bool // logging in again fixes the problem
@@ -343,6 +344,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		// (RFC 3339 is for JSON and logs).
 		v.NextRenewal = "in " + human(max(p.At.Sub(now), 0)) + ", as " + p.Why(func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") })
 	}
+	v.Scope = kinds.Scope(rec, e.conf.Scopes)
 	v.LastRenewal = "not yet"
 	if !rec.RenewedAt.IsZero() {
 		v.LastRenewal = ago(now.Sub(rec.RenewedAt))

@@ -326,6 +326,34 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	}
 }
 
+// TestStatusPageShowsTheScopeGranted: the page showed neither the scope
+// granted nor the configured scopes not granted, which status shows (and
+// API calls needing those fail with 403). It shows them as status's
+// "scope" row, the provider's words escaped and on one line.
+func TestStatusPageShowsTheScopeGranted(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "scoped", f.api) + `scopes = ["read", "write"]` + "\n"
+	}})
+	f.login(t, "scoped")
+	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="scope-scoped"`) {
+		t.Error("the page shows a scope that no answer named")
+	}
+	st, rec := f.stored(t, "scoped")
+	for _, c := range []struct{ scope, want string }{
+		{"read write", `<dt>Scope</dt><dd id="scope-scoped">read write granted</dd>`},
+		{"read <b>x</b>\x1b]8;;", `<dt>Scope</dt><dd id="scope-scoped">read &lt;b&gt;x&lt;/b&gt; ]8;; granted; not granted: write, so API calls that need them are refused (403)</dd>`},
+	} {
+		granted := *rec
+		granted.Scope = c.scope
+		if err := st.Save(context.Background(), "scoped", &granted); err != nil {
+			t.Fatal(err)
+		}
+		if _, body := f.get(t, "/"); !strings.Contains(string(body), c.want) {
+			t.Errorf("with scope %q granted, the page lacks %s", c.scope, c.want)
+		}
+	}
+}
+
 // TestStatusPageBanner: what the notifications told a person stands at the
 // top of the page too.
 func TestStatusPageBanner(t *testing.T) {
