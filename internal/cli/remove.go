@@ -74,6 +74,11 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	if err != nil {
 		return err
 	}
+	// A file freshtoken does not edit (read-only, one of several hard
+	// links) is refused before the person is asked, not after they said yes.
+	if err := config.CheckEditable(conf.Path); err != nil {
+		return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
+	}
 	if !opts.Yes {
 		deletes, ask := "its tokens and its settings in "+conf.Path, fmt.Sprintf("Remove %s from %s and delete its stored tokens?", env.Name, conf.Path)
 		if broken != nil && !broken.GrantKnown { // its tokens are kept (below)
