@@ -20,7 +20,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
-	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // rig is one environment wired to a dev provider over loopback HTTP.
@@ -279,15 +278,4 @@ func givesUp(t *testing.T, src *freshtoken.Source, ctx context.Context, want err
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%s was still waiting 10 s on", who)
 	}
-}
-
-// openRedis opens the Redis store at url, closed when the test ends.
-func openRedis(t *testing.T, url string) *redisstore.Store {
-	t.Helper()
-	st, err := redisstore.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }

@@ -46,7 +46,7 @@ func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
 	const lockTTL = 600 * time.Millisecond
 	srv := redistest.Start(t)
 	newStore := func() *redisstore.Store {
-		st := openRedis(t, srv.URL)
+		st := redistest.OpenStore(t, srv.URL)
 		st.LockTTL = lockTTL
 		st.InFlightTTL = 30 * time.Second // past the pause; never waited for
 		return st

@@ -28,7 +28,7 @@ import (
 // no refresh token twice. A log-out after that is never undone.
 func TestSourcePutsBackWhatARestartLost(t *testing.T) {
 	srv, r, a, held := heldOnRedis(t)
-	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
+	newStore := func() *redisstore.Store { return redistest.OpenStore(t, srv.URL) }
 	other := newStore()
 
 	// At the look at the store a valid token in memory gets.
@@ -85,7 +85,7 @@ func TestSourcePutsBackWhatARestartLost(t *testing.T) {
 // saved.
 func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
-	st := openRedis(t, srv.URL)
+	st := redistest.OpenStore(t, srv.URL)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	stale := r.sourceOn(st)
 	r.login(stale)
@@ -106,7 +106,7 @@ func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 	if tok, err := stale.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
 		t.Fatalf("the stale Source after the restart: %v, %v; want the renewed token put back", tok, err)
 	}
-	other := openRedis(t, srv.URL)
+	other := redistest.OpenStore(t, srv.URL)
 	if got, err := other.Load(context.Background(), "sandbox"); err != nil || got.RefreshToken != latest.RefreshToken || got.Rest == nil {
 		t.Fatalf("Redis holds %v, %v; want the renewed copy, resting renewals as a copy put back does", got, err)
 	}
@@ -127,7 +127,7 @@ func TestAStaleSourcePutsBackTheProcesssLatest(t *testing.T) {
 // the first put back, and the process warns once.
 func TestTwoSourcesOfAProcessFindTheRestart(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
-	st := openRedis(t, srv.URL)
+	st := redistest.OpenStore(t, srv.URL)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	log := testenv.NewOutput()
 	source := func() *freshtoken.Source {
@@ -163,7 +163,7 @@ func TestTwoSourcesOfAProcessFindTheRestart(t *testing.T) {
 func TestAPutBackThatFailsKeepsTheToken(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	srv.SetFleetUser(t, "freshtoken", "pw")
-	st := openRedis(t, "redis://freshtoken:pw@"+srv.Addr+"/0")
+	st := redistest.OpenStore(t, "redis://freshtoken:pw@"+srv.Addr+"/0")
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	a := r.sourceOn(st)
 	r.login(a)
@@ -217,7 +217,7 @@ func TestAnOlderPutBackIsReplacedByTheMachineHoldingTheLatest(t *testing.T) {
 
 func olderPutBackReplaced(t *testing.T, renewal bool) {
 	srv := redistest.StartWithoutPersistence(t)
-	newStore := func() *redisstore.Store { return openRedis(t, srv.URL) }
+	newStore := func() *redisstore.Store { return redistest.OpenStore(t, srv.URL) }
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	latest, renewed := olderCopyPutBack(t, srv, r)
 	if renewal {
@@ -260,7 +260,7 @@ func heldOnRedis(t *testing.T) (srv *redistest.Server, r *rig, a *freshtoken.Sou
 	t.Helper()
 	srv = redistest.StartWithoutPersistence(t)
 	r = newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	a = r.sourceOn(openRedis(t, srv.URL))
+	a = r.sourceOn(redistest.OpenStore(t, srv.URL))
 	r.login(a)
 	held, err := a.Token()
 	if err != nil {
@@ -276,12 +276,12 @@ func heldOnRedis(t *testing.T) (srv *redistest.Server, r *rig, a *freshtoken.Sou
 // latest and the token it renewed.
 func olderCopyPutBack(t *testing.T, srv *redistest.Server, r *rig) (latest *freshtoken.Source, renewed *oauth2.Token) {
 	t.Helper()
-	older := r.sourceOn(openRedis(t, srv.URL))
+	older := r.sourceOn(redistest.OpenStore(t, srv.URL))
 	r.login(older)
 	if _, err := older.Token(); err != nil {
 		t.Fatal(err)
 	}
-	latest = r.sourceOn(openRedis(t, srv.URL))
+	latest = r.sourceOn(redistest.OpenStore(t, srv.URL))
 	renewed, err := latest.Renew(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +308,7 @@ func TestAPutBackWaitsForARenewalInFlight(t *testing.T) {
 			srv, r, a, _ := heldOnRedis(t)
 			r.clock.Advance(time.Hour - 30*time.Second) // due: within refresh_before of its expiry
 			var once sync.Once
-			c, err := freshtoken.New(r.settings, freshtoken.Options{Store: openRedis(t, srv.URL), Clock: r.clock.Now, Sending: func(freshtoken.Renewal) func() {
+			c, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL), Clock: r.clock.Now, Sending: func(freshtoken.Renewal) func() {
 				once.Do(func() {
 					srv.Restart(t)
 					if forced {
@@ -330,7 +330,7 @@ func TestAPutBackWaitsForARenewalInFlight(t *testing.T) {
 				t.Fatalf("provider stats %+v; want one refresh, no reuse", st)
 			}
 			testenv.WaitFor(t, "the renewal's answer stored over the copy put back", func() bool {
-				got, err := openRedis(t, srv.URL).Load(context.Background(), "sandbox")
+				got, err := redistest.OpenStore(t, srv.URL).Load(context.Background(), "sandbox")
 				return err == nil && got.AccessToken == renewed.AccessToken
 			})
 		})
@@ -365,7 +365,7 @@ func TestAPutBackAtALookWaitsNoLongerForTheLock(t *testing.T) {
 				srv, r, holder, held = heldOnRedis(t)
 				srv.Restart(t)
 			}
-			unlock, err := openRedis(t, srv.URL).Lock(context.Background(), "sandbox")
+			unlock, err := redistest.OpenStore(t, srv.URL).Lock(context.Background(), "sandbox")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -410,7 +410,7 @@ func TestAPutBackRestsAForcedRenewalElsewhere(t *testing.T) {
 		t.Fatalf("the record put back: %s; want its rest saying it was put back", v)
 	}
 	refreshes := r.provider.Stats().Refreshes
-	third := r.sourceOn(openRedis(t, srv.URL))
+	third := r.sourceOn(redistest.OpenStore(t, srv.URL))
 	_, err := third.Renew(context.Background())
 	var fe *freshtoken.Error
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !errors.As(err, &fe) || fe.RetryAt.IsZero() || !strings.Contains(err.Error(), "put back") || !strings.Contains(err.Error(), "forced or not; try again then") {
@@ -439,14 +439,14 @@ func TestAPutBackRestsAForcedRenewalElsewhere(t *testing.T) {
 func TestANotedGrantIsNotPutBackOverALogInElsewhere(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	a := r.sourceOn(openRedis(t, srv.URL))
+	a := r.sourceOn(redistest.OpenStore(t, srv.URL))
 	r.login(a)
 	r.provider.RevokeGrants()
 	if _, err := a.Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
 		t.Fatalf("the renewal of a revoked grant: %v; want a log-in asked for", err)
 	}
 	r.clock.Advance(2 * time.Second)
-	b := r.sourceOn(openRedis(t, srv.URL))
+	b := r.sourceOn(redistest.OpenStore(t, srv.URL))
 	r.login(b)
 	login, err := b.Token()
 	if err != nil {
@@ -477,7 +477,7 @@ func TestANotedGrantIsNotPutBackOverALogInElsewhere(t *testing.T) {
 func TestAPutBackRestFromAClockAheadHoldsNoLonger(t *testing.T) {
 	srv := redistest.StartWithoutPersistence(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	st := openRedis(t, srv.URL)
+	st := redistest.OpenStore(t, srv.URL)
 	a := r.sourceOn(st)
 	r.login(a)
 	rec, err := st.Load(context.Background(), "sandbox")
@@ -491,7 +491,7 @@ func TestAPutBackRestFromAClockAheadHoldsNoLonger(t *testing.T) {
 	if left := freshtoken.RestLeft(rec, r.clock.Now()); left != 0 {
 		t.Errorf("RestLeft of a put-back rest 10m30s ahead: %s; want none followed (status and the page tell of it)", left)
 	}
-	other := r.sourceOn(openRedis(t, srv.URL))
+	other := r.sourceOn(redistest.OpenStore(t, srv.URL))
 	refreshes := r.provider.Stats().Refreshes
 	if _, err := other.Renew(context.Background()); err != nil {
 		t.Fatalf("a forced renewal under a put-back rest from a clock 10 min ahead: %v; want it renewed", err)

@@ -1173,7 +1173,10 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // Logout forgets the environment's tokens. Tokens that belong to another
 // client are left alone, and so are tokens a newer freshtoken stored
 // (store.ErrNewerFormat): this one cannot tell whose they are, nor revoke
-// them, as the newer one can.
+// them, as the newer one can. Only the record looked at is deleted (see
+// store.DeleteIf): one stored in between, by a renewer or a log-in that
+// took the lock while this one was paused past it (a Redis lock), is
+// looked at again.
 func (s *Source) Logout(ctx context.Context) error {
 	if s.unmade() {
 		return errNotMade
@@ -1183,21 +1186,29 @@ func (s *Source) Logout(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	r, err := s.loadStored(ctx)
-	switch {
-	case err == nil:
-		if err := s.CheckGrant(r); err != nil {
+	for tries := 1; ; tries++ {
+		r, err := s.loadStored(ctx)
+		switch {
+		case err == nil:
+			if err := s.CheckGrant(r); err != nil {
+				return err
+			}
+		case errors.Is(err, store.ErrNewerFormat):
+			return storeError(s.set.Env, err, err.Error()+"; nothing was deleted")
+		default:
+			r = nil // none, or one that cannot be read
+		}
+		s.cur.Store(nil)
+		err = store.DeleteIf(s.warnings(ctx), s.store, s.set.Env, r)
+		if errors.Is(err, store.ErrChanged) && tries < maxLockTries {
+			continue
+		}
+		if err != nil {
 			return err
 		}
-	case errors.Is(err, store.ErrNewerFormat):
-		return storeError(s.set.Env, err, err.Error()+"; nothing was deleted")
+		s.log.Debug("tokens deleted", "store", s.Location())
+		return nil
 	}
-	s.cur.Store(nil)
-	if err := s.store.Delete(s.warnings(ctx), s.set.Env); err != nil {
-		return err
-	}
-	s.log.Debug("tokens deleted", "store", s.Location())
-	return nil
 }
 
 // SaveLogin stores the tokens a log-in obtained; sentAt is when the code

@@ -356,6 +356,43 @@ type Swapper interface {
 	SaveIf(ctx context.Context, env string, r, read *Record) error
 }
 
+// CheckedDeleter is a Store that deletes a record only if it is still the
+// one the caller read, in one step (compare-and-delete), as the Redis
+// store checks it in the script that deletes. A caller paused past its
+// renewal lock (a Redis lock expires) must not delete what another
+// renewer stored meanwhile: a renewal's answer holds the only live
+// refresh token. See DeleteIf for a Store that is not one.
+type CheckedDeleter interface {
+	// DeleteIf deletes env's record if the stored record is still read,
+	// as Unchanged compares them; with read nil (the caller found none,
+	// or one it could not read), only a record that cannot be read.
+	// Otherwise it deletes nothing and returns an error wrapping
+	// ErrChanged. No record stored is nothing to delete: nil.
+	DeleteIf(ctx context.Context, env string, read *Record) error
+}
+
+// DeleteIf deletes env's record from st only if it is still read (see
+// CheckedDeleter): in one step in a CheckedDeleter; in another Store,
+// read again and compared first, under the lock the caller holds, which
+// no other writer takes while its holder runs (a lock file's).
+func DeleteIf(ctx context.Context, st Store, env string, read *Record) error {
+	if cd, ok := st.(CheckedDeleter); ok {
+		return cd.DeleteIf(ctx, env, read)
+	}
+	cur, err := st.Load(ctx, env)
+	switch {
+	case read == nil && err != nil: // none, or still none that can be read
+	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrCorrupt):
+		return fmt.Errorf("%w: %s holds no tokens it held when read; nothing was deleted", ErrChanged, st.Location(env))
+	case err != nil:
+		return err
+	case !Unchanged(cur, read):
+		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was deleted", ErrChanged, st.Location(env))
+	}
+	return st.Delete(ctx, env)
+}
+
 // Restorer is a Store that can lose every record at once without anyone
 // deleting them, and tell that apart from a deletion: a Redis restarted
 // without persistence comes back empty, where a log-out deletes one key. A

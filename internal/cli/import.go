@@ -714,7 +714,11 @@ func restoreTokens(ctx context.Context, t importTarget) error {
 	case t.prevUnreadable:
 		return errors.New("they were unreadable before the import")
 	case t.prev == nil:
-		return t.st.Delete(ctx, name)
+		err := store.DeleteIf(ctx, t.st, name, cur)
+		if errors.Is(err, store.ErrChanged) {
+			return errChangedSince
+		}
+		return err
 	}
 	if err := t.st.Save(ctx, name, t.prev); err != nil && !errors.Is(err, store.ErrReserveUsed) {
 		return err // a full disk's reserve, or the record in place, holds it all the same

@@ -147,6 +147,11 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return makeDefault(ctx, f, old, f.EnvFlag)
 	}
 	path := old.Path
+	// A file freshtoken does not edit (read-only, one of several hard
+	// links) is refused before any question, not after every answer.
+	if err := config.CheckEditable(path); err != nil {
+		return err
+	}
 	// On a terminal, what the flags and the existing environment leave
 	// missing is asked for; elsewhere it is an error.
 	var p *prompter
@@ -308,6 +313,9 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		known = strings.Join(conf.Names(), ", ")
 	}
 	if name == "" && f.IO.InTTY && len(conf.Envs) > 0 {
+		if err := config.CheckEditable(conf.Path); err != nil {
+			return err // before the question
+		}
 		var choices []choice
 		def := 1
 		for i, n := range conf.Names() {

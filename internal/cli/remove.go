@@ -13,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 type removeOptions struct {
@@ -73,6 +74,11 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	env, err := f.envIn(conf)
 	if err != nil {
 		return err
+	}
+	// A file freshtoken does not edit (read-only, one of several hard
+	// links) is refused before the person is asked, not after they said yes.
+	if err := config.CheckEditable(conf.Path); err != nil {
+		return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
 	}
 	if !opts.Yes {
 		deletes, ask := "its tokens and its settings in "+conf.Path, fmt.Sprintf("Remove %s from %s and delete its stored tokens?", env.Name, conf.Path)
@@ -151,6 +157,12 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	}
 	if none || src == nil { // a token file a keeper wrote may outlive the tokens (a log-out elsewhere), and says whose it is
 		tokenFile = forgetTokenFile(ctx, f, env, nil)
+	}
+	if dir, err := config.StoreDir(conf.StoreURL); err == nil && forgotten {
+		// The last record gone, the token folder's disk-space reserve has
+		// none to serve; the folder stays, as another configuration may
+		// use it.
+		filestore.RemoveUnusedReserve(dir)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Removed %s from %s; %s.\n", env.Name, conf.Path, tokens)
 	if tokenFile != "" {

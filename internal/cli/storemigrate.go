@@ -191,7 +191,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	forgetUntouched := func() {
 		for _, env := range lockedTo {
 			if _, err := to.Load(context.WithoutCancel(ctx), env); errors.Is(err, store.ErrNotFound) {
-				to.Delete(context.WithoutCancel(ctx), env)
+				store.DeleteIf(context.WithoutCancel(ctx), to, env, nil) // none: a record stored since is kept
 			}
 		}
 	}
@@ -305,7 +305,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			continue
 		}
 		fmt.Fprintf(f.IO.Out, "%s: moved to %s\n", m.env, to.Location(m.env))
-		if err := from.Delete(context.WithoutCancel(ctx), m.env); err != nil {
+		err := store.DeleteIf(context.WithoutCancel(ctx), from, m.env, m.rec)
+		switch {
+		case errors.Is(err, store.ErrChanged):
+			// Renewed there since it was read, by a freshtoken that took
+			// the renewal lock while this one was paused past it: its
+			// refresh token is the live one, and the copy's is spent. The
+			// journal stays, and the run again moves it (finishMove).
+			fmt.Fprintf(f.IO.ErrOut, "%s: the old copy in %s was renewed by another freshtoken after it was copied, and was kept, as its tokens are the live ones; run the same command again to move them, and stop any freshtoken that still reads %s\n", m.env, from.Location(m.env), shownStore(conf.StoreURL))
+			left = err
+		case err != nil:
 			fmt.Fprintf(f.IO.ErrOut, "%s: the old copy could not be deleted from %s (%v); delete it, and stop any freshtoken that read the configuration before the move (a proxy): a renewal of that copy would spend the refresh token the moved one holds\n", m.env, from.Location(m.env), err)
 			left = err
 		}
@@ -554,7 +563,9 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 // by another freshtoken that took the renewal lock while this one was
 // paused past it (a Redis lock expires), and hold the only live refresh
 // token when they are the copy's renewed (store.LaterCopy), the copy's and
-// the old store's being spent. It returns those other tokens, kept.
+// the old store's being spent: they are kept even when they land between
+// the look and the write (store.CheckedDeleter). It returns those other
+// tokens, kept.
 func takeBackCopy(ctx context.Context, to store.Store, m move) (other *store.Record, err error) {
 	cur, err := to.Load(ctx, m.env)
 	switch {
@@ -568,12 +579,13 @@ func takeBackCopy(ctx context.Context, to store.Store, m move) (other *store.Rec
 		}
 		return cur, nil
 	case m.prior == nil:
-		return nil, to.Delete(ctx, m.env)
-	}
-	if sw, ok := to.(store.Swapper); ok {
-		err = sw.SaveIf(ctx, m.env, m.prior, cur)
-	} else {
-		err = to.Save(ctx, m.env, m.prior)
+		err = store.DeleteIf(ctx, to, m.env, cur)
+	default:
+		if sw, ok := to.(store.Swapper); ok {
+			err = sw.SaveIf(ctx, m.env, m.prior, cur)
+		} else {
+			err = to.Save(ctx, m.env, m.prior)
+		}
 	}
 	if errors.Is(err, store.ErrChanged) {
 		return to.Load(ctx, m.env)
@@ -786,17 +798,28 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		if err := copyRecord(ctx, f, env, old, from, to); err != nil {
 			return err
 		}
-		if err := from.Delete(context.WithoutCancel(ctx), env); err != nil {
+		if err := deleteOld(ctx, from, env, old); err != nil {
 			return err
 		}
 		fmt.Fprintf(f.IO.ErrOut, "%s: moved to %s the newer tokens that a freshtoken still reading %s renewed after an interrupted move\n", env, to.Location(env), from.Location(env))
 		return nil
 	}
-	if err := from.Delete(context.WithoutCancel(ctx), env); err != nil {
+	if err := deleteOld(ctx, from, env, old); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "%s: deleted the old copy that an interrupted move to %s left in %s\n", env, to.Location(env), from.Location(env))
 	return nil
+}
+
+// deleteOld deletes old, env's copy in from that a move left, if it is
+// still the copy read: one renewed since, by a freshtoken still reading
+// from, is kept for the run again to look at.
+func deleteOld(ctx context.Context, from store.Store, env string, old *store.Record) error {
+	err := store.DeleteIf(context.WithoutCancel(ctx), from, env, old)
+	if errors.Is(err, store.ErrChanged) {
+		return fmt.Errorf("it was renewed by a freshtoken still reading that store as it was looked at; stop any that does, then run the same command again (%w)", err)
+	}
+	return err
 }
 
 // oldRenewed reports whether old, the copy a move left, was renewed after

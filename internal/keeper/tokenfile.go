@@ -324,7 +324,7 @@ func lockTokenFile(ctx context.Context, ledger, path string) (unlock func(gone b
 	}
 	return func(gone bool) {
 		if gone {
-			locks.Delete(ctx, name) // the lock file goes as the lock is let go
+			locks.ForgetLock(name) // the lock file goes as the lock is let go
 		}
 		release()
 	}, nil

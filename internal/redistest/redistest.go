@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // Server is a redis-server the test started.
@@ -684,4 +685,16 @@ func ReadRESP(r *bufio.Reader) ([]byte, []string, error) {
 		return raw, args, nil
 	}
 	return raw, nil, nil // a line: + - : _ , # (
+}
+
+// OpenStore opens the Redis store at url (a Server's URL, or one naming
+// another database or user of it), closed when the test ends.
+func OpenStore(t testing.TB, url string) *redisstore.Store {
+	t.Helper()
+	st, err := redisstore.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

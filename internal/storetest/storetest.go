@@ -3,7 +3,8 @@
 // trip whole (a large one included), environments are separate, deleting
 // forgets, bad names are refused, and the renewal lock excludes every other
 // holder, so no read-modify-write under it is ever lost; a store that is a
-// store.Swapper saves only over the record the caller read. Beside the
+// store.Swapper saves only over the record the caller read, and
+// store.DeleteIf deletes only the record the caller read. Beside the
 // suite, WriteNewerFormat makes the file store's record one a newer
 // freshtoken wrote, for the tests in several packages of what meets one.
 package storetest
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +38,7 @@ func Run(t *testing.T, newStore Opener) {
 	if _, ok := newStore(t)().(store.Swapper); ok {
 		t.Run("SaveIfOnlyOverWhatWasRead", func(t *testing.T) { saveIf(t, newStore) })
 	}
+	t.Run("DeleteIfOnlyWhatWasRead", func(t *testing.T) { deleteIf(t, newStore) })
 }
 
 var ctx = context.Background()
@@ -256,6 +259,27 @@ func increment(s store.Store) error {
 	return s.Save(ctx, "sandbox", r)
 }
 
+// otherWrites are what another writer may have done to a record since a
+// caller read it: changed, when store.Unchanged tells it.
+var otherWrites = []struct {
+	name    string
+	change  func(r *store.Record) // nil: delete the record
+	changed bool
+}{
+	{"nothing", func(r *store.Record) {}, false},
+	{"a rest noted", func(r *store.Record) { r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "resting"} }, false},
+	{"the grant adopted", func(r *store.Record) { r.Grant.Audience = "other" }, false},
+	{"renewed", func(r *store.Record) { r.Renewals++ }, true},
+	{"issued again", func(r *store.Record) { r.IssuedAt = r.IssuedAt.Add(time.Nanosecond) }, true},
+	{"the grant ended", func(r *store.Record) {
+		r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "refused", At: r.IssuedAt.Add(time.Second)}
+	}, true},
+	{"the problem cleared", func(r *store.Record) { r.Problem = nil }, true},
+	{"another refresh token", func(r *store.Record) { r.RefreshToken = "refresh-2" }, true},
+	{"another access token", func(r *store.Record) { r.AccessToken = "access-2" }, true},
+	{"logged out", nil, true},
+}
+
 // saveIf: a store.Swapper's SaveIf, under the lock, saves over the record
 // read, whatever else changed that a renewal's answer replaces anyway (a
 // rest, the grant's fields), and over nothing that another writer changed
@@ -263,24 +287,7 @@ func increment(s store.Store) error {
 // in a zone other than UTC, with nanoseconds, compare as written.
 func saveIf(t *testing.T, newStore Opener) {
 	zone := time.FixedZone("", 90*60)
-	for _, tt := range []struct {
-		name    string
-		change  func(r *store.Record) // nil: delete the record
-		changed bool
-	}{
-		{"nothing", func(r *store.Record) {}, false},
-		{"a rest noted", func(r *store.Record) { r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "resting"} }, false},
-		{"the grant adopted", func(r *store.Record) { r.Grant.Audience = "other" }, false},
-		{"renewed", func(r *store.Record) { r.Renewals++ }, true},
-		{"issued again", func(r *store.Record) { r.IssuedAt = r.IssuedAt.Add(time.Nanosecond) }, true},
-		{"the grant ended", func(r *store.Record) {
-			r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "refused", At: r.IssuedAt.Add(time.Second)}
-		}, true},
-		{"the problem cleared", func(r *store.Record) { r.Problem = nil }, true},
-		{"another refresh token", func(r *store.Record) { r.RefreshToken = "refresh-2" }, true},
-		{"another access token", func(r *store.Record) { r.AccessToken = "access-2" }, true},
-		{"logged out", nil, true},
-	} {
+	for _, tt := range otherWrites {
 		t.Run(tt.name, func(t *testing.T) {
 			open := newStore(t)
 			s := open().(store.Swapper)
@@ -299,17 +306,7 @@ func saveIf(t *testing.T, newStore Opener) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			other := open()
-			theirs := *read
-			if tt.change == nil {
-				err = other.Delete(ctx, "sandbox")
-			} else {
-				tt.change(&theirs)
-				err = other.Save(ctx, "sandbox", &theirs)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			theirs := changeElsewhere(t, open(), read, tt.change)
 			mine := *read
 			mine.AccessToken, mine.RefreshToken, mine.Renewals, mine.Problem = "access-mine", "refresh-mine", read.Renewals+1, nil
 			err = s.SaveIf(ctx, "sandbox", &mine, read)
@@ -328,4 +325,87 @@ func saveIf(t *testing.T, newStore Opener) {
 			}
 		})
 	}
+}
+
+// changeElsewhere has other, another writer, store read changed by change,
+// which it returns, or delete the record for a nil change.
+func changeElsewhere(t *testing.T, other store.Store, read *store.Record, change func(*store.Record)) store.Record {
+	t.Helper()
+	theirs := *read
+	var err error
+	if change == nil {
+		err = other.Delete(ctx, "sandbox")
+	} else {
+		change(&theirs)
+		err = other.Save(ctx, "sandbox", &theirs)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return theirs
+}
+
+// deleteIf: store.DeleteIf, under the lock, deletes the record read,
+// whatever else changed that store.Unchanged does not compare (a rest),
+// and nothing that another writer changed since in what it compares (a
+// renewal, a log-in): that record stays. No record left is nothing to
+// delete.
+func deleteIf(t *testing.T, newStore Opener) {
+	for _, tt := range otherWrites {
+		tt.changed = tt.changed && tt.change != nil
+		t.Run(tt.name, func(t *testing.T) {
+			open := newStore(t)
+			s := open()
+			if err := s.Save(ctx, "sandbox", Sample()); err != nil {
+				t.Fatal(err)
+			}
+			unlock, err := s.Lock(ctx, "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			read, err := s.Load(ctx, "sandbox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := changeElsewhere(t, open(), read, tt.change)
+			err = store.DeleteIf(ctx, s, "sandbox", read)
+			got, lerr := s.Load(ctx, "sandbox")
+			switch {
+			case tt.changed && !errors.Is(err, store.ErrChanged):
+				t.Fatalf("DeleteIf of a record %s since it was read: %v; want store.ErrChanged", tt.name, err)
+			case tt.changed && (lerr != nil || !same(t, "sandbox", got, &theirs)):
+				t.Fatalf("DeleteIf refused left %v (%v); want the other writer's record", got, lerr)
+			case !tt.changed && err != nil:
+				t.Fatalf("DeleteIf of the record read, with %s since: %v", tt.name, err)
+			case !tt.changed && !errors.Is(lerr, store.ErrNotFound):
+				t.Fatalf("DeleteIf of the record read left %v (%v); want it deleted", got, lerr)
+			}
+		})
+	}
+}
+
+// LandsAfterLoad is a Store whose next Load once Armed, having read the
+// record, runs Land: another machine's write landing in the gap between a
+// caller's look at a record and its write, as while the caller is paused
+// past its renewal lock (a Redis lock expires). Its DeleteIf is the inner
+// Store's (see store.DeleteIf).
+type LandsAfterLoad struct {
+	store.Store
+	Armed atomic.Bool
+	Land  func()
+}
+
+// Load implements store.Store.
+func (s *LandsAfterLoad) Load(ctx context.Context, env string) (*store.Record, error) {
+	r, err := s.Store.Load(ctx, env)
+	if s.Armed.CompareAndSwap(true, false) {
+		s.Land()
+	}
+	return r, err
+}
+
+// DeleteIf implements store.CheckedDeleter.
+func (s *LandsAfterLoad) DeleteIf(ctx context.Context, env string, read *store.Record) error {
+	return store.DeleteIf(ctx, s.Store, env, read)
 }

@@ -402,16 +402,24 @@ func (s *Store) Delete(_ context.Context, env string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", s.path(env), err)
 	}
-	s.mu.Lock()
-	if s.forgotten == nil {
-		s.forgotten = map[string]bool{}
-	}
-	s.forgotten[env] = true
-	s.mu.Unlock()
+	s.ForgetLock(env)
 	if err == nil {
 		return syncDir(s.dir)
 	}
 	return nil
+}
+
+// ForgetLock has env's lock file removed as its holder lets go, as Delete
+// does, unless a record of env's is in the folder then: a Store of
+// NewLocks, whose records are kept elsewhere (the keychain), calls it once
+// it deleted env's, so that forgotten environments leave no lock files.
+func (s *Store) ForgetLock(env string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.forgotten == nil {
+		s.forgotten = map[string]bool{}
+	}
+	s.forgotten[env] = true
 }
 
 // Lock implements store.Store with an advisory lock on ENV.lock, which excludes

@@ -298,7 +298,9 @@ func (s *Store) clear(ctx context.Context, env, slot string, from int) error {
 // Delete implements store.Store: the head goes first, so the record is
 // gone at once, then every part of both slots, whichever are missing (a
 // Delete killed half-way, a part removed by hand) where the keychain is
-// searched, so no token is left behind after a log-out.
+// searched, so no token is left behind after a log-out; and, as the lock
+// is let go, its lock file, unless the file store keeps a record of the
+// same name in the lock folder.
 func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := s.ready(ctx, env); err != nil {
 		return err
@@ -306,6 +308,7 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 	if err := remove(ctx, s.service, env); err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		return err
 	}
+	s.locks.ForgetLock(env) // its lock file goes as the lock is let go
 	return s.sweep(ctx, env, "", 0)
 }
 

@@ -11,7 +11,8 @@
 // restart empty, with another run_id (INFO server): a Store that found or
 // saved a record on the server before puts it back (Restore), and notes
 // that it did in freshtoken:<env>:restored; a record deleted on the server
-// that held it is never put back.
+// that held it is never put back. A record read before is deleted (DeleteIf)
+// only if Redis still holds it, compared in the script that deletes.
 //
 // Just before each token request that spends a refresh token (HoldsLock),
 // the holder also sets freshtoken:<env>:renewing, the in-flight mark,
@@ -818,28 +819,38 @@ func (s *Store) script(g guardedScript) *redis.Script {
 	return g.guarded
 }
 
-// stamp is what SaveIf's script compares the record Redis holds with: the
-// SHA-1 of the JSON it holds now, if that is still read as store.Unchanged
-// compares them, in Go, as Load reads it; otherwise one no record has, and
-// the script refuses the save (after the lock's check, so that a lock that
-// passed is still said as such). The JSON is not decoded again in the
+// stamp is what SaveIf's and DeleteIf's scripts compare the record Redis
+// holds with: the SHA-1 of the JSON it holds now, if that is still read as
+// store.Unchanged compares them, in Go, as Load reads it; otherwise one no
+// record has, and the script refuses the write (a save's after the lock's
+// check, so that a lock that passed is still said as such). The JSON is not decoded again in the
 // script: Lua's cjson and Go read the same JSON differently (a time's
 // "+00:00" or trailing zeros, a zero time written, a key in another case),
 // and a stamp built there refused, for ever, a save over a record unchanged.
+//
+// With read nil (DeleteIf's, for a record the caller could not read), it
+// is the SHA-1 of the JSON Redis holds if that cannot be read, or
+// wrongType for a key of another type.
 func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (string, error) {
 	data, err := s.client.Get(ctx, key(env)).Bytes()
 	switch {
+	case err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") && read == nil:
+		return wrongType, nil
 	case errors.Is(err, redis.Nil) || err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE"):
 		return "changed", nil
 	case err != nil:
 		return "", s.failed(ctx, "read the tokens", err)
 	}
-	if cur, err := store.Unmarshal(data, s.Location(env)); err != nil || !store.Unchanged(cur, read) {
+	cur, err := store.Unmarshal(data, s.Location(env))
+	if read == nil && err == nil || read != nil && (err != nil || !store.Unchanged(cur, read)) {
 		return "changed", nil
 	}
 	sum := sha1.Sum(data)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// wrongType is the stamp of a key of another type than a string.
+const wrongType = "wrongtype"
 
 // infoWait bounds a round trip of its own that asks Redis for its run_id
 // (see runID): a Redis that stalls holds the caller no longer, whatever
@@ -1179,6 +1190,48 @@ func (s *Store) Delete(ctx context.Context, env string) error {
 
 // remove deletes the record KEYS[1].
 var remove = newGuarded(`return redis.call("DEL", KEYS[1])`)
+
+// DeleteIf implements store.CheckedDeleter: Delete, if the record Redis
+// holds is still read (store.Unchanged, on the record as Load reads it),
+// and holds the same JSON still in the script that deletes (see
+// Store.stamp); with read nil, if it holds a record that cannot be read,
+// the same still. A renewal stored in between, by a renewer that took the
+// lock while the caller was paused past it, is kept.
+func (s *Store) DeleteIf(ctx context.Context, env string, read *store.Record) error {
+	if err := store.ValidateEnvName(env); err != nil {
+		return err
+	}
+	stamp, err := s.stamp(ctx, env, read)
+	if err != nil {
+		return err
+	}
+	cmd, _, err := s.write(ctx, env, deleting, removeIf, []string{key(env)}, stamp)
+	if err != nil {
+		return s.failed(ctx, "delete the tokens", err)
+	}
+	n, err := cmd.Int()
+	if err != nil {
+		return s.failed(ctx, "delete the tokens", err)
+	}
+	if n < 0 {
+		return fmt.Errorf("%w: %s was changed by another renewer or a log-in; nothing was deleted", store.ErrChanged, s.Location(env))
+	}
+	s.saw(env, deleted, nil) // on purpose: never put back (see Restore)
+	return nil
+}
+
+// removeIf deletes the record KEYS[1] if the SHA-1 of its JSON is ARGV[1]
+// (see Store.stamp), or, ARGV[1] being wrongType, if it is no string (a
+// key of another type, which no one renews); it answers 0 for no record,
+// and -1, deleting nothing, for another.
+var removeIf = newGuarded(`local cur = redis.pcall("GET", KEYS[1])
+if type(cur) == "table" and cur.err then
+  if ARGV[1] == "` + wrongType + `" then return redis.call("DEL", KEYS[1]) end
+  return -1
+end
+if not cur then return 0 end
+if redis.sha1hex(cur) ~= ARGV[1] then return -1 end
+return redis.call("DEL", KEYS[1])`)
 
 // CheckWrite reports whether the user in the URL may write env's record
 // and renewal lock, as a renewal, a log-in and a log-out do, writing

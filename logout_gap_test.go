@@ -1,0 +1,43 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestLogoutKeepsAnotherClientsLoginThatLandsInTheGap: a log-out looked at
+// the record (this environment's grant), then deleted whatever Redis held:
+// another configuration's log-in under the same name, stored by a machine
+// that took the lock while the log-out was paused past it, was deleted
+// with it. Now only the record looked at is deleted; the one stored in
+// between is looked at again, and another client's is kept.
+func TestLogoutKeepsAnotherClientsLoginThatLandsInTheGap(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	fleet := redistest.OpenStore(t, srv.URL)
+	st := &storetest.LandsAfterLoad{Store: redistest.OpenStore(t, srv.URL)}
+	src := r.sourceOn(st)
+	r.login(src)
+	ctx := context.Background()
+	theirs := &store.Record{AccessToken: "their-access", RefreshToken: "their-refresh", Grant: store.Grant{TokenURL: r.settings.TokenURL, ClientID: "another-client", Type: "authorization_code", Bound: true}}
+	st.Land = func() {
+		if err := fleet.Save(ctx, "sandbox", theirs); err != nil {
+			t.Errorf("the other log-in: %v", err)
+		}
+	}
+	st.Armed.Store(true)
+	err := src.Logout(ctx)
+	if !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("Logout with another client's log-in stored in between: %v; want it refused as another client's", err)
+	}
+	if got, err := fleet.Load(ctx, "sandbox"); err != nil || got.RefreshToken != theirs.RefreshToken {
+		t.Fatalf("Redis holds %v (%v); want the other client's tokens kept", got, err)
+	}
+}
