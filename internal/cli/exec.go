@@ -163,6 +163,7 @@ func inherited(tokenVar string) []string {
 // command name could not be run, without the control characters the name
 // may hold.
 func notRunnable(name string, err error) string {
+	name = shownName(name)
 	switch {
 	case errors.Is(err, exec.ErrNotFound) && shellOnly(name) != "":
 		return redact.OneLine(fmt.Sprintf("%s: %s", name, shellOnly(name)), 1000)
@@ -195,7 +196,7 @@ func shellOnly(name string) string {
 	case len(fields) > 1 && lookPathFinds(fields[0]):
 		return fmt.Sprintf("a whole command line in one word, which exec takes as the name of one command, as it runs no shell to split it; give the command and each argument as a word of its own (exec -- %s ARG…), or have a shell read the line (exec -- %s)", fields[0], shellLine)
 	case isAssignment(name):
-		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", name)
+		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", shownName(name))
 	case strings.HasPrefix(name, "~") || strings.Contains(name, "$"):
 		return fmt.Sprintf("a ~ or $ in it is for a shell to expand, and exec runs no shell; write the path out in full, or have a shell expand it (exec -- %s)", shellLine)
 	case shellBuiltin(name):
@@ -209,6 +210,18 @@ func shellOnly(name string) string {
 func isAssignment(word string) bool {
 	name, _, ok := strings.Cut(word, "=")
 	return ok && config.IsEnvVarName(name)
+}
+
+// shownName is the command's name as exec's messages show it: of a
+// variable assignment (exec -- API_KEY=s3cret ./deploy.sh), the name
+// alone, as its value is often a secret and the message may go to a CI
+// log; a shell would never have shown it.
+func shownName(name string) string {
+	if isAssignment(name) {
+		v, _, _ := strings.Cut(name, "=")
+		return v + "=…"
+	}
+	return name
 }
 
 // shellBuiltin reports whether name is one of the shellBuiltins, in any

@@ -62,10 +62,10 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		return &exitStatus{127}
 	}
 	code := 126 // found but cannot run
-	msg := err.Error()
+	name, msg := child.Args[0], err.Error()
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		code = 127
-		msg = cmp.Or(shellOnly(child.Args[0]), msg)
+		name, msg = shownName(name), cmp.Or(shellOnly(name), msg)
 	}
 	fi, serr := os.Stat(child.Path)
 	switch {
@@ -73,13 +73,13 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	case fi.IsDir():
 		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
 	case fi.Mode().IsRegular() && onNoExecMount(child.Path):
-		name := shellquote.Word(child.Args[0])
-		msg += fmt.Sprintf(": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh %s), or put it in another folder", name)
+		word := shellquote.Word(child.Args[0])
+		msg += fmt.Sprintf(": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh %s), or put it in another folder", word)
 	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
-		name := shellquote.Word(child.Args[0])
-		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s), or run it with its interpreter (such as sh %s)", name, name)
+		word := shellquote.Word(child.Args[0])
+		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s), or run it with its interpreter (such as sh %s)", word, word)
 	}
-	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", child.Args[0], msg), 1000), code)
+	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", name, msg), 1000), code)
 	return &exitStatus{code}
 }
 
