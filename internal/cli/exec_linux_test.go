@@ -14,27 +14,41 @@ import (
 // TestExecOnANoExecMountSaysSo: exec of a script on a file system mounted
 // noexec (/tmp on a hardened machine or CI runner) said only "permission
 // denied", of a file whose mode plainly lets it run, or to chmod +x one
-// without; it says what stops it and what to do, exit 126.
+// without; it says what stops it and what to do, exit 126. The interpreter
+// it names is the script's own (it said sh of a Python script), and none
+// for a compiled program, which no interpreter runs.
 func TestExecOnANoExecMountSaysSo(t *testing.T) {
 	dir := testdisk.NoExec(t)
-	for _, mode := range []os.FileMode{0o755, 0o644} {
-		script := filepath.Join(dir, "export.sh")
-		if err := os.WriteFile(script, []byte("#!/bin/sh\necho ran\n"), mode); err != nil {
+	const noexec = ": permission denied: the file is on a file system mounted noexec, from which no program runs, whatever its permissions; "
+	for _, c := range []struct {
+		name, content string
+		mode          os.FileMode
+		want          string
+	}{
+		{"export.sh", "#!/bin/sh\necho ran\n", 0o755, "run it with its interpreter (/bin/sh %s), or "},
+		{"export.sh", "#!/bin/sh\necho ran\n", 0o644, "run it with its interpreter (/bin/sh %s), or "},
+		{"export.py", "#!/usr/bin/env python3\nprint('ran')\n", 0o755, "run it with its interpreter (/usr/bin/env python3 %s), or "},
+		{"steps", "echo ran\n", 0o755, "run it with its interpreter (sh %s), or "},
+		{"tool", "\x7fELF\x02\x01\x01\x00\x00", 0o755, ""},
+	} {
+		script := filepath.Join(dir, c.name)
+		if err := os.WriteFile(script, []byte(c.content), c.mode); err != nil {
 			t.Fatal(err)
 		}
-		os.Chmod(script, mode)
+		os.Chmod(script, c.mode)
 		var errOut bytes.Buffer
 		f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
 		if err := f.setupLogging(); err != nil {
 			t.Fatal(err)
 		}
 		err := runCommand(f, exec.Command(script))
-		want := "freshtoken: " + script + ": permission denied: the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh " + script + "), or put it in another folder\n"
+		want := "freshtoken: " + script + noexec + strings.ReplaceAll(c.want, "%s", script) + "move it to a file system not mounted so (your home folder, for one)\n"
 		if code := ExitCode(err); code != 126 || errOut.String() != want {
-			t.Errorf("exec of a %o script on a noexec mount: exit %d, stderr %q; want 126, %q", mode, code, errOut.String(), want)
+			t.Errorf("exec of a %o %s on a noexec mount: exit %d, stderr %q; want 126, %q", c.mode, c.name, code, errOut.String(), want)
 		}
 		if strings.Contains(errOut.String(), "chmod") {
 			t.Errorf("it said to chmod +x a file no mode lets run")
 		}
+		os.Remove(script)
 	}
 }

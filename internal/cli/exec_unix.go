@@ -73,11 +73,16 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	case fi.IsDir():
 		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
 	case fi.Mode().IsRegular() && onNoExecMount(child.Path):
-		word := shellquote.Word(child.Args[0])
-		msg += fmt.Sprintf(": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh %s), or put it in another folder", word)
+		msg += ": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; "
+		if line := interpreterLine(child.Path, child.Args[0]); line != "" {
+			msg += fmt.Sprintf("run it with its interpreter (%s), or ", line)
+		}
+		msg += "move it to a file system not mounted so (your home folder, for one)"
 	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
-		word := shellquote.Word(child.Args[0])
-		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s), or run it with its interpreter (such as sh %s)", word, word)
+		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s)", shellquote.Word(child.Args[0]))
+		if line := interpreterLine(child.Path, child.Args[0]); line != "" {
+			msg += fmt.Sprintf(", or run it with its interpreter (%s)", line)
+		}
 	}
 	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", name, msg), 1000), code)
 	return &exitStatus{code}
@@ -91,21 +96,55 @@ func missingInterpreter(path string, err error) (string, bool) {
 	if !errors.Is(err, syscall.ENOENT) {
 		return "", false
 	}
-	file, ferr := os.Open(path)
-	if ferr != nil {
-		return "", false
+	interp, _ := shebang(fileStart(path))
+	return interp, interp != ""
+}
+
+// interpreterLine is the command line that runs the program at path,
+// named name, with no execute permission needed: through the interpreter
+// its #! line names, given that line's argument as the kernel gives it
+// (#!/usr/bin/env python3 is run with /usr/bin/env python3 NAME, not sh),
+// or through sh for a script without one, as a shell runs it; "" for a
+// compiled program (a NUL in its first line), which no interpreter runs.
+func interpreterLine(path, name string) string {
+	start := fileStart(path)
+	interp, arg := shebang(start)
+	switch {
+	case interp != "" && arg != "":
+		return shellquote.Word(interp) + " " + shellquote.Word(arg) + " " + shellquote.Word(name)
+	case interp != "":
+		return shellquote.Word(interp) + " " + shellquote.Word(name)
+	case strings.ContainsRune(start, 0):
+		return ""
+	}
+	return "sh " + shellquote.Word(name)
+}
+
+// fileStart is the first line of the file at path, at most 256 bytes; ""
+// for a file that cannot be read.
+func fileStart(path string) string {
+	file, err := os.Open(path)
+	if err != nil {
+		return ""
 	}
 	defer file.Close()
 	line, _ := bufio.NewReader(io.LimitReader(file, 256)).ReadString('\n')
-	rest, ok := strings.CutPrefix(line, "#!")
+	return line
+}
+
+// shebang is the interpreter that a script's first line, start, names
+// after #!, and the one argument the line gives it ("" for none); "", ""
+// when start is no #! line.
+func shebang(start string) (interp, arg string) {
+	rest, ok := strings.CutPrefix(start, "#!")
 	if !ok {
-		return "", false
+		return "", ""
 	}
-	interp := strings.TrimLeft(strings.TrimSuffix(rest, "\n"), " \t")
-	if i := strings.IndexAny(interp, " \t"); i >= 0 { // its argument follows
-		interp = interp[:i]
+	rest = strings.TrimLeft(strings.TrimSuffix(rest, "\n"), " \t")
+	if i := strings.IndexAny(rest, " \t"); i >= 0 { // its argument follows
+		return rest[:i], strings.Trim(rest[i:], " \t")
 	}
-	return interp, interp != ""
+	return rest, ""
 }
 
 // shellLine is how exec runs a command line through the shell.
