@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,5 +52,50 @@ func TestExecOnANoExecMountSaysSo(t *testing.T) {
 			t.Errorf("it said to chmod +x a file no mode lets run")
 		}
 		os.Remove(script)
+	}
+}
+
+// TestExecOfAProgramWithoutItsLoaderSaysSo: a compiled program whose
+// program loader is not on this system (one built for glibc, on Alpine's
+// musl) was said to be "no such file or directory", of a file plainly
+// there; it says which loader is missing and why, exit 127.
+func TestExecOfAProgramWithoutItsLoaderSaysSo(t *testing.T) {
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(truePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := elf.Open(truePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	i := slices.IndexFunc(file.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
+	if i < 0 {
+		t.Skipf("%s names no program loader (linked statically)", truePath)
+	}
+	// The same program, naming a loader that is nowhere.
+	const loader = "/no/such/ld.so"
+	interp := b[file.Progs[i].Off : file.Progs[i].Off+file.Progs[i].Filesz]
+	if len(interp) <= len(loader) {
+		t.Fatalf("%s's loader name has room for %d bytes", truePath, len(interp))
+	}
+	copy(interp, loader+strings.Repeat("\x00", len(interp)-len(loader)))
+	program := filepath.Join(t.TempDir(), "tool")
+	if err := os.WriteFile(program, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
+	if err := f.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	err = runCommand(f, exec.Command(program))
+	want := "freshtoken: " + program + `: the program loader it needs, "/no/such/ld.so", is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one` + "\n"
+	if code := ExitCode(err); code != 127 || errOut.String() != want {
+		t.Errorf("exec of a program without its loader: exit %d, stderr %q; want 127, %q", code, errOut.String(), want)
 	}
 }

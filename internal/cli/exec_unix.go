@@ -6,9 +6,11 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -61,6 +63,11 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
+	if loader, ok := missingLoader(child.Path, err); ok {
+		msg := fmt.Sprintf("%s: the program loader it needs, %q, is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one", child.Args[0], loader)
+		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
+		return &exitStatus{127}
+	}
 	code := 126 // found but cannot run
 	name, msg := child.Args[0], err.Error()
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
@@ -98,6 +105,33 @@ func missingInterpreter(path string, err error) (string, bool) {
 	}
 	interp, _ := shebang(fileStart(path))
 	return interp, interp != ""
+}
+
+// missingLoader is the program loader that the compiled program at path
+// names (ELF's PT_INTERP, such as /lib64/ld-linux-x86-64.so.2), when
+// running it failed for want of that loader: ENOENT, which said "no such
+// file or directory" of a file plainly there, as a program built for glibc
+// gives on a system with musl.
+func missingLoader(path string, err error) (string, bool) {
+	if !errors.Is(err, syscall.ENOENT) {
+		return "", false
+	}
+	file, ferr := elf.Open(path)
+	if ferr != nil {
+		return "", false
+	}
+	defer file.Close()
+	for _, p := range file.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		b, _ := io.ReadAll(io.LimitReader(p.Open(), 4096))
+		loader := strings.TrimRight(string(b), "\x00")
+		if _, serr := os.Stat(loader); loader != "" && errors.Is(serr, fs.ErrNotExist) {
+			return loader, true
+		}
+	}
+	return "", false
 }
 
 // interpreterLine is the command line that runs the program at path,
