@@ -38,17 +38,12 @@ func TestExecOnANoExecMountSaysSo(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chmod(script, c.mode)
-		var errOut bytes.Buffer
-		f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
-		if err := f.setupLogging(); err != nil {
-			t.Fatal(err)
-		}
-		err := runCommand(f, exec.Command(script))
+		code, stderr := runCommandFailing(t, script)
 		want := "freshtoken: " + script + noexec + strings.ReplaceAll(c.want, "%s", script) + "move it to a file system not mounted so (your home folder, for one)\n"
-		if code := ExitCode(err); code != 126 || errOut.String() != want {
-			t.Errorf("exec of a %o %s on a noexec mount: exit %d, stderr %q; want 126, %q", c.mode, c.name, code, errOut.String(), want)
+		if code != 126 || stderr != want {
+			t.Errorf("exec of a %o %s on a noexec mount: exit %d, stderr %q; want 126, %q", c.mode, c.name, code, stderr, want)
 		}
-		if strings.Contains(errOut.String(), "chmod") {
+		if strings.Contains(stderr, "chmod") {
 			t.Errorf("it said to chmod +x a file no mode lets run")
 		}
 		os.Remove(script)
@@ -88,14 +83,47 @@ func TestExecOfAProgramWithoutItsLoaderSaysSo(t *testing.T) {
 	if err := os.WriteFile(program, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	code, stderr := runCommandFailing(t, program)
+	want := "freshtoken: " + program + `: the program loader it needs, "/no/such/ld.so", is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one` + "\n"
+	if code != 127 || stderr != want {
+		t.Errorf("exec of a program without its loader: exit %d, stderr %q; want 127, %q", code, stderr, want)
+	}
+}
+
+// TestExecOfAScriptWhoseInterpreterIsOnANoExecMount: a script that may
+// run, whose #! line names an interpreter on a noexec mount (a virtual
+// environment made in /tmp), said "permission denied" alone, of a 0755
+// script on a mount that runs programs; it says what stops the
+// interpreter, exit 126.
+func TestExecOfAScriptWhoseInterpreterIsOnANoExecMount(t *testing.T) {
+	sh, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interp := filepath.Join(testdisk.NoExec(t), "sh")
+	if err := os.WriteFile(interp, sh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "export.sh")
+	if err := os.WriteFile(script, []byte("#!"+interp+"\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCommandFailing(t, script)
+	want := "freshtoken: " + script + ": permission denied: the interpreter its #! line names, " + interp + ", is on a file system mounted noexec, from which no program runs; install it on another file system (your home folder, for one), or have the #! line name one there\n"
+	if code != 126 || stderr != want {
+		t.Errorf("exec of a script whose interpreter is on a noexec mount: exit %d, stderr %q; want 126, %q", code, stderr, want)
+	}
+}
+
+// runCommandFailing runs the program at path as exec runs its command, in
+// this process's place, which the tests above expect to fail: its exit
+// code and what it said on stderr.
+func runCommandFailing(t *testing.T, path string) (int, string) {
+	t.Helper()
 	var errOut bytes.Buffer
 	f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
 	if err := f.setupLogging(); err != nil {
 		t.Fatal(err)
 	}
-	err = runCommand(f, exec.Command(program))
-	want := "freshtoken: " + program + `: the program loader it needs, "/no/such/ld.so", is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one` + "\n"
-	if code := ExitCode(err); code != 127 || errOut.String() != want {
-		t.Errorf("exec of a program without its loader: exit %d, stderr %q; want 127, %q", code, errOut.String(), want)
-	}
+	return ExitCode(runCommand(f, exec.Command(path))), errOut.String()
 }

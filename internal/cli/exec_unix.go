@@ -90,6 +90,8 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		if line := interpreterLine(child.Path, child.Args[0]); line != "" {
 			msg += fmt.Sprintf(", or run it with its interpreter (%s)", line)
 		}
+	case fi.Mode().IsRegular():
+		msg += refusedInterpreter(child.Path)
 	}
 	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", name, msg), 1000), code)
 	return &exitStatus{code}
@@ -132,6 +134,27 @@ func missingLoader(path string, err error) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// refusedInterpreter says why the interpreter that the #! line of the
+// script at path names could not run, when the script itself may (EACCES,
+// of the interpreter): it is on a file system mounted noexec (a virtual
+// environment made in /tmp), or not executable; "" when neither.
+func refusedInterpreter(path string) string {
+	interp, _ := shebang(fileStart(path))
+	if interp == "" {
+		return ""
+	}
+	fi, err := os.Stat(interp)
+	word := shellquote.Word(interp)
+	switch {
+	case err != nil || !fi.Mode().IsRegular():
+	case onNoExecMount(interp):
+		return fmt.Sprintf(": the interpreter its #! line names, %s, is on a file system mounted noexec, from which no program runs; install it on another file system (your home folder, for one), or have the #! line name one there", word)
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Sprintf(": the interpreter its #! line names, %s, is not executable; make it so (chmod +x %s)", word, word)
+	}
+	return ""
 }
 
 // interpreterLine is the command line that runs the program at path,
