@@ -185,7 +185,8 @@ func notRunnable(name string, err error) string {
 // command: exec runs the command itself, through no shell, so a builtin
 // (cd, source), a variable assignment (NAME=value), a ~ or $ to expand, or
 // a whole command line quoted as one word ("curl -s URL", from a Makefile
-// or a variable) is taken as the name of a program, and the advice to
+// or a variable), or a name with white space around it ("curl ") is taken
+// as the name of a program, and the advice to
 // check the name or give its path led nowhere. "" when name is none of
 // these.
 func shellOnly(name string) string {
@@ -195,6 +196,8 @@ func shellOnly(name string) string {
 		return fmt.Sprintf("a whole command line in one word, beginning with a command built into the shell, and exec runs no shell; have one read the line (exec -- %s)", shellLine)
 	case len(fields) > 1 && lookPathFinds(fields[0]):
 		return fmt.Sprintf("a whole command line in one word, which exec takes as the name of one command, as it runs no shell to split it; give the command and each argument as a word of its own (exec -- %s ARG…), or have a shell read the line (exec -- %s)", fields[0], shellLine)
+	case len(fields) == 1 && fields[0] != name && lookPathFinds(fields[0]):
+		return fmt.Sprintf("white space around the name of a command (a quoted variable, a Makefile's trailing space), which a shell would have dropped; write it without (exec -- %s …)", fields[0])
 	case isAssignment(name):
 		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", shownName(name))
 	case strings.HasPrefix(name, "~") || strings.Contains(name, "$"):
