@@ -40,7 +40,7 @@ COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
 the terminal are its own, and its exit code is freshtoken's. COMMAND is a
 program run with its arguments, through no shell: a shell's builtin (cd,
 source), a NAME=value before it, a ~ or $ to expand, or a whole command line
-in one word is run with ` + shellLine + ` (exit 127 says which it was).
+in one word is run with ` + shellLine + bashNote + `; exit 127 says which it was.
 
 The variable holds the token as it was when COMMAND started: nothing is left
 to renew it. A COMMAND that may run longer than the token lasts (FreeAgent's:
@@ -193,7 +193,7 @@ func shellOnly(name string) string {
 	fields := strings.Fields(name)
 	switch {
 	case len(fields) > 1 && shellBuiltin(fields[0]):
-		return fmt.Sprintf("a whole command line in one word, beginning with a command built into the shell, and exec runs no shell; have one read the line (exec -- %s)", shellLine)
+		return fmt.Sprintf("a whole command line in one word, beginning with a command built into the shell, and exec runs no shell; have one read the line (exec -- %s)", shellFor(fields[0]))
 	case len(fields) > 1 && lookPathFinds(fields[0]):
 		return fmt.Sprintf("a whole command line in one word, which exec takes as the name of one command, as it runs no shell to split it; give the command and each argument as a word of its own (exec -- %s ARG…), or have a shell read the line (exec -- %s)", fields[0], shellLine)
 	case len(fields) == 1 && fields[0] != name && lookPathFinds(fields[0]):
@@ -203,7 +203,7 @@ func shellOnly(name string) string {
 	case strings.HasPrefix(name, "~") || strings.Contains(name, "$"):
 		return fmt.Sprintf("a ~ or $ in it is for a shell to expand, and exec runs no shell; write the path out in full, or have a shell expand it (exec -- %s)", shellLine)
 	case shellBuiltin(name):
-		return fmt.Sprintf("a command built into the shell, not a program, so only a shell runs it; have one run it (exec -- %s)", shellLine)
+		return fmt.Sprintf("a command built into the shell, not a program, so only a shell runs it; have one run it (exec -- %s)", shellFor(name))
 	}
 	return ""
 }
@@ -233,6 +233,16 @@ func shellBuiltin(name string) bool {
 	return slices.ContainsFunc(shellBuiltins, func(b string) bool {
 		return b == name || runtime.GOOS == "windows" && strings.EqualFold(b, name)
 	})
+}
+
+// shellFor is how exec runs a command line that begins with builtin:
+// through bash for one of bash's own, which sh (dash, on Debian and
+// Ubuntu) has not: sh -c 'source f' says "source: not found" there.
+func shellFor(builtin string) string {
+	if slices.Contains(bashOnly, builtin) {
+		return bashLine
+	}
+	return shellLine
 }
 
 // lookPathFinds reports whether name is a command exec could run.

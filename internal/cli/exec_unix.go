@@ -207,6 +207,16 @@ func shebang(start string) (interp, arg string) {
 // shellLine is how exec runs a command line through the shell.
 const shellLine = "sh -c '…'"
 
+// bashLine is how exec runs a command line through bash.
+const bashLine = "bash -c '…'"
+
+// bashNote is what the help says of bashLine.
+const bashNote = ",\nor " + bashLine + " for bash's own (source)"
+
+// bashOnly are the shellBuiltins that bash has and sh has not where sh is
+// dash (Debian, Ubuntu).
+var bashOnly = []string{"builtin", "declare", "dirs", "disown", "fc", "history", "let", "logout", "popd", "pushd", "shopt", "source", "typeset"}
+
 // shellBuiltins are the commands that sh or bash runs itself, with no
 // program of that name in $PATH on most systems.
 var shellBuiltins = []string{
