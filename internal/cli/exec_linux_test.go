@@ -127,3 +127,21 @@ func runCommandFailing(t *testing.T, path string) (int, string) {
 	}
 	return ExitCode(runCommand(f, exec.Command(path))), errOut.String()
 }
+
+// TestExecOnANoExecMountFromPath: a script in a folder of $PATH mounted
+// noexec was said to be in no folder of $PATH, and its name to be checked
+// (LookPath passes over what it cannot run); it says what stops it, and
+// names its path to run it with its interpreter (given its bare name, as
+// exec was, the interpreter would look in the current folder).
+func TestExecOnANoExecMountFromPath(t *testing.T) {
+	dir := testdisk.NoExec(t)
+	script := filepath.Join(dir, "export.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	code, stderr := runCommandFailing(t, "export.sh")
+	if want := "run it with its interpreter (/bin/sh " + script + ")"; code != 126 || !strings.Contains(stderr, want) {
+		t.Errorf("exec of a script in $PATH on a noexec mount: exit %d, stderr %q; want 126, saying %q", code, stderr, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -41,6 +42,11 @@ func restart(path string) error {
 // It returns only if the program cannot be run.
 func runCommand(f *Factory, child *exec.Cmd) error {
 	f.flushLog() // nothing of freshtoken's runs after the execve to count the lines dropped
+	if path := unrunnableInPath(child.Args[0], child.Err); path != "" {
+		// As execvp, try it, for the reason it cannot run: LookPath
+		// passed over it, and "check its name" was said of a right one.
+		child.Path, child.Err = path, nil
+	}
 	if child.Err != nil {
 		f.lastWord(f.IO.ErrOut, notRunnable(child.Args[0], child.Err), 127)
 		return &exitStatus{127}
@@ -69,7 +75,7 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		return &exitStatus{127}
 	}
 	code := 126 // found but cannot run
-	name, msg := child.Args[0], err.Error()
+	name, msg := child.Path, err.Error()
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		code = 127
 		name, msg = shownName(name), cmp.Or(shellOnly(name), msg)
@@ -81,13 +87,13 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
 	case fi.Mode().IsRegular() && onNoExecMount(child.Path):
 		msg += ": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; "
-		if line := interpreterLine(child.Path, child.Args[0]); line != "" {
+		if line := interpreterLine(child.Path); line != "" {
 			msg += fmt.Sprintf("run it with its interpreter (%s), or ", line)
 		}
 		msg += "move it to a file system not mounted so (your home folder, for one)"
 	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
-		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s)", shellquote.Word(child.Args[0]))
-		if line := interpreterLine(child.Path, child.Args[0]); line != "" {
+		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s)", shellquote.Word(child.Path))
+		if line := interpreterLine(child.Path); line != "" {
 			msg += fmt.Sprintf(", or run it with its interpreter (%s)", line)
 		}
 	case fi.Mode().IsRegular():
@@ -95,6 +101,24 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	}
 	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", name, msg), 1000), code)
 	return &exitStatus{code}
+}
+
+// unrunnableInPath is the first file named name in a folder of $PATH,
+// when LookPath found none it could run (err): one without execute
+// permission, or on a file system mounted noexec, which LookPath passes
+// over as if it were not there; "" when there is none. Folders given by a
+// relative path are left out, as LookPath leaves them out (exec.ErrDot).
+func unrunnableInPath(name string, err error) string {
+	if !errors.Is(err, exec.ErrNotFound) {
+		return ""
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		path := filepath.Join(dir, name)
+		if fi, err := os.Stat(path); filepath.IsAbs(dir) && err == nil && fi.Mode().IsRegular() {
+			return path
+		}
+	}
+	return ""
 }
 
 // missingInterpreter is the interpreter that the #! line of the script at
@@ -157,24 +181,26 @@ func refusedInterpreter(path string) string {
 	return ""
 }
 
-// interpreterLine is the command line that runs the program at path,
-// named name, with no execute permission needed: through the interpreter
-// its #! line names, given that line's argument as the kernel gives it
-// (#!/usr/bin/env python3 is run with /usr/bin/env python3 NAME, not sh),
+// interpreterLine is the command line that runs the program at path
+// with no execute permission needed: through the interpreter its #! line
+// names, given that line's argument as the kernel gives it
+// (#!/usr/bin/env python3 is run with /usr/bin/env python3 PATH, not sh),
 // or through sh for a script without one, as a shell runs it; "" for a
 // compiled program (a NUL in its first line), which no interpreter runs.
-func interpreterLine(path, name string) string {
+// It names the program by its path, as an interpreter looks for a bare
+// name in the current folder, not in $PATH where exec found it.
+func interpreterLine(path string) string {
 	start := fileStart(path)
 	interp, arg := shebang(start)
 	switch {
 	case interp != "" && arg != "":
-		return shellquote.Word(interp) + " " + shellquote.Word(arg) + " " + shellquote.Word(name)
+		return shellquote.Word(interp) + " " + shellquote.Word(arg) + " " + shellquote.Word(path)
 	case interp != "":
-		return shellquote.Word(interp) + " " + shellquote.Word(name)
+		return shellquote.Word(interp) + " " + shellquote.Word(path)
 	case strings.ContainsRune(start, 0):
 		return ""
 	}
-	return "sh " + shellquote.Word(name)
+	return "sh " + shellquote.Word(path)
 }
 
 // fileStart is the first line of the file at path, at most 256 bytes; ""
