@@ -40,7 +40,7 @@ COMMAND takes freshtoken's place (on Windows, runs beside it): signals and
 the terminal are its own, and its exit code is freshtoken's. COMMAND is a
 program run with its arguments, through no shell: a shell's builtin (cd,
 source), a NAME=value before it, a ~ or $ to expand, or a whole command line
-in one word is run with ` + shellLine + ` (exit 127 says which it was).
+in one word is run with ` + shellLine + bashNote + `; exit 127 says which it was.
 
 The variable holds the token as it was when COMMAND started: nothing is left
 to renew it. A COMMAND that may run longer than the token lasts (FreeAgent's:
@@ -163,6 +163,7 @@ func inherited(tokenVar string) []string {
 // command name could not be run, without the control characters the name
 // may hold.
 func notRunnable(name string, err error) string {
+	name = shownName(name)
 	switch {
 	case errors.Is(err, exec.ErrNotFound) && shellOnly(name) != "":
 		return redact.OneLine(fmt.Sprintf("%s: %s", name, shellOnly(name)), 1000)
@@ -184,22 +185,25 @@ func notRunnable(name string, err error) string {
 // command: exec runs the command itself, through no shell, so a builtin
 // (cd, source), a variable assignment (NAME=value), a ~ or $ to expand, or
 // a whole command line quoted as one word ("curl -s URL", from a Makefile
-// or a variable) is taken as the name of a program, and the advice to
+// or a variable), or a name with white space around it ("curl ") is taken
+// as the name of a program, and the advice to
 // check the name or give its path led nowhere. "" when name is none of
 // these.
 func shellOnly(name string) string {
 	fields := strings.Fields(name)
 	switch {
 	case len(fields) > 1 && shellBuiltin(fields[0]):
-		return fmt.Sprintf("a whole command line in one word, beginning with a command built into the shell, and exec runs no shell; have one read the line (exec -- %s)", shellLine)
+		return fmt.Sprintf("a whole command line in one word, beginning with a command built into the shell, and exec runs no shell; have one read the line (exec -- %s)", shellFor(fields[0]))
 	case len(fields) > 1 && lookPathFinds(fields[0]):
 		return fmt.Sprintf("a whole command line in one word, which exec takes as the name of one command, as it runs no shell to split it; give the command and each argument as a word of its own (exec -- %s ARG…), or have a shell read the line (exec -- %s)", fields[0], shellLine)
+	case len(fields) == 1 && fields[0] != name && lookPathFinds(fields[0]):
+		return fmt.Sprintf("white space around the name of a command (a quoted variable, a Makefile's trailing space), which a shell would have dropped; write it without (exec -- %s …)", fields[0])
 	case isAssignment(name):
-		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", name)
+		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", shownName(name))
 	case strings.HasPrefix(name, "~") || strings.Contains(name, "$"):
 		return fmt.Sprintf("a ~ or $ in it is for a shell to expand, and exec runs no shell; write the path out in full, or have a shell expand it (exec -- %s)", shellLine)
 	case shellBuiltin(name):
-		return fmt.Sprintf("a command built into the shell, not a program, so only a shell runs it; have one run it (exec -- %s)", shellLine)
+		return fmt.Sprintf("a command built into the shell, not a program, so only a shell runs it; have one run it (exec -- %s)", shellFor(name))
 	}
 	return ""
 }
@@ -211,12 +215,34 @@ func isAssignment(word string) bool {
 	return ok && config.IsEnvVarName(name)
 }
 
+// shownName is the command's name as exec's messages show it: of a
+// variable assignment (exec -- API_KEY=s3cret ./deploy.sh), the name
+// alone, as its value is often a secret and the message may go to a CI
+// log; a shell would never have shown it.
+func shownName(name string) string {
+	if isAssignment(name) {
+		v, _, _ := strings.Cut(name, "=")
+		return v + "=…"
+	}
+	return name
+}
+
 // shellBuiltin reports whether name is one of the shellBuiltins, in any
 // case where the shell is Windows'.
 func shellBuiltin(name string) bool {
 	return slices.ContainsFunc(shellBuiltins, func(b string) bool {
 		return b == name || runtime.GOOS == "windows" && strings.EqualFold(b, name)
 	})
+}
+
+// shellFor is how exec runs a command line that begins with builtin:
+// through bash for one of bash's own, which sh (dash, on Debian and
+// Ubuntu) has not: sh -c 'source f' says "source: not found" there.
+func shellFor(builtin string) string {
+	if slices.Contains(bashOnly, builtin) {
+		return bashLine
+	}
+	return shellLine
 }
 
 // lookPathFinds reports whether name is a command exec could run.

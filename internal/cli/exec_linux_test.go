@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,27 +16,132 @@ import (
 // TestExecOnANoExecMountSaysSo: exec of a script on a file system mounted
 // noexec (/tmp on a hardened machine or CI runner) said only "permission
 // denied", of a file whose mode plainly lets it run, or to chmod +x one
-// without; it says what stops it and what to do, exit 126.
+// without; it says what stops it and what to do, exit 126. The interpreter
+// it names is the script's own (it said sh of a Python script), and none
+// for a compiled program, which no interpreter runs.
 func TestExecOnANoExecMountSaysSo(t *testing.T) {
 	dir := testdisk.NoExec(t)
-	for _, mode := range []os.FileMode{0o755, 0o644} {
-		script := filepath.Join(dir, "export.sh")
-		if err := os.WriteFile(script, []byte("#!/bin/sh\necho ran\n"), mode); err != nil {
+	const noexec = ": permission denied: the file is on a file system mounted noexec, from which no program runs, whatever its permissions; "
+	for _, c := range []struct {
+		name, content string
+		mode          os.FileMode
+		want          string
+	}{
+		{"export.sh", "#!/bin/sh\necho ran\n", 0o755, "run it with its interpreter (/bin/sh %s), or "},
+		{"export.sh", "#!/bin/sh\necho ran\n", 0o644, "run it with its interpreter (/bin/sh %s), or "},
+		{"export.py", "#!/usr/bin/env python3\nprint('ran')\n", 0o755, "run it with its interpreter (/usr/bin/env python3 %s), or "},
+		{"steps", "echo ran\n", 0o755, "run it with its interpreter (sh %s), or "},
+		{"tool", "\x7fELF\x02\x01\x01\x00\x00", 0o755, ""},
+	} {
+		script := filepath.Join(dir, c.name)
+		if err := os.WriteFile(script, []byte(c.content), c.mode); err != nil {
 			t.Fatal(err)
 		}
-		os.Chmod(script, mode)
-		var errOut bytes.Buffer
-		f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
-		if err := f.setupLogging(); err != nil {
-			t.Fatal(err)
+		os.Chmod(script, c.mode)
+		code, stderr := runCommandFailing(t, script)
+		want := "freshtoken: " + script + noexec + strings.ReplaceAll(c.want, "%s", script) + "move it to a file system not mounted so (your home folder, for one)\n"
+		if code != 126 || stderr != want {
+			t.Errorf("exec of a %o %s on a noexec mount: exit %d, stderr %q; want 126, %q", c.mode, c.name, code, stderr, want)
 		}
-		err := runCommand(f, exec.Command(script))
-		want := "freshtoken: " + script + ": permission denied: the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh " + script + "), or put it in another folder\n"
-		if code := ExitCode(err); code != 126 || errOut.String() != want {
-			t.Errorf("exec of a %o script on a noexec mount: exit %d, stderr %q; want 126, %q", mode, code, errOut.String(), want)
-		}
-		if strings.Contains(errOut.String(), "chmod") {
+		if strings.Contains(stderr, "chmod") {
 			t.Errorf("it said to chmod +x a file no mode lets run")
 		}
+		os.Remove(script)
+	}
+}
+
+// TestExecOfAProgramWithoutItsLoaderSaysSo: a compiled program whose
+// program loader is not on this system (one built for glibc, on Alpine's
+// musl) was said to be "no such file or directory", of a file plainly
+// there; it says which loader is missing and why, exit 127.
+func TestExecOfAProgramWithoutItsLoaderSaysSo(t *testing.T) {
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(truePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := elf.Open(truePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	i := slices.IndexFunc(file.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
+	if i < 0 {
+		t.Skipf("%s names no program loader (linked statically)", truePath)
+	}
+	// The same program, naming a loader that is nowhere.
+	const loader = "/no/such/ld.so"
+	interp := b[file.Progs[i].Off : file.Progs[i].Off+file.Progs[i].Filesz]
+	if len(interp) <= len(loader) {
+		t.Fatalf("%s's loader name has room for %d bytes", truePath, len(interp))
+	}
+	copy(interp, loader+strings.Repeat("\x00", len(interp)-len(loader)))
+	program := filepath.Join(t.TempDir(), "tool")
+	if err := os.WriteFile(program, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCommandFailing(t, program)
+	want := "freshtoken: " + program + `: the program loader it needs, "/no/such/ld.so", is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one` + "\n"
+	if code != 127 || stderr != want {
+		t.Errorf("exec of a program without its loader: exit %d, stderr %q; want 127, %q", code, stderr, want)
+	}
+}
+
+// TestExecOfAScriptWhoseInterpreterIsOnANoExecMount: a script that may
+// run, whose #! line names an interpreter on a noexec mount (a virtual
+// environment made in /tmp), said "permission denied" alone, of a 0755
+// script on a mount that runs programs; it says what stops the
+// interpreter, exit 126.
+func TestExecOfAScriptWhoseInterpreterIsOnANoExecMount(t *testing.T) {
+	sh, err := os.ReadFile("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interp := filepath.Join(testdisk.NoExec(t), "sh")
+	if err := os.WriteFile(interp, sh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "export.sh")
+	if err := os.WriteFile(script, []byte("#!"+interp+"\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCommandFailing(t, script)
+	want := "freshtoken: " + script + ": permission denied: the interpreter its #! line names, " + interp + ", is on a file system mounted noexec, from which no program runs; install it on another file system (your home folder, for one), or have the #! line name one there\n"
+	if code != 126 || stderr != want {
+		t.Errorf("exec of a script whose interpreter is on a noexec mount: exit %d, stderr %q; want 126, %q", code, stderr, want)
+	}
+}
+
+// runCommandFailing runs the program at path as exec runs its command, in
+// this process's place, which the tests above expect to fail: its exit
+// code and what it said on stderr.
+func runCommandFailing(t *testing.T, path string) (int, string) {
+	t.Helper()
+	var errOut bytes.Buffer
+	f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
+	if err := f.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	return ExitCode(runCommand(f, exec.Command(path))), errOut.String()
+}
+
+// TestExecOnANoExecMountFromPath: a script in a folder of $PATH mounted
+// noexec was said to be in no folder of $PATH, and its name to be checked
+// (LookPath passes over what it cannot run); it says what stops it, and
+// names its path to run it with its interpreter (given its bare name, as
+// exec was, the interpreter would look in the current folder).
+func TestExecOnANoExecMountFromPath(t *testing.T) {
+	dir := testdisk.NoExec(t)
+	script := filepath.Join(dir, "export.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	code, stderr := runCommandFailing(t, "export.sh")
+	if want := "run it with its interpreter (/bin/sh " + script + ")"; code != 126 || !strings.Contains(stderr, want) {
+		t.Errorf("exec of a script in $PATH on a noexec mount: exit %d, stderr %q; want 126, saying %q", code, stderr, want)
 	}
 }

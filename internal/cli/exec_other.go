@@ -40,6 +40,11 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 // shellLine is how exec runs a command line through the shell.
 const shellLine = `cmd /c "…"`
 
+// bashLine, bashNote and bashOnly: cmd.exe runs every builtin here.
+const bashLine, bashNote = "", ""
+
+var bashOnly []string
+
 // shellBuiltins are the commands that cmd.exe runs itself, with no program
 // of that name.
 var shellBuiltins = []string{

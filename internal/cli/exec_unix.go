@@ -6,11 +6,14 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -39,6 +42,11 @@ func restart(path string) error {
 // It returns only if the program cannot be run.
 func runCommand(f *Factory, child *exec.Cmd) error {
 	f.flushLog() // nothing of freshtoken's runs after the execve to count the lines dropped
+	if path := unrunnableInPath(child.Args[0], child.Err); path != "" {
+		// As execvp, try it, for the reason it cannot run: LookPath
+		// passed over it, and "check its name" was said of a right one.
+		child.Path, child.Err = path, nil
+	}
 	if child.Err != nil {
 		f.lastWord(f.IO.ErrOut, notRunnable(child.Args[0], child.Err), 127)
 		return &exitStatus{127}
@@ -61,11 +69,16 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
+	if loader, ok := missingLoader(child.Path, err); ok {
+		msg := fmt.Sprintf("%s: the program loader it needs, %q, is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one", child.Args[0], loader)
+		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
+		return &exitStatus{127}
+	}
 	code := 126 // found but cannot run
-	msg := err.Error()
+	name, msg := child.Path, err.Error()
 	if errors.Is(err, syscall.ENOENT) { // not found, as env and a shell say
 		code = 127
-		msg = cmp.Or(shellOnly(child.Args[0]), msg)
+		name, msg = shownName(name), cmp.Or(shellOnly(name), msg)
 	}
 	fi, serr := os.Stat(child.Path)
 	switch {
@@ -73,14 +86,39 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	case fi.IsDir():
 		msg = "is a folder, not a command" // not a matter of permissions, as EACCES says
 	case fi.Mode().IsRegular() && onNoExecMount(child.Path):
-		name := shellquote.Word(child.Args[0])
-		msg += fmt.Sprintf(": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; run it with its interpreter (such as sh %s), or put it in another folder", name)
+		msg += ": the file is on a file system mounted noexec, from which no program runs, whatever its permissions; "
+		if line := interpreterLine(child.Path); line != "" {
+			msg += fmt.Sprintf("run it with its interpreter (%s), or ", line)
+		}
+		msg += "move it to a file system not mounted so (your home folder, for one)"
 	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
-		name := shellquote.Word(child.Args[0])
-		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s), or run it with its interpreter (such as sh %s)", name, name)
+		msg += fmt.Sprintf(": the file is not executable; make it so (chmod +x %s)", shellquote.Word(child.Path))
+		if line := interpreterLine(child.Path); line != "" {
+			msg += fmt.Sprintf(", or run it with its interpreter (%s)", line)
+		}
+	case fi.Mode().IsRegular():
+		msg += refusedInterpreter(child.Path)
 	}
-	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", child.Args[0], msg), 1000), code)
+	f.lastWord(f.IO.ErrOut, redact.OneLine(fmt.Sprintf("%s: %s", name, msg), 1000), code)
 	return &exitStatus{code}
+}
+
+// unrunnableInPath is the first file named name in a folder of $PATH,
+// when LookPath found none it could run (err): one without execute
+// permission, or on a file system mounted noexec, which LookPath passes
+// over as if it were not there; "" when there is none. Folders given by a
+// relative path are left out, as LookPath leaves them out (exec.ErrDot).
+func unrunnableInPath(name string, err error) string {
+	if !errors.Is(err, exec.ErrNotFound) {
+		return ""
+	}
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		path := filepath.Join(dir, name)
+		if fi, err := os.Stat(path); filepath.IsAbs(dir) && err == nil && fi.Mode().IsRegular() {
+			return path
+		}
+	}
+	return ""
 }
 
 // missingInterpreter is the interpreter that the #! line of the script at
@@ -91,25 +129,119 @@ func missingInterpreter(path string, err error) (string, bool) {
 	if !errors.Is(err, syscall.ENOENT) {
 		return "", false
 	}
-	file, ferr := os.Open(path)
+	interp, _ := shebang(fileStart(path))
+	return interp, interp != ""
+}
+
+// missingLoader is the program loader that the compiled program at path
+// names (ELF's PT_INTERP, such as /lib64/ld-linux-x86-64.so.2), when
+// running it failed for want of that loader: ENOENT, which said "no such
+// file or directory" of a file plainly there, as a program built for glibc
+// gives on a system with musl.
+func missingLoader(path string, err error) (string, bool) {
+	if !errors.Is(err, syscall.ENOENT) {
+		return "", false
+	}
+	file, ferr := elf.Open(path)
 	if ferr != nil {
 		return "", false
 	}
 	defer file.Close()
+	for _, p := range file.Progs {
+		if p.Type != elf.PT_INTERP {
+			continue
+		}
+		b, _ := io.ReadAll(io.LimitReader(p.Open(), 4096))
+		loader := strings.TrimRight(string(b), "\x00")
+		if _, serr := os.Stat(loader); loader != "" && errors.Is(serr, fs.ErrNotExist) {
+			return loader, true
+		}
+	}
+	return "", false
+}
+
+// refusedInterpreter says why the interpreter that the #! line of the
+// script at path names could not run, when the script itself may (EACCES,
+// of the interpreter): it is on a file system mounted noexec (a virtual
+// environment made in /tmp), or not executable; "" when neither.
+func refusedInterpreter(path string) string {
+	interp, _ := shebang(fileStart(path))
+	if interp == "" {
+		return ""
+	}
+	fi, err := os.Stat(interp)
+	word := shellquote.Word(interp)
+	switch {
+	case err != nil || !fi.Mode().IsRegular():
+	case onNoExecMount(interp):
+		return fmt.Sprintf(": the interpreter its #! line names, %s, is on a file system mounted noexec, from which no program runs; install it on another file system (your home folder, for one), or have the #! line name one there", word)
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Sprintf(": the interpreter its #! line names, %s, is not executable; make it so (chmod +x %s)", word, word)
+	}
+	return ""
+}
+
+// interpreterLine is the command line that runs the program at path
+// with no execute permission needed: through the interpreter its #! line
+// names, given that line's argument as the kernel gives it
+// (#!/usr/bin/env python3 is run with /usr/bin/env python3 PATH, not sh),
+// or through sh for a script without one, as a shell runs it; "" for a
+// compiled program (a NUL in its first line), which no interpreter runs.
+// It names the program by its path, as an interpreter looks for a bare
+// name in the current folder, not in $PATH where exec found it.
+func interpreterLine(path string) string {
+	start := fileStart(path)
+	interp, arg := shebang(start)
+	switch {
+	case interp != "" && arg != "":
+		return shellquote.Word(interp) + " " + shellquote.Word(arg) + " " + shellquote.Word(path)
+	case interp != "":
+		return shellquote.Word(interp) + " " + shellquote.Word(path)
+	case strings.ContainsRune(start, 0):
+		return ""
+	}
+	return "sh " + shellquote.Word(path)
+}
+
+// fileStart is the first line of the file at path, at most 256 bytes; ""
+// for a file that cannot be read.
+func fileStart(path string) string {
+	file, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer file.Close()
 	line, _ := bufio.NewReader(io.LimitReader(file, 256)).ReadString('\n')
-	rest, ok := strings.CutPrefix(line, "#!")
+	return line
+}
+
+// shebang is the interpreter that a script's first line, start, names
+// after #!, and the one argument the line gives it ("" for none); "", ""
+// when start is no #! line.
+func shebang(start string) (interp, arg string) {
+	rest, ok := strings.CutPrefix(start, "#!")
 	if !ok {
-		return "", false
+		return "", ""
 	}
-	interp := strings.TrimLeft(strings.TrimSuffix(rest, "\n"), " \t")
-	if i := strings.IndexAny(interp, " \t"); i >= 0 { // its argument follows
-		interp = interp[:i]
+	rest = strings.TrimLeft(strings.TrimSuffix(rest, "\n"), " \t")
+	if i := strings.IndexAny(rest, " \t"); i >= 0 { // its argument follows
+		return rest[:i], strings.Trim(rest[i:], " \t")
 	}
-	return interp, interp != ""
+	return rest, ""
 }
 
 // shellLine is how exec runs a command line through the shell.
 const shellLine = "sh -c '…'"
+
+// bashLine is how exec runs a command line through bash.
+const bashLine = "bash -c '…'"
+
+// bashNote is what the help says of bashLine.
+const bashNote = ",\nor " + bashLine + " for bash's own (source)"
+
+// bashOnly are the shellBuiltins that bash has and sh has not where sh is
+// dash (Debian, Ubuntu).
+var bashOnly = []string{"builtin", "declare", "dirs", "disown", "fc", "history", "let", "logout", "popd", "pushd", "shopt", "source", "typeset"}
 
 // shellBuiltins are the commands that sh or bash runs itself, with no
 // program of that name in $PATH on most systems.
