@@ -362,7 +362,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return nil
 		},
 		Suggesting:  f.suggesting,
-		SecretWhere: f.secretWhere,
+		SecretWhere: f.keptSecretWhere,
 		Refuse: func(path string) string {
 			if f.LogFile != "" && namesLogFile(path, f.LogFile) {
 				return "it is this process's --log-file, which writing it would destroy, and the log would go on into it; name another token_file"
