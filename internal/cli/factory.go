@@ -437,12 +437,23 @@ func (f *Factory) importingTokens(left string) (done func()) {
 // secretWhere says where env's client secret comes from, for the step
 // after the provider refused its client (config.Env.ClientSecretWhere:
 // "$FREEAGENT_SECRET", never the secret); "" when that cannot be told.
-func (f *Factory) secretWhere(env string) string {
-	conf, err := f.Config()
+func (f *Factory) secretWhere(env string) string { return secretWhereIn(f.Config, env) }
+
+// keptSecretWhere is secretWhere of the configuration as a long-running
+// process keeps it (keptConfig): the keeper asks at each look at an
+// environment whose client the provider rejected, and read the whole file
+// each time, so that a proxy of 2000 environments all rejected at once
+// (their one app's secret reset) parsed its 400 KB, 0.2 s of processor
+// time, at every look at each.
+func (f *Factory) keptSecretWhere(env string) string { return secretWhereIn(f.keptConfig, env) }
+
+// secretWhereIn is secretWhere of the configuration conf reads.
+func secretWhereIn(conf func() (*config.File, error), env string) string {
+	c, err := conf()
 	if err != nil {
 		return ""
 	}
-	if e := conf.Envs[env]; e != nil {
+	if e := c.Envs[env]; e != nil {
 		return e.ClientSecretWhere()
 	}
 	return ""

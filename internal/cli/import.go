@@ -550,10 +550,14 @@ func importLeft(written []importTarget, secrets []keychainSecret) string {
 		left = append(left, "the tokens of "+strings.Join(tokens, ", ")+" are the export's")
 	}
 	if len(removed) > 0 {
-		left = append(left, "those of "+strings.Join(removed, ", ")+" are removed")
+		those := "the tokens"
+		if len(left) > 0 {
+			those = "those"
+		}
+		left = append(left, those+" of "+strings.Join(removed, ", ")+" are removed")
 	}
 	if len(kept) > 0 {
-		left = append(left, "the keychain holds its client secret for "+strings.Join(kept, ", "))
+		left = append(left, "the keychain holds the export's client secret for "+strings.Join(kept, ", "))
 	}
 	if len(left) == 0 {
 		return ""

@@ -240,8 +240,10 @@ func TestImportAbandonedSaysWhatItLeaves(t *testing.T) {
 		{nil, nil, ""},
 		{written[:1], nil, ""},
 		{written, nil, "the tokens of aaa, bbb are the export's, and those of gone are removed, not put back as they were"},
-		{written[:1], secrets, "the keychain holds its client secret for aaa, bbb, not put back as they were"},
-		{written[1:2], secrets, "the tokens of aaa are the export's, and the keychain holds its client secret for aaa, bbb, not put back as they were"},
+		{written[:1], secrets, "the keychain holds the export's client secret for aaa, bbb, not put back as they were"},
+		{written[1:2], secrets, "the tokens of aaa are the export's, and the keychain holds the export's client secret for aaa, bbb, not put back as they were"},
+		{written[3:], nil, "the tokens of gone are removed, not put back as they were"},
+		{written[3:], secrets, "the tokens of gone are removed, and the keychain holds the export's client secret for aaa, bbb, not put back as they were"},
 	} {
 		if got := importLeft(c.written, c.secrets); got != c.want {
 			t.Errorf("importLeft(%d written, %d secrets) = %q; want %q", len(c.written), len(c.secrets), got, c.want)

@@ -363,7 +363,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return nil
 		},
 		Suggesting:  f.suggesting,
-		SecretWhere: f.secretWhere,
+		SecretWhere: f.keptSecretWhere,
 		Refuse: func(path string) string {
 			if f.LogFile != "" && namesLogFile(path, f.LogFile) {
 				return "it is this process's --log-file, which writing it would destroy, and the log would go on into it; name another token_file"
@@ -423,7 +423,9 @@ func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Sourc
 // size may follow it unseen within the tick of the file system's clock.
 // A token_file's folder made writable by others since is found at the
 // keeper's write of the file (config.TokenFileFolderProblem), not by
-// reading the whole file again.
+// reading the whole file again. A file whose stamp changed but not its
+// bytes nor its mode (a sync tool touching it) is read but not parsed
+// again (config.Reload).
 type keptRead struct {
 	mu    sync.Mutex   // held while reading: watches starting at once share one reading
 	stamp config.Stamp // taken before the reading
@@ -467,7 +469,7 @@ func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bo
 		// server's clock is behind was settled at once, and an edit of the
 		// same size in the same tick after it was never read.
 		unchanged := k.stamp.Same(stamp)
-		k.conf, k.err = config.Load(p)
+		k.conf, k.err = config.Reload(p, k.conf)
 		if k.err == nil {
 			k.conf.Settled = unchanged
 		}

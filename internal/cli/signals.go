@@ -124,10 +124,9 @@ func (g *guard) latest(is func(*told) bool) (freshtoken.Renewal, bool) {
 	return freshtoken.Renewal{}, false
 }
 
-// What latest looks for: a request whose answer is awaited, an answer
-// being stored, one the store refused, any.
+// What latest looks for: a request whose answer is awaited, one the
+// store refused, any.
 func isAwaited(t *told) bool { return t.request() && !t.answered }
-func isStoring(t *told) bool { return t.r.Storing }
 func isRefused(t *told) bool { return t.r.Unsaved }
 func isAny(*told) bool       { return true }
 
@@ -414,23 +413,10 @@ func (g *guard) received(s syscall.Signal) {
 }
 
 // abandoned is, for each environment with a renewal in flight, oldest
-// first, the one whose abandoning costs the most: an answer the store
-// refused, then an answer being stored, then a request still awaited;
-// one with nothing to lose costs nothing. The caller holds g.mu.
+// first, the one whose abandoning costs the most (see cost), the latest of
+// those that cost as much; none for one whose renewals cost nothing. The
+// caller holds g.mu.
 func (g *guard) abandoned() []freshtoken.Renewal {
-	cost := func(t *told) int {
-		switch {
-		case t.r.NothingToLose:
-			return 0
-		case t.r.Unsaved:
-			return 3
-		case t.r.Storing:
-			return 2
-		case isAwaited(t):
-			return 1
-		}
-		return 0
-	}
 	var envs []string
 	worst := map[string]*told{}
 	for _, t := range g.live {
@@ -448,6 +434,48 @@ func (g *guard) abandoned() []freshtoken.Renewal {
 		rs[i] = worst[env].r
 	}
 	return rs
+}
+
+// cost is what abandoning t costs: an answer the store refused (3), then
+// an answer being stored (2), then a request still awaited (1); one with
+// nothing to lose, or a request answered since, costs nothing (0).
+func cost(t *told) int {
+	switch {
+	case t.r.NothingToLose:
+		return 0
+	case t.r.Unsaved:
+		return 3
+	case t.r.Storing:
+		return 2
+	case isAwaited(t):
+		return 1
+	}
+	return 0
+}
+
+// costliest is the renewal in flight whose wait a first signal explains:
+// the latest of those whose abandoning costs the most (see cost), else,
+// all having nothing to lose, the latest answer being stored, else the
+// latest request awaited; false if none. The caller holds g.mu.
+func (g *guard) costliest() (freshtoken.Renewal, bool) {
+	rank := func(t *told) int {
+		switch {
+		case cost(t) > 0:
+			return 2 + cost(t)
+		case t.r.Storing:
+			return 2
+		case isAwaited(t):
+			return 1
+		}
+		return 0
+	}
+	best, r := 0, freshtoken.Renewal{}
+	for _, t := range g.live {
+		if k := rank(t); k > 0 && k >= best {
+			best, r = k, t.r
+		}
+	}
+	return r, best > 0
 }
 
 // abandonedLine is the warning for r abandoned by a second Ctrl-C, r
@@ -485,18 +513,18 @@ func (g *guard) explainWait() {
 	case g.unsaved > 0:
 		msg = g.unsavedWait()
 	default:
-		if inHand, ok := g.latest(isStoring); ok {
-			msg = g.storingWait(inHand)
-		} else if last, ok := g.latest(isAwaited); ok {
-			cost := " and may end the authorisation"
+		if last, ok := g.costliest(); ok && last.Storing {
+			msg = g.storingWait(last)
+		} else if ok {
+			loss := " and may end the authorisation"
 			switch {
 			case last.NothingToLose:
-				cost = ""
+				loss = ""
 			case last.LogIn:
-				cost = ", and the log-in with it"
+				loss = ", and the log-in with it"
 			}
 			msg = fmt.Sprintf("freshtoken: waiting up to %s for the %s already sent to %s to be stored; %s abandons it%s\n",
-				last.Timeout.Round(time.Second), what(last), host(last.TokenURL), g.abandonKeys(), cost)
+				last.Timeout.Round(time.Second), what(last), host(last.TokenURL), g.abandonKeys(), loss)
 		}
 	}
 	g.mu.Unlock()
@@ -510,7 +538,7 @@ func (g *guard) explainWait() {
 // unsavedWait). The caller holds g.mu.
 func (g *guard) severalWait(rs []freshtoken.Renewal) string {
 	var b strings.Builder
-	cost := ""
+	loss := ""
 	for i, r := range rs {
 		switch {
 		case i == 1 && len(rs) == 2:
@@ -533,29 +561,29 @@ func (g *guard) severalWait(rs []freshtoken.Renewal) string {
 			fmt.Fprintf(&b, "%s's %s already sent to %s (up to %s)", r.Env, what(r), host(r.TokenURL), r.Timeout.Round(time.Second))
 		}
 		if !r.NothingToLose {
-			cost = ", and may end their authorisations"
+			loss = ", and may end their authorisations"
 		}
 	}
 	abandon := g.abandonKeys()
 	if g.unsaved > 0 {
 		g.toldWait = abandon
 	}
-	return fmt.Sprintf("freshtoken: waiting for the renewals in flight to be stored, then exiting: %s; %s abandons them all%s\n", b.String(), abandon, cost)
+	return fmt.Sprintf("freshtoken: waiting for the renewals in flight to be stored, then exiting: %s; %s abandons them all%s\n", b.String(), abandon, loss)
 }
 
 // storingWait is the line that says the process is storing tokens in
 // hand (inHand), and what abandoning them costs. The caller holds g.mu.
 func (g *guard) storingWait(inHand freshtoken.Renewal) string {
-	what, cost := "the new tokens from "+host(inHand.TokenURL), ", and the refresh token with them"
+	what, loss := "the new tokens from "+host(inHand.TokenURL), ", and the refresh token with them"
 	switch {
 	case inHand.LogIn && g.importing.on:
-		what, cost = "the export's tokens for "+inHand.Env, ", and the import with them"
+		what, loss = "the export's tokens for "+inHand.Env, ", and the import with them"
 	case inHand.LogIn:
-		what, cost = "the tokens the log-in brought from "+host(inHand.TokenURL), ", and the log-in with them"
+		what, loss = "the tokens the log-in brought from "+host(inHand.TokenURL), ", and the log-in with them"
 	case inHand.NothingToLose:
-		cost = ""
+		loss = ""
 	}
-	return fmt.Sprintf("freshtoken: storing %s, then exiting; %s abandons them%s\n", what, g.abandonKeys(), cost)
+	return fmt.Sprintf("freshtoken: storing %s, then exiting; %s abandons them%s\n", what, g.abandonKeys(), loss)
 }
 
 // stopKeys is what ends the process at once from here, as abandonKeys.
@@ -587,12 +615,12 @@ func (g *guard) unsavedWait() string {
 	}
 	g.toldWait = abandon
 	refused, _ := g.latest(isRefused)
-	cost := ", and the refresh token with them"
+	loss := ", and the refresh token with them"
 	if refused.NothingToLose {
-		cost = ""
+		loss = ""
 	}
 	return fmt.Sprintf("freshtoken: waiting for the store to take the new tokens from %s, which it refused; trying again until it does, then exiting; %s abandons them%s\n",
-		host(refused.TokenURL), abandon, cost)
+		host(refused.TokenURL), abandon, loss)
 }
 
 // settle waits until no renewal is in flight, saying so while it waits for

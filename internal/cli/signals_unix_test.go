@@ -274,3 +274,58 @@ func TestALogInAbandonedBesideARenewalThatLosesNothingIsNamed(t *testing.T) {
 		t.Fatalf("at the second Ctrl-C: exit %d, %q; want 130, %q", *exited, got, want)
 	}
 }
+
+// TestTheFirstCtrlCNamesTheRenewalThatWouldLoseMost: the first Ctrl-C's
+// words name one renewal in flight, and what a second Ctrl-C costs. They
+// named the latest being stored, else the latest awaited, whatever it had
+// to lose: one that lost nothing (its answer kept the refresh token, or a
+// client-credentials grant) was named, with no cost, while a log-in's
+// tokens, a rotated refresh token or a renewal that may end the
+// authorisation went unsaid, and the person, told a second Ctrl-C costs
+// nothing, lost them. The costliest is named, as the second Ctrl-C ranks.
+func TestTheFirstCtrlCNamesTheRenewalThatWouldLoseMost(t *testing.T) {
+	const (
+		sand = "http://sand.example/token"
+		prod = "http://prod.example/token"
+		svc  = "http://svc.example/token"
+	)
+	for _, tc := range []struct {
+		name     string
+		inFlight []freshtoken.Renewal
+		want     string
+	}{
+		{"a log-in beside a renewal of it losing nothing", []freshtoken.Renewal{
+			{Env: "sand", TokenURL: sand, LogIn: true, Storing: true},
+			{Env: "sand", TokenURL: sand},
+			{Env: "sand", TokenURL: sand, Storing: true, NothingToLose: true},
+		}, "freshtoken: storing the tokens the log-in brought from sand.example, then exiting; Ctrl-C again abandons them, and the log-in with them\n"},
+		{"a rotated answer beside a client-credentials one", []freshtoken.Renewal{
+			{Env: "prod", TokenURL: prod},
+			{Env: "prod", TokenURL: prod, Storing: true},
+			{Env: "svc", TokenURL: svc, NothingToLose: true},
+			{Env: "svc", TokenURL: svc, Storing: true, NothingToLose: true},
+		}, "freshtoken: storing the new tokens from prod.example, then exiting; Ctrl-C again abandons them, and the refresh token with them\n"},
+		{"a renewal awaited beside an answer losing nothing", []freshtoken.Renewal{
+			{Env: "prod", TokenURL: prod, Timeout: 30 * time.Second},
+			{Env: "svc", TokenURL: svc, NothingToLose: true},
+			{Env: "svc", TokenURL: svc, Storing: true, NothingToLose: true},
+		}, "freshtoken: waiting up to 30s for the renewal already sent to prod.example to be stored; Ctrl-C again abandons it and may end the authorisation\n"},
+		{"nothing to lose anywhere", []freshtoken.Renewal{
+			{Env: "svc", TokenURL: svc, NothingToLose: true},
+			{Env: "sand", TokenURL: sand},
+			{Env: "sand", TokenURL: sand, Storing: true, NothingToLose: true},
+		}, "freshtoken: storing the new tokens from sand.example, then exiting; Ctrl-C again abandons them\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, out, _ := handGuard(t)
+			for _, r := range tc.inFlight {
+				defer g.Sending(r)()
+			}
+			g.received(syscall.SIGINT)
+			g.explainWait()
+			if got := out.String(); got != tc.want {
+				t.Fatalf("after Ctrl-C: %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
