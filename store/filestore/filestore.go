@@ -565,7 +565,7 @@ func creatable(dir string, locksOnly bool) error {
 			err = &fs.PathError{Op: "mkdir", Path: parent, Err: syscall.ENOTDIR}
 		}
 		if err == nil {
-			err = canWriteIn(parent)
+			err = atomicfile.CanWriteIn(parent)
 		}
 		if err != nil {
 			return folderError(dir, locksOnly, err)
