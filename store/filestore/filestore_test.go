@@ -854,3 +854,29 @@ func TestNoFolderGiven(t *testing.T) {
 		t.Errorf("the working folder holds %v; want nothing written there", entries)
 	}
 }
+
+// TestDeleteIfOfNoneReadKeepsANewerFreshtokensRecord: store.DeleteIf with
+// no record read (a log-out that found none, or one it could not read)
+// deleted, as unreadable, a record a newer freshtoken stored, which that
+// freshtoken reads, and which a log-out that finds it first keeps. A
+// record that cannot be read at all still goes.
+func TestDeleteIfOfNoneReadKeepsANewerFreshtokensRecord(t *testing.T) {
+	dir, s := saved(t)
+	path := filepath.Join(dir, "sandbox.json")
+	newer := storetest.WriteNewerFormat(t, path, 99)
+	if err := store.DeleteIf(ctx, s, "sandbox", nil); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("DeleteIf, none read, of a newer freshtoken's record: %v; want store.ErrChanged", err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != newer {
+		t.Fatalf("after DeleteIf, the record file holds %q (%v); want the newer freshtoken's kept", got, err)
+	}
+	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteIf(ctx, s, "sandbox", nil); err != nil {
+		t.Fatalf("DeleteIf, none read, of an unreadable record: %v", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the unreadable record after DeleteIf: %v; want it deleted", err)
+	}
+}
