@@ -880,3 +880,45 @@ func TestDeleteIfOfNoneReadKeepsANewerFreshtokensRecord(t *testing.T) {
 		t.Fatalf("the unreadable record after DeleteIf: %v; want it deleted", err)
 	}
 }
+
+// TestReserveRemovedAsAFirstRecordLandsIsMadeAgain: `remove` of the last
+// environment (RemoveUnusedReserve) and a `store migrate` taken back
+// (RemoveEmpty) look at the token folder, then remove its reserve: a
+// first log-in of another environment storing its record in between kept
+// its record with no reserve, until its next renewal, so a disk that
+// filled meanwhile had nothing to give up for that renewal's answer. The
+// reserve is made again when a record is found there after its removal.
+func TestReserveRemovedAsAFirstRecordLandsIsMadeAgain(t *testing.T) {
+	for name, remove := range map[string]func(dir string) error{
+		"RemoveUnusedReserve": filestore.RemoveUnusedReserve,
+		"RemoveEmpty":         filestore.RemoveEmpty,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, s := saved(t)
+			if err := s.Delete(ctx, "sandbox"); err != nil {
+				t.Fatal(err)
+			}
+			if names := testenv.Names(t, dir); len(names) != 1 || names[0] != ".reserve" {
+				t.Fatalf("the folder holds %q; want the reserve alone", names)
+			}
+			filestore.LandAfterLook(t, func() {
+				login := filestore.New(dir)
+				unlock, err := login.Lock(ctx, "production")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unlock()
+				if err := login.Save(ctx, "production", sample()); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if err := remove(dir); err != nil && name == "RemoveUnusedReserve" {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(filepath.Join(dir, ".reserve"))
+			if err != nil || fi.Size() < 64<<10 {
+				t.Fatalf("the reserve, with production's record stored as it was removed: %v, %v; want it made again, whole", fi, err)
+			}
+		})
+	}
+}
