@@ -3,6 +3,7 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
@@ -39,5 +40,34 @@ func TestLogoutKeepsAnotherClientsLoginThatLandsInTheGap(t *testing.T) {
 	}
 	if got, err := fleet.Load(ctx, "sandbox"); err != nil || got.RefreshToken != theirs.RefreshToken {
 		t.Fatalf("Redis holds %v (%v); want the other client's tokens kept", got, err)
+	}
+}
+
+// TestLogoutKeepsANewerFreshtokensLoginThatLandsInTheGap: a log-out that
+// found no tokens (or only unreadable ones) deleted, as unreadable, a
+// record a newer freshtoken stored in between (a log-in on a machine
+// upgraded first, which took the lock while this one was paused past it):
+// the format this one cannot read was taken for a corrupt record. A newer
+// freshtoken's tokens are left alone, as a log-out that finds them first
+// leaves them: only that freshtoken can tell whose they are, and revoke
+// them.
+func TestLogoutKeepsANewerFreshtokensLoginThatLandsInTheGap(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	st := &storetest.LandsAfterLoad{Store: redistest.OpenStore(t, srv.URL)}
+	src := r.sourceOn(st)
+	data, err := store.Marshal("sandbox", storetest.Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(data), `"version": 1,`, `"version": 99,`, 1)
+	st.Land = func() { srv.Command(t, "SET", "freshtoken:sandbox", newer) }
+	st.Armed.Store(true)
+	err = src.Logout(context.Background())
+	if !errors.Is(err, store.ErrNewerFormat) {
+		t.Fatalf("Logout with a newer freshtoken's log-in stored in between: %v; want it refused as a newer freshtoken's", err)
+	}
+	if got := srv.Get(t, "freshtoken:sandbox"); got != newer {
+		t.Fatalf("Redis holds %q; want the newer freshtoken's record kept", got)
 	}
 }

@@ -376,7 +376,19 @@ func CheckEditable(path string) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return uneditable(path, info, false)
+	if err := uneditable(path, info, false); err != nil {
+		return err
+	}
+	// The edit's new file is made in the file's folder, made first if
+	// missing: in the nearest folder above that exists.
+	dir := filepath.Dir(path)
+	for _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) && dir != filepath.Dir(dir); _, err = os.Stat(dir) {
+		dir = filepath.Dir(dir)
+	}
+	if err := atomicfile.CanWriteIn(dir); err != nil {
+		return &Error{Path: path, Msg: fmt.Sprintf("cannot be written, as freshtoken cannot write in %s (%v), where an edit makes its new file; make that folder writable, or keep the configuration where you can write (--config PATH), and run the command again (nothing was written)", dir, cause(err))}
+	}
+	return nil
 }
 
 // uneditable is an error if the configuration file at path, as info

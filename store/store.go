@@ -365,7 +365,8 @@ type Swapper interface {
 type CheckedDeleter interface {
 	// DeleteIf deletes env's record if the stored record is still read,
 	// as Unchanged compares them; with read nil (the caller found none,
-	// or one it could not read), only a record that cannot be read.
+	// or one it could not read), only a record that cannot be read, and
+	// not one a newer freshtoken wrote (ErrNewerFormat), which it can.
 	// Otherwise it deletes nothing and returns an error wrapping
 	// ErrChanged. No record stored is nothing to delete: nil.
 	DeleteIf(ctx context.Context, env string, read *Record) error
@@ -381,6 +382,8 @@ func DeleteIf(ctx context.Context, st Store, env string, read *Record) error {
 	}
 	cur, err := st.Load(ctx, env)
 	switch {
+	case read == nil && errors.Is(err, ErrNewerFormat):
+		return fmt.Errorf("%w: %s holds tokens a newer freshtoken stored since it was read; nothing was deleted", ErrChanged, st.Location(env))
 	case read == nil && err != nil: // none, or still none that can be read
 	case errors.Is(err, ErrNotFound):
 	case errors.Is(err, ErrCorrupt):

@@ -20,3 +20,15 @@ func WatchSyncs(t testing.TB, seen func(name string)) {
 // CheckName is checkName, to see what the store refuses on each system
 // from any system.
 var CheckName = checkName
+
+// LandAfterLook calls land once, just after RemoveUnusedReserve (or
+// RemoveEmpty) looked at the folder and before it removes the reserve.
+func LandAfterLook(t testing.TB, land func()) {
+	t.Helper()
+	real := lookedAtFolder
+	lookedAtFolder = func() {
+		lookedAtFolder = real
+		land()
+	}
+	t.Cleanup(func() { lookedAtFolder = real })
+}

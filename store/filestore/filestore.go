@@ -371,22 +371,40 @@ func RemoveUnusedReserve(dir string) error {
 
 // removeLoneReserve removes the reserve from the token folder dir if the
 // folder holds no other file (folders in it hold no record), and says
-// whether it held none (the reserve may have been missing already).
+// whether it held none (the reserve may have been missing already). A
+// writer that took a lock there (a first log-in) as the reserve went, its
+// lock file made before it looked for the reserve, finds it missing and
+// makes it, or is found here, and the reserve made again.
 func removeLoneReserve(dir string) (alone bool, err error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+	lone := func() (bool, error) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range entries {
+			if e.Name() != reserveName && !e.IsDir() || e.Name() == reserveName && !e.Type().IsRegular() {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	if alone, err := lone(); err != nil || !alone {
 		return false, err
 	}
-	for _, e := range entries {
-		if e.Name() != reserveName && !e.IsDir() || e.Name() == reserveName && !e.Type().IsRegular() {
-			return false, nil
-		}
-	}
+	lookedAtFolder()
 	if err := os.Remove(filepath.Join(dir, reserveName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
+	if alone, err := lone(); err == nil && !alone {
+		(&Store{dir: dir}).keepReserve()
+		return false, nil
+	}
 	return true, nil
 }
+
+// lookedAtFolder is called between removeLoneReserve's look at the folder
+// and its removal of the reserve (a test's writer lands there).
+var lookedAtFolder = func() {}
 
 // Delete implements store.Store.
 func (s *Store) Delete(_ context.Context, env string) error {
@@ -565,7 +583,7 @@ func creatable(dir string, locksOnly bool) error {
 			err = &fs.PathError{Op: "mkdir", Path: parent, Err: syscall.ENOTDIR}
 		}
 		if err == nil {
-			err = canWriteIn(parent)
+			err = atomicfile.CanWriteIn(parent)
 		}
 		if err != nil {
 			return folderError(dir, locksOnly, err)

@@ -854,3 +854,71 @@ func TestNoFolderGiven(t *testing.T) {
 		t.Errorf("the working folder holds %v; want nothing written there", entries)
 	}
 }
+
+// TestDeleteIfOfNoneReadKeepsANewerFreshtokensRecord: store.DeleteIf with
+// no record read (a log-out that found none, or one it could not read)
+// deleted, as unreadable, a record a newer freshtoken stored, which that
+// freshtoken reads, and which a log-out that finds it first keeps. A
+// record that cannot be read at all still goes.
+func TestDeleteIfOfNoneReadKeepsANewerFreshtokensRecord(t *testing.T) {
+	dir, s := saved(t)
+	path := filepath.Join(dir, "sandbox.json")
+	newer := storetest.WriteNewerFormat(t, path, 99)
+	if err := store.DeleteIf(ctx, s, "sandbox", nil); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("DeleteIf, none read, of a newer freshtoken's record: %v; want store.ErrChanged", err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != newer {
+		t.Fatalf("after DeleteIf, the record file holds %q (%v); want the newer freshtoken's kept", got, err)
+	}
+	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.DeleteIf(ctx, s, "sandbox", nil); err != nil {
+		t.Fatalf("DeleteIf, none read, of an unreadable record: %v", err)
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the unreadable record after DeleteIf: %v; want it deleted", err)
+	}
+}
+
+// TestReserveRemovedAsAFirstRecordLandsIsMadeAgain: `remove` of the last
+// environment (RemoveUnusedReserve) and a `store migrate` taken back
+// (RemoveEmpty) look at the token folder, then remove its reserve: a
+// first log-in of another environment storing its record in between kept
+// its record with no reserve, until its next renewal, so a disk that
+// filled meanwhile had nothing to give up for that renewal's answer. The
+// reserve is made again when a record is found there after its removal.
+func TestReserveRemovedAsAFirstRecordLandsIsMadeAgain(t *testing.T) {
+	for name, remove := range map[string]func(dir string) error{
+		"RemoveUnusedReserve": filestore.RemoveUnusedReserve,
+		"RemoveEmpty":         filestore.RemoveEmpty,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, s := saved(t)
+			if err := s.Delete(ctx, "sandbox"); err != nil {
+				t.Fatal(err)
+			}
+			if names := testenv.Names(t, dir); len(names) != 1 || names[0] != ".reserve" {
+				t.Fatalf("the folder holds %q; want the reserve alone", names)
+			}
+			filestore.LandAfterLook(t, func() {
+				login := filestore.New(dir)
+				unlock, err := login.Lock(ctx, "production")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unlock()
+				if err := login.Save(ctx, "production", sample()); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if err := remove(dir); err != nil && name == "RemoveUnusedReserve" {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(filepath.Join(dir, ".reserve"))
+			if err != nil || fi.Size() < 64<<10 {
+				t.Fatalf("the reserve, with production's record stored as it was removed: %v, %v; want it made again, whole", fi, err)
+			}
+		})
+	}
+}

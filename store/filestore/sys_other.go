@@ -38,9 +38,5 @@ func unstored(fs.FileInfo) bool { return false }
 // lockContent does nothing where records are never written in place.
 func lockContent(context.Context, *os.File, bool) error { return nil }
 
-// canWriteIn leaves it to the folder's creation to say where the user may
-// not write.
-func canWriteIn(string) error { return nil }
-
 // fileSizeLimited is nil where no file size limit is set per process.
 func fileSizeLimited() error { return nil }

@@ -95,14 +95,6 @@ func lockContent(ctx context.Context, f *os.File, exclusive bool) error {
 	}
 }
 
-// canWriteIn reports whether the user may make a folder in dir.
-func canWriteIn(dir string) error {
-	if err := syscall.Access(dir, 0o3); err != nil { // W_OK|X_OK
-		return &fs.PathError{Op: "mkdir", Path: dir, Err: err}
-	}
-	return nil
-}
-
 // minFileSize is the least file size limit (ulimit -f) a record, its temp
 // file and the reserve are written under.
 const minFileSize = reserveSize

@@ -106,7 +106,8 @@ func TestDeleteIfKeepsARenewalThatLandsInTheGap(t *testing.T) {
 
 // TestDeleteIfUnreadable: DeleteIf with no record read (the caller found
 // one it could not read) deletes one that still cannot be read, a key of
-// another type too, and keeps tokens stored in between.
+// another type too, and keeps tokens stored in between, a newer
+// freshtoken's too (it deleted them as unreadable).
 func TestDeleteIfUnreadable(t *testing.T) {
 	s, rc := started(t)
 	ctx := context.Background()
@@ -121,6 +122,20 @@ func TestDeleteIfUnreadable(t *testing.T) {
 	if n, _ := rc.Exists(ctx, "freshtoken:sandbox").Result(); n != 0 {
 		t.Fatal("DeleteIf left the unreadable key")
 	}
+	// A newer freshtoken's record is read by that freshtoken: kept.
+	data, err := store.Marshal("sandbox", storetest.Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(data), `"version": 1,`, `"version": 99,`, 1)
+	rc.Set(ctx, "freshtoken:sandbox", newer, 0)
+	if err := s.DeleteIf(ctx, "sandbox", nil); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("DeleteIf, none read, of a newer freshtoken's record: %v; want store.ErrChanged", err)
+	}
+	if got, _ := rc.Get(ctx, "freshtoken:sandbox").Result(); got != newer {
+		t.Fatalf("after DeleteIf, Redis holds %q; want the newer freshtoken's record kept", got)
+	}
+	rc.Del(ctx, "freshtoken:sandbox")
 	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
 		t.Fatal(err)
 	}

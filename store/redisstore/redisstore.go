@@ -829,8 +829,9 @@ func (s *Store) script(g guardedScript) *redis.Script {
 // and a stamp built there refused, for ever, a save over a record unchanged.
 //
 // With read nil (DeleteIf's, for a record the caller could not read), it
-// is the SHA-1 of the JSON Redis holds if that cannot be read, or
-// wrongType for a key of another type.
+// is the SHA-1 of the JSON Redis holds if that cannot be read, but by a
+// newer freshtoken (store.ErrNewerFormat), or wrongType for a key of
+// another type.
 func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (string, error) {
 	data, err := s.client.Get(ctx, key(env)).Bytes()
 	switch {
@@ -842,7 +843,7 @@ func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (stri
 		return "", s.failed(ctx, "read the tokens", err)
 	}
 	cur, err := store.Unmarshal(data, s.Location(env))
-	if read == nil && err == nil || read != nil && (err != nil || !store.Unchanged(cur, read)) {
+	if read == nil && (err == nil || errors.Is(err, store.ErrNewerFormat)) || read != nil && (err != nil || !store.Unchanged(cur, read)) {
 		return "changed", nil
 	}
 	sum := sha1.Sum(data)
