@@ -28,14 +28,18 @@ import (
 // have been: a newer freshtoken's are kept (exit 2, one line naming the
 // very log-in to run again with --yes), or replaced with --yes, with a
 // warning; another configuration's are kept on a terminal (exit 2), and
-// replaced, saying so, without one. The log-in replaced them all unasked,
-// in the window its last look left open (under a second for a browser
-// log-in, up to a poll interval for a device log-in).
+// replaced, saying so, without one; tokens it cannot read (a newer
+// freshtoken's, their file made readable by others) are kept, as they stop
+// a log-in when found as it begins, --yes or not (exit 2). The log-in
+// replaced them all unasked, in the window its last look left open (under
+// a second for a browser log-in, up to a poll interval for a device
+// log-in); the unreadable ones it replaced there still, unseen.
 func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		device   bool
 		other    bool // another configuration's tokens; else a newer freshtoken's
+		loose    bool // their file readable by others: tokens login cannot read
 		tty, yes bool
 		want     string // the error; "" for a log-in that stores its tokens
 	}{
@@ -45,6 +49,8 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 		{name: "browser, another configuration's, terminal", other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by authorization code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "device, another configuration's, terminal", device: true, other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by device code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "browser, another configuration's, no terminal", other: true},
+		{name: "browser, unreadable, --yes", loose: true, yes: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
+		{name: "device, unreadable", device: true, loose: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var (
@@ -74,6 +80,11 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 					theirs = string(b)
 				} else {
 					_, theirs = e.newerRecord(t)
+				}
+				if tc.loose {
+					if err := os.Chmod(path, 0o644); err != nil {
+						t.Error(err)
+					}
 				}
 			}
 			armed.Store(true)
