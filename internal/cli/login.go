@@ -236,14 +236,8 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them, and that configuration will have to log in again\n",
 			g.env, rec.Grant.String(), g.env, g.src.Location())
 		g.others = append(g.others, rec.Grant) // said once
-	case err != nil && !errors.Is(err, store.ErrCorrupt) && !errors.Is(err, store.ErrNewerFormat) && !errors.Is(err, store.ErrUnreachable):
-		// Tokens this freshtoken may not read (a record file others may
-		// read, or not the user's), which may be a newer freshtoken's or
-		// another configuration's, are never replaced unseen: login
-		// refuses them when it begins, --yes or not. A store that did not
-		// answer is not the tokens' doing: the save waits for it.
-		return fmt.Errorf("%s: tokens stored for %s in %s while this log-in was under way cannot be read (%w), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read",
-			g.env, g.env, g.src.Location(), err)
+	default:
+		return login.UnreadableMeanwhile(g.env, g.src.Location(), err) // --yes or not, as at the start
 	}
 	return nil
 }
