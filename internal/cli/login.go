@@ -233,7 +233,7 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		if !g.opts.Yes && f.IO.InTTY {
 			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: rec.Grant.String(), Where: g.src.Location()}
 		}
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them, and that configuration will have to log in again\n",
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them once it succeeds, and that configuration will have to log in again\n",
 			g.env, rec.Grant.String(), g.env, g.src.Location())
 		g.others = append(g.others, rec.Grant) // said once
 	default:

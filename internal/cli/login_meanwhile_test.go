@@ -153,3 +153,52 @@ func storingAsItAnswers(provider http.Handler, meanwhile func()) http.Handler {
 		w.Write(answer.Body.Bytes())
 	})
 }
+
+// TestLoginSaysItReplacesTokensStoredMeanwhileOnlyOnceItSucceeds: without
+// a terminal, another configuration's tokens stored while the person
+// approves are told of as replaced once the log-in succeeds, as those
+// found when it begins are; the provider then refusing the code leaves
+// them stored, and nothing said they were gone. It said "this log-in
+// replaces them, and that configuration will have to log in again" before
+// the code went out, and a person reading a script's log logged that
+// configuration in again for nothing.
+func TestLoginSaysItReplacesTokensStoredMeanwhileOnlyOnceItSucceeds(t *testing.T) {
+	var refusing atomic.Bool // once the environment is logged in
+	e := newDevEnvBehindWith(t, devprovider.Options{}, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.ParseForm()
+			if r.PostForm.Get("grant_type") == "authorization_code" && refusing.Load() {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, `{"error":"invalid_grant","error_description":"the code expired"}`)
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	e.loginOutside(t)
+	refusing.Store(true)
+	path := filepath.Join(e.dir, "state", "dev.json")
+	var theirs []byte
+	stderr := testenv.NewOutput()
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
+		OpenBrowser: func(page string) error {
+			e.anotherClientStores(t) // as the person approves
+			theirs, _ = os.ReadFile(path)
+			return approveAt(page)
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--timeout", "30s"})
+	err := root.ExecuteContext(t.Context())
+	if err == nil || cli.ExitCode(err) != 3 {
+		t.Fatalf("login whose code the provider refused: %v (exit %d)\n%s", err, cli.ExitCode(err), stderr)
+	}
+	if got, _ := os.ReadFile(path); len(theirs) == 0 || string(got) != string(theirs) {
+		t.Fatalf("the other configuration's tokens are now %s", got)
+	}
+	if said := stderr.String(); !strings.Contains(said, "another configuration's") || strings.Contains(said, "this log-in replaces them,") {
+		t.Errorf("stderr:\n%s\nwant the other configuration's tokens told of as replaced once the log-in succeeds, not as replaced", said)
+	}
+}
