@@ -36,7 +36,9 @@ type DeviceLogin struct {
 	// after it was issued when the provider does not say.
 	Expiry time.Time
 	// Check, if not nil, is asked whether the tokens a poll brings may be
-	// stored, as SaveLoginIf asks it: its error is Wait's, nothing stored.
+	// stored, as SaveLoginIf asks it (under the renewal lock: see
+	// LoginCheck): its error is Wait's, nothing stored. It is set before
+	// Wait is called.
 	Check LoginCheck
 
 	src      *Source

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -79,5 +80,31 @@ func TestSaveLoginIfChecksTheRecordStoredMeanwhile(t *testing.T) {
 				t.Errorf("the other configuration's record: %v, %v; want theirs kept", rec, err)
 			}
 		})
+	}
+}
+
+// TestKeychainRefusingALogInsTokensSaysNothingWaits: a log-in's tokens,
+// stored over the record the keychain holds (compared and set, as a
+// renewal's answer is), that the keychain then cannot take are the log-in's
+// loss: the error says to log in again once the keychain is fixed, or to
+// keep the tokens in files. It said, as of a renewal's answer kept in
+// memory, that "the new tokens waiting to be stored go only there", and
+// to keep keyring:// in [store] for them: nothing waits, and a person who
+// did so waited for tokens no process held.
+func TestKeychainRefusingALogInsTokensSaysNothingWaits(t *testing.T) {
+	keyringtest.Start(t)
+	r := newRig(t, devprovider.Options{})
+	src := r.sourceOn(keyringstore.New(keyringstore.DefaultService, filepath.Join(t.TempDir(), "tokens")))
+	r.login(src)
+	gone := func(*store.Record, error) error {
+		// The keychain goes away as the log-in's tokens are stored.
+		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+		return nil
+	}
+	tok := &oauth2.Token{AccessToken: "new-access", RefreshToken: "new-refresh", ExpiresIn: 3600}
+	err := src.SaveLoginIf(context.Background(), tok, r.clock.Now(), gone)
+	if err == nil || strings.Contains(err.Error(), "waiting to be stored") || !strings.Contains(err.Error(), "out of [store]") || !strings.Contains(err.Error(), "log in again") {
+		t.Fatalf("a log-in's tokens the keychain could not take: %v; want what to do for a log-in, and no tokens said to wait", err)
 	}
 }

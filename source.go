@@ -1222,7 +1222,13 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 // the environment, given what Record would answer (nil and nil for none):
 // an error refuses them. SaveLoginIf asks it under the renewal lock, so
 // that a log-in that asked the person about the tokens it found keeps to
-// their answer for tokens stored while it waited for the provider.
+// their answer for tokens stored while it waited for the provider. It
+// decides from what it is given, at once: every renewal of the environment
+// (on every machine sharing the store) waits while it runs, so it asks no
+// person, and calls nothing of the Source that takes the lock (Token,
+// Renew, SaveLogin, Logout…), which would wait for it until their context
+// ends. It leaves stored as it is: the tokens are stored only over that
+// record.
 type LoginCheck func(stored *store.Record, err error) error
 
 // SaveLoginIf is SaveLogin, storing the tokens only if check (unless nil),

@@ -70,7 +70,8 @@ freshtoken to use them. Such tokens stored while login waits for you, up
 to the moment it stores its own, are kept too (it stores nothing and exits
 2), unless given --yes, which replaces them with a warning. Another
 configuration's tokens stored meanwhile are kept on a terminal (exit 2;
---yes replaces them) and replaced, with a warning, without one.`,
+--yes replaces them) and replaced, with a warning, without one; tokens it
+may not read (a file others may read) are kept, exit 2, --yes or not.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on
@@ -205,7 +206,8 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 // log-in ends, nothing stored (exit 2). Over another configuration's
 // tokens it is the same on a terminal, where the person would have been
 // asked, and without a terminal, where a log-in goes ahead over them
-// after saying so, it does so.
+// after saying so, it does so. Tokens it may not read (a record file others
+// may read) stop it, --yes or not, as they stop a log-in as it begins.
 type replaceGuard struct {
 	opts      *loginOptions
 	env       string
@@ -231,9 +233,11 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		if !g.opts.Yes && f.IO.InTTY {
 			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: rec.Grant.String(), Where: g.src.Location()}
 		}
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them, and that configuration will have to log in again\n",
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them once it succeeds, and that configuration will have to log in again\n",
 			g.env, rec.Grant.String(), g.env, g.src.Location())
 		g.others = append(g.others, rec.Grant) // said once
+	default:
+		return login.UnreadableMeanwhile(g.env, g.src.Location(), err) // --yes or not, as at the start
 	}
 	return nil
 }

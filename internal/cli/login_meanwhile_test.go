@@ -28,14 +28,18 @@ import (
 // have been: a newer freshtoken's are kept (exit 2, one line naming the
 // very log-in to run again with --yes), or replaced with --yes, with a
 // warning; another configuration's are kept on a terminal (exit 2), and
-// replaced, saying so, without one. The log-in replaced them all unasked,
-// in the window its last look left open (under a second for a browser
-// log-in, up to a poll interval for a device log-in).
+// replaced, saying so, without one; tokens it cannot read (a newer
+// freshtoken's, their file made readable by others) are kept, as they stop
+// a log-in when found as it begins, --yes or not (exit 2). The log-in
+// replaced them all unasked, in the window its last look left open (under
+// a second for a browser log-in, up to a poll interval for a device
+// log-in); the unreadable ones it replaced there still, unseen.
 func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		device   bool
 		other    bool // another configuration's tokens; else a newer freshtoken's
+		loose    bool // their file readable by others: tokens login cannot read
 		tty, yes bool
 		want     string // the error; "" for a log-in that stores its tokens
 	}{
@@ -45,6 +49,8 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 		{name: "browser, another configuration's, terminal", other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by authorization code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "device, another configuration's, terminal", device: true, other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by device code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "browser, another configuration's, no terminal", other: true},
+		{name: "browser, unreadable, --yes", loose: true, yes: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
+		{name: "device, unreadable", device: true, loose: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var (
@@ -74,6 +80,11 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 					theirs = string(b)
 				} else {
 					_, theirs = e.newerRecord(t)
+				}
+				if tc.loose {
+					if err := os.Chmod(path, 0o644); err != nil {
+						t.Error(err)
+					}
 				}
 			}
 			armed.Store(true)
@@ -141,4 +152,53 @@ func storingAsItAnswers(provider http.Handler, meanwhile func()) http.Handler {
 		w.WriteHeader(answer.Code)
 		w.Write(answer.Body.Bytes())
 	})
+}
+
+// TestLoginSaysItReplacesTokensStoredMeanwhileOnlyOnceItSucceeds: without
+// a terminal, another configuration's tokens stored while the person
+// approves are told of as replaced once the log-in succeeds, as those
+// found when it begins are; the provider then refusing the code leaves
+// them stored, and nothing said they were gone. It said "this log-in
+// replaces them, and that configuration will have to log in again" before
+// the code went out, and a person reading a script's log logged that
+// configuration in again for nothing.
+func TestLoginSaysItReplacesTokensStoredMeanwhileOnlyOnceItSucceeds(t *testing.T) {
+	var refusing atomic.Bool // once the environment is logged in
+	e := newDevEnvBehindWith(t, devprovider.Options{}, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.ParseForm()
+			if r.PostForm.Get("grant_type") == "authorization_code" && refusing.Load() {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, `{"error":"invalid_grant","error_description":"the code expired"}`)
+				return
+			}
+			provider.ServeHTTP(w, r)
+		})
+	})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	e.loginOutside(t)
+	refusing.Store(true)
+	path := filepath.Join(e.dir, "state", "dev.json")
+	var theirs []byte
+	stderr := testenv.NewOutput()
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
+		OpenBrowser: func(page string) error {
+			e.anotherClientStores(t) // as the person approves
+			theirs, _ = os.ReadFile(path)
+			return approveAt(page)
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--timeout", "30s"})
+	err := root.ExecuteContext(t.Context())
+	if err == nil || cli.ExitCode(err) != 3 {
+		t.Fatalf("login whose code the provider refused: %v (exit %d)\n%s", err, cli.ExitCode(err), stderr)
+	}
+	if got, _ := os.ReadFile(path); len(theirs) == 0 || string(got) != string(theirs) {
+		t.Fatalf("the other configuration's tokens are now %s", got)
+	}
+	if said := stderr.String(); !strings.Contains(said, "another configuration's") || strings.Contains(said, "this log-in replaces them,") {
+		t.Errorf("stderr:\n%s\nwant the other configuration's tokens told of as replaced once the log-in succeeds, not as replaced", said)
+	}
 }

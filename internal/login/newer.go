@@ -28,14 +28,30 @@ func HoldsNewer(ctx context.Context, st Stored) bool {
 // (`freshtoken login`'s question, the proxy page's Replace and log in)
 // only if they were there when it began, and they are not replaced
 // unasked. replace is the command that replaces them without asking, ""
-// where logging in again asks (the proxy's page).
-func NewerCheck(env string, overNewer bool, replace string) func(*store.Record, error) error {
+// where logging in again asks (the proxy's page). Tokens in where, env's
+// store, that cannot be read are refused as UnreadableMeanwhile says.
+func NewerCheck(env, where string, overNewer bool, replace string) func(*store.Record, error) error {
 	return func(_ *store.Record, err error) error {
-		if overNewer || !errors.Is(err, store.ErrNewerFormat) {
-			return nil
+		if !overNewer && errors.Is(err, store.ErrNewerFormat) {
+			return &NewerMeanwhileError{Env: env, Replace: replace}
 		}
-		return &NewerMeanwhileError{Env: env, Replace: replace}
+		return UnreadableMeanwhile(env, where, err)
 	}
+}
+
+// UnreadableMeanwhile is the refusal of a log-in's tokens over those
+// stored for env in where after it began that this freshtoken may not read
+// (err: a record file others may read, or not the user's), which may be a
+// newer freshtoken's or another configuration's: a log-in refuses them
+// when it begins, and never replaces them unseen. It wraps err. It is nil
+// for none, for a corrupt record (a log-in replaces it), a newer
+// freshtoken's (see NewerCheck), and a store that did not answer, which
+// is not the tokens' doing: the save waits for it.
+func UnreadableMeanwhile(env, where string, err error) error {
+	if err == nil || errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNewerFormat) || errors.Is(err, store.ErrUnreachable) {
+		return nil
+	}
+	return fmt.Errorf("%s: tokens stored for %[1]s in %s while this log-in was under way cannot be read (%w), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read", env, where, err)
 }
 
 // NewerMeanwhileError is a log-in that stored nothing because a newer

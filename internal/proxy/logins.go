@@ -317,7 +317,8 @@ func (e *envProxy) holdsNewer(ctx context.Context) bool { return login.HoldsNewe
 
 // newerSince is an error if a newer freshtoken stored tokens for e after a
 // log-in began (overNewer: it began over such tokens; see login.NewerCheck):
-// logging in again on the page asks about replacing them.
+// logging in again on the page asks about replacing them; or tokens that
+// cannot be read here (see login.UnreadableMeanwhile).
 func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
 	return e.newerCheck(overNewer)(e.src.Record(ctx))
 }
@@ -325,7 +326,7 @@ func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
 // newerCheck is newerSince for the record stored when the log-in's tokens
 // are, under the renewal lock (see freshtoken.LoginCheck).
 func (e *envProxy) newerCheck(overNewer bool) func(*store.Record, error) error {
-	return login.NewerCheck(e.name, overNewer, "")
+	return login.NewerCheck(e.name, e.src.Location(), overNewer, "")
 }
 
 // handleLoginButton is the status page's Log in: it sends the browser to

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -146,26 +147,41 @@ func TestADeviceLogInMeetingANewerFreshtokensTokensEnds(t *testing.T) {
 // newer freshtoken stores tokens for dev after the page's log-in looked at
 // the store for the last time, as the provider takes its code: the log-in
 // stores nothing over them, and ends failed, as it does over such tokens
-// seen before the code went out. They were replaced unasked.
+// seen before the code went out. They were replaced unasked. So are
+// tokens the proxy may not read (their file made readable by others),
+// which the page's Log in refuses to start over: they were replaced
+// unseen, even after the check of a newer freshtoken's came.
 func TestPageLogInKeepsANewerFreshtokensTokensStoredAsTheProviderAnswers(t *testing.T) {
-	var (
-		armed atomic.Bool
-		path  string
-		newer atomic.Value
-	)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, onTokenRequest: func(grant string) {
-		if grant == "authorization_code" && armed.CompareAndSwap(true, false) {
-			newer.Store(storetest.WriteNewerFormat(t, path, 99))
-		}
-	}})
-	f.login(t, "dev")
-	path = filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
-	armed.Store(true)
-	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-	if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "login-failed" {
-		t.Errorf("the log-in over a newer freshtoken's tokens stored as the provider answered ended at %s; want it failed", ended)
-	}
-	if got, _ := os.ReadFile(path); newer.Load() == nil || string(got) != newer.Load() {
-		t.Errorf("the newer freshtoken's tokens, stored as the provider answered, are now %s", got)
+	for _, loose := range []bool{false, true} {
+		t.Run(fmt.Sprintf("readable by others %t", loose), func(t *testing.T) {
+			var (
+				armed atomic.Bool
+				path  string
+				newer atomic.Value
+			)
+			f := newFixtureWith(t, fixtureOptions{autoApprove: true, onTokenRequest: func(grant string) {
+				if grant == "authorization_code" && armed.CompareAndSwap(true, false) {
+					newer.Store(storetest.WriteNewerFormat(t, path, 99))
+					if loose {
+						if err := os.Chmod(path, 0o644); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			}})
+			f.login(t, "dev")
+			path = filepath.Join(filepath.Dir(f.configPath), "store", "dev.json")
+			armed.Store(true)
+			resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+			if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "login-failed" {
+				t.Errorf("the log-in over a newer freshtoken's tokens stored as the provider answered ended at %s; want it failed", ended)
+			}
+			if got, _ := os.ReadFile(path); newer.Load() == nil || string(got) != newer.Load() {
+				t.Errorf("the newer freshtoken's tokens, stored as the provider answered, are now %s", got)
+			}
+			if _, page := f.get(t, "/?done=login-failed&env=dev"); loose && !strings.Contains(string(page), "has mode 0644") {
+				t.Errorf("the page does not say why the tokens stored meanwhile were kept:\n%s", page)
+			}
+		})
 	}
 }

@@ -195,13 +195,20 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 }
 
 // SaveIf implements store.Swapper: Save, only over the record read, as
-// store.Unchanged compares them. It is a renewal's save, whose refresh
-// token the provider has rotated: the keychain is asked nothing before the
-// new head is written that it need not be (a SIGKILL until then loses the
-// answer), and a keychain that cannot take it is said to be one to unlock,
-// and to keep in [store], since the answer waits to go there alone.
+// store.Unchanged compares them. The keychain is asked nothing before the
+// new head is written that it need not be: a renewal's answer, whose
+// refresh token the provider has rotated, is lost to a SIGKILL until then.
+// A keychain that cannot take a renewal's answer (r renews read: renewed
+// more times) is said to be one to unlock, and to keep in [store], since
+// the answer waits to go there alone; one that cannot take other tokens (a
+// log-in's, an import's, a note's) is said to be one to unlock, or to
+// leave for files, as Save says it: nothing waits for it.
 func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
-	return withFix(s.save(ctx, env, r, read), renewalFix)
+	err := s.save(ctx, env, r, read)
+	if read != nil && r.Renewals > read.Renewals {
+		return withFix(err, renewalFix)
+	}
+	return err
 }
 
 // save is Save, and with read SaveIf.
