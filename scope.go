@@ -3,6 +3,7 @@ package freshtoken
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/freshtoken/freshtoken/store"
 	"golang.org/x/oauth2"
@@ -29,8 +30,8 @@ func grantedScope(tok *oauth2.Token) string {
 // A renewal granted as much as before may still lack scopes the
 // environment asks for (added to the configuration since the log-in, or
 // refused then), which no renewal can bring (RFC 6749 §6): that is
-// warned of once by each Source, and again only for a scope it has not
-// told of.
+// warned of once by each process, whichever of its Sources renews, and
+// again only for a scope it has not told of.
 func (s *Source) warnNarrowed(n, before *store.Record) {
 	asked := s.set.Scopes
 	cc := s.set.Grant == GrantClientCredentials
@@ -58,15 +59,34 @@ func (s *Source) warnNarrowed(n, before *store.Record) {
 	}
 }
 
+// scopesTold holds, for each environment's tokens where they are stored,
+// the scopes the environment asks for that they lack and a warning has
+// named in this process. Told by each Source, they were told again at
+// every renewal of a proxy's keeper, which opens a Source anew for each
+// (to fetch the client secret afresh), and once more by the proxy's own.
+var scopesTold struct {
+	sync.Mutex
+	m map[string][]string
+}
+
 // lackingNewly reports whether n lacks a scope the environment asks for
-// that s has not told of since n's scopes were last compared, and takes
-// those n lacks as told: each warning above names them, or the scopes
-// narrowed, and says to log in again.
+// that this process has not told of since its tokens' scopes were last
+// compared, and takes those n lacks as told: each warning above names
+// them, or the scopes narrowed, and says to log in again.
 func (s *Source) lackingNewly(n *store.Record) bool {
 	lacking := n.ScopesNotGranted(s.set.Scopes)
-	s.scopeMu.Lock()
-	defer s.scopeMu.Unlock()
-	newly := slices.ContainsFunc(lacking, func(sc string) bool { return !slices.Contains(s.scopesTold, sc) })
-	s.scopesTold = lacking
+	key := s.set.Env + "\x00" + s.Location()
+	scopesTold.Lock()
+	defer scopesTold.Unlock()
+	told := scopesTold.m[key]
+	newly := slices.ContainsFunc(lacking, func(sc string) bool { return !slices.Contains(told, sc) })
+	if len(lacking) == 0 {
+		delete(scopesTold.m, key)
+	} else {
+		if scopesTold.m == nil {
+			scopesTold.m = map[string][]string{}
+		}
+		scopesTold.m[key] = lacking
+	}
 	return newly
 }

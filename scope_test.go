@@ -148,8 +148,8 @@ func TestAClientCredentialsScopeIsComparedWithTheConfiguration(t *testing.T) {
 // renewal brings it (a refresh asks for no more than the log-in was
 // granted). Renewals granted as much as before said nothing, while status
 // showed the scope not granted and API calls needing it got 403. Each
-// Source (each command, a proxy's run) now warns once, naming it, and
-// again only for a scope it has not told of.
+// process (a command, a proxy's run) now warns once, naming it, whichever
+// of its Sources renews, and again only for a scope it has not told of.
 func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	var granted atomic.Pointer[string]
@@ -176,12 +176,14 @@ func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 		granted string
 		warned  string
 	}{
-		{"write added; a command renews", func() *freshtoken.Source { return source("read", "write") }, "read", lacking + "write granted=read"},
-		{"the same command renews again", nil, "read", ""},
+		{"write added; a Source renews", func() *freshtoken.Source { return source("read", "write") }, "read", lacking + "write granted=read"},
+		{"the same Source renews again", nil, "read", ""},
 		{"again, naming no scope", nil, "", ""},
-		{"admin added too; another command renews", func() *freshtoken.Source { return source("read", "write", "admin") }, "read", lacking + `"write admin" granted=read`},
-		{"write taken out; another command renews", func() *freshtoken.Source { return source("read", "admin") }, "read", lacking + "admin granted=read"},
-		{"admin taken out; another command renews", func() *freshtoken.Source { return source("read") }, "read", ""},
+		{"another Source renews", func() *freshtoken.Source { return source("read", "write") }, "read", ""},
+		{"admin added too; another Source renews", func() *freshtoken.Source { return source("read", "write", "admin") }, "read", lacking + `"write admin" granted=read`},
+		{"write taken out; another Source renews", func() *freshtoken.Source { return source("read", "admin") }, "read", ""},
+		{"admin taken out; another Source renews", func() *freshtoken.Source { return source("read") }, "read", ""},
+		{"write added again; another Source renews", func() *freshtoken.Source { return source("read", "write") }, "read", lacking + "write granted=read"},
 	} {
 		logs.Reset()
 		if step.src != nil {
