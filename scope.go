@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 	"golang.org/x/oauth2"
 )
@@ -46,16 +47,19 @@ func (s *Source) warnNarrowed(n, before *store.Record) {
 	}
 	missing := n.ScopesNotGranted(asked)
 	lacking := !cc && s.lackingNewly(n)
+	// The provider's words, which may run to a megabyte, as status shows
+	// them: on one line, and bounded.
+	granted := redact.OneLine(n.Scope, 1000)
 	switch {
 	case len(missing) > 0 && before != nil:
 		s.log.Warn("a renewal was granted fewer scopes than the tokens before it; API calls that need the others will be refused (403): log in again to ask for them",
-			"not_granted", strings.Join(missing, " "), "granted", n.Scope)
+			"not_granted", strings.Join(missing, " "), "granted", granted)
 	case len(missing) > 0:
 		s.log.Warn("the provider granted fewer scopes than asked for; API calls that need the others will be refused (403): check the scopes the app may ask for at the provider, then log in again",
-			"not_granted", strings.Join(missing, " "), "granted", n.Scope)
+			"not_granted", strings.Join(missing, " "), "granted", granted)
 	case lacking && before != nil:
 		s.log.Warn("the tokens lack scopes the environment asks for (added to its scopes since the log-in?), which no renewal can add; API calls that need them will be refused (403): log in again to ask for them",
-			"not_granted", strings.Join(n.ScopesNotGranted(s.set.Scopes), " "), "granted", n.Scope)
+			"not_granted", strings.Join(n.ScopesNotGranted(s.set.Scopes), " "), "granted", granted)
 	}
 }
 
