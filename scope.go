@@ -58,7 +58,7 @@ func (s *Source) warnNarrowed(n, before *store.Record) {
 		s.log.Warn("the provider granted fewer scopes than asked for; API calls that need the others will be refused (403): check the scopes the app may ask for at the provider, then log in again",
 			"not_granted", strings.Join(missing, " "), "granted", granted)
 	case lacking && before != nil:
-		s.log.Warn("the tokens lack scopes the environment asks for (added to its scopes since the log-in?), which no renewal can add; API calls that need them will be refused (403): log in again to ask for them",
+		s.log.Warn("the tokens lack scopes the environment asks for, which no renewal can add (added to its scopes since the log-in, or refused at it); API calls that need them will be refused (403): log in again to ask for them, or take those the provider refuses out of the environment's scopes",
 			"not_granted", strings.Join(n.ScopesNotGranted(s.set.Scopes), " "), "granted", granted)
 	}
 }

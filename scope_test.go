@@ -157,6 +157,11 @@ func TestAClientCredentialsScopeIsComparedWithTheConfiguration(t *testing.T) {
 // showed the scope not granted and API calls needing it got 403. Each
 // process (a command, a proxy's run) now warns once, naming it, whichever
 // of its Sources renews, and again only for a scope it has not told of.
+// A scope the provider refused at the log-in lacks as well, and is told
+// of by each command that renews: the warning said only "added to its
+// scopes since the log-in?" and to log in again, which the provider
+// refuses again, in a loop. It names that case too, and the way out of
+// it, taking the scope out of the environment's scopes.
 func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	var granted atomic.Pointer[string]
@@ -166,7 +171,7 @@ func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 		r.settings.Scopes = scopes
 		return warningSource(t, r, &logs)
 	}
-	const lacking = `"the tokens lack scopes the environment asks for (added to its scopes since the log-in?), which no renewal can add; API calls that need them will be refused (403): log in again to ask for them" env=sandbox not_granted=`
+	const lacking = `"the tokens lack scopes the environment asks for, which no renewal can add (added to its scopes since the log-in, or refused at it); API calls that need them will be refused (403): log in again to ask for them, or take those the provider refuses out of the environment's scopes" env=sandbox not_granted=`
 	read := source("read")
 	scope := "read"
 	granted.Store(&scope)
