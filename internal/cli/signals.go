@@ -816,10 +816,12 @@ func hungUp(err error) error {
 }
 
 // errBackground is a read of the terminal by a background job that no
-// SIGTTIN stops until fg (a supervisor or shell ignores it): it fails
-// with EIO, as a read of a closed terminal does, and was told as one,
-// "the terminal closed (SIGHUP)", exit 129, of a terminal still open.
-var errBackground error = &usageError{msg: "the terminal cannot be read from the background: freshtoken is not its foreground job, and SIGTTIN, which would stop it until fg brings it back, is ignored here; run the command in the foreground, or give it what it asks for another way (flags, a file)"}
+// SIGTTIN stops until fg: a supervisor or shell ignores it, or the
+// subshell that left the job there has ended (`(freshtoken init &)`),
+// and no shell would bring its process group back. The read fails with
+// EIO, as a read of a closed terminal does, and was told as one, "the
+// terminal closed (SIGHUP)", exit 129, of a terminal still open.
+var errBackground error = &usageError{msg: "the terminal cannot be read from the background: freshtoken is not its foreground job, and nothing stops it there until fg brings it back (SIGTTIN is ignored, or the shell that started it has gone); run the command in the foreground, or give it what it asks for another way (flags, a file)"}
 
 // terminalReadErr is err, a read of the terminal fd's: errBackground when
 // it failed for the process being in the background of a terminal still
