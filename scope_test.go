@@ -33,11 +33,7 @@ func TestAReducedScopeIsWarnedOnce(t *testing.T) {
 	grantingScope(t, r, &granted)
 	r.settings.Scopes = []string{"read", "write"}
 	var logs bytes.Buffer
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := warningSource(t, r, &logs)
 	const (
 		atLogIn   = "the provider granted fewer scopes than asked for"
 		atRenewal = "a renewal was granted fewer scopes than the tokens before it"
@@ -75,6 +71,17 @@ func TestAReducedScopeIsWarnedOnce(t *testing.T) {
 			t.Errorf("%s: a token was logged: %q", step.name, said)
 		}
 	}
+}
+
+// warningSource is a Source of r's settings whose warnings go to logs.
+func warningSource(t *testing.T, r *rig, logs io.Writer) *freshtoken.Source {
+	t.Helper()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }
 
 // grantingScope has r's token endpoint answer with the scope granted
@@ -148,8 +155,13 @@ func TestAClientCredentialsScopeIsComparedWithTheConfiguration(t *testing.T) {
 // renewal brings it (a refresh asks for no more than the log-in was
 // granted). Renewals granted as much as before said nothing, while status
 // showed the scope not granted and API calls needing it got 403. Each
-// Source (each command, a proxy's run) now warns once, naming it, and
-// again only for a scope it has not told of.
+// process (a command, a proxy's run) now warns once, naming it, whichever
+// of its Sources renews, and again only for a scope it has not told of.
+// A scope the provider refused at the log-in lacks as well, and is told
+// of by each command that renews: the warning said only "added to its
+// scopes since the log-in?" and to log in again, which the provider
+// refuses again, in a loop. It names that case too, and the way out of
+// it, taking the scope out of the environment's scopes.
 func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	var granted atomic.Pointer[string]
@@ -157,14 +169,9 @@ func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 	var logs bytes.Buffer
 	source := func(scopes ...string) *freshtoken.Source {
 		r.settings.Scopes = scopes
-		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
-			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return src
+		return warningSource(t, r, &logs)
 	}
-	const lacking = `"the tokens lack scopes the environment asks for (added to its scopes since the log-in?), which no renewal can add; API calls that need them will be refused (403): log in again to ask for them" env=sandbox not_granted=`
+	const lacking = `"the tokens lack scopes the environment asks for, which no renewal can add (added to its scopes since the log-in, or refused at it); API calls that need them will be refused (403): log in again to ask for them, or take those the provider refuses out of the environment's scopes" env=sandbox not_granted=`
 	read := source("read")
 	scope := "read"
 	granted.Store(&scope)
@@ -176,12 +183,14 @@ func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 		granted string
 		warned  string
 	}{
-		{"write added; a command renews", func() *freshtoken.Source { return source("read", "write") }, "read", lacking + "write granted=read"},
-		{"the same command renews again", nil, "read", ""},
+		{"write added; a Source renews", func() *freshtoken.Source { return source("read", "write") }, "read", lacking + "write granted=read"},
+		{"the same Source renews again", nil, "read", ""},
 		{"again, naming no scope", nil, "", ""},
-		{"admin added too; another command renews", func() *freshtoken.Source { return source("read", "write", "admin") }, "read", lacking + `"write admin" granted=read`},
-		{"write taken out; another command renews", func() *freshtoken.Source { return source("read", "admin") }, "read", lacking + "admin granted=read"},
-		{"admin taken out; another command renews", func() *freshtoken.Source { return source("read") }, "read", ""},
+		{"another Source renews", func() *freshtoken.Source { return source("read", "write") }, "read", ""},
+		{"admin added too; another Source renews", func() *freshtoken.Source { return source("read", "write", "admin") }, "read", lacking + `"write admin" granted=read`},
+		{"write taken out; another Source renews", func() *freshtoken.Source { return source("read", "admin") }, "read", ""},
+		{"admin taken out; another Source renews", func() *freshtoken.Source { return source("read") }, "read", ""},
+		{"write added again; another Source renews", func() *freshtoken.Source { return source("read", "write") }, "read", lacking + "write granted=read"},
 	} {
 		logs.Reset()
 		if step.src != nil {
@@ -208,5 +217,27 @@ func TestAScopeTheTokensLackIsWarnedAtRenewal(t *testing.T) {
 	}
 	if said := logs.String(); said != "" {
 		t.Errorf("logged in with every scope, then renewed: logged %q", said)
+	}
+}
+
+// TestAHostileScopeIsLoggedBounded: a provider naming a scope of 10,000
+// words (its answer may be up to a megabyte) had the whole of it logged in
+// the warning of the scopes not granted, at the log-in and again at a
+// renewal, a line of 50 KB each time; with control characters in it, on
+// the lines a log file's reader sees. The scope granted is logged as
+// status shows it: on one line, its first 1,000 characters.
+func TestAHostileScopeIsLoggedBounded(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var granted atomic.Pointer[string]
+	grantingScope(t, r, &granted)
+	r.settings.Scopes = []string{"read", "write"}
+	var logs bytes.Buffer
+	src := warningSource(t, r, &logs)
+	scope := "read \x1b]0;owned\x07" + strings.Repeat(" word", 10000)
+	granted.Store(&scope)
+	r.login(src)
+	said := logs.String()
+	if !strings.Contains(said, "not_granted=write") || len(said) > 2000 || strings.Contains(said, `\x1b`) {
+		t.Errorf("the log-in granted a scope of 10,000 words; logged %d bytes: %.300q…", len(said), said)
 	}
 }

@@ -335,11 +335,6 @@ type Source struct {
 	// the connections kept alive from before are closed, not tried.
 	tokenWake, apiWake wake.Watch
 
-	// scopeMu guards scopesTold, the environment's scopes that the
-	// tokens lack and a warning has named (see warnNarrowed).
-	scopeMu    sync.Mutex
-	scopesTold []string
-
 	mu     sync.Mutex // guards flight, the rest and left
 	flight *flight    // the renewal in progress in this process, if any
 	// credMu guards secret and key, and is held while they are fetched:

@@ -531,44 +531,59 @@ func (g *guard) explainWait() {
 	fmt.Fprint(g.errOut, msg)
 }
 
+// namedAtMost is how many environments the line of a wait for several
+// names, the rest counted: a proxy renewing many at once (as the machine
+// wakes, every token expired) wrote each of them on it, 50 renewals a line
+// of 3,500 characters. A second Ctrl-C names each abandoned, on a line of
+// its own, with what to run.
+const namedAtMost = 3
+
 // severalWait is the line that says the process waits for the renewals of
-// several environments, rs (as abandoned gives them), naming each and
-// where it is, as briefly as a second Ctrl-C then names each abandoned.
-// The wait for the store to take an answer it refused is told by it (see
-// unsavedWait). The caller holds g.mu.
+// several environments, rs (as abandoned gives them), naming the oldest
+// and where each is, as briefly as a second Ctrl-C then names each
+// abandoned, and counting the rest (see namedAtMost). The wait for the
+// store to take an answer it refused is told by it (see unsavedWait). The
+// caller holds g.mu.
 func (g *guard) severalWait(rs []freshtoken.Renewal) string {
-	var b strings.Builder
-	loss := ""
+	// What abandoning them costs: the log-ins, which have no grant yet to
+	// end, when they are all log-ins (abandoned gives none that loses
+	// nothing).
+	which, loss := "renewals", ", and may end their authorisations"
+	switch {
+	case slices.ContainsFunc(rs, func(r freshtoken.Renewal) bool { return !r.LogIn }):
+	case g.importing.on:
+		which, loss = "log-ins", ", and the import with them"
+	default:
+		which, loss = "log-ins", ", and the log-ins with them"
+	}
+	var named []string
 	for i, r := range rs {
-		switch {
-		case i == 1 && len(rs) == 2:
-			b.WriteString(" and ")
-		case i > 0 && i == len(rs)-1:
-			b.WriteString(", and ")
-		case i > 0:
-			b.WriteString(", ")
+		if i == namedAtMost && len(rs) > namedAtMost+1 {
+			named = append(named, fmt.Sprintf("%d more", len(rs)-namedAtMost))
+			break
 		}
 		switch {
 		case r.Unsaved:
-			fmt.Fprintf(&b, "%s's new tokens from %s, which the store refused (trying again until it takes them)", r.Env, host(r.TokenURL))
+			named = append(named, fmt.Sprintf("%s's new tokens from %s, which the store refused (trying again until it takes them)", r.Env, host(r.TokenURL)))
 		case r.Storing && r.LogIn && g.importing.on:
-			fmt.Fprintf(&b, "the export's tokens for %s", r.Env)
+			named = append(named, "the export's tokens for "+r.Env)
 		case r.Storing && r.LogIn:
-			fmt.Fprintf(&b, "the tokens %s's log-in brought from %s", r.Env, host(r.TokenURL))
+			named = append(named, fmt.Sprintf("the tokens %s's log-in brought from %s", r.Env, host(r.TokenURL)))
 		case r.Storing:
-			fmt.Fprintf(&b, "%s's new tokens from %s", r.Env, host(r.TokenURL))
+			named = append(named, fmt.Sprintf("%s's new tokens from %s", r.Env, host(r.TokenURL)))
 		default:
-			fmt.Fprintf(&b, "%s's %s already sent to %s (up to %s)", r.Env, what(r), host(r.TokenURL), r.Timeout.Round(time.Second))
+			named = append(named, fmt.Sprintf("%s's %s already sent to %s (up to %s)", r.Env, what(r), host(r.TokenURL), r.Timeout.Round(time.Second)))
 		}
-		if !r.NothingToLose {
-			loss = ", and may end their authorisations"
-		}
+	}
+	list := strings.Join(named, " and ")
+	if len(named) > 2 {
+		list = strings.Join(named[:len(named)-1], ", ") + ", and " + named[len(named)-1]
 	}
 	abandon := g.abandonKeys()
 	if g.unsaved > 0 {
 		g.toldWait = abandon
 	}
-	return fmt.Sprintf("freshtoken: waiting for the renewals in flight to be stored, then exiting: %s; %s abandons them all%s\n", b.String(), abandon, loss)
+	return fmt.Sprintf("freshtoken: waiting for the %s in flight to be stored, then exiting: %s; %s abandons them all%s\n", which, list, abandon, loss)
 }
 
 // storingWait is the line that says the process is storing tokens in
@@ -829,10 +844,12 @@ func hungUp(err error) error {
 }
 
 // errBackground is a read of the terminal by a background job that no
-// SIGTTIN stops until fg (a supervisor or shell ignores it): it fails
-// with EIO, as a read of a closed terminal does, and was told as one,
-// "the terminal closed (SIGHUP)", exit 129, of a terminal still open.
-var errBackground error = &usageError{msg: "the terminal cannot be read from the background: freshtoken is not its foreground job, and SIGTTIN, which would stop it until fg brings it back, is ignored here; run the command in the foreground, or give it what it asks for another way (flags, a file)"}
+// SIGTTIN stops until fg: a supervisor or shell ignores it, or the
+// subshell that left the job there has ended (`(freshtoken init &)`),
+// and no shell would bring its process group back. The read fails with
+// EIO, as a read of a closed terminal does, and was told as one, "the
+// terminal closed (SIGHUP)", exit 129, of a terminal still open.
+var errBackground error = &usageError{msg: "the terminal cannot be read from the background: freshtoken is not its foreground job, and nothing stops it there until fg brings it back (SIGTTIN is ignored, or the shell that started it has gone); run the command in the foreground, or give it what it asks for another way (flags, a file)"}
 
 // terminalReadErr is err, a read of the terminal fd's: errBackground when
 // it failed for the process being in the background of a terminal still

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -201,15 +202,9 @@ func TestTheRenewalStillAwaitedIsTheOneNamed(t *testing.T) {
 			g, out, exited := handGuard(t)
 			defer g.Sending(freshtoken.Renewal{Env: "sand", TokenURL: sandbox, Timeout: 30 * time.Second})()
 			tc.other(g)
+			firstCtrlC(t, g, out, "freshtoken: waiting up to 30s for the renewal already sent to api.sandbox.example to be stored; Ctrl-C again abandons it and may end the authorisation\n")
 			g.received(syscall.SIGINT)
-			g.explainWait()
-			want := "freshtoken: waiting up to 30s for the renewal already sent to api.sandbox.example to be stored; Ctrl-C again abandons it and may end the authorisation\n"
-			if got := out.String(); got != want {
-				t.Fatalf("after Ctrl-C: %q; want %q", got, want)
-			}
-			out.Reset()
-			g.received(syscall.SIGINT)
-			want = "freshtoken: renewal abandoned: if api.sandbox.example had already issued new tokens, the refresh token is lost; run `freshtoken login -e sand` if the next call says so\n"
+			want := "freshtoken: renewal abandoned: if api.sandbox.example had already issued new tokens, the refresh token is lost; run `freshtoken login -e sand` if the next call says so\n"
 			if got := out.String(); *exited != 130 || got != want {
 				t.Fatalf("at the second Ctrl-C: exit %d, %q; want 130, %q", *exited, got, want)
 			}
@@ -235,13 +230,7 @@ func TestEveryRenewalAbandonedIsNamed(t *testing.T) {
 	} {
 		defer g.Sending(r)()
 	}
-	g.received(syscall.SIGINT)
-	g.explainWait()
-	wait := "freshtoken: waiting for the renewals in flight to be stored, then exiting: sand's renewal already sent to sand.example (up to 30s), prod's new tokens from prod.example, and xero's new tokens from xero.example, which the store refused (trying again until it takes them); Ctrl-C again abandons them all, and may end their authorisations\n"
-	if got := out.String(); got != wait {
-		t.Fatalf("after Ctrl-C:\n%s\nwant\n%s", got, wait)
-	}
-	out.Reset()
+	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: sand's renewal already sent to sand.example (up to 30s), prod's new tokens from prod.example, and xero's new tokens from xero.example, which the store refused (trying again until it takes them); Ctrl-C again abandons them all, and may end their authorisations\n")
 	g.received(syscall.SIGINT)
 	want := "freshtoken: renewal abandoned: if sand.example had already issued new tokens, the refresh token is lost; run `freshtoken login -e sand` if the next call says so\n" +
 		"freshtoken: renewal abandoned: the new tokens prod.example issued were not stored, so the refresh token is lost; run `freshtoken login -e prod`\n" +
@@ -321,11 +310,53 @@ func TestTheFirstCtrlCNamesTheRenewalThatWouldLoseMost(t *testing.T) {
 			for _, r := range tc.inFlight {
 				defer g.Sending(r)()
 			}
-			g.received(syscall.SIGINT)
-			g.explainWait()
-			if got := out.String(); got != tc.want {
-				t.Fatalf("after Ctrl-C: %q; want %q", got, tc.want)
-			}
+			firstCtrlC(t, g, out, tc.want)
 		})
 	}
+}
+
+// TestManyRenewalsInFlightAreCounted: a proxy keeping many environments
+// renews many at once (as the machine wakes, every token expired), and the
+// first Ctrl-C's wait line named each of them, on one line: 50 renewals
+// made a line of 3,500 characters, which a terminal wraps into a wall of
+// text. It names the oldest three and counts the rest; the second Ctrl-C
+// still names each abandoned, on a line of its own, with what to run.
+func TestManyRenewalsInFlightAreCounted(t *testing.T) {
+	g, out, exited := handGuard(t)
+	for i := range 50 {
+		defer g.Sending(freshtoken.Renewal{Env: fmt.Sprintf("client%02d", i), TokenURL: "https://api.freeagent.com/v2/token_endpoint", Timeout: 30 * time.Second})()
+	}
+	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: client00's renewal already sent to api.freeagent.com (up to 30s), client01's renewal already sent to api.freeagent.com (up to 30s), client02's renewal already sent to api.freeagent.com (up to 30s), and 47 more; Ctrl-C again abandons them all, and may end their authorisations\n")
+	g.received(syscall.SIGINT)
+	if got := strings.Count(out.String(), "freshtoken: renewal abandoned:"); *exited != 130 || got != 50 || !strings.Contains(out.String(), "`freshtoken login -e client49`") {
+		t.Fatalf("at the second Ctrl-C: exit %d, %d environments named,\n%s\nwant 130, each of the 50", *exited, got, out)
+	}
+}
+
+// TestLogInsInFlightCostTheLogIns: two log-ins from the proxy's page
+// exchanging their codes at a Ctrl-C. The wait said a second Ctrl-C "may
+// end their authorisations", of log-ins that have none yet to end: as for
+// one log-in, abandoning them costs the log-ins.
+func TestLogInsInFlightCostTheLogIns(t *testing.T) {
+	g, out, _ := handGuard(t)
+	for _, r := range []freshtoken.Renewal{
+		{Env: "sand", TokenURL: "http://sand.example/token", Timeout: 30 * time.Second, LogIn: true},
+		{Env: "prod", TokenURL: "http://prod.example/token", LogIn: true},
+		{Env: "prod", TokenURL: "http://prod.example/token", LogIn: true, Storing: true},
+	} {
+		defer g.Sending(r)()
+	}
+	firstCtrlC(t, g, out, "freshtoken: waiting for the log-ins in flight to be stored, then exiting: sand's log-in already sent to sand.example (up to 30s) and the tokens prod's log-in brought from prod.example; Ctrl-C again abandons them all, and the log-ins with them\n")
+}
+
+// firstCtrlC sends g a first SIGINT and has it explain the wait at once,
+// failing t unless it says want on out, which it then empties.
+func firstCtrlC(t *testing.T, g *guard, out *strings.Builder, want string) {
+	t.Helper()
+	g.received(syscall.SIGINT)
+	g.explainWait()
+	if got := out.String(); got != want {
+		t.Fatalf("after Ctrl-C:\n%s\nwant\n%s", got, want)
+	}
+	out.Reset()
 }

@@ -236,3 +236,27 @@ echo "(init exited $?)"`
 		t.Errorf("the environment was written:\n%s", conf)
 	}
 }
+
+// TestQuestionOfAJobWhoseShellHasGone: a question asked by a job left in
+// the background by a subshell that has ended (`(freshtoken init … &)`),
+// whose process group no shell brings back with fg, cannot read the
+// terminal either (EIO, the process group orphaned), SIGTTIN not ignored.
+// It was told that SIGTTIN is ignored here, which it is not; it says that
+// nothing stops it there until fg, SIGTTIN ignored or its shell gone, and
+// what to do.
+func TestQuestionOfAJobWhoseShellHasGone(t *testing.T) {
+	e, s := newDevEnv(t), newScreen(t)
+	// The job asks once the shell has the terminal back (the terminal's
+	// foreground process group, /proc's eighth field, no longer its own,
+	// the fifth), its subshell gone.
+	script := `set -m
+( (while read -r -a st </proc/$BASHPID/stat && [ "${st[4]}" = "${st[7]}" ]; do sleep 0.01; done
+exec freshtoken --config "$1" init -e later --provider freeagent --client-id dev-client-id </dev/tty) & )
+read -r line`
+	s.jobShell(t, script, e.config)
+	s.expect(t, "run the command in the foreground")
+	said := s.String()
+	if !strings.Contains(said, "freshtoken: the terminal cannot be read from the background") || !strings.Contains(said, "(SIGTTIN is ignored, or the shell that started it has gone)") || strings.Contains(said, "is ignored here") {
+		t.Errorf("the terminal showed:\n%s\nwant init to say the terminal cannot be read from the background, and not that SIGTTIN is ignored", said)
+	}
+}
