@@ -46,11 +46,11 @@ type pattern struct {
 //     it is matched whole.
 //
 // A value longer than maxPatterned, or repetitive, is matched as whole
-// strings instead (v, v with + for a space, and the base64 cores), in the
-// text as written and in the text with its escapes read (see
-// decodeQuoted): found so in the same mixes of raw and escaped characters,
-// whatever an encoder leaves raw (url.UserPassword's `$&+,;=`, .NET's
-// `\u002B`).
+// strings instead (v, v with + for a space, v with its own escapes read,
+// and the base64 cores), in the text as written and in the text with its
+// escapes read (see decodeQuoted): found so in the same mixes of raw and
+// escaped characters, whatever an encoder leaves raw (url.UserPassword's
+// `$&+,;=`, .NET's `\u002B`, JSON's `%`).
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -76,7 +76,13 @@ func compile(v string) *pattern {
 	p := &pattern{value: v}
 	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive) {
 		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
-		for _, t := range []string{v, string([]rune(v))} {
+		forms := []string{v, string([]rune(v))}
+		// A value holding what reads as an escape (%2F) is found as it
+		// reads too: JSON leaves a % raw, and its escapes beside it read.
+		if read := decodeQuoted(v).text; len(read) >= minRegistered {
+			forms = append(forms, read)
+		}
+		for _, t := range forms {
 			p.literals = append(p.literals, t, strings.ReplaceAll(t, " ", "+"))
 		}
 		slices.Sort(p.literals)
