@@ -74,12 +74,13 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive) {
+	read := decodeQuoted(v).text
+	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), read}, cores), repetitive) {
 		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
 		forms := []string{v, string([]rune(v))}
 		// A value holding what reads as an escape (%2F) is found as it
 		// reads too: JSON leaves a % raw, and its escapes beside it read.
-		if read := decodeQuoted(v).text; len(read) >= minRegistered {
+		if len(read) >= minRegistered {
 			forms = append(forms, read)
 		}
 		for _, t := range forms {
