@@ -74,13 +74,13 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	read := decodeQuoted(v).text
-	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), read}, cores), repetitive) {
+	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive) {
 		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
 		forms := []string{v, string([]rune(v))}
-		// A value holding what reads as an escape (%2F) is found as it
-		// reads too: JSON leaves a % raw, and its escapes beside it read.
-		if len(read) >= minRegistered {
+		// A value holding what reads as a percent-escape (%2F) is found
+		// as it reads too, its backslashes kept: JSON and Go's quoting
+		// leave a % raw, and escape a backslash.
+		if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
 			forms = append(forms, read)
 		}
 		for _, t := range forms {

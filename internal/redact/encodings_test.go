@@ -289,9 +289,10 @@ func isAlnum(c byte) bool {
 // as a token already URL-encoded does) is found JSON-quoted, by Go
 // (`\"`, `\u003c`) or PHP (`\/`): JSON leaves the % raw and escapes a quote or
 // a slash beside it, so the text with its escapes read held neither the
-// secret nor its escapes, and the token showed whole.
+// secret nor its escapes, and the token showed whole. A backslash of the
+// secret (`\n`, two characters) is escaped by JSON, and so kept.
 func TestRepetitiveSecretHoldingAnEscapeIsFoundQuoted(t *testing.T) {
-	for _, secret := range []string{strings.Repeat("A", 24) + "%2Fx/y", strings.Repeat("B", 24) + `%41"q`, strings.Repeat("C", 24) + "%3c<q%2"} {
+	for _, secret := range []string{strings.Repeat("A", 24) + "%2Fx/y", strings.Repeat("B", 24) + `%41"q`, strings.Repeat("C", 24) + "%3c<q%2", strings.Repeat("D", 24) + `%41\n"q`} {
 		redact.Register(secret)
 		goJSON := mustJSON(t, secret)
 		for name, text := range map[string]string{
