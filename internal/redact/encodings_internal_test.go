@@ -313,3 +313,23 @@ func TestRepetitiveSecretIsFoundAsEitherFamilyQuotesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestBase64RunIsWidenedOnce: a run of base64 holding a secret's base64
+// many times over (a hostile provider's error body quoting the token it
+// issued, over and over) is masked whole, as one, reading the text a
+// bounded number of times: each match was widened over the whole run, so
+// masking a run of 32 KB took seconds and one of 128 KB a minute and a
+// half (a line the engine may log holding the renewal lock), for a secret matched by its expression and for one matched as
+// whole strings alike. Counted in characters read, not time.
+func TestBase64RunIsWidenedOnce(t *testing.T) {
+	for _, secret := range []string{"Xk9rT2mQ7vLp3sWz8yBn4cHd-widenedonce", strings.Repeat("W", 30) + "-widenedonce"} {
+		Register(secret)
+		run := base64.StdEncoding.EncodeToString([]byte(strings.Repeat(secret, 500)))
+		text := "error: " + run + " and " + strings.ReplaceAll(run, "/", `\/`) + " end"
+		var read int
+		want := "error: " + Mask(secret) + " and " + Mask(secret) + " end"
+		if got := scrub(text, &read); got != want || read > 4*len(text) {
+			t.Errorf("%.4s…: scrub read %d characters of a text of %d, and gave %.80s; want at most %d, and %s", secret, read, len(text), got, 4*len(text), want)
+		}
+	}
+}

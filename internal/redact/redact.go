@@ -212,7 +212,8 @@ func Scrub(s string) string {
 }
 
 // scrub is Scrub, counting in compared the anchors it compared with s (see
-// index.candidates). The text is read in one pass for the patterns that
+// index.candidates) and the characters it read to widen base64 (see
+// widenBase64). The text is read in one pass for the patterns that
 // may match it, and again only after one has masked something.
 func scrub(s string, compared *int) string {
 	var after *pattern
@@ -220,7 +221,7 @@ func scrub(s string, compared *int) string {
 		found := candidates(s, after, compared)
 		for _, p := range found {
 			after = p
-			if masked := p.replace(s); masked != s {
+			if masked := p.replace(s, compared); masked != s {
 				s = masked
 				break
 			}
