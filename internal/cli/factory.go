@@ -170,7 +170,7 @@ func (f *Factory) setupLogging() error {
 	case "", "text":
 		h = slog.NewTextHandler(w, opts)
 	case "json":
-		h = slog.NewJSONHandler(w, opts)
+		h = slog.NewJSONHandler(jsonSafe{w}, opts)
 		bl.note = func(n int) []byte { // a JSON line, as its reader takes
 			var line bytes.Buffer
 			slog.New(slog.NewJSONHandler(&line, opts)).Warn("log lines were dropped while the log was not being read", "dropped", n)

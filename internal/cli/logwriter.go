@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // logStallLimit is how long a log line may wait for its reader.
@@ -101,4 +105,33 @@ func (b *boundedLog) send(line []byte) error {
 		b.pending = done
 		return nil
 	}
+}
+
+// jsonSafe writes the JSON log's lines with every character that would act
+// on a terminal showing them (redact.Unsafe: a C1 control such as U+009B,
+// CSI to a terminal reading them in UTF-8; a bidirectional control such
+// as U+202E, which shows the text after it reversed) written as a \u
+// escape, which a JSON reader reads back as the same character. slog's
+// JSON handler escapes only those below U+0020, and wrote these raw from a
+// hostile provider's text. Each Write is one line (slog writes a record
+// whole), and such characters are in the line's strings alone.
+type jsonSafe struct{ w io.Writer }
+
+func (j jsonSafe) Write(p []byte) (int, error) {
+	unsafe := func(r rune) bool { return r >= utf8.RuneSelf && redact.Unsafe(r) }
+	if !bytes.ContainsFunc(p, unsafe) {
+		return j.w.Write(p)
+	}
+	line := make([]byte, 0, len(p)+32)
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		if unsafe(r) {
+			line = fmt.Appendf(line, `\u%04x`, r)
+		} else {
+			line = append(line, p[i:i+size]...)
+		}
+		i += size
+	}
+	_, err := j.w.Write(line)
+	return len(p), err
 }

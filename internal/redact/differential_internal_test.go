@@ -39,7 +39,8 @@ func oldScrub(s string) string {
 		if p.anchors != nil && !slices.ContainsFunc(p.anchors, func(a string) bool { return strings.Contains(s, a) }) {
 			continue
 		}
-		s = p.replace(s)
+		var read int
+		s = p.replace(s, &read)
 	}
 	return s
 }

@@ -46,11 +46,11 @@ type pattern struct {
 //     it is matched whole.
 //
 // A value longer than maxPatterned, or repetitive, is matched as whole
-// strings instead (v, v with + for a space, and the base64 cores), in the
-// text as written and in the text with its escapes read (see
-// decodeQuoted): found so in the same mixes of raw and escaped characters,
-// whatever an encoder leaves raw (url.UserPassword's `$&+,;=`, .NET's
-// `\u002B`).
+// strings instead (v, v with + for a space, v with its own escapes read,
+// and the base64 cores), in the text as written and in the text with its
+// escapes read (see decodeQuoted): found so in the same mixes of raw and
+// escaped characters, whatever an encoder leaves raw (url.UserPassword's
+// `$&+,;=`, .NET's `\u002B`, JSON's `%`).
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -76,7 +76,14 @@ func compile(v string) *pattern {
 	p := &pattern{value: v}
 	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive) {
 		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
-		for _, t := range []string{v, string([]rune(v))} {
+		forms := []string{v, string([]rune(v))}
+		// A value holding what reads as a percent-escape (%2F) is found
+		// as it reads too, its backslashes kept: JSON and Go's quoting
+		// leave a % raw, and escape a backslash.
+		if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
+			forms = append(forms, read)
+		}
+		for _, t := range forms {
 			p.literals = append(p.literals, t, strings.ReplaceAll(t, " ", "+"))
 		}
 		slices.Sort(p.literals)
@@ -231,8 +238,11 @@ func hexPattern(h string) string {
 	return b.String()
 }
 
-// replace masks every match of p in s.
-func (p *pattern) replace(s string) string {
+// replace masks every match of p in s, counting in read the characters
+// read to widen base64 matches. A match within what is masked already is
+// passed over, so that a run of base64 holding many is widened once, not
+// once for each (which took time in the run's length times theirs).
+func (p *pattern) replace(s string, read *int) string {
 	matches := p.find(s)
 	if matches == nil {
 		return s
@@ -241,11 +251,11 @@ func (p *pattern) replace(s string) string {
 	last := 0
 	for _, m := range matches {
 		start, end := m[0], m[1]
-		if m[2] >= 0 {
-			start, end = widenBase64(s, start, end)
-		}
 		if end <= last {
 			continue
+		}
+		if m[2] >= 0 {
+			start, end = widenBase64(s, start, end, read)
 		}
 		b.WriteString(s[last:max(start, last)])
 		b.WriteString(Mask(p.value))
@@ -400,9 +410,11 @@ func hexAt(s string, i, n int) (uint64, bool) {
 
 // widenBase64 grows s[start:end] over the base64 text around it, in either
 // alphabet, padding included, also when quoted in JSON (`\/`, `\u002B`,
-// `\u003d`) or in a URL (`%2B`, `%2F`, `%3D`).
-func widenBase64(s string, start, end int) (int, int) {
+// `\u003d`) or in a URL (`%2B`, `%2F`, `%3D`), counting in read the
+// characters it reads.
+func widenBase64(s string, start, end int, read *int) (int, int) {
 	for start > 0 {
+		*read++
 		n := base64Unit(s[max(start-6, 0):start], strings.HasSuffix, s[start-1])
 		if n == 0 {
 			break
@@ -410,6 +422,7 @@ func widenBase64(s string, start, end int) (int, int) {
 		start -= n
 	}
 	for end < len(s) {
+		*read++
 		n := base64Unit(s[end:min(end+6, len(s))], strings.HasPrefix, s[end])
 		if n == 0 {
 			break

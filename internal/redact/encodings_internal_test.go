@@ -3,6 +3,7 @@ package redact
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"regexp"
@@ -250,5 +251,85 @@ func TestSecretIsFoundInBase64AsDotNetQuotesIt(t *testing.T) {
 		}
 		Set("dotnet")
 		Set("dotnet")
+	}
+}
+
+// TestRepetitiveSecretIsFoundAsEitherFamilyQuotesIt: a secret matched as
+// whole strings, of random punctuation, hex digits and letters after a
+// run (so it may hold what reads as an escape, %41 or \n), is found with
+// its characters written as one family of encoders writes them, at
+// random: percent-escaped or raw, % and \ always escaped (URL and form
+// encoders); or JSON- or Go-escaped or raw, \ and " always escaped and %
+// always raw (JSON, %q), in a text of escapes cut short around it. With %
+// raw beside an escape, such a secret showed whole.
+func TestRepetitiveSecretIsFoundAsEitherFamilyQuotesIt(t *testing.T) {
+	t.Cleanup(func() { Set(t.Name()); Set(t.Name()) })
+	r := rand.New(rand.NewPCG(1, 2))
+	punctuation := []rune("%\\\"'<>&/+=:;,!*()~ \n\t\x01é😀")
+	noise := func() string {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString([]string{"%2", `\u00`, `\`, "%41", "x", " "}[r.IntN(6)])
+		}
+		return b.String()
+	}
+	for i := range 3000 {
+		var b strings.Builder
+		b.WriteString(strings.Repeat("Q", 20))
+		for range 6 + r.IntN(6) {
+			switch r.IntN(3) {
+			case 0:
+				b.WriteRune(punctuation[r.IntN(len(punctuation))])
+			case 1:
+				b.WriteByte("0123456789abcdef"[r.IntN(16)])
+			default:
+				b.WriteByte("qrstuvn"[r.IntN(7)])
+			}
+		}
+		secret := b.String() + strconv.Itoa(i)
+		Set(t.Name(), secret)
+		var quoted strings.Builder
+		percent := r.IntN(2) == 0
+		for _, c := range []byte(secret) {
+			n := r.IntN(3)
+			switch {
+			case isAlnum(c), c >= 0x80:
+				quoted.WriteByte(c)
+			case percent && (n == 0 || c == '%' || c == '\\' || c < ' '):
+				fmt.Fprintf(&quoted, "%%%02x", c)
+			case percent:
+				quoted.WriteByte(c)
+			case c == '\\' || c == '"' || n == 0 && c != '%':
+				fmt.Fprintf(&quoted, `\u%04X`, c)
+			case c < ' ' || n == 1 && c != '%':
+				fmt.Fprintf(&quoted, `\x%02x`, c)
+			default:
+				quoted.WriteByte(c)
+			}
+		}
+		text := noise() + " " + quoted.String() + " " + noise()
+		if got := Scrub(text); strings.Contains(got, "QQQQQQQQQ") || !strings.Contains(got, Mask(secret)) {
+			t.Fatalf("secret %q, quoted %s: Scrub gave %s", secret, text, got)
+		}
+	}
+}
+
+// TestBase64RunIsWidenedOnce: a run of base64 holding a secret's base64
+// many times over (a hostile provider's error body quoting the token it
+// issued, over and over) is masked whole, as one, reading the text a
+// bounded number of times: each match was widened over the whole run, so
+// masking a run of 32 KB took seconds and one of 128 KB a minute and a
+// half (a line the engine may log holding the renewal lock), for a secret matched by its expression and for one matched as
+// whole strings alike. Counted in characters read, not time.
+func TestBase64RunIsWidenedOnce(t *testing.T) {
+	for _, secret := range []string{"Xk9rT2mQ7vLp3sWz8yBn4cHd-widenedonce", strings.Repeat("W", 30) + "-widenedonce"} {
+		Register(secret)
+		run := base64.StdEncoding.EncodeToString([]byte(strings.Repeat(secret, 500)))
+		text := "error: " + run + " and " + strings.ReplaceAll(run, "/", `\/`) + " end"
+		var read int
+		want := "error: " + Mask(secret) + " and " + Mask(secret) + " end"
+		if got := scrub(text, &read); got != want || read > 4*len(text) {
+			t.Errorf("%.4s…: scrub read %d characters of a text of %d, and gave %.80s; want at most %d, and %s", secret, read, len(text), got, 4*len(text), want)
+		}
 	}
 }

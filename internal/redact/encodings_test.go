@@ -283,3 +283,26 @@ func TestRepetitiveSecretIsFoundInAnyMixOfEscapes(t *testing.T) {
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
+
+// TestRepetitiveSecretHoldingAnEscapeIsFoundQuoted: a secret matched as
+// whole strings that holds what reads as a percent-escape (`%2F`, `%41`,
+// as a token already URL-encoded does) is found JSON-quoted, by Go
+// (`\"`, `\u003c`) or PHP (`\/`): JSON leaves the % raw and escapes a quote or
+// a slash beside it, so the text with its escapes read held neither the
+// secret nor its escapes, and the token showed whole. A backslash of the
+// secret (`\n`, two characters) is escaped by JSON, and so kept.
+func TestRepetitiveSecretHoldingAnEscapeIsFoundQuoted(t *testing.T) {
+	for _, secret := range []string{strings.Repeat("A", 24) + "%2Fx/y", strings.Repeat("B", 24) + `%41"q`, strings.Repeat("C", 24) + "%3c<q%2", strings.Repeat("D", 24) + `%41\n"q`} {
+		redact.Register(secret)
+		goJSON := mustJSON(t, secret)
+		for name, text := range map[string]string{
+			"Go":              goJSON,
+			"PHP":             strings.ReplaceAll(goJSON, "/", `\/`),
+			"JSON, < written": strings.ReplaceAll(goJSON, `\u003c`, "<"),
+		} {
+			if got := redact.Scrub("refused " + text + "."); got != "refused \""+redact.Mask(secret)+"\"." {
+				t.Errorf("%.4s…, %s: Scrub(%s) = %s; want it masked", secret, name, text, got)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,87 @@ func TestJSONDurationsAreTextOfSeconds(t *testing.T) {
 	programLogger("text", &buf).Info("renewed", "remaining", 90*time.Second)
 	if !strings.Contains(buf.String(), "remaining=1m30s") {
 		t.Errorf("the text handler wrote %s; want remaining=1m30s", buf.String())
+	}
+}
+
+// TestBoundAttributesAreReadWhenBound: what a logger is made With is read
+// once, when bound, as slog's own handlers read it: a []byte or map the
+// program changes afterwards, and a LogValuer, are logged as they were.
+// Masked again for a secret registered later, they were read again then:
+// a line showed what the program had since put in its buffer, and the
+// race detector caught the program writing it as a line was logged.
+func TestBoundAttributesAreReadWhenBound(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			buffer, seen := []byte("as bound"), map[string]int{"bound": 1}
+			var resolved int
+			var buf bytes.Buffer
+			log := programLogger(format, &buf).With("buffer", buffer, "seen", seen, "valuer", countingValuer{&resolved})
+			log.Info("before")
+			copy(buffer, "CHANGED!")
+			seen["changed"] = 2
+			redact.Set(t.Name(), "registered-after-the-binding-0123456789-"+format)
+			t.Cleanup(func() { redact.Set(t.Name()); redact.Set(t.Name()) })
+			log.Info("after")
+			out := buf.String()
+			if strings.Contains(out, "CHANGED") || strings.Contains(out, "changed") || strings.Count(out, "as bound") != 2 {
+				t.Errorf("a bound value changed after binding was read again:\n%s", out)
+			}
+			if resolved != 1 || strings.Count(out, "resolved 1") != 2 {
+				t.Errorf("a bound LogValuer was resolved %d times; want once, when bound:\n%s", resolved, out)
+			}
+		})
+	}
+}
+
+// countingValuer counts how often slog asks for its value.
+type countingValuer struct{ n *int }
+
+func (c countingValuer) LogValue() slog.Value {
+	*c.n++
+	return slog.StringValue("resolved " + strconv.Itoa(*c.n))
+}
+
+// selfMasked is bytes that say how they marshal, masked, as a program's
+// type of a key may: in JSON and in text.
+type selfMasked []byte
+
+func (selfMasked) MarshalJSON() ([]byte, error) { return []byte(`"(hidden)"`), nil }
+func (selfMasked) MarshalText() ([]byte, error) { return []byte("(hidden)"), nil }
+
+// account says how it marshals to JSON, without its key.
+type account struct{ User, APIKey string }
+
+func (a account) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"user": a.User})
+}
+
+// panicky panics when asked how it marshals.
+type panicky struct{}
+
+func (panicky) MarshalText() ([]byte, error) { panic("cannot marshal") }
+
+// TestValuesThatSayHowTheyMarshalAreShownSo: a value of a program's type
+// that says how it marshals (MarshalText, MarshalJSON) and not how it
+// prints is shown as it marshals, as slog's own handlers show it: a type
+// of bytes that marshals masked showed its bytes whole as text, and a
+// struct that leaves its key out of its JSON showed the key (fmt's %v).
+// A nil pointer and a method that panics are said as slog says them.
+func TestValuesThatSayHowTheyMarshalAreShownSo(t *testing.T) {
+	const key, user = "self-masked-key-0123456789", "the-user"
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := programLogger(format, &buf)
+			log.With("bound", selfMasked(key), "who", account{user, key}).Info("line", "given", selfMasked(key), "acct", account{user, key},
+				slog.Group("g", "in", selfMasked(key)), "nil", (*account)(nil), "panics", panicky{})
+			out := buf.String()
+			if strings.Contains(out, key[5:]) || strings.Count(out, "(hidden)") != 3 || strings.Count(out, user) != 2 {
+				t.Errorf("a value that marshals masked showed what it hides:\n%s", out)
+			}
+			if !strings.Contains(out, "<nil>") || !strings.Contains(out, "!PANIC: cannot marshal") {
+				t.Errorf("a nil value or one whose method panics is not said to be, as slog says it:\n%s", out)
+			}
+		})
 	}
 }

@@ -11,6 +11,8 @@ package redact
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -210,7 +212,8 @@ func Scrub(s string) string {
 }
 
 // scrub is Scrub, counting in compared the anchors it compared with s (see
-// index.candidates). The text is read in one pass for the patterns that
+// index.candidates) and the characters it read to widen base64 (see
+// widenBase64). The text is read in one pass for the patterns that
 // may match it, and again only after one has masked something.
 func scrub(s string, compared *int) string {
 	var after *pattern
@@ -218,7 +221,7 @@ func scrub(s string, compared *int) string {
 		found := candidates(s, after, compared)
 		for _, p := range found {
 			after = p
-			if masked := p.replace(s); masked != s {
+			if masked := p.replace(s, compared); masked != s {
 				s = masked
 				break
 			}
@@ -659,10 +662,11 @@ func MaskURLs(urls ...*string) {
 type Handler struct {
 	base slog.Handler
 	// bound are the groups and attributes given to WithGroup and
-	// WithAttrs, in order, as they were given: masked again for the
-	// secrets registered after they were bound (a token renewed after a
-	// logger was made With it), as a record's attributes are at each
-	// Handle. made is base with them masked as the registry stood at added.
+	// WithAttrs, in order, read when bound (see frozen) but not masked:
+	// masked again for the secrets registered after they were bound (a
+	// token renewed after a logger was made With it), as a record's
+	// attributes are at each Handle. made is base with them masked as the
+	// registry stood at added.
 	bound []binding
 	made  atomic.Pointer[madeHandler]
 }
@@ -745,7 +749,7 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
-	return h.bind(binding{attrs: slices.Clone(attrs)})
+	return h.bind(binding{attrs: frozen(attrs)})
 }
 
 // WithGroup implements slog.Handler.
@@ -759,19 +763,14 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // clean is a with its secrets masked: in its value (all of it under a
 // key IsSecretKey names, a Secret's, the registered ones in any other) and
 // in its key, which a program may take from data (a map of tokens by
-// value). Bytes ([]byte, json.RawMessage) are masked as the text they
-// hold, not printed as numbers; a duration logs as loggedDuration.
+// value). A value of any other kind is masked as the text read gives it;
+// a duration logs as loggedDuration.
 func clean(a slog.Attr) slog.Attr {
 	key := Scrub(a.Key)
-	if a.Value.Kind() == slog.KindLogValuer {
-		if _, ok := a.Value.Any().(Secret); ok {
-			return slog.Attr{Key: key, Value: a.Value.Resolve()}
-		}
+	if isSecret(a.Value) {
+		return slog.Attr{Key: key, Value: a.Value.Resolve()}
 	}
-	v := a.Value.Resolve()
-	if text, ok := bytesText(v); ok {
-		v = slog.StringValue(text)
-	}
+	v := read(a.Value)
 	if IsSecretKey(a.Key) && v.Kind() != slog.KindGroup {
 		return slog.String(key, Mask(v.String()))
 	}
@@ -787,29 +786,83 @@ func clean(a slog.Attr) slog.Attr {
 			c[i] = clean(ga)
 		}
 		return slog.Attr{Key: key, Value: slog.GroupValue(c...)}
-	case slog.KindAny:
-		if err, ok := v.Any().(error); ok {
-			return slog.String(key, Scrub(err.Error()))
-		}
-		return slog.String(key, Scrub(fmt.Sprint(v.Any())))
 	}
 	return slog.Attr{Key: key, Value: v}
 }
 
-// bytesText is the text v holds when it is a slice of bytes of a type that
-// does not say how it prints (no String, no Error: net.IP does).
-func bytesText(v slog.Value) (string, bool) {
-	if v.Kind() != slog.KindAny {
-		return "", false
+// isSecret reports whether v is a Secret, which masks itself.
+func isSecret(v slog.Value) bool {
+	if v.Kind() != slog.KindLogValuer {
+		return false
 	}
-	switch v.Any().(type) {
-	case fmt.Stringer, error:
-		return "", false
+	_, ok := v.Any().(Secret)
+	return ok
+}
+
+// frozen is attrs as bound to a logger: read now (see read), as slog's
+// own handlers read what they are given With, and not masked yet. A
+// buffer or map the program changes afterwards, or a LogValuer, is not
+// read again when the attributes are masked again.
+func frozen(attrs []slog.Attr) []slog.Attr {
+	c := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		c[i] = a
+		if isSecret(a.Value) {
+			continue
+		}
+		c[i].Value = read(a.Value)
+		if c[i].Value.Kind() == slog.KindGroup {
+			c[i].Value = slog.GroupValue(frozen(c[i].Value.Group())...)
+		}
 	}
-	if b := reflect.ValueOf(v.Any()); b.Kind() == reflect.Slice && b.Type().Elem().Kind() == reflect.Uint8 {
-		return string(b.Bytes()), true
+	return c
+}
+
+// read is v resolved, with a value of any other kind than slog's own
+// given as the text anyText reads in it.
+func read(v slog.Value) slog.Value {
+	if v = v.Resolve(); v.Kind() == slog.KindAny {
+		return slog.StringValue(anyText(v.Any()))
 	}
-	return "", false
+	return v
+}
+
+// anyText is x as text to mask: as it says it prints (an error's Error, a
+// String), else as it says it marshals (MarshalText, MarshalJSON: a type
+// may leave its secrets out), else a slice of bytes (a body, a
+// json.RawMessage) as the text it holds, else as fmt prints it. A method
+// that panics is said to have.
+func anyText(x any) (text string) {
+	defer func() {
+		if r := recover(); r != nil {
+			text = fmt.Sprintf("!PANIC: %v", r)
+		}
+	}()
+	v := reflect.ValueOf(x)
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		return fmt.Sprint(x)
+	}
+	var b []byte
+	var err error
+	switch m := x.(type) {
+	case error:
+		return m.Error()
+	case fmt.Stringer, fmt.Formatter:
+		return fmt.Sprint(x)
+	case encoding.TextMarshaler:
+		b, err = m.MarshalText()
+	case json.Marshaler:
+		b, err = m.MarshalJSON()
+	default:
+		if v.Kind() != reflect.Slice || v.Type().Elem().Kind() != reflect.Uint8 {
+			return fmt.Sprint(x)
+		}
+		b = v.Bytes()
+	}
+	if err != nil {
+		return "!ERROR: " + err.Error()
+	}
+	return string(b)
 }
 
 // loggedDuration is a duration as freshtoken logs it: in text as Go writes
