@@ -1173,6 +1173,16 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // took the lock while this one was paused past it (a Redis lock), is
 // looked at again.
 func (s *Source) Logout(ctx context.Context) error {
+	return s.LogoutOf(ctx, nil)
+}
+
+// LogoutOf is Logout of the log-in whose tokens loggedIn holds (Record's
+// answer before a revocation), renewed since or not: tokens of a log-in
+// made since (another terminal's, or the proxy page's, stored while a
+// revocation held the renewal lock) are kept, with an error wrapping
+// store.ErrChanged, as deleting them would leave that log-in's grant
+// alive at the provider with nothing to end it. A nil loggedIn is Logout.
+func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 	if s.unmade() {
 		return errNotMade
 	}
@@ -1187,6 +1197,9 @@ func (s *Source) Logout(ctx context.Context) error {
 		case err == nil:
 			if err := s.CheckGrant(r); err != nil {
 				return err
+			}
+			if loggedIn != nil && !r.LoggedInAt.Equal(loggedIn.LoggedInAt) {
+				return fmt.Errorf("%w: %s holds the tokens of a log-in made since; they were kept", store.ErrChanged, s.Location())
 			}
 		case errors.Is(err, store.ErrNewerFormat):
 			return storeError(s.set.Env, err, err.Error()+"; nothing was deleted")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -127,5 +128,40 @@ func TestLogoutOfTokensDeletedWhileItWaited(t *testing.T) {
 	}
 	if revocations != 0 {
 		t.Fatalf("%d revocation requests sent with no tokens", revocations)
+	}
+}
+
+// TestLogoutKeepsALogInStoredWhileItRevoked: a log-in in another terminal
+// (or the proxy's page) stored new tokens while logout's revocation was
+// in flight, waiting for the renewal lock the revocation held, and took
+// the lock before logout's delete did. Logout deleted them: the log-in had
+// said "Logged in", its grant lived on at the provider, unrevoked, with
+// nothing left to end it with. Only the log-in logout looked at (renewed
+// since or not) is deleted; a later one's tokens are kept, and it says so
+// and how to log out of them too (exit 0: what was asked was done).
+func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
+	e := newDevEnv(t)
+	st := filestore.New(filepath.Join(e.dir, "state"))
+	var later atomic.Pointer[store.Record]
+	revoker := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		if later.Load() != nil {
+			return
+		}
+		rec := storetest.LaterLogIn(e.record(t, "dev"))
+		if err := st.Save(t.Context(), "dev", rec); err != nil {
+			t.Error(err)
+		}
+		later.Store(rec)
+	}))
+	t.Cleanup(revoker.Close)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+	e.loginOutside(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.Contains(stderr.String(), "the grant was revoked at the provider") ||
+		!strings.Contains(stderr.String(), "The tokens of a log-in made since were kept") || !strings.Contains(stderr.String(), "logout -e dev` to log out of them too") {
+		t.Fatalf("logout: exit %d, stderr %q; want 0 saying the later log-in's tokens were kept", code, stderr)
+	}
+	if kept := e.record(t, "dev"); kept == nil || kept.RefreshToken != "later-refresh-token" {
+		t.Fatalf("the later log-in's tokens were not kept: %+v", kept)
 	}
 }
