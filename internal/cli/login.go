@@ -71,7 +71,9 @@ to the moment it stores its own, are kept too (it stores nothing and exits
 2), unless given --yes, which replaces them with a warning. Another
 configuration's tokens stored meanwhile are kept on a terminal (exit 2;
 --yes replaces them) and replaced, with a warning, without one; tokens it
-may not read (a file others may read) are kept, exit 2, --yes or not.`,
+may not read (a file others may read) are kept, exit 2, --yes or not. An
+environment taken out of the configuration while login waits (freshtoken
+remove in another terminal) gets no tokens: login stores nothing, exit 2.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on
@@ -218,9 +220,14 @@ type replaceGuard struct {
 
 // check is a freshtoken.LoginCheck: asked before the code is sent, and
 // again under the renewal lock as the tokens are stored. The log-in's
-// tokens replace this configuration's own, renewed or not meanwhile.
+// tokens replace this configuration's own, renewed or not meanwhile, and
+// are not stored once the environment is taken out of the file.
 func (g *replaceGuard) check(rec *store.Record, err error) error {
 	f := g.opts.f
+	if path := g.removed(); path != "" {
+		return usageErrorf("%s: %s was taken out of %s while this log-in was under way, so it stored nothing; run `%s` to add it again, then log in",
+			g.env, g.env, path, f.commandLine("init -e "+g.env))
+	}
 	again := "`" + replaceCommand(g.opts, g.env) + "`"
 	switch {
 	case errors.Is(err, store.ErrNewerFormat) && !g.overNewer:
@@ -240,6 +247,22 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		return login.UnreadableMeanwhile(g.env, g.src.Location(), err) // --yes or not, as at the start
 	}
 	return nil
+}
+
+// removed is the configuration file's path when it no longer names the
+// environment (`freshtoken remove` in another terminal while the person
+// approved): the tokens would be stored under a name no command could use
+// or log out of. "" while it does, or cannot be read (the next command
+// tells of its mistake).
+func (g *replaceGuard) removed() string {
+	path, err := g.opts.f.ConfigPath()
+	if err != nil {
+		return ""
+	}
+	if conf, err := config.Load(path); err != nil || conf.Envs[g.env] != nil {
+		return ""
+	}
+	return path
 }
 
 // loginArgs are the arguments of this log-in, as a command to run again:

@@ -202,3 +202,38 @@ func TestLoginSaysItReplacesTokensStoredMeanwhileOnlyOnceItSucceeds(t *testing.T
 		t.Errorf("stderr:\n%s\nwant the other configuration's tokens told of as replaced once the log-in succeeds, not as replaced", said)
 	}
 }
+
+// TestLoginStoresNothingForAnEnvironmentRemovedMeanwhile: `freshtoken
+// remove -e dev` in another terminal while dev's log-in waited for the
+// browser took dev out of the configuration (finding no tokens to delete),
+// and the log-in then stored its tokens and said "Logged in to dev": a
+// live grant's tokens in the store under a name no configuration had, that
+// no command could use or log out of. The log-in stores nothing, exchanges
+// no code, and says that dev was removed and what to run (exit 2).
+func TestLoginStoresNothingForAnEnvironmentRemovedMeanwhile(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	stderr := testenv.NewOutput() // written by the log-in's callback too, on the server's goroutine
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
+		OpenBrowser: func(page string) error {
+			ios, _, removeErr := testStreams(false, false)
+			if code := e.run(ios, "remove", "-e", "dev", "--yes"); code != 0 {
+				t.Errorf("remove while the log-in waits: exit %d\n%s", code, removeErr)
+			}
+			return approveAt(page)
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--timeout", "30s"})
+	err := root.ExecuteContext(t.Context())
+	want := "dev: dev was taken out of " + e.config + " while this log-in was under way, so it stored nothing; run `freshtoken --config " + e.config + " init -e dev` to add it again, then log in"
+	if err == nil || err.Error() != want || cli.ExitCode(err) != 2 {
+		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "state", "dev.json")); !os.IsNotExist(err) {
+		t.Fatalf("tokens stored for the removed environment (%v)", err)
+	}
+	if n := e.provider.Stats().Exchanges; n != 0 {
+		t.Errorf("%d codes exchanged for the removed environment; want none", n)
+	}
+}
