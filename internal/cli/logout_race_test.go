@@ -1,8 +1,10 @@
 package cli_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -163,5 +166,47 @@ func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
 	}
 	if kept := e.record(t, "dev"); kept == nil || kept.RefreshToken != "later-refresh-token" {
 		t.Fatalf("the later log-in's tokens were not kept: %+v", kept)
+	}
+}
+
+// TestLogoutOnADiskWithNoRoomForItsLock: the token folder's disk had no
+// room for the renewal lock's file (every inode taken, the lock file
+// removed by hand). The revocation, which takes the lock first, sent
+// nothing, and the delete failed the same way: logout printed the disk's
+// failure twice on one line and said nothing of the tokens. It says it
+// once, that nothing was sent and the tokens are kept, and the log-out to
+// run again (exit 5).
+func TestLogoutOnADiskWithNoRoomForItsLock(t *testing.T) {
+	dir := testdisk.NoFilesLeft(t)
+	fillers, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "filler-*"))
+	if err != nil || len(fillers) < 4 {
+		t.Fatalf("fillers %v (%v)", fillers, err)
+	}
+	for _, name := range fillers[:4] { // room for the log-in's files
+		if err := os.Remove(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "file://"+dir), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
+	e.loginOutside(t)
+	if err := os.Remove(filepath.Join(dir, "dev.lock")); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.FillFiles(t, filepath.Dir(dir))
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "logout", "-e", "dev")
+	if msg := stderr.String(); code != cli.ExitUnreachable || strings.Count(msg, "no space left on device") != 1 ||
+		!strings.Contains(msg, "nothing was sent to the provider and nothing deleted: the tokens are kept in") || !strings.Contains(msg, "logout -e dev` once that is fixed") {
+		t.Fatalf("logout: exit %d, stderr %q; want %d saying once that the disk is full, the tokens kept and the logout to run again", code, msg, cli.ExitUnreachable)
+	}
+	if e.record(t, "dev") == nil {
+		t.Fatal("the tokens were not kept")
+	}
+	if n := e.provider.Stats().Revocations; n != 0 {
+		t.Fatalf("%d revocations sent", n)
 	}
 }
