@@ -1224,8 +1224,8 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 // (on every machine sharing the store) waits while it runs, so it asks no
 // person, and calls nothing of the Source that takes the lock (Token,
 // Renew, SaveLogin, Logout…), which would wait for it until their context
-// ends. It leaves stored as it is: the tokens are stored only over that
-// record.
+// ends. It is given a copy of the record, which it may change: the tokens
+// are stored only over the record as stored.
 type LoginCheck func(stored *store.Record, err error) error
 
 // SaveLoginIf is SaveLogin, storing the tokens only if check (unless nil),
@@ -1257,7 +1257,7 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 			oldErr = nil // as Record answers
 		}
 		if check != nil {
-			if err := check(old, oldErr); err != nil {
+			if err := check(copyRecord(old), oldErr); err != nil { // a check that changes it changes nothing stored over
 				unlock()
 				return err
 			}
