@@ -1170,10 +1170,10 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // (store.ErrNewerFormat), or that the store refuses to read (a record file
 // others may read, store.ErrInsecure): this one cannot tell whose they
 // are, nor revoke them, as the newer one, or this one once the file is
-// mended, can. A corrupt record, no one's, is deleted. Only the record looked at is deleted (see
-// store.DeleteIf): one stored in between, by a renewer or a log-in that
-// took the lock while this one was paused past it (a Redis lock), is
-// looked at again.
+// mended, can. A corrupt record, no one's, is deleted. Only the record
+// looked at is deleted (see store.DeleteIf): one stored in between, by a
+// renewer or a log-in that took the lock while this one was paused past
+// it (a Redis lock), is looked at again.
 func (s *Source) Logout(ctx context.Context) error {
 	if s.unmade() {
 		return errNotMade
