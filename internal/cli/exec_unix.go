@@ -184,7 +184,8 @@ func refusedInterpreter(path string) string {
 // interpreterLine is the command line that runs the program at path
 // with no execute permission needed: through the interpreter its #! line
 // names, given that line's argument as the kernel gives it
-// (#!/usr/bin/env python3 is run with /usr/bin/env python3 PATH, not sh),
+// (#!/usr/bin/env python3 is run with /usr/bin/env python3 PATH, not sh)
+// with the value of any assignment in it hidden (see shownName),
 // or through sh for a script without one, as a shell runs it; "" for a
 // compiled program (a NUL in its first line), which no interpreter runs.
 // It names the program by its path, as an interpreter looks for a bare
@@ -194,7 +195,7 @@ func interpreterLine(path string) string {
 	interp, arg := shebang(start)
 	switch {
 	case interp != "" && arg != "":
-		return shellquote.Word(interp) + " " + shellquote.Word(arg) + " " + shellquote.Word(path)
+		return shellquote.Word(interp) + " " + shellquote.Word(shownName(arg)) + " " + shellquote.Word(path)
 	case interp != "":
 		return shellquote.Word(interp) + " " + shellquote.Word(path)
 	case strings.ContainsRune(start, 0):
