@@ -145,3 +145,22 @@ func TestExecOnANoExecMountFromPath(t *testing.T) {
 		t.Errorf("exec of a script in $PATH on a noexec mount: exit %d, stderr %q; want 126, saying %q", code, stderr, want)
 	}
 }
+
+// TestExecOfAProgramForAnotherMachineSaysSo: a compiled program the
+// kernel cannot run (built for another processor, as an arm64 download on
+// an x86-64 machine, or cut short) was handed to sh as a script with no #!
+// line, which read its bytes as commands and ran what they spelled (here,
+// a line that says so and fails, in this test's place); it says what the
+// file is, exit 126, and runs nothing.
+func TestExecOfAProgramForAnotherMachineSaysSo(t *testing.T) {
+	program := filepath.Join(t.TempDir(), "tool")
+	spelled := "\necho 'FAIL: sh read a compiled program as a script, and ran a line of it' >&2; exit 1\n"
+	if err := os.WriteFile(program, []byte("\x7fELF\x02\x01\x01\x00\x00"+spelled), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCommandFailing(t, program)
+	want := "freshtoken: " + program + ": exec format error: a compiled program that this system cannot run: built for another kind of machine (another processor or operating system), or cut short (a download or copy that did not finish); get the build made for this one\n"
+	if code != 126 || stderr != want {
+		t.Errorf("exec of a program for another machine: exit %d, stderr %q; want 126, %q", code, stderr, want)
+	}
+}

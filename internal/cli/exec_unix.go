@@ -58,6 +58,13 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	}
 	env := child.Environ() // the last of each name, as Start gives
 	err := syscall.Exec(child.Path, child.Args, env)
+	if errors.Is(err, syscall.ENOEXEC) && compiled(fileStart(child.Path)) {
+		// Not a script: sh would read its bytes as commands, running
+		// whatever they happen to spell, as bash refuses to.
+		msg := fmt.Sprintf("%s: %v: a compiled program that this system cannot run: built for another kind of machine (another processor or operating system), or cut short (a download or copy that did not finish); get the build made for this one", child.Path, err)
+		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 126)
+		return &exitStatus{126}
+	}
 	if errors.Is(err, syscall.ENOEXEC) { // a script with no #! line: sh runs it, as env (execvp) and a shell do
 		err = syscall.Exec("/bin/sh", append([]string{"sh", child.Path}, child.Args[1:]...), env)
 	}
@@ -198,10 +205,17 @@ func interpreterLine(path string) string {
 		return shellquote.Word(interp) + " " + shellquote.Word(shownName(arg)) + " " + shellquote.Word(path)
 	case interp != "":
 		return shellquote.Word(interp) + " " + shellquote.Word(path)
-	case strings.ContainsRune(start, 0):
+	case compiled(start):
 		return ""
 	}
 	return "sh " + shellquote.Word(path)
+}
+
+// compiled reports whether a file whose first line is start holds a
+// compiled program rather than a script: a NUL in that line, as bash
+// tells a binary file from a script, which no text has.
+func compiled(start string) bool {
+	return strings.ContainsRune(start, 0)
 }
 
 // fileStart is the first line of the file at path, at most 256 bytes; ""
