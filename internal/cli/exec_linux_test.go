@@ -3,11 +3,15 @@ package cli
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/testdisk"
@@ -162,5 +166,45 @@ func TestExecOfAProgramForAnotherMachineSaysSo(t *testing.T) {
 	want := "freshtoken: " + program + ": exec format error: a compiled program that this system cannot run: built for another kind of machine (another processor or operating system), or cut short (a download or copy that did not finish); get the build made for this one\n"
 	if code != 126 || stderr != want {
 		t.Errorf("exec of a program for another machine: exit %d, stderr %q; want 126, %q", code, stderr, want)
+	}
+}
+
+// TestExecOfA32BitProgramWithoutItsLoaderSaysSo: a 32-bit program on a
+// 64-bit system without 32-bit support was said to be built for another
+// kind of system, "one with glibc, say, where this one has musl", on a
+// system with glibc; it says it is a 32-bit program and what to install,
+// exit 127.
+func TestExecOfA32BitProgramWithoutItsLoaderSaysSo(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the program is built for i386, which only amd64 runs")
+	}
+	// An ELF header, a PT_INTERP naming a loader that is nowhere, a PT_LOAD
+	// of the file, and the loader's name: the kernel looks for the loader.
+	const loader = "/no/such/ld-linux.so.2\x00"
+	const base, phoff, phnum = 0x08048000, 52, 2
+	interpOff := uint32(phoff + phnum*32)
+	size := interpOff + uint32(len(loader))
+	var b bytes.Buffer
+	b.WriteString("\x7fELF\x01\x01\x01\x00" + strings.Repeat("\x00", 8))
+	for _, v := range []any{
+		uint16(elf.ET_EXEC), uint16(elf.EM_386), uint32(elf.EV_CURRENT), uint32(base + interpOff), uint32(phoff), uint32(0), uint32(0),
+		uint16(52), uint16(32), uint16(phnum), uint16(40), uint16(0), uint16(0),
+		uint32(elf.PT_INTERP), interpOff, base + interpOff, base + interpOff, uint32(len(loader)), uint32(len(loader)), uint32(elf.PF_R), uint32(1),
+		uint32(elf.PT_LOAD), uint32(0), uint32(base), uint32(base), size, size, uint32(elf.PF_R | elf.PF_X), uint32(0x1000),
+	} {
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	b.WriteString(loader)
+	program := filepath.Join(t.TempDir(), "tool32")
+	if err := os.WriteFile(program, b.Bytes(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(program).Run(); !errors.Is(err, syscall.ENOENT) {
+		t.Skipf("this kernel runs no 32-bit programs: %v", err)
+	}
+	code, stderr := runCommandFailing(t, program)
+	want := "freshtoken: " + program + `: the program loader it needs, "/no/such/ld-linux.so.2", is not on this system: it is a 32-bit program, which runs here only once the system's 32-bit support is installed (libc6:i386 on Debian and Ubuntu); install it, or get the program's 64-bit build` + "\n"
+	if code != 127 || stderr != want {
+		t.Errorf("exec of a 32-bit program without its loader: exit %d, stderr %q; want 127, %q", code, stderr, want)
 	}
 }

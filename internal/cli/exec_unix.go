@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -76,8 +77,12 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
-	if loader, ok := missingLoader(child.Path, err); ok {
-		msg := fmt.Sprintf("%s: the program loader it needs, %q, is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one", child.Args[0], loader)
+	if loader, class, ok := missingLoader(child.Path, err); ok {
+		why := "the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one"
+		if class == elf.ELFCLASS32 && strconv.IntSize == 64 {
+			why = "it is a 32-bit program, which runs here only once the system's 32-bit support is installed (libc6:i386 on Debian and Ubuntu); install it, or get the program's 64-bit build"
+		}
+		msg := fmt.Sprintf("%s: the program loader it needs, %q, is not on this system: %s", child.Args[0], loader, why)
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
@@ -144,14 +149,15 @@ func missingInterpreter(path string, err error) (string, bool) {
 // names (ELF's PT_INTERP, such as /lib64/ld-linux-x86-64.so.2), when
 // running it failed for want of that loader: ENOENT, which said "no such
 // file or directory" of a file plainly there, as a program built for glibc
-// gives on a system with musl.
-func missingLoader(path string, err error) (string, bool) {
+// gives on a system with musl, and a 32-bit program on a 64-bit system
+// without 32-bit support; and the program's class (32- or 64-bit).
+func missingLoader(path string, err error) (string, elf.Class, bool) {
 	if !errors.Is(err, syscall.ENOENT) {
-		return "", false
+		return "", 0, false
 	}
 	file, ferr := elf.Open(path)
 	if ferr != nil {
-		return "", false
+		return "", 0, false
 	}
 	defer file.Close()
 	for _, p := range file.Progs {
@@ -161,10 +167,10 @@ func missingLoader(path string, err error) (string, bool) {
 		b, _ := io.ReadAll(io.LimitReader(p.Open(), 4096))
 		loader := strings.TrimRight(string(b), "\x00")
 		if _, serr := os.Stat(loader); loader != "" && errors.Is(serr, fs.ErrNotExist) {
-			return loader, true
+			return loader, file.Class, true
 		}
 	}
-	return "", false
+	return "", 0, false
 }
 
 // refusedInterpreter says why the interpreter that the #! line of the
