@@ -59,6 +59,37 @@ func TestExecOnANoExecMountSaysSo(t *testing.T) {
 // musl) was said to be "no such file or directory", of a file plainly
 // there; it says which loader is missing and why, exit 127.
 func TestExecOfAProgramWithoutItsLoaderSaysSo(t *testing.T) {
+	program := withoutItsLoader(t)
+	code, stderr := runCommandFailing(t, program)
+	want := "freshtoken: " + program + `: the program loader it needs, "/no/such/ld.so", is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one` + "\n"
+	if code != 127 || stderr != want {
+		t.Errorf("exec of a program without its loader: exit %d, stderr %q; want 127, %q", code, stderr, want)
+	}
+}
+
+// TestExecOfAScriptWhoseInterpreterLacksItsLoaderSaysSo: a script whose #!
+// line names an interpreter that is there, but not the program loader
+// that interpreter needs (a Node.js built for glibc, on Alpine), was said
+// to name an interpreter that "was not found", of a file plainly there; it
+// says which loader is missing, exit 127.
+func TestExecOfAScriptWhoseInterpreterLacksItsLoaderSaysSo(t *testing.T) {
+	interp := withoutItsLoader(t)
+	script := filepath.Join(t.TempDir(), "run.js")
+	if err := os.WriteFile(script, []byte("#!"+interp+"\nconsole.log('ran')\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCommandFailing(t, script)
+	want := "freshtoken: " + script + ": the interpreter its #! line names, " + interp + `, is there, but not the program loader it needs, "/no/such/ld.so": the interpreter was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one` + "\n"
+	if code != 127 || stderr != want {
+		t.Errorf("exec of a script whose interpreter lacks its loader: exit %d, stderr %q; want 127, %q", code, stderr, want)
+	}
+}
+
+// withoutItsLoader is a copy of the program true that names a program
+// loader that is nowhere (/no/such/ld.so), as a program built for glibc
+// names one that a system with musl has not.
+func withoutItsLoader(t *testing.T) string {
+	t.Helper()
 	truePath, err := exec.LookPath("true")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +107,6 @@ func TestExecOfAProgramWithoutItsLoaderSaysSo(t *testing.T) {
 	if i < 0 {
 		t.Skipf("%s names no program loader (linked statically)", truePath)
 	}
-	// The same program, naming a loader that is nowhere.
 	const loader = "/no/such/ld.so"
 	interp := b[file.Progs[i].Off : file.Progs[i].Off+file.Progs[i].Filesz]
 	if len(interp) <= len(loader) {
@@ -87,11 +117,7 @@ func TestExecOfAProgramWithoutItsLoaderSaysSo(t *testing.T) {
 	if err := os.WriteFile(program, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	code, stderr := runCommandFailing(t, program)
-	want := "freshtoken: " + program + `: the program loader it needs, "/no/such/ld.so", is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one` + "\n"
-	if code != 127 || stderr != want {
-		t.Errorf("exec of a program without its loader: exit %d, stderr %q; want 127, %q", code, stderr, want)
-	}
+	return program
 }
 
 // TestExecOfAScriptWhoseInterpreterIsOnANoExecMount: a script that may

@@ -77,12 +77,19 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
-	if loader, class, ok := missingLoader(child.Path, err); ok {
-		why := "the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one"
+	program, what := child.Path, "the program"
+	if interp, _ := shebang(fileStart(child.Path)); interp != "" {
+		program, what = interp, "the interpreter" // a Node.js built for glibc, on Alpine
+	}
+	if loader, class, ok := missingLoader(program, err); ok {
+		why := what + " was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one"
 		if class == elf.ELFCLASS32 && strconv.IntSize == 64 {
 			why = "it is a 32-bit program, which runs here only once the system's 32-bit support is installed (libc6:i386 on Debian and Ubuntu); install it, or get the program's 64-bit build"
 		}
 		msg := fmt.Sprintf("%s: the program loader it needs, %q, is not on this system: %s", child.Args[0], loader, why)
+		if program != child.Path {
+			msg = fmt.Sprintf("%s: the interpreter its #! line names, %s, is there, but not the program loader it needs, %q: %s", child.Args[0], shellquote.Word(program), loader, why)
+		}
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
@@ -135,14 +142,16 @@ func unrunnableInPath(name string, err error) string {
 
 // missingInterpreter is the interpreter that the #! line of the script at
 // path names, when running it failed for want of that interpreter (ENOENT
-// for a file that is there), as a script saved with Windows line ends
-// names "/bin/sh\r".
+// for a file that is there, naming one that is not), as a script saved
+// with Windows line ends names "/bin/sh\r". An interpreter that is there
+// may lack its own program loader (see missingLoader).
 func missingInterpreter(path string, err error) (string, bool) {
 	if !errors.Is(err, syscall.ENOENT) {
 		return "", false
 	}
 	interp, _ := shebang(fileStart(path))
-	return interp, interp != ""
+	_, serr := os.Stat(interp)
+	return interp, interp != "" && errors.Is(serr, fs.ErrNotExist)
 }
 
 // missingLoader is the program loader that the compiled program at path
