@@ -234,3 +234,27 @@ func TestExecOfA32BitProgramWithoutItsLoaderSaysSo(t *testing.T) {
 		t.Errorf("exec of a 32-bit program without its loader: exit %d, stderr %q; want 127, %q", code, stderr, want)
 	}
 }
+
+// TestExecOfANamedPipeDoesNotWait: exec reads the start of the file it
+// could not run to say why (its #! line), and a named pipe (or a file
+// swapped for one meanwhile) given as the command is opened without waiting
+// for a writer that may never come, and not read: it says the pipe cannot
+// run, exit 126.
+func TestExecOfANamedPipeDoesNotWait(t *testing.T) {
+	pipe := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(pipe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCommandFailing(t, pipe)
+	if want := "freshtoken: " + pipe + ": permission denied\n"; code != 126 || stderr != want {
+		t.Errorf("exec of a named pipe: exit %d, stderr %q; want 126, %q", code, stderr, want)
+	}
+	for _, read := range []func() string{
+		func() string { return fileStart(pipe) },
+		func() string { loader, _, _ := missingLoader(pipe, syscall.ENOENT); return loader },
+	} {
+		if got := read(); got != "" {
+			t.Errorf("a named pipe was read: %q", got)
+		}
+	}
+}

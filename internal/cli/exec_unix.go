@@ -69,7 +69,8 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	if errors.Is(err, syscall.ENOEXEC) { // a script with no #! line: sh runs it, as env (execvp) and a shell do
 		err = syscall.Exec("/bin/sh", append([]string{"sh", child.Path}, child.Args[1:]...), env)
 	}
-	if interp, ok := missingInterpreter(child.Path, err); ok {
+	interp := enoentInterpreter(child.Path, err)
+	if _, serr := os.Stat(interp); interp != "" && errors.Is(serr, fs.ErrNotExist) {
 		msg := fmt.Sprintf("%s: the interpreter its #! line names, %q, was not found", child.Args[0], interp)
 		if strings.HasSuffix(interp, "\r") {
 			msg += `; the file has Windows line ends (\r\n): convert them, with dos2unix for one`
@@ -78,8 +79,8 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		return &exitStatus{127}
 	}
 	program, what := child.Path, "the program"
-	if interp, _ := shebang(fileStart(child.Path)); interp != "" {
-		program, what = interp, "the interpreter" // a Node.js built for glibc, on Alpine
+	if interp != "" { // there, but lacking its own loader, as a Node.js built for glibc, on Alpine
+		program, what = interp, "the interpreter"
 	}
 	if loader, class, ok := missingLoader(program, err); ok {
 		why := what + " was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one"
@@ -140,18 +141,17 @@ func unrunnableInPath(name string, err error) string {
 	return ""
 }
 
-// missingInterpreter is the interpreter that the #! line of the script at
-// path names, when running it failed for want of that interpreter (ENOENT
-// for a file that is there, naming one that is not), as a script saved
-// with Windows line ends names "/bin/sh\r". An interpreter that is there
-// may lack its own program loader (see missingLoader).
-func missingInterpreter(path string, err error) (string, bool) {
+// enoentInterpreter is the interpreter that the #! line of the script at
+// path names, when running it failed with ENOENT of a file that is there:
+// for want of that interpreter (a script saved with Windows line ends
+// names "/bin/sh\r"), or of the interpreter's own program loader (see
+// missingLoader); "" for none.
+func enoentInterpreter(path string, err error) string {
 	if !errors.Is(err, syscall.ENOENT) {
-		return "", false
+		return ""
 	}
 	interp, _ := shebang(fileStart(path))
-	_, serr := os.Stat(interp)
-	return interp, interp != "" && errors.Is(serr, fs.ErrNotExist)
+	return interp
 }
 
 // missingLoader is the program loader that the compiled program at path
@@ -164,11 +164,15 @@ func missingLoader(path string, err error) (string, elf.Class, bool) {
 	if !errors.Is(err, syscall.ENOENT) {
 		return "", 0, false
 	}
-	file, ferr := elf.Open(path)
+	opened, ferr := openRegular(path)
 	if ferr != nil {
 		return "", 0, false
 	}
-	defer file.Close()
+	defer opened.Close()
+	file, ferr := elf.NewFile(opened)
+	if ferr != nil {
+		return "", 0, false
+	}
 	for _, p := range file.Progs {
 		if p.Type != elf.PT_INTERP {
 			continue
@@ -234,15 +238,31 @@ func compiled(start string) bool {
 }
 
 // fileStart is the first line of the file at path, at most 256 bytes; ""
-// for a file that cannot be read.
+// for a file that cannot be read (see openRegular).
 func fileStart(path string) string {
-	file, err := os.Open(path)
+	file, err := openRegular(path)
 	if err != nil {
 		return ""
 	}
 	defer file.Close()
 	line, _ := bufio.NewReader(io.LimitReader(file, 256)).ReadString('\n')
 	return line
+}
+
+// openRegular opens the regular file at path for reading, without
+// waiting: a named pipe (or a file swapped for one since exec tried it) is
+// not waited on for a writer that may never come, nor read, and neither is
+// a device.
+func openRegular(path string) (*os.File, error) {
+	file, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
+		file.Close()
+		return nil, cmp.Or(err, fs.ErrInvalid)
+	}
+	return file, nil
 }
 
 // shebang is the interpreter that a script's first line, start, names
