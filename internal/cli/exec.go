@@ -240,9 +240,10 @@ func shellBuiltin(name string) bool {
 
 // shellFor is how exec runs a command line that begins with builtin:
 // through bash for one of bash's own, which sh (dash, on Debian and
-// Ubuntu) has not: sh -c 'source f' says "source: not found" there.
+// Ubuntu) has not: sh -c 'source f' says "source: not found" there. Where
+// there is no bash (Alpine, whose sh has source), through sh all the same.
 func shellFor(builtin string) string {
-	if slices.Contains(bashOnly, builtin) {
+	if slices.Contains(bashOnly, builtin) && lookPathFinds("bash") {
 		return bashLine
 	}
 	return shellLine

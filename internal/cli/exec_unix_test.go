@@ -60,3 +60,24 @@ func TestExecCannotRunSaysSoWithoutControls(t *testing.T) {
 		}
 	}
 }
+
+// TestExecNamesBashOnlyWhereThereIsOne: one of bash's own builtins
+// (source) is said to go through bash -c '…', as sh is dash on Debian and
+// Ubuntu; where there is no bash (Alpine, whose sh has source) that led to
+// "bash: not found", and it is said to go through sh -c '…'.
+func TestExecNamesBashOnlyWhereThereIsOne(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(sh, filepath.Join(dir, "sh")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	for _, name := range []string{"source", "source ./vars.sh"} {
+		if got := shellOnly(name); !strings.Contains(got, "(exec -- sh -c '…')") {
+			t.Errorf("exec -- %q where there is no bash: %q; want it to say sh -c '…'", name, got)
+		}
+	}
+}
