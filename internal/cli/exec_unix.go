@@ -213,7 +213,9 @@ func refusedInterpreter(path string) string {
 // (#!/usr/bin/env python3 is run with /usr/bin/env python3 PATH, not sh)
 // with the value of any assignment in it hidden (see shownName),
 // or through sh for a script without one, as a shell runs it; "" for a
-// compiled program (a NUL in its first line), which no interpreter runs.
+// compiled program (a NUL in its first line), which no interpreter runs,
+// and for a file that cannot be read (no read permission), which no
+// interpreter reads either, or holds nothing.
 // It names the program by its path, as an interpreter looks for a bare
 // name in the current folder, not in $PATH where exec found it.
 func interpreterLine(path string) string {
@@ -224,7 +226,7 @@ func interpreterLine(path string) string {
 		return shellquote.Word(interp) + " " + shellquote.Word(shownName(arg)) + " " + shellquote.Word(path)
 	case interp != "":
 		return shellquote.Word(interp) + " " + shellquote.Word(path)
-	case compiled(start):
+	case compiled(start) || start == "":
 		return ""
 	}
 	return "sh " + shellquote.Word(path)

@@ -81,3 +81,23 @@ func TestExecNamesBashOnlyWhereThereIsOne(t *testing.T) {
 		}
 	}
 }
+
+// TestExecNamesNoInterpreterForAFileItCannotRead: a file without execute
+// permission is said to run with its interpreter, named from its #! line;
+// of one without read permission either (mode 0200), it said sh PATH,
+// which cannot read it, whatever the file holds (a compiled program, as
+// likely); it names no interpreter of a file it cannot read.
+func TestExecNamesNoInterpreterForAFileItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	// A folder is no file to read, whoever runs the test (root reads any).
+	if got := interpreterLine(dir); got != "" {
+		t.Errorf("the interpreter line of what cannot be read: %q; want none", got)
+	}
+	script := filepath.Join(dir, "steps")
+	if err := os.WriteFile(script, []byte("echo ran\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := interpreterLine(script), "sh "+script; got != want {
+		t.Errorf("the interpreter line of a script without #!: %q; want %q", got, want)
+	}
+}
