@@ -215,7 +215,7 @@ func refusedInterpreter(path string) string {
 // or through sh for a script without one, as a shell runs it; "" for a
 // compiled program (a NUL in its first line), which no interpreter runs,
 // and for a file that cannot be read (no read permission), which no
-// interpreter reads either, or holds nothing.
+// interpreter reads either, or that holds nothing.
 // It names the program by its path, as an interpreter looks for a bare
 // name in the current folder, not in $PATH where exec found it.
 func interpreterLine(path string) string {
