@@ -543,7 +543,8 @@ const namedAtMost = 3
 // and where each is, as briefly as a second Ctrl-C then names each
 // abandoned, and counting the rest (see namedAtMost). Those whose answer
 // the store refused are named first: their wait lasts until the store
-// takes it, and it is told here, not by unsavedWait. The caller holds g.mu.
+// takes it, and it is told here, not by unsavedWait, unless none is named
+// (one that loses nothing is not). The caller holds g.mu.
 func (g *guard) severalWait(rs []freshtoken.Renewal) string {
 	rs = slices.Clone(rs)
 	slices.SortStableFunc(rs, func(a, b freshtoken.Renewal) int {
@@ -590,7 +591,7 @@ func (g *guard) severalWait(rs []freshtoken.Renewal) string {
 		list = strings.Join(named[:len(named)-1], ", ") + ", and " + named[len(named)-1]
 	}
 	abandon := g.abandonKeys()
-	if g.unsaved > 0 {
+	if rs[0].Unsaved {
 		g.toldWait = abandon
 	}
 	return fmt.Sprintf("freshtoken: waiting for the %s in flight to be stored, then exiting: %s; %s abandons them all%s\n", which, list, abandon, loss)

@@ -350,6 +350,27 @@ func TestARefusedRenewalIsNamedAmongMany(t *testing.T) {
 	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: xero's new tokens from xero.example, which the store refused (trying again until it takes them), client00's renewal already sent to api.freeagent.com (up to 30s), client01's renewal already sent to api.freeagent.com (up to 30s), and 3 more; Ctrl-C again abandons them all, and may end their authorisations\n")
 }
 
+// TestARefusedAnswerLosingNothingIsToldBesideOthers: a proxy's
+// client-credentials environment whose answer the store refused (it loses
+// nothing: the next call asks for another token, but the process waits
+// for the store to take it), beside two renewals in flight at a first
+// Ctrl-C. The wait line named the two, as it should, and took the refused
+// one's wait as told by it: once the two were stored, the process waited
+// on with no word of why. It is told once the line has not named it.
+func TestARefusedAnswerLosingNothingIsToldBesideOthers(t *testing.T) {
+	g, out, _ := handGuard(t)
+	defer g.Sending(freshtoken.Renewal{Env: "svc", TokenURL: "http://svc.example/token", Unsaved: true, NothingToLose: true})()
+	defer g.Sending(freshtoken.Renewal{Env: "sand", TokenURL: "http://sand.example/token", Timeout: 30 * time.Second})()
+	defer g.Sending(freshtoken.Renewal{Env: "prod", TokenURL: "http://prod.example/token", Timeout: 30 * time.Second})()
+	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: sand's renewal already sent to sand.example (up to 30s) and prod's renewal already sent to prod.example (up to 30s); Ctrl-C again abandons them all, and may end their authorisations\n")
+	g.mu.Lock()
+	got := g.unsavedWait()
+	g.mu.Unlock()
+	if want := "freshtoken: waiting for the store to take the new tokens from svc.example, which it refused; trying again until it does, then exiting; Ctrl-C again abandons them\n"; got != want {
+		t.Fatalf("the wait for the refused answer, once the others are stored: %q; want %q", got, want)
+	}
+}
+
 // TestLogInsInFlightCostTheLogIns: two log-ins from the proxy's page
 // exchanging their codes at a Ctrl-C. The wait said a second Ctrl-C "may
 // end their authorisations", of log-ins that have none yet to end: as for
