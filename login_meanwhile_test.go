@@ -108,3 +108,35 @@ func TestKeychainRefusingALogInsTokensSaysNothingWaits(t *testing.T) {
 		t.Fatalf("a log-in's tokens the keychain could not take: %v; want what to do for a log-in, and no tokens said to wait", err)
 	}
 }
+
+// TestLoginCheckGetsACopy: a LoginCheck that changed the record it was
+// given (blanked its tokens, to log it) changed the very record the
+// log-in's tokens are stored over only if unchanged: every try was refused
+// as the store changed meanwhile, and the log-in's tokens, their code
+// spent, were lost. The check is given a copy, as Record gives one.
+func TestLoginCheckGetsACopy(t *testing.T) {
+	for _, kind := range []string{"file", "redis"} {
+		t.Run(kind, func(t *testing.T) {
+			newStore := func() store.Store { return filestore.New(filepath.Join(t.TempDir(), "tokens")) }
+			if kind == "redis" {
+				_, newStore = sharedRedis(t)
+			}
+			r := newRig(t, devprovider.Options{})
+			src := r.sourceOn(newStore())
+			r.login(src)
+			blank := func(rec *store.Record, err error) error {
+				if rec != nil {
+					rec.AccessToken, rec.RefreshToken = "", ""
+				}
+				return err
+			}
+			tok := &oauth2.Token{AccessToken: "new-access", RefreshToken: "new-refresh", ExpiresIn: 3600}
+			if err := src.SaveLoginIf(context.Background(), tok, r.clock.Now(), blank); err != nil {
+				t.Fatalf("a log-in whose check blanked the record it was given: %v; want its tokens stored", err)
+			}
+			if rec, err := src.Record(context.Background()); err != nil || rec.AccessToken != "new-access" {
+				t.Fatalf("stored after the log-in: %+v, %v; want its tokens", rec, err)
+			}
+		})
+	}
+}

@@ -1167,11 +1167,13 @@ func (s *Source) CheckGrant(r *store.Record) error {
 
 // Logout forgets the environment's tokens. Tokens that belong to another
 // client are left alone, and so are tokens a newer freshtoken stored
-// (store.ErrNewerFormat): this one cannot tell whose they are, nor revoke
-// them, as the newer one can. Only the record looked at is deleted (see
-// store.DeleteIf): one stored in between, by a renewer or a log-in that
-// took the lock while this one was paused past it (a Redis lock), is
-// looked at again.
+// (store.ErrNewerFormat), or that the store refuses to read (a record file
+// others may read, store.ErrInsecure): this one cannot tell whose they
+// are, nor revoke them, as the newer one, or this one once the file is
+// mended, can. A corrupt record, no one's, is deleted. Only the record
+// looked at is deleted (see store.DeleteIf): one stored in between, by a
+// renewer or a log-in that took the lock while this one was paused past
+// it (a Redis lock), is looked at again.
 func (s *Source) Logout(ctx context.Context) error {
 	return s.LogoutOf(ctx, nil)
 }
@@ -1201,10 +1203,10 @@ func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 			if loggedIn != nil && !r.LoggedInAt.Equal(loggedIn.LoggedInAt) {
 				return fmt.Errorf("%w: %s holds the tokens of a log-in made since; they were kept", store.ErrChanged, s.Location())
 			}
-		case errors.Is(err, store.ErrNewerFormat):
+		case !errors.Is(err, store.ErrNewerFormat) && (errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt)):
+			r = nil // none, or one no one can read
+		default: // a newer freshtoken's, one this user may not read (a file others may read), or no answer
 			return storeError(s.set.Env, err, err.Error()+"; nothing was deleted")
-		default:
-			r = nil // none, or one that cannot be read
 		}
 		s.cur.Store(nil)
 		err = store.DeleteIf(s.warnings(ctx), s.store, s.set.Env, r)
@@ -1235,8 +1237,8 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 // (on every machine sharing the store) waits while it runs, so it asks no
 // person, and calls nothing of the Source that takes the lock (Token,
 // Renew, SaveLogin, Logout…), which would wait for it until their context
-// ends. It leaves stored as it is: the tokens are stored only over that
-// record.
+// ends. It is given a copy of the record, which it may change: the tokens
+// are stored only over the record as stored.
 type LoginCheck func(stored *store.Record, err error) error
 
 // SaveLoginIf is SaveLogin, storing the tokens only if check (unless nil),
@@ -1268,7 +1270,7 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 			oldErr = nil // as Record answers
 		}
 		if check != nil {
-			if err := check(old, oldErr); err != nil {
+			if err := check(copyRecord(old), oldErr); err != nil { // a check that changes it changes nothing stored over
 				unlock()
 				return err
 			}

@@ -2573,3 +2573,22 @@ func TestAnswerInHandIsToldAsBeingStored(t *testing.T) {
 		t.Errorf("left in flight once renewed: %s", p)
 	}
 }
+
+// TestLogoutKeepsARecordItMayNotRead: Logout (a library's, the status
+// page's Log out, `remove`'s) of a record the store refuses to read (a file
+// others may read) deleted it, unread, as if it were corrupt: whoever's
+// tokens they were, unrevoked. It deletes nothing, and says why.
+func TestLogoutKeepsARecordItMayNotRead(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	src := r.loggedInSource()
+	path := r.store.Location("sandbox")
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Logout(context.Background()); !errors.Is(err, store.ErrInsecure) || !strings.HasSuffix(err.Error(), "nothing was deleted") {
+		t.Fatalf("Logout of a record of mode 0644: %v; want store.ErrInsecure, saying nothing was deleted", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the record after Logout: %v; want it kept", err)
+	}
+}

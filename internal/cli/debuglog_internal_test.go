@@ -67,20 +67,21 @@ func TestDebugLogMasksWhatComesLater(t *testing.T) {
 // TestJSONLogShowsNoTerminalControl: the --log-format json log, which
 // stderr shows on a terminal, writes a C1 control (U+009B, CSI to a
 // terminal reading them in UTF-8), a bidirectional control (U+202E, which
-// shows the text after it reversed) or a line separator from a hostile
-// provider's text, or from bytes logged, as a \u escape, which a JSON
-// reader reads back as the same character: slog's JSON handler escapes
-// only the controls below U+0020 and wrote these raw.
+// shows the text after it reversed), DEL or a line separator from a
+// hostile provider's text, or from bytes logged, as a \u escape, which a
+// JSON reader reads back as the same character: slog's JSON handler
+// escapes only the controls below U+0020 and wrote these raw (DEL too,
+// which the text format quotes as \x7f).
 func TestJSONLogShowsNoTerminalControl(t *testing.T) {
 	var out bytes.Buffer
 	f := &Factory{IO: &IOStreams{ErrOut: &out}, Debug: true, LogFormat: "json"}
 	if err := f.setupLogging(); err != nil {
 		t.Fatal(err)
 	}
-	const hostile = "invalid_grant\u009b31m red\u202eevil\u0085\u2028\u061c done é😀"
+	const hostile = "invalid_grant\u009b31m red\u202eevil\u0085\u2028\u061c\x7f done é😀"
 	f.Logger().Debug("the provider said "+hostile, "answer", hostile, "body", []byte(hostile))
 	got := out.String()
-	for _, r := range []rune{0x9b, 0x202e, 0x85, 0x2028, 0x61c} {
+	for _, r := range []rune{0x9b, 0x202e, 0x85, 0x2028, 0x61c, 0x7f} {
 		if strings.ContainsRune(got, r) {
 			t.Errorf("the JSON log wrote %U raw:\n%q", r, got)
 		}

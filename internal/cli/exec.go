@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -199,7 +200,7 @@ func shellOnly(name string) string {
 	case len(fields) == 1 && fields[0] != name && lookPathFinds(fields[0]):
 		return fmt.Sprintf("white space around the name of a command (a quoted variable, a Makefile's trailing space), which a shell would have dropped; write it without (exec -- %s …)", fields[0])
 	case isAssignment(name):
-		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", shownName(name))
+		return fmt.Sprintf("a variable assignment, which only a shell understands; set the variable with env (exec -- env %s COMMAND…)", shownName(fields[0]))
 	case strings.HasPrefix(name, "~") || strings.Contains(name, "$"):
 		return fmt.Sprintf("a ~ or $ in it is for a shell to expand, and exec runs no shell; write the path out in full, or have a shell expand it (exec -- %s)", shellLine)
 	case shellBuiltin(name):
@@ -215,17 +216,19 @@ func isAssignment(word string) bool {
 	return ok && config.IsEnvVarName(name)
 }
 
-// shownName is the command's name as exec's messages show it: of a
-// variable assignment (exec -- API_KEY=s3cret ./deploy.sh), the name
-// alone, as its value is often a secret and the message may go to a CI
-// log; a shell would never have shown it.
+// shownName is the command's name, or a script's #! line, as exec's
+// messages show it: of each variable assignment in it (exec --
+// API_KEY=s3cret ./deploy.sh, the same line in one word, "env API_KEY=…
+// ./deploy.sh", #!/usr/bin/env API_KEY=… python3), the name alone, as its
+// value is often a secret and the message may go to a CI log; a shell
+// would never have shown it.
 func shownName(name string) string {
-	if isAssignment(name) {
-		v, _, _ := strings.Cut(name, "=")
-		return v + "=…"
-	}
-	return name
+	return assignedValue.ReplaceAllString(name, "${1}${2}=…")
 }
+
+// assignedValue matches a word that sets a variable (isAssignment): the
+// white space before it is its first group, the variable's name its second.
+var assignedValue = regexp.MustCompile(`(^|\s)([A-Za-z_][A-Za-z0-9_]*)=\S*`)
 
 // shellBuiltin reports whether name is one of the shellBuiltins, in any
 // case where the shell is Windows'.
@@ -237,9 +240,10 @@ func shellBuiltin(name string) bool {
 
 // shellFor is how exec runs a command line that begins with builtin:
 // through bash for one of bash's own, which sh (dash, on Debian and
-// Ubuntu) has not: sh -c 'source f' says "source: not found" there.
+// Ubuntu) has not: sh -c 'source f' says "source: not found" there. Where
+// there is no bash (Alpine, whose sh has source), through sh all the same.
 func shellFor(builtin string) string {
-	if slices.Contains(bashOnly, builtin) {
+	if slices.Contains(bashOnly, builtin) && lookPathFinds("bash") {
 		return bashLine
 	}
 	return shellLine

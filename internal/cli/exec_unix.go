@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -58,10 +59,18 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 	}
 	env := child.Environ() // the last of each name, as Start gives
 	err := syscall.Exec(child.Path, child.Args, env)
+	if errors.Is(err, syscall.ENOEXEC) && compiled(fileStart(child.Path)) {
+		// Not a script: sh would read its bytes as commands, running
+		// whatever they happen to spell, as bash refuses to.
+		msg := fmt.Sprintf("%s: %v: a compiled program that this system cannot run: built for another kind of machine (another processor or operating system), or cut short (a download or copy that did not finish); get the build made for this one", child.Path, err)
+		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 126)
+		return &exitStatus{126}
+	}
 	if errors.Is(err, syscall.ENOEXEC) { // a script with no #! line: sh runs it, as env (execvp) and a shell do
 		err = syscall.Exec("/bin/sh", append([]string{"sh", child.Path}, child.Args[1:]...), env)
 	}
-	if interp, ok := missingInterpreter(child.Path, err); ok {
+	interp := enoentInterpreter(child.Path, err)
+	if _, serr := os.Stat(interp); interp != "" && errors.Is(serr, fs.ErrNotExist) {
 		msg := fmt.Sprintf("%s: the interpreter its #! line names, %q, was not found", child.Args[0], interp)
 		if strings.HasSuffix(interp, "\r") {
 			msg += `; the file has Windows line ends (\r\n): convert them, with dos2unix for one`
@@ -69,8 +78,19 @@ func runCommand(f *Factory, child *exec.Cmd) error {
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
-	if loader, ok := missingLoader(child.Path, err); ok {
-		msg := fmt.Sprintf("%s: the program loader it needs, %q, is not on this system: the program was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one", child.Args[0], loader)
+	program, what := child.Path, "the program"
+	if interp != "" { // there, but lacking its own loader, as a Node.js built for glibc, on Alpine
+		program, what = interp, "the interpreter"
+	}
+	if loader, class, ok := missingLoader(program, err); ok {
+		why := what + " was built for another kind of system (one with glibc, say, where this one has musl, as Alpine has); get the build made for this one"
+		if class == elf.ELFCLASS32 && strconv.IntSize == 64 {
+			why = "it is a 32-bit program, which runs here only once the system's 32-bit support is installed (libc6:i386 on Debian and Ubuntu); install it, or get the program's 64-bit build"
+		}
+		msg := fmt.Sprintf("%s: the program loader it needs, %q, is not on this system: %s", child.Args[0], loader, why)
+		if program != child.Path {
+			msg = fmt.Sprintf("%s: the interpreter its #! line names, %s, is there, but not the program loader it needs, %q: %s", child.Args[0], shellquote.Word(program), loader, why)
+		}
 		f.lastWord(f.IO.ErrOut, redact.OneLine(msg, 1000), 127)
 		return &exitStatus{127}
 	}
@@ -121,32 +141,38 @@ func unrunnableInPath(name string, err error) string {
 	return ""
 }
 
-// missingInterpreter is the interpreter that the #! line of the script at
-// path names, when running it failed for want of that interpreter (ENOENT
-// for a file that is there), as a script saved with Windows line ends
-// names "/bin/sh\r".
-func missingInterpreter(path string, err error) (string, bool) {
+// enoentInterpreter is the interpreter that the #! line of the script at
+// path names, when running it failed with ENOENT of a file that is there:
+// for want of that interpreter (a script saved with Windows line ends
+// names "/bin/sh\r"), or of the interpreter's own program loader (see
+// missingLoader); "" for none.
+func enoentInterpreter(path string, err error) string {
 	if !errors.Is(err, syscall.ENOENT) {
-		return "", false
+		return ""
 	}
 	interp, _ := shebang(fileStart(path))
-	return interp, interp != ""
+	return interp
 }
 
 // missingLoader is the program loader that the compiled program at path
 // names (ELF's PT_INTERP, such as /lib64/ld-linux-x86-64.so.2), when
 // running it failed for want of that loader: ENOENT, which said "no such
 // file or directory" of a file plainly there, as a program built for glibc
-// gives on a system with musl.
-func missingLoader(path string, err error) (string, bool) {
+// gives on a system with musl, and a 32-bit program on a 64-bit system
+// without 32-bit support; and the program's class (32- or 64-bit).
+func missingLoader(path string, err error) (string, elf.Class, bool) {
 	if !errors.Is(err, syscall.ENOENT) {
-		return "", false
+		return "", 0, false
 	}
-	file, ferr := elf.Open(path)
+	opened, ferr := openRegular(path)
 	if ferr != nil {
-		return "", false
+		return "", 0, false
 	}
-	defer file.Close()
+	defer opened.Close()
+	file, ferr := elf.NewFile(opened)
+	if ferr != nil {
+		return "", 0, false
+	}
 	for _, p := range file.Progs {
 		if p.Type != elf.PT_INTERP {
 			continue
@@ -154,10 +180,10 @@ func missingLoader(path string, err error) (string, bool) {
 		b, _ := io.ReadAll(io.LimitReader(p.Open(), 4096))
 		loader := strings.TrimRight(string(b), "\x00")
 		if _, serr := os.Stat(loader); loader != "" && errors.Is(serr, fs.ErrNotExist) {
-			return loader, true
+			return loader, file.Class, true
 		}
 	}
-	return "", false
+	return "", 0, false
 }
 
 // refusedInterpreter says why the interpreter that the #! line of the
@@ -184,9 +210,12 @@ func refusedInterpreter(path string) string {
 // interpreterLine is the command line that runs the program at path
 // with no execute permission needed: through the interpreter its #! line
 // names, given that line's argument as the kernel gives it
-// (#!/usr/bin/env python3 is run with /usr/bin/env python3 PATH, not sh),
+// (#!/usr/bin/env python3 is run with /usr/bin/env python3 PATH, not sh)
+// with the value of any assignment in it hidden (see shownName),
 // or through sh for a script without one, as a shell runs it; "" for a
-// compiled program (a NUL in its first line), which no interpreter runs.
+// compiled program (a NUL in its first line), which no interpreter runs,
+// and for a file that cannot be read (no read permission), which no
+// interpreter reads either, or that holds nothing.
 // It names the program by its path, as an interpreter looks for a bare
 // name in the current folder, not in $PATH where exec found it.
 func interpreterLine(path string) string {
@@ -194,25 +223,48 @@ func interpreterLine(path string) string {
 	interp, arg := shebang(start)
 	switch {
 	case interp != "" && arg != "":
-		return shellquote.Word(interp) + " " + shellquote.Word(arg) + " " + shellquote.Word(path)
+		return shellquote.Word(interp) + " " + shellquote.Word(shownName(arg)) + " " + shellquote.Word(path)
 	case interp != "":
 		return shellquote.Word(interp) + " " + shellquote.Word(path)
-	case strings.ContainsRune(start, 0):
+	case compiled(start) || start == "":
 		return ""
 	}
 	return "sh " + shellquote.Word(path)
 }
 
+// compiled reports whether a file whose first line is start holds a
+// compiled program rather than a script: a NUL in that line, as bash
+// tells a binary file from a script, which no text has.
+func compiled(start string) bool {
+	return strings.ContainsRune(start, 0)
+}
+
 // fileStart is the first line of the file at path, at most 256 bytes; ""
-// for a file that cannot be read.
+// for a file that cannot be read (see openRegular).
 func fileStart(path string) string {
-	file, err := os.Open(path)
+	file, err := openRegular(path)
 	if err != nil {
 		return ""
 	}
 	defer file.Close()
 	line, _ := bufio.NewReader(io.LimitReader(file, 256)).ReadString('\n')
 	return line
+}
+
+// openRegular opens the regular file at path for reading, without
+// waiting: a named pipe (or a file swapped for one since exec tried it) is
+// not waited on for a writer that may never come, nor read, and neither is
+// a device.
+func openRegular(path string) (*os.File, error) {
+	file, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
+		file.Close()
+		return nil, cmp.Or(err, fs.ErrInvalid)
+	}
+	return file, nil
 }
 
 // shebang is the interpreter that a script's first line, start, names

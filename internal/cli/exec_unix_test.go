@@ -60,3 +60,44 @@ func TestExecCannotRunSaysSoWithoutControls(t *testing.T) {
 		}
 	}
 }
+
+// TestExecNamesBashOnlyWhereThereIsOne: one of bash's own builtins
+// (source) is said to go through bash -c '…', as sh is dash on Debian and
+// Ubuntu; where there is no bash (Alpine, whose sh has source) that led to
+// "bash: not found", and it is said to go through sh -c '…'.
+func TestExecNamesBashOnlyWhereThereIsOne(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(sh, filepath.Join(dir, "sh")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	for _, name := range []string{"source", "source ./vars.sh"} {
+		if got := shellOnly(name); !strings.Contains(got, "(exec -- sh -c '…')") {
+			t.Errorf("exec -- %q where there is no bash: %q; want it to say sh -c '…'", name, got)
+		}
+	}
+}
+
+// TestExecNamesNoInterpreterForAFileItCannotRead: a file without execute
+// permission is said to run with its interpreter, named from its #! line;
+// of one without read permission either (mode 0200), it said sh PATH,
+// which cannot read it, whatever the file holds (a compiled program, as
+// likely); it names no interpreter of a file it cannot read.
+func TestExecNamesNoInterpreterForAFileItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	// A folder is no file to read, whoever runs the test (root reads any).
+	if got := interpreterLine(dir); got != "" {
+		t.Errorf("the interpreter line of what cannot be read: %q; want none", got)
+	}
+	script := filepath.Join(dir, "steps")
+	if err := os.WriteFile(script, []byte("echo ran\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := interpreterLine(script), "sh "+script; got != want {
+		t.Errorf("the interpreter line of a script without #!: %q; want %q", got, want)
+	}
+}

@@ -142,6 +142,8 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		}
 		tokenFileToo()
 		return nil
+	case err != nil: // one it may not read (a file others may read): neither revocable nor known to be its own, as remove says
+		return fmt.Errorf("%w; nothing was revoked or deleted", err)
 	}
 	var revokeErr error
 	unknown := "" // the provider's answer that it no longer knows the tokens

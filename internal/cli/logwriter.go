@@ -110,15 +110,18 @@ func (b *boundedLog) send(line []byte) error {
 // jsonSafe writes the JSON log's lines with every character that would act
 // on a terminal showing them (redact.Unsafe: a C1 control such as U+009B,
 // CSI to a terminal reading them in UTF-8; a bidirectional control such
-// as U+202E, which shows the text after it reversed) written as a \u
+// as U+202E, which shows the text after it reversed; DEL) written as a \u
 // escape, which a JSON reader reads back as the same character. slog's
 // JSON handler escapes only those below U+0020, and wrote these raw from a
 // hostile provider's text. Each Write is one line (slog writes a record
-// whole), and such characters are in the line's strings alone.
+// whole, ending with the newline kept raw), and such characters are in
+// the line's strings alone.
 type jsonSafe struct{ w io.Writer }
 
 func (j jsonSafe) Write(p []byte) (int, error) {
-	unsafe := func(r rune) bool { return r >= utf8.RuneSelf && redact.Unsafe(r) }
+	// From DEL on: slog escapes the controls below U+0020, but for the
+	// newline ending the line.
+	unsafe := func(r rune) bool { return r >= 0x7f && redact.Unsafe(r) }
 	if !bytes.ContainsFunc(p, unsafe) {
 		return j.w.Write(p)
 	}

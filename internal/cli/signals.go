@@ -541,10 +541,21 @@ const namedAtMost = 3
 // severalWait is the line that says the process waits for the renewals of
 // several environments, rs (as abandoned gives them), naming the oldest
 // and where each is, as briefly as a second Ctrl-C then names each
-// abandoned, and counting the rest (see namedAtMost). The wait for the
-// store to take an answer it refused is told by it (see unsavedWait). The
-// caller holds g.mu.
+// abandoned, and counting the rest (see namedAtMost). Those whose answer
+// the store refused are named first: their wait lasts until the store
+// takes it, and it is told here, not by unsavedWait, unless none is named
+// (one that loses nothing is not). The caller holds g.mu.
 func (g *guard) severalWait(rs []freshtoken.Renewal) string {
+	rs = slices.Clone(rs)
+	slices.SortStableFunc(rs, func(a, b freshtoken.Renewal) int {
+		switch {
+		case a.Unsaved == b.Unsaved:
+			return 0
+		case a.Unsaved:
+			return -1
+		}
+		return 1
+	})
 	// What abandoning them costs: the log-ins, which have no grant yet to
 	// end, when they are all log-ins (abandoned gives none that loses
 	// nothing).
@@ -580,7 +591,7 @@ func (g *guard) severalWait(rs []freshtoken.Renewal) string {
 		list = strings.Join(named[:len(named)-1], ", ") + ", and " + named[len(named)-1]
 	}
 	abandon := g.abandonKeys()
-	if g.unsaved > 0 {
+	if rs[0].Unsaved {
 		g.toldWait = abandon
 	}
 	return fmt.Sprintf("freshtoken: waiting for the %s in flight to be stored, then exiting: %s; %s abandons them all%s\n", which, list, abandon, loss)

@@ -230,7 +230,7 @@ func TestEveryRenewalAbandonedIsNamed(t *testing.T) {
 	} {
 		defer g.Sending(r)()
 	}
-	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: sand's renewal already sent to sand.example (up to 30s), prod's new tokens from prod.example, and xero's new tokens from xero.example, which the store refused (trying again until it takes them); Ctrl-C again abandons them all, and may end their authorisations\n")
+	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: xero's new tokens from xero.example, which the store refused (trying again until it takes them), sand's renewal already sent to sand.example (up to 30s), and prod's new tokens from prod.example; Ctrl-C again abandons them all, and may end their authorisations\n")
 	g.received(syscall.SIGINT)
 	want := "freshtoken: renewal abandoned: if sand.example had already issued new tokens, the refresh token is lost; run `freshtoken login -e sand` if the next call says so\n" +
 		"freshtoken: renewal abandoned: the new tokens prod.example issued were not stored, so the refresh token is lost; run `freshtoken login -e prod`\n" +
@@ -330,6 +330,44 @@ func TestManyRenewalsInFlightAreCounted(t *testing.T) {
 	g.received(syscall.SIGINT)
 	if got := strings.Count(out.String(), "freshtoken: renewal abandoned:"); *exited != 130 || got != 50 || !strings.Contains(out.String(), "`freshtoken login -e client49`") {
 		t.Fatalf("at the second Ctrl-C: exit %d, %d environments named,\n%s\nwant 130, each of the 50", *exited, got, out)
+	}
+}
+
+// TestARefusedRenewalIsNamedAmongMany: a proxy renewing many environments
+// at a first Ctrl-C, the store having refused one's answer (a full disk),
+// a wait that lasts until the store takes it, where the others' end within
+// their timeout. The wait line named the oldest three and counted the
+// rest, the refused one among them ("and 3 more"), and, taking that wait
+// as told, said nothing of it once the others were stored: the process
+// went on waiting with no word of why. The refused one is named first.
+func TestARefusedRenewalIsNamedAmongMany(t *testing.T) {
+	g, out, _ := handGuard(t)
+	for i := range 5 {
+		defer g.Sending(freshtoken.Renewal{Env: fmt.Sprintf("client%02d", i), TokenURL: "https://api.freeagent.com/v2/token_endpoint", Timeout: 30 * time.Second})()
+	}
+	defer g.Sending(freshtoken.Renewal{Env: "xero", TokenURL: "http://xero.example/token"})()
+	defer g.Sending(freshtoken.Renewal{Env: "xero", TokenURL: "http://xero.example/token", Unsaved: true})()
+	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: xero's new tokens from xero.example, which the store refused (trying again until it takes them), client00's renewal already sent to api.freeagent.com (up to 30s), client01's renewal already sent to api.freeagent.com (up to 30s), and 3 more; Ctrl-C again abandons them all, and may end their authorisations\n")
+}
+
+// TestARefusedAnswerLosingNothingIsToldBesideOthers: a proxy's
+// client-credentials environment whose answer the store refused (it loses
+// nothing: the next call asks for another token, but the process waits
+// for the store to take it), beside two renewals in flight at a first
+// Ctrl-C. The wait line named the two, as it should, and took the refused
+// one's wait as told by it: once the two were stored, the process waited
+// on with no word of why. It is told once the line has not named it.
+func TestARefusedAnswerLosingNothingIsToldBesideOthers(t *testing.T) {
+	g, out, _ := handGuard(t)
+	defer g.Sending(freshtoken.Renewal{Env: "svc", TokenURL: "http://svc.example/token", Unsaved: true, NothingToLose: true})()
+	defer g.Sending(freshtoken.Renewal{Env: "sand", TokenURL: "http://sand.example/token", Timeout: 30 * time.Second})()
+	defer g.Sending(freshtoken.Renewal{Env: "prod", TokenURL: "http://prod.example/token", Timeout: 30 * time.Second})()
+	firstCtrlC(t, g, out, "freshtoken: waiting for the renewals in flight to be stored, then exiting: sand's renewal already sent to sand.example (up to 30s) and prod's renewal already sent to prod.example (up to 30s); Ctrl-C again abandons them all, and may end their authorisations\n")
+	g.mu.Lock()
+	got := g.unsavedWait()
+	g.mu.Unlock()
+	if want := "freshtoken: waiting for the store to take the new tokens from svc.example, which it refused; trying again until it does, then exiting; Ctrl-C again abandons them\n"; got != want {
+		t.Fatalf("the wait for the refused answer, once the others are stored: %q; want %q", got, want)
 	}
 }
 

@@ -1015,3 +1015,28 @@ func TestLogInSurvivesAConfigReadMidSave(t *testing.T) {
 		t.Errorf("after the log-in: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestLogoutButtonKeepsARecordItMayNotRead: the page's Log out with a
+// record file others may read (mode 0644) deleted it unread, whoever's
+// tokens it held, unrevoked, and said the tokens were forgotten. As
+// `freshtoken logout`, it deletes nothing, and the page says how to make
+// the file private.
+func TestLogoutButtonKeepsARecordItMayNotRead(t *testing.T) {
+	revocation, revoked := countingRevocation(t)
+	f := revFixture(t, func(*fixture) string { return revocation })
+	f.login(t, "rev")
+	path := filepath.Join(filepath.Dir(f.configPath), "store", "rev.json")
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	loc := f.logOutRev(t, "logout-failed")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the record after Log out: %v; want it kept", err)
+	}
+	if n := revoked.Load(); n != 0 {
+		t.Fatalf("the revocation endpoint was asked %d times; want none", n)
+	}
+	if _, page := f.get(t, loc); !strings.Contains(string(page), "chmod 600") {
+		t.Fatalf("the page does not say to make the record private:\n%s", page)
+	}
+}

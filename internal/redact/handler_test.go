@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/slogtest"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -193,5 +194,29 @@ func TestValuesThatSayHowTheyMarshalAreShownSo(t *testing.T) {
 				t.Errorf("a nil value or one whose method panics is not said to be, as slog says it:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestHandlerKeepsSlogsRules: the masking handler keeps the rules every
+// slog.Handler keeps (testing/slogtest): an empty Attr, which a program
+// passes for "nothing to add" (slog.Attr{}), was read as the text "<nil>"
+// and written as `""=<nil>` in text and `"":"<nil>"` in JSON, where
+// slog's handlers leave it out.
+func TestHandlerKeepsSlogsRules(t *testing.T) {
+	var buf bytes.Buffer
+	h := redact.NewHandler(slog.NewJSONHandler(&buf, nil))
+	err := slogtest.TestHandler(h, func() []map[string]any {
+		var lines []map[string]any
+		for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+			var m map[string]any
+			if err := json.Unmarshal(line, &m); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			lines = append(lines, m)
+		}
+		return lines
+	})
+	if err != nil {
+		t.Error(err)
 	}
 }

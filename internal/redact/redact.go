@@ -819,9 +819,10 @@ func frozen(attrs []slog.Attr) []slog.Attr {
 }
 
 // read is v resolved, with a value of any other kind than slog's own
-// given as the text anyText reads in it.
+// given as the text anyText reads in it. Nil is passed on as it is: the
+// value of the empty Attr, which handlers leave out.
 func read(v slog.Value) slog.Value {
-	if v = v.Resolve(); v.Kind() == slog.KindAny {
+	if v = v.Resolve(); v.Kind() == slog.KindAny && v.Any() != nil {
 		return slog.StringValue(anyText(v.Any()))
 	}
 	return v
