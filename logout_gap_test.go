@@ -71,3 +71,46 @@ func TestLogoutKeepsANewerFreshtokensLoginThatLandsInTheGap(t *testing.T) {
 		t.Fatalf("Redis holds %q; want the newer freshtoken's record kept", got)
 	}
 }
+
+// TestLogoutOfKeepsALaterLogIn: LogoutOf deletes the log-in it was given,
+// renewed since or not, and keeps a later log-in's tokens, stored after it
+// was looked at (as a revocation let the renewal lock go), with
+// store.ErrChanged: Logout deleted whatever this environment's grant the
+// store held, and the later log-in's grant lived on with nothing to end it.
+func TestLogoutOfKeepsALaterLogIn(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	st := &storetest.LandsAfterLoad{Store: r.store}
+	src := r.sourceOn(st)
+	r.login(src)
+	ctx := context.Background()
+	loggedIn, err := src.Record(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Renew(ctx); err != nil { // renewed since: the same log-in
+		t.Fatal(err)
+	}
+	if err := src.LogoutOf(ctx, loggedIn); err != nil {
+		t.Fatalf("LogoutOf the log-in renewed since: %v", err)
+	}
+	if rec, err := r.store.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after LogoutOf the store holds %+v (%v); want the renewed log-in deleted", rec, err)
+	}
+	r.login(src)
+	if loggedIn, err = src.Record(ctx); err != nil {
+		t.Fatal(err)
+	}
+	later := storetest.LaterLogIn(loggedIn)
+	st.Land = func() {
+		if err := r.store.Save(ctx, "sandbox", later); err != nil {
+			t.Errorf("the later log-in: %v", err)
+		}
+	}
+	st.Armed.Store(true)
+	if err := src.LogoutOf(ctx, loggedIn); !errors.Is(err, store.ErrChanged) {
+		t.Fatalf("LogoutOf with a later log-in stored in between: %v; want store.ErrChanged", err)
+	}
+	if got, err := r.store.Load(ctx, "sandbox"); err != nil || got.RefreshToken != later.RefreshToken {
+		t.Fatalf("the store holds %+v (%v); want the later log-in's tokens kept", got, err)
+	}
+}

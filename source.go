@@ -1175,6 +1175,16 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // renewer or a log-in that took the lock while this one was paused past
 // it (a Redis lock), is looked at again.
 func (s *Source) Logout(ctx context.Context) error {
+	return s.LogoutOf(ctx, nil)
+}
+
+// LogoutOf is Logout of the log-in whose tokens loggedIn holds (Record's
+// answer before a revocation), renewed since or not: tokens of a log-in
+// made since (another terminal's, or the proxy page's, stored while a
+// revocation held the renewal lock) are kept, with an error wrapping
+// store.ErrChanged, as deleting them would leave that log-in's grant
+// alive at the provider with nothing to end it. A nil loggedIn is Logout.
+func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 	if s.unmade() {
 		return errNotMade
 	}
@@ -1189,6 +1199,9 @@ func (s *Source) Logout(ctx context.Context) error {
 		case err == nil:
 			if err := s.CheckGrant(r); err != nil {
 				return err
+			}
+			if loggedIn != nil && !r.LoggedInAt.Equal(loggedIn.LoggedInAt) {
+				return fmt.Errorf("%w: %s holds the tokens of a log-in made since; they were kept", store.ErrChanged, s.Location())
 			}
 		case !errors.Is(err, store.ErrNewerFormat) && (errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt)):
 			r = nil // none, or one no one can read

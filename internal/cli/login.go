@@ -71,7 +71,10 @@ to the moment it stores its own, are kept too (it stores nothing and exits
 2), unless given --yes, which replaces them with a warning. Another
 configuration's tokens stored meanwhile are kept on a terminal (exit 2;
 --yes replaces them) and replaced, with a warning, without one; tokens it
-may not read (a file others may read) are kept, exit 2, --yes or not.`,
+may not read (a file others may read) are kept, exit 2, --yes or not. An
+environment taken out of the configuration while login waits (freshtoken
+remove in another terminal), or whose [store] url changes meanwhile
+(freshtoken store migrate), gets no tokens: login stores nothing, exit 2.`,
 		Example: `  freshtoken login -e sandbox
   freshtoken login --no-browser     # print the URL instead of opening a browser
   freshtoken login --manual         # paste the URL you land on
@@ -98,7 +101,15 @@ may not read (a file others may read) are kept, exit 2, --yes or not.`,
 
 func runLogin(ctx context.Context, opts *loginOptions) error {
 	f := opts.f
-	env, src, err := f.EnvSource(ctx)
+	file, err := f.Config()
+	if err != nil {
+		return err
+	}
+	env, err := f.envIn(file)
+	if err != nil {
+		return err
+	}
+	src, err := f.sourceIn(ctx, file, env.Name)
 	if err != nil {
 		return err
 	}
@@ -114,7 +125,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
-	guard := &replaceGuard{opts: opts, env: env.Name, src: src, overNewer: errors.Is(err, store.ErrNewerFormat)}
+	guard := &replaceGuard{opts: opts, env: env.Name, src: src, storeURL: file.StoreURL, overNewer: errors.Is(err, store.ErrNewerFormat)}
 	if guard.overNewer {
 		if ok, err := confirmReplaceNewer(ctx, opts, env.Name, src); !ok || err != nil {
 			return err
@@ -212,15 +223,21 @@ type replaceGuard struct {
 	opts      *loginOptions
 	env       string
 	src       *freshtoken.Source
+	storeURL  string        // [store] url as the log-in began, where src stores
 	overNewer bool          // a newer freshtoken's tokens may be replaced
 	others    []store.Grant // so may these other configurations' tokens
 }
 
 // check is a freshtoken.LoginCheck: asked before the code is sent, and
 // again under the renewal lock as the tokens are stored. The log-in's
-// tokens replace this configuration's own, renewed or not meanwhile.
+// tokens replace this configuration's own, renewed or not meanwhile, and
+// are not stored once the file no longer has them stored where the log-in
+// began (see configChanged).
 func (g *replaceGuard) check(rec *store.Record, err error) error {
 	f := g.opts.f
+	if changed, next := g.configChanged(); changed != "" {
+		return usageErrorf("%s: %s while this log-in was under way, so it stored nothing; %s", g.env, changed, next)
+	}
 	again := "`" + replaceCommand(g.opts, g.env) + "`"
 	switch {
 	case errors.Is(err, store.ErrNewerFormat) && !g.overNewer:
@@ -240,6 +257,34 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		return login.UnreadableMeanwhile(g.env, g.src.Location(), err) // --yes or not, as at the start
 	}
 	return nil
+}
+
+// configChanged says how the configuration file no longer has the log-in
+// store where it began, and what to do then: the environment taken out of
+// it (`freshtoken remove` in another terminal while the person approved),
+// or its [store] url changed (`freshtoken store migrate`): the tokens
+// would be stored where no command finds them. "" while it does, or when
+// the file cannot be read (the next command tells of its mistake).
+func (g *replaceGuard) configChanged() (changed, next string) {
+	f := g.opts.f
+	path, err := f.ConfigPath()
+	if err != nil {
+		return "", ""
+	}
+	conf, err := config.Load(path)
+	switch {
+	case err != nil:
+		return "", ""
+	case conf.Envs[g.env] == nil:
+		return fmt.Sprintf("%s was taken out of %s", g.env, path), "run `" + f.commandLine("init -e "+g.env) + "` to add it again, then log in"
+	case conf.StoreURL != g.storeURL:
+		to := "the default folder"
+		if conf.StoreURL != "" {
+			to = redact.URL(conf.StoreURL)
+		}
+		return fmt.Sprintf("[store] url in %s was changed (by `freshtoken store migrate`, or an edit) to %s", path, to), "run `" + f.commandLine(loginArgs(g.opts, g.env)) + "` again"
+	}
+	return "", ""
 }
 
 // loginArgs are the arguments of this log-in, as a command to run again:

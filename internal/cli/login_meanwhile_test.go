@@ -202,3 +202,56 @@ func TestLoginSaysItReplacesTokensStoredMeanwhileOnlyOnceItSucceeds(t *testing.T
 		t.Errorf("stderr:\n%s\nwant the other configuration's tokens told of as replaced once the log-in succeeds, not as replaced", said)
 	}
 }
+
+// TestLoginStoresNothingWhereTheConfigurationNoLongerHasIt: `freshtoken
+// remove -e dev` in another terminal while dev's log-in waited for the
+// browser took dev out of the configuration (finding no tokens to
+// delete), or `freshtoken store migrate` pointed [store] url elsewhere
+// (finding none to move), and the log-in then stored its tokens where it
+// began and said "Logged in to dev": a live grant's tokens under a name no
+// configuration had, or in a store it no longer used, which no command
+// could use or log out of (status said not logged in). The log-in stores
+// nothing, exchanges no code, and says what changed and what to run
+// (exit 2).
+func TestLoginStoresNothingWhereTheConfigurationNoLongerHasIt(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		meanwhile []string // the other terminal's command; MOVED is a folder
+		want      string
+	}{
+		{"remove", []string{"remove", "-e", "dev", "--yes"}, "dev was taken out of CONFIG while this log-in was under way, so it stored nothing; run `freshtoken --config CONFIG init -e dev` to add it again, then log in"},
+		{"store migrate", []string{"store", "migrate", "--to", "file://MOVED"}, "[store] url in CONFIG was changed (by `freshtoken store migrate`, or an edit) to file://MOVED while this log-in was under way, so it stored nothing; run `freshtoken --config CONFIG login --timeout 30s -e dev` again"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+			moved := filepath.Join(e.dir, "moved")
+			stderr := testenv.NewOutput() // written by the log-in's callback too, on the server's goroutine
+			root := cli.NewRootCmd(&cli.Factory{
+				IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
+				OpenBrowser: func(page string) error {
+					ios, _, otherErr := testStreams(false, false)
+					args := strings.Split(strings.ReplaceAll(strings.Join(tc.meanwhile, " "), "MOVED", moved), " ")
+					if code := e.run(ios, args...); code != 0 {
+						t.Errorf("%s while the log-in waits: exit %d\n%s", tc.name, code, otherErr)
+					}
+					return approveAt(page)
+				},
+			})
+			root.SetArgs([]string{"--config", e.config, "login", "-e", "dev", "--timeout", "30s"})
+			err := root.ExecuteContext(t.Context())
+			want := "dev: " + strings.NewReplacer("CONFIG", e.config, "MOVED", moved).Replace(tc.want)
+			if err == nil || err.Error() != want || cli.ExitCode(err) != 2 {
+				t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), stderr, want)
+			}
+			for _, dir := range []string{filepath.Join(e.dir, "state"), moved} {
+				if _, err := os.Stat(filepath.Join(dir, "dev.json")); !os.IsNotExist(err) {
+					t.Fatalf("tokens stored in %s (%v)", dir, err)
+				}
+			}
+			if n := e.provider.Stats().Exchanges; n != 0 {
+				t.Errorf("%d codes exchanged; want none", n)
+			}
+		})
+	}
+}

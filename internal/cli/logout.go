@@ -43,10 +43,13 @@ forget them without ending the grant. An endpoint answering that it no
 longer knows the tokens (invalid_token, revoked or expired already) revoked
 nothing: they are forgotten, and it says so. If the provider cannot be
 reached or fails (a network error, a 5xx), the tokens are still forgotten
-and the message says what failed (exit 5); interrupted (Ctrl-C) before they
-are deleted, it keeps them and says so. A revocation_url that is plain http
-to another machine is sent nothing: the tokens are kept, and it says what to
-do. Tokens stored under
+and the message says what failed (exit 5); a token store failing before
+anything is sent (no room for its lock file, Redis out of reach) keeps them
+(exit 5); interrupted (Ctrl-C) before they are deleted, it keeps them and
+says so. Tokens of a log-in made while it
+ran (in another terminal, or the proxy's page) are kept, and it says so. A
+revocation_url that is plain http to another machine is sent nothing: the
+tokens are kept, and it says what to do. Tokens stored under
 the name for another client or API (another configuration's) are left
 alone, neither revoked nor deleted, and it exits 0: there is nothing of this
 environment's to log out of. A stored record that cannot be read (a corrupt
@@ -184,7 +187,23 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if config.RevocationToFix(revokeErr) {
 		return revocationMisconfigured(f, src, revokeErr)
 	}
-	if err := src.Logout(ctx); err != nil {
+	if revokeErr != nil && failure.Of(revokeErr) == failure.StoreUnreachable {
+		// The store failed as the revocation read the tokens or took the
+		// lock (a disk with no room for the lock file), before anything
+		// was sent; the delete would fail the same way.
+		return fmt.Errorf("%w; nothing was sent to the provider and nothing deleted: the tokens are kept in %s, for `%s` once that is fixed",
+			revokeErr, src.Location(), f.commandLine("logout -e "+src.Env()))
+	}
+	if err := src.LogoutOf(ctx, rec); errors.Is(err, store.ErrChanged) && ctx.Err() == nil {
+		// A log-in (another terminal's, the proxy page's) stored its
+		// tokens as the revocation let the lock go: they are its, kept.
+		again := "logout"
+		if opts.Local {
+			again += " --local"
+		}
+		defer fmt.Fprintf(f.IO.ErrOut, "The tokens of a log-in made since were kept in %s, stored while this log-out ran: run `%s` to log out of them too.\n",
+			src.Location(), f.commandLine(again+" -e "+src.Env()))
+	} else if err != nil {
 		if ctx.Err() != nil {
 			return stopped(err)
 		}

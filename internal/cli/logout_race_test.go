@@ -1,8 +1,10 @@
 package cli_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -127,5 +131,82 @@ func TestLogoutOfTokensDeletedWhileItWaited(t *testing.T) {
 	}
 	if revocations != 0 {
 		t.Fatalf("%d revocation requests sent with no tokens", revocations)
+	}
+}
+
+// TestLogoutKeepsALogInStoredWhileItRevoked: a log-in in another terminal
+// (or the proxy's page) stored new tokens while logout's revocation was
+// in flight, waiting for the renewal lock the revocation held, and took
+// the lock before logout's delete did. Logout deleted them: the log-in had
+// said "Logged in", its grant lived on at the provider, unrevoked, with
+// nothing left to end it with. Only the log-in logout looked at (renewed
+// since or not) is deleted; a later one's tokens are kept, and it says so
+// and how to log out of them too (exit 0: what was asked was done).
+func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
+	e := newDevEnv(t)
+	st := filestore.New(filepath.Join(e.dir, "state"))
+	var later atomic.Pointer[store.Record]
+	revoker := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		if later.Load() != nil {
+			return
+		}
+		rec := storetest.LaterLogIn(e.record(t, "dev"))
+		if err := st.Save(t.Context(), "dev", rec); err != nil {
+			t.Error(err)
+		}
+		later.Store(rec)
+	}))
+	t.Cleanup(revoker.Close)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+	e.loginOutside(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.Contains(stderr.String(), "the grant was revoked at the provider") ||
+		!strings.Contains(stderr.String(), "The tokens of a log-in made since were kept") || !strings.Contains(stderr.String(), "logout -e dev` to log out of them too") {
+		t.Fatalf("logout: exit %d, stderr %q; want 0 saying the later log-in's tokens were kept", code, stderr)
+	}
+	if kept := e.record(t, "dev"); kept == nil || kept.RefreshToken != "later-refresh-token" {
+		t.Fatalf("the later log-in's tokens were not kept: %+v", kept)
+	}
+}
+
+// TestLogoutOnADiskWithNoRoomForItsLock: the token folder's disk had no
+// room for the renewal lock's file (every inode taken, the lock file
+// removed by hand). The revocation, which takes the lock first, sent
+// nothing, and the delete failed the same way: logout printed the disk's
+// failure twice on one line and said nothing of the tokens. It says it
+// once, that nothing was sent and the tokens are kept, and the log-out to
+// run again (exit 5).
+func TestLogoutOnADiskWithNoRoomForItsLock(t *testing.T) {
+	dir := testdisk.NoFilesLeft(t)
+	fillers, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "filler-*"))
+	if err != nil || len(fillers) < 4 {
+		t.Fatalf("fillers %v (%v)", fillers, err)
+	}
+	for _, name := range fillers[:4] { // room for the log-in's files
+		if err := os.Remove(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "file://"+dir), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
+	e.loginOutside(t)
+	if err := os.Remove(filepath.Join(dir, "dev.lock")); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.FillFiles(t, filepath.Dir(dir))
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "logout", "-e", "dev")
+	if msg := stderr.String(); code != cli.ExitUnreachable || strings.Count(msg, "no space left on device") != 1 ||
+		!strings.Contains(msg, "nothing was sent to the provider and nothing deleted: the tokens are kept in") || !strings.Contains(msg, "logout -e dev` once that is fixed") {
+		t.Fatalf("logout: exit %d, stderr %q; want %d saying once that the disk is full, the tokens kept and the logout to run again", code, msg, cli.ExitUnreachable)
+	}
+	if e.record(t, "dev") == nil {
+		t.Fatal("the tokens were not kept")
+	}
+	if n := e.provider.Stats().Revocations; n != 0 {
+		t.Fatalf("%d revocations sent", n)
 	}
 }

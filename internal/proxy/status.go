@@ -463,7 +463,9 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		if rerr != nil {
 			p.log.Warn("the grant could not be revoked at the provider; forgetting the tokens all the same", "env", name, "error", rerr.Error())
 		}
-		err = e.src.Logout(r.Context())
+		// Only the log-in looked at: one stored as the revocation let the
+		// renewal lock go (`freshtoken login` in a terminal) is kept.
+		err = e.src.LogoutOf(r.Context(), rec)
 	}
 	if err != nil {
 		p.buttonFailed(w, r, name, "logout-failed", err)

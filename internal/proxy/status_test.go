@@ -545,6 +545,45 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 	}
 }
 
+// TestLogoutButtonKeepsALogInStoredWhileItRevoked: a log-in (`freshtoken
+// login` in a terminal) stored new tokens while the page's Log out had its
+// revocation in flight, and took the renewal lock before its delete did.
+// They were deleted, the log-in's grant left alive at the provider with
+// nothing to end it. They are kept, and the page says so, as `freshtoken
+// logout` does.
+func TestLogoutButtonKeepsALogInStoredWhileItRevoked(t *testing.T) {
+	var (
+		f     *fixture
+		later atomic.Pointer[store.Record]
+	)
+	revoker := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		if later.Load() != nil {
+			return
+		}
+		st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
+		rec, err := st.Load(context.Background(), "rev")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		rec = storetest.LaterLogIn(rec)
+		if err := st.Save(context.Background(), "rev", rec); err != nil {
+			t.Error(err)
+		}
+		later.Store(rec)
+	}))
+	t.Cleanup(revoker.Close)
+	f = revFixture(t, func(*fixture) string { return revoker.URL + "/revoke" })
+	f.login(t, "rev")
+	loc := f.logOutRev(t, "logout-failed")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil || rec.RefreshToken != "later-refresh-token" {
+		t.Fatalf("after Log out the store holds %+v, %v; want the later log-in's tokens kept", rec, err)
+	}
+	if _, page := f.get(t, loc); !strings.Contains(string(page), "holds the tokens of a log-in made since; they were kept") {
+		t.Errorf("the page does not say the later log-in's tokens were kept:\n%s", page)
+	}
+}
+
 // TestLogoutButtonWithNothingStored: Log out for an environment with no
 // stored tokens sends nothing and says there was nothing to log out of, as
 // `freshtoken logout` does. It asked the revocation endpoint to revoke

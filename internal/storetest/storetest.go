@@ -43,6 +43,16 @@ func Run(t *testing.T, newStore Opener) {
 
 var ctx = context.Background()
 
+// LaterLogIn is what a log-in made after the one rec holds stores for
+// the same grant: other tokens ("later-access-token", "later-refresh-token"),
+// logged in a minute later.
+func LaterLogIn(rec *store.Record) *store.Record {
+	later := *rec
+	later.AccessToken, later.RefreshToken = "later-access-token", "later-refresh-token"
+	later.LoggedInAt = rec.LoggedInAt.Add(time.Minute)
+	return &later
+}
+
 // Sample is a record with every field set.
 func Sample() *store.Record {
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)

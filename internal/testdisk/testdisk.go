@@ -59,12 +59,22 @@ func NoFilesLeft(t testing.TB) string {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	FillFiles(t, filepath.Dir(dir))
+	return dir
+}
+
+// FillFiles takes every inode left on dir's disk with empty files in dir
+// (filler-N), so that creating a file there fails with ENOSPC.
+func FillFiles(t testing.TB, dir string) {
+	t.Helper()
 	for i := 0; ; i++ {
-		f, err := os.Create(filepath.Join(filepath.Dir(dir), "filler-"+strconv.Itoa(i)))
-		if errors.Is(err, syscall.ENOSPC) {
-			return dir
-		}
-		if err != nil {
+		f, err := os.OpenFile(filepath.Join(dir, "filler-"+strconv.Itoa(i)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		switch {
+		case errors.Is(err, syscall.ENOSPC):
+			return
+		case errors.Is(err, os.ErrExist):
+			continue
+		case err != nil:
 			t.Fatal(err)
 		}
 		f.Close()
