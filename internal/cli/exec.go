@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -223,12 +224,15 @@ func isAssignment(word string) bool {
 // value is often a secret and the message may go to a CI log; a shell
 // would never have shown it.
 func shownName(name string) string {
-	return assignedValue.ReplaceAllString(name, "${1}${2}=…")
+	return assignedValue().ReplaceAllString(name, "${1}${2}=…")
 }
 
 // assignedValue matches a word that sets a variable (isAssignment): the
 // white space before it is its first group, the variable's name its second.
-var assignedValue = regexp.MustCompile(`(^|\s)([A-Za-z_][A-Za-z0-9_]*)=\S*`)
+// It is compiled when first needed, not as every command starts.
+var assignedValue = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(^|\s)([A-Za-z_][A-Za-z0-9_]*)=\S*`)
+})
 
 // shellBuiltin reports whether name is one of the shellBuiltins, in any
 // case where the shell is Windows'.
