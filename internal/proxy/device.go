@@ -27,8 +27,10 @@ type deviceLogin struct {
 // terminal) ends it: the page stops showing its code, and the code's
 // expiry is no failure. So does a change of the environment's
 // configuration, which would have the old one's tokens stored over the
-// new one's (see current), and so do tokens a newer freshtoken stores
-// meanwhile (see envProxy.newerSince).
+// new one's, or where no command finds them (see current), met at a poll
+// or as the poll that brings the tokens stores them (see loginCheck), and
+// so do tokens a newer freshtoken stores meanwhile (see
+// envProxy.newerSince).
 func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	e.starting.Lock()
 	defer e.starting.Unlock()
@@ -46,7 +48,6 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 	if err != nil {
 		return err
 	}
-	d.Check = e.newerCheck(overNewer)
 	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry, began: began}
 	e.device.Store(dl)
 	p.log.Debug("device log-in started", "env", e.name, "verification_uri", dl.uri)
@@ -58,6 +59,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 		// configuration, or a newer freshtoken's tokens stored.
 		var changed error
 		cur := e
+		d.Check = p.loginCheck(context.WithoutCancel(stopping), e, overNewer, &cur)
 		err := d.Wait(wctx, func(freshtoken.DevicePoll) {
 			if cur, changed = p.current(wctx, e); changed != nil {
 				cancel()
@@ -91,7 +93,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 		}
 		if err != nil {
 			p.log.Warn("log-in failed", "env", e.name, "error", err.Error())
-			e.fail(p.now(), err)
+			cur.fail(p.now(), err)
 			return
 		}
 		e.succeed()

@@ -261,7 +261,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 			}
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
-				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, pl.env.newerCheck(pl.overNewer))
+				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, p.loginCheck(ctx, pl.env, pl.overNewer, &e))
 			}
 			stored()
 		}
@@ -297,6 +297,24 @@ func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
 		return now, configChangedError(e.name)
 	}
 	return e, nil
+}
+
+// loginCheck is the freshtoken.LoginCheck of a log-in begun for e, asked
+// under the renewal lock as its tokens are stored: they are stored only
+// while e is served as it was when the log-in began (see current), as the
+// configuration may have changed as the provider answered (`freshtoken
+// remove`, `freshtoken store migrate`), and only as newerCheck allows.
+// *now is set to e as served then, which is told of a failure.
+func (p *Proxy) loginCheck(ctx context.Context, e *envProxy, overNewer bool, now **envProxy) freshtoken.LoginCheck {
+	newer := e.newerCheck(overNewer)
+	return func(rec *store.Record, err error) error {
+		cur, changed := p.current(ctx, e)
+		*now = cur
+		if changed != nil {
+			return changed
+		}
+		return newer(rec, err)
+	}
 }
 
 // configChangedError is a log-in that stored nothing because its
