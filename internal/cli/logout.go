@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 type logoutOptions struct {
@@ -187,25 +188,33 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if config.RevocationToFix(revokeErr) {
 		return revocationMisconfigured(f, src, revokeErr)
 	}
+	again := "logout"
+	if opts.Local {
+		again += " --local"
+	}
+	again = f.commandLine(again + " -e " + src.Env())
+	// kept is err, the store failing before anything was deleted (a disk
+	// with no room for the lock file, Redis out of reach), with did, what
+	// was done: the tokens are kept, for the same log-out once it is fixed.
+	kept := func(err error, did string) error {
+		return fmt.Errorf("%w; %s: the tokens are kept in %s, for `%s` once that is fixed", keptWhereTheyAre(src.Env(), err), did, src.Location(), again)
+	}
 	if revokeErr != nil && failure.Of(revokeErr) == failure.StoreUnreachable {
 		// The store failed as the revocation read the tokens or took the
-		// lock (a disk with no room for the lock file), before anything
-		// was sent; the delete would fail the same way.
-		return fmt.Errorf("%w; nothing was sent to the provider and nothing deleted: the tokens are kept in %s, for `%s` once that is fixed",
-			revokeErr, src.Location(), f.commandLine("logout -e "+src.Env()))
+		// lock, before anything was sent; the delete would fail the same way.
+		return kept(revokeErr, "nothing was sent to the provider and nothing deleted")
 	}
 	if err := src.LogoutOf(ctx, rec); errors.Is(err, store.ErrChanged) && ctx.Err() == nil {
 		// A log-in (another terminal's, the proxy page's) stored its
 		// tokens as the revocation let the lock go: they are its, kept.
-		again := "logout"
-		if opts.Local {
-			again += " --local"
-		}
 		defer fmt.Fprintf(f.IO.ErrOut, "The tokens of a log-in made since were kept in %s, stored while this log-out ran: run `%s` to log out of them too.\n",
-			src.Location(), f.commandLine(again+" -e "+src.Env()))
+			src.Location(), again)
 	} else if err != nil {
 		if ctx.Err() != nil {
 			return stopped(err)
+		}
+		if opts.Local && failure.Of(err) == failure.StoreUnreachable {
+			return kept(err, "nothing was deleted")
 		}
 		if notOwn(err) {
 			if revokeErr == nil {
@@ -434,4 +443,17 @@ func logoutUnreadable(ctx context.Context, f *Factory, src *freshtoken.Source, l
 	}
 	fmt.Fprintln(f.IO.ErrOut, msg+".")
 	return nil
+}
+
+// keptWhereTheyAre is err, env's token folder's disk being full as a
+// log-out took its lock, advising only to free space there: its own
+// advice, to set [store] url (or $XDG_STATE_HOME) to a folder on another
+// disk, would leave the tokens behind, where no log-out finds them, with
+// their grant alive at the provider.
+func keptWhereTheyAre(env string, err error) error {
+	var fe *filestore.FolderError
+	if !errors.As(err, &fe) || fe.Locks() || !errors.Is(fe, store.ErrDiskFull) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", env, fe.WithFix("free some space there"))
 }

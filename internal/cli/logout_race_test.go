@@ -175,38 +175,53 @@ func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
 // nothing, and the delete failed the same way: logout printed the disk's
 // failure twice on one line and said nothing of the tokens. It says it
 // once, that nothing was sent and the tokens are kept, and the log-out to
-// run again (exit 5).
+// run again (exit 5). It advised setting [store] url (or $XDG_STATE_HOME)
+// to a folder on another disk, which would leave the tokens behind, where
+// no log-out finds them: it says to free some space there. So does
+// logout --local, which also kept quiet about the tokens.
 func TestLogoutOnADiskWithNoRoomForItsLock(t *testing.T) {
-	dir := testdisk.NoFilesLeft(t)
-	fillers, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "filler-*"))
-	if err != nil || len(fillers) < 4 {
-		t.Fatalf("fillers %v (%v)", fillers, err)
-	}
-	for _, name := range fillers[:4] { // room for the log-in's files
-		if err := os.Remove(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e := newDevEnv(t)
-	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "file://"+dir), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
-	e.loginOutside(t)
-	if err := os.Remove(filepath.Join(dir, "dev.lock")); err != nil {
-		t.Fatal(err)
-	}
-	testdisk.FillFiles(t, filepath.Dir(dir))
-	ios, _, stderr := testStreams(false, false)
-	code := e.run(ios, "logout", "-e", "dev")
-	if msg := stderr.String(); code != cli.ExitUnreachable || strings.Count(msg, "no space left on device") != 1 ||
-		!strings.Contains(msg, "nothing was sent to the provider and nothing deleted: the tokens are kept in") || !strings.Contains(msg, "logout -e dev` once that is fixed") {
-		t.Fatalf("logout: exit %d, stderr %q; want %d saying once that the disk is full, the tokens kept and the logout to run again", code, msg, cli.ExitUnreachable)
-	}
-	if e.record(t, "dev") == nil {
-		t.Fatal("the tokens were not kept")
-	}
-	if n := e.provider.Stats().Revocations; n != 0 {
-		t.Fatalf("%d revocations sent", n)
+	for _, tc := range []struct {
+		flags []string
+		did   string
+	}{
+		{nil, "nothing was sent to the provider and nothing deleted"},
+		{[]string{"--local"}, "nothing was deleted"},
+	} {
+		t.Run(strings.Join(append([]string{"logout"}, tc.flags...), " "), func(t *testing.T) {
+			dir := testdisk.NoFilesLeft(t)
+			fillers, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "filler-*"))
+			if err != nil || len(fillers) < 4 {
+				t.Fatalf("fillers %v (%v)", fillers, err)
+			}
+			for _, name := range fillers[:4] { // room for the log-in's files
+				if err := os.Remove(name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := newDevEnv(t)
+			if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "file://"+dir), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
+			e.loginOutside(t)
+			if err := os.Remove(filepath.Join(dir, "dev.lock")); err != nil {
+				t.Fatal(err)
+			}
+			testdisk.FillFiles(t, filepath.Dir(dir))
+			ios, _, stderr := testStreams(false, false)
+			code := e.run(ios, append([]string{"logout", "-e", "dev"}, tc.flags...)...)
+			again := strings.Join(append([]string{"logout"}, tc.flags...), " ") + " -e dev` once that is fixed"
+			if msg := stderr.String(); code != cli.ExitUnreachable || strings.Count(msg, "no space left on device") != 1 ||
+				!strings.Contains(msg, "is full (no space left on device); free some space there; "+tc.did+": the tokens are kept in") ||
+				!strings.Contains(msg, again) || strings.Contains(msg, "[store] url") {
+				t.Fatalf("logout: exit %d, stderr %q; want %d saying once that the disk is full, to free space there, the tokens kept and the logout to run again", code, msg, cli.ExitUnreachable)
+			}
+			if e.record(t, "dev") == nil {
+				t.Fatal("the tokens were not kept")
+			}
+			if n := e.provider.Stats().Revocations; n != 0 {
+				t.Fatalf("%d revocations sent", n)
+			}
+		})
 	}
 }
