@@ -141,7 +141,10 @@ func TestLogoutOfTokensDeletedWhileItWaited(t *testing.T) {
 // said "Logged in", its grant lived on at the provider, unrevoked, with
 // nothing left to end it with. Only the log-in logout looked at (renewed
 // since or not) is deleted; a later one's tokens are kept, and it says so
-// and how to log out of them too (exit 0: what was asked was done).
+// and how to log out of them too (exit 0: what was asked was done). Its
+// first line said the tokens "were deleted", and the next that tokens
+// were kept in the same place: it says they were replaced there by the
+// later log-in's, which were kept.
 func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
 	e := newDevEnv(t)
 	st := filestore.New(filepath.Join(e.dir, "state"))
@@ -160,8 +163,9 @@ func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
 	e.loginOutside(t)
 	ios, _, stderr := testStreams(false, false)
-	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.Contains(stderr.String(), "the grant was revoked at the provider") ||
-		!strings.Contains(stderr.String(), "The tokens of a log-in made since were kept") || !strings.Contains(stderr.String(), "logout -e dev` to log out of them too") {
+	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.Contains(stderr.String(), "the grant was revoked at the provider, and its tokens were replaced in ") ||
+		!strings.Contains(stderr.String(), "by those of a log-in made while this log-out ran, which were kept.") ||
+		!strings.Contains(stderr.String(), "logout -e dev` to log out of the log-in made since too") || strings.Contains(stderr.String(), "deleted") {
 		t.Fatalf("logout: exit %d, stderr %q; want 0 saying the later log-in's tokens were kept", code, stderr)
 	}
 	if kept := e.record(t, "dev"); kept == nil || kept.RefreshToken != "later-refresh-token" {
