@@ -197,7 +197,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	// with no room for the lock file, Redis out of reach), with did, what
 	// was done: the tokens are kept, for the same log-out once it is fixed.
 	kept := func(err error, did string) error {
-		return fmt.Errorf("%w; %s: the tokens are kept in %s, for `%s` once that is fixed", keptWhereTheyAre(src.Env(), err), did, src.Location(), again)
+		return fmt.Errorf("%w; %s: the tokens are kept in %s, for `%s` once that is fixed", filestore.KeptInPlace(src.Env(), err), did, src.Location(), again)
 	}
 	if revokeErr != nil && failure.Of(revokeErr) == failure.StoreUnreachable {
 		// The store failed as the revocation read the tokens or took the
@@ -444,17 +444,4 @@ func logoutUnreadable(ctx context.Context, f *Factory, src *freshtoken.Source, l
 	}
 	fmt.Fprintln(f.IO.ErrOut, msg+".")
 	return nil
-}
-
-// keptWhereTheyAre is err, env's token folder's disk being full as a
-// log-out took its lock, advising only to free space there: its own
-// advice, to set [store] url (or $XDG_STATE_HOME) to a folder on another
-// disk, would leave the tokens behind, where no log-out finds them, with
-// their grant alive at the provider.
-func keptWhereTheyAre(env string, err error) error {
-	var fe *filestore.FolderError
-	if !errors.As(err, &fe) || fe.Locks() || !errors.Is(fe, store.ErrDiskFull) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", env, fe.WithFix("free some space there"))
 }

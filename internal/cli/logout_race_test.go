@@ -192,16 +192,7 @@ func TestLogoutOnADiskWithNoRoomForItsLock(t *testing.T) {
 		{[]string{"--local"}, "nothing was deleted"},
 	} {
 		t.Run(strings.Join(append([]string{"logout"}, tc.flags...), " "), func(t *testing.T) {
-			dir := testdisk.NoFilesLeft(t)
-			fillers, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "filler-*"))
-			if err != nil || len(fillers) < 4 {
-				t.Fatalf("fillers %v (%v)", fillers, err)
-			}
-			for _, name := range fillers[:4] { // room for the log-in's files
-				if err := os.Remove(name); err != nil {
-					t.Fatal(err)
-				}
-			}
+			dir := testdisk.FilesLeft(t, 4) // room for the log-in's files
 			e := newDevEnv(t)
 			if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "file://"+dir), 0o600); err != nil {
 				t.Fatal(err)

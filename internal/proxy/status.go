@@ -23,6 +23,7 @@ import (
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 //go:embed web
@@ -459,6 +460,12 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			// Forgotten, the tokens could not end the grant once that
 			// is fixed, and it lived on at the provider.
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept, to end the grant with Log out once that is fixed, or run `freshtoken logout --local -e %s` to forget them without ending it", rerr, name))
+			return
+		}
+		if rerr != nil && kinds.Of(rerr) == kinds.StoreUnreachable {
+			// As `freshtoken logout`: the store failed as the revocation
+			// read the tokens or took the lock, before anything was sent.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was sent to the provider and nothing deleted: the tokens are kept, to end the grant with Log out once that is fixed", filestore.KeptInPlace(name, rerr)))
 			return
 		}
 		if rerr != nil {

@@ -640,6 +640,20 @@ func folderError(dir string, locksOnly bool, err error) error {
 	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix, locks: locksOnly}
 }
 
+// KeptInPlace is err, env's failure, advising only to free some space
+// when the token folder's disk is full: for a caller whose tokens must
+// stay where they are (a log-out), as the folder's own advice, to set
+// [store] url (or $XDG_STATE_HOME) to a folder on another disk, would
+// leave them behind, where no log-out finds them, their grant alive at
+// the provider. Any other failure is err as it is.
+func KeptInPlace(env string, err error) error {
+	var fe *FolderError
+	if !errors.As(err, &fe) || fe.locks || !errors.Is(fe, store.ErrDiskFull) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", env, fe.WithFix("free some space there"))
+}
+
 // FolderError is a token folder that cannot be made or used, or whose
 // disk is full. Its message ends with what to do for the folder [store]
 // url names (or the default one); WithFix gives the same error with other
