@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 type logoutOptions struct {
@@ -187,25 +188,34 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if config.RevocationToFix(revokeErr) {
 		return revocationMisconfigured(f, src, revokeErr)
 	}
+	again := "logout"
+	if opts.Local {
+		again += " --local"
+	}
+	again = f.commandLine(again + " -e " + src.Env())
+	// kept is err, the store failing before anything was deleted (a disk
+	// with no room for the lock file, Redis out of reach), with did, what
+	// was done: the tokens are kept, for the same log-out once it is fixed.
+	kept := func(err error, did string) error {
+		return fmt.Errorf("%w; %s: the tokens are kept in %s, for `%s` once that is fixed", filestore.KeptInPlace(src.Env(), err), did, src.Location(), again)
+	}
 	if revokeErr != nil && failure.Of(revokeErr) == failure.StoreUnreachable {
 		// The store failed as the revocation read the tokens or took the
-		// lock (a disk with no room for the lock file), before anything
-		// was sent; the delete would fail the same way.
-		return fmt.Errorf("%w; nothing was sent to the provider and nothing deleted: the tokens are kept in %s, for `%s` once that is fixed",
-			revokeErr, src.Location(), f.commandLine("logout -e "+src.Env()))
+		// lock, before anything was sent; the delete would fail the same way.
+		return kept(revokeErr, "nothing was sent to the provider and nothing deleted")
 	}
+	gone := "deleted from " + src.Location() // what became of its tokens
 	if err := src.LogoutOf(ctx, rec); errors.Is(err, store.ErrChanged) && ctx.Err() == nil {
 		// A log-in (another terminal's, the proxy page's) stored its
 		// tokens as the revocation let the lock go: they are its, kept.
-		again := "logout"
-		if opts.Local {
-			again += " --local"
-		}
-		defer fmt.Fprintf(f.IO.ErrOut, "The tokens of a log-in made since were kept in %s, stored while this log-out ran: run `%s` to log out of them too.\n",
-			src.Location(), f.commandLine(again+" -e "+src.Env()))
+		gone = "replaced in " + src.Location() + " by those of a log-in made while this log-out ran, which were kept"
+		defer fmt.Fprintf(f.IO.ErrOut, "Run `%s` to log out of the log-in made since too.\n", again)
 	} else if err != nil {
 		if ctx.Err() != nil {
 			return stopped(err)
+		}
+		if opts.Local && failure.Of(err) == failure.StoreUnreachable {
+			return kept(err, "nothing was deleted")
 		}
 		if notOwn(err) {
 			if revokeErr == nil {
@@ -222,21 +232,21 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		defer fmt.Fprintln(f.IO.ErrOut, said) // after what the log-out did
 	}
 	if revokeErr != nil {
-		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
-			src.Env(), src.Location(), trimEnv(revokeErr, src.Env()))
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
+			src.Env(), gone, trimEnv(revokeErr, src.Env()))
 		return revocationFailed(revokeErr)
 	}
 	switch {
 	case opts.Local:
-		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s.\n", src.Env(), src.Location())
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were %s.\n", src.Env(), gone)
 	case unknown != "":
 		eps, _ := src.Endpoints(ctx) // found already, by the revocation
-		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the provider's revocation endpoint %s answered that it no longer knows its tokens (%s), revoked or expired already, so nothing was revoked; they were deleted from %s.\n",
-			src.Env(), redact.URL(eps.RevocationURL), unknown, src.Location())
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the provider's revocation endpoint %s answered that it no longer knows its tokens (%s), revoked or expired already, so nothing was revoked; they were %s.\n",
+			src.Env(), redact.URL(eps.RevocationURL), unknown, gone)
 	case !src.CanRevoke():
-		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were deleted from %s; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access at the provider.\n", src.Env(), src.Location())
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were %s; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access at the provider.\n", src.Env(), gone)
 	default:
-		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were deleted from %s.\n", src.Env(), src.Location())
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were %s.\n", src.Env(), gone)
 	}
 	return nil
 }

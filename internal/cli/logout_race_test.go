@@ -141,7 +141,10 @@ func TestLogoutOfTokensDeletedWhileItWaited(t *testing.T) {
 // said "Logged in", its grant lived on at the provider, unrevoked, with
 // nothing left to end it with. Only the log-in logout looked at (renewed
 // since or not) is deleted; a later one's tokens are kept, and it says so
-// and how to log out of them too (exit 0: what was asked was done).
+// and how to log out of them too (exit 0: what was asked was done). Its
+// first line said the tokens "were deleted", and the next that tokens
+// were kept in the same place: it says they were replaced there by the
+// later log-in's, which were kept.
 func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
 	e := newDevEnv(t)
 	st := filestore.New(filepath.Join(e.dir, "state"))
@@ -160,8 +163,9 @@ func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
 	e.loginOutside(t)
 	ios, _, stderr := testStreams(false, false)
-	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.Contains(stderr.String(), "the grant was revoked at the provider") ||
-		!strings.Contains(stderr.String(), "The tokens of a log-in made since were kept") || !strings.Contains(stderr.String(), "logout -e dev` to log out of them too") {
+	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.Contains(stderr.String(), "the grant was revoked at the provider, and its tokens were replaced in ") ||
+		!strings.Contains(stderr.String(), "by those of a log-in made while this log-out ran, which were kept.") ||
+		!strings.Contains(stderr.String(), "logout -e dev` to log out of the log-in made since too") || strings.Contains(stderr.String(), "deleted") {
 		t.Fatalf("logout: exit %d, stderr %q; want 0 saying the later log-in's tokens were kept", code, stderr)
 	}
 	if kept := e.record(t, "dev"); kept == nil || kept.RefreshToken != "later-refresh-token" {
@@ -175,38 +179,44 @@ func TestLogoutKeepsALogInStoredWhileItRevoked(t *testing.T) {
 // nothing, and the delete failed the same way: logout printed the disk's
 // failure twice on one line and said nothing of the tokens. It says it
 // once, that nothing was sent and the tokens are kept, and the log-out to
-// run again (exit 5).
+// run again (exit 5). It advised setting [store] url (or $XDG_STATE_HOME)
+// to a folder on another disk, which would leave the tokens behind, where
+// no log-out finds them: it says to free some space there. So does
+// logout --local, which also kept quiet about the tokens.
 func TestLogoutOnADiskWithNoRoomForItsLock(t *testing.T) {
-	dir := testdisk.NoFilesLeft(t)
-	fillers, err := filepath.Glob(filepath.Join(filepath.Dir(dir), "filler-*"))
-	if err != nil || len(fillers) < 4 {
-		t.Fatalf("fillers %v (%v)", fillers, err)
-	}
-	for _, name := range fillers[:4] { // room for the log-in's files
-		if err := os.Remove(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e := newDevEnv(t)
-	if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "file://"+dir), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
-	e.loginOutside(t)
-	if err := os.Remove(filepath.Join(dir, "dev.lock")); err != nil {
-		t.Fatal(err)
-	}
-	testdisk.FillFiles(t, filepath.Dir(dir))
-	ios, _, stderr := testStreams(false, false)
-	code := e.run(ios, "logout", "-e", "dev")
-	if msg := stderr.String(); code != cli.ExitUnreachable || strings.Count(msg, "no space left on device") != 1 ||
-		!strings.Contains(msg, "nothing was sent to the provider and nothing deleted: the tokens are kept in") || !strings.Contains(msg, "logout -e dev` once that is fixed") {
-		t.Fatalf("logout: exit %d, stderr %q; want %d saying once that the disk is full, the tokens kept and the logout to run again", code, msg, cli.ExitUnreachable)
-	}
-	if e.record(t, "dev") == nil {
-		t.Fatal("the tokens were not kept")
-	}
-	if n := e.provider.Stats().Revocations; n != 0 {
-		t.Fatalf("%d revocations sent", n)
+	for _, tc := range []struct {
+		flags []string
+		did   string
+	}{
+		{nil, "nothing was sent to the provider and nothing deleted"},
+		{[]string{"--local"}, "nothing was deleted"},
+	} {
+		t.Run(strings.Join(append([]string{"logout"}, tc.flags...), " "), func(t *testing.T) {
+			dir := testdisk.FilesLeft(t, 4) // room for the log-in's files
+			e := newDevEnv(t)
+			if err := os.WriteFile(e.config, fmt.Appendf(nil, "[store]\nurl = %q\n", "file://"+dir), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
+			e.loginOutside(t)
+			if err := os.Remove(filepath.Join(dir, "dev.lock")); err != nil {
+				t.Fatal(err)
+			}
+			testdisk.FillFiles(t, filepath.Dir(dir))
+			ios, _, stderr := testStreams(false, false)
+			code := e.run(ios, append([]string{"logout", "-e", "dev"}, tc.flags...)...)
+			again := strings.Join(append([]string{"logout"}, tc.flags...), " ") + " -e dev` once that is fixed"
+			if msg := stderr.String(); code != cli.ExitUnreachable || strings.Count(msg, "no space left on device") != 1 ||
+				!strings.Contains(msg, "is full (no space left on device); free some space there; "+tc.did+": the tokens are kept in") ||
+				!strings.Contains(msg, again) || strings.Contains(msg, "[store] url") {
+				t.Fatalf("logout: exit %d, stderr %q; want %d saying once that the disk is full, to free space there, the tokens kept and the logout to run again", code, msg, cli.ExitUnreachable)
+			}
+			if e.record(t, "dev") == nil {
+				t.Fatal("the tokens were not kept")
+			}
+			if n := e.provider.Stats().Revocations; n != 0 {
+				t.Fatalf("%d revocations sent", n)
+			}
+		})
 	}
 }

@@ -23,6 +23,7 @@ import (
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 //go:embed web
@@ -121,6 +122,7 @@ var notices = map[string]struct {
 	"renew-failed":          {true, "Could not renew the token of {env}; see the details below."},
 	"logged-out":            {false, "Logged out of {env}: its tokens are forgotten."},
 	"logout-failed":         {true, "Could not log out of {env}; see the details below."},
+	"logged-out-later-kept": {false, "Logged out of {env}'s log-in; a log-in made while this log-out ran (freshtoken login in a terminal, say) stored its own tokens, which are kept: {env} is logged in with them. Click Log out again to log out of them too."},
 	"nothing-to-log-out":    {false, "{env} has no stored tokens: there was nothing to log out of."},
 	"logged-out-unknown":    {false, "Logged out of {env}: the provider's revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."},
 	"logged-out-unrevoked":  {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
@@ -460,6 +462,12 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept, to end the grant with Log out once that is fixed, or run `freshtoken logout --local -e %s` to forget them without ending it", rerr, name))
 			return
 		}
+		if rerr != nil && kinds.Of(rerr) == kinds.StoreUnreachable {
+			// As `freshtoken logout`: the store failed as the revocation
+			// read the tokens or took the lock, before anything was sent.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was sent to the provider and nothing deleted: the tokens are kept, to end the grant with Log out once that is fixed", filestore.KeptInPlace(name, rerr)))
+			return
+		}
 		if rerr != nil {
 			p.log.Warn("the grant could not be revoked at the provider; forgetting the tokens all the same", "env", name, "error", rerr.Error())
 		}
@@ -467,7 +475,8 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		// renewal lock go (`freshtoken login` in a terminal) is kept.
 		err = e.src.LogoutOf(r.Context(), rec)
 	}
-	if err != nil {
+	laterKept := errors.Is(err, store.ErrChanged) && r.Context().Err() == nil
+	if err != nil && !laterKept {
 		p.buttonFailed(w, r, name, "logout-failed", err)
 		return
 	}
@@ -479,6 +488,9 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	}
 	e.succeed()
 	switch {
+	case laterKept:
+		p.log.Info("the tokens of a log-in made while logging out were kept", "env", name, "store", e.src.Location())
+		http.Redirect(w, r, p.noticeURL("logged-out-later-kept", name), http.StatusSeeOther)
 	case unknown != "":
 		// As `freshtoken logout`: nothing was revoked, whoever answered so.
 		p.log.Info("the provider's revocation endpoint no longer knows the tokens, so nothing was revoked", "env", name, "answer", unknown)

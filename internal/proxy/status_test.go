@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -550,7 +551,9 @@ func TestLogoutButtonLeavesAnotherConfigurationsTokens(t *testing.T) {
 // revocation in flight, and took the renewal lock before its delete did.
 // They were deleted, the log-in's grant left alive at the provider with
 // nothing to end it. They are kept, and the page says so, as `freshtoken
-// logout` does.
+// logout` does. It said "Could not log out", and showed the environment
+// failing, with its grant revoked and the later log-in's tokens good: it
+// says the log-out was done and the later tokens kept.
 func TestLogoutButtonKeepsALogInStoredWhileItRevoked(t *testing.T) {
 	var (
 		f     *fixture
@@ -575,12 +578,45 @@ func TestLogoutButtonKeepsALogInStoredWhileItRevoked(t *testing.T) {
 	t.Cleanup(revoker.Close)
 	f = revFixture(t, func(*fixture) string { return revoker.URL + "/revoke" })
 	f.login(t, "rev")
-	loc := f.logOutRev(t, "logout-failed")
+	loc := f.logOutRev(t, "logged-out-later-kept")
 	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil || rec.RefreshToken != "later-refresh-token" {
 		t.Fatalf("after Log out the store holds %+v, %v; want the later log-in's tokens kept", rec, err)
 	}
-	if _, page := f.get(t, loc); !strings.Contains(string(page), "holds the tokens of a log-in made since; they were kept") {
-		t.Errorf("the page does not say the later log-in's tokens were kept:\n%s", page)
+	if _, page := f.get(t, loc); !strings.Contains(string(page), "stored its own tokens, which are kept: rev is logged in with them") ||
+		strings.Contains(string(page), "Could not log out") || strings.Contains(string(page), "a log-in made since; they were kept") {
+		t.Errorf("the page does not say the log-out was done and the later log-in's tokens kept:\n%s", page)
+	}
+}
+
+// TestLogoutButtonOnADiskWithNoRoomForItsLock: the token folder's disk had
+// no room for the renewal lock's file. The page's Log out, whose
+// revocation takes the lock first, sent nothing, logged that it forgot the
+// tokens all the same, and showed the store's advice to set [store] url
+// to a folder on another disk, which would leave the tokens behind where
+// no log-out finds them (a store that failed for the revocation alone, a
+// Redis blip, had them deleted unrevoked). As `freshtoken logout`, it
+// keeps them, says nothing was sent or deleted, and to free some space.
+func TestLogoutButtonOnADiskWithNoRoomForItsLock(t *testing.T) {
+	dir := testdisk.FilesLeft(t, 8) // room for the log-in's files
+	revocation, revoked := countingRevocation(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, storeURL: "file://" + dir, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation)
+	}})
+	f.login(t, "rev")
+	if err := os.Remove(filepath.Join(dir, "rev.lock")); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.FillFiles(t, filepath.Dir(dir))
+	loc := f.logOutRev(t, "logout-failed")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
+	}
+	if n := revoked.Load(); n != 0 {
+		t.Fatalf("%d revocations sent", n)
+	}
+	if _, page := f.get(t, loc); !strings.Contains(string(page), "free some space there; nothing was sent to the provider and nothing deleted: the tokens are kept") ||
+		strings.Contains(string(page), "[store] url") {
+		t.Errorf("the page does not say to free some space, that nothing was sent and the tokens are kept:\n%s", page)
 	}
 }
 

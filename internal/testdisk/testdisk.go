@@ -63,6 +63,19 @@ func NoFilesLeft(t testing.TB) string {
 	return dir
 }
 
+// FilesLeft is NoFilesLeft with room for n new files (a log-in's record,
+// lock, reserve and temp file), for a test to fill with FillFiles later.
+func FilesLeft(t testing.TB, n int) string {
+	t.Helper()
+	dir := NoFilesLeft(t)
+	for i := range n {
+		if err := os.Remove(filepath.Join(filepath.Dir(dir), "filler-"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // FillFiles takes every inode left on dir's disk with empty files in dir
 // (filler-N), so that creating a file there fails with ENOSPC.
 func FillFiles(t testing.TB, dir string) {

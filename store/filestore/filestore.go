@@ -600,16 +600,17 @@ const spaceFix = "free some space, or set [store] url (or $XDG_STATE_HOME) to a 
 
 // diskFull is err, a file in the store's folder that could not be written
 // or made as its disk is full, said as that disk being full, with what to
-// do; it wraps store.ErrDiskFull and the system's error.
+// do: a FolderError wrapping store.ErrDiskFull and the system's error.
 func (s *Store) diskFull(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
 	}
+	what, fix := "token folder", spaceFix
 	if s.locksOnly {
-		return fmt.Errorf("%w: the disk holding the folder of the keychain's renewal locks %s is full (%w); free some space there", store.ErrDiskFull, s.dir, err)
+		what, fix = "folder of the keychain's renewal locks", "free some space there"
 	}
-	return fmt.Errorf("%w: the disk holding the token folder %s is full (%w); %s", store.ErrDiskFull, s.dir, err, spaceFix)
+	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s is full (%v)", store.ErrDiskFull, what, s.dir, err), fix: fix, locks: s.locksOnly}
 }
 
 // folderError is why the token folder dir cannot be made or used: a
@@ -639,10 +640,25 @@ func folderError(dir string, locksOnly bool, err error) error {
 	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix, locks: locksOnly}
 }
 
-// FolderError is a token folder that cannot be made or used. Its message
-// ends with what to do for the folder [store] url names (or the default
-// one); WithFix gives the same error with other advice, for a caller that
-// knows better (store migrate, whose --to names the folder). It wraps
+// KeptInPlace is err, env's failure, advising only to free some space
+// when the token folder's disk is full: for a caller whose tokens must
+// stay where they are (a log-out), as the folder's own advice, to set
+// [store] url (or $XDG_STATE_HOME) to a folder on another disk, would
+// leave them behind, where no log-out finds them, their grant alive at
+// the provider. Any other failure is err as it is.
+func KeptInPlace(env string, err error) error {
+	var fe *FolderError
+	if !errors.As(err, &fe) || fe.locks || !errors.Is(fe, store.ErrDiskFull) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", env, fe.WithFix("free some space there"))
+}
+
+// FolderError is a token folder that cannot be made or used, or whose
+// disk is full. Its message ends with what to do for the folder [store]
+// url names (or the default one); WithFix gives the same error with other
+// advice, for a caller that knows better (store migrate, whose --to names
+// the folder; logout, whose tokens stay where they are). It wraps
 // store.ErrWriteFailed (a full, read-only or failing disk) or
 // store.ErrDenied, and the system's error.
 type FolderError struct {
