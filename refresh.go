@@ -465,7 +465,6 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 		return nil, err
 	}
 	s.warnNarrowed(n, r)
-	s.issued.Store(n)
 	s.answered.Add(1)
 	return n, nil
 }

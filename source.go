@@ -324,9 +324,6 @@ type Source struct {
 
 	cur       atomic.Pointer[store.Record]
 	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
-	// issued is the record that this Source's latest answered token
-	// request brought (see flight.renewed).
-	issued atomic.Pointer[store.Record]
 	// answered counts this Source's token requests answered with tokens
 	// (see renewRejected).
 	answered atomic.Int64
@@ -376,9 +373,6 @@ type flight struct {
 	done chan struct{}
 	rec  *store.Record
 	err  error
-	// renewed: rec is the answer to a token request this renewal sent, not
-	// a token it found in the store (see serves).
-	renewed bool
 }
 
 // errNotMade is what the methods of a nil or zero Source return, which
@@ -888,12 +882,17 @@ func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.To
 	return s.serve(r)
 }
 
-// Renew renews the token now, whatever its expiry.
+// Renew renews the token now, whatever its expiry: it returns a token
+// issued after the call began. Callers that force renewals at once share
+// one: a renewal that another caller, process or machine completed while
+// this one waited for it, its token request sent after this call began,
+// is this call's, and no token request of its own is sent (each would
+// spend a rotating refresh token, against a provider's limit on renewals).
 func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade
 	}
-	r, err := s.get(ctx, want{force: true})
+	r, err := s.get(ctx, want{force: true, since: s.now()})
 	if err != nil {
 		return nil, err
 	}
@@ -1235,10 +1234,11 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 // their answer for tokens stored while it waited for the provider. It
 // decides from what it is given, at once: every renewal of the environment
 // (on every machine sharing the store) waits while it runs, so it asks no
-// person, and calls nothing of the Source that takes the lock (Token,
-// Renew, SaveLogin, Logout…), which would wait for it until their context
-// ends. It is given a copy of the record, which it may change: the tokens
-// are stored only over the record as stored.
+// person, and calls nothing that takes the lock (Token renewing, Renew,
+// SaveLogin, Logout…, of this Source or another of its store): such a
+// call, from the goroutine running the check, fails at once saying so, as
+// it would wait for the check. It is given a copy of the record, which it
+// may change: the tokens are stored only over the record as stored.
 type LoginCheck func(stored *store.Record, err error) error
 
 // SaveLoginIf is SaveLogin, storing the tokens only if check (unless nil),
@@ -1270,7 +1270,7 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 			oldErr = nil // as Record answers
 		}
 		if check != nil {
-			if err := check(copyRecord(old), oldErr); err != nil { // a check that changes it changes nothing stored over
+			if err := s.runCheck(func() error { return check(copyRecord(old), oldErr) }); err != nil { // a check that changes it changes nothing stored over
 				unlock()
 				return err
 			}
@@ -1429,6 +1429,7 @@ func (s *Source) lastsUntilRefused(r *store.Record, lifetimeKnown bool) bool {
 // want is what a caller of get needs.
 type want struct {
 	force    bool          // a new token, whatever the store holds (Renew)
+	since    time.Time     // with force: when the call began, after which the token must be issued
 	rejected string        // not this token: the API refused it (renewRejected)
 	lasting  time.Duration // a token valid for at least this long (TokenValidFor)
 	keep     bool          // a grant that does not need keeping alive now (KeepAlive)
@@ -1702,6 +1703,11 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			}
 		}
 	}
+	if err := s.insideCheck(); err != nil {
+		// Not even to wait for another's renewal, which waits for the
+		// lock the check runs under.
+		return nil, err
+	}
 	for {
 		s.mu.Lock()
 		f, leader := s.flight, s.flight == nil
@@ -1722,7 +1728,7 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
 			continue // the leader stopped waiting for the lock; this caller has not
 		}
-		if !f.serves(w) {
+		if !s.serves(f, w) {
 			continue // a renewal of its own, now that none is in flight
 		}
 		return f.rec, f.err
@@ -1732,20 +1738,20 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 // serves reports whether the outcome of flight f, which another caller led
 // for what it wanted, serves a caller that waited for it wanting w: a
 // failure is shared, and so is a token other than the one the caller set
-// out to replace; but a forced renewal is served only by a token the
-// flight's own token request brought (the leader may have found one in the
+// out to replace; but a forced renewal is served only by a token issued
+// after it began (see issuedSince: the leader may have found one in the
 // store, renewed by another process long before, which this process had
-// not yet seen, so that the forced caller cannot have known it), nor is any
-// caller but one answering a 401 served by errJustRenewed, which only tells
-// it to pass the 401 on.
-func (f *flight) serves(w want) bool {
+// not yet seen, or its token request may have been sent before the forced
+// call began), nor is any caller but one answering a 401 served by
+// errJustRenewed, which only tells it to pass the 401 on.
+func (s *Source) serves(f *flight, w want) bool {
 	switch {
 	case errors.Is(f.err, errJustRenewed):
 		return w.rejected != ""
 	case f.err != nil:
 		return true
 	case w.force:
-		return f.renewed
+		return s.issuedSince(f.rec, w.since)
 	case w.rejected != "":
 		return f.rec.AccessToken != w.rejected
 	}
@@ -1763,8 +1769,18 @@ func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, er
 	}()
 	f.err = fmt.Errorf("%s: the renewal stopped unexpectedly; try again", s.set.Env) // what waiters see after a panic
 	f.rec, f.err = s.renew(ctx, w)
-	f.renewed = f.err == nil && f.rec == s.issued.Load()
 	return f.rec, f.err
+}
+
+// issuedSince reports whether r holds a token issued after since, by this
+// Source's clock (the issue time a renewal records is when its token
+// request was sent), that is valid now: what a forced renewal that began
+// at since asks for, which a renewal completed by another caller, process
+// or machine while it waited gives as well as its own would. An issue
+// time later than now was recorded by a clock ahead of this one, and says
+// nothing of when the token was issued.
+func (s *Source) issuedSince(r *store.Record, since time.Time) bool {
+	return r != nil && !grantEnded(r) && r.IssuedAt.After(since) && !r.IssuedAt.After(s.now()) && s.lasts(r, 0)
 }
 
 // remember makes r the token served from memory, as just read or written:
@@ -2010,8 +2026,12 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	case refused && answer != nil && r == answer.rec:
 		// The answer the try before was refused, stored now: what this
 		// renewal asked for, forced or not.
-		s.issued.Store(r)
 		s.answered.Add(1)
+		return r, nil
+	}
+	if force && s.issuedSince(r, w.since) {
+		s.log.Debug("another renewal stored a token issued since this forced renewal began; using it", "issued", r.IssuedAt.Format(logTime))
+		s.remember(r)
 		return r, nil
 	}
 	if !force && s.good(r, w, "store under lock") {
@@ -2193,6 +2213,9 @@ func (s *Source) lockWaitTold(w want) time.Duration {
 
 // lockWarning is lock, telling a wait longer than told.
 func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), error) {
+	if err := s.insideCheck(); err != nil {
+		return nil, err
+	}
 	if s.locking != nil {
 		s.locking()
 	}

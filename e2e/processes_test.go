@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -190,4 +191,84 @@ func TestKilledRenewalsNeverLoseTheGrant(t *testing.T) {
 		}
 	}
 	t.Logf("%d processes killed mid-run; provider %+v", killed, w.provider.Stats())
+}
+
+// TestManyForcedRenewalsAtOnceRenewOnce: 20 `token --force` processes
+// begun at once, while another renewer holds the lock, make one token
+// request and print its token: each renewed in turn under the lock, 20
+// refreshes in a row, past FreeAgent's 15 a minute, each rotating the
+// refresh token. A `token --force` begun after that renewal renews.
+func TestManyForcedRenewalsAtOnceRenewOnce(t *testing.T) {
+	const n = 20
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, RefreshesPerMinute: 1000}, "")
+	w.login()
+	old := strings.TrimSpace(w.mustRun("token").stdout)
+	before := w.provider.Stats().Refreshes
+	unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	procs, outs, errs := w.startEvery(ctx, n, "--debug", "token", "--force")
+	testenv.WaitFor(t, "every process to wait for the renewal lock", func() bool {
+		return !slices.ContainsFunc(errs, func(o *testenv.Output) bool { return !strings.Contains(o.String(), "waiting for the renewal lock") })
+	})
+	unlock()
+	toks := make([]string, n)
+	for i, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("process %d: %v: %s", i, err, errs[i])
+		}
+		toks[i] = strings.TrimSpace(outs[i].String())
+		if toks[i] != toks[0] || toks[i] == old {
+			t.Fatalf("process %d printed %q, process 0 %q; want one new token (old %q)", i, toks[i], toks[0], old)
+		}
+	}
+	if st := w.provider.Stats(); st.Refreshes-before != 1 || st.ReuseDetected != 0 {
+		t.Fatalf("provider saw %+v: %d refreshes for %d forced renewals at once; want 1", st, st.Refreshes-before, n)
+	}
+	if again := strings.TrimSpace(w.mustRun("token", "--force").stdout); again == toks[0] || w.provider.Stats().Refreshes-before != 2 {
+		t.Fatalf("a `token --force` begun after the renewal printed %q; want a renewal of its own", again)
+	}
+}
+
+// startEvery starts n freshtoken processes at once with args, and returns
+// them with their stdout and stderr.
+func (w *world) startEvery(ctx context.Context, n int, args ...string) ([]*exec.Cmd, []*bytes.Buffer, []*testenv.Output) {
+	outs, errs := make([]*bytes.Buffer, n), make([]*testenv.Output, n)
+	procs := make([]*exec.Cmd, n)
+	for i := range n {
+		procs[i] = w.command(ctx, args...)
+		outs[i], errs[i] = &bytes.Buffer{}, testenv.NewOutput()
+		procs[i].Stdout, procs[i].Stderr = outs[i], errs[i]
+		if err := procs[i].Start(); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return procs, outs, errs
+}
+
+// TestMany401sAtOnceRenewOnce: 12 `get` processes at once whose access
+// token the provider revoked, each answered 401, make one renewal between
+// them, and each retries with its token and succeeds: a token renewed by
+// another process after the request began is the fix for its 401.
+func TestMany401sAtOnceRenewOnce(t *testing.T) {
+	const n = 12
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, RefreshesPerMinute: 1000, RequestsPerMinute: -1}, "")
+	w.login()
+	w.mustRun("token")
+	before := w.provider.Stats().Refreshes
+	w.provider.RevokeAccessTokens()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	procs, _, errs := w.startEvery(ctx, n, "get", "/v2/company")
+	for i, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("process %d: %v: %s", i, err, errs[i])
+		}
+	}
+	if st := w.provider.Stats(); st.Refreshes-before != 1 || st.ReuseDetected != 0 {
+		t.Fatalf("provider saw %+v: %d renewals for %d requests refused at once; want 1", st, st.Refreshes-before, n)
+	}
 }

@@ -49,7 +49,7 @@ has passed, so test for them (jq: .expires_in // empty).`,
 		RunE: runner(opts, runF, runToken),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print {"env","access_token","token_type","expires_at","expires_in"} (no expires_* when the provider gave no lifetime)`)
-	cmd.Flags().BoolVar(&opts.Force, "force", false, "renew the token now, even if it is still valid")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "renew the token now, even if it is still valid (a renewal another process completes while this one waits for it serves too)")
 	cmd.Flags().DurationVar(&opts.MinValid, "min-valid", 0, "renew first if the token has less than this left (such as 10m); more than the provider's tokens last gets a warning")
 	return cmd
 }

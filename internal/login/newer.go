@@ -46,10 +46,15 @@ func NewerCheck(env, where string, overNewer bool, replace string) func(*store.R
 // when it begins, and never replaces them unseen. It wraps err. It is nil
 // for none, for a corrupt record (a log-in replaces it), a newer
 // freshtoken's (see NewerCheck), and a store that did not answer, which
-// is not the tokens' doing: the save waits for it.
+// is not the tokens' doing: the save waits for it. A read cut short as the
+// log-in's context ended (it was stopped, or its time ran out) blames no
+// tokens: the log-in stored nothing, and says so, wrapping err.
 func UnreadableMeanwhile(env, where string, err error) error {
 	if err == nil || errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrNewerFormat) || errors.Is(err, store.ErrUnreachable) {
 		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: this log-in was stopped, or ran out of time, while it read the tokens stored for %[1]s in %s (%w), so it stored nothing and they are as they were; log in again", env, where, err)
 	}
 	return fmt.Errorf("%s: tokens stored for %[1]s in %s while this log-in was under way cannot be read (%w), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read", env, where, err)
 }
