@@ -7,14 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
-	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -138,58 +136,6 @@ func TestLoginCheckGetsACopy(t *testing.T) {
 			}
 			if rec, err := src.Record(context.Background()); err != nil || rec.AccessToken != "new-access" {
 				t.Fatalf("stored after the log-in: %+v, %v; want its tokens", rec, err)
-			}
-		})
-	}
-}
-
-// TestLoginCheckCallingTheSourceFailsAtOnce: a LoginCheck that calls what
-// takes the renewal lock it runs under (a Token due for renewal, Renew,
-// Logout, SaveLogin, of its Source or another of the same store) waited
-// for itself until its context ended (for ever with Token's). Each call
-// now fails at once saying so, and its error is SaveLoginIf's, nothing
-// stored; another goroutine asking meanwhile waits for the lock as usual
-// and renews once the check is done.
-func TestLoginCheckCallingTheSourceFailsAtOnce(t *testing.T) {
-	for name, call := range map[string]func(src, other *freshtoken.Source) error{
-		"Token":  func(src, _ *freshtoken.Source) error { _, err := src.Token(); return err },
-		"Renew":  func(src, _ *freshtoken.Source) error { _, err := src.Renew(context.Background()); return err },
-		"Logout": func(src, _ *freshtoken.Source) error { return src.Logout(context.Background()) },
-		"SaveLogin": func(src, _ *freshtoken.Source) error {
-			return src.SaveLogin(context.Background(), &oauth2.Token{AccessToken: "a"}, time.Now())
-		},
-		"other Source": func(_, other *freshtoken.Source) error { _, err := other.Renew(context.Background()); return err },
-	} {
-		t.Run(name, func(t *testing.T) {
-			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-			src, logs := r.loggedInLogging()
-			other := r.source()
-			if _, err := src.Token(); err != nil {
-				t.Fatal(err)
-			}
-			r.clock.Advance(time.Hour) // due: Token renews
-			old := r.record().AccessToken
-			renewed := make(chan error, 1)
-			check := func(*store.Record, error) error {
-				locking := strings.Count(logs.String(), `msg="waiting for the renewal lock"`)
-				go func() { _, err := src.Renew(context.Background()); renewed <- err }()
-				testenv.WaitFor(t, "another goroutine to wait for the lock", func() bool {
-					return strings.Count(logs.String(), `msg="waiting for the renewal lock"`) > locking
-				})
-				return call(src, other)
-			}
-			saved := make(chan error, 1)
-			tok := &oauth2.Token{AccessToken: "new-access", RefreshToken: "new-refresh", ExpiresIn: 3600}
-			go func() { saved <- src.SaveLoginIf(context.Background(), tok, r.clock.Now(), check) }()
-			err := testenv.Receive(t, "SaveLoginIf, its check calling the Source", saved)
-			if err == nil || !strings.Contains(err.Error(), "a LoginCheck called something that takes the renewal lock") {
-				t.Fatalf("SaveLoginIf whose check called %s: %v; want the call refused at once, saying why", name, err)
-			}
-			if err := testenv.Receive(t, "the other goroutine's renewal", renewed); err != nil {
-				t.Fatalf("another goroutine's Renew during the check: %v; want it to wait its turn and renew", err)
-			}
-			if rec := r.record(); rec.AccessToken == old || rec.AccessToken == tok.AccessToken {
-				t.Fatalf("stored %q; want the other goroutine's renewal, not the log-in's tokens", rec.AccessToken)
 			}
 		})
 	}

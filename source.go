@@ -1234,11 +1234,10 @@ func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.T
 // their answer for tokens stored while it waited for the provider. It
 // decides from what it is given, at once: every renewal of the environment
 // (on every machine sharing the store) waits while it runs, so it asks no
-// person, and calls nothing that takes the lock (Token renewing, Renew,
-// SaveLogin, Logout…, of this Source or another of its store): such a
-// call, from the goroutine running the check, fails at once saying so, as
-// it would wait for the check. It is given a copy of the record, which it
-// may change: the tokens are stored only over the record as stored.
+// person, and calls nothing of the Source that takes the lock (Token,
+// Renew, SaveLogin, Logout…), which would wait for it until their context
+// ends. It is given a copy of the record, which it may change: the tokens
+// are stored only over the record as stored.
 type LoginCheck func(stored *store.Record, err error) error
 
 // SaveLoginIf is SaveLogin, storing the tokens only if check (unless nil),
@@ -1270,7 +1269,7 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 			oldErr = nil // as Record answers
 		}
 		if check != nil {
-			if err := s.runCheck(func() error { return check(copyRecord(old), oldErr) }); err != nil { // a check that changes it changes nothing stored over
+			if err := check(copyRecord(old), oldErr); err != nil { // a check that changes it changes nothing stored over
 				unlock()
 				return err
 			}
@@ -1702,11 +1701,6 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 				return r, nil
 			}
 		}
-	}
-	if err := s.insideCheck(); err != nil {
-		// Not even to wait for another's renewal, which waits for the
-		// lock the check runs under.
-		return nil, err
 	}
 	for {
 		s.mu.Lock()
@@ -2213,9 +2207,6 @@ func (s *Source) lockWaitTold(w want) time.Duration {
 
 // lockWarning is lock, telling a wait longer than told.
 func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), error) {
-	if err := s.insideCheck(); err != nil {
-		return nil, err
-	}
 	if s.locking != nil {
 		s.locking()
 	}
