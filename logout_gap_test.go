@@ -22,12 +22,7 @@ import (
 // with it. Now only the record looked at is deleted; the one stored in
 // between is looked at again, and another client's is kept.
 func TestLogoutKeepsAnotherClientsLoginThatLandsInTheGap(t *testing.T) {
-	r := newRig(t, devprovider.Options{})
-	srv := redistest.Start(t)
-	fleet := redistest.OpenStore(t, srv.URL)
-	st := &storetest.LandsAfterLoad{Store: redistest.OpenStore(t, srv.URL)}
-	src := r.sourceOn(st)
-	r.login(src)
+	r, fleet, st, src := loggedInOnRedis(t)
 	ctx := context.Background()
 	theirs := &store.Record{AccessToken: "their-access", RefreshToken: "their-refresh", Grant: store.Grant{TokenURL: r.settings.TokenURL, ClientID: "another-client", Type: "authorization_code", Bound: true}}
 	st.Land = func() {
@@ -43,6 +38,20 @@ func TestLogoutKeepsAnotherClientsLoginThatLandsInTheGap(t *testing.T) {
 	if got, err := fleet.Load(ctx, "sandbox"); err != nil || got.RefreshToken != theirs.RefreshToken {
 		t.Fatalf("Redis holds %v (%v); want the other client's tokens kept", got, err)
 	}
+}
+
+// loggedInOnRedis is a rig whose source, logged in, keeps its tokens in a
+// Redis store where another machine's writes land after a Load once armed,
+// through fleet, another store on the same Redis.
+func loggedInOnRedis(t *testing.T) (r *rig, fleet store.Store, st *storetest.LandsAfterLoad, src *freshtoken.Source) {
+	t.Helper()
+	r = newRig(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	fleet = redistest.OpenStore(t, srv.URL)
+	st = &storetest.LandsAfterLoad{Store: redistest.OpenStore(t, srv.URL)}
+	src = r.sourceOn(st)
+	r.login(src)
+	return r, fleet, st, src
 }
 
 // TestLogoutKeepsANewerFreshtokensLoginThatLandsInTheGap: a log-out that
@@ -126,12 +135,7 @@ func TestLogoutOfKeepsALaterLogIn(t *testing.T) {
 // that nothing was deleted, and to try again, as a failure of the store
 // (exit 5), not as store.ErrChanged.
 func TestLogoutOfTokensThatKeepChanging(t *testing.T) {
-	r := newRig(t, devprovider.Options{})
-	srv := redistest.Start(t)
-	fleet := redistest.OpenStore(t, srv.URL)
-	st := &storetest.LandsAfterLoad{Store: redistest.OpenStore(t, srv.URL)}
-	src := r.sourceOn(st)
-	r.login(src)
+	_, fleet, st, src := loggedInOnRedis(t)
 	ctx := context.Background()
 	loggedIn, err := src.Record(ctx)
 	if err != nil {

@@ -99,6 +99,9 @@ type envView struct {
 	// NewerTokens is set when the stored tokens were written by a newer
 	// freshtoken: Log in replaces them only once the person confirms.
 	NewerTokens bool
+	// OtherTokens is set when the stored tokens are another
+	// configuration's: Log in replaces them only once the person confirms.
+	OtherTokens bool
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
 	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
@@ -133,6 +136,7 @@ var notices = map[string]struct {
 	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
 	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
+	"login-over-other":      {true, "Nothing was started or changed: the tokens stored for {env} belong to another configuration (see below), which would have to log in again. Give this configuration a store of its own ([store] url) to keep both, or click Replace and log in to replace them."},
 	"login-over-newer":      {true, "Nothing was started or changed: the tokens stored for {env} were written by a newer freshtoken, which can use them and this one cannot read. Upgrade freshtoken to use them, or click Replace and log in to log in with this one; the newer freshtoken will then have to log in again."},
 }
 
@@ -249,7 +253,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	}
 	if rec != nil {
 		if err := e.src.CheckGrant(rec); err != nil { // as `freshtoken status` says
-			v.State, v.Problem, v.LoginFixes = "attention", err.Error(), true
+			v.State, v.Problem, v.OtherTokens = "attention", err.Error(), true
 			return v
 		}
 	}
