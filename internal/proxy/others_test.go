@@ -13,7 +13,10 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // otherConfigLogsIn stores, for dev, the tokens of a log-in made with a
@@ -96,10 +99,9 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 	link := func(f *fixture, extra func(string) string) string {
 		return f.vouched(t, "dev", extra(proxy.LoginURL(f.base, "dev", "dev-client-id", "", "", 0)))
 	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	started := func(t *testing.T, f *fixture, link string) string {
 		t.Helper()
-		resp, err := noFollow.Get(link)
+		resp, err := noRedirects.Get(link)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,4 +169,57 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 			t.Fatalf("Replace and log in, approved, ended at %s", ended)
 		}
 	})
+}
+
+// TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation: `freshtoken
+// login` in a terminal stored its tokens after the page's Log out looked
+// at the stored ones and before its revocation took the renewal lock. The
+// revocation sent the later log-in's tokens, ending its grant. It sends
+// nothing, keeps them, and the page says nothing was revoked.
+func TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation(t *testing.T) {
+	revocation, revoked := countingRevocation(t)
+	f := revFixture(t, func(*fixture) string { return revocation })
+	f.login(t, "rev")
+	st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
+	unlock, err := st.Lock(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf, waits := f.csrf(t), strings.Count(f.logs.String(), "waiting for the renewal lock")
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.base)
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Error(err)
+			resp = &http.Response{}
+		} else {
+			resp.Body.Close()
+		}
+		answered <- resp
+	}()
+	testenv.WaitFor(t, "the log-out to wait for the lock", func() bool { return strings.Count(f.logs.String(), "waiting for the renewal lock") > waits })
+	rec, err := st.Load(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(t.Context(), "rev", storetest.LaterLogIn(rec)); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	resp := testenv.Receive(t, "the Log out's answer", answered)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=later-kept-unrevoked&env=rev" {
+		t.Fatalf("Log out: %d to %q; want the page saying nothing was revoked and the later log-in kept", resp.StatusCode, loc)
+	}
+	if n := revoked.Load(); n != 0 {
+		t.Fatalf("%d revocation requests sent for the later log-in's tokens", n)
+	}
+	if _, rec := f.stored(t, "rev"); rec.RefreshToken != "later-refresh-token" {
+		t.Fatalf("the later log-in's tokens were not kept: %+v", rec)
+	}
+	if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "Nothing was revoked or forgotten") {
+		t.Errorf("the page does not say nothing was revoked:\n%s", page)
+	}
 }
