@@ -3,11 +3,13 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
@@ -20,12 +22,7 @@ import (
 // with it. Now only the record looked at is deleted; the one stored in
 // between is looked at again, and another client's is kept.
 func TestLogoutKeepsAnotherClientsLoginThatLandsInTheGap(t *testing.T) {
-	r := newRig(t, devprovider.Options{})
-	srv := redistest.Start(t)
-	fleet := redistest.OpenStore(t, srv.URL)
-	st := &storetest.LandsAfterLoad{Store: redistest.OpenStore(t, srv.URL)}
-	src := r.sourceOn(st)
-	r.login(src)
+	r, fleet, st, src := loggedInOnRedis(t)
 	ctx := context.Background()
 	theirs := &store.Record{AccessToken: "their-access", RefreshToken: "their-refresh", Grant: store.Grant{TokenURL: r.settings.TokenURL, ClientID: "another-client", Type: "authorization_code", Bound: true}}
 	st.Land = func() {
@@ -41,6 +38,20 @@ func TestLogoutKeepsAnotherClientsLoginThatLandsInTheGap(t *testing.T) {
 	if got, err := fleet.Load(ctx, "sandbox"); err != nil || got.RefreshToken != theirs.RefreshToken {
 		t.Fatalf("Redis holds %v (%v); want the other client's tokens kept", got, err)
 	}
+}
+
+// loggedInOnRedis is a rig whose source, logged in, keeps its tokens in a
+// Redis store where another machine's writes land after a Load once armed,
+// through fleet, another store on the same Redis.
+func loggedInOnRedis(t *testing.T) (r *rig, fleet store.Store, st *storetest.LandsAfterLoad, src *freshtoken.Source) {
+	t.Helper()
+	r = newRig(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	fleet = redistest.OpenStore(t, srv.URL)
+	st = &storetest.LandsAfterLoad{Store: redistest.OpenStore(t, srv.URL)}
+	src = r.sourceOn(st)
+	r.login(src)
+	return r, fleet, st, src
 }
 
 // TestLogoutKeepsANewerFreshtokensLoginThatLandsInTheGap: a log-out that
@@ -112,5 +123,42 @@ func TestLogoutOfKeepsALaterLogIn(t *testing.T) {
 	}
 	if got, err := r.store.Load(ctx, "sandbox"); err != nil || got.RefreshToken != later.RefreshToken {
 		t.Fatalf("the store holds %+v (%v); want the later log-in's tokens kept", got, err)
+	}
+}
+
+// TestLogoutOfTokensThatKeepChanging: each time LogoutOf was about to
+// delete the tokens it had read under the renewal lock, another process
+// renewed them past the lock (one paused longer than a Redis lock lasts).
+// After the third try it returned store.ErrChanged itself: `freshtoken
+// logout` took it for a later log-in kept, and other callers for a bug
+// (exit 1) with no word of what to do. It says the tokens kept changing,
+// that nothing was deleted, and to try again, as a failure of the store
+// (exit 5), not as store.ErrChanged.
+func TestLogoutOfTokensThatKeepChanging(t *testing.T) {
+	_, fleet, st, src := loggedInOnRedis(t)
+	ctx := context.Background()
+	loggedIn, err := src.Record(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewals := 0
+	st.Land = func() { // another process's renewal, stored past the lock
+		renewals++
+		renewed := *loggedIn
+		renewed.AccessToken = fmt.Sprintf("renewed-access-%d", renewals)
+		if err := fleet.Save(ctx, "sandbox", &renewed); err != nil {
+			t.Errorf("the renewal: %v", err)
+		}
+		st.Armed.Store(true)
+	}
+	st.Armed.Store(true)
+	err = src.LogoutOf(ctx, loggedIn)
+	st.Armed.Store(false)
+	if err == nil || errors.Is(err, store.ErrChanged) || failure.Of(err).Row().Exit != 5 ||
+		!strings.Contains(err.Error(), "changed each of the 3 times this log-out was about to delete them") || !strings.Contains(err.Error(), "nothing was deleted, and they are kept: try again") {
+		t.Fatalf("LogoutOf with the tokens renewed past the lock at each try: %v (exit %d); want exit 5 saying they kept changing, nothing was deleted, and to try again", err, failure.Of(err).Row().Exit)
+	}
+	if got, err := fleet.Load(ctx, "sandbox"); err != nil || got.RefreshToken != loggedIn.RefreshToken {
+		t.Fatalf("Redis holds %v (%v); want the renewed tokens kept", got, err)
 	}
 }

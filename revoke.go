@@ -16,6 +16,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // Revoke asks the provider to end the grant (RFC 7009): the refresh token,
@@ -47,6 +48,19 @@ func (s *Source) Revoke(ctx context.Context) error {
 // sent nothing: whatever it answers says nothing of the grant
 // (ErrClientRejected, the configuration's to fix).
 func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
+	return s.RevokeGrantOf(ctx, nil)
+}
+
+// RevokeGrantOf is RevokeGrant of the log-in whose tokens loggedIn holds
+// (Record's answer, as LogoutOf is given it), renewed since or not: when
+// the store holds a later log-in's tokens by the time the lock is taken
+// (one stored while a client_secret_cmd asked a passphrase, say), nothing
+// is sent and they are kept, with an error wrapping store.ErrChanged.
+// Revoking them would end a grant no one asked to end; revoking the
+// tokens loggedIn holds, which that log-in may have replaced by renewing,
+// could end it too where the provider ends every grant of the client and
+// user with one. A nil loggedIn is RevokeGrant.
+func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unknown string, err error) {
 	if s.unmade() {
 		return "", errNotMade
 	}
@@ -83,6 +97,9 @@ func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 	r, err := s.load(ctx)
 	if err != nil || r == nil {
 		return "", err
+	}
+	if loggedIn != nil && !r.LoggedInAt.Equal(loggedIn.LoggedInAt) {
+		return "", laterLogIn(s.Location(), "nothing was revoked")
 	}
 	grantEnded := false // the refresh token was revoked, or no longer known
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {

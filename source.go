@@ -1177,6 +1177,13 @@ func (s *Source) Logout(ctx context.Context) error {
 	return s.LogoutOf(ctx, nil)
 }
 
+// laterLogIn is the error of a log-out that found, in where, the tokens of
+// a log-in made after the one it was asked to end: what wraps
+// store.ErrChanged, did what it did of them.
+func laterLogIn(where, did string) error {
+	return fmt.Errorf("%w: %s holds the tokens of a log-in made since; %s", store.ErrChanged, where, did)
+}
+
 // LogoutOf is Logout of the log-in whose tokens loggedIn holds (Record's
 // answer before a revocation), renewed since or not: tokens of a log-in
 // made since (another terminal's, or the proxy page's, stored while a
@@ -1200,7 +1207,7 @@ func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 				return err
 			}
 			if loggedIn != nil && !r.LoggedInAt.Equal(loggedIn.LoggedInAt) {
-				return fmt.Errorf("%w: %s holds the tokens of a log-in made since; they were kept", store.ErrChanged, s.Location())
+				return laterLogIn(s.Location(), "they were kept")
 			}
 		case !errors.Is(err, store.ErrNewerFormat) && (errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrCorrupt)):
 			r = nil // none, or one no one can read
@@ -1209,10 +1216,15 @@ func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 		}
 		s.cur.Store(nil)
 		err = store.DeleteIf(s.warnings(ctx), s.store, s.set.Env, r)
-		if errors.Is(err, store.ErrChanged) && tries < maxLockTries {
+		switch {
+		case errors.Is(err, store.ErrChanged) && tries < maxLockTries:
 			continue
-		}
-		if err != nil {
+		case errors.Is(err, store.ErrChanged):
+			// Not ErrChanged itself, which callers take for a later
+			// log-in kept.
+			return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
+				"the tokens in %s changed each of the %d times this log-out was about to delete them (another process renewed them past the renewal lock: one paused longer than the lock lasts, or a store that loses its locks); nothing was deleted, and they are kept: try again", s.Location(), tries)}
+		case err != nil:
 			return err
 		}
 		s.log.Debug("tokens deleted", "store", s.Location())

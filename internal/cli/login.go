@@ -191,7 +191,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}()
 	res, err := flow.Run(ctx)
 	if errors.Is(err, login.ErrPortBusy) {
-		return loginThroughProxy(ctx, opts, env, src, err)
+		return loginThroughProxy(ctx, opts, env, src, guard, err)
 	}
 	if msg, rejected := login.ClientRejection(err); rejected {
 		src.NoteClientRejected(ctx, msg)

@@ -3,9 +3,17 @@
 package cli_test
 
 import (
+	"context"
 	"io"
+	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestLoginAsksBeforeReplacingAnotherConfigurationsTokens plays a person at
@@ -105,6 +113,43 @@ func loginAnsweredYes(t *testing.T, e *devEnv) {
 		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
 	}
 	s.expect(t, "Logged in to dev")
+	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
+	}
+}
+
+// TestLoginBesideAProxyReplacesWhatThePersonConfirmed: login at a
+// terminal, with a proxy of the same configuration on its redirect port,
+// asks before replacing another configuration's tokens, as it does alone;
+// answered y, the proxy, which keeps another configuration's tokens unless
+// the command that opened its link says to replace them, replaces those
+// the person confirmed, and login says it logged in.
+func TestLoginBesideAProxyReplacesWhatThePersonConfirmed(t *testing.T) {
+	e := newDevEnv(t)
+	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: "http://" + addr + "/callback"})
+	e.loginOutside(t)
+	e.anotherClientStores(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	proxyDone := make(chan error, 1)
+	root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+	root.SetArgs([]string{"--config", e.config, "proxy", "--listen", addr})
+	go func() { proxyDone <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() { cancel(); testenv.Receive(t, "the proxy's end", proxyDone) })
+	testenv.WaitFor(t, "the proxy to listen", func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev", "--timeout", "20s")
+	s.answer(t, "Log in and replace them? [y/N] ", "y")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("login beside the proxy answered y: %v\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "Logged in to dev through the freshtoken proxy")
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
 		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
 	}

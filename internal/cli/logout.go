@@ -89,7 +89,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	// A token file freshtoken wrote goes with the tokens, and outlives
 	// none: a keeper's, of tokens logged out on another machine.
 	tokenFileToo := func() {
-		if said := forgetTokenFile(ctx, f, env, nil); said != "" {
+		if said := forgetTokenFile(ctx, f, env, nil, false); said != "" {
 			fmt.Fprintln(f.IO.ErrOut, said)
 		}
 	}
@@ -149,7 +149,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	var revokeErr error
 	unknown := "" // the provider's answer that it no longer knows the tokens
 	if !opts.Local {
-		if unknown, revokeErr = src.RevokeGrant(ctx); notOwn(revokeErr) {
+		if unknown, revokeErr = src.RevokeGrantOf(ctx, rec); notOwn(revokeErr) {
 			return nil
 		}
 		// Deleted while it waited for the lock (another logout finished
@@ -204,11 +204,20 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		// lock, before anything was sent; the delete would fail the same way.
 		return kept(revokeErr, "nothing was sent to the provider and nothing deleted")
 	}
+	// A log-in stored before the revocation took the lock (as a
+	// client_secret_cmd asked a passphrase): nothing was sent, and the
+	// grant logged out of was not ended.
+	unrevoked := errors.Is(revokeErr, store.ErrChanged)
+	if unrevoked {
+		revokeErr = nil
+	}
 	gone := "deleted from " + src.Location() // what became of its tokens
+	laterKept := false
 	if err := src.LogoutOf(ctx, rec); errors.Is(err, store.ErrChanged) && ctx.Err() == nil {
 		// A log-in (another terminal's, the proxy page's) stored its
 		// tokens as the revocation let the lock go: they are its, kept.
 		gone = "replaced in " + src.Location() + " by those of a log-in made while this log-out ran, which were kept"
+		laterKept = true
 		defer fmt.Fprintf(f.IO.ErrOut, "Run `%s` to log out of the log-in made since too.\n", again)
 	} else if err != nil {
 		if ctx.Err() != nil {
@@ -228,7 +237,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		}
 		return errors.Join(err, revokeErr)
 	}
-	if said := forgetTokenFile(ctx, f, env, rec); said != "" {
+	if said := forgetTokenFile(ctx, f, env, rec, laterKept || unrevoked); said != "" {
 		defer fmt.Fprintln(f.IO.ErrOut, said) // after what the log-out did
 	}
 	if revokeErr != nil {
@@ -239,6 +248,8 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	switch {
 	case opts.Local:
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were %s.\n", src.Env(), gone)
+	case unrevoked:
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were %s; nothing was revoked at the provider, as that log-in stored its tokens before the revocation could be sent, so the grant logged out of was not ended there: it stays valid until it expires, or until you remove the app's access at the provider.\n", src.Env(), gone)
 	case unknown != "":
 		eps, _ := src.Endpoints(ctx) // found already, by the revocation
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the provider's revocation endpoint %s answered that it no longer knows its tokens (%s), revoked or expired already, so nothing was revoked; they were %s.\n",
@@ -369,10 +380,12 @@ func clearTextRevocation(f *Factory, env *config.Env) error {
 // holds (rec's access token, which a log-out has just forgotten, or an
 // older one a keeper wrote there for env of this configuration): a keeper
 // that would notice may not be running, and the file would keep a token
-// usable until it expires. It returns what to tell of it: its removal, or
-// a file left alone, which may be the user's, or hold the token another
+// usable until it expires. With laterKept (a later log-in's tokens were
+// kept), only rec's access token is removed: what a keeper wrote may be
+// the later log-in's. It returns what to tell of it: its removal, or a
+// file left alone, which may be the user's, or hold the token another
 // configuration's environment keeps there; "" for no file.
-func forgetTokenFile(ctx context.Context, f *Factory, env *config.Env, rec *store.Record) string {
+func forgetTokenFile(ctx context.Context, f *Factory, env *config.Env, rec *store.Record, laterKept bool) string {
 	if env.TokenFile == "" {
 		return ""
 	}
@@ -380,7 +393,11 @@ func forgetTokenFile(ctx context.Context, f *Factory, env *config.Env, rec *stor
 	if rec != nil {
 		token = rec.AccessToken
 	}
-	removed, keptBy, err := keeper.ForgetTokenFile(f.tokenFileWait(ctx, env.Name, env.TokenFile), env.TokenFile, token, config.TokenFileLedger(), f.tokenFileOwner(env.Name))
+	forget := keeper.ForgetTokenFile
+	if laterKept {
+		forget = keeper.ForgetTokenFileOf
+	}
+	removed, keptBy, err := forget(f.tokenFileWait(ctx, env.Name, env.TokenFile), env.TokenFile, token, config.TokenFileLedger(), f.tokenFileOwner(env.Name))
 	switch {
 	case err != nil:
 		f.warn(fmt.Sprintf("%s: warning: the token file %s still holds an access token freshtoken wrote (%v); delete it", env.Name, env.TokenFile, err))
@@ -388,6 +405,10 @@ func forgetTokenFile(ctx context.Context, f *Factory, env *config.Env, rec *stor
 		return fmt.Sprintf("Its token file %s, which held an access token freshtoken wrote, was removed.", env.TokenFile)
 	case keptBy != keeper.Owner{}:
 		return fmt.Sprintf("Its token_file %s was left as it is: it holds the token that %s keeps there; give each environment a token_file of its own.", env.TokenFile, keptBy)
+	case laterKept:
+		if _, err := os.Lstat(env.TokenFile); err == nil {
+			return fmt.Sprintf("Its token_file %s was left as it is: it does not hold the access token of the log-in logged out of, and may hold that of the log-in kept.", env.TokenFile)
+		}
 	default:
 		if _, err := os.Lstat(env.TokenFile); err == nil {
 			// Not "freshtoken did not write it": a keeper whose notes are

@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -218,5 +219,78 @@ func TestLogoutOnADiskWithNoRoomForItsLock(t *testing.T) {
 				t.Fatalf("%d revocations sent", n)
 			}
 		})
+	}
+}
+
+// TestLogoutRevokesNoLogInMadeBeforeItsRevocation: a log-in (another
+// terminal's, the proxy page's) stored its tokens after logout looked at
+// the stored ones and before its revocation took the renewal lock (as a
+// client_secret_cmd asked a passphrase). The revocation sent whatever was
+// stored then: it ended the later log-in's grant, which had just said
+// "Logged in", and logout said "the grant was revoked". Only the log-in
+// logout looked at is revoked: nothing is sent for a later one, whose
+// tokens are kept, and logout says that nothing was revoked (exit 0).
+func TestLogoutRevokesNoLogInMadeBeforeItsRevocation(t *testing.T) {
+	var later *store.Record
+	e, code, stderr, revocations := logoutWhileTheLockIsHeld(t, nil, func(e *devEnv, st *filestore.Store) {
+		later = storetest.LaterLogIn(e.record(t, "dev"))
+		if err := st.Save(t.Context(), "dev", later); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if revocations != 0 {
+		t.Fatalf("%d revocation requests sent for the tokens of a log-in made after logout looked", revocations)
+	}
+	if code != 0 || !strings.Contains(stderr, "nothing was revoked at the provider, as that log-in stored its tokens before the revocation could be sent") ||
+		!strings.Contains(stderr, "by those of a log-in made while this log-out ran, which were kept") || strings.Contains(stderr, "the grant was revoked") {
+		t.Fatalf("logout: exit %d, stderr %q; want 0 saying nothing was revoked and the later log-in was kept", code, stderr)
+	}
+	if kept := e.record(t, "dev"); kept == nil || kept.RefreshToken != later.RefreshToken {
+		t.Fatalf("the later log-in's tokens were not kept: %+v", kept)
+	}
+}
+
+// TestLogoutKeepsTheTokenFileOfALaterLogIn: a log-in stored its tokens
+// while logout revoked the earlier one's, and a keeper (a running proxy)
+// wrote its access token to the environment's token_file. Logout kept the
+// later log-in's tokens, but removed the token file, as freshtoken had
+// written it for the environment: scripts reading it lost a valid token.
+// It is removed only when it holds the access token of the log-in logged
+// out of, and is said to be left otherwise.
+func TestLogoutKeepsTheTokenFileOfALaterLogIn(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the ledger's folder
+	e := newDevEnv(t)
+	file := filepath.Join(e.dir, "dev-token")
+	st := filestore.New(filepath.Join(e.dir, "state"))
+	var later atomic.Pointer[store.Record]
+	revoker := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		if later.Load() != nil {
+			return
+		}
+		rec := e.record(t, "dev")
+		next := storetest.LaterLogIn(rec)
+		if err := st.Save(t.Context(), "dev", next); err != nil {
+			t.Error(err)
+		}
+		// The keeper writes the later log-in's token, as it does when the
+		// tokens stored change.
+		if err := keeper.FollowTokenFile(t.Context(), file, rec.AccessToken, next.AccessToken, config.TokenFileLedger(), keeper.NewOwner(e.config, "dev"), next.Expiry); err != nil {
+			t.Error(err)
+		}
+		later.Store(next)
+	}))
+	t.Cleanup(revoker.Close)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke", TokenFile: file})
+	e.loginOutside(t)
+	keeperWrites(t, e, file)
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.Contains(stderr.String(), "which were kept") {
+		t.Fatalf("logout: exit %d, stderr %q; want 0 saying the later log-in's tokens were kept", code, stderr)
+	}
+	if got, err := os.ReadFile(file); err != nil || string(got) != "later-access-token\n" {
+		t.Fatalf("the token file holds %q (%v); want the later log-in's access token kept there", got, err)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "Its token_file "+file+" was left as it is: it does not hold the access token of the log-in logged out of, and may hold that of the log-in kept.") {
+		t.Errorf("stderr = %q; want it to say the token file was left", msg)
 	}
 }

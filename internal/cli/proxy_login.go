@@ -45,8 +45,13 @@ const (
 // tokens for this environment's client issued by a log-in (not a renewal)
 // after it began. Only a failure is taken from the proxy, by its problem
 // code alone (never its words), for all it can do is end the wait early.
-// busy is the error of listening there, reported when no proxy answers.
-func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, busy error) error {
+// The proxy replaces another configuration's tokens as guard would: those
+// the person confirmed replacing as the log-in began, and, with --yes or
+// without a terminal, any stored meanwhile, which guard tells of as it
+// sees them; on a terminal such tokens end the log-in, as the proxy keeps
+// them. busy is the error of listening there, reported when no proxy
+// answers.
+func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, guard *replaceGuard, busy error) error {
 	f := opts.f
 	addr, err := login.LoopbackAddr(env.RedirectURI)
 	if err != nil {
@@ -93,7 +98,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if g.comparesAPIByValue() {
 		link = proxy.ForOlderAPIProxy(link, env.Audience, env.BoundResources())
 	}
-	link = proxy.WithLoginKey(link, g.LoginKey)
+	link = proxy.WithLoginKey(proxy.Replacing(link, opts.Yes || !f.IO.InTTY, guard.others), g.LoginKey)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -112,9 +117,12 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// configuration's log-in (or the proxy's, serving another since it was
 	// asked): not this one's end, which the proxy may still store. Nor is
 	// a renewal of the tokens held before: no log-in (LoggedInSince).
-	var foreign error
+	var foreign, refused error
 	stored := func() bool {
 		rec, err := src.Record(wait)
+		if err == nil && rec != nil && src.CheckGrant(rec) != nil {
+			refused = guard.check(rec, nil)
+		}
 		if err == nil && rec != nil && rec.LoggedInSince(began) {
 			if foreign = src.CheckGrant(rec); foreign == nil {
 				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
@@ -129,6 +137,9 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	for {
 		if stored() {
 			return nil
+		}
+		if refused != nil {
+			return refused
 		}
 		select {
 		case <-tick.C:

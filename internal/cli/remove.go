@@ -135,7 +135,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			if err := src.Logout(ctx); err != nil {
 				return err
 			}
-			tokenFile = forgetTokenFile(ctx, f, env, rec)
+			tokenFile = forgetTokenFile(ctx, f, env, rec, false)
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
 			if err != nil {
@@ -156,7 +156,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		return fmt.Errorf("%w; nothing was removed", err)
 	}
 	if none || src == nil { // a token file a keeper wrote may outlive the tokens (a log-out elsewhere), and says whose it is
-		tokenFile = forgetTokenFile(ctx, f, env, nil)
+		tokenFile = forgetTokenFile(ctx, f, env, nil, false)
 	}
 	if dir, err := config.StoreDir(conf.StoreURL); err == nil && forgotten {
 		// The last record gone, the token folder's disk-space reserve has

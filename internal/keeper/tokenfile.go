@@ -342,6 +342,20 @@ func lockTokenFile(ctx context.Context, ledger, path string) (unlock func(gone b
 // file holding anything else is the user's, and is left alone, as is
 // none.
 func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) (removed bool, keptBy Owner, err error) {
+	return forgetTokenFile(ctx, path, token, ledger, by, false)
+}
+
+// ForgetTokenFileOf is ForgetTokenFile once the tokens of one log-in are
+// forgotten while a later log-in's are kept (a log-out that found them
+// stored meanwhile): it removes the file only if it holds token, that
+// log-in's access token. What a keeper wrote there for by may be the
+// later log-in's token, which scripts go on using.
+func ForgetTokenFileOf(ctx context.Context, path, token, ledger string, by Owner) (removed bool, keptBy Owner, err error) {
+	return forgetTokenFile(ctx, path, token, ledger, by, true)
+}
+
+// forgetTokenFile is ForgetTokenFile, or with onlyToken ForgetTokenFileOf.
+func forgetTokenFile(ctx context.Context, path, token, ledger string, by Owner, onlyToken bool) (removed bool, keptBy Owner, err error) {
 	if path == "" {
 		return false, Owner{}, nil
 	}
@@ -367,7 +381,7 @@ func ForgetTokenFile(ctx context.Context, path, token, ledger string, by Owner) 
 	case token != "" && holds(path, token+"\n"):
 	case wrote && n.claims(by):
 		return false, n.owner(), nil
-	case !wrote:
+	case !wrote || onlyToken:
 		return false, Owner{}, nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {

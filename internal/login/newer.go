@@ -73,12 +73,12 @@ type NewerMeanwhileError struct {
 }
 
 func (e *NewerMeanwhileError) Error() string {
-	if e.Other != "" {
-		return fmt.Sprintf("%[1]s: tokens of %[2]s (another configuration's) were stored for %[1]s in %[3]s while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run %[4]s to replace them", e.Env, e.Other, e.Where, e.Replace)
-	}
 	next := "log in again to be asked about replacing them"
 	if e.Replace != "" {
 		next = "run " + e.Replace + " to replace them"
+	}
+	if e.Other != "" {
+		return fmt.Sprintf("%[1]s: tokens of %[2]s (another configuration's) were stored for %[1]s in %[3]s while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or %[4]s", e.Env, e.Other, e.Where, next)
 	}
 	return fmt.Sprintf("%s: a newer freshtoken stored tokens for %[1]s while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or %s", e.Env, next)
 }

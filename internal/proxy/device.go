@@ -30,8 +30,9 @@ type deviceLogin struct {
 // new one's, or where no command finds them (see current), met at a poll
 // or as the poll that brings the tokens stores them (see loginCheck), and
 // so do tokens a newer freshtoken stores meanwhile (see
-// envProxy.newerSince).
-func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
+// envProxy.newerSince). Another configuration's tokens are replaced only as
+// over allows (see loginCheck).
+func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacing) error {
 	e.starting.Lock()
 	defer e.starting.Unlock()
 	if dl := e.device.Load(); dl != nil && p.now().Before(dl.expires) {
@@ -59,7 +60,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 		// configuration, or a newer freshtoken's tokens stored.
 		var changed error
 		cur := e
-		d.Check = p.loginCheck(context.WithoutCancel(stopping), e, overNewer, &cur)
+		d.Check = p.loginCheck(context.WithoutCancel(stopping), e, overNewer, over, &cur)
 		err := d.Wait(wctx, func(freshtoken.DevicePoll) {
 			if cur, changed = p.current(wctx, e); changed != nil {
 				cancel()
@@ -108,8 +109,8 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy) error {
 
 // loginButton is what the Log in button does for e's grant: a device log-in
 // shown on the page, nothing for client credentials, else the browser goes
-// to the provider.
-func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy) (handled bool) {
+// to the provider. over is which other configurations' tokens it replaces.
+func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy, over replacing) (handled bool) {
 	back := func(done string) {
 		http.Redirect(w, r, p.noticeURL(done, e.name), http.StatusSeeOther)
 	}
@@ -117,7 +118,7 @@ func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy)
 	case config.GrantClientCredentials:
 		back("login-not-needed")
 	case config.GrantDeviceCode:
-		if err := p.startDeviceLogin(r.Context(), e); err != nil {
+		if err := p.startDeviceLogin(r.Context(), e, over); err != nil {
 			p.buttonFailed(w, r, e.name, "login-failed", err)
 			return true
 		}

@@ -976,7 +976,11 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 	if n := f.provider.Stats().APIRequests - before; n != 0 {
 		t.Errorf("%d requests went to the old API after the change", n)
 	}
-	f.login(t, "dev")
+	// As `freshtoken login` does, which replaces the old configuration's
+	// tokens (asked first on a terminal).
+	if ended := browse(t, f.vouched(t, "dev", proxy.Replacing(proxy.LoginURL(f.base, "dev", "", "", "", 0), true, nil))); ended.Query().Get("done") != "logged-in" {
+		t.Fatalf("the log-in after the change ended at %s", ended)
+	}
 	if st := other.Stats(); st.Exchanges != 1 {
 		t.Fatalf("the log-in after the change made %d code exchanges at the new provider; want 1", st.Exchanges)
 	}

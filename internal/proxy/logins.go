@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,10 +50,30 @@ type pendingLogin struct {
 	// overNewer: it began over tokens a newer freshtoken wrote, which the
 	// person confirmed replacing (see envProxy.newerSince).
 	overNewer bool
+	// over is which other configurations' tokens it may replace.
+	over replacing
 
 	answered bool          // its callback has arrived; the state is spent
 	done     chan struct{} // closed once it has succeeded or failed
 	err      error         // set before done is closed
+}
+
+// replacing is which other configurations' tokens (another client's,
+// provider's, grant type's or API's, stored under the name: CheckGrant
+// refuses them) a log-in may replace: those the person confirmed replacing
+// as it began (the page's Replace and log in, or `freshtoken login`'s
+// question), named by their grants' digests (GrantDigest), or any, for a
+// `freshtoken login` that replaces them unasked (--yes, or no terminal).
+// Any others, stored as the person approved, are kept, and the log-in
+// stores nothing, as `freshtoken login` on a terminal does.
+type replacing struct {
+	any    bool
+	grants []string
+}
+
+// allows reports whether a log-in may replace the tokens of g.
+func (o replacing) allows(g store.Grant) bool {
+	return o.any || slices.Contains(o.grants, GrantDigest(g))
 }
 
 // logins are the log-ins started here, oldest first, and how those that
@@ -195,7 +216,7 @@ func (p *Proxy) redirectURI(ec *config.Env) string {
 // login.DefaultTimeout for the browser to come back, or as long as the
 // `freshtoken login` that asked for it (attempt, if one did) waits: its
 // --timeout, up to maxLoginWait.
-func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.Duration) (*pendingLogin, error) {
+func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.Duration, over replacing) (*pendingLogin, error) {
 	e, err := p.env(ctx, name)
 	if err != nil {
 		return nil, err
@@ -224,6 +245,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
 		attempt:   attempt,
 		overNewer: e.holdsNewer(ctx),
+		over:      over,
 		done:      make(chan struct{}),
 	}
 	p.logins.add(pl, now)
@@ -261,7 +283,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 			}
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
-				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, p.loginCheck(ctx, pl.env, pl.overNewer, &e))
+				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, p.loginCheck(ctx, pl.env, pl.overNewer, pl.over, &e))
 			}
 			stored()
 		}
@@ -303,15 +325,19 @@ func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
 // under the renewal lock as its tokens are stored: they are stored only
 // while e is served as it was when the log-in began (see current), as the
 // configuration may have changed as the provider answered (`freshtoken
-// remove`, `freshtoken store migrate`), and only as newerCheck allows.
-// *now is set to e as served then, which is told of a failure.
-func (p *Proxy) loginCheck(ctx context.Context, e *envProxy, overNewer bool, now **envProxy) freshtoken.LoginCheck {
+// remove`, `freshtoken store migrate`), only as newerCheck allows, and
+// over another configuration's tokens only as over allows. *now is set to
+// e as served then, which is told of a failure.
+func (p *Proxy) loginCheck(ctx context.Context, e *envProxy, overNewer bool, over replacing, now **envProxy) freshtoken.LoginCheck {
 	newer := e.newerCheck(overNewer)
 	return func(rec *store.Record, err error) error {
 		cur, changed := p.current(ctx, e)
 		*now = cur
 		if changed != nil {
 			return changed
+		}
+		if err == nil && rec != nil && e.src.CheckGrant(rec) != nil && !over.allows(rec.Grant) {
+			return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String(), Where: e.src.Location()}
 		}
 		return newer(rec, err)
 	}
@@ -352,16 +378,21 @@ func (e *envProxy) newerCheck(overNewer bool) func(*store.Record, error) error {
 // use and this one cannot read, it starts nothing unless the form says the
 // person confirmed replacing them (the page's Replace and log in), as
 // `freshtoken login` asks: a newer freshtoken's grant is never ended
-// unasked. Nor over a record it cannot read at all (Redis down, a file
-// with loose permissions), which may be one, as `freshtoken login` does
-// not: the page says why; a corrupt record is replaced.
+// unasked. So over another configuration's tokens (replace=other), whose
+// grant the log-in then replaces, and no other configuration's stored
+// while the person approves. Nor over a record it cannot read at all
+// (Redis down, a file with loose permissions), which may be one, as
+// `freshtoken login` does not: the page says why; a corrupt record is
+// replaced.
 func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 	name, ok := p.checkForm(w, r)
 	if !ok {
 		return
 	}
+	var over replacing
 	if e, err := p.env(r.Context(), name); err == nil {
-		switch _, err := e.src.Record(r.Context()); {
+		rec, err := e.src.Record(r.Context())
+		switch {
 		case errors.Is(err, store.ErrNewerFormat) && r.PostForm.Get("replace") != "newer":
 			p.log.Warn("log-in not started: the stored tokens were written by a newer freshtoken", "env", name)
 			http.Redirect(w, r, p.noticeURL("login-over-newer", name), http.StatusSeeOther)
@@ -369,19 +400,27 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 		case err != nil && !errors.Is(err, store.ErrCorrupt):
 			p.buttonFailed(w, r, name, "login-failed", err)
 			return
+		case err == nil && rec != nil && e.src.CheckGrant(rec) != nil:
+			if r.PostForm.Get("replace") != "other" {
+				p.log.Warn("log-in not started: the stored tokens belong to another configuration", "env", name, "theirs", rec.Grant.String())
+				http.Redirect(w, r, p.noticeURL("login-over-other", name), http.StatusSeeOther)
+				return
+			}
+			over.grants = []string{GrantDigest(rec.Grant)}
 		}
-		if p.loginButton(w, r, e) {
+		if p.loginButton(w, r, e, over) {
 			return
 		}
 	}
-	p.sendToProvider(w, r, name, "", 0)
+	p.sendToProvider(w, r, name, "", 0, over)
 }
 
 // sendToProvider starts a log-in of name, for the `freshtoken login` named
-// attempt if one asked, which waits for it as long as wait, and sends the
-// browser to the provider.
-func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string, wait time.Duration) {
-	pl, err := p.startLogin(r.Context(), name, attempt, wait)
+// attempt if one asked, which waits for it as long as wait, and may replace
+// other configurations' tokens as over says, and sends the browser to the
+// provider.
+func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string, wait time.Duration, over replacing) {
+	pl, err := p.startLogin(r.Context(), name, attempt, wait, over)
 	if err != nil {
 		p.attemptFailed(name, attempt, err)
 		p.buttonFailed(w, r, name, "login-failed", err)
@@ -457,7 +496,10 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wait, _ := time.ParseDuration(q.Get("wait")) // none, or not one: the proxy's own
-	p.sendToProvider(w, r, name, q.Get("attempt"), wait)
+	// The other configurations' tokens the command would replace: a
+	// command older than this names none, and replaces none here.
+	over := replacing{any: q.Get("replace") == "other", grants: q["replace_grant"]}
+	p.sendToProvider(w, r, name, q.Get("attempt"), wait, over)
 }
 
 // vouched reports whether r, a request for the log-in link, was made by a
@@ -606,6 +648,31 @@ func ForIssuer(link, issuer string) string { return withParam(link, "issuer", is
 // which ignores the digest: it names the token endpoint by its URL, which
 // such a proxy compares, and hands out, itself.
 func ForOlderProxy(link, tokenURL string) string { return withParam(link, "token_url", tokenURL) }
+
+// GrantDigest is how `freshtoken login` names to the proxy the grant of
+// another configuration's tokens that it may replace: the SHA-256, in hex,
+// of every field of g, which shows no key its URLs carry.
+func GrantDigest(g store.Grant) string {
+	b, _ := json.Marshal(g) // strings and a bool: never fails
+	return digest("grant", string(b))
+}
+
+// Replacing is the log-in link for a `freshtoken login` that may replace
+// the tokens of the grants others (the ones the person confirmed replacing
+// as it began), or with any, every other configuration's stored before the
+// log-in's are (--yes, or no terminal to ask on): the proxy replaces no
+// others.
+func Replacing(link string, any bool, others []store.Grant) string {
+	path, query, _ := strings.Cut(link, "?")
+	q, _ := url.ParseQuery(query) // LoginURL's own
+	if any {
+		q.Set("replace", "other")
+	}
+	for _, g := range others {
+		q.Add("replace_grant", GrantDigest(g))
+	}
+	return path + "?" + q.Encode()
+}
 
 // WithLoginKey is the log-in link carrying the key of the proxy's grant
 // answer, which vouches that a program on this machine made it; a proxy

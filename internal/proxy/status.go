@@ -99,6 +99,9 @@ type envView struct {
 	// NewerTokens is set when the stored tokens were written by a newer
 	// freshtoken: Log in replaces them only once the person confirms.
 	NewerTokens bool
+	// OtherTokens is set when the stored tokens are another
+	// configuration's: Log in replaces them only once the person confirms.
+	OtherTokens bool
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
 	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
@@ -123,6 +126,7 @@ var notices = map[string]struct {
 	"logged-out":            {false, "Logged out of {env}: its tokens are forgotten."},
 	"logout-failed":         {true, "Could not log out of {env}; see the details below."},
 	"logged-out-later-kept": {false, "Logged out of {env}'s log-in; a log-in made while this log-out ran (freshtoken login in a terminal, say) stored its own tokens, which are kept: {env} is logged in with them. Click Log out again to log out of them too."},
+	"later-kept-unrevoked":  {false, "Nothing was revoked or forgotten: a log-in made as this log-out began (freshtoken login in a terminal, say) stored its own tokens first, which are kept: {env} is logged in with them. The grant of the log-in you logged out of was not ended at the provider: it stays valid until it expires, or until you remove the app's access in your account at the provider. Click Log out again to log out of the log-in kept."},
 	"nothing-to-log-out":    {false, "{env} has no stored tokens: there was nothing to log out of."},
 	"logged-out-unknown":    {false, "Logged out of {env}: the provider's revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."},
 	"logged-out-unrevoked":  {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
@@ -132,6 +136,7 @@ var notices = map[string]struct {
 	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
 	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
+	"login-over-other":      {true, "Nothing was started or changed: the tokens stored for {env} belong to another configuration (see below), which would have to log in again. Give this configuration a store of its own ([store] url) to keep both, or click Replace and log in to replace them."},
 	"login-over-newer":      {true, "Nothing was started or changed: the tokens stored for {env} were written by a newer freshtoken, which can use them and this one cannot read. Upgrade freshtoken to use them, or click Replace and log in to log in with this one; the newer freshtoken will then have to log in again."},
 }
 
@@ -248,7 +253,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	}
 	if rec != nil {
 		if err := e.src.CheckGrant(rec); err != nil { // as `freshtoken status` says
-			v.State, v.Problem, v.LoginFixes = "attention", err.Error(), true
+			v.State, v.Problem, v.OtherTokens = "attention", err.Error(), true
 			return v
 		}
 	}
@@ -417,8 +422,9 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := p.env(r.Context(), name)
 	var (
-		rerr    error
-		unknown string // the provider's answer that it no longer knows the tokens
+		rerr      error
+		unknown   string // the provider's answer that it no longer knows the tokens
+		unrevoked bool   // a later log-in was stored before the revocation was sent
 	)
 	if err == nil {
 		// As `freshtoken logout`: another configuration's tokens, stored
@@ -447,7 +453,13 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		}
 		// End the grant at the provider if it can, and forget the tokens
 		// unless the configuration kept it from being ended.
-		unknown, rerr = e.src.RevokeGrant(r.Context())
+		unknown, rerr = e.src.RevokeGrantOf(r.Context(), rec)
+		// A log-in stored before the revocation took the lock: nothing
+		// was sent, and its tokens are kept (as LogoutOf keeps them).
+		unrevoked = errors.Is(rerr, store.ErrChanged)
+		if unrevoked {
+			rerr = nil
+		}
 		if errors.Is(rerr, freshtoken.ErrClearText) {
 			// Nothing was sent: the tokens are kept until the
 			// revocation endpoint is corrected.
@@ -488,6 +500,9 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	}
 	e.succeed()
 	switch {
+	case laterKept && unrevoked:
+		p.log.Info("a log-in made as the log-out began was stored first; nothing was revoked, and its tokens were kept", "env", name, "store", e.src.Location())
+		http.Redirect(w, r, p.noticeURL("later-kept-unrevoked", name), http.StatusSeeOther)
 	case laterKept:
 		p.log.Info("the tokens of a log-in made while logging out were kept", "env", name, "store", e.src.Location())
 		http.Redirect(w, r, p.noticeURL("logged-out-later-kept", name), http.StatusSeeOther)

@@ -1,0 +1,225 @@
+package proxy_test
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// otherConfigLogsIn stores, for dev, the tokens of a log-in made with a
+// second configuration file that shares the fixture's store and names dev
+// with another client, as `freshtoken --config other.toml login` does; it
+// returns that grant.
+func (f *fixture) otherConfigLogsIn(t *testing.T) store.Grant {
+	t.Helper()
+	conf, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(filepath.Dir(f.configPath), "other.toml")
+	if err := os.WriteFile(other, []byte(strings.ReplaceAll(string(conf), `"dev-client-id"`, `"other-client-id"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := config.Open(t.Context(), config.OpenOptions{Path: other, Env: "dev", Clock: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := &oauth2.Token{AccessToken: "other-access-token", RefreshToken: "other-refresh-token", Expiry: f.clock.Now().Add(time.Hour)}
+	if err := src.SaveLogin(t.Context(), tok, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return src.OwnGrant()
+}
+
+// othersKept fails the test unless dev's record holds the other
+// configuration's tokens.
+func (f *fixture) othersKept(t *testing.T, what string) {
+	t.Helper()
+	if _, rec := f.stored(t, "dev"); rec.RefreshToken != "other-refresh-token" {
+		t.Errorf("%s: the other configuration's tokens were replaced: %+v", what, rec.Grant)
+	}
+}
+
+// TestLogInOverAnotherConfigurationsTokensAsks: two configuration files
+// name dev with other clients and share one store. The status page's Log
+// in, over the other's tokens, sent the browser to the provider and
+// replaced them with no word of them, the other configuration's grant
+// lost, where `freshtoken login` asks on a terminal. It now starts nothing
+// and says why, and the page offers Replace and log in, which does.
+func TestLogInOverAnotherConfigurationsTokensAsks(t *testing.T) {
+	f := newFixture(t)
+	f.otherConfigLogsIn(t)
+	_, page := f.get(t, "/")
+	if !strings.Contains(string(page), `id="login-dev" class="danger">Replace and log in<`) || !strings.Contains(string(page), "the other configuration will then have to log in again") {
+		t.Fatalf("the page does not offer to replace another configuration's tokens:\n%s", page)
+	}
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-over-other&env=dev" {
+		t.Fatalf("Log in, unconfirmed, over another configuration's tokens: %d to %q; want the page saying why nothing was started", resp.StatusCode, loc)
+	}
+	if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "Nothing was started or changed: the tokens stored for dev belong to another configuration") {
+		t.Errorf("the page does not say why nothing was started:\n%s", page)
+	}
+	f.othersKept(t, "Log in, unconfirmed")
+	resp = f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}, "replace": {"other"}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+		t.Fatalf("Replace and log in: %d to %q; want the log-in started", resp.StatusCode, loc)
+	}
+	if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "logged-in" {
+		t.Fatalf("Replace and log in, approved, ended at %s", ended)
+	}
+	if _, rec := f.stored(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Errorf("Replace and log in, approved, kept the other configuration's tokens: %+v", rec.Grant)
+	}
+}
+
+// TestALogInMeetingAnotherConfigurationsTokensStoresNothing: another
+// configuration (a second config file naming dev with another client,
+// sharing the store) logged in while a log-in begun on the status page,
+// or by `freshtoken login` through the proxy's link, waited for the
+// person to approve. The answer replaced the other's tokens unasked. It
+// now stores nothing and says why, unless the log-in was allowed to
+// replace them: the page's Replace and log in over those very tokens, or a
+// `freshtoken login` that replaces them (--yes, or no terminal: the link's
+// replace=other), or that the person told to replace them (replace_grant).
+func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
+	link := func(f *fixture, extra func(string) string) string {
+		return f.vouched(t, "dev", extra(proxy.LoginURL(f.base, "dev", "dev-client-id", "", "", 0)))
+	}
+	started := func(t *testing.T, f *fixture, link string) string {
+		t.Helper()
+		resp, err := noRedirects.Get(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+			t.Fatalf("the log-in link: %d to %q; want the log-in started", resp.StatusCode, loc)
+		}
+		return resp.Header.Get("Location")
+	}
+	for _, tc := range []struct {
+		name     string
+		start    func(t *testing.T, f *fixture) string
+		replaces bool
+	}{
+		{"page", func(t *testing.T, f *fixture) string {
+			resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+			if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+				t.Fatalf("Log in: %d to %q; want the log-in started", resp.StatusCode, loc)
+			}
+			return resp.Header.Get("Location")
+		}, false},
+		{"link", func(t *testing.T, f *fixture) string {
+			return started(t, f, link(f, func(l string) string { return l }))
+		}, false},
+		{"link replacing a grant confirmed", func(t *testing.T, f *fixture) string {
+			return started(t, f, link(f, func(l string) string { return proxy.Replacing(l, false, []store.Grant{{ClientID: "someone-else"}}) }))
+		}, false},
+		{"link replacing any", func(t *testing.T, f *fixture) string {
+			return started(t, f, link(f, func(l string) string { return proxy.Replacing(l, true, nil) }))
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.login(t, "dev")
+			auth := tc.start(t, f)
+			f.otherConfigLogsIn(t)
+			ended := browse(t, auth)
+			if tc.replaces {
+				if ended.Query().Get("done") != "logged-in" {
+					t.Fatalf("a log-in allowed to replace another configuration's tokens ended at %s", ended)
+				}
+				if _, rec := f.stored(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+					t.Errorf("the log-in kept the other configuration's tokens: %+v", rec.Grant)
+				}
+				return
+			}
+			if unsigned(ended.RequestURI()) != "/?done=login-failed&env=dev" {
+				t.Errorf("a log-in approved after another configuration stored tokens ended at %s; want the page saying nothing was stored", ended)
+			}
+			f.othersKept(t, "the log-in approved")
+			if _, page := f.get(t, "/?done=login-failed&env=dev"); !strings.Contains(string(page), `belong to client &#34;other-client-id&#34;`) || !strings.Contains(string(page), ">Replace and log in<") {
+				t.Errorf("the page does not say whose the tokens stored are, nor offer to replace them:\n%s", page)
+			}
+			if logs := f.logs.String(); !strings.Contains(logs, "(another configuration's) were stored for dev in") {
+				t.Errorf("the log does not say why the log-in stored nothing:\n%s", logs)
+			}
+		})
+	}
+	t.Run("page, confirmed over the same tokens", func(t *testing.T) {
+		f := newFixture(t)
+		f.otherConfigLogsIn(t)
+		resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}, "replace": {"other"}}, f.base)
+		f.otherConfigLogsIn(t) // renewed, or logged in again, by that configuration: the same grant
+		if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "logged-in" {
+			t.Fatalf("Replace and log in, approved, ended at %s", ended)
+		}
+	})
+}
+
+// TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation: `freshtoken
+// login` in a terminal stored its tokens after the page's Log out looked
+// at the stored ones and before its revocation took the renewal lock. The
+// revocation sent the later log-in's tokens, ending its grant. It sends
+// nothing, keeps them, and the page says nothing was revoked.
+func TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation(t *testing.T) {
+	revocation, revoked := countingRevocation(t)
+	f := revFixture(t, func(*fixture) string { return revocation })
+	f.login(t, "rev")
+	st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
+	unlock, err := st.Lock(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf, waits := f.csrf(t), strings.Count(f.logs.String(), "waiting for the renewal lock")
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.base)
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Error(err)
+			resp = &http.Response{}
+		} else {
+			resp.Body.Close()
+		}
+		answered <- resp
+	}()
+	testenv.WaitFor(t, "the log-out to wait for the lock", func() bool { return strings.Count(f.logs.String(), "waiting for the renewal lock") > waits })
+	rec, err := st.Load(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(t.Context(), "rev", storetest.LaterLogIn(rec)); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	resp := testenv.Receive(t, "the Log out's answer", answered)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=later-kept-unrevoked&env=rev" {
+		t.Fatalf("Log out: %d to %q; want the page saying nothing was revoked and the later log-in kept", resp.StatusCode, loc)
+	}
+	if n := revoked.Load(); n != 0 {
+		t.Fatalf("%d revocation requests sent for the later log-in's tokens", n)
+	}
+	if _, rec := f.stored(t, "rev"); rec.RefreshToken != "later-refresh-token" {
+		t.Fatalf("the later log-in's tokens were not kept: %+v", rec)
+	}
+	if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "Nothing was revoked or forgotten") {
+		t.Errorf("the page does not say nothing was revoked:\n%s", page)
+	}
+}
