@@ -476,6 +476,25 @@ func TestStoreMigrateToARedisThatIsDown(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateToARedisDatabaseThatDoesNotExist: `store migrate --to`
+// a Redis database past the server's `databases` setting says to name
+// another in the URL, exit 2: it said to name one "in [store] url", which
+// --to's store is not in, and setting it there left every token behind.
+func TestStoreMigrateToARedisDatabaseThatDoesNotExist(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	srv := redistest.Start(t)
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "redis://"+srv.Addr+"/16")
+	line, _, _ := strings.Cut(stderr.String(), "\n")
+	if code != 2 || !strings.Contains(line, "no database 16") || !strings.Contains(line, "--to") || strings.Contains(line, "[store] url") {
+		t.Errorf("exit %d, %s; want 2, saying --to's Redis has no database 16, and not to set [store] url", code, stderr)
+	}
+	if rec := e.record(t, "dev"); rec == nil {
+		t.Error("the tokens are gone")
+	}
+}
+
 // TestStoreMigrateFromARedisThatIsDown: a move out of a Redis store that
 // cannot be reached says so alone, with no line saying to wait for a
 // renewal lock "another process or machine is renewing", which came first.
