@@ -867,6 +867,46 @@ func TestStoreMigrateSaysWhatIsWrongWithTo(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateToAFolderOthersUse: `store migrate --to` a folder that
+// others may use (file:///tmp, a shared folder) or a link to one moves
+// nothing, exit 2, and says to name a folder of the tokens' own with --to
+// (a link: the folder it leads to): it said to `chmod 700` the folder, and
+// as root (a container) for `--to file:///tmp` or `file:///`, that locked
+// every other user and service out of it.
+func TestStoreMigrateToAFolderOthersUse(t *testing.T) {
+	e, rec := devAndZeta(t)
+	nothingMoved := checkNothingMoved(t, e, rec)
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o1777); err != nil { // as /tmp
+		t.Fatal(err)
+	}
+	private := filepath.Join(t.TempDir(), "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ to, want string }{
+		{shared, "name a folder of the tokens' own with --to, such as file://" + filepath.Join(shared, "freshtoken") + ", which freshtoken makes for you alone\n"},
+		{link, "is a symbolic link, which freshtoken never follows in its token store; name the folder it leads to with --to (file://" + private + "), or another of the tokens' own\n"},
+	} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, "store", "migrate", "--to", "file://"+c.to)
+		if msg := stderr.String(); code != 2 || !strings.Contains(msg, c.want) || strings.Contains(msg, "chmod") || strings.Contains(msg, "remove it") || strings.Contains(msg, "set [store] url") {
+			t.Errorf("--to %s: exit %d\n%s%s; want exit 2 saying %q, and nothing of chmod or removing it", c.to, code, stdout, msg, c.want)
+		}
+		nothingMoved()
+	}
+	if fi, err := os.Stat(shared); err != nil || fi.Mode()&fs.ModePerm != 0o777 {
+		t.Errorf("the shared folder: %v, %v; want it left as it was", fi.Mode(), err)
+	}
+}
+
 // TestStoreMigrateLeavesNoReserveBehind: once every record has left a
 // folder, `store migrate` takes the file store's reserve (64 KiB, kept for
 // the renewals of the records there) out of it too; it was left alone in
