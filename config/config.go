@@ -933,15 +933,15 @@ func StoreDir(storeURL string) (string, error) {
 		}
 		// A path, as a shell takes it.
 		if whole, tilde, ok := underTilde(storeURL); ok {
-			return "", fmt.Errorf("%q: %s only to a shell; write the whole path as a URL: %s", storeURL, tilde, fileURL(whole))
+			return "", fmt.Errorf("%q: %s only to a shell; write the whole path as a URL: %s", storeURL, tilde, FileURL(whole))
 		}
 		if filepath.IsAbs(storeURL) {
-			return "", fmt.Errorf("%q is a folder's path; write it as a URL: %s", storeURL, fileURL(storeURL))
+			return "", fmt.Errorf("%q is a folder's path; write it as a URL: %s", storeURL, FileURL(storeURL))
 		}
 		return "", fmt.Errorf("%q is no URL; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown)
 	case "file":
 		if p := u.Path; p == "/~" || strings.HasPrefix(p, "/~/") {
-			return "", fmt.Errorf("%q names a folder ~ at the top of the disk: ~ is your home folder only to a shell; write the whole path: %s", shown, fileURL(filepath.Join(homeFolder(), p[2:])))
+			return "", fmt.Errorf("%q names a folder ~ at the top of the disk: ~ is your home folder only to a shell; write the whole path: %s", shown, FileURL(filepath.Join(homeFolder(), p[2:])))
 		}
 
 		if u.Host != "" && u.Host != "localhost" {
@@ -982,8 +982,8 @@ func badEscape(err error) string {
 	return ""
 }
 
-// fileURL is the file:// URL of the folder at path.
-func fileURL(path string) string {
+// FileURL is the file:// URL of the folder at path.
+func FileURL(path string) string {
 	p := filepath.ToSlash(path)
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p // C:/x

@@ -159,6 +159,14 @@ const waitForConfig = "--wait-for-config"
 // certificates these name (without them its renewals failed).
 var serviceVars = []string{"XDG_STATE_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
+// carriedVar reports whether an install writes the variable name=value
+// into a service's file (a serviceVars one, but a proxy URL with
+// credentials, which it leaves for the person to add).
+func carriedVar(name, value string) bool {
+	proxy := strings.HasSuffix(strings.ToUpper(name), "_PROXY")
+	return slices.Contains(serviceVars, name) && !(proxy && hasCredentials(value))
+}
+
 // serviceEnv is serviceVars as set here (NAME=value; the certificates'
 // paths made absolute), but for proxies
 // whose URL holds credentials, which are named in withCredentials instead: a
@@ -291,7 +299,14 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 			fmt.Fprintf(f.IO.ErrOut, "Note: $%s holds credentials (a user name or password), which are not written into the service's file; %s.\n", name, how)
 		}
 	}
+	// Settings of the person's own in the installed file (`systemctl
+	// --user edit --full`'s) were dropped without a word: kept beside it.
+	installed, _ := os.ReadFile(p.Path)
+	handEdited := p.HandEdited(string(installed), carriedVar)
 	if o.DryRun {
+		if handEdited {
+			fmt.Fprintf(f.IO.ErrOut, "Note: %s holds settings of your own (edited by hand), which the new file does not; it would be kept as %s.\n", p.Path, editedCopy(p))
+		}
 		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
 		if !o.FilesOnly {
 			fmt.Fprintln(f.IO.Out, "# and then run:")
@@ -307,6 +322,12 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	// One service a user: another configuration's is replaced, once the
 	// file is written.
 	was, now := otherConfig(p)
+	if handEdited {
+		// 0600: an office proxy's password may be among them.
+		if err := atomicfile.Write(editedCopy(p), installed, atomicfile.Options{}); err != nil {
+			return config.Invalidf("%s holds settings of your own (edited by hand), which could not be kept as %s (%v); it is as it was: move them into `systemctl --user edit %s.service` (kept by every install), then run `freshtoken service install` again", p.Path, editedCopy(p), err, service.Name)
+		}
+	}
 	if err := writeServiceFile(p.Path, p.Text); err != nil {
 		return err
 	}
@@ -314,6 +335,9 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s); it now runs %s, and the environments of the other are no longer kept alive by a service.\n", was, now)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote %s.\n", p.Path)
+	if handEdited {
+		fmt.Fprintf(f.IO.ErrOut, "Note: %s held settings of your own (edited by hand), which the new file does not; the old file is kept as %s: put them in `systemctl --user edit %s.service`, which every install keeps, then remove it.\n", p.Path, editedCopy(p), service.Name)
+	}
 	if o.FilesOnly {
 		return nil
 	}
@@ -327,6 +351,11 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	fmt.Fprintf(f.IO.ErrOut, "Started the %s service %q; its log: %s\n", p.System, service.Name, p.Logs)
 	return nil
 }
+
+// editedCopy is where install keeps the installed service's file that
+// held settings of the person's own, beside it, under a name the
+// service manager does not load.
+func editedCopy(p *service.Plan) string { return p.Path + ".edited" }
 
 // writeServiceFile replaces the service's file at path with text whole,
 // or leaves it as it was: written in place, a full disk left it emptied or
@@ -412,6 +441,9 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 	if fi, err := os.Stat(p.Additions); p.Additions != "" && err == nil && fi.IsDir() {
 		// The person's own, which a service installed again would want.
 		fmt.Fprintf(f.IO.ErrOut, "Kept %s, your own additions to the service (`systemctl --user edit`'s), which may hold an office proxy's password; remove it (rm -r %s) if no service installed again needs it.\n", p.Additions, shellquote.Word(p.Additions))
+	}
+	if _, err := os.Lstat(editedCopy(p)); err == nil {
+		fmt.Fprintf(f.IO.ErrOut, "Kept %s, the service's file as you had edited it, which an install replaced; remove it (rm %s) once you have no need of its settings.\n", editedCopy(p), shellquote.Word(editedCopy(p)))
 	}
 	return nil
 }

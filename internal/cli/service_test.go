@@ -365,3 +365,81 @@ func usableConfig(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestServiceInstallKeepsAUnitEditedByHand: `service install` over a unit
+// holding settings of the person's own (`systemctl --user edit --full`'s: a
+// proxy flag, an office proxy with its password, a limit) keeps the old
+// file beside it, 0600, and says so and where such settings belong: they
+// were dropped without a word, the proxy moving back to its default
+// address and losing the office proxy. A unit as an install writes it,
+// with another configuration or the variables an install carries, is
+// replaced as before, nothing kept.
+func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "config.toml")
+	usableConfig(t, conf)
+	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy", waitForConfig}, Home: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := service.For("linux", service.Spec{Executable: "/opt/freshtoken", Args: []string{"--debug", "--config", filepath.Join(dir, "other.toml"), "proxy"}, Home: dir, Env: []string{"XDG_STATE_HOME=/state", "HTTPS_PROXY=http://proxy:3128"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, installed string
+		kept            bool
+	}{
+		{"a proxy flag", strings.Replace(p.Text, waitForConfig, waitForConfig+" --listen 127.0.0.1:9999", 1), true},
+		{"an office proxy", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=HTTPS_PROXY=http://me:hunter2@proxy:3128\n", 1), true},
+		{"an office proxy, quoted", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://me:hunter2@proxy:3128\"\n", 1), true},
+		{"a limit", strings.Replace(p.Text, "[Service]\n", "[Service]\nLimitNOFILE=4096\n", 1), true},
+		{"an install's own", p.Text, false},
+		{"another configuration's install", other.Text, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p.Path, []byte(tc.installed), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(p.Path + ".edited")
+			f := testFactory()
+			f.ConfigFlag = conf
+			if err := installService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, p); err != nil {
+				t.Fatal(err)
+			}
+			said := f.IO.ErrOut.(*bytes.Buffer).String()
+			if b, err := os.ReadFile(p.Path); err != nil || string(b) != p.Text {
+				t.Errorf("the unit holds %q, %v; want the new one", b, err)
+			}
+			kept, err := os.ReadFile(p.Path + ".edited")
+			switch {
+			case tc.kept && (err != nil || string(kept) != tc.installed):
+				t.Errorf("the edited unit kept as %q, %v; want it whole", kept, err)
+			case tc.kept && !strings.Contains(said, "held settings of your own (edited by hand)") || tc.kept && !strings.Contains(said, "systemctl --user edit freshtoken.service"):
+				t.Errorf("stderr %q; want it to say the edited unit was kept, and where such settings belong", said)
+			case tc.kept && strings.Contains(said, "hunter2"):
+				t.Errorf("stderr %q shows the office proxy's password", said)
+			case !tc.kept && (err == nil || strings.Contains(said, "your own")):
+				t.Errorf("a unit an install wrote was kept (%v), stderr %q; want it replaced, nothing said of edits", err, said)
+			}
+			if fi, err := os.Stat(p.Path + ".edited"); tc.kept && (err != nil || fi.Mode().Perm() != 0o600) {
+				t.Errorf("the kept unit: %v, %v; want mode 0600", fi, err)
+			}
+		})
+	}
+	// Uninstall leaves the kept file, which may hold a password, and says so.
+	if err := os.WriteFile(p.Path+".edited", []byte(p.Text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := testFactory()
+	f.ConfigFlag = conf
+	if err := uninstallService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, p); err != nil {
+		t.Fatal(err)
+	}
+	if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "Kept "+p.Path+".edited") {
+		t.Errorf("uninstall said %q; want it to name the edited unit it keeps", said)
+	}
+}

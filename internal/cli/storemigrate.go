@@ -339,13 +339,23 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 // read-only disk is not. (The file store's own advice for a read-only
 // disk, to set [store] url to another folder, is wrong here: that would
 // leave the tokens behind, and every command would say to log in; so is
-// its advice for a folder that cannot be made, --to naming a file; not
-// so the keychain's for its lock folder, which --to does not name.)
+// its advice for a folder that cannot be made, --to naming a file, and
+// for a folder others may use, to chmod it; not so the keychain's for its
+// lock folder, which --to does not name.)
 func fullDestination(err error, location string, ours bool) error {
 	var fe *filestore.FolderError
 	switch {
 	case ours && errors.As(err, &fe) && !fe.Locks() && errors.Is(err, store.ErrDenied):
 		return &newStoreError{fe.WithFix("name a folder you can write in with --to")}
+	case ours && errors.As(err, &fe) && !fe.Locks() && errors.Is(err, store.ErrInsecure):
+		// The folder --to names, others' to use (/tmp, /, a shared
+		// folder) or a link: its advice, to chmod or remove it, would
+		// harm whoever else uses it.
+		dir := filepath.Dir(location)
+		if real, err := filepath.EvalSymlinks(dir); err == nil && real != dir {
+			return &newStoreError{fe.WithFix(fmt.Sprintf("name the folder it leads to with --to (%s), or another of the tokens' own", config.FileURL(real)))}
+		}
+		return &newStoreError{fe.WithFix(fmt.Sprintf("name a folder of the tokens' own with --to, such as %s, which freshtoken makes for you alone", config.FileURL(filepath.Join(dir, "freshtoken"))))}
 	case ours && errors.Is(err, syscall.EROFS):
 		return &destinationError{err: err, msg: fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", filepath.Dir(location))}
 	case !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed):

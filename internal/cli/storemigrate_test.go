@@ -476,6 +476,25 @@ func TestStoreMigrateToARedisThatIsDown(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateToARedisDatabaseThatDoesNotExist: `store migrate --to`
+// a Redis database past the server's `databases` setting says to name
+// another in the URL, exit 2: it said to name one "in [store] url", which
+// --to's store is not in, and setting it there left every token behind.
+func TestStoreMigrateToARedisDatabaseThatDoesNotExist(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	srv := redistest.Start(t)
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "redis://"+srv.Addr+"/16")
+	line, _, _ := strings.Cut(stderr.String(), "\n")
+	if code != 2 || !strings.Contains(line, "no database 16") || !strings.Contains(line, "--to") || strings.Contains(line, "[store] url") {
+		t.Errorf("exit %d, %s; want 2, saying --to's Redis has no database 16, and not to set [store] url", code, stderr)
+	}
+	if rec := e.record(t, "dev"); rec == nil {
+		t.Error("the tokens are gone")
+	}
+}
+
 // TestStoreMigrateFromARedisThatIsDown: a move out of a Redis store that
 // cannot be reached says so alone, with no line saying to wait for a
 // renewal lock "another process or machine is renewing", which came first.
@@ -845,6 +864,46 @@ func TestStoreMigrateSaysWhatIsWrongWithTo(t *testing.T) {
 			t.Errorf("--to %s: exit %d\n%s%s; want exit 2 saying %q of --to", c.to, code, stdout, msg, c.want)
 		}
 		nothingMoved()
+	}
+}
+
+// TestStoreMigrateToAFolderOthersUse: `store migrate --to` a folder that
+// others may use (file:///tmp, a shared folder) or a link to one moves
+// nothing, exit 2, and says to name a folder of the tokens' own with --to
+// (a link: the folder it leads to): it said to `chmod 700` the folder, and
+// as root (a container) for `--to file:///tmp` or `file:///`, that locked
+// every other user and service out of it.
+func TestStoreMigrateToAFolderOthersUse(t *testing.T) {
+	e, rec := devAndZeta(t)
+	nothingMoved := checkNothingMoved(t, e, rec)
+	shared := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o1777); err != nil { // as /tmp
+		t.Fatal(err)
+	}
+	private := filepath.Join(t.TempDir(), "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(private, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ to, want string }{
+		{shared, "name a folder of the tokens' own with --to, such as file://" + filepath.Join(shared, "freshtoken") + ", which freshtoken makes for you alone\n"},
+		{link, "is a symbolic link, which freshtoken never follows in its token store; name the folder it leads to with --to (file://" + private + "), or another of the tokens' own\n"},
+	} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, "store", "migrate", "--to", "file://"+c.to)
+		if msg := stderr.String(); code != 2 || !strings.Contains(msg, c.want) || strings.Contains(msg, "chmod") || strings.Contains(msg, "remove it") || strings.Contains(msg, "set [store] url") {
+			t.Errorf("--to %s: exit %d\n%s%s; want exit 2 saying %q, and nothing of chmod or removing it", c.to, code, stdout, msg, c.want)
+		}
+		nothingMoved()
+	}
+	if fi, err := os.Stat(shared); err != nil || fi.Mode()&fs.ModePerm != 0o777 {
+		t.Errorf("the shared folder: %v, %v; want it left as it was", fi.Mode(), err)
 	}
 }
 

@@ -209,6 +209,63 @@ func InstalledConfig(text string) string {
 	return ""
 }
 
+// HandEdited reports whether text, the systemd unit installed, holds
+// settings of the person's own that p's unit would drop: a line freshtoken
+// does not write (an Environment= with an office proxy's password, a
+// LimitNOFILE=), or proxy flags added to ExecStart= (--listen), as
+// `systemctl --user edit --full` leaves them. What an install rewrites on
+// purpose is not: ExecStart='s binary, logging flags and configuration,
+// comments, and the variables carried reports an install carries
+// (NAME=value, as an Environment= line written by For holds them). Other
+// systems' files are not looked at: false.
+func (p *Plan) HandEdited(text string, carried func(name, value string) bool) bool {
+	if p.System != "systemd" {
+		return false
+	}
+	ours := map[string]bool{}
+	for _, l := range strings.Split(p.Text, "\n") {
+		ours[strings.TrimSpace(l)] = true
+	}
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case ours[l] || l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, ";"):
+		case strings.HasPrefix(l, "ExecStart="):
+			if proxyFlags(l) != proxyFlags(p.Text) {
+				return true
+			}
+		default:
+			kv, ok := environmentLine().FindStringSubmatch(l), false
+			if kv != nil {
+				name, value, _ := strings.Cut(systemdArg(kv[1]), "=")
+				ok = carried(name, value)
+			}
+			if !ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// proxyFlags is the flags the ExecStart= line in text gives the proxy,
+// but for the one every install gives (--wait-for-config, which an
+// earlier freshtoken's unit lacks); "?" when the line is not one For
+// writes.
+func proxyFlags(text string) string {
+	m := systemdConfig().FindStringSubmatch(text)
+	if m == nil {
+		return "?"
+	}
+	return strings.ReplaceAll(m[2], " --wait-for-config", "")
+}
+
+// environmentLine matches an Environment= line as For writes it, its
+// quoted NAME=value the submatch.
+var environmentLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^Environment=("(?:[^"\\]|\\.)*")$`)
+})
+
 // InstalledExecutable is the freshtoken binary that text, a service's file
 // written by For, runs; "" if it names none.
 func InstalledExecutable(text string) string {
@@ -244,7 +301,7 @@ var (
 var (
 	systemdConfig = sync.OnceValue(func() *regexp.Regexp {
 		// The proxy's own flags follow it (--wait-for-config).
-		return regexp.MustCompile(`(?m)^ExecStart=.* --config ("(?:[^"\\]|\\.)*"|\S+) proxy(?: --[a-z-]+)*$`)
+		return regexp.MustCompile(`(?m)^ExecStart=.* --config ("(?:[^"\\]|\\.)*"|\S+) proxy((?: --[a-z-]+)*)$`)
 	})
 	launchdConfig = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`<string>--config</string>\s*<string>([^<]*)</string>`)

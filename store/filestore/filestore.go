@@ -659,8 +659,9 @@ func KeptInPlace(env string, err error) error {
 // url names (or the default one); WithFix gives the same error with other
 // advice, for a caller that knows better (store migrate, whose --to names
 // the folder; logout, whose tokens stay where they are). It wraps
-// store.ErrWriteFailed (a full, read-only or failing disk) or
-// store.ErrDenied, and the system's error.
+// store.ErrWriteFailed (a full, read-only or failing disk),
+// store.ErrDenied, or store.ErrInsecure (the folder itself a link, or
+// others' to use), and the system's error.
 type FolderError struct {
 	kind, cause error
 	reason      string // what happened, naming the folder
@@ -696,41 +697,63 @@ func (s *Store) checkDir() error {
 	if err != nil {
 		return folderError(s.dir, s.locksOnly, err)
 	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return linkError(s.dir)
-	}
-	if !fi.IsDir() {
+	if !fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("token store %s is not a folder", s.dir)
 	}
-	return checkFile(s.dir, fi, dirMode, "700")
-}
-
-// checkFile refuses what is not the user's, or what others may use.
-func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) error {
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return linkError(path)
-	}
-	if !fi.IsDir() && !fi.Mode().IsRegular() {
-		return notRegular(path)
-	}
-	if foreignOwner(fi) && os.Geteuid() == 0 {
-		return insecure("%s belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", path, shellquote.AsUser(owner(fi)))
-	}
-	if foreignOwner(fi) {
-		return insecure("%s belongs to another user, who could read or replace your tokens; remove it, or give it to yourself with `chown`", path)
-	}
-	if got := fi.Mode().Perm(); got&^want != 0 {
-		return insecure("%s has mode %04o, which lets other users read your tokens; run `chmod %s %s`", path, got, chmod, shellquote.Word(path))
+	// A FolderError, whose advice (to chmod or remove it) a caller that
+	// named the folder itself may replace: `chmod 700 /tmp` is no advice
+	// for `store migrate --to file:///tmp`.
+	if reason, fix := fileProblem(s.dir, fi, dirMode, "700"); reason != "" {
+		return &FolderError{kind: store.ErrInsecure, reason: reason, fix: fix, locks: s.locksOnly}
 	}
 	return nil
 }
 
+// checkFile refuses what is not the user's, or what others may use.
+func checkFile(path string, fi fs.FileInfo, want fs.FileMode, chmod string) error {
+	if reason, fix := fileProblem(path, fi, want, chmod); reason != "" {
+		return insecure("%s; %s", reason, fix)
+	}
+	return nil
+}
+
+// fileProblem says why path (fi its Lstat) is refused, and what to do,
+// when it is not the user's, or others may use it; "" for none.
+func fileProblem(path string, fi fs.FileInfo, want fs.FileMode, chmod string) (reason, fix string) {
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return linkProblem(path)
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return notRegularProblem(path)
+	}
+	if foreignOwner(fi) && os.Geteuid() == 0 {
+		return path + " belongs to another user", fmt.Sprintf("run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", shellquote.AsUser(owner(fi)))
+	}
+	if foreignOwner(fi) {
+		return path + " belongs to another user, who could read or replace your tokens", "remove it, or give it to yourself with `chown`"
+	}
+	if got := fi.Mode().Perm(); got&^want != 0 {
+		return fmt.Sprintf("%s has mode %04o, which lets other users read your tokens", path, got), fmt.Sprintf("run `chmod %s %s`", chmod, shellquote.Word(path))
+	}
+	return "", ""
+}
+
 func notRegular(path string) error {
-	return insecure("%s is not a regular file; remove it, and freshtoken will make its own", path)
+	reason, fix := notRegularProblem(path)
+	return insecure("%s; %s", reason, fix)
+}
+
+func notRegularProblem(path string) (reason, fix string) {
+	return path + " is not a regular file", "remove it, and freshtoken will make its own"
 }
 
 func linkError(path string) error {
-	return insecure("%s is a symbolic link, which freshtoken never follows in its token store; remove it (and set [store] url to the real folder if that is where tokens belong)", path)
+	reason, fix := linkProblem(path)
+	return insecure("%s; %s", reason, fix)
+}
+
+func linkProblem(path string) (reason, fix string) {
+	return path + " is a symbolic link, which freshtoken never follows in its token store", "remove it (and set [store] url to the real folder if that is where tokens belong)"
 }
 
 // insecure is a refusal wrapping store.ErrInsecure, worded as format says.

@@ -1819,7 +1819,7 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		// The SELECT go-redis sends on each new connection: a database
 		// past the server's `databases` setting, which no retry brings.
 		db := s.client.Options().DB
-		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s has no database %d (it answered %q): its databases are numbered from 0 to one less than its `databases` setting (16 unless set in redis.conf); name one of those in [store] url (redis://host:6379/0), or raise `databases`", what, s.where, db, answer.Error())}
+		return &storeError{store.ErrDenied, fmt.Sprintf("could not %s: Redis at %s has no database %d (it answered %q): its databases are numbered from 0 to one less than its `databases` setting (16 unless set in redis.conf); name one of those in its URL (redis://host:6379/0), or raise `databases`", what, s.where, db, answer.Error())}
 	}
 	switch code {
 	case "CROSSSLOT", "MOVED", "ASK":
