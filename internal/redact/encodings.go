@@ -21,12 +21,13 @@ type pattern struct {
 	// of thousands of environments held a compiled expression for each of
 	// their secrets. Nil for a value longer than maxPatterned, or repetitive.
 	re func() *regexp.Regexp
-	// literals, for a value without re, are its encodings as
-	// whole strings; based says which are base64.
+	// literals, for a value without re, are its encodings as whole
+	// strings (based says which are base64); for a value with re, the
+	// ways it reads once its text's escapes are read (see find).
 	literals []string
 	based    []bool
-	// spaced, for a value without re holding a space, are its literals
-	// not base64 with each + read as a space.
+	// spaced, for a value holding a space, are its literals not base64
+	// with each + read as a space.
 	spaced []string
 	// anchors are strings of letters and digits, one of which every match
 	// holds: they are written as themselves in every encoding. Text without
@@ -78,28 +79,32 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive) {
+	// A value holding what reads as a percent-escape (%2F) is found as it
+	// reads too, its backslashes kept: JSON and Go's quoting leave a % raw,
+	// and escape a backslash.
+	forms := []string{v}
+	if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
+		forms = append(forms, read)
+	}
+	patterned := len(v) <= maxPatterned && !slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive)
+	if !patterned {
 		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
-		forms := []string{v, string([]rune(v))}
-		// A value holding what reads as a percent-escape (%2F) is found
-		// as it reads too, its backslashes kept: JSON and Go's quoting
-		// leave a % raw, and escape a backslash.
-		if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
-			forms = append(forms, read)
+		forms = append(forms, string([]rune(v)))
+	}
+	for _, t := range forms {
+		p.literals = append(p.literals, t, strings.ReplaceAll(t, " ", "+"))
+	}
+	slices.Sort(p.literals)
+	p.literals = slices.Compact(p.literals)
+	if strings.Contains(v, " ") {
+		for _, lit := range p.literals {
+			p.spaced = append(p.spaced, strings.ReplaceAll(lit, "+", " "))
 		}
-		for _, t := range forms {
-			p.literals = append(p.literals, t, strings.ReplaceAll(t, " ", "+"))
-		}
-		slices.Sort(p.literals)
-		p.literals = slices.Compact(p.literals)
-		if strings.Contains(v, " ") {
-			for _, lit := range p.literals {
-				p.spaced = append(p.spaced, strings.ReplaceAll(lit, "+", " "))
-			}
-			slices.Sort(p.spaced)
-			p.spaced = slices.Compact(p.spaced)
-		}
-		p.based = make([]bool, len(p.literals), len(p.literals)+len(cores))
+		slices.Sort(p.spaced)
+		p.spaced = slices.Compact(p.spaced)
+	}
+	p.based = make([]bool, len(p.literals), len(p.literals)+len(cores))
+	if !patterned {
 		p.literals = append(p.literals, cores...)
 		for range cores {
 			p.based = append(p.based, true)
@@ -299,15 +304,23 @@ func (p *pattern) replace(s string, read *int) string {
 // holds escapes, in s with them read, once and twice (a URL carried
 // encoded in another's query); a value holding a space, in each of those
 // with every + read as a space too, so that it is found whichever of its
-// spaces an encoder wrote as +.
+// spaces an encoder wrote as +. A value with an expression is found by it
+// in s as written, and by its literals in s with its escapes read once
+// and twice: so written in two encodings at once (a JSON escape in a URL,
+// %5Cu0026), which the expression does not read.
 func (p *pattern) find(s string) [][]int {
-	if p.re != nil {
-		return p.re().FindAllStringSubmatchIndex(s, -1)
-	}
 	var matches [][]int
+	if p.re != nil {
+		matches = p.re().FindAllStringSubmatchIndex(s, -1)
+	}
 	written := func(start, end int) (int, int) { return start, end }
 	for text, level := s, 0; ; level++ {
-		matches = append(matches, findLiterals(text, p.literals, p.based, written)...)
+		switch {
+		case p.re == nil:
+			matches = append(matches, findLiterals(text, p.literals, p.based, written)...)
+		case level > 0:
+			matches = append(matches, findLiterals(text, p.literals, p.based, written)...)
+		}
 		if p.spaced != nil && strings.Contains(text, "+") {
 			matches = append(matches, findLiterals(strings.ReplaceAll(text, "+", " "), p.spaced, nil, written)...)
 		}
