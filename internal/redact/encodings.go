@@ -315,10 +315,7 @@ func (p *pattern) find(s string) [][]int {
 	}
 	written := func(start, end int) (int, int) { return start, end }
 	for text, level := s, 0; ; level++ {
-		switch {
-		case p.re == nil:
-			matches = append(matches, findLiterals(text, p.literals, p.based, written)...)
-		case level > 0:
+		if p.re == nil || level > 0 {
 			matches = append(matches, findLiterals(text, p.literals, p.based, written)...)
 		}
 		if p.spaced != nil && strings.Contains(text, "+") {
