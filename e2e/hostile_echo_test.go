@@ -217,6 +217,12 @@ func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
 					r, logs := w.runLogging(append(flags, args...)...)
 					all.WriteString(r.stderr + logs)
 				}
+				// status tells of the last failure, in the provider's
+				// words, and never shows a secret (stdout too).
+				for _, args := range [][]string{{"status"}, {"status", "--json"}} {
+					r, logs := w.runLogging(append(flags, args...)...)
+					all.WriteString(r.stdout + r.stderr + logs)
+				}
 			}
 			h.setFault("")
 			all.WriteString(w.login(flags...).stderr)
