@@ -30,11 +30,12 @@ import (
 // error bodies, in HTML pages, in URLs carried in other URLs. It issues
 // tokens holding the characters encodings write differently.
 type hostile struct {
-	mu      sync.Mutex
-	seen    []string // every secret it was sent or issued
-	fault   string   // how the next answers fail: see serve
-	refresh string   // the refresh token it accepts
-	access  string
+	clientSecret string
+	mu           sync.Mutex
+	seen         []string // every secret it was sent or issued
+	fault        string   // how the next answers fail: see serve
+	refresh      string   // the refresh token it accepts
+	access       string
 	// turn counts the answers: each starts its quotes further on, so that
 	// a client that shows only the first of a long quote shows each.
 	turn int
@@ -89,7 +90,7 @@ func echoes(v string) []string {
 func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	h.mu.Lock()
-	held := []string{h.seen[0], h.access, h.refresh}
+	held := []string{h.clientSecret, h.access, h.refresh}
 	h.turn++
 	turn := h.turn
 	h.mu.Unlock()
@@ -178,7 +179,7 @@ func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
 func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
 	const clientSecret = "S3cr+t/=&@! with spaces"
 	t.Setenv("E2E_ECHO_SECRET", clientSecret)
-	h := &hostile{}
+	h := &hostile{clientSecret: clientSecret}
 	h.saw(clientSecret)
 	srv := httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(srv.Close)
