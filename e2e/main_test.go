@@ -174,6 +174,16 @@ func (w *world) mustRun(args ...string) result {
 // the authorisation URL, alone on the first line of stderr, and opens it.
 func (w *world) login(extra ...string) result {
 	w.t.Helper()
+	r := w.tryLogin(extra...)
+	if r.code != 0 {
+		w.t.Fatalf("login: exit %d: %s", r.code, r.stderr)
+	}
+	return r
+}
+
+// tryLogin is login, which may fail.
+func (w *world) tryLogin(extra ...string) result {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := w.command(ctx, append([]string{"login", "--no-browser"}, extra...)...)
@@ -218,11 +228,7 @@ func (w *world) login(extra ...string) result {
 	if err != nil && !errors.As(err, &ee) {
 		w.t.Fatal(err)
 	}
-	r := result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: rest.String()}
-	if r.code != 0 {
-		w.t.Fatalf("login: exit %d: %s", r.code, r.stderr)
-	}
-	return r
+	return result{code: cmd.ProcessState.ExitCode(), stdout: out.String(), stderr: rest.String()}
 }
 
 // startDaemon starts freshtoken with args, to run until stop, or the end of

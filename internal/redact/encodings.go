@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -20,10 +21,14 @@ type pattern struct {
 	// of thousands of environments held a compiled expression for each of
 	// their secrets. Nil for a value longer than maxPatterned, or repetitive.
 	re func() *regexp.Regexp
-	// literals, for a value without re, are its encodings as
-	// whole strings; based says which are base64.
+	// literals, for a value without re, are its encodings as whole
+	// strings (based says which are base64); for a value with re, the
+	// ways it reads once its text's escapes are read (see find).
 	literals []string
 	based    []bool
+	// spaced, for a value holding a space, are its literals not base64
+	// with each + read as a space.
+	spaced []string
 	// anchors are strings of letters and digits, one of which every match
 	// holds: they are written as themselves in every encoding. Text without
 	// any of them is not searched further (see index). Nil when one of
@@ -32,8 +37,8 @@ type pattern struct {
 }
 
 // compile builds the pattern for v. It matches:
-//   - v with any of its characters written raw, percent-encoded (either hex
-//     case), as `+` for a space, JSON-escaped (`\u0026`, `\/`, `\"`, `\n`,
+//   - v with any of its characters written raw, percent-encoded once or
+//     twice (either hex case), as `+` for a space (or `%2B`, once more), JSON-escaped (`\u0026`, `\/`, `\"`, `\n`,
 //     a surrogate pair) or Go-quoted (strconv.Quote, %q: `\x7f`, `\a`,
 //     `\U0001f600`), in any mix: the URL query, path and form encodings,
 //     JSON strings and Go's quoted strings. Where v has a run of three or
@@ -48,9 +53,9 @@ type pattern struct {
 // A value longer than maxPatterned, or repetitive, is matched as whole
 // strings instead (v, v with + for a space, v with its own escapes read,
 // and the base64 cores), in the text as written and in the text with its
-// escapes read (see decodeQuoted): found so in the same mixes of raw and
-// escaped characters, whatever an encoder leaves raw (url.UserPassword's
-// `$&+,;=`, .NET's `\u002B`, JSON's `%`).
+// escapes read once and twice (see decodeQuoted and find): found so in the
+// same mixes of raw and escaped characters, whatever an encoder leaves raw
+// (url.UserPassword's `$&+,;=`, .NET's `\u002B`, JSON's `%`).
 func compile(v string) *pattern {
 	var cores []string
 	anchors := []string{longestAlnum(v)}
@@ -74,21 +79,32 @@ func compile(v string) *pattern {
 	slices.Sort(cores)
 	cores = slices.Compact(cores)
 	p := &pattern{value: v}
-	if len(v) > maxPatterned || slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive) {
+	// A value holding what reads as a percent-escape (%2F) is found as it
+	// reads too, its backslashes kept: JSON and Go's quoting leave a % raw,
+	// and escape a backslash.
+	forms := []string{v}
+	if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
+		forms = append(forms, read)
+	}
+	patterned := len(v) <= maxPatterned && !slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive)
+	if !patterned {
 		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
-		forms := []string{v, string([]rune(v))}
-		// A value holding what reads as a percent-escape (%2F) is found
-		// as it reads too, its backslashes kept: JSON and Go's quoting
-		// leave a % raw, and escape a backslash.
-		if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
-			forms = append(forms, read)
+		forms = append(forms, string([]rune(v)))
+	}
+	for _, t := range forms {
+		p.literals = append(p.literals, t, strings.ReplaceAll(t, " ", "+"))
+	}
+	slices.Sort(p.literals)
+	p.literals = slices.Compact(p.literals)
+	if strings.Contains(v, " ") {
+		for _, lit := range p.literals {
+			p.spaced = append(p.spaced, strings.ReplaceAll(lit, "+", " "))
 		}
-		for _, t := range forms {
-			p.literals = append(p.literals, t, strings.ReplaceAll(t, " ", "+"))
-		}
-		slices.Sort(p.literals)
-		p.literals = slices.Compact(p.literals)
-		p.based = make([]bool, len(p.literals), len(p.literals)+len(cores))
+		slices.Sort(p.spaced)
+		p.spaced = slices.Compact(p.spaced)
+	}
+	p.based = make([]bool, len(p.literals), len(p.literals)+len(cores))
+	if !patterned {
 		p.literals = append(p.literals, cores...)
 		for range cores {
 			p.based = append(p.based, true)
@@ -173,10 +189,25 @@ func isAlnum(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
 }
 
-// plainForms are the ways v is written in text that is then base64-encoded.
+// plainForms are the ways v is written in text that is then base64-encoded:
+// raw; query-escaped (a space as + or %20); path-escaped; as Python's
+// urllib.parse.quote writes it (a space as %20, / raw); JSON-escaped, as
+// Go writes it (<>& as \u003c…) or not, and / as \/ (PHP), so that the
+// base64 of a JSON body holding v is found.
 func plainForms(v string) []string {
 	q := url.QueryEscape(v)
-	forms := []string{v, q, strings.ReplaceAll(q, "+", "%20"), url.PathEscape(v)}
+	q20 := strings.ReplaceAll(q, "+", "%20")
+	forms := []string{v, q, q20, strings.ReplaceAll(q20, "%2F", "/"), url.PathEscape(v)}
+	for _, html := range []bool{true, false} {
+		var b strings.Builder
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(html)
+		if e.Encode(v) == nil {
+			quoted := strings.TrimSuffix(b.String(), "\n")
+			quoted = quoted[1 : len(quoted)-1]
+			forms = append(forms, quoted, strings.ReplaceAll(quoted, "/", `\/`))
+		}
+	}
 	slices.Sort(forms)
 	return slices.Compact(forms)
 }
@@ -197,9 +228,11 @@ func textPattern(v string) string {
 		written := v[i : i+size]
 		i += size
 		alts := []string{regexp.QuoteMeta(string(r))}
+		// Percent-encoded once or twice (%2F, %252F: a URL carried
+		// encoded in another's query, a redirect_uri or state echoed).
 		var pct strings.Builder
 		for _, c := range []byte(written) {
-			pct.WriteString("%" + hexPattern(fmt.Sprintf("%02X", c)))
+			pct.WriteString("%(?:25)?" + hexPattern(fmt.Sprintf("%02X", c)))
 		}
 		alts = append(alts, pct.String())
 		if r <= 0xFFFF {
@@ -213,7 +246,7 @@ func textPattern(v string) string {
 		}
 		switch r {
 		case ' ':
-			alts = append(alts, `\+`)
+			alts = append(alts, `\+`, `%2[bB]`) // form-encoded, then once more
 		case '"', '\\', '/':
 			alts = append(alts, `\\`+regexp.QuoteMeta(string(r)))
 		}
@@ -268,25 +301,45 @@ func (p *pattern) replace(s string, read *int) string {
 // find returns where p matches in s, in order, as regexp's
 // FindAllStringSubmatchIndex does for p.re: m[2] >= 0 marks base64. A
 // value without an expression is looked for in s as written and, when s
-// holds escapes, in s with them read.
+// holds escapes, in s with them read, once and twice (a URL carried
+// encoded in another's query); a value holding a space, in each of those
+// with every + read as a space too, so that it is found whichever of its
+// spaces an encoder wrote as +. A value with an expression is found by it
+// in s as written, and by its literals in s with its escapes read once
+// and twice: so written in two encodings at once (a JSON escape in a URL,
+// %5Cu0026), which the expression does not read.
 func (p *pattern) find(s string) [][]int {
+	var matches [][]int
 	if p.re != nil {
-		return p.re().FindAllStringSubmatchIndex(s, -1)
+		matches = p.re().FindAllStringSubmatchIndex(s, -1)
 	}
-	matches := p.findLiterals(s, func(start, end int) (int, int) { return start, end })
-	if strings.ContainsAny(s, `%\`) {
-		d := decodeQuoted(s)
-		matches = append(matches, p.findLiterals(d.text, d.written)...)
+	written := func(start, end int) (int, int) { return start, end }
+	for text, level := s, 0; ; level++ {
+		if p.re == nil || level > 0 {
+			matches = append(matches, findLiterals(text, p.literals, p.based, written)...)
+		}
+		if p.spaced != nil && strings.Contains(text, "+") {
+			matches = append(matches, findLiterals(strings.ReplaceAll(text, "+", " "), p.spaced, nil, written)...)
+		}
+		if level == 2 || !strings.ContainsAny(text, `%\`) {
+			break
+		}
+		d, outer := decodeQuoted(text), written
+		if d.text == text {
+			break
+		}
+		text, written = d.text, func(start, end int) (int, int) { return outer(d.written(start, end)) }
 	}
 	slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
 	return matches
 }
 
-// findLiterals returns where p's literals are in text, each as written
-// says where in the text as written text[start:end] is.
-func (p *pattern) findLiterals(text string, written func(start, end int) (int, int)) [][]int {
+// findLiterals returns where literals are in text, each as written says
+// where in the text as written text[start:end] is; based says which are
+// base64 (none when nil).
+func findLiterals(text string, literals []string, based []bool, written func(start, end int) (int, int)) [][]int {
 	var matches [][]int
-	for i, lit := range p.literals {
+	for i, lit := range literals {
 		for at := 0; ; {
 			n := strings.Index(text[at:], lit)
 			if n < 0 {
@@ -294,7 +347,7 @@ func (p *pattern) findLiterals(text string, written func(start, end int) (int, i
 			}
 			start, end := written(at+n, at+n+len(lit))
 			m := []int{start, end, -1, -1}
-			if p.based[i] {
+			if based != nil && based[i] {
 				m[2], m[3] = start, end
 			}
 			matches = append(matches, m)

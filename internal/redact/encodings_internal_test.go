@@ -333,3 +333,39 @@ func TestBase64RunIsWidenedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretIsFoundEncodedTwiceOrAsPythonQuotesIt: a secret holding `/`,
+// `&` and a space or not is found, for a secret with an expression and one
+// matched as whole strings, as Python's urllib.parse.quote writes it
+// (`/` raw, a space as %20) inside base64 (a form body a client sent), in
+// a URL percent-encoded once more as another URL's query value (a
+// provider's error URL echoing a redirect_uri or state), in base64 of a
+// JSON body escaping `/` as PHP does, JSON-escaped inside a query value
+// (`%5Cu0026`: two encodings at once), and with some of its spaces as `+`
+// and others not. Each showed the secret whole.
+func TestSecretIsFoundEncodedTwiceOrAsPythonQuotesIt(t *testing.T) {
+	pyQuote := func(v string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(url.QueryEscape(v), "+", "%20"), "%2F", "/")
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	for _, secret := range []string{"py/quote secret&01 23+xyzQRS9876", "py/quote+secret&0123+xyzQRS9876", strings.Repeat("ab/c d&", 20)} {
+		t.Run(fmt.Sprint(compile(secret).re == nil), func(t *testing.T) {
+			Set("twice", secret)
+			t.Cleanup(func() { Set("twice"); Set("twice") })
+			for name, text := range map[string]string{
+				"Python quote in base64": b64([]byte("grant_type=refresh_token&refresh_token=" + pyQuote(secret))),
+				"encoded twice in a query": "https://app.example/error?redirect_uri=" +
+					url.QueryEscape("http://127.0.0.1:8787/callback?state="+url.QueryEscape(secret)) + "&error=access_denied",
+				"path-escaped twice":         "https://app.example/error?next=" + url.QueryEscape("/x/"+url.PathEscape(secret)),
+				"JSON with \\/ in base64":    b64([]byte(`{"refresh_token":"` + strings.ReplaceAll(secret, "/", `\/`) + `"}`)),
+				"JSON of Go in base64":       b64([]byte(`{"refresh_token":"` + strings.ReplaceAll(secret, "&", `\u0026`) + `"}`)),
+				"some spaces as +, some not": strings.Replace(url.PathEscape(secret), "%20", "+", 1),
+				"JSON-escaped in a query":    "https://app.example/error?error_description=" + url.QueryEscape(`{"refresh_token":"`+strings.ReplaceAll(secret, "&", `\u0026`)+`"}`),
+			} {
+				if got := Scrub(text); strings.Contains(got, "ab/c d&ab") || strings.Contains(got, "xyzQRS") || !strings.Contains(got, Mask(secret)) {
+					t.Errorf("%s: Scrub(%s) = %s; want the secret masked", name, text, got)
+				}
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/slogtest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -78,6 +79,47 @@ func TestBytesAreMaskedAsText(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNestedBytesAreMaskedAsText: bytes inside what is logged (a struct's
+// field, exported or not, a map's values, a slice's elements, a
+// json.RawMessage, behind the pointer logged) show as the text they hold,
+// with their secrets masked: fmt wrote them as decimal numbers, in which
+// no secret was found. Bytes that are not UTF-8 show Go-quoted, so the
+// line stays UTF-8 and a secret in them is still found.
+func TestNestedBytesAreMaskedAsText(t *testing.T) {
+	const secret = "nested-bytes-secret-0123456789abcdefghij"
+	binary := "\xffbinary-secret-0123456789abcdefghij"
+	redact.Register(secret, binary)
+	type answer struct {
+		Status int
+		Body   []byte
+		raw    json.RawMessage
+	}
+	values := map[string]any{
+		"struct":  answer{Status: 400, Body: []byte(`{"error":"` + secret + `"}`), raw: json.RawMessage(`"` + secret + `"`)},
+		"pointer": &answer{Body: []byte(secret)},
+		"map":     map[string]json.RawMessage{"a": json.RawMessage(secret)},
+		"slice":   [][]byte{[]byte("plain"), []byte(secret)},
+		"any":     []any{struct{ B []byte }{[]byte(secret)}},
+		"array":   struct{ A [40]byte }{A: [40]byte([]byte(secret))},
+		"binary":  struct{ B []byte }{[]byte(binary)},
+	}
+	for _, format := range []string{"text", "json"} {
+		for name, v := range values {
+			t.Run(format+"/"+name, func(t *testing.T) {
+				var buf bytes.Buffer
+				programLogger(format, &buf).Info("answer", "x", v)
+				out := buf.String()
+				if strings.Contains(out, secret[8:]) || strings.Contains(out, "binary-secret") || strings.Contains(out, "116 101") || !utf8.ValidString(out) {
+					t.Errorf("nested bytes were not masked as text:\n%s", out)
+				}
+				if !strings.Contains(out, "…(") {
+					t.Errorf("nothing masked:\n%s", out)
+				}
+			})
+		}
 	}
 }
 

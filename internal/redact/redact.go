@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Secret is a string that never logs or prints in full.
@@ -37,12 +38,21 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(Mask(string(s)))
 func (s Secret) String() string { return Mask(string(s)) }
 
 // Mask shows a few leading characters of s (none if s is short) and its
-// length: eight of a token of 32 or more, four of 16 or more.
+// length: eight bytes of a token of 32 or more, four of 16 or more, fewer
+// where the last would cut a character in two, and none where they are not
+// UTF-8, so that the line stays UTF-8.
 func Mask(s string) string {
 	if s == "" {
 		return "(empty)"
 	}
-	return fmt.Sprintf("%s…(%d chars)", s[:maskShows(len(s))], len(s))
+	n := maskShows(len(s))
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	if !utf8.ValidString(s[:n]) {
+		n = 0
+	}
+	return fmt.Sprintf("%s…(%d chars)", s[:n], len(s))
 }
 
 // maskShows is how many leading characters Mask shows of a secret of n.
@@ -831,8 +841,10 @@ func read(v slog.Value) slog.Value {
 // anyText is x as text to mask: as it says it prints (an error's Error, a
 // String), else as it says it marshals (MarshalText, MarshalJSON: a type
 // may leave its secrets out), else a slice of bytes (a body, a
-// json.RawMessage) as the text it holds, else as fmt prints it. A method
-// that panics is said to have.
+// json.RawMessage) as the text it holds, else as fmt prints it, with the
+// slices and arrays of bytes it holds (a struct's body, a map of
+// json.RawMessage) shown as text too (see bytesAsText). A method that
+// panics is said to have.
 func anyText(x any) (text string) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -856,7 +868,7 @@ func anyText(x any) (text string) {
 		b, err = m.MarshalJSON()
 	default:
 		if v.Kind() != reflect.Slice || v.Type().Elem().Kind() != reflect.Uint8 {
-			return fmt.Sprint(x)
+			return bytesAsText(v, fmt.Sprint(x))
 		}
 		b = v.Bytes()
 	}
@@ -864,6 +876,70 @@ func anyText(x any) (text string) {
 		return "!ERROR: " + err.Error()
 	}
 	return string(b)
+}
+
+// bytesAsText is printed, v as fmt prints it, with each slice or array of
+// bytes fmt wrote as decimal numbers ([115 51 …]: unreadable, and no
+// secret in it found) written as the text it holds, Go-quoted when it is
+// not UTF-8 (as a secret is found quoted, and a log line stays UTF-8). It
+// looks where fmt does: through a struct's fields, exported or not, a
+// map's keys and values, a slice's or array's elements, an interface's
+// value, a pointer only at the top (fmt writes a nested one as its
+// address), and into no value that prints by its own method.
+func bytesAsText(v reflect.Value, printed string) string {
+	if !strings.Contains(printed, "[") {
+		return printed
+	}
+	var walk func(v reflect.Value, depth int)
+	walk = func(v reflect.Value, depth int) {
+		if !v.IsValid() {
+			return
+		}
+		if depth > 0 && v.CanInterface() {
+			switch v.Interface().(type) {
+			case error, fmt.Stringer, fmt.Formatter:
+				return
+			}
+		}
+		switch v.Kind() {
+		case reflect.Pointer:
+			if depth == 0 {
+				walk(v.Elem(), depth+1)
+			}
+		case reflect.Interface:
+			walk(v.Elem(), depth+1)
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(v.Field(i), depth+1)
+			}
+		case reflect.Map:
+			for it := v.MapRange(); it.Next(); {
+				walk(it.Key(), depth+1)
+				walk(it.Value(), depth+1)
+			}
+		case reflect.Slice, reflect.Array:
+			if v.Type().Elem().Kind() != reflect.Uint8 {
+				for i := range v.Len() {
+					walk(v.Index(i), depth+1)
+				}
+				return
+			}
+			b := make([]byte, v.Len())
+			for i := range b {
+				b[i] = byte(v.Index(i).Uint())
+			}
+			if len(b) == 0 {
+				return
+			}
+			text := string(b)
+			if !utf8.Valid(b) {
+				text = strconv.Quote(text)
+			}
+			printed = strings.ReplaceAll(printed, fmt.Sprint(b), text)
+		}
+	}
+	walk(v, 0)
+	return printed
 }
 
 // loggedDuration is a duration as freshtoken logs it: in text as Go writes

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -19,9 +20,14 @@ func TestMask(t *testing.T) {
 		"short":                              "…(5 chars)",
 		"sixteen-chars-ok":                   "sixt…(16 chars)",
 		"0123456789abcdef0123456789abcdefXY": "01234567…(34 chars)",
+		// A prefix never cuts a character, nor shows bytes that are
+		// not UTF-8: the line they were written to was not UTF-8.
+		"a" + strings.Repeat("é", 16):    "aééé…(33 chars)",
+		"abc€defghijklmnopq":             "abc…(20 chars)",
+		"\xff" + strings.Repeat("x", 33): "…(34 chars)",
 	}
 	for in, want := range tests {
-		if got := redact.Mask(in); got != want {
+		if got := redact.Mask(in); got != want || !utf8.ValidString(got) {
 			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
 		}
 	}

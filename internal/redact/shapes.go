@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // FreeText is s, text from outside that names none of the secrets it may
@@ -64,6 +65,9 @@ func maskShaped(s string) string {
 	for _, m := range masked().FindAllStringSubmatchIndex(s, -1) {
 		n, _ := strconv.Atoi(s[m[2]:m[3]])
 		start := m[0] - maskShows(n)
+		for start > last && start < m[0] && !utf8.RuneStart(s[start]) {
+			start++ // Mask showed fewer, not to cut a character
+		}
 		if start < last || strings.ContainsFunc(s[max(start, 0):m[0]], unicode.IsSpace) {
 			start = m[0]
 		}

@@ -258,3 +258,15 @@ func checkKept(t *testing.T, texts []string) {
 		}
 	}
 }
+
+// TestFreeTextKeepsAMaskWithAShortPrefixWhole: text masked already whose
+// mask shows fewer characters than it might, not to cut one in two, is
+// kept whole beside a secret written against it: the secret was masked
+// cut in the middle of its last character, and the line showed U+FFFD.
+func TestFreeTextKeepsAMaskWithAShortPrefixWhole(t *testing.T) {
+	masked := redact.Mask("a" + strings.Repeat("é", 16))
+	got := redact.FreeText("token=xé"+masked+" was refused", 200)
+	if strings.Contains(got, "\uFFFD") || strings.Contains(got, "xé") || !strings.Contains(got, masked) {
+		t.Errorf("FreeText = %q", got)
+	}
+}
