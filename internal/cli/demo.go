@@ -70,14 +70,15 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	// Refused before anything starts: --calls -1 summed "1 call to the API:
 	// 2 succeeded (-1 with the log-in…)", and a --ttl under a second, an
 	// expires_in of 0 ("lifetime unknown"), ended in "the demo saw
-	// failures", exit 1, as if freshtoken had a bug.
+	// failures", exit 1, as if freshtoken had a bug (1500ms was rounded).
 	switch {
 	case opts.Calls < 1:
 		return usageErrorf("--calls %d: give how many API calls to make, 1 or more, such as --calls 10", opts.Calls)
-	case opts.TTL < time.Second:
-		return usageErrorf("--ttl %s: the provider gives lifetimes in whole seconds; give 1s or more, such as --ttl 3s", opts.TTL)
 	case opts.Interval < 0:
 		return usageErrorf("--interval %s: give the pause between calls, 0 or more, such as --interval 700ms", opts.Interval)
+	}
+	if err := wholeSeconds("ttl", opts.TTL); err != nil {
+		return err
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
