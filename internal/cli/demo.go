@@ -67,6 +67,19 @@ on Windows), which is removed at the end.`,
 // written (`demo | head -1`, a full disk): the rest would be shown to no
 // one. That failure is then the command's, as any command's output is.
 func runDemo(ctx context.Context, opts *demoOptions) error {
+	// Refused before anything starts: --calls -1 summed "1 call to the API:
+	// 2 succeeded (-1 with the log-in…)", and a --ttl under a second, an
+	// expires_in of 0 ("lifetime unknown"), ended in "the demo saw
+	// failures", exit 1, as if freshtoken had a bug (1500ms was rounded).
+	switch {
+	case opts.Calls < 1:
+		return usageErrorf("--calls %d: give how many API calls to make, 1 or more, such as --calls 10", opts.Calls)
+	case opts.Interval < 0:
+		return usageErrorf("--interval %s: give the pause between calls, 0 or more, such as --interval 700ms", opts.Interval)
+	}
+	if err := wholeSeconds("ttl", opts.TTL); err != nil {
+		return err
+	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	out := &demoOutput{w: opts.f.IO.Out, stop: stop}

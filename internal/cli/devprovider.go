@@ -63,6 +63,15 @@ approve or deny a code.`,
 	return cmd
 }
 
+// wholeSeconds refuses a lifetime or interval the built-in provider would
+// round to another: OAuth 2.0 gives them in whole seconds, and 0 means none.
+func wholeSeconds(flag string, d time.Duration) error {
+	if d < time.Second || d%time.Second != 0 {
+		return usageErrorf("--%s %s is not a whole number of seconds of at least 1s, which OAuth 2.0 lifetimes and intervals are; give one such as 30s", flag, d)
+	}
+	return nil
+}
+
 // check refuses the values the provider would have put another in place
 // of, unsaid: an empty --client-id served "dev-client-id" while the banner
 // told the person to use "", --access-ttl 0 served hour-long tokens,
@@ -78,8 +87,8 @@ func (opts *devProviderOptions) check() error {
 		flag string
 		d    time.Duration
 	}{{"access-ttl", o.AccessTTL}, {"refresh-ttl", o.RefreshTTL}, {"device-interval", o.DeviceInterval}, {"device-code-ttl", o.DeviceCodeTTL}} {
-		if f.d < time.Second || f.d%time.Second != 0 {
-			return usageErrorf("--%s %s is not a whole number of seconds of at least 1s, which OAuth 2.0 lifetimes and intervals are; give one such as 30s", f.flag, f.d)
+		if err := wholeSeconds(f.flag, f.d); err != nil {
+			return err
 		}
 	}
 	for _, f := range []struct {

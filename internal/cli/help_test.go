@@ -83,16 +83,8 @@ func TestEveryCommandHasExamples(t *testing.T) {
 func TestCurlExamplesAskForJSON(t *testing.T) {
 	ios, _, _ := testStreams(false, false)
 	texts := helpTexts(cli.NewRootCmd(&cli.Factory{IO: ios}))
-	docs, err := filepath.Glob("../../docs/*.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, doc := range append(docs, "../../README.md") {
-		data, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		texts[doc] = strings.ReplaceAll(string(data), "\\\n", "")
+	for doc, text := range readDocs(t) {
+		texts[doc] = text
 	}
 	for where, text := range texts {
 		for line := range strings.Lines(text) {
@@ -102,6 +94,25 @@ func TestCurlExamplesAskForJSON(t *testing.T) {
 			}
 		}
 	}
+}
+
+// readDocs returns the text of the README and of each page of docs/, by
+// path, with a shell line continued after a backslash joined to the next.
+func readDocs(t *testing.T) map[string]string {
+	t.Helper()
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := make(map[string]string)
+	for _, doc := range append(docs, "../../README.md") {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[doc] = strings.ReplaceAll(string(data), "\\\n", "")
+	}
+	return texts
 }
 
 // curlCommand matches a curl command line, not the word in a sentence.
@@ -405,4 +416,92 @@ func TestTabAfterDataOffersFilesAfterAnAt(t *testing.T) {
 			t.Errorf("Tab after `-d %s` offers %q, directive %s; want %q, %s", c.typed, got, directive, c.want, c.directive)
 		}
 	}
+}
+
+// TestDocsCommandsExist: every freshtoken command line the README and
+// docs/ show, in a code block or in backquotes, runs a command freshtoken
+// has, with flags that command has, so that a reader who types it as
+// written never meets "unknown command" or "unknown flag".
+func TestDocsCommandsExist(t *testing.T) {
+	ios, _, _ := testStreams(false, false)
+	root := cli.NewRootCmd(&cli.Factory{IO: ios})
+	root.InitDefaultVersionFlag()
+	for doc, text := range readDocs(t) {
+		for _, args := range docCommands(text) {
+			cmd, _, err := root.Find(args)
+			if err != nil || (cmd == root && !strings.HasPrefix(args[0], "-")) {
+				t.Errorf("%s: freshtoken %s: no such command", filepath.Base(doc), strings.Join(args, " "))
+				continue
+			}
+			for _, a := range args {
+				name, ok := strings.CutPrefix(a, "--")
+				if !ok || !flagName.MatchString(name) {
+					continue
+				}
+				name, _, _ = strings.Cut(name, "=")
+				if cmd.Flags().Lookup(name) == nil && cmd.InheritedFlags().Lookup(name) == nil {
+					t.Errorf("%s: freshtoken %s: %s has no --%s", filepath.Base(doc), strings.Join(args, " "), cmd.CommandPath(), name)
+				}
+			}
+		}
+	}
+}
+
+var flagName = regexp.MustCompile(`^[a-z][a-z-]*(=|$)`)
+
+// docCommands are the arguments of each freshtoken command text shows:
+// in a fenced code block, freshtoken as a line's first word or after
+// $(, a pipe, && or ;; elsewhere, a backquoted span that begins with it.
+func docCommands(text string) [][]string {
+	var cmds [][]string
+	inBlock := false
+	for line := range strings.Lines(text) {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inBlock = !inBlock
+			continue
+		}
+		if inBlock {
+			cmds = append(cmds, commandsIn(line)...)
+			continue
+		}
+		for _, m := range backquoted.FindAllStringSubmatch(line, -1) {
+			if strings.HasPrefix(m[1], "freshtoken ") {
+				cmds = append(cmds, commandsIn(m[1])...)
+			}
+		}
+	}
+	return cmds
+}
+
+var backquoted = regexp.MustCompile("`([^`]*)`")
+
+// commandsIn returns the arguments of each freshtoken command of a shell
+// line, each up to a comment, a pipe, a redirection or the end of $(…).
+func commandsIn(line string) [][]string {
+	if i := strings.Index(line, " #"); i >= 0 {
+		line = line[:i]
+	}
+	var cmds [][]string
+	fields := strings.Fields(line)
+	for i, f := range fields {
+		starts := i == 0 || strings.HasSuffix(fields[i-1], "$(") || fields[i-1] == "|" || fields[i-1] == "&&" || fields[i-1] == ";"
+		if f = strings.TrimLeft(f, "\"$("); f != "freshtoken" || !(starts || fields[i] != f) {
+			continue
+		}
+		var args []string
+		for _, a := range fields[i+1:] {
+			if a == "--" || strings.ContainsAny(a[:1], "|&;>)<") {
+				break
+			}
+			a, closed := strings.CutSuffix(strings.TrimSuffix(a, "\""), ")")
+			args = append(args, a)
+			if closed {
+				break
+			}
+		}
+		if len(args) > 0 && !strings.HasPrefix(args[0], "[") {
+			cmds = append(cmds, args)
+		}
+	}
+	return cmds
 }

@@ -962,8 +962,15 @@ func importTokens(ctx context.Context, t *importTarget, now time.Time) (summary 
 		access = "access token left out: its expiry is unknown"
 	}
 	switch {
+	case tok.RefreshToken == "" && !expiry.After(now): // an expired access token alone
+		// It said "after that run `freshtoken login`", of a token already
+		// expired, and not why the refresh token was missing.
+		if e.EmptyRefreshKey != "" {
+			return fmt.Sprintf("%s, and %s is empty in the export (Postman exports initial values: use Persist All on the environment and export again), or run `freshtoken login -e %s`", access, e.EmptyRefreshKey, e.Name), false, nil
+		}
+		return fmt.Sprintf("%s, no refresh token; run `freshtoken login -e %s`", access, e.Name), false, nil
 	case tok.RefreshToken == "": // an access token alone, of known expiry
-		return fmt.Sprintf("%s, no refresh token; after that run `freshtoken login -e %s`", access, e.Name), expiry.After(now), nil
+		return fmt.Sprintf("%s, no refresh token; after that run `freshtoken login -e %s`", access, e.Name), true, nil
 	case access == "":
 		return "refresh token", true, nil
 	}
@@ -1082,7 +1089,7 @@ func printImported(f *Factory, opts *importPostmanOptions, exp *postman.Export, 
 	next := defaultImported(envs, settings)
 	for i, e := range envs {
 		if e.Name == next && !held[i] {
-			fmt.Fprintf(w, "Next, log in, as the export brought no tokens: %s\n", f.commandLine("login -e "+next))
+			fmt.Fprintf(w, "Next, log in, as the export brought no tokens that work: %s\n", f.commandLine("login -e "+next))
 			return
 		}
 	}

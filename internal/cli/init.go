@@ -197,6 +197,14 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if s.ClientID == "" {
 		return usageErrorf("--client-id is required: copy the OAuth identifier from the provider's developer dashboard")
 	}
+	// A new environment given neither a provider nor an endpoint was
+	// refused as "the generic provider needs api_url", a provider the
+	// user never named, with a line of a file that was not written.
+	if !existed && s.Provider == "" && s.APIURL == "" && s.Issuer == "" && s.AuthURL == "" && s.TokenURL == "" {
+		named := slices.DeleteFunc(config.Presets(), func(p string) bool { return p == "generic" })
+		return usageErrorf("environment %s: name its provider with --provider (%s), or give another provider's addresses: --api-url, and --issuer or --auth-url and --token-url; nothing was written",
+			name, strings.Join(named, ", "))
+	}
 	// A device log-in that has no endpoint to ask would be written only for
 	// login to refuse it. Refused before the keychain is written: the
 	// secret kept there is every environment's of the client.

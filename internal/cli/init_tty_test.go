@@ -498,7 +498,7 @@ func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
 // waits for the browser ends it saying the environment stays configured and
 // how to log in later: it said only "login cancelled; nothing was
 // stored", as if init had written nothing. A browser that cannot open is
-// said with login's flag for that: "use --no-browser", which init refuses.
+// said with login's flag for that: "use `login --manual`", which init lacks.
 func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	e := newDevEnv(t)
 	t.Setenv("FT_TEST_DEV_SECRET", "dev-client-secret")
@@ -514,7 +514,7 @@ func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	go func() { done <- root.ExecuteContext(ctx) }()
 	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
 	s.answer(t, "Log in to later now? [Y/n]: ", "")
-	s.expect(t, "or use `login --no-browser`.") // not --no-browser alone, which init refuses
+	s.expect(t, "and use `login --manual`.") // not --manual alone, which init does not have
 	err := finished(t, done)
 	if want := "later stays configured: when you are ready, run: freshtoken --config "; err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), " login -e later") {
 		t.Errorf("init: %v; want it to say %q and the log-in to run", err, want)

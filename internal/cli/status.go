@@ -370,7 +370,10 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		}
 		row("logged in", loggedIn)
 		if st.Problem != nil {
-			problem := fmt.Sprintf("%s (%s)", oneLine(st.Problem.Message), ago(st.Problem.At))
+			// When first, as the page's "Last problem (…):" says it: after
+			// the message, it closed a parenthesis of the message's own
+			// ("… (HTTP 401 …) (0s ago (2026-…))").
+			problem := fmt.Sprintf("%s: %s", ago(st.Problem.At), oneLine(st.Problem.Message))
 			if st.Problem.Kind == store.ProblemClientRejected { // it stays until a renewal succeeds
 				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", failure.FixClient(st.Problem.Message, st.ClientSecretIn), st.Env)
 			}

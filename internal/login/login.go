@@ -225,7 +225,12 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 			fmt.Fprintf(w, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
 			return
 		}
-		fmt.Fprintf(w, "Could not open a browser (%s); set browser in the config or $BROWSER, or use `login --no-browser`.\n", redact.OneLine(err.Error(), 200))
+		// The browser must be this computer's: the callback is on its
+		// loopback address. Reached over SSH, it has none, and the URL
+		// opened elsewhere lands on that computer's 127.0.0.1, where
+		// nothing answers: --manual takes the address landed on. (It
+		// said to use --no-browser, which only prints the same URL.)
+		fmt.Fprintf(w, "Could not open a browser (%s); set browser in the config or $BROWSER, or, over SSH with no browser on this computer, press Ctrl-C and use `login --manual`.\n", redact.OneLine(err.Error(), 200))
 	}
 	fmt.Fprintf(w, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
 }

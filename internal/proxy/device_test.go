@@ -173,6 +173,16 @@ func TestClientCredentialsOnThePage(t *testing.T) {
 	if resp.StatusCode != 303 || f.provider.Stats().ClientCredentials != 1 {
 		t.Fatalf("Fetch a token: %d, %+v", resp.StatusCode, f.provider.Stats())
 	}
+	// The token fetched is counted as status counts it ("last token:
+	// fetched …; 1 so far"): the page said "Last renewal", "Renewals so
+	// far 0".
+	_, page = f.get(t, "/")
+	card := string(page)[strings.Index(string(page), `id="env-machine"`):]
+	for _, want := range []string{"Last token fetched</dt>", "Tokens fetched</dt><dd>1</dd>"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("after one token fetched, the page lacks %s:\n%s", want, card)
+		}
+	}
 	resp = f.pressEnv(t, "machine", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
 	if loc := resp.Header.Get("Location"); unsigned(loc) != "/?done=login-not-needed&env=machine" {
 		t.Fatalf("Log in for client credentials led to %q", loc)

@@ -313,6 +313,12 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		return v
 	}
 	v.LoggedIn, v.Renewals = true, rec.Renewals
+	if v.NoLogin {
+		// Each token is fetched, the first one too, which is no renewal:
+		// counted as status counts them (the page said "Last renewal 15
+		// minutes ago", "Renewals so far 0", where status said "1 so far").
+		v.Renewals++
+	}
 	if v.State != "attention" {
 		v.State = "logged-in"
 	}
