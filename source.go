@@ -1173,7 +1173,8 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // mended, can. A corrupt record, no one's, is deleted. Only the record
 // looked at is deleted (see store.DeleteIf): one stored in between, by a
 // renewer or a log-in that took the lock while this one was paused past
-// it (a Redis lock), is looked at again.
+// it (a Redis lock), is looked at again. A renewal's answer that the store
+// refused, kept to be saved later, is forgotten with the tokens.
 func (s *Source) Logout(ctx context.Context) error {
 	return s.LogoutOf(ctx, nil)
 }
@@ -1215,6 +1216,9 @@ func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 		}
 		if err != nil {
 			return err
+		}
+		if u := s.unsavedNow(); u != nil { // it would replace the tokens deleted: no more tries to save it
+			u.drop()
 		}
 		s.log.Debug("tokens deleted", "store", s.Location())
 		return nil
