@@ -3,7 +3,6 @@ package freshtoken_test
 import (
 	"context"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,8 +165,7 @@ func closeWithUnsavedRotation(t *testing.T, worksAgain, underWay bool) {
 // closeWaits reports whether a redisstore.Store's Close waits for a
 // renewal lock the Store holds.
 func closeWaits() bool {
-	buf := make([]byte, 1<<20)
-	for g := range strings.SplitSeq(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+	for g := range strings.SplitSeq(goroutines(), "\n\n") {
 		if strings.Contains(g, "redisstore.(*Store).Close") && strings.Contains(g, "sync.(*Cond).Wait") {
 			return true
 		}

@@ -543,6 +543,7 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 	refused()
 	if rotated {
 		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: func() { s.whenUnlocked(unsaved) }}
+		u.gone, u.leave = context.WithCancel(context.Background())
 		if f, ok := s.store.(store.Flusher); ok {
 			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
 			told := u.stored
@@ -722,6 +723,10 @@ type unsavedRenewal struct {
 	spent  string
 	stored func()      // Options.Sending's, called once it is saved or dropped
 	saved  atomic.Bool // it was saved
+	// gone ends once it is no longer kept: saved, dropped, or replaced by
+	// a newer answer (leave ends it).
+	gone  context.Context
+	leave context.CancelFunc
 }
 
 // unsavedAnswers holds the renewals' answers that a store refused, by where
@@ -753,6 +758,7 @@ func (u *unsavedRenewal) keep() {
 	unsavedAnswers[u.key] = u
 	unsavedMu.Unlock()
 	if old != nil {
+		old.leave()
 		old.stored()
 	}
 }
@@ -773,6 +779,7 @@ func (u *unsavedRenewal) drop() {
 	}
 	unsavedMu.Unlock()
 	if mine {
+		u.leave()
 		u.stored()
 	}
 }
@@ -883,28 +890,43 @@ const saveLaterMax = 5 * time.Second
 // renewer's), or none (a log-out), or another client's, and when a newer
 // answer takes u's place.
 // It also stops once the store is closed (store.ErrClosed): its Close made
-// the last try (see flush).
+// the last try (see flush). It stops at once, whatever it waits for, when
+// u is saved or dropped elsewhere (a renewal, a log-out, Close): a try
+// after that would take the lock of a store its program may have logged
+// out of or deleted, and bring the lock file, and the folder, back.
 func (s *Source) saveLater(u *unsavedRenewal) {
-	for wait := time.Second; u.pending(); wait = min(2*wait, saveLaterMax) {
-		s.pause(context.Background(), wait)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		unlock, err := s.lock(ctx)
-		if errors.Is(err, store.ErrClosed) {
-			cancel()
+	for wait := time.Second; s.pause(u.gone, wait) == nil; wait = min(2*wait, saveLaterMax) {
+		if !s.trySaving(u) {
 			return
 		}
-		if err == nil {
-			r, err := s.load(ctx)
-			switch {
-			case errors.Is(err, ErrLoginRequired):
-				u.drop()
-			case err == nil:
-				s.saveUnsaved(ctx, r, false)
-			}
-			unlock()
-		}
-		cancel()
 	}
+}
+
+// trySaving is one try of saveLater; it reports whether to go on trying.
+func (s *Source) trySaving(u *unsavedRenewal) bool {
+	if u.gone.Err() != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waiting, stopWaiting := context.WithTimeout(u.gone, time.Minute) // for the lock held by whoever saves or drops u
+	defer stopWaiting()
+	unlock, err := s.lock(waiting)
+	if err != nil {
+		return !errors.Is(err, store.ErrClosed) && u.gone.Err() == nil
+	}
+	defer unlock()
+	if u.gone.Err() != nil {
+		return false
+	}
+	r, err := s.load(ctx)
+	switch {
+	case errors.Is(err, ErrLoginRequired):
+		u.drop()
+	case err == nil:
+		s.saveUnsaved(ctx, r, false)
+	}
+	return u.gone.Err() == nil
 }
 
 // flush is the try a store.Flusher's Close makes to save u, at once: under

@@ -1172,7 +1172,8 @@ func (s *Source) CheckGrant(r *store.Record) error {
 // mended, can. A corrupt record, no one's, is deleted. Only the record
 // looked at is deleted (see store.DeleteIf): one stored in between, by a
 // renewer or a log-in that took the lock while this one was paused past
-// it (a Redis lock), is looked at again.
+// it (a Redis lock), is looked at again. A renewal's answer that the store
+// refused, kept to be saved later, is forgotten with the tokens.
 func (s *Source) Logout(ctx context.Context) error {
 	return s.LogoutOf(ctx, nil)
 }
@@ -1226,6 +1227,9 @@ func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 				"the tokens in %s changed each of the %d times this log-out was about to delete them (another process renewed them past the renewal lock: one paused longer than the lock lasts, or a store that loses its locks); nothing was deleted, and they are kept: try again", s.Location(), tries)}
 		case err != nil:
 			return err
+		}
+		if u := s.unsavedNow(); u != nil { // it would replace the tokens deleted: no more tries to save it
+			u.drop()
 		}
 		s.log.Debug("tokens deleted", "store", s.Location())
 		return nil

@@ -177,6 +177,9 @@ func runScripts(t *testing.T, dir string, cmds map[string]func(ts *testscript.Te
 	cmds["exits"] = cmdExits
 	testscript.Run(t, testscript.Params{
 		Dir: dir,
+		// The test's own folder: testscript removes a folder of its own
+		// only once every script ran, so a run of some (-run) left it.
+		WorkdirRoot: t.TempDir(),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
