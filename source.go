@@ -883,16 +883,19 @@ func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.To
 }
 
 // Renew renews the token now, whatever its expiry: it returns a token
-// issued after the call began. Callers that force renewals at once share
-// one: a renewal that another caller, process or machine completed while
-// this one waited for it, its token request sent after this call began,
-// is this call's, and no token request of its own is sent (each would
-// spend a rotating refresh token, against a provider's limit on renewals).
+// issued after the call began, never the one stored as it began. Callers
+// that force renewals at once share one: a renewal that another caller,
+// process or machine completed while this one waited for it, its token
+// request sent after this call began, is this call's, and no token request
+// of its own is sent (each would spend a rotating refresh token, against a
+// provider's limit on renewals), unless its token is already due for
+// renewal.
 func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade
 	}
-	r, err := s.get(ctx, want{force: true, since: s.now()})
+	since := s.now()
+	r, err := s.get(ctx, want{force: true, since: since, held: s.heldAsBegun(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -1445,6 +1448,7 @@ func (s *Source) lastsUntilRefused(r *store.Record, lifetimeKnown bool) bool {
 type want struct {
 	force    bool          // a new token, whatever the store holds (Renew)
 	since    time.Time     // with force: when the call began, after which the token must be issued
+	held     *store.Record // with force: the record stored as the call began, which it replaces (see renewedSince)
 	rejected string        // not this token: the API refused it (renewRejected)
 	lasting  time.Duration // a token valid for at least this long (TokenValidFor)
 	keep     bool          // a grant that does not need keeping alive now (KeepAlive)
@@ -1749,7 +1753,7 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 // for what it wanted, serves a caller that waited for it wanting w: a
 // failure is shared, and so is a token other than the one the caller set
 // out to replace; but a forced renewal is served only by a token issued
-// after it began (see issuedSince: the leader may have found one in the
+// after it began (see renewedSince: the leader may have found one in the
 // store, renewed by another process long before, which this process had
 // not yet seen, or its token request may have been sent before the forced
 // call began), nor is any caller but one answering a 401 served by
@@ -1761,7 +1765,7 @@ func (s *Source) serves(f *flight, w want) bool {
 	case f.err != nil:
 		return true
 	case w.force:
-		return s.issuedSince(f.rec, w.since)
+		return s.renewedSince(f.rec, w)
 	case w.rejected != "":
 		return f.rec.AccessToken != w.rejected
 	}
@@ -1782,15 +1786,35 @@ func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, er
 	return f.rec, f.err
 }
 
-// issuedSince reports whether r holds a token issued after since, by this
-// Source's clock (the issue time a renewal records is when its token
-// request was sent), that is valid now: what a forced renewal that began
-// at since asks for, which a renewal completed by another caller, process
-// or machine while it waited gives as well as its own would. An issue
-// time later than now was recorded by a clock ahead of this one, and says
-// nothing of when the token was issued.
-func (s *Source) issuedSince(r *store.Record, since time.Time) bool {
-	return r != nil && !grantEnded(r) && r.IssuedAt.After(since) && !r.IssuedAt.After(s.now()) && s.lasts(r, 0)
+// renewedSince reports whether r serves the forced renewal w as its own
+// renewal would, with no token request: its token was issued after the
+// call began (w.since, by this Source's clock: the issue time a renewal
+// records is when its token request was sent), it is not the record stored
+// as the call began (w.held), and no caller would renew it yet. An issue
+// time later than now was recorded by a clock ahead of this one and says
+// nothing of when the token was issued; so may one between the call's start
+// and now, on the token stored as it began (the one the API refused, that
+// the caller set out to replace), which is why that record never serves.
+func (s *Source) renewedSince(r *store.Record, w want) bool {
+	switch {
+	case r == nil || grantEnded(r) || !r.IssuedAt.After(w.since) || r.IssuedAt.After(s.now()):
+		return false
+	case w.held != nil && r.AccessToken == w.held.AccessToken && r.IssuedAt.Equal(w.held.IssuedAt):
+		return false
+	}
+	return s.fresh(r, "a renewal made meanwhile")
+}
+
+// heldAsBegun is the record a forced renewal replaces, read as it begins:
+// the store's, or when that cannot be read just now, the one in memory;
+// nil for none.
+func (s *Source) heldAsBegun(ctx context.Context) *store.Record {
+	if s.storeResting() == nil {
+		if r, err := s.loadStored(ctx); err == nil {
+			return r
+		}
+	}
+	return s.cur.Load()
 }
 
 // remember makes r the token served from memory, as just read or written:
@@ -2039,7 +2063,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 		s.answered.Add(1)
 		return r, nil
 	}
-	if force && s.issuedSince(r, w.since) {
+	if force && s.renewedSince(r, w) {
 		s.log.Debug("another renewal stored a token issued since this forced renewal began; using it", "issued", r.IssuedAt.Format(logTime))
 		s.remember(r)
 		return r, nil
