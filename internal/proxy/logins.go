@@ -378,9 +378,10 @@ func (e *envProxy) newerCheck(overNewer bool) func(*store.Record, error) error {
 // use and this one cannot read, it starts nothing unless the form says the
 // person confirmed replacing them (the page's Replace and log in), as
 // `freshtoken login` asks: a newer freshtoken's grant is never ended
-// unasked. So over another configuration's tokens (replace=other), whose
-// grant the log-in then replaces, and no other configuration's stored
-// while the person approves. Nor over a record it cannot read at all
+// unasked. So over another configuration's tokens (replace=other, and
+// replace_grant naming the grant of those the page showed), whose grant
+// the log-in then replaces, and no other configuration's stored while the
+// person approves. Nor over a record it cannot read at all
 // (Redis down, a file with loose permissions), which may be one, as
 // `freshtoken login` does not: the page says why; a corrupt record is
 // replaced.
@@ -401,12 +402,19 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 			p.buttonFailed(w, r, name, "login-failed", err)
 			return
 		case err == nil && rec != nil && e.src.CheckGrant(rec) != nil:
-			if r.PostForm.Get("replace") != "other" {
-				p.log.Warn("log-in not started: the stored tokens belong to another configuration", "env", name, "theirs", rec.Grant.String())
-				http.Redirect(w, r, p.noticeURL("login-over-other", name), http.StatusSeeOther)
+			// Those very tokens: the form names the grant of those the
+			// page showed, and another's stored since were never seen.
+			theirs := GrantDigest(rec.Grant)
+			if r.PostForm.Get("replace") != "other" || r.PostForm.Get("replace_grant") != theirs {
+				done, why := "login-over-other", "the stored tokens belong to another configuration"
+				if r.PostForm.Get("replace") == "other" {
+					done, why = "other-tokens-changed", "the stored tokens belong to another configuration than those the person chose to replace"
+				}
+				p.log.Warn("log-in not started: "+why, "env", name, "theirs", rec.Grant.String())
+				http.Redirect(w, r, p.noticeURL(done, name), http.StatusSeeOther)
 				return
 			}
-			over.grants = []string{GrantDigest(rec.Grant)}
+			over.grants = []string{theirs}
 		}
 		if p.loginButton(w, r, e, over) {
 			return

@@ -1,10 +1,12 @@
 package proxy_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,19 +27,27 @@ import (
 // returns that grant.
 func (f *fixture) otherConfigLogsIn(t *testing.T) store.Grant {
 	t.Helper()
+	return f.configLogsIn(t, "other")
+}
+
+// configLogsIn is otherConfigLogsIn for the configuration file name.toml,
+// whose client is name-client-id and whose tokens are name-access-token
+// and name-refresh-token.
+func (f *fixture) configLogsIn(t *testing.T, name string) store.Grant {
+	t.Helper()
 	conf, err := os.ReadFile(f.configPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := filepath.Join(filepath.Dir(f.configPath), "other.toml")
-	if err := os.WriteFile(other, []byte(strings.ReplaceAll(string(conf), `"dev-client-id"`, `"other-client-id"`)), 0o600); err != nil {
+	other := filepath.Join(filepath.Dir(f.configPath), name+".toml")
+	if err := os.WriteFile(other, []byte(strings.ReplaceAll(string(conf), `"dev-client-id"`, `"`+name+`-client-id"`)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	src, err := config.Open(t.Context(), config.OpenOptions{Path: other, Env: "dev", Clock: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := &oauth2.Token{AccessToken: "other-access-token", RefreshToken: "other-refresh-token", Expiry: f.clock.Now().Add(time.Hour)}
+	tok := &oauth2.Token{AccessToken: name + "-access-token", RefreshToken: name + "-refresh-token", Expiry: f.clock.Now().Add(time.Hour)}
 	if err := src.SaveLogin(t.Context(), tok, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +84,15 @@ func TestLogInOverAnotherConfigurationsTokensAsks(t *testing.T) {
 		t.Errorf("the page does not say why nothing was started:\n%s", page)
 	}
 	f.othersKept(t, "Log in, unconfirmed")
-	resp = f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}, "replace": {"other"}}, f.base)
+	f.replaceAndLogIn(t, page)
+}
+
+// replaceAndLogIn clicks dev's Replace and log in on page, approves the
+// log-in, and fails the test unless dev then holds this configuration's
+// tokens.
+func (f *fixture) replaceAndLogIn(t *testing.T, page []byte) {
+	t.Helper()
+	resp := f.pressEnv(t, "dev", "login", loginForm(t, page, "dev"), f.base)
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
 		t.Fatalf("Replace and log in: %d to %q; want the log-in started", resp.StatusCode, loc)
 	}
@@ -82,7 +100,7 @@ func TestLogInOverAnotherConfigurationsTokensAsks(t *testing.T) {
 		t.Fatalf("Replace and log in, approved, ended at %s", ended)
 	}
 	if _, rec := f.stored(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
-		t.Errorf("Replace and log in, approved, kept the other configuration's tokens: %+v", rec.Grant)
+		t.Errorf("Replace and log in, approved, kept the tokens it was to replace: %+v", rec.Grant)
 	}
 }
 
@@ -163,12 +181,55 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 	t.Run("page, confirmed over the same tokens", func(t *testing.T) {
 		f := newFixture(t)
 		f.otherConfigLogsIn(t)
-		resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}, "replace": {"other"}}, f.base)
+		_, page := f.get(t, "/")
+		resp := f.pressEnv(t, "dev", "login", loginForm(t, page, "dev"), f.base)
 		f.otherConfigLogsIn(t) // renewed, or logged in again, by that configuration: the same grant
 		if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "logged-in" {
 			t.Fatalf("Replace and log in, approved, ended at %s", ended)
 		}
 	})
+}
+
+// loginForm is the form of env's Log in (or Replace and log in) button on
+// the status page, as the browser posts it.
+func loginForm(t *testing.T, page []byte, env string) url.Values {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<form method="post" action="/\.freshtoken/envs/` + regexp.QuoteMeta(env) + `/login"[^>]*>(.*?)</form>`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page has no Log in button for %s:\n%s", env, page)
+	}
+	form := url.Values{}
+	for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllSubmatch(m[1], -1) {
+		form.Add(html.UnescapeString(string(in[1])), html.UnescapeString(string(in[2])))
+	}
+	return form
+}
+
+// TestReplaceAndLogInReplacesOnlyTheTokensShown: the page showed one other
+// configuration's tokens and offered Replace and log in; a third stored its
+// own before the person clicked (as they read the question the browser
+// asks). The click replaced the third's, which the person had never seen:
+// the proxy took for confirmed whatever was stored as the click arrived.
+// It now starts nothing and says the tokens changed since the page was
+// shown; the page, showing the third's, replaces those.
+func TestReplaceAndLogInReplacesOnlyTheTokensShown(t *testing.T) {
+	f := newFixture(t)
+	f.otherConfigLogsIn(t)
+	_, page := f.get(t, "/")
+	shown := loginForm(t, page, "dev")
+	f.configLogsIn(t, "third")
+	resp := f.pressEnv(t, "dev", "login", shown, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=other-tokens-changed&env=dev" {
+		t.Fatalf("Replace and log in, over tokens stored since the page was shown: %d to %q; want the page saying nothing was started", resp.StatusCode, loc)
+	}
+	if _, rec := f.stored(t, "dev"); rec.RefreshToken != "third-refresh-token" {
+		t.Fatalf("the tokens stored since the page was shown were replaced: %+v", rec.Grant)
+	}
+	_, page = f.get(t, resp.Header.Get("Location"))
+	if !strings.Contains(string(page), "changed since this page was shown") || !strings.Contains(string(page), `belong to client &#34;third-client-id&#34;`) {
+		t.Errorf("the page does not say the tokens changed, nor whose they are now:\n%s", page)
+	}
+	f.replaceAndLogIn(t, page)
 }
 
 // TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation: `freshtoken
