@@ -48,7 +48,7 @@ type pendingLogin struct {
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
 	// overNewer: it began over tokens a newer freshtoken wrote, which the
-	// person confirmed replacing (see envProxy.newerSince).
+	// person confirmed replacing (see envProxy.storedSince).
 	overNewer bool
 	// over is which other configurations' tokens it may replace.
 	over replacing
@@ -270,7 +270,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		defer release()
 		e, err = p.current(ctx, pl.env)
 		if err == nil {
-			err = pl.env.newerSince(ctx, pl.overNewer)
+			err = pl.env.storedSince(ctx, pl.overNewer, pl.over)
 		}
 		if err == nil {
 			// From the code's exchange until its answer is stored, a
@@ -325,21 +325,19 @@ func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
 // under the renewal lock as its tokens are stored: they are stored only
 // while e is served as it was when the log-in began (see current), as the
 // configuration may have changed as the provider answered (`freshtoken
-// remove`, `freshtoken store migrate`), only as newerCheck allows, and
-// over another configuration's tokens only as over allows. *now is set to
-// e as served then, which is told of a failure.
+// remove`, `freshtoken store migrate`), and only over tokens it may
+// replace (see meanwhileCheck): over a newer freshtoken's only if
+// overNewer, over another configuration's only as over allows. *now is
+// set to e as served then, which is told of a failure.
 func (p *Proxy) loginCheck(ctx context.Context, e *envProxy, overNewer bool, over replacing, now **envProxy) freshtoken.LoginCheck {
-	newer := e.newerCheck(overNewer)
+	meanwhile := e.meanwhileCheck(overNewer, over)
 	return func(rec *store.Record, err error) error {
 		cur, changed := p.current(ctx, e)
 		*now = cur
 		if changed != nil {
 			return changed
 		}
-		if err == nil && rec != nil && e.src.CheckGrant(rec) != nil && !over.allows(rec.Grant) {
-			return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String(), Where: e.src.Location()}
-		}
-		return newer(rec, err)
+		return meanwhile(rec, err)
 	}
 }
 
@@ -359,18 +357,27 @@ func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 // confirmed.
 func (e *envProxy) holdsNewer(ctx context.Context) bool { return login.HoldsNewer(ctx, e.src) }
 
-// newerSince is an error if a newer freshtoken stored tokens for e after a
-// log-in began (overNewer: it began over such tokens; see login.NewerCheck):
-// logging in again on the page asks about replacing them; or tokens that
-// cannot be read here (see login.UnreadableMeanwhile).
-func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
-	return e.newerCheck(overNewer)(e.src.Record(ctx))
+// storedSince is an error if tokens stored for e after a log-in began are
+// ones it may not replace: a newer freshtoken's (overNewer: it began over
+// such tokens; see login.NewerCheck), or another configuration's that over
+// does not allow; logging in again on the page asks about replacing them;
+// or tokens that cannot be read here (see login.UnreadableMeanwhile). It
+// is asked before a code is sent, which would begin a grant whose tokens
+// are then thrown away, and at each poll of a device log-in.
+func (e *envProxy) storedSince(ctx context.Context, overNewer bool, over replacing) error {
+	return e.meanwhileCheck(overNewer, over)(e.src.Record(ctx))
 }
 
-// newerCheck is newerSince for the record stored when the log-in's tokens
-// are, under the renewal lock (see freshtoken.LoginCheck).
-func (e *envProxy) newerCheck(overNewer bool) func(*store.Record, error) error {
-	return login.NewerCheck(e.name, e.src.Location(), overNewer, "")
+// meanwhileCheck is storedSince for the record stored when the log-in's
+// tokens are, under the renewal lock (see freshtoken.LoginCheck).
+func (e *envProxy) meanwhileCheck(overNewer bool, over replacing) func(*store.Record, error) error {
+	newer := login.NewerCheck(e.name, e.src.Location(), overNewer, "")
+	return func(rec *store.Record, err error) error {
+		if err == nil && rec != nil && e.src.CheckGrant(rec) != nil && !over.allows(rec.Grant) {
+			return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String(), Where: e.src.Location()}
+		}
+		return newer(rec, err)
+	}
 }
 
 // handleLoginButton is the status page's Log in: it sends the browser to

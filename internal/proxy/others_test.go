@@ -156,6 +156,7 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 			f.login(t, "dev")
 			auth := tc.start(t, f)
 			f.otherConfigLogsIn(t)
+			exchanges := f.provider.Stats().Exchanges
 			ended := browse(t, auth)
 			if tc.replaces {
 				if ended.Query().Get("done") != "logged-in" {
@@ -170,6 +171,9 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 				t.Errorf("a log-in approved after another configuration stored tokens ended at %s; want the page saying nothing was stored", ended)
 			}
 			f.othersKept(t, "the log-in approved")
+			if n := f.provider.Stats().Exchanges - exchanges; n != 0 {
+				t.Errorf("the approved log-in's code was exchanged (%d), for tokens it then threw away: a grant left at the provider with nothing to end it", n)
+			}
 			if _, page := f.get(t, "/?done=login-failed&env=dev"); !strings.Contains(string(page), `belong to client &#34;other-client-id&#34;`) || !strings.Contains(string(page), ">Replace and log in<") {
 				t.Errorf("the page does not say whose the tokens stored are, nor offer to replace them:\n%s", page)
 			}
@@ -283,4 +287,53 @@ func TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation(t *testing.T) {
 	if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "Nothing was revoked or forgotten") {
 		t.Errorf("the page does not say nothing was revoked:\n%s", page)
 	}
+}
+
+// TestADeviceLogInMeetingAnotherConfigurationsTokensEnds: another
+// configuration stored its tokens for tv while the page's device log-in
+// waited for the person. The page went on showing the code, whose
+// approval could only fail, and Replace and log in went on showing that
+// code too, which still could not replace them. The log-in ends at its
+// next poll, as over a newer freshtoken's tokens, and the page offers
+// Replace and log in, whose own code replaces them.
+func TestADeviceLogInMeetingAnotherConfigurationsTokensEnds(t *testing.T) {
+	f := deviceFixture(t)
+	f.logInInTerminal(t)
+	f.clock.Advance(time.Minute) // the page's log-in begins after that one
+	code := f.pressDeviceLogIn(t)
+	st := filestore.New(filepath.Join(filepath.Dir(f.configPath), "store"))
+	rec, err := st.Load(t.Context(), "tv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Grant.ClientID, rec.RefreshToken = "other-client-id", "other-refresh-token"
+	if err := st.Save(t.Context(), "tv", rec); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the device log-in to end", func() bool {
+		return strings.Contains(f.logs.String(), "(another configuration's) were stored for tv in")
+	})
+	if err := f.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	_, page := f.get(t, "/")
+	if userCode.Match(page) || !strings.Contains(string(page), `id="login-tv" class="danger">Replace and log in<`) {
+		t.Fatalf("the page still shows the code, or does not offer to replace the other configuration's tokens:\n%s", page)
+	}
+	if _, kept := f.stored(t, "tv"); kept.RefreshToken != "other-refresh-token" {
+		t.Fatalf("the other configuration's tokens were replaced: %+v", kept.Grant)
+	}
+	f.pressEnv(t, "tv", "login", loginForm(t, page, "tv"), f.base)
+	_, page = f.get(t, "/")
+	m := userCode.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("Replace and log in shows no code:\n%s", page)
+	}
+	if err := f.provider.DecideDevice(string(m[1]), true); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "Replace and log in to store tv's tokens", func() bool {
+		_, rec := f.stored(t, "tv")
+		return rec.Grant.ClientID != "other-client-id"
+	})
 }
