@@ -29,9 +29,9 @@ type deviceLogin struct {
 // configuration, which would have the old one's tokens stored over the
 // new one's, or where no command finds them (see current), met at a poll
 // or as the poll that brings the tokens stores them (see loginCheck), and
-// so do tokens a newer freshtoken stores meanwhile (see
-// envProxy.newerSince). Another configuration's tokens are replaced only as
-// over allows (see loginCheck).
+// so do tokens a newer freshtoken stores meanwhile, and another
+// configuration's that over does not allow it to replace (see
+// envProxy.storedSince).
 func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacing) error {
 	e.starting.Lock()
 	defer e.starting.Unlock()
@@ -67,7 +67,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 			} else if rec, err := e.src.Record(wctx); err == nil && e.loggedInSince(rec, dl.began) {
 				elsewhere = true
 				cancel()
-			} else if changed = e.newerSince(wctx, overNewer); changed != nil {
+			} else if changed = e.storedSince(wctx, overNewer, over); changed != nil {
 				cancel()
 			}
 		})

@@ -48,7 +48,7 @@ type pendingLogin struct {
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
 	// overNewer: it began over tokens a newer freshtoken wrote, which the
-	// person confirmed replacing (see envProxy.newerSince).
+	// person confirmed replacing (see envProxy.storedSince).
 	overNewer bool
 	// over is which other configurations' tokens it may replace.
 	over replacing
@@ -270,7 +270,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		defer release()
 		e, err = p.current(ctx, pl.env)
 		if err == nil {
-			err = pl.env.newerSince(ctx, pl.overNewer)
+			err = pl.env.storedSince(ctx, pl.overNewer, pl.over)
 		}
 		if err == nil {
 			// From the code's exchange until its answer is stored, a
@@ -325,21 +325,19 @@ func (p *Proxy) current(ctx context.Context, e *envProxy) (*envProxy, error) {
 // under the renewal lock as its tokens are stored: they are stored only
 // while e is served as it was when the log-in began (see current), as the
 // configuration may have changed as the provider answered (`freshtoken
-// remove`, `freshtoken store migrate`), only as newerCheck allows, and
-// over another configuration's tokens only as over allows. *now is set to
-// e as served then, which is told of a failure.
+// remove`, `freshtoken store migrate`), and only over tokens it may
+// replace (see meanwhileCheck): over a newer freshtoken's only if
+// overNewer, over another configuration's only as over allows. *now is
+// set to e as served then, which is told of a failure.
 func (p *Proxy) loginCheck(ctx context.Context, e *envProxy, overNewer bool, over replacing, now **envProxy) freshtoken.LoginCheck {
-	newer := e.newerCheck(overNewer)
+	meanwhile := e.meanwhileCheck(overNewer, over)
 	return func(rec *store.Record, err error) error {
 		cur, changed := p.current(ctx, e)
 		*now = cur
 		if changed != nil {
 			return changed
 		}
-		if err == nil && rec != nil && e.src.CheckGrant(rec) != nil && !over.allows(rec.Grant) {
-			return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String(), Where: e.src.Location()}
-		}
-		return newer(rec, err)
+		return meanwhile(rec, err)
 	}
 }
 
@@ -359,18 +357,27 @@ func (configChangedError) FailureKind() kinds.Kind { return kinds.LoginRefused }
 // confirmed.
 func (e *envProxy) holdsNewer(ctx context.Context) bool { return login.HoldsNewer(ctx, e.src) }
 
-// newerSince is an error if a newer freshtoken stored tokens for e after a
-// log-in began (overNewer: it began over such tokens; see login.NewerCheck):
-// logging in again on the page asks about replacing them; or tokens that
-// cannot be read here (see login.UnreadableMeanwhile).
-func (e *envProxy) newerSince(ctx context.Context, overNewer bool) error {
-	return e.newerCheck(overNewer)(e.src.Record(ctx))
+// storedSince is an error if tokens stored for e after a log-in began are
+// ones it may not replace: a newer freshtoken's (overNewer: it began over
+// such tokens; see login.NewerCheck), or another configuration's that over
+// does not allow; logging in again on the page asks about replacing them;
+// or tokens that cannot be read here (see login.UnreadableMeanwhile). It
+// is asked before a code is sent, which would begin a grant whose tokens
+// are then thrown away, and at each poll of a device log-in.
+func (e *envProxy) storedSince(ctx context.Context, overNewer bool, over replacing) error {
+	return e.meanwhileCheck(overNewer, over)(e.src.Record(ctx))
 }
 
-// newerCheck is newerSince for the record stored when the log-in's tokens
-// are, under the renewal lock (see freshtoken.LoginCheck).
-func (e *envProxy) newerCheck(overNewer bool) func(*store.Record, error) error {
-	return login.NewerCheck(e.name, e.src.Location(), overNewer, "")
+// meanwhileCheck is storedSince for the record stored when the log-in's
+// tokens are, under the renewal lock (see freshtoken.LoginCheck).
+func (e *envProxy) meanwhileCheck(overNewer bool, over replacing) func(*store.Record, error) error {
+	newer := login.NewerCheck(e.name, e.src.Location(), overNewer, "")
+	return func(rec *store.Record, err error) error {
+		if err == nil && rec != nil && e.src.CheckGrant(rec) != nil && !over.allows(rec.Grant) {
+			return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String(), Where: e.src.Location()}
+		}
+		return newer(rec, err)
+	}
 }
 
 // handleLoginButton is the status page's Log in: it sends the browser to
@@ -378,9 +385,10 @@ func (e *envProxy) newerCheck(overNewer bool) func(*store.Record, error) error {
 // use and this one cannot read, it starts nothing unless the form says the
 // person confirmed replacing them (the page's Replace and log in), as
 // `freshtoken login` asks: a newer freshtoken's grant is never ended
-// unasked. So over another configuration's tokens (replace=other), whose
-// grant the log-in then replaces, and no other configuration's stored
-// while the person approves. Nor over a record it cannot read at all
+// unasked. So over another configuration's tokens (replace=other, and
+// replace_grant naming the grant of those the page showed), whose grant
+// the log-in then replaces, and no other configuration's stored while the
+// person approves. Nor over a record it cannot read at all
 // (Redis down, a file with loose permissions), which may be one, as
 // `freshtoken login` does not: the page says why; a corrupt record is
 // replaced.
@@ -401,12 +409,19 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 			p.buttonFailed(w, r, name, "login-failed", err)
 			return
 		case err == nil && rec != nil && e.src.CheckGrant(rec) != nil:
-			if r.PostForm.Get("replace") != "other" {
-				p.log.Warn("log-in not started: the stored tokens belong to another configuration", "env", name, "theirs", rec.Grant.String())
-				http.Redirect(w, r, p.noticeURL("login-over-other", name), http.StatusSeeOther)
+			// Those very tokens: the form names the grant of those the
+			// page showed, and another's stored since were never seen.
+			theirs := GrantDigest(rec.Grant)
+			if r.PostForm.Get("replace") != "other" || r.PostForm.Get("replace_grant") != theirs {
+				done, why := "login-over-other", "the stored tokens belong to another configuration"
+				if r.PostForm.Get("replace") == "other" {
+					done, why = "other-tokens-changed", "the stored tokens belong to another configuration than those the person chose to replace"
+				}
+				p.log.Warn("log-in not started: "+why, "env", name, "theirs", rec.Grant.String())
+				http.Redirect(w, r, p.noticeURL(done, name), http.StatusSeeOther)
 				return
 			}
-			over.grants = []string{GrantDigest(rec.Grant)}
+			over.grants = []string{theirs}
 		}
 		if p.loginButton(w, r, e, over) {
 			return

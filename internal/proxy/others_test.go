@@ -1,10 +1,12 @@
 package proxy_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,19 +27,27 @@ import (
 // returns that grant.
 func (f *fixture) otherConfigLogsIn(t *testing.T) store.Grant {
 	t.Helper()
+	return f.configLogsIn(t, "other")
+}
+
+// configLogsIn is otherConfigLogsIn for the configuration file name.toml,
+// whose client is name-client-id and whose tokens are name-access-token
+// and name-refresh-token.
+func (f *fixture) configLogsIn(t *testing.T, name string) store.Grant {
+	t.Helper()
 	conf, err := os.ReadFile(f.configPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := filepath.Join(filepath.Dir(f.configPath), "other.toml")
-	if err := os.WriteFile(other, []byte(strings.ReplaceAll(string(conf), `"dev-client-id"`, `"other-client-id"`)), 0o600); err != nil {
+	other := filepath.Join(filepath.Dir(f.configPath), name+".toml")
+	if err := os.WriteFile(other, []byte(strings.ReplaceAll(string(conf), `"dev-client-id"`, `"`+name+`-client-id"`)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	src, err := config.Open(t.Context(), config.OpenOptions{Path: other, Env: "dev", Clock: f.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := &oauth2.Token{AccessToken: "other-access-token", RefreshToken: "other-refresh-token", Expiry: f.clock.Now().Add(time.Hour)}
+	tok := &oauth2.Token{AccessToken: name + "-access-token", RefreshToken: name + "-refresh-token", Expiry: f.clock.Now().Add(time.Hour)}
 	if err := src.SaveLogin(t.Context(), tok, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +84,15 @@ func TestLogInOverAnotherConfigurationsTokensAsks(t *testing.T) {
 		t.Errorf("the page does not say why nothing was started:\n%s", page)
 	}
 	f.othersKept(t, "Log in, unconfirmed")
-	resp = f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}, "replace": {"other"}}, f.base)
+	f.replaceAndLogIn(t, page)
+}
+
+// replaceAndLogIn clicks dev's Replace and log in on page, approves the
+// log-in, and fails the test unless dev then holds this configuration's
+// tokens.
+func (f *fixture) replaceAndLogIn(t *testing.T, page []byte) {
+	t.Helper()
+	resp := f.pressEnv(t, "dev", "login", loginForm(t, page, "dev"), f.base)
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
 		t.Fatalf("Replace and log in: %d to %q; want the log-in started", resp.StatusCode, loc)
 	}
@@ -82,7 +100,7 @@ func TestLogInOverAnotherConfigurationsTokensAsks(t *testing.T) {
 		t.Fatalf("Replace and log in, approved, ended at %s", ended)
 	}
 	if _, rec := f.stored(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
-		t.Errorf("Replace and log in, approved, kept the other configuration's tokens: %+v", rec.Grant)
+		t.Errorf("Replace and log in, approved, kept the tokens it was to replace: %+v", rec.Grant)
 	}
 }
 
@@ -138,6 +156,7 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 			f.login(t, "dev")
 			auth := tc.start(t, f)
 			f.otherConfigLogsIn(t)
+			exchanges := f.provider.Stats().Exchanges
 			ended := browse(t, auth)
 			if tc.replaces {
 				if ended.Query().Get("done") != "logged-in" {
@@ -152,6 +171,9 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 				t.Errorf("a log-in approved after another configuration stored tokens ended at %s; want the page saying nothing was stored", ended)
 			}
 			f.othersKept(t, "the log-in approved")
+			if n := f.provider.Stats().Exchanges - exchanges; n != 0 {
+				t.Errorf("the approved log-in's code was exchanged (%d), for tokens it then threw away: a grant left at the provider with nothing to end it", n)
+			}
 			if _, page := f.get(t, "/?done=login-failed&env=dev"); !strings.Contains(string(page), `belong to client &#34;other-client-id&#34;`) || !strings.Contains(string(page), ">Replace and log in<") {
 				t.Errorf("the page does not say whose the tokens stored are, nor offer to replace them:\n%s", page)
 			}
@@ -163,12 +185,55 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 	t.Run("page, confirmed over the same tokens", func(t *testing.T) {
 		f := newFixture(t)
 		f.otherConfigLogsIn(t)
-		resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}, "replace": {"other"}}, f.base)
+		_, page := f.get(t, "/")
+		resp := f.pressEnv(t, "dev", "login", loginForm(t, page, "dev"), f.base)
 		f.otherConfigLogsIn(t) // renewed, or logged in again, by that configuration: the same grant
 		if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "logged-in" {
 			t.Fatalf("Replace and log in, approved, ended at %s", ended)
 		}
 	})
+}
+
+// loginForm is the form of env's Log in (or Replace and log in) button on
+// the status page, as the browser posts it.
+func loginForm(t *testing.T, page []byte, env string) url.Values {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<form method="post" action="/\.freshtoken/envs/` + regexp.QuoteMeta(env) + `/login"[^>]*>(.*?)</form>`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page has no Log in button for %s:\n%s", env, page)
+	}
+	form := url.Values{}
+	for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllSubmatch(m[1], -1) {
+		form.Add(html.UnescapeString(string(in[1])), html.UnescapeString(string(in[2])))
+	}
+	return form
+}
+
+// TestReplaceAndLogInReplacesOnlyTheTokensShown: the page showed one other
+// configuration's tokens and offered Replace and log in; a third stored its
+// own before the person clicked (as they read the question the browser
+// asks). The click replaced the third's, which the person had never seen:
+// the proxy took for confirmed whatever was stored as the click arrived.
+// It now starts nothing and says the tokens changed since the page was
+// shown; the page, showing the third's, replaces those.
+func TestReplaceAndLogInReplacesOnlyTheTokensShown(t *testing.T) {
+	f := newFixture(t)
+	f.otherConfigLogsIn(t)
+	_, page := f.get(t, "/")
+	shown := loginForm(t, page, "dev")
+	f.configLogsIn(t, "third")
+	resp := f.pressEnv(t, "dev", "login", shown, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=other-tokens-changed&env=dev" {
+		t.Fatalf("Replace and log in, over tokens stored since the page was shown: %d to %q; want the page saying nothing was started", resp.StatusCode, loc)
+	}
+	if _, rec := f.stored(t, "dev"); rec.RefreshToken != "third-refresh-token" {
+		t.Fatalf("the tokens stored since the page was shown were replaced: %+v", rec.Grant)
+	}
+	_, page = f.get(t, resp.Header.Get("Location"))
+	if !strings.Contains(string(page), "changed since this page was shown") || !strings.Contains(string(page), `belong to client &#34;third-client-id&#34;`) {
+		t.Errorf("the page does not say the tokens changed, nor whose they are now:\n%s", page)
+	}
+	f.replaceAndLogIn(t, page)
 }
 
 // TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation: `freshtoken
@@ -222,4 +287,53 @@ func TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation(t *testing.T) {
 	if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "Nothing was revoked or forgotten") {
 		t.Errorf("the page does not say nothing was revoked:\n%s", page)
 	}
+}
+
+// TestADeviceLogInMeetingAnotherConfigurationsTokensEnds: another
+// configuration stored its tokens for tv while the page's device log-in
+// waited for the person. The page went on showing the code, whose
+// approval could only fail, and Replace and log in went on showing that
+// code too, which still could not replace them. The log-in ends at its
+// next poll, as over a newer freshtoken's tokens, and the page offers
+// Replace and log in, whose own code replaces them.
+func TestADeviceLogInMeetingAnotherConfigurationsTokensEnds(t *testing.T) {
+	f := deviceFixture(t)
+	f.logInInTerminal(t)
+	f.clock.Advance(time.Minute) // the page's log-in begins after that one
+	code := f.pressDeviceLogIn(t)
+	st := filestore.New(filepath.Join(filepath.Dir(f.configPath), "store"))
+	rec, err := st.Load(t.Context(), "tv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Grant.ClientID, rec.RefreshToken = "other-client-id", "other-refresh-token"
+	if err := st.Save(t.Context(), "tv", rec); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the device log-in to end", func() bool {
+		return strings.Contains(f.logs.String(), "(another configuration's) were stored for tv in")
+	})
+	if err := f.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	_, page := f.get(t, "/")
+	if userCode.Match(page) || !strings.Contains(string(page), `id="login-tv" class="danger">Replace and log in<`) {
+		t.Fatalf("the page still shows the code, or does not offer to replace the other configuration's tokens:\n%s", page)
+	}
+	if _, kept := f.stored(t, "tv"); kept.RefreshToken != "other-refresh-token" {
+		t.Fatalf("the other configuration's tokens were replaced: %+v", kept.Grant)
+	}
+	f.pressEnv(t, "tv", "login", loginForm(t, page, "tv"), f.base)
+	_, page = f.get(t, "/")
+	m := userCode.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("Replace and log in shows no code:\n%s", page)
+	}
+	if err := f.provider.DecideDevice(string(m[1]), true); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "Replace and log in to store tv's tokens", func() bool {
+		_, rec := f.stored(t, "tv")
+		return rec.Grant.ClientID != "other-client-id"
+	})
 }

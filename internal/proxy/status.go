@@ -99,9 +99,10 @@ type envView struct {
 	// NewerTokens is set when the stored tokens were written by a newer
 	// freshtoken: Log in replaces them only once the person confirms.
 	NewerTokens bool
-	// OtherTokens is set when the stored tokens are another
-	// configuration's: Log in replaces them only once the person confirms.
-	OtherTokens bool
+	// OtherTokens is set, to their grant's digest (GrantDigest), when the
+	// stored tokens are another configuration's: Log in replaces them only
+	// once the person confirms, and only those.
+	OtherTokens string
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
 	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
@@ -137,6 +138,7 @@ var notices = map[string]struct {
 	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
 	"login-over-other":      {true, "Nothing was started or changed: the tokens stored for {env} belong to another configuration (see below), which would have to log in again. Give this configuration a store of its own ([store] url) to keep both, or click Replace and log in to replace them."},
+	"other-tokens-changed":  {true, "Nothing was started or changed: the tokens stored for {env} changed since this page was shown, and now belong to another configuration than the one you chose to replace (see below). Click Replace and log in again to replace these."},
 	"login-over-newer":      {true, "Nothing was started or changed: the tokens stored for {env} were written by a newer freshtoken, which can use them and this one cannot read. Upgrade freshtoken to use them, or click Replace and log in to log in with this one; the newer freshtoken will then have to log in again."},
 }
 
@@ -253,7 +255,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	}
 	if rec != nil {
 		if err := e.src.CheckGrant(rec); err != nil { // as `freshtoken status` says
-			v.State, v.Problem, v.OtherTokens = "attention", err.Error(), true
+			v.State, v.Problem, v.OtherTokens = "attention", err.Error(), GrantDigest(rec.Grant)
 			return v
 		}
 	}
