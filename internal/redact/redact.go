@@ -885,11 +885,15 @@ func anyText(x any) (text string) {
 // looks where fmt does: through a struct's fields, exported or not, a
 // map's keys and values, a slice's or array's elements, an interface's
 // value, a pointer only at the top (fmt writes a nested one as its
-// address), and into no value that prints by its own method.
+// address), and into no value that prints by its own method. The text
+// printed is read once, however many slices it holds (a provider's answer
+// read into a map of json.RawMessage, with as many keys as it likes).
 func bytesAsText(v reflect.Value, printed string) string {
 	if !strings.Contains(printed, "[") {
 		return printed
 	}
+	var pairs []string // each slice as fmt wrote it, and as text
+	written := map[string]bool{}
 	var walk func(v reflect.Value, depth int)
 	walk = func(v reflect.Value, depth int) {
 		if !v.IsValid() {
@@ -931,15 +935,21 @@ func bytesAsText(v reflect.Value, printed string) string {
 			if len(b) == 0 {
 				return
 			}
-			text := string(b)
-			if !utf8.Valid(b) {
-				text = strconv.Quote(text)
+			if numbers := fmt.Sprint(b); !written[numbers] {
+				written[numbers] = true
+				text := string(b)
+				if !utf8.Valid(b) {
+					text = strconv.Quote(text)
+				}
+				pairs = append(pairs, numbers, text)
 			}
-			printed = strings.ReplaceAll(printed, fmt.Sprint(b), text)
 		}
 	}
 	walk(v, 0)
-	return printed
+	if len(pairs) == 0 {
+		return printed
+	}
+	return strings.NewReplacer(pairs...).Replace(printed)
 }
 
 // loggedDuration is a duration as freshtoken logs it: in text as Go writes
