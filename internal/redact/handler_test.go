@@ -125,6 +125,32 @@ func TestNestedBytesAreMaskedAsText(t *testing.T) {
 	}
 }
 
+// TestSecretInAnUnexportedFieldIsMasked: a Secret a program keeps in an
+// unexported field (alone, in a slice, a map, a struct inside) of what it
+// logs shows as Mask writes it, in text and JSON: fmt cannot ask such a
+// field to print itself, and wrote the string it is, whole. A longer
+// secret beginning with a shorter one is masked whole.
+func TestSecretInAnUnexportedFieldIsMasked(t *testing.T) {
+	const key, longer = "unexported-secret-0123456789", "unexported-secret-0123456789-and-more"
+	type inner struct{ pw redact.Secret }
+	type client struct {
+		ID    string
+		key   redact.Secret
+		keys  []redact.Secret
+		byEnv map[string]redact.Secret
+		in    inner
+	}
+	v := client{ID: "client-id", key: key, keys: []redact.Secret{longer, key}, byEnv: map[string]redact.Secret{"dev": key}, in: inner{pw: key}}
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		programLogger(format, &buf).Info("client", "c", v, "p", &v)
+		out := buf.String()
+		if strings.Contains(out, key[8:]) || !strings.Contains(out, redact.Mask(longer)) || !strings.Contains(out, "client-id") {
+			t.Errorf("%s: a secret in an unexported field showed:\n%s", format, out)
+		}
+	}
+}
+
 // TestManyNestedBytesCostWhatTheirTextDoes: a value holding many slices
 // of bytes (a provider's answer read into a map of json.RawMessage, with
 // as many keys as it likes) is read as text in work that grows with its
