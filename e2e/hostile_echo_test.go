@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -78,10 +79,19 @@ func echoes(v string) []string {
 		strings.ReplaceAll(strings.ReplaceAll(q, "+", "%20"), "%2F", "/"), // Python's quote
 		url.QueryEscape(q), url.QueryEscape("http://127.0.0.1/cb?state=" + q),
 		strings.Trim(string(j), `"`), strings.ReplaceAll(strings.Trim(string(j), `"`), "/", `\/`),
+		htmlEscaped(v),
 		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawURLEncoding.EncodeToString([]byte(v)),
 		base64.StdEncoding.EncodeToString([]byte(`{"token":"` + strings.Trim(string(j), `"`) + `"}`)),
 		base64.StdEncoding.EncodeToString([]byte("dev-client-id:" + q)),
 	}
+}
+
+// htmlEscaped is v as a web page made with html/template shows it: + as
+// &#43;, & as &amp;.
+func htmlEscaped(v string) string {
+	var b strings.Builder
+	template.Must(template.New("page").Parse("{{.}}")).Execute(&b, v)
+	return b.String()
 }
 
 // serve answers r, quoting the secrets the client holds: those r carries,

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -307,7 +308,8 @@ func (p *pattern) replace(s string, read *int) string {
 // spaces an encoder wrote as +. A value with an expression is found by it
 // in s as written, and by its literals in s with its escapes read once
 // and twice: so written in two encodings at once (a JSON escape in a URL,
-// %5Cu0026), which the expression does not read.
+// %5Cu0026), or HTML-escaped (&#43;, &amp;), which the expression does
+// not read.
 func (p *pattern) find(s string) [][]int {
 	var matches [][]int
 	if p.re != nil {
@@ -321,7 +323,7 @@ func (p *pattern) find(s string) [][]int {
 		if p.spaced != nil && strings.Contains(text, "+") {
 			matches = append(matches, findLiterals(strings.ReplaceAll(text, "+", " "), p.spaced, nil, written)...)
 		}
-		if level == 2 || !strings.ContainsAny(text, `%\`) {
+		if level == 2 || !strings.ContainsAny(text, `%\&`) {
 			break
 		}
 		d, outer := decodeQuoted(text), written
@@ -379,7 +381,8 @@ func (d decoded) written(start, end int) (int, int) {
 // read as that character, one level deep: a percent-escape in either hex
 // case (+ is left as it is), a JSON escape (\u and four hex digits, a
 // surrogate pair as the one character it writes, \n, \/, \"…) and one
-// of Go's strconv.Quote (\x and two hex digits, \U and eight, \a, \v).
+// of Go's strconv.Quote (\x and two hex digits, \U and eight, \a, \v),
+// and an HTML character reference (&amp;, &#43;, &#x27;: a web page's).
 // What is no escape is kept as it is.
 func decodeQuoted(s string) decoded {
 	b := make([]byte, 0, len(s))
@@ -393,6 +396,8 @@ func decodeQuoted(s string) decoded {
 			}
 		case s[i] == '\\' && i+1 < len(s):
 			b, n = appendEscape(b, s, i)
+		case s[i] == '&':
+			b, n = appendReference(b, s, i)
 		}
 		if n == 1 {
 			b = append(b, s[i])
@@ -437,6 +442,35 @@ func appendEscape(b []byte, s string, i int) ([]byte, int) {
 	}
 	return b, 1
 }
+
+// appendReference appends to b the character the HTML character
+// reference at s[i] stands for, as escapers write one (html/template's
+// &#43;, PHP's &#039;, Python's &#x27;, &amp;), and says how long it is:
+// 1 if it is none, b unchanged.
+func appendReference(b []byte, s string, i int) ([]byte, int) {
+	end := strings.IndexByte(s[i:min(i+12, len(s))], ';')
+	if end < 2 {
+		return b, 1
+	}
+	name := s[i+1 : i+end]
+	if c, ok := namedReferences[name]; ok {
+		return append(b, c), end + 1
+	}
+	digits, base := strings.TrimPrefix(name, "#"), 10
+	if digits == name {
+		return b, 1
+	}
+	if len(digits) > 1 && digits[0]|0x20 == 'x' {
+		digits, base = digits[1:], 16
+	}
+	if r, err := strconv.ParseUint(digits, base, 21); err == nil && utf8.ValidRune(rune(r)) {
+		return utf8.AppendRune(b, rune(r)), end + 1
+	}
+	return b, 1
+}
+
+// namedReferences are the named character references escapers write.
+var namedReferences = map[string]byte{"amp": '&', "lt": '<', "gt": '>', "quot": '"', "apos": '\''}
 
 // unescapes are the characters the short escapes of JSON, Go and
 // JavaScript stand for.
@@ -486,7 +520,8 @@ func widenBase64(s string, start, end int, read *int) (int, int) {
 }
 
 // base64Units are the ways a base64 character may be quoted.
-var base64Units = []string{`%2B`, `%2b`, `%2F`, `%2f`, `%3D`, `%3d`, `\/`, `\u002B`, `\u002b`, `\u003D`, `\u003d`}
+var base64Units = []string{`%2B`, `%2b`, `%2F`, `%2f`, `%3D`, `%3d`, `\/`, `\u002B`, `\u002b`, `\u003D`, `\u003d`,
+	`&#43;`, `&#x2B;`, `&#x2b;`, `&#47;`, `&#x2F;`, `&#x2f;`, `&#61;`, `&#x3D;`, `&#x3d;`}
 
 // base64Unit is the length of the base64 character at one end of s: near
 // is the byte at that end, and at is strings.HasPrefix or HasSuffix. It is 0
@@ -510,9 +545,9 @@ func base64Pattern(s string) string {
 	for _, c := range s {
 		switch c {
 		case '+':
-			b.WriteString(`(?:\+|%2[bB]|\\u002[bB])`)
+			b.WriteString(`(?:\+|%2[bB]|\\u002[bB]|&#43;|&#[xX]2[bB];)`)
 		case '/':
-			b.WriteString(`(?:/|\\/|%2[fF])`)
+			b.WriteString(`(?:/|\\/|%2[fF]|&#47;|&#[xX]2[fF];)`)
 		default:
 			b.WriteRune(c) // letters, digits, '-' and '_' need no quoting
 		}

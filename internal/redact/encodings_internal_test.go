@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
+	"html/template"
 	"math/rand/v2"
 	"net/url"
 	"regexp"
@@ -364,6 +366,49 @@ func TestSecretIsFoundEncodedTwiceOrAsPythonQuotesIt(t *testing.T) {
 			} {
 				if got := Scrub(text); strings.Contains(got, "ab/c d&ab") || strings.Contains(got, "xyzQRS") || !strings.Contains(got, Mask(secret)) {
 					t.Errorf("%s: Scrub(%s) = %s; want the secret masked", name, text, got)
+				}
+			}
+		})
+	}
+}
+
+// TestSecretIsFoundHTMLEscaped: a secret is found, for a secret with an
+// expression and one matched as whole strings, as web pages escape it: a
+// provider's or a proxy's error page, a form it sends back, quoting a
+// token or the request's URL. Go's html/template writes + as &#43; (a
+// standard base64 token, a Basic header: the whole run is masked), its
+// html.EscapeString & as &amp; and ' as &#39;, Python's html.escape ' as
+// &#x27;, PHP's htmlspecialchars as &#039;, OWASP's encoder / as &#x2F;;
+// a URL in an attribute has its & written &amp; beside its escapes. Each
+// showed the secret whole, and of a Basic header or a secret's base64 so
+// escaped the masking stopped at &#43;, showing what came before.
+func TestSecretIsFoundHTMLEscaped(t *testing.T) {
+	page := func(format string, v any) string {
+		var b strings.Builder
+		template.Must(template.New("page").Parse(format)).Execute(&b, v)
+		return b.String()
+	}
+	for _, secret := range []string{"~~~html+secret&it's/xyzQRS9876=", "Zm9vYmFyYmF6+cXV4/eA1bG9uZ2VyK3Rva2Vu", strings.Repeat("ab+c/d&'", 20)} {
+		t.Run(fmt.Sprint(compile(secret).re == nil), func(t *testing.T) {
+			Set("html", secret)
+			t.Cleanup(func() { Set("html"); Set("html") })
+			basic := base64.StdEncoding.EncodeToString([]byte("~~~client:" + secret + "?")) // fn5+…
+			for name, text := range map[string]string{
+				"html/template":            page(`<p>invalid token {{.}}</p>`, secret),
+				"html.EscapeString":        "<p>" + html.EscapeString(secret) + "</p>",
+				"Python's html.escape":     "<p>" + strings.ReplaceAll(html.EscapeString(secret), "&#39;", "&#x27;") + "</p>",
+				"PHP's htmlspecialchars":   "<p>" + strings.ReplaceAll(html.EscapeString(secret), "&#39;", "&#039;") + "</p>",
+				"OWASP's encoder":          "<p>" + strings.ReplaceAll(strings.ReplaceAll(html.EscapeString(secret), "&#39;", "&#x27;"), "/", "&#x2F;") + "</p>",
+				"a URL in an attribute":    page(`<a href="https://app.example/cb?state=x&{{.}}">again</a>`, template.URL("code="+url.QueryEscape(secret)+"&b=1")),
+				"a Basic header in a page": page(`<pre>Authorization: Basic {{.}}</pre>`, basic),
+				"base64 in a page":         page(`<p>{{.}}</p>`, base64.StdEncoding.EncodeToString([]byte(secret))), // fn5&#43;… of ~~~
+			} {
+				got := Scrub(text)
+				if strings.Contains(got, "xyzQRS") || strings.Contains(got, "ab+c/d&amp;") || strings.Contains(got, "ab&#43;c") || strings.Contains(got, "YmF6") || !strings.Contains(got, Mask(secret)) {
+					t.Errorf("%s: Scrub(%s) = %s; want the secret masked", name, text, got)
+				}
+				if want := "<pre>Authorization: Basic " + Mask(secret) + "</pre>"; name == "a Basic header in a page" && got != want {
+					t.Errorf("%s: Scrub(%s) = %s; want the whole base64 run masked: %s", name, text, got, want)
 				}
 			}
 		})

@@ -3,10 +3,12 @@ package redact_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,6 +122,60 @@ func TestNestedBytesAreMaskedAsText(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSecretInAnUnexportedFieldIsMasked: a Secret a program keeps in an
+// unexported field (alone, in a slice, a map, a struct inside) of what it
+// logs shows as Mask writes it, in text and JSON: fmt cannot ask such a
+// field to print itself, and wrote the string it is, whole. A longer
+// secret beginning with a shorter one is masked whole.
+func TestSecretInAnUnexportedFieldIsMasked(t *testing.T) {
+	const key, longer = "unexported-secret-0123456789", "unexported-secret-0123456789-and-more"
+	type inner struct{ pw redact.Secret }
+	type client struct {
+		ID    string
+		key   redact.Secret
+		keys  []redact.Secret
+		byEnv map[string]redact.Secret
+		in    inner
+	}
+	v := client{ID: "client-id", key: key, keys: []redact.Secret{longer, key}, byEnv: map[string]redact.Secret{"dev": key}, in: inner{pw: key}}
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		programLogger(format, &buf).Info("client", "c", v, "p", &v)
+		out := buf.String()
+		if strings.Contains(out, key[8:]) || !strings.Contains(out, redact.Mask(longer)) || !strings.Contains(out, "client-id") {
+			t.Errorf("%s: a secret in an unexported field showed:\n%s", format, out)
+		}
+	}
+}
+
+// TestManyNestedBytesCostWhatTheirTextDoes: a value holding many slices
+// of bytes (a provider's answer read into a map of json.RawMessage, with
+// as many keys as it likes) is read as text in work that grows with its
+// size: each slice was written as text into the whole line in turn, and
+// a line of 10,000 took 7 s and 20 GB, 40,000 over a minute, while a
+// renewal holding the lock waited on it.
+func TestManyNestedBytesCostWhatTheirTextDoes(t *testing.T) {
+	const n = 4000
+	answer := map[string]json.RawMessage{}
+	for i := range n {
+		answer[fmt.Sprintf("field%05d", i)] = json.RawMessage(fmt.Sprintf(`"value %05d"`, i))
+	}
+	var buf bytes.Buffer
+	log := programLogger("text", &buf)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	log.Info("answer", "body", answer)
+	runtime.ReadMemStats(&after)
+	each := (after.TotalAlloc - before.TotalAlloc) / n
+	t.Logf("%d bytes for each slice", each)
+	if each > 4<<10 {
+		t.Errorf("a value of %d slices of bytes allocated %d bytes for each; want under 4 KiB", n, each)
+	}
+	if !strings.Contains(buf.String(), `field03999:\"value 03999\"`) {
+		t.Errorf("the bytes were not shown as text:\n%.300s", buf.String())
 	}
 }
 

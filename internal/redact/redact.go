@@ -843,7 +843,8 @@ func read(v slog.Value) slog.Value {
 // may leave its secrets out), else a slice of bytes (a body, a
 // json.RawMessage) as the text it holds, else as fmt prints it, with the
 // slices and arrays of bytes it holds (a struct's body, a map of
-// json.RawMessage) shown as text too (see bytesAsText). A method that
+// json.RawMessage) shown as text too, and the Secrets in fields fmt
+// cannot ask to print themselves masked (see readable). A method that
 // panics is said to have.
 func anyText(x any) (text string) {
 	defer func() {
@@ -868,7 +869,7 @@ func anyText(x any) (text string) {
 		b, err = m.MarshalJSON()
 	default:
 		if v.Kind() != reflect.Slice || v.Type().Elem().Kind() != reflect.Uint8 {
-			return bytesAsText(v, fmt.Sprint(x))
+			return readable(v, fmt.Sprint(x))
 		}
 		b = v.Bytes()
 	}
@@ -878,18 +879,21 @@ func anyText(x any) (text string) {
 	return string(b)
 }
 
-// bytesAsText is printed, v as fmt prints it, with each slice or array of
+// readable is printed, v as fmt prints it, with each slice or array of
 // bytes fmt wrote as decimal numbers ([115 51 …]: unreadable, and no
 // secret in it found) written as the text it holds, Go-quoted when it is
-// not UTF-8 (as a secret is found quoted, and a log line stays UTF-8). It
-// looks where fmt does: through a struct's fields, exported or not, a
+// not UTF-8 (as a secret is found quoted, and a log line stays UTF-8), and
+// each Secret in a field fmt cannot ask to print itself (unexported: fmt
+// writes the string it is) written as Mask writes it, wherever it shows.
+// It looks where fmt does: through a struct's fields, exported or not, a
 // map's keys and values, a slice's or array's elements, an interface's
 // value, a pointer only at the top (fmt writes a nested one as its
-// address), and into no value that prints by its own method.
-func bytesAsText(v reflect.Value, printed string) string {
-	if !strings.Contains(printed, "[") {
-		return printed
-	}
+// address), and into no value that prints by its own method. The text
+// printed is read once, however many slices it holds (a provider's answer
+// read into a map of json.RawMessage, with as many keys as it likes).
+func readable(v reflect.Value, printed string) string {
+	var pairs [][2]string // each slice as fmt wrote it, and as text; each Secret, and its mask
+	written := map[string]bool{}
 	var walk func(v reflect.Value, depth int)
 	walk = func(v reflect.Value, depth int) {
 		if !v.IsValid() {
@@ -902,6 +906,11 @@ func bytesAsText(v reflect.Value, printed string) string {
 			}
 		}
 		switch v.Kind() {
+		case reflect.String:
+			if s := v.String(); v.Type() == reflect.TypeFor[Secret]() && s != "" && !written[s] {
+				written[s] = true
+				pairs = append(pairs, [2]string{s, Mask(s)})
+			}
 		case reflect.Pointer:
 			if depth == 0 {
 				walk(v.Elem(), depth+1)
@@ -931,15 +940,28 @@ func bytesAsText(v reflect.Value, printed string) string {
 			if len(b) == 0 {
 				return
 			}
-			text := string(b)
-			if !utf8.Valid(b) {
-				text = strconv.Quote(text)
+			if numbers := fmt.Sprint(b); !written[numbers] {
+				written[numbers] = true
+				text := string(b)
+				if !utf8.Valid(b) {
+					text = strconv.Quote(text)
+				}
+				pairs = append(pairs, [2]string{numbers, text})
 			}
-			printed = strings.ReplaceAll(printed, fmt.Sprint(b), text)
 		}
 	}
 	walk(v, 0)
-	return printed
+	if len(pairs) == 0 {
+		return printed
+	}
+	// Longest first: where two start alike, the replacer writes the
+	// first given, and a Secret holding another is masked whole.
+	slices.SortStableFunc(pairs, func(a, b [2]string) int { return len(b[0]) - len(a[0]) })
+	oldNew := make([]string, 0, 2*len(pairs))
+	for _, p := range pairs {
+		oldNew = append(oldNew, p[0], p[1])
+	}
+	return strings.NewReplacer(oldNew...).Replace(printed)
 }
 
 // loggedDuration is a duration as freshtoken logs it: in text as Go writes
