@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,4 +140,51 @@ func (o *refusingRedis) SaveIf(ctx context.Context, env string, r, read *store.R
 		return errors.New("OOM command not allowed when used memory > 'maxmemory'")
 	}
 	return o.Store.SaveIf(ctx, env, r, read)
+}
+
+// TestALogOutRevokesTheKeptAnswersTokens: the store refused a renewal's
+// answer, which the process keeps, and a log-out (the proxy page's Log
+// out, over a store that takes deletions but refuses writes, as a Redis
+// out of memory does) revoked the tokens stored, whose refresh token the
+// answer had rotated out, and then forgot the answer: the grant's live
+// refresh token was never revoked, and at a provider that ends a grant
+// only for its live token, the grant the person asked to end lived on.
+// The revocation now sends the kept answer's tokens.
+func TestALogOutRevokesTheKeptAnswersTokens(t *testing.T) {
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	var mu sync.Mutex
+	var revoked []string
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		if req.PostForm.Get("token_type_hint") == "refresh_token" {
+			mu.Lock()
+			revoked = append(revoked, req.PostForm.Get("token"))
+			mu.Unlock()
+		}
+	})
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RevocationURL = srv.URL + "/revoke"
+	own := &ownStore{Store: r.store}
+	src := r.sourceOn(own)
+	r.login(src)
+	read, err := src.Record(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pauseUntil(src, nil) // the saving goroutine makes no try
+	own.broken.Store(true)
+	if _, err := src.Renew(context.Background()); err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
+	if err := src.Revoke(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.LogoutOf(context.Background(), read); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(revoked) != 1 || revoked[0] == read.RefreshToken || revoked[0] == "" {
+		t.Fatalf("revoked %d refresh tokens, the stored one: %t; want the one the kept answer holds", len(revoked), len(revoked) > 0 && revoked[0] == read.RefreshToken)
+	}
 }
