@@ -919,7 +919,7 @@ func (s *Source) trySaving(u *unsavedRenewal) bool {
 	if u.gone.Err() != nil {
 		return false
 	}
-	r, err := s.load(ctx)
+	r, err := s.loadToSave(ctx, u)
 	switch {
 	case errors.Is(err, ErrLoginRequired):
 		u.drop()
@@ -927,6 +927,22 @@ func (s *Source) trySaving(u *unsavedRenewal) bool {
 		s.saveUnsaved(ctx, r, false)
 	}
 	return u.gone.Err() == nil
+}
+
+// loadToSave reads, under the lock the caller holds, the record that u,
+// kept to be saved later, is to replace. A store that lost it unasked (a
+// Redis restarted empty: store.Restorer) gets back the record u's renewal
+// read, as a renewal puts back the one it holds (see renewLocked): taken
+// for a log-out, u, the grant's one live refresh token, was dropped, and
+// the next renewal put back and spent the refresh token u replaced.
+func (s *Source) loadToSave(ctx context.Context, u *unsavedRenewal) (*store.Record, error) {
+	r, err := s.load(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		if back, rerr := s.restoreLocked(ctx, u.read); rerr == nil {
+			return back, s.CheckGrant(back)
+		}
+	}
+	return r, err
 }
 
 // flush is the try a store.Flusher's Close makes to save u, at once: under
@@ -942,7 +958,7 @@ func (s *Source) flush(ctx context.Context, u *unsavedRenewal) error {
 	unlock, err := s.lock(ctx)
 	if err == nil {
 		var r *store.Record
-		r, err = s.load(ctx)
+		r, err = s.loadToSave(ctx, u)
 		switch {
 		case errors.Is(err, ErrLoginRequired):
 			u.drop()

@@ -27,10 +27,12 @@ import (
 // nothing when no revocation endpoint is known, or when no tokens of this
 // environment's grant are stored. It holds the renewal lock from reading
 // the tokens until the provider has answered, so that no renewal replaces
-// them meanwhile with tokens it was not asked to revoke. Once the refresh
-// token is revoked the grant has ended: the access token's refusal then
-// (unsupported_token_type, or a refusal of its own) is no failure, and
-// the access token lasts until it expires.
+// them meanwhile with tokens it was not asked to revoke; tokens a renewal
+// brought that the store refused, kept to be saved later, are revoked in
+// place of those they replace. Once the refresh token is revoked the
+// grant has ended: the access token's refusal then (unsupported_token_type,
+// or a refusal of its own) is no failure, and the access token lasts until
+// it expires.
 func (s *Source) Revoke(ctx context.Context) error {
 	_, err := s.RevokeGrant(ctx)
 	return err
@@ -100,6 +102,12 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 	}
 	if loggedIn != nil && !r.LoggedInAt.Equal(loggedIn.LoggedInAt) {
 		return "", laterLogIn(s.Location(), "nothing was revoked")
+	}
+	if u := s.unsavedNow(); u != nil && u.spent == r.RefreshToken {
+		// A renewal's answer the store refused, kept to be saved later,
+		// rotated r's refresh token: its own is the grant's live one, and
+		// a log-out forgets it (see LogoutOf).
+		r = u.rec
 	}
 	grantEnded := false // the refresh token was revoked, or no longer known
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {

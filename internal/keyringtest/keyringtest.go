@@ -77,7 +77,7 @@ func StartBus(t *testing.T) *Bus {
 	if err != nil {
 		testenv.Missing(t, "dbus-daemon is not installed (apt-get install dbus)")
 	}
-	dir := t.TempDir()
+	dir := socketDir(t)
 	conf := filepath.Join(dir, "bus.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, dir), 0o600); err != nil {
 		t.Fatal(err)
@@ -101,6 +101,32 @@ func StartBus(t *testing.T) *Bus {
 	// closed at the end, so the next test's bus gets a connection of its own.
 	t.Cleanup(closeSharedConnection)
 	return b
+}
+
+// socketRoom is the longest path of the folder the test's sockets go in:
+// the bus's dbus-XXXXXXXXXX, the relay's, and gnome-keyring-daemon's
+// run/keyring/control, the longest; a socket's path holds at most 107
+// bytes.
+const socketRoom = 107 - len("/run/keyring/control")
+
+// socketDir is a temporary folder of the test's, removed at its end, whose
+// path leaves room for the sockets made in it: t.TempDir(), or one under
+// /tmp where $TMPDIR is long (a CI machine's), as there dbus-daemon refused
+// to start ("Socket name too long") and every keychain test failed.
+func socketDir(t *testing.T) string {
+	t.Helper()
+	if dir := t.TempDir(); len(dir) <= socketRoom {
+		return dir
+	}
+	dir, err := os.MkdirTemp("/tmp", "keyringtest")
+	if err != nil {
+		t.Fatalf("$TMPDIR is too long for the keychain's sockets, and /tmp has no room for them: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if len(dir) > socketRoom {
+		t.Fatalf("%s is too long a path for the keychain's sockets", dir)
+	}
+	return dir
 }
 
 // startKeyring starts gnome-keyring-daemon on the bus, with a login keyring

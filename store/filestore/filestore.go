@@ -461,8 +461,13 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		}
 	}
 	p := filepath.Join(s.dir, env+".lock")
-	for {
-		// Checked before flock opens it the same way (never through a link).
+	for again := false; ; again = true {
+		if again && ctx.Err() != nil { // given up as the holder removed the file: a new one would outlast its log-out
+			return nil, fmt.Errorf("waiting for the renewal lock %s: %w", p, ctx.Err())
+		}
+		// Made and checked here, never by flock, which opens it the same
+		// way (never through a link) but would make it again once its
+		// holder removed it, given up or not.
 		f, err := openPrivate(p, os.O_CREATE|os.O_RDWR)
 		if isNoSpace(err) { // no file can be made: said as Save says it
 			return nil, s.diskFull(err)
@@ -471,7 +476,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			return nil, err
 		}
 		f.Close()
-		l := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|noFollow), flock.SetPermissions(fileMode))
+		l := flock.New(p, flock.SetFlag(os.O_RDWR|noFollow))
 		ok, err := l.TryLock()
 		if err == nil && !ok { // another holder's: a wait that may last
 			store.Waiting(ctx)
@@ -479,6 +484,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		}
 		if !ok && ctx.Err() != nil { // given up (Ctrl-C): said as the Redis store says it
 			return nil, fmt.Errorf("waiting for the renewal lock %s: %w", p, ctx.Err())
+		}
+		if errors.Is(err, fs.ErrNotExist) { // removed by its holder before flock opened it
+			continue
 		}
 		if err != nil { // not taken, and not given up: TryLockContext says why
 			return nil, fmt.Errorf("lock %s: %w", p, err)

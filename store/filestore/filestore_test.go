@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -291,6 +292,63 @@ func TestLockHonoursContext(t *testing.T) {
 		t.Fatalf("err = %v, want the context's deadline", err)
 	}
 }
+
+// TestLockGivenUpAsTheFileGoesMakesNoFile: a caller that stops waiting
+// for the lock (its context ended) just as the holder deletes the record,
+// and with it the lock file, gets the context's error and leaves the
+// folder as the holder left it. It took the lock on the removed file,
+// found it removed, and made a new lock file to take the lock again, its
+// context unchecked: a program's goroutine that a log-out had told to stop
+// left sandbox.lock behind the log-out. Here the holder lets go as the
+// waiter begins to wait (store.Waiting), and the waiter's context ends
+// just after its wait checks it once more and takes the removed file's
+// lock, whatever the timing.
+func TestLockGivenUpAsTheFileGoesMakesNoFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	holder := filestore.New(dir)
+	unlock, err := holder.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Delete(ctx, "sandbox"); err != nil { // as a log-out does
+		t.Fatal(err)
+	}
+	c := &endsAfterOneCheck{done: make(chan struct{})}
+	c.Context = store.WithWaiting(ctx, func() {
+		unlock()
+		c.armed.Store(true)
+	})
+	if release, err := filestore.New(dir).Lock(c, "sandbox"); !errors.Is(err, context.Canceled) {
+		if err == nil {
+			release()
+		}
+		t.Fatalf("err = %v, want the context's end", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "sandbox.lock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("sandbox.lock is there after the only holder deleted the record and a waiter gave up (%v)", err)
+	}
+}
+
+// endsAfterOneCheck is a context that, once armed, ends just after it is
+// next checked (Err), as that of a caller who gives up at that moment.
+type endsAfterOneCheck struct {
+	context.Context
+	armed, checked atomic.Bool
+	done           chan struct{}
+}
+
+func (c *endsAfterOneCheck) Err() error {
+	switch {
+	case !c.armed.Load():
+		return nil
+	case c.checked.Swap(true):
+		return context.Canceled
+	}
+	close(c.done)
+	return nil
+}
+
+func (c *endsAfterOneCheck) Done() <-chan struct{} { return c.done }
 
 // TestSymbolicLinksNeverFollowed: links planted in the store, dangling or
 // not, are refused, and nothing is created or read where they point.
