@@ -1233,7 +1233,8 @@ func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
 // a folder in a shared temporary folder such as /tmp (which the system
 // empties, at a reboot or of what lies unused for days, taking the
 // tokens, and where another user may make it first); it now names one in
-// the home folder for these.
+// the home folder for these. A link that leads nowhere is said to be a
+// link: it was "cannot be made (mkdir …: file exists)".
 func TestStoreMigrateAdviceForAFolderOthersUseCanBeFollowed(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -1248,7 +1249,11 @@ func TestStoreMigrateAdviceForAFolderOthersUseCanBeFollowed(t *testing.T) {
 	if err := os.Symlink(shared, link); err != nil {
 		t.Fatal(err)
 	}
-	to := map[string]string{"a shared temporary folder": shared, "a link to one": link}
+	dangling := filepath.Join(t.TempDir(), "dangling")
+	if err := os.Symlink(filepath.Join(t.TempDir(), "gone"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	to := map[string]string{"a shared temporary folder": shared, "a link to one": link, "a link to nothing": dangling}
 	if os.Geteuid() == 0 {
 		nobodys := testenv.NobodysFolder(t, "nobody")
 		to["another user's folder"] = nobodys

@@ -558,10 +558,16 @@ func (s *Store) removeLitter(env string) {
 }
 
 func (s *Store) ensureDir() error {
-	if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Lstat(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
 		if err := creatable(s.dir, s.locksOnly); err != nil {
 			return err
 		}
+	}
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// Said as a link, even one that leads nowhere: MkdirAll's "file
+		// exists" named none.
+		return s.checkDir()
 	}
 	if err := os.MkdirAll(s.dir, dirMode); err != nil {
 		return folderError(s.dir, s.locksOnly, err)
