@@ -308,7 +308,7 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	kept := editedCopy(p, installed)
 	if o.DryRun {
 		if handEdited {
-			fmt.Fprintf(f.IO.ErrOut, "Note: %s holds settings of your own (edited by hand), which the new file does not; it would be kept as %s.\n", p.Path, kept)
+			fmt.Fprintf(f.IO.ErrOut, "Note: %s holds settings of your own (edited by hand, or variables such as $HTTPS_PROXY set where an earlier install ran), which the new file does not; it would be kept as %s.\n", p.Path, kept)
 		}
 		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
 		if !o.FilesOnly {
@@ -328,7 +328,7 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	if handEdited {
 		// 0600: an office proxy's password may be among them.
 		if err := atomicfile.Write(kept, installed, atomicfile.Options{}); err != nil {
-			return config.Invalidf("%s holds settings of your own (edited by hand), which could not be kept as %s (%v); it is as it was: move them into `systemctl --user edit %s.service` (kept by every install), then run `freshtoken service install` again", p.Path, kept, err, service.Name)
+			return config.Invalidf("%s holds settings of your own (edited by hand, or variables such as $HTTPS_PROXY set where an earlier install ran), which could not be kept as %s (%v); it is as it was: move them into `systemctl --user edit %s.service` (kept by every install), then run `freshtoken service install` again", p.Path, kept, err, service.Name)
 		}
 	}
 	if err := writeServiceFile(p.Path, p.Text); err != nil {
@@ -339,7 +339,7 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote %s.\n", p.Path)
 	if handEdited {
-		fmt.Fprintf(f.IO.ErrOut, "Note: %s held settings of your own (edited by hand), which the new file does not; the old file is kept as %s: put them in `systemctl --user edit %s.service`, which every install keeps, then remove it.\n", p.Path, kept, service.Name)
+		fmt.Fprintf(f.IO.ErrOut, "Note: %s held settings of your own (edited by hand, or variables such as $HTTPS_PROXY set where an earlier install ran), which the new file does not; the old file is kept as %s: put them in `systemctl --user edit %s.service`, which every install keeps, then remove it.\n", p.Path, kept, service.Name)
 	}
 	if o.FilesOnly {
 		return nil

@@ -385,12 +385,13 @@ func systemdUnitFor(t *testing.T) (dir, conf string, p *service.Plan) {
 // proxy flag, an office proxy with its password, a limit) keeps the old
 // file beside it, 0600, and says so and where such settings belong: they
 // were dropped without a word, the proxy moving back to its default
-// address and losing the office proxy. A unit as an install writes it,
-// with another configuration or the variables an install carries, is
-// replaced as before, nothing kept.
+// address and losing the office proxy; so does a unit setting a variable
+// an install carries (an office proxy) that this install does not set. A
+// unit as an install writes it, with another configuration, is replaced
+// as before, nothing kept.
 func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 	dir, conf, p := systemdUnitFor(t)
-	other, err := service.For("linux", service.Spec{Executable: "/opt/freshtoken", Args: []string{"--debug", "--config", filepath.Join(dir, "other.toml"), "proxy"}, Home: dir, Env: []string{"XDG_STATE_HOME=/state", "HTTPS_PROXY=http://proxy:3128"}})
+	other, err := service.For("linux", service.Spec{Executable: "/opt/freshtoken", Args: []string{"--debug", "--config", filepath.Join(dir, "other.toml"), "proxy"}, Home: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,6 +403,7 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 		{"an office proxy", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=HTTPS_PROXY=http://me:hunter2@proxy:3128\n", 1), true},
 		{"an office proxy, quoted", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://me:hunter2@proxy:3128\"\n", 1), true},
 		{"a limit", strings.Replace(p.Text, "[Service]\n", "[Service]\nLimitNOFILE=4096\n", 1), true},
+		{"an earlier install's office proxy, not set here", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://proxy:3128\"\n", 1), true},
 		{"an install's own", p.Text, false},
 		{"another configuration's install", other.Text, false},
 	} {
@@ -426,7 +428,7 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 			switch {
 			case tc.kept && (err != nil || string(kept) != tc.installed):
 				t.Errorf("the edited unit kept as %q, %v; want it whole", kept, err)
-			case tc.kept && !strings.Contains(said, "held settings of your own (edited by hand)") || tc.kept && !strings.Contains(said, "systemctl --user edit freshtoken.service"):
+			case tc.kept && !strings.Contains(said, "held settings of your own (edited by hand") || tc.kept && !strings.Contains(said, "systemctl --user edit freshtoken.service"):
 				t.Errorf("stderr %q; want it to say the edited unit was kept, and where such settings belong", said)
 			case tc.kept && strings.Contains(said, "hunter2"):
 				t.Errorf("stderr %q shows the office proxy's password", said)
