@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -303,9 +305,10 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	// --user edit --full`'s) were dropped without a word: kept beside it.
 	installed, _ := os.ReadFile(p.Path)
 	handEdited := p.HandEdited(string(installed), carriedVar)
+	kept := editedCopy(p, installed)
 	if o.DryRun {
 		if handEdited {
-			fmt.Fprintf(f.IO.ErrOut, "Note: %s holds settings of your own (edited by hand), which the new file does not; it would be kept as %s.\n", p.Path, editedCopy(p))
+			fmt.Fprintf(f.IO.ErrOut, "Note: %s holds settings of your own (edited by hand, or variables such as $HTTPS_PROXY set where an earlier install ran), which the new file does not; it would be kept as %s.\n", p.Path, kept)
 		}
 		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
 		if !o.FilesOnly {
@@ -324,8 +327,8 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	was, now := otherConfig(p)
 	if handEdited {
 		// 0600: an office proxy's password may be among them.
-		if err := atomicfile.Write(editedCopy(p), installed, atomicfile.Options{}); err != nil {
-			return config.Invalidf("%s holds settings of your own (edited by hand), which could not be kept as %s (%v); it is as it was: move them into `systemctl --user edit %s.service` (kept by every install), then run `freshtoken service install` again", p.Path, editedCopy(p), err, service.Name)
+		if err := atomicfile.Write(kept, installed, atomicfile.Options{}); err != nil {
+			return config.Invalidf("%s holds settings of your own (edited by hand, or variables such as $HTTPS_PROXY set where an earlier install ran), which could not be kept as %s (%v); it is as it was: move them into `systemctl --user edit %s.service` (kept by every install), then run `freshtoken service install` again", p.Path, kept, err, service.Name)
 		}
 	}
 	if err := writeServiceFile(p.Path, p.Text); err != nil {
@@ -336,7 +339,7 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote %s.\n", p.Path)
 	if handEdited {
-		fmt.Fprintf(f.IO.ErrOut, "Note: %s held settings of your own (edited by hand), which the new file does not; the old file is kept as %s: put them in `systemctl --user edit %s.service`, which every install keeps, then remove it.\n", p.Path, editedCopy(p), service.Name)
+		fmt.Fprintf(f.IO.ErrOut, "Note: %s held settings of your own (edited by hand, or variables such as $HTTPS_PROXY set where an earlier install ran), which the new file does not; the old file is kept as %s: put them in `systemctl --user edit %s.service`, which every install keeps, then remove it.\n", p.Path, kept, service.Name)
 	}
 	if o.FilesOnly {
 		return nil
@@ -352,10 +355,38 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	return nil
 }
 
-// editedCopy is where install keeps the installed service's file that
-// held settings of the person's own, beside it, under a name the
-// service manager does not load.
-func editedCopy(p *service.Plan) string { return p.Path + ".edited" }
+// editedCopy is where install keeps installed, the service's file that
+// held settings of the person's own, beside it, under a name the service
+// manager does not load: freshtoken.service.edited, or .edited.2, .3…
+// when an earlier install kept other edits there, which the person may
+// not have moved into a drop-in yet (written over, they were lost); the
+// name of a copy holding the same already.
+func editedCopy(p *service.Plan, installed []byte) string {
+	for n := 1; ; n++ {
+		name := p.Path + ".edited"
+		if n > 1 {
+			name += "." + strconv.Itoa(n)
+		}
+		if old, err := os.ReadFile(name); errors.Is(err, fs.ErrNotExist) || err == nil && bytes.Equal(old, installed) {
+			return name
+		}
+	}
+}
+
+// editedCopies is the copies of the service's file that installs kept
+// (editedCopy's), by name.
+func editedCopies(p *service.Plan) []string {
+	dir := filepath.Dir(p.Path)
+	entries, _ := os.ReadDir(dir)
+	var copies []string
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), filepath.Base(p.Path)+".edited")
+		if ok && (n == "" || n[0] == '.' && n != "." && strings.Trim(n[1:], "0123456789") == "") {
+			copies = append(copies, filepath.Join(dir, e.Name()))
+		}
+	}
+	return copies
+}
 
 // writeServiceFile replaces the service's file at path with text whole,
 // or leaves it as it was: written in place, a full disk left it emptied or
@@ -442,8 +473,16 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		// The person's own, which a service installed again would want.
 		fmt.Fprintf(f.IO.ErrOut, "Kept %s, your own additions to the service (`systemctl --user edit`'s), which may hold an office proxy's password; remove it (rm -r %s) if no service installed again needs it.\n", p.Additions, shellquote.Word(p.Additions))
 	}
-	if _, err := os.Lstat(editedCopy(p)); err == nil {
-		fmt.Fprintf(f.IO.ErrOut, "Kept %s, the service's file as you had edited it, which an install replaced; remove it (rm %s) once you have no need of its settings.\n", editedCopy(p), shellquote.Word(editedCopy(p)))
+	if copies := editedCopies(p); len(copies) > 0 {
+		words := make([]string, len(copies))
+		for i, c := range copies {
+			words[i] = shellquote.Word(c)
+		}
+		it := "it"
+		if len(copies) > 1 {
+			it = "them"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Kept %s, the service's file as you had edited it, which an install replaced, and which may hold an office proxy's password; remove %s (rm %s) once you have no need of its settings.\n", strings.Join(copies, ", "), it, strings.Join(words, " "))
 	}
 	return nil
 }

@@ -366,23 +366,32 @@ func usableConfig(t *testing.T, path string) {
 	}
 }
 
-// TestServiceInstallKeepsAUnitEditedByHand: `service install` over a unit
-// holding settings of the person's own (`systemctl --user edit --full`'s: a
-// proxy flag, an office proxy with its password, a limit) keeps the old
-// file beside it, 0600, and says so and where such settings belong: they
-// were dropped without a word, the proxy moving back to its default
-// address and losing the office proxy. A unit as an install writes it,
-// with another configuration or the variables an install carries, is
-// replaced as before, nothing kept.
-func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "config.toml")
+// systemdUnitFor is the systemd unit an install writes for a usable
+// configuration conf in the home folder dir, both made for the test.
+func systemdUnitFor(t *testing.T) (dir, conf string, p *service.Plan) {
+	t.Helper()
+	dir = t.TempDir()
+	conf = filepath.Join(dir, "config.toml")
 	usableConfig(t, conf)
 	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy", waitForConfig}, Home: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := service.For("linux", service.Spec{Executable: "/opt/freshtoken", Args: []string{"--debug", "--config", filepath.Join(dir, "other.toml"), "proxy"}, Home: dir, Env: []string{"XDG_STATE_HOME=/state", "HTTPS_PROXY=http://proxy:3128"}})
+	return dir, conf, p
+}
+
+// TestServiceInstallKeepsAUnitEditedByHand: `service install` over a unit
+// holding settings of the person's own (`systemctl --user edit --full`'s: a
+// proxy flag, an office proxy with its password, a limit) keeps the old
+// file beside it, 0600, and says so and where such settings belong: they
+// were dropped without a word, the proxy moving back to its default
+// address and losing the office proxy; so does a unit setting a variable
+// an install carries (an office proxy) that this install does not set. A
+// unit as an install writes it, with another configuration, is replaced
+// as before, nothing kept.
+func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
+	dir, conf, p := systemdUnitFor(t)
+	other, err := service.For("linux", service.Spec{Executable: "/opt/freshtoken", Args: []string{"--debug", "--config", filepath.Join(dir, "other.toml"), "proxy"}, Home: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,6 +403,7 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 		{"an office proxy", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=HTTPS_PROXY=http://me:hunter2@proxy:3128\n", 1), true},
 		{"an office proxy, quoted", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://me:hunter2@proxy:3128\"\n", 1), true},
 		{"a limit", strings.Replace(p.Text, "[Service]\n", "[Service]\nLimitNOFILE=4096\n", 1), true},
+		{"an earlier install's office proxy, not set here", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://proxy:3128\"\n", 1), true},
 		{"an install's own", p.Text, false},
 		{"another configuration's install", other.Text, false},
 	} {
@@ -418,7 +428,7 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 			switch {
 			case tc.kept && (err != nil || string(kept) != tc.installed):
 				t.Errorf("the edited unit kept as %q, %v; want it whole", kept, err)
-			case tc.kept && !strings.Contains(said, "held settings of your own (edited by hand)") || tc.kept && !strings.Contains(said, "systemctl --user edit freshtoken.service"):
+			case tc.kept && !strings.Contains(said, "held settings of your own (edited by hand") || tc.kept && !strings.Contains(said, "systemctl --user edit freshtoken.service"):
 				t.Errorf("stderr %q; want it to say the edited unit was kept, and where such settings belong", said)
 			case tc.kept && strings.Contains(said, "hunter2"):
 				t.Errorf("stderr %q shows the office proxy's password", said)
@@ -441,5 +451,65 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 	}
 	if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "Kept "+p.Path+".edited") {
 		t.Errorf("uninstall said %q; want it to name the edited unit it keeps", said)
+	}
+}
+
+// TestServiceInstallKeepsEveryEditedUnit: a second `service install` over
+// a unit edited by hand again (a proxy flag added after the first install
+// kept an office proxy's line) keeps the new edits beside the ones kept
+// before, under a name of their own, and --dry-run names it: the second
+// install wrote over freshtoken.service.edited, and the first edits,
+// never moved into a drop-in, were lost. The same edits kept again are
+// kept once; uninstall names every copy it leaves.
+func TestServiceInstallKeepsEveryEditedUnit(t *testing.T) {
+	_, conf, p := systemdUnitFor(t)
+	if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	first := strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=HTTPS_PROXY=http://me:hunter2@proxy:3128\n", 1)
+	second := strings.Replace(p.Text, waitForConfig, waitForConfig+" --listen 127.0.0.1:9999", 1)
+	install := func(edited string, dryRun bool) string {
+		t.Helper()
+		if err := os.WriteFile(p.Path, []byte(edited), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := testFactory()
+		f.ConfigFlag = conf
+		if err := installService(t.Context(), &serviceOptions{f: f, FilesOnly: true, DryRun: dryRun}, p); err != nil {
+			t.Fatal(err)
+		}
+		return f.IO.ErrOut.(*bytes.Buffer).String()
+	}
+	install(first, false)
+	install(first, false) // the same edits again: nothing more kept
+	if said := install(second, true); !strings.Contains(said, "it would be kept as "+p.Path+".edited.2.") {
+		t.Errorf("--dry-run said %q; want it to name %s.edited.2, as the first edits are kept as %[2]s.edited", said, p.Path)
+	}
+	said := install(second, false)
+	for name, want := range map[string]string{".edited": first, ".edited.2": second} {
+		b, err := os.ReadFile(p.Path + name)
+		if err != nil || string(b) != want {
+			t.Errorf("%s holds %q, %v; want %q", name, b, err, want)
+		}
+		if fi, err := os.Stat(p.Path + name); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v; want mode 0600", name, fi, err)
+		}
+	}
+	if !strings.Contains(said, "kept as "+p.Path+".edited.2:") {
+		t.Errorf("install said %q; want it to name %s.edited.2", said, p.Path)
+	}
+	if _, err := os.Stat(p.Path + ".edited.3"); err == nil {
+		t.Error("the same edits were kept twice")
+	}
+	f := testFactory()
+	f.ConfigFlag = conf
+	if err := uninstallService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, p); err != nil {
+		t.Fatal(err)
+	}
+	said = f.IO.ErrOut.(*bytes.Buffer).String()
+	for _, name := range []string{".edited", ".edited.2"} {
+		if !strings.Contains(said, p.Path+name+",") && !strings.Contains(said, p.Path+name+" ") {
+			t.Errorf("uninstall said %q; want it to name %s%s, which it keeps", said, p.Path, name)
+		}
 	}
 }

@@ -349,19 +349,45 @@ func fullDestination(err error, location string, ours bool) error {
 		return &newStoreError{fe.WithFix("name a folder you can write in with --to")}
 	case ours && errors.As(err, &fe) && !fe.Locks() && errors.Is(err, store.ErrInsecure):
 		// The folder --to names, others' to use (/tmp, /, a shared
-		// folder) or a link: its advice, to chmod or remove it, would
-		// harm whoever else uses it.
-		dir := filepath.Dir(location)
-		if real, err := filepath.EvalSymlinks(dir); err == nil && real != dir {
-			return &newStoreError{fe.WithFix(fmt.Sprintf("name the folder it leads to with --to (%s), or another of the tokens' own", config.FileURL(real)))}
-		}
-		return &newStoreError{fe.WithFix(fmt.Sprintf("name a folder of the tokens' own with --to, such as %s, which freshtoken makes for you alone", config.FileURL(filepath.Join(dir, "freshtoken"))))}
+		// folder, another user's) or a link: its advice, to chmod or
+		// remove it, would harm whoever else uses it.
+		return &newStoreError{fe.WithFix(ownFolderFix(filepath.Dir(location)))}
 	case ours && errors.Is(err, syscall.EROFS):
 		return &destinationError{err: err, msg: fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", filepath.Dir(location))}
 	case !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
 	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; free some space there, or name a folder on another disk with --to", location)}
+}
+
+// ownFolderFix says which folder to name with --to instead of dir, one the
+// file store refuses (a link, or a folder others may use), naming one it
+// takes: where the link leads; else a folder to make in dir, unless dir is
+// a temporary folder others share (/tmp: the system empties it, at a
+// reboot or of what lies unused for days, taking the tokens, and another
+// user may make the folder first); else one in the home folder. (A folder
+// in another user's folder cannot be made, or, by root, would lock that
+// user out.)
+func ownFolderFix(dir string) string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil && real != dir {
+		if filestore.Usable(real) {
+			return fmt.Sprintf("name the folder it leads to with --to (%s), or another of the tokens' own", config.FileURL(real))
+		}
+		dir = real
+	}
+	var candidates []string
+	if fi, err := os.Stat(dir); err == nil && fi.Mode()&fs.ModeSticky == 0 {
+		candidates = append(candidates, filepath.Join(dir, "freshtoken"))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(home, "freshtoken-tokens"))
+	}
+	for _, c := range candidates {
+		if filestore.Usable(c) {
+			return fmt.Sprintf("name a folder of the tokens' own with --to, such as %s, which freshtoken makes for you alone", config.FileURL(c))
+		}
+	}
+	return "name a folder of the tokens' own with --to, one you may write in and no other user may use"
 }
 
 // fullOrigin is err, a failure to take a renewal lock in the file store

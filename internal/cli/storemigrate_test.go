@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -880,7 +881,7 @@ func TestStoreMigrateToAFolderOthersUse(t *testing.T) {
 	if err := os.Mkdir(shared, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(shared, 0o1777); err != nil { // as /tmp
+	if err := os.Chmod(shared, 0o777); err != nil { // a folder others write in (/tmp, a sticky one, is TestStoreMigrateAdviceForAFolderOthersUseCanBeFollowed's)
 		t.Fatal(err)
 	}
 	private := filepath.Join(t.TempDir(), "private")
@@ -1221,5 +1222,60 @@ func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
 	configKept("nothing was moved")
 	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
 		t.Errorf("dev's tokens are no longer in the old store: %+v", got)
+	}
+}
+
+// TestStoreMigrateAdviceForAFolderOthersUseCanBeFollowed: the folder
+// `store migrate --to` is told to name instead of one others use can be
+// used, and the move to it goes through. It said to name a folder inside
+// another user's folder (which root may not make one in, and another
+// user cannot), the shared folder a link leads to (refused in turn), and
+// a folder in a shared temporary folder such as /tmp (which the system
+// empties, at a reboot or of what lies unused for days, taking the
+// tokens, and where another user may make it first); it now names one in
+// the home folder for these. A link that leads nowhere is said to be a
+// link: it was "cannot be made (mkdir …: file exists)".
+func TestStoreMigrateAdviceForAFolderOthersUseCanBeFollowed(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	shared := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777|fs.ModeSticky); err != nil { // as /tmp
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(shared, link); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(t.TempDir(), "dangling")
+	if err := os.Symlink(filepath.Join(t.TempDir(), "gone"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	to := map[string]string{"a shared temporary folder": shared, "a link to one": link, "a link to nothing": dangling}
+	if os.Geteuid() == 0 {
+		nobodys := testenv.NobodysFolder(t, "nobody")
+		to["another user's folder"] = nobodys
+		to["a folder to make in another user's folder"] = filepath.Join(nobodys, "tokens")
+	}
+	advice := regexp.MustCompile(`, such as (file://\S+), which freshtoken makes for you alone\n`)
+	for name, dir := range to {
+		t.Run(name, func(t *testing.T) {
+			e, rec := devAndZeta(t)
+			nothingMoved := checkNothingMoved(t, e, rec)
+			ios, _, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			m := advice.FindStringSubmatch(stderr.String())
+			if code != 2 || m == nil || !strings.HasPrefix(m[1], "file://"+home+"/") || strings.Contains(stderr.String(), "[store] url to") {
+				t.Fatalf("--to %s: exit %d\n%s; want exit 2, naming a folder in the home folder with --to", dir, code, stderr)
+			}
+			nothingMoved()
+			ios, _, stderr = testStreams(false, false)
+			if code := e.run(ios, "store", "migrate", "--to", m[1]); code != 0 {
+				t.Errorf("--to %s, as advised: exit %d\n%s", m[1], code, stderr)
+			}
+			os.RemoveAll(strings.TrimPrefix(m[1], "file://"))
+		})
 	}
 }

@@ -216,15 +216,21 @@ func InstalledConfig(text string) string {
 // `systemctl --user edit --full` leaves them. What an install rewrites on
 // purpose is not: ExecStart='s binary, logging flags and configuration,
 // comments, and the variables carried reports an install carries
-// (NAME=value, as an Environment= line written by For holds them). Other
-// systems' files are not looked at: false.
+// (NAME=value, as an Environment= line written by For holds them) that p
+// sets too. One p does not set is dropped: an office proxy added by hand,
+// or carried by an install where it was set. Other systems' files are not
+// looked at: false.
 func (p *Plan) HandEdited(text string, carried func(name, value string) bool) bool {
 	if p.System != "systemd" {
 		return false
 	}
-	ours := map[string]bool{}
+	ours, set := map[string]bool{}, map[string]bool{}
 	for _, l := range strings.Split(p.Text, "\n") {
 		ours[strings.TrimSpace(l)] = true
+		if kv := environmentLine().FindStringSubmatch(l); kv != nil {
+			name, _, _ := strings.Cut(systemdArg(kv[1]), "=")
+			set[name] = true
+		}
 	}
 	for _, l := range strings.Split(text, "\n") {
 		l = strings.TrimSpace(l)
@@ -238,7 +244,7 @@ func (p *Plan) HandEdited(text string, carried func(name, value string) bool) bo
 			kv, ok := environmentLine().FindStringSubmatch(l), false
 			if kv != nil {
 				name, value, _ := strings.Cut(systemdArg(kv[1]), "=")
-				ok = carried(name, value)
+				ok = set[name] && carried(name, value)
 			}
 			if !ok {
 				return true

@@ -387,3 +387,41 @@ func TestRefusedLogFileSaysSo(t *testing.T) {
 		}
 	}
 }
+
+// TestHandEditedSeesAVariableTheNewUnitDrops: a unit setting a variable an
+// install may carry (an office proxy, quoted as systemd's documentation
+// writes it, added by `systemctl --user edit --full`; or carried by an
+// install run where it was set) that the new unit does not set is one
+// whose settings the new file drops: it passed for an install's own, and
+// an install run where $HTTPS_PROXY is not set dropped the office proxy
+// without a word, the service's renewals failing. A variable the new unit
+// sets too, to another value, is an install's to rewrite.
+func TestHandEditedSeesAVariableTheNewUnitDrops(t *testing.T) {
+	carried := func(name, value string) bool { return !strings.Contains(value, "@") }
+	plan := func(env ...string) *service.Plan {
+		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me", Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	withVar := func(p *service.Plan, line string) string {
+		return strings.Replace(p.Text, "[Service]\n", "[Service]\n"+line+"\n", 1)
+	}
+	for _, tc := range []struct {
+		name      string
+		p         *service.Plan
+		installed string
+		want      bool
+	}{
+		{"an office proxy the new unit lacks", plan(), withVar(plan(), `Environment="HTTPS_PROXY=http://proxy.corp:3128"`), true},
+		{"a token folder the new unit lacks", plan(), withVar(plan(), `Environment="XDG_STATE_HOME=/srv/state"`), true},
+		{"an office proxy the new unit sets otherwise", plan("HTTPS_PROXY=http://other:3128"), withVar(plan(), `Environment="HTTPS_PROXY=http://proxy.corp:3128"`), false},
+		{"a token folder the new unit sets otherwise", plan("XDG_STATE_HOME=/new"), plan("XDG_STATE_HOME=/old").Text, false},
+		{"the new unit", plan("HTTPS_PROXY=http://other:3128"), plan("HTTPS_PROXY=http://other:3128").Text, false},
+	} {
+		if got := tc.p.HandEdited(tc.installed, carried); got != tc.want {
+			t.Errorf("%s: HandEdited = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -566,10 +566,16 @@ func (s *Store) removeLitter(env string) {
 }
 
 func (s *Store) ensureDir() error {
-	if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Lstat(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
 		if err := creatable(s.dir, s.locksOnly); err != nil {
 			return err
 		}
+	}
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// Said as a link, even one that leads nowhere: MkdirAll's "file
+		// exists" named none.
+		return s.checkDir()
 	}
 	if err := os.MkdirAll(s.dir, dirMode); err != nil {
 		return folderError(s.dir, s.locksOnly, err)
@@ -597,10 +603,28 @@ func creatable(dir string, locksOnly bool) error {
 			return folderError(dir, locksOnly, err)
 		}
 		if foreignOwner(fi) && os.Geteuid() == 0 {
-			return insecure("the token folder %s would be made in %s, which belongs to another user: run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", dir, parent, shellquote.AsUser(owner(fi)))
+			// A FolderError, as checkDir's: store migrate names the folder
+			// with --to, not [store] url.
+			return &FolderError{
+				kind:   store.ErrInsecure,
+				reason: fmt.Sprintf("the token folder %s would be made in %s, which belongs to another user", dir, parent),
+				fix:    fmt.Sprintf("run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", shellquote.AsUser(owner(fi))),
+				locks:  locksOnly,
+			}
 		}
 		return nil
 	}
+}
+
+// Usable reports whether a token store could be kept in dir as it is:
+// a folder of the user's own that no other user may use, or a missing one
+// that freshtoken could make there for the user alone. It changes nothing.
+func Usable(dir string) bool {
+	s := New(dir)
+	if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
+		return creatable(s.dir, false) == nil
+	}
+	return s.checkDir() == nil
 }
 
 // spaceFix is what to do when the token folder's disk is full.

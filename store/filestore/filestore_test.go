@@ -398,6 +398,18 @@ func TestSymbolicLinksNeverFollowed(t *testing.T) {
 			t.Fatalf("files written through the link: %v", entries)
 		}
 	})
+	// It said "cannot be made (mkdir …: file exists)", naming no link.
+	t.Run("store folder is a link to nothing", func(t *testing.T) {
+		gone := filepath.Join(t.TempDir(), "gone")
+		link := filepath.Join(t.TempDir(), "tokens")
+		symlink(t, gone, link)
+		if err := filestore.New(link).Save(ctx, "sandbox", sample()); !errors.Is(err, store.ErrInsecure) || !strings.Contains(err.Error(), link+" is a symbolic link") {
+			t.Fatalf("err = %v; want a refusal naming the symbolic link", err)
+		}
+		if _, err := os.Lstat(gone); err == nil {
+			t.Fatal("the folder the link leads to was made")
+		}
+	})
 }
 
 func symlink(t *testing.T, target, link string) {
