@@ -502,14 +502,17 @@ func (s *Server) Command(t testing.TB, args ...string) string {
 
 // send sends one command to the server on a connection of its own, as a
 // client without password, and returns the connection, to close, and its
-// reader, for the reply; the connection gives up after a second.
+// reader, for the reply. The connection gives up after 30 seconds, the
+// tests' patience (testenv.WaitFor): a command may be slow to answer on
+// a loaded machine (RestartLoading's script of 60,000 writes took over a
+// second under the race detector), and no test waits for it to time out.
 func (s *Server) send(t testing.TB, args ...string) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	c, err := net.DialTimeout("tcp", s.Addr, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetDeadline(time.Now().Add(time.Second))
+	c.SetDeadline(time.Now().Add(30 * time.Second))
 	fmt.Fprintf(c, "*%d\r\n", len(args))
 	for _, a := range args {
 		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(a), a)
