@@ -1,6 +1,8 @@
 package freshtoken_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // renewWhileLocked starts src.Renew while the rig's store lock is held, as
@@ -110,5 +113,35 @@ func TestForcedRenewalIsNotServedATokenDueForRenewal(t *testing.T) {
 	if left := tok.Expiry.Sub(r.clock.Now()); tok.AccessToken == other || left <= r.settings.RenewBefore || r.provider.Stats().Refreshes-before != 1 {
 		t.Fatalf("the forced renewal got a token with %s left (another's: %v) after %d token requests; want a renewal of its own, lasting two minutes",
 			left, tok.AccessToken == other, r.provider.Stats().Refreshes-before)
+	}
+}
+
+// TestForcedRenewalWithRedisDownWaitsForItOnce: Redis down (stopped, or
+// paused so that it takes connections and never answers) when the user runs
+// `token --force`, or clicks Renew now on the proxy's page. The forced
+// renewal's read of the record stored as it began failed, and the renewal
+// then waited for Redis once more, for the lock: twice the wait (a paused
+// Redis takes seconds to fail each time) before the same failure, and
+// each further click paid it again. Its read now rests renewals as any
+// failure to reach the store does: one wait, then the failure told at once.
+func TestForcedRenewalWithRedisDownWaitsForItOnce(t *testing.T) {
+	for _, how := range []string{"stopped", "paused"} {
+		t.Run(how, func(t *testing.T) {
+			r, src, st, down := loggedInOnCountedRedis(t, freshtoken.Options{})
+			down(how)
+			if _, err := src.Renew(context.Background()); !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("Renew with Redis %s: %v; want the Redis store unreachable", how, err)
+			}
+			if n := st.calls.Load(); n != 1 {
+				t.Errorf("Renew with Redis %s made %d calls on it; want 1", how, n)
+			}
+			r.clock.Advance(time.Second)
+			if _, err := src.Renew(context.Background()); !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("Renew again, Redis %s: %v; want the Redis store unreachable", how, err)
+			}
+			if n := st.calls.Load(); n != 1 {
+				t.Errorf("Renew again within the rest made %d calls on Redis in all; want 1, Redis left alone", n)
+			}
+		})
 	}
 }

@@ -1807,11 +1807,18 @@ func (s *Source) renewedSince(r *store.Record, w want) bool {
 
 // heldAsBegun is the record a forced renewal replaces, read as it begins:
 // the store's, or when that cannot be read just now, the one in memory;
-// nil for none.
+// nil for none. A store that cannot be reached rests renewals (restStore),
+// as recheck's look does: the renewal then fails at once, rather than
+// waiting for the store a second time (a Redis that is down takes 2 to 4 s
+// to fail, a keychain nobody answers 3 s more).
 func (s *Source) heldAsBegun(ctx context.Context) *store.Record {
 	if s.storeResting() == nil {
-		if r, err := s.loadStored(ctx); err == nil {
+		r, err := s.loadStored(ctx)
+		if err == nil {
 			return r
+		}
+		if errors.Is(err, store.ErrUnreachable) && ctx.Err() == nil {
+			s.restStore(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err})
 		}
 	}
 	return s.cur.Load()
