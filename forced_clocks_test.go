@@ -145,3 +145,35 @@ func TestForcedRenewalWithRedisDownWaitsForItOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestForcedRenewalSharesAFailureMadeWhileItWaited: 20 `token --force` at
+// once while the provider rate-limits renewals (or its token endpoint is
+// down): the first to take the lock is refused and rests renewals, and
+// each of the others, having begun before that rest, sent a token request
+// of its own in turn, past the limit (each of an outage's tries, with
+// backoff, under the lock, the last process waiting for all the others').
+// Forced renewals at once share one renewal, its failure too, as callers
+// in one process do: one that waited while another renewal gave up is
+// answered with that failure, no request sent; one begun during the rest
+// still asks.
+func TestForcedRenewalSharesAFailureMadeWhileItWaited(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src, logs := r.loggedInLogging()
+	before := r.provider.Stats().Refreshes
+	_, err := renewWhileLocked(t, r, src, logs, func() {
+		rec := r.record() // another process's renewal, refused, rests renewals
+		rec.Rest = &store.Rest{Until: r.clock.Now().Add(time.Minute), RateLimited: true, Message: "the token endpoint asked to wait (HTTP 429)"}
+		if err := r.store.Save(t.Context(), r.settings.Env, rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !errors.Is(err, freshtoken.ErrRateLimited) || r.provider.Stats().Refreshes != before {
+		t.Fatalf("a forced renewal that waited while another was refused: %v, after %d token requests; want that refusal, none sent", err, r.provider.Stats().Refreshes-before)
+	}
+	if !strings.Contains(err.Error(), "force one again to ask now") {
+		t.Errorf("error %q does not say that forcing again asks", err)
+	}
+	if _, err := src.Renew(t.Context()); err != nil || r.provider.Stats().Refreshes-before != 1 {
+		t.Fatalf("a forced renewal begun during the rest: %v, after %d token requests; want a renewal", err, r.provider.Stats().Refreshes-before)
+	}
+}
