@@ -1,6 +1,8 @@
 package freshtoken_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // renewWhileLocked starts src.Renew while the rig's store lock is held, as
@@ -110,5 +113,67 @@ func TestForcedRenewalIsNotServedATokenDueForRenewal(t *testing.T) {
 	if left := tok.Expiry.Sub(r.clock.Now()); tok.AccessToken == other || left <= r.settings.RenewBefore || r.provider.Stats().Refreshes-before != 1 {
 		t.Fatalf("the forced renewal got a token with %s left (another's: %v) after %d token requests; want a renewal of its own, lasting two minutes",
 			left, tok.AccessToken == other, r.provider.Stats().Refreshes-before)
+	}
+}
+
+// TestForcedRenewalWithRedisDownWaitsForItOnce: Redis down (stopped, or
+// paused so that it takes connections and never answers) when the user runs
+// `token --force`, or clicks Renew now on the proxy's page. The forced
+// renewal's read of the record stored as it began failed, and the renewal
+// then waited for Redis once more, for the lock: twice the wait (a paused
+// Redis takes seconds to fail each time) before the same failure, and
+// each further click paid it again. Its read now rests renewals as any
+// failure to reach the store does: one wait, then the failure told at once.
+func TestForcedRenewalWithRedisDownWaitsForItOnce(t *testing.T) {
+	for _, how := range []string{"stopped", "paused"} {
+		t.Run(how, func(t *testing.T) {
+			r, src, st, down := loggedInOnCountedRedis(t, freshtoken.Options{})
+			down(how)
+			if _, err := src.Renew(context.Background()); !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("Renew with Redis %s: %v; want the Redis store unreachable", how, err)
+			}
+			if n := st.calls.Load(); n != 1 {
+				t.Errorf("Renew with Redis %s made %d calls on it; want 1", how, n)
+			}
+			r.clock.Advance(time.Second)
+			if _, err := src.Renew(context.Background()); !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("Renew again, Redis %s: %v; want the Redis store unreachable", how, err)
+			}
+			if n := st.calls.Load(); n != 1 {
+				t.Errorf("Renew again within the rest made %d calls on Redis in all; want 1, Redis left alone", n)
+			}
+		})
+	}
+}
+
+// TestForcedRenewalSharesAFailureMadeWhileItWaited: 20 `token --force` at
+// once while the provider rate-limits renewals (or its token endpoint is
+// down): the first to take the lock is refused and rests renewals, and
+// each of the others, having begun before that rest, sent a token request
+// of its own in turn, past the limit (each of an outage's tries, with
+// backoff, under the lock, the last process waiting for all the others').
+// Forced renewals at once share one renewal, its failure too, as callers
+// in one process do: one that waited while another renewal gave up is
+// answered with that failure, no request sent; one begun during the rest
+// still asks.
+func TestForcedRenewalSharesAFailureMadeWhileItWaited(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src, logs := r.loggedInLogging()
+	before := r.provider.Stats().Refreshes
+	_, err := renewWhileLocked(t, r, src, logs, func() {
+		rec := r.record() // another process's renewal, refused, rests renewals
+		rec.Rest = &store.Rest{Until: r.clock.Now().Add(time.Minute), RateLimited: true, Message: "the token endpoint asked to wait (HTTP 429)"}
+		if err := r.store.Save(t.Context(), r.settings.Env, rec); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !errors.Is(err, freshtoken.ErrRateLimited) || r.provider.Stats().Refreshes != before {
+		t.Fatalf("a forced renewal that waited while another was refused: %v, after %d token requests; want that refusal, none sent", err, r.provider.Stats().Refreshes-before)
+	}
+	if !strings.Contains(err.Error(), "force one again to ask now") {
+		t.Errorf("error %q does not say that forcing again asks", err)
+	}
+	if _, err := src.Renew(t.Context()); err != nil || r.provider.Stats().Refreshes-before != 1 {
+		t.Fatalf("a forced renewal begun during the rest: %v, after %d token requests; want a renewal", err, r.provider.Stats().Refreshes-before)
 	}
 }

@@ -347,8 +347,9 @@ func RestLeft(r *store.Record, now time.Time) time.Duration {
 
 // restingElsewhere is the error of a renewal that another process gave up
 // on, while renewals rest after it (r.Rest, see restShared); nil otherwise.
-// This process then rests as long.
-func (s *Source) restingElsewhere(r *store.Record) error {
+// This process then rests as long. meanwhile: it is a forced renewal's,
+// that waited while that renewal was made (see restedSince).
+func (s *Source) restingElsewhere(r *store.Record, meanwhile bool) error {
 	if r == nil || r.Rest == nil {
 		return nil
 	}
@@ -361,8 +362,11 @@ func (s *Source) restingElsewhere(r *store.Record) error {
 	}
 	s.log.Debug("a renewal gave up moments ago, or the tokens were put back, maybe in another process; not asking the token endpoint again yet", "until", r.Rest.Until.Format(logTime))
 	unless := "unless forced"
-	if r.Rest.PutBack {
+	switch {
+	case r.Rest.PutBack:
 		unless = "forced or not; try again then"
+	case meanwhile:
+		unless = "and this forced renewal, which waited while that one was made, shares its outcome: force one again to ask now"
 	}
 	// Rounded up: a rest with less than half a second left is not told as
 	// "another 0s".

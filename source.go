@@ -889,7 +889,9 @@ func (s *Source) TokenValidFor(ctx context.Context, d time.Duration) (*oauth2.To
 // request sent after this call began, is this call's, and no token request
 // of its own is sent (each would spend a rotating refresh token, against a
 // provider's limit on renewals), unless its token is already due for
-// renewal.
+// renewal; so is the failure of one that gave up meanwhile, resting
+// renewals (a rest begun before the call does not hold it back, but for
+// tokens put back in a store that lost them).
 func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade
@@ -1805,13 +1807,27 @@ func (s *Source) renewedSince(r *store.Record, w want) bool {
 	return s.fresh(r, "a renewal made meanwhile")
 }
 
+// restedSince reports whether r rests renewals after one that gave up
+// since the forced renewal w began: the record stored as it began
+// (w.held; unknown, none is taken) rested after no renewal, or another.
+func restedSince(r *store.Record, w want) bool {
+	return r != nil && r.Rest != nil && w.held != nil && (w.held.Rest == nil || !w.held.Rest.Until.Equal(r.Rest.Until))
+}
+
 // heldAsBegun is the record a forced renewal replaces, read as it begins:
 // the store's, or when that cannot be read just now, the one in memory;
-// nil for none.
+// nil for none. A store that cannot be reached rests renewals (restStore),
+// as recheck's look does: the renewal then fails at once, rather than
+// waiting for the store a second time (a Redis that is down takes 2 to 4 s
+// to fail, a keychain nobody answers 3 s more).
 func (s *Source) heldAsBegun(ctx context.Context) *store.Record {
 	if s.storeResting() == nil {
-		if r, err := s.loadStored(ctx); err == nil {
+		r, err := s.loadStored(ctx)
+		if err == nil {
 			return r
+		}
+		if errors.Is(err, store.ErrUnreachable) && ctx.Err() == nil {
+			s.restStore(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err})
 		}
 	}
 	return s.cur.Load()
@@ -2084,11 +2100,14 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 			return nil, err
 		}
 	}
-	if !force || putBack || r != nil && r.Rest != nil && r.Rest.PutBack {
+	meanwhile := force && restedSince(r, w)
+	if !force || meanwhile || putBack || r != nil && r.Rest != nil && r.Rest.PutBack {
 		// Even forced, not with the refresh token just put back, here or
 		// on another machine (see putBackCopy): the record read under the
-		// lock says so.
-		if err := s.restingElsewhere(r); err != nil {
+		// lock says so; nor after a renewal that gave up while this forced
+		// one waited, whose failure it shares, as it would its success
+		// (see renewedSince).
+		if err := s.restingElsewhere(r, meanwhile); err != nil {
 			return nil, err
 		}
 	}
