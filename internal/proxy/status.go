@@ -101,8 +101,10 @@ type envView struct {
 	NewerTokens bool
 	// OtherTokens is set, to their grant's digest (GrantDigest), when the
 	// stored tokens are another configuration's: Log in replaces them only
-	// once the person confirms, and only those.
-	OtherTokens string
+	// once the person confirms, and only those. OtherGrant is whose they
+	// are (store.Grant.String), which the question asked names: the page
+	// renews itself, and may have come to show another's since it was read.
+	OtherTokens, OtherGrant string
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
 	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
@@ -256,7 +258,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	}
 	if rec != nil {
 		if err := e.src.CheckGrant(rec); err != nil { // as `freshtoken status` says
-			v.State, v.Problem, v.OtherTokens = "attention", err.Error(), GrantDigest(rec.Grant)
+			v.State, v.Problem, v.OtherTokens, v.OtherGrant = "attention", err.Error(), GrantDigest(rec.Grant), rec.Grant.String()
 			return v
 		}
 	}
