@@ -98,7 +98,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if g.comparesAPIByValue() {
 		link = proxy.ForOlderAPIProxy(link, env.Audience, env.BoundResources())
 	}
-	link = proxy.WithLoginKey(proxy.Replacing(link, opts.Yes || !f.IO.InTTY, guard.others), g.LoginKey)
+	link = proxy.WithLoginKey(proxy.Replacing(link, began.Add(opts.Timeout), opts.Yes || !f.IO.InTTY, guard.others), g.LoginKey)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {

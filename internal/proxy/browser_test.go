@@ -44,6 +44,15 @@ func pressLogIn(ctx context.Context, t *testing.T, f *fixture, env, next string)
 	}
 }
 
+// openStatusPage opens the status page and waits for the button with the
+// id button to show.
+func openStatusPage(ctx context.Context, t *testing.T, f *fixture, button string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.base+"/"), chromedp.WaitVisible(chromedp.ID(button))); err != nil {
+		t.Fatalf("opening the status page: %v", err)
+	}
+}
+
 // TestBrowserLogin is a person using the status page: they log in with the
 // Log in button, approve on the provider's page, come back to the status
 // page showing the environment logged in, renew the token with Renew now,
@@ -272,12 +281,7 @@ func TestBrowserLogOutOfTokensTheProviderNoLongerKnows(t *testing.T) {
 	f.login(t, "rev")
 
 	ctx := browser(t, exe)
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(f.base+"/"),
-		chromedp.WaitVisible(chromedp.ID("logout-rev")),
-	); err != nil {
-		t.Fatalf("opening the status page: %v", err)
-	}
+	openStatusPage(ctx, t, f, "logout-rev")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`)); err != nil { // the person answers OK
 		t.Fatal(err)
 	}
@@ -385,5 +389,47 @@ func TestScopeOnANarrowScreen(t *testing.T) {
 	}
 	if !fits {
 		t.Error("on a 360-pixel-wide screen, the scope row runs past its environment's card")
+	}
+}
+
+// TestBrowserReplaceAndLogInNamesWhoseTokensItReplaces: the status page
+// showed another configuration's tokens and offered Replace and log in; a
+// third configuration stored its own, and the page, renewing itself every
+// two seconds, came to show the third's, its form naming their grant. The
+// question asked on the click said only "another configuration", so the
+// person, who had read the page before, confirmed replacing the third's
+// tokens believing them the first's. The question now names whose they
+// are, and the log-in replaces those it named.
+func TestBrowserReplaceAndLogInNamesWhoseTokensItReplaces(t *testing.T) {
+	exe := chromium(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true})
+	f.otherConfigLogsIn(t)
+
+	ctx := browser(t, exe)
+	openStatusPage(ctx, t, f, "login-dev")
+	f.configLogsIn(t, "third")
+	testenv.WaitFor(t, "the page, renewing itself, to show the third configuration's tokens", func() bool {
+		return strings.Contains(text(ctx, t, "#env-dev"), `client "third-client-id" at `)
+	})
+	// The person answers OK; the question is kept, past the log-in's pages,
+	// to read.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.confirm = (q) => (sessionStorage.setItem("asked", q), true), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("login-dev")),
+		chromedp.WaitVisible(chromedp.CSS(`#notice[data-done="logged-in"]`)),
+	); err != nil {
+		t.Fatalf("pressing Replace and log in: %v\nproxy log:\n%s", err, f.logs.String())
+	}
+	asked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem("asked") || ""`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(asked, `client "third-client-id" at `) || !strings.Contains(asked, "Log in and replace them?") {
+		t.Errorf("Replace and log in asked %q; want the question naming the tokens it replaces", asked)
+	}
+	if _, rec := f.stored(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
+		t.Errorf("Replace and log in, confirmed, kept the tokens it named: %+v", rec.Grant)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -512,8 +513,16 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	}
 	wait, _ := time.ParseDuration(q.Get("wait")) // none, or not one: the proxy's own
 	// The other configurations' tokens the command would replace: a
-	// command older than this names none, and replaces none here.
+	// command older than this names none, and replaces none here. Its
+	// leave lasts while the command waits: the link, kept in the browser's
+	// history, opened again later would replace tokens stored since, which
+	// no one was asked about.
 	over := replacing{any: q.Get("replace") == "other", grants: q["replace_grant"]}
+	if (over.any || len(over.grants) > 0) && !p.now().Before(replaceUntil(q)) {
+		p.log.Warn("log-in link not started: the freshtoken login that made it has stopped waiting", "env", name)
+		http.Redirect(w, r, p.noticeURL("login-link-expired", name), http.StatusSeeOther)
+		return
+	}
 	p.sendToProvider(w, r, name, q.Get("attempt"), wait, over)
 }
 
@@ -676,8 +685,9 @@ func GrantDigest(g store.Grant) string {
 // the tokens of the grants others (the ones the person confirmed replacing
 // as it began), or with any, every other configuration's stored before the
 // log-in's are (--yes, or no terminal to ask on): the proxy replaces no
-// others.
-func Replacing(link string, any bool, others []store.Grant) string {
+// others. The leave holds only if the link is opened before until, when
+// the command stops waiting; after it, the proxy starts nothing.
+func Replacing(link string, until time.Time, any bool, others []store.Grant) string {
 	path, query, _ := strings.Cut(link, "?")
 	q, _ := url.ParseQuery(query) // LoginURL's own
 	if any {
@@ -686,7 +696,20 @@ func Replacing(link string, any bool, others []store.Grant) string {
 	for _, g := range others {
 		q.Add("replace_grant", GrantDigest(g))
 	}
+	if any || len(others) > 0 {
+		q.Set("replace_until", strconv.FormatInt(until.Unix(), 10))
+	}
 	return path + "?" + q.Encode()
+}
+
+// replaceUntil is when the leave to replace that a log-in link q carries
+// ends (see Replacing): the zero time, long past, for a link naming no end.
+func replaceUntil(q url.Values) time.Time {
+	sec, err := strconv.ParseInt(q.Get("replace_until"), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }
 
 // WithLoginKey is the log-in link carrying the key of the proxy's grant

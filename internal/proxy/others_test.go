@@ -145,10 +145,12 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 			return started(t, f, link(f, func(l string) string { return l }))
 		}, false},
 		{"link replacing a grant confirmed", func(t *testing.T, f *fixture) string {
-			return started(t, f, link(f, func(l string) string { return proxy.Replacing(l, false, []store.Grant{{ClientID: "someone-else"}}) }))
+			return started(t, f, link(f, func(l string) string {
+				return proxy.Replacing(l, f.clock.Now().Add(time.Minute), false, []store.Grant{{ClientID: "someone-else"}})
+			}))
 		}, false},
 		{"link replacing any", func(t *testing.T, f *fixture) string {
-			return started(t, f, link(f, func(l string) string { return proxy.Replacing(l, true, nil) }))
+			return started(t, f, link(f, func(l string) string { return proxy.Replacing(l, f.clock.Now().Add(time.Minute), true, nil) }))
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +194,41 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 			t.Fatalf("Replace and log in, approved, ended at %s", ended)
 		}
 	})
+}
+
+// TestALogInLinksLeaveToReplaceEndsWithItsCommand: `freshtoken login
+// --yes` (or with no terminal) gives its log-in link leave to replace
+// another configuration's tokens. The link, kept in the browser's history
+// with the proxy's key, opened again days later (the address bar offers
+// it), replaced the tokens another configuration had stored since, which
+// no one was asked about, that configuration's grant lost. A link whose
+// command has stopped waiting now starts nothing and says why; the other
+// configuration's tokens are kept.
+func TestALogInLinksLeaveToReplaceEndsWithItsCommand(t *testing.T) {
+	f := newFixture(t)
+	wait := 5 * time.Minute
+	link := f.vouched(t, "dev", proxy.Replacing(proxy.LoginURL(f.base, "dev", "dev-client-id", "", "", wait), f.clock.Now().Add(wait), true, nil))
+	if ended := browse(t, link); ended.Query().Get("done") != "logged-in" {
+		t.Fatalf("the log-in link, opened while its command waited, ended at %s", ended)
+	}
+	f.clock.Advance(wait)
+	f.otherConfigLogsIn(t)
+	resp, err := noRedirects.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-link-expired&env=dev" {
+		if strings.HasPrefix(loc, f.api) {
+			browse(t, loc)
+		}
+		f.othersKept(t, "the log-in link opened again after its command stopped waiting")
+		t.Fatalf("the log-in link opened again after its command stopped waiting: %d to %q; want the page saying nothing was started", resp.StatusCode, loc)
+	}
+	f.othersKept(t, "the log-in link opened again after its command stopped waiting")
+	if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "came from a freshtoken login that has stopped waiting") || !strings.Contains(string(page), ">Replace and log in<") {
+		t.Errorf("the page does not say why nothing was started, nor offer to replace the tokens:\n%s", page)
+	}
 }
 
 // loginForm is the form of env's Log in (or Replace and log in) button on

@@ -101,8 +101,10 @@ type envView struct {
 	NewerTokens bool
 	// OtherTokens is set, to their grant's digest (GrantDigest), when the
 	// stored tokens are another configuration's: Log in replaces them only
-	// once the person confirms, and only those.
-	OtherTokens string
+	// once the person confirms, and only those. OtherGrant is whose they
+	// are (store.Grant.String), which the question asked names: the page
+	// renews itself, and may have come to show another's since it was read.
+	OtherTokens, OtherGrant string
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
 	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
@@ -134,6 +136,7 @@ var notices = map[string]struct {
 	"logged-out-unreadable": {false, "Logged out of {env}: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access in your account at the provider."},
 	"logged-out-here":       {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
 	"login-unvouched":       {true, "A link asked to log in to {env}, but it does not carry the key that this proxy gives freshtoken login for its links (the proxy may have restarted since), so this proxy cannot tell whether you opened it or another web site sent you to it, and nothing was started. If you ran freshtoken login, click Log in (or Log in again) for {env} below; the command sees the new tokens. Otherwise, ignore this."},
+	"login-link-expired":    {true, "Nothing was started: that log-in link for {env} came from a freshtoken login that has stopped waiting (was it opened again from the browser's history?), and its permission to replace another configuration's tokens ended with it. Click Log in (or Replace and log in) below, or run freshtoken login again."},
 	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
 	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
@@ -255,7 +258,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 	}
 	if rec != nil {
 		if err := e.src.CheckGrant(rec); err != nil { // as `freshtoken status` says
-			v.State, v.Problem, v.OtherTokens = "attention", err.Error(), GrantDigest(rec.Grant)
+			v.State, v.Problem, v.OtherTokens, v.OtherGrant = "attention", err.Error(), GrantDigest(rec.Grant), rec.Grant.String()
 			return v
 		}
 	}
