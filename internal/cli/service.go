@@ -305,7 +305,7 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	handEdited := p.HandEdited(string(installed), carriedVar)
 	if o.DryRun {
 		if handEdited {
-			fmt.Fprintf(f.IO.ErrOut, "Note: %s holds settings of your own (edited by hand), which the new file does not; it would be kept as %s.\n", p.Path, editedCopy(p))
+			fmt.Fprintf(f.IO.ErrOut, "Note: %s holds settings of your own (edited by hand), which the new file does not; it would be kept as %s.\n", p.Path, editedCopy(p, installed))
 		}
 		fmt.Fprintf(f.IO.Out, "# %s: would write %s\n%s", p.System, p.Path, p.Text)
 		if !o.FilesOnly {
@@ -322,10 +322,11 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	// One service a user: another configuration's is replaced, once the
 	// file is written.
 	was, now := otherConfig(p)
+	kept := editedCopy(p, installed)
 	if handEdited {
 		// 0600: an office proxy's password may be among them.
-		if err := atomicfile.Write(editedCopy(p), installed, atomicfile.Options{}); err != nil {
-			return config.Invalidf("%s holds settings of your own (edited by hand), which could not be kept as %s (%v); it is as it was: move them into `systemctl --user edit %s.service` (kept by every install), then run `freshtoken service install` again", p.Path, editedCopy(p), err, service.Name)
+		if err := atomicfile.Write(kept, installed, atomicfile.Options{}); err != nil {
+			return config.Invalidf("%s holds settings of your own (edited by hand), which could not be kept as %s (%v); it is as it was: move them into `systemctl --user edit %s.service` (kept by every install), then run `freshtoken service install` again", p.Path, kept, err, service.Name)
 		}
 	}
 	if err := writeServiceFile(p.Path, p.Text); err != nil {
@@ -336,7 +337,7 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Wrote %s.\n", p.Path)
 	if handEdited {
-		fmt.Fprintf(f.IO.ErrOut, "Note: %s held settings of your own (edited by hand), which the new file does not; the old file is kept as %s: put them in `systemctl --user edit %s.service`, which every install keeps, then remove it.\n", p.Path, editedCopy(p), service.Name)
+		fmt.Fprintf(f.IO.ErrOut, "Note: %s held settings of your own (edited by hand), which the new file does not; the old file is kept as %s: put them in `systemctl --user edit %s.service`, which every install keeps, then remove it.\n", p.Path, kept, service.Name)
 	}
 	if o.FilesOnly {
 		return nil
@@ -352,10 +353,35 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	return nil
 }
 
-// editedCopy is where install keeps the installed service's file that
-// held settings of the person's own, beside it, under a name the
-// service manager does not load.
-func editedCopy(p *service.Plan) string { return p.Path + ".edited" }
+// editedCopy is where install keeps the installed service's file,
+// installed, that held settings of the person's own, beside it, under a
+// name the service manager does not load: NAME.edited, or, where an
+// earlier install kept other settings, the first of NAME.edited.2,
+// NAME.edited.3… that is free or holds these already. A copy kept before
+// is never overwritten: it may hold the only record of those settings.
+func editedCopy(p *service.Plan, installed []byte) string {
+	name := p.Path + ".edited"
+	for n := 2; ; n++ {
+		kept, err := os.ReadFile(name)
+		if errors.Is(err, fs.ErrNotExist) || err == nil && string(kept) == string(installed) {
+			return name
+		}
+		name = fmt.Sprintf("%s.edited.%d", p.Path, n)
+	}
+}
+
+// editedCopies are the copies editedCopy named that are still there.
+func editedCopies(p *service.Plan) []string {
+	entries, _ := os.ReadDir(filepath.Dir(p.Path))
+	var copies []string
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), filepath.Base(p.Path)+".edited")
+		if n, isNum := strings.CutPrefix(rest, "."); ok && (rest == "" || isNum && n != "" && strings.Trim(n, "0123456789") == "") {
+			copies = append(copies, filepath.Join(filepath.Dir(p.Path), e.Name()))
+		}
+	}
+	return copies
+}
 
 // writeServiceFile replaces the service's file at path with text whole,
 // or leaves it as it was: written in place, a full disk left it emptied or
@@ -442,8 +468,8 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		// The person's own, which a service installed again would want.
 		fmt.Fprintf(f.IO.ErrOut, "Kept %s, your own additions to the service (`systemctl --user edit`'s), which may hold an office proxy's password; remove it (rm -r %s) if no service installed again needs it.\n", p.Additions, shellquote.Word(p.Additions))
 	}
-	if _, err := os.Lstat(editedCopy(p)); err == nil {
-		fmt.Fprintf(f.IO.ErrOut, "Kept %s, the service's file as you had edited it, which an install replaced; remove it (rm %s) once you have no need of its settings.\n", editedCopy(p), shellquote.Word(editedCopy(p)))
+	for _, kept := range editedCopies(p) {
+		fmt.Fprintf(f.IO.ErrOut, "Kept %s, the service's file as you had edited it, which an install replaced; remove it (rm %s) once you have no need of its settings.\n", kept, shellquote.Word(kept))
 	}
 	return nil
 }

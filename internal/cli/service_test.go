@@ -430,16 +430,38 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 			}
 		})
 	}
-	// Uninstall leaves the kept file, which may hold a password, and says so.
-	if err := os.WriteFile(p.Path+".edited", []byte(p.Text), 0o600); err != nil {
-		t.Fatal(err)
+	// An install over a unit edited by hand again keeps that one too,
+	// beside the copy an earlier install kept, which it overwrote: the
+	// first edit's settings, an office proxy's password among them, were
+	// lost. The same edits kept already are not kept twice.
+	first := strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=HTTPS_PROXY=http://me:hunter2@proxy:3128\n", 1)
+	second := strings.Replace(p.Text, "[Service]\n", "[Service]\nNice=5\n", 1)
+	os.Remove(p.Path + ".edited")
+	for _, edit := range []string{first, second, second} {
+		if err := os.WriteFile(p.Path, []byte(edit), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f := testFactory()
+		f.ConfigFlag = conf
+		if err := installService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, p); err != nil {
+			t.Fatal(err)
+		}
 	}
+	for name, want := range map[string]string{".edited": first, ".edited.2": second, ".edited.3": ""} {
+		if kept, err := os.ReadFile(p.Path + name); string(kept) != want || want != "" && err != nil {
+			t.Errorf("%s holds %q, %v; want %q", p.Path+name, kept, err, want)
+		}
+	}
+	// Uninstall leaves the kept files, which may hold a password, and says so.
 	f := testFactory()
 	f.ConfigFlag = conf
 	if err := uninstallService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, p); err != nil {
 		t.Fatal(err)
 	}
-	if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "Kept "+p.Path+".edited") {
-		t.Errorf("uninstall said %q; want it to name the edited unit it keeps", said)
+	said := f.IO.ErrOut.(*bytes.Buffer).String()
+	for _, name := range []string{".edited", ".edited.2"} {
+		if !strings.Contains(said, p.Path+name) {
+			t.Errorf("uninstall said %q; want it to name each edited unit it keeps (%s)", said, p.Path+name)
+		}
 	}
 }
