@@ -307,6 +307,9 @@ func demoKeeper(ctx context.Context, opts *demoOptions, out io.Writer, p *devpro
 		}
 	}
 	watch(time.Now().Add(idle))
+	if ctx.Err() != nil { // stopped before the idle time was up: no grant ended
+		return 0, ctx.Err()
+	}
 	fmt.Fprintln(out, "   (the provider now ends the grant, as when a user disconnects the app)")
 	p.RevokeGrants()
 	for end := time.Now().Add(2 * life); time.Now().Before(end) && len(note.Current()) == 0 && ctx.Err() == nil; {

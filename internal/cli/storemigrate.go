@@ -576,7 +576,7 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		// Another configuration's, sharing the new store under this
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
-		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's; neither was moved or changed", to.Location(env), there.Grant)
+		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
 	case err == nil && store.RenewedLater(there, rec):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.

@@ -312,8 +312,8 @@ func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
 			}
 			ios, stdout, stderr := testStreams(false, false)
 			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
-			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "Nothing was moved;") {
-				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens and nothing was moved", code, stdout, stderr)
+			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "Nothing was moved;") || !strings.Contains(stderr.String(), "name with --to a store of this configuration's own") {
+				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens, nothing was moved, and to name a store of this configuration's own", code, stdout, stderr)
 			}
 			if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
 				t.Errorf("the other configuration's tokens in the new store were written over (%v)", err)
