@@ -291,11 +291,24 @@ func TestProxyUpgradeWaitsForALogIn(t *testing.T) {
 				run.waitSaid(t, "starting the new version, "+bin)
 				return
 			}
-			resp, err := http.Get(authURL) // approved, back to the proxy
+			// Approved, back to the proxy's callback, which stores the
+			// tokens and sends the browser on to its status page. That
+			// page is not asked for: the restart may already be under
+			// way, and under load it came first, refusing the connection.
+			toCallback := &http.Client{CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+				if r.URL.Query().Has("done") {
+					return http.ErrUseLastResponse
+				}
+				return nil
+			}}
+			resp, err := toCallback.Get(authURL)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
+			if done := resp.Header.Get("Location"); !strings.Contains(done, "done=logged-in") {
+				t.Fatalf("the callback answered %d, Location %q; want the status page saying logged-in", resp.StatusCode, done)
+			}
 			login.waitExit(t, 0)
 			run.waitSaid(t, "starting the new version, "+bin)
 		})

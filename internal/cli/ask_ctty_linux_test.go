@@ -209,7 +209,7 @@ func TestWhereToLogInShownAtTheTerminalWhenErrorsGoToALog(t *testing.T) {
 	for _, full := range []bool{false, true} {
 		t.Run(map[bool]string{false: "a log", true: "a log on a full disk"}[full], func(t *testing.T) {
 			e := newDevEnv(t)
-			e.configure(t)
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
 			s := newScreen(t)
 			log := filepath.Join(e.dir, "log")
 			if full {

@@ -185,7 +185,12 @@ func runScripts(t *testing.T, dir string, cmds map[string]func(ts *testscript.Te
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, ".state"))
 			env.Setenv("NO_COLOR", "1")
-			return nil
+			// A port of the script's own for a redirect URI or a listener:
+			// the default 8787 may be held by the user's own proxy or by
+			// another test.
+			port, err := testenv.PickPort()
+			env.Setenv("CALLBACK_PORT", strconv.Itoa(port))
+			return err
 		},
 		Cmds: cmds,
 	})
@@ -364,9 +369,6 @@ func startProvider(ts *testscript.TestScript, args []string) {
 	ts.Setenv("API", srv.URL+"/")
 	ts.Setenv("ISSUER", srv.URL) // its discovery documents' issuer
 	ts.Setenv("DEV_SECRET", "dev-client-secret")
-	port, err := testenv.PickPort()
-	ts.Check(err)
-	ts.Setenv("CALLBACK_PORT", strconv.Itoa(port))
 }
 
 var throttles sync.Map // *testscript.TestScript → *throttle
