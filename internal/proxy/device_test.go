@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -51,6 +52,30 @@ func deviceFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 }
 
 var userCode = regexp.MustCompile(`id="code-tv">([A-Z]{4}-[A-Z]{4})<`)
+
+// deviceLogInMeeting begins a device log-in for tv on the status page
+// after a log-in in a terminal, has store write other tokens at path (tv's
+// record) while it waits for the person, waits for the log-in to end as
+// the log says (logged), then approves its code as the person would, and
+// returns the fixture and the page shown then, which must no longer show
+// the code: its approval could only fail.
+func deviceLogInMeeting(t *testing.T, store func(f *fixture, path string), logged string) (*fixture, []byte) {
+	t.Helper()
+	f := deviceFixture(t)
+	f.logInInTerminal(t)
+	f.clock.Advance(time.Minute) // the page's log-in begins after that one
+	code := f.pressDeviceLogIn(t)
+	store(f, filepath.Join(filepath.Dir(f.configPath), "store", "tv.json"))
+	testenv.WaitFor(t, "the device log-in to end", func() bool { return strings.Contains(f.logs.String(), logged) })
+	if err := f.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	_, page := f.get(t, "/")
+	if userCode.Match(page) {
+		t.Fatalf("the page still shows the code of a log-in that ended:\n%s", page)
+	}
+	return f, page
+}
 
 // pressDeviceLogIn presses tv's Log in and returns the user code the
 // status page then shows.

@@ -9,10 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/freshtoken/freshtoken/internal/storetest"
-	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestLogInOverANewerFreshtokensTokensAsks: the status page's Log in, over
@@ -124,19 +122,12 @@ func TestALogInMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
 // the person: it ends at its next poll, storing nothing, and the page offers
 // Replace and log in. Approved, it replaced them unasked.
 func TestADeviceLogInMeetingANewerFreshtokensTokensEnds(t *testing.T) {
-	f := deviceFixture(t)
-	f.logInInTerminal(t)
-	f.clock.Advance(time.Minute) // the page's log-in begins after that one
-	code := f.pressDeviceLogIn(t)
-	newer := storetest.WriteNewerFormat(t, filepath.Join(filepath.Dir(f.configPath), "store", "tv.json"), 99)
-	testenv.WaitFor(t, "the device log-in to end", func() bool {
-		return strings.Contains(f.logs.String(), "a newer freshtoken stored tokens for tv while this log-in was under way")
-	})
-	if err := f.provider.DecideDevice(code, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, page := f.get(t, "/"); userCode.Match(page) || !strings.Contains(string(page), `id="login-tv" class="danger">Replace and log in<`) {
-		t.Errorf("the page still shows the code, or does not offer to replace the newer freshtoken's tokens:\n%s", page)
+	var newer string
+	f, page := deviceLogInMeeting(t, func(f *fixture, path string) {
+		newer = storetest.WriteNewerFormat(t, path, 99)
+	}, "a newer freshtoken stored tokens for tv while this log-in was under way")
+	if !strings.Contains(string(page), `id="login-tv" class="danger">Replace and log in<`) {
+		t.Errorf("the page does not offer to replace the newer freshtoken's tokens:\n%s", page)
 	}
 	if got, _ := os.ReadFile(filepath.Join(filepath.Dir(f.configPath), "store", "tv.json")); string(got) != newer {
 		t.Errorf("the newer freshtoken's tokens, stored during the device log-in, are now %s", got)

@@ -334,28 +334,19 @@ func TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation(t *testing.T) {
 // next poll, as over a newer freshtoken's tokens, and the page offers
 // Replace and log in, whose own code replaces them.
 func TestADeviceLogInMeetingAnotherConfigurationsTokensEnds(t *testing.T) {
-	f := deviceFixture(t)
-	f.logInInTerminal(t)
-	f.clock.Advance(time.Minute) // the page's log-in begins after that one
-	code := f.pressDeviceLogIn(t)
-	st := filestore.New(filepath.Join(filepath.Dir(f.configPath), "store"))
-	rec, err := st.Load(t.Context(), "tv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Grant.ClientID, rec.RefreshToken = "other-client-id", "other-refresh-token"
-	if err := st.Save(t.Context(), "tv", rec); err != nil {
-		t.Fatal(err)
-	}
-	testenv.WaitFor(t, "the device log-in to end", func() bool {
-		return strings.Contains(f.logs.String(), "(another configuration's) were stored for tv in")
-	})
-	if err := f.provider.DecideDevice(code, true); err != nil {
-		t.Fatal(err)
-	}
-	_, page := f.get(t, "/")
-	if userCode.Match(page) || !strings.Contains(string(page), `id="login-tv" class="danger">Replace and log in<`) {
-		t.Fatalf("the page still shows the code, or does not offer to replace the other configuration's tokens:\n%s", page)
+	f, page := deviceLogInMeeting(t, func(f *fixture, path string) {
+		st := filestore.New(filepath.Dir(path))
+		rec, err := st.Load(t.Context(), "tv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.Grant.ClientID, rec.RefreshToken = "other-client-id", "other-refresh-token"
+		if err := st.Save(t.Context(), "tv", rec); err != nil {
+			t.Fatal(err)
+		}
+	}, "(another configuration's) were stored for tv in")
+	if !strings.Contains(string(page), `id="login-tv" class="danger">Replace and log in<`) {
+		t.Fatalf("the page does not offer to replace the other configuration's tokens:\n%s", page)
 	}
 	if _, kept := f.stored(t, "tv"); kept.RefreshToken != "other-refresh-token" {
 		t.Fatalf("the other configuration's tokens were replaced: %+v", kept.Grant)
