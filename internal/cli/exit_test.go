@@ -189,3 +189,23 @@ func TestJSONLogLastWordIsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestALongLastLineKeepsTheCommandToRun: a failed command's one line names
+// paths, then the command to run; paths as long as a system allows (a
+// deep project folder, a CI runner's long $TMPDIR) made it longer than its
+// bound, which cut the end, and with it the command. The middle goes now,
+// and only past a bound room enough for such paths.
+func TestALongLastLineKeepsTheCommandToRun(t *testing.T) {
+	dir := t.TempDir()
+	for range 6 {
+		dir = filepath.Join(dir, strings.Repeat("d", 200))
+	}
+	conf := filepath.Join(dir, "c.toml")
+	ios, _, stderr := testStreams(false, false)
+	if code := cli.Main([]string{"--config", conf, "token", "-e", "dev"}, ios); code != 2 {
+		t.Fatalf("exit %d; want 2: %s", code, stderr)
+	}
+	if want := "`freshtoken --config " + conf + " init -e dev`\n"; !strings.HasSuffix(stderr.String(), want) || strings.Count(stderr.String(), "\n") != 1 {
+		t.Fatalf("stderr %q; want one line ending in the command to run, %q", stderr, want)
+	}
+}

@@ -186,6 +186,12 @@ func (f *Factory) setupLogging() error {
 	return nil
 }
 
+// lastWordMax is how many runes of a failed command's last line are shown:
+// enough for a message naming paths as long as a system allows and, after
+// them, the command to run; a hostile provider's or API's text quoted in it
+// (a body of a megabyte) loses its middle, never the command at its end.
+const lastWordMax = 8000
+
 // lastWord writes the command's last word, msg, on errOut: the sentence
 // "freshtoken: msg", or, with --log-format json and the log on stderr, a
 // JSON line like the log's, with the exit code, so that a reader of JSON

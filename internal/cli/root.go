@@ -98,7 +98,7 @@ func Main(args []string, ios *IOStreams) int {
 		if next := failure.NextNaming(err, f.selectedEnv(), f.secretWhere); next != "" {
 			msg += "; " + next
 		}
-		f.lastWord(streams.ErrOut, redact.OneLine(f.suggesting(msg), 1000), ExitCode(err))
+		f.lastWord(streams.ErrOut, redact.OneLineEnds(f.suggesting(msg), lastWordMax), ExitCode(err))
 	}
 	return ExitCode(err)
 }
@@ -176,7 +176,7 @@ func interrupted(stopped string, err error) string {
 	case err == nil, errors.As(err, &se): // a silent error's failures were said
 		return stopped
 	case errors.As(err, &ss):
-		return stopped + ": " + redact.OneLine(ss.msg, 1000)
+		return stopped + ": " + redact.OneLineEnds(ss.msg, lastWordMax)
 	case errors.As(err, &oe) && errors.Is(oe.err, errStalled) && !oe.changes:
 		return stopped // the output the signal cut short is all there is to say
 	case signalOf(err) != 0:
@@ -193,9 +193,9 @@ func interrupted(stopped string, err error) string {
 	case msg == "":
 		return stopped
 	case strings.HasPrefix(msg, "; "):
-		return stopped + redact.OneLine(msg, 1000)
+		return stopped + redact.OneLineEnds(msg, lastWordMax)
 	}
-	return stopped + ": " + redact.OneLine(msg, 1000)
+	return stopped + ": " + redact.OneLineEnds(msg, lastWordMax)
 }
 
 // restartUpgraded starts the new freshtoken at up.path in this process's

@@ -260,6 +260,28 @@ func Unsafe(r rune) bool {
 // UTF-8 (0x9B is CSI to a terminal that reads bytes as Latin-1) become
 // U+FFFD.
 func OneLine(s string, max int) string {
+	s = flat(s)
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
+	}
+	return s
+}
+
+// OneLineEnds is OneLine for a message whose last words matter as much as
+// its first: an error says what failed, then what to do next. Longer than
+// max runes, it leaves out the middle rather than the end (a command to
+// run came after three long paths, and was cut off).
+func OneLineEnds(s string, max int) string {
+	s = flat(s)
+	if r := []rune(s); len(r) > max {
+		head := max / 2
+		s = string(r[:head]) + " … " + string(r[len(r)-(max-head):])
+	}
+	return s
+}
+
+// flat is s masked and on one line, as OneLine says, however long.
+func flat(s string) string {
 	s = strings.ToValidUTF8(Scrub(s), "\uFFFD")
 	parts := strings.FieldsFunc(s, Unsafe)
 	kept := parts[:0]
@@ -268,11 +290,7 @@ func OneLine(s string, max int) string {
 			kept = append(kept, p)
 		}
 	}
-	s = strings.Join(kept, " ")
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max]) + "…"
-	}
-	return s
+	return strings.Join(kept, " ")
 }
 
 // secretKeys are attribute keys whose values are always masked.

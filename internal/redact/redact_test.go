@@ -139,6 +139,25 @@ func TestOneLine(t *testing.T) {
 	}
 }
 
+// TestOneLineEndsKeepsWhatToDo: a message longer than its bound loses its
+// middle, not its end, where an error says what to run next; it is one
+// line and masked as OneLine's.
+func TestOneLineEndsKeepsWhatToDo(t *testing.T) {
+	const secret = "one-line-ends-secret-0123456789"
+	redact.Register(secret)
+	msg := "cannot read " + strings.Repeat("/long", 100) + " (" + secret + ")\n; run `freshtoken logout --local -e dev`"
+	got := redact.OneLineEnds(msg, 100)
+	if !strings.HasPrefix(got, "cannot read /long") || !strings.HasSuffix(got, "; run `freshtoken logout --local -e dev`") || !strings.Contains(got, " … ") {
+		t.Fatalf("OneLineEnds = %q; want its start and its end, the middle left out", got)
+	}
+	if n := len([]rune(got)); n > 100+len(" … ") {
+		t.Fatalf("OneLineEnds gave %d runes; want at most 100 and the mark", n)
+	}
+	if got := redact.OneLineEnds(msg, 10000); strings.Contains(got, secret[:12]) || strings.Contains(got, "\n") || !strings.Contains(got, redact.Mask(secret)) {
+		t.Fatalf("OneLineEnds = %q; want it on one line, the secret masked", got)
+	}
+}
+
 // TestOAuthNamesThatHoldNoSecretAreShown: the parameters OAuth names after
 // a token but that hold none (token_type=bearer, token_type_hint, the
 // token exchange's *_token_type) show as they are in a URL or a printed
