@@ -225,14 +225,19 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 			fmt.Fprintf(w, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
 			return
 		}
-		// The browser must be this computer's: the callback is on its
-		// loopback address. Reached over SSH, it has none, and the URL
-		// opened elsewhere lands on that computer's 127.0.0.1, where
-		// nothing answers: --manual takes the address landed on. (It
-		// said to use --no-browser, which only prints the same URL.)
-		fmt.Fprintf(w, "Could not open a browser (%s); set browser in the config or $BROWSER, or, over SSH with no browser on this computer, press Ctrl-C and use `login --manual`.\n", redact.OneLine(err.Error(), 200))
+		fmt.Fprintln(w, NoBrowser(err))
 	}
 	fmt.Fprintf(w, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
+}
+
+// NoBrowser is the sentence for a browser that could not open (err) for a
+// log-in: the browser must be this computer's, as the callback is on its
+// loopback address (a proxy's too). Reached over SSH, it has none, and the
+// URL opened elsewhere lands on that computer's 127.0.0.1, where nothing
+// answers: --manual takes the address landed on. (It said to use
+// --no-browser, which only prints the same URL.)
+func NoBrowser(err error) string {
+	return fmt.Sprintf("Could not open a browser (%s); set browser in the config or $BROWSER, or, over SSH with no browser on this computer, press Ctrl-C and use `login --manual`.", redact.OneLine(err.Error(), 200))
 }
 
 // Shown is w, where a script reads what it is told, and also person, if
