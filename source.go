@@ -2277,7 +2277,7 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 	if ctx.Value(loggingIn{}) != nil {
 		waiting = "waiting for the renewal lock of " + s.set.Env + " to store the log-in's tokens: another process or machine is renewing the old ones, or the store is slow to answer"
 	}
-	defer s.sayIfSlowAfter(told, waiting, "store", s.Location())()
+	defer s.sayLockWaitAfter(told, waiting)()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -2398,6 +2398,47 @@ func (s *Source) sayIfSlowAfter(d time.Duration, msg string, args ...any) (done 
 		mu.Lock()
 		defer mu.Unlock()
 		ended = true
+	}
+}
+
+// sayLockWaitAfter is sayIfSlowAfter for a wait for the renewal lock: with
+// a store that can tell a stuck holder (store.StuckHolderTeller), the
+// warning names it instead of waiting, and, the wait going on, it is asked
+// again each second until it has been named once, as a holder may be
+// stopped once the wait has been told.
+func (s *Source) sayLockWaitAfter(told time.Duration, waiting string) (done func()) {
+	holder, _ := s.store.(store.StuckHolderTeller)
+	var mu sync.Mutex
+	ended, said := false, false
+	var t *time.Timer
+	say := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ended {
+			return
+		}
+		if holder != nil {
+			if stuck := holder.StuckHolder(s.set.Env); stuck != "" {
+				s.log.Warn("waiting for the renewal lock of "+s.set.Env+": "+stuck, "store", s.Location())
+				return
+			}
+		}
+		if !said {
+			s.log.Warn(waiting, "store", s.Location())
+			said = true
+		}
+		if holder != nil {
+			t.Reset(time.Second)
+		}
+	}
+	mu.Lock()
+	t = time.AfterFunc(told, say)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		ended = true
+		t.Stop()
 	}
 }
 

@@ -492,6 +492,18 @@ type LockChecker interface {
 	HoldsLock(ctx context.Context, env string) (bool, error)
 }
 
+// StuckHolderTeller is a Store that can tell, while a renewer waits for
+// env's renewal lock, that the lock's holder cannot let it go until a
+// person acts: a process that is stopped (Ctrl-Z, SIGSTOP) holds a lock
+// with no time limit for as long as it stays stopped, and taking the lock
+// from it would be unsafe, as it may have sent the refresh token already.
+type StuckHolderTeller interface {
+	// StuckHolder says who holds env's renewal lock and what to do, in one
+	// line that holds no secret (a process's id and name, never its
+	// arguments), when its holder is known to be stuck; "" otherwise.
+	StuckHolder(env string) string
+}
+
 // Flusher is a Store that, as it closes, has the records its users still
 // keep for it saved first. The engine keeps a renewal's answer that the
 // store refused, which may hold the only copy of a refresh token the

@@ -510,7 +510,13 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 			store.Waiting(ctx)
 			if slow == nil {
 				slow = time.AfterFunc(time.Second, func() {
-					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
+					why := "another process or machine is renewing it, or the store is slow to answer"
+					if holder, ok := st.(store.StuckHolderTeller); ok {
+						if stuck := holder.StuckHolder(env); stuck != "" {
+							why = stuck
+						}
+					}
+					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: %s\n", env, env, why)
 					close(said)
 				})
 			}

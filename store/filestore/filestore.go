@@ -542,6 +542,12 @@ func (s *Store) HoldsLock(_ context.Context, env string) (bool, error) {
 	return l != nil && sameFile(l, filepath.Join(s.dir, env+".lock")), nil
 }
 
+// StuckHolder implements store.StuckHolderTeller: on Linux, a stopped
+// process that holds env's lock file is named, with how to resume it.
+func (s *Store) StuckHolder(env string) string {
+	return stoppedHolder(filepath.Join(s.dir, env+".lock"))
+}
+
 // stillHeld reports whether a Save of env may write: when this Store holds
 // env's lock, only while its lock file is still the one locked, as another
 // renewer may have stored newer tokens under a lock on a new one.

@@ -405,6 +405,10 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	return s.locks.HoldsLock(ctx, env)
 }
 
+// StuckHolder implements store.StuckHolderTeller, as the file store does:
+// its locks are the same lock files.
+func (s *Store) StuckHolder(env string) string { return s.locks.StuckHolder(env) }
+
 // stillHeld reports whether a Save of env may write: when this Store holds
 // env's lock, only while its lock file is still the one locked.
 func (s *Store) stillHeld(ctx context.Context, env string) bool {

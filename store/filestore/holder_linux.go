@@ -1,0 +1,75 @@
+package filestore
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode"
+
+	"golang.org/x/sys/unix"
+)
+
+// stoppedHolder says which process holds the flock on the lock file p and
+// what to do, if that process is stopped: /proc/locks names each FLOCK's
+// holder by pid and the locked file's device and inode, and
+// /proc/PID/stat the holder's state and name. "" when the holder runs, or
+// cannot be told (another pid namespace, another machine over NFS).
+func stoppedHolder(p string) string {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	file := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	locks, err := os.Open("/proc/locks")
+	if err != nil {
+		return ""
+	}
+	defer locks.Close()
+	lines := bufio.NewScanner(locks)
+	for lines.Scan() {
+		// "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line
+		// has "->" after the number.
+		f := strings.Fields(lines.Text())
+		if len(f) < 6 || f[1] != "FLOCK" || f[5] != file {
+			continue
+		}
+		pid, err := strconv.Atoi(f[4])
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if name, stopped := processStopped(pid); stopped {
+			return fmt.Sprintf("process %d (%s) holds it and is stopped (Ctrl-Z?): resume it (`fg`, or `kill -CONT %d`) or end it", pid, name, pid)
+		}
+	}
+	return ""
+}
+
+// processStopped is process pid's name (its comm, which holds none of its
+// arguments, shown printable) and whether it is stopped by a signal.
+func processStopped(pid int) (name string, stopped bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", false
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	s := string(b)
+	open, shut := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || shut < open {
+		return "", false
+	}
+	state := strings.Fields(s[shut+1:])
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s[open+1:shut])
+	return name, len(state) > 0 && state[0] == "T"
+}
