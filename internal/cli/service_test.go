@@ -382,7 +382,8 @@ func systemdUnitFor(t *testing.T) (dir, conf string, p *service.Plan) {
 
 // TestServiceInstallKeepsAUnitEditedByHand: `service install` over a unit
 // holding settings of the person's own (`systemctl --user edit --full`'s: a
-// proxy flag, an office proxy with its password, a limit) keeps the old
+// proxy flag, an office proxy with its password, a limit, a line taken
+// out) keeps the old
 // file beside it, 0600, and says so and where such settings belong: they
 // were dropped without a word, the proxy moving back to its default
 // address and losing the office proxy; so does a unit setting a variable
@@ -403,6 +404,7 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 		{"an office proxy", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=HTTPS_PROXY=http://me:hunter2@proxy:3128\n", 1), true},
 		{"an office proxy, quoted", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://me:hunter2@proxy:3128\"\n", 1), true},
 		{"a limit", strings.Replace(p.Text, "[Service]\n", "[Service]\nLimitNOFILE=4096\n", 1), true},
+		{"a restart taken out", strings.Replace(p.Text, "Restart=on-failure\n", "", 1), true},
 		{"an earlier install's office proxy, not set here", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://proxy:3128\"\n", 1), true},
 		{"an install's own", p.Text, false},
 		{"another configuration's install", other.Text, false},
