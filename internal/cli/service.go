@@ -440,6 +440,13 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 				fmt.Fprintf(f.IO.Out, "# would run: %s\n", strings.Join(c, " "))
 			}
 		}
+		// What uninstall leaves, as it says when it runs.
+		if fi, err := os.Stat(p.Additions); p.Additions != "" && err == nil && fi.IsDir() {
+			fmt.Fprintf(f.IO.Out, "# would keep %s, your own additions to the service\n", p.Additions)
+		}
+		for _, c := range editedCopies(p) {
+			fmt.Fprintf(f.IO.Out, "# would keep %s, the service's file as you had edited it\n", c)
+		}
 		return nil
 	}
 	if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) {

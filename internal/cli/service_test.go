@@ -462,7 +462,8 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 // before, under a name of their own, and --dry-run names it: the second
 // install wrote over freshtoken.service.edited, and the first edits,
 // never moved into a drop-in, were lost. The same edits kept again are
-// kept once; uninstall names every copy it leaves.
+// kept once; uninstall names every copy it leaves, and so does
+// uninstall --dry-run, with the drop-ins it would leave too.
 func TestServiceInstallKeepsEveryEditedUnit(t *testing.T) {
 	_, conf, p := systemdUnitFor(t)
 	if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
@@ -503,7 +504,21 @@ func TestServiceInstallKeepsEveryEditedUnit(t *testing.T) {
 	if _, err := os.Stat(p.Path + ".edited.3"); err == nil {
 		t.Error("the same edits were kept twice")
 	}
+	if err := os.Mkdir(p.Additions, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	f := testFactory()
+	f.ConfigFlag = conf
+	if err := uninstallService(t.Context(), &serviceOptions{f: f, DryRun: true}, p); err != nil {
+		t.Fatal(err)
+	}
+	planned := f.IO.Out.(*bytes.Buffer).String()
+	for _, kept := range []string{p.Path + ".edited,", p.Path + ".edited.2,", p.Additions + ","} {
+		if !strings.Contains(planned, "# would keep "+kept) {
+			t.Errorf("uninstall --dry-run printed %q; want it to name %s, which it would keep", planned, strings.TrimSuffix(kept, ","))
+		}
+	}
+	f = testFactory()
 	f.ConfigFlag = conf
 	if err := uninstallService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, p); err != nil {
 		t.Fatal(err)
