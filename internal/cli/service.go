@@ -157,9 +157,13 @@ const waitForConfig = "--wait-for-config"
 // serviceVars are the variables of this process a service runs with too,
 // as it would not see them: the token store's default folder follows
 // $XDG_STATE_HOME (without it the service looked for the tokens
-// elsewhere), and the provider is reached through the proxy and with the
-// certificates these name (without them its renewals failed).
-var serviceVars = []string{"XDG_STATE_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
+// elsewhere); the configuration folder, $XDG_CONFIG_HOME, is where the
+// commands the proxy runs (a client_secret_cmd's password manager, a
+// [notify] command) read their own settings, and where the proxy's hints
+// find the configuration file it runs (--config names it whole); and the
+// provider is reached through the proxy and with the certificates these
+// name (without them its renewals failed).
+var serviceVars = []string{"XDG_STATE_HOME", "XDG_CONFIG_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
 // carriedVar reports whether an install writes the variable name=value
 // into a service's file (a serviceVars one, but a proxy URL with
@@ -177,7 +181,7 @@ func serviceEnv() (env, withCredentials []string) {
 	for _, name := range serviceVars {
 		v := os.Getenv(name)
 		switch {
-		case v == "" || name == "XDG_STATE_HOME" && !filepath.IsAbs(v):
+		case v == "" || strings.HasPrefix(name, "XDG_") && !filepath.IsAbs(v): // ignored so by freshtoken too
 		case strings.HasSuffix(strings.ToUpper(name), "_PROXY") && hasCredentials(v):
 			withCredentials = append(withCredentials, name)
 		default:
