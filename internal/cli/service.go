@@ -159,9 +159,8 @@ const waitForConfig = "--wait-for-config"
 // $XDG_STATE_HOME (without it the service looked for the tokens
 // elsewhere); the configuration folder, $XDG_CONFIG_HOME, is where the
 // commands the proxy runs (a client_secret_cmd's password manager, a
-// [notify] command) read their own settings, and where the proxy's hints
-// find the configuration file it runs (--config names it whole); and the
-// provider is reached through the proxy and with the certificates these
+// [notify] command) read their own settings (--config names freshtoken's
+// own file whole); and the provider is reached through the proxy and with the certificates these
 // name (without them its renewals failed).
 var serviceVars = []string{"XDG_STATE_HOME", "XDG_CONFIG_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
