@@ -121,7 +121,10 @@ func (x *Export) Choose(name string) (envs []Env, skipped []Unusable, found bool
 		return nil, nil, true, fmt.Errorf("%s (or import %s)", why, alone)
 	}
 	if len(x.Envs) == 0 && len(skipped) > 0 {
-		return nil, nil, true, skipped[0].Err
+		for _, u := range skipped {
+			stop = append(stop, u.Err.Error())
+		}
+		return nil, nil, true, errors.New(strings.Join(stop, "; "))
 	}
 	return x.Envs, skipped, true, nil
 }

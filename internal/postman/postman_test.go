@@ -490,9 +490,9 @@ func TestParseLargeExportInLittleWorkPerKey(t *testing.T) {
 
 // TestChooseTellsEveryKeyThatStopsTheImport: an export with several keys
 // that cannot be imported (names no environment can have, values that
-// are no URL) is refused saying what is wrong with each, in one line: it
-// told only the first, and each export mended and tried again met the
-// next.
+// are no URL; none naming its API) is refused saying what is wrong with
+// each, in one line: it told only the first, and each export mended and
+// tried again met the next.
 func TestChooseTellsEveryKeyThatStopsTheImport(t *testing.T) {
 	exp, err := Parse([]byte(`{"name":"x","values":[{"key":"ClientId","value":"id"},{"key":"ClientSecret","value":"s3cr3t"},
 		{"key":"Resource_sand.box","value":"https://api.sandbox.freeagent.com"},{"key":"RefreshToken_sand.box","value":"rt-1"},
@@ -513,5 +513,14 @@ func TestChooseTellsEveryKeyThatStopsTheImport(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("err %q spans lines or repeats a secret", err)
+	}
+	// Nothing to import, as no key names its API: each is told.
+	exp, err = Parse([]byte(`{"name":"x","values":[{"key":"ClientId","value":"id"},
+		{"key":"RefreshToken_sand","value":"rt-1"},{"key":"RefreshToken_prod","value":"rt-2"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := exp.Choose(""); err == nil || !strings.Contains(err.Error(), "no Resource_prod") || !strings.Contains(err.Error(), "no Resource_sand") {
+		t.Errorf("Choose() of keys with no API = %v; want it to name each", err)
 	}
 }
