@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/freshtoken/freshtoken/internal/filemode"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
@@ -16,8 +17,8 @@ func checkSecretFile(path string, line func() int, key, orElse string, fi fs.Fil
 	if !enforcesModes {
 		return nil
 	}
-	if perm := fi.Mode().Perm(); perm&0o044 != 0 {
-		return &Error{Path: path, Line: line(), Key: key, Msg: fmt.Sprintf("is readable by group or others (mode %04o), who could read the secret; run `chmod 600 %s`%s", perm, shellquote.Word(path), orElse)}
+	if fi.Mode().Perm()&0o044 != 0 {
+		return &Error{Path: path, Line: line(), Key: key, Msg: fmt.Sprintf("is readable by group or others (mode %04o), who could read the secret; run `chmod 600 %s`%s", filemode.Octal(fi.Mode()), shellquote.Word(path), orElse)}
 	}
 	return nil
 }

@@ -253,12 +253,14 @@ func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 	if _, err := config.Load(p); err != nil {
 		t.Fatalf("a token file in a folder of the user's own: %v", err)
 	}
-	for _, mode := range []os.FileMode{0o777 | os.ModeSticky, 0o770} {
+	// The mode as chmod set it, the sticky bit included: /tmp was said to
+	// have mode 0777.
+	for mode, shown := range map[os.FileMode]string{0o777 | os.ModeSticky: "1777", 0o770: "0770"} {
 		if err := os.Chmod(shared, mode); err != nil {
 			t.Fatal(err)
 		}
 		_, err := config.Load(p)
-		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), ":5: env.dev.token_file: its folder "+shared+" may be written by group or others") ||
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), ":5: env.dev.token_file: its folder "+shared+" may be written by group or others (mode "+shown+")") ||
 			!strings.Contains(err.Error(), "a folder of your own") || strings.Contains(err.Error(), "chmod") {
 			t.Errorf("folder mode %v: Load = %v; want a configuration error at token_file saying to use a folder of one's own", mode, err)
 		}

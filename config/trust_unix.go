@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/freshtoken/freshtoken/internal/filemode"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
@@ -84,8 +85,8 @@ func checkTokenFileFolder(dir string, fi fs.FileInfo) string {
 	if msg := foreignOwner(dir, fi); msg != "" {
 		return "its folder " + dir + " " + msg + ", " + risk
 	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Sprintf("its folder %s may be written by group or others (mode %04o), %s", dir, perm, risk)
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Sprintf("its folder %s may be written by group or others (mode %04o), %s", dir, filemode.Octal(fi.Mode()), risk)
 	}
 	return ""
 }
@@ -123,8 +124,8 @@ func checkTrusted(path string, fi fs.FileInfo, t fileTrust) string {
 	case t.fix != "":
 		fix = t.fix
 	}
-	if perm := fi.Mode().Perm(); perm&mask != 0 {
-		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `%s %s %s`", open, perm, t.opened, chmod, fix, shellquote.Word(path))
+	if fi.Mode().Perm()&mask != 0 {
+		return fmt.Sprintf("%s by group or others (mode %04o), %s; run `%s %s %s`", open, filemode.Octal(fi.Mode()), t.opened, chmod, fix, shellquote.Word(path))
 	}
 	return ""
 }

@@ -751,6 +751,29 @@ func TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore(t *testing.T
 	}
 }
 
+// TestSignalPastAMigrationsLastCheckSaysItFinished: a signal once `store
+// migrate` is past its last check (the new store holds every copy) lets
+// the move finish, exit 128+N, and its last word says it finished and
+// where [store] url now points: it said "interrupted" alone, of a move
+// that had finished.
+func TestSignalPastAMigrationsLastCheckSaysItFinished(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "moved")
+	migrate := w.watch("store", "migrate", "--to", "file://"+w.dir+"/moved")
+	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+	migrate.waitSaid(t, "paused at moved")
+	migrate.cmd.Process.Signal(syscall.SIGTERM)
+	stderr := migrate.waitExit(t, 143)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if want := "freshtoken: interrupted: too late to stop the move, which finished: [store] url in " + w.config + " names file://" + w.dir + "/moved"; lines[len(lines)-1] != want {
+		t.Errorf("stderr:\n%s\nwant its last line %q", stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); err != nil {
+		t.Errorf("the tokens are not in the new store: %v", err)
+	}
+}
+
 // TestCtrlCDuringAMigrationMovesNothing: Ctrl-C while `store migrate`
 // copies the records (file to file) takes the copies back and moves
 // nothing, exit 130: the file stores take no context, and the migration

@@ -196,7 +196,11 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "   logged in; tokens stored in a temporary folder, deleted when the demo ends\n\n")
 
-	fmt.Fprintf(out, "2. Call GET /v2/company %d times, %s apart\n", opts.Calls, opts.Interval)
+	if opts.Calls == 1 {
+		fmt.Fprintln(out, "2. Call GET /v2/company once")
+	} else {
+		fmt.Fprintf(out, "2. Call GET /v2/company %d times, %s apart\n", opts.Calls, opts.Interval)
+	}
 	client := src.Client()
 	var ok, failed int
 	last := ""

@@ -50,3 +50,16 @@ func TestDemoStoppedDuringTheIdleStepSaysNoGrantEnded(t *testing.T) {
 		t.Errorf("demo stopped in step 3: %v\n%s\nwant it stopped, saying nothing of the grant ended", err, out)
 	}
 }
+
+// TestDemoOfOneCallSaysOnce: `demo --calls 1` said it would call the API
+// "1 times, 1s apart"; it says once.
+func TestDemoOfOneCallSaysOnce(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out := &cancelAt{at: "3. Nobody calls the API", cancel: cancel}
+	demo(ctx, &demoOptions{f: testFactory(), Calls: 1, Interval: time.Second, TTL: 30 * time.Minute}, out)
+	if said := out.String(); !strings.Contains(said, "\n2. Call GET /v2/company once\n") {
+		t.Errorf("demo --calls 1 said:\n%s\nwant it to say it calls the API once", said)
+	}
+}

@@ -111,9 +111,14 @@ sandbox; but a configuration of one environment keeps that one, which such
 commands already use, and the import says so. A default_env already there
 is left alone (init -e NAME --default changes it).
 
-Once imported, let freshtoken alone renew the tokens: remove the pre-request
-script that renews them from Postman, or Postman will present a refresh token
-freshtoken has already replaced, and FreeAgent may end the authorisation.`,
+Export after the last renewal Postman's script makes, and send nothing from
+Postman until it goes through the proxy: a renewal Postman makes after the
+export spends the export's refresh token, which freshtoken's first renewal
+then presents, and FreeAgent may end the authorisation. The import cannot
+tell such an export: the file holds no trace of it. Safest: remove the
+script, then export. Once imported, let freshtoken alone renew the tokens:
+remove the pre-request script that renews them from Postman, or Postman will
+present a refresh token freshtoken has already replaced, with the same end.`,
 		Example: `  freshtoken import postman FreeAgent.postman_environment.json
   freshtoken import postman FreeAgent.postman_environment.json -e sand --force
   freshtoken import postman sandbox.json -e sandbox --client-secret-env FREEAGENT_SECRET

@@ -157,9 +157,12 @@ const waitForConfig = "--wait-for-config"
 // serviceVars are the variables of this process a service runs with too,
 // as it would not see them: the token store's default folder follows
 // $XDG_STATE_HOME (without it the service looked for the tokens
-// elsewhere), and the provider is reached through the proxy and with the
-// certificates these name (without them its renewals failed).
-var serviceVars = []string{"XDG_STATE_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
+// elsewhere); the configuration folder, $XDG_CONFIG_HOME, is where the
+// commands the proxy runs (a client_secret_cmd's password manager, a
+// [notify] command) read their own settings (--config names freshtoken's
+// own file whole); and the provider is reached through the proxy and with the certificates these
+// name (without them its renewals failed).
+var serviceVars = []string{"XDG_STATE_HOME", "XDG_CONFIG_HOME", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"}
 
 // carriedVar reports whether an install writes the variable name=value
 // into a service's file (a serviceVars one, but a proxy URL with
@@ -177,7 +180,7 @@ func serviceEnv() (env, withCredentials []string) {
 	for _, name := range serviceVars {
 		v := os.Getenv(name)
 		switch {
-		case v == "" || name == "XDG_STATE_HOME" && !filepath.IsAbs(v):
+		case v == "" || strings.HasPrefix(name, "XDG_") && !filepath.IsAbs(v): // ignored so by freshtoken too
 		case strings.HasSuffix(strings.ToUpper(name), "_PROXY") && hasCredentials(v):
 			withCredentials = append(withCredentials, name)
 		default:
@@ -439,6 +442,13 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 			for _, c := range p.Forget {
 				fmt.Fprintf(f.IO.Out, "# would run: %s\n", strings.Join(c, " "))
 			}
+		}
+		// What uninstall leaves, as it says when it runs.
+		if fi, err := os.Stat(p.Additions); p.Additions != "" && err == nil && fi.IsDir() {
+			fmt.Fprintf(f.IO.Out, "# would keep %s, your own additions to the service\n", p.Additions)
+		}
+		for _, c := range editedCopies(p) {
+			fmt.Fprintf(f.IO.Out, "# would keep %s, the service's file as you had edited it\n", c)
 		}
 		return nil
 	}

@@ -382,7 +382,8 @@ func systemdUnitFor(t *testing.T) (dir, conf string, p *service.Plan) {
 
 // TestServiceInstallKeepsAUnitEditedByHand: `service install` over a unit
 // holding settings of the person's own (`systemctl --user edit --full`'s: a
-// proxy flag, an office proxy with its password, a limit) keeps the old
+// proxy flag, an office proxy with its password, a limit, a line taken
+// out) keeps the old
 // file beside it, 0600, and says so and where such settings belong: they
 // were dropped without a word, the proxy moving back to its default
 // address and losing the office proxy; so does a unit setting a variable
@@ -403,6 +404,7 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 		{"an office proxy", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=HTTPS_PROXY=http://me:hunter2@proxy:3128\n", 1), true},
 		{"an office proxy, quoted", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://me:hunter2@proxy:3128\"\n", 1), true},
 		{"a limit", strings.Replace(p.Text, "[Service]\n", "[Service]\nLimitNOFILE=4096\n", 1), true},
+		{"a restart taken out", strings.Replace(p.Text, "Restart=on-failure\n", "", 1), true},
 		{"an earlier install's office proxy, not set here", strings.Replace(p.Text, "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://proxy:3128\"\n", 1), true},
 		{"an install's own", p.Text, false},
 		{"another configuration's install", other.Text, false},
@@ -460,7 +462,8 @@ func TestServiceInstallKeepsAUnitEditedByHand(t *testing.T) {
 // before, under a name of their own, and --dry-run names it: the second
 // install wrote over freshtoken.service.edited, and the first edits,
 // never moved into a drop-in, were lost. The same edits kept again are
-// kept once; uninstall names every copy it leaves.
+// kept once; uninstall names every copy it leaves, and so does
+// uninstall --dry-run, with the drop-ins it would leave too.
 func TestServiceInstallKeepsEveryEditedUnit(t *testing.T) {
 	_, conf, p := systemdUnitFor(t)
 	if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
@@ -501,7 +504,21 @@ func TestServiceInstallKeepsEveryEditedUnit(t *testing.T) {
 	if _, err := os.Stat(p.Path + ".edited.3"); err == nil {
 		t.Error("the same edits were kept twice")
 	}
+	if err := os.Mkdir(p.Additions, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	f := testFactory()
+	f.ConfigFlag = conf
+	if err := uninstallService(t.Context(), &serviceOptions{f: f, DryRun: true}, p); err != nil {
+		t.Fatal(err)
+	}
+	planned := f.IO.Out.(*bytes.Buffer).String()
+	for _, kept := range []string{p.Path + ".edited,", p.Path + ".edited.2,", p.Additions + ","} {
+		if !strings.Contains(planned, "# would keep "+kept) {
+			t.Errorf("uninstall --dry-run printed %q; want it to name %s, which it would keep", planned, strings.TrimSuffix(kept, ","))
+		}
+	}
+	f = testFactory()
 	f.ConfigFlag = conf
 	if err := uninstallService(t.Context(), &serviceOptions{f: f, FilesOnly: true}, p); err != nil {
 		t.Fatal(err)

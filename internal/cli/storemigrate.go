@@ -328,6 +328,11 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if left != nil {
 		return &silentError{code: ExitCode(left)}
 	}
+	if ctx.Err() != nil {
+		// A signal after the last check, which the move went on past to
+		// its end: said as "interrupted" alone, it read as a move stopped.
+		return fmt.Errorf("too late to stop the move, which finished: [store] url in %s names %s", conf.Path, shownStore(opts.To))
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/filemode"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -182,7 +183,7 @@ func checkLedger(ledger string) error {
 		case !fi.IsDir():
 			return fmt.Errorf("%s is not a folder (a link is never followed)", dir)
 		case runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0:
-			return fmt.Errorf("%s has mode %04o, which lets others use it", dir, fi.Mode().Perm())
+			return fmt.Errorf("%s has mode %04o, which lets others use it", dir, filemode.Octal(fi.Mode()))
 		}
 	}
 	return nil

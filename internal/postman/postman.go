@@ -79,8 +79,8 @@ type Unusable struct {
 // Choose picks the environments to import: only the one named, whose
 // values alone then matter, or, with name "", every key, passing over those
 // with no API address (returned as skipped) and refusing the whole export
-// for any other key that cannot be imported. found is false when no key is
-// called name.
+// for any other key that cannot be imported, saying what is wrong with
+// each. found is false when no key is called name.
 func (x *Export) Choose(name string) (envs []Env, skipped []Unusable, found bool, err error) {
 	if name != "" {
 		for _, e := range x.Envs {
@@ -95,13 +95,20 @@ func (x *Export) Choose(name string) (envs []Env, skipped []Unusable, found bool
 		}
 		return nil, nil, false, nil
 	}
+	// Every key that stops the import is told, in one line: told one at a
+	// time, each export mended and tried again met the next.
+	var stop []string
 	for _, u := range x.Unusable {
 		if u.NoAPI {
 			skipped = append(skipped, u)
 			continue
 		}
+		stop = append(stop, u.Err.Error())
+	}
+	if len(stop) > 0 {
+		why := strings.Join(stop, "; ")
 		if len(x.Envs) == 0 {
-			return nil, nil, true, u.Err
+			return nil, nil, true, errors.New(why)
 		}
 		var good []string
 		for _, e := range x.Envs {
@@ -111,10 +118,13 @@ func (x *Export) Choose(name string) (envs []Env, skipped []Unusable, found bool
 		if len(good) > 1 {
 			alone = "each of " + strings.Join(good, ", ") + " alone with -e NAME"
 		}
-		return nil, nil, true, fmt.Errorf("%w (or import %s)", u.Err, alone)
+		return nil, nil, true, fmt.Errorf("%s (or import %s)", why, alone)
 	}
 	if len(x.Envs) == 0 && len(skipped) > 0 {
-		return nil, nil, true, skipped[0].Err
+		for _, u := range skipped {
+			stop = append(stop, u.Err.Error())
+		}
+		return nil, nil, true, errors.New(strings.Join(stop, "; "))
 	}
 	return x.Envs, skipped, true, nil
 }

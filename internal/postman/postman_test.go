@@ -487,3 +487,40 @@ func TestParseLargeExportInLittleWorkPerKey(t *testing.T) {
 		t.Errorf("Parse of %d environments made %.0f allocations for each; want under 1500", n, perEnv)
 	}
 }
+
+// TestChooseTellsEveryKeyThatStopsTheImport: an export with several keys
+// that cannot be imported (names no environment can have, values that
+// are no URL; none naming its API) is refused saying what is wrong with
+// each, in one line: it told only the first, and each export mended and
+// tried again met the next.
+func TestChooseTellsEveryKeyThatStopsTheImport(t *testing.T) {
+	exp, err := Parse([]byte(`{"name":"x","values":[{"key":"ClientId","value":"id"},{"key":"ClientSecret","value":"s3cr3t"},
+		{"key":"Resource_sand.box","value":"https://api.sandbox.freeagent.com"},{"key":"RefreshToken_sand.box","value":"rt-1"},
+		{"key":"Resource_pr od","value":"https://api.freeagent.com"},{"key":"RefreshToken_pr od","value":"rt-2"},
+		{"key":"Resource_test","value":"api.freeagent.com"},{"key":"RefreshToken_test","value":"rt-3"},
+		{"key":"Resource_ok","value":"https://api.freeagent.com"},{"key":"RefreshToken_ok","value":"rt-4"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, _, _, err := exp.Choose("")
+	if envs != nil || err == nil {
+		t.Fatalf("Choose() = %v, %v; want the import refused", envs, err)
+	}
+	for _, want := range []string{`"pr od" may only use`, `"sand.box" may only use`, `Resource_test is "api.freeagent.com", not a URL`, "(or import ok alone with -e ok)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err %q; want it to say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("err %q spans lines or repeats a secret", err)
+	}
+	// Nothing to import, as no key names its API: each is told.
+	exp, err = Parse([]byte(`{"name":"x","values":[{"key":"ClientId","value":"id"},
+		{"key":"RefreshToken_sand","value":"rt-1"},{"key":"RefreshToken_prod","value":"rt-2"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := exp.Choose(""); err == nil || !strings.Contains(err.Error(), "no Resource_prod") || !strings.Contains(err.Error(), "no Resource_sand") {
+		t.Errorf("Choose() of keys with no API = %v; want it to name each", err)
+	}
+}

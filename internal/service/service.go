@@ -212,28 +212,38 @@ func InstalledConfig(text string) string {
 // HandEdited reports whether text, the systemd unit installed, holds
 // settings of the person's own that p's unit would drop: a line freshtoken
 // does not write (an Environment= with an office proxy's password, a
-// LimitNOFILE=), or proxy flags added to ExecStart= (--listen), as
+// LimitNOFILE=), a line it writes taken out (Restart=, to keep a failing
+// proxy stopped), or proxy flags added to ExecStart= (--listen), as
 // `systemctl --user edit --full` leaves them. What an install rewrites on
 // purpose is not: ExecStart='s binary, logging flags and configuration,
 // comments, and the variables carried reports an install carries
 // (NAME=value, as an Environment= line written by For holds them) that p
 // sets too. One p does not set is dropped: an office proxy added by hand,
-// or carried by an install where it was set. Other systems' files are not
-// looked at: false.
+// or carried by an install where it was set. Nor is a line an earlier
+// freshtoken did not write yet (RestartForceExitStatus=). No unit (text
+// empty) and other systems' files are not looked at: false.
 func (p *Plan) HandEdited(text string, carried func(name, value string) bool) bool {
-	if p.System != "systemd" {
+	if p.System != "systemd" || strings.TrimSpace(text) == "" {
 		return false
 	}
-	ours, set := map[string]bool{}, map[string]bool{}
+	// missing is the lines of p's unit that text must hold: its settings
+	// but ExecStart= and the variables, which an install rewrites.
+	ours, set, missing := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, l := range strings.Split(p.Text, "\n") {
-		ours[strings.TrimSpace(l)] = true
-		if kv := environmentLine().FindStringSubmatch(l); kv != nil {
+		l = strings.TrimSpace(l)
+		ours[l] = true
+		kv := environmentLine().FindStringSubmatch(l)
+		switch {
+		case kv != nil:
 			name, _, _ := strings.Cut(systemdArg(kv[1]), "=")
 			set[name] = true
+		case l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "ExecStart=") && !slices.Contains(addedSince, l):
+			missing[l] = true
 		}
 	}
 	for _, l := range strings.Split(text, "\n") {
 		l = strings.TrimSpace(l)
+		delete(missing, l)
 		switch {
 		case ours[l] || l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, ";"):
 		case strings.HasPrefix(l, "ExecStart="):
@@ -251,8 +261,12 @@ func (p *Plan) HandEdited(text string, carried func(name, value string) bool) bo
 			}
 		}
 	}
-	return false
+	return len(missing) > 0
 }
+
+// addedSince is the lines of the unit that an earlier freshtoken's unit
+// lacks: their absence is that install's, not the person's.
+var addedSince = []string{"RestartForceExitStatus=129"}
 
 // proxyFlags is the flags the ExecStart= line in text gives the proxy,
 // but for the one every install gives (--wait-for-config, which an

@@ -425,3 +425,40 @@ func TestHandEditedSeesAVariableTheNewUnitDrops(t *testing.T) {
 		}
 	}
 }
+
+// TestHandEditedSeesALineTakenOut: a unit with a line of freshtoken's
+// taken out (Restart=, to keep a failing proxy stopped; the [Install]
+// section) holds settings of the person's own: it passed for an
+// install's own, and the next install put the line back without a word.
+// A unit an earlier freshtoken wrote, which lacks a line added since, and
+// no unit at all, are not edited.
+func TestHandEditedSeesALineTakenOut(t *testing.T) {
+	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := func(lines ...string) string {
+		text := p.Text
+		for _, l := range lines {
+			if !strings.Contains(text, l+"\n") {
+				t.Fatalf("the unit has no line %q", l)
+			}
+			text = strings.Replace(text, l+"\n", "", 1)
+		}
+		return text
+	}
+	for _, tc := range []struct {
+		name, installed string
+		want            bool
+	}{
+		{"a restart taken out", without("Restart=on-failure"), true},
+		{"the [Install] section taken out", without("[Install]", "WantedBy=default.target"), true},
+		{"an earlier freshtoken's unit", without("# A hang-up (kill -HUP, which daemons take as \"reload\") restarts it.", "RestartForceExitStatus=129"), false},
+		{"no unit", "", false},
+		{"the new unit", p.Text, false},
+	} {
+		if got := p.HandEdited(tc.installed, func(string, string) bool { return true }); got != tc.want {
+			t.Errorf("%s: HandEdited = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/filemode"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -770,8 +771,8 @@ func fileProblem(path string, fi fs.FileInfo, want fs.FileMode, chmod string) (r
 	if foreignOwner(fi) {
 		return path + " belongs to another user, who could read or replace your tokens", "remove it, or give it to yourself with `chown`"
 	}
-	if got := fi.Mode().Perm(); got&^want != 0 {
-		return fmt.Sprintf("%s has mode %04o, which lets other users read your tokens", path, got), fmt.Sprintf("run `chmod %s %s`", chmod, shellquote.Word(path))
+	if fi.Mode().Perm()&^want != 0 {
+		return fmt.Sprintf("%s has mode %04o, which lets other users read your tokens", path, filemode.Octal(fi.Mode())), fmt.Sprintf("run `chmod %s %s`", chmod, shellquote.Word(path))
 	}
 	return "", ""
 }
