@@ -37,7 +37,7 @@ func TestProxyLogsNoTokenAnAPISendsAfterItsAnswer(t *testing.T) {
 		fmt.Fprintf(c, "HTTP/1.1 204 No Content\r\nContent-Length: %d\r\n\r\n%s", len(stray), stray)
 	})
 	w.useAPI("http://" + api + "/")
-	const addr = "127.0.0.1:56017"
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	p := w.watch("--debug", "proxy", "--listen", addr)
 	waitListening(t, "http://"+addr)
 	resp, err := http.Get("http://" + addr + "/dev/x")
