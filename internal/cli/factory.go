@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
 	"log/slog"
 	"maps"
 	"os"
@@ -183,6 +184,12 @@ func (f *Factory) setupLogging() error {
 	// go-redis reports its connection pool's troubles on its own logger;
 	// the error a command returns says what matters, so they are details.
 	redis.SetLogger(redisLogger{f.logger.With("component", "redis")})
+	// net/http's transport writes on the log package's logger, quoting
+	// the bytes an API sent after an answer that has none (a 204 with a
+	// body), which may echo the access token it was sent: they went to
+	// stderr unredacted, --log-file and --log-format aside.
+	log.SetFlags(0)
+	log.SetOutput(stdLogger{f.logger.With("component", "net/http")})
 	return nil
 }
 
@@ -354,6 +361,15 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+}
+
+// stdLogger passes what is written on the log package's logger to the
+// debug log.
+type stdLogger struct{ log *slog.Logger }
+
+func (l stdLogger) Write(p []byte) (int, error) {
+	l.log.Debug(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // flushLog says, at the end of the command, how many log lines were
