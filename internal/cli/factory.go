@@ -301,6 +301,12 @@ func logFileProblem(path string, err error) string {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Sprintf("--log-file %s: the folder %s does not exist; make it, or name a file in a folder that does", path, dir)
 		}
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Sprintf("--log-file %s is on a read-only disk, so nothing can be written to it; name a file on a disk you can write to", path)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		var errno syscall.Errno
+		errors.As(err, &errno)
+		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it is full (%v); free some space there, or name a file on another disk", path, errno)
 	}
 	return fmt.Sprintf("--log-file: %v", err)
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -29,7 +30,8 @@ import (
 // wait); a folder, or a file in a folder that does not exist, was Go's
 // "open …: is a directory" with nothing to do. A socket, and a device
 // that is not present, fail to open as a pipe nothing reads does (ENXIO),
-// and were said to be one.
+// and were said to be one. One on a read-only disk, or one to be made on
+// a disk with no room left, was Go's words alone, with nothing to do.
 func TestLogFileThatCannotBeOpened(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "pipe")
@@ -57,6 +59,23 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 			t.Run("a device not present", func(t *testing.T) { t.Skipf("making a device: %v (a container may forbid it)", err) })
 		} else {
 			cases["a device not present"] = struct{ path, want string }{dev, "--log-file " + dev + " is a device that is not present here; name a file"}
+		}
+		// A disk with no file left, and one read-only (the file there, or
+		// to be made): Go's "open …: no space left on device" or
+		// "read-only file system" alone said nothing of what to do.
+		full := filepath.Join(testdisk.NoFilesLeft(t), "freshtoken.log")
+		cases["on a disk with no file left"] = struct{ path, want string }{full, "--log-file " + full + " cannot be made, as the disk holding it is full (no space left on device); free some space there, or name a file on another disk"}
+		ro := testdisk.Small(t, "64k")
+		if err := os.Mkdir(ro, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		kept := filepath.Join(ro, "kept.log")
+		if err := os.WriteFile(kept, []byte("an older line\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		testdisk.ReadOnly(t, ro)
+		for _, p := range []string{kept, filepath.Join(ro, "new.log")} {
+			cases["on a read-only disk: "+filepath.Base(p)] = struct{ path, want string }{p, "--log-file " + p + " is on a read-only disk, so nothing can be written to it; name a file on a disk you can write to"}
 		}
 	}
 	for name, c := range cases {
