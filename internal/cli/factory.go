@@ -311,22 +311,30 @@ func logFileProblem(path string, err error) string {
 	return fmt.Sprintf("--log-file: %v", err)
 }
 
+// Write writes b to the log file, or to stderr while the file cannot be
+// written (a full disk), saying so once; each line tries the file first,
+// so a long-running proxy's log goes back to the file once there is room
+// again, which it also says. It stayed on stderr for the process's life.
 func (l *logFile) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.failed {
-		err := l.follow()
-		if err == nil {
-			_, err = l.file.Write(b)
-		}
-		if err == nil {
-			return len(b), nil
-		}
+	err := l.follow()
+	if err == nil {
+		_, err = l.file.Write(b)
+	}
+	switch {
+	case err == nil && l.failed:
+		l.failed = false
+		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s can be written again; logging there from here on\n", l.path)
+		fallthrough
+	case err == nil:
+		return len(b), nil
+	case !l.failed:
 		l.failed = true
 		if cause := errors.Unwrap(err); cause != nil {
 			err = cause
 		}
-		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead\n", l.path, err)
+		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again\n", l.path, err)
 	}
 	return l.errOut.Write(b)
 }

@@ -571,3 +571,43 @@ func loggingTo(t *testing.T, path string) *Factory {
 	t.Cleanup(f.close)
 	return f
 }
+
+// TestLogFileIsWrittenAgainOnceThereIsRoom: a long-running proxy's
+// --log-file whose disk fills (a real tmpfs) has its lines on stderr,
+// said once, and goes back to the file once there is room again, said
+// too: it stayed on stderr for the process's life, and the person reading
+// the log file saw it stop as if the proxy had.
+func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
+	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
+	f := loggingTo(t, path)
+	stderr := f.IO.ErrOut.(*bytes.Buffer)
+	f.Logger().Warn("before the disk filled")
+	free := testdisk.Fill(t, filepath.Dir(path))
+	// Longer than a page, so that it needs space the disk no longer has
+	// (a short line still fits in the file's last page).
+	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
+	f.Logger().Warn("still full")
+	free()
+	f.Logger().Warn("once there is room")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	if !strings.Contains(log, "before the disk filled") || !strings.Contains(log, "once there is room") || strings.Contains(log, "still full") {
+		t.Errorf("the log file holds:\n%s\nwant the lines from before the disk filled and from once there was room", log)
+	}
+	said := stderr.String()
+	for _, want := range []string{
+		"freshtoken: --log-file " + path + ": no space left on device; logging to stderr instead until it can be written again\n",
+		"still full",
+		"freshtoken: --log-file " + path + " can be written again; logging there from here on\n",
+	} {
+		if strings.Count(said, want) != 1 {
+			t.Errorf("stderr says %q %d times, want once:\n%s", want, strings.Count(said, want), said)
+		}
+	}
+	if strings.Contains(said, "once there is room") {
+		t.Errorf("the line logged once there was room went to stderr:\n%s", said)
+	}
+}
