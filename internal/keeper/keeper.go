@@ -1142,8 +1142,15 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	shared := k.writtenByAnother(path, content)
 	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
 		err = unwritableBecause(path, err)
+		// Warned when it starts or its reason changes, not at every look
+		// (a line a minute in the journal for as long as a disk was full).
+		k.mu.Lock()
+		was, failing := k.unwritten[env]
+		k.mu.Unlock()
 		k.noteWrite(env, err)
-		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
+		if !failing || was.err.Error() != err.Error() {
+			k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
+		}
 		return
 	}
 	if shared {

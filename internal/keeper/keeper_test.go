@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -840,10 +841,15 @@ func TestTokenFileOnAFullDisk(t *testing.T) {
 			clock := fakeclock.New()
 			src := stored(t, true, func(*store.Record) {})
 			k, n := keepingTold(src, file, clock)
+			var log bytes.Buffer
+			k.Logger = slog.New(slog.NewTextHandler(&log, nil))
 			undo := c.fail(t, dir)
 			tells(t, k, n, "")
 			clock.Advance(16 * time.Minute)
 			tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+			if warned := strings.Count(log.String(), "cannot write the token file"); warned != 1 {
+				t.Fatalf("the log warned %d times in two looks, want once:\n%s", warned, &log)
+			}
 			if got := n.Current(); !strings.Contains(got[0].Message, dir+" "+c.says+")") {
 				t.Fatalf("notice %+v; want it to say %q", got, c.says)
 			}
