@@ -266,6 +266,8 @@ type logFile struct {
 	path   string
 	errOut io.Writer
 	failed bool
+	// torn says the file ends in part of a line, all a full disk took.
+	torn bool
 }
 
 // looseLogFile is a log file that others could write in or lead elsewhere,
@@ -319,8 +321,15 @@ func (l *logFile) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.follow()
+	if err == nil && l.torn { // ended, so that the next line is one of its own
+		if _, err = l.file.Write([]byte("\n")); err == nil {
+			l.torn = false
+		}
+	}
 	if err == nil {
-		_, err = l.file.Write(b)
+		var n int
+		n, err = l.file.Write(b)
+		l.torn = n > 0 && n < len(b)
 	}
 	switch {
 	case err == nil && l.failed:
@@ -353,7 +362,7 @@ func (l *logFile) follow() error {
 		return err
 	}
 	l.file.Close()
-	l.file = f
+	l.file, l.torn = f, false
 	return nil
 }
 

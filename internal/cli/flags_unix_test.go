@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -596,6 +597,11 @@ func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
 	log := string(b)
 	if !strings.Contains(log, "before the disk filled") || !strings.Contains(log, "once there is room") || strings.Contains(log, "still full") {
 		t.Errorf("the log file holds:\n%s\nwant the lines from before the disk filled and from once there was room", log)
+	}
+	// The line the full disk took part of is ended before the next, which
+	// was glued to it.
+	if !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"$`).MatchString(log) {
+		t.Errorf("the line logged once there was room is not a line of its own:\n%s", log)
 	}
 	said := stderr.String()
 	for _, want := range []string{
