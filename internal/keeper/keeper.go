@@ -1245,6 +1245,12 @@ func unwritableBecause(path string, err error) error {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("the disk of its folder %s is full; free some space", dir)
 	}
+	if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() {
+		// Made since the configuration was read (it is refused there):
+		// Go's words named a new temp file at each look, "rename
+		// …/.token.tmp-412637872 …: file exists".
+		return fmt.Errorf("%s is a folder now; remove it, or name a token_file in it, such as %s", path, filepath.Join(path, "token"))
+	}
 	return err
 }
 
