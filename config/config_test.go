@@ -1067,19 +1067,48 @@ func TestPreviewEnvsWritesNothing(t *testing.T) {
 }
 
 // TestAnEditThatCannotBeWrittenSaysSo: a configuration that cannot be
-// written (a full disk, a folder it may not write in) is a configuration
-// error naming the file, not the temp file's, saying nothing was written,
-// and the file is left as it was.
+// written on a full disk (of data, or with no file left; its folder not
+// made yet) is a configuration error naming the file, not the temp file's,
+// saying the disk is full, what to do and that nothing was written, and
+// the file is left as it was. It said "cannot write it (no space left on
+// device); nothing was written", with no next step.
 func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
-	p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
-	defer testdisk.Fill(t, filepath.Dir(p))()
-	_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false)
-	if !errors.Is(err, config.ErrInvalid) || !strings.HasPrefix(err.Error(), p+": cannot write it (no space left on device)") || !strings.Contains(err.Error(), "nothing was written") {
-		t.Errorf("WriteEnv on a full disk: %v; want a configuration error: %s: cannot write it (no space left on device) …, nothing was written", err, p)
-	}
-	if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
-		t.Errorf("the file holds %q, want it as it was", b)
-	}
+	const fix = ", as the disk holding it is full (no space left on device); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"
+	s := config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}
+	t.Run("of data", func(t *testing.T) {
+		p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
+		defer testdisk.Fill(t, filepath.Dir(p))()
+		_, err := config.WriteEnv(p, "dev", s, false)
+		if want := p + ": cannot write it" + fix; !errors.Is(err, config.ErrInvalid) || err.Error() != want {
+			t.Errorf("WriteEnv on a full disk: %v; want a configuration error: %s", err, want)
+		}
+		if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
+			t.Errorf("the file holds %q, want it as it was", b)
+		}
+	})
+	t.Run("of files", func(t *testing.T) {
+		dir := testdisk.FilesLeft(t, 1)
+		p := filepath.Join(dir, "config.toml")
+		if err := os.WriteFile(p, []byte("# mine\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		testdisk.FillFiles(t, dir)
+		_, err := config.RemoveEnv(p, "dev")
+		if want := p + ": cannot write it" + fix; err == nil || err.Error() != want {
+			t.Errorf("RemoveEnv on a disk with no file left: %v; want %s", err, want)
+		}
+		if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
+			t.Errorf("the file holds %q, want it as it was", b)
+		}
+	})
+	t.Run("its folder to be made", func(t *testing.T) {
+		dir := testdisk.NoFilesLeft(t)
+		p := filepath.Join(dir, "freshtoken", "config.toml")
+		_, err := config.WriteEnv(p, "dev", s, false)
+		if want := p + ": cannot create its folder" + fix; err == nil || err.Error() != want {
+			t.Errorf("WriteEnv of a new file on a disk with no file left: %v; want %s", err, want)
+		}
+	})
 }
 
 // TestAReadOnlyFileIsNotEdited: a configuration file its owner made

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 	"github.com/gofrs/flock"
@@ -293,7 +294,7 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 		return nil, &Error{Path: path, Msg: msg}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot create its folder (%v); nothing was written", cause(err))}
+		return nil, writeFailure(path, "cannot create its folder", err)
 	}
 	unlock, locked := lockFolder(filepath.Dir(path))
 	defer unlock()
@@ -355,10 +356,21 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	case err != nil && err == refused:
 		return nil, err
 	case err != nil: // a full disk, a folder it may not write in: the file's, not its temp file's
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot write it (%v); nothing was written", cause(err))}
+		return nil, writeFailure(path, "cannot write it", err)
 	}
 	f.Path = path
 	return f, nil
+}
+
+// writeFailure is the error of an edit of the configuration file at path
+// that failed as what says, for err. A full disk (of data or of files) says
+// what to do about it: Go's "no space left on device" alone left the person
+// to guess.
+func writeFailure(path, what string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is full (%v); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, cause(err))}
+	}
+	return &Error{Path: path, Msg: fmt.Sprintf("%s (%v); nothing was written", what, cause(err))}
 }
 
 // CheckEditable is the error an edit of the configuration file at path

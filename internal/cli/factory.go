@@ -273,6 +273,8 @@ type logFile struct {
 	path   string
 	errOut io.Writer
 	failed bool
+	// torn says the file ends in part of a line, all a full disk took.
+	torn bool
 }
 
 // looseLogFile is a log file that others could write in or lead elsewhere,
@@ -308,26 +310,47 @@ func logFileProblem(path string, err error) string {
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			return fmt.Sprintf("--log-file %s: the folder %s does not exist; make it, or name a file in a folder that does", path, dir)
 		}
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Sprintf("--log-file %s is on a read-only disk, so nothing can be written to it; name a file on a disk you can write to", path)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		var errno syscall.Errno
+		errors.As(err, &errno)
+		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it is full (%v); free some space there, or name a file on another disk", path, errno)
 	}
 	return fmt.Sprintf("--log-file: %v", err)
 }
 
+// Write writes b to the log file, or to stderr while the file cannot be
+// written (a full disk), saying so once; each line tries the file first,
+// so a long-running proxy's log goes back to the file once there is room
+// again, which it also says. It stayed on stderr for the process's life.
 func (l *logFile) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.failed {
-		err := l.follow()
-		if err == nil {
-			_, err = l.file.Write(b)
+	err := l.follow()
+	if err == nil && l.torn { // ended, so that the next line is one of its own
+		if _, err = l.file.Write([]byte("\n")); err == nil {
+			l.torn = false
 		}
-		if err == nil {
-			return len(b), nil
-		}
+	}
+	if err == nil {
+		var n int
+		n, err = l.file.Write(b)
+		l.torn = n > 0 && n < len(b)
+	}
+	switch {
+	case err == nil && l.failed:
+		l.failed = false
+		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s can be written again; logging there from here on\n", l.path)
+		fallthrough
+	case err == nil:
+		return len(b), nil
+	case !l.failed:
 		l.failed = true
 		if cause := errors.Unwrap(err); cause != nil {
 			err = cause
 		}
-		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead\n", l.path, err)
+		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again\n", l.path, err)
 	}
 	return l.errOut.Write(b)
 }
@@ -346,7 +369,7 @@ func (l *logFile) follow() error {
 		return err
 	}
 	l.file.Close()
-	l.file = f
+	l.file, l.torn = f, false
 	return nil
 }
 

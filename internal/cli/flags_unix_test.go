@@ -13,12 +13,14 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -29,7 +31,8 @@ import (
 // wait); a folder, or a file in a folder that does not exist, was Go's
 // "open …: is a directory" with nothing to do. A socket, and a device
 // that is not present, fail to open as a pipe nothing reads does (ENXIO),
-// and were said to be one.
+// and were said to be one. One on a read-only disk, or one to be made on
+// a disk with no room left, was Go's words alone, with nothing to do.
 func TestLogFileThatCannotBeOpened(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "pipe")
@@ -57,6 +60,23 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 			t.Run("a device not present", func(t *testing.T) { t.Skipf("making a device: %v (a container may forbid it)", err) })
 		} else {
 			cases["a device not present"] = struct{ path, want string }{dev, "--log-file " + dev + " is a device that is not present here; name a file"}
+		}
+		// A disk with no file left, and one read-only (the file there, or
+		// to be made): Go's "open …: no space left on device" or
+		// "read-only file system" alone said nothing of what to do.
+		full := filepath.Join(testdisk.NoFilesLeft(t), "freshtoken.log")
+		cases["on a disk with no file left"] = struct{ path, want string }{full, "--log-file " + full + " cannot be made, as the disk holding it is full (no space left on device); free some space there, or name a file on another disk"}
+		ro := testdisk.Small(t, "64k")
+		if err := os.Mkdir(ro, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		kept := filepath.Join(ro, "kept.log")
+		if err := os.WriteFile(kept, []byte("an older line\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		testdisk.ReadOnly(t, ro)
+		for _, p := range []string{kept, filepath.Join(ro, "new.log")} {
+			cases["on a read-only disk: "+filepath.Base(p)] = struct{ path, want string }{p, "--log-file " + p + " is on a read-only disk, so nothing can be written to it; name a file on a disk you can write to"}
 		}
 	}
 	for name, c := range cases {
@@ -551,4 +571,49 @@ func loggingTo(t *testing.T, path string) *Factory {
 	}
 	t.Cleanup(f.close)
 	return f
+}
+
+// TestLogFileIsWrittenAgainOnceThereIsRoom: a long-running proxy's
+// --log-file whose disk fills (a real tmpfs) has its lines on stderr,
+// said once, and goes back to the file once there is room again, said
+// too: it stayed on stderr for the process's life, and the person reading
+// the log file saw it stop as if the proxy had.
+func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
+	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
+	f := loggingTo(t, path)
+	stderr := f.IO.ErrOut.(*bytes.Buffer)
+	f.Logger().Warn("before the disk filled")
+	free := testdisk.Fill(t, filepath.Dir(path))
+	// Longer than a page, so that it needs space the disk no longer has
+	// (a short line still fits in the file's last page).
+	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
+	f.Logger().Warn("still full")
+	free()
+	f.Logger().Warn("once there is room")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	if !strings.Contains(log, "before the disk filled") || !strings.Contains(log, "once there is room") || strings.Contains(log, "still full") {
+		t.Errorf("the log file holds:\n%s\nwant the lines from before the disk filled and from once there was room", log)
+	}
+	// The line the full disk took part of is ended before the next, which
+	// was glued to it.
+	if !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"$`).MatchString(log) {
+		t.Errorf("the line logged once there was room is not a line of its own:\n%s", log)
+	}
+	said := stderr.String()
+	for _, want := range []string{
+		"freshtoken: --log-file " + path + ": no space left on device; logging to stderr instead until it can be written again\n",
+		"still full",
+		"freshtoken: --log-file " + path + " can be written again; logging there from here on\n",
+	} {
+		if strings.Count(said, want) != 1 {
+			t.Errorf("stderr says %q %d times, want once:\n%s", want, strings.Count(said, want), said)
+		}
+	}
+	if strings.Contains(said, "once there is room") {
+		t.Errorf("the line logged once there was room went to stderr:\n%s", said)
+	}
 }

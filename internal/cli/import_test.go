@@ -389,7 +389,7 @@ func TestImportPostmanIntoAConfigurationThatCannotBeWritten(t *testing.T) {
 	if code := e.run(ios, "import", "postman", export); code != 2 {
 		t.Errorf("import into a full disk exited %d, want 2: %s", code, stderr)
 	}
-	if want := e.config + ": cannot write it (no space left on device); nothing was written; nothing was imported"; !strings.Contains(stderr.String(), want) {
+	if want := e.config + ": cannot write it, as the disk holding it is full (no space left on device); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written); nothing was imported"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr = %q, want it to say %q", stderr, want)
 	}
 	configKept("the import failed")
@@ -408,7 +408,7 @@ func TestRemoveFromAConfigurationThatCannotBeWritten(t *testing.T) {
 	if code := e.run(ios, "-e", "dev", "remove", "--yes"); code != 2 {
 		t.Errorf("remove on a full disk exited %d, want 2: %s", code, stderr)
 	}
-	if want := "cannot write it (no space left on device); nothing was written; nothing was removed"; !strings.Contains(stderr.String(), want) {
+	if want := "cannot write it, as the disk holding it is full (no space left on device); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written); nothing was removed"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr = %q, want it to say %q", stderr, want)
 	}
 	if rec := e.record(t, "dev"); rec == nil || rec.RefreshToken == "" {

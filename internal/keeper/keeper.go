@@ -1142,8 +1142,15 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	shared := k.writtenByAnother(path, content)
 	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
 		err = unwritableBecause(path, err)
+		// Warned when it starts or its reason changes, not at every look
+		// (a line a minute in the journal for as long as a disk was full).
+		k.mu.Lock()
+		was, failing := k.unwritten[env]
+		k.mu.Unlock()
 		k.noteWrite(env, err)
-		k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
+		if !failing || was.err.Error() != err.Error() {
+			k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
+		}
 		return
 	}
 	if shared {
@@ -1237,6 +1244,12 @@ func unwritableBecause(path string, err error) error {
 		return fmt.Errorf("its folder %s is on a disk mounted read-only; name a token_file on one that can be written", dir)
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("the disk of its folder %s is full; free some space", dir)
+	}
+	if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() {
+		// Made since the configuration was read (it is refused there):
+		// Go's words named a new temp file at each look, "rename
+		// …/.token.tmp-412637872 …: file exists".
+		return fmt.Errorf("%s is a folder now; remove it, or name a token_file in it, such as %s", path, filepath.Join(path, "token"))
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -840,10 +841,15 @@ func TestTokenFileOnAFullDisk(t *testing.T) {
 			clock := fakeclock.New()
 			src := stored(t, true, func(*store.Record) {})
 			k, n := keepingTold(src, file, clock)
+			var log bytes.Buffer
+			k.Logger = slog.New(slog.NewTextHandler(&log, nil))
 			undo := c.fail(t, dir)
 			tells(t, k, n, "")
 			clock.Advance(16 * time.Minute)
 			tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+			if warned := strings.Count(log.String(), "cannot write the token file"); warned != 1 {
+				t.Fatalf("the log warned %d times in two looks, want once:\n%s", warned, &log)
+			}
 			if got := n.Current(); !strings.Contains(got[0].Message, dir+" "+c.says+")") {
 				t.Fatalf("notice %+v; want it to say %q", got, c.says)
 			}
@@ -859,6 +865,31 @@ func TestTokenFileOnAFullDisk(t *testing.T) {
 				t.Fatalf("token file %q, %v once the disk can be written; want the current token", b, err)
 			}
 		})
+	}
+}
+
+// TestTokenFileMadeAFolderIsWarnedOfOnce: a folder made at a token_file's
+// path under a running keeper is warned of once, saying what to do: the
+// warning named the temp file the rename failed from, a new one at each
+// look, and came at every look.
+func TestTokenFileMadeAFolderIsWarnedOfOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.Mkdir(file, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	clock := fakeclock.New()
+	k, n := keepingTold(stored(t, true, func(*store.Record) {}), file, clock)
+	var log bytes.Buffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	tells(t, k, n, "")
+	clock.Advance(16 * time.Minute)
+	tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+	want := file + " is a folder now; remove it, or name a token_file in it, such as " + filepath.Join(file, "token")
+	if warned := strings.Count(log.String(), "cannot write the token file"); warned != 1 || !strings.Contains(log.String(), want) {
+		t.Fatalf("the log warned %d times in two looks, want once, saying %q:\n%s", warned, want, &log)
+	}
+	if got := n.Current(); !strings.Contains(got[0].Message, want) {
+		t.Fatalf("notice %+v; want it to say %q", got, want)
 	}
 }
 
