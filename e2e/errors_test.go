@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -193,6 +194,20 @@ func TestSharedStoreUnreachable(t *testing.T) {
 	}
 	if strings.Contains(r.stdout+r.stderr, "hunter2") {
 		t.Errorf("status shows the Redis password: %q %q", r.stdout, r.stderr)
+	}
+}
+
+// TestSharedStoreCertificateNotTrusted: a Redis over TLS (rediss://) whose
+// certificate this machine does not trust: a command exits 5 with one line
+// saying so and what to do, without the password in the store's URL; it
+// said to check that Redis was running and served TLS.
+func TestSharedStoreCertificateNotTrusted(t *testing.T) {
+	_, tlsURL := redistest.StartTLS(t, corpnet.NewCA(t).Certificate(t, "127.0.0.1", time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, strings.Replace(tlsURL, "rediss://", "rediss://:hunter2@", 1), "")
+	r := w.run("token")
+	msg := strings.TrimSuffix(r.stderr, "\n")
+	if want := "the certificate of Redis at " + tlsURL + " is signed by an unknown authority; add that authority to this machine's trusted certificates"; r.code != 5 || strings.Contains(msg, "\n") || !strings.Contains(msg, want) || strings.Contains(msg, "hunter2") {
+		t.Errorf("token with Redis's certificate not trusted: exit %d, stderr %q; want 5 and one line saying %q, without the password", r.code, r.stderr, want)
 	}
 }
 

@@ -1791,8 +1791,9 @@ func (s *Store) release(env, holder string) {
 // one of the store's errors: a refusal of the credentials or permissions in
 // the URL, or a Redis Cluster, wraps store.ErrDenied; Redis down, starting, read-only, out of
 // memory or failing over wraps store.ErrUnreachable, as does a dial that
-// timed out on its own (a TLS handshake with a Redis that speaks none); the
-// caller's context that ended is that.
+// timed out on its own (a TLS handshake with a Redis that speaks none) and
+// a TLS certificate this machine does not trust, told as such (see
+// httpx.ExplainCertificate); the caller's context that ended is that.
 func (s *Store) failed(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("could not %s at %s: %w", what, s.where, ctx.Err())
@@ -1801,6 +1802,10 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		return s.closed(what)
 	}
 	var answer redis.Error
+	var cert *httpx.CertificateError
+	if errors.As(httpx.ExplainCertificate(err, "Redis at "+s.where, redisTrust), &cert) {
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: %v", what, cert)}
+	}
 	if !errors.As(err, &answer) {
 		check := "check that Redis is running and that its URL is right"
 		if strings.HasPrefix(s.where, "rediss:") {
@@ -1845,6 +1850,12 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	return fmt.Errorf("could not %s: Redis at %s answered %q", what, s.where, answer.Error())
 }
+
+// redisTrust is what to do about a Redis whose TLS certificate (rediss://)
+// is signed by an authority this machine does not know: go-redis trusts
+// the system's authorities, and ca_file is an environment's, for its
+// provider and API.
+const redisTrust = "add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it); ca_file is for providers and APIs, not for Redis"
 
 // storeError is one of the store's sentinel errors, told in full.
 type storeError struct {
