@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -1791,9 +1792,10 @@ func (s *Store) release(env, holder string) {
 // one of the store's errors: a refusal of the credentials or permissions in
 // the URL, or a Redis Cluster, wraps store.ErrDenied; Redis down, starting, read-only, out of
 // memory or failing over wraps store.ErrUnreachable, as does a dial that
-// timed out on its own (a TLS handshake with a Redis that speaks none) and
-// a TLS certificate this machine does not trust, told as such (see
-// httpx.ExplainCertificate); the caller's context that ended is that.
+// timed out on its own (a TLS handshake with a Redis that speaks none), a
+// connection Redis took and never answered on, and a TLS certificate this
+// machine does not trust (see httpx.ExplainCertificate), the last two told
+// as such; the caller's context that ended is that.
 func (s *Store) failed(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("could not %s at %s: %w", what, s.where, ctx.Err())
@@ -1805,6 +1807,12 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	var cert *httpx.CertificateError
 	if errors.As(httpx.ExplainCertificate(err, "Redis at "+s.where, redisTrust), &cert) {
 		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: %v", what, cert)}
+	}
+	var dial *net.OpError
+	if errors.Is(err, os.ErrDeadlineExceeded) && !(errors.As(err, &dial) && dial.Op == "dial") {
+		// A read's deadline, on a connection Redis took: "i/o timeout"
+		// alone, which read as a network failing to reach it.
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s took the connection but did not answer within %s, at each try (paused, overloaded, or a network that loses its answers); check that Redis is running and answering, then try again", what, s.where, s.client.Options().ReadTimeout)}
 	}
 	if !errors.As(err, &answer) {
 		check := "check that Redis is running and that its URL is right"

@@ -334,6 +334,23 @@ func TestUntrustedTLSCertificate(t *testing.T) {
 	}
 }
 
+// TestPausedRedisIsToldAsNotAnswering: a Redis that takes connections and
+// never answers (paused, overloaded, a network that loses its answers) is
+// an unreachable store saying so, in one line without the password: it
+// said "could not be reached (i/o timeout)", as of a network failing to
+// reach it.
+func TestPausedRedisIsToldAsNotAnswering(t *testing.T) {
+	srv := redistest.Start(t)
+	s := opened(t, "redis://:hunter2@"+srv.Addr+"/0?read_timeout=100ms&max_retries=1")
+	srv.Pause(t)
+	defer srv.Resume(t)
+	_, err := s.Load(context.Background(), "sandbox")
+	want := "could not read the tokens: Redis at redis://" + srv.Addr + "/0 took the connection but did not answer within 100ms, at each try (paused, overloaded, or a network that loses its answers); check that Redis is running and answering, then try again"
+	if !errors.Is(err, store.ErrUnreachable) || err.Error() != want {
+		t.Fatalf("Load: %v; want ErrUnreachable saying %q", err, want)
+	}
+}
+
 // TestOutOfMemory: a Redis over its maxmemory refuses writes; that is the
 // store unable to serve just now (store.ErrUnreachable) and says what to do,
 // not an unexpected failure.
