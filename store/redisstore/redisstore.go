@@ -559,7 +559,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	stamp := ""
 	if read != nil {
-		if stamp, err = s.stamp(ctx, env, read); err != nil {
+		if stamp, err = s.stamp(ctx, env, "save the tokens", read); err != nil {
 			return err
 		}
 	}
@@ -832,8 +832,10 @@ func (s *Store) script(g guardedScript) *redis.Script {
 // With read nil (DeleteIf's, for a record the caller could not read), it
 // is the SHA-1 of the JSON Redis holds if that cannot be read, but by a
 // newer freshtoken (store.ErrNewerFormat), or wrongType for a key of
-// another type.
-func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (string, error) {
+// another type. what is the write it is for ("save the tokens"), which a
+// failure to read says: a renewal's answer refused was said to have failed
+// to "read the tokens".
+func (s *Store) stamp(ctx context.Context, env, what string, read *store.Record) (string, error) {
 	data, err := s.client.Get(ctx, key(env)).Bytes()
 	switch {
 	case err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") && read == nil:
@@ -841,7 +843,7 @@ func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (stri
 	case errors.Is(err, redis.Nil) || err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE"):
 		return "changed", nil
 	case err != nil:
-		return "", s.failed(ctx, "read the tokens", err)
+		return "", s.failed(ctx, what, err)
 	}
 	cur, err := store.Unmarshal(data, s.Location(env))
 	if read == nil && (err == nil || errors.Is(err, store.ErrNewerFormat)) || read != nil && (err != nil || !store.Unchanged(cur, read)) {
@@ -1203,7 +1205,7 @@ func (s *Store) DeleteIf(ctx context.Context, env string, read *store.Record) er
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
-	stamp, err := s.stamp(ctx, env, read)
+	stamp, err := s.stamp(ctx, env, "delete the tokens", read)
 	if err != nil {
 		return err
 	}
