@@ -968,6 +968,15 @@ func StoreDir(storeURL string) (string, error) {
 		if s := strings.ToLower(u.Scheme); s == "redis" || s == "rediss" {
 			return "", fmt.Errorf("%q: write two slashes after %s:, as in %s://host:6379/0", shown, s, s)
 		}
+		// What go-redis and other clients take, which the Redis store
+		// does not: it was an unsupported scheme, and no word of what to
+		// write instead.
+		switch s := strings.ToLower(u.Scheme); {
+		case s == "unix":
+			return "", fmt.Errorf("%q: freshtoken reaches Redis over TCP, not by a Unix socket; have Redis listen on a port as well (port 6379 in redis.conf) and write redis://127.0.0.1:6379/0", shown)
+		case strings.Contains(s, "sentinel"):
+			return "", fmt.Errorf("%q: freshtoken does not ask Redis Sentinel for the primary; write the primary's own address, redis://host:6379/0, or one that follows failovers (a managed Redis's)", shown)
+		}
 		return "", fmt.Errorf("%q: unsupported scheme %q; use file:///path/to/folder, redis://host:6379/0 or keyring://", shown, u.Scheme)
 	}
 }

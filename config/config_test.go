@@ -205,6 +205,8 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"redis URL without slashes", "[store]\nurl = \"redis:default:hunter2@redis.internal/0\"\n", `:2: store.url: "redis:…": write two slashes after redis:, as in redis://host:6379/0`},
 		{"redis option unknown", "[store]\nurl = \"redis://127.0.0.1:6379/0?password=hunter2\"\n", ":2: store.url: redis://127.0.0.1:6379/0 is not a Redis URL"},
 		{"store scheme unknown", "[store]\nurl = \"redis+tls://:hunter2@127.0.0.1:6379/0\"\n", `:2: store.url: "redis+tls://127.0.0.1:6379/0": unsupported scheme`},
+		{"redis by a unix socket", "[store]\nurl = \"unix://:hunter2@/run/redis/redis.sock?db=0\"\n", `:2: store.url: "unix:///run/redis/redis.sock": freshtoken reaches Redis over TCP, not by a Unix socket; have Redis listen on a port as well (port 6379 in redis.conf) and write redis://127.0.0.1:6379/0`},
+		{"redis sentinel", "[store]\nurl = \"redis+sentinel://:hunter2@sentinel.internal:26379/mymaster/0\"\n", `:2: store.url: "redis+sentinel://sentinel.internal:26379/mymaster/0": freshtoken does not ask Redis Sentinel for the primary; write the primary's own address, redis://host:6379/0, or one that follows failovers (a managed Redis's)`},
 		// What the decoder says of a value of the wrong type named Go's
 		// types ("destination has type slice"), and not what to write.
 		{"wrong type", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\nclient_secret = 123\n", `:4: env.a.client_secret: is a number; write text in quotes, such as "x"`},

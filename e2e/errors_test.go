@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -193,6 +194,64 @@ func TestSharedStoreUnreachable(t *testing.T) {
 	}
 	if strings.Contains(r.stdout+r.stderr, "hunter2") {
 		t.Errorf("status shows the Redis password: %q %q", r.stdout, r.stderr)
+	}
+}
+
+// TestRedisPasswordChangedDuringARenewal: the Redis user's password is
+// changed (ACL SETUSER) and its connections killed (CLIENT KILL) while the
+// provider answers a renewal. The answer, which rotated the refresh token,
+// is kept and waited for; once the password is put back it is stored, the
+// command exits 2 saying Redis refused access and that nothing is lost,
+// and no message shows the password. The refusal said Redis "could not
+// read the tokens", of a save (the read of the record it compares).
+func TestRedisPasswordChangedDuringARenewal(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.SetFleetUser(t, "freshtoken", "fleet-secret-9")
+	w := newWorldAtFirstRenewal(t, "redis://freshtoken:fleet-secret-9@"+srv.Addr+"/0", func() {
+		srv.SetUser(t, "freshtoken", "resetpass", ">another-secret-7")
+		srv.Command(t, "CLIENT", "KILL", "USER", "freshtoken")
+	})
+	w.login()
+	admin, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	stored := func() string {
+		rec, err := admin.Load(context.Background(), "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.RefreshToken
+	}
+	before := stored()
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "waiting for the store to take the new tokens")
+	srv.SetUser(t, "freshtoken", "resetpass", ">fleet-secret-9")
+	code, stderr := run.wait()
+	if code != 2 || !strings.Contains(stderr, "store refused (could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access (WRONGPASS") || !strings.Contains(stderr, "nothing is lost") || strings.Contains(stderr, "secret-") {
+		t.Fatalf("exit %d; want 2, having said it waits for Redis and, once stored, that nothing is lost, without a password\n%s", code, stderr)
+	}
+	if stored() == before {
+		t.Fatal("the rotated refresh token was not stored")
+	}
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", st)
+	}
+}
+
+// TestSharedStoreCertificateNotTrusted: a Redis over TLS (rediss://) whose
+// certificate this machine does not trust: a command exits 5 with one line
+// saying so and what to do, without the password in the store's URL; it
+// said to check that Redis was running and served TLS.
+func TestSharedStoreCertificateNotTrusted(t *testing.T) {
+	_, tlsURL := redistest.StartTLS(t, corpnet.NewCA(t).Certificate(t, "127.0.0.1", time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, strings.Replace(tlsURL, "rediss://", "rediss://:hunter2@", 1), "")
+	r := w.run("token")
+	msg := strings.TrimSuffix(r.stderr, "\n")
+	if want := "the certificate of Redis at " + tlsURL + " is signed by an unknown authority; add that authority to this machine's trusted certificates"; r.code != 5 || strings.Contains(msg, "\n") || !strings.Contains(msg, want) || strings.Contains(msg, "hunter2") {
+		t.Errorf("token with Redis's certificate not trusted: exit %d, stderr %q; want 5 and one line saying %q, without the password", r.code, r.stderr, want)
 	}
 }
 

@@ -180,6 +180,10 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	// Whether Redis evicts keys is the whole store's: asked once, of the
 	// first environment whose record could be read.
 	evicts := sync.OnceValue(func() error { return checkEviction(ctx, conf.StoreURL) })
+	// The store every environment shares, once it could not be reached: a
+	// Redis that takes connections and never answers kept status waiting
+	// for it again for each environment (16 s each).
+	var unreachable error
 	for _, name := range conf.Names() {
 		if err := ctx.Err(); err != nil {
 			return err // interrupted while a store kept it waiting: the rest is not worth reading
@@ -197,7 +201,13 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			continue
 		}
 		st.Store = src.Location()
-		rec, err := src.Record(ctx)
+		var rec *store.Record
+		if err = unreachable; err == nil {
+			rec, err = src.Record(ctx)
+		}
+		if errors.Is(err, store.ErrUnreachable) {
+			unreachable = err
+		}
 		switch {
 		case err != nil:
 			st.Error = err.Error()

@@ -80,19 +80,23 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
-// Certificate is a server certificate the authority issued for host,
-// valid from notBefore to notAfter.
+// Certificate is a server certificate the authority issued for host (a
+// name, or an IP address), valid from notBefore to notAfter.
 func (ca *CA) Certificate(t testing.TB, host string, notBefore, notAfter time.Time) tls.Certificate {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: host},
-		DNSNames:     []string{host},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

@@ -202,7 +202,7 @@ type explainTLS struct{ base http.RoundTripper }
 func (t explainTLS) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		err = explainCertificate(err, t.certificateOf(req, err))
+		err = ExplainCertificate(err, t.certificateOf(req, err), "set ca_file")
 	}
 	return resp, err
 }
@@ -238,9 +238,11 @@ func (e *CertificateError) Error() string { return "the certificate of " + e.Hos
 
 func (e *CertificateError) Unwrap() error { return e.Err }
 
-// explainCertificate returns err as a *CertificateError when it is one of
-// the certificate failures people can act on, and unchanged otherwise.
-func explainCertificate(err error, host string) error {
+// ExplainCertificate returns err, from a TLS connection to host, as a
+// *CertificateError when it is one of the certificate failures people can
+// act on, and unchanged otherwise. trust is what to do about a certificate
+// signed by an authority this machine does not know ("set ca_file").
+func ExplainCertificate(err error, host, trust string) error {
 	var (
 		unknown  x509.UnknownAuthorityError
 		hostname x509.HostnameError
@@ -248,7 +250,7 @@ func explainCertificate(err error, host string) error {
 	)
 	switch {
 	case errors.As(err, &unknown):
-		return &CertificateError{Host: host, Why: "is signed by an unknown authority; set ca_file", Err: err}
+		return &CertificateError{Host: host, Why: "is signed by an unknown authority; " + trust, Err: err}
 	case errors.As(err, &hostname):
 		return &CertificateError{Host: host, Why: fmt.Sprintf("is for another host (%s); check the URL, or the proxy or firewall that answered", certNames(hostname.Certificate)), Err: err}
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:

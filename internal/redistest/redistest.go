@@ -8,10 +8,15 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +72,37 @@ const hiddenInfo = "INFO-renamed-by-redistest"
 func StartWithoutInfo(t testing.TB) *Server {
 	t.Helper()
 	return start(t, "--rename-command", "INFO", hiddenInfo)
+}
+
+// StartTLS is Start, of a server that also serves TLS with cert on a port
+// of its own, at the rediss:// URL it returns (database 0); clients need
+// no certificate of their own. Its plain port, at s.Addr, serves the
+// test's own looks.
+func StartTLS(t testing.TB, cert tls.Certificate) (s *Server, tlsURL string) {
+	t.Helper()
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "redis.crt"), filepath.Join(dir, "redis.key")
+	var chain []byte
+	for _, der := range cert.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, chain, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := testenv.PickPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(p)
+	s = start(t, "--tls-port", port, "--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-auth-clients", "no")
+	return s, "rediss://" + net.JoinHostPort("127.0.0.1", port) + "/0"
 }
 
 // Restart stops the server at once, as a crash would, and starts a new

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -558,7 +559,7 @@ func (s *Store) save(ctx context.Context, env string, r, read *store.Record) err
 	}
 	stamp := ""
 	if read != nil {
-		if stamp, err = s.stamp(ctx, env, read); err != nil {
+		if stamp, err = s.stamp(ctx, env, "save the tokens", read); err != nil {
 			return err
 		}
 	}
@@ -831,8 +832,10 @@ func (s *Store) script(g guardedScript) *redis.Script {
 // With read nil (DeleteIf's, for a record the caller could not read), it
 // is the SHA-1 of the JSON Redis holds if that cannot be read, but by a
 // newer freshtoken (store.ErrNewerFormat), or wrongType for a key of
-// another type.
-func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (string, error) {
+// another type. what is the write it is for ("save the tokens"), which a
+// failure to read says: a renewal's answer refused was said to have failed
+// to "read the tokens".
+func (s *Store) stamp(ctx context.Context, env, what string, read *store.Record) (string, error) {
 	data, err := s.client.Get(ctx, key(env)).Bytes()
 	switch {
 	case err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") && read == nil:
@@ -840,7 +843,7 @@ func (s *Store) stamp(ctx context.Context, env string, read *store.Record) (stri
 	case errors.Is(err, redis.Nil) || err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE"):
 		return "changed", nil
 	case err != nil:
-		return "", s.failed(ctx, "read the tokens", err)
+		return "", s.failed(ctx, what, err)
 	}
 	cur, err := store.Unmarshal(data, s.Location(env))
 	if read == nil && (err == nil || errors.Is(err, store.ErrNewerFormat)) || read != nil && (err != nil || !store.Unchanged(cur, read)) {
@@ -1202,7 +1205,7 @@ func (s *Store) DeleteIf(ctx context.Context, env string, read *store.Record) er
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}
-	stamp, err := s.stamp(ctx, env, read)
+	stamp, err := s.stamp(ctx, env, "delete the tokens", read)
 	if err != nil {
 		return err
 	}
@@ -1791,8 +1794,10 @@ func (s *Store) release(env, holder string) {
 // one of the store's errors: a refusal of the credentials or permissions in
 // the URL, or a Redis Cluster, wraps store.ErrDenied; Redis down, starting, read-only, out of
 // memory or failing over wraps store.ErrUnreachable, as does a dial that
-// timed out on its own (a TLS handshake with a Redis that speaks none); the
-// caller's context that ended is that.
+// timed out on its own (a TLS handshake with a Redis that speaks none), a
+// connection Redis took and never answered on, and a TLS certificate this
+// machine does not trust (see httpx.ExplainCertificate), the last two told
+// as such; the caller's context that ended is that.
 func (s *Store) failed(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("could not %s at %s: %w", what, s.where, ctx.Err())
@@ -1801,6 +1806,16 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 		return s.closed(what)
 	}
 	var answer redis.Error
+	var cert *httpx.CertificateError
+	if errors.As(httpx.ExplainCertificate(err, "Redis at "+s.where, redisTrust), &cert) {
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: %v", what, cert)}
+	}
+	var dial *net.OpError
+	if errors.Is(err, os.ErrDeadlineExceeded) && !(errors.As(err, &dial) && dial.Op == "dial") {
+		// A read's deadline, on a connection Redis took: "i/o timeout"
+		// alone, which read as a network failing to reach it.
+		return &storeError{store.ErrUnreachable, fmt.Sprintf("could not %s: Redis at %s took the connection but did not answer within %s, at each try (paused, overloaded, or a network that loses its answers); check that Redis is running and answering, then try again", what, s.where, s.client.Options().ReadTimeout)}
+	}
 	if !errors.As(err, &answer) {
 		check := "check that Redis is running and that its URL is right"
 		if strings.HasPrefix(s.where, "rediss:") {
@@ -1845,6 +1860,12 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 	}
 	return fmt.Errorf("could not %s: Redis at %s answered %q", what, s.where, answer.Error())
 }
+
+// redisTrust is what to do about a Redis whose TLS certificate (rediss://)
+// is signed by an authority this machine does not know: go-redis trusts
+// the system's authorities, and ca_file is an environment's, for its
+// provider and API.
+const redisTrust = "add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it); ca_file is for providers and APIs, not for Redis"
 
 // storeError is one of the store's sentinel errors, told in full.
 type storeError struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -306,6 +307,47 @@ func TestTLSToAPlainServer(t *testing.T) {
 	_, err := s.Load(context.Background(), "sandbox")
 	if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "TLS") || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("Load: %v; want ErrUnreachable saying to check TLS, without the password", err)
+	}
+}
+
+// TestUntrustedTLSCertificate: rediss:// to a Redis whose certificate this
+// machine does not trust is one line naming Redis, what is wrong with the
+// certificate and what to do, without the password: it said to check that
+// Redis is running and serves TLS, which it does. ca_file, which a
+// corporate network's user may have set, is not what Redis is checked
+// against, and the line says so.
+func TestUntrustedTLSCertificate(t *testing.T) {
+	ca := corpnet.NewCA(t)
+	for _, tc := range []struct{ name, host, want string }{
+		{"unknown authority", "127.0.0.1", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is signed by an unknown authority; add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it); ca_file is for providers and APIs, not for Redis"},
+		{"another host", "redis.corp.test", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is for another host (valid for redis.corp.test); check the URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, url := redistest.StartTLS(t, ca.Certificate(t, tc.host, time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
+			want := strings.Replace(tc.want, "rediss://127.0.0.1:PORT/0", url, 1)
+			s := opened(t, strings.Replace(url, "rediss://", "rediss://:hunter2@", 1))
+			_, err := s.Load(context.Background(), "sandbox")
+			if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Load: %v; want ErrUnreachable, one line saying %q, without the password", err, want)
+			}
+		})
+	}
+}
+
+// TestPausedRedisIsToldAsNotAnswering: a Redis that takes connections and
+// never answers (paused, overloaded, a network that loses its answers) is
+// an unreachable store saying so, in one line without the password: it
+// said "could not be reached (i/o timeout)", as of a network failing to
+// reach it.
+func TestPausedRedisIsToldAsNotAnswering(t *testing.T) {
+	srv := redistest.Start(t)
+	s := opened(t, "redis://:hunter2@"+srv.Addr+"/0?read_timeout=100ms&max_retries=1")
+	srv.Pause(t)
+	defer srv.Resume(t)
+	_, err := s.Load(context.Background(), "sandbox")
+	want := "could not read the tokens: Redis at redis://" + srv.Addr + "/0 took the connection but did not answer within 100ms, at each try (paused, overloaded, or a network that loses its answers); check that Redis is running and answering, then try again"
+	if !errors.Is(err, store.ErrUnreachable) || err.Error() != want {
+		t.Fatalf("Load: %v; want ErrUnreachable saying %q", err, want)
 	}
 }
 
