@@ -467,7 +467,8 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 		if err := s.keep(work, n, r); err != nil {
 			return nil, err
 		}
-		_, _, desc := tokenerr.Classify(err)
+		// As the answer is told: one cut off by the timeout began to come.
+		_, _, desc := tokenerr.Classify(ans.Explain(err))
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken, Msg: fmt.Sprintf(
 			"the provider answered the renewal with a new refresh token but no usable access token (%s); the new refresh token is stored, and the next renewal uses it", desc)}
 	}

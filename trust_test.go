@@ -1405,3 +1405,36 @@ func TestFailureAfterARotationSaysItIsStored(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerCutOffByTheTimeoutIsToldAsBegun: an answer whose new refresh
+// token came before the timeout cut it off is stored (see
+// TestAnswerWithoutAnAccessTokenKeepsTheRotation), and the error says the
+// answer began and did not finish in time; it said the token endpoint "did
+// not answer" in the sentence saying it answered with a new refresh token.
+func TestAnswerCutOffByTheTimeoutIsToldAsBegun(t *testing.T) {
+	var n atomic.Int32
+	done := make(chan struct{})
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"refresh_token":"refresh-token-cut-off-%d","access_token":"a`, n.Add(1))
+		w.(http.Flusher).Flush()
+		select {
+		case <-req.Context().Done():
+		case <-done:
+		}
+	})
+	t.Cleanup(func() { close(done) }) // before the server closes
+	r, _ := loggedIn(t)
+	r.settings.Timeout = 200 * time.Millisecond
+	r.moveTokenEndpoint(srv.URL)
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	_, err := src.Renew(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnusableToken) || !strings.Contains(err.Error(), "began to answer") {
+		t.Fatalf("err = %v; want the unusable answer, saying it began to come and did not finish in time", err)
+	}
+	if rec := r.record(); !strings.HasPrefix(rec.RefreshToken, "refresh-token-cut-off-") {
+		t.Fatalf("stored %q; want the last cut-off answer's refresh token", rec.RefreshToken)
+	}
+}
