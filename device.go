@@ -190,6 +190,8 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	switch n := utf8.RuneCountInString(d.UserCode); {
 	case err != nil:
 		unsafe = "a verification URI that is not an http(s) page of printable ASCII"
+	case len(d.VerificationURI) > maxVerificationURI:
+		unsafe = fmt.Sprintf("a verification URI of %d characters, far more than a page's address made to be typed (at most %d)", len(d.VerificationURI), maxVerificationURI)
 	case n > maxUserCode:
 		unsafe = fmt.Sprintf("a user code of %d characters, far more than one made to be typed (at most %d)", n, maxUserCode)
 	case !showableCode(d.UserCode):
@@ -211,10 +213,10 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	if a.VerificationURIComplete != "" {
 		// It is opened in the browser and linked from the proxy's page,
 		// where the person cannot check it as they can the URI they read.
-		if complete, err := showableURI(a.VerificationURIComplete); err == nil && complete.Scheme == page.Scheme && strings.EqualFold(complete.Host, page.Host) {
+		if complete, err := showableURI(a.VerificationURIComplete); err == nil && len(a.VerificationURIComplete) <= maxVerificationURI && complete.Scheme == page.Scheme && strings.EqualFold(complete.Host, page.Host) {
 			d.VerificationURIComplete = a.VerificationURIComplete
 		} else {
-			s.log.Debug("verification_uri_complete ignored: not an http(s) page on the verification URI's host")
+			s.log.Debug("verification_uri_complete ignored: not an http(s) page on the verification URI's host, or too long to show")
 		}
 	}
 	life := defaultDeviceCodeLife
@@ -370,6 +372,12 @@ func showableURI(raw string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// maxVerificationURI is the longest verification URI shown, in bytes
+// (printable ASCII, one a character): RFC 8628's is short, made to be
+// typed, and a longer one printed whole filled the terminal, pushing the
+// user code off the screen.
+const maxVerificationURI = 2048
 
 // maxUserCode is the longest user code shown; RFC 8628's are a few
 // characters, made to be typed.

@@ -102,7 +102,8 @@ func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
 	// What the refusal says beside naming device_auth_url. An enormous
 	// code was said to hold control characters or not to be an http(s)
 	// page, neither of which it was.
-	says := map[string]string{"an enormous user code": "a user code of 4096 characters"}
+	says := map[string]string{"an enormous user code": "a user code of 4096 characters",
+		"an enormous URI": "a verification URI of 4129 characters"}
 	for _, tc := range []struct{ name, userCode, uri string }{
 		{"OSC 52 clipboard write in the user code", "WDJB\x1b]52;c;ZWNobyBwd25lZA==\x07-MJHT", page},
 		{"CSI in the user code", "WDJB-MJHT\x1b[2K\x1b[1A", page},
@@ -117,6 +118,9 @@ func TestDeviceAnswersUnsafeToShowAreRefused(t *testing.T) {
 		{"data: URI", "WDJB-MJHT", "data:text/html,<script>alert(1)</script>"},
 		{"relative URI", "WDJB-MJHT", "/device"},
 		{"user info posing as the host", "WDJB-MJHT", "https://login.example.com@evil.example/device"},
+		// Printed whole, it filled the terminal and pushed the user code
+		// off the screen.
+		{"an enormous URI", "WDJB-MJHT", page + "?" + strings.Repeat("a", 4096)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHostileDevice(t, map[string]any{"user_code": tc.userCode, "verification_uri": tc.uri, "expires_in": 600})
@@ -216,6 +220,7 @@ func TestDeviceCompleteURIOnlyWhenSafe(t *testing.T) {
 		{"data:", "data:text/html,hi", ""},
 		{"escape sequence", page + "?user_code=\x1b]52;c;aGk=\x07", ""},
 		{"user info", "https://login.example.com@evil.example/device", ""},
+		{"enormous", page + "?user_code=WDJB-MJHT&" + strings.Repeat("a", 4096), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHostileDevice(t, map[string]any{"user_code": "WDJB-MJHT", "verification_uri": page, "verification_uri_complete": tc.complete, "expires_in": 600})

@@ -84,6 +84,16 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	// lost is what became of an earlier try that the token endpoint got
 	// and never answered (see answerLostError), "" if none.
 	lost := ""
+	// rotated: an earlier try's answer brought a new refresh token and no
+	// usable access token, and stored it (see exchange); a failure after
+	// it says so, as the tokens the renewal began with are gone.
+	rotated := false
+	stored := func() string {
+		if rotated {
+			return "the new refresh token it brought is stored, and the next renewal uses it"
+		}
+		return storedNow(r)
+	}
 	for attempt := first; ; attempt++ {
 		if err := s.stillLocked(ctx); err != nil { // nothing is sent yet: the caller may still give up
 			return nil, err
@@ -120,6 +130,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		switch {
 		case errors.Is(err, ErrUnusableToken):
+			rotated = true
 			// The answer's new refresh token is stored: the next try spends
 			// it, as soon as renewals may come (once a second). A provider
 			// that always answers so is one that keeps failing.
@@ -193,11 +204,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.RateLimited:
 			if !s.waitsOut(wait) || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), storedNow(r))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), stored())
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, storedNow(r), min(rest, maxRest).Round(time.Second))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, stored(), min(rest, maxRest).Round(time.Second))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -207,7 +218,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// wait, and renewals rest as long as the provider asked.
 				// The error is the rest's, told to callers once it has
 				// expired.
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), storedNow(r))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), stored())
 				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
@@ -222,11 +233,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", failingRest)
 				}
 				return nil, s.restShared(work, r, min(wait, failingRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), storedNow(r), then)})
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), stored(), then)})
 			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, storedNow(r))})
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, stored())})
 			}
 			wait = backoff[attempt]
 		}
@@ -234,11 +245,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		next := s.now().Add(wait)
 		if perr := s.pause(ctx, wait); perr != nil {
 			s.leaveTries(&leftTries{made: attempt + 1, next: next})
-			stored := storedNow(r)
-			if errors.Is(err, ErrUnusableToken) {
-				stored = "the new refresh token it brought is stored, and the next renewal uses it"
-			}
-			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, stored)
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, stored())
 		}
 		latest, err := s.load(work)
 		if err != nil {
@@ -460,7 +467,8 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 		if err := s.keep(work, n, r); err != nil {
 			return nil, err
 		}
-		_, _, desc := tokenerr.Classify(err)
+		// As the answer is told: one cut off by the timeout began to come.
+		_, _, desc := tokenerr.Classify(ans.Explain(err))
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken, Msg: fmt.Sprintf(
 			"the provider answered the renewal with a new refresh token but no usable access token (%s); the new refresh token is stored, and the next renewal uses it", desc)}
 	}

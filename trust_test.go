@@ -1358,3 +1358,83 @@ func TestUnboundRecordOfAnIssuerIsAdopted(t *testing.T) {
 		t.Fatalf("a configuration of the issuer alone, after the adoption: %v; want log-in needed", err)
 	}
 }
+
+// TestFailureAfterARotationSaysItIsStored: a renewal whose first answer
+// brought a new refresh token and no usable access token (stored, the one
+// sent being spent) and whose later tries failed otherwise (a 503, the
+// same answer again, a 429) said "your stored tokens are unchanged": a
+// person keeping a copy of the old refresh token (Postman's) was told it
+// was still the one stored. It now says the new refresh token is stored.
+func TestFailureAfterARotationSaysItIsStored(t *testing.T) {
+	rotated := `{"access_token":"","refresh_token":"refresh-token-rotated-once","token_type":"bearer","expires_in":3600}`
+	for name, then := range map[string]func(w http.ResponseWriter){
+		"then 503": func(w http.ResponseWriter) { http.Error(w, "down for maintenance", http.StatusServiceUnavailable) },
+		"then the same answer": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(rotated))
+		},
+		"then 429": func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var n atomic.Int32
+			srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				if n.Add(1) == 1 {
+					w.Header().Set("Content-Type", "application/json")
+					w.Write([]byte(rotated))
+					return
+				}
+				then(w)
+			})
+			r, _ := loggedIn(t)
+			r.moveTokenEndpoint(srv.URL)
+			src := r.source()
+			freshtoken.SetPause(src, r.clock.Sleep)
+			_, err := src.Renew(context.Background())
+			if err == nil {
+				t.Fatal("Renew succeeded; want it to fail")
+			}
+			if rec := r.record(); rec.RefreshToken != "refresh-token-rotated-once" {
+				t.Fatalf("stored %q; want the rotated refresh token", rec.RefreshToken)
+			}
+			if msg := err.Error(); strings.Contains(msg, "unchanged") || !strings.Contains(msg, "new refresh token") {
+				t.Fatalf("err = %v; want it to say the new refresh token is stored, not that the stored tokens are unchanged", err)
+			}
+		})
+	}
+}
+
+// TestAnswerCutOffByTheTimeoutIsToldAsBegun: an answer whose new refresh
+// token came before the timeout cut it off is stored (see
+// TestAnswerWithoutAnAccessTokenKeepsTheRotation), and the error says the
+// answer began and did not finish in time; it said the token endpoint "did
+// not answer" in the sentence saying it answered with a new refresh token.
+func TestAnswerCutOffByTheTimeoutIsToldAsBegun(t *testing.T) {
+	var n atomic.Int32
+	done := make(chan struct{})
+	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
+		req.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"refresh_token":"refresh-token-cut-off-%d","access_token":"a`, n.Add(1))
+		w.(http.Flusher).Flush()
+		select {
+		case <-req.Context().Done():
+		case <-done:
+		}
+	})
+	t.Cleanup(func() { close(done) }) // before the server closes
+	r, _ := loggedIn(t)
+	r.settings.Timeout = 200 * time.Millisecond
+	r.moveTokenEndpoint(srv.URL)
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	_, err := src.Renew(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnusableToken) || !strings.Contains(err.Error(), "began to answer") {
+		t.Fatalf("err = %v; want the unusable answer, saying it began to come and did not finish in time", err)
+	}
+	if rec := r.record(); !strings.HasPrefix(rec.RefreshToken, "refresh-token-cut-off-") {
+		t.Fatalf("stored %q; want the last cut-off answer's refresh token", rec.RefreshToken)
+	}
+}
