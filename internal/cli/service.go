@@ -24,6 +24,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/service"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
 type serviceOptions struct {
@@ -348,8 +349,8 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 		return nil
 	}
 	if err := runAll(ctx, serviceCommandLimit, p.Start); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("wrote %s, but %w; run `freshtoken service install` again to start it", p.Path, err)
+		if stoppedBySignal(err) {
+			return &signalStopped{fmt.Sprintf("wrote %s, but %v; run `freshtoken service install` again to start it", p.Path, err), err}
 		}
 		// The system's set-up, not a bug: exit 2, as a missing keychain.
 		return config.Invalidf("wrote %s, but could not start it (%v); %s, or run `freshtoken proxy` yourself", p.Path, err, p.Manual)
@@ -460,8 +461,8 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s), not %s; it is removed all the same, and that configuration's environments are no longer kept alive by a service.\n", was, now)
 	}
 	if !o.FilesOnly {
-		if err := runAll(ctx, serviceCommandLimit, p.Stop); errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%w; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path)
+		if err := runAll(ctx, serviceCommandLimit, p.Stop); stoppedBySignal(err) {
+			return &signalStopped{fmt.Sprintf("%v; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path), err}
 		} else if err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
 		}
@@ -534,7 +535,7 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 	var ee *exec.ExitError
 	errors.As(err, &ee)
 	switch {
-	case errors.Is(err, context.Canceled):
+	case stoppedBySignal(err):
 		return err
 	case err == nil:
 		f.IO.Out.Write(out)
@@ -611,7 +612,7 @@ const serviceCommandLimit = 2 * time.Minute
 func runAll(ctx context.Context, limit time.Duration, cmds [][]string) error {
 	for _, c := range cmds {
 		if out, err := runServiceCommand(ctx, limit, c); err != nil {
-			if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+			if errors.As(err, new(*stoppedCommand)) {
 				return err
 			}
 			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
@@ -624,7 +625,11 @@ func runAll(ctx context.Context, limit time.Duration, cmds [][]string) error {
 // runServiceCommand runs c, a command of the service manager, and returns
 // its output. It is stopped when ctx ends (Ctrl-C: the error wraps
 // context.Canceled) or once limit has passed (wrapping
-// context.DeadlineExceeded), each error saying which command it was.
+// context.DeadlineExceeded), each error saying which command it was. A
+// command ended by a signal that stops a person's commands (a terminal's
+// Ctrl-C or hang-up, sent to freshtoken too, may end it before freshtoken
+// has acted on its own) was stopped too: the error wraps
+// *shellrun.Stopped, which ends freshtoken by that signal (signalOf).
 func runServiceCommand(ctx context.Context, limit time.Duration, c []string) ([]byte, error) {
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -639,7 +644,17 @@ func runServiceCommand(ctx context.Context, limit time.Duration, c []string) ([]
 	case cctx.Err() != nil:
 		return out, &stoppedCommand{fmt.Sprintf("`%s` did not answer within %s, and was stopped", strings.Join(c, " "), limit), cctx.Err()}
 	}
+	if sig := shellrun.StoppedBy(err); sig != 0 {
+		return out, &stoppedCommand{fmt.Sprintf("`%s` was stopped before it answered", strings.Join(c, " ")), &shellrun.Stopped{Signal: sig}}
+	}
 	return out, err
+}
+
+// stoppedBySignal reports whether err is a service manager's command
+// stopped by Ctrl-C, a hang-up or SIGTERM: freshtoken's own interruption,
+// not a failure of the service manager.
+func stoppedBySignal(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.As(err, new(*shellrun.Stopped))
 }
 
 // stoppedCommand is a command of the service manager stopped before it

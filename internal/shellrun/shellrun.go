@@ -36,16 +36,24 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 		err = cmd.Wait()
 		running.remove(cmd)
 	}
-	var exit *exec.ExitError
-	switch {
-	case errors.Is(err, exec.ErrWaitDelay):
+	if errors.Is(err, exec.ErrWaitDelay) {
 		err = nil // it exited well; what it printed before is all there is to read
-	case errors.As(err, &exit):
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() && slices.Contains(stopping, ws.Signal()) {
-			err = &Stopped{Signal: ws.Signal()}
-		}
+	} else if sig := StoppedBy(err); sig != 0 {
+		err = &Stopped{Signal: sig}
 	}
 	return out.b, errOut.b, out.more || errOut.more, err
+}
+
+// StoppedBy is the signal that stops a person's commands (see Stopped)
+// which ended the command err is the Wait of, or 0.
+func StoppedBy(err error) syscall.Signal {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() && slices.Contains(stopping, ws.Signal()) {
+			return ws.Signal()
+		}
+	}
+	return 0
 }
 
 // stopping are the signals that stop a person's commands.

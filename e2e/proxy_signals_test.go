@@ -1,0 +1,104 @@
+//go:build unix
+
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// expireStored makes the stored access token of dev expired, so that the
+// next use renews it.
+func expireStored(t *testing.T, w *world) {
+	t.Helper()
+	st := filestore.New(w.store)
+	rec, err := st.Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Expiry = time.Now().Add(-time.Minute)
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProxyStoppedDuringAClientsRenewal: a proxy stopped (SIGTERM, SIGHUP,
+// Ctrl-C) while the renewal a client's request needs is sent and
+// unanswered sees the renewal through, past the 5 s it gives requests in
+// flight (the provider answers SIGTERM's only once the proxy said it stopped),
+// stores its answer, and exits 128+N; the grant is kept.
+func TestProxyStoppedDuringAClientsRenewal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			w, g := strictWorld(t)
+			before := refreshToken(t, w)
+			expireStored(t, w)
+			addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+			run := w.watch("proxy", "--listen", addr)
+			run.waitSaid(t, "freshtoken proxy running at")
+			answered := make(chan int, 1)
+			go func() {
+				resp, err := http.Get("http://" + addr + "/dev/v2/company")
+				if err != nil {
+					answered <- 0
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				answered <- resp.StatusCode
+			}()
+			g.wait(t)
+			run.cmd.Process.Signal(sig)
+			run.waitSaid(t, "waiting up to 30s for the renewal already sent")
+			if sig == syscall.SIGTERM { // the others' answers come at once
+				run.waitSaid(t, "freshtoken proxy stopped.")
+			}
+			g.open()
+			run.waitExit(t, 128+int(sig))
+			if code := <-answered; code != 0 && code != http.StatusOK {
+				t.Fatalf("the client's request was answered %d", code)
+			}
+			grantKept(t, w, before)
+		})
+	}
+}
+
+// TestProxySecondCtrlCDuringAClientsRenewal: Ctrl-C twice while the
+// renewal a client's request needs is unanswered abandons it, exit 130,
+// with the warning that names the log-in to run; the grant survives.
+func TestProxySecondCtrlCDuringAClientsRenewal(t *testing.T) {
+	w, g := strictWorld(t)
+	g.armed.Store(false) // the hang holds the refresh instead
+	w.provider.Fault(devprovider.FaultHang, 1)
+	expireStored(t, w)
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	run := w.watch("proxy", "--listen", addr)
+	run.waitSaid(t, "freshtoken proxy running at")
+	go func() {
+		if resp, err := http.Get("http://" + addr + "/dev/v2/company"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	testenv.WaitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitSaid(t, "waiting up to")
+	run.cmd.Process.Signal(syscall.SIGINT)
+	stderr := run.waitExit(t, 130)
+	if !strings.Contains(stderr, "renewal abandoned") {
+		t.Fatalf("stderr %q; want the abandon warning", stderr)
+	}
+	w.mustRun("token", "--force")
+	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", s)
+	}
+}
