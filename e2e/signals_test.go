@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -755,22 +756,52 @@ func TestMigrationHoldsTheLockUntilTheConfigurationNamesTheNewStore(t *testing.T
 // migrate` is past its last check (the new store holds every copy) lets
 // the move finish, exit 128+N, and its last word says it finished and
 // where [store] url now points: it said "interrupted" alone, of a move
-// that had finished.
+// that had finished. So it does when an old copy is kept (renewed since it
+// was copied), which the lines before tell: there it still said
+// "interrupted" alone.
 func TestSignalPastAMigrationsLastCheckSaysItFinished(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "moved")
-	migrate := w.watch("store", "migrate", "--to", "file://"+w.dir+"/moved")
-	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
-	migrate.waitSaid(t, "paused at moved")
-	migrate.cmd.Process.Signal(syscall.SIGTERM)
-	stderr := migrate.waitExit(t, 143)
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	if want := "freshtoken: interrupted: too late to stop the move, which finished: [store] url in " + w.config + " names file://" + w.dir + "/moved"; lines[len(lines)-1] != want {
-		t.Errorf("stderr:\n%s\nwant its last line %q", stderr, want)
-	}
-	if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); err != nil {
-		t.Errorf("the tokens are not in the new store: %v", err)
+	for _, tc := range []struct {
+		name, finished string
+		oldStays       bool
+	}{{"old copies deleted", "which finished", false}, {"an old copy left", "which finished but for the old copies said above", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			w.login()
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "moved")
+			migrate := w.watch("store", "migrate", "--to", "file://"+w.dir+"/moved")
+			t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+			migrate.waitSaid(t, "paused at moved")
+			if tc.oldStays { // renewed since it was copied, as by a freshtoken past the lock
+				old := filepath.Join(w.store, "dev.json")
+				b, err := os.ReadFile(old)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var rec map[string]any
+				if err := json.Unmarshal(b, &rec); err != nil {
+					t.Fatal(err)
+				}
+				rec["access_token"] = "renewed-since"
+				if b, err = json.Marshal(rec); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(old, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			migrate.cmd.Process.Signal(syscall.SIGTERM)
+			stderr := migrate.waitExit(t, 143)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if want := "freshtoken: interrupted: too late to stop the move, " + tc.finished + ": [store] url in " + w.config + " names file://" + w.dir + "/moved"; lines[len(lines)-1] != want {
+				t.Errorf("stderr:\n%s\nwant its last line %q", stderr, want)
+			}
+			if said := strings.Contains(stderr, "the old copy in "); said != tc.oldStays {
+				t.Errorf("stderr:\n%s\nsays the old copy was kept: %v, want %v", stderr, said, tc.oldStays)
+			}
+			if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); err != nil {
+				t.Errorf("the tokens are not in the new store: %v", err)
+			}
+		})
 	}
 }
 

@@ -203,7 +203,10 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 	}
 	client := src.Client()
 	var ok, failed int
-	last := ""
+	last := "" // the access token of the call before, the log-in's before the first
+	if rec, _ := src.Record(ctx); rec != nil {
+		last = rec.AccessToken
+	}
 	revokeAt := opts.Calls/2 + 1
 	for i := 1; i <= opts.Calls; i++ {
 		if i == revokeAt {
@@ -213,13 +216,15 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 		status, err := demoCall(ctx, client, api+"v2/company")
 		rec, _ := src.Record(ctx)
 		note := ""
-		if rec != nil && rec.AccessToken != last {
-			if last != "" {
-				note = fmt.Sprintf("  <- renewed (#%d), new token %s", rec.Renewals, redact.Mask(rec.AccessToken))
-			} else {
-				note = "  token " + redact.Mask(rec.AccessToken)
-			}
+		switch {
+		case rec == nil:
+		case rec.AccessToken != last:
+			// The first call too may renew: with --calls 1, it comes
+			// after the revocation.
+			note = fmt.Sprintf("  <- renewed (#%d), new token %s", rec.Renewals, redact.Mask(rec.AccessToken))
 			last = rec.AccessToken
+		case i == 1:
+			note = "  token " + redact.Mask(rec.AccessToken)
 		}
 		if err != nil {
 			failed++

@@ -52,7 +52,10 @@ func TestDemoStoppedDuringTheIdleStepSaysNoGrantEnded(t *testing.T) {
 }
 
 // TestDemoOfOneCallSaysOnce: `demo --calls 1` said it would call the API
-// "1 times, 1s apart"; it says once.
+// "1 times, 1s apart"; it says once. And that call, made after the
+// provider revoked the log-in's access token, shows its renewal: it
+// showed "token …", the renewed one, as if no renewal had been made,
+// while the summary counted one.
 func TestDemoOfOneCallSaysOnce(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	ctx, cancel := context.WithCancel(t.Context())
@@ -61,5 +64,8 @@ func TestDemoOfOneCallSaysOnce(t *testing.T) {
 	demo(ctx, &demoOptions{f: testFactory(), Calls: 1, Interval: time.Second, TTL: 30 * time.Minute}, out)
 	if said := out.String(); !strings.Contains(said, "\n2. Call GET /v2/company once\n") {
 		t.Errorf("demo --calls 1 said:\n%s\nwant it to say it calls the API once", said)
+	}
+	if said := out.String(); !strings.Contains(said, "\n   call  1: 200  <- renewed (#1), new token ") {
+		t.Errorf("demo --calls 1 said:\n%s\nwant its call to show the renewal after the 401", said)
 	}
 }

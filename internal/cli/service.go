@@ -377,6 +377,13 @@ func editedCopy(p *service.Plan, installed []byte) string {
 	}
 }
 
+// hasAdditions reports whether p's service has a folder of the person's
+// own additions (systemd's drop-ins), which uninstall keeps.
+func hasAdditions(p *service.Plan) bool {
+	fi, err := os.Stat(p.Additions)
+	return p.Additions != "" && err == nil && fi.IsDir()
+}
+
 // editedCopies is the copies of the service's file that installs kept
 // (editedCopy's), by name.
 func editedCopies(p *service.Plan) []string {
@@ -445,7 +452,7 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 			}
 		}
 		// What uninstall leaves, as it says when it runs.
-		if fi, err := os.Stat(p.Additions); p.Additions != "" && err == nil && fi.IsDir() {
+		if hasAdditions(p) {
 			fmt.Fprintf(f.IO.Out, "# would keep %s, your own additions to the service\n", p.Additions)
 		}
 		for _, c := range editedCopies(p) {
@@ -480,7 +487,7 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 			fmt.Fprintf(f.IO.ErrOut, "Could not tell the service manager the service is gone (%v); it forgets it at its next reload.\n", err)
 		}
 	}
-	if fi, err := os.Stat(p.Additions); p.Additions != "" && err == nil && fi.IsDir() {
+	if hasAdditions(p) {
 		// The person's own, which a service installed again would want.
 		fmt.Fprintf(f.IO.ErrOut, "Kept %s, your own additions to the service (`systemctl --user edit`'s), which may hold an office proxy's password; remove it (rm -r %s) if no service installed again needs it.\n", p.Additions, shellquote.Word(p.Additions))
 	}

@@ -325,13 +325,17 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if emptied {
 		os.Remove(movingFromPath(conf.Path))
 	}
-	if left != nil {
-		return &silentError{code: ExitCode(left)}
-	}
 	if ctx.Err() != nil {
 		// A signal after the last check, which the move went on past to
 		// its end: said as "interrupted" alone, it read as a move stopped.
-		return fmt.Errorf("too late to stop the move, which finished: [store] url in %s names %s", conf.Path, shownStore(opts.To))
+		finished := "which finished"
+		if left != nil {
+			finished += " but for the old copies said above"
+		}
+		return fmt.Errorf("too late to stop the move, %s: [store] url in %s names %s", finished, conf.Path, shownStore(opts.To))
+	}
+	if left != nil {
+		return &silentError{code: ExitCode(left)}
 	}
 	return nil
 }

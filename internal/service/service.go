@@ -69,20 +69,16 @@ type Plan struct {
 // refused: no service file can carry one safely (a line break would start
 // a line of the file's own).
 func For(goos string, s Spec) (*Plan, error) {
-	for _, a := range slices.Concat([]string{s.Executable}, s.Args, s.Env) {
-		if strings.ContainsFunc(a, unicode.IsControl) {
-			return nil, fmt.Errorf("a service cannot run %s: it holds a control character (a line break?); keep freshtoken, its config file and its --log-file at paths without one", strconv.Quote(a))
-		}
-		// systemd ignores a line that is not UTF-8 (the unit then has no
-		// ExecStart= and does not load), and a plist is UTF-8 XML.
-		if !utf8.ValidString(a) {
-			return nil, fmt.Errorf("a service cannot run %s: it is not UTF-8 text (a name in another encoding, such as Latin-1?), which a service's file cannot carry; keep freshtoken, its config file and its --log-file at paths whose names are UTF-8", strconv.Quote(a))
-		}
-		// A noncharacter is UTF-8 to Go, but not to systemd, which ignores
-		// the line as it does one that is not UTF-8, nor to XML.
-		if i := strings.IndexFunc(a, noncharacter); i >= 0 {
-			r, _ := utf8.DecodeRuneInString(a[i:])
-			return nil, fmt.Errorf("a service cannot run %s: it holds the Unicode noncharacter %U, which a service's file cannot carry; keep freshtoken, its config file and its --log-file at paths without one", strconv.QuoteToASCII(a), r)
+	paths := slices.Concat([]string{s.Executable}, s.Args)
+	for i, a := range slices.Concat(paths, s.Env) {
+		shown, why, without := unfit(a)
+		switch {
+		case why == "":
+		case i < len(paths):
+			return nil, fmt.Errorf("a service cannot run %s: %s; keep freshtoken, its config file and its --log-file at paths %s", shown, why, without)
+		default:
+			name, _, _ := strings.Cut(a, "=")
+			return nil, fmt.Errorf("a service cannot run with %s: %s; set $%s to a value %s, or unset it, and run the install again", shown, why, name, without)
 		}
 	}
 	var (
@@ -142,6 +138,27 @@ func systemdArg(arg string) string {
 		arg = strings.NewReplacer(`\\`, `\`, `\"`, `"`, `$$`, `$`, `%%`, `%`).Replace(arg[1 : len(arg)-1])
 	}
 	return arg
+}
+
+// unfit says why a, a path or NAME=value, cannot be written into a
+// service's file (why; "" if it can), a as a message shows it, and what a
+// value without the fault is.
+func unfit(a string) (shown, why, without string) {
+	switch {
+	case strings.ContainsFunc(a, unicode.IsControl):
+		return strconv.Quote(a), "it holds a control character (a line break?)", "without one"
+	// systemd ignores a line that is not UTF-8 (the unit then has no
+	// ExecStart= and does not load), and a plist is UTF-8 XML.
+	case !utf8.ValidString(a):
+		return strconv.Quote(a), "it is not UTF-8 text (a name in another encoding, such as Latin-1?), which a service's file cannot carry", "in UTF-8"
+	}
+	// A noncharacter is UTF-8 to Go, but not to systemd, which ignores
+	// the line as it does one that is not UTF-8, nor to XML.
+	if i := strings.IndexFunc(a, noncharacter); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(a[i:])
+		return strconv.QuoteToASCII(a), fmt.Sprintf("it holds the Unicode noncharacter %U, which a service's file cannot carry", r), "without one"
+	}
+	return "", "", ""
 }
 
 // noncharacter reports whether r is one of Unicode's noncharacters

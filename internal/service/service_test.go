@@ -203,14 +203,19 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 			func(msg string) bool { return strings.Contains(msg, "noncharacter") && strings.Contains(msg, "U+") }},
 	} {
 		for _, goos := range []string{"linux", "darwin", "windows"} {
-			for _, s := range []service.Spec{
-				{Executable: exe, Args: []string{"--config", refused.path, "proxy"}, Home: "/home/me"},
-				{Executable: refused.exe, Args: []string{"proxy"}, Home: "/home/me"},
-				{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + refused.path}, Home: "/home/me"},
+			// What to do: move a path, or set the variable otherwise (a
+			// variable was said to be a path to move).
+			for _, tc := range []struct {
+				s   service.Spec
+				fix string
+			}{
+				{service.Spec{Executable: exe, Args: []string{"--config", refused.path, "proxy"}, Home: "/home/me"}, "keep freshtoken, its config file and its --log-file at paths"},
+				{service.Spec{Executable: refused.exe, Args: []string{"proxy"}, Home: "/home/me"}, "keep freshtoken, its config file and its --log-file at paths"},
+				{service.Spec{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + refused.path}, Home: "/home/me"}, "set $XDG_STATE_HOME to a value"},
 			} {
-				p, err := service.For(goos, s)
-				if err == nil || !refused.says(err.Error()) || strings.Contains(err.Error(), "\n") {
-					t.Errorf("%s: err = %v, want one line refusing %s", goos, err, refused.want)
+				p, err := service.For(goos, tc.s)
+				if err == nil || !refused.says(err.Error()) || !strings.Contains(err.Error(), tc.fix) || strings.Contains(err.Error(), "\n") {
+					t.Errorf("%s: err = %v, want one line refusing %s, saying to %s", goos, err, refused.want, tc.fix)
 					if p != nil {
 						t.Logf("%q", p.Text)
 					}

@@ -143,6 +143,12 @@ func TestLooseModesRefused(t *testing.T) {
 	if err := s.Save(ctx, "sandbox", sample()); err == nil {
 		t.Fatal("Save wrote into a folder others can read")
 	}
+	// The mode as chmod set it and ls shows it, sticky bit included: it
+	// was said to be 0777.
+	os.Chmod(dir, 0o777|os.ModeSticky)
+	if _, err := s.Load(ctx, "sandbox"); err == nil || !strings.Contains(err.Error(), dir+" has mode 1777,") {
+		t.Fatalf("folder chmod 1777: %v; want a message saying mode 1777", err)
+	}
 }
 
 func TestCorruptFileReportedAndKept(t *testing.T) {
