@@ -15,8 +15,6 @@ const commandTakesOver = false
 // so a proxy does not watch for an upgrade (see watchUpgrade).
 const canRestart = false
 
-func restart(string) error { return errors.ErrUnsupported }
-
 // runCommand runs child beside freshtoken, sharing its console, which
 // gives Ctrl-C to both, and returns its exit status.
 func runCommand(f *Factory, child *exec.Cmd) error {

@@ -29,12 +29,6 @@ const commandTakesOver = true
 // watchUpgrade).
 const canRestart = true
 
-// restart runs the freshtoken at path in this process's place, with the
-// same arguments and environment; it returns only if that fails.
-func restart(path string) error {
-	return syscall.Exec(path, os.Args, os.Environ())
-}
-
 // runCommand puts child's program in freshtoken's place (execve), as env
 // and nice do: signals, the terminal and the exit status are the command's
 // own, with no process in between to pass them on (a terminal's Ctrl-C

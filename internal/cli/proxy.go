@@ -79,8 +79,9 @@ and the reason, shows it on its status page, says it once in its log, and
 starts as usual as soon as the file is fixed, with no restart.
 
 When an upgrade replaces the freshtoken it was started from, it sees any
-renewal in flight through and starts the new version in its own place (not on
-Windows).`,
+renewal in flight through and starts the new version in its own place, handing
+it its address: a request meanwhile waits for the new version, and is not
+refused (not on Windows).`,
 		Example: `  freshtoken proxy
   curl -H "Accept: application/json" http://127.0.0.1:8787/sandbox/v2/company
   freshtoken proxy --listen 127.0.0.1:9000 --debug
@@ -107,6 +108,9 @@ Windows).`,
 
 func runProxy(ctx context.Context, opts *proxyOptions) error {
 	f := opts.f
+	// First, before any program is started from here (a client_secret_cmd
+	// reading the configuration), which the variable must not reach.
+	handed := handedListener(opts.Listen, f.Logger()) // by the version this one replaced
 	secretNotice := proxySecretCommandNotice(f)
 	ctx = config.WithSecretCommandNotice(ctx, secretNotice) // the keeper's renewals, as the proxy's
 	w := &configWait{f: f, ready: make(chan struct{})}
@@ -121,6 +125,9 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	})
 	var notifier atomic.Pointer[notify.Notifier] // once the configuration can be used
 	if opts.NoListen {
+		if handed != nil {
+			handed.Close()
+		}
 		if !w.isReady() {
 			fmt.Fprintln(f.IO.ErrOut, "freshtoken waiting for a configuration it can use (Ctrl-C to stop)")
 		}
@@ -135,7 +142,10 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		}
 		return nil
 	}
-	ln, err := net.Listen("tcp", opts.Listen)
+	ln, err := handed, error(nil)
+	if ln == nil {
+		ln, err = net.Listen("tcp", opts.Listen)
+	}
 	// The service (--wait-for-config) waits for an address another program
 	// holds: exiting left systemd starting it again every few seconds for
 	// ever, with no grant kept alive.
@@ -230,12 +240,16 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(proxyGCPercent)
 	}
-	if err := p.Serve(ctx, ln); err != nil {
+	served := &upgradeListener{Listener: ln, handingOver: func() bool {
+		u := upgradedTo()
+		return u != nil && u.takesSocket
+	}}
+	if err := p.Serve(ctx, served); err != nil {
 		return err
 	}
 	fmt.Fprintln(f.IO.ErrOut, "freshtoken proxy stopped.")
 	if u := upgradedTo(); u != nil {
-		return u
+		return &upgraded{path: u.path, listener: served.kept.Load()}
 	}
 	return nil
 }

@@ -207,7 +207,7 @@ func restartUpgraded(g *guard, up *upgraded, errOut io.Writer) (syscall.Signal, 
 		return g.settle(), context.Canceled
 	}
 	fmt.Fprintf(errOut, "freshtoken: starting the new version, %s\n", up.path)
-	return 0, fmt.Errorf("%w; it could not be started in this one's place (%v)", up, restart(up.path))
+	return 0, fmt.Errorf("%w; it could not be started in this one's place (%v)", up, restart(up.path, up.listener))
 }
 
 // NewRootCmd builds the command tree around f.

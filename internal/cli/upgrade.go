@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,8 +31,31 @@ var upgradeCheck = func() time.Duration {
 const upgradeLoginLooks = 20
 
 // upgraded ends a proxy whose binary was replaced (an upgrade): Main then
-// starts the new one in its place, with the same arguments.
-type upgraded struct{ path string }
+// starts the new one in its place, with the same arguments, handing it
+// listener, the proxy's listening socket kept open (nil for none), when
+// it takesSocket.
+type upgraded struct {
+	path        string
+	takesSocket bool
+	listener    *os.File
+}
+
+// handOverVar hands a proxy's listening socket to the new version it
+// starts in its place after an upgrade: "PID:FD", the process's id (which
+// execve keeps) and the socket's descriptor. A private name, where
+// systemd's LISTEN_FDS would do: that one puts the socket at descriptor 3,
+// which this process, still running, may be using (Go's own poller often
+// is), and other programs read it, as a child of the proxy might.
+const handOverVar = "FRESHTOKEN_INTERNAL_LISTEN_FD"
+
+// handOverAsk, as handOverVar, asks `freshtoken version` whether that
+// freshtoken takes the socket handed over: one that does says
+// takesHandedSocket on a second line. One from before would leave it
+// unused and, holding it, could not listen on its own address.
+const (
+	handOverAsk       = "ask"
+	takesHandedSocket = "takes a listening socket handed over"
+)
 
 func (u *upgraded) Error() string {
 	return "freshtoken at " + u.path + " was replaced (an upgrade); start `freshtoken proxy` again to run the new version"
@@ -85,7 +110,8 @@ func watchUpgrade(ctx context.Context, log *slog.Logger, busy func() bool) (cont
 				held++
 				continue
 			}
-			if err := startsAsFreshtoken(ctx, path); err != nil {
+			takes, err := startsAsFreshtoken(ctx, path)
+			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("freshtoken was replaced, but the new file does not start, so this proxy goes on with the old version; reinstall freshtoken", "path", path, "error", err)
 				}
@@ -93,7 +119,7 @@ func watchUpgrade(ctx context.Context, log *slog.Logger, busy func() bool) (cont
 				continue
 			}
 			log.Warn("freshtoken was replaced (an upgrade): stopping, to start the new version in this one's place", "path", path)
-			cancel(&upgraded{path: path})
+			cancel(&upgraded{path: path, takesSocket: takes})
 			return
 		}
 	}()
@@ -106,20 +132,46 @@ func watchUpgrade(ctx context.Context, log *slog.Logger, busy func() bool) (cont
 	}
 }
 
+// upgradeListener is a proxy's listener which, closed as the proxy stops
+// to start a new version that takes its socket (handingOver), keeps a
+// copy of the socket for it (see restart): the socket stays open, so that
+// a client arriving meanwhile waits in its backlog for the new version to
+// accept it, where it was refused.
+type upgradeListener struct {
+	net.Listener
+	handingOver func() bool
+	kept        atomic.Pointer[os.File]
+}
+
+func (l *upgradeListener) Close() error {
+	if tcp, ok := l.Listener.(*net.TCPListener); ok && l.handingOver() && l.kept.Load() == nil {
+		if file, err := tcp.File(); err == nil {
+			l.kept.Store(file)
+		}
+	}
+	return l.Listener.Close()
+}
+
 // startsAsFreshtoken runs `version` of the freshtoken at path: a file that
 // cannot start (a truncated download, another machine's build, not
-// freshtoken at all) must not end a proxy that works.
-func startsAsFreshtoken(ctx context.Context, path string) error {
+// freshtoken at all) must not end a proxy that works. It also asks whether
+// that freshtoken takes the listening socket handed over (see
+// handOverAsk): one from before this was added, an upgrade rolled back,
+// is not handed it.
+func startsAsFreshtoken(ctx context.Context, path string) (takesSocket bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "version").Output()
+	cmd := exec.CommandContext(ctx, path, "version")
+	cmd.Env = append(os.Environ(), handOverVar+"="+handOverAsk)
+	out, err := cmd.Output()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !bytes.HasPrefix(out, []byte("freshtoken ")) {
-		return errors.New("its `version` does not say freshtoken")
+		return false, errors.New("its `version` does not say freshtoken")
 	}
-	return nil
+	_, rest, _ := bytes.Cut(out, []byte("\n"))
+	return string(bytes.TrimSpace(rest)) == takesHandedSocket, nil
 }
 
 // sameBinary reports whether a and b are the same file, unchanged.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 
@@ -50,7 +51,11 @@ func newVersionCmd(f *Factory) *cobra.Command {
   freshtoken --version`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintln(f.IO.Out, versionText())
+			text := versionText()
+			if canRestart && os.Getenv(handOverVar) == handOverAsk { // a proxy about to start this version in its place
+				text += "\n" + takesHandedSocket
+			}
+			_, err := fmt.Fprintln(f.IO.Out, text)
 			return err
 		},
 	}
