@@ -50,7 +50,10 @@ stored tokens are another client's, and are not used); error, when present,
 says why the environment's tokens could not be read (a store out of reach,
 no keychain, a file others may read). token_file_problem, when present, says
 that its token_file holds the token another configuration's environment
-keeps there, so this one's is not written there. Every member is described at
+keeps there, so this one's is not written there. renewal_lock_stuck, when
+present, says that a stopped process (Ctrl-Z, SIGSTOP) holds the
+environment's renewal lock, which every renewal waits for, and how to
+resume it (Linux only: elsewhere nothing is known of it). Every member is described at
 https://github.com/freshtoken/freshtoken/blob/main/docs/status.md
 
 It exits 0 when every environment has what it needs here, even one that
@@ -143,6 +146,10 @@ type envStatus struct {
 	// token another configuration's environment keeps there, so its
 	// keeper does not write this one's there, and what to do.
 	TokenFileProblem string `json:"token_file_problem,omitempty"`
+	// RenewalLockStuck says that the environment's renewal lock is held
+	// by a stopped process, which every renewal waits for, and what to do
+	// (freshtoken.Source.StuckLock): told without waiting for the lock.
+	RenewalLockStuck string `json:"renewal_lock_stuck,omitempty"`
 	// ended: the tokens are held, but the access token expired and there
 	// is no refresh token to renew it with.
 	ended bool
@@ -196,7 +203,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			all = append(all, st)
 			continue
 		}
-		st.Store = src.Location()
+		st.Store, st.RenewalLockStuck = src.Location(), src.StuckLock()
 		rec, err := src.Record(ctx)
 		switch {
 		case err != nil:
@@ -445,6 +452,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	}
 	if st.StoreProblem != "" {
 		row("problem", st.StoreProblem)
+	}
+	if st.RenewalLockStuck != "" {
+		row("problem", st.RenewalLockStuck)
 	}
 	if st.TokenFileProblem != "" {
 		row("token file", st.TokenFileProblem)

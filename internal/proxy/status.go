@@ -94,6 +94,11 @@ type envView struct {
 	// token another configuration's environment keeps there, as status's
 	// "token file" row does.
 	TokenFileProblem string
+	// StuckLock says that a stopped process holds the environment's
+	// renewal lock, which every renewal, and so every request needing
+	// one, waits for, and how to resume it, as status's "problem" row
+	// says it (freshtoken.Source.StuckLock).
+	StuckLock string
 	// NoLogin is set for client credentials, which need no log-in.
 	NoLogin bool
 	// NewerTokens is set when the stored tokens were written by a newer
@@ -245,7 +250,10 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		return v
 	}
 	v.Provider, v.APIURL, v.Store, v.Production = e.conf.Provider, e.src.APIURL(), e.src.Location(), e.conf.IsProduction()
-	v.NoLogin = !e.src.NeedsLogin()
+	v.NoLogin, v.StuckLock = !e.src.NeedsLogin(), e.src.StuckLock()
+	if v.StuckLock != "" {
+		v.State = "attention"
+	}
 	now := p.now()
 	rec, err := e.src.Record(ctx)
 	if dl := e.device.Load(); dl != nil && local && !e.loggedInSince(rec, dl.began) {
