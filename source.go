@@ -588,10 +588,36 @@ func (s *Source) StuckLock() string {
 	if !ok {
 		return ""
 	}
-	if stuck := holder.StuckHolder(s.set.Env); stuck != "" {
-		return "the renewal lock of " + s.set.Env + ": " + stuck
+	return stuckLock(s.set.Env, holder.StuckHolder(s.set.Env))
+}
+
+// StuckLocks is StuckLock for any environment kept in the Source's store,
+// told from one look at who holds the locks (store.StuckHoldersTeller),
+// taken now: for a caller asking of every environment, as status and the
+// proxy's page do.
+func (s *Source) StuckLocks() func(env string) string {
+	var holder func(env string) string
+	switch st := s.store.(type) {
+	case store.StuckHoldersTeller:
+		holder = st.StuckHolders()
+	case store.StuckHolderTeller:
+		holder = st.StuckHolder
 	}
-	return ""
+	return func(env string) string {
+		if holder == nil || s.unmade() {
+			return ""
+		}
+		return stuckLock(env, holder(env))
+	}
+}
+
+// stuckLock is the line that tells of env's lock held by stuck
+// (a StuckHolder), or "" for none.
+func stuckLock(env, stuck string) string {
+	if stuck == "" {
+		return ""
+	}
+	return "the renewal lock of " + env + ": " + stuck
 }
 
 // TokenClient carries every request to the provider's token and revocation

@@ -53,7 +53,8 @@ that its token_file holds the token another configuration's environment
 keeps there, so this one's is not written there. renewal_lock_stuck, when
 present, says that a stopped process (Ctrl-Z, SIGSTOP) holds the
 environment's renewal lock, which every renewal waits for, and how to
-resume it (Linux only: elsewhere nothing is known of it). Every member is described at
+resume it (known on Linux only, of the file and keychain stores). Every
+member is described at
 https://github.com/freshtoken/freshtoken/blob/main/docs/status.md
 
 It exits 0 when every environment has what it needs here, even one that
@@ -187,6 +188,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	// Whether Redis evicts keys is the whole store's: asked once, of the
 	// first environment whose record could be read.
 	evicts := sync.OnceValue(func() error { return checkEviction(ctx, conf.StoreURL) })
+	// Who holds the renewal locks is looked at once, for every
+	// environment: a look costs as much as the system holds locks.
+	var stuckLocks func(env string) string
 	for _, name := range conf.Names() {
 		if err := ctx.Err(); err != nil {
 			return err // interrupted while a store kept it waiting: the rest is not worth reading
@@ -203,7 +207,10 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			all = append(all, st)
 			continue
 		}
-		st.Store, st.RenewalLockStuck = src.Location(), src.StuckLock()
+		if stuckLocks == nil {
+			stuckLocks = src.StuckLocks() // the store, [store] url, is every environment's
+		}
+		st.Store, st.RenewalLockStuck = src.Location(), stuckLocks(name)
 		rec, err := src.Record(ctx)
 		switch {
 		case err != nil:
