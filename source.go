@@ -573,6 +573,53 @@ func (s *Source) Location() string {
 	return s.store.Location(s.set.Env)
 }
 
+// StuckLock says, in one line that holds no secret, that the
+// environment's renewal lock is held by a process that cannot let it go
+// until a person acts (one that is stopped: Ctrl-Z, SIGSTOP), and what to
+// do: "the renewal lock of ENV: process …", as a renewal waiting for it
+// says it; "" when none is known, or the store cannot tell (see
+// store.StuckHolderTeller: Redis cannot, nor can a system other than
+// Linux). It never waits for the lock.
+func (s *Source) StuckLock() string {
+	if s.unmade() {
+		return ""
+	}
+	holder, ok := s.store.(store.StuckHolderTeller)
+	if !ok {
+		return ""
+	}
+	return stuckLock(s.set.Env, holder.StuckHolder(s.set.Env))
+}
+
+// StuckLocks is StuckLock for any environment kept in the Source's store,
+// told from one look at who holds the locks (store.StuckHoldersTeller),
+// taken now: for a caller asking of every environment, as status and the
+// proxy's page do.
+func (s *Source) StuckLocks() func(env string) string {
+	var holder func(env string) string
+	switch st := s.store.(type) {
+	case store.StuckHoldersTeller:
+		holder = st.StuckHolders()
+	case store.StuckHolderTeller:
+		holder = st.StuckHolder
+	}
+	return func(env string) string {
+		if holder == nil || s.unmade() {
+			return ""
+		}
+		return stuckLock(env, holder(env))
+	}
+}
+
+// stuckLock is the line that tells of env's lock held by stuck
+// (a StuckHolder), or "" for none.
+func stuckLock(env, stuck string) string {
+	if stuck == "" {
+		return ""
+	}
+	return "the renewal lock of " + env + ": " + stuck
+}
+
 // TokenClient carries every request to the provider's token and revocation
 // endpoints, a log-in's code exchange included: it adds the environment's
 // token parameters and client assertion (see ClientAuth) whatever the grant.
@@ -2407,7 +2454,7 @@ func (s *Source) sayIfSlowAfter(d time.Duration, msg string, args ...any) (done 
 // again each second until it has been named once, as a holder may be
 // stopped once the wait has been told.
 func (s *Source) sayLockWaitAfter(told time.Duration, waiting string) (done func()) {
-	holder, _ := s.store.(store.StuckHolderTeller)
+	_, tells := s.store.(store.StuckHolderTeller)
 	var mu sync.Mutex
 	ended, said := false, false
 	var t *time.Timer
@@ -2417,17 +2464,15 @@ func (s *Source) sayLockWaitAfter(told time.Duration, waiting string) (done func
 		if ended {
 			return
 		}
-		if holder != nil {
-			if stuck := holder.StuckHolder(s.set.Env); stuck != "" {
-				s.log.Warn("waiting for the renewal lock of "+s.set.Env+": "+stuck, "store", s.Location())
-				return
-			}
+		if stuck := s.StuckLock(); stuck != "" {
+			s.log.Warn("waiting for "+stuck, "store", s.Location())
+			return
 		}
 		if !said {
 			s.log.Warn(waiting, "store", s.Location())
 			said = true
 		}
-		if holder != nil {
+		if tells {
 			t.Reset(time.Second)
 		}
 	}

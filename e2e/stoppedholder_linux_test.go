@@ -1,10 +1,17 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"html"
+	"io"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestStoppedLockHolderIsNamed: a `token` stopped (SIGSTOP; Ctrl-Z in a
@@ -67,4 +74,58 @@ func namesStoppedThenEnds(t *testing.T, prefix string, holder *watched, g *gate,
 	g.open()
 	holder.waitExit(t, 0)
 	run.waitExit(t, 0)
+}
+
+// TestStoppedLockHolderIsShown: a stopped process holding an environment's
+// renewal lock made every renewal wait for it (Postman's calls through the
+// proxy hung), yet `status` showed all well, `status --json` said nothing,
+// and neither did the proxy's page. Each now names the holder, by its name
+// alone (never its arguments), and how to resume it, in the words a
+// renewal's wait uses, without waiting for the lock; and says nothing once
+// it runs again.
+func TestStoppedLockHolderIsShown(t *testing.T) {
+	w, g := strictWorld(t)
+	holder := lockHolder(t, w, g)
+	stopProcess(t, holder.cmd.Process)
+	pid := holder.cmd.Process.Pid
+	stuck := fmt.Sprintf("the renewal lock of dev: process %d (freshtoken) holds it and is stopped (Ctrl-Z?): resume it (`fg`, or `kill -CONT %d`) or end it", pid, pid)
+
+	text := w.mustRun("status")
+	if !strings.Contains(text.stdout, "\n  problem:        "+stuck+"\n") {
+		t.Errorf("status:\n%s\nwant a problem row: %s", text.stdout, stuck)
+	}
+	var got []struct {
+		Env              string `json:"env"`
+		RenewalLockStuck string `json:"renewal_lock_stuck"`
+	}
+	if err := json.Unmarshal([]byte(w.mustRun("status", "--json").stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].RenewalLockStuck != stuck {
+		t.Errorf("status --json: %+v; want renewal_lock_stuck %q", got, stuck)
+	}
+
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	w.startDaemon("proxy", "--listen", addr)
+	var page string
+	testenv.WaitFor(t, "the proxy's status page", func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		page = string(b)
+		return resp.StatusCode == http.StatusOK
+	})
+	if want := `<p class="problem" id="lock-dev"><strong>Renewals wait:</strong> ` + html.EscapeString(stuck) + `</p>`; !strings.Contains(page, want) {
+		t.Errorf("the proxy's page does not name the stopped holder: want %s in\n%s", want, page)
+	}
+
+	holder.cmd.Process.Signal(syscall.SIGCONT)
+	if text := w.mustRun("status"); strings.Contains(text.stdout, "renewal lock") {
+		t.Errorf("status, the holder running again:\n%s", text.stdout)
+	}
+	g.open()
+	holder.waitExit(t, 0)
 }

@@ -504,6 +504,16 @@ type StuckHolderTeller interface {
 	StuckHolder(env string) string
 }
 
+// StuckHoldersTeller is a StuckHolderTeller that can tell of many
+// environments from one look at who holds what: a caller asking of every
+// environment at once (status, the proxy's page) looks once, where asking
+// StuckHolder of each looked for each.
+type StuckHoldersTeller interface {
+	StuckHolderTeller
+	// StuckHolders looks now, and returns StuckHolder as of that look.
+	StuckHolders() func(env string) string
+}
+
 // Flusher is a Store that, as it closes, has the records its users still
 // keep for it saved first. The engine keeps a renewal's answer that the
 // store refused, which may hold the only copy of a refresh token the

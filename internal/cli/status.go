@@ -50,7 +50,11 @@ stored tokens are another client's, and are not used); error, when present,
 says why the environment's tokens could not be read (a store out of reach,
 no keychain, a file others may read). token_file_problem, when present, says
 that its token_file holds the token another configuration's environment
-keeps there, so this one's is not written there. Every member is described at
+keeps there, so this one's is not written there. renewal_lock_stuck, when
+present, says that a stopped process (Ctrl-Z, SIGSTOP) holds the
+environment's renewal lock, which every renewal waits for, and how to
+resume it (known on Linux only, of the file and keychain stores). Every
+member is described at
 https://github.com/freshtoken/freshtoken/blob/main/docs/status.md
 
 It exits 0 when every environment has what it needs here, even one that
@@ -143,6 +147,10 @@ type envStatus struct {
 	// token another configuration's environment keeps there, so its
 	// keeper does not write this one's there, and what to do.
 	TokenFileProblem string `json:"token_file_problem,omitempty"`
+	// RenewalLockStuck says that the environment's renewal lock is held
+	// by a stopped process, which every renewal waits for, and what to do
+	// (freshtoken.Source.StuckLock): told without waiting for the lock.
+	RenewalLockStuck string `json:"renewal_lock_stuck,omitempty"`
 	// ended: the tokens are held, but the access token expired and there
 	// is no refresh token to renew it with.
 	ended bool
@@ -184,6 +192,9 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	// Redis that takes connections and never answers kept status waiting
 	// for it again for each environment (16 s each).
 	var unreachable error
+	// Who holds the renewal locks is looked at once, for every
+	// environment: a look costs as much as the system holds locks.
+	var stuckLocks func(env string) string
 	for _, name := range conf.Names() {
 		if err := ctx.Err(); err != nil {
 			return err // interrupted while a store kept it waiting: the rest is not worth reading
@@ -200,7 +211,10 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			all = append(all, st)
 			continue
 		}
-		st.Store = src.Location()
+		if stuckLocks == nil {
+			stuckLocks = src.StuckLocks() // the store, [store] url, is every environment's
+		}
+		st.Store, st.RenewalLockStuck = src.Location(), stuckLocks(name)
 		var rec *store.Record
 		if err = unreachable; err == nil {
 			rec, err = src.Record(ctx)
@@ -455,6 +469,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 	}
 	if st.StoreProblem != "" {
 		row("problem", st.StoreProblem)
+	}
+	if st.RenewalLockStuck != "" {
+		row("problem", st.RenewalLockStuck)
 	}
 	if st.TokenFileProblem != "" {
 		row("token file", st.TokenFileProblem)

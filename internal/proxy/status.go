@@ -94,6 +94,11 @@ type envView struct {
 	// token another configuration's environment keeps there, as status's
 	// "token file" row does.
 	TokenFileProblem string
+	// StuckLock says that a stopped process holds the environment's
+	// renewal lock, which every renewal, and so every request needing
+	// one, waits for, and how to resume it, as status's "problem" row
+	// says it (freshtoken.Source.StuckLock).
+	StuckLock string
 	// NoLogin is set for client credentials, which need no log-in.
 	NoLogin bool
 	// NewerTokens is set when the stored tokens were written by a newer
@@ -205,8 +210,17 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		def, _ = conf.Select("")
 	}
 	if conf != nil {
+		// Who holds the renewal locks is looked at once for the page: a
+		// look costs as much as the system holds locks.
+		var look func(env string) string
+		stuckLock := func(src *freshtoken.Source, env string) string {
+			if look == nil {
+				look = src.StuckLocks() // the store, [store] url, is every environment's
+			}
+			return look(env)
+		}
 		for _, name := range conf.Names() {
-			v := p.envView(r.Context(), name, data.Local)
+			v := p.envView(r.Context(), name, data.Local, stuckLock)
 			v.Default, v.Problem = def != nil && def.Name == name, p.suggest(v.Problem)
 			if e := conf.Envs[name]; e != nil {
 				v.TokenFileProblem = keeper.TokenFileProblem(config.TokenFileLedger(), e.TokenFile, keeper.NewOwner(conf.Path, name), p.now())
@@ -236,8 +250,9 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 // envView describes an environment for the page, opening it if need be.
 // A device log-in's code is shown only to a viewer on this machine (local):
 // whoever enters it at the provider approves their own account into the
-// environment.
-func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
+// environment. stuckLock tells of a stopped holder of its renewal lock
+// (freshtoken.Source.StuckLocks).
+func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock func(src *freshtoken.Source, env string) string) envView {
 	v := envView{Name: name, ProxyURL: p.base + "/" + name + "/", State: "logged-out"}
 	e, err := p.env(ctx, name)
 	if err != nil {
@@ -245,7 +260,10 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool) envView {
 		return v
 	}
 	v.Provider, v.APIURL, v.Store, v.Production = e.conf.Provider, e.src.APIURL(), e.src.Location(), e.conf.IsProduction()
-	v.NoLogin = !e.src.NeedsLogin()
+	v.NoLogin, v.StuckLock = !e.src.NeedsLogin(), stuckLock(e.src, name)
+	if v.StuckLock != "" {
+		v.State = "attention"
+	}
 	now := p.now()
 	rec, err := e.src.Record(ctx)
 	if dl := e.device.Load(); dl != nil && local && !e.loggedInSince(rec, dl.began) {

@@ -549,6 +549,13 @@ func (s *Store) StuckHolder(env string) string {
 	return stoppedHolder(filepath.Join(s.dir, env+".lock"))
 }
 
+// StuckHolders implements store.StuckHoldersTeller: StuckHolder for any
+// number of environments, from one look at the system's locks.
+func (s *Store) StuckHolders() func(env string) string {
+	holder := stoppedHolders()
+	return func(env string) string { return holder(filepath.Join(s.dir, env+".lock")) }
+}
+
 // stillHeld reports whether a Save of env may write: when this Store holds
 // env's lock, only while its lock file is still the one locked, as another
 // renewer may have stored newer tokens under a lock on a new one.

@@ -13,42 +13,51 @@ import (
 )
 
 // stoppedHolder says which process holds the flock on the lock file p and
-// what to do, if that process is stopped: /proc/locks names each FLOCK's
-// holder by pid and the locked file's device and inode, and
-// /proc/PID/stat the holder's state and name. "" when the holder runs, or
+// what to do, if that process is stopped; "" when the holder runs, or
 // cannot be told (another pid namespace, another machine over NFS).
-func stoppedHolder(p string) string {
-	fi, err := os.Lstat(p)
-	if err != nil {
+func stoppedHolder(p string) string { return stoppedHolders()(p) }
+
+// stoppedHolders is stoppedHolder for any number of lock files, told from
+// one reading of /proc/locks, taken now, which names each FLOCK's holder
+// by pid and the locked file's device and inode (/proc/PID/stat gives the
+// holder's state and name): reading it costs as much as the system holds
+// locks, and a caller asking of every environment read it for each.
+func stoppedHolders() func(p string) string {
+	holders := map[string][]int{} // the FLOCK holders of each locked file
+	if locks, err := os.Open("/proc/locks"); err == nil {
+		lines := bufio.NewScanner(locks)
+		for lines.Scan() {
+			// "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's
+			// line has "->" after the number.
+			f := strings.Fields(lines.Text())
+			if len(f) < 6 || f[1] != "FLOCK" {
+				continue
+			}
+			if pid, err := strconv.Atoi(f[4]); err == nil && pid > 0 {
+				holders[f[5]] = append(holders[f[5]], pid)
+			}
+		}
+		locks.Close()
+	}
+	return func(p string) string {
+		if len(holders) == 0 {
+			return ""
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return ""
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return ""
+		}
+		for _, pid := range holders[fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)] {
+			if name, stopped := processStopped(pid); stopped {
+				return fmt.Sprintf("process %d (%s) holds it and is stopped (Ctrl-Z?): resume it (`fg`, or `kill -CONT %d`) or end it", pid, name, pid)
+			}
+		}
 		return ""
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return ""
-	}
-	file := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
-	locks, err := os.Open("/proc/locks")
-	if err != nil {
-		return ""
-	}
-	defer locks.Close()
-	lines := bufio.NewScanner(locks)
-	for lines.Scan() {
-		// "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line
-		// has "->" after the number.
-		f := strings.Fields(lines.Text())
-		if len(f) < 6 || f[1] != "FLOCK" || f[5] != file {
-			continue
-		}
-		pid, err := strconv.Atoi(f[4])
-		if err != nil || pid <= 0 {
-			continue
-		}
-		if name, stopped := processStopped(pid); stopped {
-			return fmt.Sprintf("process %d (%s) holds it and is stopped (Ctrl-Z?): resume it (`fg`, or `kill -CONT %d`) or end it", pid, name, pid)
-		}
-	}
-	return ""
 }
 
 // processStopped is process pid's name (its comm, which holds none of its

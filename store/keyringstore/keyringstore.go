@@ -409,6 +409,9 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 // its locks are the same lock files.
 func (s *Store) StuckHolder(env string) string { return s.locks.StuckHolder(env) }
 
+// StuckHolders implements store.StuckHoldersTeller, as the file store does.
+func (s *Store) StuckHolders() func(env string) string { return s.locks.StuckHolders() }
+
 // stillHeld reports whether a Save of env may write: when this Store holds
 // env's lock, only while its lock file is still the one locked.
 func (s *Store) stillHeld(ctx context.Context, env string) bool {
