@@ -273,7 +273,8 @@ type logFile struct {
 	path   string
 	errOut io.Writer
 	failed bool
-	// torn says the file ends in part of a line, all a full disk took.
+	// torn says the file ends in part of a line, all a full disk took,
+	// which could not be taken back.
 	torn bool
 }
 
@@ -336,7 +337,7 @@ func (l *logFile) Write(b []byte) (int, error) {
 	if err == nil {
 		var n int
 		n, err = l.file.Write(b)
-		l.torn = n > 0 && n < len(b)
+		l.torn = err != nil && n > 0 && !l.takeBack(n)
 	}
 	switch {
 	case err == nil && l.failed:
@@ -353,6 +354,15 @@ func (l *logFile) Write(b []byte) (int, error) {
 		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again\n", l.path, err)
 	}
 	return l.errOut.Write(b)
+}
+
+// takeBack removes the last n bytes written to the file, part of a line
+// the disk had room for only that much of, so that it holds whole lines: a
+// reader of a JSON log stops at a cut one. It reports whether it could (a
+// file that may only be appended to, chattr +a, cannot be cut).
+func (l *logFile) takeBack(n int) bool {
+	end, err := l.file.Seek(0, io.SeekCurrent)
+	return err == nil && l.file.Truncate(end-int64(n)) == nil
 }
 
 // follow opens the file at l.path again when it is no longer the file
