@@ -189,7 +189,7 @@ func (f *Factory) setupLogging() error {
 	// body), which may echo the access token it was sent: they went to
 	// stderr unredacted, --log-file and --log-format aside.
 	log.SetFlags(0)
-	log.SetOutput(stdLogger{f.logger.With("component", "net/http")})
+	log.SetOutput(slog.NewLogLogger(f.logger.With("component", "net/http").Handler(), slog.LevelDebug).Writer())
 	return nil
 }
 
@@ -394,15 +394,6 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
-}
-
-// stdLogger passes what is written on the log package's logger to the
-// debug log.
-type stdLogger struct{ log *slog.Logger }
-
-func (l stdLogger) Write(p []byte) (int, error) {
-	l.log.Debug(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }
 
 // flushLog says, at the end of the command, how many log lines were
