@@ -351,7 +351,11 @@ func (l *logFile) Write(b []byte) (int, error) {
 		if cause := errors.Unwrap(err); cause != nil {
 			err = cause
 		}
-		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again\n", l.path, err)
+		next := ""
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			next = ": free some space on its disk"
+		}
+		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again%s\n", l.path, err, next)
 	}
 	return l.errOut.Write(b)
 }

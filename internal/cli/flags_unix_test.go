@@ -608,7 +608,7 @@ func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
 	}
 	said := stderr.String()
 	for _, want := range []string{
-		"freshtoken: --log-file " + path + ": no space left on device; logging to stderr instead until it can be written again\n",
+		"freshtoken: --log-file " + path + ": no space left on device; logging to stderr instead until it can be written again: free some space on its disk\n",
 		"still full",
 		"freshtoken: --log-file " + path + " can be written again; logging there from here on\n",
 	} {
