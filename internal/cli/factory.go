@@ -365,8 +365,8 @@ func (l *logFile) Write(b []byte) (int, error) {
 // reader of a JSON log stops at a cut one. It reports whether it could (a
 // file that may only be appended to, chattr +a, cannot be cut).
 func (l *logFile) takeBack(n int) bool {
-	end, err := l.file.Seek(0, io.SeekCurrent)
-	return err == nil && l.file.Truncate(end-int64(n)) == nil
+	fi, err := l.file.Stat()
+	return err == nil && fi.Mode().IsRegular() && l.file.Truncate(fi.Size()-int64(n)) == nil
 }
 
 // follow opens the file at l.path again when it is no longer the file
