@@ -1073,7 +1073,8 @@ func TestPreviewEnvsWritesNothing(t *testing.T) {
 // made yet) is a configuration error naming the file, not the temp file's,
 // saying the disk is full, what to do and that nothing was written, and
 // the file is left as it was. It said "cannot write it (no space left on
-// device); nothing was written", with no next step.
+// device); nothing was written", with no next step. One on a read-only
+// disk says so, and where to keep it instead.
 func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	const fix = ", as the disk holding it is full (no space left on device); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"
 	s := config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}
@@ -1101,6 +1102,14 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
 			t.Errorf("the file holds %q, want it as it was", b)
+		}
+	})
+	t.Run("read-only", func(t *testing.T) {
+		p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
+		testdisk.ReadOnly(t, filepath.Dir(p))
+		_, err := config.WriteEnv(p, "dev", s, false)
+		if want := p + ": cannot write it, as the disk holding it is read-only (read-only file system); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)"; err == nil || err.Error() != want {
+			t.Errorf("WriteEnv on a read-only disk: %v; want %s", err, want)
 		}
 	})
 	t.Run("its folder to be made", func(t *testing.T) {

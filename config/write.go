@@ -363,12 +363,15 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 }
 
 // writeFailure is the error of an edit of the configuration file at path
-// that failed as what says, for err. A full disk (of data or of files) says
-// what to do about it: Go's "no space left on device" alone left the person
-// to guess.
+// that failed as what says, for err. A full disk (of data or of files) and
+// a read-only one say what to do about it: Go's "no space left on device"
+// or "read-only file system" alone left the person to guess.
 func writeFailure(path, what string, err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is full (%v); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, cause(err))}
+	case errors.Is(err, syscall.EROFS):
+		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, cause(err))}
 	}
 	return &Error{Path: path, Msg: fmt.Sprintf("%s (%v); nothing was written", what, cause(err))}
 }

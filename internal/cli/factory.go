@@ -189,7 +189,7 @@ func (f *Factory) setupLogging() error {
 	// body), which may echo the access token it was sent: they went to
 	// stderr unredacted, --log-file and --log-format aside.
 	log.SetFlags(0)
-	log.SetOutput(stdLogger{f.logger.With("component", "net/http")})
+	log.SetOutput(slog.NewLogLogger(f.logger.With("component", "net/http").Handler(), slog.LevelDebug).Writer())
 	return nil
 }
 
@@ -273,7 +273,8 @@ type logFile struct {
 	path   string
 	errOut io.Writer
 	failed bool
-	// torn says the file ends in part of a line, all a full disk took.
+	// torn says the file ends in part of a line, all a full disk took,
+	// which could not be taken back.
 	torn bool
 }
 
@@ -336,7 +337,7 @@ func (l *logFile) Write(b []byte) (int, error) {
 	if err == nil {
 		var n int
 		n, err = l.file.Write(b)
-		l.torn = n > 0 && n < len(b)
+		l.torn = err != nil && n > 0 && !l.takeBack(n)
 	}
 	switch {
 	case err == nil && l.failed:
@@ -350,9 +351,22 @@ func (l *logFile) Write(b []byte) (int, error) {
 		if cause := errors.Unwrap(err); cause != nil {
 			err = cause
 		}
-		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again\n", l.path, err)
+		next := ""
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			next = ": free some space on its disk"
+		}
+		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again%s\n", l.path, err, next)
 	}
 	return l.errOut.Write(b)
+}
+
+// takeBack removes the last n bytes written to the file, part of a line
+// the disk had room for only that much of, so that it holds whole lines: a
+// reader of a JSON log stops at a cut one. It reports whether it could (a
+// file that may only be appended to, chattr +a, cannot be cut).
+func (l *logFile) takeBack(n int) bool {
+	fi, err := l.file.Stat()
+	return err == nil && fi.Mode().IsRegular() && l.file.Truncate(fi.Size()-int64(n)) == nil
 }
 
 // follow opens the file at l.path again when it is no longer the file
@@ -384,15 +398,6 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
-}
-
-// stdLogger passes what is written on the log package's logger to the
-// debug log.
-type stdLogger struct{ log *slog.Logger }
-
-func (l stdLogger) Write(p []byte) (int, error) {
-	l.log.Debug(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }
 
 // flushLog says, at the end of the command, how many log lines were

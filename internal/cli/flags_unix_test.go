@@ -5,6 +5,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -584,10 +586,11 @@ func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
 	stderr := f.IO.ErrOut.(*bytes.Buffer)
 	f.Logger().Warn("before the disk filled")
 	free := testdisk.Fill(t, filepath.Dir(path))
-	// Longer than a page, so that it needs space the disk no longer has
+	// Longer than a page, so that they need space the disk no longer has
 	// (a short line still fits in the file's last page).
-	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
-	f.Logger().Warn("still full")
+	pad := strings.Repeat("x", 8<<10)
+	f.Logger().Warn("while the disk is full", "pad", pad)
+	f.Logger().Warn("still full", "pad", pad)
 	free()
 	f.Logger().Warn("once there is room")
 	b, err := os.ReadFile(path)
@@ -605,7 +608,7 @@ func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
 	}
 	said := stderr.String()
 	for _, want := range []string{
-		"freshtoken: --log-file " + path + ": no space left on device; logging to stderr instead until it can be written again\n",
+		"freshtoken: --log-file " + path + ": no space left on device; logging to stderr instead until it can be written again: free some space on its disk\n",
 		"still full",
 		"freshtoken: --log-file " + path + " can be written again; logging there from here on\n",
 	} {
@@ -615,5 +618,65 @@ func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
 	}
 	if strings.Contains(said, "once there is room") {
 		t.Errorf("the line logged once there was room went to stderr:\n%s", said)
+	}
+}
+
+// TestJSONLogFileOnAFullDiskHoldsWholeLines: a --log-format json log file
+// whose disk fills as a line is written (a real tmpfs, the line longer
+// than the room left) holds whole JSON lines once there is room again: the
+// part of the line the disk took was ended with a line break, a line of
+// cut JSON at which jq stops, every later line unread.
+func TestJSONLogFileOnAFullDiskHoldsWholeLines(t *testing.T) {
+	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
+	f := testFactory()
+	f.LogFile, f.LogFormat = path, "json"
+	if err := f.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.close)
+	f.Logger().Warn("before the disk filled")
+	free := testdisk.Fill(t, filepath.Dir(path))
+	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
+	free()
+	f.Logger().Warn("once there is room")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for line := range strings.Lines(string(b)) {
+		var entry struct{ Msg string }
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("the log file holds a line that is not JSON (%v):\n%.300s", err, b)
+		}
+		msgs = append(msgs, entry.Msg)
+	}
+	if want := []string{"before the disk filled", "once there is room"}; !slices.Equal(msgs, want) || !strings.HasSuffix(string(b), "\n") {
+		t.Errorf("the log file holds the lines %q, want %q, each ended:\n%.300s", msgs, want, b)
+	}
+	if said := f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "while the disk is full") {
+		t.Errorf("the line the disk had no room for is not on stderr:\n%.300s", said)
+	}
+}
+
+// TestAppendOnlyLogFileOnAFullDisk: a --log-file that may only be appended
+// to (chattr +a) cannot have the part of a line a full disk took cut off
+// again: it is ended with a line break before the next line, which is one
+// of its own (it was glued to it).
+func TestAppendOnlyLogFileOnAFullDisk(t *testing.T) {
+	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
+	testdisk.AppendOnly(t, path)
+	f := loggingTo(t, path)
+	f.Logger().Warn("before the disk filled") // the rest of its page is room for part of a line
+	free := testdisk.Fill(t, filepath.Dir(path))
+	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
+	free()
+	f.Logger().Warn("once there is room")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"\n\z`).Match(b) {
+		t.Errorf("the line logged once there was room is not a line of its own:\n%.300s", b)
 	}
 }

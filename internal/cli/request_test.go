@@ -416,7 +416,7 @@ func TestLogFileOnAFullDisk(t *testing.T) {
 	if !strings.Contains(stdout.String(), "Dev Ltd") {
 		t.Errorf("stdout %q, want the company", stdout)
 	}
-	said := regexp.MustCompile(`(?m)^freshtoken: --log-file /dev/full: .*no space left on device; logging to stderr instead until it can be written again$`)
+	said := regexp.MustCompile(`(?m)^freshtoken: --log-file /dev/full: .*no space left on device; logging to stderr instead until it can be written again: free some space on its disk$`)
 	if n := len(said.FindAllString(stderr.String(), -1)); n != 1 {
 		t.Errorf("the failed log file was said %d times, want once:\n%s", n, stderr)
 	}

@@ -1230,7 +1230,9 @@ func (e *keptElsewhereError) Error() string {
 
 // unwritableBecause is err, a write of the token file at path that failed,
 // as a person can act on it: a folder that does not exist, or on a disk
-// mounted read-only, or a full disk, named with what to do. Go's words named the
+// mounted read-only, or a full disk, a folder at path or a file in place
+// of its folder, named with what to do; any other reason names the folder
+// and the system's words, never the temp file. Go's words named the
 // temp file the write failed at (open /run/x/.token.tmp-651581525: no
 // such file or directory), a name the person never gave.
 func unwritableBecause(path string, err error) error {
@@ -1250,6 +1252,16 @@ func unwritableBecause(path string, err error) error {
 		// Go's words named a new temp file at each look, "rename
 		// …/.token.tmp-412637872 …: file exists".
 		return fmt.Errorf("%s is a folder now; remove it, or name a token_file in it, such as %s", path, filepath.Join(path, "token"))
+	}
+	if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
+		return fmt.Errorf("its folder %s is a file now; remove it and make the folder, or name a token_file in a folder", dir)
+	}
+	// The system's reason alone: Go's words name the temp file, a new
+	// one at each look, so the warning given once per reason came at
+	// every look.
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Errorf("it cannot be written in its folder %s (%v)", dir, errno)
 	}
 	return err
 }

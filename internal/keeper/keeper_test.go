@@ -869,27 +869,57 @@ func TestTokenFileOnAFullDisk(t *testing.T) {
 }
 
 // TestTokenFileMadeAFolderIsWarnedOfOnce: a folder made at a token_file's
-// path under a running keeper is warned of once, saying what to do: the
-// warning named the temp file the rename failed from, a new one at each
-// look, and came at every look.
+// path under a running keeper, or a file made where its folder was (or
+// anything else the system refuses there), is warned of once, saying what
+// is wrong where: the warning named the temp
+// file the write failed at, a new one at each look ("rename
+// …/.token.tmp-412637872 …: file exists", "open
+// …/run/.token.tmp-651581525: not a directory"), so it came at every look,
+// a line a minute for as long as it lasted.
 func TestTokenFileMadeAFolderIsWarnedOfOnce(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "token")
-	if err := os.Mkdir(file, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	clock := fakeclock.New()
-	k, n := keepingTold(stored(t, true, func(*store.Record) {}), file, clock)
-	var log bytes.Buffer
-	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
-	tells(t, k, n, "")
-	clock.Advance(16 * time.Minute)
-	tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
-	want := file + " is a folder now; remove it, or name a token_file in it, such as " + filepath.Join(file, "token")
-	if warned := strings.Count(log.String(), "cannot write the token file"); warned != 1 || !strings.Contains(log.String(), want) {
-		t.Fatalf("the log warned %d times in two looks, want once, saying %q:\n%s", warned, want, &log)
-	}
-	if got := n.Current(); !strings.Contains(got[0].Message, want) {
-		t.Fatalf("notice %+v; want it to say %q", got, want)
+	for name, c := range map[string]struct {
+		make func(file string) error
+		says func(file string) string
+	}{
+		"a folder at its path": {
+			make: func(file string) error { return os.MkdirAll(file, 0o700) },
+			says: func(file string) string {
+				return file + " is a folder now; remove it, or name a token_file in it, such as " + filepath.Join(file, "token")
+			},
+		},
+		"a file where its folder was": {
+			make: func(file string) error { return os.WriteFile(filepath.Dir(file), nil, 0o600) },
+			says: func(file string) string {
+				return "its folder " + filepath.Dir(file) + " is a file now; remove it and make the folder, or name a token_file in a folder"
+			},
+		},
+		"a link to itself where its folder was": {
+			make: func(file string) error { return os.Symlink("run", filepath.Dir(file)) },
+			says: func(file string) string {
+				return "it cannot be written in its folder " + filepath.Dir(file) + " (too many levels of symbolic links)"
+			},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "run", "token")
+			if err := c.make(file); err != nil {
+				t.Fatal(err)
+			}
+			clock := fakeclock.New()
+			k, n := keepingTold(stored(t, true, func(*store.Record) {}), file, clock)
+			var log bytes.Buffer
+			k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+			tells(t, k, n, "")
+			clock.Advance(16 * time.Minute)
+			tells(t, k, n, "dev: the token file "+file+" cannot be written since ")
+			want := c.says(file)
+			if warned := strings.Count(log.String(), "cannot write the token file"); warned != 1 || !strings.Contains(log.String(), want) {
+				t.Fatalf("the log warned %d times in two looks, want once, saying %q:\n%s", warned, want, &log)
+			}
+			if got := n.Current(); !strings.Contains(got[0].Message, want) {
+				t.Fatalf("notice %+v; want it to say %q", got, want)
+			}
+		})
 	}
 }
 

@@ -153,3 +153,14 @@ func ReadOnly(t testing.TB, dir string) (writable func()) {
 	mount("-o", "remount,bind,ro", dir)
 	return writable
 }
+
+// AppendOnly makes the file at path, on a disk of Small's, one that may
+// only be appended to (chattr +a), as some keep their logs: it cannot be
+// cut short. It needs root, as Small does.
+func AppendOnly(t testing.TB, path string) {
+	t.Helper()
+	testenv.NeedRoot(t, "making a file append-only")
+	if out, err := exec.Command("chattr", "+a", path).CombinedOutput(); err != nil {
+		testenv.Missing(t, "chattr +a: %v: %s", err, out)
+	}
+}
