@@ -324,6 +324,10 @@ func TestUntrustedTLSCertificate(t *testing.T) {
 	for _, tc := range []struct{ name, host, want string }{
 		{"unknown authority", "127.0.0.1", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is signed by an unknown authority; add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it); ca_file is for providers and APIs, not for Redis"},
 		{"another host", "redis.corp.test", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is for another host (valid for redis.corp.test); check the URL"},
+		// Anyone who answers names the certificate: an escape sequence in
+		// its name (OSC 52, which sets a terminal's clipboard) reached the
+		// terminal as it was.
+		{"an escape in its name", "evil\x1b]52;c;aGk=\x07.test", `the certificate of Redis at rediss://127.0.0.1:PORT/0 is for another host (valid for "evil\x1b]52;c;aGk=\a.test"); check the URL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, url := redistest.StartTLS(t, ca.Certificate(t, tc.host, time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
