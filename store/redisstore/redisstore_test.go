@@ -395,6 +395,27 @@ func TestStalledRedisIsWaitedForOnceATry(t *testing.T) {
 	}
 }
 
+// TestConditionalWriteThatCouldNotReadSaysWhichWrite: a conditional save
+// or deletion reads the record first, to compare; that read failing is
+// the save's or the deletion's failure, and says so: it said "could not
+// read the tokens", of a renewal's answer the store did not take.
+func TestConditionalWriteThatCouldNotReadSaysWhichWrite(t *testing.T) {
+	addr := testenv.Serve(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	s := opened(t, "redis://"+addr+"/0?read_timeout=100ms&max_retries=-1")
+	read := &store.Record{AccessToken: "at", TokenType: "Bearer"}
+	for _, tc := range []struct {
+		write string
+		err   error
+	}{
+		{"save", s.SaveIf(context.Background(), "sandbox", &store.Record{AccessToken: "at2", TokenType: "Bearer"}, read)},
+		{"delete", s.DeleteIf(context.Background(), "sandbox", read)},
+	} {
+		if want := "could not " + tc.write + " the tokens: Redis at redis://" + addr + "/0 took the connection but did not answer"; !errors.Is(tc.err, store.ErrUnreachable) || !strings.HasPrefix(tc.err.Error(), want) {
+			t.Errorf("%s: %v; want ErrUnreachable saying %q", tc.write, tc.err, want)
+		}
+	}
+}
+
 // TestOutOfMemory: a Redis over its maxmemory refuses writes; that is the
 // store unable to serve just now (store.ErrUnreachable) and says what to do,
 // not an unexpected failure.
