@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -263,16 +264,27 @@ func ExplainCertificate(err error, host, trust string) error {
 	return err
 }
 
+// certNames says whom c is for. Its names are the server's, anyone's who
+// answered: one holding a control character (an escape sequence that sets
+// a terminal's clipboard) is shown quoted, escaped, as no host name holds
+// one.
 func certNames(c *x509.Certificate) string {
 	switch {
 	case c == nil:
 		return "unknown names"
 	case len(c.DNSNames) > 0:
-		return "valid for " + c.DNSNames[0] + moreNames(len(c.DNSNames)-1)
+		return "valid for " + certName(c.DNSNames[0]) + moreNames(len(c.DNSNames)-1)
 	case c.Subject.CommonName != "":
-		return "valid for " + c.Subject.CommonName
+		return "valid for " + certName(c.Subject.CommonName)
 	}
 	return "valid for no host name"
+}
+
+func certName(name string) string {
+	if PrintableASCII(name) {
+		return name
+	}
+	return strconv.QuoteToASCII(name)
 }
 
 func moreNames(n int) string {

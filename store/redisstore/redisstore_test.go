@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -321,6 +324,10 @@ func TestUntrustedTLSCertificate(t *testing.T) {
 	for _, tc := range []struct{ name, host, want string }{
 		{"unknown authority", "127.0.0.1", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is signed by an unknown authority; add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it); ca_file is for providers and APIs, not for Redis"},
 		{"another host", "redis.corp.test", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is for another host (valid for redis.corp.test); check the URL"},
+		// Anyone who answers names the certificate: an escape sequence in
+		// its name (OSC 52, which sets a terminal's clipboard) reached the
+		// terminal as it was.
+		{"an escape in its name", "evil\x1b]52;c;aGk=\x07.test", `the certificate of Redis at rediss://127.0.0.1:PORT/0 is for another host (valid for "evil\x1b]52;c;aGk=\a.test"); check the URL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, url := redistest.StartTLS(t, ca.Certificate(t, tc.host, time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
@@ -348,6 +355,64 @@ func TestPausedRedisIsToldAsNotAnswering(t *testing.T) {
 	want := "could not read the tokens: Redis at redis://" + srv.Addr + "/0 took the connection but did not answer within 100ms, at each try (paused, overloaded, or a network that loses its answers); check that Redis is running and answering, then try again"
 	if !errors.Is(err, store.ErrUnreachable) || err.Error() != want {
 		t.Fatalf("Load: %v; want ErrUnreachable saying %q", err, want)
+	}
+}
+
+// TestStalledRedisIsWaitedForOnceATry: against a Redis that takes
+// connections and never answers, a read or a save waits read_timeout once
+// for each of its tries, as its message says: go-redis set a pipeline's
+// connection up in a pool of its own and, that failing, dialled again from
+// its main pool, so each try waited twice (16 s a command where 8 s was
+// said, at the defaults).
+func TestStalledRedisIsWaitedForOnceATry(t *testing.T) {
+	var dials atomic.Int32
+	addr := testenv.Serve(t, func(c net.Conn) {
+		dials.Add(1)
+		io.Copy(io.Discard, c)
+	})
+	s := opened(t, "redis://"+addr+"/0?read_timeout=100ms&max_retries=1")
+	for _, tc := range []struct {
+		name string
+		// tries: max_retries=1 is two tries; a save whose server's role is
+		// not known yet is sent first on a connection of its own (see
+		// thenRunID), once.
+		tries int32
+		do    func() error
+	}{
+		{"Load", 2, func() error { _, err := s.Load(context.Background(), "sandbox"); return err }},
+		{"Save", 3, func() error {
+			return s.Save(context.Background(), "sandbox", &store.Record{AccessToken: "at", TokenType: "Bearer"})
+		}},
+	} {
+		dials.Store(0)
+		err := tc.do()
+		if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer within 100ms, at each try") {
+			t.Fatalf("%s: %v; want ErrUnreachable saying Redis did not answer within 100ms", tc.name, err)
+		}
+		if n := dials.Load(); n != tc.tries {
+			t.Errorf("%s with max_retries=1 dialled the stalled Redis %d times, waiting 100ms each; want %d, one a try", tc.name, n, tc.tries)
+		}
+	}
+}
+
+// TestConditionalWriteThatCouldNotReadSaysWhichWrite: a conditional save
+// or deletion reads the record first, to compare; that read failing is
+// the save's or the deletion's failure, and says so: it said "could not
+// read the tokens", of a renewal's answer the store did not take.
+func TestConditionalWriteThatCouldNotReadSaysWhichWrite(t *testing.T) {
+	addr := testenv.Serve(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	s := opened(t, "redis://"+addr+"/0?read_timeout=100ms&max_retries=-1")
+	read := &store.Record{AccessToken: "at", TokenType: "Bearer"}
+	for _, tc := range []struct {
+		write string
+		err   error
+	}{
+		{"save", s.SaveIf(context.Background(), "sandbox", &store.Record{AccessToken: "at2", TokenType: "Bearer"}, read)},
+		{"delete", s.DeleteIf(context.Background(), "sandbox", read)},
+	} {
+		if want := "could not " + tc.write + " the tokens: Redis at redis://" + addr + "/0 took the connection but did not answer"; !errors.Is(tc.err, store.ErrUnreachable) || !strings.HasPrefix(tc.err.Error(), want) {
+			t.Errorf("%s: %v; want ErrUnreachable saying %q", tc.write, tc.err, want)
+		}
 	}
 }
 
