@@ -15,9 +15,10 @@ import (
 // net/http's transport writes on the standard log package's logger,
 // quoting bytes an API sent after an answer that has none ("Unsolicited
 // response received on idle HTTP channel starting with …"), which may echo
-// the request's Authorization header. freshtoken leaves the program's
-// global loggers alone; to have those lines masked too, route the log
-// package through this handler:
+// the request's Authorization header, and, with GODEBUG=http2debug=2, each
+// header it sends over HTTP/2, authorization included. freshtoken leaves
+// the program's global loggers alone; to have those lines masked too, route
+// the log package through this handler:
 //
 //	log.SetFlags(0)
 //	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(h), slog.LevelWarn).Writer())

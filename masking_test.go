@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,6 +67,59 @@ func TestMaskingHandlerMasksNetHTTPsLine(t *testing.T) {
 	}
 	if !strings.Contains(text, "you sent Bearer ") {
 		t.Errorf("net/http's line lost what the API sent:\n%s", text)
+	}
+}
+
+// TestMaskingHandlerMasksHTTP2DebugLines: with GODEBUG=http2debug=2, which
+// a programmer sets to see what goes over HTTP/2, net/http writes every
+// header it sends on the log package's logger, the authorization header
+// whole; routed through freshtoken.MaskingHandler, the access token is
+// masked. The setting is read when the program starts, so the test runs
+// itself again with it.
+func TestMaskingHandlerMasksHTTP2DebugLines(t *testing.T) {
+	if os.Getenv("GODEBUG") != "http2debug=2" {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "GODEBUG=http2debug=2")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS") {
+			t.Fatalf("with GODEBUG=http2debug=2: %v\n%s", err, out)
+		}
+		return
+	}
+	api := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	api.EnableHTTP2 = true
+	api.StartTLS()
+	defer api.Close()
+	r, _ := loggedIn(t)
+	r.settings.APIURL = api.URL + "/"
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: api.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := testenv.NewOutput()
+	flags, w := log.Flags(), log.Writer()
+	t.Cleanup(func() { log.SetFlags(flags); log.SetOutput(w) })
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil)), slog.LevelWarn).Writer())
+
+	resp, err := src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("the API answered over %s, not HTTP/2", resp.Proto)
+	}
+	text := out.String()
+	if !strings.Contains(text, `encoding header \"authorization\"`) {
+		t.Fatalf("net/http wrote no authorization header line:\n%s", text)
+	}
+	if strings.Contains(text, tok.AccessToken) {
+		t.Errorf("net/http's HTTP/2 debug lines show the access token:\n%s", text)
 	}
 }
 
