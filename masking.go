@@ -22,6 +22,10 @@ import (
 //
 //	log.SetFlags(0)
 //	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(h), slog.LevelWarn).Writer())
+//
+// h writes somewhere of its own (slog.NewTextHandler(os.Stderr, nil)): the
+// handler of slog.Default before a program sets one writes through the log
+// package, so routed so, each line would come back to it, and hang.
 func MaskingHandler(h slog.Handler) slog.Handler {
 	if h == nil {
 		return slog.DiscardHandler
