@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -83,4 +84,14 @@ func exampleProvider() (freshtoken.Settings, string, func()) {
 		log.Fatal(err)
 	}
 	return s, dir, func() { srv.Close(); os.RemoveAll(dir) }
+}
+
+// A program that keeps the tokens out of net/http's own lines, which it
+// writes on the standard log package's logger (quoting what an API sent
+// after an answer that has none): the log package goes through freshtoken's
+// masking, in front of the program's handler.
+func ExampleMaskingHandler() {
+	h := slog.NewTextHandler(os.Stderr, nil) // the program's own handler
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(h), slog.LevelWarn).Writer())
 }

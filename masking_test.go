@@ -1,0 +1,136 @@
+package freshtoken_test
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestMaskingHandlerMasksNetHTTPsLine: an API that sends bytes after an
+// answer that has none (a 204 with a body), echoing the Authorization
+// header it was sent, has them quoted by net/http's transport on the
+// standard log package's logger, the access token whole. The library
+// leaves a program's global loggers alone; a program that routes the log
+// package through freshtoken.MaskingHandler, as its documentation shows,
+// gets that line with the token masked.
+func TestMaskingHandlerMasksNetHTTPsLine(t *testing.T) {
+	r, _ := loggedIn(t)
+	api := testenv.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		stray := "you sent " + req.Header.Get("Authorization")
+		fmt.Fprintf(c, "HTTP/1.1 204 No Content\r\nContent-Length: %d\r\n\r\n%s", len(stray), stray)
+	})
+	r.settings.APIURL = "http://" + api + "/"
+	src := r.source()
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := testenv.NewOutput()
+	flags, w := log.Flags(), log.Writer()
+	t.Cleanup(func() { log.SetFlags(flags); log.SetOutput(w) })
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil)), slog.LevelWarn).Writer())
+
+	resp, err := src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("got %d, want the API's 204", resp.StatusCode)
+	}
+	out.WaitFor(t, "net/http's line", regexp.MustCompile(`level=WARN msg=".*Unsolicited response`))
+	text := out.String()
+	for _, enc := range []string{tok.AccessToken, base64.StdEncoding.EncodeToString([]byte(tok.AccessToken))} {
+		if strings.Contains(text, enc) {
+			t.Errorf("net/http's line shows the access token (%q):\n%s", enc, text)
+		}
+	}
+	if !strings.Contains(text, "you sent Bearer ") {
+		t.Errorf("net/http's line lost what the API sent:\n%s", text)
+	}
+}
+
+// TestMaskingHandlerMasksHTTP2DebugLines: with GODEBUG=http2debug=2, which
+// a programmer sets to see what goes over HTTP/2, net/http writes every
+// header it sends on the log package's logger, the authorization header
+// whole; routed through freshtoken.MaskingHandler, the access token is
+// masked. The setting is read when the program starts, so the test runs
+// itself again with it.
+func TestMaskingHandlerMasksHTTP2DebugLines(t *testing.T) {
+	if os.Getenv("GODEBUG") != "http2debug=2" {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "GODEBUG=http2debug=2")
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS") {
+			t.Fatalf("with GODEBUG=http2debug=2: %v\n%s", err, out)
+		}
+		return
+	}
+	api := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	api.EnableHTTP2 = true
+	api.StartTLS()
+	defer api.Close()
+	r, _ := loggedIn(t)
+	r.settings.APIURL = api.URL + "/"
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: api.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := testenv.NewOutput()
+	flags, w := log.Flags(), log.Writer()
+	t.Cleanup(func() { log.SetFlags(flags); log.SetOutput(w) })
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil)), slog.LevelWarn).Writer())
+
+	resp, err := src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("the API answered over %s, not HTTP/2", resp.Proto)
+	}
+	text := out.String()
+	if !strings.Contains(text, `encoding header \"authorization\"`) {
+		t.Fatalf("net/http wrote no authorization header line:\n%s", text)
+	}
+	if strings.Contains(text, tok.AccessToken) {
+		t.Errorf("net/http's HTTP/2 debug lines show the access token:\n%s", text)
+	}
+}
+
+// TestMaskingHandlerWrapsOnce: a handler that masks already is returned as
+// it is, and a nil one discards.
+func TestMaskingHandlerWrapsOnce(t *testing.T) {
+	h := freshtoken.MaskingHandler(slog.NewTextHandler(testenv.NewOutput(), nil))
+	if freshtoken.MaskingHandler(h) != h {
+		t.Error("a masking handler was wrapped again")
+	}
+	if freshtoken.MaskingHandler(nil) != slog.DiscardHandler {
+		t.Error("MaskingHandler(nil) does not discard")
+	}
+}
