@@ -7,6 +7,7 @@ package keeper
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -500,7 +501,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	}
 	due := !at.IsZero() && !k.now().Before(at)
 	if due {
-		if turn := k.turn(name, src.OwnGrant().TokenURL); turn.After(k.now()) {
+		if turn := k.turn(name, tokenEndpoint(src)); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
 			due, at = false, turn
 		}
@@ -815,24 +816,31 @@ const loginLook = 5 * time.Second
 // left for a command or a proxy's client renewing meanwhile.
 const keptPerMinute = 12
 
-// turn is when env's renewal, now due, at tokenURL may begin: now, noted
-// as begun, unless keptPerMinute other environments of tokenURL began
-// theirs in the minute before, then when the first of them is a minute
+// tokenEndpoint names the token endpoint src's renewals go to: its
+// token_url, or its issuer's, which discovery finds.
+func tokenEndpoint(src *freshtoken.Source) string {
+	g := src.OwnGrant()
+	return cmp.Or(g.TokenURL, g.IssuerTokenURL, g.Issuer)
+}
+
+// turn is when env's renewal, now due, at endpoint may begin: now, noted
+// as begun, unless keptPerMinute other environments of endpoint began
+// theirs in the minute before, then when enough of theirs are a minute
 // old. One environment's own renewals are not held back: the engine keeps
 // them at most one a second, and its token's lifetime sets their pace. A
 // renewal noted after now was noted before the clock was set back, and no
 // longer counts.
-func (k *Keeper) turn(env, tokenURL string) time.Time {
+func (k *Keeper) turn(env, endpoint string) time.Time {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.renewed == nil {
 		k.renewed = map[string]map[string]time.Time{}
 	}
-	began := k.renewed[tokenURL]
+	began := k.renewed[endpoint]
 	if began == nil {
 		began = map[string]time.Time{}
-		k.renewed[tokenURL] = began
+		k.renewed[endpoint] = began
 	}
 	var recent []time.Time
 	for other, at := range began {

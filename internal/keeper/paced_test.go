@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -109,5 +110,25 @@ func TestRenewalsNotedBeforeTheClockWasSetBackHoldNoneBack(t *testing.T) {
 	clock.Advance(-time.Hour)
 	if turn := k.turn("late", "https://login.example/token"); !turn.Equal(clock.Now()) {
 		t.Fatalf("after the clock was set back an hour, the renewal waits until %v; want now, %v", turn, clock.Now())
+	}
+}
+
+// TestEnvironmentsOfOtherIssuersArePacedApart: environments whose token
+// endpoint their issuer's discovery finds (no token_url set) are paced
+// with those of their issuer alone, not with every other issuer's.
+func TestEnvironmentsOfOtherIssuersArePacedApart(t *testing.T) {
+	endpoint := func(issuer string) string {
+		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", Issuer: issuer, AuthStyle: oauth2.AuthStyleInHeader,
+			Discover: func(context.Context) (freshtoken.Endpoints, error) {
+				return freshtoken.Endpoints{}, errors.New("not asked here")
+			}},
+			freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tokenEndpoint(src)
+	}
+	if a, b := endpoint("https://login.example/realms/a"), endpoint("https://login.example/realms/b"); a == b {
+		t.Fatalf("two issuers' environments are paced as one token endpoint's, %q", a)
 	}
 }
