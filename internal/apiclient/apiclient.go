@@ -165,7 +165,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		asked := resp.Header.Get("Retry-After")
-		now := c.Clock.Now()
+		now := httpx.ServerNow(resp.Header, c.Clock.Now())
 		wait, known := httpx.RetryAfter(asked, now)
 		if !known {
 			wait = time.Second << min(retry, 5)

@@ -293,7 +293,7 @@ func TestAllSaysWhenPagesWereMissed(t *testing.T) {
 // TestDoBacksOffWithoutRetryAfter checks a 429 with no Retry-After is
 // waited out with a back-off that OnWait does not pass off as asked for.
 func TestDoBacksOffWithoutRetryAfter(t *testing.T) {
-	if waits := waitsForOne429(t, ""); len(waits) != 1 || waits[0].Asked || waits[0].Delay != time.Second {
+	if waits := waitsForOne429(t, "", ""); len(waits) != 1 || waits[0].Asked || waits[0].Delay != time.Second {
 		t.Errorf("waits = %+v, want one back-off of 1s, not asked for", waits)
 	}
 }
@@ -316,8 +316,25 @@ func TestDoWaitsAtLeastASecond(t *testing.T) {
 		{now.Truncate(time.Second).Add(time.Second).Format(http.TimeFormat), false, true},
 		{"1", false, false},
 	} {
-		if waits := waitsForOne429(t, tt.retryAfter); len(waits) != 1 || !waits[0].Asked || waits[0].AtOnce != tt.atOnce || waits[0].Less != tt.less || waits[0].Delay != time.Second {
+		if waits := waitsForOne429(t, tt.retryAfter, ""); len(waits) != 1 || !waits[0].Asked || waits[0].AtOnce != tt.atOnce || waits[0].Less != tt.less || waits[0].Delay != time.Second {
 			t.Errorf("Retry-After %q: waits = %+v, want one wait of 1s, asked, AtOnce %t, Less %t", tt.retryAfter, waits, tt.atOnce, tt.less)
+		}
+	}
+}
+
+// TestDoCountsARetryAfterDateFromTheAPIsClock: an API whose clock is ten
+// minutes behind this machine's (or ahead of it) answers 429 with a
+// Retry-After date a minute ahead by its own clock, and its Date. The wait
+// is that minute: counted from this machine's clock, the date was read as
+// one already past, and the request retried after a second, the API's
+// limit not over (or as eleven minutes ahead, waited out).
+func TestDoCountsARetryAfterDateFromTheAPIsClock(t *testing.T) {
+	now := fakeclock.New().Now().Add(midSecond) // waitsForOne429's
+	for _, off := range []time.Duration{-10 * time.Minute, 10 * time.Minute} {
+		apiNow := now.Add(off).Truncate(time.Second)
+		waits := waitsForOne429(t, apiNow.Add(time.Minute).Format(http.TimeFormat), apiNow.Format(http.TimeFormat))
+		if len(waits) != 1 || !waits[0].Asked || waits[0].AtOnce || waits[0].Less || waits[0].Delay != time.Minute {
+			t.Errorf("the API's clock %v off: waits = %+v, want one wait of the minute it asks", off, waits)
 		}
 	}
 }
@@ -327,14 +344,19 @@ func TestDoWaitsAtLeastASecond(t *testing.T) {
 const midSecond = 500 * time.Millisecond
 
 // waitsForOne429 is what OnWait is told of by a request to an API whose
-// first answer is 429 with retryAfter ("" for none) and whose next is 200.
-func waitsForOne429(t *testing.T, retryAfter string) []Wait {
+// first answer is 429 with retryAfter ("" for none), sent at date by the
+// API's clock (its Date header; "" for none), and whose next is 200.
+func waitsForOne429(t *testing.T, retryAfter, date string) []Wait {
 	t.Helper()
 	n := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n++; n == 1 {
 			if retryAfter != "" {
 				w.Header().Set("Retry-After", retryAfter)
+			}
+			w.Header()["Date"] = nil // none unless date: Go's server gives its own
+			if date != "" {
+				w.Header().Set("Date", date)
 			}
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return

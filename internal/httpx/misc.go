@@ -38,6 +38,19 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 	return min(max(asked, MinRetryAfter), LongestRetryAfter), true
 }
 
+// ServerNow is when the answer whose header is h was sent, by its server's
+// clock (its Date), which a Retry-After date is counted from: counted from
+// this machine's clock, minutes off from the server's, a date a minute
+// ahead was read as one already past (a machine ahead, retrying at once,
+// the server's limit not over) or as many minutes ahead (a machine
+// behind). now, this machine's clock, when h has no Date it can read.
+func ServerNow(h http.Header, now time.Time) time.Time {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		return t
+	}
+	return now
+}
+
 // AsksLess reports whether v, a Retry-After value, asks for less than
 // MinRetryAfter, which RetryAfter makes it: a message saying it waits "as
 // it asks" would not be true. none says it asks for no wait at all (0, or

@@ -7,6 +7,7 @@ package keeper
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,6 +129,9 @@ type Keeper struct {
 	// sources is the Source each environment's looks use while its
 	// Settings are unchanged (see source).
 	sources map[string]openedSource
+	// renewed is, for each token endpoint, when the keeper last began a
+	// renewal of each environment it serves (see turn).
+	renewed map[string]map[string]time.Time
 }
 
 // openedSource is a Source as opened, with the Settings it was opened with.
@@ -357,6 +361,9 @@ func (k *Keeper) forget(env string) {
 	delete(k.storeChecked, env)
 	delete(k.held, env)
 	delete(k.sources, env)
+	for _, began := range k.renewed {
+		delete(began, env)
+	}
 }
 
 // wakeCheck is how often a watch's wait looks at the wall clock (see wait).
@@ -492,7 +499,14 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}
 	}
-	if !at.IsZero() && !k.now().Before(at) {
+	due := !at.IsZero() && !k.now().Before(at)
+	if due {
+		if turn := k.turn(name, tokenEndpoint(src)); turn.After(k.now()) {
+			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
+			due, at = false, turn
+		}
+	}
+	if due {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 		src = k.renewing(ctx, name, settings, src)
 		renewed, err := src.KeepAlive(ctx)
@@ -792,6 +806,57 @@ func (k *Keeper) now() time.Time {
 // look, which keeps a --debug log of a proxy left running for weeks from
 // growing by a line every few seconds for each environment not logged in.
 const loginLook = 5 * time.Second
+
+// keptPerMinute is how many environments of one token endpoint the keeper
+// renews in any minute. An accountant's environments, one per client
+// company, all logged in at once by one FreeAgent user, expire together,
+// at each hour and after a night asleep: the keeper renewed them all in
+// the same second, and FreeAgent, which allows a user 15 token refreshes a
+// minute, answered the 16th and after with 429. Kept under 15, room is
+// left for a command or a proxy's client renewing meanwhile.
+const keptPerMinute = 12
+
+// tokenEndpoint names the token endpoint src's renewals go to: its
+// token_url, or its issuer's, which discovery finds.
+func tokenEndpoint(src *freshtoken.Source) string {
+	g := src.OwnGrant()
+	return cmp.Or(g.TokenURL, g.IssuerTokenURL, g.Issuer)
+}
+
+// turn is when env's renewal, now due, at endpoint may begin: now, noted
+// as begun, unless keptPerMinute other environments of endpoint began
+// theirs in the minute before, then when enough of theirs are a minute
+// old. One environment's own renewals are not held back: the engine keeps
+// them at most one a second, and its token's lifetime sets their pace. A
+// renewal noted after now was noted before the clock was set back, and no
+// longer counts.
+func (k *Keeper) turn(env, endpoint string) time.Time {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.renewed == nil {
+		k.renewed = map[string]map[string]time.Time{}
+	}
+	began := k.renewed[endpoint]
+	if began == nil {
+		began = map[string]time.Time{}
+		k.renewed[endpoint] = began
+	}
+	var recent []time.Time
+	for other, at := range began {
+		if at.After(now) || now.Sub(at) >= time.Minute {
+			delete(began, other)
+		} else if other != env {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) >= keptPerMinute {
+		slices.SortFunc(recent, time.Time.Compare)
+		return recent[len(recent)-keptPerMinute].Add(time.Minute)
+	}
+	began[env] = now
+	return now
+}
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
 // once a second) from spinning the keeper, without sleeping past a plan.

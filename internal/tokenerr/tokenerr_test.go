@@ -120,6 +120,26 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestRetryAfterDateCountedFromTheProvidersClock: a token endpoint whose
+// clock is ten minutes behind this machine's (or ahead of it) answers 429,
+// or 503 for maintenance, with a Retry-After date a minute ahead by its
+// own clock, and its Date. The wait is that minute: counted from this
+// machine's clock, the date was read as past (a second's wait, the
+// provider's limit not over) or as eleven minutes ahead.
+func TestRetryAfterDateCountedFromTheProvidersClock(t *testing.T) {
+	for _, off := range []time.Duration{-10 * time.Minute, 10 * time.Minute} {
+		providerNow := time.Now().Add(off).Truncate(time.Second)
+		for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+			err := &oauth2.RetrieveError{Response: &http.Response{StatusCode: status, Header: http.Header{
+				"Retry-After": {providerNow.Add(time.Minute).Format(http.TimeFormat)},
+				"Date":        {providerNow.Format(http.TimeFormat)}}}}
+			if _, wait, _ := tokenerr.Classify(err); wait != time.Minute {
+				t.Errorf("the provider's clock %v off, %d: wait %v; want the minute it asks", off, status, wait)
+			}
+		}
+	}
+}
+
 // TestTimeoutErrorMasksTheURL: the TimeoutError of a request that its
 // time-out ended keeps what net/http told, a *url.Error naming the
 // endpoint's URL, with a key in its query masked (raw, URL-encoded or

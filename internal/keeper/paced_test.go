@@ -1,0 +1,134 @@
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestManyEnvironmentsExpiringTogetherArePaced: an accountant's 30
+// environments, one per client company, all logged in at once with one
+// FreeAgent user, so their tokens expire together, at each hour and after
+// a night with the lid closed. FreeAgent allows a user 15 token refreshes
+// a minute: the keeper renewed all 30 in the same second, and half met a
+// 429. It renews at most keptPerMinute environments of one token endpoint
+// in any minute, the rest in the minutes after, and renews every one; the
+// clock set back holds none back for as long as it was set back.
+func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	dir := t.TempDir()
+	var names []string
+	sources := map[string]*freshtoken.Source{}
+	for i := range 30 {
+		env := fmt.Sprintf("client%02d", i+1)
+		src, err := freshtoken.New(freshtoken.Settings{Env: env, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true},
+			freshtoken.Options{Store: st, Clock: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		devserver.LoginSource(t, src, clock.Now())
+		names = append(names, env)
+		sources[env] = src
+	}
+	k := &Keeper{Envs: func() ([]string, error) { return names, nil },
+		Open:      func(_ context.Context, env string) (*freshtoken.Source, error) { return sources[env], nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(env string) string { return filepath.Join(dir, env) },
+		Now:       clock.Now}
+	ctx := context.Background()
+	k.round(ctx, time.Minute) // the token files written
+	// The hour's renewals; a night asleep, and the clock set back three
+	// hours a look after the wake, as the first keptPerMinute were
+	// renewed: those renewals are then noted ahead of it (the tokens
+	// issued ahead, which are renewed at once, on this clock), and held
+	// every renewal back for the three hours.
+	for _, step := range []struct {
+		gap    time.Duration
+		rounds int
+	}{{58 * time.Minute, 60}, {10 * time.Hour, 1}, {-3 * time.Hour, 60}} {
+		var counts []int // renewals at each 5 s look
+		start := p.Stats().Refreshes
+		clock.Advance(step.gap)
+		for range step.rounds {
+			before := p.Stats().Refreshes
+			k.round(ctx, time.Minute)
+			counts = append(counts, p.Stats().Refreshes-before)
+			clock.Advance(5 * time.Second)
+		}
+		for i := range counts {
+			inMinute := 0
+			for _, c := range counts[i:min(i+12, len(counts))] {
+				inMinute += c
+			}
+			if inMinute > keptPerMinute {
+				t.Fatalf("after %v: %d renewals in the minute from %v (%v); want %d at most", step.gap, inMinute, time.Duration(i)*5*time.Second, counts, keptPerMinute)
+			}
+		}
+		if got := p.Stats().Refreshes - start; step.rounds > 1 && got != len(names) {
+			t.Fatalf("after %v: %d renewals in five minutes (%v); want one for each of the %d environments", step.gap, got, counts, len(names))
+		}
+		if s := p.Stats(); s.RateLimited != 0 {
+			t.Fatalf("after %v: the provider answered %d 429s", step.gap, s.RateLimited)
+		}
+	}
+}
+
+// TestRenewalsNotedBeforeTheClockWasSetBackHoldNoneBack: keptPerMinute
+// environments renewed, then the clock set back an hour (NTP correcting a
+// wrong RTC) by less than their tokens' margin for a clock ahead, so they
+// are not renewed again: their renewals, noted an hour ahead of the clock,
+// held every other environment's back for the hour, its token file
+// holding an expired token.
+func TestRenewalsNotedBeforeTheClockWasSetBackHoldNoneBack(t *testing.T) {
+	clock := fakeclock.New()
+	k := &Keeper{Now: clock.Now}
+	for i := range keptPerMinute {
+		if turn := k.turn(fmt.Sprintf("client%02d", i), "https://login.example/token"); !turn.Equal(clock.Now()) {
+			t.Fatalf("renewal %d waits its turn until %v; want now", i, turn)
+		}
+	}
+	if turn := k.turn("late", "https://login.example/token"); !turn.Equal(clock.Now().Add(time.Minute)) {
+		t.Fatalf("renewal past the minute's waits until %v; want a minute on", turn)
+	}
+	if turn := k.turn("other", "https://other.example/token"); !turn.Equal(clock.Now()) {
+		t.Fatalf("another token endpoint's renewal waits until %v; want now", turn)
+	}
+	clock.Advance(-time.Hour)
+	if turn := k.turn("late", "https://login.example/token"); !turn.Equal(clock.Now()) {
+		t.Fatalf("after the clock was set back an hour, the renewal waits until %v; want now, %v", turn, clock.Now())
+	}
+}
+
+// TestEnvironmentsOfOtherIssuersArePacedApart: environments whose token
+// endpoint their issuer's discovery finds (no token_url set) are paced
+// with those of their issuer alone, not with every other issuer's.
+func TestEnvironmentsOfOtherIssuersArePacedApart(t *testing.T) {
+	endpoint := func(issuer string) string {
+		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", Issuer: issuer, AuthStyle: oauth2.AuthStyleInHeader,
+			Discover: func(context.Context) (freshtoken.Endpoints, error) {
+				return freshtoken.Endpoints{}, errors.New("not asked here")
+			}},
+			freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tokenEndpoint(src)
+	}
+	if a, b := endpoint("https://login.example/realms/a"), endpoint("https://login.example/realms/b"); a == b {
+		t.Fatalf("two issuers' environments are paced as one token endpoint's, %q", a)
+	}
+}
