@@ -625,8 +625,11 @@ func runAll(ctx context.Context, f *Factory, limit time.Duration, cmds [][]strin
 			if errors.As(err, new(*stoppedCommand)) {
 				return err
 			}
-			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-			return fmt.Errorf("%s: %v %s", strings.Join(c, " "), err, redact.FreeText(first, 200))
+			why := fmt.Sprintf("%s: %v", strings.Join(c, " "), err)
+			if first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); first != "" {
+				why += " " + redact.FreeText(first, 200)
+			}
+			return errors.New(why)
 		}
 	}
 	return nil

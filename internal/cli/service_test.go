@@ -125,6 +125,22 @@ func TestServiceManagersWordsAreMasked(t *testing.T) {
 	}
 }
 
+// TestServiceManagerFailingInSilence: a service manager's command that
+// fails printing nothing is quoted with its exit status alone; the space
+// its words would have followed was left before the closing parenthesis
+// ("could not start it (systemctl --user daemon-reload: exit status 1 )").
+func TestServiceManagerFailingInSilence(t *testing.T) {
+	manager := filepath.Join(t.TempDir(), "systemctl")
+	if err := os.WriteFile(manager, []byte("#!/bin/sh\nexit 1\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := runAll(t.Context(), testFactory(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
+	want := manager + " --user daemon-reload: exit status 1"
+	if err == nil || err.Error() != want {
+		t.Fatalf("runAll: %q; want %q", err, want)
+	}
+}
+
 // TestServiceStatusNamesTheConfig: `service status` run with --config
 // suggests the install of that configuration, when no service is
 // installed or the service manager says it is not running: it said
