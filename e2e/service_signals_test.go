@@ -103,3 +103,35 @@ func TestServiceInstallWhoseSystemctlASignalEndedAlone(t *testing.T) {
 		})
 	}
 }
+
+// TestCtrlCWhileServiceUninstallOrStatusWaitsForSystemd: Ctrl-C at a
+// terminal (to freshtoken and the systemctl it waits for) while `service
+// uninstall` waits for systemd to stop the service ends it, exit 130,
+// keeping the service's file and saying to run it again; while `service
+// status` asks systemd, exit 130, one line naming the systemctl stopped.
+// status said that line, or "interrupted" alone when freshtoken saw
+// systemctl end before it acted on its own signal.
+func TestCtrlCWhileServiceUninstallOrStatusWaitsForSystemd(t *testing.T) {
+	for _, cmd := range []string{"uninstall", "status"} {
+		t.Run(cmd, func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			started := hungSystemctl(t, w)
+			w.mustRun("service", "install", "--files-only")
+			unit := filepath.Join(w.dir, ".config", "systemd", "user", "freshtoken.service")
+			run := w.watchWith(inGroup, "service", cmd)
+			started()
+			signalGroup(t, run, syscall.SIGINT)
+			stderr := run.waitExit(t, 130)
+			want := "freshtoken: interrupted: `systemctl --user status --no-pager freshtoken.service` was stopped before it answered\n"
+			if cmd == "uninstall" {
+				want = "freshtoken: interrupted: `systemctl --user disable --now freshtoken.service` was stopped before it answered; " + unit + " is kept: run " + w.suggested("`freshtoken service uninstall`") + " again to finish\n"
+			}
+			if !strings.HasSuffix(stderr, want) || strings.Contains(stderr, "linger") {
+				t.Fatalf("stderr:\n%s\nwant it to end %q", stderr, want)
+			}
+			if _, err := os.Stat(unit); err != nil {
+				t.Errorf("the service's file: %v; want it kept", err)
+			}
+		})
+	}
+}

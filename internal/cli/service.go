@@ -545,8 +545,8 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 	var ee *exec.ExitError
 	errors.As(err, &ee)
 	switch {
-	case stoppedBySignal(err):
-		return err
+	case stoppedBySignal(err): // said alike whether freshtoken saw systemctl end first or its own signal
+		return &signalStopped{err.Error(), err}
 	case err == nil:
 		f.IO.Out.Write(out)
 	case ee != nil && (p.NotRunning == 0 || ee.ExitCode() == p.NotRunning):
