@@ -85,6 +85,9 @@ type Factory struct {
 	// renewal lock, or reads a store that may keep it waiting
 	// (freshtoken.Options.Locking).
 	watchSignals func()
+	// signalCame is the signal that interrupted the process, once every
+	// one already sent to it has come (see guard.stillComing); nil: none.
+	signalCame func() syscall.Signal
 	// handOver leaves signals to a command freshtoken runs, reporting
 	// false if one came first (see guard.handOver); nil: it may start.
 	handOver func() bool

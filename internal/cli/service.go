@@ -348,9 +348,12 @@ func installService(ctx context.Context, o *serviceOptions, p *service.Plan) err
 	if o.FilesOnly {
 		return nil
 	}
-	if err := runAll(ctx, serviceCommandLimit, p.Start); err != nil {
-		if stoppedBySignal(err) {
+	if err := runAll(ctx, f, serviceCommandLimit, p.Start); err != nil {
+		switch {
+		case stoppedBySignal(err):
 			return &signalStopped{fmt.Sprintf("wrote %s, but %v; run `freshtoken service install` again to start it", p.Path, err), err}
+		case errors.Is(err, errSignalledAlone): // not the system's set-up: nothing to change but to run it again
+			return config.Invalidf("wrote %s, but %v; run `freshtoken service install` again to start it", p.Path, err)
 		}
 		// The system's set-up, not a bug: exit 2, as a missing keychain.
 		return config.Invalidf("wrote %s, but could not start it (%v); %s, or run `freshtoken proxy` yourself", p.Path, err, p.Manual)
@@ -468,7 +471,7 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s), not %s; it is removed all the same, and that configuration's environments are no longer kept alive by a service.\n", was, now)
 	}
 	if !o.FilesOnly {
-		if err := runAll(ctx, serviceCommandLimit, p.Stop); stoppedBySignal(err) {
+		if err := runAll(ctx, f, serviceCommandLimit, p.Stop); stoppedBySignal(err) {
 			return &signalStopped{fmt.Sprintf("%v; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path), err}
 		} else if err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
@@ -483,7 +486,7 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 	if !o.FilesOnly {
 		// systemd kept the removed unit loaded, "not-found", until the
 		// next reload.
-		if err := runAll(ctx, serviceCommandLimit, p.Forget); err != nil {
+		if err := runAll(ctx, f, serviceCommandLimit, p.Forget); err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "Could not tell the service manager the service is gone (%v); it forgets it at its next reload.\n", err)
 		}
 	}
@@ -538,12 +541,12 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 			fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service's proxy cannot use the configuration: %v%s", err, then)))
 		}
 	}
-	out, err := runServiceCommand(ctx, serviceCommandLimit, p.Status)
+	out, err := runServiceCommand(ctx, f, serviceCommandLimit, p.Status)
 	var ee *exec.ExitError
 	errors.As(err, &ee)
 	switch {
-	case stoppedBySignal(err):
-		return err
+	case stoppedBySignal(err): // said alike whether freshtoken saw systemctl end first or its own signal
+		return &signalStopped{err.Error(), err}
 	case err == nil:
 		f.IO.Out.Write(out)
 	case ee != nil && (p.NotRunning == 0 || ee.ExitCode() == p.NotRunning):
@@ -616,14 +619,17 @@ func otherExecutable(p *service.Plan) (was, now string) {
 const serviceCommandLimit = 2 * time.Minute
 
 // runAll runs cmds in turn, each within limit, until one fails.
-func runAll(ctx context.Context, limit time.Duration, cmds [][]string) error {
+func runAll(ctx context.Context, f *Factory, limit time.Duration, cmds [][]string) error {
 	for _, c := range cmds {
-		if out, err := runServiceCommand(ctx, limit, c); err != nil {
+		if out, err := runServiceCommand(ctx, f, limit, c); err != nil {
 			if errors.As(err, new(*stoppedCommand)) {
 				return err
 			}
-			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-			return fmt.Errorf("%s: %v %s", strings.Join(c, " "), err, redact.FreeText(first, 200))
+			why := fmt.Sprintf("%s: %v", strings.Join(c, " "), err)
+			if first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n"); first != "" {
+				why += " " + redact.FreeText(first, 200)
+			}
+			return errors.New(why)
 		}
 	}
 	return nil
@@ -633,11 +639,14 @@ func runAll(ctx context.Context, limit time.Duration, cmds [][]string) error {
 // its output. It is stopped when ctx ends (Ctrl-C: the error wraps
 // context.Canceled) or once limit has passed (wrapping
 // context.DeadlineExceeded), each error saying which command it was. A
-// command ended by a signal that stops a person's commands (a terminal's
-// Ctrl-C or hang-up, sent to freshtoken too, may end it before freshtoken
-// has acted on its own) was stopped too: the error wraps
-// *shellrun.Stopped, which ends freshtoken by that signal (signalOf).
-func runServiceCommand(ctx context.Context, limit time.Duration, c []string) ([]byte, error) {
+// command ended by a signal that freshtoken got too (a terminal's Ctrl-C
+// or hang-up, sent to every process of the job, may end it before
+// freshtoken has acted on its own) was stopped too: the error wraps
+// *shellrun.Stopped, which ends freshtoken by its signal (signalOf). One
+// ended by a signal sent to it alone (a kill by hand, the OOM killer) is
+// no interruption of freshtoken's, nor a failure of the system's set-up:
+// the error wraps errSignalledAlone.
+func runServiceCommand(ctx context.Context, f *Factory, limit time.Duration, c []string) ([]byte, error) {
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, c[0], c[1:]...)
@@ -651,11 +660,22 @@ func runServiceCommand(ctx context.Context, limit time.Duration, c []string) ([]
 	case cctx.Err() != nil:
 		return out, &stoppedCommand{fmt.Sprintf("`%s` did not answer within %s, and was stopped", strings.Join(c, " "), limit), cctx.Err()}
 	}
-	if sig := shellrun.StoppedBy(err); sig != 0 {
-		return out, &stoppedCommand{fmt.Sprintf("`%s` was stopped before it answered", strings.Join(c, " ")), &shellrun.Stopped{Signal: sig}}
+	if sig := shellrun.EndedBy(err); sig != 0 {
+		var own syscall.Signal
+		if f.signalCame != nil {
+			own = f.signalCame() // from here on, a signal ends the process at once
+		}
+		if own != 0 {
+			return out, &stoppedCommand{fmt.Sprintf("`%s` was stopped before it answered", strings.Join(c, " ")), &shellrun.Stopped{Signal: own}}
+		}
+		return out, &stoppedCommand{fmt.Sprintf("`%s` was ended by a signal (%v) sent to it, not to freshtoken", strings.Join(c, " "), sig), errSignalledAlone}
 	}
 	return out, err
 }
+
+// errSignalledAlone is a service manager's command ended by a signal that
+// freshtoken did not get.
+var errSignalledAlone = errors.New("ended by a signal sent to it alone")
 
 // stoppedBySignal reports whether err is a service manager's command
 // stopped by Ctrl-C, a hang-up or SIGTERM: freshtoken's own interruption,

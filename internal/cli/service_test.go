@@ -60,7 +60,7 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 	t.Run("no answer in time", func(t *testing.T) {
 		hung, _ := hungManager(t)
 		// A short limit: the hung command is what this test means to see cut off.
-		err := runAll(t.Context(), 200*time.Millisecond, [][]string{{hung, "--user", "daemon-reload"}})
+		err := runAll(t.Context(), testFactory(), 200*time.Millisecond, [][]string{{hung, "--user", "daemon-reload"}})
 		want := "`" + hung + " --user daemon-reload` did not answer within 200ms, and was stopped"
 		if err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("runAll: %v; want %q", err, want)
@@ -70,7 +70,9 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 		hung, started := hungManager(t)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() { done <- runAll(ctx, time.Hour, [][]string{{hung, "--user", "daemon-reload"}, {"true"}}) }()
+		go func() {
+			done <- runAll(ctx, testFactory(), time.Hour, [][]string{{hung, "--user", "daemon-reload"}, {"true"}})
+		}()
 		ctrlC(t, cancel, started)
 		err := <-done
 		want := "`" + hung + " --user daemon-reload` was stopped before it answered"
@@ -116,10 +118,26 @@ func TestServiceManagersWordsAreMasked(t *testing.T) {
 	if err := os.WriteFile(manager, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	err := runAll(t.Context(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
+	err := runAll(t.Context(), testFactory(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
 	want := manager + " --user daemon-reload: exit status 1 freshtoken.service: bad setting Environment=API_TOKEN=ghp_R8nT…(40 chars) in line 9"
 	if err == nil || err.Error() != want {
 		t.Fatalf("runAll: %v; want %q", err, want)
+	}
+}
+
+// TestServiceManagerFailingInSilence: a service manager's command that
+// fails printing nothing is quoted with its exit status alone; the space
+// its words would have followed was left before the closing parenthesis
+// ("could not start it (systemctl --user daemon-reload: exit status 1 )").
+func TestServiceManagerFailingInSilence(t *testing.T) {
+	manager := filepath.Join(t.TempDir(), "systemctl")
+	if err := os.WriteFile(manager, []byte("#!/bin/sh\nexit 1\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := runAll(t.Context(), testFactory(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
+	want := manager + " --user daemon-reload: exit status 1"
+	if err == nil || err.Error() != want {
+		t.Fatalf("runAll: %q; want %q", err, want)
 	}
 }
 

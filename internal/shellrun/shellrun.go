@@ -38,18 +38,18 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		err = nil // it exited well; what it printed before is all there is to read
-	} else if sig := StoppedBy(err); sig != 0 {
+	} else if sig := EndedBy(err); slices.Contains(stopping, sig) {
 		err = &Stopped{Signal: sig}
 	}
 	return out.b, errOut.b, out.more || errOut.more, err
 }
 
-// StoppedBy is the signal that stops a person's commands (see Stopped)
-// which ended the command err is the Wait of, or 0.
-func StoppedBy(err error) syscall.Signal {
+// EndedBy is the signal that ended the command err is the Wait of, or 0
+// if none did.
+func EndedBy(err error) syscall.Signal {
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() && slices.Contains(stopping, ws.Signal()) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			return ws.Signal()
 		}
 	}
