@@ -1554,7 +1554,13 @@ func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 	if s.set.IdleLimit > 0 && !r.IssuedAt.IsZero() {
 		plan(r.IssuedAt.Add(s.set.IdleLimit), min(s.set.IdleLimit/10, maxKeepMargin), "the provider ends grants unused for "+days(s.set.IdleLimit), time.Time{})
 	}
-	if s.set.KeepAccess {
+	switch {
+	case s.set.KeepAccess && r.AccessToken == "":
+		// An answer that brought a new refresh token and no usable access
+		// token left none: its token file is renewed now, not after
+		// default_lifetime, which left the expired one there.
+		plan(s.now(), 0, "its token file is kept fresh, and no access token is stored", time.Time{})
+	case s.set.KeepAccess:
 		exp, _ := s.expiry(r)
 		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh", time.Time{})
 	}
