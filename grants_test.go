@@ -153,7 +153,7 @@ func TestClientCredentialsFailures(t *testing.T) {
 func TestClientCredentialsFailureWithNothingStored(t *testing.T) {
 	check := func(t *testing.T, r *rig, err error) {
 		t.Helper()
-		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "nothing was stored") || strings.Contains(err.Error(), "unchanged") {
+		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "nothing is stored yet") || strings.Contains(err.Error(), "unchanged") {
 			t.Fatalf("err = %v; want ErrUnreachable saying nothing was stored, not that stored tokens are unchanged", err)
 		}
 		if rec, lerr := r.store.Load(context.Background(), r.settings.Env); lerr == nil && (rec.AccessToken != "" || rec.RefreshToken != "") {

@@ -1390,6 +1390,7 @@ func TestFailureAfterARotationSaysItIsStored(t *testing.T) {
 			})
 			r, _ := loggedIn(t)
 			r.moveTokenEndpoint(srv.URL)
+			r.clock.Advance(time.Minute) // a renewal comes after the log-in
 			src := r.source()
 			freshtoken.SetPause(src, r.clock.Sleep)
 			_, err := src.Renew(context.Background())
@@ -1436,5 +1437,44 @@ func TestAnswerCutOffByTheTimeoutIsToldAsBegun(t *testing.T) {
 	}
 	if rec := r.record(); !strings.HasPrefix(rec.RefreshToken, "refresh-token-cut-off-") {
 		t.Fatalf("stored %q; want the last cut-off answer's refresh token", rec.RefreshToken)
+	}
+}
+
+// TestLaterFailuresAfterARotationSayItIsStored: a renewal all of whose
+// answers brought a new refresh token and no access token gave up, and the
+// next renewal met a provider down (503): its error, and the rest that
+// status and the proxy page show, said "your stored tokens are unchanged"
+// while the refresh token stored was the last one the provider sent, the
+// one a person kept in Postman spent. They now say it is stored.
+func TestLaterFailuresAfterARotationSayItIsStored(t *testing.T) {
+	var n atomic.Int32
+	down := atomic.Bool{}
+	srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		if down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"","refresh_token":"refresh-token-rotated-%d","token_type":"bearer","expires_in":3600}`, n.Add(1))
+	})
+	r, _ := loggedIn(t)
+	r.moveTokenEndpoint(srv.URL)
+	r.clock.Advance(2 * time.Hour) // the access token has expired
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnusableToken) {
+		t.Fatalf("first renewal: %v; want the unusable answer", err)
+	}
+	down.Store(true)
+	_, err := src.Renew(context.Background())
+	if err == nil || strings.Contains(err.Error(), "unchanged") || !strings.Contains(err.Error(), "new refresh token the provider sent is stored") {
+		t.Fatalf("second renewal: %v; want it to say the new refresh token is stored", err)
+	}
+	rec := r.record()
+	if want := fmt.Sprintf("refresh-token-rotated-%d", n.Load()); rec.RefreshToken != want {
+		t.Fatalf("stored %q; want %q, the last one sent", rec.RefreshToken, want)
+	}
+	if rec.Rest == nil || strings.Contains(rec.Rest.Message, "unchanged") || !strings.Contains(rec.Rest.Message, "new refresh token the provider sent is stored") {
+		t.Fatalf("rest %+v; want it to say the new refresh token is stored", rec.Rest)
 	}
 }

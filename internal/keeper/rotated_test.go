@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +21,35 @@ import (
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
+
+// TestNoticeAfterARotationSaysItIsStored: the provider's first answer to a
+// renewal brought a new refresh token and no access token (stored, the one
+// sent being spent), then it answered 503 for 20 minutes. The notice after
+// 15 minutes said "the stored tokens are unchanged", so a person keeping a
+// copy of the old refresh token (Postman's) took it for the live one; it
+// now says the new refresh token is stored.
+func TestNoticeAfterARotationSaysItIsStored(t *testing.T) {
+	var n atomic.Int32
+	k, st, clock := keepingAfterRotation(t, func(w http.ResponseWriter) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"access_token":"","refresh_token":"refresh-token-rotated-once","token_type":"bearer","expires_in":3600}`))
+			return
+		}
+		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+	})
+	for range 20 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	if rec, err := st.Load(context.Background(), "dev"); err != nil || rec.RefreshToken != "refresh-token-rotated-once" {
+		t.Fatalf("stored %+v, %v; want the rotated refresh token", rec, err)
+	}
+	got := k.Notify.Current()
+	if len(got) != 1 || got[0].Event != notify.Unreachable || strings.Contains(got[0].Message, "unchanged") || !strings.Contains(got[0].Message, "new refresh token") {
+		t.Fatalf("notices %+v; want renewals failing, saying the new refresh token is stored", got)
+	}
+}
 
 // TestTokenFileIsRenewedSoonAfterAnAnswerWithoutAnAccessToken: every try
 // of a renewal was answered with a new refresh token and no access token
