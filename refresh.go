@@ -457,6 +457,9 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 	if err := s.keep(work, n, r); err != nil {
 		return nil, err
 	}
+	if r != nil && r.RefreshToken != "" && !storableRefreshToken(tok.RefreshToken) {
+		s.log.Warn("the provider's new refresh token holds bytes that are not UTF-8 text, so it cannot be stored as sent; the refresh token before it is kept, which a provider that rotates refresh tokens may refuse at the next renewal: then log in again")
+	}
 	s.warnNarrowed(n, r)
 	s.answered.Add(1)
 	return n, nil
@@ -592,7 +595,7 @@ func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Ti
 			tok.RefreshToken = partialRefreshToken(body)
 		}
 	}
-	if tok.RefreshToken == "" || tok.RefreshToken == spent {
+	if tok.RefreshToken == "" || tok.RefreshToken == spent || !storableRefreshToken(tok.RefreshToken) {
 		return nil
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -2616,7 +2617,12 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 		r.Renewals = prev.Renewals + 1
 		r.RenewedAt = sentAt
 		r.RenewedFor = reason
-		if r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken {
+		switch {
+		case !storableRefreshToken(r.RefreshToken):
+			// The provider's, mangled, could never be sent back: the one
+			// before it may still be taken (see exchange's warning).
+			r.RefreshToken, r.RefreshExpiry = prev.RefreshToken, prev.RefreshExpiry
+		case r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken:
 			r.RefreshToken = prev.RefreshToken
 			if r.RefreshExpiry.IsZero() {
 				r.RefreshExpiry = prev.RefreshExpiry
@@ -2630,6 +2636,14 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 			reason == store.RenewedToKeepAlive && !prev.RefreshExpiry.IsZero() && !prev.IssuedAt.After(sentAt) && !r.RefreshExpiry.After(prev.RefreshExpiry)
 	}
 	return r
+}
+
+// storableRefreshToken reports whether a refresh token can be stored and
+// sent back as the provider wrote it: text, as every store keeps it (in
+// JSON), without bytes that are not UTF-8 nor U+FFFD, which encoding/json's
+// reading of a JSON answer puts in their place.
+func storableRefreshToken(rt string) bool {
+	return !strings.ContainsRune(rt, utf8.RuneError)
 }
 
 // extraSeconds is tok's lifetime key in whole seconds, read as the token

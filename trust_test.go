@@ -1478,3 +1478,61 @@ func TestLaterFailuresAfterARotationSayItIsStored(t *testing.T) {
 		t.Fatalf("rest %+v; want it to say the new refresh token is stored", rec.Rest)
 	}
 }
+
+// TestRefreshTokenNotTextKeepsTheOneBefore: an answer whose new refresh
+// token holds bytes that are not UTF-8 (raw in JSON, or %FF in a form) was
+// stored with U+FFFD in their place (encoding/json's reading, or the
+// store's JSON), a refresh token the provider never issued, over one it
+// may still take: every later renewal was refused as a grant that ended.
+// The access token is stored, the refresh token before it kept, and a
+// warning says so; an answer with no access token is not one whose
+// rotation is stored.
+func TestRefreshTokenNotTextKeepsTheOneBefore(t *testing.T) {
+	for _, tc := range []struct{ name, contentType, body string }{
+		{"JSON", "application/json", "{\"access_token\":\"access-token-new\",\"refresh_token\":\"refresh-\xff\xfe-new\",\"token_type\":\"bearer\",\"expires_in\":3600}"},
+		{"JSON, a lone surrogate", "application/json", `{"access_token":"access-token-new","refresh_token":"refresh-\udc80-new","token_type":"bearer","expires_in":3600}`},
+		{"form", "application/x-www-form-urlencoded", "access_token=access-token-new&refresh_token=refresh-%FF-new&token_type=bearer&expires_in=3600"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.Write([]byte(tc.body))
+			})
+			r, _ := loggedIn(t)
+			r.moveTokenEndpoint(srv.URL)
+			before := r.record()
+			logs := testenv.NewOutput()
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := src.Renew(context.Background()); err != nil {
+				t.Fatalf("Renew: %v", err)
+			}
+			rec := r.record()
+			if rec.AccessToken != "access-token-new" || rec.RefreshToken != before.RefreshToken {
+				t.Fatalf("stored access %q, refresh %q; want the new access token and the refresh token before", rec.AccessToken, rec.RefreshToken)
+			}
+			if !strings.Contains(logs.String(), "not UTF-8 text") {
+				t.Fatalf("logs %q; want a warning that the refresh token could not be stored", logs.String())
+			}
+		})
+	}
+	t.Run("no access token", func(t *testing.T) {
+		srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte("{\"access_token\":\"\",\"refresh_token\":\"refresh-\xff-new\",\"token_type\":\"bearer\",\"expires_in\":3600}"))
+		})
+		r, _ := loggedIn(t)
+		r.moveTokenEndpoint(srv.URL)
+		before := r.record()
+		src := r.source()
+		freshtoken.SetPause(src, r.clock.Sleep)
+		if _, err := src.Renew(context.Background()); err == nil || errors.Is(err, freshtoken.ErrUnusableToken) {
+			t.Fatalf("Renew: %v; want the provider's answer refused, not a rotation stored", err)
+		}
+		if rec := r.record(); rec.RefreshToken != before.RefreshToken {
+			t.Fatalf("stored refresh %q; want the one before", rec.RefreshToken)
+		}
+	})
+}
