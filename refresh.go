@@ -451,7 +451,7 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 		// As the answer is told: one cut off by the timeout began to come.
 		_, _, desc := tokenerr.Classify(ans.Explain(err))
 		return n, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken, Msg: fmt.Sprintf(
-			"the provider answered the renewal with a new refresh token but no usable access token (%s); %s", desc, tokenerr.Kept(n))}
+			"the provider answered the renewal with a new refresh token but no usable access token (%s); %s", desc, tokenerr.NewRefreshTokenKept)}
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)
 	if err := s.keep(work, n, r); err != nil {

@@ -11,12 +11,16 @@ import "github.com/freshtoken/freshtoken/store"
 func Kept(r *store.Record) string {
 	switch {
 	case RefreshedOnly(r):
-		return "the new refresh token the provider sent is stored, and the next renewal uses it"
+		return NewRefreshTokenKept
 	case r == nil || r.AccessToken == "" && r.RefreshToken == "":
 		return "nothing is stored yet"
 	}
 	return "your stored tokens are unchanged"
 }
+
+// NewRefreshTokenKept is what Kept says of a refresh token that an answer
+// brought with no usable access token, and the answer's own error too.
+const NewRefreshTokenKept = "the new refresh token the provider sent is stored, and the next renewal uses it"
 
 // RefreshedOnly reports whether r's last renewal stored a new refresh
 // token from an answer without a usable access token: r then holds no
