@@ -1277,6 +1277,9 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 		return fmt.Errorf("%s: the log-in brought no token (neither an access token nor a refresh token), so nothing was saved and the stored tokens are as they were", s.set.Env)
 	}
 	r := s.recordFrom(tok, nil, sentAt, "")
+	if r.AccessToken == "" && r.RefreshToken == "" {
+		return fmt.Errorf("%s: the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were", s.set.Env)
+	}
 	r.LoggedInAt = sentAt
 	storing := s.inFlight()
 	storing.LogIn, storing.Storing = true, true
@@ -1303,6 +1306,9 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 			replaced()
 			s.restAfter(0, nil) // new tokens begin afresh: the rest was for renewing the old
 			s.remember(r)
+			if r.RefreshToken != tok.RefreshToken && s.set.Grant != GrantClientCredentials {
+				s.log.Warn("the provider's refresh token holds bytes that are not UTF-8 text, so it cannot be stored or sent back as it wrote it; the access token is used until it expires, then log in again")
+			}
 			s.warnNarrowed(r, nil)
 			return nil
 		case !errors.Is(err, errLockLost) && !errors.Is(err, store.ErrChanged) || tries == maxLockTries:
@@ -2612,6 +2618,10 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 			r.Renewals = prev.Renewals + 1
 		}
 		return r
+	}
+	if prev == nil && !storableRefreshToken(r.RefreshToken) {
+		// A log-in's, mangled, could never be sent back (see SaveLoginIf).
+		r.RefreshToken, r.RefreshExpiry = "", time.Time{}
 	}
 	if prev != nil {
 		r.Renewals = prev.Renewals + 1

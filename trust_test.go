@@ -1536,3 +1536,33 @@ func TestRefreshTokenNotTextKeepsTheOneBefore(t *testing.T) {
 		}
 	})
 }
+
+// TestLogInWithARefreshTokenNotTextStoresNone: a log-in whose refresh
+// token holds bytes that are not UTF-8 stored it with U+FFFD in their
+// place, a token the provider never issued: the first renewal was refused
+// as a grant that ended. The access token is stored alone, and a warning
+// says why; a log-in that brought nothing else saves nothing.
+func TestLogInWithARefreshTokenNotTextStoresNone(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := r.clock.Now()
+	if err := src.SaveLogin(context.Background(), &oauth2.Token{RefreshToken: "refresh-\xff-new"}, now); err == nil || !strings.Contains(err.Error(), "not UTF-8 text") {
+		t.Fatalf("a log-in with only such a refresh token: %v; want it refused, saying why", err)
+	}
+	if _, err := r.store.Load(context.Background(), r.settings.Env); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the refused log-in the store holds: %v; want nothing", err)
+	}
+	if err := src.SaveLogin(context.Background(), &oauth2.Token{AccessToken: "access-token-new", RefreshToken: "refresh-\xff-new", Expiry: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if rec := r.record(); rec.AccessToken != "access-token-new" || rec.RefreshToken != "" {
+		t.Fatalf("stored access %q, refresh %q; want the access token alone", rec.AccessToken, rec.RefreshToken)
+	}
+	if !strings.Contains(logs.String(), "not UTF-8 text") {
+		t.Fatalf("logs %q; want a warning that the refresh token could not be stored", logs.String())
+	}
+}
