@@ -148,13 +148,13 @@ func TestClientCredentialsFailures(t *testing.T) {
 
 // TestClientCredentialsFailureWithNothingStored: a first fetch of client
 // credentials that fails (a token endpoint that keeps failing, or asks for
-// a long wait) says nothing was stored; it said "your stored tokens are
+// a long wait) says nothing is stored yet; it said "your stored tokens are
 // unchanged" of a store that held none.
 func TestClientCredentialsFailureWithNothingStored(t *testing.T) {
 	check := func(t *testing.T, r *rig, err error) {
 		t.Helper()
-		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "nothing was stored") || strings.Contains(err.Error(), "unchanged") {
-			t.Fatalf("err = %v; want ErrUnreachable saying nothing was stored, not that stored tokens are unchanged", err)
+		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "nothing is stored yet") || strings.Contains(err.Error(), "unchanged") {
+			t.Fatalf("err = %v; want ErrUnreachable saying nothing is stored yet, not that stored tokens are unchanged", err)
 		}
 		if rec, lerr := r.store.Load(context.Background(), r.settings.Env); lerr == nil && (rec.AccessToken != "" || rec.RefreshToken != "") {
 			t.Fatalf("the store holds tokens after a failed first fetch: %+v", rec)

@@ -84,16 +84,6 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	// lost is what became of an earlier try that the token endpoint got
 	// and never answered (see answerLostError), "" if none.
 	lost := ""
-	// rotated: an earlier try's answer brought a new refresh token and no
-	// usable access token, and stored it (see exchange); a failure after
-	// it says so, as the tokens the renewal began with are gone.
-	rotated := false
-	stored := func() string {
-		if rotated {
-			return "the new refresh token it brought is stored, and the next renewal uses it"
-		}
-		return storedNow(r)
-	}
 	for attempt := first; ; attempt++ {
 		if err := s.stillLocked(ctx); err != nil { // nothing is sent yet: the caller may still give up
 			return nil, err
@@ -130,7 +120,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		switch {
 		case errors.Is(err, ErrUnusableToken):
-			rotated = true
+			r = n // what the failures after it say is stored
 			// The answer's new refresh token is stored: the next try spends
 			// it, as soon as renewals may come (once a second). A provider
 			// that always answers so is one that keeps failing.
@@ -204,11 +194,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.RateLimited:
 			if !s.waitsOut(wait) || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), stored())
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), tokenerr.Kept(r))
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, stored(), min(rest, maxRest).Round(time.Second))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, tokenerr.Kept(r), min(rest, maxRest).Round(time.Second))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -218,7 +208,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// wait, and renewals rest as long as the provider asked.
 				// The error is the rest's, told to callers once it has
 				// expired.
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), stored())
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), tokenerr.Kept(r))
 				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
@@ -233,11 +223,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", failingRest)
 				}
 				return nil, s.restShared(work, r, min(wait, failingRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), stored(), then)})
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.Kept(r), then)})
 			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, stored())})
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, tokenerr.Kept(r))})
 			}
 			wait = backoff[attempt]
 		}
@@ -245,7 +235,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		next := s.now().Add(wait)
 		if perr := s.pause(ctx, wait); perr != nil {
 			s.leaveTries(&leftTries{made: attempt + 1, next: next})
-			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, stored())
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, tokenerr.Kept(r))
 		}
 		latest, err := s.load(work)
 		if err != nil {
@@ -266,16 +256,6 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 // to count), that a day's wait would not see through.
 func (s *Source) waitsOut(d time.Duration) bool {
 	return d <= s.set.MaxRetryAfter && d < httpx.LongestRetryAfter
-}
-
-// storedNow is what a renewal that failed says of the store, which it left
-// as it was: r is the record it began with. With no tokens in it (client
-// credentials not yet fetched) there are none to be unchanged.
-func storedNow(r *store.Record) string {
-	if r == nil || r.AccessToken == "" && r.RefreshToken == "" {
-		return "nothing was stored"
-	}
-	return "your stored tokens are unchanged"
 }
 
 // failedRest is how long renewals rest, unless forced, after one gave up
@@ -426,7 +406,7 @@ func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) 
 		s.log.Debug("waiting what is left of the wait before a renewal's next try, whose caller gave up", "wait", wait, "tries", l.made)
 		if err := s.pause(ctx, wait); err != nil {
 			s.leaveTries(l)
-			return 0, fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; %s", s.set.Env, err, storedNow(r))
+			return 0, fmt.Errorf("%s: renewal abandoned (%w) while waiting, as the token endpoint asked or kept failing, before asking it again; %s", s.set.Env, err, tokenerr.Kept(r))
 		}
 	}
 	return l.made, nil
@@ -440,7 +420,8 @@ func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) 
 // An answer that x/oauth2 refuses (no access token, or an empty one) but
 // that holds a new refresh token is stored all the same, since the provider
 // has rotated out the one sent: sending that again would end the grant at
-// a provider that detects reuse. The error then wraps ErrUnusableToken.
+// a provider that detects reuse. The error then wraps ErrUnusableToken,
+// and the record stored is returned with it.
 func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
 	defer s.whenUnlocked(s.sending(s.inFlight()))
 	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", redact.URL(s.set.TokenURL), "timeout", s.set.Timeout)
@@ -469,12 +450,15 @@ func (s *Source) exchange(work context.Context, req renewal, r *store.Record, se
 		}
 		// As the answer is told: one cut off by the timeout began to come.
 		_, _, desc := tokenerr.Classify(ans.Explain(err))
-		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken, Msg: fmt.Sprintf(
-			"the provider answered the renewal with a new refresh token but no usable access token (%s); the new refresh token is stored, and the next renewal uses it", desc)}
+		return n, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrUnusableToken, Msg: fmt.Sprintf(
+			"the provider answered the renewal with a new refresh token but no usable access token (%s); %s", desc, tokenerr.NewRefreshTokenKept)}
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)
 	if err := s.keep(work, n, r); err != nil {
 		return nil, err
+	}
+	if r != nil && r.RefreshToken != "" && !storableRefreshToken(tok.RefreshToken) {
+		s.log.Warn("the provider's new refresh token holds bytes that are not UTF-8 text, so it cannot be stored as sent; the refresh token before it is kept, which a provider that rotates refresh tokens may refuse at the next renewal: then log in again")
 	}
 	s.warnNarrowed(n, r)
 	s.answered.Add(1)
@@ -611,7 +595,7 @@ func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Ti
 			tok.RefreshToken = partialRefreshToken(body)
 		}
 	}
-	if tok.RefreshToken == "" || tok.RefreshToken == spent {
+	if tok.RefreshToken == "" || tok.RefreshToken == spent || !storableRefreshToken(tok.RefreshToken) {
 		return nil
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)

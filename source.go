@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -1323,6 +1324,9 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 		return fmt.Errorf("%s: the log-in brought no token (neither an access token nor a refresh token), so nothing was saved and the stored tokens are as they were", s.set.Env)
 	}
 	r := s.recordFrom(tok, nil, sentAt, "")
+	if r.AccessToken == "" && r.RefreshToken == "" {
+		return fmt.Errorf("%s: the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were", s.set.Env)
+	}
 	r.LoggedInAt = sentAt
 	storing := s.inFlight()
 	storing.LogIn, storing.Storing = true, true
@@ -1349,6 +1353,9 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 			replaced()
 			s.restAfter(0, nil) // new tokens begin afresh: the rest was for renewing the old
 			s.remember(r)
+			if r.RefreshToken != tok.RefreshToken && s.set.Grant != GrantClientCredentials {
+				s.log.Warn("the provider's refresh token holds bytes that are not UTF-8 text, so it cannot be stored or sent back as it wrote it; the access token is used until it expires, then log in again")
+			}
 			s.warnNarrowed(r, nil)
 			return nil
 		case !errors.Is(err, errLockLost) && !errors.Is(err, store.ErrChanged) || tries == maxLockTries:
@@ -1601,7 +1608,13 @@ func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 	if s.set.IdleLimit > 0 && !r.IssuedAt.IsZero() {
 		plan(r.IssuedAt.Add(s.set.IdleLimit), min(s.set.IdleLimit/10, maxKeepMargin), "the provider ends grants unused for "+days(s.set.IdleLimit), time.Time{})
 	}
-	if s.set.KeepAccess {
+	switch {
+	case s.set.KeepAccess && r.AccessToken == "":
+		// An answer that brought a new refresh token and no usable access
+		// token left none: its token file is renewed now, not after
+		// default_lifetime, which left the expired one there.
+		plan(s.now(), 0, "its token file is kept fresh, and no access token is stored", time.Time{})
+	case s.set.KeepAccess:
 		exp, _ := s.expiry(r)
 		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh", time.Time{})
 	}
@@ -2651,11 +2664,20 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 		}
 		return r
 	}
+	if prev == nil && !storableRefreshToken(r.RefreshToken) {
+		// A log-in's, mangled, could never be sent back (see SaveLoginIf).
+		r.RefreshToken, r.RefreshExpiry = "", time.Time{}
+	}
 	if prev != nil {
 		r.Renewals = prev.Renewals + 1
 		r.RenewedAt = sentAt
 		r.RenewedFor = reason
-		if r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken {
+		switch {
+		case !storableRefreshToken(r.RefreshToken):
+			// The provider's, mangled, could never be sent back: the one
+			// before it may still be taken (see exchange's warning).
+			r.RefreshToken, r.RefreshExpiry = prev.RefreshToken, prev.RefreshExpiry
+		case r.RefreshToken == "" || r.RefreshToken == prev.RefreshToken:
 			r.RefreshToken = prev.RefreshToken
 			if r.RefreshExpiry.IsZero() {
 				r.RefreshExpiry = prev.RefreshExpiry
@@ -2669,6 +2691,14 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 			reason == store.RenewedToKeepAlive && !prev.RefreshExpiry.IsZero() && !prev.IssuedAt.After(sentAt) && !r.RefreshExpiry.After(prev.RefreshExpiry)
 	}
 	return r
+}
+
+// storableRefreshToken reports whether a refresh token can be stored and
+// sent back as the provider wrote it: text, as every store keeps it (in
+// JSON), without bytes that are not UTF-8 nor U+FFFD, which encoding/json's
+// reading of a JSON answer puts in their place.
+func storableRefreshToken(rt string) bool {
+	return !strings.ContainsRune(rt, utf8.RuneError)
 }
 
 // extraSeconds is tok's lifetime key in whole seconds, read as the token

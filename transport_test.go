@@ -381,7 +381,7 @@ func TestCutOffAnswerAfterA401sRenewalRefusesNoCaller(t *testing.T) {
 	freshtoken.SetPause(abandoned, func(context.Context, time.Duration) error { return context.Canceled })
 	// Its error says the new refresh token is stored: it said the stored
 	// tokens were unchanged.
-	if _, err := abandoned.Token(); err == nil || strings.Contains(err.Error(), "unchanged") || !strings.Contains(err.Error(), "new refresh token it brought is stored") {
+	if _, err := abandoned.Token(); err == nil || strings.Contains(err.Error(), "unchanged") || !strings.Contains(err.Error(), "new refresh token the provider sent is stored") {
 		t.Fatalf("the abandoned renewal: %v; want an error saying the new refresh token is stored", err)
 	}
 	if rec := r.record(); rec.AccessToken != "" {

@@ -1390,6 +1390,7 @@ func TestFailureAfterARotationSaysItIsStored(t *testing.T) {
 			})
 			r, _ := loggedIn(t)
 			r.moveTokenEndpoint(srv.URL)
+			r.clock.Advance(time.Minute) // a renewal comes after the log-in
 			src := r.source()
 			freshtoken.SetPause(src, r.clock.Sleep)
 			_, err := src.Renew(context.Background())
@@ -1436,5 +1437,132 @@ func TestAnswerCutOffByTheTimeoutIsToldAsBegun(t *testing.T) {
 	}
 	if rec := r.record(); !strings.HasPrefix(rec.RefreshToken, "refresh-token-cut-off-") {
 		t.Fatalf("stored %q; want the last cut-off answer's refresh token", rec.RefreshToken)
+	}
+}
+
+// TestLaterFailuresAfterARotationSayItIsStored: a renewal all of whose
+// answers brought a new refresh token and no access token gave up, and the
+// next renewal met a provider down (503): its error, and the rest that
+// status and the proxy page show, said "your stored tokens are unchanged"
+// while the refresh token stored was the last one the provider sent, the
+// one a person kept in Postman spent. They now say it is stored.
+func TestLaterFailuresAfterARotationSayItIsStored(t *testing.T) {
+	var n atomic.Int32
+	down := atomic.Bool{}
+	srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		if down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"","refresh_token":"refresh-token-rotated-%d","token_type":"bearer","expires_in":3600}`, n.Add(1))
+	})
+	r, _ := loggedIn(t)
+	r.moveTokenEndpoint(srv.URL)
+	r.clock.Advance(2 * time.Hour) // the access token has expired
+	src := r.source()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnusableToken) {
+		t.Fatalf("first renewal: %v; want the unusable answer", err)
+	}
+	down.Store(true)
+	_, err := src.Renew(context.Background())
+	if err == nil || strings.Contains(err.Error(), "unchanged") || !strings.Contains(err.Error(), "new refresh token the provider sent is stored") {
+		t.Fatalf("second renewal: %v; want it to say the new refresh token is stored", err)
+	}
+	rec := r.record()
+	if want := fmt.Sprintf("refresh-token-rotated-%d", n.Load()); rec.RefreshToken != want {
+		t.Fatalf("stored %q; want %q, the last one sent", rec.RefreshToken, want)
+	}
+	if rec.Rest == nil || strings.Contains(rec.Rest.Message, "unchanged") || !strings.Contains(rec.Rest.Message, "new refresh token the provider sent is stored") {
+		t.Fatalf("rest %+v; want it to say the new refresh token is stored", rec.Rest)
+	}
+}
+
+// TestRefreshTokenNotTextKeepsTheOneBefore: an answer whose new refresh
+// token holds bytes that are not UTF-8 (raw in JSON, or %FF in a form) was
+// stored with U+FFFD in their place (encoding/json's reading, or the
+// store's JSON), a refresh token the provider never issued, over one it
+// may still take: every later renewal was refused as a grant that ended.
+// The access token is stored, the refresh token before it kept, and a
+// warning says so; an answer with no access token is not one whose
+// rotation is stored.
+func TestRefreshTokenNotTextKeepsTheOneBefore(t *testing.T) {
+	for _, tc := range []struct{ name, contentType, body string }{
+		{"JSON", "application/json", "{\"access_token\":\"access-token-new\",\"refresh_token\":\"refresh-\xff\xfe-new\",\"token_type\":\"bearer\",\"expires_in\":3600}"},
+		{"JSON, a lone surrogate", "application/json", `{"access_token":"access-token-new","refresh_token":"refresh-\udc80-new","token_type":"bearer","expires_in":3600}`},
+		{"form", "application/x-www-form-urlencoded", "access_token=access-token-new&refresh_token=refresh-%FF-new&token_type=bearer&expires_in=3600"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.Write([]byte(tc.body))
+			})
+			r, _ := loggedIn(t)
+			r.moveTokenEndpoint(srv.URL)
+			before := r.record()
+			logs := testenv.NewOutput()
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := src.Renew(context.Background()); err != nil {
+				t.Fatalf("Renew: %v", err)
+			}
+			rec := r.record()
+			if rec.AccessToken != "access-token-new" || rec.RefreshToken != before.RefreshToken {
+				t.Fatalf("stored access %q, refresh %q; want the new access token and the refresh token before", rec.AccessToken, rec.RefreshToken)
+			}
+			if !strings.Contains(logs.String(), "not UTF-8 text") {
+				t.Fatalf("logs %q; want a warning that the refresh token could not be stored", logs.String())
+			}
+		})
+	}
+	t.Run("no access token", func(t *testing.T) {
+		srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte("{\"access_token\":\"\",\"refresh_token\":\"refresh-\xff-new\",\"token_type\":\"bearer\",\"expires_in\":3600}"))
+		})
+		r, _ := loggedIn(t)
+		r.moveTokenEndpoint(srv.URL)
+		before := r.record()
+		src := r.source()
+		freshtoken.SetPause(src, r.clock.Sleep)
+		if _, err := src.Renew(context.Background()); err == nil || errors.Is(err, freshtoken.ErrUnusableToken) {
+			t.Fatalf("Renew: %v; want the provider's answer refused, not a rotation stored", err)
+		}
+		if rec := r.record(); rec.RefreshToken != before.RefreshToken {
+			t.Fatalf("stored refresh %q; want the one before", rec.RefreshToken)
+		}
+	})
+}
+
+// TestLogInWithARefreshTokenNotTextStoresNone: a log-in whose refresh
+// token holds bytes that are not UTF-8 stored it with U+FFFD in their
+// place, a token the provider never issued: the first renewal was refused
+// as a grant that ended. The access token is stored alone, and a warning
+// says why; a log-in that brought nothing else saves nothing.
+func TestLogInWithARefreshTokenNotTextStoresNone(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := r.clock.Now()
+	if err := src.SaveLogin(context.Background(), &oauth2.Token{RefreshToken: "refresh-\xff-new"}, now); err == nil || !strings.Contains(err.Error(), "not UTF-8 text") {
+		t.Fatalf("a log-in with only such a refresh token: %v; want it refused, saying why", err)
+	}
+	if _, err := r.store.Load(context.Background(), r.settings.Env); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the refused log-in the store holds: %v; want nothing", err)
+	}
+	if err := src.SaveLogin(context.Background(), &oauth2.Token{AccessToken: "access-token-new", RefreshToken: "refresh-\xff-new", Expiry: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if rec := r.record(); rec.AccessToken != "access-token-new" || rec.RefreshToken != "" {
+		t.Fatalf("stored access %q, refresh %q; want the access token alone", rec.AccessToken, rec.RefreshToken)
+	}
+	if !strings.Contains(logs.String(), "not UTF-8 text") {
+		t.Fatalf("logs %q; want a warning that the refresh token could not be stored", logs.String())
 	}
 }

@@ -29,6 +29,7 @@ import (
 	failures "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -1055,11 +1056,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
-		stored := "the stored tokens are unchanged"
-		if rec == nil || rec.AccessToken == "" && rec.RefreshToken == "" {
-			stored = "nothing is stored yet" // client credentials never had
-		}
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), stored)
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), tokenerr.Kept(rec))
 	case failed:
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
 	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):
