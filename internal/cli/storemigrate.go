@@ -519,13 +519,13 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 			store.Waiting(ctx)
 			if slow == nil {
 				slow = time.AfterFunc(time.Second, func() {
-					why := "another process or machine is renewing it, or the store is slow to answer"
+					why := "the renewal lock of " + env + ": another process or machine is renewing it, or the store is slow to answer"
 					if holder, ok := st.(store.StuckHolderTeller); ok {
-						if stuck := holder.StuckHolder(env); stuck != "" {
-							why = stuck
+						if stuck := holder.StuckHolders()(env); stuck != "" {
+							why = stuck // as a renewal's wait says it
 						}
 					}
-					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: %s\n", env, env, why)
+					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for %s\n", env, why)
 					close(said)
 				})
 			}

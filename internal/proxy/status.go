@@ -97,7 +97,7 @@ type envView struct {
 	// StuckLock says that a stopped process holds the environment's
 	// renewal lock, which every renewal, and so every request needing
 	// one, waits for, and how to resume it, as status's "problem" row
-	// says it (freshtoken.Source.StuckLock).
+	// says it (freshtoken.Source.StuckLocks).
 	StuckLock string
 	// NoLogin is set for client credentials, which need no log-in.
 	NoLogin bool
