@@ -363,13 +363,13 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 	case !rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry):
 		v.Expiry = "expired " + ago(-left) + ", and so has the refresh token: log in again"
 		v.LoginFixes = true
-		if v.State != "attention" {
+		if v.Problem == "" { // none told yet: a stopped lock holder is told apart
 			v.State, v.Problem = "attention", "The refresh token has expired, so freshtoken cannot renew the access token."
 		}
 	case rec.RefreshToken == "" && e.conf.Grant != config.GrantClientCredentials:
 		v.Expiry = "expired " + ago(-left) + ", and the provider issued no refresh token: log in again"
 		v.LoginFixes = true
-		if v.State != "attention" {
+		if v.Problem == "" { // none told yet: a stopped lock holder is told apart
 			v.State, v.Problem = "attention", "The provider issued no refresh token, so freshtoken cannot renew the access token."
 		}
 	default:
