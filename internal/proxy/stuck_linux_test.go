@@ -32,7 +32,7 @@ func TestStuckLockHidesNoOtherProblem(t *testing.T) {
 	if err := st.Save(context.Background(), "dev", rec); err != nil {
 		t.Fatal(err)
 	}
-	holder := stoppedLockHolder(t, filepath.Join(filepath.Dir(f.configPath), "store", "dev.lock"))
+	holder := stoppedLockHolder(t, filepath.Join(filepath.Dir(f.configPath), "store", "dev.lock"), "")
 
 	_, body := f.get(t, "/")
 	page := string(body)
@@ -46,12 +46,33 @@ func TestStuckLockHidesNoOtherProblem(t *testing.T) {
 	}
 }
 
+// TestStoppedHolderNameIsShownInert: a stopped lock holder is named by its
+// process name, which any local program sets as it likes (up to 15 bytes,
+// markup and terminal controls included): the page shows it as text, with
+// no control character in it.
+func TestStoppedHolderNameIsShownInert(t *testing.T) {
+	if lock := os.Getenv("FRESHTOKEN_HOLD_LOCK"); lock != "" {
+		holdLock(t, lock)
+		return
+	}
+	f := newFixture(t)
+	f.login(t, "dev")
+	holder := stoppedLockHolder(t, filepath.Join(filepath.Dir(f.configPath), "store", "dev.lock"), "<b>\x1b[2J\a\n")
+	_, body := f.get(t, "/")
+	page := string(body)
+	want := fmt.Sprintf(`<strong>Renewals wait:</strong> the renewal lock of dev: process %d (&lt;b&gt;?[2J??) holds it`, holder)
+	if !strings.Contains(page, want) {
+		t.Errorf("the page does not say %q:\n%s", want, page)
+	}
+}
+
 // stoppedLockHolder runs this test again as a process that holds the
-// flock on lock, and stops it (SIGSTOP) until the test ends: its pid.
-func stoppedLockHolder(t *testing.T, lock string) int {
+// flock on lock, named name unless it is "", and stops it (SIGSTOP) until
+// the test ends: its pid.
+func stoppedLockHolder(t *testing.T, lock, name string) int {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FRESHTOKEN_HOLD_LOCK="+lock)
+	cmd.Env = append(os.Environ(), "FRESHTOKEN_HOLD_LOCK="+lock, "FRESHTOKEN_HOLD_LOCK_NAME="+name)
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -74,6 +95,11 @@ func stoppedLockHolder(t *testing.T, lock string) int {
 // holdLock takes the flock on lock, says so, and holds it until its
 // standard input closes.
 func holdLock(t *testing.T, lock string) {
+	if name := os.Getenv("FRESHTOKEN_HOLD_LOCK_NAME"); name != "" {
+		if err := os.WriteFile("/proc/self/comm", []byte(name), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
 	l, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
