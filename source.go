@@ -574,51 +574,24 @@ func (s *Source) Location() string {
 	return s.store.Location(s.set.Env)
 }
 
-// StuckLock says, in one line that holds no secret, that the
-// environment's renewal lock is held by a process that cannot let it go
-// until a person acts (one that is stopped: Ctrl-Z, SIGSTOP), and what to
-// do: "the renewal lock of ENV: process …", as a renewal waiting for it
-// says it; "" when none is known, or the store cannot tell (see
-// store.StuckHolderTeller: Redis cannot, nor can a system other than
-// Linux). It never waits for the lock.
-func (s *Source) StuckLock() string {
+// StuckLocks tells, for any environment kept in the Source's store, that
+// its renewal lock is held by a process that cannot let it go until a
+// person acts (one that is stopped: Ctrl-Z, SIGSTOP), and what to do, in
+// one line that holds no secret, as a renewal waiting for it says it: "the
+// renewal lock of ENV: process …"; "" when none is known, or the store
+// cannot tell (see store.StuckHolderTeller: Redis cannot, nor can a system
+// other than Linux). It looks once, now, for a caller asking of every
+// environment, as status and the proxy's page do, and never waits for a
+// lock.
+func (s *Source) StuckLocks() func(env string) string {
 	if s.unmade() {
-		return ""
+		return func(string) string { return "" }
 	}
 	holder, ok := s.store.(store.StuckHolderTeller)
 	if !ok {
-		return ""
+		return func(string) string { return "" }
 	}
-	return stuckLock(s.set.Env, holder.StuckHolder(s.set.Env))
-}
-
-// StuckLocks is StuckLock for any environment kept in the Source's store,
-// told from one look at who holds the locks (store.StuckHoldersTeller),
-// taken now: for a caller asking of every environment, as status and the
-// proxy's page do.
-func (s *Source) StuckLocks() func(env string) string {
-	var holder func(env string) string
-	switch st := s.store.(type) {
-	case store.StuckHoldersTeller:
-		holder = st.StuckHolders()
-	case store.StuckHolderTeller:
-		holder = st.StuckHolder
-	}
-	return func(env string) string {
-		if holder == nil || s.unmade() {
-			return ""
-		}
-		return stuckLock(env, holder(env))
-	}
-}
-
-// stuckLock is the line that tells of env's lock held by stuck
-// (a StuckHolder), or "" for none.
-func stuckLock(env, stuck string) string {
-	if stuck == "" {
-		return ""
-	}
-	return "the renewal lock of " + env + ": " + stuck
+	return holder.StuckHolders()
 }
 
 // TokenClient carries every request to the provider's token and revocation
@@ -2477,7 +2450,7 @@ func (s *Source) sayLockWaitAfter(told time.Duration, waiting string) (done func
 		if ended {
 			return
 		}
-		if stuck := s.StuckLock(); stuck != "" {
+		if stuck := s.StuckLocks()(s.set.Env); stuck != "" {
 			s.log.Warn("waiting for "+stuck, "store", s.Location())
 			return
 		}

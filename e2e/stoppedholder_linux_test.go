@@ -39,13 +39,25 @@ func TestStoppedLockHolderIsNamed(t *testing.T) {
 }
 
 // TestStoppedLockHolderIsNamedToStoreMigrate: `store migrate`, which takes
-// each environment's lock itself, names a stopped holder as renewals do.
+// each environment's lock itself, names a stopped holder as renewals do:
+// stopped before the wait is told, or after (it said only that another
+// process or machine was renewing, and waited on in silence).
 func TestStoppedLockHolderIsNamedToStoreMigrate(t *testing.T) {
-	w, g := strictWorld(t)
-	holder := lockHolder(t, w, g)
-	stopProcess(t, holder.cmd.Process)
-	run := w.watch("store", "migrate", "--to", "file://"+filepath.Join(t.TempDir(), "moved"))
-	namesStoppedThenEnds(t, "dev: ", holder, g, run)
+	for _, stopAfterTold := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stopped after the wait is told %v", stopAfterTold), func(t *testing.T) {
+			w, g := strictWorld(t)
+			holder := lockHolder(t, w, g)
+			if !stopAfterTold {
+				stopProcess(t, holder.cmd.Process)
+			}
+			run := w.watch("store", "migrate", "--to", "file://"+filepath.Join(t.TempDir(), "moved"))
+			if stopAfterTold {
+				run.waitSaid(t, "dev: waiting for the renewal lock of dev: another process or machine is renewing it")
+				stopProcess(t, holder.cmd.Process)
+			}
+			namesStoppedThenEnds(t, "dev: ", holder, g, run)
+		})
+	}
 }
 
 // lockHolder starts a `token --force` and returns once it holds the

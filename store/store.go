@@ -492,25 +492,19 @@ type LockChecker interface {
 	HoldsLock(ctx context.Context, env string) (bool, error)
 }
 
-// StuckHolderTeller is a Store that can tell, while a renewer waits for
-// env's renewal lock, that the lock's holder cannot let it go until a
-// person acts: a process that is stopped (Ctrl-Z, SIGSTOP) holds a lock
-// with no time limit for as long as it stays stopped, and taking the lock
-// from it would be unsafe, as it may have sent the refresh token already.
+// StuckHolderTeller is a Store that can tell, without waiting for it, that
+// an environment's renewal lock is held by a holder that cannot let it go
+// until a person acts: a process that is stopped (Ctrl-Z, SIGSTOP) holds a
+// lock with no time limit for as long as it stays stopped, and taking the
+// lock from it would be unsafe, as it may have sent the refresh token
+// already.
 type StuckHolderTeller interface {
-	// StuckHolder says who holds env's renewal lock and what to do, in one
-	// line that holds no secret (a process's id and name, never its
-	// arguments), when its holder is known to be stuck; "" otherwise.
-	StuckHolder(env string) string
-}
-
-// StuckHoldersTeller is a StuckHolderTeller that can tell of many
-// environments from one look at who holds what: a caller asking of every
-// environment at once (status, the proxy's page) looks once, where asking
-// StuckHolder of each looked for each.
-type StuckHoldersTeller interface {
-	StuckHolderTeller
-	// StuckHolders looks now, and returns StuckHolder as of that look.
+	// StuckHolders looks now at who holds the store's renewal locks, and
+	// tells from that one look, for any number of environments (a waiting
+	// renewal asks of its own, status of every one), that env's lock is
+	// held by a stuck holder and what to do, in one line that holds no
+	// secret (a process's id and name, never its arguments): "the renewal
+	// lock of ENV: …"; "" when its holder is not known to be stuck.
 	StuckHolders() func(env string) string
 }
 

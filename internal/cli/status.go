@@ -149,7 +149,7 @@ type envStatus struct {
 	TokenFileProblem string `json:"token_file_problem,omitempty"`
 	// RenewalLockStuck says that the environment's renewal lock is held
 	// by a stopped process, which every renewal waits for, and what to do
-	// (freshtoken.Source.StuckLock): told without waiting for the lock.
+	// (freshtoken.Source.StuckLocks): told without waiting for the lock.
 	RenewalLockStuck string `json:"renewal_lock_stuck,omitempty"`
 	// ended: the tokens are held, but the access token expired and there
 	// is no refresh token to renew it with.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -512,28 +513,48 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 		}
 		// A wait is told once the store says it waits (store.Waiting: for
 		// another holder, a keychain's prompt) and has lasted a second; a
-		// store that cannot be reached is told by its error alone.
-		said := make(chan struct{})
+		// store that cannot be reached is told by its error alone. A store
+		// that can tell a stopped holder (store.StuckHolderTeller) is asked
+		// again each second until it names one, in a renewal's words, as a
+		// renewal's wait does: the holder may be stopped after the wait is
+		// told.
+		var mu sync.Mutex
+		ended, told := false, false
 		var slow *time.Timer
+		say := func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if ended {
+				return
+			}
+			holder, tells := st.(store.StuckHolderTeller)
+			if tells {
+				if stuck := holder.StuckHolders()(env); stuck != "" {
+					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for %s\n", env, stuck)
+					return
+				}
+				slow.Reset(time.Second)
+			}
+			if !told {
+				fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
+				told = true
+			}
+		}
 		waiting := store.WithWaiting(ctx, func() {
 			store.Waiting(ctx)
+			mu.Lock()
+			defer mu.Unlock()
 			if slow == nil {
-				slow = time.AfterFunc(time.Second, func() {
-					why := "another process or machine is renewing it, or the store is slow to answer"
-					if holder, ok := st.(store.StuckHolderTeller); ok {
-						if stuck := holder.StuckHolder(env); stuck != "" {
-							why = stuck
-						}
-					}
-					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: %s\n", env, env, why)
-					close(said)
-				})
+				slow = time.AfterFunc(time.Second, say)
 			}
 		})
 		unlock, err := st.Lock(waiting, env)
-		if slow != nil && !slow.Stop() {
-			<-said
+		mu.Lock()
+		ended = true // a line being written is whole before the next
+		if slow != nil {
+			slow.Stop()
 		}
+		mu.Unlock()
 		if err != nil && st == to {
 			return &newStoreError{err}
 		}

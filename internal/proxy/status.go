@@ -97,7 +97,7 @@ type envView struct {
 	// StuckLock says that a stopped process holds the environment's
 	// renewal lock, which every renewal, and so every request needing
 	// one, waits for, and how to resume it, as status's "problem" row
-	// says it (freshtoken.Source.StuckLock).
+	// says it (freshtoken.Source.StuckLocks).
 	StuckLock string
 	// NoLogin is set for client credentials, which need no log-in.
 	NoLogin bool
@@ -363,13 +363,13 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 	case !rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry):
 		v.Expiry = "expired " + ago(-left) + ", and so has the refresh token: log in again"
 		v.LoginFixes = true
-		if v.State != "attention" {
+		if v.Problem == "" { // none told yet: a stopped lock holder is told apart
 			v.State, v.Problem = "attention", "The refresh token has expired, so freshtoken cannot renew the access token."
 		}
 	case rec.RefreshToken == "" && e.conf.Grant != config.GrantClientCredentials:
 		v.Expiry = "expired " + ago(-left) + ", and the provider issued no refresh token: log in again"
 		v.LoginFixes = true
-		if v.State != "attention" {
+		if v.Problem == "" { // none told yet: a stopped lock holder is told apart
 			v.State, v.Problem = "attention", "The provider issued no refresh token, so freshtoken cannot renew the access token."
 		}
 	default:

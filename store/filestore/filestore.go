@@ -543,17 +543,18 @@ func (s *Store) HoldsLock(_ context.Context, env string) (bool, error) {
 	return l != nil && sameFile(l, filepath.Join(s.dir, env+".lock")), nil
 }
 
-// StuckHolder implements store.StuckHolderTeller: on Linux, a stopped
-// process that holds env's lock file is named, with how to resume it.
-func (s *Store) StuckHolder(env string) string {
-	return stoppedHolder(filepath.Join(s.dir, env+".lock"))
-}
-
-// StuckHolders implements store.StuckHoldersTeller: StuckHolder for any
-// number of environments, from one look at the system's locks.
+// StuckHolders implements store.StuckHolderTeller: on Linux, a stopped
+// process that holds an environment's lock file is named, with how to
+// resume it.
 func (s *Store) StuckHolders() func(env string) string {
 	holder := stoppedHolders()
-	return func(env string) string { return holder(filepath.Join(s.dir, env+".lock")) }
+	return func(env string) string {
+		pid, name := holder(filepath.Join(s.dir, env+".lock"))
+		if pid == 0 {
+			return ""
+		}
+		return fmt.Sprintf("the renewal lock of %s: process %d (%s) holds it and is stopped (Ctrl-Z?): resume it (`fg`, or `kill -CONT %d`) or end it", env, pid, name, pid)
+	}
 }
 
 // stillHeld reports whether a Save of env may write: when this Store holds

@@ -12,17 +12,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stoppedHolder says which process holds the flock on the lock file p and
-// what to do, if that process is stopped; "" when the holder runs, or
-// cannot be told (another pid namespace, another machine over NFS).
-func stoppedHolder(p string) string { return stoppedHolders()(p) }
-
-// stoppedHolders is stoppedHolder for any number of lock files, told from
-// one reading of /proc/locks, taken now, which names each FLOCK's holder
-// by pid and the locked file's device and inode (/proc/PID/stat gives the
+// stoppedHolders looks now, in one reading of /proc/locks, at who holds
+// the system's locks, and tells from that look which process holds the
+// flock on the lock file p, if that process is stopped: its pid and name;
+// 0 when the holder runs, or cannot be told (another pid namespace,
+// another machine over NFS). /proc/locks names each FLOCK's holder by pid
+// and the locked file's device and inode (/proc/PID/stat gives the
 // holder's state and name): reading it costs as much as the system holds
-// locks, and a caller asking of every environment read it for each.
-func stoppedHolders() func(p string) string {
+// locks, so a caller asking of every environment reads it once.
+func stoppedHolders() func(p string) (pid int, name string) {
 	holders := map[string][]int{} // the FLOCK holders of each locked file
 	if locks, err := os.Open("/proc/locks"); err == nil {
 		lines := bufio.NewScanner(locks)
@@ -39,24 +37,24 @@ func stoppedHolders() func(p string) string {
 		}
 		locks.Close()
 	}
-	return func(p string) string {
+	return func(p string) (int, string) {
 		if len(holders) == 0 {
-			return ""
+			return 0, ""
 		}
 		fi, err := os.Lstat(p)
 		if err != nil {
-			return ""
+			return 0, ""
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		if !ok {
-			return ""
+			return 0, ""
 		}
 		for _, pid := range holders[fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)] {
 			if name, stopped := processStopped(pid); stopped {
-				return fmt.Sprintf("process %d (%s) holds it and is stopped (Ctrl-Z?): resume it (`fg`, or `kill -CONT %d`) or end it", pid, name, pid)
+				return pid, name
 			}
 		}
-		return ""
+		return 0, ""
 	}
 }
 

@@ -2,8 +2,8 @@
 
 package filestore
 
-// stoppedHolder is "": only Linux tells a lock's holder (/proc/locks).
-func stoppedHolder(string) string { return "" }
-
-// stoppedHolders is stoppedHolder for any number of lock files.
-func stoppedHolders() func(string) string { return stoppedHolder }
+// stoppedHolders tells of no holder: only Linux tells a lock's holder
+// (/proc/locks).
+func stoppedHolders() func(string) (pid int, name string) {
+	return func(string) (int, string) { return 0, "" }
+}

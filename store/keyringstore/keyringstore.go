@@ -405,11 +405,8 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	return s.locks.HoldsLock(ctx, env)
 }
 
-// StuckHolder implements store.StuckHolderTeller, as the file store does:
+// StuckHolders implements store.StuckHolderTeller, as the file store does:
 // its locks are the same lock files.
-func (s *Store) StuckHolder(env string) string { return s.locks.StuckHolder(env) }
-
-// StuckHolders implements store.StuckHoldersTeller, as the file store does.
 func (s *Store) StuckHolders() func(env string) string { return s.locks.StuckHolders() }
 
 // stillHeld reports whether a Save of env may write: when this Store holds
