@@ -49,8 +49,8 @@ var errStopping = errors.New("the proxy is stopping")
 const maxHeaderBytes = 32 << 10
 
 // Serve serves the proxy on ln until ctx ends or ln fails. Once ctx ends it
-// stops taking requests and gives the requests in flight shutdownGrace to
-// finish; those still running then are ended, and their clients told so
+// stops accepting connections and gives the requests in flight, and those
+// sent on the connections it had accepted, shutdownGrace to finish; those still running then are ended, and their clients told so
 // (503, "interrupted"). Each connection's program is looked up at its
 // first request, and another user's refused (see peers). A temporary accept
 // failure, such as running out of file descriptors, does not end it:
