@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"testing"
 
@@ -76,4 +77,33 @@ func rawDup(t *testing.T, ln *net.TCPListener) int {
 		t.Fatal(err, dupErr)
 	}
 	return fd
+}
+
+// TestHandedSocketOnEveryAddressIsTaken: a proxy listening on every
+// address (--allow-remote --listen 0.0.0.0:8787) holds a socket bound to
+// [::] where the system has IPv6, as net.Listen binds 0.0.0.0 there. The
+// new version took it for a socket elsewhere, left it open, and could
+// not listen on its address, which it held itself: the upgrade ended the
+// proxy (exit 2), or left the service waiting for ever for "another
+// program" to free it. Checked on the addresses such sockets report, as
+// tests listen on loopback only.
+func TestHandedSocketOnEveryAddressIsTaken(t *testing.T) {
+	for _, c := range []struct {
+		at, listen string
+		taken      bool
+	}{
+		{"[::]:8787", "0.0.0.0:8787", true},
+		{"0.0.0.0:8787", "0.0.0.0:8787", true}, // a system without IPv6
+		{"[::]:8787", "[::]:8787", true},
+		{"[::]:8787", ":8787", true},
+		{"[fe80::1]:8787", "[fe80::1%eth0]:8787", true},
+		{"127.0.0.1:8787", "127.0.0.1:8787", true},
+		{"[::]:8787", "127.0.0.1:8787", false},
+		{"127.0.0.1:8787", "0.0.0.0:8787", false},
+		{"[::]:8787", "0.0.0.0:9000", false},
+	} {
+		if got := listensOn(netip.MustParseAddrPort(c.at), c.listen); got != c.taken {
+			t.Errorf("a socket on %s, handed to a proxy listening on %s: taken %v, want %v", c.at, c.listen, got, c.taken)
+		}
+	}
 }

@@ -108,7 +108,8 @@ func takeListener(v, addr string) (net.Listener, string) {
 
 // listensOn reports whether a socket bound to at is one that
 // net.Listen("tcp", addr) would have made: on addr's port (any, for port
-// 0) and on its address, or one its name stands for.
+// 0) and on its address, or one its name stands for. Taking it for
+// another, the proxy could not listen on addr, which it holds itself.
 func listensOn(at netip.AddrPort, addr string) bool {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -118,11 +119,14 @@ func listensOn(at netip.AddrPort, addr string) bool {
 		return false
 	}
 	ip := at.Addr().Unmap()
-	if host == "" {
+	want, err := netip.ParseAddr(host)
+	if host == "" || err == nil && want.IsUnspecified() {
+		// Every address: where the system has IPv6, net.Listen binds
+		// 0.0.0.0, as "" and ::, to [::], one socket for both.
 		return ip.IsUnspecified()
 	}
-	if want, err := netip.ParseAddr(host); err == nil {
-		return want.Unmap() == ip
+	if err == nil {
+		return want.WithZone("").Unmap() == ip // a socket's address names no zone
 	}
 	ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
 	return err == nil && slices.ContainsFunc(ips, func(a netip.Addr) bool { return a.Unmap() == ip })

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
@@ -48,8 +49,8 @@ var errStopping = errors.New("the proxy is stopping")
 const maxHeaderBytes = 32 << 10
 
 // Serve serves the proxy on ln until ctx ends or ln fails. Once ctx ends it
-// stops taking requests and gives the requests in flight shutdownGrace to
-// finish; those still running then are ended, and their clients told so
+// stops accepting connections and gives the requests in flight, and those
+// sent on the connections it had accepted, shutdownGrace to finish; those still running then are ended, and their clients told so
 // (503, "interrupted"). Each connection's program is looked up at its
 // first request, and another user's refused (see peers). A temporary accept
 // failure, such as running out of file descriptors, does not end it:
@@ -66,6 +67,15 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return stopping },
 		ConnContext:       withConnPeer,
 	}
+	var open atomic.Int64 // connections accepted and not yet closed
+	srv.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
 	p.watchPeers(ln)
 	failed := make(chan error, 1)
 	go func() { failed <- srv.Serve(sendLimited{ln, p.timeouts.send}) }()
@@ -80,6 +90,9 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	grace, cancel := context.WithTimeout(context.Background(), p.timeouts.shutdown)
 	defer cancel()
+	if err == nil {
+		drain(grace, srv, ln, failed, &open)
+	}
 	if srv.Shutdown(grace) != nil {
 		stop(errStopping)
 		last, cancel := context.WithTimeout(context.Background(), stoppedGrace)
@@ -93,6 +106,30 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// drain stops srv accepting connections on ln (served then ends) and
+// lets the open ones end, each after its next answer, one idle at once,
+// until none is left or grace ends; Shutdown then does the rest. Shutdown
+// alone closed, unanswered, a connection accepted before it whose request
+// it read after (http.Server drops a request read once Shutdown began):
+// its client, connected before the proxy stopped, saw EOF.
+func drain(grace context.Context, srv *http.Server, ln net.Listener, served <-chan error, open *atomic.Int64) {
+	srv.SetKeepAlivesEnabled(false) // closes the idle connections
+	ln.Close()
+	<-served
+	// Polled, as Shutdown polls: one that never sends a request is idle
+	// once it has been open 5 seconds.
+	wait := time.Millisecond
+	for open.Load() > 0 {
+		select {
+		case <-grace.Done():
+			return
+		case <-time.After(wait):
+		}
+		srv.SetKeepAlivesEnabled(false)
+		wait = min(2*wait, 500*time.Millisecond)
+	}
 }
 
 // background is the proxy's work that must not be cut off when it stops:
