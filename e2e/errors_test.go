@@ -212,18 +212,7 @@ func TestRedisPasswordChangedDuringARenewal(t *testing.T) {
 		srv.Command(t, "CLIENT", "KILL", "USER", "freshtoken")
 	})
 	w.login()
-	admin, err := redisstore.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	stored := func() string {
-		rec, err := admin.Load(context.Background(), "dev")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rec.RefreshToken
-	}
+	stored := storedRefreshToken(t, srv)
 	before := stored()
 	run := w.watch("token", "--force")
 	run.waitSaid(t, "waiting for the store to take the new tokens")
@@ -281,6 +270,23 @@ func newWorldAtFirstRenewal(t *testing.T, storeURL string, atRenewal func()) *wo
 	}}, storeURL, "")
 }
 
+// storedRefreshToken reads the refresh token stored for dev in srv, as an
+// administrator of the Redis does (its own user, not freshtoken's).
+func storedRefreshToken(t *testing.T, srv *redistest.Server) func() string {
+	admin, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	return func() string {
+		rec, err := admin.Load(context.Background(), "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.RefreshToken
+	}
+}
+
 // TestRedisRefusingTheAnswerIsWaitedFor: Redis refuses the answer to a
 // renewal, which rotated the refresh token (the user may take the lock and
 // read the record, not write it: a real ACL). `token --force` does not
@@ -295,18 +301,7 @@ func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 		srv.SetUser(t, "freshtoken", "resetkeys", "%R~freshtoken:*", "~freshtoken:*:lock", "~freshtoken:*:renewing")
 	})
 	w.login()
-	admin, err := redisstore.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	stored := func() string {
-		rec, err := admin.Load(context.Background(), "dev")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rec.RefreshToken
-	}
+	stored := storedRefreshToken(t, srv)
 	before := stored()
 	run := w.watch("token", "--force")
 	run.waitSaid(t, "waiting for the store to take the new tokens")

@@ -21,21 +21,7 @@ import (
 // waiter now names the stopped process and how to resume it: stopped
 // before the wait is told, or after.
 func TestStoppedLockHolderIsNamed(t *testing.T) {
-	for _, stopAfterTold := range []bool{false, true} {
-		t.Run(fmt.Sprintf("stopped after the wait is told %v", stopAfterTold), func(t *testing.T) {
-			w, g := strictWorld(t)
-			holder := lockHolder(t, w, g)
-			if !stopAfterTold {
-				stopProcess(t, holder.cmd.Process)
-			}
-			run := w.watch("token", "--force")
-			if stopAfterTold {
-				run.waitSaid(t, "waiting for the renewal lock of dev: another process or machine is renewing it")
-				stopProcess(t, holder.cmd.Process)
-			}
-			namesStoppedThenEnds(t, "", holder, g, run)
-		})
-	}
+	stoppedHolderIsNamedTo(t, "", func(*testing.T) []string { return []string{"token", "--force"} })
 }
 
 // TestStoppedLockHolderIsNamedToStoreMigrate: `store migrate`, which takes
@@ -43,6 +29,16 @@ func TestStoppedLockHolderIsNamed(t *testing.T) {
 // stopped before the wait is told, or after (it said only that another
 // process or machine was renewing, and waited on in silence).
 func TestStoppedLockHolderIsNamedToStoreMigrate(t *testing.T) {
+	stoppedHolderIsNamedTo(t, "dev: ", func(t *testing.T) []string {
+		return []string{"store", "migrate", "--to", "file://" + filepath.Join(t.TempDir(), "moved")}
+	})
+}
+
+// stoppedHolderIsNamedTo runs freshtoken with args (of each subtest)
+// while another holds dev's renewal lock, stopped before the wait is told
+// or after: it names the holder, its lines beginning with prefix, and ends
+// once it is resumed.
+func stoppedHolderIsNamedTo(t *testing.T, prefix string, args func(*testing.T) []string) {
 	for _, stopAfterTold := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stopped after the wait is told %v", stopAfterTold), func(t *testing.T) {
 			w, g := strictWorld(t)
@@ -50,12 +46,12 @@ func TestStoppedLockHolderIsNamedToStoreMigrate(t *testing.T) {
 			if !stopAfterTold {
 				stopProcess(t, holder.cmd.Process)
 			}
-			run := w.watch("store", "migrate", "--to", "file://"+filepath.Join(t.TempDir(), "moved"))
+			run := w.watch(args(t)...)
 			if stopAfterTold {
-				run.waitSaid(t, "dev: waiting for the renewal lock of dev: another process or machine is renewing it")
+				run.waitSaid(t, prefix+"waiting for the renewal lock of dev: another process or machine is renewing it")
 				stopProcess(t, holder.cmd.Process)
 			}
-			namesStoppedThenEnds(t, "dev: ", holder, g, run)
+			namesStoppedThenEnds(t, prefix, holder, g, run)
 		})
 	}
 }

@@ -575,6 +575,28 @@ func loggingTo(t *testing.T, path string) *Factory {
 	return f
 }
 
+// logAcrossAFullDisk logs through f "before the disk filled", then each of
+// whileFull once the disk holding path is full, then "once there is room"
+// once it is freed, and returns what path holds. The lines logged while
+// full are longer than a page, so that they need space the disk no longer
+// has (a short line still fits in the file's last page, and the rest of
+// that page is room for part of a line).
+func logAcrossAFullDisk(t *testing.T, f *Factory, path string, whileFull ...string) []byte {
+	t.Helper()
+	f.Logger().Warn("before the disk filled")
+	free := testdisk.Fill(t, filepath.Dir(path))
+	for _, msg := range whileFull {
+		f.Logger().Warn(msg, "pad", strings.Repeat("x", 8<<10))
+	}
+	free()
+	f.Logger().Warn("once there is room")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestLogFileIsWrittenAgainOnceThereIsRoom: a long-running proxy's
 // --log-file whose disk fills (a real tmpfs) has its lines on stderr,
 // said once, and goes back to the file once there is room again, said
@@ -584,19 +606,7 @@ func TestLogFileIsWrittenAgainOnceThereIsRoom(t *testing.T) {
 	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
 	f := loggingTo(t, path)
 	stderr := f.IO.ErrOut.(*bytes.Buffer)
-	f.Logger().Warn("before the disk filled")
-	free := testdisk.Fill(t, filepath.Dir(path))
-	// Longer than a page, so that they need space the disk no longer has
-	// (a short line still fits in the file's last page).
-	pad := strings.Repeat("x", 8<<10)
-	f.Logger().Warn("while the disk is full", "pad", pad)
-	f.Logger().Warn("still full", "pad", pad)
-	free()
-	f.Logger().Warn("once there is room")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := logAcrossAFullDisk(t, f, path, "while the disk is full", "still full")
 	log := string(b)
 	if !strings.Contains(log, "before the disk filled") || !strings.Contains(log, "once there is room") || strings.Contains(log, "still full") {
 		t.Errorf("the log file holds:\n%s\nwant the lines from before the disk filled and from once there was room", log)
@@ -634,15 +644,7 @@ func TestJSONLogFileOnAFullDiskHoldsWholeLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.close)
-	f.Logger().Warn("before the disk filled")
-	free := testdisk.Fill(t, filepath.Dir(path))
-	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
-	free()
-	f.Logger().Warn("once there is room")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := logAcrossAFullDisk(t, f, path, "while the disk is full")
 	var msgs []string
 	for line := range strings.Lines(string(b)) {
 		var entry struct{ Msg string }
@@ -667,15 +669,7 @@ func TestAppendOnlyLogFileOnAFullDisk(t *testing.T) {
 	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
 	testdisk.AppendOnly(t, path)
 	f := loggingTo(t, path)
-	f.Logger().Warn("before the disk filled") // the rest of its page is room for part of a line
-	free := testdisk.Fill(t, filepath.Dir(path))
-	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
-	free()
-	f.Logger().Warn("once there is room")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := logAcrossAFullDisk(t, f, path, "while the disk is full")
 	if !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"\n\z`).Match(b) {
 		t.Errorf("the line logged once there was room is not a line of its own:\n%.300s", b)
 	}

@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestProxyPageOfManyEnvironmentsLooksAtTheLocksOnce: the proxy's page,
@@ -62,17 +62,7 @@ func TestProxyPageOfManyEnvironmentsLooksAtTheLocksOnce(t *testing.T) {
 	}
 	perEnv() // each environment opened
 	few := perEnv()
-	held := t.TempDir()
-	for i := range 500 {
-		f, err := os.Create(filepath.Join(held, fmt.Sprint(i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.HoldLocks(t, 500)
 	if many := perEnv(); many > few+50 {
 		t.Errorf("the status page of %d environments made %d allocations for each with 500 more locks held, %d without; want a few more at most (the locks looked at once)", n, many, few)
 	}

@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestStatusOfManyEnvironmentsLooksAtTheLocksOnce: status, telling of a
@@ -48,17 +49,7 @@ func TestStatusOfManyEnvironmentsLooksAtTheLocksOnce(t *testing.T) {
 		return (after.Mallocs - before.Mallocs) / n
 	}
 	few := perEnv()
-	held := t.TempDir()
-	for i := range 500 {
-		f, err := os.Create(filepath.Join(held, fmt.Sprint(i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testenv.HoldLocks(t, 500)
 	if many := perEnv(); many > few+50 {
 		t.Errorf("status of %d environments made %d allocations for each with 500 more locks held, %d without; want a few more at most (the locks looked at once)", n, many, few)
 	}

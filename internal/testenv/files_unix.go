@@ -4,6 +4,8 @@ package testenv
 
 import (
 	"os"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -36,6 +38,23 @@ func ExhaustFiles(t testing.TB) (release func()) {
 		}
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// HoldLocks takes n more flocks, on files of their own, until the test
+// ends: a system holding many locks, for what reads its lock table.
+func HoldLocks(t testing.TB, n int) {
+	t.Helper()
+	dir := t.TempDir()
+	for i := range n {
+		f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
