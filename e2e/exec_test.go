@@ -17,7 +17,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
-	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestExecLeavesNoDescriptorToTheCommand: the command exec puts in
@@ -89,15 +88,7 @@ func TestExecPassesSignalsOn(t *testing.T) {
 // starting the command.
 func TestExecRunsNothingAfterASignal(t *testing.T) {
 	w, g := strictWorld(t)
-	st := filestore.New(w.store) // the access token has expired: exec must renew first
-	rec, err := st.Load(context.Background(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Expiry = time.Now().Add(-time.Minute)
-	if err := st.Save(context.Background(), "dev", rec); err != nil {
-		t.Fatal(err)
-	}
+	expireStored(t, w) // exec must renew first
 	ran := filepath.Join(w.dir, "ran")
 	run := w.watch("exec", "--", "touch", ran)
 	g.wait(t)
