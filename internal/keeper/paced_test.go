@@ -106,7 +106,8 @@ func keeperOfMany(t *testing.T, n int, opts devprovider.Options, keepAccess bool
 // than half the time left before what it keeps alive lapses. 30
 // environments of one app, each another user's (whose limit is their
 // own), renewing a minute ahead (the default): held until their turn, 18
-// token files held an expired token every hour, for up to two minutes;
+// token files' tokens reached their expiry every hour, 6 of them expired
+// for a minute after (a fleet of 100: 88, for up to seven minutes);
 // and 30 whose refresh tokens live 10 minutes (renewed one ahead): 18
 // grants ended, each needing a log-in.
 func TestPacingLetsNothingLapse(t *testing.T) {
