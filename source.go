@@ -1522,6 +1522,12 @@ type KeepAlivePlan struct {
 	// ahead of this one: the deadlines counted from it cannot be trusted,
 	// so the renewal is now.
 	IssuedAhead time.Time
+	// Lapses is the first moment still to come when something the plan
+	// keeps alive lapses (the token file's access token, the refresh
+	// token, the grant unused for the idle limit): a renewal put off
+	// until then lets it lapse. It is now when the times stored cannot be
+	// trusted (IssuedAhead), and zero when every one has lapsed already.
+	Lapses time.Time
 }
 
 // Why says why the plan is, writing its times with format, such as
@@ -1565,10 +1571,17 @@ func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 	// provider's deadline may be anywhere up to then, so the grant is
 	// renewed now, once, and its times are this clock's again.
 	ahead := r.IssuedAt.Sub(s.now())
+	var lapses time.Time
 	plan := func(deadline time.Time, margin time.Duration, because string, named time.Time) {
 		next := KeepAlivePlan{At: deadline.Add(-margin), Because: because, Deadline: named}
 		if ahead > margin {
 			next.At, next.IssuedAhead = s.now(), r.IssuedAt
+			deadline = s.now() // anywhere up to the one counted: now, for all it says
+		} else if !deadline.After(s.now()) {
+			deadline = time.Time{} // lapsed already
+		}
+		if !deadline.IsZero() && (lapses.IsZero() || deadline.Before(lapses)) {
+			lapses = deadline
 		}
 		if p.At.IsZero() || next.At.Before(p.At) {
 			p = next
@@ -1591,6 +1604,7 @@ func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 		exp, _ := s.expiry(r)
 		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh", time.Time{})
 	}
+	p.Lapses = lapses
 	return p
 }
 
@@ -1623,7 +1637,11 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 		return KeepAlivePlan{At: s.now(), Because: why + ", and the stored token's grant is noted as ended"}
 	}
 	exp, _ := s.expiry(r)
-	return KeepAlivePlan{At: exp.Add(-s.skew(r.IssuedAt, exp)), Because: why}
+	p := KeepAlivePlan{At: exp.Add(-s.skew(r.IssuedAt, exp)), Because: why}
+	if exp.After(s.now()) {
+		p.Lapses = exp
+	}
+	return p
 }
 
 // due reports whether r's grant needs keeping alive now.

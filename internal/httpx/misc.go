@@ -43,13 +43,23 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 // this machine's clock, minutes off from the server's, a date a minute
 // ahead was read as one already past (a machine ahead, retrying at once,
 // the server's limit not over) or as many minutes ahead (a machine
-// behind). now, this machine's clock, when h has no Date it can read.
+// behind). now, this machine's clock, when h has no Date it can read, or
+// one further than TrustedDateSkew from now: a server whose clock says
+// 1970 or 9999 (or an hour off) has a broken clock, not this machine, and
+// counted from it a Retry-After date a minute ahead was a wait of a day
+// (LongestRetryAfter) or of none.
 func ServerNow(h http.Header, now time.Time) time.Time {
-	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil && t.Sub(now).Abs() <= TrustedDateSkew {
 		return t
 	}
 	return now
 }
+
+// TrustedDateSkew is how far an answer's Date may be from this machine's
+// clock and still be read as its server's clock (see ServerNow): working
+// clocks are minutes apart, and a renewal rests at most an hour after a
+// provider's answer, however long it asks.
+const TrustedDateSkew = time.Hour
 
 // AsksLess reports whether v, a Retry-After value, asks for less than
 // MinRetryAfter, which RetryAfter makes it: a message saying it waits "as

@@ -46,6 +46,31 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
+// TestServerNowBelievesOnlyAClock: a Retry-After date is counted from the
+// answer's Date when it is within TrustedDateSkew of this machine's clock;
+// a Date of 1970, of 9999, hours off or that is not a date is a broken
+// clock's, and counted from it a date a minute ahead was a wait of a day
+// or of none (a second, the server's limit not over).
+func TestServerNowBelievesOnlyAClock(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	retryAfter := now.Add(time.Minute).Format(http.TimeFormat)
+	for date, want := range map[string]time.Duration{
+		"":                              time.Minute,
+		"soon":                          time.Minute,
+		"Thu, 01 Jan 1970 00:00:00 GMT": time.Minute,
+		"Fri, 31 Dec 9999 23:59:59 GMT": time.Minute,
+		now.Add(-5 * time.Hour).Format(http.TimeFormat):    time.Minute,
+		now.Add(3 * time.Hour).Format(http.TimeFormat):     time.Minute,
+		now.Add(-10 * time.Minute).Format(http.TimeFormat): 11 * time.Minute,
+		now.Add(10 * time.Minute).Format(http.TimeFormat):  time.Second,
+	} {
+		h := http.Header{"Date": {date}}
+		if wait, _ := httpx.RetryAfter(retryAfter, httpx.ServerNow(h, now)); wait != want {
+			t.Errorf("Retry-After a minute ahead, Date %q: wait %v; want %v", date, wait, want)
+		}
+	}
+}
+
 // TestSayWait: a wait that reached LongestRetryAfter stands for any longer
 // one a server asked for, and is said as such; a Retry-After too large to
 // count was said as "596523h14m8s".

@@ -502,7 +502,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	}
 	due := !at.IsZero() && !k.now().Before(at)
 	if due {
-		if turn := k.turn(name, tokenEndpoint(src)); turn.After(k.now()) {
+		if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
 			due, at = false, turn
 		}
@@ -831,7 +831,15 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // them at most one a second, and its token's lifetime sets their pace. A
 // renewal noted after now was noted before the clock was set back, and no
 // longer counts.
-func (k *Keeper) turn(env, endpoint string) time.Time {
+//
+// Nor is a renewal held back for more than half the time left until what
+// it keeps alive lapses (lapses, zero when it has lapsed already): the
+// rest is left for retries should it fail. Held until its turn, a grant's
+// refresh token or idle limit lapsed (a log-in needed), and so did the
+// token file's access token, every hour for minutes, in a fleet of users
+// on one app whose limit is each user's: pacing is a courtesy to the
+// provider, and a 429 is retried, but a lapse is what a person meets.
+func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -853,7 +861,10 @@ func (k *Keeper) turn(env, endpoint string) time.Time {
 	}
 	if len(recent) >= keptPerMinute {
 		slices.SortFunc(recent, time.Time.Compare)
-		return recent[len(recent)-keptPerMinute].Add(time.Minute)
+		turn := recent[len(recent)-keptPerMinute].Add(time.Minute)
+		if lapses.IsZero() || 2*turn.Sub(now) <= lapses.Sub(now) {
+			return turn
+		}
 	}
 	began[env] = now
 	return now

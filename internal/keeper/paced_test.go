@@ -25,30 +25,12 @@ import (
 // a minute: the keeper renewed all 30 in the same second, and half met a
 // 429. It renews at most keptPerMinute environments of one token endpoint
 // in any minute, the rest in the minutes after, and renews every one; the
-// clock set back holds none back for as long as it was set back.
+// clock set back holds none back for as long as it was set back. Their
+// refresh_before, 5 minutes, leaves room to spread them (see
+// TestPacingLetsNothingLapse).
 func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
-	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	dir := t.TempDir()
-	var names []string
-	sources := map[string]*freshtoken.Source{}
-	for i := range 30 {
-		env := fmt.Sprintf("client%02d", i+1)
-		src, err := freshtoken.New(freshtoken.Settings{Env: env, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
-			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true},
-			freshtoken.Options{Store: st, Clock: clock.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		devserver.LoginSource(t, src, clock.Now())
-		names = append(names, env)
-		sources[env] = src
-	}
-	k := &Keeper{Envs: func() ([]string, error) { return names, nil },
-		Open:      func(_ context.Context, env string) (*freshtoken.Source, error) { return sources[env], nil },
-		Logger:    slog.New(slog.DiscardHandler),
-		TokenFile: func(env string) string { return filepath.Join(dir, env) },
-		Now:       clock.Now}
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 5*time.Minute)
+	names, _ := k.Envs()
 	ctx := context.Background()
 	k.round(ctx, time.Minute) // the token files written
 	// The hour's renewals; a night asleep, and the clock set back three
@@ -59,7 +41,7 @@ func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
 	for _, step := range []struct {
 		gap    time.Duration
 		rounds int
-	}{{58 * time.Minute, 60}, {10 * time.Hour, 1}, {-3 * time.Hour, 60}} {
+	}{{54 * time.Minute, 60}, {10 * time.Hour, 1}, {-3 * time.Hour, 60}} {
 		var counts []int // renewals at each 5 s look
 		start := p.Stats().Refreshes
 		clock.Advance(step.gap)
@@ -87,6 +69,79 @@ func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
 	}
 }
 
+// keeperOfMany is a Keeper of n environments of one token endpoint, all
+// logged in at once on a provider started with opts, keeping their token
+// files fresh when keepAccess, renewing renewBefore ahead (0 for the
+// default), and their token files written.
+func keeperOfMany(t *testing.T, n int, opts devprovider.Options, keepAccess bool, renewBefore time.Duration) (*Keeper, *devprovider.Provider, *fakeclock.Clock) {
+	t.Helper()
+	p, root, clock := devserver.StartOnClock(t, opts)
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	dir := t.TempDir()
+	var names []string
+	sources := map[string]*freshtoken.Source{}
+	for i := range n {
+		env := fmt.Sprintf("client%02d", i+1)
+		src, err := freshtoken.New(freshtoken.Settings{Env: env, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
+			KeepAccess: keepAccess, RenewBefore: renewBefore},
+			freshtoken.Options{Store: st, Clock: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		devserver.LoginSource(t, src, clock.Now())
+		names = append(names, env)
+		sources[env] = src
+	}
+	k := &Keeper{Envs: func() ([]string, error) { return names, nil },
+		Open:      func(_ context.Context, env string) (*freshtoken.Source, error) { return sources[env], nil },
+		Logger:    slog.New(slog.DiscardHandler),
+		TokenFile: func(env string) string { return filepath.Join(dir, env) },
+		Now:       clock.Now}
+	k.round(context.Background(), time.Minute)
+	return k, p, clock
+}
+
+// TestPacingLetsNothingLapse: pacing never holds a renewal back for more
+// than half the time left before what it keeps alive lapses. 30
+// environments of one app, each another user's (whose limit is their
+// own), renewing a minute ahead (the default): held until their turn, 18
+// token files' tokens reached their expiry every hour, 6 of them expired
+// for a minute after (a fleet of 100: 88, for up to seven minutes);
+// and 30 whose refresh tokens live 10 minutes (renewed one ahead): 18
+// grants ended, each needing a log-in.
+func TestPacingLetsNothingLapse(t *testing.T) {
+	ctx := context.Background()
+	t.Run("access tokens", func(t *testing.T) {
+		k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 0)
+		names, _ := k.Envs()
+		start, expiry := p.Stats().Refreshes, clock.Now().Add(time.Hour)
+		clock.Advance(59 * time.Minute) // the tokens expire in a minute
+		for clock.Now().Before(expiry) {
+			k.round(ctx, time.Minute)
+			clock.Advance(5 * time.Second)
+		}
+		if got := p.Stats().Refreshes - start; got != len(names) {
+			t.Errorf("%d environments renewed before their tokens expired; want all %d", got, len(names))
+		}
+	})
+	t.Run("refresh tokens", func(t *testing.T) {
+		k, _, clock := keeperOfMany(t, 30, devprovider.Options{RefreshTTL: 10 * time.Minute}, false, 0)
+		names, _ := k.Envs()
+		clock.Advance(9 * time.Minute) // the refresh tokens expire in a minute
+		for range 36 {
+			k.round(ctx, time.Minute)
+			clock.Advance(5 * time.Second)
+		}
+		for _, env := range names {
+			src, _ := k.Open(ctx, env)
+			if rec, err := src.Record(ctx); err != nil || grantEnded(rec) || !rec.RefreshExpiry.After(clock.Now()) {
+				t.Errorf("%s: its grant lapsed while its renewal waited its turn (%v)", env, err)
+			}
+		}
+	})
+}
+
 // TestRenewalsNotedBeforeTheClockWasSetBackHoldNoneBack: keptPerMinute
 // environments renewed, then the clock set back an hour (NTP correcting a
 // wrong RTC) by less than their tokens' margin for a clock ahead, so they
@@ -97,18 +152,18 @@ func TestRenewalsNotedBeforeTheClockWasSetBackHoldNoneBack(t *testing.T) {
 	clock := fakeclock.New()
 	k := &Keeper{Now: clock.Now}
 	for i := range keptPerMinute {
-		if turn := k.turn(fmt.Sprintf("client%02d", i), "https://login.example/token"); !turn.Equal(clock.Now()) {
+		if turn := k.turn(fmt.Sprintf("client%02d", i), "https://login.example/token", time.Time{}); !turn.Equal(clock.Now()) {
 			t.Fatalf("renewal %d waits its turn until %v; want now", i, turn)
 		}
 	}
-	if turn := k.turn("late", "https://login.example/token"); !turn.Equal(clock.Now().Add(time.Minute)) {
+	if turn := k.turn("late", "https://login.example/token", time.Time{}); !turn.Equal(clock.Now().Add(time.Minute)) {
 		t.Fatalf("renewal past the minute's waits until %v; want a minute on", turn)
 	}
-	if turn := k.turn("other", "https://other.example/token"); !turn.Equal(clock.Now()) {
+	if turn := k.turn("other", "https://other.example/token", time.Time{}); !turn.Equal(clock.Now()) {
 		t.Fatalf("another token endpoint's renewal waits until %v; want now", turn)
 	}
 	clock.Advance(-time.Hour)
-	if turn := k.turn("late", "https://login.example/token"); !turn.Equal(clock.Now()) {
+	if turn := k.turn("late", "https://login.example/token", time.Time{}); !turn.Equal(clock.Now()) {
 		t.Fatalf("after the clock was set back an hour, the renewal waits until %v; want now, %v", turn, clock.Now())
 	}
 }
