@@ -338,10 +338,15 @@ func keyList(vars map[string]string) string {
 }
 
 // variables returns the enabled entries by key, their values as text with
-// surrounding white space removed.
+// surrounding white space removed. A key with a control character inside
+// it is refused, quoted: every message names keys as they are, and such a
+// key, written to a terminal, would move its cursor or set its title.
 func variables(values []rawValue) (map[string]string, error) {
 	vars := map[string]string{}
 	for i, v := range values {
+		if strings.ContainsFunc(v.Key, unicode.IsControl) {
+			return nil, fmt.Errorf("entry %d of its values has the key %q, with a control character no Postman variable's name has; in Postman, rename or delete it and export again", i+1, v.Key)
+		}
 		off, err := v.disabled()
 		if err != nil {
 			if v.Key == "" {
