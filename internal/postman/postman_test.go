@@ -531,3 +531,30 @@ func TestChooseTellsEveryKeyThatStopsTheImport(t *testing.T) {
 		t.Errorf("Choose() of keys with no API = %v; want it to name each", err)
 	}
 }
+
+// TestChooseCountsManyKeysThatStopTheImport: an export of 200 environments
+// whose lifetimes are all words is refused telling the first few in full
+// and naming every other environment: told each in full, the message ran
+// to 45,000 characters, and the one-line error left out its middle, 134
+// of the keys untold and uncounted.
+func TestChooseCountsManyKeysThatStopTheImport(t *testing.T) {
+	values := []string{`{"key":"ClientId","value":"id"}`, `{"key":"ClientSecret","value":"s3cr3t"}`}
+	for i := range 200 {
+		values = append(values, fmt.Sprintf(`{"key":"Resource_e%03d","value":"https://api.freeagent.com"},{"key":"RefreshToken_e%03d","value":"rt-%d"},{"key":"AccessTokenExp_e%03d","value":"soon"}`, i, i, i, i))
+	}
+	exp, err := Parse([]byte(`{"name":"x","values":[` + strings.Join(values, ",") + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = exp.Choose("")
+	if err == nil {
+		t.Fatal("Choose() took 200 lifetimes that are words")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, `AccessTokenExp_e000 is "soon", not a number of seconds`) || !strings.Contains(msg, "and the keys of 190 environments more: e010, e011,") || !strings.HasSuffix(msg, ", e199") {
+		t.Errorf("err %q; want the first %d told and the 190 others named", msg, maxStopsTold)
+	}
+	if len(msg) > 4000 {
+		t.Errorf("err is %d characters long; want under 4000, so that no part of it is left out", len(msg))
+	}
+}
