@@ -130,9 +130,10 @@ type Keeper struct {
 	// sources is the Source each environment's looks use while its
 	// Settings are unchanged (see source).
 	sources map[string]openedSource
-	// renewed is, for each token endpoint, when the keeper last began a
-	// renewal of each environment it serves (see turn).
-	renewed map[string]map[string]time.Time
+	// paced is, for each token endpoint, when the keeper last began a
+	// renewal of each environment it serves, and which wait their turn
+	// (see turn).
+	paced map[string]*pace
 }
 
 // openedSource is a Source as opened, with the Settings it was opened with.
@@ -362,8 +363,9 @@ func (k *Keeper) forget(env string) {
 	delete(k.storeChecked, env)
 	delete(k.held, env)
 	delete(k.sources, env)
-	for _, began := range k.renewed {
-		delete(began, env)
+	for _, p := range k.paced {
+		delete(p.began, env)
+		delete(p.waiting, env)
 	}
 }
 
@@ -824,13 +826,35 @@ func tokenEndpoint(src *freshtoken.Source) string {
 	return cmp.Or(g.TokenURL, g.IssuerTokenURL, g.Issuer)
 }
 
+// pace is one token endpoint's renewals: when the keeper last began one
+// for each environment it serves, and since when each environment waiting
+// its turn has waited.
+type pace struct {
+	began   map[string]time.Time
+	waiting map[string]waiter
+}
+
+// waiter is an environment waiting its turn: since when, and when it last
+// asked. One that has not asked for waiterGone (its renewal no longer
+// due, done by another process) holds no renewal back.
+type waiter struct{ since, asked time.Time }
+
+// waiterGone is how long an environment waiting its turn may go without
+// asking again before it is no longer counted as waiting: a turn is at
+// most a minute away, and a look may come a minute after it.
+const waiterGone = 2 * time.Minute
+
 // turn is when env's renewal, now due, at endpoint may begin: now, noted
 // as begun, unless keptPerMinute other environments of endpoint began
-// theirs in the minute before, then when enough of theirs are a minute
-// old. One environment's own renewals are not held back: the engine keeps
-// them at most one a second, and its token's lifetime sets their pace. A
-// renewal noted after now was noted before the clock was set back, and no
-// longer counts.
+// theirs in the minute before, counting those that have waited their turn
+// longer than env; then when enough of theirs are a minute old. One
+// environment's own renewals are not held back for its own: the engine
+// keeps them at most one a second, and its token's lifetime sets their
+// pace. But an environment waiting its turn goes before one renewing
+// again: environments whose tokens last seconds, each renewed as they
+// expired, kept the minute full, and the others waited for ever. A renewal
+// or a wait noted after now was noted before the clock was set back, and
+// no longer counts.
 //
 // Nor is a renewal held back for more than half the time left until what
 // it keeps alive lapses (lapses, zero when it has lapsed already): the
@@ -843,32 +867,64 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.renewed == nil {
-		k.renewed = map[string]map[string]time.Time{}
+	if k.paced == nil {
+		k.paced = map[string]*pace{}
 	}
-	began := k.renewed[endpoint]
-	if began == nil {
-		began = map[string]time.Time{}
-		k.renewed[endpoint] = began
+	p := k.paced[endpoint]
+	if p == nil {
+		p = &pace{began: map[string]time.Time{}, waiting: map[string]waiter{}}
+		k.paced[endpoint] = p
 	}
 	var recent []time.Time
-	for other, at := range began {
+	for other, at := range p.began {
 		if at.After(now) || now.Sub(at) >= time.Minute {
-			delete(began, other)
+			delete(p.began, other)
 		} else if other != env {
 			recent = append(recent, at)
 		}
 	}
-	if len(recent) >= keptPerMinute {
-		slices.SortFunc(recent, time.Time.Compare)
-		turn := recent[len(recent)-keptPerMinute].Add(time.Minute)
-		if lapses.IsZero() || 2*turn.Sub(now) <= lapses.Sub(now) {
-			return turn
+	for other, w := range p.waiting {
+		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
+			delete(p.waiting, other)
 		}
 	}
-	began[env] = now
-	return now
+	me, waited := p.waiting[env]
+	ahead := 0
+	for other, w := range p.waiting {
+		if other != env && (!waited || w.since.Before(me.since) || w.since.Equal(me.since) && other < env) {
+			ahead++
+		}
+	}
+	turn := now
+	if len(recent)+ahead >= keptPerMinute {
+		// Enough renewals a minute old to leave a place for env and
+		// those ahead; when that is more than the minute holds, those
+		// ahead take the places left as they ask, and env asks again
+		// soon after.
+		if gone := len(recent) - keptPerMinute + ahead + 1; gone > len(recent) {
+			turn = now.Add(aheadLook)
+		} else {
+			slices.SortFunc(recent, time.Time.Compare)
+			turn = recent[gone-1].Add(time.Minute)
+		}
+	}
+	if turn.Equal(now) || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
+		p.began[env] = now
+		delete(p.waiting, env)
+		return now
+	}
+	if !waited {
+		me.since = now
+	}
+	me.asked = now
+	p.waiting[env] = me
+	return turn
 }
+
+// aheadLook is how soon an environment asks again for its turn when the
+// places of the minute are left to environments that waited longer, which
+// take them as they ask.
+const aheadLook = 5 * time.Second
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
 // once a second) from spinning the keeper, without sleeping past a plan.

@@ -187,3 +187,68 @@ func TestEnvironmentsOfOtherIssuersArePacedApart(t *testing.T) {
 		t.Fatalf("two issuers' environments are paced as one token endpoint's, %q", a)
 	}
 }
+
+// TestShortTokensStarveNoEnvironment: thirteen environments of one token
+// endpoint, twelve of them with tokens renewed every 10 s (a token_file
+// each, tokens of 20 s). Each renewal of the twelve, as their own, was
+// not held back and kept the minute full: the thirteenth waited its turn
+// for ever, its token file never written. One waiting its turn goes before
+// one renewing again.
+func TestShortTokensStarveNoEnvironment(t *testing.T) {
+	const endpoint = "https://login.example/token"
+	clock := fakeclock.New()
+	start := clock.Now()
+	k := &Keeper{Now: clock.Now}
+	var envs []string
+	for i := range keptPerMinute {
+		envs = append(envs, fmt.Sprintf("quick%02d", i+1))
+	}
+	envs = append(envs, "late")
+	next := map[string]time.Time{}
+	var lateBegan time.Time
+	for clock.Now().Sub(start) < 3*time.Minute && lateBegan.IsZero() {
+		for _, env := range envs {
+			if clock.Now().Before(next[env]) {
+				continue
+			}
+			if turn := k.turn(env, endpoint, time.Time{}); turn.After(clock.Now()) {
+				next[env] = turn
+				continue
+			}
+			next[env] = clock.Now().Add(10 * time.Second)
+			if env == "late" {
+				lateBegan = clock.Now()
+			}
+		}
+		clock.Advance(5 * time.Second)
+	}
+	if lateBegan.IsZero() {
+		t.Fatalf("the environment past the first %d never began its renewal in three minutes; want within two", keptPerMinute)
+	}
+	if lateBegan.Sub(start) > 2*time.Minute {
+		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan.Sub(start))
+	}
+}
+
+// TestTurnWithMoreWaitingThanTheMinuteHolds: more environments wait their
+// turn than a minute's renewals, and those noted are a minute old: one of
+// the last asks before those ahead of it. It is told to ask again soon;
+// the turn was counted from a renewal the minute no longer held.
+func TestTurnWithMoreWaitingThanTheMinuteHolds(t *testing.T) {
+	const endpoint = "https://login.example/token"
+	clock := fakeclock.New()
+	k := &Keeper{Now: clock.Now}
+	for i := range 2*keptPerMinute + 1 {
+		k.turn(fmt.Sprintf("client%02d", i), endpoint, time.Time{})
+	}
+	clock.Advance(time.Minute)
+	last := fmt.Sprintf("client%02d", 2*keptPerMinute)
+	if turn := k.turn(last, endpoint, time.Time{}); !turn.Equal(clock.Now().Add(aheadLook)) {
+		t.Fatalf("with %d waiting ahead, the turn is %v; want %v", 2*keptPerMinute-keptPerMinute, turn, clock.Now().Add(aheadLook))
+	}
+	for i := keptPerMinute; i < 2*keptPerMinute; i++ {
+		if turn := k.turn(fmt.Sprintf("client%02d", i), endpoint, time.Time{}); !turn.Equal(clock.Now()) {
+			t.Fatalf("client%02d, waiting longest, is told to wait until %v; want now", i, turn)
+		}
+	}
+}

@@ -76,11 +76,18 @@ type Unusable struct {
 	NoAPI bool
 }
 
+// maxStopsTold is how many problems that stop an import are told in full;
+// the environments of the rest are named. Each told in full, 200 of them
+// made a message of 45,000 characters, whose middle the one-line error
+// left out, so most went untold and uncounted.
+const maxStopsTold = 10
+
 // Choose picks the environments to import: only the one named, whose
 // values alone then matter, or, with name "", every key, passing over those
 // with no API address (returned as skipped) and refusing the whole export
 // for any other key that cannot be imported, saying what is wrong with
-// each. found is false when no key is called name.
+// each (the first maxStopsTold; the environments of the rest named).
+// found is false when no key is called name.
 func (x *Export) Choose(name string) (envs []Env, skipped []Unusable, found bool, err error) {
 	if name != "" {
 		for _, e := range x.Envs {
@@ -97,16 +104,20 @@ func (x *Export) Choose(name string) (envs []Env, skipped []Unusable, found bool
 	}
 	// Every key that stops the import is told, in one line: told one at a
 	// time, each export mended and tried again met the next.
-	var stop []string
+	var stop, stopNames []string
 	for _, u := range x.Unusable {
 		if u.NoAPI {
 			skipped = append(skipped, u)
 			continue
 		}
 		stop = append(stop, u.Err.Error())
+		stopNames = append(stopNames, u.Name)
 	}
 	if len(stop) > 0 {
 		why := strings.Join(stop, "; ")
+		if len(stop) > maxStopsTold {
+			why = fmt.Sprintf("%s; and the keys of %d environments more: %s", strings.Join(stop[:maxStopsTold], "; "), len(stop)-maxStopsTold, strings.Join(stopNames[maxStopsTold:], ", "))
+		}
 		if len(x.Envs) == 0 {
 			return nil, nil, true, errors.New(why)
 		}
@@ -338,10 +349,15 @@ func keyList(vars map[string]string) string {
 }
 
 // variables returns the enabled entries by key, their values as text with
-// surrounding white space removed.
+// surrounding white space removed. A key with a control character inside
+// it is refused, quoted: every message names keys as they are, and such a
+// key, written to a terminal, would move its cursor or set its title.
 func variables(values []rawValue) (map[string]string, error) {
 	vars := map[string]string{}
 	for i, v := range values {
+		if strings.ContainsFunc(v.Key, unicode.IsControl) {
+			return nil, fmt.Errorf("entry %d of its values has the key %q, with a control character no Postman variable's name has; in Postman, rename or delete it and export again", i+1, v.Key)
+		}
 		off, err := v.disabled()
 		if err != nil {
 			if v.Key == "" {

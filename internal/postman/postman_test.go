@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf16"
 )
 
@@ -121,6 +122,12 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 		{"a tab inside a client id", `{"values":[{"key":"ClientId","value":"i\td"},{"key":"Resource_a","value":"https://h/"}]}`, "ClientId holds a control character (U+0009)"},
 		{"a line break inside a common refresh_token", `{"values":[{"key":"url","value":"https://h/"},{"key":"client_id","value":"id"},{"key":"refresh_token","value":"s3cr3t\nmore"}]}`,
 			"refresh_token holds a line break"},
+		// A key is named in messages as it is: one with a terminal's
+		// escape inside it moved the cursor or set the window's title.
+		{"an escape in a skipped key", seed(`{"key":"Resource_sand","value":"https://h/"},{"key":"RefreshToken_bad\u001b]0;title\u0007","value":"rt"}`),
+			`entry 4 of its values has the key "RefreshToken_bad\x1b]0;title\a", with a control character`},
+		{"a line break in a key of nothing FreeAgent", `{"values":[{"key":"host\r\n\u001b[2J","value":"x"}]}`, `has the key "host\r\n\x1b[2J"`},
+		{"an escape in a disabled key", `{"values":[{"key":"x\u001b[31m","value":"x","enabled":false}]}`, `has the key "x\x1b[31m"`},
 		{"common without url", `{"values":[{"key":"client_id","value":"id"},{"key":"refresh_token","value":"rt"}]}`, "url is missing or empty"},
 		{"common without client_id", `{"values":[{"key":"url","value":"https://h/"}]}`, "client_id is missing or empty"},
 	}
@@ -133,8 +140,8 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want one saying %q", err, tt.want)
 			}
-			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "\n") {
-				t.Errorf("err %q repeats a secret or spans lines", err)
+			if strings.Contains(err.Error(), "s3cr3t") || strings.ContainsFunc(err.Error(), unicode.IsControl) {
+				t.Errorf("err %q repeats a secret or holds a control character", err)
 			}
 		})
 	}
@@ -522,5 +529,32 @@ func TestChooseTellsEveryKeyThatStopsTheImport(t *testing.T) {
 	}
 	if _, _, _, err := exp.Choose(""); err == nil || !strings.Contains(err.Error(), "no Resource_prod") || !strings.Contains(err.Error(), "no Resource_sand") {
 		t.Errorf("Choose() of keys with no API = %v; want it to name each", err)
+	}
+}
+
+// TestChooseCountsManyKeysThatStopTheImport: an export of 200 environments
+// whose lifetimes are all words is refused telling the first few in full
+// and naming every other environment: told each in full, the message ran
+// to 45,000 characters, and the one-line error left out its middle, 134
+// of the keys untold and uncounted.
+func TestChooseCountsManyKeysThatStopTheImport(t *testing.T) {
+	values := []string{`{"key":"ClientId","value":"id"}`, `{"key":"ClientSecret","value":"s3cr3t"}`}
+	for i := range 200 {
+		values = append(values, fmt.Sprintf(`{"key":"Resource_e%03d","value":"https://api.freeagent.com"},{"key":"RefreshToken_e%03d","value":"rt-%d"},{"key":"AccessTokenExp_e%03d","value":"soon"}`, i, i, i, i))
+	}
+	exp, err := Parse([]byte(`{"name":"x","values":[` + strings.Join(values, ",") + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = exp.Choose("")
+	if err == nil {
+		t.Fatal("Choose() took 200 lifetimes that are words")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, `AccessTokenExp_e000 is "soon", not a number of seconds`) || !strings.Contains(msg, "and the keys of 190 environments more: e010, e011,") || !strings.HasSuffix(msg, ", e199") {
+		t.Errorf("err %q; want the first %d told and the 190 others named", msg, maxStopsTold)
+	}
+	if len(msg) > 4000 {
+		t.Errorf("err is %d characters long; want under 4000, so that no part of it is left out", len(msg))
 	}
 }
