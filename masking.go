@@ -8,9 +8,13 @@ import (
 
 // MaskingHandler returns a handler that writes what it is given on h with
 // the secrets masked as in the engine's own lines (Options.Logger): the
-// access and refresh tokens the process has seen, client secrets and keys
-// in URLs, raw or in any encoding a provider may quote them in. A handler
-// that masks already is returned as it is.
+// access and refresh tokens that every Source of the process holds now,
+// and those its last renewal replaced (an older one, expired in the
+// ordinary course, is no longer looked for), the client secrets of the
+// Settings given to New, and keys in URLs, raw or in any encoding a
+// provider may quote them in. A token the program got by other means is
+// not known to it. A handler that masks already is returned as it is; a
+// nil h gives a handler that discards.
 //
 // net/http's transport writes on the standard log package's logger,
 // quoting bytes an API sent after an answer that has none ("Unsolicited

@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"log"
@@ -132,5 +133,34 @@ func TestMaskingHandlerWrapsOnce(t *testing.T) {
 	}
 	if freshtoken.MaskingHandler(nil) != slog.DiscardHandler {
 		t.Error("MaskingHandler(nil) does not discard")
+	}
+}
+
+// TestMaskingHandlerMasksEverySourcesTokens: in a program with two Sources
+// (two environments), a line through freshtoken.MaskingHandler has the
+// access tokens of both masked, and the one the last renewal replaced,
+// as its documentation says.
+func TestMaskingHandlerMasksEverySourcesTokens(t *testing.T) {
+	_, a := loggedIn(t)
+	_, b := loggedIn(t)
+	var shown []string
+	for _, src := range []*freshtoken.Source{a, b} {
+		tok, err := src.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown = append(shown, tok.AccessToken)
+	}
+	tok, err := a.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown = append(shown, tok.AccessToken)
+	out := testenv.NewOutput()
+	slog.New(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil))).Warn("echoed " + strings.Join(shown, " "))
+	for _, v := range shown {
+		if strings.Contains(out.String(), v) {
+			t.Errorf("the line shows the access token %s…:\n%s", v[:8], out)
+		}
 	}
 }

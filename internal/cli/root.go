@@ -61,7 +61,7 @@ func Main(args []string, ios *IOStreams) int {
 		err = oe // a result not written is no success, whatever the command made of it
 	}
 	if sig == 0 {
-		sig = signalOf(err)
+		sig, err = commandsSignal(g, err)
 	}
 	if sig == 0 && broken.Load() {
 		sig = g.stillComing() // the signal that closed the pipe too wins over it

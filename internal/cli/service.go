@@ -547,6 +547,8 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 	switch {
 	case stoppedBySignal(err): // said alike whether freshtoken saw systemctl end first or its own signal
 		return &signalStopped{err.Error(), err}
+	case errors.Is(err, errSignalledAlone): // not the system's set-up: nothing to change but to ask again
+		return config.Invalidf("could not ask %s whether it runs (%v); run `freshtoken service status` again", p.System, err)
 	case err == nil:
 		f.IO.Out.Write(out)
 	case ee != nil && (p.NotRunning == 0 || ee.ExitCode() == p.NotRunning):

@@ -59,3 +59,29 @@ func TestServiceCommandEndedBySignal(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceStatusWhoseSystemctlASignalEndedAlone: `service status` whose
+// systemctl is ended by a signal freshtoken did not get (the OOM killer, a
+// kill by hand) says so and to ask again, exit 2: it said, as for a user's
+// systemd that cannot be reached, to run `loginctl enable-linger`, which
+// changes nothing for a systemctl that was killed.
+func TestServiceStatusWhoseSystemctlASignalEndedAlone(t *testing.T) {
+	dir := t.TempDir()
+	systemctl := filepath.Join(dir, "systemctl")
+	if err := os.WriteFile(systemctl, []byte("#!/bin/sh\nkill -KILL $$\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	unit := filepath.Join(dir, "freshtoken.service")
+	if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := testFactory()
+	f.signalCame = func() syscall.Signal { return 0 }
+	plan := &service.Plan{Path: unit, System: "systemd", Status: []string{systemctl, "--user", "status"}, NotRunning: 3,
+		Manual: "run `freshtoken service install` again once your user's systemd runs (on a server without a desktop session: `loginctl enable-linger $USER`, then log in again)"}
+	err := serviceStatus(t.Context(), &serviceOptions{f: f}, plan)
+	want := "could not ask systemd whether it runs (`" + systemctl + " --user status` was ended by a signal (killed) sent to it, not to freshtoken); run `freshtoken service status` again"
+	if err == nil || err.Error() != want || ExitCode(err) != 2 {
+		t.Fatalf("status: %v (exit %d); want %q, exit 2", err, ExitCode(err), want)
+	}
+}

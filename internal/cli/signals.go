@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
@@ -887,6 +888,39 @@ func signalOf(err error) syscall.Signal {
 	}
 	return 0
 }
+
+// commandsSignal is the signal that err, a command's last, stands for
+// (see signalOf), and err. A command freshtoken ran (client_secret_cmd)
+// ended by a signal is freshtoken's interruption only if freshtoken got a
+// signal too (a terminal's Ctrl-C to the job; see guard.stillComing), its
+// own then deciding the exit status; one sent to the command alone (a kill
+// by hand, a password manager's own time-out) is that command's failure,
+// exit 2, as a service manager's command's is (runServiceCommand).
+func commandsSignal(g *guard, err error) (syscall.Signal, error) {
+	if !errors.As(err, new(*shellrun.Stopped)) {
+		return signalOf(err), err
+	}
+	if sig := g.stillComing(); sig != 0 {
+		return sig, err
+	}
+	return 0, &endedAlone{err}
+}
+
+// endedAlone is err, a command's, whose command freshtoken ran was ended
+// by a signal sent to it alone: the system's doing or a person's, not a
+// bug (exit 2).
+type endedAlone struct{ err error }
+
+func (e *endedAlone) Error() string {
+	cause, then := e.err.Error(), ""
+	var ss *signalStopped
+	if errors.As(e.err, &ss) {
+		cause, then = ss.err.Error(), "; "+ss.msg // what was kept, and what to run
+	}
+	return cause + "; that signal came to the command alone, not to freshtoken: run it yourself to see what ends it" + then
+}
+
+func (e *endedAlone) Unwrap() error { return config.ErrInvalid }
 
 // what a token request in flight is called: a renewal, or a log-in's.
 func what(r freshtoken.Renewal) string {
