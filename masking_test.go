@@ -1,13 +1,10 @@
 package freshtoken_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,15 +26,7 @@ import (
 // gets that line with the token masked.
 func TestMaskingHandlerMasksNetHTTPsLine(t *testing.T) {
 	r, _ := loggedIn(t)
-	api := testenv.Serve(t, func(c net.Conn) {
-		defer c.Close()
-		req, err := http.ReadRequest(bufio.NewReader(c))
-		if err != nil {
-			return
-		}
-		stray := "you sent " + req.Header.Get("Authorization")
-		fmt.Fprintf(c, "HTTP/1.1 204 No Content\r\nContent-Length: %d\r\n\r\n%s", len(stray), stray)
-	})
+	api := testenv.ServeStrayBytes(t)
 	r.settings.APIURL = "http://" + api + "/"
 	src := r.source()
 	tok, err := src.Token()
@@ -45,11 +34,7 @@ func TestMaskingHandlerMasksNetHTTPsLine(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := testenv.NewOutput()
-	flags, w := log.Flags(), log.Writer()
-	t.Cleanup(func() { log.SetFlags(flags); log.SetOutput(w) })
-	log.SetFlags(0)
-	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil)), slog.LevelWarn).Writer())
+	out := logPackageMasked(t)
 
 	resp, err := src.Client().Get(src.APIURL() + "v2/company")
 	if err != nil {
@@ -69,6 +54,18 @@ func TestMaskingHandlerMasksNetHTTPsLine(t *testing.T) {
 	if !strings.Contains(text, "you sent Bearer ") {
 		t.Errorf("net/http's line lost what the API sent:\n%s", text)
 	}
+}
+
+// logPackageMasked routes the log package's logger through
+// freshtoken.MaskingHandler, as its documentation shows, into what it
+// returns, until the test ends.
+func logPackageMasked(t *testing.T) *testenv.Output {
+	out := testenv.NewOutput()
+	flags, w := log.Flags(), log.Writer()
+	t.Cleanup(func() { log.SetFlags(flags); log.SetOutput(w) })
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil)), slog.LevelWarn).Writer())
+	return out
 }
 
 // TestMaskingHandlerMasksHTTP2DebugLines: with GODEBUG=http2debug=2, which
@@ -101,11 +98,7 @@ func TestMaskingHandlerMasksHTTP2DebugLines(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := testenv.NewOutput()
-	flags, w := log.Flags(), log.Writer()
-	t.Cleanup(func() { log.SetFlags(flags); log.SetOutput(w) })
-	log.SetFlags(0)
-	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil)), slog.LevelWarn).Writer())
+	out := logPackageMasked(t)
 
 	resp, err := src.Client().Get(src.APIURL() + "v2/company")
 	if err != nil {

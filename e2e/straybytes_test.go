@@ -3,9 +3,7 @@
 package e2e_test
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"syscall"
@@ -27,15 +25,7 @@ import (
 func TestProxyLogsNoTokenAnAPISendsAfterItsAnswer(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
-	api := testenv.Serve(t, func(c net.Conn) {
-		defer c.Close()
-		req, err := http.ReadRequest(bufio.NewReader(c))
-		if err != nil {
-			return
-		}
-		stray := "you sent " + req.Header.Get("Authorization")
-		fmt.Fprintf(c, "HTTP/1.1 204 No Content\r\nContent-Length: %d\r\n\r\n%s", len(stray), stray)
-	})
+	api := testenv.ServeStrayBytes(t)
 	w.useAPI("http://" + api + "/")
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	p := w.watch("--debug", "proxy", "--listen", addr)
