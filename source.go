@@ -1325,7 +1325,8 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	if r.AccessToken == "" && r.RefreshToken == "" {
-		return fmt.Errorf("%s: the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were", s.set.Env)
+		// A log-in needed still: told so (exit 3), with the command to run.
+		return s.loginError("the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were")
 	}
 	r.LoggedInAt = sentAt
 	storing := s.inFlight()

@@ -1550,8 +1550,9 @@ func TestLogInWithARefreshTokenNotTextStoresNone(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := r.clock.Now()
-	if err := src.SaveLogin(context.Background(), &oauth2.Token{RefreshToken: "refresh-\xff-new"}, now); err == nil || !strings.Contains(err.Error(), "not UTF-8 text") {
-		t.Fatalf("a log-in with only such a refresh token: %v; want it refused, saying why", err)
+	err = src.SaveLogin(context.Background(), &oauth2.Token{RefreshToken: "refresh-\xff-new"}, now)
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "not UTF-8 text") {
+		t.Fatalf("a log-in with only such a refresh token: %v; want it refused as a log-in still needed (exit 3, naming the command), saying why", err)
 	}
 	if _, err := r.store.Load(context.Background(), r.settings.Env); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after the refused log-in the store holds: %v; want nothing", err)
