@@ -85,7 +85,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	// and never answered (see answerLostError), "" if none.
 	lost := ""
 	for attempt := first; ; attempt++ {
-		if err := s.stillLocked(ctx); err != nil { // nothing is sent yet: the caller may still give up
+		if err := s.stillLocked(ctx, r); err != nil { // nothing is sent yet: the caller may still give up
 			return nil, err
 		}
 		sentAt := s.now()
@@ -650,14 +650,16 @@ var errSaveRefused = fmt.Errorf("%w before the tokens were stored", errLockLost)
 // lockLost reports whether the renewal lock the caller took has passed to
 // another renewer (see stillLocked).
 func (s *Source) lockLost(ctx context.Context) bool {
-	return errors.Is(s.stillLocked(ctx), errLockLost)
+	return errors.Is(s.stillLocked(ctx, nil), errLockLost)
 }
 
 // stillLocked returns errLockLost when the store's renewal lock, which the
 // caller took, has passed to another renewer, as a lock with a time limit
 // does when its holder was paused past it. Only a request that spends a
-// refresh token needs it: client credentials spend nothing.
-func (s *Source) stillLocked(work context.Context) error {
+// refresh token needs it: client credentials spend nothing. r is what the
+// renewal holds as stored, which a store that cannot be reached leaves as
+// it is: an earlier try's answer may have stored a new refresh token in it.
+func (s *Source) stillLocked(work context.Context, r *store.Record) error {
 	c, ok := s.store.(store.LockChecker)
 	if !ok || s.set.Grant == GrantClientCredentials {
 		return nil
@@ -665,7 +667,7 @@ func (s *Source) stillLocked(work context.Context) error {
 	held, err := c.HoldsLock(work, s.set.Env)
 	switch {
 	case errors.Is(err, store.ErrUnreachable):
-		return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error() + "; nothing was sent, your stored tokens are unchanged", Err: err}
+		return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error() + "; nothing was sent, " + tokenerr.Kept(r), Err: err}
 	case err != nil:
 		return fmt.Errorf("%s: %w", s.set.Env, err)
 	case !held:

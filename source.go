@@ -1298,7 +1298,8 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 	}
 	r := s.recordFrom(tok, nil, sentAt, "")
 	if r.AccessToken == "" && r.RefreshToken == "" {
-		return fmt.Errorf("%s: the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were", s.set.Env)
+		// A log-in needed still: told so (exit 3), with the command to run.
+		return s.loginError("the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were")
 	}
 	r.LoggedInAt = sentAt
 	storing := s.inFlight()
@@ -2024,8 +2025,10 @@ func (s *Source) renew(ctx context.Context, w want) (*store.Record, error) {
 		case tries == maxLockTries && answered:
 			return nil, s.unsavedFailure(err)
 		case tries == maxLockTries:
+			// An earlier try's answer may have stored a new refresh token
+			// (see exchange), remembered as it was stored.
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf(
-				"the renewal lock at %s passed to another renewer before each of %d token requests could be sent; nothing was sent, your stored tokens are unchanged, try again", s.Location(), tries)}
+				"the renewal lock at %s passed to another renewer before each of %d token requests could be sent; %s, try again", s.Location(), tries, tokenerr.Kept(s.cur.Load()))}
 		case answered:
 			s.log.Warn("the renewal lock passed to another renewer, or was deleted, before the provider's answer was stored (this process was paused longer than the lock lasts, or the store was emptied); the store refused it, so taking the lock again to keep whichever tokens are newer")
 		default:

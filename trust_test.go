@@ -1550,8 +1550,9 @@ func TestLogInWithARefreshTokenNotTextStoresNone(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := r.clock.Now()
-	if err := src.SaveLogin(context.Background(), &oauth2.Token{RefreshToken: "refresh-\xff-new"}, now); err == nil || !strings.Contains(err.Error(), "not UTF-8 text") {
-		t.Fatalf("a log-in with only such a refresh token: %v; want it refused, saying why", err)
+	err = src.SaveLogin(context.Background(), &oauth2.Token{RefreshToken: "refresh-\xff-new"}, now)
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "not UTF-8 text") {
+		t.Fatalf("a log-in with only such a refresh token: %v; want it refused as a log-in still needed (exit 3, naming the command), saying why", err)
 	}
 	if _, err := r.store.Load(context.Background(), r.settings.Env); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("after the refused log-in the store holds: %v; want nothing", err)
@@ -1566,3 +1567,54 @@ func TestLogInWithARefreshTokenNotTextStoresNone(t *testing.T) {
 		t.Fatalf("logs %q; want a warning that the refresh token could not be stored", logs.String())
 	}
 }
+
+// TestLockCheckAfterARotationSaysItIsStored: a renewal's first answer
+// brought a new refresh token and no access token (stored), then, before
+// its next try, the check that it still held the renewal lock failed: the
+// store could not be reached, or the lock had passed to another renewer
+// at every taking of it. Each error said "your stored tokens are
+// unchanged" (the second, "nothing was sent" too), so a person keeping the
+// old refresh token (Postman's) took it for the live one; they now say the
+// new refresh token is stored.
+func TestLockCheckAfterARotationSaysItIsStored(t *testing.T) {
+	for name, after := range map[string]func() (bool, error){
+		"store unreachable": func() (bool, error) {
+			return false, fmt.Errorf("the program's database is down: %w", store.ErrUnreachable)
+		},
+		"lock passed": func() (bool, error) { return false, nil },
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"access_token":"","refresh_token":"refresh-token-rotated","token_type":"bearer","expires_in":3600}`))
+			})
+			r, _ := loggedIn(t)
+			r.moveTokenEndpoint(srv.URL)
+			r.clock.Advance(2 * time.Hour) // the access token has expired
+			checks := 0
+			src := r.sourceOn(lockChecked{r.store, func() (bool, error) {
+				if checks++; checks == 1 { // before the first try, which is answered
+					return true, nil
+				}
+				return after()
+			}})
+			freshtoken.SetPause(src, r.clock.Sleep)
+			_, err := src.Renew(context.Background())
+			if err == nil || strings.Contains(err.Error(), "unchanged") || !strings.Contains(err.Error(), "new refresh token the provider sent is stored") {
+				t.Fatalf("Renew: %v; want it to say the new refresh token is stored", err)
+			}
+			if rec := r.record(); rec.RefreshToken != "refresh-token-rotated" {
+				t.Fatalf("stored %q; want the rotated refresh token", rec.RefreshToken)
+			}
+		})
+	}
+}
+
+// lockChecked is a program's own store.LockChecker whose HoldsLock answers
+// as holds does.
+type lockChecked struct {
+	store.Store
+	holds func() (bool, error)
+}
+
+func (l lockChecked) HoldsLock(context.Context, string) (bool, error) { return l.holds() }

@@ -41,6 +41,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/store"
@@ -602,7 +603,8 @@ func commonEnv(vars map[string]string, k keyed, exportName string) (Env, error) 
 // noControls refuses a client id, client secret or token (values by their
 // Postman variables) with a control character inside it, a line break
 // pasted into Postman, say: none has one (RFC 6749 appendix A), and sent
-// as it is, it would be refused, or break the request that carries it.
+// as it is, it would be refused, or break the request that carries it; or
+// with bytes that are not UTF-8, mangled in the copy.
 // White space around a value is already trimmed, as FreeAgent advises for
 // ids and secrets. The value is never shown: it is a secret.
 func noControls(values map[string]string) error {
@@ -616,6 +618,11 @@ func noControls(values map[string]string) error {
 				what = "a line break"
 			}
 			return fmt.Errorf("%s holds %s, which no client id, secret or token has; in Postman, paste the value again on one line and export again", key, what)
+		}
+		if strings.ContainsRune(values[key], utf8.RuneError) {
+			// Bytes that are not UTF-8, read as U+FFFD: a copy no provider
+			// issued, and the engine stores no such refresh token.
+			return fmt.Errorf("%s holds bytes that are not UTF-8 text (or U+FFFD, which stands for them), which no client id, secret or token has; in Postman, paste the value again and export again", key)
 		}
 	}
 	return nil

@@ -119,6 +119,13 @@ func TestParseRefusesMalformedExports(t *testing.T) {
 			"ClientSecret holds a line break"},
 		{"a control inside an env-first access token", seed(`{"key":"aUrl","value":"https://h/"},{"key":"aAccessToken","value":"s3cr3t\u0007"},{"key":"aRefreshToken","value":"s3cr3t\tmore"}`),
 			"aAccessToken holds a control character (U+0007)"},
+		// Bytes that are not UTF-8 (raw, or a lone surrogate escape), read
+		// as U+FFFD: the refresh token was stored mangled, one no provider
+		// issued, and the first renewal was refused as a grant that ended.
+		{"a refresh token that is not text", seed(`{"key":"Resource_a","value":"https://h/"},{"key":"RefreshToken_a","value":"s3cr3t\udc80more"}`),
+			"RefreshToken_a holds bytes that are not UTF-8 text (or U+FFFD, which stands for them), which no client id, secret or token has; in Postman, paste the value again and export again"},
+		{"an access token with a byte that is not UTF-8", seed("{\"key\":\"Resource_a\",\"value\":\"https://h/\"},{\"key\":\"AccessToken_a\",\"value\":\"s3cr3t\xffmore\"}"),
+			"AccessToken_a holds bytes that are not UTF-8 text"},
 		{"a tab inside a client id", `{"values":[{"key":"ClientId","value":"i\td"},{"key":"Resource_a","value":"https://h/"}]}`, "ClientId holds a control character (U+0009)"},
 		{"a line break inside a common refresh_token", `{"values":[{"key":"url","value":"https://h/"},{"key":"client_id","value":"id"},{"key":"refresh_token","value":"s3cr3t\nmore"}]}`,
 			"refresh_token holds a line break"},
