@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -29,18 +31,7 @@ func TestMaskingHandlerMasksNetHTTPsLine(t *testing.T) {
 	api := testenv.ServeStrayBytes(t)
 	r.settings.APIURL = "http://" + api + "/"
 	src := r.source()
-	tok, err := src.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	out := logPackageMasked(t)
-
-	resp, err := src.Client().Get(src.APIURL() + "v2/company")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	tok, out, resp := getWithLogPackageMasked(t, src)
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("got %d, want the API's 204", resp.StatusCode)
 	}
@@ -56,16 +47,26 @@ func TestMaskingHandlerMasksNetHTTPsLine(t *testing.T) {
 	}
 }
 
-// logPackageMasked routes the log package's logger through
-// freshtoken.MaskingHandler, as its documentation shows, into what it
-// returns, until the test ends.
-func logPackageMasked(t *testing.T) *testenv.Output {
-	out := testenv.NewOutput()
+// getWithLogPackageMasked reads src's access token, then routes the log
+// package's logger through freshtoken.MaskingHandler, as its documentation
+// shows, into out (until the test ends), and calls the API's v2/company
+// with src's client.
+func getWithLogPackageMasked(t *testing.T, src *freshtoken.Source) (tok *oauth2.Token, out *testenv.Output, resp *http.Response) {
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = testenv.NewOutput()
 	flags, w := log.Flags(), log.Writer()
 	t.Cleanup(func() { log.SetFlags(flags); log.SetOutput(w) })
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(slog.NewTextHandler(out, nil)), slog.LevelWarn).Writer())
-	return out
+	resp, err = src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return tok, out, resp
 }
 
 // TestMaskingHandlerMasksHTTP2DebugLines: with GODEBUG=http2debug=2, which
@@ -93,18 +94,7 @@ func TestMaskingHandlerMasksHTTP2DebugLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := src.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	out := logPackageMasked(t)
-
-	resp, err := src.Client().Get(src.APIURL() + "v2/company")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	tok, out, resp := getWithLogPackageMasked(t, src)
 	if resp.ProtoMajor != 2 {
 		t.Fatalf("the API answered over %s, not HTTP/2", resp.Proto)
 	}
