@@ -830,8 +830,15 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // for each environment it serves, and since when each environment waiting
 // its turn has waited.
 type pace struct {
-	began   map[string]time.Time
+	began   map[string]begun
 	waiting map[string]waiter
+}
+
+// begun is a renewal begun: when, and whether before its turn, let in by
+// its lapse bound.
+type begun struct {
+	at    time.Time
+	early bool
 }
 
 // waiter is an environment waiting its turn: since when, and when it last
@@ -863,6 +870,10 @@ const waiterGone = 2 * time.Minute
 // token file's access token, every hour for minutes, in a fleet of users
 // on one app whose limit is each user's: pacing is a courtesy to the
 // provider, and a 429 is retried, but a lapse is what a person meets.
+// A renewal so let in before its turn takes no place of those waiting
+// already: twelve environments whose tokens last seconds, each let in so,
+// kept the minute full, and one whose token file had lapsed (no bound)
+// waited for ever.
 func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
@@ -872,16 +883,8 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	}
 	p := k.paced[endpoint]
 	if p == nil {
-		p = &pace{began: map[string]time.Time{}, waiting: map[string]waiter{}}
+		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}}
 		k.paced[endpoint] = p
-	}
-	var recent []time.Time
-	for other, at := range p.began {
-		if at.After(now) || now.Sub(at) >= time.Minute {
-			delete(p.began, other)
-		} else if other != env {
-			recent = append(recent, at)
-		}
 	}
 	for other, w := range p.waiting {
 		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
@@ -889,6 +892,19 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 		}
 	}
 	me, waited := p.waiting[env]
+	var recent []time.Time
+	for other, b := range p.began {
+		switch {
+		case b.at.After(now) || now.Sub(b.at) >= time.Minute:
+			delete(p.began, other)
+		case other == env:
+		case b.early && waited && !b.at.Before(me.since):
+			// Let in by its lapse bound while env waited: it takes
+			// no place of env's.
+		default:
+			recent = append(recent, b.at)
+		}
+	}
 	ahead := 0
 	for other, w := range p.waiting {
 		if other != env && (!waited || w.since.Before(me.since) || w.since.Equal(me.since) && other < env) {
@@ -908,8 +924,8 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 			turn = recent[gone-1].Add(time.Minute)
 		}
 	}
-	if turn.Equal(now) || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
-		p.began[env] = now
+	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
+		p.began[env] = begun{at: now, early: early}
 		delete(p.waiting, env)
 		return now
 	}

@@ -252,3 +252,49 @@ func TestTurnWithMoreWaitingThanTheMinuteHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewalsLetInByTheirLapseStarveNoEnvironment: as
+// TestShortTokensStarveNoEnvironment, but the twelve quick environments'
+// token files lapse 10 s after each renewal is due, so each is let in by
+// its lapse bound however full the minute, and the thirteenth's token
+// file lapsed already (no bound). Each quick renewal let in took the
+// place of the one waiting ahead of it: the thirteenth waited for ever.
+func TestRenewalsLetInByTheirLapseStarveNoEnvironment(t *testing.T) {
+	const endpoint = "https://login.example/token"
+	clock := fakeclock.New()
+	start := clock.Now()
+	k := &Keeper{Now: clock.Now}
+	var envs []string
+	for i := range keptPerMinute {
+		envs = append(envs, fmt.Sprintf("quick%02d", i+1))
+	}
+	envs = append(envs, "late")
+	next := map[string]time.Time{}
+	var lateBegan time.Time
+	for clock.Now().Sub(start) < 5*time.Minute && lateBegan.IsZero() {
+		for _, env := range envs {
+			if clock.Now().Before(next[env]) {
+				continue
+			}
+			var lapses time.Time
+			if env != "late" {
+				lapses = clock.Now().Add(10 * time.Second)
+			}
+			if turn := k.turn(env, endpoint, lapses); turn.After(clock.Now()) {
+				next[env] = turn
+				continue
+			}
+			next[env] = clock.Now().Add(10 * time.Second)
+			if env == "late" {
+				lateBegan = clock.Now()
+			}
+		}
+		clock.Advance(5 * time.Second)
+	}
+	if lateBegan.IsZero() {
+		t.Fatalf("the environment past the first %d never began its renewal in five minutes; want within two", keptPerMinute)
+	}
+	if lateBegan.Sub(start) > 2*time.Minute {
+		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan.Sub(start))
+	}
+}
