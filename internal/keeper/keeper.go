@@ -503,6 +503,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	due := !at.IsZero() && !k.now().Before(at)
+	if !due {
+		k.unwait(name, tokenEndpoint(src))
+	}
 	if due {
 		if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
@@ -842,8 +845,9 @@ type begun struct {
 }
 
 // waiter is an environment waiting its turn: since when, and when it last
-// asked. One that has not asked for waiterGone (its renewal no longer
-// due, done by another process) holds no renewal back.
+// asked. One whose renewal a look finds no longer due is dropped (see
+// unwait); one that has not asked for waiterGone (its looks failing
+// before its plan was read) holds no renewal back.
 type waiter struct{ since, asked time.Time }
 
 // waiterGone is how long an environment waiting its turn may go without
@@ -935,6 +939,17 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	me.asked = now
 	p.waiting[env] = me
 	return turn
+}
+
+// unwait drops env from those waiting their turn at endpoint: its renewal
+// is no longer due (done by another process sharing the store, or its
+// plan moved), and it holds none back.
+func (k *Keeper) unwait(env, endpoint string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if p := k.paced[endpoint]; p != nil {
+		delete(p.waiting, env)
+	}
 }
 
 // aheadLook is how soon an environment asks again for its turn when the

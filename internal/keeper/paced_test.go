@@ -298,3 +298,42 @@ func TestRenewalsLetInByTheirLapseStarveNoEnvironment(t *testing.T) {
 		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan.Sub(start))
 	}
 }
+
+// TestARenewalDoneElsewhereLeavesNoWaiterAhead: 30 environments fall due
+// together; the keeper renews twelve, and another process sharing the
+// store (a proxy started by hand beside the service) renews twelve of the
+// eighteen waiting. Those twelve, no longer due, still counted as waiting
+// ahead until they had not asked for two minutes: the last six waited a
+// minute past their turn.
+func TestARenewalDoneElsewhereLeavesNoWaiterAhead(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 5*time.Minute)
+	names, _ := k.Envs()
+	ctx := context.Background()
+	k.round(ctx, time.Minute)
+	clock.Advance(56 * time.Minute)
+	start := p.Stats().Refreshes
+	k.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != keptPerMinute {
+		t.Fatalf("%d renewals in the first look; want %d", got, keptPerMinute)
+	}
+	var elsewhere int
+	for _, env := range names {
+		src, _ := k.Open(ctx, env)
+		rec, err := src.Record(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !src.Plan(rec).At.After(clock.Now()) && elsewhere < keptPerMinute {
+			if _, err := src.KeepAlive(ctx); err != nil {
+				t.Fatal(err)
+			}
+			elsewhere++
+		}
+	}
+	clock.Advance(time.Minute)
+	start = p.Stats().Refreshes
+	k.round(ctx, time.Minute)
+	if got, want := p.Stats().Refreshes-start, len(names)-2*keptPerMinute; got != want {
+		t.Fatalf("%d renewals a minute after the first; want the %d left", got, want)
+	}
+}
