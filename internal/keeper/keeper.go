@@ -505,12 +505,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	due := !at.IsZero() && !k.now().Before(at)
 	if !due {
 		k.unwait(name, tokenEndpoint(src))
-	}
-	if due {
-		if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
-			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-			due, at = false, turn
-		}
+	} else if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
+		k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
+		due, at = false, turn
 	}
 	if due {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
