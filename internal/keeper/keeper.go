@@ -503,11 +503,11 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	due := !at.IsZero() && !k.now().Before(at)
-	if due {
-		if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
-			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-			due, at = false, turn
-		}
+	if !due {
+		k.unwait(name, tokenEndpoint(src))
+	} else if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
+		k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
+		due, at = false, turn
 	}
 	if due {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
@@ -830,13 +830,21 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // for each environment it serves, and since when each environment waiting
 // its turn has waited.
 type pace struct {
-	began   map[string]time.Time
+	began   map[string]begun
 	waiting map[string]waiter
 }
 
+// begun is a renewal begun: when, and whether before its turn, let in by
+// its lapse bound.
+type begun struct {
+	at    time.Time
+	early bool
+}
+
 // waiter is an environment waiting its turn: since when, and when it last
-// asked. One that has not asked for waiterGone (its renewal no longer
-// due, done by another process) holds no renewal back.
+// asked. One whose renewal a look finds no longer due is dropped (see
+// unwait); one that has not asked for waiterGone (its looks failing
+// before its plan was read) holds no renewal back.
 type waiter struct{ since, asked time.Time }
 
 // waiterGone is how long an environment waiting its turn may go without
@@ -863,6 +871,10 @@ const waiterGone = 2 * time.Minute
 // token file's access token, every hour for minutes, in a fleet of users
 // on one app whose limit is each user's: pacing is a courtesy to the
 // provider, and a 429 is retried, but a lapse is what a person meets.
+// A renewal so let in before its turn takes no place of those waiting
+// already: twelve environments whose tokens last seconds, each let in so,
+// kept the minute full, and one whose token file had lapsed (no bound)
+// waited for ever.
 func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
@@ -872,16 +884,8 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	}
 	p := k.paced[endpoint]
 	if p == nil {
-		p = &pace{began: map[string]time.Time{}, waiting: map[string]waiter{}}
+		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}}
 		k.paced[endpoint] = p
-	}
-	var recent []time.Time
-	for other, at := range p.began {
-		if at.After(now) || now.Sub(at) >= time.Minute {
-			delete(p.began, other)
-		} else if other != env {
-			recent = append(recent, at)
-		}
 	}
 	for other, w := range p.waiting {
 		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
@@ -889,6 +893,19 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 		}
 	}
 	me, waited := p.waiting[env]
+	var recent []time.Time
+	for other, b := range p.began {
+		switch {
+		case b.at.After(now) || now.Sub(b.at) >= time.Minute:
+			delete(p.began, other)
+		case other == env:
+		case b.early && waited && !b.at.Before(me.since):
+			// Let in by its lapse bound while env waited: it takes
+			// no place of env's.
+		default:
+			recent = append(recent, b.at)
+		}
+	}
 	ahead := 0
 	for other, w := range p.waiting {
 		if other != env && (!waited || w.since.Before(me.since) || w.since.Equal(me.since) && other < env) {
@@ -908,8 +925,8 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 			turn = recent[gone-1].Add(time.Minute)
 		}
 	}
-	if turn.Equal(now) || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
-		p.began[env] = now
+	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
+		p.began[env] = begun{at: now, early: early}
 		delete(p.waiting, env)
 		return now
 	}
@@ -919,6 +936,17 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	me.asked = now
 	p.waiting[env] = me
 	return turn
+}
+
+// unwait drops env from those waiting their turn at endpoint: its renewal
+// is no longer due (done by another process sharing the store, or its
+// plan moved), and it holds none back.
+func (k *Keeper) unwait(env, endpoint string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if p := k.paced[endpoint]; p != nil {
+		delete(p.waiting, env)
+	}
 }
 
 // aheadLook is how soon an environment asks again for its turn when the

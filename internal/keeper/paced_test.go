@@ -252,3 +252,88 @@ func TestTurnWithMoreWaitingThanTheMinuteHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewalsLetInByTheirLapseStarveNoEnvironment: as
+// TestShortTokensStarveNoEnvironment, but the twelve quick environments'
+// token files lapse 10 s after each renewal is due, so each is let in by
+// its lapse bound however full the minute, and the thirteenth's token
+// file lapsed already (no bound). Each quick renewal let in took the
+// place of the one waiting ahead of it: the thirteenth waited for ever.
+func TestRenewalsLetInByTheirLapseStarveNoEnvironment(t *testing.T) {
+	const endpoint = "https://login.example/token"
+	clock := fakeclock.New()
+	start := clock.Now()
+	k := &Keeper{Now: clock.Now}
+	var envs []string
+	for i := range keptPerMinute {
+		envs = append(envs, fmt.Sprintf("quick%02d", i+1))
+	}
+	envs = append(envs, "late")
+	next := map[string]time.Time{}
+	var lateBegan time.Time
+	for clock.Now().Sub(start) < 5*time.Minute && lateBegan.IsZero() {
+		for _, env := range envs {
+			if clock.Now().Before(next[env]) {
+				continue
+			}
+			var lapses time.Time
+			if env != "late" {
+				lapses = clock.Now().Add(10 * time.Second)
+			}
+			if turn := k.turn(env, endpoint, lapses); turn.After(clock.Now()) {
+				next[env] = turn
+				continue
+			}
+			next[env] = clock.Now().Add(10 * time.Second)
+			if env == "late" {
+				lateBegan = clock.Now()
+			}
+		}
+		clock.Advance(5 * time.Second)
+	}
+	if lateBegan.IsZero() {
+		t.Fatalf("the environment past the first %d never began its renewal in five minutes; want within two", keptPerMinute)
+	}
+	if lateBegan.Sub(start) > 2*time.Minute {
+		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan.Sub(start))
+	}
+}
+
+// TestARenewalDoneElsewhereLeavesNoWaiterAhead: 30 environments fall due
+// together; the keeper renews twelve, and another process sharing the
+// store (a proxy started by hand beside the service) renews twelve of the
+// eighteen waiting. Those twelve, no longer due, still counted as waiting
+// ahead until they had not asked for two minutes: the last six waited a
+// minute past their turn.
+func TestARenewalDoneElsewhereLeavesNoWaiterAhead(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 5*time.Minute)
+	names, _ := k.Envs()
+	ctx := context.Background()
+	k.round(ctx, time.Minute)
+	clock.Advance(56 * time.Minute)
+	start := p.Stats().Refreshes
+	k.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != keptPerMinute {
+		t.Fatalf("%d renewals in the first look; want %d", got, keptPerMinute)
+	}
+	var elsewhere int
+	for _, env := range names {
+		src, _ := k.Open(ctx, env)
+		rec, err := src.Record(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !src.Plan(rec).At.After(clock.Now()) && elsewhere < keptPerMinute {
+			if _, err := src.KeepAlive(ctx); err != nil {
+				t.Fatal(err)
+			}
+			elsewhere++
+		}
+	}
+	clock.Advance(time.Minute)
+	start = p.Stats().Refreshes
+	k.round(ctx, time.Minute)
+	if got, want := p.Stats().Refreshes-start, len(names)-2*keptPerMinute; got != want {
+		t.Fatalf("%d renewals a minute after the first; want the %d left", got, want)
+	}
+}
