@@ -40,6 +40,11 @@ const (
 	stoppedGrace  = time.Second
 )
 
+// newConnIdle is how long a connection may send nothing, once accepted,
+// before a stop takes it for idle, as http.Server does: a browser opens
+// spare connections it may never use.
+const newConnIdle = 5 * time.Second
+
 // errStopping ends the requests still in flight once shutdownGrace is over.
 var errStopping = errors.New("the proxy is stopping")
 
@@ -50,7 +55,8 @@ const maxHeaderBytes = 32 << 10
 
 // Serve serves the proxy on ln until ctx ends or ln fails. Once ctx ends it
 // stops accepting connections and gives the requests in flight, and those
-// sent on the connections it had accepted, shutdownGrace to finish; those still running then are ended, and their clients told so
+// sent on the connections it had accepted, kept ones too, shutdownGrace to
+// finish; those still running then are ended, and their clients told so
 // (503, "interrupted"). Each connection's program is looked up at its
 // first request, and another user's refused (see peers). A temporary accept
 // failure, such as running out of file descriptors, does not end it:
@@ -59,7 +65,6 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	stopping, stop := context.WithCancelCause(config.WithSecretCommandNotice(context.Background(), p.o.SecretCommandNotice))
 	defer stop(nil)
 	srv := &http.Server{
-		Handler:           p,
 		ReadHeaderTimeout: p.timeouts.header,
 		IdleTimeout:       p.timeouts.idle,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -67,13 +72,55 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return stopping },
 		ConnContext:       withConnPeer,
 	}
-	var open atomic.Int64 // connections accepted and not yet closed
-	srv.ConnState = func(_ net.Conn, s http.ConnState) {
+	var (
+		open atomic.Int64 // connections accepted and not yet closed
+		mu   sync.Mutex
+		// idle holds the connections waiting for a request: since it was
+		// accepted, for its first one; zero, for the next.
+		idle     = map[*sendLimitedConn]time.Time{}
+		draining bool // answers close their connection, and idle ones are closed
+	)
+	srv.ConnState = func(nc net.Conn, s http.ConnState) {
+		c := nc.(*sendLimitedConn) // as Serve accepts them
+		mu.Lock()
+		defer mu.Unlock()
+		delete(idle, c)
 		switch s {
 		case http.StateNew:
 			open.Add(1)
+			idle[c] = p.now()
+		case http.StateIdle:
+			c.heard.Store(false)
+			if !draining {
+				idle[c] = time.Time{}
+			} else if !c.requestCome() {
+				c.Close()
+			}
 		case http.StateClosed, http.StateHijacked:
 			open.Add(-1)
+		}
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if draining {
+			w.Header().Set("Connection", "close")
+		}
+		mu.Unlock()
+		p.ServeHTTP(w, r)
+	})
+	// closeIdle closes the connections waiting for their next request,
+	// and those that have sent nothing since they were accepted
+	// newConnIdle ago, but for one whose request has come; from then on,
+	// answers close their connection, and one waiting after its answer is
+	// closed.
+	closeIdle := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		draining = true
+		for c, accepted := range idle {
+			if (accepted.IsZero() || p.now().Sub(accepted) > newConnIdle) && !c.requestCome() {
+				c.Close()
+			}
 		}
 	}
 	p.watchPeers(ln)
@@ -91,7 +138,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	grace, cancel := context.WithTimeout(context.Background(), p.timeouts.shutdown)
 	defer cancel()
 	if err == nil {
-		drain(grace, srv, ln, failed, &open)
+		drain(grace, closeIdle, ln, failed, &open)
 	}
 	if srv.Shutdown(grace) != nil {
 		stop(errStopping)
@@ -108,18 +155,19 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// drain stops srv accepting connections on ln (served then ends) and
-// lets the open ones end, each after its next answer, one idle at once,
+// drain stops accepting connections on ln (served then ends) and lets the
+// open ones end, each after its next answer, one idle at once (closeIdle),
 // until none is left or grace ends; Shutdown then does the rest. Shutdown
-// alone closed, unanswered, a connection accepted before it whose request
-// it read after (http.Server drops a request read once Shutdown began):
-// its client, connected before the proxy stopped, saw EOF.
-func drain(grace context.Context, srv *http.Server, ln net.Listener, served <-chan error, open *atomic.Int64) {
-	srv.SetKeepAlivesEnabled(false) // closes the idle connections
+// alone closed, unanswered, a connection whose request it read after it
+// began (http.Server drops a request read once Shutdown began), and
+// SetKeepAlivesEnabled(false) a kept one whose request it had not read
+// yet: the client, which sent its request before the proxy stopped, saw
+// EOF or a reset.
+func drain(grace context.Context, closeIdle func(), ln net.Listener, served <-chan error, open *atomic.Int64) {
+	closeIdle()
 	ln.Close()
 	<-served
-	// Polled, as Shutdown polls: one that never sends a request is idle
-	// once it has been open 5 seconds.
+	// Polled, as Shutdown polls, for the connections that become idle.
 	wait := time.Millisecond
 	for open.Load() > 0 {
 		select {
@@ -127,7 +175,7 @@ func drain(grace context.Context, srv *http.Server, ln net.Listener, served <-ch
 			return
 		case <-time.After(wait):
 		}
-		srv.SetKeepAlivesEnabled(false)
+		closeIdle()
 		wait = min(2*wait, 500*time.Millisecond)
 	}
 }
@@ -201,6 +249,24 @@ func (l sendLimited) Accept() (net.Conn, error) {
 type sendLimitedConn struct {
 	net.Conn
 	limit time.Duration
+	heard atomic.Bool // read something since it last waited for a request
+}
+
+func (c *sendLimitedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.heard.Store(true)
+	}
+	return n, err
+}
+
+// requestCome reports whether c's client has sent some of the request c
+// waits for: read already (the server's state for c changes only once
+// the whole header is read), or waiting to be. Closing c would drop it
+// unanswered. A request sent in one go with the one before (pipelined),
+// read with it, is not seen.
+func (c *sendLimitedConn) requestCome() bool {
+	return requestWaiting(c.Conn) || c.heard.Load() // in this order: the server may read it between the two
 }
 
 // Write gives the client the limit to take some of b, and the limit again

@@ -824,6 +824,80 @@ func TestStoppingAnswersAConnectionAlreadyTaken(t *testing.T) {
 	<-stopped
 }
 
+// TestStoppingEndsABusyConnection: a client sending request after request
+// on one kept connection has the one it sent before the proxy stopped
+// answered, and that answer closes the connection (Connection: close): it
+// cannot hold the stop. The proxy closed the connection, waiting for the
+// request it had not read yet, and the client saw a reset (Postman's
+// "socket hang up"; Go's client sends a GET again, but not a POST).
+func TestStoppingEndsABusyConnection(t *testing.T) {
+	// A grace long enough that the stop could not end by it on a loaded
+	// machine, were the connection kept alive.
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.ShutdownGrace = 10 * time.Second }})
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	stopped := make(chan struct{})
+	for n := 0; ; n++ {
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+		if n == 3 { // sent before the proxy stops
+			go func() { f.stop(); close(stopped) }()
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("request %d on a busy connection, as the proxy stopped, was not answered: %v", n+1, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d got %d, want the status page", n+1, resp.StatusCode)
+		}
+		if resp.Close {
+			break
+		}
+	}
+	<-stopped
+}
+
+// TestStoppingClosesASpareConnection: a connection that has sent nothing
+// for 5 seconds since it was accepted (a browser's spare connection, opened
+// in case it is needed) is closed as the proxy stops, which does not wait
+// for it: once the stop waited for the connections it had accepted to
+// send their request, it waited out its grace for such a connection, at
+// each Ctrl-C with the status page open.
+func TestStoppingClosesASpareConnection(t *testing.T) {
+	// Waits that the stop could not end by on a loaded machine, were it
+	// to wait for the connection.
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) {
+		o.ShutdownGrace = time.Minute
+		o.HeaderTimeout = time.Minute
+	}})
+	spare, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	// Answered on a later connection: the proxy has accepted the first.
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(f.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	f.clock.Advance(6 * time.Second)
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the proxy's stop waited for a connection that had sent nothing for 6 seconds")
+	}
+	if n, err := spare.Read(make([]byte, 1)); err == nil {
+		t.Errorf("the spare connection got %d bytes, want it closed", n)
+	}
+}
+
 // TestTraceAndConnectAreNotForwarded: TRACE would have an API that answers
 // it echo the request back, the Authorization header the proxy adds among
 // it, handing the access token to the client (to any machine, with
