@@ -713,7 +713,7 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.As(err, &ue) && ue.Timeout():
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPITimeout,
 			Msg: fmt.Sprintf("%s did not answer within %s; try again, or raise the environment's timeout setting", apiAt, env.Timeout)}
-	case errors.As(err, &ue) && (failure.Of(ue.Err) != failure.Unexpected || signalOf(ue.Err) != 0):
+	case errors.As(err, &ue) && failure.Of(ue.Err) != failure.Unexpected:
 		// The engine's, met as the token was had for the request (a
 		// client_secret_cmd that failed, or that a signal ended, a store
 		// that refused): net/http wrapped it, and it was told as an API
