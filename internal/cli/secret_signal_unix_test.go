@@ -3,6 +3,10 @@
 package cli_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +38,24 @@ func TestRequestWhoseSecretCommandASignalEnded(t *testing.T) {
 	}
 	if n := e.provider.Stats().TokenRequests - tokenRequests; n != 0 {
 		t.Errorf("%d token requests sent; want none", n)
+	}
+}
+
+// TestLoginWhoseSecretCommandASignalEnded: `login`, which reads the client
+// secret before it opens the browser, whose client_secret_cmd is ended by
+// a signal sent to it alone: exit 2, one line naming the signal, nothing
+// stored, as for `token` and `logout`.
+func TestLoginWhoseSecretCommandASignalEnded(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecretCmd: "kill -TERM $$"})
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "login", "-e", "dev", "--no-browser")
+	msg := stderr.String()
+	if code != 2 || stdout.Len() != 0 || strings.Count(msg, "\n") != 1 || strings.Contains(msg, "interrupted") ||
+		!strings.Contains(msg, "its client_secret_cmd was stopped by a signal (terminated)") || !strings.Contains(msg, "came to the command alone, not to freshtoken") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line naming the signal sent to the command alone", code, stdout, msg)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "state", "dev.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the store holds tokens for dev (%v); want none", err)
 	}
 }
