@@ -4,6 +4,8 @@ package e2e_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestSecretCommandEndedBySignal: a client_secret_cmd ended by a signal
@@ -58,4 +61,33 @@ func TestSecretCommandEndedBySignal(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestProxyWhoseSecretCommandASignalEndedServesOn: the proxy, a request
+// renewing through a client_secret_cmd that a signal sent to it alone
+// ends: the request is answered invalid_configuration, naming the signal
+// (it was "failed", a bug's code), and the proxy serves on, its own
+// signal handling untouched: Ctrl-C still stops it, exit 130.
+func TestProxyWhoseSecretCommandASignalEndedServesOn(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	w.age(time.Hour) // token renews
+	setSecretSource(t, w, `client_secret_cmd = "kill -TERM $$"`)
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	run := w.watch("proxy", "--listen", addr)
+	run.waitSaid(t, "freshtoken proxy running at")
+	for range 2 {
+		resp, err := http.Get("http://" + addr + "/dev/v2/company")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), `"error":"invalid_configuration"`) ||
+			!strings.Contains(string(body), "stopped by a signal (terminated)") {
+			t.Errorf("the proxy answered %d %s; want 500 invalid_configuration naming the signal", resp.StatusCode, body)
+		}
+	}
+	run.cmd.Process.Signal(syscall.SIGINT)
+	run.waitExit(t, 130)
 }

@@ -715,8 +715,9 @@ func requestError(err error, env *config.Env, target string) error {
 			Msg: fmt.Sprintf("%s did not answer within %s; try again, or raise the environment's timeout setting", apiAt, env.Timeout)}
 	case errors.As(err, &ue) && failure.Of(ue.Err) != failure.Unexpected:
 		// The engine's, met as the token was had for the request (a
-		// client_secret_cmd that failed, a store that refused): net/http
-		// wrapped it, and it was told as an API that could not be reached.
+		// client_secret_cmd that failed, or that a signal ended, a store
+		// that refused): net/http wrapped it, and it was told as an API
+		// that could not be reached.
 		return ue.Err
 	case errors.As(err, &ue):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable,

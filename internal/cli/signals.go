@@ -895,7 +895,8 @@ func signalOf(err error) syscall.Signal {
 // signal too (a terminal's Ctrl-C to the job; see guard.stillComing), its
 // own then deciding the exit status; one sent to the command alone (a kill
 // by hand, a password manager's own time-out) is that command's failure,
-// exit 2, as a service manager's command's is (runServiceCommand).
+// the system's doing or a person's, not a bug: exit 2, as a service
+// manager's command's is (runServiceCommand).
 func commandsSignal(g *guard, err error) (syscall.Signal, error) {
 	if !errors.As(err, new(*shellrun.Stopped)) {
 		return signalOf(err), err
@@ -903,24 +904,13 @@ func commandsSignal(g *guard, err error) (syscall.Signal, error) {
 	if sig := g.stillComing(); sig != 0 {
 		return sig, err
 	}
-	return 0, &endedAlone{err}
-}
-
-// endedAlone is err, a command's, whose command freshtoken ran was ended
-// by a signal sent to it alone: the system's doing or a person's, not a
-// bug (exit 2).
-type endedAlone struct{ err error }
-
-func (e *endedAlone) Error() string {
-	cause, then := e.err.Error(), ""
+	cause, then := err.Error(), ""
 	var ss *signalStopped
-	if errors.As(e.err, &ss) {
+	if errors.As(err, &ss) {
 		cause, then = ss.err.Error(), "; "+ss.msg // what was kept, and what to run
 	}
-	return cause + "; that signal came to the command alone, not to freshtoken: run it yourself to see what ends it" + then
+	return 0, config.Invalidf("%s; that signal came to the command alone, not to freshtoken: run it yourself to see what ends it%s", cause, then)
 }
-
-func (e *endedAlone) Unwrap() error { return config.ErrInvalid }
 
 // what a token request in flight is called: a renewal, or a log-in's.
 func what(r freshtoken.Renewal) string {

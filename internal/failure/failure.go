@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
@@ -143,6 +144,12 @@ func Of(err error) Kind {
 		return Config
 	case errors.As(err, &ae) && ae.Unavailable():
 		return ProviderUnreachable
+	case errors.As(err, new(*shellrun.Stopped)):
+		// A command freshtoken ran (client_secret_cmd) ended by a signal:
+		// where freshtoken got it too, the command line tells its own
+		// interruption first; else it was sent to the command alone, the
+		// system's doing or a person's, not a bug.
+		return Config
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, store.ErrDenied), errors.Is(err, store.ErrInsecure), errors.Is(err, login.ErrPortBusy), errors.Is(err, login.ErrPortRefused), errors.Is(err, login.ErrCannotListen), errors.Is(err, login.ErrNotLoopback),
 		errors.Is(err, keyringstore.ErrNoKeychain), errors.Is(err, store.ErrNewerFormat), errors.Is(err, freshtoken.ErrClearText), errors.Is(err, store.ErrReservedName):
 		return Config
