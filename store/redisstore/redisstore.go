@@ -254,12 +254,8 @@ func New(rawURL string) (*Store, error) {
 	// refuses connections is known unreachable within about 2 s; one that
 	// takes connections and never answers (paused, or behind a lost
 	// connection) once each try has waited 2 s for its answer (go-redis
-	// waits 3 s), twice: go-redis sets a pipeline's connection up in a pool
-	// of its own, then dials from its main pool, 16 s a read or save. (With
-	// pipelines on the main pool, pipeline_pool_size=-1, it was 8 s, but
-	// a Redis paused and resumed under an import's save then failed the
-	// put-back's lock: internal/cli's TestImportPostmanPutsBackAWrite-
-	// WhoseAnswerNeverCame.)
+	// waits 3 s): 8 s for a read or a save, pipelines whose time-outs
+	// go-redis tries again.
 	q := u.Query()
 	if !q.Has("max_retries") {
 		opts.MaxRetries = 3
@@ -275,6 +271,16 @@ func New(rawURL string) (*Store, error) {
 	}
 	if !q.Has("conn_max_idle_time") && !q.Has("idle_timeout") {
 		opts.ConnMaxIdleTime = connMaxIdle
+	}
+	if !q.Has("pipeline_pool_size") {
+		// go-redis's own pool for pipelines, every read's and save's: a
+		// connection it could not set up (a Redis that took it and never
+		// answered its HELLO) was dialled again from the main pool, so
+		// each try waited read_timeout twice, 16 s a read where 8 s was
+		// said. Either pool closes a connection whose answer did not come
+		// in time, never putting it back, so no command reads another's
+		// late answer.
+		opts.PipelinePoolSize = -1
 	}
 	where := store.RedactURL(rawURL)
 	if q.Has("db") { // go-redis takes the database from ?db= over the path

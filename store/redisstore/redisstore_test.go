@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -374,6 +375,43 @@ func TestConditionalWriteThatCouldNotReadSaysWhichWrite(t *testing.T) {
 	} {
 		if want := "could not " + tc.write + " the tokens: Redis at redis://" + addr + "/0 took the connection but did not answer"; !errors.Is(tc.err, store.ErrUnreachable) || !strings.HasPrefix(tc.err.Error(), want) {
 			t.Errorf("%s: %v; want ErrUnreachable saying %q", tc.write, tc.err, want)
+		}
+	}
+}
+
+// TestStalledRedisIsWaitedForOnceATry: against a Redis that takes
+// connections and never answers, a read or a save waits read_timeout once
+// for each of its tries, as its message says: go-redis set a pipeline's
+// connection up in a pool of its own and, that failing, dialled again from
+// its main pool, so each try waited twice (16 s a command where 8 s was
+// said, at the defaults).
+func TestStalledRedisIsWaitedForOnceATry(t *testing.T) {
+	var dials atomic.Int32
+	addr := testenv.Serve(t, func(c net.Conn) {
+		dials.Add(1)
+		io.Copy(io.Discard, c)
+	})
+	s := opened(t, "redis://"+addr+"/0?read_timeout=100ms&max_retries=1")
+	for _, tc := range []struct {
+		name string
+		// tries: max_retries=1 is two tries; a save whose server's role is
+		// not known yet is sent first on a connection of its own (see
+		// thenRunID), once.
+		tries int32
+		do    func() error
+	}{
+		{"Load", 2, func() error { _, err := s.Load(context.Background(), "sandbox"); return err }},
+		{"Save", 3, func() error {
+			return s.Save(context.Background(), "sandbox", &store.Record{AccessToken: "at", TokenType: "Bearer"})
+		}},
+	} {
+		dials.Store(0)
+		err := tc.do()
+		if !errors.Is(err, store.ErrUnreachable) || !strings.Contains(err.Error(), "did not answer within 100ms, at each try") {
+			t.Fatalf("%s: %v; want ErrUnreachable saying Redis did not answer within 100ms", tc.name, err)
+		}
+		if n := dials.Load(); n != tc.tries {
+			t.Errorf("%s with max_retries=1 dialled the stalled Redis %d times, waiting 100ms each; want %d, one a try", tc.name, n, tc.tries)
 		}
 	}
 }
