@@ -195,6 +195,22 @@ func TestEnvironmentsOfOtherIssuersArePacedApart(t *testing.T) {
 // for ever, its token file never written. One waiting its turn goes before
 // one renewing again.
 func TestShortTokensStarveNoEnvironment(t *testing.T) {
+	lateBegan := lateBegins(3*time.Minute, 0)
+	if lateBegan == 0 {
+		t.Fatalf("the environment past the first %d never began its renewal in three minutes; want within two", keptPerMinute)
+	}
+	if lateBegan > 2*time.Minute {
+		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan)
+	}
+}
+
+// lateBegins plays, for up to limit, looks 5 s apart at thirteen
+// environments of one token endpoint: twelve quick ones renewed 10 s after
+// each of their renewals begins, and "late" once. With quickLapses, each
+// quick one's token file lapses that long after each look (it is let in by
+// its lapse bound), and late's has lapsed already (no bound). It returns
+// how long after the first look late began its renewal, 0 if it never did.
+func lateBegins(limit, quickLapses time.Duration) time.Duration {
 	const endpoint = "https://login.example/token"
 	clock := fakeclock.New()
 	start := clock.Now()
@@ -205,29 +221,27 @@ func TestShortTokensStarveNoEnvironment(t *testing.T) {
 	}
 	envs = append(envs, "late")
 	next := map[string]time.Time{}
-	var lateBegan time.Time
-	for clock.Now().Sub(start) < 3*time.Minute && lateBegan.IsZero() {
+	for clock.Now().Sub(start) < limit {
 		for _, env := range envs {
 			if clock.Now().Before(next[env]) {
 				continue
 			}
-			if turn := k.turn(env, endpoint, time.Time{}); turn.After(clock.Now()) {
+			var lapses time.Time
+			if env != "late" && quickLapses > 0 {
+				lapses = clock.Now().Add(quickLapses)
+			}
+			if turn := k.turn(env, endpoint, lapses); turn.After(clock.Now()) {
 				next[env] = turn
 				continue
 			}
-			next[env] = clock.Now().Add(10 * time.Second)
 			if env == "late" {
-				lateBegan = clock.Now()
+				return clock.Now().Sub(start)
 			}
+			next[env] = clock.Now().Add(10 * time.Second)
 		}
 		clock.Advance(5 * time.Second)
 	}
-	if lateBegan.IsZero() {
-		t.Fatalf("the environment past the first %d never began its renewal in three minutes; want within two", keptPerMinute)
-	}
-	if lateBegan.Sub(start) > 2*time.Minute {
-		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan.Sub(start))
-	}
+	return 0
 }
 
 // TestTurnWithMoreWaitingThanTheMinuteHolds: more environments wait their
@@ -260,42 +274,12 @@ func TestTurnWithMoreWaitingThanTheMinuteHolds(t *testing.T) {
 // file lapsed already (no bound). Each quick renewal let in took the
 // place of the one waiting ahead of it: the thirteenth waited for ever.
 func TestRenewalsLetInByTheirLapseStarveNoEnvironment(t *testing.T) {
-	const endpoint = "https://login.example/token"
-	clock := fakeclock.New()
-	start := clock.Now()
-	k := &Keeper{Now: clock.Now}
-	var envs []string
-	for i := range keptPerMinute {
-		envs = append(envs, fmt.Sprintf("quick%02d", i+1))
-	}
-	envs = append(envs, "late")
-	next := map[string]time.Time{}
-	var lateBegan time.Time
-	for clock.Now().Sub(start) < 5*time.Minute && lateBegan.IsZero() {
-		for _, env := range envs {
-			if clock.Now().Before(next[env]) {
-				continue
-			}
-			var lapses time.Time
-			if env != "late" {
-				lapses = clock.Now().Add(10 * time.Second)
-			}
-			if turn := k.turn(env, endpoint, lapses); turn.After(clock.Now()) {
-				next[env] = turn
-				continue
-			}
-			next[env] = clock.Now().Add(10 * time.Second)
-			if env == "late" {
-				lateBegan = clock.Now()
-			}
-		}
-		clock.Advance(5 * time.Second)
-	}
-	if lateBegan.IsZero() {
+	lateBegan := lateBegins(5*time.Minute, 10*time.Second)
+	if lateBegan == 0 {
 		t.Fatalf("the environment past the first %d never began its renewal in five minutes; want within two", keptPerMinute)
 	}
-	if lateBegan.Sub(start) > 2*time.Minute {
-		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan.Sub(start))
+	if lateBegan > 2*time.Minute {
+		t.Fatalf("the environment past the first %d began its renewal %v after the start; want within two minutes", keptPerMinute, lateBegan)
 	}
 }
 

@@ -12,9 +12,10 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Known is true: Linux's tables name the owner of each socket.
@@ -142,20 +143,12 @@ func scanPeer(local, remote netip.AddrPort) (uid int, err error) {
 // other socket can hold the peer's address and port towards it. Its
 // client may have closed its side (CLOSE_WAIT), not reset it.
 func connected(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
 	var state uint8
-	if raw.Control(func(fd uintptr) {
+	if !httpx.Control(c, func(fd uintptr) {
 		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
 			state = info.State
 		}
-	}) != nil {
+	}) {
 		return false
 	}
 	return state == tcpEstablished || state == tcpCloseWait
