@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -114,6 +115,15 @@ func TestProxiedPagesCannotUseTheProxy(t *testing.T) {
 // browser starts headless Chromium for the test, with more options.
 func browser(t *testing.T, exe string, more ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
+	// Chromium makes a folder of its own in $TMPDIR (its singleton socket)
+	// and leaves it there: one in /tmp for each run. A short one of the
+	// test's: a socket's path has room for about 100 bytes, which a test's
+	// temporary folder may take alone.
+	tmp, err := os.MkdirTemp("", "chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) }) // after the browser has ended (cleanups run last first)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
@@ -122,6 +132,7 @@ func browser(t *testing.T, exe string, more ...chromedp.ExecAllocatorOption) con
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR=" + tmp),
 	}, more...)...)
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(alloc)
