@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -258,16 +257,7 @@ func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 	if n := strings.Count(run.stderr.String(), "does not start"); n != 1 {
 		t.Fatalf("the broken replacement was tried %d times:\n%s", n, run.stderr)
 	}
-	if runtime.GOOS != "linux" {
-		return // only /proc tells which file a process runs
-	}
-	exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", run.cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if now, err := os.Stat(bin); err != nil || !os.SameFile(exe, now) {
-		t.Fatalf("the process runs %v, not the new binary (%v)", exe, err)
-	}
+	runsTheNewBinary(t, run, bin)
 }
 
 // TestProxyUpgradeWaitsForALogIn: freshtoken is upgraded while a log-in

@@ -105,7 +105,7 @@ func getCompany(client *http.Client, url string) error {
 func runsTheNewBinary(t *testing.T, run *watched, bin string) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
-		return
+		return // only /proc tells which file a process runs
 	}
 	exe, err := os.Stat(fmt.Sprintf("/proc/%d/exe", run.cmd.Process.Pid))
 	if err != nil {
