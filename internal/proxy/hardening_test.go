@@ -826,10 +826,13 @@ func TestStoppingAnswersAConnectionAlreadyTaken(t *testing.T) {
 
 // TestStoppingEndsABusyConnection: a client sending request after request
 // on one kept connection has the one it sent before the proxy stopped
-// answered, and that answer closes the connection (Connection: close): it
-// cannot hold the stop. The proxy closed the connection, waiting for the
-// request it had not read yet, and the client saw a reset (Postman's
-// "socket hang up"; Go's client sends a GET again, but not a POST).
+// answered, and the stop ends all the same: it cannot hold the stop. The
+// proxy closed the connection, waiting for the request it had not read
+// yet, and the client saw a reset (Postman's "socket hang up"; Go's client
+// sends a GET again, but not a POST). A request sent after that, once an
+// answer came that did not say the connection closes, may meet its close,
+// as at any HTTP/1.1 server's stop: answered, it is the status page, and
+// the connection ends with an answer saying Connection: close.
 func TestStoppingEndsABusyConnection(t *testing.T) {
 	// A grace long enough that the stop could not end by it on a loaded
 	// machine, were the connection kept alive.
@@ -847,8 +850,11 @@ func TestStoppingEndsABusyConnection(t *testing.T) {
 			go func() { f.stop(); close(stopped) }()
 		}
 		resp, err := http.ReadResponse(r, nil)
+		if err != nil && n > 3 {
+			break // sent once the stop had begun: closed, as it may be
+		}
 		if err != nil {
-			t.Fatalf("request %d on a busy connection, as the proxy stopped, was not answered: %v", n+1, err)
+			t.Fatalf("request %d on a busy connection, sent before the proxy stopped, was not answered: %v", n+1, err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
