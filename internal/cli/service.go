@@ -442,6 +442,13 @@ func warnSecretEnvs(f *Factory, c *config.File) {
 
 func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
+	// Another system's file (--dry-run --os) is not looked for here: what
+	// uninstall does there is described whole.
+	elsewhere := o.DryRun && o.OS != runtime.GOOS
+	if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) && !elsewhere {
+		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
+		return nil
+	}
 	if o.DryRun {
 		if !o.FilesOnly {
 			for _, c := range p.Stop {
@@ -463,17 +470,19 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		}
 		return nil
 	}
-	if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
-		return nil
-	}
 	if was, now := otherConfig(p); was != "" {
 		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s), not %s; it is removed all the same, and that configuration's environments are no longer kept alive by a service.\n", was, now)
 	}
 	if !o.FilesOnly {
-		if err := runAll(ctx, f, serviceCommandLimit, p.Stop); stoppedBySignal(err) {
+		err := runAll(ctx, f, serviceCommandLimit, p.Stop)
+		switch {
+		case stoppedBySignal(err):
 			return &signalStopped{fmt.Sprintf("%v; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path), err}
-		} else if err != nil {
+		case errors.Is(err, errSignalledAlone):
+			// Not the system's set-up: the service may still run, and
+			// its file is kept for the next uninstall to stop it.
+			return config.Invalidf("%v; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path)
+		case err != nil:
 			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
 		}
 	}
