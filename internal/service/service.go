@@ -29,6 +29,10 @@ type Spec struct {
 	Executable string   // the freshtoken binary, an absolute path
 	Args       []string // its arguments, such as --config PATH proxy
 	Home       string   // the user's home folder
+	// ConfigHome is the folder under which the user's systemd reads units
+	// (systemd/user): $XDG_CONFIG_HOME as the manager itself sees it; ""
+	// for the home folder's .config, where one started without it reads.
+	ConfigHome string
 	// Env is variables (NAME=value) it runs with, which a service would
 	// not otherwise see: those the command line found the token store by.
 	// A Task Scheduler task cannot carry them.
@@ -197,16 +201,20 @@ RestartForceExitStatus=129
 WantedBy=default.target
 `, env.String(), cmd)
 	unit := Name + ".service"
+	units := filepath.Join(s.Home, ".config", "systemd", "user")
+	if s.ConfigHome != "" {
+		units = filepath.Join(s.ConfigHome, "systemd", "user")
+	}
 	return &Plan{
 		System: "systemd",
-		Path:   filepath.Join(s.Home, ".config", "systemd", "user", unit),
+		Path:   filepath.Join(units, unit),
 		Text:   b.String(),
 		// restart, not start: an install over a running service (after
 		// moving the binary or the config) takes effect at once.
 		Start:      [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", unit}, {"systemctl", "--user", "restart", unit}},
 		Stop:       [][]string{{"systemctl", "--user", "disable", "--now", unit}},
 		Forget:     [][]string{{"systemctl", "--user", "daemon-reload"}},
-		Additions:  filepath.Join(s.Home, ".config", "systemd", "user", unit+".d"),
+		Additions:  filepath.Join(units, unit+".d"),
 		Status:     []string{"systemctl", "--user", "status", "--no-pager", unit},
 		NotRunning: 3, // the LSB status code; others mean systemctl could not tell
 		Logs:       "journalctl --user -u " + unit,
