@@ -26,7 +26,9 @@ func hungSystemctl(t *testing.T, w *world) (started func() int) {
 	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	w.env = append(w.env, "HOME="+w.dir, "PATH="+bin+":"+os.Getenv("PATH"))
+	// The unit's folder is the home folder's without asking systemd where
+	// it reads units (asked only for another $XDG_CONFIG_HOME).
+	w.env = append(w.env, "HOME="+w.dir, "XDG_CONFIG_HOME="+filepath.Join(w.dir, ".config"), "PATH="+bin+":"+os.Getenv("PATH"))
 	return func() int {
 		t.Helper()
 		var b []byte

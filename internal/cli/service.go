@@ -68,7 +68,7 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 			Example: "  freshtoken service " + sub.use,
 			Args:    exactArgs(0, "no arguments"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				plan, err := opts.plan()
+				plan, err := opts.plan(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -89,7 +89,7 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 
 // plan is the service for this user, running this binary with this
 // configuration.
-func (o *serviceOptions) plan() (*service.Plan, error) {
+func (o *serviceOptions) plan(ctx context.Context) (*service.Plan, error) {
 	if o.OS != runtime.GOOS && !o.DryRun {
 		return nil, usageErrorf("--os %s describes another system; use it with --dry-run", o.OS)
 	}
@@ -118,12 +118,52 @@ func (o *serviceOptions) plan() (*service.Plan, error) {
 	// a log-in, is waited for, and said to every client, rather than the
 	// proxy exiting for the service manager to start it again for ever.
 	args := slices.Concat(logging, []string{"--config", conf, "proxy", waitForConfig})
-	plan, err := service.For(o.OS, service.Spec{Executable: exe, Args: args, Home: home, Env: env})
+	spec := service.Spec{Executable: exe, Args: args, Home: home, Env: env}
+	if o.OS == "linux" && runtime.GOOS == "linux" {
+		if spec.ConfigHome, err = unitsConfigHome(ctx, o.f, home); err != nil {
+			return nil, err
+		}
+	}
+	plan, err := service.For(o.OS, spec)
 	if err != nil {
 		// Another system, or a path no service file can carry.
 		return nil, usageErrorf("%v", err)
 	}
 	return plan, nil
+}
+
+// unitsConfigHome is the configuration folder under which the user's
+// systemd reads units (systemd/user): $XDG_CONFIG_HOME when the manager
+// reads units there and not in the home folder's .config, its own
+// environment setting it too; otherwise, and when there is no manager to
+// ask, the home folder's .config, where a manager started without it reads
+// them. A shell's $XDG_CONFIG_HOME alone does not reach the manager: a
+// unit written under it was never found ("Unit freshtoken.service does not
+// exist").
+func unitsConfigHome(ctx context.Context, f *Factory, home string) (string, error) {
+	def := filepath.Join(home, ".config")
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	if !filepath.IsAbs(xdg) || filepath.Clean(xdg) == def {
+		return def, nil
+	}
+	out, err := runServiceCommand(ctx, f, serviceCommandLimit, []string{"systemctl", "--user", "show", "--property=UnitPath", "--value"})
+	switch {
+	case stoppedBySignal(err):
+		return "", &signalStopped{err.Error(), err}
+	case errors.Is(err, errSignalledAlone):
+		return "", config.Invalidf("could not ask systemd where it reads units (%v); run the same command again", err)
+	case err != nil:
+		return def, nil // no manager of the user's to ask
+	}
+	reads := func(dir string) bool {
+		return slices.ContainsFunc(strings.Fields(string(out)), func(p string) bool {
+			return filepath.Clean(p) == filepath.Join(dir, "systemd", "user")
+		})
+	}
+	if reads(xdg) && !reads(def) {
+		return filepath.Clean(xdg), nil
+	}
+	return def, nil
 }
 
 // serviceLogging is the logging flags the service runs freshtoken with:
@@ -442,6 +482,13 @@ func warnSecretEnvs(f *Factory, c *config.File) {
 
 func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
+	// Another system's file (--dry-run --os) is not looked for here: what
+	// uninstall does there is described whole.
+	elsewhere := o.DryRun && o.OS != runtime.GOOS
+	if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) && !elsewhere {
+		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
+		return nil
+	}
 	if o.DryRun {
 		if !o.FilesOnly {
 			for _, c := range p.Stop {
@@ -463,17 +510,19 @@ func uninstallService(ctx context.Context, o *serviceOptions, p *service.Plan) e
 		}
 		return nil
 	}
-	if _, err := os.Lstat(p.Path); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(f.IO.ErrOut, "The service is not installed (no %s); nothing to remove.\n", p.Path)
-		return nil
-	}
 	if was, now := otherConfig(p); was != "" {
 		fmt.Fprintf(f.IO.ErrOut, "Note: the service ran freshtoken with another configuration (%s), not %s; it is removed all the same, and that configuration's environments are no longer kept alive by a service.\n", was, now)
 	}
 	if !o.FilesOnly {
-		if err := runAll(ctx, f, serviceCommandLimit, p.Stop); stoppedBySignal(err) {
+		err := runAll(ctx, f, serviceCommandLimit, p.Stop)
+		switch {
+		case stoppedBySignal(err):
 			return &signalStopped{fmt.Sprintf("%v; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path), err}
-		} else if err != nil {
+		case errors.Is(err, errSignalledAlone):
+			// Not the system's set-up: the service may still run, and
+			// its file is kept for the next uninstall to stop it.
+			return config.Invalidf("%v; %s is kept: run `freshtoken service uninstall` again to finish", err, p.Path)
+		case err != nil:
 			fmt.Fprintf(f.IO.ErrOut, "Could not stop the service (%v); removing its file anyway.\n", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -83,5 +84,41 @@ func TestServiceStatusWhoseSystemctlASignalEndedAlone(t *testing.T) {
 	want := "could not ask systemd whether it runs (`" + systemctl + " --user status` was ended by a signal (killed) sent to it, not to freshtoken); run `freshtoken service status` again"
 	if err == nil || err.Error() != want || ExitCode(err) != 2 {
 		t.Fatalf("status: %v (exit %d); want %q, exit 2", err, ExitCode(err), want)
+	}
+}
+
+// TestServiceUninstallWhoseSystemctlASignalEndedAlone: `service uninstall`
+// whose `systemctl disable` is ended by a signal freshtoken did not get
+// (the OOM killer, a kill by hand) keeps the unit and says to run it
+// again, exit 2: it said it could not stop the service and went on to
+// remove the unit and reload systemd, with freshtoken's own handling of
+// signals already given up (a Ctrl-C then ended it at once, untold), and
+// a service perhaps still running with no unit left to stop it by.
+func TestServiceUninstallWhoseSystemctlASignalEndedAlone(t *testing.T) {
+	dir := t.TempDir()
+	systemctl, ran := filepath.Join(dir, "systemctl"), filepath.Join(dir, "ran")
+	script := "#!/bin/sh\necho \"$*\" >> " + ran + "\ncase \"$*\" in *disable*) kill -KILL $$ ;; esac\n"
+	if err := os.WriteFile(systemctl, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	unit := filepath.Join(dir, "freshtoken.service")
+	if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := testFactory()
+	f.signalCame = func() syscall.Signal { return 0 }
+	plan := &service.Plan{Path: unit, System: "systemd",
+		Stop:   [][]string{{systemctl, "--user", "disable", "--now", "freshtoken.service"}},
+		Forget: [][]string{{systemctl, "--user", "daemon-reload"}}}
+	err := uninstallService(t.Context(), &serviceOptions{f: f}, plan)
+	want := "`" + systemctl + " --user disable --now freshtoken.service` was ended by a signal (killed) sent to it, not to freshtoken; " + unit + " is kept: run `freshtoken service uninstall` again to finish"
+	if err == nil || err.Error() != want || ExitCode(err) != 2 {
+		t.Fatalf("uninstall: %v (exit %d); want %q, exit 2", err, ExitCode(err), want)
+	}
+	if _, err := os.Stat(unit); err != nil {
+		t.Errorf("the unit is gone: %v", err)
+	}
+	if b, _ := os.ReadFile(ran); strings.Contains(string(b), "daemon-reload") {
+		t.Errorf("systemctl ran %q after disable was killed; want nothing after it", b)
 	}
 }

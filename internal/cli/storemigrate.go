@@ -492,7 +492,7 @@ func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 	if err != nil {
 		return move{}, heldTo, release, err
 	}
-	m, err = findMove(ctx, env, checkGrant, from, to)
+	m, err = findMove(ctx, f, env, checkGrant, from, to)
 	return m, heldTo, release, err
 }
 
@@ -586,7 +586,7 @@ func sameRedisDatabase(ctx context.Context, env string, held, other store.Store)
 // another client's. A record in the old store that checkGrant (the
 // environment's Source.CheckGrant) finds another client's stays there: it
 // is another configuration's that shares the store and still reads it there.
-func findMove(ctx context.Context, env string, checkGrant func(*store.Record) error, from, to store.Store) (move, error) {
+func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store) (move, error) {
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, err := to.Load(ctx, env); err == nil {
@@ -613,6 +613,12 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
+	case err == nil && otherLogIn(there, rec):
+		// Two log-ins of one client may be two accounts (a work and a
+		// personal company, one app): neither is a copy of the other to
+		// keep or replace.
+		return move{}, usageErrorf("%s already holds tokens of another log-in to %s (logged in %s, this environment's %s), perhaps another configuration's that shares that store and the name %s, for another account; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1), or, if they are this environment's own account's (another machine's log-in), run `%s` and the same move again to use them",
+			to.Location(env), there.Grant, there.LoggedInAt.UTC().Format(time.RFC3339), rec.LoggedInAt.UTC().Format(time.RFC3339), env, f.commandLine("logout --local -e "+env))
 	case err == nil && store.RenewedLater(there, rec):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.
@@ -624,6 +630,13 @@ func findMove(ctx context.Context, env string, checkGrant func(*store.Record) er
 		m.prior = there
 	}
 	return m, nil
+}
+
+// otherLogIn reports whether a and b, records of one grant, are tokens of
+// two log-ins, not copies of one; records written before they kept their
+// log-in's time cannot tell, and are taken for copies.
+func otherLogIn(a, b *store.Record) bool {
+	return !a.LoggedInAt.IsZero() && !b.LoggedInAt.IsZero() && !a.LoggedInAt.Equal(b.LoggedInAt)
 }
 
 // takeBackCopy takes back m's copy from to, the new store: it puts back

@@ -252,6 +252,47 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateKeepsAnotherLogInsTokens: the new store (a Redis that
+// another configuration uses) holds, under the environment's name, tokens
+// of the same client but of another log-in: a work and a personal
+// configuration of one FreeAgent app, each logged in to its own company.
+// The newer of the two was taken for the live copy of one grant: this
+// configuration's tokens went over the other's (its grant lost, and its
+// commands then used this company's books), or it was switched to the
+// other's tokens, exit 0 either way. Nothing is moved or changed now, exit
+// 2, saying so and naming the command that takes the other's tokens up,
+// were they this account's.
+func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
+	for name, othersIssued := range map[string]time.Duration{"older": -time.Hour, "newer": time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			here := e.record(t, "dev")
+			others := *here
+			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
+			others.LoggedInAt, others.IssuedAt = here.LoggedInAt.Add(othersIssued), here.IssuedAt.Add(othersIssued)
+			target := filepath.Join(e.dir, "shared")
+			if err := filestore.New(target).Save(t.Context(), "dev", &others); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			code := e.run(ios, "store", "migrate", "--to", "file://"+target)
+			if code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") || !strings.Contains(stderr.String(), "logout --local -e dev` and the same move again") {
+				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another log-in's tokens", code, stdout, stderr)
+			}
+			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
+				t.Errorf("the other log-in's tokens in the new store were written over (%v)", err)
+			}
+			if got := e.record(t, "dev"); got == nil || got.RefreshToken != here.RefreshToken {
+				t.Errorf("this environment's tokens are no longer in the old store: %+v", got)
+			}
+			if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+filepath.Join(e.dir, "state") {
+				t.Errorf("[store] url was changed (%v)", err)
+			}
+		})
+	}
+}
+
 // TestStoreMigrateMovesNothingUnlessEverythingCan: an environment that
 // cannot be moved (another client's tokens already in the new store) is
 // found before any moves: nothing moves, exit 2. The environments before

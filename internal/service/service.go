@@ -7,8 +7,11 @@ package service
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"html"
+	"io"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -29,6 +32,10 @@ type Spec struct {
 	Executable string   // the freshtoken binary, an absolute path
 	Args       []string // its arguments, such as --config PATH proxy
 	Home       string   // the user's home folder
+	// ConfigHome is the folder under which the user's systemd reads units
+	// (systemd/user): $XDG_CONFIG_HOME as the manager itself sees it; ""
+	// for the home folder's .config, where one started without it reads.
+	ConfigHome string
 	// Env is variables (NAME=value) it runs with, which a service would
 	// not otherwise see: those the command line found the token store by.
 	// A Task Scheduler task cannot carry them.
@@ -196,17 +203,24 @@ RestartForceExitStatus=129
 [Install]
 WantedBy=default.target
 `, env.String(), cmd)
+	// The digest tells the next install a unit as an install wrote it,
+	// whichever freshtoken's, from one edited by hand (HandEdited).
+	text := fmt.Sprintf("# Written by `freshtoken service install` (settings sha256:%s).\n# Keep settings of your own in `systemctl --user edit %s.service`,\n# which every install keeps.\n", settingsDigest(b.String()), Name) + b.String()
 	unit := Name + ".service"
+	units := filepath.Join(s.Home, ".config", "systemd", "user")
+	if s.ConfigHome != "" {
+		units = filepath.Join(s.ConfigHome, "systemd", "user")
+	}
 	return &Plan{
 		System: "systemd",
-		Path:   filepath.Join(s.Home, ".config", "systemd", "user", unit),
-		Text:   b.String(),
+		Path:   filepath.Join(units, unit),
+		Text:   text,
 		// restart, not start: an install over a running service (after
 		// moving the binary or the config) takes effect at once.
 		Start:      [][]string{{"systemctl", "--user", "daemon-reload"}, {"systemctl", "--user", "enable", unit}, {"systemctl", "--user", "restart", unit}},
 		Stop:       [][]string{{"systemctl", "--user", "disable", "--now", unit}},
 		Forget:     [][]string{{"systemctl", "--user", "daemon-reload"}},
-		Additions:  filepath.Join(s.Home, ".config", "systemd", "user", unit+".d"),
+		Additions:  filepath.Join(units, unit+".d"),
 		Status:     []string{"systemctl", "--user", "status", "--no-pager", unit},
 		NotRunning: 3, // the LSB status code; others mean systemctl could not tell
 		Logs:       "journalctl --user -u " + unit,
@@ -226,6 +240,26 @@ func InstalledConfig(text string) string {
 	return ""
 }
 
+// settingsDigest is the SHA-256 of text's settings, a systemd unit's: its
+// lines but blank ones, comments and Environment= lines as For writes them
+// (the variables an install carries, which HandEdited looks at one by one).
+func settingsDigest(text string) string {
+	h := sha256.New()
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, ";") && !environmentLine().MatchString(l) {
+			io.WriteString(h, l+"\n")
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// writtenDigest is the settings digest that text, a unit For wrote,
+// records; "" when it records none (an earlier freshtoken's).
+var writtenDigest = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^# Written by .*\(settings sha256:([0-9a-f]{64})\)`)
+})
+
 // HandEdited reports whether text, the systemd unit installed, holds
 // settings of the person's own that p's unit would drop: a line freshtoken
 // does not write (an Environment= with an office proxy's password, a
@@ -236,9 +270,12 @@ func InstalledConfig(text string) string {
 // comments, and the variables carried reports an install carries
 // (NAME=value, as an Environment= line written by For holds them) that p
 // sets too. One p does not set is dropped: an office proxy added by hand,
-// or carried by an install where it was set. Nor is a line an earlier
-// freshtoken did not write yet (RestartForceExitStatus=). No unit (text
-// empty) and other systems' files are not looked at: false.
+// or carried by an install where it was set. Nor is a unit whose settings
+// are as the freshtoken that wrote it recorded them (writtenDigest), this
+// one or another, lines added or taken out since and all; nor, in a unit
+// an earlier freshtoken wrote without recording them, a line it did not
+// write yet (addedSince). No unit (text empty) and other systems' files
+// are not looked at: false.
 func (p *Plan) HandEdited(text string, carried func(name, value string) bool) bool {
 	if p.System != "systemd" || strings.TrimSpace(text) == "" {
 		return false
@@ -258,31 +295,34 @@ func (p *Plan) HandEdited(text string, carried func(name, value string) bool) bo
 			missing[l] = true
 		}
 	}
+	m := writtenDigest().FindStringSubmatch(text)
+	asWritten := m != nil && m[1] == settingsDigest(text)
 	for _, l := range strings.Split(text, "\n") {
 		l = strings.TrimSpace(l)
 		delete(missing, l)
+		kv := environmentLine().FindStringSubmatch(l)
 		switch {
 		case ours[l] || l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, ";"):
+		case kv != nil:
+			if name, value, _ := strings.Cut(systemdArg(kv[1]), "="); !set[name] || !carried(name, value) {
+				return true
+			}
+		case asWritten:
 		case strings.HasPrefix(l, "ExecStart="):
 			if proxyFlags(l) != proxyFlags(p.Text) {
 				return true
 			}
 		default:
-			kv, ok := environmentLine().FindStringSubmatch(l), false
-			if kv != nil {
-				name, value, _ := strings.Cut(systemdArg(kv[1]), "=")
-				ok = set[name] && carried(name, value)
-			}
-			if !ok {
-				return true
-			}
+			return true
 		}
 	}
-	return len(missing) > 0
+	return !asWritten && len(missing) > 0
 }
 
-// addedSince is the lines of the unit that an earlier freshtoken's unit
-// lacks: their absence is that install's, not the person's.
+// addedSince is the lines of the unit that units written before units
+// recorded their settings' digest may lack: their absence is that
+// install's, not the person's. Units written since record what they hold,
+// so this list never grows.
 var addedSince = []string{"RestartForceExitStatus=129"}
 
 // proxyFlags is the flags the ExecStart= line in text gives the proxy,

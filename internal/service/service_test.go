@@ -431,6 +431,47 @@ func TestHandEditedSeesAVariableTheNewUnitDrops(t *testing.T) {
 	}
 }
 
+// TestHandEditedKnowsAnotherFreshtokensUnit: a unit another freshtoken
+// wrote, as it recorded it (its settings' digest), is no unit edited by
+// hand, whatever lines this one writes that it lacks or that it holds and
+// this one does not: each line a later freshtoken added to the unit had to
+// be listed by hand (addedSince), or every install over an earlier unit
+// kept it as edited, saying the person had edited it. Edited after it was
+// written, a line taken out or added, it is edited still.
+func TestHandEditedKnowsAnotherFreshtokensUnit(t *testing.T) {
+	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me", Env: []string{"XDG_STATE_HOME=/state"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// as written records text's own settings, as the freshtoken that wrote
+	// it did.
+	asWritten := func(text string) string {
+		first, rest, _ := strings.Cut(text, ")")
+		return first[:strings.LastIndex(first, ":")+1] + service.SettingsDigest(text) + ")" + rest
+	}
+	edit := func(text, from, to string) string {
+		if !strings.Contains(text, from) {
+			t.Fatalf("the unit has no %q", from)
+		}
+		return strings.Replace(text, from, to, 1)
+	}
+	for _, tc := range []struct {
+		name, installed string
+		want            bool
+	}{
+		{"an earlier freshtoken's, without a line added since", asWritten(edit(p.Text, "RestartSec=5s\n", "")), false},
+		{"a later freshtoken's, with a line of its own", asWritten(edit(p.Text, "Type=simple\n", "Type=simple\nTimeoutStopSec=30s\n")), false},
+		{"an earlier freshtoken's, a line taken out by hand", edit(asWritten(edit(p.Text, "RestartSec=5s\n", "")), "Restart=on-failure\n", ""), true},
+		{"an earlier freshtoken's, a limit added by hand", edit(asWritten(edit(p.Text, "RestartSec=5s\n", "")), "[Service]\n", "[Service]\nLimitNOFILE=4096\n"), true},
+		{"an earlier freshtoken's, an office proxy added by hand", edit(asWritten(edit(p.Text, "RestartSec=5s\n", "")), "[Service]\n", "[Service]\nEnvironment=\"HTTPS_PROXY=http://proxy:3128\"\n"), true},
+		{"this one's", p.Text, false},
+	} {
+		if got := p.HandEdited(tc.installed, func(string, string) bool { return true }); got != tc.want {
+			t.Errorf("%s: HandEdited = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestHandEditedSeesALineTakenOut: a unit with a line of freshtoken's
 // taken out (Restart=, to keep a failing proxy stopped; the [Install]
 // section) holds settings of the person's own: it passed for an
