@@ -936,6 +936,43 @@ func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 	}
 }
 
+// TestSuccessCarryingAnErrorIsASuccess: a 2xx answer that carries an
+// access token and also an "error" member (invalid_grant) is a success
+// (RFC 6749 5.1; an error answer is a 400). x/oauth2 took it for a
+// refusal: the access token it brought was thrown away, and a second
+// refresh token spent on a retry, at every renewal. Its tokens are used and
+// stored from that one request, and nothing is noted against the grant.
+func TestSuccessCarryingAnErrorIsASuccess(t *testing.T) {
+	for _, tt := range []struct{ name, first string }{
+		{"JSON", `{"access_token":"access-token-1","refresh_token":%q,"token_type":"bearer","expires_in":3600,"error":"invalid_grant","error_description":"the grant has ended"}`},
+		{"form-encoded", `access_token=access-token-1&refresh_token=%s&token_type=bearer&expires_in=3600&error=invalid_grant`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{})
+			e := newRotatingEndpoint(t, tt.first, "first-refresh-token")
+			r.settings.TokenURL = e.URL
+			old := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
+				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour),
+				Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			src := r.source()
+			freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) })
+			tok, err := src.Renew(context.Background())
+			if err != nil || tok.AccessToken != "access-token-1" {
+				t.Fatalf("Renew = %v, %v; want the answer's access-token-1", tok, err)
+			}
+			if sent, _ := e.sent(); len(sent) != 1 {
+				t.Fatalf("refresh tokens sent %q; want one request", sent)
+			}
+			if rec := r.record(); rec.RefreshToken != "rotated-refresh-token-1" || rec.AccessToken != "access-token-1" || rec.Problem != nil {
+				t.Fatalf("stored %+v; want the answer's tokens and no problem noted", rec)
+			}
+		})
+	}
+}
+
 // TestFreeAgentsAccessDeniedIsARejectedClient: FreeAgent answers wrong
 // client credentials with Rails' "401 HTTP Basic: Access denied.", which
 // Rails labels text/html though it is one line of text. That is the client
