@@ -136,7 +136,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 				return "", &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
 			}
 			switch {
-			case grantEnded && errors.Is(refused.kind, ErrClientRejected):
+			case grantEnded && (errors.Is(refused.kind, ErrClientRejected) || refused.invalidRequest):
 				// The endpoint is there and took this client for the
 				// refresh token, whose revocation ended the grant; a
 				// refusal of the access token now (a 404 of its own for
@@ -147,6 +147,9 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 				return unknown, nil
 			case refused.notThere:
 				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
+			}
+			if refused.invalidRequest && errors.Is(refused.kind, ErrClientRejected) {
+				couldNot += "; check revocation_url"
 			}
 			return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: couldNot}
 		}
@@ -209,8 +212,22 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", redact.URL(s.set.RevocationURL), "token_type_hint", hint, "answer", gone.answer)
 		return gone
 	}
-	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
-	if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
+	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re), invalidRequest: re.ErrorCode == "invalid_request"}
+	if re.ErrorCode != "" {
+		refused.answer += ", " + tokenerr.Answer(re.ErrorCode, "") // not the description, which may quote the token
+	}
+	switch class, _, _ := tokenerr.Classify(re); {
+	case refused.invalidRequest && s.revocationFound:
+		// A request the provider's own endpoint, as its discovery document
+		// names it, finds malformed, from a client its token endpoint
+		// takes: nothing in the configuration fixes that, and the tokens
+		// are not kept for it (a log-out kept them at every try).
+	case refused.invalidRequest:
+		// What an endpoint of another kind (introspection, user info)
+		// answers a revocation: revocation_url is the one to check, not
+		// the client's credentials, which the provider did not refuse.
+		refused.kind = ErrClientRejected
+	case class == tokenerr.BadClient || refused.notThere:
 		refused.kind = ErrClientRejected
 	}
 	return refused
@@ -246,6 +263,9 @@ type revocationRefused struct {
 	answer   string // "HTTP 404 Not Found", or a redirect's (tokenerr.RedirectError)
 	kind     error
 	notThere bool
+	// invalidRequest: the request was refused as malformed, not the
+	// client; of a configured revocation_url, the setting to check.
+	invalidRequest bool
 }
 
 func (e *revocationRefused) Error() string { return e.answer }

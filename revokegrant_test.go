@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -122,5 +123,31 @@ func TestRevocationTimeoutIsToldPlainly(t *testing.T) {
 	if msg := fmt.Sprint(err); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(msg, "did not answer within 300ms (timeout)") ||
 		strings.Contains(msg, "deadline") || strings.Contains(msg, "hush-hush-key") {
 		t.Fatalf("RevokeGrant: %v; want ErrUnreachable saying the revocation endpoint did not answer within 300ms (timeout), its URL masked", err)
+	}
+}
+
+// TestAccessTokenRefusedAsAnInvalidRequestOnceTheGrantEnded: a discovered
+// revocation endpoint that revokes the refresh token, ending the grant, and
+// answers the access token with invalid_request (a provider that revokes
+// refresh tokens only, and takes no access token) has ended the grant:
+// RevokeGrant succeeds, as for any refusal of the access token then.
+func TestAccessTokenRefusedAsAnInvalidRequestOnceTheGrantEnded(t *testing.T) {
+	srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
+		if hint == "refresh_token" {
+			return // 200: revoked
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"invalid_request","error_description":"only refresh tokens are revoked"}`))
+	})
+	r := newRig(t, devprovider.Options{})
+	tokenURL := r.settings.TokenURL
+	r.settings.TokenURL, r.settings.Issuer = "", r.url
+	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
+		return freshtoken.Endpoints{TokenURL: tokenURL, RevocationURL: srv.URL + "/revoke"}, nil
+	}
+	unknown, err := r.loggedInSource().RevokeGrant(context.Background())
+	if err != nil || unknown != "" || len(seen()) != 2 {
+		t.Fatalf("RevokeGrant = %q, %v after %q; want the grant ended, both tokens sent", unknown, err, seen())
 	}
 }
