@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -29,10 +30,11 @@ import (
 // the tokens until the provider has answered, so that no renewal replaces
 // them meanwhile with tokens it was not asked to revoke; tokens a renewal
 // brought that the store refused, kept to be saved later, are revoked in
-// place of those they replace. Once the refresh token is revoked the
-// grant has ended: the access token's refusal then (unsupported_token_type,
-// or a refusal of its own) is no failure, and the access token lasts until
-// it expires.
+// place of those they replace. An endpoint that cannot answer now (a 5xx,
+// a 429) is tried again (see revokeRetried). Once the refresh token is
+// revoked the grant has ended: the access token's refusal then
+// (unsupported_token_type, or a refusal of its own) is no failure, and the
+// access token lasts until it expires.
 func (s *Source) Revoke(ctx context.Context) error {
 	_, err := s.RevokeGrant(ctx)
 	return err
@@ -114,7 +116,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		if t.token == "" {
 			continue
 		}
-		err := s.revoke(ctx, secret, t.token, t.hint)
+		err := s.revokeRetried(ctx, secret, t.token, t.hint)
 		var gone *tokenUnknown
 		switch {
 		case errors.As(err, &gone):
@@ -158,6 +160,41 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		unknown = "" // something was revoked
 	}
 	return unknown, nil
+}
+
+// maxRevocationWait is the longest a revocation waits, between tries, for
+// an endpoint that cannot answer now: a log-out is a person waiting.
+const maxRevocationWait = 10 * time.Second
+
+// revokeRetried is revoke, tried again while the endpoint answers that it
+// cannot now (a 5xx, a 429), up to Settings.RetryBackoff's tries: revoking
+// a token again is harmless (RFC 7009 2.2), and given up, a log-out
+// forgets tokens whose grant lives on. It waits as RetryBackoff says, or
+// as long as the answer's Retry-After asks when that is longer, up to
+// maxRevocationWait: an endpoint asking for longer is given up at once.
+func (s *Source) revokeRetried(ctx context.Context, secret, token, hint string) error {
+	for attempt := 0; ; attempt++ {
+		err := s.revoke(ctx, secret, token, hint)
+		var refused *revocationRefused
+		if !errors.As(err, &refused) || !refused.passing {
+			return err
+		}
+		if attempt >= len(s.set.RetryBackoff) || max(s.set.RetryBackoff[attempt], refused.wait) > maxRevocationWait {
+			if attempt > 0 {
+				refused.answer += fmt.Sprintf(", at each of %d tries", attempt+1)
+			}
+			return err
+		}
+		wait := max(s.set.RetryBackoff[attempt], refused.wait)
+		if refused.wait > 0 {
+			s.log.Warn("the revocation endpoint cannot answer now; trying again as it asks", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer, "wait", wait)
+		} else {
+			s.log.Debug("retrying the revocation", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer, "after", wait)
+		}
+		if s.pause(ctx, wait) != nil {
+			return err // ctx ended: told by the caller
+		}
+	}
 }
 
 // revoke sends one RFC 7009 request, under work, bounded by the
@@ -216,7 +253,14 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 	if re.ErrorCode != "" {
 		refused.answer += ", " + tokenerr.Answer(re.ErrorCode, "") // not the description, which may quote the token
 	}
-	switch class, _, _ := tokenerr.Classify(re); {
+	class, _, _ := tokenerr.Classify(re)
+	if refused.passing = class == tokenerr.Passing || class == tokenerr.RateLimited; refused.passing {
+		if wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), httpx.ServerNow(resp.Header, time.Now())); known {
+			refused.wait = wait
+			refused.answer += ", asking to wait " + httpx.SayWait(wait)
+		}
+	}
+	switch {
 	case refused.invalidRequest && s.revocationFound:
 		// A request the provider's own endpoint, as its discovery document
 		// names it, finds malformed, from a client its token endpoint
@@ -266,6 +310,10 @@ type revocationRefused struct {
 	// invalidRequest: the request was refused as malformed, not the
 	// client; of a configured revocation_url, the setting to check.
 	invalidRequest bool
+	// passing: the endpoint cannot answer now (a 5xx, a 429), and may
+	// later; wait is how long its Retry-After asks, 0 when it says not.
+	passing bool
+	wait    time.Duration
 }
 
 func (e *revocationRefused) Error() string { return e.answer }

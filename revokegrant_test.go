@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -149,5 +150,69 @@ func TestAccessTokenRefusedAsAnInvalidRequestOnceTheGrantEnded(t *testing.T) {
 	unknown, err := r.loggedInSource().RevokeGrant(context.Background())
 	if err != nil || unknown != "" || len(seen()) != 2 {
 		t.Fatalf("RevokeGrant = %q, %v after %q; want the grant ended, both tokens sent", unknown, err, seen())
+	}
+}
+
+// TestRevocationTriedAgainWhileTheEndpointCannotAnswer: a revocation
+// endpoint answering that it cannot answer now (a 503, a 429) was given up
+// at the first answer, and logout forgot the tokens of a grant that lived
+// on, with nothing left to end it. Revoking again is harmless (RFC 7009
+// 2.2): it is tried again, as Settings.RetryBackoff says, or as long as
+// Retry-After asks when that is longer, up to ten seconds; one asking for
+// longer is given up at once, its wait told. A refusal is never tried
+// again.
+func TestRevocationTriedAgainWhileTheEndpointCannotAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int // answers of failing before it revokes
+		fail     func(w http.ResponseWriter)
+		waits    []time.Duration
+		err      string // "": revoked
+	}{
+		{"503 twice", 2, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) },
+			[]time.Duration{5 * time.Millisecond, 5 * time.Millisecond}, ""},
+		{"503 asking to wait 3s", 1, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3")
+			http.Error(w, "down for a deploy", http.StatusServiceUnavailable)
+		}, []time.Duration{3 * time.Second}, ""},
+		{"429 asking to wait an hour", 1, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		}, nil, "(HTTP 429 Too Many Requests, asking to wait 1h0m0s)"},
+		{"503 at every try", 100, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) },
+			[]time.Duration{5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond}, "(HTTP 503 Service Unavailable, at each of 4 tries)"},
+		{"client refused", 100, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"invalid_client"}`))
+		}, nil, "(HTTP 401 Unauthorized, invalid_client)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			failures := tt.failures
+			srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
+				if failures > 0 {
+					failures--
+					tt.fail(w)
+				}
+			})
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			src := r.source()
+			var waits []time.Duration
+			freshtoken.SetPause(src, func(_ context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				return nil
+			})
+			err := src.Revoke(context.Background())
+			switch {
+			case tt.err == "" && err != nil:
+				t.Fatalf("Revoke: %v; want it revoked once the endpoint answers", err)
+			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+				t.Fatalf("Revoke: %v; want an error saying %q", err, tt.err)
+			}
+			if !slices.Equal(waits, tt.waits) {
+				t.Errorf("waited %v (requests %q); want %v", waits, seen(), tt.waits)
+			}
+		})
 	}
 }

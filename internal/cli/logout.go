@@ -43,9 +43,11 @@ kept, as they are needed to end the grant once that is fixed, and it exits 2
 (5 for a locked keychain): fix it and log out again, or use --local to
 forget them without ending the grant. An endpoint answering that it no
 longer knows the tokens (invalid_token, revoked or expired already) revoked
-nothing: they are forgotten, and it says so. If the provider cannot be
-reached or fails (a network error, a 5xx, an invalid_request from the
-endpoint its discovery document names), the tokens are still forgotten
+nothing: they are forgotten, and it says so. An endpoint answering that it
+cannot answer now (a 5xx, a 429) is tried again a few times, waiting as its
+Retry-After asks up to 10 seconds. If the provider cannot be reached or
+fails (a network error, a 5xx, an invalid_request from the endpoint its
+discovery document names), the tokens are still forgotten
 and the message says what failed (exit 5); a token store failing before
 anything is sent (no room for its lock file, Redis out of reach) keeps them
 (exit 5); interrupted (Ctrl-C) before they are deleted, it keeps them and
