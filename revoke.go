@@ -261,6 +261,10 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		}
 	}
 	switch {
+	case re.ErrorCode == "unsupported_token_type":
+		// RFC 7009's own answer, from a revocation endpoint that takes the
+		// client and revokes no refresh tokens: nothing in the
+		// configuration fixes that, and the tokens are not kept for it.
 	case refused.invalidRequest && s.revocationFound:
 		// A request the provider's own endpoint, as its discovery document
 		// names it, finds malformed, from a client its token endpoint

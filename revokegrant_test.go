@@ -216,3 +216,24 @@ func TestRevocationTriedAgainWhileTheEndpointCannotAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshTokenRevocationUnsupported: a revocation endpoint that
+// answers the refresh token 400 unsupported_token_type (RFC 7009 2.2.1: it
+// revokes no refresh tokens) is a revocation endpoint taking the client:
+// the failure is the provider's (ErrUnreachable: logout forgets the tokens
+// and says the grant may live on), told with its code. It was taken for a
+// rejected client ("check client_id, the client secret and client_auth"),
+// and logout kept the tokens, exit 2, at every try.
+func TestRefreshTokenRevocationUnsupported(t *testing.T) {
+	srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"unsupported_token_type"}`))
+	})
+	r, _ := loggedIn(t)
+	revokeAt(r, srv.URL+"/revoke")
+	err := r.source().Revoke(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "could not revoke the refresh token (HTTP 400 Bad Request, unsupported_token_type)") {
+		t.Fatalf("Revoke: %v; want ErrUnreachable naming unsupported_token_type", err)
+	}
+}
