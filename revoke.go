@@ -179,13 +179,16 @@ func (s *Source) revokeRetried(ctx context.Context, secret, token, hint string) 
 		if !errors.As(err, &refused) || !refused.passing {
 			return err
 		}
-		if attempt >= len(s.set.RetryBackoff) || max(s.set.RetryBackoff[attempt], refused.wait) > maxRevocationWait {
+		wait := refused.wait
+		if attempt < len(s.set.RetryBackoff) {
+			wait = max(s.set.RetryBackoff[attempt], wait)
+		}
+		if attempt >= len(s.set.RetryBackoff) || wait > maxRevocationWait {
 			if attempt > 0 {
 				refused.answer += fmt.Sprintf(", at each of %d tries", attempt+1)
 			}
 			return err
 		}
-		wait := max(s.set.RetryBackoff[attempt], refused.wait)
 		if refused.wait > 0 {
 			s.log.Warn("the revocation endpoint cannot answer now; trying again as it asks", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer, "wait", wait)
 		} else {
@@ -254,7 +257,10 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		refused.answer += ", " + tokenerr.Answer(re.ErrorCode, "") // not the description, which may quote the token
 	}
 	class, _, _ := tokenerr.Classify(re)
-	if refused.passing = class == tokenerr.Passing || class == tokenerr.RateLimited; refused.passing {
+	// Not a 4xx web page, which Classify takes for a gateway's: it is a
+	// mistyped path's as often, and no try changes it.
+	refused.passing = class == tokenerr.RateLimited || class == tokenerr.Passing && (resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || re.ErrorCode != "")
+	if refused.passing {
 		if wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), httpx.ServerNow(resp.Header, time.Now())); known {
 			refused.wait = wait
 			refused.answer += ", asking to wait " + httpx.SayWait(wait)

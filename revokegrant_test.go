@@ -159,8 +159,8 @@ func TestAccessTokenRefusedAsAnInvalidRequestOnceTheGrantEnded(t *testing.T) {
 // on, with nothing left to end it. Revoking again is harmless (RFC 7009
 // 2.2): it is tried again, as Settings.RetryBackoff says, or as long as
 // Retry-After asks when that is longer, up to ten seconds; one asking for
-// longer is given up at once, its wait told. A refusal is never tried
-// again.
+// longer is given up at once, its wait told. A refusal, or a 4xx web page
+// (a mistyped path's as often as a gateway's), is never tried again.
 func TestRevocationTriedAgainWhileTheEndpointCannotAnswer(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
@@ -181,6 +181,16 @@ func TestRevocationTriedAgainWhileTheEndpointCannotAnswer(t *testing.T) {
 		}, nil, "(HTTP 429 Too Many Requests, asking to wait 1h0m0s)"},
 		{"503 at every try", 100, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) },
 			[]time.Duration{5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond}, "(HTTP 503 Service Unavailable, at each of 4 tries)"},
+		{"404 web page", 100, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte("<html><body>Not Found</body></html>"))
+		}, nil, "(HTTP 404 Not Found)"},
+		{"400 temporarily_unavailable", 1, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"temporarily_unavailable"}`))
+		}, []time.Duration{5 * time.Millisecond}, ""},
 		{"client refused", 100, func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
