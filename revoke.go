@@ -252,7 +252,12 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", redact.URL(s.set.RevocationURL), "token_type_hint", hint, "answer", gone.answer)
 		return gone
 	}
-	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re), invalidRequest: re.ErrorCode == "invalid_request"}
+	// A 404 or 405 web page is no endpoint there too (a web server's own
+	// page for a mistyped path), as a 200 one is: taken for a gateway's
+	// passing fault, logout forgot the tokens, and with them the means to
+	// end the grant once revocation_url was corrected.
+	missing := (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed) && re.ErrorCode == "" && webPage(resp.Header.Get("Content-Type"), body)
+	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re) || missing, invalidRequest: re.ErrorCode == "invalid_request"}
 	if re.ErrorCode != "" {
 		refused.answer += ", " + tokenerr.Answer(re.ErrorCode, "") // not the description, which may quote the token
 	}
