@@ -564,7 +564,8 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 // object does (see tokenerr.Lenient). An answer cut off (its connection
 // lost, its JSON unfinished, or longer than tokenerr.MaxAnswer) is read as
 // far as it is whole: the provider that wrote it has rotated out the
-// refresh token sent. r's access token is kept while it is valid;
+// refresh token sent. r's access token is kept while it is valid, unless
+// it was issued in the tick of the clock this renewal was sent in;
 // otherwise the record holds none, and the next call renews with the new
 // refresh token.
 func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Time, reason string) *store.Record {
@@ -600,7 +601,12 @@ func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Ti
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)
 	n.AccessToken, n.Expiry = "", time.Time{}
-	if s.lasts(r, 0) {
+	// A kept access token's issue time must differ from the renewal's, by
+	// which tokenerr.RefreshedOnly tells this record from one whose
+	// renewal brought an access token: one issued in the same tick of the
+	// clock (by a renewal just before, which a 401 or --force followed) is
+	// not kept, and the retry renews with the new refresh token.
+	if s.lasts(r, 0) && !r.IssuedAt.Equal(sentAt) {
 		n.AccessToken, n.TokenType, n.Expiry, n.IssuedAt = r.AccessToken, r.TokenType, r.Expiry, r.IssuedAt
 	}
 	// No access token came, so the row of renewals that 401s caused is

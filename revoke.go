@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -29,10 +30,11 @@ import (
 // the tokens until the provider has answered, so that no renewal replaces
 // them meanwhile with tokens it was not asked to revoke; tokens a renewal
 // brought that the store refused, kept to be saved later, are revoked in
-// place of those they replace. Once the refresh token is revoked the
-// grant has ended: the access token's refusal then (unsupported_token_type,
-// or a refusal of its own) is no failure, and the access token lasts until
-// it expires.
+// place of those they replace. An endpoint that cannot answer now (a 5xx,
+// a 429) is tried again (see revokeRetried). Once the refresh token is
+// revoked the grant has ended: the access token's refusal then
+// (unsupported_token_type, or a refusal of its own) is no failure, and the
+// access token lasts until it expires.
 func (s *Source) Revoke(ctx context.Context) error {
 	_, err := s.RevokeGrant(ctx)
 	return err
@@ -114,7 +116,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		if t.token == "" {
 			continue
 		}
-		err := s.revoke(ctx, secret, t.token, t.hint)
+		err := s.revokeRetried(ctx, secret, t.token, t.hint)
 		var gone *tokenUnknown
 		switch {
 		case errors.As(err, &gone):
@@ -136,7 +138,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 				return "", &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
 			}
 			switch {
-			case grantEnded && errors.Is(refused.kind, ErrClientRejected):
+			case grantEnded && (errors.Is(refused.kind, ErrClientRejected) || refused.invalidRequest):
 				// The endpoint is there and took this client for the
 				// refresh token, whose revocation ended the grant; a
 				// refusal of the access token now (a 404 of its own for
@@ -148,6 +150,9 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 			case refused.notThere:
 				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
 			}
+			if refused.invalidRequest && errors.Is(refused.kind, ErrClientRejected) {
+				couldNot += "; check revocation_url"
+			}
 			return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: couldNot}
 		}
 		s.log.Debug("token revoked", "url", redact.URL(s.set.RevocationURL), "token_type_hint", t.hint)
@@ -155,6 +160,44 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		unknown = "" // something was revoked
 	}
 	return unknown, nil
+}
+
+// maxRevocationWait is the longest a revocation waits, between tries, for
+// an endpoint that cannot answer now: a log-out is a person waiting.
+const maxRevocationWait = 10 * time.Second
+
+// revokeRetried is revoke, tried again while the endpoint answers that it
+// cannot now (a 5xx, a 429), up to Settings.RetryBackoff's tries: revoking
+// a token again is harmless (RFC 7009 2.2), and given up, a log-out
+// forgets tokens whose grant lives on. It waits as RetryBackoff says, or
+// as long as the answer's Retry-After asks when that is longer, up to
+// maxRevocationWait: an endpoint asking for longer is given up at once.
+func (s *Source) revokeRetried(ctx context.Context, secret, token, hint string) error {
+	for attempt := 0; ; attempt++ {
+		err := s.revoke(ctx, secret, token, hint)
+		var refused *revocationRefused
+		if !errors.As(err, &refused) || !refused.passing {
+			return err
+		}
+		wait := refused.wait
+		if attempt < len(s.set.RetryBackoff) {
+			wait = max(s.set.RetryBackoff[attempt], wait)
+		}
+		if attempt >= len(s.set.RetryBackoff) || wait > maxRevocationWait {
+			if attempt > 0 {
+				refused.answer += fmt.Sprintf(", at each of %d tries", attempt+1)
+			}
+			return err
+		}
+		if refused.wait > 0 {
+			s.log.Warn("the revocation endpoint cannot answer now; trying again as it asks", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer, "wait", wait)
+		} else {
+			s.log.Debug("retrying the revocation", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer, "after", wait)
+		}
+		if s.pause(ctx, wait) != nil {
+			return err // ctx ended: told by the caller
+		}
+	}
 }
 
 // revoke sends one RFC 7009 request, under work, bounded by the
@@ -209,8 +252,41 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		s.log.Debug("the provider no longer knows the token (revoked or expired already); nothing is left to revoke", "url", redact.URL(s.set.RevocationURL), "token_type_hint", hint, "answer", gone.answer)
 		return gone
 	}
-	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re)}
-	if class, _, _ := tokenerr.Classify(re); class == tokenerr.BadClient || refused.notThere {
+	// A 404 or 405 web page is no endpoint there too (a web server's own
+	// page for a mistyped path), as a 200 one is: taken for a gateway's
+	// passing fault, logout forgot the tokens, and with them the means to
+	// end the grant once revocation_url was corrected.
+	missing := (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed) && re.ErrorCode == "" && webPage(resp.Header.Get("Content-Type"), body)
+	refused := &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80), kind: ErrUnreachable, notThere: tokenerr.NotThere(re) || missing, invalidRequest: re.ErrorCode == "invalid_request"}
+	if re.ErrorCode != "" {
+		refused.answer += ", " + tokenerr.Answer(re.ErrorCode, "") // not the description, which may quote the token
+	}
+	class, _, _ := tokenerr.Classify(re)
+	// Not a 4xx web page, which Classify takes for a gateway's: it is a
+	// mistyped path's as often, and no try changes it.
+	refused.passing = class == tokenerr.RateLimited || class == tokenerr.Passing && (resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || re.ErrorCode != "")
+	if refused.passing {
+		if wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), httpx.ServerNow(resp.Header, time.Now())); known {
+			refused.wait = wait
+			refused.answer += ", asking to wait " + httpx.SayWait(wait)
+		}
+	}
+	switch {
+	case re.ErrorCode == "unsupported_token_type":
+		// RFC 7009's own answer, from a revocation endpoint that takes the
+		// client and revokes no refresh tokens: nothing in the
+		// configuration fixes that, and the tokens are not kept for it.
+	case refused.invalidRequest && s.revocationFound:
+		// A request the provider's own endpoint, as its discovery document
+		// names it, finds malformed, from a client its token endpoint
+		// takes: nothing in the configuration fixes that, and the tokens
+		// are not kept for it (a log-out kept them at every try).
+	case refused.invalidRequest:
+		// What an endpoint of another kind (introspection, user info)
+		// answers a revocation: revocation_url is the one to check, not
+		// the client's credentials, which the provider did not refuse.
+		refused.kind = ErrClientRejected
+	case class == tokenerr.BadClient || refused.notThere:
 		refused.kind = ErrClientRejected
 	}
 	return refused
@@ -246,6 +322,13 @@ type revocationRefused struct {
 	answer   string // "HTTP 404 Not Found", or a redirect's (tokenerr.RedirectError)
 	kind     error
 	notThere bool
+	// invalidRequest: the request was refused as malformed, not the
+	// client; of a configured revocation_url, the setting to check.
+	invalidRequest bool
+	// passing: the endpoint cannot answer now (a 5xx, a 429), and may
+	// later; wait is how long its Retry-After asks, 0 when it says not.
+	passing bool
+	wait    time.Duration
 }
 
 func (e *revocationRefused) Error() string { return e.answer }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -122,5 +124,126 @@ func TestRevocationTimeoutIsToldPlainly(t *testing.T) {
 	if msg := fmt.Sprint(err); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(msg, "did not answer within 300ms (timeout)") ||
 		strings.Contains(msg, "deadline") || strings.Contains(msg, "hush-hush-key") {
 		t.Fatalf("RevokeGrant: %v; want ErrUnreachable saying the revocation endpoint did not answer within 300ms (timeout), its URL masked", err)
+	}
+}
+
+// TestAccessTokenRefusedAsAnInvalidRequestOnceTheGrantEnded: a discovered
+// revocation endpoint that revokes the refresh token, ending the grant, and
+// answers the access token with invalid_request (a provider that revokes
+// refresh tokens only, and takes no access token) has ended the grant:
+// RevokeGrant succeeds, as for any refusal of the access token then.
+func TestAccessTokenRefusedAsAnInvalidRequestOnceTheGrantEnded(t *testing.T) {
+	srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
+		if hint == "refresh_token" {
+			return // 200: revoked
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"invalid_request","error_description":"only refresh tokens are revoked"}`))
+	})
+	r := newRig(t, devprovider.Options{})
+	tokenURL := r.settings.TokenURL
+	r.settings.TokenURL, r.settings.Issuer = "", r.url
+	r.settings.Discover = func(context.Context) (freshtoken.Endpoints, error) {
+		return freshtoken.Endpoints{TokenURL: tokenURL, RevocationURL: srv.URL + "/revoke"}, nil
+	}
+	unknown, err := r.loggedInSource().RevokeGrant(context.Background())
+	if err != nil || unknown != "" || len(seen()) != 2 {
+		t.Fatalf("RevokeGrant = %q, %v after %q; want the grant ended, both tokens sent", unknown, err, seen())
+	}
+}
+
+// TestRevocationTriedAgainWhileTheEndpointCannotAnswer: a revocation
+// endpoint answering that it cannot answer now (a 503, a 429) was given up
+// at the first answer, and logout forgot the tokens of a grant that lived
+// on, with nothing left to end it. Revoking again is harmless (RFC 7009
+// 2.2): it is tried again, as Settings.RetryBackoff says, or as long as
+// Retry-After asks when that is longer, up to ten seconds; one asking for
+// longer is given up at once, its wait told. A refusal, or a 4xx web page
+// (a mistyped path's as often as a gateway's), is never tried again.
+func TestRevocationTriedAgainWhileTheEndpointCannotAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int // answers of failing before it revokes
+		fail     func(w http.ResponseWriter)
+		waits    []time.Duration
+		err      string // "": revoked
+	}{
+		{"503 twice", 2, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) },
+			[]time.Duration{5 * time.Millisecond, 5 * time.Millisecond}, ""},
+		{"503 asking to wait 3s", 1, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3")
+			http.Error(w, "down for a deploy", http.StatusServiceUnavailable)
+		}, []time.Duration{3 * time.Second}, ""},
+		{"429 asking to wait an hour", 1, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		}, nil, "(HTTP 429 Too Many Requests, asking to wait 1h0m0s)"},
+		{"503 at every try", 100, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) },
+			[]time.Duration{5 * time.Millisecond, 5 * time.Millisecond, 5 * time.Millisecond}, "(HTTP 503 Service Unavailable, at each of 4 tries)"},
+		{"404 web page", 100, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte("<html><body>Not Found</body></html>"))
+		}, nil, "(HTTP 404 Not Found)"},
+		{"400 temporarily_unavailable", 1, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"temporarily_unavailable"}`))
+		}, []time.Duration{5 * time.Millisecond}, ""},
+		{"client refused", 100, func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"invalid_client"}`))
+		}, nil, "(HTTP 401 Unauthorized, invalid_client)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			failures := tt.failures
+			srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
+				if failures > 0 {
+					failures--
+					tt.fail(w)
+				}
+			})
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			src := r.source()
+			var waits []time.Duration
+			freshtoken.SetPause(src, func(_ context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				return nil
+			})
+			err := src.Revoke(context.Background())
+			switch {
+			case tt.err == "" && err != nil:
+				t.Fatalf("Revoke: %v; want it revoked once the endpoint answers", err)
+			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+				t.Fatalf("Revoke: %v; want an error saying %q", err, tt.err)
+			}
+			if !slices.Equal(waits, tt.waits) {
+				t.Errorf("waited %v (requests %q); want %v", waits, seen(), tt.waits)
+			}
+		})
+	}
+}
+
+// TestRefreshTokenRevocationUnsupported: a revocation endpoint that
+// answers the refresh token 400 unsupported_token_type (RFC 7009 2.2.1: it
+// revokes no refresh tokens) is a revocation endpoint taking the client:
+// the failure is the provider's (ErrUnreachable: logout forgets the tokens
+// and says the grant may live on), told with its code. It was taken for a
+// rejected client ("check client_id, the client secret and client_auth"),
+// and logout kept the tokens, exit 2, at every try.
+func TestRefreshTokenRevocationUnsupported(t *testing.T) {
+	srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"unsupported_token_type"}`))
+	})
+	r, _ := loggedIn(t)
+	revokeAt(r, srv.URL+"/revoke")
+	err := r.source().Revoke(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "could not revoke the refresh token (HTTP 400 Bad Request, unsupported_token_type)") {
+		t.Fatalf("Revoke: %v; want ErrUnreachable naming unsupported_token_type", err)
 	}
 }

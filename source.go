@@ -364,8 +364,9 @@ type Source struct {
 	// Discover fills once: read them under it (knownEndpoints), or after
 	// Endpoints returned. Endpoints waits for it only as long as its context
 	// lets it.
-	endpointsMu chan struct{}
-	discovered  bool
+	endpointsMu     chan struct{}
+	discovered      bool
+	revocationFound bool // set.RevocationURL is the one Discover found
 }
 
 // flight is one renewal that every caller arriving meanwhile shares, failure
@@ -713,6 +714,7 @@ func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
 		for _, f := range fill {
 			if *f.set == "" {
 				*f.set = f.found
+				s.revocationFound = s.revocationFound || f.set == &s.set.RevocationURL && f.found != ""
 				redact.RegisterURLs(f.found) // a key in its query, as New registers the configured ones
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -806,9 +807,12 @@ func TestRevokeOfTokensTheProviderNoLongerKnows(t *testing.T) {
 // sign-in page or its single-page app) revoked nothing: Revoke says no
 // revocation endpoint answers there, a configuration error (logout: exit
 // 2, check revocation_url). It took the 200 for a revocation, and logout
-// said the grant was revoked at the provider while it lived on. An empty
-// 200, labelled text/html or not, as providers answer, is still one, and
-// so is one of XML.
+// said the grant was revoked at the provider while it lived on. So is a
+// 404 or 405 web page (a web server's own, for a path it does not serve),
+// which was taken for a gateway's passing fault: logout forgot the tokens,
+// and with them the means to end the grant once the URL was corrected. An
+// empty 200, labelled text/html or not, as providers answer, is still one,
+// and so is one of XML.
 func TestRevokeAnsweredByAWebPage(t *testing.T) {
 	page := "<!doctype html>\n<html><head><title>Sign in</title></head><body>…</body></html>"
 	srv, _ := countingServer(t, func(w http.ResponseWriter, req *http.Request) {
@@ -822,6 +826,13 @@ func TestRevokeAnsweredByAWebPage(t *testing.T) {
 			return
 		case "/unlabelled":
 			w.Write([]byte("\n<HTML><body>Sign in</body></HTML>"))
+			return
+		case "/404", "/405":
+			// A web server's own page for a path it does not serve (nginx's).
+			status, _ := strconv.Atoi(req.URL.Path[1:])
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			w.Write([]byte("<html>\n<head><title>404 Not Found</title></head>\n<body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>"))
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -840,6 +851,12 @@ func TestRevokeAnsweredByAWebPage(t *testing.T) {
 	r.settings.RevocationURL = srv.URL + "/unlabelled"
 	if err := r.source().Revoke(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
 		t.Fatalf("Revoke answered by a page labelled as no page: %v; want ErrClientRejected", err)
+	}
+	for _, status := range []int{http.StatusNotFound, http.StatusMethodNotAllowed} {
+		r.settings.RevocationURL = srv.URL + "/" + strconv.Itoa(status)
+		if err := r.source().Revoke(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "check revocation_url") {
+			t.Fatalf("Revoke answered %d with a web page: %v; want ErrClientRejected, check revocation_url", status, err)
+		}
 	}
 	r.login(r.source())
 	for _, path := range []string{"/empty", "/xml"} {

@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -936,6 +937,43 @@ func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 	}
 }
 
+// TestSuccessCarryingAnErrorIsASuccess: a 2xx answer that carries an
+// access token and also an "error" member (invalid_grant) is a success
+// (RFC 6749 5.1; an error answer is a 400). x/oauth2 took it for a
+// refusal: the access token it brought was thrown away, and a second
+// refresh token spent on a retry, at every renewal. Its tokens are used and
+// stored from that one request, and nothing is noted against the grant.
+func TestSuccessCarryingAnErrorIsASuccess(t *testing.T) {
+	for _, tt := range []struct{ name, first string }{
+		{"JSON", `{"access_token":"access-token-1","refresh_token":%q,"token_type":"bearer","expires_in":3600,"error":"invalid_grant","error_description":"the grant has ended"}`},
+		{"form-encoded", `access_token=access-token-1&refresh_token=%s&token_type=bearer&expires_in=3600&error=invalid_grant`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{})
+			e := newRotatingEndpoint(t, tt.first, "first-refresh-token")
+			r.settings.TokenURL = e.URL
+			old := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
+				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour),
+				Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			src := r.source()
+			freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) })
+			tok, err := src.Renew(context.Background())
+			if err != nil || tok.AccessToken != "access-token-1" {
+				t.Fatalf("Renew = %v, %v; want the answer's access-token-1", tok, err)
+			}
+			if sent, _ := e.sent(); len(sent) != 1 {
+				t.Fatalf("refresh tokens sent %q; want one request", sent)
+			}
+			if rec := r.record(); rec.RefreshToken != "rotated-refresh-token-1" || rec.AccessToken != "access-token-1" || rec.Problem != nil {
+				t.Fatalf("stored %+v; want the answer's tokens and no problem noted", rec)
+			}
+		})
+	}
+}
+
 // TestFreeAgentsAccessDeniedIsARejectedClient: FreeAgent answers wrong
 // client credentials with Rails' "401 HTTP Basic: Access denied.", which
 // Rails labels text/html though it is one line of text. That is the client
@@ -1618,3 +1656,44 @@ type lockChecked struct {
 }
 
 func (l lockChecked) HoldsLock(context.Context, string) (bool, error) { return l.holds() }
+
+// TestRefreshTokenRotatedInTheSameTickIsToldAsNew: an answer with a new
+// refresh token and no access token, to a renewal sent in the same tick of
+// the clock as the stored access token was issued (a forced renewal, or
+// one a 401 caused, right after the last), while that token is valid. The
+// record kept that access token, whose issue time equals the renewal's,
+// which is how a renewal that brought an access token reads: the renewal
+// failing after it (here a token endpoint that then fails) said "your
+// stored tokens are unchanged", though the provider had rotated the
+// refresh token, and a copy of the one before it (Postman's) was spent.
+// The new refresh token is told as stored.
+func TestRefreshTokenRotatedInTheSameTickIsToldAsNew(t *testing.T) {
+	r := newRig(t, devprovider.Options{})
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) > 1 {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"refresh_token":"rotated-refresh-token"}`))
+	}))
+	t.Cleanup(srv.Close)
+	r.settings.TokenURL = srv.URL
+	now := r.clock.Now()
+	old := &store.Record{AccessToken: "access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
+		IssuedAt: now, RenewedAt: now, Renewals: 1, Expiry: now.Add(time.Hour),
+		Grant: store.Grant{TokenURL: srv.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+		t.Fatal(err)
+	}
+	src := r.source()
+	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) })
+	_, err := src.Renew(context.Background())
+	if err == nil || strings.Contains(err.Error(), "unchanged") || !strings.Contains(err.Error(), tokenerr.NewRefreshTokenKept) {
+		t.Fatalf("Renew: %v; want the failure to say the new refresh token is stored", err)
+	}
+	if rec := r.record(); rec.RefreshToken != "rotated-refresh-token" || !tokenerr.RefreshedOnly(rec) {
+		t.Fatalf("stored %+v; want the rotated refresh token, read as a renewal that brought no access token", rec)
+	}
+}

@@ -308,6 +308,28 @@ func TestHTTP10(t *testing.T) {
 	}
 }
 
+// TestHTTP2PriorKnowledgeIsToldToSendHTTP11: a client speaking HTTP/2
+// from the start (curl --http2-prior-knowledge) sends HTTP/2's connection
+// preface, which net/http's server reads as a request without a Host. It
+// was refused saying the request had no Host header, and to send one,
+// which no such client can. It is refused saying to send HTTP/1.1, in the
+// answer and in the proxy's log, where its user finds it (the answer, in
+// HTTP/1.1, is one the client cannot read).
+func TestHTTP2PriorKnowledgeIsToldToSendHTTP11(t *testing.T) {
+	f := newFixture(t)
+	c, r := dial(t, f)
+	// The preface, then an empty SETTINGS frame, as curl sends them.
+	io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+	resp, body := readAnswer(t, r, "PRI")
+	msg := decode[problemBody](t, []byte(body)).Message
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(msg, "Host") || !strings.Contains(msg, "send HTTP/1.1 (leave out --http2-prior-knowledge") {
+		t.Errorf("HTTP/2 with prior knowledge got %d %q; want 403 saying to send HTTP/1.1", resp.StatusCode, msg)
+	}
+	if logs := f.logs.String(); !strings.Contains(logs, "leave out --http2-prior-knowledge") {
+		t.Errorf("the proxy's log %q does not say what the client should do", logs)
+	}
+}
+
 // TestTrailersAreNotPassedOn: trailers, which would carry an API's
 // headers past what the proxy makes safe (a cookie for the whole proxy, a
 // redirect into it, the proxy's own error marker), do not reach the client.

@@ -345,7 +345,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if why := p.guard.refusal(r.Host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
-		if (r.Method == http.MethodConnect || r.URL.IsAbs()) && !p.guard.own(r.Host) {
+		switch {
+		case r.Method == "PRI" && r.ProtoMajor == 2:
+			// HTTP/2's connection preface, which net/http's server reads
+			// as a request with no Host: a client speaking HTTP/2 from the
+			// start (prior knowledge). Its answer goes in HTTP/1.1, which
+			// such a client cannot read: it is for the proxy's log.
+			why = fmt.Sprintf("the client spoke HTTP/2 from the start (prior knowledge, as curl --http2-prior-knowledge does), which freshtoken's proxy does not: send HTTP/1.1 (leave out --http2-prior-knowledge; curl --http2 works, its offer to switch declined) to http://%s/ENV/ and the API's path",
+				p.guard.addr)
+		case (r.Method == http.MethodConnect || r.URL.IsAbs()) && !p.guard.own(r.Host):
 			// Set as Postman's or the system's HTTP proxy: a request for
 			// the API's own URL, not one with a Host of the client's own.
 			why = fmt.Sprintf("the request came for %s as through an HTTP proxy, but freshtoken is not an HTTP proxy for your client's or system's proxy settings: take it out of them, and send each request to http://%s/ENV/ and the API's path (http://%s/ENV/v2/company)",

@@ -25,8 +25,10 @@ const NewRefreshTokenKept = "the new refresh token the provider sent is stored, 
 // RefreshedOnly reports whether r's last renewal stored a new refresh
 // token from an answer without a usable access token: r then holds no
 // access token, or the one it held before, whose issue time is not the
-// renewal's (a renewal that brings an access token issues it then, and a
-// log-in is no renewal).
+// renewal's (a renewal that brings an access token issues it then; one
+// that keeps the token before, which the engine does only for a token
+// issued in an earlier tick of the clock, does not; and a log-in is no
+// renewal).
 func RefreshedOnly(r *store.Record) bool {
 	return r != nil && r.RefreshToken != "" && !r.RenewedAt.IsZero() && (r.AccessToken == "" || !r.RenewedAt.Equal(r.IssuedAt))
 }

@@ -10,6 +10,8 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -29,7 +31,11 @@ const MaxAnswer = 1 << 20
 // be read is dropped: the lifetime is then unknown, which the engine
 // handles. Intuit's name for the refresh token's lifetime,
 // x_refresh_token_expires_in, is read as refresh_token_expires_in where
-// that is not given. The client follows no redirect (see RedirectError).
+// that is not given. A 2xx answer that carries an access token is a
+// success (RFC 6749 5.1), whatever "error" member it also carries: x/oauth2
+// would take it for a refusal, discarding the tokens the provider has
+// issued (and a new refresh token it rotated in), so the error members are
+// dropped from it. The client follows no redirect (see RedirectError).
 func Lenient(c *http.Client) *http.Client {
 	lc := *c
 	lc.CheckRedirect = refuseRedirect
@@ -83,7 +89,11 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Header.Set("Content-Type", "application/json")
 	}
 	if ok {
-		body = mend(body)
+		if labelledAsForm(resp.Header) {
+			body = mendForm(body)
+		} else {
+			body = mend(body)
+		}
 		keep(req.Context(), resp, body, false)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -181,8 +191,12 @@ const intuitRefreshLifetime = "x_refresh_token_expires_in"
 // byteOrderMark is UTF-8's, which encoding/json refuses before a value.
 var byteOrderMark = []byte("\ufeff")
 
-// mend returns body with its lifetimes made readable, or body unchanged
-// when it is not a JSON object.
+// errorMembers are the members of an OAuth error answer (RFC 6749 5.2).
+var errorMembers = []string{"error", "error_description", "error_uri"}
+
+// mend returns body, a 2xx answer, with its lifetimes made readable and,
+// when it carries an access token, its error members dropped; or body
+// unchanged when it is not a JSON object.
 func mend(body []byte) []byte {
 	var fields map[string]json.RawMessage
 	d := json.NewDecoder(bytes.NewReader(body))
@@ -191,6 +205,15 @@ func mend(body []byte) []byte {
 		return body
 	}
 	changed := false
+	var access string
+	if json.Unmarshal(fields["access_token"], &access) == nil && access != "" {
+		for _, key := range errorMembers {
+			if _, ok := fields[key]; ok {
+				delete(fields, key)
+				changed = true
+			}
+		}
+	}
 	if v, ok := fields[intuitRefreshLifetime]; ok {
 		if _, std := fields["refresh_token_expires_in"]; !std {
 			fields["refresh_token_expires_in"], changed = v, true
@@ -218,6 +241,19 @@ func mend(body []byte) []byte {
 		return body
 	}
 	return out
+}
+
+// mendForm returns body, a form-encoded 2xx answer, with its error members
+// dropped when it carries an access token; body unchanged otherwise.
+func mendForm(body []byte) []byte {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil || vals.Get("access_token") == "" || !slices.ContainsFunc(errorMembers, vals.Has) {
+		return body
+	}
+	for _, key := range errorMembers {
+		vals.Del(key)
+	}
+	return []byte(vals.Encode())
 }
 
 // WholeSeconds reads v, a JSON number or a string holding one, as whole

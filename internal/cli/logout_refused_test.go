@@ -1,0 +1,72 @@
+package cli_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestLogoutRefusedAsAnInvalidRequest: a revocation endpoint answering
+// 400 invalid_request refused the request as malformed, not the client.
+// Logout told it as the client rejected ("check client_id, the client
+// secret and client_auth"), kept the tokens and exited 2 at every try,
+// though the endpoint was the one the provider's discovery document names
+// and its token endpoint took the client: nothing in the configuration
+// could fix it. From a discovered endpoint the tokens are forgotten, as
+// asked, and the message says the grant may live on (exit 5); from a
+// configured revocation_url (an endpoint of another kind answers so) they
+// are kept and revocation_url is the setting named (exit 2). The error
+// code is told, the description (which may quote the token) is not.
+func TestLogoutRefusedAsAnInvalidRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		discovered bool
+		code       int
+		want, not  []string
+	}{
+		{"discovered", true, cli.ExitUnreachable,
+			[]string{"Logged out of dev: its tokens were deleted from", "/v2/revoke could not revoke the refresh token (HTTP 400 Bad Request, invalid_request)", "the grant may still be valid at the provider"},
+			[]string{"check client_id", "check revocation_url", "nothing was deleted"}},
+		{"configured", false, cli.ExitUsage,
+			[]string{"/v2/revoke could not revoke the refresh token (HTTP 400 Bad Request, invalid_request); check revocation_url; nothing was deleted: the tokens are kept"},
+			[]string{"check client_id", "Logged out"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnvAnswering(t, "/v2/revoke", func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"invalid_request","error_description":"malformed request"}`))
+			})
+			s := config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"}
+			if tc.discovered {
+				s.RevocationURL, s.Issuer = "", strings.TrimSuffix(e.api, "/")
+			}
+			e.configureWith(t, s)
+			e.loginOutside(t)
+			stderr := testenv.NewOutput()
+			ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+			code := e.run(ios, "logout", "-e", "dev")
+			said := stderr.String()
+			if code != tc.code {
+				t.Errorf("logout: exit %d; want %d", code, tc.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(said, w) {
+					t.Errorf("stderr %q; want %q in it", said, w)
+				}
+			}
+			for _, n := range append(tc.not, "malformed request") {
+				if strings.Contains(said, n) {
+					t.Errorf("stderr %q; want no %q in it", said, n)
+				}
+			}
+			if kept := e.record(t, "dev") != nil; kept != !tc.discovered {
+				t.Errorf("tokens kept: %t; want %t", kept, !tc.discovered)
+			}
+		})
+	}
+}
