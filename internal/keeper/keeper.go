@@ -507,6 +507,11 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.unwait(name, tokenEndpoint(src))
 	} else if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
 		k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
+		// Told once a wait: its token file's readers meet 401s meanwhile.
+		if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) && k.lapsingUntold(name, tokenEndpoint(src)) {
+			k.Logger.Warn(fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn: %d environments of its token endpoint are renewed in a minute at most, and as many were renewed in the last one", keptPerMinute),
+				"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+		}
 		due, at = false, turn
 	}
 	if due {
@@ -845,7 +850,31 @@ type begun struct {
 // asked. One whose renewal a look finds no longer due is dropped (see
 // unwait); one that has not asked for waiterGone (its looks failing
 // before its plan was read) holds no renewal back.
-type waiter struct{ since, asked time.Time }
+type waiter struct {
+	since, asked time.Time
+	// lapsingTold says it was told that its token file holds an expired
+	// token before its turn (see lapsingUntold).
+	lapsingTold bool
+}
+
+// lapsingUntold reports whether env, waiting its turn at endpoint, is yet
+// to be told that its token file holds an expired token meanwhile, and
+// notes it told: once a wait, not at every look.
+func (k *Keeper) lapsingUntold(env, endpoint string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paced[endpoint]
+	if p == nil {
+		return false
+	}
+	w, ok := p.waiting[env]
+	if !ok || w.lapsingTold {
+		return false
+	}
+	w.lapsingTold = true
+	p.waiting[env] = w
+	return true
+}
 
 // waiterGone is how long an environment waiting its turn may go without
 // asking again before it is no longer counted as waiting: a turn is at

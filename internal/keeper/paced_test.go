@@ -1,11 +1,13 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -319,5 +321,45 @@ func TestARenewalDoneElsewhereLeavesNoWaiterAhead(t *testing.T) {
 	k.round(ctx, time.Minute)
 	if got, want := p.Stats().Refreshes-start, len(names)-2*keptPerMinute; got != want {
 		t.Fatalf("%d renewals a minute after the first; want the %d left", got, want)
+	}
+}
+
+// TestALapsedTokenFileWaitingItsTurnIsToldOnce: 30 environments, their
+// token files' tokens expired over a night asleep, are renewed 12 a
+// minute: the 18 waiting their turn hold an expired token meanwhile, told
+// only at --debug, at every look. Each is warned of once, and none of
+// those renewed at the first look.
+func TestALapsedTokenFileWaitingItsTurnIsToldOnce(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 0)
+	names, _ := k.Envs()
+	var log bytes.Buffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
+	clock.Advance(10 * time.Hour)
+	start := p.Stats().Refreshes
+	for range 36 { // three minutes of looks 5 s apart
+		k.round(ctx, time.Minute)
+		clock.Advance(5 * time.Second)
+	}
+	if got := p.Stats().Refreshes - start; got != len(names) {
+		t.Fatalf("%d renewals in three minutes; want one for each of the %d environments", got, len(names))
+	}
+	told := map[string]int{}
+	for line := range strings.Lines(log.String()) {
+		if strings.Contains(line, "holds an expired access token until its renewal's turn") {
+			for _, env := range names {
+				if strings.Contains(line, "env="+env+" ") {
+					told[env]++
+				}
+			}
+		}
+	}
+	if len(told) != len(names)-keptPerMinute {
+		t.Errorf("%d environments told their token file holds an expired token until their turn; want the %d waiting it\n%s", len(told), len(names)-keptPerMinute, log.String())
+	}
+	for env, n := range told {
+		if n != 1 {
+			t.Errorf("%s told %d times; want once", env, n)
+		}
 	}
 }
