@@ -366,6 +366,7 @@ func (k *Keeper) forget(env string) {
 	for _, p := range k.paced {
 		delete(p.began, env)
 		delete(p.waiting, env)
+		delete(p.members, env)
 	}
 }
 
@@ -503,16 +504,21 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	due := !at.IsZero() && !k.now().Before(at)
+	endpoint := tokenEndpoint(src)
+	k.member(name, endpoint, src)
 	if !due {
-		k.unwait(name, tokenEndpoint(src))
-	} else if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
-		k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-		// Told once a wait: its token file's readers meet 401s meanwhile.
-		if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) && k.lapsingUntold(name, tokenEndpoint(src)) {
-			k.Logger.Warn(fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn: %d environments of its token endpoint are renewed in a minute at most, and as many were renewed in the last one", keptPerMinute),
-				"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+		k.unwait(name, endpoint)
+	} else {
+		k.renewedElsewhere(ctx, name, endpoint)
+		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
+			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
+			// Told once a wait: its token file's readers meet 401s meanwhile.
+			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) && k.lapsingUntold(name, endpoint) {
+				k.Logger.Warn(fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn: %d environments of its token endpoint are renewed in a minute at most, and as many were renewed in the last one", keptPerMinute),
+					"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+			}
+			due, at = false, turn
 		}
-		due, at = false, turn
 	}
 	if due {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
@@ -832,11 +838,14 @@ func tokenEndpoint(src *freshtoken.Source) string {
 }
 
 // pace is one token endpoint's renewals: when the keeper last began one
-// for each environment it serves, and since when each environment waiting
-// its turn has waited.
+// for each environment it serves (or saw one made elsewhere, see
+// renewedElsewhere), since when each environment waiting its turn has
+// waited, and the Source each environment of it was last looked at
+// through.
 type pace struct {
 	began   map[string]begun
 	waiting map[string]waiter
+	members map[string]*freshtoken.Source
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -881,6 +890,27 @@ func (k *Keeper) lapsingUntold(env, endpoint string) bool {
 // most a minute away, and a look may come a minute after it.
 const waiterGone = 2 * time.Minute
 
+// member notes env as one of endpoint's environments, looked at through
+// src, whose records renewedElsewhere reads.
+func (k *Keeper) member(env, endpoint string, src *freshtoken.Source) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.paceOf(endpoint).members[env] = src
+}
+
+// paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.
+func (k *Keeper) paceOf(endpoint string) *pace {
+	if k.paced == nil {
+		k.paced = map[string]*pace{}
+	}
+	p := k.paced[endpoint]
+	if p == nil {
+		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]*freshtoken.Source{}}
+		k.paced[endpoint] = p
+	}
+	return p
+}
+
 // turn is when env's renewal, now due, at endpoint may begin: now, noted
 // as begun, unless keptPerMinute other environments of endpoint began
 // theirs in the minute before, counting those that have waited their turn
@@ -908,14 +938,7 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.paced == nil {
-		k.paced = map[string]*pace{}
-	}
-	p := k.paced[endpoint]
-	if p == nil {
-		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}}
-		k.paced[endpoint] = p
-	}
+	p := k.paceOf(endpoint)
 	for other, w := range p.waiting {
 		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
 			delete(p.waiting, other)
@@ -965,6 +988,45 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	me.asked = now
 	p.waiting[env] = me
 	return turn
+}
+
+// renewedElsewhere counts, as begun at endpoint, the renewals of its other
+// environments in the minute before now that their records in the store
+// show and this keeper did not begin: another keeper's sharing the store
+// (the service and a proxy started by hand, machines on one Redis), or a
+// command's. Each keeper paced only its own: two renewed 24 in a minute
+// at one token endpoint. A record that cannot be read, or renewed by a
+// clock ahead of this one, counts for nothing, as before: nothing new is
+// stored, so nothing new can fail; a store that fails a read is read no
+// further, so that one out of reach does not hold the renewal for a
+// time-out per environment. A renewal sent but not yet stored is not
+// seen: keepers looking in the same instant may pass the limit by a few.
+func (k *Keeper) renewedElsewhere(ctx context.Context, env, endpoint string) {
+	k.mu.Lock()
+	others := map[string]*freshtoken.Source{}
+	now := k.now()
+	p := k.paceOf(endpoint)
+	for name, src := range p.members {
+		if b, ok := p.began[name]; name != env && (!ok || b.at.After(now) || now.Sub(b.at) >= time.Minute) {
+			others[name] = src // not counted yet
+		}
+	}
+	k.mu.Unlock()
+	for name, src := range others {
+		rec, err := src.Record(ctx)
+		if err != nil {
+			return
+		}
+		if rec == nil || src.CheckGrant(rec) != nil || rec.RenewedAt.After(now) || now.Sub(rec.RenewedAt) >= time.Minute {
+			continue
+		}
+		k.mu.Lock()
+		p := k.paceOf(endpoint)
+		if b, ok := p.began[name]; !ok || b.at.After(now) || now.Sub(b.at) >= time.Minute {
+			p.began[name] = begun{at: rec.RenewedAt}
+		}
+		k.mu.Unlock()
+	}
 }
 
 // unwait drops env from those waiting their turn at endpoint: its renewal
