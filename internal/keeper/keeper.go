@@ -581,7 +581,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	switch {
 	case pending:
 	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
-		k.removeTokenFile(name)
+		k.removeTokenFile(name, rec == nil)
 		awaitingLogin = true
 	case grantEnded(rec):
 		k.removeEndedTokenFile(name, rec)
@@ -1597,10 +1597,11 @@ func foreignFile(path string) error {
 	return nil
 }
 
-// removeTokenFile removes env's token file once its tokens are forgotten
-// (a log-out), or are another client's (an edit of the configuration), if
-// it holds what the keeper wrote there: never a file of someone else's.
-func (k *Keeper) removeTokenFile(env string) {
+// removeTokenFile removes env's token file once its tokens are gone (a
+// log-out, the store's folder removed), or are another client's (an edit
+// of the configuration), if it holds what the keeper wrote there: never a
+// file of someone else's.
+func (k *Keeper) removeTokenFile(env string, gone bool) {
 	k.noteWrite(env, nil)
 	if k.TokenFile == nil {
 		return
@@ -1621,7 +1622,13 @@ func (k *Keeper) removeTokenFile(env string) {
 	forgetNote(k.Ledger, path)
 	delete(k.wrote, path)
 	delete(k.paths, env)
-	k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
+	if !gone {
+		k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
+		return
+	}
+	// Told: its readers fail from now on, and a log-out is not the only
+	// way tokens go (a store's folder removed, a Redis emptied).
+	k.Logger.Info(fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env), "env", env, "path", path)
 }
 
 // grantEnded reports whether rec notes that the provider ended its grant:
