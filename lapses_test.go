@@ -37,3 +37,19 @@ func TestKeepAlivePlanSaysWhenItLapses(t *testing.T) {
 		t.Errorf("tokens issued ahead of the clock: Lapses %v, IssuedAhead %v; want now, %v", p.Lapses, p.IssuedAhead, r.clock.Now())
 	}
 }
+
+// TestKeepAlivePlanLapsesWithAFixedRefreshToken: a refresh token whose
+// expiry renewing does not extend (RefreshNotExtended) is planned for by
+// nothing, but a renewal held past it is never made: it is in Lapses all
+// the same.
+func TestKeepAlivePlanLapsesWithAFixedRefreshToken(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 2 * time.Hour, IdleLimit: 3 * time.Hour})
+	r.settings.KeepAccess, r.settings.IdleLimit = true, 3*time.Hour
+	src := r.loggedInSource()
+	rec, now := r.record(), r.clock.Now()
+	rec.RefreshNotExtended = true
+	r.clock.Advance(90 * time.Minute)
+	if got, want := src.Plan(rec).Lapses, rec.RefreshExpiry; !got.Equal(want) {
+		t.Errorf("90m after the log-in, the refresh token fixed to expire 2h after it: Lapses %v after the log-in; want %v", got.Sub(now), want.Sub(now))
+	}
+}

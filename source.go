@@ -1590,7 +1590,16 @@ func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 			p = next
 		}
 	}
-	if !r.RefreshExpiry.IsZero() && !r.IssuedAt.IsZero() && !r.RefreshNotExtended {
+	switch {
+	case r.RefreshExpiry.IsZero() || r.IssuedAt.IsZero():
+	case r.RefreshNotExtended:
+		// Renewing does not put it off, so nothing is planned for it; but
+		// a renewal held past it is never made, and what else the plan
+		// keeps (the token file) lapses with it.
+		if r.RefreshExpiry.After(s.now()) && (lapses.IsZero() || r.RefreshExpiry.Before(lapses)) {
+			lapses = r.RefreshExpiry
+		}
+	default:
 		life := r.RefreshExpiry.Sub(r.IssuedAt)
 		plan(r.RefreshExpiry, min(life/10, maxKeepMargin), "the refresh token expires", r.RefreshExpiry)
 	}

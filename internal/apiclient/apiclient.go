@@ -164,9 +164,8 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 			return resp, nil
 		}
-		asked := resp.Header.Get("Retry-After")
-		now := httpx.ServerNow(resp.Header, c.Clock.Now())
-		wait, known := httpx.RetryAfter(asked, now)
+		now := c.Clock.Now()
+		wait, known := httpx.RetryAfter(resp.Header, now)
 		if !known {
 			wait = time.Second << min(retry, 5)
 		}
@@ -179,9 +178,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		case retry >= c.MaxRetries:
 			return nil, &RateLimitError{URL: req.URL.String(), Retries: retry, Wait: wait}
 		}
-		c.Logger.Debug("429 from the API; waiting before retrying", "url", redact.URL(req.URL.String()), "retry_after", asked, "wait", wait, "retry", retry+1)
+		c.Logger.Debug("429 from the API; waiting before retrying", "url", redact.URL(req.URL.String()), "retry_after", resp.Header.Get("Retry-After"), "wait", wait, "retry", retry+1)
 		if c.OnWait != nil {
-			less, none := httpx.AsksLess(asked, now)
+			less, none := httpx.AsksLess(resp.Header, now)
 			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known, AtOnce: none, Less: less && !none})
 		}
 		if err := c.Clock.Sleep(ctx, wait); err != nil {

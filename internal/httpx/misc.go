@@ -25,20 +25,21 @@ const MinRetryAfter = time.Second
 // and a message saying 596523h told the user nothing (see SayWait).
 const LongestRetryAfter = 24 * time.Hour
 
-// RetryAfter reads a Retry-After value, in seconds or as an HTTP date, as a
-// wait from now, never shorter than MinRetryAfter nor longer than
-// LongestRetryAfter. known is false when there is no usable value (none, a
-// negative number, words). A number of seconds too large to count is a
-// very long wait, not none.
-func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
-	asked, known := askedWait(v, now)
+// RetryAfter reads the Retry-After of the answer whose header is h, in
+// seconds or as an HTTP date, as a wait from now, never shorter than
+// MinRetryAfter nor longer than LongestRetryAfter. A date is counted from
+// the answer's own clock (see serverNow). known is false when there is no
+// usable value (none, a negative number, words). A number of seconds too
+// large to count is a very long wait, not none.
+func RetryAfter(h http.Header, now time.Time) (wait time.Duration, known bool) {
+	asked, known := askedWait(h, now)
 	if !known {
 		return 0, false
 	}
 	return min(max(asked, MinRetryAfter), LongestRetryAfter), true
 }
 
-// ServerNow is when the answer whose header is h was sent, by its server's
+// serverNow is when the answer whose header is h was sent, by its server's
 // clock (its Date), which a Retry-After date is counted from: counted from
 // this machine's clock, minutes off from the server's, a date a minute
 // ahead was read as one already past (a machine ahead, retrying at once,
@@ -48,7 +49,7 @@ func RetryAfter(v string, now time.Time) (wait time.Duration, known bool) {
 // 1970 or 9999 (or an hour off) has a broken clock, not this machine, and
 // counted from it a Retry-After date a minute ahead was a wait of a day
 // (LongestRetryAfter) or of none.
-func ServerNow(h http.Header, now time.Time) time.Time {
+func serverNow(h http.Header, now time.Time) time.Time {
 	if t, err := http.ParseTime(h.Get("Date")); err == nil && t.Sub(now).Abs() <= TrustedDateSkew {
 		return t
 	}
@@ -56,24 +57,26 @@ func ServerNow(h http.Header, now time.Time) time.Time {
 }
 
 // TrustedDateSkew is how far an answer's Date may be from this machine's
-// clock and still be read as its server's clock (see ServerNow): working
+// clock and still be read as its server's clock (see serverNow): working
 // clocks are minutes apart, and a renewal rests at most an hour after a
 // provider's answer, however long it asks.
 const TrustedDateSkew = time.Hour
 
-// AsksLess reports whether v, a Retry-After value, asks for less than
-// MinRetryAfter, which RetryAfter makes it: a message saying it waits "as
-// it asks" would not be true. none says it asks for no wait at all (0, or
-// a date not after now), rather than for a date under a second ahead.
-func AsksLess(v string, now time.Time) (less, none bool) {
-	asked, known := askedWait(v, now)
+// AsksLess reports whether the Retry-After of the answer whose header is h
+// asks for less than MinRetryAfter, which RetryAfter makes it: a message
+// saying it waits "as it asks" would not be true. none says it asks for no
+// wait at all (0, or a date not after now), rather than for a date under a
+// second ahead.
+func AsksLess(h http.Header, now time.Time) (less, none bool) {
+	asked, known := askedWait(h, now)
 	return known && asked < MinRetryAfter, known && asked <= 0
 }
 
-// askedWait is the wait v asks for, as it asks for it, but for a number of
-// seconds too large to count, which is LongestRetryAfter.
-func askedWait(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
+// askedWait is the wait the Retry-After in h asks for, as it asks for it,
+// but for a number of seconds too large to count, which is
+// LongestRetryAfter.
+func askedWait(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
@@ -87,7 +90,7 @@ func askedWait(v string, now time.Time) (time.Duration, bool) {
 		return LongestRetryAfter, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return t.Sub(now), true
+		return t.Sub(serverNow(h, now)), true
 	}
 	return 0, false
 }

@@ -39,19 +39,19 @@ func TestRetryAfter(t *testing.T) {
 		{"Fri, 31 Dec 9999 23:59:59 GMT", httpx.LongestRetryAfter, true},
 	}
 	for _, tt := range tests {
-		wait, known := httpx.RetryAfter(tt.value, now)
+		wait, known := httpx.RetryAfter(http.Header{"Retry-After": {tt.value}}, now)
 		if wait != tt.wait || known != tt.known {
 			t.Errorf("RetryAfter(%q) = %s, %t; want %s, %t", tt.value, wait, known, tt.wait, tt.known)
 		}
 	}
 }
 
-// TestServerNowBelievesOnlyAClock: a Retry-After date is counted from the
+// TestRetryAfterBelievesOnlyAClock: a Retry-After date is counted from the
 // answer's Date when it is within TrustedDateSkew of this machine's clock;
 // a Date of 1970, of 9999, hours off or that is not a date is a broken
 // clock's, and counted from it a date a minute ahead was a wait of a day
 // or of none (a second, the server's limit not over).
-func TestServerNowBelievesOnlyAClock(t *testing.T) {
+func TestRetryAfterBelievesOnlyAClock(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	retryAfter := now.Add(time.Minute).Format(http.TimeFormat)
 	for date, want := range map[string]time.Duration{
@@ -64,8 +64,8 @@ func TestServerNowBelievesOnlyAClock(t *testing.T) {
 		now.Add(-10 * time.Minute).Format(http.TimeFormat): 11 * time.Minute,
 		now.Add(10 * time.Minute).Format(http.TimeFormat):  time.Second,
 	} {
-		h := http.Header{"Date": {date}}
-		if wait, _ := httpx.RetryAfter(retryAfter, httpx.ServerNow(h, now)); wait != want {
+		h := http.Header{"Date": {date}, "Retry-After": {retryAfter}}
+		if wait, _ := httpx.RetryAfter(h, now); wait != want {
 			t.Errorf("Retry-After a minute ahead, Date %q: wait %v; want %v", date, wait, want)
 		}
 	}
@@ -82,7 +82,7 @@ func TestSayWait(t *testing.T) {
 		"3600":                          "1h0m0s",
 		"0":                             "1s",
 	} {
-		wait, _ := httpx.RetryAfter(v, now)
+		wait, _ := httpx.RetryAfter(http.Header{"Retry-After": {v}}, now)
 		if got := httpx.SayWait(wait); got != want {
 			t.Errorf("SayWait(RetryAfter(%q)) = %q, want %q", v, got, want)
 		}

@@ -1,9 +1,14 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +89,37 @@ func TestTokenFileExpiredWhileTheProviderIsDownIsRenewedSoonAfter(t *testing.T) 
 	}
 	if late := clock.Now().Sub(back); late > 30*time.Second {
 		t.Fatalf("the token file held an expired token %v after the provider came back; want 30 s at most (the rest after a failed renewal)", late)
+	}
+}
+
+// TestTokensGoneWithTheStoresFolderAreTold: the store's folder removed
+// while the keeper runs (a cleaning tool, a mistaken rm -rf) and made
+// again. The keeper removed the token file, as after a log-out, and said
+// so only at --debug: scripts reading it failed with no word why. It is
+// told once, with the log-in that brings it back.
+func TestTokensGoneWithTheStoresFolderAreTold(t *testing.T) {
+	_, _, st, k, file := keepingForFaults(t)
+	var log bytes.Buffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	ctx := context.Background()
+	k.round(ctx, time.Minute)
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("no token file after the first look: %v", err)
+	}
+	dir := filepath.Dir(st.Location("dev"))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		k.round(ctx, time.Minute)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the token file of tokens no longer stored: %v; want it removed", err)
+	}
+	if n := strings.Count(log.String(), "`freshtoken login -e dev`"); n != 1 {
+		t.Fatalf("told %d times that the tokens are gone; want once\n%s", n, log.String())
 	}
 }

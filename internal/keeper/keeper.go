@@ -366,6 +366,7 @@ func (k *Keeper) forget(env string) {
 	for _, p := range k.paced {
 		delete(p.began, env)
 		delete(p.waiting, env)
+		delete(p.members, env)
 	}
 }
 
@@ -503,11 +504,21 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 	}
 	due := !at.IsZero() && !k.now().Before(at)
+	endpoint := tokenEndpoint(src)
+	k.member(name, endpoint, src)
 	if !due {
-		k.unwait(name, tokenEndpoint(src))
-	} else if turn := k.turn(name, tokenEndpoint(src), plan.Lapses); turn.After(k.now()) {
-		k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-		due, at = false, turn
+		k.unwait(name, endpoint)
+	} else {
+		k.renewedElsewhere(ctx, name, endpoint)
+		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
+			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
+			// Told once a wait: its token file's readers meet 401s meanwhile.
+			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) && k.lapsingUntold(name, endpoint) {
+				k.Logger.Warn(fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn: %d environments of its token endpoint are renewed in a minute at most, and as many were renewed in the last one", keptPerMinute),
+					"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+			}
+			due, at = false, turn
+		}
 	}
 	if due {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
@@ -570,7 +581,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	switch {
 	case pending:
 	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
-		k.removeTokenFile(name)
+		k.removeTokenFile(name, rec == nil)
 		awaitingLogin = true
 	case grantEnded(rec):
 		k.removeEndedTokenFile(name, rec)
@@ -827,11 +838,14 @@ func tokenEndpoint(src *freshtoken.Source) string {
 }
 
 // pace is one token endpoint's renewals: when the keeper last began one
-// for each environment it serves, and since when each environment waiting
-// its turn has waited.
+// for each environment it serves (or saw one made elsewhere, see
+// renewedElsewhere), since when each environment waiting its turn has
+// waited, and the Source each environment of it was last looked at
+// through.
 type pace struct {
 	began   map[string]begun
 	waiting map[string]waiter
+	members map[string]*freshtoken.Source
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -845,12 +859,57 @@ type begun struct {
 // asked. One whose renewal a look finds no longer due is dropped (see
 // unwait); one that has not asked for waiterGone (its looks failing
 // before its plan was read) holds no renewal back.
-type waiter struct{ since, asked time.Time }
+type waiter struct {
+	since, asked time.Time
+	// lapsingTold says it was told that its token file holds an expired
+	// token before its turn (see lapsingUntold).
+	lapsingTold bool
+}
+
+// lapsingUntold reports whether env, waiting its turn at endpoint, is yet
+// to be told that its token file holds an expired token meanwhile, and
+// notes it told: once a wait, not at every look.
+func (k *Keeper) lapsingUntold(env, endpoint string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paced[endpoint]
+	if p == nil {
+		return false
+	}
+	w, ok := p.waiting[env]
+	if !ok || w.lapsingTold {
+		return false
+	}
+	w.lapsingTold = true
+	p.waiting[env] = w
+	return true
+}
 
 // waiterGone is how long an environment waiting its turn may go without
 // asking again before it is no longer counted as waiting: a turn is at
 // most a minute away, and a look may come a minute after it.
 const waiterGone = 2 * time.Minute
+
+// member notes env as one of endpoint's environments, looked at through
+// src, whose records renewedElsewhere reads.
+func (k *Keeper) member(env, endpoint string, src *freshtoken.Source) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.paceOf(endpoint).members[env] = src
+}
+
+// paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.
+func (k *Keeper) paceOf(endpoint string) *pace {
+	if k.paced == nil {
+		k.paced = map[string]*pace{}
+	}
+	p := k.paced[endpoint]
+	if p == nil {
+		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]*freshtoken.Source{}}
+		k.paced[endpoint] = p
+	}
+	return p
+}
 
 // turn is when env's renewal, now due, at endpoint may begin: now, noted
 // as begun, unless keptPerMinute other environments of endpoint began
@@ -879,14 +938,7 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.paced == nil {
-		k.paced = map[string]*pace{}
-	}
-	p := k.paced[endpoint]
-	if p == nil {
-		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}}
-		k.paced[endpoint] = p
-	}
+	p := k.paceOf(endpoint)
 	for other, w := range p.waiting {
 		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
 			delete(p.waiting, other)
@@ -936,6 +988,45 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	me.asked = now
 	p.waiting[env] = me
 	return turn
+}
+
+// renewedElsewhere counts, as begun at endpoint, the renewals of its other
+// environments in the minute before now that their records in the store
+// show and this keeper did not begin: another keeper's sharing the store
+// (the service and a proxy started by hand, machines on one Redis), or a
+// command's. Each keeper paced only its own: two renewed 24 in a minute
+// at one token endpoint. A record that cannot be read, or renewed by a
+// clock ahead of this one, counts for nothing, as before: nothing new is
+// stored, so nothing new can fail; a store that fails a read is read no
+// further, so that one out of reach does not hold the renewal for a
+// time-out per environment. A renewal sent but not yet stored is not
+// seen: keepers looking in the same instant may pass the limit by a few.
+func (k *Keeper) renewedElsewhere(ctx context.Context, env, endpoint string) {
+	k.mu.Lock()
+	others := map[string]*freshtoken.Source{}
+	now := k.now()
+	p := k.paceOf(endpoint)
+	for name, src := range p.members {
+		if b, ok := p.began[name]; name != env && (!ok || b.at.After(now) || now.Sub(b.at) >= time.Minute) {
+			others[name] = src // not counted yet
+		}
+	}
+	k.mu.Unlock()
+	for name, src := range others {
+		rec, err := src.Record(ctx)
+		if err != nil {
+			return
+		}
+		if rec == nil || src.CheckGrant(rec) != nil || rec.RenewedAt.After(now) || now.Sub(rec.RenewedAt) >= time.Minute {
+			continue
+		}
+		k.mu.Lock()
+		p := k.paceOf(endpoint)
+		if b, ok := p.began[name]; !ok || b.at.After(now) || now.Sub(b.at) >= time.Minute {
+			p.began[name] = begun{at: rec.RenewedAt}
+		}
+		k.mu.Unlock()
+	}
 }
 
 // unwait drops env from those waiting their turn at endpoint: its renewal
@@ -1506,10 +1597,11 @@ func foreignFile(path string) error {
 	return nil
 }
 
-// removeTokenFile removes env's token file once its tokens are forgotten
-// (a log-out), or are another client's (an edit of the configuration), if
-// it holds what the keeper wrote there: never a file of someone else's.
-func (k *Keeper) removeTokenFile(env string) {
+// removeTokenFile removes env's token file once its tokens are gone (a
+// log-out, the store's folder removed), or are another client's (an edit
+// of the configuration), if it holds what the keeper wrote there: never a
+// file of someone else's.
+func (k *Keeper) removeTokenFile(env string, gone bool) {
 	k.noteWrite(env, nil)
 	if k.TokenFile == nil {
 		return
@@ -1530,7 +1622,13 @@ func (k *Keeper) removeTokenFile(env string) {
 	forgetNote(k.Ledger, path)
 	delete(k.wrote, path)
 	delete(k.paths, env)
-	k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
+	if !gone {
+		k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
+		return
+	}
+	// Told: its readers fail from now on, and a log-out is not the only
+	// way tokens go (a store's folder removed, a Redis emptied).
+	k.Logger.Info(fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env), "env", env, "path", path)
 }
 
 // grantEnded reports whether rec notes that the provider ended its grant:

@@ -1,11 +1,13 @@
 package keeper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +16,11 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestManyEnvironmentsExpiringTogetherArePaced: an accountant's 30
@@ -76,12 +81,27 @@ func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
 func keeperOfMany(t *testing.T, n int, opts devprovider.Options, keepAccess bool, renewBefore time.Duration) (*Keeper, *devprovider.Provider, *fakeclock.Clock) {
 	t.Helper()
 	p, root, clock := devserver.StartOnClock(t, opts)
-	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-	dir := t.TempDir()
 	var names []string
-	sources := map[string]*freshtoken.Source{}
 	for i := range n {
-		env := fmt.Sprintf("client%02d", i+1)
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	k := keeperOn(t, filestore.New(filepath.Join(t.TempDir(), "tokens")), root, clock, names, keepAccess, renewBefore)
+	for _, env := range names {
+		src, _ := k.Open(context.Background(), env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	k.round(context.Background(), time.Minute)
+	return k, p, clock
+}
+
+// keeperOn is a Keeper of the environments names on st, all of the dev
+// provider at root, as keeperOfMany's: a process of its own (its own
+// Sources, its own token files).
+func keeperOn(t *testing.T, st store.Store, root string, clock *fakeclock.Clock, names []string, keepAccess bool, renewBefore time.Duration) *Keeper {
+	t.Helper()
+	dir := t.TempDir()
+	sources := map[string]*freshtoken.Source{}
+	for _, env := range names {
 		src, err := freshtoken.New(freshtoken.Settings{Env: env, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
 			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
 			KeepAccess: keepAccess, RenewBefore: renewBefore},
@@ -89,17 +109,13 @@ func keeperOfMany(t *testing.T, n int, opts devprovider.Options, keepAccess bool
 		if err != nil {
 			t.Fatal(err)
 		}
-		devserver.LoginSource(t, src, clock.Now())
-		names = append(names, env)
 		sources[env] = src
 	}
-	k := &Keeper{Envs: func() ([]string, error) { return names, nil },
+	return &Keeper{Envs: func() ([]string, error) { return names, nil },
 		Open:      func(_ context.Context, env string) (*freshtoken.Source, error) { return sources[env], nil },
 		Logger:    slog.New(slog.DiscardHandler),
 		TokenFile: func(env string) string { return filepath.Join(dir, env) },
 		Now:       clock.Now}
-	k.round(context.Background(), time.Minute)
-	return k, p, clock
 }
 
 // TestPacingLetsNothingLapse: pacing never holds a renewal back for more
@@ -319,5 +335,116 @@ func TestARenewalDoneElsewhereLeavesNoWaiterAhead(t *testing.T) {
 	k.round(ctx, time.Minute)
 	if got, want := p.Stats().Refreshes-start, len(names)-2*keptPerMinute; got != want {
 		t.Fatalf("%d renewals a minute after the first; want the %d left", got, want)
+	}
+}
+
+// TestALapsedTokenFileWaitingItsTurnIsToldOnce: 30 environments, their
+// token files' tokens expired over a night asleep, are renewed 12 a
+// minute: the 18 waiting their turn hold an expired token meanwhile, told
+// only at --debug, at every look. Each is warned of once, and none of
+// those renewed at the first look.
+func TestALapsedTokenFileWaitingItsTurnIsToldOnce(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 0)
+	names, _ := k.Envs()
+	var log bytes.Buffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
+	clock.Advance(10 * time.Hour)
+	start := p.Stats().Refreshes
+	for range 36 { // three minutes of looks 5 s apart
+		k.round(ctx, time.Minute)
+		clock.Advance(5 * time.Second)
+	}
+	if got := p.Stats().Refreshes - start; got != len(names) {
+		t.Fatalf("%d renewals in three minutes; want one for each of the %d environments", got, len(names))
+	}
+	told := map[string]int{}
+	for line := range strings.Lines(log.String()) {
+		if strings.Contains(line, "holds an expired access token until its renewal's turn") {
+			for _, env := range names {
+				if strings.Contains(line, "env="+env+" ") {
+					told[env]++
+				}
+			}
+		}
+	}
+	if len(told) != len(names)-keptPerMinute {
+		t.Errorf("%d environments told their token file holds an expired token until their turn; want the %d waiting it\n%s", len(told), len(names)-keptPerMinute, log.String())
+	}
+	for env, n := range told {
+		if n != 1 {
+			t.Errorf("%s told %d times; want once", env, n)
+		}
+	}
+}
+
+// TestKeepersSharingAStorePaceTogether: the per-user service and a proxy
+// started by hand, or two machines on one Redis, each keeping the same 30
+// environments of one FreeAgent user. Each paced only its own renewals:
+// the first renewed 12, the second, a second later, the next 12, 24 in a
+// minute at one token endpoint (FreeAgent allows a user 15). Each counts
+// the renewals the store's records show, and together they renew 12 a
+// minute, every one renewed.
+func TestKeepersSharingAStorePaceTogether(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(t *testing.T) func() store.Store // each call a process's own opening
+	}{
+		{"file", func(t *testing.T) func() store.Store {
+			dir := filepath.Join(t.TempDir(), "tokens")
+			return func() store.Store { return filestore.New(dir) }
+		}},
+		{"redis", func(t *testing.T) func() store.Store {
+			srv := redistest.Start(t)
+			return func() store.Store {
+				st, err := redisstore.New(srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				return st
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+			open := tt.open(t)
+			var names []string
+			for i := range 30 {
+				names = append(names, fmt.Sprintf("client%02d", i+1))
+			}
+			a := keeperOn(t, open(), root, clock, names, true, 5*time.Minute)
+			b := keeperOn(t, open(), root, clock, names, true, 5*time.Minute)
+			ctx := context.Background()
+			for _, env := range names {
+				src, _ := a.Open(ctx, env)
+				devserver.LoginSource(t, src, clock.Now())
+			}
+			a.round(ctx, time.Minute)
+			b.round(ctx, time.Minute)
+			clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
+			start := p.Stats().Refreshes
+			var counts []int // renewals at each 5 s look: a's, then b's a second later
+			for range 48 {
+				before := p.Stats().Refreshes
+				a.round(ctx, time.Minute)
+				clock.Advance(time.Second)
+				b.round(ctx, time.Minute)
+				clock.Advance(4 * time.Second)
+				counts = append(counts, p.Stats().Refreshes-before)
+			}
+			for i := range counts {
+				inMinute := 0
+				for _, c := range counts[i:min(i+12, len(counts))] {
+					inMinute += c
+				}
+				if inMinute > keptPerMinute {
+					t.Fatalf("%d renewals in the minute from %v (%v); want %d at most", inMinute, time.Duration(i)*5*time.Second, counts, keptPerMinute)
+				}
+			}
+			if got := p.Stats().Refreshes - start; got != len(names) {
+				t.Fatalf("%d renewals in four minutes (%v); want one for each of the %d environments", got, counts, len(names))
+			}
+		})
 	}
 }

@@ -89,7 +89,7 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		// request (see Lost). A Retry-After (a 503's, for maintenance)
 		// says when to try.
 		if re.Response != nil {
-			if wait, known := httpx.RetryAfter(re.Response.Header.Get("Retry-After"), httpx.ServerNow(re.Response.Header, time.Now())); known {
+			if wait, known := httpx.RetryAfter(re.Response.Header, time.Now()); known {
 				return Passing, wait, desc
 			}
 		}
@@ -231,7 +231,7 @@ func refuseRedirect(req *http.Request, _ []*http.Request) error {
 // retryAfter is the wait a 429 asks for: a minute when it does not say.
 func retryAfter(resp *http.Response) time.Duration {
 	if resp != nil {
-		if wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), httpx.ServerNow(resp.Header, time.Now())); known {
+		if wait, known := httpx.RetryAfter(resp.Header, time.Now()); known {
 			return wait
 		}
 	}
