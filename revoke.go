@@ -266,7 +266,7 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 	// mistyped path's as often, and no try changes it.
 	refused.passing = class == tokenerr.RateLimited || class == tokenerr.Passing && (resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || re.ErrorCode != "")
 	if refused.passing {
-		if wait, known := httpx.RetryAfter(resp.Header.Get("Retry-After"), httpx.ServerNow(resp.Header, time.Now())); known {
+		if wait, known := httpx.RetryAfter(resp.Header, time.Now()); known {
 			refused.wait = wait
 			refused.answer += ", asking to wait " + httpx.SayWait(wait)
 		}
