@@ -26,6 +26,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
@@ -316,7 +317,7 @@ func logFileProblem(path string, err error) string {
 		}
 	case errors.Is(err, syscall.EROFS):
 		return fmt.Sprintf("--log-file %s is on a read-only disk, so nothing can be written to it; name a file on a disk you can write to", path)
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+	case atomicfile.DiskFull(err):
 		var errno syscall.Errno
 		errors.As(err, &errno)
 		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it is full (%v); free some space there, or name a file on another disk", path, errno)
@@ -355,7 +356,7 @@ func (l *logFile) Write(b []byte) (int, error) {
 			err = cause
 		}
 		next := ""
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		if atomicfile.DiskFull(err) {
 			next = ": free some space on its disk"
 		}
 		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again%s\n", l.path, err, next)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/postman"
@@ -625,7 +625,7 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	}
 	if len(lost) == 0 && len(lostSecrets) == 0 && len(untold) == 0 {
 		b.WriteString(": nothing was imported")
-		if errors.Is(cause, syscall.ENOSPC) || errors.Is(cause, syscall.EDQUOT) {
+		if atomicfile.DiskFull(cause) {
 			b.WriteString("; free some space on that disk, then import again")
 		}
 		return &importFailure{msg: b.String(), cause: cause}

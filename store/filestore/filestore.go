@@ -177,7 +177,7 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
 			return nil, notRegular(p)
 		}
-		if isNoSpace(err) {
+		if atomicfile.DiskFull(err) {
 			return nil, fmt.Errorf("%w: %w", store.ErrDiskFull, err)
 		}
 		if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) {
@@ -227,19 +227,19 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		return err
 	}
 	err = s.write(env, data)
-	if err != nil && isNoSpace(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
+	if err != nil && atomicfile.DiskFull(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
 		if err = s.write(env, data); err == nil {
 			return fmt.Errorf("%w: %s; free some space", store.ErrReserveUsed, s.dir)
 		}
 	}
-	if err != nil && isNoSpace(err) && s.overwrite(env, data) == nil {
+	if err != nil && atomicfile.DiskFull(err) && s.overwrite(env, data) == nil {
 		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; free some space", s.dir)}
 	}
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
-	case isNoSpace(err):
+	case atomicfile.DiskFull(err):
 		// With no reserve to give up, nor a record to write over (a first
 		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
 		// left on device", it named a temp file and no next step.
@@ -470,7 +470,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		// way (never through a link) but would make it again once its
 		// holder removed it, given up or not.
 		f, err := openPrivate(p, os.O_CREATE|os.O_RDWR)
-		if isNoSpace(err) { // no file can be made: said as Save says it
+		if atomicfile.DiskFull(err) { // no file can be made: said as Save says it
 			return nil, s.diskFull(err)
 		}
 		if err != nil {
@@ -679,7 +679,7 @@ func folderError(dir string, locksOnly bool, err error) error {
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
 		return failed(store.ErrWriteFailed, fix)
-	case isNoSpace(err):
+	case atomicfile.DiskFull(err):
 		return failed(store.ErrDiskFull, spaceFix)
 	case errors.Is(err, syscall.EIO):
 		return failed(store.ErrWriteFailed, "")

@@ -1,0 +1,34 @@
+package atomicfile_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
+)
+
+// TestDiskFullKnowsAFullDisk: a write to a disk full of data, or of files
+// (every inode taken), is said to be for want of room; a write refused for
+// another reason (a folder that does not exist) is not.
+func TestDiskFullKnowsAFullDisk(t *testing.T) {
+	full := testdisk.Small(t, "64k")
+	if err := os.Mkdir(full, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, full)
+	for name, path := range map[string]string{
+		"full of data":  filepath.Join(full, "token"),
+		"full of files": filepath.Join(testdisk.NoFilesLeft(t), "token"),
+	} {
+		err := atomicfile.Write(path, []byte("new\n"), atomicfile.Options{})
+		if err == nil || !atomicfile.DiskFull(err) {
+			t.Errorf("a write to a disk %s: %v; want it said to be for want of room", name, err)
+		}
+	}
+	err := atomicfile.Write(filepath.Join(t.TempDir(), "missing", "token"), []byte("new\n"), atomicfile.Options{})
+	if err == nil || atomicfile.DiskFull(err) {
+		t.Errorf("a write to a folder that does not exist: %v; want it not said to be for want of room", err)
+	}
+}
