@@ -316,9 +316,15 @@ func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
 // a file system that compresses (ZFS with lz4, as Ubuntu installs it;
 // btrfs with compress) keeps zeros in no space, and giving such a reserve
 // up freed nothing; one the disk holds in less than half its size (zeros
-// an older freshtoken wrote, or a sparse file) is written anew.
+// an older freshtoken wrote, or a sparse file) is written anew. What stands
+// at its place and is no file (a link, never followed; a FIFO; an empty
+// folder) is removed and the reserve made: kept, it was never remade. A
+// folder holding something is left with it, and no reserve made.
 func (s *Store) keepReserve() {
 	p := filepath.Join(s.dir, reserveName)
+	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() && os.Remove(p) != nil {
+		return
+	}
 	f, err := openPrivate(p, os.O_WRONLY|os.O_CREATE)
 	if err != nil {
 		return
