@@ -5,6 +5,7 @@
 package atomicfile
 
 import (
+	"crypto/rand"
 	"os"
 	"path/filepath"
 )
@@ -74,6 +75,34 @@ func Write(path string, data []byte, o Options) error {
 	}
 	committed = true
 	SyncDir(dir, o.Sync)
+	return nil
+}
+
+// CheckRoom reports why a Write of size bytes to path would fail for want
+// of room, nil if it has room now: a full disk (see DiskFull) is found
+// before work that the failed write would waste (a person's answers to
+// questions). It writes a temp file of that size beside path, named as
+// Write's are, and removes it; other failures are left to the Write to
+// meet. The bytes are random, as a file system that compresses keeps
+// zeros in no space.
+func CheckRoom(path string, size int64) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return spaceOnly(err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	noise := make([]byte, size)
+	rand.Read(noise)
+	_, err = tmp.Write(noise)
+	return spaceOnly(err)
+}
+
+// spaceOnly is err if it says the disk is full, else nil.
+func spaceOnly(err error) error {
+	if DiskFull(err) {
+		return err
+	}
 	return nil
 }
 

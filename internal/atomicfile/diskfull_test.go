@@ -7,6 +7,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestDiskFullKnowsAFullDisk: a write to a disk full of data, or of files
@@ -30,5 +31,30 @@ func TestDiskFullKnowsAFullDisk(t *testing.T) {
 	err := atomicfile.Write(filepath.Join(t.TempDir(), "missing", "token"), []byte("new\n"), atomicfile.Options{})
 	if err == nil || atomicfile.DiskFull(err) {
 		t.Errorf("a write to a folder that does not exist: %v; want it not said to be for want of room", err)
+	}
+}
+
+// TestCheckRoomFindsAFullDiskAndLeavesNothing: CheckRoom says a disk too
+// full for the write, of data or of files, and nothing else; it leaves no
+// file behind either way.
+func TestCheckRoomFindsAFullDiskAndLeavesNothing(t *testing.T) {
+	roomy := t.TempDir()
+	full := testdisk.Small(t, "64k")
+	if err := os.Mkdir(full, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := atomicfile.CheckRoom(filepath.Join(full, "config.toml"), 32<<10); err != nil {
+		t.Errorf("CheckRoom on a disk with room: %v", err)
+	}
+	testdisk.Fill(t, full)
+	noFiles := testdisk.NoFilesLeft(t)
+	for dir, want := range map[string]bool{roomy: false, full: true, noFiles: true} {
+		err := atomicfile.CheckRoom(filepath.Join(dir, "config.toml"), 1<<10)
+		if got := err != nil && atomicfile.DiskFull(err); got != want {
+			t.Errorf("CheckRoom in %s: %v; want said full: %v", dir, err, want)
+		}
+		if names := testenv.Names(t, dir); len(names) != 0 {
+			t.Errorf("CheckRoom left %q in %s", names, dir)
+		}
 	}
 }
