@@ -333,15 +333,10 @@ func (l *logFile) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.follow()
-	if err == nil && l.torn { // ended, so that the next line is one of its own
-		if _, err = l.file.Write([]byte("\n")); err == nil {
-			l.torn = false
-		}
-	}
 	if err == nil {
-		var n int
-		n, err = l.file.Write(b)
-		l.torn = err != nil && n > 0 && !l.takeBack(n)
+		unlock := lockAppend(l.file)
+		err = l.append(b)
+		unlock()
 	}
 	switch {
 	case err == nil && l.failed:
@@ -364,13 +359,44 @@ func (l *logFile) Write(b []byte) (int, error) {
 	return l.errOut.Write(b)
 }
 
+// append writes b, a line, at the end of the file: after a line break if
+// the file ends in part of a line, so that it is one of its own; and part
+// of it that the disk had room for is taken back (see takeBack).
+func (l *logFile) append(b []byte) error {
+	if l.torn {
+		if _, err := l.file.Write([]byte("\n")); err != nil {
+			return err
+		}
+		l.torn = false
+	}
+	n, err := l.file.Write(b)
+	if err != nil && n > 0 {
+		wroteShort()
+		l.torn = !l.takeBack(n)
+	}
+	return err
+}
+
+// wroteShort is called once a line was written in part, before its part is
+// taken back (a test's other writer lands there).
+var wroteShort = func() {}
+
 // takeBack removes the last n bytes written to the file, part of a line
 // the disk had room for only that much of, so that it holds whole lines: a
-// reader of a JSON log stops at a cut one. It reports whether it could (a
-// file that may only be appended to, chattr +a, cannot be cut).
+// reader of a JSON log stops at a cut one. It cuts nothing but those
+// bytes: other freshtoken processes logging to the file wait for it
+// (lockAppend), and when anything else wrote after them (a writer that
+// takes no lock), they are left. It reports whether it took them back (a
+// file that may only be appended to, chattr +a, cannot be cut). Cutting
+// the file's last n bytes cut another process's line that had landed after
+// them, and left the part.
 func (l *logFile) takeBack(n int) bool {
+	end, err := l.file.Seek(0, io.SeekCurrent) // an append leaves the offset at the end of what it wrote
+	if err != nil {
+		return false
+	}
 	fi, err := l.file.Stat()
-	return err == nil && fi.Mode().IsRegular() && l.file.Truncate(fi.Size()-int64(n)) == nil
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == end && l.file.Truncate(end-int64(n)) == nil
 }
 
 // follow opens the file at l.path again when it is no longer the file
