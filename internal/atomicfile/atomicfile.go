@@ -98,6 +98,20 @@ func CheckRoom(path string, size int64) error {
 	return spaceOnly(err)
 }
 
+// FreeSome says what to free on the full disk holding path (or the
+// nearest folder above it that exists), where (" there", or ""): "free
+// some space", or, where the disk has room left but for no more files
+// (every inode taken, which `df -h` does not show), "remove some files".
+func FreeSome(path, where string) string {
+	for _, err := os.Stat(path); err != nil && path != filepath.Dir(path); _, err = os.Stat(path) {
+		path = filepath.Dir(path)
+	}
+	if outOfFiles(path) {
+		return "remove some files" + where + " (every inode on that disk is taken: see `df -i`)"
+	}
+	return "free some space" + where
+}
+
 // spaceOnly is err if it says the disk is full, else nil.
 func spaceOnly(err error) error {
 	if DiskFull(err) {

@@ -58,3 +58,26 @@ func TestCheckRoomFindsAFullDiskAndLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestFreeSomeSaysWhatToFree: a disk full of data needs some space freed;
+// one with every file it can hold taken (its inodes), though space is left,
+// needs some files removed: told to free space, a person saw with `df -h`
+// that space was free. A path not made yet is asked of the folder above.
+func TestFreeSomeSaysWhatToFree(t *testing.T) {
+	full := testdisk.Small(t, "64k")
+	if err := os.Mkdir(full, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, full)
+	noFiles := testdisk.NoFilesLeft(t)
+	const files = "remove some files there (every inode on that disk is taken: see `df -i`)"
+	for path, want := range map[string]string{
+		full:    "free some space there",
+		noFiles: files,
+		filepath.Join(noFiles, "freshtoken", "config"): files,
+	} {
+		if got := atomicfile.FreeSome(path, " there"); got != want {
+			t.Errorf("FreeSome(%s) = %q, want %q", path, got, want)
+		}
+	}
+}

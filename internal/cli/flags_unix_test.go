@@ -67,7 +67,7 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 		// to be made): Go's "open …: no space left on device" or
 		// "read-only file system" alone said nothing of what to do.
 		full := filepath.Join(testdisk.NoFilesLeft(t), "freshtoken.log")
-		cases["on a disk with no file left"] = struct{ path, want string }{full, "--log-file " + full + " cannot be made, as the disk holding it is full (no space left on device); free some space there, or name a file on another disk"}
+		cases["on a disk with no file left"] = struct{ path, want string }{full, "--log-file " + full + " cannot be made, as the disk holding it is full (no space left on device); remove some files there (every inode on that disk is taken: see `df -i`), or name a file on another disk"}
 		ro := testdisk.Small(t, "64k")
 		if err := os.Mkdir(ro, 0o700); err != nil {
 			t.Fatal(err)

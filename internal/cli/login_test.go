@@ -190,24 +190,25 @@ func (e *devEnv) clientCredentialsToken(t *testing.T) {
 // …/.dev.json.tmp-538276154: no space left on device); fix the store, then
 // log in again", no word of a disk. A disk with no file left for the
 // renewal lock is said so too (it said "open …/dev.lock: no space left on
-// device, then log in again").
+// device, then log in again"), saying to remove some files: "free some
+// space" sent the person to `df -h`, which shows space free.
 func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 	t.Run("of data", func(t *testing.T) {
 		dir := testdisk.Small(t, "128k")
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		loginOnAFullDisk(t, dir, func() { testdisk.Fill(t, dir) })
+		loginOnAFullDisk(t, dir, func() { testdisk.Fill(t, dir) }, "free some space")
 	})
 	t.Run("of files", func(t *testing.T) {
 		dir := testdisk.NoFilesLeft(t)
-		loginOnAFullDisk(t, dir, func() {})
+		loginOnAFullDisk(t, dir, func() {}, "remove some files (every inode on that disk is taken: see `df -i`)")
 	})
 }
 
 // loginOnAFullDisk logs in to dev with its token folder dir, once fill has
-// filled the disk, and checks what login says.
-func loginOnAFullDisk(t *testing.T, dir string, fill func()) {
+// filled the disk, and checks what login says, free saying what to free.
+func loginOnAFullDisk(t *testing.T, dir string, fill func(), free string) {
 	t.Helper()
 	e := newDevEnv(t)
 	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
@@ -222,7 +223,7 @@ func loginOnAFullDisk(t *testing.T, dir string, fill func()) {
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
 	err := root.ExecuteContext(t.Context())
-	want := "dev: the tokens the log-in brought could not be stored: the disk holding the token folder " + dir + " is full (no space left on device); free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk, then log in again"
+	want := "dev: the tokens the log-in brought could not be stored: the disk holding the token folder " + dir + " is full (no space left on device); " + free + ", or set [store] url (or $XDG_STATE_HOME) to a folder on another disk, then log in again"
 	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 {
 		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5 and %q", err, cli.ExitCode(err), &stderr, want)
 	}

@@ -229,11 +229,11 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	err = s.write(env, data)
 	if err != nil && atomicfile.DiskFull(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
 		if err = s.write(env, data); err == nil {
-			return fmt.Errorf("%w: %s; free some space", store.ErrReserveUsed, s.dir)
+			return fmt.Errorf("%w: %s; %s", store.ErrReserveUsed, s.dir, atomicfile.FreeSome(s.dir, ""))
 		}
 	}
 	if err != nil && atomicfile.DiskFull(err) && s.overwrite(env, data) == nil {
-		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; free some space", s.dir)}
+		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; %s", s.dir, atomicfile.FreeSome(s.dir, ""))}
 	}
 	switch {
 	case err == nil:
@@ -648,8 +648,10 @@ func Usable(dir string) bool {
 	return s.checkDir() == nil
 }
 
-// spaceFix is what to do when the token folder's disk is full.
-const spaceFix = "free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+// spaceFix is what to do when the disk of the token folder dir is full.
+func spaceFix(dir string) string {
+	return atomicfile.FreeSome(dir, "") + ", or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+}
 
 // diskFull is err, a file in the store's folder that could not be written
 // or made as its disk is full, said as that disk being full, with what to
@@ -659,9 +661,9 @@ func (s *Store) diskFull(err error) error {
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
 	}
-	what, fix := "token folder", spaceFix
+	what, fix := "token folder", spaceFix(s.dir)
 	if s.locksOnly {
-		what, fix = "folder of the keychain's renewal locks", "free some space there"
+		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(s.dir, " there")
 	}
 	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s is full (%v)", store.ErrDiskFull, what, s.dir, err), fix: fix, locks: s.locksOnly}
 }
@@ -673,11 +675,11 @@ func (s *Store) diskFull(err error) error {
 // elsewhere, so neither [store] url (which would move the records) nor
 // $XDG_STATE_HOME (which does not move those locks) is what to change.
 func folderError(dir string, locksOnly bool, err error) error {
-	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in", spaceFix
+	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in", spaceFix(dir)
 	if locksOnly {
 		what = "folder of the keychain's renewal locks"
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
-		spaceFix = "free some space there"
+		spaceFix = atomicfile.FreeSome(dir, " there")
 	}
 	failed := func(kind error, fix string) error {
 		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix, locks: locksOnly}

@@ -747,10 +747,12 @@ func TestReadOnlyDiskRefusesTheLock(t *testing.T) {
 // disk holding the token folder being full, with what to do, as a save
 // there is; it was "open …/sandbox.lock: no space left on device" alone,
 // which a first login ended with "then log in again" and no step before.
+// What to free is files: "free some space" sent the person to `df -h`,
+// which shows space free.
 func TestFullDiskRefusesTheLockSayingSo(t *testing.T) {
 	dir := testdisk.NoFilesLeft(t)
 	_, err := filestore.New(dir).Lock(ctx, "sandbox")
-	want := "token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+	want := "token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); remove some files (every inode on that disk is taken: see `df -i`), or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
 	if !errors.Is(err, store.ErrDiskFull) || err.Error() != want {
 		t.Fatalf("lock on a full disk: %v; want %q", err, want)
 	}
