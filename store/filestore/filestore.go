@@ -479,6 +479,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		if atomicfile.DiskFull(err) { // no file can be made: said as Save says it
 			return nil, s.diskFull(err)
 		}
+		if errors.Is(err, syscall.EROFS) {
+			return nil, s.readOnlyLock(p, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -666,6 +669,19 @@ func (s *Store) diskFull(err error) error {
 		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(s.dir, " there")
 	}
 	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s is full (%v)", store.ErrDiskFull, what, s.dir, err), fix: fix, locks: s.locksOnly}
+}
+
+// readOnlyLock is err, the renewal lock file p that could not be opened
+// (nor made) as the disk holding it is read-only, said so, with what to
+// do: a disk turned read-only under a running proxy was "open p: read-only
+// file system" alone. Moving the store elsewhere is not advised: the
+// tokens would stay behind, where a log-out no longer finds them.
+func (s *Store) readOnlyLock(p string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno // p is named once
+	}
+	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the renewal lock %s cannot be opened, as the disk holding it is read-only (%v)", store.ErrWriteFailed, p, err), fix: "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)", locks: s.locksOnly}
 }
 
 // folderError is why the token folder dir cannot be made or used: a

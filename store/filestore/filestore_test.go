@@ -729,16 +729,24 @@ func TestReadOnlyDiskRefuses(t *testing.T) {
 
 // TestReadOnlyDiskRefusesTheLock: the renewal lock, in a token folder on a
 // disk turned read-only, is refused as a failed write (exit 5, the disk
-// needs mending) naming the lock file once; it was an unexpected failure
-// (exit 1) saying "open PATH: open PATH: read-only file system".
+// needs mending) naming the lock file once, in one line saying the disk is
+// read-only and what to do; it was an unexpected failure (exit 1) saying
+// "open PATH: open PATH: read-only file system", and then "open PATH:
+// read-only file system" alone. So whether the lock file is there (a disk
+// remounted read-only in the middle of a proxy's life) or still to be made.
 func TestReadOnlyDiskRefusesTheLock(t *testing.T) {
-	dir, s := onSmallDisk(t)
-	os.Remove(filepath.Join(dir, "sandbox.lock"))
-	testdisk.ReadOnly(t, dir)
-	_, err := s.Lock(ctx, "sandbox")
-	p := filepath.Join(dir, "sandbox.lock")
-	if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || strings.Count(err.Error(), p) != 1 {
-		t.Fatalf("lock on a read-only disk: %v; want a failed write naming %s once", err, p)
+	for _, there := range []bool{true, false} {
+		dir, s := onSmallDisk(t)
+		p := filepath.Join(dir, "sandbox.lock")
+		if !there {
+			os.Remove(p)
+		}
+		testdisk.ReadOnly(t, dir)
+		_, err := s.Lock(ctx, "sandbox")
+		want := "token store could not write: the renewal lock " + p + " cannot be opened, as the disk holding it is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"
+		if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || err.Error() != want {
+			t.Fatalf("lock on a read-only disk (the lock file there: %v): %v; want a failed write: %s", there, err, want)
+		}
 	}
 }
 
