@@ -625,8 +625,8 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	}
 	if len(lost) == 0 && len(lostSecrets) == 0 && len(untold) == 0 {
 		b.WriteString(": nothing was imported")
-		if atomicfile.DiskFull(cause) {
-			b.WriteString("; free some space on that disk, then import again")
+		if atomicfile.DiskFull(cause) { // what to free (space, or files) its words say
+			b.WriteString("; once there is room, import again")
 		}
 		return &importFailure{msg: b.String(), cause: cause}
 	}
