@@ -251,6 +251,27 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	return nil
 }
 
+// CheckRoom reports why a save of env's record would fail now for want of
+// room (see Store.diskFull), nil if it would not: its disk too full for the
+// record, with neither a reserve to give up nor a record to write over in
+// place, as at a first log-in, which checks before the person approves.
+// A folder not made yet is asked of the nearest folder above it.
+func (s *Store) CheckRoom(env string) error {
+	for _, name := range []string{reserveName, env + ".json"} {
+		if fi, err := os.Lstat(filepath.Join(s.dir, name)); err == nil && fi.Mode().IsRegular() {
+			return nil
+		}
+	}
+	dir := s.dir
+	for _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && dir != filepath.Dir(dir); _, err = os.Stat(dir) {
+		dir = filepath.Dir(dir)
+	}
+	if err := atomicfile.CheckRoom(filepath.Join(dir, env+".json"), 4<<10); err != nil {
+		return s.diskFull(err)
+	}
+	return nil
+}
+
 // write replaces env's record with data: temp file, sync, rename, sync the
 // folder.
 func (s *Store) write(env string, data []byte) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1006,5 +1007,34 @@ func TestReserveRemovedAsAFirstRecordLandsIsMadeAgain(t *testing.T) {
 				t.Fatalf("the reserve, with production's record stored as it was removed: %v, %v; want it made again, whole", fi, err)
 			}
 		})
+	}
+}
+
+// TestCheckRoomRefusesOnlyWhatNoSaveCouldStore: on a full disk, a first
+// save (no reserve to give up, no record to write over) is found to have
+// no room before it is tried, as a first log-in asks before the person
+// approves; one that the reserve, or a record to write over, would let
+// through is not refused. Nothing is left behind.
+func TestCheckRoomRefusesOnlyWhatNoSaveCouldStore(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	testdisk.Fill(t, dir)
+	if err := s.CheckRoom("sandbox"); err != nil {
+		t.Errorf("CheckRoom with a record and the reserve there: %v; want nil", err)
+	}
+	if err := s.CheckRoom("other"); err != nil {
+		t.Errorf("CheckRoom with the reserve there: %v; want nil", err)
+	}
+	if err := os.Remove(filepath.Join(dir, ".reserve")); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	if err := s.CheckRoom("sandbox"); err != nil {
+		t.Errorf("CheckRoom with a record there: %v; want nil", err)
+	}
+	if err := s.CheckRoom("other"); !errors.Is(err, store.ErrDiskFull) || !strings.Contains(err.Error(), "the disk holding the token folder "+dir+" is full") {
+		t.Errorf("CheckRoom of a first record on a full disk: %v; want the disk said to be full", err)
+	}
+	if names := testenv.Names(t, dir); !slices.Equal(names, []string{"sandbox.json"}) {
+		t.Errorf("the folder holds %q after CheckRoom; want only the record", names)
 	}
 }
