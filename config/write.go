@@ -410,7 +410,7 @@ func CheckEditable(path string) error {
 		size = info.Size()
 	}
 	if err := atomicfile.CheckRoom(filepath.Join(dir, filepath.Base(path)), size+editRoom); err != nil {
-		return writeFailure(path, "cannot be written", err)
+		return writeFailure(path, "cannot write it", err)
 	}
 	return nil
 }
