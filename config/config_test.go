@@ -1073,10 +1073,13 @@ func TestPreviewEnvsWritesNothing(t *testing.T) {
 // made yet) is a configuration error naming the file, not the temp file's,
 // saying the disk is full, what to do and that nothing was written, and
 // the file is left as it was. It said "cannot write it (no space left on
-// device); nothing was written", with no next step. One on a read-only
-// disk says so, and where to keep it instead.
+// device); nothing was written", with no next step. One with no file left
+// says to remove some files, not to free space, which `df -h` shows free.
+// One on a read-only disk says so, and where to keep it instead.
 func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	const fix = ", as the disk holding it is full (no space left on device); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"
+	// With no file left, that is what to free: `df -h` shows space free.
+	const filesFix = ", as the disk holding it is full (no space left on device); remove some files there (every inode on that disk is taken: see `df -i`), or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"
 	s := config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}
 	t.Run("of data", func(t *testing.T) {
 		p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
@@ -1097,7 +1100,7 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 		}
 		testdisk.FillFiles(t, dir)
 		_, err := config.RemoveEnv(p, "dev")
-		if want := p + ": cannot write it" + fix; err == nil || err.Error() != want {
+		if want := p + ": cannot write it" + filesFix; err == nil || err.Error() != want {
 			t.Errorf("RemoveEnv on a disk with no file left: %v; want %s", err, want)
 		}
 		if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
@@ -1116,7 +1119,7 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 		dir := testdisk.NoFilesLeft(t)
 		p := filepath.Join(dir, "freshtoken", "config.toml")
 		_, err := config.WriteEnv(p, "dev", s, false)
-		if want := p + ": cannot create its folder" + fix; err == nil || err.Error() != want {
+		if want := p + ": cannot create its folder" + filesFix; err == nil || err.Error() != want {
 			t.Errorf("WriteEnv of a new file on a disk with no file left: %v; want %s", err, want)
 		}
 	})

@@ -368,8 +368,8 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 // or "read-only file system" alone left the person to guess.
 func writeFailure(path, what string, err error) error {
 	switch {
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is full (%v); free some space there, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, cause(err))}
+	case atomicfile.DiskFull(err):
+		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is full (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, cause(err), atomicfile.FreeSome(filepath.Dir(path), " there"))}
 	case errors.Is(err, syscall.EROFS):
 		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, cause(err))}
 	}
@@ -377,9 +377,11 @@ func writeFailure(path, what string, err error) error {
 }
 
 // CheckEditable is the error an edit of the configuration file at path
-// would meet as the file stands, found without writing anything, nil if
-// none: a command with work to do before its edit (store migrate copies
-// every record before it sets [store] url) refuses before doing any. Its
+// would meet as the file stands, nil if none, found with no lasting write
+// (a disk too full for the edit is found by a file of its size, made and
+// removed): a command with work to do before its edit (store migrate
+// copies every record before it sets [store] url) refuses before doing
+// any, and one with questions to ask, before asking them. Its
 // advice leaves out editing the file by hand, which cannot do that work.
 // The edit checks again, as the file may change meanwhile.
 func CheckEditable(path string) error {
@@ -403,8 +405,19 @@ func CheckEditable(path string) error {
 	if err := atomicfile.CanWriteIn(dir); err != nil {
 		return &Error{Path: path, Msg: fmt.Sprintf("cannot be written, as freshtoken cannot write in %s (%v), where an edit makes its new file; make that folder writable, or keep the configuration where you can write (--config PATH), and run the command again (nothing was written)", dir, cause(err))}
 	}
+	var size int64
+	if info != nil {
+		size = info.Size()
+	}
+	if err := atomicfile.CheckRoom(filepath.Join(dir, filepath.Base(path)), size+editRoom); err != nil {
+		return writeFailure(path, "cannot write it", err)
+	}
 	return nil
 }
+
+// editRoom is the room an edit may need beyond the file's size now: an
+// environment's settings, and more.
+const editRoom = 1 << 10
 
 // uneditable is an error if the configuration file at path, as info
 // describes it (nil: there is none yet), is not to be edited; byHand says

@@ -5,6 +5,7 @@
 package atomicfile
 
 import (
+	"crypto/rand"
 	"os"
 	"path/filepath"
 )
@@ -74,6 +75,48 @@ func Write(path string, data []byte, o Options) error {
 	}
 	committed = true
 	SyncDir(dir, o.Sync)
+	return nil
+}
+
+// CheckRoom reports why a Write of size bytes to path would fail for want
+// of room, nil if it has room now: a full disk (see DiskFull) is found
+// before work that the failed write would waste (a person's answers to
+// questions). It writes a temp file of that size beside path, named as
+// Write's are, and removes it; other failures are left to the Write to
+// meet. The bytes are random, as a file system that compresses keeps
+// zeros in no space.
+func CheckRoom(path string, size int64) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return spaceOnly(err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	noise := make([]byte, size)
+	rand.Read(noise)
+	_, err = tmp.Write(noise)
+	return spaceOnly(err)
+}
+
+// FreeSome says what to free on the full disk holding path (or the
+// nearest folder above it that exists), where (" there", or ""): "free
+// some space", or, where the disk has room left but for no more files
+// (every inode taken, which `df -h` does not show), "remove some files".
+func FreeSome(path, where string) string {
+	for _, err := os.Stat(path); err != nil && path != filepath.Dir(path); _, err = os.Stat(path) {
+		path = filepath.Dir(path)
+	}
+	if outOfFiles(path) {
+		return "remove some files" + where + " (every inode on that disk is taken: see `df -i`)"
+	}
+	return "free some space" + where
+}
+
+// spaceOnly is err if it says the disk is full, else nil.
+func spaceOnly(err error) error {
+	if DiskFull(err) {
+		return err
+	}
 	return nil
 }
 

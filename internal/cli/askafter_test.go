@@ -18,7 +18,8 @@ import (
 // refused it only once the person had answered them all. They now refuse
 // it first, in one line, asking nothing, and change nothing. So for a file
 // in a folder it cannot write in (a read-only disk), where the edit's new
-// file would be made.
+// file would be made, and for one on a disk too full for that file, of
+// data or of files (every inode taken).
 func TestUneditableConfigIsRefusedBeforeAnyQuestion(t *testing.T) {
 	for _, tc := range []struct {
 		name, why string
@@ -36,6 +37,12 @@ func TestUneditableConfigIsRefusedBeforeAnyQuestion(t *testing.T) {
 		}},
 		{"in a read-only folder", "read-only file system", func(t *testing.T, e *devEnv) {
 			e.config = configOnAReadOnlyDisk(t, e.config)
+		}},
+		{"on a full disk", "the disk holding it is full", func(t *testing.T, e *devEnv) {
+			e.config = configOnAFullDisk(t, e.config, false)
+		}},
+		{"on a disk out of files", "the disk holding it is full", func(t *testing.T, e *devEnv) {
+			e.config = configOnAFullDisk(t, e.config, true)
 		}},
 	} {
 		for _, cmd := range [][]string{{"-e", "dev", "remove"}, {"init"}, {"init", "--default"}} {
@@ -100,5 +107,27 @@ func configOnAReadOnlyDisk(t *testing.T, config string) string {
 	}
 	moved := testdisk.SmallFile(t, "256k", "config.toml", data)
 	testdisk.ReadOnly(t, filepath.Dir(moved))
+	return moved
+}
+
+// configOnAFullDisk moves the configuration file at config to a disk of its
+// own, full for the rest of the test (of files, every inode taken, if
+// files; else of data), and returns its path there.
+func configOnAFullDisk(t *testing.T, config string, files bool) string {
+	t.Helper()
+	data, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !files {
+		moved := testdisk.SmallFile(t, "256k", "config.toml", data)
+		testdisk.Fill(t, filepath.Dir(moved))
+		return moved
+	}
+	moved := filepath.Join(testdisk.FilesLeft(t, 1), "config.toml")
+	if err := os.WriteFile(moved, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.FillFiles(t, filepath.Dir(filepath.Dir(moved)))
 	return moved
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
@@ -316,10 +317,10 @@ func logFileProblem(path string, err error) string {
 		}
 	case errors.Is(err, syscall.EROFS):
 		return fmt.Sprintf("--log-file %s is on a read-only disk, so nothing can be written to it; name a file on a disk you can write to", path)
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+	case atomicfile.DiskFull(err):
 		var errno syscall.Errno
 		errors.As(err, &errno)
-		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it is full (%v); free some space there, or name a file on another disk", path, errno)
+		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it is full (%v); %s, or name a file on another disk", path, errno, atomicfile.FreeSome(filepath.Dir(path), " there"))
 	}
 	return fmt.Sprintf("--log-file: %v", err)
 }
@@ -332,15 +333,10 @@ func (l *logFile) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.follow()
-	if err == nil && l.torn { // ended, so that the next line is one of its own
-		if _, err = l.file.Write([]byte("\n")); err == nil {
-			l.torn = false
-		}
-	}
 	if err == nil {
-		var n int
-		n, err = l.file.Write(b)
-		l.torn = err != nil && n > 0 && !l.takeBack(n)
+		unlock := lockAppend(l.file)
+		err = l.append(b)
+		unlock()
 	}
 	switch {
 	case err == nil && l.failed:
@@ -355,21 +351,52 @@ func (l *logFile) Write(b []byte) (int, error) {
 			err = cause
 		}
 		next := ""
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-			next = ": free some space on its disk"
+		if atomicfile.DiskFull(err) {
+			next = ": " + atomicfile.FreeSome(l.path, " on its disk")
 		}
 		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again%s\n", l.path, err, next)
 	}
 	return l.errOut.Write(b)
 }
 
+// append writes b, a line, at the end of the file: after a line break if
+// the file ends in part of a line, so that it is one of its own; and part
+// of it that the disk had room for is taken back (see takeBack).
+func (l *logFile) append(b []byte) error {
+	if l.torn {
+		if _, err := l.file.Write([]byte("\n")); err != nil {
+			return err
+		}
+		l.torn = false
+	}
+	n, err := l.file.Write(b)
+	if err != nil && n > 0 {
+		wroteShort()
+		l.torn = !l.takeBack(n)
+	}
+	return err
+}
+
+// wroteShort is called once a line was written in part, before its part is
+// taken back (a test's other writer lands there).
+var wroteShort = func() {}
+
 // takeBack removes the last n bytes written to the file, part of a line
 // the disk had room for only that much of, so that it holds whole lines: a
-// reader of a JSON log stops at a cut one. It reports whether it could (a
-// file that may only be appended to, chattr +a, cannot be cut).
+// reader of a JSON log stops at a cut one. It cuts nothing but those
+// bytes: other freshtoken processes logging to the file wait for it
+// (lockAppend), and when anything else wrote after them (a writer that
+// takes no lock), they are left. It reports whether it took them back (a
+// file that may only be appended to, chattr +a, cannot be cut). Cutting
+// the file's last n bytes cut another process's line that had landed after
+// them, and left the part.
 func (l *logFile) takeBack(n int) bool {
+	end, err := l.file.Seek(0, io.SeekCurrent) // an append leaves the offset at the end of what it wrote
+	if err != nil {
+		return false
+	}
 	fi, err := l.file.Stat()
-	return err == nil && fi.Mode().IsRegular() && l.file.Truncate(fi.Size()-int64(n)) == nil
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == end && l.file.Truncate(end-int64(n)) == nil
 }
 
 // follow opens the file at l.path again when it is no longer the file

@@ -67,7 +67,7 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 		// to be made): Go's "open …: no space left on device" or
 		// "read-only file system" alone said nothing of what to do.
 		full := filepath.Join(testdisk.NoFilesLeft(t), "freshtoken.log")
-		cases["on a disk with no file left"] = struct{ path, want string }{full, "--log-file " + full + " cannot be made, as the disk holding it is full (no space left on device); free some space there, or name a file on another disk"}
+		cases["on a disk with no file left"] = struct{ path, want string }{full, "--log-file " + full + " cannot be made, as the disk holding it is full (no space left on device); remove some files there (every inode on that disk is taken: see `df -i`), or name a file on another disk"}
 		ro := testdisk.Small(t, "64k")
 		if err := os.Mkdir(ro, 0o700); err != nil {
 			t.Fatal(err)
@@ -672,5 +672,52 @@ func TestAppendOnlyLogFileOnAFullDisk(t *testing.T) {
 	b := logAcrossAFullDisk(t, f, path, "while the disk is full")
 	if !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"\n\z`).Match(b) {
 		t.Errorf("the line logged once there was room is not a line of its own:\n%.300s", b)
+	}
+}
+
+// TestSharedLogFileOnAFullDiskCutsOnlyItsOwnLine: a --log-file several
+// processes write to, on a disk that fills as one of them writes a line
+// (a real tmpfs): the part of the line the disk took is taken back only
+// while it is the file's end. Another freshtoken's line waits for it (the
+// file is locked from the part's write to its taking back), and a line
+// another writer appended meanwhile (one that takes no lock, here after
+// some room was freed) is left whole. The taking back cut the file's last
+// bytes, whoever's they were: the other's line, and left the part.
+func TestSharedLogFileOnAFullDiskCutsOnlyItsOwnLine(t *testing.T) {
+	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
+	f := loggingTo(t, path)
+	f.Logger().Warn("before the disk filled")
+	free := testdisk.Fill(t, filepath.Dir(path))
+	other := "time=2026-12-07T08:00:00Z level=WARN msg=\"another process's line\"\n"
+	landed := false
+	wroteShort = func() {
+		wroteShort = func() {}
+		landed = true
+		g, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		if err := syscall.Flock(int(g.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
+			t.Errorf("another freshtoken could lock the log file between a line's part and its taking back (%v); want it to wait", err)
+		}
+		free()
+		if _, err := g.WriteString(other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { wroteShort = func() {} })
+	f.Logger().Warn("while the disk is full", "pad", strings.Repeat("x", 8<<10))
+	if !landed {
+		t.Fatal("the line logged on the full disk was not written in part")
+	}
+	f.Logger().Warn("once there is room")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(b)
+	if !strings.Contains(log, other) || !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"\n\z`).MatchString(log) {
+		t.Errorf("the log file holds:\n%.600s\nwant the other process's line whole, and the next line one of its own", log)
 	}
 }

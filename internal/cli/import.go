@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/postman"
@@ -625,8 +625,8 @@ func importFailed(ctx context.Context, f *Factory, what string, cause error, wri
 	}
 	if len(lost) == 0 && len(lostSecrets) == 0 && len(untold) == 0 {
 		b.WriteString(": nothing was imported")
-		if errors.Is(cause, syscall.ENOSPC) || errors.Is(cause, syscall.EDQUOT) {
-			b.WriteString("; free some space on that disk, then import again")
+		if atomicfile.DiskFull(cause) { // what to free (space, or files) its words say
+			b.WriteString("; once there is room, import again")
 		}
 		return &importFailure{msg: b.String(), cause: cause}
 	}

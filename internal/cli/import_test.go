@@ -416,6 +416,26 @@ func TestRemoveFromAConfigurationThatCannotBeWritten(t *testing.T) {
 	}
 }
 
+// TestImportPostmanIntoAStoreWithNoFileLeft: the token store's disk has
+// space left but no file to give (every inode taken). The import fails,
+// exit 5, in one line saying to remove some files, and nothing else to
+// free: it ended "free some space on that disk, then import again", which
+// `df -h`, showing space free, belied.
+func TestImportPostmanIntoAStoreWithNoFileLeft(t *testing.T) {
+	e := newDevEnv(t)
+	dir := testdisk.NoFilesLeft(t)
+	e.useStore(t, fileURL(dir))
+	export := e.seedExport(t, "prod", "sand")
+	configKept := e.configKept(t)
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "import", "postman", export)
+	msg := stderr.String()
+	if code != 5 || !strings.Contains(msg, "remove some files (every inode on that disk is taken: see `df -i`)") || strings.Contains(msg, "free some space") || strings.Count(strings.TrimSpace(msg), "\n") > 0 {
+		t.Errorf("import into a store with no file left: exit %d, said:\n%s%s\nwant exit 5, one line saying to remove some files, not to free space", code, stdout, msg)
+	}
+	configKept("nothing could be imported")
+}
+
 // TestImportPostmanIntoAFullStore: the token store's disk is full and its
 // reserve spent. The import fails, exit 5 (the store could not be
 // written), saying to free some space, with nothing stored and the
@@ -445,7 +465,7 @@ func TestImportPostmanIntoAFullStore(t *testing.T) {
 	if code != 5 {
 		t.Errorf("import into a full store exited %d, want 5: %s%s", code, stdout, msg)
 	}
-	for _, want := range []string{"could not be stored", "no space left on device", "nothing was imported; free some space on that disk, then import again"} {
+	for _, want := range []string{"could not be stored", "no space left on device", "nothing was imported; once there is room, import again"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("stderr = %q; want it to say %q", msg, want)
 		}

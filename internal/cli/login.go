@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 type loginOptions struct {
@@ -125,6 +126,9 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
+	if err := roomForLogin(file.StoreURL, env.Name); err != nil {
+		return err
+	}
 	guard := &replaceGuard{opts: opts, env: env.Name, src: src, storeURL: file.StoreURL, overNewer: errors.Is(err, store.ErrNewerFormat)}
 	if guard.overNewer {
 		if ok, err := confirmReplaceNewer(ctx, opts, env.Name, src); !ok || err != nil {
@@ -226,6 +230,21 @@ type replaceGuard struct {
 	storeURL  string        // [store] url as the log-in began, where src stores
 	overNewer bool          // a newer freshtoken's tokens may be replaced
 	others    []store.Grant // so may these other configurations' tokens
+}
+
+// roomForLogin is why the file store at storeURL could not store env's
+// first tokens now (see filestore.Store.CheckRoom), nil for any other
+// store: said before the person approves, whose approval's tokens the
+// store then refused, the code spent.
+func roomForLogin(storeURL, env string) error {
+	dir, err := config.StoreDir(storeURL)
+	if err != nil { // Redis, the keychain
+		return nil
+	}
+	if err := filestore.New(dir).CheckRoom(env); err != nil {
+		return fmt.Errorf("%s: %w, then log in", env, err)
+	}
+	return nil
 }
 
 // check is a freshtoken.LoginCheck: asked before the code is sent, and

@@ -185,29 +185,32 @@ func (e *devEnv) clientCredentialsToken(t *testing.T) {
 // TestLoginOnAFullDiskSaysSo: a first log-in into a token folder whose
 // disk is full (no reserve made yet, no record to write over) fails in one
 // line saying the disk holding the folder is full, what to do, and to log
-// in again, exit 5 as any token store that could not write; it said
+// in again, exit 5 as any token store that could not write, before the
+// browser opens: the person approved, and the tokens the log-in brought
+// were thrown away, with the code spent. It said
 // "token store could not write: save tokens in …: write
 // …/.dev.json.tmp-538276154: no space left on device); fix the store, then
 // log in again", no word of a disk. A disk with no file left for the
 // renewal lock is said so too (it said "open …/dev.lock: no space left on
-// device, then log in again").
+// device, then log in again"), saying to remove some files: "free some
+// space" sent the person to `df -h`, which shows space free.
 func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 	t.Run("of data", func(t *testing.T) {
 		dir := testdisk.Small(t, "128k")
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		loginOnAFullDisk(t, dir, func() { testdisk.Fill(t, dir) })
+		loginOnAFullDisk(t, dir, func() { testdisk.Fill(t, dir) }, "free some space")
 	})
 	t.Run("of files", func(t *testing.T) {
 		dir := testdisk.NoFilesLeft(t)
-		loginOnAFullDisk(t, dir, func() {})
+		loginOnAFullDisk(t, dir, func() {}, "remove some files (every inode on that disk is taken: see `df -i`)")
 	})
 }
 
 // loginOnAFullDisk logs in to dev with its token folder dir, once fill has
-// filled the disk, and checks what login says.
-func loginOnAFullDisk(t *testing.T, dir string, fill func()) {
+// filled the disk, and checks what login says, free saying what to free.
+func loginOnAFullDisk(t *testing.T, dir string, fill func(), free string) {
 	t.Helper()
 	e := newDevEnv(t)
 	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
@@ -216,15 +219,19 @@ func loginOnAFullDisk(t *testing.T, dir string, fill func()) {
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
 	fill()
 	var stderr bytes.Buffer
+	opened := false
 	root := cli.NewRootCmd(&cli.Factory{
-		IO:          &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
-		OpenBrowser: approveAt,
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: func(url string) error {
+			opened = true
+			return approveAt(url)
+		},
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
 	err := root.ExecuteContext(t.Context())
-	want := "dev: the tokens the log-in brought could not be stored: the disk holding the token folder " + dir + " is full (no space left on device); free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk, then log in again"
-	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 {
-		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5 and %q", err, cli.ExitCode(err), &stderr, want)
+	want := "dev: token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); " + free + ", or set [store] url (or $XDG_STATE_HOME) to a folder on another disk, then log in"
+	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 || opened {
+		t.Fatalf("login: %v (exit %d, the browser opened: %v)\n%s\nwant exit 5 and %q, the browser never opened", err, cli.ExitCode(err), opened, &stderr, want)
 	}
 }
 

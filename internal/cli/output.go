@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"syscall"
 
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -38,7 +39,7 @@ func (e *outputError) Error() string {
 		cause = errno.Error()
 	}
 	switch {
-	case errors.Is(e.err, syscall.ENOSPC), errors.Is(e.err, syscall.EDQUOT):
+	case atomicfile.DiskFull(e.err):
 		cause, next = "the disk is full ("+cause+")", "free some space or send it elsewhere"
 	case errors.Is(e.err, syscall.EBADF):
 		cause, next = "standard output is closed", "give it somewhere to go (> FILE, a pipe, $(…))"

@@ -460,8 +460,8 @@ func writeServiceFile(path, text string) error {
 		cause = errno.Error()
 	}
 	switch {
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		cause, next = "the disk is full ("+cause+")", "free some space"
+	case atomicfile.DiskFull(err):
+		cause, next = "the disk is full ("+cause+")", atomicfile.FreeSome(path, "")
 	case errors.Is(err, syscall.EFBIG):
 		cause, next = "the file size limit is too small ("+cause+")", "raise it (`ulimit -f unlimited`)"
 	}

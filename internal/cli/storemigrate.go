@@ -364,10 +364,10 @@ func fullDestination(err error, location string, ours bool) error {
 		return &newStoreError{fe.WithFix(ownFolderFix(filepath.Dir(location)))}
 	case ours && errors.Is(err, syscall.EROFS):
 		return &destinationError{err: err, msg: fmt.Sprintf("the new store (--to) cannot be written: %s is on a read-only disk; name a folder you can write in with --to", filepath.Dir(location))}
-	case !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, store.ErrReserveUsed):
+	case !atomicfile.DiskFull(err) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
-	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; free some space there, or name a folder on another disk with --to", location)}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; %s, or name a folder on another disk with --to", location, atomicfile.FreeSome(filepath.Dir(location), " there"))}
 }
 
 // ownFolderFix says which folder to name with --to instead of dir, one the

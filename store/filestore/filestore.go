@@ -177,7 +177,7 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if fi, serr := os.Lstat(p); serr == nil && fi.IsDir() {
 			return nil, notRegular(p)
 		}
-		if isNoSpace(err) {
+		if atomicfile.DiskFull(err) {
 			return nil, fmt.Errorf("%w: %w", store.ErrDiskFull, err)
 		}
 		if errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EIO) {
@@ -227,19 +227,19 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		return err
 	}
 	err = s.write(env, data)
-	if err != nil && isNoSpace(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
+	if err != nil && atomicfile.DiskFull(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
 		if err = s.write(env, data); err == nil {
-			return fmt.Errorf("%w: %s; free some space", store.ErrReserveUsed, s.dir)
+			return fmt.Errorf("%w: %s; %s", store.ErrReserveUsed, s.dir, atomicfile.FreeSome(s.dir, ""))
 		}
 	}
-	if err != nil && isNoSpace(err) && s.overwrite(env, data) == nil {
-		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; free some space", s.dir)}
+	if err != nil && atomicfile.DiskFull(err) && s.overwrite(env, data) == nil {
+		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; %s", s.dir, atomicfile.FreeSome(s.dir, ""))}
 	}
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
-	case isNoSpace(err):
+	case atomicfile.DiskFull(err):
 		// With no reserve to give up, nor a record to write over (a first
 		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
 		// left on device", it named a temp file and no next step.
@@ -248,6 +248,27 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
 	}
 	s.keepReserve()
+	return nil
+}
+
+// CheckRoom reports why a save of env's record would fail now for want of
+// room (see Store.diskFull), nil if it would not: its disk too full for the
+// record, with neither a reserve to give up nor a record to write over in
+// place, as at a first log-in, which checks before the person approves.
+// A folder not made yet is asked of the nearest folder above it.
+func (s *Store) CheckRoom(env string) error {
+	for _, name := range []string{reserveName, env + ".json"} {
+		if fi, err := os.Lstat(filepath.Join(s.dir, name)); err == nil && fi.Mode().IsRegular() {
+			return nil
+		}
+	}
+	dir := s.dir
+	for _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && dir != filepath.Dir(dir); _, err = os.Stat(dir) {
+		dir = filepath.Dir(dir)
+	}
+	if err := atomicfile.CheckRoom(filepath.Join(dir, env+".json"), 4<<10); err != nil {
+		return s.diskFull(err)
+	}
 	return nil
 }
 
@@ -316,9 +337,15 @@ func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
 // a file system that compresses (ZFS with lz4, as Ubuntu installs it;
 // btrfs with compress) keeps zeros in no space, and giving such a reserve
 // up freed nothing; one the disk holds in less than half its size (zeros
-// an older freshtoken wrote, or a sparse file) is written anew.
+// an older freshtoken wrote, or a sparse file) is written anew. What stands
+// at its place and is no file (a link, never followed; a FIFO; an empty
+// folder) is removed and the reserve made: kept, it was never remade. A
+// folder holding something is left with it, and no reserve made.
 func (s *Store) keepReserve() {
 	p := filepath.Join(s.dir, reserveName)
+	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() && os.Remove(p) != nil {
+		return
+	}
 	f, err := openPrivate(p, os.O_WRONLY|os.O_CREATE)
 	if err != nil {
 		return
@@ -470,8 +497,11 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		// way (never through a link) but would make it again once its
 		// holder removed it, given up or not.
 		f, err := openPrivate(p, os.O_CREATE|os.O_RDWR)
-		if isNoSpace(err) { // no file can be made: said as Save says it
+		if atomicfile.DiskFull(err) { // no file can be made: said as Save says it
 			return nil, s.diskFull(err)
+		}
+		if errors.Is(err, syscall.EROFS) {
+			return nil, s.readOnlyLock(p, err)
 		}
 		if err != nil {
 			return nil, err
@@ -642,8 +672,10 @@ func Usable(dir string) bool {
 	return s.checkDir() == nil
 }
 
-// spaceFix is what to do when the token folder's disk is full.
-const spaceFix = "free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+// spaceFix is what to do when the disk of the token folder dir is full.
+func spaceFix(dir string) string {
+	return atomicfile.FreeSome(dir, "") + ", or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+}
 
 // diskFull is err, a file in the store's folder that could not be written
 // or made as its disk is full, said as that disk being full, with what to
@@ -653,11 +685,24 @@ func (s *Store) diskFull(err error) error {
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
 	}
-	what, fix := "token folder", spaceFix
+	what, fix := "token folder", spaceFix(s.dir)
 	if s.locksOnly {
-		what, fix = "folder of the keychain's renewal locks", "free some space there"
+		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(s.dir, " there")
 	}
 	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s is full (%v)", store.ErrDiskFull, what, s.dir, err), fix: fix, locks: s.locksOnly}
+}
+
+// readOnlyLock is err, the renewal lock file p that could not be opened
+// (nor made) as the disk holding it is read-only, said so, with what to
+// do: a disk turned read-only under a running proxy was "open p: read-only
+// file system" alone. Moving the store elsewhere is not advised: the
+// tokens would stay behind, where a log-out no longer finds them.
+func (s *Store) readOnlyLock(p string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno // p is named once
+	}
+	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the renewal lock %s cannot be opened, as the disk holding it is read-only (%v)", store.ErrWriteFailed, p, err), fix: "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)", locks: s.locksOnly}
 }
 
 // folderError is why the token folder dir cannot be made or used: a
@@ -667,11 +712,11 @@ func (s *Store) diskFull(err error) error {
 // elsewhere, so neither [store] url (which would move the records) nor
 // $XDG_STATE_HOME (which does not move those locks) is what to change.
 func folderError(dir string, locksOnly bool, err error) error {
-	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in", spaceFix
+	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in", spaceFix(dir)
 	if locksOnly {
 		what = "folder of the keychain's renewal locks"
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
-		spaceFix = "free some space there"
+		spaceFix = atomicfile.FreeSome(dir, " there")
 	}
 	failed := func(kind error, fix string) error {
 		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix, locks: locksOnly}
@@ -679,7 +724,7 @@ func folderError(dir string, locksOnly bool, err error) error {
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
 		return failed(store.ErrWriteFailed, fix)
-	case isNoSpace(err):
+	case atomicfile.DiskFull(err):
 		return failed(store.ErrDiskFull, spaceFix)
 	case errors.Is(err, syscall.EIO):
 		return failed(store.ErrWriteFailed, "")

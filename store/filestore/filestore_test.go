@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -729,16 +730,24 @@ func TestReadOnlyDiskRefuses(t *testing.T) {
 
 // TestReadOnlyDiskRefusesTheLock: the renewal lock, in a token folder on a
 // disk turned read-only, is refused as a failed write (exit 5, the disk
-// needs mending) naming the lock file once; it was an unexpected failure
-// (exit 1) saying "open PATH: open PATH: read-only file system".
+// needs mending) naming the lock file once, in one line saying the disk is
+// read-only and what to do; it was an unexpected failure (exit 1) saying
+// "open PATH: open PATH: read-only file system", and then "open PATH:
+// read-only file system" alone. So whether the lock file is there (a disk
+// remounted read-only in the middle of a proxy's life) or still to be made.
 func TestReadOnlyDiskRefusesTheLock(t *testing.T) {
-	dir, s := onSmallDisk(t)
-	os.Remove(filepath.Join(dir, "sandbox.lock"))
-	testdisk.ReadOnly(t, dir)
-	_, err := s.Lock(ctx, "sandbox")
-	p := filepath.Join(dir, "sandbox.lock")
-	if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || strings.Count(err.Error(), p) != 1 {
-		t.Fatalf("lock on a read-only disk: %v; want a failed write naming %s once", err, p)
+	for _, there := range []bool{true, false} {
+		dir, s := onSmallDisk(t)
+		p := filepath.Join(dir, "sandbox.lock")
+		if !there {
+			os.Remove(p)
+		}
+		testdisk.ReadOnly(t, dir)
+		_, err := s.Lock(ctx, "sandbox")
+		want := "token store could not write: the renewal lock " + p + " cannot be opened, as the disk holding it is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"
+		if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || err.Error() != want {
+			t.Fatalf("lock on a read-only disk (the lock file there: %v): %v; want a failed write: %s", there, err, want)
+		}
 	}
 }
 
@@ -747,10 +756,12 @@ func TestReadOnlyDiskRefusesTheLock(t *testing.T) {
 // disk holding the token folder being full, with what to do, as a save
 // there is; it was "open …/sandbox.lock: no space left on device" alone,
 // which a first login ended with "then log in again" and no step before.
+// What to free is files: "free some space" sent the person to `df -h`,
+// which shows space free.
 func TestFullDiskRefusesTheLockSayingSo(t *testing.T) {
 	dir := testdisk.NoFilesLeft(t)
 	_, err := filestore.New(dir).Lock(ctx, "sandbox")
-	want := "token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); free some space, or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+	want := "token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); remove some files (every inode on that disk is taken: see `df -i`), or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
 	if !errors.Is(err, store.ErrDiskFull) || err.Error() != want {
 		t.Fatalf("lock on a full disk: %v; want %q", err, want)
 	}
@@ -996,5 +1007,34 @@ func TestReserveRemovedAsAFirstRecordLandsIsMadeAgain(t *testing.T) {
 				t.Fatalf("the reserve, with production's record stored as it was removed: %v, %v; want it made again, whole", fi, err)
 			}
 		})
+	}
+}
+
+// TestCheckRoomRefusesOnlyWhatNoSaveCouldStore: on a full disk, a first
+// save (no reserve to give up, no record to write over) is found to have
+// no room before it is tried, as a first log-in asks before the person
+// approves; one that the reserve, or a record to write over, would let
+// through is not refused. Nothing is left behind.
+func TestCheckRoomRefusesOnlyWhatNoSaveCouldStore(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	testdisk.Fill(t, dir)
+	if err := s.CheckRoom("sandbox"); err != nil {
+		t.Errorf("CheckRoom with a record and the reserve there: %v; want nil", err)
+	}
+	if err := s.CheckRoom("other"); err != nil {
+		t.Errorf("CheckRoom with the reserve there: %v; want nil", err)
+	}
+	if err := os.Remove(filepath.Join(dir, ".reserve")); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	if err := s.CheckRoom("sandbox"); err != nil {
+		t.Errorf("CheckRoom with a record there: %v; want nil", err)
+	}
+	if err := s.CheckRoom("other"); !errors.Is(err, store.ErrDiskFull) || !strings.Contains(err.Error(), "the disk holding the token folder "+dir+" is full") {
+		t.Errorf("CheckRoom of a first record on a full disk: %v; want the disk said to be full", err)
+	}
+	if names := testenv.Names(t, dir); !slices.Equal(names, []string{"sandbox.json"}) {
+		t.Errorf("the folder holds %q after CheckRoom; want only the record", names)
 	}
 }

@@ -102,3 +102,55 @@ func TestOutOfFilesIsTransient(t *testing.T) {
 		}
 	}
 }
+
+// TestAReserveThatIsNoFileIsMadeAgain: a reserve found to be no file (a
+// folder, a FIFO, a symbolic link, left by a person or a tool) is removed
+// and made again by the next save, so that on a full disk a renewal's
+// answer too large to write over the record in place is still stored; it
+// was kept as it was, never remade, and that answer was refused. A link is
+// removed, never followed: where it leads is left as it was. A folder that
+// holds something is left, with what it holds.
+func TestAReserveThatIsNoFileIsMadeAgain(t *testing.T) {
+	elsewhere := filepath.Join(t.TempDir(), "a file of the user's")
+	if err := os.WriteFile(elsewhere, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, plant := range map[string]func(reserve string) error{
+		"a folder":        func(reserve string) error { return os.Mkdir(reserve, 0o700) },
+		"a FIFO":          func(reserve string) error { return syscall.Mkfifo(reserve, 0o600) },
+		"a link":          func(reserve string) error { return os.Symlink(elsewhere, reserve) },
+		"a dangling link": func(reserve string) error { return os.Symlink(filepath.Join(t.TempDir(), "gone"), reserve) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, s := onSmallDisk(t)
+			reserve := filepath.Join(dir, ".reserve")
+			if err := os.Remove(reserve); err != nil {
+				t.Fatal(err)
+			}
+			if err := plant(reserve); err != nil {
+				t.Fatal(err)
+			}
+			bigAnswerSavedFromTheReserve(t, dir, s, "a reserve that was "+name)
+		})
+	}
+	if b, err := os.ReadFile(elsewhere); err != nil || string(b) != "keep me" {
+		t.Errorf("the file a reserve linked to holds %q, %v; want it as it was", b, err)
+	}
+
+	t.Run("a folder that holds something", func(t *testing.T) {
+		dir, s := onSmallDisk(t)
+		reserve := filepath.Join(dir, ".reserve")
+		if err := os.Remove(reserve); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(reserve, "notes"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Save(ctx, "sandbox", sample()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(reserve, "notes")); err != nil {
+			t.Errorf("what a folder at the reserve's place held: %v; want it kept", err)
+		}
+	})
+}

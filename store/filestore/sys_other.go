@@ -21,9 +21,6 @@ func foreignOwner(fs.FileInfo) bool { return false }
 // owner is never asked where files carry no Unix owner.
 func owner(fs.FileInfo) int { return -1 }
 
-// isNoSpace reports whether err says the disk is full.
-func isNoSpace(err error) bool { return false }
-
 // tooManyFiles is false where the system says it otherwise.
 func tooManyFiles(error) bool { return false }
 

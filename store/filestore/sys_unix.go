@@ -30,11 +30,6 @@ func foreignOwner(fi fs.FileInfo) bool {
 	return ok && int(st.Uid) != os.Geteuid()
 }
 
-// isNoSpace reports whether err says the disk (or the user's quota) is full.
-func isNoSpace(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
-}
-
 // tooManyFiles reports whether err says the process, or the system, has
 // as many files open as it may (EMFILE, ENFILE).
 func tooManyFiles(err error) bool {

@@ -1,0 +1,83 @@
+package atomicfile_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/testdisk"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// TestDiskFullKnowsAFullDisk: a write to a disk full of data, or of files
+// (every inode taken), is said to be for want of room; a write refused for
+// another reason (a folder that does not exist) is not.
+func TestDiskFullKnowsAFullDisk(t *testing.T) {
+	full := testdisk.Small(t, "64k")
+	if err := os.Mkdir(full, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, full)
+	for name, path := range map[string]string{
+		"full of data":  filepath.Join(full, "token"),
+		"full of files": filepath.Join(testdisk.NoFilesLeft(t), "token"),
+	} {
+		err := atomicfile.Write(path, []byte("new\n"), atomicfile.Options{})
+		if err == nil || !atomicfile.DiskFull(err) {
+			t.Errorf("a write to a disk %s: %v; want it said to be for want of room", name, err)
+		}
+	}
+	err := atomicfile.Write(filepath.Join(t.TempDir(), "missing", "token"), []byte("new\n"), atomicfile.Options{})
+	if err == nil || atomicfile.DiskFull(err) {
+		t.Errorf("a write to a folder that does not exist: %v; want it not said to be for want of room", err)
+	}
+}
+
+// TestCheckRoomFindsAFullDiskAndLeavesNothing: CheckRoom says a disk too
+// full for the write, of data or of files, and nothing else; it leaves no
+// file behind either way.
+func TestCheckRoomFindsAFullDiskAndLeavesNothing(t *testing.T) {
+	roomy := t.TempDir()
+	full := testdisk.Small(t, "64k")
+	if err := os.Mkdir(full, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := atomicfile.CheckRoom(filepath.Join(full, "config.toml"), 32<<10); err != nil {
+		t.Errorf("CheckRoom on a disk with room: %v", err)
+	}
+	testdisk.Fill(t, full)
+	noFiles := testdisk.NoFilesLeft(t)
+	for dir, want := range map[string]bool{roomy: false, full: true, noFiles: true} {
+		err := atomicfile.CheckRoom(filepath.Join(dir, "config.toml"), 1<<10)
+		if got := err != nil && atomicfile.DiskFull(err); got != want {
+			t.Errorf("CheckRoom in %s: %v; want said full: %v", dir, err, want)
+		}
+		if names := testenv.Names(t, dir); len(names) != 0 {
+			t.Errorf("CheckRoom left %q in %s", names, dir)
+		}
+	}
+}
+
+// TestFreeSomeSaysWhatToFree: a disk full of data needs some space freed;
+// one with every file it can hold taken (its inodes), though space is left,
+// needs some files removed: told to free space, a person saw with `df -h`
+// that space was free. A path not made yet is asked of the folder above.
+func TestFreeSomeSaysWhatToFree(t *testing.T) {
+	full := testdisk.Small(t, "64k")
+	if err := os.Mkdir(full, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, full)
+	noFiles := testdisk.NoFilesLeft(t)
+	const files = "remove some files there (every inode on that disk is taken: see `df -i`)"
+	for path, want := range map[string]string{
+		full:    "free some space there",
+		noFiles: files,
+		filepath.Join(noFiles, "freshtoken", "config"): files,
+	} {
+		if got := atomicfile.FreeSome(path, " there"); got != want {
+			t.Errorf("FreeSome(%s) = %q, want %q", path, got, want)
+		}
+	}
+}
