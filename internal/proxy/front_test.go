@@ -1109,3 +1109,50 @@ func TestHalfCloseAfterTheSwitchReachesTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestNoLogInStartsOnceLoginsStopForARestart: the restart after an upgrade
+// closes the proxy to new log-ins (StopLogins) in one step with its look
+// for a log-in waiting for its browser, which holds the restart back. A
+// log-in begun after that look (the page's Log in pressed as the proxy
+// stopped) sent the browser to the provider, and the person who approved
+// came back to the new process, which never began it: the status page
+// said the log-in had expired. It is not started now, and the browser is
+// told to ask the new process in a few seconds.
+func TestNoLogInStartsOnceLoginsStopForARestart(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprintf("force %t", force), func(t *testing.T) {
+			f := newFixture(t)
+			state, _ := f.startLogin(t, "dev")
+			if !force {
+				if f.proxy.StopLogins(false) {
+					t.Fatal("log-ins were stopped while one waited for its browser")
+				}
+				f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state)) // it ends
+			}
+			if !f.proxy.StopLogins(force) {
+				t.Fatal("log-ins were not stopped")
+			}
+			before := f.provider.Stats()
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := noFollow.Get(f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "attempt-1", 0)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+				!strings.Contains(string(body), "restarting as its new version") || !strings.Contains(string(body), f.base+"/ again in a few seconds") {
+				t.Errorf("a log-in asked for once log-ins stopped got %d (Location %q): %s", resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+			if !force && f.proxy.LoggingIn() { // forced, the one that waited still does
+				t.Error("a log-in was started once log-ins stopped")
+			}
+			if a, body := f.attempt(t, "dev", "attempt-1"); a.Held || a.Failed {
+				t.Errorf("the attempt refused is %s; want held nowhere, so that `freshtoken login` says to run it again", body)
+			}
+			if after := f.provider.Stats(); after != before {
+				t.Errorf("the provider was asked %+v, then %+v", before, after)
+			}
+		})
+	}
+}
