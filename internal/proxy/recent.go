@@ -121,12 +121,15 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 // sent with its request, before the API's 101 (a websocket's first frame,
 // sent at once), was lost. Here the connection's reads begin with them.
 // The ReverseProxy writes the API's 101 to the connection directly, so the
-// 101 is noted here.
+// 101 is noted here; it adds the API's headers to the answer's, so the
+// proxy's own Connection (a stopping proxy's close) is taken out: beside
+// the switch's Upgrade, a websocket client read the first and refused it.
 func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(rec.ResponseWriter).Hijack()
 	if err != nil {
 		return c, brw, err
 	}
+	rec.Header().Del("Connection")
 	if rec.status == 0 {
 		rec.status = http.StatusSwitchingProtocols
 	}
