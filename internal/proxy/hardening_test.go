@@ -1311,3 +1311,65 @@ func TestWholeBodiesKeepTheConnectionAlive(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppingAnswersAPipelinedRequest: a client that sent two requests in
+// one go (HTTP/1.1 pipelining), the first still in flight as the proxy
+// stops, has both answered, the second closing the connection. The
+// second, read with the first, waited in the server's buffer, and the
+// stop took the connection for idle once the first was answered, and
+// closed it: the client saw EOF in place of its second answer.
+func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, "held")
+	}))
+	t.Cleanup(api.Close)
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(let) // first: the API's close waits for the request it holds
+	stopping := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) { close(stopping) }
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+	f.login(t, "api")
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	fmt.Fprintf(c, "GET /api/hold HTTP/1.1\r\nHost: %s\r\n\r\nGET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr, f.addr)
+	<-arrived
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	<-stopping
+	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
+		c, err := net.Dial("tcp", f.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	let()
+	r := bufio.NewReader(c)
+	for n, want := range []string{"held", ""} {
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("request %d of two sent in one go before the proxy stopped was not answered: %v", n+1, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || want != "" && string(body) != want {
+			t.Errorf("request %d got %d %.40q", n+1, resp.StatusCode, body)
+		}
+		if n == 1 && !resp.Close {
+			t.Error("the last answer as the proxy stops does not close the connection")
+		}
+	}
+	<-stopped
+}
