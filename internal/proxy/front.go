@@ -78,8 +78,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		mu   sync.Mutex
 		// idle holds the connections waiting for a request: since it was
 		// accepted, for its first one; zero, for the next.
-		idle     = map[*sendLimitedConn]time.Time{}
-		draining bool // answers close their connection, and idle ones are closed
+		idle = map[*sendLimitedConn]time.Time{}
 	)
 	srv.ConnState = func(nc net.Conn, s http.ConnState) {
 		c := nc.(*sendLimitedConn) // as Serve accepts them
@@ -94,7 +93,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 			c.ending.Store(false)
 		case http.StateIdle:
 			c.heard.Store(false)
-			if !draining {
+			if !p.draining.Load() {
 				idle[c] = time.Time{}
 			} else if !c.requestCome() {
 				c.ending.Store(true)
@@ -104,11 +103,9 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		if draining {
+		if p.draining.Load() {
 			w.Header().Set("Connection", "close")
 		}
-		mu.Unlock()
 		p.ServeHTTP(w, r)
 	})
 	// closeIdle closes the connections waiting for their next request,
@@ -120,7 +117,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	closeIdle := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		draining = true
+		p.draining.Store(true)
 		for c, accepted := range idle {
 			if (accepted.IsZero() || p.now().Sub(accepted) > newConnIdle) && !c.requestCome() {
 				c.Close()

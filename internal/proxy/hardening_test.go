@@ -1373,3 +1373,58 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestStoppingPassesOnABodyStillComing: a POST whose body is still coming
+// as the proxy stops (curl sending an upload slowly on a kept
+// connection) reaches the API whole, and its answer says the connection
+// closes, as the stop closes it after: it said nothing, and a client
+// keeping its connection alive sent its next request into the close.
+func TestStoppingPassesOnABodyStillComing(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		b, err := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "got %q (%v)", b, err)
+	}))
+	t.Cleanup(api.Close)
+	stopping := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) { close(stopping) }
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+	f.login(t, "api")
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	fmt.Fprintf(c, "POST /api/upload HTTP/1.1\r\nHost: %s\r\nContent-Length: 10\r\n\r\nfirst", f.addr)
+	<-arrived
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	<-stopping
+	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
+		c, err := net.Dial("tcp", f.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	io.WriteString(c, "-last")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a POST whose body came as the proxy stopped was not answered: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != `got "first-last" (<nil>)` {
+		t.Errorf("got %d %s; want the API's answer to the whole body", resp.StatusCode, body)
+	}
+	if !resp.Close {
+		t.Error("the answer as the proxy stops does not say that the connection closes")
+	}
+	<-stopped
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -78,6 +79,11 @@ type recorder struct {
 	bytes  int64
 	// http10 is a client of HTTP/1.0, which knows no interim answers.
 	http10 bool
+	// draining is the proxy's: an answer begun once it is stopping says
+	// it closes its connection, as the stop closes it after, where a
+	// client (curl, keeping its connection alive) sent its next request
+	// on it.
+	draining *atomic.Bool
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -97,8 +103,12 @@ func (rec *recorder) WriteHeader(code int) {
 		// headers are not made safe as the answer's are.
 		clear(rec.Header())
 	}
-	if h := rec.Header(); h["Content-Type"] == nil {
+	h := rec.Header()
+	if h["Content-Type"] == nil {
 		h["Content-Type"] = nil // none given: pass none on, where net/http would guess one
+	}
+	if code >= 200 && rec.draining.Load() {
+		h.Set("Connection", "close")
 	}
 	rec.ResponseWriter.WriteHeader(code)
 }
