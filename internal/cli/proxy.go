@@ -119,9 +119,9 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return err
 	}
 	var serving atomic.Pointer[proxy.Proxy] // once it listens
-	ctx, upgradedTo := watchUpgrade(ctx, f.Logger(), func() bool {
+	ctx, upgradedTo := watchUpgrade(ctx, f.Logger(), func(force bool) bool {
 		p := serving.Load()
-		return p != nil && p.LoggingIn()
+		return p == nil || p.StopLogins(force)
 	})
 	var notifier atomic.Pointer[notify.Notifier] // once the configuration can be used
 	if opts.NoListen {

@@ -9,9 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/shellrun"
 )
 
 // upgradeCheck is how often a long-running proxy looks whether the file it
@@ -70,16 +74,28 @@ func (u *upgraded) Error() string {
 // stops and, on Unix, starts the new binary in its place. The new file must
 // look the same at two looks in a row, so that one still being written is
 // not started, and must start: one whose `version` fails leaves the proxy
-// running, as it is, until another replaces it. While busy says a browser
-// log-in waits for its browser here, the proxy stops later (by
-// upgradeLoginLooks at most): its state lives in this process, and would
-// go with it.
-func watchUpgrade(ctx context.Context, log *slog.Logger, busy func() bool) (context.Context, func() *upgraded) {
+// running, as it is, until another replaces it; one whose `version` was
+// ended by a signal (Ctrl-C or a hang-up sent to the whole job, a service
+// manager stopping every process of the service) is tried again at the
+// next look. Before it stops, it closes the proxy to new browser log-ins
+// (stopLogins, see proxy.Proxy.StopLogins): their state lives in this
+// process, and would go with it. While one waits for its browser, the
+// proxy stops later, by upgradeLoginLooks at most, when stopLogins is
+// forced.
+func watchUpgrade(ctx context.Context, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
-	first, err := os.Stat(path)
-	if !canRestart || path == "" || err != nil {
+	if !canRestart || path == "" {
 		return ctx, none
+	}
+	return watchUpgradeOf(ctx, path, log, stopLogins)
+}
+
+// watchUpgradeOf is watchUpgrade of the freshtoken at path.
+func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
+	first, err := os.Stat(path)
+	if err != nil {
+		return ctx, func() *upgraded { return nil }
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	go func() {
@@ -103,19 +119,25 @@ func watchUpgrade(ctx context.Context, log *slog.Logger, busy func() bool) (cont
 				last = now // changed since the last look: perhaps still being written
 				continue
 			}
-			if held < upgradeLoginLooks && busy() {
-				if held == 0 {
-					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the browser log-in under way ends", "path", path)
-				}
-				held++
+			takes, err := startsAsFreshtoken(ctx, path)
+			if sig := shellrun.EndedBy(err); err != nil && slices.Contains(notAVerdict, sig) {
+				// Most likely the signal this process gets too, or will
+				// when the stop reaches it; else tried again.
+				log.Debug("the new freshtoken's `version` was ended by a signal; trying again at the next look", "path", path, "signal", sig)
 				continue
 			}
-			takes, err := startsAsFreshtoken(ctx, path)
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("freshtoken was replaced, but the new file does not start, so this proxy goes on with the old version; reinstall freshtoken", "path", path, "error", err)
 				}
 				refused, last = now, nil
+				continue
+			}
+			if !stopLogins(held >= upgradeLoginLooks) {
+				if held == 0 {
+					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the browser log-in under way ends", "path", path)
+				}
+				held++
 				continue
 			}
 			log.Warn("freshtoken was replaced (an upgrade): stopping, to start the new version in this one's place", "path", path)
@@ -131,6 +153,12 @@ func watchUpgrade(ctx context.Context, log *slog.Logger, busy func() bool) (cont
 		return nil
 	}
 }
+
+// notAVerdict are the signals that, ending the new freshtoken's `version`,
+// say nothing of the file: sent to it (Ctrl-C, a hang-up, a stop, a kill),
+// not raised by a fault of its own, as a truncated file's SIGSEGV or
+// SIGBUS.
+var notAVerdict = []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGKILL}
 
 // upgradeListener is a proxy's listener which, closed as the proxy stops
 // to start a new version that takes its socket (handingOver), keeps a

@@ -9,3 +9,11 @@ func Holds(p *Proxy, env string) bool {
 	_, ok := p.envs.Load(env)
 	return ok
 }
+
+// LoggingIn reports whether a browser log-in started by p waits for its
+// browser to come back.
+func (p *Proxy) LoggingIn() bool {
+	p.logins.mu.Lock()
+	defer p.logins.mu.Unlock()
+	return p.logins.waitingLocked(p.now())
+}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -77,8 +78,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		mu   sync.Mutex
 		// idle holds the connections waiting for a request: since it was
 		// accepted, for its first one; zero, for the next.
-		idle     = map[*sendLimitedConn]time.Time{}
-		draining bool // answers close their connection, and idle ones are closed
+		idle = map[*sendLimitedConn]time.Time{}
 	)
 	srv.ConnState = func(nc net.Conn, s http.ConnState) {
 		c := nc.(*sendLimitedConn) // as Serve accepts them
@@ -89,34 +89,35 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		case http.StateNew:
 			open.Add(1)
 			idle[c] = p.now()
+		case http.StateActive:
+			c.ending.Store(false)
 		case http.StateIdle:
 			c.heard.Store(false)
-			if !draining {
+			if !p.draining.Load() {
 				idle[c] = time.Time{}
 			} else if !c.requestCome() {
-				c.Close()
+				c.ending.Store(true)
 			}
 		case http.StateClosed, http.StateHijacked:
 			open.Add(-1)
 		}
 	}
 	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		if draining {
+		if p.draining.Load() {
 			w.Header().Set("Connection", "close")
 		}
-		mu.Unlock()
 		p.ServeHTTP(w, r)
 	})
 	// closeIdle closes the connections waiting for their next request,
 	// and those that have sent nothing since they were accepted
 	// newConnIdle ago, but for one whose request has come; from then on,
-	// answers close their connection, and one waiting after its answer is
-	// closed.
+	// answers close their connection, and one waiting after its answer
+	// ends once the server has served what it had read of it (see
+	// sendLimitedConn.Read).
 	closeIdle := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		draining = true
+		p.draining.Store(true)
 		for c, accepted := range idle {
 			if (accepted.IsZero() || p.now().Sub(accepted) > newConnIdle) && !c.requestCome() {
 				c.Close()
@@ -250,9 +251,22 @@ type sendLimitedConn struct {
 	net.Conn
 	limit time.Duration
 	heard atomic.Bool // read something since it last waited for a request
+	// ending: the proxy is stopping, and c, answered, had no request come
+	// as it began to wait for the next; it ends once the server has read
+	// all it holds of c (see Read).
+	ending atomic.Bool
 }
 
+// Read ends an ending connection's stream (io.EOF), on which the server
+// closes it, once the server, having served what it had read already (a
+// request sent with the one before it, pipelined), reads on and the
+// client has sent nothing more. Closed at once, as it waited for its
+// next request, it lost a pipelined request, read with the one before
+// and held in the server's buffer, unanswered.
 func (c *sendLimitedConn) Read(b []byte) (int, error) {
+	if c.ending.Load() && !requestWaiting(c.Conn) {
+		return 0, io.EOF
+	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.heard.Store(true)
@@ -264,7 +278,7 @@ func (c *sendLimitedConn) Read(b []byte) (int, error) {
 // waits for: read already (the server's state for c changes only once
 // the whole header is read), or waiting to be. Closing c would drop it
 // unanswered. A request sent in one go with the one before (pipelined),
-// read with it, is not seen.
+// read with it, is not seen: it waits in the server's buffer (see Read).
 func (c *sendLimitedConn) requestCome() bool {
 	return requestWaiting(c.Conn) || c.heard.Load() // in this order: the server may read it between the two
 }

@@ -13,12 +13,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"golang.org/x/net/websocket"
 )
 
 // upstreamAPI is an API that reports what reached it and answers with
@@ -1130,4 +1132,127 @@ func TestHalfCloseAfterTheSwitchReachesTheAPI(t *testing.T) {
 			t.Errorf("with %q before the 101: read %q (%v) after ending the input; want %q", early, got, err, want)
 		}
 	}
+}
+
+// TestNoLogInStartsOnceLoginsStopForARestart: the restart after an upgrade
+// closes the proxy to new log-ins (StopLogins) in one step with its look
+// for a log-in waiting for its browser, which holds the restart back. A
+// log-in begun after that look (the page's Log in pressed as the proxy
+// stopped) sent the browser to the provider, and the person who approved
+// came back to the new process, which never began it: the status page
+// said the log-in had expired. It is not started now, and the browser is
+// told to ask the new process in a few seconds.
+func TestNoLogInStartsOnceLoginsStopForARestart(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprintf("force %t", force), func(t *testing.T) {
+			f := newFixture(t)
+			state, _ := f.startLogin(t, "dev")
+			if !force {
+				if f.proxy.StopLogins(false) {
+					t.Fatal("log-ins were stopped while one waited for its browser")
+				}
+				f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state)) // it ends
+			}
+			if !f.proxy.StopLogins(force) {
+				t.Fatal("log-ins were not stopped")
+			}
+			before := f.provider.Stats()
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := noFollow.Get(f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "attempt-1", 0)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+				!strings.Contains(string(body), "restarting as its new version") || !strings.Contains(string(body), f.base+"/ again in a few seconds") {
+				t.Errorf("a log-in asked for once log-ins stopped got %d (Location %q): %s", resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+			if !force && f.proxy.LoggingIn() { // forced, the one that waited still does
+				t.Error("a log-in was started once log-ins stopped")
+			}
+			if a, body := f.attempt(t, "dev", "attempt-1"); a.Held || a.Failed {
+				t.Errorf("the attempt refused is %s; want held nowhere, so that `freshtoken login` says to run it again", body)
+			}
+			if after := f.provider.Stats(); after != before {
+				t.Errorf("the provider was asked %+v, then %+v", before, after)
+			}
+		})
+	}
+}
+
+// TestWebsocketBegunAsTheProxyStops: a websocket opened on a connection
+// the proxy had accepted before it began to stop, while a request in
+// flight holds the stop, is switched and carries its messages. The
+// answer's switch got the stop's `Connection: close` beside the API's
+// `Connection: Upgrade`, and golang.org/x/net/websocket, reading the
+// first, refused the handshake ("bad upgrade").
+func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hold", func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+	})
+	mux.Handle("/ws", websocket.Handler(func(ws *websocket.Conn) { io.Copy(ws, ws) }))
+	api := httptest.NewServer(mux)
+	t.Cleanup(api.Close)
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(let) // first: the API's close waits for the request it holds
+	stopping := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) { close(stopping) }
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+	f.login(t, "api")
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(f.base + "/api/hold")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-arrived
+	early, _ := dial(t, f)
+	// Answered on a later connection: the proxy has accepted the first.
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(f.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	<-stopping
+	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
+		c, err := net.Dial("tcp", f.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	conf, err := websocket.NewConfig("ws://"+f.addr+"/api/ws", "http://"+f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := websocket.NewClient(conf, early)
+	if err != nil {
+		t.Fatalf("a websocket opened as the proxy stops: %v", err)
+	}
+	if err := websocket.Message.Send(ws, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := websocket.Message.Receive(ws, &got); err != nil || got != "hello" {
+		t.Errorf("the websocket echoed %q (%v); want hello", got, err)
+	}
+	ws.Close()
+	let()
+	if err := <-held; err != nil {
+		t.Errorf("the request in flight as the proxy stopped: %v", err)
+	}
+	<-stopped
 }

@@ -1311,3 +1311,128 @@ func TestWholeBodiesKeepTheConnectionAlive(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppingAnswersAPipelinedRequest: a client that sent two requests in
+// one go (HTTP/1.1 pipelining), the answer to the first begun (its header
+// sent, saying nothing of a close) but not ended as the proxy stops, has
+// both answered, the second closing the connection. The second, read
+// with the first, waited in the server's buffer, and the stop took the
+// connection for idle once the first was answered, and closed it: the
+// client saw EOF in place of its second answer. (An answer begun once
+// the stop began says the connection closes, and a request pipelined
+// behind it is left unanswered, as the close tells the client.)
+func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
+	release := make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "he")
+		w.(http.Flusher).Flush()
+		<-release
+		io.WriteString(w, "ld")
+	}))
+	t.Cleanup(api.Close)
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(let) // first: the API's close waits for the request it holds
+	stopping := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) { close(stopping) }
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+	f.login(t, "api")
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	fmt.Fprintf(c, "GET /api/hold HTTP/1.1\r\nHost: %s\r\n\r\nGET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr, f.addr)
+	r := bufio.NewReader(c)
+	first, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begun := make([]byte, 2)
+	if _, err := io.ReadFull(first.Body, begun); err != nil || first.Close {
+		t.Fatalf("the first answer began %q (%v), closing the connection %t", begun, err, first.Close)
+	}
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	<-stopping
+	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
+		c, err := net.Dial("tcp", f.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	let()
+	if rest, err := io.ReadAll(first.Body); err != nil || string(begun)+string(rest) != "held" {
+		t.Errorf("the first answer was %q%q (%v); want the API's", begun, rest, err)
+	}
+	second, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("the second of two requests sent in one go before the proxy stopped was not answered: %v", err)
+	}
+	second.Body.Close()
+	if second.StatusCode != http.StatusOK || !second.Close {
+		t.Errorf("the second request got %d, closing the connection %t; want the status page, and the connection closed", second.StatusCode, second.Close)
+	}
+	<-stopped
+}
+
+// TestStoppingPassesOnABodyStillComing: a POST whose body is still coming
+// as the proxy stops (curl sending an upload slowly on a kept
+// connection) reaches the API whole, and its answer says the connection
+// closes, as the stop closes it after: it said nothing, and a client
+// keeping its connection alive sent its next request into the close.
+func TestStoppingPassesOnABodyStillComing(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		b, err := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "got %q (%v)", b, err)
+	}))
+	t.Cleanup(api.Close)
+	stopping := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) { close(stopping) }
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+	f.login(t, "api")
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	fmt.Fprintf(c, "POST /api/upload HTTP/1.1\r\nHost: %s\r\nContent-Length: 10\r\n\r\nfirst", f.addr)
+	<-arrived
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	<-stopping
+	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
+		c, err := net.Dial("tcp", f.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	io.WriteString(c, "-last")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a POST whose body came as the proxy stopped was not answered: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != `got "first-last" (<nil>)` {
+		t.Errorf("got %d %s; want the API's answer to the whole body", resp.StatusCode, body)
+	}
+	if !resp.Close {
+		t.Error("the answer as the proxy stops does not say that the connection closes")
+	}
+	<-stopped
+}

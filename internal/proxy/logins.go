@@ -83,6 +83,8 @@ type logins struct {
 	mu      sync.Mutex
 	pending []*pendingLogin
 	failed  []failedAttempt
+	// closed: no log-in starts any more (see Proxy.StopLogins).
+	closed bool
 }
 
 // failedAttempt is a log-in begun by a `freshtoken login` that failed here:
@@ -137,24 +139,46 @@ func (l *logins) attempt(env, attempt string, now time.Time) attemptState {
 	return st
 }
 
-func (l *logins) add(pl *pendingLogin, now time.Time) {
+// add keeps pl, a log-in started at now, or returns errRestarting once
+// the log-ins are closed.
+func (l *logins) add(pl *pendingLogin, now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return errRestarting
+	}
 	l.pending = slices.DeleteFunc(l.pending, func(p *pendingLogin) bool { return now.After(p.expires) })
 	if len(l.pending) >= maxPendingLogins {
 		l.pending = l.pending[1:]
 	}
 	l.pending = append(l.pending, pl)
+	return nil
 }
 
-// LoggingIn reports whether a browser log-in started here waits for its
-// browser to come back, which only this process can take.
-func (p *Proxy) LoggingIn() bool { return p.logins.waiting(p.now()) }
+// errRestarting is a log-in asked for once the proxy has closed its
+// log-ins to restart as a new version.
+var errRestarting = errors.New("freshtoken is restarting as its new version (an upgrade)")
 
-// waiting reports whether a log-in waits, at now, for its browser.
-func (l *logins) waiting(now time.Time) bool {
+// StopLogins closes the proxy to new browser log-ins, for a restart that
+// hands its address to a new process, which would not know the browser
+// coming back from one, and reports true; while a log-in started here
+// waits for its browser, it closes nothing and reports false, unless
+// force. A log-in asked for once they are closed is not started, and the
+// browser is told to ask again in a few seconds, of the new process.
+func (p *Proxy) StopLogins(force bool) bool {
+	l, now := &p.logins, p.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !force && l.waitingLocked(now) {
+		return false
+	}
+	l.closed = true
+	return true
+}
+
+// waitingLocked reports whether a log-in waits, at now, for its browser to
+// come back, which only this process can take; l.mu is held.
+func (l *logins) waitingLocked(now time.Time) bool {
 	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && now.Before(p.expires) })
 }
 
@@ -249,7 +273,9 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		over:      over,
 		done:      make(chan struct{}),
 	}
-	p.logins.add(pl, now)
+	if err := p.logins.add(pl, now); err != nil {
+		return nil, err
+	}
 	p.log.Debug("log-in started", "env", name, "redirect_uri", redirect)
 	return pl, nil
 }
@@ -437,6 +463,16 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 // provider.
 func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string, wait time.Duration, over replacing) {
 	pl, err := p.startLogin(r.Context(), name, attempt, wait, over)
+	if errors.Is(err, errRestarting) {
+		// Not the environment's failure, and the new process, which
+		// the browser reaches next, knows neither this notice's key nor
+		// the attempt: a `freshtoken login` that asked sees the log-in
+		// held nowhere and says to run it again.
+		p.log.Info("log-in not started: the proxy is restarting as its new version", "env", name)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, errRestarting.Error()+", so no log-in to "+name+" was started: open "+p.base+"/ again in a few seconds and click Log in.", http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		p.attemptFailed(name, attempt, err)
 		p.buttonFailed(w, r, name, "login-failed", err)

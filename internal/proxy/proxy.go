@@ -147,6 +147,9 @@ type Proxy struct {
 	background background
 	// serving counts the requests whose handlers run, for Stopping.
 	serving atomic.Int64
+	// draining: the proxy is stopping; answers close their connection,
+	// and idle ones are closed (see Serve).
+	draining atomic.Bool
 }
 
 // controlPrefix starts the paths of the proxy's own endpoints. The dot

@@ -1,0 +1,109 @@
+//go:build unix
+
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// replaced is the path of a freshtoken whose file is replaced, once the
+// watch has taken the first, by a script with body.
+func replaced(t *testing.T, body string) (path string, replace func()) {
+	t.Helper()
+	dir := t.TempDir()
+	path = filepath.Join(dir, "freshtoken")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\necho freshtoken old\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path, func() {
+		next := filepath.Join(dir, "next")
+		if err := os.WriteFile(next, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(next, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// watched waits for the watch of ctx to stop the proxy for an upgrade.
+func watched(t *testing.T, ctx context.Context, upgradedTo func() *upgraded) *upgraded {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the proxy was not stopped for the upgrade")
+	}
+	u := upgradedTo()
+	if u == nil {
+		t.Fatalf("the proxy was stopped, but not for an upgrade: %v", context.Cause(ctx))
+	}
+	return u
+}
+
+func shortUpgradeCheck(t *testing.T) {
+	was := upgradeCheck
+	upgradeCheck = 5 * time.Millisecond
+	t.Cleanup(func() { upgradeCheck = was })
+}
+
+// TestUpgradeCheckEndedBySignalIsTriedAgain: the new freshtoken's
+// `version` ended by a signal sent to it (a Ctrl-C or a hang-up sent to
+// the whole job, a service manager stopping every process of the
+// service, before this one acts on its own) says nothing of the file. It
+// was taken for a file that does not start: the log said to reinstall
+// freshtoken, and, were the proxy not stopping after all (the signal sent
+// to the child alone), it went on with the old version until another
+// upgrade.
+func TestUpgradeCheckEndedBySignalIsTriedAgain(t *testing.T) {
+	shortUpgradeCheck(t)
+	path, replace := replaced(t, `if [ ! -e "$0.ran" ]; then : >"$0.ran"; kill -TERM $$; fi
+echo freshtoken new
+`)
+	logs := testenv.NewOutput()
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	replace()
+	if u := watched(t, ctx, upgradedTo); u.path != path {
+		t.Errorf("upgraded to %s; want %s", u.path, path)
+	}
+	if _, err := os.Stat(path + ".ran"); err != nil {
+		t.Errorf("the first `version` never ran: %v", err)
+	}
+	if strings.Contains(logs.String(), "reinstall") {
+		t.Errorf("the log says:\n%s", logs.String())
+	}
+}
+
+// TestUpgradeStopsOnceLoginsAreStopped: the proxy stops for an upgrade
+// only once it has closed itself to new log-ins (stopLogins), and, while
+// one waits for its browser, forces that only after upgradeLoginLooks.
+func TestUpgradeStopsOnceLoginsAreStopped(t *testing.T) {
+	shortUpgradeCheck(t)
+	path, replace := replaced(t, "echo freshtoken new\n")
+	var (
+		mu     sync.Mutex
+		forced []bool
+	)
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.DiscardHandler), func(force bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		forced = append(forced, force)
+		return force // a log-in waits for its browser all along
+	})
+	replace()
+	watched(t, ctx, upgradedTo)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(forced) != upgradeLoginLooks+1 || forced[len(forced)-1] != true || forced[len(forced)-2] != false {
+		t.Errorf("log-ins were stopped %d times (forced: %v); want %d unforced tries, then a forced one", len(forced), forced, upgradeLoginLooks)
+	}
+}
