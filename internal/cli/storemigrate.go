@@ -71,12 +71,12 @@ account), or that this freshtoken cannot read (a newer freshtoken's), is left
 where it is and reported, nothing moves, and the configuration is not
 changed. Newer tokens of the same log-in already in the new store (another
 machine moved there first and has renewed since) are kept, and the older copy
-is left where it was. A record in the old store of another client or grant than the
-environment's (another configuration sharing the store) is left there. A
-configuration file freshtoken does not edit (read-only, or one of several hard
-links) is refused before anything moves. Stop a
-running proxy or service first, and start it again afterwards: until then it
-looks for the tokens in the old store.`,
+is left where it was. A record in the old store of another client or grant
+than the environment's (another configuration sharing the store) is left
+there. A configuration file freshtoken does not edit (read-only, or one of
+several hard links) is refused before anything moves. Stop a running proxy or
+service first, and start it again afterwards: until then it looks for the
+tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
