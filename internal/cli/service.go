@@ -151,7 +151,7 @@ func unitsConfigHome(ctx context.Context, f *Factory, home string, limit time.Du
 	out, err := runServiceCommand(ctx, f, limit, []string{"systemctl", "--user", "show", "--property=UnitPath", "--value"})
 	switch {
 	case stoppedBySignal(err):
-		return "", &signalStopped{err.Error(), err}
+		return "", &signalStopped{fmt.Sprintf("%v; nothing was changed: run the same command again", err), err}
 	case errors.Is(err, errSignalledAlone):
 		return "", config.Invalidf("could not ask systemd where it reads units (%v); run the same command again", err)
 	case errors.Is(err, context.DeadlineExceeded):

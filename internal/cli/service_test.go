@@ -81,6 +81,24 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 			t.Fatalf("unitsConfigHome: %v (exit %d); want %q, exit 2", err, ExitCode(err), want)
 		}
 	})
+	t.Run("Ctrl-C while asking where systemd reads units", func(t *testing.T) {
+		hung, started := hungManager(t)
+		t.Setenv("PATH", filepath.Dir(hung)+string(filepath.ListSeparator)+os.Getenv("PATH"))
+		home := t.TempDir()
+		t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "elsewhere"))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			_, err := unitsConfigHome(ctx, testFactory(), home, time.Hour)
+			done <- err
+		}()
+		ctrlC(t, cancel, started)
+		err := <-done
+		want := "`systemctl --user show --property=UnitPath --value` was stopped before it answered; nothing was changed: run the same command again"
+		if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) {
+			t.Fatalf("unitsConfigHome: %v; want %q", err, want)
+		}
+	})
 	t.Run("Ctrl-C", func(t *testing.T) {
 		hung, started := hungManager(t)
 		ctx, cancel := context.WithCancel(t.Context())
