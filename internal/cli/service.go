@@ -120,7 +120,7 @@ func (o *serviceOptions) plan(ctx context.Context) (*service.Plan, error) {
 	args := slices.Concat(logging, []string{"--config", conf, "proxy", waitForConfig})
 	spec := service.Spec{Executable: exe, Args: args, Home: home, Env: env}
 	if o.OS == "linux" && runtime.GOOS == "linux" {
-		if spec.ConfigHome, err = unitsConfigHome(ctx, o.f, home); err != nil {
+		if spec.ConfigHome, err = unitsConfigHome(ctx, o.f, home, serviceCommandLimit); err != nil {
 			return nil, err
 		}
 	}
@@ -139,19 +139,23 @@ func (o *serviceOptions) plan(ctx context.Context) (*service.Plan, error) {
 // ask, the home folder's .config, where a manager started without it reads
 // them. A shell's $XDG_CONFIG_HOME alone does not reach the manager: a
 // unit written under it was never found ("Unit freshtoken.service does not
-// exist").
-func unitsConfigHome(ctx context.Context, f *Factory, home string) (string, error) {
+// exist"). A manager that does not answer within limit is an error, not
+// one to guess for: the unit would go where it may not read, and its
+// commands after wait as long again.
+func unitsConfigHome(ctx context.Context, f *Factory, home string, limit time.Duration) (string, error) {
 	def := filepath.Join(home, ".config")
 	xdg := os.Getenv("XDG_CONFIG_HOME")
 	if !filepath.IsAbs(xdg) || filepath.Clean(xdg) == def {
 		return def, nil
 	}
-	out, err := runServiceCommand(ctx, f, serviceCommandLimit, []string{"systemctl", "--user", "show", "--property=UnitPath", "--value"})
+	out, err := runServiceCommand(ctx, f, limit, []string{"systemctl", "--user", "show", "--property=UnitPath", "--value"})
 	switch {
 	case stoppedBySignal(err):
-		return "", &signalStopped{err.Error(), err}
+		return "", &signalStopped{fmt.Sprintf("%v; nothing was changed: run the same command again", err), err}
 	case errors.Is(err, errSignalledAlone):
 		return "", config.Invalidf("could not ask systemd where it reads units (%v); run the same command again", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "", config.Invalidf("could not ask systemd where it reads units (%v); nothing was changed: run the same command again once your user's systemd answers (`systemctl --user status`)", err)
 	case err != nil:
 		return def, nil // no manager of the user's to ask
 	}

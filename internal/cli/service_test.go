@@ -66,6 +66,39 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 			t.Fatalf("runAll: %v; want %q", err, want)
 		}
 	})
+	t.Run("where systemd reads units", func(t *testing.T) {
+		// The question install, uninstall and status ask first, with
+		// another $XDG_CONFIG_HOME: a manager that does not answer was
+		// taken for none, the unit put in the home folder's .config
+		// without a word, and each systemctl after waited as long again.
+		hung, _ := hungManager(t)
+		t.Setenv("PATH", filepath.Dir(hung)+string(filepath.ListSeparator)+os.Getenv("PATH"))
+		home := t.TempDir()
+		t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "elsewhere"))
+		_, err := unitsConfigHome(t.Context(), testFactory(), home, 200*time.Millisecond)
+		want := "could not ask systemd where it reads units (`systemctl --user show --property=UnitPath --value` did not answer within 200ms, and was stopped); nothing was changed: run the same command again once your user's systemd answers (`systemctl --user status`)"
+		if err == nil || err.Error() != want || ExitCode(err) != 2 {
+			t.Fatalf("unitsConfigHome: %v (exit %d); want %q, exit 2", err, ExitCode(err), want)
+		}
+	})
+	t.Run("Ctrl-C while asking where systemd reads units", func(t *testing.T) {
+		hung, started := hungManager(t)
+		t.Setenv("PATH", filepath.Dir(hung)+string(filepath.ListSeparator)+os.Getenv("PATH"))
+		home := t.TempDir()
+		t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "elsewhere"))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			_, err := unitsConfigHome(ctx, testFactory(), home, time.Hour)
+			done <- err
+		}()
+		ctrlC(t, cancel, started)
+		err := <-done
+		want := "`systemctl --user show --property=UnitPath --value` was stopped before it answered; nothing was changed: run the same command again"
+		if err == nil || err.Error() != want || !errors.Is(err, context.Canceled) {
+			t.Fatalf("unitsConfigHome: %v; want %q", err, want)
+		}
+	})
 	t.Run("Ctrl-C", func(t *testing.T) {
 		hung, started := hungManager(t)
 		ctx, cancel := context.WithCancel(t.Context())

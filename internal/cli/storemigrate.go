@@ -65,17 +65,18 @@ the old store keeps each record until its copy is verified, and the
 configuration still names the old store until every record has moved.
 
 Every environment is looked at before any moves: a record the old store
-cannot read, or a record already in the new store that is another client's
-or that this freshtoken cannot read (a newer freshtoken's), is left where it
-is and reported, nothing moves, and the configuration is not changed. Newer
-tokens of the same grant already in the new store (another machine moved
-there first and has renewed since) are kept, and the older copy is left where
-it was. A record in the old store of another client or grant than the
-environment's (another configuration sharing the store) is left there. A
-configuration file freshtoken does not edit (read-only, or one of several hard
-links) is refused before anything moves. Stop a
-running proxy or service first, and start it again afterwards: until then it
-looks for the tokens in the old store.`,
+cannot read, or a record already in the new store that is another client's,
+of another log-in of the same client (another configuration's, for another
+account), or that this freshtoken cannot read (a newer freshtoken's), is left
+where it is and reported, nothing moves, and the configuration is not
+changed. Newer tokens of the same log-in already in the new store (another
+machine moved there first and has renewed since) are kept, and the older copy
+is left where it was. A record in the old store of another client or grant
+than the environment's (another configuration sharing the store) is left
+there. A configuration file freshtoken does not edit (read-only, or one of
+several hard links) is refused before anything moves. Stop a running proxy or
+service first, and start it again afterwards: until then it looks for the
+tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
@@ -851,8 +852,10 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 // deleteOldCopy deletes env's record from from, the store a move left,
 // when to, the store the configuration names, holds the same tokens of
 // env's grant or newer, and moves it to to first when it is the newer;
-// fromURL is from's URL, and moved the tokensFingerprint of the record as
-// it moved ("" when the move noted none). The caller holds both locks.
+// a record of another log-in than to's, not the one that moved, is left in
+// from. fromURL is from's URL, and moved the tokensFingerprint of the
+// record as it moved ("" when the move noted none). The caller holds both
+// locks.
 func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromURL, moved string) error {
 	old, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
@@ -874,6 +877,14 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w)", to.Location(env), err)
 	case checkGrant(now) != nil:
 		return usageErrorf("%s, where the configuration says the tokens are, holds tokens of %s, not this environment's; delete the one you do not use", to.Location(env), now.Grant)
+	case tokensFingerprint(old) != moved && otherLogIn(old, now):
+		// Not the copy that moved, nor one renewed from it: a log-in since,
+		// perhaps another configuration's that reads the old store under
+		// this name, for another account. Neither is a copy of the other
+		// to keep or replace (findMove).
+		fmt.Fprintf(f.IO.ErrOut, "%s: %s holds tokens of another log-in (logged in %s) than the ones moved to %s (logged in %s), perhaps another configuration's that uses that store; they were left there, and this configuration goes on with its own\n",
+			env, from.Location(env), old.LoggedInAt.UTC().Format(time.RFC3339), to.Location(env), now.LoggedInAt.UTC().Format(time.RFC3339))
+		return nil
 	case oldRenewed(old, now, moved):
 		// A freshtoken that read the configuration before the move (a
 		// proxy) renewed the old copy: its refresh token is the live one,

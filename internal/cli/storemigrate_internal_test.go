@@ -65,6 +65,63 @@ func TestFinishingAMoveTrustsTokensOverClocks(t *testing.T) {
 	}
 }
 
+// TestFinishingAMoveLeavesAnotherLogInsTokens: finishing a move killed
+// before its deletions, the old store holds tokens of another log-in of
+// the same client than the new store's (another configuration's that
+// reads the old store under this name, logged in since to its own
+// account): they are left where they are, and the new store's kept. They
+// were taken for the old copy renewed since, and moved over this
+// configuration's tokens (its commands then on the other account's books,
+// the other told to log in), or deleted as the older copy, the other
+// configuration's grant with them. The copy that moved, found in the old
+// store after a log-in here since, is deleted still.
+func TestFinishingAMoveLeavesAnotherLogInsTokens(t *testing.T) {
+	at := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	moved := &store.Record{AccessToken: "access-1", RefreshToken: "refresh-1", IssuedAt: at, LoggedInAt: at}
+	logIn := func(access, refresh string, when time.Duration) *store.Record {
+		return &store.Record{AccessToken: access, RefreshToken: refresh, IssuedAt: at.Add(when), LoggedInAt: at.Add(when)}
+	}
+	renewed := &store.Record{AccessToken: "access-2", RefreshToken: "refresh-2", IssuedAt: at.Add(2 * time.Hour), LoggedInAt: at, Renewals: 1}
+	for _, tc := range []struct {
+		name     string
+		old, now *store.Record
+		oldKept  bool
+	}{
+		{"another's log-in since, the new copy as it moved", logIn("others-access", "others-refresh", time.Hour), moved, true},
+		{"another's earlier log-in, the new copy renewed since", logIn("others-access", "others-refresh", -time.Hour), renewed, true},
+		{"a log-in here since, the old copy the one that moved", moved, logIn("access-3", "refresh-3", time.Hour), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			from, to := filestore.New(filepath.Join(t.TempDir(), "old")), filestore.New(filepath.Join(t.TempDir(), "new"))
+			if err := from.Save(ctx, "dev", tc.old); err != nil {
+				t.Fatal(err)
+			}
+			if err := to.Save(ctx, "dev", tc.now); err != nil {
+				t.Fatal(err)
+			}
+			var errOut bytes.Buffer
+			f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
+			ours := func(*store.Record) error { return nil }
+			if err := deleteOldCopy(ctx, f, "dev", ours, from, to, "file:///old", tokensFingerprint(moved)); err != nil {
+				t.Fatalf("%v\n%s", err, &errOut)
+			}
+			old, err := from.Load(ctx, "dev")
+			switch {
+			case tc.oldKept && (err != nil || old.RefreshToken != tc.old.RefreshToken):
+				t.Errorf("the other log-in's tokens in the old store: %v (%v); want them kept\n%s", old, err, &errOut)
+			case tc.oldKept && !strings.Contains(errOut.String(), "holds tokens of another log-in"):
+				t.Errorf("stderr: %q; want it to say the other log-in's tokens were left", &errOut)
+			case !tc.oldKept && !errors.Is(err, store.ErrNotFound):
+				t.Errorf("the copy that moved is still in the old store (%v)", err)
+			}
+			if got, err := to.Load(ctx, "dev"); err != nil || got.RefreshToken != tc.now.RefreshToken {
+				t.Errorf("the new store holds %v (%v); want this configuration's own tokens, as they were\n%s", got, err, &errOut)
+			}
+		})
+	}
+}
+
 // TestMigrationTakesLocksInOneOrder: a migration takes both stores' locks in
 // the order of their domains, whichever way it moves, so two opposite
 // migrations at once wait for each other instead of each holding one lock
