@@ -620,6 +620,29 @@ func Waiting(ctx context.Context) {
 	}
 }
 
+// stalledKey is the context key of the function WithStalled adds.
+type stalledKey struct{}
+
+// StallNotice is how long a Store's call waits unanswered for a server
+// across the network before it says so (Stalled).
+const StallNotice = 2 * time.Second
+
+// WithStalled returns a copy of ctx with which a Store's calls tell
+// stalled what they wait for ("Redis at redis://host:6379/0", never a
+// password) once a call has waited StallNotice for a server across the
+// network that has not answered: a program whose user is at a terminal
+// can say why it is quiet, before the store gives up. It may be called
+// from another goroutine, and once per stalled call.
+func WithStalled(ctx context.Context, stalled func(what string)) context.Context {
+	return context.WithValue(ctx, stalledKey{}, stalled)
+}
+
+// Stalled returns the function WithStalled gave ctx, or nil.
+func Stalled(ctx context.Context) func(what string) {
+	stalled, _ := ctx.Value(stalledKey{}).(func(string))
+	return stalled
+}
+
 // warningKey is the context key of the function WithWarning adds.
 type warningKey struct{}
 
