@@ -13,6 +13,8 @@ import (
 	dbus "github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
 	ss "github.com/zalando/go-keyring/secret_service"
+
+	"github.com/freshtoken/freshtoken/store"
 )
 
 const systemName = "system keychain (Secret Service)"
@@ -39,12 +41,16 @@ func check(ctx context.Context) error {
 	svc := conn.Object(secretsName, secretsPath)
 	var collections []dbus.ObjectPath
 	if err := getProperty(ctx, svc, propCollection, &collections); err != nil {
+		if bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); bus != "" && servedOn.Load() == bus {
+			return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the Secret Service this process used is gone from the D-Bus session bus (its keychain daemon stopped: %v); start it again (gnome-keyring-daemon, KWallet or KeePassXC), or log out of the desktop and in again", store.ErrUnreachable, err), fix: tokensFix}
+		}
 		var de dbus.Error
 		if errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
 			return absent("no Secret Service is running on the D-Bus session bus (install and start gnome-keyring, KWallet or KeePassXC's Secret Service)")
 		}
 		return absent(fmt.Sprintf("the Secret Service did not answer (%v)", err))
 	}
+	servedOn.Store(os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 	keyring := dbus.ObjectPath(loginKeyring)
 	if !slices.Contains(collections, keyring) {
 		if err := svc.CallWithContext(ctx, "org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&keyring); err != nil || keyring == "/" {
@@ -60,6 +66,13 @@ func check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// servedOn is the session bus on which the Secret Service last answered
+// check in this process: one gone from that bus since (its daemon killed,
+// crashed or restarting) is a keychain to wait for, as a locked one is,
+// not a system without one, which a renewal's answer would not wait for,
+// the command exiting 2, a configuration error.
+var servedOn atomic.Value // string
 
 // sessionBus is a connection of its own to the session bus, started by
 // nobody: an error saying why there is none.
