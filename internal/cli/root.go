@@ -118,10 +118,10 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 	})
 }
 
-// stalledNotice says, once per command, that a store across the network
-// (Redis) has left a call unanswered for store.StallNotice: the command
-// waits for it a few seconds more before it reports it unreachable, and a
-// person at a terminal, seeing nothing, took it for a hang.
+// stalledNotice says, once per command, that the store (Redis, the
+// keychain) has left a call unanswered for store.StallNotice: the command
+// waits for it longer before it reports it unreachable, and a person at a
+// terminal, seeing nothing, took it for a hang.
 func stalledNotice(w io.Writer) func(what string) {
 	var once sync.Once
 	return func(what string) {

@@ -201,6 +201,39 @@ func TestKeychainDaemonGone(t *testing.T) {
 	}
 }
 
+// TestKeychainThatDoesNotAnswerIsToldOfAsItWaits: a call the keychain
+// leaves unanswered for store.StallNotice tells the caller (store.WithStalled)
+// that it waits for the keychain, once, before it gives up: a command at
+// a terminal waited its 30 s in silence, and a person took it for a hang.
+// Calls answered tell nothing.
+func TestKeychainThatDoesNotAnswerIsToldOfAsItWaits(t *testing.T) {
+	kr := keyringtest.Start(t)
+	keyringstore.SetAnswerTimeout(t, 3*time.Second)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	told := make(chan string, 10)
+	ctx := store.WithStalled(ctx, func(what string) { told <- what })
+	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 0 {
+		t.Fatalf("calls the keychain answered told of a wait for %q", <-told)
+	}
+	kr.Pause(t)
+	defer kr.Resume(t)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) {
+		t.Fatalf("Load from a keychain that does not answer: %v; want store.ErrUnreachable", err)
+	}
+	if len(told) != 1 {
+		t.Fatalf("told of %d waits; want 1", len(told))
+	}
+	if what := <-told; what != "the system keychain (Secret Service)" {
+		t.Errorf("told of a wait for %q; want the system keychain (Secret Service)", what)
+	}
+}
+
 // TestKeychainThatDoesNotAnswer: a keychain that never answers (one
 // waiting on a prompt nobody sees over ssh or from cron, or a daemon
 // stopped) holds no call past the time limit: each says in one line what

@@ -2,14 +2,13 @@ package redisstore
 
 import (
 	"context"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/freshtoken/freshtoken/store"
 )
 
-// stallHook tells the caller (store.Stalled) that a command or pipeline,
+// stallHook tells the caller (store.WatchStall) that a command or pipeline,
 // its tries again included, has waited store.StallNotice for Redis at
 // where without an answer: a Redis that takes connections and never
 // answers keeps a command quiet for 8 s before it is reported unreachable.
@@ -22,27 +21,16 @@ func (h stallHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if cmd.Name() == "wait" { // waits for a replica, up to ReplicaWait, by design
 			return next(ctx, cmd)
 		}
-		defer h.watch(ctx)()
+		defer store.WatchStall(ctx, "Redis at "+h.where)()
 		return next(ctx, cmd)
 	}
 }
 
 func (h stallHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		defer h.watch(ctx)()
+		defer store.WatchStall(ctx, "Redis at "+h.where)()
 		return next(ctx, cmds)
 	}
-}
-
-// watch starts the wait after which the caller is told, and returns what
-// stops it.
-func (h stallHook) watch(ctx context.Context) (stop func()) {
-	stalled := store.Stalled(ctx)
-	if stalled == nil {
-		return func() {}
-	}
-	t := time.AfterFunc(store.StallNotice, func() { stalled("Redis at " + h.where) })
-	return func() { t.Stop() }
 }
 
 var _ redis.Hook = stallHook{}
