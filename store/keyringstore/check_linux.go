@@ -42,10 +42,9 @@ func check(ctx context.Context) error {
 	var collections []dbus.ObjectPath
 	if err := getProperty(ctx, svc, propCollection, &collections); err != nil {
 		if bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); bus != "" && servedOn.Load() == bus {
-			return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the Secret Service this process used is gone from the D-Bus session bus (its keychain daemon stopped: %v); start it again (gnome-keyring-daemon, KWallet or KeePassXC), or log out of the desktop and in again", store.ErrUnreachable, err), fix: tokensFix}
+			return goneError(err)
 		}
-		var de dbus.Error
-		if errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
+		if noService(err) {
 			return absent("no Secret Service is running on the D-Bus session bus (install and start gnome-keyring, KWallet or KeePassXC's Secret Service)")
 		}
 		return absent(fmt.Sprintf("the Secret Service did not answer (%v)", err))
@@ -73,6 +72,27 @@ func check(ctx context.Context) error {
 // not a system without one, which a renewal's answer would not wait for,
 // the command exiting 2, a configuration error.
 var servedOn atomic.Value // string
+
+// noService reports whether err says that no Secret Service is on the bus.
+func noService(err error) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+}
+
+// gone is goneError(err) when err, a call's once check had passed, says
+// that no Secret Service is on the bus any more; nil otherwise.
+func gone(err error) error {
+	if noService(err) {
+		return goneError(err)
+	}
+	return nil
+}
+
+// goneError says that the Secret Service this process used is gone from
+// the bus (err), as its daemon stopped: one to start again, and wait for.
+func goneError(err error) error {
+	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the Secret Service this process used is gone from the D-Bus session bus (its keychain daemon stopped: %v); start it again (gnome-keyring-daemon, KWallet or KeePassXC), or log out of the desktop and in again", store.ErrUnreachable, err), fix: tokensFix}
+}
 
 // sessionBus is a connection of its own to the session bus, started by
 // nobody: an error saying why there is none.
