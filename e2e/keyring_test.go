@@ -452,3 +452,32 @@ func TestFileSizeLimitDoesNotStopTheKeychain(t *testing.T) {
 		t.Fatalf("the keychain store wrote %v", found)
 	}
 }
+
+// TestKeychainDaemonKilledDuringARenewal: the keychain's daemon dies
+// (gnome-keyring-daemon killed: a crash, the OOM killer) while the
+// provider answers a renewal, and comes back (started again). The rotated
+// tokens are kept, the command says to start the keychain again and to
+// keep keyring:// in [store], stores them once it is back, prints the new
+// token, exit 0, and the next renewal spends it, the grant kept. The
+// keychain gone was taken for a system without one: "install and start
+// gnome-keyring", exit 2 (a configuration error) though the tokens were
+// stored as it came back, and a renewal's answer was given up on after a
+// second try where a locked keychain's is waited for.
+func TestKeychainDaemonKilledDuringARenewal(t *testing.T) {
+	w, kr, g, run := keychainRenewalAtTheProvider(t)
+	kr.Kill(t)
+	close(g.release)
+	run.waitSaid(t, "keeping the new tokens")
+	kr.Restart(t)
+	stderr := run.waitExit(t, 0)
+	if strings.Contains(stderr, "install") || !strings.Contains(stderr, "start it again") || !strings.Contains(stderr, "keep keyring:// in [store]") {
+		t.Errorf("a renewal whose keychain daemon died said:\n%s\nwant: start it again, and keep keyring:// in [store]", stderr)
+	}
+	if printed, stored := strings.TrimSpace(run.output(t)), strings.TrimSpace(w.mustRun("token").stdout); printed == "" || printed != stored {
+		t.Errorf("printed %q, stored %q; want the renewal's token, stored", printed, stored)
+	}
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want two renewals, no reuse, and the grant kept", st)
+	}
+}

@@ -620,6 +620,34 @@ func Waiting(ctx context.Context) {
 	}
 }
 
+// stalledKey is the context key of the function WithStalled adds.
+type stalledKey struct{}
+
+// StallNotice is how long a Store's call waits unanswered for a server
+// before it says so (WatchStall).
+const StallNotice = 2 * time.Second
+
+// WithStalled returns a copy of ctx with which a Store's calls tell
+// stalled what they wait for ("Redis at redis://host:6379/0", never a
+// password; "the system keychain (Secret Service)") once a call has
+// waited StallNotice for a server that has not answered: a program whose
+// user is at a terminal can say why it is quiet, before the store gives
+// up. It may be called from another goroutine, and once per stalled call.
+func WithStalled(ctx context.Context, stalled func(what string)) context.Context {
+	return context.WithValue(ctx, stalledKey{}, stalled)
+}
+
+// WatchStall is called by a Store as it sends a call to what, a server: once StallNotice passes before the call calls stop, it tells
+// the function WithStalled gave ctx, if any.
+func WatchStall(ctx context.Context, what string) (stop func()) {
+	stalled, _ := ctx.Value(stalledKey{}).(func(string))
+	if stalled == nil {
+		return func() {}
+	}
+	t := time.AfterFunc(StallNotice, func() { stalled(what) })
+	return func() { t.Stop() }
+}
+
 // warningKey is the context key of the function WithWarning adds.
 type warningKey struct{}
 

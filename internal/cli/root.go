@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // Main runs freshtoken with args and returns the exit code. Whatever
@@ -40,6 +41,7 @@ func Main(args []string, ios *IOStreams) int {
 	defer f.close()
 	if ios.ErrTTY {
 		ctx = config.WithSecretCommandNotice(ctx, secretCommandNotice(streams.ErrOut))
+		ctx = store.WithStalled(ctx, stalledNotice(streams.ErrOut))
 	}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -114,6 +116,19 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 	return oncePerCommand(func(env string) {
 		fmt.Fprintf(w, "freshtoken: %s; answer it if it asks for a passphrase\n", gettingSecret(env))
 	})
+}
+
+// stalledNotice says, once per command, that the store (Redis, the
+// keychain) has left a call unanswered for store.StallNotice: the command
+// waits for it longer before it reports it unreachable, and a person at a
+// terminal, seeing nothing, took it for a hang.
+func stalledNotice(w io.Writer) func(what string) {
+	var once sync.Once
+	return func(what string) {
+		once.Do(func() {
+			fmt.Fprintf(w, "freshtoken: waiting for %s, which has not answered for %s…\n", what, store.StallNotice)
+		})
+	}
 }
 
 // gettingSecret says that env's client secret comes from its

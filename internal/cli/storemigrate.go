@@ -430,6 +430,21 @@ func (e *destinationError) FailureKind() failure.Kind { return failure.Config }
 // newStoreError is a failure of the new store, the one --to names.
 type newStoreError struct{ err error }
 
+// newStoreFailed is err, a failure of the new store, as a newStoreError,
+// with a keychain's advice made --to's (see keychainTarget).
+func newStoreFailed(err error) error { return &newStoreError{keychainTarget(err)} }
+
+// keychainTarget is err, when the keychain --to names could not be used,
+// saying what to do about --to: the keychain's own advice, to take
+// keyring:// out of [store], is about a [store] that does not name it.
+func keychainTarget(err error) error {
+	var ue *keyringstore.UnusableError
+	if errors.As(err, &ue) {
+		return ue.WithFix("or move the tokens to a folder (--to file:///…) or to Redis instead")
+	}
+	return err
+}
+
 func (e *newStoreError) Error() string { return "the new store (--to): " + e.err.Error() }
 
 func (e *newStoreError) Unwrap() error { return e.err }
@@ -557,7 +572,7 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 		}
 		mu.Unlock()
 		if err != nil && st == to {
-			return &newStoreError{err}
+			return newStoreFailed(err)
 		}
 		if err != nil {
 			return err
@@ -608,7 +623,7 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		what := store.Unreadable(err)
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return move{}, &newStoreError{err}
+		return move{}, newStoreFailed(err)
 	case err == nil && checkGrant(there) != nil:
 		// Another configuration's, sharing the new store under this
 		// name: compared with the environment's grant, not rec's, which
@@ -684,12 +699,12 @@ func takeBackCopy(ctx context.Context, to store.Store, m move) (other *store.Rec
 // locks.
 func copyRecord(ctx context.Context, f *Factory, env string, rec *store.Record, from, to store.Store) error {
 	if err := to.Save(ctx, env, rec); err != nil {
-		return fmt.Errorf("%w; it was kept in %s", err, from.Location(env))
+		return fmt.Errorf("%w; it was kept in %s", keychainTarget(err), from.Location(env))
 	}
 	migrateStep(ctx, f, "copied", env)
 	back, err := to.Load(ctx, env)
 	if err != nil {
-		return fmt.Errorf("the copy in %s cannot be read back (%w); the tokens were kept in %s", to.Location(env), err, from.Location(env))
+		return fmt.Errorf("the copy in %s cannot be read back (%w); the tokens were kept in %s", to.Location(env), keychainTarget(err), from.Location(env))
 	}
 	if !sameRecord(env, back, rec) {
 		return fmt.Errorf("the copy in %s differs from the original; the tokens were kept in %s", to.Location(env), from.Location(env))
@@ -712,12 +727,8 @@ func checkKeychainTarget(ctx context.Context, to string) error {
 	if !config.IsKeyringURL(to) {
 		return nil
 	}
-	err := keyringstore.Check(ctx)
-	var ue *keyringstore.UnusableError
-	if errors.As(err, &ue) {
-		err = ue.WithFix("or move the tokens to a folder (--to file:///…) or to Redis instead")
-	}
-	if err != nil {
+	if err := keyringstore.Check(ctx); err != nil {
+		err = keychainTarget(err)
 		return fmt.Errorf("--to %s: %w; nothing was moved", to, err) // a keychain URL holds no password
 	}
 	return nil

@@ -314,6 +314,20 @@ func (b *Bus) Resume(t *testing.T) {
 	testenv.Resume(t, b.keyring.Process)
 }
 
+// Kill ends gnome-keyring-daemon (SIGKILL), as a crash or the OOM killer
+// does: the bus has no Secret Service until Restart.
+func (b *Bus) Kill(t *testing.T) {
+	t.Helper()
+	stop(b.keyring)
+}
+
+// Restart starts gnome-keyring-daemon again on the bus, after Kill, with
+// the login keyring it kept on disk, unlocked.
+func (b *Bus) Restart(t *testing.T) {
+	t.Helper()
+	b.startKeyring(t)
+}
+
 // Items lists the labels of the items in the login keyring whose service
 // attribute is service, to see what a test left there.
 func (b *Bus) Items(t *testing.T, service string) []string {

@@ -43,9 +43,11 @@ var calling = make(chan struct{}, 1)
 // no longer than ctx lasts, the wait for an earlier call still unanswered
 // included. A call that takes longer is abandoned, not stopped (the
 // keychain library takes no context): its answer, if it ever comes, is
-// dropped. Any call may wait for a prompt (store.Waiting).
+// dropped. Any call may wait for a prompt (store.Waiting), and says so
+// once it has waited store.StallNotice (store.WatchStall).
 func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T, error) {
 	store.Waiting(ctx)
+	defer store.WatchStall(ctx, "the "+systemName)()
 	limit, again := answerTimeout, unanswered.Load()
 	if again {
 		limit = min(againTimeout, answerTimeout)

@@ -13,6 +13,8 @@ import (
 	dbus "github.com/godbus/dbus/v5"
 	gokeyring "github.com/zalando/go-keyring"
 	ss "github.com/zalando/go-keyring/secret_service"
+
+	"github.com/freshtoken/freshtoken/store"
 )
 
 const systemName = "system keychain (Secret Service)"
@@ -39,12 +41,15 @@ func check(ctx context.Context) error {
 	svc := conn.Object(secretsName, secretsPath)
 	var collections []dbus.ObjectPath
 	if err := getProperty(ctx, svc, propCollection, &collections); err != nil {
-		var de dbus.Error
-		if errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner") {
+		if bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); bus != "" && servedOn.Load() == bus {
+			return goneError(err)
+		}
+		if noService(err) {
 			return absent("no Secret Service is running on the D-Bus session bus (install and start gnome-keyring, KWallet or KeePassXC's Secret Service)")
 		}
 		return absent(fmt.Sprintf("the Secret Service did not answer (%v)", err))
 	}
+	servedOn.Store(os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 	keyring := dbus.ObjectPath(loginKeyring)
 	if !slices.Contains(collections, keyring) {
 		if err := svc.CallWithContext(ctx, "org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&keyring); err != nil || keyring == "/" {
@@ -59,6 +64,34 @@ func check(ctx context.Context) error {
 		return &UnusableError{kind: ErrLocked, reason: fmt.Sprintf("%v (keyring %s); unlock it (log in to the desktop, or open Passwords and Keys and unlock it)", ErrLocked, keyring), fix: tokensFix}
 	}
 	return nil
+}
+
+// servedOn is the session bus on which the Secret Service last answered
+// check in this process: one gone from that bus since (its daemon killed,
+// crashed or restarting) is a keychain to wait for, as a locked one is,
+// not a system without one, which a renewal's answer would not wait for,
+// the command exiting 2, a configuration error.
+var servedOn atomic.Value // string
+
+// noService reports whether err says that no Secret Service is on the bus.
+func noService(err error) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+}
+
+// gone is goneError(err) when err, a call's once check had passed, says
+// that no Secret Service is on the bus any more; nil otherwise.
+func gone(err error) error {
+	if noService(err) {
+		return goneError(err)
+	}
+	return nil
+}
+
+// goneError says that the Secret Service this process used is gone from
+// the bus (err), as its daemon stopped: one to start again, and wait for.
+func goneError(err error) error {
+	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the Secret Service this process used is gone from the D-Bus session bus (its keychain daemon stopped: %v); start it again (gnome-keyring-daemon, KWallet or KeePassXC), or log out of the desktop and in again", store.ErrUnreachable, err), fix: tokensFix}
 }
 
 // sessionBus is a connection of its own to the session bus, started by

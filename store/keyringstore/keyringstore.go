@@ -439,8 +439,13 @@ func Check(ctx context.Context) error {
 	return err
 }
 
-// failed words an error from the keychain for people.
+// failed words an error from the keychain for people: one whose Secret
+// Service is gone (its daemon stopped between check and the call) as one
+// to start again.
 func failed(err error) error {
+	if g := gone(err); g != nil {
+		return g
+	}
 	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the %s failed (%v); unlock it", store.ErrUnreachable, systemName, err), fix: tokensFix}
 }
 

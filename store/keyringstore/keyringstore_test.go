@@ -169,6 +169,71 @@ func TestLockedKeychain(t *testing.T) {
 	}
 }
 
+// TestKeychainDaemonGone: the Secret Service that answered is gone from
+// the bus (gnome-keyring-daemon killed): a keychain to wait for
+// (store.ErrUnreachable), saying to start it again, in one line, not a
+// system without one (ErrNoKeychain, "install and start gnome-keyring", a
+// configuration error, which a renewal's answer is not kept for); once it
+// is back the record it kept on disk is read and saved again.
+func TestKeychainDaemonGone(t *testing.T) {
+	kr := keyringtest.Start(t)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	rec := storetest.Sample()
+	if err := s.Save(ctx, "sandbox", rec); err != nil {
+		t.Fatal(err)
+	}
+	kr.Kill(t)
+	_, loadErr := s.Load(ctx, "sandbox")
+	saveErr := s.Save(ctx, "sandbox", rec)
+	for what, err := range map[string]error{"Load": loadErr, "Save": saveErr} {
+		if !errors.Is(err, store.ErrUnreachable) || errors.Is(err, keyringstore.ErrNoKeychain) ||
+			!strings.Contains(err.Error(), "start it again") || strings.Contains(err.Error(), "install") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s with the keychain's daemon gone: %v; want one line saying to start it again, store.ErrUnreachable", what, err)
+		}
+	}
+	kr.Restart(t)
+	got, err := s.Load(ctx, "sandbox")
+	if err != nil || got.RefreshToken != rec.RefreshToken {
+		t.Fatalf("after the daemon came back: %v, %v; want the record saved before", got, err)
+	}
+	if err := s.Save(ctx, "sandbox", rec); err != nil {
+		t.Fatalf("a save after the daemon came back: %v", err)
+	}
+}
+
+// TestKeychainThatDoesNotAnswerIsToldOfAsItWaits: a call the keychain
+// leaves unanswered for store.StallNotice tells the caller (store.WithStalled)
+// that it waits for the keychain, once, before it gives up: a command at
+// a terminal waited its 30 s in silence, and a person took it for a hang.
+// Calls answered tell nothing.
+func TestKeychainThatDoesNotAnswerIsToldOfAsItWaits(t *testing.T) {
+	kr := keyringtest.Start(t)
+	keyringstore.SetAnswerTimeout(t, 3*time.Second)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	told := make(chan string, 10)
+	ctx := store.WithStalled(ctx, func(what string) { told <- what })
+	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "sandbox"); err != nil {
+		t.Fatal(err)
+	}
+	if len(told) != 0 {
+		t.Fatalf("calls the keychain answered told of a wait for %q", <-told)
+	}
+	kr.Pause(t)
+	defer kr.Resume(t)
+	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrUnreachable) {
+		t.Fatalf("Load from a keychain that does not answer: %v; want store.ErrUnreachable", err)
+	}
+	if len(told) != 1 {
+		t.Fatalf("told of %d waits; want 1", len(told))
+	}
+	if what := <-told; what != "the system keychain (Secret Service)" {
+		t.Errorf("told of a wait for %q; want the system keychain (Secret Service)", what)
+	}
+}
+
 // TestKeychainThatDoesNotAnswer: a keychain that never answers (one
 // waiting on a prompt nobody sees over ssh or from cron, or a daemon
 // stopped) holds no call past the time limit: each says in one line what

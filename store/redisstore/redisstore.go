@@ -286,7 +286,9 @@ func New(rawURL string) (*Store, error) {
 	if q.Has("db") { // go-redis takes the database from ?db= over the path
 		where = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/" + strconv.Itoa(opts.DB)}).String()
 	}
-	return &Store{client: redis.NewClient(opts), where: where}, nil
+	client := redis.NewClient(opts)
+	client.AddHook(stallHook{where: where})
+	return &Store{client: client, where: where}, nil
 }
 
 // ID names the Redis database rawURL reaches, however the URL writes it:
@@ -1876,7 +1878,7 @@ func (s *Store) failed(ctx context.Context, what string, err error) error {
 // is signed by an authority this machine does not know: go-redis trusts
 // the system's authorities, and ca_file is an environment's, for its
 // provider and API.
-const redisTrust = "add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it); ca_file is for providers and APIs, not for Redis"
+const redisTrust = "add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it and the system's authorities: it takes the place of the system's own file, which providers and APIs need too); ca_file is for providers and APIs, not for Redis"
 
 // storeError is one of the store's sentinel errors, told in full.
 type storeError struct {

@@ -322,7 +322,7 @@ func TestTLSToAPlainServer(t *testing.T) {
 func TestUntrustedTLSCertificate(t *testing.T) {
 	ca := corpnet.NewCA(t)
 	for _, tc := range []struct{ name, host, want string }{
-		{"unknown authority", "127.0.0.1", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is signed by an unknown authority; add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it); ca_file is for providers and APIs, not for Redis"},
+		{"unknown authority", "127.0.0.1", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is signed by an unknown authority; add that authority to this machine's trusted certificates (on Linux, SSL_CERT_FILE may name a PEM file holding it and the system's authorities: it takes the place of the system's own file, which providers and APIs need too); ca_file is for providers and APIs, not for Redis"},
 		{"another host", "redis.corp.test", "the certificate of Redis at rediss://127.0.0.1:PORT/0 is for another host (valid for redis.corp.test); check the URL"},
 		// Anyone who answers names the certificate: an escape sequence in
 		// its name (OSC 52, which sets a terminal's clipboard) reached the
