@@ -190,7 +190,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	evicts := sync.OnceValue(func() error { return checkEviction(ctx, conf.StoreURL) })
 	// The store every environment shares, once it could not be reached: a
 	// Redis that takes connections and never answers kept status waiting
-	// for it again for each environment (16 s each).
+	// for it again for each environment, seconds each.
 	var unreachable error
 	// Who holds the renewal locks is looked at once, for every
 	// environment: a look costs as much as the system holds locks.
