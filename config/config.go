@@ -766,6 +766,9 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
 	}
+	if info.IsDir() {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a folder, not the configuration file; name the file, such as %s", filepath.Join(path, "config.toml")), FlagHint: configFlag}
+	}
 	if !info.Mode().IsRegular() {
 		return nil, nil, &Error{Path: path, Msg: "is not a regular file; name the configuration file, a TOML file", FlagHint: configFlag}
 	}
