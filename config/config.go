@@ -766,6 +766,9 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
 	}
+	if info.IsDir() {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a folder, not the configuration file; name the file, such as %s", filepath.Join(path, "config.toml")), FlagHint: configFlag}
+	}
 	if !info.Mode().IsRegular() {
 		return nil, nil, &Error{Path: path, Msg: "is not a regular file; name the configuration file, a TOML file", FlagHint: configFlag}
 	}
@@ -797,8 +800,22 @@ func (f *File) Names() []string {
 
 // Missing is the mistake of a configuration file that does not exist
 // where one is needed.
-func (f *File) Missing() error {
-	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `freshtoken init` to create it, or name another", f.Path), flag: configFlag}
+func (f *File) Missing() error { return f.missing("") }
+
+// missing is Missing for a command given environment name: the init it
+// names creates that environment. A relative path is said with the folder
+// it was looked for in, as a command run from another folder misses it.
+func (f *File) missing(name string) error {
+	where, init := f.Path, "freshtoken init"
+	if !filepath.IsAbs(where) {
+		if wd, err := os.Getwd(); err == nil {
+			where = fmt.Sprintf("%s (in the current folder, %s)", f.Path, wd)
+		}
+	}
+	if name != "" && store.ValidateNewEnvName(name) == nil {
+		init += " -e " + name
+	}
+	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, init), flag: configFlag}
 }
 
 // Gone is the mistake of a configuration file a long-running process read
@@ -838,6 +855,9 @@ func (f *File) Select(flag string) (*Env, error) {
 		}
 	}
 	e := f.Envs[name]
+	if e == nil && !f.Exists {
+		return nil, f.missing(name)
+	}
 	if e == nil {
 		known := "none"
 		if len(f.Envs) > 0 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -389,6 +390,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	if i := strings.IndexFunc(e.ClientID, httpx.NotPrintableASCII); i >= 0 {
 		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
+	}
+	if id := paste.Unwrapped(e.ClientID); id != e.ClientID {
+		return nil, bad("client_id", "is %s, with the marks around it, which the provider would take as part of the client id; write client_id = %q", e.ClientID, id)
 	}
 	// A client secret is printable ASCII (RFC 6749 appendix A.2): in double
 	// quotes, a backslash in it started an escape (\e), and the provider

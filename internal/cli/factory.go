@@ -582,7 +582,35 @@ func (f *Factory) envIn(c *config.File) (*config.Env, error) {
 	if e != nil {
 		f.selected = e.Name
 	}
+	if err != nil {
+		err = f.configuredInTheDefault(c, f.EnvFlag, err)
+	}
 	return e, err
+}
+
+// configuredInTheDefault is err, environment name ("": $FRESHTOKEN_ENV's)
+// not being in c, a configuration --config or $FRESHTOKEN_CONFIG chose,
+// saying that the default configuration has it: the init err suggests
+// would add another.
+func (f *Factory) configuredInTheDefault(c *config.File, name string, err error) error {
+	if name == "" {
+		name = os.Getenv("FRESHTOKEN_ENV")
+	}
+	if name == "" || !c.Exists || c.Envs[name] != nil || f.configNamed() == "" {
+		return err
+	}
+	def, derr := config.DefaultPath()
+	if derr != nil {
+		return err
+	}
+	if d, lerr := config.Load(def); lerr != nil || d.Envs[name] == nil {
+		return err
+	}
+	how := "leave out --config"
+	if f.ConfigFlag == "" {
+		how = "unset FRESHTOKEN_CONFIG"
+	}
+	return fmt.Errorf("%w; but %s is configured in %s, the default configuration: to use it, %s", err, name, def, how)
 }
 
 // selectedEnv names the environment the command works on, for the next
@@ -625,15 +653,16 @@ func (f *Factory) sourceIn(ctx context.Context, conf *config.File, env string) (
 		env = f.EnvFlag
 	}
 	src, err := conf.Open(ctx, config.OpenOptions{Env: env, Logger: f.Logger(), Sending: f.Sending, Locking: f.watchSignals})
-	if err == nil {
-		f.openedMu.Lock()
-		if f.opened == nil {
-			f.opened = map[string]*freshtoken.Source{}
-		}
-		f.opened[src.Env()] = src
-		f.openedMu.Unlock()
+	if err != nil {
+		return src, f.configuredInTheDefault(conf, env, err)
 	}
-	return src, err
+	f.openedMu.Lock()
+	if f.opened == nil {
+		f.opened = map[string]*freshtoken.Source{}
+	}
+	f.opened[src.Env()] = src
+	f.openedMu.Unlock()
+	return src, nil
 }
 
 // forgetOpened lets go of the sources opened of environments conf, read

@@ -161,7 +161,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	name := f.EnvFlag
 	if _, exists := old.Settings[name]; s.Provider == "" && p != nil && !exists {
 		if s.Provider, err = askProvider(ctx, p); err != nil {
-			return err
+			return unchanged(err)
 		}
 	}
 	if name == "" {
@@ -175,7 +175,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 				}
 				return newEnvName(old, n)
 			}); err != nil {
-				return err
+				return unchanged(err)
 			}
 		} else if name == "" {
 			return usageErrorf("name the environment with -e NAME")
@@ -191,7 +191,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	if p != nil {
 		if err := askMissing(ctx, p, &s); err != nil {
-			return err
+			return unchanged(err)
 		}
 	}
 	if s.ClientID == "" {
@@ -286,6 +286,16 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return nil
 	}
 	return offerLogin(ctx, f, p, e)
+}
+
+// unchanged is err, a question asked before anything was written having
+// ended (Ctrl-C, a closed terminal), saying that nothing was changed, as
+// input that ended does.
+func unchanged(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w; nothing was changed", err)
+	}
+	return err
 }
 
 // providerClash says that environment name is configured (in envs) for

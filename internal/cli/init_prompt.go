@@ -231,6 +231,8 @@ func clientIDCheck(provider string) func(string) error {
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
 		case labelled("id", "identifier", "client", "clientid", "key"):
 			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, strings.TrimSpace(a[len(label):]))
+		case paste.Unwrapped(a) != a:
+			return fmt.Errorf("the marks around %s are not part of the client ID; give it without them: %s", a, paste.Unwrapped(a))
 		case !httpx.PrintableASCII(a):
 			return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])
 		}

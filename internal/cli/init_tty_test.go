@@ -638,3 +638,42 @@ func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
 		keep("Ctrl-C at init --default's question")
 	})
 }
+
+// TestInitCtrlCAtAQuestionSaysNothingChanged: Ctrl-C at any of init's
+// questions before it writes (the provider, the name, the client ID, the
+// client secret's source) ends it saying nothing was changed, as input that
+// ends (Ctrl-D) does, and writes nothing: it said only "interrupted",
+// leaving the person to wonder whether half an environment was written.
+func TestInitCtrlCAtAQuestionSaysNothingChanged(t *testing.T) {
+	for _, tt := range []struct {
+		question string
+		answers  []string
+	}{
+		{"Choose 1-8 [1]: ", nil},
+		{"Name for this environment [sandbox]: ", []string{"1"}},
+		{"OAuth identifier (client ID): ", []string{"1", ""}},
+		{"Choose 1-3 [1]: ", []string{"1", "", "my-client-id"}},
+	} {
+		t.Run(tt.question, func(t *testing.T) {
+			config := filepath.Join(t.TempDir(), "config.toml")
+			s := newScreen(t)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := s.startWithin(ctx, io.Discard, "--config", config, "init")
+			for _, a := range tt.answers {
+				s.expect(t, ": ")
+				if _, err := s.ptmx.Write([]byte(a + "\n")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.expect(t, tt.question)
+			cancel()
+			err := finished(t, done)
+			if !errors.Is(err, context.Canceled) || !strings.HasSuffix(err.Error(), "; nothing was changed") {
+				t.Fatalf("Ctrl-C at %q: %v; want it interrupted, saying nothing was changed\nscreen:\n%s", tt.question, err, s)
+			}
+			if _, err := os.Stat(config); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("Ctrl-C at %q: the configuration file was written (%v)", tt.question, err)
+			}
+		})
+	}
+}

@@ -276,7 +276,7 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		lines := make(chan pasted, 1)
 		go func() {
 			line, long, err := readPaste(rd, &skip)
-			line = unwrapped(paste.Trim(line))
+			line = paste.Unwrapped(paste.Trim(line))
 			if line != "" || long {
 				err = nil
 			}
@@ -406,18 +406,6 @@ func readPaste(rd *bufio.Reader, skip *bool) (line string, long bool, err error)
 			return string(b), false, err
 		}
 	}
-}
-
-// unwrapped is a pasted line without the one pair of quotes or angle
-// brackets around it that a chat, an e-mail or a shell command may have
-// written the address in.
-func unwrapped(line string) string {
-	for _, pair := range []string{`""`, "''", "``", "<>"} {
-		if len(line) > 2 && line[0] == pair[0] && line[len(line)-1] == pair[1] {
-			return strings.TrimSpace(line[1 : len(line)-1])
-		}
-	}
-	return line
 }
 
 // noPaste is a manual log-in's error when its input ended with nothing

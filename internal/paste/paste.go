@@ -19,3 +19,15 @@ func Trim(line string) string {
 		return unicode.IsSpace(r) || r == '\u200b' || r == '\u2060' || r == '\ufeff'
 	})
 }
+
+// Unwrapped is line without the one pair of quotes or angle brackets
+// around it that a chat, an e-mail, a JSON file or a shell command may have
+// written a value in.
+func Unwrapped(line string) string {
+	for _, pair := range []string{`""`, "''", "``", "<>"} {
+		if len(line) > 2 && line[0] == pair[0] && line[len(line)-1] == pair[1] {
+			return strings.TrimSpace(line[1 : len(line)-1])
+		}
+	}
+	return line
+}
