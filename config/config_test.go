@@ -450,7 +450,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 }
 
 func TestUnknownEnvironmentSuggestsTheClosest(t *testing.T) {
-	p := write(t, "[env.sandbox]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\n\n[env.production]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	p := write(t, "[env.sandbox]\nprovider = \"freeagent-sandbox\"\nclient_id = \"x\"\n\n[env.production]\nprovider = \"freeagent\"\nclient_id = \"x\"\n\n[env.dev]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
 	f, err := config.Load(p)
 	if err != nil {
 		t.Fatal(err)
@@ -458,6 +458,7 @@ func TestUnknownEnvironmentSuggestsTheClosest(t *testing.T) {
 	for name, want := range map[string]string{
 		"sandbx":     `no environment "sandbx" in ` + p + `; did you mean "sandbox"?`,
 		"Production": `did you mean "production"?`,
+		"dve":        `did you mean "dev"?`,
 		"prod":       "add it with `freshtoken init -e prod`",
 		"staging":    "add it with `freshtoken init -e staging`",
 	} {
