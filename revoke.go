@@ -217,10 +217,11 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		return tokenerr.TimedOut(work, s.set.Timeout, err)
 	}
 	defer httpx.Drain(resp)
-	if resp.StatusCode == http.StatusOK {
-		// RFC 7009 has the body ignored, and providers send none or {};
-		// a web page is a sign-in page or a single-page app answering a
-		// mistyped path, where nothing was revoked.
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		// RFC 7009 answers 200 (HTTP any 2xx: a 204 No Content) and has
+		// the body ignored, and providers send none or {}; a web page is a
+		// sign-in page or a single-page app answering a mistyped path,
+		// where nothing was revoked.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		if webPage(resp.Header.Get("Content-Type"), body) {
 			return &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80) + ", a web page rather than an OAuth answer", kind: ErrClientRejected, notThere: true}
