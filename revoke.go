@@ -31,8 +31,9 @@ import (
 // them meanwhile with tokens it was not asked to revoke; tokens a renewal
 // brought that the store refused, kept to be saved later, are revoked in
 // place of those they replace. An endpoint that cannot answer now (a 5xx,
-// a 429) is tried again (see revokeRetried). Once the refresh token is
-// revoked the grant has ended: the access token's refusal then
+// a 429) is tried again, Settings.RetryBackoff apart or as long as its
+// Retry-After asks, up to 10 seconds. Once the refresh token is revoked
+// the grant has ended: the access token's refusal then
 // (unsupported_token_type, or a refusal of its own) is no failure, and the
 // access token lasts until it expires.
 func (s *Source) Revoke(ctx context.Context) error {
