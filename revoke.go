@@ -31,8 +31,9 @@ import (
 // them meanwhile with tokens it was not asked to revoke; tokens a renewal
 // brought that the store refused, kept to be saved later, are revoked in
 // place of those they replace. An endpoint that cannot answer now (a 5xx,
-// a 429) is tried again (see revokeRetried). Once the refresh token is
-// revoked the grant has ended: the access token's refusal then
+// a 429) is tried again, Settings.RetryBackoff apart or as long as its
+// Retry-After asks, up to 10 seconds. Once the refresh token is revoked
+// the grant has ended: the access token's refusal then
 // (unsupported_token_type, or a refusal of its own) is no failure, and the
 // access token lasts until it expires.
 func (s *Source) Revoke(ctx context.Context) error {
@@ -217,10 +218,11 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		return tokenerr.TimedOut(work, s.set.Timeout, err)
 	}
 	defer httpx.Drain(resp)
-	if resp.StatusCode == http.StatusOK {
-		// RFC 7009 has the body ignored, and providers send none or {};
-		// a web page is a sign-in page or a single-page app answering a
-		// mistyped path, where nothing was revoked.
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		// RFC 7009 answers 200 (HTTP any 2xx: a 204 No Content) and has
+		// the body ignored, and providers send none or {}; a web page is a
+		// sign-in page or a single-page app answering a mistyped path,
+		// where nothing was revoked.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		if webPage(resp.Header.Get("Content-Type"), body) {
 			return &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80) + ", a web page rather than an OAuth answer", kind: ErrClientRejected, notThere: true}

@@ -247,3 +247,23 @@ func TestRefreshTokenRevocationUnsupported(t *testing.T) {
 		t.Fatalf("Revoke: %v; want ErrUnreachable naming unsupported_token_type", err)
 	}
 }
+
+// TestRevocationAnsweredWithAnother2xx: a revocation endpoint answering
+// 204 No Content (or 202 Accepted) has revoked the token, as one answering
+// 200 has; RFC 7009 names 200, and HTTP any 2xx. Revoke took such an
+// answer for the provider's failure: logout said it could not revoke the
+// refresh token and that the grant may live on (exit 5), of a grant it had
+// ended. The token endpoint already takes any 2xx as an answer.
+func TestRevocationAnsweredWithAnother2xx(t *testing.T) {
+	for _, status := range []int{http.StatusNoContent, http.StatusAccepted} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, _ string) { w.WriteHeader(status) })
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			unknown, err := r.source().RevokeGrant(context.Background())
+			if err != nil || unknown != "" || len(seen()) != 2 {
+				t.Fatalf("RevokeGrant = %q, %v after %q; want both tokens revoked", unknown, err, seen())
+			}
+		})
+	}
+}

@@ -711,10 +711,10 @@ func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
 				return Endpoints{}, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the %s that Settings.Discover found %s", f.name, fault)}
 			}
 		}
+		s.revocationFound = s.set.RevocationURL == "" && found.RevocationURL != ""
 		for _, f := range fill {
 			if *f.set == "" {
 				*f.set = f.found
-				s.revocationFound = s.revocationFound || f.set == &s.set.RevocationURL && f.found != ""
 				redact.RegisterURLs(f.found) // a key in its query, as New registers the configured ones
 			}
 		}

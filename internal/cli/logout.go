@@ -39,23 +39,21 @@ endpoint answers at revocation_url: a 404, a web page or a redirect, or it
 is the token endpoint, or answers invalid_request; the provider refuses the
 client; the client secret cannot be read, from a variable, a command or a
 keychain), the tokens are kept, as they are needed to end the grant once
-that is fixed, and it exits 2
-(5 for a locked keychain): fix it and log out again, or use --local to
-forget them without ending the grant. An endpoint answering that it no
-longer knows the tokens (invalid_token, revoked or expired already) revoked
-nothing: they are forgotten, and it says so. An endpoint answering that it
-cannot answer now (a 5xx, a 429) is tried again a few times, waiting as its
-Retry-After asks up to 10 seconds. If the provider cannot be reached or
-fails (a network error, a 5xx, unsupported_token_type for the refresh
-token, an invalid_request from the endpoint its discovery document names),
-the tokens are still forgotten and the message says what failed (exit 5);
-a token store failing before
-anything is sent (no room for its lock file, Redis out of reach) keeps them
-(exit 5); interrupted (Ctrl-C) before they are deleted, it keeps them and
-says so. Tokens of a log-in made while it
-ran (in another terminal, or the proxy's page) are kept, and it says so. A
-revocation_url that is plain http to another machine is sent nothing: the
-tokens are kept, and it says what to do. Tokens stored under
+that is fixed, and it exits 2 (5 for a locked keychain): fix it and log out
+again, or use --local to forget them without ending the grant. An endpoint
+answering that it no longer knows the tokens (invalid_token, revoked or
+expired already) revoked nothing: they are forgotten, and it says so. An
+endpoint answering that it cannot answer now (a 5xx, a 429) is tried again a
+few times, waiting as its Retry-After asks up to 10 seconds. If the provider
+cannot be reached or fails (a network error, a 5xx, unsupported_token_type
+for the refresh token, an invalid_request from the endpoint its discovery
+document names), the tokens are still forgotten and the message says what
+failed (exit 5); a token store failing before anything is sent (no room for
+its lock file, Redis out of reach) keeps them (exit 5); interrupted (Ctrl-C)
+before they are deleted, it keeps them and says so. Tokens of a log-in made
+while it ran (in another terminal, or the proxy's page) are kept, and it
+says so. A revocation_url that is plain http to another machine is sent
+nothing: the tokens are kept, and it says what to do. Tokens stored under
 the name for another client or API (another configuration's) are left
 alone, neither revoked nor deleted, and it exits 0: there is nothing of this
 environment's to log out of. A stored record that cannot be read (a corrupt

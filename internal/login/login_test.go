@@ -1097,3 +1097,27 @@ func browseUntilTimeOut(conf *oauth2.Config, ln net.Listener, visit func(authURL
 	close(ctx.done)
 	return got, <-done
 }
+
+// TestExchangeAnswerWithTokensAndAnErrorIsALogIn: a code exchange answered
+// 2xx with an access token and also an "error" member (JSON or form) is a
+// log-in (RFC 6749 5.1; an error answer is a 400), as a renewal so
+// answered is: x/oauth2 took it for a refusal, and the log-in failed with
+// the tokens the provider had issued thrown away.
+func TestExchangeAnswerWithTokensAndAnErrorIsALogIn(t *testing.T) {
+	for _, tc := range []struct{ contentType, body string }{
+		{"application/json", `{"access_token":"at-0123456789","refresh_token":"rt-0123456789","token_type":"bearer","expires_in":3600,"error":"invalid_grant"}`},
+		{"application/x-www-form-urlencoded", `access_token=at-0123456789&refresh_token=rt-0123456789&token_type=bearer&expires_in=3600&error=invalid_grant`},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", tc.contentType)
+			io.WriteString(w, tc.body)
+		}))
+		t.Cleanup(srv.Close)
+		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+		req := login.NewRequest(conf)
+		res, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		if err != nil || res.Token.AccessToken != "at-0123456789" || res.Token.RefreshToken != "rt-0123456789" {
+			t.Errorf("%s: Complete = %+v, %v; want the answer's tokens", tc.contentType, res, err)
+		}
+	}
+}
