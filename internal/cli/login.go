@@ -62,7 +62,9 @@ nothing to log in to: tokens are fetched with the client's own credentials.
 When the store holds tokens for this name that belong to another
 configuration (another client, provider, grant type or API sharing the
 store), a log-in replaces them, and that configuration must then log in
-again. On a terminal login asks first (default no); --yes skips the
+again; tokens of the same client that another configuration file on this
+machine logged in are shared with it, and it then uses this log-in's
+account. On a terminal login asks first (default no); --yes skips the
 question, and without a terminal login goes ahead after saying so.
 Tokens a newer freshtoken stored are asked about in the same way, but
 without a terminal login keeps them unless given --yes: upgrade
