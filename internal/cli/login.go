@@ -431,10 +431,10 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 	f := opts.f
 	whose := fmt.Sprintf("tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s",
 		env, src.Location(), rec.Grant, src.OwnGrant())
-	if other := src.LoggedInWithOther(rec); src.CheckGrant(rec) == nil {
+	if src.CheckGrant(rec) == nil { // this grant's, of another file's log-in
 		ours, _ := f.ConfigPath()
 		whose = fmt.Sprintf("tokens stored for %s in %s were logged in with %s, not with this configuration (%s): the two share them, as both configure %s",
-			env, src.Location(), other, ours, rec.Grant)
+			env, src.Location(), src.LoggedInWithOther(rec), ours, rec.Grant)
 	}
 	after := afterReplacing(src, rec)
 	if opts.Yes || !f.IO.InTTY {
