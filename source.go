@@ -96,6 +96,12 @@ type Settings struct {
 	AuthParams  map[string]string
 	TokenParams map[string]string
 
+	// ConfigFile is the configuration file these settings were read from:
+	// a log-in records it with its tokens (store.Record.LoggedInWith), so
+	// that configurations sharing a record tell whose log-in it holds (see
+	// LoggedInWithOther). Zero for settings of no file.
+	ConfigFile store.ConfigFile
+
 	// RenewBefore is how long before expiry a token is renewed. A token whose
 	// whole lifetime is under twice this is renewed at half its lifetime.
 	RenewBefore time.Duration
@@ -1303,7 +1309,7 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 		// A log-in needed still: told so (exit 3), with the command to run.
 		return s.loginError("the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were")
 	}
-	r.LoggedInAt = sentAt
+	r.LoggedInAt, r.LoggedInWith = sentAt, s.set.ConfigFile
 	storing := s.inFlight()
 	storing.LogIn, storing.Storing = true, true
 	defer s.sending(storing)()
@@ -2654,7 +2660,7 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	}
 	r.Scope = grantedScope(tok)
 	if prev != nil {
-		r.LoggedInAt = prev.LoggedInAt
+		r.LoggedInAt, r.LoggedInWith = prev.LoggedInAt, prev.LoggedInWith
 		if r.Scope == "" {
 			r.Scope = prev.Scope
 		}

@@ -108,6 +108,7 @@ func (f *File) Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, err
 	}
 	hc := &http.Client{Timeout: e.Timeout, Transport: httpx.ExplainTLS(t)}
 	set := e.Settings()
+	set.ConfigFile = configFile(path)
 	if set.Discover != nil {
 		d := &discovery{env: e, http: discoveryClient(hc), log: log.With("env", e.Name), now: o.Clock}
 		if d.now == nil {
@@ -116,6 +117,27 @@ func (f *File) Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, err
 		set.Discover = d.endpoints
 	}
 	return freshtoken.New(set, freshtoken.Options{Store: st, Logger: log, Clock: o.Clock, Sending: o.Sending, Locking: o.Locking, HTTPClient: hc})
+}
+
+// configFile is the configuration file at path as a log-in records it
+// (store.ConfigFile): this host's name and the file's absolute path, its
+// symbolic links resolved (its folder's, for a file not yet written);
+// zero when the host has no name to tell it by.
+func configFile(path string) store.ConfigFile {
+	host, err := os.Hostname()
+	if err != nil || host == "" || path == "" {
+		return store.ConfigFile{}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return store.ConfigFile{}
+	}
+	if p, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = p
+	} else if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(dir, filepath.Base(abs))
+	}
+	return store.ConfigFile{Host: host, Path: abs}
 }
 
 // Transport is a new transport for the environment's requests to its

@@ -51,6 +51,13 @@ type Record struct {
 	// last answer that named one said it (RFC 6749 §5.1: an answer names
 	// it when it grants other than asked); "" when none did.
 	Scope string `json:"scope,omitempty"`
+	// LoggedInWith is the configuration file whose log-in (or import)
+	// began these tokens' grant, kept through renewals: configurations
+	// that share a store and an environment of the same grant share the
+	// record, and this tells which of them chose the account. Zero in
+	// records written before it was, by a program that names no file, and
+	// by an older freshtoken's renewal, which drops it.
+	LoggedInWith ConfigFile `json:"logged_in_with,omitzero"`
 	// Grant says which grant the tokens belong to. Tokens are used by, and
 	// sent for, only an environment configured with the same grant. Records
 	// written before it existed have none.
@@ -199,6 +206,15 @@ type Grant struct {
 	// names neither, as its tokens may have been requested for one. A
 	// bound grant is an environment's only when it is the same.
 	Bound bool `json:"bound,omitempty"`
+}
+
+// ConfigFile names a configuration file as a log-in records it: the name
+// of the host it is on, and its absolute path there with symbolic links
+// resolved. The host tells a fleet's machines apart, each with its own
+// file, sharing one record on purpose.
+type ConfigFile struct {
+	Host string `json:"host"`
+	Path string `json:"path"`
 }
 
 // IsZero reports whether g identifies nothing, as in records that predate it.
@@ -800,9 +816,9 @@ func ValidateNewEnvName(name string) error {
 // the fields it does not know when it saves one: raise it for a field whose
 // loss would break a promise, not for one an older freshtoken may lose.
 // Format 1 gained Grant (its Audience, Resource, IssuerTokenURL,
-// ScopeResource and Bound among it),
-// Problem, Rest, RefreshNotExtended and Scope without; the versions from
-// before each forget it (docs/fleets.md, Upgrading).
+// ScopeResource and Bound among it), Problem, Rest, RefreshNotExtended,
+// Scope and LoggedInWith without; the versions from before each forget it
+// (docs/fleets.md, Upgrading).
 const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and

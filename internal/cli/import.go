@@ -300,9 +300,10 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			t.prevUnreadable = true
 		case err != nil:
 			return fmt.Errorf("%s: the tokens cannot be stored: %w; nothing was imported", e.Name, err)
-		case t.prev != nil && !opts.Force && src.CheckGrant(t.prev) != nil:
+		case t.prev != nil && !opts.Force && othersTokens(src, t.prev):
 			// Not this configuration's (it has no such environment, or the
-			// clash above would have stopped the import): another
+			// clash above would have stopped the import; or another
+			// configuration file logged in with them): another
 			// configuration sharing the store is logged in with them.
 			return fmt.Errorf("%w; nothing was imported", anotherConfigurations(src, e.Name, t.prev))
 		}
@@ -988,11 +989,14 @@ func importTokens(ctx context.Context, t *importTarget, now time.Time) (summary 
 // refresh token other than the export's, issued after the export's tokens
 // (or the export does not say when those were). Such tokens came from a
 // renewal that spent the export's refresh token, and a provider that rotates
-// refresh tokens ends the grant when it sees a spent one again.
+// refresh tokens ends the grant when it sees a spent one again. Tokens
+// another configuration file on this machine logged in (see othersTokens)
+// are not kept: they may be another account's, which the import, given
+// --force, replaces.
 func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool {
 	ended := prev != nil && prev.Problem != nil && prev.Problem.Kind == store.ProblemGrantEnded
 	return prev != nil && !ended && prev.RefreshToken != "" && prev.RefreshToken != e.RefreshToken &&
-		src.CheckGrant(prev) == nil && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
+		!othersTokens(src, prev) && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
 }
 
 // storable is importTokens' freshtoken.LoginCheck: the tokens stored for
@@ -1008,7 +1012,7 @@ func (t *importTarget) storable(rec *store.Record, err error) error {
 		return nil
 	case err != nil:
 		return err
-	case rec != nil && !t.force && t.src.CheckGrant(rec) != nil:
+	case rec != nil && !t.force && othersTokens(t.src, rec):
 		return anotherConfigurations(t.src, t.env.Name, rec)
 	case keepsStored(t.src, rec, t.env):
 		return errRenewedMeanwhile
@@ -1025,7 +1029,7 @@ var errRenewedMeanwhile = errors.New("the stored tokens were renewed from the ex
 // sharing the store is logged in with them), unless given --force.
 func anotherConfigurations(src *freshtoken.Source, env string, rec *store.Record) error {
 	return usageErrorf("%s: %s already holds tokens named %s for %s, perhaps of another configuration that uses this store; pass --force to replace them, or give this configuration a [store] url of its own",
-		env, src.Location(), env, rec.Grant)
+		env, src.Location(), env, tokensOf(src, rec))
 }
 
 // printImported summarises the import, without a secret: the environments

@@ -63,7 +63,9 @@ nothing to log in to: tokens are fetched with the client's own credentials.
 When the store holds tokens for this name that belong to another
 configuration (another client, provider, grant type or API sharing the
 store), a log-in replaces them, and that configuration must then log in
-again. On a terminal login asks first (default no); --yes skips the
+again; tokens of the same client that another configuration file on this
+machine logged in are shared with it, and it then uses this log-in's
+account. On a terminal login asks first (default no); --yes skips the
 question, and without a terminal login goes ahead after saying so.
 Tokens a newer freshtoken stored are asked about in the same way, but
 without a terminal login keeps them unless given --yes: upgrade
@@ -136,8 +138,8 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		}
 	} else if ok, err := confirmReplace(ctx, opts, env.Name, src, rec); !ok || err != nil {
 		return err
-	} else if rec != nil && src.CheckGrant(rec) != nil {
-		guard.others = append(guard.others, rec.Grant)
+	} else if rec != nil {
+		guard.allow(rec)
 	}
 	// Tokens stored while the person approves are not replaced unasked
 	// either, up to the moment the log-in's are stored (see replaceGuard).
@@ -230,6 +232,29 @@ type replaceGuard struct {
 	storeURL  string        // [store] url as the log-in began, where src stores
 	overNewer bool          // a newer freshtoken's tokens may be replaced
 	others    []store.Grant // so may these other configurations' tokens
+	// otherFiles are the other configuration files on this machine whose
+	// log-ins of this configuration's grant may be replaced too.
+	otherFiles []string
+}
+
+// allow lets the log-in replace rec's tokens, if another configuration's
+// (see othersTokens).
+func (g *replaceGuard) allow(rec *store.Record) {
+	if g.src.CheckGrant(rec) != nil {
+		g.others = append(g.others, rec.Grant)
+	} else if other := g.src.LoggedInWithOther(rec); other != "" {
+		g.otherFiles = append(g.otherFiles, other)
+	}
+}
+
+// allows reports whether the log-in may replace rec's tokens unasked:
+// this configuration's own, or another's that allow let it replace.
+func (g *replaceGuard) allows(rec *store.Record) bool {
+	if g.src.CheckGrant(rec) != nil {
+		return slices.Contains(g.others, rec.Grant)
+	}
+	other := g.src.LoggedInWithOther(rec)
+	return other == "" || slices.Contains(g.otherFiles, other)
 }
 
 // roomForLogin is why the file store at storeURL could not store env's
@@ -265,13 +290,14 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		}
 		warnReplacingNewer(f, g.env, g.src)
 		g.overNewer = true // said once
-	case err == nil && rec != nil && g.src.CheckGrant(rec) != nil && !slices.Contains(g.others, rec.Grant):
+	case err == nil && rec != nil && !g.allows(rec):
+		theirs := tokensOf(g.src, rec)
 		if !g.opts.Yes && f.IO.InTTY {
-			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: rec.Grant.String(), Where: g.src.Location()}
+			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: theirs, Where: g.src.Location()}
 		}
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them once it succeeds, and that configuration will have to log in again\n",
-			g.env, rec.Grant.String(), g.env, g.src.Location())
-		g.others = append(g.others, rec.Grant) // said once
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: tokens of %s (another configuration's) were stored for %s in %s while this log-in was under way; this log-in replaces them once it succeeds, and %s\n",
+			g.env, theirs, g.env, g.src.Location(), afterReplacing(g.src, rec))
+		g.allow(rec) // said once
 	default:
 		return login.UnreadableMeanwhile(g.env, g.src.Location(), err) // --yes or not, as at the start
 	}
@@ -409,27 +435,61 @@ func warnClearText(w io.Writer, e *config.Env) {
 }
 
 // confirmReplace is asked before a log-in sends anything: when rec, the
-// record stored for env, holds another configuration's tokens (another
-// client, provider, grant type or API: CheckGrant refuses them), a log-in
-// that succeeds replaces them, and that configuration loses its refresh
-// token. On a terminal, without --yes, it asks first, default no: no ends
-// the log-in (ok false, err nil: exit 0, as remove declined), nothing
-// sent, nothing changed. Otherwise it says so in one line and goes on, as
-// a script's log-in always did.
+// record stored for env, holds another configuration's tokens (see
+// othersTokens), a log-in that succeeds replaces them: a configuration of
+// another grant loses its refresh token, and one of the same grant (another
+// configuration file on this machine sharing the store) then uses the
+// account this log-in chooses. On a terminal, without --yes, it asks
+// first, default no: no ends the log-in (ok false, err nil: exit 0, as
+// remove declined), nothing sent, nothing changed. Otherwise it says so in
+// one line and goes on, as a script's log-in always did.
 func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *freshtoken.Source, rec *store.Record) (ok bool, err error) {
-	if rec == nil || src.CheckGrant(rec) == nil {
+	if rec == nil || !othersTokens(src, rec) {
 		return true, nil
 	}
 	f := opts.f
-	theirs, ours := rec.Grant.String(), src.OwnGrant().String()
+	whose := fmt.Sprintf("tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s",
+		env, src.Location(), rec.Grant, src.OwnGrant())
+	if src.CheckGrant(rec) == nil { // this grant's, of another file's log-in
+		ours, _ := f.ConfigPath()
+		whose = fmt.Sprintf("tokens stored for %s in %s were logged in with %s, not with this configuration (%s): the two share them, as both configure %s",
+			env, src.Location(), src.LoggedInWithOther(rec), ours, rec.Grant)
+	}
+	after := afterReplacing(src, rec)
 	if opts.Yes || !f.IO.InTTY {
-		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; this log-in replaces them once it succeeds, and that configuration will have to log in again\n",
-			env, env, src.Location(), theirs, ours)
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the %s; this log-in replaces them once it succeeds, and %s\n", env, whose, after)
 		return true, nil
 	}
-	return askReplace(ctx, f, fmt.Sprintf("The tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s; that configuration will have to log in again. Log in and replace them?",
-		env, src.Location(), theirs, ours),
+	return askReplace(ctx, f, fmt.Sprintf("The %s; %s. Log in and replace them?", whose, after),
 		"the other configuration's tokens are kept. Give this configuration a store of its own ([store] url), or run `%s` to replace them.", replaceCommand(opts, env))
+}
+
+// othersTokens reports whether rec holds another configuration's tokens,
+// which a log-in replaces only as the person agrees: another client's,
+// provider's, grant type's or API's (CheckGrant refuses them), or of the
+// same grant but logged in with another configuration file on this
+// machine (LoggedInWithOther), which uses them too.
+func othersTokens(src *freshtoken.Source, rec *store.Record) bool {
+	return src.CheckGrant(rec) != nil || src.LoggedInWithOther(rec) != ""
+}
+
+// tokensOf names whose tokens rec holds, for othersTokens': their grant,
+// and the configuration file that logged in when it is another on this
+// machine.
+func tokensOf(src *freshtoken.Source, rec *store.Record) string {
+	if other := src.LoggedInWithOther(rec); other != "" {
+		return rec.Grant.String() + " logged in with " + other
+	}
+	return rec.Grant.String()
+}
+
+// afterReplacing says what a log-in replacing rec, othersTokens', does to
+// the configuration whose tokens they are.
+func afterReplacing(src *freshtoken.Source, rec *store.Record) string {
+	if src.CheckGrant(rec) == nil {
+		return src.LoggedInWithOther(rec) + " will then use the account this log-in chooses"
+	}
+	return "that configuration will have to log in again"
 }
 
 // confirmReplaceNewer is confirmReplace for a record a newer freshtoken

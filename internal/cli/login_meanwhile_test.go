@@ -36,12 +36,15 @@ import (
 // log-in); the unreadable ones it replaced there still, unseen.
 func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		device   bool
-		other    bool // another configuration's tokens; else a newer freshtoken's
-		loose    bool // their file readable by others: tokens login cannot read
-		tty, yes bool
-		want     string // the error; "" for a log-in that stores its tokens
+		name   string
+		device bool
+		other  bool // another configuration's tokens; else a newer freshtoken's
+		// otherFile: tokens of this grant, logged in with another
+		// configuration file on this machine (OTHER).
+		otherFile bool
+		loose     bool // their file readable by others: tokens login cannot read
+		tty, yes  bool
+		want      string // the error; "" for a log-in that stores its tokens
 	}{
 		{name: "browser, newer", want: "a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "device, newer", device: true, want: "a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
@@ -49,6 +52,8 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 		{name: "browser, another configuration's, terminal", other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by authorization code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "device, another configuration's, terminal", device: true, other: true, tty: true, want: `tokens of client "another-client" at URLv2/token_endpoint by device code (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "browser, another configuration's, no terminal", other: true},
+		{name: "browser, another file's, terminal", otherFile: true, tty: true, want: `tokens of client "dev-client-id" at URLv2/token_endpoint by authorization code logged in with OTHER (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
+		{name: "browser, another file's, no terminal", otherFile: true},
 		{name: "browser, unreadable, --yes", loose: true, yes: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
 		{name: "device, unreadable", device: true, loose: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
 	} {
@@ -73,8 +78,19 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 			e.loginOutside(t)
 			path := filepath.Join(e.dir, "state", "dev.json")
 			var theirs string
+			other := filepath.Join(e.dir, "other.toml")
+			if err := os.WriteFile(other, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			other = resolved(t, other)
 			meanwhile = func() {
-				if tc.other {
+				if tc.otherFile {
+					rec := e.record(t, "dev")
+					rec.LoggedInWith.Path = other
+					e.save(t, "dev", rec)
+					b, _ := os.ReadFile(path)
+					theirs = string(b)
+				} else if tc.other {
 					e.anotherClientStores(t)
 					b, _ := os.ReadFile(path)
 					theirs = string(b)
@@ -121,7 +137,7 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 				}
 				return
 			}
-			want := strings.NewReplacer("CONFIG", e.config, "URL", e.api, "STORE", path).Replace("dev: " + tc.want)
+			want := strings.NewReplacer("CONFIG", e.config, "URL", e.api, "STORE", path, "OTHER", other).Replace("dev: " + tc.want)
 			if err == nil || err.Error() != want || cli.ExitCode(err) != 2 {
 				t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2 and %q", err, cli.ExitCode(err), stderr, want)
 			}

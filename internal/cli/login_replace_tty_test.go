@@ -154,3 +154,41 @@ func TestLoginBesideAProxyReplacesWhatThePersonConfirmed(t *testing.T) {
 		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
 	}
 }
+
+// TestLoginAsksBeforeReplacingAnotherFilesLogIn plays a person at a
+// terminal logging in with a personal configuration whose environment
+// shares its record with a work configuration file on this machine (one
+// store, one name, one client) that logged in: login asks first, naming
+// both files. No ends it, exit 0, nothing sent, the work log-in kept; yes
+// logs in. It replaced the work configuration's tokens unasked, and that
+// configuration then acted on the personal account.
+func TestLoginAsksBeforeReplacingAnotherFilesLogIn(t *testing.T) {
+	e := newTwoFiles(t)
+	sent := e.provider.Stats()
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.personal, "login", "-e", "dev")
+	s.expect(t, "were logged in with "+e.work+", not with this configuration ("+e.personal+")")
+	s.expect(t, e.work+" will then use the account this log-in chooses.")
+	s.answer(t, "Log in and replace them? [y/N] ", "n")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("login answered n: %v; want exit 0, nothing done\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "Nothing was sent and nothing changed")
+	if rec := e.record(t, "dev"); rec.LoggedInWith.Path != e.work {
+		t.Fatalf("answered n, the stored tokens were logged in with %s; want the work configuration's, kept", rec.LoggedInWith.Path)
+	}
+	if st := e.provider.Stats(); st.TokenRequests != sent.TokenRequests {
+		t.Fatalf("answered n, stats %+v; want nothing sent", st)
+	}
+
+	s = newScreen(t)
+	done = s.start(t, io.Discard, "--config", e.personal, "login", "-e", "dev")
+	s.answer(t, "Log in and replace them? [y/N] ", "y")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
+	}
+	s.expect(t, "Logged in to dev")
+	if rec := e.record(t, "dev"); rec.LoggedInWith.Path != e.personal {
+		t.Fatalf("answered y, the stored tokens were logged in with %s; want the personal configuration, this log-in's", rec.LoggedInWith.Path)
+	}
+}

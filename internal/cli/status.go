@@ -97,6 +97,11 @@ type envStatus struct {
 	LastRenewal    *time.Time `json:"last_renewal,omitempty"`
 	RenewedFor     string     `json:"last_renewal_for,omitempty"`
 	Renewals       int        `json:"renewals"`
+	// LoggedInWith is the configuration file on this machine that logged
+	// in these tokens, when it is not this one: the two share the
+	// environment's tokens (one store, one name, one grant), and a log-in
+	// with either chooses the account both use.
+	LoggedInWith string `json:"logged_in_with,omitempty"`
 	// NextRenewal is when a long-running freshtoken (the proxy) renews the
 	// grant so that it does not lapse unused, and why.
 	NextRenewal *plannedRenewal `json:"next_renewal,omitempty"`
@@ -235,6 +240,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			st.Problem = &store.Problem{Kind: problemOtherClient, Message: src.CheckGrant(rec).Error()}
 		case rec != nil:
 			fillStatus(&st, rec, e.Scopes)
+			st.LoggedInWith = src.LoggedInWithOther(rec)
 			var fe *freshtoken.Error
 			if err := src.Unusable(rec); errors.As(err, &fe) {
 				// Every command fails on it, as this exits: login warns
@@ -393,6 +399,9 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			loggedIn += fmt.Sprintf("%s the refresh token has expired too, so no renewal can help: run `freshtoken login -e %s`", but, st.Env)
 		}
 		row("logged in", loggedIn)
+		if st.LoggedInWith != "" {
+			row("logged in with", fmt.Sprintf("%s, another configuration, which shares these tokens: a log-in with either chooses the account both use (give one a [store] url of its own to keep them apart)", st.LoggedInWith))
+		}
 		if st.Problem != nil {
 			// When first, as the page's "Last problem (…):" says it: after
 			// the message, it closed a parenthesis of the message's own

@@ -415,7 +415,9 @@ func (e *envProxy) meanwhileCheck(overNewer bool, over replacing) func(*store.Re
 // unasked. So over another configuration's tokens (replace=other, and
 // replace_grant naming the grant of those the page showed), whose grant
 // the log-in then replaces, and no other configuration's stored while the
-// person approves. Nor over a record it cannot read at all
+// person approves; and over tokens of this grant that another configuration
+// file on this machine logged in (replace=other, and replace_file naming
+// it), which that configuration then shares. Nor over a record it cannot read at all
 // (Redis down, a file with loose permissions), which may be one, as
 // `freshtoken login` does not: the page says why; a corrupt record is
 // replaced.
@@ -449,6 +451,15 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			over.grants = []string{theirs}
+		case err == nil && rec != nil && e.src.LoggedInWithOther(rec) != "":
+			// Of this grant, logged in with another configuration file
+			// on this machine, which shares them: the form names the file
+			// the page showed, as its question did.
+			if other := e.src.LoggedInWithOther(rec); r.PostForm.Get("replace") != "other" || r.PostForm.Get("replace_file") != other {
+				p.log.Warn("log-in not started: the stored tokens were logged in with another configuration", "env", name, "theirs", other)
+				http.Redirect(w, r, p.noticeURL("login-over-other-file", name), http.StatusSeeOther)
+				return
+			}
 		}
 		if p.loginButton(w, r, e, over) {
 			return

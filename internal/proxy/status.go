@@ -110,6 +110,11 @@ type envView struct {
 	// are (store.Grant.String), which the question asked names: the page
 	// renews itself, and may have come to show another's since it was read.
 	OtherTokens, OtherGrant string
+	// LoggedInWith is the configuration file on this machine that logged
+	// in the tokens, when it is not the proxy's own, as status's "logged
+	// in with" row: the two share them, and Log in asks before replacing
+	// them, the form naming the file (replace_file).
+	LoggedInWith string
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
 	DeviceURI, DeviceLink, UserCode, DeviceExpiry string
@@ -147,6 +152,7 @@ var notices = map[string]struct {
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
 	"login-over-other":      {true, "Nothing was started or changed: the tokens stored for {env} belong to another configuration (see below), which would have to log in again. Give this configuration a store of its own ([store] url) to keep both, or click Replace and log in to replace them."},
 	"other-tokens-changed":  {true, "Nothing was started or changed: the tokens stored for {env} changed since this page was shown, and now belong to another configuration than the one you chose to replace (see below). Click Replace and log in again to replace these."},
+	"login-over-other-file": {true, "Nothing was started or changed: the tokens stored for {env} were logged in with another configuration on this machine (see below), which shares them and would then use the account you log in to. Give this configuration a store of its own ([store] url) to keep them apart, or log in from this page and confirm, to replace them."},
 	"login-over-newer":      {true, "Nothing was started or changed: the tokens stored for {env} were written by a newer freshtoken, which can use them and this one cannot read. Upgrade freshtoken to use them, or click Replace and log in to log in with this one; the newer freshtoken will then have to log in again."},
 }
 
@@ -279,6 +285,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 			v.State, v.Problem, v.OtherTokens, v.OtherGrant = "attention", err.Error(), GrantDigest(rec.Grant), rec.Grant.String()
 			return v
 		}
+		v.LoggedInWith = e.src.LoggedInWithOther(rec)
 	}
 	// A problem recorded in the store is the one `freshtoken status` shows;
 	// a stored access token no request can use (bound to a key, or holding

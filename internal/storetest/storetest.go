@@ -59,6 +59,7 @@ func Sample() *store.Record {
 	return &store.Record{AccessToken: "access-1", TokenType: "Bearer", Expiry: now.Add(time.Hour),
 		RefreshToken: "refresh-1", RefreshExpiry: now.Add(20 * 24 * time.Hour), IssuedAt: now,
 		LoggedInAt: now.Add(-time.Hour), RenewedAt: now, Renewals: 2, RenewedFor: store.RenewedForRejection, RejectedInARow: 2, RefreshNotExtended: true, Scope: "read write",
+		LoggedInWith: store.ConfigFile{Host: "pc", Path: "/c.toml"},
 		Grant: store.Grant{TokenURL: "https://api.example.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code",
 			Audience: "https://api.example.com/", Resource: "https://api.example.com/v2/", Bound: true,
 			IssuerTokenURL: "https://gw.example.com/token", ScopeResource: "api://x"},

@@ -70,6 +70,7 @@ func TestTheFirstFreshtokenReadsTodaysRecords(t *testing.T) {
 	r.RenewedFor = store.RenewedForExpiry
 	r.Grant = store.Grant{TokenURL: "https://api.freeagent.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code"}
 	r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "the token endpoint asked to wait"}
+	r.LoggedInWith = store.ConfigFile{Host: "laptop", Path: "/home/me/.config/freshtoken/work.toml"}
 	dir := filepath.Join(t.TempDir(), "tokens")
 	if err := filestore.New(dir).Save(ctx, "sandbox", r); err != nil {
 		t.Fatal(err)

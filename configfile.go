@@ -1,0 +1,36 @@
+package freshtoken
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// LoggedInWithOther is the configuration file, on this machine, whose
+// log-in began the grant of r's tokens, when it is not this Source's own
+// (Settings.ConfigFile); "" otherwise. Two configurations that keep tokens
+// in one store under one environment name, for one grant (a work setup
+// and a personal one with the same app's sandbox), share the record, and
+// a log-in with either chooses the account both then use. It is "" for a
+// log-in with this configuration (by another path to the same file, too),
+// one that named no file (a record written before log-ins named it,
+// settings of no file, tokens fetched with client credentials), one made
+// on another host (a fleet's machines share one record on purpose, each
+// with its own file), and one with a file no longer there, through which
+// nothing uses the tokens.
+func (s *Source) LoggedInWithOther(r *store.Record) string {
+	theirs, ours := r.LoggedInWith, s.set.ConfigFile
+	if theirs.Path == "" || ours.Path == "" || theirs.Host != ours.Host || theirs.Path == ours.Path {
+		return ""
+	}
+	them, err := os.Stat(theirs.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	if us, uerr := os.Stat(ours.Path); err == nil && uerr == nil && os.SameFile(them, us) {
+		return ""
+	}
+	return theirs.Path
+}

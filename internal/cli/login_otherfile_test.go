@@ -1,0 +1,233 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// twoFiles is a work configuration and a personal one on this machine,
+// each with an environment "dev" of the same client at the same provider,
+// both keeping their tokens in the same folder: they share dev's record.
+// The work configuration has logged in.
+type twoFiles struct {
+	*devEnv
+	work, personal string // the configuration files, symbolic links resolved
+}
+
+func newTwoFiles(t *testing.T) *twoFiles {
+	t.Helper()
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	e.loginOutside(t)
+	text, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	personal := filepath.Join(e.dir, "personal.toml")
+	if err := os.WriteFile(personal, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &twoFiles{devEnv: e, work: resolved(t, e.config), personal: resolved(t, personal)}
+}
+
+func resolved(t *testing.T, path string) string {
+	t.Helper()
+	p, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// loginWith runs login -e dev, without a terminal, with the configuration
+// file config and args, the browser approving; it returns what stderr held
+// when the browser opened (nothing when it never did), and stderr in all.
+func loginWith(t *testing.T, config string, args ...string) (before, stderrText string, err error) {
+	t.Helper()
+	var stderr bytes.Buffer
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: func(url string) error {
+			before = stderr.String()
+			return approveAt(url)
+		},
+	})
+	root.SetArgs(append([]string{"--config", config, "login", "-e", "dev"}, args...))
+	err = root.ExecuteContext(t.Context())
+	return before, stderr.String(), err
+}
+
+// TestLoginRecordsItsConfigurationFile: a log-in records which
+// configuration file logged in (this host's name, the file's path with
+// symbolic links resolved), and renewals keep it, whichever configuration
+// renews: it is what tells status, and the next log-in, whose account the
+// shared tokens are.
+func TestLoginRecordsItsConfigurationFile(t *testing.T) {
+	e := newTwoFiles(t)
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.ConfigFile{Host: host, Path: e.work}
+	if got := e.record(t, "dev").LoggedInWith; got != want {
+		t.Fatalf("after the work configuration's log-in, the record says %+v; want %+v", got, want)
+	}
+	for _, conf := range []string{e.config, e.personal} {
+		ios, _, stderr := testStreams(false, false)
+		if code := cli.Main([]string{"--config", conf, "token", "--force", "-e", "dev"}, ios); code != 0 {
+			t.Fatalf("token --force with %s exited %d: %s", conf, code, stderr)
+		}
+		if got := e.record(t, "dev"); got.LoggedInWith != want || got.Renewals == 0 {
+			t.Fatalf("renewed with %s, the record says %+v, %d renewals; want %+v kept", conf, got.LoggedInWith, got.Renewals, want)
+		}
+	}
+}
+
+// TestLoginWithoutATerminalSaysItReplacesAnotherFilesLogIn: two
+// configuration files on this machine share dev's record (one store, one
+// name, one client). A script's log-in with the personal one over the
+// work one's says so in one line before the browser opens, naming both
+// files and that work then uses the account this log-in chooses, and goes
+// on, as over another client's tokens; it replaced them silently (the same
+// grant), and the work configuration then used the personal account. A
+// log-in over the file's own, over a record that names no file (written
+// before records did), over one logged in on another host (a fleet's
+// machines share one record on purpose), over one of a file no longer
+// there, or with another path to the same file (a symbolic or hard link,
+// as a service and a shell may name it) says nothing.
+func TestLoginWithoutATerminalSaysItReplacesAnotherFilesLogIn(t *testing.T) {
+	e := newTwoFiles(t)
+	before, _, err := loginWith(t, e.personal)
+	if err != nil {
+		t.Fatalf("login with the personal configuration: %v", err)
+	}
+	want := "freshtoken: dev: warning: the tokens stored for dev in " + filepath.Join(e.dir, "state", "dev.json") + " were logged in with " + e.work + ", not with this configuration (" + e.personal + "): the two share them"
+	if !strings.Contains(before, want) || !strings.Contains(before, "this log-in replaces them once it succeeds, and "+e.work+" will then use the account this log-in chooses") {
+		t.Fatalf("before the browser opened, stderr was:\n%s\nwant a line beginning %s, saying what it does to the work configuration", before, want)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.personal {
+		t.Fatalf("the record says it was logged in with %s; want %s, the log-in's", got, e.personal)
+	}
+
+	link := filepath.Join(t.TempDir(), "linked.toml")
+	hard := filepath.Join(e.dir, "hard.toml")
+	for _, tc := range []struct {
+		name   string
+		config string
+		spoil  func(r *store.Record)
+	}{
+		{"its own", e.personal, nil},
+		{"by a symbolic link", link, nil},
+		{"by a hard link", hard, nil},
+		{"a record naming no file", e.personal, func(r *store.Record) { r.LoggedInWith = store.ConfigFile{} }},
+		{"another host's", e.personal, func(r *store.Record) { r.LoggedInWith = store.ConfigFile{Host: "fleet-machine-2", Path: e.work} }},
+		{"a file no longer there", e.personal, func(r *store.Record) { r.LoggedInWith.Path = filepath.Join(e.dir, "gone.toml") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.Symlink(e.personal, link); err != nil && !os.IsExist(err) {
+				t.Fatal(err)
+			}
+			if err := os.Link(e.personal, hard); err != nil && !os.IsExist(err) {
+				t.Fatal(err)
+			}
+			if tc.spoil != nil {
+				rec := e.record(t, "dev")
+				tc.spoil(rec)
+				e.save(t, "dev", rec)
+			}
+			before, _, err := loginWith(t, tc.config)
+			if err != nil {
+				t.Fatalf("login: %v", err)
+			}
+			if strings.Contains(before, "warning") {
+				t.Fatalf("before the browser opened, stderr was:\n%s\nwant no warning", before)
+			}
+		})
+	}
+}
+
+// TestStatusSaysWhichOtherFileLoggedIn: status, text and --json, of a
+// configuration whose environment shares its tokens with another
+// configuration file on this machine that logged in says which file
+// (logged_in_with), so a person sees the sharing before a log-in with
+// either switches both to another account; that file's own status, and
+// one of a record that names no file, say nothing of it.
+func TestStatusSaysWhichOtherFileLoggedIn(t *testing.T) {
+	e := newTwoFiles(t)
+	status := func(config string, args ...string) string {
+		t.Helper()
+		ios, stdout, stderr := testStreams(false, false)
+		if code := cli.Main(append([]string{"--config", config, "status"}, args...), ios); code != 0 {
+			t.Fatalf("status with %s exited %d: %s", config, code, stderr)
+		}
+		return stdout.String()
+	}
+	withIn := func(config string) string {
+		t.Helper()
+		var got []struct {
+			LoggedInWith *string `json:"logged_in_with"`
+		}
+		if err := json.Unmarshal([]byte(status(config, "--json")), &got); err != nil || len(got) != 1 {
+			t.Fatalf("status --json with %s: %v, %d environments", config, err, len(got))
+		}
+		if got[0].LoggedInWith == nil {
+			return "(none)"
+		}
+		return *got[0].LoggedInWith
+	}
+	if got := withIn(e.personal); got != e.work {
+		t.Errorf("status --json with the personal configuration: logged_in_with %s; want %s", got, e.work)
+	}
+	if text, want := status(e.personal), "  logged in with: "+e.work+", another configuration, which shares these tokens"; !strings.Contains(text, want) {
+		t.Errorf("status with the personal configuration:\n%s\nwant a line %q", text, want)
+	}
+	if got := withIn(e.config); got != "(none)" {
+		t.Errorf("status --json with the work configuration: logged_in_with %s; want none, its own log-in", got)
+	}
+	if text := status(e.config); strings.Contains(text, "logged in with") {
+		t.Errorf("status with the work configuration:\n%s\nwant no line naming another", text)
+	}
+	rec := e.record(t, "dev")
+	rec.LoggedInWith = store.ConfigFile{}
+	e.save(t, "dev", rec)
+	if got := withIn(e.personal); got != "(none)" {
+		t.Errorf("status --json of a record naming no file: logged_in_with %s; want none, as before", got)
+	}
+}
+
+// TestImportForceOverAnotherFilesLogIn: import postman into a
+// configuration whose environment's record another configuration file on
+// this machine logged in (the same client) refuses without --force, as over
+// another client's tokens, naming that file; with --force it stores the
+// export's tokens. It said it "kept the stored tokens, renewed since the
+// export": the other configuration's, perhaps another account's.
+func TestImportForceOverAnotherFilesLogIn(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureAs(t, "sand", "dev-client-id", config.EnvSettings{ClientSecret: "dev-client-secret"})
+	e.loginOutsideAs(t, "sand")
+	personal := filepath.Join(e.dir, "personal.toml")
+	if err := os.WriteFile(personal, []byte("[store]\nurl = "+`"`+fileURL(filepath.Join(e.dir, "state"))+`"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	export := e.seedExport(t, "sand")
+	ios, _, stderr := testStreams(false, false)
+	if code := cli.Main([]string{"--config", personal, "import", "postman", export}, ios); code != 2 || !strings.Contains(stderr.String(), "logged in with "+resolved(t, e.config)) {
+		t.Fatalf("import without --force: exit %d, stderr %q; want 2, naming the work configuration's log-in", code, stderr)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := cli.Main([]string{"--config", personal, "import", "postman", export, "--force"}, ios); code != 0 || strings.Contains(stdout.String(), "kept the stored tokens") {
+		t.Fatalf("import --force: exit %d, stdout %q, stderr %q; want 0, the export's tokens stored", code, stdout, stderr)
+	}
+	if rec := e.record(t, "sand"); rec.LoggedInWith.Path != resolved(t, personal) {
+		t.Fatalf("after import --force the record says it was logged in with %q; want %s, the import's", rec.LoggedInWith.Path, personal)
+	}
+}

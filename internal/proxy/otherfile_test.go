@@ -1,0 +1,66 @@
+package proxy_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPageTellsOfAnotherFilesLogIn: a second configuration file on this
+// machine, naming dev with the same client and sharing the store, logged
+// in. The status page says which file logged in, as `freshtoken status`
+// does, and its Log in asks before replacing those tokens: pressed without
+// the page's confirmation it starts nothing and says why; confirmed
+// (replace_file naming the file shown), it logs in, and the record then
+// names the proxy's own file. Both configurations used one record, and a
+// log-in on the page switched the other to this account unasked.
+func TestPageTellsOfAnotherFilesLogIn(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	if _, page := f.get(t, "/"); strings.Contains(string(page), `id="with-dev"`) {
+		t.Fatalf("after the proxy's own log-in the page names another configuration:\n%s", page)
+	}
+	conf, err := os.ReadFile(f.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(filepath.Dir(f.configPath), "work.toml")
+	if err := os.WriteFile(work, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	work, err = filepath.EvalSymlinks(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, rec := f.stored(t, "dev")
+	rec.LoggedInWith.Path = work
+	if err := st.Save(t.Context(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	_, page := f.get(t, "/")
+	if want := `id="with-dev"><code>` + html.EscapeString(work) + `</code>, another configuration, which shares these tokens`; !strings.Contains(string(page), want) {
+		t.Fatalf("the page does not say which configuration logged in; want %s in:\n%s", want, page)
+	}
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=login-over-other-file&env=dev" {
+		t.Fatalf("Log in, unconfirmed, over another file's log-in: %d to %q; want the page saying why nothing was started", resp.StatusCode, loc)
+	}
+	if _, rec := f.stored(t, "dev"); rec.LoggedInWith.Path != work {
+		t.Fatalf("Log in, unconfirmed: the record now names %s; want %s's log-in, kept", rec.LoggedInWith.Path, work)
+	}
+	resp = f.pressEnv(t, "dev", "login", loginForm(t, page, "dev"), f.base)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, f.api) {
+		t.Fatalf("Log in, confirmed: %d to %q; want the log-in started", resp.StatusCode, loc)
+	}
+	if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "logged-in" {
+		t.Fatalf("Log in, confirmed and approved, ended at %s", ended)
+	}
+	own, _ := filepath.EvalSymlinks(f.configPath)
+	if _, rec := f.stored(t, "dev"); rec.LoggedInWith.Path != own {
+		t.Errorf("after the page's log-in the record names %s; want the proxy's own %s", rec.LoggedInWith.Path, own)
+	}
+}
