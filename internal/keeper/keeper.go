@@ -509,7 +509,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if !due {
 		k.unwait(name, endpoint)
 	} else {
-		k.renewedElsewhere(ctx, name, endpoint)
+		k.renewedElsewhere(ctx, endpoint)
 		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
 			// Told once a wait: its token file's readers meet 401s meanwhile.
@@ -840,12 +840,13 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // pace is one token endpoint's renewals: when the keeper last began one
 // for each environment it serves (or saw one made elsewhere, see
 // renewedElsewhere), since when each environment waiting its turn has
-// waited, and the Source each environment of it was last looked at
-// through.
+// waited, the Source each environment of it was last looked at through,
+// and when their records were last read for renewals made elsewhere.
 type pace struct {
 	began   map[string]begun
 	waiting map[string]waiter
 	members map[string]*freshtoken.Source
+	read    time.Time
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -990,24 +991,35 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	return turn
 }
 
-// renewedElsewhere counts, as begun at endpoint, the renewals of its other
+// renewedElsewhere counts, as begun at endpoint, the renewals of its
 // environments in the minute before now that their records in the store
 // show and this keeper did not begin: another keeper's sharing the store
 // (the service and a proxy started by hand, machines on one Redis), or a
 // command's. Each keeper paced only its own: two renewed 24 in a minute
 // at one token endpoint. A record that cannot be read, or renewed by a
-// clock ahead of this one, counts for nothing, as before: nothing new is
-// stored, so nothing new can fail; a store that fails a read is read no
-// further, so that one out of reach does not hold the renewal for a
-// time-out per environment. A renewal sent but not yet stored is not
-// seen: keepers looking in the same instant may pass the limit by a few.
-func (k *Keeper) renewedElsewhere(ctx context.Context, env, endpoint string) {
+// clock ahead of this one, counts for nothing: nothing new is stored, so
+// nothing new can fail; a store that fails a read is read no further, so
+// that one out of reach does not hold the renewal for a time-out per
+// environment. The records are read at most once an aheadLook for the
+// endpoint, not at each look of each environment due: the many waiting
+// their turn, each asking again every aheadLook, read every record each
+// time, and 200 environments on a file store took three quarters of a
+// second of the machine's every 5 s, growing as the square of their
+// number. A renewal sent but not yet stored, or stored since the last
+// read, is not seen: keepers looking within moments of each other may
+// pass the limit.
+func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 	k.mu.Lock()
-	others := map[string]*freshtoken.Source{}
 	now := k.now()
 	p := k.paceOf(endpoint)
+	if !p.read.After(now) && now.Sub(p.read) < aheadLook {
+		k.mu.Unlock()
+		return
+	}
+	p.read = now
+	others := map[string]*freshtoken.Source{}
 	for name, src := range p.members {
-		if b, ok := p.began[name]; name != env && (!ok || b.at.After(now) || now.Sub(b.at) >= time.Minute) {
+		if b, ok := p.began[name]; !ok || b.at.After(now) || now.Sub(b.at) >= time.Minute {
 			others[name] = src // not counted yet
 		}
 	}
