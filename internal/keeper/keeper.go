@@ -518,6 +518,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 					"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
 			}
 			due, at = false, turn
+			if again := k.now().Add(aheadLook); again.Before(turn) {
+				at = again
+			}
 		}
 	}
 	if due {
@@ -934,7 +937,12 @@ func (k *Keeper) paceOf(endpoint string) *pace {
 // A renewal so let in before its turn takes no place of those waiting
 // already: twelve environments whose tokens last seconds, each let in so,
 // kept the minute full, and one whose token file had lapsed (no bound)
-// waited for ever.
+// waited for ever. A turn past the places of this minute is counted from
+// the places as those ahead take them: told to ask again in 5 s, such a
+// renewal was let in by its lapse bound only in the last 10 s before it
+// lapsed, and its warning named a turn 5 s away that came minutes later.
+// Its keeper asks again sooner all the same (see aheadLook), in case
+// those ahead go.
 func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
@@ -967,15 +975,22 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	}
 	turn := now
 	if len(recent)+ahead >= keptPerMinute {
-		// Enough renewals a minute old to leave a place for env and
-		// those ahead; when that is more than the minute holds, those
-		// ahead take the places left as they ask, and env asks again
-		// soon after.
-		if gone := len(recent) - keptPerMinute + ahead + 1; gone > len(recent) {
-			turn = now.Add(aheadLook)
+		// The minute's places, each free again a minute after it was
+		// taken (those free now are taken now by those ahead), go to
+		// those ahead as they free, in turn, then env: its place is the
+		// q-th to free. Past the places of this minute, it is one of
+		// the last keptPerMinute's, taken and freed again each minute.
+		places := recent
+		for len(places) < keptPerMinute {
+			places = append(places, now)
+		}
+		slices.SortFunc(places, time.Time.Compare)
+		q := len(recent) - keptPerMinute + ahead
+		if q < len(places) {
+			turn = places[q].Add(time.Minute)
 		} else {
-			slices.SortFunc(recent, time.Time.Compare)
-			turn = recent[gone-1].Add(time.Minute)
+			later := q - len(places)
+			turn = places[len(places)-keptPerMinute+later%keptPerMinute].Add(time.Duration(later/keptPerMinute+2) * time.Minute)
 		}
 	}
 	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
@@ -1052,9 +1067,9 @@ func (k *Keeper) unwait(env, endpoint string) {
 	}
 }
 
-// aheadLook is how soon an environment asks again for its turn when the
-// places of the minute are left to environments that waited longer, which
-// take them as they ask.
+// aheadLook is how soon at most an environment waiting its turn asks
+// again for it: those ahead of it may go (renewed elsewhere, or no longer
+// due), and its place come sooner.
 const aheadLook = 5 * time.Second
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
