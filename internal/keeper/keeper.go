@@ -1015,7 +1015,9 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 // clock ahead of this one, counts for nothing: nothing new is stored, so
 // nothing new can fail; a store that fails a read is read no further, so
 // that one out of reach does not hold the renewal for a time-out per
-// environment. The records are read at most once an aheadLook for the
+// environment, but one record that cannot be read back (ErrCorrupt) is
+// passed over: the reading stopped there, and the renewals of the records
+// after it went uncounted. The records are read at most once an aheadLook for the
 // endpoint, not at each look of each environment due: the many waiting
 // their turn, each asking again every aheadLook, read every record each
 // time, and 200 environments on a file store took three quarters of a
@@ -1041,7 +1043,7 @@ func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 	k.mu.Unlock()
 	for name, src := range others {
 		rec, err := src.Record(ctx)
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrCorrupt) {
 			return
 		}
 		if rec == nil || src.CheckGrant(rec) != nil || rec.RenewedAt.After(now) || now.Sub(rec.RenewedAt) >= time.Minute {

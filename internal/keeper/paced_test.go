@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -563,5 +564,42 @@ func TestRenewalsFarBehindInLineAreLetInByTheirLapse(t *testing.T) {
 		if waited := rec.RenewedAt.Sub(due); waited > 150*time.Second {
 			t.Errorf("%s renewed %v after it fell due, its token file's token expiring 5m after; want 2m30s at most", env, waited)
 		}
+	}
+}
+
+// TestUnreadableRecordsLeaveTheRestCounted: two keepers sharing a file
+// store, 30 environments, six of whose records cannot be read (a newer
+// freshtoken's, or damaged). Reading the records for renewals made
+// elsewhere stopped at the first that failed, as a store out of reach
+// does: the other keeper's renewals read after it went uncounted, and the
+// two renewed up to 24 in a minute. One record unreadable is passed over.
+func TestUnreadableRecordsLeaveTheRestCounted(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	dir := filepath.Join(t.TempDir(), "tokens")
+	var names []string
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	a := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
+	b := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
+	ctx := context.Background()
+	for _, env := range names {
+		src, _ := a.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	a.round(ctx, time.Minute)
+	b.round(ctx, time.Minute)
+	for _, env := range names[24:] {
+		if err := os.WriteFile(filestore.New(dir).Location(env), []byte("{damaged"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
+	start := p.Stats().Refreshes
+	a.round(ctx, time.Minute)
+	clock.Advance(time.Second)
+	b.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != keptPerMinute {
+		t.Fatalf("%d renewals by the two keepers a second apart; want %d", got, keptPerMinute)
 	}
 }
