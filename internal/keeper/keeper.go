@@ -1657,7 +1657,11 @@ func (k *Keeper) removeTokenFile(env string, gone bool) {
 	}
 	// Told: its readers fail from now on, and a log-out is not the only
 	// way tokens go (a store's folder removed, a Redis emptied).
-	k.Logger.Info(fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env), "env", env, "path", path)
+	msg := fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env)
+	if k.Suggesting != nil {
+		msg = k.Suggesting(msg) // the log-in of this configuration, not the default one's
+	}
+	k.Logger.Info(msg, "env", env, "path", path)
 }
 
 // grantEnded reports whether rec notes that the provider ended its grant:
