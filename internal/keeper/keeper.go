@@ -1011,20 +1011,18 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 // show and this keeper did not begin: another keeper's sharing the store
 // (the service and a proxy started by hand, machines on one Redis), or a
 // command's. Each keeper paced only its own: two renewed 24 in a minute
-// at one token endpoint. A record that cannot be read, or renewed by a
-// clock ahead of this one, counts for nothing: nothing new is stored, so
-// nothing new can fail; a store that fails a read is read no further, so
-// that one out of reach does not hold the renewal for a time-out per
-// environment, but one record that cannot be read back (ErrCorrupt) is
-// passed over: the reading stopped there, and the renewals of the records
-// after it went uncounted. The records are read at most once an aheadLook for the
-// endpoint, not at each look of each environment due: the many waiting
-// their turn, each asking again every aheadLook, read every record each
-// time, and 200 environments on a file store took three quarters of a
-// second of the machine's every 5 s, growing as the square of their
-// number. A renewal sent but not yet stored, or stored since the last
-// read, is not seen: keepers looking within moments of each other may
-// pass the limit.
+// at one token endpoint. Nothing new is stored, so nothing new can fail:
+// a record that cannot be read back (ErrCorrupt; the reading stopped
+// there, and the renewals after it went uncounted) or was renewed by a
+// clock ahead of this one counts for nothing, and a store that fails a
+// read otherwise is read no further, so that one out of reach does not
+// hold the renewal for a time-out per environment. The records are read
+// at most once an aheadLook for the endpoint: read at each look of each
+// environment due, every aheadLook for each waiting its turn, 200
+// environments on a file store took three quarters of a second of the
+// machine's every 5 s, growing as the square of their number. A renewal
+// sent but not yet stored, or stored since the last read, is not seen:
+// keepers renewing within moments of each other may pass the limit.
 func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 	k.mu.Lock()
 	now := k.now()
