@@ -843,13 +843,18 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // pace is one token endpoint's renewals: when the keeper last began one
 // for each environment it serves (or saw one made elsewhere, see
 // renewedElsewhere), since when each environment waiting its turn has
-// waited, the Source each environment of it was last looked at through,
-// and when their records were last read for renewals made elsewhere.
+// waited, and each environment of it (see member).
 type pace struct {
 	began   map[string]begun
 	waiting map[string]waiter
-	members map[string]*freshtoken.Source
-	read    time.Time
+	members map[string]member
+}
+
+// member is an environment of a token endpoint: the Source it was last
+// looked at through, and when renewedElsewhere last read its record.
+type member struct {
+	src  *freshtoken.Source
+	read time.Time
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -899,7 +904,10 @@ const waiterGone = 2 * time.Minute
 func (k *Keeper) member(env, endpoint string, src *freshtoken.Source) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.paceOf(endpoint).members[env] = src
+	p := k.paceOf(endpoint)
+	m := p.members[env]
+	m.src = src
+	p.members[env] = m
 }
 
 // paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.
@@ -909,7 +917,7 @@ func (k *Keeper) paceOf(endpoint string) *pace {
 	}
 	p := k.paced[endpoint]
 	if p == nil {
-		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]*freshtoken.Source{}}
+		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]member{}}
 		k.paced[endpoint] = p
 	}
 	return p
@@ -1016,27 +1024,28 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 // there, and the renewals after it went uncounted) or was renewed by a
 // clock ahead of this one counts for nothing, and a store that fails a
 // read otherwise is read no further, so that one out of reach does not
-// hold the renewal for a time-out per environment. The records are read
-// at most once an aheadLook for the endpoint: read at each look of each
-// environment due, every aheadLook for each waiting its turn, 200
-// environments on a file store took three quarters of a second of the
-// machine's every 5 s, growing as the square of their number. A renewal
-// sent but not yet stored, or stored since the last read, is not seen:
-// keepers renewing within moments of each other may pass the limit.
+// hold the renewal for a time-out per environment. Each record is read
+// at most once an aheadLook: read at each look of each environment due,
+// every aheadLook for each waiting its turn, 200 environments on a file
+// store took three quarters of a second of the machine's every 5 s,
+// growing as the square of their number. A renewal sent but not yet
+// stored, or stored since its record was read, is not seen: keepers
+// renewing within moments of each other may pass the limit.
 func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 	k.mu.Lock()
 	now := k.now()
 	p := k.paceOf(endpoint)
-	if !p.read.After(now) && now.Sub(p.read) < aheadLook {
-		k.mu.Unlock()
-		return
-	}
-	p.read = now
 	others := map[string]*freshtoken.Source{}
-	for name, src := range p.members {
-		if b, ok := p.began[name]; !ok || b.at.After(now) || now.Sub(b.at) >= time.Minute {
-			others[name] = src // not counted yet
+	for name, m := range p.members {
+		if b, ok := p.began[name]; ok && !b.at.After(now) && now.Sub(b.at) < time.Minute {
+			continue // counted already
 		}
+		if !m.read.After(now) && now.Sub(m.read) < aheadLook {
+			continue // read lately
+		}
+		m.read = now
+		p.members[name] = m
+		others[name] = m.src
 	}
 	k.mu.Unlock()
 	for name, src := range others {

@@ -603,3 +603,39 @@ func TestUnreadableRecordsLeaveTheRestCounted(t *testing.T) {
 		t.Fatalf("%d renewals by the two keepers a second apart; want %d", got, keptPerMinute)
 	}
 }
+
+// TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted: a keeper
+// started beside another that has just renewed 11 environments (the
+// service restarted while a proxy started by hand runs). Its first due
+// environment looks before it knows of the others; the environments the
+// other renewed, looked at next, are counted by the next due one, not
+// only after 5 s: the keeper renewed 12 more, 23 in the minute.
+func TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	dir := filepath.Join(t.TempDir(), "tokens")
+	var names []string
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	a := keeperOn(t, filestore.New(dir), root, clock, names[:11], true, 5*time.Minute)
+	// The second keeper looks first at one it must renew, then at those
+	// the first renewed, then at the rest.
+	order := append(append([]string{names[11]}, names[:11]...), names[12:]...)
+	b := keeperOn(t, filestore.New(dir), root, clock, order, true, 5*time.Minute)
+	ctx := context.Background()
+	for _, env := range names {
+		src, _ := b.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
+	start := p.Stats().Refreshes
+	a.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != 11 {
+		t.Fatalf("the first keeper renewed %d; want its 11", got)
+	}
+	clock.Advance(time.Second)
+	b.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != keptPerMinute {
+		t.Fatalf("%d renewals by the two keepers a second apart; want %d", got, keptPerMinute)
+	}
+}
