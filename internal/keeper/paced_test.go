@@ -461,8 +461,8 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 // for the renewals made elsewhere: 60 environments asked Redis 119 times
 // a look (3.5 without that reading), 7000 times every 5 s, and 200 on a
 // file store took three quarters of a second of the machine every 5 s,
-// growing as the square of their number, for as long as any waited. The
-// records are read once an aheadLook for the token endpoint.
+// growing as the square of their number, for as long as any waited. Each
+// record is read at most once an aheadLook.
 func TestWaitingTurnsReadTheStoreLittle(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	srv := redistest.Start(t)
