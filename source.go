@@ -1561,9 +1561,9 @@ func (p KeepAlivePlan) Reason() string {
 // Plan says when the grant in r must next be renewed so that it
 // never lapses while unused, and why: a tenth of the refresh token's
 // lifetime (at most a day) before it expires, and as far ahead of
-// IdleLimit. Zero when nothing can be planned: no tokens, another client's,
-// a grant that has ended, or a refresh token whose expiry renewing did not
-// extend.
+// IdleLimit. Zero when nothing can be planned: no tokens, another client's
+// or a grant that has ended; At is zero too for a refresh token whose
+// expiry renewing did not extend, whose expiry is still in Lapses.
 func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 	if s.unmade() {
 		return KeepAlivePlan{}

@@ -101,6 +101,11 @@ func TestTokensGoneWithTheStoresFolderAreTold(t *testing.T) {
 	_, _, st, k, file := keepingForFaults(t)
 	var log bytes.Buffer
 	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	// As the proxy's, of a configuration named by --config: the log-in it
+	// names is that configuration's (it named the default one's).
+	k.Suggesting = func(msg string) string {
+		return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config /home/me/second.toml ")
+	}
 	ctx := context.Background()
 	k.round(ctx, time.Minute)
 	if _, err := os.Stat(file); err != nil {
@@ -119,7 +124,7 @@ func TestTokensGoneWithTheStoresFolderAreTold(t *testing.T) {
 	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the token file of tokens no longer stored: %v; want it removed", err)
 	}
-	if n := strings.Count(log.String(), "`freshtoken login -e dev`"); n != 1 {
+	if n := strings.Count(log.String(), "`freshtoken --config /home/me/second.toml login -e dev`"); n != 1 {
 		t.Fatalf("told %d times that the tokens are gone; want once\n%s", n, log.String())
 	}
 }

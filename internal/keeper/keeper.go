@@ -509,7 +509,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if !due {
 		k.unwait(name, endpoint)
 	} else {
-		k.renewedElsewhere(ctx, name, endpoint)
+		k.renewedElsewhere(ctx, endpoint)
 		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
 			// Told once a wait: its token file's readers meet 401s meanwhile.
@@ -518,6 +518,9 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 					"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
 			}
 			due, at = false, turn
+			if again := k.now().Add(aheadLook); again.Before(turn) {
+				at = again
+			}
 		}
 	}
 	if due {
@@ -840,12 +843,18 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // pace is one token endpoint's renewals: when the keeper last began one
 // for each environment it serves (or saw one made elsewhere, see
 // renewedElsewhere), since when each environment waiting its turn has
-// waited, and the Source each environment of it was last looked at
-// through.
+// waited, and each environment of it (see member).
 type pace struct {
 	began   map[string]begun
 	waiting map[string]waiter
-	members map[string]*freshtoken.Source
+	members map[string]member
+}
+
+// member is an environment of a token endpoint: the Source it was last
+// looked at through, and when renewedElsewhere last read its record.
+type member struct {
+	src  *freshtoken.Source
+	read time.Time
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -895,7 +904,10 @@ const waiterGone = 2 * time.Minute
 func (k *Keeper) member(env, endpoint string, src *freshtoken.Source) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.paceOf(endpoint).members[env] = src
+	p := k.paceOf(endpoint)
+	m := p.members[env]
+	m.src = src
+	p.members[env] = m
 }
 
 // paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.
@@ -905,7 +917,7 @@ func (k *Keeper) paceOf(endpoint string) *pace {
 	}
 	p := k.paced[endpoint]
 	if p == nil {
-		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]*freshtoken.Source{}}
+		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]member{}}
 		k.paced[endpoint] = p
 	}
 	return p
@@ -933,7 +945,12 @@ func (k *Keeper) paceOf(endpoint string) *pace {
 // A renewal so let in before its turn takes no place of those waiting
 // already: twelve environments whose tokens last seconds, each let in so,
 // kept the minute full, and one whose token file had lapsed (no bound)
-// waited for ever.
+// waited for ever. A turn past the places of this minute is counted from
+// the places as those ahead take them: told to ask again in 5 s, such a
+// renewal was let in by its lapse bound only in the last 10 s before it
+// lapsed, and its warning named a turn 5 s away that came minutes later.
+// Its keeper asks again sooner all the same (see aheadLook), in case
+// those ahead go.
 func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
@@ -966,15 +983,22 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	}
 	turn := now
 	if len(recent)+ahead >= keptPerMinute {
-		// Enough renewals a minute old to leave a place for env and
-		// those ahead; when that is more than the minute holds, those
-		// ahead take the places left as they ask, and env asks again
-		// soon after.
-		if gone := len(recent) - keptPerMinute + ahead + 1; gone > len(recent) {
-			turn = now.Add(aheadLook)
+		// The minute's places, each free again a minute after it was
+		// taken (those free now are taken now by those ahead), go to
+		// those ahead as they free, in turn, then env: its place is the
+		// q-th to free. Past the places of this minute, it is one of
+		// the last keptPerMinute's, taken and freed again each minute.
+		places := recent
+		for len(places) < keptPerMinute {
+			places = append(places, now)
+		}
+		slices.SortFunc(places, time.Time.Compare)
+		q := len(recent) - keptPerMinute + ahead
+		if q < len(places) {
+			turn = places[q].Add(time.Minute)
 		} else {
-			slices.SortFunc(recent, time.Time.Compare)
-			turn = recent[gone-1].Add(time.Minute)
+			later := q - len(places)
+			turn = places[len(places)-keptPerMinute+later%keptPerMinute].Add(time.Duration(later/keptPerMinute+2) * time.Minute)
 		}
 	}
 	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
@@ -990,31 +1014,43 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	return turn
 }
 
-// renewedElsewhere counts, as begun at endpoint, the renewals of its other
+// renewedElsewhere counts, as begun at endpoint, the renewals of its
 // environments in the minute before now that their records in the store
 // show and this keeper did not begin: another keeper's sharing the store
 // (the service and a proxy started by hand, machines on one Redis), or a
 // command's. Each keeper paced only its own: two renewed 24 in a minute
-// at one token endpoint. A record that cannot be read, or renewed by a
-// clock ahead of this one, counts for nothing, as before: nothing new is
-// stored, so nothing new can fail; a store that fails a read is read no
-// further, so that one out of reach does not hold the renewal for a
-// time-out per environment. A renewal sent but not yet stored is not
-// seen: keepers looking in the same instant may pass the limit by a few.
-func (k *Keeper) renewedElsewhere(ctx context.Context, env, endpoint string) {
+// at one token endpoint. Nothing new is stored, so nothing new can fail:
+// a record that cannot be read back (ErrCorrupt; the reading stopped
+// there, and the renewals after it went uncounted) or was renewed by a
+// clock ahead of this one counts for nothing, and a store that fails a
+// read otherwise is read no further, so that one out of reach does not
+// hold the renewal for a time-out per environment. Each record is read
+// at most once an aheadLook: read at each look of each environment due,
+// every aheadLook for each waiting its turn, 200 environments on a file
+// store took three quarters of a second of the machine's every 5 s,
+// growing as the square of their number. A renewal sent but not yet
+// stored, or stored since its record was read, is not seen: keepers
+// renewing within moments of each other may pass the limit.
+func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 	k.mu.Lock()
-	others := map[string]*freshtoken.Source{}
 	now := k.now()
 	p := k.paceOf(endpoint)
-	for name, src := range p.members {
-		if b, ok := p.began[name]; name != env && (!ok || b.at.After(now) || now.Sub(b.at) >= time.Minute) {
-			others[name] = src // not counted yet
+	others := map[string]*freshtoken.Source{}
+	for name, m := range p.members {
+		if b, ok := p.began[name]; ok && !b.at.After(now) && now.Sub(b.at) < time.Minute {
+			continue // counted already
 		}
+		if !m.read.After(now) && now.Sub(m.read) < aheadLook {
+			continue // read lately
+		}
+		m.read = now
+		p.members[name] = m
+		others[name] = m.src
 	}
 	k.mu.Unlock()
 	for name, src := range others {
 		rec, err := src.Record(ctx)
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrCorrupt) {
 			return
 		}
 		if rec == nil || src.CheckGrant(rec) != nil || rec.RenewedAt.After(now) || now.Sub(rec.RenewedAt) >= time.Minute {
@@ -1040,9 +1076,9 @@ func (k *Keeper) unwait(env, endpoint string) {
 	}
 }
 
-// aheadLook is how soon an environment asks again for its turn when the
-// places of the minute are left to environments that waited longer, which
-// take them as they ask.
+// aheadLook is how soon at most an environment waiting its turn asks
+// again for it: those ahead of it may go (renewed elsewhere, or no longer
+// due), and its place come sooner.
 const aheadLook = 5 * time.Second
 
 // minWait keeps a plan that stays due (the engine renews a grant at most
@@ -1628,7 +1664,11 @@ func (k *Keeper) removeTokenFile(env string, gone bool) {
 	}
 	// Told: its readers fail from now on, and a log-out is not the only
 	// way tokens go (a store's folder removed, a Redis emptied).
-	k.Logger.Info(fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env), "env", env, "path", path)
+	msg := fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env)
+	if k.Suggesting != nil {
+		msg = k.Suggesting(msg) // the log-in of this configuration, not the default one's
+	}
+	k.Logger.Info(msg, "env", env, "path", path)
 }
 
 // grantEnded reports whether rec notes that the provider ended its grant:

@@ -3,9 +3,11 @@ package keeper
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -248,6 +250,9 @@ func lateBegins(limit, quickLapses time.Duration) time.Duration {
 			}
 			if turn := k.turn(env, endpoint, lapses); turn.After(clock.Now()) {
 				next[env] = turn
+				if again := clock.Now().Add(aheadLook); again.Before(turn) {
+					next[env] = again
+				}
 				continue
 			}
 			if env == "late" {
@@ -262,8 +267,9 @@ func lateBegins(limit, quickLapses time.Duration) time.Duration {
 
 // TestTurnWithMoreWaitingThanTheMinuteHolds: more environments wait their
 // turn than a minute's renewals, and those noted are a minute old: one of
-// the last asks before those ahead of it. It is told to ask again soon;
-// the turn was counted from a renewal the minute no longer held.
+// the last asks before those ahead of it. Its turn is a minute after they
+// take the minute's places (it was counted from a renewal the minute no
+// longer held), and they take them as they ask.
 func TestTurnWithMoreWaitingThanTheMinuteHolds(t *testing.T) {
 	const endpoint = "https://login.example/token"
 	clock := fakeclock.New()
@@ -273,8 +279,8 @@ func TestTurnWithMoreWaitingThanTheMinuteHolds(t *testing.T) {
 	}
 	clock.Advance(time.Minute)
 	last := fmt.Sprintf("client%02d", 2*keptPerMinute)
-	if turn := k.turn(last, endpoint, time.Time{}); !turn.Equal(clock.Now().Add(aheadLook)) {
-		t.Fatalf("with %d waiting ahead, the turn is %v; want %v", 2*keptPerMinute-keptPerMinute, turn, clock.Now().Add(aheadLook))
+	if turn := k.turn(last, endpoint, time.Time{}); !turn.Equal(clock.Now().Add(time.Minute)) {
+		t.Fatalf("with %d waiting ahead, the turn is %v; want %v, a minute after they take the minute's places", 2*keptPerMinute-keptPerMinute, turn, clock.Now().Add(time.Minute))
 	}
 	for i := keptPerMinute; i < 2*keptPerMinute; i++ {
 		if turn := k.turn(fmt.Sprintf("client%02d", i), endpoint, time.Time{}); !turn.Equal(clock.Now()) {
@@ -446,5 +452,190 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 				t.Fatalf("%d renewals in four minutes (%v); want one for each of the %d environments", got, counts, len(names))
 			}
 		})
+	}
+}
+
+// TestWaitingTurnsReadTheStoreLittle: 60 environments of one token
+// endpoint on one Redis, all due after a night asleep, 48 of them waiting
+// their turn. Each look of each one read every other environment's record
+// for the renewals made elsewhere: 60 environments asked Redis 119 times
+// a look (3.5 without that reading), 7000 times every 5 s, and 200 on a
+// file store took three quarters of a second of the machine every 5 s,
+// growing as the square of their number, for as long as any waited. Each
+// record is read at most once an aheadLook.
+func TestWaitingTurnsReadTheStoreLittle(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	st, err := redisstore.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var names []string
+	for i := range 60 {
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	k := keeperOn(t, st, root, clock, names, true, 0)
+	ctx := context.Background()
+	for _, env := range names {
+		src, _ := k.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	k.round(ctx, time.Minute)
+	clock.Advance(10 * time.Hour)
+	start, renewals := srv.Commands(t), p.Stats().Refreshes
+	const rounds = 12 // a minute of looks 5 s apart
+	for range rounds {
+		k.round(ctx, time.Minute)
+		clock.Advance(5 * time.Second)
+	}
+	if got := p.Stats().Refreshes - renewals; got != keptPerMinute {
+		t.Fatalf("%d renewals in the first minute; want %d", got, keptPerMinute)
+	}
+	looks := rounds * len(names)
+	if perLook := float64(srv.Commands(t)-start) / float64(looks); perLook > 10 {
+		t.Errorf("%.1f Redis commands a look of an environment (%d looks); want 10 at most", perLook, looks)
+	}
+}
+
+// TestATurnPastTheMinuteIsToldTrue: 40 environments, their token files'
+// tokens expired over a night asleep: those past the places of the first
+// two minutes were told their token file holds an expired token until a
+// turn 5 s away, and renewed minutes later. Each is told the turn its
+// renewal comes at.
+func TestATurnPastTheMinuteIsToldTrue(t *testing.T) {
+	k, _, clock := keeperOfMany(t, 40, devprovider.Options{}, true, 0)
+	names, _ := k.Envs()
+	var log bytes.Buffer
+	k.Logger = slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx := context.Background()
+	clock.Advance(10 * time.Hour)
+	for range 48 { // four minutes of looks 5 s apart
+		k.round(ctx, time.Minute)
+		clock.Advance(5 * time.Second)
+	}
+	told := map[string]time.Time{}
+	for line := range strings.Lines(log.String()) {
+		var warning struct {
+			Env  string
+			Turn time.Time
+		}
+		if err := json.Unmarshal([]byte(line), &warning); err == nil && !warning.Turn.IsZero() {
+			told[warning.Env] = warning.Turn
+		}
+	}
+	if len(told) != len(names)-keptPerMinute {
+		t.Fatalf("%d environments told of their turn; want the %d waiting it\n%s", len(told), len(names)-keptPerMinute, log.String())
+	}
+	for env, turn := range told {
+		src, _ := k.Open(ctx, env)
+		rec, err := src.Record(ctx)
+		if err != nil || rec == nil {
+			t.Fatalf("%s: %v", env, err)
+		}
+		if late := rec.RenewedAt.Sub(turn); late < 0 || late > aheadLook {
+			t.Errorf("%s renewed at %v, told its turn was %v", env, rec.RenewedAt.Format(time.TimeOnly), turn.Format(time.TimeOnly))
+		}
+	}
+}
+
+// TestRenewalsFarBehindInLineAreLetInByTheirLapse: 60 environments
+// whose token files are kept fresh 5 minutes ahead fall due together.
+// Those past the places of the minute to come were told to ask again in
+// 5 s, and their lapse bound was counted from that: the last twelve
+// waited 4 of the 5 minutes left before their tokens expired, leaving one
+// for retries. None waits more than half the time left when it fell due.
+func TestRenewalsFarBehindInLineAreLetInByTheirLapse(t *testing.T) {
+	k, _, clock := keeperOfMany(t, 60, devprovider.Options{}, true, 5*time.Minute)
+	names, _ := k.Envs()
+	ctx := context.Background()
+	clock.Advance(55 * time.Minute) // all due: the access tokens expire in 5 minutes
+	due := clock.Now()
+	for range 60 {
+		k.round(ctx, time.Minute)
+		clock.Advance(5 * time.Second)
+	}
+	for _, env := range names {
+		src, _ := k.Open(ctx, env)
+		rec, err := src.Record(ctx)
+		if err != nil || rec == nil {
+			t.Fatalf("%s: %v", env, err)
+		}
+		if waited := rec.RenewedAt.Sub(due); waited > 150*time.Second {
+			t.Errorf("%s renewed %v after it fell due, its token file's token expiring 5m after; want 2m30s at most", env, waited)
+		}
+	}
+}
+
+// TestUnreadableRecordsLeaveTheRestCounted: two keepers sharing a file
+// store, 30 environments, six of whose records cannot be read (a newer
+// freshtoken's, or damaged). Reading the records for renewals made
+// elsewhere stopped at the first that failed, as a store out of reach
+// does: the other keeper's renewals read after it went uncounted, and the
+// two renewed up to 24 in a minute. One record unreadable is passed over.
+func TestUnreadableRecordsLeaveTheRestCounted(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	dir := filepath.Join(t.TempDir(), "tokens")
+	var names []string
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	a := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
+	b := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
+	ctx := context.Background()
+	for _, env := range names {
+		src, _ := a.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	a.round(ctx, time.Minute)
+	b.round(ctx, time.Minute)
+	for _, env := range names[24:] {
+		if err := os.WriteFile(filestore.New(dir).Location(env), []byte("{damaged"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
+	start := p.Stats().Refreshes
+	a.round(ctx, time.Minute)
+	clock.Advance(time.Second)
+	b.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != keptPerMinute {
+		t.Fatalf("%d renewals by the two keepers a second apart; want %d", got, keptPerMinute)
+	}
+}
+
+// TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted: a keeper
+// started beside another that has just renewed 11 environments (the
+// service restarted while a proxy started by hand runs). Its first due
+// environment looks before it knows of the others; the environments the
+// other renewed, looked at next, are counted by the next due one, not
+// only after 5 s: the keeper renewed 12 more, 23 in the minute.
+func TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	dir := filepath.Join(t.TempDir(), "tokens")
+	var names []string
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	a := keeperOn(t, filestore.New(dir), root, clock, names[:11], true, 5*time.Minute)
+	// The second keeper looks first at one it must renew, then at those
+	// the first renewed, then at the rest.
+	order := append(append([]string{names[11]}, names[:11]...), names[12:]...)
+	b := keeperOn(t, filestore.New(dir), root, clock, order, true, 5*time.Minute)
+	ctx := context.Background()
+	for _, env := range names {
+		src, _ := b.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
+	start := p.Stats().Refreshes
+	a.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != 11 {
+		t.Fatalf("the first keeper renewed %d; want its 11", got)
+	}
+	clock.Advance(time.Second)
+	b.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != keptPerMinute {
+		t.Fatalf("%d renewals by the two keepers a second apart; want %d", got, keptPerMinute)
 	}
 }

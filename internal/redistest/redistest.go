@@ -401,6 +401,14 @@ func (s *Server) Changes(t testing.TB) int {
 	return s.count(t, "persistence", "rdb_changes_since_last_save")
 }
 
+// Commands is how many commands the server has processed since it
+// started (total_commands_processed, INFO stats): each a round trip of a
+// client's, a wait on a Redis far away. The INFO asking adds one.
+func (s *Server) Commands(t testing.TB) int {
+	t.Helper()
+	return s.count(t, "stats", "total_commands_processed")
+}
+
 // Clients is how many clients are connected to the server, besides the
 // connection that asks.
 func (s *Server) Clients(t testing.TB) int {
