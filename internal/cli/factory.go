@@ -334,9 +334,7 @@ func (l *logFile) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	err := l.follow()
 	if err == nil {
-		unlock := lockAppend(l.file)
 		err = l.append(b)
-		unlock()
 	}
 	switch {
 	case err == nil && l.failed:
@@ -384,12 +382,15 @@ var wroteShort = func() {}
 // takeBack removes the last n bytes written to the file, part of a line
 // the disk had room for only that much of, so that it holds whole lines: a
 // reader of a JSON log stops at a cut one. It cuts nothing but those
-// bytes: other freshtoken processes logging to the file wait for it
-// (lockAppend), and when anything else wrote after them (a writer that
-// takes no lock), they are left. It reports whether it took them back (a
-// file that may only be appended to, chattr +a, cannot be cut). Cutting
-// the file's last n bytes cut another process's line that had landed after
-// them, and left the part.
+// bytes, and only while they are the file's end: a line another process
+// appended after them is left, and the part with it. It takes no lock, so
+// that nothing another process does with the file (a lock of its own, a
+// freshtoken stopped by Ctrl-Z) holds up a line; another process's line
+// landing between the check and the cut, in the instant a full disk is
+// given room again, is all it could take. It reports whether it took them
+// back (a file that may only be appended to, chattr +a, cannot be cut).
+// Cutting the file's last n bytes cut another process's line that had
+// landed after them, and left the part.
 func (l *logFile) takeBack(n int) bool {
 	end, err := l.file.Seek(0, io.SeekCurrent) // an append leaves the offset at the end of what it wrote
 	if err != nil {
