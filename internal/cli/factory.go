@@ -163,11 +163,12 @@ func (f *Factory) setupLogging() error {
 		if err != nil {
 			return usageErrorf("%s", logFileProblem(f.LogFile, err))
 		}
-		l := &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
-		f.closers = append(f.closers, l)
-		w = l
+		w = &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
 	}
 	bl := &boundedLog{w: w, limit: logStallLimit}
+	if f.LogFile != "" {
+		f.closers = append(f.closers, bl)
+	}
 	f.log, w = bl, bl
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler

@@ -744,3 +744,42 @@ func TestLogFileLockedByAnotherHoldsNothingUp(t *testing.T) {
 		t.Errorf("the log file holds %q; want the line logged, at once", b)
 	}
 }
+
+// TestLogFileNobodyReadsLetsTheCommandEnd: a --log-file that takes no more
+// (a named pipe whose reader stopped reading, as a terminal paused by
+// Ctrl-S or a log file on a server that stopped answering) holds a line
+// for the log's stall limit at most, and the end of the command too:
+// closing the log waited for that line, so the command, `token` included,
+// did not end, SIGTERM or not, until the reader read again or went.
+func TestLogFileNobodyReadsLetsTheCommandEnd(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "log")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil { // the pipe full: its reader reads no more
+		_, err = syscall.Write(int(filler.Fd()), make([]byte, 4<<10))
+	}
+	filler.Close()
+	f := loggingTo(t, fifo)
+	t.Cleanup(func() { reader.Close() }) // before f's close: the line waiting goes
+	f.Logger().Warn("a line nobody reads")
+	f.flushLog()
+	closed := make(chan struct{})
+	go func() {
+		f.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("closing a --log-file nobody reads waits for the line left in it, and the command's end with it")
+	}
+}
