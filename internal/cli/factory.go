@@ -388,17 +388,22 @@ var wroteShort = func() {}
 // that nothing another process does with the file (a lock of its own, a
 // freshtoken stopped by Ctrl-Z) holds up a line; another process's line
 // landing between the check and the cut, in the instant a full disk is
-// given room again, is all it could take. It reports whether it took them
-// back (a file that may only be appended to, chattr +a, cannot be cut).
-// Cutting the file's last n bytes cut another process's line that had
-// landed after them, and left the part.
+// given room again, is all it could take. It reports whether the file no
+// longer ends in the part: taken back, or followed by another's line,
+// after which the next line needs no line break of its own (one made an
+// empty line). A file that may only be appended to (chattr +a) cannot be
+// cut. Cutting the file's last n bytes cut another process's line that
+// had landed after them, and left the part.
 func (l *logFile) takeBack(n int) bool {
 	end, err := l.file.Seek(0, io.SeekCurrent) // an append leaves the offset at the end of what it wrote
 	if err != nil {
 		return false
 	}
 	fi, err := l.file.Stat()
-	return err == nil && fi.Mode().IsRegular() && fi.Size() == end && l.file.Truncate(end-int64(n)) == nil
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	return fi.Size() != end || l.file.Truncate(end-int64(n)) == nil
 }
 
 // follow opens the file at l.path again when it is no longer the file
