@@ -163,11 +163,12 @@ func (f *Factory) setupLogging() error {
 		if err != nil {
 			return usageErrorf("%s", logFileProblem(f.LogFile, err))
 		}
-		l := &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
-		f.closers = append(f.closers, l)
-		w = l
+		w = &logFile{file: lf, path: f.LogFile, errOut: f.IO.ErrOut}
 	}
 	bl := &boundedLog{w: w, limit: logStallLimit}
+	if f.LogFile != "" {
+		f.closers = append(f.closers, bl)
+	}
 	f.log, w = bl, bl
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler
@@ -334,9 +335,7 @@ func (l *logFile) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	err := l.follow()
 	if err == nil {
-		unlock := lockAppend(l.file)
 		err = l.append(b)
-		unlock()
 	}
 	switch {
 	case err == nil && l.failed:
@@ -384,19 +383,27 @@ var wroteShort = func() {}
 // takeBack removes the last n bytes written to the file, part of a line
 // the disk had room for only that much of, so that it holds whole lines: a
 // reader of a JSON log stops at a cut one. It cuts nothing but those
-// bytes: other freshtoken processes logging to the file wait for it
-// (lockAppend), and when anything else wrote after them (a writer that
-// takes no lock), they are left. It reports whether it took them back (a
-// file that may only be appended to, chattr +a, cannot be cut). Cutting
-// the file's last n bytes cut another process's line that had landed after
-// them, and left the part.
+// bytes, and only while they are the file's end: a line another process
+// appended after them is left, and the part with it. It takes no lock, so
+// that nothing another process does with the file (a lock of its own, a
+// freshtoken stopped by Ctrl-Z) holds up a line; another process's line
+// landing between the check and the cut, in the instant a full disk is
+// given room again, is all it could take. It reports whether the file no
+// longer ends in the part: taken back, or followed by another's line,
+// after which the next line needs no line break of its own (one made an
+// empty line). A file that may only be appended to (chattr +a) cannot be
+// cut. Cutting the file's last n bytes cut another process's line that
+// had landed after them, and left the part.
 func (l *logFile) takeBack(n int) bool {
 	end, err := l.file.Seek(0, io.SeekCurrent) // an append leaves the offset at the end of what it wrote
 	if err != nil {
 		return false
 	}
 	fi, err := l.file.Stat()
-	return err == nil && fi.Mode().IsRegular() && fi.Size() == end && l.file.Truncate(end-int64(n)) == nil
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	return fi.Size() != end || l.file.Truncate(end-int64(n)) == nil
 }
 
 // follow opens the file at l.path again when it is no longer the file

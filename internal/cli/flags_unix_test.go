@@ -678,11 +678,11 @@ func TestAppendOnlyLogFileOnAFullDisk(t *testing.T) {
 // TestSharedLogFileOnAFullDiskCutsOnlyItsOwnLine: a --log-file several
 // processes write to, on a disk that fills as one of them writes a line
 // (a real tmpfs): the part of the line the disk took is taken back only
-// while it is the file's end. Another freshtoken's line waits for it (the
-// file is locked from the part's write to its taking back), and a line
-// another writer appended meanwhile (one that takes no lock, here after
-// some room was freed) is left whole. The taking back cut the file's last
-// bytes, whoever's they were: the other's line, and left the part.
+// while it is the file's end, and a line another process appended
+// meanwhile (here after some room was freed) is left whole, and the next
+// line follows it with no empty line between. The taking back cut the
+// file's last bytes, whoever's they were: the other's line, and left the
+// part.
 func TestSharedLogFileOnAFullDiskCutsOnlyItsOwnLine(t *testing.T) {
 	path := testdisk.SmallFile(t, "64k", "proxy.log", nil)
 	f := loggingTo(t, path)
@@ -690,20 +690,18 @@ func TestSharedLogFileOnAFullDiskCutsOnlyItsOwnLine(t *testing.T) {
 	free := testdisk.Fill(t, filepath.Dir(path))
 	other := "time=2026-12-07T08:00:00Z level=WARN msg=\"another process's line\"\n"
 	landed := false
-	wroteShort = func() {
+	wroteShort = func() { // on the log's writer goroutine, where t.Fatal may not be called
 		wroteShort = func() {}
 		landed = true
 		g, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return
 		}
 		defer g.Close()
-		if err := syscall.Flock(int(g.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); !errors.Is(err, syscall.EWOULDBLOCK) {
-			t.Errorf("another freshtoken could lock the log file between a line's part and its taking back (%v); want it to wait", err)
-		}
 		free()
 		if _, err := g.WriteString(other); err != nil {
-			t.Fatal(err)
+			t.Error(err)
 		}
 	}
 	t.Cleanup(func() { wroteShort = func() {} })
@@ -717,7 +715,73 @@ func TestSharedLogFileOnAFullDiskCutsOnlyItsOwnLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := string(b)
-	if !strings.Contains(log, other) || !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"\n\z`).MatchString(log) {
-		t.Errorf("the log file holds:\n%.600s\nwant the other process's line whole, and the next line one of its own", log)
+	if !strings.Contains(log, other) || !regexp.MustCompile(`(?m)^time=\S+ level=WARN msg="once there is room"\n\z`).MatchString(log) || strings.Contains(log, "\n\n") {
+		t.Errorf("the log file holds:\n%.600s\nwant the other process's line whole, and the next line one of its own, no empty line before it", log)
+	}
+}
+
+// TestLogFileLockedByAnotherHoldsNothingUp: a --log-file that another
+// process holds a lock on is written at once. Any user who may read the
+// file can take one (here a shared one, taken on a file of mode 0644), and
+// a freshtoken stopped by Ctrl-Z as it logged held one: each line waited
+// for it, the first a second (the log's stall limit) and the rest dropped,
+// and the command, `token` included, did not end until the lock was let
+// go, SIGTERM or not.
+func TestLogFileLockedByAnotherHoldsNothingUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "proxy.log")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := loggingTo(t, path)
+	other, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() }) // before f's close: a line still waiting goes
+	if err := syscall.Flock(int(other.Fd()), syscall.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+	f.Logger().Warn("while another holds the file locked")
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "while another holds the file locked") {
+		t.Errorf("the log file holds %q; want the line logged, at once", b)
+	}
+}
+
+// TestLogFileNobodyReadsLetsTheCommandEnd: a --log-file that takes no more
+// (a named pipe whose reader stopped reading, as a terminal paused by
+// Ctrl-S or a log file on a server that stopped answering) holds a line
+// for the log's stall limit at most, and the end of the command too:
+// closing the log waited for that line, so the command, `token` included,
+// did not end, SIGTERM or not, until the reader read again or went.
+func TestLogFileNobodyReadsLetsTheCommandEnd(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "log")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil { // the pipe full: its reader reads no more
+		_, err = syscall.Write(int(filler.Fd()), make([]byte, 4<<10))
+	}
+	filler.Close()
+	f := loggingTo(t, fifo)
+	t.Cleanup(func() { reader.Close() }) // before f's close: the line waiting goes
+	f.Logger().Warn("a line nobody reads")
+	f.flushLog()
+	closed := make(chan struct{})
+	go func() {
+		f.close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("closing a --log-file nobody reads waits for the line left in it, and the command's end with it")
 	}
 }

@@ -10,7 +10,3 @@ import "os"
 func openLogFile(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
-
-// lockAppend takes no lock: a line a full disk took part of is taken back
-// only while nothing was written after it (see logFile.takeBack).
-func lockAppend(*os.File) (unlock func()) { return func() {} }

@@ -369,30 +369,3 @@ func fileKind(fi fs.FileInfo) string {
 	}
 	return "file that is not a regular file"
 }
-
-// lockAppend takes the lock on the --log-file f that every freshtoken
-// writing to it holds while it appends a line, and returns its release: a
-// line a full disk took part of is taken back before another freshtoken's
-// lands after it (see logFile.takeBack). A file that cannot be locked (a
-// file system without locks) is written unlocked.
-func lockAppend(f *os.File) (unlock func()) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return func() {}
-	}
-	flock := func(how int) (err error) {
-		if cerr := rc.Control(func(fd uintptr) {
-			err = unix.Flock(int(fd), how)
-			for errors.Is(err, unix.EINTR) {
-				err = unix.Flock(int(fd), how)
-			}
-		}); cerr != nil {
-			return cerr
-		}
-		return err
-	}
-	if flock(unix.LOCK_EX) != nil {
-		return func() {}
-	}
-	return func() { flock(unix.LOCK_UN) }
-}

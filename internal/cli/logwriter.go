@@ -80,6 +80,27 @@ func (b *boundedLog) flush() {
 	}
 }
 
+// Close closes the log's file, unless a line is still left to finish in
+// it: the process's end closes it then. Closing it waited for that line,
+// which a reader that reads no more (a pipe, a terminal paused by Ctrl-S)
+// held for ever, and the command's end, exit code and all, with it.
+func (b *boundedLog) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending != nil {
+		select {
+		case <-b.pending:
+			b.pending = nil
+		default:
+			return nil
+		}
+	}
+	if c, ok := b.w.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 func (b *boundedLog) droppedNote() []byte {
 	if b.note != nil {
 		return b.note(b.dropped)
