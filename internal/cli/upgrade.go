@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -33,6 +34,10 @@ var upgradeCheck = func() time.Duration {
 // provider (its `freshtoken login --timeout` may be long) does not keep an
 // old version running for long.
 const upgradeLoginLooks = 20
+
+// upgradeVersionTimeout bounds the new freshtoken's `version`
+// (startsAsFreshtoken): one that takes longer hangs, and is refused.
+var upgradeVersionTimeout = 30 * time.Second
 
 // upgraded ends a proxy whose binary was replaced (an upgrade): Main then
 // starts the new one in its place, with the same arguments, handing it
@@ -185,13 +190,18 @@ func (l *upgradeListener) Close() error {
 // freshtoken at all) must not end a proxy that works. It also asks whether
 // that freshtoken takes the listening socket handed over (see
 // handOverAsk): one from before this was added, an upgrade rolled back,
-// is not handed it.
+// is not handed it. One that does not finish in time is killed, which is
+// its verdict, not a signal sent to it (see notAVerdict).
 func startsAsFreshtoken(ctx context.Context, path string) (takesSocket bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, upgradeVersionTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "version")
 	cmd.Env = append(os.Environ(), handOverVar+"="+handOverAsk)
+	cmd.WaitDelay = time.Second // a child of its own may hold its output open
 	out, err := cmd.Output()
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return false, fmt.Errorf("its `version` did not finish within %s", upgradeVersionTimeout)
+	}
 	if err != nil {
 		return false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,5 +106,34 @@ func TestUpgradeStopsOnceLoginsAreStopped(t *testing.T) {
 	defer mu.Unlock()
 	if len(forced) != upgradeLoginLooks+1 || forced[len(forced)-1] != true || forced[len(forced)-2] != false {
 		t.Errorf("log-ins were stopped %d times (forced: %v); want %d unforced tries, then a forced one", len(forced), forced, upgradeLoginLooks)
+	}
+}
+
+// TestUpgradeCheckThatHangsRefusesTheFile: a new file whose `version`
+// does not finish (a build that hangs as it starts) is refused, as one
+// that fails: the log says it does not start. Killed at the end of the
+// check's time, its SIGKILL was taken for a signal sent to it from
+// outside, and the check was tried again at every look, for ever, each
+// taking the whole time, with nothing but a debug line.
+func TestUpgradeCheckThatHangsRefusesTheFile(t *testing.T) {
+	shortUpgradeCheck(t)
+	was := upgradeVersionTimeout
+	upgradeVersionTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { upgradeVersionTimeout = was })
+	// A child of its own holds its output open after it is killed.
+	path, replace := replaced(t, "sleep 60 &\necho $! >\"$0.child\"\nwait\n")
+	t.Cleanup(func() {
+		if pid, err := os.ReadFile(path + ".child"); err == nil {
+			exec.Command("kill", strings.TrimSpace(string(pid))).Run()
+		}
+	})
+	logs := testenv.NewOutput()
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	replace()
+	testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
+		return strings.Contains(logs.String(), "the new file does not start") && strings.Contains(logs.String(), "did not finish within")
+	})
+	if ctx.Err() != nil || upgradedTo() != nil {
+		t.Errorf("the proxy was stopped for a new file that hangs: %v", context.Cause(ctx))
 	}
 }
