@@ -466,8 +466,9 @@ func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, att
 	if errors.Is(err, errRestarting) {
 		// Not the environment's failure, and the new process, which
 		// the browser reaches next, knows neither this notice's key nor
-		// the attempt: a `freshtoken login` that asked sees the log-in
-		// held nowhere and says to run it again.
+		// the attempt: a `freshtoken login` that asked, never told the
+		// log-in was held or failed, waits on for the tokens, which the
+		// log-in begun from the new process's page stores.
 		p.log.Info("log-in not started: the proxy is restarting as its new version", "env", name)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, errRestarting.Error()+", so no log-in to "+name+" was started: open "+p.base+"/ again in a few seconds and click Log in.", http.StatusServiceUnavailable)
