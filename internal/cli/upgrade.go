@@ -29,10 +29,10 @@ var upgradeCheck = func() time.Duration {
 	return time.Minute
 }()
 
-// upgradeLoginLooks is how many looks (upgradeCheck) a browser log-in
-// under way may hold the restart after an upgrade: one left at the
-// provider (its `freshtoken login --timeout` may be long) does not keep an
-// old version running for long.
+// upgradeLoginLooks is how many looks (upgradeCheck) a log-in under way
+// may hold the restart after an upgrade: one left at the provider (its
+// `freshtoken login --timeout` may be long) does not keep an old version
+// running for long.
 const upgradeLoginLooks = 20
 
 // upgradeVersionTimeout bounds the new freshtoken's `version`
@@ -82,11 +82,11 @@ func (u *upgraded) Error() string {
 // running, as it is, until another replaces it; one whose `version` was
 // ended by a signal (Ctrl-C or a hang-up sent to the whole job, a service
 // manager stopping every process of the service) is tried again at the
-// next look. Before it stops, it closes the proxy to new browser log-ins
+// next look. Before it stops, it closes the proxy to new log-ins
 // (stopLogins, see proxy.Proxy.StopLogins): their state lives in this
-// process, and would go with it. While one waits for its browser, the
-// proxy stops later, by upgradeLoginLooks at most, when stopLogins is
-// forced.
+// process, and would go with it. While one waits for its browser, or a
+// device log-in for its approval, the proxy stops later, by
+// upgradeLoginLooks at most, when stopLogins is forced.
 func watchUpgrade(ctx context.Context, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
@@ -140,7 +140,7 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 			}
 			if !stopLogins(held >= upgradeLoginLooks) {
 				if held == 0 {
-					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the browser log-in under way ends", "path", path)
+					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the log-in under way ends (its browser back, or its code approved)", "path", path)
 				}
 				held++
 				continue
