@@ -82,7 +82,8 @@ func (u *upgraded) Error() string {
 // running, as it is, until another replaces it; one whose `version` was
 // ended by a signal (Ctrl-C or a hang-up sent to the whole job, a service
 // manager stopping every process of the service) is tried again at the
-// next look. Before it stops, it closes the proxy to new log-ins
+// next look, and refused if a signal ends it again: a stop of the whole
+// job would have stopped this process by then. Before it stops, it closes the proxy to new log-ins
 // (stopLogins, see proxy.Proxy.StopLogins): their state lives in this
 // process, and would go with it. While one waits for its browser, or a
 // device log-in for its approval, the proxy stops later, by
@@ -106,7 +107,9 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 	go func() {
 		tick := time.NewTicker(upgradeCheck)
 		defer tick.Stop()
-		var last, refused os.FileInfo
+		// signalled: the file whose `version` the last look saw ended
+		// by a signal (see notAVerdict).
+		var last, refused, signalled os.FileInfo
 		held := 0 // looks for which a log-in under way held the restart
 		for {
 			select {
@@ -125,12 +128,14 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 				continue
 			}
 			takes, err := startsAsFreshtoken(ctx, path)
-			if sig := shellrun.EndedBy(err); err != nil && slices.Contains(notAVerdict, sig) {
+			if sig := shellrun.EndedBy(err); err != nil && slices.Contains(notAVerdict, sig) && (signalled == nil || !sameBinary(now, signalled)) {
 				// Most likely the signal this process gets too, or will
-				// when the stop reaches it; else tried again.
+				// when the stop reaches it; else tried again, once.
 				log.Debug("the new freshtoken's `version` was ended by a signal; trying again at the next look", "path", path, "signal", sig)
+				signalled = now
 				continue
 			}
+			signalled = nil
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("freshtoken was replaced, but the new file does not start, so this proxy goes on with the old version; reinstall freshtoken", "path", path, "error", err)
@@ -159,10 +164,11 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 	}
 }
 
-// notAVerdict are the signals that, ending the new freshtoken's `version`,
-// say nothing of the file: sent to it (Ctrl-C, a hang-up, a stop, a kill),
-// not raised by a fault of its own, as a truncated file's SIGSEGV or
-// SIGBUS.
+// notAVerdict are the signals that, ending the new freshtoken's `version`
+// once, say nothing of the file: sent to it (Ctrl-C, a hang-up, a stop, a
+// kill), not raised by a fault of its own, as a truncated file's SIGSEGV
+// or SIGBUS. At two looks in a row they are the file's (macOS kills a
+// binary whose signature is broken, at every start).
 var notAVerdict = []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGKILL}
 
 // upgradeListener is a proxy's listener which, closed as the proxy stops

@@ -137,3 +137,24 @@ func TestUpgradeCheckThatHangsRefusesTheFile(t *testing.T) {
 		t.Errorf("the proxy was stopped for a new file that hangs: %v", context.Cause(ctx))
 	}
 }
+
+// TestUpgradeCheckKilledAtEveryLookRefusesTheFile: a new file whose
+// `version` is ended by a signal at two looks in a row (macOS killing a
+// binary whose signature is broken, at every start, with SIGKILL) is
+// refused, the log saying it does not start: a signal sent to the whole
+// job, or by a service manager stopping the service, would have stopped
+// this process by then. It was tried again at every look, for ever, with
+// a debug line alone.
+func TestUpgradeCheckKilledAtEveryLookRefusesTheFile(t *testing.T) {
+	shortUpgradeCheck(t)
+	path, replace := replaced(t, "kill -KILL $$\n")
+	logs := testenv.NewOutput()
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	replace()
+	testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
+		return strings.Contains(logs.String(), "the new file does not start")
+	})
+	if ctx.Err() != nil || upgradedTo() != nil {
+		t.Errorf("the proxy was stopped for a new file killed at every start: %v", context.Cause(ctx))
+	}
+}
