@@ -158,3 +158,27 @@ func TestUpgradeCheckKilledAtEveryLookRefusesTheFile(t *testing.T) {
 		t.Errorf("the proxy was stopped for a new file killed at every start: %v", context.Cause(ctx))
 	}
 }
+
+// TestUpgradeCheckCrashedRefusesTheFile: a new file whose `version`
+// crashes (SIGSEGV, SIGBUS: a truncated file) is refused at the first
+// look, though it would start at the next, unlike one a signal sent to it
+// ended (see TestUpgradeCheckEndedBySignalIsTriedAgain).
+func TestUpgradeCheckCrashedRefusesTheFile(t *testing.T) {
+	for _, sig := range []string{"SEGV", "BUS"} {
+		t.Run(sig, func(t *testing.T) {
+			shortUpgradeCheck(t)
+			path, replace := replaced(t, `if [ ! -e "$0.ran" ]; then : >"$0.ran"; kill -`+sig+` $$; fi
+echo freshtoken new
+`)
+			logs := testenv.NewOutput()
+			ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+			replace()
+			testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
+				return strings.Contains(logs.String(), "the new file does not start")
+			})
+			if ctx.Err() != nil || upgradedTo() != nil {
+				t.Errorf("the proxy was stopped for a new file that crashed: %v", context.Cause(ctx))
+			}
+		})
+	}
+}
