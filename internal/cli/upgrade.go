@@ -83,11 +83,12 @@ func (u *upgraded) Error() string {
 // ended by a signal (Ctrl-C or a hang-up sent to the whole job, a service
 // manager stopping every process of the service) is tried again at the
 // next look, and refused if a signal ends it again: a stop of the whole
-// job would have stopped this process by then. Before it stops, it closes the proxy to new log-ins
-// (stopLogins, see proxy.Proxy.StopLogins): their state lives in this
-// process, and would go with it. While one waits for its browser, or a
-// device log-in for its approval, the proxy stops later, by
-// upgradeLoginLooks at most, when stopLogins is forced.
+// job would have stopped this process by then. Before it stops, it
+// closes the proxy to new log-ins (stopLogins, see
+// proxy.Proxy.StopLogins): their state lives in this process, and would
+// go with it. While one waits for its browser, or a device log-in for its
+// approval, the proxy stops later, by upgradeLoginLooks at most, when
+// stopLogins is forced.
 func watchUpgrade(ctx context.Context, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
