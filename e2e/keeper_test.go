@@ -276,7 +276,7 @@ func TestProxyUpgradeWaitsForALogIn(t *testing.T) {
 			login := w.watch("login", "--no-browser", "--timeout", "50s")
 			authURL := openLoginLink(t, login)
 			install(data)
-			run.waitSaid(t, "starts the new version once the browser log-in under way ends")
+			run.waitSaid(t, "starts the new version once the log-in under way ends")
 			if !approved {
 				run.waitSaid(t, "starting the new version, "+bin)
 				return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -28,11 +29,15 @@ var upgradeCheck = func() time.Duration {
 	return time.Minute
 }()
 
-// upgradeLoginLooks is how many looks (upgradeCheck) a browser log-in
-// under way may hold the restart after an upgrade: one left at the
-// provider (its `freshtoken login --timeout` may be long) does not keep an
-// old version running for long.
+// upgradeLoginLooks is how many looks (upgradeCheck) a log-in under way
+// may hold the restart after an upgrade: one left at the provider (its
+// `freshtoken login --timeout` may be long) does not keep an old version
+// running for long.
 const upgradeLoginLooks = 20
+
+// upgradeVersionTimeout bounds the new freshtoken's `version`
+// (startsAsFreshtoken): one that takes longer hangs, and is refused.
+var upgradeVersionTimeout = 30 * time.Second
 
 // upgraded ends a proxy whose binary was replaced (an upgrade): Main then
 // starts the new one in its place, with the same arguments, handing it
@@ -77,11 +82,13 @@ func (u *upgraded) Error() string {
 // running, as it is, until another replaces it; one whose `version` was
 // ended by a signal (Ctrl-C or a hang-up sent to the whole job, a service
 // manager stopping every process of the service) is tried again at the
-// next look. Before it stops, it closes the proxy to new browser log-ins
-// (stopLogins, see proxy.Proxy.StopLogins): their state lives in this
-// process, and would go with it. While one waits for its browser, the
-// proxy stops later, by upgradeLoginLooks at most, when stopLogins is
-// forced.
+// next look, and refused if a signal ends it again: a stop of the whole
+// job would have stopped this process by then. Before it stops, it
+// closes the proxy to new log-ins (stopLogins, see
+// proxy.Proxy.StopLogins): their state lives in this process, and would
+// go with it. While one waits for its browser, or a device log-in for its
+// approval, the proxy stops later, by upgradeLoginLooks at most, when
+// stopLogins is forced.
 func watchUpgrade(ctx context.Context, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
@@ -101,7 +108,9 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 	go func() {
 		tick := time.NewTicker(upgradeCheck)
 		defer tick.Stop()
-		var last, refused os.FileInfo
+		// signalled: the file whose `version` the last look saw ended
+		// by a signal (see notAVerdict).
+		var last, refused, signalled os.FileInfo
 		held := 0 // looks for which a log-in under way held the restart
 		for {
 			select {
@@ -120,12 +129,14 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 				continue
 			}
 			takes, err := startsAsFreshtoken(ctx, path)
-			if sig := shellrun.EndedBy(err); err != nil && slices.Contains(notAVerdict, sig) {
+			if sig := shellrun.EndedBy(err); err != nil && slices.Contains(notAVerdict, sig) && (signalled == nil || !sameBinary(now, signalled)) {
 				// Most likely the signal this process gets too, or will
-				// when the stop reaches it; else tried again.
+				// when the stop reaches it; else tried again, once.
 				log.Debug("the new freshtoken's `version` was ended by a signal; trying again at the next look", "path", path, "signal", sig)
+				signalled = now
 				continue
 			}
+			signalled = nil
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Error("freshtoken was replaced, but the new file does not start, so this proxy goes on with the old version; reinstall freshtoken", "path", path, "error", err)
@@ -135,7 +146,7 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 			}
 			if !stopLogins(held >= upgradeLoginLooks) {
 				if held == 0 {
-					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the browser log-in under way ends", "path", path)
+					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the log-in under way ends (its browser back, or its code approved)", "path", path)
 				}
 				held++
 				continue
@@ -154,10 +165,11 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 	}
 }
 
-// notAVerdict are the signals that, ending the new freshtoken's `version`,
-// say nothing of the file: sent to it (Ctrl-C, a hang-up, a stop, a kill),
-// not raised by a fault of its own, as a truncated file's SIGSEGV or
-// SIGBUS.
+// notAVerdict are the signals that, ending the new freshtoken's `version`
+// once, say nothing of the file: sent to it (Ctrl-C, a hang-up, a stop, a
+// kill), not raised by a fault of its own, as a truncated file's SIGSEGV
+// or SIGBUS. At two looks in a row they are the file's (macOS kills a
+// binary whose signature is broken, at every start).
 var notAVerdict = []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGKILL}
 
 // upgradeListener is a proxy's listener which, closed as the proxy stops
@@ -185,13 +197,18 @@ func (l *upgradeListener) Close() error {
 // freshtoken at all) must not end a proxy that works. It also asks whether
 // that freshtoken takes the listening socket handed over (see
 // handOverAsk): one from before this was added, an upgrade rolled back,
-// is not handed it.
+// is not handed it. One that does not finish in time is killed, which is
+// its verdict, not a signal sent to it (see notAVerdict).
 func startsAsFreshtoken(ctx context.Context, path string) (takesSocket bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, upgradeVersionTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "version")
 	cmd.Env = append(os.Environ(), handOverVar+"="+handOverAsk)
+	cmd.WaitDelay = time.Second // a child of its own may hold its output open
 	out, err := cmd.Output()
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return false, fmt.Errorf("its `version` did not finish within %s", upgradeVersionTimeout)
+	}
 	if err != nil {
 		return false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,5 +106,79 @@ func TestUpgradeStopsOnceLoginsAreStopped(t *testing.T) {
 	defer mu.Unlock()
 	if len(forced) != upgradeLoginLooks+1 || forced[len(forced)-1] != true || forced[len(forced)-2] != false {
 		t.Errorf("log-ins were stopped %d times (forced: %v); want %d unforced tries, then a forced one", len(forced), forced, upgradeLoginLooks)
+	}
+}
+
+// TestUpgradeCheckThatHangsRefusesTheFile: a new file whose `version`
+// does not finish (a build that hangs as it starts) is refused, as one
+// that fails: the log says it does not start. Killed at the end of the
+// check's time, its SIGKILL was taken for a signal sent to it from
+// outside, and the check was tried again at every look, for ever, each
+// taking the whole time, with nothing but a debug line.
+func TestUpgradeCheckThatHangsRefusesTheFile(t *testing.T) {
+	shortUpgradeCheck(t)
+	was := upgradeVersionTimeout
+	upgradeVersionTimeout = 100 * time.Millisecond
+	t.Cleanup(func() { upgradeVersionTimeout = was })
+	// A child of its own holds its output open after it is killed.
+	path, replace := replaced(t, "sleep 60 &\necho $! >\"$0.child\"\nwait\n")
+	t.Cleanup(func() {
+		if pid, err := os.ReadFile(path + ".child"); err == nil {
+			exec.Command("kill", strings.TrimSpace(string(pid))).Run()
+		}
+	})
+	logs := testenv.NewOutput()
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	replace()
+	testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
+		return strings.Contains(logs.String(), "the new file does not start") && strings.Contains(logs.String(), "did not finish within")
+	})
+	if ctx.Err() != nil || upgradedTo() != nil {
+		t.Errorf("the proxy was stopped for a new file that hangs: %v", context.Cause(ctx))
+	}
+}
+
+// TestUpgradeCheckKilledAtEveryLookRefusesTheFile: a new file whose
+// `version` is ended by a signal at two looks in a row (macOS killing a
+// binary whose signature is broken, at every start, with SIGKILL) is
+// refused, the log saying it does not start: a signal sent to the whole
+// job, or by a service manager stopping the service, would have stopped
+// this process by then. It was tried again at every look, for ever, with
+// a debug line alone.
+func TestUpgradeCheckKilledAtEveryLookRefusesTheFile(t *testing.T) {
+	shortUpgradeCheck(t)
+	path, replace := replaced(t, "kill -KILL $$\n")
+	logs := testenv.NewOutput()
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	replace()
+	testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
+		return strings.Contains(logs.String(), "the new file does not start")
+	})
+	if ctx.Err() != nil || upgradedTo() != nil {
+		t.Errorf("the proxy was stopped for a new file killed at every start: %v", context.Cause(ctx))
+	}
+}
+
+// TestUpgradeCheckCrashedRefusesTheFile: a new file whose `version`
+// crashes (SIGSEGV, SIGBUS: a truncated file) is refused at the first
+// look, though it would start at the next, unlike one a signal sent to it
+// ended (see TestUpgradeCheckEndedBySignalIsTriedAgain).
+func TestUpgradeCheckCrashedRefusesTheFile(t *testing.T) {
+	for _, sig := range []string{"SEGV", "BUS"} {
+		t.Run(sig, func(t *testing.T) {
+			shortUpgradeCheck(t)
+			path, replace := replaced(t, `if [ ! -e "$0.ran" ]; then : >"$0.ran"; kill -`+sig+` $$; fi
+echo freshtoken new
+`)
+			logs := testenv.NewOutput()
+			ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+			replace()
+			testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
+				return strings.Contains(logs.String(), "the new file does not start")
+			})
+			if ctx.Err() != nil || upgradedTo() != nil {
+				t.Errorf("the proxy was stopped for a new file that crashed: %v", context.Cause(ctx))
+			}
+		})
 	}
 }

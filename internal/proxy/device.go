@@ -50,7 +50,9 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 		return err
 	}
 	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry, began: began}
-	e.device.Store(dl)
+	if err := p.logins.showDevice(e, dl); err != nil {
+		return err
+	}
 	p.log.Debug("device log-in started", "env", e.name, "verification_uri", dl.uri)
 	started := p.background.Go(func(stopping context.Context) {
 		wctx, cancel := context.WithCancel(stopping) // else the wait ends when the code expires
@@ -118,7 +120,12 @@ func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy,
 	case config.GrantClientCredentials:
 		back("login-not-needed")
 	case config.GrantDeviceCode:
-		if err := p.startDeviceLogin(r.Context(), e, over); err != nil {
+		err := p.startDeviceLogin(r.Context(), e, over)
+		if errors.Is(err, errRestarting) {
+			p.refuseForRestart(w, e.name)
+			return true
+		}
+		if err != nil {
 			p.buttonFailed(w, r, e.name, "login-failed", err)
 			return true
 		}
@@ -127,6 +134,18 @@ func (p *Proxy) loginButton(w http.ResponseWriter, r *http.Request, e *envProxy,
 		return false
 	}
 	return true
+}
+
+// deviceWaiting reports whether a device log-in begun here waits, at now,
+// for the person's approval at the provider.
+func (p *Proxy) deviceWaiting(now time.Time) bool {
+	waiting := false
+	p.envs.Range(func(_, v any) bool {
+		dl := v.(*envProxy).device.Load()
+		waiting = dl != nil && now.Before(dl.expires)
+		return !waiting
+	})
+	return waiting
 }
 
 // loginEndpointMissing is the environment's MissingLoginEndpoint for the

@@ -399,3 +399,34 @@ func TestLoginLinkOnlyForTheBrowserGrant(t *testing.T) {
 		t.Fatalf("provider saw %+v", st)
 	}
 }
+
+// TestADeviceLogInHoldsTheRestart: a device log-in begun from the page
+// holds the restart after an upgrade (StopLogins) while its code waits
+// for the person's approval at the provider, as a browser log-in does:
+// its device code lives in this process, whose stop ended its polls, and
+// the person who approved after it had their approval taken by no one,
+// the new version's page showing Log in again. Once log-ins are stopped,
+// Log in shows no new code: a 503 says to open the page again in a few
+// seconds.
+func TestADeviceLogInHoldsTheRestart(t *testing.T) {
+	f := deviceFixture(t)
+	code := f.pressDeviceLogIn(t)
+	if f.proxy.StopLogins(false) {
+		t.Fatal("log-ins were stopped while a device log-in waited for the person's approval")
+	}
+	if err := f.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, "the device log-in to end", func() bool { return f.proxy.StopLogins(false) })
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/tv/login", strings.NewReader(url.Values{"csrf": {f.csrf(t)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", f.base)
+	resp, body := f.do(t, req)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body), "restarting as its new version") || !strings.Contains(string(body), f.base+"/ again in a few seconds") {
+		t.Errorf("Log in pressed once log-ins stopped got %d (Location %q): %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if _, page := f.get(t, "/"); userCode.Match(page) {
+		t.Errorf("a device log-in was started once log-ins stopped:\n%s", page)
+	}
+}

@@ -1172,7 +1172,7 @@ func TestNoLogInStartsOnceLoginsStopForARestart(t *testing.T) {
 				t.Error("a log-in was started once log-ins stopped")
 			}
 			if a, body := f.attempt(t, "dev", "attempt-1"); a.Held || a.Failed {
-				t.Errorf("the attempt refused is %s; want held nowhere, so that `freshtoken login` says to run it again", body)
+				t.Errorf("the attempt refused is %s; want held nowhere and not failed, so that `freshtoken login` waits on for the log-in begun from the page", body)
 			}
 			if after := f.provider.Stats(); after != before {
 				t.Errorf("the provider was asked %+v, then %+v", before, after)

@@ -159,21 +159,34 @@ func (l *logins) add(pl *pendingLogin, now time.Time) error {
 // log-ins to restart as a new version.
 var errRestarting = errors.New("freshtoken is restarting as its new version (an upgrade)")
 
-// StopLogins closes the proxy to new browser log-ins, for a restart that
-// hands its address to a new process, which would not know the browser
-// coming back from one, and reports true; while a log-in started here
-// waits for its browser, it closes nothing and reports false, unless
-// force. A log-in asked for once they are closed is not started, and the
-// browser is told to ask again in a few seconds, of the new process.
+// StopLogins closes the proxy to new log-ins, for a restart that hands
+// its address to a new process, which would not know the browser coming
+// back from a browser log-in, nor poll for a device log-in's approval,
+// and reports true; while a log-in started here waits for its browser or
+// its approval, it closes nothing and reports false, unless force. A
+// log-in asked for once they are closed is not started, and the browser
+// is told to ask again in a few seconds, of the new process.
 func (p *Proxy) StopLogins(force bool) bool {
 	l, now := &p.logins, p.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !force && l.waitingLocked(now) {
+	if !force && (l.waitingLocked(now) || p.deviceWaiting(now)) {
 		return false
 	}
 	l.closed = true
 	return true
+}
+
+// showDevice makes dl e's device log-in, which StopLogins waits for, or
+// returns errRestarting once the log-ins are closed.
+func (l *logins) showDevice(e *envProxy, dl *deviceLogin) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errRestarting
+	}
+	e.device.Store(dl)
+	return nil
 }
 
 // waitingLocked reports whether a log-in waits, at now, for its browser to
@@ -477,11 +490,10 @@ func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, att
 	if errors.Is(err, errRestarting) {
 		// Not the environment's failure, and the new process, which
 		// the browser reaches next, knows neither this notice's key nor
-		// the attempt: a `freshtoken login` that asked sees the log-in
-		// held nowhere and says to run it again.
-		p.log.Info("log-in not started: the proxy is restarting as its new version", "env", name)
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, errRestarting.Error()+", so no log-in to "+name+" was started: open "+p.base+"/ again in a few seconds and click Log in.", http.StatusServiceUnavailable)
+		// the attempt: a `freshtoken login` that asked, never told the
+		// log-in was held or failed, waits on for the tokens, which the
+		// log-in begun from the new process's page stores.
+		p.refuseForRestart(w, name)
 		return
 	}
 	if err != nil {
@@ -490,6 +502,14 @@ func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, att
 		return
 	}
 	http.Redirect(w, r, pl.req.URL, http.StatusSeeOther)
+}
+
+// refuseForRestart answers a log-in of name asked for once the log-ins
+// are closed (StopLogins): the browser is to ask the new process.
+func (p *Proxy) refuseForRestart(w http.ResponseWriter, name string) {
+	p.log.Info("log-in not started: the proxy is restarting as its new version", "env", name)
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, errRestarting.Error()+", so no log-in to "+name+" was started: open "+p.base+"/ again in a few seconds and click Log in.", http.StatusServiceUnavailable)
 }
 
 // handleLoginLink is the link `freshtoken login` opens in the browser when
