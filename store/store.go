@@ -644,24 +644,33 @@ type stalledKey struct{}
 const StallNotice = 2 * time.Second
 
 // WithStalled returns a copy of ctx with which a Store's calls tell
-// stalled what they wait for ("Redis at redis://host:6379/0", never a
-// password; "the system keychain (Secret Service)") once a call has
-// waited StallNotice for a server that has not answered: a program whose
-// user is at a terminal can say why it is quiet, before the store gives
-// up. It may be called from another goroutine, and once per stalled call.
-func WithStalled(ctx context.Context, stalled func(what string)) context.Context {
+// stalled whether what they call answers ("Redis at
+// redis://host:6379/0", never a password; "the system keychain (Secret
+// Service)"): stalled(what, true) once a call has waited StallNotice for
+// it unanswered, and stalled(what, false) as a call ends within that
+// time, its caller still waiting for it. So a program whose user is at a
+// terminal can say why it is quiet before the store gives up, and say it
+// again when the server, answering since, stalls again. It may be called
+// from another goroutine, and for each call.
+func WithStalled(ctx context.Context, stalled func(what string, stalled bool)) context.Context {
 	return context.WithValue(ctx, stalledKey{}, stalled)
 }
 
-// WatchStall is called by a Store as it sends a call to what, a server: once StallNotice passes before the call calls stop, it tells
-// the function WithStalled gave ctx, if any.
+// WatchStall is called by a Store as it sends a call to what, a server,
+// and stop as the call ends: it tells the function WithStalled gave ctx,
+// if any, when StallNotice passes first, and when the call ends within
+// it (unless ctx ended it).
 func WatchStall(ctx context.Context, what string) (stop func()) {
-	stalled, _ := ctx.Value(stalledKey{}).(func(string))
+	stalled, _ := ctx.Value(stalledKey{}).(func(string, bool))
 	if stalled == nil {
 		return func() {}
 	}
-	t := time.AfterFunc(StallNotice, func() { stalled(what) })
-	return func() { t.Stop() }
+	t := time.AfterFunc(StallNotice, func() { stalled(what, true) })
+	return func() {
+		if t.Stop() && ctx.Err() == nil {
+			stalled(what, false)
+		}
+	}
 }
 
 // warningKey is the context key of the function WithWarning adds.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,7 @@ func Main(args []string, ios *IOStreams) int {
 	defer f.close()
 	if ios.ErrTTY {
 		ctx = config.WithSecretCommandNotice(ctx, secretCommandNotice(streams.ErrOut))
-		ctx = store.WithStalled(ctx, stalledNotice(streams.ErrOut))
+		ctx = store.WithStalled(ctx, stalledNotice(f, streams.ErrOut))
 	}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -118,16 +119,27 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 	})
 }
 
-// stalledNotice says, once per command, that the store (Redis, the
+// stalledNotice says on w, a terminal, that the store (Redis, the
 // keychain) has left a call unanswered for store.StallNotice: the command
-// waits for it longer before it reports it unreachable, and a person at a
-// terminal, seeing nothing, took it for a hang.
-func stalledNotice(w io.Writer) func(what string) {
-	var once sync.Once
-	return func(what string) {
-		once.Do(func() {
-			fmt.Fprintf(w, "freshtoken: waiting for %s, which has not answered for %s…\n", what, store.StallNotice)
-		})
+// waits for it longer before it reports it unreachable, and a person,
+// seeing nothing, took it for a hang. It says so once for each stall: not
+// for every call that waits meanwhile, and again when the store, having
+// answered a call since, stalls again (a proxy running for hours said only
+// the first). In the form of the log (f.say), a line of JSON with
+// --log-format json.
+func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool) {
+	var (
+		mu   sync.Mutex
+		told = map[string]bool{}
+	)
+	return func(what string, stalled bool) {
+		mu.Lock()
+		already := told[what]
+		told[what] = stalled
+		mu.Unlock()
+		if stalled && !already {
+			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, store.StallNotice))
+		}
 	}
 }
 

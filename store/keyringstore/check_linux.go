@@ -116,6 +116,12 @@ func sessionBus() (*dbus.Conn, error) {
 	return conn, nil
 }
 
+// owns says whether account is env's: its head's or one of its parts'.
+func owns(env, account string) bool {
+	_, _, ok := partOf(env, account)
+	return ok || account == env
+}
+
 // The attributes freshtoken adds to each item of an environment's record
 // (its head and parts), beside the keychain library's service and
 // username: recordAttribute marks every such item, envAttribute names its

@@ -355,12 +355,6 @@ func (s *Store) sweep(ctx context.Context, env, slot string, keep int) error {
 // parts are then found by trying their accounts in turn.
 var errNotSearched = errors.New("the keychain is not searched")
 
-// owns says whether account is env's: its head's or one of its parts'.
-func owns(env, account string) bool {
-	_, _, ok := partOf(env, account)
-	return ok || account == env
-}
-
 // partOf says which of env's parts account is (ok false: none of them),
 // as partAccount names them.
 func partOf(env, account string) (slot string, i int, ok bool) {

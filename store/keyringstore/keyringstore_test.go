@@ -211,7 +211,11 @@ func TestKeychainThatDoesNotAnswerIsToldOfAsItWaits(t *testing.T) {
 	keyringstore.SetAnswerTimeout(t, 3*time.Second)
 	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
 	told := make(chan string, 10)
-	ctx := store.WithStalled(ctx, func(what string) { told <- what })
+	ctx := store.WithStalled(ctx, func(what string, stalled bool) {
+		if stalled {
+			told <- what
+		}
+	})
 	if err := s.Save(ctx, "sandbox", storetest.Sample()); err != nil {
 		t.Fatal(err)
 	}

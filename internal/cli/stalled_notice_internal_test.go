@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/redisstore"
+)
+
+// TestStalledStoreIsToldAgainWhenItStallsAgain: a process at a terminal
+// (a proxy running for hours) whose Redis stalls, answers again, and
+// stalls again later says so at each stall, once each, however many
+// calls wait meanwhile: it said only the first stall of the process, and
+// every later one was silent.
+func TestStalledStoreIsToldAgainWhenItStallsAgain(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := redisstore.New(srv.URL + "?max_retries=-1&read_timeout=3s") // one try of 3 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stderr := testenv.NewOutput()
+	ctx := store.WithStalled(t.Context(), stalledNotice(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr))
+	notice := "freshtoken: waiting for Redis at redis://" + srv.Addr + "/0, which has not answered for 2s…\n"
+	for stall, calls := range []int{2, 1} {
+		if _, err := s.Load(ctx, "dev"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a Load Redis answers: %v; want store.ErrNotFound", err)
+		}
+		srv.Pause(t)
+		for range calls {
+			if _, err := s.Load(ctx, "dev"); !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("a Load Redis leaves unanswered: %v; want store.ErrUnreachable", err)
+			}
+		}
+		srv.Resume(t)
+		if got := strings.Count(stderr.String(), notice); got != stall+1 {
+			t.Fatalf("after stall %d (%d calls), the notice was said %d times; want %d:\n%s", stall+1, calls, got, stall+1, stderr)
+		}
+	}
+}
+
+// TestStalledNoticeInTheLogsForm: with --log-format json, a process at a
+// terminal (a proxy whose log a program reads) says the stall as a line of
+// JSON, as its other notices: it was the one line of plain text.
+func TestStalledNoticeInTheLogsForm(t *testing.T) {
+	stderr := testenv.NewOutput()
+	stalledNotice(&Factory{IO: &IOStreams{ErrOut: stderr}, LogFormat: "json"}, stderr)("Redis at redis://127.0.0.1:6379/0", true)
+	var line struct{ Level, Msg string }
+	if err := json.Unmarshal([]byte(stderr.String()), &line); err != nil || line.Level != "WARN" ||
+		line.Msg != "waiting for Redis at redis://127.0.0.1:6379/0, which has not answered for 2s…" {
+		t.Fatalf("with --log-format json the notice was %q (%v); want a line of JSON at level WARN", stderr, err)
+	}
+}
