@@ -20,3 +20,31 @@ func TestTrimKeepsWhatWasMeant(t *testing.T) {
 		}
 	}
 }
+
+// TestUnwrappedTakesOffTheMarksAValueWasCopiedIn: the quotes or angle
+// brackets a value was copied in are taken off, pairs within pairs too, and
+// the comma after a JSON file's value; a value without them, or with one
+// mark alone, is kept as it is. A JSON value with its comma ("abc123",)
+// was taken whole as the client ID, and "<abc123>" was said to be <abc123>
+// without its marks.
+func TestUnwrappedTakesOffTheMarksAValueWasCopiedIn(t *testing.T) {
+	for in, want := range map[string]string{
+		`"abc123"`:               "abc123",
+		`'abc123'`:               "abc123",
+		"`abc123`":               "abc123",
+		"<https://h/cb?code=x>":  "https://h/cb?code=x",
+		`"abc123",`:              "abc123",
+		`"<abc123>"`:             "abc123",
+		`" abc123 "`:             "abc123",
+		"abc123":                 "abc123",
+		"abc123,":                "abc123,",
+		`"a"b"`:                  `a"b`,
+		`""`:                     `""`,
+		`"abc123`:                `"abc123`,
+		"https://h/cb?a=1&b=2,3": "https://h/cb?a=1&b=2,3",
+	} {
+		if got := Unwrapped(in); got != want {
+			t.Errorf("Unwrapped(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
