@@ -236,9 +236,9 @@ func clientIDCheck(provider string) func(string) error {
 		case strings.Contains(a, "://") && provider != "" && provider != "generic":
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
 		case labelled("id", "identifier", "client", "clientid", "key"):
-			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, paste.Unwrapped(value))
-		case paste.Unwrapped(a) != a:
-			return fmt.Errorf("the marks around %s are not part of the client ID; give it without them: %s", a, paste.Unwrapped(a))
+			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, paste.Unmarked(value))
+		case paste.Unmarked(a) != a:
+			return fmt.Errorf("the quote marks or brackets at the ends of %s are not part of the client ID; give it without them: %s", a, paste.Unmarked(a))
 		case !httpx.PrintableASCII(a):
 			return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])
 		}

@@ -20,28 +20,22 @@ func Trim(line string) string {
 	})
 }
 
-// Unwrapped is line without the quotes or angle brackets around it that a
-// chat, an e-mail, a JSON file or a shell command may have written a value
-// in: one pair, or pairs one inside another ("<…>"), and the comma that
-// follows a value in a JSON file ("abc123",).
+// Unwrapped is line without the one pair of quotes or angle brackets
+// around it that a chat, an e-mail, a JSON file or a shell command may have
+// written a value in.
 func Unwrapped(line string) string {
-	for {
-		inner, ok := unwrap(line)
-		if !ok {
-			return line
+	for _, pair := range []string{`""`, "''", "``", "<>"} {
+		if len(line) > 2 && line[0] == pair[0] && line[len(line)-1] == pair[1] {
+			return strings.TrimSpace(line[1 : len(line)-1])
 		}
-		line = inner
 	}
+	return line
 }
 
-// unwrap is line without one pair of marks around it, and the comma after
-// them; ok is false when it has none.
-func unwrap(line string) (inner string, ok bool) {
-	v := strings.TrimSuffix(line, ",")
-	for _, pair := range []string{`""`, "''", "``", "<>"} {
-		if len(v) > 2 && v[0] == pair[0] && v[len(v)-1] == pair[1] {
-			return strings.TrimSpace(v[1 : len(v)-1]), true
-		}
-	}
-	return line, false
+// Unmarked is a value copied from a JSON file, a chat or an e-mail without
+// the quotes or angle brackets at its ends, paired or not (a selection that
+// took one of the pair: "abc123), and the comma after a JSON file's value.
+// For values that never hold these marks at their ends, as a client ID.
+func Unmarked(value string) string {
+	return strings.TrimSpace(strings.Trim(strings.TrimSuffix(value, ","), "\"'`<>"))
 }

@@ -21,30 +21,25 @@ func TestTrimKeepsWhatWasMeant(t *testing.T) {
 	}
 }
 
-// TestUnwrappedTakesOffTheMarksAValueWasCopiedIn: the quotes or angle
-// brackets a value was copied in are taken off, pairs within pairs too, and
-// the comma after a JSON file's value; a value without them, or with one
-// mark alone, is kept as it is. A JSON value with its comma ("abc123",)
-// was taken whole as the client ID, and "<abc123>" was said to be <abc123>
-// without its marks.
-func TestUnwrappedTakesOffTheMarksAValueWasCopiedIn(t *testing.T) {
+// TestUnmarkedTakesOffAMarkAtEitherEnd: a client ID copied with part of its
+// quotes ("abc123, abc123') was written with the mark, as was one in
+// quotes with a JSON file's comma; marks inside it are kept.
+func TestUnmarkedTakesOffAMarkAtEitherEnd(t *testing.T) {
 	for in, want := range map[string]string{
-		`"abc123"`:               "abc123",
-		`'abc123'`:               "abc123",
-		"`abc123`":               "abc123",
-		"<https://h/cb?code=x>":  "https://h/cb?code=x",
-		`"abc123",`:              "abc123",
-		`"<abc123>"`:             "abc123",
-		`" abc123 "`:             "abc123",
-		"abc123":                 "abc123",
-		"abc123,":                "abc123,",
-		`"a"b"`:                  `a"b`,
-		`""`:                     `""`,
-		`"abc123`:                `"abc123`,
-		"https://h/cb?a=1&b=2,3": "https://h/cb?a=1&b=2,3",
+		`"abc123"`:    "abc123",
+		`"abc123`:     "abc123",
+		`abc123'`:     "abc123",
+		"`abc123":     "abc123",
+		`<abc123>`:    "abc123",
+		`"abc123",`:   "abc123",
+		`"<abc123>"`:  "abc123",
+		`" abc123 "`:  "abc123",
+		`abc123`:      "abc123",
+		`a"b'c<d>e`:   `a"b'c<d>e`,
+		`did:web:x.y`: "did:web:x.y",
 	} {
-		if got := Unwrapped(in); got != want {
-			t.Errorf("Unwrapped(%q) = %q, want %q", in, got, want)
+		if got := Unmarked(in); got != want {
+			t.Errorf("Unmarked(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
