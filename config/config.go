@@ -752,6 +752,11 @@ func underFolder(dir, path string) bool {
 // link configs), once checkFile has accepted the file it opened.
 func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 	file, err := os.OpenFile(path, os.O_RDONLY|openNonblocking, 0)
+	// A name ending in a separator is a folder's, even one that is not
+	// there: init made that folder and then failed, the file never written.
+	if errors.Is(err, os.ErrNotExist) && path != "" && os.IsPathSeparator(path[len(path)-1]) {
+		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("names a folder (it ends in %c), not the configuration file; name the file, such as %s", path[len(path)-1], filepath.Join(path, "config.toml")), FlagHint: configFlag}
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
 	}

@@ -307,7 +307,8 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		// that a newline would end, letting the rest run as another command.
 		{"client id with a newline", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\ndelete-keychain login.keychain\"\n", ":3: env.a.client_id: holds '\\n'"},
 		{"client id with a tab", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"cli\\tx\"\n", ":3: env.a.client_id: holds '\\t'"},
-		{"client id in the quotes it was copied with", "[env.a]\nprovider = \"freeagent\"\nclient_id = '\"abc123\"'\n", `:3: env.a.client_id: is "abc123", with the marks around it, which the provider would take as part of the client id; write client_id = "abc123"`},
+		{"client id in the quotes it was copied with", "[env.a]\nprovider = \"freeagent\"\nclient_id = '\"abc123\"'\n", `:3: env.a.client_id: is "abc123", with quote marks or brackets at its ends, which the provider would take as part of the client id; write client_id = "abc123"`},
+		{"client id with one of its quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = '\"abc123'\n", `:3: env.a.client_id: is "abc123, with quote marks or brackets at its ends, which the provider would take as part of the client id; write client_id = "abc123"`},
 		{"client id left as the docs' placeholder", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"\u2026\"\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
 		{"client id with the docs' placeholder in it", "[env.a]\nprovider = \"google\"\nclient_id = \"\u2026apps.googleusercontent.com\"\nscopes = [\"openid\"]\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
 		{"client id beyond ASCII", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n", ":3: env.a.client_id: holds 'í'"},

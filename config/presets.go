@@ -391,8 +391,8 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if i := strings.IndexFunc(e.ClientID, httpx.NotPrintableASCII); i >= 0 {
 		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
 	}
-	if id := paste.Unwrapped(e.ClientID); id != e.ClientID {
-		return nil, bad("client_id", "is %s, with the marks around it, which the provider would take as part of the client id; write client_id = %q", e.ClientID, id)
+	if id := paste.Unmarked(e.ClientID); id != e.ClientID {
+		return nil, bad("client_id", "is %s, with quote marks or brackets at its ends, which the provider would take as part of the client id; write client_id = %q", e.ClientID, id)
 	}
 	// A client secret is printable ASCII (RFC 6749 appendix A.2): in double
 	// quotes, a backslash in it started an escape (\e), and the provider

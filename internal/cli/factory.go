@@ -613,11 +613,14 @@ func (f *Factory) configuredInTheDefault(c *config.File, name string, err error)
 	if d, lerr := config.Load(def); lerr != nil || d.Envs[name] == nil {
 		return err
 	}
-	how := "leave out --config"
-	if f.ConfigFlag == "" {
-		how = "unset FRESHTOKEN_CONFIG"
+	var how []string
+	if f.ConfigFlag != "" {
+		how = append(how, "leave out --config")
 	}
-	return fmt.Errorf("%w; but %s is configured in %s, the default configuration: to use it, %s", err, name, def, how)
+	if p := os.Getenv("FRESHTOKEN_CONFIG"); p != "" && filepath.Clean(p) != filepath.Clean(def) {
+		how = append(how, "unset FRESHTOKEN_CONFIG")
+	}
+	return fmt.Errorf("%w; but %s is configured in %s, the default configuration: to use it, %s", err, name, def, strings.Join(how, " and "))
 }
 
 // selectedEnv names the environment the command works on, for the next

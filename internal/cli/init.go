@@ -699,7 +699,7 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.En
 	if p != nil {
 		var err error
 		if secret, err = p.secret(ctx, "Client secret (kept in the system keychain)"); err != nil {
-			return err
+			return unchanged(err)
 		}
 	} else {
 		b, err := await.Result(ctx, func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })

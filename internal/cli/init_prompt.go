@@ -182,7 +182,7 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		switch label := pastedLabel(answer); {
+		switch label, _ := pastedLabel(answer); {
 		case answer == "":
 			fmt.Fprintln(p.out, "  An answer is needed.")
 		case label != "" && strings.Contains(strings.ToLower(label), "secret"):
@@ -196,16 +196,22 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 }
 
 // labelled matches an answer pasted with the label a provider's page
-// shows before the value ("Client ID: abc123", "OAuth secret = …").
-var labelled = regexp.MustCompile(`^([A-Za-z][A-Za-z _-]{0,30}?)\s*[:=]\s*\S`)
+// shows before the value ("Client ID: abc123", "OAuth secret = …"), or a
+// JSON file's key ("client_secret": "…"), quoted or not.
+var labelled = regexp.MustCompile("^[\"'`]?[A-Za-z][A-Za-z _-]{0,30}?[\"'`]?\\s*[:=]\\s*\\S")
 
-// pastedLabel is the label an answer begins with, as "Client ID:", or "".
-func pastedLabel(answer string) string {
-	m := labelled.FindStringSubmatch(answer)
-	if m == nil {
-		return ""
+// quoteMarks takes off the quotes of a JSON file's key, to show the label.
+var quoteMarks = strings.NewReplacer(`"`, "", "'", "", "`", "")
+
+// pastedLabel is the label an answer begins with, as "Client ID:" (shown
+// without a JSON key's quotes), and the value that follows it; "" and the
+// answer when it has none.
+func pastedLabel(answer string) (label, value string) {
+	if !labelled.MatchString(answer) {
+		return "", answer
 	}
-	return m[1] + answer[len(m[1]):strings.IndexAny(answer, ":=")+1]
+	i := strings.IndexAny(answer, ":=") + 1
+	return quoteMarks.Replace(answer[:i]), strings.TrimSpace(answer[i:])
 }
 
 // clientIDCheck refuses, at the question, what was pasted where the
@@ -219,7 +225,7 @@ func pastedLabel(answer string) string {
 // without repeating it. Refused only once every question was answered, it lost every answer.
 func clientIDCheck(provider string) func(string) error {
 	return func(a string) error {
-		label := pastedLabel(a)
+		label, value := pastedLabel(a)
 		words := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r < 'a' || r > 'z' })
 		labelled := func(names ...string) bool {
 			return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(names, w) })
@@ -230,9 +236,9 @@ func clientIDCheck(provider string) func(string) error {
 		case strings.Contains(a, "://") && provider != "" && provider != "generic":
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
 		case labelled("id", "identifier", "client", "clientid", "key"):
-			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, strings.TrimSpace(a[len(label):]))
-		case paste.Unwrapped(a) != a:
-			return fmt.Errorf("the marks around %s are not part of the client ID; give it without them: %s", a, paste.Unwrapped(a))
+			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, paste.Unmarked(value))
+		case paste.Unmarked(a) != a:
+			return fmt.Errorf("the quote marks or brackets at the ends of %s are not part of the client ID; give it without them: %s", a, paste.Unmarked(a))
 		case !httpx.PrintableASCII(a):
 			return fmt.Errorf("that holds %q, which no client ID has (printable ASCII only); copy the identifier again from the provider", []rune(a[strings.IndexFunc(a, httpx.NotPrintableASCII):])[0])
 		}

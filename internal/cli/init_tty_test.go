@@ -641,24 +641,27 @@ func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
 
 // TestInitCtrlCAtAQuestionSaysNothingChanged: Ctrl-C at any of init's
 // questions before it writes (the provider, the name, the client ID, the
-// client secret's source) ends it saying nothing was changed, as input that
-// ends (Ctrl-D) does, and writes nothing: it said only "interrupted",
-// leaving the person to wonder whether half an environment was written.
+// client secret's source, the secret for the keychain) ends it saying
+// nothing was changed, as input that ends (Ctrl-D) does, and writes
+// nothing: it said only "interrupted", leaving the person to wonder whether
+// half an environment was written.
 func TestInitCtrlCAtAQuestionSaysNothingChanged(t *testing.T) {
 	for _, tt := range []struct {
 		question string
 		answers  []string
+		flags    []string
 	}{
-		{"Choose 1-8 [1]: ", nil},
-		{"Name for this environment [sandbox]: ", []string{"1"}},
-		{"OAuth identifier (client ID): ", []string{"1", ""}},
-		{"Choose 1-3 [1]: ", []string{"1", "", "my-client-id"}},
+		{"Choose 1-8 [1]: ", nil, nil},
+		{"Name for this environment [sandbox]: ", []string{"1"}, nil},
+		{"OAuth identifier (client ID): ", []string{"1", ""}, nil},
+		{"Choose 1-3 [1]: ", []string{"1", "", "my-client-id"}, nil},
+		{"Client secret (kept in the system keychain)", []string{"1", "", "my-client-id"}, []string{"--client-secret-keyring"}},
 	} {
 		t.Run(tt.question, func(t *testing.T) {
 			config := filepath.Join(t.TempDir(), "config.toml")
 			s := newScreen(t)
 			ctx, cancel := context.WithCancel(t.Context())
-			done := s.startWithin(ctx, io.Discard, "--config", config, "init")
+			done := s.startWithin(ctx, io.Discard, append([]string{"--config", config, "init"}, tt.flags...)...)
 			for _, a := range tt.answers {
 				s.expect(t, ": ")
 				if _, err := s.ptmx.Write([]byte(a + "\n")); err != nil {

@@ -31,3 +31,11 @@ func Unwrapped(line string) string {
 	}
 	return line
 }
+
+// Unmarked is a value copied from a JSON file, a chat or an e-mail without
+// the quotes or angle brackets at its ends, paired or not (a selection that
+// took one of the pair: "abc123), and the comma after a JSON file's value.
+// For values that never hold these marks at their ends, as a client ID.
+func Unmarked(value string) string {
+	return strings.TrimSpace(strings.Trim(strings.TrimSuffix(value, ","), "\"'`<>"))
+}

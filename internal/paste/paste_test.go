@@ -20,3 +20,26 @@ func TestTrimKeepsWhatWasMeant(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmarkedTakesOffAMarkAtEitherEnd: a client ID copied with part of its
+// quotes ("abc123, abc123') was written with the mark, as was one in
+// quotes with a JSON file's comma; marks inside it are kept.
+func TestUnmarkedTakesOffAMarkAtEitherEnd(t *testing.T) {
+	for in, want := range map[string]string{
+		`"abc123"`:    "abc123",
+		`"abc123`:     "abc123",
+		`abc123'`:     "abc123",
+		"`abc123":     "abc123",
+		`<abc123>`:    "abc123",
+		`"abc123",`:   "abc123",
+		`"<abc123>"`:  "abc123",
+		`" abc123 "`:  "abc123",
+		`abc123`:      "abc123",
+		`a"b'c<d>e`:   `a"b'c<d>e`,
+		`did:web:x.y`: "did:web:x.y",
+	} {
+		if got := Unmarked(in); got != want {
+			t.Errorf("Unmarked(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
