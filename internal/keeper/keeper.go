@@ -986,20 +986,18 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 		// The minute's places, each free again a minute after it was
 		// taken (those free now are taken now by those ahead), go to
 		// those ahead as they free, in turn, then env: its place is the
-		// q-th to free. Past the places of this minute, it is one of
-		// the last keptPerMinute's, taken and freed again each minute.
+		// q-th to free. Each taken again is taken when it frees, and
+		// frees a minute after.
 		places := recent
 		for len(places) < keptPerMinute {
 			places = append(places, now)
 		}
 		slices.SortFunc(places, time.Time.Compare)
 		q := len(recent) - keptPerMinute + ahead
-		if q < len(places) {
-			turn = places[q].Add(time.Minute)
-		} else {
-			later := q - len(places)
-			turn = places[len(places)-keptPerMinute+later%keptPerMinute].Add(time.Duration(later/keptPerMinute+2) * time.Minute)
+		for len(places) <= q {
+			places = append(places, places[len(places)-keptPerMinute].Add(time.Minute))
 		}
+		turn = places[q].Add(time.Minute)
 	}
 	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
 		p.began[env] = begun{at: now, early: early}
