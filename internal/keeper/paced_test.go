@@ -730,3 +730,38 @@ func TestAStoreThatFailsIsReadNoFurther(t *testing.T) {
 		t.Fatalf("%d records read that could not be; want 1, then none", n)
 	}
 }
+
+// TestRenewalsOfAnotherGrantAreNotCounted: two configuration files
+// sharing the default store folder name twelve environments alike, each
+// for another app at another provider; the other's log-ins hold those
+// records now, and it has just renewed them. They are no renewals at this
+// keeper's token endpoint: its twelve others due are renewed at once, not
+// held a minute behind them.
+func TestRenewalsOfAnotherGrantAreNotCounted(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	_, otherRoot := devserver.Start(t, devprovider.Options{Clock: clock.Now, AutoApprove: true})
+	dir := filepath.Join(t.TempDir(), "tokens")
+	var names []string
+	for i := range 24 {
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	k := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
+	other := keeperOn(t, filestore.New(dir), otherRoot, clock, names[:12], true, 5*time.Minute)
+	ctx := context.Background()
+	for _, env := range names[12:] {
+		src, _ := k.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	for _, env := range names[:12] {
+		src, _ := other.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	k.round(ctx, time.Minute)
+	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
+	other.round(ctx, time.Minute)
+	start := p.Stats().Refreshes
+	k.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != 12 {
+		t.Fatalf("%d of the keeper's 12 environments due renewed, after another app's 12 records of the same names were; want all 12", got)
+	}
+}
