@@ -986,20 +986,18 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 		// The minute's places, each free again a minute after it was
 		// taken (those free now are taken now by those ahead), go to
 		// those ahead as they free, in turn, then env: its place is the
-		// q-th to free. Past the places of this minute, it is one of
-		// the last keptPerMinute's, taken and freed again each minute.
+		// q-th to free. Each taken again is taken when it frees, and
+		// frees a minute after.
 		places := recent
 		for len(places) < keptPerMinute {
 			places = append(places, now)
 		}
 		slices.SortFunc(places, time.Time.Compare)
 		q := len(recent) - keptPerMinute + ahead
-		if q < len(places) {
-			turn = places[q].Add(time.Minute)
-		} else {
-			later := q - len(places)
-			turn = places[len(places)-keptPerMinute+later%keptPerMinute].Add(time.Duration(later/keptPerMinute+2) * time.Minute)
+		for len(places) <= q {
+			places = append(places, places[len(places)-keptPerMinute].Add(time.Minute))
 		}
+		turn = places[q].Add(time.Minute)
 	}
 	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
 		p.began[env] = begun{at: now, early: early}
@@ -1023,34 +1021,37 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 // a record that cannot be read back (ErrCorrupt; the reading stopped
 // there, and the renewals after it went uncounted) or was renewed by a
 // clock ahead of this one counts for nothing, and a store that fails a
-// read otherwise is read no further, so that one out of reach does not
-// hold the renewal for a time-out per environment. Each record is read
+// read otherwise is read no further, by this look nor any within
+// aheadLook, so that one out of reach does not hold each renewal for a
+// time-out more. Each record is read
 // at most once an aheadLook: read at each look of each environment due,
 // every aheadLook for each waiting its turn, 200 environments on a file
 // store took three quarters of a second of the machine's every 5 s,
-// growing as the square of their number. A renewal sent but not yet
-// stored, or stored since its record was read, is not seen: keepers
-// renewing within moments of each other may pass the limit.
+// growing as the square of their number. Nor does one look read for
+// longer than elsewhereWait: the due renewal waits for the reading, and
+// 100 records read one after another from a Redis far away held it a
+// minute, past its token's expiry; the records left are read at the looks
+// after. A renewal sent but not yet stored, or stored since its record was
+// read, or whose record is yet to be read, is not seen: keepers renewing
+// within moments of each other may pass the limit.
 func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
-	k.mu.Lock()
 	now := k.now()
-	p := k.paceOf(endpoint)
-	others := map[string]*freshtoken.Source{}
-	for name, m := range p.members {
-		if b, ok := p.began[name]; ok && !b.at.After(now) && now.Sub(b.at) < time.Minute {
-			continue // counted already
-		}
-		if !m.read.After(now) && now.Sub(m.read) < aheadLook {
-			continue // read lately
-		}
-		m.read = now
-		p.members[name] = m
-		others[name] = m.src
-	}
+	k.mu.Lock()
+	names := slices.Collect(maps.Keys(k.paceOf(endpoint).members))
 	k.mu.Unlock()
-	for name, src := range others {
+	for _, name := range names {
+		if k.now().Sub(now) >= elsewhereWait {
+			return
+		}
+		src := k.toRead(endpoint, name, now)
+		if src == nil {
+			continue
+		}
 		rec, err := src.Record(ctx)
 		if err != nil && !errors.Is(err, store.ErrCorrupt) {
+			for _, rest := range names {
+				k.toRead(endpoint, rest, now) // by no look within aheadLook either
+			}
 			return
 		}
 		if rec == nil || src.CheckGrant(rec) != nil || rec.RenewedAt.After(now) || now.Sub(rec.RenewedAt) >= time.Minute {
@@ -1063,6 +1064,35 @@ func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// elsewhereWait is how long a look reads records at most for the
+// renewals made elsewhere before its due renewal takes its turn (see
+// renewedElsewhere), as putBackWait bounds a put-back.
+const elsewhereWait = time.Second
+
+// toRead is the Source to read name's record through for
+// renewedElsewhere at now, noted read, so that no look reads it again
+// within aheadLook; nil when name is no longer an environment of
+// endpoint's, its renewal in the minute is counted already, or its record
+// was read within aheadLook (by another environment's look meanwhile).
+func (k *Keeper) toRead(endpoint, name string, now time.Time) *freshtoken.Source {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paceOf(endpoint)
+	m, ok := p.members[name]
+	if !ok {
+		return nil
+	}
+	if b, ok := p.began[name]; ok && !b.at.After(now) && now.Sub(b.at) < time.Minute {
+		return nil // counted already
+	}
+	if !m.read.After(now) && now.Sub(m.read) < aheadLook {
+		return nil // read lately
+	}
+	m.read = now
+	p.members[name] = m
+	return m.src
 }
 
 // unwait drops env from those waiting their turn at endpoint: its renewal

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -637,5 +638,130 @@ func TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted(t *testing.T) {
 	b.round(ctx, time.Minute)
 	if got := p.Stats().Refreshes - start; got != keptPerMinute {
 		t.Fatalf("%d renewals by the two keepers a second apart; want %d", got, keptPerMinute)
+	}
+}
+
+// TestAStoreFarAwayHoldsNoRenewalPastItsLapse: 100 environments of one
+// token endpoint on a Redis far away, each read of a record taking 600
+// ms, their token files' tokens a minute from expiry. Before the first
+// due renewal took its turn, the keeper read the other 99 records for
+// renewals made elsewhere, one after another: a minute, and the token
+// file held an expired token by the time it was renewed. The reading
+// stops after elsewhereWait, the records left read at the looks after;
+// the renewal is sent within half the minute left, the lapse bound.
+func TestAStoreFarAwayHoldsNoRenewalPastItsLapse(t *testing.T) {
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	var far atomic.Bool
+	relay := srv.Relay(t, func(args []string) {
+		if far.Load() && strings.EqualFold(args[0], "get") {
+			clock.Advance(600 * time.Millisecond)
+		}
+	})
+	st, err := redisstore.New("redis://" + relay + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var names []string
+	for i := range 100 {
+		names = append(names, fmt.Sprintf("client%03d", i+1))
+	}
+	k := keeperOn(t, st, root, clock, names, true, 0)
+	ctx := context.Background()
+	for _, env := range names {
+		src, _ := k.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	k.round(ctx, time.Minute)
+	clock.Advance(59 * time.Minute) // all due, the tokens expiring in a minute
+	due := clock.Now()
+	far.Store(true)
+	k.keep(ctx, names[0], time.Minute)
+	src, _ := k.Open(ctx, names[0])
+	rec, err := src.Record(ctx)
+	if err != nil || rec == nil {
+		t.Fatalf("%s: %v", names[0], err)
+	}
+	if sent := rec.RenewedAt.Sub(due); sent > 30*time.Second {
+		t.Fatalf("the first due renewal was sent %v after it fell due, its token file's token expiring a minute after; want 30s at most", sent)
+	}
+}
+
+// TestAStoreThatFailsIsReadNoFurther: 30 environments on a Redis whose
+// user may read only two of their records now (its ACL changed), both
+// due. Reading the records for renewals made elsewhere stops at the first
+// that fails, and no look reads further for aheadLook: each due look read
+// on, one record a look, as a store out of reach makes each read wait its
+// time-out before the look's own renewal.
+func TestAStoreThatFailsIsReadNoFurther(t *testing.T) {
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	srv.SetFleetUser(t, "keeper", "keeper-password")
+	var counting atomic.Bool
+	var others atomic.Int32 // reads of the records of neither due environment
+	relay := srv.Relay(t, func(args []string) {
+		if counting.Load() && strings.EqualFold(args[0], "get") && args[1] != "freshtoken:client001" && args[1] != "freshtoken:client002" {
+			others.Add(1)
+		}
+	})
+	st, err := redisstore.New("redis://keeper:keeper-password@" + relay + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var names []string
+	for i := range 30 {
+		names = append(names, fmt.Sprintf("client%03d", i+1))
+	}
+	k := keeperOn(t, st, root, clock, names, true, 0)
+	ctx := context.Background()
+	for _, env := range names {
+		src, _ := k.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	k.round(ctx, time.Minute)
+	clock.Advance(59 * time.Minute) // all due
+	srv.SetUser(t, "keeper", "resetkeys", "~freshtoken:client001*", "~freshtoken:client002*")
+	counting.Store(true)
+	k.keep(ctx, "client001", time.Minute)
+	k.keep(ctx, "client002", time.Minute)
+	if n := others.Load(); n != 1 {
+		t.Fatalf("%d records read that could not be; want 1, then none", n)
+	}
+}
+
+// TestRenewalsOfAnotherGrantAreNotCounted: two configuration files
+// sharing the default store folder name twelve environments alike, each
+// for another app at another provider; the other's log-ins hold those
+// records now, and it has just renewed them. They are no renewals at this
+// keeper's token endpoint: its twelve others due are renewed at once, not
+// held a minute behind them.
+func TestRenewalsOfAnotherGrantAreNotCounted(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	_, otherRoot := devserver.Start(t, devprovider.Options{Clock: clock.Now, AutoApprove: true})
+	dir := filepath.Join(t.TempDir(), "tokens")
+	var names []string
+	for i := range 24 {
+		names = append(names, fmt.Sprintf("client%02d", i+1))
+	}
+	k := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
+	other := keeperOn(t, filestore.New(dir), otherRoot, clock, names[:12], true, 5*time.Minute)
+	ctx := context.Background()
+	for _, env := range names[12:] {
+		src, _ := k.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	for _, env := range names[:12] {
+		src, _ := other.Open(ctx, env)
+		devserver.LoginSource(t, src, clock.Now())
+	}
+	k.round(ctx, time.Minute)
+	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
+	other.round(ctx, time.Minute)
+	start := p.Stats().Refreshes
+	k.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != 12 {
+		t.Fatalf("%d of the keeper's 12 environments due renewed, after another app's 12 records of the same names were; want all 12", got)
 	}
 }
