@@ -235,9 +235,16 @@ func TestALogInLinksLeaveToReplaceEndsWithItsCommand(t *testing.T) {
 // the status page, as the browser posts it.
 func loginForm(t *testing.T, page []byte, env string) url.Values {
 	t.Helper()
-	m := regexp.MustCompile(`(?s)<form method="post" action="/\.freshtoken/envs/` + regexp.QuoteMeta(env) + `/login"[^>]*>(.*?)</form>`).FindSubmatch(page)
+	return pageForm(t, page, env, "login")
+}
+
+// pageForm is what the page's form for env's button action (login,
+// logout…) posts.
+func pageForm(t *testing.T, page []byte, env, action string) url.Values {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<form method="post" action="/\.freshtoken/envs/` + regexp.QuoteMeta(env) + `/` + regexp.QuoteMeta(action) + `"[^>]*>(.*?)</form>`).FindSubmatch(page)
 	if m == nil {
-		t.Fatalf("the page has no Log in button for %s:\n%s", env, page)
+		t.Fatalf("the page has no %s button for %s:\n%s", action, env, page)
 	}
 	form := url.Values{}
 	for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllSubmatch(m[1], -1) {
