@@ -2,8 +2,10 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -21,12 +25,14 @@ import (
 type twoFiles struct {
 	*devEnv
 	work, personal string // the configuration files, symbolic links resolved
+	redirect       string // dev's redirect_uri in both
 }
 
 func newTwoFiles(t *testing.T) *twoFiles {
 	t.Helper()
 	e := newDevEnv(t)
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	redirect := freeRedirectURI(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: redirect})
 	e.loginOutside(t)
 	text, err := os.ReadFile(e.config)
 	if err != nil {
@@ -36,7 +42,7 @@ func newTwoFiles(t *testing.T) *twoFiles {
 	if err := os.WriteFile(personal, text, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &twoFiles{devEnv: e, work: resolved(t, e.config), personal: resolved(t, personal)}
+	return &twoFiles{devEnv: e, work: resolved(t, e.config), personal: resolved(t, personal), redirect: redirect}
 }
 
 func resolved(t *testing.T, path string) string {
@@ -229,5 +235,46 @@ func TestImportForceOverAnotherFilesLogIn(t *testing.T) {
 	}
 	if rec := e.record(t, "sand"); rec.LoggedInWith.Path != resolved(t, personal) {
 		t.Fatalf("after import --force the record says it was logged in with %q; want %s, the import's", rec.LoggedInWith.Path, personal)
+	}
+}
+
+// startProxy runs `freshtoken --config config proxy --listen addr` until
+// the test ends, and returns once it listens.
+func startProxy(t *testing.T, config, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+	root.SetArgs([]string{"--config", config, "proxy", "--listen", addr})
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() { cancel(); testenv.Receive(t, "the proxy's end", done) })
+	testenv.WaitFor(t, "the proxy to listen", func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+}
+
+// TestLoginThroughAProxyOfAnotherFileRecordsItsOwn: the work
+// configuration's proxy holds the redirect address that the personal
+// configuration, sharing the record, logs in through. The record names the
+// personal file, whose `login` it was: it named the proxy's, so the work
+// configuration's next log-in replaced the personal account unasked, and
+// the personal configuration's status said the work file had logged in.
+func TestLoginThroughAProxyOfAnotherFileRecordsItsOwn(t *testing.T) {
+	e := newTwoFiles(t)
+	addr, err := login.LoopbackAddr(e.redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, e.config, addr)
+	_, said, err := loginWith(t, e.personal)
+	if err != nil || !strings.Contains(said, "Logged in to dev through the freshtoken proxy") {
+		t.Fatalf("login with the personal configuration through the work one's proxy: %v\n%s", err, said)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.personal {
+		t.Fatalf("after the personal configuration's log-in through the work one's proxy, the record says it was logged in with %s; want %s", got, e.personal)
 	}
 }

@@ -92,6 +92,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	began := time.Now()
 	attempt := httpx.RandomToken()
 	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
+	link = proxy.ForConfigFile(link, src.ConfigFile().Path)
 	if g.TokenURLSHA256 == "" && env.TokenURL != "" {
 		link = proxy.ForOlderProxy(link, env.TokenURL)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,10 @@ type pendingLogin struct {
 	path    string // of its redirect URI, where the browser comes back
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
+	// caller is the configuration file, on this machine, of that
+	// `freshtoken login`, which the record names as the one that logged
+	// in; "" for the proxy's own.
+	caller string
 	// overNewer: it began over tokens a newer freshtoken wrote, which the
 	// person confirmed replacing (see envProxy.storedSince).
 	overNewer bool
@@ -239,9 +244,9 @@ func (p *Proxy) redirectURI(ec *config.Env) string {
 
 // startLogin begins a browser log-in to the named environment, which waits
 // login.DefaultTimeout for the browser to come back, or as long as the
-// `freshtoken login` that asked for it (attempt, if one did) waits: its
-// --timeout, up to maxLoginWait.
-func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.Duration, over replacing) (*pendingLogin, error) {
+// `freshtoken login` that asked for it (attempt, if one did, with the
+// configuration file caller) waits: its --timeout, up to maxLoginWait.
+func (p *Proxy) startLogin(ctx context.Context, name, attempt, caller string, wait time.Duration, over replacing) (*pendingLogin, error) {
 	e, err := p.env(ctx, name)
 	if err != nil {
 		return nil, err
@@ -269,6 +274,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		path:      u.Path,
 		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
 		attempt:   attempt,
+		caller:    caller,
 		overNewer: e.holdsNewer(ctx),
 		over:      over,
 		done:      make(chan struct{}),
@@ -310,7 +316,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 			}
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
-				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, p.loginCheck(ctx, pl.env, pl.overNewer, pl.over, &e))
+				err = pl.env.src.SaveLoginOf(ctx, pl.loggedInWith(), res.Token, res.SentAt, p.loginCheck(ctx, pl.env, pl.overNewer, pl.over, &e))
 			}
 			stored()
 		}
@@ -330,6 +336,17 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	pl.env.succeed()
 	p.log.Info("logged in", "env", pl.env.name, "store", pl.env.src.Location())
 	http.Redirect(w, r, p.noticeURL("logged-in", pl.env.name), http.StatusSeeOther)
+}
+
+// loggedInWith is the configuration file the record of the log-in names:
+// that of the `freshtoken login` that asked for it, on this machine (the
+// proxy listens on loopback for it), else the proxy's own.
+func (pl *pendingLogin) loggedInWith() store.ConfigFile {
+	own := pl.env.src.ConfigFile()
+	if pl.caller == "" || own.Host == "" {
+		return own
+	}
+	return store.ConfigFile{Host: own.Host, Path: pl.caller}
 }
 
 // current returns the environment that a log-in begun for e logs in to, as
@@ -465,15 +482,15 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p.sendToProvider(w, r, name, "", 0, over)
+	p.sendToProvider(w, r, name, "", "", 0, over)
 }
 
 // sendToProvider starts a log-in of name, for the `freshtoken login` named
-// attempt if one asked, which waits for it as long as wait, and may replace
-// other configurations' tokens as over says, and sends the browser to the
-// provider.
-func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt string, wait time.Duration, over replacing) {
-	pl, err := p.startLogin(r.Context(), name, attempt, wait, over)
+// attempt if one asked, with the configuration file caller, which waits for
+// it as long as wait, and may replace other configurations' tokens as over
+// says, and sends the browser to the provider.
+func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, attempt, caller string, wait time.Duration, over replacing) {
+	pl, err := p.startLogin(r.Context(), name, attempt, caller, wait, over)
 	if errors.Is(err, errRestarting) {
 		// Not the environment's failure, and the new process, which
 		// the browser reaches next, knows neither this notice's key nor
@@ -570,7 +587,14 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.noticeURL("login-link-expired", name), http.StatusSeeOther)
 		return
 	}
-	p.sendToProvider(w, r, name, q.Get("attempt"), wait, over)
+	// The command's configuration file, which the record names as the
+	// one that logged in: another file on this machine sharing the record
+	// with the proxy's. A command older than this names none.
+	caller := q.Get("config_file")
+	if !filepath.IsAbs(caller) || filepath.Clean(caller) != caller {
+		caller = ""
+	}
+	p.sendToProvider(w, r, name, q.Get("attempt"), caller, wait, over)
 }
 
 // vouched reports whether r, a request for the log-in link, was made by a
@@ -757,6 +781,16 @@ func replaceUntil(q url.Values) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0)
+}
+
+// ForConfigFile is the log-in link of a `freshtoken login` with the
+// configuration file at path (absolute, symbolic links resolved; "" for
+// none), which the record of the log-in names as the one that logged in.
+func ForConfigFile(link, path string) string {
+	if path == "" {
+		return link
+	}
+	return withParam(link, "config_file", path)
 }
 
 // WithLoginKey is the log-in link carrying the key of the proxy's grant
