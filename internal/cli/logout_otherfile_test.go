@@ -47,3 +47,24 @@ func TestLogoutWithoutATerminalSaysItEndsAnotherFilesLogIn(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoveKeepsAnotherFilesLogIn: two configuration files on this
+// machine share dev's record, and the work one logged in. remove -e dev
+// with the personal one takes dev out of that file and keeps the tokens,
+// saying whose log-in they are and how to end them, as it keeps another
+// client's: it deleted them, and the work configuration found itself
+// logged out.
+func TestRemoveKeepsAnotherFilesLogIn(t *testing.T) {
+	e := newTwoFiles(t)
+	ios, _, stderr := testStreams(false, false)
+	if code := cli.Main([]string{"--config", e.personal, "remove", "-e", "dev", "--yes"}, ios); code != 0 {
+		t.Fatalf("remove with the personal configuration exited %d: %s", code, stderr)
+	}
+	want := "its tokens in " + filepath.Join(e.dir, "state", "dev.json") + " were kept, as " + e.work + " logged in with them and shares them (run `freshtoken --config " + e.work + " logout -e dev` to end them)."
+	if !strings.Contains(stderr.String(), want) {
+		t.Fatalf("remove said:\n%s\nwant %q", stderr, want)
+	}
+	if rec := e.record(t, "dev"); rec == nil || rec.LoggedInWith.Path != e.work {
+		t.Fatalf("after remove with the personal configuration the stored tokens are %+v; want the work configuration's, kept", rec)
+	}
+}
