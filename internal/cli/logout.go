@@ -78,7 +78,7 @@ question, and without a terminal logout goes ahead after saying so.
 		RunE: runner(opts, nil, runLogout),
 	}
 	cmd.Flags().BoolVar(&opts.Local, "local", false, "only forget the tokens; do not revoke them at the provider")
-	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "log out of tokens another configuration file logged in without asking")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "log out of another configuration file's log-in without asking")
 	return cmd
 }
 
