@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
@@ -276,5 +277,68 @@ func TestLoginThroughAProxyOfAnotherFileRecordsItsOwn(t *testing.T) {
 	}
 	if got := e.record(t, "dev").LoggedInWith.Path; got != e.personal {
 		t.Fatalf("after the personal configuration's log-in through the work one's proxy, the record says it was logged in with %s; want %s", got, e.personal)
+	}
+}
+
+// TestLoginThroughAProxyKeepsAnotherFilesLogInStoredMeanwhile: a login at
+// a terminal with the personal configuration, through the work
+// configuration's proxy, over the personal file's own log-in; as the
+// person approves, the work file logs in. The work log-in is kept and the
+// command stores nothing (exit 2), as it does without the proxy: the proxy
+// replaced it, and the command took it for its own success.
+func TestLoginThroughAProxyKeepsAnotherFilesLogInStoredMeanwhile(t *testing.T) {
+	e := newTwoFiles(t)
+	if _, _, err := loginWith(t, e.personal); err != nil {
+		t.Fatal(err)
+	}
+	addr, err := login.LoopbackAddr(e.redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, e.config, addr)
+	stderr := testenv.NewOutput()
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr, InTTY: true},
+		OpenBrowser: func(link string) error {
+			rec := e.record(t, "dev")
+			// The work configuration's log-in, stored as the person approves.
+			rec.LoggedInWith.Path, rec.LoggedInAt = e.work, time.Now()
+			e.save(t, "dev", rec)
+			return testenv.Visit(link) // through the proxy's callback
+		},
+	})
+	root.SetArgs([]string{"--config", e.personal, "login", "-e", "dev", "--timeout", "20s"})
+	err = root.ExecuteContext(t.Context())
+	if err == nil || cli.ExitCode(err) != 2 {
+		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2, the work configuration's log-in kept", err, cli.ExitCode(err), stderr)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.work {
+		t.Fatalf("the record says it was logged in with %s; want %s's log-in, kept", got, e.work)
+	}
+}
+
+// TestLoginThroughAProxyReplacesTheFileThePersonConfirmed: a login at a
+// terminal with the personal configuration, through the work
+// configuration's proxy, over the work file's log-in: answered y, the
+// proxy replaces that log-in, which the link names as confirmed, and the
+// record names the personal file.
+func TestLoginThroughAProxyReplacesTheFileThePersonConfirmed(t *testing.T) {
+	e := newTwoFiles(t)
+	addr, err := login.LoopbackAddr(e.redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, e.config, addr)
+	stderr := testenv.NewOutput()
+	root := cli.NewRootCmd(&cli.Factory{
+		IO:          &cli.IOStreams{In: strings.NewReader("y\n"), Out: io.Discard, ErrOut: stderr, InTTY: true},
+		OpenBrowser: testenv.Visit, // through the proxy's callback
+	})
+	root.SetArgs([]string{"--config", e.personal, "login", "-e", "dev", "--timeout", "20s"})
+	if err := root.ExecuteContext(t.Context()); err != nil || !strings.Contains(stderr.String(), "Logged in to dev through the freshtoken proxy") {
+		t.Fatalf("login answered y: %v\n%s", err, stderr)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.personal {
+		t.Fatalf("the record says it was logged in with %s; want %s, this log-in's", got, e.personal)
 	}
 }

@@ -103,3 +103,22 @@ func TestPageLogOutOfAnotherFilesLogInAsks(t *testing.T) {
 		t.Fatalf("Log out, confirmed: the store holds %+v (%v); want no tokens", rec, err)
 	}
 }
+
+// TestPageLogInKeepsAnotherFilesLogInStoredMeanwhile: the page's Log in
+// over the proxy's own log-in; as the person approves, a second
+// configuration file on this machine, sharing the record, logs in. The log-in
+// stores nothing and the other file's is kept, as over another client's
+// tokens stored meanwhile: it replaced them, and that configuration then
+// used the account logged in to here.
+func TestPageLogInKeepsAnotherFilesLogInStoredMeanwhile(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true})
+	f.login(t, "dev")
+	resp := f.pressEnv(t, "dev", "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+	work := f.anotherFileLoggedIn(t, "dev")
+	if ended := browse(t, resp.Header.Get("Location")); ended.Query().Get("done") != "login-failed" {
+		t.Fatalf("the log-in ended at %s; want it failed, storing nothing", ended)
+	}
+	if _, rec := f.stored(t, "dev"); rec.LoggedInWith.Path != work {
+		t.Fatalf("the record names %s; want %s's log-in, kept", rec.LoggedInWith.Path, work)
+	}
+}
