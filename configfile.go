@@ -21,7 +21,13 @@ import (
 // with its own file), and one with a file no longer there, through which
 // nothing uses the tokens.
 func (s *Source) LoggedInWithOther(r *store.Record) string {
-	theirs, ours := r.LoggedInWith, s.set.ConfigFile
+	return s.LoggedInWithOtherThan(r, s.settings().ConfigFile)
+}
+
+// LoggedInWithOtherThan is LoggedInWithOther for a log-in made for the
+// configuration file ours rather than this Source's own (see SaveLoginOf).
+func (s *Source) LoggedInWithOtherThan(r *store.Record, ours store.ConfigFile) string {
+	theirs := r.LoggedInWith
 	if theirs.Path == "" || ours.Path == "" || theirs.Host != ours.Host || theirs.Path == ours.Path {
 		return ""
 	}

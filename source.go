@@ -564,6 +564,10 @@ func (s *Source) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // Env is the environment's name.
 func (s *Source) Env() string { return s.settings().Env }
 
+// ConfigFile is Settings.ConfigFile: the configuration file whose log-ins
+// the record names.
+func (s *Source) ConfigFile() store.ConfigFile { return s.settings().ConfigFile }
+
 // Issuer is Settings.Issuer: the authorization server the tokens are bound
 // to, "" when the endpoints are set without one. A log-in's answer naming
 // another (RFC 9207's iss) is not the answer of this environment's
@@ -1299,6 +1303,18 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 	if s.unmade() {
 		return errNotMade
 	}
+	return s.SaveLoginOf(ctx, s.set.ConfigFile, tok, sentAt, check)
+}
+
+// SaveLoginOf is SaveLoginIf for a log-in made for the configuration file
+// file, which the record names (store.Record.LoggedInWith) in place of
+// this Source's own (Settings.ConfigFile): a proxy completing the log-in
+// that a `freshtoken login` with another file on this machine, sharing the
+// record, asked it for.
+func (s *Source) SaveLoginOf(ctx context.Context, file store.ConfigFile, tok *oauth2.Token, sentAt time.Time, check LoginCheck) error {
+	if s.unmade() {
+		return errNotMade
+	}
 	if tok == nil || tok.AccessToken == "" && tok.RefreshToken == "" {
 		// It would replace the stored grant with a record holding nothing,
 		// which every later read takes for a corrupt one.
@@ -1309,7 +1325,7 @@ func (s *Source) SaveLoginIf(ctx context.Context, tok *oauth2.Token, sentAt time
 		// A log-in needed still: told so (exit 3), with the command to run.
 		return s.loginError("the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were")
 	}
-	r.LoggedInAt, r.LoggedInWith = sentAt, s.set.ConfigFile
+	r.LoggedInAt, r.LoggedInWith = sentAt, file
 	storing := s.inFlight()
 	storing.LogIn, storing.Storing = true, true
 	defer s.sending(storing)()

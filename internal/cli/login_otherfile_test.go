@@ -2,15 +2,20 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/login"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -21,12 +26,14 @@ import (
 type twoFiles struct {
 	*devEnv
 	work, personal string // the configuration files, symbolic links resolved
+	redirect       string // dev's redirect_uri in both
 }
 
 func newTwoFiles(t *testing.T) *twoFiles {
 	t.Helper()
 	e := newDevEnv(t)
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	redirect := freeRedirectURI(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: redirect})
 	e.loginOutside(t)
 	text, err := os.ReadFile(e.config)
 	if err != nil {
@@ -36,7 +43,7 @@ func newTwoFiles(t *testing.T) *twoFiles {
 	if err := os.WriteFile(personal, text, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &twoFiles{devEnv: e, work: resolved(t, e.config), personal: resolved(t, personal)}
+	return &twoFiles{devEnv: e, work: resolved(t, e.config), personal: resolved(t, personal), redirect: redirect}
 }
 
 func resolved(t *testing.T, path string) string {
@@ -229,5 +236,109 @@ func TestImportForceOverAnotherFilesLogIn(t *testing.T) {
 	}
 	if rec := e.record(t, "sand"); rec.LoggedInWith.Path != resolved(t, personal) {
 		t.Fatalf("after import --force the record says it was logged in with %q; want %s, the import's", rec.LoggedInWith.Path, personal)
+	}
+}
+
+// startProxy runs `freshtoken --config config proxy --listen addr` until
+// the test ends, and returns once it listens.
+func startProxy(t *testing.T, config, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
+	root.SetArgs([]string{"--config", config, "proxy", "--listen", addr})
+	go func() { done <- root.ExecuteContext(ctx) }()
+	t.Cleanup(func() { cancel(); testenv.Receive(t, "the proxy's end", done) })
+	testenv.WaitFor(t, "the proxy to listen", func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+}
+
+// TestLoginThroughAProxyOfAnotherFileRecordsItsOwn: the work
+// configuration's proxy holds the redirect address that the personal
+// configuration, sharing the record, logs in through. The record names the
+// personal file, whose `login` it was: it named the proxy's, so the work
+// configuration's next log-in replaced the personal account unasked, and
+// the personal configuration's status said the work file had logged in.
+func TestLoginThroughAProxyOfAnotherFileRecordsItsOwn(t *testing.T) {
+	e := newTwoFiles(t)
+	addr, err := login.LoopbackAddr(e.redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, e.config, addr)
+	_, said, err := loginWith(t, e.personal)
+	if err != nil || !strings.Contains(said, "Logged in to dev through the freshtoken proxy") {
+		t.Fatalf("login with the personal configuration through the work one's proxy: %v\n%s", err, said)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.personal {
+		t.Fatalf("after the personal configuration's log-in through the work one's proxy, the record says it was logged in with %s; want %s", got, e.personal)
+	}
+}
+
+// TestLoginThroughAProxyKeepsAnotherFilesLogInStoredMeanwhile: a login at
+// a terminal with the personal configuration, through the work
+// configuration's proxy, over the personal file's own log-in; as the
+// person approves, the work file logs in. The work log-in is kept and the
+// command stores nothing (exit 2), as it does without the proxy: the proxy
+// replaced it, and the command took it for its own success.
+func TestLoginThroughAProxyKeepsAnotherFilesLogInStoredMeanwhile(t *testing.T) {
+	e := newTwoFiles(t)
+	if _, _, err := loginWith(t, e.personal); err != nil {
+		t.Fatal(err)
+	}
+	addr, err := login.LoopbackAddr(e.redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, e.config, addr)
+	stderr := testenv.NewOutput()
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr, InTTY: true},
+		OpenBrowser: func(link string) error {
+			rec := e.record(t, "dev")
+			// The work configuration's log-in, stored as the person approves.
+			rec.LoggedInWith.Path, rec.LoggedInAt = e.work, time.Now()
+			e.save(t, "dev", rec)
+			return testenv.Visit(link) // through the proxy's callback
+		},
+	})
+	root.SetArgs([]string{"--config", e.personal, "login", "-e", "dev", "--timeout", "20s"})
+	err = root.ExecuteContext(t.Context())
+	if err == nil || cli.ExitCode(err) != 2 {
+		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2, the work configuration's log-in kept", err, cli.ExitCode(err), stderr)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.work {
+		t.Fatalf("the record says it was logged in with %s; want %s's log-in, kept", got, e.work)
+	}
+}
+
+// TestLoginThroughAProxyReplacesTheFileThePersonConfirmed: a login at a
+// terminal with the personal configuration, through the work
+// configuration's proxy, over the work file's log-in: answered y, the
+// proxy replaces that log-in, which the link names as confirmed, and the
+// record names the personal file.
+func TestLoginThroughAProxyReplacesTheFileThePersonConfirmed(t *testing.T) {
+	e := newTwoFiles(t)
+	addr, err := login.LoopbackAddr(e.redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, e.config, addr)
+	stderr := testenv.NewOutput()
+	root := cli.NewRootCmd(&cli.Factory{
+		IO:          &cli.IOStreams{In: strings.NewReader("y\n"), Out: io.Discard, ErrOut: stderr, InTTY: true},
+		OpenBrowser: testenv.Visit, // through the proxy's callback
+	})
+	root.SetArgs([]string{"--config", e.personal, "login", "-e", "dev", "--timeout", "20s"})
+	if err := root.ExecuteContext(t.Context()); err != nil || !strings.Contains(stderr.String(), "Logged in to dev through the freshtoken proxy") {
+		t.Fatalf("login answered y: %v\n%s", err, stderr)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.personal {
+		t.Fatalf("the record says it was logged in with %s; want %s, this log-in's", got, e.personal)
 	}
 }

@@ -3,16 +3,12 @@
 package cli_test
 
 import (
-	"context"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -130,19 +126,7 @@ func TestLoginBesideAProxyReplacesWhatThePersonConfirmed(t *testing.T) {
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: "http://" + addr + "/callback"})
 	e.loginOutside(t)
 	e.anotherClientStores(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	proxyDone := make(chan error, 1)
-	root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}})
-	root.SetArgs([]string{"--config", e.config, "proxy", "--listen", addr})
-	go func() { proxyDone <- root.ExecuteContext(ctx) }()
-	t.Cleanup(func() { cancel(); testenv.Receive(t, "the proxy's end", proxyDone) })
-	testenv.WaitFor(t, "the proxy to listen", func() bool {
-		resp, err := http.Get("http://" + addr + "/")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil
-	})
+	startProxy(t, e.config, addr)
 	s := newScreen(t)
 	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev", "--timeout", "20s")
 	s.answer(t, "Log in and replace them? [y/N] ", "y")

@@ -23,6 +23,7 @@ import (
 type logoutOptions struct {
 	f     *Factory
 	Local bool
+	Yes   bool
 }
 
 func newLogoutCmd(f *Factory) *cobra.Command {
@@ -65,7 +66,11 @@ its tokens are kept (exit 2), saying what to fix, when the mistake is in a
 setting that says whose they are (provider, api_url, token_url, client_id…),
 as another configuration's may be stored under its name, or, without --local,
 in one their revocation is made with (revocation_url, the client secret's,
-client_auth…). --local only forgets the tokens. The configuration is kept;
+client_auth…). Tokens of the same client that another configuration file on
+this machine logged in are shared with it, and a log-out ends them for it
+too: on a terminal logout asks first (default no); --yes skips the
+question, and without a terminal logout goes ahead after saying so.
+--local only forgets the tokens. The configuration is kept;
 ` + "`freshtoken login`" + ` logs in again.`,
 		Example: `  freshtoken logout -e sandbox
   freshtoken logout -e sandbox --local   # forget the tokens, leave the grant at the provider`,
@@ -73,6 +78,7 @@ client_auth…). --local only forgets the tokens. The configuration is kept;
 		RunE: runner(opts, nil, runLogout),
 	}
 	cmd.Flags().BoolVar(&opts.Local, "local", false, "only forget the tokens; do not revoke them at the provider")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "log out of another configuration file's log-in without asking")
 	return cmd
 }
 
@@ -136,6 +142,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			if notOwn(err) {
 				return nil
 			}
+			return err
+		}
+		if ok, err := confirmLogoutOfOther(ctx, opts, src, rec); !ok || err != nil {
 			return err
 		}
 	case errors.Is(err, store.ErrNewerFormat):
@@ -263,6 +272,34 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were %s.\n", src.Env(), gone)
 	}
 	return nil
+}
+
+// confirmLogoutOfOther is asked before a log-out of rec, tokens of this
+// configuration's grant that another configuration file on this machine
+// logged in (see freshtoken.Source.LoggedInWithOther): that file shares
+// them, and the log-out ends them for it too. On a terminal, without --yes,
+// it asks first, default no: no ends the log-out (ok false, err nil: exit
+// 0), nothing sent or deleted. Otherwise it says so in one line and goes
+// on, as login does over another file's log-in.
+func confirmLogoutOfOther(ctx context.Context, opts *logoutOptions, src *freshtoken.Source, rec *store.Record) (ok bool, err error) {
+	other := src.LoggedInWithOther(rec)
+	if other == "" {
+		return true, nil
+	}
+	f := opts.f
+	whose := fmt.Sprintf("tokens stored for %s in %s were logged in with %s, another configuration, which shares them", src.Env(), src.Location(), other)
+	if opts.Yes || !f.IO.InTTY {
+		fmt.Fprintf(f.IO.ErrOut, "freshtoken: %s: warning: the %s; this log-out ends them for it too, and it will have to log in again\n", src.Env(), whose)
+		return true, nil
+	}
+	yes, err := f.askYesNo(ctx, fmt.Sprintf("The %s; logging out ends them for it too, and it will have to log in again. Log out?", whose))
+	if err != nil || !yes {
+		if err == nil {
+			fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: the tokens %s logged in with are kept.\n", other)
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // logoutConfig is the configuration for logout: as every command reads

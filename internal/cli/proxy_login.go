@@ -92,13 +92,14 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	began := time.Now()
 	attempt := httpx.RandomToken()
 	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
+	link = proxy.ForConfigFile(link, src.ConfigFile().Path)
 	if g.TokenURLSHA256 == "" && env.TokenURL != "" {
 		link = proxy.ForOlderProxy(link, env.TokenURL)
 	}
 	if g.comparesAPIByValue() {
 		link = proxy.ForOlderAPIProxy(link, env.Audience, env.BoundResources())
 	}
-	link = proxy.WithLoginKey(proxy.Replacing(link, began.Add(opts.Timeout), opts.Yes || !f.IO.InTTY, guard.others), g.LoginKey)
+	link = proxy.WithLoginKey(proxy.Replacing(link, began.Add(opts.Timeout), opts.Yes || !f.IO.InTTY, guard.others, guard.otherFiles), g.LoginKey)
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
@@ -115,15 +116,18 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	defer ask.Stop()
 	// Tokens of another client stored meanwhile are another
 	// configuration's log-in (or the proxy's, serving another since it was
-	// asked): not this one's end, which the proxy may still store. Nor is
-	// a renewal of the tokens held before: no log-in (LoggedInSince).
+	// asked): not this one's end, which the proxy may still store; so are
+	// those of this client that another configuration file logged in, when
+	// the proxy names this one's in its log-in's record. Nor is a renewal
+	// of the tokens held before: no log-in (LoggedInSince).
 	var foreign, refused error
+	othersFile := func(rec *store.Record) bool { return g.NamesLoginFile && src.LoggedInWithOther(rec) != "" }
 	stored := func() bool {
 		rec, err := src.Record(wait)
-		if err == nil && rec != nil && src.CheckGrant(rec) != nil {
+		if err == nil && rec != nil && (src.CheckGrant(rec) != nil || othersFile(rec)) {
 			refused = guard.check(rec, nil)
 		}
-		if err == nil && rec != nil && rec.LoggedInSince(began) {
+		if err == nil && rec != nil && rec.LoggedInSince(began) && !othersFile(rec) {
 			if foreign = src.CheckGrant(rec); foreign == nil {
 				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
 				warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
@@ -274,6 +278,10 @@ type grantInfo struct {
 	// LoginKey vouches for the log-in link (proxy.WithLoginKey); "" from
 	// a proxy older than it.
 	LoginKey string `json:"login_key"`
+	// NamesLoginFile: the record of the log-in names this configuration
+	// file (proxy.ForConfigFile); false from a proxy older than that,
+	// whose log-ins name its own.
+	NamesLoginFile bool `json:"names_login_file"`
 }
 
 // comparesAPIByValue reports whether the proxy is older than the API's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -33,7 +34,9 @@ what it holds for this environment (a file of your own there, or one
 another configuration's keeper keeps, is left, and said so). On a
 terminal it asks first; scripts pass --yes.
 Tokens stored under that name for another client (by another configuration)
-are left alone, and so is a client secret in the system keychain
+are left alone, and so are those another configuration file on this machine
+logged in with, of the same client, which uses them still (its logout ends
+them), and so is a client secret in the system keychain
 (client_secret_keyring), which other configurations of the client may read:
 remove says where it is, to delete it there if none does. Removing the
 default environment takes default_env out too; init -e NAME --default makes
@@ -130,6 +133,13 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			location, mistakesOfTheGrant(broken.Whose), env.Name, env.Name)
 	case rec != nil && src.CheckGrant(rec) != nil:
 		tokens = fmt.Sprintf("the tokens in %s belong to another client and were kept", src.Location())
+	case rec != nil && src.LoggedInWithOther(rec) != "":
+		// Another configuration file on this machine logged in with them,
+		// and uses them still: removing this one's environment is no
+		// log-out of that one's (logout is, and asks).
+		other := src.LoggedInWithOther(rec)
+		tokens = fmt.Sprintf("its tokens in %s were kept, as %s logged in with them and shares them (run `freshtoken --config %s logout -e %s` to end them)",
+			src.Location(), other, shellquote.Word(other), env.Name)
 	case rec != nil || err != nil:
 		forget = func() error {
 			if err := src.Logout(ctx); err != nil {

@@ -1100,7 +1100,7 @@ func TestChangedEnvironmentIsReopened(t *testing.T) {
 	}
 	// As `freshtoken login` does, which replaces the old configuration's
 	// tokens (asked first on a terminal).
-	if ended := browse(t, f.vouched(t, "dev", proxy.Replacing(proxy.LoginURL(f.base, "dev", "", "", "", 0), f.clock.Now().Add(time.Minute), true, nil))); ended.Query().Get("done") != "logged-in" {
+	if ended := browse(t, f.vouched(t, "dev", proxy.Replacing(proxy.LoginURL(f.base, "dev", "", "", "", 0), f.clock.Now().Add(time.Minute), true, nil, nil))); ended.Query().Get("done") != "logged-in" {
 		t.Fatalf("the log-in after the change ended at %s", ended)
 	}
 	if st := other.Stats(); st.Exchanges != 1 {

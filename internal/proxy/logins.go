@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,6 +71,15 @@ type pendingLogin struct {
 type replacing struct {
 	any    bool
 	grants []string
+	// files are the other configuration files on this machine whose
+	// log-ins of this grant it may replace, which the person confirmed
+	// replacing as it began: any others stored as the person approves are
+	// kept, as `freshtoken login` on a terminal keeps them.
+	files []string
+	// caller is the configuration file of the `freshtoken login` that
+	// asked for the log-in, which the record names as the one that logged
+	// in and the others are other than; "" for the proxy's own.
+	caller string
 }
 
 // allows reports whether a log-in may replace the tokens of g.
@@ -323,7 +333,7 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 			}
 			var res *login.Result
 			if res, err = pl.flow.Complete(ctx, pl.req, q); err == nil {
-				err = pl.env.src.SaveLoginIf(ctx, res.Token, res.SentAt, p.loginCheck(ctx, pl.env, pl.overNewer, pl.over, &e))
+				err = pl.env.src.SaveLoginOf(ctx, pl.env.loggedInWith(pl.over), res.Token, res.SentAt, p.loginCheck(ctx, pl.env, pl.overNewer, pl.over, &e))
 			}
 			stored()
 		}
@@ -343,6 +353,18 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	pl.env.succeed()
 	p.log.Info("logged in", "env", pl.env.name, "store", pl.env.src.Location())
 	http.Redirect(w, r, p.noticeURL("logged-in", pl.env.name), http.StatusSeeOther)
+}
+
+// loggedInWith is the configuration file the record of a log-in of e that
+// may replace what over says names: that of the `freshtoken login` that
+// asked for it, on this machine (the proxy listens on loopback for it),
+// else the proxy's own.
+func (e *envProxy) loggedInWith(over replacing) store.ConfigFile {
+	own := e.src.ConfigFile()
+	if over.caller == "" || own.Host == "" {
+		return own
+	}
+	return store.ConfigFile{Host: own.Host, Path: over.caller}
 }
 
 // current returns the environment that a log-in begun for e logs in to, as
@@ -416,6 +438,11 @@ func (e *envProxy) meanwhileCheck(overNewer bool, over replacing) func(*store.Re
 		if err == nil && rec != nil && e.src.CheckGrant(rec) != nil && !over.allows(rec.Grant) {
 			return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String(), Where: e.src.Location()}
 		}
+		if err == nil && rec != nil && e.src.CheckGrant(rec) == nil && !over.any {
+			if other := e.src.LoggedInWithOtherThan(rec, e.loggedInWith(over)); other != "" && !slices.Contains(over.files, other) {
+				return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String() + " logged in with " + other, Where: e.src.Location()}
+			}
+		}
 		return newer(rec, err)
 	}
 }
@@ -468,11 +495,13 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 			// Of this grant, logged in with another configuration file
 			// on this machine, which shares them: the form names the file
 			// the page showed, as its question did.
-			if other := e.src.LoggedInWithOther(rec); r.PostForm.Get("replace") != "other" || r.PostForm.Get("replace_file") != other {
+			other := e.src.LoggedInWithOther(rec)
+			if r.PostForm.Get("replace") != "other" || r.PostForm.Get("replace_file") != other {
 				p.log.Warn("log-in not started: the stored tokens were logged in with another configuration", "env", name, "theirs", other)
 				http.Redirect(w, r, p.noticeURL("login-over-other-file", name), http.StatusSeeOther)
 				return
 			}
+			over.files = []string{other}
 		}
 		if p.loginButton(w, r, e, over) {
 			return
@@ -584,11 +613,17 @@ func (p *Proxy) handleLoginLink(w http.ResponseWriter, r *http.Request) {
 	// leave lasts while the command waits: the link, kept in the browser's
 	// history, opened again later would replace tokens stored since, which
 	// no one was asked about.
-	over := replacing{any: q.Get("replace") == "other", grants: q["replace_grant"]}
-	if (over.any || len(over.grants) > 0) && !p.now().Before(replaceUntil(q)) {
+	over := replacing{any: q.Get("replace") == "other", grants: q["replace_grant"], files: q["replace_file"]}
+	if (over.any || len(over.grants) > 0 || len(over.files) > 0) && !p.now().Before(replaceUntil(q)) {
 		p.log.Warn("log-in link not started: the freshtoken login that made it has stopped waiting", "env", name)
 		http.Redirect(w, r, p.noticeURL("login-link-expired", name), http.StatusSeeOther)
 		return
+	}
+	// The command's configuration file, which the record names as the
+	// one that logged in: another file on this machine sharing the record
+	// with the proxy's. A command older than this names none.
+	if caller := q.Get("config_file"); filepath.IsAbs(caller) && filepath.Clean(caller) == caller {
+		over.caller = caller
 	}
 	p.sendToProvider(w, r, name, q.Get("attempt"), wait, over)
 }
@@ -671,6 +706,9 @@ type grantInfo struct {
 	Resource       string `json:"resource"`   // as store.Grant names them
 	APISHA256      string `json:"api_sha256"` // APIDigest
 	LoginKey       string `json:"login_key"`  // for the log-in link (WithLoginKey)
+	// NamesLoginFile: the record of a log-in through the link names the
+	// configuration file the link names (ForConfigFile), not the proxy's.
+	NamesLoginFile bool `json:"names_login_file"`
 }
 
 // handleGrant says which client and store the proxy serves env for, so a
@@ -690,7 +728,7 @@ func (p *Proxy) handleGrant(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, grantInfo{Env: name, ClientID: e.conf.ClientID, TokenURL: redact.URL(e.conf.TokenURL), TokenURLSHA256: TokenURLDigest(e.conf.TokenURL),
 		Issuer: e.conf.Issuer, Grant: e.conf.Grant, Store: e.src.Location(),
 		Audience: redact.URL(e.conf.Audience), Resource: strings.Join(store.ShownResources(store.Resources(resources)), " "), APISHA256: APIDigest(e.conf.Audience, resources),
-		LoginKey: p.loginKey})
+		LoginKey: p.loginKey, NamesLoginFile: true})
 }
 
 // TokenURLDigest is how the proxy and `freshtoken login` name a token
@@ -749,12 +787,13 @@ func GrantDigest(g store.Grant) string {
 }
 
 // Replacing is the log-in link for a `freshtoken login` that may replace
-// the tokens of the grants others (the ones the person confirmed replacing
-// as it began), or with any, every other configuration's stored before the
-// log-in's are (--yes, or no terminal to ask on): the proxy replaces no
-// others. The leave holds only if the link is opened before until, when
-// the command stops waiting; after it, the proxy starts nothing.
-func Replacing(link string, until time.Time, any bool, others []store.Grant) string {
+// the tokens of the grants others, and those of this grant that the other
+// configuration files files logged in (the ones the person confirmed
+// replacing as it began), or with any, every other configuration's stored
+// before the log-in's are (--yes, or no terminal to ask on): the proxy
+// replaces no others. The leave holds only if the link is opened before
+// until, when the command stops waiting; after it, the proxy starts nothing.
+func Replacing(link string, until time.Time, any bool, others []store.Grant, files []string) string {
 	path, query, _ := strings.Cut(link, "?")
 	q, _ := url.ParseQuery(query) // LoginURL's own
 	if any {
@@ -763,7 +802,10 @@ func Replacing(link string, until time.Time, any bool, others []store.Grant) str
 	for _, g := range others {
 		q.Add("replace_grant", GrantDigest(g))
 	}
-	if any || len(others) > 0 {
+	for _, file := range files {
+		q.Add("replace_file", file)
+	}
+	if any || len(others) > 0 || len(files) > 0 {
 		q.Set("replace_until", strconv.FormatInt(until.Unix(), 10))
 	}
 	return path + "?" + q.Encode()
@@ -777,6 +819,16 @@ func replaceUntil(q url.Values) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0)
+}
+
+// ForConfigFile is the log-in link of a `freshtoken login` with the
+// configuration file at path (absolute, symbolic links resolved; "" for
+// none), which the record of the log-in names as the one that logged in.
+func ForConfigFile(link, path string) string {
+	if path == "" {
+		return link
+	}
+	return withParam(link, "config_file", path)
 }
 
 // WithLoginKey is the log-in link carrying the key of the proxy's grant

@@ -146,11 +146,11 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 		}, false},
 		{"link replacing a grant confirmed", func(t *testing.T, f *fixture) string {
 			return started(t, f, link(f, func(l string) string {
-				return proxy.Replacing(l, f.clock.Now().Add(time.Minute), false, []store.Grant{{ClientID: "someone-else"}})
+				return proxy.Replacing(l, f.clock.Now().Add(time.Minute), false, []store.Grant{{ClientID: "someone-else"}}, nil)
 			}))
 		}, false},
 		{"link replacing any", func(t *testing.T, f *fixture) string {
-			return started(t, f, link(f, func(l string) string { return proxy.Replacing(l, f.clock.Now().Add(time.Minute), true, nil) }))
+			return started(t, f, link(f, func(l string) string { return proxy.Replacing(l, f.clock.Now().Add(time.Minute), true, nil, nil) }))
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,7 +207,7 @@ func TestALogInMeetingAnotherConfigurationsTokensStoresNothing(t *testing.T) {
 func TestALogInLinksLeaveToReplaceEndsWithItsCommand(t *testing.T) {
 	f := newFixture(t)
 	wait := 5 * time.Minute
-	link := f.vouched(t, "dev", proxy.Replacing(proxy.LoginURL(f.base, "dev", "dev-client-id", "", "", wait), f.clock.Now().Add(wait), true, nil))
+	link := f.vouched(t, "dev", proxy.Replacing(proxy.LoginURL(f.base, "dev", "dev-client-id", "", "", wait), f.clock.Now().Add(wait), true, nil, nil))
 	if ended := browse(t, link); ended.Query().Get("done") != "logged-in" {
 		t.Fatalf("the log-in link, opened while its command waited, ended at %s", ended)
 	}
@@ -235,9 +235,16 @@ func TestALogInLinksLeaveToReplaceEndsWithItsCommand(t *testing.T) {
 // the status page, as the browser posts it.
 func loginForm(t *testing.T, page []byte, env string) url.Values {
 	t.Helper()
-	m := regexp.MustCompile(`(?s)<form method="post" action="/\.freshtoken/envs/` + regexp.QuoteMeta(env) + `/login"[^>]*>(.*?)</form>`).FindSubmatch(page)
+	return pageForm(t, page, env, "login")
+}
+
+// pageForm is what the page's form for env's button action (login,
+// logout…) posts.
+func pageForm(t *testing.T, page []byte, env, action string) url.Values {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<form method="post" action="/\.freshtoken/envs/` + regexp.QuoteMeta(env) + `/` + regexp.QuoteMeta(action) + `"[^>]*>(.*?)</form>`).FindSubmatch(page)
 	if m == nil {
-		t.Fatalf("the page has no Log in button for %s:\n%s", env, page)
+		t.Fatalf("the page has no %s button for %s:\n%s", action, env, page)
 	}
 	form := url.Values{}
 	for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllSubmatch(m[1], -1) {

@@ -113,7 +113,8 @@ type envView struct {
 	// LoggedInWith is the configuration file on this machine that logged
 	// in the tokens, when it is not the proxy's own, as status's "logged
 	// in with" row: the two share them, and Log in asks before replacing
-	// them, the form naming the file (replace_file).
+	// them, the form naming the file (replace_file); so does Log out,
+	// which ends them for that configuration too (other_file).
 	LoggedInWith string
 	// A device log-in waiting for the person: where to go, and the code
 	// to enter there.
@@ -140,6 +141,7 @@ var notices = map[string]struct {
 	"logout-failed":         {true, "Could not log out of {env}; see the details below."},
 	"logged-out-later-kept": {false, "Logged out of {env}'s log-in; a log-in made while this log-out ran (freshtoken login in a terminal, say) stored its own tokens, which are kept: {env} is logged in with them. Click Log out again to log out of them too."},
 	"later-kept-unrevoked":  {false, "Nothing was revoked or forgotten: a log-in made as this log-out began (freshtoken login in a terminal, say) stored its own tokens first, which are kept: {env} is logged in with them. The grant of the log-in you logged out of was not ended at the provider: it stays valid until it expires, or until you remove the app's access in your account at the provider. Click Log out again to log out of the log-in kept."},
+	"logout-of-other-file":  {true, "Nothing was revoked or forgotten: the tokens stored for {env} were logged in with another configuration on this machine (see below), which shares them and would be logged out too. Click Log out and confirm to log out of them for both."},
 	"nothing-to-log-out":    {false, "{env} has no stored tokens: there was nothing to log out of."},
 	"logged-out-unknown":    {false, "Logged out of {env}: the provider's revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."},
 	"logged-out-unrevoked":  {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
@@ -473,6 +475,14 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		case lerr == nil:
 			if gerr := e.src.CheckGrant(rec); gerr != nil {
 				p.buttonFailed(w, r, name, "logout-failed", gerr)
+				return
+			}
+			// Logged in with another configuration file on this machine,
+			// which shares them: the form names the file the page showed,
+			// as its question did, and the log-out ends them for it too.
+			if other := e.src.LoggedInWithOther(rec); other != "" && r.PostForm.Get("other_file") != other {
+				p.log.Warn("log-out not done: the stored tokens were logged in with another configuration", "env", name, "theirs", other)
+				http.Redirect(w, r, p.noticeURL("logout-of-other-file", name), http.StatusSeeOther)
 				return
 			}
 		case errors.Is(lerr, store.ErrCorrupt) && !errors.Is(lerr, store.ErrNewerFormat):
