@@ -180,19 +180,23 @@ type plannedRenewal struct {
 const problemOtherClient = "other_client"
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
-	conf, err := opts.f.configured("run `freshtoken init` to add one")
+	conf, err := opts.f.Config()
 	if err != nil {
 		return err
 	}
-	def, _ := conf.Select("")
 	names := conf.Names()
 	if opts.f.EnvFlag != "" { // -e, given, narrows it to that environment; $FRESHTOKEN_ENV and default_env do not
+		// Said as every command says it, of a file missing too: the
+		// init to run names the environment.
 		e, err := opts.f.envIn(conf)
 		if err != nil {
 			return err
 		}
 		names = []string{e.Name}
+	} else if _, err := opts.f.configured("run `freshtoken init` to add one"); err != nil {
+		return err
 	}
+	def, _ := conf.Select("")
 	var all []envStatus
 	// setupProblem is the first environment's problem with what it needs
 	// here, which status finds itself, rather than reads of a renewal that
