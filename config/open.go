@@ -316,8 +316,11 @@ func OpenStore(storeURL string) (store.Store, error) {
 		return sharedRedis(storeURL)
 	}
 	dir, err := StoreDir(storeURL)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
+	case storeURL == "": // the default folder, which $XDG_STATE_HOME moves too
+		return filestore.NewDefault(dir), nil
 	}
 	return filestore.New(dir), nil
 }

@@ -596,14 +596,14 @@ func (f *Factory) envIn(c *config.File) (*config.Env, error) {
 }
 
 // configuredInTheDefault is err, environment name ("": $FRESHTOKEN_ENV's)
-// not being in c, a configuration --config or $FRESHTOKEN_CONFIG chose,
-// saying that the default configuration has it: the init err suggests
-// would add another.
+// not being in c, a configuration --config or $FRESHTOKEN_CONFIG chose
+// (or one they named that does not exist), saying that the default
+// configuration has it: the init err suggests would add another.
 func (f *Factory) configuredInTheDefault(c *config.File, name string, err error) error {
 	if name == "" {
 		name = os.Getenv("FRESHTOKEN_ENV")
 	}
-	if name == "" || !c.Exists || c.Envs[name] != nil || f.configNamed() == "" {
+	if name == "" || c.Envs[name] != nil || f.configNamed() == "" {
 		return err
 	}
 	def, derr := config.DefaultPath()

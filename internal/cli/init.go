@@ -704,7 +704,7 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.En
 	} else {
 		b, err := await.Result(ctx, func() ([]byte, error) { return io.ReadAll(io.LimitReader(f.IO.In, 64<<10)) })
 		if err != nil {
-			return err
+			return unchanged(err)
 		}
 		var notesOnly bool
 		if secret, notesOnly = config.SecretLine(string(b)); notesOnly {

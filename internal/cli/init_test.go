@@ -1,6 +1,9 @@
 package cli_test
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -339,5 +342,32 @@ func TestInitKeepsTheOnlyEnvironmentTheDefault(t *testing.T) {
 	}
 	if said := run(3, "token"); !strings.Contains(said, "login -e sandbox") {
 		t.Errorf("token without -e after init of production said:\n%s", said)
+	}
+}
+
+// TestInitCtrlCAtThePipedSecretSaysNothingChanged: Ctrl-C while `init
+// --client-secret-keyring` waits for the secret piped in (a `pass show`
+// that waits for its passphrase) ends it saying nothing was changed, as
+// Ctrl-C at the terminal's question does, and writes nothing: it said
+// only "interrupted".
+func TestInitCtrlCAtThePipedSecretSaysNothingChanged(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "config.toml")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	never := make(chan struct{})
+	defer close(never)
+	in := readerFunc(func([]byte) (int, error) {
+		cancel() // the person presses Ctrl-C while the secret has yet to come
+		<-never
+		return 0, io.EOF
+	})
+	root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: in, Out: io.Discard, ErrOut: io.Discard}})
+	root.SetArgs([]string{"--config", conf, "init", "-e", "dev", "--provider", "freeagent", "--client-id", "dev-client-id", "--client-secret-keyring"})
+	err := root.ExecuteContext(ctx)
+	if !errors.Is(err, context.Canceled) || !strings.HasSuffix(err.Error(), "; nothing was changed") {
+		t.Fatalf("Ctrl-C at the piped secret: %v; want it interrupted, saying nothing was changed", err)
+	}
+	if _, err := os.Stat(conf); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Ctrl-C at the piped secret: the configuration file was written (%v)", err)
 	}
 }

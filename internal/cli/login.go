@@ -128,7 +128,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil && !errors.Is(err, store.ErrCorrupt) {
 		return err
 	}
-	if err := roomForLogin(file.StoreURL, env.Name); err != nil {
+	if err := opts.f.roomForLogin(file.StoreURL, env.Name); err != nil {
 		return err
 	}
 	guard := &replaceGuard{opts: opts, env: env.Name, src: src, storeURL: file.StoreURL, overNewer: errors.Is(err, store.ErrNewerFormat)}
@@ -261,13 +261,17 @@ func (g *replaceGuard) allows(rec *store.Record) bool {
 // first tokens now (see filestore.Store.CheckRoom), nil for any other
 // store: said before the person approves, whose approval's tokens the
 // store then refused, the code spent.
-func roomForLogin(storeURL, env string) error {
-	dir, err := config.StoreDir(storeURL)
-	if err != nil { // Redis, the keychain
+func (f *Factory) roomForLogin(storeURL, env string) error {
+	if _, err := config.StoreDir(storeURL); err != nil { // Redis, the keychain
 		return nil
 	}
-	if err := filestore.New(dir).CheckRoom(env); err != nil {
-		return fmt.Errorf("%s: %w, then log in", env, err)
+	st, err := config.OpenStore(storeURL)
+	files, ok := st.(*filestore.Store)
+	if err != nil || !ok {
+		return nil
+	}
+	if err := files.CheckRoom(env); err != nil {
+		return fmt.Errorf("%s: %w, then run `%s`", env, err, f.commandLine("login -e "+env))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -206,6 +207,22 @@ func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 		dir := testdisk.NoFilesLeft(t)
 		loginOnAFullDisk(t, dir, func() {}, "remove some files (every inode on that disk is taken: see `df -i`)")
 	})
+	// The default folder, which no [store] url names, is moved by
+	// $XDG_STATE_HOME too, and said so.
+	t.Run("the default folder", func(t *testing.T) {
+		state := testdisk.NoFilesLeft(t)
+		t.Setenv("XDG_STATE_HOME", state)
+		e := newDevEnv(t)
+		if err := os.WriteFile(e.config, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+		ios, _, stderr := testStreams(false, false)
+		want := "; remove some files (every inode on that disk is taken: see `df -i`), or set [store] url (or $XDG_STATE_HOME) to a folder on another disk, then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`\n"
+		if code := e.run(ios, "login", "-e", "dev"); code != 5 || !strings.HasSuffix(stderr.String(), want) {
+			t.Fatalf("login: exit %d\n%s\nwant exit 5, ending %q", code, stderr, want)
+		}
+	})
 }
 
 // loginOnAFullDisk logs in to dev with its token folder dir, once fill has
@@ -229,7 +246,9 @@ func loginOnAFullDisk(t *testing.T, dir string, fill func(), free string) {
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
 	err := root.ExecuteContext(t.Context())
-	want := "dev: token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); " + free + ", or set [store] url (or $XDG_STATE_HOME) to a folder on another disk, then log in"
+	// [store] url names the folder, which $XDG_STATE_HOME does not move:
+	// it was said to, and "then log in" named no command.
+	want := "dev: token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); " + free + ", or set [store] url to a folder on another disk, then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
 	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 || opened {
 		t.Fatalf("login: %v (exit %d, the browser opened: %v)\n%s\nwant exit 5 and %q, the browser never opened", err, cli.ExitCode(err), opened, &stderr, want)
 	}

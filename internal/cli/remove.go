@@ -237,7 +237,8 @@ func sayDefaultRemoved(f *Factory, name string, left []string) {
 
 // named is nil, or the usage error of remove or logout when the
 // environment named (-e, or $FRESHTOKEN_ENV without -e) is not in conf,
-// ending with what was not done (then). When it is there, or Select says
+// saying what was not done (then), and where the default configuration
+// has it (configuredInTheDefault). When it is there, or Select says
 // better what is wrong (a typo's suggestion, a name no environment can
 // have, a file that is not there), it is nil and Select speaks after: its
 // next step for a name not configured, to add it with init, is the
@@ -256,5 +257,5 @@ func (f *Factory) named(conf *config.File, then string) error {
 	if len(conf.Envs) > 0 {
 		known = strings.Join(conf.Names(), ", ")
 	}
-	return usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then)
+	return f.configuredInTheDefault(conf, name, usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then))
 }

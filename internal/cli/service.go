@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -119,6 +120,9 @@ func (o *serviceOptions) plan(ctx context.Context) (*service.Plan, error) {
 	// proxy exiting for the service manager to start it again for ever.
 	args := slices.Concat(logging, []string{"--config", conf, "proxy", waitForConfig})
 	spec := service.Spec{Executable: exe, Args: args, Home: home, Env: env}
+	if me, err := user.Current(); err == nil {
+		spec.User = me.Username // a Windows task's: it starts at this user's log-on alone, as them
+	}
 	if o.OS == "linux" && runtime.GOOS == "linux" {
 		if spec.ConfigHome, err = unitsConfigHome(ctx, o.f, home, serviceCommandLimit); err != nil {
 			return nil, err

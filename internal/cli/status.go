@@ -34,9 +34,10 @@ func newStatusCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every environment: logged in or not, expiries, last renewal",
-		Long: `Show every configured environment (-e does not narrow it): whether it is
-logged in, when its access and refresh tokens expire, when it was last renewed
-and where its tokens are stored. It never prints a secret and never renews
+		Long: `Show every configured environment, or with -e NAME that one alone
+($FRESHTOKEN_ENV and default_env do not narrow it): whether it is logged
+in, when its access and refresh tokens expire, when it was last renewed and
+where its tokens are stored. It never prints a secret and never renews
 anything. In --json, logged_in says whether it is logged in now,
 needs_login whether the grant has a log-in at all (false only for client
 credentials), and access_token_held whether an access token is stored (not
@@ -72,6 +73,7 @@ says so, and names the user's permissions to check. Finding it out writes
 nothing. It exits 5 for a stored access token that no command can use
 (access_token_unusable), as each command using it exits.`,
 		Example: `  freshtoken status
+  freshtoken -e sandbox status
   freshtoken status --json`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: runner(opts, nil, runStatus),
@@ -178,8 +180,20 @@ type plannedRenewal struct {
 const problemOtherClient = "other_client"
 
 func runStatus(ctx context.Context, opts *statusOptions) error {
-	conf, err := opts.f.configured("run `freshtoken init` to add one")
+	conf, err := opts.f.Config()
 	if err != nil {
+		return err
+	}
+	names := conf.Names()
+	if opts.f.EnvFlag != "" { // -e, given, narrows it to that environment; $FRESHTOKEN_ENV and default_env do not
+		// Said as every command says it, of a file missing too: the
+		// init to run names the environment.
+		e, err := opts.f.envIn(conf)
+		if err != nil {
+			return err
+		}
+		names = []string{e.Name}
+	} else if _, err := opts.f.configured("run `freshtoken init` to add one"); err != nil {
 		return err
 	}
 	def, _ := conf.Select("")
@@ -200,7 +214,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 	// Who holds the renewal locks is looked at once, for every
 	// environment: a look costs as much as the system holds locks.
 	var stuckLocks func(env string) string
-	for _, name := range conf.Names() {
+	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return err // interrupted while a store kept it waiting: the rest is not worth reading
 		}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -129,7 +128,7 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 				continue
 			}
 			takes, err := startsAsFreshtoken(ctx, path)
-			if sig := shellrun.EndedBy(err); err != nil && slices.Contains(notAVerdict, sig) && (signalled == nil || !sameBinary(now, signalled)) {
+			if sig := shellrun.EndedBy(err); err != nil && notAVerdict(sig) && (signalled == nil || !sameBinary(now, signalled)) {
 				// Most likely the signal this process gets too, or will
 				// when the stop reaches it; else tried again, once.
 				log.Debug("the new freshtoken's `version` was ended by a signal; trying again at the next look", "path", path, "signal", sig)
@@ -165,12 +164,12 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 	}
 }
 
-// notAVerdict are the signals that, ending the new freshtoken's `version`
+// notAVerdict reports whether sig is one of the signals that, ending the new freshtoken's `version`
 // once, say nothing of the file: sent to it (Ctrl-C, a hang-up, a stop, a
 // kill), not raised by a fault of its own, as a truncated file's SIGSEGV
 // or SIGBUS. At two looks in a row they are the file's (macOS kills a
 // binary whose signature is broken, at every start).
-var notAVerdict = []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGKILL}
+func notAVerdict(sig syscall.Signal) bool { return shellrun.Stopping(sig) || sig == syscall.SIGKILL }
 
 // upgradeListener is a proxy's listener which, closed as the proxy stops
 // to start a new version that takes its socket (handingOver), keeps a

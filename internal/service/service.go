@@ -40,6 +40,11 @@ type Spec struct {
 	// not otherwise see: those the command line found the token store by.
 	// A Task Scheduler task cannot carry them.
 	Env []string
+	// User is the user the service is for, as the system names them
+	// (DOMAIN\name on Windows, user.Current's Username): a Task Scheduler
+	// task starts at their log-on alone, and runs as them. Unused
+	// elsewhere, where the service is the user's own.
+	User string
 }
 
 // Plan is what installing the service means on one system.
@@ -475,6 +480,9 @@ func taskScheduler(s Spec) (*Plan, error) {
 			return nil, fmt.Errorf("a service cannot run %s: Task Scheduler would read %s in it as a variable and replace it; keep freshtoken, its config file and its --log-file at paths without one", strconv.Quote(a), v)
 		}
 	}
+	if s.User == "" {
+		return nil, fmt.Errorf("a Task Scheduler task needs the user it is for, and none could be told; run `freshtoken proxy` from your own start-up scripts")
+	}
 	var args []string
 	for _, a := range s.Args {
 		if strings.ContainsAny(a, " \t\"") {
@@ -490,8 +498,16 @@ func taskScheduler(s Spec) (*Plan, error) {
   <Triggers>
     <LogonTrigger>
       <Enabled>true</Enabled>
+      <UserId>%[1]s</UserId>
     </LogonTrigger>
   </Triggers>
+  <Principals>
+    <Principal id="Author">
+      <UserId>%[1]s</UserId>
+      <LogonType>InteractiveToken</LogonType>
+      <RunLevel>LeastPrivilege</RunLevel>
+    </Principal>
+  </Principals>
   <Settings>
     <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>
     <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>
@@ -502,14 +518,14 @@ func taskScheduler(s Spec) (*Plan, error) {
       <Count>999</Count>
     </RestartOnFailure>
   </Settings>
-  <Actions>
+  <Actions Context="Author">
     <Exec>
-      <Command>%s</Command>
-      <Arguments>%s</Arguments>
+      <Command>%[2]s</Command>
+      <Arguments>%[3]s</Arguments>
     </Exec>
   </Actions>
 </Task>
-`, xmlText(s.Executable), xmlText(strings.Join(args, " ")))
+`, xmlText(s.User), xmlText(s.Executable), xmlText(strings.Join(args, " ")))
 	path := filepath.Join(s.Home, "AppData", "Local", "freshtoken", "freshtoken-task.xml")
 	return &Plan{
 		System: "Task Scheduler",

@@ -20,7 +20,7 @@ func spec(t *testing.T) service.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return service.Spec{Executable: exe, Args: []string{"--config", "/home/me/My Config/config.toml", "proxy", "--wait-for-config"}, Home: "/home/me"}
+	return service.Spec{Executable: exe, Args: []string{"--config", "/home/me/My Config/config.toml", "proxy", "--wait-for-config"}, Home: "/home/me", User: "me"}
 }
 
 // TestSystemdUnitIsValid: the unit systemd would load passes
@@ -104,7 +104,7 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := `/home/me/it's "50%" $HOME\config.toml`
-	p, err := service.For("linux", service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: "/home/me"})
+	p, err := service.For("linux", service.Spec{Executable: exe, Args: []string{"--config", conf, "proxy"}, Home: "/home/me", User: "me"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 	// go with it: without them the service looked in another folder,
 	// found no tokens, and kept no grant alive.
 	state := `/home/me/st "100%" $HOME\state`
-	envSpec := service.Spec{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + state}, Home: "/home/me"}
+	envSpec := service.Spec{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + state}, Home: "/home/me", User: "me"}
 	p, err = service.For("linux", envSpec)
 	if err != nil {
 		t.Fatal(err)
@@ -209,9 +209,9 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 				s   service.Spec
 				fix string
 			}{
-				{service.Spec{Executable: exe, Args: []string{"--config", refused.path, "proxy"}, Home: "/home/me"}, "keep freshtoken, its config file and its --log-file at paths"},
-				{service.Spec{Executable: refused.exe, Args: []string{"proxy"}, Home: "/home/me"}, "keep freshtoken, its config file and its --log-file at paths"},
-				{service.Spec{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + refused.path}, Home: "/home/me"}, "set $XDG_STATE_HOME to a value"},
+				{service.Spec{Executable: exe, Args: []string{"--config", refused.path, "proxy"}, Home: "/home/me", User: "me"}, "keep freshtoken, its config file and its --log-file at paths"},
+				{service.Spec{Executable: refused.exe, Args: []string{"proxy"}, Home: "/home/me", User: "me"}, "keep freshtoken, its config file and its --log-file at paths"},
+				{service.Spec{Executable: exe, Args: []string{"proxy"}, Env: []string{"XDG_STATE_HOME=" + refused.path}, Home: "/home/me", User: "me"}, "set $XDG_STATE_HOME to a value"},
 			} {
 				p, err := service.For(goos, tc.s)
 				if err == nil || !refused.says(err.Error()) || !strings.Contains(err.Error(), tc.fix) || strings.Contains(err.Error(), "\n") {
@@ -223,7 +223,7 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 			}
 		}
 	}
-	if _, err := service.For("linux", service.Spec{Executable: `/opt/it's/freshtoken`, Args: []string{"proxy"}, Home: "/home/me"}); err == nil || !strings.Contains(err.Error(), "move freshtoken") {
+	if _, err := service.For("linux", service.Spec{Executable: `/opt/it's/freshtoken`, Args: []string{"proxy"}, Home: "/home/me", User: "me"}); err == nil || !strings.Contains(err.Error(), "move freshtoken") {
 		t.Errorf("a quote in the binary's path: err = %v, want it refused with what to do", err)
 	}
 }
@@ -247,7 +247,7 @@ func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 			paths: []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`},
 			goos:  []string{"linux", "darwin"},
 			spec: func(conf string) service.Spec {
-				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy", "--wait-for-config"}, Home: "/home/me"}
+				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy", "--wait-for-config"}, Home: "/home/me", User: "me"}
 			},
 			read:   service.InstalledConfig,
 			naught: "[Service]\nExecStart=/usr/bin/true\n",
@@ -257,7 +257,7 @@ func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 			paths: []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`},
 			goos:  []string{"linux", "darwin"},
 			spec: func(conf string) service.Spec {
-				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: "/home/me"}
+				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: "/home/me", User: "me"}
 			},
 			read:   service.InstalledConfig,
 			naught: "[Service]\nExecStart=/usr/bin/true\n",
@@ -267,7 +267,7 @@ func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 			paths: []string{"/usr/bin/freshtoken", "/home/me/my tools 100% $HOME & <more>/freshtoken"},
 			goos:  []string{"linux", "darwin", "windows"},
 			spec: func(exe string) service.Spec {
-				return service.Spec{Executable: exe, Args: []string{"--config", "/home/me/c.toml", "proxy"}, Home: "/home/me"}
+				return service.Spec{Executable: exe, Args: []string{"--config", "/home/me/c.toml", "proxy"}, Home: "/home/me", User: "me"}
 			},
 			read:   service.InstalledExecutable,
 			naught: "[Unit]\nDescription=x\n",
@@ -302,7 +302,7 @@ func TestTaskSchedulerPathWithAVariable(t *testing.T) {
 		{`C:\Users\me\freshtoken.exe`, `C:\Users\me\%USERNAME%.toml`, "%USERNAME%"},
 		{`C:\Users\me\100% tools\freshtoken.exe`, `C:\Users\me\50% off.toml`, ""},
 	} {
-		p, err := service.For("windows", service.Spec{Executable: tc.exe, Args: []string{"--config", tc.conf, "proxy"}, Home: `C:\Users\me`})
+		p, err := service.For("windows", service.Spec{Executable: tc.exe, Args: []string{"--config", tc.conf, "proxy"}, Home: `C:\Users\me`, User: `PC\me`})
 		switch {
 		case tc.refused == "" && err != nil:
 			t.Errorf("%s, %s: %v; want the task", tc.exe, tc.conf, err)
@@ -323,10 +323,10 @@ func TestTaskSchedulerPathWithAVariable(t *testing.T) {
 func TestServiceLogsWhereInstallSaid(t *testing.T) {
 	exe := spec(t).Executable
 	logging := func(logFile string) service.Spec {
-		return service.Spec{Executable: exe, Args: []string{"--debug", "--log-format", "json", "--log-file", logFile, "--config", "/home/me/c.toml", "proxy", "--wait-for-config"}, Home: "/home/me"}
+		return service.Spec{Executable: exe, Args: []string{"--debug", "--log-format", "json", "--log-file", logFile, "--config", "/home/me/c.toml", "proxy", "--wait-for-config"}, Home: "/home/me", User: "me"}
 	}
 	for _, goos := range []string{"linux", "darwin", "windows"} {
-		plain, err := service.For(goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/home/me/c.toml", "proxy", "--wait-for-config"}, Home: "/home/me"})
+		plain, err := service.For(goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/home/me/c.toml", "proxy", "--wait-for-config"}, Home: "/home/me", User: "me"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +386,7 @@ func TestRefusedLogFileSaysSo(t *testing.T) {
 		{"windows", `C:\Users\me\%TEMP%\freshtoken.log`},
 		{"linux", "/home/me/fresh\ntoken.log"},
 	} {
-		_, err := service.For(tc.goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--log-file", tc.log, "--config", "/home/me/c.toml", "proxy"}, Home: "/home/me"})
+		_, err := service.For(tc.goos, service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--log-file", tc.log, "--config", "/home/me/c.toml", "proxy"}, Home: "/home/me", User: "me"})
 		if err == nil || !strings.Contains(err.Error(), "--log-file") {
 			t.Errorf("%s, --log-file %q: %v; want it refused, saying to move the log file", tc.goos, tc.log, err)
 		}
@@ -404,7 +404,7 @@ func TestRefusedLogFileSaysSo(t *testing.T) {
 func TestHandEditedSeesAVariableTheNewUnitDrops(t *testing.T) {
 	carried := func(name, value string) bool { return !strings.Contains(value, "@") }
 	plan := func(env ...string) *service.Plan {
-		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me", Env: env})
+		p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me", User: "me", Env: env})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +439,7 @@ func TestHandEditedSeesAVariableTheNewUnitDrops(t *testing.T) {
 // kept it as edited, saying the person had edited it. Edited after it was
 // written, a line taken out or added, it is edited still.
 func TestHandEditedKnowsAnotherFreshtokensUnit(t *testing.T) {
-	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me", Env: []string{"XDG_STATE_HOME=/state"}})
+	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me", User: "me", Env: []string{"XDG_STATE_HOME=/state"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestHandEditedKnowsAnotherFreshtokensUnit(t *testing.T) {
 // A unit an earlier freshtoken wrote, which lacks a line added since, and
 // no unit at all, are not edited.
 func TestHandEditedSeesALineTakenOut(t *testing.T) {
-	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me"})
+	p, err := service.For("linux", service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", "/c.toml", "proxy"}, Home: "/home/me", User: "me"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,5 +506,49 @@ func TestHandEditedSeesALineTakenOut(t *testing.T) {
 		if got := p.HandEdited(tc.installed, func(string, string) bool { return true }); got != tc.want {
 			t.Errorf("%s: HandEdited = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestTaskStartsAtThisUsersLogOnAlone: the Task Scheduler task starts at
+// the log-on of the user who installed it, and runs as them, only while
+// they are logged on (Microsoft's task schema: a LogonTrigger's UserId, a
+// Principal of LogonType InteractiveToken, which the actions run as). Its
+// LogonTrigger named no user and it had no Principal, so it started at
+// any user's log-on. A user's name is escaped as XML (R&D), and a task is
+// refused without one.
+func TestTaskStartsAtThisUsersLogOnAlone(t *testing.T) {
+	var task struct {
+		Trigger struct {
+			UserID string `xml:"UserId"`
+		} `xml:"Triggers>LogonTrigger"`
+		Principals []struct {
+			ID        string `xml:"id,attr"`
+			UserID    string `xml:"UserId"`
+			LogonType string
+			RunLevel  string
+		} `xml:"Principals>Principal"`
+		Actions struct {
+			Context string `xml:",attr"`
+		}
+	}
+	s := spec(t)
+	s.User = `CORP\R&D`
+	p, err := service.For("windows", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal([]byte(p.Text), &task); err != nil {
+		t.Fatalf("%v\n%s", err, p.Text)
+	}
+	if task.Trigger.UserID != s.User {
+		t.Errorf("the log-on trigger names user %q; want %q, lest it start at any user's log-on:\n%s", task.Trigger.UserID, s.User, p.Text)
+	}
+	if len(task.Principals) != 1 || task.Principals[0].UserID != s.User || task.Principals[0].LogonType != "InteractiveToken" ||
+		task.Principals[0].RunLevel != "LeastPrivilege" || task.Actions.Context != task.Principals[0].ID {
+		t.Errorf("principals %+v, actions run as %q; want the actions run as %q, interactive token, least privilege:\n%s", task.Principals, task.Actions.Context, s.User, p.Text)
+	}
+	s.User = ""
+	if _, err := service.For("windows", s); err == nil || !strings.Contains(err.Error(), "needs the user it is for") {
+		t.Errorf("a task for no user: %v; want it refused", err)
 	}
 }

@@ -38,7 +38,7 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		err = nil // it exited well; what it printed before is all there is to read
-	} else if sig := EndedBy(err); slices.Contains(stopping, sig) {
+	} else if sig := EndedBy(err); Stopping(sig) {
 		err = &Stopped{Signal: sig}
 	}
 	return out.b, errOut.b, out.more || errOut.more, err
@@ -56,8 +56,12 @@ func EndedBy(err error) syscall.Signal {
 	return 0
 }
 
-// stopping are the signals that stop a person's commands.
-var stopping = []syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM}
+// Stopping reports whether sig is one of the signals that stop a person's
+// commands: Ctrl-C, Ctrl-\, a closed terminal or SIGTERM, sent to a
+// command rather than raised by a fault of its own.
+func Stopping(sig syscall.Signal) bool {
+	return slices.Contains([]syscall.Signal{syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGTERM}, sig)
+}
 
 // Stopped is a command ended by a signal that stops a person's commands:
 // Ctrl-C, Ctrl-\, a closed terminal or SIGTERM. A terminal sends Ctrl-C

@@ -55,6 +55,9 @@ type Store struct {
 	// locksOnly: the store is used for its renewal locks alone, its
 	// records kept elsewhere (NewLocks).
 	locksOnly bool
+	// byDefault: the folder is the command line's default one, which
+	// $XDG_STATE_HOME moves too (NewDefault).
+	byDefault bool
 
 	mu        sync.Mutex
 	forgotten map[string]bool         // environments whose record Delete removed: their lock holder removes the lock file
@@ -76,6 +79,17 @@ func New(dir string) *Store {
 		dir = abs
 	}
 	return &Store{dir: dir}
+}
+
+// NewDefault is New(dir) for the command line's default token folder
+// ($XDG_STATE_HOME/freshtoken, no [store] url set): the advice to keep the
+// tokens in another folder names $XDG_STATE_HOME too, which moves it. A
+// folder [store] url names is not moved by $XDG_STATE_HOME, and New's
+// advice names [store] url alone.
+func NewDefault(dir string) *Store {
+	s := New(dir)
+	s.byDefault = true
+	return s
 }
 
 // errNoFolder is every call's error on a Store given no folder.
@@ -141,7 +155,7 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 	f, err := openPrivate(p, os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
-			if err := creatable(s.dir, s.locksOnly); err != nil {
+			if err := s.creatable(); err != nil {
 				return nil, err
 			}
 		}
@@ -613,7 +627,7 @@ func (s *Store) removeLitter(env string) {
 func (s *Store) ensureDir() error {
 	fi, err := os.Lstat(s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := creatable(s.dir, s.locksOnly); err != nil {
+		if err := s.creatable(); err != nil {
 			return err
 		}
 	}
@@ -623,17 +637,17 @@ func (s *Store) ensureDir() error {
 		return s.checkDir()
 	}
 	if err := os.MkdirAll(s.dir, dirMode); err != nil {
-		return folderError(s.dir, s.locksOnly, err)
+		return s.folderError(err)
 	}
 	return s.checkDir()
 }
 
-// creatable returns why the missing folder dir could not be made, if it
+// creatable returns why the missing folder s.dir could not be made, if it
 // could not: the nearest folder above it that exists must be one the user
 // may write in, and for root not another user's (root, with sudo keeping
 // the user's HOME, would leave a folder there that locks the user out).
-func creatable(dir string, locksOnly bool) error {
-	for parent := filepath.Dir(dir); ; parent = filepath.Dir(parent) {
+func (s *Store) creatable() error {
+	for parent := filepath.Dir(s.dir); ; parent = filepath.Dir(parent) {
 		fi, err := os.Stat(parent)
 		if errors.Is(err, fs.ErrNotExist) && parent != filepath.Dir(parent) {
 			continue
@@ -645,16 +659,16 @@ func creatable(dir string, locksOnly bool) error {
 			err = atomicfile.CanWriteIn(parent)
 		}
 		if err != nil {
-			return folderError(dir, locksOnly, err)
+			return s.folderError(err)
 		}
 		if foreignOwner(fi) && os.Geteuid() == 0 {
 			// A FolderError, as checkDir's: store migrate names the folder
 			// with --to, not [store] url.
 			return &FolderError{
 				kind:   store.ErrInsecure,
-				reason: fmt.Sprintf("the token folder %s would be made in %s, which belongs to another user", dir, parent),
+				reason: fmt.Sprintf("the token folder %s would be made in %s, which belongs to another user", s.dir, parent),
 				fix:    fmt.Sprintf("run freshtoken as its owner (`%s …`), not as root, whose files that user could not use, or set [store] url to a folder of root's own", shellquote.AsUser(owner(fi))),
-				locks:  locksOnly,
+				locks:  s.locksOnly,
 			}
 		}
 		return nil
@@ -667,14 +681,24 @@ func creatable(dir string, locksOnly bool) error {
 func Usable(dir string) bool {
 	s := New(dir)
 	if _, err := os.Lstat(s.dir); errors.Is(err, fs.ErrNotExist) {
-		return creatable(s.dir, false) == nil
+		return s.creatable() == nil
 	}
 	return s.checkDir() == nil
 }
 
-// spaceFix is what to do when the disk of the token folder dir is full.
-func spaceFix(dir string) string {
-	return atomicfile.FreeSome(dir, "") + ", or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
+// spaceFix is what to do when the disk of the token folder is full.
+func (s *Store) spaceFix() string {
+	return atomicfile.FreeSome(s.dir, "") + ", or set " + s.movedBy() + " to a folder on another disk"
+}
+
+// movedBy is what names the token folder, which a person sets to keep the
+// tokens elsewhere: [store] url, or for the default folder $XDG_STATE_HOME
+// too.
+func (s *Store) movedBy() string {
+	if s.byDefault {
+		return "[store] url (or $XDG_STATE_HOME)"
+	}
+	return "[store] url"
 }
 
 // diskFull is err, a file in the store's folder that could not be written
@@ -685,7 +709,7 @@ func (s *Store) diskFull(err error) error {
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
 	}
-	what, fix := "token folder", spaceFix(s.dir)
+	what, fix := "token folder", s.spaceFix()
 	if s.locksOnly {
 		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(s.dir, " there")
 	}
@@ -705,21 +729,21 @@ func (s *Store) readOnlyLock(p string, err error) error {
 	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the renewal lock %s cannot be opened, as the disk holding it is read-only (%v)", store.ErrWriteFailed, p, err), fix: "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)", locks: s.locksOnly}
 }
 
-// folderError is why the token folder dir cannot be made or used: a
+// folderError is why the token folder s.dir cannot be made or used: a
 // failing or read-only disk is a failed write, anything else (a file in
 // its path, a folder the user may not write in) a configuration to change.
-// locksOnly: dir holds NewLocks' renewal locks alone, whose records are
-// elsewhere, so neither [store] url (which would move the records) nor
+// For NewLocks' folder, which holds renewal locks alone, whose records are
+// elsewhere, neither [store] url (which would move the records) nor
 // $XDG_STATE_HOME (which does not move those locks) is what to change.
-func folderError(dir string, locksOnly bool, err error) error {
-	what, fix, spaceFix := "token folder", "set [store] url (or $XDG_STATE_HOME) to a folder you can write in", spaceFix(dir)
-	if locksOnly {
+func (s *Store) folderError(err error) error {
+	what, fix, spaceFix := "token folder", "set "+s.movedBy()+" to a folder you can write in", s.spaceFix()
+	if s.locksOnly {
 		what = "folder of the keychain's renewal locks"
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
-		spaceFix = atomicfile.FreeSome(dir, " there")
+		spaceFix = atomicfile.FreeSome(s.dir, " there")
 	}
 	failed := func(kind error, fix string) error {
-		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, dir, err), fix: fix, locks: locksOnly}
+		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, s.dir, err), fix: fix, locks: s.locksOnly}
 	}
 	switch {
 	case errors.Is(err, syscall.EROFS): // a read-only HOME, as containers and CI runners have, too
@@ -729,7 +753,7 @@ func folderError(dir string, locksOnly bool, err error) error {
 	case errors.Is(err, syscall.EIO):
 		return failed(store.ErrWriteFailed, "")
 	}
-	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, dir, err), fix: fix, locks: locksOnly}
+	return &FolderError{kind: store.ErrDenied, cause: err, reason: fmt.Sprintf("%v: the %s %s cannot be made (%v)", store.ErrDenied, what, s.dir, err), fix: fix, locks: s.locksOnly}
 }
 
 // KeptInPlace is err, env's failure, advising only to free some space
@@ -787,7 +811,7 @@ func (s *Store) checkDir() error {
 		return nil
 	}
 	if err != nil {
-		return folderError(s.dir, s.locksOnly, err)
+		return s.folderError(err)
 	}
 	if !fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("token store %s is not a folder", s.dir)

@@ -758,13 +758,17 @@ func TestReadOnlyDiskRefusesTheLock(t *testing.T) {
 // there is; it was "open …/sandbox.lock: no space left on device" alone,
 // which a first login ended with "then log in again" and no step before.
 // What to free is files: "free some space" sent the person to `df -h`,
-// which shows space free.
+// which shows space free. $XDG_STATE_HOME is named only for the default
+// folder (NewDefault), which it moves: it was named for a folder [store]
+// url names too, which it does not move.
 func TestFullDiskRefusesTheLockSayingSo(t *testing.T) {
 	dir := testdisk.NoFilesLeft(t)
-	_, err := filestore.New(dir).Lock(ctx, "sandbox")
-	want := "token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); remove some files (every inode on that disk is taken: see `df -i`), or set [store] url (or $XDG_STATE_HOME) to a folder on another disk"
-	if !errors.Is(err, store.ErrDiskFull) || err.Error() != want {
-		t.Fatalf("lock on a full disk: %v; want %q", err, want)
+	for s, set := range map[*filestore.Store]string{filestore.New(dir): "[store] url", filestore.NewDefault(dir): "[store] url (or $XDG_STATE_HOME)"} {
+		_, err := s.Lock(ctx, "sandbox")
+		want := "token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); remove some files (every inode on that disk is taken: see `df -i`), or set " + set + " to a folder on another disk"
+		if !errors.Is(err, store.ErrDiskFull) || err.Error() != want {
+			t.Errorf("lock on a full disk: %v; want %q", err, want)
+		}
 	}
 }
 
@@ -899,12 +903,14 @@ func TestReadOnlyHomeSaysWhatToSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	testdisk.ReadOnly(t, home)
-	s := filestore.New(filepath.Join(home, ".local", "state", "freshtoken"))
-	_, loadErr := s.Load(ctx, "sandbox")
-	_, lockErr := s.Lock(ctx, "sandbox")
-	for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr} {
-		if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || !strings.Contains(err.Error(), "set [store] url (or $XDG_STATE_HOME) to a folder you can write in") {
-			t.Errorf("%s on a read-only disk: %v; want a failed write saying what to set", what, err)
+	dir := filepath.Join(home, ".local", "state", "freshtoken")
+	for s, set := range map[*filestore.Store]string{filestore.NewDefault(dir): "[store] url (or $XDG_STATE_HOME)", filestore.New(dir): "[store] url"} {
+		_, loadErr := s.Load(ctx, "sandbox")
+		_, lockErr := s.Lock(ctx, "sandbox")
+		for what, err := range map[string]error{"Load": loadErr, "Lock": lockErr} {
+			if !errors.Is(err, store.ErrWriteFailed) || !errors.Is(err, syscall.EROFS) || !strings.Contains(err.Error(), "; set "+set+" to a folder you can write in") {
+				t.Errorf("%s on a read-only disk: %v; want a failed write saying to set %s", what, err, set)
+			}
 		}
 	}
 }
