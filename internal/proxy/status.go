@@ -506,6 +506,15 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		if unrevoked {
 			rerr = nil
 		}
+		if r.Context().Err() != nil {
+			// As `freshtoken logout` interrupted: the proxy is stopping
+			// (a service stop, an upgrade's restart), or the browser
+			// left, as the revocation was under way. Sent or not, it may
+			// not have ended the grant: the tokens are kept, for Log out
+			// again to finish it.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (the provider may have revoked them already); press Log out again to finish it", name, context.Cause(r.Context()), e.src.Location()))
+			return
+		}
 		if errors.Is(rerr, freshtoken.ErrClearText) {
 			// Nothing was sent: the tokens are kept until the
 			// revocation endpoint is corrected.
