@@ -1376,8 +1376,13 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	if path != "" {
 		k.clearLitter(path)
 	}
-	if path == "" || holds(path, rec.AccessToken+"\n") {
+	if path == "" {
 		k.noteWrite(env, nil)
+		return
+	}
+	if holds(path, rec.AccessToken+"\n") {
+		k.noteWrite(env, nil)
+		k.keeps(env, path, rec.AccessToken+"\n")
 		return
 	}
 	if k.Refuse != nil {
@@ -1437,6 +1442,7 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	content := rec.AccessToken + "\n"
 	if holds(path, content) {
 		k.noteWrite(env, nil)
+		k.keeps(env, path, content)
 		return
 	}
 	if !httpx.PrintableASCII(rec.AccessToken) {
@@ -1492,6 +1498,18 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 			return
 		}
 	}
+	k.keeps(env, path, content)
+	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
+}
+
+// keeps notes content, env's stored access token as its token file at path
+// holds it, as what the keeper keeps there: written by it, or found there
+// already, written by another keeper of the same configuration (the
+// service and a proxy started by hand), as it would have written it. One
+// found so and not noted was, at this keeper's next write, another
+// writer's token: two keepers of one grant were told that something else
+// writes their token file (see writtenByAnother).
+func (k *Keeper) keeps(env, path, content string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.wrote == nil {
@@ -1502,7 +1520,6 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 		k.paths = map[string]string{}
 	}
 	k.paths[env] = path
-	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
 }
 
 // liveTokens reports whether stored, src's record, holds an access token

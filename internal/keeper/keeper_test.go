@@ -558,6 +558,61 @@ func stored(t *testing.T, keepAccess bool, edit func(*store.Record)) *freshtoken
 	return src
 }
 
+// TestTokenFileOfTwoKeepersOfOneConfigurationIsNotTold: two keepers of one
+// configuration on one store (the service and a proxy started by hand)
+// write its environment's token file in turn, each the store's token as
+// it renews it or finds it renewed. One that found the file holding the
+// store's token already, written by the other, took it for nobody's: at
+// its next write, after a renewal, it warned that something else writes
+// the file too, such as another configuration, and told token_file_failing
+// once that went on, though both wrote the same grant's tokens.
+func TestTokenFileOfTwoKeepersOfOneConfigurationIsNotTold(t *testing.T) {
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	open := func() *freshtoken.Source { // a process's own
+		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+			TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true},
+			freshtoken.Options{Store: st, Clock: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	src, other := open(), open()
+	devserver.LoginSource(t, src, clock.Now())
+	file := filepath.Join(t.TempDir(), "token")
+	var logs strings.Builder
+	a, b := keeping(src, file), keeping(other, file)
+	for _, k := range []*Keeper{a, b} {
+		k.Now = clock.Now
+		k.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	}
+	renew := func(s *freshtoken.Source) {
+		t.Helper()
+		clock.Advance(2 * time.Second)
+		if _, err := s.Renew(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.round(context.Background(), time.Minute) // writes the token
+	a.round(context.Background(), time.Minute) // finds it there
+	renew(src)
+	a.round(context.Background(), time.Minute) // writes the renewed one
+	b.round(context.Background(), time.Minute) // finds it there
+	renew(other)
+	b.round(context.Background(), time.Minute) // writes the renewed one
+	rec, err := st.Load(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(file); string(got) != rec.AccessToken+"\n" {
+		t.Fatalf("the token file holds %q; want the store's token", got)
+	}
+	if strings.Contains(logs.String(), "something else writes it too") {
+		t.Errorf("two keepers of one configuration were told that something else writes their token file:\n%s", logs.String())
+	}
+}
+
 // keeping is a keeper of src's environment alone, with its token file at
 // file.
 func keeping(src *freshtoken.Source, file string) *Keeper {
