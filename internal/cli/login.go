@@ -19,7 +19,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
-	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 type loginOptions struct {
@@ -257,20 +256,10 @@ func (g *replaceGuard) allows(rec *store.Record) bool {
 	return other == "" || slices.Contains(g.otherFiles, other)
 }
 
-// roomForLogin is why the file store at storeURL could not store env's
-// first tokens now (see filestore.Store.CheckRoom), nil for any other
-// store: said before the person approves, whose approval's tokens the
-// store then refused, the code spent.
+// roomForLogin is why the store at storeURL could not store env's first
+// tokens now (see config.LogInRoom), said before the person approves.
 func (f *Factory) roomForLogin(storeURL, env string) error {
-	if _, err := config.StoreDir(storeURL); err != nil { // Redis, the keychain
-		return nil
-	}
-	st, err := config.OpenStore(storeURL)
-	files, ok := st.(*filestore.Store)
-	if err != nil || !ok {
-		return nil
-	}
-	if err := files.CheckRoom(env); err != nil {
+	if err := config.LogInRoom(storeURL, env); err != nil {
 		return fmt.Errorf("%s: %w, then run `%s`", env, err, f.commandLine("login -e "+env))
 	}
 	return nil

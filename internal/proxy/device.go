@@ -44,6 +44,9 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 	if err := e.loginEndpointMissing(ctx); err != nil {
 		return err
 	}
+	if err := e.logInRoom(); err != nil {
+		return err
+	}
 	began, overNewer := p.now(), e.holdsNewer(ctx)
 	d, err := e.src.StartDeviceLogin(ctx)
 	if err != nil {

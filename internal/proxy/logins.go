@@ -269,6 +269,9 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 	if err != nil {
 		return nil, err
 	}
+	if err := e.logInRoom(); err != nil {
+		return nil, err
+	}
 	redirect := p.redirectURI(e.conf)
 	conf, err := e.src.OAuth2Config(ctx, redirect)
 	if err != nil {
@@ -301,6 +304,15 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 	}
 	p.log.Debug("log-in started", "env", name, "redirect_uri", redirect)
 	return pl, nil
+}
+
+// logInRoom is why e's store could not store its first tokens now, said
+// before the person is sent to approve (see config.LogInRoom).
+func (e *envProxy) logInRoom() error {
+	if err := config.LogInRoom(e.storeURL, e.name); err != nil {
+		return fmt.Errorf("%s: %w, then log in", e.name, err)
+	}
+	return nil
 }
 
 // handleCallback finishes a log-in when the provider sends the browser back,

@@ -1124,3 +1124,39 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 		t.Errorf("the log does not say the log-out stopped and the tokens were kept:\n%s", f.logs)
 	}
 }
+
+// TestLogInButtonOnAFullDiskSaysSoBeforeTheProvider: the page's Log in for
+// a first log-in into a token folder whose disk is full (no reserve made
+// yet, no record to write over) sends the browser nowhere and says the
+// disk is full, as `freshtoken login` does before the browser opens. It
+// sent the browser to the provider, and the tokens the person approved
+// were refused by the store, the code spent.
+func TestLogInButtonOnAFullDiskSaysSoBeforeTheProvider(t *testing.T) {
+	for _, tt := range []struct {
+		env     string
+		fixture func(t *testing.T, o fixtureOptions) *fixture
+	}{
+		{"dev", func(t *testing.T, o fixtureOptions) *fixture { return newFixtureWith(t, o) }}, // the browser's
+		{"tv", deviceFixtureWith},
+	} {
+		t.Run(tt.env, func(t *testing.T) {
+			dir := testdisk.Small(t, "128k")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			f := tt.fixture(t, fixtureOptions{autoApprove: true, storeURL: "file://" + dir})
+			testdisk.Fill(t, dir)
+			resp := f.pressEnv(t, tt.env, "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+			loc := resp.Header.Get("Location")
+			if want := "/?done=login-failed&env=" + tt.env; unsigned(loc) != want {
+				t.Fatalf("Log in on a full disk answered %d to %q; want %q, the page saying the log-in failed", resp.StatusCode, loc, want)
+			}
+			if _, page := f.get(t, loc); !strings.Contains(string(page), "the disk holding the token folder "+dir+" is full") {
+				t.Errorf("the page does not say the disk is full:\n%s", page)
+			}
+			if st := f.provider.Stats(); st.DeviceAuthorizations != 0 {
+				t.Errorf("the provider was asked for %d device codes", st.DeviceAuthorizations)
+			}
+		})
+	}
+}
