@@ -438,11 +438,7 @@ func newStoreFailed(err error) error { return &newStoreError{keychainTarget(err)
 // saying what to do about --to: the keychain's own advice, to take
 // keyring:// out of [store], is about a [store] that does not name it.
 func keychainTarget(err error) error {
-	var ue *keyringstore.UnusableError
-	if errors.As(err, &ue) {
-		return ue.WithFix("or move the tokens to a folder (--to file:///…) or to Redis instead")
-	}
-	return err
+	return keyringstore.WithFix(err, "or move the tokens to a folder (--to file:///…) or to Redis instead")
 }
 
 func (e *newStoreError) Error() string { return "the new store (--to): " + e.err.Error() }
@@ -833,10 +829,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 			if errors.As(err, &ns) {
 				err = ns.err
 			}
-			var ue *keyringstore.UnusableError
-			if errors.As(err, &ue) {
-				err = ue.WithFix("then run the same command again")
-			}
+			err = keyringstore.WithFix(err, "then run the same command again")
 			fmt.Fprintf(f.IO.ErrOut, "%s: a copy of its tokens that an interrupted move left in %s was kept: %v\n", env, from.Location(env), err)
 			if kept == nil {
 				kept = err
@@ -952,9 +945,5 @@ func oldRenewed(old, now *store.Record, moved string) bool {
 // for the move: its usual advice, to take keyring:// out of [store] to keep
 // the tokens in files, would leave every token in it, out of reach.
 func keepKeychainFix(err error) error {
-	var ue *keyringstore.UnusableError
-	if errors.As(err, &ue) {
-		return ue.WithFix("then run the same command again; keep keyring:// in [store] until then, as the tokens are in the keychain")
-	}
-	return err
+	return keyringstore.WithFix(err, "then run the same command again; keep keyring:// in [store] until then, as the tokens are in the keychain")
 }
