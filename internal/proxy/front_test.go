@@ -1200,14 +1200,8 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 	var once sync.Once
 	let := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(let) // first: the API's close waits for the request it holds
-	stopping := make(chan struct{})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-		tune: func(o *proxy.Options) {
-			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
-			o.Stopping = func(int, time.Duration) { close(stopping) }
-		},
-		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-	f.login(t, "api")
+	// A grace the stop cannot end by on a loaded machine.
+	f, stopping := apiFixture(t, api.URL, time.Minute)
 	held := make(chan error, 1)
 	go func() {
 		resp, err := http.Get(f.base + "/api/hold")
@@ -1224,16 +1218,7 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	<-stopping
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	stopped := f.beginStop(t, stopping)
 	conf, err := websocket.NewConfig("ws://"+f.addr+"/api/ws", "http://"+f.addr)
 	if err != nil {
 		t.Fatal(err)

@@ -735,14 +735,7 @@ func TestStoppingLetsRequestsInFlightFinish(t *testing.T) {
 		grace time.Duration
 	}{{"answered within the grace", true, time.Minute}, {"cut short after the grace", false, 300 * time.Millisecond}} {
 		t.Run(tt.name, func(t *testing.T) {
-			stopping := make(chan struct{})
-			f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-				tune: func(o *proxy.Options) {
-					o.ShutdownGrace = tt.grace
-					o.Stopping = func(int, time.Duration) { close(stopping) }
-				},
-				moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-			f.login(t, "api")
+			f, stopping := apiFixture(t, api.URL, tt.grace)
 			type answer struct {
 				resp *http.Response
 				body []byte
@@ -803,15 +796,7 @@ func TestStoppingAnswersAConnectionAlreadyTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	stopped := f.beginStop(t, nil)
 	fmt.Fprintf(early, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
 	resp, err = http.ReadResponse(bufio.NewReader(early), nil)
 	if err != nil {
@@ -1333,14 +1318,8 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 	var once sync.Once
 	let := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(let) // first: the API's close waits for the request it holds
-	stopping := make(chan struct{})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-		tune: func(o *proxy.Options) {
-			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
-			o.Stopping = func(int, time.Duration) { close(stopping) }
-		},
-		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-	f.login(t, "api")
+	// A grace the stop cannot end by on a loaded machine.
+	f, stopping := apiFixture(t, api.URL, time.Minute)
 	c, err := net.Dial("tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -1357,16 +1336,7 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 	if _, err := io.ReadFull(first.Body, begun); err != nil || first.Close {
 		t.Fatalf("the first answer began %q (%v), closing the connection %t", begun, err, first.Close)
 	}
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	<-stopping
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	stopped := f.beginStop(t, stopping)
 	let()
 	if rest, err := io.ReadAll(first.Body); err != nil || string(begun)+string(rest) != "held" {
 		t.Errorf("the first answer was %q%q (%v); want the API's", begun, rest, err)
@@ -1395,14 +1365,8 @@ func TestStoppingPassesOnABodyStillComing(t *testing.T) {
 		fmt.Fprintf(w, "got %q (%v)", b, err)
 	}))
 	t.Cleanup(api.Close)
-	stopping := make(chan struct{})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-		tune: func(o *proxy.Options) {
-			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
-			o.Stopping = func(int, time.Duration) { close(stopping) }
-		},
-		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-	f.login(t, "api")
+	// A grace the stop cannot end by on a loaded machine.
+	f, stopping := apiFixture(t, api.URL, time.Minute)
 	c, err := net.Dial("tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -1411,16 +1375,7 @@ func TestStoppingPassesOnABodyStillComing(t *testing.T) {
 	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
 	fmt.Fprintf(c, "POST /api/upload HTTP/1.1\r\nHost: %s\r\nContent-Length: 10\r\n\r\nfirst", f.addr)
 	<-arrived
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	<-stopping
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	stopped := f.beginStop(t, stopping)
 	io.WriteString(c, "-last")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
