@@ -250,6 +250,20 @@ func dial(t *testing.T, f *fixture) (net.Conn, *bufio.Reader) {
 	return c, bufio.NewReader(c)
 }
 
+// acceptedConn is a connection to the proxy that it has accepted, on
+// which nothing is sent yet; the test's end closes it.
+func acceptedConn(t *testing.T, f *fixture) net.Conn {
+	t.Helper()
+	c, _ := dial(t, f)
+	// Answered on a later connection: the proxy has accepted the first.
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(f.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return c
+}
+
 // rawGet sends a GET for path, with the header lines extra (each ending
 // in \r\n) as they are written, on a connection of its own, and reads the
 // answer; the connection is closed once the answer is read.
@@ -1211,13 +1225,7 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 		held <- err
 	}()
 	<-arrived
-	early, _ := dial(t, f)
-	// Answered on a later connection: the proxy has accepted the first.
-	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(f.base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	early := acceptedConn(t, f)
 	stopped := f.beginStop(t, stopping)
 	conf, err := websocket.NewConfig("ws://"+f.addr+"/api/ws", "http://"+f.addr)
 	if err != nil {
