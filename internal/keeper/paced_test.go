@@ -129,6 +129,14 @@ func busiestMinute(counts []int) (most int, from time.Duration) {
 	return most, from
 }
 
+// lookEvery5s has k look at its environments n times, 5 s apart, as Run does.
+func lookEvery5s(k *Keeper, clock *fakeclock.Clock, n int) {
+	for range n {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(5 * time.Second)
+	}
+}
+
 // keeperOn is a Keeper of the environments names on st, all of the dev
 // provider at root, as keeperOfMany's: a process of its own (its own
 // Sources, its own token files).
@@ -180,10 +188,7 @@ func TestPacingLetsNothingLapse(t *testing.T) {
 		k, _, clock := keeperOfMany(t, 30, devprovider.Options{RefreshTTL: 10 * time.Minute}, false, 0)
 		names, _ := k.Envs()
 		clock.Advance(9 * time.Minute) // the refresh tokens expire in a minute
-		for range 36 {
-			k.round(ctx, time.Minute)
-			clock.Advance(5 * time.Second)
-		}
+		lookEvery5s(k, clock, 36)
 		for _, env := range names {
 			src, _ := k.Open(ctx, env)
 			if rec, err := src.Record(ctx); err != nil || grantEnded(rec) || !rec.RefreshExpiry.After(clock.Now()) {
@@ -387,13 +392,9 @@ func TestALapsedTokenFileWaitingItsTurnIsToldOnce(t *testing.T) {
 	names, _ := k.Envs()
 	var log bytes.Buffer
 	k.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
 	clock.Advance(10 * time.Hour)
 	start := p.Stats().Refreshes
-	for range 36 { // three minutes of looks 5 s apart
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, 36) // three minutes
 	if got := p.Stats().Refreshes - start; got != len(names) {
 		t.Fatalf("%d renewals in three minutes; want one for each of the %d environments", got, len(names))
 	}
@@ -500,10 +501,7 @@ func TestWaitingTurnsReadTheStoreLittle(t *testing.T) {
 	clock.Advance(10 * time.Hour)
 	start, renewals := srv.Commands(t), p.Stats().Refreshes
 	const rounds = 12 // a minute of looks 5 s apart
-	for range rounds {
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, rounds)
 	if got := p.Stats().Refreshes - renewals; got != keptPerMinute {
 		t.Fatalf("%d renewals in the first minute; want %d", got, keptPerMinute)
 	}
@@ -523,12 +521,8 @@ func TestATurnPastTheMinuteIsToldTrue(t *testing.T) {
 	names, _ := k.Envs()
 	var log bytes.Buffer
 	k.Logger = slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
 	clock.Advance(10 * time.Hour)
-	for range 48 { // four minutes of looks 5 s apart
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, 48) // four minutes
 	told := map[string]time.Time{}
 	for line := range strings.Lines(log.String()) {
 		var warning struct {
@@ -559,13 +553,9 @@ func TestATurnPastTheMinuteIsToldTrue(t *testing.T) {
 func TestRenewalsFarBehindInLineAreLetInByTheirLapse(t *testing.T) {
 	k, _, clock := keeperOfMany(t, 60, devprovider.Options{}, true, 5*time.Minute)
 	names, _ := k.Envs()
-	ctx := context.Background()
 	clock.Advance(55 * time.Minute) // all due: the access tokens expire in 5 minutes
 	due := clock.Now()
-	for range 60 {
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, 60)
 	for _, env := range names {
 		rec := record(t, k, env)
 		if waited := rec.RenewedAt.Sub(due); waited > 150*time.Second {
