@@ -787,15 +787,23 @@ func TestStoppingAnswersAConnectionAlreadyTaken(t *testing.T) {
 	early := acceptedConn(t, f)
 	stopped := f.beginStop(t, nil)
 	fmt.Fprintf(early, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
-	resp, err := http.ReadResponse(bufio.NewReader(early), nil)
+	wantLastAnswer(t, bufio.NewReader(early), "a request on a connection taken before the proxy stopped")
+	<-stopped
+}
+
+// wantLastAnswer reads from r the answer to what, a request for the status
+// page sent before the proxy stopped: the status page, saying the
+// connection closes.
+func wantLastAnswer(t *testing.T, r *bufio.Reader, what string) {
+	t.Helper()
+	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
-		t.Fatalf("a request on a connection taken before the proxy stopped was not answered: %v", err)
+		t.Fatalf("%s was not answered: %v", what, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !resp.Close {
-		t.Errorf("got %d, closing the connection %v; want the status page, and the connection closed", resp.StatusCode, resp.Close)
+		t.Errorf("%s got %d, closing the connection %t; want the status page, and the connection closed", what, resp.StatusCode, resp.Close)
 	}
-	<-stopped
 }
 
 // TestStoppingEndsABusyConnection: a client sending request after request
@@ -1320,14 +1328,7 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 	if rest, err := io.ReadAll(first.Body); err != nil || string(begun)+string(rest) != "held" {
 		t.Errorf("the first answer was %q%q (%v); want the API's", begun, rest, err)
 	}
-	second, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatalf("the second of two requests sent in one go before the proxy stopped was not answered: %v", err)
-	}
-	second.Body.Close()
-	if second.StatusCode != http.StatusOK || !second.Close {
-		t.Errorf("the second request got %d, closing the connection %t; want the status page, and the connection closed", second.StatusCode, second.Close)
-	}
+	wantLastAnswer(t, r, "the second of two requests sent in one go before the proxy stopped")
 	<-stopped
 }
 
