@@ -1307,14 +1307,8 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 	t.Cleanup(let) // first: the API's close waits for the request it holds
 	// A grace the stop cannot end by on a loaded machine.
 	f, stopping := apiFixture(t, api.URL, time.Minute)
-	c, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	c, r := dial(t, f)
 	fmt.Fprintf(c, "GET /api/hold HTTP/1.1\r\nHost: %s\r\n\r\nGET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr, f.addr)
-	r := bufio.NewReader(c)
 	first, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -1347,17 +1341,12 @@ func TestStoppingPassesOnABodyStillComing(t *testing.T) {
 	t.Cleanup(api.Close)
 	// A grace the stop cannot end by on a loaded machine.
 	f, stopping := apiFixture(t, api.URL, time.Minute)
-	c, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	c, r := dial(t, f)
 	fmt.Fprintf(c, "POST /api/upload HTTP/1.1\r\nHost: %s\r\nContent-Length: 10\r\n\r\nfirst", f.addr)
 	<-arrived
 	stopped := f.beginStop(t, stopping)
 	io.WriteString(c, "-last")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatalf("a POST whose body came as the proxy stopped was not answered: %v", err)
 	}
