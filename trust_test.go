@@ -855,6 +855,22 @@ func newRotatingEndpoint(t *testing.T, first, refreshToken string) *rotatingEndp
 	return e
 }
 
+// atRotatingEndpoint points r at a new rotatingEndpoint whose first answer
+// is first, and stores r's tokens of its grant, issued at issued and
+// expiring at expiry, with the refresh token it takes first: it returns
+// the endpoint and the tokens stored.
+func (r *rig) atRotatingEndpoint(first string, issued, expiry time.Time) (*rotatingEndpoint, *store.Record) {
+	r.t.Helper()
+	e := newRotatingEndpoint(r.t, first, "first-refresh-token")
+	r.settings.TokenURL = e.URL
+	old := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token", IssuedAt: issued, Expiry: expiry,
+		Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+	if err := r.store.Save(context.Background(), r.settings.Env, old); err != nil {
+		r.t.Fatal(err)
+	}
+	return e, old
+}
+
 // connectionLost marks where rotatingEndpoint's first answer is cut off.
 const connectionLost = "<connection lost>"
 
@@ -899,17 +915,11 @@ func TestAnswerWithoutAnAccessTokenKeepsTheRotation(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{})
-			e := newRotatingEndpoint(t, tt.first, "first-refresh-token")
-			r.settings.TokenURL = e.URL
-			old := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
-				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour),
-				Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+			issued, expiry := r.clock.Now().Add(-2*time.Hour), r.clock.Now().Add(-time.Hour)
 			if tt.oldValid {
-				old.IssuedAt, old.Expiry = r.clock.Now().Add(-time.Minute), r.clock.Now().Add(time.Hour)
+				issued, expiry = r.clock.Now().Add(-time.Minute), r.clock.Now().Add(time.Hour)
 			}
-			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-				t.Fatal(err)
-			}
+			e, old := r.atRotatingEndpoint(tt.first, issued, expiry)
 			src := r.source()
 			wantAccess := ""
 			if tt.oldValid {
@@ -950,14 +960,7 @@ func TestSuccessCarryingAnErrorIsASuccess(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{})
-			e := newRotatingEndpoint(t, tt.first, "first-refresh-token")
-			r.settings.TokenURL = e.URL
-			old := &store.Record{AccessToken: "old-access-token", TokenType: "bearer", RefreshToken: "first-refresh-token",
-				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour),
-				Grant: store.Grant{TokenURL: e.URL, ClientID: r.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
-			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-				t.Fatal(err)
-			}
+			e, _ := r.atRotatingEndpoint(tt.first, r.clock.Now().Add(-2*time.Hour), r.clock.Now().Add(-time.Hour))
 			src := r.source()
 			freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) })
 			tok, err := src.Renew(context.Background())

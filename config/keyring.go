@@ -203,11 +203,7 @@ func (e *Env) KeychainClientSecret(ctx context.Context) (secret string, held boo
 // secretElsewhere gives err, when the keychain could not be used for e's
 // client secret, the command that keeps it in a variable instead.
 func (e *Env) secretElsewhere(err error) error {
-	var ue *keyringstore.UnusableError
-	if errors.As(err, &ue) {
-		return ue.WithFix(fmt.Sprintf("or keep the client secret in an environment variable instead (freshtoken init -e %s --client-secret-env NAME)", e.Name))
-	}
-	return err
+	return keyringstore.WithFix(err, fmt.Sprintf("or keep the client secret in an environment variable instead (freshtoken init -e %s --client-secret-env NAME)", e.Name))
 }
 
 // clientSecretFromKeyring returns e's client secret from the keychain.

@@ -124,6 +124,20 @@ func keychainRenewalAtTheProvider(t *testing.T) (*world, *keyringtest.Bus, *gate
 	return w, kr, g, run
 }
 
+// renewalWithTheKeychainOut is keychainRenewalAtTheProvider's renewal
+// answered while the keychain is out of use (out), once the command says
+// it keeps the new tokens, its keychain back (back): it returns the world,
+// the command, and what it said by its exit, 0.
+func renewalWithTheKeychainOut(t *testing.T, out, back func(*keyringtest.Bus, *testing.T)) (*world, *watched, string) {
+	t.Helper()
+	w, kr, g, run := keychainRenewalAtTheProvider(t)
+	out(kr, t)
+	close(g.release)
+	run.waitSaid(t, "keeping the new tokens")
+	back(kr, t)
+	return w, run, run.waitExit(t, 0)
+}
+
 // TestKeychainLockedWhileTheProviderAnswers: the keychain locks (a screen
 // lock, a timeout) between a renewal's read and its save. The command keeps
 // the rotated tokens, says to unlock the keychain and to keep keyring:// in
@@ -133,12 +147,7 @@ func keychainRenewalAtTheProvider(t *testing.T) (*world, *keyringtest.Bus, *gate
 // in a keychain no command read any more, and the next command asked for a
 // log-in.
 func TestKeychainLockedWhileTheProviderAnswers(t *testing.T) {
-	w, kr, g, run := keychainRenewalAtTheProvider(t)
-	kr.Lock(t)
-	close(g.release)
-	run.waitSaid(t, "keeping the new tokens")
-	kr.Unlock(t)
-	stderr := run.waitExit(t, 0)
+	w, _, stderr := renewalWithTheKeychainOut(t, (*keyringtest.Bus).Lock, (*keyringtest.Bus).Unlock)
 	if strings.Contains(stderr, "out of [store]") || !strings.Contains(stderr, "unlock it") || !strings.Contains(stderr, "keep keyring:// in [store]") {
 		t.Errorf("a renewal waiting on a locked keychain said:\n%s\nwant: unlock it, and keep keyring:// in [store]", stderr)
 	}
@@ -464,12 +473,7 @@ func TestFileSizeLimitDoesNotStopTheKeychain(t *testing.T) {
 // stored as it came back, and a renewal's answer was given up on after a
 // second try where a locked keychain's is waited for.
 func TestKeychainDaemonKilledDuringARenewal(t *testing.T) {
-	w, kr, g, run := keychainRenewalAtTheProvider(t)
-	kr.Kill(t)
-	close(g.release)
-	run.waitSaid(t, "keeping the new tokens")
-	kr.Restart(t)
-	stderr := run.waitExit(t, 0)
+	w, run, stderr := renewalWithTheKeychainOut(t, (*keyringtest.Bus).Kill, (*keyringtest.Bus).Restart)
 	if strings.Contains(stderr, "install") || !strings.Contains(stderr, "start it again") || !strings.Contains(stderr, "keep keyring:// in [store]") {
 		t.Errorf("a renewal whose keychain daemon died said:\n%s\nwant: start it again, and keep keyring:// in [store]", stderr)
 	}

@@ -440,18 +440,32 @@ type Restorer interface {
 // which refresh token is live; copies of two log-ins, or of one written
 // before records kept their log-in's time, by when each was issued.
 func RenewedLater(a, b *Record) bool {
-	if !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) {
+	if SameLogIn(a, b) {
 		return a.Renewals > b.Renewals
 	}
 	return a.IssuedAt.After(b.IssuedAt)
 }
 
 // LaterCopy reports whether a is a later copy of b's log-in: the same
-// log-in (LoggedInAt), renewed more times. Only a copy put back after the
+// log-in (SameLogIn), renewed more times. Only a copy put back after the
 // store lost the record (see Restorer) is ever older than one a process
 // holds; its refresh token a renewal since spent.
 func LaterCopy(a, b *Record) bool {
-	return !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt) && a.Renewals > b.Renewals
+	return SameLogIn(a, b) && a.Renewals > b.Renewals
+}
+
+// SameLogIn reports whether a and b are copies of one log-in: records of
+// a log-in at the same time (LoggedInAt). A record written before records
+// kept that time tells neither way: it is of no log-in known to be the
+// same (SameLogIn) or another (OtherLogIn).
+func SameLogIn(a, b *Record) bool {
+	return a != nil && b != nil && !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt)
+}
+
+// OtherLogIn reports whether a and b are tokens of two log-ins, not copies
+// of one: both keep their log-in's time, and not the same (see SameLogIn).
+func OtherLogIn(a, b *Record) bool {
+	return a != nil && b != nil && !a.LoggedInAt.IsZero() && !b.LoggedInAt.IsZero() && !a.LoggedInAt.Equal(b.LoggedInAt)
 }
 
 // ErrRestartLoses is a store whose restart would lose the tokens, with no

@@ -133,3 +133,32 @@ func TestScopesNotGranted(t *testing.T) {
 		}
 	}
 }
+
+// TestSameAndOtherLogIn: copies of one log-in are records of a log-in at
+// the same time; two log-ins, records of log-ins at two times. A record
+// written before records kept that time, or none, is neither.
+func TestSameAndOtherLogIn(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	one, copyOfOne := &store.Record{LoggedInAt: at, Renewals: 1}, &store.Record{LoggedInAt: at.In(time.Local), Renewals: 4}
+	later, old := &store.Record{LoggedInAt: at.Add(time.Second)}, &store.Record{}
+	for _, tt := range []struct {
+		name        string
+		a, b        *store.Record
+		same, other bool
+	}{
+		{"copies of one log-in", one, copyOfOne, true, false},
+		{"two log-ins", one, later, false, true},
+		{"an old record", old, one, false, false},
+		{"two old records", old, &store.Record{}, false, false},
+		{"no record", nil, one, false, false},
+	} {
+		for _, ab := range [][2]*store.Record{{tt.a, tt.b}, {tt.b, tt.a}} {
+			if got := store.SameLogIn(ab[0], ab[1]); got != tt.same {
+				t.Errorf("%s: SameLogIn = %v; want %v", tt.name, got, tt.same)
+			}
+			if got := store.OtherLogIn(ab[0], ab[1]); got != tt.other {
+				t.Errorf("%s: OtherLogIn = %v; want %v", tt.name, got, tt.other)
+			}
+		}
+	}
+}

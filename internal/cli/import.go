@@ -327,10 +327,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			pe := preview.Envs[e.Name]
 			held, err := pe.KeychainHoldsClientSecret(ctx)
 			if err != nil {
-				var ue *keyringstore.UnusableError
-				if errors.As(err, &ue) {
-					err = ue.WithFix("or import with --client-secret-env NAME, to read the client secret from an environment variable")
-				}
+				err = keyringstore.WithFix(err, "or import with --client-secret-env NAME, to read the client secret from an environment variable")
 				return fmt.Errorf("%s: it keeps its client secret in the system keychain, which could not be asked whether it holds one for client %s: %w; nothing was imported",
 					e.Name, strings.TrimSpace(e.ClientID), err)
 			}
@@ -346,9 +343,8 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 				err = pe.KeepClientSecret(ctx, e.ClientSecret)
 			}
 			if err != nil {
-				var ue *keyringstore.UnusableError
-				if errors.As(err, &ue) && opts.ClientSecretKeyring { // the other way, as this command's flag
-					err = ue.WithFix("or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
+				if opts.ClientSecretKeyring { // the other way, as this command's flag
+					err = keyringstore.WithFix(err, "or import with --client-secret-env NAME in place of --client-secret-keyring, to read the secret from an environment variable")
 				}
 				done := f.puttingBack("the client secrets the keychain held", "the keychain may hold the export's client secret in their place")
 				lost, causes := putSecretsBack(ctx, replaced)

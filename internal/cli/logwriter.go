@@ -39,14 +39,9 @@ type boundedLog struct {
 func (b *boundedLog) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.pending != nil {
-		select {
-		case <-b.pending:
-			b.pending = nil
-		default:
-			b.dropped++
-			return len(p), nil
-		}
+	if b.stillPending() {
+		b.dropped++
+		return len(p), nil
 	}
 	line := append([]byte(nil), p...) // p is the caller's again once Write returns
 	if b.dropped > 0 {
@@ -87,18 +82,28 @@ func (b *boundedLog) flush() {
 func (b *boundedLog) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.pending != nil {
-		select {
-		case <-b.pending:
-			b.pending = nil
-		default:
-			return nil
-		}
+	if b.stillPending() {
+		return nil
 	}
 	if c, ok := b.w.(io.Closer); ok {
 		return c.Close()
 	}
 	return nil
+}
+
+// stillPending reports whether the line left to finish is still being
+// written, forgetting it once it has been. b.mu is held.
+func (b *boundedLog) stillPending() bool {
+	if b.pending == nil {
+		return false
+	}
+	select {
+	case <-b.pending:
+		b.pending = nil
+		return false
+	default:
+		return true
+	}
 }
 
 func (b *boundedLog) droppedNote() []byte {

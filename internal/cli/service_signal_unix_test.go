@@ -14,20 +14,27 @@ import (
 	"github.com/freshtoken/freshtoken/internal/service"
 )
 
+// systemdRunning is a systemctl that runs script, a shell's, and the unit
+// file of a service it manages, in a folder of the test's.
+func systemdRunning(t *testing.T, script string) (systemctl, unit string) {
+	t.Helper()
+	dir := t.TempDir()
+	systemctl, unit = filepath.Join(dir, "systemctl"), filepath.Join(dir, "freshtoken.service")
+	if err := os.WriteFile(systemctl, []byte("#!/bin/sh\n"+script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return systemctl, unit
+}
+
 // TestServiceStatusStoppedByFreshtokensSignal: `service status` whose
 // systemctl ends by freshtoken's own signal, seen end before freshtoken
 // acted on it (a terminal's Ctrl-C reaching both), says which command was
 // stopped, as it does when it acts first: it said "interrupted" alone.
 func TestServiceStatusStoppedByFreshtokensSignal(t *testing.T) {
-	dir := t.TempDir()
-	systemctl := filepath.Join(dir, "systemctl")
-	if err := os.WriteFile(systemctl, []byte("#!/bin/sh\nkill -INT $$\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	unit := filepath.Join(dir, "freshtoken.service")
-	if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	systemctl, unit := systemdRunning(t, "kill -INT $$\n")
 	f := testFactory()
 	f.signalCame = func() syscall.Signal { return syscall.SIGINT } // on its way to freshtoken too
 	err := serviceStatus(t.Context(), &serviceOptions{f: f}, &service.Plan{Path: unit, Status: []string{systemctl, "--user", "status"}})
@@ -43,10 +50,7 @@ func TestServiceStatusStoppedByFreshtokensSignal(t *testing.T) {
 // freshtoken got one too (a terminal's Ctrl-C to the job), and otherwise
 // (a kill by hand) an error naming the signal that ends no process.
 func TestServiceCommandEndedBySignal(t *testing.T) {
-	systemctl := filepath.Join(t.TempDir(), "systemctl")
-	if err := os.WriteFile(systemctl, []byte("#!/bin/sh\nkill -TERM $$\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	systemctl, _ := systemdRunning(t, "kill -TERM $$\n")
 	for _, own := range []syscall.Signal{syscall.SIGINT, 0} {
 		f := testFactory()
 		f.signalCame = func() syscall.Signal { return own }
@@ -67,15 +71,7 @@ func TestServiceCommandEndedBySignal(t *testing.T) {
 // systemd that cannot be reached, to run `loginctl enable-linger`, which
 // changes nothing for a systemctl that was killed.
 func TestServiceStatusWhoseSystemctlASignalEndedAlone(t *testing.T) {
-	dir := t.TempDir()
-	systemctl := filepath.Join(dir, "systemctl")
-	if err := os.WriteFile(systemctl, []byte("#!/bin/sh\nkill -KILL $$\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	unit := filepath.Join(dir, "freshtoken.service")
-	if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	systemctl, unit := systemdRunning(t, "kill -KILL $$\n")
 	f := testFactory()
 	f.signalCame = func() syscall.Signal { return 0 }
 	plan := &service.Plan{Path: unit, System: "systemd", Status: []string{systemctl, "--user", "status"}, NotRunning: 3,
@@ -95,16 +91,8 @@ func TestServiceStatusWhoseSystemctlASignalEndedAlone(t *testing.T) {
 // signals already given up (a Ctrl-C then ended it at once, untold), and
 // a service perhaps still running with no unit left to stop it by.
 func TestServiceUninstallWhoseSystemctlASignalEndedAlone(t *testing.T) {
-	dir := t.TempDir()
-	systemctl, ran := filepath.Join(dir, "systemctl"), filepath.Join(dir, "ran")
-	script := "#!/bin/sh\necho \"$*\" >> " + ran + "\ncase \"$*\" in *disable*) kill -KILL $$ ;; esac\n"
-	if err := os.WriteFile(systemctl, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	unit := filepath.Join(dir, "freshtoken.service")
-	if err := os.WriteFile(unit, []byte("[Unit]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	ran := filepath.Join(t.TempDir(), "ran")
+	systemctl, unit := systemdRunning(t, "echo \"$*\" >> "+ran+"\ncase \"$*\" in *disable*) kill -KILL $$ ;; esac\n")
 	f := testFactory()
 	f.signalCame = func() syscall.Signal { return 0 }
 	plan := &service.Plan{Path: unit, System: "systemd",

@@ -438,11 +438,7 @@ func newStoreFailed(err error) error { return &newStoreError{keychainTarget(err)
 // saying what to do about --to: the keychain's own advice, to take
 // keyring:// out of [store], is about a [store] that does not name it.
 func keychainTarget(err error) error {
-	var ue *keyringstore.UnusableError
-	if errors.As(err, &ue) {
-		return ue.WithFix("or move the tokens to a folder (--to file:///…) or to Redis instead")
-	}
-	return err
+	return keyringstore.WithFix(err, "or move the tokens to a folder (--to file:///…) or to Redis instead")
 }
 
 func (e *newStoreError) Error() string { return "the new store (--to): " + e.err.Error() }
@@ -629,7 +625,7 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
-	case err == nil && otherLogIn(there, rec):
+	case err == nil && store.OtherLogIn(there, rec):
 		// Two log-ins of one client may be two accounts (a work and a
 		// personal company, one app): neither is a copy of the other to
 		// keep or replace.
@@ -646,13 +642,6 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		m.prior = there
 	}
 	return m, nil
-}
-
-// otherLogIn reports whether a and b, records of one grant, are tokens of
-// two log-ins, not copies of one; records written before they kept their
-// log-in's time cannot tell, and are taken for copies.
-func otherLogIn(a, b *store.Record) bool {
-	return !a.LoggedInAt.IsZero() && !b.LoggedInAt.IsZero() && !a.LoggedInAt.Equal(b.LoggedInAt)
 }
 
 // takeBackCopy takes back m's copy from to, the new store: it puts back
@@ -833,10 +822,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 			if errors.As(err, &ns) {
 				err = ns.err
 			}
-			var ue *keyringstore.UnusableError
-			if errors.As(err, &ue) {
-				err = ue.WithFix("then run the same command again")
-			}
+			err = keyringstore.WithFix(err, "then run the same command again")
 			fmt.Fprintf(f.IO.ErrOut, "%s: a copy of its tokens that an interrupted move left in %s was kept: %v\n", env, from.Location(env), err)
 			if kept == nil {
 				kept = err
@@ -888,7 +874,7 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w)", to.Location(env), err)
 	case checkGrant(now) != nil:
 		return usageErrorf("%s, where the configuration says the tokens are, holds tokens of %s, not this environment's; delete the one you do not use", to.Location(env), now.Grant)
-	case tokensFingerprint(old) != moved && otherLogIn(old, now):
+	case tokensFingerprint(old) != moved && store.OtherLogIn(old, now):
 		// Not the copy that moved, nor one renewed from it: a log-in since,
 		// perhaps another configuration's that reads the old store under
 		// this name, for another account. Neither is a copy of the other
@@ -952,9 +938,5 @@ func oldRenewed(old, now *store.Record, moved string) bool {
 // for the move: its usual advice, to take keyring:// out of [store] to keep
 // the tokens in files, would leave every token in it, out of reach.
 func keepKeychainFix(err error) error {
-	var ue *keyringstore.UnusableError
-	if errors.As(err, &ue) {
-		return ue.WithFix("then run the same command again; keep keyring:// in [store] until then, as the tokens are in the keychain")
-	}
-	return err
+	return keyringstore.WithFix(err, "then run the same command again; keep keyring:// in [store] until then, as the tokens are in the keychain")
 }

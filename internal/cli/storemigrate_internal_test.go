@@ -42,27 +42,37 @@ func TestFinishingAMoveTrustsTokensOverClocks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			from, to := filestore.New(filepath.Join(t.TempDir(), "old")), filestore.New(filepath.Join(t.TempDir(), "new"))
-			if err := from.Save(ctx, "dev", tc.old); err != nil {
-				t.Fatal(err)
-			}
-			if err := to.Save(ctx, "dev", tc.now); err != nil {
-				t.Fatal(err)
-			}
-			var errOut bytes.Buffer
-			f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
-			ours := func(*store.Record) error { return nil }
-			if err := deleteOldCopy(ctx, f, "dev", ours, from, to, "file:///old", tokensFingerprint(moved)); err != nil {
-				t.Fatalf("%v\n%s", err, &errOut)
-			}
+			from, to, errOut := deleteOldCopyOf(t, tc.old, tc.now, moved)
 			if _, err := from.Load(ctx, "dev"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("the old copy is still there (%v)", err)
 			}
 			if got, err := to.Load(ctx, "dev"); err != nil || got.RefreshToken != tc.want {
-				t.Fatalf("the new store holds %v (%v); want %s, the live refresh token\n%s", got, err, tc.want, &errOut)
+				t.Fatalf("the new store holds %v (%v); want %s, the live refresh token\n%s", got, err, tc.want, errOut)
 			}
 		})
 	}
+}
+
+// deleteOldCopyOf finishes the move of "dev" from an old file store
+// holding old to a new one holding now, the tokens that moved moved's:
+// it returns the two stores, and what the finish said.
+func deleteOldCopyOf(t *testing.T, old, now, moved *store.Record) (from, to store.Store, errOut *bytes.Buffer) {
+	t.Helper()
+	ctx := context.Background()
+	from, to = filestore.New(filepath.Join(t.TempDir(), "old")), filestore.New(filepath.Join(t.TempDir(), "new"))
+	if err := from.Save(ctx, "dev", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := to.Save(ctx, "dev", now); err != nil {
+		t.Fatal(err)
+	}
+	errOut = new(bytes.Buffer)
+	f := &Factory{IO: &IOStreams{ErrOut: errOut}}
+	ours := func(*store.Record) error { return nil }
+	if err := deleteOldCopy(ctx, f, "dev", ours, from, to, "file:///old", tokensFingerprint(moved)); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	return from, to, errOut
 }
 
 // TestFinishingAMoveLeavesAnotherLogInsTokens: finishing a move killed
@@ -93,30 +103,18 @@ func TestFinishingAMoveLeavesAnotherLogInsTokens(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			from, to := filestore.New(filepath.Join(t.TempDir(), "old")), filestore.New(filepath.Join(t.TempDir(), "new"))
-			if err := from.Save(ctx, "dev", tc.old); err != nil {
-				t.Fatal(err)
-			}
-			if err := to.Save(ctx, "dev", tc.now); err != nil {
-				t.Fatal(err)
-			}
-			var errOut bytes.Buffer
-			f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
-			ours := func(*store.Record) error { return nil }
-			if err := deleteOldCopy(ctx, f, "dev", ours, from, to, "file:///old", tokensFingerprint(moved)); err != nil {
-				t.Fatalf("%v\n%s", err, &errOut)
-			}
+			from, to, errOut := deleteOldCopyOf(t, tc.old, tc.now, moved)
 			old, err := from.Load(ctx, "dev")
 			switch {
 			case tc.oldKept && (err != nil || old.RefreshToken != tc.old.RefreshToken):
-				t.Errorf("the other log-in's tokens in the old store: %v (%v); want them kept\n%s", old, err, &errOut)
+				t.Errorf("the other log-in's tokens in the old store: %v (%v); want them kept\n%s", old, err, errOut)
 			case tc.oldKept && !strings.Contains(errOut.String(), "holds tokens of another log-in"):
-				t.Errorf("stderr: %q; want it to say the other log-in's tokens were left", &errOut)
+				t.Errorf("stderr: %q; want it to say the other log-in's tokens were left", errOut)
 			case !tc.oldKept && !errors.Is(err, store.ErrNotFound):
 				t.Errorf("the copy that moved is still in the old store (%v)", err)
 			}
 			if got, err := to.Load(ctx, "dev"); err != nil || got.RefreshToken != tc.now.RefreshToken {
-				t.Errorf("the new store holds %v (%v); want this configuration's own tokens, as they were\n%s", got, err, &errOut)
+				t.Errorf("the new store holds %v (%v); want this configuration's own tokens, as they were\n%s", got, err, errOut)
 			}
 		})
 	}

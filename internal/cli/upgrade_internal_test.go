@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -49,6 +50,25 @@ func watched(t *testing.T, ctx context.Context, upgradedTo func() *upgraded) *up
 		t.Fatalf("the proxy was stopped, but not for an upgrade: %v", context.Cause(ctx))
 	}
 	return u
+}
+
+// refusedUpgrade watches path for an upgrade, has replace put the new
+// file there, and waits for the log to say each of says: it returns the
+// watch's context and what it upgraded to.
+func refusedUpgrade(t *testing.T, path string, replace func(), says ...string) (context.Context, func() *upgraded) {
+	t.Helper()
+	logs := testenv.NewOutput()
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	replace()
+	testenv.WaitFor(t, fmt.Sprintf("the log to say %q", says), func() bool {
+		for _, said := range says {
+			if !strings.Contains(logs.String(), said) {
+				return false
+			}
+		}
+		return true
+	})
+	return ctx, upgradedTo
 }
 
 func shortUpgradeCheck(t *testing.T) {
@@ -127,12 +147,7 @@ func TestUpgradeCheckThatHangsRefusesTheFile(t *testing.T) {
 			exec.Command("kill", strings.TrimSpace(string(pid))).Run()
 		}
 	})
-	logs := testenv.NewOutput()
-	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
-	replace()
-	testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
-		return strings.Contains(logs.String(), "the new file does not start") && strings.Contains(logs.String(), "did not finish within")
-	})
+	ctx, upgradedTo := refusedUpgrade(t, path, replace, "the new file does not start", "did not finish within")
 	if ctx.Err() != nil || upgradedTo() != nil {
 		t.Errorf("the proxy was stopped for a new file that hangs: %v", context.Cause(ctx))
 	}
@@ -148,12 +163,7 @@ func TestUpgradeCheckThatHangsRefusesTheFile(t *testing.T) {
 func TestUpgradeCheckKilledAtEveryLookRefusesTheFile(t *testing.T) {
 	shortUpgradeCheck(t)
 	path, replace := replaced(t, "kill -KILL $$\n")
-	logs := testenv.NewOutput()
-	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
-	replace()
-	testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
-		return strings.Contains(logs.String(), "the new file does not start")
-	})
+	ctx, upgradedTo := refusedUpgrade(t, path, replace, "the new file does not start")
 	if ctx.Err() != nil || upgradedTo() != nil {
 		t.Errorf("the proxy was stopped for a new file killed at every start: %v", context.Cause(ctx))
 	}
@@ -170,12 +180,7 @@ func TestUpgradeCheckCrashedRefusesTheFile(t *testing.T) {
 			path, replace := replaced(t, `if [ ! -e "$0.ran" ]; then : >"$0.ran"; kill -`+sig+` $$; fi
 echo freshtoken new
 `)
-			logs := testenv.NewOutput()
-			ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
-			replace()
-			testenv.WaitFor(t, "the log to say the new file does not start", func() bool {
-				return strings.Contains(logs.String(), "the new file does not start")
-			})
+			ctx, upgradedTo := refusedUpgrade(t, path, replace, "the new file does not start")
 			if ctx.Err() != nil || upgradedTo() != nil {
 				t.Errorf("the proxy was stopped for a new file that crashed: %v", context.Cause(ctx))
 			}

@@ -59,14 +59,8 @@ func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
 			counts = append(counts, p.Stats().Refreshes-before)
 			clock.Advance(5 * time.Second)
 		}
-		for i := range counts {
-			inMinute := 0
-			for _, c := range counts[i:min(i+12, len(counts))] {
-				inMinute += c
-			}
-			if inMinute > keptPerMinute {
-				t.Fatalf("after %v: %d renewals in the minute from %v (%v); want %d at most", step.gap, inMinute, time.Duration(i)*5*time.Second, counts, keptPerMinute)
-			}
+		if most, from := busiestMinute(counts); most > keptPerMinute {
+			t.Fatalf("after %v: %d renewals in the minute from %v (%v); want %d at most", step.gap, most, from, counts, keptPerMinute)
 		}
 		if got := p.Stats().Refreshes - start; step.rounds > 1 && got != len(names) {
 			t.Fatalf("after %v: %d renewals in five minutes (%v); want one for each of the %d environments", step.gap, got, counts, len(names))
@@ -84,17 +78,63 @@ func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
 func keeperOfMany(t *testing.T, n int, opts devprovider.Options, keepAccess bool, renewBefore time.Duration) (*Keeper, *devprovider.Provider, *fakeclock.Clock) {
 	t.Helper()
 	p, root, clock := devserver.StartOnClock(t, opts)
+	names := clientNames(n)
+	k := keeperOn(t, filestore.New(filepath.Join(t.TempDir(), "tokens")), root, clock, names, keepAccess, renewBefore)
+	logInAll(t, k, clock, names)
+	k.round(context.Background(), time.Minute)
+	return k, p, clock
+}
+
+// clientNames is n environments' names, client001 on.
+func clientNames(n int) []string {
 	var names []string
 	for i := range n {
-		names = append(names, fmt.Sprintf("client%02d", i+1))
+		names = append(names, fmt.Sprintf("client%03d", i+1))
 	}
-	k := keeperOn(t, filestore.New(filepath.Join(t.TempDir(), "tokens")), root, clock, names, keepAccess, renewBefore)
+	return names
+}
+
+// logInAll logs each of names in through k, at the clock's time.
+func logInAll(t *testing.T, k *Keeper, clock *fakeclock.Clock, names []string) {
+	t.Helper()
 	for _, env := range names {
 		src, _ := k.Open(context.Background(), env)
 		devserver.LoginSource(t, src, clock.Now())
 	}
-	k.round(context.Background(), time.Minute)
-	return k, p, clock
+}
+
+// record is env's record as k reads it.
+func record(t *testing.T, k *Keeper, env string) *store.Record {
+	t.Helper()
+	src, _ := k.Open(context.Background(), env)
+	rec, err := src.Record(context.Background())
+	if err != nil || rec == nil {
+		t.Fatalf("%s: %v", env, err)
+	}
+	return rec
+}
+
+// busiestMinute is the most renewals in any minute of counts, the
+// renewals at looks 5 s apart, and when that minute began.
+func busiestMinute(counts []int) (most int, from time.Duration) {
+	for i := range counts {
+		inMinute := 0
+		for _, c := range counts[i:min(i+12, len(counts))] {
+			inMinute += c
+		}
+		if inMinute > most {
+			most, from = inMinute, time.Duration(i)*5*time.Second
+		}
+	}
+	return most, from
+}
+
+// lookEvery5s has k look at its environments n times, 5 s apart, as Run does.
+func lookEvery5s(k *Keeper, clock *fakeclock.Clock, n int) {
+	for range n {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(5 * time.Second)
+	}
 }
 
 // keeperOn is a Keeper of the environments names on st, all of the dev
@@ -148,10 +188,7 @@ func TestPacingLetsNothingLapse(t *testing.T) {
 		k, _, clock := keeperOfMany(t, 30, devprovider.Options{RefreshTTL: 10 * time.Minute}, false, 0)
 		names, _ := k.Envs()
 		clock.Advance(9 * time.Minute) // the refresh tokens expire in a minute
-		for range 36 {
-			k.round(ctx, time.Minute)
-			clock.Advance(5 * time.Second)
-		}
+		lookEvery5s(k, clock, 36)
 		for _, env := range names {
 			src, _ := k.Open(ctx, env)
 			if rec, err := src.Record(ctx); err != nil || grantEnded(rec) || !rec.RefreshExpiry.After(clock.Now()) {
@@ -355,13 +392,9 @@ func TestALapsedTokenFileWaitingItsTurnIsToldOnce(t *testing.T) {
 	names, _ := k.Envs()
 	var log bytes.Buffer
 	k.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
 	clock.Advance(10 * time.Hour)
 	start := p.Stats().Refreshes
-	for range 36 { // three minutes of looks 5 s apart
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, 36) // three minutes
 	if got := p.Stats().Refreshes - start; got != len(names) {
 		t.Fatalf("%d renewals in three minutes; want one for each of the %d environments", got, len(names))
 	}
@@ -416,17 +449,11 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 			open := tt.open(t)
-			var names []string
-			for i := range 30 {
-				names = append(names, fmt.Sprintf("client%02d", i+1))
-			}
+			names := clientNames(30)
 			a := keeperOn(t, open(), root, clock, names, true, 5*time.Minute)
 			b := keeperOn(t, open(), root, clock, names, true, 5*time.Minute)
 			ctx := context.Background()
-			for _, env := range names {
-				src, _ := a.Open(ctx, env)
-				devserver.LoginSource(t, src, clock.Now())
-			}
+			logInAll(t, a, clock, names)
 			a.round(ctx, time.Minute)
 			b.round(ctx, time.Minute)
 			clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
@@ -440,14 +467,8 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 				clock.Advance(4 * time.Second)
 				counts = append(counts, p.Stats().Refreshes-before)
 			}
-			for i := range counts {
-				inMinute := 0
-				for _, c := range counts[i:min(i+12, len(counts))] {
-					inMinute += c
-				}
-				if inMinute > keptPerMinute {
-					t.Fatalf("%d renewals in the minute from %v (%v); want %d at most", inMinute, time.Duration(i)*5*time.Second, counts, keptPerMinute)
-				}
+			if most, from := busiestMinute(counts); most > keptPerMinute {
+				t.Fatalf("%d renewals in the minute from %v (%v); want %d at most", most, from, counts, keptPerMinute)
 			}
 			if got := p.Stats().Refreshes - start; got != len(names) {
 				t.Fatalf("%d renewals in four minutes (%v); want one for each of the %d environments", got, counts, len(names))
@@ -472,24 +493,15 @@ func TestWaitingTurnsReadTheStoreLittle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	var names []string
-	for i := range 60 {
-		names = append(names, fmt.Sprintf("client%02d", i+1))
-	}
+	names := clientNames(60)
 	k := keeperOn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	for _, env := range names {
-		src, _ := k.Open(ctx, env)
-		devserver.LoginSource(t, src, clock.Now())
-	}
+	logInAll(t, k, clock, names)
 	k.round(ctx, time.Minute)
 	clock.Advance(10 * time.Hour)
 	start, renewals := srv.Commands(t), p.Stats().Refreshes
 	const rounds = 12 // a minute of looks 5 s apart
-	for range rounds {
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, rounds)
 	if got := p.Stats().Refreshes - renewals; got != keptPerMinute {
 		t.Fatalf("%d renewals in the first minute; want %d", got, keptPerMinute)
 	}
@@ -509,12 +521,8 @@ func TestATurnPastTheMinuteIsToldTrue(t *testing.T) {
 	names, _ := k.Envs()
 	var log bytes.Buffer
 	k.Logger = slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
 	clock.Advance(10 * time.Hour)
-	for range 48 { // four minutes of looks 5 s apart
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, 48) // four minutes
 	told := map[string]time.Time{}
 	for line := range strings.Lines(log.String()) {
 		var warning struct {
@@ -529,11 +537,7 @@ func TestATurnPastTheMinuteIsToldTrue(t *testing.T) {
 		t.Fatalf("%d environments told of their turn; want the %d waiting it\n%s", len(told), len(names)-keptPerMinute, log.String())
 	}
 	for env, turn := range told {
-		src, _ := k.Open(ctx, env)
-		rec, err := src.Record(ctx)
-		if err != nil || rec == nil {
-			t.Fatalf("%s: %v", env, err)
-		}
+		rec := record(t, k, env)
 		if late := rec.RenewedAt.Sub(turn); late < 0 || late > aheadLook {
 			t.Errorf("%s renewed at %v, told its turn was %v", env, rec.RenewedAt.Format(time.TimeOnly), turn.Format(time.TimeOnly))
 		}
@@ -549,19 +553,11 @@ func TestATurnPastTheMinuteIsToldTrue(t *testing.T) {
 func TestRenewalsFarBehindInLineAreLetInByTheirLapse(t *testing.T) {
 	k, _, clock := keeperOfMany(t, 60, devprovider.Options{}, true, 5*time.Minute)
 	names, _ := k.Envs()
-	ctx := context.Background()
 	clock.Advance(55 * time.Minute) // all due: the access tokens expire in 5 minutes
 	due := clock.Now()
-	for range 60 {
-		k.round(ctx, time.Minute)
-		clock.Advance(5 * time.Second)
-	}
+	lookEvery5s(k, clock, 60)
 	for _, env := range names {
-		src, _ := k.Open(ctx, env)
-		rec, err := src.Record(ctx)
-		if err != nil || rec == nil {
-			t.Fatalf("%s: %v", env, err)
-		}
+		rec := record(t, k, env)
 		if waited := rec.RenewedAt.Sub(due); waited > 150*time.Second {
 			t.Errorf("%s renewed %v after it fell due, its token file's token expiring 5m after; want 2m30s at most", env, waited)
 		}
@@ -577,17 +573,11 @@ func TestRenewalsFarBehindInLineAreLetInByTheirLapse(t *testing.T) {
 func TestUnreadableRecordsLeaveTheRestCounted(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	dir := filepath.Join(t.TempDir(), "tokens")
-	var names []string
-	for i := range 30 {
-		names = append(names, fmt.Sprintf("client%02d", i+1))
-	}
+	names := clientNames(30)
 	a := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
 	b := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
 	ctx := context.Background()
-	for _, env := range names {
-		src, _ := a.Open(ctx, env)
-		devserver.LoginSource(t, src, clock.Now())
-	}
+	logInAll(t, a, clock, names)
 	a.round(ctx, time.Minute)
 	b.round(ctx, time.Minute)
 	for _, env := range names[24:] {
@@ -614,20 +604,14 @@ func TestUnreadableRecordsLeaveTheRestCounted(t *testing.T) {
 func TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	dir := filepath.Join(t.TempDir(), "tokens")
-	var names []string
-	for i := range 30 {
-		names = append(names, fmt.Sprintf("client%02d", i+1))
-	}
+	names := clientNames(30)
 	a := keeperOn(t, filestore.New(dir), root, clock, names[:11], true, 5*time.Minute)
 	// The second keeper looks first at one it must renew, then at those
 	// the first renewed, then at the rest.
 	order := append(append([]string{names[11]}, names[:11]...), names[12:]...)
 	b := keeperOn(t, filestore.New(dir), root, clock, order, true, 5*time.Minute)
 	ctx := context.Background()
-	for _, env := range names {
-		src, _ := b.Open(ctx, env)
-		devserver.LoginSource(t, src, clock.Now())
-	}
+	logInAll(t, b, clock, names)
 	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
 	start := p.Stats().Refreshes
 	a.round(ctx, time.Minute)
@@ -663,26 +647,16 @@ func TestAStoreFarAwayHoldsNoRenewalPastItsLapse(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	var names []string
-	for i := range 100 {
-		names = append(names, fmt.Sprintf("client%03d", i+1))
-	}
+	names := clientNames(100)
 	k := keeperOn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	for _, env := range names {
-		src, _ := k.Open(ctx, env)
-		devserver.LoginSource(t, src, clock.Now())
-	}
+	logInAll(t, k, clock, names)
 	k.round(ctx, time.Minute)
 	clock.Advance(59 * time.Minute) // all due, the tokens expiring in a minute
 	due := clock.Now()
 	far.Store(true)
 	k.keep(ctx, names[0], time.Minute)
-	src, _ := k.Open(ctx, names[0])
-	rec, err := src.Record(ctx)
-	if err != nil || rec == nil {
-		t.Fatalf("%s: %v", names[0], err)
-	}
+	rec := record(t, k, names[0])
 	if sent := rec.RenewedAt.Sub(due); sent > 30*time.Second {
 		t.Fatalf("the first due renewal was sent %v after it fell due, its token file's token expiring a minute after; want 30s at most", sent)
 	}
@@ -710,16 +684,10 @@ func TestAStoreThatFailsIsReadNoFurther(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	var names []string
-	for i := range 30 {
-		names = append(names, fmt.Sprintf("client%03d", i+1))
-	}
+	names := clientNames(30)
 	k := keeperOn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	for _, env := range names {
-		src, _ := k.Open(ctx, env)
-		devserver.LoginSource(t, src, clock.Now())
-	}
+	logInAll(t, k, clock, names)
 	k.round(ctx, time.Minute)
 	clock.Advance(59 * time.Minute) // all due
 	srv.SetUser(t, "keeper", "resetkeys", "~freshtoken:client001*", "~freshtoken:client002*")
@@ -741,21 +709,12 @@ func TestRenewalsOfAnotherGrantAreNotCounted(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	_, otherRoot := devserver.Start(t, devprovider.Options{Clock: clock.Now, AutoApprove: true})
 	dir := filepath.Join(t.TempDir(), "tokens")
-	var names []string
-	for i := range 24 {
-		names = append(names, fmt.Sprintf("client%02d", i+1))
-	}
+	names := clientNames(24)
 	k := keeperOn(t, filestore.New(dir), root, clock, names, true, 5*time.Minute)
 	other := keeperOn(t, filestore.New(dir), otherRoot, clock, names[:12], true, 5*time.Minute)
 	ctx := context.Background()
-	for _, env := range names[12:] {
-		src, _ := k.Open(ctx, env)
-		devserver.LoginSource(t, src, clock.Now())
-	}
-	for _, env := range names[:12] {
-		src, _ := other.Open(ctx, env)
-		devserver.LoginSource(t, src, clock.Now())
-	}
+	logInAll(t, k, clock, names[12:])
+	logInAll(t, other, clock, names[:12])
 	k.round(ctx, time.Minute)
 	clock.Advance(56 * time.Minute) // all due, 4 minutes before they expire
 	other.round(ctx, time.Minute)

@@ -687,9 +687,7 @@ func TestRateLimitedExchangeSaysHowLongToWait(t *testing.T) {
 				http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
 			}))
 			t.Cleanup(srv.Close)
-			conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
-			req := login.NewRequest(conf)
-			_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+			_, err := exchangeCode(t, srv.URL+"/token", nil)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v; want it to say %q", err, want)
 			}
@@ -921,9 +919,7 @@ func TestOversizedExchangeAnswerSaysSo(t *testing.T) {
 		fmt.Fprintf(w, `{"access_token":"at-0123456789","token_type":"Bearer","padding":"%s"}`, strings.Repeat("x", tokenerr.MaxAnswer))
 	}))
 	t.Cleanup(srv.Close)
-	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
-	req := login.NewRequest(conf)
-	_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+	_, err := exchangeCode(t, srv.URL+"/token", nil)
 	want := "sandbox: the answer of the token endpoint " + srv.URL + "/token to the log-in was not read: the answer was larger than 1 MiB, more than freshtoken reads from a provider; check token_url (or issuer, when discovery finds the endpoint), then log in again"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v; want %q", err, want)
@@ -945,14 +941,8 @@ func TestExchangeAnsweredWithoutTokensSaysSo(t *testing.T) {
 		{"application/json", `{"token_type":"bearer","refresh_token":"r-123"}`, "(oauth2: server response missing access_token)"},
 		{"application/json", `{"access_token":"at-0123456789","refresh_token":"r-1`, "(oauth2: cannot parse json: unexpected end of JSON input)"},
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", tc.contentType)
-			io.WriteString(w, tc.body)
-		}))
-		t.Cleanup(srv.Close)
-		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
-		req := login.NewRequest(conf)
-		_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		srv := answering(t, tc.contentType, tc.body)
+		_, err := exchangeCode(t, srv.URL+"/token", nil)
 		want := "sandbox: the token endpoint " + srv.URL + "/token answered the log-in without tokens freshtoken can read "
 		if err == nil || !strings.HasPrefix(err.Error(), want+tc.want) || !strings.HasSuffix(err.Error(), "; check token_url (or issuer, when discovery finds the endpoint), then log in again") {
 			t.Errorf("%s: err = %v; want %q, then to check token_url", tc.body, err, want+tc.want)
@@ -971,9 +961,7 @@ func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0)
 	t.Cleanup(untrusted.Close)
 	for _, tokenURL := range []string{closed, untrusted.URL + "/token"} {
-		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: tokenURL, TokenURL: tokenURL + "?api_key=Zq7xW&view=all", AuthStyle: oauth2.AuthStyleInParams}}
-		req := login.NewRequest(conf)
-		_, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		_, err := exchangeCode(t, tokenURL+"?api_key=Zq7xW&view=all", nil)
 		if err == nil || !strings.Contains(err.Error(), "the token endpoint "+tokenURL+"?api_key=…(5 chars)&view=all could not be reached") || strings.Contains(err.Error(), "Zq7xW") {
 			t.Errorf("err = %v; want the token endpoint named, its key masked", err)
 		}
@@ -1026,10 +1014,7 @@ func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 	} {
 		srv := httptest.NewServer(tc.answer)
 		t.Cleanup(srv.Close)
-		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
-		req := login.NewRequest(conf)
-		flow := &login.Flow{Env: "sandbox", Config: conf, HTTP: tokenerr.Lenient(&http.Client{Timeout: 300 * time.Millisecond})}
-		_, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		_, err := exchangeCode(t, srv.URL+"/token", tokenerr.Lenient(&http.Client{Timeout: 300 * time.Millisecond}))
 		want := strings.Replace(tc.want, "URL", srv.URL+"/token", 1)
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "a-code") || strings.Contains(err.Error(), "kept failing") {
 			t.Errorf("%s: err = %v; want it to say %q", tc.name, err, want)
@@ -1043,10 +1028,7 @@ func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 // answer within 300ms (timeout)", naming the endpoint, its key masked.
 func TestExchangeTimeoutIsToldPlainly(t *testing.T) {
 	srv := testenv.SilentServer(t)
-	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token?api_key=Zq7xW", AuthStyle: oauth2.AuthStyleInParams}}
-	req := login.NewRequest(conf)
-	flow := &login.Flow{Env: "sandbox", Config: conf, HTTP: tokenerr.Lenient(&http.Client{Timeout: 300 * time.Millisecond})}
-	_, err := flow.Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+	_, err := exchangeCode(t, srv.URL+"/token?api_key=Zq7xW", tokenerr.Lenient(&http.Client{Timeout: 300 * time.Millisecond}))
 	if err == nil || !strings.Contains(err.Error(), "did not answer within 300ms (timeout)") || !strings.Contains(err.Error(), srv.URL+"/token?api_key=…(5 chars)") ||
 		strings.Contains(err.Error(), "Client.Timeout") || strings.Contains(err.Error(), "Zq7xW") {
 		t.Fatalf("err = %v; want the token endpoint named, its key masked, and said not to have answered within 300ms (timeout)", err)
@@ -1098,6 +1080,28 @@ func browseUntilTimeOut(conf *oauth2.Config, ln net.Listener, visit func(authURL
 	return got, <-done
 }
 
+// exchangeCode completes a log-in of "sandbox" whose code, "a-code", the
+// token endpoint at tokenURL is asked to exchange, through client (nil:
+// the flow's own). The log-in page, never opened, is at tokenURL too.
+func exchangeCode(t *testing.T, tokenURL string, client *http.Client) (*login.Result, error) {
+	t.Helper()
+	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: tokenURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
+	req := login.NewRequest(conf)
+	return (&login.Flow{Env: "sandbox", Config: conf, HTTP: client}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+}
+
+// answering is a token endpoint that answers every request 200 with body,
+// labelled contentType.
+func answering(t *testing.T, contentType, body string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // TestExchangeAnswerWithTokensAndAnErrorIsALogIn: a code exchange answered
 // 2xx with an access token and also an "error" member (JSON or form) is a
 // log-in (RFC 6749 5.1; an error answer is a 400), as a renewal so
@@ -1108,14 +1112,8 @@ func TestExchangeAnswerWithTokensAndAnErrorIsALogIn(t *testing.T) {
 		{"application/json", `{"access_token":"at-0123456789","refresh_token":"rt-0123456789","token_type":"bearer","expires_in":3600,"error":"invalid_grant"}`},
 		{"application/x-www-form-urlencoded", `access_token=at-0123456789&refresh_token=rt-0123456789&token_type=bearer&expires_in=3600&error=invalid_grant`},
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", tc.contentType)
-			io.WriteString(w, tc.body)
-		}))
-		t.Cleanup(srv.Close)
-		conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInParams}}
-		req := login.NewRequest(conf)
-		res, err := (&login.Flow{Env: "sandbox", Config: conf}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+		srv := answering(t, tc.contentType, tc.body)
+		res, err := exchangeCode(t, srv.URL+"/token", nil)
 		if err != nil || res.Token.AccessToken != "at-0123456789" || res.Token.RefreshToken != "rt-0123456789" {
 			t.Errorf("%s: Complete = %+v, %v; want the answer's tokens", tc.contentType, res, err)
 		}

@@ -250,6 +250,20 @@ func dial(t *testing.T, f *fixture) (net.Conn, *bufio.Reader) {
 	return c, bufio.NewReader(c)
 }
 
+// acceptedConn is a connection to the proxy that it has accepted, on
+// which nothing is sent yet; the test's end closes it.
+func acceptedConn(t *testing.T, f *fixture) net.Conn {
+	t.Helper()
+	c, _ := dial(t, f)
+	// Answered on a later connection: the proxy has accepted the first.
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(f.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return c
+}
+
 // rawGet sends a GET for path, with the header lines extra (each ending
 // in \r\n) as they are written, on a connection of its own, and reads the
 // answer; the connection is closed once the answer is read.
@@ -1200,14 +1214,8 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 	var once sync.Once
 	let := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(let) // first: the API's close waits for the request it holds
-	stopping := make(chan struct{})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-		tune: func(o *proxy.Options) {
-			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
-			o.Stopping = func(int, time.Duration) { close(stopping) }
-		},
-		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-	f.login(t, "api")
+	// A grace the stop cannot end by on a loaded machine.
+	f, stopping := apiFixture(t, api.URL, time.Minute)
 	held := make(chan error, 1)
 	go func() {
 		resp, err := http.Get(f.base + "/api/hold")
@@ -1217,23 +1225,8 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 		held <- err
 	}()
 	<-arrived
-	early, _ := dial(t, f)
-	// Answered on a later connection: the proxy has accepted the first.
-	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(f.base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	<-stopping
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	early := acceptedConn(t, f)
+	stopped := f.beginStop(t, stopping)
 	conf, err := websocket.NewConfig("ws://"+f.addr+"/api/ws", "http://"+f.addr)
 	if err != nil {
 		t.Fatal(err)

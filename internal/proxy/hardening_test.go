@@ -735,14 +735,7 @@ func TestStoppingLetsRequestsInFlightFinish(t *testing.T) {
 		grace time.Duration
 	}{{"answered within the grace", true, time.Minute}, {"cut short after the grace", false, 300 * time.Millisecond}} {
 		t.Run(tt.name, func(t *testing.T) {
-			stopping := make(chan struct{})
-			f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-				tune: func(o *proxy.Options) {
-					o.ShutdownGrace = tt.grace
-					o.Stopping = func(int, time.Duration) { close(stopping) }
-				},
-				moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-			f.login(t, "api")
+			f, stopping := apiFixture(t, api.URL, tt.grace)
 			type answer struct {
 				resp *http.Response
 				body []byte
@@ -791,37 +784,26 @@ func TestStoppingLetsRequestsInFlightFinish(t *testing.T) {
 // no client is refused, one request in a few thousand failed so.
 func TestStoppingAnswersAConnectionAlreadyTaken(t *testing.T) {
 	f := newFixture(t)
-	early, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer early.Close()
-	// Answered on a later connection: the proxy has accepted the first.
-	later := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := later.Get(f.base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	early := acceptedConn(t, f)
+	stopped := f.beginStop(t, nil)
 	fmt.Fprintf(early, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
-	resp, err = http.ReadResponse(bufio.NewReader(early), nil)
+	wantLastAnswer(t, bufio.NewReader(early), "a request on a connection taken before the proxy stopped")
+	<-stopped
+}
+
+// wantLastAnswer reads from r the answer to what, a request for the status
+// page sent before the proxy stopped: the status page, saying the
+// connection closes.
+func wantLastAnswer(t *testing.T, r *bufio.Reader, what string) {
+	t.Helper()
+	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
-		t.Fatalf("a request on a connection taken before the proxy stopped was not answered: %v", err)
+		t.Fatalf("%s was not answered: %v", what, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !resp.Close {
-		t.Errorf("got %d, closing the connection %v; want the status page, and the connection closed", resp.StatusCode, resp.Close)
+		t.Errorf("%s got %d, closing the connection %t; want the status page, and the connection closed", what, resp.StatusCode, resp.Close)
 	}
-	<-stopped
 }
 
 // TestStoppingEndsABusyConnection: a client sending request after request
@@ -880,17 +862,7 @@ func TestStoppingClosesASpareConnection(t *testing.T) {
 		o.ShutdownGrace = time.Minute
 		o.HeaderTimeout = time.Minute
 	}})
-	spare, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spare.Close()
-	// Answered on a later connection: the proxy has accepted the first.
-	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(f.base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	spare := acceptedConn(t, f)
 	f.clock.Advance(6 * time.Second)
 	stopped := make(chan struct{})
 	go func() { f.stop(); close(stopped) }()
@@ -899,8 +871,8 @@ func TestStoppingClosesASpareConnection(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the proxy's stop waited for a connection that had sent nothing for 6 seconds")
 	}
-	if n, err := spare.Read(make([]byte, 1)); err == nil {
-		t.Errorf("the spare connection got %d bytes, want it closed", n)
+	if n, err := spare.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the spare connection got %d bytes (%v), want it closed", n, err)
 	}
 }
 
@@ -1333,22 +1305,10 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 	var once sync.Once
 	let := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(let) // first: the API's close waits for the request it holds
-	stopping := make(chan struct{})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-		tune: func(o *proxy.Options) {
-			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
-			o.Stopping = func(int, time.Duration) { close(stopping) }
-		},
-		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-	f.login(t, "api")
-	c, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	// A grace the stop cannot end by on a loaded machine.
+	f, stopping := apiFixture(t, api.URL, time.Minute)
+	c, r := dial(t, f)
 	fmt.Fprintf(c, "GET /api/hold HTTP/1.1\r\nHost: %s\r\n\r\nGET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr, f.addr)
-	r := bufio.NewReader(c)
 	first, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -1357,28 +1317,12 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 	if _, err := io.ReadFull(first.Body, begun); err != nil || first.Close {
 		t.Fatalf("the first answer began %q (%v), closing the connection %t", begun, err, first.Close)
 	}
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	<-stopping
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	stopped := f.beginStop(t, stopping)
 	let()
 	if rest, err := io.ReadAll(first.Body); err != nil || string(begun)+string(rest) != "held" {
 		t.Errorf("the first answer was %q%q (%v); want the API's", begun, rest, err)
 	}
-	second, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatalf("the second of two requests sent in one go before the proxy stopped was not answered: %v", err)
-	}
-	second.Body.Close()
-	if second.StatusCode != http.StatusOK || !second.Close {
-		t.Errorf("the second request got %d, closing the connection %t; want the status page, and the connection closed", second.StatusCode, second.Close)
-	}
+	wantLastAnswer(t, r, "the second of two requests sent in one go before the proxy stopped")
 	<-stopped
 }
 
@@ -1395,34 +1339,14 @@ func TestStoppingPassesOnABodyStillComing(t *testing.T) {
 		fmt.Fprintf(w, "got %q (%v)", b, err)
 	}))
 	t.Cleanup(api.Close)
-	stopping := make(chan struct{})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
-		tune: func(o *proxy.Options) {
-			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
-			o.Stopping = func(int, time.Duration) { close(stopping) }
-		},
-		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
-	f.login(t, "api")
-	c, err := net.Dial("tcp", f.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	// A grace the stop cannot end by on a loaded machine.
+	f, stopping := apiFixture(t, api.URL, time.Minute)
+	c, r := dial(t, f)
 	fmt.Fprintf(c, "POST /api/upload HTTP/1.1\r\nHost: %s\r\nContent-Length: 10\r\n\r\nfirst", f.addr)
 	<-arrived
-	stopped := make(chan struct{})
-	go func() { f.stop(); close(stopped) }()
-	<-stopping
-	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
-		c, err := net.Dial("tcp", f.addr)
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	stopped := f.beginStop(t, stopping)
 	io.WriteString(c, "-last")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatalf("a POST whose body came as the proxy stopped was not answered: %v", err)
 	}

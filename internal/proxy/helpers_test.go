@@ -130,6 +130,42 @@ redirect_uri = "%s/callback"
 `, env, apiURL, f.api, f.api, f.base)
 }
 
+// apiFixture is a fixture whose environment "api", logged in, is the API
+// at apiURL; stopping is closed when the proxy, asked to stop, waits up to
+// grace for the requests in flight.
+func apiFixture(t testing.TB, apiURL string, grace time.Duration) (f *fixture, stopping <-chan struct{}) {
+	t.Helper()
+	waiting := make(chan struct{})
+	f = newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = grace
+			o.Stopping = func(int, time.Duration) { close(waiting) }
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", apiURL) }})
+	f.login(t, "api")
+	return f, waiting
+}
+
+// beginStop begins to stop f's proxy, and returns once the stop has
+// begun (stopping, unless nil, is closed) and the proxy accepts no more
+// connections; stopped is closed when the stop has ended.
+func (f *fixture) beginStop(t testing.TB, stopping <-chan struct{}) (stopped <-chan struct{}) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { f.stop(); close(done) }()
+	if stopping != nil {
+		<-stopping
+	}
+	testenv.WaitFor(t, "the proxy to stop accepting", func() bool {
+		c, err := net.Dial("tcp", f.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	return done
+}
+
 // secretVarFixture is a fixture with the environment "env-secret" as
 // well, whose client secret comes from $FRESHTOKEN_TEST_SECRET, set for
 // the test to the dev provider's.

@@ -78,16 +78,13 @@ func (e *UnusableError) Error() string { return e.reason + ", " + e.fix }
 
 func (e *UnusableError) Unwrap() error { return e.kind }
 
-// WithFix is e ending with fix ("or …") instead.
-func (e *UnusableError) WithFix(fix string) *UnusableError {
-	return &UnusableError{kind: e.kind, reason: e.reason, fix: fix}
-}
-
-// withFix gives err, if the keychain could not be used, fix instead.
-func withFix(err error, fix string) error {
+// WithFix is err, if it is a keychain that could not be used (an
+// UnusableError), ending with fix ("or …") instead of its own advice;
+// any other err as it is.
+func WithFix(err error, fix string) error {
 	var ue *UnusableError
 	if errors.As(err, &ue) {
-		return ue.WithFix(fix)
+		return &UnusableError{kind: ue.kind, reason: ue.reason, fix: fix}
 	}
 	return err
 }
@@ -206,7 +203,7 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
 	err := s.save(ctx, env, r, read)
 	if read != nil && r.Renewals > read.Renewals {
-		return withFix(err, renewalFix)
+		return WithFix(err, renewalFix)
 	}
 	return err
 }
@@ -456,14 +453,14 @@ func clientSecretAccount(clientID, provider string) string {
 // at provider, under DefaultService; store.ErrNotFound when there is none.
 func ClientSecret(ctx context.Context, clientID, provider string) (string, error) {
 	if err := Check(ctx); err != nil {
-		return "", withFix(err, secretFix)
+		return "", WithFix(err, secretFix)
 	}
 	v, err := get(ctx, DefaultService, clientSecretAccount(clientID, provider))
 	if errors.Is(err, keyring.ErrNotFound) {
 		return "", store.ErrNotFound
 	}
 	if err != nil {
-		return "", withFix(err, secretFix)
+		return "", WithFix(err, secretFix)
 	}
 	return v, nil
 }
@@ -471,10 +468,10 @@ func ClientSecret(ctx context.Context, clientID, provider string) (string, error
 // SetClientSecret keeps secret in the keychain as clientID's at provider.
 func SetClientSecret(ctx context.Context, clientID, provider, secret string) error {
 	if err := Check(ctx); err != nil {
-		return withFix(err, secretFix)
+		return WithFix(err, secretFix)
 	}
 	if err := set(ctx, DefaultService, clientSecretAccount(clientID, provider), secret); err != nil {
-		return withFix(err, secretFix)
+		return WithFix(err, secretFix)
 	}
 	return nil
 }
@@ -483,10 +480,10 @@ func SetClientSecret(ctx context.Context, clientID, provider, secret string) err
 // clientID at provider; none there is no error.
 func DeleteClientSecret(ctx context.Context, clientID, provider string) error {
 	if err := Check(ctx); err != nil {
-		return withFix(err, secretFix)
+		return WithFix(err, secretFix)
 	}
 	if err := remove(ctx, DefaultService, clientSecretAccount(clientID, provider)); err != nil && !errors.Is(err, keyring.ErrNotFound) {
-		return withFix(err, secretFix)
+		return WithFix(err, secretFix)
 	}
 	return nil
 }

@@ -982,18 +982,11 @@ func (s *Store) saw(env, runID string, r *store.Record) {
 		// told.
 		last := s.seen[env]
 		runID = ""
-		if last.runID != deleted && sameLogIn(last.rec, r) {
+		if last.runID != deleted && store.SameLogIn(last.rec, r) {
 			runID = last.runID
 		}
 	}
 	s.seen[env] = seenRecord{runID, r}
-}
-
-// sameLogIn reports whether a and b are copies of one log-in (see
-// store.RenewedLater); records that do not tell their log-in's time are
-// not.
-func sameLogIn(a, b *store.Record) bool {
-	return a != nil && b != nil && !a.LoggedInAt.IsZero() && a.LoggedInAt.Equal(b.LoggedInAt)
 }
 
 // deleted is what seen holds for an environment whose record was found
