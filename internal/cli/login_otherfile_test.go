@@ -109,7 +109,9 @@ func TestLoginRecordsItsConfigurationFile(t *testing.T) {
 // log-in over the file's own, over a record that names no file (written
 // before records did), over one logged in on another host (a fleet's
 // machines share one record on purpose), over one of a file no longer
-// there, or with another path to the same file (a symbolic or hard link,
+// there or of a path no file can have (one naming a file as a folder, as
+// a fleet's machines of one name may record: that error was taken for a
+// file there), or with another path to the same file (a symbolic or hard link,
 // as a service and a shell may name it) says nothing.
 func TestLoginWithoutATerminalSaysItReplacesAnotherFilesLogIn(t *testing.T) {
 	e := newTwoFiles(t)
@@ -138,6 +140,7 @@ func TestLoginWithoutATerminalSaysItReplacesAnotherFilesLogIn(t *testing.T) {
 		{"a record naming no file", e.personal, func(r *store.Record) { r.LoggedInWith = store.ConfigFile{} }},
 		{"another host's", e.personal, func(r *store.Record) { r.LoggedInWith = store.ConfigFile{Host: "fleet-machine-2", Path: e.work} }},
 		{"a file no longer there", e.personal, func(r *store.Record) { r.LoggedInWith.Path = filepath.Join(e.dir, "gone.toml") }},
+		{"a path through a file", e.personal, func(r *store.Record) { r.LoggedInWith.Path = filepath.Join(e.work, "config.toml") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.Symlink(e.personal, link); err != nil && !os.IsExist(err) {
@@ -208,6 +211,38 @@ func TestStatusSaysWhichOtherFileLoggedIn(t *testing.T) {
 	e.save(t, "dev", rec)
 	if got := withIn(e.personal); got != "(none)" {
 		t.Errorf("status --json of a record naming no file: logged_in_with %s; want none, as before", got)
+	}
+}
+
+// TestLoggedInWithOfNoFileNameIsShownNowhere: a record in a shared store
+// (Redis, written by any machine that can reach it) whose logged_in_with
+// names this host and a file whose name holds terminal escapes (any user
+// of the machine can make one in /tmp) is no other configuration's log-in:
+// status shows no "logged in with" row and a script's log-in says nothing
+// of it. The name reached the terminal as it was stored, escapes and all.
+func TestLoggedInWithOfNoFileNameIsShownNowhere(t *testing.T) {
+	e := newTwoFiles(t)
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := filepath.Join(e.dir, "\x1b]0;owned\x07\x1b[2J.toml")
+	if err := os.WriteFile(hostile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.record(t, "dev")
+	rec.LoggedInWith = store.ConfigFile{Host: host, Path: hostile}
+	e.save(t, "dev", rec)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := cli.Main([]string{"--config", e.personal, "status"}, ios); code != 0 {
+		t.Fatalf("status exited %d: %s", code, stderr)
+	}
+	if text := stdout.String() + stderr.String(); strings.Contains(text, "\x1b") || strings.Contains(text, "logged in with") {
+		t.Errorf("status printed:\n%q\nwant no escape and no \"logged in with\" row", text)
+	}
+	before, _, err := loginWith(t, e.personal)
+	if err != nil || strings.Contains(before, "warning") {
+		t.Fatalf("login: %v; before the browser opened, stderr was %q; want no warning", err, before)
 	}
 }
 
