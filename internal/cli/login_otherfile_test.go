@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -272,6 +273,58 @@ func TestImportForceOverAnotherFilesLogIn(t *testing.T) {
 	if rec := e.record(t, "sand"); rec.LoggedInWith.Path != resolved(t, personal) {
 		t.Fatalf("after import --force the record says it was logged in with %q; want %s, the import's", rec.LoggedInWith.Path, personal)
 	}
+}
+
+// TestImportOfAnExportAnotherFileImportedKeepsItsRenewal: the work
+// configuration imported a Postman export, and renewed its tokens since;
+// the personal one, sharing the store, imports the same export. Those
+// tokens are the export's account's, renewed from it: the import keeps
+// them, with or without --force, and both configurations renew on. It
+// refused them without --force as another file's log-in, and --force
+// stored the export's spent refresh token over them, which the provider
+// took for a stolen one at the next renewal, ending the grant for both.
+func TestImportOfAnExportAnotherFileImportedKeepsItsRenewal(t *testing.T) {
+	e := newDevEnv(t)
+	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(t.TempDir(), "FreeAgent.postman_environment.json")
+	data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
+		{"key": "ClientId", "value": "dev-client-id"},
+		{"key": "ClientSecret", "value": "dev-client-secret"},
+		{"key": "Resource_sand", "value": %q},
+		{"key": "RefreshToken_sand", "value": %q},
+		{"key": "AccessToken_sand", "value": %q},
+		{"key": "AccessTokenIss_sand", "value": "%d"},
+		{"key": "AccessTokenExp_sand", "value": "%d"}
+	]}`, e.api, tok.RefreshToken, tok.AccessToken, issued.UnixMilli(), tok.ExpiresIn)
+	if err := os.WriteFile(export, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	personal := filepath.Join(e.dir, "personal.toml")
+	if err := os.WriteFile(personal, []byte("[store]\nurl = "+`"`+fileURL(filepath.Join(e.dir, "state"))+`"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		ios, stdout, stderr := testStreams(false, false)
+		if code := cli.Main(args, ios); code != want {
+			t.Fatalf("%s: exit %d, stderr %q; want %d", strings.Join(args, " "), code, stderr, want)
+		}
+		return stdout.String()
+	}
+	run(0, "--config", e.config, "import", "postman", export)
+	run(0, "--config", e.config, "token", "--force", "-e", "sand")
+	renewed := e.record(t, "sand").RefreshToken
+	for _, args := range [][]string{{}, {"--force"}} {
+		out := run(0, append([]string{"--config", personal, "import", "postman", export}, args...)...)
+		if rec := e.record(t, "sand"); rec.RefreshToken != renewed || !strings.Contains(out, "kept the stored tokens") {
+			t.Fatalf("import %v with the personal configuration printed %q, the work configuration's renewed refresh token stored still: %v; want it kept", args, out, rec.RefreshToken == renewed)
+		}
+	}
+	run(0, "--config", personal, "token", "--force", "-e", "sand")
+	run(0, "--config", e.config, "token", "--force", "-e", "sand")
 }
 
 // startProxy runs `freshtoken --config config proxy --listen addr` until
