@@ -4,7 +4,11 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
 
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -18,8 +22,10 @@ import (
 // one that named no file (a record written before log-ins named it,
 // settings of no file, tokens fetched with client credentials), one made
 // on another host (a fleet's machines share one record on purpose, each
-// with its own file), and one with a file no longer there, through which
-// nothing uses the tokens.
+// with its own file), one with a file no longer there, through which
+// nothing uses the tokens, and one of a path no file has (not absolute
+// and clean, or holding a character that would act on a terminal: a
+// shared store's record may come from anywhere).
 func (s *Source) LoggedInWithOther(r *store.Record) string {
 	return s.LoggedInWithOtherThan(r, s.settings().ConfigFile)
 }
@@ -28,15 +34,24 @@ func (s *Source) LoggedInWithOther(r *store.Record) string {
 // configuration file ours rather than this Source's own (see SaveLoginOf).
 func (s *Source) LoggedInWithOtherThan(r *store.Record, ours store.ConfigFile) string {
 	theirs := r.LoggedInWith
-	if theirs.Path == "" || ours.Path == "" || theirs.Host != ours.Host || theirs.Path == ours.Path {
+	if theirs.Path == "" || ours.Path == "" || theirs.Host != ours.Host || theirs.Path == ours.Path || !fileName(theirs.Path) {
 		return ""
 	}
+	// A file this user may not look at (another user's, sharing the
+	// store) may be there; one the system cannot find is not.
 	them, err := os.Stat(theirs.Path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if err != nil && !errors.Is(err, fs.ErrPermission) {
 		return ""
 	}
 	if us, uerr := os.Stat(ours.Path); err == nil && uerr == nil && os.SameFile(them, us) {
 		return ""
 	}
 	return theirs.Path
+}
+
+// fileName reports whether path may name a file that a log-in recorded
+// (see config.Open): absolute, clean, UTF-8 text with nothing in it that a
+// terminal would act on.
+func fileName(path string) bool {
+	return filepath.IsAbs(path) && filepath.Clean(path) == path && utf8.ValidString(path) && strings.IndexFunc(path, redact.Unsafe) < 0
 }

@@ -64,6 +64,8 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 			said("CheckGrant", src.CheckGrant(&store.Record{}))
 			said("Logout", src.Logout(ctx))
 			said("SaveLogin", src.SaveLogin(ctx, &oauth2.Token{AccessToken: "a"}, time.Now()))
+			said("SaveLoginIf", src.SaveLoginIf(ctx, &oauth2.Token{AccessToken: "a"}, time.Now(), nil))
+			said("SaveLoginOf", src.SaveLoginOf(ctx, store.ConfigFile{Host: "h", Path: "/c.toml"}, &oauth2.Token{AccessToken: "a"}, time.Now(), nil))
 			said("LoginWithClientCredentials", src.LoginWithClientCredentials(ctx))
 			said("Revoke", src.Revoke(ctx))
 			said("Unusable", src.Unusable(&store.Record{AccessToken: "a"}))
@@ -92,6 +94,12 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 			}
 			if g := src.OwnGrant(); g != (store.Grant{}) {
 				t.Errorf("OwnGrant: %+v; want the zero Grant", g)
+			}
+			if f := src.ConfigFile(); f != (store.ConfigFile{}) {
+				t.Errorf("ConfigFile: %+v; want the zero ConfigFile", f)
+			}
+			if other := src.LoggedInWithOther(&store.Record{LoggedInWith: store.ConfigFile{Host: "h", Path: "/"}}); other != "" {
+				t.Errorf("LoggedInWithOther: %q; want none, as a Source of no file", other)
 			}
 			if p := src.Plan(&store.Record{RefreshToken: "r"}); p != (freshtoken.KeepAlivePlan{}) {
 				t.Errorf("Plan: %+v; want nothing planned", p)

@@ -300,7 +300,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			t.prevUnreadable = true
 		case err != nil:
 			return fmt.Errorf("%s: the tokens cannot be stored: %w; nothing was imported", e.Name, err)
-		case t.prev != nil && !opts.Force && othersTokens(src, t.prev):
+		case t.prev != nil && !opts.Force && othersImport(src, t.prev, e):
 			// Not this configuration's (it has no such environment, or the
 			// clash above would have stopped the import; or another
 			// configuration file logged in with them): another
@@ -986,13 +986,25 @@ func importTokens(ctx context.Context, t *importTarget, now time.Time) (summary 
 // (or the export does not say when those were). Such tokens came from a
 // renewal that spent the export's refresh token, and a provider that rotates
 // refresh tokens ends the grant when it sees a spent one again. Tokens
-// another configuration file on this machine logged in (see othersTokens)
+// another configuration file on this machine logged in (see othersImport)
 // are not kept: they may be another account's, which the import, given
 // --force, replaces.
 func keepsStored(src *freshtoken.Source, prev *store.Record, e postman.Env) bool {
 	ended := prev != nil && prev.Problem != nil && prev.Problem.Kind == store.ProblemGrantEnded
 	return prev != nil && !ended && prev.RefreshToken != "" && prev.RefreshToken != e.RefreshToken &&
-		!othersTokens(src, prev) && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
+		!othersImport(src, prev, e) && (e.IssuedAt.IsZero() || prev.IssuedAt.After(e.IssuedAt))
+}
+
+// othersImport reports whether prev holds another configuration's tokens
+// (othersTokens) that an import of e replaces only with --force. Not those
+// another configuration file on this machine imported from this same
+// export (a log-in begun at its tokens' issue time, which renewals keep):
+// they are the export's account's, and once renewed they hold the live
+// refresh token of a grant whose export's is spent, which a provider that
+// rotates refresh tokens takes for a stolen one, ending the grant.
+func othersImport(src *freshtoken.Source, prev *store.Record, e postman.Env) bool {
+	fromExport := !e.IssuedAt.IsZero() && prev.LoggedInAt.Equal(e.IssuedAt) && src.CheckGrant(prev) == nil
+	return othersTokens(src, prev) && !fromExport
 }
 
 // storable is importTokens' freshtoken.LoginCheck: the tokens stored for
@@ -1008,7 +1020,7 @@ func (t *importTarget) storable(rec *store.Record, err error) error {
 		return nil
 	case err != nil:
 		return err
-	case rec != nil && !t.force && othersTokens(t.src, rec):
+	case rec != nil && !t.force && othersImport(t.src, rec, t.env):
 		return anotherConfigurations(t.src, t.env.Name, rec)
 	case keepsStored(t.src, rec, t.env):
 		return errRenewedMeanwhile

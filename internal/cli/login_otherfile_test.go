@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -109,7 +110,9 @@ func TestLoginRecordsItsConfigurationFile(t *testing.T) {
 // log-in over the file's own, over a record that names no file (written
 // before records did), over one logged in on another host (a fleet's
 // machines share one record on purpose), over one of a file no longer
-// there, or with another path to the same file (a symbolic or hard link,
+// there or of a path no file can have (one naming a file as a folder, as
+// a fleet's machines of one name may record: that error was taken for a
+// file there), or with another path to the same file (a symbolic or hard link,
 // as a service and a shell may name it) says nothing.
 func TestLoginWithoutATerminalSaysItReplacesAnotherFilesLogIn(t *testing.T) {
 	e := newTwoFiles(t)
@@ -138,6 +141,7 @@ func TestLoginWithoutATerminalSaysItReplacesAnotherFilesLogIn(t *testing.T) {
 		{"a record naming no file", e.personal, func(r *store.Record) { r.LoggedInWith = store.ConfigFile{} }},
 		{"another host's", e.personal, func(r *store.Record) { r.LoggedInWith = store.ConfigFile{Host: "fleet-machine-2", Path: e.work} }},
 		{"a file no longer there", e.personal, func(r *store.Record) { r.LoggedInWith.Path = filepath.Join(e.dir, "gone.toml") }},
+		{"a path through a file", e.personal, func(r *store.Record) { r.LoggedInWith.Path = filepath.Join(e.work, "config.toml") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.Symlink(e.personal, link); err != nil && !os.IsExist(err) {
@@ -211,6 +215,38 @@ func TestStatusSaysWhichOtherFileLoggedIn(t *testing.T) {
 	}
 }
 
+// TestLoggedInWithOfNoFileNameIsShownNowhere: a record in a shared store
+// (Redis, written by any machine that can reach it) whose logged_in_with
+// names this host and a file whose name holds terminal escapes (any user
+// of the machine can make one in /tmp) is no other configuration's log-in:
+// status shows no "logged in with" row and a script's log-in says nothing
+// of it. The name reached the terminal as it was stored, escapes and all.
+func TestLoggedInWithOfNoFileNameIsShownNowhere(t *testing.T) {
+	e := newTwoFiles(t)
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := filepath.Join(e.dir, "\x1b]0;owned\x07\x1b[2J.toml")
+	if err := os.WriteFile(hostile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.record(t, "dev")
+	rec.LoggedInWith = store.ConfigFile{Host: host, Path: hostile}
+	e.save(t, "dev", rec)
+	ios, stdout, stderr := testStreams(false, false)
+	if code := cli.Main([]string{"--config", e.personal, "status"}, ios); code != 0 {
+		t.Fatalf("status exited %d: %s", code, stderr)
+	}
+	if text := stdout.String() + stderr.String(); strings.Contains(text, "\x1b") || strings.Contains(text, "logged in with") {
+		t.Errorf("status printed:\n%q\nwant no escape and no \"logged in with\" row", text)
+	}
+	before, _, err := loginWith(t, e.personal)
+	if err != nil || strings.Contains(before, "warning") {
+		t.Fatalf("login: %v; before the browser opened, stderr was %q; want no warning", err, before)
+	}
+}
+
 // TestImportForceOverAnotherFilesLogIn: import postman into a
 // configuration whose environment's record another configuration file on
 // this machine logged in (the same client) refuses without --force, as over
@@ -237,6 +273,58 @@ func TestImportForceOverAnotherFilesLogIn(t *testing.T) {
 	if rec := e.record(t, "sand"); rec.LoggedInWith.Path != resolved(t, personal) {
 		t.Fatalf("after import --force the record says it was logged in with %q; want %s, the import's", rec.LoggedInWith.Path, personal)
 	}
+}
+
+// TestImportOfAnExportAnotherFileImportedKeepsItsRenewal: the work
+// configuration imported a Postman export, and renewed its tokens since;
+// the personal one, sharing the store, imports the same export. Those
+// tokens are the export's account's, renewed from it: the import keeps
+// them, with or without --force, and both configurations renew on. It
+// refused them without --force as another file's log-in, and --force
+// stored the export's spent refresh token over them, which the provider
+// took for a stolen one at the next renewal, ending the grant for both.
+func TestImportOfAnExportAnotherFileImportedKeepsItsRenewal(t *testing.T) {
+	e := newDevEnv(t)
+	tok, issued, err := loginOutside(t.Context(), e.api, "dev-client-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(t.TempDir(), "FreeAgent.postman_environment.json")
+	data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
+		{"key": "ClientId", "value": "dev-client-id"},
+		{"key": "ClientSecret", "value": "dev-client-secret"},
+		{"key": "Resource_sand", "value": %q},
+		{"key": "RefreshToken_sand", "value": %q},
+		{"key": "AccessToken_sand", "value": %q},
+		{"key": "AccessTokenIss_sand", "value": "%d"},
+		{"key": "AccessTokenExp_sand", "value": "%d"}
+	]}`, e.api, tok.RefreshToken, tok.AccessToken, issued.UnixMilli(), tok.ExpiresIn)
+	if err := os.WriteFile(export, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	personal := filepath.Join(e.dir, "personal.toml")
+	if err := os.WriteFile(personal, []byte("[store]\nurl = "+`"`+fileURL(filepath.Join(e.dir, "state"))+`"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		ios, stdout, stderr := testStreams(false, false)
+		if code := cli.Main(args, ios); code != want {
+			t.Fatalf("%s: exit %d, stderr %q; want %d", strings.Join(args, " "), code, stderr, want)
+		}
+		return stdout.String()
+	}
+	run(0, "--config", e.config, "import", "postman", export)
+	run(0, "--config", e.config, "token", "--force", "-e", "sand")
+	renewed := e.record(t, "sand").RefreshToken
+	for _, args := range [][]string{{}, {"--force"}} {
+		out := run(0, append([]string{"--config", personal, "import", "postman", export}, args...)...)
+		if rec := e.record(t, "sand"); rec.RefreshToken != renewed || !strings.Contains(out, "kept the stored tokens") {
+			t.Fatalf("import %v with the personal configuration printed %q, the work configuration's renewed refresh token stored still: %v; want it kept", args, out, rec.RefreshToken == renewed)
+		}
+	}
+	run(0, "--config", personal, "token", "--force", "-e", "sand")
+	run(0, "--config", e.config, "token", "--force", "-e", "sand")
 }
 
 // startProxy runs `freshtoken --config config proxy --listen addr` until

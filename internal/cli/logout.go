@@ -295,7 +295,11 @@ func confirmLogoutOfOther(ctx context.Context, opts *logoutOptions, src *freshto
 	yes, err := f.askYesNo(ctx, fmt.Sprintf("The %s; logging out ends them for it too, and it will have to log in again. Log out?", whose))
 	if err != nil || !yes {
 		if err == nil {
-			fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: the tokens %s logged in with are kept.\n", other)
+			args := "logout -e " + src.Env()
+			if opts.Local {
+				args = "logout --local -e " + src.Env()
+			}
+			fmt.Fprintf(f.IO.ErrOut, "Nothing was sent and nothing changed: the tokens %s logged in with are kept for %s. Run `%s --yes` to log out of them for both.\n", other, src.Env(), f.commandLine(args))
 		}
 		return false, err
 	}

@@ -11,8 +11,9 @@ import (
 // logging out with a personal configuration whose environment shares its
 // record with a work configuration file on this machine (one store, one
 // name, one client) that logged in: logout asks first, naming the work
-// file. No ends it, exit 0, nothing sent or deleted; yes logs out; --yes
-// does not ask. It forgot the work configuration's tokens unasked.
+// file. No ends it, exit 0, nothing sent or deleted, naming the command
+// that logs out of them (it named none); yes logs out; --yes does not ask.
+// It forgot the work configuration's tokens unasked.
 func TestLogoutAsksBeforeEndingAnotherFilesLogIn(t *testing.T) {
 	e := newTwoFiles(t)
 	s := newScreen(t)
@@ -22,7 +23,7 @@ func TestLogoutAsksBeforeEndingAnotherFilesLogIn(t *testing.T) {
 	if err := finished(t, done); err != nil {
 		t.Fatalf("logout answered n: %v; want exit 0, nothing done\nscreen:\n%s", err, s)
 	}
-	s.expect(t, "Nothing was sent and nothing changed: the tokens "+e.work+" logged in with are kept.")
+	s.expect(t, "Nothing was sent and nothing changed: the tokens "+e.work+" logged in with are kept for dev. Run `freshtoken --config "+e.personal+" logout -e dev --yes` to log out of them for both.")
 	if rec := e.record(t, "dev"); rec == nil || rec.LoggedInWith.Path != e.work {
 		t.Fatalf("answered n, the stored tokens are %+v; want the work configuration's, kept", rec)
 	}
