@@ -99,7 +99,7 @@ type Settings struct {
 	// ConfigFile is the configuration file these settings were read from:
 	// a log-in records it with its tokens (store.Record.LoggedInWith), so
 	// that configurations sharing a record tell whose log-in it holds (see
-	// LoggedInWithOther). Zero for settings of no file.
+	// store.ConfigFile.OtherThan). Zero for settings of no file.
 	ConfigFile store.ConfigFile
 
 	// RenewBefore is how long before expiry a token is renewed. A token whose

@@ -98,9 +98,6 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 			if f := src.ConfigFile(); f != (store.ConfigFile{}) {
 				t.Errorf("ConfigFile: %+v; want the zero ConfigFile", f)
 			}
-			if other := src.LoggedInWithOther(&store.Record{LoggedInWith: store.ConfigFile{Host: "h", Path: "/"}}); other != "" {
-				t.Errorf("LoggedInWithOther: %q; want none, as a Source of no file", other)
-			}
 			if p := src.Plan(&store.Record{RefreshToken: "r"}); p != (freshtoken.KeepAlivePlan{}) {
 				t.Errorf("Plan: %+v; want nothing planned", p)
 			}

@@ -9,14 +9,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
@@ -215,6 +219,43 @@ type Grant struct {
 type ConfigFile struct {
 	Host string `json:"host"`
 	Path string `json:"path"`
+}
+
+// OtherThan is the configuration file, on this machine, that c (a record's
+// LoggedInWith: whose log-in began the grant of its tokens) names, when it
+// is not ours; "" otherwise. Two configurations that keep tokens in one
+// store under one environment name, for one grant (a work setup and a
+// personal one with the same app's sandbox), share the record, and a
+// log-in with either chooses the account both then use. It is "" for a
+// log-in with ours (by another path to the same file, too), one that named
+// no file (a record written before log-ins named it, settings of no file,
+// tokens fetched with client credentials), one made on another host (a
+// fleet's machines share one record on purpose, each with its own file),
+// one with a file no longer there, through which nothing uses the tokens,
+// and one of a path no file has (not absolute and clean, or holding a
+// character that would act on a terminal: a shared store's record may come
+// from anywhere).
+func (c ConfigFile) OtherThan(ours ConfigFile) string {
+	if c.Path == "" || ours.Path == "" || c.Host != ours.Host || c.Path == ours.Path || !fileName(c.Path) {
+		return ""
+	}
+	// A file this user may not look at (another user's, sharing the
+	// store) may be there; one the system cannot find is not.
+	them, err := os.Stat(c.Path)
+	if err != nil && !errors.Is(err, fs.ErrPermission) {
+		return ""
+	}
+	if us, uerr := os.Stat(ours.Path); err == nil && uerr == nil && os.SameFile(them, us) {
+		return ""
+	}
+	return c.Path
+}
+
+// fileName reports whether path may name a file that a log-in recorded
+// (see config.Open): absolute, clean, UTF-8 text with nothing in it that a
+// terminal would act on.
+func fileName(path string) bool {
+	return filepath.IsAbs(path) && filepath.Clean(path) == path && utf8.ValidString(path) && strings.IndexFunc(path, redact.Unsafe) < 0
 }
 
 // IsZero reports whether g identifies nothing, as in records that predate it.

@@ -241,7 +241,7 @@ type replaceGuard struct {
 func (g *replaceGuard) allow(rec *store.Record) {
 	if g.src.CheckGrant(rec) != nil {
 		g.others = append(g.others, rec.Grant)
-	} else if other := g.src.LoggedInWithOther(rec); other != "" {
+	} else if other := rec.LoggedInWith.OtherThan(g.src.ConfigFile()); other != "" {
 		g.otherFiles = append(g.otherFiles, other)
 	}
 }
@@ -252,7 +252,7 @@ func (g *replaceGuard) allows(rec *store.Record) bool {
 	if g.src.CheckGrant(rec) != nil {
 		return slices.Contains(g.others, rec.Grant)
 	}
-	other := g.src.LoggedInWithOther(rec)
+	other := rec.LoggedInWith.OtherThan(g.src.ConfigFile())
 	return other == "" || slices.Contains(g.otherFiles, other)
 }
 
@@ -446,7 +446,7 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 	if src.CheckGrant(rec) == nil { // this grant's, of another file's log-in
 		ours, _ := f.ConfigPath()
 		whose = fmt.Sprintf("tokens stored for %s in %s were logged in with %s, not with this configuration (%s): the two share them, as both configure %s",
-			env, src.Location(), src.LoggedInWithOther(rec), ours, rec.Grant)
+			env, src.Location(), rec.LoggedInWith.OtherThan(src.ConfigFile()), ours, rec.Grant)
 	}
 	after := afterReplacing(src, rec)
 	if opts.Yes || !f.IO.InTTY {
@@ -461,16 +461,16 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 // which a log-in replaces only as the person agrees: another client's,
 // provider's, grant type's or API's (CheckGrant refuses them), or of the
 // same grant but logged in with another configuration file on this
-// machine (LoggedInWithOther), which uses them too.
+// machine (store.ConfigFile.OtherThan), which uses them too.
 func othersTokens(src *freshtoken.Source, rec *store.Record) bool {
-	return src.CheckGrant(rec) != nil || src.LoggedInWithOther(rec) != ""
+	return src.CheckGrant(rec) != nil || rec.LoggedInWith.OtherThan(src.ConfigFile()) != ""
 }
 
 // tokensOf names whose tokens rec holds, for othersTokens': their grant,
 // and the configuration file that logged in when it is another on this
 // machine.
 func tokensOf(src *freshtoken.Source, rec *store.Record) string {
-	if other := src.LoggedInWithOther(rec); other != "" {
+	if other := rec.LoggedInWith.OtherThan(src.ConfigFile()); other != "" {
 		return rec.Grant.String() + " logged in with " + other
 	}
 	return rec.Grant.String()
@@ -480,7 +480,7 @@ func tokensOf(src *freshtoken.Source, rec *store.Record) string {
 // the configuration whose tokens they are.
 func afterReplacing(src *freshtoken.Source, rec *store.Record) string {
 	if src.CheckGrant(rec) == nil {
-		return src.LoggedInWithOther(rec) + " will then use the account this log-in chooses"
+		return rec.LoggedInWith.OtherThan(src.ConfigFile()) + " will then use the account this log-in chooses"
 	}
 	return "that configuration will have to log in again"
 }

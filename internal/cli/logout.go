@@ -276,13 +276,13 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 
 // confirmLogoutOfOther is asked before a log-out of rec, tokens of this
 // configuration's grant that another configuration file on this machine
-// logged in (see freshtoken.Source.LoggedInWithOther): that file shares
+// logged in (see store.ConfigFile.OtherThan): that file shares
 // them, and the log-out ends them for it too. On a terminal, without --yes,
 // it asks first, default no: no ends the log-out (ok false, err nil: exit
 // 0), nothing sent or deleted. Otherwise it says so in one line and goes
 // on, as login does over another file's log-in.
 func confirmLogoutOfOther(ctx context.Context, opts *logoutOptions, src *freshtoken.Source, rec *store.Record) (ok bool, err error) {
-	other := src.LoggedInWithOther(rec)
+	other := rec.LoggedInWith.OtherThan(src.ConfigFile())
 	if other == "" {
 		return true, nil
 	}

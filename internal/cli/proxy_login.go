@@ -121,7 +121,9 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// the proxy names this one's in its log-in's record. Nor is a renewal
 	// of the tokens held before: no log-in (LoggedInSince).
 	var foreign, refused error
-	othersFile := func(rec *store.Record) bool { return g.NamesLoginFile && src.LoggedInWithOther(rec) != "" }
+	othersFile := func(rec *store.Record) bool {
+		return g.NamesLoginFile && rec.LoggedInWith.OtherThan(src.ConfigFile()) != ""
+	}
 	stored := func() bool {
 		rec, err := src.Record(wait)
 		if err == nil && rec != nil && (src.CheckGrant(rec) != nil || othersFile(rec)) {

@@ -133,11 +133,11 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			location, mistakesOfTheGrant(broken.Whose), env.Name, env.Name)
 	case rec != nil && src.CheckGrant(rec) != nil:
 		tokens = fmt.Sprintf("the tokens in %s belong to another client and were kept", src.Location())
-	case rec != nil && src.LoggedInWithOther(rec) != "":
+	case rec != nil && rec.LoggedInWith.OtherThan(src.ConfigFile()) != "":
 		// Another configuration file on this machine logged in with them,
 		// and uses them still: removing this one's environment is no
 		// log-out of that one's (logout is, and asks).
-		other := src.LoggedInWithOther(rec)
+		other := rec.LoggedInWith.OtherThan(src.ConfigFile())
 		tokens = fmt.Sprintf("its tokens in %s were kept, as %s logged in with them and shares them (run `freshtoken --config %s logout -e %s` to end them)",
 			src.Location(), other, shellquote.Word(other), env.Name)
 	case rec != nil || err != nil:

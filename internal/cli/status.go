@@ -254,7 +254,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			st.Problem = &store.Problem{Kind: problemOtherClient, Message: src.CheckGrant(rec).Error()}
 		case rec != nil:
 			fillStatus(&st, rec, e.Scopes)
-			st.LoggedInWith = src.LoggedInWithOther(rec)
+			st.LoggedInWith = rec.LoggedInWith.OtherThan(src.ConfigFile())
 			var fe *freshtoken.Error
 			if err := src.Unusable(rec); errors.As(err, &fe) {
 				// Every command fails on it, as this exits: login warns

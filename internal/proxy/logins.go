@@ -451,7 +451,7 @@ func (e *envProxy) meanwhileCheck(overNewer bool, over replacing) func(*store.Re
 			return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String(), Where: e.src.Location()}
 		}
 		if err == nil && rec != nil && e.src.CheckGrant(rec) == nil && !over.any {
-			if other := e.src.LoggedInWithOtherThan(rec, e.loggedInWith(over)); other != "" && !slices.Contains(over.files, other) {
+			if other := rec.LoggedInWith.OtherThan(e.loggedInWith(over)); other != "" && !slices.Contains(over.files, other) {
 				return &login.NewerMeanwhileError{Env: e.name, Other: rec.Grant.String() + " logged in with " + other, Where: e.src.Location()}
 			}
 		}
@@ -503,11 +503,11 @@ func (p *Proxy) handleLoginButton(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			over.grants = []string{theirs}
-		case err == nil && rec != nil && e.src.LoggedInWithOther(rec) != "":
+		case err == nil && rec != nil && rec.LoggedInWith.OtherThan(e.src.ConfigFile()) != "":
 			// Of this grant, logged in with another configuration file
 			// on this machine, which shares them: the form names the file
 			// the page showed, as its question did.
-			other := e.src.LoggedInWithOther(rec)
+			other := rec.LoggedInWith.OtherThan(e.src.ConfigFile())
 			if r.PostForm.Get("replace") != "other" || r.PostForm.Get("replace_file") != other {
 				p.log.Warn("log-in not started: the stored tokens were logged in with another configuration", "env", name, "theirs", other)
 				http.Redirect(w, r, p.noticeURL("login-over-other-file", name), http.StatusSeeOther)

@@ -287,7 +287,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 			v.State, v.Problem, v.OtherTokens, v.OtherGrant = "attention", err.Error(), GrantDigest(rec.Grant), rec.Grant.String()
 			return v
 		}
-		v.LoggedInWith = e.src.LoggedInWithOther(rec)
+		v.LoggedInWith = rec.LoggedInWith.OtherThan(e.src.ConfigFile())
 	}
 	// A problem recorded in the store is the one `freshtoken status` shows;
 	// a stored access token no request can use (bound to a key, or holding
@@ -480,7 +480,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			// Logged in with another configuration file on this machine,
 			// which shares them: the form names the file the page showed,
 			// as its question did, and the log-out ends them for it too.
-			if other := e.src.LoggedInWithOther(rec); other != "" && r.PostForm.Get("other_file") != other {
+			if other := rec.LoggedInWith.OtherThan(e.src.ConfigFile()); other != "" && r.PostForm.Get("other_file") != other {
 				p.log.Warn("log-out not done: the stored tokens were logged in with another configuration", "env", name, "theirs", other)
 				http.Redirect(w, r, p.noticeURL("logout-of-other-file", name), http.StatusSeeOther)
 				return
