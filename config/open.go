@@ -304,12 +304,8 @@ func sharedRedis(storeURL string) (*redisstore.Store, error) {
 // other store. A log-in asks before the person approves, whose
 // approval's tokens the store would then refuse, the code spent.
 func LogInRoom(storeURL, env string) error {
-	if _, err := StoreDir(storeURL); err != nil { // Redis, the keychain
-		return nil
-	}
-	st, err := OpenStore(storeURL)
-	files, ok := st.(*filestore.Store)
-	if err != nil || !ok {
+	files, err := folderStore(storeURL)
+	if err != nil { // Redis, the keychain: no folder to open
 		return nil
 	}
 	return files.CheckRoom(env)
@@ -331,6 +327,16 @@ func OpenStore(storeURL string) (store.Store, error) {
 		}
 		return sharedRedis(storeURL)
 	}
+	files, err := folderStore(storeURL)
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// folderStore is the file store of the folder storeURL names, or why it
+// names none (a Redis or keychain URL, a mistake).
+func folderStore(storeURL string) (*filestore.Store, error) {
 	dir, err := StoreDir(storeURL)
 	switch {
 	case err != nil:

@@ -2,10 +2,13 @@ package store_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -160,5 +163,68 @@ func TestSameAndOtherLogIn(t *testing.T) {
 				t.Errorf("%s: OtherLogIn = %v; want %v", tt.name, got, tt.other)
 			}
 		}
+	}
+}
+
+// TestOtherThanNamesOnlyAnotherFileOnThisMachine: a record's LoggedInWith
+// names another configuration file's log-in only for a file on this host,
+// another than ours by any path, that may be there, at a path a log-in
+// could have recorded. Each row is one of OtherThan's rules (seen failing
+// with that rule taken out; a log-in that named no file is no path a log-in
+// records, too), the last two what is left: another file, there or kept
+// from this user's sight.
+func TestOtherThanNamesOnlyAnotherFileOnThisMachine(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ours, theirs := file("ours.toml"), file("theirs.toml")
+	linked := filepath.Join(dir, "linked.toml")
+	if err := os.Symlink(ours, linked); err != nil {
+		t.Fatal(err)
+	}
+	hard := filepath.Join(dir, "hard.toml")
+	if err := os.Link(ours, hard); err != nil {
+		t.Fatal(err)
+	}
+	here := func(path string) store.ConfigFile { return store.ConfigFile{Host: "here", Path: path} }
+	for _, tt := range []struct {
+		name        string
+		theirs, our store.ConfigFile
+		asNobody    bool // looked at as a user who may not look in dir
+		want        string
+	}{
+		{"a log-in that named no file", here(""), here(ours), false, ""},
+		{"settings of no file", here(theirs), here(""), false, ""},
+		{"our own file", here(ours), here(ours), false, ""},
+		{"our own file, which we may not look at", here(ours), here(ours), true, ""},
+		{"our file by a symbolic link", here(linked), here(ours), false, ""},
+		{"our file by a hard link", here(hard), here(ours), false, ""},
+		{"a log-in on another host", store.ConfigFile{Host: "there", Path: theirs}, here(ours), false, ""},
+		{"a file gone", here(filepath.Join(dir, "gone.toml")), here(ours), false, ""},
+		{"a path through a file", here(filepath.Join(theirs, "config.toml")), here(ours), false, ""},
+		{"a relative path", here("store.go"), here(ours), false, ""}, // there, in the package's folder
+		{"a path not clean", here(dir + "/./theirs.toml"), here(ours), false, ""},
+		{"a terminal escape", here(file("\x1b]0;owned\a.toml")), here(ours), false, ""},
+		{"a bidirectional control", here(file("gpj.\u202etoml")), here(ours), false, ""},
+		{"bytes that are no UTF-8", here(file("\x9b31m.toml")), here(ours), false, ""},
+		{"another file", here(theirs), here(ours), false, theirs},
+		{"another file we may not look at", here(theirs), here(ours), true, theirs},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			if tt.asNobody {
+				testenv.AsUser(t, 65534, func() { got = tt.theirs.OtherThan(tt.our) })
+			} else {
+				got = tt.theirs.OtherThan(tt.our)
+			}
+			if got != tt.want {
+				t.Errorf("%+v.OtherThan(%+v) = %q; want %q", tt.theirs, tt.our, got, tt.want)
+			}
+		})
 	}
 }

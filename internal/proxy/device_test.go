@@ -27,7 +27,7 @@ func deviceFixture(t *testing.T) *fixture {
 
 // deviceFixtureWith is deviceFixture with o's provider hook and store.
 func deviceFixtureWith(t *testing.T, o fixtureOptions) *fixture {
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, onTokenRequest: o.onTokenRequest, storeURL: o.storeURL, moreConfig: func(f *fixture) string {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, onTokenRequest: o.onTokenRequest, storeURL: o.storeURL, defaultStore: o.defaultStore, moreConfig: func(f *fixture) string {
 		api := strings.TrimSuffix(f.api, "/")
 		return genericEnv(f, "tv", api) + fmt.Sprintf("grant = \"device_code\"\ndevice_auth_url = \"%sv2/device_authorization\"\n", f.api) +
 			genericEnv(f, "machine", api) + "grant = \"client_credentials\"\n"

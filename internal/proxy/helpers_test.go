@@ -194,6 +194,9 @@ type fixtureOptions struct {
 	// tune changes the fixture proxy's options before it starts.
 	tune     func(*proxy.Options)
 	storeURL string // the token store; "" means a folder of the test's
+	// defaultStore: no [store] url, the tokens in the default folder
+	// ($XDG_STATE_HOME/freshtoken).
+	defaultStore bool
 	// onTokenRequest is the provider's OnTokenRequest.
 	onTokenRequest func(grantType string)
 }
@@ -233,11 +236,13 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	if storeURL == "" {
 		storeURL = "file://" + filepath.Join(dir, "store")
 	}
+	storeTable := fmt.Sprintf("[store]\nurl = %q\n", storeURL)
+	if o.defaultStore {
+		storeTable = ""
+	}
 	conf := fmt.Sprintf(`default_env = "dev"
 
-[store]
-url = %q
-
+%s
 [env.dev]
 provider = "freeagent"
 api_url = %q
@@ -251,7 +256,7 @@ api_url = %q
 client_id = "dev-client-id"
 client_secret = "dev-client-secret"
 redirect_uri = "%s/callback"
-`, storeURL, f.api, f.base, f.api, f.base)
+`, storeTable, f.api, f.base, f.api, f.base)
 	if o.moreConfig != nil {
 		conf += o.moreConfig(f)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -1130,33 +1131,49 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 // yet, no record to write over) sends the browser nowhere and says the
 // disk is full, as `freshtoken login` does before the browser opens. It
 // sent the browser to the provider, and the tokens the person approved
-// were refused by the store, the code spent.
+// were refused by the store, the code spent. The folder [store] url names
+// is moved by [store] url alone; the default one by $XDG_STATE_HOME too,
+// which is named for it only.
 func TestLogInButtonOnAFullDiskSaysSoBeforeTheProvider(t *testing.T) {
-	for _, tt := range []struct {
+	for _, grant := range []struct {
 		env     string
 		fixture func(t *testing.T, o fixtureOptions) *fixture
 	}{
 		{"dev", func(t *testing.T, o fixtureOptions) *fixture { return newFixtureWith(t, o) }}, // the browser's
 		{"tv", deviceFixtureWith},
 	} {
-		t.Run(tt.env, func(t *testing.T) {
-			dir := testdisk.Small(t, "128k")
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			f := tt.fixture(t, fixtureOptions{autoApprove: true, storeURL: "file://" + dir})
-			testdisk.Fill(t, dir)
-			resp := f.pressEnv(t, tt.env, "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
-			loc := resp.Header.Get("Location")
-			if want := "/?done=login-failed&env=" + tt.env; unsigned(loc) != want {
-				t.Fatalf("Log in on a full disk answered %d to %q; want %q, the page saying the log-in failed", resp.StatusCode, loc, want)
-			}
-			if _, page := f.get(t, loc); !strings.Contains(string(page), "the disk holding the token folder "+dir+" is full") {
-				t.Errorf("the page does not say the disk is full:\n%s", page)
-			}
-			if st := f.provider.Stats(); st.DeviceAuthorizations != 0 {
-				t.Errorf("the provider was asked for %d device codes", st.DeviceAuthorizations)
-			}
-		})
+		for _, folder := range []struct {
+			name, set string
+			byDefault bool
+		}{
+			{"named by [store] url", "[store] url", false},
+			{"the default", "[store] url (or $XDG_STATE_HOME)", true},
+		} {
+			t.Run(grant.env+"/"+folder.name, func(t *testing.T) {
+				disk := testdisk.Small(t, "128k")
+				dir := disk
+				o := fixtureOptions{autoApprove: true, storeURL: "file://" + dir}
+				if folder.byDefault {
+					t.Setenv("XDG_STATE_HOME", disk)
+					dir, o = filepath.Join(disk, "freshtoken"), fixtureOptions{autoApprove: true, defaultStore: true}
+				} else if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				f := grant.fixture(t, o)
+				testdisk.Fill(t, disk)
+				resp := f.pressEnv(t, grant.env, "login", url.Values{"csrf": {f.csrf(t)}}, f.base)
+				loc := resp.Header.Get("Location")
+				if want := "/?done=login-failed&env=" + grant.env; unsigned(loc) != want {
+					t.Fatalf("Log in on a full disk answered %d to %q; want %q, the page saying the log-in failed", resp.StatusCode, loc, want)
+				}
+				want := grant.env + ": token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); free some space, or set " + folder.set + " to a folder on another disk, then log in"
+				if _, page := f.get(t, loc); !strings.Contains(html.UnescapeString(string(page)), want) {
+					t.Errorf("the page does not say %q:\n%s", want, page)
+				}
+				if st := f.provider.Stats(); st.DeviceAuthorizations != 0 {
+					t.Errorf("the provider was asked for %d device codes", st.DeviceAuthorizations)
+				}
+			})
+		}
 	}
 }
