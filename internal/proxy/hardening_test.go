@@ -694,22 +694,6 @@ func TestSlowUploadAfterContinueIsNoSilence(t *testing.T) {
 	}
 }
 
-// watch passes writes on to w, and closes seen the first time one holds
-// needle.
-type watch struct {
-	w      io.Writer
-	needle string
-	seen   chan struct{}
-	once   sync.Once
-}
-
-func (w *watch) Write(p []byte) (int, error) {
-	if strings.Contains(string(p), w.needle) {
-		w.once.Do(func() { close(w.seen) })
-	}
-	return w.w.Write(p)
-}
-
 // TestStoppingLetsRequestsInFlightFinish: a proxy asked to stop (SIGTERM,
 // Ctrl-C) takes no new requests but lets those in flight finish within its
 // grace; one still waiting on the API after the grace is answered 503

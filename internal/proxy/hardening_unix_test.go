@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,4 +81,20 @@ func emfileChild(t *testing.T) {
 	}
 	release()
 	<-ended
+}
+
+// watch passes writes on to w, and closes seen the first time one holds
+// needle.
+type watch struct {
+	w      io.Writer
+	needle string
+	seen   chan struct{}
+	once   sync.Once
+}
+
+func (w *watch) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.needle) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return w.w.Write(p)
 }
