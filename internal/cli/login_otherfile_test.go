@@ -327,6 +327,18 @@ func TestImportOfAnExportAnotherFileImportedKeepsItsRenewal(t *testing.T) {
 	run(0, "--config", e.config, "token", "--force", "-e", "sand")
 }
 
+// startWorkProxy runs the work configuration's proxy on dev's redirect
+// address until the test ends: the personal configuration's login then
+// goes through it.
+func (e *twoFiles) startWorkProxy(t *testing.T) {
+	t.Helper()
+	addr, err := login.LoopbackAddr(e.redirect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, e.config, addr)
+}
+
 // startProxy runs `freshtoken --config config proxy --listen addr` until
 // the test ends, and returns once it listens.
 func startProxy(t *testing.T, config, addr string) {
@@ -354,11 +366,7 @@ func startProxy(t *testing.T, config, addr string) {
 // the personal configuration's status said the work file had logged in.
 func TestLoginThroughAProxyOfAnotherFileRecordsItsOwn(t *testing.T) {
 	e := newTwoFiles(t)
-	addr, err := login.LoopbackAddr(e.redirect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startProxy(t, e.config, addr)
+	e.startWorkProxy(t)
 	_, said, err := loginWith(t, e.personal)
 	if err != nil || !strings.Contains(said, "Logged in to dev through the freshtoken proxy") {
 		t.Fatalf("login with the personal configuration through the work one's proxy: %v\n%s", err, said)
@@ -379,11 +387,7 @@ func TestLoginThroughAProxyKeepsAnotherFilesLogInStoredMeanwhile(t *testing.T) {
 	if _, _, err := loginWith(t, e.personal); err != nil {
 		t.Fatal(err)
 	}
-	addr, err := login.LoopbackAddr(e.redirect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startProxy(t, e.config, addr)
+	e.startWorkProxy(t)
 	stderr := testenv.NewOutput()
 	root := cli.NewRootCmd(&cli.Factory{
 		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr, InTTY: true},
@@ -396,7 +400,7 @@ func TestLoginThroughAProxyKeepsAnotherFilesLogInStoredMeanwhile(t *testing.T) {
 		},
 	})
 	root.SetArgs([]string{"--config", e.personal, "login", "-e", "dev", "--timeout", "20s"})
-	err = root.ExecuteContext(t.Context())
+	err := root.ExecuteContext(t.Context())
 	if err == nil || cli.ExitCode(err) != 2 {
 		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 2, the work configuration's log-in kept", err, cli.ExitCode(err), stderr)
 	}
@@ -412,11 +416,7 @@ func TestLoginThroughAProxyKeepsAnotherFilesLogInStoredMeanwhile(t *testing.T) {
 // record names the personal file.
 func TestLoginThroughAProxyReplacesTheFileThePersonConfirmed(t *testing.T) {
 	e := newTwoFiles(t)
-	addr, err := login.LoopbackAddr(e.redirect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startProxy(t, e.config, addr)
+	e.startWorkProxy(t)
 	stderr := testenv.NewOutput()
 	root := cli.NewRootCmd(&cli.Factory{
 		IO:          &cli.IOStreams{In: strings.NewReader("y\n"), Out: io.Discard, ErrOut: stderr, InTTY: true},
