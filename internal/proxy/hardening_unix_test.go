@@ -27,7 +27,7 @@ func TestAcceptSurvivesRunningOutOfFiles(t *testing.T) {
 		emfileChild(t)
 		return
 	}
-	_, lines := testenv.RunAgain(t, "FRESHTOKEN_EMFILE_CHILD=1")
+	lines := testenv.RunAgain(t, "FRESHTOKEN_EMFILE_CHILD=1").Stdout
 	addr, err := lines.ReadString('\n')
 	if err != nil {
 		t.Fatalf("the child proxy did not start: %v", err)

@@ -68,17 +68,17 @@ func TestStoppedHolderNameIsShownInert(t *testing.T) {
 // the test ends: its pid.
 func stoppedLockHolder(t *testing.T, lock, name string) int {
 	t.Helper()
-	cmd, stdout := testenv.RunAgain(t, "FRESHTOKEN_HOLD_LOCK="+lock, "FRESHTOKEN_HOLD_LOCK_NAME="+name)
-	if line, err := stdout.ReadString('\n'); line != "locked\n" {
+	holder := testenv.RunAgain(t, "FRESHTOKEN_HOLD_LOCK="+lock, "FRESHTOKEN_HOLD_LOCK_NAME="+name)
+	if line, err := holder.Stdout.ReadString('\n'); line != "locked\n" {
 		t.Fatalf("the lock holder did not take the lock: %q %v", line, err)
 	}
-	testenv.Pause(t, cmd.Process) // its cleanup, run first, resumes it
-	stat := fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)
+	testenv.Pause(t, holder.Process) // its cleanup, run first, resumes it
+	stat := fmt.Sprintf("/proc/%d/stat", holder.Process.Pid)
 	testenv.WaitFor(t, "the lock holder to stop", func() bool {
 		b, err := os.ReadFile(stat)
 		return err == nil && strings.Contains(string(b), ") T ")
 	})
-	return cmd.Process.Pid
+	return holder.Process.Pid
 }
 
 // isLockHolder reports whether this process is the copy of the test that

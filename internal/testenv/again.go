@@ -2,17 +2,26 @@ package testenv
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"testing"
 )
 
-// RunAgain starts the calling test again in a copy of the test binary,
-// with env added to its environment (by which the copy knows it is one)
-// and its standard error on this process's. It returns the copy and what
-// the copy prints. The copy's standard input closes when the test ends,
-// which is the copy's sign to end; the test waits for it.
-func RunAgain(t *testing.T, env ...string) (*exec.Cmd, *bufio.Reader) {
+// A Copy is a copy of the test binary running the calling test again, to
+// play a process of its own (a lock holder, a keeper, a proxy short of
+// files).
+type Copy struct {
+	*exec.Cmd
+	Stdout *bufio.Reader // what the copy prints
+	stdin  io.Closer
+}
+
+// RunAgain starts the calling test again in a Copy, with env added to its
+// environment (by which the copy knows it is one) and its standard error
+// on this process's. The copy is to end when its standard input closes:
+// at End, or when the test ends.
+func RunAgain(t *testing.T, env ...string) *Copy {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), env...)
@@ -28,6 +37,13 @@ func RunAgain(t *testing.T, env ...string) (*exec.Cmd, *bufio.Reader) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	return cmd, bufio.NewReader(stdout)
+	c := &Copy{Cmd: cmd, Stdout: bufio.NewReader(stdout), stdin: stdin}
+	t.Cleanup(c.End)
+	return c
+}
+
+// End closes the copy's standard input and waits for it to end.
+func (c *Copy) End() {
+	c.stdin.Close()
+	c.Wait()
 }
