@@ -80,7 +80,7 @@ func (e *devEnv) seedExport(t *testing.T, keys ...string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		values = append(values, fmt.Sprintf(`{"key": "Resource_%s", "value": %q}, {"key": "RefreshToken_%s", "value": %q}`, k, e.api, k, tok.RefreshToken))
+		values = append(values, fmt.Sprintf(`{"key": "Resource_%s", "value": %q}`, k, e.api), fmt.Sprintf(`{"key": "RefreshToken_%s", "value": %q}`, k, tok.RefreshToken))
 	}
 	return writeExport(t, values...)
 }
