@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 )
 
@@ -15,6 +16,7 @@ type Copy struct {
 	*exec.Cmd
 	Stdout *bufio.Reader // what the copy prints
 	stdin  io.Closer
+	ended  sync.Once
 }
 
 // RunAgain starts the calling test again in a Copy, with env added to its
@@ -42,8 +44,11 @@ func RunAgain(t *testing.T, env ...string) *Copy {
 	return c
 }
 
-// End closes the copy's standard input and waits for it to end.
+// End closes the copy's standard input and waits for it to end; after
+// the first, it does nothing.
 func (c *Copy) End() {
-	c.stdin.Close()
-	c.Wait()
+	c.ended.Do(func() {
+		c.stdin.Close()
+		c.Wait()
+	})
 }
