@@ -5,7 +5,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -150,12 +149,7 @@ func TestSignalDuringTheManualCodeExchange(t *testing.T) {
 	t.Cleanup(g.open)
 	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
 	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := browser.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := unfollowed(t, authURL)
 	landed := resp.Header.Get("Location")
 	if landed == "" {
 		t.Fatalf("the provider did not redirect: %s", resp.Status)

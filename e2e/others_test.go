@@ -41,12 +41,7 @@ func TestLoginBesideAProxyOverAnotherConfigurationsLogIn(t *testing.T) {
 
 	p := w.watch("login", "--no-browser", "--timeout", "30s")
 	link := p.stderr.WaitFor(t, "the proxy's log-in link", regexp.MustCompile(`http://`+regexp.QuoteMeta(addr)+`/\S+`))[0]
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := unfollowed(t, link)
 	approve := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(approve, w.api) {
 		t.Fatalf("the proxy's log-in link answered %d to %q; want the provider's page", resp.StatusCode, approve)
@@ -54,7 +49,7 @@ func TestLoginBesideAProxyOverAnotherConfigurationsLogIn(t *testing.T) {
 
 	w.login("--config", other) // the other configuration logs in meanwhile
 	p.waitSaid(t, `tokens of client "dev-client-id" at `+srv.URL)
-	resp, err = http.Get(approve) // the person approves
+	resp, err := http.Get(approve) // the person approves
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,28 @@ func grantKept(t *testing.T, w *world, before string) {
 	}
 }
 
+// hangingWorld is a logged-in world whose provider holds the next renewal
+// unanswered until its client goes, rotating nothing; arrived waits until
+// that renewal has reached the provider.
+func hangingWorld(t *testing.T) (w *world, arrived func()) {
+	w = newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	w.provider.Fault(devprovider.FaultHang, 1)
+	return w, func() {
+		testenv.WaitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
+	}
+}
+
+// grantAlive checks that the grant still works: a forced renewal succeeds,
+// and the provider saw no refresh token spent twice and revoked no grant.
+func grantAlive(t *testing.T, w *world) {
+	t.Helper()
+	w.mustRun("token", "--force")
+	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+		t.Fatalf("provider stats %+v; want no reuse", s)
+	}
+}
+
 func refreshToken(t *testing.T, w *world) string {
 	t.Helper()
 	for line := range strings.SplitSeq(string(w.storeBytes()), "\n") {
@@ -326,20 +348,12 @@ func TestSignalsSeeTheRenewalThrough(t *testing.T) {
 // The provider, finding its client gone, rotates nothing, so the grant still
 // works.
 func TestSecondCtrlCAbandons(t *testing.T) {
-	w, g := strictWorld(t)
-	g.armed.Store(false) // the hang holds the refresh instead
-	w.provider.Fault(devprovider.FaultHang, 1)
-	arrived := func() {
-		testenv.WaitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
-	}
+	w, arrived := hangingWorld(t)
 	code, stderr := signalled(t, w, arrived, func() {}, syscall.SIGINT, syscall.SIGINT)
 	if code != 130 || !strings.Contains(stderr, "renewal abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev`")) {
 		t.Fatalf("exit %d, stderr %q; want 130 with the abandon warning", code, stderr)
 	}
-	w.mustRun("token", "--force")
-	if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
-		t.Fatalf("provider stats %+v; want no reuse", s)
-	}
+	grantAlive(t, w)
 }
 
 // TestWaitsAreNeverSilent: a wait of more than a second, for a slow token
@@ -1120,10 +1134,7 @@ func TestClosedStdoutFailsTheOutput(t *testing.T) {
 				if refreshToken(t, w) == before {
 					t.Fatal("the token renewed before the output failed was not stored")
 				}
-				w.mustRun("token", "--force") // the stored refresh token is the live one
-				if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
-					t.Fatalf("provider stats %+v; want no reuse: the renewal was lost", s)
-				}
+				grantAlive(t, w) // the stored refresh token is the live one, or the renewal was lost
 			} else if tt.args[0] == "token" {
 				t.Fatal("token --force renewed nothing")
 			}
@@ -1210,10 +1221,7 @@ func TestSignalWhileTheStoreRefusesTheAnswer(t *testing.T) {
 			if refreshToken(t, w) == before {
 				t.Fatal("the rotated refresh token was not stored")
 			}
-			w.mustRun("token", "--force")
-			if s := w.provider.Stats(); s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
-				t.Fatalf("provider stats %+v; want no reuse", s)
-			}
+			grantAlive(t, w)
 		})
 	}
 }

@@ -161,12 +161,10 @@ func TestStalledOutputAfterARenewal(t *testing.T) {
 // the second Ctrl-C ends it at once, 130. Its warning that the renewal is
 // abandoned waited for the reader, and the process with it, for ever.
 func TestSecondCtrlCWhileStderrIsNotRead(t *testing.T) {
-	w, g := strictWorld(t)
-	g.armed.Store(false) // the hang holds the refresh instead
-	w.provider.Fault(devprovider.FaultHang, 1)
+	w, arrived := hangingWorld(t)
 	out := newStalledPipe(t)
 	run := w.watchWith(func(c *exec.Cmd) { c.Stdout, c.Stderr = out.w, out.w; inGroup(c) }, "token", "--force")
-	testenv.WaitFor(t, "the refresh to reach the provider", func() bool { return w.provider.Stats().TokenRequests >= 2 })
+	arrived()
 	signalGroup(t, run, syscall.SIGINT)
 	out.readUntil(t, "Ctrl-C again abandons it")
 	out.fill(t) // the reader stops reading

@@ -452,12 +452,7 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 			if err != nil || g.Key == "" {
 				t.Fatalf("the other proxy's grant answer gives no login_key (%v)", err)
 			}
-			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err = noFollow.Get(base + "/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url=" + url.QueryEscape(w.api+"v2/token_endpoint") + "&audience=&resource=&issuer=&key=" + url.QueryEscape(g.Key))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
+			resp = unfollowed(t, base+"/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url="+url.QueryEscape(w.api+"v2/token_endpoint")+"&audience=&resource=&issuer=&key="+url.QueryEscape(g.Key))
 			if resp.StatusCode != http.StatusConflict {
 				t.Fatalf("the other proxy answered %d to this configuration's log-in link; want 409", resp.StatusCode)
 			}
@@ -507,13 +502,20 @@ func TestLoginBesideAProxyThatStops(t *testing.T) {
 func openLoginLink(t *testing.T, login *watched) (authURL string) {
 	t.Helper()
 	link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
+	return unfollowed(t, link).Header.Get("Location")
+}
+
+// unfollowed gets u as a browser would, without following the redirect it
+// may answer with: the answer, its body closed.
+func unfollowed(t *testing.T, u string) *http.Response {
+	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(link)
+	resp, err := noFollow.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.Header.Get("Location")
+	return resp
 }
 
 // startProxy runs `freshtoken proxy` on addr with the world's

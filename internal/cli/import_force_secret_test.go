@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,11 +143,7 @@ func forcedWithoutSecret(t *testing.T, s config.EnvSettings) (*devEnv, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	export := filepath.Join(t.TempDir(), "export.json")
-	body := `{"name": "FreeAgent", "values": [{"key": "ClientId", "value": "dev-client-id"}, {"key": "Resource_prod", "value": "` + e.api + `"}, {"key": "RefreshToken_prod", "value": "` + tok.RefreshToken + `"}]}`
-	if err := os.WriteFile(export, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	export := writeExport(t, `{"key": "ClientId", "value": "dev-client-id"}`, fmt.Sprintf(`{"key": "Resource_prod", "value": %q}`, e.api), fmt.Sprintf(`{"key": "RefreshToken_prod", "value": %q}`, tok.RefreshToken))
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", export, "--force"); code != 0 {
 		t.Fatalf("import --force exited %d: %s", code, stderr)

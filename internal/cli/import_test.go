@@ -37,20 +37,7 @@ func TestImportPostmanStoresTokensPrivately(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuedMs := issued.UnixMilli()
-	export := filepath.Join(t.TempDir(), "FreeAgent.postman_environment.json")
-	data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
-		{"key": "ClientId", "value": "dev-client-id"},
-		{"key": "ClientSecret", "value": "dev-client-secret", "type": "secret"},
-		{"key": "Resource_sand", "value": %q},
-		{"key": "RefreshToken_sand", "value": %q},
-		{"key": "AccessToken_sand", "value": %q},
-		{"key": "AccessTokenIss_sand", "value": "%d"},
-		{"key": "AccessTokenExp_sand", "value": "%d"}
-	]}`, e.api, tok.RefreshToken, tok.AccessToken, issuedMs, tok.ExpiresIn)
-	if err := os.WriteFile(export, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	export := e.tokensExport(t, tok, issued, fmt.Sprint(tok.ExpiresIn))
 
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "import", "postman", export); code != 0 {
@@ -76,7 +63,7 @@ func TestImportPostmanStoresTokensPrivately(t *testing.T) {
 	if err != nil || rec == nil {
 		t.Fatalf("no record stored: %v", err)
 	}
-	wantIssued := time.UnixMilli(issuedMs)
+	wantIssued := time.UnixMilli(issued.UnixMilli())
 	if rec.RefreshToken != tok.RefreshToken || rec.AccessToken != tok.AccessToken || rec.TokenType != "Bearer" ||
 		!rec.IssuedAt.Equal(wantIssued) || !rec.Expiry.Equal(wantIssued.Add(time.Duration(tok.ExpiresIn)*time.Second)) {
 		t.Errorf("stored %+v; want the export's tokens, issued %s, expiring %ds later", rec, wantIssued, tok.ExpiresIn)
@@ -87,16 +74,39 @@ func TestImportPostmanStoresTokensPrivately(t *testing.T) {
 // key, got from the provider outside freshtoken, and returns its path.
 func (e *devEnv) seedExport(t *testing.T, keys ...string) string {
 	t.Helper()
-	values := `{"key": "ClientId", "value": "dev-client-id"}, {"key": "ClientSecret", "value": "dev-client-secret"}`
+	values := []string{`{"key": "ClientId", "value": "dev-client-id"}`, `{"key": "ClientSecret", "value": "dev-client-secret"}`}
 	for _, k := range keys {
 		tok, _, err := loginOutside(t.Context(), e.api, "dev-client-secret")
 		if err != nil {
 			t.Fatal(err)
 		}
-		values += fmt.Sprintf(`, {"key": "Resource_%s", "value": %q}, {"key": "RefreshToken_%s", "value": %q}`, k, e.api, k, tok.RefreshToken)
+		values = append(values, fmt.Sprintf(`{"key": "Resource_%s", "value": %q}`, k, e.api), fmt.Sprintf(`{"key": "RefreshToken_%s", "value": %q}`, k, tok.RefreshToken))
 	}
+	return writeExport(t, values...)
+}
+
+// tokensExport writes an export holding sand's tokens as Postman keeps
+// them after a log-in outside freshtoken: tok, issued at issued, its access
+// token living exp (AccessTokenExp's text, in seconds or milliseconds).
+// It returns its path.
+func (e *devEnv) tokensExport(t *testing.T, tok *oauth2.Token, issued time.Time, exp string) string {
+	t.Helper()
+	return writeExport(t,
+		`{"key": "ClientId", "value": "dev-client-id"}`,
+		`{"key": "ClientSecret", "value": "dev-client-secret", "type": "secret"}`,
+		fmt.Sprintf(`{"key": "Resource_sand", "value": %q}`, e.api),
+		fmt.Sprintf(`{"key": "RefreshToken_sand", "value": %q}`, tok.RefreshToken),
+		fmt.Sprintf(`{"key": "AccessToken_sand", "value": %q}`, tok.AccessToken),
+		fmt.Sprintf(`{"key": "AccessTokenIss_sand", "value": "%d"}`, issued.UnixMilli()),
+		fmt.Sprintf(`{"key": "AccessTokenExp_sand", "value": %q}`, exp))
+}
+
+// writeExport writes a Postman export of the FreeAgent environment whose
+// values are the JSON objects given, and returns its path.
+func writeExport(t *testing.T, values ...string) string {
+	t.Helper()
 	p := filepath.Join(t.TempDir(), "export.json")
-	if err := os.WriteFile(p, []byte(`{"name": "FreeAgent", "values": [`+values+`]}`), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte(`{"name": "FreeAgent", "values": [`+strings.Join(values, ", ")+`]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -265,24 +275,9 @@ func TestImportPostmanExpiryTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(exp string) string {
-		p := filepath.Join(t.TempDir(), "export.json")
-		data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
-			{"key": "ClientId", "value": "dev-client-id"},
-			{"key": "ClientSecret", "value": "dev-client-secret"},
-			{"key": "Resource_sand", "value": %q},
-			{"key": "RefreshToken_sand", "value": %q},
-			{"key": "AccessToken_sand", "value": %q},
-			{"key": "AccessTokenIss_sand", "value": "%d"},
-			{"key": "AccessTokenExp_sand", "value": %q}]}`, e.api, tok.RefreshToken, tok.AccessToken, issued.UnixMilli(), exp)
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 
 	ios, _, stderr := testStreams(false, false)
-	if code := e.run(ios, "import", "postman", write("0.5")); code != 0 {
+	if code := e.run(ios, "import", "postman", e.tokensExport(t, tok, issued, "0.5")); code != 0 {
 		t.Fatalf("import exited %d: %s", code, stderr)
 	}
 	rec := e.record(t, "sand")
@@ -291,7 +286,7 @@ func TestImportPostmanExpiryTimes(t *testing.T) {
 	}
 
 	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "import", "postman", write("360000000"), "--force"); code != 0 {
+	if code := e.run(ios, "import", "postman", e.tokensExport(t, tok, issued, "360000000"), "--force"); code != 0 {
 		t.Fatalf("import exited %d: %s", code, stderr)
 	}
 	if want := "access token left out: AccessTokenExp_sand is 360000000, over a day in seconds or in milliseconds; it is renewed on first use"; !strings.Contains(stdout.String(), want) {

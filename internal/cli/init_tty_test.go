@@ -206,6 +206,23 @@ func (s *screen) endInput(t *testing.T, done <-chan error) error {
 	return finished(t, done)
 }
 
+// initEnded presses Ctrl-D at the question init, run on done to set up
+// environment "later", shows: init ends, exit 2, saying says, with echo
+// on and the configuration not written.
+func (s *screen) initEnded(t *testing.T, e *devEnv, done <-chan error, says string) {
+	t.Helper()
+	err := s.endInput(t, done)
+	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), says) {
+		t.Errorf("init exited %d (%v); want 2, saying %q", code, err, says)
+	}
+	if s.echoOff() {
+		t.Error("echo was left off")
+	}
+	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "later") {
+		t.Errorf("the configuration was written:\n%s", conf)
+	}
+}
+
 // finished waits for a command running in the background to send its
 // outcome on done.
 func finished(t *testing.T, done <-chan error) error {
@@ -353,13 +370,7 @@ func TestInitInputEndedIsAUsageError(t *testing.T) {
 	s := newScreen(t)
 	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "later", "--provider", "freeagent")
 	s.expect(t, "OAuth identifier (client ID): ")
-	err := s.endInput(t, done)
-	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), "run `freshtoken init` again") {
-		t.Errorf("init exited %d (%v); want 2, saying to run init again", code, err)
-	}
-	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "later") {
-		t.Errorf("the configuration was written:\n%s", conf)
-	}
+	s.initEnded(t, e, done, "run `freshtoken init` again")
 }
 
 // TestInitInputEndedAtTheSecret: Ctrl-D where init asks for the client
@@ -370,16 +381,7 @@ func TestInitInputEndedAtTheSecret(t *testing.T) {
 	e := newDevEnv(t)
 	s := newScreen(t)
 	done := s.atTheSecret(t, e)
-	err := s.endInput(t, done)
-	if code := cli.ExitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), "no answer (input ended)") {
-		t.Errorf("init exited %d (%v); want 2, the input ended", code, err)
-	}
-	if s.echoOff() {
-		t.Error("echo was left off")
-	}
-	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "later") {
-		t.Errorf("the configuration was written:\n%s", conf)
-	}
+	s.initEnded(t, e, done, "no answer (input ended)")
 }
 
 // TestInitSecretStaysHiddenAfterASuspend: Ctrl-Z at the client secret

@@ -289,19 +289,7 @@ func TestImportOfAnExportAnotherFileImportedKeepsItsRenewal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	export := filepath.Join(t.TempDir(), "FreeAgent.postman_environment.json")
-	data := fmt.Sprintf(`{"name": "FreeAgent", "values": [
-		{"key": "ClientId", "value": "dev-client-id"},
-		{"key": "ClientSecret", "value": "dev-client-secret"},
-		{"key": "Resource_sand", "value": %q},
-		{"key": "RefreshToken_sand", "value": %q},
-		{"key": "AccessToken_sand", "value": %q},
-		{"key": "AccessTokenIss_sand", "value": "%d"},
-		{"key": "AccessTokenExp_sand", "value": "%d"}
-	]}`, e.api, tok.RefreshToken, tok.AccessToken, issued.UnixMilli(), tok.ExpiresIn)
-	if err := os.WriteFile(export, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	export := e.tokensExport(t, tok, issued, fmt.Sprint(tok.ExpiresIn))
 	personal := filepath.Join(e.dir, "personal.toml")
 	if err := os.WriteFile(personal, []byte("[store]\nurl = "+`"`+fileURL(filepath.Join(e.dir, "state"))+`"`+"\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
@@ -48,7 +49,7 @@ func TestLoginAsksBeforeReplacingAnotherConfigurationsTokens(t *testing.T) {
 		t.Fatalf("interrupted, the stored tokens are %s's; want the other configuration's, kept", rec.Grant.ClientID)
 	}
 
-	loginAnsweredYes(t, e)
+	loginAnsweredYes(t, e, "Logged in to dev")
 	if st := e.provider.Stats(); st.Exchanges != sent.Exchanges+1 {
 		t.Errorf("stats %+v; want one exchange, the log-in answered y", st)
 	}
@@ -95,20 +96,21 @@ func TestLoginAsksBeforeReplacingANewerFreshtokensTokens(t *testing.T) {
 		t.Fatalf("answered n, stats %+v; want nothing sent", st)
 	}
 
-	loginAnsweredYes(t, e)
+	loginAnsweredYes(t, e, "Logged in to dev")
 }
 
-// loginAnsweredYes runs login -e dev at a terminal and answers y to its
-// question: it logs in, and the tokens stored are this configuration's.
-func loginAnsweredYes(t *testing.T, e *devEnv) {
+// loginAnsweredYes runs login -e dev, with flags, at a terminal and
+// answers y to its question: it logs in, saying says, and the tokens
+// stored are this configuration's.
+func loginAnsweredYes(t *testing.T, e *devEnv, says string, flags ...string) {
 	t.Helper()
 	s := newScreen(t)
-	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
+	done := s.start(t, io.Discard, append([]string{"--config", e.config, "login", "-e", "dev"}, flags...)...)
 	s.answer(t, "Log in and replace them? [y/N] ", "y")
 	if err := finished(t, done); err != nil {
-		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
+		t.Fatalf("login %s answered y: %v\nscreen:\n%s", strings.Join(flags, " "), err, s)
 	}
-	s.expect(t, "Logged in to dev")
+	s.expect(t, says)
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
 		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
 	}
@@ -127,16 +129,7 @@ func TestLoginBesideAProxyReplacesWhatThePersonConfirmed(t *testing.T) {
 	e.loginOutside(t)
 	e.anotherClientStores(t)
 	startProxy(t, e.config, addr)
-	s := newScreen(t)
-	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev", "--timeout", "20s")
-	s.answer(t, "Log in and replace them? [y/N] ", "y")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("login beside the proxy answered y: %v\nscreen:\n%s", err, s)
-	}
-	s.expect(t, "Logged in to dev through the freshtoken proxy")
-	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
-		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
-	}
+	loginAnsweredYes(t, e, "Logged in to dev through the freshtoken proxy", "--timeout", "20s")
 }
 
 // TestLoginAsksBeforeReplacingAnotherFilesLogIn plays a person at a

@@ -146,12 +146,7 @@ func TestServiceCommandsEndWithTheCommand(t *testing.T) {
 // words shaped like secrets are masked (redact.FreeText), the rest kept.
 func TestServiceManagersWordsAreMasked(t *testing.T) {
 	const token = "ghp_R8nT2vXk5LmQ9wYb3HcZ7dJf1sGpA4eUo6Ni"
-	manager := filepath.Join(t.TempDir(), "systemctl")
-	script := "#!/bin/sh\necho 'freshtoken.service: bad setting Environment=API_TOKEN=" + token + " in line 9'\necho second line\nexit 1\n"
-	if err := os.WriteFile(manager, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	err := runAll(t.Context(), testFactory(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
+	manager, err := daemonReloadWith(t, "echo 'freshtoken.service: bad setting Environment=API_TOKEN="+token+" in line 9'\necho second line\nexit 1")
 	want := manager + " --user daemon-reload: exit status 1 freshtoken.service: bad setting Environment=API_TOKEN=ghp_R8nT…(40 chars) in line 9"
 	if err == nil || err.Error() != want {
 		t.Fatalf("runAll: %v; want %q", err, want)
@@ -163,15 +158,23 @@ func TestServiceManagersWordsAreMasked(t *testing.T) {
 // its words would have followed was left before the closing parenthesis
 // ("could not start it (systemctl --user daemon-reload: exit status 1 )").
 func TestServiceManagerFailingInSilence(t *testing.T) {
-	manager := filepath.Join(t.TempDir(), "systemctl")
-	if err := os.WriteFile(manager, []byte("#!/bin/sh\nexit 1\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	err := runAll(t.Context(), testFactory(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
+	manager, err := daemonReloadWith(t, "exit 1")
 	want := manager + " --user daemon-reload: exit status 1"
 	if err == nil || err.Error() != want {
 		t.Fatalf("runAll: %q; want %q", err, want)
 	}
+}
+
+// daemonReloadWith runs `systemctl --user daemon-reload` as runAll does,
+// with a systemctl that runs script, and returns that systemctl's path and
+// runAll's error.
+func daemonReloadWith(t *testing.T, script string) (manager string, err error) {
+	t.Helper()
+	manager = filepath.Join(t.TempDir(), "systemctl")
+	if err := os.WriteFile(manager, []byte("#!/bin/sh\n"+script+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return manager, runAll(t.Context(), testFactory(), time.Minute, [][]string{{manager, "--user", "daemon-reload"}})
 }
 
 // TestServiceStatusNamesTheConfig: `service status` run with --config

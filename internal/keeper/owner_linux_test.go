@@ -1,7 +1,6 @@
 package keeper
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // procKeeper, set, makes the test binary the keeper's process of
@@ -32,32 +33,16 @@ func TestAConfigurationReadThroughProcSelfIsNamedForEveryProcess(t *testing.T) {
 		return
 	}
 	ledger, file := procTokenFile(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$")
-	cmd.Env = append(os.Environ(), procKeeper+"="+ledger+"\n"+file+"\n"+configFile(t, "a.toml"))
-	cmd.Stderr = os.Stderr
-	running, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer running.Close()
-	if line, err := bufio.NewReader(out).ReadString('\n'); line != "noted\n" {
+	keeper := testenv.RunAgain(t, procKeeper+"="+ledger+"\n"+file+"\n"+configFile(t, "a.toml"))
+	if line, err := keeper.Stdout.ReadString('\n'); line != "noted\n" {
 		t.Fatalf("the keeper's process said %q, %v", line, err)
 	}
 	b := NewOwner(configFile(t, "b.toml"), "dev")
 	removed, keptBy, err := ForgetTokenFile(context.Background(), file, "", ledger, b)
-	if want := fmt.Sprintf("/proc/%d/fd/", cmd.Process.Pid); removed || err != nil || !strings.HasPrefix(keptBy.Config, want) {
+	if want := fmt.Sprintf("/proc/%d/fd/", keeper.Process.Pid); removed || err != nil || !strings.HasPrefix(keptBy.Config, want) {
 		t.Fatalf("b's log-out: ForgetTokenFile = %v, %v, %v; want the file left, kept for a configuration under %s", removed, keptBy, err, want)
 	}
-	running.Close()
-	cmd.Wait()
+	keeper.End()
 	if removed, _, err := ForgetTokenFile(context.Background(), file, "", ledger, b); !removed || err != nil {
 		t.Fatalf("b's log-out with that keeper gone: ForgetTokenFile = %v, %v; want the file removed", removed, err)
 	}

@@ -151,13 +151,7 @@ func TestFailedCommandOutputMasksSecretShapedWords(t *testing.T) {
 // notify-send after "--", as the body and not as an option that
 // notify-send would refuse, losing the notice.
 func TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("notify-send is the desktop's notifier on Linux")
-	}
-	got := recordingNotifySend(t)
-	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
-	n.Set(context.Background(), "-prod", notify.GrantEnded, "-prod: the grant ended")
-	if args := got(); !slices.Equal(args, []string{"--", "freshtoken: -prod", "-prod: the grant ended"}) {
+	if args := desktopNotice(t, "-prod", "-prod: the grant ended"); !slices.Equal(args, []string{"--", "freshtoken: -prod", "-prod: the grant ended"}) {
 		t.Fatalf("notify-send got %q; want the title and body after --", args)
 	}
 }
@@ -169,14 +163,9 @@ func TestDesktopNoticeOfAnEnvironmentNamedLikeAnOption(t *testing.T) {
 // and a bare & or < (a URL's query, an HTML error page) left a body that
 // is not well-formed.
 func TestDesktopNoticeIsNotMarkup(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("notify-send is the desktop's notifier on Linux")
-	}
-	got := recordingNotifySend(t)
-	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
-	n.Set(context.Background(), "prod", notify.GrantEnded, `prod: the provider refused (<a href="https://evil.example/?a=1&b=2">log in here</a>)`)
+	args := desktopNotice(t, "prod", `prod: the provider refused (<a href="https://evil.example/?a=1&b=2">log in here</a>)`)
 	want := `prod: the provider refused (&lt;a href="https://evil.example/?a=1&amp;b=2"&gt;log in here&lt;/a&gt;)`
-	if args := got(); len(args) != 3 || args[2] != want {
+	if len(args) != 3 || args[2] != want {
 		t.Fatalf("notify-send got %q; want the body %q, as text", args, want)
 	}
 }
@@ -213,10 +202,15 @@ func TestWebhookTextIsNotMarkup(t *testing.T) {
 	}
 }
 
-// recordingNotifySend puts a notify-send on PATH that records the
-// arguments it would parse, and returns what it recorded last.
-func recordingNotifySend(t *testing.T) func() []string {
+// desktopNotice sends the desktop notice that env's grant ended, saying
+// message, to a notify-send put on PATH that records the arguments it
+// would parse, and returns them. Desktop notices are Linux's: elsewhere
+// the test is skipped.
+func desktopNotice(t *testing.T, env, message string) []string {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("notify-send is the desktop's notifier on Linux")
+	}
 	bin := t.TempDir()
 	got := filepath.Join(bin, "args")
 	script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done >" + got + "\n"
@@ -224,13 +218,13 @@ func recordingNotifySend(t *testing.T) func() []string {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	return func() []string {
-		b, err := os.ReadFile(got)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Split(strings.TrimSpace(string(b)), "\n")
+	n := &notify.Notifier{Config: config.Notify{Desktop: true}, Logger: slog.New(slog.DiscardHandler)}
+	n.Set(context.Background(), env, notify.GrantEnded, message)
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
 
 // TestWebhookFailureNeverShowsItsURL: the webhook's URL is its password,

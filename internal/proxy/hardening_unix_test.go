@@ -3,13 +3,11 @@
 package proxy_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -29,16 +27,7 @@ func TestAcceptSurvivesRunningOutOfFiles(t *testing.T) {
 		emfileChild(t)
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAcceptSurvivesRunningOutOfFiles$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FRESHTOKEN_EMFILE_CHILD=1")
-	cmd.Stderr = os.Stderr
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	lines := bufio.NewReader(stdout)
+	lines := testenv.RunAgain(t, "FRESHTOKEN_EMFILE_CHILD=1").Stdout
 	addr, err := lines.ReadString('\n')
 	if err != nil {
 		t.Fatalf("the child proxy did not start: %v", err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,8 +20,7 @@ import (
 // expired: the user resumed the holder, and the renewal still failed.
 // Both are told.
 func TestStuckLockHidesNoOtherProblem(t *testing.T) {
-	if lock := os.Getenv("FRESHTOKEN_HOLD_LOCK"); lock != "" {
-		holdLock(t, lock)
+	if isLockHolder(t) {
 		return
 	}
 	f := newFixture(t)
@@ -51,8 +49,7 @@ func TestStuckLockHidesNoOtherProblem(t *testing.T) {
 // markup and terminal controls included): the page shows it as text, with
 // no control character in it.
 func TestStoppedHolderNameIsShownInert(t *testing.T) {
-	if lock := os.Getenv("FRESHTOKEN_HOLD_LOCK"); lock != "" {
-		holdLock(t, lock)
+	if isLockHolder(t) {
 		return
 	}
 	f := newFixture(t)
@@ -71,30 +68,27 @@ func TestStoppedHolderNameIsShownInert(t *testing.T) {
 // the test ends: its pid.
 func stoppedLockHolder(t *testing.T, lock, name string) int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "FRESHTOKEN_HOLD_LOCK="+lock, "FRESHTOKEN_HOLD_LOCK_NAME="+name)
-	cmd.Stderr = os.Stderr
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "locked\n" {
+	holder := testenv.RunAgain(t, "FRESHTOKEN_HOLD_LOCK="+lock, "FRESHTOKEN_HOLD_LOCK_NAME="+name)
+	if line, err := holder.Stdout.ReadString('\n'); line != "locked\n" {
 		t.Fatalf("the lock holder did not take the lock: %q %v", line, err)
 	}
-	testenv.Pause(t, cmd.Process) // its cleanup, run first, resumes it
-	stat := fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid)
+	testenv.Pause(t, holder.Process) // its cleanup, run first, resumes it
+	stat := fmt.Sprintf("/proc/%d/stat", holder.Process.Pid)
 	testenv.WaitFor(t, "the lock holder to stop", func() bool {
 		b, err := os.ReadFile(stat)
 		return err == nil && strings.Contains(string(b), ") T ")
 	})
-	return cmd.Process.Pid
+	return holder.Process.Pid
 }
 
-// holdLock takes the flock on lock, says so, and holds it until its
-// standard input closes.
-func holdLock(t *testing.T, lock string) {
+// isLockHolder reports whether this process is the copy of the test that
+// stoppedLockHolder runs; if it is, it takes the flock on the lock it was
+// given, says so, and holds it until its standard input closes.
+func isLockHolder(t *testing.T) bool {
+	lock := os.Getenv("FRESHTOKEN_HOLD_LOCK")
+	if lock == "" {
+		return false
+	}
 	if name := os.Getenv("FRESHTOKEN_HOLD_LOCK_NAME"); name != "" {
 		if err := os.WriteFile("/proc/self/comm", []byte(name), 0); err != nil {
 			t.Fatal(err)
@@ -110,4 +104,5 @@ func holdLock(t *testing.T, lock string) {
 	}
 	fmt.Println("locked")
 	bufio.NewReader(os.Stdin).ReadString('\n')
+	return true
 }
