@@ -1554,7 +1554,7 @@ func grantEnded(r *store.Record) bool {
 // endedError is the log-in needed that a record noting the grant ended
 // (see grantEnded) gives a caller: when, and why.
 func (s *Source) endedError(r *store.Record) error {
-	return s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", s.now().Sub(r.Problem.At).Round(time.Second), r.Problem.Message))
+	return s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", max(s.now().Sub(r.Problem.At), 0).Round(time.Second), r.Problem.Message))
 }
 
 // maxKeepMargin is the most a keep-alive renewal comes ahead of a deadline.
