@@ -444,9 +444,10 @@ func (s *Source) settings() *Settings {
 
 // New returns a Source for s backed by o.Store. It reads and sends
 // nothing: the store is first read, and the client secret first fetched,
-// when a token is needed. Settings that could never work (no Env, ClientID
-// or TokenURL, a URL without scheme or host, a negative length of time, no
-// client authentication style) are refused, the error naming the field.
+// when a token is needed. Settings that could never work (no Env or
+// ClientID, neither TokenURL nor Discover, a URL without scheme or host, a
+// negative length of time, no client authentication style) are refused,
+// the error naming the field.
 func New(s Settings, o Options) (*Source, error) {
 	// Copies of its own: a caller may reuse or change its maps and slices
 	// (for another Source) while this one renews.
