@@ -2,7 +2,6 @@ package freshtoken_test
 
 import (
 	"bytes"
-	"go/ast"
 	"go/doc"
 	"go/format"
 	"go/parser"
@@ -75,31 +74,41 @@ func TestReadmeNamesEveryPackage(t *testing.T) {
 	}
 }
 
-// TestExampleBuildsAsAProgramOfYourOwn: the package's Example is shown
-// (pkg.go.dev, go doc) as a whole program to copy, its helper included. It
-// builds and runs as one, in a module of its own that requires freshtoken: it
-// imported the internal dev provider, which no program outside this module
-// may, so a newcomer's copy failed with "use of internal package not
-// allowed". The build sets its own GOFLAGS, and so says -buildvcs=false
-// itself: it dropped the machine's, and failed ("error obtaining VCS
-// status") wherever the temporary folder lies in a checkout git refuses.
+// TestExampleBuildsAsAProgramOfYourOwn: each of the package's Examples is
+// shown (pkg.go.dev, go doc) as a whole program to copy, its helpers
+// included. It builds and runs as one, in a module of its own that requires
+// freshtoken, and prints what its Output says: Example imported the
+// internal dev provider, which no program outside this module may, so a
+// newcomer's copy failed with "use of internal package not allowed". The
+// build sets its own GOFLAGS, and so says -buildvcs=false itself: it
+// dropped the machine's, and failed ("error obtaining VCS status") wherever
+// the temporary folder lies in a checkout git refuses.
 func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "example_test.go", nil, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var play *ast.File
-	for _, ex := range doc.Examples(f) {
-		if ex.Name == "" {
-			play = ex.Play
-		}
+	examples := doc.Examples(f)
+	if len(examples) == 0 || examples[0].Name != "" {
+		t.Fatal("the package has no Example")
 	}
-	if play == nil {
-		t.Fatal("Example is not shown as a whole program")
+	for _, ex := range examples {
+		t.Run("Example"+ex.Name, func(t *testing.T) {
+			if ex.Play == nil {
+				t.Fatal("the Example is not shown as a whole program")
+			}
+			buildExample(t, fset, ex)
+		})
 	}
+}
+
+// buildExample builds ex, shown as a whole program, in a module of its
+// own, and runs it when it has an Output, which it must print.
+func buildExample(t *testing.T, fset *token.FileSet, ex *doc.Example) {
+	t.Helper()
 	var src bytes.Buffer
-	if err := format.Node(&src, fset, play); err != nil {
+	if err := format.Node(&src, fset, ex.Play); err != nil {
 		t.Fatal(err)
 	}
 	root, err := filepath.Abs(".")
@@ -137,9 +146,12 @@ func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("the Example, copied into a program of its own, does not build: %v\n%s\n%s", err, out, src.Bytes())
 	}
+	if ex.Output == "" {
+		return // it shows what to write, and prints nothing to compare
+	}
 	out, err := exec.Command(bin).CombinedOutput()
-	if err != nil || string(out) != "200 OK\n" {
-		t.Fatalf("the Example, copied into a program of its own, printed %q (%v); want 200 OK, as its Output says", out, err)
+	if err != nil || string(out) != ex.Output {
+		t.Fatalf("the Example, copied into a program of its own, printed %q (%v); want %q, as its Output says", out, err, ex.Output)
 	}
 }
 

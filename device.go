@@ -32,8 +32,8 @@ type DeviceLogin struct {
 	VerificationURIComplete string // "" when the provider gives none
 	UserCode                string
 	// Expiry is when the code expires unapproved, and Wait gives up: as the
-	// provider says, within maxDeviceCodeLife, or defaultDeviceCodeLife
-	// after it was issued when the provider does not say.
+	// provider says, within an hour, or 15 minutes after it was issued
+	// when the provider does not say.
 	Expiry time.Time
 	// Check, if not nil, is asked whether the tokens a poll brings may be
 	// stored, as SaveLoginIf asks it (under the renewal lock: see

@@ -2,11 +2,13 @@ package freshtoken_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -35,6 +38,54 @@ func Example() {
 	defer resp.Body.Close()
 	fmt.Println(resp.Status)
 	// Output: 200 OK
+}
+
+// A program that tells its user what to do when it gets no token: log in
+// again once the provider has ended the grant, try again later while the
+// provider or a shared store is down, mend the client's settings when the
+// provider refuses it. Here the provider has ended the grant.
+func ExampleError() {
+	settings, tokens, done := exampleProvider()
+	defer done()
+	endGrant(settings)
+
+	src, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(tokens)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = src.Token()
+	switch {
+	case err == nil:
+		fmt.Println("a fresh token")
+	case errors.Is(err, freshtoken.ErrLoginRequired):
+		fmt.Println("log in again")
+	case errors.Is(err, store.ErrUnreachable):
+		fmt.Println("the token store is down; try again later")
+	case errors.Is(err, freshtoken.ErrUnreachable):
+		fmt.Println("the provider is down; try again later")
+	case errors.Is(err, freshtoken.ErrClientRejected):
+		fmt.Println("check the client id, secret and token URL")
+	default:
+		fmt.Println(err) // the store refused, or a function of your own failed
+	}
+	var e *freshtoken.Error
+	if errors.As(err, &e) {
+		fmt.Println("environment:", e.Env)
+	}
+	// Output:
+	// log in again
+	// environment: sandbox
+}
+
+// endGrant has exampleProvider's token endpoint refuse the refresh token
+// of the log-in, as a provider does once the grant has ended (revoked at
+// the provider, or unused past its limit).
+func endGrant(s freshtoken.Settings) {
+	resp, err := http.PostForm(s.TokenURL, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"refresh-1"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
 }
 
 // exampleProvider stands in for your provider and the log-in you made

@@ -58,6 +58,25 @@ func TestGrantEndedElsewhereEndsTheTokenInMemory(t *testing.T) {
 	}
 }
 
+// TestGrantEndedByAMachineAheadSaysNoNegativeTime: a Source whose clock is
+// behind that of the machine that noted the grant's end (a fleet's clocks
+// apart) says the grant ended moments ago. It said "the provider ended the
+// grant -5m0s ago".
+func TestGrantEndedByAMachineAheadSaysNoNegativeTime(t *testing.T) {
+	r, a := loggedIn(t)
+	servedThenEnded(t, r, a)
+	if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("the forced renewal: %v; want ErrLoginRequired", err)
+	}
+	behind, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: func() time.Time { return r.clock.Now().Add(-5 * time.Minute) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := behind.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant 0s ago") {
+		t.Fatalf("Token on a machine 5 minutes behind: %v; want ErrLoginRequired saying the grant ended 0s ago", err)
+	}
+}
+
 // servedThenEnded has src serve a token, which it keeps in memory, and
 // then the provider end the grant; it returns the token's access token.
 func servedThenEnded(t *testing.T, r *rig, src *freshtoken.Source) (served string) {

@@ -308,9 +308,9 @@ func (s *Source) restShared(work context.Context, r *store.Record, d time.Durati
 
 // RestLeft is how long renewals of r's environment still rest after one
 // gave up (r.Rest), as every renewer follows it: 0 when there is no rest,
-// it has ended, or it is longer than any rest of its kind is (maxRest
-// for a rate limit's; failingRest for a failing token endpoint's;
-// putBackRest for a put-back's, which holds a forced renewal too), written
+// it has ended, or it is longer than any rest of its kind is (an hour
+// for a rate limit's; 5 minutes for a failing token endpoint's; 30
+// seconds for a put-back's, which holds a forced renewal too), written
 // by a machine whose clock is ahead, which would otherwise hold renewals
 // back here as far ahead as that clock is. A minute is allowed for clocks
 // apart. status and the proxy's page tell of the rest only while it is

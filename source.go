@@ -28,7 +28,8 @@ import (
 	"github.com/freshtoken/freshtoken/store"
 )
 
-// Settings describe one environment's client and provider.
+// Settings describe one environment's client and provider. A length of
+// time left zero takes its default; New refuses a negative one.
 type Settings struct {
 	Env          string // the environment's name, used as the store key
 	ClientID     string // as the provider issued it; required
@@ -385,6 +386,29 @@ type flight struct {
 
 // errNotMade is what the methods of a nil or zero Source return, which
 // have nothing to work with: only New makes a Source that does.
+// checkDurations refuses a negative length of time in s, as the
+// configuration file refuses one: each was taken for its default (or, in
+// RetryBackoff, for no wait), so a mistake went unseen.
+func checkDurations(s Settings) error {
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"RenewBefore", s.RenewBefore}, {"IdleLimit", s.IdleLimit}, {"DefaultLifetime", s.DefaultLifetime},
+		{"Timeout", s.Timeout}, {"StoreCheckInterval", s.StoreCheckInterval}, {"MaxRetryAfter", s.MaxRetryAfter},
+	} {
+		if d.d < 0 {
+			return fmt.Errorf("freshtoken: Settings.%s is negative (%s); give a length of time, or zero for the default", d.name, d.d)
+		}
+	}
+	for i, d := range s.RetryBackoff {
+		if d < 0 {
+			return fmt.Errorf("freshtoken: Settings.RetryBackoff[%d] is negative (%s); give the waits between retries, zero for none", i, d)
+		}
+	}
+	return nil
+}
+
 var errNotMade = errors.New("freshtoken: this Source is nil or the zero Source, which cannot fetch or renew tokens; use freshtoken.New to make one")
 
 // unmade reports whether s was not made by New: nil, or the zero Source
@@ -418,7 +442,12 @@ func (s *Source) settings() *Settings {
 	return &s.set
 }
 
-// New returns a Source for s backed by o.Store.
+// New returns a Source for s backed by o.Store. It reads and sends
+// nothing: the store is first read, and the client secret first fetched,
+// when a token is needed. Settings that could never work (no Env or
+// ClientID, neither TokenURL nor Discover, a URL without scheme or host, a
+// negative length of time, no client authentication style) are refused,
+// the error naming the field.
 func New(s Settings, o Options) (*Source, error) {
 	// Copies of its own: a caller may reuse or change its maps and slices
 	// (for another Source) while this one renews.
@@ -483,22 +512,25 @@ func New(s Settings, o Options) (*Source, error) {
 	default:
 		return nil, fmt.Errorf("freshtoken: Settings.Grant %q is not GrantAuthorizationCode, GrantClientCredentials or GrantDeviceCode", s.Grant)
 	}
-	if s.RenewBefore <= 0 {
+	if err := checkDurations(s); err != nil {
+		return nil, err
+	}
+	if s.RenewBefore == 0 {
 		s.RenewBefore = DefaultRenewBefore
 	}
-	if s.DefaultLifetime <= 0 {
+	if s.DefaultLifetime == 0 {
 		s.DefaultLifetime = DefaultLifetime
 	}
-	if s.Timeout <= 0 {
+	if s.Timeout == 0 {
 		s.Timeout = 30 * time.Second
 	}
-	if s.StoreCheckInterval <= 0 {
+	if s.StoreCheckInterval == 0 {
 		s.StoreCheckInterval = 10 * time.Second
 	}
 	if s.RetryBackoff == nil {
 		s.RetryBackoff = DefaultRetryBackoff
 	}
-	if s.MaxRetryAfter <= 0 {
+	if s.MaxRetryAfter == 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
 	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
@@ -1527,7 +1559,7 @@ func grantEnded(r *store.Record) bool {
 // endedError is the log-in needed that a record noting the grant ended
 // (see grantEnded) gives a caller: when, and why.
 func (s *Source) endedError(r *store.Record) error {
-	return s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", s.now().Sub(r.Problem.At).Round(time.Second), r.Problem.Message))
+	return s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", max(s.now().Sub(r.Problem.At), 0).Round(time.Second), r.Problem.Message))
 }
 
 // maxKeepMargin is the most a keep-alive renewal comes ahead of a deadline.

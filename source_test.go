@@ -1065,6 +1065,32 @@ func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	}
 }
 
+// TestNewRefusesNegativeDurations: a negative length of time in Settings
+// is refused by New, naming the field, as the configuration file refuses
+// one. Each was taken for its default, a RetryBackoff wait for none: a
+// RenewBefore of -time.Minute renewed a minute ahead of expiry, silently.
+func TestNewRefusesNegativeDurations(t *testing.T) {
+	for _, c := range []struct {
+		field string
+		set   func(*freshtoken.Settings)
+	}{
+		{"Settings.RenewBefore", func(s *freshtoken.Settings) { s.RenewBefore = -time.Minute }},
+		{"Settings.IdleLimit", func(s *freshtoken.Settings) { s.IdleLimit = -time.Hour }},
+		{"Settings.DefaultLifetime", func(s *freshtoken.Settings) { s.DefaultLifetime = -time.Hour }},
+		{"Settings.Timeout", func(s *freshtoken.Settings) { s.Timeout = -time.Second }},
+		{"Settings.StoreCheckInterval", func(s *freshtoken.Settings) { s.StoreCheckInterval = -time.Second }},
+		{"Settings.MaxRetryAfter", func(s *freshtoken.Settings) { s.MaxRetryAfter = -time.Second }},
+		{"Settings.RetryBackoff[1]", func(s *freshtoken.Settings) { s.RetryBackoff = []time.Duration{0, -time.Second} }},
+	} {
+		r := newRig(t, devprovider.Options{})
+		c.set(&r.settings)
+		_, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store})
+		if err == nil || !strings.Contains(err.Error(), c.field+" is negative") {
+			t.Errorf("New: %v; want an error saying %s is negative", err, c.field)
+		}
+	}
+}
+
 // TestURLsWithCredentialsAreRefused: an endpoint or API URL written with a
 // user and password (https://id:secret@login.example.com/token, as curl
 // takes them) is refused by New without showing the password: it was shown

@@ -26,9 +26,11 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -1294,6 +1296,31 @@ func TestSourcesOpenedPerJobShareConnections(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Fatalf("20 Sources opened one after another made %d connections to the API; want them to share one", n)
+	}
+}
+
+// TestOpenKeepsNothingOfItsContext: a Source that Open returned renews
+// and calls the API after the context given to Open has ended, as a
+// program that opens its Source in a set-up function with a context of
+// that function's expects: Open's documentation said nothing of what the
+// context bounds, and a program could not tell whether to keep it alive.
+func TestOpenKeepsNothingOfItsContext(t *testing.T) {
+	p, base := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	path := idpConfig(t, t.TempDir(), "api_url = \""+base+"/\"\nauth_url = \""+base+"/v2/approve_app\"\ntoken_url = \""+base+"/v2/token_endpoint\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	src, err := config.Open(ctx, config.OpenOptions{Path: path, Env: "idp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	devserver.LoginSource(t, src, time.Now().Add(-2*time.Hour)) // its token has expired
+	resp, err := src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		t.Fatalf("a request after Open's context ended: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || p.Stats().Refreshes != 1 {
+		t.Fatalf("%s after %d renewals; want 200 OK after one", resp.Status, p.Stats().Refreshes)
 	}
 }
 

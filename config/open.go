@@ -68,7 +68,10 @@ func inThisFolder(p string) (string, error) {
 
 // Open returns the token source for a configured environment, in one call.
 // It reads only the configuration: the store is first touched, and the
-// client secret first fetched, when a token is needed. The sources it
+// client secret first fetched, when a token is needed. Nothing of ctx is
+// kept: the Source serves on after ctx ends, each wait bounded by the
+// context its own methods are given (TokenContext's, a request's), which is
+// also where a context of WithSecretCommandNotice goes. The sources it
 // returns share their HTTP connections, so a program may open one for each
 // job or request.
 func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
@@ -84,7 +87,7 @@ func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 }
 
 // Open is the package's Open for a configuration already loaded: o.Path
-// is not read.
+// is not read, and nothing of ctx is kept.
 func (f *File) Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	path := f.Path
 	e, err := f.Select(o.Env)

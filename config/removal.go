@@ -18,8 +18,9 @@ type BrokenEnv struct {
 	// could not be read once they were (all of them when none could be).
 	Unread []string
 	// GrantKnown reports whether every setting that says whose stored
-	// tokens are the environment's (see notOfTheGrant) was read as
-	// written: only then can its tokens be told from those another
+	// tokens are the environment's (every setting but those its tokens
+	// are not bound to, such as client_secret, redirect_uri or timeout)
+	// was read as written: only then can its tokens be told from those another
 	// configuration stored under its name.
 	GrantKnown bool
 	// Whose are those of them that were not (refused, missing, or

@@ -61,7 +61,7 @@ func (s Stamp) Current() bool { return s.taken && s.Same(StampOf(s.path)) }
 const settleTime = 2 * time.Second
 
 // SettledAt reports whether s, taken at at or later, saw no file, or one
-// last changed settleTime or more before at (the later of its change and
+// last changed 2 seconds or more before at (the later of its change and
 // modification times): any later write then shows in its times. A file
 // changed moments before may be written again within the same tick of
 // its file system's clock, with the same size and times, and a stamp

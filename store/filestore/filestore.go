@@ -266,7 +266,7 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 }
 
 // CheckRoom reports why a save of env's record would fail now for want of
-// room (see Store.diskFull), nil if it would not: its disk too full for the
+// room (an error wrapping store.ErrDiskFull), nil if it would not: its disk too full for the
 // record, with neither a reserve to give up nor a record to write over in
 // place, as at a first log-in, which checks before the person approves.
 // A folder not made yet is asked of the nearest folder above it.

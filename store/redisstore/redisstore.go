@@ -26,7 +26,7 @@
 // lock that watched it not extended for half the lock's life, through
 // polls Redis answered without a gap, takes the lock from it in one step,
 // so that the lock passes within LockTTL and a half of its holder's death
-// whatever the mark (see markWatch); the mark expires within InFlightTTL.
+// whatever the mark; the mark expires within InFlightTTL.
 package redisstore
 
 import (
@@ -60,7 +60,7 @@ const DefaultLockTTL = 10 * time.Second
 // Store.InFlightTTL): five minutes, so that a Redis paused for up to that
 // long while a token request was in flight keeps the answer's place. Other
 // machines do not wait for it after a holder died: they take the lock
-// from a mark they watched run down (see markWatch).
+// from a mark they watched run down (see the package documentation).
 const DefaultInFlightTTL = 5 * time.Minute
 
 // DefaultReplicaWait is how long a save waits for a replica to
@@ -554,7 +554,7 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 
 // SaveIf implements store.Swapper: Save, if the record Redis holds is
 // still read (store.Unchanged, on the record as Load reads it), and holds
-// the same JSON still in the script that saves (see Store.stamp).
+// the same JSON still, to the byte, in the script that saves.
 func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
 	if read == nil {
 		return fmt.Errorf("%w: %s held no tokens when read", store.ErrChanged, s.Location(env))
@@ -1203,8 +1203,8 @@ var remove = newGuarded(`return redis.call("DEL", KEYS[1])`)
 
 // DeleteIf implements store.CheckedDeleter: Delete, if the record Redis
 // holds is still read (store.Unchanged, on the record as Load reads it),
-// and holds the same JSON still in the script that deletes (see
-// Store.stamp); with read nil, if it holds a record that cannot be read,
+// and holds the same JSON still, to the byte, in the script that
+// deletes; with read nil, if it holds a record that cannot be read,
 // the same still. A renewal stored in between, by a renewer that took the
 // lock while the caller was paused past it, is kept.
 func (s *Store) DeleteIf(ctx context.Context, env string, read *store.Record) error {
@@ -1448,7 +1448,7 @@ return 0`)
 // in-flight mark stands and is extended (a live holder whose lock Redis
 // expired while paused), and keeps the lock it takes alive until unlock.
 // A mark it watched not extended for half the lock's life is a dead
-// holder's, which it takes the lock from (see markWatch).
+// holder's, which it takes the lock from.
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	if err := store.ValidateEnvName(env); err != nil {
 		return nil, err
