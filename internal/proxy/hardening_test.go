@@ -1344,3 +1344,57 @@ func TestStoppingPassesOnABodyStillComing(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestStoppingTellsOfTheCloseOnItsOwnPages: the proxy's own page answered
+// once the stop began (a log-in's callback, whose code exchange was under
+// way as it began) says Connection: close, as an API's answer does, since
+// the stop closes the connection after: it said nothing, and a browser,
+// keeping the connection alive, sent its next request into the close.
+func TestStoppingTellsOfTheCloseOnItsOwnPages(t *testing.T) {
+	exchanging, release := make(chan struct{}), make(chan struct{})
+	stopping := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		onTokenRequest: func(grant string) {
+			if grant == "authorization_code" {
+				close(exchanging)
+				<-release
+			}
+		},
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) { close(stopping) }
+		}})
+	_, authURL := f.startLogin(t, "dev")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("the provider answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", back.RequestURI(), f.addr)
+	<-exchanging
+	stopped := f.beginStop(t, stopping)
+	close(release)
+	resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the callback in flight as the proxy stopped was not answered: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=logged-in") {
+		t.Errorf("the callback answered %d to %q; want the log-in done", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !resp.Close {
+		t.Error("the callback's answer as the proxy stops does not say that the connection closes")
+	}
+	<-stopped
+}
