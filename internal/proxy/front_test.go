@@ -1165,14 +1165,14 @@ func TestNoLogInStartsOnceLoginsStopForARestart(t *testing.T) {
 			// TestForcedRestartWaitsForALogInJustBegun).
 			state, _ := f.startAttempt(t, "dev", "", time.Hour)
 			if !force {
-				if f.proxy.StopLogins(false) {
+				if f.proxy.StopLogins(false, 0) {
 					t.Fatal("log-ins were stopped while one waited for its browser")
 				}
 				f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state)) // it ends
 			} else {
 				f.clock.Advance(login.DefaultTimeout)
 			}
-			if !f.proxy.StopLogins(force) {
+			if !f.proxy.StopLogins(force, login.DefaultTimeout) {
 				t.Fatal("log-ins were not stopped")
 			}
 			before := f.provider.Stats()
@@ -1270,7 +1270,7 @@ func TestForcedRestartWaitsForALogInJustBegun(t *testing.T) {
 	f.clock.Advance(3 * time.Minute)
 	state, _ := f.startAttempt(t, "dev", "attempt-new", time.Hour)
 	f.clock.Advance(2 * time.Minute)
-	if f.proxy.StopLogins(true) {
+	if f.proxy.StopLogins(true, login.DefaultTimeout) {
 		t.Fatal("a forced restart abandoned a log-in begun 2 minutes before")
 	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -1285,11 +1285,11 @@ func TestForcedRestartWaitsForALogInJustBegun(t *testing.T) {
 		t.Errorf("a log-in asked for as a forced restart waits got %d (Retry-After %q): %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 	f.clock.Advance(2 * time.Minute)
-	if f.proxy.StopLogins(true) {
+	if f.proxy.StopLogins(true, login.DefaultTimeout) {
 		t.Fatal("a forced restart abandoned a log-in begun 4 minutes before")
 	}
 	f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state)) // its browser came back
-	if !f.proxy.StopLogins(true) {
+	if !f.proxy.StopLogins(true, login.DefaultTimeout) {
 		t.Fatal("a forced restart still waits once the log-in begun last has ended")
 	}
 	if got := strings.Count(f.logs.String(), "abandoned by the restart"); got != 1 {

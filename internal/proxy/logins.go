@@ -96,6 +96,9 @@ type logins struct {
 	failed  []failedAttempt
 	// closed: no log-in starts any more (see Proxy.StopLogins).
 	closed bool
+	// spare is how long from its start a log-in still holds a forced
+	// restart (see Proxy.StopLogins); zero until one is forced.
+	spare time.Duration
 }
 
 // failedAttempt is a log-in begun by a `freshtoken login` that failed here:
@@ -177,12 +180,11 @@ var errRestarting = errors.New("freshtoken is restarting as its new version (an 
 // its approval, it closes nothing and reports false, unless force. A
 // log-in asked for once they are closed is not started, and the browser
 // is told when to ask again, of the new process. Forced, it closes them,
-// and still reports false while a log-in begun less than
-// forcedRestartWait ago waits (see restartHeldLocked): the person sent to
-// the provider moments before is most likely approving, and would come
-// back to a process that never began the log-in. The older ones it
-// abandons, which the log tells of.
-func (p *Proxy) StopLogins(force bool) bool {
+// and still reports false while a log-in begun less than spare ago waits
+// (see restartHeldLocked): the person sent to the provider moments before
+// is most likely approving, and would come back to a process that never
+// began the log-in. The older ones it abandons, which the log tells of.
+func (p *Proxy) StopLogins(force bool, spare time.Duration) bool {
 	l, now := &p.logins, p.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -190,6 +192,9 @@ func (p *Proxy) StopLogins(force bool) bool {
 		return false
 	}
 	l.closed = true
+	if force {
+		l.spare = spare
+	}
 	if p.restartHeldLocked(now) > 0 {
 		return false
 	}
@@ -201,20 +206,14 @@ func (p *Proxy) StopLogins(force bool) bool {
 	return true
 }
 
-// forcedRestartWait is how long from its start a log-in begun here holds a
-// restart after an upgrade that has waited its longest for the log-ins
-// under way (see StopLogins): as long as a log-in waits for its browser by
-// default.
-const forcedRestartWait = login.DefaultTimeout
-
 // restartHeldLocked is how much longer, at now, the log-ins begun here
-// hold a forced restart: until each begun less than forcedRestartWait ago
-// has ended or is that old; l.mu is held.
+// hold a forced restart: until each begun less than logins.spare ago has
+// ended or is that old; l.mu is held.
 func (p *Proxy) restartHeldLocked(now time.Time) time.Duration {
 	var held time.Duration
 	hold := func(began, expires time.Time) {
 		if now.Before(expires) {
-			held = max(held, min(expires.Sub(now), began.Add(forcedRestartWait).Sub(now)))
+			held = max(held, min(expires.Sub(now), began.Add(p.logins.spare).Sub(now)))
 		}
 	}
 	for _, pl := range p.logins.pending {
