@@ -130,6 +130,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case err = <-failed:
 	}
+	if err == nil {
+		// Before Stopping tells of the stop: an answer begun after it
+		// says that its connection closes.
+		p.draining.Store(true)
+	}
 	if n := p.serving.Load(); n > 0 && err == nil && p.o.Stopping != nil {
 		p.o.Stopping(int(n), p.timeouts.shutdown)
 	}

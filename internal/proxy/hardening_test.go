@@ -1398,3 +1398,60 @@ func TestStoppingTellsOfTheCloseOnItsOwnPages(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestStoppingTellsOfTheCloseOnceItSaysSo: an answer given once the proxy
+// has said it is stopping (Options.Stopping, "freshtoken proxy stopping:
+// waiting … for 1 request in flight") says Connection: close: the stop's
+// state was set only after, as it began to close idle connections, and a
+// log-in link opened in that moment on a connection accepted before was
+// refused for the restart with no word of the close that followed.
+func TestStoppingTellsOfTheCloseOnceItSaysSo(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+	}))
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(api.Close)
+	t.Cleanup(let) // first: the API's close waits for the request it holds
+	stopping, asked := make(chan struct{}), make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) {
+				close(stopping)
+				<-asked // the moment after it is said
+			}
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+	f.login(t, "api")
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(f.base + "/api/hold")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-arrived
+	c := acceptedConn(t, f)
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	<-stopping
+	fmt.Fprintf(c, "GET /favicon.ico HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	close(asked)
+	if err != nil {
+		t.Fatalf("a request as the proxy says it stops was not answered: %v", err)
+	}
+	resp.Body.Close()
+	if !resp.Close {
+		t.Error("the answer given once the proxy said it stops does not say that the connection closes")
+	}
+	let()
+	if err := <-held; err != nil {
+		t.Errorf("the request in flight as the proxy stopped: %v", err)
+	}
+	<-stopped
+}
