@@ -248,11 +248,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // all that time, took the proxy for hung. The call carries on alone, its
 // outcome kept for the requests after, as when a client goes away.
 func (p *Proxy) token(ctx context.Context, e *envProxy) error {
-	stalled := make(chan string, 1)
-	ctx = store.WithStalled(ctx, func(what string, still bool) {
-		if still {
+	notices := make(chan string, 1)
+	ctx = store.WithStalled(ctx, func(what string, stalled bool) {
+		if stalled {
 			select {
-			case stalled <- what:
+			case notices <- what:
 			default:
 			}
 		}
@@ -264,28 +264,23 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	}()
 	timeout := time.NewTimer(e.conf.Timeout)
 	defer timeout.Stop()
-	var what string // the store that stalled, once one has
-	late := false
-	for {
+	var stalled string // the store that stalled, once one has
+	for late := false; stalled == "" || !late; {
 		select {
 		case err := <-got:
 			if err == nil {
 				e.storeStalled.Store(false)
 			}
 			return err
-		case what = <-stalled:
-			stalled = nil
+		case stalled = <-notices:
 		case <-timeout.C:
 			late = true
 		}
-		if late && what != "" {
-			err := &storeStalledError{env: e.name, store: what, timeout: e.conf.Timeout}
-			if e.storeStalled.CompareAndSwap(false, true) {
-				p.log.Warn("a request was answered 503: the token store did not answer within the environment's timeout", "env", e.name, "store", what, "timeout", e.conf.Timeout)
-			}
-			return err
-		}
 	}
+	if e.storeStalled.CompareAndSwap(false, true) {
+		p.log.Warn("a request was answered 503: the token store did not answer within the environment's timeout", "env", e.name, "store", stalled, "timeout", e.conf.Timeout)
+	}
+	return &storeStalledError{env: e.name, store: stalled, timeout: e.conf.Timeout}
 }
 
 // storeStalledError is a request whose token the store did not give within
