@@ -3,12 +3,15 @@
 package e2e_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -224,4 +227,97 @@ exec env -u FRESHTOKEN_INTERNAL_LISTEN_FD ` + binary + ` "$@"
 	if err := getCompany(http.DefaultClient, "http://"+addr+"/dev/v2/company"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLoginRefusedDuringTheUpgradeRestart: `freshtoken login`'s link,
+// opened as the proxy stops for an upgrade restart (on a connection it
+// had accepted, so the old version answers it), is refused, 503: the
+// browser is told to open the page again in a few seconds and click Log
+// in. The command, which the refusal neither held nor failed, waits on,
+// and the log-in begun from the new version's page ends it, logged in.
+func TestLoginRefusedDuringTheUpgradeRestart(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, RequestsPerMinute: -1}, "")
+	w.login()
+	_, addr := w.redirectAddr()
+	run, bin, install, data := w.upgradableProxy(addr)
+	run.waitSaid(t, "freshtoken proxy running at")
+	login := w.watch("login", "--no-browser", "--timeout", "50s")
+	link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
+
+	// An upload still coming holds the stop (its grace, 5 s), and a
+	// connection accepted before it, which has sent nothing yet, is
+	// answered by the old version.
+	upload := dialProxy(t, addr)
+	fmt.Fprintf(upload, "POST /dev/v2/contacts HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"contact\":", addr)
+	browser := dialProxy(t, addr)
+	install(data)
+	run.waitSaid(t, "waiting up to 5s for 1 request in flight")
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(browser, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", u.RequestURI(), addr)
+	resp, err := http.ReadResponse(bufio.NewReader(browser), nil)
+	if err != nil {
+		t.Fatalf("the log-in link opened as the proxy stops: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !resp.Close ||
+		!strings.Contains(string(body), "restarting as its new version") || !strings.Contains(string(body), "http://"+addr+"/ again in a few seconds and click Log in") {
+		t.Errorf("the log-in link opened as the proxy stops got %d (Retry-After %q, close %t): %s", resp.StatusCode, resp.Header.Get("Retry-After"), resp.Close, body)
+	}
+	io.WriteString(upload, `{"organisation_name":"Acme"}}`)
+	run.waitSaid(t, "starting the new version, "+bin)
+	testenv.WaitFor(t, "the new version to serve", func() bool {
+		return strings.Count(run.stderr.String(), "freshtoken proxy running at") == 2
+	})
+	select {
+	case <-login.stderr.Closed():
+		t.Fatalf("login ended as its link was refused:\n%s", login.stderr)
+	default:
+	}
+
+	// The person opens the new version's page and clicks Log in.
+	page, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(html)
+	if csrf == nil {
+		t.Fatalf("no Log in form on the new version's page:\n%s", html)
+	}
+	click, err := http.NewRequest(http.MethodPost, "http://"+addr+"/.freshtoken/envs/dev/login", strings.NewReader("csrf="+url.QueryEscape(string(csrf[1]))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	click.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	click.Header.Set("Origin", "http://"+addr)
+	done, err := http.DefaultClient.Do(click)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Body.Close()
+	if !done.Request.URL.Query().Has("done") || done.Request.URL.Query().Get("done") != "logged-in" {
+		t.Errorf("Log in on the new version's page ended at %s", done.Request.URL)
+	}
+	login.waitExit(t, 0)
+	if !strings.Contains(login.stderr.String(), "Logged in to dev through the freshtoken proxy") {
+		t.Errorf("login said:\n%s", login.stderr)
+	}
+}
+
+// dialProxy connects to the proxy at addr, for the test to write HTTP on
+// by hand; closed when the test ends.
+func dialProxy(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(time.Minute)) // a failure, not a hang
+	return c
 }

@@ -121,7 +121,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	var serving atomic.Pointer[proxy.Proxy] // once it listens
 	ctx, upgradedTo := watchUpgrade(ctx, f.Logger(), func(force bool) bool {
 		p := serving.Load()
-		return p == nil || p.StopLogins(force)
+		return p == nil || p.StopLogins(force, upgradeLoginSpare*upgradeCheck)
 	})
 	var notifier atomic.Pointer[notify.Notifier] // once the configuration can be used
 	if opts.NoListen {

@@ -34,6 +34,12 @@ var upgradeCheck = func() time.Duration {
 // running for long.
 const upgradeLoginLooks = 20
 
+// upgradeLoginSpare is how many looks a log-in begun just before the
+// restart was forced (upgradeLoginLooks) still holds it: its person, sent
+// to the provider moments before, is most likely approving. As long as a
+// log-in waits for its browser by default (login.DefaultTimeout).
+const upgradeLoginSpare = 5
+
 // upgradeVersionTimeout bounds the new freshtoken's `version`
 // (startsAsFreshtoken): one that takes longer hangs, and is refused.
 var upgradeVersionTimeout = 30 * time.Second
@@ -87,7 +93,9 @@ func (u *upgraded) Error() string {
 // proxy.Proxy.StopLogins): their state lives in this process, and would
 // go with it. While one waits for its browser, or a device log-in for its
 // approval, the proxy stops later, by upgradeLoginLooks at most, when
-// stopLogins is forced.
+// stopLogins is forced: that closes the proxy to new log-ins, and still
+// holds the restart while one begun within upgradeLoginSpare looks waits
+// (its person is likely approving).
 func watchUpgrade(ctx context.Context, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
@@ -144,8 +152,11 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 				continue
 			}
 			if !stopLogins(held >= upgradeLoginLooks) {
-				if held == 0 {
+				switch held {
+				case 0:
 					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the log-in under way ends (its browser back, or its code approved)", "path", path)
+				case upgradeLoginLooks:
+					log.Warn("freshtoken was replaced (an upgrade), and log-ins under way have held the restart for its longest: no log-in starts any more, and this proxy starts the new version once the one begun last has ended, within "+(upgradeLoginSpare*upgradeCheck).String(), "path", path)
 				}
 				held++
 				continue

@@ -411,13 +411,13 @@ func TestLoginLinkOnlyForTheBrowserGrant(t *testing.T) {
 func TestADeviceLogInHoldsTheRestart(t *testing.T) {
 	f := deviceFixture(t)
 	code := f.pressDeviceLogIn(t)
-	if f.proxy.StopLogins(false) {
+	if f.proxy.StopLogins(false, 0) {
 		t.Fatal("log-ins were stopped while a device log-in waited for the person's approval")
 	}
 	if err := f.provider.DecideDevice(code, true); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, "the device log-in to end", func() bool { return f.proxy.StopLogins(false) })
+	testenv.WaitFor(t, "the device log-in to end", func() bool { return f.proxy.StopLogins(false, 0) })
 	req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/tv/login", strings.NewReader(url.Values{"csrf": {f.csrf(t)}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", f.base)

@@ -27,6 +27,7 @@ import (
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // maxReplayBody is the largest request body kept in memory, so that it can
@@ -81,6 +82,9 @@ type envProxy struct {
 	// undiscovered is when discovering the issuer's endpoints for
 	// toTokenEndpoint last failed, if it did.
 	undiscovered atomic.Pointer[time.Time]
+	// storeStalled: the last request the store held past the timeout was
+	// answered so (see Proxy.token), and no token has been got since.
+	storeStalled atomic.Bool
 	// cookieNames are the names of the cookies the API has set through the
 	// proxy, up to maxCookieNames: of a browser's cookies, only these go to
 	// the API (see keepOwnCookies).
@@ -155,7 +159,7 @@ type inboundRequest struct {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name, _ := splitEnv(r.URL.EscapedPath())
-	rec := &recorder{ResponseWriter: w, http10: !r.ProtoAtLeast(1, 1), draining: &p.draining}
+	rec := &recorder{ResponseWriter: w, http10: !r.ProtoAtLeast(1, 1)}
 	defer func() { p.noteRequest(start, name, r.Method, r.URL.Path, rec.status, rec.bytes) }()
 	e, err := p.env(r.Context(), name)
 	if err != nil {
@@ -211,7 +215,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	// Asked here, before forwarding, so that a log-in needed or a provider
 	// down is answered as the proxy's own JSON error. (A renewal the engine
 	// has started is seen through even if this client gives up.)
-	if _, err := e.src.TokenContext(r.Context()); err != nil {
+	if err := p.token(r.Context(), e); err != nil {
 		if errors.Is(context.Cause(r.Context()), errStopping) {
 			writeKind(rec, kinds.Interrupted, stoppingProblem(name, false))
 			return
@@ -233,6 +237,64 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	e.rp.ServeHTTP(rec, out)
 }
+
+// token gets e's token for a client's request (Source.TokenContext), but
+// waits for a token store that stopped answering (Redis paused, or behind a
+// lost connection) no longer than e's timeout: once a call to the store
+// has waited store.StallNotice unanswered and the request has waited the
+// timeout, it is storeStalledError, which the log tells of once a stall.
+// The store's own wait, its tries again included, may be much longer
+// (read_timeout in the store's URL), and the client, holding its request
+// all that time, took the proxy for hung. The call carries on alone, its
+// outcome kept for the requests after, as when a client goes away.
+func (p *Proxy) token(ctx context.Context, e *envProxy) error {
+	notices := make(chan string, 1)
+	ctx = store.WithStalled(ctx, func(what string, stalled bool) {
+		if stalled {
+			select {
+			case notices <- what:
+			default:
+			}
+		}
+	})
+	got := make(chan error, 1)
+	go func() {
+		_, err := e.src.TokenContext(ctx)
+		got <- err
+	}()
+	timeout := time.NewTimer(e.conf.Timeout)
+	defer timeout.Stop()
+	var stalled string // the store that stalled, once one has
+	for late := false; stalled == "" || !late; {
+		select {
+		case err := <-got:
+			if err == nil {
+				e.storeStalled.Store(false)
+			}
+			return err
+		case stalled = <-notices:
+		case <-timeout.C:
+			late = true
+		}
+	}
+	if e.storeStalled.CompareAndSwap(false, true) {
+		p.log.Warn("a request was answered 503: the token store did not answer within the environment's timeout", "env", e.name, "store", stalled, "timeout", e.conf.Timeout)
+	}
+	return &storeStalledError{env: e.name, store: stalled, timeout: e.conf.Timeout}
+}
+
+// storeStalledError is a request whose token the store did not give within
+// the environment's timeout.
+type storeStalledError struct {
+	env, store string
+	timeout    time.Duration
+}
+
+func (e *storeStalledError) Error() string {
+	return fmt.Sprintf("%s: %s has not answered for %s (the environment's timeout), so no token could be had from it; check that it is running and answering, then try again", e.env, e.store, e.timeout)
+}
+
+func (e *storeStalledError) Unwrap() error { return store.ErrUnreachable }
 
 // toTokenEndpoint reports whether a request would go to the provider's
 // token or revocation endpoint, its path read as an API would read it:

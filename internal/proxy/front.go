@@ -103,10 +103,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.draining.Load() {
-			w.Header().Set("Connection", "close")
-		}
-		p.ServeHTTP(w, r)
+		p.ServeHTTP(&stopTelling{ResponseWriter: w, draining: &p.draining}, r)
 	})
 	// closeIdle closes the connections waiting for their next request,
 	// and those that have sent nothing since they were accepted
@@ -132,6 +129,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case <-ctx.Done():
 	case err = <-failed:
+	}
+	if err == nil {
+		// Before Stopping tells of the stop: an answer begun after it
+		// says that its connection closes.
+		p.draining.Store(true)
 	}
 	if n := p.serving.Load(); n > 0 && err == nil && p.o.Stopping != nil {
 		p.o.Stopping(int(n), p.timeouts.shutdown)
@@ -307,3 +309,37 @@ func (c *sendLimitedConn) CloseWrite() error {
 	}
 	return nil
 }
+
+// stopTelling writes every answer the proxy gives, its own pages' and the
+// APIs' alike: one begun once the proxy is stopping (draining) says
+// Connection: close, as the stop closes its connection after. Told only as
+// the request came, an answer begun later (a log-in's callback whose code
+// exchange was under way as the stop began, a renewal, an upload still
+// coming) said nothing, and a browser sent its next request into the
+// close.
+type stopTelling struct {
+	http.ResponseWriter
+	draining *atomic.Bool
+	begun    bool // the final answer's header is written
+}
+
+func (w *stopTelling) WriteHeader(code int) {
+	if code >= 200 && !w.begun {
+		w.begun = true
+		if w.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *stopTelling) Write(b []byte) (int, error) {
+	if !w.begun {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer (to flush,
+// to hand the connection to a protocol switch).
+func (w *stopTelling) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"golang.org/x/net/websocket"
@@ -1160,14 +1161,18 @@ func TestNoLogInStartsOnceLoginsStopForARestart(t *testing.T) {
 	for _, force := range []bool{false, true} {
 		t.Run(fmt.Sprintf("force %t", force), func(t *testing.T) {
 			f := newFixture(t)
-			state, _ := f.startLogin(t, "dev")
+			// Forced, one begun long enough ago holds nothing (see
+			// TestForcedRestartWaitsForALogInJustBegun).
+			state, _ := f.startAttempt(t, "dev", "", time.Hour)
 			if !force {
-				if f.proxy.StopLogins(false) {
+				if f.proxy.StopLogins(false, 0) {
 					t.Fatal("log-ins were stopped while one waited for its browser")
 				}
 				f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state)) // it ends
+			} else {
+				f.clock.Advance(login.DefaultTimeout)
 			}
-			if !f.proxy.StopLogins(force) {
+			if !f.proxy.StopLogins(force, login.DefaultTimeout) {
 				t.Fatal("log-ins were not stopped")
 			}
 			before := f.provider.Stats()
@@ -1248,4 +1253,46 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 		t.Errorf("the request in flight as the proxy stopped: %v", err)
 	}
 	<-stopped
+}
+
+// TestForcedRestartWaitsForALogInJustBegun: the restart after an upgrade,
+// forced once log-ins under way have held it for its longest, closes the
+// proxy to new log-ins and waits still for a log-in begun less than the
+// default log-in time (5 minutes) ago, which may have its person at the
+// provider approving, until it ends or is that old: it was abandoned, and
+// its browser came back to a process that never began it. A log-in asked
+// for meanwhile is told when to ask again. One older is abandoned, which
+// the log tells of; one whose browser comes back holds the restart no
+// more.
+func TestForcedRestartWaitsForALogInJustBegun(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true})
+	f.startAttempt(t, "dev", "attempt-old", time.Hour)
+	f.clock.Advance(3 * time.Minute)
+	state, _ := f.startAttempt(t, "dev", "attempt-new", time.Hour)
+	f.clock.Advance(2 * time.Minute)
+	if f.proxy.StopLogins(true, login.DefaultTimeout) {
+		t.Fatal("a forced restart abandoned a log-in begun 2 minutes before")
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "attempt-late", 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "180" ||
+		!strings.Contains(string(body), f.base+"/ again in 3 minutes, once the log-in under way has ended, and click Log in") {
+		t.Errorf("a log-in asked for as a forced restart waits got %d (Retry-After %q): %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	f.clock.Advance(2 * time.Minute)
+	if f.proxy.StopLogins(true, login.DefaultTimeout) {
+		t.Fatal("a forced restart abandoned a log-in begun 4 minutes before")
+	}
+	f.get(t, "/callback?error=access_denied&state="+url.QueryEscape(state)) // its browser came back
+	if !f.proxy.StopLogins(true, login.DefaultTimeout) {
+		t.Fatal("a forced restart still waits once the log-in begun last has ended")
+	}
+	if got := strings.Count(f.logs.String(), "abandoned by the restart"); got != 1 {
+		t.Errorf("the log tells of %d abandoned log-ins, want 1 (the one begun first):\n%s", got, f.logs)
+	}
 }

@@ -1344,3 +1344,114 @@ func TestStoppingPassesOnABodyStillComing(t *testing.T) {
 	}
 	<-stopped
 }
+
+// TestStoppingTellsOfTheCloseOnItsOwnPages: the proxy's own page answered
+// once the stop began (a log-in's callback, whose code exchange was under
+// way as it began) says Connection: close, as an API's answer does, since
+// the stop closes the connection after: it said nothing, and a browser,
+// keeping the connection alive, sent its next request into the close.
+func TestStoppingTellsOfTheCloseOnItsOwnPages(t *testing.T) {
+	exchanging, release := make(chan struct{}), make(chan struct{})
+	stopping := make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		onTokenRequest: func(grant string) {
+			if grant == "authorization_code" {
+				close(exchanging)
+				<-release
+			}
+		},
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) { close(stopping) }
+		}})
+	_, authURL := f.startLogin(t, "dev")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("the provider answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure, not a hang
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", back.RequestURI(), f.addr)
+	<-exchanging
+	stopped := f.beginStop(t, stopping)
+	close(release)
+	resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the callback in flight as the proxy stopped was not answered: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=logged-in") {
+		t.Errorf("the callback answered %d to %q; want the log-in done", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if !resp.Close {
+		t.Error("the callback's answer as the proxy stops does not say that the connection closes")
+	}
+	<-stopped
+}
+
+// TestStoppingTellsOfTheCloseOnceItSaysSo: an answer given once the proxy
+// has said it is stopping (Options.Stopping, "freshtoken proxy stopping:
+// waiting … for 1 request in flight") says Connection: close: the stop's
+// state was set only after, as it began to close idle connections, and a
+// log-in link opened in that moment on a connection accepted before was
+// refused for the restart with no word of the close that followed.
+func TestStoppingTellsOfTheCloseOnceItSaysSo(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-release
+	}))
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(api.Close)
+	t.Cleanup(let) // first: the API's close waits for the request it holds
+	stopping, asked := make(chan struct{}), make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
+		tune: func(o *proxy.Options) {
+			o.ShutdownGrace = time.Minute // the stop cannot end by it on a loaded machine
+			o.Stopping = func(int, time.Duration) {
+				close(stopping)
+				<-asked // the moment after it is said
+			}
+		},
+		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
+	f.login(t, "api")
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(f.base + "/api/hold")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-arrived
+	c := acceptedConn(t, f)
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	<-stopping
+	fmt.Fprintf(c, "GET /favicon.ico HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	close(asked)
+	if err != nil {
+		t.Fatalf("a request as the proxy says it stops was not answered: %v", err)
+	}
+	resp.Body.Close()
+	if !resp.Close {
+		t.Error("the answer given once the proxy said it stops does not say that the connection closes")
+	}
+	let()
+	if err := <-held; err != nil {
+		t.Errorf("the request in flight as the proxy stopped: %v", err)
+	}
+	<-stopped
+}

@@ -47,6 +47,7 @@ type pendingLogin struct {
 	flow    *login.Flow
 	req     login.Request
 	path    string // of its redirect URI, where the browser comes back
+	began   time.Time
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
 	// overNewer: it began over tokens a newer freshtoken wrote, which the
@@ -95,6 +96,9 @@ type logins struct {
 	failed  []failedAttempt
 	// closed: no log-in starts any more (see Proxy.StopLogins).
 	closed bool
+	// spare is how long from its start a log-in still holds a forced
+	// restart (see Proxy.StopLogins); zero until one is forced.
+	spare time.Duration
 }
 
 // failedAttempt is a log-in begun by a `freshtoken login` that failed here:
@@ -175,8 +179,12 @@ var errRestarting = errors.New("freshtoken is restarting as its new version (an 
 // and reports true; while a log-in started here waits for its browser or
 // its approval, it closes nothing and reports false, unless force. A
 // log-in asked for once they are closed is not started, and the browser
-// is told to ask again in a few seconds, of the new process.
-func (p *Proxy) StopLogins(force bool) bool {
+// is told when to ask again, of the new process. Forced, it closes them,
+// and still reports false while a log-in begun less than spare ago waits
+// (see restartHeldLocked): the person sent to the provider moments before
+// is most likely approving, and would come back to a process that never
+// began the log-in. The older ones it abandons, which the log tells of.
+func (p *Proxy) StopLogins(force bool, spare time.Duration) bool {
 	l, now := &p.logins, p.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -184,7 +192,42 @@ func (p *Proxy) StopLogins(force bool) bool {
 		return false
 	}
 	l.closed = true
+	if force {
+		l.spare = spare
+	}
+	if p.restartHeldLocked(now) > 0 {
+		return false
+	}
+	for _, pl := range l.pending {
+		if !pl.answered && now.Before(pl.expires) {
+			p.log.Warn("a browser log-in abandoned by the restart as the new version: the browser coming back is told to log in again", "env", pl.env.name, "began", pl.began.UTC().Format(time.RFC3339))
+		}
+	}
 	return true
+}
+
+// restartHeldLocked is how much longer, at now, the log-ins begun here
+// hold a forced restart: until each begun less than logins.spare ago has
+// ended or is that old; l.mu is held.
+func (p *Proxy) restartHeldLocked(now time.Time) time.Duration {
+	var held time.Duration
+	hold := func(began, expires time.Time) {
+		if now.Before(expires) {
+			held = max(held, min(expires.Sub(now), began.Add(p.logins.spare).Sub(now)))
+		}
+	}
+	for _, pl := range p.logins.pending {
+		if !pl.answered {
+			hold(pl.began, pl.expires)
+		}
+	}
+	p.envs.Range(func(_, v any) bool {
+		if dl := v.(*envProxy).device.Load(); dl != nil {
+			hold(dl.began, dl.expires)
+		}
+		return true
+	})
+	return held
 }
 
 // showDevice makes dl e's device log-in, which StopLogins waits for, or
@@ -293,6 +336,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
 		req:       login.NewRequest(conf),
 		path:      u.Path,
+		began:     now,
 		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
 		attempt:   attempt,
 		overNewer: e.holdsNewer(ctx),
@@ -546,11 +590,24 @@ func (p *Proxy) sendToProvider(w http.ResponseWriter, r *http.Request, name, att
 }
 
 // refuseForRestart answers a log-in of name asked for once the log-ins
-// are closed (StopLogins): the browser is to ask the new process.
+// are closed (StopLogins): the browser is to ask the new process, in a
+// few seconds, or once the log-ins that still hold a forced restart have
+// ended.
 func (p *Proxy) refuseForRestart(w http.ResponseWriter, name string) {
+	p.logins.mu.Lock()
+	held := p.restartHeldLocked(p.now())
+	p.logins.mu.Unlock()
 	p.log.Info("log-in not started: the proxy is restarting as its new version", "env", name)
-	w.Header().Set("Retry-After", "5")
-	http.Error(w, errRestarting.Error()+", so no log-in to "+name+" was started: open "+p.base+"/ again in a few seconds and click Log in.", http.StatusServiceUnavailable)
+	when, retry := "in a few seconds", 5*time.Second
+	if held > 0 {
+		minutes := int((held + time.Minute - 1) / time.Minute)
+		when, retry = fmt.Sprintf("in %d minutes, once the log-in under way has ended,", minutes), time.Duration(minutes)*time.Minute
+		if minutes == 1 {
+			when = "in a minute, once the log-in under way has ended,"
+		}
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
+	http.Error(w, errRestarting.Error()+", so no log-in to "+name+" was started: open "+p.base+"/ again "+when+" and click Log in.", http.StatusServiceUnavailable)
 }
 
 // handleLoginLink is the link `freshtoken login` opens in the browser when

@@ -992,3 +992,35 @@ func TestStoppingSeesACodeExchangeThrough(t *testing.T) {
 		t.Fatal("Serve returned before the tokens of the log-in's code exchange were stored")
 	}
 }
+
+// TestStalledStoreIsAnsweredWithinTheTimeout: a client's request whose
+// tokens are in a Redis that takes connections and never answers (paused)
+// gets the proxy's JSON error (503 store_unreachable, naming the Redis and
+// the timeout) once the environment's timeout has passed, and the proxy's
+// log says why, once: it waited for the store's own time, its tries again
+// included (80 s with read_timeout=20s), told nothing, as if the proxy had
+// hung, and the log said nothing above debug.
+func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return fmt.Sprintf("[env.short]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\ntimeout = \"3s\"\n", f.api)
+		}})
+	srv.Pause(t)
+	defer srv.Resume(t)
+	for range 2 {
+		start := time.Now()
+		resp, body := f.get(t, "/short/v2/company")
+		took := time.Since(start)
+		p := decode[problemBody](t, body)
+		if resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" || !strings.Contains(p.Message, "Redis at redis://"+srv.Addr) || !strings.Contains(p.Message, "3s (the environment's timeout)") {
+			t.Errorf("a request whose store stalls: %d %s", resp.StatusCode, body)
+		}
+		if took > 10*time.Second { // 3 s, and the 20 s of one try is far off
+			t.Errorf("the request was answered after %s, past the environment's timeout of 3s", took)
+		}
+	}
+	if got := strings.Count(f.logs.String(), "the token store did not answer within the environment's timeout"); got != 1 {
+		t.Errorf("the log tells of the stall %d times, want once:\n%s", got, f.logs)
+	}
+}

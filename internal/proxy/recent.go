@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -79,11 +78,6 @@ type recorder struct {
 	bytes  int64
 	// http10 is a client of HTTP/1.0, which knows no interim answers.
 	http10 bool
-	// draining is the proxy's: an answer begun once it is stopping says
-	// it closes its connection, as the stop closes it after, where a
-	// client (curl, keeping its connection alive) sent its next request
-	// on it.
-	draining *atomic.Bool
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -107,9 +101,6 @@ func (rec *recorder) WriteHeader(code int) {
 	if h["Content-Type"] == nil {
 		h["Content-Type"] = nil // none given: pass none on, where net/http would guess one
 	}
-	if code >= 200 && rec.draining.Load() {
-		h.Set("Connection", "close")
-	}
 	rec.ResponseWriter.WriteHeader(code)
 }
 
@@ -131,15 +122,14 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 // sent with its request, before the API's 101 (a websocket's first frame,
 // sent at once), was lost. Here the connection's reads begin with them.
 // The ReverseProxy writes the API's 101 to the connection directly, so the
-// 101 is noted here; it adds the API's headers to the answer's, so the
-// proxy's own Connection (a stopping proxy's close) is taken out: beside
-// the switch's Upgrade, a websocket client read the first and refused it.
+// 101 is noted here. A stopping proxy's Connection: close is set only as a
+// final answer begins (see stopTelling), never on the 101: beside the
+// switch's Upgrade, a websocket client read the first and refused it.
 func (rec *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(rec.ResponseWriter).Hijack()
 	if err != nil {
 		return c, brw, err
 	}
-	rec.Header().Del("Connection")
 	if rec.status == 0 {
 		rec.status = http.StatusSwitchingProtocols
 	}
