@@ -505,9 +505,26 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	}
 	due := !at.IsZero() && !k.now().Before(at)
 	endpoint := tokenEndpoint(src)
-	k.member(name, endpoint, src)
+	pull := k.pullable(name, src, rec, plan, at)
+	k.member(name, endpoint, src, at, pull)
+	var ahead time.Duration // how far ahead of its plan the renewal is pulled
+	var slot time.Time      // when it is to be pulled ahead, if later
 	if !due {
 		k.unwait(name, endpoint)
+		if pull > 0 && at.Sub(k.now()) <= pull+look {
+			if slot = k.slot(name, endpoint); !slot.Before(at) {
+				slot = time.Time{}
+			}
+		}
+		if !slot.IsZero() && !slot.After(k.now()) {
+			k.renewedElsewhere(ctx, endpoint)
+			if k.pulled(name, endpoint) {
+				due, ahead = true, at.Sub(k.now())
+				why = "ahead of its plan, to spread the renewals of its token endpoint falling due together (" + why + ")"
+			} else {
+				slot = k.now().Add(aheadLook) // the minute is full: asked again, in case it frees
+			}
+		}
 	} else {
 		k.renewedElsewhere(ctx, endpoint)
 		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
@@ -526,7 +543,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if due {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 		src = k.renewing(ctx, name, settings, src)
-		renewed, err := src.KeepAlive(ctx)
+		renewed, err := src.KeepAliveAhead(ctx, ahead)
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
@@ -545,7 +562,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 		rec = renewed
 		plan = src.Plan(rec)
-		at, why = plan.At, plan.Reason()
+		at, why, slot = plan.At, plan.Reason(), time.Time{}
 	} else {
 		k.noteRead(name, rec)
 	}
@@ -602,6 +619,10 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		if at.Before(next) {
 			next = at
 		}
+	}
+	if !slot.IsZero() && slot.Before(next) {
+		k.Logger.Debug("keeper: renewal to be made ahead of its plan, to spread the renewals of its token endpoint falling due together", "env", name, "at", slot.Format(time.RFC3339))
+		next = slot
 	}
 	return max(next.Sub(k.now()), minWait)
 }
@@ -851,10 +872,14 @@ type pace struct {
 }
 
 // member is an environment of a token endpoint: the Source it was last
-// looked at through, and when renewedElsewhere last read its record.
+// looked at through, when renewedElsewhere last read its record, and, as
+// its last look found, when its renewal is planned (zero for none) and how
+// far ahead of that it may be made to spread a crowd (see pullable).
 type member struct {
 	src  *freshtoken.Source
 	read time.Time
+	at   time.Time
+	pull time.Duration
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -900,14 +925,110 @@ func (k *Keeper) lapsingUntold(env, endpoint string) bool {
 const waiterGone = 2 * time.Minute
 
 // member notes env as one of endpoint's environments, looked at through
-// src, whose records renewedElsewhere reads.
-func (k *Keeper) member(env, endpoint string, src *freshtoken.Source) {
+// src, whose records renewedElsewhere reads, its renewal planned at at,
+// and which may be pulled that far ahead (see slot).
+func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Time, pull time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
 	m := p.members[env]
-	m.src = src
+	m.src, m.at, m.pull = src, at, pull
 	p.members[env] = m
+}
+
+// spacing is the time between renewals that keeps them keptPerMinute a
+// minute.
+const spacing = time.Minute / keptPerMinute
+
+// slot is when env's renewal, not yet due, is to be made so that the
+// renewals of endpoint's environments falling due together are spread
+// spacing apart, never held past their plans: taken from the last planned
+// back, each is made at its plan, or a spacing before the next one's if
+// that is sooner, but no further ahead of its plan than its pull. Made so,
+// they fall due spread the next time too. Zero when env's is not planned
+// yet. 30 environments logged in together, their token files renewed the
+// default minute ahead, all fell due in the same second of each hour;
+// pacing could hold none past 30 s (half the minute left), so all 30 were
+// sent within it, and a provider allowing 15 a minute answered 429s.
+func (k *Keeper) slot(env, endpoint string) time.Time {
+	now := k.now()
+	type planned struct {
+		env  string
+		at   time.Time
+		pull time.Duration
+	}
+	var crowd []planned
+	k.mu.Lock()
+	for other, m := range k.paceOf(endpoint).members {
+		if m.at.After(now) {
+			crowd = append(crowd, planned{other, m.at, m.pull})
+		}
+	}
+	k.mu.Unlock()
+	slices.SortFunc(crowd, func(a, b planned) int { return cmp.Or(b.at.Compare(a.at), strings.Compare(b.env, a.env)) })
+	var next time.Time
+	for _, c := range crowd {
+		at := c.at
+		if before := next.Add(-spacing); !next.IsZero() && before.Before(at) {
+			at = c.at.Add(-c.pull)
+			if before.After(at) {
+				at = before
+			}
+		}
+		if c.env == env {
+			return at
+		}
+		next = at
+	}
+	return time.Time{}
+}
+
+// pullable is how far ahead of its plan (at) env's renewal may be made to
+// spread a crowd (see slot): a quarter of the time from its tokens' issue
+// to the plan, so that no token is renewed before three quarters of that
+// time, nor one renewed a moment ago. None where renewing early costs
+// something or the plan cannot be trusted: a refresh token whose expiry
+// renewing does not extend, client credentials (each a new token, which
+// some providers count), no refresh token, tokens stored by a clock ahead,
+// a renewal failing, a rejected client's wait.
+func (k *Keeper) pullable(env string, src *freshtoken.Source, rec *store.Record, plan freshtoken.KeepAlivePlan, at time.Time) time.Duration {
+	if rec == nil || !src.NeedsLogin() || rec.RefreshToken == "" || rec.RefreshNotExtended || rec.Problem != nil ||
+		rec.IssuedAt.IsZero() || !plan.IssuedAhead.IsZero() || at.IsZero() || !at.Equal(plan.At) {
+		return 0
+	}
+	k.mu.Lock()
+	_, failing := k.failing[env]
+	k.mu.Unlock()
+	if failing {
+		return 0
+	}
+	return max(at.Sub(rec.IssuedAt)/4, 0)
+}
+
+// pulled reports whether env's renewal, not yet due, may be made now,
+// ahead of its plan, and notes it begun if so: only into a place of the
+// minute that no renewal made, nor any waiting its turn, takes.
+func (k *Keeper) pulled(env, endpoint string) bool {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paceOf(endpoint)
+	taken := 0
+	for other, w := range p.waiting {
+		if other != env && !w.asked.After(now) && now.Sub(w.asked) < waiterGone {
+			taken++
+		}
+	}
+	for other, b := range p.began {
+		if other != env && !b.at.After(now) && now.Sub(b.at) < time.Minute {
+			taken++
+		}
+	}
+	if taken >= keptPerMinute {
+		return false
+	}
+	p.began[env] = begun{at: now}
+	return true
 }
 
 // paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.

@@ -1,0 +1,175 @@
+package keeper
+
+import (
+	"context"
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestACrowdFallingDueTogetherIsSpreadAhead: 30 environments logged in
+// together (a bulk log-in, an import), their token files renewed the
+// default minute ahead, fall due in the same second of each hour. Pacing
+// may hold none past 30 s, half the minute left, so the keeper sent all 30
+// within it: a provider allowing 15 a minute answered 429s, every hour.
+// Some are renewed ahead of their plan, 12 a minute at most, none of them
+// lapsing, and the hour after they fall due spread, renewed each at its
+// plan.
+func TestACrowdFallingDueTogetherIsSpreadAhead(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 0)
+	names, _ := k.Envs()
+	ctx := context.Background()
+	loggedIn := clock.Now()
+	var planned map[string]time.Time // each environment's renewal as its tokens plan it
+	for hour, within := range []time.Duration{time.Hour, 2 * time.Hour} {
+		planned = map[string]time.Time{}
+		for _, env := range names {
+			planned[env] = record(t, k, env).Expiry.Add(-time.Minute)
+		}
+		first := slices.MinFunc(slices.Collect(maps.Values(planned)), time.Time.Compare)
+		start := p.Stats().Refreshes
+		sent := runAsWatches(ctx, k, clock, names, loggedIn.Add(within), func() int { return p.Stats().Refreshes })
+		t.Logf("hour %d: renewals in each minute: %v, sent from %v to %v after the first plan", hour+1, perMinute(sent), sent[0].Sub(first), sent[len(sent)-1].Sub(first))
+		if got := p.Stats().Refreshes - start; got != len(names) {
+			t.Fatalf("hour %d: %d renewals; want one for each of the %d environments", hour+1, got, len(names))
+		}
+		if most := busiest(sent); most > keptPerMinute {
+			t.Errorf("hour %d: %d renewals in one minute (%v); want %d at most", hour+1, most, perMinute(sent), keptPerMinute)
+		}
+		if s := p.Stats(); s.RateLimited != 0 {
+			t.Fatalf("hour %d: the provider answered %d 429s", hour+1, s.RateLimited)
+		}
+		for _, env := range names {
+			rec := record(t, k, env)
+			ahead := planned[env].Sub(rec.RenewedAt)
+			switch {
+			case !rec.Expiry.After(clock.Now()):
+				t.Errorf("hour %d: %s's token file holds a token that expired at %v", hour+1, env, rec.Expiry)
+			case ahead > 15*time.Minute:
+				t.Errorf("hour %d: %s renewed %v ahead of its plan; want a quarter of its hour at most", hour+1, env, ahead)
+			case hour == 1 && ahead != 0:
+				t.Errorf("hour %d: %s renewed %v ahead of its plan; want at its plan, the crowd spread the hour before", hour+1, env, ahead)
+			}
+		}
+	}
+}
+
+// runAsWatches plays k's watches of names as Run does, each environment
+// looked at again when its last look said to, on clock, until until; it
+// returns when each renewal was sent, as renewals (the provider's count)
+// shows them.
+func runAsWatches(ctx context.Context, k *Keeper, clock *fakeclock.Clock, names []string, until time.Time, renewals func() int) []time.Time {
+	next := map[string]time.Time{}
+	for _, env := range names {
+		next[env] = clock.Now()
+	}
+	var sent []time.Time
+	for {
+		env := slices.MinFunc(names, func(a, b string) int { return next[a].Compare(next[b]) })
+		if next[env].After(until) {
+			return sent
+		}
+		if d := next[env].Sub(clock.Now()); d > 0 {
+			clock.Advance(d)
+		}
+		before := renewals()
+		wait := k.keep(ctx, env, time.Minute)
+		for range renewals() - before {
+			sent = append(sent, clock.Now())
+		}
+		next[env] = clock.Now().Add(wait)
+	}
+}
+
+// busiest is the most of times in any minute.
+func busiest(times []time.Time) int {
+	most := 0
+	for i, from := range times {
+		n := 0
+		for _, at := range times[i:] {
+			if at.Sub(from) < time.Minute {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// perMinute counts times in each minute from the first.
+func perMinute(times []time.Time) []int {
+	var counts []int
+	for _, at := range times {
+		i := int(at.Sub(times[0]) / time.Minute)
+		for len(counts) <= i {
+			counts = append(counts, 0)
+		}
+		counts[i]++
+	}
+	return counts
+}
+
+// TestRenewalsArePulledAheadOnlyWhereItCostsNothing: a crowd falling due
+// together is not spread ahead where renewing early costs something, or
+// would renew a token soon after its last renewal: refresh tokens whose
+// expiry renewing does not extend (each renewal ahead of time brings
+// nearer the log-in they need), and tokens that live 4 minutes, each
+// renewed no sooner than three quarters of the way to its plan.
+func TestRenewalsArePulledAheadOnlyWhereItCostsNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		opts        devprovider.Options
+		notExtended bool
+		mostAhead   func(interval time.Duration) time.Duration
+	}{
+		{"refresh token not extended", devprovider.Options{}, true, func(time.Duration) time.Duration { return 0 }},
+		{"4-minute tokens", devprovider.Options{AccessTTL: 4 * time.Minute}, false, func(interval time.Duration) time.Duration { return interval / 4 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, root, clock := devserver.StartOnClock(t, tt.opts)
+			st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+			names := clientNames(30)
+			k := keeperOn(t, st, root, clock, names, true, 0)
+			logInAll(t, k, clock, names)
+			ctx := context.Background()
+			if tt.notExtended {
+				for _, env := range names {
+					rec, err := st.Load(ctx, env)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rec.RefreshNotExtended = true
+					if err := st.Save(ctx, env, rec); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			planned := map[string]time.Time{}
+			interval := map[string]time.Duration{}
+			for _, env := range names {
+				rec := record(t, k, env)
+				src, _ := k.Open(ctx, env)
+				planned[env], interval[env] = src.Plan(rec).At, src.Plan(rec).At.Sub(rec.IssuedAt)
+			}
+			start := p.Stats().Refreshes
+			// Until half the minute after the plan that pacing may hold a
+			// renewal: each renewed once.
+			runAsWatches(ctx, k, clock, names, planned[names[0]].Add(30*time.Second), func() int { return p.Stats().Refreshes })
+			if got := p.Stats().Refreshes - start; got != len(names) {
+				t.Fatalf("%d renewals; want one for each of the %d environments", got, len(names))
+			}
+			for _, env := range names {
+				if ahead := planned[env].Sub(record(t, k, env).RenewedAt); ahead > tt.mostAhead(interval[env]) {
+					t.Errorf("%s renewed %v ahead of its plan, %v after its last renewal; want %v ahead at most", env, ahead, interval[env]-ahead, tt.mostAhead(interval[env]))
+				}
+			}
+		})
+	}
+}
