@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
@@ -171,5 +172,41 @@ func TestRenewalsArePulledAheadOnlyWhereItCostsNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnEnvironmentMovedToAnotherTokenEndpointHoldsNoneBack: 30
+// environments of one token endpoint due after a night asleep, 18 waiting
+// their turn; the token_url of six of those waiting is edited to another
+// provider's (they await a log-in there). They stayed waiting at the old
+// endpoint, ahead of the others, for two minutes: a minute on, six were
+// renewed where twelve places had freed.
+func TestAnEnvironmentMovedToAnotherTokenEndpointHoldsNoneBack(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	_, otherRoot := devserver.Start(t, devprovider.Options{Clock: clock.Now, AutoApprove: true})
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	names := clientNames(30)
+	moved := names[keptPerMinute : keptPerMinute+6]
+	k := keeperOn(t, st, root, clock, names, true, 0)
+	elsewhere := keeperOn(t, st, otherRoot, clock, moved, true, 0)
+	ctx := context.Background()
+	logInAll(t, k, clock, names)
+	k.round(ctx, time.Minute)
+	clock.Advance(10 * time.Hour)
+	k.round(ctx, time.Minute) // 12 renewed, 18 waiting
+	open := k.Open
+	k.Open = func(ctx context.Context, env string) (*freshtoken.Source, error) {
+		if slices.Contains(moved, env) {
+			return elsewhere.Open(ctx, env)
+		}
+		return open(ctx, env)
+	}
+	clock.Advance(5 * time.Second)
+	k.round(ctx, time.Minute) // the edit seen
+	clock.Advance(time.Minute)
+	start := p.Stats().Refreshes
+	k.round(ctx, time.Minute)
+	if got := p.Stats().Refreshes - start; got != keptPerMinute {
+		t.Fatalf("%d renewals a minute on, 12 waiting; want %d", got, keptPerMinute)
 	}
 }

@@ -926,10 +926,20 @@ const waiterGone = 2 * time.Minute
 
 // member notes env as one of endpoint's environments, looked at through
 // src, whose records renewedElsewhere reads, its renewal planned at at,
-// and which may be pulled that far ahead (see slot).
+// and which may be pulled that far ahead (see slot); and as no other
+// endpoint's. An environment whose token_url was edited stayed one of its
+// old endpoint's, waiting its turn there, ahead of the others, for two
+// minutes, and read for renewals there until it was removed. Its renewals
+// begun there still count there for their minute.
 func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Time, pull time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	for other, p := range k.paced {
+		if other != endpoint {
+			delete(p.members, env)
+			delete(p.waiting, env)
+		}
+	}
 	p := k.paceOf(endpoint)
 	m := p.members[env]
 	m.src, m.at, m.pull = src, at, pull
