@@ -529,10 +529,17 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.renewedElsewhere(ctx, endpoint)
 		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-			// Told once a wait: its token file's readers meet 401s meanwhile.
-			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) && k.lapsingUntold(name, endpoint) {
-				k.Logger.Warn(fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn: %d environments of its token endpoint are renewed in a minute at most, and as many were renewed in the last one", keptPerMinute),
-					"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+			// Its token file's readers meet 401s meanwhile: warned of for
+			// the first of the crowd, the others told at --debug, each once a wait.
+			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) {
+				if untold, first := k.lapsingUntold(name, endpoint); untold {
+					level, others := slog.LevelDebug, ""
+					if first {
+						level, others = slog.LevelWarn, ", and so may others of its token endpoint's, told at --debug"
+					}
+					k.Logger.Log(ctx, level, fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn%s: %d environments of a token endpoint are renewed in a minute at most, and as many were renewed in the last one", others, keptPerMinute),
+						"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+				}
 			}
 			due, at = false, turn
 			if again := k.now().Add(aheadLook); again.Before(turn) {
@@ -902,21 +909,29 @@ type waiter struct {
 
 // lapsingUntold reports whether env, waiting its turn at endpoint, is yet
 // to be told that its token file holds an expired token meanwhile, and
-// notes it told: once a wait, not at every look.
-func (k *Keeper) lapsingUntold(env, endpoint string) bool {
+// notes it told: once a wait, not at every look. first reports whether no
+// other waiting there was told: a crowd's first is warned of, the others
+// told at --debug, as 30 environments after a night asleep warned 18
+// lines a morning, of a wait that ends by itself within minutes.
+func (k *Keeper) lapsingUntold(env, endpoint string) (untold, first bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paced[endpoint]
 	if p == nil {
-		return false
+		return false, false
 	}
 	w, ok := p.waiting[env]
 	if !ok || w.lapsingTold {
-		return false
+		return false, false
 	}
 	w.lapsingTold = true
 	p.waiting[env] = w
-	return true
+	for name, other := range p.waiting {
+		if name != env && other.lapsingTold {
+			return true, false
+		}
+	}
+	return true, true
 }
 
 // waiterGone is how long an environment waiting its turn may go without
