@@ -5,14 +5,18 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestACrowdFallingDueTogetherIsSpreadAhead: 30 environments logged in
@@ -209,4 +213,50 @@ func TestAnEnvironmentMovedToAnotherTokenEndpointHoldsNoneBack(t *testing.T) {
 	if got := p.Stats().Refreshes - start; got != keptPerMinute {
 		t.Fatalf("%d renewals a minute on, 12 waiting; want %d", got, keptPerMinute)
 	}
+}
+
+// TestRenewalsElsewhereAreReadAheadOfTheRenewal: 30 environments of one
+// token endpoint on a Redis far away, each read of a record taking 600
+// ms. The look at which a renewal fell due first read the other records
+// for renewals made elsewhere, for up to a second, and the renewal waited
+// for it. Its watch reads them at a look ahead of it: the look that
+// renews reads no other record.
+func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	srv := redistest.Start(t)
+	const env = "client030" // renewed at its plan: the last of those due together
+	var far atomic.Bool
+	var others atomic.Int32 // reads of other records than env's
+	relay := srv.Relay(t, func(args []string) {
+		if far.Load() && strings.EqualFold(args[0], "get") {
+			clock.Advance(600 * time.Millisecond)
+			if args[1] != "freshtoken:"+env {
+				others.Add(1)
+			}
+		}
+	})
+	st, err := redisstore.New("redis://" + relay + "/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	names := clientNames(30)
+	k := keeperOn(t, st, root, clock, names, true, 0)
+	ctx := context.Background()
+	logInAll(t, k, clock, names)
+	k.round(ctx, time.Minute)
+	clock.Advance(58*time.Minute + 30*time.Second) // due in 30 s
+	far.Store(true)
+	for range 10 { // env's watch, as Run keeps it
+		before, read := p.Stats().Refreshes, others.Load()
+		wait := k.keep(ctx, env, time.Minute)
+		if p.Stats().Refreshes != before {
+			if n := others.Load() - read; n != 0 {
+				t.Fatalf("the look that renewed read %d other records first; want none, read ahead", n)
+			}
+			return
+		}
+		clock.Advance(wait)
+	}
+	t.Fatal("not renewed in 10 looks")
 }

@@ -509,24 +509,28 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	k.member(name, endpoint, src, at, pull)
 	var ahead time.Duration // how far ahead of its plan the renewal is pulled
 	var slot time.Time      // when it is to be pulled ahead, if later
+	var renewal time.Time   // when the next renewal is to be made, its turn not yet asked
 	if !due {
 		k.unwait(name, endpoint)
+		renewal = at
 		if pull > 0 && at.Sub(k.now()) <= pull+look {
 			if slot = k.slot(name, endpoint); !slot.Before(at) {
 				slot = time.Time{}
+			} else {
+				renewal = slot
 			}
 		}
 		if !slot.IsZero() && !slot.After(k.now()) {
-			k.renewedElsewhere(ctx, endpoint)
+			k.countElsewhere(ctx, name, endpoint)
 			if k.pulled(name, endpoint) {
 				due, ahead = true, at.Sub(k.now())
 				why = "ahead of its plan, to spread the renewals of its token endpoint falling due together (" + why + ")"
 			} else {
-				slot = k.now().Add(aheadLook) // the minute is full: asked again, in case it frees
+				slot, renewal = k.now().Add(aheadLook), time.Time{} // the minute is full: asked again, in case it frees
 			}
 		}
 	} else {
-		k.renewedElsewhere(ctx, endpoint)
+		k.countElsewhere(ctx, name, endpoint)
 		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
 			// Its token file's readers meet 401s meanwhile: warned of for
@@ -570,6 +574,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		rec = renewed
 		plan = src.Plan(rec)
 		at, why, slot = plan.At, plan.Reason(), time.Time{}
+		renewal = at
 	} else {
 		k.noteRead(name, rec)
 	}
@@ -630,6 +635,15 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if !slot.IsZero() && slot.Before(next) {
 		k.Logger.Debug("keeper: renewal to be made ahead of its plan, to spread the renewals of its token endpoint falling due together", "env", name, "at", slot.Format(time.RFC3339))
 		next = slot
+	}
+	if !renewal.IsZero() && !renewal.After(next) {
+		// The next look renews: the renewals made elsewhere are read now,
+		// or at a look readAhead before it.
+		if before := renewal.Add(-readAhead); before.After(k.now()) {
+			next = before
+		} else {
+			k.readAhead(ctx, name, endpoint)
+		}
 	}
 	return max(next.Sub(k.now()), minWait)
 }
@@ -887,6 +901,9 @@ type member struct {
 	read time.Time
 	at   time.Time
 	pull time.Duration
+	// readAhead is when a look of its read the records for renewals made
+	// elsewhere ahead of its renewal (see countElsewhere).
+	readAhead time.Time
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -1210,6 +1227,41 @@ func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// readAhead is how long before a renewal its watch looks to read the
+// records for the renewals made elsewhere (see countElsewhere), less than
+// aheadLook, within which they are not read again.
+const readAhead = 2 * time.Second
+
+// readAhead reads the records of endpoint's environments for the renewals
+// made elsewhere (renewedElsewhere) at a look of env's ahead of its
+// renewal, and notes it so.
+func (k *Keeper) readAhead(ctx context.Context, env, endpoint string) {
+	now := k.now()
+	k.renewedElsewhere(ctx, endpoint)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paceOf(endpoint)
+	if m, ok := p.members[env]; ok {
+		m.readAhead = now
+		p.members[env] = m
+	}
+}
+
+// countElsewhere counts the renewals made elsewhere (renewedElsewhere)
+// before env's renewal, due now, takes its turn, unless a look of env's
+// read them ahead of it within aheadLook: on a store slow to answer, a
+// due renewal waited up to elsewhereWait for the reading.
+func (k *Keeper) countElsewhere(ctx context.Context, env, endpoint string) {
+	now := k.now()
+	k.mu.Lock()
+	read := k.paceOf(endpoint).members[env].readAhead
+	k.mu.Unlock()
+	if !read.IsZero() && !read.After(now) && now.Sub(read) < aheadLook {
+		return
+	}
+	k.renewedElsewhere(ctx, endpoint)
 }
 
 // elsewhereWait is how long a look reads records at most for the
