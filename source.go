@@ -1679,10 +1679,8 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 	return p
 }
 
-// due reports whether r's grant needs keeping alive now.
-func (s *Source) due(r *store.Record) bool { return s.dueWithin(r, 0) }
-
-// dueWithin reports whether r's grant needs keeping alive within d from now.
+// dueWithin reports whether r's grant needs keeping alive within d from
+// now (0: now).
 func (s *Source) dueWithin(r *store.Record, d time.Duration) bool {
 	at := s.Plan(r).At
 	return !at.IsZero() && !s.now().Add(d).Before(at)
