@@ -642,7 +642,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		if before := renewal.Add(-readAhead); before.After(k.now()) {
 			next = before
 		} else {
-			k.readAhead(ctx, name, endpoint)
+			k.readBeforeRenewal(ctx, name, endpoint)
 		}
 	}
 	return max(next.Sub(k.now()), minWait)
@@ -1234,10 +1234,10 @@ func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 // aheadLook, within which they are not read again.
 const readAhead = 2 * time.Second
 
-// readAhead reads the records of endpoint's environments for the renewals
+// readBeforeRenewal reads the records of endpoint's environments for the renewals
 // made elsewhere (renewedElsewhere) at a look of env's ahead of its
 // renewal, and notes it so.
-func (k *Keeper) readAhead(ctx context.Context, env, endpoint string) {
+func (k *Keeper) readBeforeRenewal(ctx context.Context, env, endpoint string) {
 	now := k.now()
 	k.renewedElsewhere(ctx, endpoint)
 	k.mu.Lock()
