@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -259,4 +260,32 @@ func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
 		clock.Advance(wait)
 	}
 	t.Fatal("not renewed in 10 looks")
+}
+
+// TestSlotsAreWorkedOutOnlyAsPlansChange: 2000 environments of one token
+// endpoint planned together. Each look of each worked out the slots of
+// all 2000 again (see slot): seconds of the machine a minute. They are
+// worked out again only once a plan changes. Counted in allocations, not
+// time.
+func TestSlotsAreWorkedOutOnlyAsPlansChange(t *testing.T) {
+	const endpoint = "https://login.example/token"
+	clock := fakeclock.New()
+	k := &Keeper{Now: clock.Now}
+	var names []string // in the order of their slots
+	for i := range 2000 {
+		names = append(names, fmt.Sprintf("c%04d", i))
+	}
+	for _, env := range names {
+		k.member(env, endpoint, nil, clock.Now().Add(10*time.Minute), 14*time.Minute)
+	}
+	if got, want := k.slot(names[1990], endpoint), clock.Now().Add(10*time.Minute-9*spacing); !got.Equal(want) {
+		t.Fatalf("the tenth from the last is slotted at %v; want %v", got, want)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { k.slot(names[1000], endpoint) }); allocs != 0 {
+		t.Errorf("%v allocations a look's slot, no plan changed; want none", allocs)
+	}
+	k.member(names[1999], endpoint, nil, clock.Now().Add(70*time.Minute), 14*time.Minute) // renewed
+	if got, want := k.slot(names[1998], endpoint), clock.Now().Add(10*time.Minute); !got.Equal(want) {
+		t.Errorf("the last of the crowd, the one after it renewed, is slotted at %v; want its plan, %v", got, want)
+	}
 }

@@ -365,8 +365,7 @@ func (k *Keeper) forget(env string) {
 	delete(k.sources, env)
 	for _, p := range k.paced {
 		delete(p.began, env)
-		delete(p.waiting, env)
-		delete(p.members, env)
+		p.leave(env)
 	}
 }
 
@@ -885,11 +884,23 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // pace is one token endpoint's renewals: when the keeper last began one
 // for each environment it serves (or saw one made elsewhere, see
 // renewedElsewhere), since when each environment waiting its turn has
-// waited, and each environment of it (see member).
+// waited, and each environment of it (see member), with the slots their
+// renewals are to be made at (see slot), nil until worked out again.
 type pace struct {
 	began   map[string]begun
 	waiting map[string]waiter
 	members map[string]member
+	slots   map[string]time.Time
+}
+
+// leave drops env from the environments of p's endpoint and those waiting
+// their turn there.
+func (p *pace) leave(env string) {
+	if _, ok := p.members[env]; ok {
+		delete(p.members, env)
+		p.slots = nil
+	}
+	delete(p.waiting, env)
 }
 
 // member is an environment of a token endpoint: the Source it was last
@@ -968,12 +979,14 @@ func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Ti
 	defer k.mu.Unlock()
 	for other, p := range k.paced {
 		if other != endpoint {
-			delete(p.members, env)
-			delete(p.waiting, env)
+			p.leave(env)
 		}
 	}
 	p := k.paceOf(endpoint)
-	m := p.members[env]
+	m, ok := p.members[env]
+	if !ok || !m.at.Equal(at) || m.pull != pull {
+		p.slots = nil
+	}
 	m.src, m.at, m.pull = src, at, pull
 	p.members[env] = m
 }
@@ -992,22 +1005,40 @@ const spacing = time.Minute / keptPerMinute
 // default minute ahead, all fell due in the same second of each hour;
 // pacing could hold none past 30 s (half the minute left), so all 30 were
 // sent within it, and a provider allowing 15 a minute answered 429s.
+//
+// A slot depends on the plans after it alone, so the endpoint's are worked
+// out again only once a plan changes (see member), not at each look: 2000
+// environments planned together took seconds of the machine a minute.
 func (k *Keeper) slot(env, endpoint string) time.Time {
-	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paceOf(endpoint)
+	if p.slots == nil {
+		p.slots = slotsOf(p.members)
+	}
+	return p.slots[env]
+}
+
+// slotsOf works out the slots of members' renewals (see slot).
+func slotsOf(members map[string]member) map[string]time.Time {
 	type planned struct {
 		env  string
 		at   time.Time
 		pull time.Duration
 	}
 	var crowd []planned
-	k.mu.Lock()
-	for other, m := range k.paceOf(endpoint).members {
-		if m.at.After(now) {
-			crowd = append(crowd, planned{other, m.at, m.pull})
+	for env, m := range members {
+		if !m.at.IsZero() {
+			crowd = append(crowd, planned{env, m.at, m.pull})
 		}
 	}
-	k.mu.Unlock()
-	slices.SortFunc(crowd, func(a, b planned) int { return cmp.Or(b.at.Compare(a.at), strings.Compare(b.env, a.env)) })
+	slices.SortFunc(crowd, func(a, b planned) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(b.env, a.env)
+	})
+	slots := make(map[string]time.Time, len(crowd))
 	var next time.Time
 	for _, c := range crowd {
 		at := c.at
@@ -1017,12 +1048,10 @@ func (k *Keeper) slot(env, endpoint string) time.Time {
 				at = before
 			}
 		}
-		if c.env == env {
-			return at
-		}
+		slots[c.env] = at
 		next = at
 	}
-	return time.Time{}
+	return slots
 }
 
 // pullable is how far ahead of its plan (at) env's renewal may be made to
