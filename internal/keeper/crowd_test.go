@@ -263,10 +263,10 @@ func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
 }
 
 // TestSlotsAreWorkedOutOnlyAsPlansChange: 2000 environments of one token
-// endpoint planned together. Each look of each worked out the slots of
-// all 2000 again (see slot): seconds of the machine a minute. They are
-// worked out again only once a plan changes. Counted in allocations, not
-// time.
+// endpoint planned together. Worked out again at each look of each, the
+// slots of all 2000 (see slot) would take seconds of the machine a
+// minute: they are worked out again only once a plan changes. Counted in
+// allocations, not time.
 func TestSlotsAreWorkedOutOnlyAsPlansChange(t *testing.T) {
 	const endpoint = "https://login.example/token"
 	clock := fakeclock.New()

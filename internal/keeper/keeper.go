@@ -1007,8 +1007,9 @@ const spacing = time.Minute / keptPerMinute
 // sent within it, and a provider allowing 15 a minute answered 429s.
 //
 // A slot depends on the plans after it alone, so the endpoint's are worked
-// out again only once a plan changes (see member), not at each look: 2000
-// environments planned together took seconds of the machine a minute.
+// out again only once a plan changes (see member), not at each look, which
+// for 2000 environments planned together would take seconds of the
+// machine a minute.
 func (k *Keeper) slot(env, endpoint string) time.Time {
 	k.mu.Lock()
 	defer k.mu.Unlock()
