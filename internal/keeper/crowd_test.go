@@ -72,25 +72,68 @@ func TestACrowdFallingDueTogetherIsSpreadAhead(t *testing.T) {
 // returns when each renewal was sent, as renewals (the provider's count)
 // shows them.
 func runAsWatches(ctx context.Context, k *Keeper, clock *fakeclock.Clock, names []string, until time.Time, renewals func() int) []time.Time {
-	next := map[string]time.Time{}
+	var ws []watched
 	for _, env := range names {
-		next[env] = clock.Now()
+		ws = append(ws, watched{k, env, clock.Now()})
 	}
+	return runWatches(ctx, clock, ws, until, renewals)
+}
+
+// watched is an environment watched by a keeper, to look at next at next.
+type watched struct {
+	k    *Keeper
+	env  string
+	next time.Time
+}
+
+// runWatches plays ws as their keepers' Run does (see runAsWatches).
+func runWatches(ctx context.Context, clock *fakeclock.Clock, ws []watched, until time.Time, renewals func() int) []time.Time {
 	var sent []time.Time
 	for {
-		env := slices.MinFunc(names, func(a, b string) int { return next[a].Compare(next[b]) })
-		if next[env].After(until) {
+		w := &ws[0]
+		for i := range ws {
+			if ws[i].next.Before(w.next) {
+				w = &ws[i]
+			}
+		}
+		if w.next.After(until) {
 			return sent
 		}
-		if d := next[env].Sub(clock.Now()); d > 0 {
+		if d := w.next.Sub(clock.Now()); d > 0 {
 			clock.Advance(d)
 		}
 		before := renewals()
-		wait := k.keep(ctx, env, time.Minute)
+		wait := w.k.keep(ctx, w.env, time.Minute)
 		for range renewals() - before {
 			sent = append(sent, clock.Now())
 		}
-		next[env] = clock.Now().Add(wait)
+		w.next = clock.Now().Add(wait)
+	}
+}
+
+// TestKeepersSharingAStoreSpreadACrowdOnce: the per-user service and a
+// proxy started by hand, each keeping the same 30 environments logged in
+// together on one store, the second's looks 300 ms after the first's.
+// Each renews the same crowd ahead of its plans at the same slots: each
+// environment is renewed once an hour, not once by each, 12 a minute at
+// most.
+func TestKeepersSharingAStoreSpreadACrowdOnce(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	dir := filepath.Join(t.TempDir(), "tokens")
+	names := clientNames(30)
+	a := keeperOn(t, filestore.New(dir), root, clock, names, true, 0)
+	b := keeperOn(t, filestore.New(dir), root, clock, names, true, 0)
+	logInAll(t, a, clock, names)
+	var ws []watched
+	for _, env := range names {
+		ws = append(ws, watched{a, env, clock.Now()}, watched{b, env, clock.Now().Add(300 * time.Millisecond)})
+	}
+	sent := runWatches(context.Background(), clock, ws, clock.Now().Add(2*time.Hour), func() int { return p.Stats().Refreshes })
+	if len(sent) != 2*len(names) {
+		t.Errorf("%d renewals in two hours (%v a minute); want one an hour for each of the %d environments", len(sent), perMinute(sent), len(names))
+	}
+	if most := busiest(sent); most > keptPerMinute {
+		t.Errorf("%d renewals in one minute (%v); want %d at most", most, perMinute(sent), keptPerMinute)
 	}
 }
 
