@@ -1,10 +1,12 @@
 package freshtoken_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestKeepAlivePlanSaysWhenItLapses: Lapses is the first of the deadlines
@@ -51,5 +53,40 @@ func TestKeepAlivePlanLapsesWithAFixedRefreshToken(t *testing.T) {
 	r.clock.Advance(90 * time.Minute)
 	if got, want := src.Plan(rec).Lapses, rec.RefreshExpiry; !got.Equal(want) {
 		t.Errorf("90m after the log-in, the refresh token fixed to expire 2h after it: Lapses %v after the log-in; want %v", got.Sub(now), want.Sub(now))
+	}
+}
+
+// TestKeepAliveAheadRenewsWhatFallsDueWithin: a keeper spreading renewals
+// that fall due together renews a grant ahead of its plan, within the time
+// it names and not before; never one that another process renewed
+// meanwhile, which plans nothing so soon.
+func TestKeepAliveAheadRenewsWhatFallsDueWithin(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.KeepAccess = true
+	keeper, other := r.loggedInSource(), r.source()
+	ctx := context.Background()
+	r.clock.Advance(50 * time.Minute) // planned at 59m, 9m on
+	start := r.provider.Stats().Refreshes
+	if _, err := keeper.KeepAliveAhead(ctx, 8*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.provider.Stats().Refreshes - start; n != 0 {
+		t.Fatalf("a grant planned 9m on, kept alive 8m ahead: %d renewals; want none", n)
+	}
+	if _, err := other.Renew(ctx); err != nil { // another process
+		t.Fatal(err)
+	}
+	if _, err := keeper.KeepAliveAhead(ctx, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.provider.Stats().Refreshes - start; n != 1 {
+		t.Fatalf("renewed by another process, then kept alive 10m ahead: %d renewals; want the other's alone", n)
+	}
+	r.clock.Advance(50 * time.Minute)
+	if _, err := keeper.KeepAliveAhead(ctx, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if rec, n := r.record(), r.provider.Stats().Refreshes-start; n != 2 || rec.RenewedFor != store.RenewedToKeepAlive {
+		t.Fatalf("planned 9m on, kept alive 10m ahead: %d renewals in all, the last for %q; want 2, the last to keep it alive", n, rec.RenewedFor)
 	}
 }

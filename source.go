@@ -1538,12 +1538,13 @@ type want struct {
 	rejected string        // not this token: the API refused it (renewRejected)
 	lasting  time.Duration // a token valid for at least this long (TokenValidFor)
 	keep     bool          // a grant that does not need keeping alive now (KeepAlive)
+	ahead    time.Duration // with keep: nor within this long (KeepAliveAhead)
 }
 
 // good reports whether r serves w without a renewal, as read from why.
 func (s *Source) good(r *store.Record, w want, why string) bool {
 	return r != nil && !grantEnded(r) && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, s.attainable(r, w.lasting))) &&
-		(!w.keep || !s.due(r))
+		(!w.keep || !s.dueWithin(r, w.ahead))
 }
 
 // grantEnded reports whether r notes that the provider ended its grant
@@ -1710,10 +1711,11 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 	return p
 }
 
-// due reports whether r's grant needs keeping alive now.
-func (s *Source) due(r *store.Record) bool {
+// dueWithin reports whether r's grant needs keeping alive within d from
+// now (0: now).
+func (s *Source) dueWithin(r *store.Record, d time.Duration) bool {
 	at := s.Plan(r).At
-	return !at.IsZero() && !s.now().Before(at)
+	return !at.IsZero() && !s.now().Add(d).Before(at)
 }
 
 // KeepAlive renews the grant if its Plan says it is due, under the lock
@@ -1721,10 +1723,18 @@ func (s *Source) due(r *store.Record) bool {
 // tokens used. It returns the record as it now stands, a copy the caller
 // may change.
 func (s *Source) KeepAlive(ctx context.Context) (*store.Record, error) {
+	return s.KeepAliveAhead(ctx, 0)
+}
+
+// KeepAliveAhead is KeepAlive for a grant whose Plan falls due within d:
+// it is renewed now, ahead of its plan, unless the record read under the
+// lock plans nothing so soon, another process having renewed it meanwhile.
+// A keeper spreading renewals that would fall due together calls it.
+func (s *Source) KeepAliveAhead(ctx context.Context, d time.Duration) (*store.Record, error) {
 	if s.unmade() {
 		return nil, errNotMade
 	}
-	r, err := s.get(ctx, want{keep: true})
+	r, err := s.get(ctx, want{keep: true, ahead: d})
 	return copyRecord(r), err
 }
 
@@ -2276,7 +2286,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	}
 	reason := store.RenewedForExpiry
 	switch {
-	case w.keep && s.due(r):
+	case w.keep && s.dueWithin(r, w.ahead):
 		reason = store.RenewedToKeepAlive
 	case force:
 		reason = store.RenewedOnRequest

@@ -365,8 +365,7 @@ func (k *Keeper) forget(env string) {
 	delete(k.sources, env)
 	for _, p := range k.paced {
 		delete(p.began, env)
-		delete(p.waiting, env)
-		delete(p.members, env)
+		p.leave(env)
 	}
 }
 
@@ -505,17 +504,45 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	}
 	due := !at.IsZero() && !k.now().Before(at)
 	endpoint := tokenEndpoint(src)
-	k.member(name, endpoint, src)
+	pull := k.pullable(name, src, rec, plan, at)
+	k.member(name, endpoint, src, at, pull)
+	var ahead time.Duration // how far ahead of its plan the renewal is pulled
+	var slot time.Time      // when it is to be pulled ahead, if later
+	var renewal time.Time   // when the next renewal is to be made, its turn not yet asked
 	if !due {
 		k.unwait(name, endpoint)
+		renewal = at
+		if pull > 0 && at.Sub(k.now()) <= pull+look {
+			if slot = k.slot(name, endpoint); !slot.Before(at) {
+				slot = time.Time{}
+			} else {
+				renewal = slot
+			}
+		}
+		if !slot.IsZero() && !slot.After(k.now()) {
+			k.countElsewhere(ctx, name, endpoint)
+			if k.pulled(name, endpoint) {
+				due, ahead = true, at.Sub(k.now())
+				why = "ahead of its plan, to spread the renewals of its token endpoint falling due together (" + why + ")"
+			} else {
+				slot, renewal = k.now().Add(aheadLook), time.Time{} // the minute is full: asked again, in case it frees
+			}
+		}
 	} else {
-		k.renewedElsewhere(ctx, endpoint)
+		k.countElsewhere(ctx, name, endpoint)
 		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
 			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-			// Told once a wait: its token file's readers meet 401s meanwhile.
-			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) && k.lapsingUntold(name, endpoint) {
-				k.Logger.Warn(fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn: %d environments of its token endpoint are renewed in a minute at most, and as many were renewed in the last one", keptPerMinute),
-					"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+			// Its token file's readers meet 401s meanwhile: warned of for
+			// the first of the crowd, the others told at --debug, each once a wait.
+			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) {
+				if untold, first := k.lapsingUntold(name, endpoint); untold {
+					level, others := slog.LevelDebug, ""
+					if first {
+						level, others = slog.LevelWarn, ", and so may others of its token endpoint's, told at --debug"
+					}
+					k.Logger.Log(ctx, level, fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn%s: %d environments of a token endpoint are renewed in a minute at most, and as many were renewed in the last one", others, keptPerMinute),
+						"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+				}
 			}
 			due, at = false, turn
 			if again := k.now().Add(aheadLook); again.Before(turn) {
@@ -526,7 +553,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if due {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 		src = k.renewing(ctx, name, settings, src)
-		renewed, err := src.KeepAlive(ctx)
+		renewed, err := src.KeepAliveAhead(ctx, ahead)
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
@@ -545,7 +572,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		}
 		rec = renewed
 		plan = src.Plan(rec)
-		at, why = plan.At, plan.Reason()
+		at, why, slot = plan.At, plan.Reason(), time.Time{}
+		renewal = at
 	} else {
 		k.noteRead(name, rec)
 	}
@@ -601,6 +629,19 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
 		if at.Before(next) {
 			next = at
+		}
+	}
+	if !slot.IsZero() && slot.Before(next) {
+		k.Logger.Debug("keeper: renewal to be made ahead of its plan, to spread the renewals of its token endpoint falling due together", "env", name, "at", slot.Format(time.RFC3339))
+		next = slot
+	}
+	if !renewal.IsZero() && !renewal.After(next) {
+		// The next look renews: the renewals made elsewhere are read now,
+		// or at a look readAhead before it.
+		if before := renewal.Add(-readAhead); before.After(k.now()) {
+			next = before
+		} else {
+			k.readBeforeRenewal(ctx, name, endpoint)
 		}
 	}
 	return max(next.Sub(k.now()), minWait)
@@ -843,18 +884,37 @@ func tokenEndpoint(src *freshtoken.Source) string {
 // pace is one token endpoint's renewals: when the keeper last began one
 // for each environment it serves (or saw one made elsewhere, see
 // renewedElsewhere), since when each environment waiting its turn has
-// waited, and each environment of it (see member).
+// waited, and each environment of it (see member), with the slots their
+// renewals are to be made at (see slot), nil until worked out again.
 type pace struct {
 	began   map[string]begun
 	waiting map[string]waiter
 	members map[string]member
+	slots   map[string]time.Time
+}
+
+// leave drops env from the environments of p's endpoint and those waiting
+// their turn there.
+func (p *pace) leave(env string) {
+	if _, ok := p.members[env]; ok {
+		delete(p.members, env)
+		p.slots = nil
+	}
+	delete(p.waiting, env)
 }
 
 // member is an environment of a token endpoint: the Source it was last
-// looked at through, and when renewedElsewhere last read its record.
+// looked at through, when renewedElsewhere last read its record, and, as
+// its last look found, when its renewal is planned (zero for none) and how
+// far ahead of that it may be made to spread a crowd (see pullable).
 type member struct {
 	src  *freshtoken.Source
 	read time.Time
+	at   time.Time
+	pull time.Duration
+	// readAhead is when a look of its read the records for renewals made
+	// elsewhere ahead of its renewal (see countElsewhere).
+	readAhead time.Time
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -877,21 +937,29 @@ type waiter struct {
 
 // lapsingUntold reports whether env, waiting its turn at endpoint, is yet
 // to be told that its token file holds an expired token meanwhile, and
-// notes it told: once a wait, not at every look.
-func (k *Keeper) lapsingUntold(env, endpoint string) bool {
+// notes it told: once a wait, not at every look. first reports whether no
+// other waiting there was told: a crowd's first is warned of, the others
+// told at --debug, as 30 environments after a night asleep warned 18
+// lines a morning, of a wait that ends by itself within minutes.
+func (k *Keeper) lapsingUntold(env, endpoint string) (untold, first bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paced[endpoint]
 	if p == nil {
-		return false
+		return false, false
 	}
 	w, ok := p.waiting[env]
 	if !ok || w.lapsingTold {
-		return false
+		return false, false
 	}
 	w.lapsingTold = true
 	p.waiting[env] = w
-	return true
+	for name, other := range p.waiting {
+		if name != env && other.lapsingTold {
+			return true, false
+		}
+	}
+	return true, true
 }
 
 // waiterGone is how long an environment waiting its turn may go without
@@ -900,14 +968,139 @@ func (k *Keeper) lapsingUntold(env, endpoint string) bool {
 const waiterGone = 2 * time.Minute
 
 // member notes env as one of endpoint's environments, looked at through
-// src, whose records renewedElsewhere reads.
-func (k *Keeper) member(env, endpoint string, src *freshtoken.Source) {
+// src, whose records renewedElsewhere reads, its renewal planned at at,
+// and which may be pulled that far ahead (see slot); and as no other
+// endpoint's. An environment whose token_url was edited stayed one of its
+// old endpoint's, waiting its turn there, ahead of the others, for two
+// minutes, and read for renewals there until it was removed. Its renewals
+// begun there still count there for their minute.
+func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Time, pull time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for other, p := range k.paced {
+		if other != endpoint {
+			p.leave(env)
+		}
+	}
+	p := k.paceOf(endpoint)
+	m, ok := p.members[env]
+	if !ok || !m.at.Equal(at) || m.pull != pull {
+		p.slots = nil
+	}
+	m.src, m.at, m.pull = src, at, pull
+	p.members[env] = m
+}
+
+// spacing is the time between renewals that keeps them keptPerMinute a
+// minute.
+const spacing = time.Minute / keptPerMinute
+
+// slot is when env's renewal, not yet due, is to be made so that the
+// renewals of endpoint's environments falling due together are spread
+// spacing apart, never held past their plans: taken from the last planned
+// back, each is made at its plan, or a spacing before the next one's if
+// that is sooner, but no further ahead of its plan than its pull. Made so,
+// they fall due spread the next time too. Zero when env's is not planned
+// yet. 30 environments logged in together, their token files renewed the
+// default minute ahead, all fell due in the same second of each hour;
+// pacing could hold none past 30 s (half the minute left), so all 30 were
+// sent within it, and a provider allowing 15 a minute answered 429s.
+//
+// A slot depends on the plans after it alone, so the endpoint's are worked
+// out again only once a plan changes (see member), not at each look, which
+// for 2000 environments planned together would take seconds of the
+// machine a minute.
+func (k *Keeper) slot(env, endpoint string) time.Time {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
-	m := p.members[env]
-	m.src = src
-	p.members[env] = m
+	if p.slots == nil {
+		p.slots = slotsOf(p.members)
+	}
+	return p.slots[env]
+}
+
+// slotsOf works out the slots of members' renewals (see slot).
+func slotsOf(members map[string]member) map[string]time.Time {
+	type planned struct {
+		env  string
+		at   time.Time
+		pull time.Duration
+	}
+	var crowd []planned
+	for env, m := range members {
+		if !m.at.IsZero() {
+			crowd = append(crowd, planned{env, m.at, m.pull})
+		}
+	}
+	slices.SortFunc(crowd, func(a, b planned) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(b.env, a.env)
+	})
+	slots := make(map[string]time.Time, len(crowd))
+	var next time.Time
+	for _, c := range crowd {
+		at := c.at
+		if before := next.Add(-spacing); !next.IsZero() && before.Before(at) {
+			at = c.at.Add(-c.pull)
+			if before.After(at) {
+				at = before
+			}
+		}
+		slots[c.env] = at
+		next = at
+	}
+	return slots
+}
+
+// pullable is how far ahead of its plan (at) env's renewal may be made to
+// spread a crowd (see slot): a quarter of the time from its tokens' issue
+// to the plan, so that no token is renewed before three quarters of that
+// time, nor one renewed a moment ago. None where renewing early costs
+// something or the plan cannot be trusted: a refresh token whose expiry
+// renewing does not extend, client credentials (each a new token, which
+// some providers count), no refresh token, tokens stored by a clock ahead,
+// a renewal failing, a rejected client's wait.
+func (k *Keeper) pullable(env string, src *freshtoken.Source, rec *store.Record, plan freshtoken.KeepAlivePlan, at time.Time) time.Duration {
+	if rec == nil || !src.NeedsLogin() || rec.RefreshToken == "" || rec.RefreshNotExtended || rec.Problem != nil ||
+		rec.IssuedAt.IsZero() || !plan.IssuedAhead.IsZero() || at.IsZero() || !at.Equal(plan.At) {
+		return 0
+	}
+	k.mu.Lock()
+	_, failing := k.failing[env]
+	k.mu.Unlock()
+	if failing {
+		return 0
+	}
+	return max(at.Sub(rec.IssuedAt)/4, 0)
+}
+
+// pulled reports whether env's renewal, not yet due, may be made now,
+// ahead of its plan, and notes it begun if so: only into a place of the
+// minute that no renewal made, nor any waiting its turn, takes.
+func (k *Keeper) pulled(env, endpoint string) bool {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paceOf(endpoint)
+	taken := 0
+	for other, w := range p.waiting {
+		if other != env && !w.asked.After(now) && now.Sub(w.asked) < waiterGone {
+			taken++
+		}
+	}
+	for other, b := range p.began {
+		if other != env && !b.at.After(now) && now.Sub(b.at) < time.Minute {
+			taken++
+		}
+	}
+	if taken >= keptPerMinute {
+		return false
+	}
+	p.began[env] = begun{at: now}
+	return true
 }
 
 // paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.
@@ -1064,6 +1257,41 @@ func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// readAhead is how long before a renewal its watch looks to read the
+// records for the renewals made elsewhere (see countElsewhere), less than
+// aheadLook, within which they are not read again.
+const readAhead = 2 * time.Second
+
+// readBeforeRenewal reads the records of endpoint's environments for the renewals
+// made elsewhere (renewedElsewhere) at a look of env's ahead of its
+// renewal, and notes it so.
+func (k *Keeper) readBeforeRenewal(ctx context.Context, env, endpoint string) {
+	now := k.now()
+	k.renewedElsewhere(ctx, endpoint)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.paceOf(endpoint)
+	if m, ok := p.members[env]; ok {
+		m.readAhead = now
+		p.members[env] = m
+	}
+}
+
+// countElsewhere counts the renewals made elsewhere (renewedElsewhere)
+// before env's renewal, due now, takes its turn, unless a look of env's
+// read them ahead of it within aheadLook: on a store slow to answer, a
+// due renewal waited up to elsewhereWait for the reading.
+func (k *Keeper) countElsewhere(ctx context.Context, env, endpoint string) {
+	now := k.now()
+	k.mu.Lock()
+	read := k.paceOf(endpoint).members[env].readAhead
+	k.mu.Unlock()
+	if !read.IsZero() && !read.After(now) && now.Sub(read) < aheadLook {
+		return
+	}
+	k.renewedElsewhere(ctx, endpoint)
 }
 
 // elsewhereWait is how long a look reads records at most for the
