@@ -1045,3 +1045,51 @@ func TestCheckRoomRefusesOnlyWhatNoSaveCouldStore(t *testing.T) {
 		t.Errorf("the folder holds %q after CheckRoom; want only the record", names)
 	}
 }
+
+// TestCheckRoomCountsTheFilesAFirstSaveMakes: a first log-in's save makes
+// the renewal lock's file and the record's temp file, and first the token
+// folder when it is missing: each takes one of the disk's files (inodes).
+// With one file fewer left, the check refuses, saying to remove some
+// files; with as many, it lets the log-in through and the save stores the
+// record. The check made one file and passed with one left: the person
+// approved, and the save, out of files, refused the tokens.
+func TestCheckRoomCountsTheFilesAFirstSaveMakes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sub    string // the token folder, below the disk's folder
+		needed int
+	}{
+		{"the folder made", "", 2},
+		{"the folder missing", "freshtoken", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, left := range []int{tc.needed - 1, tc.needed} {
+				disk := testdisk.FilesLeft(t, left)
+				dir := filepath.Join(disk, tc.sub)
+				s := filestore.New(dir)
+				err := s.CheckRoom("dev")
+				if left < tc.needed {
+					if !errors.Is(err, store.ErrDiskFull) || !strings.Contains(err.Error(), "the disk holding the token folder "+dir+" is full") || !strings.Contains(err.Error(), "remove some files (every inode on that disk is taken") {
+						t.Errorf("CheckRoom with %d files left, %d needed: %v; want the disk said to be out of files", left, tc.needed, err)
+					}
+					if names := testenv.Names(t, disk); len(names) != 0 {
+						t.Errorf("CheckRoom left %q", names)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("CheckRoom with the %d files a first save needs: %v", left, err)
+				}
+				unlock, err := s.Lock(ctx, "dev")
+				if err != nil {
+					t.Fatalf("the lock, with the check passed: %v", err)
+				}
+				err = s.Save(ctx, "dev", sample())
+				unlock()
+				if err != nil {
+					t.Fatalf("the save, with the check passed: %v", err)
+				}
+			}
+		})
+	}
+}
