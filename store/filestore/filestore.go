@@ -260,6 +260,8 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
 		// left on device", it named a temp file and no next step.
 		return s.diskFull(err)
+	case errors.Is(err, syscall.EROFS): // said as Go's, it named a temp file and no next step
+		return s.readOnly(err)
 	default:
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
 	}
@@ -738,8 +740,22 @@ func (s *Store) readOnlyLock(p string, err error) error {
 	if errors.As(err, &errno) {
 		err = errno // p is named once
 	}
-	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the renewal lock %s cannot be opened, as the disk holding it is read-only (%v)", store.ErrWriteFailed, p, err), fix: "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)", locks: s.locksOnly}
+	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the renewal lock %s cannot be opened, as the disk holding it is read-only (%v)", store.ErrWriteFailed, p, err), fix: writableAgain, locks: s.locksOnly}
 }
+
+// readOnly is err, a record that could not be written in the token folder
+// as the disk holding it is read-only, said so, with what to do, as
+// readOnlyLock says it.
+func (s *Store) readOnly(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno // the temp file's name says nothing the folder's does not
+	}
+	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the disk holding the token folder %s is read-only (%v)", store.ErrWriteFailed, s.dir, err), fix: writableAgain, locks: s.locksOnly}
+}
+
+// writableAgain is what to do about a token folder's disk turned read-only.
+const writableAgain = "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"
 
 // folderError is why the token folder s.dir cannot be made or used: a
 // failing or read-only disk is a failed write, anything else (a file in

@@ -715,6 +715,11 @@ func bigAnswerSavedFromTheReserve(t *testing.T, dir string, s *filestore.Store, 
 // TestReadOnlyDiskRefuses: on a disk turned read-only a save fails as a
 // failed write (exit 5, store_unreachable: the disk needs mending), not as
 // access denied (a configuration problem), and the record is left whole.
+// It says the disk holding the token folder is read-only and to make it
+// writable again, as the renewal lock's refusal does: a renewal whose
+// answer the store refused, a proxy's, said "save tokens in …: open
+// …/.sandbox.json.tmp-20218103: read-only file system", naming a temp
+// file and nothing to do.
 func TestReadOnlyDiskRefuses(t *testing.T) {
 	dir, s := onSmallDisk(t)
 	testdisk.ReadOnly(t, dir)
@@ -723,6 +728,9 @@ func TestReadOnlyDiskRefuses(t *testing.T) {
 	err := s.Save(ctx, "sandbox", rotated)
 	if !errors.Is(err, store.ErrWriteFailed) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrReserveUsed) || !errors.Is(err, syscall.EROFS) {
 		t.Fatalf("save on a read-only disk: %v; want a failed write saying the file system is read-only", err)
+	}
+	if want := "token store could not write: the disk holding the token folder " + dir + " is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"; err.Error() != want {
+		t.Errorf("save on a read-only disk said:\n%v\nwant:\n%s", err, want)
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != "refresh-1" {
 		t.Fatalf("a refused save damaged the record: %+v, %v", got, err)
