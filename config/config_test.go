@@ -1130,6 +1130,32 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	})
 }
 
+// TestCheckEditableCountsTheFolderAnEditMakes: the first edit of a
+// configuration whose folder is missing makes the folder, then its new
+// file: two of the disk's files (inodes). With one left, the check before
+// any question refuses, saying to remove some files; with two, it passes
+// and the edit writes the file. The check made one file and passed with
+// one left: init asked every question, and then could not write.
+func TestCheckEditableCountsTheFolderAnEditMakes(t *testing.T) {
+	for _, left := range []int{1, 2} {
+		dir := testdisk.FilesLeft(t, left)
+		p := filepath.Join(dir, "freshtoken", "config.toml")
+		err := config.CheckEditable(p)
+		if left == 1 {
+			if want := p + ": cannot write it, as the disk holding it is full (no space left on device); remove some files there (every inode on that disk is taken: see `df -i`), or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"; err == nil || err.Error() != want {
+				t.Errorf("CheckEditable with one file left for the folder and the file: %v; want %s", err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("CheckEditable with the two files the edit needs: %v", err)
+		}
+		if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+			t.Errorf("the edit, with the check passed: %v", err)
+		}
+	}
+}
+
 // TestAReadOnlyFileIsNotEdited: a configuration file its owner made
 // read-only (chmod 400) is refused by every edit (init, init --default,
 // remove, store migrate), naming the file and how to make it writable,

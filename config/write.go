@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
@@ -369,7 +370,7 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 func writeFailure(path, what string, err error) error {
 	switch {
 	case atomicfile.DiskFull(err):
-		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is full (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, cause(err), atomicfile.FreeSome(filepath.Dir(path), " there"))}
+		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is full (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, cause(err), atomicfile.FreeSomeFor(err, filepath.Dir(path), " there"))}
 	case errors.Is(err, syscall.EROFS):
 		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, cause(err))}
 	}
@@ -397,19 +398,22 @@ func CheckEditable(path string) error {
 		return err
 	}
 	// The edit's new file is made in the file's folder, made first if
-	// missing: in the nearest folder above that exists.
+	// missing: in the nearest folder above that exists, with room for the
+	// folders it makes too.
+	var size int64
+	if info != nil {
+		size = info.Size()
+	}
+	sizes := []int64{size + editRoom}
 	dir := filepath.Dir(path)
 	for _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) && dir != filepath.Dir(dir); _, err = os.Stat(dir) {
+		sizes = append(sizes, atomicfile.FolderRoom)
 		dir = filepath.Dir(dir)
 	}
 	if err := atomicfile.CanWriteIn(dir); err != nil {
 		return &Error{Path: path, Msg: fmt.Sprintf("cannot be written, as freshtoken cannot write in %s (%v), where an edit makes its new file; make that folder writable, or keep the configuration where you can write (--config PATH), and run the command again (nothing was written)", dir, cause(err))}
 	}
-	var size int64
-	if info != nil {
-		size = info.Size()
-	}
-	if err := atomicfile.CheckRoom(filepath.Join(dir, filepath.Base(path)), size+editRoom); err != nil {
+	if err := atomicfile.CheckRoom(filepath.Join(dir, filepath.Base(path)), sizes...); err != nil {
 		return writeFailure(path, "cannot write it", err)
 	}
 	return nil
@@ -485,6 +489,9 @@ func linkTarget(path string) string {
 // cause is what the operating system said of a file operation that failed
 // (no space left on device), without the operation and path err names.
 func cause(err error) error {
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		return pe.Err
+	}
 	if c := errors.Unwrap(err); c != nil {
 		return c
 	}

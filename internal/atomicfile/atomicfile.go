@@ -6,6 +6,7 @@ package atomicfile
 
 import (
 	"crypto/rand"
+	"errors"
 	"os"
 	"path/filepath"
 )
@@ -56,13 +57,7 @@ func Write(path string, data []byte, o Options) error {
 	if err := tmp.Chmod(o.Perm); err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := o.Sync(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	if err := writeSynced(tmp, data, o.Sync); err != nil {
 		return err
 	}
 	if o.Check != nil {
@@ -78,24 +73,70 @@ func Write(path string, data []byte, o Options) error {
 	return nil
 }
 
-// CheckRoom reports why a Write of size bytes to path would fail for want
-// of room, nil if it has room now: a full disk (see DiskFull) is found
-// before work that the failed write would waste (a person's answers to
-// questions). It writes a temp file of that size beside path, named as
-// Write's are, and removes it; other failures are left to the Write to
-// meet. The bytes are random, as a file system that compresses keeps
-// zeros in no space.
-func CheckRoom(path string, size int64) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return spaceOnly(err)
+// FolderRoom is the room a new folder takes, for CheckRoom: a file of the
+// disk's (an inode), and a block on most file systems.
+const FolderRoom = 4 << 10
+
+// CheckRoom reports why Writes beside path of the given sizes, each with
+// its own file, would fail for want of room, nil if they have room now: a
+// full disk (see DiskFull) is found before work that the failed write
+// would waste (a person's answers to questions). It makes a temp file of
+// each size beside path, named as Write's are, written, synced and closed
+// as Write's are, and removes them: a disk that takes a write it has no
+// room for and says so only when it is synced or closed (NFS, some FUSE
+// file systems, thin-provisioned storage) is found too, and a disk with
+// fewer files left than the sizes (its inodes) is full. Other failures
+// are left to the Write to meet. The bytes are random, as a file system
+// that compresses keeps zeros in no space.
+func CheckRoom(path string, sizes ...int64) error {
+	dir := filepath.Dir(path)
+	for _, size := range sizes {
+		tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+		if err != nil {
+			return wantOfRoom(dir, err)
+		}
+		defer os.Remove(tmp.Name())
+		noise := make([]byte, size)
+		rand.Read(noise)
+		if err := writeSynced(tmp, noise, (*os.File).Sync); err != nil {
+			return wantOfRoom(dir, err)
+		}
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	noise := make([]byte, size)
-	rand.Read(noise)
-	_, err = tmp.Write(noise)
-	return spaceOnly(err)
+	return nil
+}
+
+// wantOfRoom is err, a failure CheckRoom met in dir, if it says the disk
+// is full, else nil. Met with every file of the disk taken (its inodes),
+// some by the check's own files, which it frees as it returns, it is a
+// *noFilesError, which FreeSomeFor says as such.
+func wantOfRoom(dir string, err error) error {
+	switch {
+	case !DiskFull(err):
+		return nil
+	case outOfFiles(dir):
+		return &noFilesError{err}
+	}
+	return err
+}
+
+// noFilesError is a want of room met with every file of the disk taken.
+type noFilesError struct{ err error }
+
+func (e *noFilesError) Error() string { return e.err.Error() }
+func (e *noFilesError) Unwrap() error { return e.err }
+
+// writeSynced writes data to f, syncs it with sync and closes it, and
+// returns the first failure: a disk that took data it has no room for says
+// so at the sync or the close alone. f is closed either way.
+func writeSynced(f *os.File, data []byte, sync func(*os.File) error) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = sync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // FreeSome says what to free on the full disk holding path (or the
@@ -107,17 +148,23 @@ func FreeSome(path, where string) string {
 		path = filepath.Dir(path)
 	}
 	if outOfFiles(path) {
-		return "remove some files" + where + " (every inode on that disk is taken: see `df -i`)"
+		return removeSomeFiles(where)
 	}
 	return "free some space" + where
 }
 
-// spaceOnly is err if it says the disk is full, else nil.
-func spaceOnly(err error) error {
-	if DiskFull(err) {
-		return err
+// FreeSomeFor is FreeSome, for err, a want of room: one that CheckRoom met
+// with every file of the disk taken needs some files removed, though the
+// check, as it returned, freed the files it had taken.
+func FreeSomeFor(err error, path, where string) string {
+	if errors.As(err, new(*noFilesError)) {
+		return removeSomeFiles(where)
 	}
-	return nil
+	return FreeSome(path, where)
+}
+
+func removeSomeFiles(where string) string {
+	return "remove some files" + where + " (every inode on that disk is taken: see `df -i`)"
 }
 
 // SyncDir makes dir's entries durable, with sync ((*os.File).Sync when

@@ -81,3 +81,24 @@ func TestFreeSomeSaysWhatToFree(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRoomFindsADiskThatFailsOnlyAtTheSync: a disk that takes a write
+// it has no room for and fails it only as it is synced (thin-provisioned
+// storage; NFS and some FUSE file systems at the sync or the close) is
+// found full, as the Write, which syncs, finds it. The check wrote and
+// closed its file unsynced, and passed: the person approved a log-in whose
+// tokens the save then refused.
+func TestCheckRoomFindsADiskThatFailsOnlyAtTheSync(t *testing.T) {
+	dir := testdisk.Thin(t)
+	path := filepath.Join(dir, "dev.json")
+	err := atomicfile.CheckRoom(path, 4<<10)
+	if err == nil || !atomicfile.DiskFull(err) {
+		t.Errorf("CheckRoom on a disk that fails at the sync: %v; want it said to be for want of room", err)
+	}
+	if werr := atomicfile.Write(path, []byte("new\n"), atomicfile.Options{}); werr == nil || !atomicfile.DiskFull(werr) {
+		t.Errorf("the Write CheckRoom stands for: %v; want it to fail for want of room, as the check says", werr)
+	}
+	if names := testenv.Names(t, dir); len(names) != 0 {
+		t.Errorf("CheckRoom and the Write left %q", names)
+	}
+}

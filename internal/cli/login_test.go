@@ -207,6 +207,17 @@ func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 		dir := testdisk.NoFilesLeft(t)
 		loginOnAFullDisk(t, dir, func() {}, "remove some files (every inode on that disk is taken: see `df -i`)")
 	})
+	// One file left, where a first save makes two: the renewal lock's
+	// file and the record's temp file. The check made one, and passed.
+	t.Run("of files but one", func(t *testing.T) {
+		dir := testdisk.FilesLeft(t, 1)
+		loginOnAFullDisk(t, dir, func() {}, "remove some files (every inode on that disk is taken: see `df -i`)")
+	})
+	// A disk that takes the write and fails it at the sync (thin-provisioned
+	// storage; NFS at the sync or the close): the check, unsynced, passed.
+	t.Run("failing at the sync", func(t *testing.T) {
+		loginOnAFullDisk(t, testdisk.Thin(t), func() {}, "free some space")
+	})
 	// The default folder, which no [store] url names, is moved by
 	// $XDG_STATE_HOME too, and said so.
 	t.Run("the default folder", func(t *testing.T) {

@@ -169,8 +169,8 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// would be out of reach of every command until it is resolved, the
 	// configuration naming the old store.
 	var (
-		moves []move
-		first error
+		moves  []move
+		failed []envFailure
 	)
 	// A move that fails leaves the new store as it was: the folder made for
 	// it is removed once the locks in it are let go (after every release
@@ -221,18 +221,15 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			} else {
 				err = fullOrigin(keepKeychainFix(err), conf.StoreURL)
 			}
-			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", env, err)
-			if first == nil {
-				first = err
-			}
+			failed = append(failed, envFailure{env, err})
 			continue
 		}
 		moves = append(moves, m)
 	}
-	if first != nil {
+	if len(failed) > 0 {
 		forgetUntouched()
-		fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
-		return &silentError{code: ExitCode(first)}
+		nothingMoved(f.IO.ErrOut, conf.StoreURL, failed)
+		return &silentError{code: ExitCode(failed[0].err)}
 	}
 	// Every record is copied and checked before any is deleted from the
 	// old store, and deleted only once the configuration names the new
@@ -267,10 +264,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		// A copy cut short by a signal is taken back with the others, below.
 		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil && ctx.Err() == nil {
 			err = fullDestination(err, to.Location(m.env), true)
-			fmt.Fprintf(f.IO.ErrOut, "%s: %v\n", m.env, err)
 			copied = append(copied, m) // a full disk may have taken it, from its reserve
 			takeBack()
-			fmt.Fprintf(f.IO.ErrOut, "Nothing was moved; [store] url still names %s; fix the above and run the same command again\n", shownStore(conf.StoreURL))
+			nothingMoved(f.IO.ErrOut, conf.StoreURL, []envFailure{{m.env, err}})
 			return &silentError{code: ExitCode(err)}
 		}
 		copied = append(copied, m)
@@ -340,6 +336,28 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		return &silentError{code: ExitCode(left)}
 	}
 	return nil
+}
+
+// envFailure is why an environment's tokens could not move.
+type envFailure struct {
+	env string
+	err error
+}
+
+// nothingMoved says why the move failed, and that nothing was moved, the
+// configuration still naming storeURL: one failure in one line, as every
+// failure is said; several each in a line of its own, then one that says
+// so.
+func nothingMoved(w io.Writer, storeURL string, failed []envFailure) {
+	still := "[store] url still names " + shownStore(storeURL)
+	if len(failed) == 1 {
+		fmt.Fprintf(w, "%s: %v; nothing was moved, and %s: run the same command again once that is fixed\n", failed[0].env, failed[0].err, still)
+		return
+	}
+	for _, e := range failed {
+		fmt.Fprintf(w, "%s: %v\n", e.env, e.err)
+	}
+	fmt.Fprintf(w, "Nothing was moved; %s; fix the above and run the same command again\n", still)
 }
 
 // fullDestination is err, a failure to write env's record at location in

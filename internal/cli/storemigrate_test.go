@@ -310,7 +310,7 @@ func TestStoreMigrateMovesNothingUnlessEverythingCan(t *testing.T) {
 	}
 	ios, stdout, stderr := testStreams(false, false)
 	code := e.run(ios, "store", "migrate", "--to", "file://"+filepath.Join(e.dir, "new"))
-	if code != 2 || !strings.Contains(stderr.String(), "zeta: ") || !strings.Contains(stderr.String(), "Nothing was moved;") {
+	if code != 2 || !strings.Contains(stderr.String(), "zeta: ") || !strings.Contains(stderr.String(), "; nothing was moved, and [store] url still names") {
 		t.Fatalf("exit %d\n%s%s; want 2, saying why zeta cannot move and that nothing was", code, stdout, stderr)
 	}
 	if got := e.record(t, "dev"); got == nil || got.RefreshToken != rec.RefreshToken {
@@ -353,7 +353,7 @@ func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
 			}
 			ios, stdout, stderr := testStreams(false, false)
 			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
-			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "Nothing was moved;") || !strings.Contains(stderr.String(), "name with --to a store of this configuration's own") {
+			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "; nothing was moved, and [store] url still names") || !strings.Contains(stderr.String(), "name with --to a store of this configuration's own") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens, nothing was moved, and to name a store of this configuration's own", code, stdout, stderr)
 			}
 			if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
@@ -464,7 +464,7 @@ func TestStoreMigrateKeepsARecordItCannotRead(t *testing.T) {
 			}
 			ios, stdout, stderr := testStreams(false, false)
 			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
-			if msg := stderr.String(); code != 2 || !strings.Contains(msg, c.want) || !strings.Contains(msg, "Nothing was moved;") {
+			if msg := stderr.String(); code != 2 || !strings.Contains(msg, c.want) || !strings.Contains(msg, "; nothing was moved, and [store] url still names") {
 				t.Errorf("exit %d\n%s%s; want 2, saying what the new store holds and that nothing was moved", code, stdout, msg)
 			}
 			if b, err := os.ReadFile(there); err != nil || string(b) != c.there {
@@ -529,7 +529,8 @@ func TestStoreMigrateToARedisDatabaseThatDoesNotExist(t *testing.T) {
 	ios, _, stderr := testStreams(false, false)
 	code := e.run(ios, "store", "migrate", "--to", "redis://"+srv.Addr+"/16")
 	line, _, _ := strings.Cut(stderr.String(), "\n")
-	if code != 2 || !strings.Contains(line, "no database 16") || !strings.Contains(line, "--to") || strings.Contains(line, "[store] url") {
+	reason, _, _ := strings.Cut(line, "; nothing was moved") // after which [store] url is said to name the old store still
+	if code != 2 || !strings.Contains(reason, "no database 16") || !strings.Contains(reason, "--to") || strings.Contains(reason, "[store] url") {
 		t.Errorf("exit %d, %s; want 2, saying --to's Redis has no database 16, and not to set [store] url", code, stderr)
 	}
 	if rec := e.record(t, "dev"); rec == nil {
@@ -595,7 +596,7 @@ func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 	srv.SetUser(t, "mover", "on", ">pw", "%R~*", "~freshtoken:dev", "~freshtoken:*:lock", "~freshtoken:*:renewing", "+@all")
 	ios, stdout, stderr := testStreams(false, false)
 	code := e.run(ios, "store", "migrate", "--to", "redis://mover:pw@"+srv.Addr+"/0")
-	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "zeta: ") || !strings.Contains(msg, "Nothing was moved;") {
+	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "zeta: ") || !strings.Contains(msg, "; nothing was moved, and [store] url still names") {
 		t.Fatalf("exit %d\n%s%s; want a failure saying why zeta did not move and that nothing was", code, stdout, msg)
 	}
 	for _, env := range []string{"dev", "zeta"} {
@@ -649,8 +650,8 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 			ios, stdout, stderr := testStreams(false, false)
 			code := e.run(ios, "store", "migrate", "--to", c.scheme+dir)
 			msg := stderr.String()
-			if code != 2 || !strings.Contains(msg, "the disk of the new store is full, so "+dir+"/") || !strings.Contains(msg, "free some space there, or name a folder on another disk with --to") || !strings.Contains(msg, "Nothing was moved;") {
-				t.Fatalf("exit %d\n%s%s; want exit 2 saying the new store's disk is full, what to do, and that nothing was moved", code, stdout, msg)
+			if code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "the disk of the new store is full, so "+dir+"/") || !strings.Contains(msg, "free some space there, or name a folder on another disk with --to") || !strings.Contains(msg, "; nothing was moved, and [store] url still names") {
+				t.Fatalf("exit %d\n%s%s; want exit 2 and one line saying the new store's disk is full, what to do, and that nothing was moved", code, stdout, msg)
 			}
 			nothingMoved()
 			left, err := os.ReadDir(dir)
@@ -1257,7 +1258,7 @@ func TestStoreMigrateFromAFullDiskNamesTheOldStore(t *testing.T) {
 	code := e.run(ios, "store", "migrate", "--to", fileURL(to))
 	msg := stderr.String()
 	if code != 2 || !strings.Contains(msg, "the disk of the old store ([store] url) is full") || !strings.Contains(msg, old) ||
-		strings.Contains(msg, "new store") || strings.Contains(msg, to) || !strings.Contains(msg, "Nothing was moved;") {
+		strings.Contains(msg, "new store") || strings.Contains(msg, to) || !strings.Contains(msg, "; nothing was moved, and [store] url still names") {
 		t.Fatalf("exit %d\n%s%s; want exit 2 saying the old store's disk is full, naming %s, and that nothing was moved", code, stdout, msg, old)
 	}
 	configKept("nothing was moved")

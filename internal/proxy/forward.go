@@ -79,6 +79,11 @@ type envProxy struct {
 	// starting is held while a device log-in is started, so that Log in
 	// pressed in two tabs at once starts one.
 	starting sync.Mutex
+	// log is the proxy's log, told once when the token store starts
+	// failing the environment and once when it works again; storeFailing
+	// is set from the one until the other.
+	log          *slog.Logger
+	storeFailing atomic.Bool
 	// undiscovered is when discovering the issuer's endpoints for
 	// toTokenEndpoint last failed, if it did.
 	undiscovered atomic.Pointer[time.Time]
@@ -122,7 +127,7 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 		}
 		upstream = newTransport(t.TLSClientConfig, p.o.UpstreamProxy)
 	}
-	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), loops: p.guard.pointsHere(api)}
+	e := &envProxy{name: ec.Name, conf: ec, src: src, api: api, apiPath: api.EscapedPath(), loops: p.guard.pointsHere(api), log: p.log}
 	e.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite(e),
 		Transport:      &freshtoken.Transport{Source: src, Base: upstreamTransport{httpx.Bounded{Base: httpx.ExplainTLS(upstream), Wait: ec.Timeout}}, IdleTimeout: ec.Timeout},
@@ -134,13 +139,28 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 	return e, nil
 }
 
+// fail notes err as the environment's last failure. A failing token
+// store (a full or read-only disk, Redis down, a locked keychain) is also
+// logged, once until it works again, however many requests it fails: the
+// clients get 503, and the person reading the proxy's log (or the
+// service's journal) learns from it what to mend.
 func (e *envProxy) fail(at time.Time, err error) {
-	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kinds.Of(err)})
+	kind := kinds.Of(err)
+	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kind})
+	if kind == kinds.StoreUnreachable && e.storeFailing.CompareAndSwap(false, true) {
+		e.log.Warn("the token store is failing; requests that need it are answered 503 until it works again", "env", e.name, "error", err.Error())
+	}
 }
 
+// succeed clears the last failure once a token is served, and logs that
+// the token store works again if it was failing, at the level its failure
+// was logged, so that whoever saw the one sees the other.
 func (e *envProxy) succeed() {
 	if e.lastErr.Load() != nil {
 		e.lastErr.Store(nil)
+	}
+	if e.storeFailing.CompareAndSwap(true, false) {
+		e.log.Warn("the token store works again", "env", e.name)
 	}
 }
 

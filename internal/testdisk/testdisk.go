@@ -94,6 +94,50 @@ func FillFiles(t testing.TB, dir string) {
 	}
 }
 
+// Thin is a folder (0700, empty) on a disk that takes writes it has no
+// room for and fails them only as they are synced (ENOSPC from fsync), as
+// thin-provisioned storage does, and as network and FUSE file systems
+// (NFS) do at the sync or the close: an ext4 file system on a loop device
+// whose image, on a tmpfs of its own, has no room left to grow. Its own
+// free space, which `df` shows and a write checks, is plenty. It needs
+// root, mkfs.ext4 and a loop device: elsewhere the test is skipped, as
+// Small's is.
+func Thin(t testing.TB) string {
+	t.Helper()
+	backing := filepath.Dir(mount(t, "size=8m"))
+	// Unmounted lazily, the file systems leave at once, whatever still
+	// holds them (the image, while the loop device lets go of it); a
+	// plain umount was refused as busy now and then.
+	t.Cleanup(func() { exec.Command("umount", "-l", backing).Run() })
+	img := filepath.Join(backing, "disk.img")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.Truncate(32 << 20) // sparse: its blocks take room as they are written
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
+		testenv.Missing(t, "mkfs.ext4: %v: %s", err, out)
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		testenv.Missing(t, "mount a loop device: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() }) // before the tmpfs's; the loop device goes with it
+	dir := filepath.Join(mnt, "tokens")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("sync", "-f", dir).CombinedOutput(); err != nil { // its own blocks in the image before it is full
+		t.Fatalf("sync -f %s: %v: %s", dir, err, out)
+	}
+	Fill(t, img)
+	return dir
+}
+
 // SmallFile is Small with the folder made (0700), holding a file of that
 // name with content (0600), whose path it returns.
 func SmallFile(t testing.TB, size, name string, content []byte) string {

@@ -47,6 +47,8 @@ const (
 	reserveName = ".reserve"
 	// reserveSize is many times the size of a record and its temp file.
 	reserveSize = 64 << 10
+	// recordRoom is more than a record takes.
+	recordRoom = 4 << 10
 )
 
 // Store is a folder of token files.
@@ -258,6 +260,8 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
 		// left on device", it named a temp file and no next step.
 		return s.diskFull(err)
+	case errors.Is(err, syscall.EROFS): // said as Go's, it named a temp file and no next step
+		return s.readOnly(err)
 	default:
 		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
 	}
@@ -266,21 +270,31 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 }
 
 // CheckRoom reports why a save of env's record would fail now for want of
-// room (an error wrapping store.ErrDiskFull), nil if it would not: its disk too full for the
-// record, with neither a reserve to give up nor a record to write over in
-// place, as at a first log-in, which checks before the person approves.
-// A folder not made yet is asked of the nearest folder above it.
+// room (an error wrapping
+// store.ErrDiskFull), nil if it would not: its disk too full for
+// what the save makes, with neither a reserve to give up nor a record to
+// write over in place, as at a first log-in, which checks before the
+// person approves. The save makes the record's temp file, and first, where
+// they are missing, the token folder (and any folder above it) and the
+// renewal lock's file: each takes a file of the disk's (an inode), and a
+// folder a block. A folder not made yet is asked of the nearest folder
+// above it.
 func (s *Store) CheckRoom(env string) error {
 	for _, name := range []string{reserveName, env + ".json"} {
 		if fi, err := os.Lstat(filepath.Join(s.dir, name)); err == nil && fi.Mode().IsRegular() {
 			return nil
 		}
 	}
+	sizes := []int64{recordRoom}
+	if _, err := os.Lstat(filepath.Join(s.dir, env+".lock")); errors.Is(err, fs.ErrNotExist) {
+		sizes = append(sizes, 0)
+	}
 	dir := s.dir
 	for _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) && dir != filepath.Dir(dir); _, err = os.Stat(dir) {
+		sizes = append(sizes, atomicfile.FolderRoom)
 		dir = filepath.Dir(dir)
 	}
-	if err := atomicfile.CheckRoom(filepath.Join(dir, env+".json"), 4<<10); err != nil {
+	if err := atomicfile.CheckRoom(filepath.Join(dir, env+".json"), sizes...); err != nil {
 		return s.diskFull(err)
 	}
 	return nil
@@ -686,9 +700,10 @@ func Usable(dir string) bool {
 	return s.checkDir() == nil
 }
 
-// spaceFix is what to do when the disk of the token folder is full.
-func (s *Store) spaceFix() string {
-	return atomicfile.FreeSome(s.dir, "") + ", or set " + s.movedBy() + " to a folder on another disk"
+// spaceFix is what to do when the disk of the token folder is full, as
+// err says it.
+func (s *Store) spaceFix(err error) string {
+	return atomicfile.FreeSomeFor(err, s.dir, "") + ", or set " + s.movedBy() + " to a folder on another disk"
 }
 
 // movedBy is what names the token folder, which a person sets to keep the
@@ -705,13 +720,13 @@ func (s *Store) movedBy() string {
 // or made as its disk is full, said as that disk being full, with what to
 // do: a FolderError wrapping store.ErrDiskFull and the system's error.
 func (s *Store) diskFull(err error) error {
+	what, fix := "token folder", s.spaceFix(err)
+	if s.locksOnly {
+		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSomeFor(err, s.dir, " there")
+	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
-	}
-	what, fix := "token folder", s.spaceFix()
-	if s.locksOnly {
-		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(s.dir, " there")
 	}
 	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s is full (%v)", store.ErrDiskFull, what, s.dir, err), fix: fix, locks: s.locksOnly}
 }
@@ -726,8 +741,22 @@ func (s *Store) readOnlyLock(p string, err error) error {
 	if errors.As(err, &errno) {
 		err = errno // p is named once
 	}
-	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the renewal lock %s cannot be opened, as the disk holding it is read-only (%v)", store.ErrWriteFailed, p, err), fix: "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)", locks: s.locksOnly}
+	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the renewal lock %s cannot be opened, as the disk holding it is read-only (%v)", store.ErrWriteFailed, p, err), fix: writableAgain, locks: s.locksOnly}
 }
+
+// readOnly is err, a record that could not be written in the token folder
+// as the disk holding it is read-only, said so, with what to do, as
+// readOnlyLock says it.
+func (s *Store) readOnly(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno // the temp file's name says nothing the folder's does not
+	}
+	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the disk holding the token folder %s is read-only (%v)", store.ErrWriteFailed, s.dir, err), fix: writableAgain, locks: s.locksOnly}
+}
+
+// writableAgain is what to do about a token folder's disk turned read-only.
+const writableAgain = "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"
 
 // folderError is why the token folder s.dir cannot be made or used: a
 // failing or read-only disk is a failed write, anything else (a file in
@@ -736,11 +765,11 @@ func (s *Store) readOnlyLock(p string, err error) error {
 // elsewhere, neither [store] url (which would move the records) nor
 // $XDG_STATE_HOME (which does not move those locks) is what to change.
 func (s *Store) folderError(err error) error {
-	what, fix, spaceFix := "token folder", "set "+s.movedBy()+" to a folder you can write in", s.spaceFix()
+	what, fix, spaceFix := "token folder", "set "+s.movedBy()+" to a folder you can write in", s.spaceFix(err)
 	if s.locksOnly {
 		what = "folder of the keychain's renewal locks"
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
-		spaceFix = atomicfile.FreeSome(s.dir, " there")
+		spaceFix = atomicfile.FreeSomeFor(err, s.dir, " there")
 	}
 	failed := func(kind error, fix string) error {
 		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, s.dir, err), fix: fix, locks: s.locksOnly}

@@ -715,6 +715,11 @@ func bigAnswerSavedFromTheReserve(t *testing.T, dir string, s *filestore.Store, 
 // TestReadOnlyDiskRefuses: on a disk turned read-only a save fails as a
 // failed write (exit 5, store_unreachable: the disk needs mending), not as
 // access denied (a configuration problem), and the record is left whole.
+// It says the disk holding the token folder is read-only and to make it
+// writable again, as the renewal lock's refusal does: a renewal whose
+// answer the store refused, a proxy's, said "save tokens in …: open
+// …/.sandbox.json.tmp-20218103: read-only file system", naming a temp
+// file and nothing to do.
 func TestReadOnlyDiskRefuses(t *testing.T) {
 	dir, s := onSmallDisk(t)
 	testdisk.ReadOnly(t, dir)
@@ -723,6 +728,9 @@ func TestReadOnlyDiskRefuses(t *testing.T) {
 	err := s.Save(ctx, "sandbox", rotated)
 	if !errors.Is(err, store.ErrWriteFailed) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrReserveUsed) || !errors.Is(err, syscall.EROFS) {
 		t.Fatalf("save on a read-only disk: %v; want a failed write saying the file system is read-only", err)
+	}
+	if want := "token store could not write: the disk holding the token folder " + dir + " is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"; err.Error() != want {
+		t.Errorf("save on a read-only disk said:\n%v\nwant:\n%s", err, want)
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != "refresh-1" {
 		t.Fatalf("a refused save damaged the record: %+v, %v", got, err)
@@ -1043,5 +1051,53 @@ func TestCheckRoomRefusesOnlyWhatNoSaveCouldStore(t *testing.T) {
 	}
 	if names := testenv.Names(t, dir); !slices.Equal(names, []string{"sandbox.json"}) {
 		t.Errorf("the folder holds %q after CheckRoom; want only the record", names)
+	}
+}
+
+// TestCheckRoomCountsTheFilesAFirstSaveMakes: a first log-in's save makes
+// the renewal lock's file and the record's temp file, and first the token
+// folder when it is missing: each takes one of the disk's files (inodes).
+// With one file fewer left, the check refuses, saying to remove some
+// files; with as many, it lets the log-in through and the save stores the
+// record. The check made one file and passed with one left: the person
+// approved, and the save, out of files, refused the tokens.
+func TestCheckRoomCountsTheFilesAFirstSaveMakes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sub    string // the token folder, below the disk's folder
+		needed int
+	}{
+		{"the folder made", "", 2},
+		{"the folder missing", "freshtoken", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, left := range []int{tc.needed - 1, tc.needed} {
+				disk := testdisk.FilesLeft(t, left)
+				dir := filepath.Join(disk, tc.sub)
+				s := filestore.New(dir)
+				err := s.CheckRoom("dev")
+				if left < tc.needed {
+					if !errors.Is(err, store.ErrDiskFull) || !strings.Contains(err.Error(), "the disk holding the token folder "+dir+" is full") || !strings.Contains(err.Error(), "remove some files (every inode on that disk is taken") {
+						t.Errorf("CheckRoom with %d files left, %d needed: %v; want the disk said to be out of files", left, tc.needed, err)
+					}
+					if names := testenv.Names(t, disk); len(names) != 0 {
+						t.Errorf("CheckRoom left %q", names)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("CheckRoom with the %d files a first save needs: %v", left, err)
+				}
+				unlock, err := s.Lock(ctx, "dev")
+				if err != nil {
+					t.Fatalf("the lock, with the check passed: %v", err)
+				}
+				err = s.Save(ctx, "dev", sample())
+				unlock()
+				if err != nil {
+					t.Fatalf("the save, with the check passed: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,111 @@
+package proxy_test
+
+import (
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testdisk"
+)
+
+// TestStoreFailureIsLoggedOncePerEpisode: the token folder's disk turns
+// read-only under a running proxy as a renewal falls due. Every client
+// gets 503, and the proxy's log, which said nothing of it (a service's
+// journal was empty while every request failed), says once that the store
+// is failing, for which environment, why and what to do, however many
+// requests fail; once the disk is writable again, one line says the store
+// works again. At the proxy's default level (warnings), no secret.
+func TestStoreFailureIsLoggedOncePerEpisode(t *testing.T) {
+	dir := testdisk.Small(t, "256k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir})
+	f.login(t, "dev")
+	writable := testdisk.ReadOnly(t, dir)
+	f.clock.Advance(accessTTL)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("a request on a read-only disk, the token due: %d %s; want 503", resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	failing := "the token store is failing"
+	if logs := f.logs.String(); strings.Count(logs, failing) != 1 || !strings.Contains(logs, "env=dev") ||
+		!strings.Contains(logs, "read-only file system") || !strings.Contains(logs, "make the disk writable again") {
+		t.Fatalf("after 20 requests failed on a read-only disk the proxy's log says:\n%s\nwant one line that the token store is failing for dev, why, and what to do", logs)
+	}
+	writable()
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
+	}
+	f.get(t, "/dev/v2/company")
+	if logs := f.logs.String(); strings.Count(logs, "the token store works again") != 1 || strings.Count(logs, failing) != 1 {
+		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant one line that the token store works again", logs)
+	}
+}
+
+// TestDiskTurnedReadOnlyDuringARenewal: the token folder's disk turns
+// read-only while the provider answers a renewal, which rotates the
+// refresh token. The client gets 503 saying the new tokens are kept and
+// the disk is to be made writable again (it named the temp file the save
+// failed at, and nothing to do); the log says the store is failing, once;
+// once the disk is writable the kept tokens are stored and served, with no
+// second refresh and no reuse of the spent refresh token.
+func TestDiskTurnedReadOnlyDuringARenewal(t *testing.T) {
+	dir := testdisk.Small(t, "256k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var armed atomic.Bool
+	reached, answer := make(chan struct{}), make(chan struct{})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir, onTokenRequest: func(grant string) {
+		if grant == "refresh_token" && armed.CompareAndSwap(true, false) {
+			close(reached) // the refresh token is spent: the disk turns read-only before the answer
+			<-answer
+		}
+	}})
+	f.login(t, "dev")
+	before := f.storedToken(t)
+	armed.Store(true)
+	f.clock.Advance(accessTTL)
+	type got struct {
+		resp *http.Response
+		body []byte
+	}
+	done := make(chan got)
+	go func() {
+		resp, body := f.get(t, "/dev/v2/company")
+		done <- got{resp, body}
+	}()
+	<-reached
+	writable := testdisk.ReadOnly(t, dir)
+	close(answer)
+	g := <-done
+	resp, body := g.resp, g.body
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" ||
+		!strings.Contains(p.Message, "keeps them and saves them as soon as the store works again") ||
+		!strings.Contains(p.Message, "the disk holding the token folder "+dir+" is read-only (read-only file system); make the disk writable again") || strings.Contains(p.Message, ".tmp-") {
+		t.Fatalf("the renewal whose answer a read-only disk refused: %d %+v; want 503 saying the new tokens are kept and to make the disk writable again", resp.StatusCode, p)
+	}
+	f.get(t, "/dev/v2/company")
+	if n := strings.Count(f.logs.String(), "the token store is failing"); n != 1 {
+		t.Errorf("the log says %d times that the store is failing; want once:\n%s", n, f.logs)
+	}
+	writable()
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
+	}
+	if f.storedToken(t) == before {
+		t.Error("the rotated tokens were not stored once the disk was writable")
+	}
+	if s := f.provider.Stats(); s.Refreshes != 1 || s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
+		t.Errorf("provider stats %+v; want one refresh and no reuse", s)
+	}
+}
