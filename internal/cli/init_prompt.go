@@ -172,6 +172,10 @@ func (p *prompter) confirm(ctx context.Context, question string, def bool) (bool
 
 // secret asks for a client secret without showing what is typed, until
 // it gets one that could be one; why another is refused never shows it.
+// A secret in a pair of quotes or angle brackets (a JSON file's value, its
+// comma after it too) is refused, as a client ID is: the provider would
+// take the marks as part of it. A mark at one end alone may be the
+// secret's own, and is kept.
 func (p *prompter) secret(ctx context.Context, question string) (string, error) {
 	p.asked = true
 	for {
@@ -186,6 +190,8 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 			fmt.Fprintln(p.out, "  An answer is needed.")
 		case label != "" && strings.Contains(strings.ToLower(label), "secret"):
 			fmt.Fprintf(p.out, "  That begins with the label %q; paste the secret alone, without it.\n", label)
+		case paste.Unwrapped(strings.TrimSuffix(answer, ",")) != strings.TrimSuffix(answer, ","):
+			fmt.Fprintln(p.out, "  The quote marks or brackets around that are not part of the secret; paste the secret alone, without them.")
 		case !httpx.PrintableASCII(answer):
 			fmt.Fprintln(p.out, "  That holds a character no client secret has (printable ASCII only); copy the secret again from the provider.")
 		default:
