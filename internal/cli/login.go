@@ -205,13 +205,38 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	if err := src.SaveLoginIf(context.WithoutCancel(ctx), res.Token, res.SentAt, guard.check); err != nil {
-		return err
+		return opts.again(env.Name, err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
 	warnNoRefreshToken(f, env.Name, res.Token.RefreshToken, res.Token.Expiry)
 	warnUnusableToken(ctx, f, env.Name, src)
 	return nil
 }
+
+// again is err, a log-in of env that failed, with the step it ends on,
+// "log in again" in the engine's words (which name no command), naming the
+// command to run: this one, for the same environment and file.
+func (opts *loginOptions) again(env string, err error) error {
+	msg := err.Error()
+	if !strings.HasSuffix(msg, "log in again") {
+		return err
+	}
+	cmd := "login -e " + env
+	if opts.Manual {
+		cmd = "login --manual -e " + env
+	}
+	return &retoldError{msg: strings.TrimSuffix(msg, "log in again") + "run `" + opts.f.commandLine(cmd) + "`", err: err}
+}
+
+// retoldError is err told in msg, the command line's words, for its kind
+// and exit code.
+type retoldError struct {
+	msg string
+	err error
+}
+
+func (e *retoldError) Error() string { return e.msg }
+func (e *retoldError) Unwrap() error { return e.err }
 
 // replaceGuard decides whether a log-in's tokens may replace those
 // stored for env, from when the person was asked at the start (see
