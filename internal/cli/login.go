@@ -309,7 +309,7 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		warnReplacingNewer(f, g.env, g.src)
 		g.overNewer = true // said once
 	case err == nil && rec != nil && !g.allows(rec):
-		theirs := tokensOf(g.src, rec)
+		theirs := rec.Whose(g.src.ConfigFile())
 		if !g.opts.Yes && f.IO.InTTY {
 			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: theirs, Where: g.src.Location()}
 		}
@@ -469,7 +469,10 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 	whose := fmt.Sprintf("tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s",
 		env, src.Location(), rec.Grant, src.OwnGrant())
 	if src.CheckGrant(rec) == nil { // this grant's, of another file's log-in
-		ours, _ := f.ConfigPath()
+		ours := src.ConfigFile().Path // as the record names files: absolute, links resolved
+		if ours == "" {
+			ours, _ = f.ConfigPath()
+		}
 		whose = fmt.Sprintf("tokens stored for %s in %s were logged in with %s, not with this configuration (%s): the two share them, as both configure %s",
 			env, src.Location(), rec.LoggedInWith.OtherThan(src.ConfigFile()), ours, rec.Grant)
 	}
@@ -489,16 +492,6 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 // machine (store.ConfigFile.OtherThan), which uses them too.
 func othersTokens(src *freshtoken.Source, rec *store.Record) bool {
 	return src.CheckGrant(rec) != nil || rec.LoggedInWith.OtherThan(src.ConfigFile()) != ""
-}
-
-// tokensOf names whose tokens rec holds, for othersTokens': their grant,
-// and the configuration file that logged in when it is another on this
-// machine.
-func tokensOf(src *freshtoken.Source, rec *store.Record) string {
-	if other := rec.LoggedInWith.OtherThan(src.ConfigFile()); other != "" {
-		return rec.Grant.String() + " logged in with " + other
-	}
-	return rec.Grant.String()
 }
 
 // afterReplacing says what a log-in replacing rec, othersTokens', does to
