@@ -24,6 +24,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/store"
@@ -882,41 +883,7 @@ func (f *File) Select(flag string) (*Env, error) {
 // Closest is the configured environment name nearest to name, as a typo of
 // it (one edit, or up to a third of its length); "" when none is.
 func (f *File) Closest(name string) string {
-	best, bestD := "", 0
-	for _, known := range f.Names() {
-		d := editDistance(strings.ToLower(name), strings.ToLower(known))
-		if d <= max(1, len(known)/3) && d < len(known) && (best == "" || d < bestD) {
-			best, bestD = known, d
-		}
-	}
-	return best
-}
-
-// editDistance is the number of edits that turn a into b: a letter added,
-// taken out, changed, or two side by side swapped ("dve" for "dev", one
-// typo, not two).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	before, prev := make([]int, len(rb)+1), make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur := make([]int, len(rb)+1)
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], before[j-2]+1)
-			}
-		}
-		before, prev = prev, cur
-	}
-	return prev[len(rb)]
+	return nearest.Word(name, f.Names())
 }
 
 // IsRedisURL reports whether storeURL names a Redis store, which many

@@ -313,6 +313,16 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"client id with one of its quotes", "[env.a]\nprovider = \"freeagent\"\nclient_id = '\"abc123'\n", `:3: env.a.client_id: is "abc123, with quote marks or brackets at its ends, which the provider would take as part of the client id; write client_id = "abc123"`},
 		{"client id left as the docs' placeholder", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"\u2026\"\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
 		{"client id with the docs' placeholder in it", "[env.a]\nprovider = \"google\"\nclient_id = \"\u2026apps.googleusercontent.com\"\nscopes = [\"openid\"]\n", ":3: env.a.client_id: is the docs' placeholder (\u2026); write your app's client id (OAuth identifier), from the provider's developer dashboard"},
+		// A client id written with its label from the provider's page,
+		// or the secret in its place where the provider's two look
+		// different: only init caught them, and the config's went to the
+		// provider, the browser's address bar and the debug log as the
+		// client id. The secret is never shown.
+		{"client id labelled as the secret", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"Client secret: hunter2abc\"\n", `:3: env.a.client_id: is labelled "Client secret:": it holds the client secret (not shown), not the client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret`},
+		{"client id as a JSON file's secret", "[env.a]\nprovider = \"generic\"\nclient_id = '\"client_secret\": \"hunter2abc\"'\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\n", `:3: env.a.client_id: is labelled "client_secret:": it holds the client secret (not shown)`},
+		{"client id with its label", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"OAuth identifier: abc123\"\n", `:3: env.a.client_id: begins with the label "OAuth identifier:", which is not part of the client id; write client_id = "abc123"`},
+		{"Google's secret for the client id", "[env.a]\nprovider = \"google\"\nclient_id = \"GOCSPX-hunter2abcdefghijklmnopqr\"\nscopes = [\"openid\"]\n", `:3: env.a.client_id: holds what is shaped as a google client secret (not shown), not a client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret`},
+		{"Microsoft's secret for the client id", "[env.a]\nprovider = \"microsoft\"\nclient_id = \"hunter8Q~abcdefghijklmnopqrstuvwxyz0123\"\nscopes = [\"User.Read\"]\n", `:3: env.a.client_id: holds what is shaped as a microsoft client secret (not shown)`},
 		{"client id beyond ASCII", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n", ":3: env.a.client_id: holds 'í'"},
 		// The provider sends the browser back to the redirect URI as given:
 		// on port 0, login would wait for a browser that cannot come.

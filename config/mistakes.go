@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -216,7 +217,7 @@ func nearestSetting(t reflect.Type, key string) string {
 		if name == "" || name == "-" {
 			continue
 		}
-		d := editDistance(k, fold(name))
+		d := nearest.Distance(k, fold(name))
 		if d <= max(1, len(name)/4) && d < len(k) && (best == "" || d < bestD) {
 			best, bestD = name, d
 		}

@@ -63,6 +63,20 @@ func SecretForAName(name string) bool {
 	return name != "" && !set && LooksLikeASecret(name)
 }
 
+// SecretForAnID reports whether id, given as provider's client id, is
+// rather its client secret, where the provider's two look different:
+// Google's secrets begin GOCSPX-, and Microsoft Entra's hold a ~, which
+// its client ids (GUIDs) never do.
+func SecretForAnID(provider, id string) bool {
+	switch provider {
+	case "google":
+		return strings.HasPrefix(id, "GOCSPX-")
+	case "microsoft":
+		return strings.Contains(id, "~")
+	}
+	return false
+}
+
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
 
@@ -382,6 +396,17 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	if e.ClientID == "" {
 		return nil, bad("client_id", "missing; copy the OAuth identifier of your app into it, or run `freshtoken init -e %s`", name)
+	}
+	// A client id written with the label the provider's page shows, or the
+	// secret in its place, would go to the provider, the browser's address
+	// bar and the debug log as the client id. The secret is never repeated.
+	if label, value := paste.Labelled(e.ClientID); paste.SecretLabel(label) {
+		return nil, bad("client_id", "is labelled %q: it holds the client secret (not shown), not the client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret", label)
+	} else if paste.IDLabel(label) {
+		return nil, bad("client_id", "begins with the label %q, which is not part of the client id; write client_id = %q", label, paste.Unmarked(value))
+	}
+	if SecretForAnID(e.Provider, e.ClientID) {
+		return nil, bad("client_id", "holds what is shaped as a %s client secret (not shown), not a client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret", e.Provider)
 	}
 	// A client id is printable ASCII (RFC 6749 appendix A.1); a control
 	// character would also reach the keychain's command line on macOS.

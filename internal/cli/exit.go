@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes the command line gives itself; every other comes from the table
@@ -104,4 +106,36 @@ func unknownCommand(msg string) string {
 		return out + "; did you mean " + strings.Join(try, " or ") + "? (`" + m[2] + " help` lists the commands)"
 	}
 	return out + "; `" + m[2] + " help` lists the commands"
+}
+
+// flagMeant is the flag an unknown one was meant to be, written as it is
+// typed: --env for --evn, and for a long flag written with one dash
+// (-force), -e for a shorthand written with two (--e); "" when no flag is
+// near enough to be meant.
+func flagMeant(flags *pflag.FlagSet, unknown *pflag.NotExistError) string {
+	typed := unknown.GetSpecifiedName()
+	if group := unknown.GetSpecifiedShortnames(); group != "" {
+		typed, _, _ = strings.Cut(group, "=")
+		if len(typed) < 2 {
+			return ""
+		}
+	}
+	var names []string
+	short := ""
+	flags.VisitAll(func(f *pflag.Flag) {
+		if f.Hidden || f.Deprecated != "" {
+			return
+		}
+		if f.Shorthand != "" && f.Shorthand == typed {
+			short = "-" + typed
+		}
+		names = append(names, f.Name)
+	})
+	if short != "" {
+		return short
+	}
+	if name := nearest.Word(typed, names); name != "" {
+		return "--" + name
+	}
+	return ""
 }

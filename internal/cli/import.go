@@ -1037,7 +1037,7 @@ var errRenewedMeanwhile = errors.New("the stored tokens were renewed from the ex
 // sharing the store is logged in with them), unless given --force.
 func anotherConfigurations(src *freshtoken.Source, env string, rec *store.Record) error {
 	return usageErrorf("%s: %s already holds tokens named %s for %s, perhaps of another configuration that uses this store; pass --force to replace them, or give this configuration a [store] url of its own",
-		env, src.Location(), env, tokensOf(src, rec))
+		env, src.Location(), env, rec.Whose(src.ConfigFile()))
 }
 
 // printImported summarises the import, without a secret: the environments

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/term"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
 )
@@ -173,6 +172,10 @@ func (p *prompter) confirm(ctx context.Context, question string, def bool) (bool
 
 // secret asks for a client secret without showing what is typed, until
 // it gets one that could be one; why another is refused never shows it.
+// A secret in a pair of quotes or angle brackets (a JSON file's value, its
+// comma after it too) is refused, as a client ID is: the provider would
+// take the marks as part of it. A mark at one end alone may be the
+// secret's own, and is kept.
 func (p *prompter) secret(ctx context.Context, question string) (string, error) {
 	p.asked = true
 	for {
@@ -182,36 +185,19 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		switch label, _ := pastedLabel(answer); {
+		switch label, _ := paste.Labelled(answer); {
 		case answer == "":
 			fmt.Fprintln(p.out, "  An answer is needed.")
 		case label != "" && strings.Contains(strings.ToLower(label), "secret"):
 			fmt.Fprintf(p.out, "  That begins with the label %q; paste the secret alone, without it.\n", label)
+		case paste.Unwrapped(strings.TrimSuffix(answer, ",")) != strings.TrimSuffix(answer, ","):
+			fmt.Fprintln(p.out, "  The quote marks or brackets around that are not part of the secret; paste the secret alone, without them.")
 		case !httpx.PrintableASCII(answer):
 			fmt.Fprintln(p.out, "  That holds a character no client secret has (printable ASCII only); copy the secret again from the provider.")
 		default:
 			return answer, nil
 		}
 	}
-}
-
-// labelled matches an answer pasted with the label a provider's page
-// shows before the value ("Client ID: abc123", "OAuth secret = …"), or a
-// JSON file's key ("client_secret": "…"), quoted or not.
-var labelled = regexp.MustCompile("^[\"'`]?[A-Za-z][A-Za-z _-]{0,30}?[\"'`]?\\s*[:=]\\s*\\S")
-
-// quoteMarks takes off the quotes of a JSON file's key, to show the label.
-var quoteMarks = strings.NewReplacer(`"`, "", "'", "", "`", "")
-
-// pastedLabel is the label an answer begins with, as "Client ID:" (shown
-// without a JSON key's quotes), and the value that follows it; "" and the
-// answer when it has none.
-func pastedLabel(answer string) (label, value string) {
-	if !labelled.MatchString(answer) {
-		return "", answer
-	}
-	i := strings.IndexAny(answer, ":=") + 1
-	return quoteMarks.Replace(answer[:i]), strings.TrimSpace(answer[i:])
 }
 
 // clientIDCheck refuses, at the question, what was pasted where the
@@ -221,21 +207,20 @@ func pastedLabel(answer string) (label, value string) {
 // OAuth client ID metadata documents make them), a character no client ID
 // has. A label is told by its words (Client ID, client_id, OAuth
 // identifier), not by letters within them: a generic provider's
-// did:web:… or android:… is its own. The secret so labelled is refused
-// without repeating it. Refused only once every question was answered, it lost every answer.
+// did:web:… or android:… is its own. The secret so labelled, or shaped as
+// the provider's secrets are (config.SecretForAnID), is refused without
+// repeating it. Refused only once every question was answered, it lost every answer.
 func clientIDCheck(provider string) func(string) error {
 	return func(a string) error {
-		label, value := pastedLabel(a)
-		words := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r < 'a' || r > 'z' })
-		labelled := func(names ...string) bool {
-			return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(names, w) })
-		}
+		label, value := paste.Labelled(a)
 		switch {
-		case labelled("secret", "clientsecret", "password"): // what follows is never repeated
+		case paste.SecretLabel(label): // what follows is never repeated
 			return errors.New("that is labelled as the client secret, not the client ID: give the app's OAuth identifier (client ID) instead")
+		case config.SecretForAnID(provider, a):
+			return errors.New("that is shaped as the client secret (not shown), not the client ID: give the app's OAuth identifier (client ID) instead")
 		case strings.Contains(a, "://") && provider != "" && provider != "generic":
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
-		case labelled("id", "identifier", "client", "clientid", "key"):
+		case paste.IDLabel(label):
 			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, paste.Unmarked(value))
 		case paste.Unmarked(a) != a:
 			return fmt.Errorf("the quote marks or brackets at the ends of %s are not part of the client ID; give it without them: %s", a, paste.Unmarked(a))

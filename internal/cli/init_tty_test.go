@@ -295,7 +295,8 @@ func TestInitTakesAProviderByItsName(t *testing.T) {
 // redirect URI pasted in its place, is refused saying what to paste; one
 // and the secret wrapped in a terminal's bracketed-paste marks, a
 // byte-order mark and spaces are taken without them; the secret pasted with
-// its label is refused without being shown. They were written as pasted,
+// its label, or in quotes or angle brackets, is refused without being
+// shown (in quotes, it was written with them, and refused by the provider). They were written as pasted,
 // the label kept, or refused only after every question, "nothing was
 // written", in words about TOML's escapes.
 func TestInitTakesWhatWasPastedAsMeant(t *testing.T) {
@@ -315,6 +316,10 @@ func TestInitTakesWhatWasPastedAsMeant(t *testing.T) {
 	}
 	s.typeClient(t, "\x1b[200~\ufeffdev-client-id \x1b[201~", "OAuth secret: dev-client-secret")
 	s.expect(t, `That begins with the label "OAuth secret:"; paste the secret alone`)
+	s.typeSecret(t, `"dev-client-secret",`)
+	s.expect(t, "The quote marks or brackets around that are not part of the secret; paste the secret alone, without them.")
+	s.typeSecret(t, "<dev-client-secret>")
+	s.expect(t, "The quote marks or brackets around that are not part of the secret")
 	s.typeSecret(t, "\x1b[200~ dev-client-secret\u00a0\x1b[201~")
 	s.acceptLogin(t, "dev", done)
 	if strings.Contains(s.String(), "dev-client-secret") {

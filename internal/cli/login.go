@@ -205,13 +205,38 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	if err := src.SaveLoginIf(context.WithoutCancel(ctx), res.Token, res.SentAt, guard.check); err != nil {
-		return err
+		return opts.again(env.Name, err)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
 	warnNoRefreshToken(f, env.Name, res.Token.RefreshToken, res.Token.Expiry)
 	warnUnusableToken(ctx, f, env.Name, src)
 	return nil
 }
+
+// again is err, a log-in of env that failed, with the step it ends on,
+// "log in again" in the engine's words (which name no command), naming the
+// command to run: this one, for the same environment and file.
+func (opts *loginOptions) again(env string, err error) error {
+	msg := err.Error()
+	if !strings.HasSuffix(msg, "log in again") {
+		return err
+	}
+	cmd := "login -e " + env
+	if opts.Manual {
+		cmd = "login --manual -e " + env
+	}
+	return &retoldError{msg: strings.TrimSuffix(msg, "log in again") + "run `" + opts.f.commandLine(cmd) + "`", err: err}
+}
+
+// retoldError is err told in msg, the command line's words, for its kind
+// and exit code.
+type retoldError struct {
+	msg string
+	err error
+}
+
+func (e *retoldError) Error() string { return e.msg }
+func (e *retoldError) Unwrap() error { return e.err }
 
 // replaceGuard decides whether a log-in's tokens may replace those
 // stored for env, from when the person was asked at the start (see
@@ -284,7 +309,7 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		warnReplacingNewer(f, g.env, g.src)
 		g.overNewer = true // said once
 	case err == nil && rec != nil && !g.allows(rec):
-		theirs := tokensOf(g.src, rec)
+		theirs := rec.Whose(g.src.ConfigFile())
 		if !g.opts.Yes && f.IO.InTTY {
 			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: theirs, Where: g.src.Location()}
 		}
@@ -444,7 +469,10 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 	whose := fmt.Sprintf("tokens stored for %s in %s belong to %s (another configuration's, or this one's before a change), not to this configuration's %s",
 		env, src.Location(), rec.Grant, src.OwnGrant())
 	if src.CheckGrant(rec) == nil { // this grant's, of another file's log-in
-		ours, _ := f.ConfigPath()
+		ours := src.ConfigFile().Path // as the record names files: absolute, links resolved
+		if ours == "" {
+			ours, _ = f.ConfigPath()
+		}
 		whose = fmt.Sprintf("tokens stored for %s in %s were logged in with %s, not with this configuration (%s): the two share them, as both configure %s",
 			env, src.Location(), rec.LoggedInWith.OtherThan(src.ConfigFile()), ours, rec.Grant)
 	}
@@ -464,16 +492,6 @@ func confirmReplace(ctx context.Context, opts *loginOptions, env string, src *fr
 // machine (store.ConfigFile.OtherThan), which uses them too.
 func othersTokens(src *freshtoken.Source, rec *store.Record) bool {
 	return src.CheckGrant(rec) != nil || rec.LoggedInWith.OtherThan(src.ConfigFile()) != ""
-}
-
-// tokensOf names whose tokens rec holds, for othersTokens': their grant,
-// and the configuration file that logged in when it is another on this
-// machine.
-func tokensOf(src *freshtoken.Source, rec *store.Record) string {
-	if other := rec.LoggedInWith.OtherThan(src.ConfigFile()); other != "" {
-		return rec.Grant.String() + " logged in with " + other
-	}
-	return rec.Grant.String()
 }
 
 // afterReplacing says what a log-in replacing rec, othersTokens', does to

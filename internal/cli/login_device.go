@@ -119,7 +119,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrLoginRefused, Msg: fmt.Sprintf("access was not approved within %s", opts.Timeout)}
 	}
 	if err != nil {
-		return err
+		return opts.again(env.Name, err)
 	}
 	fmt.Fprintf(w, "Logged in to %s; tokens stored in %s.\n", env.Name, src.Location())
 	if rec, err := src.Record(ctx); err == nil && rec != nil {

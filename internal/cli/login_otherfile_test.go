@@ -100,6 +100,30 @@ func TestLoginRecordsItsConfigurationFile(t *testing.T) {
 	}
 }
 
+// TestLoginOverAnotherFilesNamesThisOneAsTheRecordDoes: the warning of a
+// log-in over another configuration file's names this configuration's file
+// as the record names files (absolute, symbolic links resolved), as it
+// names the other: it named it as typed (a relative path, a link), and two
+// spellings of one file read as two files.
+func TestLoginOverAnotherFilesNamesThisOneAsTheRecordDoes(t *testing.T) {
+	e := newTwoFiles(t)
+	link := filepath.Join(t.TempDir(), "linked.toml")
+	if err := os.Symlink(e.personal, link); err != nil {
+		t.Fatal(err)
+	}
+	before, _, err := loginWith(t, link)
+	if err != nil {
+		t.Fatalf("login with the personal configuration by a link: %v", err)
+	}
+	want := " were logged in with " + e.work + ", not with this configuration (" + e.personal + "): the two share them"
+	if !strings.Contains(before, want) {
+		t.Fatalf("before the browser opened, stderr was:\n%s\nwant it to name this configuration as the record does: %s", before, want)
+	}
+	if got := e.record(t, "dev").LoggedInWith.Path; got != e.personal {
+		t.Fatalf("the record says it was logged in with %s; want %s", got, e.personal)
+	}
+}
+
 // TestLoginWithoutATerminalSaysItReplacesAnotherFilesLogIn: two
 // configuration files on this machine share dev's record (one store, one
 // name, one client). A script's log-in with the personal one over the

@@ -265,6 +265,38 @@ func loginOnAFullDisk(t *testing.T, dir string, fill func(), free string) {
 	}
 }
 
+// TestLoginNotStoredNamesTheCommand: a log-in whose tokens could not be
+// stored once the person approved (the disk filled meanwhile) ends naming
+// the command to run again, on the same file, exit 5 as a store that could
+// not write. It ended "then log in again", the engine's words, which name
+// no command, and a person with a --config of their own ran the plain
+// `freshtoken login` on the default file.
+func TestLoginNotStoredNamesTheCommand(t *testing.T) {
+	dir := testdisk.Small(t, "128k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	var stderr bytes.Buffer
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: func(url string) error {
+			testdisk.Fill(t, dir) // after login's check for room, before the tokens come
+			return approveAt(url)
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+	err := root.ExecuteContext(t.Context())
+	want := ", then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
+	if err == nil || !strings.HasPrefix(err.Error(), "dev: the tokens the log-in brought could not be stored") || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != 5 {
+		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5, the tokens not stored, ending %q", err, cli.ExitCode(err), &stderr, want)
+	}
+}
+
 // TestManualLoginFromAPipeAsksNothingOfATerminal: `printf 'junk\n' |
 // freshtoken login --manual` (standard input no terminal) says to write the
 // URL to the standard input, and ends with one line saying what to do

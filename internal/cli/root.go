@@ -285,6 +285,12 @@ Exit codes:
 		if errors.As(err, &bad) && bad.GetFlag().Value.Type() == "duration" {
 			err = fmt.Errorf("--%s %q is not a length of time; write it such as 10m, 90s or 1h30m (a day is 24h)", bad.GetFlag().Name, bad.GetValue())
 		}
+		var unknown *pflag.NotExistError
+		if errors.As(err, &unknown) {
+			if meant := flagMeant(c.Flags(), unknown); meant != "" {
+				return usageErrorf("%v; did you mean %s? (see `%s --help`)", err, meant, c.CommandPath())
+			}
+		}
 		return usageErrorf("%v; see `%s --help`", err, c.CommandPath())
 	})
 	pf := root.PersistentFlags()

@@ -71,12 +71,14 @@ account), or that this freshtoken cannot read (a newer freshtoken's), is left
 where it is and reported, nothing moves, and the configuration is not
 changed. Newer tokens of the same log-in already in the new store (another
 machine moved there first and has renewed since) are kept, and the older copy
-is left where it was. A record in the old store of another client or grant
-than the environment's (another configuration sharing the store) is left
-there. A configuration file freshtoken does not edit (read-only, or one of
-several hard links) is refused before anything moves. Stop a running proxy or
-service first, and start it again afterwards: until then it looks for the
-tokens in the old store.`,
+is left where it was. An earlier log-in of this configuration file on this
+machine in the new store (a copy a move given up on could not take back,
+before a log-in since) is replaced. A record in the old store of another
+client or grant than the environment's (another configuration sharing the
+store) is left there. A configuration file freshtoken does not edit
+(read-only, or one of several hard links) is refused before anything moves.
+Stop a running proxy or service first, and start it again afterwards: until
+then it looks for the tokens in the old store.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
@@ -203,7 +205,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			forgetUntouched()
 			return err
 		}
-		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, from, to, fromDomain, toDomain)
+		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, src.ConfigFile(), from, to, fromDomain, toDomain)
 		// Held until [store] url names the new store: a command waiting
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
@@ -302,7 +304,11 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			fmt.Fprintf(f.IO.Out, "%s: %s\n", m.env, m.said)
 			continue
 		}
-		fmt.Fprintf(f.IO.Out, "%s: moved to %s\n", m.env, to.Location(m.env))
+		if m.said != "" {
+			fmt.Fprintf(f.IO.Out, "%s: moved to %s, %s\n", m.env, to.Location(m.env), m.said)
+		} else {
+			fmt.Fprintf(f.IO.Out, "%s: moved to %s\n", m.env, to.Location(m.env))
+		}
 		err := store.DeleteIf(context.WithoutCancel(ctx), from, m.env, m.rec)
 		switch {
 		case errors.Is(err, store.ErrChanged):
@@ -510,7 +516,7 @@ type move struct {
 // wait for each other instead of each holding one lock for ever.
 // heldTo says whether env's lock in the new store is held (with one lock
 // domain, the one lock is both stores'), even when err says it cannot move.
-func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromDomain, toDomain string) (m move, heldTo bool, release func(), err error) {
+func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, ours store.ConfigFile, from, to store.Store, fromDomain, toDomain string) (m move, heldTo bool, release func(), err error) {
 	var unlocks []func()
 	release = func() {
 		for _, unlock := range slices.Backward(unlocks) {
@@ -522,7 +528,7 @@ func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 	if err != nil {
 		return move{}, heldTo, release, err
 	}
-	m, err = findMove(ctx, f, env, checkGrant, from, to)
+	m, err = findMove(ctx, f, env, checkGrant, ours, from, to)
 	return m, heldTo, release, err
 }
 
@@ -616,7 +622,7 @@ func sameRedisDatabase(ctx context.Context, env string, held, other store.Store)
 // another client's. A record in the old store that checkGrant (the
 // environment's Source.CheckGrant) finds another client's stays there: it
 // is another configuration's that shares the store and still reads it there.
-func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store) (move, error) {
+func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, ours store.ConfigFile, from, to store.Store) (move, error) {
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, err := to.Load(ctx, env); err == nil {
@@ -643,6 +649,13 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
+	case err == nil && ownEarlierLogIn(there, rec, ours):
+		// A copy a move that could not take it back left there (or the
+		// tokens of the store this configuration named before), which
+		// rec's log-in replaced as any log-in replaces this
+		// configuration's own: the move replaces it too, and a move
+		// given up on puts it back.
+		return move{env: env, rec: rec, prior: there, said: fmt.Sprintf("in place of a copy of this configuration's earlier log-in (logged in %s) left there", there.LoggedInAt.UTC().Format(time.RFC3339))}, nil
 	case err == nil && store.OtherLogIn(there, rec):
 		// Two log-ins of one client may be two accounts (a work and a
 		// personal company, one app): neither is a copy of the other to
@@ -660,6 +673,13 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		m.prior = there
 	}
 	return m, nil
+}
+
+// ownEarlierLogIn reports whether there, the record the new store holds,
+// is of a log-in this configuration's file (ours) made on this machine
+// before rec's, the record it moves, which the same file logged in.
+func ownEarlierLogIn(there, rec *store.Record, ours store.ConfigFile) bool {
+	return ours.Path != "" && there.LoggedInWith == ours && rec.LoggedInWith == ours && there.LoggedInAt.Before(rec.LoggedInAt)
 }
 
 // takeBackCopy takes back m's copy from to, the new store: it puts back

@@ -66,3 +66,55 @@ func TestStoreMigrateToAKeychainWhoseDaemonDies(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreMigrateAgainAfterALogInOverALeftCopy: a move to a keychain whose
+// daemon died half-way could not take back the copy it made of dev there;
+// dev then logged in again, in the folder [store] still names. The same
+// move, once the keychain is back, moves the new log-in's tokens over the
+// copy left there, this configuration's own older log-in, and says so. It
+// was refused as "another log-in", saying to run `freshtoken logout
+// --local -e dev` and move again, which deleted the new log-in's tokens
+// and moved to the copy's, of the log-in they had replaced.
+func TestStoreMigrateAgainAfterALogInOverALeftCopy(t *testing.T) {
+	kr := keyringtest.Start(t)
+	e := newDevEnv(t)
+	for _, env := range []string{"dev", "prod"} {
+		e.configureAs(t, env, "dev-client-id", config.EnvSettings{ClientSecret: "dev-client-secret"})
+		e.loginOutsideAs(t, env)
+	}
+	var killed atomic.Bool
+	kr.Relay(t, func(sent []byte) {
+		if bytes.Contains(sent, []byte("CreateItem")) && bytes.Contains(sent, []byte("prod")) && killed.CompareAndSwap(false, true) {
+			kr.Kill(t)
+		}
+	})
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 5 || !strings.Contains(stderr.String(), "dev: its copy in") || !strings.Contains(stderr.String(), "could not be taken back") {
+		t.Fatalf("store migrate exited %d, want 5 with dev's copy left in the keychain:\n%s", code, stderr)
+	}
+	kr.Restart(t)
+	loggedIn := e.loginOutsideAs(t, "dev")
+	rec, err := loggedIn.Record(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 0 {
+		t.Fatalf("store migrate after the new log-in exited %d, want 0: %s", code, stderr)
+	}
+	if said := stdout.String(); !strings.Contains(said, ", in place of a copy of this configuration's earlier log-in (logged in ") {
+		t.Errorf("store migrate said:\n%s\nwant it to say the copy left there was replaced", said)
+	}
+	moved, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := moved.Record(t.Context())
+	if err != nil || !got.LoggedInAt.Equal(rec.LoggedInAt) || got.RefreshToken != rec.RefreshToken {
+		t.Fatalf("dev in the keychain: %v, logged in %v; want the new log-in's tokens, logged in %v", err, got, rec.LoggedInAt)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "token", "--force", "-e", "dev"); code != 0 {
+		t.Fatalf("token --force -e dev from the keychain exited %d: %s", code, stderr)
+	}
+}

@@ -261,7 +261,8 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 // commands then used this company's books), or it was switched to the
 // other's tokens, exit 0 either way. Nothing is moved or changed now, exit
 // 2, saying so and naming the command that takes the other's tokens up,
-// were they this account's.
+// were they this account's. (An earlier log-in of this configuration's own
+// file is replaced: TestStoreMigrateAgainAfterALogInOverALeftCopy.)
 func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
 	for name, othersIssued := range map[string]time.Duration{"older": -time.Hour, "newer": time.Hour} {
 		t.Run(name, func(t *testing.T) {
@@ -271,6 +272,7 @@ func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
 			others := *here
 			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
 			others.LoggedInAt, others.IssuedAt = here.LoggedInAt.Add(othersIssued), here.IssuedAt.Add(othersIssued)
+			others.LoggedInWith.Path = filepath.Join(e.dir, "personal.toml") // the other configuration's file
 			target := filepath.Join(e.dir, "shared")
 			if err := filestore.New(target).Save(t.Context(), "dev", &others); err != nil {
 				t.Fatal(err)

@@ -2,6 +2,8 @@
 package paste
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -38,4 +40,41 @@ func Unwrapped(line string) string {
 // For values that never hold these marks at their ends, as a client ID.
 func Unmarked(value string) string {
 	return strings.TrimSpace(strings.Trim(strings.TrimSuffix(value, ","), "\"'`<>"))
+}
+
+// labelled matches a value pasted with the label a provider's page shows
+// before it ("Client ID: abc123", "OAuth secret = …"), or a JSON file's
+// key ("client_secret": "…"), quoted or not.
+var labelled = regexp.MustCompile("^[\"'`]?[A-Za-z][A-Za-z _-]{0,30}?[\"'`]?\\s*[:=]\\s*\\S")
+
+// quoteMarks takes off the quotes of a JSON file's key, to show the label.
+var quoteMarks = strings.NewReplacer(`"`, "", "'", "", "`", "")
+
+// Labelled is line's label, as "Client ID:" (shown without a JSON key's
+// quotes), and the value that follows it; "" and line when it has none.
+func Labelled(line string) (label, value string) {
+	if !labelled.MatchString(line) {
+		return "", line
+	}
+	i := strings.IndexAny(line, ":=") + 1
+	return quoteMarks.Replace(line[:i]), strings.TrimSpace(line[i:])
+}
+
+// SecretLabel reports whether label is a client secret's (Client secret:,
+// "client_secret":, Password =), by its words, not letters within them.
+func SecretLabel(label string) bool {
+	return labelSays(label, "secret", "clientsecret", "password")
+}
+
+// IDLabel reports whether label is a client ID's (Client ID:, OAuth
+// identifier:, "client_id":, Key =), by its words: a generic provider's
+// did:web:… or android:… ID is no label.
+func IDLabel(label string) bool {
+	return labelSays(label, "id", "identifier", "client", "clientid", "key")
+}
+
+// labelSays reports whether one of label's words is one of names.
+func labelSays(label string, names ...string) bool {
+	words := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r < 'a' || r > 'z' })
+	return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(names, w) })
 }

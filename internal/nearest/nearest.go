@@ -1,0 +1,46 @@
+// Package nearest finds the word a typo was meant to be: an environment's
+// name, a setting in the config file, a flag.
+package nearest
+
+import "strings"
+
+// Word is the word of words nearest to typo, as a typo of it: one edit, or
+// up to a third of the word's length, letters compared without case; ""
+// when none is.
+func Word(typo string, words []string) string {
+	best, bestD := "", 0
+	for _, w := range words {
+		d := Distance(strings.ToLower(typo), strings.ToLower(w))
+		if d <= max(1, len(w)/3) && d < len(w) && (best == "" || d < bestD) {
+			best, bestD = w, d
+		}
+	}
+	return best
+}
+
+// Distance is the number of edits that turn a into b: a letter added,
+// taken out, changed, or two side by side swapped ("dve" for "dev", one
+// typo, not two).
+func Distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	before, prev := make([]int, len(rb)+1), make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur := make([]int, len(rb)+1)
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], before[j-2]+1)
+			}
+		}
+		before, prev = prev, cur
+	}
+	return prev[len(rb)]
+}
