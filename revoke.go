@@ -149,7 +149,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer)
 				return unknown, nil
 			case refused.notThere:
-				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
+				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; %s", redact.URL(s.set.RevocationURL), err, what, s.revocationURLToCheck())}
 			}
 			if refused.invalidRequest && errors.Is(refused.kind, ErrClientRejected) {
 				couldNot += "; check revocation_url"
@@ -161,6 +161,20 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		unknown = "" // something was revoked
 	}
 	return unknown, nil
+}
+
+// revocationURLToCheck is what to do of a revocation endpoint where none
+// answers: the setting to check when a person wrote it; where the
+// provider's documentation (a preset) or discovery document put it, what
+// overrides it.
+func (s *Source) revocationURLToCheck() string {
+	switch {
+	case s.set.RevocationURLPreset:
+		return "set revocation_url to where the provider's revocation endpoint is now (this one is where its documentation put it)"
+	case s.revocationFound:
+		return "set revocation_url to where the provider's revocation endpoint is (this one is where its discovery document puts it)"
+	}
+	return "check revocation_url"
 }
 
 // maxRevocationWait is the longest a revocation waits, between tries, for
@@ -278,11 +292,13 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		// RFC 7009's own answer, from a revocation endpoint that takes the
 		// client and revokes no refresh tokens: nothing in the
 		// configuration fixes that, and the tokens are not kept for it.
-	case refused.invalidRequest && s.revocationFound:
+	case refused.invalidRequest && (s.revocationFound || s.set.RevocationURLPreset):
 		// A request the provider's own endpoint, as its discovery document
-		// names it, finds malformed, from a client its token endpoint
-		// takes: nothing in the configuration fixes that, and the tokens
-		// are not kept for it (a log-out kept them at every try).
+		// or its documentation (a preset) names it, finds malformed, from
+		// a client its token endpoint takes: nothing in the configuration
+		// fixes that, and the tokens are not kept for it (a log-out kept
+		// them at every try, telling to check a revocation_url no one
+		// wrote).
 	case refused.invalidRequest:
 		// What an endpoint of another kind (introspection, user info)
 		// answers a revocation: revocation_url is the one to check, not

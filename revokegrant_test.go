@@ -267,3 +267,31 @@ func TestRevocationAnsweredWithAnother2xx(t *testing.T) {
 		})
 	}
 }
+
+// TestPresetRevocationEndpointRefusingAsAnInvalidRequest: an invalid_request
+// from a revocation endpoint that a provider preset names
+// (Settings.RevocationURLPreset: Google's, Xero's, QuickBooks') is the
+// provider's failure (ErrUnreachable: logout forgets the tokens, saying the
+// grant may live on), as from one its discovery document names: it was
+// told as the configuration's ("check revocation_url", ErrClientRejected:
+// logout kept the tokens, exit 2, at every try), of a setting the person
+// never wrote. From a revocation_url the person wrote it still is.
+func TestPresetRevocationEndpointRefusingAsAnInvalidRequest(t *testing.T) {
+	for _, preset := range []bool{true, false} {
+		t.Run(fmt.Sprintf("preset %t", preset), func(t *testing.T) {
+			srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"invalid_request","error_description":"malformed"}`))
+			})
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			r.settings.RevocationURLPreset = preset
+			err := r.source().Revoke(context.Background())
+			toCheck := strings.Contains(fmt.Sprint(err), "check revocation_url")
+			if errors.Is(err, freshtoken.ErrClientRejected) != !preset || errors.Is(err, freshtoken.ErrUnreachable) != preset || toCheck == preset {
+				t.Fatalf("Revoke: %v; want the provider's failure (ErrUnreachable) %t, the configuration's (ErrClientRejected, check revocation_url) %t", err, preset, !preset)
+			}
+		})
+	}
+}
