@@ -122,7 +122,8 @@ type Settings struct {
 	// gives no usable expires_in (missing, zero or negative): it is used
 	// until the API refuses it, and renewed once this has passed (default 1h).
 	DefaultLifetime time.Duration
-	// Timeout bounds each request to the token endpoint (default 30s).
+	// Timeout bounds each request to the token endpoint, and a whole
+	// revocation, every try of both tokens (default 30s).
 	Timeout time.Duration
 	// StoreCheckInterval is how often a process serving a valid token from
 	// memory looks at the store, so a logout or a new login made elsewhere
