@@ -47,6 +47,11 @@ var (
 	// page the person types the user code into) is plain http to another
 	// machine is refused with it too, before anything of it is shown.
 	ErrClearText = errors.New("endpoint in clear text")
+	// ErrGrantRevoked is wrapped, beside the context's error, by a
+	// revocation given up as its context ended after the provider had
+	// revoked the refresh token: the grant has ended at the provider,
+	// though the access token may live on until it expires.
+	ErrGrantRevoked = errors.New("grant revoked")
 )
 
 // Error is a failure in one environment, phrased for the person who has to

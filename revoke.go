@@ -31,8 +31,12 @@ import (
 // them meanwhile with tokens it was not asked to revoke; tokens a renewal
 // brought that the store refused, kept to be saved later, are revoked in
 // place of those they replace. An endpoint that cannot answer now (a 5xx,
-// a 429) is tried again, Settings.RetryBackoff apart or as long as its
-// Retry-After asks, up to 10 seconds. Once the refresh token is revoked
+// a 429), or whose answer is lost or breaks off, is tried again,
+// Settings.RetryBackoff apart or as long as its Retry-After asks, up to 10
+// seconds; the whole revocation, both tokens and every try, ends within
+// Settings.Timeout, as a person waits on it with the renewal lock held.
+// Given up as ctx ends once the provider has revoked the refresh token,
+// the error wraps ErrGrantRevoked too. Once the refresh token is revoked
 // the grant has ended: the access token's refusal then
 // (unsupported_token_type, or a refusal of its own) is no failure, and the
 // access token lasts until it expires.
@@ -113,11 +117,13 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		r = u.rec
 	}
 	grantEnded := false // the refresh token was revoked, or no longer known
+	revoked := false    // the refresh token was revoked, its answer read
+	deadline := time.Now().Add(s.set.Timeout)
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {
 		if t.token == "" {
 			continue
 		}
-		err := s.revokeRetried(ctx, secret, t.token, t.hint)
+		err := s.revokeRetried(ctx, deadline, secret, t.token, t.hint)
 		var gone *tokenUnknown
 		switch {
 		case errors.As(err, &gone):
@@ -129,6 +135,9 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		case err != nil:
 			what := strings.ReplaceAll(t.hint, "_", " ")
 			if ctx.Err() != nil {
+				if revoked { // the refresh token's answer was read: the grant has ended
+					return "", fmt.Errorf("%s: the provider revoked the refresh token, ending the grant; the revocation of the %s was given up, answered or not: %w", s.set.Env, what, errors.Join(ErrGrantRevoked, ctx.Err()))
+				}
 				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
 			}
 			// An *Error, whose message masks a key in the endpoint's query,
@@ -149,7 +158,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer)
 				return unknown, nil
 			case refused.notThere:
-				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; check revocation_url", redact.URL(s.set.RevocationURL), err, what)}
+				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; %s", redact.URL(s.set.RevocationURL), err, what, s.revocationURLToCheck())}
 			}
 			if refused.invalidRequest && errors.Is(refused.kind, ErrClientRejected) {
 				couldNot += "; check revocation_url"
@@ -158,9 +167,24 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		}
 		s.log.Debug("token revoked", "url", redact.URL(s.set.RevocationURL), "token_type_hint", t.hint)
 		grantEnded = t.hint == "refresh_token"
+		revoked = revoked || grantEnded
 		unknown = "" // something was revoked
 	}
 	return unknown, nil
+}
+
+// revocationURLToCheck is what to do of a revocation endpoint where none
+// answers: the setting to check when a person wrote it; where the
+// provider's documentation (a preset) or discovery document put it, what
+// overrides it.
+func (s *Source) revocationURLToCheck() string {
+	switch {
+	case s.set.RevocationURLPreset:
+		return "set revocation_url to where the provider's revocation endpoint is now (this one is where its documentation put it)"
+	case s.revocationFound:
+		return "set revocation_url to where the provider's revocation endpoint is (this one is where its discovery document puts it)"
+	}
+	return "check revocation_url"
 }
 
 // maxRevocationWait is the longest a revocation waits, between tries, for
@@ -168,32 +192,50 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 const maxRevocationWait = 10 * time.Second
 
 // revokeRetried is revoke, tried again while the endpoint answers that it
-// cannot now (a 5xx, a 429), up to Settings.RetryBackoff's tries: revoking
-// a token again is harmless (RFC 7009 2.2), and given up, a log-out
-// forgets tokens whose grant lives on. It waits as RetryBackoff says, or
-// as long as the answer's Retry-After asks when that is longer, up to
-// maxRevocationWait: an endpoint asking for longer is given up at once.
-func (s *Source) revokeRetried(ctx context.Context, secret, token, hint string) error {
+// cannot now (a 5xx, a 429) or its answer is lost (the connection closed
+// before it ended), up to Settings.RetryBackoff's tries: revoking a token
+// again is harmless (RFC 7009 2.2), and given up, a log-out forgets tokens
+// whose grant lives on. It waits as RetryBackoff says, or as long as the
+// answer's Retry-After asks when that is longer, up to maxRevocationWait,
+// and never past deadline, the end of the whole revocation: an endpoint
+// asking for longer is given up at once. Each try ends at deadline too,
+// so a slow endpoint failing slowly holds a person, and the renewal lock,
+// no longer than Settings.Timeout in all.
+func (s *Source) revokeRetried(ctx context.Context, deadline time.Time, secret, token, hint string) error {
 	for attempt := 0; ; attempt++ {
-		err := s.revoke(ctx, secret, token, hint)
+		err := s.revoke(ctx, deadline, secret, token, hint)
 		var refused *revocationRefused
-		if !errors.As(err, &refused) || !refused.passing {
+		isRefused := errors.As(err, &refused)
+		if err == nil || ctx.Err() != nil || isRefused && !refused.passing || !isRefused && !revocationLost(err) {
 			return err
 		}
-		wait := refused.wait
+		wait := time.Duration(0)
+		if isRefused {
+			wait = refused.wait
+		}
 		if attempt < len(s.set.RetryBackoff) {
 			wait = max(s.set.RetryBackoff[attempt], wait)
 		}
-		if attempt >= len(s.set.RetryBackoff) || wait > maxRevocationWait {
+		late := !time.Now().Add(wait).Before(deadline)
+		if attempt >= len(s.set.RetryBackoff) || wait > maxRevocationWait || late {
+			said := ""
 			if attempt > 0 {
-				refused.answer += fmt.Sprintf(", at each of %d tries", attempt+1)
+				said = fmt.Sprintf(", at each of %d tries", attempt+1)
 			}
+			if late && wait <= maxRevocationWait && attempt < len(s.set.RetryBackoff) {
+				said += fmt.Sprintf(", until the %s a revocation is given (timeout) ran out", s.set.Timeout)
+			}
+			if !isRefused {
+				return fmt.Errorf("%w%s", err, said)
+			}
+			refused.answer += said
 			return err
 		}
-		if refused.wait > 0 {
-			s.log.Warn("the revocation endpoint cannot answer now; trying again as it asks", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer, "wait", wait)
+		answer := err.Error()
+		if isRefused && refused.wait > 0 {
+			s.log.Warn("the revocation endpoint cannot answer now; trying again as it asks", "url", redact.URL(s.set.RevocationURL), "answer", answer, "wait", wait)
 		} else {
-			s.log.Debug("retrying the revocation", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer, "after", wait)
+			s.log.Debug("retrying the revocation", "url", redact.URL(s.set.RevocationURL), "answer", answer, "after", wait)
 		}
 		if s.pause(ctx, wait) != nil {
 			return err // ctx ended: told by the caller
@@ -201,10 +243,28 @@ func (s *Source) revokeRetried(ctx context.Context, secret, token, hint string) 
 	}
 }
 
+// revocationLost reports whether err, a revocation request's failure
+// other than a refusal, lost the answer on the way (a connection refused,
+// reset or closed before the status came), which the next try may get
+// whole: not a time-out, which spent the time the revocation had, nor an
+// answer too large, which the endpoint gives again.
+func revocationLost(err error) bool {
+	var late *tokenerr.TimeoutError
+	var gone *tokenUnknown
+	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge)
+}
+
 // revoke sends one RFC 7009 request, under work, bounded by the
-// environment's timeout.
-func (s *Source) revoke(work context.Context, secret, token, hint string) error {
-	ctx, cancel := context.WithTimeout(work, s.set.Timeout)
+// environment's timeout and by deadline. An answer whose connection was
+// lost, or that did not end by then, after its status came is one the
+// endpoint may give whole at the next try: its status says nothing
+// certain of what was revoked.
+func (s *Source) revoke(work context.Context, deadline time.Time, secret, token, hint string) error {
+	within := min(s.set.Timeout, time.Until(deadline))
+	if within <= 0 {
+		return tokenerr.NewTimeoutError(s.set.Timeout, context.DeadlineExceeded)
+	}
+	ctx, cancel := context.WithTimeout(work, within)
 	defer cancel()
 	resp, err := s.postForm(ctx, s.set.RevocationURL, secret, url.Values{"token": {token}, "token_type_hint": {hint}})
 	var redirect *tokenerr.RedirectError
@@ -214,22 +274,33 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 	// An endpoint silent past the timeout (the client's, or ctx's) is told
 	// as such, not as Go's "context deadline exceeded" or "Client.Timeout
 	// exceeded while awaiting headers"; work's own end is told as it was.
+	// The time-out told is the whole revocation's, which it ends.
 	if err != nil {
 		return tokenerr.TimedOut(work, s.set.Timeout, err)
 	}
 	defer httpx.Drain(resp)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		var late *tokenerr.TimeoutError
+		switch err = tokenerr.TimedOut(work, s.set.Timeout, err); {
+		case work.Err() != nil:
+			return work.Err()
+		case errors.As(err, &late):
+			late.Begun = true
+			return late
+		}
+		return &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80) + ", whose answer broke off (" + httpx.UnwrapURLError(err).Error() + ")", kind: ErrUnreachable, passing: true}
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		// RFC 7009 answers 200 (HTTP any 2xx: a 204 No Content) and has
 		// the body ignored, and providers send none or {}; a web page is a
 		// sign-in page or a single-page app answering a mistyped path,
 		// where nothing was revoked.
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		if webPage(resp.Header.Get("Content-Type"), body) {
 			return &revocationRefused{answer: "HTTP " + redact.OneLine(resp.Status, 80) + ", a web page rather than an OAuth answer", kind: ErrClientRejected, notThere: true}
 		}
 		return nil
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	re := &oauth2.RetrieveError{Response: resp, Body: body}
 	var e struct {
 		Code string `json:"error"`
@@ -278,11 +349,13 @@ func (s *Source) revoke(work context.Context, secret, token, hint string) error 
 		// RFC 7009's own answer, from a revocation endpoint that takes the
 		// client and revokes no refresh tokens: nothing in the
 		// configuration fixes that, and the tokens are not kept for it.
-	case refused.invalidRequest && s.revocationFound:
+	case refused.invalidRequest && (s.revocationFound || s.set.RevocationURLPreset):
 		// A request the provider's own endpoint, as its discovery document
-		// names it, finds malformed, from a client its token endpoint
-		// takes: nothing in the configuration fixes that, and the tokens
-		// are not kept for it (a log-out kept them at every try).
+		// or its documentation (a preset) names it, finds malformed, from
+		// a client its token endpoint takes: nothing in the configuration
+		// fixes that, and the tokens are not kept for it (a log-out kept
+		// them at every try, telling to check a revocation_url no one
+		// wrote).
 	case refused.invalidRequest:
 		// What an endpoint of another kind (introspection, user info)
 		// answers a revocation: revocation_url is the one to check, not

@@ -267,3 +267,90 @@ func TestRevocationAnsweredWithAnother2xx(t *testing.T) {
 		})
 	}
 }
+
+// TestPresetRevocationEndpointRefusingAsAnInvalidRequest: an invalid_request
+// from a revocation endpoint that a provider preset names
+// (Settings.RevocationURLPreset: Google's, Xero's, QuickBooks') is the
+// provider's failure (ErrUnreachable: logout forgets the tokens, saying the
+// grant may live on), as from one its discovery document names: it was
+// told as the configuration's ("check revocation_url", ErrClientRejected:
+// logout kept the tokens, exit 2, at every try), of a setting the person
+// never wrote. From a revocation_url the person wrote it still is.
+func TestPresetRevocationEndpointRefusingAsAnInvalidRequest(t *testing.T) {
+	for _, preset := range []bool{true, false} {
+		t.Run(fmt.Sprintf("preset %t", preset), func(t *testing.T) {
+			srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"invalid_request","error_description":"malformed"}`))
+			})
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			r.settings.RevocationURLPreset = preset
+			err := r.source().Revoke(context.Background())
+			toCheck := strings.Contains(fmt.Sprint(err), "check revocation_url")
+			if errors.Is(err, freshtoken.ErrClientRejected) != !preset || errors.Is(err, freshtoken.ErrUnreachable) != preset || toCheck == preset {
+				t.Fatalf("Revoke: %v; want the provider's failure (ErrUnreachable) %t, the configuration's (ErrClientRejected, check revocation_url) %t", err, preset, !preset)
+			}
+		})
+	}
+}
+
+// TestRevocationHasOneDeadline: a revocation endpoint answering 503
+// slowly held a log-out (and the renewal lock) for a time-out's worth of
+// each try, four tries for each token, as the limit on waits between
+// tries was all there was. The whole revocation now ends within
+// Settings.Timeout: the try the deadline cuts short is the last, the
+// access token is not sent once no time is left, and the error says the
+// time ran out.
+func TestRevocationHasOneDeadline(t *testing.T) {
+	srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
+		time.Sleep(600 * time.Millisecond) // the slow endpoint the test is about, not a wait for anything
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	r, _ := loggedIn(t)
+	revokeAt(r, srv.URL+"/revoke")
+	r.settings.Timeout = time.Second
+	src := r.source()
+	freshtoken.SetPause(src, func(context.Context, time.Duration) error { return nil })
+	err := src.Revoke(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "within 1s (timeout)") {
+		t.Errorf("Revoke: %v; want the provider's failure, saying the time-out ran out", err)
+	}
+	if len(seen()) > 2 {
+		t.Errorf("requests %q; want at most two tries of the refresh token within the time-out", seen())
+	}
+}
+
+// TestInterruptedRevocationSaysTheGrantWasRevoked: a revocation given up
+// (its context ended) as the access token's waits, once the provider has
+// answered that it revoked the refresh token, wraps ErrGrantRevoked beside
+// the context's error: the grant has ended, and logout says so rather
+// than that the provider "may" have revoked the tokens. Given up before
+// that answer, it does not.
+func TestInterruptedRevocationSaysTheGrantWasRevoked(t *testing.T) {
+	for _, tt := range []struct {
+		silent  string // the hint whose revocation is not answered
+		revoked bool
+	}{
+		{"refresh_token", false},
+		{"access_token", true},
+	} {
+		t.Run(tt.silent, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
+				if hint == tt.silent {
+					cancel() // Ctrl-C as the endpoint takes its time
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			})
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			err := r.source().Revoke(ctx)
+			if !errors.Is(err, context.Canceled) || errors.Is(err, freshtoken.ErrGrantRevoked) != tt.revoked {
+				t.Fatalf("Revoke: %v; want context.Canceled, and ErrGrantRevoked %t", err, tt.revoked)
+			}
+		})
+	}
+}

@@ -45,6 +45,12 @@ type Settings struct {
 	AuthURL          string
 	TokenURL         string
 	RevocationURL    string // RFC 7009; "" when the provider has none
+	// RevocationURLPreset says RevocationURL is where the provider's own
+	// documentation puts its revocation endpoint (a provider preset's),
+	// not a URL a person wrote: a revocation it refuses as malformed
+	// (invalid_request) is the provider's failure then, as at the endpoint
+	// its discovery document names, and not a setting to check.
+	RevocationURLPreset bool
 	// Grant is how the environment obtains tokens: GrantAuthorizationCode
 	// (also when empty), GrantClientCredentials or GrantDeviceCode. Stored
 	// records are bound to it. GrantDeviceCode needs DeviceAuthURL, set or
@@ -117,7 +123,8 @@ type Settings struct {
 	// gives no usable expires_in (missing, zero or negative): it is used
 	// until the API refuses it, and renewed once this has passed (default 1h).
 	DefaultLifetime time.Duration
-	// Timeout bounds each request to the token endpoint (default 30s).
+	// Timeout bounds each request to the token endpoint, and a whole
+	// revocation, every try of both tokens (default 30s).
 	Timeout time.Duration
 	// StoreCheckInterval is how often a process serving a valid token from
 	// memory looks at the store, so a logout or a new login made elsewhere

@@ -131,6 +131,9 @@ type Env struct {
 	// RevocationURL is the provider's RFC 7009 endpoint, where `logout`
 	// ends the grant; "" when it has none.
 	RevocationURL string
+	// revocationPreset: RevocationURL is the provider preset's, not
+	// written in the file.
+	revocationPreset bool
 	// TokenFile is a file the long-running process keeps holding the
 	// current access token, for tools that read one from a file; "" for none.
 	TokenFile string

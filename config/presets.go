@@ -329,6 +329,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		return nil, bad("tenant", "%q is not a tenant ID, one of its domain names, or common, organizations or consumers", e.Tenant)
 	}
 	e.RevocationURL = strings.TrimSpace(r.RevocationURL)
+	e.revocationPreset = e.RevocationURL == "" && p.revocationURL != ""
 	e.DeviceAuthURL = strings.TrimSpace(r.DeviceAuthURL)
 	for _, f := range []struct {
 		dst  *string

@@ -88,6 +88,37 @@ client_id = "id"
 	}
 }
 
+// TestPresetRevocationURLIsMarked: the settings of an environment whose
+// revocation endpoint a preset fills say so (Settings.RevocationURLPreset),
+// so that a revocation it refuses as malformed is told as the provider's
+// failure; one written in the file, even the preset's own URL, is not.
+func TestPresetRevocationURLIsMarked(t *testing.T) {
+	f := load(t, `
+[env.preset]
+provider = "google"
+client_id = "id"
+scopes = ["openid"]
+
+[env.typed]
+provider = "google"
+client_id = "id"
+scopes = ["openid"]
+revocation_url = "https://oauth2.googleapis.com/revoke"
+
+[env.generic]
+api_url = "https://api.example.com/"
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+revocation_url = "https://login.example.com/revoke"
+client_id = "id"
+`)
+	for env, want := range map[string]bool{"preset": true, "typed": false, "generic": false} {
+		if got := f.Envs[env].Settings(); got.RevocationURLPreset != want || got.RevocationURL == "" {
+			t.Errorf("%s: RevocationURLPreset %t (revocation URL %q); want %t", env, got.RevocationURLPreset, got.RevocationURL, want)
+		}
+	}
+}
+
 // TestProviderPresetMistakes: a preset's own requirements are one clear
 // line at the key.
 func TestProviderPresetMistakes(t *testing.T) {

@@ -536,22 +536,39 @@ func TestMigrateWaitingForTheLock(t *testing.T) {
 // logout with the tokens kept, and one line says so and how to finish it
 // (it said "interrupted: dev: lock …/dev.lock: context canceled dev: the
 // provider's revocation endpoint … (context canceled)", naming neither the
-// tokens nor what to do).
+// tokens nor what to do). Stopped as the access token's revocation waits,
+// the provider having answered that it revoked the refresh token, the line
+// says the grant has ended: it said the provider "may" have revoked them.
 func TestSignalWhileLogoutRevokes(t *testing.T) {
-	revocation := newSilentServer(t, nil, func(*http.Request) bool { return true })
-	w := newWorld(t, devprovider.Options{}, fmt.Sprintf("revocation_url = %q", revocation.URL+"/revoke"))
-	w.login()
-	before := w.storeBytes()
-	run := w.watch("logout")
-	revocation.await(t, run, "the revocation request")
-	run.cmd.Process.Signal(syscall.SIGTERM)
-	stderr := run.waitExit(t, 128+int(syscall.SIGTERM))
-	want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s (the provider may have revoked them already); run `freshtoken logout -e dev` to finish it\n", w.storeFile()))
-	if stderr != want {
-		t.Fatalf("stderr:\n%s\nwant:\n%s", stderr, want)
-	}
-	if !bytes.Equal(w.storeBytes(), before) {
-		t.Fatal("the stored tokens changed")
+	for _, tt := range []struct {
+		name    string
+		silent  string // the token_type_hint whose revocation is not answered: "" for both
+		revoked string
+	}{
+		{"refresh token unanswered", "", "the provider may have revoked them already"},
+		{"access token unanswered", "access_token", "the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			revokes := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}) // 200: revoked
+			revocation := newSilentServer(t, revokes, func(r *http.Request) bool {
+				r.ParseForm()
+				return tt.silent == "" || r.PostForm.Get("token_type_hint") == tt.silent
+			})
+			w := newWorld(t, devprovider.Options{}, fmt.Sprintf("revocation_url = %q", revocation.URL+"/revoke"))
+			w.login()
+			before := w.storeBytes()
+			run := w.watch("logout")
+			revocation.await(t, run, "the revocation request")
+			run.cmd.Process.Signal(syscall.SIGTERM)
+			stderr := run.waitExit(t, 128+int(syscall.SIGTERM))
+			want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s (%s); run `freshtoken logout -e dev` to finish it\n", w.storeFile(), tt.revoked))
+			if stderr != want {
+				t.Fatalf("stderr:\n%s\nwant:\n%s", stderr, want)
+			}
+			if !bytes.Equal(w.storeBytes(), before) {
+				t.Fatal("the stored tokens changed")
+			}
+		})
 	}
 }
 

@@ -44,14 +44,18 @@ that is fixed, and it exits 2 (5 for a locked keychain): fix it and log out
 again, or use --local to forget them without ending the grant. An endpoint
 answering that it no longer knows the tokens (invalid_token, revoked or
 expired already) revoked nothing: they are forgotten, and it says so. An
-endpoint answering that it cannot answer now (a 5xx, a 429) is tried again a
-few times, waiting as its Retry-After asks up to 10 seconds. If the provider
-cannot be reached or fails (a network error, a 5xx, unsupported_token_type
-for the refresh token, an invalid_request from the endpoint its discovery
-document names), the tokens are still forgotten and the message says what
-failed (exit 5); a token store failing before anything is sent (no room for
-its lock file, Redis out of reach) keeps them (exit 5); interrupted (Ctrl-C)
-before they are deleted, it keeps them and says so. Tokens of a log-in made
+endpoint answering that it cannot answer now (a 5xx, a 429), or whose answer
+was lost or broke off, is tried again a few times, waiting as its Retry-After
+asks up to 10 seconds; the whole revocation ends within the environment's
+timeout (30s by default). If the provider cannot be reached or fails (a
+network error, a 5xx, an answer that broke off or never ended,
+unsupported_token_type for the refresh token, an invalid_request from the
+endpoint its discovery document or its provider preset names), the tokens are
+still forgotten and the message says what failed (exit 5); a token store
+failing before anything is sent (no room for its lock file, Redis out of
+reach) keeps them (exit 5); interrupted (Ctrl-C) before they are deleted, it
+keeps them and says so, and whether the provider had revoked the refresh
+token by then. Tokens of a log-in made
 while it ran (in another terminal, or the proxy's page) are kept, and it
 says so. A revocation_url that is plain http to another machine is sent
 nothing: the tokens are kept, and it says what to do. Tokens stored under
@@ -174,8 +178,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		return clearTextRevocation(f, env)
 	}
 	// A signal stops the log-out where it is: a revocation left unanswered
-	// may or may not have ended the grant, and the tokens are kept for the
-	// log-out run again to finish.
+	// may or may not have ended the grant (one whose refresh token the
+	// provider was seen to revoke has ended, and it says so), and the
+	// tokens are kept for the log-out run again to finish.
 	// So does a signal that ended a command it ran (client_secret_cmd,
 	// sent Ctrl-C with freshtoken, or a closed terminal's SIGHUP) before
 	// freshtoken acted on it: nothing was sent, and tokens deleted then
@@ -185,6 +190,8 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		switch {
 		case opts.Local:
 			again += " --local"
+		case errors.Is(cause, freshtoken.ErrGrantRevoked):
+			revoked = " (the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires)"
 		case src.CanRevoke() && signalOf(cause) == 0:
 			revoked = " (the provider may have revoked them already)"
 		}
