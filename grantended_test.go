@@ -77,6 +77,24 @@ func TestGrantEndedByAMachineAheadSaysNoNegativeTime(t *testing.T) {
 	}
 }
 
+// TestGrantEndedAtNoRecordedTimeSaysNoTime: a record noting the grant's
+// end without its time (store.Problem.At may be left out: a program of
+// your own sharing the store, or a record edited by hand) is told without
+// one. It said "the provider ended the grant 2562047h47m17s ago", the
+// longest time a Duration holds.
+func TestGrantEndedAtNoRecordedTimeSaysNoTime(t *testing.T) {
+	r, _ := loggedIn(t)
+	rec := r.record()
+	rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token (invalid_grant)"}
+	if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.source().Token()
+	if want := "the provider ended the grant (the provider refused the refresh token (invalid_grant))"; !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Token: %v; want ErrLoginRequired saying %q", err, want)
+	}
+}
+
 // servedThenEnded has src serve a token, which it keeps in memory, and
 // then the provider end the grant; it returns the token's access token.
 func servedThenEnded(t *testing.T, r *rig, src *freshtoken.Source) (served string) {

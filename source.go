@@ -393,29 +393,6 @@ type flight struct {
 
 // errNotMade is what the methods of a nil or zero Source return, which
 // have nothing to work with: only New makes a Source that does.
-// checkDurations refuses a negative length of time in s, as the
-// configuration file refuses one: each was taken for its default (or, in
-// RetryBackoff, for no wait), so a mistake went unseen.
-func checkDurations(s Settings) error {
-	for _, d := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"RenewBefore", s.RenewBefore}, {"IdleLimit", s.IdleLimit}, {"DefaultLifetime", s.DefaultLifetime},
-		{"Timeout", s.Timeout}, {"StoreCheckInterval", s.StoreCheckInterval}, {"MaxRetryAfter", s.MaxRetryAfter},
-	} {
-		if d.d < 0 {
-			return fmt.Errorf("freshtoken: Settings.%s is negative (%s); give a length of time, or zero for the default", d.name, d.d)
-		}
-	}
-	for i, d := range s.RetryBackoff {
-		if d < 0 {
-			return fmt.Errorf("freshtoken: Settings.RetryBackoff[%d] is negative (%s); give the waits between retries, zero for none", i, d)
-		}
-	}
-	return nil
-}
-
 var errNotMade = errors.New("freshtoken: this Source is nil or the zero Source, which cannot fetch or renew tokens; use freshtoken.New to make one")
 
 // unmade reports whether s was not made by New: nil, or the zero Source
@@ -447,6 +424,29 @@ func (s *Source) settings() *Settings {
 		return &Settings{}
 	}
 	return &s.set
+}
+
+// checkDurations refuses a negative length of time in s, as the
+// configuration file refuses one: each was taken for its default (or, in
+// RetryBackoff, for no wait), so a mistake went unseen.
+func checkDurations(s Settings) error {
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"RenewBefore", s.RenewBefore}, {"IdleLimit", s.IdleLimit}, {"DefaultLifetime", s.DefaultLifetime},
+		{"Timeout", s.Timeout}, {"StoreCheckInterval", s.StoreCheckInterval}, {"MaxRetryAfter", s.MaxRetryAfter},
+	} {
+		if d.d < 0 {
+			return fmt.Errorf("freshtoken: Settings.%s is negative (%s); give a length of time, or zero for the default", d.name, d.d)
+		}
+	}
+	for i, d := range s.RetryBackoff {
+		if d < 0 {
+			return fmt.Errorf("freshtoken: Settings.RetryBackoff[%d] is negative (%s); give the waits between retries, zero for none", i, d)
+		}
+	}
+	return nil
 }
 
 // New returns a Source for s backed by o.Store. It reads and sends
@@ -1565,9 +1565,15 @@ func grantEnded(r *store.Record) bool {
 }
 
 // endedError is the log-in needed that a record noting the grant ended
-// (see grantEnded) gives a caller: when, and why.
+// (see grantEnded) gives a caller: when, and why. A time ahead of this
+// clock (another machine's) is no time ago; a time not recorded (a program
+// of the caller's own sharing the store) is not told.
 func (s *Source) endedError(r *store.Record) error {
-	return s.loginError(fmt.Sprintf("the provider ended the grant %s ago (%s)", max(s.now().Sub(r.Problem.At), 0).Round(time.Second), r.Problem.Message))
+	when := ""
+	if !r.Problem.At.IsZero() {
+		when = fmt.Sprintf(" %s ago", max(s.now().Sub(r.Problem.At), 0).Round(time.Second))
+	}
+	return s.loginError(fmt.Sprintf("the provider ended the grant%s (%s)", when, r.Problem.Message))
 }
 
 // maxKeepMargin is the most a keep-alive renewal comes ahead of a deadline.
