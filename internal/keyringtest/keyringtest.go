@@ -275,9 +275,8 @@ func (b *Bus) connect(t *testing.T) *dbus.Conn {
 // machine the first call can come before it and be answered "Method
 // SearchItems is not implemented on interface
 // org.freedesktop.Secret.Collection" (the daemon's log: "assertion
-// 'client' failed"). freshtoken's own connections each begin with a
-// property's read, or with an Unlock that then unlocks nothing, so this
-// is the test's alone.
+// 'client' failed"). The store's connections, for tokens, each begin
+// with a property's read, or with an Unlock that then unlocks nothing.
 func (b *Bus) served(t *testing.T) *dbus.Conn {
 	t.Helper()
 	conn := b.connect(t)
