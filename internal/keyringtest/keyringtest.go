@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,9 +163,17 @@ func (b *Bus) startKeyring(t *testing.T) {
 	}
 	t.Cleanup(func() { stop(cmd) })
 	b.keyring = cmd
+	// The service's own property is asked first, as the store's check
+	// does: a collection's, the first call of a connection (see served),
+	// was answered by a daemon that then aborted ("invoke_get_property_in_idle_cb:
+	// assertion failed").
 	conn := b.connect(t)
 	testenv.WaitFor(t, "gnome-keyring-daemon to serve an unlocked login keyring", func() bool {
-		v, err := conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+		v, err := conn.Object(secretsName, secretsPath).GetProperty("org.freedesktop.Secret.Service.Collections")
+		if collections, ok := v.Value().([]dbus.ObjectPath); err != nil || !ok || !slices.Contains(collections, loginCollection) {
+			return false
+		}
+		v, err = conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
 		locked, ok := v.Value().(bool)
 		return err == nil && ok && !locked
 	})
@@ -270,13 +279,14 @@ func (b *Bus) connect(t *testing.T) *dbus.Conn {
 
 // served is a connection of the test's own to gnome-keyring-daemon, once
 // the daemon has taken it on. The daemon makes its record of a
-// connection, which every call but a property's needs, from the
-// connection's first message, at a moment of its own: on a loaded
-// machine the first call can come before it and be answered "Method
-// SearchItems is not implemented on interface
+// connection, which every call but a read of the service's own
+// properties needs, from the connection's first message, at a moment of
+// its own: on a loaded machine the first call can come before it and be
+// answered "Method SearchItems is not implemented on interface
 // org.freedesktop.Secret.Collection" (the daemon's log: "assertion
 // 'client' failed"). The store's connections, for tokens, each begin
-// with a property's read, or with an Unlock that then unlocks nothing.
+// with a read of the service's Collections, or with an Unlock that then
+// unlocks nothing.
 func (b *Bus) served(t *testing.T) *dbus.Conn {
 	t.Helper()
 	conn := b.connect(t)
