@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -34,6 +33,10 @@ type serviceOptions struct {
 	FilesOnly bool
 	OS        string
 	exe       string // the program the service runs, as plan found it
+	// user tells the user the service is for (currentUser); userErr is
+	// why it could not, as plan found it.
+	user    func() (string, error)
+	userErr error
 }
 
 func newServiceCmd(f *Factory) *cobra.Command {
@@ -62,7 +65,7 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 		{"uninstall", "Stop the service and remove its file", uninstallService},
 		{"status", "Say whether the service is installed and running", serviceStatus},
 	} {
-		opts := &serviceOptions{f: f}
+		opts := &serviceOptions{f: f, user: currentUser}
 		c := &cobra.Command{
 			Use:     sub.use,
 			Short:   sub.short,
@@ -120,9 +123,9 @@ func (o *serviceOptions) plan(ctx context.Context) (*service.Plan, error) {
 	// proxy exiting for the service manager to start it again for ever.
 	args := slices.Concat(logging, []string{"--config", conf, "proxy", waitForConfig})
 	spec := service.Spec{Executable: exe, Args: args, Home: home, Env: env}
-	if me, err := user.Current(); err == nil {
-		spec.User = me.Username // a Windows task's: it starts at this user's log-on alone, as them
-	}
+	// A Windows task's: it starts at this user's log-on alone, as them.
+	// Uninstall and status need no user, and do without one.
+	spec.User, o.userErr = o.user()
 	if o.OS == "linux" && runtime.GOOS == "linux" {
 		if spec.ConfigHome, err = unitsConfigHome(ctx, o.f, home, serviceCommandLimit); err != nil {
 			return nil, err
@@ -330,6 +333,9 @@ func goRunBuild(exe string) bool {
 
 func installService(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
+	if p.Unwritable != nil {
+		return usageErrorf("%v (%v); run `freshtoken proxy` from your own start-up scripts", p.Unwritable, o.userErr)
+	}
 	if goRunBuild(o.exe) {
 		why := fmt.Sprintf("this freshtoken is a temporary build of `go run` (%s), which goes away, and the service would then fail at every start; install freshtoken first (`go install github.com/freshtoken/freshtoken/cmd/freshtoken@latest`, or `go build -o ~/.local/bin/freshtoken ./cmd/freshtoken`) and run `freshtoken service install` with it", o.exe)
 		if !o.DryRun {
@@ -582,6 +588,9 @@ func serviceStatus(ctx context.Context, o *serviceOptions, p *service.Plan) erro
 		// The upgrade watch sees only its own file replaced: a freshtoken
 		// installed elsewhere since leaves the service on the old one.
 		fmt.Fprintln(f.IO.ErrOut, f.suggesting(fmt.Sprintf("Note: the service runs %s, not this freshtoken (%s): if that is an older version, it and newer commands can spend one refresh token twice, which ends the grant; `freshtoken service install` makes it run this one.", was, now)))
+	}
+	if p.System == "Task Scheduler" && service.ForAnyUser(string(installed)) {
+		fmt.Fprintln(f.IO.ErrOut, f.suggesting("Note: the service was installed by an earlier freshtoken as a task that starts at any user's log-on, not at yours alone; `freshtoken service install` makes it start at your log-on alone, and run as you."))
 	}
 	waits := true
 	if old, err := os.ReadFile(p.Path); err == nil && !strings.Contains(string(old), waitForConfig) {

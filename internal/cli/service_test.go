@@ -584,3 +584,67 @@ func TestServiceInstallKeepsEveryEditedUnit(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceWithoutTheUser: where this user cannot be told (on Windows,
+// the process's token unreadable), install says why and writes nothing,
+// while uninstall and status, which need no user, work: all three were
+// refused, the reason dropped. And status points out a task an older
+// freshtoken installed, which starts at any user's log-on.
+func TestServiceWithoutTheUser(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	unknown := func() (string, error) { return "", errors.New("the token said: access is denied") }
+	// --dry-run, as only it plans for another system; status has none.
+	plan := func(t *testing.T) (*serviceOptions, *service.Plan) {
+		t.Helper()
+		f := testFactory()
+		f.ConfigFlag = filepath.Join(t.TempDir(), "config.toml")
+		o := &serviceOptions{f: f, OS: "windows", DryRun: true, user: unknown}
+		p, err := o.plan(t.Context())
+		if err != nil {
+			t.Fatalf("plan without the user: %v; want one to stop, remove and ask about the service", err)
+		}
+		return o, p
+	}
+	t.Run("install", func(t *testing.T) {
+		o, p := plan(t)
+		err := installService(t.Context(), o, p)
+		if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), "needs the user it is for") || !strings.Contains(err.Error(), "access is denied") {
+			t.Errorf("install: %v (exit %d); want it refused, saying why (exit 2)", err, ExitCode(err))
+		}
+		if out := o.f.IO.Out.(*bytes.Buffer).String(); out != "" {
+			t.Errorf("install printed %q; want nothing", out)
+		}
+	})
+	t.Run("uninstall", func(t *testing.T) {
+		o, p := plan(t)
+		if err := uninstallService(t.Context(), o, p); err != nil {
+			t.Fatal(err)
+		}
+		if out := o.f.IO.Out.(*bytes.Buffer).String(); !strings.Contains(out, "schtasks /Delete /TN freshtoken") || !strings.Contains(out, "would remove "+p.Path) {
+			t.Errorf("uninstall printed %q; want the task deleted and its file removed", out)
+		}
+	})
+	t.Run("status of an older task", func(t *testing.T) {
+		o, p := plan(t)
+		older := strings.NewReplacer("<UserId></UserId>\n    </LogonTrigger>", "</LogonTrigger>").Replace(p.Text)
+		if !service.ForAnyUser(older) {
+			t.Fatalf("not an older task:\n%s", older)
+		}
+		if err := os.MkdirAll(filepath.Dir(p.Path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p.Path, []byte(older), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p.Status = []string{"sh", "-c", "exit 1"} // schtasks: the task is not running
+		if err := serviceStatus(t.Context(), o, p); err != nil {
+			t.Fatal(err)
+		}
+		if said := o.f.IO.ErrOut.(*bytes.Buffer).String(); !strings.Contains(said, "starts at any user's log-on") || !strings.Contains(said, "service install") {
+			t.Errorf("status said %q; want it to point out a task for any user's log-on", said)
+		}
+		if out := o.f.IO.Out.(*bytes.Buffer).String(); !strings.HasPrefix(out, "installed: "+p.Path) {
+			t.Errorf("status printed %q; want the task installed", out)
+		}
+	})
+}

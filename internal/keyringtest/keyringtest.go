@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,14 +149,31 @@ func (b *Bus) startKeyring(t *testing.T) {
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+b.Address, "HOME="+home,
 		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+run, "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
 	cmd.Stdin = strings.NewReader(password)
+	// What it says (its warnings and failed assertions) is shown with a
+	// failed test's output, after it has ended.
+	said := testenv.NewOutput()
+	cmd.Stderr = said
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gnome-keyring-daemon said:\n%s", said)
+		}
+	})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stop(cmd) })
 	b.keyring = cmd
+	// The service's own property is asked first, as the store's check
+	// does: a collection's, the first call of a connection (see served),
+	// was answered by a daemon that then aborted ("invoke_get_property_in_idle_cb:
+	// assertion failed").
 	conn := b.connect(t)
 	testenv.WaitFor(t, "gnome-keyring-daemon to serve an unlocked login keyring", func() bool {
-		v, err := conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
+		v, err := conn.Object(secretsName, secretsPath).GetProperty("org.freedesktop.Secret.Service.Collections")
+		if collections, ok := v.Value().([]dbus.ObjectPath); err != nil || !ok || !slices.Contains(collections, loginCollection) {
+			return false
+		}
+		v, err = conn.Object(secretsName, loginCollection).GetProperty("org.freedesktop.Secret.Collection.Locked")
 		locked, ok := v.Value().(bool)
 		return err == nil && ok && !locked
 	})
@@ -259,13 +277,34 @@ func (b *Bus) connect(t *testing.T) *dbus.Conn {
 	return conn
 }
 
+// served is a connection of the test's own to gnome-keyring-daemon, once
+// the daemon has taken it on. The daemon makes its record of a
+// connection, which every call but a read of the service's own
+// properties needs, from the connection's first message, at a moment of
+// its own: on a loaded machine the first call can come before it and be
+// answered "Method SearchItems is not implemented on interface
+// org.freedesktop.Secret.Collection" (the daemon's log: "assertion
+// 'client' failed"). The store's connections, for tokens, each begin
+// with a read of the service's Collections, or with an Unlock that then
+// unlocks nothing.
+func (b *Bus) served(t *testing.T) *dbus.Conn {
+	t.Helper()
+	conn := b.connect(t)
+	testenv.WaitFor(t, "gnome-keyring-daemon to take the test's connection on", func() bool {
+		var items []dbus.ObjectPath
+		return conn.Object(secretsName, loginCollection).
+			Call("org.freedesktop.Secret.Collection.SearchItems", 0, map[string]string{"keyringtest": "none"}).Store(&items) == nil
+	})
+	return conn
+}
+
 // Lock locks the login keyring, as a screen lock or a timeout does.
 func (b *Bus) Lock(t *testing.T) {
 	t.Helper()
 	// gnome-keyring-daemon, busy writing the keyring a save has just
 	// changed (a loaded machine), may answer that it locked nothing: the
 	// test asks again until it says the keyring is locked.
-	conn := b.connect(t)
+	conn := b.served(t)
 	testenv.WaitFor(t, "the login keyring to lock", func() bool {
 		var locked []dbus.ObjectPath
 		var prompt dbus.ObjectPath
@@ -283,7 +322,7 @@ func (b *Bus) Lock(t *testing.T) {
 // Secret Service's Unlock would ask through a prompt nobody sees).
 func (b *Bus) Unlock(t *testing.T) {
 	t.Helper()
-	conn := b.connect(t)
+	conn := b.served(t)
 	secrets := conn.Object(secretsName, secretsPath)
 	var out dbus.Variant
 	var session dbus.ObjectPath
@@ -332,7 +371,7 @@ func (b *Bus) Restart(t *testing.T) {
 // attribute is service, to see what a test left there.
 func (b *Bus) Items(t *testing.T, service string) []string {
 	t.Helper()
-	conn := b.connect(t)
+	conn := b.served(t)
 	var items []dbus.ObjectPath
 	err := conn.Object(secretsName, loginCollection).
 		Call("org.freedesktop.Secret.Collection.SearchItems", 0, map[string]string{"service": service}).Store(&items)

@@ -812,7 +812,8 @@ func TestStoppingEndsABusyConnection(t *testing.T) {
 	stopped := make(chan struct{})
 	for n := 0; ; n++ {
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", f.addr)
-		if n == 3 { // sent before the proxy stops
+		if n == 3 { // sent, and come, before the proxy stops
+			testenv.Delivered(t, c)
 			go func() { f.stop(); close(stopped) }()
 		}
 		resp, err := http.ReadResponse(r, nil)

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -40,10 +41,12 @@ type Spec struct {
 	// not otherwise see: those the command line found the token store by.
 	// A Task Scheduler task cannot carry them.
 	Env []string
-	// User is the user the service is for, as the system names them
-	// (DOMAIN\name on Windows, user.Current's Username): a Task Scheduler
-	// task starts at their log-on alone, and runs as them. Unused
-	// elsewhere, where the service is the user's own.
+	// User is the user the service is for: on Windows their security
+	// identifier (S-1-5-21-…), which still names them after the account
+	// is renamed, where DOMAIN\name would then name nobody and the task
+	// would never start again. A Task Scheduler task starts at their
+	// log-on alone, and runs as them. Unused elsewhere, where the service
+	// is the user's own.
 	User string
 }
 
@@ -74,6 +77,11 @@ type Plan struct {
 	// Manual says how a person starts the service when Start could not:
 	// most often there is no service manager of the user's to reach.
 	Manual string
+	// Unwritable, when set, says why the file must not be written: a Task
+	// Scheduler task for no user would start at any user's log-on. The
+	// rest of the plan still serves to stop, remove and ask about the
+	// service installed.
+	Unwritable error
 }
 
 // For returns the plan for goos ("linux", "darwin" or "windows").
@@ -480,9 +488,6 @@ func taskScheduler(s Spec) (*Plan, error) {
 			return nil, fmt.Errorf("a service cannot run %s: Task Scheduler would read %s in it as a variable and replace it; keep freshtoken, its config file and its --log-file at paths without one", strconv.Quote(a), v)
 		}
 	}
-	if s.User == "" {
-		return nil, fmt.Errorf("a Task Scheduler task needs the user it is for, and none could be told; run `freshtoken proxy` from your own start-up scripts")
-	}
 	var args []string
 	for _, a := range s.Args {
 		if strings.ContainsAny(a, " \t\"") {
@@ -527,6 +532,10 @@ func taskScheduler(s Spec) (*Plan, error) {
 </Task>
 `, xmlText(s.User), xmlText(s.Executable), xmlText(strings.Join(args, " ")))
 	path := filepath.Join(s.Home, "AppData", "Local", "freshtoken", "freshtoken-task.xml")
+	var unwritable error
+	if s.User == "" {
+		unwritable = errors.New("a Task Scheduler task needs the user it is for, and none could be told")
+	}
 	return &Plan{
 		System: "Task Scheduler",
 		Path:   path,
@@ -536,8 +545,32 @@ func taskScheduler(s Spec) (*Plan, error) {
 		Status: []string{"schtasks", "/Query", "/TN", Name, "/V", "/FO", "LIST"},
 		Logs:   "the task's history in Task Scheduler (taskschd.msc)",
 		Manual: "run `schtasks /Create /TN " + Name + " /XML \"" + path + "\" /F` yourself",
+
+		Unwritable: unwritable,
 	}, nil
 }
+
+// ForAnyUser reports whether text, a Task Scheduler task's file, starts at
+// any user's log-on: its log-on trigger names no user, as an older
+// freshtoken wrote it. On a shared computer it then starts at another
+// user's log-on too, as the one who installed it.
+func ForAnyUser(text string) bool {
+	for _, m := range logonTrigger().FindAllStringSubmatch(text, -1) {
+		if !namedUser().MatchString(m[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	logonTrigger = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)<LogonTrigger\b[^>]*>(.*?)</LogonTrigger>`)
+	})
+	namedUser = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<UserId>\s*[^<\s]`)
+	})
+)
 
 // taskVariable is what Task Scheduler reads as an environment variable.
 var taskVariable = regexp.MustCompile(`%[^%\s]+%`)

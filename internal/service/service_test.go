@@ -514,41 +514,83 @@ func TestHandEditedSeesALineTakenOut(t *testing.T) {
 // they are logged on (Microsoft's task schema: a LogonTrigger's UserId, a
 // Principal of LogonType InteractiveToken, which the actions run as). Its
 // LogonTrigger named no user and it had no Principal, so it started at
-// any user's log-on. A user's name is escaped as XML (R&D), and a task is
-// refused without one.
+// any user's log-on. The user is named by their SID, which a renamed
+// account keeps; a name is escaped as XML (R&D). Without a user the file
+// is not to be written, and the plan still serves to stop, remove and ask
+// about the task installed: uninstall and status were refused too.
 func TestTaskStartsAtThisUsersLogOnAlone(t *testing.T) {
-	var task struct {
-		Trigger struct {
-			UserID string `xml:"UserId"`
-		} `xml:"Triggers>LogonTrigger"`
-		Principals []struct {
-			ID        string `xml:"id,attr"`
-			UserID    string `xml:"UserId"`
-			LogonType string
-			RunLevel  string
-		} `xml:"Principals>Principal"`
-		Actions struct {
-			Context string `xml:",attr"`
+	for _, user := range []string{"S-1-5-21-1004336348-1177238915-682003330-1001", `CORP\R&D`} {
+		var task struct {
+			Trigger struct {
+				UserID string `xml:"UserId"`
+			} `xml:"Triggers>LogonTrigger"`
+			Principals []struct {
+				ID        string `xml:"id,attr"`
+				UserID    string `xml:"UserId"`
+				LogonType string
+				RunLevel  string
+			} `xml:"Principals>Principal"`
+			Actions struct {
+				Context string `xml:",attr"`
+			}
+		}
+		s := spec(t)
+		s.User = user
+		p, err := service.For("windows", s)
+		if err != nil || p.Unwritable != nil {
+			t.Fatal(err, p.Unwritable)
+		}
+		if err := xml.Unmarshal([]byte(p.Text), &task); err != nil {
+			t.Fatalf("%v\n%s", err, p.Text)
+		}
+		if task.Trigger.UserID != s.User || service.ForAnyUser(p.Text) {
+			t.Errorf("the log-on trigger names user %q; want %q, lest it start at any user's log-on:\n%s", task.Trigger.UserID, s.User, p.Text)
+		}
+		if len(task.Principals) != 1 || task.Principals[0].UserID != s.User || task.Principals[0].LogonType != "InteractiveToken" ||
+			task.Principals[0].RunLevel != "LeastPrivilege" || task.Actions.Context != task.Principals[0].ID {
+			t.Errorf("principals %+v, actions run as %q; want the actions run as %q, interactive token, least privilege:\n%s", task.Principals, task.Actions.Context, s.User, p.Text)
 		}
 	}
 	s := spec(t)
-	s.User = `CORP\R&D`
+	s.User = ""
+	p, err := service.For("windows", s)
+	if err != nil {
+		t.Fatalf("a task for no user: %v; want a plan to stop, remove and ask about the one installed", err)
+	}
+	if p.Unwritable == nil || !strings.Contains(p.Unwritable.Error(), "needs the user it is for") {
+		t.Errorf("a task for no user: %v; want its file not to be written", p.Unwritable)
+	}
+	if p.Path == "" || len(p.Stop) == 0 || len(p.Status) == 0 || service.InstalledExecutable(p.Text) != s.Executable {
+		t.Errorf("a task for no user: %+v; want its file's path, its commands, and the binary it runs", p)
+	}
+}
+
+// TestOlderTaskForAnyUserIsFound: a task file an older freshtoken wrote,
+// whose log-on trigger names no user (it starts at any user's log-on), is
+// told from one for one user.
+func TestOlderTaskForAnyUserIsFound(t *testing.T) {
+	s := spec(t)
+	s.User = "S-1-5-21-1004336348-1177238915-682003330-1001"
 	p, err := service.For("windows", s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := xml.Unmarshal([]byte(p.Text), &task); err != nil {
-		t.Fatalf("%v\n%s", err, p.Text)
+	older := strings.NewReplacer("      <UserId>"+s.User+"</UserId>\n    </LogonTrigger>", "    </LogonTrigger>").Replace(p.Text)
+	for _, tc := range []struct {
+		name, text string
+		want       bool
+	}{
+		{"this freshtoken's", p.Text, false},
+		{"an older freshtoken's", older, true},
+		{"an empty user", strings.Replace(p.Text, "<UserId>"+s.User+"</UserId>", "<UserId> </UserId>", 1), true},
+		{"no log-on trigger", "<Task><Triggers><BootTrigger/></Triggers></Task>", false},
+		{"not a task", "[Unit]\n", false},
+	} {
+		if got := service.ForAnyUser(tc.text); got != tc.want {
+			t.Errorf("%s: ForAnyUser = %v, want %v:\n%s", tc.name, got, tc.want, tc.text)
+		}
 	}
-	if task.Trigger.UserID != s.User {
-		t.Errorf("the log-on trigger names user %q; want %q, lest it start at any user's log-on:\n%s", task.Trigger.UserID, s.User, p.Text)
-	}
-	if len(task.Principals) != 1 || task.Principals[0].UserID != s.User || task.Principals[0].LogonType != "InteractiveToken" ||
-		task.Principals[0].RunLevel != "LeastPrivilege" || task.Actions.Context != task.Principals[0].ID {
-		t.Errorf("principals %+v, actions run as %q; want the actions run as %q, interactive token, least privilege:\n%s", task.Principals, task.Actions.Context, s.User, p.Text)
-	}
-	s.User = ""
-	if _, err := service.For("windows", s); err == nil || !strings.Contains(err.Error(), "needs the user it is for") {
-		t.Errorf("a task for no user: %v; want it refused", err)
+	if older == p.Text {
+		t.Fatal("the older task was not made")
 	}
 }
