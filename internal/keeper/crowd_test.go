@@ -350,3 +350,21 @@ func TestACrowdLargerThanItsPullIsRenewedAhead12AMinute(t *testing.T) {
 		t.Errorf("%d renewals ahead of the plan in one minute (%v); want %d at most", most, perMinute(sent), keptPerMinute)
 	}
 }
+
+// TestARenewalAheadThatFailedWaitsForItsPlan: a crowd of 30 spread ahead
+// of its plans, the provider failing the first renewal pulled ahead (a
+// 503, each retry too). That environment is renewed at its plan, not
+// pulled ahead again at its next looks, which would add tries to a
+// provider failing them.
+func TestARenewalAheadThatFailedWaitsForItsPlan(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 0)
+	names, _ := k.Envs()
+	const first = "client001" // the earliest slot
+	planned := record(t, k, first).Expiry.Add(-time.Minute)
+	clock.Advance(planned.Add(-5 * time.Minute).Sub(clock.Now()))
+	p.Fault(devprovider.Fault5xx, 1+len(freshtoken.DefaultRetryBackoff))
+	runAsWatches(context.Background(), k, clock, names, planned.Add(30*time.Second), func() int { return p.Stats().Refreshes })
+	if renewed := record(t, k, first).RenewedAt; renewed.Before(planned) {
+		t.Errorf("%s, its renewal ahead failed, renewed %v ahead of its plan; want at its plan", first, planned.Sub(renewed))
+	}
+}
