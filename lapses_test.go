@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -89,4 +90,52 @@ func TestKeepAliveAheadRenewsWhatFallsDueWithin(t *testing.T) {
 	if rec, n := r.record(), r.provider.Stats().Refreshes-start; n != 2 || rec.RenewedFor != store.RenewedToKeepAlive {
 		t.Fatalf("planned 9m on, kept alive 10m ahead: %d renewals in all, the last for %q; want 2, the last to keep it alive", n, rec.RenewedFor)
 	}
+}
+
+// TestKeepAliveAheadRenewsNoSoonerThanItsTokensBear: a program may ask
+// KeepAliveAhead for any time ahead. Asked for more than the tokens'
+// lifetime, it renewed them at every call (once a second at most), and
+// it fetched client credentials anew ahead of their plan, each a new
+// token that some providers count. Tokens are renewed no sooner than
+// three quarters of the way from their issue to their plan, and client
+// credentials no sooner than KeepAlive would.
+func TestKeepAliveAheadRenewsNoSoonerThanItsTokensBear(t *testing.T) {
+	ctx := context.Background()
+	t.Run("refresh token", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		r.settings.KeepAccess = true
+		src := r.loggedInSource() // planned at 59m
+		start := r.provider.Stats().Refreshes
+		for range 5 {
+			r.clock.Advance(2 * time.Second)
+			if _, err := src.KeepAliveAhead(ctx, 2*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := r.provider.Stats().Refreshes - start; n != 0 {
+			t.Fatalf("kept alive 2h ahead 5 times in the 10 s after the log-in: %d renewals; want none before 44m15s", n)
+		}
+		r.clock.Advance(45 * time.Minute)
+		if _, err := src.KeepAliveAhead(ctx, 2*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if n := r.provider.Stats().Refreshes - start; n != 1 {
+			t.Fatalf("kept alive 2h ahead 45m after the log-in: %d renewals; want 1", n)
+		}
+	})
+	t.Run("client credentials", func(t *testing.T) {
+		r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+		r.settings.Grant, r.settings.KeepAccess = freshtoken.GrantClientCredentials, true
+		src := r.source()
+		if _, err := src.KeepAlive(ctx); err != nil { // the first token
+			t.Fatal(err)
+		}
+		r.clock.Advance(50 * time.Minute) // planned at 59m
+		if _, err := src.KeepAliveAhead(ctx, 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n := r.provider.Stats().ClientCredentials; n != 1 {
+			t.Fatalf("a token planned 9m on, kept alive 10m ahead: %d client credentials requests in all; want the first alone", n)
+		}
+	})
 }

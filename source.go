@@ -1599,6 +1599,14 @@ type KeepAlivePlan struct {
 	// until then lets it lapse. It is now when the times stored cannot be
 	// trusted (IssuedAhead), and zero when every one has lapsed already.
 	Lapses time.Time
+	// Ahead is how far ahead of At a renewal may be made at no cost (see
+	// KeepAliveAhead): a quarter of the time from the tokens' issue to At,
+	// so that no token is renewed before three quarters of it. Zero where
+	// renewing early costs something or At cannot be trusted: client
+	// credentials (each renewal a new token, which some providers count), a
+	// refresh token whose expiry renewing does not extend, a problem noted
+	// (a rejected client), tokens stored by a clock ahead (IssuedAhead).
+	Ahead time.Duration
 }
 
 // Why says why the plan is, writing its times with format, such as
@@ -1685,6 +1693,9 @@ func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
 		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh", time.Time{})
 	}
 	p.Lapses = lapses
+	if !p.At.IsZero() && p.IssuedAhead.IsZero() && !r.IssuedAt.IsZero() && !r.RefreshNotExtended && r.Problem == nil {
+		p.Ahead = max(p.At.Sub(r.IssuedAt)/4, 0)
+	}
 	return p
 }
 
@@ -1725,10 +1736,10 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 }
 
 // dueWithin reports whether r's grant needs keeping alive within d from
-// now (0: now).
+// now (0: now), d no longer than its Plan's Ahead.
 func (s *Source) dueWithin(r *store.Record, d time.Duration) bool {
-	at := s.Plan(r).At
-	return !at.IsZero() && !s.now().Add(d).Before(at)
+	p := s.Plan(r)
+	return !p.At.IsZero() && !s.now().Add(min(d, p.Ahead)).Before(p.At)
 }
 
 // KeepAlive renews the grant if its Plan says it is due, under the lock
@@ -1739,10 +1750,14 @@ func (s *Source) KeepAlive(ctx context.Context) (*store.Record, error) {
 	return s.KeepAliveAhead(ctx, 0)
 }
 
-// KeepAliveAhead is KeepAlive for a grant whose Plan falls due within d:
-// it is renewed now, ahead of its plan, unless the record read under the
-// lock plans nothing so soon, another process having renewed it meanwhile.
-// A keeper spreading renewals that would fall due together calls it.
+// KeepAliveAhead is KeepAlive for a grant whose Plan falls due within d,
+// or within its Plan's Ahead if that is shorter: it is renewed now, ahead
+// of its plan, unless the record read under the lock plans nothing so
+// soon, another process having renewed it meanwhile. So bounded, a d
+// longer than the tokens' lifetime renews them no sooner than three
+// quarters of it, and where renewing early costs something (client
+// credentials), no sooner than KeepAlive. A keeper spreading renewals that
+// would fall due together calls it.
 func (s *Source) KeepAliveAhead(ctx context.Context, d time.Duration) (*store.Record, error) {
 	if s.unmade() {
 		return nil, errNotMade

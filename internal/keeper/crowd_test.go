@@ -332,3 +332,39 @@ func TestSlotsAreWorkedOutOnlyAsPlansChange(t *testing.T) {
 		t.Errorf("the last of the crowd, the one after it renewed, is slotted at %v; want its plan, %v", got, want)
 	}
 }
+
+// TestACrowdLargerThanItsPullIsRenewedAhead12AMinute: 40 environments
+// of 10-minute tokens logged in together. A quarter of the time to their
+// plan, 2m15s, holds 28 slots 5 s apart, so 13 share the earliest: each
+// renewal pulled ahead takes a place of the minute only if one is free,
+// and those 13 are renewed 12 in the first minute, not all at once.
+func TestACrowdLargerThanItsPullIsRenewedAhead12AMinute(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 40, devprovider.Options{AccessTTL: 10 * time.Minute}, true, 0)
+	names, _ := k.Envs()
+	planned := record(t, k, names[0]).Expiry.Add(-time.Minute)
+	sent := runAsWatches(context.Background(), k, clock, names, planned.Add(-time.Second), func() int { return p.Stats().Refreshes })
+	if len(sent) < 2*keptPerMinute {
+		t.Fatalf("%d renewals ahead of the plan (%v a minute); want the minutes ahead filled", len(sent), perMinute(sent))
+	}
+	if most := busiest(sent); most > keptPerMinute {
+		t.Errorf("%d renewals ahead of the plan in one minute (%v); want %d at most", most, perMinute(sent), keptPerMinute)
+	}
+}
+
+// TestARenewalAheadThatFailedWaitsForItsPlan: a crowd of 30 spread ahead
+// of its plans, the provider failing the first renewal pulled ahead (a
+// 503, each retry too). That environment is renewed at its plan, not
+// pulled ahead again at its next looks, which would add tries to a
+// provider failing them.
+func TestARenewalAheadThatFailedWaitsForItsPlan(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{}, true, 0)
+	names, _ := k.Envs()
+	const first = "client001" // the earliest slot
+	planned := record(t, k, first).Expiry.Add(-time.Minute)
+	clock.Advance(planned.Add(-5 * time.Minute).Sub(clock.Now()))
+	p.Fault(devprovider.Fault5xx, 1+len(freshtoken.DefaultRetryBackoff))
+	runAsWatches(context.Background(), k, clock, names, planned.Add(30*time.Second), func() int { return p.Stats().Refreshes })
+	if renewed := record(t, k, first).RenewedAt; renewed.Before(planned) {
+		t.Errorf("%s, its renewal ahead failed, renewed %v ahead of its plan; want at its plan", first, planned.Sub(renewed))
+	}
+}

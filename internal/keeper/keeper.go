@@ -504,7 +504,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	}
 	due := !at.IsZero() && !k.now().Before(at)
 	endpoint := tokenEndpoint(src)
-	pull := k.pullable(name, src, rec, plan, at)
+	pull := k.pullable(name, plan, at)
 	k.member(name, endpoint, src, at, pull)
 	var ahead time.Duration // how far ahead of its plan the renewal is pulled
 	var slot time.Time      // when it is to be pulled ahead, if later
@@ -1056,16 +1056,11 @@ func slotsOf(members map[string]member) map[string]time.Time {
 }
 
 // pullable is how far ahead of its plan (at) env's renewal may be made to
-// spread a crowd (see slot): a quarter of the time from its tokens' issue
-// to the plan, so that no token is renewed before three quarters of that
-// time, nor one renewed a moment ago. None where renewing early costs
-// something or the plan cannot be trusted: a refresh token whose expiry
-// renewing does not extend, client credentials (each a new token, which
-// some providers count), no refresh token, tokens stored by a clock ahead,
-// a renewal failing, a rejected client's wait.
-func (k *Keeper) pullable(env string, src *freshtoken.Source, rec *store.Record, plan freshtoken.KeepAlivePlan, at time.Time) time.Duration {
-	if rec == nil || !src.NeedsLogin() || rec.RefreshToken == "" || rec.RefreshNotExtended || rec.Problem != nil ||
-		rec.IssuedAt.IsZero() || !plan.IssuedAhead.IsZero() || at.IsZero() || !at.Equal(plan.At) {
+// spread a crowd (see slot): as far as its tokens allow (plan.Ahead), but
+// not at all while a rejected client waits (at is not the plan's) or its
+// renewals fail.
+func (k *Keeper) pullable(env string, plan freshtoken.KeepAlivePlan, at time.Time) time.Duration {
+	if !at.Equal(plan.At) {
 		return 0
 	}
 	k.mu.Lock()
@@ -1074,7 +1069,7 @@ func (k *Keeper) pullable(env string, src *freshtoken.Source, rec *store.Record,
 	if failing {
 		return 0
 	}
-	return max(at.Sub(rec.IssuedAt)/4, 0)
+	return plan.Ahead
 }
 
 // pulled reports whether env's renewal, not yet due, may be made now,
