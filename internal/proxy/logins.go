@@ -206,6 +206,16 @@ func (p *Proxy) StopLogins(force bool, spare time.Duration) bool {
 	return true
 }
 
+// OpenLogins opens the proxy to log-ins again, after StopLogins closed it
+// for a restart that is no longer to be (the upgrade it was for put back or
+// refused).
+func (p *Proxy) OpenLogins() {
+	l := &p.logins
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed, l.spare = false, 0
+}
+
 // restartHeldLocked is how much longer, at now, the log-ins begun here
 // hold a forced restart: until each begun less than logins.spare ago has
 // ended or is that old; l.mu is held.
