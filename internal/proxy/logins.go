@@ -203,6 +203,13 @@ func (p *Proxy) StopLogins(force bool, spare time.Duration) bool {
 			p.log.Warn("a browser log-in abandoned by the restart as the new version: the browser coming back is told to log in again", "env", pl.env.name, "began", pl.began.UTC().Format(time.RFC3339))
 		}
 	}
+	p.envs.Range(func(_, v any) bool {
+		e := v.(*envProxy)
+		if dl := e.device.Load(); dl != nil && now.Before(dl.expires) {
+			p.log.Warn("a device log-in abandoned by the restart as the new version: its code, approved now, is taken by no one; click Log in again on the status page", "env", e.name, "began", dl.began.UTC().Format(time.RFC3339))
+		}
+		return true
+	})
 	return true
 }
 
