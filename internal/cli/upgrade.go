@@ -121,7 +121,7 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 		// signalled: the file whose `version` the last look saw ended
 		// by a signal (see notAVerdict).
 		var last, refused, signalled os.FileInfo
-		held := 0 // looks for which a log-in under way held the restart
+		held := 0 // looks in a row for which a log-in under way held the restart
 		// closed: a forced stopLogins closed log-ins, and one just begun
 		// holds the restart.
 		closed := false
@@ -164,6 +164,10 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 			}
 			takes, ok := ready()
 			if !ok {
+				// No new version to start at this look: one found later
+				// is held anew by a log-in under way, and log-ins a
+				// forced look closed open again.
+				held = 0
 				if closed {
 					openLogins()
 					closed = false

@@ -138,18 +138,37 @@ func TestUpgradeStopsOnceLoginsAreStopped(t *testing.T) {
 // then given up, the new file replaced by one that does not start, opens
 // log-ins again: they stayed closed, and every Log in on the proxy's page
 // was refused for a restart that never came, until the proxy was
-// restarted by hand.
+// restarted by hand. A later upgrade is held anew by a log-in under way,
+// not forced at its first look.
 func TestUpgradeGivenUpOpensLoginsAgain(t *testing.T) {
 	shortUpgradeCheck(t)
 	path, replace := replaced(t, "echo freshtoken new\n")
 	forced, opened := make(chan struct{}), make(chan struct{})
-	var forcedOnce, openedOnce sync.Once
+	var (
+		forcedOnce sync.Once
+		mu         sync.Mutex
+		reopened   bool
+		later      []bool // forced, at each look of the later upgrade
+	)
 	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.DiscardHandler), func(force bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if reopened {
+			later = append(later, force)
+			return true
+		}
 		if force {
 			forcedOnce.Do(func() { close(forced) })
 		}
 		return false // a log-in waits for its browser, begun just before
-	}, func() { openedOnce.Do(func() { close(opened) }) })
+	}, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !reopened {
+			reopened = true
+			close(opened)
+		}
+	})
 	replace()
 	select {
 	case <-forced:
@@ -169,7 +188,14 @@ func TestUpgradeGivenUpOpensLoginsAgain(t *testing.T) {
 		t.Fatal("log-ins were not opened again once the upgrade was given up")
 	}
 	if ctx.Err() != nil || upgradedTo() != nil {
-		t.Errorf("the proxy was stopped for an upgrade given up: %v", context.Cause(ctx))
+		t.Fatalf("the proxy was stopped for an upgrade given up: %v", context.Cause(ctx))
+	}
+	replace()
+	watched(t, ctx, upgradedTo)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(later, []bool{false}) {
+		t.Errorf("log-ins were stopped for the later upgrade as %v (forced or not); want once, unforced", later)
 	}
 }
 
