@@ -122,6 +122,10 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 	ctx, upgradedTo := watchUpgrade(ctx, f.Logger(), func(force bool) bool {
 		p := serving.Load()
 		return p == nil || p.StopLogins(force, upgradeLoginSpare*upgradeCheck)
+	}, func() {
+		if p := serving.Load(); p != nil {
+			p.OpenLogins()
+		}
 	})
 	var notifier atomic.Pointer[notify.Notifier] // once the configuration can be used
 	if opts.NoListen {

@@ -95,18 +95,21 @@ func (u *upgraded) Error() string {
 // approval, the proxy stops later, by upgradeLoginLooks at most, when
 // stopLogins is forced: that closes the proxy to new log-ins, and still
 // holds the restart while one begun within upgradeLoginSpare looks waits
-// (its person is likely approving).
-func watchUpgrade(ctx context.Context, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
+// (its person is likely approving). A look meanwhile that finds the
+// upgrade gone (the old file put back, the new one removed, replaced again
+// or refused) opens log-ins again (openLogins): closed, no Log in worked
+// until the proxy was restarted by hand.
+func watchUpgrade(ctx context.Context, log *slog.Logger, stopLogins func(force bool) bool, openLogins func()) (context.Context, func() *upgraded) {
 	none := func() *upgraded { return nil }
 	path := startedFrom()
 	if !canRestart || path == "" {
 		return ctx, none
 	}
-	return watchUpgradeOf(ctx, path, log, stopLogins)
+	return watchUpgradeOf(ctx, path, log, stopLogins, openLogins)
 }
 
 // watchUpgradeOf is watchUpgrade of the freshtoken at path.
-func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogins func(force bool) bool) (context.Context, func() *upgraded) {
+func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogins func(force bool) bool, openLogins func()) (context.Context, func() *upgraded) {
 	first, err := os.Stat(path)
 	if err != nil {
 		return ctx, func() *upgraded { return nil }
@@ -118,30 +121,30 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 		// signalled: the file whose `version` the last look saw ended
 		// by a signal (see notAVerdict).
 		var last, refused, signalled os.FileInfo
-		held := 0 // looks for which a log-in under way held the restart
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
+		held := 0 // looks in a row for which a log-in under way held the restart
+		// closed: a forced stopLogins closed log-ins, and one just begun
+		// holds the restart.
+		closed := false
+		// ready looks at the file, and reports whether it is a new
+		// freshtoken to start (and whether it takes the socket).
+		ready := func() (takes, ok bool) {
 			now, err := os.Stat(path)
 			if err != nil || sameBinary(now, first) || !now.Mode().IsRegular() || now.Mode()&0o111 == 0 ||
 				(refused != nil && sameBinary(now, refused)) {
 				last = nil
-				continue
+				return false, false
 			}
 			if last == nil || !sameBinary(now, last) {
 				last = now // changed since the last look: perhaps still being written
-				continue
+				return false, false
 			}
-			takes, err := startsAsFreshtoken(ctx, path)
+			takes, err = startsAsFreshtoken(ctx, path)
 			if sig := shellrun.EndedBy(err); err != nil && notAVerdict(sig) && (signalled == nil || !sameBinary(now, signalled)) {
 				// Most likely the signal this process gets too, or will
 				// when the stop reaches it; else tried again, once.
 				log.Debug("the new freshtoken's `version` was ended by a signal; trying again at the next look", "path", path, "signal", sig)
 				signalled = now
-				continue
+				return false, false
 			}
 			signalled = nil
 			if err != nil {
@@ -149,9 +152,30 @@ func watchUpgradeOf(ctx context.Context, path string, log *slog.Logger, stopLogi
 					log.Error("freshtoken was replaced, but the new file does not start, so this proxy goes on with the old version; reinstall freshtoken", "path", path, "error", err)
 				}
 				refused, last = now, nil
+				return false, false
+			}
+			return takes, true
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			takes, ok := ready()
+			if !ok {
+				// No new version to start at this look: one found later
+				// is held anew by a log-in under way, and log-ins a
+				// forced look closed open again.
+				held = 0
+				if closed {
+					openLogins()
+					closed = false
+				}
 				continue
 			}
 			if !stopLogins(held >= upgradeLoginLooks) {
+				closed = held >= upgradeLoginLooks
 				switch held {
 				case 0:
 					log.Warn("freshtoken was replaced (an upgrade): this proxy starts the new version once the log-in under way ends (its browser back, or its code approved)", "path", path)

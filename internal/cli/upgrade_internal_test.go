@@ -59,7 +59,7 @@ func watched(t *testing.T, ctx context.Context, upgradedTo func() *upgraded) *up
 func refusedUpgrade(t *testing.T, path string, replace func(), says ...string) (context.Context, func() *upgraded) {
 	t.Helper()
 	logs := testenv.NewOutput()
-	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true }, func() {})
 	replace()
 	testenv.WaitFor(t, fmt.Sprintf("the log to say %q", says), func() bool {
 		for _, said := range says {
@@ -92,7 +92,7 @@ func TestUpgradeCheckEndedBySignalIsTriedAgain(t *testing.T) {
 echo freshtoken new
 `)
 	logs := testenv.NewOutput()
-	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true })
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.NewTextHandler(logs, nil)), func(bool) bool { return true }, func() {})
 	replace()
 	if u := watched(t, ctx, upgradedTo); u.path != path {
 		t.Errorf("upgraded to %s; want %s", u.path, path)
@@ -123,13 +123,79 @@ func TestUpgradeStopsOnceLoginsAreStopped(t *testing.T) {
 		// A log-in waits for its browser all along, and one begun just
 		// before the first forced look holds two more.
 		return force && len(forced) > upgradeLoginLooks+2
-	})
+	}, func() { t.Error("log-ins were opened again, the upgrade going ahead") })
 	replace()
 	watched(t, ctx, upgradedTo)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(forced) != upgradeLoginLooks+3 || slices.Contains(forced[:upgradeLoginLooks], true) || slices.Contains(forced[upgradeLoginLooks:], false) {
 		t.Errorf("log-ins were stopped %d times (forced: %v); want %d unforced tries, then three forced ones", len(forced), forced, upgradeLoginLooks)
+	}
+}
+
+// TestUpgradeGivenUpOpensLoginsAgain: a forced restart that a log-in just
+// begun holds (stopLogins closed log-ins, and waits for it) and that is
+// then given up, the new file replaced by one that does not start, opens
+// log-ins again: they stayed closed, and every Log in on the proxy's page
+// was refused for a restart that never came, until the proxy was
+// restarted by hand. A later upgrade is held anew by a log-in under way,
+// not forced at its first look.
+func TestUpgradeGivenUpOpensLoginsAgain(t *testing.T) {
+	shortUpgradeCheck(t)
+	path, replace := replaced(t, "echo freshtoken new\n")
+	forced, opened := make(chan struct{}), make(chan struct{})
+	var (
+		forcedOnce sync.Once
+		mu         sync.Mutex
+		reopened   bool
+		later      []bool // forced, at each look of the later upgrade
+	)
+	ctx, upgradedTo := watchUpgradeOf(t.Context(), path, slog.New(slog.DiscardHandler), func(force bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if reopened {
+			later = append(later, force)
+			return true
+		}
+		if force {
+			forcedOnce.Do(func() { close(forced) })
+		}
+		return false // a log-in waits for its browser, begun just before
+	}, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !reopened {
+			reopened = true
+			close(opened)
+		}
+	})
+	replace()
+	select {
+	case <-forced:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the restart was never forced")
+	}
+	broken := filepath.Join(filepath.Dir(path), "broken")
+	if err := os.WriteFile(broken, []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(broken, path); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-opened:
+	case <-time.After(20 * time.Second):
+		t.Fatal("log-ins were not opened again once the upgrade was given up")
+	}
+	if ctx.Err() != nil || upgradedTo() != nil {
+		t.Fatalf("the proxy was stopped for an upgrade given up: %v", context.Cause(ctx))
+	}
+	replace()
+	watched(t, ctx, upgradedTo)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(later, []bool{false}) {
+		t.Errorf("log-ins were stopped for the later upgrade as %v (forced or not); want once, unforced", later)
 	}
 }
 

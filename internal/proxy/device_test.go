@@ -430,3 +430,22 @@ func TestADeviceLogInHoldsTheRestart(t *testing.T) {
 		t.Errorf("a device log-in was started once log-ins stopped:\n%s", page)
 	}
 }
+
+// TestADeviceLogInAbandonedByAForcedRestartIsLogged: a device log-in whose
+// code has waited for the person's approval longer than a forced restart
+// waits (spare) is abandoned, and the log names it, as it names a browser
+// log-in abandoned: it said nothing, and an approval given after was taken
+// by no one.
+func TestADeviceLogInAbandonedByAForcedRestartIsLogged(t *testing.T) {
+	f := deviceFixture(t)
+	f.pressDeviceLogIn(t)
+	if f.proxy.StopLogins(true, time.Hour) {
+		t.Fatal("a forced restart abandoned a device log-in just begun")
+	}
+	if !f.proxy.StopLogins(true, 0) {
+		t.Fatal("a forced restart still waits for a device log-in begun longer ago than it spares")
+	}
+	if !strings.Contains(f.logs.String(), "a device log-in abandoned by the restart") || !strings.Contains(f.logs.String(), "env=tv") {
+		t.Errorf("the log does not name the device log-in abandoned:\n%s", f.logs)
+	}
+}

@@ -1296,3 +1296,17 @@ func TestForcedRestartWaitsForALogInJustBegun(t *testing.T) {
 		t.Errorf("the log tells of %d abandoned log-ins, want 1 (the one begun first):\n%s", got, f.logs)
 	}
 }
+
+// TestLoginsOpenAgainOnceTheRestartIsGivenUp: log-ins a forced restart
+// closed, while a log-in just begun held it, open again once the upgrade
+// is given up (OpenLogins): they stayed closed, and every Log in was
+// refused for a restart that never came.
+func TestLoginsOpenAgainOnceTheRestartIsGivenUp(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true})
+	f.startAttempt(t, "dev", "attempt-held", time.Hour)
+	if f.proxy.StopLogins(true, login.DefaultTimeout) {
+		t.Fatal("a forced restart abandoned a log-in just begun")
+	}
+	f.proxy.OpenLogins()
+	f.startAttempt(t, "dev", "attempt-after", time.Hour) // sent to the provider, not refused
+}

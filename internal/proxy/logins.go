@@ -203,7 +203,24 @@ func (p *Proxy) StopLogins(force bool, spare time.Duration) bool {
 			p.log.Warn("a browser log-in abandoned by the restart as the new version: the browser coming back is told to log in again", "env", pl.env.name, "began", pl.began.UTC().Format(time.RFC3339))
 		}
 	}
+	p.envs.Range(func(_, v any) bool {
+		e := v.(*envProxy)
+		if dl := e.device.Load(); dl != nil && now.Before(dl.expires) {
+			p.log.Warn("a device log-in abandoned by the restart as the new version: its code, approved now, is taken by no one; click Log in again on the status page", "env", e.name, "began", dl.began.UTC().Format(time.RFC3339))
+		}
+		return true
+	})
 	return true
+}
+
+// OpenLogins opens the proxy to log-ins again, after StopLogins closed it
+// for a restart that is no longer to be (the upgrade it was for put back or
+// refused).
+func (p *Proxy) OpenLogins() {
+	l := &p.logins
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed, l.spare = false, 0
 }
 
 // restartHeldLocked is how much longer, at now, the log-ins begun here
