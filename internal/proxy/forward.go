@@ -87,9 +87,6 @@ type envProxy struct {
 	// undiscovered is when discovering the issuer's endpoints for
 	// toTokenEndpoint last failed, if it did.
 	undiscovered atomic.Pointer[time.Time]
-	// storeStalled: the last request the store held past the timeout was
-	// answered so (see Proxy.token), and no token has been got since.
-	storeStalled atomic.Bool
 	// cookieNames are the names of the cookies the API has set through the
 	// proxy, up to maxCookieNames: of a browser's cookies, only these go to
 	// the API (see keepOwnCookies).
@@ -140,10 +137,10 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 }
 
 // fail notes err as the environment's last failure. A failing token
-// store (a full or read-only disk, Redis down, a locked keychain) is also
-// logged, once until it works again, however many requests it fails: the
-// clients get 503, and the person reading the proxy's log (or the
-// service's journal) learns from it what to mend.
+// store (a full or read-only disk, Redis down or stalled, a locked
+// keychain) is also logged, once until it works again, however many
+// requests it fails: the clients get 503, and the person reading the
+// proxy's log (or the service's journal) learns from it what to mend.
 func (e *envProxy) fail(at time.Time, err error) {
 	kind := kinds.Of(err)
 	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kind})
@@ -262,7 +259,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // waits for a token store that stopped answering (Redis paused, or behind a
 // lost connection) no longer than e's timeout: once a call to the store
 // has waited store.StallNotice unanswered and the request has waited the
-// timeout, it is storeStalledError, which the log tells of once a stall.
+// timeout, it is storeStalledError, which the log tells of once a stall
+// (see envProxy.fail).
 // The store's own wait, its tries again included, may be much longer
 // (read_timeout in the store's URL), and the client, holding its request
 // all that time, took the proxy for hung. The call carries on alone, its
@@ -288,17 +286,11 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	for late := false; stalled == "" || !late; {
 		select {
 		case err := <-got:
-			if err == nil {
-				e.storeStalled.Store(false)
-			}
 			return err
 		case stalled = <-notices:
 		case <-timeout.C:
 			late = true
 		}
-	}
-	if e.storeStalled.CompareAndSwap(false, true) {
-		p.log.Warn("a request was answered 503: the token store did not answer within the environment's timeout", "env", e.name, "store", stalled, "timeout", e.conf.Timeout)
 	}
 	return &storeStalledError{env: e.name, store: stalled, timeout: e.conf.Timeout}
 }
