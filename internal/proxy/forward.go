@@ -74,7 +74,7 @@ type envProxy struct {
 	// come back to it.
 	loops   bool
 	rp      *httputil.ReverseProxy
-	lastErr atomic.Pointer[failure]     // nil once a token has been served since
+	lastErr atomic.Pointer[failure]     // nil once the API has answered since
 	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
 	// starting is held while a device log-in is started, so that Log in
 	// pressed in two tabs at once starts one.
@@ -149,9 +149,13 @@ func (e *envProxy) fail(at time.Time, err error) {
 	}
 }
 
-// succeed clears the last failure once a token is served, and logs that
-// the token store works again if it was failing, at the level its failure
-// was logged, so that whoever saw the one sees the other.
+// succeed clears the last failure once the API has answered a request
+// with a token, or a log-in or a renewal was stored, and logs that the
+// token store works again if it was failing, at the level its failure was
+// logged, so that whoever saw the one sees the other. A token merely had
+// for a request is no such sign: one the API refuses, renewed, meets the
+// failing store again, and the log said it worked and failed again at
+// every request.
 func (e *envProxy) succeed() {
 	if e.lastErr.Load() != nil {
 		e.lastErr.Store(nil)
@@ -242,7 +246,6 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	e.succeed()
 	in := inboundRequest{host: r.Host}
 	in.body, _ = r.Body.(*idleBody)
 	out := r.WithContext(boundingInterim(context.WithValue(r.Context(), inbound{}, in)))
@@ -866,7 +869,10 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = &kinds.UnreadableAnswerError{Env: e.name, API: e.api.Host, Changes: !safe, Err: httpx.UnwrapURLError(err)}
 			e.fail(p.now(), err)
 			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})
-		case isNetworkError(err), errors.As(err, new(switchError)):
+		case kinds.Of(err) == kinds.Unexpected && (isNetworkError(err) || errors.As(err, new(switchError))):
+			// A failure of the engine's may wrap an error of the system's
+			// (a store's EROFS or ENOSPC, which are net.Errors too, or
+			// Redis's network error): the API's alone are of no kind.
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
 			writeKind(w, kinds.APIUnreachable, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})
@@ -901,6 +907,7 @@ const proxiedCSP = "sandbox; default-src 'none'"
 // protocol switch nobody asked for is not passed on.
 func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 	return func(res *http.Response) error {
+		e.succeed()
 		if res.StatusCode == http.StatusSwitchingProtocols {
 			// To the protocol asked for, as httputil checks after this,
 			// with an error of its own words that blames freshtoken.
