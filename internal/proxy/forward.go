@@ -3,8 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -750,22 +748,12 @@ func (e *networkError) Error() string { return e.err.Error() }
 func (e *networkError) Unwrap() error { return e.err }
 
 // isNetworkError reports whether err means the API could not be reached
-// or its answer could not be read, as opposed to a failure of freshtoken's
-// own engine.
+// or its answer could not be read (upstreamTransport marks each such
+// failure), as opposed to a failure of freshtoken's own engine: one of
+// the token store's may wrap the system's error (EROFS, ENOSPC, which are
+// net.Errors too) or Redis's network error, and was told as the API's.
 func isNetworkError(err error) bool {
-	var (
-		ne   *networkError
-		nete net.Error
-		rhe  tls.RecordHeaderError
-		cve  *tls.CertificateVerificationError
-		ae   tls.AlertError
-		uae  x509.UnknownAuthorityError
-		he   x509.HostnameError
-		cie  x509.CertificateInvalidError
-	)
-	return errors.As(err, &ne) || errors.As(err, &nete) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.As(err, &rhe) || errors.As(err, &cve) || errors.As(err, &ae) ||
-		errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie)
+	return errors.As(err, new(*networkError))
 }
 
 // loopError is an API's redirect to the proxy itself, or to a URL the
@@ -869,10 +857,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			err = &kinds.UnreadableAnswerError{Env: e.name, API: e.api.Host, Changes: !safe, Err: httpx.UnwrapURLError(err)}
 			e.fail(p.now(), err)
 			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})
-		case kinds.Of(err) == kinds.Unexpected && (isNetworkError(err) || errors.As(err, new(switchError))):
-			// A failure of the engine's may wrap an error of the system's
-			// (a store's EROFS or ENOSPC, which are net.Errors too, or
-			// Redis's network error): the API's alone are of no kind.
+		case isNetworkError(err), errors.As(err, new(switchError)):
 			err = e.unreachable(httpx.UnwrapURLError(err))
 			e.fail(p.now(), err)
 			writeKind(w, kinds.APIUnreachable, problem{Env: e.name, Message: redact.OneLine(err.Error(), 500)})
