@@ -1,7 +1,10 @@
 package proxy_test
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -143,6 +146,63 @@ func TestStoreFailingTheRenewalOfARefusedTokenIsToldOnce(t *testing.T) {
 	}
 	writable()
 	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
+	}
+	if logs := f.logs.String(); strings.Count(logs, again) != 1 || strings.Count(logs, failing) != 1 {
+		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant once that the token store works again", logs)
+	}
+}
+
+// TestStoreFailingWhileARequestIsAnsweredIsToldOnce: a request that had
+// its token before the token store failed, answered by a slow API after
+// the store failed the requests that came next, is no sign that the store
+// works again: the log said it did when the answer came, then that it was
+// failing, at the next request. Only a request begun after the failure,
+// and answered, ends it.
+func TestStoreFailingWhileARequestIsAnsweredIsToldOnce(t *testing.T) {
+	dir := testdisk.Small(t, "256k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var held atomic.Bool
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if held.CompareAndSwap(false, true) {
+			arrived <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"company":{}}`)
+	}))
+	defer slow.Close()
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("[env.slow]\nprovider = \"freeagent\"\napi_url = %q\nauth_url = \"%sv2/approve_app\"\ntoken_url = \"%sv2/token_endpoint\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n", slow.URL+"/", f.api, f.api, f.base)
+	}})
+	f.login(t, "slow")
+	first := make(chan int)
+	go func() {
+		resp, _ := f.get(t, "/slow/v2/company")
+		first <- resp.StatusCode
+	}()
+	<-arrived // the first request had its token, and waits for the API
+	writable := testdisk.ReadOnly(t, dir)
+	f.clock.Advance(accessTTL)
+	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a request on a read-only disk, the token due: %d %s; want 503", resp.StatusCode, body)
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK {
+		t.Fatalf("the request the API held: %d; want 200", code)
+	}
+	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a request on a read-only disk after the held one's answer: %d %s; want 503", resp.StatusCode, body)
+	}
+	failing, again := "the token store is failing", "the token store works again"
+	if logs := f.logs.String(); strings.Count(logs, failing) != 1 || strings.Contains(logs, again) {
+		t.Fatalf("the proxy's log says:\n%s\nwant once that the store is failing, and not that it works again: the answer came to a request begun before the failure", logs)
+	}
+	writable()
+	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
 	}
 	if logs := f.logs.String(); strings.Count(logs, again) != 1 || strings.Count(logs, failing) != 1 {
