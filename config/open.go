@@ -304,8 +304,8 @@ func sharedRedis(storeURL string) (*redisstore.Store, error) {
 }
 
 // LogInRoom is why the file store at storeURL could not store env's first
-// tokens now, its disk full (see filestore.Store.CheckRoom); nil for any
-// other store. A log-in asks before the person approves, whose
+// tokens now, its disk full or read-only (see filestore.Store.CheckRoom);
+// nil for any other store. A log-in asks before the person approves, whose
 // approval's tokens the store would then refuse, the code spent.
 func LogInRoom(storeURL, env string) error {
 	files, err := folderStore(storeURL)

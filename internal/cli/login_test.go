@@ -297,6 +297,39 @@ func TestLoginNotStoredNamesTheCommand(t *testing.T) {
 	}
 }
 
+// TestLoginOnAReadOnlyDiskSaysSo: a log-in into a token folder whose disk
+// is read-only (the system remounted it after errors) fails in one line
+// saying so, what to do, and to log in again, exit 5, before the browser
+// opens: the check looked for room alone, the person approved, and the
+// save refused the tokens, the code spent.
+func TestLoginOnAReadOnlyDiskSaysSo(t *testing.T) {
+	dir := testdisk.Small(t, "256k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.ReadOnly(t, dir)
+	e := newDevEnv(t)
+	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
+	var stderr bytes.Buffer
+	opened := false
+	root := cli.NewRootCmd(&cli.Factory{
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		OpenBrowser: func(url string) error {
+			opened = true
+			return approveAt(url)
+		},
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+	err := root.ExecuteContext(t.Context())
+	want := "dev: token store could not write: the disk holding the token folder " + dir + " is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk), then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
+	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 || opened {
+		t.Fatalf("login: %v (exit %d, the browser opened: %v)\n%s\nwant exit 5 and %q, the browser never opened", err, cli.ExitCode(err), opened, &stderr, want)
+	}
+}
+
 // TestManualLoginFromAPipeAsksNothingOfATerminal: `printf 'junk\n' |
 // freshtoken login --manual` (standard input no terminal) says to write the
 // URL to the standard input, and ends with one line saying what to do

@@ -3,8 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -74,22 +72,21 @@ type envProxy struct {
 	// come back to it.
 	loops   bool
 	rp      *httputil.ReverseProxy
-	lastErr atomic.Pointer[failure]     // nil once a token has been served since
+	lastErr atomic.Pointer[failure]     // nil once a later request or log-in has succeeded
 	device  atomic.Pointer[deviceLogin] // a device log-in waiting for the person, if any
 	// starting is held while a device log-in is started, so that Log in
 	// pressed in two tabs at once starts one.
 	starting sync.Mutex
 	// log is the proxy's log, told once when the token store starts
-	// failing the environment and once when it works again; storeFailing
-	// is set from the one until the other.
+	// failing the environment and once when it works again. noted counts
+	// the failures noted (fail); storeFailing is the count at the first of
+	// the store's since it last worked, 0 while it works.
 	log          *slog.Logger
-	storeFailing atomic.Bool
+	noted        atomic.Uint64
+	storeFailing atomic.Uint64
 	// undiscovered is when discovering the issuer's endpoints for
 	// toTokenEndpoint last failed, if it did.
 	undiscovered atomic.Pointer[time.Time]
-	// storeStalled: the last request the store held past the timeout was
-	// answered so (see Proxy.token), and no token has been got since.
-	storeStalled atomic.Bool
 	// cookieNames are the names of the cookies the API has set through the
 	// proxy, up to maxCookieNames: of a browser's cookies, only these go to
 	// the API (see keepOwnCookies).
@@ -108,6 +105,7 @@ type failure struct {
 	Msg         string
 	LoginNeeded bool       // a log-in is what fixes it
 	Kind        kinds.Kind // as the table of failure kinds sorts it
+	noted       uint64     // envProxy.noted, counting this one
 }
 
 func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, error) {
@@ -140,26 +138,35 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 }
 
 // fail notes err as the environment's last failure. A failing token
-// store (a full or read-only disk, Redis down, a locked keychain) is also
-// logged, once until it works again, however many requests it fails: the
-// clients get 503, and the person reading the proxy's log (or the
-// service's journal) learns from it what to mend.
+// store (a full or read-only disk, Redis down or stalled, a locked
+// keychain) is also logged, once until it works again, however many
+// requests it fails: the clients get 503, and the person reading the
+// proxy's log (or the service's journal) learns from it what to mend.
 func (e *envProxy) fail(at time.Time, err error) {
-	kind := kinds.Of(err)
-	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kind})
-	if kind == kinds.StoreUnreachable && e.storeFailing.CompareAndSwap(false, true) {
+	kind, n := kinds.Of(err), e.noted.Add(1)
+	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kind, noted: n})
+	if kind == kinds.StoreUnreachable && e.storeFailing.CompareAndSwap(0, n) {
 		e.log.Warn("the token store is failing; requests that need it are answered 503 until it works again", "env", e.name, "error", err.Error())
 	}
 }
 
-// succeed clears the last failure once a token is served, and logs that
-// the token store works again if it was failing, at the level its failure
-// was logged, so that whoever saw the one sees the other.
-func (e *envProxy) succeed() {
-	if e.lastErr.Load() != nil {
-		e.lastErr.Store(nil)
+// succeed clears the failures noted so far: a log-in or a renewal was
+// stored.
+func (e *envProxy) succeed() { e.succeedAfter(e.noted.Load()) }
+
+// succeedAfter clears the failures among the first mark noted: a request
+// begun when mark were noted has been answered by the API. The last
+// failure is cleared, and, if the token store was failing, the log told
+// that it works again, at the level its failure was told, so that whoever
+// saw the one sees the other. A token merely had for a request is no such
+// sign (one the API refuses, renewed, meets the failing store again: the
+// log said the store worked and failed at every request), nor an answer
+// to a request begun before the failure (one the API took long over).
+func (e *envProxy) succeedAfter(mark uint64) {
+	if f := e.lastErr.Load(); f != nil && f.noted <= mark {
+		e.lastErr.CompareAndSwap(f, nil)
 	}
-	if e.storeFailing.CompareAndSwap(true, false) {
+	if first := e.storeFailing.Load(); first != 0 && first <= mark && e.storeFailing.CompareAndSwap(first, 0) {
 		e.log.Warn("the token store works again", "env", e.name)
 	}
 }
@@ -172,6 +179,7 @@ type inbound struct{}
 type inboundRequest struct {
 	host string
 	body *idleBody // nil: none
+	mark uint64    // the environment's failures noted as the request began (see envProxy.succeedAfter)
 }
 
 // forward proxies r to its environment's API, then lists it among the
@@ -235,6 +243,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	// Asked here, before forwarding, so that a log-in needed or a provider
 	// down is answered as the proxy's own JSON error. (A renewal the engine
 	// has started is seen through even if this client gives up.)
+	mark := e.noted.Load()
 	if err := p.token(r.Context(), e); err != nil {
 		if errors.Is(context.Cause(r.Context()), errStopping) {
 			writeKind(rec, kinds.Interrupted, stoppingProblem(name, false))
@@ -245,8 +254,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	e.succeed()
-	in := inboundRequest{host: r.Host}
+	in := inboundRequest{host: r.Host, mark: mark}
 	in.body, _ = r.Body.(*idleBody)
 	out := r.WithContext(boundingInterim(context.WithValue(r.Context(), inbound{}, in)))
 	held, err := p.keepForRetry(out)
@@ -262,7 +270,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // waits for a token store that stopped answering (Redis paused, or behind a
 // lost connection) no longer than e's timeout: once a call to the store
 // has waited store.StallNotice unanswered and the request has waited the
-// timeout, it is storeStalledError, which the log tells of once a stall.
+// timeout, it is storeStalledError, which the log tells of once a stall
+// (see envProxy.fail).
 // The store's own wait, its tries again included, may be much longer
 // (read_timeout in the store's URL), and the client, holding its request
 // all that time, took the proxy for hung. The call carries on alone, its
@@ -288,17 +297,11 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	for late := false; stalled == "" || !late; {
 		select {
 		case err := <-got:
-			if err == nil {
-				e.storeStalled.Store(false)
-			}
 			return err
 		case stalled = <-notices:
 		case <-timeout.C:
 			late = true
 		}
-	}
-	if e.storeStalled.CompareAndSwap(false, true) {
-		p.log.Warn("a request was answered 503: the token store did not answer within the environment's timeout", "env", e.name, "store", stalled, "timeout", e.conf.Timeout)
 	}
 	return &storeStalledError{env: e.name, store: stalled, timeout: e.conf.Timeout}
 }
@@ -755,22 +758,12 @@ func (e *networkError) Error() string { return e.err.Error() }
 func (e *networkError) Unwrap() error { return e.err }
 
 // isNetworkError reports whether err means the API could not be reached
-// or its answer could not be read, as opposed to a failure of freshtoken's
-// own engine.
+// or its answer could not be read (upstreamTransport marks each such
+// failure), as opposed to a failure of freshtoken's own engine: one of
+// the token store's may wrap the system's error (EROFS, ENOSPC, which are
+// net.Errors too) or Redis's network error, and was told as the API's.
 func isNetworkError(err error) bool {
-	var (
-		ne   *networkError
-		nete net.Error
-		rhe  tls.RecordHeaderError
-		cve  *tls.CertificateVerificationError
-		ae   tls.AlertError
-		uae  x509.UnknownAuthorityError
-		he   x509.HostnameError
-		cie  x509.CertificateInvalidError
-	)
-	return errors.As(err, &ne) || errors.As(err, &nete) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.As(err, &rhe) || errors.As(err, &cve) || errors.As(err, &ae) ||
-		errors.As(err, &uae) || errors.As(err, &he) || errors.As(err, &cie)
+	return errors.As(err, new(*networkError))
 }
 
 // loopError is an API's redirect to the proxy itself, or to a URL the
@@ -909,6 +902,8 @@ const proxiedCSP = "sandbox; default-src 'none'"
 // protocol switch nobody asked for is not passed on.
 func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 	return func(res *http.Response) error {
+		in, _ := res.Request.Context().Value(inbound{}).(inboundRequest)
+		e.succeedAfter(in.mark)
 		if res.StatusCode == http.StatusSwitchingProtocols {
 			// To the protocol asked for, as httputil checks after this,
 			// with an error of its own words that blames freshtoken.
@@ -937,7 +932,6 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		if h["Location"] == nil && h["Content-Location"] == nil && h["Link"] == nil && h["Refresh"] == nil {
 			return nil // nearly every answer: nothing to rewrite
 		}
-		in, _ := res.Request.Context().Value(inbound{}).(inboundRequest)
 		if loop := p.pointLinksAtProxy(e, h, res.Request.URL, in.host); loop != nil {
 			return loop
 		}

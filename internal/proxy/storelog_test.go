@@ -1,7 +1,10 @@
 package proxy_test
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -107,5 +110,102 @@ func TestDiskTurnedReadOnlyDuringARenewal(t *testing.T) {
 	}
 	if s := f.provider.Stats(); s.Refreshes != 1 || s.ReuseDetected != 0 || s.GrantsRevoked != 0 {
 		t.Errorf("provider stats %+v; want one refresh and no reuse", s)
+	}
+}
+
+// TestStoreFailingTheRenewalOfARefusedTokenIsToldOnce: the API refuses a
+// token still valid by the clock (revoked early), and its renewal meets a
+// token folder whose disk turned read-only. Each client is answered 503
+// store_unreachable saying to make the disk writable again: it was 502
+// api_unreachable, "the API could not be reached (…); check your
+// connection and api_url" (the store's EROFS taken for a network error),
+// and the log said nothing. The log says once that the store is failing,
+// however many requests meet it: a token had for each request was taken
+// for the store working again, and the log said it worked and failed at
+// every request. Once the disk is writable, the API's answer says it
+// works again, once.
+func TestStoreFailingTheRenewalOfARefusedTokenIsToldOnce(t *testing.T) {
+	dir := testdisk.Small(t, "256k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir})
+	f.login(t, "dev")
+	writable := testdisk.ReadOnly(t, dir)
+	f.provider.RevokeAccessTokens()
+	for range 4 {
+		resp, body := f.get(t, "/dev/v2/company")
+		if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" ||
+			!strings.Contains(p.Message, "make the disk writable again") || strings.Contains(p.Message, "could not be reached") {
+			t.Fatalf("a refused token whose renewal meets a read-only disk: %d %s; want 503 store_unreachable saying to make the disk writable again", resp.StatusCode, body)
+		}
+	}
+	failing, again := "the token store is failing", "the token store works again"
+	if logs := f.logs.String(); strings.Count(logs, failing) != 1 || strings.Contains(logs, again) || !strings.Contains(logs, "read-only file system") {
+		t.Fatalf("after 4 requests met the read-only disk the proxy's log says:\n%s\nwant once that the store is failing, and not that it works again", logs)
+	}
+	writable()
+	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
+	}
+	if logs := f.logs.String(); strings.Count(logs, again) != 1 || strings.Count(logs, failing) != 1 {
+		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant once that the token store works again", logs)
+	}
+}
+
+// TestStoreFailingWhileARequestIsAnsweredIsToldOnce: a request that had
+// its token before the token store failed, answered by a slow API after
+// the store failed the requests that came next, is no sign that the store
+// works again: the log said it did when the answer came, then that it was
+// failing, at the next request. Only a request begun after the failure,
+// and answered, ends it.
+func TestStoreFailingWhileARequestIsAnsweredIsToldOnce(t *testing.T) {
+	dir := testdisk.Small(t, "256k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	var held atomic.Bool
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if held.CompareAndSwap(false, true) {
+			arrived <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"company":{}}`)
+	}))
+	defer slow.Close()
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("[env.slow]\nprovider = \"freeagent\"\napi_url = %q\nauth_url = \"%sv2/approve_app\"\ntoken_url = \"%sv2/token_endpoint\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n", slow.URL+"/", f.api, f.api, f.base)
+	}})
+	f.login(t, "slow")
+	first := make(chan int)
+	go func() {
+		resp, _ := f.get(t, "/slow/v2/company")
+		first <- resp.StatusCode
+	}()
+	<-arrived // the first request had its token, and waits for the API
+	writable := testdisk.ReadOnly(t, dir)
+	f.clock.Advance(accessTTL)
+	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a request on a read-only disk, the token due: %d %s; want 503", resp.StatusCode, body)
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK {
+		t.Fatalf("the request the API held: %d; want 200", code)
+	}
+	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a request on a read-only disk after the held one's answer: %d %s; want 503", resp.StatusCode, body)
+	}
+	failing, again := "the token store is failing", "the token store works again"
+	if logs := f.logs.String(); strings.Count(logs, failing) != 1 || strings.Contains(logs, again) {
+		t.Fatalf("the proxy's log says:\n%s\nwant once that the store is failing, and not that it works again: the answer came to a request begun before the failure", logs)
+	}
+	writable()
+	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
+	}
+	if logs := f.logs.String(); strings.Count(logs, again) != 1 || strings.Count(logs, failing) != 1 {
+		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant once that the token store works again", logs)
 	}
 }

@@ -270,15 +270,19 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 }
 
 // CheckRoom reports why a save of env's record would fail now for want of
-// room (an error wrapping store.ErrDiskFull), nil if it would not: its disk
+// room (an error wrapping store.ErrDiskFull), or as the token folder's
+// disk is read-only (store.ErrWriteFailed), nil if it would not: its disk
 // too full for what the save makes, with neither a reserve to give up nor a
-// record to write over in place, as at a first log-in, which checks before
+// record to write over in place, as at a log-in, which checks before
 // the person approves. The save makes the record's temp file, and first, where
 // they are missing, the token folder (and any folder above it) and the
 // renewal lock's file: each takes a file of the disk's (an inode), and a
 // folder a block. A folder not made yet is asked of the nearest folder
-// above it.
+// above it (and, as that cannot be written in, refused by Load).
 func (s *Store) CheckRoom(env string) error {
+	if err := atomicfile.CanWriteIn(s.dir); errors.Is(err, syscall.EROFS) {
+		return s.readOnly(err)
+	}
 	for _, name := range []string{reserveName, env + ".json"} {
 		if fi, err := os.Lstat(filepath.Join(s.dir, name)); err == nil && fi.Mode().IsRegular() {
 			return nil

@@ -737,6 +737,22 @@ func TestReadOnlyDiskRefuses(t *testing.T) {
 	}
 }
 
+// TestCheckRoomFindsAReadOnlyDisk: a log-in's check before the person
+// approves finds a token folder whose disk is read-only, for a first
+// log-in and one that would replace a record alike, saying so and what to
+// do, as the save would: it looked for room alone, so the person approved,
+// and the save refused the tokens, the code spent.
+func TestCheckRoomFindsAReadOnlyDisk(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	testdisk.ReadOnly(t, dir)
+	want := "token store could not write: the disk holding the token folder " + dir + " is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"
+	for _, env := range []string{"dev", "sandbox"} {
+		if err := s.CheckRoom(env); !errors.Is(err, store.ErrWriteFailed) || err.Error() != want {
+			t.Errorf("CheckRoom(%q) on a read-only disk: %v; want %s", env, err, want)
+		}
+	}
+}
+
 // TestReadOnlyDiskRefusesTheLock: the renewal lock, in a token folder on a
 // disk turned read-only, is refused as a failed write (exit 5, the disk
 // needs mending) naming the lock file once, in one line saying the disk is
