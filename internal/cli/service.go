@@ -33,10 +33,9 @@ type serviceOptions struct {
 	FilesOnly bool
 	OS        string
 	exe       string // the program the service runs, as plan found it
-	// user tells the user the service is for (currentUser); userErr is
-	// why it could not, as plan found it.
-	user    func() (string, error)
-	userErr error
+	// user tells the user the service is for (currentUser), or why it
+	// could not.
+	user func() (string, error)
 }
 
 func newServiceCmd(f *Factory) *cobra.Command {
@@ -125,7 +124,8 @@ func (o *serviceOptions) plan(ctx context.Context) (*service.Plan, error) {
 	spec := service.Spec{Executable: exe, Args: args, Home: home, Env: env}
 	// A Windows task's: it starts at this user's log-on alone, as them.
 	// Uninstall and status need no user, and do without one.
-	spec.User, o.userErr = o.user()
+	var whyNoUser error
+	spec.User, whyNoUser = o.user()
 	if o.OS == "linux" && runtime.GOOS == "linux" {
 		if spec.ConfigHome, err = unitsConfigHome(ctx, o.f, home, serviceCommandLimit); err != nil {
 			return nil, err
@@ -135,6 +135,9 @@ func (o *serviceOptions) plan(ctx context.Context) (*service.Plan, error) {
 	if err != nil {
 		// Another system, or a path no service file can carry.
 		return nil, usageErrorf("%v", err)
+	}
+	if plan.Unwritable != nil && whyNoUser != nil {
+		plan.Unwritable = fmt.Errorf("%w (%v)", plan.Unwritable, whyNoUser)
 	}
 	return plan, nil
 }
@@ -334,7 +337,7 @@ func goRunBuild(exe string) bool {
 func installService(ctx context.Context, o *serviceOptions, p *service.Plan) error {
 	f := o.f
 	if p.Unwritable != nil {
-		return usageErrorf("%v (%v); run `freshtoken proxy` from your own start-up scripts", p.Unwritable, o.userErr)
+		return usageErrorf("%v; run `freshtoken proxy` from your own start-up scripts", p.Unwritable)
 	}
 	if goRunBuild(o.exe) {
 		why := fmt.Sprintf("this freshtoken is a temporary build of `go run` (%s), which goes away, and the service would then fail at every start; install freshtoken first (`go install github.com/freshtoken/freshtoken/cmd/freshtoken@latest`, or `go build -o ~/.local/bin/freshtoken ./cmd/freshtoken`) and run `freshtoken service install` with it", o.exe)

@@ -591,7 +591,11 @@ func TestServiceInstallKeepsEveryEditedUnit(t *testing.T) {
 // refused, the reason dropped. And status points out a task an older
 // freshtoken installed, which starts at any user's log-on.
 func TestServiceWithoutTheUser(t *testing.T) {
-	t.Setenv("HOME", t.TempDir())
+	// The plan's home folder, where status's subtest writes a task: on
+	// Windows $USERPROFILE, which $HOME alone left the person's own.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home)
 	unknown := func() (string, error) { return "", errors.New("the token said: access is denied") }
 	// --dry-run, as only it plans for another system; status has none.
 	plan := func(t *testing.T) (*serviceOptions, *service.Plan) {

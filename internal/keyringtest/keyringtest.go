@@ -284,9 +284,9 @@ func (b *Bus) connect(t *testing.T) *dbus.Conn {
 // its own: on a loaded machine the first call can come before it and be
 // answered "Method SearchItems is not implemented on interface
 // org.freedesktop.Secret.Collection" (the daemon's log: "assertion
-// 'client' failed"). The store's connections, for tokens, each begin
-// with a read of the service's Collections, or with an Unlock that then
-// unlocks nothing.
+// 'client' failed"). The store's connections, the keychain library's
+// too, each begin with a read of the service's Collections, which needs
+// no record (keyringstore: TestEachConnectionBeginsWithARead).
 func (b *Bus) served(t *testing.T) *dbus.Conn {
 	t.Helper()
 	conn := b.connect(t)

@@ -146,9 +146,18 @@ func installedLogFile(text string) string {
 		return html.UnescapeString(m[1])
 	}
 	if m := taskLogFile().FindStringSubmatch(html.UnescapeString(text)); m != nil {
-		return strings.Trim(m[1], `"`) // a Windows path holds no quote
+		return taskArg(m[1])
 	}
 	return ""
+}
+
+// taskArg is an argument of a task's Arguments as taskScheduler wrote it,
+// its quotes and escapes undone.
+func taskArg(arg string) string {
+	if len(arg) >= 2 && strings.HasPrefix(arg, `"`) {
+		arg = strings.ReplaceAll(arg[1:len(arg)-1], `\"`, `"`)
+	}
+	return arg
 }
 
 // systemdArg is an argument of an ExecStart= line as systemdCommand wrote
@@ -241,14 +250,17 @@ WantedBy=default.target
 	}, nil
 }
 
-// InstalledConfig is the configuration file that text, a systemd unit or
-// launchd agent written by For, runs freshtoken with; "" if it names none.
+// InstalledConfig is the configuration file that text, a service's file
+// written by For, runs freshtoken with; "" if it names none.
 func InstalledConfig(text string) string {
 	if m := systemdConfig().FindStringSubmatch(text); m != nil {
 		return systemdArg(m[1])
 	}
 	if m := launchdConfig().FindStringSubmatch(text); m != nil {
 		return html.UnescapeString(m[1])
+	}
+	if m := taskConfig().FindStringSubmatch(html.UnescapeString(text)); m != nil {
+		return taskArg(m[1])
 	}
 	return ""
 }
@@ -395,6 +407,10 @@ var (
 	})
 	launchdConfig = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`<string>--config</string>\s*<string>([^<]*)</string>`)
+	})
+	// The logging flags come first (see installedLogFile).
+	taskConfig = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<Arguments>(?:--debug |--log-format \S+ |--log-file (?:"(?:[^"\\]|\\.)*"|\S+) )*--config ("(?:[^"\\]|\\.)*"|\S+) proxy`)
 	})
 )
 

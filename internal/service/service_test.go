@@ -232,7 +232,9 @@ func TestHostilePathsInTheUnit(t *testing.T) {
 // service it replaces ran with, and status the binary a service runs, each
 // read back from the service's file however that file quotes the path, in
 // a unit of today (the proxy's --wait-for-config after it) or of an
-// earlier freshtoken (none).
+// earlier freshtoken (none). A Windows task's configuration was not read:
+// installed from another configuration, the task was replaced without a
+// word, and status spoke of this configuration as the service's.
 func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 	for _, tc := range []struct {
 		what   string
@@ -245,7 +247,7 @@ func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 		{
 			what:  "configuration",
 			paths: []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`},
-			goos:  []string{"linux", "darwin"},
+			goos:  []string{"linux", "darwin", "windows"},
 			spec: func(conf string) service.Spec {
 				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy", "--wait-for-config"}, Home: "/home/me", User: "me"}
 			},
@@ -255,7 +257,7 @@ func TestInstalledReadsBackWhatForWrote(t *testing.T) {
 		{
 			what:  "configuration of an earlier unit",
 			paths: []string{"/home/me/.config/freshtoken/config.toml", `/home/me/it's "50%" $HOME\config & <more>.toml`},
-			goos:  []string{"linux", "darwin"},
+			goos:  []string{"linux", "darwin", "windows"},
 			spec: func(conf string) service.Spec {
 				return service.Spec{Executable: "/usr/bin/freshtoken", Args: []string{"--config", conf, "proxy"}, Home: "/home/me", User: "me"}
 			},

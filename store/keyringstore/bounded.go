@@ -113,9 +113,10 @@ func get(ctx context.Context, service, account string) (string, error) {
 	return v, worded(vanished(err))
 }
 
-// set is keyring.Set bounded, its failures worded for people.
+// set is the keychain library's Set (librarySet) bounded, its failures
+// worded for people.
 func set(ctx context.Context, service, account, value string) error {
-	_, err := bounded(ctx, func(context.Context) (struct{}, error) { return struct{}{}, keyring.Set(service, account, value) })
+	_, err := bounded(ctx, func(context.Context) (struct{}, error) { return struct{}{}, librarySet(service, account, value) })
 	return worded(err)
 }
 

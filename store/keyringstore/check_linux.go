@@ -282,9 +282,27 @@ func writeItem(service, env, account, value string) error {
 		return err
 	}
 	if prompt != "/" {
-		return gokeyring.Set(service, account, value)
+		return librarySet(service, account, value)
 	}
 	return nil
+}
+
+// librarySet is the keychain library's Set, on the session bus connection
+// the library shares in this process, once gnome-keyring-daemon has taken
+// that connection on: the daemon makes its record of a connection from its
+// first message at a moment of its own, and Set begins with OpenSession,
+// which needs the record. Sent first (a process's first keychain call the
+// client secret's save, as at `init --client-secret-keyring`), it could be
+// answered "not implemented" and abort the daemon. A read of the service's
+// Collections, as the library's other calls and this package's own
+// connections begin with, needs none, and comes back once the record is
+// made.
+func librarySet(service, account, value string) error {
+	if conn, err := dbus.SessionBus(); err == nil {
+		var collections []dbus.ObjectPath
+		getProperty(context.Background(), conn.Object(secretsName, secretsPath), propCollection, &collections)
+	}
+	return gokeyring.Set(service, account, value)
 }
 
 // getProperty reads the property prop (INTERFACE.NAME) of obj into into.
