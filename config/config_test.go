@@ -323,6 +323,14 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"client id with its label", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"OAuth identifier: abc123\"\n", `:3: env.a.client_id: begins with the label "OAuth identifier:", which is not part of the client id; write client_id = "abc123"`},
 		{"Google's secret for the client id", "[env.a]\nprovider = \"google\"\nclient_id = \"GOCSPX-hunter2abcdefghijklmnopqr\"\nscopes = [\"openid\"]\n", `:3: env.a.client_id: holds what is shaped as a google client secret (not shown), not a client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret`},
 		{"Microsoft's secret for the client id", "[env.a]\nprovider = \"microsoft\"\nclient_id = \"hunter8Q~abcdefghijklmnopqrstuvwxyz0123\"\nscopes = [\"User.Read\"]\n", `:3: env.a.client_id: holds what is shaped as a microsoft client secret (not shown)`},
+		// The secret in quotes or after a label, or after the client id on
+		// one line copied whole (a row of the provider's page, a JSON
+		// file's): the error showed it, in the client id it suggested.
+		{"Google's secret in quotes for the client id", "[env.a]\nprovider = \"google\"\nclient_id = '\"GOCSPX-hunter2abcdefghijklmnopqr\"'\nscopes = [\"openid\"]\n", `:3: env.a.client_id: holds what is shaped as a google client secret (not shown)`},
+		{"Google's secret labelled as the client id", "[env.a]\nprovider = \"google\"\nclient_id = \"Client ID: GOCSPX-hunter2abcdefghijklmnopqr\"\nscopes = [\"openid\"]\n", `:3: env.a.client_id: holds what is shaped as a google client secret (not shown)`},
+		{"client id with its label and the secret's", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"OAuth identifier: abc123 OAuth secret: hunter2abc\"\n", `:3: env.a.client_id: begins with the label "OAuth identifier:", which is not part of the client id, and holds more after the client id (not shown, as it may be the secret); write the client id alone`},
+		{"client id with the secret on a JSON file's line", "[env.a]\nprovider = \"generic\"\nclient_id = '\"client_id\": \"abc123\", \"client_secret\": \"hunter2abc\"'\napi_url = \"https://api.example.com/\"\nauth_url = \"https://login.example.com/a\"\ntoken_url = \"https://login.example.com/t\"\n", `:3: env.a.client_id: begins with the label "client_id:", which is not part of the client id, and holds more after the client id (not shown`},
+		{"client id in quotes with the secret after it", "[env.a]\nprovider = \"freeagent\"\nclient_id = '\"abc123\", \"hunter2abc\"'\n", `:3: env.a.client_id: holds quote marks or brackets, and more than the client id (not shown, as it may be the secret); write the client id alone`},
 		{"client id beyond ASCII", "[env.a]\nprovider = \"freeagent\"\nclient_id = \"clí\"\n", ":3: env.a.client_id: holds 'í'"},
 		// The provider sends the browser back to the redirect URI as given:
 		// on port 0, login would wait for a browser that cannot come.

@@ -63,14 +63,14 @@ func SecretForAName(name string) bool {
 	return name != "" && !set && LooksLikeASecret(name)
 }
 
-// SecretForAnID reports whether id, given as provider's client id, is
+// SecretForAnID reports whether id, given as provider's client id, holds
 // rather its client secret, where the provider's two look different:
 // Google's secrets begin GOCSPX-, and Microsoft Entra's hold a ~, which
-// its client ids (GUIDs) never do.
+// their client ids never do, in quotes or after a label too.
 func SecretForAnID(provider, id string) bool {
 	switch provider {
 	case "google":
-		return strings.HasPrefix(id, "GOCSPX-")
+		return strings.Contains(id, "GOCSPX-")
 	case "microsoft":
 		return strings.Contains(id, "~")
 	}
@@ -400,14 +400,18 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	}
 	// A client id written with the label the provider's page shows, or the
 	// secret in its place, would go to the provider, the browser's address
-	// bar and the debug log as the client id. The secret is never repeated.
-	if label, value := paste.Labelled(e.ClientID); paste.SecretLabel(label) {
+	// bar and the debug log as the client id. The secret is never repeated,
+	// nor what may hold it (paste.Alone).
+	label, value := paste.Labelled(e.ClientID)
+	switch {
+	case paste.SecretLabel(label):
 		return nil, bad("client_id", "is labelled %q: it holds the client secret (not shown), not the client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret", label)
-	} else if paste.IDLabel(label) {
-		return nil, bad("client_id", "begins with the label %q, which is not part of the client id; write client_id = %q", label, paste.Unmarked(value))
-	}
-	if SecretForAnID(e.Provider, e.ClientID) {
+	case SecretForAnID(e.Provider, e.ClientID):
 		return nil, bad("client_id", "holds what is shaped as a %s client secret (not shown), not a client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret", e.Provider)
+	case paste.IDLabel(label) && !paste.Alone(value):
+		return nil, bad("client_id", "begins with the label %q, which is not part of the client id, and holds more after the client id (not shown, as it may be the secret); write the client id alone", label)
+	case paste.IDLabel(label):
+		return nil, bad("client_id", "begins with the label %q, which is not part of the client id; write client_id = %q", label, paste.Unmarked(value))
 	}
 	// A client id is printable ASCII (RFC 6749 appendix A.1); a control
 	// character would also reach the keychain's command line on macOS.
@@ -417,7 +421,9 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if i := strings.IndexFunc(e.ClientID, httpx.NotPrintableASCII); i >= 0 {
 		return nil, bad("client_id", "holds %q, which no client id has (printable ASCII only); copy the identifier again from the provider", []rune(e.ClientID[i:])[0])
 	}
-	if id := paste.Unmarked(e.ClientID); id != e.ClientID {
+	if id := paste.Unmarked(e.ClientID); id != e.ClientID && !paste.Alone(e.ClientID) {
+		return nil, bad("client_id", "holds quote marks or brackets, and more than the client id (not shown, as it may be the secret); write the client id alone")
+	} else if id != e.ClientID {
 		return nil, bad("client_id", "is %s, with quote marks or brackets at its ends, which the provider would take as part of the client id; write client_id = %q", e.ClientID, id)
 	}
 	// A client secret is printable ASCII (RFC 6749 appendix A.2): in double

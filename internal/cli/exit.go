@@ -108,6 +108,17 @@ func unknownCommand(msg string) string {
 	return out + "; `" + m[2] + " help` lists the commands"
 }
 
+// unknownFlag is unknown's words, without what followed = in a group of
+// shorthands (-client-secret=…, a long flag written with one dash), which
+// may be a secret: pflag quoted the group whole.
+func unknownFlag(unknown *pflag.NotExistError) string {
+	group := unknown.GetSpecifiedShortnames()
+	if i := strings.IndexByte(group, '='); i >= 0 {
+		return fmt.Sprintf("unknown shorthand flag: %q in -%s", rune(unknown.GetSpecifiedName()[0]), group[:i])
+	}
+	return unknown.Error()
+}
+
 // flagMeant is the flag an unknown one was meant to be, written as it is
 // typed: --env for --evn, and for a long flag written with one dash
 // (-force), -e for a shorthand written with two (--e); "" when no flag is

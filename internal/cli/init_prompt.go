@@ -209,7 +209,8 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 // identifier), not by letters within them: a generic provider's
 // did:web:… or android:… is its own. The secret so labelled, or shaped as
 // the provider's secrets are (config.SecretForAnID), is refused without
-// repeating it. Refused only once every question was answered, it lost every answer.
+// repeating it, and so is a line holding more than the client ID, which
+// may be the secret (paste.Alone). Refused only once every question was answered, it lost every answer.
 func clientIDCheck(provider string) func(string) error {
 	return func(a string) error {
 		label, value := paste.Labelled(a)
@@ -220,8 +221,12 @@ func clientIDCheck(provider string) func(string) error {
 			return errors.New("that is shaped as the client secret (not shown), not the client ID: give the app's OAuth identifier (client ID) instead")
 		case strings.Contains(a, "://") && provider != "" && provider != "generic":
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")
+		case paste.IDLabel(label) && !paste.Alone(value):
+			return fmt.Errorf("that begins with the label %q, and holds more after the client ID (not shown, as it may be the secret): give the client ID alone", label)
 		case paste.IDLabel(label):
 			return fmt.Errorf("that begins with the label %q; the client ID is what follows it: %s", label, paste.Unmarked(value))
+		case paste.Unmarked(a) != a && !paste.Alone(a):
+			return errors.New("that holds quote marks or brackets, and more than the client ID (not shown, as it may be the secret): give the client ID alone")
 		case paste.Unmarked(a) != a:
 			return fmt.Errorf("the quote marks or brackets at the ends of %s are not part of the client ID; give it without them: %s", a, paste.Unmarked(a))
 		case !httpx.PrintableASCII(a):

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
@@ -268,32 +271,47 @@ func loginOnAFullDisk(t *testing.T, dir string, fill func(), free string) {
 // TestLoginNotStoredNamesTheCommand: a log-in whose tokens could not be
 // stored once the person approved (the disk filled meanwhile) ends naming
 // the command to run again, on the same file, exit 5 as a store that could
-// not write. It ended "then log in again", the engine's words, which name
-// no command, and a person with a --config of their own ran the plain
-// `freshtoken login` on the default file.
+// not write; a device log-in's too. It ended "then log in again", the
+// engine's words, which name no command, and a person with a --config of
+// their own ran the plain `freshtoken login` on the default file.
 func TestLoginNotStoredNamesTheCommand(t *testing.T) {
-	dir := testdisk.Small(t, "128k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	e := newDevEnv(t)
-	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
-	var stderr bytes.Buffer
-	root := cli.NewRootCmd(&cli.Factory{
-		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
-		OpenBrowser: func(url string) error {
-			testdisk.Fill(t, dir) // after login's check for room, before the tokens come
-			return approveAt(url)
-		},
-	})
-	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
-	err := root.ExecuteContext(t.Context())
-	want := ", then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
-	if err == nil || !strings.HasPrefix(err.Error(), "dev: the tokens the log-in brought could not be stored") || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != 5 {
-		t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5, the tokens not stored, ending %q", err, cli.ExitCode(err), &stderr, want)
+	for _, device := range []bool{false, true} {
+		t.Run(map[bool]string{false: "browser", true: "device"}[device], func(t *testing.T) {
+			dir := testdisk.Small(t, "128k")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			e := newDevEnvWith(t, devprovider.Options{DeviceInterval: time.Second})
+			if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)}
+			if device {
+				s.Grant, s.DeviceAuthURL = "device_code", e.api+"v2/device_authorization"
+			}
+			e.configureWith(t, s)
+			var stderr bytes.Buffer
+			root := cli.NewRootCmd(&cli.Factory{
+				IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+				OpenBrowser: func(page string) error {
+					testdisk.Fill(t, dir) // after login's check for room, before the tokens come
+					if !device {
+						return approveAt(page)
+					}
+					u, err := url.Parse(page)
+					if err != nil {
+						return err
+					}
+					return e.provider.DecideDevice(u.Query().Get("user_code"), true)
+				},
+			})
+			root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+			err := root.ExecuteContext(t.Context())
+			want := ", then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
+			if err == nil || !strings.HasPrefix(err.Error(), "dev: the tokens the log-in brought could not be stored") || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != 5 {
+				t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5, the tokens not stored, ending %q", err, cli.ExitCode(err), &stderr, want)
+			}
+		})
 	}
 }
 

@@ -288,8 +288,9 @@ Exit codes:
 		var unknown *pflag.NotExistError
 		if errors.As(err, &unknown) {
 			if meant := flagMeant(c.Flags(), unknown); meant != "" {
-				return usageErrorf("%v; did you mean %s? (see `%s --help`)", err, meant, c.CommandPath())
+				return usageErrorf("%s; did you mean %s? (see `%s --help`)", unknownFlag(unknown), meant, c.CommandPath())
 			}
+			return usageErrorf("%s; see `%s --help`", unknownFlag(unknown), c.CommandPath())
 		}
 		return usageErrorf("%v; see `%s --help`", err, c.CommandPath())
 	})

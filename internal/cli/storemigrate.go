@@ -72,13 +72,14 @@ where it is and reported, nothing moves, and the configuration is not
 changed. Newer tokens of the same log-in already in the new store (another
 machine moved there first and has renewed since) are kept, and the older copy
 is left where it was. An earlier log-in of this configuration file on this
-machine in the new store (a copy a move given up on could not take back,
-before a log-in since) is replaced. A record in the old store of another
-client or grant than the environment's (another configuration sharing the
-store) is left there. A configuration file freshtoken does not edit
-(read-only, or one of several hard links) is refused before anything moves.
-Stop a running proxy or service first, and start it again afterwards: until
-then it looks for the tokens in the old store.`,
+machine in the new store, not renewed since the log-in moved (a copy a move
+given up on could not take back, before a log-in since), is replaced. A
+record in the old store of another client or grant than the environment's
+(another configuration sharing the store) is left there. A configuration
+file freshtoken does not edit (read-only, or one of several hard links) is
+refused before anything moves. Stop a running proxy or service first, and
+start it again afterwards: until then it looks for the tokens in the old
+store.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,
@@ -677,9 +678,12 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 
 // ownEarlierLogIn reports whether there, the record the new store holds,
 // is of a log-in this configuration's file (ours) made on this machine
-// before rec's, the record it moves, which the same file logged in.
+// before rec's, the record it moves, which the same file logged in, and
+// not renewed since rec's log-in: tokens renewed since are in use (a
+// fleet renewing from that store, which this file named when it logged
+// in there), perhaps of another account.
 func ownEarlierLogIn(there, rec *store.Record, ours store.ConfigFile) bool {
-	return ours.Path != "" && there.LoggedInWith == ours && rec.LoggedInWith == ours && there.LoggedInAt.Before(rec.LoggedInAt)
+	return ours.Path != "" && there.LoggedInWith == ours && rec.LoggedInWith == ours && there.LoggedInAt.Before(rec.LoggedInAt) && !there.IssuedAt.After(rec.LoggedInAt)
 }
 
 // takeBackCopy takes back m's copy from to, the new store: it puts back

@@ -6,14 +6,23 @@ import "strings"
 
 // Word is the word of words nearest to typo, as a typo of it: one edit, or
 // up to a third of the word's length, letters compared without case; ""
-// when none is.
+// when none is, or when two are as near: a guess between them may be the
+// wrong one (--client-secret-cmd for init's --client-secret, given the
+// secret, which is no command).
 func Word(typo string, words []string) string {
-	best, bestD := "", 0
+	best, bestD, tied := "", 0, false
 	for _, w := range words {
 		d := Distance(strings.ToLower(typo), strings.ToLower(w))
-		if d <= max(1, len(w)/3) && d < len(w) && (best == "" || d < bestD) {
-			best, bestD = w, d
+		switch {
+		case d > max(1, len(w)/3) || d >= len(w):
+		case best == "" || d < bestD:
+			best, bestD, tied = w, d, false
+		case d == bestD:
+			tied = true
 		}
+	}
+	if tied {
+		return ""
 	}
 	return best
 }

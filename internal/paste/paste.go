@@ -42,6 +42,16 @@ func Unmarked(value string) string {
 	return strings.TrimSpace(strings.Trim(strings.TrimSuffix(value, ","), "\"'`<>"))
 }
 
+// Alone reports whether id, a client ID as pasted (Unmarked takes its
+// marks off), holds the client ID alone, which may be shown: one word, in
+// no quote marks but those at its ends, without a secret's label. A line
+// copied whole from the provider's page or a JSON file holds the secret
+// after it ("abc123 OAuth secret: …", `abc123", "client_secret": "…`).
+func Alone(id string) bool {
+	v := Unmarked(id)
+	return !strings.ContainsFunc(v, unicode.IsSpace) && !strings.ContainsAny(v, "\"'`,<>") && !SecretLabel(v)
+}
+
 // labelled matches a value pasted with the label a provider's page shows
 // before it ("Client ID: abc123", "OAuth secret = …"), or a JSON file's
 // key ("client_secret": "…"), quoted or not.
