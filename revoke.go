@@ -137,7 +137,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 			what := strings.ReplaceAll(t.hint, "_", " ")
 			if ctx.Err() != nil {
 				if revoked { // the refresh token's answer was read: the grant has ended
-					return "", fmt.Errorf("%s: the provider revoked the refresh token, ending the grant; the revocation of the %s was given up, answered or not: %w", s.set.Env, what, errors.Join(ErrGrantRevoked, ctx.Err()))
+					return "", fmt.Errorf("%s: the provider revoked the refresh token, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, ErrGrantRevoked, what, ctx.Err())
 				}
 				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
 			}

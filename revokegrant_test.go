@@ -327,7 +327,8 @@ func TestRevocationHasOneDeadline(t *testing.T) {
 // answered that it revoked the refresh token, wraps ErrGrantRevoked beside
 // the context's error: the grant has ended, and logout says so rather
 // than that the provider "may" have revoked the tokens. Given up before
-// that answer, it does not.
+// that answer, it does not. Its message is one line (errors.Join had the
+// sentinel's text and the context's on two).
 func TestInterruptedRevocationSaysTheGrantWasRevoked(t *testing.T) {
 	for _, tt := range []struct {
 		silent  string // the hint whose revocation is not answered
@@ -348,8 +349,8 @@ func TestInterruptedRevocationSaysTheGrantWasRevoked(t *testing.T) {
 			r, _ := loggedIn(t)
 			revokeAt(r, srv.URL+"/revoke")
 			err := r.source().Revoke(ctx)
-			if !errors.Is(err, context.Canceled) || errors.Is(err, freshtoken.ErrGrantRevoked) != tt.revoked {
-				t.Fatalf("Revoke: %v; want context.Canceled, and ErrGrantRevoked %t", err, tt.revoked)
+			if !errors.Is(err, context.Canceled) || errors.Is(err, freshtoken.ErrGrantRevoked) != tt.revoked || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Revoke: %q; want one line, context.Canceled, and ErrGrantRevoked %t", err, tt.revoked)
 			}
 		})
 	}
