@@ -38,8 +38,9 @@ import (
 // Given up as ctx ends once the provider has revoked the refresh token,
 // the error wraps ErrGrantRevoked too. Once the refresh token is revoked
 // the grant has ended: the access token's refusal then
-// (unsupported_token_type, or a refusal of its own) is no failure, and the
-// access token lasts until it expires.
+// (unsupported_token_type, or a refusal of its own), or its failure (a
+// 5xx at every try, no time left), is no failure, and the access token
+// lasts until it expires.
 func (s *Source) Revoke(ctx context.Context) error {
 	_, err := s.RevokeGrant(ctx)
 	return err
@@ -136,9 +137,23 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 			what := strings.ReplaceAll(t.hint, "_", " ")
 			if ctx.Err() != nil {
 				if revoked { // the refresh token's answer was read: the grant has ended
-					return "", fmt.Errorf("%s: the provider revoked the refresh token, ending the grant; the revocation of the %s was given up, answered or not: %w", s.set.Env, what, errors.Join(ErrGrantRevoked, ctx.Err()))
+					return "", fmt.Errorf("%s: the provider revoked the refresh token, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, ErrGrantRevoked, what, ctx.Err())
 				}
 				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
+			}
+			if grantEnded {
+				// The endpoint is there and took this client for the
+				// refresh token, whose revocation (or the answer that it
+				// was no longer known) ended the grant; whatever becomes
+				// of the access token's now, a refusal (a 404 of its own
+				// for a token invalidated with the grant) or a failure (a
+				// 5xx at every try, the time-out spent on the refresh
+				// token), is no failure of the log-out: taken for the
+				// configuration's, logout kept the ended grant's tokens at
+				// every try; taken for the provider's, it said the grant
+				// may still be valid.
+				s.log.Debug("the grant has ended; the access token could not be revoked, and lasts until it expires", "url", redact.URL(s.set.RevocationURL), "answer", httpx.UnwrapURLError(err).Error())
+				return unknown, nil
 			}
 			// An *Error, whose message masks a key in the endpoint's query,
 			// and whose Kind says whose the failure is.
@@ -148,15 +163,6 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 				return "", &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
 			}
 			switch {
-			case grantEnded && (errors.Is(refused.kind, ErrClientRejected) || refused.invalidRequest):
-				// The endpoint is there and took this client for the
-				// refresh token, whose revocation ended the grant; a
-				// refusal of the access token now (a 404 of its own for
-				// a token invalidated with the grant) is not the
-				// configuration's to fix, and taken for it, logout kept
-				// the ended grant's tokens at every try.
-				s.log.Debug("the refresh token was revoked, ending the grant; the access token was refused and lasts until it expires", "url", redact.URL(s.set.RevocationURL), "answer", refused.answer)
-				return unknown, nil
 			case refused.notThere:
 				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; %s", redact.URL(s.set.RevocationURL), err, what, s.revocationURLToCheck())}
 			}

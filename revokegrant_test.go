@@ -327,7 +327,8 @@ func TestRevocationHasOneDeadline(t *testing.T) {
 // answered that it revoked the refresh token, wraps ErrGrantRevoked beside
 // the context's error: the grant has ended, and logout says so rather
 // than that the provider "may" have revoked the tokens. Given up before
-// that answer, it does not.
+// that answer, it does not. Its message is one line (errors.Join had the
+// sentinel's text and the context's on two).
 func TestInterruptedRevocationSaysTheGrantWasRevoked(t *testing.T) {
 	for _, tt := range []struct {
 		silent  string // the hint whose revocation is not answered
@@ -348,8 +349,54 @@ func TestInterruptedRevocationSaysTheGrantWasRevoked(t *testing.T) {
 			r, _ := loggedIn(t)
 			revokeAt(r, srv.URL+"/revoke")
 			err := r.source().Revoke(ctx)
-			if !errors.Is(err, context.Canceled) || errors.Is(err, freshtoken.ErrGrantRevoked) != tt.revoked {
-				t.Fatalf("Revoke: %v; want context.Canceled, and ErrGrantRevoked %t", err, tt.revoked)
+			if !errors.Is(err, context.Canceled) || errors.Is(err, freshtoken.ErrGrantRevoked) != tt.revoked || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Revoke: %q; want one line, context.Canceled, and ErrGrantRevoked %t", err, tt.revoked)
+			}
+		})
+	}
+}
+
+// TestAccessTokenFailingOnceTheGrantEnded: once the provider has revoked
+// the refresh token (or answered that it no longer knows it), the grant
+// has ended, and an access token whose revocation then fails (a 503 at
+// every try, the connection closed) lasts until it expires, as one it
+// refuses does: Revoke succeeds. It was the provider's failure
+// (ErrUnreachable), and logout said that the grant may still be valid at
+// the provider, of a grant just ended.
+func TestAccessTokenFailingOnceTheGrantEnded(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		refresh func(w http.ResponseWriter) // the refresh token's answer
+		access  func(w http.ResponseWriter) // the access token's
+		unknown string
+	}{
+		{"revoked, then 503", func(http.ResponseWriter) {}, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) }, ""},
+		{"revoked, then the connection closed", func(http.ResponseWriter) {}, func(w http.ResponseWriter) {
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				c.Close()
+			}
+		}, ""},
+		{"no longer known, then 503", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"invalid_token"}`))
+		}, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) }, "invalid_token"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
+				if hint == "refresh_token" {
+					tt.refresh(w)
+					return
+				}
+				tt.access(w)
+			})
+			r, _ := loggedIn(t)
+			revokeAt(r, srv.URL+"/revoke")
+			src := r.source()
+			freshtoken.SetPause(src, func(context.Context, time.Duration) error { return nil })
+			unknown, err := src.RevokeGrant(context.Background())
+			if err != nil || unknown != tt.unknown {
+				t.Fatalf("RevokeGrant = %q, %v after %q; want %q, the grant ended", unknown, err, seen(), tt.unknown)
 			}
 		})
 	}

@@ -51,7 +51,9 @@ timeout (30s by default). If the provider cannot be reached or fails (a
 network error, a 5xx, an answer that broke off or never ended,
 unsupported_token_type for the refresh token, an invalid_request from the
 endpoint its discovery document or its provider preset names), the tokens are
-still forgotten and the message says what failed (exit 5); a token store
+still forgotten and the message says what failed (exit 5), unless the
+provider had revoked the refresh token, ending the grant, and failed only
+the access token, which lasts until it expires (exit 0); a token store
 failing before anything is sent (no room for its lock file, Redis out of
 reach) keeps them (exit 5); interrupted (Ctrl-C) before they are deleted, it
 keeps them and says so, and whether the provider had revoked the refresh

@@ -22,6 +22,9 @@ import (
 // provider may still honour; it is now tried again, and then told as the
 // provider's failure (exit 5, the grant may still be valid). A connection
 // closed before the answer is tried again too (it was given up at once).
+// Once the refresh token is revoked, the grant has ended, whatever becomes
+// of the access token's revocation (exit 0): a 503 for it at every try had
+// logout say the grant may still be valid (exit 5).
 func TestLogoutAtAHostileRevocationEndpoint(t *testing.T) {
 	cutOff := func(head string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +78,11 @@ func TestLogoutAtAHostileRevocationEndpoint(t *testing.T) {
 			"could not revoke the refresh token (EOF, at each of 3 tries, until the 2s a revocation is given (timeout) ran out); the grant may still be valid"},
 		{"closed mid-answer", cutOff("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"a\""), cli.ExitUnreachable, false,
 			"could not revoke the refresh token (HTTP 200 OK, whose answer broke off (unexpected EOF), at each of 3 tries, until the 2s a revocation is given (timeout) ran out); the grant may still be valid"},
+		{"access token failing once the grant ended", func(w http.ResponseWriter, r *http.Request) {
+			if r.PostFormValue("token_type_hint") == "access_token" {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			}
+		}, cli.ExitOK, false, "Logged out of dev: the grant was revoked at the provider"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDevEnvAnswering(t, "/v2/revoke", tc.answer)

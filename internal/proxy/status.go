@@ -510,9 +510,14 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			// As `freshtoken logout` interrupted: the proxy is stopping
 			// (a service stop, an upgrade's restart), or the browser
 			// left, as the revocation was under way. Sent or not, it may
-			// not have ended the grant: the tokens are kept, for Log out
-			// again to finish it.
-			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (the provider may have revoked them already); press Log out again to finish it", name, context.Cause(r.Context()), e.src.Location()))
+			// not have ended the grant (one whose refresh token the
+			// provider was seen to revoke has ended, and it says so): the
+			// tokens are kept, for Log out again to finish it.
+			revoked := "the provider may have revoked them already"
+			if errors.Is(rerr, freshtoken.ErrGrantRevoked) {
+				revoked = "the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires"
+			}
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (%s); press Log out again to finish it", name, context.Cause(r.Context()), e.src.Location(), revoked))
 			return
 		}
 		if errors.Is(rerr, freshtoken.ErrClearText) {
