@@ -185,7 +185,7 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 // overrides it.
 func (s *Source) revocationURLToCheck() string {
 	switch {
-	case s.set.RevocationURLPreset:
+	case s.set.RevocationURLFromProvider:
 		return "set revocation_url to where the provider's revocation endpoint is now (this one is where its documentation put it)"
 	case s.revocationFound:
 		return "set revocation_url to where the provider's revocation endpoint is (this one is where its discovery document puts it)"
@@ -355,7 +355,7 @@ func (s *Source) revoke(work context.Context, deadline time.Time, secret, token,
 		// RFC 7009's own answer, from a revocation endpoint that takes the
 		// client and revokes no refresh tokens: nothing in the
 		// configuration fixes that, and the tokens are not kept for it.
-	case refused.invalidRequest && (s.revocationFound || s.set.RevocationURLPreset):
+	case refused.invalidRequest && (s.revocationFound || s.set.RevocationURLFromProvider):
 		// A request the provider's own endpoint, as its discovery document
 		// or its documentation (a preset) names it, finds malformed, from
 		// a client its token endpoint takes: nothing in the configuration

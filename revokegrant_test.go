@@ -270,7 +270,7 @@ func TestRevocationAnsweredWithAnother2xx(t *testing.T) {
 
 // TestPresetRevocationEndpointRefusingAsAnInvalidRequest: an invalid_request
 // from a revocation endpoint that a provider preset names
-// (Settings.RevocationURLPreset: Google's, Xero's, QuickBooks') is the
+// (Settings.RevocationURLFromProvider: Google's, Xero's, QuickBooks') is the
 // provider's failure (ErrUnreachable: logout forgets the tokens, saying the
 // grant may live on), as from one its discovery document names: it was
 // told as the configuration's ("check revocation_url", ErrClientRejected:
@@ -286,7 +286,7 @@ func TestPresetRevocationEndpointRefusingAsAnInvalidRequest(t *testing.T) {
 			})
 			r, _ := loggedIn(t)
 			revokeAt(r, srv.URL+"/revoke")
-			r.settings.RevocationURLPreset = preset
+			r.settings.RevocationURLFromProvider = preset
 			err := r.source().Revoke(context.Background())
 			toCheck := strings.Contains(fmt.Sprint(err), "check revocation_url")
 			if errors.Is(err, freshtoken.ErrClientRejected) != !preset || errors.Is(err, freshtoken.ErrUnreachable) != preset || toCheck == preset {

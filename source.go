@@ -45,12 +45,13 @@ type Settings struct {
 	AuthURL          string
 	TokenURL         string
 	RevocationURL    string // RFC 7009; "" when the provider has none
-	// RevocationURLPreset says RevocationURL is where the provider's own
-	// documentation puts its revocation endpoint (a provider preset's),
-	// not a URL a person wrote: a revocation it refuses as malformed
-	// (invalid_request) is the provider's failure then, as at the endpoint
-	// its discovery document names, and not a setting to check.
-	RevocationURLPreset bool
+	// RevocationURLFromProvider says RevocationURL is where the provider's
+	// own documentation puts its revocation endpoint (a provider preset's,
+	// or one a program copied from that documentation), not a URL a person
+	// wrote: a revocation it refuses as malformed (invalid_request) is the
+	// provider's failure then, as at the endpoint its discovery document
+	// names, and not a setting to check.
+	RevocationURLFromProvider bool
 	// Grant is how the environment obtains tokens: GrantAuthorizationCode
 	// (also when empty), GrantClientCredentials or GrantDeviceCode. Stored
 	// records are bound to it. GrantDeviceCode needs DeviceAuthURL, set or

@@ -199,7 +199,7 @@ func (e *Env) Settings() freshtoken.Settings {
 		KeepAccess:      e.TokenFile != "",
 		Grant:           engineGrant(e.Grant),
 	}
-	s.RevocationURLPreset = e.revocationPreset
+	s.RevocationURLFromProvider = e.revocationPreset
 	if e.Issuer != "" {
 		s.Discover = (&discovery{env: e, log: slog.New(slog.DiscardHandler), now: time.Now}).endpoints
 	}

@@ -89,7 +89,7 @@ client_id = "id"
 }
 
 // TestPresetRevocationURLIsMarked: the settings of an environment whose
-// revocation endpoint a preset fills say so (Settings.RevocationURLPreset),
+// revocation endpoint a preset fills say so (Settings.RevocationURLFromProvider),
 // so that a revocation it refuses as malformed is told as the provider's
 // failure; one written in the file, even the preset's own URL, is not.
 func TestPresetRevocationURLIsMarked(t *testing.T) {
@@ -113,8 +113,8 @@ revocation_url = "https://login.example.com/revoke"
 client_id = "id"
 `)
 	for env, want := range map[string]bool{"preset": true, "typed": false, "generic": false} {
-		if got := f.Envs[env].Settings(); got.RevocationURLPreset != want || got.RevocationURL == "" {
-			t.Errorf("%s: RevocationURLPreset %t (revocation URL %q); want %t", env, got.RevocationURLPreset, got.RevocationURL, want)
+		if got := f.Envs[env].Settings(); got.RevocationURLFromProvider != want || got.RevocationURL == "" {
+			t.Errorf("%s: RevocationURLFromProvider %t (revocation URL %q); want %t", env, got.RevocationURLFromProvider, got.RevocationURL, want)
 		}
 	}
 }
