@@ -716,9 +716,18 @@ const StallNotice = 2 * time.Second
 // it unanswered, and stalled(what, false) as a call ends within that
 // time, its caller still waiting for it. So a program whose user is at a
 // terminal can say why it is quiet before the store gives up, and say it
-// again when the server, answering since, stalls again. It may be called
-// from another goroutine, and for each call.
+// again when the server, answering since, stalls again. A function ctx
+// already had is told too, first: each layer (a command, the proxy, the
+// engine) may listen. It may be called from another goroutine, and for
+// each call.
 func WithStalled(ctx context.Context, stalled func(what string, stalled bool)) context.Context {
+	if outer, _ := ctx.Value(stalledKey{}).(func(string, bool)); outer != nil {
+		inner := stalled
+		stalled = func(what string, s bool) {
+			outer(what, s)
+			inner(what, s)
+		}
+	}
 	return context.WithValue(ctx, stalledKey{}, stalled)
 }
 

@@ -1024,3 +1024,33 @@ func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
 		t.Errorf("the log tells of the stall %d times, want once:\n%s", got, f.logs)
 	}
 }
+
+// TestStalledStoreServesATokenStillValid: a client's request whose token
+// is due for renewal (refresh_before 30m, 29 minutes left) and whose Redis
+// takes connections and never answers (paused) is served that token,
+// well before the environment's timeout: it got 503 store_unreachable once
+// the timeout had passed, though the proxy held a token valid 29 minutes
+// more (docs/proxy.md: an environment already holding a valid token goes
+// on using it).
+func TestStalledStoreServesATokenStillValid(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"10s\"\nrefresh_before = \"30m\"\n"
+		}})
+	f.login(t, "short")
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(31 * time.Minute)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	start := time.Now()
+	resp, body := f.get(t, "/short/v2/company")
+	if took := time.Since(start); took > 6*time.Second { // StallNotice is 2 s; the timeout 10 s
+		t.Errorf("the request was answered after %s", took)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a request whose store stalls, the token valid 29 minutes more: %d %s", resp.StatusCode, body)
+	}
+}
