@@ -1054,3 +1054,43 @@ func TestStalledStoreServesATokenStillValid(t *testing.T) {
 		t.Errorf("a request whose store stalls, the token valid 29 minutes more: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestStoreAnsweringAgainEndsTheStall: a renewal (the token expired, none
+// to serve meanwhile) whose Redis leaves the lock unanswered past
+// store.StallNotice and then answers, and whose provider is then slow,
+// the whole longer than the environment's timeout though each part is
+// not, is waited for and served: the stall, once told, was never cleared
+// (the end of a stalled call was told to no one), and the request got 503
+// saying that Redis had not answered for the timeout, the log warning of
+// Redis, while the provider was answering.
+func TestStoreAnsweringAgainEndsTheStall(t *testing.T) {
+	srv := redistest.Start(t)
+	var stall, slow atomic.Bool
+	relay := srv.Relay(t, func(args []string) {
+		if stall.Load() && strings.Contains(strings.Join(args, " "), "freshtoken:short:lock") && stall.CompareAndSwap(true, false) {
+			time.Sleep(store.StallNotice + 500*time.Millisecond) // Redis slow past the notice, then answering
+		}
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "redis://" + relay + "/0?read_timeout=20s",
+		onTokenRequest: func(grant string) {
+			if grant == "refresh_token" && slow.Load() {
+				time.Sleep(2500 * time.Millisecond) // a provider slow, within the timeout
+			}
+		},
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"4s\"\n"
+		}})
+	f.login(t, "short")
+	f.clock.Advance(2 * accessTTL)
+	stall.Store(true)
+	slow.Store(true)
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a renewal whose Redis answered after a stall, and whose provider was slow: %d %s", resp.StatusCode, body)
+	}
+	if stall.Load() {
+		t.Error("the lock was not stalled")
+	}
+	if strings.Contains(f.logs.String(), "did not answer within the environment's timeout") {
+		t.Errorf("the log blames the store:\n%s", f.logs)
+	}
+}
