@@ -82,7 +82,7 @@ func TestAbandonedWaitStillHonoursRetryAfter(t *testing.T) {
 	src := r.source()
 	impatient, hangUp := context.WithCancel(context.Background())
 	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
-		if ctx == impatient {
+		if ctx.Done() == impatient.Done() { // the caller's context, or one made of it
 			hangUp() // the caller gives up during the wait
 		}
 		return r.clock.Sleep(ctx, d)
@@ -115,7 +115,7 @@ func TestAbandonedTriesCount(t *testing.T) {
 	r.provider.Fault(devprovider.Fault5xx, 100)
 	impatient, hangUp := context.WithCancel(context.Background())
 	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
-		if ctx == impatient {
+		if ctx.Done() == impatient.Done() { // the caller's context, or one made of it
 			hangUp()
 		}
 		return r.clock.Sleep(ctx, d)

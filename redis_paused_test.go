@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -150,5 +152,65 @@ func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
 	r.clock.Advance(2 * time.Hour) // the stored refresh token is the live one
 	if _, err := r.sourceOn(newStore()).Token(); err != nil {
 		t.Fatalf("the next renewal: %v", err)
+	}
+}
+
+// TestStalledStoreServesTheValidTokenMeanwhile: a renewal due (within
+// refresh_before, the token valid 29 minutes more) whose Redis takes
+// connections and does not answer (paused) serves the token in memory
+// once the store's call has stalled (store.StallNotice), to the caller
+// that began the renewal and to those after it, saying so once in the log;
+// the renewal goes on, and once Redis answers, stores its token, which is
+// served from then on. Callers waited for Redis's own wait (20 s a try
+// here), and a proxy's client, bound by the environment's timeout, got 503
+// with 29 minutes of token left.
+func TestStalledStoreServesTheValidTokenMeanwhile(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RenewBefore = 30 * time.Minute
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	held, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(31 * time.Minute)
+	srv.Pause(t)
+	paused := true
+	defer func() {
+		if paused {
+			srv.Resume(t)
+		}
+	}()
+	for i := range 3 {
+		start := time.Now()
+		tok, err := src.Token()
+		if took := time.Since(start); took > 10*time.Second { // one try of Redis's is 20 s
+			t.Errorf("call %d was answered after %s", i, took)
+		}
+		if err != nil || tok.AccessToken != held.AccessToken {
+			t.Fatalf("call %d while Redis does not answer: %v, %v; want the token in memory, valid 29 minutes more", i, tok, err)
+		}
+	}
+	if n := strings.Count(logs.String(), "has not answered the renewal for 2s; the access token is still valid until"); n != 1 {
+		t.Errorf("the stall is told %d times in the log, want once:\n%s", n, logs)
+	}
+	srv.Resume(t)
+	paused = false
+	testenv.WaitFor(t, "the renewal stored once Redis answers", func() bool {
+		v := srv.Get(t, "freshtoken:sandbox")
+		return v != "" && !strings.Contains(v, held.AccessToken)
+	})
+	tok, err := src.Token()
+	if err != nil || tok.AccessToken == held.AccessToken {
+		t.Fatalf("once the renewal is stored: %v, %v; want its token", tok, err)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 {
+		t.Fatalf("provider saw %+v; want the one renewal", st)
 	}
 }

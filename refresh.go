@@ -424,6 +424,7 @@ func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) 
 // and the record stored is returned with it.
 func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
 	defer s.whenUnlocked(s.sending(s.inFlight()))
+	sentIn(work)
 	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", redact.URL(s.set.TokenURL), "timeout", s.set.Timeout)
 	defer answered()
 	// The time this process ran (see withRunningTimeout), not the

@@ -390,6 +390,38 @@ type flight struct {
 	done chan struct{}
 	rec  *store.Record
 	err  error
+	// stalled is closed once a call of the renewal to the store has gone
+	// unanswered for store.StallNotice (see watch), store naming it then;
+	// sent, once a token request has gone out (see exchange).
+	stalled   chan struct{}
+	stallOnce sync.Once
+	store     string
+	sent      atomic.Bool
+}
+
+// flightKey is the context key of the flight a renewal is, for exchange.
+type flightKey struct{}
+
+// watch is ctx for f's renewal: its calls to the store that stall close
+// f.stalled, and its token requests set f.sent.
+func (f *flight) watch(ctx context.Context) context.Context {
+	ctx = context.WithValue(ctx, flightKey{}, f)
+	return store.WithStalled(ctx, func(what string, stalled bool) {
+		if stalled {
+			f.stallOnce.Do(func() {
+				f.store = what
+				close(f.stalled)
+			})
+		}
+	})
+}
+
+// sentIn records that the renewal ctx is for (see watch), if any, has
+// sent a token request.
+func sentIn(ctx context.Context) {
+	if f, _ := ctx.Value(flightKey{}).(*flight); f != nil {
+		f.sent.Store(true)
+	}
 }
 
 // errNotMade is what the methods of a nil or zero Source return, which
@@ -883,7 +915,11 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 // for the lock, for the client secret, and between tries. A token request
 // already sent is waited for past ctx, up to Settings.Timeout, and its
 // answer stored before TokenContext returns, so that a program that exits
-// on ctx's error cannot lose the refresh token the provider rotated.
+// on ctx's error cannot lose the refresh token the provider rotated. A
+// token due for renewal (Settings.RenewBefore) but still valid is served
+// without waiting out a store that does not answer: once a call of the
+// renewal to the store has gone unanswered for store.StallNotice, before
+// any token request was sent, the renewal goes on without the caller.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade
@@ -906,7 +942,7 @@ func (s *Source) stillValid(err error) *store.Record {
 		return nil
 	}
 	r := s.cur.Load()
-	if r == nil || grantEnded(r) || r.AccessToken == "" || r.Expiry.IsZero() || !s.now().Before(r.Expiry) {
+	if !s.stillServes(r) {
 		return nil
 	}
 	level := slog.LevelDebug // said already: each caller meets the failure again while renewals rest
@@ -916,6 +952,13 @@ func (s *Source) stillValid(err error) *store.Record {
 	s.log.Log(context.Background(), level, "could not renew the access token; it is still valid until "+r.Expiry.UTC().Format(time.RFC3339)+", and is used until then",
 		"expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
 	return r
+}
+
+// stillServes reports whether r, the token in memory, may be served while
+// its renewal fails or waits for the store: its grant not ended, and its
+// access token valid, by a known expiry.
+func (s *Source) stillServes(r *store.Record) bool {
+	return r != nil && !grantEnded(r) && r.AccessToken != "" && !r.Expiry.IsZero() && s.now().Before(r.Expiry)
 }
 
 // firstToWarn reports whether err tells another failure than the last one
@@ -1880,21 +1923,32 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			}
 		}
 	}
+	// A token still valid, due for renewal (refresh_before), is served
+	// rather than wait for a store that does not answer (see meanwhile).
+	meanwhile := w == (want{}) && s.stillServes(s.cur.Load())
 	for {
 		s.mu.Lock()
 		f, leader := s.flight, s.flight == nil
 		if leader {
-			f = &flight{done: make(chan struct{})}
+			f = &flight{done: make(chan struct{}), stalled: make(chan struct{})}
 			s.flight = f
 		}
 		s.mu.Unlock()
-		if leader {
-			return s.lead(ctx, f, w)
+		switch {
+		case leader && !meanwhile:
+			return s.lead(f.watch(ctx), f, w)
+		case leader:
+			go s.lead(f.watch(ctx), f, w)
+		default:
+			s.log.Debug("waiting for the renewal in flight")
 		}
-		s.log.Debug("waiting for the renewal in flight")
-		select {
-		case <-f.done:
-		case <-ctx.Done():
+		if r := s.waitFor(ctx, f, leader, meanwhile); r != nil {
+			return r, nil
+		}
+		if leader {
+			return f.rec, f.err
+		}
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
@@ -1904,6 +1958,45 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 			continue // a renewal of its own, now that none is in flight
 		}
 		return f.rec, f.err
+	}
+}
+
+// waitFor waits for flight f to end, or for ctx to end unless this caller
+// leads it (its renewal ends with ctx, but for a token request sent, which
+// it waits for). With meanwhile, once a call of f's renewal to the store
+// has stalled before any token request went out (a Redis that takes
+// connections and does not answer, whose own wait may last minutes), it
+// returns the token in memory while it is still valid, saying so, and
+// leaves the renewal to end without this caller; nil otherwise.
+func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool) *store.Record {
+	var stalled <-chan struct{}
+	if meanwhile {
+		stalled = f.stalled
+	}
+	var ended <-chan struct{}
+	if !leader {
+		ended = ctx.Done()
+	}
+	for {
+		select {
+		case <-f.done:
+			return nil
+		case <-ended:
+			return nil
+		case <-stalled:
+			r := s.cur.Load()
+			if f.sent.Load() || !s.stillServes(r) {
+				stalled = nil // the answer is the renewal's to store, or nothing serves
+				continue
+			}
+			level := slog.LevelDebug // said already: each caller meets the stall while it lasts
+			msg := "the token store, " + f.store + ", has not answered the renewal for " + store.StallNotice.String() + "; the access token is still valid until " + r.Expiry.UTC().Format(time.RFC3339) + ", and is used while the renewal waits for the store"
+			if s.firstToWarn(errors.New(msg)) {
+				level = slog.LevelWarn
+			}
+			s.log.Log(context.Background(), level, msg, "expires_in", r.Expiry.Sub(s.now()).Round(time.Second))
+			return r
+		}
 	}
 }
 
@@ -2416,7 +2509,7 @@ func (s *Source) lock(ctx context.Context) (func(), error) { return s.lockWarnin
 // command, so that its failure is told once, with the token's validity,
 // not twice.
 func (s *Source) lockWaitTold(w want) time.Duration {
-	if r := s.cur.Load(); w == (want{}) && r != nil && !grantEnded(r) && r.AccessToken != "" && s.now().Before(r.Expiry) {
+	if w == (want{}) && s.stillServes(s.cur.Load()) {
 		return 5 * slowWait
 	}
 	return slowWait

@@ -714,26 +714,46 @@ const StallNotice = 2 * time.Second
 // redis://host:6379/0", never a password; "the system keychain (Secret
 // Service)"): stalled(what, true) once a call has waited StallNotice for
 // it unanswered, and stalled(what, false) as a call ends within that
-// time, its caller still waiting for it. So a program whose user is at a
-// terminal can say why it is quiet before the store gives up, and say it
-// again when the server, answering since, stalls again. It may be called
+// time, or is answered after it (the stall is over), its caller still
+// waiting for it.
+// So a program whose user is at a terminal can say why it is quiet before
+// the store gives up, and say it again when the server, answering since,
+// stalls again. A function ctx already had is told too, first: each
+// layer (a command, the proxy, the engine) may listen. It may be called
 // from another goroutine, and for each call.
 func WithStalled(ctx context.Context, stalled func(what string, stalled bool)) context.Context {
+	if outer, _ := ctx.Value(stalledKey{}).(func(string, bool)); outer != nil {
+		inner := stalled
+		stalled = func(what string, s bool) {
+			outer(what, s)
+			inner(what, s)
+		}
+	}
 	return context.WithValue(ctx, stalledKey{}, stalled)
 }
 
 // WatchStall is called by a Store as it sends a call to what, a server,
-// and stop as the call ends: it tells the function WithStalled gave ctx,
-// if any, when StallNotice passes first, and when the call ends within
-// it (unless ctx ended it).
-func WatchStall(ctx context.Context, what string) (stop func()) {
+// and stop as the call ends, saying whether the server answered it (an
+// answer that is an error included; not a time-out or a lost
+// connection): it tells the function WithStalled gave ctx, if any, when
+// StallNotice passes first, and, unless ctx ended the call, when it ends
+// within that time, or is answered after it, once its stall has been told.
+func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	stalled, _ := ctx.Value(stalledKey{}).(func(string, bool))
 	if stalled == nil {
-		return func() {}
+		return func(bool) {}
 	}
-	t := time.AfterFunc(StallNotice, func() { stalled(what, true) })
-	return func() {
-		if t.Stop() && ctx.Err() == nil {
+	told := make(chan struct{})
+	t := time.AfterFunc(StallNotice, func() {
+		defer close(told)
+		stalled(what, true)
+	})
+	return func(answered bool) {
+		late := !t.Stop()
+		if late {
+			<-told
+		}
+		if ctx.Err() == nil && (!late || answered) {
 			stalled(what, false)
 		}
 	}

@@ -268,22 +268,35 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 
 // token gets e's token for a client's request (Source.TokenContext), but
 // waits for a token store that stopped answering (Redis paused, or behind a
-// lost connection) no longer than e's timeout: once a call to the store
-// has waited store.StallNotice unanswered and the request has waited the
-// timeout, it is storeStalledError, which the log tells of once a stall
-// (see envProxy.fail).
-// The store's own wait, its tries again included, may be much longer
+// lost connection) no longer than e's timeout: once the request has waited
+// the timeout while a call to the store has gone unanswered for
+// store.StallNotice, it is storeStalledError, which the log tells of once a
+// stall (see envProxy.fail). The store's own wait, its tries again
+// included, may be much longer
 // (read_timeout in the store's URL), and the client, holding its request
-// all that time, took the proxy for hung. The call carries on alone, its
-// outcome kept for the requests after, as when a client goes away.
+// all that time, took the proxy for hung. A stalled call that is answered
+// ends the stall: what the request waits for after it (the provider) is
+// not the store's. The call carries on alone, its outcome kept for the
+// requests after, as when a client goes away. (A token still valid, due
+// for renewal, is served by the engine once the store stalls.)
 func (p *Proxy) token(ctx context.Context, e *envProxy) error {
-	notices := make(chan string, 1)
-	ctx = store.WithStalled(ctx, func(what string, stalled bool) {
-		if stalled {
-			select {
-			case notices <- what:
-			default:
-			}
+	var (
+		mu      sync.Mutex
+		stalled string // the store whose call has gone unanswered, while one has
+	)
+	changed := make(chan struct{}, 1)
+	ctx = store.WithStalled(ctx, func(what string, now bool) {
+		mu.Lock()
+		switch {
+		case now:
+			stalled = what
+		case stalled == what:
+			stalled = ""
+		}
+		mu.Unlock()
+		select {
+		case changed <- struct{}{}:
+		default:
 		}
 	})
 	got := make(chan error, 1)
@@ -293,17 +306,21 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	}()
 	timeout := time.NewTimer(e.conf.Timeout)
 	defer timeout.Stop()
-	var stalled string // the store that stalled, once one has
-	for late := false; stalled == "" || !late; {
+	for late := false; ; {
 		select {
 		case err := <-got:
 			return err
-		case stalled = <-notices:
+		case <-changed:
 		case <-timeout.C:
 			late = true
 		}
+		mu.Lock()
+		what := stalled
+		mu.Unlock()
+		if late && what != "" {
+			return &storeStalledError{env: e.name, store: what, timeout: e.conf.Timeout}
+		}
 	}
-	return &storeStalledError{env: e.name, store: stalled, timeout: e.conf.Timeout}
 }
 
 // storeStalledError is a request whose token the store did not give within

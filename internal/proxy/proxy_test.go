@@ -1027,3 +1027,73 @@ func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
 		t.Errorf("the log tells of the stall as:\n%s\nwant one line, naming the Redis and the timeout", logs)
 	}
 }
+
+// TestStalledStoreServesATokenStillValid: a client's request whose token
+// is due for renewal (refresh_before 30m, 29 minutes left) and whose Redis
+// takes connections and never answers (paused) is served that token,
+// well before the environment's timeout: it got 503 store_unreachable once
+// the timeout had passed, though the proxy held a token valid 29 minutes
+// more (docs/proxy.md: an environment already holding a valid token goes
+// on using it).
+func TestStalledStoreServesATokenStillValid(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"10s\"\nrefresh_before = \"30m\"\n"
+		}})
+	f.login(t, "short")
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(31 * time.Minute)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	start := time.Now()
+	resp, body := f.get(t, "/short/v2/company")
+	if took := time.Since(start); took > 6*time.Second { // StallNotice is 2 s; the timeout 10 s
+		t.Errorf("the request was answered after %s", took)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a request whose store stalls, the token valid 29 minutes more: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestStoreAnsweringAgainEndsTheStall: a renewal (the token expired, none
+// to serve meanwhile) whose Redis leaves the lock unanswered past
+// store.StallNotice and then answers, and whose provider is then slow,
+// the whole longer than the environment's timeout though each part is
+// not, is waited for and served: the stall, once told, was never cleared
+// (the end of a stalled call was told to no one), and the request got 503
+// saying that Redis had not answered for the timeout, the log warning of
+// Redis, while the provider was answering.
+func TestStoreAnsweringAgainEndsTheStall(t *testing.T) {
+	srv := redistest.Start(t)
+	var stall, slow atomic.Bool
+	relay := srv.Relay(t, func(args []string) {
+		if stall.Load() && strings.Contains(strings.Join(args, " "), "freshtoken:short:lock") && stall.CompareAndSwap(true, false) {
+			time.Sleep(store.StallNotice + 500*time.Millisecond) // Redis slow past the notice, then answering
+		}
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "redis://" + relay + "/0?read_timeout=20s",
+		onTokenRequest: func(grant string) {
+			if grant == "refresh_token" && slow.Load() {
+				time.Sleep(2500 * time.Millisecond) // a provider slow, within the timeout
+			}
+		},
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"4s\"\n"
+		}})
+	f.login(t, "short")
+	f.clock.Advance(2 * accessTTL)
+	stall.Store(true)
+	slow.Store(true)
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a renewal whose Redis answered after a stall, and whose provider was slow: %d %s", resp.StatusCode, body)
+	}
+	if stall.Load() {
+		t.Error("the lock was not stalled")
+	}
+	if strings.Contains(f.logs.String(), "did not answer within the environment's timeout") {
+		t.Errorf("the log blames the store:\n%s", f.logs)
+	}
+}

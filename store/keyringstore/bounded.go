@@ -47,7 +47,8 @@ var calling = make(chan struct{}, 1)
 // once it has waited store.StallNotice (store.WatchStall).
 func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T, error) {
 	store.Waiting(ctx)
-	defer store.WatchStall(ctx, "the "+systemName)()
+	stop, answered := store.WatchStall(ctx, "the "+systemName), false
+	defer func() { stop(answered) }()
 	limit, again := answerTimeout, unanswered.Load()
 	if again {
 		limit = min(againTimeout, answerTimeout)
@@ -77,6 +78,7 @@ func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T
 			return r.v, noAnswer(limit, again)
 		}
 		unanswered.Store(false)
+		answered = true
 		return r.v, r.err
 	case <-ctx.Done():
 		return zero, ended(ctx, limit, again)

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 
 	"github.com/redis/go-redis/v9"
 
@@ -10,8 +11,9 @@ import (
 
 // stallHook tells the caller (store.WatchStall) that a command or pipeline,
 // its tries again included, has waited store.StallNotice for Redis at
-// where without an answer: a Redis that takes connections and never
-// answers keeps a command quiet for 8 s before it is reported unreachable.
+// where without an answer, and when such a call is answered after all: a
+// Redis that takes connections and never answers keeps a command quiet for
+// 8 s before it is reported unreachable.
 type stallHook struct{ where string }
 
 func (h stallHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -21,16 +23,28 @@ func (h stallHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if cmd.Name() == "wait" { // waits for a replica, up to ReplicaWait, by design
 			return next(ctx, cmd)
 		}
-		defer store.WatchStall(ctx, "Redis at "+h.where)()
-		return next(ctx, cmd)
+		stop := store.WatchStall(ctx, "Redis at "+h.where)
+		err := next(ctx, cmd)
+		stop(answered(err))
+		return err
 	}
 }
 
 func (h stallHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		defer store.WatchStall(ctx, "Redis at "+h.where)()
-		return next(ctx, cmds)
+		stop := store.WatchStall(ctx, "Redis at "+h.where)
+		err := next(ctx, cmds)
+		stop(answered(err))
+		return err
 	}
+}
+
+// answered reports whether err, a command's or pipeline's outcome, is
+// Redis's answer (an error reply, or redis.Nil, included), not a time-out
+// or a connection lost or refused.
+func answered(err error) bool {
+	var reply redis.Error
+	return err == nil || errors.As(err, &reply)
 }
 
 var _ redis.Hook = stallHook{}

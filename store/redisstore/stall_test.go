@@ -1,10 +1,13 @@
 package redisstore_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -30,5 +33,41 @@ func TestWaitForAReplicaIsNoStall(t *testing.T) {
 	}
 	if n := stalls.Load(); n != 0 {
 		t.Fatalf("a save waiting for a replica was told as Redis not answering, %d times", n)
+	}
+}
+
+// TestStalledCallToldAsItEnds: a call Redis leaves unanswered past
+// store.StallNotice (paused), answered once Redis runs again, tells its
+// stall and then its end: the end of a stalled call was told to no one,
+// and a caller (the proxy) went on taking the store for stalled while it
+// waited for something else (the provider), blaming Redis for that wait.
+func TestStalledCallToldAsItEnds(t *testing.T) {
+	srv := redistest.Start(t)
+	s := opened(t, srv.URL+"?read_timeout=20s")
+	if err := s.Save(context.Background(), "sandbox", copyOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	told := make(chan bool, 10)
+	ctx := store.WithStalled(context.Background(), func(what string, stalled bool) { told <- stalled })
+	srv.Pause(t)
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := s.Load(ctx, "sandbox")
+		loaded <- err
+	}()
+	if !testenv.Receive(t, "the stall", told) {
+		t.Fatal("the call told its end before its stall")
+	}
+	srv.Resume(t)
+	if err := testenv.Receive(t, "the load", loaded); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case stalled := <-told:
+		if stalled {
+			t.Fatal("the call told a second stall, not its end")
+		}
+	default:
+		t.Fatal("the stalled call, answered, did not tell its end")
 	}
 }
