@@ -555,12 +555,13 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		src = k.renewing(ctx, name, settings, src)
 		renewed, err := src.KeepAliveAhead(ctx, ahead)
 		if errors.Is(err, freshtoken.ErrLoginRequired) && errors.Is(err, store.ErrNotFound) {
-			// Deleted while the renewal waited for the lock: a log-out,
-			// which holds it while the provider revokes the tokens. Nothing
-			// failed, and nothing is left to keep alive: warned of as a
-			// failure, it went on while the environment stayed logged out,
-			// and was told to a person 15 minutes on.
-			k.Logger.Debug("keeper: the tokens were deleted while the renewal waited for the lock (a log-out); nothing to keep alive", "env", name)
+			// Gone while the renewal waited for the lock: a log-out, which
+			// holds it while the provider revokes the tokens, deleted them
+			// (or a store lost them, and the next look puts them back, see
+			// restore). No renewal failed: warned of as a failure, it went
+			// on while the environment stayed logged out, and was told to
+			// a person 15 minutes on.
+			k.Logger.Debug("keeper: the tokens were gone from the store once the renewal had the lock (a log-out deleted them); nothing to keep alive", "env", name)
 			renewed, err = nil, nil
 		}
 		k.noteFailure(name, err, rec)
