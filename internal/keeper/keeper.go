@@ -554,6 +554,16 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
 		src = k.renewing(ctx, name, settings, src)
 		renewed, err := src.KeepAliveAhead(ctx, ahead)
+		if errors.Is(err, freshtoken.ErrLoginRequired) && errors.Is(err, store.ErrNotFound) {
+			// Gone while the renewal waited for the lock: a log-out, which
+			// holds it while the provider revokes the tokens, deleted them
+			// (or a store lost them, and the next look puts them back, see
+			// restore). No renewal failed: warned of as a failure, it went
+			// on while the environment stayed logged out, and was told to
+			// a person 15 minutes on.
+			k.Logger.Debug("keeper: the tokens were gone from the store once the renewal had the lock (a log-out deleted them); nothing to keep alive", "env", name)
+			renewed, err = nil, nil
+		}
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
