@@ -17,7 +17,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store/filestore"
-	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestACrowdFallingDueTogetherIsSpreadAhead: 30 environments logged in
@@ -279,11 +278,7 @@ func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
 			}
 		}
 	})
-	st, err := redisstore.New("redis://" + relay + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := redistest.OpenStore(t, "redis://"+relay+"/0")
 	names := clientNames(30)
 	k := keeperOn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()

@@ -23,7 +23,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
-	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestManyEnvironmentsExpiringTogetherArePaced: an accountant's 30
@@ -450,12 +449,7 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 		{"redis", func(t *testing.T) func() store.Store {
 			srv := redistest.Start(t)
 			return func() store.Store {
-				st, err := redisstore.New(srv.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				return st
+				return redistest.OpenStore(t, srv.URL)
 			}
 		}},
 	} {
@@ -501,11 +495,7 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 func TestWaitingTurnsReadTheStoreLittle(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	srv := redistest.Start(t)
-	st, err := redisstore.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := redistest.OpenStore(t, srv.URL)
 	names := clientNames(60)
 	k := keeperOn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
@@ -655,11 +645,7 @@ func TestAStoreFarAwayHoldsNoRenewalPastItsLapse(t *testing.T) {
 			clock.Advance(600 * time.Millisecond)
 		}
 	})
-	st, err := redisstore.New("redis://" + relay + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := redistest.OpenStore(t, "redis://"+relay+"/0")
 	names := clientNames(100)
 	k := keeperOn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
@@ -692,11 +678,7 @@ func TestAStoreThatFailsIsReadNoFurther(t *testing.T) {
 			others.Add(1)
 		}
 	})
-	st, err := redisstore.New("redis://keeper:keeper-password@" + relay + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := redistest.OpenStore(t, "redis://keeper:keeper-password@"+relay+"/0")
 	names := clientNames(30)
 	k := keeperOn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
