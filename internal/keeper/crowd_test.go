@@ -234,11 +234,9 @@ func TestAnEnvironmentMovedToAnotherTokenEndpointHoldsNoneBack(t *testing.T) {
 	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
 	names := clientNames(30)
 	moved := names[keptPerMinute : keptPerMinute+6]
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	elsewhere := keeperOn(t, st, otherRoot, clock, moved, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(10 * time.Hour)
 	k.round(ctx, time.Minute) // 12 renewed, 18 waiting
 	open := k.Open
@@ -280,10 +278,8 @@ func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
 	})
 	st := redistest.OpenStore(t, "redis://"+relay+"/0")
 	names := clientNames(30)
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(58*time.Minute + 30*time.Second) // due in 30 s
 	far.Store(true)
 	for range 10 { // env's watch, as Run keeps it

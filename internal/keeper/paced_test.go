@@ -77,11 +77,18 @@ func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
 func keeperOfMany(t *testing.T, n int, opts devprovider.Options, keepAccess bool, renewBefore time.Duration) (*Keeper, *devprovider.Provider, *fakeclock.Clock) {
 	t.Helper()
 	p, root, clock := devserver.StartOnClock(t, opts)
-	names := clientNames(n)
-	k := keeperOn(t, filestore.New(filepath.Join(t.TempDir(), "tokens")), root, clock, names, keepAccess, renewBefore)
+	k := keeperLoggedIn(t, filestore.New(filepath.Join(t.TempDir(), "tokens")), root, clock, clientNames(n), keepAccess, renewBefore)
+	return k, p, clock
+}
+
+// keeperLoggedIn is keeperOn's Keeper with each of names logged in at the
+// clock's time and looked at once.
+func keeperLoggedIn(t *testing.T, st store.Store, root string, clock *fakeclock.Clock, names []string, keepAccess bool, renewBefore time.Duration) *Keeper {
+	t.Helper()
+	k := keeperOn(t, st, root, clock, names, keepAccess, renewBefore)
 	logInAll(t, k, clock, names)
 	k.round(context.Background(), time.Minute)
-	return k, p, clock
+	return k
 }
 
 // clientNames is n environments' names, client001 on.
@@ -497,10 +504,7 @@ func TestWaitingTurnsReadTheStoreLittle(t *testing.T) {
 	srv := redistest.Start(t)
 	st := redistest.OpenStore(t, srv.URL)
 	names := clientNames(60)
-	k := keeperOn(t, st, root, clock, names, true, 0)
-	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	clock.Advance(10 * time.Hour)
 	start, renewals := srv.Commands(t), p.Stats().Refreshes
 	const rounds = 12 // a minute of looks 5 s apart
@@ -647,10 +651,8 @@ func TestAStoreFarAwayHoldsNoRenewalPastItsLapse(t *testing.T) {
 	})
 	st := redistest.OpenStore(t, "redis://"+relay+"/0")
 	names := clientNames(100)
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(59 * time.Minute) // all due, the tokens expiring in a minute
 	due := clock.Now()
 	far.Store(true)
@@ -680,10 +682,8 @@ func TestAStoreThatFailsIsReadNoFurther(t *testing.T) {
 	})
 	st := redistest.OpenStore(t, "redis://keeper:keeper-password@"+relay+"/0")
 	names := clientNames(30)
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(59 * time.Minute) // all due
 	srv.SetUser(t, "keeper", "resetkeys", "~freshtoken:client001*", "~freshtoken:client002*")
 	counting.Store(true)
