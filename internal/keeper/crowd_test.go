@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
-	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -264,19 +262,13 @@ func TestAnEnvironmentMovedToAnotherTokenEndpointHoldsNoneBack(t *testing.T) {
 // renews reads no other record.
 func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
-	srv := redistest.Start(t)
 	const env = "client030" // renewed at its plan: the last of those due together
-	var far atomic.Bool
 	var others atomic.Int32 // reads of other records than env's
-	relay := srv.Relay(t, func(args []string) {
-		if far.Load() && strings.EqualFold(args[0], "get") {
-			clock.Advance(600 * time.Millisecond)
-			if args[1] != "freshtoken:"+env {
-				others.Add(1)
-			}
+	st, far := farRedis(t, clock, func(key string) {
+		if key != "freshtoken:"+env {
+			others.Add(1)
 		}
 	})
-	st := redistest.OpenStore(t, "redis://"+relay+"/0")
 	names := clientNames(30)
 	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()

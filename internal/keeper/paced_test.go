@@ -23,6 +23,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestManyEnvironmentsExpiringTogetherArePaced: an accountant's 30
@@ -89,6 +90,23 @@ func keeperLoggedIn(t *testing.T, st store.Store, root string, clock *fakeclock.
 	logInAll(t, k, clock, names)
 	k.round(context.Background(), time.Minute)
 	return k
+}
+
+// farRedis is a store on a Redis that is far away once far is set: each
+// read of a record then takes 600 ms of the clock, and read, if not nil,
+// is called with the record's key.
+func farRedis(t *testing.T, clock *fakeclock.Clock, read func(key string)) (st *redisstore.Store, far *atomic.Bool) {
+	t.Helper()
+	far = new(atomic.Bool)
+	relay := redistest.Start(t).Relay(t, func(args []string) {
+		if far.Load() && strings.EqualFold(args[0], "get") {
+			clock.Advance(600 * time.Millisecond)
+			if read != nil {
+				read(args[1])
+			}
+		}
+	})
+	return redistest.OpenStore(t, "redis://"+relay+"/0"), far
 }
 
 // clientNames is n environments' names, client001 on.
@@ -642,14 +660,7 @@ func TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted(t *testing.T) {
 // the renewal is sent within half the minute left, the lapse bound.
 func TestAStoreFarAwayHoldsNoRenewalPastItsLapse(t *testing.T) {
 	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
-	srv := redistest.Start(t)
-	var far atomic.Bool
-	relay := srv.Relay(t, func(args []string) {
-		if far.Load() && strings.EqualFold(args[0], "get") {
-			clock.Advance(600 * time.Millisecond)
-		}
-	})
-	st := redistest.OpenStore(t, "redis://"+relay+"/0")
+	st, far := farRedis(t, clock, nil)
 	names := clientNames(100)
 	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
