@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1216,20 +1215,10 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 	mux.Handle("/ws", websocket.Handler(func(ws *websocket.Conn) { io.Copy(ws, ws) }))
 	api := httptest.NewServer(mux)
 	t.Cleanup(api.Close)
-	var once sync.Once
-	let := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(let) // first: the API's close waits for the request it holds
+	let := letGo(t, release)
 	// A grace the stop cannot end by on a loaded machine.
 	f, stopping := apiFixture(t, api.URL, time.Minute)
-	held := make(chan error, 1)
-	go func() {
-		resp, err := http.Get(f.base + "/api/hold")
-		if err == nil {
-			resp.Body.Close()
-		}
-		held <- err
-	}()
-	<-arrived
+	answered := f.heldInFlight(t, arrived)
 	early := acceptedConn(t, f)
 	stopped := f.beginStop(t, stopping)
 	conf, err := websocket.NewConfig("ws://"+f.addr+"/api/ws", "http://"+f.addr)
@@ -1249,9 +1238,7 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 	}
 	ws.Close()
 	let()
-	if err := <-held; err != nil {
-		t.Errorf("the request in flight as the proxy stopped: %v", err)
-	}
+	answered()
 	<-stopped
 }
 

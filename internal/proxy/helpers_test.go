@@ -166,6 +166,39 @@ func (f *fixture) beginStop(t testing.TB, stopping <-chan struct{}) (stopped <-c
 	return done
 }
 
+// letGo is a func that closes release, which an API's handler waits for,
+// at its first call, and at the test's end if not called before. Made
+// once the API's Close is registered, it is called before that Close,
+// which waits for the request the API holds.
+func letGo(t testing.TB, release chan struct{}) (let func()) {
+	var once sync.Once
+	let = func() { once.Do(func() { close(release) }) }
+	t.Cleanup(let)
+	return let
+}
+
+// heldInFlight sends a request for /api/hold through f's proxy in the
+// background, and returns once arrived is closed, the API holding it;
+// answered, called once the API lets it go, fails the test unless the
+// request was answered.
+func (f *fixture) heldInFlight(t *testing.T, arrived <-chan struct{}) (answered func()) {
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(f.base + "/api/hold")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-arrived
+	return func() {
+		t.Helper()
+		if err := <-held; err != nil {
+			t.Errorf("the request in flight as the proxy stopped: %v", err)
+		}
+	}
+}
+
 // secretVarFixture is a fixture with the environment "env-secret" as
 // well, whose client secret comes from $FRESHTOKEN_TEST_SECRET, set for
 // the test to the dev provider's.
