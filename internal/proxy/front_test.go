@@ -1175,13 +1175,7 @@ func TestNoLogInStartsOnceLoginsStopForARestart(t *testing.T) {
 				t.Fatal("log-ins were not stopped")
 			}
 			before := f.provider.Stats()
-			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := noFollow.Get(f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "attempt-1", 0)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, body := f.openLogin(t, "dev", "attempt-1", 0)
 			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
 				!strings.Contains(string(body), "restarting as its new version") || !strings.Contains(string(body), f.base+"/ again in a few seconds") {
 				t.Errorf("a log-in asked for once log-ins stopped got %d (Location %q): %s", resp.StatusCode, resp.Header.Get("Location"), body)
@@ -1260,13 +1254,7 @@ func TestForcedRestartWaitsForALogInJustBegun(t *testing.T) {
 	if f.proxy.StopLogins(true, login.DefaultTimeout) {
 		t.Fatal("a forced restart abandoned a log-in begun 2 minutes before")
 	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "attempt-late", 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := f.openLogin(t, "dev", "attempt-late", 0)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "180" ||
 		!strings.Contains(string(body), f.base+"/ again in 3 minutes, once the log-in under way has ended, and click Log in") {
 		t.Errorf("a log-in asked for as a forced restart waits got %d (Retry-After %q): %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)

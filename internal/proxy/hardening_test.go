@@ -1363,8 +1363,7 @@ func TestStoppingTellsOfTheCloseOnItsOwnPages(t *testing.T) {
 			o.Stopping = func(int, time.Duration) { close(stopping) }
 		}})
 	_, authURL := f.startLogin(t, "dev")
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(authURL)
+	resp, err := noRedirects.Get(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}

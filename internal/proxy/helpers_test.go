@@ -412,17 +412,25 @@ func (f *fixture) startLogin(t testing.TB, env string) (state, authURL string) {
 // waiting as long as wait (0: the proxy's own time), opens the link.
 func (f *fixture) startAttempt(t testing.TB, env, attempt string, wait time.Duration) (state, authURL string) {
 	t.Helper()
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", attempt, wait)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := f.openLogin(t, env, attempt, wait)
 	auth, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || resp.StatusCode != http.StatusSeeOther || auth.Query().Get("state") == "" {
 		t.Fatalf("the log-in link answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return auth.Query().Get("state"), auth.String()
+}
+
+// openLogin opens the proxy's log-in link for env as the `freshtoken
+// login` named attempt, waiting as long as wait (0: the proxy's own
+// time), does, without following where it sends the browser, and returns
+// the answer with its body read.
+func (f *fixture) openLogin(t testing.TB, env, attempt string, wait time.Duration) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", attempt, wait)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testenv.Do(t, noRedirects, req)
 }
 
 // attemptAnswer is the proxy's answer to a `freshtoken login` asking after
