@@ -417,20 +417,9 @@ func TestDeviceLoginPrintsNoDeviceCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logged bytes.Buffer
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("log in", "device", d, "value", *d)
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("log in", "device", d, "value", *d)
-	shown := []string{logged.String()}
-	for _, v := range []any{d, *d, struct{ D *freshtoken.DeviceLogin }{d}} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-			shown = append(shown, fmt.Sprintf(verb, v))
-		}
-	}
-	for _, s := range shown {
-		for _, leak := range []string{code, code[8:], fmt.Sprintf("%x", code[8:])} {
-			if strings.Contains(s, leak) {
-				t.Fatalf("printed with the device code: %.400s", s)
-			}
+	for _, s := range append(testenv.Printed(d, *d, struct{ D *freshtoken.DeviceLogin }{d}), testenv.Logged(d, *d)) {
+		if testenv.Leaked(s, code) != "" {
+			t.Fatalf("printed with the device code: %.400s", s)
 		}
 	}
 	if s := fmt.Sprintf("%+v", d); !strings.Contains(s, "WDJB-MJHT") || !strings.Contains(s, "https://example.com/device") {

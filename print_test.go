@@ -17,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestPrintingShowsNoSecret: a Source, its Transport and its Settings
@@ -35,24 +36,16 @@ func TestPrintingShowsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logged bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logged, nil))
-	log.Info("set up", "settings", r.settings, "source", src)
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("set up", "settings", r.settings, "source", src)
-	shown := []string{logged.String()}
-	for _, v := range []any{src, r.settings, &r.settings, &freshtoken.Transport{Source: src}, src.Client(), struct{ S freshtoken.Settings }{r.settings}} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
-			shown = append(shown, fmt.Sprintf(verb, v))
-		}
+	printed := []any{src, r.settings, &r.settings, &freshtoken.Transport{Source: src}, src.Client(), struct{ S freshtoken.Settings }{r.settings}}
+	shown := append(testenv.Printed(printed...), testenv.Logged(r.settings, src))
+	for _, v := range printed {
 		if b, err := json.Marshal(v); err == nil {
 			shown = append(shown, string(b))
 		}
 	}
 	for _, s := range shown {
-		for _, leak := range []string{secret, fmt.Sprintf("%x", secret), "s3cr3t-0123456789"} {
-			if strings.Contains(s, leak) {
-				t.Fatalf("printed with the client secret: %.300s", s)
-			}
+		if testenv.Leaked(s, secret) != "" {
+			t.Fatalf("printed with the client secret: %.300s", s)
 		}
 	}
 	for i, v := range []any{src, r.settings} {

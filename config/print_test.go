@@ -10,6 +10,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestPrintingShowsNoSecret: a loaded configuration, an environment of it
@@ -41,21 +42,10 @@ client_secret = "`+secret+`"
 token_params = { password = "`+secret+`" }
 `)
 	env := f.Envs["sandbox"]
-	var logged bytes.Buffer
-	for _, h := range []slog.Handler{slog.NewTextHandler(&logged, nil), slog.NewJSONHandler(&logged, nil)} {
-		slog.New(h).Info("loaded", "file", f, "env", env, "settings", f.Settings["sandbox"], "file_value", *f, "env_value", *env)
-	}
-	shown := []string{logged.String()}
-	for _, v := range []any{f, *f, env, *env, f.Settings, f.Settings["sandbox"], f.Envs} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-			shown = append(shown, fmt.Sprintf(verb, v))
-		}
-	}
-	for _, s := range shown {
-		for _, leak := range []string{"s3cr3t-0123456789", "passw0rd-0123456789", "XyZhookpath0123"} {
-			if strings.Contains(s, leak) {
-				t.Fatalf("printed with a secret (%s…): %.400s", leak[:6], s)
-			}
+	logged := testenv.Logged(f, env, f.Settings["sandbox"], *f, *env)
+	for _, s := range append(testenv.Printed(f, *f, env, *env, f.Settings, f.Settings["sandbox"], f.Envs), logged) {
+		if leak := testenv.Leaked(s, secret, password, hook); leak != "" {
+			t.Fatalf("printed with a secret (%s…): %.400s", leak[:6], s)
 		}
 	}
 	for _, v := range []any{env, f.Settings["sandbox"], f} {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -55,22 +56,9 @@ func TestRecordPrintsNoToken(t *testing.T) {
 	const access, refresh = "at-0123456789abcdef-0123456789abcdef", "rt-fedcba9876543210-fedcba9876543210"
 	r := &store.Record{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", Renewals: 7,
 		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "ended"}}
-	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("read", "rec", r, "val", *r)
-	slog.New(slog.NewTextHandler(&logged, nil)).Info("read", "rec", r, "val", *r)
-	shown := []string{logged.String()}
-	for _, v := range []any{r, *r, struct{ R *store.Record }{r}} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X"} {
-			shown = append(shown, fmt.Sprintf(verb, v))
-		}
-	}
-	for _, s := range shown {
-		for _, tok := range []string{access, refresh} {
-			for _, leak := range []string{tok, tok[8:], fmt.Sprintf("%x", tok[8:]), fmt.Sprintf("%X", tok[8:])} {
-				if strings.Contains(s, leak) {
-					t.Fatalf("printed with a token: %.400s", s)
-				}
-			}
+	for _, s := range append(testenv.Printed(r, *r, struct{ R *store.Record }{r}), testenv.Logged(r, *r)) {
+		if testenv.Leaked(s, access, refresh) != "" {
+			t.Fatalf("printed with a token: %.400s", s)
 		}
 	}
 	if s := fmt.Sprintf("%+v", r); !strings.Contains(s, "Renewals:7") || !strings.Contains(s, "TokenType:Bearer") {

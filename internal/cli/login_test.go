@@ -204,22 +204,23 @@ func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		loginOnAFullDisk(t, dir, func() { testdisk.Fill(t, dir) }, "free some space")
+		testdisk.Fill(t, dir)
+		loginOnAFullDisk(t, dir, "free some space")
 	})
 	t.Run("of files", func(t *testing.T) {
 		dir := testdisk.NoFilesLeft(t)
-		loginOnAFullDisk(t, dir, func() {}, "remove some files (every inode on that disk is taken: see `df -i`)")
+		loginOnAFullDisk(t, dir, "remove some files (every inode on that disk is taken: see `df -i`)")
 	})
 	// One file left, where a first save makes two: the renewal lock's
 	// file and the record's temp file. The check made one, and passed.
 	t.Run("of files but one", func(t *testing.T) {
 		dir := testdisk.FilesLeft(t, 1)
-		loginOnAFullDisk(t, dir, func() {}, "remove some files (every inode on that disk is taken: see `df -i`)")
+		loginOnAFullDisk(t, dir, "remove some files (every inode on that disk is taken: see `df -i`)")
 	})
 	// A disk that takes the write and fails it at the sync (thin-provisioned
 	// storage; NFS at the sync or the close): the check, unsynced, passed.
 	t.Run("failing at the sync", func(t *testing.T) {
-		loginOnAFullDisk(t, testdisk.Thin(t), func() {}, "free some space")
+		loginOnAFullDisk(t, testdisk.Thin(t), "free some space")
 	})
 	// The default folder, which no [store] url names, is moved by
 	// $XDG_STATE_HOME too, and said so.
@@ -239,33 +240,49 @@ func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 	})
 }
 
-// loginOnAFullDisk logs in to dev with its token folder dir, once fill has
-// filled the disk, and checks what login says, free saying what to free.
-func loginOnAFullDisk(t *testing.T, dir string, fill func(), free string) {
+// loginOnAFullDisk logs in to dev with its token folder dir on a full
+// disk, and checks login fails before the browser opens, free saying what
+// to free. [store] url names the folder, which $XDG_STATE_HOME does not
+// move: it was said to, and "then log in" named no command.
+func loginOnAFullDisk(t *testing.T, dir, free string) {
 	t.Helper()
-	e := newDevEnv(t)
+	loginRefusedBeforeTheBrowser(t, dir, "full (no space left on device); "+free+", or set [store] url to a folder on another disk")
+}
+
+// loginRefusedBeforeTheBrowser logs in to dev with its token folder dir,
+// and checks login fails before the browser opens, exit 5, saying the disk
+// holding the folder is as disk says, then the command to run again.
+func loginRefusedBeforeTheBrowser(t *testing.T, dir, disk string) {
+	t.Helper()
+	opened := false
+	e, stderr, err := loginStoringIn(t, dir, func() { opened = true })
+	want := "dev: token store could not write: the disk holding the token folder " + dir + " is " + disk + ", then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
+	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 || opened {
+		t.Fatalf("login: %v (exit %d, the browser opened: %v)\n%s\nwant exit 5 and %q, the browser never opened", err, cli.ExitCode(err), opened, stderr, want)
+	}
+}
+
+// loginStoringIn runs `freshtoken login -e dev` with dev's token folder
+// dir, its browser calling opening before it approves the log-in, and
+// returns the devEnv, what login wrote to its standard error, and its
+// error.
+func loginStoringIn(t *testing.T, dir string, opening func()) (e *devEnv, stderr *bytes.Buffer, err error) {
+	t.Helper()
+	e = newDevEnv(t)
 	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
-	fill()
-	var stderr bytes.Buffer
-	opened := false
+	stderr = &bytes.Buffer{}
 	root := cli.NewRootCmd(&cli.Factory{
-		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr},
 		OpenBrowser: func(url string) error {
-			opened = true
+			opening()
 			return approveAt(url)
 		},
 	})
 	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
-	err := root.ExecuteContext(t.Context())
-	// [store] url names the folder, which $XDG_STATE_HOME does not move:
-	// it was said to, and "then log in" named no command.
-	want := "dev: token store could not write: the disk holding the token folder " + dir + " is full (no space left on device); " + free + ", or set [store] url to a folder on another disk, then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
-	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 || opened {
-		t.Fatalf("login: %v (exit %d, the browser opened: %v)\n%s\nwant exit 5 and %q, the browser never opened", err, cli.ExitCode(err), opened, &stderr, want)
-	}
+	return e, stderr, root.ExecuteContext(t.Context())
 }
 
 // TestLoginNotStoredNamesTheCommand: a log-in whose tokens could not be
@@ -326,26 +343,7 @@ func TestLoginOnAReadOnlyDiskSaysSo(t *testing.T) {
 		t.Fatal(err)
 	}
 	testdisk.ReadOnly(t, dir)
-	e := newDevEnv(t)
-	if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)})
-	var stderr bytes.Buffer
-	opened := false
-	root := cli.NewRootCmd(&cli.Factory{
-		IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
-		OpenBrowser: func(url string) error {
-			opened = true
-			return approveAt(url)
-		},
-	})
-	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
-	err := root.ExecuteContext(t.Context())
-	want := "dev: token store could not write: the disk holding the token folder " + dir + " is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk), then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
-	if err == nil || err.Error() != want || cli.ExitCode(err) != 5 || opened {
-		t.Fatalf("login: %v (exit %d, the browser opened: %v)\n%s\nwant exit 5 and %q, the browser never opened", err, cli.ExitCode(err), opened, &stderr, want)
-	}
+	loginRefusedBeforeTheBrowser(t, dir, "read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)")
 }
 
 // TestManualLoginFromAPipeAsksNothingOfATerminal: `printf 'junk\n' |

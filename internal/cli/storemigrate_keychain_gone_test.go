@@ -20,22 +20,13 @@ import (
 // take the keyring:// url out of [store]", which [store] did not name.
 // Once the daemon is back, the same command moves both.
 func TestStoreMigrateToAKeychainWhoseDaemonDies(t *testing.T) {
-	kr := keyringtest.Start(t)
-	e := newDevEnv(t)
-	for _, env := range []string{"dev", "prod"} {
-		e.configureAs(t, env, "dev-client-id", config.EnvSettings{ClientSecret: "dev-client-secret"})
-		e.loginOutsideAs(t, env)
-	}
+	e, kr, killed := twoLoggedInAndAKeychainThatDies(t, func(sent []byte) bool {
+		return bytes.Contains(sent, []byte("prod"))
+	})
 	before, err := os.ReadFile(e.config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var killed atomic.Bool
-	kr.Relay(t, func(sent []byte) {
-		if bytes.Contains(sent, []byte("prod")) && killed.CompareAndSwap(false, true) {
-			kr.Kill(t)
-		}
-	})
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 5 {
 		t.Fatalf("store migrate exited %d, want 5 (the keychain unreachable):\n%s", code, stderr)
@@ -76,17 +67,8 @@ func TestStoreMigrateToAKeychainWhoseDaemonDies(t *testing.T) {
 // --local -e dev` and move again, which deleted the new log-in's tokens
 // and moved to the copy's, of the log-in they had replaced.
 func TestStoreMigrateAgainAfterALogInOverALeftCopy(t *testing.T) {
-	kr := keyringtest.Start(t)
-	e := newDevEnv(t)
-	for _, env := range []string{"dev", "prod"} {
-		e.configureAs(t, env, "dev-client-id", config.EnvSettings{ClientSecret: "dev-client-secret"})
-		e.loginOutsideAs(t, env)
-	}
-	var killed atomic.Bool
-	kr.Relay(t, func(sent []byte) {
-		if bytes.Contains(sent, []byte("CreateItem")) && bytes.Contains(sent, []byte("prod")) && killed.CompareAndSwap(false, true) {
-			kr.Kill(t)
-		}
+	e, kr, _ := twoLoggedInAndAKeychainThatDies(t, func(sent []byte) bool {
+		return bytes.Contains(sent, []byte("CreateItem")) && bytes.Contains(sent, []byte("prod"))
 	})
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 5 || !strings.Contains(stderr.String(), "dev: its copy in") || !strings.Contains(stderr.String(), "could not be taken back") {
@@ -117,4 +99,24 @@ func TestStoreMigrateAgainAfterALogInOverALeftCopy(t *testing.T) {
 	if code := e.run(ios, "token", "--force", "-e", "dev"); code != 0 {
 		t.Fatalf("token --force -e dev from the keychain exited %d: %s", code, stderr)
 	}
+}
+
+// twoLoggedInAndAKeychainThatDies is a devEnv with dev and prod logged in,
+// in the folder [store] names, and a keychain whose daemon is killed at
+// the first message to it that dies matches; killed says whether it was.
+func twoLoggedInAndAKeychainThatDies(t *testing.T, dies func(sent []byte) bool) (e *devEnv, kr *keyringtest.Bus, killed *atomic.Bool) {
+	t.Helper()
+	kr = keyringtest.Start(t)
+	e = newDevEnv(t)
+	for _, env := range []string{"dev", "prod"} {
+		e.configureAs(t, env, "dev-client-id", config.EnvSettings{ClientSecret: "dev-client-secret"})
+		e.loginOutsideAs(t, env)
+	}
+	killed = new(atomic.Bool)
+	kr.Relay(t, func(sent []byte) {
+		if dies(sent) && killed.CompareAndSwap(false, true) {
+			kr.Kill(t)
+		}
+	})
+	return e, kr, killed
 }

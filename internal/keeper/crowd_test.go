@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,10 +13,8 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
-	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store/filestore"
-	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestACrowdFallingDueTogetherIsSpreadAhead: 30 environments logged in
@@ -235,11 +232,9 @@ func TestAnEnvironmentMovedToAnotherTokenEndpointHoldsNoneBack(t *testing.T) {
 	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
 	names := clientNames(30)
 	moved := names[keptPerMinute : keptPerMinute+6]
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	elsewhere := keeperOn(t, st, otherRoot, clock, moved, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(10 * time.Hour)
 	k.round(ctx, time.Minute) // 12 renewed, 18 waiting
 	open := k.Open
@@ -267,28 +262,16 @@ func TestAnEnvironmentMovedToAnotherTokenEndpointHoldsNoneBack(t *testing.T) {
 // renews reads no other record.
 func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
-	srv := redistest.Start(t)
 	const env = "client030" // renewed at its plan: the last of those due together
-	var far atomic.Bool
 	var others atomic.Int32 // reads of other records than env's
-	relay := srv.Relay(t, func(args []string) {
-		if far.Load() && strings.EqualFold(args[0], "get") {
-			clock.Advance(600 * time.Millisecond)
-			if args[1] != "freshtoken:"+env {
-				others.Add(1)
-			}
+	st, far := farRedis(t, clock, func(key string) {
+		if key != "freshtoken:"+env {
+			others.Add(1)
 		}
 	})
-	st, err := redisstore.New("redis://" + relay + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	names := clientNames(30)
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(58*time.Minute + 30*time.Second) // due in 30 s
 	far.Store(true)
 	for range 10 { // env's watch, as Run keeps it

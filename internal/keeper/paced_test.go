@@ -78,11 +78,35 @@ func TestManyEnvironmentsExpiringTogetherArePaced(t *testing.T) {
 func keeperOfMany(t *testing.T, n int, opts devprovider.Options, keepAccess bool, renewBefore time.Duration) (*Keeper, *devprovider.Provider, *fakeclock.Clock) {
 	t.Helper()
 	p, root, clock := devserver.StartOnClock(t, opts)
-	names := clientNames(n)
-	k := keeperOn(t, filestore.New(filepath.Join(t.TempDir(), "tokens")), root, clock, names, keepAccess, renewBefore)
+	k := keeperLoggedIn(t, filestore.New(filepath.Join(t.TempDir(), "tokens")), root, clock, clientNames(n), keepAccess, renewBefore)
+	return k, p, clock
+}
+
+// keeperLoggedIn is keeperOn's Keeper with each of names logged in at the
+// clock's time and looked at once.
+func keeperLoggedIn(t *testing.T, st store.Store, root string, clock *fakeclock.Clock, names []string, keepAccess bool, renewBefore time.Duration) *Keeper {
+	t.Helper()
+	k := keeperOn(t, st, root, clock, names, keepAccess, renewBefore)
 	logInAll(t, k, clock, names)
 	k.round(context.Background(), time.Minute)
-	return k, p, clock
+	return k
+}
+
+// farRedis is a store on a Redis that is far away once far is set: each
+// read of a record then takes 600 ms of the clock, and read, if not nil,
+// is called with the record's key.
+func farRedis(t *testing.T, clock *fakeclock.Clock, read func(key string)) (st *redisstore.Store, far *atomic.Bool) {
+	t.Helper()
+	far = new(atomic.Bool)
+	relay := redistest.Start(t).Relay(t, func(args []string) {
+		if far.Load() && strings.EqualFold(args[0], "get") {
+			clock.Advance(600 * time.Millisecond)
+			if read != nil {
+				read(args[1])
+			}
+		}
+	})
+	return redistest.OpenStore(t, "redis://"+relay+"/0"), far
 }
 
 // clientNames is n environments' names, client001 on.
@@ -450,12 +474,7 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 		{"redis", func(t *testing.T) func() store.Store {
 			srv := redistest.Start(t)
 			return func() store.Store {
-				st, err := redisstore.New(srv.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { st.Close() })
-				return st
+				return redistest.OpenStore(t, srv.URL)
 			}
 		}},
 	} {
@@ -501,16 +520,9 @@ func TestKeepersSharingAStorePaceTogether(t *testing.T) {
 func TestWaitingTurnsReadTheStoreLittle(t *testing.T) {
 	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
 	srv := redistest.Start(t)
-	st, err := redisstore.New(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := redistest.OpenStore(t, srv.URL)
 	names := clientNames(60)
-	k := keeperOn(t, st, root, clock, names, true, 0)
-	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	clock.Advance(10 * time.Hour)
 	start, renewals := srv.Commands(t), p.Stats().Refreshes
 	const rounds = 12 // a minute of looks 5 s apart
@@ -648,23 +660,10 @@ func TestRenewalsElsewhereOfEnvironmentsLookedAtLaterAreCounted(t *testing.T) {
 // the renewal is sent within half the minute left, the lapse bound.
 func TestAStoreFarAwayHoldsNoRenewalPastItsLapse(t *testing.T) {
 	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
-	srv := redistest.Start(t)
-	var far atomic.Bool
-	relay := srv.Relay(t, func(args []string) {
-		if far.Load() && strings.EqualFold(args[0], "get") {
-			clock.Advance(600 * time.Millisecond)
-		}
-	})
-	st, err := redisstore.New("redis://" + relay + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, far := farRedis(t, clock, nil)
 	names := clientNames(100)
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(59 * time.Minute) // all due, the tokens expiring in a minute
 	due := clock.Now()
 	far.Store(true)
@@ -692,16 +691,10 @@ func TestAStoreThatFailsIsReadNoFurther(t *testing.T) {
 			others.Add(1)
 		}
 	})
-	st, err := redisstore.New("redis://keeper:keeper-password@" + relay + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := redistest.OpenStore(t, "redis://keeper:keeper-password@"+relay+"/0")
 	names := clientNames(30)
-	k := keeperOn(t, st, root, clock, names, true, 0)
+	k := keeperLoggedIn(t, st, root, clock, names, true, 0)
 	ctx := context.Background()
-	logInAll(t, k, clock, names)
-	k.round(ctx, time.Minute)
 	clock.Advance(59 * time.Minute) // all due
 	srv.SetUser(t, "keeper", "resetkeys", "~freshtoken:client001*", "~freshtoken:client002*")
 	counting.Store(true)

@@ -140,12 +140,7 @@ func newRestartWorld(t *testing.T) *restartWorld {
 
 // newStore is a store on the world's Redis, as another machine's.
 func (w *restartWorld) newStore() *redisstore.Store {
-	st, err := redisstore.New(w.srv.URL)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.t.Cleanup(func() { st.Close() })
-	return st
+	return redistest.OpenStore(w.t, w.srv.URL)
 }
 
 // source is a Source of "dev" on st.

@@ -27,11 +27,7 @@ import (
 func TestRedisPermissionsTakenAwayAreTold(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.SetFleetUser(t, "freshtoken", "pw")
-	st, err := redisstore.New("redis://freshtoken:pw@" + srv.Addr + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := redistest.OpenStore(t, "redis://freshtoken:pw@"+srv.Addr+"/0")
 	_, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
 	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
 		TokenURL: root + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader},
@@ -127,11 +123,7 @@ func TestAStoreUnfitIsNotToldOfAnother(t *testing.T) {
 	gone := redistest.Start(t)
 	addr := gone.Addr
 	gone.Stop()
-	away, err := redisstore.New("redis://" + addr + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { away.Close() })
+	away := redistest.OpenStore(t, "redis://"+addr+"/0")
 	_, root, clock := devserver.StartOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
 	open := func(st store.Store) *freshtoken.Source {
 		src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
@@ -163,10 +155,5 @@ func evictingStore(t *testing.T, policy string) *redisstore.Store {
 	srv := redistest.Start(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", policy)
-	st, err := redisstore.New("redis://" + srv.Addr + "/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return redistest.OpenStore(t, "redis://"+srv.Addr+"/0")
 }

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1176,13 +1175,7 @@ func TestNoLogInStartsOnceLoginsStopForARestart(t *testing.T) {
 				t.Fatal("log-ins were not stopped")
 			}
 			before := f.provider.Stats()
-			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := noFollow.Get(f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "attempt-1", 0)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, body := f.openLogin(t, "dev", "attempt-1", 0)
 			if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
 				!strings.Contains(string(body), "restarting as its new version") || !strings.Contains(string(body), f.base+"/ again in a few seconds") {
 				t.Errorf("a log-in asked for once log-ins stopped got %d (Location %q): %s", resp.StatusCode, resp.Header.Get("Location"), body)
@@ -1216,20 +1209,10 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 	mux.Handle("/ws", websocket.Handler(func(ws *websocket.Conn) { io.Copy(ws, ws) }))
 	api := httptest.NewServer(mux)
 	t.Cleanup(api.Close)
-	var once sync.Once
-	let := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(let) // first: the API's close waits for the request it holds
+	let := letGo(t, release)
 	// A grace the stop cannot end by on a loaded machine.
 	f, stopping := apiFixture(t, api.URL, time.Minute)
-	held := make(chan error, 1)
-	go func() {
-		resp, err := http.Get(f.base + "/api/hold")
-		if err == nil {
-			resp.Body.Close()
-		}
-		held <- err
-	}()
-	<-arrived
+	answered := f.heldInFlight(t, arrived)
 	early := acceptedConn(t, f)
 	stopped := f.beginStop(t, stopping)
 	conf, err := websocket.NewConfig("ws://"+f.addr+"/api/ws", "http://"+f.addr)
@@ -1249,9 +1232,7 @@ func TestWebsocketBegunAsTheProxyStops(t *testing.T) {
 	}
 	ws.Close()
 	let()
-	if err := <-held; err != nil {
-		t.Errorf("the request in flight as the proxy stopped: %v", err)
-	}
+	answered()
 	<-stopped
 }
 
@@ -1273,13 +1254,7 @@ func TestForcedRestartWaitsForALogInJustBegun(t *testing.T) {
 	if f.proxy.StopLogins(true, login.DefaultTimeout) {
 		t.Fatal("a forced restart abandoned a log-in begun 2 minutes before")
 	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "attempt-late", 0)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := f.openLogin(t, "dev", "attempt-late", 0)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "180" ||
 		!strings.Contains(string(body), f.base+"/ again in 3 minutes, once the log-in under way has ended, and click Log in") {
 		t.Errorf("a log-in asked for as a forced restart waits got %d (Retry-After %q): %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)

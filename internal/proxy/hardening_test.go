@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -1287,9 +1286,7 @@ func TestStoppingAnswersAPipelinedRequest(t *testing.T) {
 		io.WriteString(w, "ld")
 	}))
 	t.Cleanup(api.Close)
-	var once sync.Once
-	let := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(let) // first: the API's close waits for the request it holds
+	let := letGo(t, release)
 	// A grace the stop cannot end by on a loaded machine.
 	f, stopping := apiFixture(t, api.URL, time.Minute)
 	c, r := dial(t, f)
@@ -1366,8 +1363,7 @@ func TestStoppingTellsOfTheCloseOnItsOwnPages(t *testing.T) {
 			o.Stopping = func(int, time.Duration) { close(stopping) }
 		}})
 	_, authURL := f.startLogin(t, "dev")
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(authURL)
+	resp, err := noRedirects.Get(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1412,10 +1408,8 @@ func TestStoppingTellsOfTheCloseOnceItSaysSo(t *testing.T) {
 		close(arrived)
 		<-release
 	}))
-	var once sync.Once
-	let := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(api.Close)
-	t.Cleanup(let) // first: the API's close waits for the request it holds
+	let := letGo(t, release)
 	stopping, asked := make(chan struct{}), make(chan struct{})
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true,
 		tune: func(o *proxy.Options) {
@@ -1427,15 +1421,7 @@ func TestStoppingTellsOfTheCloseOnceItSaysSo(t *testing.T) {
 		},
 		moreConfig: func(f *fixture) string { return genericEnv(f, "api", api.URL) }})
 	f.login(t, "api")
-	held := make(chan error, 1)
-	go func() {
-		resp, err := http.Get(f.base + "/api/hold")
-		if err == nil {
-			resp.Body.Close()
-		}
-		held <- err
-	}()
-	<-arrived
+	answered := f.heldInFlight(t, arrived)
 	c := acceptedConn(t, f)
 	stopped := make(chan struct{})
 	go func() { f.stop(); close(stopped) }()
@@ -1451,8 +1437,6 @@ func TestStoppingTellsOfTheCloseOnceItSaysSo(t *testing.T) {
 		t.Error("the answer given once the proxy said it stops does not say that the connection closes")
 	}
 	let()
-	if err := <-held; err != nil {
-		t.Errorf("the request in flight as the proxy stopped: %v", err)
-	}
+	answered()
 	<-stopped
 }

@@ -166,6 +166,39 @@ func (f *fixture) beginStop(t testing.TB, stopping <-chan struct{}) (stopped <-c
 	return done
 }
 
+// letGo is a func that closes release, which an API's handler waits for,
+// at its first call, and at the test's end if not called before. Made
+// once the API's Close is registered, it is called before that Close,
+// which waits for the request the API holds.
+func letGo(t testing.TB, release chan struct{}) (let func()) {
+	var once sync.Once
+	let = func() { once.Do(func() { close(release) }) }
+	t.Cleanup(let)
+	return let
+}
+
+// heldInFlight sends a request for /api/hold through f's proxy in the
+// background, and returns once arrived is closed, the API holding it;
+// answered, called once the API lets it go, fails the test unless the
+// request was answered.
+func (f *fixture) heldInFlight(t *testing.T, arrived <-chan struct{}) (answered func()) {
+	held := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(f.base + "/api/hold")
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	<-arrived
+	return func() {
+		t.Helper()
+		if err := <-held; err != nil {
+			t.Errorf("the request in flight as the proxy stopped: %v", err)
+		}
+	}
+}
+
 // secretVarFixture is a fixture with the environment "env-secret" as
 // well, whose client secret comes from $FRESHTOKEN_TEST_SECRET, set for
 // the test to the dev provider's.
@@ -379,17 +412,25 @@ func (f *fixture) startLogin(t testing.TB, env string) (state, authURL string) {
 // waiting as long as wait (0: the proxy's own time), opens the link.
 func (f *fixture) startAttempt(t testing.TB, env, attempt string, wait time.Duration) (state, authURL string) {
 	t.Helper()
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", attempt, wait)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := f.openLogin(t, env, attempt, wait)
 	auth, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || resp.StatusCode != http.StatusSeeOther || auth.Query().Get("state") == "" {
 		t.Fatalf("the log-in link answered %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	return auth.Query().Get("state"), auth.String()
+}
+
+// openLogin opens the proxy's log-in link for env as the `freshtoken
+// login` named attempt, waiting as long as wait (0: the proxy's own
+// time), does, without following where it sends the browser, and returns
+// the answer with its body read.
+func (f *fixture) openLogin(t testing.TB, env, attempt string, wait time.Duration) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.vouched(t, env, proxy.LoginURL(f.base, env, "", "", attempt, wait)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testenv.Do(t, noRedirects, req)
 }
 
 // attemptAnswer is the proxy's answer to a `freshtoken login` asking after

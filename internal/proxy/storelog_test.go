@@ -22,11 +22,7 @@ import (
 // requests fail; once the disk is writable again, one line says the store
 // works again. At the proxy's default level (warnings), no secret.
 func TestStoreFailureIsLoggedOncePerEpisode(t *testing.T) {
-	dir := testdisk.Small(t, "256k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir})
+	f, dir := onASmallDisk(t, fixtureOptions{})
 	f.login(t, "dev")
 	writable := testdisk.ReadOnly(t, dir)
 	f.clock.Advance(accessTTL)
@@ -39,19 +35,11 @@ func TestStoreFailureIsLoggedOncePerEpisode(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	failing := "the token store is failing"
-	if logs := f.logs.String(); strings.Count(logs, failing) != 1 || !strings.Contains(logs, "env=dev") ||
+	if logs := f.logs.String(); strings.Count(logs, storeFailing) != 1 || !strings.Contains(logs, "env=dev") ||
 		!strings.Contains(logs, "read-only file system") || !strings.Contains(logs, "make the disk writable again") {
 		t.Fatalf("after 20 requests failed on a read-only disk the proxy's log says:\n%s\nwant one line that the token store is failing for dev, why, and what to do", logs)
 	}
-	writable()
-	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
-	}
-	f.get(t, "/dev/v2/company")
-	if logs := f.logs.String(); strings.Count(logs, "the token store works again") != 1 || strings.Count(logs, failing) != 1 {
-		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant one line that the token store works again", logs)
-	}
+	f.writableAgain(t, writable, "/dev/v2/company")
 }
 
 // TestDiskTurnedReadOnlyDuringARenewal: the token folder's disk turns
@@ -60,15 +48,12 @@ func TestStoreFailureIsLoggedOncePerEpisode(t *testing.T) {
 // the disk is to be made writable again (it named the temp file the save
 // failed at, and nothing to do); the log says the store is failing, once;
 // once the disk is writable the kept tokens are stored and served, with no
-// second refresh and no reuse of the spent refresh token.
+// second refresh and no reuse of the spent refresh token, and the log says
+// the store works again, once.
 func TestDiskTurnedReadOnlyDuringARenewal(t *testing.T) {
-	dir := testdisk.Small(t, "256k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	var armed atomic.Bool
 	reached, answer := make(chan struct{}), make(chan struct{})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir, onTokenRequest: func(grant string) {
+	f, dir := onASmallDisk(t, fixtureOptions{onTokenRequest: func(grant string) {
 		if grant == "refresh_token" && armed.CompareAndSwap(true, false) {
 			close(reached) // the refresh token is spent: the disk turns read-only before the answer
 			<-answer
@@ -98,13 +83,10 @@ func TestDiskTurnedReadOnlyDuringARenewal(t *testing.T) {
 		t.Fatalf("the renewal whose answer a read-only disk refused: %d %+v; want 503 saying the new tokens are kept and to make the disk writable again", resp.StatusCode, p)
 	}
 	f.get(t, "/dev/v2/company")
-	if n := strings.Count(f.logs.String(), "the token store is failing"); n != 1 {
+	if n := strings.Count(f.logs.String(), storeFailing); n != 1 {
 		t.Errorf("the log says %d times that the store is failing; want once:\n%s", n, f.logs)
 	}
-	writable()
-	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
-	}
+	f.writableAgain(t, writable, "/dev/v2/company")
 	if f.storedToken(t) == before {
 		t.Error("the rotated tokens were not stored once the disk was writable")
 	}
@@ -125,11 +107,7 @@ func TestDiskTurnedReadOnlyDuringARenewal(t *testing.T) {
 // every request. Once the disk is writable, the API's answer says it
 // works again, once.
 func TestStoreFailingTheRenewalOfARefusedTokenIsToldOnce(t *testing.T) {
-	dir := testdisk.Small(t, "256k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir})
+	f, dir := onASmallDisk(t, fixtureOptions{})
 	f.login(t, "dev")
 	writable := testdisk.ReadOnly(t, dir)
 	f.provider.RevokeAccessTokens()
@@ -140,17 +118,10 @@ func TestStoreFailingTheRenewalOfARefusedTokenIsToldOnce(t *testing.T) {
 			t.Fatalf("a refused token whose renewal meets a read-only disk: %d %s; want 503 store_unreachable saying to make the disk writable again", resp.StatusCode, body)
 		}
 	}
-	failing, again := "the token store is failing", "the token store works again"
-	if logs := f.logs.String(); strings.Count(logs, failing) != 1 || strings.Contains(logs, again) || !strings.Contains(logs, "read-only file system") {
+	if logs := f.logs.String(); strings.Count(logs, storeFailing) != 1 || strings.Contains(logs, storeWorks) || !strings.Contains(logs, "read-only file system") {
 		t.Fatalf("after 4 requests met the read-only disk the proxy's log says:\n%s\nwant once that the store is failing, and not that it works again", logs)
 	}
-	writable()
-	if resp, body := f.get(t, "/dev/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
-	}
-	if logs := f.logs.String(); strings.Count(logs, again) != 1 || strings.Count(logs, failing) != 1 {
-		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant once that the token store works again", logs)
-	}
+	f.writableAgain(t, writable, "/dev/v2/company")
 }
 
 // TestStoreFailingWhileARequestIsAnsweredIsToldOnce: a request that had
@@ -160,10 +131,6 @@ func TestStoreFailingTheRenewalOfARefusedTokenIsToldOnce(t *testing.T) {
 // failing, at the next request. Only a request begun after the failure,
 // and answered, ends it.
 func TestStoreFailingWhileARequestIsAnsweredIsToldOnce(t *testing.T) {
-	dir := testdisk.Small(t, "256k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	arrived, release := make(chan struct{}, 1), make(chan struct{})
 	var held atomic.Bool
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +142,7 @@ func TestStoreFailingWhileARequestIsAnsweredIsToldOnce(t *testing.T) {
 		io.WriteString(w, `{"company":{}}`)
 	}))
 	defer slow.Close()
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "file://" + dir, moreConfig: func(f *fixture) string {
+	f, dir := onASmallDisk(t, fixtureOptions{moreConfig: func(f *fixture) string {
 		return fmt.Sprintf("[env.slow]\nprovider = \"freeagent\"\napi_url = %q\nauth_url = \"%sv2/approve_app\"\ntoken_url = \"%sv2/token_endpoint\"\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n", slow.URL+"/", f.api, f.api, f.base)
 	}})
 	f.login(t, "slow")
@@ -197,15 +164,45 @@ func TestStoreFailingWhileARequestIsAnsweredIsToldOnce(t *testing.T) {
 	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("a request on a read-only disk after the held one's answer: %d %s; want 503", resp.StatusCode, body)
 	}
-	failing, again := "the token store is failing", "the token store works again"
-	if logs := f.logs.String(); strings.Count(logs, failing) != 1 || strings.Contains(logs, again) {
+	if logs := f.logs.String(); strings.Count(logs, storeFailing) != 1 || strings.Contains(logs, storeWorks) {
 		t.Fatalf("the proxy's log says:\n%s\nwant once that the store is failing, and not that it works again: the answer came to a request begun before the failure", logs)
 	}
-	writable()
-	if resp, body := f.get(t, "/slow/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
+	f.writableAgain(t, writable, "/slow/v2/company")
+}
+
+// What the proxy's log says as its token store fails, and once it works
+// again.
+const (
+	storeFailing = "the token store is failing"
+	storeWorks   = "the token store works again"
+)
+
+// onASmallDisk is a fixture as o makes it, auto-approving and quiet, whose
+// token folder dir is on a small disk of its own, for the test to turn
+// read-only (testdisk.ReadOnly).
+func onASmallDisk(t *testing.T, o fixtureOptions) (f *fixture, dir string) {
+	t.Helper()
+	dir = testdisk.Small(t, "256k")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
 	}
-	if logs := f.logs.String(); strings.Count(logs, again) != 1 || strings.Count(logs, failing) != 1 {
+	o.autoApprove, o.quiet, o.storeURL = true, true, "file://"+dir
+	return newFixtureWith(t, o), dir
+}
+
+// writableAgain makes the token folder's disk writable again, and checks
+// that the next two requests for path are answered and that the proxy's
+// log says once that the token store works again, and still once that it
+// was failing.
+func (f *fixture) writableAgain(t *testing.T, writable func(), path string) {
+	t.Helper()
+	writable()
+	for range 2 {
+		if resp, body := f.get(t, path); resp.StatusCode != http.StatusOK {
+			t.Fatalf("with the disk writable again: %d %s", resp.StatusCode, body)
+		}
+	}
+	if logs := f.logs.String(); strings.Count(logs, storeWorks) != 1 || strings.Count(logs, storeFailing) != 1 {
 		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant once that the token store works again", logs)
 	}
 }
