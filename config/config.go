@@ -55,9 +55,9 @@ type File struct {
 	// CAFile is a PEM file of certificate authorities trusted beside the
 	// system's, for every environment that names none of its own.
 	CAFile string
-	Envs   map[string]*Env
+	Envs   Envs
 	// Settings are the environments as written, before presets and defaults.
-	Settings map[string]EnvSettings
+	Settings SettingsByEnv
 	// Settled is whether the file, as Load read it, had last changed long
 	// enough before to tell any later change by its Stamp (see
 	// Stamp.SettledAt): a file changed moments before may be edited again

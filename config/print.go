@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"net/url"
 
@@ -53,6 +54,23 @@ func (s EnvSettings) printed() redact.Printed {
 	type shown EnvSettings
 	maskEnv(&s.ClientSecret, &s.AuthParams, &s.TokenParams, &s.APIURL, &s.AuthURL, &s.TokenURL, &s.RedirectURI, &s.RevocationURL, &s.Issuer, &s.DeviceAuthURL)
 	return redact.Printed{Name: "config.EnvSettings", Shown: shown(s)}
+}
+
+// Envs is a configuration's environments by name. It prints as a map
+// does, each environment as Env does, and logs so for slog: whose JSON
+// handler would otherwise marshal the map, the secrets with it.
+type Envs map[string]*Env
+
+// LogValue is the map printed, for slog.
+func (m Envs) LogValue() slog.Value { return slog.StringValue(fmt.Sprint(map[string]*Env(m))) }
+
+// SettingsByEnv is a configuration's environments as written, by name. It
+// prints and logs as Envs does.
+type SettingsByEnv map[string]EnvSettings
+
+// LogValue is the map printed, for slog.
+func (m SettingsByEnv) LogValue() slog.Value {
+	return slog.StringValue(fmt.Sprint(map[string]EnvSettings(m)))
 }
 
 // String shows the file with its secrets masked; its environments print

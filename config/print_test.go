@@ -19,7 +19,9 @@ import (
 // password of the store's URL and no webhook's secret path, yet still name
 // the environment. Each printed them all, as a program logging what it
 // loaded does; slog's JSON handler, which marshals a value to JSON rather
-// than print it, logged them all after fmt's verbs had stopped showing them.
+// than print it, logged them all after fmt's verbs had stopped showing them,
+// and then still the environments' maps (File.Envs, File.Settings), which it
+// marshalled whole.
 func TestPrintingShowsNoSecret(t *testing.T) {
 	const (
 		secret   = "s3cr3t-0123456789abcdef-0123456789"
@@ -42,7 +44,7 @@ client_secret = "`+secret+`"
 token_params = { password = "`+secret+`" }
 `)
 	env := f.Envs["sandbox"]
-	logged := testenv.Logged(f, env, f.Settings["sandbox"], *f, *env)
+	logged := testenv.Logged(f, env, f.Settings["sandbox"], *f, *env, f.Envs, f.Settings)
 	for _, s := range append(testenv.Printed(f, *f, env, *env, f.Settings, f.Settings["sandbox"], f.Envs), logged) {
 		if leak := testenv.Leaked(s, secret, password, hook); leak != "" {
 			t.Fatalf("printed with a secret (%s…): %.400s", leak[:6], s)
