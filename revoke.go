@@ -71,6 +71,37 @@ func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 // could end it too where the provider ends every grant of the client and
 // user with one. A nil loggedIn is RevokeGrant.
 func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unknown string, err error) {
+	return s.revokeGrantOf(ctx, loggedIn, nil)
+}
+
+// RevokeAndLogoutOf is RevokeGrantOf then, unless keep says its outcome
+// keeps the tokens, LogoutOf, under one hold of the renewal lock: let go
+// in between, a renewer waiting for it (a proxy's or a service's keeper)
+// took it and sent the refresh token just revoked, and the provider's
+// invalid_grant was stored, and told, as a grant ended for an environment
+// logged out of on purpose. keep is given the revocation's error (nil: it
+// succeeded, or nothing was sent) with the lock held, and so must call
+// nothing of the Source. err is LogoutOf's, nil when the tokens were kept.
+func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record, keep func(revokeErr error) bool) (unknown string, revokeErr, err error) {
+	if s.unmade() {
+		return "", nil, errNotMade
+	}
+	locked := false // the revocation took the lock, and forgot the tokens under it unless kept
+	unknown, revokeErr = s.revokeGrantOf(ctx, loggedIn, func(revokeErr error) {
+		locked = true
+		if !keep(revokeErr) {
+			err = s.forget(ctx, loggedIn)
+		}
+	})
+	if !locked && !keep(revokeErr) {
+		err = s.LogoutOf(ctx, loggedIn)
+	}
+	return unknown, revokeErr, err
+}
+
+// revokeGrantOf is RevokeGrantOf, calling locked (unless nil) with its
+// error once done, before it lets go of the renewal lock, when it took it.
+func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, locked func(err error)) (unknown string, err error) {
 	if s.unmade() {
 		return "", errNotMade
 	}
@@ -104,6 +135,10 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 		return "", err
 	}
 	defer unlock()
+	if locked != nil {
+		// Run before unlock, deferred earlier, with the error returned.
+		defer func() { locked(err) }()
+	}
 	r, err := s.load(ctx)
 	if err != nil || r == nil {
 		return "", err

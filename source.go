@@ -1321,6 +1321,11 @@ func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 		return err
 	}
 	defer unlock()
+	return s.forget(ctx, loggedIn)
+}
+
+// forget is LogoutOf, the renewal lock held.
+func (s *Source) forget(ctx context.Context, loggedIn *store.Record) error {
 	for tries := 1; ; tries++ {
 		r, err := s.loadStored(ctx)
 		switch {

@@ -164,21 +164,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	case err != nil: // one it may not read (a file others may read): neither revocable nor known to be its own, as remove says
 		return fmt.Errorf("%w; nothing was revoked or deleted", err)
 	}
-	var revokeErr error
-	unknown := "" // the provider's answer that it no longer knows the tokens
-	if !opts.Local {
-		if unknown, revokeErr = src.RevokeGrantOf(ctx, rec); notOwn(revokeErr) {
-			return nil
-		}
-		// Deleted while it waited for the lock (another logout finished
-		// first): nothing was sent, and nothing is left.
-		if errors.Is(revokeErr, freshtoken.ErrLoginRequired) && errors.Is(revokeErr, store.ErrNotFound) {
-			return nothing(src.Location())
-		}
-	}
-	if errors.Is(revokeErr, freshtoken.ErrClearText) {
-		return clearTextRevocation(f, env)
-	}
 	// A signal stops the log-out where it is: a revocation left unanswered
 	// may or may not have ended the grant (one whose refresh token the
 	// provider was seen to revoke has ended, and it says so), and the
@@ -203,12 +188,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		}
 		return errors.New(msg)
 	}
-	if ctx.Err() != nil || signalOf(revokeErr) != 0 {
-		return stopped(revokeErr)
-	}
-	if config.RevocationToFix(revokeErr) {
-		return revocationMisconfigured(f, src, revokeErr)
-	}
 	again := "logout"
 	if opts.Local {
 		again += " --local"
@@ -220,7 +199,38 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	kept := func(err error, did string) error {
 		return fmt.Errorf("%w; %s: the tokens are kept in %s, for `%s` once that is fixed", filestore.KeptInPlace(src.Env(), err), did, src.Location(), again)
 	}
-	if revokeErr != nil && failure.Of(revokeErr) == failure.StoreUnreachable {
+	var revokeErr error
+	unknown := ""          // the provider's answer that it no longer knows the tokens
+	keptForRevoke := false // the revocation's outcome kept the tokens: told below
+	if opts.Local {
+		if ctx.Err() != nil {
+			return stopped(nil)
+		}
+		err = src.LogoutOf(ctx, rec)
+	} else {
+		// Revoked and deleted under one hold of the renewal lock, so that
+		// no renewal (a proxy's or a service's) comes between to spend
+		// the refresh token just revoked.
+		unknown, revokeErr, err = src.RevokeAndLogoutOf(ctx, rec, func(revokeErr error) bool {
+			keptForRevoke = revocationKeeps(ctx, revokeErr)
+			return keptForRevoke
+		})
+	}
+	if keptForRevoke {
+		switch {
+		case notOwn(revokeErr):
+			return nil
+		case errors.Is(revokeErr, freshtoken.ErrLoginRequired) && errors.Is(revokeErr, store.ErrNotFound):
+			// Deleted while it waited for the lock (another logout
+			// finished first): nothing was sent, and nothing is left.
+			return nothing(src.Location())
+		case errors.Is(revokeErr, freshtoken.ErrClearText):
+			return clearTextRevocation(f, env)
+		case ctx.Err() != nil || signalOf(revokeErr) != 0:
+			return stopped(revokeErr)
+		case config.RevocationToFix(revokeErr):
+			return revocationMisconfigured(f, src, revokeErr)
+		}
 		// The store failed as the revocation read the tokens or took the
 		// lock, before anything was sent; the delete would fail the same way.
 		return kept(revokeErr, "nothing was sent to the provider and nothing deleted")
@@ -234,9 +244,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	}
 	gone := "deleted from " + src.Location() // what became of its tokens
 	laterKept := false
-	if err := src.LogoutOf(ctx, rec); errors.Is(err, store.ErrChanged) && ctx.Err() == nil {
+	if errors.Is(err, store.ErrChanged) && ctx.Err() == nil {
 		// A log-in (another terminal's, the proxy page's) stored its
-		// tokens as the revocation let the lock go: they are its, kept.
+		// tokens since this log-out read them: they are its, kept.
 		gone = "replaced in " + src.Location() + " by those of a log-in made while this log-out ran, which were kept"
 		laterKept = true
 		defer fmt.Fprintf(f.IO.ErrOut, "Run `%s` to log out of the log-in made since too.\n", again)
@@ -281,6 +291,19 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were %s.\n", src.Env(), gone)
 	}
 	return nil
+}
+
+// revocationKeeps reports whether a log-out keeps the tokens for
+// revokeErr, its revocation's outcome (runLogout says why): tokens not
+// this environment's, or gone already; a revocation endpoint in clear
+// text, or one the configuration has to fix; the log-out stopped; the
+// store failing before anything was sent. It is asked with the renewal
+// lock held, and so calls nothing of the Source.
+func revocationKeeps(ctx context.Context, revokeErr error) bool {
+	var fe *freshtoken.Error
+	return errors.Is(revokeErr, freshtoken.ErrLoginRequired) && (errors.As(revokeErr, &fe) || errors.Is(revokeErr, store.ErrNotFound)) ||
+		errors.Is(revokeErr, freshtoken.ErrClearText) || ctx.Err() != nil || signalOf(revokeErr) != 0 ||
+		config.RevocationToFix(revokeErr) || revokeErr != nil && failure.Of(revokeErr) == failure.StoreUnreachable
 }
 
 // confirmLogoutOfOther is asked before a log-out of rec, tokens of this

@@ -498,15 +498,26 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// End the grant at the provider if it can, and forget the tokens
-		// unless the configuration kept it from being ended.
-		unknown, rerr = e.src.RevokeGrantOf(r.Context(), rec)
+		// unless the configuration kept it from being ended: under one
+		// hold of the renewal lock, so that no renewal (this proxy's
+		// keeper, or a service's) comes between to spend the refresh
+		// token just revoked. Only the log-in looked at is forgotten: one
+		// stored before the revocation took the lock (`freshtoken login`
+		// in a terminal) is kept.
+		kept := false // told below
+		unknown, rerr, err = e.src.RevokeAndLogoutOf(r.Context(), rec, func(rerr error) bool {
+			kept = revocationKeeps(r.Context(), rerr)
+			return kept
+		})
 		// A log-in stored before the revocation took the lock: nothing
 		// was sent, and its tokens are kept (as LogoutOf keeps them).
 		unrevoked = errors.Is(rerr, store.ErrChanged)
 		if unrevoked {
 			rerr = nil
 		}
-		if r.Context().Err() != nil {
+		switch {
+		case !kept:
+		case r.Context().Err() != nil:
 			// As `freshtoken logout` interrupted: the proxy is stopping
 			// (a service stop, an upgrade's restart), or the browser
 			// left, as the revocation was under way. Sent or not, it may
@@ -519,33 +530,27 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			}
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (%s); press Log out again to finish it", name, context.Cause(r.Context()), e.src.Location(), revoked))
 			return
-		}
-		if errors.Is(rerr, freshtoken.ErrClearText) {
+		case errors.Is(rerr, freshtoken.ErrClearText):
 			// Nothing was sent: the tokens are kept until the
 			// revocation endpoint is corrected.
 			p.buttonFailed(w, r, name, "logout-failed", rerr)
 			return
-		}
-		if config.RevocationToFix(rerr) {
+		case config.RevocationToFix(rerr):
 			// As `freshtoken logout`: no revocation endpoint at
 			// revocation_url, a client refused, a secret unreadable.
 			// Forgotten, the tokens could not end the grant once that
 			// is fixed, and it lived on at the provider.
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept, to end the grant with Log out once that is fixed, or run `freshtoken logout --local -e %s` to forget them without ending it", rerr, name))
 			return
-		}
-		if rerr != nil && kinds.Of(rerr) == kinds.StoreUnreachable {
+		default:
 			// As `freshtoken logout`: the store failed as the revocation
 			// read the tokens or took the lock, before anything was sent.
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was sent to the provider and nothing deleted: the tokens are kept, to end the grant with Log out once that is fixed", filestore.KeptInPlace(name, rerr)))
 			return
 		}
 		if rerr != nil {
-			p.log.Warn("the grant could not be revoked at the provider; forgetting the tokens all the same", "env", name, "error", rerr.Error())
+			p.log.Warn("the grant could not be revoked at the provider; the tokens were forgotten all the same", "env", name, "error", rerr.Error())
 		}
-		// Only the log-in looked at: one stored as the revocation let the
-		// renewal lock go (`freshtoken login` in a terminal) is kept.
-		err = e.src.LogoutOf(r.Context(), rec)
 	}
 	laterKept := errors.Is(err, store.ErrChanged) && r.Context().Err() == nil
 	if err != nil && !laterKept {
@@ -575,6 +580,21 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, p.noticeURL("logged-out", name), http.StatusSeeOther)
 	}
+}
+
+// revocationKeeps reports whether the page's log-out keeps the tokens for
+// rerr, its revocation's outcome (handleLogoutButton says why): the
+// log-out stopped (ctx ended), a revocation endpoint in clear text or one
+// the configuration has to fix, the store failing before anything was
+// sent. It is asked with the renewal lock held, and so calls nothing of
+// the Source.
+func revocationKeeps(ctx context.Context, rerr error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	// A later log-in's tokens (store.ErrChanged) the log-out keeps itself.
+	return !errors.Is(rerr, store.ErrChanged) && (errors.Is(rerr, freshtoken.ErrClearText) || config.RevocationToFix(rerr) ||
+		rerr != nil && kinds.Of(rerr) == kinds.StoreUnreachable)
 }
 
 func statusClass(status int) string {
