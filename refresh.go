@@ -88,11 +88,20 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		if err := s.stillLocked(ctx, r); err != nil { // nothing is sent yet: the caller may still give up
 			return nil, err
 		}
+		// ctx is looked at once more after Options.Sending is told: a
+		// program that ends ctx and then waits for the requests told (the
+		// command line, as it exits) either waits for this one, or is sure
+		// it is never sent.
+		told := s.sending(s.inFlight())
+		if err := ctx.Err(); err != nil {
+			s.whenUnlocked(told)
+			return nil, fmt.Errorf("%s: %w", s.set.Env, err)
+		}
 		sentAt := s.now()
 		s.log.Debug("refresh request", "url", redact.URL(s.set.TokenURL), "grant_type", req.grantType,
 			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(refreshToken(r)), "attempt", attempt+1)
 		start := time.Now()
-		n, err := s.exchange(work, req, r, sentAt, reason)
+		n, err := s.exchange(work, told, req, r, sentAt, reason)
 		if err == nil {
 			s.restAfter(0, nil)
 			// Stored already: only now is anything about the answer logged,
@@ -415,15 +424,16 @@ func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) 
 // exchange sends req's request for r once, bounded by Settings.Timeout, and
 // stores the answer before returning it (see keep). While the request is in
 // flight or its answer unstored, and until the renewal lock is released,
-// Options.Sending knows; and from the answer, that it is being stored.
+// Options.Sending knows (told is what it returned, for the request); and
+// from the answer, that it is being stored.
 //
 // An answer that x/oauth2 refuses (no access token, or an empty one) but
 // that holds a new refresh token is stored all the same, since the provider
 // has rotated out the one sent: sending that again would end the grant at
 // a provider that detects reuse. The error then wraps ErrUnusableToken,
 // and the record stored is returned with it.
-func (s *Source) exchange(work context.Context, req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
-	defer s.whenUnlocked(s.sending(s.inFlight()))
+func (s *Source) exchange(work context.Context, told func(), req renewal, r *store.Record, sentAt time.Time, reason string) (*store.Record, error) {
+	defer s.whenUnlocked(told)
 	sentIn(work)
 	answered := s.sayIfSlow("waiting for the token endpoint to answer (it may take up to the timeout)", "url", redact.URL(s.set.TokenURL), "timeout", s.set.Timeout)
 	defer answered()

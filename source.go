@@ -208,7 +208,10 @@ type Options struct {
 	// Sending, if set, is called just before a token request whose answer
 	// must be stored is sent, and the function it returns once that answer
 	// is stored or the request failed, and the renewal lock the Source took
-	// for it is released (so that a process may stop itself then). A program uses it to put off exiting
+	// for it is released (so that a process may stop itself then); or, the
+	// request not sent, once the caller's context is found ended after
+	// Sending returns, so that no request starts after a program ends the
+	// contexts of its calls and waits for those told. A program uses it to put off exiting
 	// while an answer that may hold the only copy of a rotated refresh token
 	// is still unstored. An answer the store refuses that rotated the
 	// refresh token is kept and saved as soon as the store takes it: Sending
@@ -919,7 +922,10 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 // token due for renewal (Settings.RenewBefore) but still valid is served
 // without waiting out a store that does not answer: once a call of the
 // renewal to the store has gone unanswered for store.StallNotice, before
-// any token request was sent, the renewal goes on without the caller.
+// any token request was sent, the renewal goes on without the caller, as
+// long as ctx lasts: no token request starts once ctx has ended, so a
+// program that ends ctx and then waits for the requests told to
+// Options.Sending leaves none unstored.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade

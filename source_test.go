@@ -2677,3 +2677,41 @@ func TestLogoutKeepsARecordItMayNotRead(t *testing.T) {
 		t.Fatalf("the record after Logout: %v; want it kept", err)
 	}
 }
+
+// TestNoTokenRequestOnceTheCallerHasEnded: a caller whose context ends as
+// its renewal tells Options.Sending of the token request it is about to
+// send (a command ending, then waiting only for the requests told, as a
+// renewal the caller was served a valid token ahead of may do) sends
+// nothing, and the next call renews with the same refresh token: the
+// request went out after the ending, and a process exiting then lost the
+// refresh token the provider rotated.
+func TestNoTokenRequestOnceTheCallerHasEnded(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	ctx, end := context.WithCancel(context.Background())
+	var ending atomic.Bool
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now, Sending: func(rn freshtoken.Renewal) func() {
+		if !rn.LogIn && ending.Load() {
+			end()
+		}
+		return func() {}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	r.clock.Advance(2 * time.Hour)
+	ending.Store(true)
+	if _, err := src.TokenContext(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a renewal whose caller ended as it was told: %v; want context.Canceled", err)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 0 {
+		t.Fatalf("provider saw %+v; want no token request once the caller had ended", st)
+	}
+	ending.Store(false)
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("the next call: %v", err)
+	}
+	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 {
+		t.Fatalf("provider saw %+v; want the one renewal", st)
+	}
+}

@@ -128,7 +128,12 @@ func runExec(ctx context.Context, opts *execOptions) error {
 	if path, err = filepath.Abs(path); err != nil { // the command may change folder
 		return err
 	}
-	tok, err := freshToken(ctx, f, src, false, opts.MinValid)
+	// The renewal may go on after the token is served (its store stalled):
+	// it ends with tctx, before the command takes the process over, and
+	// one already sent is stored first (see handOver).
+	tctx, endRenewal := context.WithCancel(ctx)
+	tok, err := freshToken(tctx, f, src, false, opts.MinValid)
+	endRenewal()
 	if err != nil {
 		return err
 	}

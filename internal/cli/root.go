@@ -44,19 +44,25 @@ func Main(args []string, ios *IOStreams) int {
 		ctx = config.WithSecretCommandNotice(ctx, secretCommandNotice(streams.ErrOut))
 		ctx = store.WithStalled(ctx, stalledNotice(f, streams.ErrOut))
 	}
+	// The command's context ends as the command does: a renewal it left
+	// going (one whose caller was served a token still valid while the
+	// store stalled) then sends no token request, or, sent already, is
+	// one settle waits for.
+	cmdCtx, endCommand := context.WithCancel(ctx)
 	root := NewRootCmd(f)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(cmdCtx)
 	if env := f.storeMoved(err); env != "" && ctx.Err() == nil {
 		if f.rerunnable {
 			f.opened = nil
 			root = NewRootCmd(f)
 			root.SetArgs(args)
-			err = root.ExecuteContext(ctx)
+			err = root.ExecuteContext(cmdCtx)
 		} else {
 			err = &freshtoken.Error{Env: env, Kind: freshtoken.ErrUnreachable, Msg: "the tokens moved to another store (store migrate) while this command waited for them; run it again"}
 		}
 	}
+	endCommand()
 	sig := g.settle()
 	f.flushLog() // before the command's last word
 	f.readLogFlags(args)

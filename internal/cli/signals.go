@@ -351,9 +351,12 @@ func (g *guard) importingTokens(left string) (done func()) {
 // decides when to end, and reports whether it may start: false when a
 // signal came first. Where the command takes the process over, freshtoken
 // stops catching signals first, so that one that comes in between is
-// either seen here or acts as it would on the command. Call it with no
-// renewal in flight.
+// either seen here or acts as it would on the command. A renewal in flight
+// (one left going by a caller served a token still valid, its store
+// stalled) is stored first: end its context before, so that none starts
+// after.
 func (g *guard) handOver() bool {
+	g.settle()
 	if commandTakesOver {
 		g.unwatch()
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,35 @@ func TestHandOverSeesASignalNotYetActedOn(t *testing.T) {
 	}
 	if g.sig != syscall.SIGTERM {
 		t.Fatalf("the guard recorded signal %v; want SIGTERM", g.sig)
+	}
+}
+
+// TestHandOverWaitsForARenewalInFlight: exec puts its command in the
+// process's place (execve, which ends every goroutine) only once each
+// renewal told to Sending is over, here one whose answer the store refused
+// (the wait is then said, and the test ends it as it is said): handOver
+// took "no renewal in flight" on trust, and a renewal that the token's
+// caller had left going (its store stalled, a still-valid token served)
+// could send its refresh just before the execve, the rotated refresh token
+// lost with its answer.
+func TestHandOverWaitsForARenewalInFlight(t *testing.T) {
+	var (
+		stored   func()
+		released atomic.Bool
+	)
+	_, g, stop := guardSignals(writerFunc(func(p []byte) (int, error) {
+		if released.CompareAndSwap(false, true) {
+			stored()
+		}
+		return len(p), nil
+	}))
+	defer stop()
+	stored = g.Sending(freshtoken.Renewal{Env: "sand", TokenURL: "https://example.test/token", Unsaved: true})
+	if !g.handOver() {
+		t.Fatal("handOver refused with no signal")
+	}
+	if !released.Load() {
+		t.Fatal("handOver returned with a renewal in flight")
 	}
 }
 
@@ -398,3 +428,8 @@ func firstCtrlC(t *testing.T, g *guard, out *strings.Builder, want string) {
 	}
 	out.Reset()
 }
+
+// writerFunc is an io.Writer that calls itself.
+type writerFunc func(p []byte) (int, error)
+
+func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
