@@ -5,10 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
 // TestLogoutButtonPressedTwice: Log out pressed again (a double click,
@@ -51,5 +54,50 @@ func TestLogoutButtonPressedTwice(t *testing.T) {
 	}
 	if _, page := f.get(t, location); strings.Contains(string(page), "could not be told to end the grant") {
 		t.Errorf("the page says the grant the first log-out revoked could not be ended:\n%s", page)
+	}
+}
+
+// TestLogoutButtonOfTokensTakenOverWhileItWaited: the stored tokens were
+// this environment's when the page's Log out looked, and another
+// configuration's by the time its revocation held the renewal lock. They
+// are neither revoked nor deleted, as when they were another's from the
+// start; the log said the grant could not be revoked and the tokens were
+// forgotten all the same, though they were kept.
+func TestLogoutButtonOfTokensTakenOverWhileItWaited(t *testing.T) {
+	revocation, revoked := countingRevocation(t)
+	f := revFixture(t, func(*fixture) string { return revocation })
+	f.login(t, "rev")
+	st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
+	unlock, err := st.Lock(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := strings.Count(f.logs.String(), `msg="waiting for the renewal lock"`)
+	pressed := make(chan string, 1)
+	go func() {
+		resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
+		pressed <- resp.Header.Get("Location")
+	}()
+	f.logs.WaitFor(t, "the log-out waiting for the lock", regexp.MustCompile(fmt.Sprintf(`(?s)(msg="waiting for the renewal lock".*){%d}`, waits+1)))
+	rec, err := st.Load(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Grant.ClientID = "another-configurations-client"
+	if err := st.Save(t.Context(), "rev", rec); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if got, want := unsigned(<-pressed), "/?done=logout-failed&env=rev"; got != want {
+		t.Errorf("Log out of tokens taken over while it waited: sent to %q; want %q", got, want)
+	}
+	if after, err := st.Load(t.Context(), "rev"); err != nil || after.RefreshToken != rec.RefreshToken || after.Grant.ClientID != rec.Grant.ClientID {
+		t.Fatalf("after Log out the store holds %+v, %v; want the other configuration's tokens kept", after, err)
+	}
+	if revoked.Load() != 0 {
+		t.Error("the other configuration's tokens were sent to the revocation endpoint")
+	}
+	if strings.Contains(f.logs.String(), "all the same") {
+		t.Errorf("the log says the tokens were forgotten, though they were kept:\n%s", f.logs)
 	}
 }
