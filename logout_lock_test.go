@@ -5,13 +5,16 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // TestLogoutLetsNoRenewalInBetween: a log-out revoked the grant under the
@@ -22,52 +25,63 @@ import (
 // a "grant ended, log in again" notice could go out for an environment
 // logged out of on purpose. RevokeAndLogoutOf revokes and deletes under one
 // hold of the lock: the keeper, waiting meanwhile, finds no tokens, and
-// sends nothing.
+// sends nothing, on the file, Redis and keychain stores alike.
 func TestLogoutLetsNoRenewalInBetween(t *testing.T) {
-	r := newRig(t, devprovider.Options{})
-	dir := t.TempDir() + "/tokens"
-	r.store = filestore.New(dir)
-	r.settings.RevocationURL = r.url + "/v2/revoke"
-	st := &heldStore{Store: r.store}
-	src := r.sourceOn(st)
-	r.login(src)
-	ctx := context.Background()
-	loggedIn, err := src.Record(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keeper := r.sourceOn(filestore.New(dir)) // another process's, on the same folder
-	renewed := make(chan error, 1)
-	var sent int // token requests before the keeper's renewal
-	st.held = func() {
-		// The log-out holds the lock: the keeper comes to renew, and waits.
-		sent = r.provider.Stats().TokenRequests
-		var once sync.Once
-		waiting := make(chan struct{})
-		go func() {
-			_, err := keeper.Renew(store.WithWaiting(ctx, func() { once.Do(func() { close(waiting) }) }))
-			renewed <- err
-		}()
-		<-waiting
-	}
-	st.released = func() { // let go: the keeper takes the lock, and renews, before the log-out goes on
-		if err := <-renewed; !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("the keeper's renewal once the log-out let go of the lock: %v; want no tokens found (store.ErrNotFound)", err)
-		}
-		if n := r.provider.Stats().TokenRequests - sent; n != 0 {
-			t.Errorf("the keeper sent %d token requests (the refresh token just revoked) between the revocation and the deletion; want none", n)
-		}
-	}
-	st.armed.Store(true)
-	_, revokeErr, err := src.RevokeAndLogoutOf(ctx, loggedIn, func(error) bool { return false })
-	if revokeErr != nil || err != nil {
-		t.Fatalf("RevokeAndLogoutOf: revocation %v, log-out %v; want both done", revokeErr, err)
-	}
-	if s := r.provider.Stats(); s.Revocations == 0 {
-		t.Fatal("nothing was revoked; want the grant revoked")
-	}
-	if rec, err := r.store.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("after the log-out the store holds %+v (%v); want nothing", rec, err)
+	for _, kind := range []string{"file", "redis", "keyring"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "tokens")
+			newStore := func() store.Store { return filestore.New(dir) }
+			switch kind {
+			case "redis":
+				_, newStore = sharedRedis(t)
+			case "keyring":
+				keyringtest.Start(t)
+				newStore = func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
+			}
+			r := newRig(t, devprovider.Options{})
+			r.settings.RevocationURL = r.url + "/v2/revoke"
+			st := &heldStore{Store: newStore()}
+			src := r.sourceOn(st)
+			r.login(src)
+			ctx := context.Background()
+			loggedIn, err := src.Record(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keeper := r.sourceOn(newStore()) // another process's, on the same store
+			renewed := make(chan error, 1)
+			var sent int // token requests before the keeper's renewal
+			st.held = func() {
+				// The log-out holds the lock: the keeper comes to renew, and waits.
+				sent = r.provider.Stats().TokenRequests
+				var once sync.Once
+				waiting := make(chan struct{})
+				go func() {
+					_, err := keeper.Renew(store.WithWaiting(ctx, func() { once.Do(func() { close(waiting) }) }))
+					renewed <- err
+				}()
+				<-waiting
+			}
+			st.released = func() { // let go: the keeper takes the lock, and renews, before the log-out goes on
+				if err := <-renewed; !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("the keeper's renewal once the log-out let go of the lock: %v; want no tokens found (store.ErrNotFound)", err)
+				}
+				if n := r.provider.Stats().TokenRequests - sent; n != 0 {
+					t.Errorf("the keeper sent %d token requests (the refresh token just revoked) between the revocation and the deletion; want none", n)
+				}
+			}
+			st.armed.Store(true)
+			_, revokeErr, err := src.RevokeAndLogoutOf(ctx, loggedIn, func(error) bool { return false })
+			if revokeErr != nil || err != nil {
+				t.Fatalf("RevokeAndLogoutOf: revocation %v, log-out %v; want both done", revokeErr, err)
+			}
+			if s := r.provider.Stats(); s.Revocations == 0 {
+				t.Fatal("nothing was revoked; want the grant revoked")
+			}
+			if rec, err := newStore().Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("after the log-out the store holds %+v (%v); want nothing", rec, err)
+			}
+		})
 	}
 }
 

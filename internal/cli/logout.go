@@ -55,7 +55,9 @@ still forgotten and the message says what failed (exit 5), unless the
 provider had revoked the refresh token, ending the grant, and failed only
 the access token, which lasts until it expires (exit 0); a token store
 failing before anything is sent (no room for its lock file, Redis out of
-reach) keeps them (exit 5); interrupted (Ctrl-C) before they are deleted, it
+reach) keeps them (exit 5), and one failing to delete them once the
+provider revoked the grant says so, and to log out again once it is fixed;
+interrupted (Ctrl-C) before they are deleted, it
 keeps them and says so, and whether the provider had revoked the refresh
 token by then. Tokens of a log-in made
 while it ran (in another terminal, or the proxy's page) are kept, and it
@@ -265,6 +267,13 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			// took their place: the grant lives on, and that is told.
 			fmt.Fprintf(f.IO.ErrOut, "Its own tokens, since replaced, were sent to be revoked, but %s; their grant may still be valid at the provider until it expires, or until you remove the app's access there.\n", trimEnv(revokeErr, src.Env()))
 			return revocationFailed(revokeErr)
+		}
+		if !opts.Local && revokeErr == nil && !unrevoked && unknown == "" && src.CanRevoke() {
+			// Revoked, then not deleted: told only that nothing was
+			// deleted, a person took the grant for alive, and a renewal
+			// with the tokens kept (a proxy's, a service's) was refused,
+			// and told as a grant ended, to log in again.
+			return fmt.Errorf("%w; the provider revoked the grant, so the tokens kept are of no use: run `%s` once that is fixed to delete them", err, again)
 		}
 		return errors.Join(err, revokeErr)
 	}

@@ -294,3 +294,33 @@ func TestLogoutKeepsTheTokenFileOfALaterLogIn(t *testing.T) {
 		t.Errorf("stderr = %q; want it to say the token file was left", msg)
 	}
 }
+
+// TestLogoutWhoseDeleteFailsAfterTheRevocation: the provider revoked the
+// grant, and then the store failed to delete the tokens (a file made
+// readable by others meanwhile, which the store refuses; a Redis gone, a
+// disk failing). Logout said only the store's failure and that nothing was
+// deleted: the person, told nothing of the revocation, took the grant for
+// alive, and a proxy or service renewing with the tokens kept was refused
+// and told them the grant had ended, to log in again. It says the grant
+// was revoked, that the tokens kept are of no use, and the log-out to run
+// again once the store is fixed, with the store's exit code.
+func TestLogoutWhoseDeleteFailsAfterTheRevocation(t *testing.T) {
+	e := newDevEnv(t)
+	var loosened atomic.Bool
+	revoker := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		if !loosened.Swap(true) {
+			if err := os.Chmod(filepath.Join(e.dir, "state", "dev.json"), 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+	t.Cleanup(revoker.Close)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker.URL + "/revoke"})
+	e.loginOutside(t)
+	ios, _, stderr := testStreams(false, false)
+	code := e.run(ios, "logout", "-e", "dev")
+	if code != cli.ExitUsage || !strings.Contains(stderr.String(), "has mode 0644") ||
+		!strings.Contains(stderr.String(), "the provider revoked the grant") || !strings.Contains(stderr.String(), "logout -e dev` once that is fixed") {
+		t.Fatalf("logout: exit %d, stderr %q; want %d, the store's failure, that the grant was revoked, and the log-out to run again", code, stderr, cli.ExitUsage)
+	}
+}

@@ -517,6 +517,17 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case !kept:
+		case errors.Is(rerr, freshtoken.ErrLoginRequired) && errors.Is(rerr, store.ErrNotFound):
+			// As `freshtoken logout`: deleted while it waited for the lock
+			// (Log out pressed twice, or a log-out in a terminal finished
+			// first): nothing was sent, and nothing is left.
+			http.Redirect(w, r, p.noticeURL("nothing-to-log-out", name), http.StatusSeeOther)
+			return
+		case errors.Is(rerr, freshtoken.ErrLoginRequired):
+			// Another configuration's by the time the lock was taken: left
+			// as they are, as when they were from the start.
+			p.buttonFailed(w, r, name, "logout-failed", rerr)
+			return
 		case r.Context().Err() != nil:
 			// As `freshtoken logout` interrupted: the proxy is stopping
 			// (a service stop, an upgrade's restart), or the browser
@@ -584,16 +595,16 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 
 // revocationKeeps reports whether the page's log-out keeps the tokens for
 // rerr, its revocation's outcome (handleLogoutButton says why): the
-// log-out stopped (ctx ended), a revocation endpoint in clear text or one
-// the configuration has to fix, the store failing before anything was
-// sent. It is asked with the renewal lock held, and so calls nothing of
-// the Source.
+// log-out stopped (ctx ended), tokens gone already or another
+// configuration's, a revocation endpoint in clear text or one the
+// configuration has to fix, the store failing before anything was sent. It
+// is asked with the renewal lock held, and so calls nothing of the Source.
 func revocationKeeps(ctx context.Context, rerr error) bool {
 	if ctx.Err() != nil {
 		return true
 	}
 	// A later log-in's tokens (store.ErrChanged) the log-out keeps itself.
-	return !errors.Is(rerr, store.ErrChanged) && (errors.Is(rerr, freshtoken.ErrClearText) || config.RevocationToFix(rerr) ||
+	return !errors.Is(rerr, store.ErrChanged) && (errors.Is(rerr, freshtoken.ErrLoginRequired) || errors.Is(rerr, freshtoken.ErrClearText) || config.RevocationToFix(rerr) ||
 		rerr != nil && kinds.Of(rerr) == kinds.StoreUnreachable)
 }
 
