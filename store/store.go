@@ -146,17 +146,6 @@ func Unreadable(err error) string {
 	return what
 }
 
-// Whose names whose tokens r holds, as a configuration that logs in as
-// ours tells them: their grant, and the configuration file that logged in
-// when it is another on this machine (OtherThan), "client … logged in
-// with /home/me/work.toml".
-func (r *Record) Whose(ours ConfigFile) string {
-	if other := r.LoggedInWith.OtherThan(ours); other != "" {
-		return r.Grant.String() + " logged in with " + other
-	}
-	return r.Grant.String()
-}
-
 // LoggedInSince reports whether r's tokens come of a log-in made at t or
 // later, renewed since or not. A record written before LoggedInAt was
 // tells only while it has not been renewed.
