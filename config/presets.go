@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/extraparams"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -264,7 +265,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		ClientSecretCmd: r.ClientSecretCmd,
 		RedirectURI:     strings.TrimSpace(r.RedirectURI),
 		ClientAuth:      strings.TrimSpace(r.ClientAuth),
-		RefreshBefore:   DefaultRefreshBefore,
+		RefreshBefore:   freshtoken.DefaultRenewBefore,
 		Timeout:         DefaultTimeout,
 	}
 	// A string of scopes separated by spaces is as many scopes, as the
@@ -369,7 +370,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			return nil, bad(u.key, "%v", err)
 		}
 	}
-	if own, endpoint := freshtoken.OwnParamsInAuthURL(e.AuthURL); len(own) > 0 {
+	if own, endpoint := extraparams.OwnInAuthURL(e.AuthURL); len(own) > 0 {
 		return nil, bad("auth_url", "its query holds %s, the parameters of one log-in (copied from a browser?), which freshtoken adds itself; write the authorization endpoint alone, such as %q",
 			strings.Join(own, ", "), endpoint)
 	}
