@@ -493,7 +493,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 				p.buttonFailed(w, r, name, "logout-failed", err)
 				return
 			}
-			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", store.Unreadable(lerr))
+			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", kinds.Corruption(lerr))
 			e.succeed()
 			http.Redirect(w, r, p.noticeURL("logged-out-unreadable", name), http.StatusSeeOther)
 			return
