@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -197,7 +198,7 @@ func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
 			if got := r.clock.Slept(); got != 0 {
 				t.Fatalf("waited %s; want no wait for a Retry-After past MaxRetryAfter", got)
 			}
-			if left := freshtoken.RestLeft(r.record(), r.clock.Now()); left <= 0 || left > time.Hour {
+			if left := resting.Left(r.record(), r.clock.Now()); left <= 0 || left > time.Hour {
 				t.Fatalf("renewals rest %s; want an hour at most", left)
 			}
 		})
@@ -249,7 +250,7 @@ func TestMaintenanceRetryAfterIsHonoured(t *testing.T) {
 				t.Fatalf("%d token requests; want %d", n, tc.tries)
 			}
 			after := r.record()
-			if left := freshtoken.RestLeft(after, r.clock.Now()); left != tc.rest {
+			if left := resting.Left(after, r.clock.Now()); left != tc.rest {
 				t.Fatalf("renewals rest %v; want %v", left, tc.rest)
 			}
 			if after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {
@@ -276,7 +277,7 @@ func TestAFailingRestFromAClockAheadHoldsNoLonger(t *testing.T) {
 	if err := r.store.Save(context.Background(), "sandbox", rec); err != nil {
 		t.Fatal(err)
 	}
-	if left := freshtoken.RestLeft(rec, r.clock.Now()); left != 0 {
+	if left := resting.Left(rec, r.clock.Now()); left != 0 {
 		t.Errorf("RestLeft of a failing endpoint's rest 20 min ahead: %s; want none followed", left)
 	}
 	refreshes := r.provider.Stats().Refreshes
@@ -287,7 +288,7 @@ func TestAFailingRestFromAClockAheadHoldsNoLonger(t *testing.T) {
 		t.Fatalf("%d token requests; want one", n-refreshes)
 	}
 	rec.Rest.Until, rec.Rest.RateLimited = r.clock.Now().Add(20*time.Minute), true
-	if left := freshtoken.RestLeft(rec, r.clock.Now()); left != 20*time.Minute {
+	if left := resting.Left(rec, r.clock.Now()); left != 20*time.Minute {
 		t.Errorf("RestLeft of a rate limit's rest of 20 min: %s; want it followed", left)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -207,7 +208,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, tokenerr.Kept(r), min(rest, maxRest).Round(time.Second))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, tokenerr.Kept(r), min(rest, resting.Max).Round(time.Second))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -226,12 +227,12 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// The endpoint asks for longer than the tries and the rest
 				// after them would wait (a 503's Retry-After for
 				// maintenance): tries until then would fail too, so
-				// renewals rest as long as it asks, up to failingRest.
+				// renewals rest as long as it asks, up to resting.Failing.
 				then := "try again then"
-				if wait > failingRest {
-					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", failingRest)
+				if wait > resting.Failing {
+					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", resting.Failing)
 				}
-				return nil, s.restShared(work, r, min(wait, failingRest), &Error{Env: s.set.Env, Kind: ErrUnreachable,
+				return nil, s.restShared(work, r, min(wait, resting.Failing), &Error{Env: s.set.Env, Kind: ErrUnreachable,
 					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.Kept(r), then)})
 			}
 			if attempt >= len(backoff) {
@@ -271,18 +272,12 @@ func (s *Source) waitsOut(d time.Duration) bool {
 // because the token endpoint kept failing, or its answer could not be
 // stored: without it each of a proxy's clients would send a volley of token
 // requests of its own, turning the provider's outage into a refresh storm.
-// After a 429 they rest as long as the provider asked, up to maxRest;
+// After a 429 they rest as long as the provider asked, up to resting.Max;
 // after a failure whose Retry-After asks for longer than failedRest (a
-// 503 for maintenance), up to failingRest: that is no rate limit, asking
-// early costs the provider one request, and a needed renewal is not held
-// back for long after the provider is back, sooner than it said.
-const (
-	failedRest  = 30 * time.Second
-	failingRest = 5 * time.Minute
-	maxRest     = time.Hour
-)
+// 503 for maintenance), up to resting.Failing.
+const failedRest = 30 * time.Second
 
-// restAfter holds renewals back for d, at most maxRest, after one that gave
+// restAfter holds renewals back for d, at most resting.Max, after one that gave
 // up with err: renew answers err meanwhile. A token another process stores
 // is still used, and a forced renewal still asks. It returns err; with a
 // nil err (a success) it ends the rest.
@@ -293,7 +288,7 @@ func (s *Source) restAfter(d time.Duration, err error) error {
 		s.restErr = nil
 		return nil
 	}
-	s.restUntil, s.restErr = s.now().Add(min(d, maxRest)), err
+	s.restUntil, s.restErr = s.now().Add(min(d, resting.Max)), err
 	return err
 }
 
@@ -304,7 +299,7 @@ func (s *Source) restAfter(d time.Duration, err error) error {
 // would otherwise make a volley of token requests at every run. The caller
 // holds the lock. err's RetryAt is set to the rest's end.
 func (s *Source) restShared(work context.Context, r *store.Record, d time.Duration, err *Error) error {
-	err.RetryAt = s.now().Add(min(d, maxRest))
+	err.RetryAt = s.now().Add(min(d, resting.Max))
 	if r != nil {
 		n := *r
 		n.Rest = &store.Rest{Until: err.RetryAt, Message: err.Msg, RateLimited: errors.Is(err, ErrRateLimited)}
@@ -315,32 +310,6 @@ func (s *Source) restShared(work context.Context, r *store.Record, d time.Durati
 	return s.restAfter(d, err)
 }
 
-// RestLeft is how long renewals of r's environment still rest after one
-// gave up (r.Rest), as every renewer follows it: 0 when there is no rest,
-// it has ended, or it is longer than any rest of its kind is (an hour
-// for a rate limit's; 5 minutes for a failing token endpoint's; 30
-// seconds for a put-back's, which holds a forced renewal too), written
-// by a machine whose clock is ahead, which would otherwise hold renewals
-// back here as far ahead as that clock is. A minute is allowed for clocks
-// apart. status and the proxy's page tell of the rest only while it is
-// followed.
-func RestLeft(r *store.Record, now time.Time) time.Duration {
-	if r == nil || r.Rest == nil {
-		return 0
-	}
-	longest := failingRest
-	switch {
-	case r.Rest.PutBack:
-		longest = putBackRest
-	case r.Rest.RateLimited:
-		longest = maxRest
-	}
-	if left := r.Rest.Until.Sub(now); left > 0 && left <= longest+time.Minute {
-		return left
-	}
-	return 0
-}
-
 // restingElsewhere is the error of a renewal that another process gave up
 // on, while renewals rest after it (r.Rest, see restShared); nil otherwise.
 // This process then rests as long. meanwhile: it is a forced renewal's,
@@ -349,7 +318,7 @@ func (s *Source) restingElsewhere(r *store.Record, meanwhile bool) error {
 	if r == nil || r.Rest == nil {
 		return nil
 	}
-	left := RestLeft(r, s.now())
+	left := resting.Left(r, s.now())
 	if left <= 0 {
 		if r.Rest.Until.After(s.now()) {
 			s.log.Debug("the store holds a rest longer than any renewal takes, written by a clock ahead of this one; not following it", "until", r.Rest.Until.Format(logTime))

@@ -14,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -488,7 +489,7 @@ func TestAPutBackRestFromAClockAheadHoldsNoLonger(t *testing.T) {
 	if err := st.Save(context.Background(), "sandbox", rec); err != nil {
 		t.Fatal(err)
 	}
-	if left := freshtoken.RestLeft(rec, r.clock.Now()); left != 0 {
+	if left := resting.Left(rec, r.clock.Now()); left != 0 {
 		t.Errorf("RestLeft of a put-back rest 10m30s ahead: %s; want none followed (status and the page tell of it)", left)
 	}
 	other := r.sourceOn(redistest.OpenStore(t, srv.URL))

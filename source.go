@@ -23,6 +23,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/internal/wake"
 	"github.com/freshtoken/freshtoken/store"
@@ -100,7 +101,9 @@ type Settings struct {
 	// AuthParams are added to the authorization request and TokenParams to
 	// every token request, for providers that want more (Google's
 	// access_type = "offline", prompt = "consent"). Neither may name a
-	// parameter freshtoken sets itself: see CheckAuthParam, CheckTokenParam.
+	// parameter freshtoken sets itself (state, grant_type), nor one with a
+	// setting of its own (scope, audience, resource), and AuthParams no
+	// credential (client_secret): New refuses them.
 	AuthParams  map[string]string
 	TokenParams map[string]string
 
@@ -1102,21 +1105,15 @@ func (s *Source) Restore(ctx context.Context, r *store.Record) (*store.Record, e
 	return s.restoreLocked(work, r)
 }
 
-// putBackRest is how long renewals rest after tokens are put back in a
-// store that lost them: longer than a renewal in flight at the loss takes
-// to store its answer (a token request's answer, then tries of the save
-// at most saveLaterMax apart).
-const putBackRest = 30 * time.Second
-
 // putBackCopy is r as it is put back in a store that lost it: resting
-// renewals a moment (putBackRest). The loss may have come while another
+// renewals a moment (resting.PutBack). The loss may have come while another
 // machine's renewal was in flight, its lock and mark lost with the tokens,
 // and its answer, which replaces this copy (see saveUnsaved), is stored
 // within it; a renewal at once would send the refresh token that renewal
 // spent.
 func (s *Source) putBackCopy(r *store.Record) *store.Record {
 	put := *r
-	put.Rest = &store.Rest{Until: s.now().Add(putBackRest), PutBack: true, Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
+	put.Rest = &store.Rest{Until: s.now().Add(resting.PutBack), PutBack: true, Message: "the token store lost the tokens without a log-out (Redis restarted without persistence, or failed over to an empty replica), and they were put back; renewals wait a moment, in case one in flight elsewhere is still to store its answer"}
 	return &put
 }
 
@@ -1241,9 +1238,6 @@ func (s *Source) adoptable(g store.Grant) bool {
 	}
 	return g == own
 }
-
-// Grant is how the environment obtains tokens (Settings.Grant).
-func (s *Source) Grant() string { return s.settings().Grant }
 
 // NeedsLogin reports whether the environment's grant begins with a person
 // logging in; client credentials need none.

@@ -88,9 +88,9 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 			tr.CloseIdleConnections()
 
 			// What has no error to return gives nothing.
-			if src.Env() != "" || src.Issuer() != "" || src.APIURL() != "" || src.Grant() != "" || src.Location() != "" || src.NeedsLogin() || src.CanRevoke() {
-				t.Errorf("Env %q, Issuer %q, APIURL %q, Grant %q, Location %q, NeedsLogin %v, CanRevoke %v; want all empty",
-					src.Env(), src.Issuer(), src.APIURL(), src.Grant(), src.Location(), src.NeedsLogin(), src.CanRevoke())
+			if src.Env() != "" || src.Issuer() != "" || src.APIURL() != "" || src.Location() != "" || src.NeedsLogin() || src.CanRevoke() {
+				t.Errorf("Env %q, Issuer %q, APIURL %q, Location %q, NeedsLogin %v, CanRevoke %v; want all empty",
+					src.Env(), src.Issuer(), src.APIURL(), src.Location(), src.NeedsLogin(), src.CanRevoke())
 			}
 			if g := src.OwnGrant(); g != (store.Grant{}) {
 				t.Errorf("OwnGrant: %+v; want the zero Grant", g)

@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/extraparams"
 )
 
 // Strings is a list of strings that may also be written as one string:
@@ -123,7 +124,7 @@ var ownParamKeys = map[string]string{"Scopes": "scopes", "Audience": "audience",
 // used, or returns "".
 func paramProblem(check func(string) error, key string) string {
 	err := check(key)
-	var own *freshtoken.ErrOwnParam
+	var own *extraparams.OwnError
 	switch {
 	case err == nil:
 		return ""
@@ -191,7 +192,7 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 		check func(string) error
 		from  Params
 		into  *map[string]string
-	}{{"auth_params", freshtoken.CheckAuthParam, r.AuthParams, &e.AuthParams}, {"token_params", freshtoken.CheckTokenParam, r.TokenParams, &e.TokenParams}} {
+	}{{"auth_params", extraparams.CheckAuth, r.AuthParams, &e.AuthParams}, {"token_params", extraparams.CheckToken, r.TokenParams, &e.TokenParams}} {
 		keys := make([]string, 0, len(t.from))
 		for k := range t.from {
 			keys = append(keys, k)

@@ -37,9 +37,6 @@ var ErrInvalid = errors.New("invalid configuration")
 // DefaultRedirectURI is where login listens unless redirect_uri says otherwise.
 const DefaultRedirectURI = "http://127.0.0.1:8787/callback"
 
-// DefaultRefreshBefore is how long before expiry a token is renewed by default.
-const DefaultRefreshBefore = 60 * time.Second
-
 // File is a loaded configuration file. A file that does not exist loads as
 // an empty configuration, so `init` can create it.
 type File struct {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/extraparams"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
@@ -363,7 +364,7 @@ func (d *discovery) check(doc *discoveryDocument, u string) error {
 	if d.env.AuthURL != "" {
 		return nil
 	}
-	if own, _ := freshtoken.OwnParamsInAuthURL(doc.AuthorizationEndpoint); len(own) > 0 {
+	if own, _ := extraparams.OwnInAuthURL(doc.AuthorizationEndpoint); len(own) > 0 {
 		return Invalidf("%s: the discovery document at %s names an authorization_endpoint whose query holds %s, which freshtoken adds itself; set auth_url",
 			d.env.Name, u, strings.Join(own, ", "))
 	}

@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/extraparams"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -61,20 +62,6 @@ func LooksLikeASecret(s string) bool {
 func SecretForAName(name string) bool {
 	_, set := os.LookupEnv(name)
 	return name != "" && !set && LooksLikeASecret(name)
-}
-
-// SecretForAnID reports whether id, given as provider's client id, holds
-// rather its client secret, where the provider's two look different:
-// Google's secrets begin GOCSPX-, and Microsoft Entra's hold a ~, which
-// their client ids never do, in quotes or after a label too.
-func SecretForAnID(provider, id string) bool {
-	switch provider {
-	case "google":
-		return strings.Contains(id, "GOCSPX-")
-	case "microsoft":
-		return strings.Contains(id, "~")
-	}
-	return false
 }
 
 // DefaultTimeout bounds each request to the token endpoint and the API.
@@ -264,7 +251,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		ClientSecretCmd: r.ClientSecretCmd,
 		RedirectURI:     strings.TrimSpace(r.RedirectURI),
 		ClientAuth:      strings.TrimSpace(r.ClientAuth),
-		RefreshBefore:   DefaultRefreshBefore,
+		RefreshBefore:   freshtoken.DefaultRenewBefore,
 		Timeout:         DefaultTimeout,
 	}
 	// A string of scopes separated by spaces is as many scopes, as the
@@ -369,7 +356,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 			return nil, bad(u.key, "%v", err)
 		}
 	}
-	if own, endpoint := freshtoken.OwnParamsInAuthURL(e.AuthURL); len(own) > 0 {
+	if own, endpoint := extraparams.OwnInAuthURL(e.AuthURL); len(own) > 0 {
 		return nil, bad("auth_url", "its query holds %s, the parameters of one log-in (copied from a browser?), which freshtoken adds itself; write the authorization endpoint alone, such as %q",
 			strings.Join(own, ", "), endpoint)
 	}
@@ -406,7 +393,7 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	switch {
 	case paste.SecretLabel(label):
 		return nil, bad("client_id", "is labelled %q: it holds the client secret (not shown), not the client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret", label)
-	case SecretForAnID(e.Provider, e.ClientID):
+	case paste.SecretForAnID(e.Provider, e.ClientID):
 		return nil, bad("client_id", "holds what is shaped as a %s client secret (not shown), not a client id; write the app's client id (OAuth identifier) here, and the secret in client_secret_env, client_secret_cmd or client_secret", e.Provider)
 	case paste.IDLabel(label) && !paste.Alone(value):
 		return nil, bad("client_id", "begins with the label %q, which is not part of the client id, and holds more after the client id (not shown, as it may be the secret); write the client id alone", label)

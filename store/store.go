@@ -133,30 +133,6 @@ func (r Record) printed() redact.Printed {
 	return redact.Printed{Name: "store.Record", Shown: shown(r)}
 }
 
-// Unreadable is what err, a store's error wrapping ErrCorrupt, says is
-// wrong with the record, without its words on what is done about it ("it
-// was left as it is, and a log-in replaces it"): for a command or a page
-// that deleted the record, which says so itself.
-func Unreadable(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, ErrCorrupt.Error()+": "); i >= 0 {
-		s = s[i+len(ErrCorrupt.Error())+2:]
-	}
-	what, _, _ := strings.Cut(s, "; ")
-	return what
-}
-
-// Whose names whose tokens r holds, as a configuration that logs in as
-// ours tells them: their grant, and the configuration file that logged in
-// when it is another on this machine (OtherThan), "client … logged in
-// with /home/me/work.toml".
-func (r *Record) Whose(ours ConfigFile) string {
-	if other := r.LoggedInWith.OtherThan(ours); other != "" {
-		return r.Grant.String() + " logged in with " + other
-	}
-	return r.Grant.String()
-}
-
 // LoggedInSince reports whether r's tokens come of a log-in made at t or
 // later, renewed since or not. A record written before LoggedInAt was
 // tells only while it has not been renewed.

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/keeper"
+	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -1037,7 +1038,7 @@ var errRenewedMeanwhile = errors.New("the stored tokens were renewed from the ex
 // sharing the store is logged in with them), unless given --force.
 func anotherConfigurations(src *freshtoken.Source, env string, rec *store.Record) error {
 	return usageErrorf("%s: %s already holds tokens named %s for %s, perhaps of another configuration that uses this store; pass --force to replace them, or give this configuration a [store] url of its own",
-		env, src.Location(), env, rec.Whose(src.ConfigFile()))
+		env, src.Location(), env, login.Whose(rec, src.ConfigFile()))
 }
 
 // printImported summarises the import, without a secret: the environments

@@ -12,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/extraparams"
 )
 
 // extraFlags are init's flags for how the client authenticates without a
@@ -41,10 +42,10 @@ func (x *extraFlags) apply(s *config.EnvSettings) error {
 		s.Resource = append(s.Resource, r)
 	}
 	var err error
-	if s.AuthParams, err = paramFlags("--auth-param", x.AuthParams, freshtoken.CheckAuthParam); err != nil {
+	if s.AuthParams, err = paramFlags("--auth-param", x.AuthParams, extraparams.CheckAuth); err != nil {
 		return err
 	}
-	if s.TokenParams, err = paramFlags("--token-param", x.TokenParams, freshtoken.CheckTokenParam); err != nil {
+	if s.TokenParams, err = paramFlags("--token-param", x.TokenParams, extraparams.CheckToken); err != nil {
 		return err
 	}
 	if s.KeyFile != "" {
@@ -77,7 +78,7 @@ func paramFlags(flag string, pairs []string, check func(string) error) (config.P
 		case strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }):
 			return nil, usageErrorf("%s %q=…: a parameter's name has no white space or control characters; write KEY=VALUE, such as prompt=consent", flag, k)
 		}
-		var own *freshtoken.ErrOwnParam
+		var own *extraparams.OwnError
 		switch err := check(k); {
 		case errors.As(err, &own) && own.Setting == "":
 			return nil, usageErrorf("%s %s=…: freshtoken sets %q itself", flag, k, k)

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
 )
@@ -208,7 +207,7 @@ func (p *prompter) secret(ctx context.Context, question string) (string, error) 
 // has. A label is told by its words (Client ID, client_id, OAuth
 // identifier), not by letters within them: a generic provider's
 // did:web:… or android:… is its own. The secret so labelled, or shaped as
-// the provider's secrets are (config.SecretForAnID), is refused without
+// the provider's secrets are (paste.SecretForAnID), is refused without
 // repeating it, and so is a line holding more than the client ID, which
 // may be the secret (paste.Alone). Refused only once every question was answered, it lost every answer.
 func clientIDCheck(provider string) func(string) error {
@@ -217,7 +216,7 @@ func clientIDCheck(provider string) func(string) error {
 		switch {
 		case paste.SecretLabel(label): // what follows is never repeated
 			return errors.New("that is labelled as the client secret, not the client ID: give the app's OAuth identifier (client ID) instead")
-		case config.SecretForAnID(provider, a):
+		case paste.SecretForAnID(provider, a):
 			return errors.New("that is shaped as the client secret (not shown), not the client ID: give the app's OAuth identifier (client ID) instead")
 		case strings.Contains(a, "://") && provider != "" && provider != "generic":
 			return errors.New("that is a web address, not the client ID, which the app's page at the provider shows as its OAuth identifier (client ID)")

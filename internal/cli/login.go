@@ -309,7 +309,7 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 		warnReplacingNewer(f, g.env, g.src)
 		g.overNewer = true // said once
 	case err == nil && rec != nil && !g.allows(rec):
-		theirs := rec.Whose(g.src.ConfigFile())
+		theirs := login.Whose(rec, g.src.ConfigFile())
 		if !g.opts.Yes && f.IO.InTTY {
 			return &login.NewerMeanwhileError{Env: g.env, Replace: again, Other: theirs, Where: g.src.Location()}
 		}

@@ -544,7 +544,7 @@ func logoutUnreadable(ctx context.Context, f *Factory, src *freshtoken.Source, l
 	if err := src.Logout(ctx); err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Logged out of %s: its stored record could not be read (%s), and was deleted", src.Env(), store.Unreadable(readErr))
+	msg := fmt.Sprintf("Logged out of %s: its stored record could not be read (%s), and was deleted", src.Env(), failure.Corruption(readErr))
 	if !local && src.CanRevoke() {
 		msg += "; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access there"
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -149,7 +150,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			forgotten = true
 			tokens = "its tokens were deleted from " + src.Location()
 			if err != nil {
-				tokens = fmt.Sprintf("its stored record could not be read (%s), and was deleted", store.Unreadable(err))
+				tokens = fmt.Sprintf("its stored record could not be read (%s), and was deleted", failure.Corruption(err))
 			}
 			return nil
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -318,7 +319,7 @@ func fillStatus(st *envStatus, rec *store.Record, asked []string) {
 		p.At = jsonTime(p.At)
 		st.Problem = &p
 	}
-	if freshtoken.RestLeft(rec, time.Now()) > 0 {
+	if resting.Left(rec, time.Now()) > 0 {
 		r := *rec.Rest
 		r.Until = jsonTime(r.Until.Add(time.Second - 1)) // rounded up: a script waiting until then finds the rest over
 		st.Rest = &r

@@ -641,7 +641,7 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 	there, err := to.Load(ctx, env)
 	switch {
 	case errors.Is(err, store.ErrCorrupt): // ErrNewerFormat too
-		what := store.Unreadable(err)
+		what := failure.Corruption(err)
 		return move{}, usageErrorf("in the new store, %s; neither was moved or changed: move it away, or upgrade freshtoken if a newer one wrote it", what)
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return move{}, newStoreFailed(err)

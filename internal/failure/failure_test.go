@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
@@ -365,4 +367,32 @@ func TestKeptTokensNextStep(t *testing.T) {
 			Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"a forced renewal tries them\"), so the grant has ended"},
 			"sandbox", "run `freshtoken login -e sandbox`", false},
 	})
+}
+
+// TestCorruptionSaysWhatAlone: what a store's refusal of a record it
+// cannot read says is wrong, for a command or a page that deleted the
+// record: the file and the fault, without the store's words that it was
+// left as it is and that a log-in replaces it.
+func TestCorruptionSaysWhatAlone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens") // made 0700 by the store
+	st := filestore.New(dir)
+	ctx := t.Context()
+	if err := st.Save(ctx, "sandbox", &store.Record{AccessToken: "at", RefreshToken: "rt"}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "sandbox*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the record's file: %v, %v", files, err)
+	}
+	if err := os.WriteFile(files[0], []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Load(ctx, "sandbox")
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Load of a broken record: %v; want store.ErrCorrupt", err)
+	}
+	got := failure.Corruption(err)
+	if !strings.HasPrefix(got, files[0]+" is not valid JSON (") || strings.Contains(got, "log-in") || strings.Contains(got, store.ErrCorrupt.Error()) {
+		t.Errorf("Corruption(%q) = %q; want the file and its fault alone", err, got)
+	}
 }

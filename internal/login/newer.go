@@ -82,3 +82,14 @@ func (e *NewerMeanwhileError) Error() string {
 	}
 	return fmt.Sprintf("%s: a newer freshtoken stored tokens for %[1]s while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or %s", e.Env, next)
 }
+
+// Whose names whose tokens r holds, as a configuration that logs in as
+// ours tells them: their grant, and the configuration file that logged in
+// when it is another on this machine (store.ConfigFile.OtherThan), "client
+// … logged in with /home/me/work.toml".
+func Whose(r *store.Record, ours store.ConfigFile) string {
+	if other := r.LoggedInWith.OtherThan(ours); other != "" {
+		return r.Grant.String() + " logged in with " + other
+	}
+	return r.Grant.String()
+}

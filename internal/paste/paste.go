@@ -88,3 +88,18 @@ func labelSays(label string, names ...string) bool {
 	words := strings.FieldsFunc(strings.ToLower(label), func(r rune) bool { return r < 'a' || r > 'z' })
 	return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(names, w) })
 }
+
+// SecretForAnID reports whether id, pasted as the client id of provider (a
+// preset's name), holds rather its client secret, where the provider's two
+// look different: Google's secrets begin GOCSPX-, and Microsoft Entra's
+// hold a ~, which their client ids never do, in quotes or after a label
+// too.
+func SecretForAnID(provider, id string) bool {
+	switch provider {
+	case "google":
+		return strings.Contains(id, "GOCSPX-")
+	case "microsoft":
+		return strings.Contains(id, "~")
+	}
+	return false
+}

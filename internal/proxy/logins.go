@@ -513,7 +513,7 @@ func (e *envProxy) meanwhileCheck(overNewer bool, over replacing) func(*store.Re
 		}
 		if err == nil && rec != nil && e.src.CheckGrant(rec) == nil && !over.any {
 			if other := rec.LoggedInWith.OtherThan(e.loggedInWith(over)); other != "" && !slices.Contains(over.files, other) {
-				return &login.NewerMeanwhileError{Env: e.name, Other: rec.Whose(e.loggedInWith(over)), Where: e.src.Location()}
+				return &login.NewerMeanwhileError{Env: e.name, Other: login.Whose(rec, e.loggedInWith(over)), Where: e.src.Location()}
 			}
 		}
 		return newer(rec, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -394,7 +395,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 	if !rec.RenewedAt.IsZero() {
 		v.LastRenewal = ago(now.Sub(rec.RenewedAt))
 	}
-	if rest := rec.Rest; freshtoken.RestLeft(rec, now) > 0 {
+	if rest := rec.Rest; resting.Left(rec, now) > 0 {
 		force := "Renew now does not wait"
 		if rest.PutBack {
 			force = "Renew now waits too"
@@ -492,7 +493,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 				p.buttonFailed(w, r, name, "logout-failed", err)
 				return
 			}
-			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", store.Unreadable(lerr))
+			p.log.Info("logged out; the stored record could not be read, and was deleted", "env", name, "error", kinds.Corruption(lerr))
 			e.succeed()
 			http.Redirect(w, r, p.noticeURL("logged-out-unreadable", name), http.StatusSeeOther)
 			return
