@@ -22,7 +22,8 @@ import (
 
 // Revoke asks the provider to end the grant (RFC 7009): the refresh token,
 // then the access token, at Settings.RevocationURL. It stores nothing and
-// forgets nothing; Logout does that, whatever Revoke answered. A revocation
+// forgets nothing; RevokeAndLogoutOf forgets them too, as its caller's rule
+// says. A revocation
 // endpoint that is plain http to another machine is sent nothing
 // (ErrClearText): the tokens would cross the network readable. It does
 // nothing when no revocation endpoint is known, or when no tokens of this
@@ -81,7 +82,9 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 // invalid_grant was stored, and told, as a grant ended for an environment
 // logged out of on purpose. keep is given the revocation's error (nil: it
 // succeeded, or nothing was sent) with the lock held, and so must call
-// nothing of the Source. err is LogoutOf's, nil when the tokens were kept.
+// nothing of the Source. Tokens keep lets go of are deleted even once ctx
+// has ended: the revocation's outcome, known by then, decided it. err is
+// LogoutOf's, nil when the tokens were kept.
 func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record, keep func(revokeErr error) bool) (unknown string, revokeErr, err error) {
 	if s.unmade() {
 		return "", nil, errNotMade
@@ -90,7 +93,7 @@ func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record, 
 	unknown, revokeErr = s.revokeGrantOf(ctx, loggedIn, func(revokeErr error) {
 		locked = true
 		if !keep(revokeErr) {
-			err = s.forget(ctx, loggedIn)
+			err = s.forget(context.WithoutCancel(ctx), loggedIn)
 		}
 	})
 	if !locked && !keep(revokeErr) {
@@ -152,8 +155,7 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 		// a log-out forgets it (see LogoutOf).
 		r = u.rec
 	}
-	grantEnded := false // the refresh token was revoked, or no longer known
-	revoked := false    // the refresh token was revoked, its answer read
+	grantEnded := false // the refresh token was revoked, or no longer known: its answer read
 	deadline := time.Now().Add(s.set.Timeout)
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {
 		if t.token == "" {
@@ -171,8 +173,12 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 		case err != nil:
 			what := strings.ReplaceAll(t.hint, "_", " ")
 			if ctx.Err() != nil {
-				if revoked { // the refresh token's answer was read: the grant has ended
-					return "", fmt.Errorf("%s: the provider revoked the refresh token, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, ErrGrantRevoked, what, ctx.Err())
+				if grantEnded {
+					did := "revoked the refresh token"
+					if unknown != "" {
+						did = "no longer knew the refresh token (" + unknown + ")"
+					}
+					return "", fmt.Errorf("%s: the provider %s, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, did, ErrGrantRevoked, what, ctx.Err())
 				}
 				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
 			}
@@ -208,7 +214,6 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 		}
 		s.log.Debug("token revoked", "url", redact.URL(s.set.RevocationURL), "token_type_hint", t.hint)
 		grantEnded = t.hint == "refresh_token"
-		revoked = revoked || grantEnded
 		unknown = "" // something was revoked
 	}
 	return unknown, nil
@@ -235,8 +240,8 @@ const maxRevocationWait = 10 * time.Second
 // revokeRetried is revoke, tried again while the endpoint answers that it
 // cannot now (a 5xx, a 429) or its answer is lost (the connection closed
 // before it ended), up to Settings.RetryBackoff's tries: revoking a token
-// again is harmless (RFC 7009 2.2), and given up, a log-out forgets tokens
-// whose grant lives on. It waits as RetryBackoff says, or as long as the
+// again is harmless (RFC 7009 2.2), and given up, a log-out keeps tokens
+// the person wants ended. It waits as RetryBackoff says, or as long as the
 // answer's Retry-After asks when that is longer, up to maxRevocationWait,
 // and never past deadline, the end of the whole revocation: an endpoint
 // asking for longer is given up at once. Each try ends at deadline too,
