@@ -2,10 +2,12 @@ package freshtoken
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -34,7 +36,8 @@ import (
 // place of those they replace. An endpoint that cannot answer now (a 5xx,
 // a 429), or whose answer is lost or breaks off, is tried again,
 // Settings.RetryBackoff apart or as long as its Retry-After asks, up to 10
-// seconds; the whole revocation, both tokens and every try, ends within
+// seconds (not one whose certificate this machine does not trust, nor a
+// host name with no address: no try changes those); the whole revocation, both tokens and every try, ends within
 // Settings.Timeout, as a person waits on it with the renewal lock held.
 // Given up as ctx ends once the provider has revoked the refresh token,
 // the error wraps ErrGrantRevoked too. Once the refresh token is revoked
@@ -293,11 +296,19 @@ func (s *Source) revokeRetried(ctx context.Context, deadline time.Time, secret, 
 // other than a refusal, lost the answer on the way (a connection refused,
 // reset or closed before the status came), which the next try may get
 // whole: not a time-out, which spent the time the revocation had, nor an
-// answer too large, which the endpoint gives again.
+// answer too large, which the endpoint gives again, nor a certificate
+// this machine does not trust or a host name with no address, which stay
+// so until a person acts.
 func revocationLost(err error) bool {
-	var late *tokenerr.TimeoutError
-	var gone *tokenUnknown
-	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge)
+	var (
+		late    *tokenerr.TimeoutError
+		gone    *tokenUnknown
+		cert    *httpx.CertificateError
+		tlsCert *tls.CertificateVerificationError
+		dns     *net.DNSError
+	)
+	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge) &&
+		!errors.As(err, &cert) && !errors.As(err, &tlsCert) && !(errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // revoke sends one RFC 7009 request, under work, bounded by the

@@ -2,7 +2,11 @@ package cli_test
 
 import (
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -14,14 +18,28 @@ import (
 )
 
 // TestLogoutKeepsTheTokensTheProviderCouldNotRevoke: a log-out whose
-// revocation the provider fails (a 503 at every try) keeps the tokens,
+// revocation the provider fails (a 503 at every try, a certificate this
+// machine does not trust, a host name with no address) keeps the tokens,
 // in a file store and in Redis alike, and says in one line, exit 5, what
 // failed, that they are kept, and the two next steps: logout again, or
 // logout --local. They were forgotten, saying the grant may still be
 // valid, and with them the only means to end it short of the provider's
 // own pages. The logout run again, once the provider answers, ends the
-// grant and forgets them.
+// grant and forgets them. A certificate or a host name that no try
+// changes is tried once: they were tried again until the time-out ran out.
 func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
+	untrusted := func(t *testing.T, _ *devEnv, conns *atomic.Int32) string {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes it refuses
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv.URL + "/revoke"
+	}
 	for _, tc := range []struct {
 		name  string
 		url   func(t *testing.T, e *devEnv, sent *atomic.Int32) string
@@ -30,6 +48,10 @@ func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 	}{
 		{"503 at every try", func(_ *testing.T, e *devEnv, _ *atomic.Int32) string { return e.api + "v2/revoke" }, 3,
 			"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of 3 tries"},
+		{"a certificate not trusted", untrusted, 1,
+			"could not revoke the refresh token (the certificate of 127.0.0.1 is signed by an unknown authority; set ca_file)"},
+		{"a host with no address", func(*testing.T, *devEnv, *atomic.Int32) string { return "https://revoke.invalid/revoke" }, 0,
+			"could not revoke the refresh token (dial tcp: lookup revoke.invalid"},
 	} {
 		for _, where := range []string{"file", "redis"} {
 			t.Run(tc.name+" in "+where, func(t *testing.T) {
