@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 )
 
@@ -117,5 +118,59 @@ func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLogoutAgainAfterARevocationWhoseAnswerWasLost: a revocation the
+// provider carried out but whose answer never arrived whole (a 200 cut
+// off, at every try) keeps the tokens (exit 5), as nothing says the grant
+// ended. A renewal then (a keeper's, or `token --force`) is refused by the
+// provider: the grant is noted as ended (exit 3), as it would be for any
+// grant the provider ended, and the tokens are still there for the
+// log-out. logout run again ends in a log-out (exit 0) with the tokens
+// forgotten: nothing is left that only --local could clear.
+func TestLogoutAgainAfterARevocationWhoseAnswerWasLost(t *testing.T) {
+	var cut atomic.Bool
+	cut.Store(true)
+	e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/revoke" || !cut.Load() {
+				provider.ServeHTTP(w, r)
+				return
+			}
+			provider.ServeHTTP(httptest.NewRecorder(), r) // revoked, its answer lost
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"))
+		})
+	})
+	var timeout config.Duration
+	if err := timeout.UnmarshalTOML("2s"); err != nil {
+		t.Fatal(err)
+	}
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke", Timeout: timeout})
+	e.loginOutside(t)
+
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "logout", "-e", "dev"); code != cli.ExitUnreachable || !strings.Contains(stderr.String(), "whose answer broke off") || e.record(t, "dev") == nil {
+		t.Fatalf("logout: exit %d, stderr:\n%s\nwant exit 5 and the tokens kept", code, stderr)
+	}
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "token", "--force", "-e", "dev"); code != failure.LoginNeeded.Row().Exit {
+		t.Fatalf("token --force after the lost answer: exit %d, stderr:\n%s\nwant 3, the grant ended", code, stderr)
+	}
+	if e.record(t, "dev") == nil {
+		t.Fatal("the renewal refused deleted the tokens")
+	}
+	cut.Store(false)
+	ios, _, stderr = testStreams(false, false)
+	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.HasPrefix(stderr.String(), "Logged out of dev: ") {
+		t.Errorf("logout again: exit %d, stderr:\n%s", code, stderr)
+	}
+	if rec := e.record(t, "dev"); rec != nil {
+		t.Errorf("after logout again the store holds %+v", rec)
 	}
 }
