@@ -2,10 +2,12 @@ package freshtoken
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,7 +24,8 @@ import (
 
 // Revoke asks the provider to end the grant (RFC 7009): the refresh token,
 // then the access token, at Settings.RevocationURL. It stores nothing and
-// forgets nothing; Logout does that, whatever Revoke answered. A revocation
+// forgets nothing; RevokeAndLogoutOf forgets them too, as its caller's rule
+// says. A revocation
 // endpoint that is plain http to another machine is sent nothing
 // (ErrClearText): the tokens would cross the network readable. It does
 // nothing when no revocation endpoint is known, or when no tokens of this
@@ -33,7 +36,8 @@ import (
 // place of those they replace. An endpoint that cannot answer now (a 5xx,
 // a 429), or whose answer is lost or breaks off, is tried again,
 // Settings.RetryBackoff apart or as long as its Retry-After asks, up to 10
-// seconds; the whole revocation, both tokens and every try, ends within
+// seconds (not one whose certificate this machine does not trust, nor a
+// host name with no address: no try changes those); the whole revocation, both tokens and every try, ends within
 // Settings.Timeout, as a person waits on it with the renewal lock held.
 // Given up as ctx ends once the provider has revoked the refresh token,
 // the error wraps ErrGrantRevoked too. Once the refresh token is revoked
@@ -81,7 +85,9 @@ func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unk
 // invalid_grant was stored, and told, as a grant ended for an environment
 // logged out of on purpose. keep is given the revocation's error (nil: it
 // succeeded, or nothing was sent) with the lock held, and so must call
-// nothing of the Source. err is LogoutOf's, nil when the tokens were kept.
+// nothing of the Source. Tokens keep lets go of are deleted even once ctx
+// has ended: the revocation's outcome, known by then, decided it. err is
+// LogoutOf's, nil when the tokens were kept.
 func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record, keep func(revokeErr error) bool) (unknown string, revokeErr, err error) {
 	if s.unmade() {
 		return "", nil, errNotMade
@@ -90,7 +96,7 @@ func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record, 
 	unknown, revokeErr = s.revokeGrantOf(ctx, loggedIn, func(revokeErr error) {
 		locked = true
 		if !keep(revokeErr) {
-			err = s.forget(ctx, loggedIn)
+			err = s.forget(context.WithoutCancel(ctx), loggedIn)
 		}
 	})
 	if !locked && !keep(revokeErr) {
@@ -152,8 +158,7 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 		// a log-out forgets it (see LogoutOf).
 		r = u.rec
 	}
-	grantEnded := false // the refresh token was revoked, or no longer known
-	revoked := false    // the refresh token was revoked, its answer read
+	grantEnded := false // the refresh token was revoked, or no longer known: its answer read
 	deadline := time.Now().Add(s.set.Timeout)
 	for _, t := range []struct{ token, hint string }{{r.RefreshToken, "refresh_token"}, {r.AccessToken, "access_token"}} {
 		if t.token == "" {
@@ -171,8 +176,12 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 		case err != nil:
 			what := strings.ReplaceAll(t.hint, "_", " ")
 			if ctx.Err() != nil {
-				if revoked { // the refresh token's answer was read: the grant has ended
-					return "", fmt.Errorf("%s: the provider revoked the refresh token, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, ErrGrantRevoked, what, ctx.Err())
+				if grantEnded {
+					did := "revoked the refresh token"
+					if unknown != "" {
+						did = "no longer knew the refresh token (" + unknown + ")"
+					}
+					return "", fmt.Errorf("%s: the provider %s, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, did, ErrGrantRevoked, what, ctx.Err())
 				}
 				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
 			}
@@ -208,7 +217,6 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 		}
 		s.log.Debug("token revoked", "url", redact.URL(s.set.RevocationURL), "token_type_hint", t.hint)
 		grantEnded = t.hint == "refresh_token"
-		revoked = revoked || grantEnded
 		unknown = "" // something was revoked
 	}
 	return unknown, nil
@@ -235,8 +243,8 @@ const maxRevocationWait = 10 * time.Second
 // revokeRetried is revoke, tried again while the endpoint answers that it
 // cannot now (a 5xx, a 429) or its answer is lost (the connection closed
 // before it ended), up to Settings.RetryBackoff's tries: revoking a token
-// again is harmless (RFC 7009 2.2), and given up, a log-out forgets tokens
-// whose grant lives on. It waits as RetryBackoff says, or as long as the
+// again is harmless (RFC 7009 2.2), and given up, a log-out keeps tokens
+// the person wants ended. It waits as RetryBackoff says, or as long as the
 // answer's Retry-After asks when that is longer, up to maxRevocationWait,
 // and never past deadline, the end of the whole revocation: an endpoint
 // asking for longer is given up at once. Each try ends at deadline too,
@@ -288,11 +296,19 @@ func (s *Source) revokeRetried(ctx context.Context, deadline time.Time, secret, 
 // other than a refusal, lost the answer on the way (a connection refused,
 // reset or closed before the status came), which the next try may get
 // whole: not a time-out, which spent the time the revocation had, nor an
-// answer too large, which the endpoint gives again.
+// answer too large, which the endpoint gives again, nor a certificate
+// this machine does not trust or a host name with no address, which stay
+// so until a person acts.
 func revocationLost(err error) bool {
-	var late *tokenerr.TimeoutError
-	var gone *tokenUnknown
-	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge)
+	var (
+		late    *tokenerr.TimeoutError
+		gone    *tokenUnknown
+		cert    *httpx.CertificateError
+		tlsCert *tls.CertificateVerificationError
+		dns     *net.DNSError
+	)
+	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge) &&
+		!errors.As(err, &cert) && !errors.As(err, &tlsCert) && !(errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // revoke sends one RFC 7009 request, under work, bounded by the

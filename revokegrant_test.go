@@ -14,6 +14,8 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -353,6 +355,63 @@ func TestInterruptedRevocationSaysTheGrantWasRevoked(t *testing.T) {
 				t.Fatalf("Revoke: %q; want one line, context.Canceled, and ErrGrantRevoked %t", err, tt.revoked)
 			}
 		})
+	}
+}
+
+// TestInterruptedRevocationForgetsOnceTheGrantEnded: a log-out
+// (RevokeAndLogoutOf, with the rule logout and the proxy's page use)
+// interrupted as the access token's revocation waits, once the provider
+// has revoked the refresh token or answered that it no longer knows it,
+// forgets the tokens, in a file store and in Redis alike, its context
+// ended: the grant has ended. They were kept, for a log-out again to
+// revoke a grant no longer there. Interrupted before the refresh token's
+// answer, the tokens are kept: the grant may live on.
+func TestInterruptedRevocationForgetsOnceTheGrantEnded(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		silent string // the hint whose revocation is not answered
+		gone   bool   // the refresh token is answered invalid_token
+		kept   bool
+	}{
+		{"refresh token unanswered", "refresh_token", false, true},
+		{"refresh token revoked", "access_token", false, false},
+		{"refresh token no longer known", "access_token", true, false},
+	} {
+		for _, where := range []string{"file", "redis"} {
+			t.Run(tt.name+" in "+where, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
+					switch {
+					case hint == tt.silent:
+						cancel() // Ctrl-C as the endpoint takes its time
+						w.WriteHeader(http.StatusServiceUnavailable)
+					case tt.gone:
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusBadRequest)
+						w.Write([]byte(`{"error":"invalid_token"}`))
+					}
+				})
+				r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+				revokeAt(r, srv.URL+"/revoke")
+				src := r.source()
+				if where == "redis" {
+					src = r.sourceOn(redistest.OpenStore(t, redistest.Start(t).URL))
+				}
+				r.login(src)
+				rec, err := src.Record(context.Background())
+				if err != nil || rec == nil {
+					t.Fatalf("logged in: %+v, %v", rec, err)
+				}
+				_, revokeErr, err := src.RevokeAndLogoutOf(ctx, rec, failure.RevocationKeeps)
+				if err != nil || !errors.Is(revokeErr, context.Canceled) || errors.Is(revokeErr, freshtoken.ErrGrantRevoked) == tt.kept {
+					t.Fatalf("RevokeAndLogoutOf: revocation %v, log-out %v; want it given up, ErrGrantRevoked %t", revokeErr, err, !tt.kept)
+				}
+				if after, err := src.Record(context.Background()); err != nil || (after != nil) != tt.kept {
+					t.Fatalf("the store holds %+v, %v; want the tokens kept: %t", after, err, tt.kept)
+				}
+			})
+		}
 	}
 }
 

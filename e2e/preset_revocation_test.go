@@ -19,11 +19,10 @@ import (
 // endpoint, https://oauth2.googleapis.com/revoke, is served here by a test
 // server that an office proxy (HTTPS_PROXY) tunnels every host to, its
 // certificate from a private authority in ca_file. Its invalid_request is
-// the provider's failure: the tokens are forgotten, and logout says the
-// grant may live on (exit 5); it was told as the configuration's, "check
-// revocation_url", a setting the person never wrote, and the tokens were
-// kept (exit 2) at every try. unsupported_token_type is the provider's
-// too. The same URL written as revocation_url is the configuration's to
+// the provider's failure: the tokens are kept, for logout again or
+// --local (exit 5); it was told as the configuration's, "check
+// revocation_url", a setting the person never wrote (exit 2).
+// unsupported_token_type is the provider's too. The same URL written as revocation_url is the configuration's to
 // check (exit 2, tokens kept). A web page there keeps the tokens (nothing
 // was revoked), saying to set revocation_url where the endpoint is now,
 // not to check one the file does not hold.
@@ -52,10 +51,10 @@ func TestLogoutAtAPresetsRevocationEndpoint(t *testing.T) {
 		kept      bool
 		said, not string
 	}{
-		{"preset, invalid_request", answer("invalid_request"), false, 5, false,
-			"could not revoke the refresh token (HTTP 400 Bad Request, invalid_request); the grant may still be valid", "check revocation_url"},
-		{"preset, unsupported_token_type", answer("unsupported_token_type"), false, 5, false,
-			"could not revoke the refresh token (HTTP 400 Bad Request, unsupported_token_type); the grant may still be valid", "check revocation_url"},
+		{"preset, invalid_request", answer("invalid_request"), false, 5, true,
+			"could not revoke the refresh token (HTTP 400 Bad Request, invalid_request); nothing was deleted: the tokens are kept", "check revocation_url"},
+		{"preset, unsupported_token_type", answer("unsupported_token_type"), false, 5, true,
+			"could not revoke the refresh token (HTTP 400 Bad Request, unsupported_token_type); nothing was deleted: the tokens are kept", "check revocation_url"},
 		{"preset, a web page", answer(""), false, 2, true,
 			"so the refresh token was not revoked; set revocation_url to where the provider's revocation endpoint is now (this one is where its documentation put it); nothing was deleted", "check revocation_url"},
 		{"typed, invalid_request", answer("invalid_request"), true, 2, true,

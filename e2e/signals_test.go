@@ -537,16 +537,20 @@ func TestMigrateWaitingForTheLock(t *testing.T) {
 // (it said "interrupted: dev: lock …/dev.lock: context canceled dev: the
 // provider's revocation endpoint … (context canceled)", naming neither the
 // tokens nor what to do). Stopped as the access token's revocation waits,
-// the provider having answered that it revoked the refresh token, the line
-// says the grant has ended: it said the provider "may" have revoked them.
+// the provider having answered that it revoked the refresh token, the
+// grant has ended: the tokens are forgotten, and it says so, exiting
+// 128+N (they were kept, to revoke a grant no longer there).
 func TestSignalWhileLogoutRevokes(t *testing.T) {
 	for _, tt := range []struct {
-		name    string
-		silent  string // the token_type_hint whose revocation is not answered: "" for both
-		revoked string
+		name   string
+		sig    syscall.Signal
+		silent string // the token_type_hint whose revocation is not answered: "" for both
+		kept   bool
 	}{
-		{"refresh token unanswered", "", "the provider may have revoked them already"},
-		{"access token unanswered", "access_token", "the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires"},
+		{"refresh token unanswered, SIGTERM", syscall.SIGTERM, "", true},
+		{"refresh token unanswered, Ctrl-C", syscall.SIGINT, "", true},
+		{"access token unanswered, SIGTERM", syscall.SIGTERM, "access_token", false},
+		{"access token unanswered, Ctrl-C", syscall.SIGINT, "access_token", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			revokes := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}) // 200: revoked
@@ -559,14 +563,20 @@ func TestSignalWhileLogoutRevokes(t *testing.T) {
 			before := w.storeBytes()
 			run := w.watch("logout")
 			revocation.await(t, run, "the revocation request")
-			run.cmd.Process.Signal(syscall.SIGTERM)
-			stderr := run.waitExit(t, 128+int(syscall.SIGTERM))
-			want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s (%s); run `freshtoken logout -e dev` to finish it\n", w.storeFile(), tt.revoked))
+			run.cmd.Process.Signal(tt.sig)
+			stderr := run.waitExit(t, 128+int(tt.sig))
+			want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s (the provider may have revoked them already); run `freshtoken logout -e dev` to finish it\n", w.storeFile()))
+			if !tt.kept {
+				want = fmt.Sprintf("Logged out of dev: the provider ended the grant, and its tokens were deleted from %s; the access token's revocation was stopped, and it may stay valid until it expires.\nfreshtoken: interrupted\n", w.storeFile())
+			}
 			if stderr != want {
 				t.Fatalf("stderr:\n%s\nwant:\n%s", stderr, want)
 			}
-			if !bytes.Equal(w.storeBytes(), before) {
+			if tt.kept && !bytes.Equal(w.storeBytes(), before) {
 				t.Fatal("the stored tokens changed")
+			}
+			if _, err := os.Stat(w.storeFile()); tt.kept == errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the stored tokens: %v; want them kept: %t", err, tt.kept)
 			}
 		})
 	}

@@ -46,20 +46,24 @@ answering that it no longer knows the tokens (invalid_token, revoked or
 expired already) revoked nothing: they are forgotten, and it says so. An
 endpoint answering that it cannot answer now (a 5xx, a 429), or whose answer
 was lost or broke off, is tried again a few times, waiting as its Retry-After
-asks up to 10 seconds; the whole revocation ends within the environment's
-timeout (30s by default). If the provider cannot be reached or fails (a
-network error, a 5xx, an answer that broke off or never ended,
-unsupported_token_type for the refresh token, an invalid_request from the
-endpoint its discovery document or its provider preset names), the tokens are
-still forgotten and the message says what failed (exit 5), unless the
-provider had revoked the refresh token, ending the grant, and failed only
-the access token, which lasts until it expires (exit 0); a token store
-failing before anything is sent (no room for its lock file, Redis out of
-reach) keeps them (exit 5), and one failing to delete them once the
-provider revoked the grant says so, and to log out again once it is fixed;
-interrupted (Ctrl-C) before they are deleted, it
-keeps them and says so, and whether the provider had revoked the refresh
-token by then. Tokens of a log-in made
+asks up to 10 seconds (not a certificate this machine does not trust, nor a
+host name with no address: no try changes those); the whole revocation ends
+within the environment's timeout (30s by default). If the provider cannot be
+reached or fails (a network error, a 5xx, an answer that broke off or never
+ended, unsupported_token_type for the refresh token, an invalid_request from
+the endpoint its discovery document or its provider preset names), the tokens
+are kept, as they are needed to end the grant, and the message says what
+failed (exit 5): log out again later, or use --local to forget them without
+ending the grant; a running proxy or service keeps renewing them meanwhile.
+Once the provider has revoked the refresh token, the grant has ended: a
+failure of the access token's revocation then is none (exit 0), and the
+tokens are forgotten. A token store failing before anything is sent (no room
+for its lock file, Redis out of reach) keeps them (exit 5), and one failing to
+delete them once the provider revoked the grant says so, and to log out again
+once it is fixed; interrupted
+(Ctrl-C) before the provider revoked the refresh token, it keeps them and
+says so; after, they are forgotten, and it says the grant has ended. Tokens
+of a log-in made
 while it ran (in another terminal, or the proxy's page) are kept, and it
 says so. A revocation_url that is plain http to another machine is sent
 nothing: the tokens are kept, and it says what to do. Tokens stored under
@@ -214,7 +218,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		// no renewal (a proxy's or a service's) comes between to spend
 		// the refresh token just revoked.
 		unknown, revokeErr, err = src.RevokeAndLogoutOf(ctx, rec, func(revokeErr error) bool {
-			keptForRevoke = revocationKeeps(ctx, revokeErr)
+			keptForRevoke = failure.RevocationKeeps(revokeErr)
 			return keptForRevoke
 		})
 	}
@@ -232,10 +236,13 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return stopped(revokeErr)
 		case config.RevocationToFix(revokeErr):
 			return revocationMisconfigured(f, src, revokeErr)
+		case failure.Of(revokeErr) == failure.StoreUnreachable:
+			// The store failed as the revocation read the tokens or took
+			// the lock, before anything was sent; the delete would fail
+			// the same way.
+			return kept(revokeErr, "nothing was sent to the provider and nothing deleted")
 		}
-		// The store failed as the revocation read the tokens or took the
-		// lock, before anything was sent; the delete would fail the same way.
-		return kept(revokeErr, "nothing was sent to the provider and nothing deleted")
+		return revocationFailedKept(f, src, revokeErr)
 	}
 	// A log-in stored before the revocation took the lock (as a
 	// client_secret_cmd asked a passphrase): nothing was sent, and the
@@ -254,19 +261,13 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		defer fmt.Fprintf(f.IO.ErrOut, "Run `%s` to log out of the log-in made since too.\n", again)
 	} else if err != nil {
 		if ctx.Err() != nil {
-			return stopped(err)
+			return stopped(errors.Join(err, revokeErr))
 		}
 		if opts.Local && failure.Of(err) == failure.StoreUnreachable {
 			return kept(err, "nothing was deleted")
 		}
 		if notOwn(err) {
-			if revokeErr == nil {
-				return nil
-			}
-			// Its own were revoked in vain before another configuration's
-			// took their place: the grant lives on, and that is told.
-			fmt.Fprintf(f.IO.ErrOut, "Its own tokens, since replaced, were sent to be revoked, but %s; their grant may still be valid at the provider until it expires, or until you remove the app's access there.\n", trimEnv(revokeErr, src.Env()))
-			return revocationFailed(revokeErr)
+			return nil
 		}
 		if !opts.Local && revokeErr == nil && !unrevoked && unknown == "" && src.CanRevoke() {
 			// Revoked, then not deleted: told only that nothing was
@@ -280,12 +281,12 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	if said := forgetTokenFile(ctx, f, env, rec, laterKept || unrevoked); said != "" {
 		defer fmt.Fprintln(f.IO.ErrOut, said) // after what the log-out did
 	}
-	if revokeErr != nil {
-		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were %s, but %s; the grant may still be valid at the provider until it expires, or until you remove the app's access there.\n",
-			src.Env(), gone, trimEnv(revokeErr, src.Env()))
-		return revocationFailed(revokeErr)
-	}
 	switch {
+	case errors.Is(revokeErr, freshtoken.ErrGrantRevoked):
+		// Stopped (Ctrl-C) as the access token's revocation was under
+		// way, once the provider had ended the grant: the refresh token
+		// is of no more use, and the tokens were forgotten.
+		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the provider ended the grant, and its tokens were %s; the access token's revocation was stopped, and it may stay valid until it expires.\n", src.Env(), gone)
 	case opts.Local:
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: its tokens were %s.\n", src.Env(), gone)
 	case unrevoked:
@@ -300,19 +301,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		fmt.Fprintf(f.IO.ErrOut, "Logged out of %s: the grant was revoked at the provider, and its tokens were %s.\n", src.Env(), gone)
 	}
 	return nil
-}
-
-// revocationKeeps reports whether a log-out keeps the tokens for
-// revokeErr, its revocation's outcome (runLogout says why): tokens not
-// this environment's, or gone already; a revocation endpoint in clear
-// text, or one the configuration has to fix; the log-out stopped; the
-// store failing before anything was sent. It is asked with the renewal
-// lock held, and so calls nothing of the Source.
-func revocationKeeps(ctx context.Context, revokeErr error) bool {
-	var fe *freshtoken.Error
-	return errors.Is(revokeErr, freshtoken.ErrLoginRequired) && (errors.As(revokeErr, &fe) || errors.Is(revokeErr, store.ErrNotFound)) ||
-		errors.Is(revokeErr, freshtoken.ErrClearText) || ctx.Err() != nil || signalOf(revokeErr) != 0 ||
-		config.RevocationToFix(revokeErr) || revokeErr != nil && failure.Of(revokeErr) == failure.StoreUnreachable
 }
 
 // confirmLogoutOfOther is asked before a log-out of rec, tokens of this
@@ -410,15 +398,18 @@ func hasMistakes(keys []string) string {
 	return "have mistakes"
 }
 
-// revocationFailed is the exit of a log-out whose revocation failed: a
-// client the provider refused, or a secret that could not be read, is the
-// configuration's (2); anything else kept the provider from answering (5).
-func revocationFailed(revokeErr error) error {
-	code := failure.Of(revokeErr).Row().Exit
-	if code == failure.Unexpected.Row().Exit {
-		code = ExitUnreachable
+// revocationFailedKept is the log-out whose revocation the provider failed
+// (out of reach, a 5xx at every try, an answer that broke off, a refusal
+// the configuration cannot fix): the tokens are kept, as forgotten they
+// could not end the grant when the provider answers again, and it lived on
+// at the provider. It exits 5.
+func revocationFailedKept(f *Factory, src *freshtoken.Source, revokeErr error) error {
+	kind := failure.Of(revokeErr)
+	if kind == failure.Unexpected {
+		kind = failure.ProviderUnreachable
 	}
-	return &silentError{code: code}
+	return &keptTokensError{kind: kind, msg: fmt.Sprintf("%s: %s; nothing was deleted: the tokens are kept in %s so that the log-out can be tried again: run `%s` later, or `%s` to forget them without revoking them",
+		src.Env(), trimEnv(revokeErr, src.Env()), src.Location(), f.commandLine("logout -e "+src.Env()), f.commandLine("logout --local -e "+src.Env()))}
 }
 
 // keptTokensError is a log-out that kept the tokens, of the exit of why

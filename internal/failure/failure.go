@@ -275,6 +275,18 @@ func KeptTokens(msg string) bool {
 	return strings.Contains(ownWords(msg), tokenerr.KeptTokensTried)
 }
 
+// RevocationKeeps reports whether a log-out keeps the tokens for err, the
+// outcome of their revocation (freshtoken.Source.RevokeAndLogoutOf's keep):
+// every failure keeps them, for the log-out to be tried again, as with
+// nothing stored nothing could end the grant but the provider's own pages.
+// Not a later log-in's tokens found in their place (store.ErrChanged),
+// which the log-out keeps itself, nor a revocation given up once the
+// provider had revoked the refresh token (freshtoken.ErrGrantRevoked): the
+// grant has ended, and so has the refresh token's use.
+func RevocationKeeps(err error) bool {
+	return err != nil && !errors.Is(err, store.ErrChanged) && !errors.Is(err, freshtoken.ErrGrantRevoked)
+}
+
 // LoginStep is the step that follows msg, the engine's words on a grant
 // that ended, in env: a log-in, or first `token --force` for tokens it
 // says it kept, which the engine names in its own terms, not the command

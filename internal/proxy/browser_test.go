@@ -143,7 +143,7 @@ func text(ctx context.Context, t *testing.T, sel string) string {
 
 // TestNoticesCannotBeForged: a web page on another site (here another port
 // of this machine) that sends the browser to the status page with a
-// notice in its address, such as "logged-out-here", which tells the person
+// notice in its address, such as "logged-out-unrevoked", which tells the person
 // to remove the app's access at the provider, gets the page without it:
 // only the proxy's own redirects, after a button or a log-in, show one.
 // The page the person then sees tells only the truth (dev is logged in).
@@ -151,7 +151,7 @@ func TestNoticesCannotBeForged(t *testing.T) {
 	exe := chromium(t)
 	f := newFixture(t)
 	f.login(t, "dev")
-	forged := f.base + "/?done=logged-out-here&env=dev"
+	forged := f.base + "/?done=logged-out-unrevoked&env=dev"
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><title>cute cats</title><a id="go" href="%s">cats</a>`, forged)

@@ -147,7 +147,6 @@ var notices = map[string]struct {
 	"logged-out-unknown":    {false, "Logged out of {env}: the provider's revocation endpoint answered that it no longer knows its tokens, revoked or expired already, so nothing was revoked; they are forgotten here."},
 	"logged-out-unrevoked":  {false, "Logged out of {env}: its tokens are forgotten here; the provider has no revocation endpoint (revocation_url), so the grant was not ended there: it stays valid until it expires or you remove the app's access in your account at the provider."},
 	"logged-out-unreadable": {false, "Logged out of {env}: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access in your account at the provider."},
-	"logged-out-here":       {true, "Logged out of {env}: its tokens are forgotten here, but the provider could not be told to end the grant (see the details below); to end it there, remove the app's access in your account at the provider."},
 	"login-unvouched":       {true, "A link asked to log in to {env}, but it does not carry the key that this proxy gives freshtoken login for its links (the proxy may have restarted since), so this proxy cannot tell whether you opened it or another web site sent you to it, and nothing was started. If you ran freshtoken login, click Log in (or Log in again) for {env} below; the command sees the new tokens. Otherwise, ignore this."},
 	"login-link-expired":    {true, "Nothing was started: that log-in link for {env} came from a freshtoken login that has stopped waiting (was it opened again from the browser's history?), and its permission to replace another configuration's tokens ended with it. Click Log in (or Replace and log in) below, or run freshtoken login again."},
 	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
@@ -499,7 +498,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// End the grant at the provider if it can, and forget the tokens
-		// unless the configuration kept it from being ended: under one
+		// unless the revocation failed (kinds.RevocationKeeps): under one
 		// hold of the renewal lock, so that no renewal (this proxy's
 		// keeper, or a service's) comes between to spend the refresh
 		// token just revoked. Only the log-in looked at is forgotten: one
@@ -507,7 +506,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		// in a terminal) is kept.
 		kept := false // told below
 		unknown, rerr, err = e.src.RevokeAndLogoutOf(r.Context(), rec, func(rerr error) bool {
-			kept = revocationKeeps(r.Context(), rerr)
+			kept = kinds.RevocationKeeps(rerr)
 			return kept
 		})
 		// A log-in stored before the revocation took the lock: nothing
@@ -532,15 +531,12 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		case r.Context().Err() != nil:
 			// As `freshtoken logout` interrupted: the proxy is stopping
 			// (a service stop, an upgrade's restart), or the browser
-			// left, as the revocation was under way. Sent or not, it may
-			// not have ended the grant (one whose refresh token the
-			// provider was seen to revoke has ended, and it says so): the
-			// tokens are kept, for Log out again to finish it.
-			revoked := "the provider may have revoked them already"
-			if errors.Is(rerr, freshtoken.ErrGrantRevoked) {
-				revoked = "the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires"
-			}
-			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (%s); press Log out again to finish it", name, context.Cause(r.Context()), e.src.Location(), revoked))
+			// left, before the provider answered. Sent or not, it may not
+			// have ended the grant (one whose refresh token the provider
+			// was seen to revoke has ended, and its tokens were
+			// forgotten): the tokens are kept, for Log out again to
+			// finish it.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (the provider may have revoked them already); press Log out again to finish it", name, context.Cause(r.Context()), e.src.Location()))
 			return
 		case errors.Is(rerr, freshtoken.ErrClearText):
 			// Nothing was sent: the tokens are kept until the
@@ -554,14 +550,24 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			// is fixed, and it lived on at the provider.
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept, to end the grant with Log out once that is fixed, or run `freshtoken logout --local -e %s` to forget them without ending it", rerr, name))
 			return
-		default:
+		case kinds.Of(rerr) == kinds.StoreUnreachable:
 			// As `freshtoken logout`: the store failed as the revocation
 			// read the tokens or took the lock, before anything was sent.
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was sent to the provider and nothing deleted: the tokens are kept, to end the grant with Log out once that is fixed", filestore.KeptInPlace(name, rerr)))
 			return
+		default:
+			// As `freshtoken logout`: the provider could not revoke them
+			// (out of reach, a 5xx at every try, an answer cut off).
+			// Forgotten, they could not end the grant once it answers,
+			// and it lived on at the provider.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept in %s so that the log-out can be tried again: press Log out later, or run `freshtoken logout --local -e %s` to forget them without revoking them", rerr, e.src.Location(), name))
+			return
 		}
-		if rerr != nil {
-			p.log.Warn("the grant could not be revoked at the provider; the tokens were forgotten all the same", "env", name, "error", rerr.Error())
+		if errors.Is(rerr, freshtoken.ErrGrantRevoked) {
+			// The browser left, or the proxy is stopping, as the access
+			// token's revocation was under way, once the provider had
+			// ended the grant: its tokens were forgotten.
+			p.log.Info("the provider ended the grant; the access token's revocation was stopped, and it may stay valid until it expires", "env", name)
 		}
 	}
 	laterKept := errors.Is(err, store.ErrChanged) && r.Context().Err() == nil
@@ -570,11 +576,6 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.log.Info("logged out", "env", name)
-	if rerr != nil {
-		e.fail(p.now(), fmt.Errorf("the tokens are forgotten, but revoking them at the provider failed: %w", rerr))
-		http.Redirect(w, r, p.noticeURL("logged-out-here", name), http.StatusSeeOther)
-		return
-	}
 	e.succeed()
 	switch {
 	case laterKept && unrevoked:
@@ -592,21 +593,6 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Redirect(w, r, p.noticeURL("logged-out", name), http.StatusSeeOther)
 	}
-}
-
-// revocationKeeps reports whether the page's log-out keeps the tokens for
-// rerr, its revocation's outcome (handleLogoutButton says why): the
-// log-out stopped (ctx ended), tokens gone already or another
-// configuration's, a revocation endpoint in clear text or one the
-// configuration has to fix, the store failing before anything was sent. It
-// is asked with the renewal lock held, and so calls nothing of the Source.
-func revocationKeeps(ctx context.Context, rerr error) bool {
-	if ctx.Err() != nil {
-		return true
-	}
-	// A later log-in's tokens (store.ErrChanged) the log-out keeps itself.
-	return !errors.Is(rerr, store.ErrChanged) && (errors.Is(rerr, freshtoken.ErrLoginRequired) || errors.Is(rerr, freshtoken.ErrClearText) || config.RevocationToFix(rerr) ||
-		rerr != nil && kinds.Of(rerr) == kinds.StoreUnreachable)
 }
 
 func statusClass(status int) string {

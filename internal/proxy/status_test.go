@@ -638,25 +638,40 @@ func TestLogoutButtonWithNothingStored(t *testing.T) {
 	}
 }
 
-// TestLogoutButtonSaysWhenRevocationFailed: when the provider's revocation
-// endpoint fails, Log out still forgets the tokens, and the page says that
-// the grant may live on at the provider, with what failed.
-func TestLogoutButtonSaysWhenRevocationFailed(t *testing.T) {
+// TestLogoutButtonKeepsTheTokensWhenRevocationFailed: when the provider's
+// revocation endpoint fails (a 503 at every try), Log out keeps the tokens
+// and the page says what failed, that they are kept, and the next steps
+// (Log out again later, or logout --local). It forgot them, saying the
+// grant may live on at the provider, with nothing left to end it. Log out
+// once the provider answers again ends the grant and forgets them.
+func TestLogoutButtonKeepsTheTokensWhenRevocationFailed(t *testing.T) {
+	var up atomic.Bool
 	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "revocation is down", http.StatusServiceUnavailable)
+		if !up.Load() {
+			http.Error(w, "revocation is down", http.StatusServiceUnavailable)
+		}
 	}))
 	t.Cleanup(broken.Close)
 	f := revFixture(t, func(*fixture) string { return broken.URL + "/revoke" })
 	f.login(t, "rev")
-	loc := f.logOutRev(t, "logged-out-here") // the grant not ended at the provider
-	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
-		t.Fatalf("after Log out the store holds %+v, %v", rec, err)
+	before, err := f.source(t, "rev").Record(context.Background())
+	if err != nil || before == nil {
+		t.Fatalf("after the log-in the store holds %+v, %v", before, err)
+	}
+	loc := f.logOutRev(t, "logout-failed")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil || rec.RefreshToken != before.RefreshToken {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
 	}
 	_, page := f.get(t, loc)
-	for _, want := range []string{"could not be told to end the grant", "revoking them at the provider failed"} {
-		if !strings.Contains(string(page), want) {
+	for _, want := range []string{"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of", "nothing was deleted: the tokens are kept in ", "press Log out later, or run `freshtoken logout --local -e rev` to forget them without revoking them"} {
+		if !strings.Contains(html.UnescapeString(string(page)), want) {
 			t.Errorf("the page does not say %q:\n%s", want, page)
 		}
+	}
+	up.Store(true)
+	f.logOutRev(t, "logged-out")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+		t.Fatalf("after Log out again the store holds %+v, %v", rec, err)
 	}
 }
 
@@ -721,8 +736,8 @@ func TestForgedNoticeIsNotShown(t *testing.T) {
 	}
 	_, sig, _ := strings.Cut(renewed, "&sig=")
 	for _, forged := range []string{
-		"/?done=logged-out-here&env=dev",
-		"/?done=logged-out-here&env=dev&sig=" + sig,
+		"/?done=logged-out-unrevoked&env=dev",
+		"/?done=logged-out-unrevoked&env=dev&sig=" + sig,
 		"/?done=renewed&env=idle&sig=" + sig,
 		"/?done=renewed&env=dev&sig=",
 	} {
@@ -1085,15 +1100,17 @@ func TestLogoutButtonKeepsARecordItMayNotRead(t *testing.T) {
 // all the same, the grant alive at the provider with nothing left to end
 // it. As `freshtoken logout` interrupted, the tokens are kept, for Log
 // out again; stopped as the access token's revocation waits, once the
-// provider revoked the refresh token, the log says the grant has ended
-// (it said the provider "may" have revoked them).
+// provider revoked the refresh token, the grant has ended: the tokens are
+// forgotten, and the log says so (they were kept, for a grant no longer
+// there).
 func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) {
 	for _, tt := range []struct {
 		busy string // the token whose revocation the endpoint cannot answer; the refresh token's before it is revoked
+		kept bool
 		said string
 	}{
-		{"refresh_token", "(the provider may have revoked them already)"},
-		{"access_token", "(the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires)"},
+		{"refresh_token", true, "the log-out stopped before its tokens were deleted (the proxy is stopping): they are kept in "},
+		{"access_token", false, "the provider ended the grant; the access token's revocation was stopped, and it may stay valid until it expires"},
 	} {
 		t.Run(tt.busy, func(t *testing.T) {
 			asked := make(chan struct{}, 1)
@@ -1131,11 +1148,11 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 			<-asked
 			f.stop()
 			<-pressed
-			if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
-				t.Fatalf("after a stop during Log out's revocation the store holds %+v, %v; want the tokens kept", rec, err)
+			if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || (rec != nil) != tt.kept {
+				t.Fatalf("after a stop during Log out's revocation the store holds %+v, %v; want the tokens kept: %t", rec, err, tt.kept)
 			}
-			if logs := f.logs.String(); !strings.Contains(logs, "the log-out stopped before its tokens were deleted (the proxy is stopping): they are kept") || !strings.Contains(logs, tt.said) {
-				t.Errorf("the log does not say the log-out stopped and the tokens were kept, %s:\n%s", tt.said, logs)
+			if logs := f.logs.String(); !strings.Contains(logs, tt.said) {
+				t.Errorf("the log does not say %q:\n%s", tt.said, logs)
 			}
 		})
 	}
