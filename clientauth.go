@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -76,6 +77,23 @@ type ClientKey struct {
 type CertifiedKey struct {
 	crypto.Signer
 	Certificate *x509.Certificate
+}
+
+// MarshalJSON shows the key's type and its certificate's subject and
+// SHA-256 thumbprint (x5t#S256), never the private key, which the Signer
+// (an *rsa.PrivateKey, an *ecdsa.PrivateKey) marshals whole: slog's JSON
+// handler marshals a key a program logs in a struct.
+func (c CertifiedKey) MarshalJSON() ([]byte, error) {
+	shown := struct {
+		Key         string `json:"key"`
+		Certificate string `json:"certificate,omitempty"`
+		SHA256      string `json:"x5t#S256,omitempty"`
+	}{Key: fmt.Sprintf("%T", c.Signer)}
+	if c.Certificate != nil {
+		sum := sha256.Sum256(c.Certificate.Raw)
+		shown.Certificate, shown.SHA256 = c.Certificate.Subject.String(), base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	return json.Marshal(shown)
 }
 
 // assertionType is client_assertion_type for a JWT (RFC 7523 §2.2).

@@ -185,6 +185,9 @@ func (e Endpoints) GoString() string { return e.printed().GoString() }
 // the fields, the URLs whole.
 func (e Endpoints) LogValue() slog.Value { return e.printed().LogValue() }
 
+// MarshalJSON is the endpoints' fields, masked as String masks them.
+func (e Endpoints) MarshalJSON() ([]byte, error) { return e.printed().MarshalJSON() }
+
 func (e Endpoints) printed() redact.Printed {
 	type shown Endpoints
 	redact.MaskURLs(&e.AuthURL, &e.TokenURL, &e.RevocationURL, &e.DeviceAuthURL)
@@ -274,6 +277,9 @@ func (r Renewal) GoString() string { return r.printed().GoString() }
 // LogValue is String for slog, whose JSON handler would otherwise marshal
 // the fields, the URL whole.
 func (r Renewal) LogValue() slog.Value { return r.printed().LogValue() }
+
+// MarshalJSON is the renewal's fields, masked as String masks them.
+func (r Renewal) MarshalJSON() ([]byte, error) { return r.printed().MarshalJSON() }
 
 func (r Renewal) printed() redact.Printed {
 	type shown Renewal

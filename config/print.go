@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -10,11 +11,11 @@ import (
 )
 
 // A program may print or log what it loaded (%v, %+v, slog's text and JSON
-// handlers): the client secret and the values of parameters named as
-// secrets show masked, the store's URL without its user and password, and
-// the webhook without its path, which holds its secret. (json.Marshal of
-// them, which nothing of freshtoken does, shows them as they are: a
-// configuration written out is the program's to keep as the file is kept.)
+// handlers, json.Marshal, in a struct of its own too): the client secret
+// and the values of parameters named as secrets show masked, the store's
+// URL without its user and password, and the webhook without its path,
+// which holds its secret. A configuration is written as TOML (WriteEnvs),
+// which shows them as they are.
 
 // String shows the environment with its secrets masked.
 func (e Env) String() string { return e.printed().String() }
@@ -26,18 +27,21 @@ func (e Env) GoString() string { return e.printed().GoString() }
 // the fields, the secrets with them.
 func (e Env) LogValue() slog.Value { return e.printed().LogValue() }
 
+// MarshalJSON is the environment's fields, masked as String masks them.
+func (e Env) MarshalJSON() ([]byte, error) { return e.printed().MarshalJSON() }
+
 func (e Env) printed() redact.Printed {
 	type shown Env
-	maskEnv(&e.ClientSecret, &e.AuthParams, &e.TokenParams, &e.APIURL, &e.AuthURL, &e.TokenURL, &e.RedirectURI, &e.RevocationURL, &e.Issuer, &e.DeviceAuthURL)
+	e.AuthParams, e.TokenParams = redact.MaskParams(e.AuthParams), redact.MaskParams(e.TokenParams)
+	maskEnv(&e.ClientSecret, &e.APIURL, &e.AuthURL, &e.TokenURL, &e.RedirectURI, &e.RevocationURL, &e.Issuer, &e.DeviceAuthURL)
 	return redact.Printed{Name: "config.Env", Shown: shown(e)}
 }
 
 // maskEnv masks what an environment's fields hold of a secret, as loaded
-// (Env) or as written (EnvSettings): the client secret, the values of
-// parameters named as secrets, and a key or a user in its URLs.
-func maskEnv[P ~map[string]string](secret *string, authParams, tokenParams *P, urls ...*string) {
+// (Env) or as written (EnvSettings), but for its parameters: the client
+// secret, and a key or a user in its URLs.
+func maskEnv(secret *string, urls ...*string) {
 	*secret = redact.MaskSet(*secret)
-	*authParams, *tokenParams = P(redact.MaskParams(*authParams)), P(redact.MaskParams(*tokenParams))
 	redact.MaskURLs(urls...)
 }
 
@@ -50,10 +54,58 @@ func (s EnvSettings) GoString() string { return s.printed().GoString() }
 // LogValue is String for slog (see Env.LogValue).
 func (s EnvSettings) LogValue() slog.Value { return s.printed().LogValue() }
 
+// MarshalJSON is the environment's fields, masked as String masks them.
+func (s EnvSettings) MarshalJSON() ([]byte, error) { return s.printed().MarshalJSON() }
+
+// printed masks the settings' client secret and URLs; their Params mask
+// themselves.
 func (s EnvSettings) printed() redact.Printed {
 	type shown EnvSettings
-	maskEnv(&s.ClientSecret, &s.AuthParams, &s.TokenParams, &s.APIURL, &s.AuthURL, &s.TokenURL, &s.RedirectURI, &s.RevocationURL, &s.Issuer, &s.DeviceAuthURL)
+	maskEnv(&s.ClientSecret, &s.APIURL, &s.AuthURL, &s.TokenURL, &s.RedirectURI, &s.RevocationURL, &s.Issuer, &s.DeviceAuthURL)
 	return redact.Printed{Name: "config.EnvSettings", Shown: shown(s)}
+}
+
+// String shows the parameters with the values of those named as secrets
+// (password, api_key) masked.
+func (p Params) String() string { return fmt.Sprint(redact.MaskParams(p)) }
+
+// GoString is String for %#v.
+func (p Params) GoString() string {
+	if p == nil {
+		return "config.Params(nil)"
+	}
+	return redact.Printed{Name: "config.Params", Shown: redact.MaskParams(p)}.GoString()
+}
+
+// LogValue is String for slog.
+func (p Params) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// MarshalJSON is the parameters, masked as String masks them.
+func (p Params) MarshalJSON() ([]byte, error) { return json.Marshal(redact.MaskParams(p)) }
+
+// String shows how a person is told, the webhook without its path, which
+// holds its secret.
+func (n Notify) String() string { return n.printed().String() }
+
+// GoString is String for %#v.
+func (n Notify) GoString() string { return n.printed().GoString() }
+
+// LogValue is String for slog.
+func (n Notify) LogValue() slog.Value { return n.printed().LogValue() }
+
+// MarshalJSON is the fields, masked as String masks them.
+func (n Notify) MarshalJSON() ([]byte, error) { return n.printed().MarshalJSON() }
+
+func (n Notify) printed() redact.Printed {
+	type shown Notify
+	if u, err := url.Parse(n.Webhook); n.Webhook != "" {
+		if err != nil || u.Host == "" {
+			n.Webhook = redact.Mask(n.Webhook)
+		} else {
+			n.Webhook = u.Scheme + "://" + u.Host + "/…"
+		}
+	}
+	return redact.Printed{Name: "config.Notify", Shown: shown(n)}
 }
 
 // Envs is a configuration's environments by name. It prints as a map
@@ -83,17 +135,15 @@ func (f File) GoString() string { return f.printed().GoString() }
 // LogValue is String for slog (see Env.LogValue).
 func (f File) LogValue() slog.Value { return f.printed().LogValue() }
 
+// MarshalJSON is the file's fields, masked as String masks them.
+func (f File) MarshalJSON() ([]byte, error) { return f.printed().MarshalJSON() }
+
+// printed masks the store's URL; the environments and Notify mask
+// themselves.
 func (f File) printed() redact.Printed {
 	type shown File
 	if f.StoreURL != "" {
 		f.StoreURL = store.RedactURL(f.StoreURL)
-	}
-	if u, err := url.Parse(f.Notify.Webhook); f.Notify.Webhook != "" {
-		if err != nil || u.Host == "" {
-			f.Notify.Webhook = redact.Mask(f.Notify.Webhook)
-		} else {
-			f.Notify.Webhook = u.Scheme + "://" + u.Host + "/…"
-		}
 	}
 	return redact.Printed{Name: "config.File", Shown: shown(f)}
 }

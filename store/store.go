@@ -116,8 +116,8 @@ func ScopeWords(scope string) []string {
 }
 
 // String shows the record with its access and refresh tokens masked, so
-// that a program may print or log one (%v, %+v, slog) without handing out
-// the grant. json.Marshal, the stores' own encoding, keeps them.
+// that a program may print or log one (%v, %+v, slog, json.Marshal)
+// without handing out the grant.
 func (r Record) String() string { return r.printed().String() }
 
 // GoString is String for %#v.
@@ -131,6 +131,31 @@ func (r Record) printed() redact.Printed {
 	type shown Record
 	r.AccessToken, r.RefreshToken = redact.MaskSet(r.AccessToken), redact.MaskSet(r.RefreshToken)
 	return redact.Printed{Name: "store.Record", Shown: shown(r)}
+}
+
+// MarshalJSON is the record as String shows it, for json.Marshal and what
+// calls it (slog's JSON handler, for a record in a struct, a map or a
+// slice; expvar): the fields of the stored layout, its tokens masked and
+// a key in its grant's URLs too. It is not the stored layout, which holds
+// them whole: a store keeps a record with Marshal and reads it with
+// Unmarshal.
+func (r Record) MarshalJSON() ([]byte, error) { return r.printed().MarshalJSON() }
+
+// UnmarshalJSON reads a record in the stored layout, as Marshal writes it
+// (and json.Marshal did before it masked the tokens). JSON whose tokens
+// are masked, as MarshalJSON writes them, is an error: it holds no tokens
+// to use.
+func (r *Record) UnmarshalJSON(data []byte) error {
+	type fields Record
+	read := fields(*r)
+	if err := json.Unmarshal(data, &read); err != nil {
+		return err
+	}
+	if redact.IsMasked(read.AccessToken) || redact.IsMasked(read.RefreshToken) {
+		return errors.New("store.Record: the JSON holds its tokens masked, as json.Marshal shows a record; a store keeps records with store.Marshal")
+	}
+	*r = Record(read)
+	return nil
 }
 
 // LoggedInSince reports whether r's tokens come of a log-in made at t or
@@ -252,14 +277,29 @@ func (g Grant) IsZero() bool { return g == Grant{} }
 // password in the URLs masked as String masks them.
 func (g Grant) GoString() string {
 	type shown Grant
+	return redact.Printed{Name: "store.Grant", Shown: shown(g.shown())}.GoString()
+}
+
+// shown is g with a key or a password in its URLs masked, as String
+// masks them.
+func (g Grant) shown() Grant {
 	redact.MaskURLs(&g.TokenURL, &g.Issuer, &g.IssuerTokenURL, &g.Audience)
 	g.Resource, g.ScopeResource = strings.Join(ShownResources(g.Resource), " "), strings.Join(ShownResources(g.ScopeResource), " ")
-	return redact.Printed{Name: "store.Grant", Shown: shown(g)}.GoString()
+	return g
 }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
 // the fields, the URLs whole.
 func (g Grant) LogValue() slog.Value { return slog.StringValue(g.String()) }
+
+// MarshalJSON is the grant's fields with a key or a password in its URLs
+// masked, as String masks them. It is not the stored layout, which holds
+// them whole (see Marshal).
+func (g Grant) MarshalJSON() ([]byte, error) { return json.Marshal(grantFields(g.shown())) }
+
+// grantFields is a Grant without its methods: json.Marshal encodes its
+// fields as they are, URLs whole, as the stored layout holds them.
+type grantFields Grant
 
 // String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER",
 // and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
@@ -893,17 +933,48 @@ func ValidateNewEnvName(name string) error {
 const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and
-// its environment's name.
+// its environment's name, the tokens and the grant's URLs whole, where
+// the JSON of Record and Grant masks them. Its fields are in the order
+// they are written.
 type stored struct {
 	Version int    `json:"version"`
 	Env     string `json:"env"`
-	Record
+	recordFields
+	Grant   grantFields `json:"grant,omitzero"`
+	Problem *Problem    `json:"problem,omitempty"`
+	Rest    *Rest       `json:"rest,omitempty"`
+}
+
+// recordFields is a Record's fields, without its methods, as stored: but
+// for the grant, the problem and the rest, which stored writes after them.
+// A field added to Record is added here too (the conversion between them
+// needs it), with the same tag.
+type recordFields struct {
+	AccessToken        string     `json:"access_token,omitempty"`
+	TokenType          string     `json:"token_type,omitempty"`
+	Expiry             time.Time  `json:"expiry,omitzero"`
+	RefreshToken       string     `json:"refresh_token,omitempty"`
+	RefreshExpiry      time.Time  `json:"refresh_token_expiry,omitzero"`
+	IssuedAt           time.Time  `json:"issued_at,omitzero"`
+	LoggedInAt         time.Time  `json:"logged_in_at,omitzero"`
+	RenewedAt          time.Time  `json:"renewed_at,omitzero"`
+	Renewals           int        `json:"renewals"`
+	RenewedFor         string     `json:"renewed_for,omitempty"`
+	RejectedInARow     int        `json:"rejected_in_a_row,omitempty"`
+	RefreshNotExtended bool       `json:"refresh_not_extended,omitempty"`
+	Scope              string     `json:"scope,omitempty"`
+	LoggedInWith       ConfigFile `json:"logged_in_with,omitzero"`
+	Grant              Grant      `json:"-"`
+	Problem            *Problem   `json:"-"`
+	Rest               *Rest      `json:"-"`
 }
 
 // Marshal encodes env's record r as every store keeps it: indented JSON,
-// with the layout's version and the environment's name.
+// with the layout's version and the environment's name, the tokens and
+// the grant's URLs whole. (json.Marshal of a Record masks them.)
 func Marshal(env string, r *Record) ([]byte, error) {
-	data, err := json.MarshalIndent(stored{Version: formatVersion, Env: env, Record: *r}, "", "  ")
+	s := stored{Version: formatVersion, Env: env, recordFields: recordFields(*r), Grant: grantFields(r.Grant), Problem: r.Problem, Rest: r.Rest}
+	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -924,5 +995,7 @@ func Unmarshal(data []byte, where string) (*Record, error) {
 	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
-	return &s.Record, nil
+	r := Record(s.recordFields)
+	r.Grant, r.Problem, r.Rest = Grant(s.Grant), s.Problem, s.Rest
+	return &r, nil
 }

@@ -1,13 +1,16 @@
 package store_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -226,5 +229,47 @@ func TestOtherThanNamesOnlyAnotherFileOnThisMachine(t *testing.T) {
 				t.Errorf("%+v.OtherThan(%+v) = %q; want %q", tt.theirs, tt.our, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStoredLayoutUnchanged: the stored layout is frozen: a record every
+// field of which is set is written byte for byte as every version since
+// the layout's version 1 wrote it, and such a record, and the JSON that
+// json.Marshal gave of a Record before it masked the tokens (what a store
+// of a program's own may hold), reads back whole. json.Marshal of a Record
+// now shows the record's fields with its tokens, and a key in its grant's
+// URLs, masked (slog's JSON handler showed the tokens of a record held in
+// a struct); JSON so masked read back into a Record is an error, not a
+// record whose tokens are not its own.
+func TestStoredLayoutUnchanged(t *testing.T) {
+	full := storetest.Full()
+	got, err := store.Marshal("sandbox", full)
+	if err != nil || string(got) != storetest.FullStored {
+		t.Fatalf("stored as\n%s\n(%v); want, as before,\n%s", got, err, storetest.FullStored)
+	}
+	back, err := store.Unmarshal([]byte(storetest.FullStored), "sandbox")
+	if err != nil || !reflect.DeepEqual(back, full) {
+		t.Fatalf("read back %+v (%v); want %+v", back, err, full)
+	}
+	var own store.Record
+	if err := json.Unmarshal([]byte(storetest.FullStored), &own); err != nil || !reflect.DeepEqual(&own, full) {
+		t.Fatalf("json.Unmarshal of the stored layout: %+v (%v); want %+v", own, err, full)
+	}
+
+	full.Grant.TokenURL += "?subscription-key=gw-key-0123456789abcdef"
+	shown, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if leak := testenv.Leaked(string(shown), "gw-key-0123456789abcdef"); leak != "" || strings.Contains(string(shown), `"access-1"`) || strings.Contains(string(shown), `"refresh-1"`) {
+		t.Errorf("json.Marshal of a record: %s; want its tokens and its grant's key masked", shown)
+	}
+	for _, want := range []string{`"access_token":"…(8 chars)"`, `"renewals":2`, `"scope":"read write"`, `"client_id":"client-1"`, `"kind":"grant_ended"`, `subscription-key=gw-k…(23 chars)`} {
+		if !strings.Contains(string(shown), want) {
+			t.Errorf("json.Marshal of a record: %s; want %s in it", shown, want)
+		}
+	}
+	if err := json.Unmarshal(shown, &own); err == nil || !strings.Contains(err.Error(), "store.Marshal") {
+		t.Errorf("json.Unmarshal of a masked record: %v; want an error naming store.Marshal", err)
 	}
 }

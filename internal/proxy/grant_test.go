@@ -10,6 +10,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestGrantAnswerShowsNoKey: the proxy's answer saying which client and
@@ -149,5 +150,23 @@ func TestAPIDigestNamesSeveralResourcesInAnyOrder(t *testing.T) {
 		if resp, body := f.get(t, strings.TrimPrefix(f.vouched(t, "api", proxy.ForAPI(login, tc.audience, tc.resources)), f.base)); resp.StatusCode != tc.want {
 			t.Errorf("a log-in link for %s: %d %s; want %d", tc.name, resp.StatusCode, body, tc.want)
 		}
+	}
+}
+
+// TestGrantDigestUnchanged: a grant's digest, by which `freshtoken login`
+// names to the proxy (of this version or an earlier one) the grant of the
+// tokens it may replace, is what every version made it, from the grant's
+// URLs whole: two grants differing only in the key in their token
+// endpoint's query are two grants. It was made of the grant's JSON, which
+// now masks that key.
+func TestGrantDigestUnchanged(t *testing.T) {
+	g := store.Grant{TokenURL: "https://gw.example.com/token?subscription-key=gw-key-0123456789abcdef", ClientID: "client", Type: "authorization_code", Bound: true}
+	if got, want := proxy.GrantDigest(g), "a0ba0d9d9c64731defc94df486c188c609ec6c29589b7f4a9580bed639f7d295"; got != want {
+		t.Errorf("GrantDigest = %s; want, as before, %s", got, want)
+	}
+	other := g
+	other.TokenURL = "https://gw.example.com/token?subscription-key=gw-key-fedcba9876543210"
+	if proxy.GrantDigest(g) == proxy.GrantDigest(other) {
+		t.Errorf("grants differing in their token endpoint's key have one digest, %s", proxy.GrantDigest(g))
 	}
 }

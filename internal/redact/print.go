@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,7 +13,8 @@ import (
 // secrets masked, of a type without methods (type shownT T), so that
 // printing it cannot call the value's own String again; Name is the
 // value's type as %#v names it ("freshtoken.Settings"). A type gives
-// itself String, GoString and LogValue that return its Printed's.
+// itself String, GoString, LogValue and MarshalJSON that return its
+// Printed's.
 type Printed struct {
 	Name  string
 	Shown any
@@ -33,3 +35,8 @@ func (p Printed) GoString() string {
 // LogValue is String for slog, whose JSON handler would otherwise marshal
 // the fields, secrets and all.
 func (p Printed) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// MarshalJSON is Shown as json.Marshal encodes it: the value's fields,
+// its secrets masked, for json.Marshal and what calls it (slog's JSON
+// handler, for a value in a struct, a map or a slice; expvar).
+func (p Printed) MarshalJSON() ([]byte, error) { return json.Marshal(p.Shown) }

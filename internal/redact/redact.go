@@ -55,6 +55,13 @@ func Mask(s string) string {
 	return fmt.Sprintf("%s…(%d chars)", s[:n], len(s))
 }
 
+// IsMasked reports whether s is what Mask writes: a secret's leading
+// characters, then …(N chars).
+func IsMasked(s string) bool {
+	loc := masked().FindStringIndex(s)
+	return loc != nil && loc[1] == len(s)
+}
+
 // maskShows is how many leading characters Mask shows of a secret of n.
 func maskShows(n int) int {
 	switch {

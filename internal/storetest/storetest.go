@@ -66,6 +66,65 @@ func Sample() *store.Record {
 		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now}}
 }
 
+// Full is Sample with every field of a record set, its rest and its
+// grant's issuer too, and a key in a URL of its grant. FullStored is how
+// every store keeps it for the environment "sandbox", byte for byte as
+// every version of freshtoken since the layout's version 1 wrote it: a
+// record written now must load in those versions, and theirs in this one.
+func Full() *store.Record {
+	r := Sample()
+	r.Grant.Issuer = "https://idp.example.com/realms/x"
+	r.Grant.IssuerTokenURL += "?subscription-key=gw-key-0123456789abcdef"
+	r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "the token endpoint kept failing", RateLimited: true, PutBack: true}
+	return r
+}
+
+// FullStored is Full as stored (see Full).
+const FullStored = `{
+  "version": 1,
+  "env": "sandbox",
+  "access_token": "access-1",
+  "token_type": "Bearer",
+  "expiry": "2026-11-28T10:00:00Z",
+  "refresh_token": "refresh-1",
+  "refresh_token_expiry": "2026-12-18T09:00:00Z",
+  "issued_at": "2026-11-28T09:00:00Z",
+  "logged_in_at": "2026-11-28T08:00:00Z",
+  "renewed_at": "2026-11-28T09:00:00Z",
+  "renewals": 2,
+  "renewed_for": "rejection",
+  "rejected_in_a_row": 2,
+  "refresh_not_extended": true,
+  "scope": "read write",
+  "logged_in_with": {
+    "host": "pc",
+    "path": "/c.toml"
+  },
+  "grant": {
+    "token_url": "https://api.example.com/v2/token_endpoint",
+    "issuer": "https://idp.example.com/realms/x",
+    "client_id": "client-1",
+    "type": "authorization_code",
+    "audience": "https://api.example.com/",
+    "resource": "https://api.example.com/v2/",
+    "issuer_token_url": "https://gw.example.com/token?subscription-key=gw-key-0123456789abcdef",
+    "scope_resource": "api://x",
+    "bound": true
+  },
+  "problem": {
+    "kind": "grant_ended",
+    "message": "the grant ended — log in again",
+    "at": "2026-11-28T09:00:00Z"
+  },
+  "rest": {
+    "until": "2026-11-28T09:01:00Z",
+    "message": "the token endpoint kept failing",
+    "rate_limited": true,
+    "put_back": true
+  }
+}
+`
+
 // same reports whether two records hold the same values.
 func same(t *testing.T, env string, got, want *store.Record) bool {
 	t.Helper()

@@ -1117,3 +1117,16 @@ func TestCheckRoomCountsTheFilesAFirstSaveMakes(t *testing.T) {
 		})
 	}
 }
+
+// TestFileHoldsTheStoredLayout: a record saved is written byte for byte in
+// the stored layout of every earlier version (storetest.FullStored), which
+// Record's own JSON, now masking its tokens, no longer is.
+func TestFileHoldsTheStoredLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	if err := filestore.New(dir).Save(ctx, "sandbox", storetest.Full()); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "sandbox.json")); err != nil || string(b) != storetest.FullStored {
+		t.Fatalf("stored as\n%s\n(%v); want\n%s", b, err, storetest.FullStored)
+	}
+}

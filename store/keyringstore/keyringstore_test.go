@@ -517,3 +517,33 @@ func TestLockFolderThatCannotBeMadeSaysWhatToDo(t *testing.T) {
 		t.Fatalf("lock with its folder on a read-only disk: %v; want it named as the renewal locks' folder, to make writable", err)
 	}
 }
+
+// TestKeychainHoldsTheStoredLayout: a record saved is kept, its parts
+// joined, byte for byte in the stored layout of every earlier version
+// (storetest.FullStored), which Record's own JSON, now masking its
+// tokens, no longer is.
+func TestKeychainHoldsTheStoredLayout(t *testing.T) {
+	kr := keyringtest.Start(t)
+	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
+	if err := s.Save(ctx, "sandbox", storetest.Full()); err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, account := range kr.Items(t, "freshtoken-test") {
+		if account != "sandbox" { // the head, which names the parts
+			parts = append(parts, account)
+		}
+	}
+	slices.Sort(parts)
+	var kept strings.Builder
+	for _, account := range parts {
+		part, err := keyring.Get("freshtoken-test", account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept.WriteString(part)
+	}
+	if kept.String() != storetest.FullStored {
+		t.Fatalf("kept as\n%s\nwant\n%s", kept.String(), storetest.FullStored)
+	}
+}

@@ -1272,3 +1272,16 @@ func TestSaveIfOverJSONWrittenOtherwise(t *testing.T) {
 		})
 	}
 }
+
+// TestRedisHoldsTheStoredLayout: a record saved is set byte for byte in the
+// stored layout of every earlier version (storetest.FullStored), which
+// Record's own JSON, now masking its tokens, no longer is.
+func TestRedisHoldsTheStoredLayout(t *testing.T) {
+	srv := redistest.Start(t)
+	if err := opened(t, srv.URL).Save(context.Background(), "sandbox", storetest.Full()); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Get(t, "freshtoken:sandbox"); got != storetest.FullStored {
+		t.Fatalf("stored as\n%s\nwant\n%s", got, storetest.FullStored)
+	}
+}
