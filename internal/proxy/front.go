@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
 // Timeouts a client meets at the proxy. None bounds a whole request or
@@ -123,7 +124,9 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	p.watchPeers(ln)
 	failed := make(chan error, 1)
-	go func() { failed <- srv.Serve(sendLimited{ln, p.timeouts.send}) }()
+	go func() {
+		failed <- srv.Serve(sendLimited{Listener: ln, limit: p.timeouts.send, outOfFiles: p.outOfFiles})
+	}()
 
 	var err error
 	select {
@@ -239,14 +242,36 @@ func (b *background) stop() {
 type sendLimited struct {
 	net.Listener
 	limit time.Duration
+	// outOfFiles is told of an accept failed for want of a file.
+	outOfFiles func(addr net.Addr, cause error)
 }
 
 func (l sendLimited) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
+		if fault, cause := httpx.ListenFailure(err); fault == httpx.ListenOutOfFiles {
+			l.outOfFiles(l.Addr(), cause)
+		}
 		return nil, err // as it is: the server waits and accepts again after a temporary one
 	}
 	return &sendLimitedConn{Conn: c, limit: l.limit}, nil
+}
+
+// outOfFilesEvery is how often, at most, the log is told that the proxy
+// cannot take connections for want of files.
+const outOfFilesEvery = time.Minute
+
+// outOfFiles tells the log, at most once every outOfFilesEvery, that the
+// proxy could not take a connection for want of files: http.Server only
+// waits a moment and tries again, and the clients wait with nothing said.
+func (p *Proxy) outOfFiles(addr net.Addr, cause error) {
+	p.filesMu.Lock()
+	defer p.filesMu.Unlock()
+	if now := p.now(); p.filesTold.IsZero() || now.Sub(p.filesTold) >= outOfFilesEvery {
+		p.filesTold = now
+		p.log.Warn("the proxy cannot take new connections: it has as many files and connections open as it may ("+cause.Error()+"); its clients wait until some close; raise the limit on open files (ulimit -n, or the service's limit) and restart it",
+			"listen", addr.String())
+	}
 }
 
 type sendLimitedConn struct {

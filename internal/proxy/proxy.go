@@ -150,6 +150,10 @@ type Proxy struct {
 	// draining: the proxy is stopping; answers close their connection,
 	// and idle ones are closed (see Serve).
 	draining atomic.Bool
+	// filesTold is when the log was last told that no connection could
+	// be taken for want of files (see outOfFiles).
+	filesMu   sync.Mutex
+	filesTold time.Time
 }
 
 // controlPrefix starts the paths of the proxy's own endpoints. The dot
