@@ -253,8 +253,6 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
 	case atomicfile.DiskFull(err):
 		// With no reserve to give up, nor a record to write over (a first
 		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
@@ -262,8 +260,8 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		return s.diskFull(err)
 	case errors.Is(err, syscall.EROFS): // said as Go's, it named a temp file and no next step
 		return s.readOnly(err)
-	default:
-		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
+	default: // said as Go's, it named a temp file and no next step
+		return s.writeFailed(err)
 	}
 	s.keepReserve()
 	return nil
@@ -756,6 +754,25 @@ func (s *Store) readOnly(err error) error {
 		err = errno // the temp file's name says nothing the folder's does not
 	}
 	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the disk holding the token folder %s is read-only (%v)", store.ErrWriteFailed, s.dir, err), fix: writableAgain, locks: s.locksOnly}
+}
+
+// writeFailed is err, a record that could not be written in the token
+// folder for a reason other than a full or read-only disk, said of the
+// folder, with what to do: a disk failing the write (EIO), or a folder the
+// user may not write in, which wraps store.ErrDenied.
+func (s *Store) writeFailed(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno // the temp file's name says nothing the folder's does not
+	}
+	kind, reason, fix := store.ErrWriteFailed, fmt.Sprintf("the token folder %s could not be written (%v)", s.dir, err), "check the disk (the system's log tells of its errors), then try again"
+	switch {
+	case errors.Is(err, syscall.EIO):
+		reason = fmt.Sprintf("the disk holding the token folder %s failed the write (%v)", s.dir, err)
+	case errors.Is(err, fs.ErrPermission):
+		kind, reason, fix = store.ErrDenied, fmt.Sprintf("the token folder %s cannot be written in (%v)", s.dir, err), "make it a folder you can write in, or set "+s.movedBy()+" to one"
+	}
+	return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: %s", kind, reason), fix: fix, locks: s.locksOnly}
 }
 
 // writableAgain is what to do about a token folder's disk turned read-only.
