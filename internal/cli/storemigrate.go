@@ -393,7 +393,7 @@ func fullDestination(err error, location string, ours bool) error {
 	case !atomicfile.DiskFull(err) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
-	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; %s, or name a folder on another disk with --to", location, atomicfile.FreeSome(filepath.Dir(location), " there"))}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; %s, or name a folder on another disk with --to", location, atomicfile.FreeSome(err, filepath.Dir(location), " there"))}
 }
 
 // ownFolderFix says which folder to name with --to instead of dir, one the

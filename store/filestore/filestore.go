@@ -244,12 +244,13 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	}
 	err = s.write(env, data)
 	if err != nil && atomicfile.DiskFull(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
+		full := err
 		if err = s.write(env, data); err == nil {
-			return fmt.Errorf("%w: %s; %s", store.ErrReserveUsed, s.dir, atomicfile.FreeSome(s.dir, ""))
+			return fmt.Errorf("%w: %s; %s", store.ErrReserveUsed, s.dir, atomicfile.FreeSome(full, s.dir, ""))
 		}
 	}
 	if err != nil && atomicfile.DiskFull(err) && s.overwrite(env, data) == nil {
-		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; %s", s.dir, atomicfile.FreeSome(s.dir, ""))}
+		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; %s", s.dir, atomicfile.FreeSome(err, s.dir, ""))}
 	}
 	switch {
 	case err == nil:
@@ -704,7 +705,7 @@ func Usable(dir string) bool {
 // spaceFix is what to do when the disk of the token folder is full, as
 // err says it.
 func (s *Store) spaceFix(err error) string {
-	return atomicfile.FreeSomeFor(err, s.dir, "") + ", or set " + s.movedBy() + " to a folder on another disk"
+	return atomicfile.FreeSome(err, s.dir, "") + ", or set " + s.movedBy() + " to a folder on another disk"
 }
 
 // movedBy is what names the token folder, which a person sets to keep the
@@ -723,13 +724,17 @@ func (s *Store) movedBy() string {
 func (s *Store) diskFull(err error) error {
 	what, fix := "token folder", s.spaceFix(err)
 	if s.locksOnly {
-		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSomeFor(err, s.dir, " there")
+		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(err, s.dir, " there")
+	}
+	full := "is full"
+	if atomicfile.QuotaSpent(err) {
+		full = "has no room left under your disk quota"
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
 	}
-	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s is full (%v)", store.ErrDiskFull, what, s.dir, err), fix: fix, locks: s.locksOnly}
+	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s %s (%v)", store.ErrDiskFull, what, s.dir, full, err), fix: fix, locks: s.locksOnly}
 }
 
 // readOnlyLock is err, the renewal lock file p that could not be opened
@@ -789,7 +794,7 @@ func (s *Store) folderError(err error) error {
 	if s.locksOnly {
 		what = "folder of the keychain's renewal locks"
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
-		spaceFix = atomicfile.FreeSomeFor(err, s.dir, " there")
+		spaceFix = atomicfile.FreeSome(err, s.dir, " there")
 	}
 	failed := func(kind error, fix string) error {
 		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, s.dir, err), fix: fix, locks: s.locksOnly}

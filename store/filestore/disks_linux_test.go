@@ -79,3 +79,33 @@ func TestImmutableFolderRefusesOneLine(t *testing.T) {
 		t.Errorf("a refused save damaged the record: %+v, %v", got, err)
 	}
 }
+
+// TestQuotaSpentSaysSo: where the user's disk quota is spent (EDQUOT), on
+// a disk with room to spare, a renewal's answer is saved from the reserve,
+// and a first save, with no reserve to give up, is refused saying the
+// quota is spent and what to do: it was said as the disk being full, to
+// free some space, which `df -h` showed free.
+func TestQuotaSpentSaysSo(t *testing.T) {
+	dir := testdisk.Quota(t)
+	s := filestore.New(dir)
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	testdisk.Fill(t, dir)
+	rotated := sample()
+	rotated.RefreshToken = "refresh-2-rotated"
+	err := s.Save(ctx, "sandbox", rotated)
+	if !errors.Is(err, store.ErrReserveUsed) {
+		t.Fatalf("save with the quota spent: %v; want it saved from the reserve", err)
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != rotated.RefreshToken {
+		t.Fatalf("after the save with the quota spent: %+v, %v; want the rotated token", got, err)
+	}
+	err = s.Save(ctx, "production", sample())
+	if !errors.Is(err, store.ErrDiskFull) || !errors.Is(err, syscall.EDQUOT) {
+		t.Fatalf("a first save with the quota spent: %v; want it refused for want of room", err)
+	}
+	if want := "token store could not write: the disk holding the token folder " + dir + " has no room left under your disk quota (disk quota exceeded); free some of your space (your disk quota is spent; an administrator can raise it), or set [store] url to a folder on another disk"; err.Error() != want {
+		t.Errorf("a first save with the quota spent said:\n%v\nwant:\n%s", err, want)
+	}
+}
