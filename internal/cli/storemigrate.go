@@ -268,8 +268,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil && ctx.Err() == nil {
 			err = fullDestination(err, to.Location(m.env), true)
 			copied = append(copied, m) // a full disk may have taken it, from its reserve
-			takeBack()
+			// The reason first, then what became of the copies made.
 			nothingMoved(f.IO.ErrOut, conf.StoreURL, []envFailure{{m.env, err}})
+			takeBack()
 			return &silentError{code: ExitCode(err)}
 		}
 		copied = append(copied, m)

@@ -74,6 +74,11 @@ func TestStoreMigrateAgainAfterALogInOverALeftCopy(t *testing.T) {
 	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 5 || !strings.Contains(stderr.String(), "dev: its copy in") || !strings.Contains(stderr.String(), "could not be taken back") {
 		t.Fatalf("store migrate exited %d, want 5 with dev's copy left in the keychain:\n%s", code, stderr)
 	}
+	// The reason first, then what became of the copies made: the lines
+	// about them came first, the reason under them.
+	if said := stderr.String(); !strings.HasPrefix(said, "prod: ") || !strings.Contains(said, "\ndev: its copy in") {
+		t.Errorf("store migrate said:\n%s\nwant the reason (prod: …) first, then that dev's copy could not be taken back", said)
+	}
 	kr.Restart(t)
 	loggedIn := e.loginOutsideAs(t, "dev")
 	rec, err := loggedIn.Record(t.Context())
