@@ -71,10 +71,11 @@ account), or that this freshtoken cannot read (a newer freshtoken's), is left
 where it is and reported, nothing moves, and the configuration is not
 changed. Newer tokens of the same log-in already in the new store (another
 machine moved there first and has renewed since) are kept, and the older copy
-is left where it was. A copy that a move given up on could not take back
-from the new store (noted beside the configuration file, in a file ending
-.left-copies), not renewed there since, is replaced; any other log-in there
-is kept, even an earlier one of this configuration. A
+is left where it was. A copy an earlier move left in the new store (given
+up on, its new store failing too, or killed), not renewed there since, is
+replaced: a move notes its copies beside the configuration file, in a file
+ending .left-copies, until it has taken them back or is done. Any other
+log-in there is kept, even an earlier one of this configuration. A
 record in the old store of another client or grant than the environment's
 (another configuration sharing the store) is left there. A configuration
 file freshtoken does not edit (read-only, or one of several hard links) is
@@ -243,7 +244,13 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// names. (Each moved in turn, those before one that failed were out of
 	// reach of every command, which said to log in, until the run again.)
 	var copied []move
+	// Each copy is noted before it is made, and forgotten once it is taken
+	// back: a move killed before it took its copies back (SIGKILL, a power
+	// loss) leaves them noted too, for a move there again to replace.
+	noteCopies(conf.Path, toID, moves)
 	takeBack := func() { // the copies made; an older copy the new store held is put back
+		stuck := map[string]bool{} // the environments whose copy is left there
+		defer func() { forgetCopies(conf.Path, toID, moves, stuck) }()
 		for _, m := range copied {
 			other, err := takeBackCopy(context.WithoutCancel(ctx), to, m)
 			switch {
@@ -253,9 +260,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 				fmt.Fprintf(f.IO.ErrOut, "%s: %s holds other tokens than the copy made, written there by another freshtoken while this move was paused past its renewal lock there; they were kept, and the tokens in %s are still the ones in use here\n", m.env, to.Location(m.env), from.Location(m.env))
 			case err != nil:
 				// It holds the tokens in use here, which two stores now
-				// hand out: the first renewal spends the other's. Noted,
-				// a move there again replaces it.
-				noteLeftCopy(conf.Path, toID, m.env, m.rec)
+				// hand out: the first renewal spends the other's. It stays
+				// noted: a move there again replaces it.
+				stuck[m.env] = true
 				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v): a freshtoken reading that store (another machine) would renew it and spend the tokens in use here, in %s; run the same command again to finish the move once that store takes writes, or delete the copy there\n", m.env, to.Location(m.env), err, from.Location(m.env))
 			}
 		}
@@ -847,14 +854,40 @@ func writeLeftCopies(path string, l leftCopies) error {
 	return atomicfile.Write(leftCopiesPath(path), b, atomicfile.Options{})
 }
 
-// noteLeftCopy notes r, env's copy that a move could not take back from
-// the store storeID names, beside the configuration at path. Unnoted (the
-// configuration's folder cannot be written), the copy is not replaced by
-// a move there again, which refuses it as another log-in's.
-func noteLeftCopy(path, storeID, env string, r *store.Record) {
-	c, l := leftCopy{storeID, env, tokensFingerprint(r)}, readLeftCopies(path)
-	if !slices.Contains(l, c) {
-		writeLeftCopies(path, append(l, c))
+// noteCopies notes the copies the moves ms are about to make in the store
+// storeID names, beside the configuration at path. Unnoted (the
+// configuration's folder cannot be written), a copy left there is not
+// replaced by a move there again, which refuses it as another log-in's.
+func noteCopies(path, storeID string, ms []move) {
+	l := readLeftCopies(path)
+	n := len(l)
+	for _, m := range ms {
+		if c := (leftCopy{storeID, m.env, ""}); m.rec != nil {
+			if c.Tokens = tokensFingerprint(m.rec); !slices.Contains(l, c) {
+				l = append(l, c)
+			}
+		}
+	}
+	if len(l) != n {
+		writeLeftCopies(path, l)
+	}
+}
+
+// forgetCopies forgets the copies noted for the moves ms in the store
+// storeID names, as a move given up on took them back, but for those of
+// the environments stuck, left there. A copy of the same tokens as the
+// older copy it was put back over (a copy an earlier move left) stays
+// noted: that older copy is there again.
+func forgetCopies(path, storeID string, ms []move, stuck map[string]bool) {
+	l := readLeftCopies(path)
+	kept := slices.DeleteFunc(slices.Clone(l), func(c leftCopy) bool {
+		return c.Store == storeID && slices.ContainsFunc(ms, func(m move) bool {
+			return m.env == c.Env && !stuck[m.env] && m.rec != nil && tokensFingerprint(m.rec) == c.Tokens &&
+				(m.prior == nil || tokensFingerprint(m.prior) != c.Tokens)
+		})
+	})
+	if len(kept) != len(l) {
+		writeLeftCopies(path, kept)
 	}
 }
 

@@ -634,6 +634,7 @@ func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
 // the copies made back: every environment stays in the store [store] url
 // names, and the new store holds none of them. dev was moved before zeta
 // failed, and every command on dev said to log in until the run again.
+// The copies, noted before they were made, are forgotten once taken back.
 func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 	e, rec := devAndZeta(t)
 	srv := redistest.Start(t)
@@ -650,6 +651,9 @@ func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 		if r := srv.Command(t, "EXISTS", "freshtoken:"+env); r != ":0" {
 			t.Errorf("the new store holds a copy of %s: EXISTS %s", env, r)
 		}
+	}
+	if note, err := os.ReadFile(e.config + ".left-copies"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the copies taken back are still noted as left: %s (%v)", note, err)
 	}
 }
 
