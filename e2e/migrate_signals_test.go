@@ -46,3 +46,34 @@ func TestMigrateSignalledOnceTheMoveIsUnderWay(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn: `store migrate`
+// killed (SIGKILL, a power loss) once its copy is in the new store but
+// before the configuration names it, then a log-in in the store the
+// configuration still names: the same move run again moves the new
+// log-in's tokens over the copy left there, saying so, and they work. The
+// copy, this configuration's earlier log-in, was refused as another
+// log-in's (exit 2), once copies were told from a fleet's tokens by a
+// note of the copies a move could not take back, which a move killed
+// never wrote: it notes them before it makes them.
+func TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	to := "file://" + filepath.Join(w.dir, "moved")
+	killAt(t, w, "moved", "store", "migrate", "--to", to)
+	if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); err != nil {
+		t.Fatalf("the killed move left no copy in the new store: %v", err)
+	}
+	w.login()
+	token := w.mustRun("token").stdout
+	r := w.mustRun("store", "migrate", "--to", to)
+	if !strings.Contains(r.stdout, "in place of a copy of this configuration's earlier log-in") {
+		t.Errorf("the move again said:\n%s%s\nwant it to say the copy left there was replaced", r.stdout, r.stderr)
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
+	}
+	if _, err := os.Stat(w.config + ".left-copies"); !os.IsNotExist(err) {
+		t.Errorf("the note of the copies is still there once the move is done (%v)", err)
+	}
+}

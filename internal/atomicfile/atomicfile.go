@@ -108,7 +108,7 @@ func CheckRoom(path string, sizes ...int64) error {
 // wantOfRoom is err, a failure CheckRoom met in dir, if it says the disk
 // is full, else nil. Met with every file of the disk taken (its inodes),
 // some by the check's own files, which it frees as it returns, it is a
-// *noFilesError, which FreeSomeFor says as such.
+// *noFilesError, which FreeSome says as such.
 func wantOfRoom(dir string, err error) error {
 	switch {
 	case !DiskFull(err):
@@ -139,11 +139,20 @@ func writeSynced(f *os.File, data []byte, sync func(*os.File) error) error {
 	return err
 }
 
-// FreeSome says what to free on the full disk holding path (or the
-// nearest folder above it that exists), where (" there", or ""): "free
-// some space", or, where the disk has room left but for no more files
-// (every inode taken, which `df -h` does not show), "remove some files".
-func FreeSome(path, where string) string {
+// FreeSome says what to free, where (" there", or ""), for err, a want of
+// room (see DiskFull) met on the disk holding path (or the nearest folder
+// above it that exists): "free some space"; where the user's quota on the
+// disk is spent, some of their own; where the disk has room left but for no
+// more files (every inode taken, which `df -h` does not show), "remove some
+// files", as where CheckRoom met that, though it freed the files it had
+// taken as it returned.
+func FreeSome(err error, path, where string) string {
+	switch {
+	case errors.As(err, new(*noFilesError)):
+		return removeSomeFiles(where)
+	case QuotaSpent(err):
+		return "free some of your space" + where + " (your disk quota is spent; an administrator can raise it)"
+	}
 	for _, err := os.Stat(path); err != nil && path != filepath.Dir(path); _, err = os.Stat(path) {
 		path = filepath.Dir(path)
 	}
@@ -151,16 +160,6 @@ func FreeSome(path, where string) string {
 		return removeSomeFiles(where)
 	}
 	return "free some space" + where
-}
-
-// FreeSomeFor is FreeSome, for err, a want of room: one that CheckRoom met
-// with every file of the disk taken needs some files removed, though the
-// check, as it returned, freed the files it had taken.
-func FreeSomeFor(err error, path, where string) string {
-	if errors.As(err, new(*noFilesError)) {
-		return removeSomeFiles(where)
-	}
-	return FreeSome(path, where)
 }
 
 func removeSomeFiles(where string) string {

@@ -11,17 +11,21 @@ import (
 )
 
 // TestDiskFullKnowsAFullDisk: a write to a disk full of data, or of files
-// (every inode taken), is said to be for want of room; a write refused for
-// another reason (a folder that does not exist) is not.
+// (every inode taken), or under a quota spent (EDQUOT), is said to be for
+// want of room; a write refused for another reason (a folder that does
+// not exist) is not.
 func TestDiskFullKnowsAFullDisk(t *testing.T) {
 	full := testdisk.Small(t, "64k")
 	if err := os.Mkdir(full, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	testdisk.Fill(t, full)
+	quota := testdisk.Quota(t)
+	testdisk.Fill(t, quota)
 	for name, path := range map[string]string{
-		"full of data":  filepath.Join(full, "token"),
-		"full of files": filepath.Join(testdisk.NoFilesLeft(t), "token"),
+		"full of data":        filepath.Join(full, "token"),
+		"full of files":       filepath.Join(testdisk.NoFilesLeft(t), "token"),
+		"under a quota spent": filepath.Join(quota, "token"),
 	} {
 		err := atomicfile.Write(path, []byte("new\n"), atomicfile.Options{})
 		if err == nil || !atomicfile.DiskFull(err) {
@@ -62,7 +66,11 @@ func TestCheckRoomFindsAFullDiskAndLeavesNothing(t *testing.T) {
 // TestFreeSomeSaysWhatToFree: a disk full of data needs some space freed;
 // one with every file it can hold taken (its inodes), though space is left,
 // needs some files removed: told to free space, a person saw with `df -h`
-// that space was free. A path not made yet is asked of the folder above.
+// that space was free; so does one CheckRoom found so, though it freed the
+// files it took as it returned. Where the user's quota is spent (EDQUOT), on
+// a disk with room to spare, some of their own space, and the quota is
+// named: it was told as a full disk, to free some space, which `df -h`
+// showed free. A path not made yet is asked of the folder above.
 func TestFreeSomeSaysWhatToFree(t *testing.T) {
 	full := testdisk.Small(t, "64k")
 	if err := os.Mkdir(full, 0o700); err != nil {
@@ -70,14 +78,40 @@ func TestFreeSomeSaysWhatToFree(t *testing.T) {
 	}
 	testdisk.Fill(t, full)
 	noFiles := testdisk.NoFilesLeft(t)
+	quota := testdisk.Quota(t)
+	testdisk.Fill(t, quota)
+	written := func(path string) error {
+		t.Helper()
+		err := atomicfile.Write(filepath.Join(path, "token"), []byte("new\n"), atomicfile.Options{})
+		if !atomicfile.DiskFull(err) {
+			t.Fatalf("a write in %s: %v; want it refused for want of room", path, err)
+		}
+		return err
+	}
+	checked := func(path string) error {
+		t.Helper()
+		err := atomicfile.CheckRoom(filepath.Join(path, "token"), 0, 0)
+		if !atomicfile.DiskFull(err) {
+			t.Fatalf("CheckRoom in %s: %v; want it refused for want of room", path, err)
+		}
+		return err
+	}
 	const files = "remove some files there (every inode on that disk is taken: see `df -i`)"
-	for path, want := range map[string]string{
-		full:    "free some space there",
-		noFiles: files,
-		filepath.Join(noFiles, "freshtoken", "config"): files,
+	for _, c := range []struct {
+		name, path, want string
+		err              error
+	}{
+		{"full of data", full, "free some space there", written(full)},
+		{"full of files", noFiles, files, written(noFiles)},
+		{"full of files, not made yet", filepath.Join(noFiles, "freshtoken", "config"), files, written(noFiles)},
+		{"full of files but one, as CheckRoom found it", testdisk.FilesLeft(t, 1), files, nil},
+		{"quota spent", quota, "free some of your space there (your disk quota is spent; an administrator can raise it)", written(quota)},
 	} {
-		if got := atomicfile.FreeSome(path, " there"); got != want {
-			t.Errorf("FreeSome(%s) = %q, want %q", path, got, want)
+		if c.err == nil {
+			c.err = checked(c.path)
+		}
+		if got := atomicfile.FreeSome(c.err, c.path, " there"); got != c.want {
+			t.Errorf("%s: FreeSome(%v, %s) = %q, want %q", c.name, c.err, c.path, got, c.want)
 		}
 	}
 }

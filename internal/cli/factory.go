@@ -321,7 +321,7 @@ func logFileProblem(path string, err error) string {
 	case atomicfile.DiskFull(err):
 		var errno syscall.Errno
 		errors.As(err, &errno)
-		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it is full (%v); %s, or name a file on another disk", path, errno, atomicfile.FreeSome(filepath.Dir(path), " there"))
+		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it is full (%v); %s, or name a file on another disk", path, errno, atomicfile.FreeSome(err, filepath.Dir(path), " there"))
 	}
 	return fmt.Sprintf("--log-file: %v", err)
 }
@@ -351,7 +351,7 @@ func (l *logFile) Write(b []byte) (int, error) {
 		}
 		next := ""
 		if atomicfile.DiskFull(err) {
-			next = ": " + atomicfile.FreeSome(l.path, " on its disk")
+			next = ": " + atomicfile.FreeSome(err, l.path, " on its disk")
 		}
 		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again%s\n", l.path, err, next)
 	}

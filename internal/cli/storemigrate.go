@@ -71,9 +71,11 @@ account), or that this freshtoken cannot read (a newer freshtoken's), is left
 where it is and reported, nothing moves, and the configuration is not
 changed. Newer tokens of the same log-in already in the new store (another
 machine moved there first and has renewed since) are kept, and the older copy
-is left where it was. An earlier log-in of this configuration file on this
-machine in the new store, not renewed since the log-in moved (a copy a move
-given up on could not take back, before a log-in since), is replaced. A
+is left where it was. A copy an earlier move left in the new store (given
+up on, its new store failing too, or killed), not renewed there since, is
+replaced: a move notes its copies beside the configuration file, in a file
+ending .left-copies, until it has taken them back or is done. Any other
+log-in there is kept, even an earlier one of this configuration. A
 record in the old store of another client or grant than the environment's
 (another configuration sharing the store) is left there. A configuration
 file freshtoken does not edit (read-only, or one of several hard links) is
@@ -193,6 +195,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// record of, under their locks, so that a file store removes the lock
 	// files this move made there as the locks are let go.
 	var lockedTo []string
+	copiesLeft := readLeftCopies(conf.Path)
 	forgetUntouched := func() {
 		for _, env := range lockedTo {
 			if _, err := to.Load(context.WithoutCancel(ctx), env); errors.Is(err, store.ErrNotFound) {
@@ -206,7 +209,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			forgetUntouched()
 			return err
 		}
-		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, src.ConfigFile(), from, to, fromDomain, toDomain)
+		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, copiesLeft.in(toID), from, to, fromDomain, toDomain)
 		// Held until [store] url names the new store: a command waiting
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
@@ -241,7 +244,13 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// names. (Each moved in turn, those before one that failed were out of
 	// reach of every command, which said to log in, until the run again.)
 	var copied []move
+	// Each copy is noted before it is made, and forgotten once it is taken
+	// back: a move killed before it took its copies back (SIGKILL, a power
+	// loss) leaves them noted too, for a move there again to replace.
+	noteCopies(conf.Path, toID, moves)
 	takeBack := func() { // the copies made; an older copy the new store held is put back
+		stuck := map[string]bool{} // the environments whose copy is left there
+		defer func() { forgetCopies(conf.Path, toID, moves, stuck) }()
 		for _, m := range copied {
 			other, err := takeBackCopy(context.WithoutCancel(ctx), to, m)
 			switch {
@@ -251,7 +260,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 				fmt.Fprintf(f.IO.ErrOut, "%s: %s holds other tokens than the copy made, written there by another freshtoken while this move was paused past its renewal lock there; they were kept, and the tokens in %s are still the ones in use here\n", m.env, to.Location(m.env), from.Location(m.env))
 			case err != nil:
 				// It holds the tokens in use here, which two stores now
-				// hand out: the first renewal spends the other's.
+				// hand out: the first renewal spends the other's. It stays
+				// noted: a move there again replaces it.
+				stuck[m.env] = true
 				fmt.Fprintf(f.IO.ErrOut, "%s: its copy in %s could not be taken back (%v): a freshtoken reading that store (another machine) would renew it and spend the tokens in use here, in %s; run the same command again to finish the move once that store takes writes, or delete the copy there\n", m.env, to.Location(m.env), err, from.Location(m.env))
 			}
 		}
@@ -268,8 +279,9 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		if err := copyRecord(ctx, f, m.env, m.rec, from, to); err != nil && ctx.Err() == nil {
 			err = fullDestination(err, to.Location(m.env), true)
 			copied = append(copied, m) // a full disk may have taken it, from its reserve
-			takeBack()
+			// The reason first, then what became of the copies made.
 			nothingMoved(f.IO.ErrOut, conf.StoreURL, []envFailure{{m.env, err}})
+			takeBack()
 			return &silentError{code: ExitCode(err)}
 		}
 		copied = append(copied, m)
@@ -326,6 +338,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		migrateStep(ctx, f, "deleted", m.env)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
+	forgetLeftCopies(conf.Path, toID) // replaced, or renewed there since: in use
 	emptied = left == nil
 	if emptied {
 		os.Remove(movingFromPath(conf.Path))
@@ -393,7 +406,7 @@ func fullDestination(err error, location string, ours bool) error {
 	case !atomicfile.DiskFull(err) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
-	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; %s, or name a folder on another disk with --to", location, atomicfile.FreeSome(filepath.Dir(location), " there"))}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store is full, so %s could not be written; %s, or name a folder on another disk with --to", location, atomicfile.FreeSome(err, filepath.Dir(location), " there"))}
 }
 
 // ownFolderFix says which folder to name with --to instead of dir, one the
@@ -517,7 +530,7 @@ type move struct {
 // wait for each other instead of each holding one lock for ever.
 // heldTo says whether env's lock in the new store is held (with one lock
 // domain, the one lock is both stores'), even when err says it cannot move.
-func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, ours store.ConfigFile, from, to store.Store, fromDomain, toDomain string) (m move, heldTo bool, release func(), err error) {
+func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, left leftHere, from, to store.Store, fromDomain, toDomain string) (m move, heldTo bool, release func(), err error) {
 	var unlocks []func()
 	release = func() {
 		for _, unlock := range slices.Backward(unlocks) {
@@ -529,7 +542,7 @@ func planMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 	if err != nil {
 		return move{}, heldTo, release, err
 	}
-	m, err = findMove(ctx, f, env, checkGrant, ours, from, to)
+	m, err = findMove(ctx, f, env, checkGrant, left, from, to)
 	return m, heldTo, release, err
 }
 
@@ -623,7 +636,9 @@ func sameRedisDatabase(ctx context.Context, env string, held, other store.Store)
 // another client's. A record in the old store that checkGrant (the
 // environment's Source.CheckGrant) finds another client's stays there: it
 // is another configuration's that shares the store and still reads it there.
-func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, ours store.ConfigFile, from, to store.Store) (move, error) {
+// A copy a move of this configuration's left in the new store (left says
+// which) is replaced.
+func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, left leftHere, from, to store.Store) (move, error) {
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		if _, err := to.Load(ctx, env); err == nil {
@@ -650,12 +665,13 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
-	case err == nil && ownEarlierLogIn(there, rec, ours):
-		// A copy a move that could not take it back left there (or the
-		// tokens of the store this configuration named before), which
+	case err == nil && left(env, there):
+		// A copy a move that could not take it back left there, which
 		// rec's log-in replaced as any log-in replaces this
 		// configuration's own: the move replaces it too, and a move
-		// given up on puts it back.
+		// given up on puts it back. An earlier log-in there that no move
+		// left (the store this configuration named before, which a
+		// fleet may renew from) is no copy, whatever its times say.
 		return move{env: env, rec: rec, prior: there, said: fmt.Sprintf("in place of a copy of this configuration's earlier log-in (logged in %s) left there", there.LoggedInAt.UTC().Format(time.RFC3339))}, nil
 	case err == nil && store.OtherLogIn(there, rec):
 		// Two log-ins of one client may be two accounts (a work and a
@@ -674,16 +690,6 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		m.prior = there
 	}
 	return m, nil
-}
-
-// ownEarlierLogIn reports whether there, the record the new store holds,
-// is of a log-in this configuration's file (ours) made on this machine
-// before rec's, the record it moves, which the same file logged in, and
-// not renewed since rec's log-in: tokens renewed since are in use (a
-// fleet renewing from that store, which this file named when it logged
-// in there), perhaps of another account.
-func ownEarlierLogIn(there, rec *store.Record, ours store.ConfigFile) bool {
-	return ours.Path != "" && there.LoggedInWith == ours && rec.LoggedInWith == ours && there.LoggedInAt.Before(rec.LoggedInAt) && !there.IssuedAt.After(rec.LoggedInAt)
 }
 
 // takeBackCopy takes back m's copy from to, the new store: it puts back
@@ -780,6 +786,118 @@ type moveJournal struct {
 func tokensFingerprint(r *store.Record) string {
 	sum := sha256.Sum256([]byte("freshtoken move\x00" + r.AccessToken + "\x00" + r.RefreshToken))
 	return hex.EncodeToString(sum[:])
+}
+
+// leftCopies are the copies moves of one configuration could not take back
+// from the store they were given up on (that store failing too), noted in
+// a file beside the configuration (leftCopiesPath): a later move to that
+// store replaces such a copy, and no other record there. Each is named by
+// the store (its config.StoreID), the environment and the copy's tokens
+// (tokensFingerprint): renewed there since, by a freshtoken reading that
+// store, it is in use, and no longer the copy. An earlier log-in of the
+// same configuration there that no move left (the store it named before,
+// which a fleet may renew from) is in use however its times read (a fleet
+// idle since, a machine's clock behind): it was replaced when not renewed
+// since the log-in moved. The note is outside the record, which older
+// freshtokens read as it is.
+type leftCopies []leftCopy
+
+type leftCopy struct {
+	Store  string `json:"store"`
+	Env    string `json:"env"`
+	Tokens string `json:"tokens"`
+}
+
+// leftHere reports whether r, env's record in the store a move goes to,
+// is a copy a move there left.
+type leftHere func(env string, r *store.Record) bool
+
+// in is the copies left in the store storeID names.
+func (l leftCopies) in(storeID string) leftHere {
+	return func(env string, r *store.Record) bool {
+		return slices.Contains(l, leftCopy{storeID, env, tokensFingerprint(r)})
+	}
+}
+
+// leftCopiesPath is the file beside the configuration at path, or the file
+// a symbolic link leads to, that notes leftCopies.
+func leftCopiesPath(path string) string {
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
+	return path + ".left-copies"
+}
+
+// readLeftCopies reads the copies noted beside the configuration at path:
+// none when there is no note, or it cannot be read (no copy is replaced).
+func readLeftCopies(path string) leftCopies {
+	var l leftCopies
+	if b, err := os.ReadFile(leftCopiesPath(path)); err == nil && json.Unmarshal(b, &l) != nil {
+		return nil
+	}
+	return l
+}
+
+// writeLeftCopies writes l beside the configuration at path, or removes
+// the note when l is empty.
+func writeLeftCopies(path string, l leftCopies) error {
+	if len(l) == 0 {
+		if err := os.Remove(leftCopiesPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(leftCopiesPath(path), b, atomicfile.Options{})
+}
+
+// noteCopies notes the copies the moves ms are about to make in the store
+// storeID names, beside the configuration at path. Unnoted (the
+// configuration's folder cannot be written), a copy left there is not
+// replaced by a move there again, which refuses it as another log-in's.
+func noteCopies(path, storeID string, ms []move) {
+	l := readLeftCopies(path)
+	n := len(l)
+	for _, m := range ms {
+		if c := (leftCopy{storeID, m.env, ""}); m.rec != nil {
+			if c.Tokens = tokensFingerprint(m.rec); !slices.Contains(l, c) {
+				l = append(l, c)
+			}
+		}
+	}
+	if len(l) != n {
+		writeLeftCopies(path, l)
+	}
+}
+
+// forgetCopies forgets the copies noted for the moves ms in the store
+// storeID names, as a move given up on took them back, but for those of
+// the environments stuck, left there. A copy of the same tokens as the
+// older copy it was put back over (a copy an earlier move left) stays
+// noted: that older copy is there again.
+func forgetCopies(path, storeID string, ms []move, stuck map[string]bool) {
+	l := readLeftCopies(path)
+	kept := slices.DeleteFunc(slices.Clone(l), func(c leftCopy) bool {
+		return c.Store == storeID && slices.ContainsFunc(ms, func(m move) bool {
+			return m.env == c.Env && !stuck[m.env] && m.rec != nil && tokensFingerprint(m.rec) == c.Tokens &&
+				(m.prior == nil || tokensFingerprint(m.prior) != c.Tokens)
+		})
+	})
+	if len(kept) != len(l) {
+		writeLeftCopies(path, kept)
+	}
+}
+
+// forgetLeftCopies forgets the copies noted in the store storeID names,
+// once a move there is done: each was replaced, or renewed there since.
+func forgetLeftCopies(path, storeID string) {
+	l := readLeftCopies(path)
+	if kept := slices.DeleteFunc(slices.Clone(l), func(c leftCopy) bool { return c.Store == storeID }); len(kept) != len(l) {
+		writeLeftCopies(path, kept)
+	}
 }
 
 // movingFromPath is the file beside the configuration at path that names

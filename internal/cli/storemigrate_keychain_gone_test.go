@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -59,10 +61,12 @@ func TestStoreMigrateToAKeychainWhoseDaemonDies(t *testing.T) {
 }
 
 // TestStoreMigrateAgainAfterALogInOverALeftCopy: a move to a keychain whose
-// daemon died half-way could not take back the copy it made of dev there;
-// dev then logged in again, in the folder [store] still names. The same
-// move, once the keychain is back, moves the new log-in's tokens over the
-// copy left there, this configuration's own older log-in, and says so. It
+// daemon died half-way could not take back the copy it made of dev there,
+// and notes it beside the configuration (no token in the note); dev then
+// logged in again, in the folder [store] still names. The same move, once
+// the keychain is back, moves the new log-in's tokens over the copy left
+// there, this configuration's own older log-in, says so, and forgets the
+// note. It
 // was refused as "another log-in", saying to run `freshtoken logout
 // --local -e dev` and move again, which deleted the new log-in's tokens
 // and moved to the copy's, of the log-in they had replaced.
@@ -73,6 +77,20 @@ func TestStoreMigrateAgainAfterALogInOverALeftCopy(t *testing.T) {
 	ios, _, stderr := testStreams(false, false)
 	if code := e.run(ios, "store", "migrate", "--to", "keyring://"); code != 5 || !strings.Contains(stderr.String(), "dev: its copy in") || !strings.Contains(stderr.String(), "could not be taken back") {
 		t.Fatalf("store migrate exited %d, want 5 with dev's copy left in the keychain:\n%s", code, stderr)
+	}
+	// The reason first, then what became of the copies made: the lines
+	// about them came first, the reason under them.
+	if said := stderr.String(); !strings.HasPrefix(said, "prod: ") || !strings.Contains(said, "\ndev: its copy in") {
+		t.Errorf("store migrate said:\n%s\nwant the reason (prod: …) first, then that dev's copy could not be taken back", said)
+	}
+	// The copies it could not take back are noted beside the
+	// configuration, by a fingerprint of their tokens, not the tokens.
+	note, err := os.ReadFile(e.config + ".left-copies")
+	if err != nil || !bytes.Contains(note, []byte(`"env":"dev"`)) {
+		t.Fatalf("the note of the copies left: %s (%v); want dev's copy in it", note, err)
+	}
+	if rec := e.record(t, "dev"); bytes.Contains(note, []byte(rec.RefreshToken)) || bytes.Contains(note, []byte(rec.AccessToken)) {
+		t.Errorf("the note of the copies left holds dev's tokens: %s", note)
 	}
 	kr.Restart(t)
 	loggedIn := e.loginOutsideAs(t, "dev")
@@ -86,6 +104,9 @@ func TestStoreMigrateAgainAfterALogInOverALeftCopy(t *testing.T) {
 	}
 	if said := stdout.String(); !strings.Contains(said, ", in place of a copy of this configuration's earlier log-in (logged in ") {
 		t.Errorf("store migrate said:\n%s\nwant it to say the copy left there was replaced", said)
+	}
+	if _, err := os.Stat(e.config + ".left-copies"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the note of the copies left is still there once they were replaced (%v)", err)
 	}
 	moved, err := config.Open(t.Context(), config.OpenOptions{Path: e.config, Env: "dev"})
 	if err != nil {

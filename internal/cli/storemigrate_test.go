@@ -297,32 +297,43 @@ func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
 
 // TestStoreMigrateKeepsThisFilesEarlierLogInInUse: the new store (a Redis
 // a fleet renews from) holds an earlier log-in of this same configuration
-// file, made while [store] named it, renewed there since this file's
-// log-in in the store it names now (of another company, perhaps). It was
-// taken for a copy a move had left there and replaced, and the fleet went
-// on with this log-in's account. Tokens renewed since are in use: nothing
-// is moved or changed, exit 2, as for another log-in's.
+// file, made while [store] named it (of another company, perhaps), and in
+// use there. It was taken for a copy a move had left there and replaced,
+// and the fleet went on with this log-in's account: when renewed there
+// since this file's log-in in the store it names now; and, once that was
+// mended, still when the fleet had not renewed it since (idle, or its
+// renewals a minute apart from this log-in, a clock behind). Only a copy
+// this file's failed move left is replaced
+// (TestStoreMigrateAgainAfterALogInOverALeftCopy); tokens that are not
+// are kept: nothing is moved or changed, exit 2, as for another log-in's.
 func TestStoreMigrateKeepsThisFilesEarlierLogInInUse(t *testing.T) {
-	e := newDevEnv(t)
-	e.login(t)
-	here := e.record(t, "dev")
-	earlier := *here
-	earlier.RefreshToken, earlier.AccessToken = "the-fleets-refresh-token", "the-fleets-access-token"
-	earlier.LoggedInAt = here.LoggedInAt.Add(-2 * time.Hour)
-	earlier.IssuedAt, earlier.Renewals = here.LoggedInAt.Add(time.Minute), 3 // renewed by the fleet since
-	target := filepath.Join(e.dir, "shared")
-	if err := filestore.New(target).Save(t.Context(), "dev", &earlier); err != nil {
-		t.Fatal(err)
-	}
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "store", "migrate", "--to", "file://"+target); code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") {
-		t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another log-in's tokens", code, stdout, stderr)
-	}
-	if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != earlier.RefreshToken {
-		t.Errorf("the tokens the fleet renews in the new store were written over (%v)", err)
-	}
-	if got := e.record(t, "dev"); got == nil || got.RefreshToken != here.RefreshToken {
-		t.Errorf("this environment's tokens are no longer in the old store: %+v", got)
+	for name, renewed := range map[string]time.Duration{
+		"renewed since this log-in":                        time.Minute,
+		"renewed before this log-in, or by a clock behind": -time.Minute,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newDevEnv(t)
+			e.login(t)
+			here := e.record(t, "dev")
+			earlier := *here
+			earlier.RefreshToken, earlier.AccessToken = "the-fleets-refresh-token", "the-fleets-access-token"
+			earlier.LoggedInAt = here.LoggedInAt.Add(-2 * time.Hour)
+			earlier.IssuedAt, earlier.Renewals = here.LoggedInAt.Add(renewed), 3
+			target := filepath.Join(e.dir, "shared")
+			if err := filestore.New(target).Save(t.Context(), "dev", &earlier); err != nil {
+				t.Fatal(err)
+			}
+			ios, stdout, stderr := testStreams(false, false)
+			if code := e.run(ios, "store", "migrate", "--to", "file://"+target); code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") {
+				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another log-in's tokens", code, stdout, stderr)
+			}
+			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != earlier.RefreshToken {
+				t.Errorf("the tokens the fleet renews in the new store were written over (%v)", err)
+			}
+			if got := e.record(t, "dev"); got == nil || got.RefreshToken != here.RefreshToken {
+				t.Errorf("this environment's tokens are no longer in the old store: %+v", got)
+			}
+		})
 	}
 }
 
@@ -623,6 +634,7 @@ func TestStdinThatSendsNothingEndsAtASignal(t *testing.T) {
 // the copies made back: every environment stays in the store [store] url
 // names, and the new store holds none of them. dev was moved before zeta
 // failed, and every command on dev said to log in until the run again.
+// The copies, noted before they were made, are forgotten once taken back.
 func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 	e, rec := devAndZeta(t)
 	srv := redistest.Start(t)
@@ -639,6 +651,9 @@ func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 		if r := srv.Command(t, "EXISTS", "freshtoken:"+env); r != ":0" {
 			t.Errorf("the new store holds a copy of %s: EXISTS %s", env, r)
 		}
+	}
+	if note, err := os.ReadFile(e.config + ".left-copies"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the copies taken back are still noted as left: %s (%v)", note, err)
 	}
 }
 

@@ -427,12 +427,18 @@ func (p *Proxy) checkForm(w http.ResponseWriter, r *http.Request) (string, bool)
 	return r.PathValue("env"), true
 }
 
-// buttonFailed notes err against the environment and shows the page again.
+// buttonFailed notes err against the environment, logs it, and shows the
+// page again. A token store failing is logged once, as the environment
+// notes it, until the store works again, as for requests.
 func (p *Proxy) buttonFailed(w http.ResponseWriter, r *http.Request, name, done string, err error) {
+	told := false
 	if e, ok := p.envs.Load(name); ok {
 		e.(*envProxy).fail(p.now(), err)
+		told = kinds.Of(err) == kinds.StoreUnreachable
 	}
-	p.log.Warn("button failed", "env", name, "action", done, "error", err.Error())
+	if !told {
+		p.log.Warn("button failed", "env", name, "action", done, "error", err.Error())
+	}
 	http.Redirect(w, r, p.noticeURL(done, name), http.StatusSeeOther)
 }
 

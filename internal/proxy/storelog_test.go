@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -205,4 +206,33 @@ func (f *fixture) writableAgain(t *testing.T, writable func(), path string) {
 	if logs := f.logs.String(); strings.Count(logs, storeWorks) != 1 || strings.Count(logs, storeFailing) != 1 {
 		t.Fatalf("once the disk is writable again the proxy's log says:\n%s\nwant once that the token store works again", logs)
 	}
+}
+
+// TestStoreFailureAtAButtonIsLoggedOnce: the status page's Renew now and
+// Log out, pressed with the token folder's disk turned read-only, each
+// show the failure on the page, and the proxy's log says once that the
+// store is failing, as for requests: each press logged it twice, as the
+// store failing and as the button failing, and again at each press.
+func TestStoreFailureAtAButtonIsLoggedOnce(t *testing.T) {
+	f, dir := onASmallDisk(t, fixtureOptions{})
+	f.login(t, "dev")
+	form := url.Values{"csrf": {f.csrf(t)}}
+	writable := testdisk.ReadOnly(t, dir)
+	for _, press := range []struct{ action, notice string }{
+		{"renew", "Renewing the token of dev failed"},
+		{"logout", "Logging out of dev failed"},
+		{"renew", "Renewing the token of dev failed"},
+	} {
+		resp := f.press(t, press.action, form, f.base)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s on a read-only disk: %d", press.action, resp.StatusCode)
+		}
+		if _, page := f.get(t, resp.Header.Get("Location")); !strings.Contains(string(page), "read-only") {
+			t.Errorf("the page after %s on a read-only disk does not say the disk is read-only:\n%s", press.action, page)
+		}
+	}
+	if logs := f.logs.String(); strings.Count(logs, "read-only file system") != 1 || strings.Count(logs, storeFailing) != 1 {
+		t.Fatalf("after Renew now, Log out and Renew now on a read-only disk the proxy's log says:\n%s\nwant once that the token store is failing, and why", logs)
+	}
+	f.writableAgain(t, writable, "/dev/v2/company")
 }

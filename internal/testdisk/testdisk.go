@@ -153,8 +153,8 @@ func SmallFile(t testing.TB, size, name string, content []byte) string {
 	return p
 }
 
-// Fill writes a file beside dir until the disk is full, and returns a
-// function that removes it.
+// Fill writes a file beside dir until the disk is full (or the quota dir
+// is under spent), and returns a function that removes it.
 func Fill(t testing.TB, dir string) (free func()) {
 	t.Helper()
 	f, err := os.CreateTemp(filepath.Dir(dir), "filler")
@@ -165,7 +165,7 @@ func Fill(t testing.TB, dir string) (free func()) {
 	block := make([]byte, 4096)
 	for {
 		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
+			if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) {
 				t.Fatal(err)
 			}
 			return func() { os.Remove(f.Name()) }
@@ -207,4 +207,44 @@ func AppendOnly(t testing.TB, path string) {
 	if out, err := exec.Command("chattr", "+a", path).CombinedOutput(); err != nil {
 		testenv.Missing(t, "chattr +a: %v: %s", err, out)
 	}
+}
+
+// Quota is a folder (0700, empty) on a disk with room to spare, under a
+// quota of 256 KiB, for a test to spend with Fill: a write there then
+// fails with EDQUOT, as where a user's disk quota is spent. It is a btrfs
+// subvolume with a quota group limit, on a loop device. It needs root,
+// mkfs.btrfs and a loop device, as Thin does.
+func Quota(t testing.TB) string {
+	t.Helper()
+	backing := filepath.Dir(mount(t, "size=32m"))
+	t.Cleanup(func() { exec.Command("umount", "-l", backing).Run() }) // as Thin's
+	img := filepath.Join(backing, "disk.img")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.Truncate(128 << 20) // sparse: btrfs's smallest, of which it writes little
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mkfs.btrfs", "-q", "-f", img).CombinedOutput(); err != nil {
+		testenv.Missing(t, "mkfs.btrfs: %v: %s", err, out)
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		testenv.Missing(t, "mount a loop device: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() }) // before the tmpfs's; the loop device goes with it
+	sub := filepath.Join(mnt, "quota")
+	for _, args := range [][]string{{"quota", "enable", mnt}, {"subvolume", "create", sub}, {"qgroup", "limit", "256k", sub}} {
+		if out, err := exec.Command("btrfs", args...).CombinedOutput(); err != nil {
+			t.Fatalf("btrfs %v: %v: %s", args, err, out)
+		}
+	}
+	dir := filepath.Join(sub, "tokens")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -244,17 +244,16 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	}
 	err = s.write(env, data)
 	if err != nil && atomicfile.DiskFull(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
+		full := err
 		if err = s.write(env, data); err == nil {
-			return fmt.Errorf("%w: %s; %s", store.ErrReserveUsed, s.dir, atomicfile.FreeSome(s.dir, ""))
+			return fmt.Errorf("%w: %s; %s", store.ErrReserveUsed, s.dir, atomicfile.FreeSome(full, s.dir, ""))
 		}
 	}
 	if err != nil && atomicfile.DiskFull(err) && s.overwrite(env, data) == nil {
-		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; %s", s.dir, atomicfile.FreeSome(s.dir, ""))}
+		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; %s", s.dir, atomicfile.FreeSome(err, s.dir, ""))}
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrDenied, s.dir, err)
 	case atomicfile.DiskFull(err):
 		// With no reserve to give up, nor a record to write over (a first
 		// log-in): said as Go's "write /…/.env.json.tmp-53827: no space
@@ -262,8 +261,8 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 		return s.diskFull(err)
 	case errors.Is(err, syscall.EROFS): // said as Go's, it named a temp file and no next step
 		return s.readOnly(err)
-	default:
-		return fmt.Errorf("%w: save tokens in %s: %w", store.ErrWriteFailed, s.dir, err)
+	default: // said as Go's, it named a temp file and no next step
+		return s.writeFailed(err)
 	}
 	s.keepReserve()
 	return nil
@@ -706,7 +705,7 @@ func Usable(dir string) bool {
 // spaceFix is what to do when the disk of the token folder is full, as
 // err says it.
 func (s *Store) spaceFix(err error) string {
-	return atomicfile.FreeSomeFor(err, s.dir, "") + ", or set " + s.movedBy() + " to a folder on another disk"
+	return atomicfile.FreeSome(err, s.dir, "") + ", or set " + s.movedBy() + " to a folder on another disk"
 }
 
 // movedBy is what names the token folder, which a person sets to keep the
@@ -725,13 +724,17 @@ func (s *Store) movedBy() string {
 func (s *Store) diskFull(err error) error {
 	what, fix := "token folder", s.spaceFix(err)
 	if s.locksOnly {
-		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSomeFor(err, s.dir, " there")
+		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(err, s.dir, " there")
+	}
+	full := "is full"
+	if atomicfile.QuotaSpent(err) {
+		full = "has no room left under your disk quota"
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
 	}
-	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s is full (%v)", store.ErrDiskFull, what, s.dir, err), fix: fix, locks: s.locksOnly}
+	return &FolderError{kind: store.ErrDiskFull, cause: err, reason: fmt.Sprintf("%v: the disk holding the %s %s %s (%v)", store.ErrDiskFull, what, s.dir, full, err), fix: fix, locks: s.locksOnly}
 }
 
 // readOnlyLock is err, the renewal lock file p that could not be opened
@@ -758,6 +761,25 @@ func (s *Store) readOnly(err error) error {
 	return &FolderError{kind: store.ErrWriteFailed, cause: err, reason: fmt.Sprintf("%v: the disk holding the token folder %s is read-only (%v)", store.ErrWriteFailed, s.dir, err), fix: writableAgain, locks: s.locksOnly}
 }
 
+// writeFailed is err, a record that could not be written in the token
+// folder for a reason other than a full or read-only disk, said of the
+// folder, with what to do: a disk failing the write (EIO), or a folder the
+// user may not write in, which wraps store.ErrDenied.
+func (s *Store) writeFailed(err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = errno // the temp file's name says nothing the folder's does not
+	}
+	kind, reason, fix := store.ErrWriteFailed, fmt.Sprintf("the token folder %s could not be written (%v)", s.dir, err), "check the disk (the system's log tells of its errors), then try again"
+	switch {
+	case errors.Is(err, syscall.EIO):
+		reason = fmt.Sprintf("the disk holding the token folder %s failed the write (%v)", s.dir, err)
+	case errors.Is(err, fs.ErrPermission):
+		kind, reason, fix = store.ErrDenied, fmt.Sprintf("the token folder %s cannot be written in (%v)", s.dir, err), "make it a folder you can write in, or set "+s.movedBy()+" to one"
+	}
+	return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: %s", kind, reason), fix: fix, locks: s.locksOnly}
+}
+
 // writableAgain is what to do about a token folder's disk turned read-only.
 const writableAgain = "make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"
 
@@ -772,7 +794,7 @@ func (s *Store) folderError(err error) error {
 	if s.locksOnly {
 		what = "folder of the keychain's renewal locks"
 		fix = "make it a folder you can write in: the keychain's renewal locks are kept there whatever $XDG_STATE_HOME says"
-		spaceFix = atomicfile.FreeSomeFor(err, s.dir, " there")
+		spaceFix = atomicfile.FreeSome(err, s.dir, " there")
 	}
 	failed := func(kind error, fix string) error {
 		return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: create %s %s: %v", kind, what, s.dir, err), fix: fix, locks: s.locksOnly}
