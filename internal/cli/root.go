@@ -288,8 +288,8 @@ Exit codes:
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		var bad *pflag.InvalidValueError
-		if errors.As(err, &bad) && bad.GetFlag().Value.Type() == "duration" {
-			err = fmt.Errorf("--%s %q is not a length of time; write it such as 10m, 90s or 1h30m (a day is 24h)", bad.GetFlag().Name, bad.GetValue())
+		if errors.As(err, &bad) {
+			return usageErrorf("%s; see `%s --help`", badValue(bad), c.CommandPath())
 		}
 		var unknown *pflag.NotExistError
 		if errors.As(err, &unknown) {
