@@ -34,7 +34,7 @@ func newStoreCmd(f *Factory) *cobra.Command {
 		Long: `Manage the token store that [store] url names: a folder (the default), a
 Redis database shared by many machines, or the system keychain (keyring://).`,
 		Example: `  freshtoken store migrate --to keyring://`,
-		Args:    exactArgs(0, "a subcommand: migrate"),
+		Args:    subcommandArgs,
 		RunE:    showHelp,
 	}
 	cmd.AddCommand(newStoreMigrateCmd(f))
