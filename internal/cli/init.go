@@ -457,11 +457,19 @@ func loggedIn(ctx context.Context, f *Factory, name string) bool {
 }
 
 // newEnvName refuses name for an environment conf does not configure yet
-// when it is not one to give a new environment (store.ValidateNewEnvName):
-// one configured already, "-prod" say, is still init's to update.
+// when it is not one to give a new environment (store.ValidateNewEnvName),
+// or differs from a configured one only in case: one configured already,
+// "-prod" say, is still init's to update.
 func newEnvName(conf *config.File, name string) error {
 	if _, exists := conf.Settings[name]; exists {
 		return nil
+	}
+	// Refused only once written, as the file's mistake: "rename one", of
+	// an environment not yet there.
+	for other := range conf.Settings {
+		if strings.EqualFold(other, name) {
+			return fmt.Errorf("it differs from the environment %s only in case, and a disk that ignores case (macOS, Windows) would keep both environments' tokens in one file (to change %s, use -e %s)", other, other, other)
+		}
 	}
 	return store.ValidateNewEnvName(name)
 }
