@@ -365,7 +365,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		}
 		var err error
 		if name, err = newPrompter(f.dialogue()).choose(ctx, "Which environment should commands without -e use?", choices, def); err != nil {
-			return err
+			return unchanged(err)
 		}
 	}
 	switch {

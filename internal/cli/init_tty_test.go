@@ -113,15 +113,16 @@ func (s *screen) startWithin(ctx context.Context, out io.Writer, args ...string)
 
 // interruptAt runs freshtoken with args on s's terminal and, once it asks
 // question, cancels its context, as a Ctrl-C does (see startWithin): the
-// command must then end, interrupted, without an answer.
+// command must then end, interrupted, without an answer, saying that
+// nothing was changed (it said only "interrupted").
 func (s *screen) interruptAt(t *testing.T, question string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := s.startWithin(ctx, io.Discard, args...)
 	s.expect(t, question)
 	cancel()
-	if err := finished(t, done); !errors.Is(err, context.Canceled) {
-		t.Fatalf("%s: %v; want it interrupted\nscreen:\n%s", strings.Join(args, " "), err, s)
+	if err := finished(t, done); !errors.Is(err, context.Canceled) || !strings.HasSuffix(err.Error(), "; nothing was changed") {
+		t.Fatalf("%s: %v; want it interrupted, saying nothing was changed\nscreen:\n%s", strings.Join(args, " "), err, s)
 	}
 }
 
