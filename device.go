@@ -132,8 +132,11 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	resp, err := s.postForm(rctx, endpoint, secret, form)
 	if err != nil {
 		err = tokenerr.TimedOut(ctx, s.set.Timeout, err)
-		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then log in again", shown, httpx.UnwrapURLError(err))}
+		unreached := &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
+			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then ", shown, httpx.UnwrapURLError(err))}
+		before := unreached.Error()
+		unreached.Msg += "log in again"
+		return nil, &logInAgainError{before: before, err: unreached}
 	}
 	defer httpx.Drain(resp)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -1468,26 +1468,33 @@ type loggingIn struct{}
 // means logging in again. It wraps err.
 func (s *Source) loginUnsaved(ctx context.Context, err error) error {
 	what := strings.TrimPrefix(err.Error(), s.set.Env+": ")
-	next := "fix the store, then log in again"
+	next := "fix the store, then "
 	switch {
 	case ctx.Err() != nil:
-		next = "the wait for the store was given up; log in again"
+		next = "the wait for the store was given up; "
 	case errors.Is(err, store.ErrDiskFull):
 		// The store's words say which disk and what to do: "fix the
 		// store" said nothing of a disk.
 		what = strings.TrimPrefix(what, store.ErrWriteFailed.Error()+": ")
-		return &loginUnsavedError{msg: fmt.Sprintf("%s: the tokens the log-in brought could not be stored: %s, then log in again", s.set.Env, what), err: err}
+		return &logInAgainError{before: fmt.Sprintf("%s: the tokens the log-in brought could not be stored: %s, then ", s.set.Env, what), err: err}
 	}
-	return &loginUnsavedError{msg: fmt.Sprintf("%s: the tokens the log-in brought could not be stored (%s); %s", s.set.Env, what, next), err: err}
+	return &logInAgainError{before: fmt.Sprintf("%s: the tokens the log-in brought could not be stored (%s); %s", s.set.Env, what, next), err: err}
 }
 
-type loginUnsavedError struct {
-	msg string
-	err error
+// logInAgainError is a log-in that failed, told in a message that ends on
+// the step to take, logging in again: before is the message up to that
+// step, which LogInAgain gives a caller that names the log-in to run (the
+// command line names its command). It wraps err.
+type logInAgainError struct {
+	before string
+	err    error
 }
 
-func (e *loginUnsavedError) Error() string { return e.msg }
-func (e *loginUnsavedError) Unwrap() error { return e.err }
+func (e *logInAgainError) Error() string { return e.before + "log in again" }
+func (e *logInAgainError) Unwrap() error { return e.err }
+
+// LogInAgain is the message up to its last step, logging in again.
+func (e *logInAgainError) LogInAgain() string { return e.before }
 
 // LoginWithClientCredentials fetches a token with the client's credentials
 // and stores it in place of whatever the store holds for the environment,

@@ -202,27 +202,19 @@ func belongsIn(other, name string, keys []toml.Key) (key, where string) {
 
 // nearestSetting is the setting of t that key is a misspelling of: the
 // same but for case, '-' or '_' (client-id, clientId, ClientID), or a few
-// letters off (clinet_id), or env for environment; "" when none is.
+// letters off (clinet_id), as nearest.Setting finds one, or env for
+// environment; "" when none is.
 func nearestSetting(t reflect.Type, key string) string {
-	fold := func(s string) string {
-		return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(s))
-	}
-	k := fold(key)
-	if t == reflect.TypeFor[rawFile]() && (k == "environment" || k == "environments" || k == "envs") {
+	if t == reflect.TypeFor[rawFile]() && slices.Contains([]string{"environment", "environments", "envs"}, strings.ToLower(strings.TrimSpace(key))) {
 		return "env"
 	}
-	best, bestD := "", 0
+	var names []string
 	for _, f := range reflect.VisibleFields(t) {
-		name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		d := nearest.Distance(k, fold(name))
-		if d <= max(1, len(name)/4) && d < len(k) && (best == "" || d < bestD) {
-			best, bestD = name, d
+		if name, _, _ := strings.Cut(f.Tag.Get("toml"), ","); name != "" && name != "-" {
+			names = append(names, name)
 		}
 	}
-	return best
+	return nearest.Setting(key, names)
 }
 
 // envNames are the environments the file sets keys of, in its order.

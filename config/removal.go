@@ -89,6 +89,30 @@ func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 	return f, broken, nil
 }
 
+// LoadForRepair is Load for init to write the environment name again:
+// when Load refuses the file for a mistake in that environment's own
+// settings alone (refused), f is the rest of the file with the
+// environment's settings as written (Settings[name]), left out of Envs, so
+// that init can replace what was refused. Otherwise it is Load's answer.
+func LoadForRepair(path, name string) (f *File, refused *Error, err error) {
+	f, err = Load(path)
+	if err == nil || name == "" || !errors.As(err, &refused) {
+		return f, nil, err
+	}
+	rest, broken, rerr := LoadForRemoval(path, name)
+	data, _, derr := readTrusted(path)
+	var raw rawFile
+	if rerr != nil || broken == nil || derr != nil {
+		return nil, nil, err
+	}
+	if _, derr := toml.Decode(strings.TrimPrefix(string(data), "\ufeff"), &raw); derr != nil {
+		return nil, nil, err // a value of the wrong type: what is written cannot be kept
+	}
+	delete(rest.Envs, name)
+	rest.Settings[name] = raw.Env[name]
+	return rest, refused, nil
+}
+
 // notOfTheGrant are the settings that say nothing of whose stored tokens
 // are an environment's: its client, its token endpoint or issuer, its
 // grant, audience and resources say it (store.Grant), and the provider,

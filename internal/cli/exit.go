@@ -119,6 +119,23 @@ func unknownFlag(unknown *pflag.NotExistError) string {
 	return unknown.Error()
 }
 
+// badValue is bad's words without the value given, which may be a secret
+// (a token pasted after --timeout= or --calls=): pflag quoted it, twice
+// over. What the flag takes is said instead.
+func badValue(bad *pflag.InvalidValueError) string {
+	fl := bad.GetFlag()
+	const hidden = "(not shown, in case it is a secret)"
+	switch fl.Value.Type() {
+	case "duration":
+		return fmt.Sprintf("--%s takes a length of time, such as 10m, 90s or 1h30m (a day is 24h); what was given is not one %s", fl.Name, hidden)
+	case "bool":
+		return fmt.Sprintf("--%s takes no value (or =true, =false); what was given after = is neither %s", fl.Name, hidden)
+	case "int":
+		return fmt.Sprintf("--%s takes a whole number, such as %s; what was given is not one %s", fl.Name, fl.DefValue, hidden)
+	}
+	return fmt.Sprintf("--%s takes a %s; what was given is not one %s", fl.Name, fl.Value.Type(), hidden)
+}
+
 // flagMeant is the flag an unknown one was meant to be, written as it is
 // typed: --env for --evn, and for a long flag written with one dash
 // (-force), -e for a shorthand written with two (--e); "" when no flag is

@@ -131,7 +131,7 @@ func TestJSONLogLastWordIsJSON(t *testing.T) {
 		{"unknown flag, the format after it", []string{"token", "--bogus"}, 2, "unknown flag: --bogus"},
 		{"wrong arguments", []string{"status", "extra"}, 2, "freshtoken status takes no arguments"},
 		{"unknown command", []string{"tokn"}, 2, `unknown command "tokn"`},
-		{"a flag's bad value", []string{"token", "--min-valid", "soon"}, 2, "is not a length of time"},
+		{"a flag's bad value", []string{"token", "--min-valid", "soon"}, 2, "--min-valid takes a length of time"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, stderr := testStreams(false, false)

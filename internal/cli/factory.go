@@ -183,7 +183,7 @@ func (f *Factory) setupLogging() error {
 			return line.Bytes()
 		}
 	default:
-		return usageErrorf("--log-format must be text or json, not %q", f.LogFormat)
+		return usageErrorf("--log-format must be text or json (what was given is not shown, in case it is a secret)")
 	}
 	f.logger = slog.New(redact.NewHandler(h))
 	// go-redis reports its connection pool's troubles on its own logger;
@@ -752,14 +752,16 @@ func (f *Factory) personAside() io.Writer {
 
 // askYesNo asks question (see dialogue), no being the default, and reads
 // one line: y or yes is yes, anything else or input ending (Ctrl-D) no.
-// An interruption (Ctrl-C) or a terminal closing is its error.
+// An interruption (Ctrl-C) or a terminal closing is its error, which says
+// that nothing was changed: each question comes before the change it asks
+// about (remove, logout, a log-in over other tokens).
 func (f *Factory) askYesNo(ctx context.Context, question string) (bool, error) {
 	d := f.dialogue()
 	fmt.Fprintf(d.ErrOut, "%s [y/N] ", question)
 	answer, err := await.Result(ctx, func() (string, error) { return bufio.NewReader(d.In).ReadString('\n') })
 	if err != nil && !errors.Is(err, io.EOF) {
 		fmt.Fprintln(d.ErrOut)
-		return false, err
+		return false, unchanged(err)
 	}
 	a := strings.ToLower(strings.TrimSpace(answer))
 	return a == "y" || a == "yes", nil

@@ -49,6 +49,9 @@ The environment is named by -e; without it, freeagent-sandbox is called
 "sandbox" and freeagent "production". Flags given for an environment that
 exists replace only what they name; a --provider other than its own is
 refused, writing nothing (give the new one another name, or remove the old).
+An environment whose own settings the file is refused for (a secret pasted
+as its client id) is mended the same way: the flags replace what was
+refused, and on a terminal a refused client id is asked for again.
 
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
@@ -131,9 +134,20 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		}
 		s.CAFile = abs
 	}
-	old, err := f.Config()
+	// The environment named, refused for a mistake in its own settings (a
+	// secret pasted as its client id), is written again with the flags
+	// given (or, on a terminal, the client id asked for again): the
+	// person had to edit the file.
+	path, err := f.ConfigPath()
 	if err != nil {
 		return err
+	}
+	old, refused, err := config.LoadForRepair(path, f.EnvFlag)
+	if err != nil {
+		return err
+	}
+	if refused != nil && opts.onlyDefault() {
+		return refused
 	}
 	if f.EnvFlag != "" {
 		if err := newEnvName(old, f.EnvFlag); err != nil {
@@ -146,7 +160,6 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if opts.onlyDefault() && !(f.IO.InTTY && old.Envs[f.EnvFlag] == nil && (f.EnvFlag == "" && len(old.Envs) == 0 || f.EnvFlag != "" && old.Closest(f.EnvFlag) == "")) {
 		return makeDefault(ctx, f, old, f.EnvFlag)
 	}
-	path := old.Path
 	// A file freshtoken does not edit (read-only, one of several hard
 	// links) is refused before any question, not after every answer.
 	if err := config.CheckEditable(path); err != nil {
@@ -188,6 +201,13 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	if existed {
 		s = mergeSettings(prev, s)
+	}
+	if refused != nil && refused.Key == "env."+name+".client_id" && opts.Settings.ClientID == "" {
+		if p == nil {
+			return fmt.Errorf("%w; or give the client id to write in its place: `%s`", refused, f.commandLine("init -e "+name+" --client-id ID"))
+		}
+		fmt.Fprintf(p.out, "The client id written for %s is refused: it %s.\n", name, refused.Msg)
+		s.ClientID = "" // asked for again
 	}
 	if p != nil {
 		if err := askMissing(ctx, p, &s); err != nil {
@@ -345,7 +365,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		}
 		var err error
 		if name, err = newPrompter(f.dialogue()).choose(ctx, "Which environment should commands without -e use?", choices, def); err != nil {
-			return err
+			return unchanged(err)
 		}
 	}
 	switch {
@@ -437,11 +457,19 @@ func loggedIn(ctx context.Context, f *Factory, name string) bool {
 }
 
 // newEnvName refuses name for an environment conf does not configure yet
-// when it is not one to give a new environment (store.ValidateNewEnvName):
-// one configured already, "-prod" say, is still init's to update.
+// when it is not one to give a new environment (store.ValidateNewEnvName),
+// or differs from a configured one only in case: one configured already,
+// "-prod" say, is still init's to update.
 func newEnvName(conf *config.File, name string) error {
 	if _, exists := conf.Settings[name]; exists {
 		return nil
+	}
+	// Refused only once written, as the file's mistake: "rename one", of
+	// an environment not yet there.
+	for other := range conf.Settings {
+		if strings.EqualFold(other, name) {
+			return fmt.Errorf("it differs from the environment %s only in case, and a disk that ignores case (macOS, Windows) would keep both environments' tokens in one file (to change %s, use -e %s)", other, other, other)
+		}
 	}
 	return store.ValidateNewEnvName(name)
 }

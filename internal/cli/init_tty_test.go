@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,15 +113,16 @@ func (s *screen) startWithin(ctx context.Context, out io.Writer, args ...string)
 
 // interruptAt runs freshtoken with args on s's terminal and, once it asks
 // question, cancels its context, as a Ctrl-C does (see startWithin): the
-// command must then end, interrupted, without an answer.
+// command must then end, interrupted, without an answer, saying that
+// nothing was changed (it said only "interrupted").
 func (s *screen) interruptAt(t *testing.T, question string, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := s.startWithin(ctx, io.Discard, args...)
 	s.expect(t, question)
 	cancel()
-	if err := finished(t, done); !errors.Is(err, context.Canceled) {
-		t.Fatalf("%s: %v; want it interrupted\nscreen:\n%s", strings.Join(args, " "), err, s)
+	if err := finished(t, done); !errors.Is(err, context.Canceled) || !strings.HasSuffix(err.Error(), "; nothing was changed") {
+		t.Fatalf("%s: %v; want it interrupted, saying nothing was changed\nscreen:\n%s", strings.Join(args, " "), err, s)
 	}
 }
 
@@ -685,5 +687,34 @@ func TestInitCtrlCAtAQuestionSaysNothingChanged(t *testing.T) {
 				t.Fatalf("Ctrl-C at %q: the configuration file was written (%v)", tt.question, err)
 			}
 		})
+	}
+}
+
+// TestInitAsksAgainForAClientIDRefused: an environment whose client id
+// the configuration refuses (the secret pasted in its place) is mended by
+// init -e on a terminal, which says what was wrong without showing it
+// and asks for the client id again. init refused the whole file, and the
+// person had to edit it by hand.
+func TestInitAsksAgainForAClientIDRefused(t *testing.T) {
+	e := newDevEnv(t)
+	pasted := "OAuth secret: Zx81hQ2mP0wLk7sT3vB9"
+	broken := fmt.Sprintf("[env.dev]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = %q\nclient_secret_env = \"FT_TEST_UNSET_SECRET\"\n", e.api, pasted)
+	before, _ := os.ReadFile(e.config)
+	if err := os.WriteFile(e.config, append(before, broken...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newScreen(t)
+	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "dev", "--redirect-uri", freeRedirectURI(t))
+	s.expect(t, `The client id written for dev is refused: it is labelled "OAuth secret:": it holds the client secret (not shown)`)
+	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+	if err := finished(t, done); err != nil {
+		t.Fatalf("init: %v\nscreen:\n%s", err, s)
+	}
+	if strings.Contains(s.String(), "Zx81hQ2mP0wLk7sT3vB9") {
+		t.Errorf("the terminal showed the secret written as the client id:\n%s", s)
+	}
+	conf, _ := os.ReadFile(e.config)
+	if !strings.Contains(string(conf), "client_id = \"dev-client-id\"\n") || strings.Contains(string(conf), "Zx81hQ2mP0wLk7sT3vB9") {
+		t.Errorf("the configuration holds:\n%s", conf)
 	}
 }

@@ -213,19 +213,28 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	return nil
 }
 
-// again is err, a log-in of env that failed, with the step it ends on,
-// "log in again" in the engine's words (which name no command), naming the
-// command to run: this one, for the same environment and file.
+// again is err, a log-in of env that failed, with its last step, logging
+// in again (the engine's words, which name no command), naming the command
+// to run: this one, for the same environment and file. The engine's error
+// gives its message without the step; what err says around it is kept,
+// and err is left as it is when it says more after it.
 func (opts *loginOptions) again(env string, err error) error {
-	msg := err.Error()
-	if !strings.HasSuffix(msg, "log in again") {
+	var told interface {
+		error
+		LogInAgain() string
+	}
+	if !errors.As(err, &told) {
+		return err
+	}
+	around, ok := strings.CutSuffix(err.Error(), told.Error())
+	if !ok {
 		return err
 	}
 	cmd := "login -e " + env
 	if opts.Manual {
 		cmd = "login --manual -e " + env
 	}
-	return &retoldError{msg: strings.TrimSuffix(msg, "log in again") + "run `" + opts.f.commandLine(cmd) + "`", err: err}
+	return &retoldError{msg: around + told.LogInAgain() + "run `" + opts.f.commandLine(cmd) + "`", err: err}
 }
 
 // retoldError is err told in msg, the command line's words, for its kind

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -288,31 +289,59 @@ func loginStoringIn(t *testing.T, dir string, opening func()) (e *devEnv, stderr
 // TestLoginNotStoredNamesTheCommand: a log-in whose tokens could not be
 // stored once the person approved (the disk filled meanwhile) ends naming
 // the command to run again, on the same file, exit 5 as a store that could
-// not write; a device log-in's too. It ended "then log in again", the
-// engine's words, which name no command, and a person with a --config of
-// their own ran the plain `freshtoken login` on the default file.
+// not write; a device log-in's too, and a manual one's, whose command is
+// the manual log-in. It ended "then log in again", the engine's words,
+// which name no command, and a person with a --config of their own ran the
+// plain `freshtoken login` on the default file.
 func TestLoginNotStoredNamesTheCommand(t *testing.T) {
-	for _, device := range []bool{false, true} {
-		t.Run(map[bool]string{false: "browser", true: "device"}[device], func(t *testing.T) {
+	const postman = "https://oauth.pstmn.io/v1/callback"
+	for _, how := range []string{"browser", "device", "manual"} {
+		t.Run(how, func(t *testing.T) {
 			dir := testdisk.Small(t, "128k")
 			if err := os.Mkdir(dir, 0o700); err != nil {
 				t.Fatal(err)
 			}
-			e := newDevEnvWith(t, devprovider.Options{DeviceInterval: time.Second})
+			opts := devprovider.Options{DeviceInterval: time.Second}
+			if how == "manual" {
+				opts.RedirectURIs = []string{postman}
+			}
+			e := newDevEnvWith(t, opts)
 			if err := os.WriteFile(e.config, []byte("[store]\nurl = "+strconv.Quote("file://"+dir)+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			s := config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)}
-			if device {
+			args := []string{"--config", e.config, "login", "-e", "dev"}
+			switch how {
+			case "device":
 				s.Grant, s.DeviceAuthURL = "device_code", e.api+"v2/device_authorization"
+			case "manual":
+				s.RedirectURI = postman
+				args = append(args, "--manual")
 			}
 			e.configureWith(t, s)
-			var stderr bytes.Buffer
+			stderr := testenv.NewOutput()
+			ios := &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr}
+			if how == "manual" {
+				// The person opens the URL printed, approves, and pastes
+				// where the browser landed; the disk filled meanwhile.
+				ios.In = readerFunc(func(b []byte) (int, error) {
+					_, authURL, _ := strings.Cut(stderr.String(), "\n")
+					authURL, _, _ = strings.Cut(authURL, "\n")
+					noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+					resp, err := noFollow.Get(authURL)
+					if err != nil {
+						return 0, err
+					}
+					resp.Body.Close()
+					testdisk.Fill(t, dir)
+					return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
+				})
+			}
 			root := cli.NewRootCmd(&cli.Factory{
-				IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: &stderr},
+				IO: ios,
 				OpenBrowser: func(page string) error {
 					testdisk.Fill(t, dir) // after login's check for room, before the tokens come
-					if !device {
+					if how == "browser" {
 						return approveAt(page)
 					}
 					u, err := url.Parse(page)
@@ -322,11 +351,12 @@ func TestLoginNotStoredNamesTheCommand(t *testing.T) {
 					return e.provider.DecideDevice(u.Query().Get("user_code"), true)
 				},
 			})
-			root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+			root.SetArgs(args)
 			err := root.ExecuteContext(t.Context())
-			want := ", then run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev`"
+			cmd := map[string]string{"manual": " login --manual -e dev`"}[how]
+			want := ", then run `freshtoken --config " + shellquote.Word(e.config) + cmp.Or(cmd, " login -e dev`")
 			if err == nil || !strings.HasPrefix(err.Error(), "dev: the tokens the log-in brought could not be stored") || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != 5 {
-				t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5, the tokens not stored, ending %q", err, cli.ExitCode(err), &stderr, want)
+				t.Fatalf("login: %v (exit %d)\n%s\nwant exit 5, the tokens not stored, ending %q", err, cli.ExitCode(err), stderr, want)
 			}
 		})
 	}

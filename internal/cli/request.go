@@ -27,6 +27,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -224,6 +225,12 @@ func completeDataFile(_ *cobra.Command, _ []string, toComplete string) ([]string
 func checkRequestOptions(opts *requestOptions) error {
 	if opts.Method == "" || strings.ContainsFunc(opts.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
 		return usageErrorf("%q is not an HTTP method such as GET or POST", opts.Method)
+	}
+	// A typo of a method (GTE) went to the API, which refused it (405);
+	// another method of the API's own (PROPFIND) still goes.
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	if meant := nearest.Word(opts.Method, methods); meant != "" && meant != opts.Method {
+		return usageErrorf("%s is no HTTP method; did you mean %s? Nothing was sent", opts.Method, meant)
 	}
 	if opts.DataGiven > 1 { // the value, maybe a secret, is not shown
 		return usageErrorf("-d was given %d times, and a request has one body: give all of it in one -d (freshtoken does not join them with &, as curl does)", opts.DataGiven)

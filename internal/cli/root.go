@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/store"
@@ -287,9 +289,14 @@ Exit codes:
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// A subcommand mistyped leaves its flags to its group, which has
+		// none of them: the word is what went wrong.
+		if args := c.Flags().Args(); c.HasAvailableSubCommands() && len(args) > 0 {
+			return unknownSubcommand(c, args[0])
+		}
 		var bad *pflag.InvalidValueError
-		if errors.As(err, &bad) && bad.GetFlag().Value.Type() == "duration" {
-			err = fmt.Errorf("--%s %q is not a length of time; write it such as 10m, 90s or 1h30m (a day is 24h)", bad.GetFlag().Name, bad.GetValue())
+		if errors.As(err, &bad) {
+			return usageErrorf("%s; see `%s --help`", badValue(bad), c.CommandPath())
 		}
 		var unknown *pflag.NotExistError
 		if errors.As(err, &unknown) {
@@ -374,6 +381,20 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 		// Find takes words after a command for its arguments: `help
 		// service instal` found service, and showed its help.
 		if cmd, rest, err := c.Root().Find(args); cmd == nil || err != nil || len(rest) > 0 {
+			// The word mistyped, of the commands (and topics) it is one
+			// of: `help tokn` for token, `help service instal`.
+			if cmd != nil && len(rest) > 0 {
+				var names []string
+				for _, sub := range cmd.Commands() {
+					if sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
+						names = append(names, sub.Name())
+					}
+				}
+				if meant := nearest.Word(rest[0], names); meant != "" {
+					found := slices.Clone(args[:len(args)-len(rest)])
+					return usageErrorf("no command or help topic %q; did you mean `%s help %s`?", strings.Join(args, " "), c.Root().Name(), strings.Join(append(found, meant), " "))
+				}
+			}
 			return usageErrorf("no command or help topic %q; `%s help` lists them", strings.Join(args, " "), c.Root().Name())
 		}
 		show(c, args)
@@ -400,6 +421,32 @@ func (f *Factory) completeEnvs(cmd *cobra.Command, args []string, toComplete str
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	return c.Names(), cobra.ShellCompDirectiveNoFileComp
+}
+
+// subcommandArgs is the Args of a command that groups subcommands (store,
+// service): a word that names none of them is an unknown command, with the
+// one it may be a typo of.
+func subcommandArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return unknownSubcommand(cmd, args[0])
+}
+
+// unknownSubcommand is the usage error of word given to cmd, a command that
+// groups subcommands, where none is named so.
+func unknownSubcommand(cmd *cobra.Command, word string) error {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	path := cmd.CommandPath()
+	if meant := nearest.Word(word, names); meant != "" {
+		return usageErrorf("unknown command %q for %s; did you mean `%s %s`? (see `%s --help`)", word, path, path, meant, path)
+	}
+	return usageErrorf("unknown command %q for %s, which takes a subcommand: %s; see `%s --help`", word, path, strings.Join(names, ", "), path)
 }
 
 // exactArgs is cobra.ExactArgs returning a usage error.

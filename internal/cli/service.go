@@ -53,7 +53,7 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
   freshtoken service install
   freshtoken service status
   freshtoken service uninstall`,
-		Args: exactArgs(0, "a subcommand: install, uninstall or status"),
+		Args: subcommandArgs,
 		RunE: showHelp,
 	}
 	for _, sub := range []struct {

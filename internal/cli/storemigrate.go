@@ -34,7 +34,7 @@ func newStoreCmd(f *Factory) *cobra.Command {
 		Long: `Manage the token store that [store] url names: a folder (the default), a
 Redis database shared by many machines, or the system keychain (keyring://).`,
 		Example: `  freshtoken store migrate --to keyring://`,
-		Args:    exactArgs(0, "a subcommand: migrate"),
+		Args:    subcommandArgs,
 		RunE:    showHelp,
 	}
 	cmd.AddCommand(newStoreMigrateCmd(f))
@@ -677,8 +677,9 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		// Two log-ins of one client may be two accounts (a work and a
 		// personal company, one app): neither is a copy of the other to
 		// keep or replace.
+		theirs, ours := twoLogIns(there.LoggedInAt, rec.LoggedInAt)
 		return move{}, usageErrorf("%s already holds tokens of another log-in to %s (logged in %s, this environment's %s), perhaps another configuration's that shares that store and the name %s, for another account; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1), or, if they are this environment's own account's (another machine's log-in), run `%s` and the same move again to use them",
-			to.Location(env), there.Grant, there.LoggedInAt.UTC().Format(time.RFC3339), rec.LoggedInAt.UTC().Format(time.RFC3339), env, f.commandLine("logout --local -e "+env))
+			to.Location(env), there.Grant, theirs, ours, env, f.commandLine("logout --local -e "+env))
 	case err == nil && store.RenewedLater(there, rec):
 		// Another machine moved there first and has renewed since: its
 		// refresh token is the live one, and this older copy's may be spent.
@@ -1039,8 +1040,9 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		// perhaps another configuration's that reads the old store under
 		// this name, for another account. Neither is a copy of the other
 		// to keep or replace (findMove).
+		left, moved := twoLogIns(old.LoggedInAt, now.LoggedInAt)
 		fmt.Fprintf(f.IO.ErrOut, "%s: %s holds tokens of another log-in (logged in %s) than the ones moved to %s (logged in %s), perhaps another configuration's that uses that store; they were left there, and this configuration goes on with its own\n",
-			env, from.Location(env), old.LoggedInAt.UTC().Format(time.RFC3339), to.Location(env), now.LoggedInAt.UTC().Format(time.RFC3339))
+			env, from.Location(env), left, to.Location(env), moved)
 		return nil
 	case oldRenewed(old, now, moved):
 		// A freshtoken that read the configuration before the move (a
@@ -1099,4 +1101,17 @@ func oldRenewed(old, now *store.Record, moved string) bool {
 // the tokens in files, would leave every token in it, out of reach.
 func keepKeychainFix(err error) error {
 	return keyringstore.WithFix(err, "then run the same command again; keep keyring:// in [store] until then, as the tokens are in the keychain")
+}
+
+// twoLogIns are the times of two log-ins (store.OtherLogIn) as a message
+// shows them: to the second, or as finely as tells them apart. Shown to
+// the second, two log-ins within one second read as one time twice, and
+// the message as one log-in called two.
+func twoLogIns(a, b time.Time) (string, string) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05.000Z07:00"} {
+		if x, y := a.UTC().Format(layout), b.UTC().Format(layout); x != y {
+			return x, y
+		}
+	}
+	return a.UTC().Format(time.RFC3339Nano), b.UTC().Format(time.RFC3339Nano)
 }

@@ -264,13 +264,18 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 // were they this account's. (An earlier log-in of this configuration's own
 // file is replaced: TestStoreMigrateAgainAfterALogInOverALeftCopy.)
 func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
-	for name, othersIssued := range map[string]time.Duration{"older": -time.Hour, "newer": time.Hour} {
+	for name, othersIssued := range map[string]time.Duration{"older": -time.Hour, "newer": time.Hour, "within the same second": 0} {
 		t.Run(name, func(t *testing.T) {
 			e := newDevEnv(t)
 			e.login(t)
 			here := e.record(t, "dev")
 			others := *here
 			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
+			if othersIssued == 0 { // another log-in, in the same second as this one
+				if othersIssued = here.LoggedInAt.Truncate(time.Second).Sub(here.LoggedInAt); othersIssued == 0 {
+					othersIssued = time.Millisecond
+				}
+			}
 			others.LoggedInAt, others.IssuedAt = here.LoggedInAt.Add(othersIssued), here.IssuedAt.Add(othersIssued)
 			others.LoggedInWith.Path = filepath.Join(e.dir, "personal.toml") // the other configuration's file
 			target := filepath.Join(e.dir, "shared")
@@ -281,6 +286,11 @@ func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
 			code := e.run(ios, "store", "migrate", "--to", "file://"+target)
 			if code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") || !strings.Contains(stderr.String(), "logout --local -e dev` and the same move again") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another log-in's tokens", code, stdout, stderr)
+			}
+			// Two log-ins are never shown at one time (shown to the
+			// second, two within one second were).
+			if m := regexp.MustCompile(`\(logged in (\S+), this environment's (\S+)\)`).FindStringSubmatch(stderr.String()); m == nil || m[1] == m[2] {
+				t.Errorf("the two log-ins' times are not told apart:\n%s", stderr)
 			}
 			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
 				t.Errorf("the other log-in's tokens in the new store were written over (%v)", err)

@@ -150,12 +150,12 @@ func (b *Bus) startKeyring(t *testing.T) {
 		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+run, "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
 	cmd.Stdin = strings.NewReader(password)
 	// What it says (its warnings and failed assertions) is shown with a
-	// failed test's output, after it has ended.
+	// failed test's output, after it has ended, with how it ended.
 	said := testenv.NewOutput()
 	cmd.Stderr = said
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("gnome-keyring-daemon said:\n%s", said)
+			t.Log(daemonLog(said.String(), cmd.ProcessState))
 		}
 	})
 	if err := cmd.Start(); err != nil {
@@ -177,6 +177,21 @@ func (b *Bus) startKeyring(t *testing.T) {
 		locked, ok := v.Value().(bool)
 		return err == nil && ok && !locked
 	})
+}
+
+// daemonLog tells, for a failed test's output, what gnome-keyring-daemon
+// wrote to its stderr (said), or that it wrote nothing, and how it ended
+// (state; nil if it did not): "said:" was followed by nothing, and a
+// daemon that aborted was not told from one the test's end stopped.
+func daemonLog(said string, state *os.ProcessState) string {
+	ended := "it had not ended"
+	if state != nil {
+		ended = "it ended: " + state.String() + " (the test's end kills it, unless it ended before)"
+	}
+	if strings.TrimSpace(said) == "" {
+		return "gnome-keyring-daemon wrote nothing on its stderr; " + ended
+	}
+	return "gnome-keyring-daemon said (" + ended + "):\n" + said
 }
 
 // StartSilent starts a bus with a Secret Service on it that says its login

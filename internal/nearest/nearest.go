@@ -10,11 +10,34 @@ import "strings"
 // wrong one (--client-secret-cmd for init's --client-secret, given the
 // secret, which is no command).
 func Word(typo string, words []string) string {
+	return nearestOf(typo, words, strings.ToLower, 3)
+}
+
+// Setting is Word for the name of a setting, words joined by '_'
+// (client_id): written with other joins, or none, in any case (client-id,
+// clientId, ClientID) it is the same, and a typo is up to a quarter of its
+// length off, so that another last word (revocation_hint, a later
+// freshtoken's key) is not taken for a typo of it (revocation_url).
+func Setting(typo string, names []string) string {
+	return nearestOf(typo, names, foldSetting, 4)
+}
+
+// foldSetting is name without case, '_', '-' or spaces.
+func foldSetting(name string) string {
+	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(name))
+}
+
+// nearestOf is the word of words nearest to typo, both folded, no more
+// edits apart than the word's length over part (one at least); "" when
+// none is, or two are as near.
+func nearestOf(typo string, words []string, fold func(string) string, part int) string {
+	typo = fold(typo)
 	best, bestD, tied := "", 0, false
 	for _, w := range words {
-		d := Distance(strings.ToLower(typo), strings.ToLower(w))
+		f := fold(w)
+		d := Distance(typo, f)
 		switch {
-		case d > max(1, len(w)/3) || d >= len(w):
+		case d > max(1, len(w)/part) || d >= len(f):
 		case best == "" || d < bestD:
 			best, bestD, tied = w, d, false
 		case d == bestD:

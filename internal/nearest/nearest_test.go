@@ -25,3 +25,25 @@ func TestWordIsOneTypoAway(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingIsOneTypoAway: a setting's name written with other joins or
+// case, or a few letters off, finds the setting; another last word (a
+// later freshtoken's key) finds none, nor does a name as near to two.
+func TestSettingIsOneTypoAway(t *testing.T) {
+	names := []string{"client_id", "client_secret", "client_secret_env", "revocation_url", "token_url", "auth_url"}
+	for typo, want := range map[string]string{
+		"client-id":       "client_id",
+		"clientId":        "client_id",
+		"ClientID":        "client_id",
+		"clinet_id":       "client_id",
+		"client secret":   "client_secret",
+		"tokn_url":        "token_url",
+		"revocation_hint": "",
+		"bogus":           "",
+		"url":             "",
+	} {
+		if got := Setting(typo, names); got != want {
+			t.Errorf("Setting(%q) = %q, want %q", typo, got, want)
+		}
+	}
+}
