@@ -732,6 +732,20 @@ func WithStalled(ctx context.Context, stalled func(what string, stalled bool)) c
 	return context.WithValue(ctx, stalledKey{}, stalled)
 }
 
+// WithStalledFilter is WithStalled for a layer that may answer a stall
+// itself (the engine, serving the valid token it holds while its renewal
+// waits for the store): filter is told first, and the function ctx
+// already had, the layers above, only what filter passes on, returning
+// true; a stall kept from them keeps no caller of theirs waiting.
+func WithStalledFilter(ctx context.Context, filter func(what string, stalled bool) (passOn bool)) context.Context {
+	outer, _ := ctx.Value(stalledKey{}).(func(string, bool))
+	return context.WithValue(ctx, stalledKey{}, func(what string, s bool) {
+		if filter(what, s) && outer != nil {
+			outer(what, s)
+		}
+	})
+}
+
 // WatchStall is called by a Store as it sends a call to what, a server,
 // and stop as the call ends, saying whether the server answered it (an
 // answer that is an error included; not a time-out or a lost
