@@ -411,15 +411,27 @@ type flightKey struct{}
 // watch is ctx for f's renewal, which s leads for a caller that is served
 // the valid token at a stall if meanwhile (see waitFor): its calls to the
 // store that stall close f.stalled, and its token requests set f.sent. A
-// stall that serves the caller is not told to ctx's own listeners
-// (store.WithStalled): a command at a terminal said it waited for Redis,
+// stall that serves the caller is told to ctx's own listeners
+// (store.WithStalled) only if it lasts past the token's expiry, the
+// renewal still going: a command at a terminal said it waited for Redis,
 // and then that it used the valid token; a proxy whose timeout is under
 // store.StallNotice answered 503 at the stall, racing the token served.
 func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.Context {
 	ctx = context.WithValue(ctx, flightKey{}, f)
-	return store.WithStalledFilter(ctx, func(what string, stalled bool) bool {
+	var (
+		mu    sync.Mutex
+		later *time.Timer // tells a stall kept from the listeners once the token served expires
+	)
+	return store.WithStalledFilter(ctx, func(what string, stalled bool, above func(string, bool)) {
+		mu.Lock()
+		defer mu.Unlock()
 		if !stalled {
-			return true
+			if later != nil {
+				later.Stop()
+				later = nil
+			}
+			above(what, false)
+			return
 		}
 		r := s.cur.Load()
 		serves := !f.sent.Load() && s.stillServes(r)
@@ -430,7 +442,28 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 			}
 			close(f.stalled)
 		})
-		return !meanwhile || !serves
+		if !meanwhile || !serves {
+			above(what, true)
+			return
+		}
+		if later == nil {
+			var t *time.Timer
+			t = time.AfterFunc(r.Expiry.Sub(s.now()), func() {
+				mu.Lock()
+				defer mu.Unlock()
+				select {
+				case <-f.done:
+				default:
+					if later == t && ctx.Err() == nil {
+						above(what, true)
+					}
+				}
+				if later == t {
+					later = nil
+				}
+			})
+			later = t
+		}
 	})
 }
 
@@ -940,8 +973,9 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 // any token request was sent, the renewal goes on without the caller, as
 // long as ctx lasts: no token request starts once ctx has ended, so a
 // program that ends ctx and then waits for the requests told to
-// Options.Sending leaves none unstored. A stall so served is not told to
-// the function store.WithStalled gave ctx: the caller is not kept waiting.
+// Options.Sending leaves none unstored. A stall so served is told to the
+// function store.WithStalled gave ctx only if it lasts past the token's
+// expiry: until then the caller is not kept waiting.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade

@@ -1153,6 +1153,40 @@ func TestStalledStoreRenewalOutlivesItsRequest(t *testing.T) {
 	}
 }
 
+// TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout: a
+// request whose token has expired while the renewal left going at a stall
+// (its request served the token, valid 4 s more) still waits for Redis
+// (paused) gets 503 store_unreachable once the environment's timeout has
+// passed: the stall, kept from the proxy while the token served, is told
+// to it once the token expires; untold, the request waited for Redis's own
+// wait (20 s a try here).
+func TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"2s\"\nrefresh_before = \"30m\"\n"
+		}})
+	f.login(t, "short")
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(accessTTL - 4*time.Second)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request whose store stalls, the token valid 4 s more: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(5 * time.Second)
+	start := time.Now()
+	resp, body := f.get(t, "/short/v2/company")
+	if took := time.Since(start); took > 10*time.Second { // the token expires 4 s after the stall; the timeout is 2 s
+		t.Errorf("the request was answered after %s", took)
+	}
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
+		t.Errorf("a request whose token expired while the store stalls: %d %s", resp.StatusCode, body)
+	}
+}
+
 // TestStoreAnsweringAgainEndsTheStall: a renewal (the token expired, none
 // to serve meanwhile) whose Redis leaves the lock unanswered past
 // store.StallNotice and then answers, and whose provider is then slow,
