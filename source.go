@@ -451,15 +451,16 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 			t = time.AfterFunc(r.Expiry.Sub(s.now()), func() {
 				mu.Lock()
 				defer mu.Unlock()
+				if later != t {
+					return // the stall ended first
+				}
+				later = nil
 				select {
 				case <-f.done:
 				default:
-					if later == t && ctx.Err() == nil {
+					if ctx.Err() == nil {
 						above(what, true)
 					}
-				}
-				if later == t {
-					later = nil
 				}
 			})
 			later = t
