@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -212,5 +214,107 @@ func TestStalledStoreServesTheValidTokenMeanwhile(t *testing.T) {
 	}
 	if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 {
 		t.Fatalf("provider saw %+v; want the one renewal", st)
+	}
+}
+
+// TestServedStallIsToldToNoListener: a caller served the token still valid
+// at its renewal's stall (Redis paused) is not kept waiting for the store,
+// and its context's listener (store.WithStalled: a command's "waiting for
+// Redis…" at a terminal, a proxy's request bound by its timeout) is told
+// no stall: a terminal said it waited for Redis and then that the valid
+// token was used, two lines for one, and a proxy whose timeout was under
+// store.StallNotice answered 503 store_unreachable, racing the token
+// served. A caller with no valid token to serve is told the stall.
+func TestServedStallIsToldToNoListener(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RenewBefore = 30 * time.Minute
+	open := func(query string) *freshtoken.Source {
+		src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+query), Clock: r.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	served, expired := open("?read_timeout=20s"), open("?read_timeout=4s&max_retries=-1")
+	r.login(served)
+	for _, src := range []*freshtoken.Source{served, expired} {
+		if _, err := src.Token(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listening := func(stalls *atomic.Int32) context.Context {
+		return store.WithStalled(t.Context(), func(what string, stalled bool) {
+			if stalled {
+				stalls.Add(1)
+			}
+		})
+	}
+	var servedStalls, expiredStalls atomic.Int32
+	r.clock.Advance(31 * time.Minute)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	if _, err := served.TokenContext(listening(&servedStalls)); err != nil {
+		t.Fatalf("while Redis does not answer: %v; want the token in memory, valid 29 minutes more", err)
+	}
+	if n := servedStalls.Load(); n != 0 {
+		t.Errorf("a caller served the valid token at the stall was told of it %d times", n)
+	}
+	r.clock.Advance(time.Hour) // expired: nothing serves meanwhile
+	ended, cancel := context.WithTimeout(listening(&expiredStalls), store.StallNotice+time.Second)
+	defer cancel()
+	if _, err := expired.TokenContext(ended); err == nil {
+		t.Fatal("an expired token renewed while Redis does not answer")
+	}
+	if n := expiredStalls.Load(); n != 1 {
+		t.Errorf("a caller with no valid token, waiting for Redis, was told of the stall %d times; want once", n)
+	}
+}
+
+// TestPanicInARenewalLeftGoingEndsItAlone: a renewal left going at a stall
+// (Redis paused, the caller served the valid token) that panics (here in
+// the program's Options.Sending) ends alone, logged as an error: it ended
+// the whole process, with no caller to pass the panic to (net/http
+// recovers a handler's panic, not a goroutine's), a proxy serving every
+// other environment included. The next call renews.
+func TestPanicInARenewalLeftGoingEndsItAlone(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RenewBefore = 30 * time.Minute
+	logs := testenv.NewOutput()
+	var armed atomic.Bool
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
+		Sending: func(freshtoken.Renewal) func() {
+			if armed.CompareAndSwap(true, false) {
+				panic("a bug in the program's Sending")
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	held, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(31 * time.Minute)
+	armed.Store(true)
+	srv.Pause(t)
+	if tok, err := src.Token(); err != nil || tok.AccessToken != held.AccessToken {
+		srv.Resume(t)
+		t.Fatalf("while Redis does not answer: %v, %v; want the token in memory", tok, err)
+	}
+	srv.Resume(t)
+	testenv.WaitFor(t, "the panic logged", func() bool {
+		return strings.Contains(logs.String(), "the renewal left going in the background stopped unexpectedly")
+	})
+	if !strings.Contains(logs.String(), "a bug in the program's Sending") {
+		t.Errorf("the log does not say what panicked:\n%s", logs)
+	}
+	tok, err := src.Token()
+	if err != nil || tok.AccessToken == held.AccessToken {
+		t.Fatalf("the call after the panic: %v, %v; want a renewed token", tok, err)
 	}
 }

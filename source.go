@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -403,27 +404,75 @@ type flight struct {
 	rec  *store.Record
 	err  error
 	// stalled is closed once a call of the renewal to the store has gone
-	// unanswered for store.StallNotice (see watch), store naming it then;
-	// sent, once a token request has gone out (see exchange).
+	// unanswered for store.StallNotice (see watch), store naming it then
+	// and valid the token in memory that serves meanwhile, nil if none
+	// did; sent, once a token request has gone out (see exchange).
 	stalled   chan struct{}
 	stallOnce sync.Once
 	store     string
+	valid     *store.Record
 	sent      atomic.Bool
 }
 
 // flightKey is the context key of the flight a renewal is, for exchange.
 type flightKey struct{}
 
-// watch is ctx for f's renewal: its calls to the store that stall close
-// f.stalled, and its token requests set f.sent.
-func (f *flight) watch(ctx context.Context) context.Context {
+// watch is ctx for f's renewal, which s leads for a caller that is served
+// the valid token at a stall if meanwhile (see waitFor): its calls to the
+// store that stall close f.stalled, and its token requests set f.sent. A
+// stall that serves the caller is told to ctx's own listeners
+// (store.WithStalled) only if it lasts past the token's expiry, the
+// renewal still going: a command at a terminal said it waited for Redis,
+// and then that it used the valid token; a proxy whose timeout is under
+// store.StallNotice answered 503 at the stall, racing the token served.
+func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.Context {
 	ctx = context.WithValue(ctx, flightKey{}, f)
-	return store.WithStalled(ctx, func(what string, stalled bool) {
-		if stalled {
-			f.stallOnce.Do(func() {
-				f.store = what
-				close(f.stalled)
+	var (
+		mu    sync.Mutex
+		later *time.Timer // tells a stall kept from the listeners once the token served expires
+	)
+	return store.WithStalledFilter(ctx, func(what string, stalled bool, above func(string, bool)) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stalled {
+			if later != nil {
+				later.Stop()
+				later = nil
+			}
+			above(what, false)
+			return
+		}
+		r := s.cur.Load()
+		serves := !f.sent.Load() && s.stillServes(r)
+		f.stallOnce.Do(func() {
+			f.store = what
+			if serves {
+				f.valid = r
+			}
+			close(f.stalled)
+		})
+		if !meanwhile || !serves {
+			above(what, true)
+			return
+		}
+		if later == nil {
+			var t *time.Timer
+			t = time.AfterFunc(r.Expiry.Sub(s.now()), func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if later != t {
+					return // the stall ended first
+				}
+				later = nil
+				select {
+				case <-f.done:
+				default:
+					if ctx.Err() == nil {
+						above(what, true)
+					}
+				}
 			})
+			later = t
 		}
 	})
 }
@@ -934,7 +983,9 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 // any token request was sent, the renewal goes on without the caller, as
 // long as ctx lasts: no token request starts once ctx has ended, so a
 // program that ends ctx and then waits for the requests told to
-// Options.Sending leaves none unstored.
+// Options.Sending leaves none unstored. A stall so served is told to the
+// function store.WithStalled gave ctx only if it lasts past the token's
+// expiry: until then the caller is not kept waiting.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade
@@ -1954,9 +2005,9 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 		s.mu.Unlock()
 		switch {
 		case leader && !meanwhile:
-			return s.lead(f.watch(ctx), f, w)
+			return s.lead(f.watch(ctx, s, false), f, w)
 		case leader:
-			go s.lead(f.watch(ctx), f, w)
+			go s.leadMeanwhile(f.watch(ctx, s, true), f, w)
 		default:
 			s.log.Debug("waiting for the renewal in flight")
 		}
@@ -2002,8 +2053,10 @@ func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool)
 		case <-ended:
 			return nil
 		case <-stalled:
-			r := s.cur.Load()
-			if f.sent.Load() || !s.stillServes(r) {
+			// The leader is served as its renewal's stall was told (see
+			// watch); a caller that joined it, while its token serves.
+			r := f.valid
+			if r == nil || f.sent.Load() || (!leader && !s.stillServes(r)) {
 				stalled = nil // the answer is the renewal's to store, or nothing serves
 				continue
 			}
@@ -2053,6 +2106,22 @@ func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, er
 	f.err = fmt.Errorf("%s: the renewal stopped unexpectedly; try again", s.set.Env) // what waiters see after a panic
 	f.rec, f.err = s.renew(ctx, w)
 	return f.rec, f.err
+}
+
+// leadMeanwhile is lead for a renewal left going without its caller, who
+// was served the valid token (see waitFor). A panic in it (a bug, or one
+// in a program's function it calls, such as Options.Sending) is logged
+// and ends that renewal alone, its waiters told it stopped, as net/http
+// ends a handler's: with no caller to pass it to, it ended the whole
+// process, a proxy serving every other environment included.
+func (s *Source) leadMeanwhile(ctx context.Context, f *flight, w want) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("the renewal left going in the background stopped unexpectedly (a bug: please report it); the next call renews again",
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		}
+	}()
+	s.lead(ctx, f, w)
 }
 
 // renewedSince reports whether r serves the forced renewal w as its own

@@ -748,6 +748,20 @@ func WithStalled(ctx context.Context, stalled func(what string, stalled bool)) c
 	return context.WithValue(ctx, stalledKey{}, stalled)
 }
 
+// WithStalledFilter is WithStalled for a layer that may answer a stall
+// itself (the engine, serving the valid token it holds while its renewal
+// waits for the store): filter is told first, and tells the function ctx
+// already had, the layers above, through above, what it chooses, when it
+// chooses (a stall only once its caller is kept waiting). above does
+// nothing when ctx had no function.
+func WithStalledFilter(ctx context.Context, filter func(what string, stalled bool, above func(what string, stalled bool))) context.Context {
+	above, _ := ctx.Value(stalledKey{}).(func(string, bool))
+	if above == nil {
+		above = func(string, bool) {}
+	}
+	return context.WithValue(ctx, stalledKey{}, func(what string, s bool) { filter(what, s, above) })
+}
+
 // WatchStall is called by a Store as it sends a call to what, a server,
 // and stop as the call ends, saying whether the server answered it (an
 // answer that is an error included; not a time-out or a lost

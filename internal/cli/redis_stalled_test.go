@@ -1,8 +1,11 @@
 package cli_test
 
 import (
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/redistest"
@@ -50,5 +53,57 @@ func TestStalledRedisIsToldAtATerminal(t *testing.T) {
 				t.Errorf("stdout holds %q, want nothing", stdout)
 			}
 		})
+	}
+}
+
+// TestServedStallIsOneLineAtATerminal: `token` at a terminal whose renewal
+// (the token due, refresh_before 30m, 29 minutes left) meets a Redis that
+// leaves it unanswered (paused as the renewal's lock reaches it) prints
+// the token still valid and says so on one line of standard error, naming
+// Redis: it said that it waited for Redis, and then, on a second line,
+// that the valid token was used while the renewal waited for Redis.
+func TestServedStallIsOneLineAtATerminal(t *testing.T) {
+	e := newDevEnv(t)
+	srv := redistest.Start(t)
+	var pause, paused atomic.Bool
+	relay := srv.Relay(t, func(args []string) {
+		if pause.Load() && strings.Contains(strings.Join(args, " "), "freshtoken:dev:lock") && paused.CompareAndSwap(false, true) {
+			srv.Pause(t)
+		}
+	})
+	defer func() {
+		if paused.Load() {
+			srv.Resume(t)
+		}
+	}()
+	e.useStore(t, "redis://"+relay+"/0?read_timeout=20s")
+	conf, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.config, append(conf, "refresh_before = \"30m\"\n"...), 0o600); err != nil { // [env.dev] is the file's last table
+		t.Fatal(err)
+	}
+	e.loginOutside(t)
+	s := redistest.OpenStore(t, srv.URL)
+	r, err := s.Load(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.IssuedAt, r.Expiry = time.Now().Add(-31*time.Minute), time.Now().Add(29*time.Minute)
+	if err := s.Save(t.Context(), "dev", r); err != nil {
+		t.Fatal(err)
+	}
+	pause.Store(true)
+	ios, stdout, stderr := testStreams(false, true)
+	if code := e.run(ios, "token", "-e", "dev"); code != 0 {
+		t.Fatalf("token exited %d: %s", code, stderr)
+	}
+	if stdout.String() != r.AccessToken+"\n" {
+		t.Errorf("stdout holds %q, want the token still valid", stdout)
+	}
+	said := stderr.String()
+	if !paused.Load() || strings.Count(said, "\n") != 1 || !strings.Contains(said, "Redis at redis://"+relay+"/0") || !strings.Contains(said, "is used while the renewal waits for the store") {
+		t.Errorf("stderr at a terminal says:\n%s\nwant one line, naming Redis, saying the valid token is used", said)
 	}
 }

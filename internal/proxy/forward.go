@@ -84,6 +84,8 @@ type envProxy struct {
 	log          *slog.Logger
 	noted        atomic.Uint64
 	storeFailing atomic.Uint64
+	// stall is the token store's, as the requests' token calls see it.
+	stall storeStall
 	// undiscovered is when discovering the issuer's endpoints for
 	// toTokenEndpoint last failed, if it did.
 	undiscovered atomic.Pointer[time.Time]
@@ -245,7 +247,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	// has started is seen through even if this client gives up.)
 	mark := e.noted.Load()
 	if err := p.token(r.Context(), e); err != nil {
-		if errors.Is(context.Cause(r.Context()), errStopping) {
+		if errors.Is(err, errStopping) || errors.Is(context.Cause(r.Context()), errStopping) {
 			writeKind(rec, kinds.Interrupted, stoppingProblem(name, false))
 			return
 		}
@@ -272,66 +274,98 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // the timeout while a call to the store has gone unanswered for
 // store.StallNotice, it is storeStalledError, which the log tells of once a
 // stall (see envProxy.fail). The store's own wait, its tries again
-// included, may be much longer
-// (read_timeout in the store's URL), and the client, holding its request
-// all that time, took the proxy for hung. A stalled call that is answered
-// ends the stall: what the request waits for after it (the provider) is
-// not the store's. The call carries on alone, its outcome kept for the
-// requests after, as when a client goes away. (A token still valid, due
-// for renewal, is served by the engine once the store stalls.)
+// included, may be much longer (read_timeout in the store's URL), and the
+// client, holding its request all that time, took the proxy for hung. A
+// stalled call that is answered ends the stall: what the request waits for
+// after it (the provider) is not the store's.
+//
+// The call is made for the proxy, not for the client: it lasts until it
+// ends or the proxy stops (a token request sent by then is still stored:
+// freshtoken.Options.Sending), however soon the client goes, its outcome
+// kept for the requests after. So a renewal left going at a stall, its
+// client served the token still valid (by the engine, which tells the
+// stall only once that token expires), is one for the whole stall, which
+// every request after shares, served at once: a renewal that ended with its request was begun again by
+// the next, each request waiting the stall out again (store.StallNotice).
 func (p *Proxy) token(ctx context.Context, e *envProxy) error {
-	var (
-		mu      sync.Mutex
-		stalled string // the store whose call has gone unanswered, while one has
-	)
-	changed := make(chan struct{}, 1)
-	ctx = store.WithStalled(ctx, func(what string, now bool) {
-		mu.Lock()
-		switch {
-		case now:
-			stalled = what
-		case stalled == what:
-			stalled = ""
-		}
-		mu.Unlock()
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	})
+	life := p.background.ctx
 	got := make(chan error, 1)
 	go func() {
-		_, err := e.src.TokenContext(ctx)
+		_, err := e.src.TokenContext(store.WithStalled(life, e.stall.tell))
 		got <- err
 	}()
 	timeout := time.NewTimer(e.conf.Timeout)
 	defer timeout.Stop()
 	for late := false; ; {
+		what, since, changed := e.stall.state()
+		if late && what != "" {
+			return &storeStalledError{env: e.name, store: what, unanswered: time.Since(since), timeout: e.conf.Timeout}
+		}
 		select {
 		case err := <-got:
+			if err != nil && life.Err() != nil {
+				return errStopping
+			}
 			return err
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-changed:
 		case <-timeout.C:
 			late = true
 		}
-		mu.Lock()
-		what := stalled
-		mu.Unlock()
-		if late && what != "" {
-			return &storeStalledError{env: e.name, store: what, timeout: e.conf.Timeout}
-		}
 	}
 }
 
+// storeStall is the stall of an environment's token store as the calls
+// of Proxy.token are told it, all of them: each waits for the one renewal
+// in flight, which tells only the call that began it.
+type storeStall struct {
+	mu      sync.Mutex
+	what    string        // the store whose call has gone unanswered, while one has
+	since   time.Time     // when that call was sent
+	changed chan struct{} // closed at the next change; nil until asked for
+}
+
+// tell is the listener of the calls (store.WithStalled).
+func (s *storeStall) tell(what string, stalled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case stalled && s.what == "":
+		s.what, s.since = what, time.Now().Add(-store.StallNotice)
+	case !stalled && s.what == what:
+		s.what = ""
+	default:
+		return
+	}
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// state returns the store stalled ("" for none), when its call was sent,
+// and a channel closed at the next change.
+func (s *storeStall) state() (what string, since time.Time, changed <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.what, s.since, s.changed
+}
+
 // storeStalledError is a request whose token the store did not give within
-// the environment's timeout.
+// the environment's timeout, the store having left a call unanswered for
+// as long as unanswered (store.StallNotice at least, so more than a timeout
+// shorter than that).
 type storeStalledError struct {
-	env, store string
-	timeout    time.Duration
+	env, store          string
+	unanswered, timeout time.Duration
 }
 
 func (e *storeStalledError) Error() string {
-	return fmt.Sprintf("%s: %s has not answered for %s (the environment's timeout), so no token could be had from it; check that it is running and answering, then try again", e.env, e.store, e.timeout)
+	return fmt.Sprintf("%s: %s has not answered for %s, and no token could be had from it within the environment's timeout (%s); check that it is running and answering, then try again", e.env, e.store, e.unanswered.Round(time.Second), e.timeout)
 }
 
 func (e *storeStalledError) Unwrap() error { return store.ErrUnreachable }

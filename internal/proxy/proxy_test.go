@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -1013,7 +1014,7 @@ func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
 		resp, body := f.get(t, "/short/v2/company")
 		took := time.Since(start)
 		p := decode[problemBody](t, body)
-		if resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" || !strings.Contains(p.Message, "Redis at redis://"+srv.Addr) || !strings.Contains(p.Message, "3s (the environment's timeout)") {
+		if resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" || !strings.Contains(p.Message, "Redis at redis://"+srv.Addr) || !strings.Contains(p.Message, "within the environment's timeout (3s)") {
 			t.Errorf("a request whose store stalls: %d %s", resp.StatusCode, body)
 		}
 		if took > 10*time.Second { // 3 s, and the 20 s of one try is far off
@@ -1023,7 +1024,7 @@ func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
 	// Once, in one line: the stall's own warning and the failing store's
 	// were both written for it.
 	if logs := f.logs.String(); strings.Count(logs, "\n") != 1 || !strings.Contains(logs, "the token store is failing") ||
-		!strings.Contains(logs, "Redis at redis://"+srv.Addr) || !strings.Contains(logs, "3s (the environment's timeout)") {
+		!strings.Contains(logs, "Redis at redis://"+srv.Addr) || !strings.Contains(logs, "within the environment's timeout (3s)") {
 		t.Errorf("the log tells of the stall as:\n%s\nwant one line, naming the Redis and the timeout", logs)
 	}
 }
@@ -1055,6 +1056,134 @@ func TestStalledStoreServesATokenStillValid(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("a request whose store stalls, the token valid 29 minutes more: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestStalledStoreServesAValidTokenPastAShortTimeout: an environment whose
+// timeout (1s) is under store.StallNotice, holding a token due for renewal
+// but valid 29 minutes more, whose Redis takes connections and never
+// answers (paused), serves that token at the stall: the proxy, told of the
+// stall before the engine, answered 503 store_unreachable.
+func TestStalledStoreServesAValidTokenPastAShortTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"1s\"\nrefresh_before = \"30m\"\n"
+		}})
+	f.login(t, "short")
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(31 * time.Minute)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Errorf("a request whose store stalls, the token valid 29 minutes more, the timeout 1s: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestStalledStoreUnderAShortTimeoutSaysHowLong: a request with no valid
+// token to serve, whose Redis never answers (paused), and whose timeout
+// (1s) is under store.StallNotice, gets 503 store_unreachable saying how
+// long Redis has not answered (2s, the stall's notice): it said 1s, the
+// timeout, when Redis had been silent for 2.
+func TestStalledStoreUnderAShortTimeoutSaysHowLong(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"1s\"\n"
+		}})
+	srv.Pause(t)
+	defer srv.Resume(t)
+	resp, body := f.get(t, "/short/v2/company")
+	p := decode[problemBody](t, body)
+	if resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" ||
+		!strings.Contains(p.Message, "has not answered for 2s, and no token could be had from it within the environment's timeout (1s)") {
+		t.Errorf("a request whose store stalls, the timeout 1s: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestStalledStoreRenewalOutlivesItsRequest: while Redis takes connections
+// and never answers (paused), the renewal left going at the stall, its
+// request served the token still valid, is the proxy's, not the request's:
+// the requests after it are served at once, and once Redis answers, it
+// stores its token, which is served from then on, the provider asked
+// once. The renewal ended with its request, the next began another, and
+// every request waited the stall's notice (2 s) before it was served.
+func TestStalledStoreRenewalOutlivesItsRequest(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"10s\"\nrefresh_before = \"30m\"\n"
+		}})
+	f.login(t, "short")
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+	held := srv.Get(t, "freshtoken:short")
+	f.clock.Advance(31 * time.Minute)
+	srv.Pause(t)
+	paused := true
+	defer func() {
+		if paused {
+			srv.Resume(t)
+		}
+	}()
+	for i := range 4 {
+		start := time.Now()
+		resp, body := f.get(t, "/short/v2/company")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d while Redis does not answer: %d %s", i, resp.StatusCode, body)
+		}
+		if took := time.Since(start); i > 0 && took >= store.StallNotice {
+			t.Errorf("request %d waited %s for the stall, which the renewal left going had met already", i, took)
+		}
+	}
+	srv.Resume(t)
+	paused = false
+	testenv.WaitFor(t, "the renewal stored once Redis answers", func() bool {
+		v := srv.Get(t, "freshtoken:short")
+		return v != "" && v != held
+	})
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("once the renewal is stored: %d %s", resp.StatusCode, body)
+	}
+	if st := f.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 {
+		t.Fatalf("provider saw %+v; want the one renewal", st)
+	}
+}
+
+// TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout: a
+// request whose token has expired while the renewal left going at a stall
+// (its request served the token, valid 4 s more) still waits for Redis
+// (paused) gets 503 store_unreachable once the environment's timeout has
+// passed: the stall, kept from the proxy while the token served, is told
+// to it once the token expires; untold, the request waited for Redis's own
+// wait (20 s a try here).
+func TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"2s\"\nrefresh_before = \"30m\"\n"
+		}})
+	f.login(t, "short")
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(accessTTL - 4*time.Second)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request whose store stalls, the token valid 4 s more: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(5 * time.Second)
+	start := time.Now()
+	resp, body := f.get(t, "/short/v2/company")
+	if took := time.Since(start); took > 10*time.Second { // the token expires 4 s after the stall; the timeout is 2 s
+		t.Errorf("the request was answered after %s", took)
+	}
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
+		t.Errorf("a request whose token expired while the store stalls: %d %s", resp.StatusCode, body)
 	}
 }
 

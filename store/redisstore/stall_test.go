@@ -2,6 +2,8 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,5 +71,44 @@ func TestStalledCallToldAsItEnds(t *testing.T) {
 		}
 	default:
 		t.Fatal("the stalled call, answered, did not tell its end")
+	}
+}
+
+// TestStalledCallAnsweredWithAnErrorEndsTheStall: a call Redis leaves
+// unanswered past store.StallNotice (paused) and then answers with an
+// error reply (NOPERM: the user's GET taken away meanwhile) tells its
+// stall and then its end: an error reply is Redis answering, and a caller
+// told no end (the proxy) would go on taking the store for stalled, and
+// blame it for what it waits for next.
+func TestStalledCallAnsweredWithAnErrorEndsTheStall(t *testing.T) {
+	srv := redistest.Start(t)
+	srv.SetUser(t, "reader", "on", ">pw", "~freshtoken:*", "+@connection", "+info", "+get")
+	s := opened(t, strings.Replace(srv.URL, "redis://", "redis://reader:pw@", 1)+"?read_timeout=20s")
+	if _, err := s.Load(context.Background(), "sandbox"); !errors.Is(err, store.ErrNotFound) { // its connection made, before the stall
+		t.Fatal(err)
+	}
+	srv.SetUser(t, "reader", "-get")
+	told := make(chan bool, 10)
+	ctx := store.WithStalled(context.Background(), func(what string, stalled bool) { told <- stalled })
+	srv.Pause(t)
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := s.Load(ctx, "sandbox")
+		loaded <- err
+	}()
+	if !testenv.Receive(t, "the stall", told) {
+		t.Fatal("the call told its end before its stall")
+	}
+	srv.Resume(t)
+	if err := testenv.Receive(t, "the load", loaded); !errors.Is(err, store.ErrDenied) {
+		t.Fatalf("a load the user may not make: %v; want Redis's refusal", err)
+	}
+	select {
+	case stalled := <-told:
+		if stalled {
+			t.Fatal("the call told a second stall, not its end")
+		}
+	default:
+		t.Fatal("the stalled call, answered with an error reply, did not tell its end")
 	}
 }
