@@ -44,7 +44,10 @@ const (
 )
 
 // ClientAuths lists every ClientAuth, in the order help text shows them.
-var ClientAuths = []ClientAuth{ClientAuthBasic, ClientAuthBody, ClientAuthNone, ClientAuthPrivateKeyJWT}
+// Each call returns a new slice, the caller's to change.
+func ClientAuths() []ClientAuth {
+	return []ClientAuth{ClientAuthBasic, ClientAuthBody, ClientAuthNone, ClientAuthPrivateKeyJWT}
+}
 
 // ClientKey is how a client using ClientAuthPrivateKeyJWT signs its
 // assertions.

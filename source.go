@@ -137,7 +137,7 @@ type Settings struct {
 	// not answer within a second is given up until the next one.
 	StoreCheckInterval time.Duration
 	// RetryBackoff lists the waits before each retry of a token request that
-	// failed for a passing reason; nil means DefaultRetryBackoff.
+	// failed for a passing reason; nil means DefaultRetryBackoff().
 	RetryBackoff []time.Duration
 	// MaxRetryAfter is the longest Retry-After the engine waits out on a 429
 	// from the token endpoint before giving up (default 65s); one of a day
@@ -199,8 +199,12 @@ func (e Endpoints) printed() redact.Printed {
 // expiry arithmetic of short-lived tokens happens within seconds.
 const logTime = "2006-01-02T15:04:05.000Z07:00"
 
-// DefaultRetryBackoff is used when Settings.RetryBackoff is nil.
-var DefaultRetryBackoff = []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}
+// DefaultRetryBackoff is the waits used when Settings.RetryBackoff is nil:
+// half a second, a second, then two. Each call returns a new slice, the
+// caller's to change, as no Source shares it.
+func DefaultRetryBackoff() []time.Duration {
+	return []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second}
+}
 
 // Options are a Source's collaborators.
 type Options struct {
@@ -629,7 +633,7 @@ func New(s Settings, o Options) (*Source, error) {
 		s.StoreCheckInterval = 10 * time.Second
 	}
 	if s.RetryBackoff == nil {
-		s.RetryBackoff = DefaultRetryBackoff
+		s.RetryBackoff = DefaultRetryBackoff()
 	}
 	if s.MaxRetryAfter == 0 {
 		s.MaxRetryAfter = 65 * time.Second

@@ -578,7 +578,7 @@ func TestJSONAnswerLabelledAsPlainText(t *testing.T) {
 		r.moveTokenEndpoint(srv.URL)
 		src := r.source()
 		freshtoken.SetPause(src, r.clock.Sleep)
-		tries := int32(1 + len(freshtoken.DefaultRetryBackoff))
+		tries := int32(1 + len(freshtoken.DefaultRetryBackoff()))
 		if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnusableToken) {
 			t.Fatalf("err = %v; want the provider's unusable answer", err)
 		}
@@ -1698,5 +1698,30 @@ func TestRefreshTokenRotatedInTheSameTickIsToldAsNew(t *testing.T) {
 	}
 	if rec := r.record(); rec.RefreshToken != "rotated-refresh-token" || !tokenerr.RefreshedOnly(rec) {
 		t.Fatalf("stored %+v; want the rotated refresh token, read as a renewal that brought no access token", rec)
+	}
+}
+
+// TestDefaultRetryBackoffIsTheCallers: the waits between a token request's
+// retries that a Source without Settings.RetryBackoff uses were a slice
+// exported as a variable, which every such Source shared: a program
+// changing it (to shorten its own tests' waits) changed the waits of every
+// Source in the process, those renewing at that moment too. Each call now
+// gives a slice of the caller's own.
+func TestDefaultRetryBackoffIsTheCallers(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.settings.RetryBackoff = nil
+	src := r.loggedInSource()
+	freshtoken.SetPause(src, r.clock.Sleep)
+	freshtoken.DefaultRetryBackoff()[0] = time.Hour
+	r.provider.Fault(devprovider.Fault5xx, 1)
+	before := r.clock.Slept()
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if slept := r.clock.Slept() - before; slept != 500*time.Millisecond {
+		t.Errorf("a renewal retried once after the caller changed DefaultRetryBackoff's slice waited %s; want the default 500ms", slept)
+	}
+	if again := freshtoken.DefaultRetryBackoff(); again[0] != 500*time.Millisecond {
+		t.Errorf("DefaultRetryBackoff after a caller changed its slice: %v; want [500ms 1s 2s]", again)
 	}
 }

@@ -136,8 +136,9 @@ func paramProblem(check func(string) error, key string) string {
 	return err.Error()
 }
 
-// KeyAlgs are the values key_alg takes.
-var KeyAlgs = []string{"RS256", "PS256", "ES256", "ES384"}
+// KeyAlgs are the values key_alg takes. Each call returns a new slice, the
+// caller's to change.
+func KeyAlgs() []string { return []string{"RS256", "PS256", "ES256", "ES384"} }
 
 // resolveClientAuth checks client_auth and what goes with it (the client
 // secret, key_file, key_id, key_alg, assertion_audience), and the request
@@ -146,7 +147,7 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 	if e.ClientAuth == "" {
 		e.ClientAuth = string(freshtoken.ClientAuthBasic)
 	}
-	if !slices.Contains(freshtoken.ClientAuths, freshtoken.ClientAuth(e.ClientAuth)) {
+	if !slices.Contains(freshtoken.ClientAuths(), freshtoken.ClientAuth(e.ClientAuth)) {
 		return bad("client_auth", "%q is not \"basic\", \"body\", \"none\" or \"private_key_jwt\"", e.ClientAuth)
 	}
 	if !SendsSecret(e.ClientAuth) {
@@ -168,8 +169,8 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 			return bad("key_file", "missing; client_auth = \"private_key_jwt\" signs with the private key in this PEM file, whose public half is registered with the provider")
 		case !filepath.IsAbs(e.KeyFile):
 			return bad("key_file", "%s", notAbsolute(e.KeyFile, ""))
-		case e.KeyAlg != "" && !slices.Contains(KeyAlgs, e.KeyAlg):
-			return bad("key_alg", "%q is not one of %s", e.KeyAlg, strings.Join(KeyAlgs, ", "))
+		case e.KeyAlg != "" && !slices.Contains(KeyAlgs(), e.KeyAlg):
+			return bad("key_alg", "%q is not one of %s", e.KeyAlg, strings.Join(KeyAlgs(), ", "))
 		}
 		e.KeyFile = filepath.Clean(e.KeyFile)
 	} else {

@@ -317,3 +317,41 @@ func writeMode(t *testing.T, name, text string, mode os.FileMode) string {
 	}
 	return p
 }
+
+// TestClientAuthsAndKeyAlgsAreTheCallers: the values client_auth and
+// key_alg take were slices exported as variables, which the configuration
+// checked keys against: a program that changed one (a name for its own
+// help text) changed which configuration files load, for every loader in
+// the process. Each call now gives a slice of the caller's own.
+func TestClientAuthsAndKeyAlgsAreTheCallers(t *testing.T) {
+	freshtoken.ClientAuths()[0] = "password"
+	config.KeyAlgs()[2] = "none"
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := load(t, `
+[env.basic]
+api_url = "https://api.example.com/"
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+client_id = "app"
+client_secret = "s"
+client_auth = "basic"
+
+[env.signed]
+api_url = "https://api.example.com/"
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+client_id = "app"
+client_auth = "private_key_jwt"
+key_file = "`+writeKey(t, 0o600, sec1(t, p256))+`"
+key_alg = "ES256"
+`)
+	if f.Envs["basic"].ClientAuth != "basic" || f.Envs["signed"].KeyAlg != "ES256" {
+		t.Errorf("client_auth %q, key_alg %q; want basic and ES256, whatever a caller did with the slices it was given", f.Envs["basic"].ClientAuth, f.Envs["signed"].KeyAlg)
+	}
+	if auths, algs := freshtoken.ClientAuths(), config.KeyAlgs(); auths[0] != freshtoken.ClientAuthBasic || algs[2] != "ES256" {
+		t.Errorf("ClientAuths %v, KeyAlgs %v after a caller changed its own; want basic first and ES256 among them", auths, algs)
+	}
+}

@@ -1622,7 +1622,7 @@ func TestAVariableNamedInMixedCaseIsNoSecret(t *testing.T) {
 		}
 	}
 	for _, secret := range []string{"Zx81hQ2mP0wLk7sT3vB9hunter2", "f1a9c0d7e5b4a2f8c6d1e0b9a7"} {
-		if !config.LooksLikeASecret(secret) {
+		if !config.SecretForAName(secret) {
 			t.Errorf("%s: not taken for a secret", secret)
 		}
 	}

@@ -549,15 +549,15 @@ var ErrChanged = errors.New("the stored tokens changed since they were read")
 // Unchanged reports whether stored is still the record read, as far as a
 // renewal's answer replacing it is concerned: the same tokens, renewal
 // count and issue time, and the same problem noted (or none). A rest noted
-// or a grant adopted meanwhile is no change. Stamp is what is compared.
+// or a grant adopted meanwhile is no change.
 func Unchanged(stored, read *Record) bool {
-	return stored != nil && read != nil && Stamp(stored) == Stamp(read)
+	return stored != nil && read != nil && stamp(stored) == stamp(read)
 }
 
-// Stamp is what Unchanged compares of r, in one string: its renewal count,
+// stamp is what Unchanged compares of r, in one string: its renewal count,
 // issue time, refresh and access tokens, and the kind and time of its
 // problem, as Marshal writes them, each on a line.
-func Stamp(r *Record) string {
+func stamp(r *Record) string {
 	kind, at := "", time.Time{}
 	if r.Problem != nil {
 		kind, at = r.Problem.Kind, r.Problem.At

@@ -26,7 +26,7 @@ type extraFlags struct {
 func (x *extraFlags) add(fl *pflag.FlagSet, s *config.EnvSettings) {
 	fl.StringVar(&s.KeyFile, "key-file", "", "the PEM private key of --client-auth private_key_jwt (its public half is registered with the provider)")
 	fl.StringVar(&s.KeyID, "key-id", "", "the key's id at the provider (the assertions' kid)")
-	fl.StringVar(&s.KeyAlg, "key-alg", "", "the signing algorithm: "+strings.Join(config.KeyAlgs, ", ")+" (default: RS256 for RSA, ES256 or ES384 for EC)")
+	fl.StringVar(&s.KeyAlg, "key-alg", "", "the signing algorithm: "+strings.Join(config.KeyAlgs(), ", ")+" (default: RS256 for RSA, ES256 or ES384 for EC)")
 	fl.StringVar(&s.Audience, "audience", "", "the API the tokens are for, as the provider names it (its audience parameter)")
 	fl.Var((*repeatable)(&x.Resources), "resource", "the API's URI as RFC 8707 resource indicator (repeat for several)")
 	fl.Var((*repeatable)(&x.AuthParams), "auth-param", "KEY=VALUE added to the authorization request, such as prompt=consent (repeatable)")
@@ -94,8 +94,9 @@ func paramFlags(flag string, pairs []string, check func(string) error) (config.P
 
 // clientAuthNames are the values --client-auth takes.
 func clientAuthNames() []string {
-	names := make([]string, len(freshtoken.ClientAuths))
-	for i, a := range freshtoken.ClientAuths {
+	auths := freshtoken.ClientAuths()
+	names := make([]string, len(auths))
+	for i, a := range auths {
 		names[i] = string(a)
 	}
 	return names
@@ -103,11 +104,11 @@ func clientAuthNames() []string {
 
 // checkClientAuthFlag checks --client-auth and --key-alg.
 func checkClientAuthFlag(s config.EnvSettings) error {
-	if s.ClientAuth != "" && !slices.Contains(freshtoken.ClientAuths, freshtoken.ClientAuth(s.ClientAuth)) {
+	if s.ClientAuth != "" && !slices.Contains(freshtoken.ClientAuths(), freshtoken.ClientAuth(s.ClientAuth)) {
 		return usageErrorf("--client-auth %s: use basic, body, none or private_key_jwt", s.ClientAuth)
 	}
-	if s.KeyAlg != "" && !slices.Contains(config.KeyAlgs, s.KeyAlg) {
-		return usageErrorf("--key-alg %s: use one of %s", s.KeyAlg, strings.Join(config.KeyAlgs, ", "))
+	if s.KeyAlg != "" && !slices.Contains(config.KeyAlgs(), s.KeyAlg) {
+		return usageErrorf("--key-alg %s: use one of %s", s.KeyAlg, strings.Join(config.KeyAlgs(), ", "))
 	}
 	return nil
 }

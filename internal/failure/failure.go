@@ -345,13 +345,16 @@ func envOf(err error) string {
 
 // Corruption is what err, a store's error wrapping store.ErrCorrupt, says
 // is wrong with the record, without its words on what is done about it
-// ("it was left as it is, and a log-in replaces it"): for a command or a
-// page that deleted the record, which says so itself.
+// ("it was left as it is, and a log-in replaces it"), which follow its
+// last "; ": the record's path before them may hold one too. For a
+// command or a page that deleted the record, which says so itself.
 func Corruption(err error) string {
 	s := err.Error()
 	if i := strings.Index(s, store.ErrCorrupt.Error()+": "); i >= 0 {
 		s = s[i+len(store.ErrCorrupt.Error())+2:]
 	}
-	what, _, _ := strings.Cut(s, "; ")
-	return what
+	if i := strings.LastIndex(s, "; "); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }

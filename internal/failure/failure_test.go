@@ -372,27 +372,31 @@ func TestKeptTokensNextStep(t *testing.T) {
 // TestCorruptionSaysWhatAlone: what a store's refusal of a record it
 // cannot read says is wrong, for a command or a page that deleted the
 // record: the file and the fault, without the store's words that it was
-// left as it is and that a log-in replaces it.
+// left as it is and that a log-in replaces it. A folder whose name holds
+// "; " (a store url of file:///home/me/work;%20old/) is named whole: it
+// was cut there, and logout said the record at /home/me/work was deleted.
 func TestCorruptionSaysWhatAlone(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "tokens") // made 0700 by the store
-	st := filestore.New(dir)
-	ctx := t.Context()
-	if err := st.Save(ctx, "sandbox", &store.Record{AccessToken: "at", RefreshToken: "rt"}); err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "sandbox*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("the record's file: %v, %v", files, err)
-	}
-	if err := os.WriteFile(files[0], []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err = st.Load(ctx, "sandbox")
-	if !errors.Is(err, store.ErrCorrupt) {
-		t.Fatalf("Load of a broken record: %v; want store.ErrCorrupt", err)
-	}
-	got := failure.Corruption(err)
-	if !strings.HasPrefix(got, files[0]+" is not valid JSON (") || strings.Contains(got, "log-in") || strings.Contains(got, store.ErrCorrupt.Error()) {
-		t.Errorf("Corruption(%q) = %q; want the file and its fault alone", err, got)
+	for _, folder := range []string{"tokens", "work; old"} {
+		dir := filepath.Join(t.TempDir(), folder) // made 0700 by the store
+		st := filestore.New(dir)
+		ctx := t.Context()
+		if err := st.Save(ctx, "sandbox", &store.Record{AccessToken: "at", RefreshToken: "rt"}); err != nil {
+			t.Fatal(err)
+		}
+		files, err := filepath.Glob(filepath.Join(dir, "sandbox*"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("the record's file: %v, %v", files, err)
+		}
+		if err := os.WriteFile(files[0], []byte("{not json"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.Load(ctx, "sandbox")
+		if !errors.Is(err, store.ErrCorrupt) {
+			t.Fatalf("Load of a broken record: %v; want store.ErrCorrupt", err)
+		}
+		got := failure.Corruption(err)
+		if !strings.HasPrefix(got, files[0]+" is not valid JSON (") || !strings.HasSuffix(got, ")") || strings.Contains(got, "log-in") || strings.Contains(got, store.ErrCorrupt.Error()) {
+			t.Errorf("Corruption(%q) = %q; want the file and its fault alone", err, got)
+		}
 	}
 }

@@ -345,7 +345,7 @@ func TestARenewalAheadThatFailedWaitsForItsPlan(t *testing.T) {
 	const first = "client001" // the earliest slot
 	planned := record(t, k, first).Expiry.Add(-time.Minute)
 	clock.Advance(planned.Add(-5 * time.Minute).Sub(clock.Now()))
-	p.Fault(devprovider.Fault5xx, 1+len(freshtoken.DefaultRetryBackoff))
+	p.Fault(devprovider.Fault5xx, 1+len(freshtoken.DefaultRetryBackoff()))
 	runAsWatches(context.Background(), k, clock, names, planned.Add(30*time.Second), func() int { return p.Stats().Refreshes })
 	if renewed := record(t, k, first).RenewedAt; renewed.Before(planned) {
 		t.Errorf("%s, its renewal ahead failed, renewed %v ahead of its plan; want at its plan", first, planned.Sub(renewed))

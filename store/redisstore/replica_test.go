@@ -347,7 +347,7 @@ func TestReadWhileRedisLoads(t *testing.T) {
 	read := make(chan error, 1)
 	go func() {
 		got, err := s.Load(ctx, "sandbox")
-		if err == nil && store.Stamp(got) != store.Stamp(held) {
+		if err == nil && !store.Unchanged(got, held) {
 			err = errors.New("another record than the one saved")
 		}
 		read <- err

@@ -80,7 +80,7 @@ func TestRestoreAfterRestart(t *testing.T) {
 		t.Fatalf("Restore after a restart: %v, %v; want the record put back", back, err)
 	}
 	got, err := other.Load(ctx, "sandbox")
-	if err != nil || store.Stamp(got) != store.Stamp(held) {
+	if err != nil || !store.Unchanged(got, held) {
 		t.Fatalf("another machine reads %v, %v; want the record put back", got, err)
 	}
 	if note := srv.Get(t, "freshtoken:sandbox:restored"); note != srv.RunID(t) {
@@ -195,7 +195,7 @@ func TestRestoreKeepsTheLaterCopy(t *testing.T) {
 			t.Fatalf("the second Restore: %v, %v; want the copy renewed 5 times", back, err)
 		}
 		got, err := older.Load(ctx, "sandbox")
-		if err != nil || store.Stamp(got) != store.Stamp(n) {
+		if err != nil || !store.Unchanged(got, n) {
 			t.Fatalf("older first %v: the store holds %v, %v; want the copy renewed 5 times", olderFirst, got, err)
 		}
 	}
@@ -278,7 +278,7 @@ func TestRestoreWithoutInfo(t *testing.T) {
 	ctx := context.Background()
 	s, setUser := asUserWithoutInfo(t, srv)
 	held := saveHeld(t, s)
-	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+	if got, err := s.Load(ctx, "sandbox"); err != nil || !store.Unchanged(got, held) {
 		t.Fatalf("Load without INFO: %v, %v", got, err)
 	}
 	srv.Restart(t)
@@ -399,7 +399,7 @@ func TestRedisWithoutInfo(t *testing.T) {
 	}
 	refused := srv.ErrorReplies(t)
 	for range 3 {
-		if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+		if got, err := s.Load(ctx, "sandbox"); err != nil || !store.Unchanged(got, held) {
 			t.Fatalf("Load without INFO: %v, %v", got, err)
 		}
 		if err := s.Save(ctx, "sandbox", held); err != nil {
@@ -475,7 +475,7 @@ func TestRestoreIsNotHeldByARedisThatStallsAtInfo(t *testing.T) {
 		t.Fatalf("Restore with Redis stalled at its INFO: %v; want it unreachable (tried again), not the tokens deleted", err)
 	}
 	srv.Resume(t)
-	if back, _, err := s.Restore(ctx, "sandbox", held); err != nil || store.Stamp(back) != store.Stamp(held) {
+	if back, _, err := s.Restore(ctx, "sandbox", held); err != nil || !store.Unchanged(back, held) {
 		t.Fatalf("Restore once Redis answers again: %v, %v; want the record put back", back, err)
 	}
 	unlock()
@@ -487,7 +487,7 @@ func restartPutsBack(t *testing.T, srv *redistest.Server, s *redisstore.Store, h
 	t.Helper()
 	srv.Restart(t)
 	back, err := restoreUnder(t, s, held)
-	if err != nil || store.Stamp(back) != store.Stamp(held) {
+	if err != nil || !store.Unchanged(back, held) {
 		t.Fatalf("Restore after the restart: %v, %v; want the record saved put back", back, err)
 	}
 }
@@ -735,7 +735,7 @@ func TestRestoreBehindAProxyWithoutInfo(t *testing.T) {
 	proxy := relay(t, srv.Addr, "ERR command not support")
 	s, logout := through(t, proxy.Addr), opened(t, srv.URL)
 	held := saveHeld(t, s)
-	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+	if got, err := s.Load(ctx, "sandbox"); err != nil || !store.Unchanged(got, held) {
 		t.Fatalf("Load behind the proxy: %v, %v", got, err)
 	}
 	if err := logout.Delete(ctx, "sandbox"); err != nil {
@@ -779,7 +779,7 @@ func TestInfoAllowedAgainIsAskedAgain(t *testing.T) {
 	}
 	srv.Restart(t)
 	setUser(true)
-	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+	if back, err := restoreUnder(t, s, held); err != nil || !store.Unchanged(back, held) {
 		t.Fatalf("Restore after the restart, +info given since INFO was refused: %v, %v; want the tokens put back", back, err)
 	}
 }
@@ -804,7 +804,7 @@ func TestLoadStandsWhenTheConnectionDropsAfterItsAnswer(t *testing.T) {
 	relay.armed.Store(true)
 	got, err := s.Load(ctx, "sandbox")
 	relay.armed.Store(false)
-	if err != nil || store.Stamp(got) != store.Stamp(held) {
+	if err != nil || !store.Unchanged(got, held) {
 		t.Fatalf("Load whose answer came, the connection dropped after it: %v, %v; want the record read", got, err)
 	}
 	restartPutsBack(t, srv, s, held)
@@ -843,7 +843,7 @@ func TestInfoNotJustNowIsNotInfoUnavailable(t *testing.T) {
 			}
 			none := ""
 			proxy.infoError.Store(&none)
-			if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+			if back, err := restoreUnder(t, s, held); err != nil || !store.Unchanged(back, held) {
 				t.Fatalf("Restore once INFO is answered: %v, %v; want the tokens put back", back, err)
 			}
 		})
@@ -931,7 +931,7 @@ func TestRestoreResentAfterTheLockPassed(t *testing.T) {
 	if got := srv.Get(t, "freshtoken:sandbox"); !strings.Contains(got, held.RefreshToken) {
 		t.Fatalf("Redis holds %s; want the tokens put back", got)
 	}
-	if err != nil || !restored || store.Stamp(back) != store.Stamp(held) {
+	if err != nil || !restored || !store.Unchanged(back, held) {
 		t.Fatalf("a put-back Redis stored, sent again after the lock passed: %v, %v, %v; want it put back", back, restored, err)
 	}
 }
@@ -1042,7 +1042,7 @@ func TestAReadWithoutItsRunIDKeepsTheLastOne(t *testing.T) {
 	s, held := savedThrough(t, proxy.Addr)
 	busy := "ERR Connection refused"
 	proxy.infoError.Store(&busy)
-	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+	if got, err := s.Load(ctx, "sandbox"); err != nil || !store.Unchanged(got, held) {
 		t.Fatalf("Load, INFO answered %q: %v, %v; want the record", busy, got, err)
 	}
 	if err := s.Save(ctx, "sandbox", held); err != nil {
@@ -1051,7 +1051,7 @@ func TestAReadWithoutItsRunIDKeepsTheLastOne(t *testing.T) {
 	none := ""
 	proxy.infoError.Store(&none)
 	srv.Restart(t)
-	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+	if back, err := restoreUnder(t, s, held); err != nil || !store.Unchanged(back, held) {
 		t.Fatalf("Restore after the restart, the last read's INFO unanswered: %v, %v; want the tokens put back", back, err)
 	}
 }
@@ -1073,7 +1073,7 @@ func TestReadByAUserAllowedOnlyInfoServer(t *testing.T) {
 	srv.SetUser(t, "narrow", append([]string{"on", ">pw", "+info|server"}, rules...)...)
 	s := opened(t, "redis://narrow:pw@"+srv.Addr+"/0")
 	held := saveHeld(t, s)
-	if got, err := s.Load(ctx, "sandbox"); err != nil || store.Stamp(got) != store.Stamp(held) {
+	if got, err := s.Load(ctx, "sandbox"); err != nil || !store.Unchanged(got, held) {
 		t.Fatalf("Load by a user allowed INFO server alone: %v, %v; want the record", got, err)
 	}
 	if err := s.CheckWrite(ctx, "sandbox"); err != nil {
@@ -1085,7 +1085,7 @@ func TestReadByAUserAllowedOnlyInfoServer(t *testing.T) {
 	if _, err := s.Load(ctx, "sandbox"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Load after the restart: %v", err)
 	}
-	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+	if back, err := restoreUnder(t, s, held); err != nil || !store.Unchanged(back, held) {
 		t.Fatalf("Restore after the restart: %v, %v; want the tokens put back", back, err)
 	}
 }
@@ -1196,7 +1196,7 @@ func TestRestoreAsksTheRunIDOfThePrimary(t *testing.T) {
 	}, back: func() { proxy.to.Store(&toNext) }}
 	redisstore.AddHook(s, hook)
 	hook.armed.Store(true)
-	if back, err := restoreUnder(t, s, held); err != nil || store.Stamp(back) != store.Stamp(held) {
+	if back, err := restoreUnder(t, s, held); err != nil || !store.Unchanged(back, held) {
 		t.Fatalf("Restore whose INFO the old primary, a replica now, answered first: %v, %v; want the tokens put back on the new primary", back, err)
 	}
 	if hook.armed.Load() {
