@@ -486,74 +486,12 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		return look
 	}
 	k.checkStore(ctx, name, src)
-	plan := src.Plan(rec)
-	at, why := plan.At, plan.Reason()
-	// A rejection noted in the future was noted by a clock ahead of this
-	// one, or before it was set back: the wait after it cannot be trusted,
-	// and a try now notes it again on this clock, should it fail.
-	if p := k.rejection(name, rec); p != nil && !at.IsZero() && !p.At.After(k.now()) {
-		switch again := p.At.Add(rejectedRetry); {
-		case !at.Before(again):
-		case k.editedSince(name, p, settings):
-			// Not an hour later: an edit of the configuration is a person
-			// fixing it, who wants to know now whether it worked.
-			why = "the provider rejected the client, and the environment's configuration has changed since"
-		default:
-			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
-		}
-	}
-	due := !at.IsZero() && !k.now().Before(at)
 	endpoint := tokenEndpoint(src)
-	pull := k.pullable(name, plan, at)
-	k.member(name, endpoint, src, at, pull)
-	var ahead time.Duration // how far ahead of its plan the renewal is pulled
-	var slot time.Time      // when it is to be pulled ahead, if later
-	var renewal time.Time   // when the next renewal is to be made, its turn not yet asked
-	if !due {
-		k.unwait(name, endpoint)
-		renewal = at
-		if pull > 0 && at.Sub(k.now()) <= pull+look {
-			if slot = k.slot(name, endpoint); !slot.Before(at) {
-				slot = time.Time{}
-			} else {
-				renewal = slot
-			}
-		}
-		if !slot.IsZero() && !slot.After(k.now()) {
-			k.countElsewhere(ctx, name, endpoint)
-			if k.pulled(name, endpoint) {
-				due, ahead = true, at.Sub(k.now())
-				why = "ahead of its plan, to spread the renewals of its token endpoint falling due together (" + why + ")"
-			} else {
-				slot, renewal = k.now().Add(aheadLook), time.Time{} // the minute is full: asked again, in case it frees
-			}
-		}
-	} else {
-		k.countElsewhere(ctx, name, endpoint)
-		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
-			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-			// Its token file's readers meet 401s meanwhile: warned of for
-			// the first of the crowd, the others told at --debug, each once a wait.
-			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) {
-				if untold, first := k.lapsingUntold(name, endpoint); untold {
-					level, others := slog.LevelDebug, ""
-					if first {
-						level, others = slog.LevelWarn, ", and so may others of its token endpoint's, told at --debug"
-					}
-					k.Logger.Log(ctx, level, fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn%s: %d environments of a token endpoint are renewed in a minute at most, and as many were renewed in the last one", others, keptPerMinute),
-						"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
-				}
-			}
-			due, at = false, turn
-			if again := k.now().Add(aheadLook); again.Before(turn) {
-				at = again
-			}
-		}
-	}
-	if due {
-		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
+	s := k.schedule(ctx, name, endpoint, src, rec, settings, look)
+	if s.renew {
+		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", s.why)
 		src = k.renewing(ctx, name, settings, src)
-		renewed, err := src.KeepAliveAhead(ctx, ahead)
+		renewed, err := src.KeepAliveAhead(ctx, s.ahead)
 		if errors.Is(err, freshtoken.ErrLoginRequired) && errors.Is(err, store.ErrNotFound) {
 			// Gone while the renewal waited for the lock: a log-out, which
 			// holds it while the provider revokes the tokens, deleted them
@@ -581,9 +519,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			return k.afterFailure(name, rec, err, look)
 		}
 		rec = renewed
-		plan = src.Plan(rec)
-		at, why, slot = plan.At, plan.Reason(), time.Time{}
-		renewal = at
+		s = k.planned(src, rec)
 	} else {
 		k.noteRead(name, rec)
 	}
@@ -634,27 +570,135 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if awaitingLogin && k.TokenFile != nil && k.TokenFile(name) != "" {
 		look = min(look, loginLook)
 	}
-	next := k.now().Add(look)
-	if !at.IsZero() {
-		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
-		if at.Before(next) {
-			next = at
+	return k.untilNext(ctx, name, endpoint, s, look)
+}
+
+// step is what a look does about an environment's renewal: make it now,
+// ahead of its plan by ahead, or look again for it at at (zero: nothing
+// is planned), why saying why. asks says the look at at asks for a place
+// in the minute (see turn and pulled), so the renewals made elsewhere are
+// read readAhead before it (see untilNext).
+type step struct {
+	renew bool
+	ahead time.Duration
+	at    time.Time
+	asks  bool
+	why   string
+}
+
+// schedule is the step a look at env, whose record src read as rec, takes
+// now. These are the keeper's rules, each stated here once:
+//   - a renewal falls due at its plan (src.Plan); one whose client the
+//     provider rejected, an hour after the rejection (rejectedRetry), or
+//     at once after an edit of the configuration;
+//   - due, it asks its turn (turn): at most keptPerMinute renewals of a
+//     token endpoint begin in any minute, counting those made elsewhere
+//     (countElsewhere), unless waiting would let what it keeps alive
+//     lapse; one waiting asks again within aheadLook;
+//   - not yet due, one of a crowd falling due together is made at its
+//     slot (slot), ahead of its plan by its pull at most (pullable), if
+//     the minute has a place for it (pulled), else asked again aheadLook
+//     on.
+func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *freshtoken.Source, rec *store.Record, settings any, look time.Duration) step {
+	plan := src.Plan(rec)
+	now, at, why := k.now(), plan.At, plan.Reason()
+	// A rejection noted in the future was noted by a clock ahead of this
+	// one, or before it was set back: the wait after it cannot be trusted,
+	// and a try now notes it again on this clock, should it fail.
+	if p := k.rejection(env, rec); p != nil && !at.IsZero() && !p.At.After(now) {
+		switch again := p.At.Add(rejectedRetry); {
+		case !at.Before(again):
+		case k.editedSince(env, p, settings):
+			// Not an hour later: an edit of the configuration is a person
+			// fixing it, who wants to know now whether it worked.
+			why = "the provider rejected the client, and the environment's configuration has changed since"
+		default:
+			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}
 	}
-	if !slot.IsZero() && slot.Before(next) {
-		k.Logger.Debug("keeper: renewal to be made ahead of its plan, to spread the renewals of its token endpoint falling due together", "env", name, "at", slot.Format(time.RFC3339))
-		next = slot
+	pull := k.pullable(env, plan, at)
+	k.member(env, endpoint, src, at, pull)
+	if at.IsZero() || now.Before(at) {
+		k.unwait(env, endpoint)
+		if pull == 0 || at.Sub(now) > pull+look {
+			return step{at: at, asks: true, why: why}
+		}
+		slot := k.slot(env, endpoint)
+		switch {
+		case !slot.Before(at):
+			return step{at: at, asks: true, why: why}
+		case slot.After(now):
+			k.Logger.Debug("keeper: renewal to be made ahead of its plan, to spread the renewals of its token endpoint falling due together", "env", env, "at", slot.Format(time.RFC3339), "plan", at.Format(time.RFC3339))
+			return step{at: slot, asks: true, why: why}
+		}
+		k.countElsewhere(ctx, env, endpoint)
+		if !k.pulled(env, endpoint) {
+			return step{at: now.Add(aheadLook), why: "the minute is full; asking again in case a place frees, ahead of its plan (" + why + ")"}
+		}
+		return step{renew: true, ahead: at.Sub(now), why: "ahead of its plan, to spread the renewals of its token endpoint falling due together (" + why + ")"}
 	}
-	if !renewal.IsZero() && !renewal.After(next) {
-		// The next look renews: the renewals made elsewhere are read now,
-		// or at a look readAhead before it.
-		if before := renewal.Add(-readAhead); before.After(k.now()) {
-			next = before
-		} else {
-			k.readBeforeRenewal(ctx, name, endpoint)
+	k.countElsewhere(ctx, env, endpoint)
+	turn := k.turn(env, endpoint, plan.Lapses)
+	if !turn.After(now) {
+		return step{renew: true, why: why}
+	}
+	k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", env, "why", why, "at", turn.Format(time.RFC3339))
+	k.warnLapsing(ctx, env, endpoint, rec, turn)
+	again := now.Add(aheadLook)
+	if turn.Before(again) {
+		again = turn
+	}
+	return step{at: again, why: "waiting its turn (" + why + ")"}
+}
+
+// warnLapsing tells that env's token file holds an expired access token
+// (rec's) until its renewal's turn: warned of for the first of the crowd
+// waiting at endpoint, the others told at --debug, each once a wait.
+func (k *Keeper) warnLapsing(ctx context.Context, env, endpoint string, rec *store.Record, turn time.Time) {
+	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() || rec.Expiry.After(turn) {
+		return
+	}
+	untold, first := k.lapsingUntold(env, endpoint)
+	if !untold {
+		return
+	}
+	level, others := slog.LevelDebug, ""
+	if first {
+		level, others = slog.LevelWarn, ", and so may others of its token endpoint's, told at --debug"
+	}
+	k.Logger.Log(ctx, level, fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn%s: %d environments of a token endpoint are renewed in a minute at most, and as many were renewed in the last one", others, keptPerMinute),
+		"env", env, "token_file", k.TokenFile(env), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+}
+
+// planned is the step after env's renewal, which left rec stored: its
+// next plan.
+func (k *Keeper) planned(src *freshtoken.Source, rec *store.Record) step {
+	plan := src.Plan(rec)
+	return step{at: plan.At, asks: true, why: plan.Reason()}
+}
+
+// untilNext is how long env's watch sleeps after a look that took step s:
+// until s.at, or look if that is sooner, but minWait at least. When the
+// next look asks for a place in the minute, the renewals made elsewhere
+// are read readAhead before it (a look of its own), or now if that is
+// sooner, so that the renewal waits for no reading (see countElsewhere).
+func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, look time.Duration) time.Duration {
+	now := k.now()
+	next := now.Add(look)
+	if !s.at.IsZero() {
+		k.Logger.Debug("keeper: next renewal planned", "env", env, "at", s.at.Format(time.RFC3339), "why", s.why)
+		if !next.Before(s.at) {
+			next = s.at
+			if s.asks {
+				if before := s.at.Add(-readAhead); before.After(now) {
+					next = before
+				} else {
+					k.readBeforeRenewal(ctx, env, endpoint)
+				}
+			}
 		}
 	}
-	return max(next.Sub(k.now()), minWait)
+	return max(next.Sub(now), minWait)
 }
 
 // source is env's Source for a look: the one its last look used while
@@ -1084,24 +1128,13 @@ func (k *Keeper) pullable(env string, plan freshtoken.KeepAlivePlan, at time.Tim
 
 // pulled reports whether env's renewal, not yet due, may be made now,
 // ahead of its plan, and notes it begun if so: only into a place of the
-// minute that no renewal made, nor any waiting its turn, takes.
+// minute that no renewal made, nor any waiting its turn, takes (see place).
 func (k *Keeper) pulled(env, endpoint string) bool {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
-	taken := 0
-	for other, w := range p.waiting {
-		if other != env && !w.asked.After(now) && now.Sub(w.asked) < waiterGone {
-			taken++
-		}
-	}
-	for other, b := range p.began {
-		if other != env && !b.at.After(now) && now.Sub(b.at) < time.Minute {
-			taken++
-		}
-	}
-	if taken >= keptPerMinute {
+	if p.place(env, now).After(now) {
 		return false
 	}
 	p.began[env] = begun{at: now}
@@ -1121,39 +1154,56 @@ func (k *Keeper) paceOf(endpoint string) *pace {
 	return p
 }
 
-// turn is when env's renewal, now due, at endpoint may begin: now, noted
-// as begun, unless keptPerMinute other environments of endpoint began
-// theirs in the minute before, counting those that have waited their turn
-// longer than env; then when enough of theirs are a minute old. One
-// environment's own renewals are not held back for its own: the engine
-// keeps them at most one a second, and its token's lifetime sets their
-// pace. But an environment waiting its turn goes before one renewing
-// again: environments whose tokens last seconds, each renewed as they
-// expired, kept the minute full, and the others waited for ever. A renewal
-// or a wait noted after now was noted before the clock was set back, and
-// no longer counts.
-//
-// Nor is a renewal held back for more than half the time left until what
-// it keeps alive lapses (lapses, zero when it has lapsed already): the
-// rest is left for retries should it fail. Held until its turn, a grant's
-// refresh token or idle limit lapsed (a log-in needed), and so did the
-// token file's access token, every hour for minutes, in a fleet of users
-// on one app whose limit is each user's: pacing is a courtesy to the
-// provider, and a 429 is retried, but a lapse is what a person meets.
-// A renewal so let in before its turn takes no place of those waiting
+// turn is when env's renewal, now due, at endpoint may begin: its place
+// of the minute (see place), or now, noted as begun, when that is now or
+// waiting for it would take more than half the time left until what the
+// renewal keeps alive lapses (lapses, zero when it has lapsed already):
+// the rest is left for retries should it fail. Held until its turn, a
+// grant's refresh token or idle limit lapsed (a log-in needed), and so did
+// the token file's access token, every hour for minutes, in a fleet of
+// users on one app whose limit is each user's: pacing is a courtesy to the
+// provider, and a 429 is retried, but a lapse is what a person meets. A
+// renewal so let in before its turn takes no place of those waiting
 // already: twelve environments whose tokens last seconds, each let in so,
 // kept the minute full, and one whose token file had lapsed (no bound)
-// waited for ever. A turn past the places of this minute is counted from
-// the places as those ahead take them: told to ask again in 5 s, such a
-// renewal was let in by its lapse bound only in the last 10 s before it
-// lapsed, and its warning named a turn 5 s away that came minutes later.
-// Its keeper asks again sooner all the same (see aheadLook), in case
-// those ahead go.
+// waited for ever. Its keeper asks again sooner than its turn all the same
+// (see aheadLook), in case those ahead go.
 func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
+	turn := p.place(env, now)
+	if early := turn.After(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
+		p.began[env] = begun{at: now, early: early}
+		delete(p.waiting, env)
+		return now
+	}
+	me, waited := p.waiting[env]
+	if !waited {
+		me.since = now
+	}
+	me.asked = now
+	p.waiting[env] = me
+	return turn
+}
+
+// place is when env's renewal at p's endpoint may take a place of the
+// minute: now, unless keptPerMinute other environments began theirs in the
+// minute before, counting those that have waited their turn longer than env
+// (all of them, when env is not waiting); then when enough of theirs are a
+// minute old. One environment's own renewals are not held back for its
+// own: the engine keeps them at most one a second, and its token's
+// lifetime sets their pace. But an environment waiting its turn goes
+// before one renewing again: environments whose tokens last seconds, each
+// renewed as they expired, kept the minute full, and the others waited for
+// ever. A renewal or a wait noted after now was noted before the clock was
+// set back, and no longer counts. A place past the places of this minute
+// is counted from the places as those ahead take them: told to ask again
+// in 5 s, such a renewal was let in by its lapse bound only in the last
+// 10 s before it lapsed, and its warning named a turn 5 s away that came
+// minutes later. The caller holds k.mu.
+func (p *pace) place(env string, now time.Time) time.Time {
 	for other, w := range p.waiting {
 		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
 			delete(p.waiting, other)
@@ -1179,35 +1229,23 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 			ahead++
 		}
 	}
-	turn := now
-	if len(recent)+ahead >= keptPerMinute {
-		// The minute's places, each free again a minute after it was
-		// taken (those free now are taken now by those ahead), go to
-		// those ahead as they free, in turn, then env: its place is the
-		// q-th to free. Each taken again is taken when it frees, and
-		// frees a minute after.
-		places := recent
-		for len(places) < keptPerMinute {
-			places = append(places, now)
-		}
-		slices.SortFunc(places, time.Time.Compare)
-		q := len(recent) - keptPerMinute + ahead
-		for len(places) <= q {
-			places = append(places, places[len(places)-keptPerMinute].Add(time.Minute))
-		}
-		turn = places[q].Add(time.Minute)
-	}
-	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
-		p.began[env] = begun{at: now, early: early}
-		delete(p.waiting, env)
+	if len(recent)+ahead < keptPerMinute {
 		return now
 	}
-	if !waited {
-		me.since = now
+	// The minute's places, each free again a minute after it was taken
+	// (those free now are taken now by those ahead), go to those ahead as
+	// they free, in turn, then env: its place is the q-th to free. Each
+	// taken again is taken when it frees, and frees a minute after.
+	places := recent
+	for len(places) < keptPerMinute {
+		places = append(places, now)
 	}
-	me.asked = now
-	p.waiting[env] = me
-	return turn
+	slices.SortFunc(places, time.Time.Compare)
+	q := len(recent) - keptPerMinute + ahead
+	for len(places) <= q {
+		places = append(places, places[len(places)-keptPerMinute].Add(time.Minute))
+	}
+	return places[q].Add(time.Minute)
 }
 
 // renewedElsewhere counts, as begun at endpoint, the renewals of its
