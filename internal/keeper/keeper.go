@@ -127,6 +127,9 @@ type Keeper struct {
 	// litterLooked is when the keeper last looked for litter beside each
 	// token file (see clearLitter).
 	litterLooked map[string]time.Time
+	// noGain is, for each environment whose last renewal gained nothing
+	// (see noteGain), when its next renewal may be made.
+	noGain map[string]time.Time
 	// sources is the Source each environment's looks use while its
 	// Settings are unchanged (see source).
 	sources map[string]openedSource
@@ -363,6 +366,7 @@ func (k *Keeper) forget(env string) {
 	delete(k.storeChecked, env)
 	delete(k.held, env)
 	delete(k.sources, env)
+	delete(k.noGain, env)
 	for _, p := range k.paced {
 		delete(p.began, env)
 		p.leave(env)
@@ -518,8 +522,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			}
 			return k.afterFailure(name, rec, err, look)
 		}
+		s = k.planned(ctx, name, src, rec, renewed, settings)
 		rec = renewed
-		s = k.planned(src, rec)
 	} else {
 		k.noteRead(name, rec)
 	}
@@ -588,9 +592,7 @@ type step struct {
 
 // schedule is the step a look at env, whose record src read as rec, takes
 // now. These are the keeper's rules, each stated here once:
-//   - a renewal falls due at its plan (src.Plan); one whose client the
-//     provider rejected, an hour after the rejection (rejectedRetry), or
-//     at once after an edit of the configuration;
+//   - a renewal falls due when due says;
 //   - due, it asks its turn (turn): at most keptPerMinute renewals of a
 //     token endpoint begin in any minute, counting those made elsewhere
 //     (countElsewhere), unless waiting would let what it keeps alive
@@ -600,22 +602,8 @@ type step struct {
 //     the minute has a place for it (pulled), else asked again aheadLook
 //     on.
 func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *freshtoken.Source, rec *store.Record, settings any, look time.Duration) step {
-	plan := src.Plan(rec)
-	now, at, why := k.now(), plan.At, plan.Reason()
-	// A rejection noted in the future was noted by a clock ahead of this
-	// one, or before it was set back: the wait after it cannot be trusted,
-	// and a try now notes it again on this clock, should it fail.
-	if p := k.rejection(env, rec); p != nil && !at.IsZero() && !p.At.After(now) {
-		switch again := p.At.Add(rejectedRetry); {
-		case !at.Before(again):
-		case k.editedSince(env, p, settings):
-			// Not an hour later: an edit of the configuration is a person
-			// fixing it, who wants to know now whether it worked.
-			why = "the provider rejected the client, and the environment's configuration has changed since"
-		default:
-			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
-		}
-	}
+	plan, at, why := k.due(env, src, rec, settings)
+	now := k.now()
 	pull := k.pullable(env, plan, at)
 	k.member(env, endpoint, src, at, pull)
 	if at.IsZero() || now.Before(at) {
@@ -670,11 +658,88 @@ func (k *Keeper) warnLapsing(ctx context.Context, env, endpoint string, rec *sto
 		"env", env, "token_file", k.TokenFile(env), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
 }
 
-// planned is the step after env's renewal, which left rec stored: its
-// next plan.
-func (k *Keeper) planned(src *freshtoken.Source, rec *store.Record) step {
-	plan := src.Plan(rec)
-	return step{at: plan.At, asks: true, why: plan.Reason()}
+// due is when env's renewal falls due, with its record rec, and why: at
+// its plan (src.Plan); one whose client the provider rejected, an hour
+// after the rejection (rejectedRetry), or at once after an edit of the
+// configuration since; one after a renewal that gained nothing (see
+// noteGain), noGainWait after it at the soonest.
+func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
+	plan = src.Plan(rec)
+	now, at, why := k.now(), plan.At, plan.Reason()
+	if at.IsZero() {
+		return plan, at, why
+	}
+	// A rejection noted in the future was noted by a clock ahead of this
+	// one, or before it was set back: the wait after it cannot be trusted,
+	// and a try now notes it again on this clock, should it fail.
+	if p := k.rejection(env, rec); p != nil && !p.At.After(now) {
+		switch again := p.At.Add(rejectedRetry); {
+		case !at.Before(again):
+		case k.editedSince(env, p, settings):
+			// Not an hour later: an edit of the configuration is a person
+			// fixing it, who wants to know now whether it worked.
+			why = "the provider rejected the client, and the environment's configuration has changed since"
+		default:
+			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
+		}
+	}
+	k.mu.Lock()
+	until, held := k.noGain[env]
+	k.mu.Unlock()
+	// One further ahead than the wait was noted before the clock was set
+	// back.
+	if held && at.Before(until) && until.Sub(now) <= noGainWait {
+		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
+	}
+	return plan, at, why
+}
+
+// noGainWait is how long after a renewal that gained nothing (see
+// noteGain) the next renewal of its environment waits at least.
+const noGainWait = time.Minute
+
+// noteGain notes whether env's renewal, which replaced was with rec, its
+// plan now falling due at at, gained anything. One that brought an access
+// token expiring no later than the one it replaced, or within a second of
+// its arrival, and left its plan due again within noGainWait, did not:
+// renewing again at once would gain nothing either. A provider that hands
+// back its cached token until it expires, or issues tokens lasting a
+// second (or expired as a slow answer arrives), had the keeper renew as
+// often as the engine allows, once a second, 60 a minute where FreeAgent
+// allows 15. Its next renewal waits noGainWait (see due), and the log
+// says so once, until a renewal gains again. A renewal the engine did not
+// make (another process's taken instead) is not judged.
+func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Record, at time.Time) {
+	if was == nil || rec == nil || rec.IssuedAt.Equal(was.IssuedAt) {
+		return
+	}
+	now := k.now()
+	gained := rec.Expiry.IsZero() || rec.Expiry.After(was.Expiry) && rec.Expiry.Sub(now) > time.Second ||
+		at.IsZero() || !at.Before(now.Add(noGainWait))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if gained {
+		delete(k.noGain, env)
+		return
+	}
+	_, told := k.noGain[env]
+	if k.noGain == nil {
+		k.noGain = map[string]time.Time{}
+	}
+	k.noGain[env] = now.Add(noGainWait)
+	level := slog.LevelWarn
+	if told {
+		level = slog.LevelDebug
+	}
+	k.Logger.Log(ctx, level, "keeper: the renewal gained nothing: the provider's new access token expires no later than the one it replaced, or within a second; the next renewal waits a minute, as one made at once would gain nothing either",
+		"env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339))
+}
+
+// planned is the step after env's renewal, which replaced was with rec.
+func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any) step {
+	k.noteGain(ctx, env, was, rec, src.Plan(rec).At)
+	_, at, why := k.due(env, src, rec, settings)
+	return step{at: at, asks: true, why: why}
 }
 
 // untilNext is how long env's watch sleeps after a look that took step s:
