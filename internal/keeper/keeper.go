@@ -745,8 +745,8 @@ func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source
 // untilNext is how long env's watch sleeps after a look that took step s:
 // until s.at, or look if that is sooner, but minWait at least. When the
 // next look asks for a place in the minute, the renewals made elsewhere
-// are read readAhead before it (a look of its own), or now if that is
-// sooner, so that the renewal waits for no reading (see countElsewhere).
+// are counted readAhead before it (a look of its own), or now if that is
+// sooner (see countElsewhere).
 func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, look time.Duration) time.Duration {
 	now := k.now()
 	next := now.Add(look)
@@ -758,7 +758,7 @@ func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, lo
 				if before := s.at.Add(-readAhead); before.After(now) {
 					next = before
 				} else {
-					k.readBeforeRenewal(ctx, env, endpoint)
+					k.countElsewhere(ctx, env, endpoint)
 				}
 			}
 		}
@@ -1031,9 +1031,9 @@ type member struct {
 	read time.Time
 	at   time.Time
 	pull time.Duration
-	// readAhead is when a look of its read the records for renewals made
-	// elsewhere ahead of its renewal (see countElsewhere).
-	readAhead time.Time
+	// counted is when a look of its counted the renewals made elsewhere
+	// (see countElsewhere).
+	counted time.Time
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -1367,39 +1367,31 @@ func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 	}
 }
 
-// readAhead is how long before a renewal its watch looks to read the
-// records for the renewals made elsewhere (see countElsewhere), less than
-// aheadLook, within which they are not read again.
+// readAhead is how long before a renewal its watch looks to count the
+// renewals made elsewhere (see countElsewhere), less than aheadLook.
 const readAhead = 2 * time.Second
 
-// readBeforeRenewal reads the records of endpoint's environments for the renewals
-// made elsewhere (renewedElsewhere) at a look of env's ahead of its
-// renewal, and notes it so.
-func (k *Keeper) readBeforeRenewal(ctx context.Context, env, endpoint string) {
+// countElsewhere counts the renewals made elsewhere (renewedElsewhere)
+// before env's renewal asks for a place in the minute, unless a look of
+// env's counted them within aheadLook: one readAhead before the renewal
+// (see untilNext), so that on a store slow to answer the renewal waits for
+// no reading (it waited up to elsewhereWait for one).
+func (k *Keeper) countElsewhere(ctx context.Context, env, endpoint string) {
 	now := k.now()
+	k.mu.Lock()
+	counted := k.paceOf(endpoint).members[env].counted
+	k.mu.Unlock()
+	if !counted.IsZero() && !counted.After(now) && now.Sub(counted) < aheadLook {
+		return
+	}
 	k.renewedElsewhere(ctx, endpoint)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
 	if m, ok := p.members[env]; ok {
-		m.readAhead = now
+		m.counted = now
 		p.members[env] = m
 	}
-}
-
-// countElsewhere counts the renewals made elsewhere (renewedElsewhere)
-// before env's renewal, due now, takes its turn, unless a look of env's
-// read them ahead of it within aheadLook: on a store slow to answer, a
-// due renewal waited up to elsewhereWait for the reading.
-func (k *Keeper) countElsewhere(ctx context.Context, env, endpoint string) {
-	now := k.now()
-	k.mu.Lock()
-	read := k.paceOf(endpoint).members[env].readAhead
-	k.mu.Unlock()
-	if !read.IsZero() && !read.After(now) && now.Sub(read) < aheadLook {
-		return
-	}
-	k.renewedElsewhere(ctx, endpoint)
 }
 
 // elsewhereWait is how long a look reads records at most for the
