@@ -607,7 +607,6 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 	pull := k.pullable(env, plan, at)
 	k.member(env, endpoint, src, at, pull)
 	if at.IsZero() || now.Before(at) {
-		k.unwait(env, endpoint)
 		if pull == 0 || at.Sub(now) > pull+look {
 			return step{at: at, asks: true, why: why}
 		}
@@ -1045,7 +1044,7 @@ type begun struct {
 
 // waiter is an environment waiting its turn: since when, and when it last
 // asked. One whose renewal a look finds no longer due is dropped (see
-// unwait); one that has not asked for waiterGone (its looks failing
+// member); one that has not asked for waiterGone (its looks failing
 // before its plan was read) holds no renewal back.
 type waiter struct {
 	since, asked time.Time
@@ -1092,7 +1091,9 @@ const waiterGone = 2 * time.Minute
 // endpoint's. An environment whose token_url was edited stayed one of its
 // old endpoint's, waiting its turn there, ahead of the others, for two
 // minutes, and read for renewals there until it was removed. Its renewals
-// begun there still count there for their minute.
+// begun there still count there for their minute. One whose renewal is
+// not due (done by another process sharing the store, or its plan moved)
+// waits its turn no more, and holds none back.
 func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Time, pull time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -1102,6 +1103,9 @@ func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Ti
 		}
 	}
 	p := k.paceOf(endpoint)
+	if at.IsZero() || k.now().Before(at) {
+		delete(p.waiting, env)
+	}
 	m, ok := p.members[env]
 	if !ok || !m.at.Equal(at) || m.pull != pull {
 		p.slots = nil
@@ -1421,17 +1425,6 @@ func (k *Keeper) toRead(endpoint, name string, now time.Time) *freshtoken.Source
 	m.read = now
 	p.members[name] = m
 	return m.src
-}
-
-// unwait drops env from those waiting their turn at endpoint: its renewal
-// is no longer due (done by another process sharing the store, or its
-// plan moved), and it holds none back.
-func (k *Keeper) unwait(env, endpoint string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if p := k.paced[endpoint]; p != nil {
-		delete(p.waiting, env)
-	}
 }
 
 // aheadLook is how soon at most an environment waiting its turn asks
