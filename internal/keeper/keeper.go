@@ -626,7 +626,7 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 	}
 	k.countElsewhere(ctx, env, endpoint)
 	turn := k.turn(env, endpoint, plan.Lapses)
-	if !turn.After(now) {
+	if !turn.After(k.now()) { // now, as turn read the clock
 		return step{renew: true, why: why}
 	}
 	k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", env, "why", why, "at", turn.Format(time.RFC3339))
