@@ -60,22 +60,9 @@ func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":%d}`, n, expiresIn)
 			}))
-			t.Cleanup(srv.Close)
-			st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
-			grant := store.Grant{TokenURL: srv.URL + "/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
-			src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: grant.ClientID, ClientSecret: "s3cr3t-value",
-				TokenURL: grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true},
-				freshtoken.Options{Store: st, Clock: clock.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := st.Save(context.Background(), "dev", &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
-				IssuedAt: clock.Now(), Expiry: first, Grant: grant}); err != nil {
-				t.Fatal(err)
-			}
 			var logs syncBuffer
-			k := keeping(src, filepath.Join(t.TempDir(), "token"))
-			k.Now, k.Logger = clock.Now, slog.New(slog.NewTextHandler(&logs, nil))
+			k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now(), Expiry: first}, true, &logs)
 			plan := first.Add(-time.Minute)
 			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, plan.Add(10*time.Minute), func() int { return int(renewals.Load()) })
 			t.Logf("renewals in each minute after the plan: %v", perMinute(sent))
@@ -87,4 +74,55 @@ func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAGrantKeptAliveIsNotHeldForItsAccessToken: a grant kept alive for
+// its refresh token (no token file), whose renewals bring access tokens
+// lasting a second and refresh tokens lasting 10 s: the renewals gain
+// what they are for, and are not held a minute for the access token,
+// which held the grant past its refresh token's expiry (the demo's grant,
+// its refresh tokens lasting 2 s, ended so).
+func TestAGrantKeptAliveIsNotHeldForItsAccessToken(t *testing.T) {
+	clock := fakeclock.New()
+	var renewals atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := renewals.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-renewed-%d","token_type":"bearer","expires_in":1,"refresh_token_expires_in":10}`, n, n)
+	}))
+	t.Cleanup(srv.Close)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Second), RefreshExpiry: clock.Now().Add(10 * time.Second)}, false, &logs)
+	runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(2*time.Minute), func() int { return int(renewals.Load()) })
+	if n := renewals.Load(); n < 12 {
+		t.Errorf("%d renewals in two minutes of refresh tokens lasting 10 s; want one every 9 s", n)
+	}
+	if strings.Contains(logs.String(), "gained nothing") {
+		t.Errorf("the log says a renewal gained nothing:\n%s", logs.String())
+	}
+}
+
+// keepingWith is a keeper, on clock and logging to logs, of a "dev"
+// environment whose token endpoint is srv and whose store holds rec; with
+// a token file if tokenFile.
+func keepingWith(t *testing.T, srv *httptest.Server, clock *fakeclock.Clock, rec *store.Record, tokenFile bool, logs *syncBuffer) *Keeper {
+	t.Helper()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	rec.Grant = store.Grant{TokenURL: srv.URL + "/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: rec.Grant.ClientID, ClientSecret: "s3cr3t-value",
+		TokenURL: rec.Grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: tokenFile},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, filepath.Join(t.TempDir(), "token"))
+	if !tokenFile {
+		k.TokenFile = nil
+	}
+	k.Now, k.Logger = clock.Now, slog.New(slog.NewTextHandler(logs, nil))
+	return k
 }

@@ -698,23 +698,27 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 const noGainWait = time.Minute
 
 // noteGain notes whether env's renewal, which replaced was with rec, its
-// plan now falling due at at, gained anything. One that brought an access
-// token expiring no later than the one it replaced, or within a second of
-// its arrival, and left its plan due again within noGainWait, did not:
-// renewing again at once would gain nothing either. A provider that hands
-// back its cached token until it expires, or issues tokens lasting a
-// second (or expired as a slow answer arrives), had the keeper renew as
-// often as the engine allows, once a second, 60 a minute where FreeAgent
-// allows 15. Its next renewal waits noGainWait (see due), and the log
-// says so once, until a renewal gains again. A renewal the engine did not
-// make (another process's taken instead) is not judged.
+// plan now falling due at at, gained anything for its token file. One
+// that brought an access token expiring no later than the one it
+// replaced, or within a second of its arrival, and left its plan due again
+// within noGainWait, did not: renewing again at once would gain nothing
+// either. A provider that hands back its cached token until it expires, or
+// issues tokens lasting a second (or expired as a slow answer arrives), had
+// the keeper renew as often as the engine allows, once a second, 60 a
+// minute where FreeAgent allows 15. Its next renewal waits noGainWait (see
+// due), and the log says so once, until a renewal gains again. Without a
+// token file the access token is not what a renewal is for; nor is a
+// refresh token expiring within twice noGainWait held for it, which would
+// end the grant. A renewal the engine did not make (another process's
+// taken instead) is not judged.
 func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Record, at time.Time) {
-	if was == nil || rec == nil || rec.IssuedAt.Equal(was.IssuedAt) {
+	if was == nil || rec == nil || rec.IssuedAt.Equal(was.IssuedAt) || k.TokenFile == nil || k.TokenFile(env) == "" {
 		return
 	}
 	now := k.now()
+	until := now.Add(noGainWait)
 	gained := rec.Expiry.IsZero() || rec.Expiry.After(was.Expiry) && rec.Expiry.Sub(now) > time.Second ||
-		at.IsZero() || !at.Before(now.Add(noGainWait))
+		at.IsZero() || !at.Before(until) || !rec.RefreshExpiry.IsZero() && rec.RefreshExpiry.Before(until.Add(noGainWait))
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if gained {
@@ -725,7 +729,7 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 	if k.noGain == nil {
 		k.noGain = map[string]time.Time{}
 	}
-	k.noGain[env] = now.Add(noGainWait)
+	k.noGain[env] = until
 	level := slog.LevelWarn
 	if told {
 		level = slog.LevelDebug
