@@ -351,3 +351,41 @@ func TestARenewalAheadThatFailedWaitsForItsPlan(t *testing.T) {
 		t.Errorf("%s, its renewal ahead failed, renewed %v ahead of its plan; want at its plan", first, planned.Sub(renewed))
 	}
 }
+
+// TestARefreshTokenNotExtendedIsPulledAheadOnlyAtItsFirstRenewal: 30
+// environments logged in together at a provider whose refresh tokens
+// expire when the first one did (renewing does not extend them). The
+// engine learns that at a grant's first renewal to keep it alive, so the
+// first hour's crowd is spread ahead as any other, 12 a minute at most
+// (held to its plans, it was sent within half a minute). Once learned,
+// none is renewed ahead: all 30 renewed together again (a script's
+// `token --force` for each), they are renewed an hour on at their plans.
+func TestARefreshTokenNotExtendedIsPulledAheadOnlyAtItsFirstRenewal(t *testing.T) {
+	k, p, clock := keeperOfMany(t, 30, devprovider.Options{FixedRefreshExpiry: true}, true, 0)
+	names, _ := k.Envs()
+	ctx := context.Background()
+	renewals := func() int { return p.Stats().Refreshes }
+	sent := runAsWatches(ctx, k, clock, names, clock.Now().Add(time.Hour), renewals)
+	if len(sent) != len(names) {
+		t.Fatalf("%d renewals in the first hour; want one for each of the %d environments", len(sent), len(names))
+	}
+	if most := busiest(sent); most > keptPerMinute {
+		t.Errorf("%d renewals in one minute of the first hour (%v); want %d at most", most, perMinute(sent), keptPerMinute)
+	}
+	for _, env := range names {
+		if !record(t, k, env).RefreshNotExtended {
+			t.Fatalf("%s's record does not say, after its first renewal, that renewing does not extend its refresh token", env)
+		}
+		src, _ := k.Open(ctx, env)
+		if _, err := src.Renew(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	planned := record(t, k, names[0]).Expiry.Add(-time.Minute)
+	runAsWatches(ctx, k, clock, names, planned.Add(30*time.Second), renewals)
+	for _, env := range names {
+		if renewed := record(t, k, env).RenewedAt; renewed.Before(planned) {
+			t.Errorf("%s renewed %v ahead of its plan; want at its plan, its refresh token known not extended", env, planned.Sub(renewed))
+		}
+	}
+}

@@ -127,6 +127,9 @@ type Keeper struct {
 	// litterLooked is when the keeper last looked for litter beside each
 	// token file (see clearLitter).
 	litterLooked map[string]time.Time
+	// noGain is, for each environment whose last renewal gained nothing
+	// (see noteGain), when its next renewal may be made.
+	noGain map[string]time.Time
 	// sources is the Source each environment's looks use while its
 	// Settings are unchanged (see source).
 	sources map[string]openedSource
@@ -363,6 +366,7 @@ func (k *Keeper) forget(env string) {
 	delete(k.storeChecked, env)
 	delete(k.held, env)
 	delete(k.sources, env)
+	delete(k.noGain, env)
 	for _, p := range k.paced {
 		delete(p.began, env)
 		p.leave(env)
@@ -486,74 +490,12 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		return look
 	}
 	k.checkStore(ctx, name, src)
-	plan := src.Plan(rec)
-	at, why := plan.At, plan.Reason()
-	// A rejection noted in the future was noted by a clock ahead of this
-	// one, or before it was set back: the wait after it cannot be trusted,
-	// and a try now notes it again on this clock, should it fail.
-	if p := k.rejection(name, rec); p != nil && !at.IsZero() && !p.At.After(k.now()) {
-		switch again := p.At.Add(rejectedRetry); {
-		case !at.Before(again):
-		case k.editedSince(name, p, settings):
-			// Not an hour later: an edit of the configuration is a person
-			// fixing it, who wants to know now whether it worked.
-			why = "the provider rejected the client, and the environment's configuration has changed since"
-		default:
-			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
-		}
-	}
-	due := !at.IsZero() && !k.now().Before(at)
 	endpoint := tokenEndpoint(src)
-	pull := k.pullable(name, plan, at)
-	k.member(name, endpoint, src, at, pull)
-	var ahead time.Duration // how far ahead of its plan the renewal is pulled
-	var slot time.Time      // when it is to be pulled ahead, if later
-	var renewal time.Time   // when the next renewal is to be made, its turn not yet asked
-	if !due {
-		k.unwait(name, endpoint)
-		renewal = at
-		if pull > 0 && at.Sub(k.now()) <= pull+look {
-			if slot = k.slot(name, endpoint); !slot.Before(at) {
-				slot = time.Time{}
-			} else {
-				renewal = slot
-			}
-		}
-		if !slot.IsZero() && !slot.After(k.now()) {
-			k.countElsewhere(ctx, name, endpoint)
-			if k.pulled(name, endpoint) {
-				due, ahead = true, at.Sub(k.now())
-				why = "ahead of its plan, to spread the renewals of its token endpoint falling due together (" + why + ")"
-			} else {
-				slot, renewal = k.now().Add(aheadLook), time.Time{} // the minute is full: asked again, in case it frees
-			}
-		}
-	} else {
-		k.countElsewhere(ctx, name, endpoint)
-		if turn := k.turn(name, endpoint, plan.Lapses); turn.After(k.now()) {
-			k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", name, "why", why, "at", turn.Format(time.RFC3339))
-			// Its token file's readers meet 401s meanwhile: warned of for
-			// the first of the crowd, the others told at --debug, each once a wait.
-			if k.TokenFile != nil && k.TokenFile(name) != "" && rec != nil && rec.AccessToken != "" && !rec.Expiry.IsZero() && !rec.Expiry.After(turn) {
-				if untold, first := k.lapsingUntold(name, endpoint); untold {
-					level, others := slog.LevelDebug, ""
-					if first {
-						level, others = slog.LevelWarn, ", and so may others of its token endpoint's, told at --debug"
-					}
-					k.Logger.Log(ctx, level, fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn%s: %d environments of a token endpoint are renewed in a minute at most, and as many were renewed in the last one", others, keptPerMinute),
-						"env", name, "token_file", k.TokenFile(name), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
-				}
-			}
-			due, at = false, turn
-			if again := k.now().Add(aheadLook); again.Before(turn) {
-				at = again
-			}
-		}
-	}
-	if due {
-		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", why)
+	s := k.schedule(ctx, name, endpoint, src, rec, settings, look)
+	if s.renew {
+		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", s.why)
 		src = k.renewing(ctx, name, settings, src)
-		renewed, err := src.KeepAliveAhead(ctx, ahead)
+		renewed, err := src.KeepAliveAhead(ctx, s.ahead)
 		if errors.Is(err, freshtoken.ErrLoginRequired) && errors.Is(err, store.ErrNotFound) {
 			// Gone while the renewal waited for the lock: a log-out, which
 			// holds it while the provider revokes the tokens, deleted them
@@ -580,10 +522,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			}
 			return k.afterFailure(name, rec, err, look)
 		}
+		s = k.planned(ctx, name, src, rec, renewed, settings)
 		rec = renewed
-		plan = src.Plan(rec)
-		at, why, slot = plan.At, plan.Reason(), time.Time{}
-		renewal = at
 	} else {
 		k.noteRead(name, rec)
 	}
@@ -634,27 +574,199 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if awaitingLogin && k.TokenFile != nil && k.TokenFile(name) != "" {
 		look = min(look, loginLook)
 	}
-	next := k.now().Add(look)
-	if !at.IsZero() {
-		k.Logger.Debug("keeper: next renewal planned", "env", name, "at", at.Format(time.RFC3339), "why", why)
-		if at.Before(next) {
-			next = at
+	return k.untilNext(ctx, name, endpoint, s, look)
+}
+
+// step is what a look does about an environment's renewal: make it now,
+// ahead of its plan by ahead, or look again for it at at (zero: nothing
+// is planned), why saying why. asks says the look at at asks for a place
+// in the minute (see turn and pulled), so the renewals made elsewhere are
+// read readAhead before it (see untilNext).
+type step struct {
+	renew bool
+	ahead time.Duration
+	at    time.Time
+	asks  bool
+	why   string
+}
+
+// schedule is the step a look at env, whose record src read as rec, takes
+// now. These are the keeper's rules, each stated here once:
+//   - a renewal falls due when due says;
+//   - due, it asks its turn (turn): at most keptPerMinute renewals of a
+//     token endpoint begin in any minute, counting those made elsewhere
+//     (countElsewhere), unless waiting would let what it keeps alive
+//     lapse; one waiting asks again within aheadLook;
+//   - not yet due, one of a crowd falling due together is made at its
+//     slot (slot), ahead of its plan by its pull at most (pullable), if
+//     the minute has a place for it (pulled), else asked again aheadLook
+//     on.
+func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *freshtoken.Source, rec *store.Record, settings any, look time.Duration) step {
+	plan, at, why := k.due(env, src, rec, settings)
+	now := k.now()
+	pull := k.pullable(env, plan, at)
+	k.member(env, endpoint, src, at, pull)
+	if at.IsZero() || now.Before(at) {
+		if pull == 0 || at.Sub(now) > pull+look {
+			return step{at: at, asks: true, why: why}
+		}
+		slot := k.slot(env, endpoint)
+		switch {
+		case !slot.Before(at):
+			return step{at: at, asks: true, why: why}
+		case slot.After(now):
+			k.Logger.Debug("keeper: renewal to be made ahead of its plan, to spread the renewals of its token endpoint falling due together", "env", env, "at", slot.Format(time.RFC3339), "plan", at.Format(time.RFC3339))
+			return step{at: slot, asks: true, why: why}
+		}
+		k.countElsewhere(ctx, env, endpoint)
+		if !k.pulled(env, endpoint) {
+			return step{at: now.Add(aheadLook), why: "the minute is full; asking again in case a place frees, ahead of its plan (" + why + ")"}
+		}
+		return step{renew: true, ahead: at.Sub(now), why: "ahead of its plan, to spread the renewals of its token endpoint falling due together (" + why + ")"}
+	}
+	k.countElsewhere(ctx, env, endpoint)
+	turn := k.turn(env, endpoint, plan.Lapses)
+	if !turn.After(k.now()) { // now, as turn read the clock
+		return step{renew: true, why: why}
+	}
+	k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", env, "why", why, "at", turn.Format(time.RFC3339))
+	k.warnLapsing(ctx, env, endpoint, rec, turn)
+	again := now.Add(aheadLook)
+	if turn.Before(again) {
+		again = turn
+	}
+	return step{at: again, why: "waiting its turn (" + why + ")"}
+}
+
+// warnLapsing tells that env's token file holds an expired access token
+// (rec's) until its renewal's turn: warned of for the first of the crowd
+// waiting at endpoint, the others told at --debug, each once a wait.
+func (k *Keeper) warnLapsing(ctx context.Context, env, endpoint string, rec *store.Record, turn time.Time) {
+	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() || rec.Expiry.After(turn) {
+		return
+	}
+	untold, first := k.lapsingUntold(env, endpoint)
+	if !untold {
+		return
+	}
+	level, others := slog.LevelDebug, ""
+	if first {
+		level, others = slog.LevelWarn, ", and so may others of its token endpoint's, told at --debug"
+	}
+	k.Logger.Log(ctx, level, fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn%s: %d environments of a token endpoint are renewed in a minute at most, and as many were renewed in the last one", others, keptPerMinute),
+		"env", env, "token_file", k.TokenFile(env), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
+}
+
+// due is when env's renewal falls due, with its record rec, and why: at
+// its plan (src.Plan); one whose client the provider rejected, an hour
+// after the rejection (rejectedRetry), or at once after an edit of the
+// configuration since; one after a renewal that gained nothing (see
+// noteGain), noGainWait after it at the soonest.
+func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
+	plan = src.Plan(rec)
+	now, at, why := k.now(), plan.At, plan.Reason()
+	if at.IsZero() {
+		return plan, at, why
+	}
+	// A rejection noted in the future was noted by a clock ahead of this
+	// one, or before it was set back: the wait after it cannot be trusted,
+	// and a try now notes it again on this clock, should it fail.
+	if p := k.rejection(env, rec); p != nil && !p.At.After(now) {
+		switch again := p.At.Add(rejectedRetry); {
+		case !at.Before(again):
+		case k.editedSince(env, p, settings):
+			// Not an hour later: an edit of the configuration is a person
+			// fixing it, who wants to know now whether it worked.
+			why = "the provider rejected the client, and the environment's configuration has changed since"
+		default:
+			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
 		}
 	}
-	if !slot.IsZero() && slot.Before(next) {
-		k.Logger.Debug("keeper: renewal to be made ahead of its plan, to spread the renewals of its token endpoint falling due together", "env", name, "at", slot.Format(time.RFC3339))
-		next = slot
+	k.mu.Lock()
+	until, held := k.noGain[env]
+	k.mu.Unlock()
+	// One further ahead than the wait was noted before the clock was set
+	// back.
+	if held && at.Before(until) && until.Sub(now) <= noGainWait {
+		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
 	}
-	if !renewal.IsZero() && !renewal.After(next) {
-		// The next look renews: the renewals made elsewhere are read now,
-		// or at a look readAhead before it.
-		if before := renewal.Add(-readAhead); before.After(k.now()) {
-			next = before
-		} else {
-			k.readBeforeRenewal(ctx, name, endpoint)
+	return plan, at, why
+}
+
+// noGainWait is how long after a renewal that gained nothing (see
+// noteGain) the next renewal of its environment waits at least.
+const noGainWait = time.Minute
+
+// noteGain notes whether env's renewal, which replaced was with rec, its
+// plan now falling due at at, gained anything for its token file. One
+// that brought an access token expiring no later than the one it
+// replaced, or within a second of its arrival, and left its plan due again
+// within noGainWait, did not: renewing again at once would gain nothing
+// either. A provider that hands back its cached token until it expires, or
+// issues tokens lasting a second (or expired as a slow answer arrives), had
+// the keeper renew as often as the engine allows, once a second, 60 a
+// minute where FreeAgent allows 15. Its next renewal waits noGainWait (see
+// due), and the log says so once, until a renewal gains again. Without a
+// token file the access token is not what a renewal is for; nor is a
+// refresh token expiring within twice noGainWait held for it, which would
+// end the grant. A renewal the engine did not make (another process's
+// taken instead) is not judged.
+func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Record, at time.Time) {
+	if was == nil || rec == nil || rec.IssuedAt.Equal(was.IssuedAt) || k.TokenFile == nil || k.TokenFile(env) == "" {
+		return
+	}
+	now := k.now()
+	until := now.Add(noGainWait)
+	gained := rec.Expiry.IsZero() || rec.Expiry.After(was.Expiry) && rec.Expiry.Sub(now) > time.Second ||
+		at.IsZero() || !at.Before(until) || !rec.RefreshExpiry.IsZero() && rec.RefreshExpiry.Before(until.Add(noGainWait))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if gained {
+		delete(k.noGain, env)
+		return
+	}
+	_, told := k.noGain[env]
+	if k.noGain == nil {
+		k.noGain = map[string]time.Time{}
+	}
+	k.noGain[env] = until
+	level := slog.LevelWarn
+	if told {
+		level = slog.LevelDebug
+	}
+	k.Logger.Log(ctx, level, "keeper: the renewal gained nothing: the provider's new access token expires no later than the one it replaced, or within a second; the next renewal waits a minute, as one made at once would gain nothing either",
+		"env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339))
+}
+
+// planned is the step after env's renewal, which replaced was with rec.
+func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any) step {
+	k.noteGain(ctx, env, was, rec, src.Plan(rec).At)
+	_, at, why := k.due(env, src, rec, settings)
+	return step{at: at, asks: true, why: why}
+}
+
+// untilNext is how long env's watch sleeps after a look that took step s:
+// until s.at, or look if that is sooner, but minWait at least. When the
+// next look asks for a place in the minute, the renewals made elsewhere
+// are counted readAhead before it (a look of its own), or now if that is
+// sooner (see countElsewhere).
+func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, look time.Duration) time.Duration {
+	now := k.now()
+	next := now.Add(look)
+	if !s.at.IsZero() {
+		k.Logger.Debug("keeper: next renewal planned", "env", env, "at", s.at.Format(time.RFC3339), "why", s.why)
+		if !next.Before(s.at) {
+			next = s.at
+			if s.asks {
+				if before := s.at.Add(-readAhead); before.After(now) {
+					next = before
+				} else {
+					k.countElsewhere(ctx, env, endpoint)
+				}
+			}
 		}
 	}
-	return max(next.Sub(k.now()), minWait)
+	return max(next.Sub(now), minWait)
 }
 
 // source is env's Source for a look: the one its last look used while
@@ -922,9 +1034,9 @@ type member struct {
 	read time.Time
 	at   time.Time
 	pull time.Duration
-	// readAhead is when a look of its read the records for renewals made
-	// elsewhere ahead of its renewal (see countElsewhere).
-	readAhead time.Time
+	// counted is when a look of its counted the renewals made elsewhere
+	// (see countElsewhere).
+	counted time.Time
 }
 
 // begun is a renewal begun: when, and whether before its turn, let in by
@@ -936,7 +1048,7 @@ type begun struct {
 
 // waiter is an environment waiting its turn: since when, and when it last
 // asked. One whose renewal a look finds no longer due is dropped (see
-// unwait); one that has not asked for waiterGone (its looks failing
+// member); one that has not asked for waiterGone (its looks failing
 // before its plan was read) holds no renewal back.
 type waiter struct {
 	since, asked time.Time
@@ -983,7 +1095,9 @@ const waiterGone = 2 * time.Minute
 // endpoint's. An environment whose token_url was edited stayed one of its
 // old endpoint's, waiting its turn there, ahead of the others, for two
 // minutes, and read for renewals there until it was removed. Its renewals
-// begun there still count there for their minute.
+// begun there still count there for their minute. One whose renewal is
+// not due (done by another process sharing the store, or its plan moved)
+// waits its turn no more, and holds none back.
 func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Time, pull time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -993,6 +1107,9 @@ func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Ti
 		}
 	}
 	p := k.paceOf(endpoint)
+	if at.IsZero() || k.now().Before(at) {
+		delete(p.waiting, env)
+	}
 	m, ok := p.members[env]
 	if !ok || !m.at.Equal(at) || m.pull != pull {
 		p.slots = nil
@@ -1084,24 +1201,13 @@ func (k *Keeper) pullable(env string, plan freshtoken.KeepAlivePlan, at time.Tim
 
 // pulled reports whether env's renewal, not yet due, may be made now,
 // ahead of its plan, and notes it begun if so: only into a place of the
-// minute that no renewal made, nor any waiting its turn, takes.
+// minute that no renewal made, nor any waiting its turn, takes (see place).
 func (k *Keeper) pulled(env, endpoint string) bool {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
-	taken := 0
-	for other, w := range p.waiting {
-		if other != env && !w.asked.After(now) && now.Sub(w.asked) < waiterGone {
-			taken++
-		}
-	}
-	for other, b := range p.began {
-		if other != env && !b.at.After(now) && now.Sub(b.at) < time.Minute {
-			taken++
-		}
-	}
-	if taken >= keptPerMinute {
+	if p.place(env, now).After(now) {
 		return false
 	}
 	p.began[env] = begun{at: now}
@@ -1121,39 +1227,56 @@ func (k *Keeper) paceOf(endpoint string) *pace {
 	return p
 }
 
-// turn is when env's renewal, now due, at endpoint may begin: now, noted
-// as begun, unless keptPerMinute other environments of endpoint began
-// theirs in the minute before, counting those that have waited their turn
-// longer than env; then when enough of theirs are a minute old. One
-// environment's own renewals are not held back for its own: the engine
-// keeps them at most one a second, and its token's lifetime sets their
-// pace. But an environment waiting its turn goes before one renewing
-// again: environments whose tokens last seconds, each renewed as they
-// expired, kept the minute full, and the others waited for ever. A renewal
-// or a wait noted after now was noted before the clock was set back, and
-// no longer counts.
-//
-// Nor is a renewal held back for more than half the time left until what
-// it keeps alive lapses (lapses, zero when it has lapsed already): the
-// rest is left for retries should it fail. Held until its turn, a grant's
-// refresh token or idle limit lapsed (a log-in needed), and so did the
-// token file's access token, every hour for minutes, in a fleet of users
-// on one app whose limit is each user's: pacing is a courtesy to the
-// provider, and a 429 is retried, but a lapse is what a person meets.
-// A renewal so let in before its turn takes no place of those waiting
+// turn is when env's renewal, now due, at endpoint may begin: its place
+// of the minute (see place), or now, noted as begun, when that is now or
+// waiting for it would take more than half the time left until what the
+// renewal keeps alive lapses (lapses, zero when it has lapsed already):
+// the rest is left for retries should it fail. Held until its turn, a
+// grant's refresh token or idle limit lapsed (a log-in needed), and so did
+// the token file's access token, every hour for minutes, in a fleet of
+// users on one app whose limit is each user's: pacing is a courtesy to the
+// provider, and a 429 is retried, but a lapse is what a person meets. A
+// renewal so let in before its turn takes no place of those waiting
 // already: twelve environments whose tokens last seconds, each let in so,
 // kept the minute full, and one whose token file had lapsed (no bound)
-// waited for ever. A turn past the places of this minute is counted from
-// the places as those ahead take them: told to ask again in 5 s, such a
-// renewal was let in by its lapse bound only in the last 10 s before it
-// lapsed, and its warning named a turn 5 s away that came minutes later.
-// Its keeper asks again sooner all the same (see aheadLook), in case
-// those ahead go.
+// waited for ever. Its keeper asks again sooner than its turn all the same
+// (see aheadLook), in case those ahead go.
 func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
+	turn := p.place(env, now)
+	if early := turn.After(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
+		p.began[env] = begun{at: now, early: early}
+		delete(p.waiting, env)
+		return now
+	}
+	me, waited := p.waiting[env]
+	if !waited {
+		me.since = now
+	}
+	me.asked = now
+	p.waiting[env] = me
+	return turn
+}
+
+// place is when env's renewal at p's endpoint may take a place of the
+// minute: now, unless keptPerMinute other environments began theirs in the
+// minute before, counting those that have waited their turn longer than env
+// (all of them, when env is not waiting); then when enough of theirs are a
+// minute old. One environment's own renewals are not held back for its
+// own: the engine keeps them at most one a second, and its token's
+// lifetime sets their pace. But an environment waiting its turn goes
+// before one renewing again: environments whose tokens last seconds, each
+// renewed as they expired, kept the minute full, and the others waited for
+// ever. A renewal or a wait noted after now was noted before the clock was
+// set back, and no longer counts. A place past the places of this minute
+// is counted from the places as those ahead take them: told to ask again
+// in 5 s, such a renewal was let in by its lapse bound only in the last
+// 10 s before it lapsed, and its warning named a turn 5 s away that came
+// minutes later. The caller holds k.mu.
+func (p *pace) place(env string, now time.Time) time.Time {
 	for other, w := range p.waiting {
 		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
 			delete(p.waiting, other)
@@ -1179,35 +1302,23 @@ func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
 			ahead++
 		}
 	}
-	turn := now
-	if len(recent)+ahead >= keptPerMinute {
-		// The minute's places, each free again a minute after it was
-		// taken (those free now are taken now by those ahead), go to
-		// those ahead as they free, in turn, then env: its place is the
-		// q-th to free. Each taken again is taken when it frees, and
-		// frees a minute after.
-		places := recent
-		for len(places) < keptPerMinute {
-			places = append(places, now)
-		}
-		slices.SortFunc(places, time.Time.Compare)
-		q := len(recent) - keptPerMinute + ahead
-		for len(places) <= q {
-			places = append(places, places[len(places)-keptPerMinute].Add(time.Minute))
-		}
-		turn = places[q].Add(time.Minute)
-	}
-	if early := !turn.Equal(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
-		p.began[env] = begun{at: now, early: early}
-		delete(p.waiting, env)
+	if len(recent)+ahead < keptPerMinute {
 		return now
 	}
-	if !waited {
-		me.since = now
+	// The minute's places, each free again a minute after it was taken
+	// (those free now are taken now by those ahead), go to those ahead as
+	// they free, in turn, then env: its place is the q-th to free. Each
+	// taken again is taken when it frees, and frees a minute after.
+	places := recent
+	for len(places) < keptPerMinute {
+		places = append(places, now)
 	}
-	me.asked = now
-	p.waiting[env] = me
-	return turn
+	slices.SortFunc(places, time.Time.Compare)
+	q := len(recent) - keptPerMinute + ahead
+	for len(places) <= q {
+		places = append(places, places[len(places)-keptPerMinute].Add(time.Minute))
+	}
+	return places[q].Add(time.Minute)
 }
 
 // renewedElsewhere counts, as begun at endpoint, the renewals of its
@@ -1264,39 +1375,31 @@ func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
 	}
 }
 
-// readAhead is how long before a renewal its watch looks to read the
-// records for the renewals made elsewhere (see countElsewhere), less than
-// aheadLook, within which they are not read again.
+// readAhead is how long before a renewal its watch looks to count the
+// renewals made elsewhere (see countElsewhere), less than aheadLook.
 const readAhead = 2 * time.Second
 
-// readBeforeRenewal reads the records of endpoint's environments for the renewals
-// made elsewhere (renewedElsewhere) at a look of env's ahead of its
-// renewal, and notes it so.
-func (k *Keeper) readBeforeRenewal(ctx context.Context, env, endpoint string) {
+// countElsewhere counts the renewals made elsewhere (renewedElsewhere)
+// before env's renewal asks for a place in the minute, unless a look of
+// env's counted them within aheadLook: one readAhead before the renewal
+// (see untilNext), so that on a store slow to answer the renewal waits for
+// no reading (it waited up to elsewhereWait for one).
+func (k *Keeper) countElsewhere(ctx context.Context, env, endpoint string) {
 	now := k.now()
+	k.mu.Lock()
+	counted := k.paceOf(endpoint).members[env].counted
+	k.mu.Unlock()
+	if !counted.IsZero() && !counted.After(now) && now.Sub(counted) < aheadLook {
+		return
+	}
 	k.renewedElsewhere(ctx, endpoint)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p := k.paceOf(endpoint)
 	if m, ok := p.members[env]; ok {
-		m.readAhead = now
+		m.counted = now
 		p.members[env] = m
 	}
-}
-
-// countElsewhere counts the renewals made elsewhere (renewedElsewhere)
-// before env's renewal, due now, takes its turn, unless a look of env's
-// read them ahead of it within aheadLook: on a store slow to answer, a
-// due renewal waited up to elsewhereWait for the reading.
-func (k *Keeper) countElsewhere(ctx context.Context, env, endpoint string) {
-	now := k.now()
-	k.mu.Lock()
-	read := k.paceOf(endpoint).members[env].readAhead
-	k.mu.Unlock()
-	if !read.IsZero() && !read.After(now) && now.Sub(read) < aheadLook {
-		return
-	}
-	k.renewedElsewhere(ctx, endpoint)
 }
 
 // elsewhereWait is how long a look reads records at most for the
@@ -1326,17 +1429,6 @@ func (k *Keeper) toRead(endpoint, name string, now time.Time) *freshtoken.Source
 	m.read = now
 	p.members[name] = m
 	return m.src
-}
-
-// unwait drops env from those waiting their turn at endpoint: its renewal
-// is no longer due (done by another process sharing the store, or its
-// plan moved), and it holds none back.
-func (k *Keeper) unwait(env, endpoint string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if p := k.paced[endpoint]; p != nil {
-		delete(p.waiting, env)
-	}
 }
 
 // aheadLook is how soon at most an environment waiting its turn asks

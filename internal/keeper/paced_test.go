@@ -730,3 +730,28 @@ func TestRenewalsOfAnotherGrantAreNotCounted(t *testing.T) {
 		t.Fatalf("%d of the keeper's 12 environments due renewed, after another app's 12 records of the same names were; want all 12", got)
 	}
 }
+
+// TestADueRenewalIsMadeOnTheSystemsClock: one look at an environment whose
+// renewal is due (a token file of client credentials, none fetched yet)
+// makes it, on the system's clock, which moves during the look. A turn
+// that was now when taken, compared with the time the look began, was
+// taken for one still to come: the keeper waited its turn at every look
+// and never renewed. Tests on a fake clock, which stands still during a
+// look, could not see it.
+func TestADueRenewalIsMadeOnTheSystemsClock(t *testing.T) {
+	p, root := devserver.Start(t, devprovider.Options{})
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true, Grant: freshtoken.GrantClientCredentials},
+		freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, filepath.Join(t.TempDir(), "token"))
+	k.keep(context.Background(), "dev", time.Minute)
+	if got := p.Stats().ClientCredentials; got != 1 {
+		t.Fatalf("%d tokens fetched by a look at a token file of client credentials with none yet; want 1", got)
+	}
+	if _, err := os.Stat(k.TokenFile("dev")); err != nil {
+		t.Fatalf("the token file after the look: %v", err)
+	}
+}

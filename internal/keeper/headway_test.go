@@ -1,0 +1,128 @@
+package keeper
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestRenewalsThatGainNothingAreNotRepeatedAtOnce: a provider whose
+// renewals bring an access token that expires no later than the one it
+// replaced (one that hands back its cached token until it expires), or
+// within a second of its arrival (a token lasting a second, or expired as
+// a slow answer arrives), left the token file's plan due again at once:
+// the keeper renewed about once a second (the engine's floor), 60 a
+// minute where FreeAgent allows 15, and looked several times a second.
+// A renewal that gained nothing is repeated a minute later at the soonest,
+// and the log says so once.
+func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// answer is the access token's expires_in for a renewal sent at
+		// now, the first token expiring at first; slow is how long of the
+		// clock the answer takes.
+		answer func(now, first time.Time) int
+		slow   time.Duration
+		// most is the most renewals in the ten minutes after the plan.
+		most int
+	}{
+		{"no later than the last", func(now, first time.Time) int {
+			if left := int(first.Sub(now) / time.Second); left > 0 {
+				return left
+			}
+			return 3600 // a new token once the cached one has expired
+		}, 0, 2},
+		{"lasting a second", func(time.Time, time.Time) int { return 1 }, 0, 11},
+		{"expired as it arrives", func(time.Time, time.Time) int { return 1 }, 2 * time.Second, 11},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			first := clock.Now().Add(time.Hour)
+			var renewals atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n := renewals.Add(1)
+				expiresIn := tt.answer(clock.Now(), first)
+				clock.Advance(tt.slow)
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":%d}`, n, expiresIn)
+			}))
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now(), Expiry: first}, true, &logs)
+			plan := first.Add(-time.Minute)
+			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, plan.Add(10*time.Minute), func() int { return int(renewals.Load()) })
+			t.Logf("renewals in each minute after the plan: %v", perMinute(sent))
+			if len(sent) == 0 || len(sent) > tt.most {
+				t.Errorf("%d renewals in the ten minutes after the plan (%v a minute); want 1 to %d", len(sent), perMinute(sent), tt.most)
+			}
+			if n := strings.Count(logs.String(), "gained nothing"); n != 1 {
+				t.Errorf("the log says %d times that a renewal gained nothing; want once:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// TestAGrantKeptAliveIsNotHeldForItsAccessToken: a grant kept alive for
+// its refresh token (no token file), whose renewals bring access tokens
+// lasting a second and refresh tokens lasting 10 s: the renewals gain
+// what they are for, and are not held a minute for the access token,
+// which held the grant past its refresh token's expiry (the demo's grant,
+// its refresh tokens lasting 2 s, ended so).
+func TestAGrantKeptAliveIsNotHeldForItsAccessToken(t *testing.T) {
+	clock := fakeclock.New()
+	var renewals atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := renewals.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-renewed-%d","token_type":"bearer","expires_in":1,"refresh_token_expires_in":10}`, n, n)
+	}))
+	t.Cleanup(srv.Close)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Second), RefreshExpiry: clock.Now().Add(10 * time.Second)}, false, &logs)
+	runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(2*time.Minute), func() int { return int(renewals.Load()) })
+	if n := renewals.Load(); n < 12 {
+		t.Errorf("%d renewals in two minutes of refresh tokens lasting 10 s; want one every 9 s", n)
+	}
+	if strings.Contains(logs.String(), "gained nothing") {
+		t.Errorf("the log says a renewal gained nothing:\n%s", logs.String())
+	}
+}
+
+// keepingWith is a keeper, on clock and logging to logs, of a "dev"
+// environment whose token endpoint is srv and whose store holds rec; with
+// a token file if tokenFile.
+func keepingWith(t *testing.T, srv *httptest.Server, clock *fakeclock.Clock, rec *store.Record, tokenFile bool, logs *syncBuffer) *Keeper {
+	t.Helper()
+	st := filestore.New(filepath.Join(t.TempDir(), "tokens"))
+	rec.Grant = store.Grant{TokenURL: srv.URL + "/token", ClientID: "dev-client-id", Type: freshtoken.GrantAuthorizationCode}
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: rec.Grant.ClientID, ClientSecret: "s3cr3t-value",
+		TokenURL: rec.Grant.TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: tokenFile},
+		freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(context.Background(), "dev", rec); err != nil {
+		t.Fatal(err)
+	}
+	k := keeping(src, filepath.Join(t.TempDir(), "token"))
+	if !tokenFile {
+		k.TokenFile = nil
+	}
+	k.Now, k.Logger = clock.Now, slog.New(slog.NewTextHandler(logs, nil))
+	return k
+}
