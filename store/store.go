@@ -151,11 +151,17 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &read); err != nil {
 		return err
 	}
-	if redact.IsMasked(read.AccessToken) || redact.IsMasked(read.RefreshToken) {
+	if Record(read).masked() {
 		return errors.New("store.Record: the JSON holds its tokens masked, as json.Marshal shows a record; a store keeps records with store.Marshal")
 	}
 	*r = Record(read)
 	return nil
+}
+
+// masked reports whether r holds a token masked, as MarshalJSON writes
+// it: JSON a program wrote with json.Marshal rather than Marshal.
+func (r Record) masked() bool {
+	return redact.IsMasked(r.AccessToken) || redact.IsMasked(r.RefreshToken)
 }
 
 // LoggedInSince reports whether r's tokens come of a log-in made at t or
@@ -982,8 +988,9 @@ func Marshal(env string, r *Record) ([]byte, error) {
 }
 
 // Unmarshal decodes a record Marshal encoded. A record that cannot be used
-// is an error wrapping ErrCorrupt, which says that it was left as it is, at
-// where, and that a log-in replaces it.
+// (no tokens, or its tokens masked as json.Marshal writes them) is an error
+// wrapping ErrCorrupt, which says that it was left as it is, at where, and
+// that a log-in replaces it.
 func Unmarshal(data []byte, where string) (*Record, error) {
 	var s stored
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -996,6 +1003,9 @@ func Unmarshal(data []byte, where string) (*Record, error) {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
 	r := Record(s.recordFields)
+	if r.masked() {
+		return nil, fmt.Errorf("%w: %s holds its tokens masked, as json.Marshal writes a store.Record (a program wrote it so, not with store.Marshal); it was left as it is, and a log-in replaces it", ErrCorrupt, where)
+	}
 	r.Grant, r.Problem, r.Rest = Grant(s.Grant), s.Problem, s.Rest
 	return &r, nil
 }
