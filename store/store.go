@@ -146,8 +146,7 @@ func (r Record) MarshalJSON() ([]byte, error) { return r.printed().MarshalJSON()
 // are masked, as MarshalJSON writes them, is an error: it holds no tokens
 // to use.
 func (r *Record) UnmarshalJSON(data []byte) error {
-	type fields Record
-	read := fields(*r)
+	read := recordFields(*r)
 	if err := json.Unmarshal(data, &read); err != nil {
 		return err
 	}
