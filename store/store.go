@@ -143,7 +143,8 @@ func (r Record) MarshalJSON() ([]byte, error) { return r.printed().MarshalJSON()
 
 // UnmarshalJSON reads a record in the stored layout, as Marshal writes it
 // (and json.Marshal did before it masked the tokens). JSON whose tokens
-// are masked, as MarshalJSON writes them, is an error: it holds no tokens
+// are masked, as MarshalJSON writes them, is an error wrapping ErrCorrupt
+// (as a store's Load says of a record it cannot use): it holds no tokens
 // to use.
 func (r *Record) UnmarshalJSON(data []byte) error {
 	read := recordFields(*r)
@@ -151,7 +152,7 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	if Record(read).masked() {
-		return errors.New("store.Record: the JSON holds its tokens masked, as json.Marshal shows a record; a store keeps records with store.Marshal")
+		return fmt.Errorf("%w: the JSON holds a store.Record's tokens masked, as json.Marshal writes them; a store keeps records with store.Marshal", ErrCorrupt)
 	}
 	*r = Record(read)
 	return nil

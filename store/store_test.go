@@ -279,7 +279,8 @@ func TestStoredLayoutUnchanged(t *testing.T) {
 // masked, as json.Marshal writes a Record (a program's own store or tool
 // wrote it so), is corrupt, saying where and that it was kept: Unmarshal
 // read it as tokens, which freshtoken then sent, the masked refresh token
-// to the provider, and json.Unmarshal alone refused it.
+// to the provider, and json.Unmarshal alone refused it, with an error
+// that a store passing it on could not be told to be corrupt by.
 func TestMaskedRecordIsCorrupt(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -300,6 +301,12 @@ func TestMaskedRecordIsCorrupt(t *testing.T) {
 			r, err := store.Unmarshal(masked, "/state/sandbox.json")
 			if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "/state/sandbox.json holds its tokens masked") || !strings.Contains(err.Error(), "store.Marshal") {
 				t.Fatalf("Unmarshal of %s: %+v, %v; want an error wrapping store.ErrCorrupt naming the place and store.Marshal", masked, r, err)
+			}
+			// A store of a program's own reading with json.Unmarshal, its
+			// error passed on, says so as store.Store asks.
+			var own store.Record
+			if err := json.Unmarshal(shown, &own); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "store.Marshal") {
+				t.Fatalf("json.Unmarshal of %s: %v; want an error wrapping store.ErrCorrupt naming store.Marshal", shown, err)
 			}
 		})
 	}
