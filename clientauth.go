@@ -93,10 +93,19 @@ func (c CertifiedKey) MarshalJSON() ([]byte, error) {
 		SHA256      string `json:"x5t#S256,omitempty"`
 	}{Key: fmt.Sprintf("%T", c.Signer)}
 	if c.Certificate != nil {
-		sum := sha256.Sum256(c.Certificate.Raw)
-		shown.Certificate, shown.SHA256 = c.Certificate.Subject.String(), base64.RawURLEncoding.EncodeToString(sum[:])
+		shown.Certificate, shown.SHA256 = c.Certificate.Subject.String(), thumbprints(c.Certificate)["x5t#S256"]
 	}
 	return json.Marshal(shown)
+}
+
+// thumbprints are cert's x5t#S256 (SHA-256) and x5t (SHA-1) thumbprints,
+// by which assertions signed with its key name it (RFC 7515 §4.1.7, §4.1.8).
+func thumbprints(cert *x509.Certificate) map[string]string {
+	sha256sum, sha1sum := sha256.Sum256(cert.Raw), sha1.Sum(cert.Raw)
+	return map[string]string{
+		"x5t#S256": base64.RawURLEncoding.EncodeToString(sha256sum[:]),
+		"x5t":      base64.RawURLEncoding.EncodeToString(sha1sum[:]),
+	}
 }
 
 // assertionType is client_assertion_type for a JWT (RFC 7523 §2.2).
@@ -165,23 +174,19 @@ func (s *Source) clientKey(ctx context.Context) (*signingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	var thumbprints map[string]string
+	var named map[string]string
 	if ck, ok := key.(*CertifiedKey); ok {
 		if ck.Signer == nil || ck.Certificate == nil || !samePublicKey(ck.Public(), ck.Certificate.PublicKey) {
 			return nil, fmt.Errorf("%s: the client key's certificate is not the key's own", s.set.Env)
 		}
-		sha256sum, sha1sum := sha256.Sum256(ck.Certificate.Raw), sha1.Sum(ck.Certificate.Raw)
-		thumbprints = map[string]string{
-			"x5t#S256": base64.RawURLEncoding.EncodeToString(sha256sum[:]),
-			"x5t":      base64.RawURLEncoding.EncodeToString(sha1sum[:]),
-		}
+		named = thumbprints(ck.Certificate)
 		key = ck.Signer
 	}
 	method, err := signingMethod(key, s.set.ClientKey.Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the client key cannot sign assertions: %w", s.set.Env, err)
 	}
-	s.key = &signingKey{key: key, method: method, thumbprints: thumbprints}
+	s.key = &signingKey{key: key, method: method, thumbprints: named}
 	return s.key, nil
 }
 

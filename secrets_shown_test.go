@@ -4,6 +4,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"math/big"
 	"strings"
 	"testing"
@@ -123,5 +126,32 @@ func TestPublicTypesShowNoSecret(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCertifiedKeyMarshalsItsCertificate: a CertifiedKey marshalled (what
+// slog's JSON handler does with one in a struct) shows what tells keys
+// apart, the key's type and its certificate's subject and SHA-256
+// thumbprint, the x5t#S256 its assertions name the certificate by
+// (RFC 7515: base64url of the SHA-256 of the certificate's DER), and
+// nothing of the private key.
+func TestCertifiedKeyMarshalsItsCertificate(t *testing.T) {
+	pk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := corpnet.SelfSigned(t, pk)
+	sum := sha256.Sum256(cert.Raw)
+	for _, tc := range []struct {
+		key  freshtoken.CertifiedKey
+		want string
+	}{
+		{freshtoken.CertifiedKey{Signer: pk, Certificate: cert},
+			`{"key":"*ecdsa.PrivateKey","certificate":"CN=freshtoken test client","x5t#S256":"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"}`},
+		{freshtoken.CertifiedKey{Signer: pk}, `{"key":"*ecdsa.PrivateKey"}`},
+	} {
+		if b, err := json.Marshal(tc.key); err != nil || string(b) != tc.want {
+			t.Errorf("json.Marshal: %s (%v); want %s", b, err, tc.want)
+		}
 	}
 }

@@ -464,6 +464,44 @@ func TestCorruptStoreReportedAndKept(t *testing.T) {
 	w.mustRun("token")
 }
 
+// TestMaskedStoreRecordReportedAndKept: a record whose tokens are masked,
+// as json.Marshal writes a store.Record (a program of the person's own
+// wrote it so), is told as such, exit 3, kept, and nothing is sent: it was
+// read as tokens, so that `token` blamed the provider for an access token
+// no header can carry (exit 5), and `token --force` sent the masked refresh
+// token and said the provider had ended the grant.
+func TestMaskedStoreRecordReportedAndKept(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	rec, err := store.Unmarshal(w.storeBytes(), w.storeFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	masked := append([]byte(`{"version":1,"env":"dev",`), shown[1:]...)
+	if err := os.WriteFile(w.storeFile(), masked, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := w.provider.Stats()
+	for _, args := range [][]string{{"token"}, {"token", "--force"}} {
+		r := w.run(args...)
+		if r.code != 3 || !strings.Contains(r.stderr, w.storeFile()+" holds its tokens masked") || strings.Count(r.stderr, w.suggested("`freshtoken login")) != 1 {
+			t.Errorf("%v: exit %d %q; want the file named as holding its tokens masked and a log-in suggested once, exit 3", args, r.code, r.stderr)
+		}
+	}
+	if after := w.provider.Stats(); after.TokenRequests != before.TokenRequests || after.APIRequests != before.APIRequests {
+		t.Errorf("masked tokens were sent: %+v, then %+v", before, after)
+	}
+	if !bytes.Equal(w.storeBytes(), masked) {
+		t.Fatal("the masked record was overwritten by something other than a login")
+	}
+	w.login()
+	w.mustRun("token")
+}
+
 // TestDebugLogsNeverContainSecrets runs every path that handles a secret
 // with --debug, in both formats, and looks for every secret the provider
 // ever issued or received in what was logged.

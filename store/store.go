@@ -143,19 +143,25 @@ func (r Record) MarshalJSON() ([]byte, error) { return r.printed().MarshalJSON()
 
 // UnmarshalJSON reads a record in the stored layout, as Marshal writes it
 // (and json.Marshal did before it masked the tokens). JSON whose tokens
-// are masked, as MarshalJSON writes them, is an error: it holds no tokens
+// are masked, as MarshalJSON writes them, is an error wrapping ErrCorrupt
+// (as a store's Load says of a record it cannot use): it holds no tokens
 // to use.
 func (r *Record) UnmarshalJSON(data []byte) error {
-	type fields Record
-	read := fields(*r)
+	read := recordFields(*r)
 	if err := json.Unmarshal(data, &read); err != nil {
 		return err
 	}
-	if redact.IsMasked(read.AccessToken) || redact.IsMasked(read.RefreshToken) {
-		return errors.New("store.Record: the JSON holds its tokens masked, as json.Marshal shows a record; a store keeps records with store.Marshal")
+	if Record(read).masked() {
+		return fmt.Errorf("%w: the JSON holds a store.Record's tokens masked, as json.Marshal writes them; a store keeps records with store.Marshal", ErrCorrupt)
 	}
 	*r = Record(read)
 	return nil
+}
+
+// masked reports whether r holds a token masked, as MarshalJSON writes
+// it: JSON a program wrote with json.Marshal rather than Marshal.
+func (r Record) masked() bool {
+	return redact.IsMasked(r.AccessToken) || redact.IsMasked(r.RefreshToken)
 }
 
 // LoggedInSince reports whether r's tokens come of a log-in made at t or
@@ -948,8 +954,10 @@ const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and
 // its environment's name, the tokens and the grant's URLs whole, where
-// the JSON of Record and Grant masks them. Its fields are in the order
-// they are written.
+// the JSON of Record and Grant masks them. Its Grant, of a type without
+// Grant's masking MarshalJSON, hides the record's (JSON takes the field of
+// a name nearest the top), and its Problem and Rest hide the record's so
+// that they are written after the grant, as Record orders them.
 type stored struct {
 	Version int    `json:"version"`
 	Env     string `json:"env"`
@@ -959,29 +967,9 @@ type stored struct {
 	Rest    *Rest       `json:"rest,omitempty"`
 }
 
-// recordFields is a Record's fields, without its methods, as stored: but
-// for the grant, the problem and the rest, which stored writes after them.
-// A field added to Record is added here too (the conversion between them
-// needs it), with the same tag.
-type recordFields struct {
-	AccessToken        string     `json:"access_token,omitempty"`
-	TokenType          string     `json:"token_type,omitempty"`
-	Expiry             time.Time  `json:"expiry,omitzero"`
-	RefreshToken       string     `json:"refresh_token,omitempty"`
-	RefreshExpiry      time.Time  `json:"refresh_token_expiry,omitzero"`
-	IssuedAt           time.Time  `json:"issued_at,omitzero"`
-	LoggedInAt         time.Time  `json:"logged_in_at,omitzero"`
-	RenewedAt          time.Time  `json:"renewed_at,omitzero"`
-	Renewals           int        `json:"renewals"`
-	RenewedFor         string     `json:"renewed_for,omitempty"`
-	RejectedInARow     int        `json:"rejected_in_a_row,omitempty"`
-	RefreshNotExtended bool       `json:"refresh_not_extended,omitempty"`
-	Scope              string     `json:"scope,omitempty"`
-	LoggedInWith       ConfigFile `json:"logged_in_with,omitzero"`
-	Grant              Grant      `json:"-"`
-	Problem            *Problem   `json:"-"`
-	Rest               *Rest      `json:"-"`
-}
+// recordFields is a Record without its methods: json.Marshal encodes its
+// fields as they are, tokens whole.
+type recordFields Record
 
 // Marshal encodes env's record r as every store keeps it: indented JSON,
 // with the layout's version and the environment's name, the tokens and
@@ -996,8 +984,9 @@ func Marshal(env string, r *Record) ([]byte, error) {
 }
 
 // Unmarshal decodes a record Marshal encoded. A record that cannot be used
-// is an error wrapping ErrCorrupt, which says that it was left as it is, at
-// where, and that a log-in replaces it.
+// (no tokens, or its tokens masked as json.Marshal writes them) is an error
+// wrapping ErrCorrupt, which says that it was left as it is, at where, and
+// that a log-in replaces it.
 func Unmarshal(data []byte, where string) (*Record, error) {
 	var s stored
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -1010,6 +999,9 @@ func Unmarshal(data []byte, where string) (*Record, error) {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
 	r := Record(s.recordFields)
+	if r.masked() {
+		return nil, fmt.Errorf("%w: %s holds its tokens masked, as json.Marshal writes a store.Record (a program wrote it so, not with store.Marshal); it was left as it is, and a log-in replaces it", ErrCorrupt, where)
+	}
 	r.Grant, r.Problem, r.Rest = Grant(s.Grant), s.Problem, s.Rest
 	return &r, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -271,5 +272,42 @@ func TestStoredLayoutUnchanged(t *testing.T) {
 	}
 	if err := json.Unmarshal(shown, &own); err == nil || !strings.Contains(err.Error(), "store.Marshal") {
 		t.Errorf("json.Unmarshal of a masked record: %v; want an error naming store.Marshal", err)
+	}
+}
+
+// TestMaskedRecordIsCorrupt: a record in the stored layout whose tokens are
+// masked, as json.Marshal writes a Record (a program's own store or tool
+// wrote it so), is corrupt, saying where and that it was kept: Unmarshal
+// read it as tokens, which freshtoken then sent, the masked refresh token
+// to the provider, and json.Unmarshal alone refused it, with an error
+// that a store passing it on could not be told to be corrupt by.
+func TestMaskedRecordIsCorrupt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mask func(*store.Record)
+	}{
+		{"both", func(*store.Record) {}},
+		{"the access token alone", func(r *store.Record) { r.RefreshToken = "" }},
+		{"the refresh token alone", func(r *store.Record) { r.AccessToken = "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := storetest.Full()
+			tc.mask(full)
+			shown, err := json.Marshal(full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			masked := append([]byte(`{"version":1,"env":"sandbox",`), shown[1:]...)
+			r, err := store.Unmarshal(masked, "/state/sandbox.json")
+			if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "/state/sandbox.json holds its tokens masked") || !strings.Contains(err.Error(), "store.Marshal") {
+				t.Fatalf("Unmarshal of %s: %+v, %v; want an error wrapping store.ErrCorrupt naming the place and store.Marshal", masked, r, err)
+			}
+			// A store of a program's own reading with json.Unmarshal, its
+			// error passed on, says so as store.Store asks.
+			var own store.Record
+			if err := json.Unmarshal(shown, &own); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "store.Marshal") {
+				t.Fatalf("json.Unmarshal of %s: %v; want an error wrapping store.ErrCorrupt naming store.Marshal", shown, err)
+			}
+		})
 	}
 }
