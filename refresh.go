@@ -204,11 +204,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.RateLimited:
 			if !s.waitsOut(wait) || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), tokenerr.Kept(r))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", "try again then"))
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, tokenerr.Kept(r), min(rest, resting.Max).Round(time.Second))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s", attempt+1, tokenerr.KeptThen(r, lost, "", fmt.Sprintf("try again in %s", min(rest, resting.Max).Round(time.Second))))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -218,7 +218,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// wait, and renewals rest as long as the provider asked.
 				// The error is the rest's, told to callers once it has
 				// expired.
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), tokenerr.Kept(r))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", "try again then"))
 				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
@@ -232,12 +232,12 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				if wait > resting.Failing {
 					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", resting.Failing)
 				}
-				return nil, s.restShared(work, r, min(wait, resting.Failing), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.Kept(r), then)})
+				return nil, s.restShared(work, r, min(wait, resting.Failing), &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.KeptThen(r, lost, desc, then))})
 			}
 			if attempt >= len(backoff) {
-				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, tokenerr.Kept(r))})
+				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s", redact.URL(s.set.TokenURL), attempt+1, desc, tokenerr.KeptThen(r, lost, desc, "try again later"))})
 			}
 			wait = backoff[attempt]
 		}
@@ -245,7 +245,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		next := s.now().Add(wait)
 		if perr := s.pause(ctx, wait); perr != nil {
 			s.leaveTries(&leftTries{made: attempt + 1, next: next})
-			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, tokenerr.Kept(r))
+			kept := tokenerr.Kept(r)
+			if lost != "" {
+				kept = tokenerr.KeptThen(r, lost, desc, "try again")
+			}
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, kept)
 		}
 		latest, err := s.load(work)
 		if err != nil {
@@ -464,6 +468,16 @@ func lostAnswer(err error, wrote *atomic.Bool, ans *tokenerr.Copy) error {
 		return &answerLostError{err, why}
 	}
 	return err
+}
+
+// lostMark is the Err of the error of a renewal that gave up after a try
+// lost its answer as lost says (see tokenerr.AnswerLostError); nil when
+// none did.
+func lostMark(lost string) error {
+	if lost == "" {
+		return nil
+	}
+	return &tokenerr.AnswerLostError{Why: lost}
 }
 
 // answerLost says how err, if an *answerLostError, lost its answer; ""

@@ -1541,7 +1541,11 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), tokenerr.Kept(rec))
+		kept := tokenerr.Kept(rec)
+		if lost := tokenerr.LostIn(failing.err); lost != "" {
+			kept = tokenerr.KeptThen(rec, lost, "", "renewals go on")
+		}
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), kept)
 	case failed:
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
 	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):
