@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
@@ -41,7 +42,7 @@ const (
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
 	RateLimited                     // the provider answered 429 and asks to wait
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
-	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full or read-only
+	StoreUnreachable                // the shared store could not be reached, the keychain is locked, the disk is full or read-only, or a file (the store's, the configuration) could not be opened as freshtoken has as many open as it may
 	UnreadableAnswer                // the API answered with what cannot be read (headers past net/http's limit, what is not HTTP): reached, and failing
 	APIUnreachable                  // the API itself could not be reached, or its answer read whole (network, TLS)
 	APITimeout                      // the API had not begun to answer, or stopped sending its answer, within the environment's timeout
@@ -144,6 +145,10 @@ func Of(err error) Kind {
 		return Config
 	case errors.As(err, &ae) && ae.Unavailable():
 		return ProviderUnreachable
+	case atomicfile.OutOfFiles(err):
+		// Wherever a file was opened, the store's or the configuration's:
+		// it passes, and raising the limit prevents it.
+		return StoreUnreachable
 	case errors.As(err, new(*shellrun.Stopped)):
 		// A command freshtoken ran (client_secret_cmd) ended by a signal:
 		// where freshtoken got it too, the command line tells its own
@@ -196,6 +201,9 @@ func Next(err error, env string) string { return NextNaming(err, env, nil) }
 // environment (CheckClient); nil names none.
 func NextNaming(err error, env string, secretWhere func(env string) string) string {
 	next := Of(err).Row().Next
+	if atomicfile.OutOfFiles(err) {
+		next = atomicfile.OutOfFilesStep
+	}
 	if next == "" {
 		return ""
 	}
