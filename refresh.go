@@ -146,7 +146,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadClient:
 			s.forgetClientCredentials()
-			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", redact.URL(s.set.TokenURL), desc)
+			msg := s.refused(err, desc)
+			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
+				s.note(work, r, r, store.ProblemRefused, msg)
+				return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg}
+			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadGrant:
@@ -1020,6 +1024,23 @@ func refreshToken(r *store.Record) string {
 		return ""
 	}
 	return r.RefreshToken
+}
+
+// refused says what a refusal of a renewal that no retry changes (err,
+// which the token endpoint answered desc) is about, by its error code
+// (see tokenerr.Refusal), and what to check, unless it is the client's
+// credentials, which the command line names itself.
+func (s *Source) refused(err error, desc string) string {
+	at := redact.URL(s.set.TokenURL)
+	switch tokenerr.RefusalOf(err) {
+	case tokenerr.RefusedScope:
+		return fmt.Sprintf("the token endpoint %s refused the scope asked for (%s); check scopes", at, desc)
+	case tokenerr.RefusedRequest:
+		return fmt.Sprintf("the token endpoint %s refused the renewal request as malformed (%s); check client_auth, token_params, audience and resource", at, desc)
+	case tokenerr.RefusedUnknown:
+		return fmt.Sprintf("the token endpoint %s refused the renewal with an error of its own, which only its words explain (%s); check what they name, or log in again if they name the refresh token or the log-in", at, desc)
+	}
+	return fmt.Sprintf("the token endpoint %s rejected the client (%s)", at, desc)
 }
 
 // notThere says that no token endpoint answers at u, which answered desc

@@ -35,7 +35,8 @@ const (
 	Usage                           // a command used wrongly
 	Config                          // the configuration or the store's credentials are wrong, or the keychain it names does not exist
 	UnknownEnv                      // no such environment is configured
-	ClientRejected                  // the provider refused the client's credentials
+	ClientRejected                  // the provider refused the client's credentials, or the request the configuration makes
+	Refused                         // the provider refused a renewal with an error of its own, whose words say what to do
 	LoginNeeded                     // no usable tokens: never logged in, the grant ended, another client's tokens
 	LoginRefused                    // the browser or device log-in was denied or timed out, or its code refused or expired
 	HTTPError                       // the API answered with an error status
@@ -75,6 +76,7 @@ var table = map[Kind]Row{
 	Config:              {2, http.StatusInternalServerError, "invalid_configuration", ""},
 	UnknownEnv:          {2, http.StatusNotFound, "unknown_environment", ""},
 	ClientRejected:      {2, http.StatusBadGateway, "client_rejected", CheckClient("")},
+	Refused:             {2, http.StatusBadGateway, "renewal_refused", ""},
 	LoginNeeded:         {3, http.StatusUnauthorized, "login_required", "run `freshtoken login -e %[1]s`"},
 	LoginRefused:        {3, http.StatusUnauthorized, "login_refused", "run `freshtoken login -e %[1]s` again and approve access in the browser"},
 	HTTPError:           {4, 0, "", ""},
@@ -166,6 +168,8 @@ func Of(err error) Kind {
 		return Usage
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, login.ErrMixUp), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
+	case errors.Is(err, tokenerr.ErrOwnRefusal):
+		return Refused
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected
 	case errors.Is(err, freshtoken.ErrLoginRequired), errors.Is(err, store.ErrCorrupt):

@@ -1409,7 +1409,11 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 		delete(k.rejected, env)
 		delete(k.rejectedWith, env)
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		k.rejected[env] = &store.Problem{Kind: store.ProblemClientRejected, Message: err.Error(), At: k.now()}
+		kind := store.ProblemClientRejected
+		if errors.Is(err, tokenerr.ErrOwnRefusal) {
+			kind = store.ProblemRefused
+		}
+		k.rejected[env] = &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
 	}
 }
 
@@ -1432,7 +1436,7 @@ func (k *Keeper) noteRead(env string, rec *store.Record) {
 // when there is none.
 func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
 	if rec != nil {
-		if rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected {
+		if rec.Problem != nil && (rec.Problem.Kind == store.ProblemClientRejected || rec.Problem.Kind == store.ProblemRefused) {
 			return rec.Problem
 		}
 		return nil
@@ -1522,6 +1526,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	unwrote = unwrote && unwritten.lasted(k.now()) >= failingFor
 	event, msg := "", ""
 	switch {
+	case rec == nil && rejected != nil && rejected.Kind == store.ProblemRefused:
+		event, msg = notify.RenewalRefused, strings.TrimPrefix(rejected.Message, env+": ")
 	case rec == nil && rejected != nil:
 		event, msg = notify.ClientRejected, k.checkClient(env, strings.TrimPrefix(rejected.Message, env+": "))
 	case rec != nil && !ours:
@@ -1532,6 +1538,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.GrantEnded, rec.Problem.Message+"; "+failures.LoginStep(rec.Problem.Message, env)
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
 		event, msg = notify.ClientRejected, k.checkClient(env, rec.Problem.Message)
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemRefused:
+		event, msg = notify.RenewalRefused, rec.Problem.Message
 	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
 		// A log-in that brought no refresh token ends with its access token.
 		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login
@@ -1578,7 +1586,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	// are one state however often that client renews them; a rejection
 	// with no tokens stored ends only with the keeper's own success.
 	occurrence := ""
-	if (event == notify.GrantEnded || event == notify.ClientRejected) && ours {
+	if (event == notify.GrantEnded || event == notify.ClientRejected || event == notify.RenewalRefused) && ours {
 		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
 	}
 	if k.Suggesting != nil {
