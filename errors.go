@@ -23,7 +23,9 @@ var (
 	// the request's shape (invalid_client and the like), or that no
 	// endpoint answers at the configured URL (a 404 or a redirect, which
 	// the message tells apart): a configuration problem that retrying
-	// cannot fix.
+	// cannot fix. A refusal with an error code of the provider's own,
+	// which retrying cannot fix either, is one too; its message quotes the
+	// provider's words, which say what to do.
 	ErrClientRejected = errors.New("client rejected")
 	// ErrLoginRefused means a log-in on another device (the device grant)
 	// did not complete: it was denied, or its code expired unapproved.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 )
 
 // TestALostAnswerIsToldWhenTheRetryEndsTheGrant: a renewal that the
@@ -266,4 +267,82 @@ func toProvider(t *testing.T, r *rig) *httputil.ReverseProxy {
 		t.Fatal(err)
 	}
 	return httputil.NewSingleHostReverseProxy(provider)
+}
+
+// TestRenewalsThatLostEveryAnswerDoNotPromiseTheTokens: a token endpoint
+// slow past the timeout at every try, in front of a provider that rotates
+// refresh tokens and ends the grant on reuse, got the first try (and
+// rotated) and the retries (and ended the grant), every answer lost. The
+// renewal said "your stored tokens are unchanged, try again later", a
+// promise it could not keep: only the next run learnt of invalid_grant.
+// It now says that the refresh token may have been spent, to try again,
+// and to log in if it is refused; its error carries the lost answer for
+// the keeper's notice; the rest noted in the store says the same; and the
+// next renewal reports the ended grant. A renewal whose tries were never
+// answered at all (refused outright, 503s) still says the tokens are
+// unchanged, and nothing more.
+func TestRenewalsThatLostEveryAnswerDoNotPromiseTheTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout bool // every answer comes after the timeout; else the connection is cut
+	}{{"answers after the timeout", true}, {"connections cut", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			r.settings.Timeout = time.Second
+			r.settings.RetryBackoff = []time.Duration{5 * time.Millisecond}
+			forward := toProvider(t, r)
+			var mended atomic.Bool
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				if mended.Load() {
+					forward.ServeHTTP(w, req)
+					return
+				}
+				forward.ServeHTTP(httptest.NewRecorder(), req) // the provider acts on it
+				if tc.timeout {
+					<-req.Context().Done()
+					return
+				}
+				if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					c.Close()
+				}
+			}))
+			defer front.Close()
+			r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+			before := r.record().RefreshToken
+			r.clock.Advance(2 * time.Hour)
+			_, err := r.source().Token()
+			if !errors.Is(err, freshtoken.ErrUnreachable) {
+				t.Fatalf("err = %v; want the provider unreachable", err)
+			}
+			rec := r.record()
+			for _, said := range []string{err.Error(), rec.Rest.Message} {
+				if strings.Contains(said, "unchanged, try again") || !strings.Contains(said, "but a try reached the token endpoint and got no whole answer: the provider may have renewed then, spending the stored refresh token; try again later, and if the provider refuses it, log in again") {
+					t.Fatalf("said %q; want it to say the refresh token may have been spent, and what to do", said)
+				}
+			}
+			if tokenerr.LostIn(err) == "" {
+				t.Fatalf("err = %v; want it to carry the lost answer", err)
+			}
+			if rec.RefreshToken != before {
+				t.Fatal("the stored refresh token changed")
+			}
+			if st := r.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 1 {
+				t.Fatalf("provider %+v; want one renewal and one reuse of the refresh token", st)
+			}
+			mended.Store(true)
+			r.clock.Advance(time.Minute) // past the rest
+			if _, err := r.source().Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
+				t.Fatalf("next renewal: %v; want log-in needed", err)
+			}
+		})
+	}
+	t.Run("never answered", func(t *testing.T) {
+		r, _ := loggedIn(t)
+		r.provider.Fault(devprovider.Fault5xx, 10)
+		r.clock.Advance(2 * time.Hour)
+		_, err := r.source().Token()
+		if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.HasSuffix(err.Error(), "; your stored tokens are unchanged, try again later") || tokenerr.LostIn(err) != "" {
+			t.Fatalf("err = %v; want the tokens told unchanged", err)
+		}
+	})
 }

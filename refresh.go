@@ -146,7 +146,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadClient:
 			s.forgetClientCredentials()
-			msg := fmt.Sprintf("the token endpoint %s rejected the client (%s)", redact.URL(s.set.TokenURL), desc)
+			msg := s.refused(err, desc)
+			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
+				s.note(work, r, r, store.ProblemRefused, msg)
+				return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg}
+			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
 		case kind == tokenerr.BadGrant:
@@ -204,11 +208,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.RateLimited:
 			if !s.waitsOut(wait) || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), tokenerr.Kept(r))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", "try again then"))
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s, try again in %s", attempt+1, tokenerr.Kept(r), min(rest, resting.Max).Round(time.Second))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s", attempt+1, tokenerr.KeptThen(r, lost, "", fmt.Sprintf("try again in %s", min(rest, resting.Max).Round(time.Second))))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -218,7 +222,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// wait, and renewals rest as long as the provider asked.
 				// The error is the rest's, told to callers once it has
 				// expired.
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s, try again then", httpx.SayWait(wait), tokenerr.Kept(r))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", "try again then"))
 				return nil, s.restShared(work, r, wait, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
 			s.log.Warn("the token endpoint is rate limiting renewals; waiting as it asks", "wait", wait)
@@ -232,12 +236,12 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				if wait > resting.Failing {
 					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", resting.Failing)
 				}
-				return nil, s.restShared(work, r, min(wait, resting.Failing), &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s, %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.Kept(r), then)})
+				return nil, s.restShared(work, r, min(wait, resting.Failing), &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.KeptThen(r, lost, desc, then))})
 			}
 			if attempt >= len(backoff) {
-				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable,
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s, try again later", redact.URL(s.set.TokenURL), attempt+1, desc, tokenerr.Kept(r))})
+				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s", redact.URL(s.set.TokenURL), attempt+1, desc, tokenerr.KeptThen(r, lost, desc, "try again later"))})
 			}
 			wait = backoff[attempt]
 		}
@@ -245,7 +249,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		next := s.now().Add(wait)
 		if perr := s.pause(ctx, wait); perr != nil {
 			s.leaveTries(&leftTries{made: attempt + 1, next: next})
-			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, tokenerr.Kept(r))
+			kept := tokenerr.Kept(r)
+			if lost != "" {
+				kept = tokenerr.KeptThen(r, lost, desc, "try again")
+			}
+			return nil, fmt.Errorf("%s: renewal abandoned (%w) after: %s; %s", s.set.Env, perr, desc, kept)
 		}
 		latest, err := s.load(work)
 		if err != nil {
@@ -464,6 +472,16 @@ func lostAnswer(err error, wrote *atomic.Bool, ans *tokenerr.Copy) error {
 		return &answerLostError{err, why}
 	}
 	return err
+}
+
+// lostMark is the Err of the error of a renewal that gave up after a try
+// lost its answer as lost says (see tokenerr.AnswerLostError); nil when
+// none did.
+func lostMark(lost string) error {
+	if lost == "" {
+		return nil
+	}
+	return &tokenerr.AnswerLostError{Why: lost}
 }
 
 // answerLost says how err, if an *answerLostError, lost its answer; ""
@@ -1006,6 +1024,23 @@ func refreshToken(r *store.Record) string {
 		return ""
 	}
 	return r.RefreshToken
+}
+
+// refused says what a refusal of a renewal that no retry changes (err,
+// which the token endpoint answered desc) is about, by its error code
+// (see tokenerr.Refusal), and what to check, unless it is the client's
+// credentials, which the command line names itself.
+func (s *Source) refused(err error, desc string) string {
+	at := redact.URL(s.set.TokenURL)
+	switch tokenerr.RefusalOf(err) {
+	case tokenerr.RefusedScope:
+		return fmt.Sprintf("the token endpoint %s refused the scope asked for (%s); check scopes", at, desc)
+	case tokenerr.RefusedRequest:
+		return fmt.Sprintf("the token endpoint %s refused the renewal request as malformed (%s); check client_auth, token_params, audience and resource", at, desc)
+	case tokenerr.RefusedUnknown:
+		return fmt.Sprintf("the token endpoint %s refused the renewal with an error of its own, which only its words explain (%s); check what they name, or log in again if they name the refresh token or the log-in", at, desc)
+	}
+	return fmt.Sprintf("the token endpoint %s rejected the client (%s)", at, desc)
 }
 
 // notThere says that no token endpoint answers at u, which answered desc

@@ -23,6 +23,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -763,6 +764,10 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 	}
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a symbolic link that leads round in a loop (%v); point it at the configuration file, or name that file", errors.Unwrap(err)), FlagHint: configFlag}
+	}
+	if atomicfile.OutOfFiles(err) {
+		// Not the file's fault: it passes (see internal/failure).
+		return nil, nil, fmt.Errorf("%s: cannot read it: %w", path, errors.Unwrap(err))
 	}
 	if err != nil {
 		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}

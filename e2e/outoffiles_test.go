@@ -3,12 +3,15 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -56,5 +59,26 @@ func TestProxyOutOfFilesSaysSo(t *testing.T) {
 	stderr := p.waitExit(t, 128+int(syscall.SIGTERM))
 	if n := strings.Count(stderr, "ulimit -n"); n != 1 {
 		t.Fatalf("the limit named %d times, want once:\n%s", n, stderr)
+	}
+}
+
+// TestOutOfFilesIsToldAlikeWhereverAFileIsOpened: with an open-files limit
+// so low that the configuration cannot be opened (`ulimit -n 6`), freshtoken
+// said "cannot read it (too many open files)", exit 2, as for a broken
+// configuration, with no next step, where the token store out of files
+// says to raise the limit, exit 5. Both now tell it by one rule: exit 5,
+// and the limit to raise.
+func TestOutOfFilesIsToldAlikeWhereverAFileIsOpened(t *testing.T) {
+	w := newWorld(t, devprovider.Options{}, "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := w.command(ctx, "token")
+	cmd.Args = append([]string{"sh", "-c", `ulimit -n 6; exec "$0" "$@"`}, cmd.Args...)
+	cmd.Path, cmd.Err = exec.LookPath("sh")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 5 || !strings.Contains(stderr.String(), "config.toml: cannot read it: too many open files; freshtoken has as many files and connections open as the system allows: try again, or raise the limit on open files (ulimit -n)\n") {
+		t.Fatalf("exit %d, said %q; want exit 5 naming the limit to raise", code, stderr.String())
 	}
 }

@@ -364,7 +364,7 @@ func Resources(indicators []string) string {
 
 // Problem is a renewal failure that retrying cannot fix.
 type Problem struct {
-	Kind    string    `json:"kind"`    // ProblemGrantEnded or ProblemClientRejected
+	Kind    string    `json:"kind"`    // ProblemGrantEnded, ProblemClientRejected or ProblemRefused
 	Message string    `json:"message"` // what happened, without secrets
 	At      time.Time `json:"at,omitzero"`
 }
@@ -383,6 +383,10 @@ const (
 	// ProblemClientRejected: the provider refused the client's credentials;
 	// the configuration needs fixing.
 	ProblemClientRejected = "client_rejected"
+	// ProblemRefused: the provider refused a renewal with an error code of
+	// its own, not one OAuth defines (an account locked, say); its words,
+	// in the message, say what a person must do.
+	ProblemRefused = "renewal_refused"
 )
 
 // Reasons for a renewal, as Record.RenewedFor records them.

@@ -46,8 +46,9 @@ when only a refresh token was imported: the next call fetches one).
 access_token_unusable, when present, says that the stored access token cannot
 be used (control characters in it, or a type bound to a key, as DPoP), and
 what to run for another. problem, when present, is the last failure that
-needs a person ({"kind","message","at"}, kind grant_ended or
-client_rejected, until a renewal or log-in succeeds, or other_client: the
+needs a person ({"kind","message","at"}, kind grant_ended,
+client_rejected or renewal_refused (the provider's own error, its words
+quoted), until a renewal or log-in succeeds, or other_client: the
 stored tokens are another client's, and are not used); error, when present,
 says why the environment's tokens could not be read (a store out of reach,
 no keychain, a file others may read). token_file_problem, when present, says
@@ -422,7 +423,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			// the message, it closed a parenthesis of the message's own
 			// ("… (HTTP 401 …) (0s ago (2026-…))").
 			problem := fmt.Sprintf("%s: %s", ago(st.Problem.At), oneLine(st.Problem.Message))
-			if st.Problem.Kind == store.ProblemClientRejected { // it stays until a renewal succeeds
+			if st.Problem.Kind == store.ProblemClientRejected || st.Problem.Kind == store.ProblemRefused { // it stays until a renewal succeeds
 				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", failure.FixClient(st.Problem.Message, st.ClientSecretIn), st.Env)
 			}
 			row("problem", problem)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
@@ -34,14 +35,15 @@ const (
 	Usage                           // a command used wrongly
 	Config                          // the configuration or the store's credentials are wrong, or the keychain it names does not exist
 	UnknownEnv                      // no such environment is configured
-	ClientRejected                  // the provider refused the client's credentials
+	ClientRejected                  // the provider refused the client's credentials, or the request the configuration makes
+	Refused                         // the provider refused a renewal with an error of its own, whose words say what to do
 	LoginNeeded                     // no usable tokens: never logged in, the grant ended, another client's tokens
 	LoginRefused                    // the browser or device log-in was denied or timed out, or its code refused or expired
 	HTTPError                       // the API answered with an error status
 	ProviderUnreachable             // the provider or the API could not be reached, or kept failing
 	RateLimited                     // the provider answered 429 and asks to wait
 	UnusableToken                   // the provider issued an access token no HTTP header can carry
-	StoreUnreachable                // the shared store could not be reached, the keychain is locked, or the disk is full or read-only
+	StoreUnreachable                // the shared store could not be reached, the keychain is locked, the disk is full or read-only, or a file (the store's, the configuration) could not be opened as freshtoken has as many open as it may
 	UnreadableAnswer                // the API answered with what cannot be read (headers past net/http's limit, what is not HTTP): reached, and failing
 	APIUnreachable                  // the API itself could not be reached, or its answer read whole (network, TLS)
 	APITimeout                      // the API had not begun to answer, or stopped sending its answer, within the environment's timeout
@@ -74,6 +76,7 @@ var table = map[Kind]Row{
 	Config:              {2, http.StatusInternalServerError, "invalid_configuration", ""},
 	UnknownEnv:          {2, http.StatusNotFound, "unknown_environment", ""},
 	ClientRejected:      {2, http.StatusBadGateway, "client_rejected", CheckClient("")},
+	Refused:             {2, http.StatusBadGateway, "renewal_refused", ""},
 	LoginNeeded:         {3, http.StatusUnauthorized, "login_required", "run `freshtoken login -e %[1]s`"},
 	LoginRefused:        {3, http.StatusUnauthorized, "login_refused", "run `freshtoken login -e %[1]s` again and approve access in the browser"},
 	HTTPError:           {4, 0, "", ""},
@@ -144,6 +147,10 @@ func Of(err error) Kind {
 		return Config
 	case errors.As(err, &ae) && ae.Unavailable():
 		return ProviderUnreachable
+	case atomicfile.OutOfFiles(err):
+		// Wherever a file was opened, the store's or the configuration's:
+		// it passes, and raising the limit prevents it.
+		return StoreUnreachable
 	case errors.As(err, new(*shellrun.Stopped)):
 		// A command freshtoken ran (client_secret_cmd) ended by a signal:
 		// where freshtoken got it too, the command line tells its own
@@ -161,6 +168,8 @@ func Of(err error) Kind {
 		return Usage
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, login.ErrMixUp), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
+	case errors.Is(err, tokenerr.ErrOwnRefusal):
+		return Refused
 	case errors.Is(err, freshtoken.ErrClientRejected):
 		return ClientRejected
 	case errors.Is(err, freshtoken.ErrLoginRequired), errors.Is(err, store.ErrCorrupt):
@@ -196,6 +205,9 @@ func Next(err error, env string) string { return NextNaming(err, env, nil) }
 // environment (CheckClient); nil names none.
 func NextNaming(err error, env string, secretWhere func(env string) string) string {
 	next := Of(err).Row().Next
+	if atomicfile.OutOfFiles(err) {
+		next = atomicfile.OutOfFilesStep
+	}
 	if next == "" {
 		return ""
 	}

@@ -1501,7 +1501,11 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 		delete(k.rejected, env)
 		delete(k.rejectedWith, env)
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		k.rejected[env] = &store.Problem{Kind: store.ProblemClientRejected, Message: err.Error(), At: k.now()}
+		kind := store.ProblemClientRejected
+		if errors.Is(err, tokenerr.ErrOwnRefusal) {
+			kind = store.ProblemRefused
+		}
+		k.rejected[env] = &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
 	}
 }
 
@@ -1524,7 +1528,7 @@ func (k *Keeper) noteRead(env string, rec *store.Record) {
 // when there is none.
 func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
 	if rec != nil {
-		if rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected {
+		if rec.Problem != nil && (rec.Problem.Kind == store.ProblemClientRejected || rec.Problem.Kind == store.ProblemRefused) {
 			return rec.Problem
 		}
 		return nil
@@ -1614,6 +1618,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	unwrote = unwrote && unwritten.lasted(k.now()) >= failingFor
 	event, msg := "", ""
 	switch {
+	case rec == nil && rejected != nil && rejected.Kind == store.ProblemRefused:
+		event, msg = notify.RenewalRefused, strings.TrimPrefix(rejected.Message, env+": ")
 	case rec == nil && rejected != nil:
 		event, msg = notify.ClientRejected, k.checkClient(env, strings.TrimPrefix(rejected.Message, env+": "))
 	case rec != nil && !ours:
@@ -1624,6 +1630,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		event, msg = notify.GrantEnded, rec.Problem.Message+"; "+failures.LoginStep(rec.Problem.Message, env)
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
 		event, msg = notify.ClientRejected, k.checkClient(env, rec.Problem.Message)
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemRefused:
+		event, msg = notify.RenewalRefused, rec.Problem.Message
 	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
 		// A log-in that brought no refresh token ends with its access token.
 		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login
@@ -1633,7 +1641,11 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), tokenerr.Kept(rec))
+		kept := tokenerr.Kept(rec)
+		if lost := tokenerr.LostIn(failing.err); lost != "" {
+			kept = tokenerr.KeptThen(rec, lost, "", "renewals go on")
+		}
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), kept)
 	case failed:
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
 	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):
@@ -1666,7 +1678,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	// are one state however often that client renews them; a rejection
 	// with no tokens stored ends only with the keeper's own success.
 	occurrence := ""
-	if (event == notify.GrantEnded || event == notify.ClientRejected) && ours {
+	if (event == notify.GrantEnded || event == notify.ClientRejected || event == notify.RenewalRefused) && ours {
 		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
 	}
 	if k.Suggesting != nil {

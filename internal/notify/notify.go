@@ -1,5 +1,6 @@
 // Package notify tells a person, once per change of state, that a person
-// is needed: the grant ended, the client was rejected, the refresh token
+// is needed: the grant ended, the client was rejected, a renewal was
+// refused with the provider's own error, the refresh token
 // will expire and renewing does not extend it, renewals keep failing, a
 // token file cannot be written, the token store is not set up as renewals need. It sends through a command, a webhook and
 // the desktop, and never a secret: what it sends is an event's name, an
@@ -31,8 +32,11 @@ import (
 
 // Events, as FRESHTOKEN_EVENT names them.
 const (
-	GrantEnded      = "grant_ended"
-	ClientRejected  = "client_rejected"
+	GrantEnded     = "grant_ended"
+	ClientRejected = "client_rejected"
+	// RenewalRefused: the provider refused a renewal with an error of its
+	// own, whose words, in the message, say what to do.
+	RenewalRefused  = "renewal_refused"
 	RefreshExpiring = "refresh_token_expiring"
 	Unreachable     = "renewals_failing"
 	// TokenFileFailing: a token_file has not been written for a while.

@@ -326,7 +326,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 			v.ProblemAgo = ago(now.Sub(rec.Problem.At))
 		}
 		v.LoginFixes = rec.Problem.Kind == store.ProblemGrantEnded
-		if rec.Problem.Kind == store.ProblemClientRejected {
+		if rec.Problem.Kind == store.ProblemClientRejected || rec.Problem.Kind == store.ProblemRefused {
 			v.Problem = clientFix(v.Problem)
 		}
 	} else if unusable != nil {

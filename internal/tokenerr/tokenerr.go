@@ -267,3 +267,47 @@ func errorCode(s string) string {
 	}
 	return s
 }
+
+// Refusal is what a token endpoint's refusal that no retry changes
+// (Classify's BadClient) is about, by its error code (RFC 6749 §5.2):
+// the words and next step told for it follow from it, never "rejected the
+// client" for a code that does not say so.
+type Refusal int
+
+const (
+	// RefusedClient: invalid_client, unauthorized_client,
+	// unsupported_grant_type, or no code at all (FreeAgent's "HTTP Basic:
+	// Access denied."): the client's credentials or registration.
+	RefusedClient Refusal = iota
+	// RefusedScope: invalid_scope, the scope asked for.
+	RefusedScope
+	// RefusedRequest: invalid_request, a request the endpoint reads as
+	// malformed: a parameter missing, repeated or not taken, or the
+	// client authenticated in more than one way.
+	RefusedRequest
+	// RefusedUnknown: a code of the provider's own, which only its words
+	// explain.
+	RefusedUnknown
+)
+
+// ErrOwnRefusal marks the engine's error for a RefusedUnknown refusal of
+// a renewal, whose message quotes the provider's words: neither the
+// client's credentials nor the configuration are known to be at fault.
+var ErrOwnRefusal = errors.New("refused with an error of the provider's own")
+
+// RefusalOf sorts err, a refusal Classify calls BadClient.
+func RefusalOf(err error) Refusal {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return RefusedClient
+	}
+	switch code := re.ErrorCode; {
+	case code == "invalid_scope":
+		return RefusedScope
+	case code == "invalid_request":
+		return RefusedRequest
+	case code == "" || slices.Contains(oauthErrors, code) || code == "incorrect_client_credentials":
+		return RefusedClient
+	}
+	return RefusedUnknown
+}

@@ -201,10 +201,10 @@ func openPrivate(p string, flag int) (*os.File, error) {
 			// as a refused save's does. err names p.
 			return nil, fmt.Errorf("%w: %w", store.ErrWriteFailed, err)
 		}
-		if tooManyFiles(err) {
+		if atomicfile.OutOfFiles(err) {
 			// The process (or the system) has as many files and
 			// connections open as it may, a busy proxy's: it passes.
-			return nil, fmt.Errorf("%w: %w; freshtoken has as many files and connections open as the system allows (ulimit -n): try again, or raise the limit", store.ErrUnreachable, err)
+			return nil, fmt.Errorf("%w: %w; %s", store.ErrUnreachable, err, atomicfile.OutOfFilesStep)
 		}
 		return nil, err // a *fs.PathError, which names p
 	}

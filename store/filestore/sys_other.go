@@ -21,9 +21,6 @@ func foreignOwner(fs.FileInfo) bool { return false }
 // owner is never asked where files carry no Unix owner.
 func owner(fs.FileInfo) int { return -1 }
 
-// tooManyFiles is false where the system says it otherwise.
-func tooManyFiles(error) bool { return false }
-
 // allocated is 0 where the system does not say how much disk a file holds:
 // a record is then never written in place.
 func allocated(fs.FileInfo) int64 { return 0 }

@@ -30,12 +30,6 @@ func foreignOwner(fi fs.FileInfo) bool {
 	return ok && int(st.Uid) != os.Geteuid()
 }
 
-// tooManyFiles reports whether err says the process, or the system, has
-// as many files open as it may (EMFILE, ENFILE).
-func tooManyFiles(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
-}
-
 // allocated is how many bytes of disk the file fi describes holds.
 func allocated(fi fs.FileInfo) int64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {

@@ -1,0 +1,113 @@
+package keeper
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"github.com/freshtoken/freshtoken/store/filestore"
+)
+
+// TestRenewalsThatLoseTheirAnswersAreNotToldHarmless: the token endpoint
+// gets every renewal and its answers never come back whole (cut off, as
+// past the timeout), in front of a provider that rotates refresh tokens
+// and ends the grant on reuse. The keeper's notice said "your stored
+// tokens are unchanged", as for a provider that was never reached; it now
+// says the refresh token may have been spent, and to log in if the
+// provider refuses it.
+func TestRenewalsThatLoseTheirAnswersAreNotToldHarmless(t *testing.T) {
+	var losing atomic.Bool
+	k, n, clock := keepingBehind(t, func(forward http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if !losing.Load() {
+				forward.ServeHTTP(w, req)
+				return
+			}
+			forward.ServeHTTP(httptest.NewRecorder(), req) // the provider acts on it
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+		})
+	})
+	losing.Store(true)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range 20 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	got := n.Current()
+	if len(got) != 1 || got[0].Event != notify.Unreachable || strings.Contains(got[0].Message, "unchanged;") || strings.HasSuffix(got[0].Message, "unchanged") ||
+		!strings.Contains(got[0].Message, "the provider may have renewed then, spending the stored refresh token; renewals go on, and if the provider refuses it, log in again") {
+		t.Fatalf("notices %+v; want renewals_failing saying the refresh token may have been spent", got)
+	}
+}
+
+// TestARenewalRefusedWithTheProvidersOwnErrorIsNotAClientRejected: a
+// renewal refused with an error code of the provider's own (not one OAuth
+// defines) was told as client_rejected, with the step to check the
+// client's credentials; it is now renewal_refused, in the provider's words
+// and the step they call for, told once.
+func TestARenewalRefusedWithTheProvidersOwnErrorIsNotAClientRejected(t *testing.T) {
+	var refusing atomic.Bool
+	k, n, clock := keepingBehind(t, func(forward http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if !refusing.Load() {
+				forward.ServeHTTP(w, req)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"error":"account_locked","error_description":"This account is locked"}`))
+		})
+	})
+	refusing.Store(true)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range 5 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	got := n.Current()
+	if len(got) != 1 || got[0].Event != notify.RenewalRefused || strings.Contains(got[0].Message, "client_id") ||
+		!strings.Contains(got[0].Message, `(HTTP 400 account_locked: "This account is locked"); check what they name`) {
+		t.Fatalf("notices %+v; want renewal_refused, in the provider's words", got)
+	}
+}
+
+// keepingBehind is a keeper on a fake clock, with a notifier, of a log-in
+// at the dev provider, whose token endpoint is reached through the handler
+// front makes of the way to it (forward).
+func keepingBehind(t *testing.T, front func(forward http.Handler) http.Handler) (*Keeper, *notify.Notifier, *fakeclock.Clock) {
+	t.Helper()
+	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
+	to, err := url.Parse(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(front(httputil.NewSingleHostReverseProxy(to)))
+	t.Cleanup(srv.Close)
+	clock := fakeclock.New()
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: srv.URL + "/v2/token_endpoint", AuthURL: root + "/v2/approve_app", AuthStyle: oauth2.AuthStyleInHeader,
+		KeepAccess: true, RetryBackoff: []time.Duration{time.Millisecond}},
+		freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devserver.LoginSource(t, src, clock.Now())
+	k, n := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+	return k, n, clock
+}

@@ -1,0 +1,70 @@
+package freshtoken_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestARefusalIsToldByItsErrorCode: a renewal refused with invalid_request,
+// invalid_scope or an error code of the provider's own was told as
+// "rejected the client", with the step to check client_id, the client
+// secret and client_auth, whatever the code said. Each is now told by what
+// RFC 6749 §5.2 says its code means, the provider's words quoted, with a
+// step that fits (the command line adds none of its own then); only
+// invalid_client, unauthorized_client and no code at all are a rejected
+// client. A code of the provider's own is no configuration's fault known:
+// it is its own kind, renewal_refused (exit 2, the proxy's 502, the
+// notice's event, the problem status shows), not client_rejected. None is
+// retried: one token request each.
+func TestARefusalIsToldByItsErrorCode(t *testing.T) {
+	for _, tc := range []struct {
+		name, answer, want, next string
+		kind                     failure.Kind // and the problem noted: renewal_refused for Refused, else client_rejected
+	}{
+		{"unknown code", `{"error":"account_locked","error_description":"locked; check nothing"}`,
+			`refused the renewal with an error of its own, which only its words explain (HTTP 400 account_locked: "locked; check nothing"); check what they name, or log in again if they name the refresh token or the log-in`, "", failure.Refused},
+		{"invalid_request", `{"error":"invalid_request","error_description":"resource not allowed"}`,
+			`refused the renewal request as malformed (HTTP 400 invalid_request: "resource not allowed"); check client_auth, token_params, audience and resource`, "", failure.ClientRejected},
+		{"invalid_scope", `{"error":"invalid_scope"}`, `refused the scope asked for (HTTP 400 invalid_scope); check scopes`, "", failure.ClientRejected},
+		{"invalid_client", `{"error":"invalid_client"}`, `rejected the client (HTTP 400 invalid_client)`, "check client_id, the client secret and client_auth in the config", failure.ClientRejected},
+		{"no code", `{}`, `rejected the client (HTTP 400 "{}")`, "check client_id, the client secret and client_auth in the config", failure.ClientRejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			var tries atomic.Int32
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				tries.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, tc.answer)
+			}))
+			defer front.Close()
+			r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+			r.clock.Advance(2 * time.Hour)
+			_, err := r.source().Token()
+			if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.HasSuffix(err.Error(), tc.want) || tries.Load() != 1 {
+				t.Fatalf("err = %v after %d tries; want, once, %q", err, tries.Load(), tc.want)
+			}
+			if next := failure.Next(err, "sandbox"); next != tc.next {
+				t.Fatalf("next step %q; want %q", next, tc.next)
+			}
+			problem := store.ProblemClientRejected
+			if tc.kind == failure.Refused {
+				problem = store.ProblemRefused
+			}
+			if k, p := failure.Of(err), r.record().Problem; k != tc.kind || k.Row().Exit != 2 || p == nil || p.Kind != problem || !strings.HasSuffix(err.Error(), p.Message) {
+				t.Fatalf("kind %v (%+v), problem noted %+v; want kind %v, exit 2, noted as %s", k, k.Row(), p, tc.kind, problem)
+			}
+		})
+	}
+}
