@@ -77,3 +77,25 @@ func TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn(t *testing.T) {
 		t.Errorf("the note of the copies is still there once the move is done (%v)", err)
 	}
 }
+
+// TestMigrateKilledThenRunAgain: `store migrate` killed (SIGKILL) once its
+// copy is in the new store, then the same command run again, no log-in
+// between: the copy left there holds the very tokens moved, of the same
+// log-in, so the move says only that dev moved, as any move. It said
+// "moved to …, in place of a copy of this configuration's earlier log-in
+// (logged in …) left there": the copy noted as left was taken for an
+// earlier log-in's, though it was this log-in's own.
+func TestMigrateKilledThenRunAgain(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token := w.mustRun("token").stdout
+	to := "file://" + filepath.Join(w.dir, "moved")
+	killAt(t, w, "moved", "store", "migrate", "--to", to)
+	r := w.mustRun("store", "migrate", "--to", to)
+	if want := "dev: moved to " + filepath.Join(w.dir, "moved", "dev.json") + "\n"; r.stdout != want {
+		t.Errorf("the move run again said:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want %q", got, token)
+	}
+}

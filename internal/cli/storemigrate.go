@@ -665,13 +665,15 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
-	case err == nil && left(env, there):
-		// A copy a move that could not take it back left there, which
-		// rec's log-in replaced as any log-in replaces this
-		// configuration's own: the move replaces it too, and a move
-		// given up on puts it back. An earlier log-in there that no move
-		// left (the store this configuration named before, which a
-		// fleet may renew from) is no copy, whatever its times say.
+	case err == nil && store.OtherLogIn(there, rec) && left(env, there):
+		// A copy a move that could not take it back left there, of an
+		// earlier log-in, which rec's log-in replaced as any log-in
+		// replaces this configuration's own: the move replaces it too,
+		// and a move given up on puts it back. (A copy of rec's own
+		// log-in is replaced as any older copy of it is, below.) An
+		// earlier log-in there that no move left (the store this
+		// configuration named before, which a fleet may renew from) is
+		// no copy, whatever its times say.
 		return move{env: env, rec: rec, prior: there, said: fmt.Sprintf("in place of a copy of this configuration's earlier log-in (logged in %s) left there", there.LoggedInAt.UTC().Format(time.RFC3339))}, nil
 	case err == nil && store.OtherLogIn(there, rec):
 		// Two log-ins of one client may be two accounts (a work and a
