@@ -247,7 +247,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// Each copy is noted before it is made, and forgotten once it is taken
 	// back: a move killed before it took its copies back (SIGKILL, a power
 	// loss) leaves them noted too, for a move there again to replace.
-	noteCopies(conf.Path, toID, moves)
+	// Unnoted, such a copy would be refused as another log-in's, with
+	// advice that deletes the tokens in use: no copy is made.
+	if err := noteCopies(conf.Path, toID, moves); err != nil {
+		forgetUntouched()
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			err = errno // the temp file's name says nothing the note's does not
+		}
+		return usageErrorf("%s, where a move notes the copies it makes, could not be written (%v); nothing was moved, and [store] url still names %s: make it a file freshtoken can write, beside the configuration, then run the same command again", leftCopiesPath(conf.Path), err, shownStore(conf.StoreURL))
+	}
 	takeBack := func() { // the copies made; an older copy the new store held is put back
 		stuck := map[string]bool{} // the environments whose copy is left there
 		defer func() { forgetCopies(conf.Path, toID, moves, stuck) }()
@@ -822,14 +831,9 @@ func (l leftCopies) in(storeID string) leftHere {
 	}
 }
 
-// leftCopiesPath is the file beside the configuration at path, or the file
-// a symbolic link leads to, that notes leftCopies.
-func leftCopiesPath(path string) string {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	return path + ".left-copies"
-}
+// leftCopiesPath is the file beside the configuration at path that notes
+// leftCopies (see besideConfig).
+func leftCopiesPath(path string) string { return besideConfig(path, ".left-copies") }
 
 // readLeftCopies reads the copies noted beside the configuration at path:
 // none when there is no note, or it cannot be read (no copy is replaced).
@@ -858,10 +862,8 @@ func writeLeftCopies(path string, l leftCopies) error {
 }
 
 // noteCopies notes the copies the moves ms are about to make in the store
-// storeID names, beside the configuration at path. Unnoted (the
-// configuration's folder cannot be written), a copy left there is not
-// replaced by a move there again, which refuses it as another log-in's.
-func noteCopies(path, storeID string, ms []move) {
+// storeID names, beside the configuration at path.
+func noteCopies(path, storeID string, ms []move) error {
 	l := readLeftCopies(path)
 	n := len(l)
 	for _, m := range ms {
@@ -871,9 +873,10 @@ func noteCopies(path, storeID string, ms []move) {
 			}
 		}
 	}
-	if len(l) != n {
-		writeLeftCopies(path, l)
+	if len(l) == n {
+		return nil
 	}
+	return writeLeftCopies(path, l)
 }
 
 // forgetCopies forgets the copies noted for the moves ms in the store
@@ -905,14 +908,18 @@ func forgetLeftCopies(path, storeID string) {
 
 // movingFromPath is the file beside the configuration at path that names
 // the store a move is leaving, from just before the configuration names the
-// new store until every old copy is deleted. It is beside the file a
-// symbolic link leads to, where the configuration's edit is written, so
-// that the next move finds it by whichever name it reaches the file.
-func movingFromPath(path string) string {
+// new store until every old copy is deleted.
+func movingFromPath(path string) string { return besideConfig(path, ".moving-from") }
+
+// besideConfig is the file named as the configuration at path, with suffix,
+// beside the file a symbolic link leads to, where the configuration's edit
+// is written, so that the next move finds it by whichever name it reaches
+// the file.
+func besideConfig(path, suffix string) string {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
 	}
-	return path + ".moving-from"
+	return path + suffix
 }
 
 // finishMove deletes the old copies a move killed after the configuration
