@@ -99,3 +99,29 @@ func TestMigrateKilledThenRunAgain(t *testing.T) {
 		t.Errorf("after the move the token is %q, want %q", got, token)
 	}
 }
+
+// TestMigrateKilledOnceTheConfigurationNamesTheNewStore: `store migrate`
+// killed (SIGKILL) after the configuration names the new store, as it
+// deletes the old copies: the run again finishes the move, and forgets the
+// copies it had noted as about to be made there, which are the tokens in
+// use now. The note was left for good, naming the live record as a copy
+// a move may replace.
+func TestMigrateKilledOnceTheConfigurationNamesTheNewStore(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token := w.mustRun("token").stdout
+	to := "file://" + filepath.Join(w.dir, "moved")
+	killAt(t, w, "deleted", "store", "migrate", "--to", to)
+	if _, err := os.Stat(w.config + ".left-copies"); err != nil {
+		t.Fatalf("the killed move left no note of its copies to forget: %v", err)
+	}
+	w.mustRun("store", "migrate", "--to", to)
+	for _, note := range []string{".left-copies", ".moving-from"} {
+		if _, err := os.Stat(w.config + note); !os.IsNotExist(err) {
+			t.Errorf("%s is still there once the move is finished (%v)", w.config+note, err)
+		}
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want %q", got, token)
+	}
+}
