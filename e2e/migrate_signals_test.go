@@ -125,3 +125,33 @@ func TestMigrateKilledOnceTheConfigurationNamesTheNewStore(t *testing.T) {
 		t.Errorf("after the move the token is %q, want %q", got, token)
 	}
 }
+
+// TestMigrateKilledIntoAFolderThroughALinkThenALogIn: as
+// TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn, the new store
+// a folder not made yet under a symbolic link (as /home is one to /var/home
+// on Fedora Silverblue): the move run again, the folder made by then,
+// knows the copy it noted there. The store was named by where the link
+// leads once the folder was there, and as written before, so the copy
+// went unknown and was refused as another log-in's (exit 2), advising a
+// logout that deleted the new log-in's tokens.
+func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	if err := os.Mkdir(filepath.Join(w.dir, "real"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(w.dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	to := "file://" + filepath.Join(w.dir, "link", "moved")
+	killAt(t, w, "moved", "store", "migrate", "--to", to)
+	w.login()
+	token := w.mustRun("token").stdout
+	r := w.mustRun("store", "migrate", "--to", to)
+	if !strings.Contains(r.stdout, "in place of a copy of this configuration's earlier log-in") {
+		t.Errorf("the move again said:\n%s%s\nwant it to say the copy left there was replaced", r.stdout, r.stderr)
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
+	}
+}
