@@ -867,10 +867,11 @@ func noteCopies(path, storeID string, ms []move) error {
 	l := readLeftCopies(path)
 	n := len(l)
 	for _, m := range ms {
-		if c := (leftCopy{storeID, m.env, ""}); m.rec != nil {
-			if c.Tokens = tokensFingerprint(m.rec); !slices.Contains(l, c) {
-				l = append(l, c)
-			}
+		if m.rec == nil {
+			continue // nothing to copy
+		}
+		if c := (leftCopy{storeID, m.env, tokensFingerprint(m.rec)}); !slices.Contains(l, c) {
+			l = append(l, c)
 		}
 	}
 	if len(l) == n {
