@@ -142,12 +142,20 @@ func LockDomain(storeURL string) (string, error) {
 
 // resolved is the folder dir with the symbolic links on its path followed
 // (as macOS's /tmp is /private/tmp), so that one folder has one name
-// however it is reached; a folder not yet made is named as it is written.
+// however it is reached; a folder not yet made, those on the path to the
+// nearest folder above it that is, so that it keeps its name once made (a
+// move into it noted it before it was made).
 func resolved(dir string) string {
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		return real
+	below := ""
+	for at := dir; ; at = filepath.Dir(at) {
+		if real, err := filepath.EvalSymlinks(at); err == nil {
+			return filepath.Join(real, below)
+		}
+		if at == filepath.Dir(at) {
+			return dir
+		}
+		below = filepath.Join(filepath.Base(at), below)
 	}
-	return dir
 }
 
 // secretHolder is whom e's client secret is sent to: the issuer, else the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -93,6 +94,37 @@ func TestStoreIDs(t *testing.T) {
 	lb, _ := config.LockDomain("keyring://")
 	if la != lb {
 		t.Errorf("the keychain's locks (%s) are not the home folder's state folder's (%s)", lb, la)
+	}
+}
+
+// TestStoreIDOfAFolderNotMadeYet: a folder not made yet under a symbolic
+// link (as /home is one to /var/home on Fedora Silverblue) has the ID and
+// lock domain it has once made, and the ones of the path the link leads
+// to: it was named as written until made, and by where the link leads
+// after, so a store migrate into it did not know the copies it had noted
+// there before it made the folder.
+func TestStoreIDOfAFolderNotMadeYet(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	ids := func() (id, domain string) {
+		id, _ = config.StoreID("file://" + dir + "/link/new/tokens")
+		domain, _ = config.LockDomain("file://" + dir + "/link/new/tokens")
+		return id, domain
+	}
+	id, domain := ids()
+	if err := os.MkdirAll(filepath.Join(dir, "real", "new", "tokens"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if madeID, madeDomain := ids(); id != madeID || domain != madeDomain {
+		t.Errorf("before the folder is made its ID is %q and lock domain %q; once made, %q and %q", id, domain, madeID, madeDomain)
+	}
+	if real, _ := config.StoreID("file://" + dir + "/real/new/tokens"); id != real {
+		t.Errorf("through the link its ID is %q; where the link leads, %q", id, real)
 	}
 }
 

@@ -77,3 +77,81 @@ func TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn(t *testing.T) {
 		t.Errorf("the note of the copies is still there once the move is done (%v)", err)
 	}
 }
+
+// TestMigrateKilledThenRunAgain: `store migrate` killed (SIGKILL) once its
+// copy is in the new store, then the same command run again, no log-in
+// between: the copy left there holds the very tokens moved, of the same
+// log-in, so the move says only that dev moved, as any move. It said
+// "moved to …, in place of a copy of this configuration's earlier log-in
+// (logged in …) left there": the copy noted as left was taken for an
+// earlier log-in's, though it was this log-in's own.
+func TestMigrateKilledThenRunAgain(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token := w.mustRun("token").stdout
+	to := "file://" + filepath.Join(w.dir, "moved")
+	killAt(t, w, "moved", "store", "migrate", "--to", to)
+	r := w.mustRun("store", "migrate", "--to", to)
+	if want := "dev: moved to " + filepath.Join(w.dir, "moved", "dev.json") + "\n"; r.stdout != want {
+		t.Errorf("the move run again said:\n%s\nwant:\n%s", r.stdout, want)
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want %q", got, token)
+	}
+}
+
+// TestMigrateKilledOnceTheConfigurationNamesTheNewStore: `store migrate`
+// killed (SIGKILL) after the configuration names the new store, as it
+// deletes the old copies: the run again finishes the move, and forgets the
+// copies it had noted as about to be made there, which are the tokens in
+// use now. The note was left for good, naming the live record as a copy
+// a move may replace.
+func TestMigrateKilledOnceTheConfigurationNamesTheNewStore(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token := w.mustRun("token").stdout
+	to := "file://" + filepath.Join(w.dir, "moved")
+	killAt(t, w, "deleted", "store", "migrate", "--to", to)
+	if _, err := os.Stat(w.config + ".left-copies"); err != nil {
+		t.Fatalf("the killed move left no note of its copies to forget: %v", err)
+	}
+	w.mustRun("store", "migrate", "--to", to)
+	for _, note := range []string{".left-copies", ".moving-from"} {
+		if _, err := os.Stat(w.config + note); !os.IsNotExist(err) {
+			t.Errorf("%s is still there once the move is finished (%v)", w.config+note, err)
+		}
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want %q", got, token)
+	}
+}
+
+// TestMigrateKilledIntoAFolderThroughALinkThenALogIn: as
+// TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn, the new store
+// a folder not made yet under a symbolic link (as /home is one to /var/home
+// on Fedora Silverblue): the move run again, the folder made by then,
+// knows the copy it noted there. The store was named by where the link
+// leads once the folder was there, and as written before, so the copy
+// went unknown and was refused as another log-in's (exit 2), advising a
+// logout that deleted the new log-in's tokens.
+func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	if err := os.Mkdir(filepath.Join(w.dir, "real"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(w.dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	to := "file://" + filepath.Join(w.dir, "link", "moved")
+	killAt(t, w, "moved", "store", "migrate", "--to", to)
+	w.login()
+	token := w.mustRun("token").stdout
+	r := w.mustRun("store", "migrate", "--to", to)
+	if !strings.Contains(r.stdout, "in place of a copy of this configuration's earlier log-in") {
+		t.Errorf("the move again said:\n%s%s\nwant it to say the copy left there was replaced", r.stdout, r.stderr)
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
+	}
+}

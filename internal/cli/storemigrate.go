@@ -247,7 +247,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// Each copy is noted before it is made, and forgotten once it is taken
 	// back: a move killed before it took its copies back (SIGKILL, a power
 	// loss) leaves them noted too, for a move there again to replace.
-	noteCopies(conf.Path, toID, moves)
+	// Unnoted, such a copy would be refused as another log-in's, with
+	// advice that deletes the tokens in use: no copy is made.
+	if err := noteCopies(conf.Path, toID, moves); err != nil {
+		forgetUntouched()
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			err = errno // the temp file's name says nothing the note's does not
+		}
+		return usageErrorf("%s, where a move notes the copies it makes, could not be written (%v); nothing was moved, and [store] url still names %s: make it a file freshtoken can write, beside the configuration, then run the same command again", leftCopiesPath(conf.Path), err, shownStore(conf.StoreURL))
+	}
 	takeBack := func() { // the copies made; an older copy the new store held is put back
 		stuck := map[string]bool{} // the environments whose copy is left there
 		defer func() { forgetCopies(conf.Path, toID, moves, stuck) }()
@@ -665,13 +674,15 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
-	case err == nil && left(env, there):
-		// A copy a move that could not take it back left there, which
-		// rec's log-in replaced as any log-in replaces this
-		// configuration's own: the move replaces it too, and a move
-		// given up on puts it back. An earlier log-in there that no move
-		// left (the store this configuration named before, which a
-		// fleet may renew from) is no copy, whatever its times say.
+	case err == nil && store.OtherLogIn(there, rec) && left(env, there):
+		// A copy a move that could not take it back left there, of an
+		// earlier log-in, which rec's log-in replaced as any log-in
+		// replaces this configuration's own: the move replaces it too,
+		// and a move given up on puts it back. (A copy of rec's own
+		// log-in is replaced as any older copy of it is, below.) An
+		// earlier log-in there that no move left (the store this
+		// configuration named before, which a fleet may renew from) is
+		// no copy, whatever its times say.
 		return move{env: env, rec: rec, prior: there, said: fmt.Sprintf("in place of a copy of this configuration's earlier log-in (logged in %s) left there", there.LoggedInAt.UTC().Format(time.RFC3339))}, nil
 	case err == nil && store.OtherLogIn(there, rec):
 		// Two log-ins of one client may be two accounts (a work and a
@@ -820,14 +831,9 @@ func (l leftCopies) in(storeID string) leftHere {
 	}
 }
 
-// leftCopiesPath is the file beside the configuration at path, or the file
-// a symbolic link leads to, that notes leftCopies.
-func leftCopiesPath(path string) string {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		path = real
-	}
-	return path + ".left-copies"
-}
+// leftCopiesPath is the file beside the configuration at path that notes
+// leftCopies (see besideConfig).
+func leftCopiesPath(path string) string { return besideConfig(path, ".left-copies") }
 
 // readLeftCopies reads the copies noted beside the configuration at path:
 // none when there is no note, or it cannot be read (no copy is replaced).
@@ -856,22 +862,22 @@ func writeLeftCopies(path string, l leftCopies) error {
 }
 
 // noteCopies notes the copies the moves ms are about to make in the store
-// storeID names, beside the configuration at path. Unnoted (the
-// configuration's folder cannot be written), a copy left there is not
-// replaced by a move there again, which refuses it as another log-in's.
-func noteCopies(path, storeID string, ms []move) {
+// storeID names, beside the configuration at path.
+func noteCopies(path, storeID string, ms []move) error {
 	l := readLeftCopies(path)
 	n := len(l)
 	for _, m := range ms {
-		if c := (leftCopy{storeID, m.env, ""}); m.rec != nil {
-			if c.Tokens = tokensFingerprint(m.rec); !slices.Contains(l, c) {
-				l = append(l, c)
-			}
+		if m.rec == nil {
+			continue // nothing to copy
+		}
+		if c := (leftCopy{storeID, m.env, tokensFingerprint(m.rec)}); !slices.Contains(l, c) {
+			l = append(l, c)
 		}
 	}
-	if len(l) != n {
-		writeLeftCopies(path, l)
+	if len(l) == n {
+		return nil
 	}
+	return writeLeftCopies(path, l)
 }
 
 // forgetCopies forgets the copies noted for the moves ms in the store
@@ -903,14 +909,18 @@ func forgetLeftCopies(path, storeID string) {
 
 // movingFromPath is the file beside the configuration at path that names
 // the store a move is leaving, from just before the configuration names the
-// new store until every old copy is deleted. It is beside the file a
-// symbolic link leads to, where the configuration's edit is written, so
-// that the next move finds it by whichever name it reaches the file.
-func movingFromPath(path string) string {
+// new store until every old copy is deleted.
+func movingFromPath(path string) string { return besideConfig(path, ".moving-from") }
+
+// besideConfig is the file named as the configuration at path, with suffix,
+// beside the file a symbolic link leads to, where the configuration's edit
+// is written, so that the next move finds it by whichever name it reaches
+// the file.
+func besideConfig(path, suffix string) string {
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		path = real
 	}
-	return path + ".moving-from"
+	return path + suffix
 }
 
 // finishMove deletes the old copies a move killed after the configuration
@@ -1000,6 +1010,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again (or, to leave those copies there for good, delete %s)\n", shownStore(j.From), path, path)
 		return &silentError{code: ExitCode(kept)}
 	}
+	forgetLeftCopies(conf.Path, curID) // the move there is done, as at its end
 	os.Remove(path)
 	if dir, err := config.StoreDir(j.From); err == nil {
 		filestore.RemoveUnusedReserve(dir)

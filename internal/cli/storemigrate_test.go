@@ -1379,3 +1379,28 @@ func TestStoreMigrateAdviceForAFolderOthersUseCanBeFollowed(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreMigrateThatCannotNoteItsCopiesMovesNothing: a move whose note of
+// the copies it makes cannot be written beside the configuration (here a
+// folder stands where the note goes) copies nothing, says so in one line
+// naming the file, and leaves every environment where [store] url names.
+// It copied all the same: killed before it took its copies back, it left
+// them unnoted, and the move run again refused them as another log-in's,
+// advising a logout that deleted the tokens in use.
+func TestStoreMigrateThatCannotNoteItsCopiesMovesNothing(t *testing.T) {
+	e, rec := devAndZeta(t)
+	nothingMoved := checkNothingMoved(t, e, rec)
+	if err := os.Mkdir(e.config+".left-copies", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(e.dir, "moved")
+	ios, stdout, stderr := testStreams(false, false)
+	code := e.run(ios, "store", "migrate", "--to", "file://"+target)
+	if msg := stderr.String(); code != 2 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, e.config+".left-copies, where a move notes the copies it makes, could not be written (file exists); nothing was moved") {
+		t.Fatalf("exit %d\n%s%s; want exit 2 and one line saying the note of the copies could not be written and nothing was moved", code, stdout, msg)
+	}
+	nothingMoved()
+	if names, err := os.ReadDir(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the new store's folder holds %v (%v); want none made", names, err)
+	}
+}

@@ -3,6 +3,7 @@ package filestore_test
 import (
 	"errors"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -81,8 +82,9 @@ func TestImmutableFolderRefusesOneLine(t *testing.T) {
 }
 
 // TestQuotaSpentSaysSo: where the user's disk quota is spent (EDQUOT), on
-// a disk with room to spare, a renewal's answer is saved from the reserve,
-// and a first save, with no reserve to give up, is refused saying the
+// a disk with room to spare, a renewal's answer is saved as on a full disk
+// (over the previous record, in place: the reserve frees too little there),
+// saying the quota is spent, and a first save, with no reserve to give up, is refused saying the
 // quota is spent and what to do: it was said as the disk being full, to
 // free some space, which `df -h` showed free.
 func TestQuotaSpentSaysSo(t *testing.T) {
@@ -97,6 +99,13 @@ func TestQuotaSpentSaysSo(t *testing.T) {
 	err := s.Save(ctx, "sandbox", rotated)
 	if !errors.Is(err, store.ErrReserveUsed) {
 		t.Fatalf("save with the quota spent: %v; want it saved from the reserve", err)
+	}
+	// The warning a renewal logs says the quota is spent, as the refusal
+	// below does: it said "the disk is full", which `df -h` did not show.
+	// (btrfs counts a new file's metadata against the quota group, more
+	// than the reserve frees: the record is written over in place.)
+	if said := err.Error(); !strings.HasPrefix(said, "your disk quota is spent, the reserve spent too; the tokens were saved over the previous ones, in place: "+dir+"; ") || !strings.HasSuffix(said, "; free some of your space (your disk quota is spent; an administrator can raise it)") {
+		t.Errorf("save with the quota spent said:\n%s\nwant it to say the quota is spent, how the tokens were saved, and what to do", said)
 	}
 	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != rotated.RefreshToken {
 		t.Fatalf("after the save with the quota spent: %+v, %v; want the rotated token", got, err)

@@ -246,11 +246,11 @@ func (s *Store) Save(_ context.Context, env string, r *store.Record) error {
 	if err != nil && atomicfile.DiskFull(err) && os.Remove(filepath.Join(s.dir, reserveName)) == nil {
 		full := err
 		if err = s.write(env, data); err == nil {
-			return fmt.Errorf("%w: %s; %s", store.ErrReserveUsed, s.dir, atomicfile.FreeSome(full, s.dir, ""))
+			return s.reserveUsed(full, "; the tokens were saved in space kept in reserve")
 		}
 	}
 	if err != nil && atomicfile.DiskFull(err) && s.overwrite(env, data) == nil {
-		return &fullDiskError{msg: fmt.Sprintf("the disk is full and its reserve spent; the tokens were saved over the previous ones, in place: %s; %s", s.dir, atomicfile.FreeSome(err, s.dir, ""))}
+		return s.reserveUsed(err, ", the reserve spent too; the tokens were saved over the previous ones, in place")
 	}
 	switch {
 	case err == nil:
@@ -349,13 +349,25 @@ func (s *Store) overwrite(env string, data []byte) error {
 	return syncFile(f)
 }
 
-// fullDiskError is a Save that succeeded only by writing the record in
-// place on a full disk; it wraps store.ErrReserveUsed, as the record is
-// saved but there is no room left.
+// fullDiskError is a Save that succeeded only by giving up the reserve, or
+// by writing the record in place, on a full disk; it wraps
+// store.ErrReserveUsed, as the record is saved but there is no room left.
 type fullDiskError struct{ msg string }
 
 func (e *fullDiskError) Error() string { return e.msg }
 func (e *fullDiskError) Unwrap() error { return store.ErrReserveUsed }
+
+// reserveUsed is a Save that succeeded only by giving up the reserve, or
+// by writing the record in place (spent says which), for err, the want of
+// room met: the disk full, or the user's quota on it spent, which `df -h`
+// does not show, and which a renewal's warning said as a full disk.
+func (s *Store) reserveUsed(err error, spent string) error {
+	full := "the disk is full"
+	if atomicfile.QuotaSpent(err) {
+		full = "your disk quota is spent"
+	}
+	return &fullDiskError{msg: fmt.Sprintf("%s%s: %s; %s", full, spent, s.dir, atomicfile.FreeSome(err, s.dir, ""))}
+}
 
 // keepReserve makes the reserve file whole: made if it is missing, grown if
 // it is short (a writer killed while it made one leaves it so, and it would
