@@ -202,7 +202,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if existed {
 		s = mergeSettings(prev, s)
 	}
-	if refused != nil && refused.Key == "env."+name+".client_id" && opts.Settings.ClientID == "" {
+	// A client id missing is asked for as any missing setting is: it was
+	// said to be "refused: it missing", or named this very command.
+	if refused != nil && refused.Key == "env."+name+".client_id" && opts.Settings.ClientID == "" && strings.TrimSpace(prev.ClientID) != "" {
 		if p == nil {
 			return fmt.Errorf("%w; or give the client id to write in its place: `%s`", refused, f.commandLine("init -e "+name+" --client-id ID"))
 		}
