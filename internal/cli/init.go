@@ -192,6 +192,10 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			}
 		} else if name == "" {
 			return usageErrorf("name the environment with -e NAME")
+		} else if err := newEnvName(old, name); err != nil {
+			// As -e's: refused once written, it named a line of a file
+			// that was not written.
+			return usageErrorf("init names a %s environment %s, which cannot be a new one: %v; or name it with -e NAME; nothing was written", s.Provider, name, err)
 		}
 	}
 	prev, existed := old.Settings[name]
