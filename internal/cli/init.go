@@ -51,7 +51,8 @@ exists replace only what they name; a --provider other than its own is
 refused, writing nothing (give the new one another name, or remove the old).
 An environment whose own settings the file is refused for (a secret pasted
 as its client id) is mended the same way: the flags replace what was
-refused, and on a terminal a refused client id is asked for again.
+refused, and on a terminal a refused client id is asked for again. A key
+no setting takes (misspelt, or a newer freshtoken's) is left to you to edit.
 
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
