@@ -132,11 +132,8 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	resp, err := s.postForm(rctx, endpoint, secret, form)
 	if err != nil {
 		err = tokenerr.TimedOut(ctx, s.set.Timeout, err)
-		unreached := &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
-			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then ", shown, httpx.UnwrapURLError(err))}
-		before := unreached.Error()
-		unreached.Msg += "log in again"
-		return nil, &logInAgainError{before: before, err: unreached}
+		return nil, logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
+			Msg: fmt.Sprintf("the device authorization endpoint %s could not be reached (%v); check device_auth_url and your network, then ", shown, httpx.UnwrapURLError(err))}, "")
 	}
 	defer httpx.Drain(resp)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -315,12 +312,12 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", redact.URL(s.set.TokenURL), desc)}
 		case tokenerr.RateLimited:
 			if !s.waitsOut(retryAfter) {
-				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, RetryAt: s.now().Add(retryAfter), Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; log in again then", httpx.SayWait(retryAfter))}
+				return logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, RetryAt: s.now().Add(retryAfter), Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; ", httpx.SayWait(retryAfter))}, " then")
 			}
 			wait = max(retryAfter, d.interval)
 		case tokenerr.Passing:
 			if failures >= len(s.set.RetryBackoff) {
-				return &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint %s kept failing during the log-in (%s); log in again later", redact.URL(s.set.TokenURL), desc)}
+				return logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint %s kept failing during the log-in (%s); ", redact.URL(s.set.TokenURL), desc)}, " later")
 			}
 			wait = max(s.set.RetryBackoff[failures], d.interval)
 			failures++

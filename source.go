@@ -1536,20 +1536,29 @@ func (s *Source) loginUnsaved(ctx context.Context, err error) error {
 	return &logInAgainError{before: fmt.Sprintf("%s: the tokens the log-in brought could not be stored (%s); %s", s.set.Env, what, next), err: err}
 }
 
-// logInAgainError is a log-in that failed, told in a message that ends on
-// the step to take, logging in again: before is the message up to that
-// step, which LogInAgain gives a caller that names the log-in to run (the
-// command line names its command). It wraps err.
+// logInAgainError is a log-in that failed, told in a message whose step to
+// take is logging in again, then after it, when ("later", or none): before
+// and after are the message around that step, which LogInAgain gives a
+// caller that names the log-in to run (the command line names its
+// command). It wraps err.
 type logInAgainError struct {
-	before string
-	err    error
+	before, after string
+	err           error
 }
 
-func (e *logInAgainError) Error() string { return e.before + "log in again" }
+// logInAgain is e, whose message ends on logging in again and after it
+// (" later", or ""), told as a logInAgainError.
+func logInAgain(e *Error, after string) error {
+	before := e.Error()
+	e.Msg += "log in again" + after
+	return &logInAgainError{before: before, after: after, err: e}
+}
+
+func (e *logInAgainError) Error() string { return e.before + "log in again" + e.after }
 func (e *logInAgainError) Unwrap() error { return e.err }
 
-// LogInAgain is the message up to its last step, logging in again.
-func (e *logInAgainError) LogInAgain() string { return e.before }
+// LogInAgain is the message before its step, logging in again, and after.
+func (e *logInAgainError) LogInAgain() (before, after string) { return e.before, e.after }
 
 // LoginWithClientCredentials fetches a token with the client's credentials
 // and stores it in place of whatever the store holds for the environment,

@@ -91,9 +91,13 @@ func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 
 // LoadForRepair is Load for init to write the environment name again:
 // when Load refuses the file for a mistake in that environment's own
-// settings alone (refused), f is the rest of the file with the
-// environment's settings as written (Settings[name]), left out of Envs, so
-// that init can replace what was refused. Otherwise it is Load's answer.
+// settings alone (refused), f is the file as LoadForRemoval reads it (the
+// environment in Envs as far as its settings allow) with the environment's
+// settings as written (Settings[name]), so that init can replace what was
+// refused. Otherwise it is Load's answer, as it is when what is written
+// cannot all be kept: a value of the wrong type, or a key no setting takes
+// (a misspelt one, a later freshtoken's), which writing the environment
+// again would drop.
 func LoadForRepair(path, name string) (f *File, refused *Error, err error) {
 	f, err = Load(path)
 	if err == nil || name == "" || !errors.As(err, &refused) {
@@ -101,14 +105,14 @@ func LoadForRepair(path, name string) (f *File, refused *Error, err error) {
 	}
 	rest, broken, rerr := LoadForRemoval(path, name)
 	data, _, derr := readTrusted(path)
-	var raw rawFile
 	if rerr != nil || broken == nil || derr != nil {
 		return nil, nil, err
 	}
-	if _, derr := toml.Decode(strings.TrimPrefix(string(data), "\ufeff"), &raw); derr != nil {
-		return nil, nil, err // a value of the wrong type: what is written cannot be kept
+	var raw rawFile
+	md, derr := toml.Decode(strings.TrimPrefix(string(data), "\ufeff"), &raw)
+	if derr != nil || len(md.Undecoded()) > 0 {
+		return nil, nil, err
 	}
-	delete(rest.Envs, name)
 	rest.Settings[name] = raw.Env[name]
 	return rest, refused, nil
 }

@@ -51,7 +51,8 @@ exists replace only what they name; a --provider other than its own is
 refused, writing nothing (give the new one another name, or remove the old).
 An environment whose own settings the file is refused for (a secret pasted
 as its client id) is mended the same way: the flags replace what was
-refused, and on a terminal a refused client id is asked for again.
+refused, and on a terminal a refused client id is asked for again. A key
+no setting takes (misspelt, or a newer freshtoken's) is left to you to edit.
 
 On a terminal, init asks for whatever the flags leave out (the provider, the
 environment's name, the client id, and how to get the client secret, which is
@@ -192,6 +193,10 @@ func runInit(ctx context.Context, opts *initOptions) error {
 			}
 		} else if name == "" {
 			return usageErrorf("name the environment with -e NAME")
+		} else if err := newEnvName(old, name); err != nil {
+			// As -e's: refused once written, it named a line of a file
+			// that was not written.
+			return usageErrorf("init names a %s environment %s, which cannot be a new one: %v; or name it with -e NAME; nothing was written", s.Provider, name, err)
 		}
 	}
 	prev, existed := old.Settings[name]
@@ -202,7 +207,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if existed {
 		s = mergeSettings(prev, s)
 	}
-	if refused != nil && refused.Key == "env."+name+".client_id" && opts.Settings.ClientID == "" {
+	// A client id missing is asked for as any missing setting is: it was
+	// said to be "refused: it missing", or named this very command.
+	if refused != nil && refused.Key == "env."+name+".client_id" && opts.Settings.ClientID == "" && strings.TrimSpace(prev.ClientID) != "" {
 		if p == nil {
 			return fmt.Errorf("%w; or give the client id to write in its place: `%s`", refused, f.commandLine("init -e "+name+" --client-id ID"))
 		}

@@ -694,27 +694,36 @@ func TestInitCtrlCAtAQuestionSaysNothingChanged(t *testing.T) {
 // the configuration refuses (the secret pasted in its place) is mended by
 // init -e on a terminal, which says what was wrong without showing it
 // and asks for the client id again. init refused the whole file, and the
-// person had to edit it by hand.
+// person had to edit it by hand. A client id missing is asked for as any
+// missing setting is: it was said to be "refused: it missing".
 func TestInitAsksAgainForAClientIDRefused(t *testing.T) {
-	e := newDevEnv(t)
-	pasted := "OAuth secret: Zx81hQ2mP0wLk7sT3vB9"
-	broken := fmt.Sprintf("[env.dev]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = %q\nclient_secret_env = \"FT_TEST_UNSET_SECRET\"\n", e.api, pasted)
-	before, _ := os.ReadFile(e.config)
-	if err := os.WriteFile(e.config, append(before, broken...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := newScreen(t)
-	done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "dev", "--redirect-uri", freeRedirectURI(t))
-	s.expect(t, `The client id written for dev is refused: it is labelled "OAuth secret:": it holds the client secret (not shown)`)
-	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("init: %v\nscreen:\n%s", err, s)
-	}
-	if strings.Contains(s.String(), "Zx81hQ2mP0wLk7sT3vB9") {
-		t.Errorf("the terminal showed the secret written as the client id:\n%s", s)
-	}
-	conf, _ := os.ReadFile(e.config)
-	if !strings.Contains(string(conf), "client_id = \"dev-client-id\"\n") || strings.Contains(string(conf), "Zx81hQ2mP0wLk7sT3vB9") {
-		t.Errorf("the configuration holds:\n%s", conf)
+	for _, tc := range []struct{ name, clientID, said string }{
+		{"pasted secret", "client_id = \"OAuth secret: Zx81hQ2mP0wLk7sT3vB9\"\n", `The client id written for dev is refused: it is labelled "OAuth secret:": it holds the client secret (not shown)`},
+		{"missing", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDevEnv(t)
+			broken := fmt.Sprintf("[env.dev]\nprovider = \"freeagent\"\napi_url = %q\n%sclient_secret_env = \"FT_TEST_UNSET_SECRET\"\n", e.api, tc.clientID)
+			before, _ := os.ReadFile(e.config)
+			if err := os.WriteFile(e.config, append(before, broken...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := newScreen(t)
+			done := s.start(t, io.Discard, "--config", e.config, "init", "-e", "dev", "--redirect-uri", freeRedirectURI(t))
+			if tc.said != "" {
+				s.expect(t, tc.said)
+			}
+			s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
+			if err := finished(t, done); err != nil {
+				t.Fatalf("init: %v\nscreen:\n%s", err, s)
+			}
+			if strings.Contains(s.String(), "Zx81hQ2mP0wLk7sT3vB9") || tc.said == "" && strings.Contains(s.String(), "refused") {
+				t.Errorf("the terminal showed the secret written as the client id, or called a missing one refused:\n%s", s)
+			}
+			conf, _ := os.ReadFile(e.config)
+			if !strings.Contains(string(conf), "client_id = \"dev-client-id\"\n") || strings.Contains(string(conf), "Zx81hQ2mP0wLk7sT3vB9") {
+				t.Errorf("the configuration holds:\n%s", conf)
+			}
+		})
 	}
 }

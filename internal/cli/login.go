@@ -221,7 +221,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 func (opts *loginOptions) again(env string, err error) error {
 	var told interface {
 		error
-		LogInAgain() string
+		LogInAgain() (before, after string)
 	}
 	if !errors.As(err, &told) {
 		return err
@@ -234,7 +234,8 @@ func (opts *loginOptions) again(env string, err error) error {
 	if opts.Manual {
 		cmd = "login --manual -e " + env
 	}
-	return &retoldError{msg: around + told.LogInAgain() + "run `" + opts.f.commandLine(cmd) + "`", err: err}
+	before, after := told.LogInAgain()
+	return &retoldError{msg: around + before + "run `" + opts.f.commandLine(cmd) + "`" + after, err: err}
 }
 
 // retoldError is err told in msg, the command line's words, for its kind

@@ -362,6 +362,35 @@ func TestLoginNotStoredNamesTheCommand(t *testing.T) {
 	}
 }
 
+// TestDeviceLoginTroubleNamesTheCommand: a device log-in that the token
+// endpoint's trouble ends (a 429 asking for an hour) says to run the
+// log-in's command, on the same file, when it asks: it said "log in again
+// then", which names no command, and the plain `freshtoken login` ran on
+// the default file.
+func TestDeviceLoginTroubleNamesTheCommand(t *testing.T) {
+	e := newDevEnvBehindWith(t, devprovider.Options{DeviceInterval: time.Second}, func(provider http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/token_endpoint" {
+				provider.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+		})
+	})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", Grant: "device_code", DeviceAuthURL: e.api + "v2/device_authorization"})
+	root := cli.NewRootCmd(&cli.Factory{
+		IO:          &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard},
+		OpenBrowser: func(string) error { return nil },
+	})
+	root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+	err := root.ExecuteContext(t.Context())
+	want := "; run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev` then"
+	if err == nil || !strings.HasPrefix(err.Error(), "dev: the token endpoint is rate limiting the log-in and asks to wait ") || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != 5 {
+		t.Fatalf("login: %v (exit %d); want exit 5, the rate limit told, ending %q", err, cli.ExitCode(err), want)
+	}
+}
+
 // TestLoginOnAReadOnlyDiskSaysSo: a log-in into a token folder whose disk
 // is read-only (the system remounted it after errors) fails in one line
 // saying so, what to do, and to log in again, exit 5, before the browser

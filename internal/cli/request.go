@@ -226,12 +226,6 @@ func checkRequestOptions(opts *requestOptions) error {
 	if opts.Method == "" || strings.ContainsFunc(opts.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
 		return usageErrorf("%q is not an HTTP method such as GET or POST", opts.Method)
 	}
-	// A typo of a method (GTE) went to the API, which refused it (405);
-	// another method of the API's own (PROPFIND) still goes.
-	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
-	if meant := nearest.Word(opts.Method, methods); meant != "" && meant != opts.Method {
-		return usageErrorf("%s is no HTTP method; did you mean %s? Nothing was sent", opts.Method, meant)
-	}
 	if opts.DataGiven > 1 { // the value, maybe a secret, is not shown
 		return usageErrorf("-d was given %d times, and a request has one body: give all of it in one -d (freshtoken does not join them with &, as curl does)", opts.DataGiven)
 	}
@@ -425,6 +419,8 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			// likely reason for the error, which names only where it led.
 			to, what := httpx.OffOrigin(resp.Request.URL, req.URL)
 			he.Hint = fmt.Sprintf("the API redirected the request to %s, %s, which freshtoken sends no access token to", to, what)
+		case (resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented) && methodMeant(opts.Method) != "":
+			he.Hint = fmt.Sprintf("%s is no standard HTTP method: did you mean %s?", opts.Method, methodMeant(opts.Method))
 		case resp.StatusCode == http.StatusNotFound && env.IsFreeAgent():
 			he.Hint = freeAgentPathHint(opts.Path)
 		}
@@ -457,6 +453,19 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 			env.Name, doc.Total, pluralCount(doc.Pages, "page"), doc.Gathered))
 	}
 	return nil
+}
+
+// methodMeant is the standard method that method, not one, is a typo of
+// (GET for GTE), or "". A typo is sent as typed, as curl and gh api send
+// it, and named only once the API refuses the method (405, 501): an API
+// may have a method of its own near a standard one (BATCH, READ), which
+// refusing it before sending would leave no way to call.
+func methodMeant(method string) string {
+	standard := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	if slices.Contains(standard, method) {
+		return ""
+	}
+	return nearest.Word(method, standard)
 }
 
 // freeAgentPathHint is what to try when FreeAgent answered 404 to a path
