@@ -1158,6 +1158,57 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 	}
 }
 
+// TestLogoutButtonGoesOnWhenThePageIsClosed: Log out pressed, and the
+// page closed (a tab shut, a page left) as the provider's revocation
+// endpoint takes its time, ends the grant and forgets the tokens all the
+// same. It stopped with the browser: the tokens were kept, the grant alive
+// at the provider, and only the log said so and to press Log out again, to
+// a person who had pressed it and gone.
+func TestLogoutButtonGoesOnWhenThePageIsClosed(t *testing.T) {
+	asked, release := make(chan struct{}), make(chan struct{})
+	var revoked atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PostFormValue("token_type_hint") == "refresh_token" {
+			close(asked)
+			select {
+			case <-release:
+			case <-r.Context().Done(): // the revocation given up
+				return
+			}
+		}
+		revoked.Add(1)
+	}))
+	t.Cleanup(slow.Close)
+	f := revFixture(t, func(*fixture) string { return slow.URL + "/revoke" })
+	f.login(t, "rev")
+	csrf := f.csrf(t)
+	leave, left := context.WithCancel(context.Background())
+	defer left()
+	pressed := make(chan struct{})
+	go func() {
+		defer close(pressed)
+		req, _ := http.NewRequestWithContext(leave, http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.base)
+		if resp, err := noRedirects.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-asked
+	left() // the page closed
+	<-pressed
+	// Seen by the proxy: said to go on, or (as it was) given up.
+	f.logs.WaitFor(t, "the proxy seeing the page closed", regexp.MustCompile(`the page that pressed Log out was closed|button failed`))
+	close(release)
+	f.stop() // once the log-out in flight has ended
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+		t.Fatalf("after Log out with its page closed the store holds %+v, %v; want the tokens forgotten", rec, err)
+	}
+	if n := revoked.Load(); n != 2 {
+		t.Errorf("%d tokens revoked; want both", n)
+	}
+}
+
 // TestLogInButtonOnAFullDiskSaysSoBeforeTheProvider: the page's Log in for
 // a first log-in into a token folder whose disk is full (no reserve made
 // yet, no record to write over) sends the browser nowhere and says the
