@@ -569,10 +569,10 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			// As `freshtoken logout`: the provider could not revoke them
-			// (out of reach, a 5xx at every try, an answer cut off).
-			// Forgotten, they could not end the grant once it answers,
-			// and it lived on at the provider.
-			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept in %s so that the log-out can be tried again: press Log out later, or run `freshtoken logout --local -e %s` to forget them without revoking them", rerr, e.src.Location(), name))
+			// (out of reach, a 5xx at every try, an answer cut off, a
+			// refusal at every try). Forgotten, they could not end the
+			// grant once it answers, and it lived on at the provider.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept in %s, and the grant may still be valid at the provider: press Log out later to end it, or remove the app's access in your account at the provider and run `freshtoken logout --local -e %s` to forget them", rerr, e.src.Location(), name))
 			return
 		}
 		if errors.Is(rerr, freshtoken.ErrGrantRevoked) {

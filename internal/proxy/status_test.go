@@ -663,7 +663,7 @@ func TestLogoutButtonKeepsTheTokensWhenRevocationFailed(t *testing.T) {
 		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
 	}
 	_, page := f.get(t, loc)
-	for _, want := range []string{"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of", "nothing was deleted: the tokens are kept in ", "press Log out later, or run `freshtoken logout --local -e rev` to forget them without revoking them"} {
+	for _, want := range []string{"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of", "nothing was deleted: the tokens are kept in ", ", and the grant may still be valid at the provider: press Log out later to end it, or remove the app's access in your account at the provider and run `freshtoken logout --local -e rev` to forget them"} {
 		if !strings.Contains(html.UnescapeString(string(page)), want) {
 			t.Errorf("the page does not say %q:\n%s", want, page)
 		}
