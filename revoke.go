@@ -301,14 +301,13 @@ func (s *Source) revokeRetried(ctx context.Context, deadline time.Time, secret, 
 // so until a person acts.
 func revocationLost(err error) bool {
 	var (
-		late    *tokenerr.TimeoutError
-		gone    *tokenUnknown
-		cert    *httpx.CertificateError
-		tlsCert *tls.CertificateVerificationError
-		dns     *net.DNSError
+		late *tokenerr.TimeoutError
+		gone *tokenUnknown
+		cert *tls.CertificateVerificationError // what an httpx.CertificateError wraps
+		dns  *net.DNSError
 	)
 	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge) &&
-		!errors.As(err, &cert) && !errors.As(err, &tlsCert) && !(errors.As(err, &dns) && dns.IsNotFound)
+		!errors.As(err, &cert) && !(errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // revoke sends one RFC 7009 request, under work, bounded by the
