@@ -181,9 +181,9 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 					if unknown != "" {
 						did = "no longer knew the refresh token (" + unknown + ")"
 					}
-					return "", fmt.Errorf("%s: the provider %s, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, did, ErrGrantRevoked, what, ctx.Err())
+					return "", fmt.Errorf("%s: the provider %s, ending the grant (%w); the revocation of the %s was %w: %w", s.set.Env, did, ErrGrantRevoked, what, tokenerr.ErrGivenUp, ctx.Err())
 				}
-				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
+				return "", fmt.Errorf("%s: the revocation of the %s was %w: %w", s.set.Env, what, tokenerr.ErrGivenUp, ctx.Err())
 			}
 			if grantEnded {
 				// The endpoint is there and took this client for the

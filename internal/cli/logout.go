@@ -186,7 +186,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			again += " --local"
 		case errors.Is(cause, freshtoken.ErrGrantRevoked):
 			revoked = " (the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires)"
-		case src.CanRevoke() && signalOf(cause) == 0:
+		case failure.RevocationSent(cause):
 			revoked = " (the provider may have revoked them already)"
 		}
 		msg := fmt.Sprintf("%s: the log-out stopped before its tokens were deleted: they are kept in %s%s; run `freshtoken %s -e %s` to finish it", src.Env(), src.Location(), revoked, again, src.Env())

@@ -547,8 +547,14 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			// answered. Sent or not, it may not have ended the grant (one
 			// whose refresh token the provider was seen to revoke has
 			// ended, and its tokens were forgotten): the tokens are kept,
-			// for Log out again to finish it.
-			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (the provider may have revoked them already); press Log out again to finish it", name, context.Cause(ctx), e.src.Location()))
+			// for Log out again to finish it. Stopped before the
+			// revocation was sent (waiting for the renewal lock), nothing
+			// was.
+			sent := ""
+			if kinds.RevocationSent(rerr) {
+				sent = " (the provider may have revoked them already)"
+			}
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s%s; press Log out again to finish it", name, context.Cause(ctx), e.src.Location(), sent))
 			return
 		case errors.Is(rerr, freshtoken.ErrClearText):
 			// Nothing was sent: the tokens are kept until the

@@ -1158,6 +1158,55 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 	}
 }
 
+// TestLogoutButtonStoppedWaitingForTheLock: the proxy stopping while the
+// page's Log out waits for the renewal lock (another process renewing)
+// sends nothing and keeps the tokens, and the log says so and to press Log
+// out again; it said the provider "may have revoked them already", of a
+// revocation never sent.
+func TestLogoutButtonStoppedWaitingForTheLock(t *testing.T) {
+	var sent atomic.Int32
+	revocation := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Add(1) }))
+	t.Cleanup(revocation.Close)
+	f := newFixtureWith(t, fixtureOptions{
+		autoApprove: true,
+		tune:        func(o *proxy.Options) { o.ShutdownGrace = 10 * time.Millisecond },
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation.URL+"/revoke")
+		},
+	})
+	f.login(t, "rev")
+	unlock, err := filestore.New(filepath.Join(filepath.Dir(f.configPath), "store")).Lock(context.Background(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	csrf := f.csrf(t)
+	pressed := make(chan struct{})
+	go func() {
+		defer close(pressed)
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.base)
+		if resp, err := noRedirects.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	// The log-in's wait, then the log-out's.
+	f.logs.WaitFor(t, "the wait for the lock", regexp.MustCompile(`(?s)(msg="waiting for the renewal lock" env=rev.*){2}`))
+	f.stop()
+	<-pressed
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+		t.Fatalf("after a stop during Log out's wait for the lock the store holds %+v, %v; want the tokens kept", rec, err)
+	}
+	logs := f.logs.String()
+	if !regexp.MustCompile(`the log-out stopped before its tokens were deleted \(the proxy is stopping\): they are kept in [^ ]*rev\.json; press Log out again to finish it`).MatchString(logs) {
+		t.Errorf("the log does not say the log-out stopped, the tokens kept, and nothing of a revocation:\n%s", logs)
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d revocation requests; want none", n)
+	}
+}
+
 // TestLogoutButtonGoesOnWhenThePageIsClosed: Log out pressed, and the
 // page closed (a tab shut, a page left) as the provider's revocation
 // endpoint takes its time, ends the grant and forgets the tokens all the
