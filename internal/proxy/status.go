@@ -461,7 +461,8 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	// The page closed (a tab shut, a page left) as the provider takes its
 	// time does not stop the log-out: stopped, it kept the tokens, the
 	// grant alive at the provider, and said so only in the log, to a
-	// person who had pressed Log out and gone. The proxy stopping does.
+	// person who had pressed Log out and gone. The proxy stopping does,
+	// the page closed before or not.
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	defer cancel(nil)
 	defer context.AfterFunc(r.Context(), func() {
@@ -471,6 +472,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		}
 		p.log.Info("the page that pressed Log out was closed; the log-out goes on", "env", name)
 	})()
+	defer context.AfterFunc(p.background.ctx, func() { cancel(errStopping) })()
 	e, err := p.env(ctx, name)
 	var (
 		rerr      error

@@ -1212,49 +1212,79 @@ func TestLogoutButtonStoppedWaitingForTheLock(t *testing.T) {
 // endpoint takes its time, ends the grant and forgets the tokens all the
 // same. It stopped with the browser: the tokens were kept, the grant alive
 // at the provider, and only the log said so and to press Log out again, to
-// a person who had pressed it and gone.
+// a person who had pressed it and gone. The proxy stopping after the page
+// closed still stops it, the tokens kept and the log saying so.
 func TestLogoutButtonGoesOnWhenThePageIsClosed(t *testing.T) {
-	asked, release := make(chan struct{}), make(chan struct{})
-	var revoked atomic.Int32
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.PostFormValue("token_type_hint") == "refresh_token" {
-			close(asked)
-			select {
-			case <-release:
-			case <-r.Context().Done(): // the revocation given up
+	for _, stops := range []bool{false, true} {
+		t.Run(fmt.Sprintf("proxy stopping %t", stops), func(t *testing.T) {
+			asked, release := make(chan struct{}), make(chan struct{})
+			t.Cleanup(func() {
+				select {
+				case <-release:
+				default:
+					close(release)
+				}
+			})
+			var revoked atomic.Int32
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.PostFormValue("token_type_hint") == "refresh_token" {
+					close(asked)
+					select {
+					case <-release:
+					case <-r.Context().Done(): // the revocation given up
+						return
+					}
+				}
+				revoked.Add(1)
+			}))
+			t.Cleanup(slow.Close)
+			f := newFixtureWith(t, fixtureOptions{
+				autoApprove: true,
+				tune: func(o *proxy.Options) {
+					if stops {
+						o.ShutdownGrace = 10 * time.Millisecond
+					}
+				},
+				moreConfig: func(f *fixture) string {
+					return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", slow.URL+"/revoke")
+				},
+			})
+			f.login(t, "rev")
+			csrf := f.csrf(t)
+			leave, left := context.WithCancel(context.Background())
+			defer left()
+			pressed := make(chan struct{})
+			go func() {
+				defer close(pressed)
+				req, _ := http.NewRequestWithContext(leave, http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", f.base)
+				if resp, err := noRedirects.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			<-asked
+			left() // the page closed
+			<-pressed
+			// Seen by the proxy: said to go on, or (as it was) given up.
+			f.logs.WaitFor(t, "the proxy seeing the page closed", regexp.MustCompile(`the page that pressed Log out was closed|button failed`))
+			if stops {
+				f.stop()
+				f.logs.WaitFor(t, "the log-out stopped", regexp.MustCompile(`the log-out stopped before its tokens were deleted \(the proxy is stopping\): they are kept in [^ ]*rev\.json \(the provider may have revoked them already\); press Log out again to finish it`))
+				if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+					t.Fatalf("after the proxy stopped the store holds %+v, %v; want the tokens kept", rec, err)
+				}
 				return
 			}
-		}
-		revoked.Add(1)
-	}))
-	t.Cleanup(slow.Close)
-	f := revFixture(t, func(*fixture) string { return slow.URL + "/revoke" })
-	f.login(t, "rev")
-	csrf := f.csrf(t)
-	leave, left := context.WithCancel(context.Background())
-	defer left()
-	pressed := make(chan struct{})
-	go func() {
-		defer close(pressed)
-		req, _ := http.NewRequestWithContext(leave, http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", f.base)
-		if resp, err := noRedirects.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	<-asked
-	left() // the page closed
-	<-pressed
-	// Seen by the proxy: said to go on, or (as it was) given up.
-	f.logs.WaitFor(t, "the proxy seeing the page closed", regexp.MustCompile(`the page that pressed Log out was closed|button failed`))
-	close(release)
-	f.stop() // once the log-out in flight has ended
-	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
-		t.Fatalf("after Log out with its page closed the store holds %+v, %v; want the tokens forgotten", rec, err)
-	}
-	if n := revoked.Load(); n != 2 {
-		t.Errorf("%d tokens revoked; want both", n)
+			close(release)
+			f.stop() // once the log-out in flight has ended
+			if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+				t.Fatalf("after Log out with its page closed the store holds %+v, %v; want the tokens forgotten", rec, err)
+			}
+			if n := revoked.Load(); n != 2 {
+				t.Errorf("%d tokens revoked; want both", n)
+			}
+		})
 	}
 }
 
