@@ -181,9 +181,9 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 					if unknown != "" {
 						did = "no longer knew the refresh token (" + unknown + ")"
 					}
-					return "", fmt.Errorf("%s: the provider %s, ending the grant (%w); the revocation of the %s was given up, answered or not: %w", s.set.Env, did, ErrGrantRevoked, what, ctx.Err())
+					return "", fmt.Errorf("%s: the provider %s, ending the grant (%w); the revocation of the %s was %w: %w", s.set.Env, did, ErrGrantRevoked, what, tokenerr.ErrGivenUp, ctx.Err())
 				}
-				return "", fmt.Errorf("%s: the revocation of the %s was given up, answered or not: %w", s.set.Env, what, ctx.Err())
+				return "", fmt.Errorf("%s: the revocation of the %s was %w: %w", s.set.Env, what, tokenerr.ErrGivenUp, ctx.Err())
 			}
 			if grantEnded {
 				// The endpoint is there and took this client for the
@@ -301,14 +301,13 @@ func (s *Source) revokeRetried(ctx context.Context, deadline time.Time, secret, 
 // so until a person acts.
 func revocationLost(err error) bool {
 	var (
-		late    *tokenerr.TimeoutError
-		gone    *tokenUnknown
-		cert    *httpx.CertificateError
-		tlsCert *tls.CertificateVerificationError
-		dns     *net.DNSError
+		late *tokenerr.TimeoutError
+		gone *tokenUnknown
+		cert *tls.CertificateVerificationError // what an httpx.CertificateError wraps
+		dns  *net.DNSError
 	)
 	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge) &&
-		!errors.As(err, &cert) && !errors.As(err, &tlsCert) && !(errors.As(err, &dns) && dns.IsNotFound)
+		!errors.As(err, &cert) && !(errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // revoke sends one RFC 7009 request, under work, bounded by the

@@ -582,6 +582,45 @@ func TestSignalWhileLogoutRevokes(t *testing.T) {
 	}
 }
 
+// TestSignalWhileLogoutWaitsForTheLock: SIGTERM or Ctrl-C while `logout`
+// waits for the renewal lock another process holds (a proxy renewing)
+// sends nothing: exit 128+N, the tokens kept, and one line saying so and
+// the logout to run to finish. The line said that the provider "may have
+// revoked them already", of a revocation never sent, to a person ending
+// access.
+func TestSignalWhileLogoutWaitsForTheLock(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			var sent atomic.Int32
+			revocation := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Add(1) }))
+			t.Cleanup(revocation.Close)
+			w := newWorld(t, devprovider.Options{}, fmt.Sprintf("revocation_url = %q", revocation.URL+"/revoke"))
+			w.login()
+			before := w.storeBytes()
+			unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			run := w.watch("logout")
+			run.waitSaid(t, "waiting for the renewal lock of dev")
+			run.cmd.Process.Signal(sig)
+			stderr := run.waitExit(t, 128+int(sig))
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			want := w.suggested(fmt.Sprintf("freshtoken: interrupted: dev: the log-out stopped before its tokens were deleted: they are kept in %s; run `freshtoken logout -e dev` to finish it\n", w.storeFile()))
+			if last := lines[len(lines)-1] + "\n"; last != want {
+				t.Fatalf("stderr:\n%s\nwant it to end with:\n%s", stderr, want)
+			}
+			if n := sent.Load(); n != 0 {
+				t.Errorf("%d revocation requests; want none", n)
+			}
+			if !bytes.Equal(w.storeBytes(), before) {
+				t.Fatal("the stored tokens changed")
+			}
+		})
+	}
+}
+
 // TestSignalWhileReadingInputThatDoesNotCome: a command reading input that
 // does not come (`post -d @-` at a terminal, or from a pipe whose writer is
 // silent; `import postman` of a named pipe) ends at the first SIGTERM,

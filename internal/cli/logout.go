@@ -53,8 +53,9 @@ reached or fails (a network error, a 5xx, an answer that broke off or never
 ended, unsupported_token_type for the refresh token, an invalid_request from
 the endpoint its discovery document or its provider preset names), the tokens
 are kept, as they are needed to end the grant, and the message says what
-failed (exit 5): log out again later, or use --local to forget them without
-ending the grant; a running proxy or service keeps renewing them meanwhile.
+failed and that the grant may still be valid (exit 5): log out again later,
+or remove the app's access in your account at the provider and use --local
+to forget them; a running proxy or service keeps renewing them meanwhile.
 Once the provider has revoked the refresh token, the grant has ended: a
 failure of the access token's revocation then is none (exit 0), and the
 tokens are forgotten. A token store failing before anything is sent (no room
@@ -185,7 +186,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			again += " --local"
 		case errors.Is(cause, freshtoken.ErrGrantRevoked):
 			revoked = " (the provider revoked the refresh token, ending the grant; the access token may stay valid until it expires)"
-		case src.CanRevoke() && signalOf(cause) == 0:
+		case failure.RevocationSent(cause):
 			revoked = " (the provider may have revoked them already)"
 		}
 		msg := fmt.Sprintf("%s: the log-out stopped before its tokens were deleted: they are kept in %s%s; run `freshtoken %s -e %s` to finish it", src.Env(), src.Location(), revoked, again, src.Env())
@@ -402,13 +403,15 @@ func hasMistakes(keys []string) string {
 // (out of reach, a 5xx at every try, an answer that broke off, a refusal
 // the configuration cannot fix): the tokens are kept, as forgotten they
 // could not end the grant when the provider answers again, and it lived on
-// at the provider. It exits 5.
+// at the provider. A person ending access (a lost laptop) is told that the
+// grant may live on, and how to end it now, at the provider, when it
+// refuses at every try. It exits 5.
 func revocationFailedKept(f *Factory, src *freshtoken.Source, revokeErr error) error {
 	kind := failure.Of(revokeErr)
 	if kind == failure.Unexpected {
 		kind = failure.ProviderUnreachable
 	}
-	return &keptTokensError{kind: kind, msg: fmt.Sprintf("%s: %s; nothing was deleted: the tokens are kept in %s so that the log-out can be tried again: run `%s` later, or `%s` to forget them without revoking them",
+	return &keptTokensError{kind: kind, msg: fmt.Sprintf("%s: %s; nothing was deleted: the tokens are kept in %s, and the grant may still be valid at the provider: run `%s` later to end it, or remove the app's access in your account at the provider and run `%s` to forget them",
 		src.Env(), trimEnv(revokeErr, src.Env()), src.Location(), f.commandLine("logout -e "+src.Env()), f.commandLine("logout --local -e "+src.Env()))}
 }
 

@@ -20,13 +20,17 @@ import (
 
 // TestLogoutKeepsTheTokensTheProviderCouldNotRevoke: a log-out whose
 // revocation the provider fails (a 503 at every try, a certificate this
-// machine does not trust, a host name with no address) keeps the tokens,
-// in a file store and in Redis alike, and says in one line, exit 5, what
-// failed, that they are kept, and the two next steps: logout again, or
-// logout --local. They were forgotten, saying the grant may still be
-// valid, and with them the only means to end it short of the provider's
-// own pages. The logout run again, once the provider answers, ends the
-// grant and forgets them. A certificate or a host name that no try
+// machine does not trust, a host name with no address, a refusal at every
+// try: unsupported_token_type) keeps the tokens, in a file store and in
+// Redis alike, and says in one line, exit 5, what failed, that they are
+// kept and the grant may still be valid, and the next steps: logout again
+// later, or the app's access removed at the provider and logout --local.
+// They were forgotten, saying the grant may still be valid, and with them
+// the only means to end it short of the provider's own pages; then kept,
+// the line named logout again later, which a provider refusing at every
+// try never answers otherwise, or logout --local, without a word of the
+// grant living on or of how to end it. The logout run again, once the
+// provider answers, ends the grant and forgets them. A certificate or a host name that no try
 // changes is tried once: they were tried again until the time-out ran out.
 func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 	untrusted := func(t *testing.T, _ *devEnv, conns *atomic.Int32) string {
@@ -53,6 +57,16 @@ func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 			"could not revoke the refresh token (the certificate of 127.0.0.1 is signed by an unknown authority; set ca_file)"},
 		{"a host with no address", func(*testing.T, *devEnv, *atomic.Int32) string { return "https://revoke.invalid/revoke" }, 0,
 			"could not revoke the refresh token (dial tcp: lookup revoke.invalid"},
+		{"a refusal at every try (unsupported_token_type)", func(t *testing.T, _ *devEnv, sent *atomic.Int32) string {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				sent.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"error":"unsupported_token_type"}`))
+			}))
+			t.Cleanup(srv.Close)
+			return srv.URL + "/revoke"
+		}, 1, "could not revoke the refresh token (HTTP 400 Bad Request, unsupported_token_type)"},
 	} {
 		for _, where := range []string{"file", "redis"} {
 			t.Run(tc.name+" in "+where, func(t *testing.T) {
@@ -85,7 +99,7 @@ func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 				if code != cli.ExitUnreachable || strings.Count(strings.TrimSpace(said), "\n") > 0 || !strings.HasPrefix(said, "freshtoken: dev: the provider's revocation endpoint "+url+" ") {
 					t.Errorf("logout: exit %d, stderr:\n%s\nwant exit 5, one line naming the endpoint", code, said)
 				}
-				for _, want := range []string{tc.said, "; nothing was deleted: the tokens are kept in ", " so that the log-out can be tried again: run `freshtoken --config " + e.config + " logout -e dev` later, or `freshtoken --config " + e.config + " logout --local -e dev` to forget them without revoking them\n"} {
+				for _, want := range []string{tc.said, "; nothing was deleted: the tokens are kept in ", ", and the grant may still be valid at the provider: run `freshtoken --config " + e.config + " logout -e dev` later to end it, or remove the app's access in your account at the provider and run `freshtoken --config " + e.config + " logout --local -e dev` to forget them\n"} {
 					if !strings.Contains(said, want) {
 						t.Errorf("stderr:\n%s\nwant %q in it", said, want)
 					}

@@ -299,6 +299,14 @@ func RevocationKeeps(err error) bool {
 	return err != nil && !errors.Is(err, store.ErrChanged) && !errors.Is(err, freshtoken.ErrGrantRevoked)
 }
 
+// RevocationSent reports whether err, a revocation stopped as its context
+// ended, had sent a request, which the provider may have carried out:
+// stopped before (waiting for the renewal lock, or for the client secret),
+// it sent nothing, and the tokens kept are the grant's as they were.
+func RevocationSent(err error) bool {
+	return errors.Is(err, tokenerr.ErrGivenUp)
+}
+
 // LoginStep is the step that follows msg, the engine's words on a grant
 // that ended, in env: a log-in, or first `token --force` for tokens it
 // says it kept, which the engine names in its own terms, not the command

@@ -464,7 +464,22 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e, err := p.env(r.Context(), name)
+	// The page closed (a tab shut, a page left) as the provider takes its
+	// time does not stop the log-out: stopped, it kept the tokens, the
+	// grant alive at the provider, and said so only in the log, to a
+	// person who had pressed Log out and gone. The proxy stopping does,
+	// the page closed before or not.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	defer cancel(nil)
+	defer context.AfterFunc(r.Context(), func() {
+		if cause := context.Cause(r.Context()); errors.Is(cause, errStopping) {
+			cancel(cause)
+			return
+		}
+		p.log.Info("the page that pressed Log out was closed; the log-out goes on", "env", name)
+	})()
+	defer context.AfterFunc(p.background.ctx, func() { cancel(errStopping) })()
+	e, err := p.env(ctx, name)
 	var (
 		rerr      error
 		unknown   string // the provider's answer that it no longer knows the tokens
@@ -473,7 +488,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		// As `freshtoken logout`: another configuration's tokens, stored
 		// under the name, are neither revoked nor forgotten.
-		rec, lerr := e.src.Record(r.Context())
+		rec, lerr := e.src.Record(ctx)
 		switch {
 		case lerr == nil && rec == nil: // as `freshtoken logout`: nothing to revoke or forget
 			http.Redirect(w, r, p.noticeURL("nothing-to-log-out", name), http.StatusSeeOther)
@@ -494,7 +509,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(lerr, store.ErrCorrupt) && !errors.Is(lerr, store.ErrNewerFormat):
 			// As `freshtoken logout`: a record that cannot be read holds
 			// nothing to revoke; it is deleted, and said to be.
-			if err := e.src.Logout(r.Context()); err != nil {
+			if err := e.src.Logout(ctx); err != nil {
 				p.buttonFailed(w, r, name, "logout-failed", err)
 				return
 			}
@@ -511,7 +526,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		// stored before the revocation took the lock (`freshtoken login`
 		// in a terminal) is kept.
 		kept := false // told below
-		unknown, rerr, err = e.src.RevokeAndLogoutOf(r.Context(), rec, func(rerr error) bool {
+		unknown, rerr, err = e.src.RevokeAndLogoutOf(ctx, rec, func(rerr error) bool {
 			kept = kinds.RevocationKeeps(rerr)
 			return kept
 		})
@@ -534,15 +549,20 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			// as they are, as when they were from the start.
 			p.buttonFailed(w, r, name, "logout-failed", rerr)
 			return
-		case r.Context().Err() != nil:
+		case ctx.Err() != nil:
 			// As `freshtoken logout` interrupted: the proxy is stopping
-			// (a service stop, an upgrade's restart), or the browser
-			// left, before the provider answered. Sent or not, it may not
-			// have ended the grant (one whose refresh token the provider
-			// was seen to revoke has ended, and its tokens were
-			// forgotten): the tokens are kept, for Log out again to
-			// finish it.
-			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s (the provider may have revoked them already); press Log out again to finish it", name, context.Cause(r.Context()), e.src.Location()))
+			// (a service stop, an upgrade's restart) before the provider
+			// answered. Sent or not, it may not have ended the grant (one
+			// whose refresh token the provider was seen to revoke has
+			// ended, and its tokens were forgotten): the tokens are kept,
+			// for Log out again to finish it. Stopped before the
+			// revocation was sent (waiting for the renewal lock), nothing
+			// was.
+			sent := ""
+			if kinds.RevocationSent(rerr) {
+				sent = " (the provider may have revoked them already)"
+			}
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%s: the log-out stopped before its tokens were deleted (%w): they are kept in %s%s; press Log out again to finish it", name, context.Cause(ctx), e.src.Location(), sent))
 			return
 		case errors.Is(rerr, freshtoken.ErrClearText):
 			// Nothing was sent: the tokens are kept until the
@@ -563,20 +583,20 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			// As `freshtoken logout`: the provider could not revoke them
-			// (out of reach, a 5xx at every try, an answer cut off).
-			// Forgotten, they could not end the grant once it answers,
-			// and it lived on at the provider.
-			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept in %s so that the log-out can be tried again: press Log out later, or run `freshtoken logout --local -e %s` to forget them without revoking them", rerr, e.src.Location(), name))
+			// (out of reach, a 5xx at every try, an answer cut off, a
+			// refusal at every try). Forgotten, they could not end the
+			// grant once it answers, and it lived on at the provider.
+			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept in %s, and the grant may still be valid at the provider: press Log out later to end it, or remove the app's access in your account at the provider and run `freshtoken logout --local -e %s` to forget them", rerr, e.src.Location(), name))
 			return
 		}
 		if errors.Is(rerr, freshtoken.ErrGrantRevoked) {
-			// The browser left, or the proxy is stopping, as the access
-			// token's revocation was under way, once the provider had
-			// ended the grant: its tokens were forgotten.
+			// The proxy is stopping as the access token's revocation was
+			// under way, once the provider had ended the grant: its tokens
+			// were forgotten.
 			p.log.Info("the provider ended the grant; the access token's revocation was stopped, and it may stay valid until it expires", "env", name)
 		}
 	}
-	laterKept := errors.Is(err, store.ErrChanged) && r.Context().Err() == nil
+	laterKept := errors.Is(err, store.ErrChanged) && ctx.Err() == nil
 	if err != nil && !laterKept {
 		p.buttonFailed(w, r, name, "logout-failed", err)
 		return

@@ -663,7 +663,7 @@ func TestLogoutButtonKeepsTheTokensWhenRevocationFailed(t *testing.T) {
 		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
 	}
 	_, page := f.get(t, loc)
-	for _, want := range []string{"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of", "nothing was deleted: the tokens are kept in ", "press Log out later, or run `freshtoken logout --local -e rev` to forget them without revoking them"} {
+	for _, want := range []string{"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of", "nothing was deleted: the tokens are kept in ", ", and the grant may still be valid at the provider: press Log out later to end it, or remove the app's access in your account at the provider and run `freshtoken logout --local -e rev` to forget them"} {
 		if !strings.Contains(html.UnescapeString(string(page)), want) {
 			t.Errorf("the page does not say %q:\n%s", want, page)
 		}
@@ -1153,6 +1153,136 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 			}
 			if logs := f.logs.String(); !strings.Contains(logs, tt.said) {
 				t.Errorf("the log does not say %q:\n%s", tt.said, logs)
+			}
+		})
+	}
+}
+
+// TestLogoutButtonStoppedWaitingForTheLock: the proxy stopping while the
+// page's Log out waits for the renewal lock (another process renewing)
+// sends nothing and keeps the tokens, and the log says so and to press Log
+// out again; it said the provider "may have revoked them already", of a
+// revocation never sent.
+func TestLogoutButtonStoppedWaitingForTheLock(t *testing.T) {
+	var sent atomic.Int32
+	revocation := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Add(1) }))
+	t.Cleanup(revocation.Close)
+	f := newFixtureWith(t, fixtureOptions{
+		autoApprove: true,
+		tune:        func(o *proxy.Options) { o.ShutdownGrace = 10 * time.Millisecond },
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation.URL+"/revoke")
+		},
+	})
+	f.login(t, "rev")
+	unlock, err := filestore.New(filepath.Join(filepath.Dir(f.configPath), "store")).Lock(context.Background(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	csrf := f.csrf(t)
+	pressed := make(chan struct{})
+	go func() {
+		defer close(pressed)
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.base)
+		if resp, err := noRedirects.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	// The log-in's wait, then the log-out's.
+	f.logs.WaitFor(t, "the wait for the lock", regexp.MustCompile(`(?s)(msg="waiting for the renewal lock" env=rev.*){2}`))
+	f.stop()
+	<-pressed
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+		t.Fatalf("after a stop during Log out's wait for the lock the store holds %+v, %v; want the tokens kept", rec, err)
+	}
+	logs := f.logs.String()
+	if !regexp.MustCompile(`the log-out stopped before its tokens were deleted \(the proxy is stopping\): they are kept in [^ ]*rev\.json; press Log out again to finish it`).MatchString(logs) {
+		t.Errorf("the log does not say the log-out stopped, the tokens kept, and nothing of a revocation:\n%s", logs)
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d revocation requests; want none", n)
+	}
+}
+
+// TestLogoutButtonGoesOnWhenThePageIsClosed: Log out pressed, and the
+// page closed (a tab shut, a page left) as the provider's revocation
+// endpoint takes its time, ends the grant and forgets the tokens all the
+// same. It stopped with the browser: the tokens were kept, the grant alive
+// at the provider, and only the log said so and to press Log out again, to
+// a person who had pressed it and gone. The proxy stopping after the page
+// closed still stops it, the tokens kept and the log saying so.
+func TestLogoutButtonGoesOnWhenThePageIsClosed(t *testing.T) {
+	for _, stops := range []bool{false, true} {
+		t.Run(fmt.Sprintf("proxy stopping %t", stops), func(t *testing.T) {
+			asked, release := make(chan struct{}), make(chan struct{})
+			t.Cleanup(func() {
+				select {
+				case <-release:
+				default:
+					close(release)
+				}
+			})
+			var revoked atomic.Int32
+			slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.PostFormValue("token_type_hint") == "refresh_token" {
+					close(asked)
+					select {
+					case <-release:
+					case <-r.Context().Done(): // the revocation given up
+						return
+					}
+				}
+				revoked.Add(1)
+			}))
+			t.Cleanup(slow.Close)
+			f := newFixtureWith(t, fixtureOptions{
+				autoApprove: true,
+				tune: func(o *proxy.Options) {
+					if stops {
+						o.ShutdownGrace = 10 * time.Millisecond
+					}
+				},
+				moreConfig: func(f *fixture) string {
+					return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", slow.URL+"/revoke")
+				},
+			})
+			f.login(t, "rev")
+			csrf := f.csrf(t)
+			leave, left := context.WithCancel(context.Background())
+			defer left()
+			pressed := make(chan struct{})
+			go func() {
+				defer close(pressed)
+				req, _ := http.NewRequestWithContext(leave, http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", f.base)
+				if resp, err := noRedirects.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			<-asked
+			left() // the page closed
+			<-pressed
+			// Seen by the proxy: said to go on, or (as it was) given up.
+			f.logs.WaitFor(t, "the proxy seeing the page closed", regexp.MustCompile(`the page that pressed Log out was closed|button failed`))
+			if stops {
+				f.stop()
+				f.logs.WaitFor(t, "the log-out stopped", regexp.MustCompile(`the log-out stopped before its tokens were deleted \(the proxy is stopping\): they are kept in [^ ]*rev\.json \(the provider may have revoked them already\); press Log out again to finish it`))
+				if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+					t.Fatalf("after the proxy stopped the store holds %+v, %v; want the tokens kept", rec, err)
+				}
+				return
+			}
+			close(release)
+			f.stop() // once the log-out in flight has ended
+			if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec != nil {
+				t.Fatalf("after Log out with its page closed the store holds %+v, %v; want the tokens forgotten", rec, err)
+			}
+			if n := revoked.Load(); n != 2 {
+				t.Errorf("%d tokens revoked; want both", n)
 			}
 		})
 	}

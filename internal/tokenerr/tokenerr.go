@@ -99,6 +99,12 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	}
 }
 
+// ErrGivenUp marks a revocation given up as its context ended once its
+// request was sent: the provider may have revoked the token or not. One
+// given up before (waiting for the renewal lock, or for the client secret)
+// sent nothing.
+var ErrGivenUp = errors.New("given up, answered or not")
+
 // TimeoutError is a token request that its time-out ended before the
 // token endpoint answered, told plainly: Go says "context deadline
 // exceeded", which a person cannot act on.
