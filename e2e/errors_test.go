@@ -18,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -465,8 +466,8 @@ func TestCorruptStoreReportedAndKept(t *testing.T) {
 }
 
 // TestMaskedStoreRecordReportedAndKept: a record whose tokens are masked,
-// as json.Marshal writes a store.Record (a program of the person's own
-// wrote it so), is told as such, exit 3, kept, and nothing is sent: it was
+// as a store.Record prints them (a person pasted it from what a program of
+// theirs logged), is told as such, exit 3, kept, and nothing is sent: it was
 // read as tokens, so that `token` blamed the provider for an access token
 // no header can carry (exit 5), and `token --force` sent the masked refresh
 // token and said the provider had ended the grant.
@@ -477,11 +478,11 @@ func TestMaskedStoreRecordReportedAndKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shown, err := json.Marshal(rec)
+	rec.AccessToken, rec.RefreshToken = redact.Mask(rec.AccessToken), redact.Mask(rec.RefreshToken)
+	masked, err := store.Marshal("dev", rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	masked := append([]byte(`{"version":1,"env":"dev",`), shown[1:]...)
 	if err := os.WriteFile(w.storeFile(), masked, 0o600); err != nil {
 		t.Fatal(err)
 	}

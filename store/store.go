@@ -26,6 +26,11 @@ import (
 )
 
 // Record is everything freshtoken knows about one environment's grant.
+// Its JSON (json.Marshal, and what calls it: slog's JSON handler for a
+// record in a struct, a map or a slice; expvar) is the stored form, the
+// tokens whole, as json.Unmarshal reads it back: a program logging a
+// struct that holds a record logs the record itself (its LogValue) or its
+// String instead, which mask them.
 type Record struct {
 	AccessToken   string    `json:"access_token,omitempty"`
 	TokenType     string    `json:"token_type,omitempty"`
@@ -116,8 +121,8 @@ func ScopeWords(scope string) []string {
 }
 
 // String shows the record with its access and refresh tokens masked, so
-// that a program may print or log one (%v, %+v, slog, json.Marshal)
-// without handing out the grant.
+// that a program may print or log one (%v, %+v, slog) without handing out
+// the grant.
 func (r Record) String() string { return r.printed().String() }
 
 // GoString is String for %#v.
@@ -131,37 +136,6 @@ func (r Record) printed() redact.Printed {
 	type shown Record
 	r.AccessToken, r.RefreshToken = redact.MaskSet(r.AccessToken), redact.MaskSet(r.RefreshToken)
 	return redact.Printed{Name: "store.Record", Shown: shown(r)}
-}
-
-// MarshalJSON is the record as String shows it, for json.Marshal and what
-// calls it (slog's JSON handler, for a record in a struct, a map or a
-// slice; expvar): the fields of the stored layout, its tokens masked and
-// a key in its grant's URLs too. It is not the stored layout, which holds
-// them whole: a store keeps a record with Marshal and reads it with
-// Unmarshal.
-func (r Record) MarshalJSON() ([]byte, error) { return r.printed().MarshalJSON() }
-
-// UnmarshalJSON reads a record in the stored layout, as Marshal writes it
-// (and json.Marshal did before it masked the tokens). JSON whose tokens
-// are masked, as MarshalJSON writes them, is an error wrapping ErrCorrupt
-// (as a store's Load says of a record it cannot use): it holds no tokens
-// to use.
-func (r *Record) UnmarshalJSON(data []byte) error {
-	read := recordFields(*r)
-	if err := json.Unmarshal(data, &read); err != nil {
-		return err
-	}
-	if Record(read).masked() {
-		return fmt.Errorf("%w: the JSON holds a store.Record's tokens masked, as json.Marshal writes them; a store keeps records with store.Marshal", ErrCorrupt)
-	}
-	*r = Record(read)
-	return nil
-}
-
-// masked reports whether r holds a token masked, as MarshalJSON writes
-// it: JSON a program wrote with json.Marshal rather than Marshal.
-func (r Record) masked() bool {
-	return redact.IsMasked(r.AccessToken) || redact.IsMasked(r.RefreshToken)
 }
 
 // LoggedInSince reports whether r's tokens come of a log-in made at t or
@@ -295,17 +269,9 @@ func (g Grant) shown() Grant {
 }
 
 // LogValue is String for slog, whose JSON handler would otherwise marshal
-// the fields, the URLs whole.
+// the fields, the URLs whole, as json.Marshal encodes a grant: in the
+// stored form.
 func (g Grant) LogValue() slog.Value { return slog.StringValue(g.String()) }
-
-// MarshalJSON is the grant's fields with a key or a password in its URLs
-// masked, as String masks them. It is not the stored layout, which holds
-// them whole (see Marshal).
-func (g Grant) MarshalJSON() ([]byte, error) { return json.Marshal(grantFields(g.shown())) }
-
-// grantFields is a Grant without its methods: json.Marshal encodes its
-// fields as they are, URLs whole, as the stored layout holds them.
-type grantFields Grant
 
 // String describes g for people: "client ID at TOKEN_URL" (or "of ISSUER",
 // and "of ISSUER at TOKEN_URL" when a token endpoint was set beside it),
@@ -957,30 +923,17 @@ func ValidateNewEnvName(name string) error {
 const formatVersion = 1
 
 // stored is a Record as every store keeps it: with its layout's version and
-// its environment's name, the tokens and the grant's URLs whole, where
-// the JSON of Record and Grant masks them. Its Grant, of a type without
-// Grant's masking MarshalJSON, hides the record's (JSON takes the field of
-// a name nearest the top), and its Problem and Rest hide the record's so
-// that they are written after the grant, as Record orders them.
+// its environment's name.
 type stored struct {
 	Version int    `json:"version"`
 	Env     string `json:"env"`
-	recordFields
-	Grant   grantFields `json:"grant,omitzero"`
-	Problem *Problem    `json:"problem,omitempty"`
-	Rest    *Rest       `json:"rest,omitempty"`
+	Record
 }
 
-// recordFields is a Record without its methods: json.Marshal encodes its
-// fields as they are, tokens whole.
-type recordFields Record
-
 // Marshal encodes env's record r as every store keeps it: indented JSON,
-// with the layout's version and the environment's name, the tokens and
-// the grant's URLs whole. (json.Marshal of a Record masks them.)
+// with the layout's version and the environment's name.
 func Marshal(env string, r *Record) ([]byte, error) {
-	s := stored{Version: formatVersion, Env: env, recordFields: recordFields(*r), Grant: grantFields(r.Grant), Problem: r.Problem, Rest: r.Rest}
-	data, err := json.MarshalIndent(s, "", "  ")
+	data, err := json.MarshalIndent(stored{Version: formatVersion, Env: env, Record: *r}, "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -988,7 +941,8 @@ func Marshal(env string, r *Record) ([]byte, error) {
 }
 
 // Unmarshal decodes a record Marshal encoded. A record that cannot be used
-// (no tokens, or its tokens masked as json.Marshal writes them) is an error
+// (no tokens, or its tokens masked as String shows them, copied from a
+// log) is an error
 // wrapping ErrCorrupt, which says that it was left as it is, at where, and
 // that a log-in replaces it.
 func Unmarshal(data []byte, where string) (*Record, error) {
@@ -1002,10 +956,8 @@ func Unmarshal(data []byte, where string) (*Record, error) {
 	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
-	r := Record(s.recordFields)
-	if r.masked() {
-		return nil, fmt.Errorf("%w: %s holds its tokens masked, as json.Marshal writes a store.Record (a program wrote it so, not with store.Marshal); it was left as it is, and a log-in replaces it", ErrCorrupt, where)
+	if redact.IsMasked(s.AccessToken) || redact.IsMasked(s.RefreshToken) {
+		return nil, fmt.Errorf("%w: %s holds its tokens masked, as a store.Record prints them (copied from what a program printed or logged), not the tokens; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
-	r.Grant, r.Problem, r.Rest = Grant(s.Grant), s.Problem, s.Rest
-	return &r, nil
+	return &s.Record, nil
 }

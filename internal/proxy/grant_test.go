@@ -157,8 +157,8 @@ func TestAPIDigestNamesSeveralResourcesInAnyOrder(t *testing.T) {
 // names to the proxy (of this version or an earlier one) the grant of the
 // tokens it may replace, is what every version made it, from the grant's
 // URLs whole: two grants differing only in the key in their token
-// endpoint's query are two grants. It was made of the grant's JSON, which
-// now masks that key.
+// endpoint's query are two grants. It is made of the grant's JSON, its
+// stored form: a JSON that masked the key made the two one.
 func TestGrantDigestUnchanged(t *testing.T) {
 	g := store.Grant{TokenURL: "https://gw.example.com/token?subscription-key=gw-key-0123456789abcdef", ClientID: "client", Type: "authorization_code", Bound: true}
 	if got, want := proxy.GrantDigest(g), "a0ba0d9d9c64731defc94df486c188c609ec6c29589b7f4a9580bed639f7d295"; got != want {

@@ -866,12 +866,9 @@ func ForOlderProxy(link, tokenURL string) string { return withParam(link, "token
 
 // GrantDigest is how `freshtoken login` names to the proxy the grant of
 // another configuration's tokens that it may replace: the SHA-256, in hex,
-// of every field of g, its URLs whole (as every version digested them;
-// the grant's own JSON masks a key in them), which shows no key its URLs
-// carry.
+// of every field of g, its URLs whole, which shows no key its URLs carry.
 func GrantDigest(g store.Grant) string {
-	type fields store.Grant         // without the grant's masking MarshalJSON
-	b, _ := json.Marshal(fields(g)) // strings and a bool: never fails
+	b, _ := json.Marshal(g) // strings and a bool: never fails
 	return digest("grant", string(b))
 }
 

@@ -83,6 +83,16 @@ func Encodings(v, embedding any) map[string]string {
 	return shown
 }
 
+// Marshalled reports whether how, a way of Encodings', shows the value as
+// json.Marshal encodes it, its own methods for printing and logging not
+// asked: json.Marshal and expvar of every shape, and slog's JSON handler
+// of the value in a struct, a map or a slice (slog asks the value itself,
+// and a struct embedding it, which has its methods, for its LogValue).
+func Marshalled(how string) bool {
+	return strings.HasPrefix(how, "json.Marshal ") || strings.HasPrefix(how, "expvar ") ||
+		how == "slog JSON in a struct" || how == "slog JSON in a map" || how == "slog JSON in a slice"
+}
+
 // Leaked is the part of one of secrets that s shows, or "" if it shows
 // none: a secret whole or either half of it, as it is or written as Go
 // and JSON quote it, URL-escaped (in a query or a path), in base64 (as
