@@ -126,3 +126,32 @@ func keepingWith(t *testing.T, srv *httptest.Server, clock *fakeclock.Clock, rec
 	k.Now, k.Logger = clock.Now, slog.New(slog.NewTextHandler(logs, nil))
 	return k
 }
+
+// TestACachedTokenHandedBackIsRenewedAsItExpires: a provider that hands
+// back its cached access token until it expires, renewed once that token
+// has 30 s left (its turn came late, or the machine woke from sleep). The
+// renewal gains nothing, but the next is made as the token expires, when
+// the provider has a new one to give: held a minute, the token file held
+// an expired access token for the 30 s after.
+func TestACachedTokenHandedBackIsRenewedAsItExpires(t *testing.T) {
+	clock := fakeclock.New()
+	cached := clock.Now().Add(30 * time.Second)
+	var renewals atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := renewals.Add(1)
+		expiresIn := 3600 // a new token once the cached one has expired
+		if left := cached.Sub(clock.Now()); left > 0 {
+			expiresIn = int(left / time.Second)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":%d}`, n, expiresIn)
+	}))
+	t.Cleanup(srv.Close)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: clock.Now().Add(-time.Hour), Expiry: cached}, true, &logs)
+	sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(5*time.Minute), func() int { return int(renewals.Load()) })
+	if len(sent) != 2 || sent[1].After(cached) {
+		t.Errorf("renewals at %v; want one now, its cached token handed back, and one as it expires at %v", sent, cached)
+	}
+}
