@@ -773,7 +773,7 @@ func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, lo
 			}
 		}
 	}
-	return max(next.Sub(now), minWait)
+	return max(next.Sub(k.now()), minWait) // the clock read after any counting
 }
 
 // source is env's Source for a look: the one its last look used while
