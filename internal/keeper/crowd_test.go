@@ -288,6 +288,27 @@ func TestRenewalsElsewhereAreReadAheadOfTheRenewal(t *testing.T) {
 	t.Fatal("not renewed in 10 looks")
 }
 
+// TestTheLookBeforeARenewalOnASlowStoreWakesAtItsPlan: on a Redis far
+// away, each read of a record taking 600 ms, the look readAhead before a
+// renewal reads the records for renewals made elsewhere, and its watch
+// sleeps until the plan from the clock read after that reading: from the
+// one read before it, the watch woke, and renewed, as late as the reading
+// took.
+func TestTheLookBeforeARenewalOnASlowStoreWakesAtItsPlan(t *testing.T) {
+	_, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	st, far := farRedis(t, clock, nil)
+	const env = "client001"
+	k := keeperLoggedIn(t, st, root, clock, clientNames(1), true, 0)
+	plan := record(t, k, env).Expiry.Add(-time.Minute)
+	clock.Advance(plan.Add(-1500 * time.Millisecond).Sub(clock.Now()))
+	far.Store(true)
+	wait := k.keep(context.Background(), env, time.Minute)
+	if next := clock.Now().Add(wait); next.After(plan) && wait > minWait {
+		t.Fatalf("the look 1.5 s before the plan (%s) ended at %s and slept until %s; want the plan at the latest",
+			plan.Format(time.TimeOnly), clock.Now().Format("15:04:05.000"), next.Format("15:04:05.000"))
+	}
+}
+
 // TestSlotsAreWorkedOutOnlyAsPlansChange: 2000 environments of one token
 // endpoint planned together. Worked out again at each look of each, the
 // slots of all 2000 (see slot) would take seconds of the machine a

@@ -76,30 +76,36 @@ func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
 	}
 }
 
-// TestAGrantKeptAliveIsNotHeldForItsAccessToken: a grant kept alive for
-// its refresh token (no token file), whose renewals bring access tokens
-// lasting a second and refresh tokens lasting 10 s: the renewals gain
-// what they are for, and are not held a minute for the access token,
-// which held the grant past its refresh token's expiry (the demo's grant,
-// its refresh tokens lasting 2 s, ended so).
+// TestAGrantKeptAliveIsNotHeldForItsAccessToken: a grant whose renewals
+// bring access tokens lasting a second and refresh tokens lasting 10 s:
+// kept alive for its refresh token (no token file), its renewals gain what
+// they are for; with a token file, one held a minute for its access token
+// would end the grant. Neither is held: judged by its access token, the
+// grant was held a minute after each renewal, past its refresh token's
+// expiry, and ended (the demo's grant, its refresh tokens lasting 2 s,
+// ended so).
 func TestAGrantKeptAliveIsNotHeldForItsAccessToken(t *testing.T) {
-	clock := fakeclock.New()
-	var renewals atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n := renewals.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-renewed-%d","token_type":"bearer","expires_in":1,"refresh_token_expires_in":10}`, n, n)
-	}))
-	t.Cleanup(srv.Close)
-	var logs syncBuffer
-	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
-		IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Second), RefreshExpiry: clock.Now().Add(10 * time.Second)}, false, &logs)
-	runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(2*time.Minute), func() int { return int(renewals.Load()) })
-	if n := renewals.Load(); n < 12 {
-		t.Errorf("%d renewals in two minutes of refresh tokens lasting 10 s; want one every 9 s", n)
-	}
-	if strings.Contains(logs.String(), "gained nothing") {
-		t.Errorf("the log says a renewal gained nothing:\n%s", logs.String())
+	for _, tokenFile := range []bool{false, true} {
+		t.Run(fmt.Sprintf("token file %v", tokenFile), func(t *testing.T) {
+			clock := fakeclock.New()
+			var renewals atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n := renewals.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-renewed-%d","token_type":"bearer","expires_in":1,"refresh_token_expires_in":10}`, n, n)
+			}))
+			t.Cleanup(srv.Close)
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Second), RefreshExpiry: clock.Now().Add(10 * time.Second)}, tokenFile, &logs)
+			runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(2*time.Minute), func() int { return int(renewals.Load()) })
+			if n := renewals.Load(); n < 12 {
+				t.Errorf("%d renewals in two minutes of refresh tokens lasting 10 s; want one every 9 s at least", n)
+			}
+			if strings.Contains(logs.String(), "gained nothing") {
+				t.Errorf("the log says a renewal gained nothing:\n%s", logs.String())
+			}
+		})
 	}
 }
 
@@ -125,4 +131,33 @@ func keepingWith(t *testing.T, srv *httptest.Server, clock *fakeclock.Clock, rec
 	}
 	k.Now, k.Logger = clock.Now, slog.New(slog.NewTextHandler(logs, nil))
 	return k
+}
+
+// TestACachedTokenHandedBackIsRenewedAsItExpires: a provider that hands
+// back its cached access token until it expires, renewed once that token
+// has 30 s left (its turn came late, or the machine woke from sleep). The
+// renewal gains nothing, but the next is made as the token expires, when
+// the provider has a new one to give: held a minute, the token file held
+// an expired access token for the 30 s after.
+func TestACachedTokenHandedBackIsRenewedAsItExpires(t *testing.T) {
+	clock := fakeclock.New()
+	cached := clock.Now().Add(30 * time.Second)
+	var renewals atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := renewals.Add(1)
+		expiresIn := 3600 // a new token once the cached one has expired
+		if left := cached.Sub(clock.Now()); left > 0 {
+			expiresIn = int(left / time.Second)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":%d}`, n, expiresIn)
+	}))
+	t.Cleanup(srv.Close)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: clock.Now().Add(-time.Hour), Expiry: cached}, true, &logs)
+	sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(5*time.Minute), func() int { return int(renewals.Load()) })
+	if len(sent) != 2 || sent[1].After(cached) {
+		t.Errorf("renewals at %v; want one now, its cached token handed back, and one as it expires at %v", sent, cached)
+	}
 }

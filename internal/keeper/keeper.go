@@ -661,7 +661,7 @@ func (k *Keeper) warnLapsing(ctx context.Context, env, endpoint string, rec *sto
 // its plan (src.Plan); one whose client the provider rejected, an hour
 // after the rejection (rejectedRetry), or at once after an edit of the
 // configuration since; one after a renewal that gained nothing (see
-// noteGain), noGainWait after it at the soonest.
+// noteGain), no sooner than noteGain said.
 func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
 	plan = src.Plan(rec)
 	now, at, why := k.now(), plan.At, plan.Reason()
@@ -694,7 +694,8 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 }
 
 // noGainWait is how long after a renewal that gained nothing (see
-// noteGain) the next renewal of its environment waits at least.
+// noteGain) the next renewal of its environment waits, unless the token it
+// brought expires sooner.
 const noGainWait = time.Minute
 
 // noteGain notes whether env's renewal, which replaced was with rec, its
@@ -705,8 +706,8 @@ const noGainWait = time.Minute
 // either. A provider that hands back its cached token until it expires, or
 // issues tokens lasting a second (or expired as a slow answer arrives), had
 // the keeper renew as often as the engine allows, once a second, 60 a
-// minute where FreeAgent allows 15. Its next renewal waits noGainWait (see
-// due), and the log says so once, until a renewal gains again. Without a
+// minute where FreeAgent allows 15. Its next renewal waits noGainWait, or
+// until that token expires if sooner (see due), and the log says so once, until a renewal gains again. Without a
 // token file the access token is not what a renewal is for; nor is a
 // refresh token expiring within twice noGainWait held for it, which would
 // end the grant. A renewal the engine did not make (another process's
@@ -725,6 +726,12 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 		delete(k.noGain, env)
 		return
 	}
+	// A cached token handed back is renewed as it expires, when the
+	// provider has a new one to give: held a minute, one handed back with
+	// 30 s left stayed in the token file expired for the 30 s after.
+	if rec.Expiry.Sub(now) > time.Second && rec.Expiry.Before(until) {
+		until = rec.Expiry
+	}
 	_, told := k.noGain[env]
 	if k.noGain == nil {
 		k.noGain = map[string]time.Time{}
@@ -734,8 +741,8 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 	if told {
 		level = slog.LevelDebug
 	}
-	k.Logger.Log(ctx, level, "keeper: the renewal gained nothing: the provider's new access token expires no later than the one it replaced, or within a second; the next renewal waits a minute, as one made at once would gain nothing either",
-		"env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339))
+	k.Logger.Log(ctx, level, "keeper: the renewal gained nothing: the provider's new access token expires no later than the one it replaced, or within a second; the next renewal waits a minute, or until that token expires if sooner, as one made at once would gain nothing either",
+		"env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339), "next", until.Format(time.RFC3339))
 }
 
 // planned is the step after env's renewal, which replaced was with rec.
@@ -766,7 +773,7 @@ func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, lo
 			}
 		}
 	}
-	return max(next.Sub(now), minWait)
+	return max(next.Sub(k.now()), minWait) // the clock read after any counting
 }
 
 // source is env's Source for a look: the one its last look used while
