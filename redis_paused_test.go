@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -316,5 +317,47 @@ func TestPanicInARenewalLeftGoingEndsItAlone(t *testing.T) {
 	tok, err := src.Token()
 	if err != nil || tok.AccessToken == held.AccessToken {
 		t.Fatalf("the call after the panic: %v, %v; want a renewed token", tok, err)
+	}
+}
+
+// TestStalledStoreEndsWithTheCallersDeadline: a library program's
+// TokenContext with a 3 s deadline, its token expired (nothing to serve
+// meanwhile), returns at that deadline while Redis takes connections and
+// does not answer (paused): it returned after the 20 s of Redis's
+// read_timeout, go-redis giving the lock's command up only then. Nothing
+// was sent, and once Redis answers the next call renews, the lock not left
+// standing.
+func TestStalledStoreEndsWithTheCallersDeadline(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	held, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	srv.Pause(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = src.TokenContext(ctx)
+	took := time.Since(start)
+	srv.Resume(t)
+	if took > 10*time.Second {
+		t.Errorf("TokenContext with a deadline of 3 s returned after %s", took.Round(time.Second))
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("at the caller's deadline: %v; want the deadline's error", err)
+	}
+	if n := r.provider.Stats().Refreshes; n != 0 {
+		t.Fatalf("%d refreshes sent for a caller that gave up waiting for the lock", n)
+	}
+	tok, err := src.TokenContext(t.Context())
+	if err != nil || tok.AccessToken == held.AccessToken {
+		t.Fatalf("once Redis answers: %v, %v; want a renewed token", tok, err)
 	}
 }
