@@ -25,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/resting"
+	"github.com/freshtoken/freshtoken/internal/stallwatch"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/internal/wake"
 	"github.com/freshtoken/freshtoken/store"
@@ -431,7 +432,11 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 		mu    sync.Mutex
 		later *time.Timer // tells a stall kept from the listeners once the token served expires
 	)
-	return store.WithStalledFilter(ctx, func(what string, stalled bool, above func(string, bool)) {
+	above := stallwatch.Listener(ctx)
+	if above == nil {
+		above = func(string, bool) {}
+	}
+	return stallwatch.With(ctx, func(what string, stalled bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !stalled {
