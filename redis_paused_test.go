@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -317,4 +318,96 @@ func TestPanicInARenewalLeftGoingEndsItAlone(t *testing.T) {
 	if err != nil || tok.AccessToken == held.AccessToken {
 		t.Fatalf("the call after the panic: %v, %v; want a renewed token", tok, err)
 	}
+}
+
+// TestStalledStoreEndsWithTheCallersDeadline: a library program's
+// TokenContext with a 3 s deadline, its token expired (nothing to serve
+// meanwhile), returns at that deadline while Redis takes connections and
+// does not answer (paused): it returned after the 20 s of Redis's
+// read_timeout, go-redis giving the lock's command up only then. Nothing
+// was sent, and once Redis answers the next call renews, the lock not left
+// standing.
+func TestStalledStoreEndsWithTheCallersDeadline(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	held, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	srv.Pause(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = src.TokenContext(ctx)
+	took := time.Since(start)
+	srv.Resume(t)
+	if took > 10*time.Second {
+		t.Errorf("TokenContext with a deadline of 3 s returned after %s", took.Round(time.Second))
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("at the caller's deadline: %v; want the deadline's error", err)
+	}
+	if n := r.provider.Stats().Refreshes; n != 0 {
+		t.Fatalf("%d refreshes sent for a caller that gave up waiting for the lock", n)
+	}
+	tok, err := src.TokenContext(t.Context())
+	if err != nil || tok.AccessToken == held.AccessToken {
+		t.Fatalf("once Redis answers: %v, %v; want a renewed token", tok, err)
+	}
+}
+
+// TestCallerJoiningAStalledRenewalIsToldOfTheStall: a caller with no valid
+// token that joins another caller's renewal while its call to the store
+// stalls (Redis paused) is told the stall through its own context
+// (store.WithStalled), as the renewal's own caller is: only the caller
+// that began a renewal was told, and one that joined it heard nothing of
+// why it waited (a library program's notice, a proxy's request bound by
+// its timeout).
+func TestCallerJoiningAStalledRenewalIsToldOfTheStall(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour) // expired: nothing serves meanwhile
+	srv.Pause(t)
+	defer srv.Resume(t)
+	listening := func(stalls chan<- string, patience time.Duration) context.Context {
+		ctx, cancel := context.WithTimeout(store.WithStalled(t.Context(), func(what string, stalled bool) {
+			if stalled {
+				stalls <- what
+			}
+		}), patience)
+		t.Cleanup(cancel)
+		return ctx
+	}
+	leaderStalls, joinerStalls := make(chan string, 10), make(chan string, 10)
+	led := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(listening(leaderStalls, store.StallNotice+5*time.Second))
+		led <- err
+	}()
+	what := testenv.Receive(t, "the stall told to the renewal's caller", leaderStalls)
+	// The caller that joins gives up first, the renewal still going.
+	if _, err := src.TokenContext(listening(joinerStalls, time.Second)); err == nil {
+		t.Fatal("an expired token renewed while Redis does not answer")
+	}
+	if n := len(joinerStalls); n != 1 {
+		t.Fatalf("a caller that joined the stalled renewal was told of the stall %d times; want once", n)
+	}
+	if got := <-joinerStalls; got != what {
+		t.Errorf("the caller that joined was told %q stalled; the renewal's caller %q", got, what)
+	}
+	testenv.Receive(t, "the renewal's caller", led)
 }

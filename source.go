@@ -25,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/resting"
+	"github.com/freshtoken/freshtoken/internal/stallwatch"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/internal/wake"
 	"github.com/freshtoken/freshtoken/store"
@@ -416,6 +417,10 @@ type flight struct {
 	store     string
 	valid     *store.Record
 	sent      atomic.Bool
+	// stallNow is the store a call of the renewal has left unanswered
+	// for store.StallNotice, while it does ("" while none).
+	stallMu  sync.Mutex
+	stallNow string
 }
 
 // flightKey is the context key of the flight a renewal is, for exchange.
@@ -424,28 +429,29 @@ type flightKey struct{}
 // watch is ctx for f's renewal, which s leads for a caller that is served
 // the valid token at a stall if meanwhile (see waitFor): its calls to the
 // store that stall close f.stalled, and its token requests set f.sent. A
-// stall that serves the caller is told to ctx's own listeners
-// (store.WithStalled) only if it lasts past the token's expiry, the
-// renewal still going: a command at a terminal said it waited for Redis,
+// stall that serves the caller is not told to ctx's own listeners
+// (store.WithStalled): a command at a terminal said it waited for Redis,
 // and then that it used the valid token; a proxy whose timeout is under
 // store.StallNotice answered 503 at the stall, racing the token served.
+// A caller that joins the renewal once that token no longer serves it is
+// told instead (see tellStall).
 func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.Context {
 	ctx = context.WithValue(ctx, flightKey{}, f)
-	var (
-		mu    sync.Mutex
-		later *time.Timer // tells a stall kept from the listeners once the token served expires
-	)
-	return store.WithStalledFilter(ctx, func(what string, stalled bool, above func(string, bool)) {
-		mu.Lock()
-		defer mu.Unlock()
+	above := stallwatch.Listener(ctx)
+	if above == nil {
+		above = func(string, bool) {}
+	}
+	return stallwatch.With(ctx, func(what string, stalled bool) {
+		f.stallMu.Lock()
+		defer f.stallMu.Unlock()
 		if !stalled {
-			if later != nil {
-				later.Stop()
-				later = nil
+			if f.stallNow == what {
+				f.stallNow = ""
 			}
 			above(what, false)
 			return
 		}
+		f.stallNow = what
 		r := s.cur.Load()
 		serves := !f.sent.Load() && s.stillServes(r)
 		f.stallOnce.Do(func() {
@@ -457,28 +463,27 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 		})
 		if !meanwhile || !serves {
 			above(what, true)
-			return
-		}
-		if later == nil {
-			var t *time.Timer
-			t = time.AfterFunc(r.Expiry.Sub(s.now()), func() {
-				mu.Lock()
-				defer mu.Unlock()
-				if later != t {
-					return // the stall ended first
-				}
-				later = nil
-				select {
-				case <-f.done:
-				default:
-					if ctx.Err() == nil {
-						above(what, true)
-					}
-				}
-			})
-			later = t
 		}
 	})
+}
+
+// tellStall tells the function store.WithStalled gave ctx, a caller that
+// waits for f's renewal with no token to serve it meanwhile, of the stall
+// of the renewal's call to the store while it lasts: the renewal tells
+// only its own caller's, and not at all the stall that served its caller
+// the valid token (see watch), so a proxy's request whose token expired
+// since, bound by its timeout, waited for the store's own wait (20 s a try
+// with a long read_timeout), and a library program's caller heard nothing.
+func (f *flight) tellStall(ctx context.Context) {
+	tell := stallwatch.Listener(ctx)
+	if tell == nil {
+		return
+	}
+	f.stallMu.Lock()
+	defer f.stallMu.Unlock()
+	if f.stallNow != "" {
+		tell(f.stallNow, true)
+	}
 }
 
 // sentIn records that the renewal ctx is for (see watch), if any, has
@@ -987,9 +992,10 @@ func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.
 // any token request was sent, the renewal goes on without the caller, as
 // long as ctx lasts: no token request starts once ctx has ended, so a
 // program that ends ctx and then waits for the requests told to
-// Options.Sending leaves none unstored. A stall so served is told to the
-// function store.WithStalled gave ctx only if it lasts past the token's
-// expiry: until then the caller is not kept waiting.
+// Options.Sending leaves none unstored. A stall so served is not told to
+// the function store.WithStalled gave ctx (the caller is not kept
+// waiting); a caller that joins the renewal with no valid token to serve
+// it is told it.
 func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if s.unmade() {
 		return nil, errNotMade
@@ -2049,10 +2055,12 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 // has stalled before any token request went out (a Redis that takes
 // connections and does not answer, whose own wait may last minutes), it
 // returns the token in memory while it is still valid, saying so, and
-// leaves the renewal to end without this caller; nil otherwise.
+// leaves the renewal to end without this caller; nil otherwise. A caller
+// that joined the renewal and is not so served is told of the stall
+// (tellStall).
 func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool) *store.Record {
 	var stalled <-chan struct{}
-	if meanwhile {
+	if meanwhile || !leader {
 		stalled = f.stalled
 	}
 	var ended <-chan struct{}
@@ -2069,8 +2077,11 @@ func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool)
 			// The leader is served as its renewal's stall was told (see
 			// watch); a caller that joined it, while its token serves.
 			r := f.valid
-			if r == nil || f.sent.Load() || (!leader && !s.stillServes(r)) {
+			if !meanwhile || r == nil || f.sent.Load() || (!leader && !s.stillServes(r)) {
 				stalled = nil // the answer is the renewal's to store, or nothing serves
+				if !leader {
+					f.tellStall(ctx)
+				}
 				continue
 			}
 			level := slog.LevelDebug // said already: each caller meets the stall while it lasts

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/stallwatch"
 )
 
 // Record is everything freshtoken knows about one environment's grant.
@@ -694,9 +695,6 @@ func Waiting(ctx context.Context) {
 	}
 }
 
-// stalledKey is the context key of the function WithStalled adds.
-type stalledKey struct{}
-
 // StallNotice is how long a Store's call waits unanswered for a server
 // before it says so (WatchStall).
 const StallNotice = 2 * time.Second
@@ -714,28 +712,14 @@ const StallNotice = 2 * time.Second
 // layer (a command, the proxy, the engine) may listen. It may be called
 // from another goroutine, and for each call.
 func WithStalled(ctx context.Context, stalled func(what string, stalled bool)) context.Context {
-	if outer, _ := ctx.Value(stalledKey{}).(func(string, bool)); outer != nil {
+	if outer := stallwatch.Listener(ctx); outer != nil {
 		inner := stalled
 		stalled = func(what string, s bool) {
 			outer(what, s)
 			inner(what, s)
 		}
 	}
-	return context.WithValue(ctx, stalledKey{}, stalled)
-}
-
-// WithStalledFilter is WithStalled for a layer that may answer a stall
-// itself (the engine, serving the valid token it holds while its renewal
-// waits for the store): filter is told first, and tells the function ctx
-// already had, the layers above, through above, what it chooses, when it
-// chooses (a stall only once its caller is kept waiting). above does
-// nothing when ctx had no function.
-func WithStalledFilter(ctx context.Context, filter func(what string, stalled bool, above func(what string, stalled bool))) context.Context {
-	above, _ := ctx.Value(stalledKey{}).(func(string, bool))
-	if above == nil {
-		above = func(string, bool) {}
-	}
-	return context.WithValue(ctx, stalledKey{}, func(what string, s bool) { filter(what, s, above) })
+	return stallwatch.With(ctx, stalled)
 }
 
 // WatchStall is called by a Store as it sends a call to what, a server,
@@ -745,7 +729,7 @@ func WithStalledFilter(ctx context.Context, filter func(what string, stalled boo
 // StallNotice passes first, and, unless ctx ended the call, when it ends
 // within that time, or is answered after it, once its stall has been told.
 func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
-	stalled, _ := ctx.Value(stalledKey{}).(func(string, bool))
+	stalled := stallwatch.Listener(ctx)
 	if stalled == nil {
 		return func(bool) {}
 	}

@@ -1187,6 +1187,41 @@ func TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout(t *testin
 	}
 }
 
+// TestStalledStoreOutlivingTheTokenByTheClockIsAnsweredWithinTheTimeout:
+// as TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout,
+// the token served at the stall valid 29 minutes more and then expired by
+// the engine's clock (as over a machine's sleep, which a timer of Go's
+// does not count): the request after gets 503 store_unreachable once the
+// environment's timeout has passed. The stall kept from the proxy was told
+// by a timer set for the token's expiry, 29 minutes of the process's own
+// time away, and the request waited for Redis's own wait (20 s here).
+func TestStalledStoreOutlivingTheTokenByTheClockIsAnsweredWithinTheTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"2s\"\nrefresh_before = \"30m\"\n"
+		}})
+	f.login(t, "short")
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(31 * time.Minute)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request whose store stalls, the token valid 29 minutes more: %d %s", resp.StatusCode, body)
+	}
+	f.clock.Advance(30 * time.Minute)
+	start := time.Now()
+	resp, body := f.get(t, "/short/v2/company")
+	if took := time.Since(start); took > 10*time.Second { // the timeout is 2 s; Redis's wait 20 s
+		t.Errorf("the request was answered after %s", took)
+	}
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
+		t.Errorf("a request whose token expired while the store stalls: %d %s", resp.StatusCode, body)
+	}
+}
+
 // TestStoreAnsweringAgainEndsTheStall: a renewal (the token expired, none
 // to serve meanwhile) whose Redis leaves the lock unanswered past
 // store.StallNotice and then answers, and whose provider is then slow,

@@ -1484,7 +1484,14 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	var watch markWatch
 	told := false // store.Waiting: the lock is another holder's
 	for {
-		ok, err := s.tryLock(ctx, env, holder, ttl, &watch)
+		// go-redis gives a command up only at its time-outs, which a Redis
+		// that does not answer (paused, or behind a lost connection) makes
+		// seconds (read_timeout), after the caller's deadline or Ctrl-C.
+		tried := make(chan struct{})
+		ok, err := await.Result(ctx, func() (bool, error) {
+			defer close(tried)
+			return s.tryLock(ctx, env, holder, ttl, &watch)
+		})
 		if err != nil {
 			s.mu.Lock()
 			keep := s.kept[env] > 0 && !s.closing
@@ -1496,8 +1503,14 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			}
 			s.mu.Unlock()
 			if !keep {
-				// The lock may have been taken all the same, its answer lost.
-				go s.release(env, holder)
+				// The lock may have been taken all the same, its answer
+				// lost, or yet to come (a try given up at ctx's end): it
+				// is released once that try ends, not before, when Redis
+				// could take the release first.
+				go func() {
+					<-tried
+					s.release(env, holder)
+				}()
 			}
 			<-turn
 			if ctx.Err() != nil {
@@ -1759,7 +1772,11 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	held, err := s.script(check).Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, s.lockTTL().Milliseconds(), s.inFlightTTL().Milliseconds()).Bool()
+	// Ended with ctx, as Lock's tries: nothing is sent yet. A check that
+	// lands after the lock's release does nothing.
+	held, err := await.Result(ctx, func() (bool, error) {
+		return s.script(check).Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder, s.lockTTL().Milliseconds(), s.inFlightTTL().Milliseconds()).Bool()
+	})
 	if err != nil {
 		return false, s.failed(ctx, "check the renewal lock", err)
 	}

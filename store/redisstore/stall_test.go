@@ -112,3 +112,52 @@ func TestStalledCallAnsweredWithAnErrorEndsTheStall(t *testing.T) {
 		t.Fatal("the stalled call, answered with an error reply, did not tell its end")
 	}
 }
+
+// TestLockCallsEndWithTheirCaller: Lock and HoldsLock, which a renewal
+// calls before its token request is sent, end with their caller's context
+// (a deadline, Ctrl-C) while Redis takes the connection and does not
+// answer (paused): go-redis gives a command up only at read_timeout, and a
+// library program's TokenContext with a 3 s deadline returned after the
+// 20 s its Redis URL gave. A lock attempt given up that Redis runs once it
+// answers again is released after it, not left standing for its TTL.
+func TestLockCallsEndWithTheirCaller(t *testing.T) {
+	srv := redistest.Start(t)
+	s := opened(t, srv.URL+"?read_timeout=20s")
+	s.LockTTL = time.Minute // past the test: a lock left standing would show
+	// Its connection made, before the pause.
+	if _, err := s.Load(context.Background(), "sandbox"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	within := func(what string, call func(ctx context.Context) error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		err := call(ctx)
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("%s with a deadline of 1 s returned after %s", what, took.Round(time.Second))
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s given up at the caller's deadline: %v; want the deadline's error", what, err)
+		}
+	}
+	srv.Pause(t)
+	within("Lock", func(ctx context.Context) error {
+		_, err := s.Lock(ctx, "sandbox")
+		return err
+	})
+	srv.Resume(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	unlock, err := s.Lock(ctx, "sandbox")
+	if err != nil {
+		t.Fatalf("the lock, once Redis answers again: %v; want it free, the attempt given up released", err)
+	}
+	defer unlock()
+	srv.Pause(t)
+	within("HoldsLock", func(ctx context.Context) error {
+		_, err := s.HoldsLock(ctx, "sandbox")
+		return err
+	})
+	srv.Resume(t)
+}

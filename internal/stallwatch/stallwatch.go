@@ -1,0 +1,22 @@
+// Package stallwatch holds, in a context, the function a store's calls tell
+// whether their server answers (store.WithStalled, store.WatchStall), for
+// the engine, which decides what its callers' functions are told of a
+// stall it answers itself (serving the valid token it holds).
+package stallwatch
+
+import "context"
+
+// key is the context key of the function With adds.
+type key struct{}
+
+// Listener returns the function ctx carries, nil if none.
+func Listener(ctx context.Context) func(what string, stalled bool) {
+	f, _ := ctx.Value(key{}).(func(string, bool))
+	return f
+}
+
+// With returns a copy of ctx that carries f in place of any function ctx
+// carried: f is told alone, and tells the one before it what it chooses.
+func With(ctx context.Context, f func(what string, stalled bool)) context.Context {
+	return context.WithValue(ctx, key{}, f)
+}
