@@ -959,29 +959,12 @@ type stored struct {
 	Rest    *Rest       `json:"rest,omitempty"`
 }
 
-// recordFields is a Record's fields, without its methods, as stored: but
-// for the grant, the problem and the rest, which stored writes after them.
-// A field added to Record is added here too (the conversion between them
-// needs it), with the same tag.
-type recordFields struct {
-	AccessToken        string     `json:"access_token,omitempty"`
-	TokenType          string     `json:"token_type,omitempty"`
-	Expiry             time.Time  `json:"expiry,omitzero"`
-	RefreshToken       string     `json:"refresh_token,omitempty"`
-	RefreshExpiry      time.Time  `json:"refresh_token_expiry,omitzero"`
-	IssuedAt           time.Time  `json:"issued_at,omitzero"`
-	LoggedInAt         time.Time  `json:"logged_in_at,omitzero"`
-	RenewedAt          time.Time  `json:"renewed_at,omitzero"`
-	Renewals           int        `json:"renewals"`
-	RenewedFor         string     `json:"renewed_for,omitempty"`
-	RejectedInARow     int        `json:"rejected_in_a_row,omitempty"`
-	RefreshNotExtended bool       `json:"refresh_not_extended,omitempty"`
-	Scope              string     `json:"scope,omitempty"`
-	LoggedInWith       ConfigFile `json:"logged_in_with,omitzero"`
-	Grant              Grant      `json:"-"`
-	Problem            *Problem   `json:"-"`
-	Rest               *Rest      `json:"-"`
-}
+// recordFields is a Record without its methods (whose JSON masks the
+// tokens), as stored: its grant, problem and rest are stored's own fields,
+// which stand above them and are written after the others. The layout is
+// Record's JSON names, whose every field storetest.FullStored holds as
+// every version wrote it.
+type recordFields Record
 
 // Marshal encodes env's record r as every store keeps it: indented JSON,
 // with the layout's version and the environment's name, the tokens and
