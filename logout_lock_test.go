@@ -30,13 +30,8 @@ func TestLogoutLetsNoRenewalInBetween(t *testing.T) {
 			r := newRig(t, devprovider.Options{})
 			r.settings.RevocationURL = r.url + "/v2/revoke"
 			st := &heldStore{Store: newStore()}
-			src := r.sourceOn(st)
-			r.login(src)
+			src, loggedIn := r.loggedInOn(st)
 			ctx := context.Background()
-			loggedIn, err := src.Record(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
 			keeper := r.sourceOn(newStore()) // another process's, on the same store
 			renewed := make(chan error, 1)
 			var sent int // token requests before the keeper's renewal
