@@ -29,15 +29,7 @@ import (
 func TestSaveLoginIfChecksTheRecordStoredMeanwhile(t *testing.T) {
 	for _, kind := range []string{"file", "redis", "keyring"} {
 		t.Run(kind, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "tokens")
-			newStore := func() store.Store { return filestore.New(dir) }
-			switch kind {
-			case "redis":
-				_, newStore = sharedRedis(t)
-			case "keyring":
-				keyringtest.Start(t)
-				newStore = func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
-			}
+			newStore := sharedStore(t, kind)
 			r := newRig(t, devprovider.Options{})
 			src := r.sourceOn(newStore())
 			r.login(src)

@@ -83,6 +83,19 @@ func TestLogoutKeepsANewerFreshtokensLoginThatLandsInTheGap(t *testing.T) {
 	}
 }
 
+// loggedInOn is a source for the rig's environment backed by st, logged
+// in, and the record its log-in stored.
+func (r *rig) loggedInOn(st store.Store) (*freshtoken.Source, *store.Record) {
+	r.t.Helper()
+	src := r.sourceOn(st)
+	r.login(src)
+	rec, err := src.Record(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return src, rec
+}
+
 // TestLogoutOfKeepsALaterLogIn: LogoutOf deletes the log-in it was given,
 // renewed since or not, and keeps a later log-in's tokens, stored after it
 // was looked at (as a revocation let the renewal lock go), with
@@ -91,13 +104,8 @@ func TestLogoutKeepsANewerFreshtokensLoginThatLandsInTheGap(t *testing.T) {
 func TestLogoutOfKeepsALaterLogIn(t *testing.T) {
 	r := newRig(t, devprovider.Options{})
 	st := &storetest.LandsAfterLoad{Store: r.store}
-	src := r.sourceOn(st)
-	r.login(src)
+	src, loggedIn := r.loggedInOn(st)
 	ctx := context.Background()
-	loggedIn, err := src.Record(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := src.Renew(ctx); err != nil { // renewed since: the same log-in
 		t.Fatal(err)
 	}
@@ -108,7 +116,8 @@ func TestLogoutOfKeepsALaterLogIn(t *testing.T) {
 		t.Fatalf("after LogoutOf the store holds %+v (%v); want the renewed log-in deleted", rec, err)
 	}
 	r.login(src)
-	if loggedIn, err = src.Record(ctx); err != nil {
+	loggedIn, err := src.Record(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	later := storetest.LaterLogIn(loggedIn)

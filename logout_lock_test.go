@@ -5,16 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
-	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
-	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // TestLogoutLetsNoRenewalInBetween: a log-out revoked the grant under the
@@ -29,25 +26,12 @@ import (
 func TestLogoutLetsNoRenewalInBetween(t *testing.T) {
 	for _, kind := range []string{"file", "redis", "keyring"} {
 		t.Run(kind, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "tokens")
-			newStore := func() store.Store { return filestore.New(dir) }
-			switch kind {
-			case "redis":
-				_, newStore = sharedRedis(t)
-			case "keyring":
-				keyringtest.Start(t)
-				newStore = func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
-			}
+			newStore := sharedStore(t, kind)
 			r := newRig(t, devprovider.Options{})
 			r.settings.RevocationURL = r.url + "/v2/revoke"
 			st := &heldStore{Store: newStore()}
-			src := r.sourceOn(st)
-			r.login(src)
+			src, loggedIn := r.loggedInOn(st)
 			ctx := context.Background()
-			loggedIn, err := src.Record(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
 			keeper := r.sourceOn(newStore()) // another process's, on the same store
 			renewed := make(chan error, 1)
 			var sent int // token requests before the keeper's renewal

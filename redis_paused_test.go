@@ -158,6 +158,29 @@ func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
 	}
 }
 
+// dueAtAStall starts a Redis of the test's own, each of whose tries waits
+// 20 s for an answer, logs in a Source made with opts on it, renewing 30
+// minutes before expiry, takes its token, and moves the clock 31 minutes
+// on: a renewal is due, the token held valid 29 minutes more (r's provider
+// issuing tokens for an hour).
+func (r *rig) dueAtAStall(opts freshtoken.Options) (*redistest.Server, *freshtoken.Source, *oauth2.Token) {
+	r.t.Helper()
+	srv := redistest.Start(r.t)
+	r.settings.RenewBefore = 30 * time.Minute
+	opts.Store, opts.Clock = redistest.OpenStore(r.t, srv.URL+"?read_timeout=20s"), r.clock.Now
+	src, err := freshtoken.New(r.settings, opts)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.login(src)
+	held, err := src.Token()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.clock.Advance(31 * time.Minute)
+	return srv, src, held
+}
+
 // TestStalledStoreServesTheValidTokenMeanwhile: a renewal due (within
 // refresh_before, the token valid 29 minutes more) whose Redis takes
 // connections and does not answer (paused) serves the token in memory
@@ -168,21 +191,9 @@ func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
 // here), and a proxy's client, bound by the environment's timeout, got 503
 // with 29 minutes of token left.
 func TestStalledStoreServesTheValidTokenMeanwhile(t *testing.T) {
-	srv := redistest.Start(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.settings.RenewBefore = 30 * time.Minute
 	logs := testenv.NewOutput()
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.login(src)
-	held, err := src.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(31 * time.Minute)
+	srv, src, held := r.dueAtAStall(freshtoken.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	srv.Pause(t)
 	paused := true
 	defer func() {
@@ -279,28 +290,16 @@ func TestServedStallIsToldToNoListener(t *testing.T) {
 // recovers a handler's panic, not a goroutine's), a proxy serving every
 // other environment included. The next call renews.
 func TestPanicInARenewalLeftGoingEndsItAlone(t *testing.T) {
-	srv := redistest.Start(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	r.settings.RenewBefore = 30 * time.Minute
 	logs := testenv.NewOutput()
 	var armed atomic.Bool
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
+	srv, src, held := r.dueAtAStall(freshtoken.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
 		Sending: func(freshtoken.Renewal) func() {
 			if armed.CompareAndSwap(true, false) {
 				panic("a bug in the program's Sending")
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.login(src)
-	held, err := src.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(31 * time.Minute)
 	armed.Store(true)
 	srv.Pause(t)
 	if tok, err := src.Token(); err != nil || tok.AccessToken != held.AccessToken {

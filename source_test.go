@@ -1968,6 +1968,22 @@ func sharedRedis(t *testing.T) (*redistest.Server, func() store.Store) {
 	}
 }
 
+// sharedStore makes a store of kind (file, redis or keyring) of the test's
+// own; each call of the function it returns is another process's store on
+// the same records.
+func sharedStore(t *testing.T, kind string) func() store.Store {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	switch kind {
+	case "redis":
+		_, newStore := sharedRedis(t)
+		return newStore
+	case "keyring":
+		keyringtest.Start(t)
+		return func() store.Store { return keyringstore.New(keyringstore.DefaultService, dir) }
+	}
+	return func() store.Store { return filestore.New(dir) }
+}
+
 // TestLockLostWhileHeldSendsNothing: a renewer whose lock passes to another
 // renewer while it holds it, the other renewing meanwhile, must neither
 // send the refresh token the other spent (the provider ends the grant) nor

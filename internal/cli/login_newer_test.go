@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -74,20 +75,9 @@ func TestManualLoginMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
 	sent := e.provider.Stats().TokenRequests
 	ios, _, stderr := testStreams(false, false)
 	var path, newer string
-	ios.In = readerFunc(func(b []byte) (int, error) {
-		// The person opens the URL printed, approves, and pastes where
-		// the browser landed; a newer freshtoken stored tokens meanwhile.
-		_, authURL, _ := strings.Cut(stderr.String(), "\n")
-		authURL, _, _ = strings.Cut(authURL, "\n")
-		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := noFollow.Get(authURL)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		path, newer = e.newerRecord(t)
-		return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
-	})
+	// The person opens the URL printed, approves, and pastes where the
+	// browser landed; a newer freshtoken stored tokens meanwhile.
+	ios.In = pastedOnceApproved(stderr, func() { path, newer = e.newerRecord(t) })
 	code := e.run(ios, "login", "--manual", "-e", "dev")
 	want := "freshtoken: dev: a newer freshtoken stored tokens for dev while this log-in was under way, which that one can use and this one cannot read, so this log-in stored nothing and they are kept; upgrade freshtoken to use them, or run `freshtoken --config " + e.config + " login --manual -e dev --yes` to replace them\n"
 	if code != 2 || !strings.HasSuffix(stderr.String(), want) {
@@ -105,6 +95,25 @@ func TestManualLoginMeetingANewerFreshtokensTokensStoresNothing(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
+
+// pastedOnceApproved is a person at `login --manual` asked for the address
+// the browser lands on: they open the URL printed (the second line of
+// stderr), an auto-approving provider approves, meanwhile runs, and they
+// paste where the browser landed.
+func pastedOnceApproved(stderr fmt.Stringer, meanwhile func()) io.Reader {
+	return readerFunc(func(b []byte) (int, error) {
+		_, authURL, _ := strings.Cut(stderr.String(), "\n")
+		authURL, _, _ = strings.Cut(authURL, "\n")
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.Get(authURL)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		meanwhile()
+		return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
+	})
+}
 
 // loginMeetingNewer runs login -e dev, whose browser, as it opens, finds
 // that a newer freshtoken has stored tokens for dev, and approves as

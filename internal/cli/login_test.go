@@ -324,18 +324,7 @@ func TestLoginNotStoredNamesTheCommand(t *testing.T) {
 			if how == "manual" {
 				// The person opens the URL printed, approves, and pastes
 				// where the browser landed; the disk filled meanwhile.
-				ios.In = readerFunc(func(b []byte) (int, error) {
-					_, authURL, _ := strings.Cut(stderr.String(), "\n")
-					authURL, _, _ = strings.Cut(authURL, "\n")
-					noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-					resp, err := noFollow.Get(authURL)
-					if err != nil {
-						return 0, err
-					}
-					resp.Body.Close()
-					testdisk.Fill(t, dir)
-					return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
-				})
+				ios.In = pastedOnceApproved(stderr, func() { testdisk.Fill(t, dir) })
 			}
 			root := cli.NewRootCmd(&cli.Factory{
 				IO: ios,

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -67,30 +69,14 @@ func TestLogoutButtonOfTokensTakenOverWhileItWaited(t *testing.T) {
 	revocation, revoked := countingRevocation(t)
 	f := revFixture(t, func(*fixture) string { return revocation })
 	f.login(t, "rev")
-	st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
-	unlock, err := st.Lock(t.Context(), "rev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waits := strings.Count(f.logs.String(), `msg="waiting for the renewal lock"`)
-	pressed := make(chan string, 1)
-	go func() {
-		resp := f.pressEnv(t, "rev", "logout", url.Values{"csrf": {f.csrf(t)}}, f.base)
-		pressed <- resp.Header.Get("Location")
-	}()
-	f.logs.WaitFor(t, "the log-out waiting for the lock", regexp.MustCompile(fmt.Sprintf(`(?s)(msg="waiting for the renewal lock".*){%d}`, waits+1)))
-	rec, err := st.Load(t.Context(), "rev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Grant.ClientID = "another-configurations-client"
-	if err := st.Save(t.Context(), "rev", rec); err != nil {
-		t.Fatal(err)
-	}
-	unlock()
-	if got, want := unsigned(<-pressed), "/?done=logout-failed&env=rev"; got != want {
+	resp, rec := f.logOutMeetingAChange(t, func(rec *store.Record) *store.Record {
+		rec.Grant.ClientID = "another-configurations-client"
+		return rec
+	})
+	if got, want := unsigned(resp.Header.Get("Location")), "/?done=logout-failed&env=rev"; got != want {
 		t.Errorf("Log out of tokens taken over while it waited: sent to %q; want %q", got, want)
 	}
+	st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
 	if after, err := st.Load(t.Context(), "rev"); err != nil || after.RefreshToken != rec.RefreshToken || after.Grant.ClientID != rec.Grant.ClientID {
 		t.Fatalf("after Log out the store holds %+v, %v; want the other configuration's tokens kept", after, err)
 	}
@@ -100,4 +86,43 @@ func TestLogoutButtonOfTokensTakenOverWhileItWaited(t *testing.T) {
 	if strings.Contains(f.logs.String(), "all the same") {
 		t.Errorf("the log says the tokens were forgotten, though they were kept:\n%s", f.logs)
 	}
+}
+
+// logOutMeetingAChange presses rev's Log out while the renewal lock is
+// held elsewhere; once the log-out waits for the lock, the record stored
+// is replaced by what change makes of it, and the lock let go. It returns
+// the press's answer and the record change stored.
+func (f *fixture) logOutMeetingAChange(t *testing.T, change func(*store.Record) *store.Record) (*http.Response, *store.Record) {
+	t.Helper()
+	st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
+	unlock, err := st.Lock(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf, waits := f.csrf(t), strings.Count(f.logs.String(), "waiting for the renewal lock")
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.base)
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Error(err)
+			resp = &http.Response{}
+		} else {
+			resp.Body.Close()
+		}
+		answered <- resp
+	}()
+	testenv.WaitFor(t, "the log-out to wait for the lock", func() bool { return strings.Count(f.logs.String(), "waiting for the renewal lock") > waits })
+	rec, err := st.Load(t.Context(), "rev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = change(rec)
+	if err := st.Save(t.Context(), "rev", rec); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	return testenv.Receive(t, "the Log out's answer", answered), rec
 }

@@ -289,36 +289,7 @@ func TestLogoutButtonRevokesNoLogInMadeBeforeItsRevocation(t *testing.T) {
 	revocation, revoked := countingRevocation(t)
 	f := revFixture(t, func(*fixture) string { return revocation })
 	f.login(t, "rev")
-	st := filestore.New(filepath.Dir(f.source(t, "rev").Location()))
-	unlock, err := st.Lock(t.Context(), "rev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	csrf, waits := f.csrf(t), strings.Count(f.logs.String(), "waiting for the renewal lock")
-	answered := make(chan *http.Response, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", f.base)
-		resp, err := noRedirects.Do(req)
-		if err != nil {
-			t.Error(err)
-			resp = &http.Response{}
-		} else {
-			resp.Body.Close()
-		}
-		answered <- resp
-	}()
-	testenv.WaitFor(t, "the log-out to wait for the lock", func() bool { return strings.Count(f.logs.String(), "waiting for the renewal lock") > waits })
-	rec, err := st.Load(t.Context(), "rev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Save(t.Context(), "rev", storetest.LaterLogIn(rec)); err != nil {
-		t.Fatal(err)
-	}
-	unlock()
-	resp := testenv.Receive(t, "the Log out's answer", answered)
+	resp, _ := f.logOutMeetingAChange(t, storetest.LaterLogIn)
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || unsigned(loc) != "/?done=later-kept-unrevoked&env=rev" {
 		t.Fatalf("Log out: %d to %q; want the page saying nothing was revoked and the later log-in kept", resp.StatusCode, loc)
 	}

@@ -1029,6 +1029,29 @@ func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
 	}
 }
 
+// stalledStoreFixture starts a Redis of the test's own, each of whose
+// tries waits 20 s for an answer, and a proxy whose environment "short"
+// (generic, at the dev provider, settings added) keeps its tokens there.
+func stalledStoreFixture(t *testing.T, settings string) (*fixture, *redistest.Server) {
+	t.Helper()
+	srv := redistest.Start(t)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + settings
+		}})
+	return f, srv
+}
+
+// loggedInAndServed logs env in and has a request of its served, before
+// what the test does to its store.
+func (f *fixture) loggedInAndServed(t *testing.T, env string) {
+	t.Helper()
+	f.login(t, env)
+	if resp, body := f.get(t, "/"+env+"/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
+	}
+}
+
 // TestStalledStoreServesATokenStillValid: a client's request whose token
 // is due for renewal (refresh_before 30m, 29 minutes left) and whose Redis
 // takes connections and never answers (paused) is served that token,
@@ -1037,15 +1060,8 @@ func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
 // more (docs/proxy.md: an environment already holding a valid token goes
 // on using it).
 func TestStalledStoreServesATokenStillValid(t *testing.T) {
-	srv := redistest.Start(t)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
-		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"10s\"\nrefresh_before = \"30m\"\n"
-		}})
-	f.login(t, "short")
-	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
-	}
+	f, srv := stalledStoreFixture(t, "timeout = \"10s\"\nrefresh_before = \"30m\"\n")
+	f.loggedInAndServed(t, "short")
 	f.clock.Advance(31 * time.Minute)
 	srv.Pause(t)
 	defer srv.Resume(t)
@@ -1065,15 +1081,8 @@ func TestStalledStoreServesATokenStillValid(t *testing.T) {
 // answers (paused), serves that token at the stall: the proxy, told of the
 // stall before the engine, answered 503 store_unreachable.
 func TestStalledStoreServesAValidTokenPastAShortTimeout(t *testing.T) {
-	srv := redistest.Start(t)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
-		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"1s\"\nrefresh_before = \"30m\"\n"
-		}})
-	f.login(t, "short")
-	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
-	}
+	f, srv := stalledStoreFixture(t, "timeout = \"1s\"\nrefresh_before = \"30m\"\n")
+	f.loggedInAndServed(t, "short")
 	f.clock.Advance(31 * time.Minute)
 	srv.Pause(t)
 	defer srv.Resume(t)
@@ -1088,11 +1097,7 @@ func TestStalledStoreServesAValidTokenPastAShortTimeout(t *testing.T) {
 // long Redis has not answered (2s, the stall's notice): it said 1s, the
 // timeout, when Redis had been silent for 2.
 func TestStalledStoreUnderAShortTimeoutSaysHowLong(t *testing.T) {
-	srv := redistest.Start(t)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
-		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"1s\"\n"
-		}})
+	f, srv := stalledStoreFixture(t, "timeout = \"1s\"\n")
 	srv.Pause(t)
 	defer srv.Resume(t)
 	resp, body := f.get(t, "/short/v2/company")
@@ -1111,15 +1116,8 @@ func TestStalledStoreUnderAShortTimeoutSaysHowLong(t *testing.T) {
 // once. The renewal ended with its request, the next began another, and
 // every request waited the stall's notice (2 s) before it was served.
 func TestStalledStoreRenewalOutlivesItsRequest(t *testing.T) {
-	srv := redistest.Start(t)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
-		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"10s\"\nrefresh_before = \"30m\"\n"
-		}})
-	f.login(t, "short")
-	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
-	}
+	f, srv := stalledStoreFixture(t, "timeout = \"10s\"\nrefresh_before = \"30m\"\n")
+	f.loggedInAndServed(t, "short")
 	held := srv.Get(t, "freshtoken:short")
 	f.clock.Advance(31 * time.Minute)
 	srv.Pause(t)
@@ -1161,15 +1159,8 @@ func TestStalledStoreRenewalOutlivesItsRequest(t *testing.T) {
 // to it once the token expires; untold, the request waited for Redis's own
 // wait (20 s a try here).
 func TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout(t *testing.T) {
-	srv := redistest.Start(t)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=20s",
-		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"2s\"\nrefresh_before = \"30m\"\n"
-		}})
-	f.login(t, "short")
-	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("before the stall: %d %s", resp.StatusCode, body)
-	}
+	f, srv := stalledStoreFixture(t, "timeout = \"2s\"\nrefresh_before = \"30m\"\n")
+	f.loggedInAndServed(t, "short")
 	f.clock.Advance(accessTTL - 4*time.Second)
 	srv.Pause(t)
 	defer srv.Resume(t)

@@ -6,7 +6,9 @@
 // store.Swapper saves only over the record the caller read, and
 // store.DeleteIf deletes only the record the caller read. Beside the
 // suite, WriteNewerFormat makes the file store's record one a newer
-// freshtoken wrote, for the tests in several packages of what meets one.
+// freshtoken wrote, for the tests in several packages of what meets one,
+// and StalledCall checks that a call a store's server leaves unanswered
+// tells its stall and its end.
 package storetest
 
 import (

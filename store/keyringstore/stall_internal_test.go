@@ -8,8 +8,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
-	"github.com/freshtoken/freshtoken/internal/testenv"
-	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 )
 
 // TestStalledCallToldAsItEnds: a call the keychain leaves unanswered past
@@ -22,27 +21,11 @@ func TestStalledCallToldAsItEnds(t *testing.T) {
 	if _, err := get(t.Context(), "freshtoken-test", "nothing"); !errors.Is(err, keyring.ErrNotFound) { // the connection made, before the stall
 		t.Fatal(err)
 	}
-	told := make(chan bool, 10)
-	ctx := store.WithStalled(context.Background(), func(what string, stalled bool) { told <- stalled })
-	kr.Pause(t)
-	got := make(chan error, 1)
-	go func() {
+	err := storetest.StalledCall(t, func() { kr.Pause(t) }, func() { kr.Resume(t) }, func(ctx context.Context) error {
 		_, err := get(ctx, "freshtoken-test", "nothing")
-		got <- err
-	}()
-	if !testenv.Receive(t, "the stall", told) {
-		t.Fatal("the call told its end before its stall")
-	}
-	kr.Resume(t)
-	if err := testenv.Receive(t, "the call", got); !errors.Is(err, keyring.ErrNotFound) {
+		return err
+	})
+	if !errors.Is(err, keyring.ErrNotFound) {
 		t.Fatalf("a read of no item once the keychain answers: %v; want keyring.ErrNotFound", err)
-	}
-	select {
-	case stalled := <-told:
-		if stalled {
-			t.Fatal("the call told a second stall, not its end")
-		}
-	default:
-		t.Fatal("the stalled call, answered, did not tell its end")
 	}
 }

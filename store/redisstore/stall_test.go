@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/redistest"
-	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -49,28 +49,12 @@ func TestStalledCallToldAsItEnds(t *testing.T) {
 	if err := s.Save(context.Background(), "sandbox", copyOf(1)); err != nil {
 		t.Fatal(err)
 	}
-	told := make(chan bool, 10)
-	ctx := store.WithStalled(context.Background(), func(what string, stalled bool) { told <- stalled })
-	srv.Pause(t)
-	loaded := make(chan error, 1)
-	go func() {
+	err := storetest.StalledCall(t, func() { srv.Pause(t) }, func() { srv.Resume(t) }, func(ctx context.Context) error {
 		_, err := s.Load(ctx, "sandbox")
-		loaded <- err
-	}()
-	if !testenv.Receive(t, "the stall", told) {
-		t.Fatal("the call told its end before its stall")
-	}
-	srv.Resume(t)
-	if err := testenv.Receive(t, "the load", loaded); err != nil {
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
-	}
-	select {
-	case stalled := <-told:
-		if stalled {
-			t.Fatal("the call told a second stall, not its end")
-		}
-	default:
-		t.Fatal("the stalled call, answered, did not tell its end")
 	}
 }
 
@@ -88,28 +72,12 @@ func TestStalledCallAnsweredWithAnErrorEndsTheStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.SetUser(t, "reader", "-get")
-	told := make(chan bool, 10)
-	ctx := store.WithStalled(context.Background(), func(what string, stalled bool) { told <- stalled })
-	srv.Pause(t)
-	loaded := make(chan error, 1)
-	go func() {
+	err := storetest.StalledCall(t, func() { srv.Pause(t) }, func() { srv.Resume(t) }, func(ctx context.Context) error {
 		_, err := s.Load(ctx, "sandbox")
-		loaded <- err
-	}()
-	if !testenv.Receive(t, "the stall", told) {
-		t.Fatal("the call told its end before its stall")
-	}
-	srv.Resume(t)
-	if err := testenv.Receive(t, "the load", loaded); !errors.Is(err, store.ErrDenied) {
+		return err
+	})
+	if !errors.Is(err, store.ErrDenied) {
 		t.Fatalf("a load the user may not make: %v; want Redis's refusal", err)
-	}
-	select {
-	case stalled := <-told:
-		if stalled {
-			t.Fatal("the call told a second stall, not its end")
-		}
-	default:
-		t.Fatal("the stalled call, answered with an error reply, did not tell its end")
 	}
 }
 

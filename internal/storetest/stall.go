@@ -1,0 +1,38 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// StalledCall makes call, with a context listening for stalls
+// (store.WithStalled), while pause keeps the store's server from
+// answering; once the call tells its stall, resume lets the server answer,
+// and t fails unless the call then tells its end: a caller told no end
+// (the proxy) would go on taking the store for stalled, and blame it for
+// what it waits for next. It returns the call's error.
+func StalledCall(t *testing.T, pause, resume func(), call func(context.Context) error) error {
+	t.Helper()
+	told := make(chan bool, 10)
+	ctx := store.WithStalled(context.Background(), func(what string, stalled bool) { told <- stalled })
+	pause()
+	done := make(chan error, 1)
+	go func() { done <- call(ctx) }()
+	if !testenv.Receive(t, "the stall", told) {
+		t.Fatal("the call told its end before its stall")
+	}
+	resume()
+	err := testenv.Receive(t, "the call", done)
+	select {
+	case stalled := <-told:
+		if stalled {
+			t.Fatal("the call told a second stall, not its end")
+		}
+	default:
+		t.Fatal("the stalled call, answered, did not tell its end")
+	}
+	return err
+}
