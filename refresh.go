@@ -1035,6 +1035,8 @@ func (s *Source) refused(err error, desc string) string {
 	switch tokenerr.RefusalOf(err) {
 	case tokenerr.RefusedScope:
 		return fmt.Sprintf("the token endpoint %s refused the scope asked for (%s); check scopes", at, desc)
+	case tokenerr.RefusedTarget:
+		return fmt.Sprintf("the token endpoint %s refused the resource asked for (%s); check resource", at, desc)
 	case tokenerr.RefusedRequest:
 		return fmt.Sprintf("the token endpoint %s refused the renewal request as malformed (%s); check client_auth, token_params, audience and resource", at, desc)
 	case tokenerr.RefusedUnknown:

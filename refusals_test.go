@@ -22,7 +22,10 @@ import (
 // RFC 6749 §5.2 says its code means, the provider's words quoted, with a
 // step that fits (the command line adds none of its own then); only
 // invalid_client, unauthorized_client and no code at all are a rejected
-// client. A code of the provider's own is no configuration's fault known:
+// client: invalid_target (RFC 8707) is the resource asked for, and a code
+// OAuth defines for another step (access_denied) is told in the
+// provider's words, as a code of its own is; both were "rejected the
+// client". A code of the provider's own is no configuration's fault known:
 // it is its own kind, renewal_refused (exit 2, the proxy's 502, the
 // notice's event, the problem status shows), not client_rejected. None is
 // retried: one token request each.
@@ -36,6 +39,9 @@ func TestARefusalIsToldByItsErrorCode(t *testing.T) {
 		{"invalid_request", `{"error":"invalid_request","error_description":"resource not allowed"}`,
 			`refused the renewal request as malformed (HTTP 400 invalid_request: "resource not allowed"); check client_auth, token_params, audience and resource`, "", failure.ClientRejected},
 		{"invalid_scope", `{"error":"invalid_scope"}`, `refused the scope asked for (HTTP 400 invalid_scope); check scopes`, "", failure.ClientRejected},
+		{"invalid_target", `{"error":"invalid_target"}`, `refused the resource asked for (HTTP 400 invalid_target); check resource`, "", failure.ClientRejected},
+		{"a code OAuth defines for another step", `{"error":"access_denied","error_description":"account suspended"}`,
+			`refused the renewal with an error of its own, which only its words explain (HTTP 400 access_denied: "account suspended"); check what they name, or log in again if they name the refresh token or the log-in`, "", failure.Refused},
 		{"invalid_client", `{"error":"invalid_client"}`, `rejected the client (HTTP 400 invalid_client)`, "check client_id, the client secret and client_auth in the config", failure.ClientRejected},
 		{"no code", `{}`, `rejected the client (HTTP 400 "{}")`, "check client_id, the client secret and client_auth in the config", failure.ClientRejected},
 	} {

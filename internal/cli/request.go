@@ -24,6 +24,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/apiclient"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -736,6 +737,9 @@ func requestError(err error, env *config.Env, target string) error {
 		// that could not be reached.
 		return ue.Err
 	case errors.As(err, &ue):
+		if atomicfile.OutOfFiles(ue.Err) {
+			check = atomicfile.OutOfFilesStep
+		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable,
 			Msg: fmt.Sprintf("%s could not be reached (%v); %s", apiAt, ue.Err, check)}
 	}

@@ -41,10 +41,13 @@ const (
 	// a URL where no endpoint is answers: the token endpoint gone from
 	// where the discovery document names it.
 	FaultNotFound Fault = "not_found"
+	// FaultAccountLocked is 400 {"error":"account_locked", ...}: a refusal
+	// with an error code of the provider's own, not one OAuth defines.
+	FaultAccountLocked Fault = "account_locked"
 )
 
 // faultKinds lists every Fault, for validation and error messages.
-var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText, FaultSlowDown, FaultUnprintableToken, FaultNotFound}
+var faultKinds = []Fault{Fault5xx, FaultHTML, FaultMalformedJSON, FaultHang, FaultInvalidGrant, FaultInvalidClient, FaultEcho, FaultEchoText, FaultSlowDown, FaultUnprintableToken, FaultNotFound, FaultAccountLocked}
 
 // pendingFault is a fault still to be applied to the next n token requests.
 type pendingFault struct {
@@ -119,6 +122,8 @@ func (p *Provider) writeFault(w http.ResponseWriter, r *http.Request, kind Fault
 			"expires_in": 3600, "refresh_token": r.PostForm.Get("refresh_token")})
 	case FaultNotFound:
 		http.NotFound(w, r)
+	case FaultAccountLocked:
+		writeJSON(w, http.StatusBadRequest, oauthError{Code: "account_locked", Description: "the account is locked: ask its owner to unlock it"})
 	case FaultSlowDown:
 		p.mu.Lock()
 		p.slowDown(r.PostForm.Get("device_code"))

@@ -278,6 +278,7 @@ func TestFaults(t *testing.T) {
 		{FaultMalformedJSON, http.StatusOK, "application/json", `{"access_token":"dev_at_trunc`},
 		{FaultInvalidGrant, http.StatusBadRequest, "application/json", `{"error":"invalid_grant"}` + "\n"},
 		{FaultInvalidClient, http.StatusUnauthorized, "application/json", `{"error":"invalid_client"}` + "\n"},
+		{FaultAccountLocked, http.StatusBadRequest, "application/json", `{"error":"account_locked","error_description":"the account is locked: ask its owner to unlock it"}` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -147,9 +148,11 @@ func Of(err error) Kind {
 		return Config
 	case errors.As(err, &ae) && ae.Unavailable():
 		return ProviderUnreachable
-	case atomicfile.OutOfFiles(err):
+	case atomicfile.OutOfFiles(err) && !errors.As(err, new(*net.OpError)):
 		// Wherever a file was opened, the store's or the configuration's:
-		// it passes, and raising the limit prevents it.
+		// it passes, and raising the limit prevents it. A connection's
+		// (the API's, the provider's) is sorted as whose it was, the step
+		// the same (NextNaming): the store is not to blame.
 		return StoreUnreachable
 	case errors.As(err, new(*shellrun.Stopped)):
 		// A command freshtoken ran (client_secret_cmd) ended by a signal:

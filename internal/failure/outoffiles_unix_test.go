@@ -5,10 +5,14 @@ package failure_test
 import (
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -34,5 +38,24 @@ func TestOutOfFilesIsOneRule(t *testing.T) {
 				t.Fatalf("%v: kind %v, next %q; want exit 5 and the limit to raise, told once", tc.err, k, failure.Next(tc.err, "dev"))
 			}
 		})
+	}
+}
+
+// TestAConnectionOutOfFilesIsNotTheStores: a connection that could not be
+// opened as freshtoken has as many files open as it may (a *net.OpError
+// carrying EMFILE, as net/http returns it) is the failure of whoever it
+// went to: the provider's (a device log-in, a revocation) is
+// provider_unreachable, and the API's is left for the request to tell as
+// the API's, not 503 store_unreachable, which blamed the token store (and
+// `freshtoken get` printed net/http's words alone, naming neither the
+// environment nor the API). The next step still names the limit to raise.
+func TestAConnectionOutOfFilesIsNotTheStores(t *testing.T) {
+	dial := &url.Error{Op: "Post", URL: "https://id.example.com/token", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EMFILE)}}
+	provider := &freshtoken.Error{Env: "dev", Kind: freshtoken.ErrUnreachable, Err: dial, Msg: "the provider's revocation endpoint https://id.example.com/revoke could not revoke the refresh token (" + dial.Err.Error() + ")"}
+	if k, next := failure.Of(provider), failure.Next(provider, "dev"); k != failure.ProviderUnreachable || !strings.Contains(next, "ulimit -n") {
+		t.Errorf("the provider's connection: kind %v, next %q; want provider_unreachable and the limit to raise", k, next)
+	}
+	if k := failure.Of(dial); k == failure.StoreUnreachable {
+		t.Errorf("the API's connection: kind %v; want it left to the request to tell as the API's", k)
 	}
 }

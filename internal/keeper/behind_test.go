@@ -56,6 +56,47 @@ func TestRenewalsThatLoseTheirAnswersAreNotToldHarmless(t *testing.T) {
 	}
 }
 
+// TestAnAnswerLostEarlierInTheFailuresIsStillTold: the first renewal's
+// answers are lost (the provider acting on each), and every renewal after
+// it meets a gateway's 503 that the provider never sees, for 20 minutes.
+// The notice said "your stored tokens are unchanged", the words of the
+// last renewal alone, though the refresh token may have been spent by the
+// first; it says so until a renewal succeeds or the provider refuses.
+func TestAnAnswerLostEarlierInTheFailuresIsStillTold(t *testing.T) {
+	var (
+		renewing atomic.Bool
+		tries    atomic.Int32
+	)
+	k, n, clock := keepingBehind(t, func(forward http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if !renewing.Load() {
+				forward.ServeHTTP(w, req) // the log-in
+				return
+			}
+			switch tries.Add(1) {
+			case 1, 2: // the first renewal's two tries
+				forward.ServeHTTP(httptest.NewRecorder(), req) // the provider acts on it
+				if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					c.Close()
+				}
+			default:
+				http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			}
+		})
+	})
+	renewing.Store(true)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range 20 {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	got := n.Current()
+	if tries.Load() <= 2 || len(got) != 1 || got[0].Event != notify.Unreachable ||
+		!strings.Contains(got[0].Message, "the provider may have renewed then, spending the stored refresh token; renewals go on, and if the provider refuses it, log in again") {
+		t.Fatalf("notices %+v after %d tries; want renewals_failing saying the refresh token may have been spent", got, tries.Load())
+	}
+}
+
 // TestARenewalRefusedWithTheProvidersOwnErrorIsNotAClientRejected: a
 // renewal refused with an error code of the provider's own (not one OAuth
 // defines) was told as client_rejected, with the step to check the

@@ -189,6 +189,10 @@ type failure struct {
 	err      error
 	renewing bool
 	issued   time.Time // of the tokens a failing renewal left stored
+	// lost is how a try of a renewal since lost its answer (see
+	// tokenerr.LostIn), "" if none did: the refresh token may have been
+	// spent then, whatever the renewals after it met.
+	lost string
 	// asleep is how far the wall clock moved apart from the timers since
 	// (see Keeper.slept): ahead as the machine slept, or the clock was set
 	// forward; behind, the clock set back.
@@ -1460,13 +1464,19 @@ var tokenFileLockWait = 10 * time.Second
 // the record, and told as such first.
 func (k *Keeper) noteFailure(env string, err error, rec *store.Record) {
 	k.note(&k.failing, env, err, rec != nil)
-	if err != nil && rec != nil {
-		k.mu.Lock()
-		f := k.failing[env]
-		f.issued = rec.IssuedAt
-		k.failing[env] = f
-		k.mu.Unlock()
+	if err == nil {
+		return
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.failing[env]
+	if rec != nil {
+		f.issued = rec.IssuedAt
+	}
+	if lost := tokenerr.LostIn(err); lost != "" {
+		f.lost = lost
+	}
+	k.failing[env] = f
 }
 
 // noteWrite remembers since when, and why, env's token file cannot be
@@ -1649,8 +1659,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 		// "since", not "for": the notice stays as first told while the
 		// failures go on.
 		kept := tokenerr.Kept(rec)
-		if lost := tokenerr.LostIn(failing.err); lost != "" {
-			kept = tokenerr.KeptThen(rec, lost, "", "renewals go on")
+		if failing.lost != "" {
+			kept = tokenerr.KeptThen(rec, failing.lost, "", "renewals go on")
 		}
 		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), kept)
 	case failed:

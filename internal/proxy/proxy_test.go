@@ -762,6 +762,23 @@ func TestRefusedClientWithNoTokensSaysWhatToClick(t *testing.T) {
 	}
 }
 
+// TestRefusalOfItsOwnWithNoTokensSaysWhatToClick: as
+// TestRefusedClientWithNoTokensSaysWhatToClick, for a refusal with an error
+// code of the provider's own (renewal_refused): the status page told the
+// provider's words and no step, where a rejected client's said what to do
+// and which button to click once done.
+func TestRefusalOfItsOwnWithNoTokensSaysWhatToClick(t *testing.T) {
+	f := deviceFixture(t)
+	f.provider.Fault(devprovider.FaultAccountLocked, 1)
+	if resp, body := f.get(t, "/machine/v2/company"); resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), `"renewal_refused"`) {
+		t.Fatalf("a request refused with the provider's own error got %d %s; want 502 renewal_refused", resp.StatusCode, body)
+	}
+	_, page := f.get(t, "/")
+	if want := `account_locked: &#34;the account is locked: ask its owner to unlock it&#34;); check what they name, or log in again if they name the refresh token or the log-in; fix it, then click Fetch a token`; !strings.Contains(string(page), want) {
+		t.Errorf("the status page does not say %q:\n%s", want, page)
+	}
+}
+
 // TestLoginLinkOnlyServesThisMachine: the log-in link starts nothing for
 // another machine, nor for a page of another site.
 func TestLoginLinkOnlyServesThisMachine(t *testing.T) {

@@ -337,7 +337,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 		v.State, v.Problem = "attention", why
 	} else if f != nil && (rec != nil || !f.LoginNeeded) { // logged out needs no explaining
 		v.State, v.Problem, v.ProblemAgo, v.LoginFixes = "attention", f.Msg, ago(now.Sub(f.At)), f.LoginNeeded
-		if f.Kind == kinds.ClientRejected {
+		if f.Kind == kinds.ClientRejected || f.Kind == kinds.Refused {
 			v.Problem = clientFix(v.Problem)
 		}
 	}

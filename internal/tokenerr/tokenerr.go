@@ -282,17 +282,21 @@ type Refusal int
 
 const (
 	// RefusedClient: invalid_client, unauthorized_client,
-	// unsupported_grant_type, or no code at all (FreeAgent's "HTTP Basic:
-	// Access denied."): the client's credentials or registration.
+	// unsupported_grant_type, GitHub's incorrect_client_credentials, or no
+	// code at all (FreeAgent's "HTTP Basic: Access denied."): the client's
+	// credentials or registration.
 	RefusedClient Refusal = iota
 	// RefusedScope: invalid_scope, the scope asked for.
 	RefusedScope
+	// RefusedTarget: invalid_target (RFC 8707), the resource asked for.
+	RefusedTarget
 	// RefusedRequest: invalid_request, a request the endpoint reads as
 	// malformed: a parameter missing, repeated or not taken, or the
 	// client authenticated in more than one way.
 	RefusedRequest
-	// RefusedUnknown: a code of the provider's own, which only its words
-	// explain.
+	// RefusedUnknown: any other code, the provider's own or one OAuth
+	// defines for another step (access_denied, expired_token), which only
+	// its words explain.
 	RefusedUnknown
 )
 
@@ -307,12 +311,14 @@ func RefusalOf(err error) Refusal {
 	if !errors.As(err, &re) {
 		return RefusedClient
 	}
-	switch code := re.ErrorCode; {
-	case code == "invalid_scope":
+	switch re.ErrorCode {
+	case "invalid_scope":
 		return RefusedScope
-	case code == "invalid_request":
+	case "invalid_target":
+		return RefusedTarget
+	case "invalid_request":
 		return RefusedRequest
-	case code == "" || slices.Contains(oauthErrors, code) || code == "incorrect_client_credentials":
+	case "", "invalid_client", "unauthorized_client", "unsupported_grant_type", "incorrect_client_credentials":
 		return RefusedClient
 	}
 	return RefusedUnknown
