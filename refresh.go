@@ -143,16 +143,18 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			// keeper asks again hourly, until the configuration is fixed.
 			msg := s.notThere(s.set.TokenURL, desc)
 			s.note(work, r, r, store.ProblemClientRejected, msg)
-			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
+			return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg})
 		case kind == tokenerr.BadClient:
+			// A refusal is answered alike to every call until a person acts:
+			// renewals rest, or each of a proxy's requests would send one.
 			s.forgetClientCredentials()
 			msg := s.refused(err, desc)
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
 				s.note(work, r, r, store.ProblemRefused, msg)
-				return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg}
+				return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg})
 			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)
-			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg}
+			return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg})
 		case kind == tokenerr.BadGrant:
 			if s.set.Grant == GrantClientCredentials {
 				// No refresh token was spent: the provider refuses the
@@ -277,8 +279,8 @@ func (s *Source) waitsOut(d time.Duration) bool {
 }
 
 // failedRest is how long renewals rest, unless forced, after one gave up
-// because the token endpoint kept failing, or its answer could not be
-// stored: without it each of a proxy's clients would send a volley of token
+// because the token endpoint kept failing or refused it, or its answer
+// could not be stored: without it each of a proxy's clients would send a volley of token
 // requests of its own, turning the provider's outage into a refresh storm.
 // After a 429 they rest as long as the provider asked, up to resting.Max;
 // after a failure whose Retry-After asks for longer than failedRest (a

@@ -74,3 +74,47 @@ func TestARefusalIsToldByItsErrorCode(t *testing.T) {
 		})
 	}
 }
+
+// TestARefusalRestsRenewals: after the token endpoint refused a renewal
+// (a code of the provider's own, a rejected client), every later call of
+// the same Source sent a token request of its own, however soon: a proxy
+// whose clients sent 30 requests made 32 token requests within a second,
+// a refresh storm against the provider's limit on renewals (15 a minute at
+// FreeAgent), each refused alike. Renewals now rest after a refusal as
+// after an endpoint that kept failing: callers meanwhile get the same
+// refusal with no token request, and a forced renewal (status's `token
+// --force`, the page's Renew now) still asks.
+func TestARefusalRestsRenewals(t *testing.T) {
+	for _, answer := range []string{
+		`{"error":"account_locked","error_description":"locked"}`,
+		`{"error":"invalid_client"}`,
+	} {
+		t.Run(answer, func(t *testing.T) {
+			r, _ := loggedIn(t)
+			var tries atomic.Int32
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				tries.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, answer)
+			}))
+			defer front.Close()
+			r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+			r.clock.Advance(2 * time.Hour)
+			src := r.source()
+			_, first := src.Token()
+			for range 5 {
+				r.clock.Advance(2 * time.Second)
+				if _, err := src.Token(); err == nil || err.Error() != first.Error() || failure.Of(err) != failure.Of(first) {
+					t.Fatalf("a call after the refusal: %v; want the refusal again, %v", err, first)
+				}
+			}
+			if n := tries.Load(); n != 1 {
+				t.Fatalf("%d token requests for 6 calls in 10 s after a refusal; want 1", n)
+			}
+			if _, err := src.Renew(t.Context()); err == nil || tries.Load() != 2 {
+				t.Fatalf("a forced renewal: %v after %d token requests; want it refused by a second request", err, tries.Load())
+			}
+		})
+	}
+}
