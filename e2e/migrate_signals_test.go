@@ -188,7 +188,7 @@ func TestMigrateKilledThenALogOut(t *testing.T) {
 			killAt(t, w, "moved", "store", "migrate", "--to", to)
 			w.mustRun(tc.logout...)
 			r := w.mustRun("store", "migrate", "--to", to)
-			if !strings.Contains(r.stdout, "dev: no tokens to move (not logged in); the copy of its tokens that an interrupted move left in") {
+			if r.stdout != "dev: no tokens to move (not logged in)\n" || !strings.Contains(r.stderr, "dev: deleted the copy of its tokens that an interrupted move left in") {
 				t.Errorf("the move run again said:\n%s%s\nwant it to say the copy left was deleted", r.stdout, r.stderr)
 			}
 			if r := w.run("token"); r.code != 3 || r.stdout != "" {

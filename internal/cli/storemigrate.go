@@ -664,7 +664,9 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 			if err := store.DeleteIf(context.WithoutCancel(ctx), to, env, there); err != nil {
 				return move{}, newStoreFailed(err)
 			}
-			return move{env: env, said: fmt.Sprintf("no tokens to move (not logged in); the copy of its tokens that an interrupted move left in %s was deleted, as they were deleted from %s since (a log-out)", to.Location(env), from.Location(env))}, nil
+			// Told now: it is done whether or not the move goes on.
+			fmt.Fprintf(f.IO.ErrOut, "%s: deleted the copy of its tokens that an interrupted move left in %s, as they were deleted from %s since (a log-out)\n", env, to.Location(env), from.Location(env))
+			return move{env: env, said: "no tokens to move (not logged in)"}, nil
 		case err == nil:
 			return move{env: env, said: "already in " + to.Location(env)}, nil
 		}
