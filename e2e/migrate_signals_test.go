@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/redistest"
 )
 
 // TestMigrateSignalledOnceTheMoveIsUnderWay: SIGTERM, SIGHUP or Ctrl-C
@@ -154,4 +155,77 @@ func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
 	if got := w.mustRun("token").stdout; got != token {
 		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
 	}
+}
+
+// TestMigrateKilledThenALogOut: `store migrate` killed (SIGKILL) once its
+// copy is in the new store, before the configuration names it, then a
+// log-out (revoking, or --local), then the same move run again: the copy
+// left there is deleted, not moved to, and the environment is logged out
+// (exit 3), with the file and the Redis store on either side. The move
+// said "already in" the new store and named it: the tokens logged out of
+// came back, live ones after --local.
+func TestMigrateKilledThenALogOut(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		toFile bool // from Redis to a folder, else from a folder to Redis
+		logout []string
+	}{
+		{"file to redis, revoked", false, []string{"logout"}},
+		{"redis to file, --local", true, []string{"logout", "--local"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			redisURL := redistest.Start(t).URL
+			from, to := "", redisURL
+			if tc.toFile {
+				from, to = redisURL, ""
+			}
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, from, "revocation_url = \"REVOKE\"")
+			w.writeConfig(strings.Replace(w.readConfig(), "REVOKE", w.api+"v2/revoke", 1))
+			if to == "" {
+				to = "file://" + filepath.Join(w.dir, "moved")
+			}
+			w.login()
+			killAt(t, w, "moved", "store", "migrate", "--to", to)
+			w.mustRun(tc.logout...)
+			r := w.mustRun("store", "migrate", "--to", to)
+			if r.stdout != "dev: no tokens to move (not logged in)\n" || !strings.Contains(r.stderr, "dev: deleted the copy of its tokens that an interrupted move left in") {
+				t.Errorf("the move run again said:\n%s%s\nwant it to say the copy left was deleted", r.stdout, r.stderr)
+			}
+			if r := w.run("token"); r.code != 3 || r.stdout != "" {
+				t.Errorf("token after the move: exit %d, %q; want 3, no token: the tokens logged out of came back", r.code, r.stdout)
+			}
+		})
+	}
+}
+
+// TestMigrateKilledOnceTheConfigurationNamesTheNewStoreThenALogOut: a move
+// of two environments killed (SIGKILL) after the configuration names the
+// new store, before the second's old copy is deleted, then a log-out of
+// the second: the same move run again deletes that old copy, which holds
+// the very tokens that moved and were logged out of, and finishes (exit
+// 0). It refused (exit 2), saying to delete the copy by hand if the
+// log-out was meant, and no other move could be made until then.
+func TestMigrateKilledOnceTheConfigurationNamesTheNewStoreThenALogOut(t *testing.T) {
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	conf := w.readConfig()
+	w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
+	w.login()
+	w.login("-e", "two")
+	to := "file://" + filepath.Join(w.dir, "moved")
+	killAt(t, w, "deleted", "store", "migrate", "--to", to)
+	w.mustRun("logout", "--local", "-e", "two")
+	r := w.mustRun("store", "migrate", "--to", to)
+	if !strings.Contains(r.stderr, "two: deleted the old copy that an interrupted move to") {
+		t.Errorf("the move run again said:\n%s%s\nwant it to say the old copy was deleted", r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(w.store, "two.json")); !os.IsNotExist(err) {
+		t.Errorf("the old copy of the tokens logged out of is still there (%v)", err)
+	}
+	if _, err := os.Stat(w.config + ".moving-from"); !os.IsNotExist(err) {
+		t.Errorf("the note of a move to finish is still there (%v)", err)
+	}
+	if r := w.run("-e", "two", "token"); r.code != 3 {
+		t.Errorf("token -e two after the move: exit %d; want 3", r.code)
+	}
+	w.mustRun("-e", "dev", "token", "--force")
 }

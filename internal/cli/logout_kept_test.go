@@ -16,6 +16,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
 // TestLogoutKeepsTheTokensTheProviderCouldNotRevoke: a log-out whose
@@ -178,6 +179,12 @@ func TestLogoutAgainAfterARevocationWhoseAnswerWasLost(t *testing.T) {
 	}
 	if e.record(t, "dev") == nil {
 		t.Fatal("the renewal refused deleted the tokens")
+	}
+	// What a keeper's notice says too: the grant ended, and a log-out
+	// forgets the tokens; not only "log in", which undid the log-out.
+	ios, stdout, _ := testStreams(false, false)
+	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), " login -e dev` to use it again, or `freshtoken --config "+shellquote.Word(e.config)+" logout -e dev` to forget its tokens") {
+		t.Errorf("status after the refused renewal: exit %d\n%s\nwant it to say a log-out forgets the tokens", code, stdout)
 	}
 	cut.Store(false)
 	ios, _, stderr = testStreams(false, false)

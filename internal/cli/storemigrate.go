@@ -75,7 +75,10 @@ is left where it was. A copy an earlier move left in the new store (given
 up on, its new store failing too, or killed), not renewed there since, is
 replaced: a move notes its copies beside the configuration file, in a file
 ending .left-copies, until it has taken them back or is done. Any other
-log-in there is kept, even an earlier one of this configuration. A
+log-in there is kept, even an earlier one of this configuration. Tokens
+logged out of (deleted from the store [store] url names) after a move was
+interrupted are not brought back: a copy of them that move left in either
+store is deleted. A
 record in the old store of another client or grant than the environment's
 (another configuration sharing the store) is left there. A configuration
 file freshtoken does not edit (read-only, or one of several hard links) is
@@ -646,11 +649,25 @@ func sameRedisDatabase(ctx context.Context, env string, held, other store.Store)
 // environment's Source.CheckGrant) finds another client's stays there: it
 // is another configuration's that shares the store and still reads it there.
 // A copy a move of this configuration's left in the new store (left says
-// which) is replaced.
+// which) is replaced, or deleted when the old store holds no record: its
+// tokens were forgotten since (a log-out), and would come back with it.
 func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, left leftHere, from, to store.Store) (move, error) {
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
-		if _, err := to.Load(ctx, env); err == nil {
+		there, err := to.Load(ctx, env)
+		switch {
+		case err == nil && left(env, there):
+			// A copy a killed move left of tokens forgotten since in the
+			// store the configuration names (a log-out, --local too): it
+			// goes as they went. Taken for tokens already moved, it came
+			// back, the live tokens of a log-out.
+			if err := store.DeleteIf(context.WithoutCancel(ctx), to, env, there); err != nil {
+				return move{}, newStoreFailed(err)
+			}
+			// Told now: it is done whether or not the move goes on.
+			fmt.Fprintf(f.IO.ErrOut, "%s: deleted the copy of its tokens that an interrupted move left in %s, as they were deleted from %s since (a log-out)\n", env, to.Location(env), from.Location(env))
+			return move{env: env, said: "no tokens to move (not logged in)"}, nil
+		case err == nil:
 			return move{env: env, said: "already in " + to.Location(env)}, nil
 		}
 		return move{env: env, said: "no tokens to move (not logged in)"}, nil
@@ -1020,7 +1037,8 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 
 // deleteOldCopy deletes env's record from from, the store a move left,
 // when to, the store the configuration names, holds the same tokens of
-// env's grant or newer, and moves it to to first when it is the newer;
+// env's grant or newer, or none when it holds the very tokens that moved
+// (forgotten since: a log-out), and moves it to to first when it is the newer;
 // a record of another log-in than to's, not the one that moved, is left in
 // from. fromURL is from's URL, and moved the tokensFingerprint of the
 // record as it moved ("" when the move noted none). The caller holds both
@@ -1038,9 +1056,19 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 	}
 	now, err := to.Load(ctx, env)
 	switch {
+	case errors.Is(err, store.ErrNotFound) && moved != "" && tokensFingerprint(old) == moved:
+		// The very tokens that moved, forgotten since where the
+		// configuration names them (a log-out, --local too): their old
+		// copy goes as they went.
+		if err := deleteOld(ctx, from, env, old); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s: deleted the old copy that an interrupted move to %s left in %s, as its tokens were deleted from %s since (a log-out)\n", env, to.Location(env), from.Location(env), to.Location(env))
+		return nil
 	case errors.Is(err, store.ErrNotFound):
-		// A log-out since, or a store emptied: the old copy is the only
-		// one, and whether it is wanted is the person's to say.
+		// Other tokens than the ones that moved (renewed since by a
+		// freshtoken still reading the old store), or a move that noted
+		// none: whether the old copy is wanted is the person's to say.
 		return usageErrorf("%s, where the configuration says the tokens are, holds none (a log-out since the move?), so it is the only copy: delete it if the log-out was meant; to keep it, set [store] url back to %s and run the move again", to.Location(env), shownStore(fromURL))
 	case err != nil:
 		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w)", to.Location(env), err)

@@ -313,12 +313,16 @@ func RevocationSent(err error) bool {
 // LoginStep is the step that follows msg, the engine's words on a grant
 // that ended, in env: a log-in, or first `token --force` for tokens it
 // says it kept, which the engine names in its own terms, not the command
-// line's.
+// line's. A log-in, or a log-out to forget the tokens: the grant that
+// ended may be one a log-out ended, which kept the tokens as the
+// provider's answer was lost after it revoked the grant. Told unasked (a
+// keeper's notice), "log in" alone told a person who had logged out to
+// undo it, and never that the log-out was left to finish.
 func LoginStep(msg, env string) string {
 	if KeptTokens(msg) {
 		return fmt.Sprintf("run `freshtoken token --force -e %[1]s` to try them, else `freshtoken login -e %[1]s`", env)
 	}
-	return fmt.Sprintf("run `freshtoken login -e %s`", env)
+	return fmt.Sprintf("run `freshtoken login -e %[1]s` to use it again, or `freshtoken logout -e %[1]s` to forget its tokens", env)
 }
 
 // NamesItsCheck reports whether msg, a configuration error such as a

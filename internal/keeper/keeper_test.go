@@ -73,7 +73,7 @@ func TestEachEventIsTold(t *testing.T) {
 	}{
 		{"grant ended", func(r *store.Record) {
 			r.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: now}
-		}, notify.GrantEnded, "run `freshtoken login -e dev`"},
+		}, notify.GrantEnded, "run `freshtoken login -e dev` to use it again, or `freshtoken logout -e dev` to forget its tokens"},
 		// A secret from a variable is named, never its value: a user sent
 		// to "the client secret in the config" found none there.
 		{"client rejected, its secret from a variable", func(r *store.Record) {
