@@ -46,17 +46,7 @@ func TestARefusalIsToldByItsErrorCode(t *testing.T) {
 		{"no code", `{}`, `rejected the client (HTTP 400 "{}")`, "check client_id, the client secret and client_auth in the config", failure.ClientRejected},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, _ := loggedIn(t)
-			var tries atomic.Int32
-			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				tries.Add(1)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				io.WriteString(w, tc.answer)
-			}))
-			defer front.Close()
-			r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
-			r.clock.Advance(2 * time.Hour)
+			r, tries := refusedRenewals(t, tc.answer)
 			_, err := r.source().Token()
 			if !errors.Is(err, freshtoken.ErrClientRejected) || !strings.HasSuffix(err.Error(), tc.want) || tries.Load() != 1 {
 				t.Fatalf("err = %v after %d tries; want, once, %q", err, tries.Load(), tc.want)
@@ -90,17 +80,7 @@ func TestARefusalRestsRenewals(t *testing.T) {
 		`{"error":"invalid_client"}`,
 	} {
 		t.Run(answer, func(t *testing.T) {
-			r, _ := loggedIn(t)
-			var tries atomic.Int32
-			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				tries.Add(1)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				io.WriteString(w, answer)
-			}))
-			defer front.Close()
-			r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
-			r.clock.Advance(2 * time.Hour)
+			r, tries := refusedRenewals(t, answer)
 			src := r.source()
 			_, first := src.Token()
 			for range 5 {
@@ -117,4 +97,23 @@ func TestARefusalRestsRenewals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusedRenewals is a rig logged in, its tokens expired, whose token
+// endpoint refuses every request with answer (a 400), and the count of the
+// token requests it has had.
+func refusedRenewals(t *testing.T, answer string) (*rig, *atomic.Int32) {
+	t.Helper()
+	r, _ := loggedIn(t)
+	tries := new(atomic.Int32)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		tries.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(front.Close)
+	r.moveTokenEndpoint(front.URL + "/v2/token_endpoint")
+	r.clock.Advance(2 * time.Hour)
+	return r, tries
 }

@@ -65,15 +65,7 @@ func TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); err != nil {
 		t.Fatalf("the killed move left no copy in the new store: %v", err)
 	}
-	w.login()
-	token := w.mustRun("token").stdout
-	r := w.mustRun("store", "migrate", "--to", to)
-	if !strings.Contains(r.stdout, "in place of a copy of this configuration's earlier log-in") {
-		t.Errorf("the move again said:\n%s%s\nwant it to say the copy left there was replaced", r.stdout, r.stderr)
-	}
-	if got := w.mustRun("token").stdout; got != token {
-		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
-	}
+	logInThenMoveAgainOverTheCopy(t, w, to)
 	if _, err := os.Stat(w.config + ".left-copies"); !os.IsNotExist(err) {
 		t.Errorf("the note of the copies is still there once the move is done (%v)", err)
 	}
@@ -146,15 +138,7 @@ func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
 	}
 	to := "file://" + filepath.Join(w.dir, "link", "moved")
 	killAt(t, w, "moved", "store", "migrate", "--to", to)
-	w.login()
-	token := w.mustRun("token").stdout
-	r := w.mustRun("store", "migrate", "--to", to)
-	if !strings.Contains(r.stdout, "in place of a copy of this configuration's earlier log-in") {
-		t.Errorf("the move again said:\n%s%s\nwant it to say the copy left there was replaced", r.stdout, r.stderr)
-	}
-	if got := w.mustRun("token").stdout; got != token {
-		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
-	}
+	logInThenMoveAgainOverTheCopy(t, w, to)
 }
 
 // TestMigrateKilledThenALogOut: `store migrate` killed (SIGKILL) once its
@@ -228,4 +212,20 @@ func TestMigrateKilledOnceTheConfigurationNamesTheNewStoreThenALogOut(t *testing
 		t.Errorf("token -e two after the move: exit %d; want 3", r.code)
 	}
 	w.mustRun("-e", "dev", "token", "--force")
+}
+
+// logInThenMoveAgainOverTheCopy logs in after a move to `to` was killed
+// with its copy made, and runs the move again: it must say the copy left
+// there was replaced, and the token after it must be the new log-in's.
+func logInThenMoveAgainOverTheCopy(t *testing.T, w *world, to string) {
+	t.Helper()
+	w.login()
+	token := w.mustRun("token").stdout
+	r := w.mustRun("store", "migrate", "--to", to)
+	if !strings.Contains(r.stdout, "in place of a copy of this configuration's earlier log-in") {
+		t.Errorf("the move again said:\n%s%s\nwant it to say the copy left there was replaced", r.stdout, r.stderr)
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
+	}
 }
