@@ -410,3 +410,56 @@ func TestCallerJoiningAStalledRenewalIsToldOfTheStall(t *testing.T) {
 	}
 	testenv.Receive(t, "the renewal's caller", led)
 }
+
+// TestCallerJoiningAStalledRenewalIsToldItsEnd: a caller told of the
+// stall of a renewal it joined is told its end too, when the renewal led
+// by another caller (the proxy's keeper, whose listener is its own) meets
+// Redis again: the
+// proxy keeps an environment's stall as told, and its requests answered
+// 503 "the store has not answered" at their timeout long after the store
+// had, when the provider was the slow one.
+func TestCallerJoiningAStalledRenewalIsToldItsEnd(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour) // expired: nothing serves meanwhile
+	srv.Pause(t)
+	led := make(chan error, 1)
+	leaderStalls := make(chan bool, 10) // the keeper's own, or none
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool) { leaderStalls <- stalled }))
+		led <- err
+	}()
+	testenv.Receive(t, "the stall told to the renewal's caller", leaderStalls)
+	told := make(chan bool, 10)
+	joined := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool) { told <- stalled }))
+		joined <- err
+	}()
+	if !testenv.Receive(t, "the stall told to the caller that joined", told) {
+		t.Fatal("the caller that joined was first told a stall ended")
+	}
+	srv.Resume(t)
+	if err := testenv.Receive(t, "the caller that joined", joined); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case stalled := <-told:
+		if stalled {
+			t.Error("the caller that joined was told the stall twice; want its end")
+		}
+	default:
+		t.Error("the caller that joined was told of the stall and not of its end, the renewal done")
+	}
+	if err := testenv.Receive(t, "the renewal's caller", led); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -421,6 +421,8 @@ type flight struct {
 	// for store.StallNotice, while it does ("" while none).
 	stallMu  sync.Mutex
 	stallNow string
+	// joiners are the functions tellStall told stallNow, to be told its end.
+	joiners []func(what string, stalled bool)
 }
 
 // flightKey is the context key of the flight a renewal is, for exchange.
@@ -447,6 +449,10 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 		if !stalled {
 			if f.stallNow == what {
 				f.stallNow = ""
+				for _, tell := range f.joiners {
+					tell(what, false)
+				}
+				f.joiners = nil
 			}
 			above(what, false)
 			return
@@ -469,7 +475,8 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 
 // tellStall tells the function store.WithStalled gave ctx, a caller that
 // waits for f's renewal with no token to serve it meanwhile, of the stall
-// of the renewal's call to the store while it lasts: the renewal tells
+// of the renewal's call to the store while it lasts, and then of its end
+// (a proxy's environment keeps the stall it was told until then): the renewal tells
 // only its own caller's, and not at all the stall that served its caller
 // the valid token (see watch), so a proxy's request whose token expired
 // since, bound by its timeout, waited for the store's own wait (20 s a try
@@ -483,6 +490,7 @@ func (f *flight) tellStall(ctx context.Context) {
 	defer f.stallMu.Unlock()
 	if f.stallNow != "" {
 		tell(f.stallNow, true)
+		f.joiners = append(f.joiners, tell)
 	}
 }
 

@@ -284,7 +284,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // freshtoken.Options.Sending), however soon the client goes, its outcome
 // kept for the requests after. So a renewal left going at a stall, its
 // client served the token still valid (by the engine, which tells the
-// stall only once that token expires), is one for the whole stall, which
+// stall, and then its end, to a request that joins the renewal once that
+// token no longer serves it), is one for the whole stall, which
 // every request after shares, served at once: a renewal that ended with its request was begun again by
 // the next, each request waiting the stall out again (store.StallNotice).
 func (p *Proxy) token(ctx context.Context, e *envProxy) error {

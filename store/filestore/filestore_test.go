@@ -1119,8 +1119,7 @@ func TestCheckRoomCountsTheFilesAFirstSaveMakes(t *testing.T) {
 }
 
 // TestFileHoldsTheStoredLayout: a record saved is written byte for byte in
-// the stored layout of every earlier version (storetest.FullStored), which
-// Record's own JSON, now masking its tokens, no longer is.
+// the stored layout of every earlier version (storetest.FullStored).
 func TestFileHoldsTheStoredLayout(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "tokens")
 	if err := filestore.New(dir).Save(ctx, "sandbox", storetest.Full()); err != nil {

@@ -520,8 +520,7 @@ func TestLockFolderThatCannotBeMadeSaysWhatToDo(t *testing.T) {
 
 // TestKeychainHoldsTheStoredLayout: a record saved is kept, its parts
 // joined, byte for byte in the stored layout of every earlier version
-// (storetest.FullStored), which Record's own JSON, now masking its
-// tokens, no longer is.
+// (storetest.FullStored).
 func TestKeychainHoldsTheStoredLayout(t *testing.T) {
 	kr := keyringtest.Start(t)
 	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))

@@ -1274,8 +1274,7 @@ func TestSaveIfOverJSONWrittenOtherwise(t *testing.T) {
 }
 
 // TestRedisHoldsTheStoredLayout: a record saved is set byte for byte in the
-// stored layout of every earlier version (storetest.FullStored), which
-// Record's own JSON, now masking its tokens, no longer is.
+// stored layout of every earlier version (storetest.FullStored).
 func TestRedisHoldsTheStoredLayout(t *testing.T) {
 	srv := redistest.Start(t)
 	if err := opened(t, srv.URL).Save(context.Background(), "sandbox", storetest.Full()); err != nil {
