@@ -1130,6 +1130,22 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 			t.Errorf("the file holds %q, want it as it was", b)
 		}
 	})
+	t.Run("a quota spent", func(t *testing.T) {
+		// `df -h` shows room on the disk: it said the disk was full.
+		dir := testdisk.Quota(t)
+		p := filepath.Join(dir, "config.toml")
+		if err := os.WriteFile(p, []byte("# mine\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		testdisk.Fill(t, dir)
+		_, err := config.WriteEnv(p, "dev", s, false)
+		if want := p + ": cannot write it, as the disk holding it has no room left under your disk quota (disk quota exceeded); free some of your space there (your disk quota is spent; an administrator can raise it), or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"; !errors.Is(err, config.ErrInvalid) || err.Error() != want {
+			t.Errorf("WriteEnv with the quota spent: %v; want a configuration error: %s", err, want)
+		}
+		if b, _ := os.ReadFile(p); string(b) != "# mine\n" {
+			t.Errorf("the file holds %q, want it as it was", b)
+		}
+	})
 	t.Run("read-only", func(t *testing.T) {
 		p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
 		testdisk.ReadOnly(t, filepath.Dir(p))

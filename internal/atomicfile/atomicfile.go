@@ -139,6 +139,17 @@ func writeSynced(f *os.File, data []byte, sync func(*os.File) error) error {
 	return err
 }
 
+// IsFull says what is wrong with the disk where err, a want of room (see
+// DiskFull), was met, after "the disk": it "is full"; or, where the user's
+// quota on it is spent, which `df -h` does not show, it "has no room left
+// under your disk quota".
+func IsFull(err error) string {
+	if QuotaSpent(err) {
+		return "has no room left under your disk quota"
+	}
+	return "is full"
+}
+
 // FreeSome says what to free, where (" there", or ""), for err, a want of
 // room (see DiskFull) met on the disk holding path (or the nearest folder
 // above it that exists): "free some space"; where the user's quota on the

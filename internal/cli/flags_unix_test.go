@@ -68,6 +68,12 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 		// "read-only file system" alone said nothing of what to do.
 		full := filepath.Join(testdisk.NoFilesLeft(t), "freshtoken.log")
 		cases["on a disk with no file left"] = struct{ path, want string }{full, "--log-file " + full + " cannot be made, as the disk holding it is full (no space left on device); remove some files there (every inode on that disk is taken: see `df -i`), or name a file on another disk"}
+		// A spent quota, which `df -h` does not show: it said the disk
+		// was full.
+		quota := testdisk.Quota(t)
+		testdisk.Fill(t, quota)
+		spent := filepath.Join(quota, "freshtoken.log")
+		cases["under a spent quota"] = struct{ path, want string }{spent, "--log-file " + spent + " cannot be made, as the disk holding it has no room left under your disk quota (disk quota exceeded); free some of your space there (your disk quota is spent; an administrator can raise it), or name a file on another disk"}
 		ro := testdisk.Small(t, "64k")
 		if err := os.Mkdir(ro, 0o700); err != nil {
 			t.Fatal(err)

@@ -202,7 +202,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		src.NoteClientRejected(ctx, msg)
 	}
 	if err != nil {
-		return err
+		return opts.again(env.Name, err)
 	}
 	if err := src.SaveLoginIf(context.WithoutCancel(ctx), res.Token, res.SentAt, guard.check); err != nil {
 		return opts.again(env.Name, err)
@@ -214,10 +214,11 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 }
 
 // again is err, a log-in of env that failed, with its last step, logging
-// in again (the engine's words, which name no command), naming the command
-// to run: this one, for the same environment and file. The engine's error
-// gives its message without the step; what err says around it is kept,
-// and err is left as it is when it says more after it.
+// in again (the words of the engine and of internal/login, which name no
+// command), naming the command to run: this one, for the same environment
+// and file. Their error gives its message without the step; what err says around it is kept,
+// and err is left as it is when it says more after it, or when its step
+// is another (before is "").
 func (opts *loginOptions) again(env string, err error) error {
 	var told interface {
 		error
@@ -226,15 +227,15 @@ func (opts *loginOptions) again(env string, err error) error {
 	if !errors.As(err, &told) {
 		return err
 	}
+	before, after := told.LogInAgain()
 	around, ok := strings.CutSuffix(err.Error(), told.Error())
-	if !ok {
+	if before == "" || !ok {
 		return err
 	}
 	cmd := "login -e " + env
 	if opts.Manual {
 		cmd = "login --manual -e " + env
 	}
-	before, after := told.LogInAgain()
 	return &retoldError{msg: around + before + "run `" + opts.f.commandLine(cmd) + "`" + after, err: err}
 }
 

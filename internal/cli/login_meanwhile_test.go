@@ -30,7 +30,8 @@ import (
 // warning; another configuration's are kept on a terminal (exit 2), and
 // replaced, saying so, without one; tokens it cannot read (a newer
 // freshtoken's, their file made readable by others) are kept, as they stop
-// a log-in when found as it begins, --yes or not (exit 2). The log-in
+// a log-in when found as it begins, --yes or not (exit 2), naming the
+// log-in to run once they can be read (it said "log in again"). The log-in
 // replaced them all unasked, in the window its last look left open (under
 // a second for a browser log-in, up to a poll interval for a device
 // log-in); the unreadable ones it replaced there still, unseen.
@@ -54,8 +55,8 @@ func TestLoginKeepsTokensStoredAsTheProviderAnswers(t *testing.T) {
 		{name: "browser, another configuration's, no terminal", other: true},
 		{name: "browser, another file's, terminal", otherFile: true, tty: true, want: `tokens of client "dev-client-id" at URLv2/token_endpoint by authorization code logged in with OTHER (another configuration's) were stored for dev in STORE while this log-in was under way, so this log-in stored nothing and they are kept; give this configuration a store of its own ([store] url), or run ` + "`freshtoken --config CONFIG login --timeout 30s -e dev --yes` to replace them"},
 		{name: "browser, another file's, no terminal", otherFile: true},
-		{name: "browser, unreadable, --yes", loose: true, yes: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
-		{name: "device, unreadable", device: true, loose: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read"},
+		{name: "browser, unreadable, --yes", loose: true, yes: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; run `freshtoken --config CONFIG login -e dev` once they can be read"},
+		{name: "device, unreadable", device: true, loose: true, want: "tokens stored for dev in STORE while this log-in was under way cannot be read (STORE has mode 0644, which lets other users read your tokens; run `chmod 600 STORE`), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; run `freshtoken --config CONFIG login -e dev` once they can be read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -377,6 +378,76 @@ func TestDeviceLoginTroubleNamesTheCommand(t *testing.T) {
 	want := "; run `freshtoken --config " + shellquote.Word(e.config) + " login -e dev` then"
 	if err == nil || !strings.HasPrefix(err.Error(), "dev: the token endpoint is rate limiting the log-in and asks to wait ") || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != 5 {
 		t.Fatalf("login: %v (exit %d); want exit 5, the rate limit told, ending %q", err, cli.ExitCode(err), want)
+	}
+}
+
+// TestLoginTroubleNamesTheCommand: a browser log-in, and a manual one,
+// that the provider's trouble ends (the token endpoint failing the code
+// with a 503, the authorization endpoint refusing the request as
+// misconfigured) says to run the log-in's command, on the same file: it
+// said "log in again later" or "then log in again", which names no
+// command, and the plain `freshtoken login` ran on the default file.
+func TestLoginTroubleNamesTheCommand(t *testing.T) {
+	const postman = "https://oauth.pstmn.io/v1/callback"
+	for _, c := range []struct {
+		name, trouble string
+		manual        bool
+		exit          int
+		says, then    string
+	}{
+		{"browser exchange 503", "exchange", false, 5, "dev: the token endpoint ", "; no tokens were stored: run `%s` later"},
+		{"manual exchange 503", "exchange", true, 5, "dev: the token endpoint ", "; no tokens were stored: run `%s` later"},
+		{"browser invalid_scope", "authorize", false, 2, "dev: the provider refused the log-in request: it answered invalid_scope", ", auth_url and auth_params in the config, then run `%s`"},
+		{"manual invalid_scope", "authorize", true, 2, "dev: the provider refused the log-in request: it answered invalid_scope", ", auth_url and auth_params in the config, then run `%s`"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var opts devprovider.Options
+			if c.manual {
+				opts.RedirectURIs = []string{postman}
+			}
+			e := newDevEnvBehindWith(t, opts, func(provider http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					switch {
+					case c.trouble == "exchange" && r.URL.Path == "/v2/token_endpoint":
+						http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+					case c.trouble == "authorize" && r.URL.Path == "/v2/approve_app":
+						q := r.URL.Query()
+						http.Redirect(w, r, q.Get("redirect_uri")+"?error=invalid_scope&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+					default:
+						provider.ServeHTTP(w, r)
+					}
+				})
+			})
+			s := config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)}
+			args, cmd := []string{"--config", e.config, "login", "-e", "dev"}, " login -e dev"
+			stderr := testenv.NewOutput()
+			ios := &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr}
+			if c.manual {
+				s.RedirectURI = postman
+				args, cmd = append(args, "--manual"), " login --manual -e dev"
+				// The person opens the URL printed, and pastes where the
+				// browser landed.
+				ios.In = readerFunc(func(b []byte) (int, error) {
+					_, authURL, _ := strings.Cut(stderr.String(), "\n")
+					authURL, _, _ = strings.Cut(authURL, "\n")
+					noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+					resp, err := noFollow.Get(authURL)
+					if err != nil {
+						return 0, err
+					}
+					resp.Body.Close()
+					return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
+				})
+			}
+			e.configureWith(t, s)
+			root := cli.NewRootCmd(&cli.Factory{IO: ios, OpenBrowser: approveAt})
+			root.SetArgs(args)
+			err := root.ExecuteContext(t.Context())
+			want := fmt.Sprintf(c.then, "freshtoken --config "+shellquote.Word(e.config)+cmd)
+			if err == nil || !strings.HasPrefix(err.Error(), c.says) || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != c.exit {
+				t.Fatalf("login: %v (exit %d)\n%s\nwant exit %d, saying %q, ending %q", err, cli.ExitCode(err), stderr, c.exit, c.says, want)
+			}
+		})
 	}
 }
 

@@ -571,17 +571,30 @@ func (e *AuthorizeError) Unavailable() bool {
 }
 
 func (e *AuthorizeError) Error() string {
-	answered := tokenerr.Answer(e.Code, e.Description)
-	switch {
-	case e.Misconfigured():
-		return fmt.Sprintf("%s: the provider refused the log-in request: it answered %s; check scopes, resource, audience, client_id, redirect_uri, auth_url and auth_params in the config, then log in again", e.Env, answered)
-	case e.Unavailable():
-		return fmt.Sprintf("%s: the provider could not serve the log-in: it answered %s; log in again later", e.Env, answered)
+	if before, after := e.LogInAgain(); before != "" {
+		return before + "log in again" + after
 	}
+	answered := tokenerr.Answer(e.Code, e.Description)
 	if e.Again != "" {
 		return fmt.Sprintf("%s: %v: the provider answered %s; run %s again and approve access in the browser", e.Env, ErrNotApproved, answered, e.Again)
 	}
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
+}
+
+// LogInAgain is the message around its step, when that is logging in
+// again (a request to fix first, a provider to wait for): before it, and
+// after it (" later", or ""), for a caller that names the log-in to run
+// (the command line names its command). before is "" when the step is
+// another.
+func (e *AuthorizeError) LogInAgain() (before, after string) {
+	answered := tokenerr.Answer(e.Code, e.Description)
+	switch {
+	case e.Misconfigured():
+		return fmt.Sprintf("%s: the provider refused the log-in request: it answered %s; check scopes, resource, audience, client_id, redirect_uri, auth_url and auth_params in the config, then ", e.Env, answered), ""
+	case e.Unavailable():
+		return fmt.Sprintf("%s: the provider could not serve the log-in: it answered %s; ", e.Env, answered), " later"
+	}
+	return "", ""
 }
 
 // Unwrap is ErrNotApproved for a person's refusal.
@@ -629,40 +642,49 @@ type ExchangeError struct {
 }
 
 func (e *ExchangeError) Error() string {
-	if e.Class == tokenerr.BadClient && e.NotThere {
-		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
+	if before, after := e.LogInAgain(); before != "" {
+		return before + "log in again" + after
 	}
-	switch e.Class {
-	case tokenerr.BadClient:
+	switch {
+	case e.Class == tokenerr.BadClient && e.NotThere:
+		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
+	case e.Class == tokenerr.BadClient:
 		return fmt.Sprintf("%s: the token endpoint rejected the client (%s)", e.Env, e.Descriptor)
-	case tokenerr.RateLimited:
-		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); log in again in %s", e.Env, e.Descriptor, httpx.SayWait(max(e.Wait, time.Second)))
-	case tokenerr.Passing:
-		if e.TooLarge {
-			return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge)
-		}
-		if e.Lost != "" {
-			return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: run %s again", e.Env, e.TokenURL, e.Lost, e.Again)
-		}
-		if e.Unreadable {
-			return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then log in again", e.Env, e.TokenURL, e.Descriptor)
-		}
-		if e.Status != 0 {
-			// A code works once, so the exchange is sent once: no
-			// retries, and nothing but this answer came.
-			when := "later"
-			if e.Wait > 0 {
-				when = "in " + httpx.SayWait(e.Wait) + ", as it asks"
-			}
-			return fmt.Sprintf("%s: the token endpoint %s failed the log-in: it answered its code, which is sent once, with %s; no tokens were stored: log in again %s", e.Env, e.TokenURL, e.Descriptor, when)
-		}
-		return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and api_url, then log in again", e.Env, e.TokenURL, e.Descriptor)
-	case tokenerr.BadGrant:
-		if e.Again != "" {
-			return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
-		}
+	case e.Class == tokenerr.Passing: // its answer lost
+		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: run %s again", e.Env, e.TokenURL, e.Lost, e.Again)
+	case e.Class == tokenerr.BadGrant && e.Again != "":
+		return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
 	}
 	return fmt.Sprintf("%s: the provider refused the login code (%s)", e.Env, e.Descriptor)
+}
+
+// LogInAgain is the message around its step, when that is logging in
+// again (a token endpoint to wait for, or a setting to check first):
+// before it, and after it (" later", " in 30s", or ""), for a caller that
+// names the log-in to run (the command line names its command). before
+// is "" when the step is another.
+func (e *ExchangeError) LogInAgain() (before, after string) {
+	switch {
+	case e.Class == tokenerr.RateLimited:
+		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); ", e.Env, e.Descriptor), " in " + httpx.SayWait(max(e.Wait, time.Second))
+	case e.Class != tokenerr.Passing:
+		return "", ""
+	case e.TooLarge:
+		return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge), ""
+	case e.Lost != "":
+		return "", "" // a log-in of its own to run, which it names
+	case e.Unreadable:
+		return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, e.Descriptor), ""
+	case e.Status != 0:
+		// A code works once, so the exchange is sent once: no retries,
+		// and nothing but this answer came.
+		when := " later"
+		if e.Wait > 0 {
+			when = " in " + httpx.SayWait(e.Wait) + ", as it asks"
+		}
+		return fmt.Sprintf("%s: the token endpoint %s failed the log-in: it answered its code, which is sent once, with %s; no tokens were stored: ", e.Env, e.TokenURL, e.Descriptor), when
+	}
+	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and api_url, then ", e.Env, e.TokenURL, e.Descriptor), ""
 }
 
 // ClientRejection says how the token endpoint rejected the client's

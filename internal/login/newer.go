@@ -54,10 +54,25 @@ func UnreadableMeanwhile(env, where string, err error) error {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: this log-in was stopped, or ran out of time, while it read the tokens stored for %[1]s in %s (%w), so it stored nothing and they are as they were; log in again", env, where, err)
+		return &againError{before: fmt.Sprintf("%s: this log-in was stopped, or ran out of time, while it read the tokens stored for %[1]s in %s (%v), so it stored nothing and they are as they were; ", env, where, err), err: err}
 	}
-	return fmt.Errorf("%s: tokens stored for %[1]s in %s while this log-in was under way cannot be read (%w), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; log in again once they can be read", env, where, err)
+	return &againError{before: fmt.Sprintf("%s: tokens stored for %[1]s in %s while this log-in was under way cannot be read (%v), so this log-in stored nothing over them, as they may be a newer freshtoken's or another configuration's; ", env, where, err), after: " once they can be read", err: err}
 }
+
+// againError is a log-in that failed, told in a message whose step is
+// logging in again, then after it, when: before and after are the message
+// around that step, which LogInAgain gives a caller that names the log-in
+// to run (the command line names its command). It wraps err.
+type againError struct {
+	before, after string
+	err           error
+}
+
+func (e *againError) Error() string { return e.before + "log in again" + e.after }
+func (e *againError) Unwrap() error { return e.err }
+
+// LogInAgain is the message before its step, logging in again, and after.
+func (e *againError) LogInAgain() (before, after string) { return e.before, e.after }
 
 // NewerMeanwhileError is a log-in that stored nothing because a newer
 // freshtoken (or, with Other, another configuration) stored tokens for its

@@ -738,10 +738,7 @@ func (s *Store) diskFull(err error) error {
 	if s.locksOnly {
 		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(err, s.dir, " there")
 	}
-	full := "is full"
-	if atomicfile.QuotaSpent(err) {
-		full = "has no room left under your disk quota"
-	}
+	full := atomicfile.IsFull(err)
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
