@@ -210,6 +210,9 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 			case refused.notThere:
 				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; %s", redact.URL(s.set.RevocationURL), err, what, s.revocationURLToCheck())}
 			}
+			if refused.own {
+				return "", &Error{Env: s.set.Env, Kind: refused.kind, Err: tokenerr.ErrOwnRefusal, Msg: fmt.Sprintf("the provider's revocation endpoint %s refused to revoke the %s with an error of its own, which only its words explain (%v); check what they name", redact.URL(s.set.RevocationURL), what, err)}
+			}
 			if refused.invalidRequest && errors.Is(refused.kind, ErrClientRejected) {
 				couldNot += "; check revocation_url"
 			}
@@ -359,10 +362,11 @@ func (s *Source) revoke(work context.Context, deadline time.Time, secret, token,
 	}
 	re := &oauth2.RetrieveError{Response: resp, Body: body}
 	var e struct {
-		Code string `json:"error"`
+		Code        string `json:"error"`
+		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(body, &e) == nil {
-		re.ErrorCode = e.Code
+		re.ErrorCode, re.ErrorDescription = e.Code, e.Description
 	}
 	if hint == "access_token" && re.ErrorCode == "unsupported_token_type" {
 		// RFC 7009 2.2.1: the provider does not revoke access tokens.
@@ -417,7 +421,19 @@ func (s *Source) revoke(work context.Context, deadline time.Time, secret, token,
 		// answers a revocation: revocation_url is the one to check, not
 		// the client's credentials, which the provider did not refuse.
 		refused.kind = ErrClientRejected
-	case class == tokenerr.BadClient || refused.notThere:
+	case refused.notThere:
+		refused.kind = ErrClientRejected
+	case class == tokenerr.BadClient && tokenerr.RefusalOf(re) != tokenerr.RefusedClient:
+		// An error of the provider's own (account_locked), or one of a
+		// token request's (invalid_scope, invalid_target: a revocation
+		// sends neither): only its words explain it, told as a renewal
+		// tells them, with any token sent in them masked. Told as a
+		// rejected client, logout sent a person to check client_id and
+		// the client secret, and left out the words that said what to do.
+		refused.kind = ErrClientRejected
+		refused.own = true
+		refused.answer = "HTTP " + redact.OneLine(resp.Status, 80) + ", " + tokenerr.Answer(re.ErrorCode, redact.Scrub(strings.ReplaceAll(re.ErrorDescription, token, redact.Mask(token))))
+	case class == tokenerr.BadClient:
 		refused.kind = ErrClientRejected
 	}
 	return refused
@@ -453,6 +469,9 @@ type revocationRefused struct {
 	answer   string // "HTTP 404 Not Found", or a redirect's (tokenerr.RedirectError)
 	kind     error
 	notThere bool
+	// own: refused with an error of the provider's own, whose words
+	// (answer) alone explain it (tokenerr.ErrOwnRefusal).
+	own bool
 	// invalidRequest: the request was refused as malformed, not the
 	// client; of a configured revocation_url, the setting to check.
 	invalidRequest bool

@@ -70,3 +70,44 @@ func TestLogoutRefusedAsAnInvalidRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutRefusedWithTheProvidersOwnError: a revocation endpoint
+// refusing with an error of the provider's own (400 account_locked) was
+// told as a rejected client ("check client_id, the client secret and
+// client_auth"), the provider's words, which said what to do, left out.
+// It is now sorted as a renewal's refusal is (tokenerr.RefusalOf): the
+// words quoted, any token sent in them masked, the tokens kept, exit 2.
+func TestLogoutRefusedWithTheProvidersOwnError(t *testing.T) {
+	sent := make(chan string, 2)
+	e := newDevEnvAnswering(t, "/v2/revoke", func(w http.ResponseWriter, r *http.Request) {
+		token := r.FormValue("token")
+		sent <- token
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"account_locked","error_description":"account locked; call support (token ` + token + `)"}`))
+	})
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
+	e.loginOutside(t)
+	stderr := testenv.NewOutput()
+	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+	code := e.run(ios, "logout", "-e", "dev")
+	said := stderr.String()
+	if code != cli.ExitUsage {
+		t.Errorf("logout: exit %d; want %d", code, cli.ExitUsage)
+	}
+	want := `/v2/revoke refused to revoke the refresh token with an error of its own, which only its words explain (HTTP 400 Bad Request, account_locked: "account locked; call support (token `
+	if !strings.Contains(said, want) || !strings.Contains(said, "nothing was deleted: the tokens are kept") {
+		t.Errorf("stderr %q; want %q in it, and the tokens kept", said, want)
+	}
+	if token := <-sent; strings.Contains(said, token) {
+		t.Errorf("stderr %q shows the token sent", said)
+	}
+	for _, n := range []string{"check client_id", "rejected", "Logged out"} {
+		if strings.Contains(said, n) {
+			t.Errorf("stderr %q; want no %q in it", said, n)
+		}
+	}
+	if e.record(t, "dev") == nil {
+		t.Error("the tokens were deleted; want them kept")
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -28,6 +29,10 @@ import (
 // signal arrives and whatever pipe closes, it returns only once every
 // renewal sent has been stored (see guard).
 func Main(args []string, ios *IOStreams) int {
+	if err := filesLeft(); err != nil {
+		fmt.Fprintf(ios.ErrOut, "freshtoken: %s; %s\n", err, atomicfile.OutOfFilesStep)
+		return ExitCode(err)
+	}
 	var (
 		broken    atomic.Bool                 // stdout or stderr lost its reader
 		unwritten atomic.Pointer[outputError] // stdout refused the result otherwise
