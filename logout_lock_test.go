@@ -55,9 +55,9 @@ func TestLogoutLetsNoRenewalInBetween(t *testing.T) {
 				}
 			}
 			st.armed.Store(true)
-			_, revokeErr, err := src.RevokeAndLogoutOf(ctx, loggedIn, func(error) bool { return false })
-			if revokeErr != nil || err != nil {
-				t.Fatalf("RevokeAndLogoutOf: revocation %v, log-out %v; want both done", revokeErr, err)
+			_, kept, revokeErr, err := src.RevokeAndLogoutOf(ctx, loggedIn)
+			if kept || revokeErr != nil || err != nil {
+				t.Fatalf("RevokeAndLogoutOf: kept %t, revocation %v, log-out %v; want both done", kept, revokeErr, err)
 			}
 			if s := r.provider.Stats(); s.Revocations == 0 {
 				t.Fatal("nothing was revoked; want the grant revoked")
@@ -102,7 +102,7 @@ func TestLogoutRevokesTheTokensOfARenewalItWaitedFor(t *testing.T) {
 		var once sync.Once
 		waiting := make(chan struct{})
 		go func() {
-			_, revokeErr, err := src.RevokeAndLogoutOf(store.WithWaiting(ctx, func() { once.Do(func() { close(waiting) }) }), loggedIn, func(error) bool { return false })
+			_, _, revokeErr, err := src.RevokeAndLogoutOf(store.WithWaiting(ctx, func() { once.Do(func() { close(waiting) }) }), loggedIn)
 			loggedOut <- errors.Join(revokeErr, err)
 		}()
 		<-waiting

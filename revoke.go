@@ -24,10 +24,10 @@ import (
 
 // Revoke asks the provider to end the grant (RFC 7009): the refresh token,
 // then the access token, at Settings.RevocationURL. It stores nothing and
-// forgets nothing; RevokeAndLogoutOf forgets them too, as its caller's rule
-// says. A revocation
-// endpoint that is plain http to another machine is sent nothing
-// (ErrClearText): the tokens would cross the network readable. It does
+// forgets nothing; RevokeAndLogoutOf forgets them too, unless the
+// revocation failed. A revocation endpoint that is plain http to another
+// machine is sent nothing (ErrClearText): the tokens would cross the
+// network readable. It does
 // nothing when no revocation endpoint is known, or when no tokens of this
 // environment's grant are stored. It holds the renewal lock from reading
 // the tokens until the provider has answered, so that no renewal replaces
@@ -62,51 +62,64 @@ func (s *Source) Revoke(ctx context.Context) error {
 // sent nothing: whatever it answers says nothing of the grant
 // (ErrClientRejected, the configuration's to fix).
 func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
-	return s.RevokeGrantOf(ctx, nil)
+	return s.revokeGrantOf(ctx, nil, nil)
 }
 
-// RevokeGrantOf is RevokeGrant of the log-in whose tokens loggedIn holds
-// (Record's answer, as LogoutOf is given it), renewed since or not: when
-// the store holds a later log-in's tokens by the time the lock is taken
-// (one stored while a client_secret_cmd asked a passphrase, say), nothing
-// is sent and they are kept, with an error wrapping store.ErrChanged.
-// Revoking them would end a grant no one asked to end; revoking the
-// tokens loggedIn holds, which that log-in may have replaced by renewing,
-// could end it too where the provider ends every grant of the client and
-// user with one. A nil loggedIn is RevokeGrant.
-func (s *Source) RevokeGrantOf(ctx context.Context, loggedIn *store.Record) (unknown string, err error) {
-	return s.revokeGrantOf(ctx, loggedIn, nil)
-}
-
-// RevokeAndLogoutOf is RevokeGrantOf then, unless keep says its outcome
-// keeps the tokens, LogoutOf, under one hold of the renewal lock: let go
-// in between, a renewer waiting for it (a proxy's or a service's keeper)
-// took it and sent the refresh token just revoked, and the provider's
+// RevokeAndLogoutOf ends the grant of the log-in whose tokens loggedIn
+// holds (Record's answer, as LogoutOf is given it), renewed since or not,
+// and forgets its tokens, under one hold of the renewal lock: let go in
+// between, a renewer waiting for it (a proxy's or a service's keeper) took
+// it and sent the refresh token just revoked, and the provider's
 // invalid_grant was stored, and told, as a grant ended for an environment
-// logged out of on purpose. keep is given the revocation's error (nil: it
-// succeeded, or nothing was sent) with the lock held, and so must call
-// nothing of the Source. Tokens keep lets go of are deleted even once ctx
-// has ended: the revocation's outcome, known by then, decided it. err is
-// LogoutOf's, nil when the tokens were kept.
-func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record, keep func(revokeErr error) bool) (unknown string, revokeErr, err error) {
+// logged out of on purpose. It revokes as RevokeGrant does (unknown and
+// revokeErr are its answers), but only that log-in's tokens: when the
+// store holds a later log-in's by the time the lock is taken (one stored
+// while a client_secret_cmd asked a passphrase, say), nothing is sent and
+// they are kept, revokeErr wrapping store.ErrChanged. Revoking them would
+// end a grant no one asked to end; revoking the tokens loggedIn holds,
+// which that log-in may have replaced by renewing, could end it too where
+// the provider ends every grant of the client and user with one.
+//
+// Every other revocation failure keeps the tokens (kept is true), for the
+// log-out to be tried again: forgotten, nothing but the provider's own
+// pages could end the grant. All but one: a revocation given up as ctx
+// ended once the provider had revoked the refresh token (revokeErr
+// wrapping ErrGrantRevoked), whose grant has ended; its tokens are
+// forgotten.
+// Tokens not kept are forgotten as LogoutOf forgets them, even once ctx
+// has ended (the revocation's outcome, known by then, decided it); err is
+// that log-out's, nil when the tokens were kept.
+func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record) (unknown string, kept bool, revokeErr, err error) {
 	if s.unmade() {
-		return "", nil, errNotMade
+		return "", false, nil, errNotMade
 	}
 	locked := false // the revocation took the lock, and forgot the tokens under it unless kept
 	unknown, revokeErr = s.revokeGrantOf(ctx, loggedIn, func(revokeErr error) {
 		locked = true
-		if !keep(revokeErr) {
+		if !revocationKeeps(revokeErr) {
 			err = s.forget(context.WithoutCancel(ctx), loggedIn)
 		}
 	})
-	if !locked && !keep(revokeErr) {
+	kept = revocationKeeps(revokeErr)
+	if !locked && !kept {
 		err = s.LogoutOf(ctx, loggedIn)
 	}
-	return unknown, revokeErr, err
+	return unknown, kept, revokeErr, err
 }
 
-// revokeGrantOf is RevokeGrantOf, calling locked (unless nil) with its
-// error once done, before it lets go of the renewal lock, when it took it.
+// revocationKeeps reports whether a log-out keeps the tokens for err, the
+// outcome of their revocation: every failure keeps them but a later
+// log-in's tokens found in their place (store.ErrChanged), which the
+// log-out keeps itself, and a revocation given up once the provider had
+// revoked the refresh token (ErrGrantRevoked): the grant has ended.
+func revocationKeeps(err error) bool {
+	return err != nil && !errors.Is(err, store.ErrChanged) && !errors.Is(err, ErrGrantRevoked)
+}
+
+// revokeGrantOf is RevokeGrant of the log-in whose tokens loggedIn holds
+// (any, when nil; see RevokeAndLogoutOf), calling locked (unless nil) with
+// its error once done, before it lets go of the renewal lock, when it took
+// it.
 func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, locked func(err error)) (unknown string, err error) {
 	if s.unmade() {
 		return "", errNotMade

@@ -14,9 +14,9 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
-	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // revocationEndpoint answers each revocation request with answer(hint),
@@ -359,7 +359,7 @@ func TestInterruptedRevocationSaysTheGrantWasRevoked(t *testing.T) {
 }
 
 // TestInterruptedRevocationForgetsOnceTheGrantEnded: a log-out
-// (RevokeAndLogoutOf, with the rule logout and the proxy's page use)
+// (RevokeAndLogoutOf, as logout and the proxy's page use it)
 // interrupted as the access token's revocation waits, once the provider
 // has revoked the refresh token or answered that it no longer knows it,
 // forgets the tokens, in a file store and in Redis alike, its context
@@ -403,15 +403,72 @@ func TestInterruptedRevocationForgetsOnceTheGrantEnded(t *testing.T) {
 				if err != nil || rec == nil {
 					t.Fatalf("logged in: %+v, %v", rec, err)
 				}
-				_, revokeErr, err := src.RevokeAndLogoutOf(ctx, rec, failure.RevocationKeeps)
-				if err != nil || !errors.Is(revokeErr, context.Canceled) || errors.Is(revokeErr, freshtoken.ErrGrantRevoked) == tt.kept {
-					t.Fatalf("RevokeAndLogoutOf: revocation %v, log-out %v; want it given up, ErrGrantRevoked %t", revokeErr, err, !tt.kept)
+				_, kept, revokeErr, err := src.RevokeAndLogoutOf(ctx, rec)
+				if err != nil || kept != tt.kept || !errors.Is(revokeErr, context.Canceled) || errors.Is(revokeErr, freshtoken.ErrGrantRevoked) == tt.kept {
+					t.Fatalf("RevokeAndLogoutOf: kept %t, revocation %v, log-out %v; want it given up, ErrGrantRevoked %t", kept, revokeErr, err, !tt.kept)
 				}
 				if after, err := src.Record(context.Background()); err != nil || (after != nil) != tt.kept {
 					t.Fatalf("the store holds %+v, %v; want the tokens kept: %t", after, err, tt.kept)
 				}
 			})
 		}
+	}
+}
+
+// TestRevokeAndLogoutOfKeepsTheTokensOfAFailedRevocation: the engine, not
+// its callers, keeps the tokens when their revocation failed (a refused
+// client here), for the log-out to be tried again, and says so (kept);
+// revoked, or no longer known to the provider, they are forgotten; a later
+// log-in's, found in their place, is sent nothing and kept, but not for
+// the revocation's sake. logout and the proxy's page each passed this rule
+// as a keep function of their own.
+func TestRevokeAndLogoutOfKeepsTheTokensOfAFailedRevocation(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		status     int
+		body       string
+		laterLogIn bool
+		kept       bool   // for the revocation's failure
+		revokeErr  error  // what it wraps
+		unknown    string // the provider's answer that it no longer knew them
+		stored     bool   // tokens left in the store
+	}{
+		{name: "revoked", status: http.StatusOK},
+		{name: "no longer known", status: http.StatusBadRequest, body: `{"error":"invalid_token"}`, unknown: "invalid_token"},
+		{name: "client refused", status: http.StatusUnauthorized, body: `{"error":"invalid_client"}`, kept: true, revokeErr: freshtoken.ErrClientRejected, stored: true},
+		{name: "a later log-in", status: http.StatusOK, laterLogIn: true, revokeErr: store.ErrChanged, stored: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			})
+			r := newRig(t, devprovider.Options{})
+			revokeAt(r, srv.URL+"/revoke")
+			src := r.loggedInSource()
+			rec, err := src.Record(context.Background())
+			if err != nil || rec == nil {
+				t.Fatalf("logged in: %+v, %v", rec, err)
+			}
+			if tt.laterLogIn {
+				r.clock.Advance(time.Minute)
+				r.login(src)
+			}
+			unknown, kept, revokeErr, err := src.RevokeAndLogoutOf(context.Background(), rec)
+			if kept != tt.kept || unknown != tt.unknown || (tt.revokeErr == nil) != (revokeErr == nil) || !errors.Is(revokeErr, tt.revokeErr) {
+				t.Fatalf("RevokeAndLogoutOf: unknown %q, kept %t, revocation %v; want unknown %q, kept %t, revocation wrapping %v", unknown, kept, revokeErr, tt.unknown, tt.kept, tt.revokeErr)
+			}
+			if tt.laterLogIn != errors.Is(err, store.ErrChanged) || !tt.laterLogIn && err != nil {
+				t.Fatalf("RevokeAndLogoutOf's log-out: %v; want store.ErrChanged %t", err, tt.laterLogIn)
+			}
+			if tt.laterLogIn && len(seen()) != 0 {
+				t.Fatalf("sent %q for a later log-in's tokens; want nothing sent", seen())
+			}
+			if after, err := src.Record(context.Background()); err != nil || (after != nil) != tt.stored {
+				t.Fatalf("the store holds %+v, %v; want tokens stored: %t", after, err, tt.stored)
+			}
+		})
 	}
 }
 

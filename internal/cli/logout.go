@@ -209,7 +209,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	}
 	var revokeErr error
 	unknown := ""          // the provider's answer that it no longer knows the tokens
-	keptForRevoke := false // the revocation's outcome kept the tokens: told below
+	keptForRevoke := false // the revocation's failure kept the tokens: told below
 	if opts.Local {
 		if ctx.Err() != nil {
 			return stopped(nil)
@@ -219,10 +219,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 		// Revoked and deleted under one hold of the renewal lock, so that
 		// no renewal (a proxy's or a service's) comes between to spend
 		// the refresh token just revoked.
-		unknown, revokeErr, err = src.RevokeAndLogoutOf(ctx, rec, func(revokeErr error) bool {
-			keptForRevoke = failure.RevocationKeeps(revokeErr)
-			return keptForRevoke
-		})
+		unknown, keptForRevoke, revokeErr, err = src.RevokeAndLogoutOf(ctx, rec)
 	}
 	if keptForRevoke {
 		switch {

@@ -290,18 +290,6 @@ func KeptTokens(msg string) bool {
 	return strings.Contains(ownWords(msg), tokenerr.KeptTokensTried)
 }
 
-// RevocationKeeps reports whether a log-out keeps the tokens for err, the
-// outcome of their revocation (freshtoken.Source.RevokeAndLogoutOf's keep):
-// every failure keeps them, for the log-out to be tried again, as with
-// nothing stored nothing could end the grant but the provider's own pages.
-// Not a later log-in's tokens found in their place (store.ErrChanged),
-// which the log-out keeps itself, nor a revocation given up once the
-// provider had revoked the refresh token (freshtoken.ErrGrantRevoked): the
-// grant has ended, and so has the refresh token's use.
-func RevocationKeeps(err error) bool {
-	return err != nil && !errors.Is(err, store.ErrChanged) && !errors.Is(err, freshtoken.ErrGrantRevoked)
-}
-
 // RevocationSent reports whether err, a revocation stopped as its context
 // ended, had sent a request, which the provider may have carried out:
 // stopped before (waiting for the renewal lock, or for the client secret),

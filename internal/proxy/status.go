@@ -519,17 +519,14 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// End the grant at the provider if it can, and forget the tokens
-		// unless the revocation failed (kinds.RevocationKeeps): under one
+		// unless the revocation failed (RevokeAndLogoutOf's kept): under one
 		// hold of the renewal lock, so that no renewal (this proxy's
 		// keeper, or a service's) comes between to spend the refresh
 		// token just revoked. Only the log-in looked at is forgotten: one
 		// stored before the revocation took the lock (`freshtoken login`
 		// in a terminal) is kept.
-		kept := false // told below
-		unknown, rerr, err = e.src.RevokeAndLogoutOf(ctx, rec, func(rerr error) bool {
-			kept = kinds.RevocationKeeps(rerr)
-			return kept
-		})
+		var kept bool // told below
+		unknown, kept, rerr, err = e.src.RevokeAndLogoutOf(ctx, rec)
 		// A log-in stored before the revocation took the lock: nothing
 		// was sent, and its tokens are kept (as LogoutOf keeps them).
 		unrevoked = errors.Is(rerr, store.ErrChanged)
