@@ -145,25 +145,25 @@ func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
 // copy is in the new store, before the configuration names it, then a
 // log-out (revoking, or --local), then the same move run again: the copy
 // left there is deleted, not moved to, and the environment is logged out
-// (exit 3), with the file and the Redis store on either side. The move
-// said "already in" the new store and named it: the tokens logged out of
-// came back, live ones after --local.
+// (exit 3), from files to Redis or to other files. The move said "already
+// in" the new store and named it: the tokens logged out of came back, live
+// ones after --local. (From Redis, which a restart empties with no log-out,
+// the copy is kept: TestMigrateKilledThenRedisRestartedEmpty.)
 func TestMigrateKilledThenALogOut(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		toFile bool // from Redis to a folder, else from a folder to Redis
+		toFile bool // to another folder, else to Redis
 		logout []string
 	}{
 		{"file to redis, revoked", false, []string{"logout"}},
-		{"redis to file, --local", true, []string{"logout", "--local"}},
+		{"file to file, --local", true, []string{"logout", "--local"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			redisURL := redistest.Start(t).URL
-			from, to := "", redisURL
-			if tc.toFile {
-				from, to = redisURL, ""
+			to := ""
+			if !tc.toFile {
+				to = redistest.Start(t).URL
 			}
-			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, from, "revocation_url = \"REVOKE\"")
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "", "revocation_url = \"REVOKE\"")
 			w.writeConfig(strings.Replace(w.readConfig(), "REVOKE", w.api+"v2/revoke", 1))
 			if to == "" {
 				to = "file://" + filepath.Join(w.dir, "moved")
@@ -228,4 +228,48 @@ func logInThenMoveAgainOverTheCopy(t *testing.T, w *world, to string) {
 	if got := w.mustRun("token").stdout; got != token {
 		t.Errorf("after the move the token is %q, want the new log-in's %q", got, token)
 	}
+}
+
+// TestMigrateKilledThenRedisRestartedEmpty: `store migrate` killed
+// (SIGKILL) with its copy made, then the Redis on the store's one side
+// restarted without persistence (a dev container, `docker restart` with no
+// volume), emptied with no log-out, then the same move run again. The copy
+// is the only one left of a live grant: it is kept, not taken for tokens a
+// log-out forgot. Killed before the configuration named the new store (from
+// Redis to files), the copy is moved to, and the move says Redis may have
+// lost them, and that `logout` forgets them if a log-out was meant; killed
+// after (from files to Redis), the old copy is kept and the move refused
+// (exit 2), saying how to keep it. Both copies were deleted, said to be a
+// log-out's: a browser log-in needed again.
+func TestMigrateKilledThenRedisRestartedEmpty(t *testing.T) {
+	t.Run("redis to file", func(t *testing.T) {
+		rdb := redistest.StartWithoutPersistence(t)
+		w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, rdb.URL, "")
+		to := "file://" + filepath.Join(w.dir, "moved")
+		w.login()
+		killAt(t, w, "moved", "store", "migrate", "--to", to)
+		rdb.Restart(t)
+		r := w.mustRun("store", "migrate", "--to", to)
+		if strings.Contains(r.stderr, "deleted") || !strings.Contains(r.stderr, "Redis restarted without its data") || !strings.Contains(r.stderr, "logout -e dev") {
+			t.Errorf("the move run again said:\n%s%s\nwant it to keep the copy, saying Redis may have lost the tokens and how to log out", r.stdout, r.stderr)
+		}
+		w.mustRun("token", "--force")
+	})
+	t.Run("file to redis", func(t *testing.T) {
+		rdb := redistest.StartWithoutPersistence(t)
+		w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+		conf := w.readConfig()
+		w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
+		w.login()
+		w.login("-e", "two")
+		killAt(t, w, "deleted", "store", "migrate", "--to", rdb.URL)
+		rdb.Restart(t)
+		r := w.run("store", "migrate", "--to", rdb.URL)
+		if r.code != 2 || !strings.Contains(r.stderr, "Redis restarted without its data") {
+			t.Errorf("the move run again: exit %d\n%s%s\nwant 2, the old copy kept, saying Redis may have lost the tokens", r.code, r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(w.store, "two.json")); err != nil {
+			t.Errorf("the old copy, the only one left of two's tokens, is gone (%v)", err)
+		}
+	})
 }

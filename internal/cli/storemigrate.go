@@ -78,7 +78,9 @@ ending .left-copies, until it has taken them back or is done. Any other
 log-in there is kept, even an earlier one of this configuration. Tokens
 logged out of (deleted from the store [store] url names) after a move was
 interrupted are not brought back: a copy of them that move left in either
-store is deleted. A
+store is deleted; but a Redis restarted without its data holds none either,
+with no log-out, so a copy left beside an empty Redis is kept (a log-out
+since is to be run again, as the move says). A
 record in the old store of another client or grant than the environment's
 (another configuration sharing the store) is left there. A configuration
 file freshtoken does not edit (read-only, or one of several hard links) is
@@ -656,6 +658,12 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 	if errors.Is(err, store.ErrNotFound) {
 		there, err := to.Load(ctx, env)
 		switch {
+		case err == nil && left(env, there) && canEmpty(from):
+			// A Redis restarted without its data holds nothing either,
+			// no log-out between: the copy may be the only one left of
+			// a live grant, kept rather than lost to a browser log-in.
+			fmt.Fprintf(f.IO.ErrOut, "%s: %s holds no tokens, though an interrupted move left a copy of them in %s: that copy is kept and used, as Redis may have lost them with no log-out (Redis restarted without its data); if you logged out since, run `%s` again\n", env, from.Location(env), to.Location(env), f.commandLine("logout -e "+env))
+			return move{env: env, said: "already in " + to.Location(env)}, nil
 		case err == nil && left(env, there):
 			// A copy a killed move left of tokens forgotten since in the
 			// store the configuration names (a log-out, --local too): it
@@ -835,6 +843,14 @@ type leftCopy struct {
 	Store  string `json:"store"`
 	Env    string `json:"env"`
 	Tokens string `json:"tokens"`
+}
+
+// canEmpty reports whether st can lose every record with no one deleting
+// them (store.Restorer: a Redis restarted without persistence), so that a
+// record missing there is not known to be a log-out's.
+func canEmpty(st store.Store) bool {
+	_, ok := st.(store.Restorer)
+	return ok
 }
 
 // leftHere reports whether r, env's record in the store a move goes to,
@@ -1056,7 +1072,7 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 	}
 	now, err := to.Load(ctx, env)
 	switch {
-	case errors.Is(err, store.ErrNotFound) && moved != "" && tokensFingerprint(old) == moved:
+	case errors.Is(err, store.ErrNotFound) && moved != "" && tokensFingerprint(old) == moved && !canEmpty(to):
 		// The very tokens that moved, forgotten since where the
 		// configuration names them (a log-out, --local too): their old
 		// copy goes as they went.
@@ -1067,9 +1083,14 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		// Other tokens than the ones that moved (renewed since by a
-		// freshtoken still reading the old store), or a move that noted
-		// none: whether the old copy is wanted is the person's to say.
-		return usageErrorf("%s, where the configuration says the tokens are, holds none (a log-out since the move?), so it is the only copy: delete it if the log-out was meant; to keep it, set [store] url back to %s and run the move again", to.Location(env), shownStore(fromURL))
+		// freshtoken still reading the old store), a move that noted
+		// none, or a store that empties with no log-out: whether the old
+		// copy is wanted is the person's to say.
+		why := "a log-out since the move?"
+		if canEmpty(to) {
+			why = "a log-out since the move, or Redis restarted without its data?"
+		}
+		return usageErrorf("%s, where the configuration says the tokens are, holds none (%s), so it is the only copy: delete it if the log-out was meant; to keep it, set [store] url back to %s and run the move again", to.Location(env), why, shownStore(fromURL))
 	case err != nil:
 		return fmt.Errorf("%s, where the configuration says the tokens are, cannot be compared with it (%w)", to.Location(env), err)
 	case checkGrant(now) != nil:
