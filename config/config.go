@@ -24,6 +24,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -57,9 +58,9 @@ type File struct {
 	// Settings are the environments as written, before presets and defaults.
 	Settings SettingsByEnv
 	// Settled is whether the file, as Load read it, had last changed long
-	// enough before to tell any later change by its Stamp (see
-	// Stamp.SettledAt): a file changed moments before may be edited again
-	// within the tick of its file system's clock, its Stamp the same.
+	// enough before to tell any later change by a look at its path: a
+	// file changed moments before may be edited again within the tick of
+	// its file system's clock, with the same size and times.
 	// A reading that is not settled is to be read again before it is kept.
 	Settled bool
 
@@ -374,7 +375,7 @@ func Reload(path string, last *File) (*File, error) {
 	}
 	f := read.reading.clone()
 	f.read = read
-	f.Settled = Stamp{path: path, taken: true, fi: info}.SettledAt(at)
+	f.Settled = filestamp.Seen(path, info).SettledAt(at)
 	return f, nil
 }
 
