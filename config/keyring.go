@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -205,9 +206,9 @@ func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
 		return "", e.secretElsewhere(err)
 	}
 	// One an older freshtoken kept whole, `pass show`'s notes after it.
-	secret, notesOnly := SecretLine(v)
+	secret, notesOnly := paste.SecretLine(v)
 	if notesOnly {
-		return "", Invalidf("environment %s: the client secret in the system keychain has an empty first line; %s; put it there again with `freshtoken init -e %s --client-secret-keyring`", e.Name, BlankFirstLine, e.Name)
+		return "", Invalidf("environment %s: the client secret in the system keychain has an empty first line; %s; put it there again with `freshtoken init -e %s --client-secret-keyring`", e.Name, paste.BlankFirstLine, e.Name)
 	}
 	return secret, nil
 }
