@@ -24,8 +24,10 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/nearest"
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/store"
@@ -57,9 +59,9 @@ type File struct {
 	// Settings are the environments as written, before presets and defaults.
 	Settings SettingsByEnv
 	// Settled is whether the file, as Load read it, had last changed long
-	// enough before to tell any later change by its Stamp (see
-	// Stamp.SettledAt): a file changed moments before may be edited again
-	// within the tick of its file system's clock, its Stamp the same.
+	// enough before to tell any later change by a look at its path: a
+	// file changed moments before may be edited again within the tick of
+	// its file system's clock, with the same size and times.
 	// A reading that is not settled is to be read again before it is kept.
 	Settled bool
 
@@ -374,7 +376,7 @@ func Reload(path string, last *File) (*File, error) {
 	}
 	f := read.reading.clone()
 	f.read = read
-	f.Settled = Stamp{path: path, taken: true, fi: info}.SettledAt(at)
+	f.Settled = filestamp.Seen(path, info).SettledAt(at)
 	return f, nil
 }
 
@@ -1030,31 +1032,12 @@ func defaultStoreDir() (string, error) {
 // is short, and a command flooding its output must not fill the memory.
 const maxSecretOutput = 64 << 10
 
-// SecretLine is the secret in text a password manager printed (or a
-// variable set from its output, or text piped in): its first line, without
-// the white space around it. `pass show` prints the password first and the
-// entry's notes (login:, url:) on the lines after it, and no client secret
-// or store URL holds a line break. A byte-order mark before it (a file saved
-// as "UTF-8 with BOM" by Notepad or PowerShell, printed by `type`) is no
-// part of it either. A blank first line with text after it is an entry
-// whose password is empty: the secret is "" and notesOnly true, for the
-// notes are never the secret, and the caller says so (BlankFirstLine).
-func SecretLine(text string) (secret string, notesOnly bool) {
-	first, rest, _ := strings.Cut(strings.TrimPrefix(text, "\ufeff"), "\n")
-	secret = strings.TrimSpace(first)
-	return secret, secret == "" && strings.TrimSpace(rest) != ""
-}
-
-// BlankFirstLine says why text whose first line is blank but not the rest
-// (SecretLine's notesOnly) gives no secret, never quoting the text.
-const BlankFirstLine = "the secret must be its first line, as `pass show` prints the password first and the entry's notes after it, and the lines after it are never taken for it"
-
 // secretFromEnv reads the client secret from client_secret_env (its first
-// line, see SecretLine); when there is none, state says why: "is not set",
+// line, see paste.SecretLine); when there is none, state says why: "is not set",
 // "is empty" or "has an empty first line".
 func (e *Env) secretFromEnv() (v, state string) {
 	raw, set := os.LookupEnv(e.ClientSecretEnv)
-	v, notesOnly := SecretLine(raw)
+	v, notesOnly := paste.SecretLine(raw)
 	switch {
 	case !set:
 		return "", "is not set"
@@ -1114,7 +1097,8 @@ func WithSecretCommandNotice(ctx context.Context, notice func(env, command strin
 
 // ClientSecretValue returns the client secret from whichever source the
 // environment names, trimmed of the white space that copy and paste adds;
-// of a command, a variable or the keychain, its first line (SecretLine).
+// of a command, a variable or the keychain, its first line (a password
+// manager prints its notes after it, and they are never the secret).
 // An environment with no secret source is a public client: "", unless its
 // provider refuses a client without a secret (an error saying so).
 func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
@@ -1131,7 +1115,7 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		case "":
 			return v, nil
 		}
-		return "", Invalidf("environment %s: the client secret comes from $%s, whose first line is empty; %s; export %s=… with the secret first", e.Name, e.ClientSecretEnv, BlankFirstLine, e.ClientSecretEnv)
+		return "", Invalidf("environment %s: the client secret comes from $%s, whose first line is empty; %s; export %s=… with the secret first", e.Name, e.ClientSecretEnv, paste.BlankFirstLine, e.ClientSecretEnv)
 	case e.ClientSecretKeyring:
 		return e.clientSecretFromKeyring(ctx)
 	case e.ClientSecretCmd != "":
@@ -1155,9 +1139,9 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 			}
 			return "", Invalidf("environment %s: its client_secret_cmd failed (%s); run it yourself to see why", e.Name, redact.FreeText(why, 200))
 		}
-		v, notesOnly := SecretLine(string(out))
+		v, notesOnly := paste.SecretLine(string(out))
 		if notesOnly {
-			return "", Invalidf("environment %s: its client_secret_cmd printed an empty first line; %s; put the client secret on the entry's first line (pass edit NAME), or make the command print the secret alone", e.Name, BlankFirstLine)
+			return "", Invalidf("environment %s: its client_secret_cmd printed an empty first line; %s; put the client secret on the entry's first line (pass edit NAME), or make the command print the secret alone", e.Name, paste.BlankFirstLine)
 		}
 		if v == "" {
 			return "", Invalidf("environment %s: its client_secret_cmd printed nothing; run it yourself: it must print the client secret", e.Name)

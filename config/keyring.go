@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -19,25 +19,6 @@ import (
 // This file holds what the system keychain adds to the configuration (the
 // keyring:// store URL and client_secret_keyring), and what moving between
 // stores needs.
-
-// KeychainUnusable reports whether err is a system keychain that could not
-// be read (none, locked, gone): a client secret kept there could not be
-// read, and nothing was sent with it.
-func KeychainUnusable(err error) bool {
-	var ue *keyringstore.UnusableError
-	return errors.As(err, &ue)
-}
-
-// RevocationToFix reports whether a revocation (freshtoken.Source.Revoke)
-// failed for a reason the configuration, or the keychain it names, has to
-// fix, so that it would fail the same way until then: no revocation
-// endpoint at revocation_url (a 404, a web page, a redirect), a client the
-// provider refused, a client secret that could not be read. Nothing was
-// revoked and the grant is alive at the provider: a log-out keeps the
-// tokens, which alone can end it once that is fixed.
-func RevocationToFix(err error) bool {
-	return errors.Is(err, freshtoken.ErrClientRejected) || errors.Is(err, ErrInvalid) || KeychainUnusable(err)
-}
 
 // IsKeyringURL reports whether storeURL names the system keychain.
 func IsKeyringURL(storeURL string) bool {
@@ -225,9 +206,9 @@ func (e *Env) clientSecretFromKeyring(ctx context.Context) (string, error) {
 		return "", e.secretElsewhere(err)
 	}
 	// One an older freshtoken kept whole, `pass show`'s notes after it.
-	secret, notesOnly := SecretLine(v)
+	secret, notesOnly := paste.SecretLine(v)
 	if notesOnly {
-		return "", Invalidf("environment %s: the client secret in the system keychain has an empty first line; %s; put it there again with `freshtoken init -e %s --client-secret-keyring`", e.Name, BlankFirstLine, e.Name)
+		return "", Invalidf("environment %s: the client secret in the system keychain has an empty first line; %s; put it there again with `freshtoken init -e %s --client-secret-keyring`", e.Name, paste.BlankFirstLine, e.Name)
 	}
 	return secret, nil
 }

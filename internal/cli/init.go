@@ -742,8 +742,8 @@ func keepClientSecret(ctx context.Context, f *Factory, p *prompter, e *config.En
 			return unchanged(err)
 		}
 		var notesOnly bool
-		if secret, notesOnly = config.SecretLine(string(b)); notesOnly {
-			return usageErrorf("--client-secret-keyring: the first line piped in is empty; %s; pipe it in with the secret first; nothing was written", config.BlankFirstLine)
+		if secret, notesOnly = paste.SecretLine(string(b)); notesOnly {
+			return usageErrorf("--client-secret-keyring: the first line piped in is empty; %s; pipe it in with the secret first; nothing was written", paste.BlankFirstLine)
 		}
 	}
 	if secret == "" {

@@ -237,7 +237,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			// The provider's own words say what to do; nothing in the
 			// configuration is known to be at fault.
 			return revocationFailedKept(f, src, revokeErr)
-		case config.RevocationToFix(revokeErr):
+		case failure.RevocationToFix(revokeErr):
 			return revocationMisconfigured(f, src, revokeErr)
 		case failure.Of(revokeErr) == failure.StoreUnreachable:
 			// The store failed as the revocation read the tokens or took
@@ -439,7 +439,7 @@ func revocationMisconfigured(f *Factory, src *freshtoken.Source, revokeErr error
 	}
 	kept := fmt.Sprintf("nothing was deleted: the tokens are kept in %s, for `%s` to end the grant once that is fixed, or run `%s` to forget them without ending it",
 		src.Location(), f.commandLine("logout -e "+src.Env()), f.commandLine("logout --local -e "+src.Env()))
-	if config.KeychainUnusable(revokeErr) { // the keychain's own words say what to fix
+	if failure.KeychainUnusable(revokeErr) { // the keychain's own words say what to fix
 		return &keptTokensError{msg: fmt.Sprintf("%s: the client secret could not be read from the system keychain, so nothing was sent to the provider: %s; %s", src.Env(), trimEnv(revokeErr, src.Env()), kept), kind: failure.Of(revokeErr)}
 	}
 	return config.Invalidf("%s; %s", what, kept)

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/notify"
@@ -445,8 +446,8 @@ func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Sourc
 // bytes nor its mode (a sync tool touching it) is read but not parsed
 // again (config.Reload).
 type keptRead struct {
-	mu    sync.Mutex   // held while reading: watches starting at once share one reading
-	stamp config.Stamp // taken before the reading
+	mu    sync.Mutex      // held while reading: watches starting at once share one reading
+	stamp filestamp.Stamp // taken before the reading
 	// looked is when, by now, the look that took stamp had ended: on a
 	// network share that look may take a while, and a write during it
 	// shares the stamp, so settling is counted from its end.
@@ -468,7 +469,7 @@ func (k *keptRead) read(path func() (string, error)) (conf *config.File, read bo
 		now = k.now
 	}
 	at := now()
-	stamp := config.StampOf(p)
+	stamp := filestamp.StampOf(p)
 	looked := now()
 	k.mu.Lock()
 	defer k.mu.Unlock()

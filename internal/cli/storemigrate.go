@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
@@ -101,7 +102,7 @@ store.`,
 					return err
 				}
 				var notesOnly bool
-				if opts.To, notesOnly = config.SecretLine(string(b)); notesOnly {
+				if opts.To, notesOnly = paste.SecretLine(string(b)); notesOnly {
 					return usageErrorf("--to -: the first line on stdin is empty; the URL must be the first line, as `pass show` prints the password first and the entry's notes after it; pipe it in with the URL first")
 				}
 				if opts.To == "" {

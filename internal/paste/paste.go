@@ -1,4 +1,5 @@
-// Package paste reads what a person pasted at a terminal as they meant it.
+// Package paste reads what a person pasted at a terminal, or a password
+// manager printed, as they meant it.
 package paste
 
 import (

@@ -23,6 +23,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
@@ -63,7 +64,7 @@ type envProxy struct {
 	// opened is the configuration file as it was when the environment was
 	// opened from it; once the file changes, the environment is opened
 	// again if its configuration has.
-	opened atomic.Pointer[config.Stamp]
+	opened atomic.Pointer[filestamp.Stamp]
 	// unnamed is when a reading of the configuration without fault first
 	// named the environment no more, nil while it does: from then on it is
 	// not served (see Proxy.config).

@@ -35,6 +35,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/redact"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -408,9 +409,9 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	// reading of a file changed moments before it (config.File.Settled):
 	// kept, an edit of the same size within the tick of the file system's
 	// clock was never served.
-	var stamp config.Stamp
+	var stamp filestamp.Stamp
 	if last := p.read.Load(); last != nil {
-		stamp = config.StampOf(last.Path)
+		stamp = filestamp.StampOf(last.Path)
 	}
 	conf, err := p.config()
 	if err != nil {
@@ -422,7 +423,7 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 		return nil, err
 	}
 	if stamp.Path() != conf.Path || !conf.Settled {
-		stamp = config.Stamp{}
+		stamp = filestamp.Stamp{}
 	}
 	ec := conf.Envs[name]
 	if ec == nil {

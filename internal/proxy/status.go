@@ -566,7 +566,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			// revocation endpoint is corrected.
 			p.buttonFailed(w, r, name, "logout-failed", rerr)
 			return
-		case config.RevocationToFix(rerr):
+		case kinds.RevocationToFix(rerr):
 			// As `freshtoken logout`: no revocation endpoint at
 			// revocation_url, a client refused, a secret unreadable.
 			// Forgotten, the tokens could not end the grant once that

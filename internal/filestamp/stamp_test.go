@@ -1,11 +1,11 @@
-package config_test
+package filestamp_test
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/filestamp"
 )
 
 // TestStamp: a stamp of the configuration file, taken before a reading,
@@ -22,14 +22,14 @@ func TestStamp(t *testing.T) {
 	if err := os.WriteFile(p, []byte("a = 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if (config.Stamp{}).Current() || (config.Stamp{}).Same(config.Stamp{}) {
+	if (filestamp.Stamp{}).Current() || (filestamp.Stamp{}).Same(filestamp.Stamp{}) {
 		t.Fatal("a stamp never taken is current")
 	}
-	s := config.StampOf(p)
-	if !s.Current() || !s.Same(config.StampOf(p)) || s.Path() != p {
+	s := filestamp.StampOf(p)
+	if !s.Current() || !s.Same(filestamp.StampOf(p)) || s.Path() != p {
 		t.Fatal("a stamp of an unchanged file is not current")
 	}
-	if s.Same(config.StampOf(p + ".other")) {
+	if s.Same(filestamp.StampOf(p + ".other")) {
 		t.Fatal("stamps of two paths are the same")
 	}
 	was, err := os.Stat(p)
@@ -63,14 +63,14 @@ func TestStamp(t *testing.T) {
 		{"created", func() error { return os.WriteFile(p, []byte("a = 1\n"), 0o600) }},
 	}
 	for _, c := range changes {
-		s := config.StampOf(p)
+		s := filestamp.StampOf(p)
 		if err := c.change(); err != nil {
 			t.Fatal(err)
 		}
 		if s.Current() {
 			t.Errorf("a stamp is current after the file was %s", c.name)
 		}
-		if c.name == "deleted" && !config.StampOf(p).Current() {
+		if c.name == "deleted" && !filestamp.StampOf(p).Current() {
 			t.Error("a stamp of no file is not current while there is none")
 		}
 	}
@@ -88,7 +88,7 @@ func afterTheLastChange(t *testing.T, p string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := config.ChangeTime(fi)
+	last := filestamp.ChangeTime(fi)
 	if last.IsZero() {
 		return
 	}
@@ -102,7 +102,7 @@ func afterTheLastChange(t *testing.T, p string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if config.ChangeTime(now).After(last) {
+		if filestamp.ChangeTime(now).After(last) {
 			return
 		}
 	}

@@ -1,6 +1,6 @@
 //go:build !linux && !darwin
 
-package config
+package filestamp
 
 import (
 	"os"

@@ -1,4 +1,7 @@
-package config
+// Package filestamp tells whether a file is still as it was when a look at
+// its path saw it: the configuration file, read again by the proxy and the
+// command line once it changes.
+package filestamp
 
 import (
 	"os"
@@ -35,6 +38,10 @@ func StampOf(path string) Stamp {
 	}
 	return s
 }
+
+// Seen is the stamp of a look at path that saw fi (nil: no file there),
+// for a reading that has its file's information already.
+func Seen(path string, fi os.FileInfo) Stamp { return Stamp{path: path, taken: true, fi: fi} }
 
 // Path is the path s looked at.
 func (s Stamp) Path() string { return s.path }
