@@ -35,10 +35,11 @@ type DeviceLogin struct {
 	// provider says, within an hour, or 15 minutes after it was issued
 	// when the provider does not say.
 	Expiry time.Time
-	// Check, if not nil, is asked whether the tokens a poll brings may be
-	// stored, as SaveLoginIf asks it (under the renewal lock: see
-	// LoginCheck): its error is Wait's, nothing stored. It is set before
-	// Wait is called.
+	// Check, if not nil, is asked before each poll with the record stored
+	// then, and whether the tokens a poll brings may be stored, as
+	// SaveLoginIf asks it (under the renewal lock: see LoginCheck): its
+	// error is Wait's, no more polls sent and nothing stored. It is set
+	// before Wait is called.
 	Check LoginCheck
 
 	src      *Source
@@ -264,6 +265,15 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		}
 		if !s.now().Before(d.Expiry) {
 			return d.refused("the code expired before the log-in was approved")
+		}
+		if d.Check != nil {
+			// Asked before each poll too, as a browser log-in asks before
+			// it sends the code: once the person has approved, a poll
+			// spends the device code, and tokens Check would refuse are
+			// issued only to be thrown away.
+			if err := d.Check(s.Record(work)); err != nil {
+				return err
+			}
 		}
 		err := d.poll(work, poll)
 		var unsaved *unsavedError
