@@ -319,7 +319,10 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.notThere(s.set.TokenURL, desc)}
 			}
 			s.forgetClientCredentials()
-			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", redact.URL(s.set.TokenURL), desc)}
+			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
+				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: s.refused(err, desc, "log-in")}
+			}
+			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.refused(err, desc, "log-in")}
 		case tokenerr.RateLimited:
 			if !s.waitsOut(retryAfter) {
 				return logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, RetryAt: s.now().Add(retryAfter), Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; ", httpx.SayWait(retryAfter))}, " then")
