@@ -35,10 +35,11 @@ type DeviceLogin struct {
 	// provider says, within an hour, or 15 minutes after it was issued
 	// when the provider does not say.
 	Expiry time.Time
-	// Check, if not nil, is asked whether the tokens a poll brings may be
-	// stored, as SaveLoginIf asks it (under the renewal lock: see
-	// LoginCheck): its error is Wait's, nothing stored. It is set before
-	// Wait is called.
+	// Check, if not nil, is asked before each poll with the record stored
+	// then, and whether the tokens a poll brings may be stored, as
+	// SaveLoginIf asks it (under the renewal lock: see LoginCheck): its
+	// error is Wait's, no more polls sent and nothing stored. It is set
+	// before Wait is called.
 	Check LoginCheck
 
 	src      *Source
@@ -265,6 +266,15 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 		if !s.now().Before(d.Expiry) {
 			return d.refused("the code expired before the log-in was approved")
 		}
+		if d.Check != nil {
+			// Asked before each poll too, as a browser log-in asks before
+			// it sends the code: once the person has approved, a poll
+			// spends the device code, and tokens Check would refuse are
+			// issued only to be thrown away.
+			if err := d.Check(s.Record(work)); err != nil {
+				return err
+			}
+		}
 		err := d.poll(work, poll)
 		var unsaved *unsavedError
 		if errors.As(err, &unsaved) {
@@ -309,7 +319,10 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.notThere(s.set.TokenURL, desc)}
 			}
 			s.forgetClientCredentials()
-			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: fmt.Sprintf("the token endpoint %s rejected the client (%s)", redact.URL(s.set.TokenURL), desc)}
+			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
+				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: s.refused(err, desc, "log-in")}
+			}
+			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.refused(err, desc, "log-in")}
 		case tokenerr.RateLimited:
 			if !s.waitsOut(retryAfter) {
 				return logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, RetryAt: s.now().Add(retryAfter), Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; ", httpx.SayWait(retryAfter))}, " then")

@@ -117,3 +117,40 @@ func refusedRenewals(t *testing.T, answer string) (*rig, *atomic.Int32) {
 	r.clock.Advance(2 * time.Hour)
 	return r, tries
 }
+
+// TestADeviceLogInsRefusalIsToldByItsErrorCode: a device log-in's poll
+// refused with a code of the provider's own (account_locked), or with
+// invalid_scope, invalid_target or invalid_request, was told as the token
+// endpoint having "rejected the client", to be fixed in client_id, the
+// client secret and client_auth. It is now sorted as a renewal's refusal
+// is (tokenerr.RefusalOf): the provider's own words quoted, kind
+// renewal_refused, or the setting to check; invalid_client is the client
+// rejected still. None is polled again.
+func TestADeviceLogInsRefusalIsToldByItsErrorCode(t *testing.T) {
+	for _, tc := range []struct {
+		code, want, next string
+		kind             failure.Kind
+	}{
+		{"account_locked", `refused the log-in with an error of its own, which only its words explain (HTTP 400 account_locked: "AADSTS70000: the user refused"); check what they name`, "", failure.Refused},
+		{"invalid_scope", `refused the scope asked for (HTTP 400 invalid_scope: "AADSTS70000: the user refused"); check scopes`, "", failure.ClientRejected},
+		{"invalid_target", `refused the resource asked for (HTTP 400 invalid_target: "AADSTS70000: the user refused"); check resource`, "", failure.ClientRejected},
+		{"invalid_request", `refused the log-in request as malformed (HTTP 400 invalid_request: "AADSTS70000: the user refused"); check client_auth, token_params, audience and resource`, "", failure.ClientRejected},
+		{"invalid_client", `rejected the client (HTTP 400 invalid_client: "AADSTS70000: the user refused")`, "check client_id, the client secret and client_auth in the config", failure.ClientRejected},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			h := newHostileDevice(t, map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://login.example.com/device", "expires_in": 900})
+			d, err := h.src.StartDeviceLogin(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.refusal.Store(&tc.code)
+			err = d.Wait(t.Context(), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || h.polls.Load() != 1 {
+				t.Fatalf("Wait = %v after %d polls; want, after one, %q", err, h.polls.Load(), tc.want)
+			}
+			if k, next := failure.Of(err), failure.Next(err, "tv"); k != tc.kind || k.Row().Exit != 2 || next != tc.next {
+				t.Fatalf("kind %v, next step %q; want kind %v, exit 2, next step %q", k, next, tc.kind, tc.next)
+			}
+		})
+	}
+}

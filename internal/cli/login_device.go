@@ -51,7 +51,8 @@ const deviceProgressEvery = 30 * time.Second
 // verification URL and the user code, opens the URL that carries the code
 // where a browser can, and waits for the person to approve. Once check
 // refuses the tokens stored (see replaceGuard) it polls no more, and ends
-// with its error; a poll's tokens are stored only as check agrees.
+// with its error (see DeviceLogin.Check); a poll's tokens are stored only as
+// check agrees.
 func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, check freshtoken.LoginCheck) error {
 	f := opts.f
 	if err := env.MissingDeviceAuthURL(); err != nil {
@@ -87,16 +88,11 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	}
 	told := time.Duration(0)
 	elsewhere := false
-	var refused error // check's
 	err = d.Wait(wctx, func(p freshtoken.DevicePoll) {
 		// Logged in since this log-in began, another way (another
 		// `freshtoken login`, the proxy's page): this code is not needed.
 		if rec, err := src.Record(wctx); err == nil && rec != nil && rec.LoggedInSince(began) && src.CheckGrant(rec) == nil {
 			elsewhere = true
-			stop()
-			return
-		}
-		if refused = check(src.Record(wctx)); refused != nil {
 			stop()
 			return
 		}
@@ -111,9 +107,6 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if elsewhere && errors.Is(err, context.Canceled) && ctx.Err() == nil {
 		fmt.Fprintf(w, "%s was logged in another way meanwhile (another `freshtoken login`, or the proxy's page); this code is no longer needed. Tokens are stored in %s.\n", env.Name, src.Location())
 		return nil
-	}
-	if refused != nil && errors.Is(err, context.Canceled) && ctx.Err() == nil {
-		return refused
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrLoginRefused, Msg: fmt.Sprintf("access was not approved within %s", opts.Timeout)}

@@ -581,6 +581,32 @@ func (e *AuthorizeError) Error() string {
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
 }
 
+// refused says how the token endpoint refused the client's exchange, by
+// its error code, and what to check, unless it is the client's
+// credentials, which the failure table names.
+func (e *ExchangeError) refused() string {
+	switch e.Refusal {
+	case tokenerr.RefusedScope:
+		return fmt.Sprintf("refused the scope asked for (%s); check scopes", e.Descriptor)
+	case tokenerr.RefusedTarget:
+		return fmt.Sprintf("refused the resource asked for (%s); check resource", e.Descriptor)
+	case tokenerr.RefusedRequest:
+		return fmt.Sprintf("refused the log-in's request as malformed (%s); check client_auth, token_params, audience and resource", e.Descriptor)
+	case tokenerr.RefusedUnknown:
+		return fmt.Sprintf("refused the log-in with an error of its own, which only its words explain (%s); check what they name", e.Descriptor)
+	}
+	return fmt.Sprintf("rejected the client (%s)", e.Descriptor)
+}
+
+// Unwrap is tokenerr.ErrOwnRefusal for a refusal with the provider's own
+// error code (renewal_refused), as a renewal's is.
+func (e *ExchangeError) Unwrap() error {
+	if e.Class == tokenerr.BadClient && !e.NotThere && e.Refusal == tokenerr.RefusedUnknown {
+		return tokenerr.ErrOwnRefusal
+	}
+	return nil
+}
+
 // LogInAgain is the message around its step, when that is logging in
 // again (a request to fix first, a provider to wait for): before it, and
 // after it (" later", or ""), for a caller that names the log-in to run
@@ -616,6 +642,10 @@ type ExchangeError struct {
 	Descriptor string
 	// Wait is how long a RateLimited exchange's Retry-After asks to wait.
 	Wait time.Duration
+	// Refusal sorts a BadClient refusal by its error code, as a renewal's
+	// is (see tokenerr.RefusalOf): the client rejected, a setting to
+	// check, or the provider's own code, which only its words explain.
+	Refusal tokenerr.Refusal
 	// NotThere: no token endpoint answers at the token URL (see
 	// tokenerr.NotThere); the client was not rejected.
 	NotThere bool
@@ -649,7 +679,7 @@ func (e *ExchangeError) Error() string {
 	case e.Class == tokenerr.BadClient && e.NotThere:
 		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
 	case e.Class == tokenerr.BadClient:
-		return fmt.Sprintf("%s: the token endpoint rejected the client (%s)", e.Env, e.Descriptor)
+		return fmt.Sprintf("%s: the token endpoint %s", e.Env, e.refused())
 	case e.Class == tokenerr.Passing: // its answer lost
 		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: run %s again", e.Env, e.TokenURL, e.Lost, e.Again)
 	case e.Class == tokenerr.BadGrant && e.Again != "":
@@ -687,23 +717,27 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and api_url, then ", e.Env, e.TokenURL, e.Descriptor), ""
 }
 
-// ClientRejection says how the token endpoint rejected the client's
-// credentials in the code exchange that failed with err, without the
-// environment's name; ok is false for any other failure.
+// ClientRejection says how the token endpoint rejected the client, or the
+// request its configuration makes, in the code exchange that failed with
+// err, without the environment's name; ok is false for any other failure,
+// a refusal with the provider's own error code among them.
 func ClientRejection(err error) (msg string, ok bool) {
 	var xe *ExchangeError
-	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient {
+	if !errors.As(err, &xe) || xe.Class != tokenerr.BadClient || !xe.NotThere && xe.Refusal == tokenerr.RefusedUnknown {
 		return "", false
 	}
 	if xe.NotThere {
 		return fmt.Sprintf("no token endpoint answered a log-in at the token URL (%s); check token_url", xe.Descriptor), true
 	}
-	return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
+	if xe.Refusal == tokenerr.RefusedClient {
+		return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
+	}
+	return "the token endpoint " + xe.refused(), true
 }
 
 func (f *Flow) exchangeError(err error) *ExchangeError {
 	class, wait, desc := tokenerr.Classify(err)
-	xe := &ExchangeError{Env: f.Env, TokenURL: redact.URL(f.Config.Endpoint.TokenURL), Class: class, Descriptor: desc, Wait: wait, NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
+	xe := &ExchangeError{Env: f.Env, TokenURL: redact.URL(f.Config.Endpoint.TokenURL), Class: class, Descriptor: desc, Wait: wait, Refusal: tokenerr.RefusalOf(err), NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
 	if re := (*oauth2.RetrieveError)(nil); errors.As(err, &re) && re.Response != nil {
 		xe.Status = re.Response.StatusCode
 	}

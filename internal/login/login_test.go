@@ -695,6 +695,46 @@ func TestRateLimitedExchangeSaysHowLongToWait(t *testing.T) {
 	}
 }
 
+// TestARefusedExchangeIsToldByItsErrorCode: a code exchange refused with
+// invalid_scope, invalid_target, invalid_request or a code of the
+// provider's own (account_locked) was told as the token endpoint having
+// "rejected the client", to be fixed in client_id and the client secret,
+// and noted for status as a rejected client. It is sorted as a renewal's
+// refusal is (tokenerr.RefusalOf): the setting to check, or the
+// provider's words quoted, kind renewal_refused and nothing noted.
+func TestARefusedExchangeIsToldByItsErrorCode(t *testing.T) {
+	for _, tc := range []struct {
+		code, want string
+		kind       failure.Kind
+		noted      bool // told as a client rejected (login.ClientRejection)
+	}{
+		{"account_locked", `refused the log-in with an error of its own, which only its words explain (HTTP 400 account_locked: "locked"); check what they name`, failure.Refused, false},
+		{"invalid_scope", `refused the scope asked for (HTTP 400 invalid_scope: "locked"); check scopes`, failure.ClientRejected, true},
+		{"invalid_target", `refused the resource asked for (HTTP 400 invalid_target: "locked"); check resource`, failure.ClientRejected, true},
+		{"invalid_request", `refused the log-in's request as malformed (HTTP 400 invalid_request: "locked"); check client_auth, token_params, audience and resource`, failure.ClientRejected, true},
+		{"invalid_client", `rejected the client (HTTP 400 invalid_client: "locked")`, failure.ClientRejected, true},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"error":%q,"error_description":"locked"}`, tc.code)
+			}))
+			t.Cleanup(srv.Close)
+			_, err := exchangeCode(t, srv.URL+"/token", nil)
+			if want := "sandbox: the token endpoint " + tc.want; err == nil || err.Error() != want {
+				t.Fatalf("err = %v; want %q", err, want)
+			}
+			if k := failure.Of(err); k != tc.kind || k.Row().Exit != 2 {
+				t.Errorf("kind %v; want %v, exit 2", k, tc.kind)
+			}
+			if _, noted := login.ClientRejection(err); noted != tc.noted {
+				t.Errorf("told as a rejected client: %v; want %v", noted, tc.noted)
+			}
+		})
+	}
+}
+
 // exchanging is a client of a token endpoint on loopback that answers
 // every code exchange with tokens, and the count of the exchanges it got.
 func exchanging(t *testing.T) (*oauth2.Config, *atomic.Int32) {
