@@ -143,14 +143,7 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", shown, err)}
 	}
 	if resp.StatusCode != http.StatusOK {
-		re := &oauth2.RetrieveError{Response: resp, Body: body}
-		var e struct {
-			Code        string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		if json.Unmarshal(body, &e) == nil {
-			re.ErrorCode, re.ErrorDescription = e.Code, e.Description
-		}
+		re := tokenerr.Retrieved(resp, body)
 		class, _, desc := tokenerr.Classify(re)
 		if class == tokenerr.BadClient && tokenerr.NotThere(re) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,

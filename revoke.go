@@ -3,7 +3,6 @@ package freshtoken
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -373,14 +372,7 @@ func (s *Source) revoke(work context.Context, deadline time.Time, secret, token,
 		}
 		return nil
 	}
-	re := &oauth2.RetrieveError{Response: resp, Body: body}
-	var e struct {
-		Code        string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if json.Unmarshal(body, &e) == nil {
-		re.ErrorCode, re.ErrorDescription = e.Code, e.Description
-	}
+	re := tokenerr.Retrieved(resp, body)
 	if hint == "access_token" && re.ErrorCode == "unsupported_token_type" {
 		// RFC 7009 2.2.1: the provider does not revoke access tokens.
 		// The refresh token, revoked first, ended the grant; the access

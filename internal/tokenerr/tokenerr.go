@@ -4,6 +4,7 @@ package tokenerr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,6 +36,21 @@ const (
 	BadGrant                 // invalid_grant or a person must sign in: the refresh token or code is no good
 	BadClient                // invalid_client and other 4xx: the configuration is wrong
 )
+
+// Retrieved is the error of an endpoint that answered resp, whose body
+// was read as body, as x/oauth2 would make it: its OAuth error code and
+// description read from a JSON body (RFC 6749 5.2), for Classify.
+func Retrieved(resp *http.Response, body []byte) *oauth2.RetrieveError {
+	re := &oauth2.RetrieveError{Response: resp, Body: body}
+	var e struct {
+		Code        string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		re.ErrorCode, re.ErrorDescription = e.Code, e.Description
+	}
+	return re
+}
 
 // Classify sorts err, from golang.org/x/oauth2, and describes it on one line
 // without secrets. For RateLimited, wait is how long the provider asks to
