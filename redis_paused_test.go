@@ -165,8 +165,27 @@ func redisPausedWhileTheProviderAnswers(t *testing.T, waitThrough bool) {
 // issuing tokens for an hour).
 func (r *rig) dueAtAStall(opts freshtoken.Options) (*redistest.Server, *freshtoken.Source, *oauth2.Token) {
 	r.t.Helper()
-	srv := redistest.Start(r.t)
 	r.settings.RenewBefore = 30 * time.Minute
+	srv, src, held := r.onPatientRedis(opts)
+	r.clock.Advance(31 * time.Minute)
+	return srv, src, held
+}
+
+// expiredAtAStall is dueAtAStall's rig with the token expired: nothing
+// serves meanwhile, and every caller waits for the renewal.
+func (r *rig) expiredAtAStall() (*redistest.Server, *freshtoken.Source, *oauth2.Token) {
+	r.t.Helper()
+	srv, src, held := r.onPatientRedis(freshtoken.Options{})
+	r.clock.Advance(2 * time.Hour)
+	return srv, src, held
+}
+
+// onPatientRedis is a Source logged in on a Redis of its own whose reads
+// wait 20 s before giving up (longer than any stall notice), and the token
+// it holds.
+func (r *rig) onPatientRedis(opts freshtoken.Options) (*redistest.Server, *freshtoken.Source, *oauth2.Token) {
+	r.t.Helper()
+	srv := redistest.Start(r.t)
 	opts.Store, opts.Clock = redistest.OpenStore(r.t, srv.URL+"?read_timeout=20s"), r.clock.Now
 	src, err := freshtoken.New(r.settings, opts)
 	if err != nil {
@@ -177,7 +196,6 @@ func (r *rig) dueAtAStall(opts freshtoken.Options) (*redistest.Server, *freshtok
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.clock.Advance(31 * time.Minute)
 	return srv, src, held
 }
 
@@ -327,23 +345,13 @@ func TestPanicInARenewalLeftGoingEndsItAlone(t *testing.T) {
 // was sent, and once Redis answers the next call renews, the lock not left
 // standing.
 func TestStalledStoreEndsWithTheCallersDeadline(t *testing.T) {
-	srv := redistest.Start(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.login(src)
-	held, err := src.Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(2 * time.Hour)
+	srv, src, held := r.expiredAtAStall()
 	srv.Pause(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = src.TokenContext(ctx)
+	_, err := src.TokenContext(ctx)
 	took := time.Since(start)
 	srv.Resume(t)
 	if took > 10*time.Second {
@@ -369,17 +377,8 @@ func TestStalledStoreEndsWithTheCallersDeadline(t *testing.T) {
 // why it waited (a library program's notice, a proxy's request bound by
 // its timeout).
 func TestCallerJoiningAStalledRenewalIsToldOfTheStall(t *testing.T) {
-	srv := redistest.Start(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.login(src)
-	if _, err := src.Token(); err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(2 * time.Hour) // expired: nothing serves meanwhile
+	srv, src, _ := r.expiredAtAStall()
 	srv.Pause(t)
 	defer srv.Resume(t)
 	listening := func(stalls chan<- string, patience time.Duration) context.Context {
@@ -419,17 +418,8 @@ func TestCallerJoiningAStalledRenewalIsToldOfTheStall(t *testing.T) {
 // 503 "the store has not answered" at their timeout long after the store
 // had, when the provider was the slow one.
 func TestCallerJoiningAStalledRenewalIsToldItsEnd(t *testing.T) {
-	srv := redistest.Start(t)
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: redistest.OpenStore(t, srv.URL+"?read_timeout=20s"), Clock: r.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.login(src)
-	if _, err := src.Token(); err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(2 * time.Hour) // expired: nothing serves meanwhile
+	srv, src, _ := r.expiredAtAStall()
 	srv.Pause(t)
 	led := make(chan error, 1)
 	leaderStalls := make(chan bool, 10) // the keeper's own, or none

@@ -417,7 +417,14 @@ func TestStatusPageNamesTheConfigInItsCommands(t *testing.T) {
 // provider, whose revocation_url is what revocation returns ("" for none).
 func revFixture(t *testing.T, revocation func(f *fixture) string) *fixture {
 	t.Helper()
-	return newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+	return tunedRevFixture(t, revocation, nil)
+}
+
+// tunedRevFixture is revFixture with the proxy's options tuned (a stop's
+// grace cut short, say).
+func tunedRevFixture(t *testing.T, revocation func(f *fixture) string, tune func(*proxy.Options)) *fixture {
+	t.Helper()
+	return newFixtureWith(t, fixtureOptions{autoApprove: true, tune: tune, moreConfig: func(f *fixture) string {
 		conf := genericEnv(f, "rev", strings.TrimSuffix(f.api, "/"))
 		if u := revocation(f); u != "" {
 			conf += fmt.Sprintf("revocation_url = %q\n", u)
@@ -425,6 +432,9 @@ func revFixture(t *testing.T, revocation func(f *fixture) string) *fixture {
 		return conf
 	}})
 }
+
+// shortGrace cuts a stop's grace for requests under way short.
+func shortGrace(o *proxy.Options) { o.ShutdownGrace = 10 * time.Millisecond }
 
 // logOutRev presses the page's Log out for "rev" as a browser does (the
 // page's csrf token, its origin) and returns where the answer sends the
@@ -1126,13 +1136,7 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 				http.Error(w, "busy", http.StatusServiceUnavailable)
 			}))
 			t.Cleanup(busy.Close)
-			f := newFixtureWith(t, fixtureOptions{
-				autoApprove: true,
-				tune:        func(o *proxy.Options) { o.ShutdownGrace = 10 * time.Millisecond },
-				moreConfig: func(f *fixture) string {
-					return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", busy.URL+"/revoke")
-				},
-			})
+			f := tunedRevFixture(t, func(*fixture) string { return busy.URL + "/revoke" }, shortGrace)
 			f.login(t, "rev")
 			csrf := f.csrf(t)
 			pressed := make(chan struct{})
@@ -1167,13 +1171,7 @@ func TestLogoutButtonStoppedWaitingForTheLock(t *testing.T) {
 	var sent atomic.Int32
 	revocation := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Add(1) }))
 	t.Cleanup(revocation.Close)
-	f := newFixtureWith(t, fixtureOptions{
-		autoApprove: true,
-		tune:        func(o *proxy.Options) { o.ShutdownGrace = 10 * time.Millisecond },
-		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", revocation.URL+"/revoke")
-		},
-	})
+	f := tunedRevFixture(t, func(*fixture) string { return revocation.URL + "/revoke" }, shortGrace)
 	f.login(t, "rev")
 	unlock, err := filestore.New(filepath.Join(filepath.Dir(f.configPath), "store")).Lock(context.Background(), "rev")
 	if err != nil {
@@ -1238,17 +1236,11 @@ func TestLogoutButtonGoesOnWhenThePageIsClosed(t *testing.T) {
 				revoked.Add(1)
 			}))
 			t.Cleanup(slow.Close)
-			f := newFixtureWith(t, fixtureOptions{
-				autoApprove: true,
-				tune: func(o *proxy.Options) {
-					if stops {
-						o.ShutdownGrace = 10 * time.Millisecond
-					}
-				},
-				moreConfig: func(f *fixture) string {
-					return genericEnv(f, "rev", strings.TrimSuffix(f.api, "/")) + fmt.Sprintf("revocation_url = %q\n", slow.URL+"/revoke")
-				},
-			})
+			tune := func(*proxy.Options) {}
+			if stops {
+				tune = shortGrace
+			}
+			f := tunedRevFixture(t, func(*fixture) string { return slow.URL + "/revoke" }, tune)
 			f.login(t, "rev")
 			csrf := f.csrf(t)
 			leave, left := context.WithCancel(context.Background())
