@@ -3,10 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -74,11 +74,7 @@ func (p *Params) UnmarshalTOML(v any) error {
 // MarshalTOML implements toml.Marshaler: an inline table, in key order,
 // which stays inside the environment's table when written.
 func (p Params) MarshalTOML() ([]byte, error) {
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(p))
 	var b strings.Builder
 	b.WriteString("{ ")
 	for i, k := range keys {
@@ -194,12 +190,7 @@ func resolveClientAuth(e *Env, r EnvSettings, bad func(key, format string, args 
 		from  Params
 		into  *map[string]string
 	}{{"auth_params", extraparams.CheckAuth, r.AuthParams, &e.AuthParams}, {"token_params", extraparams.CheckToken, r.TokenParams, &e.TokenParams}} {
-		keys := make([]string, 0, len(t.from))
-		for k := range t.from {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(t.from)) {
 			if p := paramProblem(t.check, k); p != "" {
 				return bad(t.key+"."+k, "%s", p)
 			}

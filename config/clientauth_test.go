@@ -208,16 +208,20 @@ func TestReadClientKey(t *testing.T) {
 	})
 }
 
+// appEndpoints are the keys of an environment of no preset: its API,
+// its provider's endpoints, its client.
+const appEndpoints = `api_url = "https://api.example.com/"
+auth_url = "https://login.example.com/authorize"
+token_url = "https://login.example.com/token"
+client_id = "app"`
+
 // TestClientAuthAndExtras: what the keys say reaches the engine's settings.
 func TestClientAuthAndExtras(t *testing.T) {
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	keyFile := writeKey(t, 0o600, sec1(t, p256))
 	p := write(t, `
 [env.public]
-api_url = "https://api.example.com/"
-auth_url = "https://login.example.com/authorize"
-token_url = "https://login.example.com/token"
-client_id = "app"
+`+appEndpoints+`
 client_auth = "none"
 audience = "https://api.example.com"
 resource = "https://api.example.com/"
@@ -227,10 +231,7 @@ auth_params = { prompt = "consent", max_age = 300 }
 access_type = "offline"
 
 [env.signed]
-api_url = "https://api.example.com/"
-auth_url = "https://login.example.com/authorize"
-token_url = "https://login.example.com/token"
-client_id = "app"
+`+appEndpoints+`
 client_auth = "private_key_jwt"
 key_file = "`+keyFile+`"
 key_id = "k1"
@@ -332,18 +333,12 @@ func TestClientAuthsAndKeyAlgsAreTheCallers(t *testing.T) {
 	}
 	f := load(t, `
 [env.basic]
-api_url = "https://api.example.com/"
-auth_url = "https://login.example.com/authorize"
-token_url = "https://login.example.com/token"
-client_id = "app"
+`+appEndpoints+`
 client_secret = "s"
 client_auth = "basic"
 
 [env.signed]
-api_url = "https://api.example.com/"
-auth_url = "https://login.example.com/authorize"
-token_url = "https://login.example.com/token"
-client_id = "app"
+`+appEndpoints+`
 client_auth = "private_key_jwt"
 key_file = "`+writeKey(t, 0o600, sec1(t, p256))+`"
 key_alg = "ES256"

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -433,11 +432,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"ca_file"}), Key: "ca_file", Msg: err.Error()}
 		}
 	}
-	names := make([]string, 0, len(raw.Env))
-	for name := range raw.Env {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(raw.Env))
 	folded := map[string]string{}
 	for _, name := range names {
 		if other, ok := folded[strings.ToLower(name)]; ok {
@@ -803,12 +798,7 @@ func readTrusted(path string) ([]byte, fs.FileInfo, error) {
 
 // Names lists the configured environments in order.
 func (f *File) Names() []string {
-	names := make([]string, 0, len(f.Envs))
-	for n := range f.Envs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(f.Envs))
 }
 
 // Missing is the mistake of a configuration file that does not exist

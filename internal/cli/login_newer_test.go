@@ -96,8 +96,9 @@ func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
 
 // pastedOnceApproved is a person at `login --manual` asked for the address
 // the browser lands on: they open the URL printed (the second line of
-// stderr), an auto-approving provider approves, meanwhile runs, and they
-// paste where the browser landed.
+// stderr), the provider answers (an auto-approving one approves, a
+// troubled one sends back an error), meanwhile runs, and they paste where
+// the browser landed.
 func pastedOnceApproved(stderr fmt.Stringer, meanwhile func()) io.Reader {
 	return readerFunc(func(b []byte) (int, error) {
 		_, authURL, _ := strings.Cut(stderr.String(), "\n")

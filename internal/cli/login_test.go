@@ -425,19 +425,7 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 			if c.manual {
 				s.RedirectURI = postman
 				args, cmd = append(args, "--manual"), " login --manual -e dev"
-				// The person opens the URL printed, and pastes where the
-				// browser landed.
-				ios.In = readerFunc(func(b []byte) (int, error) {
-					_, authURL, _ := strings.Cut(stderr.String(), "\n")
-					authURL, _, _ = strings.Cut(authURL, "\n")
-					noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-					resp, err := noFollow.Get(authURL)
-					if err != nil {
-						return 0, err
-					}
-					resp.Body.Close()
-					return copy(b, resp.Header.Get("Location")+"\n"), io.EOF
-				})
+				ios.In = pastedOnceApproved(stderr, func() {})
 			}
 			e.configureWith(t, s)
 			root := cli.NewRootCmd(&cli.Factory{IO: ios, OpenBrowser: approveAt})

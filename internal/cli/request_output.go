@@ -7,9 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/freshtoken/freshtoken"
@@ -30,12 +31,7 @@ func writeResponse(f *Factory, resp *http.Response, include bool, env string) er
 			out = safe
 		}
 		fmt.Fprintf(out, "%s %s\n", resp.Proto, resp.Status)
-		keys := make([]string, 0, len(resp.Header))
-		for k := range resp.Header {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
 			for _, v := range resp.Header[k] {
 				fmt.Fprintf(out, "%s: %s\n", k, v)
 			}

@@ -100,20 +100,7 @@ func (f *fixture) logOutMeetingAChange(t *testing.T, change func(*store.Record) 
 		t.Fatal(err)
 	}
 	csrf, waits := f.csrf(t), strings.Count(f.logs.String(), "waiting for the renewal lock")
-	answered := make(chan *http.Response, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", f.base)
-		resp, err := noRedirects.Do(req)
-		if err != nil {
-			t.Error(err)
-			resp = &http.Response{}
-		} else {
-			resp.Body.Close()
-		}
-		answered <- resp
-	}()
+	answered := f.pressingLogOut(t.Context(), csrf)
 	testenv.WaitFor(t, "the log-out to wait for the lock", func() bool { return strings.Count(f.logs.String(), "waiting for the renewal lock") > waits })
 	rec, err := st.Load(t.Context(), "rev")
 	if err != nil {
@@ -124,5 +111,9 @@ func (f *fixture) logOutMeetingAChange(t *testing.T, change func(*store.Record) 
 		t.Fatal(err)
 	}
 	unlock()
-	return testenv.Receive(t, "the Log out's answer", answered), rec
+	resp := testenv.Receive(t, "the Log out's answer", answered)
+	if resp == nil {
+		t.Fatal("Log out had no answer")
+	}
+	return resp, rec
 }

@@ -111,6 +111,25 @@ func (f *fixture) pressEnv(t *testing.T, env, action string, form url.Values, or
 	return resp
 }
 
+// pressingLogOut presses rev's Log out from a page that stays open while
+// page lasts, on a goroutine of its own: the answer comes on the channel,
+// its body closed, or nil where there was none (the page closed, the
+// proxy stopping).
+func (f *fixture) pressingLogOut(page context.Context, csrf string) <-chan *http.Response {
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(page, http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", f.base)
+		resp, err := noRedirects.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- resp
+	}()
+	return answered
+}
+
 // TestLogInWithoutTheDiscoveredEndpointItNeeds: Log in for an environment
 // whose issuer's discovery document names no endpoint for its log-in to
 // begin at fails at once, the page saying which key to set. The browser
@@ -1138,17 +1157,7 @@ func TestLogoutButtonKeepsTheTokensWhenTheProxyStopsMidRevocation(t *testing.T) 
 			t.Cleanup(busy.Close)
 			f := tunedRevFixture(t, func(*fixture) string { return busy.URL + "/revoke" }, shortGrace)
 			f.login(t, "rev")
-			csrf := f.csrf(t)
-			pressed := make(chan struct{})
-			go func() {
-				defer close(pressed)
-				req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("Origin", f.base)
-				if resp, err := noRedirects.Do(req); err == nil { // cut short, or answered as the proxy stops
-					resp.Body.Close()
-				}
-			}()
+			pressed := f.pressingLogOut(context.Background(), f.csrf(t)) // cut short, or answered as the proxy stops
 			<-asked
 			f.stop()
 			<-pressed
@@ -1178,17 +1187,7 @@ func TestLogoutButtonStoppedWaitingForTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	csrf := f.csrf(t)
-	pressed := make(chan struct{})
-	go func() {
-		defer close(pressed)
-		req, _ := http.NewRequest(http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", f.base)
-		if resp, err := noRedirects.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
+	pressed := f.pressingLogOut(context.Background(), f.csrf(t))
 	// The log-in's wait, then the log-out's.
 	f.logs.WaitFor(t, "the wait for the lock", regexp.MustCompile(`(?s)(msg="waiting for the renewal lock" env=rev.*){2}`))
 	f.stop()
@@ -1242,19 +1241,9 @@ func TestLogoutButtonGoesOnWhenThePageIsClosed(t *testing.T) {
 			}
 			f := tunedRevFixture(t, func(*fixture) string { return slow.URL + "/revoke" }, tune)
 			f.login(t, "rev")
-			csrf := f.csrf(t)
 			leave, left := context.WithCancel(context.Background())
 			defer left()
-			pressed := make(chan struct{})
-			go func() {
-				defer close(pressed)
-				req, _ := http.NewRequestWithContext(leave, http.MethodPost, f.base+"/.freshtoken/envs/rev/logout", strings.NewReader(url.Values{"csrf": {csrf}}.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("Origin", f.base)
-				if resp, err := noRedirects.Do(req); err == nil {
-					resp.Body.Close()
-				}
-			}()
+			pressed := f.pressingLogOut(leave, f.csrf(t))
 			<-asked
 			left() // the page closed
 			<-pressed

@@ -139,13 +139,21 @@ func (p *Plan) InstalledLogs(text string) string {
 // by For, runs freshtoken with; "" if it names none. The logging flags
 // come first, before --config (see the command line's service plan).
 func installedLogFile(text string) string {
-	if m := systemdLogFile().FindStringSubmatch(text); m != nil {
+	return installedArg(text, systemdLogFile(), launchdLogFile(), taskLogFile())
+}
+
+// installedArg is the argument that text, a service's file written by For,
+// runs freshtoken with, where the pattern of text's system (a unit's
+// ExecStart= line, an agent's ProgramArguments, a task's Arguments) finds
+// it, its quotes and escapes undone; "" if none finds it.
+func installedArg(text string, unit, agent, task *regexp.Regexp) string {
+	if m := unit.FindStringSubmatch(text); m != nil {
 		return systemdArg(m[1])
 	}
-	if m := launchdLogFile().FindStringSubmatch(text); m != nil {
+	if m := agent.FindStringSubmatch(text); m != nil {
 		return html.UnescapeString(m[1])
 	}
-	if m := taskLogFile().FindStringSubmatch(html.UnescapeString(text)); m != nil {
+	if m := task.FindStringSubmatch(html.UnescapeString(text)); m != nil {
 		return taskArg(m[1])
 	}
 	return ""
@@ -253,16 +261,7 @@ WantedBy=default.target
 // InstalledConfig is the configuration file that text, a service's file
 // written by For, runs freshtoken with; "" if it names none.
 func InstalledConfig(text string) string {
-	if m := systemdConfig().FindStringSubmatch(text); m != nil {
-		return systemdArg(m[1])
-	}
-	if m := launchdConfig().FindStringSubmatch(text); m != nil {
-		return html.UnescapeString(m[1])
-	}
-	if m := taskConfig().FindStringSubmatch(html.UnescapeString(text)); m != nil {
-		return taskArg(m[1])
-	}
-	return ""
+	return installedArg(text, systemdConfig(), launchdConfig(), taskConfig())
 }
 
 // settingsDigest is the SHA-256 of text's settings, a systemd unit's: its

@@ -104,29 +104,7 @@ func FillFiles(t testing.TB, dir string) {
 // Small's is.
 func Thin(t testing.TB) string {
 	t.Helper()
-	backing := filepath.Dir(mount(t, "size=8m"))
-	// Unmounted lazily, the file systems leave at once, whatever still
-	// holds them (the image, while the loop device lets go of it); a
-	// plain umount was refused as busy now and then.
-	t.Cleanup(func() { exec.Command("umount", "-l", backing).Run() })
-	img := filepath.Join(backing, "disk.img")
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = f.Truncate(32 << 20) // sparse: its blocks take room as they are written
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
-		testenv.Missing(t, "mkfs.ext4: %v: %s", err, out)
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		testenv.Missing(t, "mount a loop device: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() }) // before the tmpfs's; the loop device goes with it
+	mnt, img := loopDisk(t, "8m", 32<<20, "mkfs.ext4", "-q", "-F")
 	dir := filepath.Join(mnt, "tokens")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -136,6 +114,40 @@ func Thin(t testing.TB) string {
 	}
 	Fill(t, img)
 	return dir
+}
+
+// loopDisk mounts, for the test's lifetime, a file system that mkfs (a
+// command, given the image's path last) makes in a sparse image of
+// imageSize bytes, on a tmpfs of tmpfsSize of its own, through a loop
+// device; it returns the mount point and the image. It needs root, the
+// mkfs command and a loop device: elsewhere the test is skipped, as
+// Small's is.
+func loopDisk(t testing.TB, tmpfsSize string, imageSize int64, mkfs ...string) (mnt, img string) {
+	t.Helper()
+	backing := filepath.Dir(mount(t, "size="+tmpfsSize))
+	// Unmounted lazily, the file systems leave at once, whatever still
+	// holds them (the image, while the loop device lets go of it); a
+	// plain umount was refused as busy now and then.
+	t.Cleanup(func() { exec.Command("umount", "-l", backing).Run() })
+	img = filepath.Join(backing, "disk.img")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.Truncate(imageSize) // sparse: its blocks take room as they are written
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(mkfs[0], append(mkfs[1:], img)...).CombinedOutput(); err != nil {
+		testenv.Missing(t, "%s: %v: %s", mkfs[0], err, out)
+	}
+	mnt = t.TempDir()
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		testenv.Missing(t, "mount a loop device: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() }) // before the tmpfs's; the loop device goes with it
+	return mnt, img
 }
 
 // SmallFile is Small with the folder made (0700), holding a file of that
@@ -216,26 +228,7 @@ func AppendOnly(t testing.TB, path string) {
 // mkfs.btrfs and a loop device, as Thin does.
 func Quota(t testing.TB) string {
 	t.Helper()
-	backing := filepath.Dir(mount(t, "size=32m"))
-	t.Cleanup(func() { exec.Command("umount", "-l", backing).Run() }) // as Thin's
-	img := filepath.Join(backing, "disk.img")
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = f.Truncate(128 << 20) // sparse: btrfs's smallest, of which it writes little
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mkfs.btrfs", "-q", "-f", img).CombinedOutput(); err != nil {
-		testenv.Missing(t, "mkfs.btrfs: %v: %s", err, out)
-	}
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		testenv.Missing(t, "mount a loop device: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() }) // before the tmpfs's; the loop device goes with it
+	mnt, _ := loopDisk(t, "32m", 128<<20, "mkfs.btrfs", "-q", "-f") // 128 MiB: btrfs's smallest, of which it writes little
 	sub := filepath.Join(mnt, "quota")
 	for _, args := range [][]string{{"quota", "enable", mnt}, {"subvolume", "create", sub}, {"qgroup", "limit", "256k", sub}} {
 		if out, err := exec.Command("btrfs", args...).CombinedOutput(); err != nil {
