@@ -48,7 +48,8 @@ expired already) revoked nothing: they are forgotten, and it says so. An
 endpoint answering that it cannot answer now (a 5xx, a 429), or whose answer
 was lost or broke off, is tried again a few times, waiting as its Retry-After
 asks up to 10 seconds (not a certificate this machine does not trust, nor a
-host name with no address: no try changes those); the whole revocation ends
+host name with no address, which says to check revocation_url: no try
+changes those); the whole revocation ends
 within the environment's timeout (30s by default). If the provider cannot be
 reached or fails (a network error, a 5xx, an answer that broke off or never
 ended, unsupported_token_type for the refresh token, an invalid_request from
