@@ -228,7 +228,7 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; %s", redact.URL(s.set.RevocationURL), err, what, s.revocationURLToCheck())}
 			}
 			if refused.own {
-				return "", &Error{Env: s.set.Env, Kind: refused.kind, Err: tokenerr.ErrOwnRefusal, Msg: fmt.Sprintf("the provider's revocation endpoint %s refused to revoke the %s with an error of its own, which only its words explain (%v); check what they name", redact.URL(s.set.RevocationURL), what, err)}
+				return "", &Error{Env: s.set.Env, Kind: refused.kind, Err: tokenerr.ErrOwnRevocationRefusal, Msg: fmt.Sprintf("the provider's revocation endpoint %s refused to revoke the %s with an error of its own, which only its words explain (%v); check what they name", redact.URL(s.set.RevocationURL), what, err)}
 			}
 			if refused.invalidRequest && errors.Is(refused.kind, ErrClientRejected) {
 				couldNot += "; check revocation_url"

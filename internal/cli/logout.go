@@ -16,7 +16,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
-	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -58,6 +57,8 @@ are kept, as they are needed to end the grant, and the message says what
 failed and that the grant may still be valid (exit 5): log out again later,
 or remove the app's access in your account at the provider and use --local
 to forget them; a running proxy or service keeps renewing them meanwhile.
+A refusal with an error code of the provider's own (account_locked, say)
+quotes its words, which say what to do, and keeps the tokens too (exit 2).
 Once the provider has revoked the refresh token, the grant has ended: a
 failure of the access token's revocation then is none (exit 0), and the
 tokens are forgotten. A token store failing before anything is sent (no room
@@ -234,10 +235,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return clearTextRevocation(f, env)
 		case ctx.Err() != nil || signalOf(revokeErr) != 0:
 			return stopped(revokeErr)
-		case errors.Is(revokeErr, tokenerr.ErrOwnRefusal):
-			// The provider's own words say what to do; nothing in the
-			// configuration is known to be at fault.
-			return revocationFailedKept(f, src, revokeErr)
 		case failure.RevocationToFix(revokeErr):
 			return revocationMisconfigured(f, src, revokeErr)
 		case failure.Of(revokeErr) == failure.StoreUnreachable:
