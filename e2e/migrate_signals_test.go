@@ -151,18 +151,23 @@ func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
 // copy, is the same). The move said "already in" the new store and named
 // it: the tokens logged out of came back, live ones after --local; from
 // Redis, it kept the copy, as a Redis restarted without its data looked
-// the same, and the log-out had to be run again. (From a Redis restarted
-// since, the copy is kept: TestMigrateKilledThenRedisRestartedEmpty.)
+// the same, and the log-out had to be run again. The move run again to
+// the same Redis by another name (localhost for 127.0.0.1: the same
+// run_id, port and database, an address in common) finds the copy too: it
+// said "already in", the tokens logged out of back. (From a Redis
+// restarted since, the copy is kept: TestMigrateKilledThenRedisRestartedEmpty.)
 func TestMigrateKilledThenALogOut(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		toFile    bool // to another folder, else to Redis
 		fromRedis bool // from Redis, else from the default folder
+		otherName bool // run again naming the Redis moved to localhost, not 127.0.0.1
 		logout    []string
 	}{
-		{"file to redis, revoked", false, false, []string{"logout"}},
-		{"file to file, --local", true, false, []string{"logout", "--local"}},
-		{"redis to file, revoked", true, true, []string{"logout"}},
+		{"file to redis, revoked", false, false, false, []string{"logout"}},
+		{"file to file, --local", true, false, false, []string{"logout", "--local"}},
+		{"redis to file, revoked", true, true, false, []string{"logout"}},
+		{"file to redis by another name, --local", false, false, true, []string{"logout", "--local"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			from, to := "", ""
@@ -180,6 +185,9 @@ func TestMigrateKilledThenALogOut(t *testing.T) {
 			w.login()
 			killAt(t, w, "moved", "store", "migrate", "--to", to)
 			w.mustRun(tc.logout...)
+			if tc.otherName {
+				to = strings.Replace(to, "127.0.0.1", "localhost", 1)
+			}
 			r := w.mustRun("store", "migrate", "--to", to)
 			if r.stdout != "dev: no tokens to move (not logged in)\n" || !strings.Contains(r.stderr, "dev: deleted the copy of its tokens that an interrupted move left in") {
 				t.Errorf("the move run again said:\n%s%s\nwant it to say the copy left was deleted", r.stdout, r.stderr)

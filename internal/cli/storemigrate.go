@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,6 +207,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// files this move made there as the locks are let go.
 	var lockedTo []string
 	copiesLeft := readLeftCopies(conf.Path)
+	here := newTarget(ctx, toID, to)
 	forgetUntouched := func() {
 		for _, env := range lockedTo {
 			if _, err := to.Load(context.WithoutCancel(ctx), env); errors.Is(err, store.ErrNotFound) {
@@ -217,7 +221,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			forgetUntouched()
 			return err
 		}
-		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, copiesLeft.in(toID), from, to, fromDomain, toDomain)
+		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, copiesLeft.in(ctx, here), from, to, fromDomain, toDomain)
 		// Held until [store] url names the new store: a command waiting
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
@@ -257,7 +261,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// loss) leaves them noted too, for a move there again to replace.
 	// Unnoted, such a copy would be refused as another log-in's, with
 	// advice that deletes the tokens in use: no copy is made.
-	if err := noteCopies(conf.Path, toID, moves, heldOn(from)); err != nil {
+	if err := noteCopies(conf.Path, here, moves, heldOn(from)); err != nil {
 		forgetUntouched()
 		var errno syscall.Errno
 		if errors.As(err, &errno) {
@@ -358,7 +362,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		migrateStep(ctx, f, "deleted", m.env)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
-	forgetLeftCopies(conf.Path, toID) // replaced, or renewed there since: in use
+	forgetLeftCopies(ctx, conf.Path, here) // replaced, or renewed there since: in use
 	emptied = left == nil
 	if emptied {
 		os.Remove(movingFromPath(conf.Path))
@@ -873,6 +877,54 @@ type leftCopy struct {
 	// holding no record later, had it deleted. "" for another store, or a
 	// Redis that did not tell.
 	FromRun string `json:"from_run,omitempty"`
+	// Run is the run_id of the Redis server the copy is made in, as the
+	// move noted it: the same server run, reached by another name, holds
+	// the copy (see target.holds). "" for another store, or a Redis that
+	// did not tell.
+	Run string `json:"run,omitempty"`
+}
+
+// target is the store a move goes to, as notes of copies left name it.
+type target struct {
+	id  string // its config.StoreID
+	run string // for a Redis, the run_id of the server that answered as the move began; "" when not known
+}
+
+// newTarget is the store st, whose config.StoreID is id, as a move to it
+// begins.
+func newTarget(ctx context.Context, id string, st store.Store) target {
+	t := target{id: id}
+	if r, ok := st.(interface {
+		RunID(ctx context.Context) (string, error)
+	}); ok {
+		t.run, _ = r.RunID(ctx)
+	}
+	return t
+}
+
+// holds reports whether c notes a copy in t: by its name, or by another
+// name of the same Redis database, never another server's: the copy was
+// made in the server run answering t now (its run_id), at the same port
+// and database number of a host name with an address in common (localhost
+// and 127.0.0.1). A run_id alone might be a proxy's backend's, which
+// another proxy reaches too.
+func (t target) holds(ctx context.Context, c leftCopy) bool {
+	if c.Store == t.id {
+		return true
+	}
+	if t.run == "" || c.Run != t.run {
+		return false
+	}
+	a, errA := url.Parse(c.Store)
+	b, errB := url.Parse(t.id)
+	if errA != nil || errB != nil || a.Scheme != "redis" || b.Scheme != "redis" || a.Port() != b.Port() || a.Path != b.Path {
+		return false
+	}
+	ipsA, errA := net.DefaultResolver.LookupNetIP(ctx, "ip", a.Hostname())
+	ipsB, errB := net.DefaultResolver.LookupNetIP(ctx, "ip", b.Hostname())
+	return errA == nil && errB == nil && slices.ContainsFunc(ipsA, func(ip netip.Addr) bool {
+		return slices.ContainsFunc(ipsB, func(other netip.Addr) bool { return ip.Unmap() == other.Unmap() })
+	})
 }
 
 // canEmpty reports whether st can lose every record with no one deleting
@@ -916,20 +968,15 @@ func runSince(ctx context.Context, st store.Store, run string) (same, restarted 
 // when it is a copy a move there left; nil when it is not.
 type leftHere func(env string, r *store.Record) *leftCopy
 
-// in is the copies left in the store storeID names.
-func (l leftCopies) in(storeID string) leftHere {
+// in is the copies left in the store t.
+func (l leftCopies) in(ctx context.Context, t target) leftHere {
 	return func(env string, r *store.Record) *leftCopy {
-		if i := l.index(storeID, env, tokensFingerprint(r)); i >= 0 {
+		tokens := tokensFingerprint(r)
+		if i := slices.IndexFunc(l, func(c leftCopy) bool { return c.Env == env && c.Tokens == tokens && t.holds(ctx, c) }); i >= 0 {
 			return &l[i]
 		}
 		return nil
 	}
-}
-
-// index is where l notes the copy of the tokens fingerprinted tokens for
-// env in the store storeID names; -1 when it does not.
-func (l leftCopies) index(storeID, env, tokens string) int {
-	return slices.IndexFunc(l, func(c leftCopy) bool { return c.Store == storeID && c.Env == env && c.Tokens == tokens })
 }
 
 // leftCopiesPath is the file beside the configuration at path that notes
@@ -963,17 +1010,17 @@ func writeLeftCopies(path string, l leftCopies) error {
 }
 
 // noteCopies notes the copies the moves ms are about to make in the store
-// storeID names, beside the configuration at path, each with the run_id
-// of the Redis server it is moved from, as fromRun says it (see heldOn).
-func noteCopies(path, storeID string, ms []move, fromRun func(env string) string) error {
+// t, beside the configuration at path, each with the run_id of the Redis
+// server it is moved from, as fromRun says it (see heldOn).
+func noteCopies(path string, t target, ms []move, fromRun func(env string) string) error {
 	l := readLeftCopies(path)
 	changed := false
 	for _, m := range ms {
 		if m.rec == nil {
 			continue // nothing to copy
 		}
-		c := leftCopy{storeID, m.env, tokensFingerprint(m.rec), fromRun(m.env)}
-		switch i := l.index(c.Store, c.Env, c.Tokens); {
+		c := leftCopy{t.id, m.env, tokensFingerprint(m.rec), fromRun(m.env), t.run}
+		switch i := slices.IndexFunc(l, func(n leftCopy) bool { return n.Store == c.Store && n.Env == c.Env && n.Tokens == c.Tokens }); {
 		case i < 0:
 			l, changed = append(l, c), true
 		case l[i] != c: // noted by an earlier move, the server held them since
@@ -1004,11 +1051,12 @@ func forgetCopies(path, storeID string, ms []move, stuck map[string]bool) {
 	}
 }
 
-// forgetLeftCopies forgets the copies noted in the store storeID names,
-// once a move there is done: each was replaced, or renewed there since.
-func forgetLeftCopies(path, storeID string) {
+// forgetLeftCopies forgets the copies noted in the store t, by any of its
+// names, once a move there is done: each was replaced, or renewed there
+// since.
+func forgetLeftCopies(ctx context.Context, path string, t target) {
 	l := readLeftCopies(path)
-	if kept := slices.DeleteFunc(slices.Clone(l), func(c leftCopy) bool { return c.Store == storeID }); len(kept) != len(l) {
+	if kept := slices.DeleteFunc(slices.Clone(l), func(c leftCopy) bool { return t.holds(ctx, c) }); len(kept) != len(l) {
 		writeLeftCopies(path, kept)
 	}
 }
@@ -1116,7 +1164,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again (or, to leave those copies there for good, delete %s)\n", shownStore(j.From), path, path)
 		return &silentError{code: ExitCode(kept)}
 	}
-	forgetLeftCopies(conf.Path, curID) // the move there is done, as at its end
+	forgetLeftCopies(ctx, conf.Path, target{id: curID}) // the move there is done, as at its end
 	os.Remove(path)
 	if dir, err := config.StoreDir(j.From); err == nil {
 		filestore.RemoveUnusedReserve(dir)

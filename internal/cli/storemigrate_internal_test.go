@@ -140,7 +140,7 @@ func TestMigrationTakesLocksInOneOrder(t *testing.T) {
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, _, release, err := planMove(mctx, nil, "dev", nil, leftCopies(nil).in(""), second, first, later, earlier)
+		_, _, release, err := planMove(mctx, nil, "dev", nil, leftCopies(nil).in(mctx, target{}), second, first, later, earlier)
 		release()
 		done <- err
 	}()
