@@ -216,6 +216,11 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 			couldNot := fmt.Sprintf("the provider's revocation endpoint %s could not revoke the %s (%v)", redact.URL(s.set.RevocationURL), what, httpx.UnwrapURLError(err))
 			var refused *revocationRefused
 			if !errors.As(err, &refused) {
+				if noSuchHost(err) {
+					// A name no server knows: a mistyped revocation_url as
+					// often as not, and no try changes it.
+					couldNot += "; " + s.revocationURLToCheck()
+				}
 				return "", &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err, Msg: couldNot}
 			}
 			switch {
@@ -223,7 +228,7 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 				return "", &Error{Env: s.set.Env, Kind: refused.kind, Msg: fmt.Sprintf("no revocation endpoint answers at %s (%v), so the %s was not revoked; %s", redact.URL(s.set.RevocationURL), err, what, s.revocationURLToCheck())}
 			}
 			if refused.own {
-				return "", &Error{Env: s.set.Env, Kind: refused.kind, Err: tokenerr.ErrOwnRefusal, Msg: fmt.Sprintf("the provider's revocation endpoint %s refused to revoke the %s with an error of its own, which only its words explain (%v); check what they name", redact.URL(s.set.RevocationURL), what, err)}
+				return "", &Error{Env: s.set.Env, Kind: refused.kind, Err: tokenerr.ErrOwnRevocationRefusal, Msg: fmt.Sprintf("the provider's revocation endpoint %s refused to revoke the %s with an error of its own, which only its words explain (%v); check what they name", redact.URL(s.set.RevocationURL), what, err)}
 			}
 			if refused.invalidRequest && errors.Is(refused.kind, ErrClientRejected) {
 				couldNot += "; check revocation_url"
@@ -238,7 +243,7 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 }
 
 // revocationURLToCheck is what to do of a revocation endpoint where none
-// answers: the setting to check when a person wrote it; where the
+// answers, or whose host name has no address: the setting to check when a person wrote it; where the
 // provider's documentation (a preset) or discovery document put it, what
 // overrides it.
 func (s *Source) revocationURLToCheck() string {
@@ -319,10 +324,17 @@ func revocationLost(err error) bool {
 		late *tokenerr.TimeoutError
 		gone *tokenUnknown
 		cert *tls.CertificateVerificationError // what an httpx.CertificateError wraps
-		dns  *net.DNSError
 	)
 	return !errors.As(err, &late) && !errors.As(err, &gone) && !errors.Is(err, tokenerr.ErrAnswerTooLarge) &&
-		!errors.As(err, &cert) && !(errors.As(err, &dns) && dns.IsNotFound)
+		!errors.As(err, &cert) && !noSuchHost(err)
+}
+
+// noSuchHost reports whether err is a request whose host name has no
+// address: the name servers answered that none exists, as for a mistyped
+// name, not that they could not be asked.
+func noSuchHost(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
 }
 
 // revoke sends one RFC 7009 request, under work, bounded by the

@@ -3,6 +3,7 @@
 package e2e_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,25 +146,38 @@ func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
 // copy is in the new store, before the configuration names it, then a
 // log-out (revoking, or --local), then the same move run again: the copy
 // left there is deleted, not moved to, and the environment is logged out
-// (exit 3), from files to Redis or to other files. The move said "already
-// in" the new store and named it: the tokens logged out of came back, live
-// ones after --local. (From Redis, which a restart empties with no log-out,
-// the copy is kept: TestMigrateKilledThenRedisRestartedEmpty.)
+// (exit 3), from files to Redis or to other files, and from Redis to files
+// when Redis has not restarted since the move (its run_id, noted with the
+// copy, is the same). The move said "already in" the new store and named
+// it: the tokens logged out of came back, live ones after --local; from
+// Redis, it kept the copy, as a Redis restarted without its data looked
+// the same, and the log-out had to be run again. The move run again to
+// the same Redis by another name (localhost for 127.0.0.1: the same
+// run_id, port and database, an address in common) finds the copy too: it
+// said "already in", the tokens logged out of back. (From a Redis
+// restarted since, the copy is kept: TestMigrateKilledThenRedisRestartedEmpty.)
 func TestMigrateKilledThenALogOut(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		toFile bool // to another folder, else to Redis
-		logout []string
+		name      string
+		toFile    bool // to another folder, else to Redis
+		fromRedis bool // from Redis, else from the default folder
+		otherName bool // run again naming the Redis moved to localhost, not 127.0.0.1
+		logout    []string
 	}{
-		{"file to redis, revoked", false, []string{"logout"}},
-		{"file to file, --local", true, []string{"logout", "--local"}},
+		{"file to redis, revoked", false, false, false, []string{"logout"}},
+		{"file to file, --local", true, false, false, []string{"logout", "--local"}},
+		{"redis to file, revoked", true, true, false, []string{"logout"}},
+		{"file to redis by another name, --local", false, false, true, []string{"logout", "--local"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			to := ""
+			from, to := "", ""
 			if !tc.toFile {
 				to = redistest.Start(t).URL
 			}
-			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "", "revocation_url = \"REVOKE\"")
+			if tc.fromRedis {
+				from = redistest.Start(t).URL
+			}
+			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, from, "revocation_url = \"REVOKE\"")
 			w.writeConfig(strings.Replace(w.readConfig(), "REVOKE", w.api+"v2/revoke", 1))
 			if to == "" {
 				to = "file://" + filepath.Join(w.dir, "moved")
@@ -171,6 +185,9 @@ func TestMigrateKilledThenALogOut(t *testing.T) {
 			w.login()
 			killAt(t, w, "moved", "store", "migrate", "--to", to)
 			w.mustRun(tc.logout...)
+			if tc.otherName {
+				to = strings.Replace(to, "127.0.0.1", "localhost", 1)
+			}
 			r := w.mustRun("store", "migrate", "--to", to)
 			if r.stdout != "dev: no tokens to move (not logged in)\n" || !strings.Contains(r.stderr, "dev: deleted the copy of its tokens that an interrupted move left in") {
 				t.Errorf("the move run again said:\n%s%s\nwant it to say the copy left was deleted", r.stdout, r.stderr)
@@ -187,31 +204,42 @@ func TestMigrateKilledThenALogOut(t *testing.T) {
 // new store, before the second's old copy is deleted, then a log-out of
 // the second: the same move run again deletes that old copy, which holds
 // the very tokens that moved and were logged out of, and finishes (exit
-// 0). It refused (exit 2), saying to delete the copy by hand if the
-// log-out was meant, and no other move could be made until then.
+// 0), to other files or to a Redis that has not restarted since the move
+// (its run_id, noted with the move, is the same). It refused (exit 2),
+// saying to delete the copy by hand if the log-out was meant, and no other
+// move could be made until then; to Redis, as a Redis restarted without
+// its data looked the same. (To a Redis restarted since, the old copy is
+// kept: TestMigrateKilledThenRedisRestartedEmpty.)
 func TestMigrateKilledOnceTheConfigurationNamesTheNewStoreThenALogOut(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	conf := w.readConfig()
-	w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
-	w.login()
-	w.login("-e", "two")
-	to := "file://" + filepath.Join(w.dir, "moved")
-	killAt(t, w, "deleted", "store", "migrate", "--to", to)
-	w.mustRun("logout", "--local", "-e", "two")
-	r := w.mustRun("store", "migrate", "--to", to)
-	if !strings.Contains(r.stderr, "two: deleted the old copy that an interrupted move to") {
-		t.Errorf("the move run again said:\n%s%s\nwant it to say the old copy was deleted", r.stdout, r.stderr)
+	for _, toRedis := range []bool{false, true} {
+		t.Run(fmt.Sprintf("to redis %t", toRedis), func(t *testing.T) {
+			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+			conf := w.readConfig()
+			w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
+			w.login()
+			w.login("-e", "two")
+			to := "file://" + filepath.Join(w.dir, "moved")
+			if toRedis {
+				to = redistest.Start(t).URL
+			}
+			killAt(t, w, "deleted", "store", "migrate", "--to", to)
+			w.mustRun("logout", "--local", "-e", "two")
+			r := w.mustRun("store", "migrate", "--to", to)
+			if !strings.Contains(r.stderr, "two: deleted the old copy that an interrupted move to") {
+				t.Errorf("the move run again said:\n%s%s\nwant it to say the old copy was deleted", r.stdout, r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(w.store, "two.json")); !os.IsNotExist(err) {
+				t.Errorf("the old copy of the tokens logged out of is still there (%v)", err)
+			}
+			if _, err := os.Stat(w.config + ".moving-from"); !os.IsNotExist(err) {
+				t.Errorf("the note of a move to finish is still there (%v)", err)
+			}
+			if r := w.run("-e", "two", "token"); r.code != 3 {
+				t.Errorf("token -e two after the move: exit %d; want 3", r.code)
+			}
+			w.mustRun("-e", "dev", "token", "--force")
+		})
 	}
-	if _, err := os.Stat(filepath.Join(w.store, "two.json")); !os.IsNotExist(err) {
-		t.Errorf("the old copy of the tokens logged out of is still there (%v)", err)
-	}
-	if _, err := os.Stat(w.config + ".moving-from"); !os.IsNotExist(err) {
-		t.Errorf("the note of a move to finish is still there (%v)", err)
-	}
-	if r := w.run("-e", "two", "token"); r.code != 3 {
-		t.Errorf("token -e two after the move: exit %d; want 3", r.code)
-	}
-	w.mustRun("-e", "dev", "token", "--force")
 }
 
 // logInThenMoveAgainOverTheCopy logs in after a move to `to` was killed
@@ -236,8 +264,9 @@ func logInThenMoveAgainOverTheCopy(t *testing.T, w *world, to string) {
 // volume), emptied with no log-out, then the same move run again. The copy
 // is the only one left of a live grant: it is kept, not taken for tokens a
 // log-out forgot. Killed before the configuration named the new store (from
-// Redis to files), the copy is moved to, and the move says Redis may have
-// lost them, and that `logout` forgets them if a log-out was meant; killed
+// Redis to files), the copy is moved to, and the move says Redis has
+// restarted since (its run_id, noted with the copy, is another) and may
+// have lost them, and that `logout` forgets them if a log-out was meant; killed
 // after (from files to Redis), the old copy is kept and the move refused
 // (exit 2), saying how to keep it. Both copies were deleted, said to be a
 // log-out's: a browser log-in needed again.
@@ -250,8 +279,8 @@ func TestMigrateKilledThenRedisRestartedEmpty(t *testing.T) {
 		killAt(t, w, "moved", "store", "migrate", "--to", to)
 		rdb.Restart(t)
 		r := w.mustRun("store", "migrate", "--to", to)
-		if strings.Contains(r.stderr, "deleted") || !strings.Contains(r.stderr, "Redis restarted without its data") || !strings.Contains(r.stderr, "logout -e dev") {
-			t.Errorf("the move run again said:\n%s%s\nwant it to keep the copy, saying Redis may have lost the tokens and how to log out", r.stdout, r.stderr)
+		if strings.Contains(r.stderr, "deleted") || !strings.Contains(r.stderr, "Redis has restarted since the move (its run_id is another), and may have lost them") || !strings.Contains(r.stderr, "logout -e dev") {
+			t.Errorf("the move run again said:\n%s%s\nwant it to keep the copy, saying Redis restarted since and may have lost the tokens, and how to log out", r.stdout, r.stderr)
 		}
 		w.mustRun("token", "--force")
 	})
@@ -265,7 +294,7 @@ func TestMigrateKilledThenRedisRestartedEmpty(t *testing.T) {
 		killAt(t, w, "deleted", "store", "migrate", "--to", rdb.URL)
 		rdb.Restart(t)
 		r := w.run("store", "migrate", "--to", rdb.URL)
-		if r.code != 2 || !strings.Contains(r.stderr, "Redis restarted without its data") {
+		if r.code != 2 || !strings.Contains(r.stderr, "Redis has restarted since the move (its run_id is another): a log-out since the move, or Redis restarted without its data?") {
 			t.Errorf("the move run again: exit %d\n%s%s\nwant 2, the old copy kept, saying Redis may have lost the tokens", r.code, r.stdout, r.stderr)
 		}
 		if _, err := os.Stat(filepath.Join(w.store, "two.json")); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
-	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -48,7 +47,8 @@ expired already) revoked nothing: they are forgotten, and it says so. An
 endpoint answering that it cannot answer now (a 5xx, a 429), or whose answer
 was lost or broke off, is tried again a few times, waiting as its Retry-After
 asks up to 10 seconds (not a certificate this machine does not trust, nor a
-host name with no address: no try changes those); the whole revocation ends
+host name with no address, which says to check revocation_url: no try
+changes those); the whole revocation ends
 within the environment's timeout (30s by default). If the provider cannot be
 reached or fails (a network error, a 5xx, an answer that broke off or never
 ended, unsupported_token_type for the refresh token, an invalid_request from
@@ -57,6 +57,8 @@ are kept, as they are needed to end the grant, and the message says what
 failed and that the grant may still be valid (exit 5): log out again later,
 or remove the app's access in your account at the provider and use --local
 to forget them; a running proxy or service keeps renewing them meanwhile.
+A refusal with an error code of the provider's own (account_locked, say)
+quotes its words, which say what to do, and keeps the tokens too (exit 2).
 Once the provider has revoked the refresh token, the grant has ended: a
 failure of the access token's revocation then is none (exit 0), and the
 tokens are forgotten. A token store failing before anything is sent (no room
@@ -233,10 +235,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return clearTextRevocation(f, env)
 		case ctx.Err() != nil || signalOf(revokeErr) != 0:
 			return stopped(revokeErr)
-		case errors.Is(revokeErr, tokenerr.ErrOwnRefusal):
-			// The provider's own words say what to do; nothing in the
-			// configuration is known to be at fault.
-			return revocationFailedKept(f, src, revokeErr)
 		case failure.RevocationToFix(revokeErr):
 			return revocationMisconfigured(f, src, revokeErr)
 		case failure.Of(revokeErr) == failure.StoreUnreachable:

@@ -33,6 +33,8 @@ import (
 // grant living on or of how to end it. The logout run again, once the
 // provider answers, ends the grant and forgets them. A certificate or a host name that no try
 // changes is tried once: they were tried again until the time-out ran out.
+// A host name with no address says to check revocation_url, as a mistyped
+// one has none: it named the lookup's failure alone.
 func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 	untrusted := func(t *testing.T, _ *devEnv, conns *atomic.Int32) string {
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -51,13 +53,14 @@ func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 		url   func(t *testing.T, e *devEnv, sent *atomic.Int32) string
 		sends int32  // requests (or connections) the revocation makes
 		said  string // why, in the line
+		check string // the setting it says to check, if any
 	}{
 		{"503 at every try", func(_ *testing.T, e *devEnv, _ *atomic.Int32) string { return e.api + "v2/revoke" }, 3,
-			"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of 3 tries"},
+			"could not revoke the refresh token (HTTP 503 Service Unavailable, at each of 3 tries", ""},
 		{"a certificate not trusted", untrusted, 1,
-			"could not revoke the refresh token (the certificate of 127.0.0.1 is signed by an unknown authority; set ca_file)"},
+			"could not revoke the refresh token (the certificate of 127.0.0.1 is signed by an unknown authority; set ca_file)", ""},
 		{"a host with no address", func(*testing.T, *devEnv, *atomic.Int32) string { return "https://revoke.invalid/revoke" }, 0,
-			"could not revoke the refresh token (dial tcp: lookup revoke.invalid"},
+			"could not revoke the refresh token (dial tcp: lookup revoke.invalid", "; check revocation_url; nothing was deleted"},
 		{"a refusal at every try (unsupported_token_type)", func(t *testing.T, _ *devEnv, sent *atomic.Int32) string {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				sent.Add(1)
@@ -67,7 +70,7 @@ func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			return srv.URL + "/revoke"
-		}, 1, "could not revoke the refresh token (HTTP 400 Bad Request, unsupported_token_type)"},
+		}, 1, "could not revoke the refresh token (HTTP 400 Bad Request, unsupported_token_type)", ""},
 	} {
 		for _, where := range []string{"file", "redis"} {
 			t.Run(tc.name+" in "+where, func(t *testing.T) {
@@ -104,6 +107,9 @@ func TestLogoutKeepsTheTokensTheProviderCouldNotRevoke(t *testing.T) {
 					if !strings.Contains(said, want) {
 						t.Errorf("stderr:\n%s\nwant %q in it", said, want)
 					}
+				}
+				if tc.check != "" && !strings.Contains(said, tc.check) || tc.check == "" && strings.Contains(said, "revocation_url") {
+					t.Errorf("stderr:\n%s\nwant %q in it, and revocation_url named only then", said, tc.check)
 				}
 				if strings.Contains(said, "at each of") != (tc.sends > 1) {
 					t.Errorf("stderr:\n%s\nwant it to say the tries only when there were several", said)

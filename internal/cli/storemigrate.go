@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,8 +83,10 @@ log-in there is kept, even an earlier one of this configuration. Tokens
 logged out of (deleted from the store [store] url names) after a move was
 interrupted are not brought back: a copy of them that move left in either
 store is deleted; but a Redis restarted without its data holds none either,
-with no log-out, so a copy left beside an empty Redis is kept (a log-out
-since is to be run again, as the move says). A
+with no log-out, so a copy left beside a Redis holding none is deleted only
+when that Redis has run without a break since the move (its run_id, noted
+with the copy, is the same), and kept otherwise (a log-out since is to be
+run again, as the move says). A
 record in the old store of another client or grant than the environment's
 (another configuration sharing the store) is left there. A configuration
 file freshtoken does not edit (read-only, or one of several hard links) is
@@ -202,6 +207,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// files this move made there as the locks are let go.
 	var lockedTo []string
 	copiesLeft := readLeftCopies(conf.Path)
+	here := newTarget(ctx, toID, to)
 	forgetUntouched := func() {
 		for _, env := range lockedTo {
 			if _, err := to.Load(context.WithoutCancel(ctx), env); errors.Is(err, store.ErrNotFound) {
@@ -215,7 +221,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			forgetUntouched()
 			return err
 		}
-		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, copiesLeft.in(toID), from, to, fromDomain, toDomain)
+		m, heldTo, release, err := planMove(ctx, f, env, src.CheckGrant, copiesLeft.in(ctx, here), from, to, fromDomain, toDomain)
 		// Held until [store] url names the new store: a command waiting
 		// for the lock then finds the tokens gone from the old store and
 		// the configuration saying where they are.
@@ -255,7 +261,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// loss) leaves them noted too, for a move there again to replace.
 	// Unnoted, such a copy would be refused as another log-in's, with
 	// advice that deletes the tokens in use: no copy is made.
-	if err := noteCopies(conf.Path, toID, moves); err != nil {
+	if err := noteCopies(conf.Path, here, moves, heldOn(from)); err != nil {
 		forgetUntouched()
 		var errno syscall.Errno
 		if errors.As(err, &errno) {
@@ -310,13 +316,16 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// Until every old copy is deleted, a file beside the configuration
 	// names the store they are in, so that a move killed between the
 	// configuration's edit and the deletions is finished by the next.
-	moved := map[string]string{}
+	moved, toRun := map[string]string{}, map[string]string{}
 	for _, m := range moves {
 		if m.rec != nil {
 			moved[m.env] = tokensFingerprint(m.rec)
+			if run := heldOn(to)(m.env); run != "" {
+				toRun[m.env] = run
+			}
 		}
 	}
-	journal, _ := json.Marshal(moveJournal{From: conf.StoreURL, To: opts.To, Moved: moved})
+	journal, _ := json.Marshal(moveJournal{From: conf.StoreURL, To: opts.To, Moved: moved, ToRun: toRun})
 	if err := atomicfile.Write(movingFromPath(conf.Path), journal, atomicfile.Options{}); err != nil {
 		takeBack()
 		return fmt.Errorf("%s could not be written (%w); nothing was moved, and [store] url still names %s", movingFromPath(conf.Path), err, shownStore(conf.StoreURL))
@@ -353,7 +362,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		migrateStep(ctx, f, "deleted", m.env)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "[store] url in %s now names %s\n", conf.Path, shownStore(opts.To))
-	forgetLeftCopies(conf.Path, toID) // replaced, or renewed there since: in use
+	forgetLeftCopies(ctx, conf.Path, here) // replaced, or renewed there since: in use
 	emptied = left == nil
 	if emptied {
 		os.Remove(movingFromPath(conf.Path))
@@ -658,14 +667,30 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 	rec, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		there, err := to.Load(ctx, env)
+		var (
+			noted           *leftCopy
+			same, restarted bool // Redis's run since the copy was made
+		)
+		if err == nil {
+			noted = left(env, there)
+		}
+		if noted != nil && canEmpty(from) {
+			same, restarted = runSince(ctx, from, noted.FromRun)
+		}
 		switch {
-		case err == nil && left(env, there) && canEmpty(from):
+		case noted != nil && canEmpty(from) && !same:
 			// A Redis restarted without its data holds nothing either,
 			// no log-out between: the copy may be the only one left of
 			// a live grant, kept rather than lost to a browser log-in.
-			fmt.Fprintf(f.IO.ErrOut, "%s: %s holds no tokens, though an interrupted move left a copy of them in %s: that copy is kept and used, as Redis may have lost them with no log-out (Redis restarted without its data); if you logged out since, run `%s` again\n", env, from.Location(env), to.Location(env), f.commandLine("logout -e "+env))
+			// One that ran on without a break since the move, by its
+			// run_id, lost nothing: its record was deleted (a log-out).
+			why := "Redis may have lost them with no log-out (Redis restarted without its data)"
+			if restarted {
+				why = "Redis has restarted since the move (its run_id is another), and may have lost them with no log-out (Redis restarted without its data)"
+			}
+			fmt.Fprintf(f.IO.ErrOut, "%s: %s holds no tokens, though an interrupted move left a copy of them in %s: that copy is kept and used, as %s; if you logged out since, run `%s` again\n", env, from.Location(env), to.Location(env), why, f.commandLine("logout -e "+env))
 			return move{env: env, said: "already in " + to.Location(env)}, nil
-		case err == nil && left(env, there):
+		case noted != nil:
 			// A copy a killed move left of tokens forgotten since in the
 			// store the configuration names (a log-out, --local too): it
 			// goes as they went. Taken for tokens already moved, it came
@@ -700,7 +725,7 @@ func findMove(ctx context.Context, f *Factory, env string, checkGrant func(*stor
 		// name: compared with the environment's grant, not rec's, which
 		// an older freshtoken wrote without one.
 		return move{}, usageErrorf("%s already holds tokens of %s, not this environment's: another configuration sharing that store keeps its %s there; neither was moved or changed: name with --to a store of this configuration's own (another folder, or another Redis database, such as redis://host:6379/1)", to.Location(env), there.Grant, env)
-	case err == nil && store.OtherLogIn(there, rec) && left(env, there):
+	case err == nil && store.OtherLogIn(there, rec) && left(env, there) != nil:
 		// A copy a move that could not take it back left there, of an
 		// earlier log-in, which rec's log-in replaced as any log-in
 		// replaces this configuration's own: the move replaces it too,
@@ -810,12 +835,15 @@ func checkKeychainTarget(ctx context.Context, to string) error {
 }
 
 // moveJournal is what movingFromPath holds: the store a move is leaving
-// (From), the one the configuration then names (To), and the tokens each
-// environment's record held as it moved (Moved, their tokensFingerprint).
+// (From), the one the configuration then names (To), the tokens each
+// environment's record held as it moved (Moved, their tokensFingerprint),
+// and, for a Redis moved to, the run_id of the server that held each copy
+// (ToRun, see heldOn).
 type moveJournal struct {
 	From  string            `json:"from"`
 	To    string            `json:"to"`
 	Moved map[string]string `json:"moved,omitempty"`
+	ToRun map[string]string `json:"to_run,omitempty"`
 }
 
 // tokensFingerprint names the tokens a record holds without holding them:
@@ -844,6 +872,59 @@ type leftCopy struct {
 	Store  string `json:"store"`
 	Env    string `json:"env"`
 	Tokens string `json:"tokens"`
+	// FromRun is the run_id of the Redis server the tokens were moved
+	// from, as it held them (see heldOn): the same server run, found
+	// holding no record later, had it deleted. "" for another store, or a
+	// Redis that did not tell.
+	FromRun string `json:"from_run,omitempty"`
+	// Run is the run_id of the Redis server the copy is made in, as the
+	// move noted it: the same server run, reached by another name, holds
+	// the copy (see target.holds). "" for another store, or a Redis that
+	// did not tell.
+	Run string `json:"run,omitempty"`
+}
+
+// target is the store a move goes to, as notes of copies left name it.
+type target struct {
+	id  string // its config.StoreID
+	run string // for a Redis, the run_id of the server that answered as the move began; "" when not known
+}
+
+// newTarget is the store st, whose config.StoreID is id, as a move to it
+// begins.
+func newTarget(ctx context.Context, id string, st store.Store) target {
+	t := target{id: id}
+	if r, ok := st.(interface {
+		RunID(ctx context.Context) (string, error)
+	}); ok {
+		t.run, _ = r.RunID(ctx)
+	}
+	return t
+}
+
+// holds reports whether c notes a copy in t: by its name, or by another
+// name of the same Redis database, never another server's: the copy was
+// made in the server run answering t now (its run_id), at the same port
+// and database number of a host name with an address in common (localhost
+// and 127.0.0.1). A run_id alone might be a proxy's backend's, which
+// another proxy reaches too.
+func (t target) holds(ctx context.Context, c leftCopy) bool {
+	if c.Store == t.id {
+		return true
+	}
+	if t.run == "" || c.Run != t.run {
+		return false
+	}
+	a, errA := url.Parse(c.Store)
+	b, errB := url.Parse(t.id)
+	if errA != nil || errB != nil || a.Scheme != "redis" || b.Scheme != "redis" || a.Port() != b.Port() || a.Path != b.Path {
+		return false
+	}
+	ipsA, errA := net.DefaultResolver.LookupNetIP(ctx, "ip", a.Hostname())
+	ipsB, errB := net.DefaultResolver.LookupNetIP(ctx, "ip", b.Hostname())
+	return errA == nil && errB == nil && slices.ContainsFunc(ipsA, func(ip netip.Addr) bool {
+		return slices.ContainsFunc(ipsB, func(other netip.Addr) bool { return ip.Unmap() == other.Unmap() })
+	})
 }
 
 // canEmpty reports whether st can lose every record with no one deleting
@@ -854,14 +935,47 @@ func canEmpty(st store.Store) bool {
 	return ok
 }
 
-// leftHere reports whether r, env's record in the store a move goes to,
-// is a copy a move there left.
-type leftHere func(env string, r *store.Record) bool
+// heldOn is, for a Redis store (redisstore.Store.HeldOn), the run_id of
+// the server that held an environment's record as st last read it; for
+// other stores, "".
+func heldOn(st store.Store) func(env string) string {
+	if r, ok := st.(interface{ HeldOn(env string) string }); ok {
+		return r.HeldOn
+	}
+	return func(string) string { return "" }
+}
 
-// in is the copies left in the store storeID names.
-func (l leftCopies) in(storeID string) leftHere {
-	return func(env string, r *store.Record) bool {
-		return slices.Contains(l, leftCopy{storeID, env, tokensFingerprint(r)})
+// runSince says whether st, a Redis, runs now as the server run whose
+// run_id was run, without a break (same), or was restarted since
+// (restarted); neither when either run_id is not known. Asked after a read
+// that found no record there, same says the record was deleted in that
+// run, not lost to a restart.
+func runSince(ctx context.Context, st store.Store, run string) (same, restarted bool) {
+	r, ok := st.(interface {
+		RunID(ctx context.Context) (string, error)
+	})
+	if !ok || run == "" {
+		return false, false
+	}
+	now, err := r.RunID(ctx)
+	if err != nil || now == "" {
+		return false, false
+	}
+	return now == run, now != run
+}
+
+// leftHere is the note of r, env's record in the store a move goes to,
+// when it is a copy a move there left; nil when it is not.
+type leftHere func(env string, r *store.Record) *leftCopy
+
+// in is the copies left in the store t.
+func (l leftCopies) in(ctx context.Context, t target) leftHere {
+	return func(env string, r *store.Record) *leftCopy {
+		tokens := tokensFingerprint(r)
+		if i := slices.IndexFunc(l, func(c leftCopy) bool { return c.Env == env && c.Tokens == tokens && t.holds(ctx, c) }); i >= 0 {
+			return &l[i]
+		}
+		return nil
 	}
 }
 
@@ -896,19 +1010,24 @@ func writeLeftCopies(path string, l leftCopies) error {
 }
 
 // noteCopies notes the copies the moves ms are about to make in the store
-// storeID names, beside the configuration at path.
-func noteCopies(path, storeID string, ms []move) error {
+// t, beside the configuration at path, each with the run_id of the Redis
+// server it is moved from, as fromRun says it (see heldOn).
+func noteCopies(path string, t target, ms []move, fromRun func(env string) string) error {
 	l := readLeftCopies(path)
-	n := len(l)
+	changed := false
 	for _, m := range ms {
 		if m.rec == nil {
 			continue // nothing to copy
 		}
-		if c := (leftCopy{storeID, m.env, tokensFingerprint(m.rec)}); !slices.Contains(l, c) {
-			l = append(l, c)
+		c := leftCopy{t.id, m.env, tokensFingerprint(m.rec), fromRun(m.env), t.run}
+		switch i := slices.IndexFunc(l, func(n leftCopy) bool { return n.Store == c.Store && n.Env == c.Env && n.Tokens == c.Tokens }); {
+		case i < 0:
+			l, changed = append(l, c), true
+		case l[i] != c: // noted by an earlier move, the server held them since
+			l[i], changed = c, true
 		}
 	}
-	if len(l) == n {
+	if !changed {
 		return nil
 	}
 	return writeLeftCopies(path, l)
@@ -932,11 +1051,12 @@ func forgetCopies(path, storeID string, ms []move, stuck map[string]bool) {
 	}
 }
 
-// forgetLeftCopies forgets the copies noted in the store storeID names,
-// once a move there is done: each was replaced, or renewed there since.
-func forgetLeftCopies(path, storeID string) {
+// forgetLeftCopies forgets the copies noted in the store t, by any of its
+// names, once a move there is done: each was replaced, or renewed there
+// since.
+func forgetLeftCopies(ctx context.Context, path string, t target) {
 	l := readLeftCopies(path)
-	if kept := slices.DeleteFunc(slices.Clone(l), func(c leftCopy) bool { return c.Store == storeID }); len(kept) != len(l) {
+	if kept := slices.DeleteFunc(slices.Clone(l), func(c leftCopy) bool { return t.holds(ctx, c) }); len(kept) != len(l) {
 		writeLeftCopies(path, kept)
 	}
 }
@@ -1007,7 +1127,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		var unlocks []func()
 		err = lockBoth(ctx, f, env, from, to, fromDomain, toDomain, &unlocks)
 		if err == nil {
-			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to, j.From, j.Moved[env])
+			err = deleteOldCopy(ctx, f, env, src.CheckGrant, from, to, j.From, j.Moved[env], j.ToRun[env])
 		}
 		for _, unlock := range slices.Backward(unlocks) {
 			unlock()
@@ -1044,7 +1164,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again (or, to leave those copies there for good, delete %s)\n", shownStore(j.From), path, path)
 		return &silentError{code: ExitCode(kept)}
 	}
-	forgetLeftCopies(conf.Path, curID) // the move there is done, as at its end
+	forgetLeftCopies(ctx, conf.Path, target{id: curID}) // the move there is done, as at its end
 	os.Remove(path)
 	if dir, err := config.StoreDir(j.From); err == nil {
 		filestore.RemoveUnusedReserve(dir)
@@ -1058,9 +1178,12 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 // (forgotten since: a log-out), and moves it to to first when it is the newer;
 // a record of another log-in than to's, not the one that moved, is left in
 // from. fromURL is from's URL, and moved the tokensFingerprint of the
-// record as it moved ("" when the move noted none). The caller holds both
+// record as it moved ("" when the move noted none); toRun, for a Redis
+// moved to, the run_id of the server that held the copy ("" when not
+// known): a Redis that holds none, run since without a break, had it
+// deleted, and one restarted since may have lost it. The caller holds both
 // locks.
-func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromURL, moved string) error {
+func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(*store.Record) error, from, to store.Store, fromURL, moved, toRun string) error {
 	old, err := from.Load(ctx, env)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -1072,8 +1195,12 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		return nil // another configuration's, which was never moved
 	}
 	now, err := to.Load(ctx, env)
+	same, restarted := false, false // Redis's run since the copy was made
+	if errors.Is(err, store.ErrNotFound) && canEmpty(to) {
+		same, restarted = runSince(ctx, to, toRun)
+	}
 	switch {
-	case errors.Is(err, store.ErrNotFound) && moved != "" && tokensFingerprint(old) == moved && !canEmpty(to):
+	case errors.Is(err, store.ErrNotFound) && moved != "" && tokensFingerprint(old) == moved && (!canEmpty(to) || same):
 		// The very tokens that moved, forgotten since where the
 		// configuration names them (a log-out, --local too): their old
 		// copy goes as they went.
@@ -1088,7 +1215,10 @@ func deleteOldCopy(ctx context.Context, f *Factory, env string, checkGrant func(
 		// none, or a store that empties with no log-out: whether the old
 		// copy is wanted is the person's to say.
 		why := "a log-out since the move?"
-		if canEmpty(to) {
+		switch {
+		case restarted:
+			why = "Redis has restarted since the move (its run_id is another): a log-out since the move, or Redis restarted without its data?"
+		case canEmpty(to):
 			why = "a log-out since the move, or Redis restarted without its data?"
 		}
 		return usageErrorf("%s, where the configuration says the tokens are, holds none (%s), so it is the only copy: delete it if the log-out was meant; to keep it, set [store] url back to %s and run the move again", to.Location(env), why, shownStore(fromURL))

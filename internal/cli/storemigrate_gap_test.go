@@ -64,7 +64,7 @@ func TestMigrationKeepsARenewalThatLandsBeforeItsDeletion(t *testing.T) {
 		var errOut bytes.Buffer
 		f := &Factory{IO: &IOStreams{ErrOut: &errOut}}
 		ours := func(*store.Record) error { return nil }
-		err := deleteOldCopy(context.Background(), f, "dev", ours, from, to, "redis://old", tokensFingerprint(copied))
+		err := deleteOldCopy(context.Background(), f, "dev", ours, from, to, "redis://old", tokensFingerprint(copied), "")
 		if !errors.Is(err, store.ErrChanged) {
 			t.Fatalf("deleteOldCopy: %v; want store.ErrChanged, the old copy kept\n%s", err, &errOut)
 		}

@@ -69,7 +69,7 @@ func deleteOldCopyOf(t *testing.T, old, now, moved *store.Record) (from, to stor
 	errOut = new(bytes.Buffer)
 	f := &Factory{IO: &IOStreams{ErrOut: errOut}}
 	ours := func(*store.Record) error { return nil }
-	if err := deleteOldCopy(ctx, f, "dev", ours, from, to, "file:///old", tokensFingerprint(moved)); err != nil {
+	if err := deleteOldCopy(ctx, f, "dev", ours, from, to, "file:///old", tokensFingerprint(moved), ""); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
 	return from, to, errOut
@@ -140,7 +140,7 @@ func TestMigrationTakesLocksInOneOrder(t *testing.T) {
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		_, _, release, err := planMove(mctx, nil, "dev", nil, leftCopies(nil).in(""), second, first, later, earlier)
+		_, _, release, err := planMove(mctx, nil, "dev", nil, leftCopies(nil).in(mctx, target{}), second, first, later, earlier)
 		release()
 		done <- err
 	}()

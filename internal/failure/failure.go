@@ -38,6 +38,7 @@ const (
 	UnknownEnv                      // no such environment is configured
 	ClientRejected                  // the provider refused the client's credentials, or the request the configuration makes
 	Refused                         // the provider refused a renewal with an error of its own, whose words say what to do
+	LogoutRefused                   // the provider refused a log-out's revocation with an error of its own, whose words say what to do
 	LoginNeeded                     // no usable tokens: never logged in, the grant ended, another client's tokens
 	LoginRefused                    // the browser or device log-in was denied or timed out, or its code refused or expired
 	HTTPError                       // the API answered with an error status
@@ -78,6 +79,7 @@ var table = map[Kind]Row{
 	UnknownEnv:          {2, http.StatusNotFound, "unknown_environment", ""},
 	ClientRejected:      {2, http.StatusBadGateway, "client_rejected", CheckClient("")},
 	Refused:             {2, http.StatusBadGateway, "renewal_refused", ""},
+	LogoutRefused:       {2, http.StatusBadGateway, "logout_refused", ""},
 	LoginNeeded:         {3, http.StatusUnauthorized, "login_required", "run `freshtoken login -e %[1]s`"},
 	LoginRefused:        {3, http.StatusUnauthorized, "login_refused", "run `freshtoken login -e %[1]s` again and approve access in the browser"},
 	HTTPError:           {4, 0, "", ""},
@@ -171,6 +173,8 @@ func Of(err error) Kind {
 		return Usage
 	case errors.Is(err, login.ErrNotApproved), errors.Is(err, login.ErrStateMismatch), errors.Is(err, login.ErrMixUp), errors.Is(err, freshtoken.ErrLoginRefused):
 		return LoginRefused
+	case errors.Is(err, tokenerr.ErrOwnRevocationRefusal):
+		return LogoutRefused
 	case errors.Is(err, tokenerr.ErrOwnRefusal):
 		return Refused
 	case errors.Is(err, freshtoken.ErrClientRejected):

@@ -5,6 +5,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
@@ -22,7 +23,9 @@ func KeychainUnusable(err error) bool {
 // endpoint at revocation_url (a 404, a web page, a redirect), a client the
 // provider refused, a client secret that could not be read. Nothing was
 // revoked and the grant is alive at the provider: a log-out keeps the
-// tokens, which alone can end it once that is fixed.
+// tokens, which alone can end it once that is fixed. A refusal with an
+// error code of the provider's own (LogoutRefused) is none: its words say
+// what to do, and nothing in the configuration is known to be at fault.
 func RevocationToFix(err error) bool {
-	return errors.Is(err, freshtoken.ErrClientRejected) || errors.Is(err, config.ErrInvalid) || KeychainUnusable(err)
+	return errors.Is(err, freshtoken.ErrClientRejected) && !errors.Is(err, tokenerr.ErrOwnRefusal) || errors.Is(err, config.ErrInvalid) || KeychainUnusable(err)
 }

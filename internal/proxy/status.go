@@ -140,6 +140,7 @@ var notices = map[string]struct {
 	"renew-failed":          {true, "Could not renew the token of {env}; see the details below."},
 	"logged-out":            {false, "Logged out of {env}: its tokens are forgotten."},
 	"logout-failed":         {true, "Could not log out of {env}; see the details below."},
+	"logout-revoked-kept":   {true, "The grant of {env} was revoked at the provider, but its tokens could not be deleted; see the details below."},
 	"logged-out-later-kept": {false, "Logged out of {env}'s log-in; a log-in made while this log-out ran (freshtoken login in a terminal, say) stored its own tokens, which are kept: {env} is logged in with them. Click Log out again to log out of them too."},
 	"later-kept-unrevoked":  {false, "Nothing was revoked or forgotten: a log-in made as this log-out began (freshtoken login in a terminal, say) stored its own tokens first, which are kept: {env} is logged in with them. The grant of the log-in you logged out of was not ended at the provider: it stays valid until it expires, or until you remove the app's access in your account at the provider. Click Log out again to log out of the log-in kept."},
 	"logout-of-other-file":  {true, "Nothing was revoked or forgotten: the tokens stored for {env} were logged in with another configuration on this machine (see below), which shares them and would be logged out too. Click Log out and confirm to log out of them for both."},
@@ -280,6 +281,16 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 	}
 	if err != nil {
 		v.State, v.Problem, v.NewerTokens = "attention", err.Error(), errors.Is(err, store.ErrNewerFormat)
+		// A store that cannot be read hides no failure noted before (a Log
+		// out's, whose revocation ended the grant before the store failed
+		// to delete the tokens): said in full when it tells this one too.
+		if f := e.lastErr.Load(); f != nil && f.Msg != v.Problem {
+			if strings.Contains(f.Msg, v.Problem) {
+				v.Problem, v.ProblemAgo = f.Msg, ago(now.Sub(f.At))
+			} else {
+				v.Problem += "; before that (" + ago(now.Sub(f.At)) + "): " + f.Msg
+			}
+		}
 		return v
 	}
 	if rec != nil {
@@ -484,6 +495,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		rerr      error
 		unknown   string // the provider's answer that it no longer knows the tokens
 		unrevoked bool   // a later log-in was stored before the revocation was sent
+		revoked   bool   // the provider revoked the grant, and its tokens were to be forgotten
 	)
 	if err == nil {
 		// As `freshtoken logout`: another configuration's tokens, stored
@@ -586,6 +598,7 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 			p.buttonFailed(w, r, name, "logout-failed", fmt.Errorf("%w; nothing was deleted: the tokens are kept in %s, and the grant may still be valid at the provider: press Log out later to end it, or remove the app's access in your account at the provider and run `freshtoken logout --local -e %s` to forget them", rerr, e.src.Location(), name))
 			return
 		}
+		revoked = !unrevoked && unknown == "" && e.src.CanRevoke()
 		if errors.Is(rerr, freshtoken.ErrGrantRevoked) {
 			// The proxy is stopping as the access token's revocation was
 			// under way, once the provider had ended the grant: its tokens
@@ -594,6 +607,14 @@ func (p *Proxy) handleLogoutButton(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	laterKept := errors.Is(err, store.ErrChanged) && ctx.Err() == nil
+	if err != nil && !laterKept && revoked {
+		// As `freshtoken logout`: revoked, then not deleted. Told only the
+		// store's failure, a person took the grant for alive, and a
+		// renewal with the tokens kept was refused, and told as a grant
+		// ended, to log in again.
+		p.buttonFailed(w, r, name, "logout-revoked-kept", fmt.Errorf("%w; the provider revoked the grant, so the tokens kept are of no use: run `freshtoken logout --local -e %s` once that is fixed to delete them", err, name))
+		return
+	}
 	if err != nil && !laterKept {
 		p.buttonFailed(w, r, name, "logout-failed", err)
 		return

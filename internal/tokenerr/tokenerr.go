@@ -321,6 +321,11 @@ const (
 // client's credentials nor the configuration are known to be at fault.
 var ErrOwnRefusal = errors.New("refused with an error of the provider's own")
 
+// ErrOwnRevocationRefusal marks the engine's error for a revocation (a
+// log-out's) refused so: the refusal of a log-out, not of a renewal, whose
+// message quotes the provider's words. It wraps ErrOwnRefusal.
+var ErrOwnRevocationRefusal = fmt.Errorf("a revocation %w", ErrOwnRefusal)
+
 // RefusalOf sorts err, a refusal Classify calls BadClient.
 func RefusalOf(err error) Refusal {
 	var re *oauth2.RetrieveError

@@ -989,6 +989,26 @@ func (s *Store) saw(env, runID string, r *store.Record) {
 	s.seen[env] = seenRecord{runID, r}
 }
 
+// HeldOn is the run_id (INFO server) of the Redis server that held env's
+// record when this Store last found or saved it, as Redis answered with
+// the record: a server with another run_id was restarted since, and one
+// with the same has run without a break. "" when it is not known (INFO
+// refused or not answered, no record found).
+func (s *Store) HeldOn(env string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seen := s.seen[env]; seen.rec != nil && seen.runID != deleted {
+		return seen.runID
+	}
+	return ""
+}
+
+// RunID is the run_id (INFO server) of the Redis server answering now, ""
+// when the user may not ask it.
+func (s *Store) RunID(ctx context.Context) (string, error) {
+	return s.runIDOf(s.client.Info(ctx, "server"))
+}
+
 // deleted is what seen holds for an environment whose record was found
 // deleted on the server that held it: on purpose (see Restore).
 const deleted = "deleted"
