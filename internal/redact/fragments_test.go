@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"slices"
@@ -72,6 +73,10 @@ func TestScrubMasksFragmentsOfASecret(t *testing.T) {
 		{"percent-encoded twice", "next=" + url.QueryEscape(url.QueryEscape(refresh[24:56]))},
 		{"form-encoded, a space as +", "client_secret=" + url.QueryEscape(secret[:18])},
 		{"the client secret's middle", "secret " + secret[6:22] + " does not match"},
+		// The run of base64 around the refresh token's is masked whole,
+		// and took the client secret's start with it (its characters up
+		// to the space are base64's), leaving the rest to show.
+		{"the rest of a secret a base64 run took the start of", "Basic " + base64.StdEncoding.EncodeToString([]byte("x"+refresh)) + secret},
 		{"two secrets' fragments", refresh[10:30] + secret[:16] + " and " + secret[10:] + "|" + refresh[40:]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
