@@ -144,9 +144,10 @@ const minFragmented = 16
 // first 40 characters, all but a prefix it knows, its middle) is quoting
 // a secret. 16 bytes of a random token hold some 95 bits, which ordinary
 // words, ids and paths never match by chance, and a run cut shorter
-// leaves 17 or more of a token of 32 hidden. A value shorter than 32 has
-// half of it masked, but never fewer than 12 bytes, so that a secret made
-// of words (a store's password) does not mask a word of every message.
+// leaves 17 or more of a token of 32 hidden. Of a value shorter than 32,
+// a run of half of it is masked, so that more than half stays hidden,
+// but no run under 12 bytes, so that a secret made of words (a store's
+// password) does not mask a word of every message.
 func fragmentRun(n int) int {
 	return min(16, max(12, n/2))
 }
