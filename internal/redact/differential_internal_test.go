@@ -110,12 +110,14 @@ func fuzzSecrets(a, b string) []string {
 // checkAgainstOracle registers values for an owner, scrubs text with the
 // index and with the oracle, and wants the same text from both: the index
 // masks every secret the old registry did, in the same order, and nothing
-// else.
+// else. The fragments left (maskFragments), which the old registry did
+// not look for, are not compared.
 func checkAgainstOracle(t *testing.T, values []string, text string) {
 	t.Helper()
 	Set("differential", values...)
 	defer func() { Set("differential"); Set("differential") }()
-	got, want := Scrub(text), oldScrub(text)
+	var compared int
+	got, want := scrubWhole(text, &compared), oldScrub(text)
 	if got != want {
 		t.Fatalf("secrets %q in %q:\nindex:  %q\noracle: %q", values, text, got, want)
 	}

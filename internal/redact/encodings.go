@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/url"
 	"regexp"
 	"slices"
@@ -30,6 +31,11 @@ type pattern struct {
 	// spaced, for a value holding a space, are its literals not base64
 	// with each + read as a space.
 	spaced []string
+	// fragmented are the forms of the value whose fragments are masked
+	// too, wherever they are found as written or with the text's escapes
+	// read (see maskFragments): its literals not base64. Nil for a value
+	// shorter than minFragmented, which is masked whole alone.
+	fragmented []string
 	// anchors are strings of letters and digits, one of which every match
 	// holds: they are written as themselves in every encoding. Text without
 	// any of them is not searched further (see index). Nil when one of
@@ -104,6 +110,9 @@ func compile(v string) *pattern {
 		slices.Sort(p.spaced)
 		p.spaced = slices.Compact(p.spaced)
 	}
+	if len(v) >= minFragmented {
+		p.fragmented = slices.Clone(p.literals)
+	}
 	p.based = make([]bool, len(p.literals), len(p.literals)+len(cores))
 	if !patterned {
 		p.literals = append(p.literals, cores...)
@@ -125,6 +134,48 @@ func compile(v string) *pattern {
 		p.anchors = anchors
 	}
 	return p
+}
+
+// minFragmented is the shortest value whose fragments are masked.
+const minFragmented = 16
+
+// fragmentRun is the shortest run of a value of n bytes that is masked
+// where it is found alone: a provider that quotes part of a token (its
+// first 40 characters, all but a prefix it knows, its middle) is quoting
+// a secret. 16 bytes of a random token hold some 95 bits, which ordinary
+// words, ids and paths never match by chance, and a run cut shorter
+// leaves 17 or more of a token of 32 hidden. Of a value shorter than 32,
+// a run of half of it is masked, so that more than half stays hidden,
+// but no run under 12 bytes, so that a secret made of words (a store's
+// password) does not mask a word of every message.
+func fragmentRun(n int) int {
+	return min(16, max(12, n/2))
+}
+
+// pieceLen is the length of the pieces of a value the index keys its
+// fragments by: each run of fragmentRun bytes holds one of those cut at
+// every fragmentRun-pieceLen+1 bytes (see cut).
+const pieceLen = 8
+
+// pieceAt is where a piece is cut from.
+type pieceAt struct {
+	form string
+	at   int
+}
+
+// cut yields the pieces of p's fragmented forms that the index keys
+// their fragments by, and where each is cut from.
+func (p *pattern) cut() iter.Seq2[string, pieceAt] {
+	return func(yield func(string, pieceAt) bool) {
+		step := fragmentRun(len(p.value)) - pieceLen + 1
+		for _, form := range p.fragmented {
+			for at := 0; at+pieceLen <= len(form); at += step {
+				if !yield(form[at:at+pieceLen], pieceAt{form: form, at: at}) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // maxPatterned is the longest value compile writes a regular expression
@@ -385,8 +436,15 @@ func (d decoded) written(start, end int) (int, int) {
 // and an HTML character reference (&amp;, &#43;, &#x27;: a web page's).
 // What is no escape is kept as it is.
 func decodeQuoted(s string) decoded {
-	b := make([]byte, 0, len(s))
 	from := make([]int32, 0, len(s)+1)
+	text := readQuoted(s, &from)
+	return decoded{text: text, from: append(from, int32(len(s)))}
+}
+
+// readQuoted is the text decodeQuoted reads in s, with from (unless nil)
+// as decodeQuoted's but for its last.
+func readQuoted(s string, from *[]int32) string {
+	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
 		n := 1
 		switch {
@@ -402,12 +460,35 @@ func decodeQuoted(s string) decoded {
 		if n == 1 {
 			b = append(b, s[i])
 		}
-		for len(from) < len(b) {
-			from = append(from, int32(i))
+		for from != nil && len(*from) < len(b) {
+			*from = append(*from, int32(i))
 		}
 		i += n
 	}
-	return decoded{text: string(b), from: append(from, int32(len(s)))}
+	return string(b)
+}
+
+// holdsEscape reports whether s holds an escape decodeQuoted reads.
+func holdsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		n := 1
+		switch s[i] {
+		case '%':
+			if _, ok := hexAt(s, i+1, 2); ok {
+				return true
+			}
+		case '\\':
+			if i+1 < len(s) {
+				_, n = appendEscape(nil, s, i)
+			}
+		case '&':
+			_, n = appendReference(nil, s, i)
+		}
+		if n > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // appendEscape appends to b what the backslash escape at s[i] stands for,

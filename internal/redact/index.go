@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"iter"
+	"maps"
 	"math/bits"
 	"slices"
 	"strings"
@@ -17,16 +19,75 @@ type index struct {
 	long, short map[string][]anchored
 	// always are the patterns without anchors, tried on every text.
 	always []*pattern
-	// filter has a bit set for the first gram bytes of each anchor in
-	// long, by their hash (see bit): a text's place whose bit is clear is
-	// passed without a look in long, so that a text is read about as fast
-	// for a few secrets as it was searched for each. The bits of anchors
-	// removed stay set until the filter is built again, once as many have
-	// left as are in it, or once it is too small for them.
-	filter     []uint64
-	shift      uint // 32 less the log2 of the filter's bits
-	longs      int  // anchors in long
-	leftFilter int  // anchors removed since the filter was built
+	// longFilter filters long, so that a text is read about as fast for a
+	// few secrets as it was searched for each.
+	longFilter filter
+	// pieces holds the pieces of the values whose fragments are masked
+	// (see pattern.fragmented), by their bytes; pieceFilter filters them.
+	pieces      map[string][]piece
+	pieceFilter filter
+}
+
+// filter has a bit set for the first gram bytes of each key of a map, by
+// their hash (see bit): a text's place whose bit is clear is passed
+// without a look in the map. The bits of keys removed stay set until the
+// filter is built again, once as many have left as are in it, or once it
+// is too small for them.
+type filter struct {
+	bits  []uint64
+	shift uint // 32 less the log2 of the filter's bits
+	n     int  // entries in the map
+	left  int  // entries removed since the filter was built
+}
+
+// add counts one more entry under key, with keys all the map's keys.
+func (f *filter) add(key string, keys iter.Seq[string]) {
+	f.n++
+	if f.n*8 > len(f.bits)*64 {
+		f.build(keys)
+	}
+	n := f.bit(key)
+	f.bits[n/64] |= 1 << (n % 64)
+}
+
+// removed counts removed entries fewer, with keys the map's keys left.
+func (f *filter) removed(removed int, keys iter.Seq[string]) {
+	f.n -= removed
+	f.left += removed
+	if f.left > f.n {
+		f.build(keys)
+	}
+}
+
+// build sizes the filter to eight bits or more for each entry, and sets
+// those of keys.
+func (f *filter) build(keys iter.Seq[string]) {
+	size := 512
+	for size < f.n*8 {
+		size *= 2
+	}
+	f.bits, f.shift, f.left = make([]uint64, size/64), uint(32-bits.TrailingZeros(uint(size))), 0
+	for key := range keys {
+		n := f.bit(key)
+		f.bits[n/64] |= 1 << (n % 64)
+	}
+}
+
+// may reports whether a key may start with s's first gram bytes: false
+// if the filter says none does.
+func (f *filter) may(s string) bool {
+	if f.n == 0 {
+		return false
+	}
+	n := f.bit(s)
+	return f.bits[n/64]&(1<<(n%64)) != 0
+}
+
+// bit is the filter's bit for the first gram bytes of key: a
+// multiplicative hash.
+func (f *filter) bit(key string) uint32 {
+	v := uint32(key[0]) | uint32(key[1])<<8 | uint32(key[2])<<16 | uint32(key[3])<<24
+	return v * 0x9E3779B1 >> f.shift
 }
 
 type anchored struct {
@@ -34,12 +95,20 @@ type anchored struct {
 	p      *pattern
 }
 
+// piece is a piece of a value's form, of pieceLen bytes, that the
+// fragments of the form are found from.
+type piece struct {
+	p    *pattern
+	form string
+	at   int // where in form
+}
+
 // gram is how many leading bytes of an anchor the index keys it by.
 const gram = 4
 
 func (x *index) add(p *pattern) {
 	if x.patterns == nil {
-		x.patterns, x.long, x.short = map[string]*pattern{}, map[string][]anchored{}, map[string][]anchored{}
+		x.patterns, x.long, x.short, x.pieces = map[string]*pattern{}, map[string][]anchored{}, map[string][]anchored{}, map[string][]piece{}
 	}
 	x.patterns[p.value] = p
 	if p.anchors == nil {
@@ -49,44 +118,18 @@ func (x *index) add(p *pattern) {
 		m, key := x.keyOf(a)
 		m[key] = append(m[key], anchored{anchor: a, p: p})
 		if len(key) == gram {
-			x.longs++
-			if x.longs*8 > len(x.filter)*64 {
-				x.buildFilter()
-			}
-			n := x.bit(key)
-			x.filter[n/64] |= 1 << (n % 64)
+			x.longFilter.add(key, maps.Keys(x.long))
 		}
 	}
-}
-
-// buildFilter sizes the filter to eight bits or more for each anchor in
-// long, and sets theirs.
-func (x *index) buildFilter() {
-	size := 512
-	for size < x.longs*8 {
-		size *= 2
+	for key, at := range p.cut() {
+		// A piece the value holds twice is kept where it first is: the
+		// run around it is found from there in a value that repeats
+		// itself, and its text is not read once for each.
+		if !slices.ContainsFunc(x.pieces[key], func(e piece) bool { return e.p == p }) {
+			x.pieces[key] = append(x.pieces[key], piece{p: p, form: at.form, at: at.at})
+			x.pieceFilter.add(key, maps.Keys(x.pieces))
+		}
 	}
-	x.filter, x.shift, x.leftFilter = make([]uint64, size/64), uint(32-bits.TrailingZeros(uint(size))), 0
-	for key := range x.long {
-		n := x.bit(key)
-		x.filter[n/64] |= 1 << (n % 64)
-	}
-}
-
-// mayStart reports whether an anchor in long may start with key, gram
-// bytes: false if the filter says none does.
-func (x *index) mayStart(key string) bool {
-	if x.longs == 0 {
-		return false
-	}
-	n := x.bit(key)
-	return x.filter[n/64]&(1<<(n%64)) != 0
-}
-
-// bit is the filter's bit for key, gram bytes: a multiplicative hash.
-func (x *index) bit(key string) uint32 {
-	v := uint32(key[0]) | uint32(key[1])<<8 | uint32(key[2])<<16 | uint32(key[3])<<24
-	return v * 0x9E3779B1 >> x.shift
 }
 
 func (x *index) remove(value string) {
@@ -96,6 +139,7 @@ func (x *index) remove(value string) {
 	}
 	delete(x.patterns, value)
 	x.always = slices.DeleteFunc(x.always, func(q *pattern) bool { return q == p })
+	longs := 0
 	for _, a := range p.anchors {
 		m, key := x.keyOf(a)
 		if left := slices.DeleteFunc(m[key], func(e anchored) bool { return e.p == p }); len(left) > 0 {
@@ -104,13 +148,22 @@ func (x *index) remove(value string) {
 			delete(m, key)
 		}
 		if len(key) == gram {
-			x.longs--
-			x.leftFilter++
+			longs++
 		}
 	}
-	if x.leftFilter > x.longs {
-		x.buildFilter()
+	x.longFilter.removed(longs, maps.Keys(x.long))
+	pieces := 0
+	for key := range p.cut() {
+		held := len(x.pieces[key])
+		left := slices.DeleteFunc(x.pieces[key], func(e piece) bool { return e.p == p })
+		pieces += held - len(left)
+		if len(left) > 0 {
+			x.pieces[key] = left
+		} else {
+			delete(x.pieces, key)
+		}
 	}
+	x.pieceFilter.removed(pieces, maps.Keys(x.pieces))
 }
 
 func (x *index) keyOf(anchor string) (map[string][]anchored, string) {
@@ -131,7 +184,7 @@ func (x *index) candidates(s string, after *pattern, compared *int) []*pattern {
 		if !isAlnum(s[i]) {
 			continue
 		}
-		if i+gram <= len(s) && x.mayStart(s[i:i+gram]) {
+		if i+gram <= len(s) && x.longFilter.may(s[i:]) {
 			for _, e := range x.long[s[i:i+gram]] {
 				*compared++
 				if strings.HasPrefix(s[i:], e.anchor) {
@@ -159,6 +212,45 @@ func (x *index) candidates(s string, after *pattern, compared *int) []*pattern {
 		return 0
 	})
 	return slices.Compact(found)
+}
+
+// fragments are the runs of s that are runs of fragmentRun bytes or more
+// of a form of a value (see pattern.fragmented), each as long as it
+// reads alike, found from the pieces they hold. A run found is read past,
+// so that a long one is read once, not once for each of its pieces;
+// another value's run that goes on after it is found from its own pieces
+// there, when what goes on is long enough to be masked. compared counts
+// the pieces compared with s.
+func (x *index) fragments(s string, compared *int) []fragment {
+	var found []fragment
+	for i := 0; i+pieceLen <= len(s); i++ {
+		if !x.pieceFilter.may(s[i:]) {
+			continue
+		}
+		next := i
+		for _, e := range x.pieces[s[i:i+pieceLen]] {
+			*compared++
+			start, end := i, i+pieceLen
+			for at := e.at; start > 0 && at > 0 && s[start-1] == e.form[at-1]; at-- {
+				start--
+			}
+			for at := e.at + pieceLen; end < len(s) && at < len(e.form) && s[end] == e.form[at]; at++ {
+				end++
+			}
+			if end-start >= fragmentRun(len(e.p.value)) {
+				found = append(found, fragment{start: start, end: end, p: e.p})
+				next = max(next, end-1)
+			}
+		}
+		i = next
+	}
+	return found
+}
+
+// fragment is s[start:end], a run of p's value.
+type fragment struct {
+	start, end int
+	p          *pattern
 }
 
 // before reports whether Scrub applies p before q: longest value first, so

@@ -91,7 +91,8 @@ func TestRegisteringManySecretsCostsTheSameEach(t *testing.T) {
 
 // TestIndexFollowsRotations: an environment's tokens replaced many times
 // (a long-running proxy renewing) leave the index holding the last two
-// generations alone, every one of them found, the ones before not.
+// generations alone, every one of them found (a fragment too), the ones
+// before not.
 func TestIndexFollowsRotations(t *testing.T) {
 	values := manySecrets(t, 2000)
 	for i := 0; i+1 < len(values); i += 2 {
@@ -100,7 +101,7 @@ func TestIndexFollowsRotations(t *testing.T) {
 	}
 	last := len(values) - 4
 	for i, v := range values {
-		masked := !strings.Contains(Scrub("sent "+v), v)
+		masked := !strings.Contains(Scrub("sent "+v[3:]), v[3:])
 		if want := i >= last; masked != want {
 			t.Errorf("value %d of %d: masked %v, want %v", i, len(values), masked, want)
 		}
@@ -111,7 +112,14 @@ func TestIndexFollowsRotations(t *testing.T) {
 	for _, entries := range registry.found.long {
 		longs += len(entries)
 	}
-	if longs != registry.found.longs {
-		t.Errorf("the index counts %d anchors and holds %d", registry.found.longs, longs)
+	if longs != registry.found.longFilter.n {
+		t.Errorf("the index counts %d anchors and holds %d", registry.found.longFilter.n, longs)
+	}
+	pieces := 0
+	for _, entries := range registry.found.pieces {
+		pieces += len(entries)
+	}
+	if pieces != registry.found.pieceFilter.n {
+		t.Errorf("the index counts %d pieces and holds %d", registry.found.pieceFilter.n, pieces)
 	}
 }

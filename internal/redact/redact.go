@@ -10,6 +10,7 @@
 package redact
 
 import (
+	"cmp"
 	"context"
 	"encoding"
 	"encoding/json"
@@ -228,11 +229,17 @@ func Scrub(s string) string {
 	return scrub(s, &compared)
 }
 
-// scrub is Scrub, counting in compared the anchors it compared with s (see
-// index.candidates) and the characters it read to widen base64 (see
-// widenBase64). The text is read in one pass for the patterns that
-// may match it, and again only after one has masked something.
+// scrub is Scrub, counting in compared the anchors and pieces it compared
+// with s (see index.candidates and index.fragments) and the characters it
+// read to widen base64 (see widenBase64).
 func scrub(s string, compared *int) string {
+	return maskFragments(scrubWhole(s, compared), compared)
+}
+
+// scrubWhole masks the registered secrets found whole in s. The text is
+// read in one pass for the patterns that may match it, and again only
+// after one has masked something.
+func scrubWhole(s string, compared *int) string {
 	var after *pattern
 	for {
 		found := candidates(s, after, compared)
@@ -247,6 +254,53 @@ func scrub(s string, compared *int) string {
 			return s
 		}
 	}
+}
+
+// maskFragments masks in s, as Mask writes the value they are part of,
+// the fragments of registered values of minFragmented bytes or more that
+// are left once those found whole are masked: each run of fragmentRun
+// bytes or more of a value, as written raw or with the text's escapes
+// read once or twice (JSON's, Go's, percent-escapes, HTML references, as
+// find reads them), so that a provider quoting part of a secret, in any
+// of those encodings, shows none of it. Fragments of a value's base64
+// are not looked for: they are fragments of six encodings of the value
+// (its base64 cores), whose pieces would take seven times the memory.
+func maskFragments(s string, compared *int) string {
+	registry.RLock()
+	defer registry.RUnlock()
+	if registry.found.pieceFilter.n == 0 {
+		return s
+	}
+	var found []fragment
+	for text, level := s, 0; ; level++ {
+		if in := registry.found.fragments(text, compared); in != nil {
+			written := writtenIn(s, level)
+			for _, f := range in {
+				f.start, f.end = written(f.start, f.end)
+				found = append(found, f)
+			}
+		}
+		if level == 2 || !holdsEscape(text) {
+			break
+		}
+		text = readQuoted(text, nil) // where each byte came from is read only for a fragment found
+	}
+	if found == nil {
+		return s
+	}
+	slices.SortFunc(found, func(a, b fragment) int { return cmp.Or(a.start-b.start, b.end-a.end) })
+	var b strings.Builder
+	last := 0
+	for _, f := range found {
+		if f.end <= last {
+			continue
+		}
+		b.WriteString(s[last:max(f.start, last)])
+		b.WriteString(Mask(f.p.value))
+		last = f.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // Unsafe reports whether r, written to a terminal as it is, would act on
@@ -298,6 +352,17 @@ func flat(s string) string {
 		}
 	}
 	return strings.Join(kept, " ")
+}
+
+// writtenIn says where in s is text[start:end], text being s with its
+// escapes read level times (decodeQuoted).
+func writtenIn(s string, level int) func(start, end int) (int, int) {
+	if level == 0 {
+		return func(start, end int) (int, int) { return start, end }
+	}
+	d := decodeQuoted(s)
+	inner := writtenIn(d.text, level-1)
+	return func(start, end int) (int, int) { return d.written(inner(start, end)) }
 }
 
 // secretKeys are attribute keys whose values are always masked.

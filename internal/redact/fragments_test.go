@@ -1,0 +1,128 @@
+package redact_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// runOf reports the longest run of v that s holds.
+func runOf(s, v string) string {
+	var best string
+	for i := range v {
+		for j := len(v); j > i+len(best); j-- {
+			if strings.Contains(s, v[i:j]) {
+				best = v[i:j]
+				break
+			}
+		}
+	}
+	return best
+}
+
+// readings are s as written, with its JSON escapes read, and
+// percent-decoded once and twice, in a path and in a form.
+func readings(s string) []string {
+	read := []string{s, strings.NewReplacer(`\/`, "/", `\u002b`, "+").Replace(s)}
+	for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+		for text := s; ; {
+			var err error
+			if text, err = unescape(text); err != nil || slices.Contains(read, text) {
+				break
+			}
+			read = append(read, text)
+		}
+	}
+	return read
+}
+
+// TestScrubMasksFragmentsOfASecret: a provider that quotes part of the
+// token it was sent (its first 40 characters, all but a prefix it knows,
+// its middle) showed that part in messages and logs, as only a whole
+// secret was masked. Any run of 16 characters of a secret is masked now,
+// as the secret it is part of, in the encodings the whole is found in
+// where a fragment reads the same (raw, JSON-escaped, percent- and
+// form-encoded), and nothing shorter is.
+func TestScrubMasksFragmentsOfASecret(t *testing.T) {
+	const (
+		refresh = "rt_9fK2mQ7xVb4Lp1Zs8Hc3Nw6Ye0Tu5Ra/Gd+Jk=Xo~Mi.Pq-Ul_Ev9Wb2Cf7Sz4Dh"
+		secret  = "Cs7/Pq+Xn 3Wk=Vb8Lm&Rt2Hy%Zd5"
+	)
+	redact.Register(refresh, secret)
+	jsonOf := func(v string) string {
+		b, _ := json.Marshal(v)
+		return string(b[1 : len(b)-1])
+	}
+	for _, tc := range []struct{ name, text string }{
+		{"prefix", "invalid_grant: refresh token " + refresh[:40] + " is revoked"},
+		{"without its prefix", "unknown token " + refresh[3:]},
+		{"middle", "token …" + refresh[20:36] + "… expired"},
+		{"suffix, at the end", refresh[len(refresh)-16:]},
+		{"at the start", refresh[:16] + " was refused"},
+		{"overlapping quotes", "first " + refresh[:30] + refresh[10:50] + " then"},
+		{"one quoted inside another", refresh[:40] + " " + refresh[5:25]},
+		{"JSON-escaped", `{"error_description":"token ` + jsonOf(refresh[25:60]) + ` unknown"}`},
+		{"a fragment split by an escape", `"hint":"` + strings.ReplaceAll(refresh[28:52], "/", `\/`) + `"`},
+		{"split by a unicode escape", `"hint":"` + strings.ReplaceAll(refresh[30:50], "+", `\u002b`) + `"`},
+		{"percent-encoded", "https://x.example/cb?state=" + url.QueryEscape(refresh[24:56])},
+		{"percent-encoded twice", "next=" + url.QueryEscape(url.QueryEscape(refresh[24:56]))},
+		{"form-encoded, a space as +", "client_secret=" + url.QueryEscape(secret[:18])},
+		{"the client secret's middle", "secret " + secret[6:22] + " does not match"},
+		// The run of base64 around the refresh token's is masked whole,
+		// and took the client secret's start with it (its characters up
+		// to the space are base64's), leaving the rest to show.
+		{"the rest of a secret a base64 run took the start of", "Basic " + base64.StdEncoding.EncodeToString([]byte("x"+refresh)) + secret},
+		{"two secrets' fragments", refresh[10:30] + secret[:16] + " and " + secret[10:] + "|" + refresh[40:]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := redact.Scrub(tc.text)
+			for _, read := range readings(got) {
+				for _, v := range []string{refresh, secret} {
+					if run := runOf(read, v); len(run) >= 12 {
+						t.Errorf("%q shows %q of a secret", got, run)
+					}
+				}
+			}
+			if !strings.Contains(got, "…(") {
+				t.Errorf("%q: no mask", got)
+			}
+		})
+	}
+}
+
+// TestScrubKeepsRunsShorterThanAFragment: what is left shown of a secret
+// is shorter than a fragment masked (16 characters of a long one; of one
+// shorter than 32, half of it, and never under 12), and a secret shorter
+// than 16 is masked whole only, as ordinary words and ids of its length
+// may hold its runs.
+func TestScrubKeepsRunsShorterThanAFragment(t *testing.T) {
+	const (
+		long   = "Lg4mZ8qT2wX6vB0nR3kY7pJ1sD5fH9cA"
+		middle = "Md3pQ7wE1rT5yU9iO2aS6d" // 22: runs of 12 masked
+		short  = "Sh0rtS3cr3t2X"
+	)
+	redact.Register(long, middle, short)
+	for _, tc := range []struct {
+		text   string
+		masked bool
+	}{
+		{"id " + long[:16], true},
+		{"id " + long[:15], false},
+		{"id " + long[10:25] + " and " + long[16:31], false},
+		{"id " + middle[:12], true},
+		{"id " + middle[5:16], false},
+		{"id " + short, true},
+		{"id " + short[:12], false},
+		{"id " + short[1:], false},
+	} {
+		got := redact.Scrub(tc.text)
+		if masked := got != tc.text; masked != tc.masked {
+			t.Errorf("%q: masked %v (%q), want %v", tc.text, masked, got, tc.masked)
+		}
+	}
+}
