@@ -161,3 +161,36 @@ func TestACachedTokenHandedBackIsRenewedAsItExpires(t *testing.T) {
 		t.Errorf("renewals at %v; want one now, its cached token handed back, and one as it expires at %v", sent, cached)
 	}
 }
+
+// TestARenewalWithinTheEnginesSecondIsAwaitedOnce: a token file's renewal
+// falls due under a second after the last renewal (another process's,
+// whose token expired as it arrived), which the engine does not repeat
+// within a second. The keeper looked again every 100 ms until the second
+// was over, ten looks for one renewal; it looks once, as the second ends,
+// and renews then.
+func TestARenewalWithinTheEnginesSecondIsAwaitedOnce(t *testing.T) {
+	clock := fakeclock.New()
+	var renewals atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := renewals.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":3600}`, n)
+	}))
+	t.Cleanup(srv.Close)
+	renewed := clock.Now().Add(-100 * time.Millisecond)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: renewed, RenewedAt: renewed, Expiry: clock.Now()}, true, &logs)
+	wait := k.keep(context.Background(), "dev", time.Minute)
+	if n := renewals.Load(); n != 0 {
+		t.Fatalf("%d renewals within a second of the last; want none", n)
+	}
+	if floor := renewed.Add(time.Second).Sub(clock.Now()); wait != floor {
+		t.Fatalf("the next look in %s; want one, as the engine's second ends, in %s", wait, floor)
+	}
+	clock.Advance(wait)
+	k.keep(context.Background(), "dev", time.Minute)
+	if n := renewals.Load(); n != 1 {
+		t.Fatalf("%d renewals as the second ended; want 1", n)
+	}
+}

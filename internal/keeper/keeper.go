@@ -665,7 +665,8 @@ func (k *Keeper) warnLapsing(ctx context.Context, env, endpoint string, rec *sto
 // its plan (src.Plan); one whose client the provider rejected, an hour
 // after the rejection (rejectedRetry), or at once after an edit of the
 // configuration since; one after a renewal that gained nothing (see
-// noteGain), no sooner than noteGain said.
+// noteGain), no sooner than noteGain said; and none sooner than the
+// engine would make it (src.RenewableAt).
 func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
 	plan = src.Plan(rec)
 	now, at, why := k.now(), plan.At, plan.Reason()
@@ -693,6 +694,11 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// back.
 	if held && at.Before(until) && until.Sub(now) <= noGainWait {
 		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
+	}
+	// The engine renews at most once a second: due sooner, the look is
+	// made once the second is over, not every minWait until then.
+	if floor := src.RenewableAt(rec); at.Before(floor) {
+		at, why = floor, "the last renewal was under a second ago, and renewals come once a second at most ("+why+")"
 	}
 	return plan, at, why
 }
@@ -1447,8 +1453,8 @@ func (k *Keeper) toRead(endpoint, name string, now time.Time) *freshtoken.Source
 // due), and its place come sooner.
 const aheadLook = 5 * time.Second
 
-// minWait keeps a plan that stays due (the engine renews a grant at most
-// once a second) from spinning the keeper, without sleeping past a plan.
+// minWait keeps a plan that stays due from spinning the keeper, without
+// sleeping past a plan.
 const minWait = 100 * time.Millisecond
 
 // tokenFileLockWait is the longest the keeper waits for a token file's
