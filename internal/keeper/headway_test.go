@@ -39,15 +39,17 @@ func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
 		slow   time.Duration
 		// most is the most renewals in the ten minutes after the plan.
 		most int
+		// step is the next step the warning names.
+		step string
 	}{
 		{"no later than the last", func(now, first time.Time) int {
 			if left := int(first.Sub(now) / time.Second); left > 0 {
 				return left
 			}
 			return 3600 // a new token once the cached one has expired
-		}, 0, 2},
-		{"lasting a second", func(time.Time, time.Time) int { return 1 }, 0, 11},
-		{"expired as it arrives", func(time.Time, time.Time) int { return 1 }, 2 * time.Second, 11},
+		}, 0, 2, "nothing needs doing"},
+		{"lasting a second", func(time.Time, time.Time) int { return 1 }, 0, 11, "raise the access token lifetime in the provider's settings"},
+		{"expired as it arrives", func(time.Time, time.Time) int { return 1 }, 2 * time.Second, 11, "--debug shows how long each answer took"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := fakeclock.New()
@@ -71,6 +73,11 @@ func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
 			}
 			if n := strings.Count(logs.String(), "gained nothing"); n != 1 {
 				t.Errorf("the log says %d times that a renewal gained nothing; want once:\n%s", n, logs.String())
+			}
+			// It says what to do, or that nothing needs doing: it named no
+			// next step.
+			if !strings.Contains(logs.String(), tt.step) {
+				t.Errorf("the warning does not say %q:\n%s", tt.step, logs.String())
 			}
 		})
 	}
@@ -192,5 +199,61 @@ func TestARenewalWithinTheEnginesSecondIsAwaitedOnce(t *testing.T) {
 	k.keep(context.Background(), "dev", time.Minute)
 	if n := renewals.Load(); n != 1 {
 		t.Fatalf("%d renewals as the second ended; want 1", n)
+	}
+}
+
+// TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce: a token file whose
+// access tokens last 2 s is renewed once a second, and a grant whose
+// refresh tokens last a second, kept alive with no token file, at the
+// engine's floor, once a second too: the keeper did so without a word,
+// 60 renewals a minute where FreeAgent allows 15. It still renews them
+// (holding them back would leave the file holding an expired token, or
+// end the grant), and warns once, naming the lifetime that sets the pace
+// and what to do. Tokens lasting two minutes, renewed once a minute, are
+// not warned of.
+func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		access, refresh int // the answer's expires_in and refresh_token_expires_in
+		tokenFile       bool
+		warned          bool
+		cause, step     string
+	}{
+		{"a token file, access tokens lasting 2 s", 2, 0, true, true, "the provider's access tokens last 2s", "take token_file out"},
+		{"no token file, refresh tokens lasting 1 s", 3600, 1, false, true, "the provider's refresh tokens last 1s", "raise the refresh token lifetime in the provider's settings"},
+		{"a token file, access tokens lasting 2 minutes", 120, 0, true, false, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			var renewals atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n := renewals.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				refresh := ""
+				if tt.refresh > 0 {
+					refresh = fmt.Sprintf(`,"refresh_token_expires_in":%d`, tt.refresh)
+				}
+				fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-renewed-%d","token_type":"bearer","expires_in":%d%s}`, n, n, tt.access, refresh)
+			}))
+			t.Cleanup(srv.Close)
+			rec := &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Duration(tt.access) * time.Second)}
+			if tt.refresh > 0 {
+				rec.RefreshExpiry = clock.Now().Add(time.Duration(tt.refresh) * time.Second)
+			}
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, rec, tt.tokenFile, &logs)
+			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(3*time.Minute), func() int { return int(renewals.Load()) })
+			t.Logf("renewals in each minute: %v", perMinute(sent))
+			n := strings.Count(logs.String(), "more than once a minute")
+			switch {
+			case !tt.warned && n != 0:
+				t.Fatalf("warned %d times of renewals once a minute:\n%s", n, logs.String())
+			case tt.warned && n != 1:
+				t.Fatalf("warned %d times of renewals more than once a minute; want once:\n%s", n, logs.String())
+			case tt.warned && (!strings.Contains(logs.String(), tt.cause) || !strings.Contains(logs.String(), tt.step)):
+				t.Fatalf("the warning does not say %q and %q:\n%s", tt.cause, tt.step, logs.String())
+			}
+		})
 	}
 }

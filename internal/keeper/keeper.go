@@ -130,6 +130,9 @@ type Keeper struct {
 	// noGain is, for each environment whose last renewal gained nothing
 	// (see noteGain), when its next renewal may be made.
 	noGain map[string]time.Time
+	// hurried holds each environment whose last renewal was followed by
+	// the next within hurriedWithin (see notePace).
+	hurried map[string]bool
 	// sources is the Source each environment's looks use while its
 	// Settings are unchanged (see source).
 	sources map[string]openedSource
@@ -371,6 +374,7 @@ func (k *Keeper) forget(env string) {
 	delete(k.held, env)
 	delete(k.sources, env)
 	delete(k.noGain, env)
+	delete(k.hurried, env)
 	for _, p := range k.paced {
 		delete(p.began, env)
 		p.leave(env)
@@ -546,7 +550,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			k.leaveTokenFile(name, path)
 		}
 	}
-	if rec != nil && !rec.Grant.Bound && k.TokenFile != nil && k.TokenFile(name) != "" && src.CheckGrant(rec) == nil {
+	if rec != nil && !rec.Grant.Bound && k.tokenFile(name) != "" && src.CheckGrant(rec) == nil {
 		// Stored before grants were (or were bound), the record belongs to
 		// the first environment that uses it, and its token going into the
 		// token file is a use: it is adopted first (the engine serves it
@@ -575,7 +579,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.writeTokenFile(ctx, name, src, rec)
 	}
 	k.tell(ctx, src, name, rec)
-	if awaitingLogin && k.TokenFile != nil && k.TokenFile(name) != "" {
+	if awaitingLogin && k.tokenFile(name) != "" {
 		look = min(look, loginLook)
 	}
 	return k.untilNext(ctx, name, endpoint, s, look)
@@ -646,7 +650,7 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 // (rec's) until its renewal's turn: warned of for the first of the crowd
 // waiting at endpoint, the others told at --debug, each once a wait.
 func (k *Keeper) warnLapsing(ctx context.Context, env, endpoint string, rec *store.Record, turn time.Time) {
-	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() || rec.Expiry.After(turn) {
+	if k.tokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() || rec.Expiry.After(turn) {
 		return
 	}
 	untold, first := k.lapsingUntold(env, endpoint)
@@ -723,7 +727,7 @@ const noGainWait = time.Minute
 // end the grant. A renewal the engine did not make (another process's
 // taken instead) is not judged.
 func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Record, at time.Time) {
-	if was == nil || rec == nil || rec.IssuedAt.Equal(was.IssuedAt) || k.TokenFile == nil || k.TokenFile(env) == "" {
+	if !renewedNow(was, rec) || k.tokenFile(env) == "" {
 		return
 	}
 	now := k.now()
@@ -751,14 +755,73 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 	if told {
 		level = slog.LevelDebug
 	}
-	k.Logger.Log(ctx, level, "keeper: the renewal gained nothing: the provider's new access token expires no later than the one it replaced, or within a second; the next renewal waits a minute, or until that token expires if sooner, as one made at once would gain nothing either",
-		"env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339), "next", until.Format(time.RFC3339))
+	// The next step is the cause's: a provider handing back its cached
+	// token issues a new one once that expires, and needs nothing done; a
+	// token that expires as it arrives needs its lifetime raised.
+	msg := "keeper: the renewal gained nothing: the provider's new access token expires within a second of its arrival (its tokens last that short, or its answer came that slowly), so the token file holds an expired token until the next renewal, which waits a minute; raise the access token lifetime in the provider's settings (--debug shows how long each answer took)"
+	if !rec.Expiry.After(was.Expiry) && rec.Expiry.Sub(now) > time.Second {
+		msg = "keeper: the renewal gained nothing: the provider handed back an access token expiring no later than the one it replaced (its cached token, which it keeps until it expires); the next renewal waits until that token expires, or a minute if sooner, and nothing needs doing unless a renewal then gains nothing either"
+	}
+	k.Logger.Log(ctx, level, msg, "env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339), "next", until.Format(time.RFC3339))
+}
+
+// renewedNow reports whether rec, a renewal's record, holds other tokens
+// than was, the record it was asked to renew: the engine renewed, or took
+// another process's renewal made meanwhile.
+func renewedNow(was, rec *store.Record) bool {
+	return was != nil && rec != nil && !rec.IssuedAt.Equal(was.IssuedAt)
+}
+
+// hurriedWithin is the time between two renewals of an environment under
+// which the keeper warns that its provider's tokens last too short (see
+// notePace).
+const hurriedWithin = time.Minute
+
+// notePace warns, once until its renewals come further apart again, that
+// env's renewal, which replaced was with rec, is followed by the next at
+// at, within hurriedWithin: a token file whose access tokens last two
+// seconds was renewed once a second, and a grant whose refresh tokens
+// last one at the engine's floor, without a word. No floor of the
+// keeper's would help: the token file would hold an expired token, or the
+// grant lapse. A renewal held by noteGain is told of there.
+func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Record, plan freshtoken.KeepAlivePlan, at time.Time) {
+	if !renewedNow(was, rec) {
+		return
+	}
+	now := k.now()
+	k.mu.Lock()
+	_, held := k.noGain[env]
+	told := k.hurried[env]
+	hurried := !held && !at.IsZero() && at.Sub(now) < hurriedWithin
+	if k.hurried == nil {
+		k.hurried = map[string]bool{}
+	}
+	k.hurried[env] = hurried
+	k.mu.Unlock()
+	if !hurried || told {
+		return
+	}
+	cause, step := "the provider's tokens last so short", "raise their lifetime in the provider's settings"
+	switch {
+	case !plan.Deadline.IsZero() && !rec.RefreshExpiry.IsZero():
+		cause = "the provider's refresh tokens last " + rec.RefreshExpiry.Sub(rec.IssuedAt).Round(100*time.Millisecond).String()
+		step = "raise the refresh token lifetime in the provider's settings"
+	case k.tokenFile(env) != "" && !rec.Expiry.IsZero():
+		cause = "the provider's access tokens last " + rec.Expiry.Sub(rec.IssuedAt).Round(100*time.Millisecond).String() + ", and its token_file is kept fresh"
+		step = "raise the access token lifetime in the provider's settings, or, if the tools reading the token file can run a command instead, take token_file out and have them run `freshtoken token`, which renews only when asked"
+	}
+	if k.Suggesting != nil {
+		step = k.Suggesting(step)
+	}
+	k.Logger.Warn(fmt.Sprintf("keeper: this environment's renewals come every %s, more than once a minute, as %s: a provider that limits renewals may refuse some (FreeAgent allows 15 a minute); %s",
+		at.Sub(now).Round(100*time.Millisecond), cause, step), "env", env, "why", plan.Reason(), "next", at.Format(time.RFC3339))
 }
 
 // planned is the step after env's renewal, which replaced was with rec.
 func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any) step {
 	k.noteGain(ctx, env, was, rec, src.Plan(rec).At)
-	_, at, why := k.due(env, src, rec, settings)
+	plan, at, why := k.due(env, src, rec, settings)
+	k.notePace(ctx, env, was, rec, plan, at)
 	return step{at: at, asks: true, why: why}
 }
 
@@ -845,7 +908,7 @@ func (k *Keeper) renewing(ctx context.Context, env string, settings any, src *fr
 // where FreeAgent allows 15.
 func (k *Keeper) afterFailure(env string, rec *store.Record, err error, look time.Duration) time.Duration {
 	var fe *freshtoken.Error
-	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() ||
+	if k.tokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() ||
 		!errors.As(err, &fe) || fe.RetryAt.IsZero() {
 		return look
 	}
@@ -986,6 +1049,14 @@ func (k *Keeper) unfitStore(env string, src *freshtoken.Source) error {
 		return c.err
 	}
 	return nil
+}
+
+// tokenFile is the token file named for env, "" for none.
+func (k *Keeper) tokenFile(env string) string {
+	if k.TokenFile == nil {
+		return ""
+	}
+	return k.TokenFile(env)
 }
 
 func (k *Keeper) now() time.Time {
