@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -253,6 +255,55 @@ func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
 				t.Fatalf("warned %d times of renewals more than once a minute; want once:\n%s", n, logs.String())
 			case tt.warned && (!strings.Contains(logs.String(), tt.cause) || !strings.Contains(logs.String(), tt.step)):
 				t.Fatalf("the warning does not say %q and %q:\n%s", tt.cause, tt.step, logs.String())
+			}
+		})
+	}
+}
+
+// TestNextRenewalIsWhenTheKeeperRenews: after the provider refused a
+// renewal (a command's, the client rejected), status and the proxy's page
+// say when the keeper next renews (NextRenewal): a token file due sooner
+// than an hour after the refusal is tried an hour after it, as the keeper
+// does, not at its plan (status said "was due 3m ago"); a grant kept
+// alive for its refresh token, due later, is tried at its plan, and said
+// to fail then too unless the problem is fixed (status said "due in 18d"
+// alone). The keeper's first token request after the refusal comes when
+// NextRenewal said, within a look.
+func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		opts      devprovider.Options
+		tokenFile bool
+		then      string
+	}{
+		{"a token file due before the hour", devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true, "an hour after the provider's last refusal"},
+		{"a grant due later", devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 48 * time.Hour}, false, "so this one fails too unless the problem is fixed first"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, clock, _, src := loggedInOnClock(t, tt.opts, tt.tokenFile)
+			clock.Advance(9*time.Minute + 10*time.Second)
+			p.Fault(devprovider.FaultInvalidClient, 1) // then fixed, in the keychain say
+			if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+				t.Fatalf("renewal: %v; want the client rejected", err)
+			}
+			rec, err := src.Record(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, then := NextRenewal(src.Plan(rec), rec, clock.Now())
+			if !strings.Contains(then, tt.then) {
+				t.Fatalf("NextRenewal says %q; want %q", then, tt.then)
+			}
+			file := ""
+			if tt.tokenFile {
+				file = filepath.Join(t.TempDir(), "token")
+			}
+			k, _ := keepingTold(src, file, clock)
+			before := p.Stats().TokenRequests
+			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, at.Add(2*time.Minute), func() int { return p.Stats().TokenRequests - before })
+			t.Logf("NextRenewal %v, %q; token requests at %v", at, then, sent)
+			if len(sent) == 0 || sent[0].Before(at) || sent[0].After(at.Add(time.Minute)) {
+				t.Fatalf("the keeper's token requests at %v; want the first at %v, as NextRenewal said, within a look", sent, at)
 			}
 		})
 	}

@@ -29,6 +29,7 @@ import (
 	failures "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -1622,14 +1623,47 @@ func (k *Keeper) noteRead(env string, rec *store.Record) {
 // when there is none.
 func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
 	if rec != nil {
-		if rec.Problem != nil && (rec.Problem.Kind == store.ProblemClientRejected || rec.Problem.Kind == store.ProblemRefused) {
-			return rec.Problem
-		}
-		return nil
+		return refusal(rec)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.rejected[env]
+}
+
+// refusal is the provider's refusal of a renewal that rec notes (the
+// client rejected, or a renewal refused), or nil.
+func refusal(rec *store.Record) *store.Problem {
+	if rec.Problem != nil && (rec.Problem.Kind == store.ProblemClientRejected || rec.Problem.Kind == store.ProblemRefused) {
+		return rec.Problem
+	}
+	return nil
+}
+
+// NextRenewal is when a running keeper next renews the grant of rec,
+// planned as plan (its Source's Plan), as of now, and what it waits for or
+// meets then besides the plan ("" for nothing): what status and the
+// proxy's page say will happen, as due does it. A plan due sooner than
+// an hour after the provider refused a renewal is tried then
+// (rejectedRetry), and one due later meets the refusal too unless it is
+// fixed first: status said "due in 18d" while renewals were refused. No
+// renewal is sent while renewals rest (rec.Rest). An edit of the
+// configuration since a refusal, tried at the keeper's next look, is not
+// known here.
+func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now time.Time) (at time.Time, then string) {
+	at = plan.At
+	if at.IsZero() || rec == nil {
+		return at, ""
+	}
+	if p := refusal(rec); p != nil && !p.At.After(now) { // a refusal ahead of this clock is tried at once (see due)
+		if again := p.At.Add(rejectedRetry); at.Before(again) {
+			return again, "an hour after the provider's last refusal (within a minute of an edit of this environment's configuration, if sooner)"
+		}
+		return at, "the provider refused the last try, so this one fails too unless the problem is fixed first"
+	}
+	if left := resting.Left(rec, now); left > 0 && at.Before(now.Add(left)) {
+		return now.Add(left), "once renewals rest no more"
+	}
+	return at, ""
 }
 
 // settings is env's settings as they stand now (Settings), or nil when
