@@ -308,3 +308,33 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 		})
 	}
 }
+
+// TestNextRenewalOfEachRecord: NextRenewal of a plan due in a minute, for
+// each record: nothing noted, the plan; a refusal noted by a clock ahead of
+// this one, the plan (the keeper tries at once, see due); renewals
+// resting 5 minutes, their end; a refusal, an hour after it.
+func TestNextRenewalOfEachRecord(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	plan := freshtoken.KeepAlivePlan{At: now.Add(time.Minute), Because: "its token file is kept fresh"}
+	refused := func(at time.Time) *store.Problem {
+		return &store.Problem{Kind: store.ProblemRefused, Message: "refused", At: at}
+	}
+	for _, tt := range []struct {
+		name string
+		rec  store.Record
+		at   time.Time
+		then string
+	}{
+		{"nothing noted", store.Record{}, plan.At, ""},
+		{"a refusal noted ahead", store.Record{Problem: refused(now.Add(time.Hour))}, plan.At, ""},
+		{"renewals resting", store.Record{Rest: &store.Rest{Until: now.Add(5 * time.Minute)}}, now.Add(5 * time.Minute), "once renewals rest no more"},
+		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(59 * time.Minute), "an hour after the provider's last refusal"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			at, then := NextRenewal(plan, &tt.rec, now)
+			if !at.Equal(tt.at) || !strings.HasPrefix(then, tt.then) || (tt.then == "") != (then == "") {
+				t.Fatalf("NextRenewal: %v, %q; want %v, %q", at, then, tt.at, tt.then)
+			}
+		})
+	}
+}
