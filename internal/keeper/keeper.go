@@ -542,10 +542,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		path := k.TokenFile(name)
 		k.mu.Lock()
 		again := k.unnamed[name]
-		if k.unnamed == nil {
-			k.unnamed = map[string]bool{}
-		}
-		k.unnamed[name] = path == ""
+		put(&k.unnamed, name, path == "")
 		k.mu.Unlock()
 		if path != "" || again {
 			k.leaveTokenFile(name, path)
@@ -748,10 +745,7 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 		until = rec.Expiry
 	}
 	_, told := k.noGain[env]
-	if k.noGain == nil {
-		k.noGain = map[string]time.Time{}
-	}
-	k.noGain[env] = until
+	put(&k.noGain, env, until)
 	level := slog.LevelWarn
 	if told {
 		level = slog.LevelDebug
@@ -794,10 +788,7 @@ func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Recor
 	_, held := k.noGain[env]
 	told := k.hurried[env]
 	hurried := !held && !at.IsZero() && at.Sub(now) < hurriedWithin
-	if k.hurried == nil {
-		k.hurried = map[string]bool{}
-	}
-	k.hurried[env] = hurried
+	put(&k.hurried, env, hurried)
 	k.mu.Unlock()
 	if !hurried || told {
 		return
@@ -875,10 +866,7 @@ func (k *Keeper) open(ctx context.Context, env string, settings any) (*freshtoke
 		delete(k.sources, env)
 		return src, err
 	}
-	if k.sources == nil {
-		k.sources = map[string]openedSource{}
-	}
-	k.sources[env] = openedSource{src: src, settings: settings}
+	put(&k.sources, env, openedSource{src: src, settings: settings})
 	return src, nil
 }
 
@@ -987,9 +975,6 @@ const putBackWait = time.Second
 func (k *Keeper) hold(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.held == nil {
-		k.held = map[string]*store.Record{}
-	}
 	if rec == nil {
 		delete(k.held, env)
 		return
@@ -997,7 +982,7 @@ func (k *Keeper) hold(env string, rec *store.Record) {
 	if held := k.held[env]; held != nil && store.LaterCopy(held, rec) {
 		return
 	}
-	k.held[env] = rec
+	put(&k.held, env, rec)
 }
 
 // checkStore asks whether env's store (src's) is fit for its renewals
@@ -1022,10 +1007,7 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 		return
 	}
 	k.mu.Lock()
-	if k.storeChecked == nil {
-		k.storeChecked = map[string]storeCheck{}
-	}
-	k.storeChecked[env] = storeCheck{where: where, at: now, err: err}
+	put(&k.storeChecked, env, storeCheck{where: where, at: now, err: err})
 	k.mu.Unlock()
 	was := checked && last.where == where
 	switch {
@@ -1058,6 +1040,14 @@ func (k *Keeper) tokenFile(env string) string {
 		return ""
 	}
 	return k.TokenFile(env)
+}
+
+// put sets (*m)[key] to v, making the map first if need be.
+func put[K comparable, V any](m *map[K]V, key K, v V) {
+	if *m == nil {
+		*m = map[K]V{}
+	}
+	(*m)[key] = v
 }
 
 func (k *Keeper) now() time.Time {
@@ -1305,13 +1295,10 @@ func (k *Keeper) pulled(env, endpoint string) bool {
 
 // paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.
 func (k *Keeper) paceOf(endpoint string) *pace {
-	if k.paced == nil {
-		k.paced = map[string]*pace{}
-	}
 	p := k.paced[endpoint]
 	if p == nil {
 		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]member{}}
-		k.paced[endpoint] = p
+		put(&k.paced, endpoint, p)
 	}
 	return p
 }
@@ -1572,15 +1559,12 @@ func (k *Keeper) note(m *map[string]failure, env string, err error, renewing boo
 		delete(*m, env)
 		return
 	}
-	if *m == nil {
-		*m = map[string]failure{}
-	}
 	f, ok := (*m)[env]
 	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
 		f.since, f.asleep = k.now(), 0
 	}
 	f.err, f.renewing = err, renewing
-	(*m)[env] = f
+	put(m, env, f)
 }
 
 // noteRejected remembers err if it is the provider rejecting env's client
@@ -1588,9 +1572,6 @@ func (k *Keeper) note(m *map[string]failure, env string, err error, renewing boo
 func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.rejected == nil {
-		k.rejected = map[string]*store.Problem{}
-	}
 	switch {
 	case err == nil:
 		delete(k.rejected, env)
@@ -1600,7 +1581,7 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 		if errors.Is(err, tokenerr.ErrOwnRefusal) {
 			kind = store.ProblemRefused
 		}
-		k.rejected[env] = &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
+		put(&k.rejected, env, &store.Problem{Kind: kind, Message: err.Error(), At: k.now()})
 	}
 }
 
@@ -1688,10 +1669,7 @@ func (k *Keeper) rejectedAt(env string, p *store.Problem, settings any, again bo
 	if w, ok := k.rejectedWith[env]; ok && w.at.Equal(p.At) && !again {
 		return
 	}
-	if k.rejectedWith == nil {
-		k.rejectedWith = map[string]settingsAt{}
-	}
-	k.rejectedWith[env] = settingsAt{at: p.At, settings: settings}
+	put(&k.rejectedWith, env, settingsAt{at: p.At, settings: settings})
 }
 
 // editedSince reports whether env's settings now differ from those its
@@ -1874,10 +1852,7 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	k.mu.Lock()
 	warned := k.lockHeld[path]
 	if held && err != nil {
-		if k.lockHeld == nil {
-			k.lockHeld = map[string]bool{}
-		}
-		k.lockHeld[path] = true
+		put(&k.lockHeld, path, true)
 	} else if err == nil {
 		delete(k.lockHeld, path)
 	}
@@ -1977,14 +1952,8 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 func (k *Keeper) keeps(env, path, content string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.wrote == nil {
-		k.wrote = map[string]string{}
-	}
-	k.wrote[path] = content
-	if k.paths == nil {
-		k.paths = map[string]string{}
-	}
-	k.paths[env] = path
+	put(&k.wrote, path, content)
+	put(&k.paths, env, path)
 }
 
 // liveTokens reports whether stored, src's record, holds an access token
@@ -2215,10 +2184,7 @@ func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
 	}
 	if err := os.Remove(path); err != nil {
 		if k.unremoved[path] != err.Error() {
-			if k.unremoved == nil {
-				k.unremoved = map[string]string{}
-			}
-			k.unremoved[path] = err.Error()
+			put(&k.unremoved, path, err.Error())
 			k.Logger.Warn("keeper: cannot remove the token file, which holds the access token of a grant the provider ended; remove it yourself, as tools reading it would send a revoked token", "env", env, "path", path, "error", err.Error())
 		}
 		return
@@ -2259,10 +2225,7 @@ func (k *Keeper) clearLitter(path string) {
 	last, looked := k.litterLooked[path]
 	due := !looked || now.Sub(last) >= staleTemp || last.After(now) // after: the clock was set back
 	if due {
-		if k.litterLooked == nil {
-			k.litterLooked = map[string]time.Time{}
-		}
-		k.litterLooked[path] = now
+		put(&k.litterLooked, path, now)
 	}
 	k.mu.Unlock()
 	if due {
