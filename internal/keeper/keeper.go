@@ -119,7 +119,8 @@ type Keeper struct {
 	// there.
 	beforeLock, beforeWrite func()
 	// unremoved is, for each token file that could not be removed once
-	// its grant ended, the failure last warned of (see removeEndedTokenFile),
+	// its tokens were not to be used, the failure last warned of (see
+	// removeTokenFile),
 	// until a live grant's token is to be written there.
 	unremoved map[string]string
 	// lockHeld holds each token file whose lock was found held past
@@ -525,7 +526,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 					k.rejectedAt(name, p, settings, true) // rejected with these: an edit after it is tried at once
 				}
 				if grantEnded(rec) && src.CheckGrant(rec) == nil {
-					k.removeEndedTokenFile(name, rec)
+					k.removeTokenFile(name, grantEndedHere, rec)
 				}
 				k.tell(ctx, src, name, rec)
 			}
@@ -567,11 +568,14 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	awaitingLogin := false
 	switch {
 	case pending:
-	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
-		k.removeTokenFile(name, rec == nil)
+	case rec == nil:
+		k.removeTokenFile(name, tokensGone, nil)
+		awaitingLogin = true
+	case src.CheckGrant(rec) != nil: // never another client's token
+		k.removeTokenFile(name, anotherClients, nil)
 		awaitingLogin = true
 	case grantEnded(rec):
-		k.removeEndedTokenFile(name, rec)
+		k.removeTokenFile(name, grantEndedHere, rec)
 		awaitingLogin = true
 	default:
 		k.writeTokenFile(ctx, name, src, rec)
@@ -2114,64 +2118,30 @@ func foreignFile(path string) error {
 	return nil
 }
 
-// removeTokenFile removes env's token file once its tokens are gone (a
-// log-out, the store's folder removed), or are another client's (an edit
-// of the configuration), if it holds what the keeper wrote there: never a
-// file of someone else's.
-func (k *Keeper) removeTokenFile(env string, gone bool) {
-	k.noteWrite(env, nil)
-	if k.TokenFile == nil {
-		return
-	}
-	path := k.TokenFile(env)
-	if path != "" {
-		k.clearLitter(path)
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if content, ok := k.wrote[path]; !ok || !holds(path, content) {
-		return
-	}
-	if err := os.Remove(path); err != nil {
-		k.Logger.Warn("keeper: cannot remove the token file of an environment that has no tokens of its own; remove it yourself", "env", env, "path", path, "error", err.Error())
-		return
-	}
-	forgetNote(k.Ledger, path)
-	delete(k.wrote, path)
-	delete(k.paths, env)
-	if !gone {
-		k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
-		return
-	}
-	// Told: its readers fail from now on, and a log-out is not the only
-	// way tokens go (a store's folder removed, a Redis emptied).
-	msg := fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env)
-	if k.Suggesting != nil {
-		msg = k.Suggesting(msg) // the log-in of this configuration, not the default one's
-	}
-	k.Logger.Info(msg, "env", env, "path", path)
-}
+// removal is why a token file is removed: its tokens are gone from the
+// store, or are another client's, or of a grant the provider ended.
+type removal int
 
-// grantEnded reports whether rec notes that the provider ended its grant:
-// its access token is served to no one (see freshtoken.Source.Token).
-func grantEnded(rec *store.Record) bool {
-	return rec != nil && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded
-}
+const (
+	tokensGone removal = iota
+	anotherClients
+	grantEndedHere
+)
 
-// removeEndedTokenFile removes env's token file once rec, env's record,
-// notes that the provider ended the grant: no command serves its access
-// token any more, which a strict provider revoked with the grant, and a
-// tool reading the file would send it. It goes if it holds what the keeper
-// wrote there, or rec's access token as the keeper writes it (written
-// before the keeper last started): never a file of someone else's. The
-// next log-in's token is written there again. A removal that fails is
-// warned of once, not at every look, until it works or fails otherwise.
-func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
+// removeTokenFile removes env's token file once its tokens are not to be
+// used, for the reason why: gone (a log-out, the store's folder removed,
+// a Redis emptied: told, as its readers fail from now on), another
+// client's (an edit of the configuration), or, rec's, of a grant the
+// provider ended (no command serves its access token, which a strict
+// provider revoked with the grant, and a tool reading the file would send
+// it; the next log-in's is written there). It goes if it holds what the
+// keeper wrote there, or the ended grant's access token as the keeper
+// writes it (written before the keeper last started): never a file of
+// someone else's. A removal that fails is warned of once, not at every
+// look, until it works or fails otherwise.
+func (k *Keeper) removeTokenFile(env string, why removal, rec *store.Record) {
 	k.noteWrite(env, nil)
-	if k.TokenFile == nil {
-		return
-	}
-	path := k.TokenFile(env)
+	path := k.tokenFile(env)
 	if path == "" {
 		return
 	}
@@ -2179,13 +2149,17 @@ func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	content, ours := k.wrote[path]
-	if !(ours && holds(path, content)) && !(rec.AccessToken != "" && holds(path, rec.AccessToken+"\n")) {
+	if !(ours && holds(path, content)) && !(why == grantEndedHere && rec.AccessToken != "" && holds(path, rec.AccessToken+"\n")) {
 		return
 	}
 	if err := os.Remove(path); err != nil {
 		if k.unremoved[path] != err.Error() {
 			put(&k.unremoved, path, err.Error())
-			k.Logger.Warn("keeper: cannot remove the token file, which holds the access token of a grant the provider ended; remove it yourself, as tools reading it would send a revoked token", "env", env, "path", path, "error", err.Error())
+			msg := "keeper: cannot remove the token file of an environment that has no tokens of its own; remove it yourself"
+			if why == grantEndedHere {
+				msg = "keeper: cannot remove the token file, which holds the access token of a grant the provider ended; remove it yourself, as tools reading it would send a revoked token"
+			}
+			k.Logger.Warn(msg, "env", env, "path", path, "error", err.Error())
 		}
 		return
 	}
@@ -2193,7 +2167,24 @@ func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
 	delete(k.unremoved, path)
 	delete(k.wrote, path)
 	delete(k.paths, env)
-	k.Logger.Info("keeper: token file removed, as the provider ended the grant; the next log-in's token is written there", "env", env, "path", path)
+	switch why {
+	case anotherClients:
+		k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
+	case grantEndedHere:
+		k.Logger.Info("keeper: token file removed, as the provider ended the grant; the next log-in's token is written there", "env", env, "path", path)
+	default:
+		msg := fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env)
+		if k.Suggesting != nil {
+			msg = k.Suggesting(msg) // the log-in of this configuration, not the default one's
+		}
+		k.Logger.Info(msg, "env", env, "path", path)
+	}
+}
+
+// grantEnded reports whether rec notes that the provider ended its grant:
+// its access token is served to no one (see freshtoken.Source.Token).
+func grantEnded(rec *store.Record) bool {
+	return rec != nil && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded
 }
 
 // holds reports whether path is a regular file (not a link, nor a pipe
