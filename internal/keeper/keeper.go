@@ -506,72 +506,90 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
-			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
-			if again, rerr := src.Record(ctx); rerr == nil { // the failure may be recorded there
-				rec = again
-				if p := k.rejection(name, rec); p != nil {
-					k.rejectedAt(name, p, settings, true) // rejected with these: an edit after it is tried at once
-				}
-				if grantEnded(rec) && src.CheckGrant(rec) == nil {
-					k.removeTokenFile(name, grantEndedHere, rec)
-				}
-				k.tell(ctx, src, name, rec)
-			}
-			return k.afterFailure(name, rec, err, look)
+			return k.renewalFailed(ctx, name, settings, src, rec, err, look)
 		}
 		s = k.planned(ctx, name, src, rec, renewed, settings)
 		rec = renewed
 	} else {
 		k.noteRead(name, rec)
 	}
+	rec, awaitingLogin := k.keepTokenFile(ctx, name, settings, src, rec, pending)
+	if rec != nil {
+		k.hold(name, rec)
+	}
+	k.tell(ctx, src, name, rec)
+	if awaitingLogin {
+		look = min(look, loginLook)
+	}
+	return k.untilNext(ctx, name, endpoint, s, look)
+}
+
+// renewalFailed tells of env's renewal through src that failed with err,
+// rec being the record the look read, and returns how long to wait (see
+// afterFailure). The record is read again, as the failure may be noted
+// there: a rejection, noted against the settings it was made with (an
+// edit after it is tried at once), or the grant's end, whose token file
+// goes.
+func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, err error, look time.Duration) time.Duration {
+	k.Logger.Warn("keeper: renewal failed", "env", env, "error", err.Error())
+	if again, rerr := src.Record(ctx); rerr == nil {
+		rec = again
+		if p := k.rejection(env, rec); p != nil {
+			k.rejectedAt(env, p, settings, true)
+		}
+		if grantEnded(rec) && src.CheckGrant(rec) == nil {
+			k.removeTokenFile(env, grantEndedHere, rec)
+		}
+		k.tell(ctx, src, env, rec)
+	}
+	return k.afterFailure(env, rec, err, look)
+}
+
+// keepTokenFile keeps env's token file after a look that read or renewed
+// rec through src: removed when rec holds no live grant of env's, written
+// otherwise, and left while tokens put back are yet to be stored
+// (pending, see restore). It returns rec, as adopted if it was (see
+// below), and whether env has a token file awaiting a log-in.
+func (k *Keeper) keepTokenFile(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, pending bool) (*store.Record, bool) {
 	if k.TokenFile != nil {
 		// No token file named is believed at the second look in a row: a
 		// configuration read as an editor saves it may name none.
-		path := k.TokenFile(name)
+		path := k.TokenFile(env)
 		k.mu.Lock()
-		again := k.unnamed[name]
-		put(&k.unnamed, name, path == "")
+		again := k.unnamed[env]
+		put(&k.unnamed, env, path == "")
 		k.mu.Unlock()
 		if path != "" || again {
-			k.leaveTokenFile(name, path)
+			k.leaveTokenFile(env, path)
 		}
 	}
-	if rec != nil && !rec.Grant.Bound && k.tokenFile(name) != "" && src.CheckGrant(rec) == nil {
+	if rec != nil && !rec.Grant.Bound && k.tokenFile(env) != "" && src.CheckGrant(rec) == nil {
 		// Stored before grants were (or were bound), the record belongs to
 		// the first environment that uses it, and its token going into the
 		// token file is a use: it is adopted first (the engine serves it
 		// unrecorded where the store takes no writes), or found adopted by
 		// another configuration meanwhile.
-		src = k.renewing(ctx, name, settings, src)
+		src = k.renewing(ctx, env, settings, src)
 		if adopted, err := src.KeepAlive(ctx); err == nil {
 			rec = adopted
 		} else if again, err := src.Record(ctx); err == nil {
 			rec = again
 		}
 	}
-	if rec != nil {
-		k.hold(name, rec)
-	}
-	awaitingLogin := false
 	switch {
 	case pending:
+		return rec, false
 	case rec == nil:
-		k.removeTokenFile(name, tokensGone, nil)
-		awaitingLogin = true
+		k.removeTokenFile(env, tokensGone, nil)
 	case src.CheckGrant(rec) != nil: // never another client's token
-		k.removeTokenFile(name, anotherClients, nil)
-		awaitingLogin = true
+		k.removeTokenFile(env, anotherClients, nil)
 	case grantEnded(rec):
-		k.removeTokenFile(name, grantEndedHere, rec)
-		awaitingLogin = true
+		k.removeTokenFile(env, grantEndedHere, rec)
 	default:
-		k.writeTokenFile(ctx, name, src, rec)
+		k.writeTokenFile(ctx, env, src, rec)
+		return rec, false
 	}
-	k.tell(ctx, src, name, rec)
-	if awaitingLogin && k.tokenFile(name) != "" {
-		look = min(look, loginLook)
-	}
-	return k.untilNext(ctx, name, endpoint, s, look)
+	return rec, k.tokenFile(env) != ""
 }
 
 // step is what a look does about an environment's renewal: make it now,
