@@ -40,23 +40,21 @@ var tokenFileLockWait = 10 * time.Second
 // configuration's environment's keeper keeps there is left to it, and
 // warned of once.
 func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) {
-	if k.TokenFile == nil || rec == nil || rec.AccessToken == "" {
+	path := k.tokenFile(env)
+	if rec == nil || rec.AccessToken == "" {
 		return
 	}
-	path := k.TokenFile(env)
 	// The grant is live: a removal failing at a later grant's end is told
 	// again, whoever writes this one's token there (another keeper of the
 	// same configuration may have, and this one then writes nothing).
 	k.mu.Lock()
 	delete(k.unremoved, path)
 	k.mu.Unlock()
-	if path != "" {
-		k.clearLitter(path)
-	}
 	if path == "" {
 		k.noteWrite(env, nil)
 		return
 	}
+	k.clearLitter(path)
 	if holds(path, rec.AccessToken+"\n") {
 		k.noteWrite(env, nil)
 		k.keeps(env, path, rec.AccessToken+"\n")
