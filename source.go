@@ -1876,10 +1876,10 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 }
 
 // RenewableAt is when a renewal of r that nobody forced may next be made:
-// a second after its last renewal, as renewals never come more often
-// (see minRenewalGap); zero when nothing holds it back so (no access
-// token stored, a grant ended, a renewal stored by a clock ahead of this
-// one). A renewal asked for sooner serves r as it is.
+// a second after its last renewal, as renewals never come more often;
+// zero when nothing holds it back so (no access token stored, a grant
+// ended, a renewal stored by a clock ahead of this one). A renewal asked
+// for sooner serves r as it is.
 func (s *Source) RenewableAt(r *store.Record) time.Time {
 	if s.unmade() || r == nil || r.AccessToken == "" || grantEnded(r) || r.RenewedAt.IsZero() || r.RenewedAt.After(s.now()) {
 		return time.Time{}
