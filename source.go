@@ -1875,6 +1875,18 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 	return p
 }
 
+// RenewableAt is when a renewal of r that nobody forced may next be made:
+// a second after its last renewal, as renewals never come more often;
+// zero when nothing holds it back so (no access token stored, a grant
+// ended, a renewal stored by a clock ahead of this one). A renewal asked
+// for sooner serves r as it is.
+func (s *Source) RenewableAt(r *store.Record) time.Time {
+	if s.unmade() || r == nil || r.AccessToken == "" || grantEnded(r) || r.RenewedAt.IsZero() || r.RenewedAt.After(s.now()) {
+		return time.Time{}
+	}
+	return r.RenewedAt.Add(minRenewalGap)
+}
+
 // dueWithin reports whether r's grant needs keeping alive within d from
 // now (0: now), d no longer than its Plan's Ahead.
 func (s *Source) dueWithin(r *store.Record, d time.Duration) bool {
@@ -2504,7 +2516,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	}
 	// Renewals for expiry come at most once a second, whatever lifetimes
 	// the provider gives; a 401 is answered by the rule above instead.
-	if since := s.now().Sub(r.RenewedAt); !force && rejected == "" && r.AccessToken != "" && !grantEnded(r) && !r.RenewedAt.IsZero() && since >= 0 && since < minRenewalGap {
+	if !force && rejected == "" && s.now().Before(s.RenewableAt(r)) {
 		s.log.Debug("the token was renewed under a second ago; using it rather than renewing again", "renewed", r.RenewedAt.Format(logTime))
 		s.remember(r)
 		return r, nil

@@ -173,8 +173,19 @@ type plannedRenewal struct {
 	At  time.Time `json:"at"`
 	Why string    `json:"why"` // its times in RFC 3339
 	// plan is the same as data, for the text to write its times as the
-	// rest of the text does.
+	// rest of the text does, and then what the renewal waits for or meets
+	// besides it (keeper.NextRenewal).
 	plan freshtoken.KeepAlivePlan
+	then string
+}
+
+// andThen is then, what a planned renewal waits for or meets besides its
+// plan (keeper.NextRenewal), as it follows the plan's why.
+func andThen(then string) string {
+	if then == "" {
+		return ""
+	}
+	return "; " + then
 }
 
 // problemOtherClient is status's kind for stored tokens that belong to
@@ -267,7 +278,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 				}
 			}
 			if p := src.Plan(rec); !p.At.IsZero() {
-				st.NextRenewal = &plannedRenewal{At: jsonTime(p.At), Why: p.Reason(), plan: p}
+				at, then := keeper.NextRenewal(p, rec, time.Now())
+				st.NextRenewal = &plannedRenewal{At: jsonTime(at), Why: p.Reason() + andThen(then), plan: p, then: then}
 			}
 		}
 		st.TokenFileProblem = keeper.TokenFileProblem(config.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), time.Now())
@@ -476,7 +488,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			expiry("refresh token", false, "", st.RefreshExpires)
 		}
 		if st.NextRenewal != nil {
-			row("keep-alive", fmt.Sprintf("%s, by a running `freshtoken proxy`, as %s", relative("due", "was due", st.NextRenewal.At), st.NextRenewal.plan.Why(stamp)))
+			row("keep-alive", fmt.Sprintf("%s, by a running `freshtoken proxy`, as %s%s", relative("due", "was due", st.NextRenewal.At), st.NextRenewal.plan.Why(stamp), andThen(st.NextRenewal.then)))
 		}
 		if st.LastRenewal != nil {
 			why := renewedFor(st.RenewedFor, !st.NeedsLogin)

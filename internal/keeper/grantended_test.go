@@ -171,6 +171,36 @@ func TestTokenFileThatCannotGoIsToldOnce(t *testing.T) {
 	}
 }
 
+// TestTokenFileOfTokensGoneThatCannotGoIsToldOnce: as
+// TestTokenFileThatCannotGoIsToldOnce, for a token file whose tokens are
+// gone from the store (a log-out elsewhere): warned of at every look, a
+// line a minute for as long as its disk stayed read-only; once now.
+func TestTokenFileOfTokensGoneThatCannotGoIsToldOnce(t *testing.T) {
+	file, remount := tokenFileOnADisk(t)
+	_, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour}, true)
+	k, _ := keepingTold(src, file, clock)
+	var log syncBuffer
+	k.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	k.round(context.Background(), time.Minute)
+	if err := src.Logout(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	remount("ro")
+	for range 3 {
+		clock.Advance(time.Minute)
+		k.round(context.Background(), time.Minute)
+	}
+	const gone = "cannot remove the token file of an environment that has no tokens of its own"
+	if n := strings.Count(log.String(), gone); n != 1 {
+		t.Fatalf("%d warnings that the token file cannot be removed; want 1:\n%s", n, log.String())
+	}
+	remount("rw")
+	k.round(context.Background(), time.Minute)
+	if b, err := os.ReadFile(file); err == nil {
+		t.Fatalf("the token file still holds %q once it can be removed", b)
+	}
+}
+
 // TestClientCredentialsTokenFileWithAGrantEndedNote: a client credentials
 // record noting that the grant ended (another tool wrote it) gets a new
 // token at the keeper's next look, written to the token file: client

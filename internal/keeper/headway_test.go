@@ -2,6 +2,7 @@ package keeper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -39,15 +41,17 @@ func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
 		slow   time.Duration
 		// most is the most renewals in the ten minutes after the plan.
 		most int
+		// step is the next step the warning names.
+		step string
 	}{
 		{"no later than the last", func(now, first time.Time) int {
 			if left := int(first.Sub(now) / time.Second); left > 0 {
 				return left
 			}
 			return 3600 // a new token once the cached one has expired
-		}, 0, 2},
-		{"lasting a second", func(time.Time, time.Time) int { return 1 }, 0, 11},
-		{"expired as it arrives", func(time.Time, time.Time) int { return 1 }, 2 * time.Second, 11},
+		}, 0, 2, "nothing needs doing"},
+		{"lasting a second", func(time.Time, time.Time) int { return 1 }, 0, 11, "raise the access token lifetime in the provider's settings"},
+		{"expired as it arrives", func(time.Time, time.Time) int { return 1 }, 2 * time.Second, 11, "--debug shows how long each answer took"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := fakeclock.New()
@@ -71,6 +75,11 @@ func TestRenewalsThatGainNothingAreNotRepeatedAtOnce(t *testing.T) {
 			}
 			if n := strings.Count(logs.String(), "gained nothing"); n != 1 {
 				t.Errorf("the log says %d times that a renewal gained nothing; want once:\n%s", n, logs.String())
+			}
+			// It says what to do, or that nothing needs doing: it named no
+			// next step.
+			if !strings.Contains(logs.String(), tt.step) {
+				t.Errorf("the warning does not say %q:\n%s", tt.step, logs.String())
 			}
 		})
 	}
@@ -159,5 +168,173 @@ func TestACachedTokenHandedBackIsRenewedAsItExpires(t *testing.T) {
 	sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(5*time.Minute), func() int { return int(renewals.Load()) })
 	if len(sent) != 2 || sent[1].After(cached) {
 		t.Errorf("renewals at %v; want one now, its cached token handed back, and one as it expires at %v", sent, cached)
+	}
+}
+
+// TestARenewalWithinTheEnginesSecondIsAwaitedOnce: a token file's renewal
+// falls due under a second after the last renewal (another process's,
+// whose token expired as it arrived), which the engine does not repeat
+// within a second. The keeper looked again every 100 ms until the second
+// was over, ten looks for one renewal; it looks once, as the second ends,
+// and renews then.
+func TestARenewalWithinTheEnginesSecondIsAwaitedOnce(t *testing.T) {
+	clock := fakeclock.New()
+	var renewals atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n := renewals.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":3600}`, n)
+	}))
+	t.Cleanup(srv.Close)
+	renewed := clock.Now().Add(-100 * time.Millisecond)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: renewed, RenewedAt: renewed, Expiry: clock.Now()}, true, &logs)
+	wait := k.keep(context.Background(), "dev", time.Minute)
+	if n := renewals.Load(); n != 0 {
+		t.Fatalf("%d renewals within a second of the last; want none", n)
+	}
+	if floor := renewed.Add(time.Second).Sub(clock.Now()); wait != floor {
+		t.Fatalf("the next look in %s; want one, as the engine's second ends, in %s", wait, floor)
+	}
+	clock.Advance(wait)
+	k.keep(context.Background(), "dev", time.Minute)
+	if n := renewals.Load(); n != 1 {
+		t.Fatalf("%d renewals as the second ended; want 1", n)
+	}
+}
+
+// TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce: a token file whose
+// access tokens last 2 s is renewed once a second, and a grant whose
+// refresh tokens last a second, kept alive with no token file, at the
+// engine's floor, once a second too: the keeper did so without a word,
+// 60 renewals a minute where FreeAgent allows 15. It still renews them
+// (holding them back would leave the file holding an expired token, or
+// end the grant), and warns once, naming the lifetime that sets the pace
+// and what to do. Tokens lasting two minutes, renewed once a minute, are
+// not warned of.
+func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		access, refresh int // the answer's expires_in and refresh_token_expires_in
+		tokenFile       bool
+		warned          bool
+		cause, step     string
+	}{
+		{"a token file, access tokens lasting 2 s", 2, 0, true, true, "the provider's access tokens last 2s", "take token_file out"},
+		{"no token file, refresh tokens lasting 1 s", 3600, 1, false, true, "the provider's refresh tokens last 1s", "raise the refresh token lifetime in the provider's settings"},
+		{"a token file, access tokens lasting 2 minutes", 120, 0, true, false, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			var renewals atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n := renewals.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				refresh := ""
+				if tt.refresh > 0 {
+					refresh = fmt.Sprintf(`,"refresh_token_expires_in":%d`, tt.refresh)
+				}
+				fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-renewed-%d","token_type":"bearer","expires_in":%d%s}`, n, n, tt.access, refresh)
+			}))
+			t.Cleanup(srv.Close)
+			rec := &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Duration(tt.access) * time.Second)}
+			if tt.refresh > 0 {
+				rec.RefreshExpiry = clock.Now().Add(time.Duration(tt.refresh) * time.Second)
+			}
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, rec, tt.tokenFile, &logs)
+			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, clock.Now().Add(3*time.Minute), func() int { return int(renewals.Load()) })
+			t.Logf("renewals in each minute: %v", perMinute(sent))
+			n := strings.Count(logs.String(), "more than once a minute")
+			switch {
+			case !tt.warned && n != 0:
+				t.Fatalf("warned %d times of renewals once a minute:\n%s", n, logs.String())
+			case tt.warned && n != 1:
+				t.Fatalf("warned %d times of renewals more than once a minute; want once:\n%s", n, logs.String())
+			case tt.warned && (!strings.Contains(logs.String(), tt.cause) || !strings.Contains(logs.String(), tt.step)):
+				t.Fatalf("the warning does not say %q and %q:\n%s", tt.cause, tt.step, logs.String())
+			}
+		})
+	}
+}
+
+// TestNextRenewalIsWhenTheKeeperRenews: after the provider refused a
+// renewal (a command's, the client rejected), status and the proxy's page
+// say when the keeper next renews (NextRenewal): a token file due sooner
+// than an hour after the refusal is tried an hour after it, as the keeper
+// does, not at its plan (status said "was due 3m ago"); a grant kept
+// alive for its refresh token, due later, is tried at its plan, and said
+// to fail then too unless the problem is fixed (status said "due in 18d"
+// alone). The keeper's first token request after the refusal comes when
+// NextRenewal said, within a look.
+func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		opts      devprovider.Options
+		tokenFile bool
+		then      string
+	}{
+		{"a token file due before the hour", devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true, "an hour after the provider's last refusal"},
+		{"a grant due later", devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 48 * time.Hour}, false, "so this one fails too unless the problem is fixed first"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, clock, _, src := loggedInOnClock(t, tt.opts, tt.tokenFile)
+			clock.Advance(9*time.Minute + 10*time.Second)
+			p.Fault(devprovider.FaultInvalidClient, 1) // then fixed, in the keychain say
+			if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+				t.Fatalf("renewal: %v; want the client rejected", err)
+			}
+			rec, err := src.Record(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			at, then := NextRenewal(src.Plan(rec), rec, clock.Now())
+			if !strings.Contains(then, tt.then) {
+				t.Fatalf("NextRenewal says %q; want %q", then, tt.then)
+			}
+			file := ""
+			if tt.tokenFile {
+				file = filepath.Join(t.TempDir(), "token")
+			}
+			k, _ := keepingTold(src, file, clock)
+			before := p.Stats().TokenRequests
+			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, at.Add(2*time.Minute), func() int { return p.Stats().TokenRequests - before })
+			t.Logf("NextRenewal %v, %q; token requests at %v", at, then, sent)
+			if len(sent) == 0 || sent[0].Before(at) || sent[0].After(at.Add(time.Minute)) {
+				t.Fatalf("the keeper's token requests at %v; want the first at %v, as NextRenewal said, within a look", sent, at)
+			}
+		})
+	}
+}
+
+// TestNextRenewalOfEachRecord: NextRenewal of a plan due in a minute, for
+// each record: nothing noted, the plan; a refusal noted by a clock ahead of
+// this one, the plan (the keeper tries at once, see due); renewals
+// resting 5 minutes, their end; a refusal, an hour after it.
+func TestNextRenewalOfEachRecord(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	plan := freshtoken.KeepAlivePlan{At: now.Add(time.Minute), Because: "its token file is kept fresh"}
+	refused := func(at time.Time) *store.Problem {
+		return &store.Problem{Kind: store.ProblemRefused, Message: "refused", At: at}
+	}
+	for _, tt := range []struct {
+		name string
+		rec  store.Record
+		at   time.Time
+		then string
+	}{
+		{"nothing noted", store.Record{}, plan.At, ""},
+		{"a refusal noted ahead", store.Record{Problem: refused(now.Add(time.Hour))}, plan.At, ""},
+		{"renewals resting", store.Record{Rest: &store.Rest{Until: now.Add(5 * time.Minute)}}, now.Add(5 * time.Minute), "once renewals rest no more"},
+		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(59 * time.Minute), "an hour after the provider's last refusal"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			at, then := NextRenewal(plan, &tt.rec, now)
+			if !at.Equal(tt.at) || !strings.HasPrefix(then, tt.then) || (tt.then == "") != (then == "") {
+				t.Fatalf("NextRenewal: %v, %q; want %v, %q", at, then, tt.at, tt.then)
+			}
+		})
 	}
 }

@@ -6,30 +6,18 @@
 package keeper
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/internal/atomicfile"
-	failures "github.com/freshtoken/freshtoken/internal/failure"
-	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/notify"
-	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -118,7 +106,8 @@ type Keeper struct {
 	// there.
 	beforeLock, beforeWrite func()
 	// unremoved is, for each token file that could not be removed once
-	// its grant ended, the failure last warned of (see removeEndedTokenFile),
+	// its tokens were not to be used, the failure last warned of (see
+	// removeTokenFile),
 	// until a live grant's token is to be written there.
 	unremoved map[string]string
 	// lockHeld holds each token file whose lock was found held past
@@ -130,6 +119,9 @@ type Keeper struct {
 	// noGain is, for each environment whose last renewal gained nothing
 	// (see noteGain), when its next renewal may be made.
 	noGain map[string]time.Time
+	// hurried holds each environment whose last renewal was followed by
+	// the next within hurriedWithin (see notePace).
+	hurried map[string]bool
 	// sources is the Source each environment's looks use while its
 	// Settings are unchanged (see source).
 	sources map[string]openedSource
@@ -371,6 +363,7 @@ func (k *Keeper) forget(env string) {
 	delete(k.held, env)
 	delete(k.sources, env)
 	delete(k.noGain, env)
+	delete(k.hurried, env)
 	for _, p := range k.paced {
 		delete(p.began, env)
 		p.leave(env)
@@ -513,72 +506,90 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
-			k.Logger.Warn("keeper: renewal failed", "env", name, "error", err.Error())
-			if again, rerr := src.Record(ctx); rerr == nil { // the failure may be recorded there
-				rec = again
-				if p := k.rejection(name, rec); p != nil {
-					k.rejectedAt(name, p, settings, true) // rejected with these: an edit after it is tried at once
-				}
-				if grantEnded(rec) && src.CheckGrant(rec) == nil {
-					k.removeEndedTokenFile(name, rec)
-				}
-				k.tell(ctx, src, name, rec)
-			}
-			return k.afterFailure(name, rec, err, look)
+			return k.renewalFailed(ctx, name, settings, src, rec, err, look)
 		}
 		s = k.planned(ctx, name, src, rec, renewed, settings)
 		rec = renewed
 	} else {
 		k.noteRead(name, rec)
 	}
+	rec, awaitingLogin := k.keepTokenFile(ctx, name, settings, src, rec, pending)
+	if rec != nil {
+		k.hold(name, rec)
+	}
+	k.tell(ctx, src, name, rec)
+	if awaitingLogin {
+		look = min(look, loginLook)
+	}
+	return k.untilNext(ctx, name, endpoint, s, look)
+}
+
+// renewalFailed tells of env's renewal through src that failed with err,
+// rec being the record the look read, and returns how long to wait (see
+// afterFailure). The record is read again, as the failure may be noted
+// there: a rejection, noted against the settings it was made with (an
+// edit after it is tried at once), or the grant's end, whose token file
+// goes.
+func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, err error, look time.Duration) time.Duration {
+	k.Logger.Warn("keeper: renewal failed", "env", env, "error", err.Error())
+	if again, rerr := src.Record(ctx); rerr == nil {
+		rec = again
+		if p := k.rejection(env, rec); p != nil {
+			k.rejectedAt(env, p, settings, true)
+		}
+		if grantEnded(rec) && src.CheckGrant(rec) == nil {
+			k.removeTokenFile(env, grantEndedHere, rec)
+		}
+		k.tell(ctx, src, env, rec)
+	}
+	return k.afterFailure(env, rec, err, look)
+}
+
+// keepTokenFile keeps env's token file after a look that read or renewed
+// rec through src: removed when rec holds no live grant of env's, written
+// otherwise, and left while tokens put back are yet to be stored
+// (pending, see restore). It returns rec, as adopted if it was (see
+// below), and whether env has a token file awaiting a log-in.
+func (k *Keeper) keepTokenFile(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, pending bool) (*store.Record, bool) {
 	if k.TokenFile != nil {
 		// No token file named is believed at the second look in a row: a
 		// configuration read as an editor saves it may name none.
-		path := k.TokenFile(name)
+		path := k.TokenFile(env)
 		k.mu.Lock()
-		again := k.unnamed[name]
-		if k.unnamed == nil {
-			k.unnamed = map[string]bool{}
-		}
-		k.unnamed[name] = path == ""
+		again := k.unnamed[env]
+		put(&k.unnamed, env, path == "")
 		k.mu.Unlock()
 		if path != "" || again {
-			k.leaveTokenFile(name, path)
+			k.leaveTokenFile(env, path)
 		}
 	}
-	if rec != nil && !rec.Grant.Bound && k.TokenFile != nil && k.TokenFile(name) != "" && src.CheckGrant(rec) == nil {
+	if rec != nil && !rec.Grant.Bound && k.tokenFile(env) != "" && src.CheckGrant(rec) == nil {
 		// Stored before grants were (or were bound), the record belongs to
 		// the first environment that uses it, and its token going into the
 		// token file is a use: it is adopted first (the engine serves it
 		// unrecorded where the store takes no writes), or found adopted by
 		// another configuration meanwhile.
-		src = k.renewing(ctx, name, settings, src)
+		src = k.renewing(ctx, env, settings, src)
 		if adopted, err := src.KeepAlive(ctx); err == nil {
 			rec = adopted
 		} else if again, err := src.Record(ctx); err == nil {
 			rec = again
 		}
 	}
-	if rec != nil {
-		k.hold(name, rec)
-	}
-	awaitingLogin := false
 	switch {
 	case pending:
-	case rec == nil || src.CheckGrant(rec) != nil: // never another client's token
-		k.removeTokenFile(name, rec == nil)
-		awaitingLogin = true
+		return rec, false
+	case rec == nil:
+		k.removeTokenFile(env, tokensGone, nil)
+	case src.CheckGrant(rec) != nil: // never another client's token
+		k.removeTokenFile(env, anotherClients, nil)
 	case grantEnded(rec):
-		k.removeEndedTokenFile(name, rec)
-		awaitingLogin = true
+		k.removeTokenFile(env, grantEndedHere, rec)
 	default:
-		k.writeTokenFile(ctx, name, src, rec)
+		k.writeTokenFile(ctx, env, src, rec)
+		return rec, false
 	}
-	k.tell(ctx, src, name, rec)
-	if awaitingLogin && k.TokenFile != nil && k.TokenFile(name) != "" {
-		look = min(look, loginLook)
-	}
-	return k.untilNext(ctx, name, endpoint, s, look)
+	return rec, k.tokenFile(env) != ""
 }
 
 // step is what a look does about an environment's renewal: make it now,
@@ -642,30 +653,12 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 	return step{at: again, why: "waiting its turn (" + why + ")"}
 }
 
-// warnLapsing tells that env's token file holds an expired access token
-// (rec's) until its renewal's turn: warned of for the first of the crowd
-// waiting at endpoint, the others told at --debug, each once a wait.
-func (k *Keeper) warnLapsing(ctx context.Context, env, endpoint string, rec *store.Record, turn time.Time) {
-	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() || rec.Expiry.After(turn) {
-		return
-	}
-	untold, first := k.lapsingUntold(env, endpoint)
-	if !untold {
-		return
-	}
-	level, others := slog.LevelDebug, ""
-	if first {
-		level, others = slog.LevelWarn, ", and so may others of its token endpoint's, told at --debug"
-	}
-	k.Logger.Log(ctx, level, fmt.Sprintf("keeper: the token file holds an expired access token until its renewal's turn%s: %d environments of a token endpoint are renewed in a minute at most, and as many were renewed in the last one", others, keptPerMinute),
-		"env", env, "token_file", k.TokenFile(env), "expires", rec.Expiry.Format(time.RFC3339), "turn", turn.Format(time.RFC3339))
-}
-
 // due is when env's renewal falls due, with its record rec, and why: at
 // its plan (src.Plan); one whose client the provider rejected, an hour
 // after the rejection (rejectedRetry), or at once after an edit of the
 // configuration since; one after a renewal that gained nothing (see
-// noteGain), no sooner than noteGain said.
+// noteGain), no sooner than noteGain said; and none sooner than the
+// engine would make it (src.RenewableAt).
 func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
 	plan = src.Plan(rec)
 	now, at, why := k.now(), plan.At, plan.Reason()
@@ -694,6 +687,11 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	if held && at.Before(until) && until.Sub(now) <= noGainWait {
 		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
 	}
+	// The engine renews at most once a second: due sooner, the look is
+	// made once the second is over, not every minWait until then.
+	if floor := src.RenewableAt(rec); at.Before(floor) {
+		at, why = floor, "the last renewal was under a second ago, and renewals come once a second at most ("+why+")"
+	}
 	return plan, at, why
 }
 
@@ -717,7 +715,7 @@ const noGainWait = time.Minute
 // end the grant. A renewal the engine did not make (another process's
 // taken instead) is not judged.
 func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Record, at time.Time) {
-	if was == nil || rec == nil || rec.IssuedAt.Equal(was.IssuedAt) || k.TokenFile == nil || k.TokenFile(env) == "" {
+	if !renewedNow(was, rec) || k.tokenFile(env) == "" {
 		return
 	}
 	now := k.now()
@@ -737,22 +735,75 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 		until = rec.Expiry
 	}
 	_, told := k.noGain[env]
-	if k.noGain == nil {
-		k.noGain = map[string]time.Time{}
-	}
-	k.noGain[env] = until
+	put(&k.noGain, env, until)
 	level := slog.LevelWarn
 	if told {
 		level = slog.LevelDebug
 	}
-	k.Logger.Log(ctx, level, "keeper: the renewal gained nothing: the provider's new access token expires no later than the one it replaced, or within a second; the next renewal waits a minute, or until that token expires if sooner, as one made at once would gain nothing either",
-		"env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339), "next", until.Format(time.RFC3339))
+	// The next step is the cause's: a provider handing back its cached
+	// token issues a new one once that expires, and needs nothing done; a
+	// token that expires as it arrives needs its lifetime raised.
+	msg := "keeper: the renewal gained nothing: the provider's new access token expires within a second of its arrival (its tokens last that short, or its answer came that slowly), so the token file holds an expired token until the next renewal, which waits a minute; raise the access token lifetime in the provider's settings (--debug shows how long each answer took)"
+	if !rec.Expiry.After(was.Expiry) && rec.Expiry.Sub(now) > time.Second {
+		msg = "keeper: the renewal gained nothing: the provider handed back an access token expiring no later than the one it replaced (its cached token, which it keeps until it expires); the next renewal waits until that token expires, or a minute if sooner, and nothing needs doing unless a renewal then gains nothing either"
+	}
+	k.Logger.Log(ctx, level, msg, "env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339), "next", until.Format(time.RFC3339))
+}
+
+// renewedNow reports whether rec, a renewal's record, holds other tokens
+// than was, the record it was asked to renew: the engine renewed, or took
+// another process's renewal made meanwhile.
+func renewedNow(was, rec *store.Record) bool {
+	return was != nil && rec != nil && !rec.IssuedAt.Equal(was.IssuedAt)
+}
+
+// hurriedWithin is the time between two renewals of an environment under
+// which the keeper warns that its provider's tokens last too short (see
+// notePace).
+const hurriedWithin = time.Minute
+
+// notePace warns, once until its renewals come further apart again, that
+// env's renewal, which replaced was with rec, is followed by the next at
+// at, within hurriedWithin: a token file whose access tokens last two
+// seconds was renewed once a second, and a grant whose refresh tokens
+// last one at the engine's floor, without a word. No floor of the
+// keeper's would help: the token file would hold an expired token, or the
+// grant lapse. A renewal held by noteGain is told of there.
+func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Record, plan freshtoken.KeepAlivePlan, at time.Time) {
+	if !renewedNow(was, rec) {
+		return
+	}
+	now := k.now()
+	k.mu.Lock()
+	_, held := k.noGain[env]
+	told := k.hurried[env]
+	hurried := !held && !at.IsZero() && at.Sub(now) < hurriedWithin
+	put(&k.hurried, env, hurried)
+	k.mu.Unlock()
+	if !hurried || told {
+		return
+	}
+	cause, step := "the provider's tokens last so short", "raise their lifetime in the provider's settings"
+	switch {
+	case !plan.Deadline.IsZero() && !rec.RefreshExpiry.IsZero():
+		cause = "the provider's refresh tokens last " + rec.RefreshExpiry.Sub(rec.IssuedAt).Round(100*time.Millisecond).String()
+		step = "raise the refresh token lifetime in the provider's settings"
+	case k.tokenFile(env) != "" && !rec.Expiry.IsZero():
+		cause = "the provider's access tokens last " + rec.Expiry.Sub(rec.IssuedAt).Round(100*time.Millisecond).String() + ", and its token_file is kept fresh"
+		step = "raise the access token lifetime in the provider's settings, or, if the tools reading the token file can run a command instead, take token_file out and have them run `freshtoken token`, which renews only when asked"
+	}
+	if k.Suggesting != nil {
+		step = k.Suggesting(step)
+	}
+	k.Logger.Warn(fmt.Sprintf("keeper: this environment's renewals come every %s, more than once a minute, as %s: a provider that limits renewals may refuse some (FreeAgent allows 15 a minute); %s",
+		at.Sub(now).Round(100*time.Millisecond), cause, step), "env", env, "why", plan.Reason(), "next", at.Format(time.RFC3339))
 }
 
 // planned is the step after env's renewal, which replaced was with rec.
 func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any) step {
 	k.noteGain(ctx, env, was, rec, src.Plan(rec).At)
-	_, at, why := k.due(env, src, rec, settings)
+	plan, at, why := k.due(env, src, rec, settings)
+	k.notePace(ctx, env, was, rec, plan, at)
 	return step{at: at, asks: true, why: why}
 }
 
@@ -805,10 +856,7 @@ func (k *Keeper) open(ctx context.Context, env string, settings any) (*freshtoke
 		delete(k.sources, env)
 		return src, err
 	}
-	if k.sources == nil {
-		k.sources = map[string]openedSource{}
-	}
-	k.sources[env] = openedSource{src: src, settings: settings}
+	put(&k.sources, env, openedSource{src: src, settings: settings})
 	return src, nil
 }
 
@@ -839,7 +887,7 @@ func (k *Keeper) renewing(ctx context.Context, env string, settings any, src *fr
 // where FreeAgent allows 15.
 func (k *Keeper) afterFailure(env string, rec *store.Record, err error, look time.Duration) time.Duration {
 	var fe *freshtoken.Error
-	if k.TokenFile == nil || k.TokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() ||
+	if k.tokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() ||
 		!errors.As(err, &fe) || fe.RetryAt.IsZero() {
 		return look
 	}
@@ -917,9 +965,6 @@ const putBackWait = time.Second
 func (k *Keeper) hold(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.held == nil {
-		k.held = map[string]*store.Record{}
-	}
 	if rec == nil {
 		delete(k.held, env)
 		return
@@ -927,7 +972,7 @@ func (k *Keeper) hold(env string, rec *store.Record) {
 	if held := k.held[env]; held != nil && store.LaterCopy(held, rec) {
 		return
 	}
-	k.held[env] = rec
+	put(&k.held, env, rec)
 }
 
 // checkStore asks whether env's store (src's) is fit for its renewals
@@ -952,10 +997,7 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 		return
 	}
 	k.mu.Lock()
-	if k.storeChecked == nil {
-		k.storeChecked = map[string]storeCheck{}
-	}
-	k.storeChecked[env] = storeCheck{where: where, at: now, err: err}
+	put(&k.storeChecked, env, storeCheck{where: where, at: now, err: err})
 	k.mu.Unlock()
 	was := checked && last.where == where
 	switch {
@@ -982,6 +1024,22 @@ func (k *Keeper) unfitStore(env string, src *freshtoken.Source) error {
 	return nil
 }
 
+// tokenFile is the token file named for env, "" for none.
+func (k *Keeper) tokenFile(env string) string {
+	if k.TokenFile == nil {
+		return ""
+	}
+	return k.TokenFile(env)
+}
+
+// put sets (*m)[key] to v, making the map first if need be.
+func put[K comparable, V any](m *map[K]V, key K, v V) {
+	if *m == nil {
+		*m = map[K]V{}
+	}
+	(*m)[key] = v
+}
+
 func (k *Keeper) now() time.Time {
 	if k.Now == nil {
 		return time.Now()
@@ -998,1185 +1056,6 @@ func (k *Keeper) now() time.Time {
 // growing by a line every few seconds for each environment not logged in.
 const loginLook = 5 * time.Second
 
-// keptPerMinute is how many environments of one token endpoint the keeper
-// renews in any minute. An accountant's environments, one per client
-// company, all logged in at once by one FreeAgent user, expire together,
-// at each hour and after a night asleep: the keeper renewed them all in
-// the same second, and FreeAgent, which allows a user 15 token refreshes a
-// minute, answered the 16th and after with 429. Kept under 15, room is
-// left for a command or a proxy's client renewing meanwhile.
-const keptPerMinute = 12
-
-// tokenEndpoint names the token endpoint src's renewals go to: its
-// token_url, or its issuer's, which discovery finds.
-func tokenEndpoint(src *freshtoken.Source) string {
-	g := src.OwnGrant()
-	return cmp.Or(g.TokenURL, g.IssuerTokenURL, g.Issuer)
-}
-
-// pace is one token endpoint's renewals: when the keeper last began one
-// for each environment it serves (or saw one made elsewhere, see
-// renewedElsewhere), since when each environment waiting its turn has
-// waited, and each environment of it (see member), with the slots their
-// renewals are to be made at (see slot), nil until worked out again.
-type pace struct {
-	began   map[string]begun
-	waiting map[string]waiter
-	members map[string]member
-	slots   map[string]time.Time
-}
-
-// leave drops env from the environments of p's endpoint and those waiting
-// their turn there.
-func (p *pace) leave(env string) {
-	if _, ok := p.members[env]; ok {
-		delete(p.members, env)
-		p.slots = nil
-	}
-	delete(p.waiting, env)
-}
-
-// member is an environment of a token endpoint: the Source it was last
-// looked at through, when renewedElsewhere last read its record, and, as
-// its last look found, when its renewal is planned (zero for none) and how
-// far ahead of that it may be made to spread a crowd (see pullable).
-type member struct {
-	src  *freshtoken.Source
-	read time.Time
-	at   time.Time
-	pull time.Duration
-	// counted is when a look of its counted the renewals made elsewhere
-	// (see countElsewhere).
-	counted time.Time
-}
-
-// begun is a renewal begun: when, and whether before its turn, let in by
-// its lapse bound.
-type begun struct {
-	at    time.Time
-	early bool
-}
-
-// waiter is an environment waiting its turn: since when, and when it last
-// asked. One whose renewal a look finds no longer due is dropped (see
-// member); one that has not asked for waiterGone (its looks failing
-// before its plan was read) holds no renewal back.
-type waiter struct {
-	since, asked time.Time
-	// lapsingTold says it was told that its token file holds an expired
-	// token before its turn (see lapsingUntold).
-	lapsingTold bool
-}
-
-// lapsingUntold reports whether env, waiting its turn at endpoint, is yet
-// to be told that its token file holds an expired token meanwhile, and
-// notes it told: once a wait, not at every look. first reports whether no
-// other waiting there was told: a crowd's first is warned of, the others
-// told at --debug, as 30 environments after a night asleep warned 18
-// lines a morning, of a wait that ends by itself within minutes.
-func (k *Keeper) lapsingUntold(env, endpoint string) (untold, first bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p := k.paced[endpoint]
-	if p == nil {
-		return false, false
-	}
-	w, ok := p.waiting[env]
-	if !ok || w.lapsingTold {
-		return false, false
-	}
-	w.lapsingTold = true
-	p.waiting[env] = w
-	for name, other := range p.waiting {
-		if name != env && other.lapsingTold {
-			return true, false
-		}
-	}
-	return true, true
-}
-
-// waiterGone is how long an environment waiting its turn may go without
-// asking again before it is no longer counted as waiting: a turn is at
-// most a minute away, and a look may come a minute after it.
-const waiterGone = 2 * time.Minute
-
-// member notes env as one of endpoint's environments, looked at through
-// src, whose records renewedElsewhere reads, its renewal planned at at,
-// and which may be pulled that far ahead (see slot); and as no other
-// endpoint's. An environment whose token_url was edited stayed one of its
-// old endpoint's, waiting its turn there, ahead of the others, for two
-// minutes, and read for renewals there until it was removed. Its renewals
-// begun there still count there for their minute. One whose renewal is
-// not due (done by another process sharing the store, or its plan moved)
-// waits its turn no more, and holds none back.
-func (k *Keeper) member(env, endpoint string, src *freshtoken.Source, at time.Time, pull time.Duration) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for other, p := range k.paced {
-		if other != endpoint {
-			p.leave(env)
-		}
-	}
-	p := k.paceOf(endpoint)
-	if at.IsZero() || k.now().Before(at) {
-		delete(p.waiting, env)
-	}
-	m, ok := p.members[env]
-	if !ok || !m.at.Equal(at) || m.pull != pull {
-		p.slots = nil
-	}
-	m.src, m.at, m.pull = src, at, pull
-	p.members[env] = m
-}
-
-// spacing is the time between renewals that keeps them keptPerMinute a
-// minute.
-const spacing = time.Minute / keptPerMinute
-
-// slot is when env's renewal, not yet due, is to be made so that the
-// renewals of endpoint's environments falling due together are spread
-// spacing apart, never held past their plans: taken from the last planned
-// back, each is made at its plan, or a spacing before the next one's if
-// that is sooner, but no further ahead of its plan than its pull. Made so,
-// they fall due spread the next time too. Zero when env's is not planned
-// yet. 30 environments logged in together, their token files renewed the
-// default minute ahead, all fell due in the same second of each hour;
-// pacing could hold none past 30 s (half the minute left), so all 30 were
-// sent within it, and a provider allowing 15 a minute answered 429s.
-//
-// A slot depends on the plans after it alone, so the endpoint's are worked
-// out again only once a plan changes (see member), not at each look, which
-// for 2000 environments planned together would take seconds of the
-// machine a minute.
-func (k *Keeper) slot(env, endpoint string) time.Time {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p := k.paceOf(endpoint)
-	if p.slots == nil {
-		p.slots = slotsOf(p.members)
-	}
-	return p.slots[env]
-}
-
-// slotsOf works out the slots of members' renewals (see slot).
-func slotsOf(members map[string]member) map[string]time.Time {
-	type planned struct {
-		env  string
-		at   time.Time
-		pull time.Duration
-	}
-	var crowd []planned
-	for env, m := range members {
-		if !m.at.IsZero() {
-			crowd = append(crowd, planned{env, m.at, m.pull})
-		}
-	}
-	slices.SortFunc(crowd, func(a, b planned) int {
-		if c := b.at.Compare(a.at); c != 0 {
-			return c
-		}
-		return strings.Compare(b.env, a.env)
-	})
-	slots := make(map[string]time.Time, len(crowd))
-	var next time.Time
-	for _, c := range crowd {
-		at := c.at
-		if before := next.Add(-spacing); !next.IsZero() && before.Before(at) {
-			at = c.at.Add(-c.pull)
-			if before.After(at) {
-				at = before
-			}
-		}
-		slots[c.env] = at
-		next = at
-	}
-	return slots
-}
-
-// pullable is how far ahead of its plan (at) env's renewal may be made to
-// spread a crowd (see slot): as far as its tokens allow (plan.Ahead), but
-// not at all while a rejected client waits (at is not the plan's) or its
-// renewals fail.
-func (k *Keeper) pullable(env string, plan freshtoken.KeepAlivePlan, at time.Time) time.Duration {
-	if !at.Equal(plan.At) {
-		return 0
-	}
-	k.mu.Lock()
-	_, failing := k.failing[env]
-	k.mu.Unlock()
-	if failing {
-		return 0
-	}
-	return plan.Ahead
-}
-
-// pulled reports whether env's renewal, not yet due, may be made now,
-// ahead of its plan, and notes it begun if so: only into a place of the
-// minute that no renewal made, nor any waiting its turn, takes (see place).
-func (k *Keeper) pulled(env, endpoint string) bool {
-	now := k.now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p := k.paceOf(endpoint)
-	if p.place(env, now).After(now) {
-		return false
-	}
-	p.began[env] = begun{at: now}
-	return true
-}
-
-// paceOf is endpoint's renewals, made when first asked. The caller holds k.mu.
-func (k *Keeper) paceOf(endpoint string) *pace {
-	if k.paced == nil {
-		k.paced = map[string]*pace{}
-	}
-	p := k.paced[endpoint]
-	if p == nil {
-		p = &pace{began: map[string]begun{}, waiting: map[string]waiter{}, members: map[string]member{}}
-		k.paced[endpoint] = p
-	}
-	return p
-}
-
-// turn is when env's renewal, now due, at endpoint may begin: its place
-// of the minute (see place), or now, noted as begun, when that is now or
-// waiting for it would take more than half the time left until what the
-// renewal keeps alive lapses (lapses, zero when it has lapsed already):
-// the rest is left for retries should it fail. Held until its turn, a
-// grant's refresh token or idle limit lapsed (a log-in needed), and so did
-// the token file's access token, every hour for minutes, in a fleet of
-// users on one app whose limit is each user's: pacing is a courtesy to the
-// provider, and a 429 is retried, but a lapse is what a person meets. A
-// renewal so let in before its turn takes no place of those waiting
-// already: twelve environments whose tokens last seconds, each let in so,
-// kept the minute full, and one whose token file had lapsed (no bound)
-// waited for ever. Its keeper asks again sooner than its turn all the same
-// (see aheadLook), in case those ahead go.
-func (k *Keeper) turn(env, endpoint string, lapses time.Time) time.Time {
-	now := k.now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p := k.paceOf(endpoint)
-	turn := p.place(env, now)
-	if early := turn.After(now); !early || !lapses.IsZero() && 2*turn.Sub(now) > lapses.Sub(now) {
-		p.began[env] = begun{at: now, early: early}
-		delete(p.waiting, env)
-		return now
-	}
-	me, waited := p.waiting[env]
-	if !waited {
-		me.since = now
-	}
-	me.asked = now
-	p.waiting[env] = me
-	return turn
-}
-
-// place is when env's renewal at p's endpoint may take a place of the
-// minute: now, unless keptPerMinute other environments began theirs in the
-// minute before, counting those that have waited their turn longer than env
-// (all of them, when env is not waiting); then when enough of theirs are a
-// minute old. One environment's own renewals are not held back for its
-// own: the engine keeps them at most one a second, and its token's
-// lifetime sets their pace. But an environment waiting its turn goes
-// before one renewing again: environments whose tokens last seconds, each
-// renewed as they expired, kept the minute full, and the others waited for
-// ever. A renewal or a wait noted after now was noted before the clock was
-// set back, and no longer counts. A place past the places of this minute
-// is counted from the places as those ahead take them: told to ask again
-// in 5 s, such a renewal was let in by its lapse bound only in the last
-// 10 s before it lapsed, and its warning named a turn 5 s away that came
-// minutes later. The caller holds k.mu.
-func (p *pace) place(env string, now time.Time) time.Time {
-	for other, w := range p.waiting {
-		if w.asked.After(now) || now.Sub(w.asked) >= waiterGone {
-			delete(p.waiting, other)
-		}
-	}
-	me, waited := p.waiting[env]
-	var recent []time.Time
-	for other, b := range p.began {
-		switch {
-		case b.at.After(now) || now.Sub(b.at) >= time.Minute:
-			delete(p.began, other)
-		case other == env:
-		case b.early && waited && !b.at.Before(me.since):
-			// Let in by its lapse bound while env waited: it takes
-			// no place of env's.
-		default:
-			recent = append(recent, b.at)
-		}
-	}
-	ahead := 0
-	for other, w := range p.waiting {
-		if other != env && (!waited || w.since.Before(me.since) || w.since.Equal(me.since) && other < env) {
-			ahead++
-		}
-	}
-	if len(recent)+ahead < keptPerMinute {
-		return now
-	}
-	// The minute's places, each free again a minute after it was taken
-	// (those free now are taken now by those ahead), go to those ahead as
-	// they free, in turn, then env: its place is the q-th to free. Each
-	// taken again is taken when it frees, and frees a minute after.
-	places := recent
-	for len(places) < keptPerMinute {
-		places = append(places, now)
-	}
-	slices.SortFunc(places, time.Time.Compare)
-	q := len(recent) - keptPerMinute + ahead
-	for len(places) <= q {
-		places = append(places, places[len(places)-keptPerMinute].Add(time.Minute))
-	}
-	return places[q].Add(time.Minute)
-}
-
-// renewedElsewhere counts, as begun at endpoint, the renewals of its
-// environments in the minute before now that their records in the store
-// show and this keeper did not begin: another keeper's sharing the store
-// (the service and a proxy started by hand, machines on one Redis), or a
-// command's. Each keeper paced only its own: two renewed 24 in a minute
-// at one token endpoint. Nothing new is stored, so nothing new can fail:
-// a record that cannot be read back (ErrCorrupt; the reading stopped
-// there, and the renewals after it went uncounted) or was renewed by a
-// clock ahead of this one counts for nothing, and a store that fails a
-// read otherwise is read no further, by this look nor any within
-// aheadLook, so that one out of reach does not hold each renewal for a
-// time-out more. Each record is read
-// at most once an aheadLook: read at each look of each environment due,
-// every aheadLook for each waiting its turn, 200 environments on a file
-// store took three quarters of a second of the machine's every 5 s,
-// growing as the square of their number. Nor does one look read for
-// longer than elsewhereWait: the due renewal waits for the reading, and
-// 100 records read one after another from a Redis far away held it a
-// minute, past its token's expiry; the records left are read at the looks
-// after. A renewal sent but not yet stored, or stored since its record was
-// read, or whose record is yet to be read, is not seen: keepers renewing
-// within moments of each other may pass the limit.
-func (k *Keeper) renewedElsewhere(ctx context.Context, endpoint string) {
-	now := k.now()
-	k.mu.Lock()
-	names := slices.Collect(maps.Keys(k.paceOf(endpoint).members))
-	k.mu.Unlock()
-	for _, name := range names {
-		if k.now().Sub(now) >= elsewhereWait {
-			return
-		}
-		src := k.toRead(endpoint, name, now)
-		if src == nil {
-			continue
-		}
-		rec, err := src.Record(ctx)
-		if err != nil && !errors.Is(err, store.ErrCorrupt) {
-			for _, rest := range names {
-				k.toRead(endpoint, rest, now) // by no look within aheadLook either
-			}
-			return
-		}
-		if rec == nil || src.CheckGrant(rec) != nil || rec.RenewedAt.After(now) || now.Sub(rec.RenewedAt) >= time.Minute {
-			continue
-		}
-		k.mu.Lock()
-		p := k.paceOf(endpoint)
-		if b, ok := p.began[name]; !ok || b.at.After(now) || now.Sub(b.at) >= time.Minute {
-			p.began[name] = begun{at: rec.RenewedAt}
-		}
-		k.mu.Unlock()
-	}
-}
-
-// readAhead is how long before a renewal its watch looks to count the
-// renewals made elsewhere (see countElsewhere), less than aheadLook.
-const readAhead = 2 * time.Second
-
-// countElsewhere counts the renewals made elsewhere (renewedElsewhere)
-// before env's renewal asks for a place in the minute, unless a look of
-// env's counted them within aheadLook: one readAhead before the renewal
-// (see untilNext), so that on a store slow to answer the renewal waits for
-// no reading (it waited up to elsewhereWait for one).
-func (k *Keeper) countElsewhere(ctx context.Context, env, endpoint string) {
-	now := k.now()
-	k.mu.Lock()
-	counted := k.paceOf(endpoint).members[env].counted
-	k.mu.Unlock()
-	if !counted.IsZero() && !counted.After(now) && now.Sub(counted) < aheadLook {
-		return
-	}
-	k.renewedElsewhere(ctx, endpoint)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p := k.paceOf(endpoint)
-	if m, ok := p.members[env]; ok {
-		m.counted = now
-		p.members[env] = m
-	}
-}
-
-// elsewhereWait is how long a look reads records at most for the
-// renewals made elsewhere before its due renewal takes its turn (see
-// renewedElsewhere), as putBackWait bounds a put-back.
-const elsewhereWait = time.Second
-
-// toRead is the Source to read name's record through for
-// renewedElsewhere at now, noted read, so that no look reads it again
-// within aheadLook; nil when name is no longer an environment of
-// endpoint's, its renewal in the minute is counted already, or its record
-// was read within aheadLook (by another environment's look meanwhile).
-func (k *Keeper) toRead(endpoint, name string, now time.Time) *freshtoken.Source {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	p := k.paceOf(endpoint)
-	m, ok := p.members[name]
-	if !ok {
-		return nil
-	}
-	if b, ok := p.began[name]; ok && !b.at.After(now) && now.Sub(b.at) < time.Minute {
-		return nil // counted already
-	}
-	if !m.read.After(now) && now.Sub(m.read) < aheadLook {
-		return nil // read lately
-	}
-	m.read = now
-	p.members[name] = m
-	return m.src
-}
-
-// aheadLook is how soon at most an environment waiting its turn asks
-// again for it: those ahead of it may go (renewed elsewhere, or no longer
-// due), and its place come sooner.
-const aheadLook = 5 * time.Second
-
-// minWait keeps a plan that stays due (the engine renews a grant at most
-// once a second) from spinning the keeper, without sleeping past a plan.
+// minWait keeps a plan that stays due from spinning the keeper, without
+// sleeping past a plan.
 const minWait = 100 * time.Millisecond
-
-// tokenFileLockWait is the longest the keeper waits for a token file's
-// lock (see lockTokenFile), which its holders keep for moments: one held
-// longer is held by a process stopped (Ctrl-Z) or hung, and the file is
-// written without it.
-var tokenFileLockWait = 10 * time.Second
-
-// noteFailure remembers since when, and why, env's renewals fail (err;
-// rec, the record a renewal that failed left stored, nil if reading the
-// configuration or the tokens failed), and forgets it when they work (err
-// nil). The provider ending the grant or rejecting the client is noted in
-// the record, and told as such first.
-func (k *Keeper) noteFailure(env string, err error, rec *store.Record) {
-	k.note(&k.failing, env, err, rec != nil)
-	if err == nil {
-		return
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	f := k.failing[env]
-	if rec != nil {
-		f.issued = rec.IssuedAt
-	}
-	if lost := tokenerr.LostIn(err); lost != "" {
-		f.lost = lost
-	}
-	k.failing[env] = f
-}
-
-// noteWrite remembers since when, and why, env's token file cannot be
-// written (err), and forgets it when it was, or needs not be (err nil).
-func (k *Keeper) noteWrite(env string, err error) {
-	k.note(&k.unwritten, env, err, false)
-}
-
-// note records in *m env's failure err, which began now unless it goes
-// on, or forgets it when err is nil.
-func (k *Keeper) note(m *map[string]failure, env string, err error, renewing bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if err == nil {
-		delete(*m, env)
-		return
-	}
-	if *m == nil {
-		*m = map[string]failure{}
-	}
-	f, ok := (*m)[env]
-	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
-		f.since, f.asleep = k.now(), 0
-	}
-	f.err, f.renewing = err, renewing
-	(*m)[env] = f
-}
-
-// noteRejected remembers err if it is the provider rejecting env's client
-// where there is no record (rec) to hold it, and forgets it on success.
-func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.rejected == nil {
-		k.rejected = map[string]*store.Problem{}
-	}
-	switch {
-	case err == nil:
-		delete(k.rejected, env)
-		delete(k.rejectedWith, env)
-	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		kind := store.ProblemClientRejected
-		if errors.Is(err, tokenerr.ErrOwnRefusal) {
-			kind = store.ProblemRefused
-		}
-		k.rejected[env] = &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
-	}
-}
-
-// noteRead forgets env's failures once its configuration and tokens were
-// read (rec), when they were failures to read them, or when rec holds
-// other tokens than the last renewal that failed left: another process or
-// machine renewed, or someone logged in. Told by the tokens' issue time
-// changing, not by its being after the failures began, which another
-// machine's clock, set behind, would hide.
-func (k *Keeper) noteRead(env string, rec *store.Record) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && !rec.IssuedAt.Equal(f.issued)) {
-		delete(k.failing, env)
-	}
-}
-
-// rejection is the provider's rejection of env's client, as its record
-// rec notes it, or as the keeper noted it where there is no record; nil
-// when there is none.
-func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
-	if rec != nil {
-		if rec.Problem != nil && (rec.Problem.Kind == store.ProblemClientRejected || rec.Problem.Kind == store.ProblemRefused) {
-			return rec.Problem
-		}
-		return nil
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.rejected[env]
-}
-
-// settings is env's settings as they stand now (Settings), or nil when
-// there is no telling.
-func (k *Keeper) settings(env string) any {
-	if k.Settings == nil {
-		return nil
-	}
-	return k.Settings(env)
-}
-
-// rejectedAt remembers settings as those env's client was rejected with,
-// in the rejection p: the keeper's own renewal was (again: true), or p was
-// not seen before. A rejection noted again keeps its time when the record
-// could not be written; the settings it stands against are still these.
-func (k *Keeper) rejectedAt(env string, p *store.Problem, settings any, again bool) {
-	if settings == nil {
-		return // no telling: a later look's are taken
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if w, ok := k.rejectedWith[env]; ok && w.at.Equal(p.At) && !again {
-		return
-	}
-	if k.rejectedWith == nil {
-		k.rejectedWith = map[string]settingsAt{}
-	}
-	k.rejectedWith[env] = settingsAt{at: p.At, settings: settings}
-}
-
-// editedSince reports whether env's settings now differ from those its
-// client was rejected with, in the rejection p. A rejection not seen
-// before (noted by another process) is taken to stand against the
-// settings of now; settings that cannot be read are no edit.
-func (k *Keeper) editedSince(env string, p *store.Problem, now any) bool {
-	if now == nil {
-		return false
-	}
-	k.rejectedAt(env, p, now, false)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	was := k.rejectedWith[env].settings
-	return was != nil && !reflect.DeepEqual(was, now)
-}
-
-// noticeTime is how a notice writes a time.
-const noticeTime = "2006-01-02 15:04 MST"
-
-// checkClient is msg, the provider's rejection of env's client, and the
-// next step, naming where its client secret comes from (SecretWhere);
-// none when msg says what to check itself (a token URL where no endpoint
-// is).
-func (k *Keeper) checkClient(env, msg string) string {
-	if failures.NamesItsCheck(msg) {
-		return msg
-	}
-	where := ""
-	if k.SecretWhere != nil {
-		where = k.SecretWhere(env)
-	}
-	return msg + "; " + failures.CheckClient(where)
-}
-
-// tell passes env's state, as rec and the keeper's own failures show it,
-// to the notifier; src may be nil when rec is.
-func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
-	if k.Notify == nil {
-		return
-	}
-	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
-	ours := rec != nil && src.CheckGrant(rec) == nil
-	k.mu.Lock()
-	failing, failed := k.failing[env]
-	unwritten, unwrote := k.unwritten[env]
-	rejected := k.rejected[env]
-	k.mu.Unlock()
-	unfit := k.unfitStore(env, src)
-	var keptBy *keptElsewhereError
-	failed = failed && failing.lasted(k.now()) >= failingFor
-	unwrote = unwrote && unwritten.lasted(k.now()) >= failingFor
-	event, msg := "", ""
-	switch {
-	case rec == nil && rejected != nil && rejected.Kind == store.ProblemRefused:
-		event, msg = notify.RenewalRefused, strings.TrimPrefix(rejected.Message, env+": ")
-	case rec == nil && rejected != nil:
-		event, msg = notify.ClientRejected, k.checkClient(env, strings.TrimPrefix(rejected.Message, env+": "))
-	case rec != nil && !ours:
-		// An edit of client_id, token_url or issuer: the tokens are never
-		// used, and only a log-in helps.
-		event, msg = notify.GrantEnded, "the stored tokens belong to another client, token endpoint, grant, audience or resource than the configuration names, so they are not used"+login
-	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
-		event, msg = notify.GrantEnded, rec.Problem.Message+"; "+failures.LoginStep(rec.Problem.Message, env)
-	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
-		event, msg = notify.ClientRejected, k.checkClient(env, rec.Problem.Message)
-	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemRefused:
-		event, msg = notify.RenewalRefused, rec.Problem.Message
-	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
-		// A log-in that brought no refresh token ends with its access token.
-		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login
-	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
-		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
-			rec.RefreshExpiry.Local().Format(noticeTime), login)
-	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
-		// "since", not "for": the notice stays as first told while the
-		// failures go on.
-		kept := tokenerr.Kept(rec)
-		if failing.lost != "" {
-			kept = tokenerr.KeptThen(rec, failing.lost, "", "renewals go on")
-		}
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), kept)
-	case failed:
-		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
-	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):
-		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s has been written by something else too since %s, with other tokens than this environment's, so its readers may get those; if another freshtoken configuration (a service's, another proxy's) names it, give each a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime))
-	case unwrote && errors.As(unwritten.err, &keptBy):
-		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s is not written since %s, as it holds the token that %s keeps there; give each environment a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), keptBy.other)
-	case unwrote:
-		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
-	case unfit != nil:
-		// Told as soon as found, not 15 minutes later, but after a
-		// failure that lasts: a store unfit in a way that still renews (a
-		// Redis that evicts keys, a user without +pttl) would hide
-		// renewals failing for another reason, the provider down for
-		// hours; renewals failing for the store's are told with its words.
-		event, msg = notify.StoreUnfit, "the token store is not set up as renewals need: "+strings.TrimPrefix(unfit.Error(), env+": ")
-	}
-	if msg != "" {
-		msg = env + ": " + msg
-	}
-	// A grant's end is the end of the tokens one log-in or renewal issued,
-	// which their issue time names: another end, after a log-in between
-	// two looks, is told too, and the same end read again (a renewal
-	// refused again, --force) is not. A rejection of the client is named
-	// so too: it lasts until a renewal or a log-in succeeds, which issues
-	// other tokens, so a rejection after one (fixed, then rejected again
-	// between two looks) is told too; the same rejection noted again (the
-	// keeper's hourly try, a command's renewal, a log-in rejected too)
-	// keeps the tokens, and is not, nor at a restart's tries, unlike the
-	// time of the rejection, noted anew at each. Another client's tokens
-	// are one state however often that client renews them; a rejection
-	// with no tokens stored ends only with the keeper's own success.
-	occurrence := ""
-	if (event == notify.GrantEnded || event == notify.ClientRejected || event == notify.RenewalRefused) && ours {
-		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
-	}
-	if k.Suggesting != nil {
-		msg = k.Suggesting(msg)
-	}
-	k.Notify.SetOccurrence(ctx, env, event, occurrence, msg)
-}
-
-// writeTokenFile puts rec's access token in env's token file, if it has
-// one, the file does not hold it already (it may have been removed or
-// changed under the keeper) and an HTTP header can carry it: a temp file,
-// 0600, synced, renamed over the old one, so a reader sees the old token
-// or the new one, never a part. It reads src's store again under the token
-// file's lock first (see lockTokenFile): tokens a log-out or a remove
-// deleted since rec was read leave nothing written, and tokens renewed
-// since are the ones written; one written without the lock (held by a
-// stopped or hung process) is read once more after, and a token a log-out
-// forgot meanwhile is taken back. A file that holds the token another
-// configuration's environment's keeper keeps there is left to it, and
-// warned of once.
-func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) {
-	if k.TokenFile == nil || rec == nil || rec.AccessToken == "" {
-		return
-	}
-	path := k.TokenFile(env)
-	// The grant is live: a removal failing at a later grant's end is told
-	// again, whoever writes this one's token there (another keeper of the
-	// same configuration may have, and this one then writes nothing).
-	k.mu.Lock()
-	delete(k.unremoved, path)
-	k.mu.Unlock()
-	if path != "" {
-		k.clearLitter(path)
-	}
-	if path == "" {
-		k.noteWrite(env, nil)
-		return
-	}
-	if holds(path, rec.AccessToken+"\n") {
-		k.noteWrite(env, nil)
-		k.keeps(env, path, rec.AccessToken+"\n")
-		return
-	}
-	if k.Refuse != nil {
-		if why := k.Refuse(path); why != "" {
-			k.noteWrite(env, errors.New(why))
-			k.Logger.Warn("keeper: the token file is not written", "env", env, "path", path, "error", why)
-			return
-		}
-	}
-	if err := foreignFile(path); err != nil {
-		k.noteWrite(env, err)
-		k.Logger.Warn("keeper: the token file names a file of something else, which it does not replace", "env", env, "path", path, "error", err.Error())
-		return
-	}
-	if k.beforeLock != nil {
-		k.beforeLock()
-	}
-	// A lock held past tokenFileLockWait is one a stopped or hung process
-	// holds: waiting on, the environment would go unrenewed, unsaid.
-	waitFor, stop := context.WithTimeout(ctx, tokenFileLockWait)
-	unlock, err := lockTokenFile(waitFor, k.Ledger, path)
-	held := waitFor.Err() != nil
-	stop()
-	k.mu.Lock()
-	warned := k.lockHeld[path]
-	if held && err != nil {
-		if k.lockHeld == nil {
-			k.lockHeld = map[string]bool{}
-		}
-		k.lockHeld[path] = true
-	} else if err == nil {
-		delete(k.lockHeld, path)
-	}
-	k.mu.Unlock()
-	unlocked := err != nil
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return
-	case err != nil && held:
-		if !warned {
-			k.Logger.Warn(fmt.Sprintf("keeper: the token file's lock has been held for %s, by a freshtoken (logout, remove or keeper) that is stopped or hung: resume or end it; the token file is written without the lock meanwhile", tokenFileLockWait), "env", env, "path", path)
-		}
-		unlock = func(bool) {}
-	case err != nil:
-		k.Logger.Debug("keeper: the token file's lock could not be taken; writing it without", "env", env, "path", path, "error", err.Error())
-		unlock = func(bool) {}
-	}
-	defer unlock(false)
-	stored, err := src.Record(ctx)
-	if err != nil || !liveTokens(src, stored) {
-		// Logged out or replaced since rec was read: the next look
-		// removes the file, or writes the new log-in's token.
-		k.Logger.Debug("keeper: the tokens changed as their token file was to be written; it is left to the next look", "env", env, "path", path)
-		return
-	}
-	rec = stored
-	content := rec.AccessToken + "\n"
-	if holds(path, content) {
-		k.noteWrite(env, nil)
-		k.keeps(env, path, content)
-		return
-	}
-	if !httpx.PrintableASCII(rec.AccessToken) {
-		// A line break in it would reach a script's request as a header
-		// of its own; the next renewal may bring a usable token.
-		k.Logger.Warn("keeper: the provider issued an access token holding control or non-ASCII characters, which no HTTP header can carry; the token file is left as it was", "env", env, "path", path)
-		return
-	}
-	by := k.owner(env)
-	if other, kept := keptFor(k.Ledger, path, by, k.now()); kept {
-		k.keptForAnother(env, path, by, other)
-		return
-	}
-	if k.beforeWrite != nil {
-		k.beforeWrite()
-	}
-	shared := k.writtenByAnother(path, content)
-	if err := atomicfile.Write(path, []byte(content), atomicfile.Options{}); err != nil {
-		err = unwritableBecause(path, err)
-		// Warned when it starts or its reason changes, not at every look
-		// (a line a minute in the journal for as long as a disk was full).
-		k.mu.Lock()
-		was, failing := k.unwritten[env]
-		k.mu.Unlock()
-		k.noteWrite(env, err)
-		if !failing || was.err.Error() != err.Error() {
-			k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
-		}
-		return
-	}
-	if shared {
-		k.mu.Lock()
-		again := errors.Is(k.unwritten[env].err, errSharedTokenFile)
-		k.mu.Unlock()
-		if !again {
-			k.Logger.Warn("keeper: the token file held another token than the one this freshtoken wrote there: something else writes it too, such as a freshtoken with another configuration naming the same token_file, so its readers may get that one's token; it is written again, but give each a token_file of its own", "env", env, "path", path)
-		}
-		k.noteWrite(env, errSharedTokenFile)
-	} else {
-		k.noteWrite(env, nil)
-	}
-	if err := noteWritten(k.Ledger, path, content, by, rec.Expiry); err != nil {
-		k.Logger.Debug("keeper: what the token file holds could not be noted; a log-out removes it only while it holds the stored token", "env", env, "path", path, "error", err.Error())
-	}
-	if unlocked {
-		// A log-out or a remove between the read above and the write,
-		// not held off by the lock, removed the file before it was
-		// written: read again, and take back a logged-out token.
-		if again, err := src.Record(ctx); err == nil && !liveTokens(src, again) && holds(path, content) {
-			os.Remove(path)
-			forgetNote(k.Ledger, path)
-			k.Logger.Debug("keeper: the tokens were forgotten as their token file was written without its lock; it is removed", "env", env, "path", path)
-			return
-		}
-	}
-	k.keeps(env, path, content)
-	k.Logger.Debug("keeper: token file written", "env", env, "path", path)
-}
-
-// keeps notes content, env's stored access token as its token file at path
-// holds it, as what the keeper keeps there: written by it, or found there
-// already, written by another keeper of the same configuration (the
-// service and a proxy started by hand), as it would have written it. One
-// found so and not noted was, at this keeper's next write, another
-// writer's token: two keepers of one grant were told that something else
-// writes their token file (see writtenByAnother).
-func (k *Keeper) keeps(env, path, content string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.wrote == nil {
-		k.wrote = map[string]string{}
-	}
-	k.wrote[path] = content
-	if k.paths == nil {
-		k.paths = map[string]string{}
-	}
-	k.paths[env] = path
-}
-
-// liveTokens reports whether stored, src's record, holds an access token
-// of its grant to write to a token file: none once the tokens were logged
-// out or replaced, or the grant ended.
-func liveTokens(src *freshtoken.Source, stored *store.Record) bool {
-	return stored != nil && src.CheckGrant(stored) == nil && !grantEnded(stored) && stored.AccessToken != ""
-}
-
-// owner is the Owner of env's token file: env of the keeper's
-// configuration.
-func (k *Keeper) owner(env string) Owner { return NewOwner(k.Config, env) }
-
-// keptForAnother notes that env's token file, at path, is not written as
-// it holds the token the keeper of other (another configuration's
-// environment) keeps there, and warns of it once while it lasts: two
-// keepers writing one file each put their own token back at every look,
-// and its readers got either environment's.
-func (k *Keeper) keptForAnother(env, path string, by, other Owner) {
-	err := &keptElsewhereError{other: other}
-	k.mu.Lock()
-	var was *keptElsewhereError
-	again := errors.As(k.unwritten[env].err, &was) && was.other == other
-	k.mu.Unlock()
-	k.noteWrite(env, err)
-	if !again {
-		k.Logger.Warn("keeper: the token file holds the token that "+other.String()+" keeps there, so this environment's is not written there; give each environment a token_file of its own (or delete the file, if that configuration is no longer used)",
-			"env", env, "config", by.Config, "path", path)
-	}
-}
-
-// keptElsewhereError is noted as a token file's failure while it holds
-// the token another configuration's environment keeps there.
-type keptElsewhereError struct{ other Owner }
-
-func (e *keptElsewhereError) Error() string {
-	return "it holds the token that " + e.other.String() + " keeps there; give each environment a token_file of its own"
-}
-
-// unwritableBecause is err, a write of the token file at path that failed,
-// as a person can act on it: a folder that does not exist, or on a disk
-// mounted read-only, or a full disk, a folder at path or a file in place
-// of its folder, named with what to do; any other reason names the folder
-// and the system's words, never the temp file. Go's words named the
-// temp file the write failed at (open /run/x/.token.tmp-651581525: no
-// such file or directory), a name the person never gave.
-func unwritableBecause(path string, err error) error {
-	dir := filepath.Dir(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
-			return fmt.Errorf("its folder %s does not exist; make it, or name a token_file in a folder that does", dir)
-		}
-	case errors.Is(err, syscall.EROFS):
-		return fmt.Errorf("its folder %s is on a disk mounted read-only; name a token_file on one that can be written", dir)
-	case atomicfile.DiskFull(err):
-		return fmt.Errorf("the disk of its folder %s %s; %s", dir, atomicfile.IsFull(err), atomicfile.FreeSome(err, dir, ""))
-	}
-	if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() {
-		// Made since the configuration was read (it is refused there):
-		// Go's words named a new temp file at each look, "rename
-		// …/.token.tmp-412637872 …: file exists".
-		return fmt.Errorf("%s is a folder now; remove it, or name a token_file in it, such as %s", path, filepath.Join(path, "token"))
-	}
-	if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
-		return fmt.Errorf("its folder %s is a file now; remove it and make the folder, or name a token_file in a folder", dir)
-	}
-	// The system's reason alone: Go's words name the temp file, a new
-	// one at each look, so the warning given once per reason came at
-	// every look.
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return fmt.Errorf("it cannot be written in its folder %s (%v)", dir, errno)
-	}
-	return err
-}
-
-// errSharedTokenFile is noted as a token file's failure while something
-// else keeps writing other tokens to it (see writtenByAnother).
-var errSharedTokenFile = errors.New("something else writes other tokens to it too")
-
-// writtenByAnother reports whether the token file at path, which the
-// keeper is about to write content to, holds something else than what
-// the keeper last wrote there and than content: another writer changed it
-// since. Two freshtoken processes with other configurations (a service
-// and a proxy started by hand) naming one token_file each put their own
-// environment's token back at every look, and its readers get either.
-func (k *Keeper) writtenByAnother(path, content string) bool {
-	k.mu.Lock()
-	last, ok := k.wrote[path]
-	k.mu.Unlock()
-	if !ok {
-		return false
-	}
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > maxTokenFile {
-		return false
-	}
-	b, err := os.ReadFile(path)
-	return err == nil && string(b) != last && string(b) != content
-}
-
-// leaveTokenFile removes the token file the keeper last wrote for env
-// when env's token file is now another, at path, or none (""): token_file
-// was moved or taken out, or env taken out of the configuration. It goes
-// only if it still holds what the keeper wrote there, and no other
-// environment's token file is there: an access token nothing keeps
-// current any more is not left behind, usable until it expires.
-func (k *Keeper) leaveTokenFile(env, path string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	old, ok := k.paths[env]
-	if !ok || old == path {
-		return
-	}
-	delete(k.paths, env)
-	for _, p := range k.paths {
-		if p == old {
-			return
-		}
-	}
-	content, ok := k.wrote[old]
-	delete(k.wrote, old)
-	if !ok || !holds(old, content) {
-		return
-	}
-	if err := os.Remove(old); err != nil {
-		k.Logger.Warn("keeper: cannot remove the token file the configuration no longer names; remove it yourself", "env", env, "path", old, "error", err.Error())
-		return
-	}
-	forgetNote(k.Ledger, old)
-	k.Logger.Info("keeper: token file removed, as the configuration no longer names it", "env", env, "path", old)
-}
-
-// maxTokenFile is the most a file the keeper replaces may hold: more is
-// something else than a token.
-const maxTokenFile = 64 << 10
-
-// foreignFile says why the file at path is something else than a token
-// file the keeper may replace, or nil: a token_file mistyped or misread as
-// a file to update (~/.netrc, a script's settings) names a file of
-// several lines, which replacing it whole with a token would destroy.
-func foreignFile(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return nil
-	}
-	if fi.Size() > maxTokenFile {
-		return fmt.Errorf("it holds %d bytes, not a token; move it away, or name another token_file", fi.Size())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("it cannot be read (%v), so it may not be a token file; move it away, or name another token_file", errors.Unwrap(err))
-	}
-	if i := bytes.IndexByte(bytes.TrimRight(b, "\n"), '\n'); i >= 0 {
-		return errors.New("it holds several lines, not a token; move it away, or name another token_file")
-	}
-	return nil
-}
-
-// removeTokenFile removes env's token file once its tokens are gone (a
-// log-out, the store's folder removed), or are another client's (an edit
-// of the configuration), if it holds what the keeper wrote there: never a
-// file of someone else's.
-func (k *Keeper) removeTokenFile(env string, gone bool) {
-	k.noteWrite(env, nil)
-	if k.TokenFile == nil {
-		return
-	}
-	path := k.TokenFile(env)
-	if path != "" {
-		k.clearLitter(path)
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if content, ok := k.wrote[path]; !ok || !holds(path, content) {
-		return
-	}
-	if err := os.Remove(path); err != nil {
-		k.Logger.Warn("keeper: cannot remove the token file of an environment that has no tokens of its own; remove it yourself", "env", env, "path", path, "error", err.Error())
-		return
-	}
-	forgetNote(k.Ledger, path)
-	delete(k.wrote, path)
-	delete(k.paths, env)
-	if !gone {
-		k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
-		return
-	}
-	// Told: its readers fail from now on, and a log-out is not the only
-	// way tokens go (a store's folder removed, a Redis emptied).
-	msg := fmt.Sprintf("keeper: token file removed, as the store holds the environment's tokens no more; it is written again after `freshtoken login -e %s`", env)
-	if k.Suggesting != nil {
-		msg = k.Suggesting(msg) // the log-in of this configuration, not the default one's
-	}
-	k.Logger.Info(msg, "env", env, "path", path)
-}
-
-// grantEnded reports whether rec notes that the provider ended its grant:
-// its access token is served to no one (see freshtoken.Source.Token).
-func grantEnded(rec *store.Record) bool {
-	return rec != nil && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded
-}
-
-// removeEndedTokenFile removes env's token file once rec, env's record,
-// notes that the provider ended the grant: no command serves its access
-// token any more, which a strict provider revoked with the grant, and a
-// tool reading the file would send it. It goes if it holds what the keeper
-// wrote there, or rec's access token as the keeper writes it (written
-// before the keeper last started): never a file of someone else's. The
-// next log-in's token is written there again. A removal that fails is
-// warned of once, not at every look, until it works or fails otherwise.
-func (k *Keeper) removeEndedTokenFile(env string, rec *store.Record) {
-	k.noteWrite(env, nil)
-	if k.TokenFile == nil {
-		return
-	}
-	path := k.TokenFile(env)
-	if path == "" {
-		return
-	}
-	k.clearLitter(path)
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	content, ours := k.wrote[path]
-	if !(ours && holds(path, content)) && !(rec.AccessToken != "" && holds(path, rec.AccessToken+"\n")) {
-		return
-	}
-	if err := os.Remove(path); err != nil {
-		if k.unremoved[path] != err.Error() {
-			if k.unremoved == nil {
-				k.unremoved = map[string]string{}
-			}
-			k.unremoved[path] = err.Error()
-			k.Logger.Warn("keeper: cannot remove the token file, which holds the access token of a grant the provider ended; remove it yourself, as tools reading it would send a revoked token", "env", env, "path", path, "error", err.Error())
-		}
-		return
-	}
-	forgetNote(k.Ledger, path)
-	delete(k.unremoved, path)
-	delete(k.wrote, path)
-	delete(k.paths, env)
-	k.Logger.Info("keeper: token file removed, as the provider ended the grant; the next log-in's token is written there", "env", env, "path", path)
-}
-
-// holds reports whether path is a regular file (not a link, nor a pipe
-// that reading would wait on) that only the user can read (where modes
-// say so: not on Windows), holding exactly content.
-func holds(path, content string) bool {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(content)) ||
-		runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
-		return false
-	}
-	b, err := os.ReadFile(path)
-	return err == nil && string(b) == content
-}
-
-// staleTemp is how long a temp file of a token file's goes untouched
-// before it is taken for one a crashed writer left: a live writer renames
-// its own within moments of making it.
-const staleTemp = 10 * time.Minute
-
-// clearLitter removes the litter beside the token file at path
-// (removeLitter) at one look in each staleTemp at most, as none is
-// removed sooner after it was made: at every look, a keeper of 2000
-// environments awaiting a log-in, their token files in one folder, read
-// the folder's 2000 names for each of them every 5 s.
-func (k *Keeper) clearLitter(path string) {
-	now := k.now()
-	k.mu.Lock()
-	last, looked := k.litterLooked[path]
-	due := !looked || now.Sub(last) >= staleTemp || last.After(now) // after: the clock was set back
-	if due {
-		if k.litterLooked == nil {
-			k.litterLooked = map[string]time.Time{}
-		}
-		k.litterLooked[path] = now
-	}
-	k.mu.Unlock()
-	if due {
-		removeLitter(path)
-	}
-}
-
-// removeLitter removes the temp files that a writer of the token file at
-// path killed mid-write (SIGKILL, power loss) left beside it, named as
-// atomicfile names them: each holds an access token, in a folder of the
-// user's, where nothing else would remove it. Another keeper may be
-// writing the token file now (a service and a proxy started by hand), and
-// no lock is held, so only files untouched for staleTemp go.
-func removeLitter(path string) {
-	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), prefix) || !e.Type().IsRegular() {
-			continue
-		}
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTemp {
-			os.Remove(filepath.Join(dir, e.Name()))
-		}
-	}
-}

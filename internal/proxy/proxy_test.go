@@ -740,6 +740,11 @@ func TestRefusedClientNamesWhereTheSecretComesFrom(t *testing.T) {
 	if html := want + ", then click Renew now"; !strings.Contains(string(page), html) || strings.Contains(string(page), "dev-client-secret") {
 		t.Errorf("the status page does not say %q:\n%s", html, page)
 	}
+	// Its next renewal, as status's keep-alive, says the refusal stands
+	// (keeper.NextRenewal): it said when the plan fell due alone.
+	if next := "the provider refused the last try, so this one fails too unless the problem is fixed first</dd>"; !strings.Contains(string(page), next) {
+		t.Errorf("the status page's next renewal does not say %q:\n%s", next, page)
+	}
 }
 
 // TestRefusedClientWithNoTokensSaysWhatToClick: an environment with client

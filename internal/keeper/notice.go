@@ -1,0 +1,291 @@
+package keeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	failures "github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/resting"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// What keeps failing for each environment, and what a person is told of
+// it (see tell).
+
+// noteFailure remembers since when, and why, env's renewals fail (err;
+// rec, the record a renewal that failed left stored, nil if reading the
+// configuration or the tokens failed), and forgets it when they work (err
+// nil). The provider ending the grant or rejecting the client is noted in
+// the record, and told as such first.
+func (k *Keeper) noteFailure(env string, err error, rec *store.Record) {
+	k.note(&k.failing, env, err, rec != nil)
+	if err == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.failing[env]
+	if rec != nil {
+		f.issued = rec.IssuedAt
+	}
+	if lost := tokenerr.LostIn(err); lost != "" {
+		f.lost = lost
+	}
+	k.failing[env] = f
+}
+
+// noteWrite remembers since when, and why, env's token file cannot be
+// written (err), and forgets it when it was, or needs not be (err nil).
+func (k *Keeper) noteWrite(env string, err error) {
+	k.note(&k.unwritten, env, err, false)
+}
+
+// note records in *m env's failure err, which began now unless it goes
+// on, or forgets it when err is nil.
+func (k *Keeper) note(m *map[string]failure, env string, err error, renewing bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err == nil {
+		delete(*m, env)
+		return
+	}
+	f, ok := (*m)[env]
+	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
+		f.since, f.asleep = k.now(), 0
+	}
+	f.err, f.renewing = err, renewing
+	put(m, env, f)
+}
+
+// noteRejected remembers err if it is the provider rejecting env's client
+// where there is no record (rec) to hold it, and forgets it on success.
+func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case err == nil:
+		delete(k.rejected, env)
+		delete(k.rejectedWith, env)
+	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
+		kind := store.ProblemClientRejected
+		if errors.Is(err, tokenerr.ErrOwnRefusal) {
+			kind = store.ProblemRefused
+		}
+		put(&k.rejected, env, &store.Problem{Kind: kind, Message: err.Error(), At: k.now()})
+	}
+}
+
+// noteRead forgets env's failures once its configuration and tokens were
+// read (rec), when they were failures to read them, or when rec holds
+// other tokens than the last renewal that failed left: another process or
+// machine renewed, or someone logged in. Told by the tokens' issue time
+// changing, not by its being after the failures began, which another
+// machine's clock, set behind, would hide.
+func (k *Keeper) noteRead(env string, rec *store.Record) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && !rec.IssuedAt.Equal(f.issued)) {
+		delete(k.failing, env)
+	}
+}
+
+// rejection is the provider's rejection of env's client, as its record
+// rec notes it, or as the keeper noted it where there is no record; nil
+// when there is none.
+func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
+	if rec != nil {
+		return refusal(rec)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.rejected[env]
+}
+
+// refusal is the provider's refusal of a renewal that rec notes (the
+// client rejected, or a renewal refused), or nil.
+func refusal(rec *store.Record) *store.Problem {
+	if rec.Problem != nil && (rec.Problem.Kind == store.ProblemClientRejected || rec.Problem.Kind == store.ProblemRefused) {
+		return rec.Problem
+	}
+	return nil
+}
+
+// NextRenewal is when a running keeper next renews the grant of rec,
+// planned as plan (its Source's Plan), as of now, and what it waits for or
+// meets then besides the plan ("" for nothing): what status and the
+// proxy's page say will happen, as due does it. A plan due sooner than
+// an hour after the provider refused a renewal is tried then
+// (rejectedRetry), and one due later meets the refusal too unless it is
+// fixed first: status said "due in 18d" while renewals were refused. No
+// renewal is sent while renewals rest (rec.Rest). An edit of the
+// configuration since a refusal, tried at the keeper's next look, is not
+// known here.
+func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now time.Time) (at time.Time, then string) {
+	at = plan.At
+	if at.IsZero() || rec == nil {
+		return at, ""
+	}
+	if p := refusal(rec); p != nil && !p.At.After(now) { // a refusal ahead of this clock is tried at once (see due)
+		if again := p.At.Add(rejectedRetry); at.Before(again) {
+			return again, "an hour after the provider's last refusal (within a minute of an edit of this environment's configuration, if sooner)"
+		}
+		return at, "the provider refused the last try, so this one fails too unless the problem is fixed first"
+	}
+	if left := resting.Left(rec, now); left > 0 && at.Before(now.Add(left)) {
+		return now.Add(left), "once renewals rest no more"
+	}
+	return at, ""
+}
+
+// settings is env's settings as they stand now (Settings), or nil when
+// there is no telling.
+func (k *Keeper) settings(env string) any {
+	if k.Settings == nil {
+		return nil
+	}
+	return k.Settings(env)
+}
+
+// rejectedAt remembers settings as those env's client was rejected with,
+// in the rejection p: the keeper's own renewal was (again: true), or p was
+// not seen before. A rejection noted again keeps its time when the record
+// could not be written; the settings it stands against are still these.
+func (k *Keeper) rejectedAt(env string, p *store.Problem, settings any, again bool) {
+	if settings == nil {
+		return // no telling: a later look's are taken
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if w, ok := k.rejectedWith[env]; ok && w.at.Equal(p.At) && !again {
+		return
+	}
+	put(&k.rejectedWith, env, settingsAt{at: p.At, settings: settings})
+}
+
+// editedSince reports whether env's settings now differ from those its
+// client was rejected with, in the rejection p. A rejection not seen
+// before (noted by another process) is taken to stand against the
+// settings of now; settings that cannot be read are no edit.
+func (k *Keeper) editedSince(env string, p *store.Problem, now any) bool {
+	if now == nil {
+		return false
+	}
+	k.rejectedAt(env, p, now, false)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	was := k.rejectedWith[env].settings
+	return was != nil && !reflect.DeepEqual(was, now)
+}
+
+// noticeTime is how a notice writes a time.
+const noticeTime = "2006-01-02 15:04 MST"
+
+// checkClient is msg, the provider's rejection of env's client, and the
+// next step, naming where its client secret comes from (SecretWhere);
+// none when msg says what to check itself (a token URL where no endpoint
+// is).
+func (k *Keeper) checkClient(env, msg string) string {
+	if failures.NamesItsCheck(msg) {
+		return msg
+	}
+	where := ""
+	if k.SecretWhere != nil {
+		where = k.SecretWhere(env)
+	}
+	return msg + "; " + failures.CheckClient(where)
+}
+
+// tell passes env's state, as rec and the keeper's own failures show it,
+// to the notifier; src may be nil when rec is.
+func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
+	if k.Notify == nil {
+		return
+	}
+	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
+	ours := rec != nil && src.CheckGrant(rec) == nil
+	k.mu.Lock()
+	failing, failed := k.failing[env]
+	unwritten, unwrote := k.unwritten[env]
+	rejected := k.rejected[env]
+	k.mu.Unlock()
+	unfit := k.unfitStore(env, src)
+	var keptBy *keptElsewhereError
+	failed = failed && failing.lasted(k.now()) >= failingFor
+	unwrote = unwrote && unwritten.lasted(k.now()) >= failingFor
+	event, msg := "", ""
+	switch {
+	case rec == nil && rejected != nil && rejected.Kind == store.ProblemRefused:
+		event, msg = notify.RenewalRefused, strings.TrimPrefix(rejected.Message, env+": ")
+	case rec == nil && rejected != nil:
+		event, msg = notify.ClientRejected, k.checkClient(env, strings.TrimPrefix(rejected.Message, env+": "))
+	case rec != nil && !ours:
+		// An edit of client_id, token_url or issuer: the tokens are never
+		// used, and only a log-in helps.
+		event, msg = notify.GrantEnded, "the stored tokens belong to another client, token endpoint, grant, audience or resource than the configuration names, so they are not used"+login
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded:
+		event, msg = notify.GrantEnded, rec.Problem.Message+"; "+failures.LoginStep(rec.Problem.Message, env)
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
+		event, msg = notify.ClientRejected, k.checkClient(env, rec.Problem.Message)
+	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemRefused:
+		event, msg = notify.RenewalRefused, rec.Problem.Message
+	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
+		// A log-in that brought no refresh token ends with its access token.
+		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login
+	case ours && rec.RefreshNotExtended && rec.RefreshExpiry.Sub(k.now()) < expiringWithin:
+		event, msg = notify.RefreshExpiring, fmt.Sprintf("the refresh token expires %s and renewing does not extend it%s before then",
+			rec.RefreshExpiry.Local().Format(noticeTime), login)
+	case failed && errors.Is(failing.err, freshtoken.ErrUnreachable):
+		// "since", not "for": the notice stays as first told while the
+		// failures go on.
+		kept := tokenerr.Kept(rec)
+		if failing.lost != "" {
+			kept = tokenerr.KeptThen(rec, failing.lost, "", "renewals go on")
+		}
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed to reach the provider since %s; %s", failing.since.Local().Format(noticeTime), kept)
+	case failed:
+		event, msg = notify.Unreachable, fmt.Sprintf("renewals have failed since %s: %s", failing.since.Local().Format(noticeTime), strings.TrimPrefix(failing.err.Error(), env+": "))
+	case unwrote && errors.Is(unwritten.err, errSharedTokenFile):
+		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s has been written by something else too since %s, with other tokens than this environment's, so its readers may get those; if another freshtoken configuration (a service's, another proxy's) names it, give each a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime))
+	case unwrote && errors.As(unwritten.err, &keptBy):
+		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s is not written since %s, as it holds the token that %s keeps there; give each environment a token_file of its own", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), keptBy.other)
+	case unwrote:
+		event, msg = notify.TokenFileFailing, fmt.Sprintf("the token file %s cannot be written since %s (%v); check token_file and its folder", k.TokenFile(env), unwritten.since.Local().Format(noticeTime), unwritten.err)
+	case unfit != nil:
+		// Told as soon as found, not 15 minutes later, but after a
+		// failure that lasts: a store unfit in a way that still renews (a
+		// Redis that evicts keys, a user without +pttl) would hide
+		// renewals failing for another reason, the provider down for
+		// hours; renewals failing for the store's are told with its words.
+		event, msg = notify.StoreUnfit, "the token store is not set up as renewals need: "+strings.TrimPrefix(unfit.Error(), env+": ")
+	}
+	if msg != "" {
+		msg = env + ": " + msg
+	}
+	// A grant's end is the end of the tokens one log-in or renewal issued,
+	// which their issue time names: another end, after a log-in between
+	// two looks, is told too, and the same end read again (a renewal
+	// refused again, --force) is not. A rejection of the client is named
+	// so too: it lasts until a renewal or a log-in succeeds, which issues
+	// other tokens, so a rejection after one (fixed, then rejected again
+	// between two looks) is told too; the same rejection noted again (the
+	// keeper's hourly try, a command's renewal, a log-in rejected too)
+	// keeps the tokens, and is not, nor at a restart's tries, unlike the
+	// time of the rejection, noted anew at each. Another client's tokens
+	// are one state however often that client renews them; a rejection
+	// with no tokens stored ends only with the keeper's own success.
+	occurrence := ""
+	if (event == notify.GrantEnded || event == notify.ClientRejected || event == notify.RenewalRefused) && ours {
+		occurrence = rec.IssuedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if k.Suggesting != nil {
+		msg = k.Suggesting(msg)
+	}
+	k.Notify.SetOccurrence(ctx, env, event, occurrence, msg)
+}
