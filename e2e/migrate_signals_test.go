@@ -150,6 +150,7 @@ func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
 // ones after --local. (From Redis, which a restart empties with no log-out,
 // the copy is kept: TestMigrateKilledThenRedisRestartedEmpty.)
 func TestMigrateKilledThenALogOut(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		toFile bool // to another folder, else to Redis
