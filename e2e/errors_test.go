@@ -173,6 +173,7 @@ func TestExitCodes(t *testing.T) {
 // command exits 5 with one line that names Redis and its address, and
 // never shows the password in the store's URL.
 func TestSharedStoreUnreachable(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	url := "redis://:hunter2@" + srv.Addr + "/0"
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, url, "")
@@ -206,6 +207,7 @@ func TestSharedStoreUnreachable(t *testing.T) {
 // and no message shows the password. The refusal said Redis "could not
 // read the tokens", of a save (the read of the record it compares).
 func TestRedisPasswordChangedDuringARenewal(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	srv.SetFleetUser(t, "freshtoken", "fleet-secret-9")
 	w := newWorldAtFirstRenewal(t, "redis://freshtoken:fleet-secret-9@"+srv.Addr+"/0", func() {
@@ -293,6 +295,7 @@ func storedRefreshToken(t *testing.T, srv *redistest.Server) func() string {
 // the answer is stored and it exits 2 (Redis refused access: the user's
 // permissions) saying that nothing is lost. The grant lives on.
 func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	srv.SetFleetUser(t, "freshtoken", "pw")
 	w := newWorldAtFirstRenewal(t, "redis://freshtoken:pw@"+srv.Addr+"/0", func() {
@@ -324,6 +327,7 @@ func TestRedisRefusingTheAnswerIsWaitedFor(t *testing.T) {
 // once, saying that the refresh token is lost and which log-in to run: the
 // answer was in hand, not "if the provider had already issued new tokens".
 func TestSecondCtrlCWhileRedisIsDownAbandonsTheAnswerInHand(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	w := newWorldAtFirstRenewal(t, srv.URL, srv.Stop)
 	w.login()
@@ -348,6 +352,7 @@ func TestSecondCtrlCWhileRedisIsDownAbandonsTheAnswerInHand(t *testing.T) {
 // what a second Ctrl-C costs; once Redis takes them, it exits 130 with the
 // rotated refresh token stored.
 func TestCtrlCWhileTheStoreTakesTheAnswer(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	w := newWorldAtFirstRenewal(t, srv.URL+"?read_timeout=60s&write_timeout=60s", func() { srv.Pause(t) })
 	w.login()
@@ -372,6 +377,7 @@ func TestCtrlCWhileTheStoreTakesTheAnswer(t *testing.T) {
 // renewal keeps the new tokens, saves them once Redis is back and succeeds;
 // the rotated refresh token is not lost, and no machine spends the old one.
 func TestRenewalOutlivesARedisOutage(t *testing.T) {
+	t.Parallel()
 	link := startRedisLink(t, redistest.Start(t).Addr)
 	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: func(grant string) {
 		if grant == "refresh_token" {
@@ -595,6 +601,7 @@ func TestWrongClientSecretIsAConfigurationError(t *testing.T) {
 // ends; status, text and JSON, says so and until when, instead of showing
 // all well while each call fails.
 func TestStatusTellsOfTheRest(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
 	w.provider.Fault(devprovider.Fault5xx, 4)

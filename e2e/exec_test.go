@@ -87,6 +87,7 @@ func TestExecPassesSignalsOn(t *testing.T) {
 // needs first sees the renewal through, then ends freshtoken without
 // starting the command.
 func TestExecRunsNothingAfterASignal(t *testing.T) {
+	t.Parallel()
 	w, g := strictWorld(t)
 	expireStored(t, w) // exec must renew first
 	ran := filepath.Join(w.dir, "ran")

@@ -20,6 +20,7 @@ import (
 // the refused token, no request sent, as one issued after it began. It
 // prints a new one, which the API accepts.
 func TestForceAfterARefusalNeverPrintsTheRefusedToken(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
 	refused := strings.TrimSpace(w.mustRun("token").stdout)

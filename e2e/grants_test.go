@@ -45,6 +45,7 @@ func (w *world) startDeviceLogin(args ...string) (*watched, string) {
 // TestGrantLogsNeverContainSecrets: a device log-in and client-credentials
 // tokens, with --debug, show no device code, token or client secret.
 func TestGrantLogsNeverContainSecrets(t *testing.T) {
+	t.Parallel()
 	w := deviceWorld(t)
 	rc, code := w.startDeviceLogin("--debug")
 	if err := w.provider.DecideDevice(code, true); err != nil {
@@ -94,6 +95,7 @@ func TestDeviceLoginSaysFirstWhereTokensCannotGo(t *testing.T) {
 // saying it was waiting until its code expired, then that the log-in had
 // failed (exit 3), with the environment logged in.
 func TestTwoDeviceLoginsAtOnce(t *testing.T) {
+	t.Parallel()
 	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, DeviceCodeTTL: 30 * time.Second})
 	first, _ := w.startDeviceLogin()
 	second, code := w.startDeviceLogin()
@@ -116,6 +118,7 @@ func TestTwoDeviceLoginsAtOnce(t *testing.T) {
 // --force`, a request that met a 401): it took them for a renewal, no
 // log-in, and waited until its code expired, then failed (exit 3).
 func TestDeviceLoginSeesALogInElsewhereRenewedMeanwhile(t *testing.T) {
+	t.Parallel()
 	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: 3 * time.Second, DeviceCodeTTL: 30 * time.Second})
 	first, _ := w.startDeviceLogin()
 	second, code := w.startDeviceLogin()
@@ -146,6 +149,7 @@ func TestCtrlCStopsADeviceLogin(t *testing.T) {
 // TestDeviceLoginThroughDiscovery: with issuer and no device_auth_url, the
 // device authorization endpoint comes from the discovery document.
 func TestDeviceLoginThroughDiscovery(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second}, "")
 	conf := "[store]\nurl = \"file://" + w.store + "\"\n\n[env.dev]\nprovider = \"generic\"\napi_url = \"" + w.api +
 		"\"\nissuer = \"" + strings.TrimSuffix(w.api, "/") + "\"\ngrant = \"device_code\"\nclient_id = \"dev-client-id\"\nclient_secret_env = \"DEV_SECRET\"\n"

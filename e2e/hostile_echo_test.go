@@ -187,8 +187,8 @@ func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
 // those ways, and looks for each secret in every encoding in stderr and
 // the log files.
 func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
+	t.Parallel()
 	const clientSecret = "S3cr+t/=&@! with spaces"
-	t.Setenv("E2E_ECHO_SECRET", clientSecret)
 	h := &hostile{clientSecret: clientSecret}
 	h.saw(clientSecret)
 	srv := httptest.NewServer(http.HandlerFunc(h.serve))
@@ -200,6 +200,7 @@ func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
 			h.access, h.refresh = "", "" // a new world holds none
 			h.mu.Unlock()
 			w := newWorld(t, devprovider.Options{}, "")
+			w.env = append(w.env, "E2E_ECHO_SECRET="+clientSecret)
 			setSecretSource(t, w, `client_secret_env = "E2E_ECHO_SECRET"`)
 			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1))
 			flags := []string{"--debug", "--log-format", format}

@@ -29,6 +29,7 @@ import (
 // with the words "the earlier ones could not be put back (… context
 // canceled): run `freshtoken import` again once the store is fixed".
 func TestSignalDuringAnImportPutsBackWhatItStored(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
@@ -113,6 +114,7 @@ func TestSignalWhileImportAsksTheKeptSecretCommand(t *testing.T) {
 // the first's tokens, stored, stay the export's in place of what the
 // store held, not put back: it says so.
 func TestSecondCtrlCWhileTheStoreTakesAnImport(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name      string
 		keys      []string

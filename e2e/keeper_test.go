@@ -267,6 +267,7 @@ func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 // went with it, and the browser came back to a proxy that had never begun
 // it. A log-in left at the provider holds it for 20 looks at most.
 func TestProxyUpgradeWaitsForALogIn(t *testing.T) {
+	t.Parallel()
 	for _, approved := range []bool{true, false} {
 		t.Run(map[bool]string{true: "approved", false: "left at the provider"}[approved], func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -361,9 +362,7 @@ func TestMigrationsKilledAtRandomNeverLoseTheGrant(t *testing.T) {
 // SIGKILL.
 func killAt(t *testing.T, w *world, step string, args ...string) {
 	t.Helper()
-	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", step)
-	p := w.watch(args...)
-	t.Setenv("FRESHTOKEN_INTERNAL_MIGRATE_PAUSE", "")
+	p := w.watchWith(func(c *exec.Cmd) { c.Env = append(c.Env, "FRESHTOKEN_INTERNAL_MIGRATE_PAUSE="+step) }, args...)
 	p.waitSaid(t, "paused at "+step)
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	p.wait()

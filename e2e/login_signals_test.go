@@ -27,6 +27,7 @@ import (
 // the answer, which the provider gave all the same, was dropped: "not
 // logged in" after "interrupted", the code spent, the approval to redo.
 func TestSignalDuringTheCodeExchange(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w, g, run := exchanging(t)
@@ -50,6 +51,7 @@ func TestSignalDuringTheCodeExchange(t *testing.T) {
 // log in again; not, as for a renewal, that a refresh token may be lost
 // and the authorisation ended, which no log-in had yet.
 func TestSecondCtrlCAbandonsTheCodeExchange(t *testing.T) {
+	t.Parallel()
 	w, _, run := exchanging(t)
 	stderr := abandonedAtCtrlCTwice(t, run)
 	if !strings.Contains(stderr, "log-in abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal") {
@@ -65,6 +67,7 @@ func TestSecondCtrlCAbandonsTheCodeExchange(t *testing.T) {
 // tokens were lost. It now says the log-in's tokens could not be stored,
 // and to log in again once the store is fixed.
 func TestLogInStoreRefusedAfterASignal(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"out of memory", "gone"} {
 		t.Run(how, func(t *testing.T) {
 			srv := redistest.Start(t)
@@ -136,6 +139,7 @@ func abandonedAtCtrlCTwice(t *testing.T, run *watched) string {
 // the exchange ran under the signal's context and was cut off, its answer
 // lost. It is now seen through and stored, then exit 143.
 func TestSignalDuringTheManualCodeExchange(t *testing.T) {
+	t.Parallel()
 	g := newGate(t, "authorization_code")
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
 	g.armed.Store(true)
@@ -175,6 +179,7 @@ func TestSignalDuringTheManualCodeExchange(t *testing.T) {
 // caller's: the command line stores a log-in under a context no signal
 // ends; see TestSaveLoginWaitGivenUpAtASignal.)
 func TestSecondCtrlCWhileALogInWaitsForTheStore(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
 	if err != nil {
@@ -204,6 +209,7 @@ func TestSecondCtrlCWhileALogInWaitsForTheStore(t *testing.T) {
 // explained, and the answer stored before the proxy exits 130; a second
 // Ctrl-C says the log-in was abandoned, and to log in again.
 func TestSignalDuringTheProxysCodeExchange(t *testing.T) {
+	t.Parallel()
 	for _, second := range []bool{false, true} {
 		t.Run(map[bool]string{false: "seen through", true: "abandoned"}[second], func(t *testing.T) {
 			g := newGate(t, "authorization_code")

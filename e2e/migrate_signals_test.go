@@ -157,6 +157,7 @@ func TestMigrateKilledIntoAFolderThroughALinkThenALogIn(t *testing.T) {
 // said "already in", the tokens logged out of back. (From a Redis
 // restarted since, the copy is kept: TestMigrateKilledThenRedisRestartedEmpty.)
 func TestMigrateKilledThenALogOut(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		toFile    bool // to another folder, else to Redis

@@ -31,6 +31,7 @@ import (
 // is refused too (exit 2, no link printed or opened): the link would
 // carry the key to the terminal and the browser's history.
 func TestLoginBesideAnOlderProxy(t *testing.T) {
+	t.Parallel()
 	const ours = "v2/token_endpoint?subscription-key=our-own-k3y-0123456789"
 	for _, tc := range []struct {
 		name   string
@@ -81,6 +82,7 @@ func TestLoginBesideAnOlderProxy(t *testing.T) {
 // link would carry the key to the terminal and the browser's history. A
 // program giving a made-up digest is refused by the digest.
 func TestLoginBesideAProxyOlderThanTheAPIDigest(t *testing.T) {
+	t.Parallel()
 	const ours = "https://api.example/?api_key=our-aud-k3y-0123456789"
 	for _, tc := range []struct {
 		name     string

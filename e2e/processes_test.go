@@ -90,6 +90,7 @@ func manyProcessesAtExpiry(t *testing.T, storeURL, where string) {
 // refresh token to guard and nothing but the lock keeps them from each
 // asking for a token.
 func TestManyProcessesAtExpiryFetchOnce(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, `grant = "client_credentials"`)
 	first := strings.TrimSpace(w.mustRun("token").stdout)
 	time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: a new token due

@@ -37,6 +37,7 @@ func expireStored(t *testing.T, w *world) {
 // flight (the provider answers SIGTERM's only once the proxy said it stopped),
 // stores its answer, and exits 128+N; the grant is kept.
 func TestProxyStoppedDuringAClientsRenewal(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w, g := strictWorld(t)

@@ -32,10 +32,11 @@ const echoSecret = "S3cr+t/=&@! with spaces"
 // in the Basic header, or JSON-escaped; for both client_auth styles and
 // both log formats.
 func TestEncodedSecretsNeverShow(t *testing.T) {
-	t.Setenv("E2E_ECHO_SECRET", echoSecret)
+	t.Parallel()
 	for _, auth := range []string{"basic", "body"} {
 		t.Run(auth, func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, ClientSecret: echoSecret, AuthStyle: auth}, "client_auth = \""+auth+"\"")
+			w.env = append(w.env, "E2E_ECHO_SECRET="+echoSecret)
 			setSecretSource(t, w, `client_secret_env = "E2E_ECHO_SECRET"`)
 			w.login()
 			var rec struct {
@@ -185,6 +186,7 @@ func TestConfigOthersCouldWriteIsRefused(t *testing.T) {
 // a passphrase held every request of the environment, silent. Its stderr
 // is no terminal here, so it does not say to answer a passphrase.
 func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, "")
 	runs := filepath.Join(w.dir, "secret-command-runs")
 	setSecretSource(t, w, `client_secret_cmd = "echo ran >> `+runs+`; echo dev-client-secret"`)
@@ -228,6 +230,7 @@ func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 // client_secret_cmd, as the proxy does for requests, naming the key, never
 // the command nor the secret. Nothing checked that the keeper was told.
 func TestKeeperSaysItRunsTheSecretCommand(t *testing.T) {
+	t.Parallel()
 	_, p, renewals := keepingWithSecretCommand(t)
 	renewals(1)
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -267,6 +270,7 @@ func keepingWithSecretCommand(t *testing.T) (w *world, keeper *watched, renewals
 // a passphrase anew. It says so again once for the new command, never
 // the command nor the secret.
 func TestKeeperSaysItRunsTheSecretCommandAgainAfterAnEdit(t *testing.T) {
+	t.Parallel()
 	w, p, renewals := keepingWithSecretCommand(t)
 	renewals(2)
 	w.writeConfig(strings.Replace(w.readConfig(), `"echo dev-client-secret"`, `"printf '%s\\n' dev-client-secret"`, 1))

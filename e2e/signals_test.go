@@ -194,6 +194,7 @@ func TestClosedPipeKeepsTheGrant(t *testing.T) {
 // device code is spent once the provider answers, so the answer is stored
 // before freshtoken exits 129.
 func TestClosedTerminalDuringTheApprovedPoll(t *testing.T) {
+	t.Parallel()
 	g := newGate(t, "urn:ietf:params:oauth:grant-type:device_code")
 	w := deviceWorldWith(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, OnTokenRequest: g.onTokenRequest})
 	rc, code := w.startDeviceLogin()
@@ -257,6 +258,7 @@ func TestCtrlZWaitsForTheRenewal(t *testing.T) {
 // answering: the answer is stored and the process exits 130, as asked last;
 // it suspended itself instead, and ended only once resumed.
 func TestCtrlCAfterCtrlZEnds(t *testing.T) {
+	t.Parallel()
 	w, g, before, run := ctrlZMidRenewal(t)
 	run.cmd.Process.Signal(syscall.SIGINT)
 	run.waitSaid(t, "waiting up to")
@@ -323,6 +325,7 @@ func signalled(t *testing.T, w *world, arrived func(), release func(), sig, seco
 // a Go program at once with a stack dump) while the provider is answering:
 // freshtoken says what it waits for, stores the answer, then exits 128+N.
 func TestSignalsSeeTheRenewalThrough(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w, g := strictWorld(t)
@@ -348,6 +351,7 @@ func TestSignalsSeeTheRenewalThrough(t *testing.T) {
 // The provider, finding its client gone, rotates nothing, so the grant still
 // works.
 func TestSecondCtrlCAbandons(t *testing.T) {
+	t.Parallel()
 	w, arrived := hangingWorld(t)
 	code, stderr := signalled(t, w, arrived, func() {}, syscall.SIGINT, syscall.SIGINT)
 	if code != 130 || !strings.Contains(stderr, "renewal abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev`")) {
@@ -360,6 +364,7 @@ func TestSecondCtrlCAbandons(t *testing.T) {
 // endpoint or for a renewal lock another process holds, is explained on
 // stderr while it lasts.
 func TestWaitsAreNeverSilent(t *testing.T) {
+	t.Parallel()
 	t.Run("slow token endpoint", func(t *testing.T) {
 		w, g := strictWorld(t)
 		run := w.watch("token", "--force")
@@ -393,6 +398,7 @@ func TestWaitsAreNeverSilent(t *testing.T) {
 // the signal. Every stopping signal ends it as it does later on: exit
 // 128+N and one line, with nothing sent and the store unchanged.
 func TestSignalWhileWaitingForTheLock(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		sig  syscall.Signal
@@ -512,6 +518,7 @@ func TestSignalWhileTheStoreKeepsAReadWaiting(t *testing.T) {
 // was interrupted, not "exit 130" (the code of another signal, which it
 // does not exit with).
 func TestMigrateWaitingForTheLock(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{}, "")
 	w.login()
 	unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
@@ -589,6 +596,7 @@ func TestSignalWhileLogoutRevokes(t *testing.T) {
 // revoked them already", of a revocation never sent, to a person ending
 // access.
 func TestSignalWhileLogoutWaitsForTheLock(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			var sent atomic.Int32
@@ -713,6 +721,7 @@ func endsInterruptedUnsent(t *testing.T, w *world, run *watched, sig syscall.Sig
 // "not logged in; run `freshtoken login`" (exit 3) to about one command in
 // six hundred of ten scripts calling freshtoken through a migration.
 func TestCommandDuringAMigrationFollowsTheTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
@@ -751,6 +760,7 @@ func TestCommandDuringAMigrationFollowsTheTokens(t *testing.T) {
 // says to run it again instead. With a body of its own (-d DATA) it runs
 // again, as token does.
 func TestRequestReadingStdinIsNotRunAgainAfterAMigration(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name, data string
@@ -1269,6 +1279,7 @@ func diskWorld(t *testing.T) (*world, *gate) {
 // store takes them, and only then exits 128+N; it exited at once, and the
 // rotated refresh token was lost.
 func TestSignalWhileTheStoreRefusesTheAnswer(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w, g := diskWorld(t)
@@ -1296,6 +1307,7 @@ func TestSignalWhileTheStoreRefusesTheAnswer(t *testing.T) {
 // refuses the answer: freshtoken exits 130 at once, saying in one line that
 // the refresh token is lost and which log-in to run.
 func TestSecondCtrlCAbandonsTheRefusedAnswer(t *testing.T) {
+	t.Parallel()
 	w, g := diskWorld(t)
 	run := w.watch("token", "--force")
 	g.wait(t)
@@ -1652,6 +1664,7 @@ func answerWhileStopped(t *testing.T, g *gate, answered func() bool) {
 // timeout counts the time the process ran, not the time it was stopped.
 // Each store is tried, a few times: the timer won about two times in three.
 func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("telling a stopped process needs /proc")
 	}
@@ -1700,6 +1713,7 @@ func TestStoppedPastTheTimeoutKeepsTheAnswer(t *testing.T) {
 // that the grant ended, and one that refused only the reuse renews with
 // it, the grant kept.
 func TestResumedLockHolderKeepsTheGrantEndedNote(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("telling a stopped process needs /proc")
 	}
@@ -1761,6 +1775,7 @@ func TestResumedLockHolderKeepsTheGrantEndedNote(t *testing.T) {
 // The Redis store's lock, with a time limit, passes on instead (see
 // TestResumedLockHolderKeepsTheGrantEndedNote).
 func TestStoppedLockHolderOfTheFileStoreHoldsItsLock(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("telling a stopped process needs /proc")
 	}
@@ -1794,6 +1809,7 @@ func TestStoppedLockHolderOfTheFileStoreHoldsItsLock(t *testing.T) {
 // log-in failed, and had to be made again on the other device. Tried a
 // few times: the timer won about two times in three.
 func TestStoppedDevicePollPastTheTimeoutKeepsTheAnswer(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("telling a stopped process needs /proc")
 	}

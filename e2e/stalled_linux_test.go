@@ -143,6 +143,7 @@ func TestSignalWhileTheOutputIsNotRead(t *testing.T) {
 // stored, and then the process ends, 130, its output unwritten. It
 // waited for ever to write the token.
 func TestStalledOutputAfterARenewal(t *testing.T) {
+	t.Parallel()
 	w, g := strictWorld(t)
 	before := refreshToken(t, w)
 	out := newStalledPipe(t)
@@ -161,6 +162,7 @@ func TestStalledOutputAfterARenewal(t *testing.T) {
 // the second Ctrl-C ends it at once, 130. Its warning that the renewal is
 // abandoned waited for the reader, and the process with it, for ever.
 func TestSecondCtrlCWhileStderrIsNotRead(t *testing.T) {
+	t.Parallel()
 	w, arrived := hangingWorld(t)
 	out := newStalledPipe(t)
 	run := w.watchWith(func(c *exec.Cmd) { c.Stdout, c.Stderr = out.w, out.w; inGroup(c) }, "token", "--force")

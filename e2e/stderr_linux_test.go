@@ -21,6 +21,7 @@ import (
 // process and machine of the environment waited for the lock with it. (A
 // proxy logging with --debug into a pager held them all so.)
 func TestLogNobodyReadsHoldsNoLock(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
 	r, full, err := os.Pipe()

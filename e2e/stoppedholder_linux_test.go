@@ -21,6 +21,7 @@ import (
 // waiter now names the stopped process and how to resume it: stopped
 // before the wait is told, or after.
 func TestStoppedLockHolderIsNamed(t *testing.T) {
+	t.Parallel()
 	stoppedHolderIsNamedTo(t, "", func(*testing.T) []string { return []string{"token", "--force"} })
 }
 
@@ -29,6 +30,7 @@ func TestStoppedLockHolderIsNamed(t *testing.T) {
 // stopped before the wait is told, or after (it said only that another
 // process or machine was renewing, and waited on in silence).
 func TestStoppedLockHolderIsNamedToStoreMigrate(t *testing.T) {
+	t.Parallel()
 	stoppedHolderIsNamedTo(t, "dev: ", func(t *testing.T) []string {
 		return []string{"store", "migrate", "--to", "file://" + filepath.Join(t.TempDir(), "moved")}
 	})

@@ -124,6 +124,7 @@ func answerStoredAgain(t *testing.T, w *world, g *gate, run *watched, what strin
 // writable again, and exits 5 (the store kept failing) rather than 1 (a
 // bug): nothing is lost.
 func TestReadOnlyDiskKeepsTheAnswer(t *testing.T) {
+	t.Parallel()
 	w, g := diskWorld(t)
 	before := refreshToken(t, w)
 	run := w.watch("token", "--force")
@@ -241,6 +242,7 @@ func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
 // this client's tokens from an earlier log-in, which are no log-in since
 // this one began: they are left as they were, and are not taken for its end.
 func TestLoginBesideAFakeProxy(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	w.login()
 	before := string(w.storeBytes())
@@ -290,6 +292,7 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 // real proxy's, behind it, say). login believes the store, not the
 // program: it reports the log-in (exit 0), where it said it had failed.
 func TestLoginBesideAProgramClaimingFailure(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	_, addr := w.redirectAddr()
 	tokenURL := w.api + "v2/token_endpoint"
@@ -470,6 +473,7 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 // within seconds; it waited out its whole --timeout (5 minutes by
 // default), then said access had not been approved.
 func TestLoginBesideAProxyThatStops(t *testing.T) {
+	t.Parallel()
 	for _, restart := range []bool{false, true} {
 		t.Run(map[bool]string{false: "stopped", true: "restarted"}[restart], func(t *testing.T) {
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
