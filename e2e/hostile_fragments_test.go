@@ -122,8 +122,8 @@ func (f *fragmenting) serve(w http.ResponseWriter, r *http.Request) {
 // or Go-quoted, in stdout (but for the API's own body, which `get` passes
 // on), stderr or the log file.
 func TestHostileServerEchoesNoFragmentOfASecret(t *testing.T) {
+	t.Parallel()
 	const clientSecret = "Fr4gm3nt+Cl13nt/S3cr3t=&@! with spaces"
-	t.Setenv("E2E_FRAGMENT_SECRET", clientSecret)
 	f := &fragmenting{clientSecret: clientSecret, seen: []string{clientSecret}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
@@ -138,6 +138,7 @@ func TestHostileServerEchoesNoFragmentOfASecret(t *testing.T) {
 				f.fault = fault
 			}
 			w := newWorld(t, devprovider.Options{}, "")
+			w.env = append(w.env, "E2E_FRAGMENT_SECRET="+clientSecret)
 			setSecretSource(t, w, `client_secret_env = "E2E_FRAGMENT_SECRET"`)
 			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1))
 			flags := []string{"--debug", "--log-format", format}

@@ -171,6 +171,7 @@ func TestMigrateKilledThenALogOut(t *testing.T) {
 		{"file to redis by another name, --local", false, false, true, []string{"logout", "--local"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			from, to := "", ""
 			if !tc.toFile {
 				to = redistest.Start(t).URL
@@ -212,8 +213,10 @@ func TestMigrateKilledThenALogOut(t *testing.T) {
 // its data looked the same. (To a Redis restarted since, the old copy is
 // kept: TestMigrateKilledThenRedisRestartedEmpty.)
 func TestMigrateKilledOnceTheConfigurationNamesTheNewStoreThenALogOut(t *testing.T) {
+	t.Parallel()
 	for _, toRedis := range []bool{false, true} {
 		t.Run(fmt.Sprintf("to redis %t", toRedis), func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 			conf := w.readConfig()
 			w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
