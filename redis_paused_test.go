@@ -338,31 +338,46 @@ func TestPanicInARenewalLeftGoingEndsItAlone(t *testing.T) {
 }
 
 // TestStalledStoreEndsWithTheCallersDeadline: a library program's
-// TokenContext with a 3 s deadline, its token expired (nothing to serve
-// meanwhile), returns at that deadline while Redis takes connections and
-// does not answer (paused): it returned after the 20 s of Redis's
-// read_timeout, go-redis giving the lock's command up only then. Nothing
-// was sent, and once Redis answers the next call renews, the lock not left
-// standing.
+// TokenContext with a deadline, its token expired (nothing to serve
+// meanwhile), ends with the deadline's error while Redis takes connections
+// and does not answer (paused until the call has returned, the URL's
+// read_timeout a minute): it ended only once go-redis gave the renewal
+// lock's command up, at its read_timeout (20 s a try). Nothing is sent or
+// stored, and the lock, taken by the try Redis runs once it runs again, is
+// released at once (it would live an hour), so the next call renews.
 func TestStalledStoreEndsWithTheCallersDeadline(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	srv, src, held := r.expiredAtAStall()
-	srv.Pause(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := src.TokenContext(ctx)
-	took := time.Since(start)
-	srv.Resume(t)
-	if took > 10*time.Second {
-		t.Errorf("TokenContext with a deadline of 3 s returned after %s", took.Round(time.Second))
+	srv := redistest.Start(t)
+	st := redistest.OpenStore(t, srv.URL+"?read_timeout=1m")
+	st.LockTTL = time.Hour
+	src := r.sourceOn(st)
+	r.login(src)
+	held, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
 	}
+	stored := srv.Get(t, "freshtoken:sandbox")
+	r.clock.Advance(2 * time.Hour)
+	srv.Pause(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(ctx)
+		ended <- err
+	}()
+	err = testenv.Receive(t, "the call, its deadline past, Redis still paused", ended)
+	srv.Resume(t)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("at the caller's deadline: %v; want the deadline's error", err)
 	}
 	if n := r.provider.Stats().Refreshes; n != 0 {
-		t.Fatalf("%d refreshes sent for a caller that gave up waiting for the lock", n)
+		t.Fatalf("%d refreshes sent for a caller that gave up waiting for the store", n)
 	}
+	if now := srv.Get(t, "freshtoken:sandbox"); now != stored {
+		t.Fatalf("the stored tokens changed for a caller that gave up:\n%s\nwas\n%s", now, stored)
+	}
+	testenv.WaitFor(t, "the renewal lock free", func() bool { return srv.Get(t, "freshtoken:sandbox:lock") == "" })
 	tok, err := src.TokenContext(t.Context())
 	if err != nil || tok.AccessToken == held.AccessToken {
 		t.Fatalf("once Redis answers: %v, %v; want a renewed token", tok, err)
