@@ -418,11 +418,13 @@ type flight struct {
 	valid     *store.Record
 	sent      atomic.Bool
 	// stallNow is the store a call of the renewal has left unanswered
-	// for store.StallNotice, while it does ("" while none).
-	stallMu  sync.Mutex
-	stallNow string
+	// for store.StallNotice, while it does ("" while none), and
+	// stallSince when that call was sent.
+	stallMu    sync.Mutex
+	stallNow   string
+	stallSince time.Time
 	// joiners are the functions tellStall told stallNow, to be told its end.
-	joiners []func(what string, stalled bool)
+	joiners []func(what string, stalled bool, since time.Time)
 }
 
 // flightKey is the context key of the flight a renewal is, for exchange.
@@ -441,23 +443,23 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 	ctx = context.WithValue(ctx, flightKey{}, f)
 	above := stallwatch.Listener(ctx)
 	if above == nil {
-		above = func(string, bool) {}
+		above = func(string, bool, time.Time) {}
 	}
-	return stallwatch.With(ctx, func(what string, stalled bool) {
+	return stallwatch.With(ctx, func(what string, stalled bool, since time.Time) {
 		f.stallMu.Lock()
 		defer f.stallMu.Unlock()
 		if !stalled {
 			if f.stallNow == what {
 				f.stallNow = ""
 				for _, tell := range f.joiners {
-					tell(what, false)
+					tell(what, false, since)
 				}
 				f.joiners = nil
 			}
-			above(what, false)
+			above(what, false, since)
 			return
 		}
-		f.stallNow = what
+		f.stallNow, f.stallSince = what, since
 		r := s.cur.Load()
 		serves := !f.sent.Load() && s.stillServes(r)
 		f.stallOnce.Do(func() {
@@ -468,7 +470,7 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 			close(f.stalled)
 		})
 		if !meanwhile || !serves {
-			above(what, true)
+			above(what, true, since)
 		}
 	})
 }
@@ -489,7 +491,7 @@ func (f *flight) tellStall(ctx context.Context) {
 	f.stallMu.Lock()
 	defer f.stallMu.Unlock()
 	if f.stallNow != "" {
-		tell(f.stallNow, true)
+		tell(f.stallNow, true, f.stallSince)
 		f.joiners = append(f.joiners, tell)
 	}
 }

@@ -329,12 +329,12 @@ type storeStall struct {
 }
 
 // tell is the listener of the calls (store.WithStalled).
-func (s *storeStall) tell(what string, stalled bool) {
+func (s *storeStall) tell(what string, stalled bool, since time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case stalled && s.what == "":
-		s.what, s.since = what, time.Now().Add(-store.StallNotice)
+		s.what, s.since = what, since
 	case !stalled && s.what == what:
 		s.what = ""
 	default:

@@ -29,7 +29,7 @@ func TestWaitForAReplicaIsNoStall(t *testing.T) {
 	defer link.Release()
 	var stalls atomic.Int32
 	ctx, _ := warned() // the save says it is not yet on a replica
-	ctx = store.WithStalled(ctx, func(what string, stalled bool) {
+	ctx = store.WithStalled(ctx, func(what string, stalled bool, _ time.Time) {
 		if stalled {
 			stalls.Add(1)
 		}
