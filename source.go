@@ -232,7 +232,10 @@ type Options struct {
 	// From the provider's answer until the store's first refusal of it (or
 	// until it is stored), Sending is told of it with Renewal.Storing set,
 	// and its function called then: the tokens are in hand, no longer
-	// awaited. It may return nil, when it has nothing to do then.
+	// awaited. It may return nil, when it has nothing to do then. A panic
+	// in the function it returns is recovered and logged as an error: it
+	// is called amid the storing of tokens the provider rotated, and with
+	// other such functions, none of which it may stop.
 	Sending func(Renewal) (stored func())
 	// Locking, if set, is called before the Source takes its store's
 	// renewal lock, which it may have to wait for while another process
@@ -683,12 +686,22 @@ func New(s Settings, o Options) (*Source, error) {
 		return nil, err
 	}
 	src.sending = func(r Renewal) func() {
+		var stored func()
 		if o.Sending != nil {
-			if stored := o.Sending(r); stored != nil {
-				return stored
-			}
+			stored = o.Sending(r)
 		}
-		return func() {} // nothing to tell, as from a program that only logs
+		if stored == nil {
+			return func() {} // nothing to tell, as from a program that only logs
+		}
+		return func() {
+			defer func() {
+				if v := recover(); v != nil {
+					src.log.Error("the function Options.Sending returned panicked (a bug in the program); the renewal and the program's other such functions go on",
+						"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				}
+			}()
+			stored()
+		}
 	}
 	redact.Register(s.ClientSecret)
 	redact.RegisterURLs(s.APIURL, s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer)
