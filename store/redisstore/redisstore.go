@@ -359,7 +359,11 @@ func lockKey(env string) string { return "freshtoken:" + env + ":lock" }
 func markKey(env string) string { return "freshtoken:" + env + ":renewing" }
 
 // givenUpKey marks holder's tries at env's lock as given up (see giveUp).
-func givenUpKey(env, holder string) string { return "freshtoken:" + env + ":given-up:" + holder }
+// It ends as the lock's key does, so that a Redis user allowed to write
+// the lock, and not the record (an ACL of key patterns), may write it too.
+func givenUpKey(env, holder string) string {
+	return "freshtoken:" + env + ":given-up:" + holder + ":lock"
+}
 
 // Location implements store.Store.
 func (s *Store) Location(env string) string {
