@@ -274,7 +274,7 @@ func TestServedStallIsToldToNoListener(t *testing.T) {
 		}
 	}
 	listening := func(stalls *atomic.Int32) context.Context {
-		return store.WithStalled(t.Context(), func(what string, stalled bool) {
+		return store.WithStalled(t.Context(), func(what string, stalled bool, _ time.Time) {
 			if stalled {
 				stalls.Add(1)
 			}
@@ -338,31 +338,46 @@ func TestPanicInARenewalLeftGoingEndsItAlone(t *testing.T) {
 }
 
 // TestStalledStoreEndsWithTheCallersDeadline: a library program's
-// TokenContext with a 3 s deadline, its token expired (nothing to serve
-// meanwhile), returns at that deadline while Redis takes connections and
-// does not answer (paused): it returned after the 20 s of Redis's
-// read_timeout, go-redis giving the lock's command up only then. Nothing
-// was sent, and once Redis answers the next call renews, the lock not left
-// standing.
+// TokenContext with a deadline, its token expired (nothing to serve
+// meanwhile), ends with the deadline's error while Redis takes connections
+// and does not answer (paused until the call has returned, the URL's
+// read_timeout a minute): it ended only once go-redis gave the renewal
+// lock's command up, at its read_timeout (20 s a try). Nothing is sent or
+// stored, and the lock, taken by the try Redis runs once it runs again, is
+// released at once (it would live an hour), so the next call renews.
 func TestStalledStoreEndsWithTheCallersDeadline(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	srv, src, held := r.expiredAtAStall()
-	srv.Pause(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := src.TokenContext(ctx)
-	took := time.Since(start)
-	srv.Resume(t)
-	if took > 10*time.Second {
-		t.Errorf("TokenContext with a deadline of 3 s returned after %s", took.Round(time.Second))
+	srv := redistest.Start(t)
+	st := redistest.OpenStore(t, srv.URL+"?read_timeout=1m")
+	st.LockTTL = time.Hour
+	src := r.sourceOn(st)
+	r.login(src)
+	held, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
 	}
+	stored := srv.Get(t, "freshtoken:sandbox")
+	r.clock.Advance(2 * time.Hour)
+	srv.Pause(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(ctx)
+		ended <- err
+	}()
+	err = testenv.Receive(t, "the call, its deadline past, Redis still paused", ended)
+	srv.Resume(t)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("at the caller's deadline: %v; want the deadline's error", err)
 	}
 	if n := r.provider.Stats().Refreshes; n != 0 {
-		t.Fatalf("%d refreshes sent for a caller that gave up waiting for the lock", n)
+		t.Fatalf("%d refreshes sent for a caller that gave up waiting for the store", n)
 	}
+	if now := srv.Get(t, "freshtoken:sandbox"); now != stored {
+		t.Fatalf("the stored tokens changed for a caller that gave up:\n%s\nwas\n%s", now, stored)
+	}
+	testenv.WaitFor(t, "the renewal lock free", func() bool { return srv.Get(t, "freshtoken:sandbox:lock") == "" })
 	tok, err := src.TokenContext(t.Context())
 	if err != nil || tok.AccessToken == held.AccessToken {
 		t.Fatalf("once Redis answers: %v, %v; want a renewed token", tok, err)
@@ -375,28 +390,34 @@ func TestStalledStoreEndsWithTheCallersDeadline(t *testing.T) {
 // (store.WithStalled), as the renewal's own caller is: only the caller
 // that began a renewal was told, and one that joined it heard nothing of
 // why it waited (a library program's notice, a proxy's request bound by
-// its timeout).
+// its timeout). It is told when the stalled call was sent, as the
+// renewal's caller is: the proxy took a stall told late for one just
+// known, 2 s old, and its 503 said so after a longer silence.
 func TestCallerJoiningAStalledRenewalIsToldOfTheStall(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	srv, src, _ := r.expiredAtAStall()
 	srv.Pause(t)
 	defer srv.Resume(t)
-	listening := func(stalls chan<- string, patience time.Duration) context.Context {
-		ctx, cancel := context.WithTimeout(store.WithStalled(t.Context(), func(what string, stalled bool) {
+	type stall struct {
+		what  string
+		since time.Time
+	}
+	listening := func(stalls chan<- stall, patience time.Duration) context.Context {
+		ctx, cancel := context.WithTimeout(store.WithStalled(t.Context(), func(what string, stalled bool, since time.Time) {
 			if stalled {
-				stalls <- what
+				stalls <- stall{what, since}
 			}
 		}), patience)
 		t.Cleanup(cancel)
 		return ctx
 	}
-	leaderStalls, joinerStalls := make(chan string, 10), make(chan string, 10)
+	leaderStalls, joinerStalls := make(chan stall, 10), make(chan stall, 10)
 	led := make(chan error, 1)
 	go func() {
 		_, err := src.TokenContext(listening(leaderStalls, store.StallNotice+5*time.Second))
 		led <- err
 	}()
-	what := testenv.Receive(t, "the stall told to the renewal's caller", leaderStalls)
+	first := testenv.Receive(t, "the stall told to the renewal's caller", leaderStalls)
 	// The caller that joins gives up first, the renewal still going.
 	if _, err := src.TokenContext(listening(joinerStalls, time.Second)); err == nil {
 		t.Fatal("an expired token renewed while Redis does not answer")
@@ -404,8 +425,8 @@ func TestCallerJoiningAStalledRenewalIsToldOfTheStall(t *testing.T) {
 	if n := len(joinerStalls); n != 1 {
 		t.Fatalf("a caller that joined the stalled renewal was told of the stall %d times; want once", n)
 	}
-	if got := <-joinerStalls; got != what {
-		t.Errorf("the caller that joined was told %q stalled; the renewal's caller %q", got, what)
+	if got := <-joinerStalls; got.what != first.what || !got.since.Equal(first.since) {
+		t.Errorf("the caller that joined was told %q stalled since %s; the renewal's caller %q since %s", got.what, got.since.Format(time.StampMicro), first.what, first.since.Format(time.StampMicro))
 	}
 	testenv.Receive(t, "the renewal's caller", led)
 }
@@ -424,14 +445,14 @@ func TestCallerJoiningAStalledRenewalIsToldItsEnd(t *testing.T) {
 	led := make(chan error, 1)
 	leaderStalls := make(chan bool, 10) // the keeper's own, or none
 	go func() {
-		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool) { leaderStalls <- stalled }))
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { leaderStalls <- stalled }))
 		led <- err
 	}()
 	testenv.Receive(t, "the stall told to the renewal's caller", leaderStalls)
 	told := make(chan bool, 10)
 	joined := make(chan error, 1)
 	go func() {
-		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool) { told <- stalled }))
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { told <- stalled }))
 		joined <- err
 	}()
 	if !testenv.Receive(t, "the stall told to the caller that joined", told) {

@@ -232,7 +232,10 @@ type Options struct {
 	// From the provider's answer until the store's first refusal of it (or
 	// until it is stored), Sending is told of it with Renewal.Storing set,
 	// and its function called then: the tokens are in hand, no longer
-	// awaited. It may return nil, when it has nothing to do then.
+	// awaited. It may return nil, when it has nothing to do then. A panic
+	// in the function it returns is recovered and logged as an error: it
+	// is called amid the storing of tokens the provider rotated, and with
+	// other such functions, none of which it may stop.
 	Sending func(Renewal) (stored func())
 	// Locking, if set, is called before the Source takes its store's
 	// renewal lock, which it may have to wait for while another process
@@ -418,11 +421,13 @@ type flight struct {
 	valid     *store.Record
 	sent      atomic.Bool
 	// stallNow is the store a call of the renewal has left unanswered
-	// for store.StallNotice, while it does ("" while none).
-	stallMu  sync.Mutex
-	stallNow string
+	// for store.StallNotice, while it does ("" while none), and
+	// stallSince when that call was sent.
+	stallMu    sync.Mutex
+	stallNow   string
+	stallSince time.Time
 	// joiners are the functions tellStall told stallNow, to be told its end.
-	joiners []func(what string, stalled bool)
+	joiners []func(what string, stalled bool, since time.Time)
 }
 
 // flightKey is the context key of the flight a renewal is, for exchange.
@@ -441,23 +446,23 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 	ctx = context.WithValue(ctx, flightKey{}, f)
 	above := stallwatch.Listener(ctx)
 	if above == nil {
-		above = func(string, bool) {}
+		above = func(string, bool, time.Time) {}
 	}
-	return stallwatch.With(ctx, func(what string, stalled bool) {
+	return stallwatch.With(ctx, func(what string, stalled bool, since time.Time) {
 		f.stallMu.Lock()
 		defer f.stallMu.Unlock()
 		if !stalled {
 			if f.stallNow == what {
 				f.stallNow = ""
 				for _, tell := range f.joiners {
-					tell(what, false)
+					tell(what, false, since)
 				}
 				f.joiners = nil
 			}
-			above(what, false)
+			above(what, false, since)
 			return
 		}
-		f.stallNow = what
+		f.stallNow, f.stallSince = what, since
 		r := s.cur.Load()
 		serves := !f.sent.Load() && s.stillServes(r)
 		f.stallOnce.Do(func() {
@@ -468,7 +473,7 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 			close(f.stalled)
 		})
 		if !meanwhile || !serves {
-			above(what, true)
+			above(what, true, since)
 		}
 	})
 }
@@ -489,7 +494,7 @@ func (f *flight) tellStall(ctx context.Context) {
 	f.stallMu.Lock()
 	defer f.stallMu.Unlock()
 	if f.stallNow != "" {
-		tell(f.stallNow, true)
+		tell(f.stallNow, true, f.stallSince)
 		f.joiners = append(f.joiners, tell)
 	}
 }
@@ -681,12 +686,22 @@ func New(s Settings, o Options) (*Source, error) {
 		return nil, err
 	}
 	src.sending = func(r Renewal) func() {
+		var stored func()
 		if o.Sending != nil {
-			if stored := o.Sending(r); stored != nil {
-				return stored
-			}
+			stored = o.Sending(r)
 		}
-		return func() {} // nothing to tell, as from a program that only logs
+		if stored == nil {
+			return func() {} // nothing to tell, as from a program that only logs
+		}
+		return func() {
+			defer func() {
+				if v := recover(); v != nil {
+					src.log.Error("the function Options.Sending returned panicked (a bug in the program); the renewal and the program's other such functions go on",
+						"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				}
+			}()
+			stored()
+		}
 	}
 	redact.Register(s.ClientSecret)
 	redact.RegisterURLs(s.APIURL, s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer)

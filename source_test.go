@@ -2731,3 +2731,53 @@ func TestNoTokenRequestOnceTheCallerHasEnded(t *testing.T) {
 		t.Fatalf("provider saw %+v; want the one renewal", st)
 	}
 }
+
+// TestPanicInSendingsFunctionStopsNothing: a panic in a function a
+// program's Options.Sending returned (a bug of the program's) is logged as
+// an error, and stops neither the renewal nor the program's other such
+// functions: the one called as the store refused the answer panicked
+// through the engine before the answer was kept, losing the only copy of
+// the refresh token the provider rotated (the next renewal spent the old
+// one, and the grant ended), the renewal's caller panicked, and the
+// functions after it were never called (a program waiting for them hung).
+func TestPanicInSendingsFunctionStopsNothing(t *testing.T) {
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	r, _ := loggedIn(t)
+	own := &ownStore{Store: r.store}
+	logs := testenv.NewOutput()
+	var told, called atomic.Int32
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: own, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
+		Sending: func(rn freshtoken.Renewal) func() {
+			told.Add(1)
+			return func() {
+				called.Add(1)
+				if rn.Storing {
+					panic("a bug in the program's function")
+				}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own.broken.Store(true)
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Fatalf("the renewal's caller panicked: %v", v)
+			}
+		}()
+		if _, err := src.Renew(context.Background()); err == nil {
+			t.Fatal("a renewal whose answer the store refused succeeded")
+		}
+	}()
+	own.broken.Store(false)
+	testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
+	testenv.WaitFor(t, "every function Sending returned to be called", func() bool { return called.Load() == told.Load() })
+	if !strings.Contains(logs.String(), "a bug in the program's function") {
+		t.Errorf("the panic was not logged:\n%s", logs)
+	}
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatalf("the renewal after the kept answer was saved: %v", err)
+	}
+}

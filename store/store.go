@@ -702,21 +702,23 @@ const StallNotice = 2 * time.Second
 // WithStalled returns a copy of ctx with which a Store's calls tell
 // stalled whether what they call answers ("Redis at
 // redis://host:6379/0", never a password; "the system keychain (Secret
-// Service)"): stalled(what, true) once a call has waited StallNotice for
-// it unanswered, and stalled(what, false) as a call ends within that
-// time, or is answered after it (the stall is over), its caller still
-// waiting for it.
+// Service)"): stalled(what, true, since) once a call has waited
+// StallNotice for it unanswered, since being when that call was sent
+// (a caller that joins a wait already under way, such as the engine's
+// renewal, is told it later, with the same since), and stalled(what,
+// false, since) as a call ends within that time, or is answered after
+// it (the stall is over), its caller still waiting for it.
 // So a program whose user is at a terminal can say why it is quiet before
 // the store gives up, and say it again when the server, answering since,
 // stalls again. A function ctx already had is told too, first: each
 // layer (a command, the proxy, the engine) may listen. It may be called
 // from another goroutine, and for each call.
-func WithStalled(ctx context.Context, stalled func(what string, stalled bool)) context.Context {
+func WithStalled(ctx context.Context, stalled func(what string, stalled bool, since time.Time)) context.Context {
 	if outer := stallwatch.Listener(ctx); outer != nil {
 		inner := stalled
-		stalled = func(what string, s bool) {
-			outer(what, s)
-			inner(what, s)
+		stalled = func(what string, s bool, since time.Time) {
+			outer(what, s, since)
+			inner(what, s, since)
 		}
 	}
 	return stallwatch.With(ctx, stalled)
@@ -733,10 +735,10 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	if stalled == nil {
 		return func(bool) {}
 	}
-	told := make(chan struct{})
+	told, sent := make(chan struct{}), time.Now()
 	t := time.AfterFunc(StallNotice, func() {
 		defer close(told)
-		stalled(what, true)
+		stalled(what, true, sent)
 	})
 	return func(answered bool) {
 		late := !t.Stop()
@@ -744,7 +746,7 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 			<-told
 		}
 		if ctx.Err() == nil && (!late || answered) {
-			stalled(what, false)
+			stalled(what, false, sent)
 		}
 	}
 }

@@ -8,8 +8,8 @@ import "context"
 // Result runs f in a goroutine and returns what it returns, or ctx's error
 // as soon as ctx ends, leaving f to finish, or not, in the background.
 // Only for calls whose result may be dropped (reads), or whose late
-// landing the caller undoes (the Redis store's lock, released once its try
-// ends): a write given up on may still land.
+// landing the caller undoes (the Redis store's lock, given up at Redis):
+// a write given up on may still land.
 func Result[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	type result struct {
 		v   T

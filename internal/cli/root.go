@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -133,25 +134,26 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 }
 
 // stalledNotice says on w, a terminal, that the store (Redis, the
-// keychain) has left a call unanswered for store.StallNotice: the command
+// keychain) has left a call unanswered for store.StallNotice, or for as
+// long as it has when told later (a renewal under way joined): the command
 // waits for it longer before it reports it unreachable, and a person,
 // seeing nothing, took it for a hang. It says so once for each stall: not
 // for every call that waits meanwhile, and again when the store, having
 // answered a call since, stalls again (a proxy running for hours said only
 // the first). In the form of the log (f.say), a line of JSON with
 // --log-format json.
-func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool) {
+func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool, since time.Time) {
 	var (
 		mu   sync.Mutex
 		told = map[string]bool{}
 	)
-	return func(what string, stalled bool) {
+	return func(what string, stalled bool, since time.Time) {
 		mu.Lock()
 		already := told[what]
 		told[what] = stalled
 		mu.Unlock()
 		if stalled && !already {
-			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, store.StallNotice))
+			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, time.Since(since).Truncate(time.Second)))
 		}
 	}
 }

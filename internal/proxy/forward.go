@@ -289,11 +289,21 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // token no longer serves it), is one for the whole stall, which
 // every request after shares, served at once: a renewal that ended with its request was begun again by
 // the next, each request waiting the stall out again (store.StallNotice).
+// A request that comes once the stall is known joins the renewal under way
+// for as long as it waits, and no longer: each such call went on until
+// the renewal ended (Redis's own wait, a minute or more), a busy client's
+// requests leaving thousands behind.
 func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	life := p.background.ctx
+	call := life
+	if what, _, _ := e.stall.state(); what != "" {
+		var cancel context.CancelFunc
+		call, cancel = context.WithCancel(life)
+		defer cancel()
+	}
 	got := make(chan error, 1)
 	go func() {
-		_, err := e.src.TokenContext(store.WithStalled(life, e.stall.tell))
+		_, err := e.src.TokenContext(store.WithStalled(call, e.stall.tell))
 		got <- err
 	}()
 	timeout := time.NewTimer(e.conf.Timeout)
@@ -329,12 +339,12 @@ type storeStall struct {
 }
 
 // tell is the listener of the calls (store.WithStalled).
-func (s *storeStall) tell(what string, stalled bool) {
+func (s *storeStall) tell(what string, stalled bool, since time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case stalled && s.what == "":
-		s.what, s.since = what, time.Now().Add(-store.StallNotice)
+		s.what, s.since = what, since
 	case !stalled && s.what == what:
 		s.what = ""
 	default:

@@ -4,19 +4,22 @@
 // stall it answers itself (serving the valid token it holds).
 package stallwatch
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // key is the context key of the function With adds.
 type key struct{}
 
 // Listener returns the function ctx carries, nil if none.
-func Listener(ctx context.Context) func(what string, stalled bool) {
-	f, _ := ctx.Value(key{}).(func(string, bool))
+func Listener(ctx context.Context) func(what string, stalled bool, since time.Time) {
+	f, _ := ctx.Value(key{}).(func(string, bool, time.Time))
 	return f
 }
 
 // With returns a copy of ctx that carries f in place of any function ctx
 // carried: f is told alone, and tells the one before it what it chooses.
-func With(ctx context.Context, f func(what string, stalled bool)) context.Context {
+func With(ctx context.Context, f func(what string, stalled bool, since time.Time)) context.Context {
 	return context.WithValue(ctx, key{}, f)
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -17,7 +18,7 @@ import (
 func StalledCall(t *testing.T, pause, resume func(), call func(context.Context) error) error {
 	t.Helper()
 	told := make(chan bool, 10)
-	ctx := store.WithStalled(context.Background(), func(what string, stalled bool) { told <- stalled })
+	ctx := store.WithStalled(context.Background(), func(_ string, stalled bool, _ time.Time) { told <- stalled })
 	pause()
 	done := make(chan error, 1)
 	go func() { done <- call(ctx) }()

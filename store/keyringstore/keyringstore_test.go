@@ -211,7 +211,7 @@ func TestKeychainThatDoesNotAnswerIsToldOfAsItWaits(t *testing.T) {
 	keyringstore.SetAnswerTimeout(t, 3*time.Second)
 	s := keyringstore.New("freshtoken-test", filepath.Join(t.TempDir(), "state"))
 	told := make(chan string, 10)
-	ctx := store.WithStalled(ctx, func(what string, stalled bool) {
+	ctx := store.WithStalled(ctx, func(what string, stalled bool, _ time.Time) {
 		if stalled {
 			told <- what
 		}

@@ -38,6 +38,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,14 +111,15 @@ type Store struct {
 	// means DefaultReplicaWait.
 	ReplicaWait time.Duration
 
-	mu       sync.Mutex
-	holders  map[string]string        // env → the value of the lock this Store holds
-	turns    map[string]chan struct{} // env → a place for one holder at a time in this Store
-	locked   int                      // locks taken and not yet released at Redis
-	released *sync.Cond               // broadcast when locked falls; nil until Close waits
-	closing  bool                     // Close was called: no lock is taken from then on, but for its last try
-	kept     map[string]int           // env → answers kept unsaved for it (KeepUnsaved, not yet withdrawn)
-	retained map[string]*retainedLock // env → a lock kept at Redis, unheld, while an answer for env is unsaved
+	mu        sync.Mutex
+	holders   map[string]string        // env → the value of the lock this Store holds
+	turns     map[string]chan struct{} // env → a place for one holder at a time in this Store
+	locked    int                      // locks taken and not yet released at Redis
+	released  *sync.Cond               // broadcast when locked falls; nil until Close waits
+	closing   bool                     // Close was called: no lock is taken from then on, but for its last try
+	kept      map[string]int           // env → answers kept unsaved for it (KeepUnsaved, not yet withdrawn)
+	retained  map[string]*retainedLock // env → a lock kept at Redis, unheld, while an answer for env is unsaved
+	abandoned map[string][]string      // env → holders whose tries at its lock failed unanswered, until giveUp is answered
 	// seen is, for each environment, the record this Store last found or
 	// saved, and the run_id of the Redis server (INFO server) that held it
 	// then: a server with another run_id was restarted since, and one
@@ -355,6 +357,13 @@ func lockKey(env string) string { return "freshtoken:" + env + ":lock" }
 // environment's name has no colon, so no record's key is another's lock
 // or mark.
 func markKey(env string) string { return "freshtoken:" + env + ":renewing" }
+
+// givenUpKey marks holder's tries at env's lock as given up (see giveUp).
+// It ends as the lock's key does, so that a Redis user allowed to write
+// the lock, and not the record (an ACL of key patterns), may write it too.
+func givenUpKey(env, holder string) string {
+	return "freshtoken:" + env + ":given-up:" + holder + ":lock"
+}
 
 // Location implements store.Store.
 func (s *Store) Location(env string) string {
@@ -1406,7 +1415,8 @@ end
 return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 
 // The lock scripts take the lock KEYS[1] and the in-flight mark KEYS[2],
-// and the holder's value ARGV[1].
+// and the holder's value ARGV[1]; acquire and takeover, the holder's
+// given-up mark KEYS[3] too (see giveUp), and take nothing while it stands.
 //
 // acquire takes a free lock (ARGV[2] ms to live) while no other holder's
 // in-flight mark stands, and reports a lock already holding the caller's
@@ -1436,7 +1446,8 @@ return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // its answer may still be saved. release lets go of the caller's lock and
 // clears its mark. None acts on another holder's lock or mark.
 var (
-	acquire = newGuarded(`local mark = redis.call("GET", KEYS[2])
+	acquire = newGuarded(`if redis.call("GET", KEYS[3]) then return {0} end
+local mark = redis.call("GET", KEYS[2])
 if mark and mark ~= ARGV[1] then
   local pttl = redis.pcall("PTTL", KEYS[2])
   if type(pttl) ~= "number" then return {0} end
@@ -1446,7 +1457,7 @@ if mark and mark ~= ARGV[1] then
 end
 if redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == ARGV[1] then return {1} end
 return {0}`)
-	takeover = newGuarded(`if redis.call("GET", KEYS[2]) ~= ARGV[3] or redis.call("PTTL", KEYS[2]) > tonumber(ARGV[4]) then return 0 end
+	takeover = newGuarded(`if redis.call("GET", KEYS[3]) or redis.call("GET", KEYS[2]) ~= ARGV[3] or redis.call("PTTL", KEYS[2]) > tonumber(ARGV[4]) then return 0 end
 if not redis.call("SET", KEYS[1], ARGV[1], "NX", "PX", ARGV[2]) then return 0 end
 redis.call("DEL", KEYS[2])
 return 1`)
@@ -1460,6 +1471,14 @@ if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("PEXPIRE", KEYS[2], ARG
 return held`)
 	release = newGuarded(`if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("DEL", KEYS[2]) end
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`)
+	// giveUp sets, for each holder ARGV[i] (i > 1), its given-up mark
+	// KEYS[i] for ARGV[1] ms, and releases the lock KEYS[1] if that holder
+	// holds it.
+	giveUp = newGuarded(`for i = 2, #KEYS do
+  redis.call("SET", KEYS[i], "1", "PX", ARGV[1])
+  if redis.call("GET", KEYS[1]) == ARGV[i] then redis.call("DEL", KEYS[1]) end
+end
 return 0`)
 )
 
@@ -1507,9 +1526,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		// go-redis gives a command up only at its time-outs, which a Redis
 		// that does not answer (paused, or behind a lost connection) makes
 		// seconds (read_timeout), after the caller's deadline or Ctrl-C.
-		tried := make(chan struct{})
 		ok, err := await.Result(ctx, func() (bool, error) {
-			defer close(tried)
 			return s.tryLock(ctx, env, holder, ttl, &watch)
 		})
 		if err != nil {
@@ -1524,13 +1541,8 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			s.mu.Unlock()
 			if !keep {
 				// The lock may have been taken all the same, its answer
-				// lost, or yet to come (a try given up at ctx's end): it
-				// is released once that try ends, not before, when Redis
-				// could take the release first.
-				go func() {
-					<-tried
-					s.release(env, holder)
-				}()
+				// lost, or yet to come (a try given up at ctx's end).
+				s.abandon(env, holder)
 			}
 			<-turn
 			if ctx.Err() != nil {
@@ -1602,7 +1614,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 // takeover once watch has seen that mark not extended for the grace
 // (markGrace), Redis answering all the while.
 func (s *Store) tryLock(ctx context.Context, env, holder string, ttl time.Duration, watch *markWatch) (bool, error) {
-	keys := []string{lockKey(env), markKey(env)}
+	keys := []string{lockKey(env), markKey(env), givenUpKey(env, holder)}
 	answer, err := s.script(acquire).Run(ctx, s.client, keys, holder, ttl.Milliseconds()).Slice()
 	if err != nil {
 		return false, err
@@ -1822,6 +1834,59 @@ func (s *Store) HoldsLockAt(ctx context.Context, env string, other store.Store) 
 	}
 	v, err := o.client.Get(ctx, lockKey(env)).Result()
 	return err == nil && v == holder
+}
+
+// abandon gives up at Redis the tries holder made at env's lock that
+// failed unanswered (see giveUp): Redis may run such a try after any
+// release sent in its place (a paused Redis runs, once resumed, what
+// waited on a connection the client closed, and a release's connection may
+// be a new one it has not greeted yet), and its lock then stood until it
+// expired, every renewer waiting for it.
+func (s *Store) abandon(env, holder string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.abandoned == nil {
+		s.abandoned = map[string][]string{}
+	}
+	s.abandoned[env] = append(s.abandoned[env], holder)
+	if len(s.abandoned[env]) == 1 {
+		go s.giveUp(env)
+	}
+}
+
+// giveUp sets at Redis, for each holder abandoned for env, a mark that
+// keeps its tries from taking the lock for the lock's life, and releases
+// the lock if one took it, in one step: whichever Redis runs first, a
+// try waiting there takes no lock, or has its lock released at once. It
+// sends that step again, every markGap, until Redis answers it, or the
+// Store is closed.
+func (s *Store) giveUp(env string) {
+	ttl := s.lockTTL()
+	for {
+		s.mu.Lock()
+		holders := slices.Clone(s.abandoned[env])
+		s.mu.Unlock()
+		keys := []string{lockKey(env)}
+		args := []any{ttl.Milliseconds()}
+		for _, h := range holders {
+			keys = append(keys, givenUpKey(env, h))
+			args = append(args, h)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := s.script(giveUp).Run(ctx, s.client, keys, args...).Err()
+		cancel()
+		s.mu.Lock()
+		if answered(err) || errors.Is(err, redis.ErrClosed) {
+			s.abandoned[env] = s.abandoned[env][len(holders):]
+		}
+		if len(s.abandoned[env]) == 0 {
+			delete(s.abandoned, env)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		time.Sleep(markGap(ttl))
+	}
 }
 
 // release lets go of env's lock, and clears its in-flight mark, if holder

@@ -851,12 +851,17 @@ func takeovers(t *testing.T, seen <-chan string, mark string) (<-chan time.Durat
 				}
 				continue
 			}
-			if len(m.args) != 9 || m.args[7] != mark {
+			keys, err := strconv.Atoi(m.args[2])
+			if err != nil || len(m.args) < 3+keys {
 				continue
 			}
-			ms, err := strconv.ParseInt(m.args[8], 10, 64)
+			argv := m.args[3+keys:] // a takeover's: holder, lock's life, mark, its time to live
+			if len(argv) != 4 || argv[2] != mark {
+				continue
+			}
+			ms, err := strconv.ParseInt(argv[3], 10, 64)
 			if err != nil {
-				t.Errorf("a takeover passing %q as the mark's time to live", m.args[8])
+				t.Errorf("a takeover passing %q as the mark's time to live", argv[3])
 				continue
 			}
 			select {

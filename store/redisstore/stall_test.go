@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/storetest"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // TestWaitForAReplicaIsNoStall: a save waiting up to ReplicaWait (3 s
@@ -25,7 +29,7 @@ func TestWaitForAReplicaIsNoStall(t *testing.T) {
 	defer link.Release()
 	var stalls atomic.Int32
 	ctx, _ := warned() // the save says it is not yet on a replica
-	ctx = store.WithStalled(ctx, func(what string, stalled bool) {
+	ctx = store.WithStalled(ctx, func(what string, stalled bool, _ time.Time) {
 		if stalled {
 			stalls.Add(1)
 		}
@@ -128,4 +132,62 @@ func TestLockCallsEndWithTheirCaller(t *testing.T) {
 		return err
 	})
 	srv.Resume(t)
+}
+
+// TestLockTakenAfterItsTryFailedIsReleased: a try at the renewal lock
+// that Redis leaves unanswered (paused) fails, and so does the release
+// sent in its place, on a new connection Redis has not greeted; once
+// Redis runs again, it runs the try, which waited on a connection the
+// client closed, and takes the lock. That lock stood until it expired
+// (10 s by default, every renewer of the environment waiting for it); now
+// it is released as soon as Redis answers again.
+func TestLockTakenAfterItsTryFailedIsReleased(t *testing.T) {
+	srv := redistest.Start(t)
+	s := opened(t, srv.URL+"?read_timeout=200ms&max_retries=-1")
+	s.LockTTL = time.Hour // only a release frees it within the test
+	ended := make(chan redis.Cmder, 100)
+	redisstore.AddHook(s, scriptsEnded(ended))
+	// A Store in use: the try goes out on a connection in the pool, and
+	// names a script Redis has.
+	lock(t, s)()
+	for len(ended) > 0 {
+		<-ended
+	}
+	ran := srv.Monitor(t)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	if _, err := s.Lock(context.Background(), "sandbox"); err == nil {
+		t.Fatal("a lock taken from a paused Redis")
+	}
+	testenv.Receive(t, "the try at the lock", ended)
+	testenv.Receive(t, "what was sent in its place", ended)
+	srv.Resume(t)
+	for line := ""; !strings.Contains(line, `lua] "SET" "freshtoken:sandbox:lock"`); {
+		line = testenv.Receive(t, "the try run once Redis runs again", ran)
+	}
+	testenv.WaitFor(t, "the lock released", func() bool { return srv.Get(t, "freshtoken:sandbox:lock") == "" })
+	unlock, err := s.Lock(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+}
+
+// scriptsEnded sends each script the Store runs to ended once it ends.
+type scriptsEnded chan<- redis.Cmder
+
+func (h scriptsEnded) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h scriptsEnded) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if name := strings.ToLower(cmd.Name()); name == "eval" || name == "evalsha" {
+			h <- cmd
+		}
+		return err
+	}
+}
+
+func (h scriptsEnded) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
