@@ -581,23 +581,6 @@ func (e *AuthorizeError) Error() string {
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
 }
 
-// refused says how the token endpoint refused the client's exchange, by
-// its error code, and what to check, unless it is the client's
-// credentials, which the failure table names.
-func (e *ExchangeError) refused() string {
-	switch e.Refusal {
-	case tokenerr.RefusedScope:
-		return fmt.Sprintf("refused the scope asked for (%s); check scopes", e.Descriptor)
-	case tokenerr.RefusedTarget:
-		return fmt.Sprintf("refused the resource asked for (%s); check resource", e.Descriptor)
-	case tokenerr.RefusedRequest:
-		return fmt.Sprintf("refused the log-in's request as malformed (%s); check client_auth, token_params, audience and resource", e.Descriptor)
-	case tokenerr.RefusedUnknown:
-		return fmt.Sprintf("refused the log-in with an error of its own, which only its words explain (%s); check what they name", e.Descriptor)
-	}
-	return fmt.Sprintf("rejected the client (%s)", e.Descriptor)
-}
-
 // Unwrap is tokenerr.ErrOwnRefusal for a refusal with the provider's own
 // error code (renewal_refused), as a renewal's is.
 func (e *ExchangeError) Unwrap() error {
@@ -679,7 +662,7 @@ func (e *ExchangeError) Error() string {
 	case e.Class == tokenerr.BadClient && e.NotThere:
 		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
 	case e.Class == tokenerr.BadClient:
-		return fmt.Sprintf("%s: the token endpoint %s", e.Env, e.refused())
+		return fmt.Sprintf("%s: the token endpoint %s", e.Env, tokenerr.Refused(e.Refusal, e.Descriptor, "log-in"))
 	case e.Class == tokenerr.Passing: // its answer lost
 		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: run %s again", e.Env, e.TokenURL, e.Lost, e.Again)
 	case e.Class == tokenerr.BadGrant && e.Again != "":
@@ -732,7 +715,7 @@ func ClientRejection(err error) (msg string, ok bool) {
 	if xe.Refusal == tokenerr.RefusedClient {
 		return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
 	}
-	return "the token endpoint " + xe.refused(), true
+	return "the token endpoint " + tokenerr.Refused(xe.Refusal, xe.Descriptor, "log-in"), true
 }
 
 func (f *Flow) exchangeError(err error) *ExchangeError {

@@ -711,7 +711,7 @@ func TestARefusedExchangeIsToldByItsErrorCode(t *testing.T) {
 		{"account_locked", `refused the log-in with an error of its own, which only its words explain (HTTP 400 account_locked: "locked"); check what they name`, failure.Refused, false},
 		{"invalid_scope", `refused the scope asked for (HTTP 400 invalid_scope: "locked"); check scopes`, failure.ClientRejected, true},
 		{"invalid_target", `refused the resource asked for (HTTP 400 invalid_target: "locked"); check resource`, failure.ClientRejected, true},
-		{"invalid_request", `refused the log-in's request as malformed (HTTP 400 invalid_request: "locked"); check client_auth, token_params, audience and resource`, failure.ClientRejected, true},
+		{"invalid_request", `refused the log-in request as malformed (HTTP 400 invalid_request: "locked"); check client_auth, token_params, audience and resource`, failure.ClientRejected, true},
 		{"invalid_client", `rejected the client (HTTP 400 invalid_client: "locked")`, failure.ClientRejected, true},
 	} {
 		t.Run(tc.code, func(t *testing.T) {

@@ -321,6 +321,25 @@ const (
 // client's credentials nor the configuration are known to be at fault.
 var ErrOwnRefusal = errors.New("refused with an error of the provider's own")
 
+// Refused says what a refusal r of step ("renewal", "log-in"), which the
+// endpoint answered desc (Classify's), is about, and the setting to check,
+// as the words after the endpoint: "refused the scope asked for (…);
+// check scopes". The client's credentials (RefusedClient) it names not:
+// "rejected the client (…)", whose settings the command line names.
+func Refused(r Refusal, desc, step string) string {
+	switch r {
+	case RefusedScope:
+		return fmt.Sprintf("refused the scope asked for (%s); check scopes", desc)
+	case RefusedTarget:
+		return fmt.Sprintf("refused the resource asked for (%s); check resource", desc)
+	case RefusedRequest:
+		return fmt.Sprintf("refused the %s request as malformed (%s); check client_auth, token_params, audience and resource", step, desc)
+	case RefusedUnknown:
+		return fmt.Sprintf("refused the %s with an error of its own, which only its words explain (%s); check what they name", step, desc)
+	}
+	return fmt.Sprintf("rejected the client (%s)", desc)
+}
+
 // RefusalOf sorts err, a refusal Classify calls BadClient.
 func RefusalOf(err error) Refusal {
 	var re *oauth2.RetrieveError
