@@ -38,8 +38,10 @@ const (
 )
 
 // Retrieved is the error of an endpoint that answered resp, whose body
-// was read as body, as x/oauth2 would make it: its OAuth error code and
-// description read from a JSON body (RFC 6749 5.2), for Classify.
+// was read as body through Lenient, as x/oauth2 makes a token endpoint's:
+// its OAuth error code and description (RFC 6749 5.2) read from a JSON
+// body, or from a form-encoded one (labelled so, or text/plain), for
+// Classify.
 func Retrieved(resp *http.Response, body []byte) *oauth2.RetrieveError {
 	re := &oauth2.RetrieveError{Response: resp, Body: body}
 	var e struct {
@@ -48,6 +50,8 @@ func Retrieved(resp *http.Response, body []byte) *oauth2.RetrieveError {
 	}
 	if json.Unmarshal(body, &e) == nil {
 		re.ErrorCode, re.ErrorDescription = e.Code, e.Description
+	} else if vals, err := url.ParseQuery(string(body)); err == nil && labelledAsForm(resp.Header) {
+		re.ErrorCode, re.ErrorDescription = vals.Get("error"), vals.Get("error_description")
 	}
 	return re
 }
