@@ -386,7 +386,9 @@ func TestDeviceLoginTroubleNamesTheCommand(t *testing.T) {
 // with a 503, the authorization endpoint refusing the request as
 // misconfigured) says to run the log-in's command, on the same file: it
 // said "log in again later" or "then log in again", which names no
-// command, and the plain `freshtoken login` ran on the default file.
+// command, and the plain `freshtoken login` ran on the default file. The
+// command keeps the flags that shape the log-in, as every other it names
+// (loginArgs): it dropped --timeout (and --no-browser).
 func TestLoginTroubleNamesTheCommand(t *testing.T) {
 	const postman = "https://oauth.pstmn.io/v1/callback"
 	for _, c := range []struct {
@@ -419,12 +421,12 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 				})
 			})
 			s := config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)}
-			args, cmd := []string{"--config", e.config, "login", "-e", "dev"}, " login -e dev"
+			args, cmd := []string{"--config", e.config, "login", "--timeout", "30s", "-e", "dev"}, " login --timeout 30s -e dev"
 			stderr := testenv.NewOutput()
 			ios := &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr}
 			if c.manual {
 				s.RedirectURI = postman
-				args, cmd = append(args, "--manual"), " login --manual -e dev"
+				args, cmd = append(args, "--manual"), " login --manual --timeout 30s -e dev"
 				// The person opens the URL printed, and pastes where the
 				// browser landed.
 				ios.In = readerFunc(func(b []byte) (int, error) {
