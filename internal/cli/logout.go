@@ -16,7 +16,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
-	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -233,10 +232,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return clearTextRevocation(f, env)
 		case ctx.Err() != nil || signalOf(revokeErr) != 0:
 			return stopped(revokeErr)
-		case errors.Is(revokeErr, tokenerr.ErrOwnRefusal):
-			// The provider's own words say what to do; nothing in the
-			// configuration is known to be at fault.
-			return revocationFailedKept(f, src, revokeErr)
 		case failure.RevocationToFix(revokeErr):
 			return revocationMisconfigured(f, src, revokeErr)
 		case failure.Of(revokeErr) == failure.StoreUnreachable:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
@@ -22,7 +23,12 @@ func KeychainUnusable(err error) bool {
 // endpoint at revocation_url (a 404, a web page, a redirect), a client the
 // provider refused, a client secret that could not be read. Nothing was
 // revoked and the grant is alive at the provider: a log-out keeps the
-// tokens, which alone can end it once that is fixed.
+// tokens, which alone can end it once that is fixed. Not a refusal with
+// an error of the provider's own (tokenerr.ErrOwnRefusal): its words, not
+// the configuration, say what to do.
 func RevocationToFix(err error) bool {
+	if errors.Is(err, tokenerr.ErrOwnRefusal) {
+		return false
+	}
 	return errors.Is(err, freshtoken.ErrClientRejected) || errors.Is(err, config.ErrInvalid) || KeychainUnusable(err)
 }
