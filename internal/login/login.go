@@ -530,9 +530,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		err = ans.Explain(err)
 		xe := f.exchangeError(err)
 		xe.Unreadable = ans.Status != 0 && !xe.TooLarge
-		if xe.Lost = tokenerr.Lost(err, wrote.Load(), ans); xe.Lost != "" {
-			xe.Again = f.loginCommand()
-		}
+		xe.Lost = tokenerr.Lost(err, wrote.Load(), ans)
 		return nil, xe
 	}
 	remember(f.Config, req.State, req.Verifier, code, tok.AccessToken, tok.RefreshToken)
@@ -649,8 +647,7 @@ type ExchangeError struct {
 	Lost string
 	// Again is the log-in to run again after a refused code, when it is
 	// not the plain `freshtoken login -e ENV` the failure table names: a
-	// manual one's; and after a lost answer, which the table does not
-	// name.
+	// manual one's.
 	Again string
 }
 
@@ -663,8 +660,6 @@ func (e *ExchangeError) Error() string {
 		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
 	case e.Class == tokenerr.BadClient:
 		return fmt.Sprintf("%s: the token endpoint %s", e.Env, tokenerr.Refused(e.Refusal, e.Descriptor, "log-in"))
-	case e.Class == tokenerr.Passing: // its answer lost
-		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: run %s again", e.Env, e.TokenURL, e.Lost, e.Again)
 	case e.Class == tokenerr.BadGrant && e.Again != "":
 		return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
 	}
@@ -685,7 +680,7 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 	case e.TooLarge:
 		return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge), ""
 	case e.Lost != "":
-		return "", "" // a log-in of its own to run, which it names
+		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: ", e.Env, e.TokenURL, e.Lost), ""
 	case e.Unreadable:
 		return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, e.Descriptor), ""
 	case e.Status != 0:
