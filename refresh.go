@@ -150,6 +150,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			s.forgetClientCredentials()
 			msg := s.refused(err, desc, "renewal")
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
+				msg += ", or log in again if they name the refresh token or the log-in"
 				s.note(work, r, r, store.ProblemRefused, msg)
 				return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg})
 			}
@@ -1030,22 +1031,9 @@ func refreshToken(r *store.Record) string {
 
 // refused says what a refusal of a request that no retry changes (err,
 // which the token endpoint answered desc), of step ("renewal", or a device
-// "log-in"), is about, by its error code (see tokenerr.Refusal), and what
-// to check, unless it is the client's credentials, which the command line
-// names itself.
+// "log-in"), is about, by its error code (see tokenerr.Refused).
 func (s *Source) refused(err error, desc, step string) string {
-	at := redact.URL(s.set.TokenURL)
-	switch tokenerr.RefusalOf(err) {
-	case tokenerr.RefusedScope:
-		return fmt.Sprintf("the token endpoint %s refused the scope asked for (%s); check scopes", at, desc)
-	case tokenerr.RefusedTarget:
-		return fmt.Sprintf("the token endpoint %s refused the resource asked for (%s); check resource", at, desc)
-	case tokenerr.RefusedRequest:
-		return fmt.Sprintf("the token endpoint %s refused the %s request as malformed (%s); check client_auth, token_params, audience and resource", at, step, desc)
-	case tokenerr.RefusedUnknown:
-		return fmt.Sprintf("the token endpoint %s refused the %s with an error of its own, which only its words explain (%s); check what they name, or log in again if they name the refresh token or the log-in", at, step, desc)
-	}
-	return fmt.Sprintf("the token endpoint %s rejected the client (%s)", at, desc)
+	return "the token endpoint " + redact.URL(s.set.TokenURL) + " " + tokenerr.Refused(tokenerr.RefusalOf(err), desc, step)
 }
 
 // notThere says that no token endpoint answers at u, which answered desc

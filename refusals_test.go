@@ -125,7 +125,10 @@ func refusedRenewals(t *testing.T, answer string) (*rig, *atomic.Int32) {
 // client secret and client_auth. It is now sorted as a renewal's refusal
 // is (tokenerr.RefusalOf): the provider's own words quoted, kind
 // renewal_refused, or the setting to check; invalid_client is the client
-// rejected still. None is polled again.
+// rejected still. None is polled again. Its words are a browser log-in's
+// (tokenerr.Refused): the provider's own code ended "or log in again if
+// they name the refresh token or the log-in", a renewal's words, naming
+// a refresh token the log-in has not got and no command.
 func TestADeviceLogInsRefusalIsToldByItsErrorCode(t *testing.T) {
 	for _, tc := range []struct {
 		code, want, next string
@@ -145,7 +148,7 @@ func TestADeviceLogInsRefusalIsToldByItsErrorCode(t *testing.T) {
 			}
 			h.refusal.Store(&tc.code)
 			err = d.Wait(t.Context(), nil)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || h.polls.Load() != 1 {
+			if err == nil || !strings.HasSuffix(err.Error(), tc.want) || h.polls.Load() != 1 {
 				t.Fatalf("Wait = %v after %d polls; want, after one, %q", err, h.polls.Load(), tc.want)
 			}
 			if k, next := failure.Of(err), failure.Next(err, "tv"); k != tc.kind || k.Row().Exit != 2 || next != tc.next {

@@ -729,6 +729,9 @@ func revokeAnswered(t *testing.T, status int, body string, hints ...string) {
 		revoked = append(revoked, hint)
 		if slices.Contains(hints, hint) {
 			w.Header().Set("Content-Type", "application/json")
+			if !strings.HasPrefix(body, "{") {
+				w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+			}
 			w.WriteHeader(status)
 			w.Write([]byte(body))
 		}
@@ -786,7 +789,11 @@ func TestRevokeWhereTheAccessTokenIsRefusedAfterTheRefreshToken(t *testing.T) {
 // already) is there, and has nothing left to revoke; RFC 7009 answers such
 // a token with a 200. Revoke succeeds, having sent both tokens, and logout
 // forgets them. It was told as "no revocation endpoint answers at
-// revocation_url", and logout kept the dead tokens at every try.
+// revocation_url", and logout kept the dead tokens at every try. The
+// answer is read as a token endpoint's is (tokenerr.Retrieved): a
+// form-encoded one was read as no error code, a rejected client, and
+// logout kept the dead tokens, saying to check client_id and the client
+// secret.
 func TestRevokeOfTokensTheProviderNoLongerKnows(t *testing.T) {
 	for _, answer := range []struct {
 		status int
@@ -795,6 +802,7 @@ func TestRevokeOfTokensTheProviderNoLongerKnows(t *testing.T) {
 		{http.StatusNotFound, `{"error":"invalid_token"}`},
 		{http.StatusNotFound, `{"error":"token_not_found","error_description":"unknown token"}`},
 		{http.StatusBadRequest, `{"error":"invalid_grant"}`},
+		{http.StatusBadRequest, "error=invalid_token&error_description=revoked+already"},
 	} {
 		t.Run(fmt.Sprintf("%d %s", answer.status, answer.body), func(t *testing.T) {
 			revokeAnswered(t, answer.status, answer.body, "refresh_token", "access_token")

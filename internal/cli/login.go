@@ -215,8 +215,8 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 
 // again is err, a log-in of env that failed, with its last step, logging
 // in again (the words of the engine and of internal/login, which name no
-// command), naming the command to run: this one, for the same environment
-// and file. Their error gives its message without the step; what err says around it is kept,
+// command), naming the command to run: this one, with the flags that shape
+// it (loginArgs), for the same environment and file. Their error gives its message without the step; what err says around it is kept,
 // and err is left as it is when it says more after it, or when its step
 // is another (before is "").
 func (opts *loginOptions) again(env string, err error) error {
@@ -232,11 +232,7 @@ func (opts *loginOptions) again(env string, err error) error {
 	if before == "" || !ok {
 		return err
 	}
-	cmd := "login -e " + env
-	if opts.Manual {
-		cmd = "login --manual -e " + env
-	}
-	return &retoldError{msg: around + before + "run `" + opts.f.commandLine(cmd) + "`" + after, err: err}
+	return &retoldError{msg: around + before + "run `" + opts.f.commandLine(loginArgs(opts, env)) + "`" + after, err: err}
 }
 
 // retoldError is err told in msg, the command line's words, for its kind

@@ -386,7 +386,12 @@ func TestDeviceLoginTroubleNamesTheCommand(t *testing.T) {
 // with a 503, the authorization endpoint refusing the request as
 // misconfigured) says to run the log-in's command, on the same file: it
 // said "log in again later" or "then log in again", which names no
-// command, and the plain `freshtoken login` ran on the default file.
+// command, and the plain `freshtoken login` ran on the default file. The
+// command keeps the flags that shape the log-in, as every other it names
+// (loginArgs): it dropped --timeout (and --no-browser). So does one whose
+// code's answer was lost (the connection cut): internal/login named
+// `freshtoken login -e dev` itself, without the flags, and named a command
+// on the proxy's page too.
 func TestLoginTroubleNamesTheCommand(t *testing.T) {
 	const postman = "https://oauth.pstmn.io/v1/callback"
 	for _, c := range []struct {
@@ -399,6 +404,8 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 		{"manual exchange 503", "exchange", true, 5, "dev: the token endpoint ", "; no tokens were stored: run `%s` later"},
 		{"browser invalid_scope", "authorize", false, 2, "dev: the provider refused the log-in request: it answered invalid_scope", ", auth_url and auth_params in the config, then run `%s`"},
 		{"manual invalid_scope", "authorize", true, 2, "dev: the provider refused the log-in request: it answered invalid_scope", ", auth_url and auth_params in the config, then run `%s`"},
+		{"browser answer lost", "lost", false, 5, "dev: the token endpoint ", "; the provider may have spent the code, which works once: run `%s`"},
+		{"manual answer lost", "lost", true, 5, "dev: the token endpoint ", "; the provider may have spent the code, which works once: run `%s`"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var opts devprovider.Options
@@ -410,6 +417,10 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 					switch {
 					case c.trouble == "exchange" && r.URL.Path == "/v2/token_endpoint":
 						http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+					case c.trouble == "lost" && r.URL.Path == "/v2/token_endpoint":
+						if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+							conn.Close()
+						}
 					case c.trouble == "authorize" && r.URL.Path == "/v2/approve_app":
 						q := r.URL.Query()
 						http.Redirect(w, r, q.Get("redirect_uri")+"?error=invalid_scope&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
@@ -419,12 +430,12 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 				})
 			})
 			s := config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)}
-			args, cmd := []string{"--config", e.config, "login", "-e", "dev"}, " login -e dev"
+			args, cmd := []string{"--config", e.config, "login", "--timeout", "30s", "-e", "dev"}, " login --timeout 30s -e dev"
 			stderr := testenv.NewOutput()
 			ios := &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr}
 			if c.manual {
 				s.RedirectURI = postman
-				args, cmd = append(args, "--manual"), " login --manual -e dev"
+				args, cmd = append(args, "--manual"), " login --manual --timeout 30s -e dev"
 				ios.In = pastedOnceApproved(stderr, func() {})
 			}
 			e.configureWith(t, s)

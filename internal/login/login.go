@@ -530,9 +530,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		err = ans.Explain(err)
 		xe := f.exchangeError(err)
 		xe.Unreadable = ans.Status != 0 && !xe.TooLarge
-		if xe.Lost = tokenerr.Lost(err, wrote.Load(), ans); xe.Lost != "" {
-			xe.Again = f.loginCommand()
-		}
+		xe.Lost = tokenerr.Lost(err, wrote.Load(), ans)
 		return nil, xe
 	}
 	remember(f.Config, req.State, req.Verifier, code, tok.AccessToken, tok.RefreshToken)
@@ -579,23 +577,6 @@ func (e *AuthorizeError) Error() string {
 		return fmt.Sprintf("%s: %v: the provider answered %s; run %s again and approve access in the browser", e.Env, ErrNotApproved, answered, e.Again)
 	}
 	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
-}
-
-// refused says how the token endpoint refused the client's exchange, by
-// its error code, and what to check, unless it is the client's
-// credentials, which the failure table names.
-func (e *ExchangeError) refused() string {
-	switch e.Refusal {
-	case tokenerr.RefusedScope:
-		return fmt.Sprintf("refused the scope asked for (%s); check scopes", e.Descriptor)
-	case tokenerr.RefusedTarget:
-		return fmt.Sprintf("refused the resource asked for (%s); check resource", e.Descriptor)
-	case tokenerr.RefusedRequest:
-		return fmt.Sprintf("refused the log-in's request as malformed (%s); check client_auth, token_params, audience and resource", e.Descriptor)
-	case tokenerr.RefusedUnknown:
-		return fmt.Sprintf("refused the log-in with an error of its own, which only its words explain (%s); check what they name", e.Descriptor)
-	}
-	return fmt.Sprintf("rejected the client (%s)", e.Descriptor)
 }
 
 // Unwrap is tokenerr.ErrOwnRefusal for a refusal with the provider's own
@@ -666,8 +647,7 @@ type ExchangeError struct {
 	Lost string
 	// Again is the log-in to run again after a refused code, when it is
 	// not the plain `freshtoken login -e ENV` the failure table names: a
-	// manual one's; and after a lost answer, which the table does not
-	// name.
+	// manual one's.
 	Again string
 }
 
@@ -679,9 +659,7 @@ func (e *ExchangeError) Error() string {
 	case e.Class == tokenerr.BadClient && e.NotThere:
 		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
 	case e.Class == tokenerr.BadClient:
-		return fmt.Sprintf("%s: the token endpoint %s", e.Env, e.refused())
-	case e.Class == tokenerr.Passing: // its answer lost
-		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: run %s again", e.Env, e.TokenURL, e.Lost, e.Again)
+		return fmt.Sprintf("%s: the token endpoint %s", e.Env, tokenerr.Refused(e.Refusal, e.Descriptor, "log-in"))
 	case e.Class == tokenerr.BadGrant && e.Again != "":
 		return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
 	}
@@ -702,7 +680,7 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 	case e.TooLarge:
 		return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge), ""
 	case e.Lost != "":
-		return "", "" // a log-in of its own to run, which it names
+		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: ", e.Env, e.TokenURL, e.Lost), ""
 	case e.Unreadable:
 		return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, e.Descriptor), ""
 	case e.Status != 0:
@@ -732,7 +710,7 @@ func ClientRejection(err error) (msg string, ok bool) {
 	if xe.Refusal == tokenerr.RefusedClient {
 		return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true
 	}
-	return "the token endpoint " + xe.refused(), true
+	return "the token endpoint " + tokenerr.Refused(xe.Refusal, xe.Descriptor, "log-in"), true
 }
 
 func (f *Flow) exchangeError(err error) *ExchangeError {

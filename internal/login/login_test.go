@@ -711,7 +711,7 @@ func TestARefusedExchangeIsToldByItsErrorCode(t *testing.T) {
 		{"account_locked", `refused the log-in with an error of its own, which only its words explain (HTTP 400 account_locked: "locked"); check what they name`, failure.Refused, false},
 		{"invalid_scope", `refused the scope asked for (HTTP 400 invalid_scope: "locked"); check scopes`, failure.ClientRejected, true},
 		{"invalid_target", `refused the resource asked for (HTTP 400 invalid_target: "locked"); check resource`, failure.ClientRejected, true},
-		{"invalid_request", `refused the log-in's request as malformed (HTTP 400 invalid_request: "locked"); check client_auth, token_params, audience and resource`, failure.ClientRejected, true},
+		{"invalid_request", `refused the log-in request as malformed (HTTP 400 invalid_request: "locked"); check client_auth, token_params, audience and resource`, failure.ClientRejected, true},
 		{"invalid_client", `rejected the client (HTTP 400 invalid_client: "locked")`, failure.ClientRejected, true},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
@@ -1028,7 +1028,7 @@ func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
 				c.Close()
 			}
-		}, "got the log-in's code, and its answer was lost (EOF); the provider may have spent the code, which works once: run `freshtoken login -e sandbox` again"},
+		}, "got the log-in's code, and its answer was lost (EOF); the provider may have spent the code, which works once: log in again"},
 		{"no answer in time", func(_ http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body) // so that the server sees the client leave
 			<-r.Context().Done()
@@ -1036,7 +1036,7 @@ func TestALostExchangeAnswerSaysToLogInAgain(t *testing.T) {
 			"got the log-in's code, and its answer was lost (did not answer within 300ms (timeout)"},
 		{"gateway timeout", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "<html>504 Gateway Time-out</html>", http.StatusGatewayTimeout)
-		}, "got the log-in's code, and its answer was lost (HTTP 504 from a gateway in front of it, which lost the provider's answer or gave up waiting for it); the provider may have spent the code, which works once: run `freshtoken login -e sandbox` again"},
+		}, "got the log-in's code, and its answer was lost (HTTP 504 from a gateway in front of it, which lost the provider's answer or gave up waiting for it); the provider may have spent the code, which works once: log in again"},
 		{"service unavailable", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 		}, "sandbox: the token endpoint URL failed the log-in: it answered its code, which is sent once, with HTTP 503 \"busy\"; no tokens were stored: log in again later"},

@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"context"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -55,44 +54,5 @@ func TestLogoutButtonWhoseDeleteFailsAfterTheRevocation(t *testing.T) {
 	}
 	if _, page := f.get(t, "/"); !strings.Contains(html.UnescapeString(string(page)), "the provider revoked the grant, so the tokens kept are of no use") {
 		t.Errorf("the page shown again, the store still failing, no longer says the grant was revoked:\n%s", page)
-	}
-}
-
-// TestLogoutButtonRefusedWithTheProvidersOwnError: a revocation endpoint
-// refusing the page's Log out with an error code of the provider's own
-// (account_locked) was noted as a renewal refused so (renewal_refused),
-// and as a configuration to fix: the page followed the provider's words
-// with "to end the grant with Log out once that is fixed" and "fix it,
-// then click Renew now", which fixes no log-out. It is a log-out's
-// refusal (logout_refused), told as `freshtoken logout` tells it: the
-// provider's words, the tokens kept, the grant that may still be valid,
-// and what to do.
-func TestLogoutButtonRefusedWithTheProvidersOwnError(t *testing.T) {
-	locked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"account_locked","error_description":"the account is locked: call support"}`))
-	}))
-	t.Cleanup(locked.Close)
-	f := revFixture(t, func(*fixture) string { return locked.URL + "/revoke" })
-	f.login(t, "rev")
-	loc := f.logOutRev(t, "logout-failed")
-	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
-		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
-	}
-	_, page := f.get(t, loc)
-	said := html.UnescapeString(string(page))
-	for _, want := range []string{
-		`refused to revoke the refresh token with an error of its own, which only its words explain (HTTP 400 Bad Request, account_locked: "the account is locked: call support")`,
-		"the grant may still be valid at the provider: press Log out later to end it, or remove the app's access in your account at the provider and run `freshtoken logout --local -e rev` to forget them",
-	} {
-		if !strings.Contains(said, want) {
-			t.Errorf("the page does not say %q:\n%s", want, page)
-		}
-	}
-	for _, not := range []string{"then click Renew now", "once that is fixed"} {
-		if strings.Contains(said, not) {
-			t.Errorf("the page says %q of a log-out the provider refused:\n%s", not, page)
-		}
 	}
 }

@@ -704,6 +704,48 @@ func TestLogoutButtonKeepsTheTokensWhenRevocationFailed(t *testing.T) {
 	}
 }
 
+// TestLogoutButtonTellsTheProvidersOwnRefusal: Log out refused by the
+// revocation endpoint with an error of the provider's own (400
+// account_locked) keeps the tokens and says what `freshtoken logout`
+// says: the provider's words, the token sent in them masked, and that the
+// grant may live on, to log out later. Taken for the configuration's
+// fault (failure.RevocationToFix), the page said to log out "once that is
+// fixed", though nothing in the configuration was; noted as a renewal's
+// refusal (renewal_refused), it said "fix it, then click Renew now",
+// which fixes no log-out: it is a log-out's refusal (logout_refused).
+func TestLogoutButtonTellsTheProvidersOwnRefusal(t *testing.T) {
+	sent := make(chan string, 2)
+	locked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.FormValue("token")
+		sent <- token
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"account_locked","error_description":"account locked; call support (token %s)"}`, token)
+	}))
+	t.Cleanup(locked.Close)
+	f := revFixture(t, func(*fixture) string { return locked.URL + "/revoke" })
+	f.login(t, "rev")
+	loc := f.logOutRev(t, "logout-failed")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
+	}
+	_, body := f.get(t, loc)
+	page := html.UnescapeString(string(body))
+	for _, want := range []string{`refused to revoke the refresh token with an error of its own, which only its words explain (HTTP 400 Bad Request, account_locked: "account locked; call support (token `, "nothing was deleted: the tokens are kept in ", ", and the grant may still be valid at the provider: press Log out later to end it"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page does not say %q:\n%s", want, page)
+		}
+	}
+	for _, not := range []string{"once that is fixed", "then click Renew now"} {
+		if strings.Contains(page, not) {
+			t.Errorf("the page says %q of a log-out the provider refused:\n%s", not, page)
+		}
+	}
+	if token := <-sent; strings.Contains(page, token) {
+		t.Errorf("the page shows the token sent:\n%s", page)
+	}
+}
+
 // TestLogoutButtonSaysTheProviderNoLongerKnowsTheTokens: a revocation
 // endpoint that answers 400 invalid_token (Google's answer for tokens
 // revoked or expired already) revoked nothing. Log out forgets the tokens,

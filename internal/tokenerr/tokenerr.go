@@ -38,8 +38,10 @@ const (
 )
 
 // Retrieved is the error of an endpoint that answered resp, whose body
-// was read as body, as x/oauth2 would make it: its OAuth error code and
-// description read from a JSON body (RFC 6749 5.2), for Classify.
+// was read as body through Lenient, as x/oauth2 makes a token endpoint's:
+// its OAuth error code and description (RFC 6749 5.2) read from a JSON
+// body, or from a form-encoded one (labelled so, or text/plain), for
+// Classify.
 func Retrieved(resp *http.Response, body []byte) *oauth2.RetrieveError {
 	re := &oauth2.RetrieveError{Response: resp, Body: body}
 	var e struct {
@@ -48,6 +50,8 @@ func Retrieved(resp *http.Response, body []byte) *oauth2.RetrieveError {
 	}
 	if json.Unmarshal(body, &e) == nil {
 		re.ErrorCode, re.ErrorDescription = e.Code, e.Description
+	} else if vals, err := url.ParseQuery(string(body)); err == nil && labelledAsForm(resp.Header) {
+		re.ErrorCode, re.ErrorDescription = vals.Get("error"), vals.Get("error_description")
 	}
 	return re
 }
@@ -325,6 +329,25 @@ var ErrOwnRefusal = errors.New("refused with an error of the provider's own")
 // log-out's) refused so: the refusal of a log-out, not of a renewal, whose
 // message quotes the provider's words. It wraps ErrOwnRefusal.
 var ErrOwnRevocationRefusal = fmt.Errorf("a revocation %w", ErrOwnRefusal)
+
+// Refused says what a refusal r of step ("renewal", "log-in"), which the
+// endpoint answered desc (Classify's), is about, and the setting to check,
+// as the words after the endpoint: "refused the scope asked for (…);
+// check scopes". The client's credentials (RefusedClient) it names not:
+// "rejected the client (…)", whose settings the command line names.
+func Refused(r Refusal, desc, step string) string {
+	switch r {
+	case RefusedScope:
+		return fmt.Sprintf("refused the scope asked for (%s); check scopes", desc)
+	case RefusedTarget:
+		return fmt.Sprintf("refused the resource asked for (%s); check resource", desc)
+	case RefusedRequest:
+		return fmt.Sprintf("refused the %s request as malformed (%s); check client_auth, token_params, audience and resource", step, desc)
+	case RefusedUnknown:
+		return fmt.Sprintf("refused the %s with an error of its own, which only its words explain (%s); check what they name", step, desc)
+	}
+	return fmt.Sprintf("rejected the client (%s)", desc)
+}
 
 // RefusalOf sorts err, a refusal Classify calls BadClient.
 func RefusalOf(err error) Refusal {
