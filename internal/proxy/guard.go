@@ -21,12 +21,12 @@ import (
 // listened on as written, it was looked up by a name server, whose answer
 // (an address of this machine on the network) the check never saw.
 func ListenAddr(addr string, allowRemote bool) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	_, port, err := net.SplitHostPort(addr)
 	if _, ok := httpx.Port(port, "http"); err != nil || port == "" || !ok {
 		return "", fmt.Errorf("--listen %q is not HOST:PORT, such as 127.0.0.1:8787", addr)
 	}
-	if ip, isIP := httpx.ParseHost(host); isIP && ip.IsLoopback() {
-		return net.JoinHostPort(ip.String(), port), nil
+	if loopback, ok := httpx.LoopbackAddr(addr); ok {
+		return loopback, nil
 	}
 	if !allowRemote {
 		return "", fmt.Errorf("--listen %s would let other machines use your tokens; listen on a loopback address such as 127.0.0.1:%s, or add --allow-remote if you really mean it", addr, port)
