@@ -174,26 +174,38 @@ func TestRateLimitedRenewalServesTheStillValidToken(t *testing.T) {
 }
 
 // TestHugeRetryAfterRestsAnHourAtMost: a 429 whose Retry-After is too
-// large to count is given up on at once, with no wait, and renewals rest
-// an hour at most, not for the years it asked. So it is with a
-// MaxRetryAfter of two days: the day the wait is capped at is not what it
-// asked, and the engine waited a day to ask again.
+// large to count, or longer than an hour, is given up on at once, with no
+// wait, and renewals rest an hour at most, not for the years it asked. So
+// it is with a MaxRetryAfter of two days: the day the wait is capped at is
+// not what it asked, and the engine waited a day to ask again. The message
+// says when freshtoken asks again: it said "try again then" of a day or
+// more while renewals rested an hour, as a 503's did of its five minutes.
 func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
-	limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Retry-After", "99999999999999999999")
-		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
-	}))
-	defer limited.Close()
-	for _, most := range []time.Duration{0, 48 * time.Hour} {
-		t.Run(fmt.Sprint("MaxRetryAfter ", most), func(t *testing.T) {
+	huge := "99999999999999999999"
+	for _, tc := range []struct {
+		retryAfter string
+		most       time.Duration // MaxRetryAfter
+		say        string
+	}{
+		{huge, 0, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 1h0m0s, try again then"},
+		{huge, 48 * time.Hour, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 1h0m0s, try again then"},
+		{"7200", 0, "asks to wait 2h0m0s; your stored tokens are unchanged, freshtoken asks it again in 1h0m0s, try again then"},
+		{"600", 0, "asks to wait 10m0s; your stored tokens are unchanged, try again then"},
+	} {
+		t.Run(fmt.Sprint("Retry-After ", tc.retryAfter, ", MaxRetryAfter ", tc.most), func(t *testing.T) {
+			limited := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				w.Header().Set("Retry-After", tc.retryAfter)
+				http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
+			}))
+			defer limited.Close()
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-			r.settings.MaxRetryAfter = most
+			r.settings.MaxRetryAfter = tc.most
 			r.login(r.source())
 			r.moveTokenEndpoint(limited.URL)
 			src := r.source()
 			freshtoken.SetPause(src, r.clock.Sleep)
-			if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "asks to wait a day or more") {
-				t.Fatalf("err = %v, want ErrUnreachable saying it asks to wait a day or more", err)
+			if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.HasSuffix(err.Error(), tc.say) {
+				t.Fatalf("err = %v, want ErrUnreachable ending %q", err, tc.say)
 			}
 			if got := r.clock.Slept(); got != 0 {
 				t.Fatalf("waited %s; want no wait for a Retry-After past MaxRetryAfter", got)

@@ -211,7 +211,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.RateLimited:
 			if !s.waitsOut(wait) || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", "try again then"))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", askedAgain(wait, resting.Max)))
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
@@ -235,12 +235,8 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// after them would wait (a 503's Retry-After for
 				// maintenance): tries until then would fail too, so
 				// renewals rest as long as it asks, up to resting.Failing.
-				then := "try again then"
-				if wait > resting.Failing {
-					then = fmt.Sprintf("freshtoken asks it again in %s, try again then", resting.Failing)
-				}
 				return nil, s.restShared(work, r, min(wait, resting.Failing), &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.KeptThen(r, lost, desc, then))})
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.KeptThen(r, lost, desc, askedAgain(wait, resting.Failing)))})
 			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
@@ -269,6 +265,17 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		}
 		r = latest
 	}
+}
+
+// askedAgain says when to try again after the token endpoint asked to wait
+// for wait, renewals resting for it, most at the longest: a wait past most
+// (a Retry-After of a day, or too large to count) is not what to tell a
+// person, as freshtoken asks the endpoint again once most is over.
+func askedAgain(wait, most time.Duration) string {
+	if wait > most {
+		return fmt.Sprintf("freshtoken asks it again in %s, try again then", most)
+	}
+	return "try again then"
 }
 
 // waitsOut reports whether the engine waits out a Retry-After of d: one

@@ -106,8 +106,8 @@ func (opts *devProviderOptions) check() error {
 }
 
 func runDevProvider(ctx context.Context, opts *devProviderOptions) error {
-	host, _, err := net.SplitHostPort(opts.Listen)
-	if err != nil || !httpx.IsLoopback(host) {
+	addr, ok := httpx.LoopbackAddr(opts.Listen)
+	if !ok {
 		return usageErrorf("--listen %q must be a loopback address such as 127.0.0.1:8900", opts.Listen)
 	}
 	if err := opts.check(); err != nil {
@@ -116,7 +116,7 @@ func runDevProvider(ctx context.Context, opts *devProviderOptions) error {
 	opts.Options.Logger = opts.f.Logger().With("component", "dev-provider")
 	p := devprovider.New(opts.Options)
 	defer p.Close()
-	ln, err := net.Listen("tcp", opts.Listen)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return usageErrorf("cannot listen on %s: %v; pick another address with --listen", opts.Listen, err)
 	}

@@ -93,9 +93,14 @@ refused (not on Windows).`,
 			if opts.NoListen && (cmd.Flags().Changed("listen") || opts.AllowRemote) {
 				return usageErrorf("--no-listen serves nothing, so it takes neither --listen nor --allow-remote")
 			}
-			if err := proxy.CheckListen(opts.Listen, opts.AllowRemote); err != nil && !opts.NoListen {
+			if opts.NoListen {
+				return nil
+			}
+			addr, err := proxy.ListenAddr(opts.Listen, opts.AllowRemote)
+			if err != nil {
 				return usageErrorf("%v", err)
 			}
+			opts.Listen = addr
 			return nil
 		},
 		RunE: runner(opts, runF, runProxy),

@@ -28,7 +28,8 @@ func TestProxyFlags(t *testing.T) {
 	checkFlags(t, []flagCase[proxyOptions]{
 		{"", proxyOptions{Listen: "127.0.0.1:8787"}, false},
 		{"--listen 127.0.0.1:9000", proxyOptions{Listen: "127.0.0.1:9000"}, false},
-		{"--listen localhost:9000", proxyOptions{Listen: "localhost:9000"}, false},
+		{"--listen localhost:9000", proxyOptions{Listen: "127.0.0.1:9000"}, false},
+		{"--listen 127.1:9000", proxyOptions{Listen: "127.0.0.1:9000"}, false},
 		{"--listen [::1]:9000", proxyOptions{Listen: "[::1]:9000"}, false},
 		{"--listen 0.0.0.0:8787 --allow-remote", proxyOptions{Listen: "0.0.0.0:8787", AllowRemote: true}, false},
 		{"--listen 0.0.0.0:8787", proxyOptions{}, true},

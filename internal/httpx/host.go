@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -103,6 +104,23 @@ func parseIPv4Part(p string) (uint64, bool) {
 func IsLoopback(host string) bool {
 	a, ok := ParseHost(host)
 	return ok && a.IsLoopback()
+}
+
+// LoopbackAddr returns addr, a host:port whose host is a loopback address
+// however it is spelled (see ParseHost), with the host written as its IP,
+// which a listener takes as it is: as written (127.1, localhost.,
+// foo.localhost) it would be looked up by a name server, whose answer may
+// be an address on the network. ok is false for any other addr.
+func LoopbackAddr(addr string) (_ string, ok bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", false
+	}
+	a, isIP := ParseHost(host)
+	if !isIP || !a.IsLoopback() {
+		return "", false
+	}
+	return net.JoinHostPort(a.String(), port), true
 }
 
 // ReachesThisMachine reports whether host, however it is spelled, leads

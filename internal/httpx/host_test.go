@@ -138,3 +138,27 @@ func TestResolveReference(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopbackAddr: a loopback host in any spelling is written as its IP,
+// for a listener to take without asking a name server; any other host is
+// not a loopback address.
+func TestLoopbackAddr(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"127.0.0.1:8787", "127.0.0.1:8787"},
+		{"127.1:0", "127.0.0.1:0"},
+		{"0x7f000001:8787", "127.0.0.1:8787"},
+		{"localhost.:8787", "127.0.0.1:8787"},
+		{"foo.localhost:8787", "127.0.0.1:8787"},
+		{"[::1]:8787", "[::1]:8787"},
+		{"127.0.0.2:8787", "127.0.0.2:8787"},
+		{"0.0.0.0:8787", ""},
+		{":8787", ""},
+		{"example.com:8787", ""},
+		{"127.0.0.1", ""},
+	} {
+		got, ok := httpx.LoopbackAddr(tc.addr)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("LoopbackAddr(%q) = %q, %v; want %q", tc.addr, got, ok, tc.want)
+		}
+	}
+}

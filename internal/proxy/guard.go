@@ -14,17 +14,24 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
-// CheckListen refuses an address other processes on the network could reach,
-// unless allowRemote: an empty host, 0.0.0.0 or a non-loopback IP or name.
-func CheckListen(addr string, allowRemote bool) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || port == "" {
-		return fmt.Errorf("--listen %q is not HOST:PORT, such as 127.0.0.1:8787", addr)
+// ListenAddr returns the address to listen on for addr, refusing one other
+// processes on the network could reach unless allowRemote: an empty host,
+// 0.0.0.0 or a non-loopback IP or name. A loopback host in any spelling
+// (127.1, 0x7f000001, localhost., foo.localhost) is returned as its IP:
+// listened on as written, it was looked up by a name server, whose answer
+// (an address of this machine on the network) the check never saw.
+func ListenAddr(addr string, allowRemote bool) (string, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if _, ok := httpx.Port(port, "http"); err != nil || port == "" || !ok {
+		return "", fmt.Errorf("--listen %q is not HOST:PORT, such as 127.0.0.1:8787", addr)
 	}
-	if allowRemote || httpx.IsLoopback(host) {
-		return nil
+	if loopback, ok := httpx.LoopbackAddr(addr); ok {
+		return loopback, nil
 	}
-	return fmt.Errorf("--listen %s would let other machines use your tokens; listen on a loopback address such as 127.0.0.1:%s, or add --allow-remote if you really mean it", addr, port)
+	if !allowRemote {
+		return "", fmt.Errorf("--listen %s would let other machines use your tokens; listen on a loopback address such as 127.0.0.1:%s, or add --allow-remote if you really mean it", addr, port)
+	}
+	return addr, nil
 }
 
 // guard decides which requests the proxy answers at all. Only requests

@@ -166,9 +166,11 @@ func New(o Options) (*Proxy, error) {
 	if o.Config == nil || o.Open == nil {
 		return nil, errors.New("proxy: Options.Config and Options.Open are required")
 	}
-	if err := CheckListen(o.Addr, o.AllowRemote); err != nil {
+	addr, err := ListenAddr(o.Addr, o.AllowRemote)
+	if err != nil {
 		return nil, err
 	}
+	o.Addr = addr
 	g, err := newGuard(o.Addr, o.AllowRemote)
 	if err != nil {
 		return nil, err

@@ -881,26 +881,45 @@ func TestLoginLinkFromABrowserThatDoesNotSayWhoOpenedIt(t *testing.T) {
 	}
 }
 
-func TestCheckListen(t *testing.T) {
+// TestListenAddr: a loopback address in any spelling is listened on as its
+// IP, so that no name server is asked where the proxy listens (127.1,
+// 0x7f000001, localhost. and foo.localhost were looked up, a name server's
+// answer able to put the proxy on the network); an address that is not
+// HOST:PORT is refused as such (unix:/tmp/x was told to listen on
+// "127.0.0.1:/tmp/x").
+func TestListenAddr(t *testing.T) {
 	for _, tc := range []struct {
 		addr        string
 		allowRemote bool
-		ok          bool
+		want        string // "": refused
 	}{
-		{"127.0.0.1:8787", false, true},
-		{"localhost:8787", false, true},
-		{"[::1]:8787", false, true},
-		{"127.0.0.2:8787", false, true},
-		{"0.0.0.0:8787", false, false},
-		{":8787", false, false},
-		{"192.168.1.5:8787", false, false},
-		{"example.com:8787", false, false},
-		{"[::]:8787", false, false},
-		{"0.0.0.0:8787", true, true},
-		{"127.0.0.1", false, false},
+		{"127.0.0.1:8787", false, "127.0.0.1:8787"},
+		{"localhost:8787", false, "127.0.0.1:8787"},
+		{"localhost.:8787", false, "127.0.0.1:8787"},
+		{"foo.localhost:8787", false, "127.0.0.1:8787"},
+		{"127.1:8787", false, "127.0.0.1:8787"},
+		{"0x7f000001:8787", false, "127.0.0.1:8787"},
+		{"127.0.0.1.:8787", false, "127.0.0.1:8787"},
+		{"[::1]:8787", false, "[::1]:8787"},
+		{"[::ffff:127.0.0.1]:8787", false, "127.0.0.1:8787"},
+		{"127.0.0.2:8787", false, "127.0.0.2:8787"},
+		{"127.0.0.1:0", false, "127.0.0.1:0"},
+		{"0.0.0.0:8787", false, ""},
+		{"0:8787", false, ""},
+		{":8787", false, ""},
+		{"192.168.1.5:8787", false, ""},
+		{"example.com:8787", false, ""},
+		{"[::]:8787", false, ""},
+		{"0.0.0.0:8787", true, "0.0.0.0:8787"},
+		{"example.com:8787", true, "example.com:8787"},
+		{"127.0.0.1", false, ""},
+		{"unix:/tmp/x", false, ""},
+		{"127.0.0.1:99999", false, ""},
+		{"127.0.0.1:http", false, ""},
 	} {
-		if err := proxy.CheckListen(tc.addr, tc.allowRemote); (err == nil) != tc.ok {
-			t.Errorf("CheckListen(%q, %v) = %v, want ok %v", tc.addr, tc.allowRemote, err, tc.ok)
+		got, err := proxy.ListenAddr(tc.addr, tc.allowRemote)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("ListenAddr(%q, %v) = %q, %v; want %q", tc.addr, tc.allowRemote, got, err, tc.want)
 		}
 	}
 }
