@@ -126,3 +126,30 @@ func TestScrubKeepsRunsShorterThanAFragment(t *testing.T) {
 		}
 	}
 }
+
+// TestScrubKeepsTheWordsOfASecretMadeOfWords: a run of a secret that
+// holds no digit and letters of one case only reads as words, not as a
+// token's part: the dev provider's client secret, dev-client-secret,
+// masked "-client-secre" in every message naming --client-secret-env
+// (the demo's too), and a key like gw-subscription-key-0123 masked the
+// "subscription-key" of every URL's query. Such a run is shown; the whole
+// secret, and a run of it holding a digit, are still masked.
+func TestScrubKeepsTheWordsOfASecretMadeOfWords(t *testing.T) {
+	const words, key = "dev-client-secret", "gw-subscription-key-0123"
+	redact.Register(words, key)
+	for _, tc := range []struct {
+		text   string
+		masked bool
+	}{
+		{"pass --client-secret-env NAME", false},
+		{"http://127.0.0.1/token?subscription-key=abc", false},
+		{"secret " + words, true},
+		{"key " + key, true},
+		{"key part " + key[6:], true}, // "bscription-key-0123": a digit in it
+	} {
+		got := redact.Scrub(tc.text)
+		if masked := got != tc.text; masked != tc.masked {
+			t.Errorf("%q: masked %v (%q), want %v", tc.text, masked, got, tc.masked)
+		}
+	}
+}

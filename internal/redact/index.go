@@ -215,8 +215,9 @@ func (x *index) candidates(s string, after *pattern, compared *int) []*pattern {
 }
 
 // fragments are the runs of s that are runs of fragmentRun bytes or more
-// of a form of a value (see pattern.fragmented), each as long as it
-// reads alike, found from the pieces they hold. A run found is read past,
+// of a form of a value (see pattern.fragmented) and read as a token's part
+// (machineMade), each as long as it reads alike, found from the pieces
+// they hold. A run found is read past,
 // so that a long one is read once, not once for each of its pieces;
 // another value's run that goes on after it is found from its own pieces
 // there, when what goes on is long enough to be masked. compared counts
@@ -237,7 +238,7 @@ func (x *index) fragments(s string, compared *int) []fragment {
 			for at := e.at + pieceLen; end < len(s) && at < len(e.form) && s[end] == e.form[at]; at++ {
 				end++
 			}
-			if end-start >= fragmentRun(len(e.p.value)) {
+			if end-start >= fragmentRun(len(e.p.value)) && machineMade(s[start:end]) {
 				found = append(found, fragment{start: start, end: end, p: e.p})
 				next = max(next, end-1)
 			}
@@ -245,6 +246,28 @@ func (x *index) fragments(s string, compared *int) []fragment {
 		i = next
 	}
 	return found
+}
+
+// machineMade reports whether run reads as a part of a machine-made token:
+// it holds a digit, or letters of both cases, as runs of 12 or more of
+// random base64 or hex all but always do. A run of one case's letters and
+// punctuation reads as words: a secret made of words (the dev provider's
+// dev-client-secret, a password like a-subscription-key-0123) would
+// otherwise mask those words in every message and URL (--client-secret-env,
+// ?subscription-key=), and is masked whole only.
+func machineMade(run string) bool {
+	var digit, lower, upper bool
+	for _, c := range []byte(run) {
+		switch {
+		case '0' <= c && c <= '9':
+			digit = true
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		}
+	}
+	return digit || lower && upper
 }
 
 // fragment is s[start:end], a run of p's value.
