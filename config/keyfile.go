@@ -38,6 +38,25 @@ func (e *Env) ClientKey(context.Context) (crypto.Signer, error) {
 	return k, nil
 }
 
+// registerPEM masks in every log from now on each PEM block of data, from
+// its BEGIN line to its END line, and not the text around them: a file
+// that is no key (a configuration named by mistake) holds paths and
+// settings that messages name, whose parts would be masked as a secret's.
+func registerPEM(data []byte) {
+	for {
+		start := bytes.Index(data, []byte("-----BEGIN "))
+		if start < 0 {
+			return
+		}
+		block, rest := pem.Decode(data[start:])
+		if block == nil {
+			return
+		}
+		redact.Register(strings.TrimSpace(string(data[start : len(data)-len(rest)])))
+		data = rest
+	}
+}
+
 // ReadClientKey reads an unencrypted PEM private key, RSA (PKCS #1 or
 // PKCS #8) or EC (SEC 1 or PKCS #8), from the file at path, which must
 // belong to the user and be neither readable nor writable by anyone else.
@@ -48,7 +67,7 @@ func ReadClientKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %w", shellquote.Word(path), err)
 	}
-	redact.Register(strings.TrimSpace(string(data)))
+	registerPEM(data)
 	k, err := parseClientKey(data)
 	if errors.Is(err, errOpenSSHKey) {
 		return nil, fmt.Errorf("%s holds a private key in OpenSSH's format, which freshtoken cannot read; rewrite it as PEM with `ssh-keygen -p -m PKCS8 -f %s`",
