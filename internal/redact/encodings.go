@@ -49,8 +49,8 @@ type pattern struct {
 //     a surrogate pair) or Go-quoted (strconv.Quote, %q: `\x7f`, `\a`,
 //     `\U0001f600`), in any mix: the URL query, path and form encodings,
 //     JSON strings and Go's quoted strings. Where v has a run of three or
-//     more ASCII letters and digits, the longest such run must be written as
-//     itself, as every encoder does;
+//     more ASCII letters and digits, its anchor (anchorOf) must be written
+//     as itself, as every encoder does;
 //   - base64 (standard or URL alphabet, padded or not) of any text holding
 //     v raw, query-escaped (as x/oauth2 escapes id and secret before
 //     building a Basic header), or path-escaped: `id:secret` in a Basic
@@ -65,7 +65,7 @@ type pattern struct {
 // (url.UserPassword's `$&+,;=`, .NET's `\u002B`, JSON's `%`).
 func compile(v string) *pattern {
 	var cores []string
-	anchors := []string{longestAlnum(v)}
+	anchors := []string{anchorOf(v)}
 	for _, plain := range plainForms(v) {
 		// Base64 writes three bytes as four characters, so text holding
 		// plain at any offset holds, encoded, one of these three cores:
@@ -79,7 +79,7 @@ func compile(v string) *pattern {
 			for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 				core := enc.EncodeToString(b)
 				cores = append(cores, core)
-				anchors = append(anchors, longestAlnum(core))
+				anchors = append(anchors, anchorOf(core))
 			}
 		}
 	}
@@ -222,20 +222,31 @@ func repetitive(s string) bool {
 // is searched for in every text.
 const minAnchor = 3
 
-// longestAlnum is the longest run of ASCII letters and digits in s.
-func longestAlnum(s string) string {
+// anchorOf is the run of ASCII letters and digits of s that anchors it:
+// the last of distinctAnchor or more, else the longest. A token's
+// structure (a JWT's header, a vendor's prefix), which every token of an
+// issuer shares, comes first and its random characters after: anchored by
+// its longest run, often a JWT's header, every token of a fleet's
+// environments was a candidate for a text holding any one of them, its
+// expression compiled and run (2000 of them, a fifth of a second, for
+// each line holding a token of 2000 environments).
+func anchorOf(s string) string {
 	best, start := "", 0
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && isAlnum(s[i]) {
 			continue
 		}
-		if i-start > len(best) {
-			best = s[start:i]
+		if run := s[start:i]; len(run) >= distinctAnchor || len(best) < distinctAnchor && len(run) > len(best) {
+			best = run
 		}
 		start = i + 1
 	}
 	return best
 }
+
+// distinctAnchor is the length from which a run of random letters and
+// digits is one token's alone: 12 of them are some 71 bits.
+const distinctAnchor = 12
 
 func isAlnum(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'

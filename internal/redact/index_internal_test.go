@@ -158,3 +158,33 @@ func TestFragmentsIgnoreTextManySecretsShare(t *testing.T) {
 		}
 	}
 }
+
+// TestAFleetsTokensOfOneIssuerAreNotEachCandidates: the environments of
+// a fleet hold JWTs of one issuer, whose header, the longest run of
+// letters and digits of each, anchored them all: a line holding any one
+// token, or an ID token of the issuer, made every token of the fleet a
+// candidate, its expression compiled and run. A token is anchored by its
+// last long run, its own random characters. Counted in candidates, not
+// time.
+func TestAFleetsTokensOfOneIssuerAreNotEachCandidates(t *testing.T) {
+	const header = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkZsZWV0MjIyMjIyMjIyMjIyMjIyMiJ9."
+	values := manySecrets(t, 400)
+	for i := 0; i < len(values); i += 2 {
+		Set(fmt.Sprintf("many-%d", i), header+values[i], values[i+1])
+	}
+	token := header + values[232]
+	for _, text := range []string{
+		"sent Bearer " + token,
+		"sent " + base64.StdEncoding.EncodeToString([]byte(`{"access_token":"`+token+`"}`)),
+		`answered {"id_token":"` + header + `eyJzdWIiOiJtZSJ9.c2lnbmF0dXJl"}`,
+	} {
+		var compared int
+		found := candidates(text, nil, &compared)
+		if len(found) > 2 {
+			t.Errorf("%.60q…: %d candidates; want the token's own", text, len(found))
+		}
+		if got := scrub(text, &compared); strings.Contains(got, values[232][:12]) {
+			t.Errorf("%.60q… scrubbed as %q", text, got)
+		}
+	}
+}
