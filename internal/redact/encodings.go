@@ -143,11 +143,12 @@ const minFragmented = 16
 // where it is found alone: a provider that quotes part of a token (its
 // first 40 characters, all but a prefix it knows, its middle) is quoting
 // a secret. 16 bytes of a random token hold some 95 bits, which ordinary
-// words, ids and paths never match by chance, and a run cut shorter
-// leaves 17 or more of a token of 32 hidden. Of a value shorter than 32,
-// a run of half of it is masked, so that more than half stays hidden,
-// but no run under 12 bytes, so that a secret made of words (a store's
-// password) does not mask a word of every message.
+// words, ids and paths never match by chance, and a run cut shorter,
+// beside the 8 bytes a mask shows, leaves 9 or more of a token of 32
+// hidden. Of a value shorter than 32, a run of half of it is masked, but
+// no run under 12 bytes, so that a secret made of words (a store's
+// password) does not mask a word of every message: of a value of 16 to
+// 23 bytes, a run of 11 and the 4 its mask shows leave fewer hidden.
 func fragmentRun(n int) int {
 	return min(16, max(12, n/2))
 }
