@@ -57,6 +57,9 @@ type pattern struct {
 //     header, or a whole form-encoded request. The run of base64 text around
 //     it is matched whole.
 //
+// A value of hex digits all of one case is matched with its letters in
+// the other case too (hexOtherCase).
+//
 // A value longer than maxPatterned, or repetitive, is matched as whole
 // strings instead (v, v with + for a space, v with its own escapes read,
 // and the base64 cores), in the text as written and in the text with its
@@ -93,6 +96,11 @@ func compile(v string) *pattern {
 	if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
 		forms = append(forms, read)
 	}
+	cased := hexOtherCase(v)
+	if cased != "" {
+		forms = append(forms, cased)
+		anchors = append(anchors, anchorOf(cased))
+	}
 	patterned := len(v) <= maxPatterned && !slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive)
 	if !patterned {
 		// An invalid byte is written \ufffd in JSON, read back as U+FFFD.
@@ -125,7 +133,11 @@ func compile(v string) *pattern {
 			for i, core := range cores {
 				based[i] = base64Pattern(core)
 			}
-			return regexp.MustCompile("(" + strings.Join(based, "|") + ")|" + textPattern(v))
+			text := textPattern(v)
+			if cased != "" {
+				text += "|" + textPattern(cased)
+			}
+			return regexp.MustCompile("(" + strings.Join(based, "|") + ")|" + text)
 		})
 	}
 	slices.Sort(anchors)
@@ -134,6 +146,23 @@ func compile(v string) *pattern {
 		p.anchors = anchors
 	}
 	return p
+}
+
+// hexOtherCase is v, a value of hex digits all of one case, with its
+// letters in the other, or "" for any other value: a hex token is the
+// bytes it spells to a server that reads it so, which may quote it in
+// either case (%X), and it is found so, whole and in part.
+func hexOtherCase(v string) string {
+	lower, upper := strings.ToLower(v), strings.ToUpper(v)
+	switch {
+	case lower == upper || strings.Trim(lower, "0123456789abcdef") != "":
+		return ""
+	case v == lower:
+		return upper
+	case v == upper:
+		return lower
+	}
+	return ""
 }
 
 // minFragmented is the shortest value whose fragments are masked.
