@@ -417,7 +417,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	f.StoreURL = raw.Store.URL
 	f.Notify = raw.Notify
 	if f.Notify.Webhook != "" {
-		redact.Register(f.Notify.Webhook) // its path is often its only password
+		redact.RegisterAddress(f.Notify.Webhook) // its path is often its only password
 		if u, err := url.Parse(f.Notify.Webhook); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
 		}

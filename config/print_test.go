@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -85,6 +86,46 @@ client_secret = "`+inFile+`"
 	for _, leak := range []string{fromEnv[:12], inFile[:12]} {
 		if strings.Contains(logged.String(), leak) {
 			t.Errorf("logged with a client secret (%s…): %s", leak[:6], logged.String())
+		}
+	}
+}
+
+// TestWebhookIsMaskedAndItsHostIsNot: a loaded [notify] webhook's secret
+// (its path and query, its user) is masked in every log line, whole and
+// in part, and its scheme and host are not: the whole URL was registered,
+// so that every run of 16 of its characters, https://hooks.sl… among them,
+// was masked as a fragment of it wherever it showed, and a --debug line of
+// an API on the webhook's host (or any URL starting alike) lost its URL.
+func TestWebhookIsMaskedAndItsHostIsNot(t *testing.T) {
+	const (
+		path = "/services/T0WBHOOK1/B0WBHOOK1/Xq7Lm2Vb9Nc4Zd8Fg3Hj6Ty0"
+		user = "hookuser:h00kpassw0rd"
+	)
+	load(t, `
+[notify]
+webhook = "https://`+user+`@wbhook-test.example.com`+path+`?thread=1"
+
+[env.a]
+provider = "freeagent-sandbox"
+client_id = "dev-client-id"
+`)
+	for _, kept := range []string{
+		"GET https://wbhook-test.example.com/api/chat.postMessage 200",
+		"https://wbhook-test.example.com",
+	} {
+		if got := redact.Scrub(kept); got != kept {
+			t.Errorf("%q logged as %q; want it as it is", kept, got)
+		}
+	}
+	for _, secret := range []string{
+		"https://" + user + "@wbhook-test.example.com" + path + "?thread=1",
+		"post to https://wbhook-test.example.com" + path + " failed",
+		"unknown hook " + path[18:],
+		"Basic " + base64.StdEncoding.EncodeToString([]byte(user)),
+	} {
+		got := redact.Scrub(secret)
+		if leak := testenv.Leaked(got, path[10:], "h00kpassw0rd"); leak != "" || !strings.Contains(got, "…(") {
+			t.Errorf("%q logged as %q; want its secret masked", secret, got)
 		}
 	}
 }

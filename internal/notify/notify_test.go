@@ -236,7 +236,7 @@ func TestWebhookFailureNeverShowsItsURL(t *testing.T) {
 		"HTTP://127.0.0.1:1/services/T0/B0/webhook-path-secret-1",
 		"http://user:pass@127.0.0.1:1/services/T0/B0/webhook-path-secret-2",
 	} {
-		redact.Register(hook) // as config.Load does
+		redact.RegisterAddress(hook) // as config.Load does
 		var logs strings.Builder
 		n := &notify.Notifier{Config: config.Notify{Webhook: hook}, Logger: slog.New(redact.NewHandler(slog.NewTextHandler(&logs, nil)))}
 		n.Set(context.Background(), "sandbox", notify.GrantEnded, "sandbox: the grant ended")

@@ -49,13 +49,16 @@ type pattern struct {
 //     a surrogate pair) or Go-quoted (strconv.Quote, %q: `\x7f`, `\a`,
 //     `\U0001f600`), in any mix: the URL query, path and form encodings,
 //     JSON strings and Go's quoted strings. Where v has a run of three or
-//     more ASCII letters and digits, the longest such run must be written as
-//     itself, as every encoder does;
+//     more ASCII letters and digits, its anchor (anchorOf) must be written
+//     as itself, as every encoder does;
 //   - base64 (standard or URL alphabet, padded or not) of any text holding
 //     v raw, query-escaped (as x/oauth2 escapes id and secret before
 //     building a Basic header), or path-escaped: `id:secret` in a Basic
 //     header, or a whole form-encoded request. The run of base64 text around
 //     it is matched whole.
+//
+// A value of hex digits all of one case is matched with its letters in
+// the other case too (hexOtherCase).
 //
 // A value longer than maxPatterned, or repetitive, is matched as whole
 // strings instead (v, v with + for a space, v with its own escapes read,
@@ -65,7 +68,7 @@ type pattern struct {
 // (url.UserPassword's `$&+,;=`, .NET's `\u002B`, JSON's `%`).
 func compile(v string) *pattern {
 	var cores []string
-	anchors := []string{longestAlnum(v)}
+	anchors := []string{anchorOf(v)}
 	for _, plain := range plainForms(v) {
 		// Base64 writes three bytes as four characters, so text holding
 		// plain at any offset holds, encoded, one of these three cores:
@@ -79,7 +82,7 @@ func compile(v string) *pattern {
 			for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
 				core := enc.EncodeToString(b)
 				cores = append(cores, core)
-				anchors = append(anchors, longestAlnum(core))
+				anchors = append(anchors, anchorOf(core))
 			}
 		}
 	}
@@ -92,6 +95,11 @@ func compile(v string) *pattern {
 	forms := []string{v}
 	if read := decodeQuoted(strings.ReplaceAll(v, `\`, `\\`)).text; len(read) >= minRegistered {
 		forms = append(forms, read)
+	}
+	cased := hexOtherCase(v)
+	if cased != "" {
+		forms = append(forms, cased)
+		anchors = append(anchors, anchorOf(cased))
 	}
 	patterned := len(v) <= maxPatterned && !slices.ContainsFunc(slices.Concat([]string{v, unescape(v), decodeQuoted(v).text}, cores), repetitive)
 	if !patterned {
@@ -125,7 +133,11 @@ func compile(v string) *pattern {
 			for i, core := range cores {
 				based[i] = base64Pattern(core)
 			}
-			return regexp.MustCompile("(" + strings.Join(based, "|") + ")|" + textPattern(v))
+			text := textPattern(v)
+			if cased != "" {
+				text += "|" + textPattern(cased)
+			}
+			return regexp.MustCompile("(" + strings.Join(based, "|") + ")|" + text)
 		})
 	}
 	slices.Sort(anchors)
@@ -136,6 +148,23 @@ func compile(v string) *pattern {
 	return p
 }
 
+// hexOtherCase is v, a value of hex digits all of one case, with its
+// letters in the other, or "" for any other value: a hex token is the
+// bytes it spells to a server that reads it so, which may quote it in
+// either case (%X), and it is found so, whole and in part.
+func hexOtherCase(v string) string {
+	lower, upper := strings.ToLower(v), strings.ToUpper(v)
+	switch {
+	case lower == upper || strings.Trim(lower, "0123456789abcdef") != "":
+		return ""
+	case v == lower:
+		return upper
+	case v == upper:
+		return lower
+	}
+	return ""
+}
+
 // minFragmented is the shortest value whose fragments are masked.
 const minFragmented = 16
 
@@ -143,11 +172,12 @@ const minFragmented = 16
 // where it is found alone: a provider that quotes part of a token (its
 // first 40 characters, all but a prefix it knows, its middle) is quoting
 // a secret. 16 bytes of a random token hold some 95 bits, which ordinary
-// words, ids and paths never match by chance, and a run cut shorter
-// leaves 17 or more of a token of 32 hidden. Of a value shorter than 32,
-// a run of half of it is masked, so that more than half stays hidden,
-// but no run under 12 bytes, so that a secret made of words (a store's
-// password) does not mask a word of every message.
+// words, ids and paths never match by chance, and a run cut shorter,
+// beside the 8 bytes a mask shows, leaves 9 or more of a token of 32
+// hidden. Of a value shorter than 32, a run of half of it is masked, but
+// no run under 12 bytes, so that a secret made of words (a store's
+// password) does not mask a word of every message: of a value of 16 to
+// 23 bytes, a run of 11 and the 4 its mask shows leave fewer hidden.
 func fragmentRun(n int) int {
 	return min(16, max(12, n/2))
 }
@@ -222,20 +252,31 @@ func repetitive(s string) bool {
 // is searched for in every text.
 const minAnchor = 3
 
-// longestAlnum is the longest run of ASCII letters and digits in s.
-func longestAlnum(s string) string {
+// anchorOf is the run of ASCII letters and digits of s that anchors it:
+// the last of distinctAnchor or more, else the longest. A token's
+// structure (a JWT's header, a vendor's prefix), which every token of an
+// issuer shares, comes first and its random characters after: anchored by
+// its longest run, often a JWT's header, every token of a fleet's
+// environments was a candidate for a text holding any one of them, its
+// expression compiled and run (2000 of them, a fifth of a second, for
+// each line holding a token of 2000 environments).
+func anchorOf(s string) string {
 	best, start := "", 0
 	for i := 0; i <= len(s); i++ {
 		if i < len(s) && isAlnum(s[i]) {
 			continue
 		}
-		if i-start > len(best) {
-			best = s[start:i]
+		if run := s[start:i]; len(run) >= distinctAnchor || len(best) < distinctAnchor && len(run) > len(best) {
+			best = run
 		}
 		start = i + 1
 	}
 	return best
 }
+
+// distinctAnchor is the length from which a run of random letters and
+// digits is one token's alone: 12 of them are some 71 bits.
+const distinctAnchor = 12
 
 func isAlnum(c byte) bool {
 	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'

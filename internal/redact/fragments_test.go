@@ -153,3 +153,33 @@ func TestScrubKeepsTheWordsOfASecretMadeOfWords(t *testing.T) {
 		}
 	}
 }
+
+// TestHexSecretIsFoundInTheOtherCase: a hex token is the bytes it spells
+// to a server that reads it so, and such a server may quote it in the
+// other case (%X of the bytes): a token of lower-case hex quoted in upper
+// case, whole or in part, and a short upper-case one quoted in lower
+// case, showed whole. Other values are not looked for in another case.
+func TestHexSecretIsFoundInTheOtherCase(t *testing.T) {
+	const (
+		long  = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+		short = "C0FFEE15BADA"
+		mixed = "Rt7Kp2Xw9Lm4Qs8Vb3Nc6Zd1Fg5Hj0Ty"
+	)
+	redact.Register(long, short, mixed)
+	for _, tc := range []struct {
+		text, shown string
+	}{
+		{"invalid token " + strings.ToUpper(long), strings.ToUpper(long[8:24])},
+		{"token " + strings.ToUpper(long[20:44]) + " unknown", strings.ToUpper(long[20:36])},
+		{"token=" + strings.ToUpper(long) + "&x=1", strings.ToUpper(long[8:24])},
+		{`{"key":"` + strings.ToLower(short) + `"}`, strings.ToLower(short)},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("id:"+long)), long[8:24]},
+	} {
+		if got := redact.Scrub(tc.text); strings.Contains(got, tc.shown) || !strings.Contains(got, "…(") {
+			t.Errorf("%q scrubbed as %q", tc.text, got)
+		}
+	}
+	if text := "id " + strings.ToLower(mixed); redact.Scrub(text) != text {
+		t.Errorf("%q masked: want a value of other characters looked for as it is written", text)
+	}
+}

@@ -228,8 +228,12 @@ func (x *index) fragments(s string, compared *int) []fragment {
 		if !x.pieceFilter.may(s[i:]) {
 			continue
 		}
+		entries := x.pieces[s[i:i+pieceLen]]
+		if len(entries) > maxSharing {
+			continue
+		}
 		next := i
-		for _, e := range x.pieces[s[i:i+pieceLen]] {
+		for _, e := range entries {
 			*compared++
 			start, end := i, i+pieceLen
 			for at := e.at; start > 0 && at > 0 && s[start-1] == e.form[at-1]; at-- {
@@ -269,6 +273,18 @@ func machineMade(run string) bool {
 	}
 	return digit || lower && upper
 }
+
+// maxSharing is the most values a piece may be part of for the fragments
+// around it to be looked for. A piece that more values share is text
+// common to secrets, not of one: an issuer's JWT header, shared by every
+// token of an environment that holds JWTs (and by the mask of each, which
+// shows its first bytes), or a vendor's prefix. Looked up, it made a line
+// holding any such token compare with every token of the fleet (4000 of
+// 2000 environments), and masked the header of a JWT not registered (an
+// ID token an API answered with) as a token of another environment. A
+// secret's own characters, random, are held by one value or a few: an
+// environment's two generations of an access and a refresh token.
+const maxSharing = 8
 
 // fragment is s[start:end], a run of p's value.
 type fragment struct {

@@ -123,3 +123,68 @@ func TestIndexFollowsRotations(t *testing.T) {
 		t.Errorf("the index counts %d pieces and holds %d", registry.found.pieceFilter.n, pieces)
 	}
 }
+
+// TestFragmentsIgnoreTextManySecretsShare: the environments of a fleet
+// hold JWTs of one issuer, whose header every token shares. A line
+// holding one such token, masked (its mask shows the header's first
+// bytes), compared it with every token of the fleet for fragments, and
+// an ID token of that issuer, registered nowhere, had its header masked
+// as a fragment of another environment's token. Text more than
+// maxSharing secrets share is not looked up; each token's own fragments
+// are masked as before. Counted in pieces compared, not time.
+func TestFragmentsIgnoreTextManySecretsShare(t *testing.T) {
+	const header = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkZsZWV0MSJ9."
+	values := manySecrets(t, 800)
+	for i := 0; i < len(values); i += 2 {
+		Set(fmt.Sprintf("many-%d", i), header+values[i], values[i+1])
+	}
+	token := header + values[432]
+	for _, tc := range []struct {
+		text string
+		kept string
+	}{
+		{"sent Bearer " + token, ""},
+		{`answered {"id_token":"` + header + `eyJzdWIiOiJtZSJ9.c2lnbmF0dXJl"}`, header},
+		{"refused " + token[len(header)+3:], ""},
+	} {
+		var anchors, compared int
+		whole := scrubWhole(tc.text, &anchors)
+		got := maskFragments(whole, &compared)
+		if strings.Contains(got, values[432][3:19]) || tc.kept != "" && !strings.Contains(got, tc.kept) {
+			t.Errorf("%q scrubbed as %q; want %q kept and the token's own characters masked", tc.text, got, tc.kept)
+		}
+		if compared > 20 {
+			t.Errorf("%q: compared with %d pieces; want under 20", got, compared)
+		}
+	}
+}
+
+// TestAFleetsTokensOfOneIssuerAreNotEachCandidates: the environments of
+// a fleet hold JWTs of one issuer, whose header, the longest run of
+// letters and digits of each, anchored them all: a line holding any one
+// token, or an ID token of the issuer, made every token of the fleet a
+// candidate, its expression compiled and run. A token is anchored by its
+// last long run, its own random characters. Counted in candidates, not
+// time.
+func TestAFleetsTokensOfOneIssuerAreNotEachCandidates(t *testing.T) {
+	const header = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkZsZWV0MjIyMjIyMjIyMjIyMjIyMiJ9."
+	values := manySecrets(t, 400)
+	for i := 0; i < len(values); i += 2 {
+		Set(fmt.Sprintf("many-%d", i), header+values[i], values[i+1])
+	}
+	token := header + values[232]
+	for _, text := range []string{
+		"sent Bearer " + token,
+		"sent " + base64.StdEncoding.EncodeToString([]byte(`{"access_token":"`+token+`"}`)),
+		`answered {"id_token":"` + header + `eyJzdWIiOiJtZSJ9.c2lnbmF0dXJl"}`,
+	} {
+		var compared int
+		found := candidates(text, nil, &compared)
+		if len(found) > 2 {
+			t.Errorf("%.60q…: %d candidates; want the token's own", text, len(found))
+		}
+		if got := scrub(text, &compared); strings.Contains(got, values[232][:12]) {
+			t.Errorf("%.60q… scrubbed as %q", text, got)
+		}
+	}
+}

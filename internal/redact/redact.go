@@ -690,6 +690,30 @@ func RegisterURLs(raws ...string) {
 	}
 }
 
+// RegisterAddress registers raw, a URL that is itself a password (a chat's
+// webhook: Slack's hooks.slack.com/services/T…/B…/secret, an ntfy topic),
+// as a secret: what follows its host (its path, query and fragment) and
+// its user, not its scheme and host, which name a service whose other
+// URLs a log names too (their runs of characters would be masked as the
+// fragments of a secret). One that does not parse, or names no host, is
+// registered whole.
+func RegisterAddress(raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		Register(raw)
+		return
+	}
+	_, authority, _ := strings.Cut(raw, "//")
+	rest := ""
+	if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+		authority, rest = authority[:i], authority[i:]
+	}
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		Register(authority[:i])
+	}
+	Register(rest)
+}
+
 // URL is raw, a URL of a configuration, as printed: with the values of its
 // query and of its fragment named as secrets masked (MaskQuery: an API URL
 // may carry an API key, an implicit log-in's answer an access token after
