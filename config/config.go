@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"net/url"
@@ -17,12 +16,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/nearest"
@@ -212,21 +210,19 @@ type Error struct {
 // Flag is e.FlagHint.
 func (e *Error) Flag() string { return e.FlagHint }
 
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Path)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	if e.Key != "" {
-		b.WriteString(": " + e.Key)
-	}
-	b.WriteString(": " + e.Msg)
-	return b.String()
-}
+func (e *Error) Error() string { return (*configfile.Error)(e).Error() }
 
 // Unwrap lets callers test for ErrInvalid.
 func (e *Error) Unwrap() error { return ErrInvalid }
+
+// fileError is err, from package configfile, with its refusal of the file
+// made an Error, which matches ErrInvalid.
+func fileError(err error) error {
+	if fe, ok := err.(*configfile.Error); ok {
+		return (*Error)(fe)
+	}
+	return err
+}
 
 type rawFile struct {
 	DefaultEnv string            `toml:"default_env"`
@@ -324,14 +320,11 @@ func (d Duration) IsZero() bool { return !d.set }
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
 
-// configFlag names another configuration file on freshtoken's command line.
-const configFlag = "--config PATH, or $FRESHTOKEN_CONFIG"
-
 // DefaultPath is the configuration file used without --config or FRESHTOKEN_CONFIG.
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", &invalid{msg: fmt.Sprintf("cannot find your config folder (%v); name the configuration file", err), flag: configFlag}
+		return "", &invalid{msg: fmt.Sprintf("cannot find your config folder (%v); name the configuration file", err), flag: configfile.PathFlag}
 	}
 	return filepath.Join(dir, "freshtoken", "config.toml"), nil
 }
@@ -360,7 +353,8 @@ func Reload(path string, last *File) (*File, error) {
 		path = p
 	}
 	at := time.Now()
-	data, info, err := readTrusted(path)
+	data, info, err := configfile.Read(path)
+	err = fileError(err)
 	if errors.Is(err, os.ErrNotExist) {
 		return &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}, Settled: true}, nil
 	}
@@ -419,24 +413,24 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	if f.Notify.Webhook != "" {
 		redact.Register(f.Notify.Webhook) // its path is often its only password
 		if u, err := url.Parse(f.Notify.Webhook); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
+			return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
 		}
 		// Whoever reads it can post as freshtoken to the person's chat.
-		if err := checkSecretFile(path, lineOf(data, "notify", "webhook"), "notify.webhook", "", info); err != nil {
+		if err := fileError(configfile.CheckSecretFile(path, configfile.LineOf(data, "notify", "webhook"), "notify.webhook", "", info)); err != nil {
 			return nil, err
 		}
 	}
 	f.Browser = strings.TrimSpace(raw.Browser)
 	if f.CAFile = strings.TrimSpace(raw.CAFile); f.CAFile != "" {
 		if err := checkCAFile(f.CAFile); err != nil {
-			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"ca_file"}), Key: "ca_file", Msg: err.Error()}
+			return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"ca_file"}), Key: "ca_file", Msg: err.Error()}
 		}
 	}
 	names := slices.Sorted(maps.Keys(raw.Env))
 	folded := map[string]string{}
 	for _, name := range names {
 		if other, ok := folded[strings.ToLower(name)]; ok {
-			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"env", name}), Key: "env." + name,
+			return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"env", name}), Key: "env." + name,
 				Msg: fmt.Sprintf("differs from env.%s only in case, and a disk that ignores case (macOS, Windows) keeps both environments' tokens in one file; rename one", other)}
 		}
 		folded[strings.ToLower(name)] = name
@@ -446,7 +440,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	// One found nowhere keyLine looks (an inline table) comes last. The
 	// lines are found in one reading of the file: found for each name at
 	// each comparison, a file of 2000 environments took 20 s to load.
-	first := envLines(data, names)
+	first := configfile.EnvLines(data, names)
 	line := func(name string) int {
 		if n, ok := first[name]; ok {
 			return n
@@ -464,14 +458,14 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 				// The key's line, else its table's (auth_params.state
 				// written inline), else the environment's.
 				for k := ce.Key; ce.Line == 0 && strings.HasPrefix(k, "env."+name); k = k[:max(strings.LastIndex(k, "."), 0)] {
-					ce.Line = keyLine(data, toml.Key{k})
+					ce.Line = configfile.KeyLine(data, toml.Key{k})
 				}
 			}
 			return nil, err
 		}
 		if e.ClientSecret != "" {
-			if err := checkSecretFile(path, lineOf(data, "env", name, "client_secret"), "client_secret",
-				", or move the secret to client_secret_env or client_secret_cmd", info); err != nil {
+			if err := fileError(configfile.CheckSecretFile(path, configfile.LineOf(data, "env", name, "client_secret"), "client_secret",
+				", or move the secret to client_secret_env or client_secret_cmd", info)); err != nil {
 				return nil, err
 			}
 		}
@@ -496,17 +490,17 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 		if len(f.Envs) == 0 {
 			msg = fmt.Sprintf("names %q, but no environment is configured; take the line out, then run `freshtoken init`", f.DefaultEnv)
 		}
-		return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"default_env"}), Key: "default_env", Msg: msg}
+		return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"default_env"}), Key: "default_env", Msg: msg}
 	}
 	if f.StoreURL != "" {
-		line := lineOf(data, "store", "url")
+		line := configfile.LineOf(data, "store", "url")
 		if err := CheckStoreURL(f.StoreURL); err != nil {
 			return nil, &Error{Path: path, Line: line(), Key: "store.url", Msg: err.Error()}
 		}
 		// A store's password opens every environment's tokens.
 		if u, err := url.Parse(f.StoreURL); err == nil && u.User != nil {
 			if _, hasPassword := u.User.Password(); hasPassword {
-				if err := checkSecretFile(path, line, "store.url", "", info); err != nil {
+				if err := fileError(configfile.CheckSecretFile(path, line, "store.url", "", info)); err != nil {
 					return nil, err
 				}
 			}
@@ -565,32 +559,14 @@ func (f *File) checkTokenFiles(data []byte) error {
 		} else if fi, err := os.Stat(tf); err == nil && fi.IsDir() {
 			msg = fmt.Sprintf("is a folder; name a file in it, such as %s", filepath.Join(tf, "token"))
 		} else {
-			msg = TokenFileFolderProblem(tf)
+			msg = configfile.TokenFileFolderProblem(tf)
 		}
 		if msg != "" {
-			return &Error{Path: f.Path, Line: keyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
+			return &Error{Path: f.Path, Line: configfile.KeyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
 		}
 		owner[lands] = name
 	}
 	return nil
-}
-
-// TokenFileFolderProblem says what is wrong with the folder of the
-// token_file path as it is now, or returns "": a file, not a folder, or
-// one that another user (root excepted) owns or that group or others may
-// write, where another user could put a file in the token file's place.
-// A long-running process asks before each write of the file, as a
-// folder's mode may change while the configuration does not.
-func TokenFileFolderProblem(path string) string {
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		return ""
-	case !fi.IsDir():
-		return fmt.Sprintf("is in %s, which is a file, not a folder; name a file in a folder", dir)
-	}
-	return checkTokenFileFolder(dir, fi)
 }
 
 // Overwrites says which of freshtoken's own files writing to path (a log
@@ -747,55 +723,6 @@ func underFolder(dir, path string) bool {
 	}
 }
 
-// readTrusted reads the file at path, following a symlink (dotfile managers
-// link configs), once checkFile has accepted the file it opened.
-func readTrusted(path string) ([]byte, fs.FileInfo, error) {
-	file, err := os.OpenFile(path, os.O_RDONLY|openNonblocking, 0)
-	// A name ending in a separator is a folder's, even one that is not
-	// there: init made that folder and then failed, the file never written.
-	if errors.Is(err, os.ErrNotExist) && path != "" && os.IsPathSeparator(path[len(path)-1]) {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("names a folder (it ends in %c), not the configuration file; name the file, such as %s", path[len(path)-1], filepath.Join(path, "config.toml")), FlagHint: configFlag}
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, err
-	}
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a symbolic link that leads round in a loop (%v); point it at the configuration file, or name that file", errors.Unwrap(err)), FlagHint: configFlag}
-	}
-	if atomicfile.OutOfFiles(err) {
-		// Not the file's fault: it passes (see internal/failure).
-		return nil, nil, fmt.Errorf("%s: cannot read it: %w", path, errors.Unwrap(err))
-	}
-	if err != nil {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
-	}
-	defer file.Close()
-	info, err := file.Stat()
-	if err != nil {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
-	}
-	if info.IsDir() {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a folder, not the configuration file; name the file, such as %s", filepath.Join(path, "config.toml")), FlagHint: configFlag}
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, &Error{Path: path, Msg: "is not a regular file; name the configuration file, a TOML file", FlagHint: configFlag}
-	}
-	if err := checkFile(path, info); err != nil {
-		return nil, nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(file, maxFileSize+1))
-	if err != nil {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
-	}
-	if len(data) > maxFileSize {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is larger than any configuration file (%d MiB at most): is it the configuration file? Name that file", maxFileSize>>20), FlagHint: configFlag}
-	}
-	if line := tooDeep(data); line > 0 {
-		return nil, nil, &Error{Path: path, Line: line, Msg: fmt.Sprintf("tables or lists are nested more than %d deep here, as no setting is; mend the TOML syntax there", maxNesting)}
-	}
-	return data, info, nil
-}
-
 // Names lists the configured environments in order.
 func (f *File) Names() []string {
 	return slices.Sorted(maps.Keys(f.Envs))
@@ -818,14 +745,14 @@ func (f *File) missing(name string) error {
 	if name != "" && store.ValidateNewEnvName(name) == nil {
 		init += " -e " + name
 	}
-	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, init), flag: configFlag}
+	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, init), flag: configfile.PathFlag}
 }
 
 // Gone is the mistake of a configuration file a long-running process read
 // before and no longer finds: `freshtoken init` would write a new one in
 // its place, with none of its environments.
 func (f *File) Gone() error {
-	return &invalid{msg: fmt.Sprintf("the configuration file %s, read before, is gone (moved or deleted); put it back, or restart with the one to use", f.Path), flag: configFlag}
+	return &invalid{msg: fmt.Sprintf("the configuration file %s, read before, is gone (moved or deleted); put it back, or restart with the one to use", f.Path), flag: configfile.PathFlag}
 }
 
 // Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
@@ -257,15 +258,15 @@ func CheckSetStoreURL(path, storeURL string) error {
 func storeURLEdit(path, storeURL string) func(old string) (string, error) {
 	line := fmt.Sprintf("url = %q", storeURL)
 	return func(old string) (string, error) {
-		lines := splitLines(old)
+		lines := configfile.SplitLines(old)
 		in := false
-		for i, l := range outsideStrings(lines) {
+		for i, l := range configfile.OutsideStrings(lines) {
 			t := strings.TrimSpace(l)
 			if strings.HasPrefix(t, "[") {
-				in = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"
+				in = configfile.NormalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"
 				continue
 			}
-			if k, _, ok := strings.Cut(t, "="); in && ok && normalizeKey(k) == "url" {
+			if k, _, ok := strings.Cut(t, "="); in && ok && configfile.NormalizeKey(k) == "url" {
 				lines[i] = line
 				return strings.Join(lines, "\n") + "\n", nil
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
@@ -56,7 +57,7 @@ func Path(flag string) (string, error) {
 // refused too: init would make a folder named ~ in the current one.
 func inThisFolder(p string) (string, error) {
 	if _, _, ok := underTilde(p); ok {
-		return "", &invalid{msg: "the configuration file " + notAbsolute(p, ""), flag: configFlag}
+		return "", &invalid{msg: "the configuration file " + notAbsolute(p, ""), flag: configfile.PathFlag}
 	}
 	if !filepath.IsAbs(p) {
 		if _, err := os.Getwd(); err != nil {

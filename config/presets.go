@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/extraparams"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
@@ -597,7 +598,7 @@ func checkCAFile(path string) error {
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", shellquote.Word(path))
 		}
-		if msg := checkAuthorityFile(path, fi); msg != "" {
+		if msg := configfile.CheckAuthorityFile(path, fi); msg != "" {
 			return fmt.Errorf("%s %s", shellquote.Word(path), msg)
 		}
 	}

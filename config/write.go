@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"iter"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +16,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 )
 
 // EnvSettings are the keys `init` and `import` write for one environment.
@@ -135,7 +135,7 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 			// What replaceTable makes of a file of LF lines ending in a
 			// table it added: a blank line, unless the table ends in one,
 			// then the table.
-			if l := splitLines(last); strings.TrimSpace(l[len(l)-1]) != "" {
+			if l := configfile.SplitLines(last); strings.TrimSpace(l[len(l)-1]) != "" {
 				added.WriteString("\n")
 			}
 			added.WriteString(tables[i])
@@ -177,15 +177,15 @@ func SetDefaultEnv(path, name string, envs ...NamedEnv) (*File, error) {
 // lines, stays as it was).
 func setDefaultLine(path, text, name string) (string, error) {
 	line := fmt.Sprintf("default_env = %q", name)
-	lines := splitLines(text)
+	lines := configfile.SplitLines(text)
 	ended := strings.SplitAfter(text, "\n") // lines with their ends
-	scan := outsideStrings(lines)
+	scan := configfile.OutsideStrings(lines)
 	for i, l := range scan {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "[") {
 			break
 		}
-		if k, _, ok := strings.Cut(t, "="); !ok || t[0] == '#' || normalizeKey(k) != "default_env" {
+		if k, _, ok := strings.Cut(t, "="); !ok || t[0] == '#' || configfile.NormalizeKey(k) != "default_env" {
 			continue
 		}
 		n := valueSpan(scan, i)
@@ -263,24 +263,14 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 			return "", err
 		}
 		var kept []string
-		lines := splitLines(text)
-		for i, l := range outsideStrings(lines) {
-			if !namesDefault(l, name) {
+		lines := configfile.SplitLines(text)
+		for i, l := range configfile.OutsideStrings(lines) {
+			if !configfile.NamesDefault(l, name) {
 				kept = append(kept, lines[i])
 			}
 		}
 		return strings.TrimLeft(strings.Join(kept, "\n"), "\n") + "\n", nil
 	})
-}
-
-// namesDefault reports whether l, a line outside strings, sets default_env
-// to the environment name.
-func namesDefault(l, name string) bool {
-	var line struct {
-		DefaultEnv string `toml:"default_env"`
-	}
-	_, err := toml.Decode(l, &line)
-	return err == nil && strings.TrimSpace(line.DefaultEnv) == name
 }
 
 // rewrite replaces the file at path with edit of its text, validated first
@@ -291,7 +281,7 @@ func namesDefault(l, name string) bool {
 // is written where the link points, so it stays linked.
 func rewrite(path string, first func(edited *File) error, edit func(old string) (string, error)) (*File, error) {
 	path = linkTarget(path)
-	if msg := rootWritingForAnother(path); msg != "" {
+	if msg := configfile.RootWritingForAnother(path); msg != "" {
 		return nil, &Error{Path: path, Msg: msg}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -302,9 +292,9 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if locked {
 		removeLitter(path)
 	}
-	old, info, err := readTrusted(path)
+	old, info, err := configfile.Read(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, fileError(err)
 	}
 	if err := uneditable(path, info, true); err != nil {
 		return nil, err
@@ -326,8 +316,8 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	}
 	// Load would refuse the result as no configuration file; said so, the
 	// person was asked whether they had named the right file.
-	if len(text) > maxFileSize {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", maxFileSize>>20)}
+	if len(text) > configfile.MaxSize {
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", configfile.MaxSize>>20)}
 	}
 	var (
 		f       *File
@@ -387,12 +377,12 @@ func writeFailure(path, what string, err error) error {
 // The edit checks again, as the file may change meanwhile.
 func CheckEditable(path string) error {
 	path = linkTarget(path)
-	if msg := rootWritingForAnother(path); msg != "" {
+	if msg := configfile.RootWritingForAnother(path); msg != "" {
 		return &Error{Path: path, Msg: msg}
 	}
-	_, info, err := readTrusted(path)
+	_, info, err := configfile.Read(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return fileError(err)
 	}
 	if err := uneditable(path, info, false); err != nil {
 		return err
@@ -437,14 +427,14 @@ func uneditable(path string, info os.FileInfo, byHand bool) error {
 	if info.Mode().Perm()&0o200 == 0 {
 		// Made read-only by its owner, it is not to be edited: replaced,
 		// it was made writable again (0600) without a word.
-		return &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again%s (nothing was written)", info.Mode().Perm(), makeWritable(path), hand)}
+		return &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again%s (nothing was written)", info.Mode().Perm(), configfile.MakeWritable(path), hand)}
 	}
 	// An edit writes a new file in the place of the old one (crash-safe):
 	// another name of it (a hard link, as some dotfile managers make) kept
 	// the old settings, without a word. Symbolic links are followed
 	// (linkTarget).
-	if names := namesOf(path, info); names > 1 {
-		return &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s)%s", names, linkInstead(path), hand)}
+	if names := configfile.NamesOf(path, info); names > 1 {
+		return &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s)%s", names, configfile.LinkInstead(path), hand)}
 	}
 	return nil
 }
@@ -544,11 +534,11 @@ func removeLitter(path string) {
 // down) are refused at their line, naming path: the edit would leave them
 // behind, or write them twice.
 func replaceTable(path, text, header, body string) (string, error) {
-	lines := splitLines(text)
-	scan := outsideStrings(lines)
-	start, end, err := tableSpan(path, scan, header)
+	lines := configfile.SplitLines(text)
+	scan := configfile.OutsideStrings(lines)
+	start, end, err := configfile.TableSpan(path, scan, header)
 	if err != nil {
-		return "", err
+		return "", fileError(err)
 	}
 	if start < 0 {
 		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
@@ -596,39 +586,6 @@ func replaceTable(path, text, header, body string) (string, error) {
 	return whole, nil
 }
 
-// tableSpan is where the table named header is in scan, a file's lines
-// outside strings (outsideStrings): the line of its header, -1 for none,
-// and that of the next table not nested in it. Keys of header written
-// anywhere else (an inline table, dotted keys) are refused at their line,
-// naming path: an edit of the table would leave them behind, or write them
-// twice.
-func tableSpan(path string, scan []string, header string) (start, end int, err error) {
-	start, end = -1, len(scan)
-	for i, l := range scan {
-		t := strings.TrimSpace(l)
-		if !strings.HasPrefix(t, "[") {
-			continue
-		}
-		name := normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
-		if start < 0 && name == header {
-			start = i
-			continue
-		}
-		if start >= 0 && name != header && !strings.HasPrefix(name, header+".") {
-			end = i
-			break
-		}
-	}
-	if n := writtenApart(scan, header, start, end); n > 0 {
-		msg := fmt.Sprintf("is written here apart from its [%s] table, which is all freshtoken rewrites; move this into that table, or edit the file by hand (nothing was written)", header)
-		if start < 0 {
-			msg = fmt.Sprintf("is written here without a [%s] table (in an inline table or as dotted keys), which freshtoken cannot rewrite; write it as a [%s] table, or edit the file by hand (nothing was written)", header, header)
-		}
-		return 0, 0, &Error{Path: path, Line: n, Key: header, Msg: msg}
-	}
-	return start, end, nil
-}
-
 // sameMeaning reports whether the configuration texts a and b both decode,
 // and to the same settings, with the same keys left that no setting takes.
 func sameMeaning(a, b string) bool {
@@ -671,14 +628,14 @@ func nestedTable(scan []string) bool {
 // lost, as was how each value was written, at any edit (init changing
 // only the redirect URI).
 func mergeTable(lines, scan []string, body string) []string {
-	bodyLines := splitLines(body)[1:] // the header is the file's
+	bodyLines := configfile.SplitLines(body)[1:] // the header is the file's
 	want := map[string]string{}
 	var order []string
-	for i, bscan := 0, outsideStrings(bodyLines); i < len(bodyLines); {
+	for i, bscan := 0, configfile.OutsideStrings(bodyLines); i < len(bodyLines); {
 		n := valueSpan(bscan, i)
 		k, _, _ := strings.Cut(bscan[i], "=")
-		want[normalizeKey(k)] = strings.Join(bodyLines[i:i+n], "\n")
-		order = append(order, normalizeKey(k))
+		want[configfile.NormalizeKey(k)] = strings.Join(bodyLines[i:i+n], "\n")
+		order = append(order, configfile.NormalizeKey(k))
 		i += n
 	}
 	out := []string{lines[0]}
@@ -691,7 +648,7 @@ func mergeTable(lines, scan []string, body string) []string {
 			i++
 			continue
 		}
-		n, key := valueSpan(scan, i), normalizeKey(k)
+		n, key := valueSpan(scan, i), configfile.NormalizeKey(k)
 		was := strings.Join(lines[i:i+n], "\n")
 		switch now, kept := want[key]; {
 		case !kept:
@@ -784,51 +741,12 @@ func brackets(l string) (depth, comment int) {
 	return depth, -1
 }
 
-// writtenApart is the first line (from 1) outside lines[start:end] (all
-// lines, when start < 0) that sets a key of header or begins a table in
-// it, or 0.
-func writtenApart(lines []string, header string, start, end int) int {
-	for i, full := range keysOf(lines) {
-		if (start < 0 || i < start || i >= end) && (full == header || strings.HasPrefix(full, header+".")) {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// keysOf is, for each line of lines (outside strings) that starts a table
-// or sets a key, its index and the table's or key's full name.
-func keysOf(lines []string) iter.Seq2[int, string] {
-	return func(yield func(int, string) bool) {
-		var table string
-		for i, l := range lines {
-			t := strings.TrimSpace(l)
-			if t == "" || t[0] == '#' {
-				continue
-			}
-			full := ""
-			if strings.HasPrefix(t, "[") {
-				table = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
-				full = table
-			} else if k, _, ok := strings.Cut(t, "="); ok {
-				full = normalizeKey(k)
-				if table != "" {
-					full = table + "." + full
-				}
-			}
-			if full != "" && !yield(i, full) {
-				return
-			}
-		}
-	}
-}
-
 // keysWritten is the set of each table and key the configuration text
 // writes (outside strings), and of each part of its name up to a dot:
 // more than it writes where a quoted name holds a dot, never less.
 func keysWritten(text string) map[string]bool {
 	named := map[string]bool{}
-	for _, full := range keysOf(outsideStrings(splitLines(text))) {
+	for _, full := range configfile.KeysOf(configfile.OutsideStrings(configfile.SplitLines(text))) {
 		for i, c := range full {
 			if c == '.' {
 				named[full[:i]] = true
@@ -839,77 +757,15 @@ func keysWritten(text string) map[string]bool {
 	return named
 }
 
-// splitLines is text's lines without their line ends (LF or CRLF), of any
-// length.
-func splitLines(text string) []string {
-	if text == "" {
-		return nil
-	}
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
-	return lines
-}
-
 func hasTopLevelKey(text, key string) bool {
-	for _, l := range outsideStrings(splitLines(text)) {
+	for _, l := range configfile.OutsideStrings(configfile.SplitLines(text)) {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "[") {
 			return false
 		}
-		if k, _, ok := strings.Cut(t, "="); ok && normalizeKey(k) == key {
+		if k, _, ok := strings.Cut(t, "="); ok && configfile.NormalizeKey(k) == key {
 			return true
 		}
 	}
 	return false
-}
-
-// outsideStrings is lines with each line that begins inside a multi-line
-// string (in three double or three single quotes) replaced by a line of a
-// quote, which is no table header, key, comment or blank line: a line of a
-// string's text such as `[ -f ~/.secret ] && cat ~/.secret` in a
-// client_secret_cmd was taken for a table's header, and the edit cut the
-// string in two.
-func outsideStrings(lines []string) []string {
-	out := make([]string, len(lines))
-	open := "" // the multi-line string's quotes, while one is under way
-	for i, l := range lines {
-		out[i] = l
-		if open != "" {
-			out[i] = `"`
-		}
-		for j := 0; j < len(l); {
-			switch {
-			case open != "":
-				switch {
-				case open == `"""` && l[j] == '\\':
-					j += 2
-				case strings.HasPrefix(l[j:], open):
-					j += 3
-					for k := 0; k < 2 && j < len(l) && l[j] == open[0]; k++ { // quotes just before the closing ones are the string's
-						j++
-					}
-					open = ""
-				default:
-					j++
-				}
-			case l[j] == '#':
-				j = len(l)
-			case strings.HasPrefix(l[j:], `"""`), strings.HasPrefix(l[j:], `'''`):
-				open, j = l[j:j+3], j+3
-			case l[j] == '"', l[j] == '\'':
-				q := l[j]
-				for j++; j < len(l) && l[j] != q; j++ {
-					if q == '"' && l[j] == '\\' {
-						j++
-					}
-				}
-				j++
-			default:
-				j++
-			}
-		}
-	}
-	return out
 }
