@@ -224,14 +224,8 @@ func fileError(err error) error {
 	return err
 }
 
-type rawFile struct {
-	DefaultEnv string            `toml:"default_env"`
-	Browser    string            `toml:"browser"`
-	CAFile     string            `toml:"ca_file"`
-	Store      rawStore          `toml:"store"`
-	Notify     Notify            `toml:"notify"`
-	Env        map[string]rawEnv `toml:"env"`
-}
+// rawFile is what a configuration file writes, as decoded.
+type rawFile = configfile.Raw[EnvSettings, Notify]
 
 // Notify says how the long-running process tells a person that one is
 // needed: a command, a webhook, the desktop. Never with a secret.
@@ -255,11 +249,47 @@ func (n Notify) WebhookInClear() bool {
 	return n.Webhook != "" && err == nil && strings.EqualFold(u.Scheme, "http") && !httpx.IsLoopback(u.Hostname())
 }
 
-type rawStore struct {
-	URL string `toml:"url"`
-}
+// EnvSettings are the keys `init` and `import` write for one environment.
+// Empty fields are left out, so presets and defaults apply.
+type EnvSettings struct {
+	Provider        string   `toml:"provider,omitempty"`
+	APIURL          string   `toml:"api_url,omitempty"`
+	AuthURL         string   `toml:"auth_url,omitempty"`
+	TokenURL        string   `toml:"token_url,omitempty"`
+	ClientID        string   `toml:"client_id,omitempty"`
+	ClientSecret    string   `toml:"client_secret,omitempty"`
+	ClientSecretEnv string   `toml:"client_secret_env,omitempty"`
+	ClientSecretCmd string   `toml:"client_secret_cmd,omitempty"`
+	RedirectURI     string   `toml:"redirect_uri,omitempty"`
+	Scopes          []string `toml:"scopes,omitempty"`
+	ClientAuth      string   `toml:"client_auth,omitempty"`
+	RefreshBefore   Duration `toml:"refresh_before,omitempty"`
+	Timeout         Duration `toml:"timeout,omitempty"`
+	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
+	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
+	TokenFile       string   `toml:"token_file,omitempty"`
+	RevocationURL   string   `toml:"revocation_url,omitempty"`
 
-type rawEnv = EnvSettings
+	// How a client without a secret authenticates, and what extras its
+	// requests carry (see clientauth.go).
+	KeyFile           string  `toml:"key_file,omitempty"`
+	KeyID             string  `toml:"key_id,omitempty"`
+	KeyAlg            string  `toml:"key_alg,omitempty"`
+	AssertionAudience Strings `toml:"assertion_audience,omitempty"`
+	Audience          string  `toml:"audience,omitempty"`
+	Resource          Strings `toml:"resource,omitempty"`
+	AuthParams        Params  `toml:"auth_params,omitempty"`
+	TokenParams       Params  `toml:"token_params,omitempty"`
+	// The system keychain's.
+	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
+	// Discovery, presets with parameters, and corporate networks.
+	Issuer        string `toml:"issuer,omitempty"`
+	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
+	Tenant        string `toml:"tenant,omitempty"`
+	CAFile        string `toml:"ca_file,omitempty"`
+	// How the environment obtains tokens (see grants.go).
+	Grant string `toml:"grant,omitempty"`
+}
 
 // Duration accepts "90s"-style strings and whole seconds.
 type Duration struct {

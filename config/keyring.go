@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
@@ -232,45 +231,4 @@ func (e *Env) ClientSecretWhere() string {
 		return "none"
 	}
 	return "none (a public client)"
-}
-
-// SetStoreURL sets [store] url in the file at path to storeURL, leaving
-// the rest of the file (comments included) as it was, with the same care as
-// WriteEnv.
-func SetStoreURL(path, storeURL string) (*File, error) {
-	return rewrite(path, nil, storeURLEdit(path, storeURL))
-}
-
-// CheckSetStoreURL is the error SetStoreURL(path, storeURL) would meet as the
-// file stands, nil if none, with the file left as it is: the checks of
-// CheckEditable, then the edit itself, made and checked beside the file
-// and dropped (a [store] written inline or as dotted keys, a folder that
-// cannot take the new file). store migrate asks before it copies a record.
-func CheckSetStoreURL(path, storeURL string) error {
-	if err := CheckEditable(path); err != nil {
-		return err
-	}
-	_, err := preview(path, storeURLEdit(path, storeURL))
-	return err
-}
-
-// storeURLEdit is the edit SetStoreURL makes of a file's text.
-func storeURLEdit(path, storeURL string) func(old string) (string, error) {
-	line := fmt.Sprintf("url = %q", storeURL)
-	return func(old string) (string, error) {
-		lines := configfile.SplitLines(old)
-		in := false
-		for i, l := range configfile.OutsideStrings(lines) {
-			t := strings.TrimSpace(l)
-			if strings.HasPrefix(t, "[") {
-				in = configfile.NormalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"
-				continue
-			}
-			if k, _, ok := strings.Cut(t, "="); in && ok && configfile.NormalizeKey(k) == "url" {
-				lines[i] = line
-				return strings.Join(lines, "\n") + "\n", nil
-			}
-		}
-		return replaceTable(path, old, "store", "[store]\n"+line+"\n")
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -175,7 +176,7 @@ func TestSetStoreURLKeepsTheRest(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := write(t, text)
-			f, err := config.SetStoreURL(p, "keyring://")
+			f, err := configedit.SetStoreURL(p, "keyring://")
 			if err != nil {
 				t.Fatal(err)
 			}

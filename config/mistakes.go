@@ -121,7 +121,7 @@ func unknownKeyError(path string, data []byte, undecoded, keys []toml.Key) *Erro
 // above every table, and the tables' names.
 var tables = sync.OnceValue(func() map[string]reflect.Type {
 	return map[string]reflect.Type{"": reflect.TypeFor[rawFile](), "env": reflect.TypeFor[EnvSettings](),
-		"store": reflect.TypeFor[rawStore](), "notify": reflect.TypeFor[Notify]()}
+		"store": reflect.TypeFor[configfile.RawStore](), "notify": reflect.TypeFor[Notify]()}
 })
 
 // unknownKeyHint says, of k, a key no setting took, where it belongs when

@@ -61,7 +61,7 @@ func inThisFolder(p string) (string, error) {
 	}
 	if !filepath.IsAbs(p) {
 		if _, err := os.Getwd(); err != nil {
-			return "", Invalidf("%s: the current folder no longer exists (%v); cd into one that does, or give the config file's full path", p, cause(err))
+			return "", Invalidf("%s: the current folder no longer exists (%v); cd into one that does, or give the config file's full path", p, configfile.Cause(err))
 		}
 	}
 	return p, nil

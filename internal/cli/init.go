@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
@@ -163,7 +164,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	// A file freshtoken does not edit (read-only, one of several hard
 	// links) is refused before any question, not after every answer.
-	if err := config.CheckEditable(path); err != nil {
+	if err := configedit.CheckEditable(path); err != nil {
 		return err
 	}
 	// On a terminal, what the flags and the existing environment leave
@@ -257,7 +258,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if opts.Settings.ClientSecretKeyring {
 		// The file as it will be, checked as writing it checks it: an
 		// error names the file and the line, and says nothing was written.
-		preview, err := config.PreviewEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
+		preview, err := configedit.PreviewEnvs(path, []configedit.NamedEnv{{Name: name, Settings: s}}, def)
 		if err != nil {
 			return err
 		}
@@ -267,9 +268,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	var conf *config.File
 	if opts.Default {
-		conf, err = config.SetDefaultEnv(path, name, config.NamedEnv{Name: name, Settings: s})
+		conf, err = configedit.SetDefaultEnv(path, name, configedit.NamedEnv{Name: name, Settings: s})
 	} else {
-		conf, err = config.WriteEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
+		conf, err = configedit.WriteEnvs(path, []configedit.NamedEnv{{Name: name, Settings: s}}, def)
 	}
 	if err != nil {
 		return err
@@ -358,7 +359,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		known = strings.Join(conf.Names(), ", ")
 	}
 	if name == "" && f.IO.InTTY && len(conf.Envs) > 0 {
-		if err := config.CheckEditable(conf.Path); err != nil {
+		if err := configedit.CheckEditable(conf.Path); err != nil {
 			return err // before the question
 		}
 		var choices []choice
@@ -392,7 +393,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		sayEnvFirst(f, name)
 		return nil
 	}
-	if _, err := config.SetDefaultEnv(conf.Path, name); err != nil {
+	if _, err := configedit.SetDefaultEnv(conf.Path, name); err != nil {
 		return err
 	}
 	sayDefault(f, name, conf.Path)

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
@@ -158,7 +159,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// hard link, a [store] written inline) is found now, before any record
 	// is copied: the copies would only be taken back. (A failure no one can
 	// foresee, the disk filling meanwhile, still takes them back below.)
-	if err := config.CheckSetStoreURL(conf.Path, opts.To); err != nil {
+	if err := configedit.CheckSetStoreURL(conf.Path, opts.To); err != nil {
 		return fmt.Errorf("[store] url cannot be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
 	fromDomain, _ := config.LockDomain(conf.StoreURL)
@@ -321,7 +322,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		takeBack()
 		return fmt.Errorf("%s could not be written (%w); nothing was moved, and [store] url still names %s", movingFromPath(conf.Path), err, shownStore(conf.StoreURL))
 	}
-	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
+	if _, err := configedit.SetStoreURL(conf.Path, opts.To); err != nil {
 		takeBack()
 		os.Remove(movingFromPath(conf.Path))
 		return notSet(err)

@@ -95,3 +95,15 @@ func Read(path string) ([]byte, fs.FileInfo, error) {
 	}
 	return data, info, nil
 }
+
+// Cause is what the operating system said of a file operation that failed
+// (no space left on device), without the operation and path err names.
+func Cause(err error) error {
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		return pe.Err
+	}
+	if c := errors.Unwrap(err); c != nil {
+		return c
+	}
+	return err
+}

@@ -1,7 +1,9 @@
-package config
+package configedit
 
 import (
 	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
 )
 
 // TestEnvsEditAddsAsReplaceTableDoes: the tables WriteEnvs adds at the end
@@ -11,12 +13,12 @@ import (
 // environment already or in a comment or a string, names given twice.
 func TestEnvsEditAddsAsReplaceTableDoes(t *testing.T) {
 	envs := []NamedEnv{
-		{Name: "a", Settings: EnvSettings{Provider: "freeagent", ClientID: "a-id"}},
-		{Name: "b", Settings: EnvSettings{Provider: "freeagent", ClientID: "b-id"}},
-		{Name: "c", Settings: EnvSettings{Provider: "freeagent", ClientID: "c-id"}},
-		{Name: "a", Settings: EnvSettings{Provider: "freeagent", ClientID: "a-id-2"}},
-		{Name: "d", Settings: EnvSettings{Provider: "freeagent", ClientID: "d-id"}},
-		{Name: "e", Settings: EnvSettings{Provider: "freeagent", ClientID: "e-id"}},
+		{Name: "a", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "a-id"}},
+		{Name: "b", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "b-id"}},
+		{Name: "c", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "c-id"}},
+		{Name: "a", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "a-id-2"}},
+		{Name: "d", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "d-id"}},
+		{Name: "e", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "e-id"}},
 	}
 	for _, text := range []string{
 		"",

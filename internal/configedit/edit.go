@@ -1,10 +1,14 @@
-package config
+// Package configedit edits freshtoken's configuration file as a person
+// would: init and import write environments into it, remove takes one
+// out, store migrate sets [store] url. Each edit keeps the rest of the
+// file (comments included) as it was, is checked by loading the result
+// before it replaces the file, and is written atomically with mode 0600.
+package configedit
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,51 +19,10 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/gofrs/flock"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/configfile"
 )
-
-// EnvSettings are the keys `init` and `import` write for one environment.
-// Empty fields are left out, so presets and defaults apply.
-type EnvSettings struct {
-	Provider        string   `toml:"provider,omitempty"`
-	APIURL          string   `toml:"api_url,omitempty"`
-	AuthURL         string   `toml:"auth_url,omitempty"`
-	TokenURL        string   `toml:"token_url,omitempty"`
-	ClientID        string   `toml:"client_id,omitempty"`
-	ClientSecret    string   `toml:"client_secret,omitempty"`
-	ClientSecretEnv string   `toml:"client_secret_env,omitempty"`
-	ClientSecretCmd string   `toml:"client_secret_cmd,omitempty"`
-	RedirectURI     string   `toml:"redirect_uri,omitempty"`
-	Scopes          []string `toml:"scopes,omitempty"`
-	ClientAuth      string   `toml:"client_auth,omitempty"`
-	RefreshBefore   Duration `toml:"refresh_before,omitempty"`
-	Timeout         Duration `toml:"timeout,omitempty"`
-	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
-	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
-	TokenFile       string   `toml:"token_file,omitempty"`
-	RevocationURL   string   `toml:"revocation_url,omitempty"`
-
-	// How a client without a secret authenticates, and what extras its
-	// requests carry (see clientauth.go).
-	KeyFile           string  `toml:"key_file,omitempty"`
-	KeyID             string  `toml:"key_id,omitempty"`
-	KeyAlg            string  `toml:"key_alg,omitempty"`
-	AssertionAudience Strings `toml:"assertion_audience,omitempty"`
-	Audience          string  `toml:"audience,omitempty"`
-	Resource          Strings `toml:"resource,omitempty"`
-	AuthParams        Params  `toml:"auth_params,omitempty"`
-	TokenParams       Params  `toml:"token_params,omitempty"`
-	// The system keychain's.
-	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
-	// Discovery, presets with parameters, and corporate networks.
-	Issuer        string `toml:"issuer,omitempty"`
-	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
-	Tenant        string `toml:"tenant,omitempty"`
-	CAFile        string `toml:"ca_file,omitempty"`
-	// How the environment obtains tokens (see grants.go).
-	Grant string `toml:"grant,omitempty"`
-}
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that
 // table if it exists and leaving the rest of the file (comments included) as
@@ -70,7 +33,7 @@ type EnvSettings struct {
 // A file that Load would refuse as written by someone else is not carried
 // over into a trusted one. A symlinked config is written where the link
 // points, so it stays linked.
-func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error) {
+func WriteEnv(path, name string, s config.EnvSettings, makeDefault bool) (*config.File, error) {
 	def := ""
 	if makeDefault {
 		def = name
@@ -81,14 +44,14 @@ func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error)
 // NamedEnv is an environment for WriteEnvs.
 type NamedEnv struct {
 	Name     string
-	Settings EnvSettings
+	Settings config.EnvSettings
 }
 
 // WriteEnvs writes each environment's table into the file at path in one
 // edit, as WriteEnv writes one: all of them or, if the result does not
 // load, none. defaultEnv, if not "", becomes default_env when the file has
 // none.
-func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
+func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*config.File, error) {
 	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
 		return nil, err
@@ -156,7 +119,7 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 // the file has none, written first. The edit is kept only if the file then
 // means what it meant but for default_env, and the result must load (name
 // an environment it configures), as WriteEnv's must.
-func SetDefaultEnv(path, name string, envs ...NamedEnv) (*File, error) {
+func SetDefaultEnv(path, name string, envs ...NamedEnv) (*config.File, error) {
 	writeEnvs, err := envsEdit(path, envs, "")
 	if err != nil {
 		return nil, err
@@ -200,7 +163,7 @@ func setDefaultLine(path, text, name string) (string, error) {
 		is, isKeys, errB := meaning(edited)
 		was.DefaultEnv = name
 		if errA != nil || errB != nil || !reflect.DeepEqual(was, is) || !slices.Equal(wasKeys, isKeys) {
-			return "", &Error{Path: path, Line: i + 1, Key: "default_env", Msg: fmt.Sprintf("is written in a way freshtoken cannot change line by line; write %s there by hand (nothing was written)", line)}
+			return "", &config.Error{Path: path, Line: i + 1, Key: "default_env", Msg: fmt.Sprintf("is written in a way freshtoken cannot change line by line; write %s there by hand (nothing was written)", line)}
 		}
 		return edited, nil
 	}
@@ -219,7 +182,7 @@ var errPreviewed = errors.New("previewed")
 // folder that cannot take it, a full disk, is found), then dropped. An
 // import opens the environments' stores from it (File.Open) before the
 // file gets them.
-func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
+func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*config.File, error) {
 	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
 		return nil, err
@@ -229,9 +192,9 @@ func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error)
 
 // preview is the configuration at path as edit would make it, checked as
 // rewrite checks an edit, with the file left as it is.
-func preview(path string, edit func(old string) (string, error)) (*File, error) {
-	var edited *File
-	if _, err := rewrite(path, func(f *File) error { edited = f; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
+func preview(path string, edit func(old string) (string, error)) (*config.File, error) {
+	var edited *config.File
+	if _, err := rewrite(path, func(f *config.File) error { edited = f; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
 		return nil, err
 	}
 	edited.Path = path
@@ -246,16 +209,16 @@ func stagingPrefix(path string) string { return "." + filepath.Base(path) + ".im
 // RemoveEnv takes the [env.NAME] table out of the file at path, and
 // default_env with it when it names that environment, leaving the rest (comments
 // included) as it was, with the same care as WriteEnv.
-func RemoveEnv(path, name string) (*File, error) { return RemoveEnvAfter(path, name, nil) }
+func RemoveEnv(path, name string) (*config.File, error) { return RemoveEnvAfter(path, name, nil) }
 
 // RemoveEnvAfter is RemoveEnv, calling first, if not nil, once the edited
 // file is written and checked, just before it replaces the file: what
 // first does (deleting the environment's tokens) is done only when the
 // edit can be made, and if first fails the file is left as it was.
-func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
-	var before func(*File) error
+func RemoveEnvAfter(path, name string, first func() error) (*config.File, error) {
+	var before func(*config.File) error
 	if first != nil {
-		before = func(*File) error { return first() }
+		before = func(*config.File) error { return first() }
 	}
 	return rewrite(path, before, func(old string) (string, error) {
 		text, err := replaceTable(path, old, "env."+name, "")
@@ -279,10 +242,10 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 // first's calls off. A file that Load would refuse as written by
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
-func rewrite(path string, first func(edited *File) error, edit func(old string) (string, error)) (*File, error) {
+func rewrite(path string, first func(edited *config.File) error, edit func(old string) (string, error)) (*config.File, error) {
 	path = linkTarget(path)
 	if msg := configfile.RootWritingForAnother(path); msg != "" {
-		return nil, &Error{Path: path, Msg: msg}
+		return nil, &config.Error{Path: path, Msg: msg}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, writeFailure(path, "cannot create its folder", err)
@@ -317,16 +280,16 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	// Load would refuse the result as no configuration file; said so, the
 	// person was asked whether they had named the right file.
 	if len(text) > configfile.MaxSize {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", configfile.MaxSize>>20)}
+		return nil, &config.Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", configfile.MaxSize>>20)}
 	}
 	var (
-		f       *File
+		f       *config.File
 		refused error // the edit refused by Load, or first's error
 	)
 	err = atomicfile.Write(path, []byte(text), atomicfile.Options{Check: func(tmp string) error {
 		var lerr error
-		f, lerr = Load(tmp)
-		var ce *Error
+		f, lerr = config.Load(tmp)
+		var ce *config.Error
 		switch {
 		case errors.As(lerr, &ce):
 			ce.Path = path
@@ -360,11 +323,11 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 func writeFailure(path, what string, err error) error {
 	switch {
 	case atomicfile.DiskFull(err):
-		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.IsFull(err), cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.IsFull(err), configfile.Cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
 	case errors.Is(err, syscall.EROFS):
-		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, cause(err))}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, configfile.Cause(err))}
 	}
-	return &Error{Path: path, Msg: fmt.Sprintf("%s (%v); nothing was written", what, cause(err))}
+	return &config.Error{Path: path, Msg: fmt.Sprintf("%s (%v); nothing was written", what, configfile.Cause(err))}
 }
 
 // CheckEditable is the error an edit of the configuration file at path
@@ -378,7 +341,7 @@ func writeFailure(path, what string, err error) error {
 func CheckEditable(path string) error {
 	path = linkTarget(path)
 	if msg := configfile.RootWritingForAnother(path); msg != "" {
-		return &Error{Path: path, Msg: msg}
+		return &config.Error{Path: path, Msg: msg}
 	}
 	_, info, err := configfile.Read(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -401,7 +364,7 @@ func CheckEditable(path string) error {
 		dir = filepath.Dir(dir)
 	}
 	if err := atomicfile.CanWriteIn(dir); err != nil {
-		return &Error{Path: path, Msg: fmt.Sprintf("cannot be written, as freshtoken cannot write in %s (%v), where an edit makes its new file; make that folder writable, or keep the configuration where you can write (--config PATH), and run the command again (nothing was written)", dir, cause(err))}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("cannot be written, as freshtoken cannot write in %s (%v), where an edit makes its new file; make that folder writable, or keep the configuration where you can write (--config PATH), and run the command again (nothing was written)", dir, configfile.Cause(err))}
 	}
 	if err := atomicfile.CheckRoom(filepath.Join(dir, filepath.Base(path)), sizes...); err != nil {
 		return writeFailure(path, "cannot write it", err)
@@ -427,14 +390,14 @@ func uneditable(path string, info os.FileInfo, byHand bool) error {
 	if info.Mode().Perm()&0o200 == 0 {
 		// Made read-only by its owner, it is not to be edited: replaced,
 		// it was made writable again (0600) without a word.
-		return &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again%s (nothing was written)", info.Mode().Perm(), configfile.MakeWritable(path), hand)}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again%s (nothing was written)", info.Mode().Perm(), configfile.MakeWritable(path), hand)}
 	}
 	// An edit writes a new file in the place of the old one (crash-safe):
 	// another name of it (a hard link, as some dotfile managers make) kept
 	// the old settings, without a word. Symbolic links are followed
 	// (linkTarget).
 	if names := configfile.NamesOf(path, info); names > 1 {
-		return &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s)%s", names, configfile.LinkInstead(path), hand)}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s)%s", names, configfile.LinkInstead(path), hand)}
 	}
 	return nil
 }
@@ -452,7 +415,7 @@ func changedSince(path string, old []byte) bool {
 }
 
 func changedError(path string) error {
-	return &Error{Path: path, Msg: "was changed by another program (an editor saving it) while freshtoken edited it; nothing was written, so that nothing of that change is lost; run the command again"}
+	return &config.Error{Path: path, Msg: "was changed by another program (an editor saving it) while freshtoken edited it; nothing was written, so that nothing of that change is lost; run the command again"}
 }
 
 // linkTarget is the file an edit of the configuration at path writes:
@@ -476,14 +439,11 @@ func linkTarget(path string) string {
 	return path
 }
 
-// cause is what the operating system said of a file operation that failed
-// (no space left on device), without the operation and path err names.
-func cause(err error) error {
-	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-		return pe.Err
-	}
-	if c := errors.Unwrap(err); c != nil {
-		return c
+// fileError is err, from package configfile, with its refusal of the file
+// made a config.Error, which matches config.ErrInvalid.
+func fileError(err error) error {
+	if fe, ok := err.(*configfile.Error); ok {
+		return (*config.Error)(fe)
 	}
 	return err
 }
@@ -596,8 +556,8 @@ func sameMeaning(a, b string) bool {
 
 // meaning is what the configuration text sets, and the keys it writes that
 // no setting takes.
-func meaning(text string) (rawFile, []string, error) {
-	var raw rawFile
+func meaning(text string) (configfile.Raw[config.EnvSettings, config.Notify], []string, error) {
+	var raw configfile.Raw[config.EnvSettings, config.Notify]
 	md, err := toml.Decode(text, &raw)
 	var left []string
 	for _, k := range md.Undecoded() {
@@ -683,7 +643,7 @@ func mergeTable(lines, scan []string, body string) []string {
 // sameSetting reports whether a and b, key = value lines of an
 // environment's table, set it alike (90s and 1m30s are one duration).
 func sameSetting(a, b string) bool {
-	var x, y EnvSettings
+	var x, y config.EnvSettings
 	_, errA := toml.Decode(a, &x)
 	_, errB := toml.Decode(b, &y)
 	return errA == nil && errB == nil && reflect.DeepEqual(x, y)
@@ -768,4 +728,45 @@ func hasTopLevelKey(text, key string) bool {
 		}
 	}
 	return false
+}
+
+// SetStoreURL sets [store] url in the file at path to storeURL, leaving
+// the rest of the file (comments included) as it was, with the same care as
+// WriteEnv.
+func SetStoreURL(path, storeURL string) (*config.File, error) {
+	return rewrite(path, nil, storeURLEdit(path, storeURL))
+}
+
+// CheckSetStoreURL is the error SetStoreURL(path, storeURL) would meet as the
+// file stands, nil if none, with the file left as it is: the checks of
+// CheckEditable, then the edit itself, made and checked beside the file
+// and dropped (a [store] written inline or as dotted keys, a folder that
+// cannot take the new file). store migrate asks before it copies a record.
+func CheckSetStoreURL(path, storeURL string) error {
+	if err := CheckEditable(path); err != nil {
+		return err
+	}
+	_, err := preview(path, storeURLEdit(path, storeURL))
+	return err
+}
+
+// storeURLEdit is the edit SetStoreURL makes of a file's text.
+func storeURLEdit(path, storeURL string) func(old string) (string, error) {
+	line := fmt.Sprintf("url = %q", storeURL)
+	return func(old string) (string, error) {
+		lines := configfile.SplitLines(old)
+		in := false
+		for i, l := range configfile.OutsideStrings(lines) {
+			t := strings.TrimSpace(l)
+			if strings.HasPrefix(t, "[") {
+				in = configfile.NormalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"
+				continue
+			}
+			if k, _, ok := strings.Cut(t, "="); in && ok && configfile.NormalizeKey(k) == "url" {
+				lines[i] = line
+				return strings.Join(lines, "\n") + "\n", nil
+			}
+		}
+		return replaceTable(path, old, "store", "[store]\n"+line+"\n")
+	}
 }
