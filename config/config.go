@@ -556,15 +556,15 @@ func (f *File) checkTokenFiles(data []byte) error {
 	self, _ := filepath.Abs(f.Path)
 	read := map[string]string{} // the files the configuration reads, as they land, and what each is
 	if f.CAFile != "" {
-		read[landing(f.CAFile)] = "the ca_file"
+		read[configfile.Landing(f.CAFile)] = "the ca_file"
 	}
 	for _, name := range f.Names() {
 		e := f.Envs[name]
 		if e.KeyFile != "" {
-			read[landing(e.KeyFile)] = fmt.Sprintf("env.%s's key_file", name)
+			read[configfile.Landing(e.KeyFile)] = fmt.Sprintf("env.%s's key_file", name)
 		}
 		if e.CAFile != "" && e.CAFile != f.CAFile {
-			read[landing(e.CAFile)] = fmt.Sprintf("env.%s's ca_file", name)
+			read[configfile.Landing(e.CAFile)] = fmt.Sprintf("env.%s's ca_file", name)
 		}
 	}
 	owner := map[string]string{}
@@ -576,11 +576,11 @@ func (f *File) checkTokenFiles(data []byte) error {
 		// Each also as it lands, by whatever path it is written: a
 		// symbolic link to a folder on the way (macOS's /tmp is
 		// /private/tmp) leads to the same files.
-		lands := landing(tf)
+		lands := configfile.Landing(tf)
 		msg := ""
-		if storeDir != "" && (within(storeDir, tf) || underFolder(storeDir, tf)) {
+		if storeDir != "" && (configfile.Within(storeDir, tf) || configfile.UnderFolder(storeDir, tf)) {
 			msg = fmt.Sprintf("is inside the token store's folder (%s), where writing it would destroy the stored tokens; name a file outside it", storeDir)
-		} else if tf == self || lands == landing(self) {
+		} else if tf == self || lands == configfile.Landing(self) {
 			msg = "is this configuration file; name a file of its own"
 		} else if other, ok := owner[lands]; ok {
 			msg = fmt.Sprintf("is also env.%s's token_file; give each environment a file of its own", other)
@@ -597,160 +597,6 @@ func (f *File) checkTokenFiles(data []byte) error {
 		owner[lands] = name
 	}
 	return nil
-}
-
-// Overwrites says which of freshtoken's own files writing to path (a log
-// file) would destroy: one in the token store's folder that the
-// configuration at configPath names (the default folder when it names
-// none, or cannot be read), that configuration file itself, or a file it
-// names (a key_file, a ca_file, a token_file); "" when none. Paths are compared by name and as they land, through symbolic
-// links to folders and to the file itself and a ".." after a link, and an
-// existing file by what it is: a hard link to a record is that record.
-func Overwrites(path, configPath string) string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return ""
-	}
-	real := opensAt(path)
-	target, err := os.Stat(path) // the file the system opens, by path as given
-	if err != nil {
-		target = nil
-	}
-	storeURL := ""
-	c, err := Load(configPath)
-	if err == nil {
-		storeURL = c.StoreURL
-	}
-	if !IsKeyringURL(storeURL) && !IsRedisURL(storeURL) {
-		if dir, err := StoreDir(storeURL); err == nil {
-			if within(dir, abs) || underFolder(dir, abs) || within(dir, real) || underFolder(dir, real) {
-				return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
-			}
-			if target != nil && inFolder(dir, target) {
-				return fmt.Sprintf("is one of the token store's files (in %s), by another name, where it would destroy the stored tokens; name a file of its own", dir)
-			}
-		}
-	}
-	// names reports whether path names other: by name, as the system
-	// lands on it, or, both existing, as the same file (a hard link).
-	names := func(other string) bool {
-		o, err := filepath.Abs(other)
-		if err != nil {
-			return false
-		}
-		if abs == o || landing(abs) == landing(o) || real == opensAt(other) {
-			return true
-		}
-		b, err := os.Stat(other)
-		return err == nil && target != nil && os.SameFile(target, b)
-	}
-	if names(configPath) {
-		return "is the configuration file, which it would destroy; name a file of its own"
-	}
-	if c == nil {
-		return ""
-	}
-	// The files it names: a key or certificates no longer parse once a log
-	// is appended, and a token file's readers would send the log.
-	named := map[string]string{}
-	if c.CAFile != "" {
-		named[c.CAFile] = "the ca_file"
-	}
-	for _, name := range c.Names() {
-		e := c.Envs[name]
-		for f, what := range map[string]string{e.KeyFile: "key_file", e.CAFile: "ca_file", e.TokenFile: "token_file"} {
-			if f != "" && named[f] == "" {
-				named[f] = fmt.Sprintf("env.%s's %s", name, what)
-			}
-		}
-	}
-	for f, what := range named {
-		if names(f) {
-			return fmt.Sprintf("is %s, which it would destroy; name a file of its own", what)
-		}
-	}
-	return ""
-}
-
-// opensAt is the file that opening path writes, as the system finds it:
-// its folder's symbolic links resolved in the order they come, so that a
-// ".." after a link leaves the folder the link leads to (filepath.Abs
-// takes it away by name first), and path itself followed when it is a
-// link. It is path made absolute where a folder on the way does not exist.
-func opensAt(path string) string {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		if abs, err := filepath.Abs(real); err == nil {
-			return abs
-		}
-	}
-	i := strings.LastIndexAny(path, string(filepath.Separator)+"/")
-	dir, base := ".", path
-	if i >= 0 {
-		dir, base = path[:i+1], path[i+1:]
-	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		if abs, err := filepath.Abs(filepath.Join(real, base)); err == nil {
-			return abs
-		}
-	}
-	abs, _ := filepath.Abs(path)
-	return abs
-}
-
-// inFolder reports whether fi is one of the files in dir: a hard link to
-// it has another name and folder, but is the same file.
-func inFolder(dir string, fi fs.FileInfo) bool {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, e := range entries {
-		if other, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && os.SameFile(fi, other) {
-			return true
-		}
-	}
-	return false
-}
-
-// within reports whether path is dir or lies under it, by their names.
-func within(dir, path string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// landing is the file that writing path, by renaming a file over it,
-// replaces: path with the symbolic links of its folders resolved, as far
-// as they exist (path's own last name is replaced, not followed).
-func landing(path string) string {
-	dir, rest := filepath.Dir(path), filepath.Base(path)
-	for {
-		if real, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(real, rest)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return path
-		}
-		dir, rest = parent, filepath.Join(filepath.Base(dir), rest)
-	}
-}
-
-// underFolder reports whether one of path's folders is dir itself, by
-// another name: a symbolic link to it on the way, another case on a file
-// system that ignores case, a bind mount.
-func underFolder(dir, path string) bool {
-	want, err := os.Stat(dir)
-	if err != nil {
-		return false
-	}
-	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(d); err == nil && os.SameFile(fi, want) {
-			return true
-		}
-		if filepath.Dir(d) == d {
-			return false
-		}
-	}
 }
 
 // Names lists the configured environments in order.
@@ -855,7 +701,7 @@ func CheckStoreURL(storeURL string) error {
 		return redisstore.CheckURL(storeURL)
 	}
 	if IsKeyringURL(storeURL) {
-		_, err := keyringService(storeURL)
+		_, err := configfile.KeyringService(storeURL)
 		return err
 	}
 	_, err := StoreDir(storeURL)
@@ -865,7 +711,7 @@ func CheckStoreURL(storeURL string) error {
 // StoreDir turns a file store URL (or "") into a folder.
 func StoreDir(storeURL string) (string, error) {
 	if storeURL == "" {
-		return defaultStoreDir()
+		return configfile.DefaultStoreDir()
 	}
 	// Messages show the URL without a user or password, which a mistyped
 	// Redis URL may hold.
@@ -873,7 +719,7 @@ func StoreDir(storeURL string) (string, error) {
 	if err != nil {
 		// Said of the URL alone, whether [store] url or store migrate's
 		// --to: each caller names which.
-		return "", errors.New("not a valid URL" + badEscape(err) + "; use file:///path/to/folder, redis://host:6379/0 or keyring://")
+		return "", errors.New("not a valid URL" + configfile.BadEscape(err) + "; use file:///path/to/folder, redis://host:6379/0 or keyring://")
 	}
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
@@ -932,16 +778,6 @@ func StoreDir(storeURL string) (string, error) {
 	}
 }
 
-// badEscape is why url.Parse refused a URL, when it is a % not beginning
-// an escape, as a message shows it; "" otherwise. The URL itself, which
-// may hold a password, is not shown.
-func badEscape(err error) string {
-	if errors.As(err, new(url.EscapeError)) {
-		return " (a % in it must begin an escape such as %25, which stands for % itself)"
-	}
-	return ""
-}
-
 // FileURL is the file:// URL of the folder at path.
 func FileURL(path string) string {
 	p := filepath.ToSlash(path)
@@ -949,30 +785,6 @@ func FileURL(path string) string {
 		p = "/" + p // C:/x
 	}
 	return (&url.URL{Scheme: "file", Path: p}).String()
-}
-
-// TokenFileLedger is the folder where freshtoken notes what it wrote to
-// each token_file (a fingerprint, never a token), so that a log-out or a
-// remove knows a token file of its own from a file of the user's: the
-// folder tokens are kept in by default, whatever [store] url names, as
-// every configuration's keeper and commands of the user share it.
-func TokenFileLedger() string {
-	dir, err := defaultStoreDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "token-files")
-}
-
-func defaultStoreDir() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "freshtoken"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("cannot find your home folder (%v); set [store] url", err)
-	}
-	return filepath.Join(home, ".local", "state", "freshtoken"), nil
 }
 
 // maxSecretOutput bounds what client_secret_cmd may print: a client secret

@@ -26,6 +26,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
@@ -805,7 +806,7 @@ func TestIsEnvVarName(t *testing.T) {
 		"FA_SECRET": true, "_x": true, "a1": true, "A": true,
 		"": false, "1A": false, "A-B": false, "s3cr3t/+=": false, "A B": false, "É": false,
 	} {
-		if got := config.IsEnvVarName(name); got != want {
+		if got := configfile.IsEnvVarName(name); got != want {
 			t.Errorf("IsEnvVarName(%q) = %v, want %v", name, got, want)
 		}
 	}
@@ -1639,7 +1640,7 @@ func TestAVariableNamedInMixedCaseIsNoSecret(t *testing.T) {
 		}
 	}
 	for _, secret := range []string{"Zx81hQ2mP0wLk7sT3vB9hunter2", "f1a9c0d7e5b4a2f8c6d1e0b9a7"} {
-		if !config.SecretForAName(secret) {
+		if !configfile.SecretForAName(secret) {
 			t.Errorf("%s: not taken for a secret", secret)
 		}
 	}

@@ -304,18 +304,6 @@ func sharedRedis(storeURL string) (*redisstore.Store, error) {
 	return st, nil
 }
 
-// LogInRoom is why the file store at storeURL could not store env's first
-// tokens now, its disk full or read-only (see filestore.Store.CheckRoom);
-// nil for any other store. A log-in asks before the person approves, whose
-// approval's tokens the store would then refuse, the code spent.
-func LogInRoom(storeURL, env string) error {
-	files, err := folderStore(storeURL)
-	if err != nil { // Redis, the keychain: no folder to open
-		return nil
-	}
-	return files.CheckRoom(env)
-}
-
 // OpenStore returns the store [store] url names: a folder by default, a
 // Redis database that many machines share, or the system keychain. A Redis
 // store is shared by every opening of its URL in the process: do not

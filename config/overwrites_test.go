@@ -67,11 +67,11 @@ token_file = "`+tok+`"
 		envCA:                         "env.a's ca_file",
 		tok:                           "env.a's token_file",
 	} {
-		if got := config.Overwrites(path, conf); !strings.Contains(got, what) {
-			t.Errorf("config.Overwrites(%s) = %q, want it to name %s", path, got, what)
+		if got := configedit.Overwrites(path, conf); !strings.Contains(got, what) {
+			t.Errorf("configedit.Overwrites(%s) = %q, want it to name %s", path, got, what)
 		}
 	}
-	if got := config.Overwrites(filepath.Join(dir, "debug.log"), conf); got != "" {
+	if got := configedit.Overwrites(filepath.Join(dir, "debug.log"), conf); got != "" {
 		t.Errorf("a file of its own: Overwrites = %q, want none", got)
 	}
 }

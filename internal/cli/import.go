@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/postman"
@@ -519,7 +520,7 @@ func (t importTarget) followTokenFile(ctx context.Context, owner keeper.Owner) e
 	if t.prev != nil && (t.prev.Problem == nil || t.prev.Problem.Kind != store.ProblemGrantEnded) {
 		now, expires = t.prev.AccessToken, t.prev.Expiry
 	}
-	return keeper.FollowTokenFile(ctx, t.tokenFile, t.wrote.AccessToken, now, config.TokenFileLedger(), owner, expires)
+	return keeper.FollowTokenFile(ctx, t.tokenFile, t.wrote.AccessToken, now, configfile.TokenFileLedger(), owner, expires)
 }
 
 // keychainSecret is the client secret the keychain held for env's client

@@ -22,6 +22,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
@@ -537,9 +538,9 @@ func checkSecretEnvFlag(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case config.SecretForAName(name):
+	case configfile.SecretForAName(name):
 		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
-	case !config.IsEnvVarName(name):
+	case !configfile.IsEnvVarName(name):
 		return notAVariableName("--client-secret-env", name)
 	}
 	return nil
@@ -550,12 +551,12 @@ func checkSecretEnvFlag(name string) error {
 // by the shell (`--client-secret-env "$FREEAGENT_SECRET"`). Only the first
 // character no name has is shown, or the name written with its $.
 func notAVariableName(flag, name string) error {
-	if rest, ok := strings.CutPrefix(name, "$"); ok && config.IsEnvVarName(rest) {
+	if rest, ok := strings.CutPrefix(name, "$"); ok && configfile.IsEnvVarName(rest) {
 		return usageErrorf("%s takes the name of the environment variable without the $: %s %s", flag, flag, rest)
 	}
 	why := "is empty"
 	for i, r := range name {
-		if config.IsEnvVarName(name[:i+utf8.RuneLen(r)]) {
+		if configfile.IsEnvVarName(name[:i+utf8.RuneLen(r)]) {
 			continue
 		}
 		if i == 0 && unicode.IsDigit(r) {
@@ -651,11 +652,11 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		}
 		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
 			switch {
-			case config.SecretForAName(v):
+			case configfile.SecretForAName(v):
 				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
-			case strings.HasPrefix(v, "$") && config.IsEnvVarName(v[1:]):
+			case strings.HasPrefix(v, "$") && configfile.IsEnvVarName(v[1:]):
 				return fmt.Errorf("write the name without the $: %s", v[1:])
-			case !config.IsEnvVarName(v):
+			case !configfile.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
 			}
 			return nil

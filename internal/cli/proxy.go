@@ -373,7 +373,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return f.sourceIn(ctx, c, env)
 		},
 		Logger: f.Logger().With("component", "keeper"),
-		Ledger: config.TokenFileLedger(),
+		Ledger: configfile.TokenFileLedger(),
 		Config: s.conf.Path,
 		Notify: n,
 		CheckStore: func(ctx context.Context, env string) error {

@@ -146,8 +146,8 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if err := finishMove(ctx, f, conf); err != nil {
 		return err
 	}
-	fromID, _ := config.StoreID(conf.StoreURL) // Load checked it
-	toID, _ := config.StoreID(opts.To)
+	fromID, _ := configedit.StoreID(conf.StoreURL) // Load checked it
+	toID, _ := configedit.StoreID(opts.To)
 	if fromID == toID {
 		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
 		return nil
@@ -162,8 +162,8 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if err := configedit.CheckSetStoreURL(conf.Path, opts.To); err != nil {
 		return fmt.Errorf("[store] url cannot be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
-	fromDomain, _ := config.LockDomain(conf.StoreURL)
-	toDomain, _ := config.LockDomain(opts.To)
+	fromDomain, _ := configedit.LockDomain(conf.StoreURL)
+	toDomain, _ := configedit.LockDomain(opts.To)
 	from, err := config.OpenStore(conf.StoreURL)
 	if err != nil {
 		return err
@@ -633,7 +633,7 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 }
 
 // errSameDatabase is lockBoth's when both stores are one Redis database,
-// reached by two names that config.StoreID cannot tell apart (localhost
+// reached by two names that configedit.StoreID cannot tell apart (localhost
 // and 127.0.0.1, a host's name and its address).
 var errSameDatabase = errors.New("both stores are one Redis database")
 
@@ -831,7 +831,7 @@ func tokensFingerprint(r *store.Record) string {
 // from the store they were given up on (that store failing too), noted in
 // a file beside the configuration (leftCopiesPath): a later move to that
 // store replaces such a copy, and no other record there. Each is named by
-// the store (its config.StoreID), the environment and the copy's tokens
+// the store (its configedit.StoreID), the environment and the copy's tokens
 // (tokensFingerprint): renewed there since, by a freshtoken reading that
 // store, it is in use, and no longer the copy. An earlier log-in of the
 // same configuration there that no move left (the store it named before,
@@ -980,9 +980,9 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	}
 	var j moveJournal
 	errJSON := json.Unmarshal(data, &j)
-	curID, _ := config.StoreID(conf.StoreURL)
-	toID, errTo := config.StoreID(j.To)
-	fromID, errFrom := config.StoreID(j.From)
+	curID, _ := configedit.StoreID(conf.StoreURL)
+	toID, errTo := configedit.StoreID(j.To)
+	fromID, errFrom := configedit.StoreID(j.From)
 	if errJSON != nil || errTo != nil || errFrom != nil || toID != curID || fromID == curID {
 		// Killed before the configuration named the new store, or the
 		// configuration was changed since: no copy is old.
@@ -997,8 +997,8 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	if err != nil {
 		return err
 	}
-	fromDomain, _ := config.LockDomain(j.From)
-	toDomain, _ := config.LockDomain(conf.StoreURL)
+	fromDomain, _ := configedit.LockDomain(j.From)
+	toDomain, _ := configedit.LockDomain(conf.StoreURL)
 	var kept error // the first old copy kept
 	for _, env := range conf.Names() {
 		src, err := f.Source(ctx, env)

@@ -47,6 +47,18 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// IsEnvVarName reports whether s can name an environment variable: a letter
+// or underscore, then letters, digits and underscores (ASCII).
+func IsEnvVarName(s string) bool {
+	for i, c := range s {
+		letter := c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // Read reads the file at path, following a symlink (dotfile managers
 // link configs), once CheckFile has accepted the file it opened.
 func Read(path string) ([]byte, fs.FileInfo, error) {
