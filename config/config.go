@@ -249,8 +249,9 @@ func (n Notify) WebhookInClear() bool {
 	return n.Webhook != "" && err == nil && strings.EqualFold(u.Scheme, "http") && !httpx.IsLoopback(u.Hostname())
 }
 
-// EnvSettings are the keys `init` and `import` write for one environment.
-// Empty fields are left out, so presets and defaults apply.
+// EnvSettings are the keys of one environment's table, as written, before
+// presets and defaults (File.Settings); NewEnv makes an Env of them. Empty
+// fields are left out when they are written, so presets and defaults apply.
 type EnvSettings struct {
 	Provider        string   `toml:"provider,omitempty"`
 	APIURL          string   `toml:"api_url,omitempty"`
