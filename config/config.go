@@ -409,7 +409,7 @@ func Reload(path string, last *File) (*File, error) {
 func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	f := &File{Path: path, Exists: true, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
 	// A byte-order mark (Notepad's "UTF-8 with BOM"), which the decoder
-	// passes over, would hide the first line's key from keyLine.
+	// passes over, would hide the first line's key from configfile.KeyLine.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
@@ -468,7 +468,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	}
 	// In the file's order, so that of mistakes in two environments the
 	// first in the file is reported, as of the rest.
-	// One found nowhere keyLine looks (an inline table) comes last. The
+	// One found nowhere configfile.KeyLine looks (an inline table) comes last. The
 	// lines are found in one reading of the file: found for each name at
 	// each comparison, a file of 2000 environments took 20 s to load.
 	first := configfile.EnvLines(data, names)

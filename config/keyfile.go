@@ -62,7 +62,7 @@ func ReadClientKey(path string) (crypto.Signer, error) {
 }
 
 // readPrivateFile reads the file at path, following a symlink, once
-// checkPrivateFile has accepted the file it opened.
+// configfile.CheckPrivateFile has accepted the file it opened.
 func readPrivateFile(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|configfile.OpenNonblocking, 0)
 	switch {

@@ -3,6 +3,12 @@
 // out, store migrate sets [store] url. Each edit keeps the rest of the
 // file (comments included) as it was, is checked by loading the result
 // before it replaces the file, and is written atomically with mode 0600.
+//
+// It also answers what the command line asks of a configuration beyond
+// loading it, which no Go program loading an environment needs: whether
+// two store URLs name one store (StoreID, LockDomain), whether a log-in's
+// tokens can be stored now (LogInRoom), and which of freshtoken's files a
+// log file would destroy (Overwrites).
 package configedit
 
 import (
@@ -30,7 +36,7 @@ import (
 // The result is validated before it replaces the file, and is written
 // atomically with mode 0600, since it may hold a client secret.
 //
-// A file that Load would refuse as written by someone else is not carried
+// A file that config.Load would refuse as written by someone else is not carried
 // over into a trusted one. A symlinked config is written where the link
 // points, so it stays linked.
 func WriteEnv(path, name string, s config.EnvSettings, makeDefault bool) (*config.File, error) {
@@ -180,7 +186,7 @@ var errPreviewed = errors.New("previewed")
 // written into it as WriteEnvs writes them, with the file left as it is:
 // the edit is written beside it and checked as WriteEnvs checks it (so a
 // folder that cannot take it, a full disk, is found), then dropped. An
-// import opens the environments' stores from it (File.Open) before the
+// import opens the environments' stores from it (config.File.Open) before the
 // file gets them.
 func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*config.File, error) {
 	edit, err := envsEdit(path, envs, defaultEnv)
@@ -239,7 +245,7 @@ func RemoveEnvAfter(path, name string, first func() error) (*config.File, error)
 // rewrite replaces the file at path with edit of its text, validated first
 // and written atomically with mode 0600, calling first (if not nil) with
 // the edited file, loaded, just before the replacement, which an error of
-// first's calls off. A file that Load would refuse as written by
+// first's calls off. A file that config.Load would refuse as written by
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
 func rewrite(path string, first func(edited *config.File) error, edit func(old string) (string, error)) (*config.File, error) {
@@ -263,7 +269,7 @@ func rewrite(path string, first func(edited *config.File) error, edit func(old s
 		return nil, err
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
-	// line's table or key from the edit; Load reads the file without it.
+	// line's table or key from the edit; config.Load reads the file without it.
 	text, err := edit(strings.TrimPrefix(string(old), "\ufeff"))
 	if err != nil {
 		return nil, err
@@ -277,7 +283,7 @@ func rewrite(path string, first func(edited *config.File) error, edit func(old s
 	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
 		text = "\ufeff" + text
 	}
-	// Load would refuse the result as no configuration file; said so, the
+	// config.Load would refuse the result as no configuration file; said so, the
 	// person was asked whether they had named the right file.
 	if len(text) > configfile.MaxSize {
 		return nil, &config.Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", configfile.MaxSize>>20)}
@@ -578,7 +584,7 @@ func nestedTable(scan []string) bool {
 }
 
 // mergeTable is the table in lines (its header first; scan is lines as
-// outsideStrings gives them) with the keys of body, a table as the TOML
+// configfile.OutsideStrings gives them) with the keys of body, a table as the TOML
 // encoder writes it, written into it as a person would edit it: a key set
 // to what it holds already stays as it was written ("60d", not
 // "1440h0m0s"), a key set to another value gets it on its own line, with
@@ -650,7 +656,7 @@ func sameSetting(a, b string) bool {
 }
 
 // valueSpan is how many lines the key = value at scan[i] (lines as
-// outsideStrings gives them) takes: an array or inline table open at the
+// configfile.OutsideStrings gives them) takes: an array or inline table open at the
 // end of a line goes on on the next, as does a multi-line string.
 func valueSpan(scan []string, i int) int {
 	depth, _ := brackets(scan[i])
@@ -683,7 +689,7 @@ func brackets(l string) (depth, comment int) {
 			if strings.HasPrefix(l[j:], strings.Repeat(string(c), 3)) {
 				end := strings.Index(l[j+3:], strings.Repeat(string(c), 3))
 				if end < 0 {
-					return depth, -1 // a multi-line string: outsideStrings hides its lines
+					return depth, -1 // a multi-line string: configfile.OutsideStrings hides its lines
 				}
 				j += 3 + end + 2                                        // its last closing quote
 				for k := 0; k < 2 && j+1 < len(l) && l[j+1] == c; k++ { // quotes just before the closing ones are the string's

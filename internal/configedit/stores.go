@@ -1,5 +1,8 @@
 package configedit
 
+// This file holds what store migrate and a log-in ask of the store a
+// configuration names.
+
 import (
 	"path/filepath"
 
