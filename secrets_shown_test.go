@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -122,7 +123,7 @@ func TestPublicTypesShowNoSecret(t *testing.T) {
 		{"config.EnvSettings", envSettings, struct{ config.EnvSettings }{envSettings}, []string{secret, key}},
 		{"config.Envs", file.Envs, struct{ config.Envs }{file.Envs}, []string{secret, key}},
 		{"config.SettingsByEnv", file.Settings, struct{ config.SettingsByEnv }{file.Settings}, []string{secret, key}},
-		{"config.NamedEnv", config.NamedEnv{Name: "sandbox", Settings: envSettings}, struct{ config.NamedEnv }{config.NamedEnv{Name: "sandbox", Settings: envSettings}}, []string{secret, key}},
+		{"configedit.NamedEnv", configedit.NamedEnv{Name: "sandbox", Settings: envSettings}, struct{ configedit.NamedEnv }{configedit.NamedEnv{Name: "sandbox", Settings: envSettings}}, []string{secret, key}},
 		{"config.Notify", notify, struct{ config.Notify }{notify}, []string{hook}},
 		{"config.Params", envSettings.TokenParams, struct{ config.Params }{envSettings.TokenParams}, []string{secret}},
 		{"store.Record", rec, struct{ store.Record }{rec}, []string{access, refresh, key}},

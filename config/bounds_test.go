@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 )
 
 const boundedEnv = "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n"
@@ -69,7 +70,7 @@ func TestFilesNoConfigurationIs(t *testing.T) {
 func TestEditPastTheSizeBoundSaysSo(t *testing.T) {
 	text := boundedEnv + "# " + strings.Repeat("x", 1<<20-len(boundedEnv)-3) + "\n"
 	p := write(t, text)
-	_, err := config.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
+	_, err := configedit.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
 	want := p + ": this change would make it larger than 1 MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME)"
 	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Name that file") {
 		t.Fatalf("WriteEnv = %v; want a configuration error %q", err, want)
@@ -77,7 +78,7 @@ func TestEditPastTheSizeBoundSaysSo(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) != text {
 		t.Fatal("the file was changed")
 	}
-	if _, err := config.RemoveEnv(p, "a"); err != nil {
+	if _, err := configedit.RemoveEnv(p, "a"); err != nil {
 		t.Fatalf("RemoveEnv of a file of 1 MiB: %v", err)
 	}
 }
@@ -128,13 +129,13 @@ func TestManyEnvironmentsLoadInLinearWork(t *testing.T) {
 func TestManyEnvironmentsWriteInLinearWork(t *testing.T) {
 	const n = 1000
 	p := write(t, boundedEnv)
-	envs := make([]config.NamedEnv, n)
+	envs := make([]configedit.NamedEnv, n)
 	for i := range envs {
-		envs[i] = config.NamedEnv{Name: fmt.Sprintf("client-%d", i), Settings: config.EnvSettings{Provider: "freeagent", ClientID: fmt.Sprintf("client-id-%d", i), ClientSecretEnv: "S"}}
+		envs[i] = configedit.NamedEnv{Name: fmt.Sprintf("client-%d", i), Settings: config.EnvSettings{Provider: "freeagent", ClientID: fmt.Sprintf("client-id-%d", i), ClientSecretEnv: "S"}}
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	f, err := config.WriteEnvs(p, envs, "")
+	f, err := configedit.WriteEnvs(p, envs, "")
 	runtime.ReadMemStats(&after)
 	if err != nil || len(f.Envs) != n+1 {
 		t.Fatalf("WriteEnvs = %v; want %d environments", err, n+1)

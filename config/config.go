@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"net/url"
@@ -17,12 +16,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/nearest"
@@ -212,30 +210,22 @@ type Error struct {
 // Flag is e.FlagHint.
 func (e *Error) Flag() string { return e.FlagHint }
 
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Path)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	if e.Key != "" {
-		b.WriteString(": " + e.Key)
-	}
-	b.WriteString(": " + e.Msg)
-	return b.String()
-}
+func (e *Error) Error() string { return (*configfile.Error)(e).Error() }
 
 // Unwrap lets callers test for ErrInvalid.
 func (e *Error) Unwrap() error { return ErrInvalid }
 
-type rawFile struct {
-	DefaultEnv string            `toml:"default_env"`
-	Browser    string            `toml:"browser"`
-	CAFile     string            `toml:"ca_file"`
-	Store      rawStore          `toml:"store"`
-	Notify     Notify            `toml:"notify"`
-	Env        map[string]rawEnv `toml:"env"`
+// fileError is err, from package configfile, with its refusal of the file
+// made an Error, which matches ErrInvalid.
+func fileError(err error) error {
+	if fe, ok := err.(*configfile.Error); ok {
+		return (*Error)(fe)
+	}
+	return err
 }
+
+// rawFile is what a configuration file writes, as decoded.
+type rawFile = configfile.Raw[EnvSettings, Notify]
 
 // Notify says how the long-running process tells a person that one is
 // needed: a command, a webhook, the desktop. Never with a secret.
@@ -259,11 +249,48 @@ func (n Notify) WebhookInClear() bool {
 	return n.Webhook != "" && err == nil && strings.EqualFold(u.Scheme, "http") && !httpx.IsLoopback(u.Hostname())
 }
 
-type rawStore struct {
-	URL string `toml:"url"`
-}
+// EnvSettings are the keys of one environment's table, as written, before
+// presets and defaults (File.Settings); NewEnv makes an Env of them. Empty
+// fields are left out when they are written, so presets and defaults apply.
+type EnvSettings struct {
+	Provider        string   `toml:"provider,omitempty"`
+	APIURL          string   `toml:"api_url,omitempty"`
+	AuthURL         string   `toml:"auth_url,omitempty"`
+	TokenURL        string   `toml:"token_url,omitempty"`
+	ClientID        string   `toml:"client_id,omitempty"`
+	ClientSecret    string   `toml:"client_secret,omitempty"`
+	ClientSecretEnv string   `toml:"client_secret_env,omitempty"`
+	ClientSecretCmd string   `toml:"client_secret_cmd,omitempty"`
+	RedirectURI     string   `toml:"redirect_uri,omitempty"`
+	Scopes          []string `toml:"scopes,omitempty"`
+	ClientAuth      string   `toml:"client_auth,omitempty"`
+	RefreshBefore   Duration `toml:"refresh_before,omitempty"`
+	Timeout         Duration `toml:"timeout,omitempty"`
+	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
+	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
+	TokenFile       string   `toml:"token_file,omitempty"`
+	RevocationURL   string   `toml:"revocation_url,omitempty"`
 
-type rawEnv = EnvSettings
+	// How a client without a secret authenticates, and what extras its
+	// requests carry (see clientauth.go).
+	KeyFile           string  `toml:"key_file,omitempty"`
+	KeyID             string  `toml:"key_id,omitempty"`
+	KeyAlg            string  `toml:"key_alg,omitempty"`
+	AssertionAudience Strings `toml:"assertion_audience,omitempty"`
+	Audience          string  `toml:"audience,omitempty"`
+	Resource          Strings `toml:"resource,omitempty"`
+	AuthParams        Params  `toml:"auth_params,omitempty"`
+	TokenParams       Params  `toml:"token_params,omitempty"`
+	// The system keychain's.
+	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
+	// Discovery, presets with parameters, and corporate networks.
+	Issuer        string `toml:"issuer,omitempty"`
+	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
+	Tenant        string `toml:"tenant,omitempty"`
+	CAFile        string `toml:"ca_file,omitempty"`
+	// How the environment obtains tokens (see grants.go).
+	Grant string `toml:"grant,omitempty"`
+}
 
 // Duration accepts "90s"-style strings and whole seconds.
 type Duration struct {
@@ -324,14 +351,11 @@ func (d Duration) IsZero() bool { return !d.set }
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
 
-// configFlag names another configuration file on freshtoken's command line.
-const configFlag = "--config PATH, or $FRESHTOKEN_CONFIG"
-
 // DefaultPath is the configuration file used without --config or FRESHTOKEN_CONFIG.
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", &invalid{msg: fmt.Sprintf("cannot find your config folder (%v); name the configuration file", err), flag: configFlag}
+		return "", &invalid{msg: fmt.Sprintf("cannot find your config folder (%v); name the configuration file", err), flag: configfile.PathFlag}
 	}
 	return filepath.Join(dir, "freshtoken", "config.toml"), nil
 }
@@ -360,7 +384,8 @@ func Reload(path string, last *File) (*File, error) {
 		path = p
 	}
 	at := time.Now()
-	data, info, err := readTrusted(path)
+	data, info, err := configfile.Read(path)
+	err = fileError(err)
 	if errors.Is(err, os.ErrNotExist) {
 		return &File{Path: path, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}, Settled: true}, nil
 	}
@@ -384,7 +409,7 @@ func Reload(path string, last *File) (*File, error) {
 func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	f := &File{Path: path, Exists: true, Envs: map[string]*Env{}, Settings: map[string]EnvSettings{}}
 	// A byte-order mark (Notepad's "UTF-8 with BOM"), which the decoder
-	// passes over, would hide the first line's key from keyLine.
+	// passes over, would hide the first line's key from configfile.KeyLine.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
@@ -419,34 +444,34 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 	if f.Notify.Webhook != "" {
 		redact.RegisterAddress(f.Notify.Webhook) // its path is often its only password
 		if u, err := url.Parse(f.Notify.Webhook); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
+			return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"notify", "webhook"}), Key: "notify.webhook", Msg: "is not an http(s) URL (it is not shown, as it may hold a secret)"}
 		}
 		// Whoever reads it can post as freshtoken to the person's chat.
-		if err := checkSecretFile(path, lineOf(data, "notify", "webhook"), "notify.webhook", "", info); err != nil {
+		if err := fileError(configfile.CheckSecretFile(path, configfile.LineOf(data, "notify", "webhook"), "notify.webhook", "", info)); err != nil {
 			return nil, err
 		}
 	}
 	f.Browser = strings.TrimSpace(raw.Browser)
 	if f.CAFile = strings.TrimSpace(raw.CAFile); f.CAFile != "" {
 		if err := checkCAFile(f.CAFile); err != nil {
-			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"ca_file"}), Key: "ca_file", Msg: err.Error()}
+			return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"ca_file"}), Key: "ca_file", Msg: err.Error()}
 		}
 	}
 	names := slices.Sorted(maps.Keys(raw.Env))
 	folded := map[string]string{}
 	for _, name := range names {
 		if other, ok := folded[strings.ToLower(name)]; ok {
-			return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"env", name}), Key: "env." + name,
+			return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"env", name}), Key: "env." + name,
 				Msg: fmt.Sprintf("differs from env.%s only in case, and a disk that ignores case (macOS, Windows) keeps both environments' tokens in one file; rename one", other)}
 		}
 		folded[strings.ToLower(name)] = name
 	}
 	// In the file's order, so that of mistakes in two environments the
 	// first in the file is reported, as of the rest.
-	// One found nowhere keyLine looks (an inline table) comes last. The
+	// One found nowhere configfile.KeyLine looks (an inline table) comes last. The
 	// lines are found in one reading of the file: found for each name at
 	// each comparison, a file of 2000 environments took 20 s to load.
-	first := envLines(data, names)
+	first := configfile.EnvLines(data, names)
 	line := func(name string) int {
 		if n, ok := first[name]; ok {
 			return n
@@ -464,14 +489,14 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 				// The key's line, else its table's (auth_params.state
 				// written inline), else the environment's.
 				for k := ce.Key; ce.Line == 0 && strings.HasPrefix(k, "env."+name); k = k[:max(strings.LastIndex(k, "."), 0)] {
-					ce.Line = keyLine(data, toml.Key{k})
+					ce.Line = configfile.KeyLine(data, toml.Key{k})
 				}
 			}
 			return nil, err
 		}
 		if e.ClientSecret != "" {
-			if err := checkSecretFile(path, lineOf(data, "env", name, "client_secret"), "client_secret",
-				", or move the secret to client_secret_env or client_secret_cmd", info); err != nil {
+			if err := fileError(configfile.CheckSecretFile(path, configfile.LineOf(data, "env", name, "client_secret"), "client_secret",
+				", or move the secret to client_secret_env or client_secret_cmd", info)); err != nil {
 				return nil, err
 			}
 		}
@@ -496,17 +521,17 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 		if len(f.Envs) == 0 {
 			msg = fmt.Sprintf("names %q, but no environment is configured; take the line out, then run `freshtoken init`", f.DefaultEnv)
 		}
-		return nil, &Error{Path: path, Line: keyLine(data, toml.Key{"default_env"}), Key: "default_env", Msg: msg}
+		return nil, &Error{Path: path, Line: configfile.KeyLine(data, toml.Key{"default_env"}), Key: "default_env", Msg: msg}
 	}
 	if f.StoreURL != "" {
-		line := lineOf(data, "store", "url")
+		line := configfile.LineOf(data, "store", "url")
 		if err := CheckStoreURL(f.StoreURL); err != nil {
 			return nil, &Error{Path: path, Line: line(), Key: "store.url", Msg: err.Error()}
 		}
 		// A store's password opens every environment's tokens.
 		if u, err := url.Parse(f.StoreURL); err == nil && u.User != nil {
 			if _, hasPassword := u.User.Password(); hasPassword {
-				if err := checkSecretFile(path, line, "store.url", "", info); err != nil {
+				if err := fileError(configfile.CheckSecretFile(path, line, "store.url", "", info)); err != nil {
 					return nil, err
 				}
 			}
@@ -532,15 +557,15 @@ func (f *File) checkTokenFiles(data []byte) error {
 	self, _ := filepath.Abs(f.Path)
 	read := map[string]string{} // the files the configuration reads, as they land, and what each is
 	if f.CAFile != "" {
-		read[landing(f.CAFile)] = "the ca_file"
+		read[configfile.Landing(f.CAFile)] = "the ca_file"
 	}
 	for _, name := range f.Names() {
 		e := f.Envs[name]
 		if e.KeyFile != "" {
-			read[landing(e.KeyFile)] = fmt.Sprintf("env.%s's key_file", name)
+			read[configfile.Landing(e.KeyFile)] = fmt.Sprintf("env.%s's key_file", name)
 		}
 		if e.CAFile != "" && e.CAFile != f.CAFile {
-			read[landing(e.CAFile)] = fmt.Sprintf("env.%s's ca_file", name)
+			read[configfile.Landing(e.CAFile)] = fmt.Sprintf("env.%s's ca_file", name)
 		}
 	}
 	owner := map[string]string{}
@@ -552,11 +577,11 @@ func (f *File) checkTokenFiles(data []byte) error {
 		// Each also as it lands, by whatever path it is written: a
 		// symbolic link to a folder on the way (macOS's /tmp is
 		// /private/tmp) leads to the same files.
-		lands := landing(tf)
+		lands := configfile.Landing(tf)
 		msg := ""
-		if storeDir != "" && (within(storeDir, tf) || underFolder(storeDir, tf)) {
+		if storeDir != "" && (configfile.Within(storeDir, tf) || configfile.UnderFolder(storeDir, tf)) {
 			msg = fmt.Sprintf("is inside the token store's folder (%s), where writing it would destroy the stored tokens; name a file outside it", storeDir)
-		} else if tf == self || lands == landing(self) {
+		} else if tf == self || lands == configfile.Landing(self) {
 			msg = "is this configuration file; name a file of its own"
 		} else if other, ok := owner[lands]; ok {
 			msg = fmt.Sprintf("is also env.%s's token_file; give each environment a file of its own", other)
@@ -565,235 +590,14 @@ func (f *File) checkTokenFiles(data []byte) error {
 		} else if fi, err := os.Stat(tf); err == nil && fi.IsDir() {
 			msg = fmt.Sprintf("is a folder; name a file in it, such as %s", filepath.Join(tf, "token"))
 		} else {
-			msg = TokenFileFolderProblem(tf)
+			msg = configfile.TokenFileFolderProblem(tf)
 		}
 		if msg != "" {
-			return &Error{Path: f.Path, Line: keyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
+			return &Error{Path: f.Path, Line: configfile.KeyLine(data, toml.Key{"env", name, "token_file"}), Key: "env." + name + ".token_file", Msg: msg}
 		}
 		owner[lands] = name
 	}
 	return nil
-}
-
-// TokenFileFolderProblem says what is wrong with the folder of the
-// token_file path as it is now, or returns "": a file, not a folder, or
-// one that another user (root excepted) owns or that group or others may
-// write, where another user could put a file in the token file's place.
-// A long-running process asks before each write of the file, as a
-// folder's mode may change while the configuration does not.
-func TokenFileFolderProblem(path string) string {
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		return ""
-	case !fi.IsDir():
-		return fmt.Sprintf("is in %s, which is a file, not a folder; name a file in a folder", dir)
-	}
-	return checkTokenFileFolder(dir, fi)
-}
-
-// Overwrites says which of freshtoken's own files writing to path (a log
-// file) would destroy: one in the token store's folder that the
-// configuration at configPath names (the default folder when it names
-// none, or cannot be read), that configuration file itself, or a file it
-// names (a key_file, a ca_file, a token_file); "" when none. Paths are compared by name and as they land, through symbolic
-// links to folders and to the file itself and a ".." after a link, and an
-// existing file by what it is: a hard link to a record is that record.
-func Overwrites(path, configPath string) string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return ""
-	}
-	real := opensAt(path)
-	target, err := os.Stat(path) // the file the system opens, by path as given
-	if err != nil {
-		target = nil
-	}
-	storeURL := ""
-	c, err := Load(configPath)
-	if err == nil {
-		storeURL = c.StoreURL
-	}
-	if !IsKeyringURL(storeURL) && !IsRedisURL(storeURL) {
-		if dir, err := StoreDir(storeURL); err == nil {
-			if within(dir, abs) || underFolder(dir, abs) || within(dir, real) || underFolder(dir, real) {
-				return fmt.Sprintf("is inside the token store's folder (%s), where it would destroy the stored tokens; name a file of its own outside it", dir)
-			}
-			if target != nil && inFolder(dir, target) {
-				return fmt.Sprintf("is one of the token store's files (in %s), by another name, where it would destroy the stored tokens; name a file of its own", dir)
-			}
-		}
-	}
-	// names reports whether path names other: by name, as the system
-	// lands on it, or, both existing, as the same file (a hard link).
-	names := func(other string) bool {
-		o, err := filepath.Abs(other)
-		if err != nil {
-			return false
-		}
-		if abs == o || landing(abs) == landing(o) || real == opensAt(other) {
-			return true
-		}
-		b, err := os.Stat(other)
-		return err == nil && target != nil && os.SameFile(target, b)
-	}
-	if names(configPath) {
-		return "is the configuration file, which it would destroy; name a file of its own"
-	}
-	if c == nil {
-		return ""
-	}
-	// The files it names: a key or certificates no longer parse once a log
-	// is appended, and a token file's readers would send the log.
-	named := map[string]string{}
-	if c.CAFile != "" {
-		named[c.CAFile] = "the ca_file"
-	}
-	for _, name := range c.Names() {
-		e := c.Envs[name]
-		for f, what := range map[string]string{e.KeyFile: "key_file", e.CAFile: "ca_file", e.TokenFile: "token_file"} {
-			if f != "" && named[f] == "" {
-				named[f] = fmt.Sprintf("env.%s's %s", name, what)
-			}
-		}
-	}
-	for f, what := range named {
-		if names(f) {
-			return fmt.Sprintf("is %s, which it would destroy; name a file of its own", what)
-		}
-	}
-	return ""
-}
-
-// opensAt is the file that opening path writes, as the system finds it:
-// its folder's symbolic links resolved in the order they come, so that a
-// ".." after a link leaves the folder the link leads to (filepath.Abs
-// takes it away by name first), and path itself followed when it is a
-// link. It is path made absolute where a folder on the way does not exist.
-func opensAt(path string) string {
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		if abs, err := filepath.Abs(real); err == nil {
-			return abs
-		}
-	}
-	i := strings.LastIndexAny(path, string(filepath.Separator)+"/")
-	dir, base := ".", path
-	if i >= 0 {
-		dir, base = path[:i+1], path[i+1:]
-	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		if abs, err := filepath.Abs(filepath.Join(real, base)); err == nil {
-			return abs
-		}
-	}
-	abs, _ := filepath.Abs(path)
-	return abs
-}
-
-// inFolder reports whether fi is one of the files in dir: a hard link to
-// it has another name and folder, but is the same file.
-func inFolder(dir string, fi fs.FileInfo) bool {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, e := range entries {
-		if other, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && os.SameFile(fi, other) {
-			return true
-		}
-	}
-	return false
-}
-
-// within reports whether path is dir or lies under it, by their names.
-func within(dir, path string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// landing is the file that writing path, by renaming a file over it,
-// replaces: path with the symbolic links of its folders resolved, as far
-// as they exist (path's own last name is replaced, not followed).
-func landing(path string) string {
-	dir, rest := filepath.Dir(path), filepath.Base(path)
-	for {
-		if real, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(real, rest)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return path
-		}
-		dir, rest = parent, filepath.Join(filepath.Base(dir), rest)
-	}
-}
-
-// underFolder reports whether one of path's folders is dir itself, by
-// another name: a symbolic link to it on the way, another case on a file
-// system that ignores case, a bind mount.
-func underFolder(dir, path string) bool {
-	want, err := os.Stat(dir)
-	if err != nil {
-		return false
-	}
-	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(d); err == nil && os.SameFile(fi, want) {
-			return true
-		}
-		if filepath.Dir(d) == d {
-			return false
-		}
-	}
-}
-
-// readTrusted reads the file at path, following a symlink (dotfile managers
-// link configs), once checkFile has accepted the file it opened.
-func readTrusted(path string) ([]byte, fs.FileInfo, error) {
-	file, err := os.OpenFile(path, os.O_RDONLY|openNonblocking, 0)
-	// A name ending in a separator is a folder's, even one that is not
-	// there: init made that folder and then failed, the file never written.
-	if errors.Is(err, os.ErrNotExist) && path != "" && os.IsPathSeparator(path[len(path)-1]) {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("names a folder (it ends in %c), not the configuration file; name the file, such as %s", path[len(path)-1], filepath.Join(path, "config.toml")), FlagHint: configFlag}
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, err
-	}
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a symbolic link that leads round in a loop (%v); point it at the configuration file, or name that file", errors.Unwrap(err)), FlagHint: configFlag}
-	}
-	if atomicfile.OutOfFiles(err) {
-		// Not the file's fault: it passes (see internal/failure).
-		return nil, nil, fmt.Errorf("%s: cannot read it: %w", path, errors.Unwrap(err))
-	}
-	if err != nil {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
-	}
-	defer file.Close()
-	info, err := file.Stat()
-	if err != nil {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
-	}
-	if info.IsDir() {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is a folder, not the configuration file; name the file, such as %s", filepath.Join(path, "config.toml")), FlagHint: configFlag}
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, &Error{Path: path, Msg: "is not a regular file; name the configuration file, a TOML file", FlagHint: configFlag}
-	}
-	if err := checkFile(path, info); err != nil {
-		return nil, nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(file, maxFileSize+1))
-	if err != nil {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read it (%v)", errors.Unwrap(err))}
-	}
-	if len(data) > maxFileSize {
-		return nil, nil, &Error{Path: path, Msg: fmt.Sprintf("is larger than any configuration file (%d MiB at most): is it the configuration file? Name that file", maxFileSize>>20), FlagHint: configFlag}
-	}
-	if line := tooDeep(data); line > 0 {
-		return nil, nil, &Error{Path: path, Line: line, Msg: fmt.Sprintf("tables or lists are nested more than %d deep here, as no setting is; mend the TOML syntax there", maxNesting)}
-	}
-	return data, info, nil
 }
 
 // Names lists the configured environments in order.
@@ -818,14 +622,14 @@ func (f *File) missing(name string) error {
 	if name != "" && store.ValidateNewEnvName(name) == nil {
 		init += " -e " + name
 	}
-	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, init), flag: configFlag}
+	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, init), flag: configfile.PathFlag}
 }
 
 // Gone is the mistake of a configuration file a long-running process read
 // before and no longer finds: `freshtoken init` would write a new one in
 // its place, with none of its environments.
 func (f *File) Gone() error {
-	return &invalid{msg: fmt.Sprintf("the configuration file %s, read before, is gone (moved or deleted); put it back, or restart with the one to use", f.Path), flag: configFlag}
+	return &invalid{msg: fmt.Sprintf("the configuration file %s, read before, is gone (moved or deleted); put it back, or restart with the one to use", f.Path), flag: configfile.PathFlag}
 }
 
 // Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else
@@ -898,7 +702,7 @@ func CheckStoreURL(storeURL string) error {
 		return redisstore.CheckURL(storeURL)
 	}
 	if IsKeyringURL(storeURL) {
-		_, err := keyringService(storeURL)
+		_, err := configfile.KeyringService(storeURL)
 		return err
 	}
 	_, err := StoreDir(storeURL)
@@ -908,7 +712,7 @@ func CheckStoreURL(storeURL string) error {
 // StoreDir turns a file store URL (or "") into a folder.
 func StoreDir(storeURL string) (string, error) {
 	if storeURL == "" {
-		return defaultStoreDir()
+		return configfile.DefaultStoreDir()
 	}
 	// Messages show the URL without a user or password, which a mistyped
 	// Redis URL may hold.
@@ -916,7 +720,7 @@ func StoreDir(storeURL string) (string, error) {
 	if err != nil {
 		// Said of the URL alone, whether [store] url or store migrate's
 		// --to: each caller names which.
-		return "", errors.New("not a valid URL" + badEscape(err) + "; use file:///path/to/folder, redis://host:6379/0 or keyring://")
+		return "", errors.New("not a valid URL" + configfile.BadEscape(err) + "; use file:///path/to/folder, redis://host:6379/0 or keyring://")
 	}
 	shown := store.RedactURL(storeURL)
 	switch u.Scheme {
@@ -975,16 +779,6 @@ func StoreDir(storeURL string) (string, error) {
 	}
 }
 
-// badEscape is why url.Parse refused a URL, when it is a % not beginning
-// an escape, as a message shows it; "" otherwise. The URL itself, which
-// may hold a password, is not shown.
-func badEscape(err error) string {
-	if errors.As(err, new(url.EscapeError)) {
-		return " (a % in it must begin an escape such as %25, which stands for % itself)"
-	}
-	return ""
-}
-
 // FileURL is the file:// URL of the folder at path.
 func FileURL(path string) string {
 	p := filepath.ToSlash(path)
@@ -992,30 +786,6 @@ func FileURL(path string) string {
 		p = "/" + p // C:/x
 	}
 	return (&url.URL{Scheme: "file", Path: p}).String()
-}
-
-// TokenFileLedger is the folder where freshtoken notes what it wrote to
-// each token_file (a fingerprint, never a token), so that a log-out or a
-// remove knows a token file of its own from a file of the user's: the
-// folder tokens are kept in by default, whatever [store] url names, as
-// every configuration's keeper and commands of the user share it.
-func TokenFileLedger() string {
-	dir, err := defaultStoreDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "token-files")
-}
-
-func defaultStoreDir() (string, error) {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "freshtoken"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("cannot find your home folder (%v); set [store] url", err)
-	}
-	return filepath.Join(home, ".local", "state", "freshtoken"), nil
 }
 
 // maxSecretOutput bounds what client_secret_cmd may print: a client secret

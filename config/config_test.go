@@ -25,6 +25,8 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
@@ -734,7 +736,7 @@ client_id = "old"
 provider = "freeagent"
 client_id = "prod"
 `)
-	f, err := config.WriteEnv(p, "sandbox", config.EnvSettings{Provider: "freeagent-sandbox", ClientID: "new", ClientSecretEnv: "S"}, true)
+	f, err := configedit.WriteEnv(p, "sandbox", config.EnvSettings{Provider: "freeagent-sandbox", ClientID: "new", ClientSecretEnv: "S"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -753,7 +755,7 @@ client_id = "prod"
 	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 		t.Errorf("config mode %o, want 600", fi.Mode().Perm())
 	}
-	if _, err := config.WriteEnv(p, "broken", config.EnvSettings{Provider: "freeagent"}, false); err == nil {
+	if _, err := configedit.WriteEnv(p, "broken", config.EnvSettings{Provider: "freeagent"}, false); err == nil {
 		t.Fatal("wrote an environment without a client id")
 	}
 	if after, _ := os.ReadFile(p); string(after) != string(text) {
@@ -804,7 +806,7 @@ func TestIsEnvVarName(t *testing.T) {
 		"FA_SECRET": true, "_x": true, "a1": true, "A": true,
 		"": false, "1A": false, "A-B": false, "s3cr3t/+=": false, "A B": false, "É": false,
 	} {
-		if got := config.IsEnvVarName(name); got != want {
+		if got := configfile.IsEnvVarName(name); got != want {
 			t.Errorf("IsEnvVarName(%q) = %v, want %v", name, got, want)
 		}
 	}
@@ -832,7 +834,7 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 			if _, err := config.Load(p); err != nil {
 				t.Fatal(err)
 			}
-			f, err := config.RemoveEnv(write(t, tc.text), "dev")
+			f, err := configedit.RemoveEnv(write(t, tc.text), "dev")
 			if err != nil {
 				t.Fatalf("RemoveEnv: %v", err)
 			}
@@ -849,7 +851,7 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 					t.Errorf("after %s, the file's byte-order mark changed:\n%.40q", edit, got)
 				}
 			}
-			f, err = config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)
+			f, err = configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, true)
 			if err != nil {
 				t.Fatalf("WriteEnv: %v", err)
 			}
@@ -857,7 +859,7 @@ func TestRewritesOfFilesFromOtherEditors(t *testing.T) {
 				t.Fatalf("after WriteEnv: dev %+v, other %+v", f.Envs["dev"], f.Envs["other"])
 			}
 			sameLineEnds("WriteEnv")
-			f, err = config.RemoveEnv(p, "dev")
+			f, err = configedit.RemoveEnv(p, "dev")
 			if err != nil {
 				t.Fatalf("RemoveEnv: %v", err)
 			}
@@ -881,13 +883,13 @@ func TestEditsKeepTheCommentsAboveTheNextTable(t *testing.T) {
 	text := "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"old\"\nclient_secret_env = \"S\"\n\n" +
 		above + "provider = \"freeagent\"\nclient_id = \"keep\"\nclient_secret_env = \"S\"\n"
 	p := write(t, text)
-	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
+	if _, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); !strings.Contains(string(got), above) || !strings.Contains(string(got), `client_id = "new"`) {
 		t.Fatalf("after WriteEnv of dev:\n%s", got)
 	}
-	if _, err := config.RemoveEnv(p, "dev"); err != nil {
+	if _, err := configedit.RemoveEnv(p, "dev"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); !strings.HasPrefix(string(got), above) {
@@ -927,13 +929,13 @@ func TestEditsKeepTheCommentsAfterTheLastTable(t *testing.T) {
 				return string(got)
 			}
 			p := write(t, tc.text)
-			if _, err := config.WriteEnv(p, "a", settings, false); err != nil {
+			if _, err := configedit.WriteEnv(p, "a", settings, false); err != nil {
 				t.Fatal(err)
 			}
 			if got := keeps("init -e a", p); !strings.Contains(got, `client_id = "new"`) || strings.Contains(got, "foo") {
 				t.Errorf("init -e a did not rewrite the table:\n%s", got)
 			}
-			f, err := config.RemoveEnv(write(t, tc.text), "a")
+			f, err := configedit.RemoveEnv(write(t, tc.text), "a")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -948,7 +950,7 @@ func TestEditsKeepTheCommentsAfterTheLastTable(t *testing.T) {
 	t.Run("comments directly above a removed table", func(t *testing.T) {
 		const own = "# a: the sandbox app\n# (its secret is in 1Password)\n"
 		p := write(t, other+"# about other, apart\n\n"+own+a+notes+"\n")
-		f, err := config.RemoveEnv(p, "a")
+		f, err := configedit.RemoveEnv(p, "a")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -970,11 +972,11 @@ func TestEditsOfATableWrittenElsewhere(t *testing.T) {
 	const b = "[env.b]\nprovider = \"freeagent\"\nclient_id = \"def\"\nclient_secret_env = \"S\"\n"
 	settings := config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}
 	remove := func(p string) error {
-		_, err := config.RemoveEnvAfter(p, "a", func() error { t.Error("the tokens were to be deleted"); return nil })
+		_, err := configedit.RemoveEnvAfter(p, "a", func() error { t.Error("the tokens were to be deleted"); return nil })
 		return err
 	}
-	init := func(p string) error { _, err := config.WriteEnv(p, "a", settings, false); return err }
-	migrate := func(p string) error { _, err := config.SetStoreURL(p, "redis://127.0.0.1:1/0"); return err }
+	init := func(p string) error { _, err := configedit.WriteEnv(p, "a", settings, false); return err }
+	migrate := func(p string) error { _, err := configedit.SetStoreURL(p, "redis://127.0.0.1:1/0"); return err }
 	for _, tc := range []struct {
 		name, text, want string
 		edit             func(string) error
@@ -1011,7 +1013,7 @@ func TestConcurrentEditsAreAllKept(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, n := range names {
 		wg.Go(func() {
-			if _, err := config.WriteEnv(p, n, config.EnvSettings{Provider: "freeagent", ClientID: n, ClientSecretEnv: "S"}, false); err != nil {
+			if _, err := configedit.WriteEnv(p, n, config.EnvSettings{Provider: "freeagent", ClientID: n, ClientSecretEnv: "S"}, false); err != nil {
 				t.Error(err)
 			}
 		})
@@ -1049,7 +1051,7 @@ func TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports(t *testing.T) {
 		t.Fatalf("locking the copy in use: %v, %v", ok, err)
 	}
 	defer lock.Unlock()
-	if _, err := config.WriteEnv(p, "dev", dev, false); err != nil {
+	if _, err := configedit.WriteEnv(p, "dev", dev, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(litter); !errors.Is(err, os.ErrNotExist) {
@@ -1074,7 +1076,7 @@ func TestEditsRemoveTheLitterOfCrashedEditsAndKilledImports(t *testing.T) {
 func TestPreviewEnvsWritesNothing(t *testing.T) {
 	p := write(t, "# mine\n")
 	dev := config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecret: "s3cr3t"}
-	f, err := config.PreviewEnvs(p, []config.NamedEnv{{Name: "dev", Settings: dev}}, "dev")
+	f, err := configedit.PreviewEnvs(p, []configedit.NamedEnv{{Name: "dev", Settings: dev}}, "dev")
 	if err != nil || f.Envs["dev"] == nil || f.DefaultEnv != "dev" || f.Path != p {
 		t.Fatalf("PreviewEnvs: %v, %+v; want dev, the default, at %s", err, f, p)
 	}
@@ -1086,7 +1088,7 @@ func TestPreviewEnvsWritesNothing(t *testing.T) {
 	}
 	bad := dev
 	bad.TokenURL = "ftp://example.com/token"
-	if _, err := config.PreviewEnvs(p, []config.NamedEnv{{Name: "dev", Settings: bad}}, "dev"); err == nil || !strings.Contains(err.Error(), "token_url") || !strings.Contains(err.Error(), "nothing was written") {
+	if _, err := configedit.PreviewEnvs(p, []configedit.NamedEnv{{Name: "dev", Settings: bad}}, "dev"); err == nil || !strings.Contains(err.Error(), "token_url") || !strings.Contains(err.Error(), "nothing was written") {
 		t.Errorf("PreviewEnvs of a bad token_url: %v; want it refused at token_url, nothing written", err)
 	}
 }
@@ -1107,7 +1109,7 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	t.Run("of data", func(t *testing.T) {
 		p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
 		defer testdisk.Fill(t, filepath.Dir(p))()
-		_, err := config.WriteEnv(p, "dev", s, false)
+		_, err := configedit.WriteEnv(p, "dev", s, false)
 		if want := p + ": cannot write it" + fix; !errors.Is(err, config.ErrInvalid) || err.Error() != want {
 			t.Errorf("WriteEnv on a full disk: %v; want a configuration error: %s", err, want)
 		}
@@ -1122,7 +1124,7 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 			t.Fatal(err)
 		}
 		testdisk.FillFiles(t, dir)
-		_, err := config.RemoveEnv(p, "dev")
+		_, err := configedit.RemoveEnv(p, "dev")
 		if want := p + ": cannot write it" + filesFix; err == nil || err.Error() != want {
 			t.Errorf("RemoveEnv on a disk with no file left: %v; want %s", err, want)
 		}
@@ -1138,7 +1140,7 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 			t.Fatal(err)
 		}
 		testdisk.Fill(t, dir)
-		_, err := config.WriteEnv(p, "dev", s, false)
+		_, err := configedit.WriteEnv(p, "dev", s, false)
 		if want := p + ": cannot write it, as the disk holding it has no room left under your disk quota (disk quota exceeded); free some of your space there (your disk quota is spent; an administrator can raise it), or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"; !errors.Is(err, config.ErrInvalid) || err.Error() != want {
 			t.Errorf("WriteEnv with the quota spent: %v; want a configuration error: %s", err, want)
 		}
@@ -1149,7 +1151,7 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	t.Run("read-only", func(t *testing.T) {
 		p := testdisk.SmallFile(t, "64k", "config.toml", []byte("# mine\n"))
 		testdisk.ReadOnly(t, filepath.Dir(p))
-		_, err := config.WriteEnv(p, "dev", s, false)
+		_, err := configedit.WriteEnv(p, "dev", s, false)
 		if want := p + ": cannot write it, as the disk holding it is read-only (read-only file system); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)"; err == nil || err.Error() != want {
 			t.Errorf("WriteEnv on a read-only disk: %v; want %s", err, want)
 		}
@@ -1157,7 +1159,7 @@ func TestAnEditThatCannotBeWrittenSaysSo(t *testing.T) {
 	t.Run("its folder to be made", func(t *testing.T) {
 		dir := testdisk.NoFilesLeft(t)
 		p := filepath.Join(dir, "freshtoken", "config.toml")
-		_, err := config.WriteEnv(p, "dev", s, false)
+		_, err := configedit.WriteEnv(p, "dev", s, false)
 		if want := p + ": cannot create its folder" + filesFix; err == nil || err.Error() != want {
 			t.Errorf("WriteEnv of a new file on a disk with no file left: %v; want %s", err, want)
 		}
@@ -1174,7 +1176,7 @@ func TestCheckEditableCountsTheFolderAnEditMakes(t *testing.T) {
 	for _, left := range []int{1, 2} {
 		dir := testdisk.FilesLeft(t, left)
 		p := filepath.Join(dir, "freshtoken", "config.toml")
-		err := config.CheckEditable(p)
+		err := configedit.CheckEditable(p)
 		if left == 1 {
 			if want := p + ": cannot write it, as the disk holding it is full (no space left on device); remove some files there (every inode on that disk is taken: see `df -i`), or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)"; err == nil || err.Error() != want {
 				t.Errorf("CheckEditable with one file left for the folder and the file: %v; want %s", err, want)
@@ -1184,7 +1186,7 @@ func TestCheckEditableCountsTheFolderAnEditMakes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CheckEditable with the two files the edit needs: %v", err)
 		}
-		if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+		if _, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
 			t.Errorf("the edit, with the check passed: %v", err)
 		}
 	}
@@ -1199,10 +1201,10 @@ func TestAReadOnlyFileIsNotEdited(t *testing.T) {
 	const text = "default_env = \"a\"\n\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"S\"\n"
 	s := config.EnvSettings{Provider: "freeagent", ClientID: "other", ClientSecretEnv: "S"}
 	for name, edit := range map[string]func(p string) (*config.File, error){
-		"WriteEnv":      func(p string) (*config.File, error) { return config.WriteEnv(p, "c", s, true) },
-		"SetDefaultEnv": func(p string) (*config.File, error) { return config.SetDefaultEnv(p, "b") },
-		"RemoveEnv":     func(p string) (*config.File, error) { return config.RemoveEnv(p, "a") },
-		"SetStoreURL":   func(p string) (*config.File, error) { return config.SetStoreURL(p, "file:///tmp/elsewhere") },
+		"WriteEnv":      func(p string) (*config.File, error) { return configedit.WriteEnv(p, "c", s, true) },
+		"SetDefaultEnv": func(p string) (*config.File, error) { return configedit.SetDefaultEnv(p, "b") },
+		"RemoveEnv":     func(p string) (*config.File, error) { return configedit.RemoveEnv(p, "a") },
+		"SetStoreURL":   func(p string) (*config.File, error) { return configedit.SetStoreURL(p, "file:///tmp/elsewhere") },
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := write(t, text)
@@ -1441,7 +1443,7 @@ func TestAnEditKeepsAChangeMadeMeanwhile(t *testing.T) {
 	}
 	p := write(t, env("a")+env("b"))
 	saved := env("a") + env("b") + env("added-meanwhile")
-	_, err := config.RemoveEnvAfter(p, "a", func() error { return os.WriteFile(p, []byte(saved), 0o600) })
+	_, err := configedit.RemoveEnvAfter(p, "a", func() error { return os.WriteFile(p, []byte(saved), 0o600) })
 	if err == nil || !strings.Contains(err.Error(), "run the command again") {
 		t.Errorf("RemoveEnvAfter: %v; want a refusal saying to run it again", err)
 	}
@@ -1638,7 +1640,7 @@ func TestAVariableNamedInMixedCaseIsNoSecret(t *testing.T) {
 		}
 	}
 	for _, secret := range []string{"Zx81hQ2mP0wLk7sT3vB9hunter2", "f1a9c0d7e5b4a2f8c6d1e0b9a7"} {
-		if !config.SecretForAName(secret) {
+		if !configfile.SecretForAName(secret) {
 			t.Errorf("%s: not taken for a secret", secret)
 		}
 	}
@@ -1685,7 +1687,7 @@ func TestWhiteSpaceAroundAWordIsTakenOff(t *testing.T) {
 // naming the environment with a space after its name, as Load reads it.
 func TestRemovingTheDefaultWrittenWithASpace(t *testing.T) {
 	p := write(t, "default_env = \"a \"\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n[env.b]\nprovider = \"freeagent\"\nclient_id = \"y\"\n")
-	if _, err := config.RemoveEnvAfter(p, "a", nil); err != nil {
+	if _, err := configedit.RemoveEnvAfter(p, "a", nil); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(p)
@@ -1759,7 +1761,7 @@ client_secret_env = "S"
 	}
 	s := f.Settings["idp"] // as init merges its flags into them
 	s.ClientSecretEnv, s.ClientSecretCmd, s.RedirectURI = "", "pass show idp", "http://127.0.0.1:9000/callback"
-	if _, err := config.WriteEnv(p, "idp", s, false); err != nil {
+	if _, err := configedit.WriteEnv(p, "idp", s, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != after || after == before {
@@ -1788,7 +1790,7 @@ client_secret_keyring = false
 	}
 	s := f.Settings["a"]
 	s.ClientSecretKeyring = true
-	if _, err := config.WriteEnv(p, "a", s, false); err != nil {
+	if _, err := configedit.WriteEnv(p, "a", s, false); err != nil {
 		t.Fatalf("init -e a: %v", err)
 	}
 	g, err := config.Load(p)
@@ -1821,7 +1823,7 @@ redirect_uri = "http://127.0.0.1:8787/callback" # registered 2024
 	}
 	s := f.Settings["a"]
 	s.RedirectURI = "http://127.0.0.1:9000/callback"
-	if _, err := config.WriteEnv(p, "a", s, false); err != nil {
+	if _, err := configedit.WriteEnv(p, "a", s, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != after {
@@ -1842,7 +1844,7 @@ func TestEditsOfAFileOfMixedLineEndsKeepOtherValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := f.Settings["other"]
-	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
+	if _, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "new", ClientSecretEnv: "S"}, false); err != nil {
 		t.Fatal(err)
 	}
 	g, err := config.Load(p)
@@ -1865,14 +1867,14 @@ func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
 	const crlfCmd = "provider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"\"\"\r\ntest -f ~/.s\r\ncat ~/.s\r\n\"\"\"\n"
 	for _, tt := range []struct {
 		name, text, to, want string
-		with                 []config.NamedEnv
+		with                 []configedit.NamedEnv
 	}{
 		{"replaced in place", "# mine\n  default_env = 'a'   # the safe one\n\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
 			"# mine\n  default_env = \"b\"  # the safe one\n\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
 		{"none yet", "# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
 			"default_env = \"b\"\n\n# mine\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
 		{"with an environment", "default_env = \"a\"\n\n[env.a]\n" + env, "c",
-			"default_env = \"c\"\n\n[env.a]\n" + env + "\n[env.c]\n" + env, []config.NamedEnv{{Name: "c", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "S"}}}},
+			"default_env = \"c\"\n\n[env.a]\n" + env + "\n[env.c]\n" + env, []configedit.NamedEnv{{Name: "c", Settings: config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "S"}}}},
 		{"written over lines", "default_env = \"\"\"\na\"\"\"\n[env.a]\n" + env + "\n[env.b]\n" + env, "b",
 			"default_env = \"b\"\n[env.a]\n" + env + "\n[env.b]\n" + env, nil},
 		// A file of LF lines with a few CRLF ones (pasted from a Windows
@@ -1887,7 +1889,7 @@ func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := write(t, tt.text)
-			f, err := config.SetDefaultEnv(p, tt.to, tt.with...)
+			f, err := configedit.SetDefaultEnv(p, tt.to, tt.with...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1898,7 +1900,7 @@ func TestSetDefaultEnvChangesOnlyThatLine(t *testing.T) {
 	}
 	text := "default_env = \"a\"\n[env.a]\n" + env
 	p := write(t, text)
-	if _, err := config.SetDefaultEnv(p, "nope"); err == nil || !strings.Contains(err.Error(), "nothing was written") {
+	if _, err := configedit.SetDefaultEnv(p, "nope"); err == nil || !strings.Contains(err.Error(), "nothing was written") {
 		t.Fatalf("default_env of an environment not configured: %v", err)
 	}
 	if got, _ := os.ReadFile(p); string(got) != text {

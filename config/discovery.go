@@ -23,6 +23,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/extraparams"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -203,7 +204,7 @@ func (d *discovery) readCache() *cachedDiscovery {
 		d.log.Warn("discovery cache is not a regular file; ignoring it", "path", path)
 		return nil
 	}
-	if err := checkFile(path, info); err != nil {
+	if err := configfile.CheckFile(path, info); err != nil {
 		d.log.Warn("discovery cache ignored", "error", err.Error())
 		return nil
 	}

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
@@ -80,9 +81,9 @@ func ReadClientKey(path string) (crypto.Signer, error) {
 }
 
 // readPrivateFile reads the file at path, following a symlink, once
-// checkPrivateFile has accepted the file it opened.
+// configfile.CheckPrivateFile has accepted the file it opened.
 func readPrivateFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openNonblocking, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|configfile.OpenNonblocking, 0)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, errors.New("does not exist; write the client's private key there (PEM), or correct key_file")
@@ -97,7 +98,7 @@ func readPrivateFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, errors.New("is not a regular file; key_file names a PEM file holding the private key")
 	}
-	if msg := checkPrivateFile(path, fi); msg != "" {
+	if msg := configfile.CheckPrivateFile(path, fi); msg != "" {
 		return nil, errors.New(msg)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))

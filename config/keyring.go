@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
-	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 // This file holds what the system keychain adds to the configuration (the
@@ -25,118 +21,18 @@ func IsKeyringURL(storeURL string) bool {
 	return strings.HasPrefix(strings.ToLower(storeURL), "keyring:")
 }
 
-// keyringService returns the service name a keyring:// URL gives: the
-// service query parameter, else keyringstore.DefaultService. The URL has no
-// host, path or other parameter.
-func keyringService(storeURL string) (string, error) {
-	const write = "write keyring://, or keyring://?service=NAME to keep these tokens apart from others"
-	u, err := url.Parse(storeURL)
-	var q url.Values
-	if err == nil {
-		// Strictly: u.Query() drops a service=… it cannot read, and the
-		// default service's tokens were mixed with these.
-		q, err = url.ParseQuery(u.RawQuery)
-	}
-	if err != nil {
-		return "", errors.New("not a valid URL" + badEscape(err) + "; " + write)
-	}
-	if u.Opaque != "" || u.Host != "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.Fragment != "" {
-		return "", fmt.Errorf("%q is not a keychain URL; %s", store.RedactURL(storeURL), write)
-	}
-	for k := range q {
-		if k != "service" {
-			return "", fmt.Errorf("keyring:// takes one option, service, not %q", k)
-		}
-	}
-	if !q.Has("service") {
-		return keyringstore.DefaultService, nil
-	}
-	svc := strings.TrimSpace(q.Get("service"))
-	if svc == "" {
-		return "", errors.New("keyring://?service= needs a name, such as keyring://?service=freshtoken-work")
-	}
-	if !httpx.PrintableASCII(svc) {
-		return "", errors.New("keyring://?service= takes a name of printable ASCII characters, such as keyring://?service=freshtoken-work")
-	}
-	return svc, nil
-}
-
 // openKeyringStore is the keychain store a keyring:// URL names, with its
-// renewal lock files in keyringLockDir.
+// renewal lock files in configfile.KeyringLockDir.
 func openKeyringStore(storeURL string) (store.Store, error) {
-	svc, err := keyringService(storeURL)
+	svc, err := configfile.KeyringService(storeURL)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := keyringLockDir()
+	dir, err := configfile.KeyringLockDir()
 	if err != nil {
 		return nil, err
 	}
 	return keyringstore.New(svc, dir), nil
-}
-
-// keyringLockDir is the folder of the keychain's renewal lock files: the
-// home folder's default state folder, whatever $XDG_STATE_HOME says. The
-// keychain is one per user, so every process of the user must take the
-// same locks; with $XDG_STATE_HOME, a process without the shell's (a cron
-// job, a service, a sandboxed terminal) locked elsewhere and renewed with
-// the same refresh token at once, and the provider ended the grant.
-func keyringLockDir() (string, error) {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("cannot find your home folder (%v), where the keychain's renewal locks are kept; set $HOME", err)
-	}
-	return filepath.Join(home, ".local", "state", "freshtoken"), nil
-}
-
-// StoreID names the records a store URL's store holds: two URLs with the
-// same ID are one store, however they are written.
-func StoreID(storeURL string) (string, error) {
-	switch {
-	case IsRedisURL(storeURL):
-		return redisstore.ID(storeURL)
-	case IsKeyringURL(storeURL):
-		svc, err := keyringService(storeURL)
-		return "keyring:" + svc, err
-	}
-	dir, err := StoreDir(storeURL)
-	return "file:" + resolved(dir), err
-}
-
-// LockDomain says which renewal locks a store URL's store takes: two URLs
-// with the same domain share their locks, so one process must not take an
-// environment's lock through both.
-func LockDomain(storeURL string) (string, error) {
-	switch {
-	case IsRedisURL(storeURL):
-		return redisstore.ID(storeURL) // the lock is a key beside the record
-	case IsKeyringURL(storeURL):
-		if _, err := keyringService(storeURL); err != nil {
-			return "", err
-		}
-		dir, err := keyringLockDir()
-		return resolved(dir), err
-	}
-	dir, err := StoreDir(storeURL)
-	return resolved(dir), err
-}
-
-// resolved is the folder dir with the symbolic links on its path followed
-// (as macOS's /tmp is /private/tmp), so that one folder has one name
-// however it is reached; a folder not yet made, those on the path to the
-// nearest folder above it that is, so that it keeps its name once made (a
-// move into it noted it before it was made).
-func resolved(dir string) string {
-	below := ""
-	for at := dir; ; at = filepath.Dir(at) {
-		if real, err := filepath.EvalSymlinks(at); err == nil {
-			return filepath.Join(real, below)
-		}
-		if at == filepath.Dir(at) {
-			return dir
-		}
-		below = filepath.Join(filepath.Base(at), below)
-	}
 }
 
 // secretHolder is whom e's client secret is sent to: the issuer, else the
@@ -231,45 +127,4 @@ func (e *Env) ClientSecretWhere() string {
 		return "none"
 	}
 	return "none (a public client)"
-}
-
-// SetStoreURL sets [store] url in the file at path to storeURL, leaving
-// the rest of the file (comments included) as it was, with the same care as
-// WriteEnv.
-func SetStoreURL(path, storeURL string) (*File, error) {
-	return rewrite(path, nil, storeURLEdit(path, storeURL))
-}
-
-// CheckSetStoreURL is the error SetStoreURL(path, storeURL) would meet as the
-// file stands, nil if none, with the file left as it is: the checks of
-// CheckEditable, then the edit itself, made and checked beside the file
-// and dropped (a [store] written inline or as dotted keys, a folder that
-// cannot take the new file). store migrate asks before it copies a record.
-func CheckSetStoreURL(path, storeURL string) error {
-	if err := CheckEditable(path); err != nil {
-		return err
-	}
-	_, err := preview(path, storeURLEdit(path, storeURL))
-	return err
-}
-
-// storeURLEdit is the edit SetStoreURL makes of a file's text.
-func storeURLEdit(path, storeURL string) func(old string) (string, error) {
-	line := fmt.Sprintf("url = %q", storeURL)
-	return func(old string) (string, error) {
-		lines := splitLines(old)
-		in := false
-		for i, l := range outsideStrings(lines) {
-			t := strings.TrimSpace(l)
-			if strings.HasPrefix(t, "[") {
-				in = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"
-				continue
-			}
-			if k, _, ok := strings.Cut(t, "="); in && ok && normalizeKey(k) == "url" {
-				lines[i] = line
-				return strings.Join(lines, "\n") + "\n", nil
-			}
-		}
-		return replaceTable(path, old, "store", "[store]\n"+line+"\n")
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
@@ -78,10 +79,10 @@ func TestStoreIDs(t *testing.T) {
 		are   string
 	}{{same, true, "one store"}, {other, false, "two stores"}} {
 		for _, p := range c.pairs {
-			a, _ := config.StoreID(p[0])
-			b, _ := config.StoreID(p[1])
-			la, _ := config.LockDomain(p[0])
-			lb, _ := config.LockDomain(p[1])
+			a, _ := configedit.StoreID(p[0])
+			b, _ := configedit.StoreID(p[1])
+			la, _ := configedit.LockDomain(p[0])
+			lb, _ := configedit.LockDomain(p[1])
 			if (a == b) != c.one || (la == lb) != c.one {
 				t.Errorf("%q and %q are %s, but their IDs are %q and %q, their lock domains %q and %q", p[0], p[1], c.are, a, b, la, lb)
 			}
@@ -90,8 +91,8 @@ func TestStoreIDs(t *testing.T) {
 	// The keychain is one per user: its locks are the home folder's
 	// default state folder's, whatever $XDG_STATE_HOME says.
 	t.Setenv("HOME", "/home/me")
-	la, _ := config.LockDomain("file:///home/me/.local/state/freshtoken")
-	lb, _ := config.LockDomain("keyring://")
+	la, _ := configedit.LockDomain("file:///home/me/.local/state/freshtoken")
+	lb, _ := configedit.LockDomain("keyring://")
 	if la != lb {
 		t.Errorf("the keychain's locks (%s) are not the home folder's state folder's (%s)", lb, la)
 	}
@@ -112,8 +113,8 @@ func TestStoreIDOfAFolderNotMadeYet(t *testing.T) {
 		t.Skipf("no symbolic links here: %v", err)
 	}
 	ids := func() (id, domain string) {
-		id, _ = config.StoreID("file://" + dir + "/link/new/tokens")
-		domain, _ = config.LockDomain("file://" + dir + "/link/new/tokens")
+		id, _ = configedit.StoreID("file://" + dir + "/link/new/tokens")
+		domain, _ = configedit.LockDomain("file://" + dir + "/link/new/tokens")
 		return id, domain
 	}
 	id, domain := ids()
@@ -123,7 +124,7 @@ func TestStoreIDOfAFolderNotMadeYet(t *testing.T) {
 	if madeID, madeDomain := ids(); id != madeID || domain != madeDomain {
 		t.Errorf("before the folder is made its ID is %q and lock domain %q; once made, %q and %q", id, domain, madeID, madeDomain)
 	}
-	if real, _ := config.StoreID("file://" + dir + "/real/new/tokens"); id != real {
+	if real, _ := configedit.StoreID("file://" + dir + "/real/new/tokens"); id != real {
 		t.Errorf("through the link its ID is %q; where the link leads, %q", id, real)
 	}
 }
@@ -175,7 +176,7 @@ func TestSetStoreURLKeepsTheRest(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := write(t, text)
-			f, err := config.SetStoreURL(p, "keyring://")
+			f, err := configedit.SetStoreURL(p, "keyring://")
 			if err != nil {
 				t.Fatal(err)
 			}

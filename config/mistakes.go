@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -108,10 +109,10 @@ func unknownKeyError(path string, data []byte, undecoded, keys []toml.Key) *Erro
 		if hint := unknownKeyHint(k, keys); hint != "" {
 			msg = hint
 		}
-		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: msg}
+		return &Error{Path: path, Line: configfile.KeyLine(data, k), Key: k.String(), Msg: msg}
 	}
 	if k, want := miscased(keys); k != nil {
-		return &Error{Path: path, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
+		return &Error{Path: path, Line: configfile.KeyLine(data, k), Key: k.String(), Msg: "unknown key; keys are written in lower case: " + want}
 	}
 	return nil
 }
@@ -120,7 +121,7 @@ func unknownKeyError(path string, data []byte, undecoded, keys []toml.Key) *Erro
 // above every table, and the tables' names.
 var tables = sync.OnceValue(func() map[string]reflect.Type {
 	return map[string]reflect.Type{"": reflect.TypeFor[rawFile](), "env": reflect.TypeFor[EnvSettings](),
-		"store": reflect.TypeFor[rawStore](), "notify": reflect.TypeFor[Notify]()}
+		"store": reflect.TypeFor[configfile.RawStore](), "notify": reflect.TypeFor[Notify]()}
 })
 
 // unknownKeyHint says, of k, a key no setting took, where it belongs when
@@ -395,7 +396,7 @@ func decodeError(path string, data []byte, err error, parsed bool) error {
 	if m := typeMismatch().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if line == 0 {
-			line = keyLine(data, strings.Split(m[2], "."))
+			line = configfile.KeyLine(data, strings.Split(m[2], "."))
 		}
 		return &Error{Path: path, Line: line, Key: m[2], Msg: wrongType(m[2], m[3])}
 	}
@@ -418,7 +419,7 @@ func bareValueError(path string, data []byte, pe toml.ParseError) *Error {
 	if !ok {
 		return nil
 	}
-	if key := normalizeKey(k); key[strings.LastIndex(key, ".")+1:] != name {
+	if key := configfile.NormalizeKey(k); key[strings.LastIndex(key, ".")+1:] != name {
 		// A key of an inline table on the line (token_params = {
 		// api_key = 0123456789 }), whose value the parser quoted back
 		// as well: its value, up to the next item or the table's end.
@@ -505,7 +506,7 @@ var valueThenTable = sync.OnceValue(func() *regexp.Regexp {
 // tableLine, made a table: at the value's line, which the parser did not
 // name, and for env, which holds the environments, with what was meant.
 func valueMadeATable(path string, data []byte, key string, tableLine int) *Error {
-	line := keyLine(data, toml.Key(strings.Split(key, ".")))
+	line := configfile.KeyLine(data, toml.Key(strings.Split(key, ".")))
 	if line == 0 || line >= tableLine {
 		line = tableLine
 	}
@@ -529,7 +530,7 @@ func envNotTables(path string, data []byte, md toml.MetaData) *Error {
 	if typ == "" || typ == "Hash" {
 		return nil
 	}
-	line := keyLine(data, toml.Key{"env"})
+	line := configfile.KeyLine(data, toml.Key{"env"})
 	const write = "write each environment as a table: a line [env.NAME] with the environment's keys below it"
 	if typ == "ArrayHash" {
 		return &Error{Path: path, Line: line, Key: "env", Msg: "is a list of tables ([[env]]); " + write}
@@ -678,7 +679,7 @@ func syntaxFromElsewhere(path string, data []byte, pe toml.ParseError) *Error {
 			}
 			header := strings.TrimSpace(strings.SplitN(lineText(data, n), "#", 2)[0])
 			name := strings.TrimLeft(header, "[")
-			return &Error{Path: path, Line: n, Key: normalizeKey(name), Msg: fmt.Sprintf("the table's line lacks its closing ]; write %s]", header)}
+			return &Error{Path: path, Line: n, Key: configfile.NormalizeKey(name), Msg: fmt.Sprintf("the table's line lacks its closing ]; write %s]", header)}
 		}
 		if rest, ok := strings.CutPrefix(line, "[env."); ok {
 			name, _, _ := strings.Cut(rest, "]")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
@@ -56,11 +57,11 @@ func Path(flag string) (string, error) {
 // refused too: init would make a folder named ~ in the current one.
 func inThisFolder(p string) (string, error) {
 	if _, _, ok := underTilde(p); ok {
-		return "", &invalid{msg: "the configuration file " + notAbsolute(p, ""), flag: configFlag}
+		return "", &invalid{msg: "the configuration file " + notAbsolute(p, ""), flag: configfile.PathFlag}
 	}
 	if !filepath.IsAbs(p) {
 		if _, err := os.Getwd(); err != nil {
-			return "", Invalidf("%s: the current folder no longer exists (%v); cd into one that does, or give the config file's full path", p, cause(err))
+			return "", Invalidf("%s: the current folder no longer exists (%v); cd into one that does, or give the config file's full path", p, configfile.Cause(err))
 		}
 	}
 	return p, nil
@@ -301,18 +302,6 @@ func sharedRedis(storeURL string) (*redisstore.Store, error) {
 	}
 	redisStores[storeURL] = st
 	return st, nil
-}
-
-// LogInRoom is why the file store at storeURL could not store env's first
-// tokens now, its disk full or read-only (see filestore.Store.CheckRoom);
-// nil for any other store. A log-in asks before the person approves, whose
-// approval's tokens the store would then refuse, the code spent.
-func LogInRoom(storeURL, env string) error {
-	files, err := folderStore(storeURL)
-	if err != nil { // Redis, the keychain: no folder to open
-		return nil
-	}
-	return files.CheckRoom(env)
 }
 
 // OpenStore returns the store [store] url names: a folder by default, a

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 )
 
@@ -66,11 +67,11 @@ token_file = "`+tok+`"
 		envCA:                         "env.a's ca_file",
 		tok:                           "env.a's token_file",
 	} {
-		if got := config.Overwrites(path, conf); !strings.Contains(got, what) {
-			t.Errorf("config.Overwrites(%s) = %q, want it to name %s", path, got, what)
+		if got := configedit.Overwrites(path, conf); !strings.Contains(got, what) {
+			t.Errorf("configedit.Overwrites(%s) = %q, want it to name %s", path, got, what)
 		}
 	}
-	if got := config.Overwrites(filepath.Join(dir, "debug.log"), conf); got != "" {
+	if got := configedit.Overwrites(filepath.Join(dir, "debug.log"), conf); got != "" {
 		t.Errorf("a file of its own: Overwrites = %q, want none", got)
 	}
 }
@@ -95,11 +96,11 @@ func TestEditOfAHardLinkedFileIsRefused(t *testing.T) {
 	}
 	for name, edit := range map[string]func() error{
 		"init": func() error {
-			_, err := config.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
+			_, err := configedit.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
 			return err
 		},
-		"remove":        func() error { _, err := config.RemoveEnv(p, "a"); return err },
-		"store migrate": func() error { _, err := config.SetStoreURL(other, "keyring://"); return err },
+		"remove":        func() error { _, err := configedit.RemoveEnv(p, "a"); return err },
+		"store migrate": func() error { _, err := configedit.SetStoreURL(other, "keyring://"); return err },
 	} {
 		err := edit()
 		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "is one of 2 names of one file (hard links)") || !strings.Contains(err.Error(), "nothing was written") ||
@@ -115,7 +116,7 @@ func TestEditOfAHardLinkedFileIsRefused(t *testing.T) {
 	if err := os.Remove(other); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false); err != nil {
+	if _, err := configedit.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false); err != nil {
 		t.Fatalf("WriteEnv once the file has one name: %v", err)
 	}
 }

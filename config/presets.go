@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/extraparams"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/paste"
@@ -23,47 +24,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 )
-
-// IsEnvVarName reports whether s can name an environment variable: a letter
-// or underscore, then letters, digits and underscores (ASCII).
-func IsEnvVarName(s string) bool {
-	for i, c := range s {
-		letter := c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-		if !letter && (i == 0 || c < '0' || c > '9') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// looksLikeASecret reports whether s, given as a variable's name, is rather
-// a generated secret: 16 characters or more mixing upper and lower case
-// letters and digits, or lower case letters and digits without a _ (hex,
-// as GitHub's), as nobody names a variable; but not one holding a word a
-// variable for a secret is named by, as a word of it (Auth0_Client_Secret,
-// Okta1ApiKey), which a generated secret seldom holds.
-func looksLikeASecret(s string) bool {
-	var upper, lower, digit bool
-	for _, r := range s {
-		upper = upper || unicode.IsUpper(r)
-		lower = lower || unicode.IsLower(r)
-		digit = digit || unicode.IsDigit(r)
-	}
-	if redact.HasASecretWord(s) {
-		return false
-	}
-	return len(s) >= 16 && digit && lower && (upper || !strings.Contains(s, "_") && IsEnvVarName(s))
-}
-
-// SecretForAName reports whether name, given as the name of the variable
-// holding the client secret (client_secret_env, init's flag and prompt), is
-// rather the secret itself, as a generated secret looks and no variable's
-// name does, no variable being set by that name: a variable set by it is
-// one, whatever it looks like.
-func SecretForAName(name string) bool {
-	_, set := os.LookupEnv(name)
-	return name != "" && !set && looksLikeASecret(name)
-}
 
 // DefaultTimeout bounds each request to the token endpoint and the API.
 const DefaultTimeout = 30 * time.Second
@@ -426,10 +386,10 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if e.ClientSecretKeyring = r.ClientSecretKeyring; e.ClientSecretKeyring {
 		sources++
 	}
-	if e.ClientSecretEnv != "" && !IsEnvVarName(e.ClientSecretEnv) {
+	if e.ClientSecretEnv != "" && !configfile.IsEnvVarName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", "must be the name of an environment variable (letters, digits and _), not its value; to write the secret itself, use client_secret")
 	}
-	if SecretForAName(e.ClientSecretEnv) {
+	if configfile.SecretForAName(e.ClientSecretEnv) {
 		return nil, bad("client_secret_env", `looks like the secret itself (not shown), not the name of a variable that holds it; export the secret in a variable (export FREEAGENT_SECRET=…) and write its name here: client_secret_env = "FREEAGENT_SECRET"`)
 	}
 	if sources > 1 {
@@ -597,7 +557,7 @@ func checkCAFile(path string) error {
 		if !fi.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file; ca_file names a PEM file of certificates", shellquote.Word(path))
 		}
-		if msg := checkAuthorityFile(path, fi); msg != "" {
+		if msg := configfile.CheckAuthorityFile(path, fi); msg != "" {
 			return fmt.Errorf("%s %s", shellquote.Word(path), msg)
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // handlers, json.Marshal, in a struct of its own too): the client secret
 // and the values of parameters named as secrets show masked, the store's
 // URL without its user and password, and the webhook without its path,
-// which holds its secret. A configuration is written as TOML (WriteEnvs),
+// which holds its secret. A configuration is written as TOML (by init),
 // which shows them as they are.
 
 // String shows the environment with its secrets masked.

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/freshtoken/freshtoken/internal/configfile"
 )
 
 // TestReloadParsesOnlyWhatChanged: Reload gives an earlier reading again
@@ -41,7 +43,7 @@ func TestReloadParsesOnlyWhatChanged(t *testing.T) {
 	if err != nil || edited.Envs["dev"].ClientID != "b" {
 		t.Fatalf("edited to the same size: %v, client %q; want b", err, edited.Envs["dev"].ClientID)
 	}
-	if !enforcesModes {
+	if !configfile.EnforcesModes {
 		return
 	}
 	if err := os.Chmod(p, 0o644); err != nil {

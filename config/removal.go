@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/freshtoken/freshtoken/internal/configfile"
 )
 
 // BrokenEnv is an environment whose own settings Load refuses the
@@ -38,7 +40,7 @@ type BrokenEnv struct {
 // and token_file alone when too little is left), and broken says what was
 // not read. Otherwise the error is Load's, or that of the rest of the file.
 func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
-	data, info, err := readTrusted(path)
+	data, info, err := configfile.Read(path)
 	if err != nil {
 		f, err := Load(path) // a file not there loads as an empty one
 		return f, nil, err
@@ -52,11 +54,11 @@ func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 	if _, err := toml.Decode(text, &doc); err != nil {
 		return nil, nil, loadErr // where the table ends cannot be told
 	}
-	lines := splitLines(text)
-	scan := outsideStrings(lines)
-	start, end, err := tableSpan(path, scan, "env."+name)
+	lines := configfile.SplitLines(text)
+	scan := configfile.OutsideStrings(lines)
+	start, end, err := configfile.TableSpan(path, scan, "env."+name)
 	if err != nil { // which the edit could not take out
-		return nil, nil, err
+		return nil, nil, fileError(err)
 	}
 	if start < 0 {
 		return nil, nil, loadErr
@@ -67,7 +69,7 @@ func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 	isDefault := false
 	for i := range lines {
 		in := i >= start && i < end
-		if !in && namesDefault(scan[i], name) {
+		if !in && configfile.NamesDefault(scan[i], name) {
 			isDefault = true
 			rest[i] = ""
 		}
@@ -104,7 +106,7 @@ func LoadForRepair(path, name string) (f *File, refused *Error, err error) {
 		return f, nil, err
 	}
 	rest, broken, rerr := LoadForRemoval(path, name)
-	data, _, derr := readTrusted(path)
+	data, _, derr := configfile.Read(path)
 	if rerr != nil || broken == nil || derr != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -123,7 +124,7 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
 	home := testenv.NobodysFolder(t, "home")
 	for _, p := range []string{filepath.Join(home, ".config", "freshtoken", "config.toml"), filepath.Join(home, "config.toml")} {
-		_, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
+		_, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
 		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") || !strings.Contains(err.Error(), "configuration file of its own") {
 			t.Errorf("WriteEnv(%s) as root = %v; want a refusal saying to run freshtoken as that user, or to give root a configuration of its own", p, err)
 		}
@@ -136,7 +137,7 @@ func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
 func TestWriteEnvWritesPrivateFiles(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "config.toml")
-	if _, err := config.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecret: "plain-secret"}, true); err != nil {
+	if _, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecret: "plain-secret"}, true); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
@@ -148,7 +149,7 @@ func TestWriteEnvWritesPrivateFiles(t *testing.T) {
 // could write would launder what they put in it.
 func TestWriteEnvKeepsNothingFromAnUntrustedFile(t *testing.T) {
 	p := writeMode(t, "config.toml", withSecretCmd, 0o666)
-	_, err := config.WriteEnv(p, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false)
+	_, err := configedit.WriteEnv(p, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false)
 	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("WriteEnv = %v; want the file refused", err)
 	}
@@ -176,7 +177,7 @@ func TestWriteEnvThroughASymlink(t *testing.T) {
 	}
 	for link, want := range map[string][]string{"config.toml": {"other", "dev"}, "new.toml": {"other"}, "chain.toml": {"other"}} {
 		path := filepath.Join(dir, link)
-		if _, err := config.WriteEnv(path, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err != nil {
+		if _, err := configedit.WriteEnv(path, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err != nil {
 			t.Fatal(err)
 		}
 		if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
@@ -201,7 +202,7 @@ func TestWriteEnvThroughASymlink(t *testing.T) {
 	loop := filepath.Join(dir, "loop.toml")
 	os.Symlink("loop2.toml", loop)
 	os.Symlink("loop.toml", filepath.Join(dir, "loop2.toml"))
-	if _, err := config.WriteEnv(loop, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err == nil {
+	if _, err := configedit.WriteEnv(loop, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err == nil {
 		t.Error("an edit through links in a loop succeeded")
 	}
 	if fi, err := os.Lstat(loop); err != nil || fi.Mode()&os.ModeSymlink == 0 {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
@@ -64,7 +64,7 @@ that is fresh, or sends its requests through ` + "`freshtoken proxy`" + `.`,
 			if opts.MinValid < 0 {
 				return usageErrorf("--min-valid %s is negative; give how long the token must stay valid, such as 30m", opts.MinValid)
 			}
-			if !config.IsEnvVarName(opts.Var) {
+			if !configfile.IsEnvVarName(opts.Var) {
 				return usageErrorf("--var %q is not an environment variable name", opts.Var)
 			}
 			if slices.Contains(childVars, opts.Var) {
@@ -219,7 +219,7 @@ func shellOnly(name string) string {
 // before a command: NAME=value.
 func isAssignment(word string) bool {
 	name, _, ok := strings.Cut(word, "=")
-	return ok && config.IsEnvVarName(name)
+	return ok && configfile.IsEnvVarName(name)
 }
 
 // shownName is the command's name, or a script's #! line, as exec's

@@ -28,6 +28,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -155,7 +156,7 @@ func (f *Factory) setupLogging() error {
 	var w io.Writer = f.IO.ErrOut
 	if f.LogFile != "" {
 		if conf, err := f.ConfigPath(); err == nil {
-			if why := config.Overwrites(f.LogFile, conf); why != "" {
+			if why := configedit.Overwrites(f.LogFile, conf); why != "" {
 				return usageErrorf("--log-file %s %s", f.LogFile, why)
 			}
 		}

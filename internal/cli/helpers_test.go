@@ -13,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
@@ -107,7 +108,7 @@ func (e *devEnv) configureWith(t *testing.T, s config.EnvSettings) {
 func (e *devEnv) configureAs(t *testing.T, name, clientID string, s config.EnvSettings) {
 	t.Helper()
 	s.Provider, s.APIURL, s.ClientID = "freeagent", e.api, clientID
-	if _, err := config.WriteEnv(e.config, name, s, true); err != nil {
+	if _, err := configedit.WriteEnv(e.config, name, s, true); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/postman"
@@ -262,16 +264,16 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// be, with nothing written; the configuration itself gets them last, in
 	// one edit of what it holds then, so that an edit made meanwhile (init,
 	// another import) is kept.
-	named := make([]config.NamedEnv, len(envs))
+	named := make([]configedit.NamedEnv, len(envs))
 	for i, e := range envs {
-		named[i] = config.NamedEnv{Name: e.Name, Settings: settings[i]}
+		named[i] = configedit.NamedEnv{Name: e.Name, Settings: settings[i]}
 	}
 	def := defaultImported(envs, settings)
 	kept := keptDefault(conf, envs, settings)
 	if kept != "" {
 		def = kept
 	}
-	preview, err := config.PreviewEnvs(path, named, def)
+	preview, err := configedit.PreviewEnvs(path, named, def)
 	if err != nil {
 		return fmt.Errorf("%w; nothing was imported", err)
 	}
@@ -390,7 +392,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 			return importFailed(ctx, f, what, err, written, replaced)
 		}
 	}
-	if _, err := config.WriteEnvs(path, named, def); err != nil {
+	if _, err := configedit.WriteEnvs(path, named, def); err != nil {
 		return importFailed(ctx, f, fmt.Sprintf("the configuration could not be written to %s (%v)", path, err), err, targets, replaced)
 	}
 	printImported(f, opts, exp, envs, skipped, settings, keychained, unchecked, stored, held, path)
@@ -518,7 +520,7 @@ func (t importTarget) followTokenFile(ctx context.Context, owner keeper.Owner) e
 	if t.prev != nil && (t.prev.Problem == nil || t.prev.Problem.Kind != store.ProblemGrantEnded) {
 		now, expires = t.prev.AccessToken, t.prev.Expiry
 	}
-	return keeper.FollowTokenFile(ctx, t.tokenFile, t.wrote.AccessToken, now, config.TokenFileLedger(), owner, expires)
+	return keeper.FollowTokenFile(ctx, t.tokenFile, t.wrote.AccessToken, now, configfile.TokenFileLedger(), owner, expires)
 }
 
 // keychainSecret is the client secret the keychain held for env's client

@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/postman"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/store"
@@ -169,7 +170,7 @@ func sandLoggedIn(t *testing.T, state, rt string, now time.Time) (*freshtoken.So
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, "[store]\nurl = %q\n", state), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.WriteEnv(cfg, "sand", s, true); err != nil {
+	if _, err := configedit.WriteEnv(cfg, "sand", s, true); err != nil {
 		t.Fatal(err)
 	}
 	src, err := config.Open(t.Context(), config.OpenOptions{Path: cfg, Env: "sand"})

@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -346,7 +347,7 @@ func TestImportPostmanKeepsEditsMadeMeanwhile(t *testing.T) {
 	var written []string
 	for n := 0; ; n++ {
 		name := fmt.Sprintf("meanwhile%d", n)
-		if _, err := config.WriteEnv(e.config, name, config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
+		if _, err := configedit.WriteEnv(e.config, name, config.EnvSettings{Provider: "freeagent", ClientID: "x", ClientSecretEnv: "S"}, false); err != nil {
 			t.Fatal(err)
 		}
 		written = append(written, name)
@@ -542,7 +543,7 @@ func (e *devEnv) anotherConfigurationsSand(t *testing.T) otherSand {
 	if err := os.WriteFile(other, []byte("[store]\nurl = \"file://"+filepath.Join(e.dir, "state")+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.WriteEnv(other, "sand", config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "other-client", ClientSecret: "other-secret"}, true); err != nil {
+	if _, err := configedit.WriteEnv(other, "sand", config.EnvSettings{Provider: "freeagent", APIURL: e.api, ClientID: "other-client", ClientSecret: "other-secret"}, true); err != nil {
 		t.Fatal(err)
 	}
 	src, err := config.Open(t.Context(), config.OpenOptions{Path: other, Env: "sand"})

@@ -21,6 +21,8 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
@@ -163,7 +165,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	// A file freshtoken does not edit (read-only, one of several hard
 	// links) is refused before any question, not after every answer.
-	if err := config.CheckEditable(path); err != nil {
+	if err := configedit.CheckEditable(path); err != nil {
 		return err
 	}
 	// On a terminal, what the flags and the existing environment leave
@@ -257,7 +259,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if opts.Settings.ClientSecretKeyring {
 		// The file as it will be, checked as writing it checks it: an
 		// error names the file and the line, and says nothing was written.
-		preview, err := config.PreviewEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
+		preview, err := configedit.PreviewEnvs(path, []configedit.NamedEnv{{Name: name, Settings: s}}, def)
 		if err != nil {
 			return err
 		}
@@ -267,9 +269,9 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	}
 	var conf *config.File
 	if opts.Default {
-		conf, err = config.SetDefaultEnv(path, name, config.NamedEnv{Name: name, Settings: s})
+		conf, err = configedit.SetDefaultEnv(path, name, configedit.NamedEnv{Name: name, Settings: s})
 	} else {
-		conf, err = config.WriteEnvs(path, []config.NamedEnv{{Name: name, Settings: s}}, def)
+		conf, err = configedit.WriteEnvs(path, []configedit.NamedEnv{{Name: name, Settings: s}}, def)
 	}
 	if err != nil {
 		return err
@@ -358,7 +360,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		known = strings.Join(conf.Names(), ", ")
 	}
 	if name == "" && f.IO.InTTY && len(conf.Envs) > 0 {
-		if err := config.CheckEditable(conf.Path); err != nil {
+		if err := configedit.CheckEditable(conf.Path); err != nil {
 			return err // before the question
 		}
 		var choices []choice
@@ -392,7 +394,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		sayEnvFirst(f, name)
 		return nil
 	}
-	if _, err := config.SetDefaultEnv(conf.Path, name); err != nil {
+	if _, err := configedit.SetDefaultEnv(conf.Path, name); err != nil {
 		return err
 	}
 	sayDefault(f, name, conf.Path)
@@ -536,9 +538,9 @@ func checkSecretEnvFlag(name string) error {
 	switch {
 	case name == "":
 		return nil
-	case config.SecretForAName(name):
+	case configfile.SecretForAName(name):
 		return usageErrorf("--client-secret-env takes the name of the environment variable that holds the client secret, such as FREEAGENT_SECRET, and what was given looks like the secret itself (not shown); export FREEAGENT_SECRET=… and pass --client-secret-env FREEAGENT_SECRET")
-	case !config.IsEnvVarName(name):
+	case !configfile.IsEnvVarName(name):
 		return notAVariableName("--client-secret-env", name)
 	}
 	return nil
@@ -549,12 +551,12 @@ func checkSecretEnvFlag(name string) error {
 // by the shell (`--client-secret-env "$FREEAGENT_SECRET"`). Only the first
 // character no name has is shown, or the name written with its $.
 func notAVariableName(flag, name string) error {
-	if rest, ok := strings.CutPrefix(name, "$"); ok && config.IsEnvVarName(rest) {
+	if rest, ok := strings.CutPrefix(name, "$"); ok && configfile.IsEnvVarName(rest) {
 		return usageErrorf("%s takes the name of the environment variable without the $: %s %s", flag, flag, rest)
 	}
 	why := "is empty"
 	for i, r := range name {
-		if config.IsEnvVarName(name[:i+utf8.RuneLen(r)]) {
+		if configfile.IsEnvVarName(name[:i+utf8.RuneLen(r)]) {
 			continue
 		}
 		if i == 0 && unicode.IsDigit(r) {
@@ -650,11 +652,11 @@ func askMissing(ctx context.Context, p *prompter, s *config.EnvSettings) error {
 		}
 		s.ClientSecretEnv, err = p.ask(ctx, "Variable name", def, func(v string) error {
 			switch {
-			case config.SecretForAName(v):
+			case configfile.SecretForAName(v):
 				return errors.New("that looks like the secret itself; give the name of the variable that holds it, such as FREEAGENT_SECRET, and export it in your shell")
-			case strings.HasPrefix(v, "$") && config.IsEnvVarName(v[1:]):
+			case strings.HasPrefix(v, "$") && configfile.IsEnvVarName(v[1:]):
 				return fmt.Errorf("write the name without the $: %s", v[1:])
-			case !config.IsEnvVarName(v):
+			case !configfile.IsEnvVarName(v):
 				return fmt.Errorf("%q is not a variable name such as FREEAGENT_SECRET", v)
 			}
 			return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
@@ -170,7 +171,7 @@ func TestClientSecretKeyringRefusesAnEmptyFirstLine(t *testing.T) {
 // other places a secret can come from.
 func TestInitClientAuthWithoutSecretDropsKeyring(t *testing.T) {
 	e := newDevEnv(t)
-	if _, err := config.WriteEnv(e.config, "pub", config.EnvSettings{
+	if _, err := configedit.WriteEnv(e.config, "pub", config.EnvSettings{
 		Provider: "freeagent", APIURL: e.api, ClientID: "cli", ClientSecretKeyring: true,
 	}, true); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -289,9 +290,9 @@ func (g *replaceGuard) allows(rec *store.Record) bool {
 }
 
 // roomForLogin is why the store at storeURL could not store env's first
-// tokens now (see config.LogInRoom), said before the person approves.
+// tokens now (see configedit.LogInRoom), said before the person approves.
 func (f *Factory) roomForLogin(storeURL, env string) error {
-	if err := config.LogInRoom(storeURL, env); err != nil {
+	if err := configedit.LogInRoom(storeURL, env); err != nil {
 		return fmt.Errorf("%s: %w, then run `%s`", env, err, f.commandLine("login -e "+env))
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -476,7 +477,7 @@ func forgetTokenFile(ctx context.Context, f *Factory, env *config.Env, rec *stor
 	if laterKept {
 		forget = keeper.ForgetTokenFileOf
 	}
-	removed, keptBy, err := forget(f.tokenFileWait(ctx, env.Name, env.TokenFile), env.TokenFile, token, config.TokenFileLedger(), f.tokenFileOwner(env.Name))
+	removed, keptBy, err := forget(f.tokenFileWait(ctx, env.Name, env.TokenFile), env.TokenFile, token, configfile.TokenFileLedger(), f.tokenFileOwner(env.Name))
 	switch {
 	case err != nil:
 		f.warn(fmt.Sprintf("%s: warning: the token file %s still holds an access token freshtoken wrote (%v); delete it", env.Name, env.TokenFile, err))

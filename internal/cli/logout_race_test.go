@@ -13,6 +13,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
@@ -274,7 +275,7 @@ func TestLogoutKeepsTheTokenFileOfALaterLogIn(t *testing.T) {
 		}
 		// The keeper writes the later log-in's token, as it does when the
 		// tokens stored change.
-		if err := keeper.FollowTokenFile(t.Context(), file, rec.AccessToken, next.AccessToken, config.TokenFileLedger(), keeper.NewOwner(e.config, "dev"), next.Expiry); err != nil {
+		if err := keeper.FollowTokenFile(t.Context(), file, rec.AccessToken, next.AccessToken, configfile.TokenFileLedger(), keeper.NewOwner(e.config, "dev"), next.Expiry); err != nil {
 			t.Error(err)
 		}
 		later.Store(next)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -377,7 +378,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return f.sourceIn(ctx, c, env)
 		},
 		Logger: f.Logger().With("component", "keeper"),
-		Ledger: config.TokenFileLedger(),
+		Ledger: configfile.TokenFileLedger(),
 		Config: s.conf.Path,
 		Notify: n,
 		CheckStore: func(ctx context.Context, env string) error {
@@ -394,7 +395,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			}
 			// Its folder as it is now: the configuration, read again only
 			// once the file changes, was checked as the folder then was.
-			return config.TokenFileFolderProblem(path)
+			return configfile.TokenFileFolderProblem(path)
 		},
 		TokenFile: func(env string) string {
 			if c, err := f.keptConfig(); err == nil && c.Envs[env] != nil {
@@ -446,7 +447,7 @@ func (f *Factory) keptSource(ctx context.Context, env string) (*freshtoken.Sourc
 // folder), and a reading not yet settled (see read): an edit of the same
 // size may follow it unseen within the tick of the file system's clock.
 // A token_file's folder made writable by others since is found at the
-// keeper's write of the file (config.TokenFileFolderProblem), not by
+// keeper's write of the file (configfile.TokenFileFolderProblem), not by
 // reading the whole file again. A file whose stamp changed but not its
 // bytes nor its mode (a sync tool touching it) is read but not parsed
 // again (config.Reload).

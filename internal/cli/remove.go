@@ -12,6 +12,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
@@ -81,7 +82,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	}
 	// A file freshtoken does not edit (read-only, one of several hard
 	// links) is refused before the person is asked, not after they said yes.
-	if err := config.CheckEditable(conf.Path); err != nil {
+	if err := configedit.CheckEditable(conf.Path); err != nil {
 		return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
 	}
 	if !opts.Yes {
@@ -155,7 +156,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			return nil
 		}
 	}
-	after, err := config.RemoveEnvAfter(conf.Path, env.Name, forget)
+	after, err := configedit.RemoveEnvAfter(conf.Path, env.Name, forget)
 	if err != nil {
 		var ce *config.Error
 		switch {

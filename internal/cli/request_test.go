@@ -20,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -603,7 +604,7 @@ func TestRequestToAnAPIOverHTTP2WhoseHeadersAreTooLarge(t *testing.T) {
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.WriteEnv(e.config, "dev", config.EnvSettings{Provider: "freeagent", APIURL: api.URL + "/", AuthURL: e.api + "v2/approve_app", TokenURL: e.api + "v2/token_endpoint",
+	if _, err := configedit.WriteEnv(e.config, "dev", config.EnvSettings{Provider: "freeagent", APIURL: api.URL + "/", AuthURL: e.api + "v2/approve_app", TokenURL: e.api + "v2/token_endpoint",
 		ClientID: "dev-client-id", ClientSecret: "dev-client-secret", CAFile: ca}, true); err != nil {
 		t.Fatal(err)
 	}

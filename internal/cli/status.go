@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -282,7 +283,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 				st.NextRenewal = &plannedRenewal{At: jsonTime(at), Why: p.Reason() + andThen(then), plan: p, then: then}
 			}
 		}
-		st.TokenFileProblem = keeper.TokenFileProblem(config.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), time.Now())
+		st.TokenFileProblem = keeper.TokenFileProblem(configfile.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), time.Now())
 		if err == nil {
 			if err := checkStore(ctx, conf.StoreURL, name, evicts); err != nil {
 				err = fmt.Errorf("%s: %w", name, err)

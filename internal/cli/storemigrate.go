@@ -24,6 +24,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
@@ -150,8 +151,8 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if err := finishMove(ctx, f, conf); err != nil {
 		return err
 	}
-	fromID, _ := config.StoreID(conf.StoreURL) // Load checked it
-	toID, _ := config.StoreID(opts.To)
+	fromID, _ := configedit.StoreID(conf.StoreURL) // Load checked it
+	toID, _ := configedit.StoreID(opts.To)
 	if fromID == toID {
 		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
 		return nil
@@ -163,11 +164,11 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// hard link, a [store] written inline) is found now, before any record
 	// is copied: the copies would only be taken back. (A failure no one can
 	// foresee, the disk filling meanwhile, still takes them back below.)
-	if err := config.CheckSetStoreURL(conf.Path, opts.To); err != nil {
+	if err := configedit.CheckSetStoreURL(conf.Path, opts.To); err != nil {
 		return fmt.Errorf("[store] url cannot be set to %s (%w); nothing was moved, and it still names %s", shownStore(opts.To), err, shownStore(conf.StoreURL))
 	}
-	fromDomain, _ := config.LockDomain(conf.StoreURL)
-	toDomain, _ := config.LockDomain(opts.To)
+	fromDomain, _ := configedit.LockDomain(conf.StoreURL)
+	toDomain, _ := configedit.LockDomain(opts.To)
 	from, err := config.OpenStore(conf.StoreURL)
 	if err != nil {
 		return err
@@ -330,7 +331,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 		takeBack()
 		return fmt.Errorf("%s could not be written (%w); nothing was moved, and [store] url still names %s", movingFromPath(conf.Path), err, shownStore(conf.StoreURL))
 	}
-	if _, err := config.SetStoreURL(conf.Path, opts.To); err != nil {
+	if _, err := configedit.SetStoreURL(conf.Path, opts.To); err != nil {
 		takeBack()
 		os.Remove(movingFromPath(conf.Path))
 		return notSet(err)
@@ -641,7 +642,7 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 }
 
 // errSameDatabase is lockBoth's when both stores are one Redis database,
-// reached by two names that config.StoreID cannot tell apart (localhost
+// reached by two names that configedit.StoreID cannot tell apart (localhost
 // and 127.0.0.1, a host's name and its address).
 var errSameDatabase = errors.New("both stores are one Redis database")
 
@@ -858,7 +859,7 @@ func tokensFingerprint(r *store.Record) string {
 // from the store they were given up on (that store failing too), noted in
 // a file beside the configuration (leftCopiesPath): a later move to that
 // store replaces such a copy, and no other record there. Each is named by
-// the store (its config.StoreID), the environment and the copy's tokens
+// the store (its configedit.StoreID), the environment and the copy's tokens
 // (tokensFingerprint): renewed there since, by a freshtoken reading that
 // store, it is in use, and no longer the copy. An earlier log-in of the
 // same configuration there that no move left (the store it named before,
@@ -886,11 +887,11 @@ type leftCopy struct {
 
 // target is the store a move goes to, as notes of copies left name it.
 type target struct {
-	id  string // its config.StoreID
+	id  string // its configedit.StoreID
 	run string // for a Redis, the run_id of the server that answered as the move began; "" when not known
 }
 
-// newTarget is the store st, whose config.StoreID is id, as a move to it
+// newTarget is the store st, whose configedit.StoreID is id, as a move to it
 // begins.
 func newTarget(ctx context.Context, id string, st store.Store) target {
 	t := target{id: id}
@@ -1099,9 +1100,9 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	}
 	var j moveJournal
 	errJSON := json.Unmarshal(data, &j)
-	curID, _ := config.StoreID(conf.StoreURL)
-	toID, errTo := config.StoreID(j.To)
-	fromID, errFrom := config.StoreID(j.From)
+	curID, _ := configedit.StoreID(conf.StoreURL)
+	toID, errTo := configedit.StoreID(j.To)
+	fromID, errFrom := configedit.StoreID(j.From)
 	if errJSON != nil || errTo != nil || errFrom != nil || toID != curID || fromID == curID {
 		// Killed before the configuration named the new store, or the
 		// configuration was changed since: no copy is old.
@@ -1116,8 +1117,8 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	if err != nil {
 		return err
 	}
-	fromDomain, _ := config.LockDomain(j.From)
-	toDomain, _ := config.LockDomain(conf.StoreURL)
+	fromDomain, _ := configedit.LockDomain(j.From)
+	toDomain, _ := configedit.LockDomain(conf.StoreURL)
 	var kept error // the first old copy kept
 	for _, env := range conf.Names() {
 		src, err := f.Source(ctx, env)

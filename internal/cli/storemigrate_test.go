@@ -18,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/keyringtest"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
@@ -814,7 +815,7 @@ func devAndZeta(t *testing.T) (*devEnv, *store.Record) {
 	t.Helper()
 	e := newDevEnv(t)
 	e.login(t)
-	if _, err := config.WriteEnv(e.config, "zeta", config.EnvSettings{
+	if _, err := configedit.WriteEnv(e.config, "zeta", config.EnvSettings{
 		Provider: "freeagent", APIURL: e.api, ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
 	}, true); err != nil {
 		t.Fatal(err)
@@ -860,7 +861,7 @@ func TestStoreMigrateSaysWhatAnOldCopyLeftBehindRisks(t *testing.T) {
 	if err := old.Save(t.Context(), "dev", rec); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.SetStoreURL(e.config, oldURL); err != nil {
+	if _, err := configedit.SetStoreURL(e.config, oldURL); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(e.dir, "new")
@@ -1111,7 +1112,7 @@ func TestStoreMigrateFinishesAMoveReachedByAnotherName(t *testing.T) {
 				t.Fatal(err)
 			}
 			oldDir, newDir, _ := copiedByAMove(t, e)
-			if _, err := config.SetStoreURL(link, fileURL(newDir)); err != nil {
+			if _, err := configedit.SetStoreURL(link, fileURL(newDir)); err != nil {
 				t.Fatal(err)
 			}
 			note := noteBeside(e.config, link) + ".moving-from"
@@ -1159,7 +1160,7 @@ func TestStoreMigrateFinishingMovesANewerOldCopy(t *testing.T) {
 	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.SetStoreURL(e.config, fileURL(newDir)); err != nil {
+	if _, err := configedit.SetStoreURL(e.config, fileURL(newDir)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -1200,7 +1201,7 @@ func TestStoreMigrateFinishingKeepsWhatItCannotDelete(t *testing.T) {
 	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := config.SetStoreURL(e.config, fileURL(newDir)); err != nil {
+	if _, err := configedit.SetStoreURL(e.config, fileURL(newDir)); err != nil {
 		t.Fatal(err)
 	}
 	for _, to := range []string{newDir, third} {

@@ -19,7 +19,7 @@ import (
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
-// A ledger is a folder of the user's (see config.TokenFileLedger) that
+// A ledger is a folder of the user's (see configfile.TokenFileLedger) that
 // notes, for each token file freshtoken writes, a fingerprint of what it
 // wrote there last (its SHA-256, never the token), for which environment
 // of which configuration file (see Owner), and until when that token

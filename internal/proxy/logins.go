@@ -19,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -368,9 +369,9 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 }
 
 // logInRoom is why e's store could not store its first tokens now, said
-// before the person is sent to approve (see config.LogInRoom).
+// before the person is sent to approve (see configedit.LogInRoom).
 func (e *envProxy) logInRoom() error {
-	if err := config.LogInRoom(e.storeURL, e.name); err != nil {
+	if err := configedit.LogInRoom(e.storeURL, e.name); err != nil {
 		return fmt.Errorf("%s: %w, then log in", e.name, err)
 	}
 	return nil

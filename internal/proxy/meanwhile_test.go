@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
-	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -41,9 +41,9 @@ func TestPageLogInStoresNothingWhereTheConfigurationNoLongerHasIt(t *testing.T) 
 					meanwhile = func() {
 						var err error
 						if change == "remove" {
-							_, err = config.RemoveEnv(f.configPath, env)
+							_, err = configedit.RemoveEnv(f.configPath, env)
 						} else {
-							_, err = config.SetStoreURL(f.configPath, "file://"+moved)
+							_, err = configedit.SetStoreURL(f.configPath, "file://"+moved)
 						}
 						if err != nil {
 							t.Error(err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/resting"
@@ -232,7 +233,7 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			v := p.envView(r.Context(), name, data.Local, stuckLock)
 			v.Default, v.Problem = def != nil && def.Name == name, p.suggest(v.Problem)
 			if e := conf.Envs[name]; e != nil {
-				v.TokenFileProblem = keeper.TokenFileProblem(config.TokenFileLedger(), e.TokenFile, keeper.NewOwner(conf.Path, name), p.now())
+				v.TokenFileProblem = keeper.TokenFileProblem(configfile.TokenFileLedger(), e.TokenFile, keeper.NewOwner(conf.Path, name), p.now())
 			}
 			data.Envs = append(data.Envs, v)
 		}

@@ -1,4 +1,4 @@
-package config
+package configfile
 
 import (
 	"io/fs"
@@ -6,12 +6,12 @@ import (
 	"syscall"
 )
 
-// namesOf is how many names (hard links) the file at path has. Windows'
+// NamesOf is how many names (hard links) the file at path has. Windows'
 // file information from os.Stat counts none, so it is asked of the file
 // itself: there `mklink /H` makes the links a dotfile setup uses, where a
 // symbolic link needs an administrator or Developer Mode. 1 when it cannot
 // be told.
-func namesOf(path string, _ fs.FileInfo) uint64 {
+func NamesOf(path string, _ fs.FileInfo) uint64 {
 	f, err := os.Open(path)
 	if err != nil {
 		return 1

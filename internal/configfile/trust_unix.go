@@ -1,6 +1,6 @@
 //go:build unix
 
-package config
+package configfile
 
 import (
 	"errors"
@@ -14,32 +14,32 @@ import (
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
-// enforcesModes says whether file modes mean here what checkFile and
-// checkSecretFile read them to mean.
-const enforcesModes = true
+// EnforcesModes says whether file modes mean here what CheckFile and
+// CheckSecretFile read them to mean.
+const EnforcesModes = true
 
-// openNonblocking opens a file to read without waiting: a named pipe with
+// OpenNonblocking opens a file to read without waiting: a named pipe with
 // no writer would otherwise hold the open forever, where the file's type
 // is checked only once it is open.
-const openNonblocking = syscall.O_NONBLOCK
+const OpenNonblocking = syscall.O_NONBLOCK
 
-// namesOf is how many names (hard links) the file fi describes has.
-func namesOf(_ string, fi fs.FileInfo) uint64 {
+// NamesOf is how many names (hard links) the file fi describes has.
+func NamesOf(_ string, fi fs.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Nlink)
 	}
 	return 1
 }
 
-// checkFile refuses a config file that someone else could have written:
+// CheckFile refuses a config file that someone else could have written:
 // one that belongs to another user (root excepted, as ssh allows) or that
 // group or others may write. fi describes the file as opened, after any
 // symlink: the file read is the file checked. The fix it names for the
 // user's own file is the mode init writes, 600: a file that holds a secret
-// must not be readable either (checkSecretFile), and one chmod then does
+// must not be readable either (CheckSecretFile), and one chmod then does
 // for both (a file made 0664 by Ubuntu's and Fedora's umask of 002 was
 // otherwise refused twice); for root's, go-w, which leaves it readable.
-func checkFile(path string, fi fs.FileInfo) error {
+func CheckFile(path string, fi fs.FileInfo) error {
 	if msg := checkTrusted(path, fi, fileTrust{
 		owned:  ", so it could change what freshtoken runs",
 		opened: "who could change what freshtoken runs",
@@ -51,10 +51,10 @@ func checkFile(path string, fi fs.FileInfo) error {
 	return nil
 }
 
-// checkPrivateFile refuses a file holding a private key (fi, as opened)
+// CheckPrivateFile refuses a file holding a private key (fi, as opened)
 // that belongs to another user (root excepted) or that group or others may
 // read or write, as ssh refuses such a key; it returns what is wrong, or "".
-func checkPrivateFile(path string, fi fs.FileInfo) string {
+func CheckPrivateFile(path string, fi fs.FileInfo) string {
 	return checkTrusted(path, fi, fileTrust{
 		private: true,
 		owned:   ", so it may not be yours to sign with",
@@ -63,11 +63,11 @@ func checkPrivateFile(path string, fi fs.FileInfo) string {
 	})
 }
 
-// checkAuthorityFile refuses a ca_file (fi, after any symlink) that
+// CheckAuthorityFile refuses a ca_file (fi, after any symlink) that
 // belongs to another user (root excepted) or that group or others may
 // write: whoever can add an authority to it can read every request; it
 // returns what is wrong, or "".
-func checkAuthorityFile(path string, fi fs.FileInfo) string {
+func CheckAuthorityFile(path string, fi fs.FileInfo) string {
 	return checkTrusted(path, fi, fileTrust{
 		owned:  ", who could add an authority to it and read your token requests",
 		opened: "who could add an authority to it and read your token requests",
@@ -147,11 +147,11 @@ func foreignOwner(path string, fi fs.FileInfo) string {
 	return ""
 }
 
-// rootWritingForAnother says why root may not make the config file path
+// RootWritingForAnother says why root may not make the config file path
 // that is not there yet, or returns "": the nearest folder of it that
 // exists belongs to another user, whom a root-owned file or folder there
 // would lock out (sudo keeping the user's HOME).
-func rootWritingForAnother(path string) string {
+func RootWritingForAnother(path string) string {
 	if _, err := os.Lstat(path); os.Geteuid() != 0 || !errors.Is(err, fs.ErrNotExist) {
 		return ""
 	}
@@ -173,14 +173,14 @@ func chown(path string) string {
 	return fmt.Sprintf("`sudo chown %d %s`", os.Geteuid(), shellquote.Word(path))
 }
 
-// makeWritable says how a person makes the read-only file at path theirs
+// MakeWritable says how a person makes the read-only file at path theirs
 // to write again.
-func makeWritable(path string) string {
+func MakeWritable(path string) string {
 	return fmt.Sprintf("make it writable (`chmod u+w %s`)", shellquote.Word(path))
 }
 
-// linkInstead says how a person makes another name of the file at path a
+// LinkInstead says how a person makes another name of the file at path a
 // symbolic link to it.
-func linkInstead(path string) string {
+func LinkInstead(path string) string {
 	return fmt.Sprintf("`ln -sf %s OTHER-NAME`", shellquote.Word(path))
 }

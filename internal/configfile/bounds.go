@@ -1,11 +1,11 @@
-package config
+package configfile
 
 import "bytes"
 
-// maxFileSize bounds a configuration file: one of thousands of
+// MaxSize bounds a configuration file: one of thousands of
 // environments is a few hundred KiB, and the decoder takes several times a
 // file's size in memory.
-const maxFileSize = 1 << 20
+const MaxSize = 1 << 20
 
 // maxNesting bounds how deep tables and lists nest in a configuration file,
 // table headers counted: no setting is deeper than three (a list in an

@@ -1,11 +1,20 @@
-package config
+// Package configedit edits freshtoken's configuration file as a person
+// would: init and import write environments into it, remove takes one
+// out, store migrate sets [store] url. Each edit keeps the rest of the
+// file (comments included) as it was, is checked by loading the result
+// before it replaces the file, and is written atomically with mode 0600.
+//
+// It also answers what the command line asks of a configuration beyond
+// loading it, which no Go program loading an environment needs: whether
+// two store URLs name one store (StoreID, LockDomain), whether a log-in's
+// tokens can be stored now (LogInRoom), and which of freshtoken's files a
+// log file would destroy (Overwrites).
+package configedit
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
-	"iter"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,50 +25,10 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/gofrs/flock"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
+	"github.com/freshtoken/freshtoken/internal/configfile"
 )
-
-// EnvSettings are the keys `init` and `import` write for one environment.
-// Empty fields are left out, so presets and defaults apply.
-type EnvSettings struct {
-	Provider        string   `toml:"provider,omitempty"`
-	APIURL          string   `toml:"api_url,omitempty"`
-	AuthURL         string   `toml:"auth_url,omitempty"`
-	TokenURL        string   `toml:"token_url,omitempty"`
-	ClientID        string   `toml:"client_id,omitempty"`
-	ClientSecret    string   `toml:"client_secret,omitempty"`
-	ClientSecretEnv string   `toml:"client_secret_env,omitempty"`
-	ClientSecretCmd string   `toml:"client_secret_cmd,omitempty"`
-	RedirectURI     string   `toml:"redirect_uri,omitempty"`
-	Scopes          []string `toml:"scopes,omitempty"`
-	ClientAuth      string   `toml:"client_auth,omitempty"`
-	RefreshBefore   Duration `toml:"refresh_before,omitempty"`
-	Timeout         Duration `toml:"timeout,omitempty"`
-	DefaultLifetime Duration `toml:"default_lifetime,omitempty"`
-	IdleLimit       Duration `toml:"refresh_idle_limit,omitempty"`
-	TokenFile       string   `toml:"token_file,omitempty"`
-	RevocationURL   string   `toml:"revocation_url,omitempty"`
-
-	// How a client without a secret authenticates, and what extras its
-	// requests carry (see clientauth.go).
-	KeyFile           string  `toml:"key_file,omitempty"`
-	KeyID             string  `toml:"key_id,omitempty"`
-	KeyAlg            string  `toml:"key_alg,omitempty"`
-	AssertionAudience Strings `toml:"assertion_audience,omitempty"`
-	Audience          string  `toml:"audience,omitempty"`
-	Resource          Strings `toml:"resource,omitempty"`
-	AuthParams        Params  `toml:"auth_params,omitempty"`
-	TokenParams       Params  `toml:"token_params,omitempty"`
-	// The system keychain's.
-	ClientSecretKeyring bool `toml:"client_secret_keyring,omitempty"`
-	// Discovery, presets with parameters, and corporate networks.
-	Issuer        string `toml:"issuer,omitempty"`
-	DeviceAuthURL string `toml:"device_auth_url,omitempty"`
-	Tenant        string `toml:"tenant,omitempty"`
-	CAFile        string `toml:"ca_file,omitempty"`
-	// How the environment obtains tokens (see grants.go).
-	Grant string `toml:"grant,omitempty"`
-}
 
 // WriteEnv writes the [env.NAME] table into the file at path, replacing that
 // table if it exists and leaving the rest of the file (comments included) as
@@ -67,10 +36,10 @@ type EnvSettings struct {
 // The result is validated before it replaces the file, and is written
 // atomically with mode 0600, since it may hold a client secret.
 //
-// A file that Load would refuse as written by someone else is not carried
+// A file that config.Load would refuse as written by someone else is not carried
 // over into a trusted one. A symlinked config is written where the link
 // points, so it stays linked.
-func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error) {
+func WriteEnv(path, name string, s config.EnvSettings, makeDefault bool) (*config.File, error) {
 	def := ""
 	if makeDefault {
 		def = name
@@ -81,14 +50,14 @@ func WriteEnv(path, name string, s EnvSettings, makeDefault bool) (*File, error)
 // NamedEnv is an environment for WriteEnvs.
 type NamedEnv struct {
 	Name     string
-	Settings EnvSettings
+	Settings config.EnvSettings
 }
 
 // WriteEnvs writes each environment's table into the file at path in one
 // edit, as WriteEnv writes one: all of them or, if the result does not
 // load, none. defaultEnv, if not "", becomes default_env when the file has
 // none.
-func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
+func WriteEnvs(path string, envs []NamedEnv, defaultEnv string) (*config.File, error) {
 	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
 		return nil, err
@@ -135,7 +104,7 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 			// What replaceTable makes of a file of LF lines ending in a
 			// table it added: a blank line, unless the table ends in one,
 			// then the table.
-			if l := splitLines(last); strings.TrimSpace(l[len(l)-1]) != "" {
+			if l := configfile.SplitLines(last); strings.TrimSpace(l[len(l)-1]) != "" {
 				added.WriteString("\n")
 			}
 			added.WriteString(tables[i])
@@ -156,7 +125,7 @@ func envsEdit(path string, envs []NamedEnv, defaultEnv string) (func(text string
 // the file has none, written first. The edit is kept only if the file then
 // means what it meant but for default_env, and the result must load (name
 // an environment it configures), as WriteEnv's must.
-func SetDefaultEnv(path, name string, envs ...NamedEnv) (*File, error) {
+func SetDefaultEnv(path, name string, envs ...NamedEnv) (*config.File, error) {
 	writeEnvs, err := envsEdit(path, envs, "")
 	if err != nil {
 		return nil, err
@@ -177,15 +146,15 @@ func SetDefaultEnv(path, name string, envs ...NamedEnv) (*File, error) {
 // lines, stays as it was).
 func setDefaultLine(path, text, name string) (string, error) {
 	line := fmt.Sprintf("default_env = %q", name)
-	lines := splitLines(text)
+	lines := configfile.SplitLines(text)
 	ended := strings.SplitAfter(text, "\n") // lines with their ends
-	scan := outsideStrings(lines)
+	scan := configfile.OutsideStrings(lines)
 	for i, l := range scan {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "[") {
 			break
 		}
-		if k, _, ok := strings.Cut(t, "="); !ok || t[0] == '#' || normalizeKey(k) != "default_env" {
+		if k, _, ok := strings.Cut(t, "="); !ok || t[0] == '#' || configfile.NormalizeKey(k) != "default_env" {
 			continue
 		}
 		n := valueSpan(scan, i)
@@ -200,7 +169,7 @@ func setDefaultLine(path, text, name string) (string, error) {
 		is, isKeys, errB := meaning(edited)
 		was.DefaultEnv = name
 		if errA != nil || errB != nil || !reflect.DeepEqual(was, is) || !slices.Equal(wasKeys, isKeys) {
-			return "", &Error{Path: path, Line: i + 1, Key: "default_env", Msg: fmt.Sprintf("is written in a way freshtoken cannot change line by line; write %s there by hand (nothing was written)", line)}
+			return "", &config.Error{Path: path, Line: i + 1, Key: "default_env", Msg: fmt.Sprintf("is written in a way freshtoken cannot change line by line; write %s there by hand (nothing was written)", line)}
 		}
 		return edited, nil
 	}
@@ -217,9 +186,9 @@ var errPreviewed = errors.New("previewed")
 // written into it as WriteEnvs writes them, with the file left as it is:
 // the edit is written beside it and checked as WriteEnvs checks it (so a
 // folder that cannot take it, a full disk, is found), then dropped. An
-// import opens the environments' stores from it (File.Open) before the
+// import opens the environments' stores from it (config.File.Open) before the
 // file gets them.
-func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error) {
+func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*config.File, error) {
 	edit, err := envsEdit(path, envs, defaultEnv)
 	if err != nil {
 		return nil, err
@@ -229,9 +198,9 @@ func PreviewEnvs(path string, envs []NamedEnv, defaultEnv string) (*File, error)
 
 // preview is the configuration at path as edit would make it, checked as
 // rewrite checks an edit, with the file left as it is.
-func preview(path string, edit func(old string) (string, error)) (*File, error) {
-	var edited *File
-	if _, err := rewrite(path, func(f *File) error { edited = f; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
+func preview(path string, edit func(old string) (string, error)) (*config.File, error) {
+	var edited *config.File
+	if _, err := rewrite(path, func(f *config.File) error { edited = f; return errPreviewed }, edit); !errors.Is(err, errPreviewed) {
 		return nil, err
 	}
 	edited.Path = path
@@ -246,16 +215,16 @@ func stagingPrefix(path string) string { return "." + filepath.Base(path) + ".im
 // RemoveEnv takes the [env.NAME] table out of the file at path, and
 // default_env with it when it names that environment, leaving the rest (comments
 // included) as it was, with the same care as WriteEnv.
-func RemoveEnv(path, name string) (*File, error) { return RemoveEnvAfter(path, name, nil) }
+func RemoveEnv(path, name string) (*config.File, error) { return RemoveEnvAfter(path, name, nil) }
 
 // RemoveEnvAfter is RemoveEnv, calling first, if not nil, once the edited
 // file is written and checked, just before it replaces the file: what
 // first does (deleting the environment's tokens) is done only when the
 // edit can be made, and if first fails the file is left as it was.
-func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
-	var before func(*File) error
+func RemoveEnvAfter(path, name string, first func() error) (*config.File, error) {
+	var before func(*config.File) error
 	if first != nil {
-		before = func(*File) error { return first() }
+		before = func(*config.File) error { return first() }
 	}
 	return rewrite(path, before, func(old string) (string, error) {
 		text, err := replaceTable(path, old, "env."+name, "")
@@ -263,9 +232,9 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 			return "", err
 		}
 		var kept []string
-		lines := splitLines(text)
-		for i, l := range outsideStrings(lines) {
-			if !namesDefault(l, name) {
+		lines := configfile.SplitLines(text)
+		for i, l := range configfile.OutsideStrings(lines) {
+			if !configfile.NamesDefault(l, name) {
 				kept = append(kept, lines[i])
 			}
 		}
@@ -273,26 +242,16 @@ func RemoveEnvAfter(path, name string, first func() error) (*File, error) {
 	})
 }
 
-// namesDefault reports whether l, a line outside strings, sets default_env
-// to the environment name.
-func namesDefault(l, name string) bool {
-	var line struct {
-		DefaultEnv string `toml:"default_env"`
-	}
-	_, err := toml.Decode(l, &line)
-	return err == nil && strings.TrimSpace(line.DefaultEnv) == name
-}
-
 // rewrite replaces the file at path with edit of its text, validated first
 // and written atomically with mode 0600, calling first (if not nil) with
 // the edited file, loaded, just before the replacement, which an error of
-// first's calls off. A file that Load would refuse as written by
+// first's calls off. A file that config.Load would refuse as written by
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
-func rewrite(path string, first func(edited *File) error, edit func(old string) (string, error)) (*File, error) {
+func rewrite(path string, first func(edited *config.File) error, edit func(old string) (string, error)) (*config.File, error) {
 	path = linkTarget(path)
-	if msg := rootWritingForAnother(path); msg != "" {
-		return nil, &Error{Path: path, Msg: msg}
+	if msg := configfile.RootWritingForAnother(path); msg != "" {
+		return nil, &config.Error{Path: path, Msg: msg}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, writeFailure(path, "cannot create its folder", err)
@@ -302,15 +261,15 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if locked {
 		removeLitter(path)
 	}
-	old, info, err := readTrusted(path)
+	old, info, err := configfile.Read(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, fileError(err)
 	}
 	if err := uneditable(path, info, true); err != nil {
 		return nil, err
 	}
 	// A byte-order mark (as Windows editors save) would hide the first
-	// line's table or key from the edit; Load reads the file without it.
+	// line's table or key from the edit; config.Load reads the file without it.
 	text, err := edit(strings.TrimPrefix(string(old), "\ufeff"))
 	if err != nil {
 		return nil, err
@@ -324,19 +283,19 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 	if bytes.HasPrefix(old, []byte("\ufeff")) { // and one that began with the mark still does
 		text = "\ufeff" + text
 	}
-	// Load would refuse the result as no configuration file; said so, the
+	// config.Load would refuse the result as no configuration file; said so, the
 	// person was asked whether they had named the right file.
-	if len(text) > maxFileSize {
-		return nil, &Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", maxFileSize>>20)}
+	if len(text) > configfile.MaxSize {
+		return nil, &config.Error{Path: path, Msg: fmt.Sprintf("this change would make it larger than %d MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME), or keep the new ones in another configuration file (--config PATH)", configfile.MaxSize>>20)}
 	}
 	var (
-		f       *File
+		f       *config.File
 		refused error // the edit refused by Load, or first's error
 	)
 	err = atomicfile.Write(path, []byte(text), atomicfile.Options{Check: func(tmp string) error {
 		var lerr error
-		f, lerr = Load(tmp)
-		var ce *Error
+		f, lerr = config.Load(tmp)
+		var ce *config.Error
 		switch {
 		case errors.As(lerr, &ce):
 			ce.Path = path
@@ -370,11 +329,11 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 func writeFailure(path, what string, err error) error {
 	switch {
 	case atomicfile.DiskFull(err):
-		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.IsFull(err), cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.IsFull(err), configfile.Cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
 	case errors.Is(err, syscall.EROFS):
-		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, cause(err))}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, configfile.Cause(err))}
 	}
-	return &Error{Path: path, Msg: fmt.Sprintf("%s (%v); nothing was written", what, cause(err))}
+	return &config.Error{Path: path, Msg: fmt.Sprintf("%s (%v); nothing was written", what, configfile.Cause(err))}
 }
 
 // CheckEditable is the error an edit of the configuration file at path
@@ -387,12 +346,12 @@ func writeFailure(path, what string, err error) error {
 // The edit checks again, as the file may change meanwhile.
 func CheckEditable(path string) error {
 	path = linkTarget(path)
-	if msg := rootWritingForAnother(path); msg != "" {
-		return &Error{Path: path, Msg: msg}
+	if msg := configfile.RootWritingForAnother(path); msg != "" {
+		return &config.Error{Path: path, Msg: msg}
 	}
-	_, info, err := readTrusted(path)
+	_, info, err := configfile.Read(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return fileError(err)
 	}
 	if err := uneditable(path, info, false); err != nil {
 		return err
@@ -411,7 +370,7 @@ func CheckEditable(path string) error {
 		dir = filepath.Dir(dir)
 	}
 	if err := atomicfile.CanWriteIn(dir); err != nil {
-		return &Error{Path: path, Msg: fmt.Sprintf("cannot be written, as freshtoken cannot write in %s (%v), where an edit makes its new file; make that folder writable, or keep the configuration where you can write (--config PATH), and run the command again (nothing was written)", dir, cause(err))}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("cannot be written, as freshtoken cannot write in %s (%v), where an edit makes its new file; make that folder writable, or keep the configuration where you can write (--config PATH), and run the command again (nothing was written)", dir, configfile.Cause(err))}
 	}
 	if err := atomicfile.CheckRoom(filepath.Join(dir, filepath.Base(path)), sizes...); err != nil {
 		return writeFailure(path, "cannot write it", err)
@@ -437,14 +396,14 @@ func uneditable(path string, info os.FileInfo, byHand bool) error {
 	if info.Mode().Perm()&0o200 == 0 {
 		// Made read-only by its owner, it is not to be edited: replaced,
 		// it was made writable again (0600) without a word.
-		return &Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again%s (nothing was written)", info.Mode().Perm(), makeWritable(path), hand)}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("is read-only (mode %04o), so freshtoken does not edit it; %s and run the command again%s (nothing was written)", info.Mode().Perm(), configfile.MakeWritable(path), hand)}
 	}
 	// An edit writes a new file in the place of the old one (crash-safe):
 	// another name of it (a hard link, as some dotfile managers make) kept
 	// the old settings, without a word. Symbolic links are followed
 	// (linkTarget).
-	if names := namesOf(path, info); names > 1 {
-		return &Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s)%s", names, linkInstead(path), hand)}
+	if names := configfile.NamesOf(path, info); names > 1 {
+		return &config.Error{Path: path, Msg: fmt.Sprintf("is one of %d names of one file (hard links), and freshtoken edits a configuration file by writing a new one in its place, which would leave the other names with the old settings; nothing was written. Give the file one name (remove the others, or make them symbolic links to it: %s)%s", names, configfile.LinkInstead(path), hand)}
 	}
 	return nil
 }
@@ -462,7 +421,7 @@ func changedSince(path string, old []byte) bool {
 }
 
 func changedError(path string) error {
-	return &Error{Path: path, Msg: "was changed by another program (an editor saving it) while freshtoken edited it; nothing was written, so that nothing of that change is lost; run the command again"}
+	return &config.Error{Path: path, Msg: "was changed by another program (an editor saving it) while freshtoken edited it; nothing was written, so that nothing of that change is lost; run the command again"}
 }
 
 // linkTarget is the file an edit of the configuration at path writes:
@@ -486,14 +445,11 @@ func linkTarget(path string) string {
 	return path
 }
 
-// cause is what the operating system said of a file operation that failed
-// (no space left on device), without the operation and path err names.
-func cause(err error) error {
-	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-		return pe.Err
-	}
-	if c := errors.Unwrap(err); c != nil {
-		return c
+// fileError is err, from package configfile, with its refusal of the file
+// made a config.Error, which matches config.ErrInvalid.
+func fileError(err error) error {
+	if fe, ok := err.(*configfile.Error); ok {
+		return (*config.Error)(fe)
 	}
 	return err
 }
@@ -544,11 +500,11 @@ func removeLitter(path string) {
 // down) are refused at their line, naming path: the edit would leave them
 // behind, or write them twice.
 func replaceTable(path, text, header, body string) (string, error) {
-	lines := splitLines(text)
-	scan := outsideStrings(lines)
-	start, end, err := tableSpan(path, scan, header)
+	lines := configfile.SplitLines(text)
+	scan := configfile.OutsideStrings(lines)
+	start, end, err := configfile.TableSpan(path, scan, header)
 	if err != nil {
-		return "", err
+		return "", fileError(err)
 	}
 	if start < 0 {
 		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
@@ -596,39 +552,6 @@ func replaceTable(path, text, header, body string) (string, error) {
 	return whole, nil
 }
 
-// tableSpan is where the table named header is in scan, a file's lines
-// outside strings (outsideStrings): the line of its header, -1 for none,
-// and that of the next table not nested in it. Keys of header written
-// anywhere else (an inline table, dotted keys) are refused at their line,
-// naming path: an edit of the table would leave them behind, or write them
-// twice.
-func tableSpan(path string, scan []string, header string) (start, end int, err error) {
-	start, end = -1, len(scan)
-	for i, l := range scan {
-		t := strings.TrimSpace(l)
-		if !strings.HasPrefix(t, "[") {
-			continue
-		}
-		name := normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
-		if start < 0 && name == header {
-			start = i
-			continue
-		}
-		if start >= 0 && name != header && !strings.HasPrefix(name, header+".") {
-			end = i
-			break
-		}
-	}
-	if n := writtenApart(scan, header, start, end); n > 0 {
-		msg := fmt.Sprintf("is written here apart from its [%s] table, which is all freshtoken rewrites; move this into that table, or edit the file by hand (nothing was written)", header)
-		if start < 0 {
-			msg = fmt.Sprintf("is written here without a [%s] table (in an inline table or as dotted keys), which freshtoken cannot rewrite; write it as a [%s] table, or edit the file by hand (nothing was written)", header, header)
-		}
-		return 0, 0, &Error{Path: path, Line: n, Key: header, Msg: msg}
-	}
-	return start, end, nil
-}
-
 // sameMeaning reports whether the configuration texts a and b both decode,
 // and to the same settings, with the same keys left that no setting takes.
 func sameMeaning(a, b string) bool {
@@ -639,8 +562,8 @@ func sameMeaning(a, b string) bool {
 
 // meaning is what the configuration text sets, and the keys it writes that
 // no setting takes.
-func meaning(text string) (rawFile, []string, error) {
-	var raw rawFile
+func meaning(text string) (configfile.Raw[config.EnvSettings, config.Notify], []string, error) {
+	var raw configfile.Raw[config.EnvSettings, config.Notify]
 	md, err := toml.Decode(text, &raw)
 	var left []string
 	for _, k := range md.Undecoded() {
@@ -661,7 +584,7 @@ func nestedTable(scan []string) bool {
 }
 
 // mergeTable is the table in lines (its header first; scan is lines as
-// outsideStrings gives them) with the keys of body, a table as the TOML
+// configfile.OutsideStrings gives them) with the keys of body, a table as the TOML
 // encoder writes it, written into it as a person would edit it: a key set
 // to what it holds already stays as it was written ("60d", not
 // "1440h0m0s"), a key set to another value gets it on its own line, with
@@ -671,14 +594,14 @@ func nestedTable(scan []string) bool {
 // lost, as was how each value was written, at any edit (init changing
 // only the redirect URI).
 func mergeTable(lines, scan []string, body string) []string {
-	bodyLines := splitLines(body)[1:] // the header is the file's
+	bodyLines := configfile.SplitLines(body)[1:] // the header is the file's
 	want := map[string]string{}
 	var order []string
-	for i, bscan := 0, outsideStrings(bodyLines); i < len(bodyLines); {
+	for i, bscan := 0, configfile.OutsideStrings(bodyLines); i < len(bodyLines); {
 		n := valueSpan(bscan, i)
 		k, _, _ := strings.Cut(bscan[i], "=")
-		want[normalizeKey(k)] = strings.Join(bodyLines[i:i+n], "\n")
-		order = append(order, normalizeKey(k))
+		want[configfile.NormalizeKey(k)] = strings.Join(bodyLines[i:i+n], "\n")
+		order = append(order, configfile.NormalizeKey(k))
 		i += n
 	}
 	out := []string{lines[0]}
@@ -691,7 +614,7 @@ func mergeTable(lines, scan []string, body string) []string {
 			i++
 			continue
 		}
-		n, key := valueSpan(scan, i), normalizeKey(k)
+		n, key := valueSpan(scan, i), configfile.NormalizeKey(k)
 		was := strings.Join(lines[i:i+n], "\n")
 		switch now, kept := want[key]; {
 		case !kept:
@@ -726,14 +649,14 @@ func mergeTable(lines, scan []string, body string) []string {
 // sameSetting reports whether a and b, key = value lines of an
 // environment's table, set it alike (90s and 1m30s are one duration).
 func sameSetting(a, b string) bool {
-	var x, y EnvSettings
+	var x, y config.EnvSettings
 	_, errA := toml.Decode(a, &x)
 	_, errB := toml.Decode(b, &y)
 	return errA == nil && errB == nil && reflect.DeepEqual(x, y)
 }
 
 // valueSpan is how many lines the key = value at scan[i] (lines as
-// outsideStrings gives them) takes: an array or inline table open at the
+// configfile.OutsideStrings gives them) takes: an array or inline table open at the
 // end of a line goes on on the next, as does a multi-line string.
 func valueSpan(scan []string, i int) int {
 	depth, _ := brackets(scan[i])
@@ -766,7 +689,7 @@ func brackets(l string) (depth, comment int) {
 			if strings.HasPrefix(l[j:], strings.Repeat(string(c), 3)) {
 				end := strings.Index(l[j+3:], strings.Repeat(string(c), 3))
 				if end < 0 {
-					return depth, -1 // a multi-line string: outsideStrings hides its lines
+					return depth, -1 // a multi-line string: configfile.OutsideStrings hides its lines
 				}
 				j += 3 + end + 2                                        // its last closing quote
 				for k := 0; k < 2 && j+1 < len(l) && l[j+1] == c; k++ { // quotes just before the closing ones are the string's
@@ -784,51 +707,12 @@ func brackets(l string) (depth, comment int) {
 	return depth, -1
 }
 
-// writtenApart is the first line (from 1) outside lines[start:end] (all
-// lines, when start < 0) that sets a key of header or begins a table in
-// it, or 0.
-func writtenApart(lines []string, header string, start, end int) int {
-	for i, full := range keysOf(lines) {
-		if (start < 0 || i < start || i >= end) && (full == header || strings.HasPrefix(full, header+".")) {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// keysOf is, for each line of lines (outside strings) that starts a table
-// or sets a key, its index and the table's or key's full name.
-func keysOf(lines []string) iter.Seq2[int, string] {
-	return func(yield func(int, string) bool) {
-		var table string
-		for i, l := range lines {
-			t := strings.TrimSpace(l)
-			if t == "" || t[0] == '#' {
-				continue
-			}
-			full := ""
-			if strings.HasPrefix(t, "[") {
-				table = normalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]"))
-				full = table
-			} else if k, _, ok := strings.Cut(t, "="); ok {
-				full = normalizeKey(k)
-				if table != "" {
-					full = table + "." + full
-				}
-			}
-			if full != "" && !yield(i, full) {
-				return
-			}
-		}
-	}
-}
-
 // keysWritten is the set of each table and key the configuration text
 // writes (outside strings), and of each part of its name up to a dot:
 // more than it writes where a quoted name holds a dot, never less.
 func keysWritten(text string) map[string]bool {
 	named := map[string]bool{}
-	for _, full := range keysOf(outsideStrings(splitLines(text))) {
+	for _, full := range configfile.KeysOf(configfile.OutsideStrings(configfile.SplitLines(text))) {
 		for i, c := range full {
 			if c == '.' {
 				named[full[:i]] = true
@@ -839,77 +723,56 @@ func keysWritten(text string) map[string]bool {
 	return named
 }
 
-// splitLines is text's lines without their line ends (LF or CRLF), of any
-// length.
-func splitLines(text string) []string {
-	if text == "" {
-		return nil
-	}
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
-	return lines
-}
-
 func hasTopLevelKey(text, key string) bool {
-	for _, l := range outsideStrings(splitLines(text)) {
+	for _, l := range configfile.OutsideStrings(configfile.SplitLines(text)) {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "[") {
 			return false
 		}
-		if k, _, ok := strings.Cut(t, "="); ok && normalizeKey(k) == key {
+		if k, _, ok := strings.Cut(t, "="); ok && configfile.NormalizeKey(k) == key {
 			return true
 		}
 	}
 	return false
 }
 
-// outsideStrings is lines with each line that begins inside a multi-line
-// string (in three double or three single quotes) replaced by a line of a
-// quote, which is no table header, key, comment or blank line: a line of a
-// string's text such as `[ -f ~/.secret ] && cat ~/.secret` in a
-// client_secret_cmd was taken for a table's header, and the edit cut the
-// string in two.
-func outsideStrings(lines []string) []string {
-	out := make([]string, len(lines))
-	open := "" // the multi-line string's quotes, while one is under way
-	for i, l := range lines {
-		out[i] = l
-		if open != "" {
-			out[i] = `"`
-		}
-		for j := 0; j < len(l); {
-			switch {
-			case open != "":
-				switch {
-				case open == `"""` && l[j] == '\\':
-					j += 2
-				case strings.HasPrefix(l[j:], open):
-					j += 3
-					for k := 0; k < 2 && j < len(l) && l[j] == open[0]; k++ { // quotes just before the closing ones are the string's
-						j++
-					}
-					open = ""
-				default:
-					j++
-				}
-			case l[j] == '#':
-				j = len(l)
-			case strings.HasPrefix(l[j:], `"""`), strings.HasPrefix(l[j:], `'''`):
-				open, j = l[j:j+3], j+3
-			case l[j] == '"', l[j] == '\'':
-				q := l[j]
-				for j++; j < len(l) && l[j] != q; j++ {
-					if q == '"' && l[j] == '\\' {
-						j++
-					}
-				}
-				j++
-			default:
-				j++
+// SetStoreURL sets [store] url in the file at path to storeURL, leaving
+// the rest of the file (comments included) as it was, with the same care as
+// WriteEnv.
+func SetStoreURL(path, storeURL string) (*config.File, error) {
+	return rewrite(path, nil, storeURLEdit(path, storeURL))
+}
+
+// CheckSetStoreURL is the error SetStoreURL(path, storeURL) would meet as the
+// file stands, nil if none, with the file left as it is: the checks of
+// CheckEditable, then the edit itself, made and checked beside the file
+// and dropped (a [store] written inline or as dotted keys, a folder that
+// cannot take the new file). store migrate asks before it copies a record.
+func CheckSetStoreURL(path, storeURL string) error {
+	if err := CheckEditable(path); err != nil {
+		return err
+	}
+	_, err := preview(path, storeURLEdit(path, storeURL))
+	return err
+}
+
+// storeURLEdit is the edit SetStoreURL makes of a file's text.
+func storeURLEdit(path, storeURL string) func(old string) (string, error) {
+	line := fmt.Sprintf("url = %q", storeURL)
+	return func(old string) (string, error) {
+		lines := configfile.SplitLines(old)
+		in := false
+		for i, l := range configfile.OutsideStrings(lines) {
+			t := strings.TrimSpace(l)
+			if strings.HasPrefix(t, "[") {
+				in = configfile.NormalizeKey(strings.Trim(t[:max(strings.Index(t, "]"), 1)], "[]")) == "store"
+				continue
+			}
+			if k, _, ok := strings.Cut(t, "="); in && ok && configfile.NormalizeKey(k) == "url" {
+				lines[i] = line
+				return strings.Join(lines, "\n") + "\n", nil
 			}
 		}
+		return replaceTable(path, old, "store", "[store]\n"+line+"\n")
 	}
-	return out
 }

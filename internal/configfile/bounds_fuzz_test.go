@@ -1,4 +1,4 @@
-package config
+package configfile
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 // FuzzTooDeep: a file the TOML decoder accepts, nested no deeper than
 // maxNesting, is never refused as too deep, whatever brackets and quotes its
 // strings (basic, literal, multi-line, escaped), keys and comments hold.
-// Run with go test -fuzz FuzzTooDeep ./config/.
+// Run with go test -fuzz FuzzTooDeep ./internal/configfile/.
 func FuzzTooDeep(f *testing.F) {
 	for _, s := range []string{
 		"a = \"\"\"x]]]\"\"\"\n",
