@@ -657,8 +657,9 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 // its plan (src.Plan); one whose client the provider rejected, an hour
 // after the rejection (rejectedRetry), or at once after an edit of the
 // configuration since; one after a renewal that gained nothing (see
-// noteGain), no sooner than noteGain said; and none sooner than the
-// engine would make it (src.RenewableAt).
+// noteGain), no sooner than noteGain said. The plan is never sooner than
+// the engine would renew (a second after the last renewal), so a renewal
+// due within that second is looked at once, as it ends, not every minWait.
 func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
 	plan = src.Plan(rec)
 	now, at, why := k.now(), plan.At, plan.Reason()
@@ -686,11 +687,6 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// back.
 	if held && at.Before(until) && until.Sub(now) <= noGainWait {
 		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
-	}
-	// The engine renews at most once a second: due sooner, the look is
-	// made once the second is over, not every minWait until then.
-	if floor := src.RenewableAt(rec); at.Before(floor) {
-		at, why = floor, "the last renewal was under a second ago, and renewals come once a second at most ("+why+")"
 	}
 	return plan, at, why
 }
