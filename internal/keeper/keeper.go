@@ -722,11 +722,13 @@ const noGainWait = time.Minute
 // issues tokens lasting a second (or expired as a slow answer arrives), had
 // the keeper renew as often as the engine allows, once a second, 60 a
 // minute where FreeAgent allows 15. Its next renewal waits noGainWait, or
-// until that token expires if sooner (see due), and the log says so once, until a renewal gains again. Without a
-// token file the access token is not what a renewal is for; nor is a
-// refresh token expiring within twice noGainWait held for it, which would
-// end the grant. A renewal the engine did not make (another process's
-// taken instead) is not judged.
+// until that token expires if sooner (see due), and the log says so once,
+// until a renewal gains again. Without a token file the access token is
+// not what a renewal is for; nor is a refresh token expiring within twice
+// noGainWait held for it, which would end the grant. A look that brought
+// no other tokens than was is not judged; another process's renewal,
+// taken in place of one of the keeper's own (see renewedNow), is, as
+// renewing again at once would gain nothing either.
 func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Record, at time.Time) {
 	if !renewedNow(was, rec) || k.tokenFile(env) == "" {
 		return
