@@ -139,3 +139,35 @@ func TestKeepAliveAheadRenewsNoSoonerThanItsTokensBear(t *testing.T) {
 		}
 	})
 }
+
+// TestKeepAlivePlanIsNoSoonerThanTheEnginesSecond: renewals nobody forced
+// come a second apart at the soonest, so a plan falling due within the
+// second after the last renewal (tokens lasting a second, renewed at half
+// their lifetime) is due as the second ends. It said half a second on,
+// and KeepAlive then served the tokens as they were: a keeper looked
+// again and again until the second was over.
+func TestKeepAlivePlanIsNoSoonerThanTheEnginesSecond(t *testing.T) {
+	ctx := context.Background()
+	for _, grant := range []string{freshtoken.GrantAuthorizationCode, freshtoken.GrantClientCredentials} {
+		t.Run(grant, func(t *testing.T) {
+			r := newRig(t, devprovider.Options{AccessTTL: time.Second})
+			r.settings.Grant, r.settings.KeepAccess = grant, true
+			src := r.source()
+			if grant == freshtoken.GrantAuthorizationCode {
+				src = r.loggedInSource()
+			}
+			if _, err := src.Renew(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rec := r.record()
+			floor := rec.RenewedAt.Add(time.Second)
+			if p := src.Plan(rec); !p.At.Equal(floor) {
+				t.Fatalf("tokens lasting a second, just renewed: planned %v after the renewal; want %v, as the engine's second ends", p.At.Sub(rec.RenewedAt), time.Second)
+			}
+			r.clock.Advance(time.Second)
+			if again, err := src.KeepAlive(ctx); err != nil || !again.RenewedAt.Equal(floor) {
+				t.Fatalf("kept alive at the plan: renewed at %v, %v; want renewed then", again.RenewedAt, err)
+			}
+		})
+	}
+}

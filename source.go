@@ -1786,16 +1786,30 @@ func (p KeepAlivePlan) Reason() string {
 // Plan says when the grant in r must next be renewed so that it
 // never lapses while unused, and why: a tenth of the refresh token's
 // lifetime (at most a day) before it expires, and as far ahead of
-// IdleLimit. Zero when nothing can be planned: no tokens, another client's
+// IdleLimit; never sooner than a second after the last renewal, as
+// renewals nobody forced never come more often (KeepAlive sooner serves r
+// as it is). Zero when nothing can be planned: no tokens, another client's
 // or a grant that has ended; At is zero too for a refresh token whose
 // expiry renewing did not extend, whose expiry is still in Lapses.
-func (s *Source) Plan(r *store.Record) (p KeepAlivePlan) {
+func (s *Source) Plan(r *store.Record) KeepAlivePlan {
 	if s.unmade() {
 		return KeepAlivePlan{}
 	}
+	var p KeepAlivePlan
 	if s.set.Grant == GrantClientCredentials {
-		return s.planFetch(r)
+		p = s.planFetch(r)
+	} else {
+		p = s.planRenewal(r)
 	}
+	if floor := s.renewableAt(r); !p.At.IsZero() && p.At.Before(floor) {
+		p.At = floor
+	}
+	return p
+}
+
+// planRenewal is Plan for grants renewed with a refresh token, before the
+// floor of a second after the last renewal.
+func (s *Source) planRenewal(r *store.Record) (p KeepAlivePlan) {
 	if r == nil || r.RefreshToken == "" || s.CheckGrant(r) != nil || grantEnded(r) {
 		return KeepAlivePlan{}
 	}
@@ -1890,13 +1904,13 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 	return p
 }
 
-// RenewableAt is when a renewal of r that nobody forced may next be made:
+// renewableAt is when a renewal of r that nobody forced may next be made:
 // a second after its last renewal, as renewals never come more often;
 // zero when nothing holds it back so (no access token stored, a grant
 // ended, a renewal stored by a clock ahead of this one). A renewal asked
 // for sooner serves r as it is.
-func (s *Source) RenewableAt(r *store.Record) time.Time {
-	if s.unmade() || r == nil || r.AccessToken == "" || grantEnded(r) || r.RenewedAt.IsZero() || r.RenewedAt.After(s.now()) {
+func (s *Source) renewableAt(r *store.Record) time.Time {
+	if r == nil || r.AccessToken == "" || grantEnded(r) || r.RenewedAt.IsZero() || r.RenewedAt.After(s.now()) {
 		return time.Time{}
 	}
 	return r.RenewedAt.Add(minRenewalGap)
@@ -2531,7 +2545,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	}
 	// Renewals for expiry come at most once a second, whatever lifetimes
 	// the provider gives; a 401 is answered by the rule above instead.
-	if !force && rejected == "" && s.now().Before(s.RenewableAt(r)) {
+	if !force && rejected == "" && s.now().Before(s.renewableAt(r)) {
 		s.log.Debug("the token was renewed under a second ago; using it rather than renewing again", "renewed", r.RenewedAt.Format(logTime))
 		s.remember(r)
 		return r, nil

@@ -101,9 +101,6 @@ func TestUnmadeSourceSaysToUseNew(t *testing.T) {
 			if p := src.Plan(&store.Record{RefreshToken: "r"}); p != (freshtoken.KeepAlivePlan{}) {
 				t.Errorf("Plan: %+v; want nothing planned", p)
 			}
-			if at := src.RenewableAt(&store.Record{AccessToken: "a", RenewedAt: time.Now()}); !at.IsZero() {
-				t.Errorf("RenewableAt: %v; want zero", at)
-			}
 			src.NoteClientRejected(ctx, "rejected")
 			if s := src.String(); !strings.HasPrefix(s, "freshtoken.Source(") {
 				t.Errorf("String: %q", s)

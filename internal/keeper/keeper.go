@@ -75,31 +75,11 @@ type Keeper struct {
 	// the notice ends.
 	CheckStore func(ctx context.Context, env string) error
 
-	mu      sync.Mutex         // guards the maps below, which each environment's watch uses
-	failing map[string]failure // since when, and why, renewals of each environment fail
-	wrote   map[string]string  // what the keeper last wrote to each token file
-	// paths are the token file the keeper last wrote for each environment.
-	paths map[string]string
-	// unnamed are the environments whose last look found no token file
-	// named (see keep).
-	unnamed map[string]bool
-	// unwritten is since when, and why, each environment's token file
-	// cannot be written.
-	unwritten map[string]failure
-	// rejected is when and why the provider rejected the client of each
-	// environment that has no record to note it in (client credentials
-	// never had).
-	rejected map[string]*store.Problem
-	// rejectedWith is the settings (Settings) each environment's client
-	// was rejected with, as first seen after the rejection noted at.
-	rejectedWith map[string]settingsAt
-	// storeChecked is what CheckStore last answered for each
-	// environment.
-	storeChecked map[string]storeCheck
-	// held is the record the keeper last read or renewed for each
-	// environment, kept to put back in a store that lost it (a Redis
-	// restarted without persistence; see freshtoken.Source.Restore).
-	held map[string]*store.Record
+	mu sync.Mutex // guards what follows, which each environment's watch uses
+	// envs is what the keeper remembers of each environment (see
+	// envState).
+	envs  map[string]*envState
+	wrote map[string]string // what the keeper last wrote to each token file
 	// beforeLock and beforeWrite, if set, are called as a token file is
 	// about to be written: before its lock is taken, and under it once the
 	// store is read again, just before the write. Tests put a log-out
@@ -107,8 +87,7 @@ type Keeper struct {
 	beforeLock, beforeWrite func()
 	// unremoved is, for each token file that could not be removed once
 	// its tokens were not to be used, the failure last warned of (see
-	// removeTokenFile),
-	// until a live grant's token is to be written there.
+	// removeTokenFile), until a live grant's token is to be written there.
 	unremoved map[string]string
 	// lockHeld holds each token file whose lock was found held past
 	// tokenFileLockWait, warned of once, until the lock is taken again.
@@ -116,19 +95,58 @@ type Keeper struct {
 	// litterLooked is when the keeper last looked for litter beside each
 	// token file (see clearLitter).
 	litterLooked map[string]time.Time
-	// noGain is, for each environment whose last renewal gained nothing
-	// (see noteGain), when its next renewal may be made.
-	noGain map[string]time.Time
-	// hurried holds each environment whose last renewal was followed by
-	// the next within hurriedWithin (see notePace).
-	hurried map[string]bool
-	// sources is the Source each environment's looks use while its
-	// Settings are unchanged (see source).
-	sources map[string]openedSource
 	// paced is, for each token endpoint, when the keeper last began a
 	// renewal of each environment it serves, and which wait their turn
 	// (see turn).
 	paced map[string]*pace
+}
+
+// envState is what the keeper remembers of one environment from one look
+// to the next, guarded by Keeper.mu: forget drops it whole, as the
+// environment is taken out of the configuration.
+type envState struct {
+	// failing is since when, and why, its renewals fail; nil while they
+	// work.
+	failing *failure
+	// unwritten is since when, and why, its token file cannot be written;
+	// nil while it can.
+	unwritten *failure
+	// path is the token file the keeper last wrote for it; "" for none.
+	path string
+	// unnamed says its last look found no token file named (see
+	// keepTokenFile).
+	unnamed bool
+	// rejected is when and why the provider rejected its client, when it
+	// has no record to note it in (client credentials never had).
+	rejected *store.Problem
+	// rejectedWith is the settings (Settings) its client was rejected
+	// with, as first seen after the rejection noted at.
+	rejectedWith *settingsAt
+	// storeChecked is what CheckStore last answered of its store.
+	storeChecked *storeCheck
+	// held is the record the keeper last read or renewed, kept to put
+	// back in a store that lost it (a Redis restarted without
+	// persistence; see freshtoken.Source.Restore).
+	held *store.Record
+	// noGain is, after a renewal that gained nothing (see noteGain), when
+	// its next renewal may be made; zero for none.
+	noGain time.Time
+	// hurried says its last renewal was followed by the next within
+	// hurriedWithin (see notePace).
+	hurried bool
+	// source is the Source its looks use while its Settings are unchanged
+	// (see source).
+	source *openedSource
+}
+
+// state is env's envState, made when first asked. The caller holds k.mu.
+func (k *Keeper) state(env string) *envState {
+	e := k.envs[env]
+	if e == nil {
+		e = &envState{}
+		put(&k.envs, env, e)
+	}
+	return e
 }
 
 // openedSource is a Source as opened, with the Settings it was opened with.
@@ -354,16 +372,7 @@ func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
 func (k *Keeper) forget(env string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	delete(k.failing, env)
-	delete(k.unwritten, env)
-	delete(k.unnamed, env)
-	delete(k.rejected, env)
-	delete(k.rejectedWith, env)
-	delete(k.storeChecked, env)
-	delete(k.held, env)
-	delete(k.sources, env)
-	delete(k.noGain, env)
-	delete(k.hurried, env)
+	delete(k.envs, env)
 	for _, p := range k.paced {
 		delete(p.began, env)
 		p.leave(env)
@@ -425,7 +434,14 @@ func (k *Keeper) readClocks(env string) clockReading {
 	wall, timers := k.now().Round(0), time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return clockReading{env: env, wall: wall, timers: timers, failing: k.failing[env].since, unwritten: k.unwritten[env].since}
+	r := clockReading{env: env, wall: wall, timers: timers}
+	if e := k.state(env); e.failing != nil {
+		r.failing = e.failing.since
+	}
+	if e := k.state(env); e.unwritten != nil {
+		r.unwritten = e.unwritten.since
+	}
+	return r
 }
 
 // slept takes the time the wall clock ran ahead of the timers since r was
@@ -444,13 +460,13 @@ func (k *Keeper) slept(r clockReading) {
 	k.Logger.Debug("keeper: the wall clock moved apart from the keeper's timers (the machine slept, or the clock was set); that time is not counted as failing", "env", r.env, "ahead", ahead.Round(time.Second))
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	e := k.state(r.env)
 	for _, going := range []struct {
-		m     map[string]failure
+		f     *failure
 		since time.Time
-	}{{k.failing, r.failing}, {k.unwritten, r.unwritten}} {
-		if f, ok := going.m[r.env]; ok && f.since.Equal(going.since) {
-			f.asleep += ahead
-			going.m[r.env] = f
+	}{{e.failing, r.failing}, {e.unwritten, r.unwritten}} {
+		if going.f != nil && going.f.since.Equal(going.since) {
+			going.f.asleep += ahead
 		}
 	}
 }
@@ -556,8 +572,9 @@ func (k *Keeper) keepTokenFile(ctx context.Context, env string, settings any, sr
 		// configuration read as an editor saves it may name none.
 		path := k.TokenFile(env)
 		k.mu.Lock()
-		again := k.unnamed[env]
-		put(&k.unnamed, env, path == "")
+		e := k.state(env)
+		again := e.unnamed
+		e.unnamed = path == ""
 		k.mu.Unlock()
 		if path != "" || again {
 			k.leaveTokenFile(env, path)
@@ -657,8 +674,9 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 // its plan (src.Plan); one whose client the provider rejected, an hour
 // after the rejection (rejectedRetry), or at once after an edit of the
 // configuration since; one after a renewal that gained nothing (see
-// noteGain), no sooner than noteGain said; and none sooner than the
-// engine would make it (src.RenewableAt).
+// noteGain), no sooner than noteGain said. The plan is never sooner than
+// the engine would renew (a second after the last renewal), so a renewal
+// due within that second is looked at once, as it ends, not every minWait.
 func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
 	plan = src.Plan(rec)
 	now, at, why := k.now(), plan.At, plan.Reason()
@@ -680,17 +698,12 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 		}
 	}
 	k.mu.Lock()
-	until, held := k.noGain[env]
+	until := k.state(env).noGain
 	k.mu.Unlock()
 	// One further ahead than the wait was noted before the clock was set
 	// back.
-	if held && at.Before(until) && until.Sub(now) <= noGainWait {
+	if !until.IsZero() && at.Before(until) && until.Sub(now) <= noGainWait {
 		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
-	}
-	// The engine renews at most once a second: due sooner, the look is
-	// made once the second is over, not every minWait until then.
-	if floor := src.RenewableAt(rec); at.Before(floor) {
-		at, why = floor, "the last renewal was under a second ago, and renewals come once a second at most ("+why+")"
 	}
 	return plan, at, why
 }
@@ -709,11 +722,13 @@ const noGainWait = time.Minute
 // issues tokens lasting a second (or expired as a slow answer arrives), had
 // the keeper renew as often as the engine allows, once a second, 60 a
 // minute where FreeAgent allows 15. Its next renewal waits noGainWait, or
-// until that token expires if sooner (see due), and the log says so once, until a renewal gains again. Without a
-// token file the access token is not what a renewal is for; nor is a
-// refresh token expiring within twice noGainWait held for it, which would
-// end the grant. A renewal the engine did not make (another process's
-// taken instead) is not judged.
+// until that token expires if sooner (see due), and the log says so once,
+// until a renewal gains again. Without a token file the access token is
+// not what a renewal is for; nor is a refresh token expiring within twice
+// noGainWait held for it, which would end the grant. A look that brought
+// no other tokens than was is not judged; another process's renewal,
+// taken in place of one of the keeper's own (see renewedNow), is, as
+// renewing again at once would gain nothing either.
 func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Record, at time.Time) {
 	if !renewedNow(was, rec) || k.tokenFile(env) == "" {
 		return
@@ -724,8 +739,9 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 		at.IsZero() || !at.Before(until) || !rec.RefreshExpiry.IsZero() && rec.RefreshExpiry.Before(until.Add(noGainWait))
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	e := k.state(env)
 	if gained {
-		delete(k.noGain, env)
+		e.noGain = time.Time{}
 		return
 	}
 	// A cached token handed back is renewed as it expires, when the
@@ -734,8 +750,8 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 	if rec.Expiry.Sub(now) > time.Second && rec.Expiry.Before(until) {
 		until = rec.Expiry
 	}
-	_, told := k.noGain[env]
-	put(&k.noGain, env, until)
+	told := !e.noGain.IsZero()
+	e.noGain = until
 	level := slog.LevelWarn
 	if told {
 		level = slog.LevelDebug
@@ -775,10 +791,10 @@ func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Recor
 	}
 	now := k.now()
 	k.mu.Lock()
-	_, held := k.noGain[env]
-	told := k.hurried[env]
-	hurried := !held && !at.IsZero() && at.Sub(now) < hurriedWithin
-	put(&k.hurried, env, hurried)
+	e := k.state(env)
+	told := e.hurried
+	hurried := e.noGain.IsZero() && !at.IsZero() && at.Sub(now) < hurriedWithin
+	e.hurried = hurried
 	k.mu.Unlock()
 	if !hurried || told {
 		return
@@ -838,9 +854,9 @@ func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, lo
 // Settings, or settings that cannot be read, each look opens its own.
 func (k *Keeper) source(ctx context.Context, env string, settings any) (*freshtoken.Source, error) {
 	k.mu.Lock()
-	o, ok := k.sources[env]
+	o := k.state(env).source
 	k.mu.Unlock()
-	if ok && settings != nil && reflect.DeepEqual(o.settings, settings) {
+	if o != nil && settings != nil && reflect.DeepEqual(o.settings, settings) {
 		return o.src, nil
 	}
 	return k.open(ctx, env, settings)
@@ -853,10 +869,10 @@ func (k *Keeper) open(ctx context.Context, env string, settings any) (*freshtoke
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if err != nil || settings == nil {
-		delete(k.sources, env)
+		k.state(env).source = nil
 		return src, err
 	}
-	put(&k.sources, env, openedSource{src: src, settings: settings})
+	k.state(env).source = &openedSource{src: src, settings: settings}
 	return src, nil
 }
 
@@ -913,7 +929,7 @@ func (k *Keeper) afterFailure(env string, rec *store.Record, err error, look tim
 // deleted), the record returned being nil.
 func (k *Keeper) restore(ctx context.Context, env string, src *freshtoken.Source, rec *store.Record) (_ *store.Record, pending bool) {
 	k.mu.Lock()
-	held := k.held[env]
+	held := k.state(env).held
 	k.mu.Unlock()
 	if rec != nil && held != nil && store.LaterCopy(held, rec) {
 		// An older copy of the log-in the keeper holds, put back by a
@@ -965,14 +981,11 @@ const putBackWait = time.Second
 func (k *Keeper) hold(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if rec == nil {
-		delete(k.held, env)
+	e := k.state(env)
+	if held := e.held; rec != nil && held != nil && store.LaterCopy(held, rec) {
 		return
 	}
-	if held := k.held[env]; held != nil && store.LaterCopy(held, rec) {
-		return
-	}
-	put(&k.held, env, rec)
+	e.held = rec
 }
 
 // checkStore asks whether env's store (src's) is fit for its renewals
@@ -985,9 +998,14 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 		return
 	}
 	where, now := src.Location(), k.now()
+	var last storeCheck
 	k.mu.Lock()
-	last, checked := k.storeChecked[env]
+	c := k.state(env).storeChecked
 	k.mu.Unlock()
+	checked := c != nil
+	if checked {
+		last = *c
+	}
 	// A check "at" a time ahead was made before the clock was set back.
 	if checked && last.where == where && now.Sub(last.at) < storeRecheck && !last.at.After(now) {
 		return
@@ -997,7 +1015,7 @@ func (k *Keeper) checkStore(ctx context.Context, env string, src *freshtoken.Sou
 		return
 	}
 	k.mu.Lock()
-	put(&k.storeChecked, env, storeCheck{where: where, at: now, err: err})
+	k.state(env).storeChecked = &storeCheck{where: where, at: now, err: err}
 	k.mu.Unlock()
 	was := checked && last.where == where
 	switch {
@@ -1018,7 +1036,7 @@ func (k *Keeper) unfitStore(env string, src *freshtoken.Source) error {
 	where := src.Location()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if c := k.storeChecked[env]; c.where == where {
+	if c := k.state(env).storeChecked; c != nil && c.where == where {
 		return c.err
 	}
 	return nil

@@ -93,10 +93,10 @@ func TestEachEventIsTold(t *testing.T) {
 		}, notify.GrantEnded, "dev: the access token expired, and the provider issued no refresh token to renew it; run `freshtoken login -e dev`"},
 		{"renewals failing for 15 minutes", func(r *store.Record) {
 			r.IssuedAt = now.Add(-20 * time.Minute)
-			k.failing = map[string]failure{"dev": {since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true, issued: now.Add(-20 * time.Minute)}}
+			k.state("dev").failing = &failure{since: now.Add(-16 * time.Minute), err: freshtoken.ErrUnreachable, renewing: true, issued: now.Add(-20 * time.Minute)}
 		}, notify.Unreachable, "renewals have failed to reach the provider since " + now.Add(-16*time.Minute).Local().Format(noticeTime)},
 		{"grant ended, the configuration named by --config", func(r *store.Record) {
-			k.failing = nil
+			k.state("dev").failing = nil
 			k.Suggesting = func(msg string) string {
 				return strings.ReplaceAll(msg, "`freshtoken ", "`freshtoken --config b.toml ")
 			}

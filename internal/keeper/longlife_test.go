@@ -284,7 +284,7 @@ func TestALookAtAnEnvironmentTakenOutWarnsNothing(t *testing.T) {
 	edit(machine) // old taken out
 	k.keep(context.Background(), "old", time.Minute)
 	k.mu.Lock()
-	_, failing := k.failing["old"]
+	failing := k.state("old").failing != nil
 	k.mu.Unlock()
 	if log.Len() != 0 || failing {
 		t.Fatalf("a look at an environment taken out logged %q, failing noted: %v; want neither", log.String(), failing)

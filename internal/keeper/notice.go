@@ -25,43 +25,54 @@ import (
 // nil). The provider ending the grant or rejecting the client is noted in
 // the record, and told as such first.
 func (k *Keeper) noteFailure(env string, err error, rec *store.Record) {
-	k.note(&k.failing, env, err, rec != nil)
-	if err == nil {
-		return
-	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	f := k.failing[env]
+	e := k.state(env)
+	e.failing = k.noted(e.failing, err, rec != nil)
+	if e.failing == nil {
+		return
+	}
 	if rec != nil {
-		f.issued = rec.IssuedAt
+		e.failing.issued = rec.IssuedAt
 	}
 	if lost := tokenerr.LostIn(err); lost != "" {
-		f.lost = lost
+		e.failing.lost = lost
 	}
-	k.failing[env] = f
 }
 
 // noteWrite remembers since when, and why, env's token file cannot be
 // written (err), and forgets it when it was, or needs not be (err nil).
 func (k *Keeper) noteWrite(env string, err error) {
-	k.note(&k.unwritten, env, err, false)
-}
-
-// note records in *m env's failure err, which began now unless it goes
-// on, or forgets it when err is nil.
-func (k *Keeper) note(m *map[string]failure, env string, err error, renewing bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	e := k.state(env)
+	e.unwritten = k.noted(e.unwritten, err, false)
+}
+
+// noted is the failure f (nil for none) going on with err, or one that
+// began now; nil when err is nil, as it ended. The caller holds k.mu.
+func (k *Keeper) noted(f *failure, err error, renewing bool) *failure {
 	if err == nil {
-		delete(*m, env)
-		return
+		return nil
 	}
-	f, ok := (*m)[env]
-	if !ok || f.since.After(k.now()) { // a failure "since" the future: the clock was set back
-		f.since, f.asleep = k.now(), 0
+	var n failure
+	if f != nil {
+		n = *f
 	}
-	f.err, f.renewing = err, renewing
-	put(m, env, f)
+	if f == nil || n.since.After(k.now()) { // a failure "since" the future: the clock was set back
+		n.since, n.asleep = k.now(), 0
+	}
+	n.err, n.renewing = err, renewing
+	return &n
+}
+
+// unwrittenErr is why env's token file cannot be written, nil while it
+// can. The caller holds k.mu.
+func (k *Keeper) unwrittenErr(env string) error {
+	if f := k.state(env).unwritten; f != nil {
+		return f.err
+	}
+	return nil
 }
 
 // noteRejected remembers err if it is the provider rejecting env's client
@@ -69,16 +80,16 @@ func (k *Keeper) note(m *map[string]failure, env string, err error, renewing boo
 func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	e := k.state(env)
 	switch {
 	case err == nil:
-		delete(k.rejected, env)
-		delete(k.rejectedWith, env)
+		e.rejected, e.rejectedWith = nil, nil
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
 		kind := store.ProblemClientRejected
 		if errors.Is(err, tokenerr.ErrOwnRefusal) {
 			kind = store.ProblemRefused
 		}
-		put(&k.rejected, env, &store.Problem{Kind: kind, Message: err.Error(), At: k.now()})
+		e.rejected = &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
 	}
 }
 
@@ -91,8 +102,8 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 func (k *Keeper) noteRead(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if f, ok := k.failing[env]; ok && (!f.renewing || rec != nil && !rec.IssuedAt.Equal(f.issued)) {
-		delete(k.failing, env)
+	if e := k.state(env); e.failing != nil && (!e.failing.renewing || rec != nil && !rec.IssuedAt.Equal(e.failing.issued)) {
+		e.failing = nil
 	}
 }
 
@@ -105,7 +116,7 @@ func (k *Keeper) rejection(env string, rec *store.Record) *store.Problem {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.rejected[env]
+	return k.state(env).rejected
 }
 
 // refusal is the provider's refusal of a renewal that rec notes (the
@@ -163,10 +174,11 @@ func (k *Keeper) rejectedAt(env string, p *store.Problem, settings any, again bo
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if w, ok := k.rejectedWith[env]; ok && w.at.Equal(p.At) && !again {
+	e := k.state(env)
+	if w := e.rejectedWith; w != nil && w.at.Equal(p.At) && !again {
 		return
 	}
-	put(&k.rejectedWith, env, settingsAt{at: p.At, settings: settings})
+	e.rejectedWith = &settingsAt{at: p.At, settings: settings}
 }
 
 // editedSince reports whether env's settings now differ from those its
@@ -180,8 +192,8 @@ func (k *Keeper) editedSince(env string, p *store.Problem, now any) bool {
 	k.rejectedAt(env, p, now, false)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	was := k.rejectedWith[env].settings
-	return was != nil && !reflect.DeepEqual(was, now)
+	w := k.state(env).rejectedWith
+	return w != nil && w.settings != nil && !reflect.DeepEqual(w.settings, now)
 }
 
 // noticeTime is how a notice writes a time.
@@ -210,10 +222,16 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	}
 	login := fmt.Sprintf("; run `freshtoken login -e %s`", env)
 	ours := rec != nil && src.CheckGrant(rec) == nil
+	var failing, unwritten failure
 	k.mu.Lock()
-	failing, failed := k.failing[env]
-	unwritten, unwrote := k.unwritten[env]
-	rejected := k.rejected[env]
+	e := k.state(env)
+	failed, unwrote, rejected := e.failing != nil, e.unwritten != nil, e.rejected
+	if failed {
+		failing = *e.failing
+	}
+	if unwrote {
+		unwritten = *e.unwritten
+	}
 	k.mu.Unlock()
 	unfit := k.unfitStore(env, src)
 	var keptBy *keptElsewhereError

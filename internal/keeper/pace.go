@@ -223,7 +223,7 @@ func (k *Keeper) pullable(env string, plan freshtoken.KeepAlivePlan, at time.Tim
 		return 0
 	}
 	k.mu.Lock()
-	_, failing := k.failing[env]
+	failing := k.state(env).failing != nil
 	k.mu.Unlock()
 	if failing {
 		return 0

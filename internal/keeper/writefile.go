@@ -137,17 +137,17 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 		// Warned when it starts or its reason changes, not at every look
 		// (a line a minute in the journal for as long as a disk was full).
 		k.mu.Lock()
-		was, failing := k.unwritten[env]
+		was := k.unwrittenErr(env)
 		k.mu.Unlock()
 		k.noteWrite(env, err)
-		if !failing || was.err.Error() != err.Error() {
+		if was == nil || was.Error() != err.Error() {
 			k.Logger.Warn("keeper: cannot write the token file", "env", env, "path", path, "error", err.Error())
 		}
 		return
 	}
 	if shared {
 		k.mu.Lock()
-		again := errors.Is(k.unwritten[env].err, errSharedTokenFile)
+		again := errors.Is(k.unwrittenErr(env), errSharedTokenFile)
 		k.mu.Unlock()
 		if !again {
 			k.Logger.Warn("keeper: the token file held another token than the one this freshtoken wrote there: something else writes it too, such as a freshtoken with another configuration naming the same token_file, so its readers may get that one's token; it is written again, but give each a token_file of its own", "env", env, "path", path)
@@ -185,7 +185,7 @@ func (k *Keeper) keeps(env, path, content string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	put(&k.wrote, path, content)
-	put(&k.paths, env, path)
+	k.state(env).path = path
 }
 
 // liveTokens reports whether stored, src's record, holds an access token
@@ -208,7 +208,7 @@ func (k *Keeper) keptForAnother(env, path string, by, other Owner) {
 	err := &keptElsewhereError{other: other}
 	k.mu.Lock()
 	var was *keptElsewhereError
-	again := errors.As(k.unwritten[env].err, &was) && was.other == other
+	again := errors.As(k.unwrittenErr(env), &was) && was.other == other
 	k.mu.Unlock()
 	k.noteWrite(env, err)
 	if !again {
@@ -297,13 +297,14 @@ func (k *Keeper) writtenByAnother(path, content string) bool {
 func (k *Keeper) leaveTokenFile(env, path string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	old, ok := k.paths[env]
-	if !ok || old == path {
+	e := k.state(env)
+	old := e.path
+	if old == "" || old == path {
 		return
 	}
-	delete(k.paths, env)
-	for _, p := range k.paths {
-		if p == old {
+	e.path = ""
+	for _, other := range k.envs {
+		if other.path == old {
 			return
 		}
 	}
@@ -394,7 +395,7 @@ func (k *Keeper) removeTokenFile(env string, why removal, rec *store.Record) {
 	forgetNote(k.Ledger, path)
 	delete(k.unremoved, path)
 	delete(k.wrote, path)
-	delete(k.paths, env)
+	k.state(env).path = ""
 	switch why {
 	case anotherClients:
 		k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
