@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -171,6 +172,45 @@ func TestLockTakenAfterItsTryFailedIsReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	unlock()
+}
+
+// TestLockCheckedAfterItsReleaseFailedIsReleased: a check of the renewal
+// lock (HoldsLock, before a token request) that Redis leaves unanswered
+// (paused) fails, and so does the unlock's release, sent on a new
+// connection Redis has not greeted; once Redis runs again, it runs the
+// check, which waited on a connection the client closed: it gave the lock
+// a whole life again and set the holder's in-flight mark, which stood
+// until they expired (every renewer waiting 15 s at the defaults, the
+// mark's takeover included). Now a release left unanswered gives its
+// holder up as a try does, and both are cleared as soon as Redis answers.
+func TestLockCheckedAfterItsReleaseFailedIsReleased(t *testing.T) {
+	srv := redistest.Start(t)
+	s := opened(t, srv.URL+"?read_timeout=200ms&max_retries=-1")
+	s.LockTTL, s.InFlightTTL = time.Hour, time.Hour // only a release frees them within the test
+	ended := make(chan redis.Cmder, 100)
+	redisstore.AddHook(s, scriptsEnded(ended))
+	unlock := lock(t, s)
+	for len(ended) > 0 {
+		<-ended
+	}
+	ran := srv.Monitor(t)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	if _, err := s.HoldsLock(context.Background(), "sandbox"); err == nil {
+		t.Fatal("a lock checked at a paused Redis")
+	}
+	testenv.Receive(t, "the check", ended)
+	unlock()
+	testenv.Receive(t, "the release", ended)
+	srv.Resume(t)
+	hour := fmt.Sprint(time.Hour.Milliseconds())
+	for line := ""; !strings.Contains(line, `"`+hour+`" "`+hour+`"`); { // the check's lives of the lock and the mark
+		line = testenv.Receive(t, "the check run once Redis runs again", ran)
+	}
+	testenv.WaitFor(t, "the lock and the in-flight mark cleared", func() bool {
+		return srv.Get(t, "freshtoken:sandbox:lock") == "" && srv.Get(t, "freshtoken:sandbox:renewing") == ""
+	})
+	lock(t, s)()
 }
 
 // scriptsEnded sends each script the Store runs to ended once it ends.
