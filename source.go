@@ -233,9 +233,11 @@ type Options struct {
 	// until it is stored), Sending is told of it with Renewal.Storing set,
 	// and its function called then: the tokens are in hand, no longer
 	// awaited. It may return nil, when it has nothing to do then. A panic
-	// in the function it returns is recovered and logged as an error: it
-	// is called amid the storing of tokens the provider rotated, and with
-	// other such functions, none of which it may stop.
+	// in the function it returns, or in Sending told of tokens in hand
+	// (Renewal.Storing or Renewal.Unsaved), is recovered and logged as an
+	// error: each is called amid the storing of tokens the provider
+	// rotated, and with other such functions, none of which it may stop. A
+	// panic in Sending told of a request not yet sent reaches the caller.
 	Sending func(Renewal) (stored func())
 	// Locking, if set, is called before the Source takes its store's
 	// renewal lock, which it may have to wait for while another process
@@ -687,21 +689,17 @@ func New(s Settings, o Options) (*Source, error) {
 	}
 	src.sending = func(r Renewal) func() {
 		var stored func()
-		if o.Sending != nil {
+		switch {
+		case o.Sending == nil:
+		case r.Storing || r.Unsaved: // tokens in hand, which nothing may keep from the store
+			src.unpanicked("Options.Sending", func() { stored = o.Sending(r) })
+		default: // nothing sent yet: the caller may be told
 			stored = o.Sending(r)
 		}
 		if stored == nil {
 			return func() {} // nothing to tell, as from a program that only logs
 		}
-		return func() {
-			defer func() {
-				if v := recover(); v != nil {
-					src.log.Error("the function Options.Sending returned panicked (a bug in the program); the renewal and the program's other such functions go on",
-						"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				}
-			}()
-			stored()
-		}
+		return func() { src.unpanicked("the function Options.Sending returned", stored) }
 	}
 	redact.Register(s.ClientSecret)
 	redact.RegisterURLs(s.APIURL, s.AuthURL, s.TokenURL, s.RevocationURL, s.DeviceAuthURL, s.Issuer)
@@ -3149,4 +3147,18 @@ func storeError(env string, err error, msg string) *Error {
 		}
 	}
 	return &Error{Env: env, Kind: err, Msg: msg}
+}
+
+// unpanicked calls f, a program's function (named what), and logs a panic
+// in it as an error, with its stack, rather than let it unwind the engine:
+// f is called amid the storing of tokens the provider has sent, and beside
+// the program's other such functions, none of which it may stop.
+func (s *Source) unpanicked(what string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error(what+" panicked (a bug in the program); the renewal and the program's other such functions go on",
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		}
+	}()
+	f()
 }

@@ -2789,3 +2789,57 @@ func TestPanicInSendingsFunctionStopsNothing(t *testing.T) {
 		t.Fatalf("the renewal after the kept answer was saved: %v", err)
 	}
 }
+
+// TestPanicInSendingOnceAnsweredStopsNothing: a panic in a program's
+// Options.Sending itself (a bug of the program's), told of an answer in
+// hand (Renewal.Storing) or of one the store refused (Renewal.Unsaved), is
+// logged as an error and stops neither the storing nor the keeping of the
+// answer: Sending is called then after the provider rotated the refresh
+// token, and the panic unwound the engine before the answer was stored or
+// kept for saving later, the renewal's caller panicked, and the only copy
+// of the new refresh token was lost (the next renewal spent the old one,
+// and the provider ended the grant).
+func TestPanicInSendingOnceAnsweredStopsNothing(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refused=%v", refused), func(t *testing.T) {
+			testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+			r, _ := loggedIn(t)
+			own := &ownStore{Store: r.store}
+			logs := testenv.NewOutput()
+			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: own, Clock: r.clock.Now,
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
+				Sending: func(rn freshtoken.Renewal) func() {
+					if rn.Storing || rn.Unsaved {
+						panic("a bug in the program's Sending")
+					}
+					return nil
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			own.broken.Store(refused)
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Fatalf("the renewal's caller panicked: %v", v)
+					}
+				}()
+				_, err := src.Renew(context.Background())
+				if refused != (err != nil) {
+					t.Fatalf("a renewal, its answer refused %v: %v", refused, err)
+				}
+			}()
+			own.broken.Store(false)
+			testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
+			if !strings.Contains(logs.String(), "a bug in the program's Sending") {
+				t.Errorf("the panic was not logged:\n%s", logs)
+			}
+			if _, err := src.Renew(context.Background()); err != nil {
+				t.Fatalf("the renewal after: %v", err)
+			}
+			if st := r.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 {
+				t.Fatalf("provider saw %+v; want two renewals, each with the refresh token the one before rotated in", st)
+			}
+		})
+	}
+}

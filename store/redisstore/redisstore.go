@@ -1473,10 +1473,11 @@ return held`)
 if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`)
 	// giveUp sets, for each holder ARGV[i] (i > 1), its given-up mark
-	// KEYS[i] for ARGV[1] ms, and releases the lock KEYS[1] if that holder
-	// holds it.
-	giveUp = newGuarded(`for i = 2, #KEYS do
-  redis.call("SET", KEYS[i], "1", "PX", ARGV[1])
+	// KEYS[i+1] for ARGV[1] ms, and, as release does, lets go of the lock
+	// KEYS[1] and clears the in-flight mark KEYS[2] if that holder holds them.
+	giveUp = newGuarded(`for i = 2, #ARGV do
+  redis.call("SET", KEYS[i + 1], "1", "PX", ARGV[1])
+  if redis.call("GET", KEYS[2]) == ARGV[i] then redis.call("DEL", KEYS[2]) end
   if redis.call("GET", KEYS[1]) == ARGV[i] then redis.call("DEL", KEYS[1]) end
 end
 return 0`)
@@ -1836,12 +1837,12 @@ func (s *Store) HoldsLockAt(ctx context.Context, env string, other store.Store) 
 	return err == nil && v == holder
 }
 
-// abandon gives up at Redis the tries holder made at env's lock that
-// failed unanswered (see giveUp): Redis may run such a try after any
-// release sent in its place (a paused Redis runs, once resumed, what
-// waited on a connection the client closed, and a release's connection may
-// be a new one it has not greeted yet), and its lock then stood until it
-// expired, every renewer waiting for it.
+// abandon gives up at Redis the calls holder made at env's lock that
+// failed unanswered, a try at it or its release (see giveUp): Redis may
+// run such a call after any release sent in its place (a paused Redis
+// runs, once resumed, what waited on a connection the client closed, and a
+// release's connection may be a new one it has not greeted yet), and the
+// lock then stood until it expired, every renewer waiting for it.
 func (s *Store) abandon(env, holder string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -1856,8 +1857,9 @@ func (s *Store) abandon(env, holder string) {
 
 // giveUp sets at Redis, for each holder abandoned for env, a mark that
 // keeps its tries from taking the lock for the lock's life, and releases
-// the lock if one took it, in one step: whichever Redis runs first, a
-// try waiting there takes no lock, or has its lock released at once. It
+// the lock (and its in-flight mark) if the holder holds it, in one step:
+// whichever Redis runs first, a try waiting there takes no lock, or has
+// its lock released at once, and a check (HoldsLock) finds none to extend. It
 // sends that step again, every markGap, until Redis answers it, or the
 // Store is closed.
 func (s *Store) giveUp(env string) {
@@ -1866,7 +1868,7 @@ func (s *Store) giveUp(env string) {
 		s.mu.Lock()
 		holders := slices.Clone(s.abandoned[env])
 		s.mu.Unlock()
-		keys := []string{lockKey(env)}
+		keys := []string{lockKey(env), markKey(env)}
 		args := []any{ttl.Milliseconds()}
 		for _, h := range holders {
 			keys = append(keys, givenUpKey(env, h))
@@ -1891,11 +1893,18 @@ func (s *Store) giveUp(env string) {
 
 // release lets go of env's lock, and clears its in-flight mark, if holder
 // still holds them: a renewal that ends without an answer to save (an
-// error, none, one given up) leaves no mark to hold others back.
+// error, none, one given up) leaves no mark to hold others back. A release
+// Redis leaves unanswered gives holder up (see abandon): it may not have
+// reached Redis (a new connection Redis had not greeted), and a call of
+// holder's that Redis runs after it (HoldsLock's, given up unanswered)
+// would give the lock a whole life again, and set the in-flight mark.
 func (s *Store) release(env, holder string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.script(release).Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder)
+	err := s.script(release).Run(ctx, s.client, []string{lockKey(env), markKey(env)}, holder).Err()
+	if !answered(err) && !errors.Is(err, redis.ErrClosed) {
+		s.abandon(env, holder)
+	}
 }
 
 // failed describes err, from doing what at Redis for a caller with ctx, as
