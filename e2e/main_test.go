@@ -132,6 +132,7 @@ redirect_uri = "http://127.0.0.1:%d/callback"
 
 func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, binary, args...)
+	endedWithTests(cmd)
 	cmd.Env = append(os.Environ(), "FRESHTOKEN_CONFIG="+w.config, "DEV_SECRET=dev-client-secret", "FRESHTOKEN_ENV=", "FRESHTOKEN_DEBUG=", "NO_COLOR=1")
 	if os.Getenv("XDG_STATE_HOME") == "" {
 		// The default state folder (the token files' ledger) in the
