@@ -84,7 +84,7 @@ func TestLogInStoreRefusedAfterASignal(t *testing.T) {
 			g.open()
 			stderr := run.waitExit(t, 130)
 			if !strings.Contains(stderr, "interrupted: dev: the tokens the log-in brought could not be stored (") ||
-				!strings.Contains(stderr, w.suggested("fix the store, then run `freshtoken login -e dev`")) || strings.Contains(stderr, "is renewing it") {
+				!strings.Contains(stderr, w.suggested("fix the store, then run `freshtoken login --no-browser -e dev`")) || strings.Contains(stderr, "is renewing it") {
 				t.Fatalf("stderr:\n%s\nwant the log-in's tokens said not stored, and the command to log in again once the store is fixed", stderr)
 			}
 		})
