@@ -39,6 +39,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	testenv.UnignoreSignals()
+	testenv.PassNoInheritedFiles()
 	dir, err := os.MkdirTemp("", "freshtoken-e2e-")
 	if err != nil {
 		panic(err)
