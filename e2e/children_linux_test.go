@@ -57,7 +57,8 @@ func TestNoFreshtokenOutlivesATestThatPanicked(t *testing.T) {
 	}
 	defer r.Close()
 	panicked := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.parallel=2")
-	panicked.Env = append(os.Environ(), "E2E_PANIC=1")
+	// A panic removes nothing: the copy uses this test's binary and folder.
+	panicked.Env = append(os.Environ(), "E2E_PANIC=1", "E2E_BINARY="+binary, "TMPDIR="+t.TempDir())
 	panicked.ExtraFiles = []*os.File{alive}
 	var out bytes.Buffer
 	panicked.Stdout, panicked.Stderr = &out, &out

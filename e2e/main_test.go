@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 	}
 	testenv.UnignoreSignals()
 	testenv.PassNoInheritedFiles()
+	if binary = os.Getenv("E2E_BINARY"); binary != "" { // a copy a test runs, given the binary built
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "freshtoken-e2e-")
 	if err != nil {
 		panic(err)
