@@ -150,7 +150,7 @@ func TestExecCtrlCAtATerminalArrivesOnce(t *testing.T) {
 	defer cancel()
 	cmd := w.command(ctx, "exec", "--", os.Args[0]) // as countInterrupts
 	cmd.Env = append(cmd.Env, "E2E_COUNT_INTERRUPTS=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own, as a terminal's job
+	cmd.SysProcAttr.Setpgid = true // a group of its own, as a terminal's job
 	out := testenv.NewOutput()
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {

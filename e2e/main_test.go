@@ -39,6 +39,10 @@ func TestMain(m *testing.M) {
 		return
 	}
 	testenv.UnignoreSignals()
+	testenv.PassNoInheritedFiles()
+	if binary = os.Getenv("E2E_BINARY"); binary != "" { // a copy a test runs, given the binary built
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "freshtoken-e2e-")
 	if err != nil {
 		panic(err)
@@ -132,6 +136,7 @@ redirect_uri = "http://127.0.0.1:%d/callback"
 
 func (w *world) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, binary, args...)
+	endedWithTests(cmd)
 	cmd.Env = append(os.Environ(), "FRESHTOKEN_CONFIG="+w.config, "DEV_SECRET=dev-client-secret", "FRESHTOKEN_ENV=", "FRESHTOKEN_DEBUG=", "NO_COLOR=1")
 	if os.Getenv("XDG_STATE_HOME") == "" {
 		// The default state folder (the token files' ledger) in the

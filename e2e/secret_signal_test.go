@@ -42,7 +42,7 @@ func TestSecretCommandEndedBySignal(t *testing.T) {
 				setSecretSource(t, w, fmt.Sprintf("client_secret_cmd = %q\nrevocation_url = %q", tt.line, w.api+"v2/revoke"))
 				requests := w.provider.Stats().TokenRequests
 				// In a process group of its own, as a terminal's job is.
-				run := w.watchWith(func(c *exec.Cmd) { c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }, args...)
+				run := w.watchWith(func(c *exec.Cmd) { c.SysProcAttr.Setpgid = true }, args...)
 				if tt.code == 130 {
 					endsInterruptedUnsent(t, w, run, syscall.SIGINT, requests)
 				} else {

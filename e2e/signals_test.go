@@ -1367,7 +1367,7 @@ func TestSignalWhileTheSecretCommandWaits(t *testing.T) {
 				pidFile := filepath.Join(w.dir, "secret.pid")
 				setSecretSource(t, w, fmt.Sprintf(`client_secret_cmd = "echo $$ > %s; sleep 60; echo dev-client-secret"`, pidFile))
 				requests := w.provider.Stats().TokenRequests
-				run := w.watchWith(func(c *exec.Cmd) { c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }, args...)
+				run := w.watchWith(func(c *exec.Cmd) { c.SysProcAttr.Setpgid = true }, args...)
 				var pid int
 				testenv.WaitFor(t, "the secret command to start", func() bool {
 					b, _ := os.ReadFile(pidFile)

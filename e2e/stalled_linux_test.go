@@ -63,7 +63,8 @@ func (p *stalledPipe) sleepingReader(t *testing.T, run *watched) *exec.Cmd {
 	t.Helper()
 	reader := exec.Command("sleep", "1000")
 	reader.Stdin = p.r
-	reader.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: run.cmd.Process.Pid}
+	endedWithTests(reader)
+	reader.SysProcAttr.Setpgid, reader.SysProcAttr.Pgid = true, run.cmd.Process.Pid
 	if err := reader.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func (p *stalledPipe) readUntil(t *testing.T, text string) {
 // inGroup starts the command in a process group of its own, so that a
 // signal to the group reaches it as a terminal's Ctrl-C reaches a
 // pipeline.
-func inGroup(c *exec.Cmd) { c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
+func inGroup(c *exec.Cmd) { c.SysProcAttr.Setpgid = true }
 
 func signalGroup(t *testing.T, run *watched, sig syscall.Signal) {
 	t.Helper()

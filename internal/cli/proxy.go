@@ -670,6 +670,11 @@ func proxyListenFailed(addr string, err error) error {
 	host, port, _ := net.SplitHostPort(addr)
 	fault, cause := httpx.ListenFailure(err)
 	instead := net.JoinHostPort("127.0.0.1", port)
+	if net.JoinHostPort(host, port) == instead {
+		// A machine whose loopback is IPv6 alone (127.0.0.1 was refused,
+		// localhost too, listened on as 127.0.0.1).
+		instead = net.JoinHostPort("::1", port)
+	}
 	switch fault {
 	case httpx.ListenBusy:
 		return usageErrorf("cannot listen on %s (%v); is a proxy or a `freshtoken login` already running there? Choose another address with --listen", addr, cause)

@@ -81,6 +81,26 @@ func TestProxyOutOfFilesSaysSo(t *testing.T) {
 	}
 }
 
+// TestProxyWithoutIPv4LoopbackSaysToListenOnIPv6: on a machine whose
+// loopback is IPv6 alone (a network namespace, a container with IPv4 off),
+// the default address, or localhost, which is listened on as 127.0.0.1,
+// was refused as not an address of this machine, "choose one of its
+// addresses with --listen, such as 127.0.0.1:8787": the very address
+// refused. It names [::1]:8787. The error is the one net.Listen returns
+// there (`unshare -n`, lo up, 127.0.0.1 deleted).
+func TestProxyWithoutIPv4LoopbackSaysToListenOnIPv6(t *testing.T) {
+	a, _ := net.ResolveTCPAddr("tcp", "127.0.0.1:8787")
+	err := proxyListenFailed("127.0.0.1:8787", &net.OpError{Op: "listen", Net: "tcp", Addr: a, Err: os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)})
+	if msg := err.Error(); !strings.HasSuffix(msg, "such as [::1]:8787") || ExitCode(err) != 2 {
+		t.Errorf("%v (exit %d); want [::1]:8787 named instead", err, ExitCode(err))
+	}
+	a, _ = net.ResolveTCPAddr("tcp", "[::1]:8787")
+	err = proxyListenFailed("[::1]:8787", &net.OpError{Op: "listen", Net: "tcp6", Addr: a, Err: os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)})
+	if msg := err.Error(); !strings.HasSuffix(msg, "such as 127.0.0.1:8787") {
+		t.Errorf("%v; want 127.0.0.1:8787 named instead of ::1", err)
+	}
+}
+
 // TestConfigWaitSaysEachReasonOnce: the reason a configuration cannot be
 // used is said once however many wait for it: the service whose address
 // another program held waited for it twice, in the keeper started

@@ -58,3 +58,20 @@ func HoldLocks(t testing.TB, n int) {
 		}
 	}
 }
+
+// PassNoInheritedFiles keeps the files this test binary inherited beyond
+// standard input, output and error (a runner's, a CI agent's) from the
+// commands it starts, which begin, as from a shell, with those three and
+// the files their test gives them: a test that counts the files a command
+// may open (ulimit -n) counts right. Call it in TestMain, before the tests.
+func PassNoInheritedFiles() {
+	entries, err := os.ReadDir("/dev/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
+}

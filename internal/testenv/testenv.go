@@ -177,27 +177,52 @@ func FreePort(t testing.TB) int {
 // port is taken below the range the system picks from for servers started
 // on port 0 and for outgoing connections (32768 and up on Linux, 49152 and
 // up on macOS and Windows), so that none of those takes it between now and
-// its use, and it is never given twice by one test process.
+// its use, and it is reserved (see reserve) so that no test process gives
+// it again while this one runs.
 func PickPort() (int, error) {
 	for range 1000 {
 		port := minPicked + rand.IntN(maxPicked-minPicked)
-		if _, given := pickedPorts.LoadOrStore(port, true); given {
-			continue
+		if reserve(port) {
+			return port, nil
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return port, nil
 	}
 	return 0, fmt.Errorf("no free port on 127.0.0.1 from %d to %d", minPicked, maxPicked)
 }
 
-// The ports PickPort gives, and those it gave.
+// The ports PickPort gives.
 const minPicked, maxPicked = 20000, 32000
 
-var pickedPorts sync.Map // int → true
+// reserve says whether port is free on 127.0.0.1 over TCP and, if it is,
+// reserves it until this process ends, to every test process that picks
+// its ports here, itself included: the mark is a UDP socket on the same
+// address, which the system lets one socket hold at a time. Test
+// processes run side by side (go test runs packages at once; .ci/run runs
+// the raced ones beside the rest), and a port that only its own process
+// knew it had given was picked by another's meanwhile: a program failed
+// to listen with "address already in use".
+func reserve(port int) bool {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	mark, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		mark.Close()
+		return false
+	}
+	ln.Close()
+	marksMu.Lock()
+	defer marksMu.Unlock()
+	marks = append(marks, mark)
+	return true
+}
+
+// The marks of the ports PickPort gave, held open until the process ends.
+var (
+	marksMu sync.Mutex
+	marks   []net.PacketConn
+)
 
 // Names are the names of the files in dir, in order.
 func Names(t testing.TB, dir string) []string {
