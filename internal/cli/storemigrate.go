@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/lockwait"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -586,49 +586,26 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 			return errSameDatabase
 		}
 		// A wait is told once the store says it waits (store.Waiting: for
-		// another holder, a keychain's prompt) and has lasted a second; a
-		// store that cannot be reached is told by its error alone. A store
-		// that can tell a stopped holder (store.StuckHolderTeller) is asked
-		// again each second until it names one, in a renewal's words, as a
-		// renewal's wait does: the holder may be stopped after the wait is
-		// told.
-		var mu sync.Mutex
-		ended, told := false, false
-		var slow *time.Timer
-		say := func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if ended {
+		// another holder, a keychain's prompt) and has lasted a second,
+		// in a renewal's words (see lockwait.Notice); a store that cannot
+		// be reached is told by its error alone.
+		var stuck func() string
+		if holder, tells := st.(store.StuckHolderTeller); tells {
+			stuck = func() string { return holder.StuckHolders()(env) }
+		}
+		n := lockwait.New(time.Second, stuck, func(holder string) {
+			if holder != "" {
+				fmt.Fprintf(f.IO.ErrOut, "%s: waiting for %s\n", env, holder)
 				return
 			}
-			holder, tells := st.(store.StuckHolderTeller)
-			if tells {
-				if stuck := holder.StuckHolders()(env); stuck != "" {
-					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for %s\n", env, stuck)
-					return
-				}
-				slow.Reset(time.Second)
-			}
-			if !told {
-				fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
-				told = true
-			}
-		}
+			fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
+		})
 		waiting := store.WithWaiting(ctx, func() {
 			store.Waiting(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if slow == nil {
-				slow = time.AfterFunc(time.Second, say)
-			}
+			n.Start()
 		})
 		unlock, err := st.Lock(waiting, env)
-		mu.Lock()
-		ended = true // a line being written is whole before the next
-		if slow != nil {
-			slow.Stop()
-		}
-		mu.Unlock()
+		n.Stop() // a line being written is whole before the next
 		if err != nil && st == to {
 			return newStoreFailed(err)
 		}
