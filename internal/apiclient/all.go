@@ -148,7 +148,7 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			read = to.URL
 			seen[read.String()] = true
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, budget+1))
+		body, err := readPage(resp, budget)
 		resp.Body.Close()
 		if err != nil {
 			return nil, pagesErrorf("page %d (%s): %w", doc.Pages, cur.URL, err)
@@ -230,6 +230,20 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 		cur.URL = next
 		cur.Host = ""
 	}
+}
+
+// readPage reads resp's body, up to limit bytes and one more: into a slice
+// of its length when the API gave it, within limit (a page read in growing
+// pieces, then joined, takes twice its size).
+func readPage(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit+1))
 }
 
 // overTotal reports whether items, gathered from doc's pages so far, are
@@ -505,29 +519,76 @@ const maxMembers = 1000
 
 // eachMember calls fn with each member of data, a valid JSON object, in
 // order: its key as sent (quoted) and its value, both slices of data, read
-// by encoding/json's Decoder without decoding the values. An object of
-// more than maxMembers members is refused.
+// in place (encoding/json's Decoder would copy each value, the list of
+// items and all, into a buffer of its own). An object of more than
+// maxMembers members is refused.
 func eachMember(data []byte, fn func(key, value []byte)) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
 		return fmt.Errorf("is not a JSON object or list")
 	}
-	for n := 0; dec.More(); n++ {
+	i = skipSpace(data, i+1)
+	for n := 0; data[i] != '}'; n++ {
 		if n == maxMembers {
 			return fmt.Errorf("is an object of more than %d members, not a page of a list, whose items would be in one member", maxMembers)
 		}
-		from := dec.InputOffset()
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("is not valid JSON: %v", err)
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
 		}
-		key, at := data[from:dec.InputOffset()], dec.InputOffset()
-		if err := dec.Decode(&skipValue{}); err != nil {
-			return fmt.Errorf("is not valid JSON: %v", err)
-		}
-		// The key without the comma before it, the value without its colon.
-		fn(bytes.TrimLeft(key, " \t\r\n,"), bytes.TrimLeft(data[at:dec.InputOffset()], " \t\r\n:"))
+		key := data[i:stringEnd(data, i)]
+		at := skipSpace(data, skipSpace(data, i+len(key))+1) // past the colon
+		end := valueEnd(data, at)
+		fn(key, data[at:end])
+		i = skipSpace(data, end)
 	}
 	return nil
+}
+
+// skipSpace is the index of the first byte of data from i on that is not
+// JSON's white space, or len(data).
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// valueEnd is the index just past the JSON value that starts at data[i],
+// in data, valid JSON.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		for depth := 0; ; i++ {
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	// A number, true, false or null.
+	for i < len(data) && bytes.IndexByte([]byte(",}] \t\r\n"), data[i]) < 0 {
+		i++
+	}
+	return i
+}
+
+// stringEnd is the index just past the JSON string that starts at data[i],
+// in data, valid JSON.
+func stringEnd(data []byte, i int) int {
+	for i++; data[i] != '"'; i++ {
+		if data[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
 }
 
 // memberName is key, a member's key as sent, as a string.
