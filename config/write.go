@@ -370,7 +370,7 @@ func rewrite(path string, first func(edited *File) error, edit func(old string) 
 func writeFailure(path, what string, err error) error {
 	switch {
 	case atomicfile.DiskFull(err):
-		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.IsFull(err), cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
+		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.FullWords(err), cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
 	case errors.Is(err, syscall.EROFS):
 		return &Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, cause(err))}
 	}

@@ -430,7 +430,7 @@ func fullDestination(err error, location string, ours bool) error {
 	case !atomicfile.DiskFull(err) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
-	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store %s, so %s could not be written; %s, or name a folder on another disk with --to", atomicfile.IsFull(err), location, atomicfile.FreeSome(err, filepath.Dir(location), " there"))}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store %s, so %s could not be written; %s, or name a folder on another disk with --to", atomicfile.FullWords(err), location, atomicfile.FreeSome(err, filepath.Dir(location), " there"))}
 }
 
 // ownFolderFix says which folder to name with --to instead of dir, one the
@@ -473,7 +473,7 @@ func fullOrigin(err error, storeURL string) error {
 	if derr != nil || !errors.Is(err, store.ErrDiskFull) {
 		return err
 	}
-	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the old store ([store] url) %s, so no renewal lock could be made in %s; %s", atomicfile.IsFull(err), dir, atomicfile.FreeSome(err, dir, " there"))}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the old store ([store] url) %s, so no renewal lock could be made in %s; %s", atomicfile.FullWords(err), dir, atomicfile.FreeSome(err, dir, " there"))}
 }
 
 // destinationError is a store on a disk that is full or read-only, said
