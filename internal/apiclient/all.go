@@ -327,8 +327,7 @@ func countItems(body []byte) int {
 type merger struct {
 	array bool // the pages are arrays; otherwise objects
 	// members are the first page's, an object's, in order: its key and
-	// value as sent, slices of the page, read once (a read copies the
-	// page, the list's items and all, into encoding/json's Decoder).
+	// value as sent, slices of the page (see eachMember).
 	members []member
 	key     string // the member holding the items
 	items   bytes.Buffer

@@ -625,8 +625,8 @@ func FuzzMerger(f *testing.F) {
 // them by a merger copied the page's whole list into the merger's buffer
 // and hashed it, which nothing used: a page of up to 256 MiB took as much
 // again, and `get --all` of one list page some 3.2 times its size, where
-// it took 2.2. (An object page's members are read by encoding/json's
-// Decoder, which copies the page: that reading is all counting may cost.)
+// it took 2.2. (Reading an object page's members, which eachMember finds
+// where they lie, is all counting may cost besides.)
 func TestCountItemsCopiesNothing(t *testing.T) {
 	list := "[" + strings.Repeat("0,", 1<<19) + "0]"
 	allocated := func(f func()) uint64 {
