@@ -23,13 +23,14 @@ import (
 
 // TestPublicTypesShowNoSecret: every public type that holds a secret (a
 // token, a client secret, a private key, a device code, a Redis password,
-// a key in a URL's query, a webhook's path), shown by a Go program in any
-// of the ways Go programs show what they hold (fmt's verbs, slog's text and
-// JSON handlers, as an attribute, in a group, in a struct, a map or a slice
-// of the program's own or embedded in one, json.Marshal, an error, the log
-// package, expvar), shows none of it, raw or in any encoding. A
-// store.Record held in a struct that slog's JSON handler marshalled showed
-// its tokens whole, as did a config.Env; a CertifiedKey, its private key.
+// a key in a URL's query, a webhook's path, a notify command's arguments),
+// shown by a Go program in any of the ways Go programs show what they hold
+// (fmt's verbs, slog's text and JSON handlers, as an attribute, in a group,
+// in a struct, a map or a slice of the program's own or embedded in one,
+// json.Marshal, an error, the log package, expvar), shows none of it, raw
+// or in any encoding. A store.Record held in a struct that slog's JSON
+// handler marshalled showed its tokens whole, as did a config.Env; a
+// CertifiedKey, its private key; a config.Notify, its command whole.
 //
 // One exception, by design: the JSON of a store.Record and a store.Grant
 // is their stored form, tokens and URLs whole (storedForm), as a
@@ -47,6 +48,7 @@ func TestPublicTypesShowNoSecret(t *testing.T) {
 		key      = "k3y-0123456789abcdef-0123456789"
 		password = "pw-0123456789abcdef-0123456789"
 		hook     = "hook-0123456789abcdef-0123456789"
+		pushover = "azGDORePK8gMaC0QOYAMyEEuzJnyUi" // Pushover's own example
 		code     = "the-device-code-0123456789"
 	)
 	r, own := loggedIn(t)
@@ -88,7 +90,8 @@ func TestPublicTypesShowNoSecret(t *testing.T) {
 		TokenParams: config.Params{"password": secret}, AuthParams: config.Params{"api_key": key}}
 	env := config.Env{Name: "sandbox", ClientID: "client", ClientSecret: secret, TokenURL: "https://login.example.com/token?subscription-key=" + key,
 		TokenParams: map[string]string{"password": secret}, AuthParams: map[string]string{"api_key": key}}
-	notify := config.Notify{Webhook: "https://hooks.example.com/services/" + hook, Desktop: true}
+	notify := config.Notify{Command: `curl -s -F token=` + pushover + ` -F message="$FRESHTOKEN_MESSAGE" https://api.pushover.net/1/messages.json`,
+		Webhook: "https://hooks.example.com/services/" + hook, Desktop: true}
 	file := config.File{Path: "/home/me/.config/freshtoken/config.toml", StoreURL: "redis://user:" + password + "@127.0.0.1:6379/0", Notify: notify,
 		Envs: config.Envs{"sandbox": &env}, Settings: config.SettingsByEnv{"sandbox": envSettings}}
 	renewal := freshtoken.Renewal{Env: "sandbox", TokenURL: "https://login.example.com/token?subscription-key=" + key, Timeout: time.Minute}
@@ -116,15 +119,15 @@ func TestPublicTypesShowNoSecret(t *testing.T) {
 		{"*freshtoken.DeviceLogin", device, struct{ *freshtoken.DeviceLogin }{device}, []string{code}},
 		{"*freshtoken.CertifiedKey", certified, struct{ *freshtoken.CertifiedKey }{certified}, []string{private}},
 		{"freshtoken.CertifiedKey", *certified, struct{ freshtoken.CertifiedKey }{*certified}, []string{private}},
-		{"config.File", file, struct{ config.File }{file}, []string{secret, key, password, hook}},
-		{"*config.File", &file, struct{ *config.File }{&file}, []string{secret, key, password, hook}},
+		{"config.File", file, struct{ config.File }{file}, []string{secret, key, password, hook, pushover}},
+		{"*config.File", &file, struct{ *config.File }{&file}, []string{secret, key, password, hook, pushover}},
 		{"config.Env", env, struct{ config.Env }{env}, []string{secret, key}},
 		{"*config.Env", &env, struct{ *config.Env }{&env}, []string{secret, key}},
 		{"config.EnvSettings", envSettings, struct{ config.EnvSettings }{envSettings}, []string{secret, key}},
 		{"config.Envs", file.Envs, struct{ config.Envs }{file.Envs}, []string{secret, key}},
 		{"config.SettingsByEnv", file.Settings, struct{ config.SettingsByEnv }{file.Settings}, []string{secret, key}},
 		{"configedit.NamedEnv", configedit.NamedEnv{Name: "sandbox", Settings: envSettings}, struct{ configedit.NamedEnv }{configedit.NamedEnv{Name: "sandbox", Settings: envSettings}}, []string{secret, key}},
-		{"config.Notify", notify, struct{ config.Notify }{notify}, []string{hook}},
+		{"config.Notify", notify, struct{ config.Notify }{notify}, []string{hook, pushover}},
 		{"config.Params", envSettings.TokenParams, struct{ config.Params }{envSettings.TokenParams}, []string{secret}},
 		{"store.Record", rec, struct{ store.Record }{rec}, []string{access, refresh, key}},
 		{"*store.Record", &rec, struct{ *store.Record }{&rec}, []string{access, refresh, key}},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/lockwait"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/internal/stallwatch"
@@ -2812,41 +2813,21 @@ func (s *Source) sayIfSlowAfter(d time.Duration, msg string, args ...any) (done 
 
 // sayLockWaitAfter is sayIfSlowAfter for a wait for the renewal lock: with
 // a store that can tell a stuck holder (store.StuckHolderTeller), the
-// warning names it instead of waiting, and, the wait going on, it is asked
-// again each second until it has been named once, as a holder may be
-// stopped once the wait has been told.
+// warning names it instead (see lockwait.Notice).
 func (s *Source) sayLockWaitAfter(told time.Duration, waiting string) (done func()) {
-	_, tells := s.store.(store.StuckHolderTeller)
-	var mu sync.Mutex
-	ended, said := false, false
-	var t *time.Timer
-	say := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if ended {
+	var stuck func() string
+	if _, tells := s.store.(store.StuckHolderTeller); tells {
+		stuck = func() string { return s.StuckLocks()(s.set.Env) }
+	}
+	n := lockwait.New(told, stuck, func(holder string) {
+		if holder != "" {
+			s.log.Warn("waiting for "+holder, "store", s.Location())
 			return
 		}
-		if stuck := s.StuckLocks()(s.set.Env); stuck != "" {
-			s.log.Warn("waiting for "+stuck, "store", s.Location())
-			return
-		}
-		if !said {
-			s.log.Warn(waiting, "store", s.Location())
-			said = true
-		}
-		if tells {
-			t.Reset(time.Second)
-		}
-	}
-	mu.Lock()
-	t = time.AfterFunc(told, say)
-	mu.Unlock()
-	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		ended = true
-		t.Stop()
-	}
+		s.log.Warn(waiting, "store", s.Location())
+	})
+	n.Start()
+	return n.Stop
 }
 
 // saveRetryFor is how long save keeps trying a shared store that cannot be

@@ -84,7 +84,8 @@ func (p Params) LogValue() slog.Value { return slog.StringValue(p.String()) }
 func (p Params) MarshalJSON() ([]byte, error) { return json.Marshal(redact.MaskParams(p)) }
 
 // String shows how a person is told, the webhook without its path, which
-// holds its secret.
+// holds its secret, and the command masked: its arguments may hold a
+// service's token (curl -F token=…, a chat bot's URL).
 func (n Notify) String() string { return n.printed().String() }
 
 // GoString is String for %#v.
@@ -98,6 +99,9 @@ func (n Notify) MarshalJSON() ([]byte, error) { return n.printed().MarshalJSON()
 
 func (n Notify) printed() redact.Printed {
 	type shown Notify
+	if n.Command != "" {
+		n.Command = redact.Mask(n.Command)
+	}
 	if u, err := url.Parse(n.Webhook); n.Webhook != "" {
 		if err != nil || u.Host == "" {
 			n.Webhook = redact.Mask(n.Webhook)

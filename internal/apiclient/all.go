@@ -148,7 +148,7 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 			read = to.URL
 			seen[read.String()] = true
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, budget+1))
+		body, err := readPage(resp, budget)
 		resp.Body.Close()
 		if err != nil {
 			return nil, pagesErrorf("page %d (%s): %w", doc.Pages, cur.URL, err)
@@ -232,6 +232,20 @@ func (c *Client) All(req *http.Request, onPage func(Page)) (*Document, error) {
 	}
 }
 
+// readPage reads resp's body, up to limit bytes and one more: into a slice
+// of its length when the API gave it, within limit (a page read in growing
+// pieces, then joined, takes twice its size).
+func readPage(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit+1))
+}
+
 // overTotal reports whether items, gathered from doc's pages so far, are
 // more than twice most, the largest X-Total-Count of those pages, at
 // maxStalePages pages or more: pages that bring new items without end (a
@@ -309,17 +323,21 @@ func countItems(body []byte) int {
 // merger gathers the items of pages shaped like the first one. It keeps
 // them as the pages sent them, compacted, one after another: a page's
 // items are never decoded one by one, which cost some thirty bytes of
-// memory for each two-byte item ("0,") of a page.
+// memory for each two-byte item ("0,") of a page. They are gathered in
+// the merged document itself, which document ends: copied into another,
+// they took as much memory again as every page together.
 type merger struct {
 	array bool // the pages are arrays; otherwise objects
-	// members are the first page's, an object's, in order: its key and
-	// value as sent, slices of the page, read once (a read copies the
-	// page, the list's items and all, into encoding/json's Decoder).
-	members []member
-	key     string // the member holding the items
-	items   bytes.Buffer
-	count   int                        // the items in items
-	lists   map[[sha256.Size]byte]bool // every page's list, as sent
+	// after are the members of the first page, an object, after its
+	// list, in order: their keys and values as sent, slices of the page
+	// (see eachMember).
+	after []member
+	key   string // the member holding the items
+	// merged is the merged document up to the end of its list: the first
+	// page's members before it, then the items gathered.
+	merged bytes.Buffer
+	count  int                        // the items in merged
+	lists  map[[sha256.Size]byte]bool // every page's list, as sent
 	// counting: the items are only counted (countItems), not kept.
 	counting bool
 	// stale counts the latest pages in a row that held no items, or
@@ -338,24 +356,26 @@ func newMergerOf(first []byte, counting bool) (*merger, error) {
 	m := &merger{counting: counting}
 	if isArray(first) {
 		m.array = true
+		m.merged.WriteByte('[')
 		return m, m.add(first)
 	}
 	if err := checkObject(first); err != nil {
 		return nil, err
 	}
 	var (
-		arrays []string
-		lists  int
-		list   []byte
+		members []member
+		arrays  []string
+		lists   int
+		at      int // the list's place among members
 	)
 	err := eachMember(first, func(key, value []byte) {
-		m.members = append(m.members, member{key, value})
 		if isArray(value) {
-			list = value
+			at = len(members)
 			if lists++; lists <= maxNamed {
 				arrays = append(arrays, memberName(key))
 			}
 		}
+		members = append(members, member{key, value})
 	})
 	switch {
 	case err != nil:
@@ -363,8 +383,15 @@ func newMergerOf(first []byte, counting bool) (*merger, error) {
 	case lists != 1:
 		return nil, fmt.Errorf("is an object with %d list members %q; only a page with exactly one list can be merged", lists, arrays)
 	}
-	m.key = arrays[0]
-	return m, m.addList(list)
+	m.key, m.after = arrays[0], members[at+1:]
+	m.merged.WriteByte('{')
+	for _, mb := range members[:at] {
+		writeMember(&m.merged, mb)
+		m.merged.WriteByte(',')
+	}
+	m.merged.Write(members[at].key)
+	m.merged.WriteString(":[")
+	return m, m.addList(members[at].value)
 }
 
 // member is a member of a JSON object: its key and value as sent.
@@ -433,14 +460,14 @@ func (m *merger) addList(list []byte) error {
 	}
 	if n > 0 {
 		if m.count > 0 {
-			m.items.WriteByte(',')
+			m.merged.WriteByte(',')
 		}
-		at := m.items.Len()
-		json.Compact(&m.items, list) // valid, so it cannot fail
+		at := m.merged.Len()
+		json.Compact(&m.merged, list) // valid, so it cannot fail
 		// Only the items: the list's brackets go.
-		inner := m.items.Bytes()[at+1 : m.items.Len()-1]
-		copy(m.items.Bytes()[at:], inner)
-		m.items.Truncate(at + len(inner))
+		inner := m.merged.Bytes()[at+1 : m.merged.Len()-1]
+		copy(m.merged.Bytes()[at:], inner)
+		m.merged.Truncate(at + len(inner))
 		m.count += n
 	}
 	if m.lists == nil {
@@ -456,34 +483,26 @@ func (m *merger) addList(list []byte) error {
 	return nil
 }
 
-// document renders the merged document, compact, ending in a newline.
+// document ends the merged document, compact, with a newline, and returns
+// it; m takes no more pages.
 func (m *merger) document() []byte {
-	var b bytes.Buffer
-	list := func() {
-		b.WriteByte('[')
-		b.Write(m.items.Bytes())
-		b.WriteByte(']')
-	}
-	if m.array {
-		list()
-	} else {
-		b.WriteByte('{')
-		for i, mb := range m.members {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.Write(mb.key)
-			b.WriteByte(':')
-			if isMember(mb.key, m.key) && isArray(mb.value) {
-				list()
-			} else {
-				json.Compact(&b, mb.value) // valid, so it cannot fail
-			}
+	m.merged.WriteByte(']')
+	if !m.array {
+		for _, mb := range m.after {
+			m.merged.WriteByte(',')
+			writeMember(&m.merged, mb)
 		}
-		b.WriteByte('}')
+		m.merged.WriteByte('}')
 	}
-	b.WriteByte('\n')
-	return b.Bytes()
+	m.merged.WriteByte('\n')
+	return m.merged.Bytes()
+}
+
+// writeMember writes mb to b, its key as sent and its value compacted.
+func writeMember(b *bytes.Buffer, mb member) {
+	b.Write(mb.key)
+	b.WriteByte(':')
+	json.Compact(b, mb.value) // valid, so it cannot fail
 }
 
 // checkObject says why data cannot be read as a JSON object; nil if it can.
@@ -505,29 +524,76 @@ const maxMembers = 1000
 
 // eachMember calls fn with each member of data, a valid JSON object, in
 // order: its key as sent (quoted) and its value, both slices of data, read
-// by encoding/json's Decoder without decoding the values. An object of
-// more than maxMembers members is refused.
+// in place (encoding/json's Decoder would copy each value, the list of
+// items and all, into a buffer of its own). An object of more than
+// maxMembers members is refused.
 func eachMember(data []byte, fn func(key, value []byte)) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
 		return fmt.Errorf("is not a JSON object or list")
 	}
-	for n := 0; dec.More(); n++ {
+	i = skipSpace(data, i+1)
+	for n := 0; data[i] != '}'; n++ {
 		if n == maxMembers {
 			return fmt.Errorf("is an object of more than %d members, not a page of a list, whose items would be in one member", maxMembers)
 		}
-		from := dec.InputOffset()
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("is not valid JSON: %v", err)
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
 		}
-		key, at := data[from:dec.InputOffset()], dec.InputOffset()
-		if err := dec.Decode(&skipValue{}); err != nil {
-			return fmt.Errorf("is not valid JSON: %v", err)
-		}
-		// The key without the comma before it, the value without its colon.
-		fn(bytes.TrimLeft(key, " \t\r\n,"), bytes.TrimLeft(data[at:dec.InputOffset()], " \t\r\n:"))
+		key := data[i:stringEnd(data, i)]
+		at := skipSpace(data, skipSpace(data, i+len(key))+1) // past the colon
+		end := valueEnd(data, at)
+		fn(key, data[at:end])
+		i = skipSpace(data, end)
 	}
 	return nil
+}
+
+// skipSpace is the index of the first byte of data from i on that is not
+// JSON's white space, or len(data).
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// valueEnd is the index just past the JSON value that starts at data[i],
+// in data, valid JSON.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		for depth := 0; ; i++ {
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	// A number, true, false or null.
+	for i < len(data) && bytes.IndexByte([]byte(",}] \t\r\n"), data[i]) < 0 {
+		i++
+	}
+	return i
+}
+
+// stringEnd is the index just past the JSON string that starts at data[i],
+// in data, valid JSON.
+func stringEnd(data []byte, i int) int {
+	for i++; data[i] != '"'; i++ {
+		if data[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
 }
 
 // memberName is key, a member's key as sent, as a string.

@@ -139,11 +139,11 @@ func writeSynced(f *os.File, data []byte, sync func(*os.File) error) error {
 	return err
 }
 
-// IsFull says what is wrong with the disk where err, a want of room (see
+// FullWords says what is wrong with the disk where err, a want of room (see
 // DiskFull), was met, after "the disk": it "is full"; or, where the user's
 // quota on it is spent, which `df -h` does not show, it "has no room left
 // under your disk quota".
-func IsFull(err error) string {
+func FullWords(err error) string {
 	if QuotaSpent(err) {
 		return "has no room left under your disk quota"
 	}

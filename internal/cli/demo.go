@@ -191,7 +191,7 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 			// The system's set-up, as a temporary folder that cannot be
 			// made is: no store of the person's, whose [store] url the
 			// store's words said to set.
-			return config.Invalidf("the disk holding the demo's temporary folder %s %s, so the demo could not store its tokens; %s, or set %s to a folder on another disk", dir, atomicfile.IsFull(err), atomicfile.FreeSome(err, dir, " there"), tempDirVariable(runtime.GOOS))
+			return config.Invalidf("the disk holding the demo's temporary folder %s %s, so the demo could not store its tokens; %s, or set %s to a folder on another disk", dir, atomicfile.FullWords(err), atomicfile.FreeSome(err, dir, " there"), tempDirVariable(runtime.GOOS))
 		}
 		return err
 	}

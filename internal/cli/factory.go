@@ -322,7 +322,7 @@ func logFileProblem(path string, err error) string {
 	case atomicfile.DiskFull(err):
 		var errno syscall.Errno
 		errors.As(err, &errno)
-		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it %s (%v); %s, or name a file on another disk", path, atomicfile.IsFull(err), errno, atomicfile.FreeSome(err, filepath.Dir(path), " there"))
+		return fmt.Sprintf("--log-file %s cannot be made, as the disk holding it %s (%v); %s, or name a file on another disk", path, atomicfile.FullWords(err), errno, atomicfile.FreeSome(err, filepath.Dir(path), " there"))
 	}
 	return fmt.Sprintf("--log-file: %v", err)
 }

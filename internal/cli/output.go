@@ -40,7 +40,7 @@ func (e *outputError) Error() string {
 	}
 	switch {
 	case atomicfile.DiskFull(e.err):
-		cause, next = "the disk "+atomicfile.IsFull(e.err)+" ("+cause+")", "free some space or send it elsewhere"
+		cause, next = "the disk "+atomicfile.FullWords(e.err)+" ("+cause+")", "free some space or send it elsewhere"
 	case errors.Is(e.err, syscall.EBADF):
 		cause, next = "standard output is closed", "give it somewhere to go (> FILE, a pipe, $(…))"
 	}

@@ -478,7 +478,7 @@ func writeServiceFile(path, text string) error {
 	}
 	switch {
 	case atomicfile.DiskFull(err):
-		cause, next = "the disk "+atomicfile.IsFull(err)+" ("+cause+")", atomicfile.FreeSome(err, path, "")
+		cause, next = "the disk "+atomicfile.FullWords(err)+" ("+cause+")", atomicfile.FreeSome(err, path, "")
 	case errors.Is(err, syscall.EFBIG):
 		cause, next = "the file size limit is too small ("+cause+")", "raise it (`ulimit -f unlimited`)"
 	}

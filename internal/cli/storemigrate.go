@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/await"
 	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/lockwait"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -431,7 +431,7 @@ func fullDestination(err error, location string, ours bool) error {
 	case !atomicfile.DiskFull(err) && !errors.Is(err, store.ErrReserveUsed):
 		return err
 	}
-	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store %s, so %s could not be written; %s, or name a folder on another disk with --to", atomicfile.IsFull(err), location, atomicfile.FreeSome(err, filepath.Dir(location), " there"))}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the new store %s, so %s could not be written; %s, or name a folder on another disk with --to", atomicfile.FullWords(err), location, atomicfile.FreeSome(err, filepath.Dir(location), " there"))}
 }
 
 // ownFolderFix says which folder to name with --to instead of dir, one the
@@ -474,7 +474,7 @@ func fullOrigin(err error, storeURL string) error {
 	if derr != nil || !errors.Is(err, store.ErrDiskFull) {
 		return err
 	}
-	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the old store ([store] url) %s, so no renewal lock could be made in %s; %s", atomicfile.IsFull(err), dir, atomicfile.FreeSome(err, dir, " there"))}
+	return &destinationError{err: err, msg: fmt.Sprintf("the disk of the old store ([store] url) %s, so no renewal lock could be made in %s; %s", atomicfile.FullWords(err), dir, atomicfile.FreeSome(err, dir, " there"))}
 }
 
 // destinationError is a store on a disk that is full or read-only, said
@@ -587,49 +587,26 @@ func lockBoth(ctx context.Context, f *Factory, env string, from, to store.Store,
 			return errSameDatabase
 		}
 		// A wait is told once the store says it waits (store.Waiting: for
-		// another holder, a keychain's prompt) and has lasted a second; a
-		// store that cannot be reached is told by its error alone. A store
-		// that can tell a stopped holder (store.StuckHolderTeller) is asked
-		// again each second until it names one, in a renewal's words, as a
-		// renewal's wait does: the holder may be stopped after the wait is
-		// told.
-		var mu sync.Mutex
-		ended, told := false, false
-		var slow *time.Timer
-		say := func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if ended {
+		// another holder, a keychain's prompt) and has lasted a second,
+		// in a renewal's words (see lockwait.Notice); a store that cannot
+		// be reached is told by its error alone.
+		var stuck func() string
+		if holder, tells := st.(store.StuckHolderTeller); tells {
+			stuck = func() string { return holder.StuckHolders()(env) }
+		}
+		n := lockwait.New(time.Second, stuck, func(holder string) {
+			if holder != "" {
+				fmt.Fprintf(f.IO.ErrOut, "%s: waiting for %s\n", env, holder)
 				return
 			}
-			holder, tells := st.(store.StuckHolderTeller)
-			if tells {
-				if stuck := holder.StuckHolders()(env); stuck != "" {
-					fmt.Fprintf(f.IO.ErrOut, "%s: waiting for %s\n", env, stuck)
-					return
-				}
-				slow.Reset(time.Second)
-			}
-			if !told {
-				fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
-				told = true
-			}
-		}
+			fmt.Fprintf(f.IO.ErrOut, "%s: waiting for the renewal lock of %s: another process or machine is renewing it, or the store is slow to answer\n", env, env)
+		})
 		waiting := store.WithWaiting(ctx, func() {
 			store.Waiting(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if slow == nil {
-				slow = time.AfterFunc(time.Second, say)
-			}
+			n.Start()
 		})
 		unlock, err := st.Lock(waiting, env)
-		mu.Lock()
-		ended = true // a line being written is whole before the next
-		if slow != nil {
-			slow.Stop()
-		}
-		mu.Unlock()
+		n.Stop() // a line being written is whole before the next
 		if err != nil && st == to {
 			return newStoreFailed(err)
 		}

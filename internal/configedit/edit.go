@@ -329,7 +329,7 @@ func rewrite(path string, first func(edited *config.File) error, edit func(old s
 func writeFailure(path, what string, err error) error {
 	switch {
 	case atomicfile.DiskFull(err):
-		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.IsFull(err), configfile.Cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
+		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.FullWords(err), configfile.Cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
 	case errors.Is(err, syscall.EROFS):
 		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, configfile.Cause(err))}
 	}

@@ -242,7 +242,7 @@ func unwritableBecause(path string, err error) error {
 	case errors.Is(err, syscall.EROFS):
 		return fmt.Errorf("its folder %s is on a disk mounted read-only; name a token_file on one that can be written", dir)
 	case atomicfile.DiskFull(err):
-		return fmt.Errorf("the disk of its folder %s %s; %s", dir, atomicfile.IsFull(err), atomicfile.FreeSome(err, dir, ""))
+		return fmt.Errorf("the disk of its folder %s %s; %s", dir, atomicfile.FullWords(err), atomicfile.FreeSome(err, dir, ""))
 	}
 	if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() {
 		// Made since the configuration was read (it is refused there):

@@ -738,7 +738,7 @@ func (s *Store) diskFull(err error) error {
 	if s.locksOnly {
 		what, fix = "folder of the keychain's renewal locks", atomicfile.FreeSome(err, s.dir, " there")
 	}
-	full := atomicfile.IsFull(err)
+	full := atomicfile.FullWords(err)
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		err = errno // the file's name says nothing the folder's does not
