@@ -187,9 +187,9 @@ func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
 		most       time.Duration // MaxRetryAfter
 		say        string
 	}{
-		{huge, 0, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 1h0m0s, try again then"},
-		{huge, 48 * time.Hour, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 1h0m0s, try again then"},
-		{"7200", 0, "asks to wait 2h0m0s; your stored tokens are unchanged, freshtoken asks it again in 1h0m0s, try again then"},
+		{huge, 0, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again at AN_HOUR_ON, try again then"},
+		{huge, 48 * time.Hour, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again at AN_HOUR_ON, try again then"},
+		{"7200", 0, "asks to wait 2h0m0s; your stored tokens are unchanged, freshtoken asks it again at AN_HOUR_ON, try again then"},
 		{"600", 0, "asks to wait 10m0s; your stored tokens are unchanged, try again then"},
 	} {
 		t.Run(fmt.Sprint("Retry-After ", tc.retryAfter, ", MaxRetryAfter ", tc.most), func(t *testing.T) {
@@ -204,14 +204,56 @@ func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
 			r.moveTokenEndpoint(limited.URL)
 			src := r.source()
 			freshtoken.SetPause(src, r.clock.Sleep)
-			if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.HasSuffix(err.Error(), tc.say) {
-				t.Fatalf("err = %v, want ErrUnreachable ending %q", err, tc.say)
+			say := strings.Replace(tc.say, "AN_HOUR_ON", r.clock.Now().Add(time.Hour).Local().Format("15:04:05 MST"), 1)
+			if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) || !strings.HasSuffix(err.Error(), say) {
+				t.Fatalf("err = %v, want ErrUnreachable ending %q", err, say)
 			}
 			if got := r.clock.Slept(); got != 0 {
 				t.Fatalf("waited %s; want no wait for a Retry-After past MaxRetryAfter", got)
 			}
 			if left := resting.Left(r.record(), r.clock.Now()); left <= 0 || left > time.Hour {
 				t.Fatalf("renewals rest %s; want an hour at most", left)
+			}
+		})
+	}
+}
+
+// TestARestReadLaterSaysWhenItEnds: the words of a renewal that gave up
+// at a Retry-After of a day, or at a 503 asking for half an hour, are kept
+// with the rest in the store, and read by every renewal until it ends
+// (another process's, status, the proxy's page). Half an hour on, a
+// renewal said "freshtoken asks it again in 1h0m0s" beside "no token
+// request is sent for another 30m0s": of two ends, the first wrong. It
+// names the time the rest ends.
+func TestARestReadLaterSaysWhenItEnds(t *testing.T) {
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		rest       time.Duration
+	}{
+		{http.StatusTooManyRequests, "99999999999999999999", time.Hour},
+		{http.StatusServiceUnavailable, "1800", 5 * time.Minute},
+	} {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Retry-After", tc.retryAfter)
+				http.Error(w, "come back later", tc.status)
+			}))
+			defer srv.Close()
+			r := newRig(t, devprovider.Options{AccessTTL: time.Minute})
+			r.login(r.source())
+			r.moveTokenEndpoint(srv.URL)
+			if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+				t.Fatalf("err = %v, want ErrUnreachable", err)
+			}
+			ends := r.clock.Now().Add(tc.rest).Local().Format("15:04:05 MST")
+			r.clock.Advance(tc.rest / 2) // the access token has expired
+			_, err := r.source().Token()
+			if err == nil {
+				t.Fatal("a renewal while renewals rest was made")
+			}
+			if msg := err.Error(); !strings.Contains(msg, "freshtoken asks it again at "+ends) || !strings.Contains(msg, fmt.Sprintf("for another %s", tc.rest/2)) {
+				t.Fatalf("half the rest on, a renewal says:\n%s\nwant it to say freshtoken asks again at %s, %s on", msg, ends, tc.rest/2)
 			}
 		})
 	}
@@ -237,9 +279,9 @@ func TestMaintenanceRetryAfterIsHonoured(t *testing.T) {
 		say        string
 	}{
 		{"240", 1, 4 * time.Minute, "is failing (HTTP 503 \"down for maintenance\") and asks to wait 4m0s; your stored tokens are unchanged, try again then"},
-		{"1800", 1, 5 * time.Minute, "is failing (HTTP 503 \"down for maintenance\") and asks to wait 30m0s; your stored tokens are unchanged, freshtoken asks it again in 5m0s, try again then"},
-		{"99999999", 1, 5 * time.Minute, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 5m0s, try again then"},
-		{"Sun, 06 Dec 2099 00:00:00 GMT", 1, 5 * time.Minute, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again in 5m0s, try again then"},
+		{"1800", 1, 5 * time.Minute, "is failing (HTTP 503 \"down for maintenance\") and asks to wait 30m0s; your stored tokens are unchanged, freshtoken asks it again at FIVE_MINUTES_ON, try again then"},
+		{"99999999", 1, 5 * time.Minute, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again at FIVE_MINUTES_ON, try again then"},
+		{"Sun, 06 Dec 2099 00:00:00 GMT", 1, 5 * time.Minute, "asks to wait a day or more; your stored tokens are unchanged, freshtoken asks it again at FIVE_MINUTES_ON, try again then"},
 		{"Thu, 01 Jan 1970 00:00:00 GMT", 4, 30 * time.Second, "kept failing after 4 tries"},
 		{"-600", 4, 30 * time.Second, "kept failing after 4 tries"},
 		{"soon", 4, 30 * time.Second, "kept failing after 4 tries"},
@@ -255,8 +297,9 @@ func TestMaintenanceRetryAfterIsHonoured(t *testing.T) {
 				http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			})
 			r, before, err := renewAt(t, srv)
-			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), tc.say) {
-				t.Fatalf("err = %v; want ErrUnreachable saying %q", err, tc.say)
+			say := strings.Replace(tc.say, "FIVE_MINUTES_ON", r.clock.Now().Add(5*time.Minute).Local().Format("15:04:05 MST"), 1)
+			if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), say) {
+				t.Fatalf("err = %v; want ErrUnreachable saying %q", err, say)
 			}
 			if n := hits.Load(); n != tc.tries {
 				t.Fatalf("%d token requests; want %d", n, tc.tries)

@@ -211,11 +211,11 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		case kind == tokenerr.RateLimited:
 			if !s.waitsOut(wait) || attempt >= len(backoff) {
 				rest := max(wait, failedRest)
-				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", askedAgain(wait, resting.Max)))
+				msg := fmt.Sprintf("the token endpoint is rate limiting renewals and asks to wait %s; %s", httpx.SayWait(wait), tokenerr.KeptThen(r, lost, "", askedAgain(wait, resting.Max, s.now())))
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s", attempt+1, tokenerr.KeptThen(r, lost, "", fmt.Sprintf("try again in %s", min(rest, resting.Max).Round(time.Second))))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s", attempt+1, tokenerr.KeptThen(r, lost, "", "try again at "+clockTime(s.now().Add(min(rest, resting.Max)))))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -236,7 +236,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				// maintenance): tries until then would fail too, so
 				// renewals rest as long as it asks, up to resting.Failing.
 				return nil, s.restShared(work, r, min(wait, resting.Failing), &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
-					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.KeptThen(r, lost, desc, askedAgain(wait, resting.Failing)))})
+					Msg: fmt.Sprintf("the token endpoint %s is failing (%s) and asks to wait %s; %s", redact.URL(s.set.TokenURL), desc, httpx.SayWait(wait), tokenerr.KeptThen(r, lost, desc, askedAgain(wait, resting.Failing, s.now())))})
 			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
@@ -267,16 +267,25 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 	}
 }
 
-// askedAgain says when to try again after the token endpoint asked to wait
-// for wait, renewals resting for it, most at the longest: a wait past most
-// (a Retry-After of a day, or too large to count) is not what to tell a
-// person, as freshtoken asks the endpoint again once most is over.
-func askedAgain(wait, most time.Duration) string {
+// askedAgain says when to try again after the token endpoint asked, at
+// now, to wait for wait, renewals resting for it, most at the longest: a
+// wait past most (a Retry-After of a day, or too large to count) is not
+// what to tell a person, as freshtoken asks the endpoint again once most
+// is over. It names the time of day, not the time left: the message is
+// also the rest's in the store (see restShared), read by status, the
+// proxy's page and every renewal until the rest ends, and "asks it again
+// in 1h0m0s" read half an hour on beside "resting 30 minutes more" told
+// of two ends.
+func askedAgain(wait, most time.Duration, now time.Time) string {
 	if wait > most {
-		return fmt.Sprintf("freshtoken asks it again in %s, try again then", most)
+		return "freshtoken asks it again at " + clockTime(now.Add(most)) + ", try again then"
 	}
 	return "try again then"
 }
+
+// clockTime is t as a rest's end is told in messages kept with the rest:
+// the local time of day, and its zone (a rest lasts an hour at most).
+func clockTime(t time.Time) string { return t.Local().Format("15:04:05 MST") }
 
 // waitsOut reports whether the engine waits out a Retry-After of d: one
 // up to MaxRetryAfter, unless it is the longest httpx.RetryAfter gives,
