@@ -150,9 +150,12 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			s.forgetClientCredentials()
 			msg := s.refused(err, desc, "renewal")
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
-				msg += ", or log in again if they name the refresh token or the log-in"
-				s.note(work, r, r, store.ProblemRefused, msg)
-				return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg})
+				// The step is logging in again when they name the log-in: a
+				// logInAgainError, whose command the command line names.
+				const after = " if they name the refresh token or the log-in"
+				e := logInAgain(&Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}, after)
+				s.note(work, r, r, store.ProblemRefused, msg+", or log in again"+after)
+				return nil, s.restAfter(failedRest, e)
 			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg})
