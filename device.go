@@ -323,7 +323,7 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 			wait = max(retryAfter, d.interval)
 		case tokenerr.Passing:
 			if failures >= len(s.set.RetryBackoff) {
-				return logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint %s kept failing during the log-in (%s); ", redact.URL(s.set.TokenURL), desc)}, " later")
+				return logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: fmt.Sprintf("the token endpoint %s kept failing during the log-in (%s)%s; ", redact.URL(s.set.TokenURL), desc, s.tokenHostToCheck(err))}, " later")
 			}
 			wait = max(s.set.RetryBackoff[failures], d.interval)
 			failures++

@@ -150,9 +150,12 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			s.forgetClientCredentials()
 			msg := s.refused(err, desc, "renewal")
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
-				msg += ", or log in again if they name the refresh token or the log-in"
-				s.note(work, r, r, store.ProblemRefused, msg)
-				return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg})
+				// The step is logging in again when they name the log-in: a
+				// logInAgainError, whose command the command line names.
+				const after = " if they name the refresh token or the log-in"
+				e := logInAgain(&Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}, after)
+				s.note(work, r, r, store.ProblemRefused, msg+", or log in again"+after)
+				return nil, s.restAfter(failedRest, e)
 			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg})
@@ -240,7 +243,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			}
 			if attempt >= len(backoff) {
 				return nil, s.restShared(work, r, failedRest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: lostMark(lost),
-					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s); %s", redact.URL(s.set.TokenURL), attempt+1, desc, tokenerr.KeptThen(r, lost, desc, "try again later"))})
+					Msg: fmt.Sprintf("the token endpoint %s kept failing after %d tries (%s)%s; %s", redact.URL(s.set.TokenURL), attempt+1, desc, s.tokenHostToCheck(err), tokenerr.KeptThen(r, lost, desc, "try again later"))})
 			}
 			wait = backoff[attempt]
 		}
@@ -1055,9 +1058,25 @@ func (s *Source) refused(err error, desc, step string) string {
 // notThere says that no token endpoint answers at u, which answered desc
 // (see tokenerr.NotThere), and what to check.
 func (s *Source) notThere(u, desc string) string {
-	check := "token_url"
+	return fmt.Sprintf("no token endpoint answers at %s (%s); %s", redact.URL(u), desc, s.tokenURLToCheck())
+}
+
+// tokenURLToCheck is the setting to check of a token endpoint that is not
+// where the configuration says.
+func (s *Source) tokenURLToCheck() string {
 	if s.set.Issuer != "" {
-		check = "token_url, or issuer, whose discovery document names it"
+		return "check token_url, or issuer, whose discovery document names it"
 	}
-	return fmt.Sprintf("no token endpoint answers at %s (%s); check %s", redact.URL(u), desc, check)
+	return "check token_url"
+}
+
+// tokenHostToCheck is what to add to the words of a token request that
+// failed with err: for a host name with no address, a mistyped token_url
+// as often as not, the setting to check (retried all the same: a name
+// server may answer so for a while); "" for any other failure.
+func (s *Source) tokenHostToCheck(err error) string {
+	if noSuchHost(err) {
+		return "; " + s.tokenURLToCheck()
+	}
+	return ""
 }

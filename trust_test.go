@@ -802,6 +802,39 @@ func TestTokenEndpointThatIsNotThere(t *testing.T) {
 	}
 }
 
+// TestTokenEndpointHostWithNoAddress: a token URL whose host name has no
+// address (a mistyped token_url, the name servers answering that no such
+// host exists) is still retried, a name server may say so for a while,
+// and then says to check token_url, for a renewal and for a device
+// log-in's polls alike; the stored tokens are kept. It said the endpoint
+// kept failing and to try again later, which no try changes.
+func TestTokenEndpointHostWithNoAddress(t *testing.T) {
+	const at = "http://token.invalid/token"
+	r, _ := loggedIn(t)
+	r.settings.RetryBackoff = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+	before := r.record()
+	r.moveTokenEndpoint(at)
+	_, err := r.source().Renew(context.Background())
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "kept failing after 4 tries (") ||
+		!strings.Contains(err.Error(), "no such host); check token_url; your stored tokens are unchanged") {
+		t.Fatalf("Renew = %v; want ErrUnreachable after 4 tries, saying to check token_url", err)
+	}
+	if after := r.record(); after.RefreshToken != before.RefreshToken || after.AccessToken != before.AccessToken {
+		t.Fatal("the failure changed the stored tokens")
+	}
+
+	answer := map[string]any{"user_code": "WDJB-MJHT", "verification_uri": "https://example.com/device", "interval": 1}
+	h := newHostileDevice(t, answer, func(s *freshtoken.Settings) { s.TokenURL = at })
+	d, err := h.src.StartDeviceLogin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Wait(context.Background(), nil)
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "no such host); check token_url; ") {
+		t.Fatalf("Wait = %v; want ErrUnreachable saying to check token_url", err)
+	}
+}
+
 // rotatingEndpoint is a token endpoint that rotates the refresh token at
 // every renewal and, as strict providers do, ends the whole grant when a
 // rotated-out refresh token comes back. Its first answer is first, given

@@ -215,17 +215,25 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 }
 
 // again is err, a log-in of env that failed, with its last step, logging
-// in again (the words of the engine and of internal/login, which name no
-// command), naming the command to run: this one, with the flags that shape
-// it (loginArgs), for the same environment and file. Their error gives its message without the step; what err says around it is kept,
-// and err is left as it is when it says more after it, or when its step
-// is another (before is "").
+// in again, naming this command, with the flags that shape it
+// (loginArgs), for the same environment and file (see logInAgain).
 func (opts *loginOptions) again(env string, err error) error {
+	return opts.f.logInAgain(err, loginArgs(opts, env))
+}
+
+// logInAgain is err, a failure whose last step is logging in again (the
+// words of the engine and of internal/login, which name no command),
+// naming the command to run: freshtoken with args (login -e ENV and its
+// flags), for the configuration file in use. Their error gives its message
+// without the step; what err says around it is kept, and err is left as
+// it is when it says more after it, when its step is another (before is
+// ""), or when the command line has told it already.
+func (f *Factory) logInAgain(err error, args string) error {
 	var told interface {
 		error
 		LogInAgain() (before, after string)
 	}
-	if !errors.As(err, &told) {
+	if !errors.As(err, &told) || errors.As(err, new(*retoldError)) {
 		return err
 	}
 	before, after := told.LogInAgain()
@@ -233,7 +241,7 @@ func (opts *loginOptions) again(env string, err error) error {
 	if before == "" || !ok {
 		return err
 	}
-	return &retoldError{msg: around + before + "run `" + opts.f.commandLine(loginArgs(opts, env)) + "`" + after, err: err}
+	return &retoldError{msg: around + before + "run `" + f.commandLine(args) + "`" + after, err: err}
 }
 
 // retoldError is err told in msg, the command line's words, for its kind

@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
@@ -406,6 +407,10 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 		{"manual invalid_scope", "authorize", true, 2, "dev: the provider refused the log-in request: it answered invalid_scope", ", auth_url and auth_params in the config, then run `%s`"},
 		{"browser answer lost", "lost", false, 5, "dev: the token endpoint ", "; the provider may have spent the code, which works once: run `%s`"},
 		{"manual answer lost", "lost", true, 5, "dev: the token endpoint ", "; the provider may have spent the code, which works once: run `%s`"},
+		{"browser denied", "denied", false, 3, "dev: access was not approved: the provider answered access_denied", "; run `%s` and approve access in the browser"},
+		{"manual denied", "denied", true, 3, "dev: access was not approved: the provider answered access_denied", "; run `%s` and approve access in the browser"},
+		{"browser code refused", "code", false, 3, "dev: the provider refused the login code (HTTP 400 invalid_grant", "; run `%s` and approve access in the browser"},
+		{"manual code refused", "code", true, 3, "dev: the provider refused the login code (HTTP 400 invalid_grant", "; run `%s` and approve access in the browser"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var opts devprovider.Options
@@ -421,9 +426,14 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 						if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 							conn.Close()
 						}
-					case c.trouble == "authorize" && r.URL.Path == "/v2/approve_app":
+					case c.trouble == "code" && r.URL.Path == "/v2/token_endpoint":
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusBadRequest)
+						io.WriteString(w, `{"error":"invalid_grant"}`)
+					case (c.trouble == "authorize" || c.trouble == "denied") && r.URL.Path == "/v2/approve_app":
+						code := map[string]string{"authorize": "invalid_scope", "denied": "access_denied"}[c.trouble]
 						q := r.URL.Query()
-						http.Redirect(w, r, q.Get("redirect_uri")+"?error=invalid_scope&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+						http.Redirect(w, r, q.Get("redirect_uri")+"?error="+code+"&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
 					default:
 						provider.ServeHTTP(w, r)
 					}
@@ -445,6 +455,10 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 			want := fmt.Sprintf(c.then, "freshtoken --config "+shellquote.Word(e.config)+cmd)
 			if err == nil || !strings.HasPrefix(err.Error(), c.says) || !strings.HasSuffix(err.Error(), want) || cli.ExitCode(err) != c.exit {
 				t.Fatalf("login: %v (exit %d)\n%s\nwant exit %d, saying %q, ending %q", err, cli.ExitCode(err), stderr, c.exit, c.says, want)
+			}
+			// The command's last word adds no other log-in to run.
+			if next := failure.Next(err, "dev"); next != "" {
+				t.Fatalf("login: %v; then %q: want no other step", err, next)
 			}
 		})
 	}

@@ -105,6 +105,11 @@ func Main(args []string, ios *IOStreams) int {
 		f.lastWord(streams.ErrOut, f.suggesting(interrupted(stoppedBy(sig, closed), err)), 128+int(sig))
 		return 128 + int(sig)
 	case err != nil && !errors.As(err, &se):
+		env := f.selectedEnv()
+		if fe := (*freshtoken.Error)(nil); errors.As(err, &fe) {
+			env = fe.Env
+		}
+		err = f.logInAgain(err, "login -e "+env)
 		msg := err.Error()
 		if isCobraUsage(err) {
 			msg = unknownCommand(msg)

@@ -212,6 +212,12 @@ func Next(err error, env string) string { return NextNaming(err, env, nil) }
 // environment (CheckClient); nil names none.
 func NextNaming(err error, env string, secretWhere func(env string) string) string {
 	next := Of(err).Row().Next
+	var again interface{ LogInAgain() (before, after string) }
+	if errors.As(err, &again) {
+		if before, _ := again.LogInAgain(); before != "" {
+			return "" // its step is logging in again, which its caller names
+		}
+	}
 	if atomicfile.OutOfFiles(err) {
 		next = atomicfile.OutOfFilesStep
 	}

@@ -415,14 +415,6 @@ type noPaste struct{ msg string }
 func (e noPaste) Error() string { return e.msg }
 func (e noPaste) Unwrap() error { return ErrBadPaste }
 
-// loginCommand is the command that runs this log-in again, in backquotes.
-func (f *Flow) loginCommand() string {
-	if f.Manual {
-		return fmt.Sprintf("`freshtoken login --manual -e %s`", f.Env)
-	}
-	return fmt.Sprintf("`freshtoken login -e %s`", f.Env)
-}
-
 // cancelled is the error of a login stopped by Ctrl-C.
 func (f *Flow) cancelled() error {
 	return fmt.Errorf("%s: login cancelled; nothing was stored", f.Env)
@@ -472,7 +464,7 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	// Nothing in an answer is looked at before its state proves it is the
 	// answer to this request: any web page can send the browser here.
 	if !req.answers(q) {
-		return nil, fmt.Errorf("%s: %w (a stale tab, or a forged request); run %s again", f.Env, ErrStateMismatch, f.loginCommand())
+		return nil, &againError{before: fmt.Sprintf("%s: %v (a stale tab, or a forged request); ", f.Env, ErrStateMismatch), err: ErrStateMismatch}
 	}
 	// A provider that sends the browser on to another provider's
 	// authorization endpoint with this request (a mix-up) would be sent
@@ -488,19 +480,15 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 			return nil, issuerWrittenOtherwise{fmt.Sprintf("%s: the provider names itself %q in its answer, but %q in its discovery document, as the environment's issuer (a trailing slash counts: RFC 9207 compares them exactly); its code was not sent anywhere; tell the provider that it writes its issuer two ways",
 				f.Env, redact.OneLine(iss, 200), f.Issuer)}
 		}
-		return nil, fmt.Errorf("%s: %w: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then run %s again",
-			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer, f.loginCommand())
+		return nil, &againError{before: fmt.Sprintf("%s: %v: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then ",
+			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer), err: ErrMixUp}
 	}
 	if e := q.Get("error"); e != "" {
-		ae := &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
-		if f.Manual {
-			ae.Again = f.loginCommand()
-		}
-		return nil, ae
+		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, fmt.Errorf("%s: the answer has no code; run %s again", f.Env, f.loginCommand())
+		return nil, &againError{before: fmt.Sprintf("%s: the answer has no code; ", f.Env)}
 	}
 	remember(f.Config, req.State, req.Verifier, code)
 	if f.Storable != nil {
@@ -547,10 +535,6 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 // neither.
 type AuthorizeError struct {
 	Env, Code, Description string // one line each
-	// Again is the log-in to run again after a refusal, when it is not
-	// the plain `freshtoken login -e ENV` the failure table names: a
-	// manual one's.
-	Again string
 }
 
 // misconfigured are the authorization endpoint's errors that say the
@@ -569,14 +553,8 @@ func (e *AuthorizeError) Unavailable() bool {
 }
 
 func (e *AuthorizeError) Error() string {
-	if before, after := e.LogInAgain(); before != "" {
-		return before + "log in again" + after
-	}
-	answered := tokenerr.Answer(e.Code, e.Description)
-	if e.Again != "" {
-		return fmt.Sprintf("%s: %v: the provider answered %s; run %s again and approve access in the browser", e.Env, ErrNotApproved, answered, e.Again)
-	}
-	return fmt.Sprintf("%s: %v: the provider answered %s", e.Env, ErrNotApproved, answered)
+	before, after := e.LogInAgain()
+	return before + "log in again" + after
 }
 
 // Unwrap is tokenerr.ErrOwnRefusal for a refusal with the provider's own
@@ -588,11 +566,10 @@ func (e *ExchangeError) Unwrap() error {
 	return nil
 }
 
-// LogInAgain is the message around its step, when that is logging in
-// again (a request to fix first, a provider to wait for): before it, and
-// after it (" later", or ""), for a caller that names the log-in to run
-// (the command line names its command). before is "" when the step is
-// another.
+// LogInAgain is the message around its step, logging in again (a request
+// to fix first, a provider to wait for, access to approve): before it, and
+// after it (" later", or what to do then), for a caller that names the
+// log-in to run (the command line names its command).
 func (e *AuthorizeError) LogInAgain() (before, after string) {
 	answered := tokenerr.Answer(e.Code, e.Description)
 	switch {
@@ -601,7 +578,7 @@ func (e *AuthorizeError) LogInAgain() (before, after string) {
 	case e.Unavailable():
 		return fmt.Sprintf("%s: the provider could not serve the log-in: it answered %s; ", e.Env, answered), " later"
 	}
-	return "", ""
+	return fmt.Sprintf("%s: %v: the provider answered %s; ", e.Env, ErrNotApproved, answered), " and approve access in the browser"
 }
 
 // Unwrap is ErrNotApproved for a person's refusal.
@@ -645,29 +622,22 @@ type ExchangeError struct {
 	// tokenerr.Lost): the provider may have spent the code, which works
 	// once, so only a new log-in can help. "" when none was.
 	Lost string
-	// Again is the log-in to run again after a refused code, when it is
-	// not the plain `freshtoken login -e ENV` the failure table names: a
-	// manual one's.
-	Again string
 }
 
 func (e *ExchangeError) Error() string {
 	if before, after := e.LogInAgain(); before != "" {
 		return before + "log in again" + after
 	}
-	switch {
-	case e.Class == tokenerr.BadClient && e.NotThere:
+	// What is left is a BadClient: a refusal no log-in again helps.
+	if e.NotThere {
 		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check token_url (or issuer, when discovery finds the endpoint)", e.Env, e.Descriptor)
-	case e.Class == tokenerr.BadClient:
-		return fmt.Sprintf("%s: the token endpoint %s", e.Env, tokenerr.Refused(e.Refusal, e.Descriptor, "log-in"))
-	case e.Class == tokenerr.BadGrant && e.Again != "":
-		return fmt.Sprintf("%s: the provider refused the login code (%s); run %s again and approve access in the browser", e.Env, e.Descriptor, e.Again)
 	}
-	return fmt.Sprintf("%s: the provider refused the login code (%s)", e.Env, e.Descriptor)
+	return fmt.Sprintf("%s: the token endpoint %s", e.Env, tokenerr.Refused(e.Refusal, e.Descriptor, "log-in"))
 }
 
 // LogInAgain is the message around its step, when that is logging in
-// again (a token endpoint to wait for, or a setting to check first):
+// again (a token endpoint to wait for, a setting to check first, a code
+// refused):
 // before it, and after it (" later", " in 30s", or ""), for a caller that
 // names the log-in to run (the command line names its command). before
 // is "" when the step is another.
@@ -675,6 +645,8 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 	switch {
 	case e.Class == tokenerr.RateLimited:
 		return fmt.Sprintf("%s: the token endpoint is rate limiting log-ins (%s); ", e.Env, e.Descriptor), " in " + httpx.SayWait(max(e.Wait, time.Second))
+	case e.Class == tokenerr.BadGrant:
+		return fmt.Sprintf("%s: the provider refused the login code (%s); ", e.Env, e.Descriptor), " and approve access in the browser"
 	case e.Class != tokenerr.Passing:
 		return "", ""
 	case e.TooLarge:
@@ -718,9 +690,6 @@ func (f *Flow) exchangeError(err error) *ExchangeError {
 	xe := &ExchangeError{Env: f.Env, TokenURL: redact.URL(f.Config.Endpoint.TokenURL), Class: class, Descriptor: desc, Wait: wait, Refusal: tokenerr.RefusalOf(err), NotThere: tokenerr.NotThere(err), TooLarge: errors.Is(err, tokenerr.ErrAnswerTooLarge)}
 	if re := (*oauth2.RetrieveError)(nil); errors.As(err, &re) && re.Response != nil {
 		xe.Status = re.Response.StatusCode
-	}
-	if f.Manual {
-		xe.Again = f.loginCommand()
 	}
 	return xe
 }

@@ -321,9 +321,12 @@ func TestManualRefusesAPasteTooLongToBeAnAnswer(t *testing.T) {
 
 // TestManualRefusalSaysToLogInManuallyAgain: an answer pasted that says
 // access was refused, or whose code the provider refuses, ends the log-in
-// naming the manual log-in to run again; it named `freshtoken login -e
-// ENV`, which waits for a browser on this machine, where there is none (or
-// refuses a redirect URI elsewhere).
+// with its step, logging in again, told by LogInAgain, for the command
+// line to name this log-in's command with its flags; and no other step
+// after it. It named `freshtoken login -e ENV`, which waits for a browser
+// on this machine, where there is none (or refuses a redirect URI
+// elsewhere), and later `freshtoken login --manual -e ENV`, without the
+// log-in's --timeout and the configuration's --config.
 func TestManualRefusalSaysToLogInManuallyAgain(t *testing.T) {
 	for _, answer := range []string{"error=access_denied", "code=not-a-code-it-gave"} {
 		t.Run(answer, func(t *testing.T) {
@@ -334,12 +337,16 @@ func TestManualRefusalSaysToLogInManuallyAgain(t *testing.T) {
 			if failure.Of(err) != failure.LoginRefused {
 				t.Fatalf("got %v, a failure of kind %v; want a refused log-in", err, failure.Of(err))
 			}
-			said := err.Error()
-			if next := failure.Next(err, "sandbox"); next != "" {
-				said += "; " + next
+			var told interface{ LogInAgain() (before, after string) }
+			if !errors.As(err, &told) {
+				t.Fatalf("got %v; want its step told by LogInAgain", err)
 			}
-			if !strings.Contains(said, "`freshtoken login --manual -e sandbox`") || strings.Contains(said, "`freshtoken login -e sandbox`") {
-				t.Fatalf("said %q; want the manual log-in named, and only it", said)
+			before, after := told.LogInAgain()
+			if before == "" || err.Error() != before+"log in again"+after || after != " and approve access in the browser" {
+				t.Fatalf("said %q, LogInAgain %q, %q; want the step to log in again and approve access in the browser", err, before, after)
+			}
+			if next := failure.Next(err, "sandbox"); next != "" || strings.Contains(err.Error(), "freshtoken login") {
+				t.Fatalf("said %q, then %q; want no command of its own, and no other step", err, next)
 			}
 		})
 	}
