@@ -105,18 +105,5 @@ func checkIndexHoldsWhatIsHeld(t *testing.T) {
 			t.Errorf("%q held: indexed %v, pending %v", v, indexed, pending)
 		}
 	}
-	longs := 0
-	for _, entries := range registry.found.long {
-		longs += len(entries)
-	}
-	if longs != registry.found.longFilter.n {
-		t.Errorf("the index counts %d anchors and holds %d", registry.found.longFilter.n, longs)
-	}
-	pieces := 0
-	for _, entries := range registry.found.pieces {
-		pieces += len(entries)
-	}
-	if pieces != registry.found.pieceFilter.n {
-		t.Errorf("the index counts %d pieces and holds %d", registry.found.pieceFilter.n, pieces)
-	}
+	checkFilterCounts(t)
 }

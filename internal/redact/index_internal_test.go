@@ -108,20 +108,7 @@ func TestIndexFollowsRotations(t *testing.T) {
 	}
 	registry.RLock()
 	defer registry.RUnlock()
-	longs := 0
-	for _, entries := range registry.found.long {
-		longs += len(entries)
-	}
-	if longs != registry.found.longFilter.n {
-		t.Errorf("the index counts %d anchors and holds %d", registry.found.longFilter.n, longs)
-	}
-	pieces := 0
-	for _, entries := range registry.found.pieces {
-		pieces += len(entries)
-	}
-	if pieces != registry.found.pieceFilter.n {
-		t.Errorf("the index counts %d pieces and holds %d", registry.found.pieceFilter.n, pieces)
-	}
+	checkFilterCounts(t)
 }
 
 // TestFragmentsIgnoreTextManySecretsShare: the environments of a fleet
@@ -186,5 +173,25 @@ func TestAFleetsTokensOfOneIssuerAreNotEachCandidates(t *testing.T) {
 		if got := scrub(text, &compared); strings.Contains(got, values[232][:12]) {
 			t.Errorf("%.60q… scrubbed as %q", text, got)
 		}
+	}
+}
+
+// checkFilterCounts checks, the registry read-locked, that each of the
+// index's filters counts the entries it holds: the anchors and the pieces.
+func checkFilterCounts(t *testing.T) {
+	t.Helper()
+	longs := 0
+	for _, entries := range registry.found.long {
+		longs += len(entries)
+	}
+	if longs != registry.found.longFilter.n {
+		t.Errorf("the index counts %d anchors and holds %d", registry.found.longFilter.n, longs)
+	}
+	pieces := 0
+	for _, entries := range registry.found.pieces {
+		pieces += len(entries)
+	}
+	if pieces != registry.found.pieceFilter.n {
+		t.Errorf("the index counts %d pieces and holds %d", registry.found.pieceFilter.n, pieces)
 	}
 }
