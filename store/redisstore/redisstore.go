@@ -253,7 +253,7 @@ func New(rawURL string) (*Store, error) {
 	}
 	// A command waits for Redis rather than failing at once: four tries,
 	// each dial given 2 s, then the store is unreachable. A Redis that
-	// refuses connections is known unreachable within about 2 s; one that
+	// refuses connections is known unreachable within a fraction of a second; one that
 	// takes connections and never answers (paused, or behind a lost
 	// connection) once each try has waited 2 s for its answer (go-redis
 	// waits 3 s): 8 s for a read or a save, pipelines whose time-outs
@@ -265,6 +265,13 @@ func New(rawURL string) (*Store, error) {
 	if !q.Has("dial_timeout") {
 		opts.DialTimeout = 2 * time.Second
 	}
+	// One dial a try: go-redis dials five times a try by default, 100 ms
+	// apart, each given dial_timeout, so a Redis refusing connections was
+	// known unreachable after about 2 s, the time a stall is told at (a
+	// terminal was told Redis "has not answered for 2s" of a Redis that
+	// refused at once), and a host that drops connections after 40 s
+	// where 8 s is said.
+	opts.DialerRetries = 1
 	if !q.Has("read_timeout") {
 		opts.ReadTimeout = 2 * time.Second
 	}
