@@ -41,6 +41,11 @@ func TestMerger(t *testing.T) {
 		{"members' values read whole, whatever they hold", []string{"{ \"s\" : \"a\\\"}],\" ,\"o\":{\"k\":[\"x\",{\"y\":\"}\"}]},\"items\":[1],\"b\":\"\\\\\",\"t\":true,\"n\":-1.5e3 ,\"z\":null\n}", `{"items":[2],"o":{"k":[]}}`}, `{"s":"a\"}],","o":{"k":["x",{"y":"}"}]},"items":[1,2],"b":"\\","t":true,"n":-1.5e3,"z":null}` + "\n", ""},
 		{"a later null list is empty", []string{`{"a":[1]}`, `{"a":null}`}, `{"a":[1]}` + "\n", ""},
 		{"later page is not valid", []string{`[1]`, `[2`}, "", "is not valid JSON"},
+		{"the list's key twice, then a value", []string{`{"a":[1],"a":1}`, `{"a":[2]}`}, "", `has the member "a" twice`},
+		{"a value, then the list's key", []string{`{"a":1,"\u0061":[1]}`, `{"a":[2]}`}, "", `has the member "a" twice`},
+		{"the list's key twice on a later page", []string{`{"a":[1]}`, `{"a":[2],"a":[3]}`}, "", `has the member "a" twice`},
+		{"the list's key twice on a later page, null last", []string{`{"a":[1]}`, `{"a":[2],"\u0061":null}`}, "", `has the member "a" twice`},
+		{"another key twice is kept as sent", []string{`{"n":1,"a":[1],"n":2}`, `{"n":3,"a":[2],"n":4}`}, `{"n":1,"a":[1,2],"n":2}` + "\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
