@@ -384,6 +384,11 @@ func newMergerOf(first []byte, counting bool) (*merger, error) {
 		return nil, fmt.Errorf("is an object with %d list members %q; only a page with exactly one list can be merged", lists, arrays)
 	}
 	m.key, m.after = arrays[0], members[at+1:]
+	for i, mb := range members {
+		if i != at && isMember(mb.key, m.key) {
+			return nil, twice(m.key)
+		}
+	}
 	m.merged.WriteByte('{')
 	for _, mb := range members[:at] {
 		writeMember(&m.merged, mb)
@@ -392,6 +397,14 @@ func newMergerOf(first []byte, counting bool) (*merger, error) {
 	m.merged.Write(members[at].key)
 	m.merged.WriteString(":[")
 	return m, m.addList(members[at].value)
+}
+
+// twice is the error of a page whose list's key comes twice: encoding/json
+// and jq take the last, other readers the first, so one of the two values
+// is dropped without a word (the first page's list merged, then hidden
+// behind a later "key": 1).
+func twice(key string) error {
+	return fmt.Errorf("has the member %q twice, so which one holds its items is unclear", key)
 }
 
 // member is a member of a JSON object: its key and value as sent.
@@ -413,10 +426,12 @@ func (m *merger) add(page []byte) error {
 		var (
 			others []string
 			named  int
+			again  bool // the list's key comes twice
 		)
 		err := eachMember(page, func(key, value []byte) {
 			switch {
 			case isMember(key, m.key):
+				again = again || list != nil
 				list = value
 			case isArray(value):
 				if named++; named <= maxNamed {
@@ -427,6 +442,8 @@ func (m *merger) add(page []byte) error {
 		switch {
 		case err != nil:
 			return err
+		case again:
+			return twice(m.key)
 		case list == nil && len(others) > 0:
 			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
 		case len(others) > 0:
