@@ -456,13 +456,7 @@ func TestAllAllocatesInProportionToItsPages(t *testing.T) {
 		{"/members", len(members), 0},
 		{"/objects", 2 * len(object), 2 * (items + 1)},
 	} {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+tt.path, nil)
-		c := &Client{}
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		doc, err := c.All(req, nil)
-		runtime.ReadMemStats(&after)
+		doc, allocated, err := allAllocating(t, srv.URL+tt.path)
 		switch {
 		case tt.items == 0:
 			if want := "is an object of more than 1000 members, not a page of a list"; err == nil || !strings.Contains(err.Error(), want) {
@@ -475,7 +469,6 @@ func TestAllAllocatesInProportionToItsPages(t *testing.T) {
 		case tt.path == "/lone" && doc.Gathered != items+1:
 			t.Errorf("All(%s) counted %d items, want %d", tt.path, doc.Gathered, items+1)
 		}
-		allocated := after.TotalAlloc - before.TotalAlloc
 		if limit := uint64(10 * tt.read); allocated > limit && !raceDetector { // its own allocations, some as many again
 			t.Errorf("All(%s) allocated %d bytes to read %d bytes of pages (%.1f times as many); want at most %d",
 				tt.path, allocated, tt.read, float64(allocated)/float64(tt.read), limit)
@@ -500,21 +493,15 @@ func TestAllReadsALonePageOnce(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	for path, most := range map[string]float64{"/sized": 1.1, "/chunked": 2.2} {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+path, nil)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		doc, err := (&Client{}).All(req, nil)
-		runtime.ReadMemStats(&after)
+		doc, allocated, err := allAllocating(t, srv.URL+path)
 		if err != nil {
 			t.Fatalf("All(%s): %v", path, err)
 		}
 		if !bytes.Equal(doc.Body, page) || doc.Gathered != 1<<19+1 {
 			t.Errorf("All(%s): %d bytes, %d items; want the page unchanged, %d items", path, len(doc.Body), doc.Gathered, 1<<19+1)
 		}
-		allocated := float64(after.TotalAlloc - before.TotalAlloc)
-		if allocated > most*float64(len(page)) && !raceDetector {
-			t.Errorf("All(%s) allocated %.1f times the page's %d bytes; want at most %.1f times", path, allocated/float64(len(page)), len(page), most)
+		if float64(allocated) > most*float64(len(page)) && !raceDetector {
+			t.Errorf("All(%s) allocated %.1f times the page's %d bytes; want at most %.1f times", path, float64(allocated)/float64(len(page)), len(page), most)
 		}
 	}
 }
@@ -533,12 +520,7 @@ func TestAllMergesPagesInPlace(t *testing.T) {
 		w.Write(page)
 	}))
 	t.Cleanup(srv.Close)
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/", nil)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	doc, err := (&Client{}).All(req, nil)
-	runtime.ReadMemStats(&after)
+	doc, allocated, err := allAllocating(t, srv.URL+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,8 +528,8 @@ func TestAllMergesPagesInPlace(t *testing.T) {
 		t.Errorf("All gathered %d items, want %d", doc.Items, 2*(1<<19+1))
 	}
 	read := 2 * float64(len(page))
-	if allocated := float64(after.TotalAlloc - before.TotalAlloc); allocated > 3*read && !raceDetector {
-		t.Errorf("All allocated %.1f times the pages' %.0f bytes; want at most 3 times", allocated/read, read)
+	if float64(allocated) > 3*read && !raceDetector {
+		t.Errorf("All allocated %.1f times the pages' %.0f bytes; want at most 3 times", float64(allocated)/read, read)
 	}
 }
 
@@ -760,4 +742,20 @@ func TestAllErrorsMaskAKeyInTheQuery(t *testing.T) {
 			t.Errorf("RateLimitError: %s; want the URL with the key masked", s)
 		}
 	}
+}
+
+// allAllocating gathers the pages from url with All, and says how many
+// bytes the gathering allocated.
+func allAllocating(t *testing.T, url string) (doc *Document, allocated uint64, err error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	doc, err = (&Client{}).All(req, nil)
+	runtime.ReadMemStats(&after)
+	return doc, after.TotalAlloc - before.TotalAlloc, err
 }
