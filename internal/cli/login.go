@@ -202,6 +202,11 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if msg, rejected := login.ClientRejection(err); rejected {
 		src.NoteClientRejected(ctx, msg)
 	}
+	if errors.Is(err, login.ErrNotLoopback) {
+		manual := *opts // the log-in that reads the address landed on
+		manual.Manual = true
+		return manual.again(env.Name, err)
+	}
 	if err != nil {
 		return opts.again(env.Name, err)
 	}
