@@ -152,9 +152,8 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
 				// The step is logging in again when they name the log-in: a
 				// logInAgainError, whose command the command line names.
-				const after = " if they name the refresh token or the log-in"
-				e := logInAgain(&Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}, after)
-				s.note(work, r, r, store.ProblemRefused, msg+", or log in again"+after)
+				e := logInAgain(&Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}, tokenerr.LogInIfNamed)
+				s.note(work, r, r, store.ProblemRefused, msg+", or log in again"+tokenerr.LogInIfNamed)
 				return nil, s.restAfter(failedRest, e)
 			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)
