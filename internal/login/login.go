@@ -658,7 +658,7 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 		}
 		return fmt.Sprintf("%s: the token endpoint %s failed the log-in: it answered its code, which is sent once, with %s; no tokens were stored: ", e.Env, e.TokenURL, e.Descriptor), when
 	}
-	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and api_url, then ", e.Env, e.TokenURL, e.Descriptor), ""
+	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, e.Descriptor), ""
 }
 
 // ClientRejection says how the token endpoint rejected the client, or the

@@ -1002,6 +1002,8 @@ func TestExchangeAnsweredWithoutTokensSaysSo(t *testing.T) {
 // endpoint, a key in its query masked: the message said only "the token
 // endpoint could not be reached" with net/http's error, which for a
 // certificate names no host, so the person could not tell where it failed.
+// It says to check token_url, the setting that names the endpoint: it said
+// api_url, of an endpoint set by hand elsewhere.
 func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 	closed := fmt.Sprintf("http://127.0.0.1:%d/token", testenv.FreePort(t))
 	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -1011,6 +1013,9 @@ func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 		_, err := exchangeCode(t, tokenURL+"?api_key=Zq7xW&view=all", nil)
 		if err == nil || !strings.Contains(err.Error(), "the token endpoint "+tokenURL+"?api_key=…(5 chars)&view=all could not be reached") || strings.Contains(err.Error(), "Zq7xW") {
 			t.Errorf("err = %v; want the token endpoint named, its key masked", err)
+		}
+		if err == nil || !strings.HasSuffix(err.Error(), "; check your connection and token_url (or issuer, when discovery finds the endpoint), then log in again") {
+			t.Errorf("err = %v; want the connection and token_url to check", err)
 		}
 	}
 }
