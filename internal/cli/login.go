@@ -197,7 +197,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}()
 	res, err := flow.Run(ctx)
 	if errors.Is(err, login.ErrPortBusy) {
-		return loginThroughProxy(ctx, opts, env, src, guard, err)
+		return opts.again(env.Name, loginThroughProxy(ctx, opts, env, src, guard, err))
 	}
 	if msg, rejected := login.ClientRejection(err); rejected {
 		src.NoteClientRejected(ctx, msg)

@@ -208,11 +208,11 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		// registered: localhost for 127.0.0.1, another port) keeps the
 		// browser on its own page, with nothing to approve.
 		if turn.strayed() {
-			return nil, fmt.Errorf("%s: %w: within %s the browser came back only with the answer to another log-in (a tab left from an earlier one?), never this one's; approve in the page this log-in opens, not an older tab",
-				f.Env, ErrNotApproved, timeout)
+			return nil, &againError{before: fmt.Sprintf("%s: %v: within %s the browser came back only with the answer to another log-in (a tab left from an earlier one?), never this one's; ",
+				f.Env, ErrNotApproved, timeout), after: " and approve in the page it opens, not an older tab", err: ErrNotApproved}
 		}
-		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s (if the provider's page refused the redirect URI, register %s with the provider exactly as shown, or set redirect_uri to the one registered)",
-			f.Env, ErrNotApproved, timeout, f.Config.RedirectURL)
+		return nil, &againError{before: fmt.Sprintf("%s: %v: no answer from the browser within %s (if the provider's page refused the redirect URI, register %s with the provider exactly as shown, or set redirect_uri to the one registered); ",
+			f.Env, ErrNotApproved, timeout, f.Config.RedirectURL), after: " and approve access in the browser", err: ErrNotApproved}
 	}
 }
 
