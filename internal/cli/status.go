@@ -452,7 +452,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 				force = "--force waits too"
 			}
 			row("renewals", fmt.Sprintf("resting %s more (until %s; %s) after: %s",
-				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), force, oneLine(st.Rest.Message)))
+				human(time.Until(st.Rest.Until)), resting.Ends(st.Rest.Until), force, oneLine(st.Rest.Message)))
 		}
 		// expiry is a token's row: what stands instead when there is none,
 		// else when it expires, if the provider said.
