@@ -224,7 +224,10 @@ func TestHugeRetryAfterRestsAnHourAtMost(t *testing.T) {
 // (another process's, status, the proxy's page). Half an hour on, a
 // renewal said "freshtoken asks it again in 1h0m0s" beside "no token
 // request is sent for another 30m0s": of two ends, the first wrong. It
-// names the time the rest ends.
+// names the time the rest ends, rounded up to the second, as status
+// shows the rest's end: rounded down, it named a second before the rest
+// ended (status said 09:05:01, the message 09:05:00, when a renewal then
+// was still held back).
 func TestARestReadLaterSaysWhenItEnds(t *testing.T) {
 	for _, tc := range []struct {
 		status     int
@@ -243,10 +246,11 @@ func TestARestReadLaterSaysWhenItEnds(t *testing.T) {
 			r := newRig(t, devprovider.Options{AccessTTL: time.Minute})
 			r.login(r.source())
 			r.moveTokenEndpoint(srv.URL)
+			r.clock.Advance(time.Second / 2) // the rest ends half a second past a whole one
 			if _, err := r.source().Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
 				t.Fatalf("err = %v, want ErrUnreachable", err)
 			}
-			ends := r.clock.Now().Add(tc.rest).Local().Format("15:04:05 MST")
+			ends := r.clock.Now().Add(tc.rest + time.Second/2).Local().Format("15:04:05 MST")
 			r.clock.Advance(tc.rest / 2) // the access token has expired
 			_, err := r.source().Token()
 			if err == nil {

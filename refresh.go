@@ -152,9 +152,8 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
 				// The step is logging in again when they name the log-in: a
 				// logInAgainError, whose command the command line names.
-				const after = " if they name the refresh token or the log-in"
-				e := logInAgain(&Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}, after)
-				s.note(work, r, r, store.ProblemRefused, msg+", or log in again"+after)
+				e := logInAgain(&Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}, tokenerr.LogInIfNamed)
+				s.note(work, r, r, store.ProblemRefused, msg+", or log in again"+tokenerr.LogInIfNamed)
 				return nil, s.restAfter(failedRest, e)
 			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)
@@ -218,7 +217,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				if s.waitsOut(wait) {
 					// Its waits were waited out: what is left is the rest,
 					// whatever the last one asked (a date past, 0s).
-					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s", attempt+1, tokenerr.KeptThen(r, lost, "", "try again at "+clockTime(s.now().Add(min(rest, resting.Max)))))
+					msg = fmt.Sprintf("the token endpoint kept rate limiting renewals after %d tries; %s", attempt+1, tokenerr.KeptThen(r, lost, "", "try again at "+resting.Ends(s.now().Add(min(rest, resting.Max)))))
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
@@ -281,14 +280,10 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 // of two ends.
 func askedAgain(wait, most time.Duration, now time.Time) string {
 	if wait > most {
-		return "freshtoken asks it again at " + clockTime(now.Add(most)) + ", try again then"
+		return "freshtoken asks it again at " + resting.Ends(now.Add(most)) + ", try again then"
 	}
 	return "try again then"
 }
-
-// clockTime is t as a rest's end is told in messages kept with the rest:
-// the local time of day, and its zone (a rest lasts an hour at most).
-func clockTime(t time.Time) string { return t.Local().Format("15:04:05 MST") }
 
 // waitsOut reports whether the engine waits out a Retry-After of d: one
 // up to MaxRetryAfter, unless it is the longest httpx.RetryAfter gives,

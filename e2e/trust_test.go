@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/testdisk"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -241,6 +242,8 @@ func TestJSONLogsSpellDurationsAndTimes(t *testing.T) {
 // out its time and says log-in needed (exit 3). The store already holds
 // this client's tokens from an earlier log-in, which are no log-in since
 // this one began: they are left as they were, and are not taken for its end.
+// Its last line names the log-in as it was run (--no-browser, --timeout,
+// the configuration file), once: it named `freshtoken login -e dev`.
 func TestLoginBesideAFakeProxy(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
@@ -274,6 +277,8 @@ func TestLoginBesideAFakeProxy(t *testing.T) {
 	}
 	if code, said := login.wait(); code != 3 || !strings.Contains(said, "no new tokens reached") {
 		t.Fatalf("exit %d, stderr %q; want 3 saying no tokens came", code, said)
+	} else if want := "; run `freshtoken --config " + shellquote.Word(w.config) + " login --no-browser --timeout 2s -e dev` and approve access in the browser\n"; !strings.HasSuffix(said, want) || strings.Count(said, "run `") != 1 {
+		t.Fatalf("stderr %q; want it to end %q, naming one command", said, want)
 	}
 	if opened.Load() != 1 {
 		t.Fatalf("the fake's log-in link was opened %d times; the test proves nothing", opened.Load())
@@ -471,7 +476,8 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 // to the provider. Its log-in went with it: the browser comes back to
 // nothing, or to a proxy that never began it. login says so and exits 3
 // within seconds; it waited out its whole --timeout (5 minutes by
-// default), then said access had not been approved.
+// default), then said access had not been approved. It names the log-in
+// as it was run, with --no-browser and --timeout (it named login -e dev).
 func TestLoginBesideAProxyThatStops(t *testing.T) {
 	t.Parallel()
 	for _, restart := range []bool{false, true} {
@@ -490,7 +496,7 @@ func TestLoginBesideAProxyThatStops(t *testing.T) {
 				resp.Body.Close()
 			}
 			said := login.waitExit(t, 3)
-			if !strings.Contains(said, "stopped or restarted while this log-in waited, and the log-in it held ended with it") || !strings.Contains(said, "login -e dev` again") {
+			if !strings.Contains(said, "stopped or restarted while this log-in waited, and the log-in it held ended with it") || !strings.HasSuffix(said, " login --no-browser --timeout 50s -e dev` and approve access in the browser\n") {
 				t.Fatalf("login said %q; want that the proxy's log-in ended with it, and to log in again", said)
 			}
 			if _, err := os.Stat(w.storeFile()); err == nil {

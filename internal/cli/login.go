@@ -197,10 +197,15 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	}()
 	res, err := flow.Run(ctx)
 	if errors.Is(err, login.ErrPortBusy) {
-		return loginThroughProxy(ctx, opts, env, src, guard, err)
+		return opts.again(env.Name, loginThroughProxy(ctx, opts, env, src, guard, err))
 	}
 	if msg, rejected := login.ClientRejection(err); rejected {
 		src.NoteClientRejected(ctx, msg)
+	}
+	if errors.Is(err, login.ErrNotLoopback) {
+		manual := *opts // the log-in that reads the address landed on
+		manual.Manual = true
+		return manual.again(env.Name, err)
 	}
 	if err != nil {
 		return opts.again(env.Name, err)

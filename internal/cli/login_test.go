@@ -496,7 +496,7 @@ func TestManualLoginFromAPipeAsksNothingOfATerminal(t *testing.T) {
 		t.Errorf("stderr = %q; want nothing said of a terminal's keys", stderr)
 	}
 	last := lines[len(lines)-1]
-	if !strings.HasPrefix(last, "freshtoken: dev: that is not the address your browser landed on") || !strings.Contains(last, "login --manual -e dev` again") {
+	if !strings.HasPrefix(last, "freshtoken: dev: that is not the address your browser landed on") || !strings.HasSuffix(last, "login --manual -e dev`") {
 		t.Errorf("last line = %q; want the one-line error saying to run the manual log-in again", last)
 	}
 	if len(lines) != 4 || lines[2] != "Then write the whole URL your browser landed on to the standard input, as one line:" {
@@ -540,5 +540,47 @@ func TestDeviceLoginRefusesAVerificationPageInClearText(t *testing.T) {
 	}
 	if strings.Contains(stdout.String()+stderr.String(), "WDJB-MJHT") || strings.Contains(stderr.String(), "enter the code") {
 		t.Errorf("the user code was shown: %q", stderr)
+	}
+}
+
+// TestManualLogInsNameTheLogInAsRun: a log-in whose redirect URI is not on
+// this machine, run without --manual, and a manual log-in given something
+// other than the address landed on, or nothing, end naming the manual
+// log-in with the flags it was run with (--timeout, and --config for a
+// path with a space and a quote), exactly as a shell takes it:
+// internal/login wrote `freshtoken login --manual -e ENV` itself, which
+// dropped --timeout.
+func TestManualLogInsNameTheLogInAsRun(t *testing.T) {
+	e := newDevEnv(t)
+	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: "https://oauth.pstmn.io/v1/callback"})
+	dir := filepath.Join(e.dir, "my files", "it's")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "config.toml")
+	if err := os.Rename(e.config, conf); err != nil {
+		t.Fatal(err)
+	}
+	cmd := "freshtoken --config " + shellquote.Word(conf) + " login --manual --timeout 2m -e dev`"
+	for _, c := range []struct {
+		name, in string
+		flags    []string
+		exit     int
+		ends     string
+	}{
+		{"not on this machine", "", []string{"--no-browser"}, 2, cmd + " and paste the URL you land on"},
+		{"words pasted", "junk\n", []string{"--manual"}, 2, "starting with http; run `" + cmd},
+		{"nothing pasted", "", []string{"--manual"}, 2, "(it is not a terminal); run `" + cmd + " in a terminal"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ios, _, stderr := testStreams(false, false)
+			ios.In = strings.NewReader(c.in)
+			args := append([]string{"--config", conf, "login", "--timeout", "2m", "-e", "dev"}, c.flags...)
+			code := cli.Main(args, ios)
+			lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+			if last := lines[len(lines)-1]; code != c.exit || !strings.HasSuffix(last, c.ends) || strings.Count(last, "freshtoken") != 2 || strings.Contains(last, "again") {
+				t.Errorf("login %s exited %d, last line %q; want exit %d, ending %q, naming one command and no \"again\"", strings.Join(c.flags, " "), code, last, c.exit, c.ends)
+			}
+		})
 	}
 }

@@ -165,8 +165,8 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 			if foreign != nil {
 				return fmt.Errorf("%w; they were stored while this log-in waited, by another configuration's log-in or by the freshtoken proxy at %s serving another client", foreign, base)
 			}
-			return fmt.Errorf("%s: %w: no new tokens reached %s within %s (if the proxy at %s uses another configuration, they went to its own store)",
-				env.Name, login.ErrNotApproved, src.Location(), opts.Timeout, base)
+			return login.Again(fmt.Sprintf("%s: %v: no new tokens reached %s within %s (if the proxy at %s uses another configuration, they went to its own store); ",
+				env.Name, login.ErrNotApproved, src.Location(), opts.Timeout, base), " and approve access in the browser", login.ErrNotApproved)
 		}
 	}
 }
@@ -183,6 +183,16 @@ func (e *proxyLoginError) Error() string {
 
 func (e *proxyLoginError) FailureKind() failure.Kind { return e.kind }
 
+// LogInAgain is the message before its step, when that is logging in
+// again (a refused log-in), and after it: the command line names the
+// log-in as it was run. before is "" when the step is another.
+func (e *proxyLoginError) LogInAgain() (before, after string) {
+	if e.kind != failure.LoginRefused {
+		return "", ""
+	}
+	return e.Error() + "; ", " and approve access in the browser"
+}
+
 // proxyLostError is a log-in that the proxy held and no longer does: it
 // stopped, or restarted, before it stored tokens.
 type proxyLostError struct{ env, base string }
@@ -192,6 +202,12 @@ func (e *proxyLostError) Error() string {
 }
 
 func (e *proxyLostError) FailureKind() failure.Kind { return failure.LoginRefused }
+
+// LogInAgain is the message before its step, logging in again, and after
+// it: the command line names the log-in as it was run.
+func (e *proxyLostError) LogInAgain() (before, after string) {
+	return e.Error() + "; ", " and approve access in the browser"
+}
 
 // attemptWatch follows the log-in that a `freshtoken login` began as
 // attempt at the proxy at base, for its end alone: the proxy saying it

@@ -21,6 +21,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/resting"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -436,7 +437,11 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			// the message, it closed a parenthesis of the message's own
 			// ("… (HTTP 401 …) (0s ago (2026-…))").
 			problem := fmt.Sprintf("%s: %s", ago(st.Problem.At), oneLine(st.Problem.Message))
-			if st.Problem.Kind == store.ProblemClientRejected || st.Problem.Kind == store.ProblemRefused { // it stays until a renewal succeeds
+			if said, ok := strings.CutSuffix(st.Problem.Message, ", or log in again"+tokenerr.LogInIfNamed); ok && st.Problem.Kind == store.ProblemRefused {
+				// Its steps, each a command: it named no log-in to run,
+				// and "fix it" after its own step to check what they name.
+				problem = fmt.Sprintf("%s: %s, then run `freshtoken token --force -e %s`, or `freshtoken login -e %[3]s`%s", ago(st.Problem.At), oneLine(said), st.Env, tokenerr.LogInIfNamed)
+			} else if st.Problem.Kind == store.ProblemClientRejected || st.Problem.Kind == store.ProblemRefused { // it stays until a renewal succeeds
 				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", failure.FixClient(st.Problem.Message, st.ClientSecretIn), st.Env)
 			}
 			row("problem", problem)
@@ -447,7 +452,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 				force = "--force waits too"
 			}
 			row("renewals", fmt.Sprintf("resting %s more (until %s; %s) after: %s",
-				human(time.Until(st.Rest.Until)), st.Rest.Until.Local().Format("15:04:05 MST"), force, oneLine(st.Rest.Message)))
+				human(time.Until(st.Rest.Until)), resting.Ends(st.Rest.Until), force, oneLine(st.Rest.Message)))
 		}
 		// expiry is a token's row: what stands instead when there is none,
 		// else when it expires, if the provider said.

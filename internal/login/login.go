@@ -164,7 +164,9 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		var err error
 		if ln, err = Listen(f.Config.RedirectURL); err != nil {
 			if errors.Is(err, ErrNotLoopback) {
-				return nil, fmt.Errorf("%s: %w; run `freshtoken login --manual -e %s` and paste the URL you land on", f.Env, err, f.Env)
+				// The log-in to run reads the address landed on: the
+				// command line names it, --manual, with this one's flags.
+				return nil, &againError{before: fmt.Sprintf("%s: %v; ", f.Env, err), after: " and paste the URL you land on", err: err}
 			}
 			if errors.Is(err, ErrPortBusy) {
 				return nil, err
@@ -206,11 +208,11 @@ func (f *Flow) Run(ctx context.Context) (*Result, error) {
 		// registered: localhost for 127.0.0.1, another port) keeps the
 		// browser on its own page, with nothing to approve.
 		if turn.strayed() {
-			return nil, fmt.Errorf("%s: %w: within %s the browser came back only with the answer to another log-in (a tab left from an earlier one?), never this one's; approve in the page this log-in opens, not an older tab",
-				f.Env, ErrNotApproved, timeout)
+			return nil, &againError{before: fmt.Sprintf("%s: %v: within %s the browser came back only with the answer to another log-in (a tab left from an earlier one?), never this one's; ",
+				f.Env, ErrNotApproved, timeout), after: " and approve in the page it opens, not an older tab", err: ErrNotApproved}
 		}
-		return nil, fmt.Errorf("%s: %w: no answer from the browser within %s (if the provider's page refused the redirect URI, register %s with the provider exactly as shown, or set redirect_uri to the one registered)",
-			f.Env, ErrNotApproved, timeout, f.Config.RedirectURL)
+		return nil, &againError{before: fmt.Sprintf("%s: %v: no answer from the browser within %s (if the provider's page refused the redirect URI, register %s with the provider exactly as shown, or set redirect_uri to the one registered); ",
+			f.Env, ErrNotApproved, timeout, f.Config.RedirectURL), after: " and approve access in the browser", err: ErrNotApproved}
 	}
 }
 
@@ -284,7 +286,6 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		}()
 		return lines
 	}
-	again := fmt.Sprintf("run `freshtoken login --manual -e %s` again", f.Env)
 	// A paste that is no answer (words, the URL to open, an earlier
 	// log-in's answer) is said, and another asked for: the approval the
 	// browser shows is still good, and starting over would ask for it
@@ -299,17 +300,17 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 				return nil, f.cancelled()
 			}
 			if bad != nil {
-				return nil, fmt.Errorf("%s: %w: the address your browser landed on was not pasted within %s (what was pasted was not it); %s", f.Env, ErrNotApproved, timeout, again)
+				return nil, &againError{before: fmt.Sprintf("%s: %v: the address your browser landed on was not pasted within %s (what was pasted was not it); ", f.Env, ErrNotApproved, timeout), err: ErrNotApproved}
 			}
-			return nil, fmt.Errorf("%s: %w: no URL was pasted within %s; %s", f.Env, ErrNotApproved, timeout, again)
+			return nil, &againError{before: fmt.Sprintf("%s: %v: no URL was pasted within %s; ", f.Env, ErrNotApproved, timeout), err: ErrNotApproved}
 		}
 		switch {
 		case errors.Is(p.err, io.EOF) && bad != nil:
 			return nil, bad
 		case errors.Is(p.err, io.EOF) && person: // Ctrl-D
-			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the input ended (Ctrl-D); %s and paste the whole address your browser lands on", f.Env, again)}
+			return nil, &againError{before: fmt.Sprintf("%s: nothing was pasted: the input ended (Ctrl-D); ", f.Env), after: " and paste the whole address your browser lands on", err: ErrBadPaste}
 		case errors.Is(p.err, io.EOF):
-			return nil, noPaste{fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); %s in a terminal", f.Env, again)}
+			return nil, &againError{before: fmt.Sprintf("%s: nothing was pasted: the standard input ended (it is not a terminal); ", f.Env), after: " in a terminal", err: ErrBadPaste}
 		case p.err != nil: // the terminal closed
 			return nil, fmt.Errorf("%s: nothing was pasted: %w", f.Env, p.err)
 		}
@@ -318,24 +319,24 @@ func (f *Flow) manual(ctx context.Context, req Request, timeout time.Duration) (
 		switch {
 		case p.long:
 			ask = "paste the whole address from the browser's address bar, starting with http"
-			bad = fmt.Errorf("%s: %w: it is too long to be one; %s; %s", f.Env, ErrBadPaste, ask, again)
+			bad = &againError{before: fmt.Sprintf("%s: %v: it is too long to be one; %s; ", f.Env, ErrBadPaste, ask), err: ErrBadPaste}
 			ask = "That is too long to be the address your browser landed on: " + ask
 		case err != nil || !u.IsAbs():
 			ask = "paste the whole address from the browser's address bar, starting with http"
-			bad = fmt.Errorf("%s: %w: %s; %s", f.Env, ErrBadPaste, ask, again)
+			bad = &againError{before: fmt.Sprintf("%s: %v: %s; ", f.Env, ErrBadPaste, ask), err: ErrBadPaste}
 			ask = "That is not the address your browser landed on: " + ask
 		case req.cutShort(u.Query()) && atRedirectURI(u, f.Config.RedirectURL):
 			ask = "paste the whole address from the browser's address bar"
-			bad = fmt.Errorf("%s: %w: it lacks all or part of this log-in's state, as an address cut short does; %s; %s", f.Env, ErrBadPaste, ask, again)
+			bad = &againError{before: fmt.Sprintf("%s: %v: it lacks all or part of this log-in's state, as an address cut short does; %s; ", f.Env, ErrBadPaste, ask), err: ErrBadPaste}
 			ask = "That address lacks all or part of this log-in's state, as an address cut short does: " + ask
 		case !req.answers(u.Query()):
-			bad = fmt.Errorf("%s: %w (an earlier log-in's URL?); %s", f.Env, ErrStateMismatch, again)
+			bad = &againError{before: fmt.Sprintf("%s: %v (an earlier log-in's URL?); ", f.Env, ErrStateMismatch), err: ErrStateMismatch}
 			ask = "That address answers another log-in (an earlier one?): paste the one your browser landed on after approving the URL above"
 		case !u.Query().Has("code") && !u.Query().Has("error"):
-			bad = fmt.Errorf("%s: %w: it has no code (the URL to open, perhaps); %s, approve access and paste the address you land on", f.Env, ErrBadPaste, again)
+			bad = &againError{before: fmt.Sprintf("%s: %v: it has no code (the URL to open, perhaps); ", f.Env, ErrBadPaste), after: ", approve access and paste the address you land on", err: ErrBadPaste}
 			ask = "That address has no code (the URL to open, perhaps): open the URL above, approve access, and paste the address you land on"
 		case !atRedirectURI(u, f.Config.RedirectURL):
-			bad = fmt.Errorf("%s: %w: it is not at redirect_uri %s, where this log-in's answer comes (the provider may have sent your browser on to another provider's log-in); its code was not sent anywhere; %s", f.Env, ErrBadPaste, f.Config.RedirectURL, again)
+			bad = &againError{before: fmt.Sprintf("%s: %v: it is not at redirect_uri %s, where this log-in's answer comes (the provider may have sent your browser on to another provider's log-in); its code was not sent anywhere; ", f.Env, ErrBadPaste, f.Config.RedirectURL), err: ErrBadPaste}
 			ask = "That address is not at the redirect URI, " + f.Config.RedirectURL + ", where this log-in's answer comes (did the provider send your browser on to another provider's log-in?): paste the one your browser landed on after approving the URL above"
 		default:
 			// The exchange outlives a signal: the code is single use.
@@ -407,13 +408,6 @@ func readPaste(rd *bufio.Reader, skip *bool) (line string, long bool, err error)
 		}
 	}
 }
-
-// noPaste is a manual log-in's error when its input ended with nothing
-// pasted: a bad paste, said without claiming something was pasted.
-type noPaste struct{ msg string }
-
-func (e noPaste) Error() string { return e.msg }
-func (e noPaste) Unwrap() error { return ErrBadPaste }
 
 // cancelled is the error of a login stopped by Ctrl-C.
 func (f *Flow) cancelled() error {
@@ -664,7 +658,7 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 		}
 		return fmt.Sprintf("%s: the token endpoint %s failed the log-in: it answered its code, which is sent once, with %s; no tokens were stored: ", e.Env, e.TokenURL, e.Descriptor), when
 	}
-	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and api_url, then ", e.Env, e.TokenURL, e.Descriptor), ""
+	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and token_url (or issuer, when discovery finds the endpoint), then ", e.Env, e.TokenURL, e.Descriptor), ""
 }
 
 // ClientRejection says how the token endpoint rejected the client, or the

@@ -74,6 +74,13 @@ func (e *againError) Unwrap() error { return e.err }
 // LogInAgain is the message before its step, logging in again, and after.
 func (e *againError) LogInAgain() (before, after string) { return e.before, e.after }
 
+// Again is err, a log-in that failed, told as before, logging in again,
+// then after: its step, which LogInAgain gives a caller that names the
+// log-in to run (the command line, a log-in through its proxy).
+func Again(before, after string, err error) error {
+	return &againError{before: before, after: after, err: err}
+}
+
 // NewerMeanwhileError is a log-in that stored nothing because a newer
 // freshtoken (or, with Other, another configuration) stored tokens for its
 // environment after it began, which the person was not asked about (see

@@ -416,7 +416,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 			force = "Renew now waits too"
 		}
 		v.Rest = fmt.Sprintf("resting %s more (until %s; %s) after: %s",
-			human(rest.Until.Sub(now)), rest.Until.Local().Format("15:04:05 MST"), force, rest.Message)
+			human(rest.Until.Sub(now)), resting.Ends(rest.Until), force, rest.Message)
 	}
 	return v
 }

@@ -222,19 +222,21 @@ func TestButtons(t *testing.T) {
 // TestStatusPageAgreesWithStatus: the page tells what `freshtoken status`
 // tells, from the store: renewals resting after they gave up, a grant the
 // provider ended (both recorded by another process), and tokens that belong
-// to another client.
+// to another client. The rest's end is told as the renewal's words tell
+// it, rounded up to the second: the page said a second before it.
 func TestStatusPageAgreesWithStatus(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
 	ctx := context.Background()
 	st, rec := f.stored(t, "dev")
 	resting := *rec
-	resting.Rest = &store.Rest{Until: f.clock.Now().Add(5 * time.Minute), Message: "the provider kept failing after 4 tries (HTTP 503 <b>down</b>)"}
+	until := f.clock.Now().Truncate(time.Second).Add(5*time.Minute + time.Second/2)
+	resting.Rest = &store.Rest{Until: until, Message: "the provider kept failing after 4 tries (HTTP 503 <b>down</b>)"}
 	if err := st.Save(ctx, "dev", &resting); err != nil {
 		t.Fatal(err)
 	}
 	_, body := f.get(t, "/")
-	for _, want := range []string{`id="rest-dev">resting 5 minutes more (until `, "Renew now does not wait) after: the provider kept failing after 4 tries (HTTP 503 &lt;b&gt;down&lt;/b&gt;)"} {
+	for _, want := range []string{`id="rest-dev">resting 5 minutes more (until ` + until.Add(time.Second/2).Local().Format("15:04:05 MST") + ";", "Renew now does not wait) after: the provider kept failing after 4 tries (HTTP 503 &lt;b&gt;down&lt;/b&gt;)"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("with renewals resting, the page lacks %s", want)
 		}
@@ -251,7 +253,7 @@ func TestStatusPageAgreesWithStatus(t *testing.T) {
 	if err := st.Save(ctx, "dev", &resting); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(5 * time.Minute)
+	f.clock.Advance(until.Sub(f.clock.Now()))
 	if _, body := f.get(t, "/"); strings.Contains(string(body), `id="rest-dev"`) {
 		t.Error("the page still shows a rest that has ended")
 	}

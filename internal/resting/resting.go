@@ -50,3 +50,10 @@ func Left(r *store.Record, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// Ends is t, a rest's end, as every message tells it: the local time of
+// day and its zone (a rest lasts an hour at most), rounded up to the
+// second, as a second before its end renewals still rest.
+func Ends(t time.Time) string {
+	return t.Add(time.Second - 1).Truncate(time.Second).Local().Format("15:04:05 MST")
+}

@@ -27,6 +27,11 @@ import (
 // finding these words, names its command for it.
 const KeptTokensTried = "a forced renewal tries them"
 
+// LogInIfNamed ends the engine's words on a renewal refused with an error
+// of the provider's own (ErrOwnRefusal), after "or log in again": status
+// names the commands in their place.
+const LogInIfNamed = " if they name the refresh token or the log-in"
+
 // Class says how a token request failed, which decides what happens next.
 type Class int
 
