@@ -1134,31 +1134,20 @@ func (f *fixture) loggedInAndServed(t *testing.T, env string) {
 // well before the environment's timeout: it got 503 store_unreachable once
 // the timeout had passed, though the proxy held a token valid 29 minutes
 // more (docs/proxy.md: an environment already holding a valid token goes
-// on using it).
+// on using it). Under a timeout shorter than store.StallNotice (1s) too:
+// the proxy, told of the stall before the engine, answered 503.
 func TestStalledStoreServesATokenStillValid(t *testing.T) {
-	f, srv := stalledStoreFixture(t, "timeout = \"10s\"\nrefresh_before = \"30m\"\n")
-	f.loggedInAndServed(t, "short")
-	f.clock.Advance(31 * time.Minute)
-	srv.Pause(t)
-	defer srv.Resume(t)
-	if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
-		t.Errorf("a request whose store stalls, the token valid 29 minutes more: %d %s", code, body)
-	}
-}
-
-// TestStalledStoreServesAValidTokenPastAShortTimeout: an environment whose
-// timeout (1s) is under store.StallNotice, holding a token due for renewal
-// but valid 29 minutes more, whose Redis takes connections and never
-// answers (paused), serves that token at the stall: the proxy, told of the
-// stall before the engine, answered 503 store_unreachable.
-func TestStalledStoreServesAValidTokenPastAShortTimeout(t *testing.T) {
-	f, srv := stalledStoreFixture(t, "timeout = \"1s\"\nrefresh_before = \"30m\"\n")
-	f.loggedInAndServed(t, "short")
-	f.clock.Advance(31 * time.Minute)
-	srv.Pause(t)
-	defer srv.Resume(t)
-	if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
-		t.Errorf("a request whose store stalls, the token valid 29 minutes more, the timeout 1s: %d %s", code, body)
+	for _, timeout := range []string{"10s", "1s"} {
+		t.Run("timeout "+timeout, func(t *testing.T) {
+			f, srv := stalledStoreFixture(t, "timeout = \""+timeout+"\"\nrefresh_before = \"30m\"\n")
+			f.loggedInAndServed(t, "short")
+			f.clock.Advance(31 * time.Minute)
+			srv.Pause(t)
+			defer srv.Resume(t)
+			if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
+				t.Errorf("a request whose store stalls, the token valid 29 minutes more: %d %s", code, body)
+			}
+		})
 	}
 }
 
