@@ -7,7 +7,6 @@ import (
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
-	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestLogoutRefusedAsAnInvalidRequest: a revocation endpoint answering
@@ -47,8 +46,7 @@ func TestLogoutRefusedAsAnInvalidRequest(t *testing.T) {
 			}
 			e.configureWith(t, s)
 			e.loginOutside(t)
-			stderr := testenv.NewOutput()
-			ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+			ios, _, stderr := testStreams(false, false)
 			code := e.run(ios, "logout", "-e", "dev")
 			said := stderr.String()
 			if code != tc.code {
@@ -88,8 +86,7 @@ func TestLogoutRefusedWithTheProvidersOwnError(t *testing.T) {
 	})
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
 	e.loginOutside(t)
-	stderr := testenv.NewOutput()
-	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+	ios, _, stderr := testStreams(false, false)
 	code := e.run(ios, "logout", "-e", "dev")
 	said := stderr.String()
 	if code != cli.ExitUsage {

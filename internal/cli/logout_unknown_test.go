@@ -20,8 +20,7 @@ func TestLogoutOfTokensTheProviderNoLongerKnows(t *testing.T) {
 	e := newDevEnv(t)
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: revoker})
 	e.loginOutside(t)
-	stderr := testenv.NewOutput()
-	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+	ios, _, stderr := testStreams(false, false)
 	code := e.run(ios, "logout", "-e", "dev")
 	said := stderr.String()
 	if code != 0 || strings.Contains(said, "revoked at the provider") ||
@@ -46,8 +45,7 @@ func TestLogoutWhereRevocationURLIsTheTokenEndpoint(t *testing.T) {
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/token_endpoint"})
 	e.loginOutside(t)
 	before := e.record(t, "dev")
-	stderr := testenv.NewOutput()
-	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: stderr}
+	ios, _, stderr := testStreams(false, false)
 	code := e.run(ios, "logout", "-e", "dev")
 	said := stderr.String()
 	if code != cli.ExitUsage || !strings.Contains(said, "is the token endpoint, not a revocation endpoint") || !strings.Contains(said, "check revocation_url; nothing was deleted") {
