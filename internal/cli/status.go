@@ -21,7 +21,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/resting"
-	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -437,12 +436,10 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 			// the message, it closed a parenthesis of the message's own
 			// ("… (HTTP 401 …) (0s ago (2026-…))").
 			problem := fmt.Sprintf("%s: %s", ago(st.Problem.At), oneLine(st.Problem.Message))
-			if said, ok := strings.CutSuffix(st.Problem.Message, ", or log in again"+tokenerr.LogInIfNamed); ok && st.Problem.Kind == store.ProblemRefused {
-				// Its steps, each a command: it named no log-in to run,
-				// and "fix it" after its own step to check what they name.
-				problem = fmt.Sprintf("%s: %s, then run `freshtoken token --force -e %s`, or `freshtoken login -e %[3]s`%s", ago(st.Problem.At), oneLine(said), st.Env, tokenerr.LogInIfNamed)
-			} else if st.Problem.Kind == store.ProblemClientRejected || st.Problem.Kind == store.ProblemRefused { // it stays until a renewal succeeds
-				problem += fmt.Sprintf("; %s, then run `freshtoken token --force -e %s`", failure.FixClient(st.Problem.Message, st.ClientSecretIn), st.Env)
+			if st.Problem.Kind == store.ProblemClientRejected || st.Problem.Kind == store.ProblemRefused { // it stays until a renewal succeeds
+				said, steps := failure.Steps(st.Problem.Message, st.ClientSecretIn,
+					fmt.Sprintf("run `freshtoken token --force -e %s`", st.Env), fmt.Sprintf("`freshtoken login -e %s`", st.Env))
+				problem = fmt.Sprintf("%s: %s%s", ago(st.Problem.At), oneLine(said), steps)
 			}
 			row("problem", problem)
 		}

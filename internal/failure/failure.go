@@ -277,6 +277,20 @@ func FixClient(msg, secretWhere string) string {
 	return CheckClient(secretWhere)
 }
 
+// Steps splits msg, the words of a refused client that stays refused until
+// it is fixed (status's problem, the proxy's page), into the words to show
+// and the steps after them: what to fix (FixClient), then retry, the step
+// that shows the fix works (a command, a button). A renewal refused with
+// an error of the provider's own ends in the engine's "or log in again if
+// they name…": its steps are checking what they name, then retry, or logIn
+// if they name the refresh token or the log-in.
+func Steps(msg, secretWhere, retry, logIn string) (said, steps string) {
+	if said, ok := strings.CutSuffix(msg, ", or log in again"+tokenerr.LogInIfNamed); ok {
+		return said, ", then " + retry + ", or " + logIn + tokenerr.LogInIfNamed
+	}
+	return msg, "; " + FixClient(msg, secretWhere) + ", then " + retry
+}
+
 // Scope says, as status and the proxy's page show it, the scope granted
 // (rec.Scope) and those of asked, the configuration's scopes, it lacks:
 // API calls that need them are refused (403). "" when no answer named a

@@ -780,7 +780,7 @@ func TestRefusalOfItsOwnWithNoTokensSaysWhatToClick(t *testing.T) {
 		t.Fatalf("a request refused with the provider's own error got %d %s; want 502 renewal_refused", resp.StatusCode, body)
 	}
 	_, page := f.get(t, "/")
-	if want := `account_locked: &#34;the account is locked: ask its owner to unlock it&#34;); check what they name, or log in again if they name the refresh token or the log-in; fix it, then click Fetch a token`; !strings.Contains(string(page), want) {
+	if want := `account_locked: &#34;the account is locked: ask its owner to unlock it&#34;); check what they name, then click Fetch a token, or log in again if they name the refresh token or the log-in`; !strings.Contains(string(page), want) {
 		t.Errorf("the status page does not say %q:\n%s", want, page)
 	}
 }

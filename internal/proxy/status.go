@@ -330,7 +330,8 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 		case rec == nil:
 			button = "Log in"
 		}
-		return msg + "; " + kinds.FixClient(msg, e.conf.ClientSecretWhere()) + ", then click " + button
+		said, steps := kinds.Steps(msg, e.conf.ClientSecretWhere(), "click "+button, "log in again")
+		return said + steps
 	}
 	if rec != nil && rec.Problem != nil {
 		v.State, v.Problem = "attention", rec.Problem.Message
