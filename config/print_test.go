@@ -130,6 +130,24 @@ client_id = "dev-client-id"
 	}
 }
 
+// TestWebhookOfAShortPathIsMaskedWhole: a webhook whose path is too short
+// to be looked for alone (an ntfy topic, /alerts: under 8 characters) is
+// masked whole; registered by its path alone, it was masked nowhere.
+func TestWebhookOfAShortPathIsMaskedWhole(t *testing.T) {
+	const hook = "https://ntfy-test.example.org/al3rtz"
+	load(t, `
+[notify]
+webhook = "`+hook+`"
+
+[env.a]
+provider = "freeagent-sandbox"
+client_id = "dev-client-id"
+`)
+	if got := redact.Scrub("post to " + hook + " failed"); strings.Contains(got, "al3rtz") {
+		t.Errorf("logged as %q; want the webhook masked", got)
+	}
+}
+
 // TestPrintingMasksAnAPIKeyInAURL: an API key in the query of an
 // environment's URL (api_url = "…?api_key=…", an endpoint's
 // ?Subscription-Key=…) prints masked in EnvSettings and Env, as the

@@ -695,8 +695,8 @@ func RegisterURLs(raws ...string) {
 // as a secret: what follows its host (its path, query and fragment) and
 // its user, not its scheme and host, which name a service whose other
 // URLs a log names too (their runs of characters would be masked as the
-// fragments of a secret). One that does not parse, or names no host, is
-// registered whole.
+// fragments of a secret). One that does not parse, names no host, or
+// whose path is too short to be looked for alone, is registered whole.
 func RegisterAddress(raw string) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -710,6 +710,13 @@ func RegisterAddress(raw string) {
 	}
 	if i := strings.LastIndex(authority, "@"); i >= 0 {
 		Register(authority[:i])
+	}
+	if len(rest) < minRegistered {
+		// Too short to be looked for alone (an ntfy topic, /alerts): the
+		// whole URL is, and its host is not a part of it a log would mask
+		// (machineMade), being of one case's letters and punctuation.
+		Register(raw)
+		return
 	}
 	Register(rest)
 }
