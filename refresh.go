@@ -152,8 +152,9 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
 				// The step is logging in again when they name the log-in: a
 				// logInAgainError, whose command the command line names.
-				e := logInAgain(&Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}, tokenerr.LogInIfNamed)
-				s.note(work, r, r, store.ProblemRefused, msg+", or log in again"+tokenerr.LogInIfNamed)
+				refusal := &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: msg + ", or "}
+				e := logInAgain(refusal, tokenerr.LogInIfNamed)
+				s.note(work, r, r, store.ProblemRefused, refusal.Msg) // the words status and the keeper take the steps from (failure.Steps)
 				return nil, s.restAfter(failedRest, e)
 			}
 			s.note(work, r, r, store.ProblemClientRejected, msg)

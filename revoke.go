@@ -24,7 +24,7 @@ import (
 // Revoke asks the provider to end the grant (RFC 7009): the refresh token,
 // then the access token, at Settings.RevocationURL. It stores nothing and
 // forgets nothing; RevokeAndLogoutOf forgets them too, unless the
-// revocation failed. A revocation endpoint that is plain http to another
+// revocation's outcome keeps them (see RevokeAndLogoutOf). A revocation endpoint that is plain http to another
 // machine is sent nothing (ErrClearText): the tokens would cross the
 // network readable. It does
 // nothing when no revocation endpoint is known, or when no tokens of this

@@ -123,8 +123,8 @@ func TestARenewalRefusedWithTheProvidersOwnErrorIsNotAClientRejected(t *testing.
 	}
 	got := n.Current()
 	if len(got) != 1 || got[0].Event != notify.RenewalRefused || strings.Contains(got[0].Message, "client_id") ||
-		!strings.Contains(got[0].Message, `(HTTP 400 account_locked: "This account is locked"); check what they name`) {
-		t.Fatalf("notices %+v; want renewal_refused, in the provider's words", got)
+		!strings.Contains(got[0].Message, `(HTTP 400 account_locked: "This account is locked"); check what they name, then run `+"`freshtoken token --force -e dev`, or `freshtoken login -e dev` if they name the refresh token or the log-in") {
+		t.Fatalf("notices %+v; want renewal_refused, in the provider's words, with its steps as commands", got)
 	}
 }
 

@@ -214,6 +214,17 @@ func (k *Keeper) checkClient(env, msg string) string {
 	return msg + "; " + failures.CheckClient(where)
 }
 
+// refusedSteps is msg, a renewal of env refused with an error of the
+// provider's own, with its steps, each a command, as status says them.
+func (k *Keeper) refusedSteps(env, msg string) string {
+	where := ""
+	if k.SecretWhere != nil {
+		where = k.SecretWhere(env)
+	}
+	said, steps := failures.Steps(msg, where, "run `freshtoken token --force -e "+env+"`", "`freshtoken login -e "+env+"`")
+	return said + steps
+}
+
 // tell passes env's state, as rec and the keeper's own failures show it,
 // to the notifier; src may be nil when rec is.
 func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, rec *store.Record) {
@@ -240,7 +251,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	event, msg := "", ""
 	switch {
 	case rec == nil && rejected != nil && rejected.Kind == store.ProblemRefused:
-		event, msg = notify.RenewalRefused, strings.TrimPrefix(rejected.Message, env+": ")
+		event, msg = notify.RenewalRefused, k.refusedSteps(env, strings.TrimPrefix(rejected.Message, env+": "))
 	case rec == nil && rejected != nil:
 		event, msg = notify.ClientRejected, k.checkClient(env, strings.TrimPrefix(rejected.Message, env+": "))
 	case rec != nil && !ours:
@@ -252,7 +263,7 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemClientRejected:
 		event, msg = notify.ClientRejected, k.checkClient(env, rec.Problem.Message)
 	case ours && rec.Problem != nil && rec.Problem.Kind == store.ProblemRefused:
-		event, msg = notify.RenewalRefused, rec.Problem.Message
+		event, msg = notify.RenewalRefused, k.refusedSteps(env, rec.Problem.Message)
 	case ours && rec.RefreshToken == "" && src.NeedsLogin() && rec.AccessToken != "" && !rec.Expiry.IsZero() && !k.now().Before(rec.Expiry):
 		// A log-in that brought no refresh token ends with its access token.
 		event, msg = notify.GrantEnded, "the access token expired, and the provider issued no refresh token to renew it"+login
