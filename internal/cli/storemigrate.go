@@ -1142,7 +1142,7 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 		fmt.Fprintf(f.IO.ErrOut, "The interrupted move out of %s is not finished, so nothing else was moved; %s names that store until it is: fix the above and run the same command again (or, to leave those copies there for good, delete %s)\n", shownStore(j.From), path, path)
 		return &silentError{code: ExitCode(kept)}
 	}
-	forgetLeftCopies(ctx, conf.Path, target{id: curID}) // the move there is done, as at its end
+	forgetLeftCopies(ctx, conf.Path, newTarget(ctx, curID, to)) // the move there is done, as at its end: by any name of it
 	os.Remove(path)
 	if dir, err := config.StoreDir(j.From); err == nil {
 		filestore.RemoveUnusedReserve(dir)
