@@ -35,6 +35,10 @@ type proxyOptions struct {
 	Listen      string
 	AllowRemote bool
 	NoListen    bool
+	// named is --listen as given (foo.localhost:8787), before Listen
+	// became the address to bind (127.0.0.1:8787): the proxy answers to
+	// the spelling a person types into a browser too.
+	named string
 	// WaitForConfig: a configuration that cannot be used is waited for,
 	// rather than exiting 2 (see configWait).
 	WaitForConfig bool
@@ -101,7 +105,7 @@ refused (not on Windows).`,
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			opts.Listen = addr
+			opts.named, opts.Listen = opts.Listen, addr
 			return nil
 		},
 		RunE: runner(opts, runF, runProxy),
@@ -203,7 +207,8 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 			slices.Sort(lines)
 			return lines
 		},
-		Addr:        ln.Addr().String(),
+		Addr:        namedAddr(opts.named, ln),
+		Listening:   ln.Addr(),
 		AllowRemote: opts.AllowRemote,
 		// Until the configuration can be used (--wait-for-config), every
 		// request and the status page are answered with why it cannot.
@@ -263,6 +268,18 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		return &upgraded{path: u.path, listener: served.kept.Load()}
 	}
 	return nil
+}
+
+// namedAddr is the address the proxy on ln is named by: the host of
+// --listen as given (named), with the port ln is bound to (the one the
+// system chose, for port 0); ln's own address when named gives no host.
+func namedAddr(named string, ln net.Listener) string {
+	host, _, _ := net.SplitHostPort(named)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if host == "" {
+		return ln.Addr().String()
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // busyRetry is how often the service's proxy tries its address again while

@@ -65,7 +65,11 @@ func cmdFetch(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		if k, v = strings.TrimSpace(k), strings.TrimSpace(v); strings.EqualFold(k, "Host") {
+			req.Host = v // as a browser names the address it opens
+		} else {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	ts.Check(err)

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -193,6 +194,17 @@ func runScripts(t *testing.T, dir string, cmds map[string]func(ts *testscript.Te
 			return err
 		},
 		Cmds: cmds,
+		// [ipv6]: this machine has the IPv6 loopback address, ::1.
+		Condition: func(cond string) (bool, error) {
+			if cond != "ipv6" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			ln, err := net.Listen("tcp", "[::1]:0")
+			if err == nil {
+				ln.Close()
+			}
+			return err == nil, nil
+		},
 	})
 }
 

@@ -827,7 +827,38 @@ func Listen(redirectURI string) (net.Listener, error) {
 	if err != nil {
 		return nil, listenFailed(redirectURI, addr, err)
 	}
+	if err := heldOnIPv6(redirectURI, ln.Addr()); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	return ln, nil
+}
+
+// heldOnIPv6 is why a log-in listening on 127.0.0.1 (at) alone cannot
+// take redirectURI's callback, or nil: its host is localhost (or a name
+// under it), which a browser may open at ::1 as well, and another program
+// listens on that port of ::1 (a freshtoken proxy given --listen
+// [::1]:PORT), which would get the browser, and with it the code, while
+// the log-in waited in vain.
+func heldOnIPv6(redirectURI string, at net.Addr) error {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return nil
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		return nil
+	}
+	_, port, _ := net.SplitHostPort(at.String())
+	v6 := net.JoinHostPort("::1", port)
+	probe, err := net.Listen("tcp", v6)
+	if fault, _ := httpx.ListenFailure(err); err != nil && fault == httpx.ListenBusy {
+		return &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s names localhost, which a browser may open at %s, where another program listens (a freshtoken proxy given --listen %s, perhaps), while this log-in listens at %s; run that program on %s instead (freshtoken proxy --listen %s), or stop it", redirectURI, v6, v6, at, at, at)}
+	}
+	if err == nil {
+		probe.Close()
+	}
+	return nil
 }
 
 // listenFailed tells why the callback could not listen on addr, the

@@ -680,6 +680,36 @@ func TestBusyPort(t *testing.T) {
 	}
 }
 
+// TestLocalhostHeldOnIPv6: a redirect_uri on localhost is listened on at
+// 127.0.0.1, but a browser may open localhost at ::1, where another program
+// (a freshtoken proxy given --listen [::1]:PORT) would get the browser and
+// its code while the log-in waited in vain; it says so, and what to change.
+// A redirect_uri on 127.0.0.1 is what a browser opens: that one listens.
+func TestLocalhostHeldOnIPv6(t *testing.T) {
+	other, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("this machine has no IPv6 loopback address (::1): %v", err)
+	}
+	defer other.Close()
+	_, port, _ := net.SplitHostPort(other.Addr().String())
+	for _, uri := range []string{"http://localhost:" + port + "/callback", "http://Foo.Localhost.:" + port + "/callback"} {
+		ln, err := login.Listen(uri)
+		if err == nil {
+			ln.Close()
+			t.Fatalf("%s: listened beside a program on [::1]:%s", uri, port)
+		}
+		want := "where another program listens (a freshtoken proxy given --listen [::1]:" + port + ", perhaps), while this log-in listens at 127.0.0.1:" + port + "; run that program on 127.0.0.1:" + port + " instead (freshtoken proxy --listen 127.0.0.1:" + port + "), or stop it"
+		if !errors.Is(err, login.ErrCannotListen) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v; want ErrCannotListen saying %q", uri, err, want)
+		}
+	}
+	ln, err := login.Listen("http://127.0.0.1:" + port + "/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+}
+
 // TestRateLimitedExchangeSaysHowLongToWait: a code exchange the token
 // endpoint answers with 429 says to log in again after the wait its
 // Retry-After asks for (it always said "in a minute", to someone an hour

@@ -54,20 +54,33 @@ func newGuard(addr string, allowRemote bool) (guard, error) {
 	if err != nil || !ok {
 		return guard{}, fmt.Errorf("proxy address %q is not HOST:PORT", addr)
 	}
-	host = strings.ToLower(host)
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	g := guard{addr: strings.TrimPrefix(baseURL(addr), "http://"), port: port, portNum: portNum, hosts: map[string]bool{host: true}, ips: map[netip.Addr]bool{}, anyIP: allowRemote}
-	ip, isIP := httpx.ParseHost(host)
-	switch {
-	case isIP && ip.IsUnspecified():
-		g.hosts["127.0.0.1"], g.hosts["::1"], g.hosts["localhost"] = true, true, true
-		// Every address of this machine reaches the listener.
-		g.ips, _ = machineAddrs()
-	case httpx.IsLoopback(host):
-		g.hosts["localhost"] = true
-	case isIP:
-		g.ips[ip] = true
+	if ip, isIP := httpx.ParseHost(host); isIP {
+		g.listensAt(ip)
 	}
 	return g, nil
+}
+
+// listensAt makes ip, an address the proxy's listener is bound to, one
+// that names the proxy; the unspecified address (0.0.0.0, ::) stands for
+// every address of this machine, loopback ones included.
+func (g guard) listensAt(ip netip.Addr) {
+	ip = ip.WithZone("").Unmap()
+	switch {
+	case ip.IsUnspecified():
+		g.hosts["127.0.0.1"], g.hosts["::1"], g.hosts["localhost"] = true, true, true
+		// Every address of this machine reaches the listener: those it
+		// could read, if it cannot read them all.
+		machine, _ := machineAddrs()
+		for a := range machine {
+			g.ips[a] = true
+		}
+	case ip.IsLoopback():
+		g.hosts["localhost"], g.hosts[ip.String()] = true, true
+	default:
+		g.ips[ip], g.hosts[ip.String()] = true, true
+	}
 }
 
 // splitHostPort splits a Host header or a URL's host into a lower-case

@@ -43,9 +43,15 @@ import (
 
 // Options configure a Proxy.
 type Options struct {
-	// Addr is the host:port the proxy listens on: requests must be addressed
-	// to it, and log-ins started here come back to it.
+	// Addr is the host:port the proxy listens on, as the person gave it:
+	// requests must be addressed to it (in that spelling, or as Listening),
+	// and log-ins started here come back to it.
 	Addr string
+	// Listening is the address the listener is bound to (its Addr), when
+	// Addr names it otherwise: a name given with AllowRemote is bound to an
+	// address it resolved to, which names the proxy too, in Host headers
+	// and in the redirects it refuses. nil: Addr's alone.
+	Listening net.Addr
 	// AllowRemote serves requests addressed to any IP address of this
 	// machine, not only its loopback ones.
 	AllowRemote bool
@@ -170,11 +176,18 @@ func New(o Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Addr = addr
-	g, err := newGuard(o.Addr, o.AllowRemote)
+	g, err := newGuard(addr, o.AllowRemote)
 	if err != nil {
 		return nil, err
 	}
+	// The spelling given (foo.localhost) names the proxy too: a browser
+	// opens the address as the person typed it.
+	typed, _, _ := net.SplitHostPort(o.Addr)
+	g.hosts[strings.TrimSuffix(strings.ToLower(typed), ".")] = true
+	if bound, ok := o.Listening.(*net.TCPAddr); ok {
+		g.listensAt(bound.AddrPort().Addr())
+	}
+	o.Addr = addr
 	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), loginKey: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock, peers: newPeers(os.Geteuid())}
 	redact.Register(p.csrf, p.loginKey)
 	if p.log == nil {
