@@ -117,6 +117,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	warnClearText(f.IO.ErrOut, env)
+	f.loggingIn(env.Name, loginArgs(opts, env.Name))
 	if env.Grant == config.GrantClientCredentials {
 		return runClientCredentialsLogin(ctx, opts, env.Name, src)
 	}
