@@ -351,7 +351,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 	now := p.now()
 	pl := &pendingLogin{
 		env:       e,
-		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
+		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer(), TokenURLSetting: e.conf.TokenURLSetting()},
 		req:       login.NewRequest(conf),
 		path:      u.Path,
 		began:     now,
