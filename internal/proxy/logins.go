@@ -383,8 +383,11 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	pl := p.logins.answer(q.Get("state"), r.URL.Path, p.now())
 	if pl == nil {
+		// Shown in place, the answer left in the address bar: a
+		// `freshtoken login --manual` may wait for it (the redirect URI
+		// is this port's), and takes the address pasted.
 		p.warnOutsider("log-in answer with no matching log-in", "path", r.URL.Path)
-		http.Redirect(w, r, p.noticeURL("stale-login", ""), http.StatusSeeOther)
+		p.servePage(w, r, http.StatusBadRequest, "stale-login", "")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ExchangeTimeout)
