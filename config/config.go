@@ -131,6 +131,9 @@ type Env struct {
 	// revocationPreset: RevocationURL is the provider preset's, not
 	// written in the file.
 	revocationPreset bool
+	// tokenURLSetting names the setting TokenURL comes from, as
+	// TokenURLSetting says it.
+	tokenURLSetting string
 	// TokenFile is a file the long-running process keeps holding the
 	// current access token, for tools that read one from a file; "" for none.
 	TokenFile string

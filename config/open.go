@@ -211,6 +211,18 @@ func (e *Env) Settings() freshtoken.Settings {
 	return s
 }
 
+// TokenURLSetting names the setting of e to check when its token endpoint
+// cannot be reached or answers as none: token_url where the file sets it,
+// else what the endpoint comes from, as the person wrote it (api_url, from
+// which a preset such as FreeAgent's makes it; the provider preset; the
+// issuer, by discovery). It said token_url where the file has none.
+func (e *Env) TokenURLSetting() string {
+	if e.tokenURLSetting == "" {
+		return "token_url"
+	}
+	return e.tokenURLSetting
+}
+
 // BoundResources are the APIs, besides the audience, that e's stored tokens
 // are bound to: its resource indicators, or where it sets none and the
 // provider addresses each token to the API its scopes name (Microsoft's

@@ -253,6 +253,20 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 	if root, ok := strings.CutSuffix(e.APIURL, "/v2/"); ok && e.IsFreeAgent() {
 		return nil, bad("api_url", "%q ends in /v2, which FreeAgent's paths carry themselves (/v2/contacts); write the host root: %s/", r.APIURL, root)
 	}
+	// The setting a token endpoint that fails is checked in: the one the
+	// person wrote, not token_url where a preset made it from api_url.
+	switch {
+	case e.TokenURL != "":
+		e.tokenURLSetting = "token_url"
+	case p.endpoint != nil && strings.TrimSpace(r.APIURL) != "":
+		e.tokenURLSetting = fmt.Sprintf("api_url, from which the %s preset makes the token endpoint (token_url sets another)", e.Provider)
+	case p.endpoint != nil || p.tokenURL != "":
+		e.tokenURLSetting = fmt.Sprintf("provider (the %s preset names the token endpoint; token_url sets another)", e.Provider)
+	case strings.TrimSpace(r.Issuer) != "":
+		e.tokenURLSetting = "issuer, whose discovery document names the token endpoint (token_url sets another)"
+	default:
+		e.tokenURLSetting = "token_url"
+	}
 	if p.endpoint != nil && e.APIURL != "" {
 		auth, tok := p.endpoint(e.APIURL)
 		if e.AuthURL == "" {

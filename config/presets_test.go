@@ -119,6 +119,44 @@ client_id = "id"
 	}
 }
 
+// TestTokenURLSettingIsTheOneWritten: the setting a token endpoint that
+// fails is checked in is the one the file has: token_url when written
+// (even the preset's own URL), else api_url, from which the freeagent
+// preset makes it, the preset itself, or the issuer. Messages said to
+// check token_url of files that have none.
+func TestTokenURLSettingIsTheOneWritten(t *testing.T) {
+	f := load(t, `
+[env.sand]
+provider = "freeagent-sandbox"
+api_url = "https://api.sandbox.freeagent.com/"
+client_id = "id"
+
+[env.prod]
+provider = "freeagent"
+client_id = "id"
+
+[env.typed]
+provider = "freeagent"
+token_url = "https://api.freeagent.com/v2/token_endpoint"
+client_id = "id"
+
+[env.idp]
+api_url = "https://api.example.com/"
+issuer = "https://login.example.com/realms/x"
+client_id = "id"
+`)
+	for env, want := range map[string]string{
+		"sand":  "api_url, from which the freeagent-sandbox preset makes the token endpoint (token_url sets another)",
+		"prod":  "provider (the freeagent preset names the token endpoint; token_url sets another)",
+		"typed": "token_url",
+		"idp":   "issuer, whose discovery document names the token endpoint (token_url sets another)",
+	} {
+		if got := f.Envs[env].TokenURLSetting(); got != want {
+			t.Errorf("%s: TokenURLSetting %q; want %q", env, got, want)
+		}
+	}
+}
+
 // TestProviderPresetMistakes: a preset's own requirements are one clear
 // line at the key.
 func TestProviderPresetMistakes(t *testing.T) {

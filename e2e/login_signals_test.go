@@ -48,13 +48,14 @@ func TestSignalDuringTheCodeExchange(t *testing.T) {
 
 // TestSecondCtrlCAbandonsTheCodeExchange: Ctrl-C twice while the code is
 // being exchanged ends the log-in at once, saying it was abandoned and to
-// log in again; not, as for a renewal, that a refresh token may be lost
-// and the authorisation ended, which no log-in had yet.
+// log in again, naming the log-in as it was run (`login --no-browser`: the
+// flag was dropped); not, as for a renewal, that a refresh token may be
+// lost and the authorisation ended, which no log-in had yet.
 func TestSecondCtrlCAbandonsTheCodeExchange(t *testing.T) {
 	t.Parallel()
 	w, _, run := exchanging(t)
 	stderr := abandonedAtCtrlCTwice(t, run)
-	if !strings.Contains(stderr, "log-in abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal") {
+	if !strings.Contains(stderr, "log-in abandoned") || !strings.Contains(stderr, w.suggested("`freshtoken login --no-browser -e dev` again")) || strings.Contains(stderr, "renewal") {
 		t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
 	}
 }
@@ -190,7 +191,7 @@ func TestSecondCtrlCWhileALogInWaitsForTheStore(t *testing.T) {
 	approving(t, run)
 	run.waitSaid(t, "waiting for the renewal lock of dev to store the log-in's tokens")
 	stderr := abandonedAtCtrlCTwice(t, run)
-	if !strings.Contains(stderr, "freshtoken: log-in abandoned: the tokens 127.0.0.1") || !strings.Contains(stderr, w.suggested("run `freshtoken login -e dev` again")) || strings.Contains(stderr, "renewal abandoned") {
+	if !strings.Contains(stderr, "freshtoken: log-in abandoned: the tokens 127.0.0.1") || !strings.Contains(stderr, w.suggested("run `freshtoken login --no-browser -e dev` again")) || strings.Contains(stderr, "renewal abandoned") {
 		t.Fatalf("stderr:\n%s\nwant the log-in said abandoned, to be run again", stderr)
 	}
 	if _, err := os.Stat(w.storeFile()); !os.IsNotExist(err) {

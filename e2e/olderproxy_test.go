@@ -113,6 +113,13 @@ func TestLoginBesideAProxyOlderThanTheAPIDigest(t *testing.T) {
 			if code != tc.code || !strings.Contains(said, tc.says) || strings.Contains(said, "our-aud-k3y") {
 				t.Fatalf("exit %d, stderr %q; want %d, saying %q, and no key of this configuration", code, said, tc.code, tc.says)
 			}
+			// Its steps are commands: restarting the proxy where it
+			// listens, then this log-in as it was run (it ended "then log
+			// in again").
+			_, addr := w.redirectAddr()
+			if then := w.suggested("; one you started yourself: stop it, and run `freshtoken proxy --listen " + addr + "`), then run `freshtoken login --no-browser --timeout 2s -e dev`\n"); strings.Contains(said, "is older than") && !strings.HasSuffix(said, then) {
+				t.Fatalf("stderr %q; want it to end %q", said, then)
+			}
 			switch {
 			case tc.code == 2 && q != nil:
 				t.Fatalf("the link was opened with %v; want no link opened", q)

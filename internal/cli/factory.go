@@ -102,6 +102,9 @@ type Factory struct {
 	// holdImport tells a second Ctrl-C that the log-in's tokens being
 	// stored are an import's (see guard.importingTokens); nil: nobody.
 	holdImport func(left string) (done func())
+	// holdLogin tells a second Ctrl-C which log-in this command runs (see
+	// guard.loggingIn); nil: nobody.
+	holdLogin func(env, args string)
 
 	asking   *IOStreams // see dialogue; nil until something is asked
 	logger   *slog.Logger
@@ -520,6 +523,14 @@ func (f *Factory) importingTokens(left string) (done func()) {
 		return func() {}
 	}
 	return f.holdImport(left)
+}
+
+// loggingIn tells a second Ctrl-C that this command logs env in with
+// args, the log-in to name if it abandons it (see guard.loggingIn).
+func (f *Factory) loggingIn(env, args string) {
+	if f.holdLogin != nil {
+		f.holdLogin(env, args)
+	}
 }
 
 // secretWhere says where env's client secret comes from, for the step

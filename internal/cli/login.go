@@ -117,6 +117,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		return err
 	}
 	warnClearText(f.IO.ErrOut, env)
+	f.loggingIn(env.Name, loginArgs(opts, env.Name))
 	if env.Grant == config.GrantClientCredentials {
 		return runClientCredentialsLogin(ctx, opts, env.Name, src)
 	}
@@ -172,6 +173,9 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		HTTP:     src.TokenClient(),
 		Issuer:   src.Issuer(),
 		Storable: func(ctx context.Context) error { return guard.check(src.Record(ctx)) },
+
+		// What the person wrote, where a preset made token_url from it.
+		TokenURLSetting: env.TokenURLSetting(),
 	}
 	if !opts.NoBrowser && !opts.Manual {
 		flow.OpenBrowser = f.OpenBrowser

@@ -109,7 +109,10 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 		return nil
 	}
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrLoginRefused, Msg: fmt.Sprintf("access was not approved within %s", opts.Timeout)}
+		err = &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrLoginRefused, Msg: fmt.Sprintf("access was not approved within %s", opts.Timeout)}
+	}
+	if errors.Is(err, freshtoken.ErrLoginRefused) { // denied, expired, or not approved in time
+		err = login.Again(err.Error()+"; ", " and approve access in the browser", err)
 	}
 	if err != nil {
 		return opts.again(env.Name, err)

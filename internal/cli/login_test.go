@@ -584,3 +584,44 @@ func TestManualLogInsNameTheLogInAsRun(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginTroubleNamesTheSettingWritten: a log-in whose token endpoint
+// answers as none (a web page in place of the tokens) says which setting
+// to check as the configuration file has it: api_url, from which the
+// freeagent preset makes the token endpoint, where token_url is not
+// written; token_url where it is. It said "check token_url (or issuer,
+// when discovery finds the endpoint)" of a file that has neither.
+func TestLoginTroubleNamesTheSettingWritten(t *testing.T) {
+	for _, c := range []struct {
+		name, check string
+		written     bool // token_url is in the file
+	}{
+		{"made from api_url", "check api_url, from which the freeagent preset makes the token endpoint (token_url sets another), then run `", false},
+		{"token_url written", "check token_url, then run `", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newDevEnvBehind(t, func(provider http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path == "/v2/token_endpoint" {
+						w.Header().Set("Content-Type", "text/html")
+						io.WriteString(w, "<html><body>Welcome</body></html>")
+						return
+					}
+					provider.ServeHTTP(w, r)
+				})
+			})
+			s := config.EnvSettings{ClientSecret: "dev-client-secret", RedirectURI: freeRedirectURI(t)}
+			if c.written {
+				s.TokenURL = e.api + "v2/token_endpoint"
+			}
+			e.configureWith(t, s)
+			stderr := testenv.NewOutput()
+			root := cli.NewRootCmd(&cli.Factory{IO: &cli.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: stderr}, OpenBrowser: approveAt})
+			root.SetArgs([]string{"--config", e.config, "login", "-e", "dev"})
+			err := root.ExecuteContext(t.Context())
+			if err == nil || !strings.Contains(err.Error(), "answered the log-in without tokens freshtoken can read") || !strings.Contains(err.Error(), c.check) || strings.Contains(err.Error(), "issuer") {
+				t.Fatalf("login: %v\n%s\nwant the setting to check named as %q, and no issuer", err, stderr, c.check)
+			}
+		})
+	}
+}

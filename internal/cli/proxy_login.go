@@ -85,9 +85,11 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// A proxy older than a digest compares what it names by its value,
 	// which the link, printed and kept in the browser's history, would
 	// then carry, key and all.
+	// Its step is restarting the proxy, then this log-in, which the
+	// command line names as it was run (see loginOptions.again).
 	if where := g.keyForOlderProxy(env); where != "" {
-		return usageErrorf("%s: the freshtoken proxy at %s is older than this freshtoken, and a log-in through it would put the key in %s into the log-in link, which is printed and kept in the browser's history; restart that proxy with this freshtoken (it does so by itself within a couple of minutes of an upgrade), then log in again",
-			env.Name, base, where)
+		return login.Again(fmt.Sprintf("%s: the freshtoken proxy at %s is older than this freshtoken, and a log-in through it would put the key in %s into the log-in link, which is printed and kept in the browser's history; restart that proxy with this freshtoken (it does so by itself within a couple of minutes of an upgrade; one you started yourself: stop it, and run `%s`), then ",
+			env.Name, base, where, startCommand(f, &proxyOptions{Listen: addr})), "", usageErrorf("%s: the freshtoken proxy at %s is older than this freshtoken", env.Name, base))
 	}
 	began := time.Now()
 	attempt := httpx.RandomToken()

@@ -44,7 +44,7 @@ func Main(args []string, ios *IOStreams) int {
 	streams.Out = pipeWatch{w: ios.Out, broken: &broken, unwritten: &unwritten, stall: &stallCut{g: g}}
 	streams.ErrOut = pipeWatch{w: ios.ErrOut, broken: &broken, stall: &stallCut{g: g}}
 	g.errOut = streams.ErrOut
-	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, signalCame: g.stillComing, handOver: g.handOver, stopKeys: g.stopKeys, holdPutBack: g.puttingBack, holdImport: g.importingTokens}
+	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, signalCame: g.stillComing, handOver: g.handOver, stopKeys: g.stopKeys, holdPutBack: g.puttingBack, holdImport: g.importingTokens, holdLogin: g.loggingIn}
 	f.OpenBrowser = f.openBrowser
 	g.commandLine = f.commandLine
 	defer f.close()

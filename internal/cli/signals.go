@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
@@ -92,6 +93,9 @@ type guard struct {
 	// the provider did not issue and the export still holds (see
 	// importingTokens).
 	importing importing
+	// logins are the arguments of the log-in this command runs (see
+	// loggingIn), by environment, for a second Ctrl-C to name it as run.
+	logins map[string]string
 }
 
 // importing is what an import storing the export's tokens told the guard
@@ -347,6 +351,20 @@ func (g *guard) importingTokens(left string) (done func()) {
 	}
 }
 
+// loggingIn tells the guard that this command logs env in: a second
+// Ctrl-C abandoning the log-in, even once the command has returned and
+// its tokens are still being stored, names args (login -e ENV and the
+// flags that shape it) as the command to run again, where it named
+// `freshtoken login -e ENV`, the flags dropped.
+func (g *guard) loggingIn(env, args string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.logins == nil {
+		g.logins = map[string]string{}
+	}
+	g.logins[env] = args
+}
+
 // handOver leaves signals to a command freshtoken runs (exec), which
 // decides when to end, and reports whether it may start: false when a
 // signal came first. Where the command takes the process over, freshtoken
@@ -393,7 +411,7 @@ func (g *guard) received(s syscall.Signal) {
 	}
 	g.suspend = false // asked to end after a Ctrl-Z: ending it is, not suspending
 	abandoned := g.abandoned()
-	pb, waitPutBack, imp := g.putBack, false, g.importing
+	pb, waitPutBack, imp, logins := g.putBack, false, g.importing, maps.Clone(g.logins)
 	if pb != nil && !first && s == syscall.SIGINT {
 		waitPutBack, pb.toldWait = !pb.toldWait, true
 	}
@@ -409,7 +427,7 @@ func (g *guard) received(s syscall.Signal) {
 			fmt.Fprintf(g.errOut, "freshtoken: putting back %s abandoned: %s\n", pb.what, pb.ifAbandoned)
 		} else {
 			for _, r := range abandoned {
-				fmt.Fprint(g.errOut, g.abandonedLine(r, imp))
+				fmt.Fprint(g.errOut, g.abandonedLine(r, imp, logins))
 			}
 		}
 		g.exit(128 + int(syscall.SIGINT))
@@ -485,8 +503,13 @@ func (g *guard) costliest() (freshtoken.Renewal, bool) {
 // abandonedLine is the warning for r abandoned by a second Ctrl-C, r
 // having something to lose (one with no refresh token costs nothing: the
 // next call requests another token); imp says whether a log-in's tokens
-// are an import's (see importingTokens).
-func (g *guard) abandonedLine(r freshtoken.Renewal, imp importing) string {
+// are an import's (see importingTokens), and logins are the arguments of
+// the log-ins this command runs, by environment (see loggingIn).
+func (g *guard) abandonedLine(r freshtoken.Renewal, imp importing, logins map[string]string) string {
+	again := "login -e " + r.Env // the log-in to run again
+	if args, ok := logins[r.Env]; ok && r.LogIn {
+		again = args
+	}
 	switch {
 	case r.Unsaved:
 		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were never stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
@@ -497,11 +520,11 @@ func (g *guard) abandonedLine(r freshtoken.Renewal, imp importing) string {
 		}
 		return fmt.Sprintf("freshtoken: import abandoned while the export's tokens for %s were being stored; the configuration was not changed%s: run the import again\n", r.Env, left)
 	case r.Storing && r.LogIn:
-		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine(again))
 	case r.Storing:
 		return fmt.Sprintf("freshtoken: renewal abandoned: the new tokens %s issued were not stored, so the refresh token is lost; run `%s`\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
 	case r.LogIn:
-		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
+		return fmt.Sprintf("freshtoken: log-in abandoned: the tokens %s may have issued for it were not stored; run `%s` again\n", host(r.TokenURL), g.commandLine(again))
 	}
 	return fmt.Sprintf("freshtoken: renewal abandoned: if %s had already issued new tokens, the refresh token is lost; run `%s` if the next call says so\n", host(r.TokenURL), g.commandLine("login -e "+r.Env))
 }

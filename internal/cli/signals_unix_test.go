@@ -433,3 +433,27 @@ func firstCtrlC(t *testing.T, g *guard, out *strings.Builder, want string) {
 type writerFunc func(p []byte) (int, error)
 
 func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
+
+// TestALogInAbandonedIsNamedAsRun: a second Ctrl-C abandoning the log-in
+// this command runs names it as it was run, with the flags that shape it
+// (loggingIn: `login --no-browser --timeout 2m`); it named `freshtoken
+// login -e ENV`, the flags dropped. A renewal of another environment
+// abandoned beside it still names the plain log-in.
+func TestALogInAbandonedIsNamedAsRun(t *testing.T) {
+	g, out, exited := handGuard(t)
+	g.loggingIn("dev", "login --no-browser --timeout 2m -e dev")
+	for _, r := range []freshtoken.Renewal{
+		{Env: "dev", TokenURL: "http://dev.example/token", LogIn: true, Storing: true},
+		{Env: "sand", TokenURL: "http://sand.example/token", Storing: true},
+	} {
+		defer g.Sending(r)()
+	}
+	g.received(syscall.SIGINT)
+	out.Reset()
+	g.received(syscall.SIGINT)
+	want := "freshtoken: log-in abandoned: the tokens dev.example issued for it were not stored; run `freshtoken login --no-browser --timeout 2m -e dev` again\n" +
+		"freshtoken: renewal abandoned: the new tokens sand.example issued were not stored, so the refresh token is lost; run `freshtoken login -e sand`\n"
+	if got := out.String(); *exited != 130 || got != want {
+		t.Fatalf("at the second Ctrl-C: exit %d, %q; want 130, %q", *exited, got, want)
+	}
+}

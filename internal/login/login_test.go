@@ -997,7 +997,7 @@ func TestOversizedExchangeAnswerSaysSo(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	_, err := exchangeCode(t, srv.URL+"/token", nil)
-	want := "sandbox: the answer of the token endpoint " + srv.URL + "/token to the log-in was not read: the answer was larger than 1 MiB, more than freshtoken reads from a provider; check token_url (or issuer, when discovery finds the endpoint), then log in again"
+	want := "sandbox: the answer of the token endpoint " + srv.URL + "/token to the log-in was not read: the answer was larger than 1 MiB, more than freshtoken reads from a provider; check token_url, then log in again"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v; want %q", err, want)
 	}
@@ -1021,7 +1021,7 @@ func TestExchangeAnsweredWithoutTokensSaysSo(t *testing.T) {
 		srv := answering(t, tc.contentType, tc.body)
 		_, err := exchangeCode(t, srv.URL+"/token", nil)
 		want := "sandbox: the token endpoint " + srv.URL + "/token answered the log-in without tokens freshtoken can read "
-		if err == nil || !strings.HasPrefix(err.Error(), want+tc.want) || !strings.HasSuffix(err.Error(), "; check token_url (or issuer, when discovery finds the endpoint), then log in again") {
+		if err == nil || !strings.HasPrefix(err.Error(), want+tc.want) || !strings.HasSuffix(err.Error(), "; check token_url, then log in again") {
 			t.Errorf("%s: err = %v; want %q, then to check token_url", tc.body, err, want+tc.want)
 		}
 	}
@@ -1044,7 +1044,7 @@ func TestUnreachableTokenEndpointIsNamed(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "the token endpoint "+tokenURL+"?api_key=…(5 chars)&view=all could not be reached") || strings.Contains(err.Error(), "Zq7xW") {
 			t.Errorf("err = %v; want the token endpoint named, its key masked", err)
 		}
-		if err == nil || !strings.HasSuffix(err.Error(), "; check your connection and token_url (or issuer, when discovery finds the endpoint), then log in again") {
+		if err == nil || !strings.HasSuffix(err.Error(), "; check your connection and token_url, then log in again") {
 			t.Errorf("err = %v; want the connection and token_url to check", err)
 		}
 	}

@@ -351,7 +351,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 	now := p.now()
 	pl := &pendingLogin{
 		env:       e,
-		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer()},
+		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer(), TokenURLSetting: e.conf.TokenURLSetting()},
 		req:       login.NewRequest(conf),
 		path:      u.Path,
 		began:     now,
@@ -383,8 +383,11 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	pl := p.logins.answer(q.Get("state"), r.URL.Path, p.now())
 	if pl == nil {
+		// Shown in place, the answer left in the address bar: a
+		// `freshtoken login --manual` may wait for it (the redirect URI
+		// is this port's), and takes the address pasted.
 		p.warnOutsider("log-in answer with no matching log-in", "path", r.URL.Path)
-		http.Redirect(w, r, p.noticeURL("stale-login", ""), http.StatusSeeOther)
+		p.servePage(w, r, http.StatusBadRequest, "stale-login", "")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), ExchangeTimeout)

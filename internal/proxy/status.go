@@ -151,7 +151,7 @@ var notices = map[string]struct {
 	"logged-out-unreadable": {false, "Logged out of {env}: its stored record could not be read, and was deleted; nothing in it could be revoked at the provider, so a grant it held stays valid there until it expires, or until you remove the app's access in your account at the provider."},
 	"login-unvouched":       {true, "A link asked to log in to {env}, but it does not carry the key that this proxy gives freshtoken login for its links (the proxy may have restarted since), so this proxy cannot tell whether you opened it or another web site sent you to it, and nothing was started. If you ran freshtoken login, click Log in (or Log in again) for {env} below; the command sees the new tokens. Otherwise, ignore this."},
 	"login-link-expired":    {true, "Nothing was started: that log-in link for {env} came from a freshtoken login that has stopped waiting (was it opened again from the browser's history?), and its permission to replace another configuration's tokens ended with it. Click Log in (or Replace and log in) below, or run freshtoken login again."},
-	"stale-login":           {true, "That log-in was not started by this proxy, or it has expired (was the proxy restarted?). Click Log in to start again."},
+	"stale-login":           {true, "This answer is to no log-in this proxy is waiting for: one started elsewhere, or expired (was the proxy restarted?). If freshtoken login --manual waits for it in a terminal, copy this page's address from the browser's address bar and paste it there. Otherwise click Log in to start again."},
 	"device-login":          {false, "To log in to {env}, open the page shown below on any device and enter the code. This page updates once you approve."},
 	"login-not-needed":      {false, "{env} uses client credentials: no log-in is needed."},
 	"login-over-other":      {true, "Nothing was started or changed: the tokens stored for {env} belong to another configuration (see below), which would have to log in again. Give this configuration a store of its own ([store] url) to keep both, or click Replace and log in to replace them."},
@@ -194,6 +194,17 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		writeKind(w, kinds.MethodNotAllowed, problem{Message: "the status page only answers GET"})
 		return
 	}
+	done, env := "", ""
+	if q := r.URL.Query(); p.noticeSigned(q) {
+		done, env = q.Get("done"), q.Get("env")
+	}
+	p.servePage(w, r, http.StatusOK, done, env)
+}
+
+// servePage serves the status page with status, showing the notice done
+// about env ("" for none): a notice the proxy sent the browser to, or, for
+// an answer it must leave in the address bar, one it shows in place.
+func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request, status int, done, env string) {
 	data := pageData{Base: p.base, Start: p.o.StartCommand, Local: fromThisMachine(r), AllowRemote: p.o.AllowRemote}
 	if data.Start == "" {
 		data.Start = "freshtoken proxy"
@@ -237,12 +248,11 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			}
 			data.Envs = append(data.Envs, v)
 		}
-		if n, ok := notices[r.URL.Query().Get("done")]; ok && p.noticeSigned(r.URL.Query()) {
-			env := r.URL.Query().Get("env")
+		if n, ok := notices[done]; ok {
 			if conf.Envs[env] == nil {
 				env = "this environment"
 			}
-			data.Notice = &notice{Done: r.URL.Query().Get("done"), Error: n.error, Text: strings.ReplaceAll(n.text, "{env}", env)}
+			data.Notice = &notice{Done: done, Error: n.error, Text: strings.ReplaceAll(n.text, "{env}", env)}
 		}
 	}
 	for _, req := range p.recent.newestFirst() {
@@ -252,6 +262,7 @@ func (p *Proxy) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	pageHeaders(w.Header())
+	w.WriteHeader(status)
 	if err := page().Execute(w, data); err != nil {
 		p.log.Debug("status page not sent", "error", err.Error())
 	}
