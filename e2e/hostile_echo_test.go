@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -155,12 +154,7 @@ func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
 			waitListening(t, "http://"+addr)
 			for _, fault := range []string{"", "json", "html", "401", "redirect"} {
 				h.setFault(fault)
-				client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 30 * time.Second}
-				resp, err := client.Get("http://" + addr + "/dev/v2/company")
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
+				unfollowed(t, "http://"+addr+"/dev/v2/company")
 			}
 			h.setFault("")
 			stop()
