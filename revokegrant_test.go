@@ -36,6 +36,14 @@ func revocationEndpoint(t *testing.T, answer func(w http.ResponseWriter, hint st
 	return srv, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
 }
 
+// answerJSON answers with status and body, a JSON document, as a
+// provider's error.
+func answerJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write([]byte(body))
+}
+
 // TestRevokeGrantSaysUnknownOnlyWhenNothingWasRevoked: RevokeGrant's
 // unknown tells a program that nothing was revoked, as the provider no
 // longer knew the tokens. A provider that no longer knew the refresh token
@@ -56,9 +64,7 @@ func TestRevokeGrantSaysUnknownOnlyWhenNothingWasRevoked(t *testing.T) {
 				if hint == "access_token" && tt.accessKnown {
 					return // 200: revoked
 				}
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				w.Write([]byte(`{"error":"invalid_token","error_description":"Token expired or revoked"}`))
+				answerJSON(w, http.StatusBadRequest, `{"error":"invalid_token","error_description":"Token expired or revoked"}`)
 			})
 			r, _ := loggedIn(t)
 			revokeAt(r, srv.URL+"/revoke")
@@ -139,9 +145,7 @@ func TestAccessTokenRefusedAsAnInvalidRequestOnceTheGrantEnded(t *testing.T) {
 		if hint == "refresh_token" {
 			return // 200: revoked
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"invalid_request","error_description":"only refresh tokens are revoked"}`))
+		answerJSON(w, http.StatusBadRequest, `{"error":"invalid_request","error_description":"only refresh tokens are revoked"}`)
 	})
 	r := newRig(t, devprovider.Options{})
 	tokenURL := r.settings.TokenURL
@@ -189,14 +193,10 @@ func TestRevocationTriedAgainWhileTheEndpointCannotAnswer(t *testing.T) {
 			w.Write([]byte("<html><body>Not Found</body></html>"))
 		}, nil, "(HTTP 404 Not Found)"},
 		{"400 temporarily_unavailable", 1, func(w http.ResponseWriter) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"error":"temporarily_unavailable"}`))
+			answerJSON(w, http.StatusBadRequest, `{"error":"temporarily_unavailable"}`)
 		}, []time.Duration{5 * time.Millisecond}, ""},
 		{"client refused", 100, func(w http.ResponseWriter) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"error":"invalid_client"}`))
+			answerJSON(w, http.StatusUnauthorized, `{"error":"invalid_client"}`)
 		}, nil, "(HTTP 401 Unauthorized, invalid_client)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,9 +238,7 @@ func TestRevocationTriedAgainWhileTheEndpointCannotAnswer(t *testing.T) {
 // and logout kept the tokens, exit 2, at every try.
 func TestRefreshTokenRevocationUnsupported(t *testing.T) {
 	srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"unsupported_token_type"}`))
+		answerJSON(w, http.StatusBadRequest, `{"error":"unsupported_token_type"}`)
 	})
 	r, _ := loggedIn(t)
 	revokeAt(r, srv.URL+"/revoke")
@@ -282,9 +280,7 @@ func TestPresetRevocationEndpointRefusingAsAnInvalidRequest(t *testing.T) {
 	for _, preset := range []bool{true, false} {
 		t.Run(fmt.Sprintf("preset %t", preset), func(t *testing.T) {
 			srv, _ := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				w.Write([]byte(`{"error":"invalid_request","error_description":"malformed"}`))
+				answerJSON(w, http.StatusBadRequest, `{"error":"invalid_request","error_description":"malformed"}`)
 			})
 			r, _ := loggedIn(t)
 			revokeAt(r, srv.URL+"/revoke")
@@ -387,9 +383,7 @@ func TestInterruptedRevocationForgetsOnceTheGrantEnded(t *testing.T) {
 						cancel() // Ctrl-C as the endpoint takes its time
 						w.WriteHeader(http.StatusServiceUnavailable)
 					case tt.gone:
-						w.Header().Set("Content-Type", "application/json")
-						w.WriteHeader(http.StatusBadRequest)
-						w.Write([]byte(`{"error":"invalid_token"}`))
+						answerJSON(w, http.StatusBadRequest, `{"error":"invalid_token"}`)
 					}
 				})
 				r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
@@ -440,9 +434,7 @@ func TestRevokeAndLogoutOfKeepsTheTokensOfAFailedRevocation(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, hint string) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(tt.status)
-				w.Write([]byte(tt.body))
+				answerJSON(w, tt.status, tt.body)
 			})
 			r := newRig(t, devprovider.Options{})
 			revokeAt(r, srv.URL+"/revoke")
@@ -493,9 +485,7 @@ func TestAccessTokenFailingOnceTheGrantEnded(t *testing.T) {
 			}
 		}, ""},
 		{"no longer known, then 503", func(w http.ResponseWriter) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			w.Write([]byte(`{"error":"invalid_token"}`))
+			answerJSON(w, http.StatusBadRequest, `{"error":"invalid_token"}`)
 		}, func(w http.ResponseWriter) { http.Error(w, "down", http.StatusServiceUnavailable) }, "invalid_token"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,9 +20,7 @@ import (
 // what to do, and no try changes them.
 func TestRevocationRefusedWithTheProvidersOwnErrorIsALogOutsRefusal(t *testing.T) {
 	srv, seen := revocationEndpoint(t, func(w http.ResponseWriter, _ string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"account_locked","error_description":"locked; call support"}`))
+		answerJSON(w, http.StatusBadRequest, `{"error":"account_locked","error_description":"locked; call support"}`)
 	})
 	r, _ := loggedIn(t)
 	revokeAt(r, srv.URL+"/revoke")

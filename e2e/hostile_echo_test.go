@@ -3,71 +3,20 @@
 package e2e_test
 
 import (
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
 	"html/template"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
-
-// hostile is a provider and API that echo back, in every answer, every
-// secret they are sent (the client secret, the code, the verifier, the
-// refresh and access tokens), in every encoding a server might quote one
-// in: in headers (WWW-Authenticate, Location, Link, Set-Cookie), in JSON
-// error bodies, in HTML pages, in URLs carried in other URLs. It issues
-// tokens holding the characters encodings write differently.
-type hostile struct {
-	clientSecret string
-	mu           sync.Mutex
-	seen         []string // every secret it was sent or issued
-	fault        string   // how the next answers fail: see serve
-	refresh      string   // the refresh token it accepts
-	access       string
-	// turn counts the answers: each starts its quotes further on, so that
-	// a client that shows only the first of a long quote shows each.
-	turn int
-}
-
-// newHostileToken is a token of kind holding + / = % & and a space.
-func newHostileToken(kind string) string {
-	return kind + "+/" + rand.Text() + "%41=&x y"
-}
-
-func (h *hostile) saw(values ...string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, v := range values {
-		if len(v) >= 8 && !slices.Contains(h.seen, v) {
-			h.seen = append(h.seen, v)
-		}
-	}
-}
-
-func (h *hostile) secrets() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.seen)
-}
-
-func (h *hostile) setFault(f string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.fault = f
-}
 
 // echoes are the ways a server quotes v (the Basic header's, of id and v,
 // last).
@@ -94,89 +43,61 @@ func htmlEscaped(v string) string {
 	return b.String()
 }
 
-// serve answers r, quoting the secrets the client holds: those r carries,
-// the client secret and the tokens last issued (not a code or verifier of
-// an earlier log-in, which a later process never knew).
-func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	h.mu.Lock()
-	held := []string{h.clientSecret, h.access, h.refresh}
-	h.turn++
-	turn := h.turn
-	h.mu.Unlock()
-	for _, name := range []string{"code", "code_verifier", "refresh_token", "client_secret"} {
-		held = append(held, r.Form[name]...)
-	}
-	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		held = append(held, bearer)
-	}
-	h.saw(held...)
-	var all []string
-	for _, s := range held {
-		if len(s) >= 8 {
-			all = append(all, echoes(s)...)
-		}
-	}
-	k := turn * 5 % len(all)
-	all = append(all[k:], all[:k]...)
-	quoted := strings.Join(all, " ")
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="api", error="invalid_token", error_description=%q`, quoted))
-	w.Header().Set("Link", "<https://127.0.0.1/next?state="+url.QueryEscape(quoted)+`>; rel="next"`)
-	w.Header().Set("X-Echo", quoted)
-	http.SetCookie(w, &http.Cookie{Name: "session", Value: base64.URLEncoding.EncodeToString([]byte(quoted))})
-	h.mu.Lock()
-	fault := h.fault
-	h.mu.Unlock()
-	token := strings.HasSuffix(r.URL.Path, "/token_endpoint")
-	switch {
-	case r.URL.Path == "/v2/approve_app":
-		code := newHostileToken("code")
-		h.saw(code)
-		http.Redirect(w, r, r.FormValue("redirect_uri")+"?code="+url.QueryEscape(code)+"&state="+url.QueryEscape(r.FormValue("state")), http.StatusFound)
-	case fault == "json" && (token || r.URL.Path != "/v2/echoed"):
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]any{"error": "invalid_request", "error_description": "could not process " + quoted, "echo": all})
-	case fault == "html" && (token || r.URL.Path != "/v2/echoed"):
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintf(w, "<html><body><h1>could not process</h1><p>%s</p><p>%s</p></body></html>", html.EscapeString(quoted), quoted)
-	case fault == "401" && (token || r.URL.Path != "/v2/echoed"):
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprintf(w, "HTTP Basic: Access denied. could not process %s\n", quoted)
-	case fault == "redirect" && r.URL.Path != "/v2/echoed":
-		// Each secret encoded once (also JSON-escaped first) and twice,
-		// as a URL carries it, and in a URL carried in another's query
-		// (a redirect_uri, a state).
-		var raw, once, twice, based []string
+// echoing answers as p does, quoting in every answer every secret the
+// client holds, in every encoding a server might quote one in: in headers
+// (WWW-Authenticate, Location, Link, Set-Cookie), and, failing, in JSON
+// error bodies, in HTML pages, in URLs carried in other URLs. Each answer
+// starts its quotes further on, so that a client that shows only the first
+// of a long quote shows each.
+func echoing(p *hostileProvider) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		held, fault, turn := p.hear(r)
+		var all []string
 		for _, s := range held {
-			j, _ := json.Marshal(s)
-			raw = append(raw, s)
-			once = append(once, url.QueryEscape(s), url.QueryEscape(strings.Trim(string(j), `"`)))
-			twice = append(twice, url.QueryEscape(url.QueryEscape(s)))
-			based = append(based, base64.URLEncoding.EncodeToString([]byte(s)))
+			if len(s) >= 8 {
+				all = append(all, echoes(s)...)
+			}
 		}
-		http.Redirect(w, r, "/v2/echoed?echo="+url.QueryEscape(strings.Join(raw, " "))+"&q="+strings.Join(once, "+")+"&qq="+strings.Join(twice, "+")+
-			"&b="+strings.Join(based, ".")+"&redirect_uri="+url.QueryEscape("http://127.0.0.1:8787/callback?state="+url.QueryEscape(strings.Join(raw, " "))), http.StatusFound)
-	case token:
-		h.mu.Lock()
-		if r.FormValue("grant_type") == "refresh_token" && r.FormValue("refresh_token") != h.refresh {
-			h.mu.Unlock()
+		k := turn * 5 % len(all)
+		all = append(all[k:], all[:k]...)
+		quoted := strings.Join(all, " ")
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="api", error="invalid_token", error_description=%q`, quoted))
+		w.Header().Set("Link", "<https://127.0.0.1/next?state="+url.QueryEscape(quoted)+`>; rel="next"`)
+		w.Header().Set("X-Echo", quoted)
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: base64.URLEncoding.EncodeToString([]byte(quoted))})
+		token := strings.HasSuffix(r.URL.Path, "/token_endpoint")
+		switch {
+		case r.URL.Path == "/v2/approve_app":
+			p.answer(w, r, quoted)
+		case fault == "json" && (token || r.URL.Path != "/v2/echoed"):
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, `{"error":"invalid_grant","error_description":"could not process %s"}`, strings.ReplaceAll(quoted, `"`, `\"`))
-			return
+			json.NewEncoder(w).Encode(map[string]any{"error": "invalid_request", "error_description": "could not process " + quoted, "echo": all})
+		case fault == "html" && (token || r.URL.Path != "/v2/echoed"):
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, "<html><body><h1>could not process</h1><p>%s</p><p>%s</p></body></html>", html.EscapeString(quoted), quoted)
+		case fault == "401" && (token || r.URL.Path != "/v2/echoed"):
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, "HTTP Basic: Access denied. could not process %s\n", quoted)
+		case fault == "redirect" && r.URL.Path != "/v2/echoed":
+			// Each secret encoded once (also JSON-escaped first) and twice,
+			// as a URL carries it, and in a URL carried in another's query
+			// (a redirect_uri, a state).
+			var raw, once, twice, based []string
+			for _, s := range held {
+				j, _ := json.Marshal(s)
+				raw = append(raw, s)
+				once = append(once, url.QueryEscape(s), url.QueryEscape(strings.Trim(string(j), `"`)))
+				twice = append(twice, url.QueryEscape(url.QueryEscape(s)))
+				based = append(based, base64.URLEncoding.EncodeToString([]byte(s)))
+			}
+			http.Redirect(w, r, "/v2/echoed?echo="+url.QueryEscape(strings.Join(raw, " "))+"&q="+strings.Join(once, "+")+"&qq="+strings.Join(twice, "+")+
+				"&b="+strings.Join(based, ".")+"&redirect_uri="+url.QueryEscape("http://127.0.0.1:8787/callback?state="+url.QueryEscape(strings.Join(raw, " "))), http.StatusFound)
+		default:
+			p.answer(w, r, quoted)
 		}
-		h.access, h.refresh = newHostileToken("at"), newHostileToken("rt")
-		access, refresh := h.access, h.refresh
-		h.mu.Unlock()
-		h.saw(access, refresh)
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": 3600})
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintln(w, `{"company":{"name":"Hostile Ltd"}}`)
 	}
 }
 
@@ -188,21 +109,10 @@ func (h *hostile) serve(w http.ResponseWriter, r *http.Request) {
 // the log files.
 func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
 	t.Parallel()
-	const clientSecret = "S3cr+t/=&@! with spaces"
-	h := &hostile{clientSecret: clientSecret}
-	h.saw(clientSecret)
-	srv := httptest.NewServer(http.HandlerFunc(h.serve))
-	t.Cleanup(srv.Close)
+	h := startHostileProvider(t, "S3cr+t/=&@! with spaces", echoing)
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			h.setFault("")
-			h.mu.Lock()
-			h.access, h.refresh = "", "" // a new world holds none
-			h.mu.Unlock()
-			w := newWorld(t, devprovider.Options{}, "")
-			w.env = append(w.env, "E2E_ECHO_SECRET="+clientSecret)
-			setSecretSource(t, w, `client_secret_env = "E2E_ECHO_SECRET"`)
-			w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api), fmt.Sprintf("api_url = %q", srv.URL+"/"), 1))
+			w := h.world(t)
 			flags := []string{"--debug", "--log-format", format}
 			var all strings.Builder
 			// Failures that quote the provider's words, often enough for
@@ -241,21 +151,10 @@ func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
 			logFile := filepath.Join(t.TempDir(), "proxy.log")
 			addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 			stop := w.startDaemon(append(flags, "--log-file", logFile, "proxy", "--listen", addr)...)
-			testenv.WaitFor(t, "the proxy", func() bool {
-				resp, err := http.Get("http://" + addr + "/")
-				if err == nil {
-					resp.Body.Close()
-				}
-				return err == nil
-			})
+			waitListening(t, "http://"+addr)
 			for _, fault := range []string{"", "json", "html", "401", "redirect"} {
 				h.setFault(fault)
-				client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 30 * time.Second}
-				resp, err := client.Get("http://" + addr + "/dev/v2/company")
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
+				unfollowed(t, "http://"+addr+"/dev/v2/company")
 			}
 			h.setFault("")
 			stop()

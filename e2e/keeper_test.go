@@ -232,13 +232,8 @@ func TestProxyStartsTheUpgradedVersion(t *testing.T) {
 	run, bin, install, data := w.upgradableProxy(addr)
 	get := func() {
 		t.Helper()
-		resp, err := http.Get("http://" + addr + "/dev/v2/company")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("through the proxy: %d", resp.StatusCode)
+		if resp, body := followed(t, "http://"+addr+"/dev/v2/company"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("through the proxy: %d %s", resp.StatusCode, body)
 		}
 	}
 	run.waitSaid(t, "freshtoken proxy running at")

@@ -49,11 +49,7 @@ func TestLoginBesideAProxyOverAnotherConfigurationsLogIn(t *testing.T) {
 
 	w.login("--config", other) // the other configuration logs in meanwhile
 	p.waitSaid(t, `tokens of client "dev-client-id" at `+srv.URL)
-	resp, err := http.Get(approve) // the person approves
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	followed(t, approve) // the person approves
 	stderr := p.waitExit(t, 0)
 	if !strings.Contains(stderr, `warning: tokens of client "dev-client-id" at `+srv.URL) || !strings.Contains(stderr, "(another configuration's) were stored for dev in") ||
 		!strings.Contains(stderr, "this log-in replaces them once it succeeds, and that configuration will have to log in again") || !strings.Contains(stderr, "Logged in to dev through the freshtoken proxy") {

@@ -5,7 +5,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -52,12 +51,7 @@ func TestProxyOutOfFilesSaysSo(t *testing.T) {
 	// still queued): until then it may be out of files for the store, and
 	// says so, 503.
 	testenv.WaitFor(t, "the proxy to serve once the connections closed", func() bool {
-		resp, err := http.Get("http://" + addr + "/dev/v2/company")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := followed(t, "http://"+addr+"/dev/v2/company")
 		if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "too many open files") {
 			return false
 		}

@@ -4,7 +4,6 @@ package e2e_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -77,12 +76,7 @@ func TestProxyWhoseSecretCommandASignalEndedServesOn(t *testing.T) {
 	run := w.watch("proxy", "--listen", addr)
 	run.waitSaid(t, "freshtoken proxy running at")
 	for range 2 {
-		resp, err := http.Get("http://" + addr + "/dev/v2/company")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := followed(t, "http://"+addr+"/dev/v2/company")
 		if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), `"error":"invalid_configuration"`) ||
 			!strings.Contains(string(body), "stopped by a signal (terminated)") {
 			t.Errorf("the proxy answered %d %s; want 500 invalid_configuration naming the signal", resp.StatusCode, body)

@@ -84,7 +84,7 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 			const waiting = "the proxy waits for a configuration it can use"
 			run.waitSaid(t, waiting)
 			for range 3 {
-				resp, body := testenv.Do(t, http.DefaultClient, mustRequest(t, "http://"+addr+"/dev/v2/company"))
+				resp, body := followed(t, "http://"+addr+"/dev/v2/company")
 				var pr struct{ Error, Message string }
 				if err := json.Unmarshal(body, &pr); err != nil {
 					t.Fatalf("HTTP %d, not the proxy's JSON error: %v\n%s", resp.StatusCode, err, body)
@@ -97,7 +97,7 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 					t.Fatalf("the error shows the client secret:\n%s", body)
 				}
 			}
-			resp, page := testenv.Do(t, http.DefaultClient, mustRequest(t, "http://"+addr+"/"))
+			resp, page := followed(t, "http://"+addr+"/")
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "The configuration could not be read: ") || !strings.Contains(string(page), tc.says) {
 				t.Fatalf("status page: HTTP %d\n%s", resp.StatusCode, page)
 			}
@@ -113,7 +113,7 @@ func TestServiceProxyWaitsForAConfigurationItCanUse(t *testing.T) {
 
 			tc.fixes(w, good)
 			run.waitSaid(t, "the configuration can be used now")
-			resp, body := testenv.Do(t, http.DefaultClient, mustRequest(t, "http://"+addr+"/dev/v2/company"))
+			resp, body := followed(t, "http://"+addr+"/dev/v2/company")
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "company") {
 				t.Fatalf("a request once the file is fixed: HTTP %d\n%s", resp.StatusCode, body)
 			}
@@ -143,15 +143,6 @@ func serviceArgs(t *testing.T, w *world, global ...string) []string {
 	}
 	t.Fatalf("no ExecStart= in the unit:\n%s", out)
 	return nil
-}
-
-func mustRequest(t *testing.T, url string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
 }
 
 // TestKeeperAloneWaitsForAConfigurationItCanUse: a keeper alone (`proxy
@@ -207,7 +198,7 @@ func TestServiceProxyKeepsGrantsAliveWhileItsPortIsBusy(t *testing.T) {
 	waitWritten(t, tokenFile, "the keeper to write the token file while the address is held")
 	held.Close()
 	run.waitSaid(t, "freshtoken proxy running at")
-	resp, body := testenv.Do(t, http.DefaultClient, mustRequest(t, "http://"+addr+"/dev/v2/company"))
+	resp, body := followed(t, "http://"+addr+"/dev/v2/company")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "company") {
 		t.Fatalf("a request once the address is free: HTTP %d\n%s", resp.StatusCode, body)
 	}

@@ -30,12 +30,7 @@ func TestProxyLogsNoTokenAnAPISendsAfterItsAnswer(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	p := w.watch("--debug", "proxy", "--listen", addr)
 	waitListening(t, "http://"+addr)
-	resp, err := http.Get("http://" + addr + "/dev/x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
+	if resp, _ := followed(t, "http://"+addr+"/dev/x"); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("got %d, want the API's 204", resp.StatusCode)
 	}
 	p.waitSaid(t, "Unsolicited response")

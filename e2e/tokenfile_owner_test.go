@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,11 +47,7 @@ func TestTwoConfigurationsNamingOneTokenFile(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	pb := b.watch("proxy", "--listen", addr)
 	pb.waitSaid(t, "keeps there")
-	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, body := testenv.Do(t, nil, req) // b's page tells it, as b's status does (below)
+	_, body := followed(t, "http://"+addr+"/") // b's page tells it, as b's status does (below)
 	page := html.UnescapeString(string(body))
 	if !strings.Contains(page, `id="token-file-dev"`) || !strings.Contains(page, "environment dev of "+a.config+" keeps there") {
 		t.Errorf("b's proxy's status page:\n%s\nwant that its token_file holds a's token", page)

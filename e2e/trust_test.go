@@ -342,11 +342,7 @@ func TestLoginBesideAnotherLogin(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "login` still waiting for its browser, perhaps") {
 		t.Fatalf("the second log-in: exit %d, stderr %q; want 2, saying another login may hold the address", r.code, r.stderr)
 	}
-	resp, err := http.Get(authURL) // the first's browser: approved, back to it
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	followed(t, authURL) // the first's browser: approved, back to it
 	first.waitExit(t, 0)
 }
 
@@ -448,19 +444,14 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
 			}
 			// With the proxy's key, as the command would have opened it.
-			resp, err := http.Get(base + "/.freshtoken/envs/dev/grant")
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, grant := followed(t, base+"/.freshtoken/envs/dev/grant")
 			var g struct {
 				Key string `json:"login_key"`
 			}
-			err = json.NewDecoder(resp.Body).Decode(&g)
-			resp.Body.Close()
-			if err != nil || g.Key == "" {
+			if err := json.Unmarshal(grant, &g); err != nil || g.Key == "" {
 				t.Fatalf("the other proxy's grant answer gives no login_key (%v)", err)
 			}
-			resp = unfollowed(t, base+"/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url="+url.QueryEscape(w.api+"v2/token_endpoint")+"&audience=&resource=&issuer=&key="+url.QueryEscape(g.Key))
+			resp := unfollowed(t, base+"/.freshtoken/envs/dev/login?client_id=dev-client-id&token_url="+url.QueryEscape(w.api+"v2/token_endpoint")+"&audience=&resource=&issuer=&key="+url.QueryEscape(g.Key))
 			if resp.StatusCode != http.StatusConflict {
 				t.Fatalf("the other proxy answered %d to this configuration's log-in link; want 409", resp.StatusCode)
 			}
@@ -513,6 +504,17 @@ func openLoginLink(t *testing.T, login *watched) (authURL string) {
 	t.Helper()
 	link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
 	return unfollowed(t, link).Header.Get("Location")
+}
+
+// followed gets u as a browser would, following redirects: the answer,
+// its body read and closed (testenv.Do).
+func followed(t *testing.T, u string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testenv.Do(t, nil, req)
 }
 
 // unfollowed gets u as a browser would, without following the redirect it
@@ -768,13 +770,8 @@ func TestProxyWhoseConfigIsMovedAwayServesOn(t *testing.T) {
 	w.startProxy(addr)
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp, body := followed(t, "http://"+addr+path)
+		return resp.StatusCode, string(body)
 	}
 	if code, body := get("/dev/v2/company"); code != http.StatusOK {
 		t.Fatalf("before the move: %d %s", code, body)

@@ -279,15 +279,10 @@ func TestLoginRefusedDuringTheUpgradeRestart(t *testing.T) {
 	}
 
 	// The person opens the new version's page and clicks Log in.
-	page, err := http.Get("http://" + addr + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	html, _ := io.ReadAll(page.Body)
-	page.Body.Close()
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(html)
+	_, page := followed(t, "http://"+addr+"/")
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
 	if csrf == nil {
-		t.Fatalf("no Log in form on the new version's page:\n%s", html)
+		t.Fatalf("no Log in form on the new version's page:\n%s", page)
 	}
 	click, err := http.NewRequest(http.MethodPost, "http://"+addr+"/.freshtoken/envs/dev/login", strings.NewReader("csrf="+url.QueryEscape(string(csrf[1]))))
 	if err != nil {

@@ -1,7 +1,6 @@
 package atomicfile_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,10 +14,7 @@ import (
 // want of room; a write refused for another reason (a folder that does
 // not exist) is not.
 func TestDiskFullKnowsAFullDisk(t *testing.T) {
-	full := testdisk.Small(t, "64k")
-	if err := os.Mkdir(full, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	full := testdisk.SmallFolder(t, "64k")
 	testdisk.Fill(t, full)
 	quota := testdisk.Quota(t)
 	testdisk.Fill(t, quota)
@@ -43,10 +39,7 @@ func TestDiskFullKnowsAFullDisk(t *testing.T) {
 // file behind either way.
 func TestCheckRoomFindsAFullDiskAndLeavesNothing(t *testing.T) {
 	roomy := t.TempDir()
-	full := testdisk.Small(t, "64k")
-	if err := os.Mkdir(full, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	full := testdisk.SmallFolder(t, "64k")
 	if err := atomicfile.CheckRoom(filepath.Join(full, "config.toml"), 32<<10); err != nil {
 		t.Errorf("CheckRoom on a disk with room: %v", err)
 	}
@@ -72,10 +65,7 @@ func TestCheckRoomFindsAFullDiskAndLeavesNothing(t *testing.T) {
 // named: it was told as a full disk, to free some space, which `df -h`
 // showed free. A path not made yet is asked of the folder above.
 func TestFreeSomeSaysWhatToFree(t *testing.T) {
-	full := testdisk.Small(t, "64k")
-	if err := os.Mkdir(full, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	full := testdisk.SmallFolder(t, "64k")
 	testdisk.Fill(t, full)
 	noFiles := testdisk.NoFilesLeft(t)
 	quota := testdisk.Quota(t)

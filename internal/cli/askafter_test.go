@@ -76,10 +76,7 @@ func TestUneditableConfigIsRefusedBeforeAnyQuestion(t *testing.T) {
 func TestInitOfANewConfigInAReadOnlyFolderAsksNothing(t *testing.T) {
 	for _, missing := range []string{"the file", "its folder"} {
 		t.Run(missing, func(t *testing.T) {
-			dir := testdisk.Small(t, "256k")
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
+			dir := testdisk.SmallFolder(t, "256k")
 			config := filepath.Join(dir, "config.toml")
 			if missing == "its folder" {
 				config = filepath.Join(dir, "freshtoken", "config.toml")

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
@@ -15,10 +14,7 @@ import (
 // exited 5 saying to "fix the store, then log in again", no word of the
 // disk, and its store is none of the person's.
 func TestDemoOnAFullDiskSaysSo(t *testing.T) {
-	dir := testdisk.Small(t, "128k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir := testdisk.SmallFolder(t, "128k")
 	testdisk.Fill(t, dir)
 	t.Setenv("TMPDIR", dir)
 	ios, _, stderr := testStreams(false, false)

@@ -98,10 +98,7 @@ func TestAFreeAgentEnvironmentWithoutASecretIsToldBeforeTheBrowser(t *testing.T)
 
 	// A public client says so (client_auth = "none"), and is one.
 	e.configureWith(t, config.EnvSettings{ClientAuth: "none"})
-	ios, stdout, stderr = testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "client secret:  none (a public client)") {
-		t.Fatalf("status of a public client: exit %d, stdout %q, stderr %q; want 0", code, stdout, stderr)
-	}
+	e.wantStatus(t, "of a public client", 0, "client secret:  none (a public client)")
 }
 
 // TestJSONLogLastWordIsJSON: with --log-format json and the log on stderr,

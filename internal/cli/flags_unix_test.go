@@ -74,10 +74,7 @@ func TestLogFileThatCannotBeOpened(t *testing.T) {
 		testdisk.Fill(t, quota)
 		spent := filepath.Join(quota, "freshtoken.log")
 		cases["under a spent quota"] = struct{ path, want string }{spent, "--log-file " + spent + " cannot be made, as the disk holding it has no room left under your disk quota (disk quota exceeded); free some of your space there (your disk quota is spent; an administrator can raise it), or name a file on another disk"}
-		ro := testdisk.Small(t, "64k")
-		if err := os.Mkdir(ro, 0o700); err != nil {
-			t.Fatal(err)
-		}
+		ro := testdisk.SmallFolder(t, "64k")
 		kept := filepath.Join(ro, "kept.log")
 		if err := os.WriteFile(kept, []byte("an older line\n"), 0o600); err != nil {
 			t.Fatal(err)

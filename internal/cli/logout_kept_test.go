@@ -188,10 +188,7 @@ func TestLogoutAgainAfterARevocationWhoseAnswerWasLost(t *testing.T) {
 	}
 	// What a keeper's notice says too: the grant ended, and a log-out
 	// forgets the tokens; not only "log in", which undid the log-out.
-	ios, stdout, _ := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), " login -e dev` to use it again, or `freshtoken --config "+shellquote.Word(e.config)+" logout -e dev` to forget its tokens") {
-		t.Errorf("status after the refused renewal: exit %d\n%s\nwant it to say a log-out forgets the tokens", code, stdout)
-	}
+	e.wantStatus(t, "after the refused renewal", 0, " login -e dev` to use it again, or `freshtoken --config "+shellquote.Word(e.config)+" logout -e dev` to forget its tokens")
 	cut.Store(false)
 	ios, _, stderr = testStreams(false, false)
 	if code := e.run(ios, "logout", "-e", "dev"); code != 0 || !strings.HasPrefix(stderr.String(), "Logged out of dev: ") {

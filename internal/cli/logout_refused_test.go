@@ -45,13 +45,7 @@ func TestLogoutRefusedAsAnInvalidRequest(t *testing.T) {
 				s.RevocationURL, s.Issuer = "", strings.TrimSuffix(e.api, "/")
 			}
 			e.configureWith(t, s)
-			e.loginOutside(t)
-			ios, _, stderr := testStreams(false, false)
-			code := e.run(ios, "logout", "-e", "dev")
-			said := stderr.String()
-			if code != tc.code {
-				t.Errorf("logout: exit %d; want %d", code, tc.code)
-			}
+			said := e.logoutRefused(t, tc.code)
 			for _, w := range tc.want {
 				if !strings.Contains(said, w) {
 					t.Errorf("stderr %q; want %q in it", said, w)
@@ -61,9 +55,6 @@ func TestLogoutRefusedAsAnInvalidRequest(t *testing.T) {
 				if strings.Contains(said, n) {
 					t.Errorf("stderr %q; want no %q in it", said, n)
 				}
-			}
-			if e.record(t, "dev") == nil {
-				t.Error("the tokens were deleted; want them kept")
 			}
 		})
 	}
@@ -85,13 +76,7 @@ func TestLogoutRefusedWithTheProvidersOwnError(t *testing.T) {
 		w.Write([]byte(`{"error":"account_locked","error_description":"account locked; call support (token ` + token + `)"}`))
 	})
 	e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
-	e.loginOutside(t)
-	ios, _, stderr := testStreams(false, false)
-	code := e.run(ios, "logout", "-e", "dev")
-	said := stderr.String()
-	if code != cli.ExitUsage {
-		t.Errorf("logout: exit %d; want %d", code, cli.ExitUsage)
-	}
+	said := e.logoutRefused(t, cli.ExitUsage)
 	want := `/v2/revoke refused to revoke the refresh token with an error of its own, which only its words explain (HTTP 400 Bad Request, account_locked: "account locked; call support (token `
 	if !strings.Contains(said, want) || !strings.Contains(said, "nothing was deleted: the tokens are kept") {
 		t.Errorf("stderr %q; want %q in it, and the tokens kept", said, want)
@@ -104,7 +89,20 @@ func TestLogoutRefusedWithTheProvidersOwnError(t *testing.T) {
 			t.Errorf("stderr %q; want no %q in it", said, n)
 		}
 	}
+}
+
+// logoutRefused logs in to dev and runs logout, which its revocation
+// endpoint refuses: it must exit with code, the tokens kept. It returns
+// what logout said.
+func (e *devEnv) logoutRefused(t *testing.T, code int) (said string) {
+	t.Helper()
+	e.loginOutside(t)
+	ios, _, stderr := testStreams(false, false)
+	if got := e.run(ios, "logout", "-e", "dev"); got != code {
+		t.Errorf("logout: exit %d; want %d", got, code)
+	}
 	if e.record(t, "dev") == nil {
 		t.Error("the tokens were deleted; want them kept")
 	}
+	return stderr.String()
 }

@@ -301,10 +301,7 @@ func TestServiceOfAnotherConfigIsSaid(t *testing.T) {
 // the service already installed no longer loaded at the next daemon-reload
 // or log-in, while freshtoken exited 1 with Go's error.
 func TestServiceInstallOnAFullDiskKeepsTheService(t *testing.T) {
-	home := testdisk.Small(t, "64k")
-	if err := os.Mkdir(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	home := testdisk.SmallFolder(t, "64k")
 	dir := t.TempDir()
 	plan := func(conf string) *service.Plan {
 		t.Helper()

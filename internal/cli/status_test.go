@@ -167,10 +167,7 @@ func TestStatusTellsOfARedisWithoutInfo(t *testing.T) {
 	e := newDevEnv(t)
 	e.useStore(t, "redis://"+srv.Addr+"/0")
 	e.loginOutside(t)
-	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "problem:        dev: INFO is not available at Redis at redis://"+srv.Addr+"/0") {
-		t.Errorf("status on a Redis without INFO: exit %d, stdout %q, stderr %q; want 0, saying INFO is not available", code, stdout, stderr)
-	}
+	e.wantStatus(t, "on a Redis without INFO", 0, "problem:        dev: INFO is not available at Redis at redis://"+srv.Addr+"/0")
 }
 
 // TestStatusTellsOfARedisWithoutPersistence: status on a Redis that keeps
@@ -511,11 +508,8 @@ func TestForceWaitsOutAPutBacksRest(t *testing.T) {
 	rec := e.record(t, "dev")
 	rec.Rest = &store.Rest{Until: time.Now().Add(30 * time.Second), PutBack: true, Message: "the token store lost the tokens without a log-out, and they were put back"}
 	e.save(t, "dev", rec)
+	e.wantStatus(t, "with renewals resting after a put-back", 0, "--force waits too) after: the token store lost the tokens")
 	ios, stdout, stderr := testStreams(false, false)
-	if code := e.run(ios, "status"); code != 0 || !strings.Contains(stdout.String(), "--force waits too) after: the token store lost the tokens") {
-		t.Errorf("status with renewals resting after a put-back: exit %d, stdout %q, stderr %q; want 0, saying --force waits too", code, stdout, stderr)
-	}
-	ios, stdout, stderr = testStreams(false, false)
 	if code := e.run(ios, "token", "--force"); code != 5 || stdout.Len() != 0 || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 || !strings.Contains(stderr.String(), "forced or not; try again then") {
 		t.Errorf("token --force within a put-back's rest: exit %d, stdout %q, stderr %q; want 5, one line saying how long to wait", code, stdout, stderr)
 	}

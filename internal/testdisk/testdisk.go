@@ -24,6 +24,16 @@ func Small(t testing.TB, size string) string {
 	return mount(t, "size="+size)
 }
 
+// SmallFolder is Small's folder, made (0700, empty).
+func SmallFolder(t testing.TB, size string) string {
+	t.Helper()
+	dir := Small(t, size)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // mount mounts a tmpfs with opts, as Small does, and returns a folder path
 // on it, not yet created.
 func mount(t testing.TB, opts string) string {

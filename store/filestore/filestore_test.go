@@ -920,10 +920,7 @@ func TestContract(t *testing.T) {
 // to set; it said only "read-only file system", leaving a person reading a
 // CI log to guess.
 func TestReadOnlyHomeSaysWhatToSet(t *testing.T) {
-	home := testdisk.Small(t, "256k")
-	if err := os.Mkdir(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	home := testdisk.SmallFolder(t, "256k")
 	testdisk.ReadOnly(t, home)
 	dir := filepath.Join(home, ".local", "state", "freshtoken")
 	for s, set := range map[*filestore.Store]string{filestore.NewDefault(dir): "[store] url (or $XDG_STATE_HOME)", filestore.New(dir): "[store] url"} {

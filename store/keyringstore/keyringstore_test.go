@@ -501,10 +501,7 @@ func writeForever() {
 // (which does not move the keychain's locks).
 func TestLockFolderThatCannotBeMadeSaysWhatToDo(t *testing.T) {
 	keyringtest.Start(t)
-	home := testdisk.Small(t, "256k")
-	if err := os.Mkdir(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	home := testdisk.SmallFolder(t, "256k")
 	testdisk.ReadOnly(t, home)
 	locks := filepath.Join(home, ".local", "state", "freshtoken")
 	s := keyringstore.New("freshtoken-test", locks)

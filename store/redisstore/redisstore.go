@@ -1539,15 +1539,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 		})
 		if err != nil {
 			s.mu.Lock()
-			keep := s.kept[env] > 0 && !s.closing
-			if keep { // still the unsaved answer's, for the next try
-				if s.retained == nil {
-					s.retained = map[string]*retainedLock{}
-				}
-				s.retained[env] = s.keepAlive(env, holder, ttl)
-			}
+			kept := s.retainForKept(env, holder, ttl)
 			s.mu.Unlock()
-			if !keep {
+			if !kept {
 				// The lock may have been taken all the same, its answer
 				// lost, or yet to come (a try given up at ctx's end).
 				s.abandon(env, holder)
@@ -1595,15 +1589,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			alive.stop()
 			s.mu.Lock()
 			delete(s.holders, env)
-			retain := s.kept[env] > 0 && !s.closing
-			if retain {
-				if s.retained == nil {
-					s.retained = map[string]*retainedLock{}
-				}
-				s.retained[env] = s.keepAlive(env, holder, ttl)
-			}
+			kept := s.retainForKept(env, holder, ttl)
 			s.mu.Unlock()
-			if !retain {
+			if !kept {
 				s.release(env, holder)
 			}
 			s.mu.Lock()
@@ -1701,6 +1689,20 @@ type retainedLock struct {
 func (r *retainedLock) stop() {
 	close(r.done)
 	<-r.stopped
+}
+
+// retainForKept keeps env's lock holding holder at Redis, unheld, for the
+// next try to save an answer kept unsaved for env, if there is one and the
+// Store is not closing, and reports whether it did. s.mu is held.
+func (s *Store) retainForKept(env, holder string, ttl time.Duration) bool {
+	if s.kept[env] <= 0 || s.closing {
+		return false
+	}
+	if s.retained == nil {
+		s.retained = map[string]*retainedLock{}
+	}
+	s.retained[env] = s.keepAlive(env, holder, ttl)
+	return true
 }
 
 // keepAlive extends env's lock holding holder every third of ttl, and the

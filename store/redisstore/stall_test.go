@@ -151,12 +151,7 @@ func TestLockTakenAfterItsTryFailedIsReleased(t *testing.T) {
 	// A Store in use: the try goes out on a connection in the pool, and
 	// names a script Redis has.
 	lock(t, s)()
-	for len(ended) > 0 {
-		<-ended
-	}
-	ran := srv.Monitor(t)
-	srv.Pause(t)
-	defer srv.Resume(t)
+	ran := pauseWatched(t, srv, ended)
 	if _, err := s.Lock(context.Background(), "sandbox"); err == nil {
 		t.Fatal("a lock taken from a paused Redis")
 	}
@@ -190,12 +185,7 @@ func TestLockCheckedAfterItsReleaseFailedIsReleased(t *testing.T) {
 	ended := make(chan redis.Cmder, 100)
 	redisstore.AddHook(s, scriptsEnded(ended))
 	unlock := lock(t, s)
-	for len(ended) > 0 {
-		<-ended
-	}
-	ran := srv.Monitor(t)
-	srv.Pause(t)
-	defer srv.Resume(t)
+	ran := pauseWatched(t, srv, ended)
 	if _, err := s.HoldsLock(context.Background(), "sandbox"); err == nil {
 		t.Fatal("a lock checked at a paused Redis")
 	}
@@ -211,6 +201,19 @@ func TestLockCheckedAfterItsReleaseFailedIsReleased(t *testing.T) {
 		return srv.Get(t, "freshtoken:sandbox:lock") == "" && srv.Get(t, "freshtoken:sandbox:renewing") == ""
 	})
 	lock(t, s)()
+}
+
+// pauseWatched forgets the scripts ended so far (on ended), pauses srv
+// until the test ends, and returns each command Redis runs from then on,
+// once it runs again.
+func pauseWatched(t *testing.T, srv *redistest.Server, ended chan redis.Cmder) <-chan string {
+	t.Helper()
+	for len(ended) > 0 {
+		<-ended
+	}
+	ran := srv.Monitor(t)
+	srv.Pause(t)
+	return ran
 }
 
 // scriptsEnded sends each script the Store runs to ended once it ends.
