@@ -594,3 +594,50 @@ func TestCallerThatLeftARenewalIsToldNothingMore(t *testing.T) {
 		t.Errorf("the caller that gave up was told of the renewal %d more times", n)
 	}
 }
+
+// TestStallEndedWithoutAnAnswerEndsWithTheRenewal: a renewal whose call to
+// the store stalled (Redis paused) and then ended with no answer (the
+// URL's read_timeout, 3 s, no tries again) tells the stall's end, as the
+// renewal ends, to its caller and to the callers that joined it: nothing
+// waits for the store any more, and the next call to it tells whether it
+// answers. store.WatchStall tells no end of a call that was not answered,
+// and none was told: a proxy kept the stall as told, and took it for the
+// stall of every renewal after, answered or not.
+func TestStallEndedWithoutAnAnswerEndsWithTheRenewal(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	srv := redistest.Start(t)
+	src := r.sourceOn(redistest.OpenStore(t, srv.URL+"?read_timeout=3s&max_retries=-1"))
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	leaderTold, joinerTold := make(chan bool, 10), make(chan bool, 10)
+	led, joined := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { leaderTold <- stalled }))
+		led <- err
+	}()
+	testenv.Receive(t, "the stall told to the renewal's caller", leaderTold)
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { joinerTold <- stalled }))
+		joined <- err
+	}()
+	testenv.Receive(t, "the stall told to the caller that joined", joinerTold)
+	if err := testenv.Receive(t, "the renewal's caller", led); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the renewal's caller, Redis paused: %v; want Redis unreachable", err)
+	}
+	testenv.Receive(t, "the caller that joined", joined)
+	for who, told := range map[string]chan bool{"the renewal's caller": leaderTold, "the caller that joined": joinerTold} {
+		select {
+		case stalled := <-told:
+			if stalled {
+				t.Errorf("%s was told the stall twice; want its end", who)
+			}
+		default:
+			t.Errorf("%s was told of the stall and not of its end, the renewal over", who)
+		}
+	}
+}

@@ -530,6 +530,28 @@ func (f *flight) tellJoiners(what string, stalled bool, since time.Time) {
 	}
 }
 
+// ended tells the end of a stall of f's renewal that no answer ended, as
+// the renewal ends (ctx is its own): a call the store left unanswered
+// until it gave up, whose end store.WatchStall does not tell, the store
+// perhaps stalled still. The renewal no longer waits for the store, and
+// the next call to it tells whether it answers: a proxy kept the stall,
+// and took it for that of every renewal after, answered or not. The
+// renewal's caller is not told if its context ended the renewal, as a
+// store's call ended by its caller is not.
+func (f *flight) ended(ctx context.Context) {
+	f.stallMu.Lock()
+	defer f.stallMu.Unlock()
+	what, since := f.stallNow, f.stallSince
+	if what == "" {
+		return
+	}
+	f.stallNow = ""
+	f.tellJoiners(what, false, since)
+	if ctx.Err() == nil {
+		f.caller(what, false, since)
+	}
+}
+
 // sentIn records that the renewal ctx is for (see watch), if any, has
 // sent a token request.
 func sentIn(ctx context.Context) {
@@ -2200,6 +2222,7 @@ func (s *Source) serves(f *flight, w want) bool {
 // renewal panics (net/http recovers a handler's panic; waiters must not hang).
 func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, error) {
 	defer func() {
+		f.ended(ctx)
 		s.mu.Lock()
 		s.flight = nil
 		s.mu.Unlock()

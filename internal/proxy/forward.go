@@ -278,7 +278,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // included, may be much longer (read_timeout in the store's URL), and the
 // client, holding its request all that time, took the proxy for hung. A
 // stalled call that is answered ends the stall: what the request waits for
-// after it (the provider) is not the store's.
+// after it (the provider) is not the store's; so does the end of the
+// renewal a call given up unanswered held up (the engine tells it), the
+// next renewal telling whether the store answers.
 //
 // The call is made for the proxy, not for the client: it lasts until it
 // ends or the proxy stops (a token request sent by then is still stored:
@@ -330,7 +332,8 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 
 // storeStall is the stall of an environment's token store as the calls
 // of Proxy.token are told it, all of them: each waits for the one renewal
-// in flight, which tells only the call that began it.
+// in flight, which tells the call that began it and those that joined it
+// while they wait.
 type storeStall struct {
 	mu      sync.Mutex
 	what    string        // the store whose call has gone unanswered, while one has
