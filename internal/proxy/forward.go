@@ -26,6 +26,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/stallwatch"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -313,7 +314,7 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	for late := false; ; {
 		what, since, changed := e.stall.state()
 		if late && what != "" {
-			return &storeStalledError{env: e.name, store: what, unanswered: time.Since(since), timeout: e.conf.Timeout}
+			return &storeStalledError{env: e.name, store: what, unanswered: stallwatch.Unanswered(since), timeout: e.conf.Timeout}
 		}
 		select {
 		case err := <-got:
@@ -372,15 +373,15 @@ func (s *storeStall) state() (what string, since time.Time, changed <-chan struc
 
 // storeStalledError is a request whose token the store did not give within
 // the environment's timeout, the store having left a call unanswered for
-// as long as unanswered (store.StallNotice at least, so more than a timeout
-// shorter than that).
+// as long as unanswered (stallwatch.Unanswered; store.StallNotice at
+// least, so more than a timeout shorter than that).
 type storeStalledError struct {
 	env, store          string
 	unanswered, timeout time.Duration
 }
 
 func (e *storeStalledError) Error() string {
-	return fmt.Sprintf("%s: %s has not answered for %s, and no token could be had from it within the environment's timeout (%s); check that it is running and answering, then try again", e.env, e.store, e.unanswered.Round(time.Second), e.timeout)
+	return fmt.Sprintf("%s: %s has not answered for %s, and no token could be had from it within the environment's timeout (%s); check that it is running and answering, then try again", e.env, e.store, e.unanswered, e.timeout)
 }
 
 func (e *storeStalledError) Unwrap() error { return store.ErrUnreachable }
