@@ -482,3 +482,162 @@ func TestCallerJoiningAStalledRenewalIsToldItsEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCallerJoiningARenewalIsToldEachOfItsStalls: a caller with no valid
+// token that joined another caller's renewal is told each stall of the
+// renewal's calls to the store, and each end, as long as it waits: Redis
+// paused at the renewal lock, then answering, then paused again as the
+// provider's answer is stored. The end of the first stall dropped the
+// callers that joined, and the second was told to the renewal's own
+// caller alone: a proxy's request, bound by its timeout, waited out
+// Redis's own wait, and a library program's caller heard nothing.
+func TestCallerJoiningARenewalIsToldEachOfItsStalls(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	var (
+		srv         *redistest.Server
+		pauseAtSave atomic.Bool
+	)
+	srv, src, _ := r.onPatientRedis(freshtoken.Options{Sending: func(rn freshtoken.Renewal) func() {
+		if rn.Storing && pauseAtSave.CompareAndSwap(true, false) {
+			srv.Pause(t)
+		}
+		return nil
+	}})
+	r.clock.Advance(2 * time.Hour) // expired: nothing serves meanwhile
+	srv.Pause(t)
+	paused := true
+	defer func() {
+		if paused || pauseAtSave.Load() {
+			srv.Resume(t)
+		}
+	}()
+	leaderTold, joinerTold := make(chan bool, 10), make(chan bool, 10)
+	listening := func(told chan<- bool) context.Context {
+		return store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { told <- stalled })
+	}
+	led, joined := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(listening(leaderTold))
+		led <- err
+	}()
+	testenv.Receive(t, "the lock's stall told to the renewal's caller", leaderTold)
+	go func() {
+		_, err := src.TokenContext(listening(joinerTold))
+		joined <- err
+	}()
+	want := func(stalled bool, what string) {
+		t.Helper()
+		if got := testenv.Receive(t, what, joinerTold); got != stalled {
+			t.Fatalf("the caller that joined was told stalled=%v; want %v (%s)", got, stalled, what)
+		}
+	}
+	want(true, "the lock's stall told to the caller that joined")
+	pauseAtSave.Store(true)
+	srv.Resume(t)
+	want(false, "the lock's stall's end")
+	want(true, "the save's stall told to the caller that joined") // Redis paused again as the answer is stored
+	srv.Resume(t)
+	paused = false
+	want(false, "the save's stall's end")
+	if err := testenv.Receive(t, "the caller that joined", joined); err != nil {
+		t.Fatal(err)
+	}
+	if err := testenv.Receive(t, "the renewal's caller", led); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(joinerTold); n != 0 {
+		t.Errorf("the caller that joined was told %d more times", n)
+	}
+}
+
+// TestCallerThatLeftARenewalIsToldNothingMore: a caller that joined a
+// stalled renewal (Redis paused) and gave up waiting is told nothing of it
+// after, neither the stall's end nor a stall after it: its listener stayed
+// in the renewal's list until the stall ended, told of a renewal it no
+// longer waited for and kept alive with it.
+func TestCallerThatLeftARenewalIsToldNothingMore(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	srv, src, _ := r.expiredAtAStall()
+	srv.Pause(t)
+	paused := true
+	defer func() {
+		if paused {
+			srv.Resume(t)
+		}
+	}()
+	leaderTold, joinerTold := make(chan bool, 10), make(chan bool, 10)
+	led := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { leaderTold <- stalled }))
+		led <- err
+	}()
+	testenv.Receive(t, "the stall told to the renewal's caller", leaderTold)
+	ctx, giveUp := context.WithCancel(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { joinerTold <- stalled }))
+	joined := make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(ctx)
+		joined <- err
+	}()
+	if !testenv.Receive(t, "the stall told to the caller that joined", joinerTold) {
+		t.Fatal("the caller that joined was first told a stall ended")
+	}
+	giveUp()
+	if err := testenv.Receive(t, "the caller that gave up", joined); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that gave up: %v", err)
+	}
+	srv.Resume(t)
+	paused = false
+	if err := testenv.Receive(t, "the renewal's caller", led); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(joinerTold); n != 0 {
+		t.Errorf("the caller that gave up was told of the renewal %d more times", n)
+	}
+}
+
+// TestStallEndedWithoutAnAnswerEndsWithTheRenewal: a renewal whose call to
+// the store stalled (Redis paused) and then ended with no answer (the
+// URL's read_timeout, 3 s, no tries again) tells the stall's end, as the
+// renewal ends, to its caller and to the callers that joined it: nothing
+// waits for the store any more, and the next call to it tells whether it
+// answers. store.WatchStall tells no end of a call that was not answered,
+// and none was told: a proxy kept the stall as told, and took it for the
+// stall of every renewal after, answered or not.
+func TestStallEndedWithoutAnAnswerEndsWithTheRenewal(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	srv := redistest.Start(t)
+	src := r.sourceOn(redistest.OpenStore(t, srv.URL+"?read_timeout=3s&max_retries=-1"))
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	leaderTold, joinerTold := make(chan bool, 10), make(chan bool, 10)
+	led, joined := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { leaderTold <- stalled }))
+		led <- err
+	}()
+	testenv.Receive(t, "the stall told to the renewal's caller", leaderTold)
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { joinerTold <- stalled }))
+		joined <- err
+	}()
+	testenv.Receive(t, "the stall told to the caller that joined", joinerTold)
+	if err := testenv.Receive(t, "the renewal's caller", led); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the renewal's caller, Redis paused: %v; want Redis unreachable", err)
+	}
+	testenv.Receive(t, "the caller that joined", joined)
+	for who, told := range map[string]chan bool{"the renewal's caller": leaderTold, "the caller that joined": joinerTold} {
+		select {
+		case stalled := <-told:
+			if stalled {
+				t.Errorf("%s was told the stall twice; want its end", who)
+			}
+		default:
+			t.Errorf("%s was told of the stall and not of its end, the renewal over", who)
+		}
+	}
+}

@@ -425,12 +425,21 @@ type flight struct {
 	sent      atomic.Bool
 	// stallNow is the store a call of the renewal has left unanswered
 	// for store.StallNotice, while it does ("" while none), and
-	// stallSince when that call was sent.
+	// stallSince when that call was sent. caller is the listener
+	// (store.WithStalled) of the renewal's own caller, and joiners those
+	// of the callers that joined it (see join), while they wait.
 	stallMu    sync.Mutex
 	stallNow   string
 	stallSince time.Time
-	// joiners are the functions tellStall told stallNow, to be told its end.
-	joiners []func(what string, stalled bool, since time.Time)
+	caller     func(what string, stalled bool, since time.Time)
+	joiners    map[*joiner]bool
+}
+
+// joiner is a caller waiting for a renewal another caller began, told of
+// its stalls through tell while ctx lasts.
+type joiner struct {
+	ctx  context.Context
+	tell func(what string, stalled bool, since time.Time)
 }
 
 // flightKey is the context key of the flight a renewal is, for exchange.
@@ -443,13 +452,13 @@ type flightKey struct{}
 // (store.WithStalled): a command at a terminal said it waited for Redis,
 // and then that it used the valid token; a proxy whose timeout is under
 // store.StallNotice answered 503 at the stall, racing the token served.
-// A caller that joins the renewal once that token no longer serves it is
-// told instead (see tellStall).
+// The callers that join the renewal once that token no longer serves them
+// are told instead (see join), each stall and its end.
 func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.Context {
 	ctx = context.WithValue(ctx, flightKey{}, f)
-	above := stallwatch.Listener(ctx)
-	if above == nil {
-		above = func(string, bool, time.Time) {}
+	f.caller = stallwatch.Listener(ctx)
+	if f.caller == nil {
+		f.caller = func(string, bool, time.Time) {}
 	}
 	return stallwatch.With(ctx, func(what string, stalled bool, since time.Time) {
 		f.stallMu.Lock()
@@ -457,15 +466,13 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 		if !stalled {
 			if f.stallNow == what {
 				f.stallNow = ""
-				for _, tell := range f.joiners {
-					tell(what, false, since)
-				}
-				f.joiners = nil
+				f.tellJoiners(what, false, since)
 			}
-			above(what, false, since)
+			f.caller(what, false, since)
 			return
 		}
 		f.stallNow, f.stallSince = what, since
+		f.tellJoiners(what, true, since)
 		r := s.cur.Load()
 		serves := !f.sent.Load() && s.stillServes(r)
 		f.stallOnce.Do(func() {
@@ -476,29 +483,72 @@ func (f *flight) watch(ctx context.Context, s *Source, meanwhile bool) context.C
 			close(f.stalled)
 		})
 		if !meanwhile || !serves {
-			above(what, true, since)
+			f.caller(what, true, since)
 		}
 	})
 }
 
-// tellStall tells the function store.WithStalled gave ctx, a caller that
-// waits for f's renewal with no token to serve it meanwhile, of the stall
-// of the renewal's call to the store while it lasts, and then of its end
-// (a proxy's environment keeps the stall it was told until then): the renewal tells
-// only its own caller's, and not at all the stall that served its caller
-// the valid token (see watch), so a proxy's request whose token expired
-// since, bound by its timeout, waited for the store's own wait (20 s a try
-// with a long read_timeout), and a library program's caller heard nothing.
-func (f *flight) tellStall(ctx context.Context) {
+// join has the caller of ctx, which waits for f's renewal with no token to
+// serve it meanwhile, told each stall of the renewal's calls to the store,
+// and its end, until it calls leave, as it stops waiting: the stall under
+// way at once, with when its call was sent (a proxy's environment keeps a
+// stall it was told until its end). The renewal tells only its own
+// caller's listener, and not at all a stall that served its caller the
+// valid token (see watch): a proxy's request whose token expired since,
+// bound by its timeout, waited for the store's own wait (20 s a try with
+// a long read_timeout), and a library program's caller heard nothing. A
+// caller that left is told nothing more, nor kept by the renewal.
+func (f *flight) join(ctx context.Context) (leave func()) {
 	tell := stallwatch.Listener(ctx)
 	if tell == nil {
-		return
+		return func() {}
 	}
+	j := &joiner{ctx: ctx, tell: tell}
 	f.stallMu.Lock()
 	defer f.stallMu.Unlock()
 	if f.stallNow != "" {
 		tell(f.stallNow, true, f.stallSince)
-		f.joiners = append(f.joiners, tell)
+	}
+	if f.joiners == nil {
+		f.joiners = map[*joiner]bool{}
+	}
+	f.joiners[j] = true
+	return func() {
+		f.stallMu.Lock()
+		defer f.stallMu.Unlock()
+		delete(f.joiners, j)
+	}
+}
+
+// tellJoiners tells the callers that joined f's renewal, and still wait
+// for it, of a stall or its end. The caller holds stallMu.
+func (f *flight) tellJoiners(what string, stalled bool, since time.Time) {
+	for j := range f.joiners {
+		if j.ctx.Err() == nil {
+			j.tell(what, stalled, since)
+		}
+	}
+}
+
+// ended tells the end of a stall of f's renewal that no answer ended, as
+// the renewal ends (ctx is its own): a call the store left unanswered
+// until it gave up, whose end store.WatchStall does not tell, the store
+// perhaps stalled still. The renewal no longer waits for the store, and
+// the next call to it tells whether it answers: a proxy kept the stall,
+// and took it for that of every renewal after, answered or not. The
+// renewal's caller is not told if its context ended the renewal, as a
+// store's call ended by its caller is not.
+func (f *flight) ended(ctx context.Context) {
+	f.stallMu.Lock()
+	defer f.stallMu.Unlock()
+	what, since := f.stallNow, f.stallSince
+	if what == "" {
+		return
+	}
+	f.stallNow = ""
+	f.tellJoiners(what, false, since)
+	if ctx.Err() == nil {
+		f.caller(what, false, since)
 	}
 }
 
@@ -2104,9 +2154,11 @@ func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
 // connections and does not answer, whose own wait may last minutes), it
 // returns the token in memory while it is still valid, saying so, and
 // leaves the renewal to end without this caller; nil otherwise. A caller
-// that joined the renewal and is not so served is told of the stall
-// (tellStall).
+// that joined the renewal and is not so served is told of its stalls
+// while it waits (join).
 func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool) *store.Record {
+	leave := func() {}
+	defer func() { leave() }()
 	var stalled <-chan struct{}
 	if meanwhile || !leader {
 		stalled = f.stalled
@@ -2128,7 +2180,7 @@ func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool)
 			if !meanwhile || r == nil || f.sent.Load() || (!leader && !s.stillServes(r)) {
 				stalled = nil // the answer is the renewal's to store, or nothing serves
 				if !leader {
-					f.tellStall(ctx)
+					leave = f.join(ctx)
 				}
 				continue
 			}
@@ -2170,6 +2222,7 @@ func (s *Source) serves(f *flight, w want) bool {
 // renewal panics (net/http recovers a handler's panic; waiters must not hang).
 func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, error) {
 	defer func() {
+		f.ended(ctx)
 		s.mu.Lock()
 		s.flight = nil
 		s.mu.Unlock()

@@ -23,6 +23,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
+	"github.com/freshtoken/freshtoken/internal/stallwatch"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -158,7 +159,7 @@ func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool, sinc
 		told[what] = stalled
 		mu.Unlock()
 		if stalled && !already {
-			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, time.Since(since).Truncate(time.Second)))
+			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, stallwatch.Unanswered(since)))
 		}
 	}
 }

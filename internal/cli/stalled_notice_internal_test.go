@@ -59,3 +59,15 @@ func TestStalledNoticeInTheLogsForm(t *testing.T) {
 		t.Fatalf("with --log-format json the notice was %q (%v); want a line of JSON at level WARN", stderr, err)
 	}
 }
+
+// TestStalledNoticeSaysTheLengthThe503Says: the notice at a terminal says
+// how long the store has not answered to the nearest second, as the
+// proxy's 503 does (stallwatch.Unanswered): it rounded down, "2s" where
+// the 503 of the same stall said "3s".
+func TestStalledNoticeSaysTheLengthThe503Says(t *testing.T) {
+	stderr := testenv.NewOutput()
+	stalledNotice(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr)("Redis at redis://127.0.0.1:6379/0", true, time.Now().Add(-2700*time.Millisecond))
+	if want := "which has not answered for 3s…"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("a stall told 2.7 s after its call was sent: %q; want %q", stderr, want)
+	}
+}

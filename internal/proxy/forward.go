@@ -26,6 +26,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/stallwatch"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -278,7 +279,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // included, may be much longer (read_timeout in the store's URL), and the
 // client, holding its request all that time, took the proxy for hung. A
 // stalled call that is answered ends the stall: what the request waits for
-// after it (the provider) is not the store's.
+// after it (the provider) is not the store's; so does the end of the
+// renewal a call given up unanswered held up (the engine tells it), the
+// next renewal telling whether the store answers.
 //
 // The call is made for the proxy, not for the client: it lasts until it
 // ends or the proxy stops (a token request sent by then is still stored:
@@ -311,7 +314,7 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	for late := false; ; {
 		what, since, changed := e.stall.state()
 		if late && what != "" {
-			return &storeStalledError{env: e.name, store: what, unanswered: time.Since(since), timeout: e.conf.Timeout}
+			return &storeStalledError{env: e.name, store: what, unanswered: stallwatch.Unanswered(since), timeout: e.conf.Timeout}
 		}
 		select {
 		case err := <-got:
@@ -330,7 +333,8 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 
 // storeStall is the stall of an environment's token store as the calls
 // of Proxy.token are told it, all of them: each waits for the one renewal
-// in flight, which tells only the call that began it.
+// in flight, which tells the call that began it and those that joined it
+// while they wait.
 type storeStall struct {
 	mu      sync.Mutex
 	what    string        // the store whose call has gone unanswered, while one has
@@ -369,15 +373,15 @@ func (s *storeStall) state() (what string, since time.Time, changed <-chan struc
 
 // storeStalledError is a request whose token the store did not give within
 // the environment's timeout, the store having left a call unanswered for
-// as long as unanswered (store.StallNotice at least, so more than a timeout
-// shorter than that).
+// as long as unanswered (stallwatch.Unanswered; store.StallNotice at
+// least, so more than a timeout shorter than that).
 type storeStalledError struct {
 	env, store          string
 	unanswered, timeout time.Duration
 }
 
 func (e *storeStalledError) Error() string {
-	return fmt.Sprintf("%s: %s has not answered for %s, and no token could be had from it within the environment's timeout (%s); check that it is running and answering, then try again", e.env, e.store, e.unanswered.Round(time.Second), e.timeout)
+	return fmt.Sprintf("%s: %s has not answered for %s, and no token could be had from it within the environment's timeout (%s); check that it is running and answering, then try again", e.env, e.store, e.unanswered, e.timeout)
 }
 
 func (e *storeStalledError) Unwrap() error { return store.ErrUnreachable }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1358,5 +1359,51 @@ func TestStoreAnsweringAgainEndsTheStall(t *testing.T) {
 	}
 	if strings.Contains(f.logs.String(), "did not answer within the environment's timeout") {
 		t.Errorf("the log blames the store:\n%s", f.logs)
+	}
+}
+
+// TestStallEndedWithoutAnAnswerIsForgotten: a stall whose call Redis never
+// answered (paused until its read_timeout, 3 s, gave the call up) is the
+// environment's no longer once the renewal it held up has ended: the next
+// renewal tells whether Redis answers. The proxy kept the stall as told,
+// and every request after, whose token took longer than the environment's
+// timeout (here Redis, answering again, slow with the renewal lock), was
+// answered 503 saying Redis had not answered for as long as the old
+// stall, its call for a token given up with it.
+func TestStallEndedWithoutAnAnswerIsForgotten(t *testing.T) {
+	srv := redistest.Start(t)
+	var slow atomic.Bool
+	relay := srv.Relay(t, func(args []string) {
+		if slow.Load() && slices.Contains(args, "freshtoken:short:lock") {
+			time.Sleep(time.Second) // answered past the timeout, within store.StallNotice
+		}
+	})
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "redis://" + relay + "/0?read_timeout=3s&max_retries=-1",
+		moreConfig: func(f *fixture) string {
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"300ms\"\n"
+		}})
+	f.loggedInAndServed(t, "short")
+	f.clock.Advance(2 * accessTTL)
+	srv.Pause(t)
+	code, body := f.getAtAStall(t, "/short/v2/company")
+	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
+		srv.Resume(t)
+		t.Fatalf("a request whose store stalls: %d %s", code, body)
+	}
+	testenv.WaitFor(t, "the renewal given up with its call to Redis", func() bool { return tokenCalls() == 0 })
+	srv.Resume(t)
+	f.clock.Advance(time.Minute) // past the engine's rest after a store that failed
+	slow.Store(true)
+	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request once Redis answers again, slowly: %d %s", resp.StatusCode, body)
+	}
+	// A stall again is told by the renewal that meets it, with its own length.
+	slow.Store(false)
+	f.clock.Advance(2 * accessTTL)
+	srv.Pause(t)
+	defer srv.Resume(t)
+	code, body = f.getAtAStall(t, "/short/v2/company")
+	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" || !strings.Contains(p.Message, "has not answered for 2s") {
+		t.Errorf("a request whose store stalls again: %d %s", code, body)
 	}
 }

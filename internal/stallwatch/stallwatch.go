@@ -23,3 +23,10 @@ func Listener(ctx context.Context) func(what string, stalled bool, since time.Ti
 func With(ctx context.Context, f func(what string, stalled bool, since time.Time)) context.Context {
 	return context.WithValue(ctx, key{}, f)
 }
+
+// Unanswered is how long a call sent at since has waited for its answer,
+// as a person is told it (a terminal's notice, the proxy's 503), in one
+// rule for both: to the nearest second.
+func Unanswered(since time.Time) time.Duration {
+	return time.Since(since).Round(time.Second)
+}
