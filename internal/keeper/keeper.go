@@ -508,6 +508,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if s.renew {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", s.why)
 		src = k.renewing(ctx, name, settings, src)
+		began := k.now()
 		renewed, err := src.KeepAliveAhead(ctx, s.ahead)
 		if errors.Is(err, freshtoken.ErrLoginRequired) && errors.Is(err, store.ErrNotFound) {
 			// Gone while the renewal waited for the lock: a log-out, which
@@ -524,7 +525,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		if err != nil {
 			return k.renewalFailed(ctx, name, settings, src, rec, err, look)
 		}
-		s = k.planned(ctx, name, src, rec, renewed, settings)
+		s = k.planned(ctx, name, src, rec, renewed, settings, began)
 		rec = renewed
 	} else {
 		k.noteRead(name, rec)
@@ -779,21 +780,22 @@ func renewedNow(was, rec *store.Record) bool {
 const hurriedWithin = time.Minute
 
 // notePace warns, once until its renewals come further apart again, that
-// env's renewal, which replaced was with rec, is followed by the next at
-// at, within hurriedWithin: a token file whose access tokens last two
-// seconds was renewed once a second, and a grant whose refresh tokens
-// last one at the engine's floor, without a word. No floor of the
+// env's renewal, begun at began, which replaced was with rec, is followed
+// by the next at at, within hurriedWithin of its start (not its end: an
+// answer taking 100 ms made renewals a second apart "every 900ms"): a
+// token file whose access tokens last two seconds was renewed once a
+// second, and a grant whose refresh tokens last one at the engine's
+// floor, without a word. No floor of the
 // keeper's would help: the token file would hold an expired token, or the
 // grant lapse. A renewal held by noteGain is told of there.
-func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Record, plan freshtoken.KeepAlivePlan, at time.Time) {
+func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Record, plan freshtoken.KeepAlivePlan, began, at time.Time) {
 	if !renewedNow(was, rec) {
 		return
 	}
-	now := k.now()
 	k.mu.Lock()
 	e := k.state(env)
 	told := e.hurried
-	hurried := e.noGain.IsZero() && !at.IsZero() && at.Sub(now) < hurriedWithin
+	hurried := e.noGain.IsZero() && !at.IsZero() && at.Sub(began) < hurriedWithin
 	e.hurried = hurried
 	k.mu.Unlock()
 	if !hurried || told {
@@ -811,15 +813,26 @@ func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Recor
 	if k.Suggesting != nil {
 		step = k.Suggesting(step)
 	}
-	k.Logger.Warn(fmt.Sprintf("keeper: this environment's renewals come every %s, more than once a minute, as %s: a provider that limits renewals may refuse some (FreeAgent allows 15 a minute); %s",
-		at.Sub(now).Round(100*time.Millisecond), cause, step), "env", env, "why", plan.Reason(), "next", at.Format(time.RFC3339))
+	k.Logger.Warn(fmt.Sprintf("keeper: this environment is renewed %s, more than once a minute, as %s: a provider that limits renewals may refuse some (FreeAgent allows 15 a minute); %s",
+		every(at.Sub(began)), cause, step), "env", env, "why", plan.Reason(), "next", at.Format(time.RFC3339))
 }
 
-// planned is the step after env's renewal, which replaced was with rec.
-func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any) step {
+// every says how often something a gap apart under a minute happens, as
+// a person reads it: "once a second", "every 5 seconds". The engine
+// renews no more than once a second, so a shorter gap is that.
+func every(gap time.Duration) string {
+	if s := gap.Round(time.Second); s > time.Second {
+		return fmt.Sprintf("every %d seconds", s/time.Second)
+	}
+	return "once a second"
+}
+
+// planned is the step after env's renewal, begun at began, which
+// replaced was with rec.
+func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any, began time.Time) step {
 	k.noteGain(ctx, env, was, rec, src.Plan(rec).At)
 	plan, at, why := k.due(env, src, rec, settings)
-	k.notePace(ctx, env, was, rec, plan, at)
+	k.notePace(ctx, env, was, rec, plan, began, at)
 	return step{at: at, asks: true, why: why}
 }
 
