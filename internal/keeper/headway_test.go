@@ -266,22 +266,21 @@ func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
 
 // TestNextRenewalIsWhenTheKeeperRenews: after the provider refused a
 // renewal (a command's, the client rejected), status and the proxy's page
-// say when the keeper next renews (NextRenewal): a token file due sooner
-// than an hour after the refusal is tried an hour after it, as the keeper
-// does, not at its plan (status said "was due 3m ago"); a grant kept
-// alive for its refresh token, due later, is tried at its plan, and said
-// to fail then too unless the problem is fixed (status said "due in 18d"
-// alone). The keeper's first token request after the refusal comes when
-// NextRenewal said, within a look.
+// say when the keeper next renews (NextRenewal): 5 minutes after the
+// refusal, as the keeper does, whether its plan is due sooner (status said
+// "was due 3m ago") or days later (status said "due in 18d"; the keeper
+// waited that long, and a secret fixed in the keychain meanwhile was not
+// seen until then, nor told). The keeper's first token request after the
+// refusal comes when NextRenewal said, within a look, and, the client
+// fixed meanwhile, renews: the refusal noted is cleared.
 func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		opts      devprovider.Options
 		tokenFile bool
-		then      string
 	}{
-		{"a token file due before the hour", devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true, "an hour after the provider's last refusal"},
-		{"a grant due later", devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 48 * time.Hour}, false, "so this one fails too unless the problem is fixed first"},
+		{"a token file due at once", devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true},
+		{"a grant due days later", devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 48 * time.Hour}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, clock, _, src := loggedInOnClock(t, tt.opts, tt.tokenFile)
@@ -295,19 +294,57 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 				t.Fatal(err)
 			}
 			at, then := NextRenewal(src.Plan(rec), rec, clock.Now())
-			if !strings.Contains(then, tt.then) {
-				t.Fatalf("NextRenewal says %q; want %q", then, tt.then)
+			if want := "5 minutes after the provider's last refusal"; !strings.HasPrefix(then, want) || !at.Equal(rec.Problem.At.Add(5*time.Minute)) {
+				t.Fatalf("NextRenewal says %v, %q; want 5 minutes after the refusal at %v, saying %q", at, then, rec.Problem.At, want)
 			}
 			file := ""
 			if tt.tokenFile {
 				file = filepath.Join(t.TempDir(), "token")
 			}
 			k, _ := keepingTold(src, file, clock)
+			k.refusedHere("dev", rec.Problem) // the keeper's own renewal met it: see TestARefusalOnlyACommandMetHoldsNoTokenFileBack
 			before := p.Stats().TokenRequests
 			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, at.Add(2*time.Minute), func() int { return p.Stats().TokenRequests - before })
 			t.Logf("NextRenewal %v, %q; token requests at %v", at, then, sent)
 			if len(sent) == 0 || sent[0].Before(at) || sent[0].After(at.Add(time.Minute)) {
 				t.Fatalf("the keeper's token requests at %v; want the first at %v, as NextRenewal said, within a look", sent, at)
+			}
+			if rec, err := src.Record(context.Background()); err != nil || rec.Problem != nil {
+				t.Fatalf("the record once the keeper tried the client fixed: %+v, %v; want renewed, no problem noted", rec, err)
+			}
+		})
+	}
+}
+
+// TestARefusalOnlyACommandMetHoldsNoTokenFileBack: a command given
+// another client secret than the keeper's (another $FREEAGENT_SECRET in
+// its shell) is refused, before the token file's renewal falls due or as
+// it does. The keeper's own renewal, which works, waited for its retry
+// after the refusal (an hour on), and the token file held an expired
+// token meanwhile; it is made at its plan, and the file never holds an
+// expired token.
+func TestARefusalOnlyACommandMetHoldsNoTokenFileBack(t *testing.T) {
+	for _, refusedAt := range []time.Duration{5 * time.Minute, 9*time.Minute + 10*time.Second} {
+		t.Run(refusedAt.String(), func(t *testing.T) {
+			p, clock, st, src := loggedInOnClock(t, devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true)
+			logged, err := st.Load(context.Background(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			command, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "a-wrong-client-secret",
+				TokenURL: src.OwnGrant().TokenURL, AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st, Clock: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(refusedAt)
+			if _, err := command.Renew(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+				t.Fatalf("the command's renewal: %v; want the client rejected", err)
+			}
+			k, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+			before := p.Stats().Refreshes
+			runAsWatches(context.Background(), k, clock, []string{"dev"}, logged.Expiry, func() int { return p.Stats().Refreshes - before })
+			if n := p.Stats().Refreshes - before; n != 1 {
+				t.Fatalf("%d renewals by the keeper before the token file's token expired at %v; want its own, at its plan", n, logged.Expiry)
 			}
 		})
 	}
@@ -316,7 +353,7 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 // TestNextRenewalOfEachRecord: NextRenewal of a plan due in a minute, for
 // each record: nothing noted, the plan; a refusal noted by a clock ahead of
 // this one, the plan (the keeper tries at once, see due); renewals
-// resting 5 minutes, their end; a refusal, an hour after it.
+// resting 5 minutes, their end; a refusal, 5 minutes after it.
 func TestNextRenewalOfEachRecord(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	plan := freshtoken.KeepAlivePlan{At: now.Add(time.Minute), Because: "its token file is kept fresh"}
@@ -332,7 +369,7 @@ func TestNextRenewalOfEachRecord(t *testing.T) {
 		{"nothing noted", store.Record{}, plan.At, ""},
 		{"a refusal noted ahead", store.Record{Problem: refused(now.Add(time.Hour))}, plan.At, ""},
 		{"renewals resting", store.Record{Rest: &store.Rest{Until: now.Add(5 * time.Minute)}}, now.Add(5 * time.Minute), "once renewals rest no more"},
-		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(59 * time.Minute), "an hour after the provider's last refusal"},
+		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(4 * time.Minute), "5 minutes after the provider's last refusal"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			at, then := NextRenewal(plan, &tt.rec, now)

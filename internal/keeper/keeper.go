@@ -13,6 +13,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,10 +60,10 @@ type Keeper struct {
 	// Settings, if set, is env's configuration as it stands now, read
 	// afresh at each call (the command line gives its *config.Env), or nil
 	// when it cannot be read; values are compared with reflect.DeepEqual
-	// and never shown. A client the provider rejected is tried again an
-	// hour later (rejectedRetry), unless these settings have changed
-	// since: an edit of the configuration may have fixed it (token_url,
-	// the client secret), and is tried at the next look.
+	// and never shown. A client the provider rejected is tried again
+	// rejectedRetry later, unless these settings have changed since: an
+	// edit of the configuration may have fixed it (token_url, the client
+	// secret), and is tried at the next look.
 	Settings func(env string) any
 	// CheckStore, if set, reports whether env's store is fit for its
 	// renewals, writing nothing: an error wrapping store.ErrDenied (a
@@ -122,6 +123,9 @@ type envState struct {
 	// rejectedWith is the settings (Settings) its client was rejected
 	// with, as first seen after the rejection noted at.
 	rejectedWith *settingsAt
+	// refusedAt is when the refusal its own last renewal met was noted
+	// (see wasRefusedHere); zero for none.
+	refusedAt time.Time
 	// storeChecked is what CheckStore last answered of its store.
 	storeChecked *storeCheck
 	// held is the record the keeper last read or renewed, kept to put
@@ -183,11 +187,17 @@ const (
 	// each check is a few commands that write nothing, and permissions
 	// are taken away seldom; a renewal is rarely sooner.
 	storeRecheck = 10 * time.Minute
-	// rejectedRetry is how long after the provider rejected the client it
-	// is tried again: a configuration error, never retried at every look,
-	// but its secret may be fixed where the configuration does not show it
-	// (a variable, the keychain).
-	rejectedRetry = time.Hour
+	// rejectedRetry is how long after the provider rejected the client (or
+	// refused a renewal with its own error) it is tried again, while it
+	// does, whenever the plan falls due: a configuration error, never
+	// retried at every look, but its secret may be fixed where the
+	// configuration does not show it (the keychain, a command's store),
+	// and the person who fixed it expects it seen soon. Tried an hour
+	// later, a fix in the keychain was seen up to an hour on, and with a
+	// plan days away not until then. A token request the provider refuses
+	// for its client spends no refresh token, and 12 an hour are far from
+	// any provider's limit (FreeAgent allows 15 a minute).
+	rejectedRetry = 5 * time.Minute
 )
 
 // failure is something of an environment's that keeps failing (its
@@ -509,7 +519,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", s.why)
 		src = k.renewing(ctx, name, settings, src)
 		began := k.now()
-		renewed, err := src.KeepAliveAhead(ctx, s.ahead)
+		renewed, err := k.renew(ctx, src, s)
 		if errors.Is(err, freshtoken.ErrLoginRequired) && errors.Is(err, store.ErrNotFound) {
 			// Gone while the renewal waited for the lock: a log-out, which
 			// holds it while the provider revokes the tokens, deleted them
@@ -541,6 +551,20 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	return k.untilNext(ctx, name, endpoint, s, look)
 }
 
+// renew makes the renewal s says through src, and returns the record it
+// left: a retry of a refused client before the plan falls due (s.force)
+// is a forced renewal, as `freshtoken token --force` makes, which the
+// engine makes whatever the plan.
+func (k *Keeper) renew(ctx context.Context, src *freshtoken.Source, s step) (*store.Record, error) {
+	if !s.force {
+		return src.KeepAliveAhead(ctx, s.ahead)
+	}
+	if _, err := src.Renew(ctx); err != nil {
+		return nil, err
+	}
+	return src.Record(ctx)
+}
+
 // renewalFailed tells of env's renewal through src that failed with err,
 // rec being the record the look read, and returns how long to wait (see
 // afterFailure). The record is read again, as the failure may be noted
@@ -548,11 +572,18 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 // edit after it is tried at once), or the grant's end, whose token file
 // goes.
 func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, err error, look time.Duration) time.Duration {
-	k.Logger.Warn("keeper: renewal failed", "env", env, "error", err.Error())
+	// A refusal tried again every rejectedRetry is warned of once, and
+	// at --debug after: it stays told (see tell) until it ends.
+	level := slog.LevelWarn
+	if p := k.rejection(env, rec); p != nil && strings.HasSuffix(err.Error(), p.Message) {
+		level = slog.LevelDebug
+	}
+	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())
 	if again, rerr := src.Record(ctx); rerr == nil {
 		rec = again
 		if p := k.rejection(env, rec); p != nil {
 			k.rejectedAt(env, p, settings, true)
+			k.refusedHere(env, p)
 		}
 		if grantEnded(rec) && src.CheckGrant(rec) == nil {
 			k.removeTokenFile(env, grantEndedHere, rec)
@@ -611,13 +642,15 @@ func (k *Keeper) keepTokenFile(ctx context.Context, env string, settings any, sr
 }
 
 // step is what a look does about an environment's renewal: make it now,
-// ahead of its plan by ahead, or look again for it at at (zero: nothing
+// ahead of its plan by ahead, or forced (force: a refused client tried
+// again before its plan), or look again for it at at (zero: nothing
 // is planned), why saying why. asks says the look at at asks for a place
 // in the minute (see turn and pulled), so the renewals made elsewhere are
 // read readAhead before it (see untilNext).
 type step struct {
 	renew bool
 	ahead time.Duration
+	force bool
 	at    time.Time
 	asks  bool
 	why   string
@@ -660,7 +693,7 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 	k.countElsewhere(ctx, env, endpoint)
 	turn := k.turn(env, endpoint, plan.Lapses)
 	if !turn.After(k.now()) { // now, as turn read the clock
-		return step{renew: true, why: why}
+		return step{renew: true, force: at.Before(plan.At), why: why}
 	}
 	k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", env, "why", why, "at", turn.Format(time.RFC3339))
 	k.warnLapsing(ctx, env, endpoint, rec, turn)
@@ -672,9 +705,11 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 }
 
 // due is when env's renewal falls due, with its record rec, and why: at
-// its plan (src.Plan); one whose client the provider rejected, an hour
-// after the rejection (rejectedRetry), or at once after an edit of the
-// configuration since; one after a renewal that gained nothing (see
+// its plan (src.Plan); one whose client the provider rejected (see
+// NextRenewal), rejectedRetry after the rejection, whatever the plan, or
+// at once after an edit of the configuration since, or at its plan if
+// sooner when the keeper's own renewal has not met the rejection yet; one
+// after a renewal that gained nothing (see
 // noteGain), no sooner than noteGain said. The plan is never sooner than
 // the engine would renew (a second after the last renewal), so a renewal
 // due within that second is looked at once, as it ends, not every minWait.
@@ -689,13 +724,20 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// and a try now notes it again on this clock, should it fail.
 	if p := k.rejection(env, rec); p != nil && !p.At.After(now) {
 		switch again := p.At.Add(rejectedRetry); {
-		case !at.Before(again):
 		case k.editedSince(env, p, settings):
-			// Not an hour later: an edit of the configuration is a person
-			// fixing it, who wants to know now whether it worked.
+			// An edit of the configuration is a person fixing it, who
+			// wants to know now whether it worked.
+			if now.Before(at) {
+				at = now
+			}
 			why = "the provider rejected the client, and the environment's configuration has changed since"
+		case !at.After(again) && !k.wasRefusedHere(env, p):
+			// Only another process met it (a command given another
+			// secret, say): the keeper's own renewal, due sooner, may
+			// well work, and waiting would leave its token file expired.
+			why = "another process's renewal was refused, not the keeper's yet (" + why + ")"
 		default:
-			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
+			at, why = again, "the provider refused the client; trying again in case it was fixed where the configuration does not show it (the keychain, a variable)"
 		}
 	}
 	k.mu.Lock()
