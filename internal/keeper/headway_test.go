@@ -171,6 +171,63 @@ func TestACachedTokenHandedBackIsRenewedAsItExpires(t *testing.T) {
 	}
 }
 
+// TestNextRenewalAfterARenewalThatGainedNothingIsWhenTheKeeperRenews:
+// after a renewal that gained nothing (a cached token handed back, held
+// until it expires; a token lasting a second, held a minute), status and
+// the proxy's page said the renewal was due at the plan, which the keeper,
+// holding it in memory, did not follow: "was due 20s ago". The keeper
+// notes its hold beside the token file's note (HeldUntil), and
+// NextRenewal names the time the keeper then renews.
+func TestNextRenewalAfterARenewalThatGainedNothingIsWhenTheKeeperRenews(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer func(now, cached time.Time) int // the access token's expires_in
+	}{
+		{"a cached token handed back", func(now, cached time.Time) int {
+			if left := cached.Sub(now); left > 0 {
+				return int(left / time.Second)
+			}
+			return 3600
+		}},
+		{"tokens lasting a second", func(time.Time, time.Time) int { return 1 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			cached := clock.Now().Add(30 * time.Second)
+			var renewals atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n := renewals.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":%d}`, n, tt.answer(clock.Now(), cached))
+			}))
+			t.Cleanup(srv.Close)
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now().Add(-time.Hour), Expiry: cached}, true, &logs)
+			k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+			ctx := context.Background()
+			k.keep(ctx, "dev", time.Minute)
+			if n := renewals.Load(); n != 1 || !strings.Contains(logs.String(), "gained nothing") {
+				t.Fatalf("%d renewals at the first look; want one, which gained nothing:\n%s", n, logs.String())
+			}
+			src, err := k.Open(ctx, "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := src.Record(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := clock.Now()
+			at, then := NextRenewal(src.Plan(rec), rec, now, HeldUntil(k.Ledger, k.TokenFile("dev"), rec.AccessToken, now))
+			sent := runAsWatches(ctx, k, clock, []string{"dev"}, now.Add(3*time.Minute), func() int { return int(renewals.Load()) - 1 })
+			if len(sent) == 0 || !sent[0].Equal(at) {
+				t.Fatalf("NextRenewal said %v (%q), the plan %v; the keeper renewed at %v", at, then, src.Plan(rec).At, sent)
+			}
+		})
+	}
+}
+
 // TestARenewalWithinTheEnginesSecondIsAwaitedOnce: a token file's renewal
 // falls due under a second after the last renewal (another process's,
 // whose token expired as it arrived), which the engine does not repeat
@@ -293,7 +350,7 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			at, then := NextRenewal(src.Plan(rec), rec, clock.Now())
+			at, then := NextRenewal(src.Plan(rec), rec, clock.Now(), time.Time{})
 			if want := "5 minutes after the provider's last refusal"; !strings.HasPrefix(then, want) || !at.Equal(rec.Problem.At.Add(5*time.Minute)) {
 				t.Fatalf("NextRenewal says %v, %q; want 5 minutes after the refusal at %v, saying %q", at, then, rec.Problem.At, want)
 			}
@@ -372,7 +429,7 @@ func TestNextRenewalOfEachRecord(t *testing.T) {
 		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(4 * time.Minute), "5 minutes after the provider's last refusal"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			at, then := NextRenewal(plan, &tt.rec, now)
+			at, then := NextRenewal(plan, &tt.rec, now, time.Time{})
 			if !at.Equal(tt.at) || !strings.HasPrefix(then, tt.then) || (tt.then == "") != (then == "") {
 				t.Fatalf("NextRenewal: %v, %q; want %v, %q", at, then, tt.at, tt.then)
 			}

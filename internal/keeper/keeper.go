@@ -135,6 +135,9 @@ type envState struct {
 	// noGain is, after a renewal that gained nothing (see noteGain), when
 	// its next renewal may be made; zero for none.
 	noGain time.Time
+	// heldNoted is the noGain its token file's ledger note holds (see
+	// noteHold).
+	heldNoted time.Time
 	// hurried says its last renewal was followed by the next within
 	// hurriedWithin (see notePace).
 	hurried bool
@@ -543,6 +546,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	rec, awaitingLogin := k.keepTokenFile(ctx, name, settings, src, rec, pending)
 	if rec != nil {
 		k.hold(name, rec)
+		k.noteHold(name, rec)
 	}
 	k.tell(ctx, src, name, rec)
 	if awaitingLogin {
@@ -807,6 +811,32 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 		msg = "keeper: the renewal gained nothing: the provider handed back an access token expiring no later than the one it replaced (its cached token, which it keeps until it expires); the next renewal waits until that token expires, or a minute if sooner, and nothing needs doing unless a renewal then gains nothing either"
 	}
 	k.Logger.Log(ctx, level, msg, "env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339), "next", until.Format(time.RFC3339))
+}
+
+// noteHold notes in the ledger when env's next renewal may be made after
+// one that gained nothing (see noteGain), or that none is held, once that
+// changed, so that status and the proxy's page, which read it
+// (HeldUntil), tell when the keeper renews, as the plan alone does not:
+// rec is the record whose token its token file holds.
+func (k *Keeper) noteHold(env string, rec *store.Record) {
+	path := k.tokenFile(env)
+	if k.Ledger == "" || path == "" || rec.AccessToken == "" {
+		return
+	}
+	k.mu.Lock()
+	e := k.state(env)
+	held, noted := e.noGain, e.heldNoted
+	k.mu.Unlock()
+	if held.Equal(noted) {
+		return
+	}
+	if err := noteHeld(k.Ledger, path, rec.AccessToken+"\n", k.owner(env), held); err != nil {
+		k.Logger.Debug("keeper: the wait after a renewal that gained nothing could not be noted; status may name a sooner renewal", "env", env, "path", path, "error", err.Error())
+		return
+	}
+	k.mu.Lock()
+	e.heldNoted = held
+	k.mu.Unlock()
 }
 
 // renewedNow reports whether rec, a renewal's record, holds other tokens

@@ -138,19 +138,25 @@ func refusal(rec *store.Record) *store.Problem {
 // renewal is sent while renewals rest (rec.Rest). An edit of the
 // configuration since a refusal, tried at the keeper's next look, and a
 // refusal only another process met (the keeper's own renewal due sooner
-// is made at its plan) are not known here.
-func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now time.Time) (at time.Time, then string) {
+// is made at its plan) are not known here. After a renewal that gained
+// nothing, the keeper holds the next until held (HeldUntil, zero for
+// none), which the plan does not show: status said "was due 20s ago" of a
+// renewal the keeper made 40 s later.
+func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now, held time.Time) (at time.Time, then string) {
 	at = plan.At
 	if at.IsZero() || rec == nil {
 		return at, ""
 	}
 	if p := refusal(rec); p != nil && !p.At.After(now) { // a refusal ahead of this clock is tried at once (see due)
-		return p.At.Add(rejectedRetry), "5 minutes after the provider's last refusal, in case it was fixed where the configuration does not show it (the keychain, say; an edit of the configuration is tried within a minute): the provider refused the last try, so this one fails too unless the problem is fixed first"
+		at, then = p.At.Add(rejectedRetry), "5 minutes after the provider's last refusal, in case it was fixed where the configuration does not show it (the keychain, say; an edit of the configuration is tried within a minute): the provider refused the last try, so this one fails too unless the problem is fixed first"
+	}
+	if at.Before(held) {
+		at, then = held, "the last renewal gained nothing (the provider handed back a token expiring no later, or one expiring as it arrived), so the next waits a minute, or until that token expires if sooner"
 	}
 	if left := resting.Left(rec, now); left > 0 && at.Before(now.Add(left)) {
 		return now.Add(left), "once renewals rest no more"
 	}
-	return at, ""
+	return at, then
 }
 
 // refusedHere notes p, the refusal noted in env's record (or by the

@@ -159,6 +159,9 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	if err := noteWritten(k.Ledger, path, content, by, rec.Expiry); err != nil {
 		k.Logger.Debug("keeper: what the token file holds could not be noted; a log-out removes it only while it holds the stored token", "env", env, "path", path, "error", err.Error())
 	}
+	k.mu.Lock()
+	k.state(env).heldNoted = time.Time{} // a note anew holds no hold
+	k.mu.Unlock()
 	if unlocked {
 		// A log-out or a remove between the read above and the write,
 		// not held off by the lock, removed the file before it was
