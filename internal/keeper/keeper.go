@@ -533,10 +533,11 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			k.Logger.Debug("keeper: the tokens were gone from the store once the renewal had the lock (a log-out deleted them); nothing to keep alive", "env", name)
 			renewed, err = nil, nil
 		}
+		refused := k.rejection(name, rec) // before this renewal
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
-			return k.renewalFailed(ctx, name, settings, src, rec, err, look)
+			return k.renewalFailed(ctx, name, settings, src, rec, refused, err, look)
 		}
 		s = k.planned(ctx, name, src, rec, renewed, settings, began)
 		rec = renewed
@@ -575,11 +576,12 @@ func (k *Keeper) renew(ctx context.Context, src *freshtoken.Source, s step) (*st
 // there: a rejection, noted against the settings it was made with (an
 // edit after it is tried at once), or the grant's end, whose token file
 // goes.
-func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, err error, look time.Duration) time.Duration {
-	// A refusal tried again every rejectedRetry is warned of once, and
-	// at --debug after: it stays told (see tell) until it ends.
+func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, refused *store.Problem, err error, look time.Duration) time.Duration {
+	// A refusal tried again every rejectedRetry (refused, noted before
+	// this renewal) is warned of once, and at --debug after: it stays told
+	// (see tell) until it ends.
 	level := slog.LevelWarn
-	if p := k.rejection(env, rec); p != nil && strings.HasSuffix(err.Error(), p.Message) {
+	if refused != nil && strings.HasSuffix(err.Error(), refused.Message) {
 		level = slog.LevelDebug
 	}
 	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())

@@ -220,9 +220,10 @@ func TestRejectedClientCredentialsAreTold(t *testing.T) {
 	src := open("a-wrong-client-secret")
 	n := &notify.Notifier{Logger: slog.New(slog.DiscardHandler)}
 	file := filepath.Join(t.TempDir(), "token")
+	var logs syncBuffer
 	k := &Keeper{Envs: func() ([]string, error) { return []string{"machine"}, nil },
 		Open:   func(context.Context, string) (*freshtoken.Source, error) { return src, nil },
-		Logger: slog.New(slog.DiscardHandler), Notify: n, Now: clock.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Notify: n, Now: clock.Now,
 		TokenFile: func(string) string { return file }}
 	k.round(context.Background(), time.Minute)
 	for range 30 {
@@ -231,6 +232,9 @@ func TestRejectedClientCredentialsAreTold(t *testing.T) {
 	}
 	if n := p.Stats().TokenRequests; n < 2 || n > 7 {
 		t.Fatalf("%d token requests in half an hour with a rejected client; want one every 5 minutes", n)
+	}
+	if n := strings.Count(logs.String(), "level=WARN msg=\"keeper: renewal failed\""); n != 1 {
+		t.Fatalf("the failed tries were warned of %d times; want once, the first:\n%s", n, logs.String())
 	}
 	got := n.Current()
 	if len(got) != 1 || got[0].Event != notify.ClientRejected || !strings.HasPrefix(got[0].Message, "machine: ") || !strings.Contains(got[0].Message, "check client_id") {
