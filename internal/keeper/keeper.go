@@ -194,7 +194,7 @@ const (
 	// refused a renewal with its own error) it is tried again, while it
 	// does, whenever the plan falls due: a configuration error, never
 	// retried at every look, but its secret may be fixed where the
-	// configuration does not show it (the keychain, a command's store),
+	// configuration does not show it (the keychain, client_secret_cmd's store),
 	// and the person who fixed it expects it seen soon. Tried an hour
 	// later, a fix in the keychain was seen up to an hour on, and with a
 	// plan days away not until then. A token request the provider refuses
@@ -714,9 +714,9 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 // its plan (src.Plan); one whose client the provider rejected (see
 // NextRenewal), rejectedRetry after the rejection, whatever the plan, or
 // at once after an edit of the configuration since, or at its plan if
-// sooner when the keeper's own renewal has not met the rejection yet; one
-// after a renewal that gained nothing (see
-// noteGain), no sooner than noteGain said. The plan is never sooner than
+// sooner while the keeper's own renewal has not met the rejection; one
+// after a renewal that gained nothing (see noteGain), no sooner than
+// noteGain said. The plan is never sooner than
 // the engine would renew (a second after the last renewal), so a renewal
 // due within that second is looked at once, as it ends, not every minWait.
 func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
@@ -743,7 +743,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 			// well work, and waiting would leave its token file expired.
 			why = "another process's renewal was refused, not the keeper's yet (" + why + ")"
 		default:
-			at, why = again, "the provider refused the client; trying again in case it was fixed where the configuration does not show it (the keychain, a variable)"
+			at, why = again, "the provider refused the client; trying again in case it was fixed where the configuration does not show it (the keychain, say)"
 		}
 	}
 	k.mu.Lock()

@@ -328,8 +328,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	// so too: it lasts until a renewal or a log-in succeeds, which issues
 	// other tokens, so a rejection after one (fixed, then rejected again
 	// between two looks) is told too; the same rejection noted again (the
-	// keeper's tries every 5 minutes, a command's renewal, a log-in rejected too)
-	// keeps the tokens, and is not, nor at a restart's tries, unlike the
+	// keeper's tries every 5 minutes, a command's renewal, a log-in
+	// rejected too) keeps the tokens, and is not, nor at a restart's tries, unlike the
 	// time of the rejection, noted anew at each. Another client's tokens
 	// are one state however often that client renews them; a rejection
 	// with no tokens stored ends only with the keeper's own success.
