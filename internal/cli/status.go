@@ -279,7 +279,8 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 				}
 			}
 			if p := src.Plan(rec); !p.At.IsZero() {
-				at, then := keeper.NextRenewal(p, rec, time.Now())
+				now := time.Now()
+				at, then := keeper.NextRenewal(p, rec, now, keeper.HeldUntil(configfile.TokenFileLedger(), e.TokenFile, rec.AccessToken, now))
 				st.NextRenewal = &plannedRenewal{At: jsonTime(at), Why: p.Reason() + andThen(then), plan: p, then: then}
 			}
 		}

@@ -171,6 +171,63 @@ func TestACachedTokenHandedBackIsRenewedAsItExpires(t *testing.T) {
 	}
 }
 
+// TestNextRenewalAfterARenewalThatGainedNothingIsWhenTheKeeperRenews:
+// after a renewal that gained nothing (a cached token handed back, held
+// until it expires; a token lasting a second, held a minute), status and
+// the proxy's page said the renewal was due at the plan, which the keeper,
+// holding it in memory, did not follow: "was due 20s ago". The keeper
+// notes its hold beside the token file's note (HeldUntil), and
+// NextRenewal names the time the keeper then renews.
+func TestNextRenewalAfterARenewalThatGainedNothingIsWhenTheKeeperRenews(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer func(now, cached time.Time) int // the access token's expires_in
+	}{
+		{"a cached token handed back", func(now, cached time.Time) int {
+			if left := cached.Sub(now); left > 0 {
+				return int(left / time.Second)
+			}
+			return 3600
+		}},
+		{"tokens lasting a second", func(time.Time, time.Time) int { return 1 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := fakeclock.New()
+			cached := clock.Now().Add(30 * time.Second)
+			var renewals atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n := renewals.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"access_token":"access-token-renewed-%d","refresh_token":"refresh-token-1234567890","token_type":"bearer","expires_in":%d}`, n, tt.answer(clock.Now(), cached))
+			}))
+			t.Cleanup(srv.Close)
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now().Add(-time.Hour), Expiry: cached}, true, &logs)
+			k.Ledger = filepath.Join(t.TempDir(), "freshtoken", "token-files")
+			ctx := context.Background()
+			k.keep(ctx, "dev", time.Minute)
+			if n := renewals.Load(); n != 1 || !strings.Contains(logs.String(), "gained nothing") {
+				t.Fatalf("%d renewals at the first look; want one, which gained nothing:\n%s", n, logs.String())
+			}
+			src, err := k.Open(ctx, "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := src.Record(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := clock.Now()
+			at, then := NextRenewal(src.Plan(rec), rec, now, HeldUntil(k.Ledger, k.TokenFile("dev"), rec.AccessToken, now))
+			sent := runAsWatches(ctx, k, clock, []string{"dev"}, now.Add(3*time.Minute), func() int { return int(renewals.Load()) - 1 })
+			if len(sent) == 0 || !sent[0].Equal(at) {
+				t.Fatalf("NextRenewal said %v (%q), the plan %v; the keeper renewed at %v", at, then, src.Plan(rec).At, sent)
+			}
+		})
+	}
+}
+
 // TestARenewalWithinTheEnginesSecondIsAwaitedOnce: a token file's renewal
 // falls due under a second after the last renewal (another process's,
 // whose token expired as it arrived), which the engine does not repeat
@@ -212,24 +269,28 @@ func TestARenewalWithinTheEnginesSecondIsAwaitedOnce(t *testing.T) {
 // (holding them back would leave the file holding an expired token, or
 // end the grant), and warns once, naming the lifetime that sets the pace
 // and what to do. Tokens lasting two minutes, renewed once a minute, are
-// not warned of.
+// not warned of. The pace is told as a person reads it, from the start of
+// one renewal to the start of the next: answers taking 100 ms, renewals a
+// second apart were said to come "every 900ms".
 func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
 	for _, tt := range []struct {
-		name            string
-		access, refresh int // the answer's expires_in and refresh_token_expires_in
-		tokenFile       bool
-		warned          bool
-		cause, step     string
+		name               string
+		access, refresh    int // the answer's expires_in and refresh_token_expires_in
+		tokenFile          bool
+		warned             bool
+		every, cause, step string
 	}{
-		{"a token file, access tokens lasting 2 s", 2, 0, true, true, "the provider's access tokens last 2s", "take token_file out"},
-		{"no token file, refresh tokens lasting 1 s", 3600, 1, false, true, "the provider's refresh tokens last 1s", "raise the refresh token lifetime in the provider's settings"},
-		{"a token file, access tokens lasting 2 minutes", 120, 0, true, false, "", ""},
+		{"a token file, access tokens lasting 2 s", 2, 0, true, true, "renewed once a second", "the provider's access tokens last 2s", "take token_file out"},
+		{"a token file, access tokens lasting 10 s", 10, 0, true, true, "renewed every 5 seconds", "the provider's access tokens last 10s", "take token_file out"},
+		{"no token file, refresh tokens lasting 1 s", 3600, 1, false, true, "renewed once a second", "the provider's refresh tokens last 1s", "raise the refresh token lifetime in the provider's settings"},
+		{"a token file, access tokens lasting 2 minutes", 120, 0, true, false, "", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := fakeclock.New()
 			var renewals atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				n := renewals.Add(1)
+				clock.Advance(100 * time.Millisecond) // the answer takes this long
 				w.Header().Set("Content-Type", "application/json")
 				refresh := ""
 				if tt.refresh > 0 {
@@ -253,8 +314,8 @@ func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
 				t.Fatalf("warned %d times of renewals once a minute:\n%s", n, logs.String())
 			case tt.warned && n != 1:
 				t.Fatalf("warned %d times of renewals more than once a minute; want once:\n%s", n, logs.String())
-			case tt.warned && (!strings.Contains(logs.String(), tt.cause) || !strings.Contains(logs.String(), tt.step)):
-				t.Fatalf("the warning does not say %q and %q:\n%s", tt.cause, tt.step, logs.String())
+			case tt.warned && (!strings.Contains(logs.String(), tt.every) || !strings.Contains(logs.String(), tt.cause) || !strings.Contains(logs.String(), tt.step)):
+				t.Fatalf("the warning does not say %q, %q and %q:\n%s", tt.every, tt.cause, tt.step, logs.String())
 			}
 		})
 	}
@@ -262,22 +323,21 @@ func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
 
 // TestNextRenewalIsWhenTheKeeperRenews: after the provider refused a
 // renewal (a command's, the client rejected), status and the proxy's page
-// say when the keeper next renews (NextRenewal): a token file due sooner
-// than an hour after the refusal is tried an hour after it, as the keeper
-// does, not at its plan (status said "was due 3m ago"); a grant kept
-// alive for its refresh token, due later, is tried at its plan, and said
-// to fail then too unless the problem is fixed (status said "due in 18d"
-// alone). The keeper's first token request after the refusal comes when
-// NextRenewal said, within a look.
+// say when the keeper next renews (NextRenewal): 5 minutes after the
+// refusal, as the keeper does, whether its plan is due sooner (status said
+// "was due 3m ago") or days later (status said "due in 18d"; the keeper
+// waited that long, and a secret fixed in the keychain meanwhile was not
+// seen until then, nor told). The keeper's first token request after the
+// refusal comes when NextRenewal said, within a look, and, the client
+// fixed meanwhile, renews: the refusal noted is cleared.
 func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
 		opts      devprovider.Options
 		tokenFile bool
-		then      string
 	}{
-		{"a token file due before the hour", devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true, "an hour after the provider's last refusal"},
-		{"a grant due later", devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 48 * time.Hour}, false, "so this one fails too unless the problem is fixed first"},
+		{"a token file due at once", devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true},
+		{"a grant due days later", devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 48 * time.Hour}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, clock, _, src := loggedInOnClock(t, tt.opts, tt.tokenFile)
@@ -290,20 +350,58 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			at, then := NextRenewal(src.Plan(rec), rec, clock.Now())
-			if !strings.Contains(then, tt.then) {
-				t.Fatalf("NextRenewal says %q; want %q", then, tt.then)
+			at, then := NextRenewal(src.Plan(rec), rec, clock.Now(), time.Time{})
+			if want := "5 minutes after the provider's last refusal"; !strings.HasPrefix(then, want) || !at.Equal(rec.Problem.At.Add(5*time.Minute)) {
+				t.Fatalf("NextRenewal says %v, %q; want 5 minutes after the refusal at %v, saying %q", at, then, rec.Problem.At, want)
 			}
 			file := ""
 			if tt.tokenFile {
 				file = filepath.Join(t.TempDir(), "token")
 			}
 			k, _ := keepingTold(src, file, clock)
+			k.refusedHere("dev", rec.Problem) // the keeper's own renewal met it: see TestARefusalOnlyACommandMetHoldsNoTokenFileBack
 			before := p.Stats().TokenRequests
 			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, at.Add(2*time.Minute), func() int { return p.Stats().TokenRequests - before })
 			t.Logf("NextRenewal %v, %q; token requests at %v", at, then, sent)
 			if len(sent) == 0 || sent[0].Before(at) || sent[0].After(at.Add(time.Minute)) {
 				t.Fatalf("the keeper's token requests at %v; want the first at %v, as NextRenewal said, within a look", sent, at)
+			}
+			if rec, err := src.Record(context.Background()); err != nil || rec.Problem != nil {
+				t.Fatalf("the record once the keeper tried the client fixed: %+v, %v; want renewed, no problem noted", rec, err)
+			}
+		})
+	}
+}
+
+// TestARefusalOnlyACommandMetHoldsNoTokenFileBack: a command given
+// another client secret than the keeper's (another $FREEAGENT_SECRET in
+// its shell) is refused, before the token file's renewal falls due or as
+// it does. The keeper's own renewal, which works, waited for its retry
+// after the refusal (an hour on), and the token file held an expired
+// token meanwhile; it is made at its plan, and the file never holds an
+// expired token.
+func TestARefusalOnlyACommandMetHoldsNoTokenFileBack(t *testing.T) {
+	for _, refusedAt := range []time.Duration{5 * time.Minute, 9*time.Minute + 10*time.Second} {
+		t.Run(refusedAt.String(), func(t *testing.T) {
+			p, clock, st, src := loggedInOnClock(t, devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true)
+			logged, err := st.Load(context.Background(), "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			command, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "a-wrong-client-secret",
+				TokenURL: src.OwnGrant().TokenURL, AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st, Clock: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(refusedAt)
+			if _, err := command.Renew(context.Background()); !errors.Is(err, freshtoken.ErrClientRejected) {
+				t.Fatalf("the command's renewal: %v; want the client rejected", err)
+			}
+			k, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+			before := p.Stats().Refreshes
+			runAsWatches(context.Background(), k, clock, []string{"dev"}, logged.Expiry, func() int { return p.Stats().Refreshes - before })
+			if n := p.Stats().Refreshes - before; n != 1 {
+				t.Fatalf("%d renewals by the keeper before the token file's token expired at %v; want its own, at its plan", n, logged.Expiry)
 			}
 		})
 	}
@@ -312,7 +410,7 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 // TestNextRenewalOfEachRecord: NextRenewal of a plan due in a minute, for
 // each record: nothing noted, the plan; a refusal noted by a clock ahead of
 // this one, the plan (the keeper tries at once, see due); renewals
-// resting 5 minutes, their end; a refusal, an hour after it.
+// resting 5 minutes, their end; a refusal, 5 minutes after it.
 func TestNextRenewalOfEachRecord(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	plan := freshtoken.KeepAlivePlan{At: now.Add(time.Minute), Because: "its token file is kept fresh"}
@@ -328,10 +426,10 @@ func TestNextRenewalOfEachRecord(t *testing.T) {
 		{"nothing noted", store.Record{}, plan.At, ""},
 		{"a refusal noted ahead", store.Record{Problem: refused(now.Add(time.Hour))}, plan.At, ""},
 		{"renewals resting", store.Record{Rest: &store.Rest{Until: now.Add(5 * time.Minute)}}, now.Add(5 * time.Minute), "once renewals rest no more"},
-		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(59 * time.Minute), "an hour after the provider's last refusal"},
+		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(4 * time.Minute), "5 minutes after the provider's last refusal"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			at, then := NextRenewal(plan, &tt.rec, now)
+			at, then := NextRenewal(plan, &tt.rec, now, time.Time{})
 			if !at.Equal(tt.at) || !strings.HasPrefix(then, tt.then) || (tt.then == "") != (then == "") {
 				t.Fatalf("NextRenewal: %v, %q; want %v, %q", at, then, tt.at, tt.then)
 			}

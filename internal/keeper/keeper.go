@@ -13,6 +13,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,10 +60,10 @@ type Keeper struct {
 	// Settings, if set, is env's configuration as it stands now, read
 	// afresh at each call (the command line gives its *config.Env), or nil
 	// when it cannot be read; values are compared with reflect.DeepEqual
-	// and never shown. A client the provider rejected is tried again an
-	// hour later (rejectedRetry), unless these settings have changed
-	// since: an edit of the configuration may have fixed it (token_url,
-	// the client secret), and is tried at the next look.
+	// and never shown. A client the provider rejected is tried again
+	// rejectedRetry later, unless these settings have changed since: an
+	// edit of the configuration may have fixed it (token_url, the client
+	// secret), and is tried at the next look.
 	Settings func(env string) any
 	// CheckStore, if set, reports whether env's store is fit for its
 	// renewals, writing nothing: an error wrapping store.ErrDenied (a
@@ -122,6 +123,9 @@ type envState struct {
 	// rejectedWith is the settings (Settings) its client was rejected
 	// with, as first seen after the rejection noted at.
 	rejectedWith *settingsAt
+	// refusedAt is when the refusal its own last renewal met was noted
+	// (see wasRefusedHere); zero for none.
+	refusedAt time.Time
 	// storeChecked is what CheckStore last answered of its store.
 	storeChecked *storeCheck
 	// held is the record the keeper last read or renewed, kept to put
@@ -131,6 +135,9 @@ type envState struct {
 	// noGain is, after a renewal that gained nothing (see noteGain), when
 	// its next renewal may be made; zero for none.
 	noGain time.Time
+	// heldNoted is the noGain its token file's ledger note holds (see
+	// noteHold).
+	heldNoted time.Time
 	// hurried says its last renewal was followed by the next within
 	// hurriedWithin (see notePace).
 	hurried bool
@@ -183,11 +190,17 @@ const (
 	// each check is a few commands that write nothing, and permissions
 	// are taken away seldom; a renewal is rarely sooner.
 	storeRecheck = 10 * time.Minute
-	// rejectedRetry is how long after the provider rejected the client it
-	// is tried again: a configuration error, never retried at every look,
-	// but its secret may be fixed where the configuration does not show it
-	// (a variable, the keychain).
-	rejectedRetry = time.Hour
+	// rejectedRetry is how long after the provider rejected the client (or
+	// refused a renewal with its own error) it is tried again, while it
+	// does, whenever the plan falls due: a configuration error, never
+	// retried at every look, but its secret may be fixed where the
+	// configuration does not show it (the keychain, client_secret_cmd's store),
+	// and the person who fixed it expects it seen soon. Tried an hour
+	// later, a fix in the keychain was seen up to an hour on, and with a
+	// plan days away not until then. A token request the provider refuses
+	// for its client spends no refresh token, and 12 an hour are far from
+	// any provider's limit (FreeAgent allows 15 a minute).
+	rejectedRetry = 5 * time.Minute
 )
 
 // failure is something of an environment's that keeps failing (its
@@ -508,7 +521,8 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	if s.renew {
 		k.Logger.Debug("keeper: renewing to keep the grant alive", "env", name, "why", s.why)
 		src = k.renewing(ctx, name, settings, src)
-		renewed, err := src.KeepAliveAhead(ctx, s.ahead)
+		began := k.now()
+		renewed, err := k.renew(ctx, src, s)
 		if errors.Is(err, freshtoken.ErrLoginRequired) && errors.Is(err, store.ErrNotFound) {
 			// Gone while the renewal waited for the lock: a log-out, which
 			// holds it while the provider revokes the tokens, deleted them
@@ -519,12 +533,13 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 			k.Logger.Debug("keeper: the tokens were gone from the store once the renewal had the lock (a log-out deleted them); nothing to keep alive", "env", name)
 			renewed, err = nil, nil
 		}
+		refused := k.rejection(name, rec) // before this renewal
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
-			return k.renewalFailed(ctx, name, settings, src, rec, err, look)
+			return k.renewalFailed(ctx, name, settings, src, rec, refused, err, look)
 		}
-		s = k.planned(ctx, name, src, rec, renewed, settings)
+		s = k.planned(ctx, name, src, rec, renewed, settings, began)
 		rec = renewed
 	} else {
 		k.noteRead(name, rec)
@@ -532,6 +547,7 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	rec, awaitingLogin := k.keepTokenFile(ctx, name, settings, src, rec, pending)
 	if rec != nil {
 		k.hold(name, rec)
+		k.noteHold(name, rec)
 	}
 	k.tell(ctx, src, name, rec)
 	if awaitingLogin {
@@ -540,18 +556,40 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 	return k.untilNext(ctx, name, endpoint, s, look)
 }
 
+// renew makes the renewal s says through src, and returns the record it
+// left: a retry of a refused client before the plan falls due (s.force)
+// is a forced renewal, as `freshtoken token --force` makes, which the
+// engine makes whatever the plan.
+func (k *Keeper) renew(ctx context.Context, src *freshtoken.Source, s step) (*store.Record, error) {
+	if !s.force {
+		return src.KeepAliveAhead(ctx, s.ahead)
+	}
+	if _, err := src.Renew(ctx); err != nil {
+		return nil, err
+	}
+	return src.Record(ctx)
+}
+
 // renewalFailed tells of env's renewal through src that failed with err,
 // rec being the record the look read, and returns how long to wait (see
 // afterFailure). The record is read again, as the failure may be noted
 // there: a rejection, noted against the settings it was made with (an
 // edit after it is tried at once), or the grant's end, whose token file
 // goes.
-func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, err error, look time.Duration) time.Duration {
-	k.Logger.Warn("keeper: renewal failed", "env", env, "error", err.Error())
+func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, refused *store.Problem, err error, look time.Duration) time.Duration {
+	// A refusal tried again every rejectedRetry (refused, noted before
+	// this renewal) is warned of once, and at --debug after: it stays told
+	// (see tell) until it ends.
+	level := slog.LevelWarn
+	if refused != nil && strings.HasSuffix(err.Error(), refused.Message) {
+		level = slog.LevelDebug
+	}
+	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())
 	if again, rerr := src.Record(ctx); rerr == nil {
 		rec = again
 		if p := k.rejection(env, rec); p != nil {
 			k.rejectedAt(env, p, settings, true)
+			k.refusedHere(env, p)
 		}
 		if grantEnded(rec) && src.CheckGrant(rec) == nil {
 			k.removeTokenFile(env, grantEndedHere, rec)
@@ -610,13 +648,15 @@ func (k *Keeper) keepTokenFile(ctx context.Context, env string, settings any, sr
 }
 
 // step is what a look does about an environment's renewal: make it now,
-// ahead of its plan by ahead, or look again for it at at (zero: nothing
+// ahead of its plan by ahead, or forced (force: a refused client tried
+// again before its plan), or look again for it at at (zero: nothing
 // is planned), why saying why. asks says the look at at asks for a place
 // in the minute (see turn and pulled), so the renewals made elsewhere are
 // read readAhead before it (see untilNext).
 type step struct {
 	renew bool
 	ahead time.Duration
+	force bool
 	at    time.Time
 	asks  bool
 	why   string
@@ -659,7 +699,7 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 	k.countElsewhere(ctx, env, endpoint)
 	turn := k.turn(env, endpoint, plan.Lapses)
 	if !turn.After(k.now()) { // now, as turn read the clock
-		return step{renew: true, why: why}
+		return step{renew: true, force: at.Before(plan.At), why: why}
 	}
 	k.Logger.Debug("keeper: renewal due, waiting its turn: as many environments of its token endpoint as are renewed in a minute were renewed in the last one", "env", env, "why", why, "at", turn.Format(time.RFC3339))
 	k.warnLapsing(ctx, env, endpoint, rec, turn)
@@ -671,10 +711,12 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 }
 
 // due is when env's renewal falls due, with its record rec, and why: at
-// its plan (src.Plan); one whose client the provider rejected, an hour
-// after the rejection (rejectedRetry), or at once after an edit of the
-// configuration since; one after a renewal that gained nothing (see
-// noteGain), no sooner than noteGain said. The plan is never sooner than
+// its plan (src.Plan); one whose client the provider rejected (see
+// NextRenewal), rejectedRetry after the rejection, whatever the plan, or
+// at once after an edit of the configuration since, or at its plan if
+// sooner while the keeper's own renewal has not met the rejection; one
+// after a renewal that gained nothing (see noteGain), no sooner than
+// noteGain said. The plan is never sooner than
 // the engine would renew (a second after the last renewal), so a renewal
 // due within that second is looked at once, as it ends, not every minWait.
 func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, settings any) (plan freshtoken.KeepAlivePlan, at time.Time, why string) {
@@ -688,13 +730,20 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// and a try now notes it again on this clock, should it fail.
 	if p := k.rejection(env, rec); p != nil && !p.At.After(now) {
 		switch again := p.At.Add(rejectedRetry); {
-		case !at.Before(again):
 		case k.editedSince(env, p, settings):
-			// Not an hour later: an edit of the configuration is a person
-			// fixing it, who wants to know now whether it worked.
+			// An edit of the configuration is a person fixing it, who
+			// wants to know now whether it worked.
+			if now.Before(at) {
+				at = now
+			}
 			why = "the provider rejected the client, and the environment's configuration has changed since"
+		case !at.After(again) && !k.wasRefusedHere(env, p):
+			// Only another process met it (a command given another
+			// secret, say): the keeper's own renewal, due sooner, may
+			// well work, and waiting would leave its token file expired.
+			why = "another process's renewal was refused, not the keeper's yet (" + why + ")"
 		default:
-			at, why = again, "the provider rejected the client; trying again in case its secret was fixed"
+			at, why = again, "the provider refused the client; trying again in case it was fixed where the configuration does not show it (the keychain, say)"
 		}
 	}
 	k.mu.Lock()
@@ -766,6 +815,32 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 	k.Logger.Log(ctx, level, msg, "env", env, "expires", rec.Expiry.Format(time.RFC3339), "replaced", was.Expiry.Format(time.RFC3339), "next", until.Format(time.RFC3339))
 }
 
+// noteHold notes in the ledger when env's next renewal may be made after
+// one that gained nothing (see noteGain), or that none is held, once that
+// changed, so that status and the proxy's page, which read it
+// (HeldUntil), tell when the keeper renews, as the plan alone does not:
+// rec is the record whose token its token file holds.
+func (k *Keeper) noteHold(env string, rec *store.Record) {
+	path := k.tokenFile(env)
+	if k.Ledger == "" || path == "" || rec.AccessToken == "" {
+		return
+	}
+	k.mu.Lock()
+	e := k.state(env)
+	held, noted := e.noGain, e.heldNoted
+	k.mu.Unlock()
+	if held.Equal(noted) {
+		return
+	}
+	if err := noteHeld(k.Ledger, path, rec.AccessToken+"\n", k.owner(env), held); err != nil {
+		k.Logger.Debug("keeper: the wait after a renewal that gained nothing could not be noted; status may name a sooner renewal", "env", env, "path", path, "error", err.Error())
+		return
+	}
+	k.mu.Lock()
+	e.heldNoted = held
+	k.mu.Unlock()
+}
+
 // renewedNow reports whether rec, a renewal's record, holds other tokens
 // than was, the record it was asked to renew: the engine renewed, or took
 // another process's renewal made meanwhile.
@@ -779,21 +854,22 @@ func renewedNow(was, rec *store.Record) bool {
 const hurriedWithin = time.Minute
 
 // notePace warns, once until its renewals come further apart again, that
-// env's renewal, which replaced was with rec, is followed by the next at
-// at, within hurriedWithin: a token file whose access tokens last two
-// seconds was renewed once a second, and a grant whose refresh tokens
-// last one at the engine's floor, without a word. No floor of the
+// env's renewal, begun at began, which replaced was with rec, is followed
+// by the next at at, within hurriedWithin of its start (not its end: an
+// answer taking 100 ms made renewals a second apart "every 900ms"): a
+// token file whose access tokens last two seconds was renewed once a
+// second, and a grant whose refresh tokens last one at the engine's
+// floor, without a word. No floor of the
 // keeper's would help: the token file would hold an expired token, or the
 // grant lapse. A renewal held by noteGain is told of there.
-func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Record, plan freshtoken.KeepAlivePlan, at time.Time) {
+func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Record, plan freshtoken.KeepAlivePlan, began, at time.Time) {
 	if !renewedNow(was, rec) {
 		return
 	}
-	now := k.now()
 	k.mu.Lock()
 	e := k.state(env)
 	told := e.hurried
-	hurried := e.noGain.IsZero() && !at.IsZero() && at.Sub(now) < hurriedWithin
+	hurried := e.noGain.IsZero() && !at.IsZero() && at.Sub(began) < hurriedWithin
 	e.hurried = hurried
 	k.mu.Unlock()
 	if !hurried || told {
@@ -811,15 +887,26 @@ func (k *Keeper) notePace(ctx context.Context, env string, was, rec *store.Recor
 	if k.Suggesting != nil {
 		step = k.Suggesting(step)
 	}
-	k.Logger.Warn(fmt.Sprintf("keeper: this environment's renewals come every %s, more than once a minute, as %s: a provider that limits renewals may refuse some (FreeAgent allows 15 a minute); %s",
-		at.Sub(now).Round(100*time.Millisecond), cause, step), "env", env, "why", plan.Reason(), "next", at.Format(time.RFC3339))
+	k.Logger.Warn(fmt.Sprintf("keeper: this environment is renewed %s, more than once a minute, as %s: a provider that limits renewals may refuse some (FreeAgent allows 15 a minute); %s",
+		every(at.Sub(began)), cause, step), "env", env, "why", plan.Reason(), "next", at.Format(time.RFC3339))
 }
 
-// planned is the step after env's renewal, which replaced was with rec.
-func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any) step {
+// every says how often something a gap apart under a minute happens, as
+// a person reads it: "once a second", "every 5 seconds". The engine
+// renews no more than once a second, so a shorter gap is that.
+func every(gap time.Duration) string {
+	if s := gap.Round(time.Second); s > time.Second {
+		return fmt.Sprintf("every %d seconds", s/time.Second)
+	}
+	return "once a second"
+}
+
+// planned is the step after env's renewal, begun at began, which
+// replaced was with rec.
+func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source, was, rec *store.Record, settings any, began time.Time) step {
 	k.noteGain(ctx, env, was, rec, src.Plan(rec).At)
 	plan, at, why := k.due(env, src, rec, settings)
-	k.notePace(ctx, env, was, rec, plan, at)
+	k.notePace(ctx, env, was, rec, plan, began, at)
 	return step{at: at, asks: true, why: why}
 }
 

@@ -131,28 +131,52 @@ func refusal(rec *store.Record) *store.Problem {
 // NextRenewal is when a running keeper next renews the grant of rec,
 // planned as plan (its Source's Plan), as of now, and what it waits for or
 // meets then besides the plan ("" for nothing): what status and the
-// proxy's page say will happen, as due does it. A plan due sooner than
-// an hour after the provider refused a renewal is tried then
-// (rejectedRetry), and one due later meets the refusal too unless it is
-// fixed first: status said "due in 18d" while renewals were refused. No
+// proxy's page say will happen, as due does it. After the provider
+// refused a renewal, it is tried again rejectedRetry after the refusal,
+// whatever the plan: status said "due in 18d" of a client whose secret
+// was fixed in the keychain meanwhile, which the keeper saw only then. No
 // renewal is sent while renewals rest (rec.Rest). An edit of the
-// configuration since a refusal, tried at the keeper's next look, is not
-// known here.
-func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now time.Time) (at time.Time, then string) {
+// configuration since a refusal, tried at the keeper's next look, and a
+// refusal only another process met (the keeper's own renewal due sooner
+// is made at its plan) are not known here. After a renewal that gained
+// nothing, the keeper holds the next until held (HeldUntil, zero for
+// none), which the plan does not show: status said "was due 20s ago" of a
+// renewal the keeper made 40 s later.
+func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now, held time.Time) (at time.Time, then string) {
 	at = plan.At
 	if at.IsZero() || rec == nil {
 		return at, ""
 	}
 	if p := refusal(rec); p != nil && !p.At.After(now) { // a refusal ahead of this clock is tried at once (see due)
-		if again := p.At.Add(rejectedRetry); at.Before(again) {
-			return again, "an hour after the provider's last refusal (within a minute of an edit of this environment's configuration, if sooner)"
-		}
-		return at, "the provider refused the last try, so this one fails too unless the problem is fixed first"
+		at, then = p.At.Add(rejectedRetry), "5 minutes after the provider's last refusal, in case it was fixed where the configuration does not show it (the keychain, say; an edit of the configuration is tried within a minute): the provider refused the last try, so this one fails too unless the problem is fixed first"
+	}
+	if at.Before(held) {
+		at, then = held, "the last renewal gained nothing (the provider handed back a token expiring no later, or one expiring as it arrived), so the next waits a minute, or until that token expires if sooner"
 	}
 	if left := resting.Left(rec, now); left > 0 && at.Before(now.Add(left)) {
 		return now.Add(left), "once renewals rest no more"
 	}
-	return at, ""
+	return at, then
+}
+
+// refusedHere notes p, the refusal noted in env's record (or by the
+// keeper, see noteRejected), as met by the keeper's own renewal.
+func (k *Keeper) refusedHere(env string, p *store.Problem) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.state(env).refusedAt = p.At
+}
+
+// wasRefusedHere reports whether p, the refusal noted in env's record, is
+// one the keeper's own renewal met (see refusedHere): one only a command
+// met, given another client secret (another $FREEAGENT_SECRET, say), left
+// a token file due then expired until the keeper's retry, though the
+// keeper's own renewal would have worked. A refusal noted before the
+// keeper started is taken for another's, and tried once at once.
+func (k *Keeper) wasRefusedHere(env string, p *store.Problem) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.state(env).refusedAt.Equal(p.At)
 }
 
 // settings is env's settings as they stand now (Settings), or nil when
@@ -304,8 +328,8 @@ func (k *Keeper) tell(ctx context.Context, src *freshtoken.Source, env string, r
 	// so too: it lasts until a renewal or a log-in succeeds, which issues
 	// other tokens, so a rejection after one (fixed, then rejected again
 	// between two looks) is told too; the same rejection noted again (the
-	// keeper's hourly try, a command's renewal, a log-in rejected too)
-	// keeps the tokens, and is not, nor at a restart's tries, unlike the
+	// keeper's tries every 5 minutes, a command's renewal, a log-in
+	// rejected too) keeps the tokens, and is not, nor at a restart's tries, unlike the
 	// time of the rejection, noted anew at each. Another client's tokens
 	// are one state however often that client renews them; a rejection
 	// with no tokens stored ends only with the keeper's own success.

@@ -139,14 +139,16 @@ func (n note) claims(by Owner) bool {
 }
 
 // note is a ledger's note of a token file: the fingerprint of what was
-// written there last (Sum), for whom, and until when that token lasts
-// (zero: not known).
+// written there last (Sum), for whom, until when that token lasts (zero:
+// not known), and, after a renewal that gained nothing, when its keeper
+// renews it next at the soonest (Held; see HeldUntil).
 type note struct {
 	Sum     string    `json:"sum"`
 	Config  string    `json:"config,omitempty"`
 	Env     string    `json:"env,omitempty"`
 	Started string    `json:"started,omitempty"`
 	Expires time.Time `json:"expires,omitzero"`
+	Held    time.Time `json:"held,omitzero"`
 }
 
 func (n note) owner() Owner { return Owner{Config: n.Config, Env: n.Env, started: n.Started} }
@@ -192,6 +194,42 @@ func checkLedger(ledger string) error {
 // noteWritten notes in ledger ("": none) that content is what freshtoken
 // wrote at path, for by, and that its token lasts until expires.
 func noteWritten(ledger, path, content string, by Owner, expires time.Time) error {
+	return writeNote(ledger, path, note{Sum: fingerprint(content), Config: by.Config, Env: by.Env, Started: by.started, Expires: expires})
+}
+
+// noteHeld notes in ledger ("": none) that the keeper of by renews the
+// token file at path, holding content, no sooner than held (zero: no
+// hold), if its note says it wrote content there for by.
+func noteHeld(ledger, path, content string, by Owner, held time.Time) error {
+	n, ok := lastWritten(ledger, path)
+	if !ok || n.Sum != fingerprint(content) || n.owner().another(by) || n.Held.Equal(held) {
+		return nil
+	}
+	n.Held = held
+	return writeNote(ledger, path, n)
+}
+
+// HeldUntil is when a keeper renews the grant whose access token, token,
+// the token file at path holds, at the soonest, as ledger notes it: after
+// a renewal that gained nothing (a provider handing back its cached
+// token, or one expiring as it arrives), the next waits a minute, or
+// until that token expires if sooner (see Keeper.noteHold). Zero when the
+// file holds another token, or no hold is in force at now: a keeper
+// stopped since holds nothing past that minute, and a hold further ahead
+// was noted before the clock was set back.
+func HeldUntil(ledger, path, token string, now time.Time) time.Time {
+	if path == "" || token == "" {
+		return time.Time{}
+	}
+	n, ok := lastWritten(ledger, path)
+	if !ok || n.Sum != fingerprint(token+"\n") || !now.Before(n.Held) || n.Held.Sub(now) > noGainWait {
+		return time.Time{}
+	}
+	return n.Held
+}
+
+// writeNote writes n as ledger's note of the token file at path.
+func writeNote(ledger, path string, n note) error {
 	if ledger == "" {
 		return nil
 	}
@@ -201,7 +239,7 @@ func noteWritten(ledger, path, content string, by Owner, expires time.Time) erro
 	if err := os.MkdirAll(ledger, 0o700); err != nil {
 		return err
 	}
-	b, err := json.Marshal(note{Sum: fingerprint(content), Config: by.Config, Env: by.Env, Started: by.started, Expires: expires})
+	b, err := json.Marshal(n)
 	if err != nil {
 		return err
 	}

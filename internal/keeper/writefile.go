@@ -159,6 +159,9 @@ func (k *Keeper) writeTokenFile(ctx context.Context, env string, src *freshtoken
 	if err := noteWritten(k.Ledger, path, content, by, rec.Expiry); err != nil {
 		k.Logger.Debug("keeper: what the token file holds could not be noted; a log-out removes it only while it holds the stored token", "env", env, "path", path, "error", err.Error())
 	}
+	k.mu.Lock()
+	k.state(env).heldNoted = time.Time{} // a note anew holds no hold
+	k.mu.Unlock()
 	if unlocked {
 		// A log-out or a remove between the read above and the write,
 		// not held off by the lock, removed the file before it was
@@ -295,21 +298,7 @@ func (k *Keeper) writtenByAnother(path, content string) bool {
 // environment's token file is there: an access token nothing keeps
 // current any more is not left behind, usable until it expires.
 func (k *Keeper) leaveTokenFile(env, path string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	e := k.state(env)
-	old := e.path
-	if old == "" || old == path {
-		return
-	}
-	e.path = ""
-	for _, other := range k.envs {
-		if other.path == old {
-			return
-		}
-	}
-	content, ok := k.wrote[old]
-	delete(k.wrote, old)
+	old, content, ok := k.leaving(env, path)
 	if !ok || !holds(old, content) {
 		return
 	}
@@ -319,6 +308,31 @@ func (k *Keeper) leaveTokenFile(env, path string) {
 	}
 	forgetNote(k.Ledger, old)
 	k.Logger.Info("keeper: token file removed, as the configuration no longer names it", "env", env, "path", old)
+}
+
+// leaving is the token file the keeper last wrote for env, and what it
+// wrote there, forgotten now, when leaveTokenFile is to remove it (ok):
+// env's token file is now another, at path, or none, and no other
+// environment's is there. The file itself is read and removed after,
+// without k.mu: a disk that stalls holds up that environment's watch
+// alone, not every one's.
+func (k *Keeper) leaving(env, path string) (old, content string, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e := k.state(env)
+	old = e.path
+	if old == "" || old == path {
+		return "", "", false
+	}
+	e.path = ""
+	for _, other := range k.envs {
+		if other.path == old {
+			return "", "", false
+		}
+	}
+	content, ok = k.wrote[old]
+	delete(k.wrote, old)
+	return old, content, ok
 }
 
 // maxTokenFile is the most a file the keeper replaces may hold: more is
@@ -375,15 +389,19 @@ func (k *Keeper) removeTokenFile(env string, why removal, rec *store.Record) {
 		return
 	}
 	k.clearLitter(path)
+	// The file is read and removed without k.mu, as leaveTokenFile does.
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	content, ours := k.wrote[path]
+	k.mu.Unlock()
 	if !(ours && holds(path, content)) && !(why == grantEndedHere && rec.AccessToken != "" && holds(path, rec.AccessToken+"\n")) {
 		return
 	}
 	if err := os.Remove(path); err != nil {
-		if k.unremoved[path] != err.Error() {
-			put(&k.unremoved, path, err.Error())
+		k.mu.Lock()
+		told := k.unremoved[path] == err.Error()
+		put(&k.unremoved, path, err.Error())
+		k.mu.Unlock()
+		if !told {
 			msg := "keeper: cannot remove the token file of an environment that has no tokens of its own; remove it yourself"
 			if why == grantEndedHere {
 				msg = "keeper: cannot remove the token file, which holds the access token of a grant the provider ended; remove it yourself, as tools reading it would send a revoked token"
@@ -393,9 +411,15 @@ func (k *Keeper) removeTokenFile(env string, why removal, rec *store.Record) {
 		return
 	}
 	forgetNote(k.Ledger, path)
+	k.mu.Lock()
 	delete(k.unremoved, path)
-	delete(k.wrote, path)
-	k.state(env).path = ""
+	if k.wrote[path] == content { // not written again meanwhile, by another environment naming it too
+		delete(k.wrote, path)
+	}
+	if e := k.state(env); e.path == path {
+		e.path = ""
+	}
+	k.mu.Unlock()
 	switch why {
 	case anotherClients:
 		k.Logger.Debug("keeper: token file removed, as the environment has no tokens of its own", "env", env, "path", path)
