@@ -73,8 +73,8 @@ func compile(v string) *pattern {
 	anchors := []string{anchorOf(v)}
 	for _, core := range cores {
 		// A copy: the cores of a value with an expression are made again
-		// when it is compiled, not held (six of them, each a third longer
-		// than the value).
+		// when it is compiled, not held (three or six of them, each a
+		// third longer than the value).
 		anchors = append(anchors, strings.Clone(anchorOf(core)))
 	}
 	p := &pattern{value: v}

@@ -199,8 +199,8 @@ func checkFilterCounts(t *testing.T) {
 // TestAJWTHoldsLittleOfTheHeap: a proxy of 2000 environments whose
 // provider issues JWTs of 1.25 KB holds two generations of an access and a
 // refresh token each, 8000 secrets, and the registry held 25 KB for each
-// (190 MB): its pieces keyed by strings, each in a slice of its own, and
-// the six base64 encodings of each token held whole by their anchors. Its
+// (200 MB): its pieces keyed by strings, each in a slice of its own, and
+// the three base64 encodings of each token held whole by their anchors. Its
 // pieces are now numbers in one map, and its anchors short. Measured in
 // the heap after a collection, the tokens' own bytes included.
 func TestAJWTHoldsLittleOfTheHeap(t *testing.T) {
