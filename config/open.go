@@ -327,7 +327,9 @@ func OpenStore(storeURL string) (store.Store, error) {
 	if IsRedisURL(storeURL) {
 		if u, err := url.Parse(storeURL); err == nil {
 			if pw, ok := u.User.Password(); ok {
-				redact.Register(pw) // never shown, should a message repeat it
+				// Never shown, should a message repeat it; whole only, as
+				// it goes to no provider that might quote a part of it.
+				redact.RegisterWhole(pw)
 			}
 		}
 		return sharedRedis(storeURL)

@@ -148,6 +148,31 @@ client_id = "dev-client-id"
 	}
 }
 
+// TestStorePasswordIsMaskedWholeOnly: a Redis store's password made of
+// words with a digit (my-company-redis-2024) had its runs masked, and with
+// them the store's host in every debug line naming it (a cluster named
+// alike, my-company-redis-2023…). The password goes to Redis alone, which
+// quotes no part of it: it is masked whole, in any encoding, and its runs
+// are not.
+func TestStorePasswordIsMaskedWholeOnly(t *testing.T) {
+	const (
+		password = "my-company-redis-2024"
+		host     = "my-company-redis-2023.abc123.0001.euw1.cache.amazonaws.com"
+	)
+	if _, err := config.OpenStore("redis://:" + password + "@" + host + ":6379/0"); err != nil {
+		t.Fatal(err)
+	}
+	line := "renewal lock taken in redis://" + host + ":6379/0"
+	if got := redact.Scrub(line); got != line {
+		t.Errorf("%q logged as %q; want it as it is", line, got)
+	}
+	for _, secret := range []string{"AUTH " + password, "redis://:" + password + "@" + host, "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+password))} {
+		if got := redact.Scrub(secret); strings.Contains(got, password[4:]) || !strings.Contains(got, redact.Mask(password)) {
+			t.Errorf("%q logged as %q; want the password masked", secret, got)
+		}
+	}
+}
+
 // TestPrintingMasksAnAPIKeyInAURL: an API key in the query of an
 // environment's URL (api_url = "…?api_key=…", an endpoint's
 // ?Subscription-Key=…) prints masked in EnvSettings and Env, as the

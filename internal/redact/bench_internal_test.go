@@ -1,9 +1,12 @@
 package redact
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -21,7 +24,29 @@ func BenchmarkLogLineOfManySecrets(b *testing.B) {
 	for i := 0; i < n; i += 2 {
 		Set(fmt.Sprintf("many-%d", i), values[i], values[i+1])
 	}
+	benchLogLine(b)
+}
+
+// BenchmarkLogLineOfManyJWTs is BenchmarkLogLineOfManySecrets for a proxy
+// of 2000 environments whose provider issues JWTs of about 1.25 KB, two
+// generations of an access and a refresh token each (8000 secrets held):
+// the fragments of each are indexed, some 140 pieces a token.
+func BenchmarkLogLineOfManyJWTs(b *testing.B) {
+	setJWTs(b, 2000)
+	benchLogLine(b)
+}
+
+// benchLogLine times a plain line scrubbed, and a plain debug line and one
+// holding escapes logged with the secrets registered, to slog's JSON and
+// text handlers.
+func benchLogLine(b *testing.B) {
 	Scrub("compile what is pending")
+	b.Run("scrub", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Scrub(`time=2026-12-06T21:10:00Z level=DEBUG msg="API request" component=proxy env=e1234 method=GET url=https://api.sandbox.freeagent.com/v2/contacts?page=2&per_page=100 status=200 duration=183ms`)
+		}
+	})
 	for _, format := range []string{"json", "text"} {
 		b.Run(format, func(b *testing.B) {
 			var h slog.Handler = slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug})
@@ -45,5 +70,86 @@ func BenchmarkLogLineOfManySecrets(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkSetManyJWTs is the cost of a proxy of 2000 environments setting
+// two generations of their JWTs (see BenchmarkLogLineOfManyJWTs) and
+// indexing them at the next line: the time, and the heap the registry
+// holds for each secret after a collection (B/secret, the token's own
+// 1.25 KB included). Run by hand with -benchtime 1x.
+func BenchmarkSetManyJWTs(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		setJWTs(b, 2000)
+		Scrub("compile what is pending")
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/8000, "B/secret")
+		forgetJWTs(2000)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkSetHugeToken is the heap one token of 1 MiB holds in the
+// registry (a hostile provider's), after a collection, the token's own
+// bytes included. Run by hand with -benchtime 1x.
+func BenchmarkSetHugeToken(b *testing.B) {
+	r := rand.New(rand.NewChaCha8([32]byte{3}))
+	raw := make([]byte, 3<<18)
+	for i := range raw {
+		raw[i] = byte(r.Uint32())
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	for b.Loop() {
+		b.StopTimer()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		Set("huge", token)
+		Scrub("compile what is pending")
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB")
+		Set("huge")
+		Set("huge")
+		b.StartTimer()
+	}
+}
+
+// setJWTs sets, for n owners, two generations of an access and a refresh
+// token, JWTs of one issuer of about 1.25 KB, forgotten when t ends.
+func setJWTs(t testing.TB, n int) {
+	const header = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkZsZWV0MSIsInR5cCI6IkpXVCJ9."
+	r := rand.New(rand.NewChaCha8([32]byte{2}))
+	random := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	jwt := func() string { return header + random(630) + "." + random(256) }
+	for range 2 {
+		for i := range n {
+			Set(fmt.Sprintf("jwt-%d", i), jwt(), jwt())
+		}
+	}
+	t.Cleanup(func() { forgetJWTs(n) })
+}
+
+// forgetJWTs forgets what setJWTs set for n owners.
+func forgetJWTs(n int) {
+	for i := range n {
+		owner := fmt.Sprintf("jwt-%d", i)
+		Set(owner)
+		Set(owner)
 	}
 }

@@ -205,3 +205,90 @@ func TestScrubMasksWhatTheOldRegistryDidOnRandomSecrets(t *testing.T) {
 		checkAgainstOracle(t, values, "a "+encoded(long, form)+" b "+encoded(values[1], form)+encoded(values[2], form))
 	}
 }
+
+// TestScrubMasksEveryRunOfRandomSecrets checks the fragment index (pieces
+// keyed by their bytes packed, the values they are cut from by number,
+// the runs read from there) against the rule it keeps, read the slow way:
+// random secrets, some sharing a start with each other and with the
+// generations before and after them, of lengths on either side of
+// fragmentRun's steps, quoted in random texts in runs of random lengths
+// and places (adjacent, overlapping, cut at either end), leave no run of
+// fragmentRun bytes or more of any of them that reads as a token's part,
+// and a text holding none such is left as it is.
+func TestScrubMasksEveryRunOfRandomSecrets(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	r := rand.New(rand.NewChaCha8([32]byte{'r', 'u', 'n'}))
+	random := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	var shared string
+	var previous []string // held as long as the values after them, and quoted too
+	for c := range 300 {
+		values := make([]string, 1+r.IntN(maxSharing/2))
+		if c%4 == 0 { // kept by the generations after, as the one that held it first leaves
+			shared = random(r.IntN(24))
+		}
+		for i := range values {
+			values[i] = random(minFragmented + r.IntN(50))
+			if r.IntN(3) == 0 {
+				values[i] = shared + values[i]
+			}
+		}
+		Set("runs", values...)
+		held := slices.Concat(values, previous)
+		previous = values
+		var text strings.Builder
+		for range 1 + r.IntN(6) {
+			text.WriteString(strings.Repeat(" ", r.IntN(3)) + random(r.IntN(10)))
+			v := held[r.IntN(len(held))]
+			start := r.IntN(len(v))
+			text.WriteString(v[start : start+r.IntN(len(v)-start+1)])
+		}
+		if r.IntN(3) == 0 {
+			text.WriteString(" " + shared) // a run of each that shares it, if long enough
+		}
+		in := text.String()
+		got := Scrub(in)
+		quoted := false
+		for _, v := range held {
+			if run := longestRun(in, v); len(run) >= fragmentRun(len(v)) && machineMade(run) {
+				quoted = true
+			}
+			if run := longestRun(got, v); len(run) >= fragmentRun(len(v)) && machineMade(run) {
+				t.Errorf("secrets %q in %q: scrubbed as %q, %q of %q left", held, in, got, run, v)
+			}
+		}
+		if !quoted && got != in {
+			t.Errorf("secrets %q: %q holds no run of them, scrubbed as %q", held, in, got)
+		}
+	}
+	Set("runs")
+	Set("runs")
+}
+
+// longestRun is the longest run of v that s holds and that reads as a
+// token's part (machineMade), or else the longest run.
+func longestRun(s, v string) string {
+	var best, made string
+	for i := range v {
+		for j := len(v); j > i; j-- {
+			if run := v[i:j]; strings.Contains(s, run) {
+				if len(run) > len(best) {
+					best = run
+				}
+				if len(run) > len(made) && machineMade(run) {
+					made = run
+				}
+				break
+			}
+		}
+	}
+	if made != "" {
+		return made
+	}
+	return best
+}

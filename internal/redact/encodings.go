@@ -41,6 +41,8 @@ type pattern struct {
 	// any of them is not searched further (see index). Nil when one of
 	// them is shorter than minAnchor: every text is searched.
 	anchors []string
+	// id names the pattern in the index's pieces (see index.byID).
+	id uint32
 }
 
 // compile builds the pattern for v. It matches:
@@ -67,27 +69,14 @@ type pattern struct {
 // same mixes of raw and escaped characters, whatever an encoder leaves raw
 // (url.UserPassword's `$&+,;=`, .NET's `\u002B`, JSON's `%`).
 func compile(v string) *pattern {
-	var cores []string
+	cores := base64Cores(v)
 	anchors := []string{anchorOf(v)}
-	for _, plain := range plainForms(v) {
-		// Base64 writes three bytes as four characters, so text holding
-		// plain at any offset holds, encoded, one of these three cores:
-		// plain from its first whole group of three on, cut to whole groups.
-		for skip := range 3 {
-			b := []byte(plain[skip:])
-			b = b[:len(b)/3*3]
-			if len(b) == 0 {
-				continue
-			}
-			for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-				core := enc.EncodeToString(b)
-				cores = append(cores, core)
-				anchors = append(anchors, anchorOf(core))
-			}
-		}
+	for _, core := range cores {
+		// A copy: the cores of a value with an expression are made again
+		// when it is compiled, not held (three or six of them, each a
+		// third longer than the value).
+		anchors = append(anchors, strings.Clone(anchorOf(core)))
 	}
-	slices.Sort(cores)
-	cores = slices.Compact(cores)
 	p := &pattern{value: v}
 	// A value holding what reads as a percent-escape (%2F) is found as it
 	// reads too, its backslashes kept: JSON and Go's quoting leave a % raw,
@@ -129,6 +118,7 @@ func compile(v string) *pattern {
 		}
 	} else {
 		p.re = sync.OnceValue(func() *regexp.Regexp {
+			cores := base64Cores(v)
 			based := make([]string, len(cores))
 			for i, core := range cores {
 				based[i] = base64Pattern(core)
@@ -146,6 +136,29 @@ func compile(v string) *pattern {
 		p.anchors = anchors
 	}
 	return p
+}
+
+// base64Cores are the base64 of every text holding v (see compile), cut
+// to what all of them hold.
+func base64Cores(v string) []string {
+	var cores []string
+	for _, plain := range plainForms(v) {
+		// Base64 writes three bytes as four characters, so text holding
+		// plain at any offset holds, encoded, one of these three cores:
+		// plain from its first whole group of three on, cut to whole groups.
+		for skip := range 3 {
+			b := []byte(plain[skip:])
+			b = b[:len(b)/3*3]
+			if len(b) == 0 {
+				continue
+			}
+			for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+				cores = append(cores, enc.EncodeToString(b))
+			}
+		}
+	}
+	slices.Sort(cores)
+	return slices.Compact(cores)
 }
 
 // hexOtherCase is v, a value of hex digits all of one case, with its
@@ -187,25 +200,44 @@ func fragmentRun(n int) int {
 // every fragmentRun-pieceLen+1 bytes (see cut).
 const pieceLen = 8
 
-// pieceAt is where a piece is cut from.
-type pieceAt struct {
-	form string
-	at   int
-}
+// maxCut is how far into a value's fragmented forms, one after the other,
+// cut reads: a value's fragments cost the index some 3 bytes for each
+// byte read, and a provider may answer with a token of a megabyte (a
+// hostile one), which would hold several of the index. A token of an
+// honest provider, a JWT of many claims, is a few KiB; of a longer one,
+// a run of the first 64 KiB of its forms is masked, and one after those
+// only when it reaches into them.
+const maxCut = 64 << 10
 
 // cut yields the pieces of p's fragmented forms that the index keys
-// their fragments by, and where each is cut from.
-func (p *pattern) cut() iter.Seq2[string, pieceAt] {
-	return func(yield func(string, pieceAt) bool) {
+// their fragments by, packed (see packed), and where each is cut from,
+// counted in the forms one after the other (see formAt), as far as maxCut.
+func (p *pattern) cut() iter.Seq2[uint64, uint32] {
+	return func(yield func(uint64, uint32) bool) {
 		step := fragmentRun(len(p.value)) - pieceLen + 1
+		before := 0
 		for _, form := range p.fragmented {
-			for at := 0; at+pieceLen <= len(form); at += step {
-				if !yield(form[at:at+pieceLen], pieceAt{form: form, at: at}) {
+			for at := 0; at+pieceLen <= len(form) && before+at < maxCut; at += step {
+				if !yield(packed(form[at:at+pieceLen]), uint32(before+at)) {
 					return
 				}
 			}
+			before += len(form)
 		}
 	}
+}
+
+// formAt is the fragmented form of p that at, counted as cut counts, is
+// in, and where in it.
+func (p *pattern) formAt(at uint32) (string, int) {
+	n := int(at)
+	for _, form := range p.fragmented {
+		if n < len(form) {
+			return form, n
+		}
+		n -= len(form)
+	}
+	panic("redact: a piece beyond its value's forms")
 }
 
 // maxPatterned is the longest value compile writes a regular expression
@@ -253,13 +285,16 @@ func repetitive(s string) bool {
 const minAnchor = 3
 
 // anchorOf is the run of ASCII letters and digits of s that anchors it:
-// the last of distinctAnchor or more, else the longest. A token's
+// the last of distinctAnchor or more, else the longest, cut to its last
+// maxAnchor bytes. A token's
 // structure (a JWT's header, a vendor's prefix), which every token of an
 // issuer shares, comes first and its random characters after: anchored by
 // its longest run, often a JWT's header, every token of a fleet's
 // environments was a candidate for a text holding any one of them, its
 // expression compiled and run (2000 of them, a fifth of a second, for
-// each line holding a token of 2000 environments).
+// each line holding a token of 2000 environments). A run cut to its end
+// anchors what the whole run does, and the base64 of a JWT, one run of
+// a kilobyte and more, is not held again whole by each of its anchors.
 func anchorOf(s string) string {
 	best, start := "", 0
 	for i := 0; i <= len(s); i++ {
@@ -271,8 +306,12 @@ func anchorOf(s string) string {
 		}
 		start = i + 1
 	}
-	return best
+	return best[max(0, len(best)-maxAnchor):]
 }
+
+// maxAnchor is the longest anchor: 32 random letters and digits are some
+// 190 bits, one token's alone.
+const maxAnchor = 32
 
 // distinctAnchor is the length from which a run of random letters and
 // digits is one token's alone: 12 of them are some 71 bits.

@@ -183,3 +183,47 @@ func TestHexSecretIsFoundInTheOtherCase(t *testing.T) {
 		t.Errorf("%q masked: want a value of other characters looked for as it is written", text)
 	}
 }
+
+// TestAWholeOnlySecretsRunsAreShown: a shared store's password made of
+// words with a digit, my-company-redis-2024, had its runs masked as a
+// token's, and with them the name of the store's host in every debug line
+// (my-company-redis-2023…, the cluster of the year before). Registered
+// whole only (RegisterWhole), the whole password is masked, in every
+// encoding, and its runs are not; registered also as a secret that may be
+// quoted in part (Register, Set), its runs are masked again.
+func TestAWholeOnlySecretsRunsAreShown(t *testing.T) {
+	for _, tc := range []struct {
+		password, host string
+		then           func(string)
+	}{
+		{"my-company-redis-2024", "my-company-redis-2023.abc123.0001.euw1.cache.amazonaws.com", nil},
+		{"acme-staging-redis-77", "acme-staging-redis-78.internal", func(v string) { redact.Register(v) }},
+		{"team-cache-2024-password", "team-cache-2024-pass.internal", func(v string) { redact.Set("whole-then-set", v) }},
+	} {
+		password, host, then := tc.password, tc.host, tc.then
+		line := "Redis store at " + host + ":6379: renewal lock held"
+		redact.RegisterWhole(password)
+		if got := redact.Scrub(line); got != line {
+			t.Errorf("%q registered whole only: %q logged as %q; want it as it is", password, line, got)
+		}
+		for _, secret := range []string{
+			"auth " + password,
+			"redis://:" + url.QueryEscape(password) + "@" + host,
+			"Basic " + base64.StdEncoding.EncodeToString([]byte("default:"+password)),
+			`{"password":"` + password + `"}`,
+		} {
+			if got := redact.Scrub(secret); strings.Contains(got, password[3:]) || !strings.Contains(got, redact.Mask(password)) {
+				t.Errorf("%q logged as %q; want the password masked", secret, got)
+			}
+		}
+		if then == nil {
+			continue
+		}
+		then(password)
+		if got := redact.Scrub(line); !strings.Contains(got, "…(") {
+			t.Errorf("%q registered again to be masked in part: %q logged as %q; want its run masked", password, line, got)
+		}
+		redact.Set("whole-then-set")
+		redact.Set("whole-then-set")
+	}
+}

@@ -2,7 +2,6 @@ package redact
 
 import (
 	"iter"
-	"maps"
 	"math/bits"
 	"slices"
 	"strings"
@@ -23,9 +22,20 @@ type index struct {
 	// few secrets as it was searched for each.
 	longFilter filter
 	// pieces holds the pieces of the values whose fragments are masked
-	// (see pattern.fragmented), by their bytes; pieceFilter filters them.
-	pieces      map[string][]piece
+	// (see pattern.fragmented), by their bytes packed in a uint64 (packed):
+	// the first value's to hold each, and in shared the others', in the
+	// order they were added. A random token's pieces are its own, and a
+	// proxy holds a million of them (2000 environments' two generations
+	// of JWTs of 1.25 KB, 140 pieces each): a piece takes a map's slot of
+	// 16 bytes, with no pointer for the collector to follow. pieceFilter
+	// filters them.
+	pieces      map[uint64]piece
+	shared      map[uint64][]piece
 	pieceFilter filter
+	// byID are the patterns with fragments by the id a piece names them
+	// by, nil where one has left; free are the ids of those.
+	byID []*pattern
+	free []uint32
 }
 
 // filter has a bit set for the first gram bytes of each key of a map, by
@@ -40,8 +50,9 @@ type filter struct {
 	left  int  // entries removed since the filter was built
 }
 
-// add counts one more entry under key, with keys all the map's keys.
-func (f *filter) add(key string, keys iter.Seq[string]) {
+// add counts one more entry under key, the first gram bytes of a key
+// packed, with keys those of all the map's keys.
+func (f *filter) add(key uint32, keys iter.Seq[uint32]) {
 	f.n++
 	if f.n*8 > len(f.bits)*64 {
 		f.build(keys)
@@ -50,8 +61,9 @@ func (f *filter) add(key string, keys iter.Seq[string]) {
 	f.bits[n/64] |= 1 << (n % 64)
 }
 
-// removed counts removed entries fewer, with keys the map's keys left.
-func (f *filter) removed(removed int, keys iter.Seq[string]) {
+// removed counts removed entries fewer, with keys those of the map's keys
+// left.
+func (f *filter) removed(removed int, keys iter.Seq[uint32]) {
 	f.n -= removed
 	f.left += removed
 	if f.left > f.n {
@@ -61,7 +73,7 @@ func (f *filter) removed(removed int, keys iter.Seq[string]) {
 
 // build sizes the filter to eight bits or more for each entry, and sets
 // those of keys.
-func (f *filter) build(keys iter.Seq[string]) {
+func (f *filter) build(keys iter.Seq[uint32]) {
 	size := 512
 	for size < f.n*8 {
 		size *= 2
@@ -79,15 +91,52 @@ func (f *filter) may(s string) bool {
 	if f.n == 0 {
 		return false
 	}
-	n := f.bit(s)
+	n := f.bit(grammed(s))
 	return f.bits[n/64]&(1<<(n%64)) != 0
 }
 
-// bit is the filter's bit for the first gram bytes of key: a
-// multiplicative hash.
-func (f *filter) bit(key string) uint32 {
-	v := uint32(key[0]) | uint32(key[1])<<8 | uint32(key[2])<<16 | uint32(key[3])<<24
-	return v * 0x9E3779B1 >> f.shift
+// bit is the filter's bit for key, the first gram bytes of a key packed:
+// a multiplicative hash.
+func (f *filter) bit(key uint32) uint32 {
+	return key * 0x9E3779B1 >> f.shift
+}
+
+// packed is the first 8 bytes of s as a number, its first byte the
+// lowest, so that their first gram bytes are its lowest 32 bits
+// (grammed).
+func packed(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// grammed is the first gram bytes of s as a number, as packed writes
+// them.
+func grammed(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+// longKeys are the first gram bytes of the keys of long, packed.
+func (x *index) longKeys() iter.Seq[uint32] {
+	return func(yield func(uint32) bool) {
+		for key := range x.long {
+			if !yield(grammed(key)) {
+				return
+			}
+		}
+	}
+}
+
+// pieceKeys are the first gram bytes of the pieces' keys, packed.
+func (x *index) pieceKeys() iter.Seq[uint32] {
+	return func(yield func(uint32) bool) {
+		for key := range x.pieces {
+			if !yield(uint32(key)) {
+				return
+			}
+		}
+	}
 }
 
 type anchored struct {
@@ -95,20 +144,18 @@ type anchored struct {
 	p      *pattern
 }
 
-// piece is a piece of a value's form, of pieceLen bytes, that the
-// fragments of the form are found from.
-type piece struct {
-	p    *pattern
-	form string
-	at   int // where in form
-}
+// piece is where a piece of a value's forms, of pieceLen bytes, that the
+// fragments of the form are found from, is cut from: the value's pattern,
+// by its id, and where in its forms (see pattern.cut).
+type piece struct{ id, at uint32 }
 
 // gram is how many leading bytes of an anchor the index keys it by.
 const gram = 4
 
 func (x *index) add(p *pattern) {
 	if x.patterns == nil {
-		x.patterns, x.long, x.short, x.pieces = map[string]*pattern{}, map[string][]anchored{}, map[string][]anchored{}, map[string][]piece{}
+		x.patterns, x.long, x.short = map[string]*pattern{}, map[string][]anchored{}, map[string][]anchored{}
+		x.pieces, x.shared = map[uint64]piece{}, map[uint64][]piece{}
 	}
 	x.patterns[p.value] = p
 	if p.anchors == nil {
@@ -118,17 +165,35 @@ func (x *index) add(p *pattern) {
 		m, key := x.keyOf(a)
 		m[key] = append(m[key], anchored{anchor: a, p: p})
 		if len(key) == gram {
-			x.longFilter.add(key, maps.Keys(x.long))
+			x.longFilter.add(grammed(key), x.longKeys())
 		}
 	}
+	if p.fragmented == nil {
+		return
+	}
+	if n := len(x.free); n > 0 {
+		p.id, x.free = x.free[n-1], x.free[:n-1]
+		x.byID[p.id] = p
+	} else {
+		p.id = uint32(len(x.byID))
+		x.byID = append(x.byID, p)
+	}
 	for key, at := range p.cut() {
+		e := piece{id: p.id, at: at}
+		first, held := x.pieces[key]
+		switch more := x.shared[key]; {
+		case !held:
+			x.pieces[key] = e
 		// A piece the value holds twice is kept where it first is: the
 		// run around it is found from there in a value that repeats
-		// itself, and its text is not read once for each.
-		if !slices.ContainsFunc(x.pieces[key], func(e piece) bool { return e.p == p }) {
-			x.pieces[key] = append(x.pieces[key], piece{p: p, form: at.form, at: at.at})
-			x.pieceFilter.add(key, maps.Keys(x.pieces))
+		// itself, and its text is not read once for each. The value's
+		// pieces are added one after the other, so its own is the last.
+		case len(more) == 0 && first.id == p.id, len(more) > 0 && more[len(more)-1].id == p.id:
+			continue
+		default:
+			x.shared[key] = append(more, e)
 		}
+		x.pieceFilter.add(uint32(key), x.pieceKeys())
 	}
 }
 
@@ -151,19 +216,34 @@ func (x *index) remove(value string) {
 			longs++
 		}
 	}
-	x.longFilter.removed(longs, maps.Keys(x.long))
+	x.longFilter.removed(longs, x.longKeys())
+	if p.fragmented == nil {
+		return
+	}
 	pieces := 0
 	for key := range p.cut() {
-		held := len(x.pieces[key])
-		left := slices.DeleteFunc(x.pieces[key], func(e piece) bool { return e.p == p })
-		pieces += held - len(left)
-		if len(left) > 0 {
-			x.pieces[key] = left
+		more := x.shared[key]
+		if first, held := x.pieces[key]; held && first.id == p.id {
+			pieces++
+			if len(more) == 0 {
+				delete(x.pieces, key)
+				continue
+			}
+			x.pieces[key], more = more[0], more[1:]
 		} else {
-			delete(x.pieces, key)
+			held := len(more)
+			more = slices.DeleteFunc(more, func(e piece) bool { return e.id == p.id })
+			pieces += held - len(more)
+		}
+		if len(more) > 0 {
+			x.shared[key] = more
+		} else {
+			delete(x.shared, key)
 		}
 	}
-	x.pieceFilter.removed(pieces, maps.Keys(x.pieces))
+	x.pieceFilter.removed(pieces, x.pieceKeys())
+	x.byID[p.id] = nil
+	x.free = append(x.free, p.id)
 }
 
 func (x *index) keyOf(anchor string) (map[string][]anchored, string) {
@@ -228,22 +308,33 @@ func (x *index) fragments(s string, compared *int) []fragment {
 		if !x.pieceFilter.may(s[i:]) {
 			continue
 		}
-		entries := x.pieces[s[i:i+pieceLen]]
-		if len(entries) > maxSharing {
+		key := packed(s[i : i+pieceLen])
+		first, held := x.pieces[key]
+		if !held {
+			continue
+		}
+		more := x.shared[key]
+		if len(more) >= maxSharing {
 			continue
 		}
 		next := i
-		for _, e := range entries {
+		for j := range 1 + len(more) {
 			*compared++
+			e := first
+			if j > 0 {
+				e = more[j-1]
+			}
+			p := x.byID[e.id]
+			form, at := p.formAt(e.at)
 			start, end := i, i+pieceLen
-			for at := e.at; start > 0 && at > 0 && s[start-1] == e.form[at-1]; at-- {
+			for at := at; start > 0 && at > 0 && s[start-1] == form[at-1]; at-- {
 				start--
 			}
-			for at := e.at + pieceLen; end < len(s) && at < len(e.form) && s[end] == e.form[at]; at++ {
+			for at := at + pieceLen; end < len(s) && at < len(form) && s[end] == form[at]; at++ {
 				end++
 			}
-			if end-start >= fragmentRun(len(e.p.value)) && machineMade(s[start:end]) {
-				found = append(found, fragment{start: start, end: end, p: e.p})
+			if end-start >= fragmentRun(len(p.value)) && machineMade(s[start:end]) {
+				found = append(found, fragment{start: start, end: end, p: p})
 				next = max(next, end-1)
 			}
 		}

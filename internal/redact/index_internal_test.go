@@ -187,11 +187,64 @@ func checkFilterCounts(t *testing.T) {
 	if longs != registry.found.longFilter.n {
 		t.Errorf("the index counts %d anchors and holds %d", registry.found.longFilter.n, longs)
 	}
-	pieces := 0
-	for _, entries := range registry.found.pieces {
-		pieces += len(entries)
+	pieces := len(registry.found.pieces)
+	for _, more := range registry.found.shared {
+		pieces += len(more)
 	}
 	if pieces != registry.found.pieceFilter.n {
 		t.Errorf("the index counts %d pieces and holds %d", registry.found.pieceFilter.n, pieces)
 	}
+}
+
+// TestAJWTHoldsLittleOfTheHeap: a proxy of 2000 environments whose
+// provider issues JWTs of 1.25 KB holds two generations of an access and a
+// refresh token each, 8000 secrets, and the registry held 25 KB for each
+// (200 MB): its pieces keyed by strings, each in a slice of its own, and
+// the three base64 encodings of each token held whole by their anchors. Its
+// pieces are now numbers in one map, and its anchors short. Measured in
+// the heap after a collection, the tokens' own bytes included.
+func TestAJWTHoldsLittleOfTheHeap(t *testing.T) {
+	const owners = 250
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	setJWTs(t, owners)
+	Scrub("compile what is pending")
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	each := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / (4 * owners)
+	t.Logf("%d bytes for each JWT of 1.25 KB", each)
+	if each > 10<<10 {
+		t.Errorf("the registry holds %d bytes for each JWT of 1.25 KB; want under 10 KiB", each)
+	}
+}
+
+// TestAHugeTokenCostsTheIndexLittle: a hostile provider's token of a
+// megabyte had its fragments indexed all along, some 18 MiB of index. Its
+// pieces are cut from its first maxCut bytes: a run of those is masked, as
+// it is whole.
+func TestAHugeTokenCostsTheIndexLittle(t *testing.T) {
+	r := rand.New(rand.NewChaCha8([32]byte{4}))
+	raw := make([]byte, 3<<18)
+	for i := range raw {
+		raw[i] = byte(r.Uint32())
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	Scrub("compile what is pending")
+	registry.RLock()
+	held := registry.found.pieceFilter.n // the pieces of the values other tests registered
+	registry.RUnlock()
+	Set("huge", token)
+	t.Cleanup(func() { Set("huge"); Set("huge") })
+	for _, text := range []string{"sent " + token + " back", "sent " + token[1000:1040] + " back", "sent " + token[maxCut-40:maxCut-20] + " back"} {
+		if got := Scrub(text); strings.Contains(got, text[8:28]) || !strings.Contains(got, Mask(token)) {
+			t.Errorf("%.60q… scrubbed as %.60q…", text, got)
+		}
+	}
+	registry.RLock()
+	defer registry.RUnlock()
+	if n, most := registry.found.pieceFilter.n-held, maxCut/(fragmentRun(len(token))-pieceLen+1)+1; n > most {
+		t.Errorf("a token of %d bytes has %d pieces in the index; want %d at most", len(token), n, most)
+	}
+	checkFilterCounts(t)
 }

@@ -82,7 +82,9 @@ const minRegistered = 8
 // per owner the current values and the ones they replaced.
 var registry struct {
 	sync.RWMutex
-	permanent map[string]struct{}
+	// permanent says of each permanent value whether its runs are masked
+	// too (Register), or it whole only (RegisterWhole).
+	permanent map[string]bool
 	owned     map[string]generations
 	// holders counts, for each value above, its holders: the permanent
 	// set, and each owner holding it in either generation.
@@ -119,11 +121,27 @@ func hold(v string) {
 	if registry.holders == nil {
 		registry.holders, registry.pending = map[string]int{}, map[string]struct{}{}
 	}
+	whole := wholeOnly(v)
 	registry.holders[v]++
-	if registry.holders[v] == 1 {
-		registry.pending[v] = struct{}{}
-		added.Add(1)
+	if registry.holders[v] == 1 || whole {
+		compileAgain(v)
 	}
+}
+
+// compileAgain makes v pending: compiled and indexed again at the next
+// text scrubbed, as it is masked now (see wholeOnly).
+func compileAgain(v string) {
+	registry.found.remove(v)
+	registry.pending[v] = struct{}{}
+	added.Add(1)
+}
+
+// wholeOnly reports whether v is masked whole only, not its runs: held by
+// RegisterWhole alone. A value masked so that someone else holds too (a
+// store's password that is also a client secret) has its runs masked.
+func wholeOnly(v string) bool {
+	runs, ok := registry.permanent[v]
+	return ok && !runs && registry.holders[v] == 1
 }
 
 // release counts one holder of v fewer, and forgets v once no one holds it.
@@ -139,18 +157,47 @@ func release(v string) {
 
 // Register marks values as secrets for every Handler in this process, for as
 // long as it runs: the set only grows. Use it for values that live as long
-// as the process (a client secret, a store password); use Set for values
-// that are replaced over time (tokens), so the set stays bounded.
+// as the process (a client secret; a store's password: RegisterWhole); use
+// Set for values that are replaced over time (tokens), so the set stays
+// bounded.
 func Register(values ...string) {
+	register(true, values)
+}
+
+// RegisterWhole is Register for values masked whole only, in any encoding,
+// not their runs (see maskFragments): secrets sent to no provider or
+// service that may quote part of what it was sent, such as a shared
+// store's password. A password made of words with a digit
+// (my-company-redis-2024) had its runs masked, pieces of the store's host
+// in every line naming it (my-company-redis-2023.cache.example.com). A
+// value also registered otherwise, or Set, has its runs masked.
+func RegisterWhole(values ...string) {
+	register(false, values)
+}
+
+// register registers values as Register does, their runs masked too or
+// not (RegisterWhole).
+func register(runs bool, values []string) {
 	registry.Lock()
 	defer registry.Unlock()
 	if registry.permanent == nil {
-		registry.permanent = map[string]struct{}{}
+		registry.permanent = map[string]bool{}
 	}
 	for _, v := range values {
-		if _, ok := registry.permanent[v]; !ok && len(v) >= minRegistered {
-			registry.permanent[v] = struct{}{}
+		if len(v) < minRegistered {
+			continue
+		}
+		had, ok := registry.permanent[v]
+		switch {
+		case !ok:
+			registry.permanent[v] = runs
 			hold(v)
+		case runs && !had:
+			whole := wholeOnly(v)
+			registry.permanent[v] = true
+			if whole {
+				compileAgain(v)
+			}
 		}
 	}
 }
@@ -208,7 +255,11 @@ func candidates(s string, after *pattern, compared *int) []*pattern {
 	if pending > 0 {
 		registry.Lock()
 		for v := range registry.pending {
-			registry.found.add(compile(v))
+			p := compile(v)
+			if wholeOnly(v) {
+				p.fragmented = nil
+			}
+			registry.found.add(p)
 		}
 		clear(registry.pending)
 		registry.Unlock()
