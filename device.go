@@ -312,10 +312,11 @@ func (d *DeviceLogin) Wait(ctx context.Context, progress func(DevicePoll)) error
 				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.notThere(s.set.TokenURL, desc)}
 			}
 			s.forgetClientCredentials()
+			refusal := &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.refused(err, desc, "log-in")}
 			if tokenerr.RefusalOf(err) == tokenerr.RefusedUnknown {
-				return &Error{Env: s.set.Env, Kind: ErrClientRejected, Err: tokenerr.ErrOwnRefusal, Msg: s.refused(err, desc, "log-in")}
+				refusal.Err = tokenerr.ErrOwnRefusal
 			}
-			return &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: s.refused(err, desc, "log-in")}
+			return refusal
 		case tokenerr.RateLimited:
 			if !s.waitsOut(retryAfter) {
 				return logInAgain(&Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, RetryAt: s.now().Add(retryAfter), Msg: fmt.Sprintf("the token endpoint is rate limiting the log-in and asks to wait %s; ", httpx.SayWait(retryAfter))}, " then")

@@ -444,12 +444,14 @@ func (s *Source) revoke(work context.Context, deadline time.Time, secret, token,
 		// An error of the provider's own (account_locked), or one of a
 		// token request's (invalid_scope, invalid_target: a revocation
 		// sends neither): only its words explain it, told as a renewal
-		// tells them, with any token sent in them masked. Told as a
-		// rejected client, logout sent a person to check client_id and
-		// the client secret, and left out the words that said what to do.
+		// tells them, with any token sent in them masked (tokenerr.Answer
+		// masks the tokens the source registered as it read or stored
+		// them, the only ones it sends). Told as a rejected client,
+		// logout sent a person to check client_id and the client secret,
+		// and left out the words that said what to do.
 		refused.kind = ErrClientRejected
 		refused.own = true
-		refused.answer = "HTTP " + redact.OneLine(resp.Status, 80) + ", " + tokenerr.Answer(re.ErrorCode, redact.Scrub(strings.ReplaceAll(re.ErrorDescription, token, redact.Mask(token))))
+		refused.answer = "HTTP " + redact.OneLine(resp.Status, 80) + ", " + tokenerr.Answer(re.ErrorCode, re.ErrorDescription)
 	case class == tokenerr.BadClient:
 		refused.kind = ErrClientRejected
 	}

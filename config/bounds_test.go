@@ -3,14 +3,11 @@ package config_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/configedit"
 )
 
 const boundedEnv = "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n"
@@ -62,27 +59,6 @@ func TestFilesNoConfigurationIs(t *testing.T) {
 	}
 }
 
-// TestEditPastTheSizeBoundSaysSo: an edit (init, import) that would make a
-// configuration file just under 1 MiB larger than that is refused saying
-// so, and what to do, with the file left as it was: it was refused in the
-// words for a file that is no configuration ("is it the configuration
-// file? Name that file"), which it is.
-func TestEditPastTheSizeBoundSaysSo(t *testing.T) {
-	text := boundedEnv + "# " + strings.Repeat("x", 1<<20-len(boundedEnv)-3) + "\n"
-	p := write(t, text)
-	_, err := configedit.WriteEnv(p, "b", config.EnvSettings{Provider: "freeagent", ClientID: "y"}, false)
-	want := p + ": this change would make it larger than 1 MiB, the most a configuration file may hold; nothing was written. Take out environments you no longer use (freshtoken remove -e NAME)"
-	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Name that file") {
-		t.Fatalf("WriteEnv = %v; want a configuration error %q", err, want)
-	}
-	if b, _ := os.ReadFile(p); string(b) != text {
-		t.Fatal("the file was changed")
-	}
-	if _, err := configedit.RemoveEnv(p, "a"); err != nil {
-		t.Fatalf("RemoveEnv of a file of 1 MiB: %v", err)
-	}
-}
-
 // A file of many environments (an accountant's, one per client company) is
 // read in work that grows with its size: each environment's first line was
 // looked for by reading the whole file again at each comparison of a sort,
@@ -117,30 +93,5 @@ func TestManyEnvironmentsLoadInLinearWork(t *testing.T) {
 		if perEnv := allocs / n; perEnv > 1000 {
 			t.Errorf("%s: Load of %d environments made %.0f allocations, %.0f per environment; want under 1000 each", tc.name, n, allocs, perEnv)
 		}
-	}
-}
-
-// TestManyEnvironmentsWriteInLinearWork: an import of many environments (an
-// accountant's Postman export, one per client company) writes them into the
-// file in work that grows with its size: each environment's table was
-// added by reading the whole file, as written so far, again, and 2000 took
-// 6 s to write (1000: 284 KB allocated for each, where 21 KB do). Counted
-// in bytes allocated, not time.
-func TestManyEnvironmentsWriteInLinearWork(t *testing.T) {
-	const n = 1000
-	p := write(t, boundedEnv)
-	envs := make([]configedit.NamedEnv, n)
-	for i := range envs {
-		envs[i] = configedit.NamedEnv{Name: fmt.Sprintf("client-%d", i), Settings: config.EnvSettings{Provider: "freeagent", ClientID: fmt.Sprintf("client-id-%d", i), ClientSecretEnv: "S"}}
-	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f, err := configedit.WriteEnvs(p, envs, "")
-	runtime.ReadMemStats(&after)
-	if err != nil || len(f.Envs) != n+1 {
-		t.Fatalf("WriteEnvs = %v; want %d environments", err, n+1)
-	}
-	if perEnv := (after.TotalAlloc - before.TotalAlloc) / n; perEnv > 60_000 {
-		t.Errorf("WriteEnvs of %d environments allocated %d bytes for each; want under 60 KB (the file looked at once, not once for each)", n, perEnv)
 	}
 }

@@ -35,7 +35,7 @@ func writeKey(t *testing.T, mode os.FileMode, blocks ...*pem.Block) string {
 	for _, b := range blocks {
 		text = append(text, pem.EncodeToMemory(b)...)
 	}
-	return writeMode(t, "key.pem", string(text), mode)
+	return testenv.WriteFile(t, "key.pem", string(text), mode)
 }
 
 func pkcs8(t *testing.T, key any) *pem.Block {
@@ -157,7 +157,7 @@ func TestReadClientKey(t *testing.T) {
 				"holds base64 of binary DER, not PEM (a .pfx as Azure Key Vault gives it): decode it with `base64 -d FILE > app.pfx`, then convert it with `openssl pkcs12 -in app.pfx -nodes -out key.pem`"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				key, err := config.ReadClientKey(writeMode(t, "key.pem", tt.text, 0o600))
+				key, err := config.ReadClientKey(testenv.WriteFile(t, "key.pem", tt.text, 0o600))
 				switch ck, ok := key.(*freshtoken.CertifiedKey); {
 				case tt.want != "":
 					if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -303,20 +303,6 @@ func TestClientAuthMistakes(t *testing.T) {
 			t.Errorf("%s\nLoad = %v\nwant %s:%s", tt.body, err, p, tt.want)
 		}
 	}
-}
-
-// writeMode writes text to a file named name with exactly mode, whatever
-// the umask.
-func writeMode(t *testing.T, name, text string, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestClientAuthsAndKeyAlgsAreTheCallers: the values client_auth and

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -53,7 +52,7 @@ func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := writeMode(t, tt.file, tt.text, tt.mode)
+			p := testenv.WriteFile(t, tt.file, tt.text, tt.mode)
 			f, err := config.Load(p)
 			if tt.want == "" {
 				if err != nil || f.Envs["dev"] == nil {
@@ -72,7 +71,7 @@ func TestLoadRefusesFilesOthersCouldChangeOrRead(t *testing.T) {
 }
 
 func TestLoadNamesTheSecretsLine(t *testing.T) {
-	p := writeMode(t, "config.toml", withSecret, 0o644)
+	p := testenv.WriteFile(t, "config.toml", withSecret, 0o644)
 	_, err := config.Load(p)
 	if err == nil || !strings.HasPrefix(err.Error(), p+":4: client_secret: ") {
 		t.Fatalf("error %v; want it at %s:4", err, p)
@@ -82,7 +81,7 @@ func TestLoadNamesTheSecretsLine(t *testing.T) {
 // TestLoadRefusesAnotherUsersFile needs root to give a file away.
 func TestLoadRefusesAnotherUsersFile(t *testing.T) {
 	testenv.NeedRoot(t, "giving a file to another user")
-	p := writeMode(t, "config.toml", withSecretCmd, 0o600)
+	p := testenv.WriteFile(t, "config.toml", withSecretCmd, 0o600)
 	if err := os.Chown(p, 12345, 12345); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +104,7 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 		mode os.FileMode
 		ok   bool
 	}{{0o600, true}, {0o622, false}} {
-		target := writeMode(t, "real.toml", withSecretCmd, tt.mode)
+		target := testenv.WriteFile(t, "real.toml", withSecretCmd, tt.mode)
 		link := filepath.Join(t.TempDir(), "config.toml")
 		if err := os.Symlink(target, link); err != nil {
 			t.Fatal(err)
@@ -114,99 +113,6 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("a link to a %04o file: Load = %v, want ok=%v", tt.mode, err, tt.ok)
 		}
-	}
-}
-
-// Root (sudo keeping the user's HOME) never writes a new config into
-// another user's folder: `sudo -E freshtoken init` left a root-owned
-// ~/.config/freshtoken that the user could no longer read. It is told to run
-// freshtoken as that user, and nothing is written.
-func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
-	home := testenv.NobodysFolder(t, "home")
-	for _, p := range []string{filepath.Join(home, ".config", "freshtoken", "config.toml"), filepath.Join(home, "config.toml")} {
-		_, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
-		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") || !strings.Contains(err.Error(), "configuration file of its own") {
-			t.Errorf("WriteEnv(%s) as root = %v; want a refusal saying to run freshtoken as that user, or to give root a configuration of its own", p, err)
-		}
-	}
-	if entries, _ := os.ReadDir(home); len(entries) != 0 {
-		t.Errorf("root wrote %v in another user's folder", entries)
-	}
-}
-
-func TestWriteEnvWritesPrivateFiles(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "config.toml")
-	if _, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecret: "plain-secret"}, true); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("config written as %v (%v), want mode 0600", fi.Mode(), err)
-	}
-}
-
-// TestWriteEnvKeepsNothingFromAnUntrustedFile: rewriting a file others
-// could write would launder what they put in it.
-func TestWriteEnvKeepsNothingFromAnUntrustedFile(t *testing.T) {
-	p := writeMode(t, "config.toml", withSecretCmd, 0o666)
-	_, err := configedit.WriteEnv(p, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false)
-	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "chmod 600") {
-		t.Fatalf("WriteEnv = %v; want the file refused", err)
-	}
-	if b, _ := os.ReadFile(p); string(b) != withSecretCmd {
-		t.Fatalf("the refused file was changed:\n%s", b)
-	}
-}
-
-// TestWriteEnvThroughASymlink: a symlinked config (a dotfile manager's) is
-// written where the link points and stays a link, also when the file it
-// points to is not made yet, through a relative link and a chain of them.
-func TestWriteEnvThroughASymlink(t *testing.T) {
-	target := writeMode(t, "real.toml", withSecretEnv, 0o600)
-	dir := t.TempDir()
-	links := map[string]string{ // link → where it points
-		"config.toml": target,
-		"new.toml":    "dotfiles/freshtoken.toml", // a folder and a file not made yet
-		"chain.toml":  "hop.toml",
-		"hop.toml":    filepath.Join(dir, "dotfiles/chained.toml"),
-	}
-	for link, to := range links {
-		if err := os.Symlink(to, filepath.Join(dir, link)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for link, want := range map[string][]string{"config.toml": {"other", "dev"}, "new.toml": {"other"}, "chain.toml": {"other"}} {
-		path := filepath.Join(dir, link)
-		if _, err := configedit.WriteEnv(path, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err != nil {
-			t.Fatal(err)
-		}
-		if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-			t.Fatalf("%s is no longer a symlink: %v %v", link, fi, err)
-		}
-		f, err := config.Load(path)
-		if err != nil {
-			t.Fatalf("Load(%s): %v", link, err)
-		}
-		for _, env := range want {
-			if f.Envs[env] == nil {
-				t.Errorf("Load(%s) has no environment %s through the link", link, env)
-			}
-		}
-	}
-	for _, made := range []string{"dotfiles/freshtoken.toml", "dotfiles/chained.toml"} {
-		if _, err := os.Stat(filepath.Join(dir, made)); err != nil {
-			t.Errorf("the file the link points to was not made: %v", err)
-		}
-	}
-	// Links in a loop point nowhere: the edit fails and leaves them links.
-	loop := filepath.Join(dir, "loop.toml")
-	os.Symlink("loop2.toml", loop)
-	os.Symlink("loop.toml", filepath.Join(dir, "loop2.toml"))
-	if _, err := configedit.WriteEnv(loop, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err == nil {
-		t.Error("an edit through links in a loop succeeded")
-	}
-	if fi, err := os.Lstat(loop); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Errorf("the looping link was replaced: %v %v", fi, err)
 	}
 }
 
@@ -225,7 +131,7 @@ func TestLoadRefusesACAFileOthersCouldChange(t *testing.T) {
 			if where == "env" {
 				text = withSecretEnv + line
 			}
-			p := writeMode(t, "config.toml", text, 0o600)
+			p := testenv.WriteFile(t, "config.toml", text, 0o600)
 			if _, err := config.Load(p); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "`chmod go-w "+ca.File+"`") {
 				t.Fatalf("Load = %v; want a configuration error at ca_file saying to chmod go-w it", err)
 			}
@@ -250,7 +156,7 @@ func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := withSecretEnv + "token_file = \"" + filepath.Join(shared, "token") + "\"\n"
-	p := writeMode(t, "config.toml", text, 0o600)
+	p := testenv.WriteFile(t, "config.toml", text, 0o600)
 	if _, err := config.Load(p); err != nil {
 		t.Fatalf("a token file in a folder of the user's own: %v", err)
 	}
@@ -275,7 +181,7 @@ func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 // through a source opened anew, trusted whatever authority was added.
 func TestOpenRefusesACAFileMadeWritableSince(t *testing.T) {
 	ca := corpnet.NewCA(t)
-	p := writeMode(t, "config.toml", withSecretEnv+"ca_file = \""+ca.File+"\"\n", 0o600)
+	p := testenv.WriteFile(t, "config.toml", withSecretEnv+"ca_file = \""+ca.File+"\"\n", 0o600)
 	f, err := config.Load(p)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ package e2e_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,35 @@ func TestMigrateKilledOnceTheConfigurationNamesTheNewStore(t *testing.T) {
 	for _, note := range []string{".left-copies", ".moving-from"} {
 		if _, err := os.Stat(w.config + note); !os.IsNotExist(err) {
 			t.Errorf("%s is still there once the move is finished (%v)", w.config+note, err)
+		}
+	}
+	if got := w.mustRun("token").stdout; got != token {
+		t.Errorf("after the move the token is %q, want %q", got, token)
+	}
+}
+
+// TestMigrateKilledTwiceIntoOneRedisByTwoNames: `store migrate` to a Redis
+// killed (SIGKILL) with its copy made, before the configuration names it
+// (redis://127.0.0.1:P), then a move to the same Redis database by another
+// name (redis://localhost:P/0) killed after the configuration names it, as
+// it deletes the old copies, then that move run again: it finishes the move
+// and forgets the copies noted in that Redis by either name, which are the
+// tokens in use now. Finishing forgot those noted under the configuration's
+// own name only: the first move's note was left for good, naming the live
+// record as a copy a move may replace (or delete, as tokens logged out of).
+func TestMigrateKilledTwiceIntoOneRedisByTwoNames(t *testing.T) {
+	t.Parallel()
+	_, port, _ := net.SplitHostPort(redistest.Start(t).Addr)
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token := w.mustRun("token").stdout
+	killAt(t, w, "moved", "store", "migrate", "--to", "redis://127.0.0.1:"+port)
+	to := "redis://localhost:" + port + "/0"
+	killAt(t, w, "deleted", "store", "migrate", "--to", to)
+	w.mustRun("store", "migrate", "--to", to)
+	for _, note := range []string{".left-copies", ".moving-from"} {
+		if b, err := os.ReadFile(w.config + note); !os.IsNotExist(err) {
+			t.Errorf("%s is still there once the move is finished (%v): %s", w.config+note, err, b)
 		}
 	}
 	if got := w.mustRun("token").stdout; got != token {

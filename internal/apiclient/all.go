@@ -414,55 +414,55 @@ type member struct{ key, value []byte }
 // member, such as {}, holds no items; one with another list, instead or
 // beside it, has a different shape and cannot be merged.
 func (m *merger) add(page []byte) error {
-	list := page
-	if !m.array {
-		if isArray(page) {
-			return fmt.Errorf("is a JSON list, not an object like the first page")
+	if m.array {
+		if !json.Valid(page) {
+			return fmt.Errorf("is not valid JSON")
 		}
-		if err := checkObject(page); err != nil {
-			return err
-		}
-		list = nil
-		var (
-			others []string
-			named  int
-			again  bool // the list's key comes twice
-		)
-		err := eachMember(page, func(key, value []byte) {
-			switch {
-			case isMember(key, m.key):
-				again = again || list != nil
-				list = value
-			case isArray(value):
-				if named++; named <= maxNamed {
-					others = append(others, memberName(key))
-				}
-			}
-		})
+		return m.addList(page)
+	}
+	if isArray(page) {
+		return fmt.Errorf("is a JSON list, not an object like the first page")
+	}
+	if err := checkObject(page); err != nil {
+		return err
+	}
+	var (
+		list   []byte
+		others []string
+		named  int
+		again  bool // the list's key comes twice
+	)
+	err := eachMember(page, func(key, value []byte) {
 		switch {
-		case err != nil:
-			return err
-		case again:
-			return twice(m.key)
-		case list == nil && len(others) > 0:
-			return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
-		case len(others) > 0:
-			// Merging the first page's list alone dropped the other
-			// lists' items without a word.
-			return fmt.Errorf("has the lists %q beside %q, where the first page has one list", others, m.key)
-		case list == nil:
-			m.stale++
-			return nil
+		case isMember(key, m.key):
+			again = again || list != nil
+			list = value
+		case isArray(value):
+			if named++; named <= maxNamed {
+				others = append(others, memberName(key))
+			}
 		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case again:
+		return twice(m.key)
+	case list == nil && len(others) > 0:
+		return fmt.Errorf("has no %q list like the first page, but %q", m.key, others)
+	case len(others) > 0:
+		// Merging the first page's list alone dropped the other
+		// lists' items without a word.
+		return fmt.Errorf("has the lists %q beside %q, where the first page has one list", others, m.key)
+	case list == nil:
+		m.stale++
+		return nil
 	}
 	return m.addList(list)
 }
 
-// addList appends the items of list, a page's list as sent.
+// addList appends the items of list, a page's list as sent, valid JSON.
 func (m *merger) addList(list []byte) error {
-	if !json.Valid(list) {
-		return fmt.Errorf("is not valid JSON")
-	}
 	if string(bytes.TrimSpace(list)) == "null" { // an empty list, as some APIs send it
 		m.stale++
 		return nil

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
+	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
 func newStoreCmd(f *Factory) *cobra.Command {
@@ -866,18 +868,37 @@ type leftCopy struct {
 type target struct {
 	id  string // its configedit.StoreID
 	run string // for a Redis, the run_id of the server that answered as the move began; "" when not known
+	// addrs are, for a Redis whose run_id is known, the addresses of the
+	// host its URL names, looked up once, when a note naming it otherwise
+	// is first compared (see holds).
+	addrs func() []netip.Addr
 }
 
 // newTarget is the store st, whose configedit.StoreID is id, as a move to it
 // begins.
 func newTarget(ctx context.Context, id string, st store.Store) target {
 	t := target{id: id}
-	if r, ok := st.(interface {
-		RunID(ctx context.Context) (string, error)
-	}); ok {
+	if r, ok := st.(*redisstore.Store); ok {
 		t.run, _ = r.RunID(ctx)
 	}
+	if t.run != "" {
+		t.addrs = sync.OnceValue(func() []netip.Addr { return hostAddrs(ctx, id) })
+	}
 	return t
+}
+
+// hostAddrs is the addresses of the host storeURL names, unmapped; none
+// when it names none, or they cannot be looked up.
+func hostAddrs(ctx context.Context, storeURL string) []netip.Addr {
+	u, err := url.Parse(storeURL)
+	if err != nil {
+		return nil
+	}
+	ips, _ := net.DefaultResolver.LookupNetIP(ctx, "ip", u.Hostname())
+	for i, ip := range ips {
+		ips[i] = ip.Unmap()
+	}
+	return ips
 }
 
 // holds reports whether c notes a copy in t: by its name, or by another
@@ -898,11 +919,7 @@ func (t target) holds(ctx context.Context, c leftCopy) bool {
 	if errA != nil || errB != nil || a.Scheme != "redis" || b.Scheme != "redis" || a.Port() != b.Port() || a.Path != b.Path {
 		return false
 	}
-	ipsA, errA := net.DefaultResolver.LookupNetIP(ctx, "ip", a.Hostname())
-	ipsB, errB := net.DefaultResolver.LookupNetIP(ctx, "ip", b.Hostname())
-	return errA == nil && errB == nil && slices.ContainsFunc(ipsA, func(ip netip.Addr) bool {
-		return slices.ContainsFunc(ipsB, func(other netip.Addr) bool { return ip.Unmap() == other.Unmap() })
-	})
+	return slices.ContainsFunc(hostAddrs(ctx, c.Store), func(ip netip.Addr) bool { return slices.Contains(t.addrs(), ip) })
 }
 
 // canEmpty reports whether st can lose every record with no one deleting
@@ -917,7 +934,7 @@ func canEmpty(st store.Store) bool {
 // the server that held an environment's record as st last read it; for
 // other stores, "".
 func heldOn(st store.Store) func(env string) string {
-	if r, ok := st.(interface{ HeldOn(env string) string }); ok {
+	if r, ok := st.(*redisstore.Store); ok {
 		return r.HeldOn
 	}
 	return func(string) string { return "" }
@@ -929,9 +946,7 @@ func heldOn(st store.Store) func(env string) string {
 // that found no record there, same says the record was deleted in that
 // run, not lost to a restart.
 func runSince(ctx context.Context, st store.Store, run string) (same, restarted bool) {
-	r, ok := st.(interface {
-		RunID(ctx context.Context) (string, error)
-	})
+	r, ok := st.(*redisstore.Store)
 	if !ok || run == "" {
 		return false, false
 	}

@@ -4,8 +4,9 @@
 // since CI provides everything and a skipped guard would pass unnoticed. It
 // also gives tests one way to wait for something (with a deadline), to wait
 // for what a running command prints (Output), to send an HTTP request and
-// read its answer, to take connections on loopback (Serve), and to check
-// that a client retries past an answer whose body stalls.
+// read its answer, to take connections on loopback (Serve), to write a
+// file of a given mode (WriteFile), and to check that a client retries past
+// an answer whose body stalls.
 package testenv
 
 import (
@@ -54,6 +55,20 @@ func NobodysFolder(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// WriteFile writes text to a file named name in a new temporary folder,
+// with exactly mode, whatever the umask, and returns its path.
+func WriteFile(t testing.TB, name, text string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // WaitFor polls until cond holds, and fails the test if it does not within

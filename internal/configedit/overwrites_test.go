@@ -1,9 +1,10 @@
-package config_test
+package configedit_test
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestLogFileNamingAFileTheConfigurationNames: a --log-file naming the
@@ -32,8 +34,12 @@ func TestLogFileNamingAFileTheConfigurationNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	der, err := x509.MarshalPKCS8PrivateKey(p256)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: corpnet.SelfSigned(t, p256).Raw})
-	for f, text := range map[string][]byte{key: pem.EncodeToMemory(pkcs8(t, p256)), ca: cert, envCA: cert, tok: []byte("at\n")} {
+	for f, text := range map[string][]byte{key: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), ca: cert, envCA: cert, tok: []byte("at\n")} {
 		if err := os.WriteFile(f, text, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +90,7 @@ token_file = "`+tok+`"
 // as they were.
 func TestEditOfAHardLinkedFileIsRefused(t *testing.T) {
 	text := "# mine\n[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n"
-	p := write(t, text)
+	p := testenv.WriteFile(t, "config.toml", text, 0o600)
 	other := filepath.Join(t.TempDir(), "dotfiles-config.toml")
 	if err := os.Link(p, other); err != nil {
 		t.Skipf("no hard link here: %v", err)

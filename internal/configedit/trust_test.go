@@ -1,0 +1,106 @@
+package configedit_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/testenv"
+)
+
+// Root (sudo keeping the user's HOME) never writes a new config into
+// another user's folder: `sudo -E freshtoken init` left a root-owned
+// ~/.config/freshtoken that the user could no longer read. It is told to run
+// freshtoken as that user, and nothing is written.
+func TestWriteEnvAsRootWritesNothingInAnotherUsersFolder(t *testing.T) {
+	home := testenv.NobodysFolder(t, "home")
+	for _, p := range []string{filepath.Join(home, ".config", "freshtoken", "config.toml"), filepath.Join(home, "config.toml")} {
+		_, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") || !strings.Contains(err.Error(), "configuration file of its own") {
+			t.Errorf("WriteEnv(%s) as root = %v; want a refusal saying to run freshtoken as that user, or to give root a configuration of its own", p, err)
+		}
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("root wrote %v in another user's folder", entries)
+	}
+}
+
+func TestWriteEnvWritesPrivateFiles(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.toml")
+	if _, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecret: "plain-secret"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("config written as %v (%v), want mode 0600", fi.Mode(), err)
+	}
+}
+
+// TestWriteEnvKeepsNothingFromAnUntrustedFile: rewriting a file others
+// could write would launder what they put in it.
+func TestWriteEnvKeepsNothingFromAnUntrustedFile(t *testing.T) {
+	p := testenv.WriteFile(t, "config.toml", "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"pass show freeagent\"\n", 0o666)
+	_, err := configedit.WriteEnv(p, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false)
+	if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("WriteEnv = %v; want the file refused", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = \"pass show freeagent\"\n" {
+		t.Fatalf("the refused file was changed:\n%s", b)
+	}
+}
+
+// TestWriteEnvThroughASymlink: a symlinked config (a dotfile manager's) is
+// written where the link points and stays a link, also when the file it
+// points to is not made yet, through a relative link and a chain of them.
+func TestWriteEnvThroughASymlink(t *testing.T) {
+	target := testenv.WriteFile(t, "real.toml", "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_env = \"FA_SECRET\"\n", 0o600)
+	dir := t.TempDir()
+	links := map[string]string{ // link → where it points
+		"config.toml": target,
+		"new.toml":    "dotfiles/freshtoken.toml", // a folder and a file not made yet
+		"chain.toml":  "hop.toml",
+		"hop.toml":    filepath.Join(dir, "dotfiles/chained.toml"),
+	}
+	for link, to := range links {
+		if err := os.Symlink(to, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, want := range map[string][]string{"config.toml": {"other", "dev"}, "new.toml": {"other"}, "chain.toml": {"other"}} {
+		path := filepath.Join(dir, link)
+		if _, err := configedit.WriteEnv(path, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("%s is no longer a symlink: %v %v", link, fi, err)
+		}
+		f, err := config.Load(path)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", link, err)
+		}
+		for _, env := range want {
+			if f.Envs[env] == nil {
+				t.Errorf("Load(%s) has no environment %s through the link", link, env)
+			}
+		}
+	}
+	for _, made := range []string{"dotfiles/freshtoken.toml", "dotfiles/chained.toml"} {
+		if _, err := os.Stat(filepath.Join(dir, made)); err != nil {
+			t.Errorf("the file the link points to was not made: %v", err)
+		}
+	}
+	// Links in a loop point nowhere: the edit fails and leaves them links.
+	loop := filepath.Join(dir, "loop.toml")
+	os.Symlink("loop2.toml", loop)
+	os.Symlink("loop.toml", filepath.Join(dir, "loop2.toml"))
+	if _, err := configedit.WriteEnv(loop, "other", config.EnvSettings{Provider: "freeagent", ClientID: "id2"}, false); err == nil {
+		t.Error("an edit through links in a loop succeeded")
+	}
+	if fi, err := os.Lstat(loop); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the looping link was replaced: %v %v", fi, err)
+	}
+}
