@@ -76,13 +76,12 @@ func TestTokenFileIsAlwaysFresh(t *testing.T) {
 
 func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	t.Parallel()
-	// Each token is renewed with half its life left: 2 s, which the
-	// keeper's renewal, and this test's read of the file and call with it,
-	// must not overrun on a loaded machine; 1 s, with 2 s tokens, was a
-	// pause such a machine can make.
-	const lifetime, watched = 4 * time.Second, 10 * time.Second
+	// Each token is renewed refresh_before (60 s) ahead of its expiry. The
+	// clock moves on to 30 s before the file's token expires: it is then
+	// due, and expired at the next move unless the keeper has renewed it.
+	const lifetime, moves = time.Hour, 3
 	tokenFile := filepath.Join(t.TempDir(), "dev-token")
-	w := newWorld(t, devprovider.Options{AccessTTL: lifetime, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime, RefreshesPerMinute: 1000, RequestsPerMinute: 100000}, "",
 		fmt.Sprintf("token_file = %q\n%s", tokenFile, grant))
 	if grant == "" {
 		w.login()
@@ -90,7 +89,9 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	w.startDaemon("proxy", "--no-listen")
 	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
 	seen := map[string]bool{}
-	for end := time.Now().Add(watched); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	// read reads the file as a reader would, and checks that the API takes
+	// its token; it reports whether the token is one not seen before.
+	read := func() bool {
 		data, err := os.ReadFile(tokenFile)
 		if err != nil {
 			t.Fatalf("reading the token file: %v", err)
@@ -104,16 +105,26 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 		if resp, _ := testenv.Do(t, nil, req); resp.StatusCode != http.StatusOK {
 			t.Fatalf("the API answered %d to the token in the file", resp.StatusCode)
 		}
+		if seen[tok] {
+			return false
+		}
 		seen[tok] = true
+		return true
+	}
+	read()
+	for range moves {
+		clock.Advance(t, lifetime-30*time.Second)
+		testenv.WaitFor(t, "the keeper to write a new token", read)
 	}
 	if info, err := os.Stat(tokenFile); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("the token file's mode: %v, %v; want 0600", info.Mode(), err)
 	}
-	if len(seen) < 3 {
-		t.Fatalf("the file held %d tokens over %v of %v tokens; the keeper did not keep it fresh", len(seen), watched, lifetime)
+	fetched := 0
+	if grant != "" {
+		fetched = 1 // the first token, which a log-in fetches otherwise
 	}
-	if st := w.provider.Stats(); st.ClientCredentials+st.Refreshes > 8 {
-		t.Fatalf("provider saw %+v over %v of %v tokens; want a token about every %v, no more", st, watched, lifetime, lifetime/2)
+	if st := w.provider.Stats(); st.ClientCredentials+st.Refreshes != moves+fetched {
+		t.Fatalf("provider saw %+v over %d moves of the clock past a token's renewal; want a token each, no more", st, moves)
 	}
 }
 

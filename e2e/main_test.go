@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -48,7 +49,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "freshtoken")
-	build := exec.Command("go", "build", "-o", binary, "github.com/freshtoken/freshtoken/cmd/freshtoken")
+	// With the test clock: a world's binaries go by its testenv.Clock.
+	build := exec.Command("go", "build", "-tags", clock.Tag, "-o", binary, "github.com/freshtoken/freshtoken/cmd/freshtoken")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building freshtoken:", err)
@@ -99,6 +101,18 @@ type world struct {
 func newWorld(t *testing.T, popts devprovider.Options, extra string) *world {
 	t.Helper()
 	return newWorldWithStore(t, popts, "", extra)
+}
+
+// newClockedWorld is newWorldWithStore on a test clock, which the world's
+// provider and binaries go by, so that the test moves time on rather than
+// waiting for a token to expire or a rest to end; it returns the clock.
+func newClockedWorld(t *testing.T, popts devprovider.Options, storeURL, extra string) (*world, *testenv.Clock) {
+	t.Helper()
+	c := testenv.NewClock(t)
+	popts.Clock = c.Now
+	w := newWorldWithStore(t, popts, storeURL, extra)
+	w.env = append(w.env, c.Env())
+	return w, c
 }
 
 // newWorldWithStore is newWorld with its tokens kept at storeURL; "" means

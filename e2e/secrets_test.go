@@ -187,7 +187,8 @@ func TestConfigOthersCouldWriteIsRefused(t *testing.T) {
 // is no terminal here, so it does not say to answer a passphrase.
 func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, "")
+	const lifetime = time.Hour
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime}, "", "")
 	runs := filepath.Join(w.dir, "secret-command-runs")
 	setSecretSource(t, w, `client_secret_cmd = "echo ran >> `+runs+`; echo dev-client-secret"`)
 	w.login()
@@ -206,11 +207,17 @@ func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 		t.Helper()
 		testenv.WaitFor(t, what, func() bool { get(); return cond(w.provider.Stats()) })
 	}
+	// A token is renewed refresh_before (60 s) ahead of its expiry: the
+	// clock moves on to 45 s before it.
+	clock.Advance(t, lifetime-45*time.Second)
 	renewed("a renewal through the proxy", func(s devprovider.Stats) bool { return s.Refreshes >= 1 })
 	tried := w.provider.Stats().TokenRequests
 	w.provider.Fault(devprovider.FaultInvalidClient, 1)
+	clock.Advance(t, lifetime-45*time.Second)
 	renewed("a renewal refused invalid_client", func(s devprovider.Stats) bool { return s.TokenRequests > tried })
 	refreshed := w.provider.Stats().Refreshes
+	// Renewals rest 30 s after one refused; the clock moves past the rest.
+	clock.Advance(t, 31*time.Second)
 	renewed("a renewal after it", func(s devprovider.Stats) bool { return s.Refreshes > refreshed })
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	_, stderr := p.wait()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -380,7 +381,7 @@ func (k *Keeper) forget(env string) {
 }
 
 // wakeCheck is how often a watch's wait looks at the wall clock (see wait).
-var wakeCheck = 5 * time.Second
+var wakeCheck = clock.WallCheck
 
 // sleepSlack is how far the wall clock may move apart from the timers
 // while a watch looks or waits before the difference is taken for a sleep
