@@ -21,11 +21,11 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
-// TestKeepersKeepAnIdleGrantAlive: refresh tokens that live eight seconds,
+// TestKeepersKeepAnIdleGrantAlive: refresh tokens that live an hour,
 // nobody calling the API, and two keepers (`freshtoken proxy --no-listen`)
 // on one store, a folder or Redis: the grant outlives two refresh-token
-// lifetimes, renewed about once per lifetime rather than once per keeper,
-// with no reuse.
+// lifetimes, renewed once per lifetime rather than once per keeper, with
+// no reuse.
 func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -37,26 +37,28 @@ func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			// A keeper renews a tenth of the lifetime before the end: 800 ms,
-			// which a loaded machine does not overrun as it could the 200 ms
-			// of a 2 s lifetime.
-			const life = 8 * time.Second
-			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: life, RefreshesPerMinute: 1000}, tc.store(t), "")
+			// A keeper renews a tenth of the lifetime (6 minutes) before the
+			// end: the clock moves on to 5 minutes before it, three times,
+			// which ends the grant unless each move has its renewal.
+			const life, moves = time.Hour, 3
+			w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: 24 * time.Hour, RefreshTTL: life, RefreshesPerMinute: 1000}, tc.store(t), "")
 			w.login()
 			var keepers []func() int
 			for range 2 {
 				keepers = append(keepers, w.startDaemon("proxy", "--no-listen"))
 			}
-			const watched = 2 * life // two lifetimes: without the keepers the grant ends after one
-			time.Sleep(watched)
+			for i := range moves {
+				clock.Advance(t, life-5*time.Minute)
+				testenv.WaitFor(t, "a keeper to renew", func() bool { return w.provider.Stats().Refreshes > i })
+			}
 			for _, stop := range keepers {
 				if code := stop(); code != 143 {
 					t.Errorf("a keeper exited %d after SIGTERM; want 143", code)
 				}
 			}
 			st := w.provider.Stats()
-			if st.Refreshes < 2 || st.Refreshes > 3 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
-				t.Fatalf("provider stats %+v over %s; want about one renewal per %s lifetime, not one per keeper, and no reuse", st, watched, life)
+			if st.Refreshes != moves || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+				t.Fatalf("provider stats %+v over %d moves of the clock past a renewal; want one renewal each, not one per keeper, and no reuse", st, moves)
 			}
 			w.mustRun("token", "--force") // the grant is alive
 		})

@@ -252,20 +252,27 @@ func TestKeeperSaysItRunsTheSecretCommand(t *testing.T) {
 const secretCommandNotice = "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
 
 // keepingWithSecretCommand is a world whose environment dev, logged in
-// with 2 s access tokens, gets its client secret from client_secret_cmd
-// and has a token_file, and its keeper alone (`proxy --no-listen`)
-// running; renewals(n) waits for the keeper's next n renewals.
+// with hour-long access tokens on a test clock, gets its client secret
+// from client_secret_cmd and has a token_file, and its keeper alone
+// (`proxy --no-listen`) running; renewals(n) moves the clock on to each
+// of the keeper's next n renewals, and waits for it.
 func keepingWithSecretCommand(t *testing.T) (w *world, keeper *watched, renewals func(n int)) {
 	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "dev-token")
-	w = newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, fmt.Sprintf("token_file = %q", tokenFile))
+	const lifetime = time.Hour
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime}, "", fmt.Sprintf("token_file = %q", tokenFile))
 	setSecretSource(t, w, `client_secret_cmd = "echo dev-client-secret"`)
 	w.login()
 	refreshed := w.provider.Stats().Refreshes
 	renewals = func(n int) {
 		t.Helper()
-		testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes >= refreshed+n })
-		refreshed = w.provider.Stats().Refreshes
+		for range n {
+			// The token file's token is renewed refresh_before (60 s)
+			// ahead of its expiry.
+			clock.Advance(t, lifetime-30*time.Second)
+			testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes > refreshed })
+			refreshed = w.provider.Stats().Refreshes
+		}
 	}
 	return w, w.watch("proxy", "--no-listen"), renewals
 }
