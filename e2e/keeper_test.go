@@ -78,9 +78,8 @@ func TestTokenFileIsAlwaysFresh(t *testing.T) {
 
 func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	t.Parallel()
-	// Each token is renewed refresh_before (60 s) ahead of its expiry. The
-	// clock moves on to 30 s before the file's token expires: it is then
-	// due, and expired at the next move unless the keeper has renewed it.
+	// The clock moves on until the file's token falls due: it has expired
+	// at the next move unless the keeper has renewed it.
 	const lifetime, moves = time.Hour, 3
 	tokenFile := filepath.Join(t.TempDir(), "dev-token")
 	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime, RefreshesPerMinute: 1000, RequestsPerMinute: 100000}, "",
@@ -115,7 +114,7 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	}
 	read()
 	for range moves {
-		clock.Advance(t, lifetime-30*time.Second)
+		clock.Advance(t, due(lifetime))
 		testenv.WaitFor(t, "the keeper to write a new token", read)
 	}
 	if info, err := os.Stat(tokenFile); err != nil || info.Mode().Perm() != 0o600 {

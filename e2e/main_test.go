@@ -115,6 +115,11 @@ func newClockedWorld(t *testing.T, popts devprovider.Options, storeURL, extra st
 	return w, c
 }
 
+// due is how far a test clock moves for a token of lifetime, issued as it
+// moves, to fall due: to 30 s before its expiry, within refresh_before
+// (60 s) of it, the token still valid.
+func due(lifetime time.Duration) time.Duration { return lifetime - 30*time.Second }
+
 // newWorldWithStore is newWorld with its tokens kept at storeURL; "" means
 // the world's own folder.
 func newWorldWithStore(t *testing.T, popts devprovider.Options, storeURL, extra string) *world {

@@ -267,9 +267,7 @@ func keepingWithSecretCommand(t *testing.T) (w *world, keeper *watched, renewals
 	renewals = func(n int) {
 		t.Helper()
 		for range n {
-			// The token file's token is renewed refresh_before (60 s)
-			// ahead of its expiry.
-			clock.Advance(t, lifetime-30*time.Second)
+			clock.Advance(t, due(lifetime))
 			testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes > refreshed })
 			refreshed = w.provider.Stats().Refreshes
 		}
