@@ -47,9 +47,17 @@ func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 			for range 2 {
 				keepers = append(keepers, w.startDaemon("proxy", "--no-listen"))
 			}
+			// The renewal stored before the clock moves on, as status tells
+			// it: a move before the keeper counts the new token's lifetime
+			// would count it from the moved clock.
+			stored := func() int {
+				var st []struct{ Renewals int }
+				json.Unmarshal([]byte(w.mustRun("status", "--json").stdout), &st)
+				return st[0].Renewals
+			}
 			for i := range moves {
 				clock.Advance(t, life-5*time.Minute)
-				testenv.WaitFor(t, "a keeper to renew", func() bool { return w.provider.Stats().Refreshes > i })
+				testenv.WaitFor(t, "a keeper to renew", func() bool { return stored() > i })
 			}
 			for _, stop := range keepers {
 				if code := stop(); code != 143 {
@@ -478,11 +486,11 @@ func TestTokenFileNamingTheLogFileIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	tokenFile, logFile := filepath.Join(dir, "dev-token"), filepath.Join(dir, "proxy.log")
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
-		fmt.Sprintf("token_file = %q\ngrant = \"client_credentials\"", tokenFile))
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour}, "", fmt.Sprintf("token_file = %q\ngrant = \"client_credentials\"", tokenFile))
 	w.startDaemon("proxy", "--no-listen", "--log-file", logFile)
 	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
 	w.writeConfig(strings.Replace(w.readConfig(), tokenFile, logFile, 1))
+	clock.Advance(t, due(time.Hour)) // the keeper looks, to write a new token
 	testenv.WaitFor(t, "the keeper to say it does not write the log file", func() bool {
 		data, _ := os.ReadFile(logFile)
 		return strings.Contains(string(data), "is this process's --log-file")

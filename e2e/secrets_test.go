@@ -263,13 +263,26 @@ func keepingWithSecretCommand(t *testing.T) (w *world, keeper *watched, renewals
 	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime}, "", fmt.Sprintf("token_file = %q", tokenFile))
 	setSecretSource(t, w, `client_secret_cmd = "echo dev-client-secret"`)
 	w.login()
-	refreshed := w.provider.Stats().Refreshes
+	var held []byte
 	renewals = func(n int) {
 		t.Helper()
+		testenv.WaitFor(t, "the keeper to write the token file", func() bool {
+			b, err := os.ReadFile(tokenFile)
+			held = b
+			return err == nil
+		})
 		for range n {
 			clock.Advance(t, due(lifetime))
-			testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes > refreshed })
-			refreshed = w.provider.Stats().Refreshes
+			// Its new token in the file: stored, its lifetime counted
+			// before the clock moves on again.
+			testenv.WaitFor(t, "the keeper to renew", func() bool {
+				b, _ := os.ReadFile(tokenFile)
+				if string(b) == string(held) {
+					return false
+				}
+				held = b
+				return true
+			})
 		}
 	}
 	return w, w.watch("proxy", "--no-listen"), renewals
