@@ -355,7 +355,7 @@ func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
 		looking := k.readClocks(env)
 		next := k.keepUntil(ctx, env, look)
 		k.slept(looking)
-		if !k.wait(ctx, env, next) {
+		if !k.wait(ctx, env, next, look) {
 			break
 		}
 	}
@@ -389,10 +389,11 @@ var wakeCheck = clock.WallCheck
 const sleepSlack = 2 * time.Second
 
 // wait returns true once the wall clock reads until, or as long as it then
-// was from until has passed on the timers' clock, whichever comes first,
-// and false if ctx ends first. until is the time the look before it
-// planned on the wall clock, so that the clock set forward between that
-// look and the wait is seen as well as during the wait. Timers run on
+// was from until (most at most) has passed on the timers' clock, whichever
+// comes first, and false if ctx ends first. until is the time the look
+// before it planned on the wall clock, so that the clock set forward
+// between that look and the wait is seen as well as during the wait; most,
+// a look, keeps the clock set back meanwhile from lengthening it. Timers run on
 // a clock that stands still while the machine sleeps (Linux's
 // CLOCK_MONOTONIC, macOS's uptime clock): after a night with the
 // lid closed a watch still had up to a look to wait, its token file
@@ -403,10 +404,10 @@ const sleepSlack = 2 * time.Second
 // gone on (see slept): renewals failing for a minute before the lid
 // closed, and once more as it opens before the network is back, have not
 // failed for the night.
-func (k *Keeper) wait(ctx context.Context, env string, until time.Time) bool {
+func (k *Keeper) wait(ctx context.Context, env string, until time.Time, most time.Duration) bool {
 	waiting := k.readClocks(env)
 	defer k.slept(waiting)
-	timer := time.NewTimer(until.Sub(waiting.wall))
+	timer := time.NewTimer(min(until.Sub(waiting.wall), most))
 	defer timer.Stop()
 	check := time.NewTicker(wakeCheck)
 	defer check.Stop()

@@ -80,7 +80,7 @@ func TestAWakeAsALookEndsIsSeenAtOnce(t *testing.T) {
 	clock.Advance(10 * time.Hour) // the lid closed as the look ended
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	if !k.wait(ctx, "dev", next) {
+	if !k.wait(ctx, "dev", next, time.Hour) {
 		t.Fatal("the wait after the look went on past the wake; want it ended at once")
 	}
 }
@@ -144,7 +144,7 @@ func waitWhile(t *testing.T, k *Keeper, clock *fakeclock.Clock, by time.Duration
 	defer func() { k.Now = clock.Now }()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go func() { ended <- k.wait(ctx, "dev", clock.Now().Add(time.Hour)) }()
+	go func() { ended <- k.wait(ctx, "dev", clock.Now().Add(time.Hour), time.Hour) }()
 	testenv.Receive(t, "the wait to begin", waiting)
 	clock.Advance(by)
 	if by < time.Hour {
