@@ -47,17 +47,9 @@ func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 			for range 2 {
 				keepers = append(keepers, w.startDaemon("proxy", "--no-listen"))
 			}
-			// The renewal stored before the clock moves on, as status tells
-			// it: a move before the keeper counts the new token's lifetime
-			// would count it from the moved clock.
-			stored := func() int {
-				var st []struct{ Renewals int }
-				json.Unmarshal([]byte(w.mustRun("status", "--json").stdout), &st)
-				return st[0].Renewals
-			}
 			for i := range moves {
 				clock.Advance(t, life-5*time.Minute)
-				testenv.WaitFor(t, "a keeper to renew", func() bool { return stored() > i })
+				testenv.WaitFor(t, "a keeper to renew", func() bool { return w.renewals() > i })
 			}
 			for _, stop := range keepers {
 				if code := stop(); code != 143 {
@@ -226,12 +218,15 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 func TestNotifyAddedUnderARunningKeeper(t *testing.T) {
 	t.Parallel()
 	told := filepath.Join(t.TempDir(), "told")
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 2 * time.Second}, "", "")
+	// The keeper renews the refresh token 6 minutes before it expires.
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: 24 * time.Hour, RefreshTTL: time.Hour}, "", "")
 	w.login()
 	w.startDaemon("proxy", "--no-listen")
-	testenv.WaitFor(t, "the keeper's first renewal", func() bool { return w.provider.Stats().Refreshes > 0 })
+	clock.Advance(t, 55*time.Minute)
+	testenv.WaitFor(t, "the keeper's first renewal", func() bool { return w.renewals() > 0 })
 	w.writeConfig(fmt.Sprintf("[notify]\ncommand = %q\n\n", `printf '%s\n' "$FRESHTOKEN_EVENT" >>`+told) + w.readConfig())
 	w.provider.RevokeGrants()
+	clock.Advance(t, 55*time.Minute)
 	testenv.WaitFor(t, "the person to be told", func() bool {
 		data, _ := os.ReadFile(told)
 		return string(data) == "grant_ended\n"

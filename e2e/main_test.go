@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -119,6 +120,19 @@ func newClockedWorld(t *testing.T, popts devprovider.Options, storeURL, extra st
 // moves, to fall due: to 30 s before its expiry, within refresh_before
 // (60 s) of it, the token still valid.
 func due(lifetime time.Duration) time.Duration { return lifetime - 30*time.Second }
+
+// renewals is how many renewals the world's stored record counts, as
+// `status --json` tells: a renewal the provider answered is counted once
+// stored, its new token's lifetime counted on the binary's clock, which a
+// test's clock may then move on.
+func (w *world) renewals() int {
+	w.t.Helper()
+	var st []struct{ Renewals int }
+	if err := json.Unmarshal([]byte(w.mustRun("status", "--json").stdout), &st); err != nil || len(st) != 1 {
+		w.t.Fatalf("status --json: %v, %d environments", err, len(st))
+	}
+	return st[0].Renewals
+}
 
 // newWorldWithStore is newWorld with its tokens kept at storeURL; "" means
 // the world's own folder.
