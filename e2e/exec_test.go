@@ -40,9 +40,9 @@ func TestExecLeavesNoDescriptorToTheCommand(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Second}, tc.store(t), "")
+			w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour}, tc.store(t), "")
 			w.login()
-			time.Sleep(time.Second) // the token lives a second: exec renews it first
+			clock.Advance(t, due(time.Hour)) // exec renews the token first
 			log := filepath.Join(w.dir, "freshtoken.log")
 			// The shell's descriptors, listed by ls from outside it.
 			r := w.mustRun("--debug", "--log-file", log, "exec", "--", "sh", "-c", `ls -l /proc/$$/fd`)

@@ -21,11 +21,11 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
-// TestKeepersKeepAnIdleGrantAlive: refresh tokens that live eight seconds,
+// TestKeepersKeepAnIdleGrantAlive: refresh tokens that live an hour,
 // nobody calling the API, and two keepers (`freshtoken proxy --no-listen`)
 // on one store, a folder or Redis: the grant outlives two refresh-token
-// lifetimes, renewed about once per lifetime rather than once per keeper,
-// with no reuse.
+// lifetimes, renewed once per lifetime rather than once per keeper, with
+// no reuse.
 func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -37,26 +37,28 @@ func TestKeepersKeepAnIdleGrantAlive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			// A keeper renews a tenth of the lifetime before the end: 800 ms,
-			// which a loaded machine does not overrun as it could the 200 ms
-			// of a 2 s lifetime.
-			const life = 8 * time.Second
-			w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: life, RefreshesPerMinute: 1000}, tc.store(t), "")
+			// A keeper renews a tenth of the lifetime (6 minutes) before the
+			// end: the clock moves on to 5 minutes before it, three times,
+			// which ends the grant unless each move has its renewal.
+			const life, moves = time.Hour, 3
+			w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: 24 * time.Hour, RefreshTTL: life, RefreshesPerMinute: 1000}, tc.store(t), "")
 			w.login()
 			var keepers []func() int
 			for range 2 {
 				keepers = append(keepers, w.startDaemon("proxy", "--no-listen"))
 			}
-			const watched = 2 * life // two lifetimes: without the keepers the grant ends after one
-			time.Sleep(watched)
+			for i := range moves {
+				clock.Advance(t, life-5*time.Minute)
+				testenv.WaitFor(t, "a keeper to renew", func() bool { return w.renewals() > i })
+			}
 			for _, stop := range keepers {
 				if code := stop(); code != 143 {
 					t.Errorf("a keeper exited %d after SIGTERM; want 143", code)
 				}
 			}
 			st := w.provider.Stats()
-			if st.Refreshes < 2 || st.Refreshes > 3 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
-				t.Fatalf("provider stats %+v over %s; want about one renewal per %s lifetime, not one per keeper, and no reuse", st, watched, life)
+			if st.Refreshes != moves || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+				t.Fatalf("provider stats %+v over %d moves of the clock past a renewal; want one renewal each, not one per keeper, and no reuse", st, moves)
 			}
 			w.mustRun("token", "--force") // the grant is alive
 		})
@@ -76,13 +78,11 @@ func TestTokenFileIsAlwaysFresh(t *testing.T) {
 
 func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	t.Parallel()
-	// Each token is renewed with half its life left: 2 s, which the
-	// keeper's renewal, and this test's read of the file and call with it,
-	// must not overrun on a loaded machine; 1 s, with 2 s tokens, was a
-	// pause such a machine can make.
-	const lifetime, watched = 4 * time.Second, 10 * time.Second
+	// The clock moves on until the file's token falls due: it has expired
+	// at the next move unless the keeper has renewed it.
+	const lifetime, moves = time.Hour, 3
 	tokenFile := filepath.Join(t.TempDir(), "dev-token")
-	w := newWorld(t, devprovider.Options{AccessTTL: lifetime, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime, RefreshesPerMinute: 1000, RequestsPerMinute: 100000}, "",
 		fmt.Sprintf("token_file = %q\n%s", tokenFile, grant))
 	if grant == "" {
 		w.login()
@@ -90,7 +90,9 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 	w.startDaemon("proxy", "--no-listen")
 	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
 	seen := map[string]bool{}
-	for end := time.Now().Add(watched); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+	// read reads the file as a reader would, and checks that the API takes
+	// its token; it reports whether the token is one not seen before.
+	read := func() bool {
 		data, err := os.ReadFile(tokenFile)
 		if err != nil {
 			t.Fatalf("reading the token file: %v", err)
@@ -104,16 +106,26 @@ func tokenFileIsAlwaysFresh(t *testing.T, grant string) {
 		if resp, _ := testenv.Do(t, nil, req); resp.StatusCode != http.StatusOK {
 			t.Fatalf("the API answered %d to the token in the file", resp.StatusCode)
 		}
+		if seen[tok] {
+			return false
+		}
 		seen[tok] = true
+		return true
+	}
+	read()
+	for range moves {
+		clock.Advance(t, due(lifetime))
+		testenv.WaitFor(t, "the keeper to write a new token", read)
 	}
 	if info, err := os.Stat(tokenFile); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("the token file's mode: %v, %v; want 0600", info.Mode(), err)
 	}
-	if len(seen) < 3 {
-		t.Fatalf("the file held %d tokens over %v of %v tokens; the keeper did not keep it fresh", len(seen), watched, lifetime)
+	fetched := 0
+	if grant != "" {
+		fetched = 1 // the first token, which a log-in fetches otherwise
 	}
-	if st := w.provider.Stats(); st.ClientCredentials+st.Refreshes > 8 {
-		t.Fatalf("provider saw %+v over %v of %v tokens; want a token about every %v, no more", st, watched, lifetime, lifetime/2)
+	if st := w.provider.Stats(); st.ClientCredentials+st.Refreshes != moves+fetched {
+		t.Fatalf("provider saw %+v over %d moves of the clock past a token's renewal; want a token each, no more", st, moves)
 	}
 }
 
@@ -206,12 +218,15 @@ func TestAPersonIsToldWhenTheGrantEnds(t *testing.T) {
 func TestNotifyAddedUnderARunningKeeper(t *testing.T) {
 	t.Parallel()
 	told := filepath.Join(t.TempDir(), "told")
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 2 * time.Second}, "", "")
+	// The keeper renews the refresh token 6 minutes before it expires.
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: 24 * time.Hour, RefreshTTL: time.Hour}, "", "")
 	w.login()
 	w.startDaemon("proxy", "--no-listen")
-	testenv.WaitFor(t, "the keeper's first renewal", func() bool { return w.provider.Stats().Refreshes > 0 })
+	clock.Advance(t, 55*time.Minute)
+	testenv.WaitFor(t, "the keeper's first renewal", func() bool { return w.renewals() > 0 })
 	w.writeConfig(fmt.Sprintf("[notify]\ncommand = %q\n\n", `printf '%s\n' "$FRESHTOKEN_EVENT" >>`+told) + w.readConfig())
 	w.provider.RevokeGrants()
+	clock.Advance(t, 55*time.Minute)
 	testenv.WaitFor(t, "the person to be told", func() bool {
 		data, _ := os.ReadFile(told)
 		return string(data) == "grant_ended\n"
@@ -461,11 +476,11 @@ func TestTokenFileNamingTheLogFileIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	tokenFile, logFile := filepath.Join(dir, "dev-token"), filepath.Join(dir, "proxy.log")
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, RefreshesPerMinute: 1000, RequestsPerMinute: 100000},
-		fmt.Sprintf("token_file = %q\ngrant = \"client_credentials\"", tokenFile))
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour}, "", fmt.Sprintf("token_file = %q\ngrant = \"client_credentials\"", tokenFile))
 	w.startDaemon("proxy", "--no-listen", "--log-file", logFile)
 	testenv.WaitFor(t, "the keeper to write the token file", func() bool { _, err := os.Stat(tokenFile); return err == nil })
 	w.writeConfig(strings.Replace(w.readConfig(), tokenFile, logFile, 1))
+	clock.Advance(t, due(time.Hour)) // the keeper looks, to write a new token
 	testenv.WaitFor(t, "the keeper to say it does not write the log file", func() bool {
 		data, _ := os.ReadFile(logFile)
 		return strings.Contains(string(data), "is this process's --log-file")

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -48,7 +50,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "freshtoken")
-	build := exec.Command("go", "build", "-o", binary, "github.com/freshtoken/freshtoken/cmd/freshtoken")
+	// With the test clock: a world's binaries go by its testenv.Clock.
+	build := exec.Command("go", "build", "-tags", clock.Tag, "-o", binary, "github.com/freshtoken/freshtoken/cmd/freshtoken")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building freshtoken:", err)
@@ -99,6 +102,36 @@ type world struct {
 func newWorld(t *testing.T, popts devprovider.Options, extra string) *world {
 	t.Helper()
 	return newWorldWithStore(t, popts, "", extra)
+}
+
+// newClockedWorld is newWorldWithStore on a test clock, which the world's
+// provider and binaries go by, so that the test moves time on rather than
+// waiting for a token to expire or a rest to end; it returns the clock.
+func newClockedWorld(t *testing.T, popts devprovider.Options, storeURL, extra string) (*world, *testenv.Clock) {
+	t.Helper()
+	c := testenv.NewClock(t)
+	popts.Clock = c.Now
+	w := newWorldWithStore(t, popts, storeURL, extra)
+	w.env = append(w.env, c.Env())
+	return w, c
+}
+
+// due is how far a test clock moves for a token of lifetime, issued as it
+// moves, to fall due: to 30 s before its expiry, within refresh_before
+// (60 s) of it, the token still valid.
+func due(lifetime time.Duration) time.Duration { return lifetime - 30*time.Second }
+
+// renewals is how many renewals the world's stored record counts, as
+// `status --json` tells: a renewal the provider answered is counted once
+// stored, its new token's lifetime counted on the binary's clock, which a
+// test's clock may then move on.
+func (w *world) renewals() int {
+	w.t.Helper()
+	var st []struct{ Renewals int }
+	if err := json.Unmarshal([]byte(w.mustRun("status", "--json").stdout), &st); err != nil || len(st) != 1 {
+		w.t.Fatalf("status --json: %v, %d environments", err, len(st))
+	}
+	return st[0].Renewals
 }
 
 // newWorldWithStore is newWorld with its tokens kept at storeURL; "" means

@@ -38,10 +38,10 @@ func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
 	// ended the grant.
 	t.Run("keyring store two state folders", func(t *testing.T) {
 		privateKeychain(t)
-		w := newWorldWithStore(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, "keyring://", "")
+		w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 50 * time.Millisecond}, "keyring://", "")
 		w.login()
 		first := strings.TrimSpace(w.mustRun("token").stdout)
-		time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: renewal due
+		clock.Advance(t, due(time.Hour)) // renewal due
 		other := "XDG_STATE_HOME=" + t.TempDir()
 		apart := func(i int) []string {
 			if i%2 == 1 {
@@ -50,13 +50,13 @@ func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
 			return nil
 		}
 		// Every process succeeds (a spent refresh token ended the grant:
-		// exit 3) and the provider saw no reuse; a slow machine may let a
-		// late process renew the renewed token again, each with its own.
-		if toks := w.tokensInEveryProcess(24, apart); !slices.ContainsFunc(toks, func(tok string) bool { return tok != first }) {
+		// exit 3) with the one renewed token, which lasts an hour: a late
+		// process finds it valid, not due again.
+		if tok := w.tokenInEveryProcessWith(24, apart); tok == first {
 			t.Fatal("the token was not renewed")
 		}
-		if st := w.provider.Stats(); st.Refreshes < 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
-			t.Fatalf("provider saw %+v; want a refresh and no reuse", st)
+		if st := w.provider.Stats(); st.Refreshes != 1 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+			t.Fatalf("provider saw %+v; want exactly one refresh and no reuse", st)
 		}
 	})
 }
@@ -64,16 +64,13 @@ func TestManyProcessesAtExpiryRefreshOnce(t *testing.T) {
 // manyProcessesAtExpiry runs the test with the tokens at storeURL, which
 // status shows as where.
 func manyProcessesAtExpiry(t *testing.T, storeURL, where string) {
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, storeURL, "")
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 50 * time.Millisecond}, storeURL, "")
 	w.login()
-	// A loaded machine may take over a second to log in and run this, which
-	// then renews the token itself; the refreshes are counted from here.
 	first := strings.TrimSpace(w.mustRun("token").stdout)
 	before := w.provider.Stats().Refreshes
-	time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime of the token printed: renewal due
 	// The renewed token lasts an hour, so a process that a loaded machine
 	// starts late finds it valid, not due again.
-	w.provider.SetAccessTTL(time.Hour)
+	clock.Advance(t, due(time.Hour)) // renewal due
 	if tok := w.tokenInEveryProcess(24); tok == first {
 		t.Fatal("the token was not renewed")
 	}
@@ -91,10 +88,9 @@ func manyProcessesAtExpiry(t *testing.T, storeURL, where string) {
 // asking for a token.
 func TestManyProcessesAtExpiryFetchOnce(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second, TokenDelay: 50 * time.Millisecond}, `grant = "client_credentials"`)
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour, TokenDelay: 50 * time.Millisecond}, "", `grant = "client_credentials"`)
 	first := strings.TrimSpace(w.mustRun("token").stdout)
-	time.Sleep(1100 * time.Millisecond) // past half of the 2 s lifetime: a new token due
-	w.provider.SetAccessTTL(time.Hour)  // the new one is not due again for a late process
+	clock.Advance(t, due(time.Hour)) // a new token due; the new one lasts an hour, not due again for a late process
 	before := w.provider.Stats().TokenRequests
 	if tok := w.tokenInEveryProcess(24); tok == first {
 		t.Fatal("no new token was fetched")
@@ -108,21 +104,13 @@ func TestManyProcessesAtExpiryFetchOnce(t *testing.T) {
 // returns the token they all printed; it fails the test unless every one
 // succeeded with the same token.
 func (w *world) tokenInEveryProcess(n int) string {
-	t := w.t
-	t.Helper()
-	toks := w.tokensInEveryProcess(n, func(int) []string { return nil })
-	for i, tok := range toks {
-		if tok != toks[0] {
-			t.Fatalf("process %d printed %q, process 0 %q", i, tok, toks[0])
-		}
-	}
-	return toks[0]
+	w.t.Helper()
+	return w.tokenInEveryProcessWith(n, func(int) []string { return nil })
 }
 
-// tokensInEveryProcess starts n `freshtoken token` processes at once, with
-// env(i) added to the environment of process i, and returns the token each
-// printed; it fails the test unless every one succeeded.
-func (w *world) tokensInEveryProcess(n int, env func(i int) []string) []string {
+// tokenInEveryProcessWith is tokenInEveryProcess with env(i) added to the
+// environment of process i.
+func (w *world) tokenInEveryProcessWith(n int, env func(i int) []string) string {
 	t := w.t
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -147,11 +135,12 @@ func (w *world) tokensInEveryProcess(n int, env func(i int) []string) []string {
 			t.Fatalf("process %d: %v: %s", i, err, errs[i])
 		}
 	}
-	toks := make([]string, n)
 	for i := range n {
-		toks[i] = strings.TrimSpace(cmds[i].String())
+		if tok, first := strings.TrimSpace(cmds[i].String()), strings.TrimSpace(cmds[0].String()); tok != first {
+			t.Fatalf("process %d printed %q, process 0 %q", i, tok, first)
+		}
 	}
-	return toks
+	return strings.TrimSpace(cmds[0].String())
 }
 
 // TestKilledRenewalsNeverLoseTheGrant kills renewing processes with SIGKILL

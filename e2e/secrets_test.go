@@ -187,7 +187,8 @@ func TestConfigOthersCouldWriteIsRefused(t *testing.T) {
 // is no terminal here, so it does not say to answer a passphrase.
 func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, "")
+	const lifetime = time.Hour
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime}, "", "")
 	runs := filepath.Join(w.dir, "secret-command-runs")
 	setSecretSource(t, w, `client_secret_cmd = "echo ran >> `+runs+`; echo dev-client-secret"`)
 	w.login()
@@ -206,11 +207,17 @@ func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 		t.Helper()
 		testenv.WaitFor(t, what, func() bool { get(); return cond(w.provider.Stats()) })
 	}
+	// A token is renewed refresh_before (60 s) ahead of its expiry: the
+	// clock moves on to 45 s before it.
+	clock.Advance(t, lifetime-45*time.Second)
 	renewed("a renewal through the proxy", func(s devprovider.Stats) bool { return s.Refreshes >= 1 })
 	tried := w.provider.Stats().TokenRequests
 	w.provider.Fault(devprovider.FaultInvalidClient, 1)
+	clock.Advance(t, lifetime-45*time.Second)
 	renewed("a renewal refused invalid_client", func(s devprovider.Stats) bool { return s.TokenRequests > tried })
 	refreshed := w.provider.Stats().Refreshes
+	// Renewals rest 30 s after one refused; the clock moves past the rest.
+	clock.Advance(t, 31*time.Second)
 	renewed("a renewal after it", func(s devprovider.Stats) bool { return s.Refreshes > refreshed })
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	_, stderr := p.wait()
@@ -218,7 +225,9 @@ func TestProxySaysItRunsTheSecretCommand(t *testing.T) {
 	if err != nil || strings.Count(string(ran), "ran") < 2 {
 		t.Fatalf("the secret command ran %d times (%v); want it run again after the refusal", strings.Count(string(ran), "ran"), err)
 	}
-	if strings.Count(stderr, "client_secret_cmd") != 1 || !strings.Contains(stderr, secretCommandNotice) ||
+	// The keeper, looking as the clock moves on, may tell of the client
+	// the provider rejected, naming client_secret_cmd too.
+	if strings.Count(stderr, "getting the client secret") != 1 || !strings.Contains(stderr, secretCommandNotice) ||
 		strings.Contains(stderr, "echo") || strings.Contains(stderr, "dev-client-secret") || strings.Contains(stderr, "passphrase") {
 		t.Errorf("the proxy's stderr:\n%s\nwant %q once, never the command nor the secret", stderr, secretCommandNotice)
 	}
@@ -245,20 +254,38 @@ func TestKeeperSaysItRunsTheSecretCommand(t *testing.T) {
 const secretCommandNotice = "freshtoken: getting the client secret of dev from its client_secret_cmd\n"
 
 // keepingWithSecretCommand is a world whose environment dev, logged in
-// with 2 s access tokens, gets its client secret from client_secret_cmd
-// and has a token_file, and its keeper alone (`proxy --no-listen`)
-// running; renewals(n) waits for the keeper's next n renewals.
+// with hour-long access tokens on a test clock, gets its client secret
+// from client_secret_cmd and has a token_file, and its keeper alone
+// (`proxy --no-listen`) running; renewals(n) moves the clock on to each
+// of the keeper's next n renewals, and waits for it.
 func keepingWithSecretCommand(t *testing.T) (w *world, keeper *watched, renewals func(n int)) {
 	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "dev-token")
-	w = newWorld(t, devprovider.Options{AccessTTL: 2 * time.Second}, fmt.Sprintf("token_file = %q", tokenFile))
+	const lifetime = time.Hour
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: lifetime}, "", fmt.Sprintf("token_file = %q", tokenFile))
 	setSecretSource(t, w, `client_secret_cmd = "echo dev-client-secret"`)
 	w.login()
-	refreshed := w.provider.Stats().Refreshes
+	var held []byte
 	renewals = func(n int) {
 		t.Helper()
-		testenv.WaitFor(t, "the keeper to renew", func() bool { return w.provider.Stats().Refreshes >= refreshed+n })
-		refreshed = w.provider.Stats().Refreshes
+		testenv.WaitFor(t, "the keeper to write the token file", func() bool {
+			b, err := os.ReadFile(tokenFile)
+			held = b
+			return err == nil
+		})
+		for range n {
+			clock.Advance(t, due(lifetime))
+			// Its new token in the file: stored, its lifetime counted
+			// before the clock moves on again.
+			testenv.WaitFor(t, "the keeper to renew", func() bool {
+				b, _ := os.ReadFile(tokenFile)
+				if string(b) == string(held) {
+					return false
+				}
+				held = b
+				return true
+			})
+		}
 	}
 	return w, w.watch("proxy", "--no-listen"), renewals
 }

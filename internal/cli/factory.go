@@ -28,6 +28,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
@@ -674,7 +675,7 @@ func (f *Factory) sourceIn(ctx context.Context, conf *config.File, env string) (
 	if env == "" {
 		env = f.EnvFlag
 	}
-	src, err := conf.Open(ctx, config.OpenOptions{Env: env, Logger: f.Logger(), Sending: f.Sending, Locking: f.watchSignals})
+	src, err := conf.Open(ctx, config.OpenOptions{Env: env, Logger: f.Logger(), Clock: clock.Now, Sending: f.Sending, Locking: f.watchSignals})
 	if err != nil {
 		return src, f.configuredInTheDefault(conf, env, err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/keeper"
@@ -287,7 +288,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		return usageErrorf("%s: token store: %v; nothing was imported", path, err)
 	}
 	for i, e := range envs {
-		src, err := preview.Open(ctx, config.OpenOptions{Env: e.Name, Logger: f.Logger(), Sending: f.Sending})
+		src, err := preview.Open(ctx, config.OpenOptions{Env: e.Name, Logger: f.Logger(), Clock: clock.Now, Sending: f.Sending})
 		if err != nil {
 			return fmt.Errorf("%w; nothing was imported", err)
 		}

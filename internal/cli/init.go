@@ -12,7 +12,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/login"
@@ -462,7 +462,7 @@ func loggedIn(ctx context.Context, f *Factory, name string) bool {
 	if rec.Problem != nil && rec.Problem.Kind == store.ProblemGrantEnded {
 		return false
 	}
-	return rec.RefreshToken != "" || rec.AccessToken != "" && (rec.Expiry.IsZero() || time.Now().Before(rec.Expiry))
+	return rec.RefreshToken != "" || rec.AccessToken != "" && (rec.Expiry.IsZero() || clock.Now().Before(rec.Expiry))
 }
 
 // newEnvName refuses name for an environment conf does not configure yet

@@ -15,6 +15,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
@@ -170,6 +171,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 		Person:   person,
 		Timeout:  opts.Timeout,
 		Logger:   f.Logger(),
+		Clock:    clock.Now,
 		HTTP:     src.TokenClient(),
 		Issuer:   src.Issuer(),
 		Storable: func(ctx context.Context) error { return guard.check(src.Record(ctx)) },
@@ -432,7 +434,7 @@ func warnNoRefreshToken(f *Factory, env, refreshToken string, expiry time.Time) 
 		return
 	}
 	f.warn(fmt.Sprintf("%s: warning: the provider issued no refresh token, so freshtoken cannot renew this log-in: it ends when the access token expires (in %s, %s); if the provider issues one when asked (most want the scope offline_access in scopes), ask for it and run `%s` again",
-		env, human(max(time.Until(expiry), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"), f.commandLine("login -e "+env)))
+		env, human(max(expiry.Sub(clock.Now()), 0)), expiry.Local().Format("2006-01-02 15:04:05 MST"), f.commandLine("login -e "+env)))
 }
 
 // warnUnusableToken warns when the log-in just stored brought an access

@@ -20,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
@@ -215,6 +216,7 @@ func runProxy(ctx context.Context, opts *proxyOptions) error {
 		Config:              w.Config,
 		Open:                f.keptSource,
 		Logger:              f.Logger(),
+		Clock:               clock.Now,
 		Suggesting:          f.suggesting,
 		StartCommand:        startCommand(f, opts),
 		UserAgent:           userAgent(),
@@ -395,6 +397,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return f.sourceIn(ctx, c, env)
 		},
 		Logger: f.Logger().With("component", "keeper"),
+		Now:    clock.Now,
 		Ledger: configfile.TokenFileLedger(),
 		Config: s.conf.Path,
 		Notify: n,

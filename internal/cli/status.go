@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
@@ -279,12 +280,12 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 				}
 			}
 			if p := src.Plan(rec); !p.At.IsZero() {
-				now := time.Now()
+				now := clock.Now()
 				at, then := keeper.NextRenewal(p, rec, now, keeper.HeldUntil(configfile.TokenFileLedger(), e.TokenFile, rec.AccessToken, now))
 				st.NextRenewal = &plannedRenewal{At: jsonTime(at), Why: p.Reason() + andThen(then), plan: p, then: then}
 			}
 		}
-		st.TokenFileProblem = keeper.TokenFileProblem(configfile.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), time.Now())
+		st.TokenFileProblem = keeper.TokenFileProblem(configfile.TokenFileLedger(), e.TokenFile, opts.f.tokenFileOwner(name), clock.Now())
 		if err == nil {
 			if err := checkStore(ctx, conf.StoreURL, name, evicts); err != nil {
 				err = fmt.Errorf("%s: %w", name, err)
@@ -334,7 +335,7 @@ func fillStatus(st *envStatus, rec *store.Record, asked []string) {
 		p.At = jsonTime(p.At)
 		st.Problem = &p
 	}
-	if resting.Left(rec, time.Now()) > 0 {
+	if resting.Left(rec, clock.Now()) > 0 {
 		r := *rec.Rest
 		r.Until = jsonTime(r.Until.Add(time.Second - 1)) // rounded up: a script waiting until then finds the rest over
 		st.Rest = &r
@@ -343,17 +344,17 @@ func fillStatus(st *envStatus, rec *store.Record, asked []string) {
 	st.AccessTokenHeld = rec.AccessToken != ""
 	st.RefreshTokenHeld = rec.RefreshToken != ""
 	st.RefreshNotExtended = rec.RefreshNotExtended && st.RefreshTokenHeld
-	if st.NeedsLogin && !st.RefreshTokenHeld && (!st.AccessTokenHeld || !rec.Expiry.IsZero() && !time.Now().Before(rec.Expiry)) {
+	now := clock.Now()
+	if st.NeedsLogin && !st.RefreshTokenHeld && (!st.AccessTokenHeld || !rec.Expiry.IsZero() && !now.Before(rec.Expiry)) {
 		st.LoggedIn, st.ended = false, true // nothing left to renew with, as every command would say
 	}
-	now := time.Now()
 	st.refreshExpired = st.NeedsLogin && st.RefreshTokenHeld && !rec.Expiry.IsZero() && !now.Before(rec.Expiry) &&
 		!rec.RefreshExpiry.IsZero() && !now.Before(rec.RefreshExpiry)
 	if !rec.Expiry.IsZero() {
 		t := jsonTime(rec.Expiry)
 		// Rounded down, as expires_at is: a token expired half a second
 		// ago has -1 left, not 0.
-		in := int64(math.Floor(time.Until(rec.Expiry).Seconds()))
+		in := int64(math.Floor(rec.Expiry.Sub(now).Seconds()))
 		st.ExpiresAt, st.ExpiresIn = &t, &in
 	}
 	if !rec.RefreshExpiry.IsZero() {
@@ -450,7 +451,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 				force = "--force waits too"
 			}
 			row("renewals", fmt.Sprintf("resting %s more (until %s; %s) after: %s",
-				human(time.Until(st.Rest.Until)), resting.Ends(st.Rest.Until), force, oneLine(st.Rest.Message)))
+				human(st.Rest.Until.Sub(clock.Now())), resting.Ends(st.Rest.Until), force, oneLine(st.Rest.Message)))
 		}
 		// expiry is a token's row: what stands instead when there is none,
 		// else when it expires, if the provider said.
@@ -479,7 +480,7 @@ func printStatus(w io.Writer, st envStatus, colour bool) {
 		case st.RefreshNotExtended && st.RefreshExpires != nil:
 			// As the proxy's refresh_token_expiring notice says it.
 			when := relative("expires", "expired", *st.RefreshExpires)
-			if time.Now().Before(*st.RefreshExpires) {
+			if clock.Now().Before(*st.RefreshExpires) {
 				row("refresh token", fmt.Sprintf("%s; renewing does not extend it: run `freshtoken login -e %s` before then", when, st.Env))
 			} else { // no "before then" to log in by
 				row("refresh token", fmt.Sprintf("%s; renewing did not extend it: run `freshtoken login -e %s`", when, st.Env))
@@ -568,7 +569,7 @@ func renewedFor(reason string, fetched bool) string {
 func stamp(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }
 
 func relative(future, past string, t time.Time) string {
-	d := time.Until(t)
+	d := t.Sub(clock.Now())
 	if d < 0 {
 		return fmt.Sprintf("%s %s ago (%s)", past, human(negated(d)), stamp(t))
 	}
@@ -576,7 +577,7 @@ func relative(future, past string, t time.Time) string {
 }
 
 func ago(t time.Time) string {
-	d := time.Since(t)
+	d := clock.Now().Sub(t)
 	switch {
 	case t.IsZero(): // by another program sharing the store
 		return "its time not recorded"

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/clock"
 )
 
 type tokenOptions struct {
@@ -66,7 +67,7 @@ func freshToken(ctx context.Context, f *Factory, src *freshtoken.Source, force b
 	case minValid > 0:
 		tok, err := src.TokenValidFor(ctx, minValid)
 		if err == nil && !tok.Expiry.IsZero() {
-			if left := time.Until(tok.Expiry); left < minValid {
+			if left := tok.Expiry.Sub(clock.Now()); left < minValid {
 				why := "the provider issues none that last longer"
 				switch r, _ := src.Record(ctx); {
 				case r != nil && r.RefreshToken == "" && src.NeedsLogin():
@@ -107,7 +108,7 @@ func runToken(ctx context.Context, opts *tokenOptions) error {
 	}{Env: src.Env(), AccessToken: tok.AccessToken, TokenType: tok.Type()}
 	if !tok.Expiry.IsZero() {
 		doc.ExpiresAt = tok.Expiry.UTC().Format(time.RFC3339)
-		in := max(int64(time.Until(tok.Expiry).Seconds()), 0)
+		in := max(int64(tok.Expiry.Sub(clock.Now()).Seconds()), 0)
 		doc.ExpiresIn = &in
 	}
 	enc := json.NewEncoder(out)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -365,9 +366,9 @@ func (k *Keeper) watch(ctx context.Context, env string, look time.Duration) {
 		// on a provider that does not answer: that time is not counted as
 		// failing either.
 		looking := k.readClocks(env)
-		next := k.keep(ctx, env, look)
+		next := k.keepUntil(ctx, env, look)
 		k.slept(looking)
-		if !k.wait(ctx, env, next) {
+		if !k.wait(ctx, env, next, look) {
 			break
 		}
 	}
@@ -393,15 +394,19 @@ func (k *Keeper) forget(env string) {
 }
 
 // wakeCheck is how often a watch's wait looks at the wall clock (see wait).
-var wakeCheck = 5 * time.Second
+var wakeCheck = clock.WallCheck
 
 // sleepSlack is how far the wall clock may move apart from the timers
 // while a watch looks or waits before the difference is taken for a sleep
 // or the clock set: NTP's slewing moves it by milliseconds.
 const sleepSlack = 2 * time.Second
 
-// wait returns true once d has passed, on the timers' clock or the wall
-// clock, whichever comes first, and false if ctx ends first. Timers run on
+// wait returns true once the wall clock reads until, or as long as it then
+// was from until (most at most) has passed on the timers' clock, whichever
+// comes first, and false if ctx ends first. until is the time the look
+// before it planned on the wall clock, so that the clock set forward
+// between that look and the wait is seen as well as during the wait; most,
+// a look, keeps the clock set back meanwhile from lengthening it. Timers run on
 // a clock that stands still while the machine sleeps (Linux's
 // CLOCK_MONOTONIC, macOS's uptime clock): after a night with the
 // lid closed a watch still had up to a look to wait, its token file
@@ -412,10 +417,10 @@ const sleepSlack = 2 * time.Second
 // gone on (see slept): renewals failing for a minute before the lid
 // closed, and once more as it opens before the network is back, have not
 // failed for the night.
-func (k *Keeper) wait(ctx context.Context, env string, d time.Duration) bool {
+func (k *Keeper) wait(ctx context.Context, env string, until time.Time, most time.Duration) bool {
 	waiting := k.readClocks(env)
 	defer k.slept(waiting)
-	timer := time.NewTimer(d)
+	timer := time.NewTimer(min(until.Sub(waiting.wall), most))
 	defer timer.Stop()
 	check := time.NewTicker(wakeCheck)
 	defer check.Stop()
@@ -426,7 +431,7 @@ func (k *Keeper) wait(ctx context.Context, env string, d time.Duration) bool {
 		case <-timer.C:
 			return true
 		case <-check.C:
-			if !k.now().Before(waiting.wall.Add(d)) {
+			if !k.now().Before(until) {
 				return true
 			}
 		}
@@ -484,10 +489,10 @@ func (k *Keeper) slept(r clockReading) {
 	}
 }
 
-// keep renews env's grant if it is due, tells what needs a person, keeps
-// its token file, and returns how long to sleep until its next plan, at
-// most look.
-func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time.Duration {
+// keepUntil renews env's grant if it is due, tells what needs a person,
+// keeps its token file, and returns when to look again, for its next
+// plan: within look.
+func (k *Keeper) keepUntil(ctx context.Context, name string, look time.Duration) time.Time {
 	var rec *store.Record
 	settings := k.settings(name) // those the Source is opened with, as near as can be
 	src, err := k.source(ctx, name, settings)
@@ -507,13 +512,13 @@ func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time
 		// row. Nothing is warned of (it said to add the environment back)
 		// nor counted as failing.
 		k.Logger.Debug("keeper: the configuration names the environment no more; its watch ends once that is read twice", "env", name, "error", err.Error())
-		return look
+		return k.now().Add(look)
 	}
 	if err != nil {
 		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
 		k.noteFailure(name, err, nil)
 		k.tell(ctx, src, name, nil)
-		return look
+		return k.now().Add(look)
 	}
 	k.checkStore(ctx, name, src)
 	endpoint := tokenEndpoint(src)
@@ -571,12 +576,12 @@ func (k *Keeper) renew(ctx context.Context, src *freshtoken.Source, s step) (*st
 }
 
 // renewalFailed tells of env's renewal through src that failed with err,
-// rec being the record the look read, and returns how long to wait (see
+// rec being the record the look read, and returns when to look again (see
 // afterFailure). The record is read again, as the failure may be noted
 // there: a rejection, noted against the settings it was made with (an
 // edit after it is tried at once), or the grant's end, whose token file
 // goes.
-func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, refused *store.Problem, err error, look time.Duration) time.Duration {
+func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, refused *store.Problem, err error, look time.Duration) time.Time {
 	// A refusal tried again every rejectedRetry (refused, noted before
 	// this renewal) is warned of once, and at --debug after: it stays told
 	// (see tell) until it ends.
@@ -910,12 +915,12 @@ func (k *Keeper) planned(ctx context.Context, env string, src *freshtoken.Source
 	return step{at: at, asks: true, why: why}
 }
 
-// untilNext is how long env's watch sleeps after a look that took step s:
-// until s.at, or look if that is sooner, but minWait at least. When the
+// untilNext is when env's watch looks again after a look that took step
+// s: at s.at, or look on if that is sooner, but minWait on at least. When the
 // next look asks for a place in the minute, the renewals made elsewhere
 // are counted readAhead before it (a look of its own), or now if that is
 // sooner (see countElsewhere).
-func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, look time.Duration) time.Duration {
+func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, look time.Duration) time.Time {
 	now := k.now()
 	next := now.Add(look)
 	if !s.at.IsZero() {
@@ -931,7 +936,10 @@ func (k *Keeper) untilNext(ctx context.Context, env, endpoint string, s step, lo
 			}
 		}
 	}
-	return max(next.Sub(k.now()), minWait) // the clock read after any counting
+	if soonest := k.now().Add(minWait); next.Before(soonest) { // the clock read after any counting
+		return soonest
+	}
+	return next
 }
 
 // source is env's Source for a look: the one its last look used while
@@ -978,7 +986,7 @@ func (k *Keeper) renewing(ctx context.Context, env string, settings any, src *fr
 	return src
 }
 
-// afterFailure is how long the keeper waits after a renewal of env that
+// afterFailure is when the keeper looks again after a renewal of env that
 // failed with err, rec being the record it left stored: the whole look,
 // unless env has a token file and rec's access token, the one it holds,
 // expires within the look or has expired. Then the next try is as soon as
@@ -988,17 +996,14 @@ func (k *Keeper) renewing(ctx context.Context, env string, settings any, src *fr
 // most, not up to a look. The rest keeps the tries far from a storm: a
 // renewal's few token requests, then failedRest (30 s), about 8 a minute
 // where FreeAgent allows 15.
-func (k *Keeper) afterFailure(env string, rec *store.Record, err error, look time.Duration) time.Duration {
+func (k *Keeper) afterFailure(env string, rec *store.Record, err error, look time.Duration) time.Time {
+	now := k.now()
 	var fe *freshtoken.Error
 	if k.tokenFile(env) == "" || rec == nil || rec.AccessToken == "" || rec.Expiry.IsZero() ||
-		!errors.As(err, &fe) || fe.RetryAt.IsZero() {
-		return look
+		!errors.As(err, &fe) || fe.RetryAt.IsZero() || rec.Expiry.After(now.Add(look)) {
+		return now.Add(look)
 	}
-	now := k.now()
-	if rec.Expiry.After(now.Add(look)) {
-		return look
-	}
-	return min(look, max(fe.RetryAt.Sub(now), minWait))
+	return now.Add(min(look, max(fe.RetryAt.Sub(now), minWait)))
 }
 
 // restore is rec, env's record as src just read it, or, when the store

@@ -27,6 +27,11 @@ import (
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
+// keep is keepUntil as how long the watch waits from now.
+func (k *Keeper) keep(ctx context.Context, name string, look time.Duration) time.Duration {
+	return k.keepUntil(ctx, name, look).Sub(k.now())
+}
+
 // shortWakeCheck has watches read the wall clock every few milliseconds
 // for the rest of t.
 func shortWakeCheck(t *testing.T) {
@@ -60,6 +65,24 @@ func TestAWakeIsSeenAtOnce(t *testing.T) {
 		b, err := os.ReadFile(file)
 		return err == nil && string(b) != string(before)
 	})
+}
+
+// TestAWakeAsALookEndsIsSeenAtOnce: the machine sleeps (or the clock is
+// set forward, or a test's clock moved) between a look and the wait after
+// it. The wait ends at once, as it does for a sleep during it: it counted
+// the look's wait from the clock as it read it, after the sleep, and so
+// waited a whole look more (an hour here), the token file holding the
+// token that expired in the night.
+func TestAWakeAsALookEndsIsSeenAtOnce(t *testing.T) {
+	shortWakeCheck(t)
+	_, clock, _, k, _ := keepingForFaults(t)
+	next := k.keepUntil(t.Context(), "dev", time.Hour)
+	clock.Advance(10 * time.Hour) // the lid closed as the look ended
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if !k.wait(ctx, "dev", next, time.Hour) {
+		t.Fatal("the wait after the look went on past the wake; want it ended at once")
+	}
 }
 
 // TestFailuresBeforeASleepAreNotToldAtTheWake: renewals fail for a few
@@ -121,7 +144,7 @@ func waitWhile(t *testing.T, k *Keeper, clock *fakeclock.Clock, by time.Duration
 	defer func() { k.Now = clock.Now }()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go func() { ended <- k.wait(ctx, "dev", time.Hour) }()
+	go func() { ended <- k.wait(ctx, "dev", clock.Now().Add(time.Hour), time.Hour) }()
 	testenv.Receive(t, "the wait to begin", waiting)
 	clock.Advance(by)
 	if by < time.Hour {
