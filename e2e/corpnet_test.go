@@ -26,10 +26,17 @@ const corpHost = "login.corp.test"
 // only through a forward proxy named by HTTPS_PROXY.
 func corpWorld(t *testing.T) (*world, *corpnet.CA, *corpnet.Proxy, func(caLine, topLevel string)) {
 	t.Helper()
+	return corpWorldBehind(t, func(h http.Handler) http.Handler { return h })
+}
+
+// corpWorldBehind is corpWorld with the provider's handler wrapped by wrap,
+// for an API on the office network that answers some paths its own way.
+func corpWorldBehind(t *testing.T, wrap func(http.Handler) http.Handler) (*world, *corpnet.CA, *corpnet.Proxy, func(caLine, topLevel string)) {
+	t.Helper()
 	p := devprovider.New(devprovider.Options{AutoApprove: true, RequirePKCE: true})
 	t.Cleanup(p.Close)
 	ca := corpnet.NewCA(t)
-	srv := ca.Serve(t, p.Handler(), corpHost)
+	srv := ca.Serve(t, wrap(p.Handler()), corpHost)
 	fwd := corpnet.NewProxy(t, srv.Listener.Addr().String())
 	base := corpnet.URL(srv, corpHost)
 	w := &world{t: t, dir: t.TempDir(), provider: p, api: base + "/"}

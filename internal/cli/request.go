@@ -75,7 +75,9 @@ empty. Authorization (the access token) and Host (api_url's) are
 freshtoken's own, as are Content-Length, Transfer-Encoding and Trailer,
 written from the body it sends: -H cannot set them.
 A redirect is followed, -H headers and all, as curl -L does; the access
-token goes only to api_url's host.
+token goes only to api_url's host. A redirect from an API elsewhere to an
+address of this machine is not followed (exit 5): a freshtoken proxy there
+would send the request on with another environment's token.
 A body from -d @FILE or -d @- may hold up to 256 MiB (a larger file is
 refused by its size, unread; -d @- at a terminal says to type it, and how
 to end it); -d is given once (a request has one body, and curl's joining
@@ -520,14 +522,24 @@ func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error
 	base.MaxResponseHeaderBytes = httpx.MaxAnswerHeader
 	return &http.Client{
 		Transport: &freshtoken.Transport{Source: src, Base: httpx.Bounded{Base: httpx.ExplainTLS(base), Wait: env.Timeout}, IdleTimeout: env.Timeout},
-		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return errRedirectLoop
+			}
+			if httpx.ReachesThisMachine(req.URL.Hostname()) && !httpx.ReachesThisMachine(via[0].URL.Hostname()) {
+				return errRedirectHome
 			}
 			return nil
 		},
 	}, nil
 }
+
+// errRedirectHome is a redirect from an API elsewhere to an address of
+// this machine, which is not followed: a freshtoken proxy there (the
+// service runs one) would send the request on with another environment's
+// token, a sandbox's POST made in production. An API on this machine (the
+// dev provider) may redirect within it.
+var errRedirectHome = errors.New("redirected to an address of this machine")
 
 // maxRedirects is how many redirects in a row an API request follows, as
 // net/http's default.
@@ -677,7 +689,7 @@ func requestError(err error, env *config.Env, target string) error {
 	// apiAt names the API the request went to, and check what to look at
 	// when it could not be reached.
 	apiAt, check := "the API at "+target, "check your connection and api_url"
-	if errors.As(err, &ue) && !errors.Is(err, errRedirectLoop) {
+	if errors.As(err, &ue) && !errors.Is(err, errRedirectLoop) && !errors.Is(err, errRedirectHome) {
 		// The request that failed: a page of --all after the first, or
 		// where a redirect led; the first request's named a page that
 		// had answered.
@@ -711,6 +723,9 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
+	case errors.Is(err, errRedirectHome) && errors.As(err, &ue):
+		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
+			Msg: fmt.Sprintf("the API at %s redirected the request to %s, an address of this machine, which freshtoken does not follow: a freshtoken proxy there would send it on with another environment's token; the API is at fault: tell its owner", target, redact.URL(ue.URL))}
 	case errors.Is(err, errRedirectLoop):
 		msg := fmt.Sprintf("the API at %s redirected the request %d times in a row, and freshtoken follows no more (a redirect loop?)", target, maxRedirects)
 		if errors.As(err, &ue) && !safeOp(ue.Op) {
