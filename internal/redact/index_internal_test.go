@@ -248,3 +248,34 @@ func TestAHugeTokenCostsTheIndexLittle(t *testing.T) {
 	}
 	checkFilterCounts(t)
 }
+
+// TestEachFormOfAHugeTokenHasItsRunsMasked: a value's pieces were cut from
+// its first maxCut bytes of all its forms one after the other, in the
+// order the forms sort in, so a hex token of lower-case letters longer
+// than maxCut, whose upper-case form sorts first, had no run masked as it
+// is written, and one of half of maxCut none of the second half of its
+// other form. Each form's first maxCut bytes are cut.
+func TestEachFormOfAHugeTokenHasItsRunsMasked(t *testing.T) {
+	r := rand.New(rand.NewChaCha8([32]byte{5}))
+	for _, size := range []int{maxCut * 5 / 8, maxCut + maxCut/4} {
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = "0123456789abcdef"[r.IntN(16)]
+			if i%4 == 0 { // no piece of digits alone (see TestAHexTokensRunIsFoundFromItsOwnForm)
+				b[i] = "abcdef"[r.IntN(6)]
+			}
+		}
+		token := string(b)
+		Set("huge-hex", token)
+		for _, at := range []int{100, min(size, maxCut) - 40} {
+			for _, run := range []string{token[at : at+20], strings.ToUpper(token[at : at+20])} {
+				if got := Scrub("sent " + run + " back"); strings.Contains(got, run[:16]) || !strings.Contains(got, Mask(token)) {
+					t.Errorf("a run at %d of a hex token of %d bytes, %q, scrubbed as %q", at, size, run, got)
+				}
+			}
+		}
+		Set("huge-hex")
+		Set("huge-hex")
+	}
+	checkFilterCounts(t)
+}
