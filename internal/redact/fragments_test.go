@@ -184,6 +184,23 @@ func TestHexSecretIsFoundInTheOtherCase(t *testing.T) {
 	}
 }
 
+// TestAHexTokensRunIsFoundFromItsOwnForm: a hex token's runs are looked
+// for as written and in the other case, and a piece of digits alone,
+// the same in both, was kept for the form that sorts first (upper case)
+// alone, as a piece a value holds twice is: a run of the token as written
+// holding no other piece (1 in 40 of those of 16 characters) was read on
+// from the upper-case form, stopped at its first letter, and shown.
+func TestAHexTokensRunIsFoundFromItsOwnForm(t *testing.T) {
+	const token = "c0ffee1ba31415926a4c123b1612dd272d1371c17149d439536b3216fdaeeb97" // its piece at 9 is 31415926
+	redact.Set("hex-own-form", token)
+	defer func() { redact.Set("hex-own-form"); redact.Set("hex-own-form") }()
+	for _, run := range []string{token[5:21], strings.ToUpper(token[5:21])} {
+		if got := redact.Scrub("invalid token " + run); strings.Contains(got, run) || !strings.Contains(got, redact.Mask(token)) {
+			t.Errorf("%q of %q scrubbed as %q; want it masked", run, token, got)
+		}
+	}
+}
+
 // TestAWholeOnlySecretsRunsAreShown: a shared store's password made of
 // words with a digit, my-company-redis-2024, had its runs masked as a
 // token's, and with them the name of the store's host in every debug line

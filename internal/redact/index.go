@@ -181,14 +181,22 @@ func (x *index) add(p *pattern) {
 	for key, at := range p.cut() {
 		e := piece{id: p.id, at: at}
 		first, held := x.pieces[key]
-		switch more := x.shared[key]; {
+		more := x.shared[key]
+		last := first
+		if len(more) > 0 {
+			last = more[len(more)-1]
+		}
+		_, in := p.formAt(at)
+		switch {
 		case !held:
 			x.pieces[key] = e
-		// A piece the value holds twice is kept where it first is: the
-		// run around it is found from there in a value that repeats
-		// itself, and its text is not read once for each. The value's
-		// pieces are added one after the other, so its own is the last.
-		case len(more) == 0 && first.id == p.id, len(more) > 0 && more[len(more)-1].id == p.id:
+		// A piece a form holds twice is kept where it first is: the run
+		// around it is found from there in a value that repeats itself,
+		// and its text is not read once for each. One that two forms hold
+		// (a hex token's digits, in either case) is kept in each, as the
+		// runs around it differ. The value's pieces are added one after
+		// the other, so one of the same form is the last.
+		case last.id == p.id && last.at >= at-uint32(in):
 			continue
 		default:
 			x.shared[key] = append(more, e)
