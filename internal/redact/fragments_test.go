@@ -201,6 +201,27 @@ func TestAHexTokensRunIsFoundFromItsOwnForm(t *testing.T) {
 	}
 }
 
+// TestAPieceFiveHexTokensShareIsLookedUp: a piece is looked up while no
+// more than maxSharing values hold it, however many of their forms do: a
+// piece of digits alone that five hex tokens start with (a vendor's
+// prefix), held by both cases of each, is still looked up, and a run of
+// one of them holding no other piece is masked.
+func TestAPieceFiveHexTokensShareIsLookedUp(t *testing.T) {
+	tokens := []string{
+		"31415926c4a1be7d09f3e2a65b8c1d4f7e0a3b6c",
+		"31415926d5b2cf8e1a04f3b76c9d2e5a8f1b4c7d",
+		"31415926e6c3da9f2b15a4c87dae3f6b9a2c5d8e",
+		"31415926f7d4eba03c26b5d98ebf4a7cab3d6e9f",
+		"31415926a8e5fcb14d37c6ea9fca5b8dbc4e7fa0",
+	}
+	redact.Set("hex-prefix", tokens...)
+	defer func() { redact.Set("hex-prefix"); redact.Set("hex-prefix") }()
+	run := tokens[2][:16] // only the shared piece is whole in it
+	if got := redact.Scrub("invalid token " + run); strings.Contains(got, run) || !strings.Contains(got, redact.Mask(tokens[2])) {
+		t.Errorf("%q of %q scrubbed as %q; want it masked", run, tokens[2], got)
+	}
+}
+
 // TestAWholeOnlySecretsRunsAreShown: a shared store's password made of
 // words with a digit, my-company-redis-2024, had its runs masked as a
 // token's, and with them the name of the store's host in every debug line

@@ -322,7 +322,7 @@ func (x *index) fragments(s string, compared *int) []fragment {
 			continue
 		}
 		more := x.shared[key]
-		if len(more) >= maxSharing {
+		if sharedByMany(first, more) {
 			continue
 		}
 		next := i
@@ -384,6 +384,27 @@ func machineMade(run string) bool {
 // secret's own characters, random, are held by one value or a few: an
 // environment's two generations of an access and a refresh token.
 const maxSharing = 8
+
+// sharedByMany reports whether more than maxSharing values hold a piece,
+// first and more its entries: a value holds one for each form that holds
+// it (a hex token's digits, in both cases), all of them added one after
+// the other, and removed alike, so a value's are side by side. It reads
+// no more than maxSharing values' entries.
+func sharedByMany(first piece, more []piece) bool {
+	if len(more) < maxSharing {
+		return false
+	}
+	values, last := 1, first.id
+	for _, e := range more {
+		if e.id != last {
+			values, last = values+1, e.id
+			if values > maxSharing {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // fragment is s[start:end], a run of p's value.
 type fragment struct {
