@@ -201,6 +201,34 @@ func TestAHexTokensRunIsFoundFromItsOwnForm(t *testing.T) {
 	}
 }
 
+// TestRegisterWholeNeverWeakensAValueMaskedInPart: a value registered
+// (Register) or set (Set) before, then registered whole only, keeps its
+// runs masked, whether it was indexed between the two or not; so does one
+// set after it was registered whole only, once the owner has let it go.
+func TestRegisterWholeNeverWeakensAValueMaskedInPart(t *testing.T) {
+	values := []string{"Zq8w3RtY7uP0kLm2NbVc5x", "Hj4Kp9Lm2Qw7Er5Ty1Ui8O", "Bn6Vc3Xz0As5Df8Gh2Jk4L", "Pq1Wo9Ei7Ru5Ty3Ui1Op6A"}
+	for i, then := range []func(v string){
+		func(v string) { redact.Register(v); redact.Scrub("indexed"); redact.RegisterWhole(v) },
+		func(v string) { redact.Set("never-weaker", v); redact.Scrub("indexed"); redact.RegisterWhole(v) },
+		func(v string) { redact.Set("never-weaker", v); redact.RegisterWhole(v) },
+		func(v string) {
+			redact.RegisterWhole(v)
+			redact.Set("never-weaker", v)
+			redact.Scrub("indexed")
+			redact.Set("never-weaker")
+			redact.Set("never-weaker")
+		},
+	} {
+		v := values[i]
+		then(v)
+		if run := v[2:20]; strings.Contains(redact.Scrub("token "+run), run) {
+			t.Errorf("case %d: a run of %q shown; want it masked", i, v)
+		}
+		redact.Set("never-weaker")
+		redact.Set("never-weaker")
+	}
+}
+
 // TestAPieceFiveHexTokensShareIsLookedUp: a piece is looked up while no
 // more than maxSharing values hold it, however many of their forms do: a
 // piece of digits alone that five hex tokens start with (a vendor's
