@@ -200,24 +200,25 @@ func fragmentRun(n int) int {
 // every fragmentRun-pieceLen+1 bytes (see cut).
 const pieceLen = 8
 
-// maxCut is how far into a value's fragmented forms, one after the other,
-// cut reads: a value's fragments cost the index some 3 bytes for each
-// byte read, and a provider may answer with a token of a megabyte (a
-// hostile one), which would hold several of the index. A token of an
-// honest provider, a JWT of many claims, is a few KiB; of a longer one,
-// a run of the first 64 KiB of its forms is masked, and one after those
-// only when it reaches into them.
+// maxCut is how far into each of a value's fragmented forms cut reads: a
+// value's fragments cost the index some 3 bytes for each byte read, and a
+// provider may answer with a token of a megabyte (a hostile one), which
+// would hold several of the index. A token of an honest provider, a JWT
+// of many claims, is a few KiB; of a longer one, a run of the first 64
+// KiB of each form is masked, and one after those only when it reaches
+// into them.
 const maxCut = 64 << 10
 
 // cut yields the pieces of p's fragmented forms that the index keys
 // their fragments by, packed (see packed), and where each is cut from,
-// counted in the forms one after the other (see formAt), as far as maxCut.
+// counted in the forms one after the other (see formAt), as far as maxCut
+// into each.
 func (p *pattern) cut() iter.Seq2[uint64, uint32] {
 	return func(yield func(uint64, uint32) bool) {
 		step := fragmentRun(len(p.value)) - pieceLen + 1
 		before := 0
 		for _, form := range p.fragmented {
-			for at := 0; at+pieceLen <= len(form) && before+at < maxCut; at += step {
+			for at := 0; at+pieceLen <= len(form) && at < maxCut; at += step {
 				if !yield(packed(form[at:at+pieceLen]), uint32(before+at)) {
 					return
 				}

@@ -184,6 +184,72 @@ func TestHexSecretIsFoundInTheOtherCase(t *testing.T) {
 	}
 }
 
+// TestAHexTokensRunIsFoundFromItsOwnForm: a hex token's runs are looked
+// for as written and in the other case, and a piece of digits alone,
+// the same in both, was kept for the form that sorts first (upper case)
+// alone, as a piece a value holds twice is: a run of the token as written
+// holding no other piece (1 in 40 of those of 16 characters) was read on
+// from the upper-case form, stopped at its first letter, and shown.
+func TestAHexTokensRunIsFoundFromItsOwnForm(t *testing.T) {
+	const token = "c0ffee1ba31415926a4c123b1612dd272d1371c17149d439536b3216fdaeeb97" // its piece at 9 is 31415926
+	redact.Set("hex-own-form", token)
+	defer func() { redact.Set("hex-own-form"); redact.Set("hex-own-form") }()
+	for _, run := range []string{token[5:21], strings.ToUpper(token[5:21])} {
+		if got := redact.Scrub("invalid token " + run); strings.Contains(got, run) || !strings.Contains(got, redact.Mask(token)) {
+			t.Errorf("%q of %q scrubbed as %q; want it masked", run, token, got)
+		}
+	}
+}
+
+// TestRegisterWholeNeverWeakensAValueMaskedInPart: a value registered
+// (Register) or set (Set) before, then registered whole only, keeps its
+// runs masked, whether it was indexed between the two or not; so does one
+// set after it was registered whole only, once the owner has let it go.
+func TestRegisterWholeNeverWeakensAValueMaskedInPart(t *testing.T) {
+	values := []string{"Zq8w3RtY7uP0kLm2NbVc5x", "Hj4Kp9Lm2Qw7Er5Ty1Ui8O", "Bn6Vc3Xz0As5Df8Gh2Jk4L", "Pq1Wo9Ei7Ru5Ty3Ui1Op6A"}
+	for i, then := range []func(v string){
+		func(v string) { redact.Register(v); redact.Scrub("indexed"); redact.RegisterWhole(v) },
+		func(v string) { redact.Set("never-weaker", v); redact.Scrub("indexed"); redact.RegisterWhole(v) },
+		func(v string) { redact.Set("never-weaker", v); redact.RegisterWhole(v) },
+		func(v string) {
+			redact.RegisterWhole(v)
+			redact.Set("never-weaker", v)
+			redact.Scrub("indexed")
+			redact.Set("never-weaker")
+			redact.Set("never-weaker")
+		},
+	} {
+		v := values[i]
+		then(v)
+		if run := v[2:20]; strings.Contains(redact.Scrub("token "+run), run) {
+			t.Errorf("case %d: a run of %q shown; want it masked", i, v)
+		}
+		redact.Set("never-weaker")
+		redact.Set("never-weaker")
+	}
+}
+
+// TestAPieceFiveHexTokensShareIsLookedUp: a piece is looked up while no
+// more than maxSharing values hold it, however many of their forms do: a
+// piece of digits alone that five hex tokens start with (a vendor's
+// prefix), held by both cases of each, is still looked up, and a run of
+// one of them holding no other piece is masked.
+func TestAPieceFiveHexTokensShareIsLookedUp(t *testing.T) {
+	tokens := []string{
+		"31415926c4a1be7d09f3e2a65b8c1d4f7e0a3b6c",
+		"31415926d5b2cf8e1a04f3b76c9d2e5a8f1b4c7d",
+		"31415926e6c3da9f2b15a4c87dae3f6b9a2c5d8e",
+		"31415926f7d4eba03c26b5d98ebf4a7cab3d6e9f",
+		"31415926a8e5fcb14d37c6ea9fca5b8dbc4e7fa0",
+	}
+	redact.Set("hex-prefix", tokens...)
+	defer func() { redact.Set("hex-prefix"); redact.Set("hex-prefix") }()
+	run := tokens[2][:16] // only the shared piece is whole in it
+	if got := redact.Scrub("invalid token " + run); strings.Contains(got, run) || !strings.Contains(got, redact.Mask(tokens[2])) {
+		t.Errorf("%q of %q scrubbed as %q; want it masked", run, tokens[2], got)
+	}
+}
+
 // TestAWholeOnlySecretsRunsAreShown: a shared store's password made of
 // words with a digit, my-company-redis-2024, had its runs masked as a
 // token's, and with them the name of the store's host in every debug line

@@ -181,14 +181,22 @@ func (x *index) add(p *pattern) {
 	for key, at := range p.cut() {
 		e := piece{id: p.id, at: at}
 		first, held := x.pieces[key]
-		switch more := x.shared[key]; {
+		more := x.shared[key]
+		last := first
+		if len(more) > 0 {
+			last = more[len(more)-1]
+		}
+		_, in := p.formAt(at)
+		switch {
 		case !held:
 			x.pieces[key] = e
-		// A piece the value holds twice is kept where it first is: the
-		// run around it is found from there in a value that repeats
-		// itself, and its text is not read once for each. The value's
-		// pieces are added one after the other, so its own is the last.
-		case len(more) == 0 && first.id == p.id, len(more) > 0 && more[len(more)-1].id == p.id:
+		// A piece a form holds twice is kept where it first is: the run
+		// around it is found from there in a value that repeats itself,
+		// and its text is not read once for each. One that two forms hold
+		// (a hex token's digits, in either case) is kept in each, as the
+		// runs around it differ. The value's pieces are added one after
+		// the other, so one of the same form is the last.
+		case last.id == p.id && last.at >= at-uint32(in):
 			continue
 		default:
 			x.shared[key] = append(more, e)
@@ -314,7 +322,7 @@ func (x *index) fragments(s string, compared *int) []fragment {
 			continue
 		}
 		more := x.shared[key]
-		if len(more) >= maxSharing {
+		if sharedByMany(first, more) {
 			continue
 		}
 		next := i
@@ -376,6 +384,27 @@ func machineMade(run string) bool {
 // secret's own characters, random, are held by one value or a few: an
 // environment's two generations of an access and a refresh token.
 const maxSharing = 8
+
+// sharedByMany reports whether more than maxSharing values hold a piece,
+// first and more its entries: a value holds one for each form that holds
+// it (a hex token's digits, in both cases), all of them added one after
+// the other, and removed alike, so a value's are side by side. It reads
+// no more than maxSharing values' entries.
+func sharedByMany(first piece, more []piece) bool {
+	if len(more) < maxSharing {
+		return false
+	}
+	values, last := 1, first.id
+	for _, e := range more {
+		if e.id != last {
+			values, last = values+1, e.id
+			if values > maxSharing {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // fragment is s[start:end], a run of p's value.
 type fragment struct {

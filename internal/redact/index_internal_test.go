@@ -194,6 +194,18 @@ func checkFilterCounts(t *testing.T) {
 	if pieces != registry.found.pieceFilter.n {
 		t.Errorf("the index counts %d pieces and holds %d", registry.found.pieceFilter.n, pieces)
 	}
+	for key, first := range registry.found.pieces {
+		for _, e := range append([]piece{first}, registry.found.shared[key]...) {
+			p := registry.found.byID[e.id]
+			if p == nil || registry.found.patterns[p.value] != p {
+				t.Errorf("a piece names value %d, which the index does not hold", e.id)
+				continue
+			}
+			if form, at := p.formAt(e.at); at+pieceLen > len(form) || packed(form[at:at+pieceLen]) != key {
+				t.Errorf("a piece of %.20q is not where it says it is (%d)", p.value, e.at)
+			}
+		}
+	}
 }
 
 // TestAJWTHoldsLittleOfTheHeap: a proxy of 2000 environments whose
@@ -247,4 +259,96 @@ func TestAHugeTokenCostsTheIndexLittle(t *testing.T) {
 		t.Errorf("a token of %d bytes has %d pieces in the index; want %d at most", len(token), n, most)
 	}
 	checkFilterCounts(t)
+}
+
+// TestEachFormOfAHugeTokenHasItsRunsMasked: a value's pieces were cut from
+// its first maxCut bytes of all its forms one after the other, in the
+// order the forms sort in, so a hex token of lower-case letters longer
+// than maxCut, whose upper-case form sorts first, had no run masked as it
+// is written, and one of half of maxCut none of the second half of its
+// other form. Each form's first maxCut bytes are cut.
+func TestEachFormOfAHugeTokenHasItsRunsMasked(t *testing.T) {
+	r := rand.New(rand.NewChaCha8([32]byte{5}))
+	for _, size := range []int{maxCut * 5 / 8, maxCut + maxCut/4} {
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = "0123456789abcdef"[r.IntN(16)]
+			if i%4 == 0 { // no piece of digits alone (see TestAHexTokensRunIsFoundFromItsOwnForm)
+				b[i] = "abcdef"[r.IntN(6)]
+			}
+		}
+		token := string(b)
+		Set("huge-hex", token)
+		for _, at := range []int{100, min(size, maxCut) - 40} {
+			for _, run := range []string{token[at : at+20], strings.ToUpper(token[at : at+20])} {
+				if got := Scrub("sent " + run + " back"); strings.Contains(got, run[:16]) || !strings.Contains(got, Mask(token)) {
+					t.Errorf("a run at %d of a hex token of %d bytes, %q, scrubbed as %q", at, size, run, got)
+				}
+			}
+		}
+		Set("huge-hex")
+		Set("huge-hex")
+	}
+	registry.RLock()
+	defer registry.RUnlock()
+	checkFilterCounts(t)
+}
+
+// TestIndexFollowsRotationsOfHexTokens: a hex token's piece of digits
+// alone is kept for each of its forms (see TestAHexTokensRunIsFoundFromItsOwnForm),
+// so one value holds a piece twice; tokens of either case, sharing halves
+// with each other, some holding a percent-escape (a third form), set and
+// replaced by several owners, leave the index holding exactly the pieces
+// of what is held, each where it says it is, and nothing once forgotten.
+func TestIndexFollowsRotationsOfHexTokens(t *testing.T) {
+	r := rand.New(rand.NewChaCha8([32]byte{6}))
+	hex := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "0123456789abcdef"[r.IntN(16)]
+			if r.IntN(3) == 0 { // pieces of digits alone
+				b[i] = "0123456789"[r.IntN(10)]
+			}
+		}
+		return string(b)
+	}
+	Scrub("compile what is pending")
+	registry.RLock()
+	before := registry.found.pieceFilter.n // the pieces of the values other tests registered
+	registry.RUnlock()
+	var held []string
+	for round := range 500 {
+		values := make([]string, 1+r.IntN(3))
+		for i := range values {
+			values[i] = hex(16 + r.IntN(80))
+			if len(held) > 0 && r.IntN(2) == 0 {
+				other := held[r.IntN(len(held))]
+				values[i] = other[:len(other)/2] + values[i]
+			}
+			if r.IntN(3) == 0 {
+				values[i] = strings.ToUpper(values[i])
+			}
+			if r.IntN(5) == 0 {
+				values[i] += "%41" + values[i][:10]
+			}
+		}
+		held = append(held, values...)
+		Set(fmt.Sprintf("hex-%d", r.IntN(6)), values...)
+		Scrub("renewed") // indexes them
+		if round%50 == 0 {
+			registry.RLock()
+			checkFilterCounts(t)
+			registry.RUnlock()
+		}
+	}
+	for i := range 6 {
+		Set(fmt.Sprintf("hex-%d", i))
+		Set(fmt.Sprintf("hex-%d", i))
+	}
+	registry.RLock()
+	defer registry.RUnlock()
+	checkFilterCounts(t)
+	if left := registry.found.pieceFilter.n; left != before {
+		t.Errorf("the index holds %d pieces once the tokens are forgotten; want the %d it held before them", left, before)
+	}
 }
