@@ -105,7 +105,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
-		fmt.Fprintln(f.IO.ErrOut, login.NoBrowser(err))
+		fmt.Fprintln(f.IO.ErrOut, login.NoBrowser(err, manualCommand(opts, env.Name)))
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else {
 		fmt.Fprintf(f.IO.ErrOut, "Opening your browser to log in to %s through the freshtoken proxy at %s. If it does not open, visit:\n%s\n", env.Name, base, link)
