@@ -444,10 +444,10 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 			if r.code != 2 || !strings.Contains(r.stderr, tc.says) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
 			}
-			// Its step is a command: serving this configuration there (it
-			// said to restart that proxy, or to run it with this
-			// configuration, naming none).
-			if then := w.suggested(": stop that proxy, and run `freshtoken proxy --listen " + addr + "`, which serves this configuration\n"); !strings.HasSuffix(r.stderr, then) {
+			// Its steps are commands: serving this configuration there,
+			// then this log-in as it was run (it said to restart that
+			// proxy, or to run it with this configuration, naming none).
+			if then := w.suggested(": stop that proxy, and run `freshtoken proxy --listen " + addr + "`, which serves this configuration, then run `freshtoken login --no-browser --timeout 5s -e dev`\n"); !strings.HasSuffix(r.stderr, then) {
 				t.Fatalf("stderr %q; want it to end %q", r.stderr, then)
 			}
 			// With the proxy's key, as the command would have opened it.
