@@ -1060,6 +1060,9 @@ func (s *Source) notThere(u, desc string) string {
 // tokenURLToCheck is the setting to check of a token endpoint that is not
 // where the configuration says.
 func (s *Source) tokenURLToCheck() string {
+	if s.set.TokenURLSetting != "" {
+		return "check " + s.set.TokenURLSetting
+	}
 	if s.set.Issuer != "" {
 		return "check token_url, or issuer, whose discovery document names it"
 	}

@@ -56,6 +56,11 @@ type Settings struct {
 	// provider's failure then, as at the endpoint its discovery document
 	// names, and not a setting to check.
 	RevocationURLFromProvider bool
+	// TokenURLSetting names, as the configuration holds it, the setting
+	// that makes TokenURL, for the messages of a token endpoint that does
+	// not answer as one ("api_url, from which the freeagent preset makes
+	// the token endpoint"); "": token_url (or, with Issuer, its discovery).
+	TokenURLSetting string
 	// Grant is how the environment obtains tokens: GrantAuthorizationCode
 	// (also when empty), GrantClientCredentials or GrantDeviceCode. Stored
 	// records are bound to it. GrantDeviceCode needs DeviceAuthURL, set or

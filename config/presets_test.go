@@ -3,7 +3,10 @@ package config_test
 import (
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
+	"golang.org/x/oauth2"
 )
 
 // TestProviderPresets: each preset fills the endpoints, client
@@ -153,6 +157,35 @@ client_id = "id"
 	} {
 		if got := f.Envs[env].TokenURLSetting(); got != want {
 			t.Errorf("%s: TokenURLSetting %q; want %q", env, got, want)
+		}
+	}
+}
+
+// TestRenewalTroubleNamesTheSettingWritten: a renewal whose token
+// endpoint is not there names the setting to check as the file has it, as
+// a log-in does: api_url, from which the freeagent preset makes the token
+// endpoint, where token_url is not written; token_url where it is. The
+// engine said "check token_url" of a file that has none.
+func TestRenewalTroubleNamesTheSettingWritten(t *testing.T) {
+	api := httptest.NewServer(http.NotFoundHandler()) // not FreeAgent: a mistyped api_url
+	t.Cleanup(api.Close)
+	for _, c := range []struct{ tokenURL, check string }{
+		{"", "api_url, from which the freeagent preset makes the token endpoint (token_url sets another)"},
+		{"token_url = \"" + api.URL + "/v2/token_endpoint\"\n", "token_url"},
+	} {
+		path := write(t, fmt.Sprintf("[store]\nurl = %q\n\n[env.dev]\nprovider = \"freeagent\"\napi_url = %q\n%sclient_id = \"id\"\nclient_secret = \"s3cret\"\n",
+			"file://"+filepath.Join(t.TempDir(), "tokens"), api.URL+"/", c.tokenURL))
+		src, err := config.Open(t.Context(), config.OpenOptions{Path: path, Env: "dev"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.SaveLogin(t.Context(), &oauth2.Token{AccessToken: "old-access-token", RefreshToken: "old-refresh-token", Expiry: time.Now().Add(-time.Minute)}, time.Now().Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token()
+		want := "dev: no token endpoint answers at " + api.URL + "/v2/token_endpoint (HTTP 404 \"404 page not found\"); check " + c.check
+		if err == nil || err.Error() != want {
+			t.Errorf("renewal: %v; want %q", err, want)
 		}
 	}
 }

@@ -409,7 +409,8 @@ func TestProxyRefusesAnotherUsersProgram(t *testing.T) {
 // is another client, or the same client with the device grant (a browser
 // log-in there would be stored as the device grant's). `login` stops before
 // the browser opens (exit 2) rather than let that proxy replace this
-// configuration's tokens, and the proxy refuses its log-in link.
+// configuration's tokens, naming the command that serves this one there,
+// and the proxy refuses its log-in link.
 func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -442,6 +443,12 @@ func TestLoginBesideAProxyOfAnotherConfiguration(t *testing.T) {
 			r := w.run("login", "--no-browser", "--timeout", "5s")
 			if r.code != 2 || !strings.Contains(r.stderr, tc.says) {
 				t.Fatalf("exit %d, stderr %q; want 2, saying %q", r.code, r.stderr, tc.says)
+			}
+			// Its steps are commands: serving this configuration there,
+			// then this log-in as it was run (it said to restart that
+			// proxy, or to run it with this configuration, naming none).
+			if then := w.suggested(": stop that proxy, and run `freshtoken proxy --listen " + addr + "`, which serves this configuration, then run `freshtoken login --no-browser --timeout 5s -e dev`\n"); !strings.HasSuffix(r.stderr, then) {
+				t.Fatalf("stderr %q; want it to end %q", r.stderr, then)
 			}
 			// With the proxy's key, as the command would have opened it.
 			_, grant := followed(t, base+"/.freshtoken/envs/dev/grant")

@@ -507,7 +507,8 @@ func TestInitInputEndedAtTheOfferToLogIn(t *testing.T) {
 // waits for the browser ends it saying the environment stays configured and
 // how to log in later: it said only "login cancelled; nothing was
 // stored", as if init had written nothing. A browser that cannot open is
-// said with login's flag for that: "use `login --manual`", which init lacks.
+// said with the log-in to run for that, `freshtoken --config FILE login
+// --manual -e later` (init lacks --manual).
 func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	e := newDevEnv(t)
 	t.Setenv("FT_TEST_DEV_SECRET", "dev-client-secret")
@@ -523,7 +524,7 @@ func TestInitStoppedWhileItsLogInWaits(t *testing.T) {
 	go func() { done <- root.ExecuteContext(ctx) }()
 	s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
 	s.answer(t, "Log in to later now? [Y/n]: ", "")
-	s.expect(t, "and use `login --manual`.") // not --manual alone, which init does not have
+	s.expect(t, " login --manual -e later`.") // not --manual alone, which init does not have
 	err := finished(t, done)
 	if want := "later stays configured: when you are ready, run: freshtoken --config "; err == nil || !strings.Contains(err.Error(), want) || !strings.HasSuffix(err.Error(), " login -e later") {
 		t.Errorf("init: %v; want it to say %q and the log-in to run", err, want)

@@ -178,6 +178,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 
 		// What the person wrote, where a preset made token_url from it.
 		TokenURLSetting: env.TokenURLSetting(),
+		ManualCommand:   manualCommand(opts, env.Name),
 	}
 	if !opts.NoBrowser && !opts.Manual {
 		flow.OpenBrowser = f.OpenBrowser
@@ -375,6 +376,14 @@ func (g *replaceGuard) configChanged() (changed, next string) {
 		return fmt.Sprintf("[store] url in %s was changed (by `freshtoken store migrate`, or an edit) to %s", path, to), "run `" + f.commandLine(loginArgs(g.opts, g.env)) + "` again"
 	}
 	return "", ""
+}
+
+// manualCommand is this log-in as a command line run with --manual, what
+// to run where no browser opens.
+func manualCommand(opts *loginOptions, env string) string {
+	manual := *opts
+	manual.Manual, manual.NoBrowser = true, false
+	return opts.f.commandLine(loginArgs(&manual, env))
 }
 
 // loginArgs are the arguments of this log-in, as a command to run again:

@@ -67,19 +67,26 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if !ok {
 		return fmt.Errorf("%s: %w, and not by a freshtoken proxy serving %s; stop the program using it (another `freshtoken login` still waiting for its browser, perhaps), or set another port in redirect_uri (and register it with the provider)", env.Name, busy, env.Name)
 	}
+	// That proxy runs another configuration (it reads its own again at
+	// each request): the steps are serving this one there, then this
+	// log-in, as the command line names it (see loginOptions.again).
+	otherConfig := func(format string, a ...any) error {
+		msg := fmt.Sprintf(format, a...)
+		return login.Again(fmt.Sprintf("%s: stop that proxy, and run `%s`, which serves this configuration, then ", msg, startCommand(f, &proxyOptions{Listen: addr})), "", usageErrorf("%s", msg))
+	}
 	if g.Grant != "" && g.Grant != env.Grant {
-		return usageErrorf("%s: the freshtoken proxy at %s serves %s with grant = %q, not this configuration's %q; logging in through it would store tokens of the wrong grant. Restart that proxy so that it reads the config again",
+		return otherConfig("%s: the freshtoken proxy at %s serves %s with grant = %q, not this configuration's %q; logging in through it would store tokens of the wrong grant",
 			env.Name, base, env.Name, g.Grant, env.Grant)
 	}
 	// An issuer is compared unless the proxy is older than this check (nil):
 	// two of one client id whose token endpoints are both discovered have
 	// the same token_url, none.
 	if g.ClientID != env.ClientID || !g.servesTokenURL(env.TokenURL) || g.Issuer != nil && *g.Issuer != env.Issuer || g.Store != src.Location() {
-		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s with tokens in %s, not this configuration's %s with tokens in %s; logging in through it would not give this configuration tokens. Stop that proxy, or run it with this configuration",
+		return otherConfig("%s: the freshtoken proxy at %s serves %s for %s with tokens in %s, not this configuration's %s with tokens in %s; logging in through it would not give this configuration tokens",
 			env.Name, base, env.Name, g.shown(), g.Store, grantOf(env.ClientID, env.Issuer, env.TokenURL), src.Location())
 	}
 	if !g.servesAPI(env.Audience, env.BoundResources()) {
-		return usageErrorf("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API. Stop that proxy, or run it with this configuration",
+		return otherConfig("%s: the freshtoken proxy at %s serves %s for %s, not for this configuration's %s; logging in through it would not give this configuration tokens for its API",
 			env.Name, base, env.Name, g.shownAPI(), forAPI(redact.URL(env.Audience), shownResources(store.Resources(env.BoundResources()))))
 	}
 	// A proxy older than a digest compares what it names by its value,
@@ -105,7 +112,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	if opts.NoBrowser || f.OpenBrowser == nil {
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else if err := f.OpenBrowser(link); err != nil {
-		fmt.Fprintln(f.IO.ErrOut, login.NoBrowser(err))
+		fmt.Fprintln(f.IO.ErrOut, login.NoBrowser(err, manualCommand(opts, env.Name)))
 		fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this computer to log in to %s through the freshtoken proxy at %s (waiting up to %s):\n%s\n", env.Name, base, opts.Timeout, link)
 	} else {
 		fmt.Fprintf(f.IO.ErrOut, "Opening your browser to log in to %s through the freshtoken proxy at %s. If it does not open, visit:\n%s\n", env.Name, base, link)

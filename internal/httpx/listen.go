@@ -39,13 +39,13 @@ func ListenFailure(err error) (ListenFault, error) {
 		cause = se.Err
 	}
 	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	case errors.Is(err, addrInUse):
 		return ListenBusy, cause
 	case errors.Is(err, os.ErrPermission):
 		return ListenPrivileged, cause
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
 		return ListenOutOfFiles, cause
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case errors.Is(err, addrNotAvailable):
 		return ListenNoSuchAddress, cause
 	}
 	return ListenOther, cause

@@ -78,6 +78,10 @@ type Flow struct {
 	// Manual reads the URL the browser landed on from Stdin instead of
 	// serving the callback.
 	Manual bool
+	// ManualCommand is this log-in run with --manual, which the sentence
+	// for a browser that cannot open names (see NoBrowser); "": login
+	// --manual.
+	ManualCommand string
 	// Listener serves the callback when set; otherwise Run listens on the
 	// redirect URI's loopback address.
 	Listener net.Listener
@@ -231,7 +235,7 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 			fmt.Fprintf(w, "Opening your browser to log in to %s. If it does not open, visit:\n%s\n", f.Env, authURL)
 			return
 		}
-		fmt.Fprintln(w, NoBrowser(err))
+		fmt.Fprintln(w, NoBrowser(err, f.ManualCommand))
 	}
 	fmt.Fprintf(w, "Open this URL in a browser on this computer and approve access to %s (waiting up to %s):\n%s\n", f.Env, timeout, authURL)
 }
@@ -240,10 +244,14 @@ func (f *Flow) announce(authURL string, timeout time.Duration) {
 // log-in: the browser must be this computer's, as the callback is on its
 // loopback address (a proxy's too). Reached over SSH, it has none, and the
 // URL opened elsewhere lands on that computer's 127.0.0.1, where nothing
-// answers: --manual takes the address landed on. (It said to use
+// answers: --manual takes the address landed on, with manual, this
+// log-in's command line run so ("": login --manual). (It said to use
 // --no-browser, which only prints the same URL.)
-func NoBrowser(err error) string {
-	return fmt.Sprintf("Could not open a browser (%s); set browser in the config or $BROWSER, or, over SSH with no browser on this computer, press Ctrl-C and use `login --manual`.", redact.OneLine(err.Error(), 200))
+func NoBrowser(err error, manual string) string {
+	if manual == "" {
+		manual = "login --manual"
+	}
+	return fmt.Sprintf("Could not open a browser (%s); set browser in the config or $BROWSER, or, over SSH with no browser on this computer, press Ctrl-C and run `%s`.", redact.OneLine(err.Error(), 200), manual)
 }
 
 // Shown is w, where a script reads what it is told, and also person, if

@@ -1407,3 +1407,28 @@ func TestStallEndedWithoutAnAnswerIsForgotten(t *testing.T) {
 		t.Errorf("a request whose store stalls again: %d %s", code, body)
 	}
 }
+
+// TestNoTokenEndpointNamesTheSettingWritten: for a FreeAgent environment
+// whose file has api_url alone, a log-in from the page whose code finds no
+// token endpoint (404), and a renewal likewise, say to check api_url, from
+// which the preset makes the endpoint: the renewal said to check
+// token_url, which the file does not have (the log-in's words were
+// untested here).
+func TestNoTokenEndpointNamesTheSettingWritten(t *testing.T) {
+	f := newFixture(t)
+	const want = "check api_url, from which the freeagent preset makes the token endpoint (token_url sets another)"
+	f.provider.Fault(devprovider.FaultNotFound, 1)
+	if ended := browse(t, f.vouched(t, "dev", proxy.LoginURL(f.base, "dev", "", "", "", 0))); ended.Query().Get("done") != "login-failed" {
+		t.Fatalf("the log-in ended at %s; want it failed", ended)
+	}
+	if _, page := f.get(t, "/"); !strings.Contains(string(page), want) {
+		t.Errorf("after the log-in, the status page does not say to %s:\n%s", want, page)
+	}
+	f.login(t, "dev")
+	f.provider.Fault(devprovider.FaultNotFound, 1)
+	f.clock.Advance(accessTTL) // the next request renews
+	resp, body := f.get(t, "/dev/v2/company")
+	if pr := decode[problemBody](t, body); resp.StatusCode != http.StatusBadGateway || !strings.HasSuffix(pr.Message, "; "+want) {
+		t.Errorf("a renewal finding no token endpoint got %d %s; want 502 saying to %s", resp.StatusCode, body, want)
+	}
+}
