@@ -436,3 +436,45 @@ func TestNextRenewalOfEachRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestARefusedClientsRetryHonoursARest: the provider refused the client
+// (a command's renewal), and the keeper's try 5 minutes later was answered
+// 429 Retry-After: 3600, its grant due days later. The keeper's retries
+// are forced renewals, which the engine makes whatever rests: it tried
+// again at every look, a token request a minute for the hour the provider
+// asked it to wait. It waits out the rest, as status and the proxy's page
+// say it does (NextRenewal: "once renewals rest no more").
+func TestARefusedClientsRetryHonoursARest(t *testing.T) {
+	clock := fakeclock.New()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if requests.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client"}`)
+			return
+		}
+		w.Header().Set("Retry-After", "3600")
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, "Too many requests")
+	}))
+	t.Cleanup(srv.Close)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour), RefreshExpiry: clock.Now().Add(30 * 24 * time.Hour)}, false, &logs)
+	ctx := context.Background()
+	src, err := k.Open(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := clock.Now()
+	if _, err := src.Renew(ctx); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("the command's renewal: %v; want the client rejected", err)
+	}
+	sent := runAsWatches(ctx, k, clock, []string{"dev"}, refused.Add(time.Hour), func() int { return int(requests.Load()) - 1 })
+	if len(sent) != 1 || !sent[0].Equal(refused.Add(rejectedRetry)) {
+		t.Fatalf("the keeper's token requests in the hour after the refusal at %v: %v (%v a minute); want one, 5 minutes after it, then none while the provider's Retry-After lasts",
+			refused, len(sent), perMinute(sent))
+	}
+}

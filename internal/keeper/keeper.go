@@ -19,6 +19,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -753,6 +754,14 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// back.
 	if !until.IsZero() && at.Before(until) && until.Sub(now) <= noGainWait {
 		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
+	}
+	// A try ahead of the plan is forced (see renew), and the engine makes
+	// a forced renewal whatever rests: it waits out the rest the provider
+	// asked for (a 429's Retry-After), as a renewal at its plan does. The
+	// keeper tried a refused client again at every look, a token request a
+	// minute, for the hour a 429 asked it to wait.
+	if left := resting.Left(rec, now); left > 0 && at.Before(plan.At) && at.Before(now.Add(left)) {
+		at, why = now.Add(left), "renewals rest, after one the provider asked to wait ("+why+")"
 	}
 	return plan, at, why
 }
