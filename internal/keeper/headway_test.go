@@ -359,7 +359,7 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 				file = filepath.Join(t.TempDir(), "token")
 			}
 			k, _ := keepingTold(src, file, clock)
-			k.refusedHere("dev", rec.Problem) // the keeper's own renewal met it: see TestARefusalOnlyACommandMetHoldsNoTokenFileBack
+			k.refusedHere("dev") // the keeper's own renewal met it: see TestARefusalOnlyACommandMetHoldsNoTokenFileBack
 			before := p.Stats().TokenRequests
 			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, at.Add(2*time.Minute), func() int { return p.Stats().TokenRequests - before })
 			t.Logf("NextRenewal %v, %q; token requests at %v", at, then, sent)
@@ -476,5 +476,37 @@ func TestARefusedClientsRetryHonoursARest(t *testing.T) {
 	if len(sent) != 1 || !sent[0].Equal(refused.Add(rejectedRetry)) {
 		t.Fatalf("the keeper's token requests in the hour after the refusal at %v: %v (%v a minute); want one, 5 minutes after it, then none while the provider's Retry-After lasts",
 			refused, len(sent), perMinute(sent))
+	}
+}
+
+// TestKeepersSharingAStoreDoNotTakeEachOthersRefusalForACommands: two
+// keepers sharing one store (two machines of a fleet, or the per-user
+// service and a proxy started by hand), each keeping a token file, whose
+// client the provider rejects (its secret rotated at the provider). Each
+// took the other's refusal, newer than its own, for one only a command
+// met, which holds back no renewal due at its plan: the plan long past,
+// each tried again at its next look, and the two sent a token request a
+// minute between them. Each waits 5 minutes after the last refusal once
+// its own renewal was refused.
+func TestKeepersSharingAStoreDoNotTakeEachOthersRefusalForACommands(t *testing.T) {
+	p, clock, st, src := loggedInOnClock(t, devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true)
+	other, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: src.OwnGrant().TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+	b, _ := keepingTold(other, filepath.Join(t.TempDir(), "token"), clock)
+	p.Fault(devprovider.FaultInvalidClient, 1<<20)
+	clock.Advance(10 * time.Minute) // the token files' renewals are due
+	before := p.Stats().TokenRequests
+	from := clock.Now()
+	sent := runWatches(context.Background(), clock, []watched{{a, "dev", from}, {b, "dev", from.Add(20 * time.Second)}}, from.Add(30*time.Minute),
+		func() int { return p.Stats().TokenRequests - before })
+	t.Logf("token requests a minute: %v", perMinute(sent))
+	// Each tries at once, then 5 minutes after the last refusal: 2 then 2
+	// every 5 minutes at most.
+	if len(sent) > 2+2*6 {
+		t.Fatalf("%d token requests in 30 minutes from two keepers of a rejected client (%v a minute); want two every 5 minutes at most", len(sent), perMinute(sent))
 	}
 }

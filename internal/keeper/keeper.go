@@ -124,9 +124,9 @@ type envState struct {
 	// rejectedWith is the settings (Settings) its client was rejected
 	// with, as first seen after the rejection noted at.
 	rejectedWith *settingsAt
-	// refusedAt is when the refusal its own last renewal met was noted
-	// (see wasRefusedHere); zero for none.
-	refusedAt time.Time
+	// refused says its own renewal was refused since the keeper started
+	// or its last renewal succeeded (see wasRefusedHere).
+	refused bool
 	// storeChecked is what CheckStore last answered of its store.
 	storeChecked *storeCheck
 	// held is the record the keeper last read or renewed, kept to put
@@ -586,11 +586,13 @@ func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, sr
 		level = slog.LevelDebug
 	}
 	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())
+	if errors.Is(err, freshtoken.ErrClientRejected) {
+		k.refusedHere(env)
+	}
 	if again, rerr := src.Record(ctx); rerr == nil {
 		rec = again
 		if p := k.rejection(env, rec); p != nil {
 			k.rejectedAt(env, p, settings, true)
-			k.refusedHere(env, p)
 		}
 		if grantEnded(rec) && src.CheckGrant(rec) == nil {
 			k.removeTokenFile(env, grantEndedHere, rec)
@@ -738,7 +740,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 				at = now
 			}
 			why = "the provider rejected the client, and the environment's configuration has changed since"
-		case !at.After(again) && !k.wasRefusedHere(env, p):
+		case !at.After(again) && !k.wasRefusedHere(env):
 			// Only another process met it (a command given another
 			// secret, say): the keeper's own renewal, due sooner, may
 			// well work, and waiting would leave its token file expired.
