@@ -763,7 +763,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// keeper tried a refused client again at every look, a token request a
 	// minute, for the hour a 429 asked it to wait.
 	if left := resting.Left(rec, now); left > 0 && at.Before(plan.At) && at.Before(now.Add(left)) {
-		at, why = now.Add(left), "renewals rest, after one the provider asked to wait ("+why+")"
+		at, why = now.Add(left), "renewals rest after one that gave up ("+why+")"
 	}
 	return plan, at, why
 }
