@@ -641,3 +641,43 @@ func TestStallEndedWithoutAnAnswerEndsWithTheRenewal(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicTellingAStallsEndReleasesTheRenewal: a library program's
+// listener (store.WithStalled) that panics when told a stall ended, the
+// stall's call given up unanswered (read_timeout, 3 s), so that the end is
+// told as the renewal ends: the panic reached the renewal's caller, as a
+// panic of the caller's own does, but the renewal was never released, and
+// every call after waited for it for good.
+func TestPanicTellingAStallsEndReleasesTheRenewal(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	srv := redistest.Start(t)
+	src := r.sourceOn(redistest.OpenStore(t, srv.URL+"?read_timeout=3s&max_retries=-1"))
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	srv.Pause(t)
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) {
+			if !stalled {
+				panic("a bug in the program's listener")
+			}
+		}))
+	}()
+	if v := testenv.Receive(t, "the renewal's caller", panicked); v == nil {
+		t.Fatal("the renewal's caller returned; want the listener's panic")
+	}
+	srv.Resume(t)
+	r.clock.Advance(time.Minute) // past the engine's rest after a store that failed
+	next := make(chan error, 1)
+	go func() {
+		_, err := src.Token()
+		next <- err
+	}()
+	if err := testenv.Receive(t, "the call after the panic", next); err != nil {
+		t.Fatalf("the call after the panic: %v; want a renewed token", err)
+	}
+}

@@ -2224,15 +2224,16 @@ func (s *Source) serves(f *flight, w want) bool {
 }
 
 // lead runs flight f's renewal and then releases its waiters, even if the
-// renewal panics (net/http recovers a handler's panic; waiters must not hang).
+// renewal panics (net/http recovers a handler's panic; waiters must not hang),
+// or a listener told of a stall's end as it ends does (see ended).
 func (s *Source) lead(ctx context.Context, f *flight, w want) (*store.Record, error) {
 	defer func() {
-		f.ended(ctx)
 		s.mu.Lock()
 		s.flight = nil
 		s.mu.Unlock()
 		close(f.done)
 	}()
+	defer f.ended(ctx)
 	f.err = fmt.Errorf("%s: the renewal stopped unexpectedly; try again", s.set.Env) // what waiters see after a panic
 	f.rec, f.err = s.renew(ctx, w)
 	return f.rec, f.err

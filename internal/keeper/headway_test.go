@@ -359,7 +359,7 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 				file = filepath.Join(t.TempDir(), "token")
 			}
 			k, _ := keepingTold(src, file, clock)
-			k.refusedHere("dev", rec.Problem) // the keeper's own renewal met it: see TestARefusalOnlyACommandMetHoldsNoTokenFileBack
+			k.refusedHere("dev") // the keeper's own renewal met it: see TestARefusalOnlyACommandMetHoldsNoTokenFileBack
 			before := p.Stats().TokenRequests
 			sent := runAsWatches(context.Background(), k, clock, []string{"dev"}, at.Add(2*time.Minute), func() int { return p.Stats().TokenRequests - before })
 			t.Logf("NextRenewal %v, %q; token requests at %v", at, then, sent)
@@ -434,5 +434,79 @@ func TestNextRenewalOfEachRecord(t *testing.T) {
 				t.Fatalf("NextRenewal: %v, %q; want %v, %q", at, then, tt.at, tt.then)
 			}
 		})
+	}
+}
+
+// TestARefusedClientsRetryHonoursARest: the provider refused the client
+// (a command's renewal), and the keeper's try 5 minutes later was answered
+// 429 Retry-After: 3600, its grant due days later. The keeper's retries
+// are forced renewals, which the engine makes whatever rests: it tried
+// again at every look, a token request a minute for the hour the provider
+// asked it to wait. It waits out the rest, as status and the proxy's page
+// say it does (NextRenewal: "once renewals rest no more").
+func TestARefusedClientsRetryHonoursARest(t *testing.T) {
+	clock := fakeclock.New()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if requests.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"invalid_client"}`)
+			return
+		}
+		w.Header().Set("Retry-After", "3600")
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, "Too many requests")
+	}))
+	t.Cleanup(srv.Close)
+	var logs syncBuffer
+	k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+		IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Hour), RefreshExpiry: clock.Now().Add(30 * 24 * time.Hour)}, false, &logs)
+	ctx := context.Background()
+	src, err := k.Open(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := clock.Now()
+	if _, err := src.Renew(ctx); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("the command's renewal: %v; want the client rejected", err)
+	}
+	sent := runAsWatches(ctx, k, clock, []string{"dev"}, refused.Add(time.Hour), func() int { return int(requests.Load()) - 1 })
+	if len(sent) != 1 || !sent[0].Equal(refused.Add(rejectedRetry)) {
+		t.Fatalf("the keeper's token requests in the hour after the refusal at %v: %v (%v a minute); want one, 5 minutes after it, then none while the provider's Retry-After lasts",
+			refused, len(sent), perMinute(sent))
+	}
+}
+
+// TestKeepersSharingAStoreDoNotTakeEachOthersRefusalForACommands: two
+// keepers sharing one store (two machines of a fleet, or the per-user
+// service and a proxy started by hand), each keeping a token file, whose
+// client the provider rejects (its secret rotated at the provider). Each
+// took the other's refusal, newer than its own, for one only a command
+// met, which holds back no renewal due at its plan: the plan long past,
+// each tried again at its next look, and the two sent a token request a
+// minute between them. Each waits 5 minutes after the last refusal once
+// its own renewal was refused.
+func TestKeepersSharingAStoreDoNotTakeEachOthersRefusalForACommands(t *testing.T) {
+	p, clock, st, src := loggedInOnClock(t, devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true)
+	other, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
+		TokenURL: src.OwnGrant().TokenURL, AuthStyle: oauth2.AuthStyleInHeader, KeepAccess: true}, freshtoken.Options{Store: st, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+	b, _ := keepingTold(other, filepath.Join(t.TempDir(), "token"), clock)
+	p.Fault(devprovider.FaultInvalidClient, 1<<20)
+	clock.Advance(10 * time.Minute) // the token files' renewals are due
+	before := p.Stats().TokenRequests
+	from := clock.Now()
+	sent := runWatches(context.Background(), clock, []watched{{a, "dev", from}, {b, "dev", from.Add(20 * time.Second)}}, from.Add(30*time.Minute),
+		func() int { return p.Stats().TokenRequests - before })
+	t.Logf("token requests a minute: %v", perMinute(sent))
+	// Each tries at once, then 5 minutes after the last refusal: 2 then 2
+	// every 5 minutes at most.
+	if len(sent) > 2+2*6 {
+		t.Fatalf("%d token requests in 30 minutes from two keepers of a rejected client (%v a minute); want two every 5 minutes at most", len(sent), perMinute(sent))
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/notify"
+	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -124,9 +125,9 @@ type envState struct {
 	// rejectedWith is the settings (Settings) its client was rejected
 	// with, as first seen after the rejection noted at.
 	rejectedWith *settingsAt
-	// refusedAt is when the refusal its own last renewal met was noted
-	// (see wasRefusedHere); zero for none.
-	refusedAt time.Time
+	// refused says its own renewal was refused since the keeper started
+	// or its last renewal succeeded (see wasRefusedHere).
+	refused bool
 	// storeChecked is what CheckStore last answered of its store.
 	storeChecked *storeCheck
 	// held is the record the keeper last read or renewed, kept to put
@@ -590,11 +591,13 @@ func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, sr
 		level = slog.LevelDebug
 	}
 	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())
+	if errors.Is(err, freshtoken.ErrClientRejected) {
+		k.refusedHere(env)
+	}
 	if again, rerr := src.Record(ctx); rerr == nil {
 		rec = again
 		if p := k.rejection(env, rec); p != nil {
 			k.rejectedAt(env, p, settings, true)
-			k.refusedHere(env, p)
 		}
 		if grantEnded(rec) && src.CheckGrant(rec) == nil {
 			k.removeTokenFile(env, grantEndedHere, rec)
@@ -742,7 +745,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 				at = now
 			}
 			why = "the provider rejected the client, and the environment's configuration has changed since"
-		case !at.After(again) && !k.wasRefusedHere(env, p):
+		case !at.After(again) && !k.wasRefusedHere(env):
 			// Only another process met it (a command given another
 			// secret, say): the keeper's own renewal, due sooner, may
 			// well work, and waiting would leave its token file expired.
@@ -758,6 +761,14 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// back.
 	if !until.IsZero() && at.Before(until) && until.Sub(now) <= noGainWait {
 		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
+	}
+	// A try ahead of the plan is forced (see renew), and the engine makes
+	// a forced renewal whatever rests: it waits out the rest the provider
+	// asked for (a 429's Retry-After), as a renewal at its plan does. The
+	// keeper tried a refused client again at every look, a token request a
+	// minute, for the hour a 429 asked it to wait.
+	if left := resting.Left(rec, now); left > 0 && at.Before(plan.At) && at.Before(now.Add(left)) {
+		at, why = now.Add(left), "renewals rest after one that gave up ("+why+")"
 	}
 	return plan, at, why
 }

@@ -83,7 +83,7 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	e := k.state(env)
 	switch {
 	case err == nil:
-		e.rejected, e.rejectedWith = nil, nil
+		e.rejected, e.rejectedWith, e.refused = nil, nil, false
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
 		kind := store.ProblemClientRejected
 		if errors.Is(err, tokenerr.ErrOwnRefusal) {
@@ -159,24 +159,28 @@ func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now, held tim
 	return at, then
 }
 
-// refusedHere notes p, the refusal noted in env's record (or by the
-// keeper, see noteRejected), as met by the keeper's own renewal.
-func (k *Keeper) refusedHere(env string, p *store.Problem) {
+// refusedHere notes that env's renewal by the keeper was refused.
+func (k *Keeper) refusedHere(env string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.state(env).refusedAt = p.At
+	k.state(env).refused = true
 }
 
-// wasRefusedHere reports whether p, the refusal noted in env's record, is
-// one the keeper's own renewal met (see refusedHere): one only a command
-// met, given another client secret (another $FREEAGENT_SECRET, say), left
-// a token file due then expired until the keeper's retry, though the
-// keeper's own renewal would have worked. A refusal noted before the
-// keeper started is taken for another's, and tried once at once.
-func (k *Keeper) wasRefusedHere(env string, p *store.Problem) bool {
+// wasRefusedHere reports whether the keeper's own renewal of env was
+// refused since it started or its last renewal succeeded (see
+// refusedHere): a refusal only a command met, given another client secret
+// (another $FREEAGENT_SECRET, say), left a token file due then expired
+// until the keeper's retry, though the keeper's own renewal would have
+// worked. Not whether the refusal the record notes now is the keeper's
+// own: keepers sharing a store (a fleet's machines, the per-user service
+// and a proxy started by hand) each took the other's refusal, noted after
+// its own, for one only a command met, and tried again at every look. A
+// refusal noted before the keeper started is taken for another's, and
+// tried once at once.
+func (k *Keeper) wasRefusedHere(env string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.state(env).refusedAt.Equal(p.At)
+	return k.state(env).refused
 }
 
 // settings is env's settings as they stand now (Settings), or nil when
