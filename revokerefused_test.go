@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/tokenerr"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // TestRevocationRefusedWithTheProvidersOwnErrorIsALogOutsRefusal: a
@@ -45,9 +47,11 @@ func TestRevocationRefusedWithTheProvidersOwnErrorIsALogOutsRefusal(t *testing.T
 // endpoint refusing with an error of its own whose description quotes the
 // token it was sent shows it masked in the error's
 // message, which a program reads and logout prints: the stored refresh
-// token, an access token stored alone, and the refresh token of a
-// renewal's answer that the store refused, which the revocation sends in
-// place of the stored one. The redact registry masks each, as the source
+// token, an access token stored alone, tokens another process stored
+// (as an older freshtoken wrote them), which this one only reads, as
+// `freshtoken logout` does, and the refresh token of a renewal's answer
+// that the store refused, which the revocation sends in place of the
+// stored one. The redact registry masks each, as the source
 // registers every token it stores or reads; the revocation no longer
 // masks the token sent by hand as well.
 func TestARevocationRefusalQuotingTheTokenShowsItMasked(t *testing.T) {
@@ -59,6 +63,15 @@ func TestARevocationRefusalQuotingTheTokenShowsItMasked(t *testing.T) {
 		{"an access token stored alone", func(r *rig, _ *freshtoken.Source, _ *ownStore) {
 			rec := r.record()
 			rec.RefreshToken = ""
+			if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"tokens another process stored, as an older freshtoken wrote them", func(r *rig, _ *freshtoken.Source, _ *ownStore) {
+			// Tokens this process never held, read only by the revocation:
+			// `freshtoken logout` or `remove`, a process of their own.
+			rec := r.record()
+			rec.AccessToken, rec.RefreshToken, rec.Grant = "at-"+rand.Text(), "rt-"+rand.Text(), store.Grant{}
 			if err := r.store.Save(context.Background(), r.settings.Env, rec); err != nil {
 				t.Fatal(err)
 			}
@@ -77,9 +90,7 @@ func TestARevocationRefusalQuotingTheTokenShowsItMasked(t *testing.T) {
 				token := req.PostFormValue("token")
 				sent <- token
 				body, _ := json.Marshal(map[string]string{"error": "account_locked", "error_description": "locked: token " + token})
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				w.Write(body)
+				answerJSON(w, http.StatusBadRequest, string(body))
 			}))
 			defer srv.Close()
 			r := newRig(t, devprovider.Options{AccessTTL: time.Hour})

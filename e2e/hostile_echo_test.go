@@ -102,7 +102,7 @@ func echoing(p *hostileProvider) http.HandlerFunc {
 }
 
 // TestHostileServerEchoesNoSecretIntoTheLogs runs a log-in, renewals,
-// API requests and proxied requests with --debug, in both formats,
+// API requests, log-outs and proxied requests with --debug, in both formats,
 // against a provider and an API that echo every secret they are sent in
 // every encoding, in headers, JSON, HTML and redirects, failing in each of
 // those ways, and looks for each secret in every encoding in stderr and
@@ -138,6 +138,15 @@ func TestHostileServerEchoesNoSecretIntoTheLogs(t *testing.T) {
 				for _, args := range [][]string{{"token", "--force"}, {"get", "/v2/company"}} {
 					r, logs := w.runLogging(append(flags, args...)...)
 					all.WriteString(r.stderr + logs)
+				}
+				if fault != "" {
+					// A log-out, a process that only reads the tokens it
+					// revokes: refused, it keeps them.
+					r, logs := w.runLogging(append(flags, "logout")...)
+					if r.code == 0 {
+						t.Fatalf("a log-out whose revocation was answered with a %s fault succeeded", fault)
+					}
+					all.WriteString(r.stdout + r.stderr + logs)
 				}
 				// status tells of the last failure, in the provider's
 				// words, and never shows a secret (stdout too).

@@ -63,7 +63,7 @@ func fragmenting(p *hostileProvider) http.HandlerFunc {
 // 40 characters, all but a prefix, its middle) in its error code and
 // description, and an API quoting part of the bearer token, had that part
 // shown in the message and the log, as only whole secrets were masked.
-// Across a log-in, renewals, API calls and status, refused, failing with
+// Across a log-in, renewals, API calls, log-outs and status, refused, failing with
 // a 5xx and with a 400, with --debug in text and JSON, no run of 16
 // characters of any secret sent shows, raw, percent-encoded, JSON-escaped
 // or Go-quoted, in stdout (but for the API's own body, which `get` passes
@@ -99,6 +99,13 @@ func TestHostileServerEchoesNoFragmentOfASecret(t *testing.T) {
 				}
 				r, logs := w.runLogging(append(flags, "get", "/v2/company")...)
 				all.WriteString(r.stderr + logs)
+				// A log-out, a process that only reads the tokens it
+				// revokes: refused, it keeps them.
+				r, logs = w.runLogging(append(flags, "logout")...)
+				if r.code == 0 {
+					t.Fatalf("a log-out whose revocation was answered with a %s succeeded", fault)
+				}
+				all.WriteString(r.stdout + r.stderr + logs)
 				r, logs = w.runLogging(append(flags, "status")...)
 				all.WriteString(r.stdout + r.stderr + logs)
 			}

@@ -22,7 +22,8 @@ import (
 // back in its answers: how is each test's own (echoing, fragmenting).
 // Its approval page grants at once; its token endpoint issues tokens
 // holding the characters encodings write differently, and accepts only the
-// refresh token it last issued; its API names a company.
+// refresh token it last issued; its API names a company, and its
+// revocation endpoint (the API's answer) takes any token.
 type hostileProvider struct {
 	url          string
 	clientSecret string
@@ -51,9 +52,10 @@ func newHostileToken(kind string) string {
 	return kind + "+/" + rand.Text() + "/" + rand.Text() + "%41=&x y"
 }
 
-// world is a new world whose environment logs in to p and calls its API,
-// the client secret read from the environment; p holds no tokens and does
-// not fail, as a provider a new world has not used.
+// world is a new world whose environment logs in to p, calls its API and
+// revokes its tokens there (revocation_url), the client secret read from
+// the environment; p holds no tokens and does not fail, as a provider a
+// new world has not used.
 func (p *hostileProvider) world(t *testing.T) *world {
 	t.Helper()
 	p.mu.Lock()
@@ -62,7 +64,7 @@ func (p *hostileProvider) world(t *testing.T) *world {
 	w := newWorld(t, devprovider.Options{}, "")
 	w.env = append(w.env, "E2E_HOSTILE_SECRET="+p.clientSecret)
 	setSecretSource(t, w, `client_secret_env = "E2E_HOSTILE_SECRET"`)
-	w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api), fmt.Sprintf("api_url = %q", p.url), 1))
+	w.writeConfig(strings.Replace(w.readConfig(), fmt.Sprintf("api_url = %q", w.api), fmt.Sprintf("api_url = %q\nrevocation_url = %q", p.url, p.url+"v2/revoke"), 1))
 	return w
 }
 
