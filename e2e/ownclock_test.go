@@ -104,3 +104,28 @@ func TestImportGoesByItsOwnClock(t *testing.T) {
 		t.Fatalf("import said:\n%s\nwant the access token expired, by the binary's clock", said)
 	}
 }
+
+// TestNotifyRetriesGoByItsOwnClock: a notice whose command failed is
+// tried again a minute on by the clock the keeper goes by: on a test
+// clock moved past that minute, it is tried at the keeper's next look. The
+// notifier counted its waits on the system's clock, so the test clock
+// could not move them on.
+func TestNotifyRetriesGoByItsOwnClock(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	told, failed := filepath.Join(dir, "told"), filepath.Join(dir, "failed-once")
+	// The keeper renews the refresh token 6 minutes before it expires.
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: 24 * time.Hour, RefreshTTL: time.Hour}, "", "")
+	command := fmt.Sprintf(`if [ -e %s ]; then printf '%%s\n' "$FRESHTOKEN_EVENT" >> %s; else : > %s; exit 1; fi`, failed, told, failed)
+	w.writeConfig(fmt.Sprintf("[notify]\ncommand = %q\n\n", command) + w.readConfig())
+	w.login()
+	w.startDaemon("proxy", "--no-listen")
+	w.provider.RevokeGrants()
+	clock.Advance(t, 55*time.Minute)
+	testenv.WaitFor(t, "the notice's first try, which fails", func() bool { _, err := os.Stat(failed); return err == nil })
+	clock.Advance(t, 2*time.Minute)
+	testenv.WaitFor(t, "the notice tried again", func() bool {
+		data, _ := os.ReadFile(told)
+		return string(data) == "grant_ended\n"
+	})
+}
