@@ -365,7 +365,7 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 		}
 	}
 
-	now := time.Now()
+	now := clock.Now()
 	stored := make([]string, len(envs))
 	held := make([]bool, len(envs))
 	for i := range targets {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -61,7 +62,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if err := loginEndpointMissing(ctx, env, src); err != nil {
 		return err
 	}
-	began := time.Now()
+	began := clock.Now() // as the store notes a log-in
 	d, err := src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
@@ -78,7 +79,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	}
 	// To the second: the moments since the provider answered would
 	// otherwise make its 10 minutes "9m".
-	fmt.Fprintf(shown, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(time.Until(d.Expiry).Round(time.Second)))
+	fmt.Fprintf(shown, "Waiting for approval; the code expires in %s (Ctrl-C to stop)…\n", human(d.Expiry.Sub(clock.Now()).Round(time.Second)))
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if opts.TimeoutSet {

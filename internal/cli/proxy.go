@@ -369,7 +369,7 @@ func proxySecretCommandNotice(f *Factory) func(env, command string) {
 // stands at each look; s is what it starts with. notifier is set to its
 // notifier, for the status page's banner.
 func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifier]) *keeper.Keeper {
-	n := &notify.Notifier{Config: s.conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(s.webhook)}
+	n := &notify.Notifier{Config: s.conf.Notify, Logger: f.Logger().With("component", "notify"), Transport: httpx.ExplainTLS(s.webhook), Now: clock.Now}
 	notifier.Store(n)
 	return &keeper.Keeper{
 		// A configuration file moved away or deleted names no environment

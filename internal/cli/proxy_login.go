@@ -15,6 +15,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/login"
@@ -98,7 +99,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		return login.Again(fmt.Sprintf("%s: the freshtoken proxy at %s is older than this freshtoken, and a log-in through it would put the key in %s into the log-in link, which is printed and kept in the browser's history; restart that proxy with this freshtoken (it does so by itself within a couple of minutes of an upgrade; one you started yourself: stop it, and run `%s`), then ",
 			env.Name, base, where, startCommand(f, &proxyOptions{Listen: addr})), "", usageErrorf("%s: the freshtoken proxy at %s is older than this freshtoken", env.Name, base))
 	}
-	began := time.Now()
+	began := clock.Now() // as the store notes a log-in, and the proxy reads the link's wait
 	attempt := httpx.RandomToken()
 	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
 	link = proxy.ForConfigFile(link, src.ConfigFile().Path)

@@ -450,7 +450,7 @@ type clockReading struct {
 
 // readClocks reads the clocks for slept.
 func (k *Keeper) readClocks(env string) clockReading {
-	wall, timers := k.now().Round(0), time.Now()
+	wall, timers := k.now(), time.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	r := clockReading{env: env, wall: wall, timers: timers}
@@ -472,7 +472,7 @@ func (k *Keeper) readClocks(env string) clockReading {
 // after, held a failure untold a day longer each time, for good once the
 // jumps came more often than the failures' 15 minutes.
 func (k *Keeper) slept(r clockReading) {
-	ahead := k.now().Round(0).Sub(r.wall) - time.Since(r.timers)
+	ahead := k.now().Sub(r.wall) - time.Since(r.timers)
 	if ahead.Abs() <= sleepSlack {
 		return
 	}
@@ -1161,11 +1161,17 @@ func put[K comparable, V any](m *map[K]V, key K, v V) {
 	(*m)[key] = v
 }
 
+// now is the wall clock, as Now reads it. Its monotonic reading (Go's
+// time.Now carries one) is dropped: Before and Sub compare two times that
+// both carry one by it alone, a clock that stands still while the machine
+// sleeps and that setting the clock does not move, so a wait until a time
+// the look planned missed a wake, and a failure's time asleep (see
+// slept) was taken out of how long it lasted twice.
 func (k *Keeper) now() time.Time {
 	if k.Now == nil {
-		return time.Now()
+		return time.Now().Round(0)
 	}
-	return k.Now()
+	return k.Now().Round(0)
 }
 
 // loginLook is how soon the keeper looks again at an environment with a

@@ -85,6 +85,26 @@ func TestAWakeAsALookEndsIsSeenAtOnce(t *testing.T) {
 	}
 }
 
+// TestTheKeeperGoesByTheWallClock: the keeper's clock, the system's as
+// the binary gives it (clock.Now, time.Now) or as it falls back to, is
+// the wall clock alone. Go's time.Now carries a reading of the timers'
+// clock, which stands still while the machine sleeps and does not move
+// when the clock is set, and Before and Sub compare by it alone when both
+// times carry one: a wait until the time its look planned, such a time,
+// missed a wake (up to a look, a minute, the token file holding the token
+// that expired in the night), and a failure's time asleep, left out of
+// its lasting by the timers' clock already, was taken out again, so
+// renewals failing across a night were told only after as long awake. The
+// fake clock the other tests move carries no such reading, so this is
+// the one check on the system's clock; a sleep cannot be made in a test.
+func TestTheKeeperGoesByTheWallClock(t *testing.T) {
+	for _, k := range []*Keeper{{Now: time.Now}, {}} {
+		if now := k.now(); now != now.Round(0) {
+			t.Errorf("the keeper's clock reads %s, with a reading of the timers' clock; want the wall clock alone", now)
+		}
+	}
+}
+
 // TestFailuresBeforeASleepAreNotToldAtTheWake: renewals fail for a few
 // minutes before the lid closes (the network gone) and once more as it
 // opens, before the network is back. That is not 15 minutes of failures:

@@ -100,11 +100,15 @@ const (
 	lastRetry  = time.Hour
 )
 
+// now is the wall clock, as Now reads it. Its monotonic reading (Go's
+// time.Now carries one) is dropped: Before and Sub compare two times that
+// both carry one by it alone, which setting the clock does not move and a
+// sleep stands still, so a clock set back was never seen (see retry.due).
 func (n *Notifier) now() time.Time {
 	if n.Now == nil {
-		return time.Now()
+		return time.Now().Round(0)
 	}
-	return n.Now()
+	return n.Now().Round(0)
 }
 
 // Set records env's state: event "" means all is well. A new event is
@@ -138,7 +142,7 @@ func (n *Notifier) SetOccurrence(ctx context.Context, env, event, occurrence, me
 		n.mu.Unlock()
 		return
 	}
-	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: time.Now(), occurrence: occurrence}
+	notice := Notice{Event: event, Env: env, Message: redact.OneLine(message, 400), At: n.now(), occurrence: occurrence}
 	if same {
 		notice.At = prev.At // told again, as first told
 	} else {
