@@ -58,7 +58,10 @@ func TestHeaderLimitAgrees(t *testing.T) {
 }
 
 // TestEveryCommandHasExamples walks the command tree: every command a
-// person can run or open for help shows examples in its --help.
+// person can run or open for help shows examples in its --help, and says
+// more than its one-line summary (service install's --help said only
+// "Write the service's file and start it": not which file, nor what the
+// service runs).
 func TestEveryCommandHasExamples(t *testing.T) {
 	ios, _, _ := testStreams(false, false)
 	var walk func(*cobra.Command)
@@ -69,6 +72,9 @@ func TestEveryCommandHasExamples(t *testing.T) {
 			}
 			if (sub.Runnable() || sub.HasSubCommands()) && sub.Example == "" {
 				t.Errorf("%s --help shows no examples", sub.CommandPath())
+			}
+			if sub.Runnable() && sub.Long == "" {
+				t.Errorf("%s --help says no more than its summary", sub.CommandPath())
 			}
 			walk(sub)
 		}
