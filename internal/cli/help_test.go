@@ -140,14 +140,16 @@ func TestHelpConfigNamesEveryKey(t *testing.T) {
 	}
 }
 
-// TestHelpSaysWhereTheConfigIsOnEverySystem: the --config flag and `help
-// config` name the config folder of macOS and Windows too (os.UserConfigDir):
-// they said ~/.config alone, where a Mac's freshtoken never looks.
+// TestHelpSaysWhereTheConfigIsOnEverySystem: the --config flag, `help
+// config` and the README name the config folder of macOS and Windows too
+// (os.UserConfigDir): the help said ~/.config alone, where a Mac's
+// freshtoken never looks, and the README said nowhere where init writes.
 func TestHelpSaysWhereTheConfigIsOnEverySystem(t *testing.T) {
 	root, out := runHelp(t, "help", "config")
 	for where, text := range map[string]string{
 		"--config":    root.PersistentFlags().Lookup("config").Usage,
 		"help config": out,
+		"README.md":   readDocs(t)["../../README.md"],
 	} {
 		for _, dir := range []string{"~/.config", "~/Library/Application Support", "%AppData%"} {
 			if !strings.Contains(strings.Join(strings.Fields(text), " "), dir) {
