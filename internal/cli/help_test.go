@@ -58,7 +58,10 @@ func TestHeaderLimitAgrees(t *testing.T) {
 }
 
 // TestEveryCommandHasExamples walks the command tree: every command a
-// person can run or open for help shows examples in its --help.
+// person can run or open for help shows examples in its --help, and says
+// more than its one-line summary (service install's --help said only
+// "Write the service's file and start it": not which file, nor what the
+// service runs).
 func TestEveryCommandHasExamples(t *testing.T) {
 	ios, _, _ := testStreams(false, false)
 	var walk func(*cobra.Command)
@@ -69,6 +72,9 @@ func TestEveryCommandHasExamples(t *testing.T) {
 			}
 			if (sub.Runnable() || sub.HasSubCommands()) && sub.Example == "" {
 				t.Errorf("%s --help shows no examples", sub.CommandPath())
+			}
+			if sub.Runnable() && sub.Long == "" {
+				t.Errorf("%s --help says no more than its summary", sub.CommandPath())
 			}
 			walk(sub)
 		}
@@ -134,14 +140,16 @@ func TestHelpConfigNamesEveryKey(t *testing.T) {
 	}
 }
 
-// TestHelpSaysWhereTheConfigIsOnEverySystem: the --config flag and `help
-// config` name the config folder of macOS and Windows too (os.UserConfigDir):
-// they said ~/.config alone, where a Mac's freshtoken never looks.
+// TestHelpSaysWhereTheConfigIsOnEverySystem: the --config flag, `help
+// config` and the README name the config folder of macOS and Windows too
+// (os.UserConfigDir): the help said ~/.config alone, where a Mac's
+// freshtoken never looks, and the README said nowhere where init writes.
 func TestHelpSaysWhereTheConfigIsOnEverySystem(t *testing.T) {
 	root, out := runHelp(t, "help", "config")
 	for where, text := range map[string]string{
 		"--config":    root.PersistentFlags().Lookup("config").Usage,
 		"help config": out,
+		"README.md":   readDocs(t)["../../README.md"],
 	} {
 		for _, dir := range []string{"~/.config", "~/Library/Application Support", "%AppData%"} {
 			if !strings.Contains(strings.Join(strings.Fields(text), " "), dir) {

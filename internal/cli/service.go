@@ -57,18 +57,22 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 		RunE: showHelp,
 	}
 	for _, sub := range []struct {
-		use, short string
-		run        func(context.Context, *serviceOptions, *service.Plan) error
+		use, short, long, example string
+		run                       func(context.Context, *serviceOptions, *service.Plan) error
 	}{
-		{"install", "Write the service's file and start it", installService},
-		{"uninstall", "Stop the service and remove its file", uninstallService},
-		{"status", "Say whether the service is installed and running", serviceStatus},
+		{"install", "Write the service's file and start it", serviceInstallLong, `  freshtoken service install --dry-run   # print what would be written and run
+  freshtoken service install
+  freshtoken service install --dry-run --os darwin`, installService},
+		{"uninstall", "Stop the service and remove its file", serviceUninstallLong, `  freshtoken service uninstall --dry-run
+  freshtoken service uninstall`, uninstallService},
+		{"status", "Say whether the service is installed and running", serviceStatusLong, "  freshtoken service status", serviceStatus},
 	} {
 		opts := &serviceOptions{f: f, user: currentUser}
 		c := &cobra.Command{
 			Use:     sub.use,
 			Short:   sub.short,
-			Example: "  freshtoken service " + sub.use,
+			Long:    sub.long,
+			Example: sub.example,
 			Args:    exactArgs(0, "no arguments"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				plan, err := opts.plan(cmd.Context())
@@ -89,6 +93,31 @@ https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`,
 	}
 	return cmd
 }
+
+const serviceInstallLong = `Write the service's file and start it: a systemd user unit on Linux
+(~/.config/systemd/user/freshtoken.service), a launchd agent on macOS
+(~/Library/LaunchAgents/com.github.freshtoken.plist), a Task Scheduler task
+on Windows. It runs freshtoken proxy, this binary with this configuration
+file, whenever you are logged in: it serves http://127.0.0.1:8787/ and keeps
+every grant alive. A configuration the proxy could not start with is
+refused, and nothing is installed.
+
+A service does not see the variables of your shell: an environment whose
+client secret comes from client_secret_env is named, with how to keep its
+secret in the system keychain instead. Run install again after moving the
+binary or the configuration file; it writes the file anew, so keep settings
+of your own in a drop-in (systemctl --user edit freshtoken.service).
+More: https://github.com/freshtoken/freshtoken/blob/main/docs/service.md`
+
+const serviceUninstallLong = `Stop the service and remove its file. Your drop-ins and the copies an
+install kept of a unit you had edited (freshtoken.service.edited) are kept,
+and named. The configuration and the tokens are left as they are: freshtoken
+proxy still runs by hand, and a later install brings the service back.`
+
+const serviceStatusLong = `Say whether the service is installed, where its file is, where its log
+goes, and whether the system's service manager runs it. A note says when
+the service runs another configuration file or another freshtoken binary
+than this command's; freshtoken service install makes it run these.`
 
 // plan is the service for this user, running this binary with this
 // configuration.

@@ -93,9 +93,9 @@ run again, as the move says). A
 record in the old store of another client or grant than the environment's
 (another configuration sharing the store) is left there. A configuration
 file freshtoken does not edit (read-only, or one of several hard links) is
-refused before anything moves. Stop a running proxy or service first, and
-start it again afterwards: until then it looks for the tokens in the old
-store.`,
+refused before anything moves. A running proxy or service follows the
+move with no restart: once the configuration names the new store, its next
+request reads the tokens there.`,
 		Example: `  freshtoken store migrate --to keyring://
   pass show freshtoken-redis | freshtoken store migrate --to -   # redis://freshtoken:PASSWORD@redis.internal:6379/0, kept out of the process list
   freshtoken store migrate --to file:///home/me/.local/state/freshtoken`,

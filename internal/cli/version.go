@@ -47,6 +47,8 @@ func newVersionCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, the commit and the Go version it was built with",
+		Long: `Print the version, the commit and the Go version freshtoken was built
+with, on one line, to give with a bug report. --version prints the same.`,
 		Example: `  freshtoken version
   freshtoken --version`,
 		Args: exactArgs(0, "no arguments"),
