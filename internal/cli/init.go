@@ -492,7 +492,7 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 		}
 	}
 	if s.Provider != "" && !slices.Contains(config.Presets(), s.Provider) {
-		return usageErrorf("--provider %s: unknown provider; use one of %s", s.Provider, strings.Join(config.Presets(), ", "))
+		return usageErrorf("--provider %s: unknown provider; use one of %s", shownWord(s.Provider), strings.Join(config.Presets(), ", "))
 	}
 	switch s.Grant {
 	case "", config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials:

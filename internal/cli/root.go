@@ -314,9 +314,17 @@ Exit codes:
 		var unknown *pflag.NotExistError
 		if errors.As(err, &unknown) {
 			if meant := flagMeant(c.Flags(), unknown); meant != "" {
-				return usageErrorf("%s; did you mean %s? (see `%s --help`)", unknownFlag(unknown), meant, c.CommandPath())
+				return usageErrorf("%s; did you mean %s? (see `%s --help`)", unknownFlag(unknown, meant), meant, c.CommandPath())
 			}
-			return usageErrorf("%s; see `%s --help`", unknownFlag(unknown), c.CommandPath())
+			return usageErrorf("%s; see `%s --help`", unknownFlag(unknown, ""), c.CommandPath())
+		}
+		var syntax *pflag.InvalidSyntaxError
+		if errors.As(err, &syntax) {
+			words, name := badSyntax(syntax)
+			if meant := flagNear(c.Flags(), name); name != "" && meant != "" {
+				return usageErrorf("%s; did you mean %s? (see `%s --help`)", words, meant, c.CommandPath())
+			}
+			return usageErrorf("%s; see `%s --help`", words, c.CommandPath())
 		}
 		return usageErrorf("%v; see `%s --help`", err, c.CommandPath())
 	})
@@ -459,7 +467,7 @@ func unknownSubcommand(cmd *cobra.Command, word string) error {
 	if meant := nearest.Word(word, names); meant != "" {
 		return usageErrorf("unknown command %q for %s; did you mean `%s %s`? (see `%s --help`)", word, path, path, meant, path)
 	}
-	return usageErrorf("unknown command %q for %s, which takes a subcommand: %s; see `%s --help`", word, path, strings.Join(names, ", "), path)
+	return usageErrorf("unknown command %s for %s, which takes a subcommand: %s; see `%s --help`", shownWord(word), path, strings.Join(names, ", "), path)
 }
 
 // exactArgs is cobra.ExactArgs returning a usage error.
