@@ -1,0 +1,6 @@
+//go:build !unix
+
+package atomicfile
+
+// sizeLimit is none where the system sets no file size limit per process.
+func sizeLimit() (uint64, bool) { return 0, false }

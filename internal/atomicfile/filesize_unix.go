@@ -1,0 +1,19 @@
+//go:build unix
+
+package atomicfile
+
+import (
+	"math"
+	"syscall"
+)
+
+// sizeLimit is this process's file size limit (ulimit -f) in bytes, and
+// whether one is set: none is the largest the system can say, which is
+// math.MaxInt64 or more.
+func sizeLimit() (uint64, bool) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl); err != nil || uint64(rl.Cur) >= math.MaxInt64 {
+		return 0, false
+	}
+	return uint64(rl.Cur), true
+}
