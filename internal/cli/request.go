@@ -738,7 +738,7 @@ func requestError(err error, env *config.Env, target string) error {
 		return ue.Err
 	case errors.As(err, &ue):
 		if atomicfile.OutOfFiles(ue.Err) {
-			check = atomicfile.OutOfFilesStep
+			check = atomicfile.OutOfFilesStep(ue.Err)
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable,
 			Msg: fmt.Sprintf("%s could not be reached (%v); %s", apiAt, ue.Err, check)}

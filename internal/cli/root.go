@@ -32,7 +32,7 @@ import (
 // renewal sent has been stored (see guard).
 func Main(args []string, ios *IOStreams) int {
 	if err := filesLeft(); err != nil {
-		fmt.Fprintf(ios.ErrOut, "freshtoken: %s; %s\n", err, atomicfile.OutOfFilesStep)
+		fmt.Fprintf(ios.ErrOut, "freshtoken: %s; %s\n", err, atomicfile.OutOfFilesStep(err))
 		return ExitCode(err)
 	}
 	var (

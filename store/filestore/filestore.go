@@ -204,7 +204,7 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if atomicfile.OutOfFiles(err) {
 			// The process (or the system) has as many files and
 			// connections open as it may, a busy proxy's: it passes.
-			return nil, fmt.Errorf("%w: %w; %s", store.ErrUnreachable, err, atomicfile.OutOfFilesStep)
+			return nil, fmt.Errorf("%w: %w; %s", store.ErrUnreachable, err, atomicfile.OutOfFilesStep(err))
 		}
 		return nil, err // a *fs.PathError, which names p
 	}
