@@ -144,15 +144,22 @@ func badSyntax(bad *pflag.InvalidSyntaxError) (words, name string) {
 	return words, name
 }
 
-// shownWord is word quoted, when it reads as a name a person mistyped (a
-// command, a provider: lowercase letters and dashes, at most 32 of
-// them); anything else may be a secret pasted in the wrong place (a token
-// after `freshtoken `), and is said to be not shown.
+// shownWord is word quoted, when it reads as a name a person mistyped
+// (readsAsName); anything else may be a secret pasted in the wrong place
+// (a token after `freshtoken `), and is said to be not shown.
 func shownWord(word string) string {
-	if len(word) > 0 && len(word) <= 32 && strings.Trim(word, "abcdefghijklmnopqrstuvwxyz-") == "" {
+	if readsAsName(word) {
 		return strconv.Quote(word)
 	}
 	return "(not shown, in case it is a secret)"
+}
+
+// readsAsName reports whether word reads as the name of a command, a
+// provider, a grant or the like: lowercase letters, '-' and '_', at most
+// 32 of them. A secret (base64, hex, a JWT) all but always holds a digit
+// or a capital.
+func readsAsName(word string) bool {
+	return len(word) > 0 && len(word) <= 32 && strings.Trim(word, "abcdefghijklmnopqrstuvwxyz-_") == ""
 }
 
 // badValue is bad's words without the value given, which may be a secret

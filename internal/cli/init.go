@@ -497,7 +497,7 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 	switch s.Grant {
 	case "", config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials:
 	default:
-		return usageErrorf("--grant %s: use authorization_code, device_code or client_credentials", s.Grant)
+		return usageErrorf("--grant %s: use authorization_code, device_code or client_credentials", shownWord(s.Grant))
 	}
 	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--issuer", s.Issuer}, {"--device-auth-url", s.DeviceAuthURL}} {
 		if u.val != "" {

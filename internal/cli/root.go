@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -416,7 +417,11 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 					return usageErrorf("no command or help topic %q; did you mean `%s help %s`?", strings.Join(args, " "), c.Root().Name(), strings.Join(append(found, meant), " "))
 				}
 			}
-			return usageErrorf("no command or help topic %q; `%s help` lists them", strings.Join(args, " "), c.Root().Name())
+			topic := "(not shown, in case it is a secret)"
+			if !slices.ContainsFunc(args, func(a string) bool { return !readsAsName(a) }) {
+				topic = strconv.Quote(strings.Join(args, " "))
+			}
+			return usageErrorf("no command or help topic %s; `%s help` lists them", topic, c.Root().Name())
 		}
 		show(c, args)
 		return nil
