@@ -72,6 +72,17 @@ type ClientKey struct {
 	Audience []string
 }
 
+// MarshalJSON is the key's fields, Load shown as whether it is set: JSON
+// has no functions, and slog's JSON handler, marshalling a ClientKey held
+// in a struct (Settings), a map or a slice, logged "!ERROR" for it.
+func (k ClientKey) MarshalJSON() ([]byte, error) {
+	type shown ClientKey
+	return json.Marshal(struct {
+		shown
+		Load bool
+	}{shown(k), k.Load != nil})
+}
+
 // CertifiedKey is a client's private key with the X.509 certificate
 // registered with the provider for it. Assertions signed with it name the
 // certificate by its thumbprints in their header, x5t#S256 (SHA-256) and

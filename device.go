@@ -60,6 +60,11 @@ func (d DeviceLogin) GoString() string { return d.printed().GoString() }
 // LogValue is String for slog.
 func (d DeviceLogin) LogValue() slog.Value { return d.printed().LogValue() }
 
+// MarshalJSON is what String shows, as fields: slog's JSON handler,
+// marshalling a DeviceLogin held in a struct, a map or a slice, logged
+// "!ERROR" for its Check, a function.
+func (d DeviceLogin) MarshalJSON() ([]byte, error) { return d.printed().MarshalJSON() }
+
 // printed shows what a DeviceLogin shows of itself.
 func (d DeviceLogin) printed() redact.Printed {
 	type shown struct {

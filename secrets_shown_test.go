@@ -1,6 +1,8 @@
 package freshtoken_test
 
 import (
+	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -31,6 +33,9 @@ import (
 // or in any encoding. A store.Record held in a struct that slog's JSON
 // handler marshalled showed its tokens whole, as did a config.Env; a
 // CertifiedKey, its private key; a config.Notify, its command whole.
+// None shows an error in place of its value: Settings (its function
+// fields), a ClientKey and Options in a struct, a map or a slice, marshalled
+// by slog's JSON handler, logged "!ERROR: json: unsupported type".
 //
 // One exception, by design: the JSON of a store.Record and a store.Grant
 // is their stored form, tokens and URLs whole (storedForm), as a
@@ -98,6 +103,11 @@ func TestPublicTypesShowNoSecret(t *testing.T) {
 	endpoints := freshtoken.Endpoints{AuthURL: "https://login.example.com/authorize?api_key=" + key, TokenURL: "https://login.example.com/token?subscription-key=" + key,
 		RevocationURL: "https://login.example.com/revoke?key=" + key, DeviceAuthURL: "https://login.example.com/device?sig=" + key}
 
+	clientKey := freshtoken.ClientKey{Load: func(context.Context) (crypto.Signer, error) { return pk, nil }, ID: "key-1"}
+	settings.ClientKey = &clientKey
+	settings.Discover = func(context.Context) (freshtoken.Endpoints, error) { return endpoints, nil }
+	options := freshtoken.Options{Store: r.store, Clock: time.Now, HTTPClient: src.Client(), Locking: func() {}}
+
 	// The types whose JSON shows their secrets whole, by design (above).
 	storedForm := map[string]bool{"store.Record": true, "*store.Record": true, "store.Grant": true}
 	for _, tc := range []struct {
@@ -133,9 +143,14 @@ func TestPublicTypesShowNoSecret(t *testing.T) {
 		{"*store.Record", &rec, struct{ *store.Record }{&rec}, []string{access, refresh, key}},
 		{"store.Grant", grant, struct{ store.Grant }{grant}, []string{key}},
 		{"*redisstore.Store", redis, struct{ *redisstore.Store }{redis}, []string{password}},
+		{"freshtoken.ClientKey", clientKey, struct{ freshtoken.ClientKey }{clientKey}, nil},
+		{"freshtoken.Options", options, struct{ freshtoken.Options }{options}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for how, shown := range testenv.Encodings(tc.v, tc.embedding) {
+				if tc.name != "*http.Client" && (strings.Contains(shown, "!ERROR") || strings.Contains(shown, "json: unsupported type")) {
+					t.Errorf("%s shows an error in place of the value: %.300s", how, shown)
+				}
 				if storedForm[tc.name] && testenv.Marshalled(how) {
 					for _, secret := range tc.secrets {
 						if testenv.Leaked(shown, secret) == "" {

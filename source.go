@@ -165,12 +165,31 @@ func (s Settings) GoString() string { return s.printed().GoString() }
 // the fields (and fail on the function ones).
 func (s Settings) LogValue() slog.Value { return s.printed().LogValue() }
 
-func (s Settings) printed() redact.Printed {
-	type shown Settings
+// MarshalJSON is the settings' fields, masked as String masks them, each
+// function field shown as whether it is set: JSON has none, and slog's
+// JSON handler, marshalling Settings held in a struct, a map or a slice,
+// logged "!ERROR" in their place.
+func (s Settings) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		shownSettings
+		ClientSecretFunc, Discover bool
+	}{s.masked(), s.ClientSecretFunc != nil, s.Discover != nil})
+}
+
+// shownSettings is Settings without its methods, so that printing one
+// cannot call String again.
+type shownSettings Settings
+
+// masked is s with its secrets masked, as String shows it.
+func (s Settings) masked() shownSettings {
 	s.ClientSecret = redact.MaskSet(s.ClientSecret)
 	s.AuthParams, s.TokenParams = redact.MaskParams(s.AuthParams), redact.MaskParams(s.TokenParams)
 	redact.MaskURLs(&s.APIURL, &s.AuthURL, &s.TokenURL, &s.RevocationURL, &s.DeviceAuthURL, &s.Issuer)
-	return redact.Printed{Name: "freshtoken.Settings", Shown: shown(s)}
+	return shownSettings(s)
+}
+
+func (s Settings) printed() redact.Printed {
+	return redact.Printed{Name: "freshtoken.Settings", Shown: s.masked()}
 }
 
 // Endpoints are where a provider's OAuth 2.0 endpoints are.
@@ -255,6 +274,16 @@ type Options struct {
 	// wait for another's renewal, or for a store that does not answer, is
 	// interrupted as its own renewal would be.
 	Locking func()
+}
+
+// MarshalJSON is the store's type, and which of the other collaborators
+// are set: JSON has no functions, and slog's JSON handler, marshalling
+// Options held in a struct, a map or a slice, logged "!ERROR" for them.
+func (o Options) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Store                                       string
+		Logger, Clock, HTTPClient, Sending, Locking bool
+	}{fmt.Sprintf("%T", o.Store), o.Logger != nil, o.Clock != nil, o.HTTPClient != nil, o.Sending != nil, o.Locking != nil})
 }
 
 // Renewal describes a token request in flight, for Options.Sending.

@@ -56,3 +56,27 @@ func TestFileSizeLimitLetsLogOut(t *testing.T) {
 		t.Fatalf("the tokens are still stored after the log-out: %v", err)
 	}
 }
+
+// TestOutputPastTheFileSizeLimitSaysSo: an answer, or a log line, that
+// would take its file past the file size limit (`ulimit -f`) is told as
+// that limit, in bytes, with the command that raises it; it was the
+// system's "file too large" alone, as if the file were at fault. The
+// command the answer was cut short for exits 2; the one whose log went to
+// stderr instead goes on, exit 0. SIGXFSZ, sent for each such write, kills
+// neither.
+func TestOutputPastTheFileSizeLimitSaysSo(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	stderr := w.watchAfter("ulimit -f 1", "get", "/v2/contacts").waitExit(t, 2)
+	if !strings.Contains(stderr, "standard output could not take the answer: the file it goes to would be larger than this process's file size limit (ulimit -f) of 512 bytes (file too large)") ||
+		!strings.Contains(stderr, "`ulimit -f unlimited`") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("stderr %q; want one line naming the file size limit and how to raise it", stderr)
+	}
+	log := filepath.Join(w.dir, "freshtoken.log")
+	stderr = w.watchAfter("exec >/dev/null; ulimit -f 1", "--debug", "--log-file", log, "get", "/v2/contacts").waitExit(t, 0)
+	if !strings.Contains(stderr, "freshtoken: --log-file "+log+": ") || !strings.Contains(stderr, "logging to stderr instead until it can be written again: it would be larger than this process's file size limit (ulimit -f) of 512 bytes") ||
+		!strings.Contains(stderr, "`ulimit -f unlimited`") {
+		t.Fatalf("stderr %.600q; want the log file's failure told as the file size limit, with how to raise it", stderr)
+	}
+}

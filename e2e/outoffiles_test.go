@@ -90,7 +90,7 @@ func TestOutOfFilesIsToldAlikeWhereverAFileIsOpened(t *testing.T) {
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
 			cmd.Run()
-			if code := cmd.ProcessState.ExitCode(); code != 5 || stderr.String() != "freshtoken: cannot open its files: too many open files; freshtoken has as many files and connections open as the system allows: try again, or raise the limit on open files (ulimit -n)\n" {
+			if code := cmd.ProcessState.ExitCode(); code != 5 || stderr.String() != fmt.Sprintf("freshtoken: cannot open its files: too many open files; freshtoken has as many files and connections open as its limit on open files allows (%d here): try again, or raise that limit (ulimit -n in the shell that starts freshtoken, LimitNOFILE= in a systemd unit)\n", limit) {
 				t.Fatalf("exit %d, said %q; want exit 5 naming the limit to raise", code, stderr.String())
 			}
 		})

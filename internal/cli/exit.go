@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/freshtoken/freshtoken/internal/failure"
@@ -91,32 +92,74 @@ var cobraUnknown = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for 
 // unknownCommand says cobra's error for an unknown command in one line,
 // the commands it suggests written as commands to run: it was made one
 // line by joining cobra's lines, as `unknown command "tokn" for
-// "freshtoken" Did you mean this? token`. Other messages pass as they are.
+// "freshtoken" Did you mean this? token`. A word near no command is shown
+// only when it reads as one (shownWord). Other messages pass as they are.
 func unknownCommand(msg string) string {
 	m := cobraUnknown.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
-	out := fmt.Sprintf("unknown command %s", m[1])
 	var try []string
 	for _, s := range strings.Fields(m[3]) {
 		try = append(try, "`"+m[2]+" "+s+"`")
 	}
-	if len(try) > 0 {
-		return out + "; did you mean " + strings.Join(try, " or ") + "? (`" + m[2] + " help` lists the commands)"
+	if len(try) > 0 { // a command mistyped: the word is shown
+		return "unknown command " + m[1] + "; did you mean " + strings.Join(try, " or ") + "? (`" + m[2] + " help` lists the commands)"
 	}
-	return out + "; `" + m[2] + " help` lists the commands"
+	word, _ := strconv.Unquote(m[1])
+	return "unknown command " + shownWord(word) + "; `" + m[2] + " help` lists the commands"
 }
 
-// unknownFlag is unknown's words, without what followed = in a group of
-// shorthands (-client-secret=…, a long flag written with one dash), which
-// may be a secret: pflag quoted the group whole.
-func unknownFlag(unknown *pflag.NotExistError) string {
+// unknownFlag is unknown's words, never with what followed the flag's
+// name, which may be a secret: pflag quoted a group of shorthands whole,
+// and a value is written against its shorthand as often as not (-dVALUE,
+// -client-secret=VALUE, a long flag written with one dash). The group is
+// shown up to = when it reads as a flag mistyped (meant, the flag it is
+// near, is not ""), else its first letter alone.
+func unknownFlag(unknown *pflag.NotExistError, meant string) string {
 	group := unknown.GetSpecifiedShortnames()
-	if i := strings.IndexByte(group, '='); i >= 0 {
-		return fmt.Sprintf("unknown shorthand flag: %q in -%s", rune(unknown.GetSpecifiedName()[0]), group[:i])
+	if group == "" {
+		return unknown.Error() // a long flag: pflag names it without what followed =
 	}
-	return unknown.Error()
+	letter := rune(unknown.GetSpecifiedName()[0])
+	if name, _, _ := strings.Cut(group, "="); len(name) == 1 || meant != "" {
+		return fmt.Sprintf("unknown shorthand flag: %q in -%s", letter, name)
+	}
+	return fmt.Sprintf("unknown shorthand flag: %q in -%c… (what followed it is not shown, in case it is a secret; a long flag starts with two dashes)", letter, letter)
+}
+
+// badSyntax is bad's words without what followed =, which may be a secret
+// (---client-secret=VALUE): pflag quoted it whole. Three dashes or more
+// are said as such. name is the flag's name typed, without its dashes, ""
+// when there is none.
+func badSyntax(bad *pflag.InvalidSyntaxError) (words, name string) {
+	typed, _, valued := strings.Cut(bad.GetSpecifiedFlag(), "=")
+	words = "bad flag syntax: " + typed
+	if valued {
+		words += "=… (what followed = is not shown, in case it is a secret)"
+	}
+	if name = strings.TrimLeft(typed, "-"); name != "" {
+		words += "; a long flag starts with two dashes"
+	}
+	return words, name
+}
+
+// shownWord is word quoted, when it reads as a name a person mistyped
+// (readsAsName); anything else may be a secret pasted in the wrong place
+// (a token after `freshtoken `), and is said to be not shown.
+func shownWord(word string) string {
+	if readsAsName(word) {
+		return strconv.Quote(word)
+	}
+	return "(not shown, in case it is a secret)"
+}
+
+// readsAsName reports whether word reads as the name of a command, a
+// provider, a grant or the like: lowercase letters, '-' and '_', at most
+// 32 of them. A secret (base64, hex, a JWT) all but always holds a digit
+// or a capital.
+func readsAsName(word string) bool {
+	return len(word) > 0 && len(word) <= 32 && strings.Trim(word, "abcdefghijklmnopqrstuvwxyz-_") == ""
 }
 
 // badValue is bad's words without the value given, which may be a secret
@@ -148,6 +191,12 @@ func flagMeant(flags *pflag.FlagSet, unknown *pflag.NotExistError) string {
 			return ""
 		}
 	}
+	return flagNear(flags, typed)
+}
+
+// flagNear is the flag typed, a name without its dashes, was meant to be,
+// written as it is typed (see flagMeant); "" when none is near enough.
+func flagNear(flags *pflag.FlagSet, typed string) string {
 	var names []string
 	short := ""
 	flags.VisitAll(func(f *pflag.Flag) {

@@ -355,8 +355,12 @@ func (l *logFile) Write(b []byte) (int, error) {
 			err = cause
 		}
 		next := ""
-		if atomicfile.DiskFull(err) {
+		switch {
+		case atomicfile.DiskFull(err):
 			next = ": " + atomicfile.FreeSome(err, l.path, " on its disk")
+		case atomicfile.TooLarge(err):
+			than, raise := atomicfile.TooLargeWords()
+			next = ": it would be larger than " + than + "; " + raise + ", or rotate it"
 		}
 		fmt.Fprintf(l.errOut, "freshtoken: --log-file %s: %v; logging to stderr instead until it can be written again%s\n", l.path, err, next)
 	}

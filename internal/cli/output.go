@@ -41,6 +41,9 @@ func (e *outputError) Error() string {
 	switch {
 	case atomicfile.DiskFull(e.err):
 		cause, next = "the disk "+atomicfile.FullWords(e.err)+" ("+cause+")", "free some space or send it elsewhere"
+	case atomicfile.TooLarge(e.err):
+		than, raise := atomicfile.TooLargeWords()
+		cause, next = "the file it goes to would be larger than "+than, raise+" or send it elsewhere"
 	case errors.Is(e.err, syscall.EBADF):
 		cause, next = "standard output is closed", "give it somewhere to go (> FILE, a pipe, $(…))"
 	}

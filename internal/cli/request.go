@@ -227,7 +227,11 @@ func completeDataFile(_ *cobra.Command, _ []string, toComplete string) ([]string
 
 func checkRequestOptions(opts *requestOptions) error {
 	if opts.Method == "" || strings.ContainsFunc(opts.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
-		return usageErrorf("%q is not an HTTP method such as GET or POST", opts.Method)
+		method := "(not shown, in case it is a secret)"
+		if readsAsName(strings.ToLower(opts.Method)) {
+			method = strconv.Quote(opts.Method)
+		}
+		return usageErrorf("%s is not an HTTP method such as GET or POST", method)
 	}
 	if opts.DataGiven > 1 { // the value, maybe a secret, is not shown
 		return usageErrorf("-d was given %d times, and a request has one body: give all of it in one -d (freshtoken does not join them with &, as curl does)", opts.DataGiven)
@@ -753,7 +757,7 @@ func requestError(err error, env *config.Env, target string) error {
 		return ue.Err
 	case errors.As(err, &ue):
 		if atomicfile.OutOfFiles(ue.Err) {
-			check = atomicfile.OutOfFilesStep
+			check = atomicfile.OutOfFilesStep(ue.Err)
 		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable, Err: failure.ErrAPIUnreachable,
 			Msg: fmt.Sprintf("%s could not be reached (%v); %s", apiAt, ue.Err, check)}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 )
 
@@ -25,7 +26,7 @@ func TestAnAPIConnectionOutOfFilesIsTheAPIs(t *testing.T) {
 	env := &config.Env{Name: "dev", Timeout: time.Second}
 	dial := &url.Error{Op: "Get", URL: "https://api.example.com/v2/company", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EMFILE)}}
 	err := requestError(dial, env, "https://api.example.com/v2/company")
-	want := "dev: the API at https://api.example.com/v2/company could not be reached (dial tcp: socket: too many open files); freshtoken has as many files and connections open as the system allows: try again, or raise the limit on open files (ulimit -n)"
+	want := "dev: the API at https://api.example.com/v2/company could not be reached (dial tcp: socket: too many open files); " + atomicfile.OutOfFilesStep(syscall.EMFILE)
 	if err.Error() != want || failure.Of(err) != failure.APIUnreachable || failure.Next(err, "dev") != "" {
 		t.Errorf("requestError = %q (kind %v, next %q); want %q, api_unreachable, told once", err, failure.Of(err), failure.Next(err, "dev"), want)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,7 @@ import (
 // renewal sent has been stored (see guard).
 func Main(args []string, ios *IOStreams) int {
 	if err := filesLeft(); err != nil {
-		fmt.Fprintf(ios.ErrOut, "freshtoken: %s; %s\n", err, atomicfile.OutOfFilesStep)
+		fmt.Fprintf(ios.ErrOut, "freshtoken: %s; %s\n", err, atomicfile.OutOfFilesStep(err))
 		return ExitCode(err)
 	}
 	var (
@@ -314,9 +315,17 @@ Exit codes:
 		var unknown *pflag.NotExistError
 		if errors.As(err, &unknown) {
 			if meant := flagMeant(c.Flags(), unknown); meant != "" {
-				return usageErrorf("%s; did you mean %s? (see `%s --help`)", unknownFlag(unknown), meant, c.CommandPath())
+				return usageErrorf("%s; did you mean %s? (see `%s --help`)", unknownFlag(unknown, meant), meant, c.CommandPath())
 			}
-			return usageErrorf("%s; see `%s --help`", unknownFlag(unknown), c.CommandPath())
+			return usageErrorf("%s; see `%s --help`", unknownFlag(unknown, ""), c.CommandPath())
+		}
+		var syntax *pflag.InvalidSyntaxError
+		if errors.As(err, &syntax) {
+			words, name := badSyntax(syntax)
+			if meant := flagNear(c.Flags(), name); name != "" && meant != "" {
+				return usageErrorf("%s; did you mean %s? (see `%s --help`)", words, meant, c.CommandPath())
+			}
+			return usageErrorf("%s; see `%s --help`", words, c.CommandPath())
 		}
 		return usageErrorf("%v; see `%s --help`", err, c.CommandPath())
 	})
@@ -408,7 +417,11 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 					return usageErrorf("no command or help topic %q; did you mean `%s help %s`?", strings.Join(args, " "), c.Root().Name(), strings.Join(append(found, meant), " "))
 				}
 			}
-			return usageErrorf("no command or help topic %q; `%s help` lists them", strings.Join(args, " "), c.Root().Name())
+			topic := "(not shown, in case it is a secret)"
+			if !slices.ContainsFunc(args, func(a string) bool { return !readsAsName(a) }) {
+				topic = strconv.Quote(strings.Join(args, " "))
+			}
+			return usageErrorf("no command or help topic %s; `%s help` lists them", topic, c.Root().Name())
 		}
 		show(c, args)
 		return nil
@@ -459,7 +472,7 @@ func unknownSubcommand(cmd *cobra.Command, word string) error {
 	if meant := nearest.Word(word, names); meant != "" {
 		return usageErrorf("unknown command %q for %s; did you mean `%s %s`? (see `%s --help`)", word, path, path, meant, path)
 	}
-	return usageErrorf("unknown command %q for %s, which takes a subcommand: %s; see `%s --help`", word, path, strings.Join(names, ", "), path)
+	return usageErrorf("unknown command %s for %s, which takes a subcommand: %s; see `%s --help`", shownWord(word), path, strings.Join(names, ", "), path)
 }
 
 // exactArgs is cobra.ExactArgs returning a usage error.

@@ -508,8 +508,9 @@ func writeServiceFile(path, text string) error {
 	switch {
 	case atomicfile.DiskFull(err):
 		cause, next = "the disk "+atomicfile.FullWords(err)+" ("+cause+")", atomicfile.FreeSome(err, path, "")
-	case errors.Is(err, syscall.EFBIG):
-		cause, next = "the file size limit is too small ("+cause+")", "raise it (`ulimit -f unlimited`)"
+	case atomicfile.TooLarge(err):
+		than, raise := atomicfile.TooLargeWords()
+		cause, next = "it would be larger than "+than, raise
 	}
 	// The system's set-up, not a bug: exit 2, as a service that cannot start.
 	return config.Invalidf("could not write %s: %s; the service is as it was: %s, then run `freshtoken service install` again", path, cause, next)

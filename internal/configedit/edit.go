@@ -323,15 +323,19 @@ func rewrite(path string, first func(edited *config.File) error, edit func(old s
 }
 
 // writeFailure is the error of an edit of the configuration file at path
-// that failed as what says, for err. A full disk (of data or of files) and
-// a read-only one say what to do about it: Go's "no space left on device"
-// or "read-only file system" alone left the person to guess.
+// that failed as what says, for err. A full disk (of data or of files), a
+// read-only one and a file size limit (ulimit -f) say what to do about it:
+// Go's "no space left on device", "read-only file system" or "file too
+// large" alone left the person to guess.
 func writeFailure(path, what string, err error) error {
 	switch {
 	case atomicfile.DiskFull(err):
 		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it %s (%v); %s, or keep the configuration on another disk (--config PATH), and run the command again (nothing was written)", what, atomicfile.FullWords(err), configfile.Cause(err), atomicfile.FreeSome(err, filepath.Dir(path), " there"))}
 	case errors.Is(err, syscall.EROFS):
 		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as the disk holding it is read-only (%v); keep the configuration on a disk you can write to (--config PATH), and run the command again (nothing was written)", what, configfile.Cause(err))}
+	case atomicfile.TooLarge(err):
+		than, raise := atomicfile.TooLargeWords()
+		return &config.Error{Path: path, Msg: fmt.Sprintf("%s, as it would be larger than %s; %s, and run the command again (nothing was written)", what, than, raise)}
 	}
 	return &config.Error{Path: path, Msg: fmt.Sprintf("%s (%v); nothing was written", what, configfile.Cause(err))}
 }

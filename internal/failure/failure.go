@@ -219,7 +219,7 @@ func NextNaming(err error, env string, secretWhere func(env string) string) stri
 		}
 	}
 	if atomicfile.OutOfFiles(err) {
-		next = atomicfile.OutOfFilesStep
+		next = atomicfile.OutOfFilesStep(err)
 	}
 	if next == "" {
 		return ""

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/store"
 )
@@ -23,13 +24,13 @@ import (
 // step, unless the message says it already (the token store's). The
 // configuration's was a configuration error, exit 2, with no next step.
 func TestOutOfFilesIsOneRule(t *testing.T) {
-	stored := fmt.Errorf("%w: %w; %s", store.ErrUnreachable, &fs.PathError{Op: "open", Path: "/s/dev.json", Err: syscall.EMFILE}, "freshtoken has as many files and connections open as the system allows: try again, or raise the limit on open files (ulimit -n)")
+	stored := fmt.Errorf("%w: %w; %s", store.ErrUnreachable, &fs.PathError{Op: "open", Path: "/s/dev.json", Err: syscall.EMFILE}, atomicfile.OutOfFilesStep(syscall.EMFILE))
 	for _, tc := range []struct {
 		name, next string
 		err        error
 	}{
-		{"the configuration", "freshtoken has as many files and connections open as the system allows: try again, or raise the limit on open files (ulimit -n)", fmt.Errorf("/c/config.toml: cannot read it: %w", syscall.EMFILE)},
-		{"the system's limit", "freshtoken has as many files and connections open as the system allows: try again, or raise the limit on open files (ulimit -n)", fmt.Errorf("/c/ca.pem: %w", syscall.ENFILE)},
+		{"the configuration", atomicfile.OutOfFilesStep(syscall.EMFILE), fmt.Errorf("/c/config.toml: cannot read it: %w", syscall.EMFILE)},
+		{"the system's limit", atomicfile.OutOfFilesStep(syscall.ENFILE), fmt.Errorf("/c/ca.pem: %w", syscall.ENFILE)},
 		{"the store, which says it", "", stored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

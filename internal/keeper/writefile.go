@@ -230,7 +230,8 @@ func (e *keptElsewhereError) Error() string {
 
 // unwritableBecause is err, a write of the token file at path that failed,
 // as a person can act on it: a folder that does not exist, or on a disk
-// mounted read-only, or a full disk, a folder at path or a file in place
+// mounted read-only, or a full disk, a file size limit (ulimit -f) too
+// small for it, a folder at path or a file in place
 // of its folder, named with what to do; any other reason names the folder
 // and the system's words, never the temp file. Go's words named the
 // temp file the write failed at (open /run/x/.token.tmp-651581525: no
@@ -246,6 +247,9 @@ func unwritableBecause(path string, err error) error {
 		return fmt.Errorf("its folder %s is on a disk mounted read-only; name a token_file on one that can be written", dir)
 	case atomicfile.DiskFull(err):
 		return fmt.Errorf("the disk of its folder %s %s; %s", dir, atomicfile.FullWords(err), atomicfile.FreeSome(err, dir, ""))
+	case atomicfile.TooLarge(err):
+		than, raise := atomicfile.TooLargeWords()
+		return fmt.Errorf("it would be larger than %s; %s", than, raise)
 	}
 	if fi, serr := os.Lstat(path); serr == nil && fi.IsDir() {
 		// Made since the configuration was read (it is refused there):

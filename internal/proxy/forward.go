@@ -22,6 +22,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -949,9 +950,14 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 }
 
 // unreachable says that e's API could not be reached, or its answer read,
-// because of err.
+// because of err, and what to do: a connection the proxy could not open
+// for want of files (EMFILE, ENFILE) names the limit met, not the network.
 func (e *envProxy) unreachable(err error) error {
-	return fmt.Errorf("%s: the API at %s could not be reached (%v); check your connection and api_url", e.name, e.api.Host, err)
+	next := "check your connection and api_url"
+	if atomicfile.OutOfFiles(err) {
+		next = atomicfile.OutOfFilesStep(err)
+	}
+	return fmt.Errorf("%s: the API at %s could not be reached (%v); %s", e.name, e.api.Host, err, next)
 }
 
 // proxiedCSP is added to every answer passed on. The APIs' pages are

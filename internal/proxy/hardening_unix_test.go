@@ -3,6 +3,7 @@
 package proxy_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -86,4 +87,42 @@ func (w *watch) Write(p []byte) (int, error) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return w.w.Write(p)
+}
+
+// TestAnAPIOutOfFilesSaysWhichLimit: a request whose connection to the API
+// could not be opened as the proxy had as many files open as it may
+// (EMFILE, its ulimit -n) is answered 502 api_unreachable saying so, with
+// the limit to raise; it said "check your connection and api_url", of a
+// connection that was never tried. The client's connection and the token
+// are the proxy's already; the API closes each of its own.
+func TestAnAPIOutOfFilesSaysWhichLimit(t *testing.T) {
+	f := serveWithTimeout(t, "api", 10*time.Second, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, `{}`)
+	})
+	f.serve(t)
+	client := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(client.CloseIdleConnections)
+	get := func() (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, f.base+"/api/v2/company", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testenv.Do(t, client, req)
+	}
+	if resp, body := get(); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before: %s %s", resp.Status, body)
+	}
+	release := testenv.ExhaustFiles(t)
+	resp, body := get()
+	release()
+	var pr struct{ Error, Message string }
+	if err := json.Unmarshal(body, &pr); err != nil {
+		t.Fatalf("%s %s: %v", resp.Status, body, err)
+	}
+	if resp.StatusCode != http.StatusBadGateway || pr.Error != "api_unreachable" || !strings.Contains(pr.Message, "api: the API at ") ||
+		!strings.Contains(pr.Message, "too many open files") || !strings.Contains(pr.Message, "its limit on open files allows (64 here)") || strings.Contains(pr.Message, "check your connection") {
+		t.Fatalf("%s %s; want 502 api_unreachable naming the limit on open files to raise", resp.Status, body)
+	}
 }

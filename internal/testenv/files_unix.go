@@ -42,6 +42,21 @@ func ExhaustFiles(t testing.TB) (release func()) {
 	}
 }
 
+// LimitFileSize sets this process's file size limit (ulimit -f) to n
+// bytes for the rest of its life: for a copy of a test (RunAgain), as a
+// write past it fails for every test the process runs.
+func LimitFileSize(t testing.TB, n uint64) {
+	t.Helper()
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	rl.Cur = n
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &rl); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // HoldLocks takes n more flocks, on files of their own, until the test
 // ends: a system holding many locks, for what reads its lock table.
 func HoldLocks(t testing.TB, n int) {

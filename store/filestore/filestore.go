@@ -204,7 +204,7 @@ func openPrivate(p string, flag int) (*os.File, error) {
 		if atomicfile.OutOfFiles(err) {
 			// The process (or the system) has as many files and
 			// connections open as it may, a busy proxy's: it passes.
-			return nil, fmt.Errorf("%w: %w; %s", store.ErrUnreachable, err, atomicfile.OutOfFilesStep)
+			return nil, fmt.Errorf("%w: %w; %s", store.ErrUnreachable, err, atomicfile.OutOfFilesStep(err))
 		}
 		return nil, err // a *fs.PathError, which names p
 	}
@@ -773,7 +773,8 @@ func (s *Store) readOnly(err error) error {
 // writeFailed is err, a record that could not be written in the token
 // folder for a reason other than a full or read-only disk, said of the
 // folder, with what to do: a disk failing the write (EIO), or a folder the
-// user may not write in, which wraps store.ErrDenied.
+// user may not write in, or a record past the file size limit (ulimit -f),
+// which wrap store.ErrDenied.
 func (s *Store) writeFailed(err error) error {
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
@@ -785,6 +786,9 @@ func (s *Store) writeFailed(err error) error {
 		reason = fmt.Sprintf("the disk holding the token folder %s failed the write (%v)", s.dir, err)
 	case errors.Is(err, fs.ErrPermission):
 		kind, reason, fix = store.ErrDenied, fmt.Sprintf("the token folder %s cannot be written in (%v)", s.dir, err), "make it a folder you can write in, or set "+s.movedBy()+" to one"
+	case atomicfile.TooLarge(err):
+		than, next := atomicfile.TooLargeWords()
+		kind, reason, fix = store.ErrDenied, fmt.Sprintf("the tokens' file in the token folder %s would be larger than %s", s.dir, than), next+", then try again"
 	}
 	return &FolderError{kind: kind, cause: err, reason: fmt.Sprintf("%v: %s", kind, reason), fix: fix, locks: s.locksOnly}
 }

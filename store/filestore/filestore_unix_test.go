@@ -154,3 +154,32 @@ func TestAReserveThatIsNoFileIsMadeAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestASaveOverTheFileSizeLimitSaysSo: a record larger than the process's
+// file size limit (ulimit -f, set in a copy of the test) is refused as
+// that, naming the limit and the command that raises it, a
+// store.ErrDenied (exit 2), and the record stored is kept. It said "check
+// the disk", of a disk that was sound. SIGXFSZ, which the system sends for
+// the write, does not kill the process.
+func TestASaveOverTheFileSizeLimitSaysSo(t *testing.T) {
+	if dir := os.Getenv("FRESHTOKEN_TEST_FSIZE_DIR"); dir != "" {
+		testenv.LimitFileSize(t, 128<<10)
+		big := sample()
+		big.AccessToken = strings.Repeat("a", 1<<20)
+		err := filestore.New(dir).Save(ctx, "sandbox", big)
+		if !errors.Is(err, store.ErrDenied) || !errors.Is(err, syscall.EFBIG) || !strings.Contains(err.Error(), "file size limit (ulimit -f) of 131072 bytes") ||
+			!strings.Contains(err.Error(), "`ulimit -f unlimited`") || strings.Contains(err.Error(), "check the disk") || !strings.Contains(err.Error(), dir) {
+			t.Fatalf("a record over the file size limit: %v; want store.ErrDenied naming the folder, the limit and how to raise it", err)
+		}
+		return
+	}
+	dir, _ := saved(t)
+	before, err := os.ReadFile(filepath.Join(dir, "sandbox.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.RunAgain(t, "FRESHTOKEN_TEST_FSIZE_DIR="+dir).End()
+	if after, err := os.ReadFile(filepath.Join(dir, "sandbox.json")); err != nil || string(after) != string(before) {
+		t.Fatalf("the stored record changed: %v", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -98,5 +99,5 @@ func fileSizeLimited() error {
 	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl); err != nil || uint64(rl.Cur) >= minFileSize {
 		return nil
 	}
-	return fmt.Errorf("%w: the file size limit (ulimit -f) is %d bytes, too small to store the tokens a renewal brings, so none was sent; raise it (`ulimit -f unlimited`) for freshtoken", store.ErrDenied, uint64(rl.Cur))
+	return fmt.Errorf("%w: the file size limit (ulimit -f) is %d bytes, too small to store the tokens a renewal brings, so none was sent; %s", store.ErrDenied, uint64(rl.Cur), atomicfile.RaiseSizeLimit)
 }
