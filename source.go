@@ -1778,18 +1778,19 @@ func (s *Source) lastsUntilRefused(r *store.Record, lifetimeKnown bool) bool {
 // want is what a caller of get needs.
 type want struct {
 	force    bool          // a new token, whatever the store holds (Renew)
-	since    time.Time     // with force: when the call began, after which the token must be issued
-	held     *store.Record // with force: the record stored as the call began, which it replaces (see renewedSince)
+	since    time.Time     // with force or now: when the call began, after which the token must be issued
+	held     *store.Record // with force or now: the record stored as the call began, which it replaces (see renewedSince)
 	rejected string        // not this token: the API refused it (renewRejected)
 	lasting  time.Duration // a token valid for at least this long (TokenValidFor)
 	keep     bool          // a grant that does not need keeping alive now (KeepAlive)
 	ahead    time.Duration // with keep: nor within this long (KeepAliveAhead)
+	now      bool          // with keep: kept alive now, whatever its plan (KeepAliveNow)
 }
 
 // good reports whether r serves w without a renewal, as read from why.
 func (s *Source) good(r *store.Record, w want, why string) bool {
 	return r != nil && !grantEnded(r) && r.AccessToken != w.rejected && s.fresh(r, why) && (w.lasting == 0 || s.lasts(r, s.attainable(r, w.lasting))) &&
-		(!w.keep || !s.dueWithin(r, w.ahead))
+		(!w.keep || !w.now && !s.dueWithin(r, w.ahead))
 }
 
 // grantEnded reports whether r notes that the provider ended its grant
@@ -2027,6 +2028,25 @@ func (s *Source) KeepAliveAhead(ctx context.Context, d time.Duration) (*store.Re
 		return nil, errNotMade
 	}
 	r, err := s.get(ctx, want{keep: true, ahead: d})
+	return copyRecord(r), err
+}
+
+// KeepAliveNow renews the grant now, ahead of its Plan, as a keep-alive
+// (store.RenewedToKeepAlive): not as Renew, asked for by a person, but as a
+// renewal nobody forced, it waits out what renewals rest after (a 429's
+// Retry-After, a renewal that gave up), sends no refresh token of a grant
+// that has ended, and comes no sooner than a second after the last
+// renewal, returning the record as it stands then. A renewal stored since
+// the call began (another process's) is taken for its own. A keeper trying
+// again a client the provider refused, which a fix where the configuration
+// does not show it (the keychain) may have mended, calls it. It returns the
+// record as it now stands, a copy the caller may change.
+func (s *Source) KeepAliveNow(ctx context.Context) (*store.Record, error) {
+	if s.unmade() {
+		return nil, errNotMade
+	}
+	since := s.now()
+	r, err := s.get(ctx, want{keep: true, now: true, since: since, held: s.heldAsBegun(ctx)})
 	return copyRecord(r), err
 }
 
@@ -2577,8 +2597,8 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 		s.answered.Add(1)
 		return r, nil
 	}
-	if force && s.renewedSince(r, w) {
-		s.log.Debug("another renewal stored a token issued since this forced renewal began; using it", "issued", r.IssuedAt.Format(logTime))
+	if (force || w.now) && s.renewedSince(r, w) {
+		s.log.Debug("another renewal stored a token issued since this renewal, made whatever the plan, began; using it", "issued", r.IssuedAt.Format(logTime))
 		s.remember(r)
 		return r, nil
 	}
@@ -2655,7 +2675,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 	}
 	reason := store.RenewedForExpiry
 	switch {
-	case w.keep && s.dueWithin(r, w.ahead):
+	case w.keep && (w.now || s.dueWithin(r, w.ahead)):
 		reason = store.RenewedToKeepAlive
 	case force:
 		reason = store.RenewedOnRequest

@@ -334,6 +334,10 @@ type Problem struct {
 	Kind    string    `json:"kind"`    // ProblemGrantEnded, ProblemClientRejected or ProblemRefused
 	Message string    `json:"message"` // what happened, without secrets
 	At      time.Time `json:"at,omitzero"`
+	// Since is when a problem of this Kind was first noted, the renewals
+	// after it meeting it again until At; zero when At is the first (or
+	// in a record written before it was kept).
+	Since time.Time `json:"since,omitzero"`
 }
 
 // String shows the problem's fields, as %+v would: a Record printed or

@@ -424,7 +424,7 @@ func newKeeper(f *Factory, s *proxyStart, notifier *atomic.Pointer[notify.Notifi
 			return ""
 		},
 		// An edit of an environment whose client the provider rejected is
-		// tried at the next look, not 5 minutes after the rejection; and
+		// tried at the next look, not 5 minutes (or an hour) after the rejection; and
 		// while they are unchanged, its looks reuse one Source.
 		Settings: func(env string) any {
 			if c, err := f.keptConfig(); err == nil && c.Envs[env] != nil {

@@ -329,7 +329,7 @@ func TestRenewalsMoreThanOnceAMinuteAreWarnedOfOnce(t *testing.T) {
 // waited that long, and a secret fixed in the keychain meanwhile was not
 // seen until then, nor told). The keeper's first token request after the
 // refusal comes when NextRenewal said, within a look, and, the client
-// fixed meanwhile, renews: the refusal noted is cleared.
+// fixed meanwhile, renews as a keep-alive: the refusal noted is cleared.
 func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
@@ -366,10 +366,64 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 			if len(sent) == 0 || sent[0].Before(at) || sent[0].After(at.Add(time.Minute)) {
 				t.Fatalf("the keeper's token requests at %v; want the first at %v, as NextRenewal said, within a look", sent, at)
 			}
-			if rec, err := src.Record(context.Background()); err != nil || rec.Problem != nil {
-				t.Fatalf("the record once the keeper tried the client fixed: %+v, %v; want renewed, no problem noted", rec, err)
+			// The retry is no one's request: it was stored as `token
+			// --force`'s, and status said it was made as asked.
+			if rec, err := src.Record(context.Background()); err != nil || rec.Problem != nil || rec.RenewedFor != store.RenewedToKeepAlive {
+				t.Fatalf("the record once the keeper tried the client fixed: %+v, %v; want renewed as a keep-alive, no problem noted", rec, err)
 			}
 		})
+	}
+}
+
+// TestAnAbandonedClientIsTriedHourlyAfterAnHour: a client nobody fixes
+// (its app deleted at the provider), refused first by a command's renewal,
+// its grant due days later. The keeper tried it again 5 minutes after each
+// refusal, for ever: 288 token requests a day. It still tries every 5
+// minutes in the first hour, then hourly, each try when NextRenewal says,
+// which reads the record alone, as status and another keeper do.
+func TestAnAbandonedClientIsTriedHourlyAfterAnHour(t *testing.T) {
+	p, clock, _, src := loggedInOnClock(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour}, false)
+	p.Fault(devprovider.FaultInvalidClient, 1<<20)
+	ctx := context.Background()
+	first := clock.Now()
+	if _, err := src.Renew(ctx); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("the command's renewal: %v; want the client rejected", err)
+	}
+	k, _ := keepingTold(src, "", clock)
+	before := p.Stats().TokenRequests
+	day := first.Add(24 * time.Hour)
+	var sent []time.Time
+	for {
+		rec, err := src.Record(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		told, _ := NextRenewal(src.Plan(rec), rec, clock.Now(), time.Time{})
+		if told.After(day) {
+			break
+		}
+		tries := runAsWatches(ctx, k, clock, []string{"dev"}, told, func() int { return p.Stats().TokenRequests - before })
+		if len(tries) != 1 || !tries[0].Equal(told) {
+			t.Fatalf("the keeper's token requests until %v: %v; want one, then, as NextRenewal said", told, tries)
+		}
+		sent = append(sent, tries...)
+	}
+	inTheFirstHour := 0
+	for _, at := range sent {
+		if !at.After(first.Add(time.Hour)) {
+			inTheFirstHour++
+		}
+	}
+	t.Logf("%d token requests in a day, %d in its first hour", len(sent), inTheFirstHour)
+	if inTheFirstHour != 12 || len(sent) > 12+24 {
+		t.Fatalf("%d token requests in the day after the refusal, %d in its first hour; want one every 5 minutes in the first hour (12), then one an hour", len(sent), inTheFirstHour)
+	}
+	rec, err := src.Record(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Problem == nil || !rec.Problem.Since.Equal(first) || !rec.Problem.At.Equal(sent[len(sent)-1]) {
+		t.Fatalf("the refusal noted: %+v; want the first at %v, the last at the keeper's last try %v", rec.Problem, first, sent[len(sent)-1])
 	}
 }
 
@@ -410,12 +464,18 @@ func TestARefusalOnlyACommandMetHoldsNoTokenFileBack(t *testing.T) {
 // TestNextRenewalOfEachRecord: NextRenewal of a plan due in a minute, for
 // each record: nothing noted, the plan; a refusal noted by a clock ahead of
 // this one, the plan (the keeper tries at once, see due); renewals
-// resting 5 minutes, their end; a refusal, 5 minutes after it.
+// resting 5 minutes, their end; a refusal, 5 minutes after it, or an hour
+// after it once refusals have lasted an hour.
 func TestNextRenewalOfEachRecord(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	plan := freshtoken.KeepAlivePlan{At: now.Add(time.Minute), Because: "its token file is kept fresh"}
 	refused := func(at time.Time) *store.Problem {
 		return &store.Problem{Kind: store.ProblemRefused, Message: "refused", At: at}
+	}
+	refusedSince := func(at, since time.Time) *store.Problem {
+		p := refused(at)
+		p.Since = since
+		return p
 	}
 	for _, tt := range []struct {
 		name string
@@ -427,6 +487,9 @@ func TestNextRenewalOfEachRecord(t *testing.T) {
 		{"a refusal noted ahead", store.Record{Problem: refused(now.Add(time.Hour))}, plan.At, ""},
 		{"renewals resting", store.Record{Rest: &store.Rest{Until: now.Add(5 * time.Minute)}}, now.Add(5 * time.Minute), "once renewals rest no more"},
 		{"a refusal", store.Record{Problem: refused(now.Add(-time.Minute))}, now.Add(4 * time.Minute), "5 minutes after the provider's last refusal"},
+		{"refusals for under an hour", store.Record{Problem: refusedSince(now.Add(-time.Minute), now.Add(-59*time.Minute))}, now.Add(4 * time.Minute), "5 minutes after the provider's last refusal"},
+		{"refusals for an hour", store.Record{Problem: refusedSince(now.Add(-time.Minute), now.Add(-61*time.Minute))}, now.Add(59 * time.Minute), "an hour after the provider's last refusal"},
+		{"a first refusal noted ahead of the last", store.Record{Problem: refusedSince(now.Add(-time.Minute), now.Add(time.Hour))}, now.Add(4 * time.Minute), "5 minutes after the provider's last refusal"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			at, then := NextRenewal(plan, &tt.rec, now, time.Time{})

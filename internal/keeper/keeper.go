@@ -203,6 +203,11 @@ const (
 	// for its client spends no refresh token, and 12 an hour are far from
 	// any provider's limit (FreeAgent allows 15 a minute).
 	rejectedRetry = 5 * time.Minute
+	// abandonedRetry is rejectedRetry once refusals have lasted
+	// abandonedAfter: a client nobody fixed within the hour (abandoned, its
+	// app deleted at the provider) was tried 288 times a day, for ever.
+	abandonedRetry = time.Hour
+	abandonedAfter = time.Hour
 )
 
 // failure is something of an environment's that keeps failing (its
@@ -564,16 +569,15 @@ func (k *Keeper) keepUntil(ctx context.Context, name string, look time.Duration)
 
 // renew makes the renewal s says through src, and returns the record it
 // left: a retry of a refused client before the plan falls due (s.force)
-// is a forced renewal, as `freshtoken token --force` makes, which the
-// engine makes whatever the plan.
+// is a keep-alive made whatever the plan (KeepAliveNow), which waits out a
+// rest and spends no refresh token of a grant that has ended. Made as
+// `freshtoken token --force` makes one, status told it as asked for by a
+// person, and it sent an ended grant's refresh token.
 func (k *Keeper) renew(ctx context.Context, src *freshtoken.Source, s step) (*store.Record, error) {
-	if !s.force {
-		return src.KeepAliveAhead(ctx, s.ahead)
+	if s.force {
+		return src.KeepAliveNow(ctx)
 	}
-	if _, err := src.Renew(ctx); err != nil {
-		return nil, err
-	}
-	return src.Record(ctx)
+	return src.KeepAliveAhead(ctx, s.ahead)
 }
 
 // renewalFailed tells of env's renewal through src that failed with err,
@@ -720,7 +724,7 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 
 // due is when env's renewal falls due, with its record rec, and why: at
 // its plan (src.Plan); one whose client the provider rejected (see
-// NextRenewal), rejectedRetry after the rejection, whatever the plan, or
+// NextRenewal), when retryAt says, whatever the plan, or
 // at once after an edit of the configuration since, or at its plan if
 // sooner while the keeper's own renewal has not met the rejection; one
 // after a renewal that gained nothing (see noteGain), no sooner than
@@ -737,7 +741,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// one, or before it was set back: the wait after it cannot be trusted,
 	// and a try now notes it again on this clock, should it fail.
 	if p := k.rejection(env, rec); p != nil && !p.At.After(now) {
-		switch again := p.At.Add(rejectedRetry); {
+		switch again := retryAt(p); {
 		case k.editedSince(env, p, settings):
 			// An edit of the configuration is a person fixing it, who
 			// wants to know now whether it worked.
@@ -751,7 +755,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 			// well work, and waiting would leave its token file expired.
 			why = "another process's renewal was refused, not the keeper's yet (" + why + ")"
 		default:
-			at, why = again, "the provider refused the client; trying again in case it was fixed where the configuration does not show it (the keychain, say)"
+			at, why = again, "the provider refused the client; trying again "+retryWhen(p)+", in case it was fixed where the configuration does not show it (the keychain, say)"
 		}
 	}
 	k.mu.Lock()
@@ -762,11 +766,10 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	if !until.IsZero() && at.Before(until) && until.Sub(now) <= noGainWait {
 		at, why = until, "the last renewal gained nothing, and one made at once would gain nothing either ("+why+")"
 	}
-	// A try ahead of the plan is forced (see renew), and the engine makes
-	// a forced renewal whatever rests: it waits out the rest the provider
-	// asked for (a 429's Retry-After), as a renewal at its plan does. The
-	// keeper tried a refused client again at every look, a token request a
-	// minute, for the hour a 429 asked it to wait.
+	// A try ahead of the plan (see renew) is looked at once renewals rest
+	// no more (a 429's Retry-After), as NextRenewal tells: the engine,
+	// which sends nothing meanwhile, would answer each look before with
+	// the rest's failure.
 	if left := resting.Left(rec, now); left > 0 && at.Before(plan.At) && at.Before(now.Add(left)) {
 		at, why = now.Add(left), "renewals rest after one that gave up ("+why+")"
 	}
