@@ -3,8 +3,11 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,4 +99,52 @@ func renewFrom(t *testing.T, body string) *store.Record {
 		t.Fatalf("%d token requests; want 1", n)
 	}
 	return r.record()
+}
+
+// TestUnreadableRefusalIsNoRefusal: a token endpoint answering a renewal
+// with a 4xx whose body cannot be read (JSON broken by raw control bytes,
+// a body of control bytes) said nothing freshtoken can act on: it is
+// retried as malformed JSON is, then ErrUnreachable (exit 5), the tokens
+// kept. It was taken for a refusal of the client (exit 2: "fix the
+// configuration"). A plain line of text ("HTTP Basic: Access denied.")
+// is still a refusal.
+func TestUnreadableRefusalIsNoRefusal(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want error
+	}{
+		{"{\"error\":\"invalid_request\",\"error_description\":\"bad\x01\x1b[2J\"}", freshtoken.ErrUnreachable},
+		{"{\"error\":\"invalid_req", freshtoken.ErrUnreachable},
+		{"\x00\x01\x02\x7f", freshtoken.ErrUnreachable},
+		{"HTTP Basic: Access denied.\n", freshtoken.ErrClientRejected},
+	} {
+		t.Run(tt.body, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n.Add(1)
+				if strings.HasPrefix(tt.body, "{") {
+					w.Header().Set("Content-Type", "application/json")
+				} else {
+					w.Header().Set("Content-Type", "text/plain")
+				}
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			r := newRig(t, devprovider.Options{})
+			r.settings.TokenURL = srv.URL
+			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			_, err := r.source().Token()
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error %v (%d requests); want %v", err, n.Load(), tt.want)
+			}
+			if rec := r.record(); rec.RefreshToken != "old-refresh-token" {
+				t.Errorf("stored refresh token %q; want the old one kept", rec.RefreshToken)
+			}
+		})
+	}
 }
