@@ -376,6 +376,8 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 				wait = fmt.Sprintf("it asks for less than a second, but waiting %s all the same", w.Delay)
 			case w.Asked:
 				wait = fmt.Sprintf("waiting %s as it asks", w.Delay)
+			case w.Unreadable != "":
+				wait = fmt.Sprintf("its Retry-After (%q) is no wait freshtoken can read, so backing off for %s", redact.OneLine(w.Unreadable, 40), w.Delay)
 			default:
 				wait = fmt.Sprintf("it did not say how long to wait, so backing off for %s", w.Delay)
 			}

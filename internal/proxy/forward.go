@@ -877,6 +877,14 @@ func (e *loopError) Error() string {
 	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", redact.URL(e.location))
 }
 
+// logWords is what the proxy's log says of it.
+func (e *loopError) logWords() string {
+	if e.unreadable {
+		return "redirect to a URL freshtoken cannot read refused"
+	}
+	return "redirect to the proxy refused"
+}
+
 // kind is the failure kind of the proxy's answer.
 func (e *loopError) kind() kinds.Kind {
 	if e.unreadable {
@@ -945,7 +953,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
-			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
+			p.log.Warn(loop.logWords(), "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
 			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
