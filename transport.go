@@ -21,8 +21,7 @@ import (
 // redirect from an API elsewhere to an address of this machine is not
 // sent at all, whatever the client's CheckRedirect says: it fails with
 // ErrRedirectToThisMachine (a freshtoken proxy there would add its own
-// token). On a
-// 401 it renews once and, when the request body can be replayed, retries
+// token). On a 401 it renews once and, when the request body can be replayed, retries
 // once, unless the 401's Bearer challenge says insufficient_scope and no
 // other error (RFC 6750 §3.1: the token is good, and may not do this), which
 // is passed on as it came; if that renewal fails, its error (such as ErrLoginRequired) is

@@ -115,15 +115,16 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	// An error code with a status below 400 (GitHub answers 200) is a
 	// refusal all the same: sending the request again changes nothing.
 	case status >= 500 || status == http.StatusRequestTimeout || status < 400 && re.ErrorCode == "" || page || unreadableAs != "" || slices.Contains(busy, re.ErrorCode):
-		// An answer that cannot be read (malformed JSON) says nothing to
-		// act on, neither a refusal nor its reason: tried again, as a
-		// 2xx one is.
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
 		// endpoint itself: tried again, as a passing fault. Only a
 		// gateway's 502 or 504 says the provider may have handled the
 		// request (see Lost). A Retry-After (a 503's, for maintenance)
 		// says when to try.
+		//
+		// An error answer that cannot be read (malformed JSON, control
+		// characters) says nothing to act on, neither a refusal nor its
+		// reason: tried again, as such a 2xx answer is.
 		if re.Response != nil {
 			if wait, known := httpx.RetryAfter(re.Response.Header, time.Now()); known {
 				return Passing, wait, desc
