@@ -56,6 +56,14 @@ var (
 	ErrGrantRevoked = errors.New("grant revoked")
 )
 
+// ErrRedirectToThisMachine is the error, wrapped in net/http's *url.Error,
+// of a request a Transport did not send: a redirect from an API elsewhere
+// to an address of this machine (a loopback one, 0.0.0.0, or one of its
+// network addresses, however spelled). A freshtoken proxy there would send
+// it on with another environment's token: a sandbox's POST made in
+// production. An API on this machine may redirect within it.
+var ErrRedirectToThisMachine = errors.New("freshtoken: an API elsewhere redirected the request to an address of this machine, which is not followed: a freshtoken proxy there would send it on with another environment's token")
+
 // Error is a failure in one environment, phrased for the person who has to
 // act on it: what happened, and what to do next.
 type Error struct {

@@ -34,7 +34,7 @@ func TestGrantEndedElsewhereEndsTheTokenInMemory(t *testing.T) {
 	r.clock.Advance(10 * time.Second) // StoreCheckInterval's default
 	requests := r.provider.Stats().TokenRequests
 	got, err := a.Token()
-	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant 10s ago (the provider refused the refresh token") {
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the grant ended 10s ago: the provider refused the refresh token") {
 		t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended 10s ago, and why", got, err)
 	}
 	if got != nil {
@@ -72,7 +72,7 @@ func TestGrantEndedByAMachineAheadSaysNoNegativeTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := behind.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant 0s ago") {
+	if _, err := behind.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the grant ended 0s ago: the provider refused") {
 		t.Fatalf("Token on a machine 5 minutes behind: %v; want ErrLoginRequired saying the grant ended 0s ago", err)
 	}
 }
@@ -90,7 +90,7 @@ func TestGrantEndedAtNoRecordedTimeSaysNoTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := r.source().Token()
-	if want := "the provider ended the grant (the provider refused the refresh token (invalid_grant))"; !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), want) {
+	if want := "the grant ended: the provider refused the refresh token (invalid_grant)"; !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Token: %v; want ErrLoginRequired saying %q", err, want)
 	}
 }
@@ -121,7 +121,7 @@ func TestGrantEndedInvalidGrantEndsTheTokenInMemory(t *testing.T) {
 		}
 		t.Fatalf("the request whose 401's renewal met invalid_grant: %v; want ErrLoginRequired", err)
 	}
-	if got, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant 0s ago") {
+	if got, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the grant ended 0s ago: the provider refused") {
 		t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, served)
 	}
 	if resp, err := src.Client().Get(r.url + "/v2/company"); !errors.Is(err, freshtoken.ErrLoginRequired) {
@@ -193,7 +193,7 @@ func TestDeviceGrantEndedServesNoToken(t *testing.T) {
 		t.Fatalf("Renew of a revoked grant: %v; want ErrLoginRequired", err)
 	}
 	for _, s := range []*freshtoken.Source{src, r.source()} {
-		if got, err := s.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the provider ended the grant") {
+		if got, err := s.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the grant ended 0s ago: the provider refused") {
 			t.Fatalf("Token: %v, %v; want ErrLoginRequired saying the grant ended (was %q)", got, err, served)
 		}
 	}

@@ -612,7 +612,7 @@ func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Ti
 			tok.RefreshToken = partialRefreshToken(body)
 		}
 	}
-	if tok.RefreshToken == "" || tok.RefreshToken == spent || !storableRefreshToken(tok.RefreshToken) {
+	if tokenerr.Blank(tok.RefreshToken) || tok.RefreshToken == spent || !storableRefreshToken(tok.RefreshToken) {
 		return nil
 	}
 	n := s.recordFrom(tok, r, sentAt, reason)

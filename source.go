@@ -1804,15 +1804,16 @@ func grantEnded(r *store.Record) bool {
 }
 
 // endedError is the log-in needed that a record noting the grant ended
-// (see grantEnded) gives a caller: when, and why. A time ahead of this
-// clock (another machine's) is no time ago; a time not recorded (a program
-// of the caller's own sharing the store) is not told.
+// (see grantEnded) gives a caller: when, and why, in the words noted (the
+// provider's refusal, which names the provider). A time
+// ahead of this clock (another machine's) is no time ago; a time not
+// recorded (a program of the caller's own sharing the store) is not told.
 func (s *Source) endedError(r *store.Record) error {
 	when := ""
 	if !r.Problem.At.IsZero() {
 		when = fmt.Sprintf(" %s ago", max(s.now().Sub(r.Problem.At), 0).Round(time.Second))
 	}
-	return s.loginError(fmt.Sprintf("the provider ended the grant%s (%s)", when, r.Problem.Message))
+	return s.loginError(fmt.Sprintf("the grant ended%s: %s", when, r.Problem.Message))
 }
 
 // maxKeepMargin is the most a keep-alive renewal comes ahead of a deadline.

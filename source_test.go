@@ -498,7 +498,7 @@ func TestInvalidGrantNeedsLogin(t *testing.T) {
 	}
 	// The ended grant is not tried again: the next call says so without a request.
 	requests := r.provider.Stats().TokenRequests
-	if _, err := r.source().Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "ended the grant") {
+	if _, err := r.source().Token(); !errors.Is(err, freshtoken.ErrLoginRequired) || !strings.Contains(err.Error(), "the grant ended 0s ago: the provider refused") {
 		t.Fatalf("second call: %v; want the recorded ended grant", err)
 	}
 	if r.provider.Stats().TokenRequests != requests {

@@ -17,8 +17,11 @@ import (
 // Transport is an http.RoundTripper that authorises requests with the
 // Source's token. It sends the token only to the API's host, so a redirect
 // elsewhere never carries it, nor a request whose Host header names
-// another host (as a reverse proxy that keeps its client's gives). On a
-// 401 it renews once and, when the request body can be replayed, retries
+// another host (as a reverse proxy that keeps its client's gives). A
+// redirect from an API elsewhere to an address of this machine is not
+// sent at all, whatever the client's CheckRedirect says: it fails with
+// ErrRedirectToThisMachine (a freshtoken proxy there would add its own
+// token). On a 401 it renews once and, when the request body can be replayed, retries
 // once, unless the 401's Bearer challenge says insufficient_scope and no
 // other error (RFC 6750 §3.1: the token is good, and may not do this), which
 // is passed on as it came; if that renewal fails, its error (such as ErrLoginRequired) is
@@ -48,7 +51,9 @@ type Transport struct {
 
 // Client returns an *http.Client whose Transport is a Transport with no
 // Base: it sends over the transport Options.HTTPClient had when New was
-// called, else http.DefaultTransport.
+// called, else http.DefaultTransport. It follows redirects as net/http's
+// default client does, but not from an API elsewhere into this machine
+// (see Transport).
 func (s *Source) Client() *http.Client {
 	return &http.Client{Transport: &Transport{Source: s}}
 }
@@ -73,6 +78,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		closeBody(req)
 		return nil, errors.New("freshtoken: the request has no URL")
+	}
+	if redirectedHome(req) {
+		closeBody(req)
+		return nil, ErrRedirectToThisMachine
 	}
 	src.closeAfterSleep(&src.apiWake, t.base())
 	if !src.ownsHost(req) {
@@ -203,11 +212,25 @@ func (s *Source) ownsHost(req *http.Request) bool {
 	if s.set.APIURL != "" {
 		return httpx.SameOrigin(s.api, req.URL)
 	}
-	first := req
-	for first.Response != nil && first.Response.Request != nil {
-		first = first.Response.Request
+	return httpx.SameOrigin(firstRequest(req).URL, req.URL)
+}
+
+// redirectedHome reports whether req is a redirect, made by an
+// http.Client, from an API off this machine to an address of this machine.
+func redirectedHome(req *http.Request) bool {
+	if req.Response == nil || !httpx.ReachesThisMachine(req.URL.Hostname()) {
+		return false
 	}
-	return httpx.SameOrigin(first.URL, req.URL)
+	return !httpx.ReachesThisMachine(firstRequest(req).URL.Hostname())
+}
+
+// firstRequest is the request the program made, of which req is a redirect
+// (an http.Client notes each redirect's answer in Response), or req.
+func firstRequest(req *http.Request) *http.Request {
+	for req.Response != nil && req.Response.Request != nil {
+		req = req.Response.Request
+	}
+	return req
 }
 
 // replayBody returns a fresh copy of the request body for a retry.

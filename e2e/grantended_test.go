@@ -53,14 +53,14 @@ func TestGrantEndedServesNoToken(t *testing.T) {
 	}
 	api := w.provider.Stats().APIRequests
 	code, body := get()
-	if code != http.StatusUnauthorized || !strings.Contains(body, "login_required") || !strings.Contains(body, "the provider ended the grant") {
+	if code != http.StatusUnauthorized || !strings.Contains(body, "login_required") || !strings.Contains(body, "the grant ended") {
 		t.Fatalf("the next request: HTTP %d %s; want 401 login_required saying the grant ended", code, body)
 	}
 	if n := w.provider.Stats().APIRequests - api; n != 0 {
 		t.Fatalf("the proxy sent the revoked token to the API %d more times", n)
 	}
 
-	want := w.suggested("ago (the provider refused the refresh token (HTTP 400 invalid_grant")
+	want := w.suggested("ago: the provider refused the refresh token (HTTP 400 invalid_grant")
 	for _, args := range [][]string{
 		{"token"},
 		{"token", "--min-valid", "1m"},
@@ -69,7 +69,7 @@ func TestGrantEndedServesNoToken(t *testing.T) {
 	} {
 		r := w.run(args...)
 		if r.code != 3 || r.stdout != "" || strings.Contains(r.stderr, old) ||
-			!strings.Contains(r.stderr, "the provider ended the grant ") || !strings.Contains(r.stderr, want) ||
+			!strings.Contains(r.stderr, "the grant ended ") || !strings.Contains(r.stderr, want) ||
 			!strings.Contains(r.stderr, w.suggested("run `freshtoken login -e dev`")) {
 			t.Fatalf("%s: exit %d, stdout %q, stderr %q; want 3, nothing on stdout, the grant's end and a log-in named", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 		}

@@ -4,11 +4,14 @@ package e2e_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestRequestIsNotRedirectedIntoThisMachine: an API elsewhere (here on the
@@ -17,7 +20,8 @@ import (
 // another environment's token: a sandbox's POST made in production) is not
 // followed: the command says where the API sent it, in one line, exit 5,
 // and nothing reaches the program on this machine, by any spelling of its
-// address. A redirect within the API is followed as before.
+// address, its network address included (where a proxy listening with
+// --allow-remote is reached). A redirect within the API is followed as before.
 func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
@@ -31,6 +35,7 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 	}))
 	t.Cleanup(home.Close)
 	port := strings.TrimPrefix(home.URL, "http://127.0.0.1:")
+	network := net.JoinHostPort(testenv.NetworkAddr(t).String(), port)
 	w, _, _, _ := corpWorldBehind(t, func(api http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
@@ -40,6 +45,10 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 				http.Redirect(w, r, "http://0x7f000001:"+port+"/production/v2/company", http.StatusFound)
 			case "/v2/named":
 				http.Redirect(w, r, "http://localhost:"+port+"/production/v2/company", http.StatusFound)
+			case "/v2/network":
+				// Where a proxy listening on every address (--allow-remote)
+				// is reached too.
+				http.Redirect(w, r, "http://"+network+"/production/v2/company", http.StatusFound)
 			case "/v2/moved":
 				http.Redirect(w, r, "/v2/company", http.StatusMovedPermanently)
 			default:
@@ -53,6 +62,7 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 		{"get", "/v2/spelt"},
 		{"get", "/v2/named"},
 		{"get", "/v2/named", "--all"},
+		{"get", "/v2/network"},
 	} {
 		r := w.run(args...)
 		if r.code != 5 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +67,9 @@ type Wait struct {
 	// Less is set when Retry-After asked for a date less than a second
 	// ahead, and Delay is the second freshtoken waits all the same.
 	Less bool
+	// Unreadable is the Retry-After the API sent that could not be read
+	// (-5, 1.5), Delay being a back-off; "" when it sent none, or one read.
+	Unreadable string
 }
 
 // Clock tells the time and sleeps; tests pass one that only pretends to.
@@ -181,7 +185,11 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 		c.Logger.Debug("429 from the API; waiting before retrying", "url", redact.URL(req.URL.String()), "retry_after", resp.Header.Get("Retry-After"), "wait", wait, "retry", retry+1)
 		if c.OnWait != nil {
 			less, none := httpx.AsksLess(resp.Header, now)
-			c.OnWait(Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known, AtOnce: none, Less: less && !none})
+			w := Wait{URL: req.URL.String(), Delay: wait, Retry: retry + 1, MaxRetries: c.MaxRetries, Asked: known, AtOnce: none, Less: less && !none}
+			if !known {
+				w.Unreadable = strings.TrimSpace(resp.Header.Get("Retry-After"))
+			}
+			c.OnWait(w)
 		}
 		if err := c.Clock.Sleep(ctx, wait); err != nil {
 			return nil, err

@@ -380,6 +380,8 @@ func runRequest(ctx context.Context, opts *requestOptions) error {
 				wait = fmt.Sprintf("it asks for less than a second, but waiting %s all the same", w.Delay)
 			case w.Asked:
 				wait = fmt.Sprintf("waiting %s as it asks", w.Delay)
+			case w.Unreadable != "":
+				wait = fmt.Sprintf("its Retry-After (%q) is no wait freshtoken can read, so backing off for %s", redact.OneLine(w.Unreadable, 40), w.Delay)
 			default:
 				wait = fmt.Sprintf("it did not say how long to wait, so backing off for %s", w.Delay)
 			}
@@ -526,24 +528,14 @@ func apiHTTPClient(env *config.Env, src *freshtoken.Source) (*http.Client, error
 	base.MaxResponseHeaderBytes = httpx.MaxAnswerHeader
 	return &http.Client{
 		Transport: &freshtoken.Transport{Source: src, Base: httpx.Bounded{Base: httpx.ExplainTLS(base), Wait: env.Timeout}, IdleTimeout: env.Timeout},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return errRedirectLoop
-			}
-			if httpx.ReachesThisMachine(req.URL.Hostname()) && !httpx.ReachesThisMachine(via[0].URL.Hostname()) {
-				return errRedirectHome
 			}
 			return nil
 		},
 	}, nil
 }
-
-// errRedirectHome is a redirect from an API elsewhere to an address of
-// this machine, which is not followed: a freshtoken proxy there (the
-// service runs one) would send the request on with another environment's
-// token, a sandbox's POST made in production. An API on this machine (the
-// dev provider) may redirect within it.
-var errRedirectHome = errors.New("redirected to an address of this machine")
 
 // maxRedirects is how many redirects in a row an API request follows, as
 // net/http's default.
@@ -693,7 +685,7 @@ func requestError(err error, env *config.Env, target string) error {
 	// apiAt names the API the request went to, and check what to look at
 	// when it could not be reached.
 	apiAt, check := "the API at "+target, "check your connection and api_url"
-	if errors.As(err, &ue) && !errors.Is(err, errRedirectLoop) && !errors.Is(err, errRedirectHome) {
+	if errors.As(err, &ue) && !errors.Is(err, errRedirectLoop) && !errors.Is(err, freshtoken.ErrRedirectToThisMachine) {
 		// The request that failed: a page of --all after the first, or
 		// where a redirect led; the first request's named a page that
 		// had answered.
@@ -727,7 +719,7 @@ func requestError(err error, env *config.Env, target string) error {
 	case errors.Is(err, apiclient.ErrPages):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
-	case errors.Is(err, errRedirectHome) && errors.As(err, &ue):
+	case errors.Is(err, freshtoken.ErrRedirectToThisMachine) && errors.As(err, &ue):
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("the API at %s redirected the request to %s, an address of this machine, which freshtoken does not follow: a freshtoken proxy there would send it on with another environment's token; the API is at fault: tell its owner", target, redact.URL(ue.URL))}
 	case errors.Is(err, errRedirectLoop):

@@ -361,7 +361,7 @@ func TestAPIFailuresAreKinds(t *testing.T) {
 func TestKeptTokensNextStep(t *testing.T) {
 	wantNextSteps(t, []nextStep{
 		{"tokens kept", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
-			Msg: "the provider ended the grant 3s ago (the provider refused the refresh token; the tokens a renewal paused meanwhile received are kept, in case the provider refused only the reuse: a forced renewal tries them)"},
+			Msg: "the grant ended 3s ago: the provider refused the refresh token; the tokens a renewal paused meanwhile received are kept, in case the provider refused only the reuse: a forced renewal tries them"},
 			"other", "run `freshtoken token --force -e sandbox` to try them, else `freshtoken login -e sandbox`", false},
 		{"a provider's words like the engine's", &freshtoken.Error{Env: "sandbox", Kind: freshtoken.ErrLoginRequired,
 			Msg: "the provider refused the refresh token (HTTP 400 invalid_grant: \"a forced renewal tries them\"), so the grant has ended"},

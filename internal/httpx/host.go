@@ -124,11 +124,37 @@ func LoopbackAddr(addr string) (_ string, ok bool) {
 }
 
 // ReachesThisMachine reports whether host, however it is spelled, leads
-// to this machine without a name lookup: a loopback address, or the
-// unspecified one (0.0.0.0 or ::), which connects to this machine.
+// to this machine without a name lookup: a loopback address, the
+// unspecified one (0.0.0.0 or ::), which connects to this machine, or one
+// of its network addresses (where a proxy listening on every address,
+// with --allow-remote, is reached too). Where its network addresses cannot
+// all be read, those it could are.
 func ReachesThisMachine(host string) bool {
 	a, ok := ParseHost(host)
-	return ok && (a.IsLoopback() || a.IsUnspecified())
+	if !ok {
+		return false
+	}
+	if a.IsLoopback() || a.IsUnspecified() {
+		return true
+	}
+	machine, _ := MachineAddrs()
+	return machine[a]
+}
+
+// MachineAddrs returns this machine's own addresses, on every interface,
+// without zones and IPv4-mapped ones as IPv4; those it could read if it
+// fails.
+func MachineAddrs() (map[netip.Addr]bool, error) {
+	ips := map[netip.Addr]bool{}
+	addrs, err := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok {
+				ips[ip.Unmap()] = true
+			}
+		}
+	}
+	return ips, err
 }
 
 // SameOrigin reports whether a and b name one scheme, host and port, however

@@ -176,6 +176,30 @@ func (e *envProxy) succeedAfter(mark uint64) {
 	}
 }
 
+// sentByLoop returns the environment, other than name, whose api_url is
+// this proxy's address for name, when r comes with an Authorization of
+// its own: freshtoken's command line or a Go program sent it with that
+// environment's token, and forwarded it would go with name's, another
+// environment's request made in this one (a sandbox's POST made in
+// production). nil otherwise: a client such as Postman sends none, or
+// one the proxy replaces.
+func (p *Proxy) sentByLoop(name string, r *http.Request) *config.Env {
+	conf := p.read.Load()
+	if conf == nil || r.Header.Get("Authorization") == "" {
+		return nil
+	}
+	for _, other := range conf.Envs {
+		u, err := url.Parse(other.APIURL)
+		if err != nil || other.Name == name || !p.guard.pointsHere(u) {
+			continue
+		}
+		if first, _ := splitEnv(u.EscapedPath()); first == name {
+			return other
+		}
+	}
+	return nil
+}
+
 // inbound carries the proxy's host:port, as the client wrote it in Host, to
 // the rewriting of the API's answer, and the request's body to the
 // answering of a failure.
@@ -216,6 +240,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	if e.loops {
 		// Postman's base URL, which points here, imported as the API's.
 		status, pr := p.engineProblem(name, config.Invalidf("%s: api_url %s is this proxy's own address, so each request would come back to it for ever; set api_url to the API's own address (FreeAgent: https://api.freeagent.com/ or https://api.sandbox.freeagent.com/), as only your client's base URL points at the proxy", name, e.api))
+		writeError(rec, status, pr)
+		return
+	}
+	if other := p.sentByLoop(name, r); other != nil {
+		status, pr := p.engineProblem(name, config.Invalidf("%s: api_url %s is this proxy's address for %s, so a request made for %s (this one, which came with a token of its own) would be sent on with %s's token; set %s's api_url to the API's own address (FreeAgent: https://api.freeagent.com/ or https://api.sandbox.freeagent.com/), as only your client's base URL points at the proxy", other.Name, other.APIURL, name, other.Name, name, other.Name))
 		writeError(rec, status, pr)
 		return
 	}
@@ -849,6 +878,14 @@ func (e *loopError) Error() string {
 	return fmt.Sprintf("the API redirected to %s, which is this proxy; freshtoken does not pass on a redirect that would send the request, with another token, to another environment", redact.URL(e.location))
 }
 
+// logWords is what the proxy's log says of it.
+func (e *loopError) logWords() string {
+	if e.unreadable {
+		return "redirect to a URL freshtoken cannot read refused"
+	}
+	return "redirect to the proxy refused"
+}
+
 // kind is the failure kind of the proxy's answer.
 func (e *loopError) kind() kinds.Kind {
 	if e.unreadable {
@@ -917,7 +954,7 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.Is(err, context.Canceled):
 			w.WriteHeader(http.StatusBadGateway) // the client has gone; nobody reads this
 		case errors.As(err, &loop):
-			p.log.Warn("redirect to the proxy refused", "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
+			p.log.Warn(loop.logWords(), "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
 			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)

@@ -72,7 +72,7 @@ func (g guard) listensAt(ip netip.Addr) {
 		g.hosts["127.0.0.1"], g.hosts["::1"], g.hosts["localhost"] = true, true, true
 		// Every address of this machine reaches the listener: those it
 		// could read, if it cannot read them all.
-		machine, _ := machineAddrs()
+		machine, _ := httpx.MachineAddrs()
 		for a := range machine {
 			g.ips[a] = true
 		}
@@ -165,21 +165,6 @@ func fromThisMachine(r *http.Request) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// machineAddrs returns this machine's own addresses, on every interface;
-// those it could read if it fails.
-func machineAddrs() (map[netip.Addr]bool, error) {
-	ips := map[netip.Addr]bool{}
-	addrs, err := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok {
-				ips[ip.Unmap()] = true
-			}
-		}
-	}
-	return ips, err
 }
 
 // outsiderWarnings bounds the warnings that requests from outside cause,

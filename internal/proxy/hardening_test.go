@@ -1168,6 +1168,37 @@ func TestAPIAtTheProxyItselfIsRefused(t *testing.T) {
 	}
 }
 
+// TestAPIAtAnotherEnvironmentOfTheProxyIsRefused: an environment whose
+// api_url is the proxy's address for another one (sandbox's at
+// http://127.0.0.1:PORT/dev/, as `init --api-url` accepts) had its
+// requests, which freshtoken's command line sends with sandbox's token,
+// sent on by the proxy with dev's: a sandbox's POST made in production.
+// A request for dev that comes with a token of its own is refused, 500
+// invalid_configuration naming sandbox and what its api_url should be; one
+// without (Postman's, through the proxy) is served as before.
+func TestAPIAtAnotherEnvironmentOfTheProxyIsRefused(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "sandbox", fmt.Sprintf("http://127.0.0.1:%s/dev", f.port()))
+	}})
+	f.login(t, "dev")
+	client := &http.Client{Timeout: 5 * time.Second}
+	req, _ := http.NewRequest(http.MethodPost, f.base+"/dev/v2/contacts", strings.NewReader(`{"contact":{"first_name":"Sandbox"}}`))
+	req.Header.Set("Authorization", "Bearer sandbox-access-token")
+	resp, body := testenv.Do(t, client, req)
+	msg := decode[problemBody](t, body).Message
+	if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("X-Freshtoken-Error") != "invalid_configuration" ||
+		!strings.Contains(msg, "sandbox: api_url http://127.0.0.1:"+f.port()+"/dev/ is this proxy's address for dev") || !strings.Contains(msg, "https://api.sandbox.freeagent.com/") {
+		t.Errorf("a request for dev with a token of its own: %d %s; want 500 invalid_configuration saying sandbox's api_url is the proxy's address for dev", resp.StatusCode, body)
+	}
+	if n := f.provider.Stats().APIRequests; n != 0 {
+		t.Errorf("the API was sent %d requests; want none", n)
+	}
+	req, _ = http.NewRequest(http.MethodGet, f.base+"/dev/v2/company", nil)
+	if resp, body := testenv.Do(t, client, req); resp.StatusCode != http.StatusOK {
+		t.Errorf("a request for dev without a token: %d %s; want 200, as before", resp.StatusCode, body)
+	}
+}
+
 // TestStalledBodiesOfRequestsAnsweredUnreadAreCutOff: a request whose body
 // the proxy answers without reading (an unknown environment, a method it
 // does not forward, the status page, a refusal: here a Host not the

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/sockowner"
 )
 
@@ -73,7 +74,7 @@ func ofThisMachine(ip netip.Addr) bool {
 	if ip.IsLoopback() {
 		return true
 	}
-	ips, err := machineAddrs()
+	ips, err := httpx.MachineAddrs()
 	return err != nil || ips[ip.WithZone("")]
 }
 

@@ -134,18 +134,7 @@ func TestWithoutTheTablesEveryProgramIsServed(t *testing.T) {
 // The proxy looks up the program of every connection from one of this
 // machine's own addresses.
 func TestAnotherUsersProgramAtTheMachinesAddress(t *testing.T) {
-	var own netip.Addr
-	addrs, _ := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap().Is4() && ip.IsGlobalUnicast() {
-				own = ip.Unmap()
-			}
-		}
-	}
-	if !own.IsValid() {
-		testenv.Missing(t, "this machine has no network address besides loopback")
-	}
+	own := testenv.NetworkAddr(t)
 	f := newFixture(t)
 	f.login(t, "dev")
 	every := f.serveAt(t, "0.0.0.0:0", true, func(*proxy.Proxy) {})

@@ -398,6 +398,10 @@ func TestRedirects(t *testing.T) {
 		if resp.StatusCode != http.StatusBadGateway || pr.Error != "bad_redirect" || strings.Contains(pr.Message, "this proxy") || !strings.Contains(pr.Message, "other.example:99999") {
 			t.Errorf("got %d %s, want 502 bad_redirect naming the URL, not the proxy", resp.StatusCode, body)
 		}
+		// The log said "redirect to the proxy refused".
+		if logs := f.logs.String(); !strings.Contains(logs, "redirect to a URL freshtoken cannot read refused") || strings.Contains(logs, "redirect to the proxy refused") {
+			t.Errorf("the log says:\n%s\nwant the redirect refused as one freshtoken cannot read, not as one to the proxy", logs)
+		}
 	})
 
 	t.Run("within the API: pointed back through the proxy", func(t *testing.T) {

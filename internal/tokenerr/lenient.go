@@ -31,7 +31,9 @@ const MaxAnswer = 1 << 20
 // be read is dropped: the lifetime is then unknown, which the engine
 // handles. Intuit's name for the refresh token's lifetime,
 // x_refresh_token_expires_in, is read as refresh_token_expires_in where
-// that is not given. A 2xx answer that carries an access token is a
+// that is not given. An access_token or refresh_token of white space alone
+// is dropped, as none (see Blank): x/oauth2 then refuses the answer for
+// its missing access token, or keeps the refresh token it sent. A 2xx answer that carries an access token is a
 // success (RFC 6749 5.1), whatever "error" member it also carries: x/oauth2
 // would take it for a refusal, discarding the tokens the provider has
 // issued (and a new refresh token it rotated in), so the error members are
@@ -205,6 +207,13 @@ func mend(body []byte) []byte {
 		return body
 	}
 	changed := false
+	for _, key := range []string{"access_token", "refresh_token"} {
+		var token string
+		if json.Unmarshal(fields[key], &token) == nil && token != "" && Blank(token) {
+			delete(fields, key)
+			changed = true
+		}
+	}
 	var access string
 	if json.Unmarshal(fields["access_token"], &access) == nil && access != "" {
 		for _, key := range errorMembers {
@@ -243,17 +252,39 @@ func mend(body []byte) []byte {
 	return out
 }
 
-// mendForm returns body, a form-encoded 2xx answer, with its error members
-// dropped when it carries an access token; body unchanged otherwise.
+// mendForm returns body, a form-encoded 2xx answer, with a blank token
+// dropped, and its error members dropped when it carries an access token;
+// body unchanged otherwise.
 func mendForm(body []byte) []byte {
 	vals, err := url.ParseQuery(string(body))
-	if err != nil || vals.Get("access_token") == "" || !slices.ContainsFunc(errorMembers, vals.Has) {
+	if err != nil {
 		return body
 	}
-	for _, key := range errorMembers {
-		vals.Del(key)
+	changed := false
+	for _, key := range []string{"access_token", "refresh_token"} {
+		if vals.Get(key) != "" && Blank(vals.Get(key)) {
+			vals.Del(key)
+			changed = true
+		}
+	}
+	if vals.Get("access_token") != "" && slices.ContainsFunc(errorMembers, vals.Has) {
+		for _, key := range errorMembers {
+			vals.Del(key)
+		}
+		changed = true
+	}
+	if !changed {
+		return body
 	}
 	return []byte(vals.Encode())
+}
+
+// Blank reports whether token, an access or refresh token in a token
+// endpoint's answer, is white space alone: no token. A blank refresh
+// token stored in place of the one before would lose the grant, and a
+// blank access token authorises nothing.
+func Blank(token string) bool {
+	return strings.TrimSpace(token) == ""
 }
 
 // WholeSeconds reads v, a JSON number or a string holding one, as whole

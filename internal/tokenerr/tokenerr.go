@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/oauth2"
 
@@ -89,6 +91,10 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 	desc = fmt.Sprintf("HTTP %d", status)
 	body := strings.TrimSpace(string(re.Body))
 	page := re.ErrorCode == "" && isHTML(contentTypeOf(re.Response), body)
+	var unreadableAs string
+	if re.ErrorCode == "" && !page {
+		unreadableAs = unreadable(contentTypeOf(re.Response), body)
+	}
 	switch {
 	case re.ErrorCode != "":
 		desc += " " + Answer(re.ErrorCode, re.ErrorDescription)
@@ -96,6 +102,8 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		desc += ", a web page rather than an OAuth answer: is the endpoint's URL right?"
 	case page:
 		desc += ", a web page rather than an OAuth answer"
+	case unreadableAs != "":
+		desc += ", an answer that cannot be read (" + unreadableAs + ")"
 	case body != "":
 		desc += " " + quoted(body)
 	}
@@ -106,13 +114,17 @@ func Classify(err error) (c Class, wait time.Duration, desc string) {
 		return RateLimited, retryAfter(re.Response), desc
 	// An error code with a status below 400 (GitHub answers 200) is a
 	// refusal all the same: sending the request again changes nothing.
-	case status >= 500 || status == http.StatusRequestTimeout || status < 400 && re.ErrorCode == "" || page || slices.Contains(busy, re.ErrorCode):
+	case status >= 500 || status == http.StatusRequestTimeout || status < 400 && re.ErrorCode == "" || page || unreadableAs != "" || slices.Contains(busy, re.ErrorCode):
 		// A web page comes from whatever stands in front of the provider (a
 		// gateway, a firewall, a maintenance page), never from the token
 		// endpoint itself: tried again, as a passing fault. Only a
 		// gateway's 502 or 504 says the provider may have handled the
 		// request (see Lost). A Retry-After (a 503's, for maintenance)
 		// says when to try.
+		//
+		// An error answer that cannot be read (malformed JSON, control
+		// characters) says nothing to act on, neither a refusal nor its
+		// reason: tried again, as such a 2xx answer is.
 		if re.Response != nil {
 			if wait, known := httpx.RetryAfter(re.Response.Header, time.Now()); known {
 				return Passing, wait, desc
@@ -218,6 +230,22 @@ func isHTML(contentType, body string) bool {
 		return true
 	}
 	return body == "" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(contentType)), "text/html")
+}
+
+// unreadable says what keeps body, an error answer's with no error code
+// read from it, from being read: "malformed JSON" (labelled JSON, or an
+// object or array by its first byte), or "control characters" (other than
+// white space, which no provider writes on purpose); "" when nothing does.
+func unreadable(contentType, body string) string {
+	t, _, _ := mime.ParseMediaType(contentType)
+	looksJSON := t == "application/json" || strings.HasSuffix(t, "+json") || strings.HasPrefix(body, "{") || strings.HasPrefix(body, "[")
+	switch {
+	case looksJSON && body != "" && !json.Valid([]byte(body)):
+		return "malformed JSON"
+	case strings.ContainsFunc(body, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }):
+		return "control characters"
+	}
+	return ""
 }
 
 // badGrant are the errors by which a provider refuses the refresh token,

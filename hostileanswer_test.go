@@ -1,0 +1,150 @@
+package freshtoken_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/store"
+)
+
+// TestBlankRefreshTokenKeepsTheGrant: a renewal's answer whose
+// refresh_token is absent, empty or white space alone ("  ", a tab, a
+// newline), in JSON or form-encoded, keeps the refresh token stored, as
+// x/oauth2 keeps it when none comes: a blank one replaced it, and the grant
+// was lost to a hostile or buggy provider (the next renewal sent " ").
+func TestBlankRefreshTokenKeepsTheGrant(t *testing.T) {
+	for _, body := range []string{
+		`{"access_token":"access-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d}`,
+		`{"access_token":"access-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d,"refresh_token":""}`,
+		`{"access_token":"access-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d,"refresh_token":" "}`,
+		`{"access_token":"access-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d,"refresh_token":"\t\n "}`,
+		`{"access_token":"access-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d,"refresh_token":null}`,
+		`access_token=access-token-number-%d&token_type=bearer&expires_in=3600&n=%d&refresh_token=+%%09`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			rec := renewFrom(t, body)
+			if rec.RefreshToken != "old-refresh-token" || rec.AccessToken != "access-token-number-1" {
+				t.Fatalf("stored refresh token %q, access token %q; want the old refresh token kept beside the new access token", rec.RefreshToken, rec.AccessToken)
+			}
+		})
+	}
+}
+
+// TestBlankTokensAreNotStored: a renewal's answer whose access_token is
+// white space alone is no token: it is refused as one that is missing
+// (x/oauth2 refuses an empty one), ErrUnreachable after the retries, and
+// neither stored nor sent to the API as "Bearer  " (a space was served,
+// a tab stored); a new refresh token beside it is kept, as beside a
+// missing one. An answer that cannot be read whose refresh_token is blank
+// keeps the refresh token stored (it stored the blank as a rotation).
+func TestBlankTokensAreNotStored(t *testing.T) {
+	for _, tt := range []struct{ body, refresh string }{
+		{`{"access_token":" ","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d}`, "refresh-token-number-4"},
+		{`{"access_token":"\t","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d}`, "refresh-token-number-4"},
+		{`{"access_token":"  \n","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600,"n":%d}`, "refresh-token-number-4"},
+		{`access_token=+&refresh_token=refresh-token-number-%d&token_type=bearer&expires_in=3600&n=%d`, "refresh-token-number-4"},
+		{`{"refresh_token":" ","n":%d,"m":%d,`, "old-refresh-token"},
+	} {
+		t.Run(tt.body, func(t *testing.T) {
+			srv, _ := tokenServer(t, http.StatusOK, tt.body)
+			r := newRig(t, devprovider.Options{})
+			r.settings.TokenURL = srv.URL
+			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			src := r.source()
+			freshtoken.SetPause(src, r.clock.Sleep) // a renewal waits a second after a rotation
+			tok, err := src.Token()
+			if err == nil {
+				t.Fatalf("token %q; want the renewal refused for its blank access token", tok.AccessToken)
+			}
+			if !errors.Is(err, freshtoken.ErrUnreachable) {
+				t.Errorf("error %v; want ErrUnreachable (the provider answered with no usable token)", err)
+			}
+			if rec := r.record(); strings.TrimSpace(rec.AccessToken) == "" && rec.AccessToken != "" || rec.RefreshToken != tt.refresh {
+				t.Errorf("stored access token %q, refresh token %q; want no blank token stored, and refresh token %q", rec.AccessToken, rec.RefreshToken, tt.refresh)
+			}
+		})
+	}
+}
+
+// renewFrom renews an expired stored grant (old-access-token,
+// old-refresh-token) once against a token endpoint answering body (see
+// tokenServer), and returns the record then stored.
+func renewFrom(t *testing.T, body string) *store.Record {
+	t.Helper()
+	srv, refreshes := tokenServer(t, http.StatusOK, body)
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL = srv.URL
+	old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.source().Token(); err != nil {
+		t.Fatal(err)
+	}
+	if n := refreshes.Load(); n != 1 {
+		t.Fatalf("%d token requests; want 1", n)
+	}
+	return r.record()
+}
+
+// TestUnreadableRefusalIsNoRefusal: a token endpoint answering a renewal
+// with a 4xx whose body cannot be read (JSON broken by raw control bytes,
+// a body of control bytes) said nothing freshtoken can act on: it is
+// retried as malformed JSON is, then ErrUnreachable (exit 5), the tokens
+// kept. It was taken for a refusal of the client (exit 2: "fix the
+// configuration"). A plain line of text ("HTTP Basic: Access denied.")
+// is still a refusal.
+func TestUnreadableRefusalIsNoRefusal(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		want error
+	}{
+		{"{\"error\":\"invalid_request\",\"error_description\":\"bad\x01\x1b[2J\"}", freshtoken.ErrUnreachable},
+		{"{\"error\":\"invalid_req", freshtoken.ErrUnreachable},
+		{"\x00\x01\x02\x7f", freshtoken.ErrUnreachable},
+		{"HTTP Basic: Access denied.\n", freshtoken.ErrClientRejected},
+	} {
+		t.Run(tt.body, func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n.Add(1)
+				if strings.HasPrefix(tt.body, "{") {
+					w.Header().Set("Content-Type", "application/json")
+				} else {
+					w.Header().Set("Content-Type", "text/plain")
+				}
+				w.WriteHeader(http.StatusBadRequest)
+				io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			r := newRig(t, devprovider.Options{})
+			r.settings.TokenURL = srv.URL
+			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+				t.Fatal(err)
+			}
+			_, err := r.source().Token()
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error %v (%d requests); want %v", err, n.Load(), tt.want)
+			}
+			if rec := r.record(); rec.RefreshToken != "old-refresh-token" {
+				t.Errorf("stored refresh token %q; want the old one kept", rec.RefreshToken)
+			}
+		})
+	}
+}
