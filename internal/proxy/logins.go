@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -312,10 +313,16 @@ func (l *logins) answer(state, path string, now time.Time) *pendingLogin {
 
 // redirectURI is where the provider sends the browser back to after a
 // log-in started here: the environment's redirect_uri when it names this
-// proxy's listening address, so that it matches the one registered with the
-// provider, else the proxy's own /callback.
+// proxy's listening address, in any spelling, so that it matches the one
+// registered with the provider, else the proxy's own /callback. A
+// localhost name names a proxy on [::1] too, where browsers open it.
 func (p *Proxy) redirectURI(ec *config.Env) string {
-	if addr, err := login.LoopbackAddr(ec.RedirectURI); err == nil && p.guard.listening(addr) {
+	addr, err := login.LoopbackAddr(ec.RedirectURI)
+	if err != nil {
+		return p.base + "/callback"
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if p.guard.listening(addr) || login.NamesLocalhost(ec.RedirectURI) && p.guard.listening(net.JoinHostPort("::1", port)) {
 		return ec.RedirectURI
 	}
 	return p.base + "/callback"

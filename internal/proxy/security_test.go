@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -441,6 +443,69 @@ func TestLoginAtTheRoot(t *testing.T) {
 			f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: rootEnv(suffix)})
 			f.login(t, "root") // approved at once; back to the proxy at its root
 		})
+	}
+}
+
+// TestLoginAtLocalhostOnIPv6: a proxy listening on [::1] (--listen
+// [::1]:PORT) logs an environment whose redirect_uri names localhost at
+// that port in at that redirect_uri, the one registered with the
+// provider, which a browser opens at [::1]: it asked the provider to come
+// back to its own http://[::1]:PORT/callback, which the provider refused
+// as unregistered.
+func TestLoginAtLocalhostOnIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	redirect := "http://localhost:" + port + "/callback"
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.six]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = %q\n", f.api, redirect)
+	}})
+	p, err := proxy.New(f.options(ln.Addr().String(), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, p, ln)
+	base := "http://" + ln.Addr().String()
+	resp, err := http.Get(base + "/.freshtoken/envs/six/grant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := decode[struct {
+		Key string `json:"login_key"`
+	}](t, grant).Key
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Get(proxy.WithLoginKey(proxy.LoginURL(base, "six", "", "", "", 0), key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	auth, _ := url.Parse(resp.Header.Get("Location"))
+	if got := auth.Query().Get("redirect_uri"); got != redirect {
+		t.Fatalf("the provider is asked to come back to %q; want the registered %s", got, redirect)
+	}
+	approved, err := noFollow.Get(auth.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved.Body.Close()
+	back, _ := url.Parse(approved.Header.Get("Location"))
+	back.Host = ln.Addr().String() // where a browser opens localhost here: [::1]
+	req, _ := http.NewRequest(http.MethodGet, back.String(), nil)
+	req.Host = "localhost:" + port
+	ended, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended.Body.Close()
+	if done := ended.Request.URL.Query().Get("done"); done != "logged-in" {
+		t.Errorf("the log-in ended at %s; want logged-in", ended.Request.URL)
 	}
 }
 
