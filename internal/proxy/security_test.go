@@ -446,6 +446,48 @@ func TestLoginAtTheRoot(t *testing.T) {
 	}
 }
 
+// TestLoginAtAnotherSpellingOfTheProxy: an environment whose redirect_uri
+// names the proxy by a localhost name (app.localhost) or another spelling
+// of its address (127.1) logs in through the proxy: the provider was asked
+// to send the browser back there, the redirect_uri registered, and the
+// proxy then refused the browser as a DNS rebinding (403), the log-in
+// left waiting.
+func TestLoginAtAnotherSpellingOfTheProxy(t *testing.T) {
+	for _, host := range []string{"app.localhost", "127.1", "LOCALHOST."} {
+		t.Run(host, func(t *testing.T) {
+			f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+				return fmt.Sprintf("\n[env.other]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"http://%s:%s/callback\"\n", f.api, host, f.port())
+			}})
+			// A browser opens the name at the proxy, as it opens localhost
+			// names at loopback without asking a name server.
+			var dialer net.Dialer
+			browser := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if strings.HasSuffix(addr, ":"+f.port()) {
+					addr = f.addr
+				}
+				return dialer.DialContext(ctx, network, addr)
+			}}}
+			resp, err := browser.Get(f.vouched(t, "other", proxy.LoginURL(f.base, "other", "", "", "", 0)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if done := resp.Request.URL.Query().Get("done"); resp.StatusCode != http.StatusOK || done != "logged-in" {
+				t.Errorf("the log-in ended at %s with %d; want logged-in", resp.Request.URL.Path, resp.StatusCode)
+			}
+			if !strings.HasSuffix(host, ".localhost") {
+				return
+			}
+			// A name under .localhost is the proxy's only while a log-in
+			// waits to come back to it: no page is served there after.
+			req, _ := http.NewRequest(http.MethodGet, "http://"+host+":"+f.port()+"/callback?state=spent", nil)
+			if resp, _ := testenv.Do(t, browser, req); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s after the log-in: %d; want 403", host, resp.StatusCode)
+			}
+		})
+	}
+}
+
 // TestLoginAtLocalhostOnIPv6: a proxy listening on [::1] (--listen
 // [::1]:PORT) logs an environment whose redirect_uri names localhost at
 // that port in at that redirect_uri, the one registered with the
