@@ -858,6 +858,17 @@ func Listen(redirectURI string) (net.Listener, error) {
 	return ln, nil
 }
 
+// NamesLocalhost reports whether redirectURI's host is localhost or a
+// name under it, which a browser opens at 127.0.0.1 or at ::1.
+func NamesLocalhost(redirectURI string) bool {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
 // heldOnIPv6 is why a log-in listening on 127.0.0.1 (at) alone cannot
 // take redirectURI's callback, or nil: its host is localhost (or a name
 // under it), which a browser may open at ::1 as well, and another program
@@ -865,12 +876,7 @@ func Listen(redirectURI string) (net.Listener, error) {
 // [::1]:PORT), which would get the browser, and with it the code, while
 // the log-in waited in vain.
 func heldOnIPv6(redirectURI string, at net.Addr) error {
-	u, err := url.Parse(redirectURI)
-	if err != nil {
-		return nil
-	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+	if !NamesLocalhost(redirectURI) {
 		return nil
 	}
 	_, port, _ := net.SplitHostPort(at.String())

@@ -120,13 +120,20 @@ func (g guard) pointsHere(u *url.URL) bool {
 }
 
 // own reports whether hostport, a Host header or an origin's host, names
-// this proxy.
+// this proxy: a name it knows, or any spelling of an address it listens
+// at (127.1, LOCALHOST.), which no name server is asked about, so no web
+// page can rebind it. A redirect_uri may name the proxy so, and the
+// browser coming back to it was refused.
 func (g guard) own(hostport string) bool {
 	host, port := splitHostPort(hostport)
 	if port != g.port {
 		return false
 	}
-	return g.hosts[host] || g.anyIP && net.ParseIP(host) != nil
+	if g.hosts[strings.TrimSuffix(host, ".")] || g.anyIP && net.ParseIP(host) != nil {
+		return true
+	}
+	ip, isIP := httpx.ParseHost(host)
+	return isIP && !strings.HasSuffix(strings.TrimSuffix(host, "."), ".localhost") && g.hosts[ip.String()]
 }
 
 // fromAProgram is what to do instead of sending a request from a web page.

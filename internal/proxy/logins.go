@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -48,6 +49,7 @@ type pendingLogin struct {
 	flow    *login.Flow
 	req     login.Request
 	path    string // of its redirect URI, where the browser comes back
+	host    string // of its redirect URI, in lower case
 	began   time.Time
 	expires time.Time
 	attempt string // the `freshtoken login` that began it, if one did
@@ -287,6 +289,18 @@ func (l *logins) isCallback(path, rawQuery string) bool {
 	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return p.path == path })
 }
 
+// awaitsAt reports whether a log-in started here waits, at now, for its
+// browser to come back at hostport, the host of its redirect URI: a name
+// of the proxy's that the guard does not know otherwise (app.localhost,
+// which browsers open at loopback), as the provider was asked to send the
+// browser back there.
+func (l *logins) awaitsAt(hostport string, now time.Time) bool {
+	hostport = strings.ToLower(hostport)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && now.Before(p.expires) && p.host == hostport })
+}
+
 // answer returns the unanswered log-in whose state is state, answered at
 // path, the path of its redirect URI, and marks it answered so its state
 // cannot be used twice. An answer at another redirect URI is no answer to
@@ -312,10 +326,16 @@ func (l *logins) answer(state, path string, now time.Time) *pendingLogin {
 
 // redirectURI is where the provider sends the browser back to after a
 // log-in started here: the environment's redirect_uri when it names this
-// proxy's listening address, so that it matches the one registered with the
-// provider, else the proxy's own /callback.
+// proxy's listening address, in any spelling, so that it matches the one
+// registered with the provider, else the proxy's own /callback. A
+// localhost name names a proxy on [::1] too, where browsers open it.
 func (p *Proxy) redirectURI(ec *config.Env) string {
-	if addr, err := login.LoopbackAddr(ec.RedirectURI); err == nil && p.guard.listening(addr) {
+	addr, err := login.LoopbackAddr(ec.RedirectURI)
+	if err != nil {
+		return p.base + "/callback"
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if p.guard.listening(addr) || login.NamesLocalhost(ec.RedirectURI) && p.guard.listening(net.JoinHostPort("::1", port)) {
 		return ec.RedirectURI
 	}
 	return p.base + "/callback"
@@ -354,6 +374,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer(), TokenURLSetting: e.conf.TokenURLSetting()},
 		req:       login.NewRequest(conf),
 		path:      u.Path,
+		host:      strings.ToLower(u.Host),
 		began:     now,
 		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
 		attempt:   attempt,
@@ -424,12 +445,22 @@ func (p *Proxy) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		e.fail(p.now(), err)
 		p.attemptFailed(pl.env.name, pl.attempt, err)
-		http.Redirect(w, r, p.noticeURL("login-failed", pl.env.name), http.StatusSeeOther)
+		http.Redirect(w, r, p.cameBack(r, p.noticeURL("login-failed", pl.env.name)), http.StatusSeeOther)
 		return
 	}
 	pl.env.succeed()
 	p.log.Info("logged in", "env", pl.env.name, "store", pl.env.src.Location())
-	http.Redirect(w, r, p.noticeURL("logged-in", pl.env.name), http.StatusSeeOther)
+	http.Redirect(w, r, p.cameBack(r, p.noticeURL("logged-in", pl.env.name)), http.StatusSeeOther)
+}
+
+// cameBack is notice, a noticeURL, for the browser that came back from a
+// log-in at r: on the proxy's own address where r's host names the proxy
+// only for that log-in (see logins.awaitsAt), which would refuse the page.
+func (p *Proxy) cameBack(r *http.Request, notice string) string {
+	if p.guard.own(r.Host) {
+		return notice
+	}
+	return p.base + notice
 }
 
 // loggedInWith is the configuration file the record of a log-in of e that

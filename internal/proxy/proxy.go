@@ -367,7 +367,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeKind(w, kinds.Forbidden, problem{Message: why})
 		return
 	}
-	if why := p.guard.refusal(r.Host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
+	host := r.Host
+	if callback && p.logins.awaitsAt(host, p.now()) {
+		host = p.guard.addr // where this proxy sent the browser back to, by its redirect URI's name
+	}
+	if why := p.guard.refusal(host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
 		switch {
 		case r.Method == "PRI" && r.ProtoMajor == 2:
 			// HTTP/2's connection preface, which net/http's server reads

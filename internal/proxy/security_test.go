@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -441,6 +443,111 @@ func TestLoginAtTheRoot(t *testing.T) {
 			f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: rootEnv(suffix)})
 			f.login(t, "root") // approved at once; back to the proxy at its root
 		})
+	}
+}
+
+// TestLoginAtAnotherSpellingOfTheProxy: an environment whose redirect_uri
+// names the proxy by a localhost name (app.localhost) or another spelling
+// of its address (127.1) logs in through the proxy: the provider was asked
+// to send the browser back there, the redirect_uri registered, and the
+// proxy then refused the browser as a DNS rebinding (403), the log-in
+// left waiting.
+func TestLoginAtAnotherSpellingOfTheProxy(t *testing.T) {
+	for _, host := range []string{"app.localhost", "127.1", "LOCALHOST."} {
+		t.Run(host, func(t *testing.T) {
+			f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+				return fmt.Sprintf("\n[env.other]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"http://%s:%s/callback\"\n", f.api, host, f.port())
+			}})
+			// A browser opens the name at the proxy, as it opens localhost
+			// names at loopback without asking a name server.
+			var dialer net.Dialer
+			browser := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if strings.HasSuffix(addr, ":"+f.port()) {
+					addr = f.addr
+				}
+				return dialer.DialContext(ctx, network, addr)
+			}}}
+			resp, err := browser.Get(f.vouched(t, "other", proxy.LoginURL(f.base, "other", "", "", "", 0)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if done := resp.Request.URL.Query().Get("done"); resp.StatusCode != http.StatusOK || done != "logged-in" {
+				t.Errorf("the log-in ended at %s with %d; want logged-in", resp.Request.URL.Path, resp.StatusCode)
+			}
+			if !strings.HasSuffix(host, ".localhost") {
+				return
+			}
+			// A name under .localhost is the proxy's only while a log-in
+			// waits to come back to it: no page is served there after.
+			req, _ := http.NewRequest(http.MethodGet, "http://"+host+":"+f.port()+"/callback?state=spent", nil)
+			if resp, _ := testenv.Do(t, browser, req); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%s after the log-in: %d; want 403", host, resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestLoginAtLocalhostOnIPv6: a proxy listening on [::1] (--listen
+// [::1]:PORT) logs an environment whose redirect_uri names localhost at
+// that port in at that redirect_uri, the one registered with the
+// provider, which a browser opens at [::1]: it asked the provider to come
+// back to its own http://[::1]:PORT/callback, which the provider refused
+// as unregistered.
+func TestLoginAtLocalhostOnIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	redirect := "http://localhost:" + port + "/callback"
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.six]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = %q\n", f.api, redirect)
+	}})
+	p, err := proxy.New(f.options(ln.Addr().String(), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, p, ln)
+	base := "http://" + ln.Addr().String()
+	resp, err := http.Get(base + "/.freshtoken/envs/six/grant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := decode[struct {
+		Key string `json:"login_key"`
+	}](t, grant).Key
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Get(proxy.WithLoginKey(proxy.LoginURL(base, "six", "", "", "", 0), key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	auth, _ := url.Parse(resp.Header.Get("Location"))
+	if got := auth.Query().Get("redirect_uri"); got != redirect {
+		t.Fatalf("the provider is asked to come back to %q; want the registered %s", got, redirect)
+	}
+	approved, err := noFollow.Get(auth.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	approved.Body.Close()
+	back, _ := url.Parse(approved.Header.Get("Location"))
+	back.Host = ln.Addr().String() // where a browser opens localhost here: [::1]
+	req, _ := http.NewRequest(http.MethodGet, back.String(), nil)
+	req.Host = "localhost:" + port
+	ended, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended.Body.Close()
+	if done := ended.Request.URL.Query().Get("done"); done != "logged-in" {
+		t.Errorf("the log-in ended at %s; want logged-in", ended.Request.URL)
 	}
 }
 
