@@ -921,10 +921,7 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
 			nothingMoved := checkNothingMoved(t, e, rec)
-			dir := testdisk.Small(t, "256k")
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
+			dir := testdisk.SmallFolder(t, "256k")
 			testdisk.ReadOnly(t, dir)
 			to := dir
 			if !c.made {
