@@ -225,14 +225,10 @@ func checkFilterCounts(t *testing.T) {
 // the heap after a collection, the tokens' own bytes included.
 func TestAJWTHoldsLittleOfTheHeap(t *testing.T) {
 	const owners = 250
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	setJWTs(t, owners)
-	Scrub("compile what is pending")
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	each := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / (4 * owners)
+	each := heapHeld(func() {
+		setJWTs(t, owners)
+		Scrub("compile what is pending")
+	}) / (4 * owners)
 	t.Logf("%d bytes for each JWT of 1.25 KB", each)
 	if each > 10<<10 {
 		t.Errorf("the registry holds %d bytes for each JWT of 1.25 KB; want under 10 KiB", each)
