@@ -180,6 +180,21 @@ func (r *rig) expiredAtAStall() (*redistest.Server, *freshtoken.Source, *oauth2.
 	return srv, src, held
 }
 
+// expiredOnAnImpatientRedis is a Source logged in on a Redis of its own
+// that it tries once, waiting 3 s for an answer (a stalled call is given
+// up unanswered), its token taken and then expired.
+func (r *rig) expiredOnAnImpatientRedis() (*redistest.Server, *freshtoken.Source) {
+	r.t.Helper()
+	srv := redistest.Start(r.t)
+	src := r.sourceOn(redistest.OpenStore(r.t, srv.URL+"?read_timeout=3s&max_retries=-1"))
+	r.login(src)
+	if _, err := src.Token(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	return srv, src
+}
+
 // onPatientRedis is a Source logged in on a Redis of its own whose reads
 // wait an hour before giving up (longer than any stall notice, and than
 // the test: what answers a call while Redis is paused is not Redis's own
@@ -200,6 +215,18 @@ func (r *rig) onPatientRedis(opts freshtoken.Options) (*redistest.Server, *fresh
 	return srv, src, held
 }
 
+// callingAtAStall calls src.TokenContext(ctx) in the background, and
+// returns what its stall listener (store.WithStalled) is told, stalled or
+// ended, and the call's error once it returns.
+func callingAtAStall(ctx context.Context, src *freshtoken.Source) (told <-chan bool, done <-chan error) {
+	stalls, ended := make(chan bool, 10), make(chan error, 1)
+	go func() {
+		_, err := src.TokenContext(store.WithStalled(ctx, func(_ string, stalled bool, _ time.Time) { stalls <- stalled }))
+		ended <- err
+	}()
+	return stalls, ended
+}
+
 // TestStalledStoreServesTheValidTokenMeanwhile: a renewal due (within
 // refresh_before, the token valid 29 minutes more) whose Redis takes
 // connections and does not answer (paused) serves the token in memory
@@ -216,12 +243,6 @@ func TestStalledStoreServesTheValidTokenMeanwhile(t *testing.T) {
 	logs := testenv.NewOutput()
 	srv, src, held := r.dueAtAStall(freshtoken.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	srv.Pause(t)
-	paused := true
-	defer func() {
-		if paused {
-			srv.Resume(t)
-		}
-	}()
 	type answer struct {
 		tok *oauth2.Token
 		err error
@@ -241,7 +262,6 @@ func TestStalledStoreServesTheValidTokenMeanwhile(t *testing.T) {
 		t.Errorf("the stall is told %d times in the log, want once:\n%s", n, logs)
 	}
 	srv.Resume(t)
-	paused = false
 	testenv.WaitFor(t, "the renewal stored once Redis answers", func() bool {
 		v := srv.Get(t, "freshtoken:sandbox")
 		return v != "" && !strings.Contains(v, held.AccessToken)
@@ -291,7 +311,6 @@ func TestServedStallIsToldToNoListener(t *testing.T) {
 	var servedStalls, expiredStalls atomic.Int32
 	r.clock.Advance(31 * time.Minute)
 	srv.Pause(t)
-	defer srv.Resume(t)
 	if _, err := served.TokenContext(listening(&servedStalls)); err != nil {
 		t.Fatalf("while Redis does not answer: %v; want the token in memory, valid 29 minutes more", err)
 	}
@@ -405,7 +424,6 @@ func TestCallerJoiningAStalledRenewalIsToldOfTheStall(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	srv, src, _ := r.expiredAtAStall()
 	srv.Pause(t)
-	defer srv.Resume(t)
 	type stall struct {
 		what  string
 		since time.Time
@@ -450,19 +468,9 @@ func TestCallerJoiningAStalledRenewalIsToldItsEnd(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	srv, src, _ := r.expiredAtAStall()
 	srv.Pause(t)
-	led := make(chan error, 1)
-	leaderStalls := make(chan bool, 10) // the keeper's own, or none
-	go func() {
-		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { leaderStalls <- stalled }))
-		led <- err
-	}()
+	leaderStalls, led := callingAtAStall(t.Context(), src) // the keeper's own listener, or none
 	testenv.Receive(t, "the stall told to the renewal's caller", leaderStalls)
-	told := make(chan bool, 10)
-	joined := make(chan error, 1)
-	go func() {
-		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { told <- stalled }))
-		joined <- err
-	}()
+	told, joined := callingAtAStall(t.Context(), src)
 	if !testenv.Receive(t, "the stall told to the caller that joined", told) {
 		t.Fatal("the caller that joined was first told a stall ended")
 	}
@@ -505,26 +513,9 @@ func TestCallerJoiningARenewalIsToldEachOfItsStalls(t *testing.T) {
 	}})
 	r.clock.Advance(2 * time.Hour) // expired: nothing serves meanwhile
 	srv.Pause(t)
-	paused := true
-	defer func() {
-		if paused || pauseAtSave.Load() {
-			srv.Resume(t)
-		}
-	}()
-	leaderTold, joinerTold := make(chan bool, 10), make(chan bool, 10)
-	listening := func(told chan<- bool) context.Context {
-		return store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { told <- stalled })
-	}
-	led, joined := make(chan error, 1), make(chan error, 1)
-	go func() {
-		_, err := src.TokenContext(listening(leaderTold))
-		led <- err
-	}()
+	leaderTold, led := callingAtAStall(t.Context(), src)
 	testenv.Receive(t, "the lock's stall told to the renewal's caller", leaderTold)
-	go func() {
-		_, err := src.TokenContext(listening(joinerTold))
-		joined <- err
-	}()
+	joinerTold, joined := callingAtAStall(t.Context(), src)
 	want := func(stalled bool, what string) {
 		t.Helper()
 		if got := testenv.Receive(t, what, joinerTold); got != stalled {
@@ -537,7 +528,6 @@ func TestCallerJoiningARenewalIsToldEachOfItsStalls(t *testing.T) {
 	want(false, "the lock's stall's end")
 	want(true, "the save's stall told to the caller that joined") // Redis paused again as the answer is stored
 	srv.Resume(t)
-	paused = false
 	want(false, "the save's stall's end")
 	if err := testenv.Receive(t, "the caller that joined", joined); err != nil {
 		t.Fatal(err)
@@ -559,25 +549,10 @@ func TestCallerThatLeftARenewalIsToldNothingMore(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	srv, src, _ := r.expiredAtAStall()
 	srv.Pause(t)
-	paused := true
-	defer func() {
-		if paused {
-			srv.Resume(t)
-		}
-	}()
-	leaderTold, joinerTold := make(chan bool, 10), make(chan bool, 10)
-	led := make(chan error, 1)
-	go func() {
-		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { leaderTold <- stalled }))
-		led <- err
-	}()
+	leaderTold, led := callingAtAStall(t.Context(), src)
 	testenv.Receive(t, "the stall told to the renewal's caller", leaderTold)
-	ctx, giveUp := context.WithCancel(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { joinerTold <- stalled }))
-	joined := make(chan error, 1)
-	go func() {
-		_, err := src.TokenContext(ctx)
-		joined <- err
-	}()
+	ctx, giveUp := context.WithCancel(t.Context())
+	joinerTold, joined := callingAtAStall(ctx, src)
 	if !testenv.Receive(t, "the stall told to the caller that joined", joinerTold) {
 		t.Fatal("the caller that joined was first told a stall ended")
 	}
@@ -586,7 +561,6 @@ func TestCallerThatLeftARenewalIsToldNothingMore(t *testing.T) {
 		t.Fatalf("the caller that gave up: %v", err)
 	}
 	srv.Resume(t)
-	paused = false
 	if err := testenv.Receive(t, "the renewal's caller", led); err != nil {
 		t.Fatal(err)
 	}
@@ -605,32 +579,17 @@ func TestCallerThatLeftARenewalIsToldNothingMore(t *testing.T) {
 // stall of every renewal after, answered or not.
 func TestStallEndedWithoutAnAnswerEndsWithTheRenewal(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	srv := redistest.Start(t)
-	src := r.sourceOn(redistest.OpenStore(t, srv.URL+"?read_timeout=3s&max_retries=-1"))
-	r.login(src)
-	if _, err := src.Token(); err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(2 * time.Hour)
+	srv, src := r.expiredOnAnImpatientRedis()
 	srv.Pause(t)
-	defer srv.Resume(t)
-	leaderTold, joinerTold := make(chan bool, 10), make(chan bool, 10)
-	led, joined := make(chan error, 1), make(chan error, 1)
-	go func() {
-		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { leaderTold <- stalled }))
-		led <- err
-	}()
+	leaderTold, led := callingAtAStall(t.Context(), src)
 	testenv.Receive(t, "the stall told to the renewal's caller", leaderTold)
-	go func() {
-		_, err := src.TokenContext(store.WithStalled(t.Context(), func(_ string, stalled bool, _ time.Time) { joinerTold <- stalled }))
-		joined <- err
-	}()
+	joinerTold, joined := callingAtAStall(t.Context(), src)
 	testenv.Receive(t, "the stall told to the caller that joined", joinerTold)
 	if err := testenv.Receive(t, "the renewal's caller", led); !errors.Is(err, freshtoken.ErrUnreachable) {
 		t.Fatalf("the renewal's caller, Redis paused: %v; want Redis unreachable", err)
 	}
 	testenv.Receive(t, "the caller that joined", joined)
-	for who, told := range map[string]chan bool{"the renewal's caller": leaderTold, "the caller that joined": joinerTold} {
+	for who, told := range map[string]<-chan bool{"the renewal's caller": leaderTold, "the caller that joined": joinerTold} {
 		select {
 		case stalled := <-told:
 			if stalled {
@@ -650,13 +609,7 @@ func TestStallEndedWithoutAnAnswerEndsWithTheRenewal(t *testing.T) {
 // every call after waited for it for good.
 func TestPanicTellingAStallsEndReleasesTheRenewal(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	srv := redistest.Start(t)
-	src := r.sourceOn(redistest.OpenStore(t, srv.URL+"?read_timeout=3s&max_retries=-1"))
-	r.login(src)
-	if _, err := src.Token(); err != nil {
-		t.Fatal(err)
-	}
-	r.clock.Advance(2 * time.Hour)
+	srv, src := r.expiredOnAnImpatientRedis()
 	srv.Pause(t)
 	panicked := make(chan any, 1)
 	go func() {

@@ -32,9 +32,7 @@ import (
 func TestAKeptAnswerEndsItsTriesOnceElsewhereDone(t *testing.T) {
 	for _, then := range []string{"renewed", "logged out"} {
 		t.Run(then, func(t *testing.T) {
-			testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
-			r, _ := loggedIn(t)
-			own := &ownStore{Store: r.store}
+			r, own := loggedInOnOwnStore(t)
 			src := r.sourceOn(own)
 			waited := make(chan struct{})
 			pauseUntil(src, waited)

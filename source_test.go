@@ -1897,9 +1897,7 @@ func TestLockWithoutUnlockFunction(t *testing.T) {
 // stored: the renewal's caller panicked, and for an answer the store
 // refused, the goroutine saving it crashed the program once it had.
 func TestSendingWithoutStoredFunction(t *testing.T) {
-	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
-	r, _ := loggedIn(t)
-	own := &ownStore{Store: r.store}
+	r, own := loggedInOnOwnStore(t)
 	var told atomic.Int32
 	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: own, Clock: r.clock.Now, Sending: func(freshtoken.Renewal) func() {
 		told.Add(1)
@@ -2096,6 +2094,28 @@ func (h afterAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// loggedInOnOwnStore is loggedIn's rig, and its store behind one a test
+// can break (ownStore), once earlier tests' saving goroutines have ended.
+func loggedInOnOwnStore(t *testing.T) (*rig, *ownStore) {
+	t.Helper()
+	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
+	r, _ := loggedIn(t)
+	return r, &ownStore{Store: r.store}
+}
+
+// renewWithoutPanic is src.Renew, a panic of its caller's failing the test.
+func renewWithoutPanic(t *testing.T, src *freshtoken.Source) error {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		if v := recover(); v != nil {
+			t.Fatalf("the renewal's caller panicked: %v", v)
+		}
+	}()
+	_, err := src.Renew(context.Background())
+	return err
+}
+
 // savingGoroutines counts the goroutines saving a renewal's answer that
 // the store refused: those keep starts, counted by the line that says so,
 // as one not yet running is told as a wrapper of keep's, not as saveLater
@@ -2120,9 +2140,7 @@ func goroutines() string {
 // error, read when the command ends, said that it was kept and that a
 // log-in would be needed, over the log-in just made.
 func TestADroppedRefusedAnswerSaysSo(t *testing.T) {
-	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
-	r, _ := loggedIn(t)
-	own := &ownStore{Store: r.store}
+	r, own := loggedInOnOwnStore(t)
 	own.broken.Store(true)
 	_, err := r.sourceOn(own).Renew(context.Background())
 	if err == nil {
@@ -2143,9 +2161,7 @@ func TestADroppedRefusedAnswerSaysSo(t *testing.T) {
 // answer and saves it once the store works, then ends. One that finds the
 // store holding other tokens (a log-in elsewhere) drops the answer and ends.
 func TestSourcesBuiltAgainShareAnUnsavedRotation(t *testing.T) {
-	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
-	r, _ := loggedIn(t)
-	own := &ownStore{Store: r.store}
+	r, own := loggedInOnOwnStore(t)
 	spent := r.record().RefreshToken
 	own.broken.Store(true)
 	if _, err := r.sourceOn(own).Renew(context.Background()); err == nil {
@@ -2750,9 +2766,7 @@ func TestNoTokenRequestOnceTheCallerHasEnded(t *testing.T) {
 // one, and the grant ended), the renewal's caller panicked, and the
 // functions after it were never called (a program waiting for them hung).
 func TestPanicInSendingsFunctionStopsNothing(t *testing.T) {
-	testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
-	r, _ := loggedIn(t)
-	own := &ownStore{Store: r.store}
+	r, own := loggedInOnOwnStore(t)
 	logs := testenv.NewOutput()
 	var told, called atomic.Int32
 	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: own, Clock: r.clock.Now,
@@ -2770,16 +2784,9 @@ func TestPanicInSendingsFunctionStopsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	own.broken.Store(true)
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				t.Fatalf("the renewal's caller panicked: %v", v)
-			}
-		}()
-		if _, err := src.Renew(context.Background()); err == nil {
-			t.Fatal("a renewal whose answer the store refused succeeded")
-		}
-	}()
+	if err := renewWithoutPanic(t, src); err == nil {
+		t.Fatal("a renewal whose answer the store refused succeeded")
+	}
 	own.broken.Store(false)
 	testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
 	testenv.WaitFor(t, "every function Sending returned to be called", func() bool { return called.Load() == told.Load() })
@@ -2803,9 +2810,7 @@ func TestPanicInSendingsFunctionStopsNothing(t *testing.T) {
 func TestPanicInSendingOnceAnsweredStopsNothing(t *testing.T) {
 	for _, refused := range []bool{false, true} {
 		t.Run(fmt.Sprintf("refused=%v", refused), func(t *testing.T) {
-			testenv.WaitFor(t, "earlier tests' saving goroutines to end", func() bool { return savingGoroutines() == 0 })
-			r, _ := loggedIn(t)
-			own := &ownStore{Store: r.store}
+			r, own := loggedInOnOwnStore(t)
 			logs := testenv.NewOutput()
 			src, err := freshtoken.New(r.settings, freshtoken.Options{Store: own, Clock: r.clock.Now,
 				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
@@ -2819,17 +2824,9 @@ func TestPanicInSendingOnceAnsweredStopsNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			own.broken.Store(refused)
-			func() {
-				defer func() {
-					if v := recover(); v != nil {
-						t.Fatalf("the renewal's caller panicked: %v", v)
-					}
-				}()
-				_, err := src.Renew(context.Background())
-				if refused != (err != nil) {
-					t.Fatalf("a renewal, its answer refused %v: %v", refused, err)
-				}
-			}()
+			if err := renewWithoutPanic(t, src); refused != (err != nil) {
+				t.Fatalf("a renewal, its answer refused %v: %v", refused, err)
+			}
 			own.broken.Store(false)
 			testenv.WaitFor(t, "the kept answer to be saved and its goroutine to end", func() bool { return savingGoroutines() == 0 })
 			if !strings.Contains(logs.String(), "a bug in the program's Sending") {

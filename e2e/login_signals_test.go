@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
@@ -144,16 +143,8 @@ func TestSignalDuringTheManualCodeExchange(t *testing.T) {
 	g := newGate(t, "authorization_code")
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour, OnTokenRequest: g.onTokenRequest}, "")
 	g.armed.Store(true)
-	stdin, paste, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer paste.Close()
-	run := w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "login", "--manual")
-	stdin.Close()
+	run, paste, authURL := w.manualLogin(t)
 	t.Cleanup(g.open)
-	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
-	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
 	resp := unfollowed(t, authURL)
 	landed := resp.Header.Get("Location")
 	if landed == "" {

@@ -30,15 +30,7 @@ func TestManualLogInBesideAProxy(t *testing.T) {
 	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
 	_, addr := w.redirectAddr()
 	w.startProxy(addr)
-	stdin, paste, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer paste.Close()
-	run := w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "login", "--manual")
-	stdin.Close()
-	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
-	authURL := regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
+	run, paste, authURL := w.manualLogin(t)
 	resp, err := http.Get(authURL) // the browser, approving, lands where the provider sends it
 	if err != nil {
 		t.Fatal(err)
@@ -57,4 +49,20 @@ func TestManualLogInBesideAProxy(t *testing.T) {
 	if st := w.provider.Stats(); st.Exchanges != 1 {
 		t.Fatalf("provider saw %+v; want the code exchanged once, by the log-in", st)
 	}
+}
+
+// manualLogin starts `login --manual`, its standard input a pipe, and
+// waits for the URL it prints: it returns the run, the pipe's end to paste
+// the address the browser landed at into, and the URL.
+func (w *world) manualLogin(t *testing.T) (run *watched, paste *os.File, authURL string) {
+	t.Helper()
+	stdin, paste, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run = w.watchWith(func(c *exec.Cmd) { c.Stdin = stdin }, "login", "--manual")
+	stdin.Close()
+	t.Cleanup(func() { paste.Close() })
+	run.stderr.WaitFor(t, "the URL", regexp.MustCompile(`(?m)^http\S+\n`))
+	return run, paste, regexp.MustCompile(`(?m)^http\S+`).FindString(run.stderr.String())
 }

@@ -91,6 +91,16 @@ func (s *screen) answer(t *testing.T, question, line string) {
 	}
 }
 
+// answered waits for question from the command whose outcome done will
+// send, types line, and waits for the command to end, which must end well.
+func (s *screen) answered(t *testing.T, done <-chan error, question, line string) {
+	t.Helper()
+	s.answer(t, question, line)
+	if err := finished(t, done); err != nil {
+		t.Fatalf("answered %q to %q: %v; want exit 0\nscreen:\n%s", line, question, err, s)
+	}
+}
+
 // start runs freshtoken with args in the background on s's terminal, its
 // standard output going to out and its browser approving, and returns
 // where its outcome will be sent.
@@ -130,10 +140,7 @@ func (s *screen) interruptAt(t *testing.T, question string, args ...string) {
 // to finish, having logged in.
 func (s *screen) acceptLogin(t *testing.T, env string, done <-chan error) {
 	t.Helper()
-	s.answer(t, "Log in to "+env+" now? [Y/n]: ", "")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("init: %v\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Log in to "+env+" now? [Y/n]: ", "")
 	s.expect(t, "Logged in to "+env)
 }
 
@@ -174,10 +181,7 @@ func (s *screen) typeSecret(t *testing.T, secret string) {
 // init to finish.
 func (s *screen) declineLogin(t *testing.T, env string, done <-chan error) {
 	t.Helper()
-	s.answer(t, "Log in to "+env+" now? [Y/n]: ", "n")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("init: %v\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Log in to "+env+" now? [Y/n]: ", "n")
 }
 
 // leftClean checks that the terminal never showed secret, and shows what
@@ -282,10 +286,7 @@ func TestInitTakesAProviderByItsName(t *testing.T) {
 		"--client-id", "dev-client-id", "--client-secret-env", "FT_TEST_UNSET_SECRET", "--redirect-uri", freeRedirectURI(t))
 	s.answer(t, "Choose 1-8 [1]: ", "sandbox")
 	s.expect(t, "type a number from 1 to 8, or a name from the list")
-	s.answer(t, "Choose 1-8 [1]: ", "FreeAgent")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("init: %v\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Choose 1-8 [1]: ", "FreeAgent")
 	if conf, _ := os.ReadFile(e.config); !strings.Contains(string(conf), `provider = "freeagent"`) {
 		t.Errorf("the configuration holds:\n%s", conf)
 	}
@@ -548,10 +549,7 @@ func TestInitRefusesASecretAsAVariableName(t *testing.T) {
 	s.expect(t, "that looks like the secret itself")
 	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "$FT_TEST_SECRET")
 	s.expect(t, "write the name without the $: FT_TEST_SECRET")
-	s.answer(t, "Variable name [FREEAGENT_SECRET]: ", "")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("init: %v\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Variable name [FREEAGENT_SECRET]: ", "")
 	if conf, _ := os.ReadFile(e.config); strings.Contains(string(conf), "Zx81hQ2mP0wLk7sT3vB9") || !strings.Contains(string(conf), `client_secret_env = "FREEAGENT_SECRET"`) {
 		t.Errorf("the configuration holds:\n%s", conf)
 	}
@@ -628,10 +626,7 @@ func TestInitDefaultAsksWhichOnATerminal(t *testing.T) {
 			s := newScreen(t)
 			done := s.start(t, io.Discard, "--config", e.config, "init", "--default")
 			s.expect(t, tt.list)
-			s.answer(t, "Choose 1-2 [1]: ", tt.answer)
-			if err := finished(t, done); err != nil {
-				t.Fatalf("init --default: %v\nscreen:\n%s", err, s)
-			}
+			s.answered(t, done, "Choose 1-2 [1]: ", tt.answer)
 			s.expect(t, tt.want+" is now the default environment")
 			if conf, err := config.Load(e.config); err != nil || conf.DefaultEnv != tt.want {
 				t.Fatalf("after answering %s: %v, default_env %q\nscreen:\n%s", tt.answer, err, conf.DefaultEnv, s)
@@ -714,10 +709,7 @@ func TestInitAsksAgainForAClientIDRefused(t *testing.T) {
 			if tc.said != "" {
 				s.expect(t, tc.said)
 			}
-			s.answer(t, "OAuth identifier (client ID): ", "dev-client-id")
-			if err := finished(t, done); err != nil {
-				t.Fatalf("init: %v\nscreen:\n%s", err, s)
-			}
+			s.answered(t, done, "OAuth identifier (client ID): ", "dev-client-id")
 			if strings.Contains(s.String(), "Zx81hQ2mP0wLk7sT3vB9") || tc.said == "" && strings.Contains(s.String(), "refused") {
 				t.Errorf("the terminal showed the secret written as the client id, or called a missing one refused:\n%s", s)
 			}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
@@ -30,10 +29,7 @@ func TestLoginAsksBeforeReplacingAnotherConfigurationsTokens(t *testing.T) {
 		s.expect(t, `The tokens stored for dev in `)
 		s.expect(t, `belong to client "another-client" at `)
 		s.expect(t, question)
-		s.answer(t, "Log in and replace them? [y/N] ", no)
-		if err := finished(t, done); err != nil {
-			t.Fatalf("login answered %q: %v; want exit 0, nothing done\nscreen:\n%s", no, err, s)
-		}
+		s.answered(t, done, "Log in and replace them? [y/N] ", no)
 		s.expect(t, "Nothing was sent and nothing changed")
 		if rec := e.record(t, "dev"); rec.Grant.ClientID != "another-client" {
 			t.Fatalf("answered %q, the stored tokens are %s's; want the other configuration's, kept", no, rec.Grant.ClientID)
@@ -84,10 +80,7 @@ func TestLoginAsksBeforeReplacingANewerFreshtokensTokens(t *testing.T) {
 	s := newScreen(t)
 	done := s.start(t, io.Discard, "--config", e.config, "login", "-e", "dev")
 	s.expect(t, "The tokens stored for dev in "+path+" were written by a newer freshtoken, which can use them")
-	s.answer(t, "Log in and replace them? [y/N] ", "n")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("login answered n: %v; want exit 0, nothing done\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Log in and replace them? [y/N] ", "n")
 	s.expect(t, "Nothing was sent and nothing changed: the newer freshtoken's tokens are kept. Upgrade freshtoken")
 	if got, _ := os.ReadFile(path); string(got) != newer {
 		t.Fatalf("answered n, the record is now %s; want the newer freshtoken's, kept", got)
@@ -106,10 +99,7 @@ func loginAnsweredYes(t *testing.T, e *devEnv, says string, flags ...string) {
 	t.Helper()
 	s := newScreen(t)
 	done := s.start(t, io.Discard, append([]string{"--config", e.config, "login", "-e", "dev"}, flags...)...)
-	s.answer(t, "Log in and replace them? [y/N] ", "y")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("login %s answered y: %v\nscreen:\n%s", strings.Join(flags, " "), err, s)
-	}
+	s.answered(t, done, "Log in and replace them? [y/N] ", "y")
 	s.expect(t, says)
 	if rec := e.record(t, "dev"); rec.Grant.ClientID != "dev-client-id" {
 		t.Fatalf("answered y, the stored tokens are %s's; want this configuration's", rec.Grant.ClientID)
@@ -146,10 +136,7 @@ func TestLoginAsksBeforeReplacingAnotherFilesLogIn(t *testing.T) {
 	done := s.start(t, io.Discard, "--config", e.personal, "login", "-e", "dev")
 	s.expect(t, "were logged in with "+e.work+", not with this configuration ("+e.personal+")")
 	s.expect(t, e.work+" will then use the account this log-in chooses.")
-	s.answer(t, "Log in and replace them? [y/N] ", "n")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("login answered n: %v; want exit 0, nothing done\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Log in and replace them? [y/N] ", "n")
 	s.expect(t, "Nothing was sent and nothing changed")
 	if rec := e.record(t, "dev"); rec.LoggedInWith.Path != e.work {
 		t.Fatalf("answered n, the stored tokens were logged in with %s; want the work configuration's, kept", rec.LoggedInWith.Path)
@@ -160,10 +147,7 @@ func TestLoginAsksBeforeReplacingAnotherFilesLogIn(t *testing.T) {
 
 	s = newScreen(t)
 	done = s.start(t, io.Discard, "--config", e.personal, "login", "-e", "dev")
-	s.answer(t, "Log in and replace them? [y/N] ", "y")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("login answered y: %v\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Log in and replace them? [y/N] ", "y")
 	s.expect(t, "Logged in to dev")
 	if rec := e.record(t, "dev"); rec.LoggedInWith.Path != e.personal {
 		t.Fatalf("answered y, the stored tokens were logged in with %s; want the personal configuration, this log-in's", rec.LoggedInWith.Path)

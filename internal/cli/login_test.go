@@ -203,10 +203,7 @@ func (e *devEnv) clientCredentialsToken(t *testing.T) {
 // space" sent the person to `df -h`, which shows space free.
 func TestLoginOnAFullDiskSaysSo(t *testing.T) {
 	t.Run("of data", func(t *testing.T) {
-		dir := testdisk.Small(t, "128k")
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
+		dir := testdisk.SmallFolder(t, "128k")
 		testdisk.Fill(t, dir)
 		loginOnAFullDisk(t, dir, "free some space")
 	})
@@ -299,10 +296,7 @@ func TestLoginNotStoredNamesTheCommand(t *testing.T) {
 	const postman = "https://oauth.pstmn.io/v1/callback"
 	for _, how := range []string{"browser", "device", "manual"} {
 		t.Run(how, func(t *testing.T) {
-			dir := testdisk.Small(t, "128k")
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
+			dir := testdisk.SmallFolder(t, "128k")
 			opts := devprovider.Options{DeviceInterval: time.Second}
 			if how == "manual" {
 				opts.RedirectURIs = []string{postman}
@@ -470,10 +464,7 @@ func TestLoginTroubleNamesTheCommand(t *testing.T) {
 // opens: the check looked for room alone, the person approved, and the
 // save refused the tokens, the code spent.
 func TestLoginOnAReadOnlyDiskSaysSo(t *testing.T) {
-	dir := testdisk.Small(t, "256k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir := testdisk.SmallFolder(t, "256k")
 	testdisk.ReadOnly(t, dir)
 	loginRefusedBeforeTheBrowser(t, dir, "read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)")
 }

@@ -19,10 +19,7 @@ func TestLogoutAsksBeforeEndingAnotherFilesLogIn(t *testing.T) {
 	s := newScreen(t)
 	done := s.start(t, io.Discard, "--config", e.personal, "logout", "-e", "dev")
 	s.expect(t, "were logged in with "+e.work+", another configuration, which shares them; logging out ends them for it too")
-	s.answer(t, "Log out? [y/N] ", "n")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("logout answered n: %v; want exit 0, nothing done\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Log out? [y/N] ", "n")
 	s.expect(t, "Nothing was sent and nothing changed: the tokens "+e.work+" logged in with are kept for dev. Run `freshtoken --config "+e.personal+" logout -e dev --yes` to log out of them for both.")
 	if rec := e.record(t, "dev"); rec == nil || rec.LoggedInWith.Path != e.work {
 		t.Fatalf("answered n, the stored tokens are %+v; want the work configuration's, kept", rec)
@@ -30,10 +27,7 @@ func TestLogoutAsksBeforeEndingAnotherFilesLogIn(t *testing.T) {
 
 	s = newScreen(t)
 	done = s.start(t, io.Discard, "--config", e.personal, "logout", "-e", "dev")
-	s.answer(t, "Log out? [y/N] ", "y")
-	if err := finished(t, done); err != nil {
-		t.Fatalf("logout answered y: %v\nscreen:\n%s", err, s)
-	}
+	s.answered(t, done, "Log out? [y/N] ", "y")
 	s.expect(t, "Logged out of dev")
 	if rec := e.record(t, "dev"); rec != nil {
 		t.Fatalf("answered y, the store still holds tokens logged in with %s; want none", rec.LoggedInWith.Path)

@@ -31,7 +31,6 @@ func TestStalledRedisIsToldAtATerminal(t *testing.T) {
 			e.useStore(t, url)
 			e.loginOutside(t)
 			srv.Pause(t)
-			defer srv.Resume(t)
 			stdout, stderr := testenv.NewOutput(), testenv.NewOutput()
 			ios := &cli.IOStreams{In: strings.NewReader(""), Out: stdout, ErrOut: stderr, ErrTTY: tty}
 			if code := e.run(ios, "token", "-e", "dev"); code != 5 {

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -222,12 +223,8 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 			there := *here
 			there.RefreshToken, there.AccessToken = "the-fleets-refresh-token", "the-fleets-access-token"
 			there.IssuedAt, there.RenewedAt, there.Renewals = here.IssuedAt.Add(tc.clock), here.IssuedAt.Add(tc.clock), tc.renewed
-			target := filepath.Join(e.dir, "fleet")
-			if err := filestore.New(target).Save(t.Context(), "dev", &there); err != nil {
-				t.Fatal(err)
-			}
-			ios, stdout, stderr := testStreams(false, false)
-			if code := e.run(ios, "store", "migrate", "--to", "file://"+target); code != 0 {
+			target, code, stdout, stderr := e.migrateOnto(t, "fleet", &there)
+			if code != 0 {
 				t.Fatalf("store migrate: exit %d\n%s%s", code, stdout, stderr)
 			}
 			want := here.RefreshToken
@@ -251,6 +248,19 @@ func TestStoreMigrateKeepsNewerTokensAlreadyThere(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migrateOnto runs `store migrate` to a folder store at e.dir/name that
+// holds there as dev's tokens already, and returns the store's folder,
+// the exit code and the command's output.
+func (e *devEnv) migrateOnto(t *testing.T, name string, there *store.Record) (target string, code int, stdout, stderr *bytes.Buffer) {
+	t.Helper()
+	target = filepath.Join(e.dir, name)
+	if err := filestore.New(target).Save(t.Context(), "dev", there); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	return target, e.run(ios, "store", "migrate", "--to", "file://"+target), stdout, stderr
 }
 
 // TestStoreMigrateKeepsAnotherLogInsTokens: the new store (a Redis that
@@ -279,12 +289,7 @@ func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
 			}
 			others.LoggedInAt, others.IssuedAt = here.LoggedInAt.Add(othersIssued), here.IssuedAt.Add(othersIssued)
 			others.LoggedInWith.Path = filepath.Join(e.dir, "personal.toml") // the other configuration's file
-			target := filepath.Join(e.dir, "shared")
-			if err := filestore.New(target).Save(t.Context(), "dev", &others); err != nil {
-				t.Fatal(err)
-			}
-			ios, stdout, stderr := testStreams(false, false)
-			code := e.run(ios, "store", "migrate", "--to", "file://"+target)
+			target, code, stdout, stderr := e.migrateOnto(t, "shared", &others)
 			if code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") || !strings.Contains(stderr.String(), "logout --local -e dev` and the same move again") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another log-in's tokens", code, stdout, stderr)
 			}
@@ -330,12 +335,8 @@ func TestStoreMigrateKeepsThisFilesEarlierLogInInUse(t *testing.T) {
 			earlier.RefreshToken, earlier.AccessToken = "the-fleets-refresh-token", "the-fleets-access-token"
 			earlier.LoggedInAt = here.LoggedInAt.Add(-2 * time.Hour)
 			earlier.IssuedAt, earlier.Renewals = here.LoggedInAt.Add(renewed), 3
-			target := filepath.Join(e.dir, "shared")
-			if err := filestore.New(target).Save(t.Context(), "dev", &earlier); err != nil {
-				t.Fatal(err)
-			}
-			ios, stdout, stderr := testStreams(false, false)
-			if code := e.run(ios, "store", "migrate", "--to", "file://"+target); code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") {
+			target, code, stdout, stderr := e.migrateOnto(t, "shared", &earlier)
+			if code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another log-in's tokens", code, stdout, stderr)
 			}
 			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != earlier.RefreshToken {
@@ -921,10 +922,7 @@ func TestStoreMigrateToAReadOnlyDisk(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
 			nothingMoved := checkNothingMoved(t, e, rec)
-			dir := testdisk.Small(t, "256k")
-			if err := os.Mkdir(dir, 0o700); err != nil {
-				t.Fatal(err)
-			}
+			dir := testdisk.SmallFolder(t, "256k")
 			testdisk.ReadOnly(t, dir)
 			to := dir
 			if !c.made {

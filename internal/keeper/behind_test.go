@@ -30,26 +30,14 @@ import (
 // says the refresh token may have been spent, and to log in if the
 // provider refuses it.
 func TestRenewalsThatLoseTheirAnswersAreNotToldHarmless(t *testing.T) {
-	var losing atomic.Bool
-	k, n, clock := keepingBehind(t, func(forward http.Handler) http.Handler {
+	got := renewalsBehind(t, 20, func(forward http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if !losing.Load() {
-				forward.ServeHTTP(w, req)
-				return
-			}
 			forward.ServeHTTP(httptest.NewRecorder(), req) // the provider acts on it
 			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
 				c.Close()
 			}
 		})
 	})
-	losing.Store(true)
-	clock.Advance(2 * time.Hour) // the access token is due
-	for range 20 {
-		k.round(context.Background(), time.Minute)
-		clock.Advance(time.Minute)
-	}
-	got := n.Current()
 	if len(got) != 1 || got[0].Event != notify.Unreachable || strings.Contains(got[0].Message, "unchanged;") || strings.HasSuffix(got[0].Message, "unchanged") ||
 		!strings.Contains(got[0].Message, "the provider may have renewed then, spending the stored refresh token; renewals go on, and if the provider refuses it, log in again") {
 		t.Fatalf("notices %+v; want renewals_failing saying the refresh token may have been spent", got)
@@ -63,16 +51,9 @@ func TestRenewalsThatLoseTheirAnswersAreNotToldHarmless(t *testing.T) {
 // last renewal alone, though the refresh token may have been spent by the
 // first; it says so until a renewal succeeds or the provider refuses.
 func TestAnAnswerLostEarlierInTheFailuresIsStillTold(t *testing.T) {
-	var (
-		renewing atomic.Bool
-		tries    atomic.Int32
-	)
-	k, n, clock := keepingBehind(t, func(forward http.Handler) http.Handler {
+	var tries atomic.Int32
+	got := renewalsBehind(t, 20, func(forward http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if !renewing.Load() {
-				forward.ServeHTTP(w, req) // the log-in
-				return
-			}
 			switch tries.Add(1) {
 			case 1, 2: // the first renewal's two tries
 				forward.ServeHTTP(httptest.NewRecorder(), req) // the provider acts on it
@@ -84,13 +65,6 @@ func TestAnAnswerLostEarlierInTheFailuresIsStillTold(t *testing.T) {
 			}
 		})
 	})
-	renewing.Store(true)
-	clock.Advance(2 * time.Hour) // the access token is due
-	for range 20 {
-		k.round(context.Background(), time.Minute)
-		clock.Advance(time.Minute)
-	}
-	got := n.Current()
 	if tries.Load() <= 2 || len(got) != 1 || got[0].Event != notify.Unreachable ||
 		!strings.Contains(got[0].Message, "the provider may have renewed then, spending the stored refresh token; renewals go on, and if the provider refuses it, log in again") {
 		t.Fatalf("notices %+v after %d tries; want renewals_failing saying the refresh token may have been spent", got, tries.Load())
@@ -103,42 +77,43 @@ func TestAnAnswerLostEarlierInTheFailuresIsStillTold(t *testing.T) {
 // client's credentials; it is now renewal_refused, in the provider's words
 // and the step they call for, told once.
 func TestARenewalRefusedWithTheProvidersOwnErrorIsNotAClientRejected(t *testing.T) {
-	var refusing atomic.Bool
-	k, n, clock := keepingBehind(t, func(forward http.Handler) http.Handler {
+	got := renewalsBehind(t, 5, func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if !refusing.Load() {
-				forward.ServeHTTP(w, req)
-				return
-			}
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			w.Write([]byte(`{"error":"account_locked","error_description":"This account is locked"}`))
 		})
 	})
-	refusing.Store(true)
-	clock.Advance(2 * time.Hour) // the access token is due
-	for range 5 {
-		k.round(context.Background(), time.Minute)
-		clock.Advance(time.Minute)
-	}
-	got := n.Current()
 	if len(got) != 1 || got[0].Event != notify.RenewalRefused || strings.Contains(got[0].Message, "client_id") ||
 		!strings.Contains(got[0].Message, `(HTTP 400 account_locked: "This account is locked"); check what they name, then run `+"`freshtoken token --force -e dev`, or `freshtoken login -e dev` if they name the refresh token or the log-in") {
 		t.Fatalf("notices %+v; want renewal_refused, in the provider's words, with its steps as commands", got)
 	}
 }
 
-// keepingBehind is a keeper on a fake clock, with a notifier, of a log-in
-// at the dev provider, whose token endpoint is reached through the handler
-// front makes of the way to it (forward).
-func keepingBehind(t *testing.T, front func(forward http.Handler) http.Handler) (*Keeper, *notify.Notifier, *fakeclock.Clock) {
+// renewalsBehind logs in at the dev provider, for a keeper on a fake clock
+// with a notifier, and then has the token endpoint reached through the
+// handler front makes of the way to it (forward): it runs rounds of the
+// keeper, a minute apart, from when the access token is due, and returns
+// the notices then.
+func renewalsBehind(t *testing.T, rounds int, front func(forward http.Handler) http.Handler) []notify.Notice {
 	t.Helper()
 	_, root := devserver.Start(t, devprovider.Options{AutoApprove: true})
 	to, err := url.Parse(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(front(httputil.NewSingleHostReverseProxy(to)))
+	var (
+		forward = httputil.NewSingleHostReverseProxy(to)
+		behind  = front(forward)
+		renewal atomic.Bool
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if renewal.Load() {
+			behind.ServeHTTP(w, req)
+			return
+		}
+		forward.ServeHTTP(w, req) // the log-in
+	}))
 	t.Cleanup(srv.Close)
 	clock := fakeclock.New()
 	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: "dev-client-secret",
@@ -150,5 +125,11 @@ func keepingBehind(t *testing.T, front func(forward http.Handler) http.Handler) 
 	}
 	devserver.LoginSource(t, src, clock.Now())
 	k, n := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
-	return k, n, clock
+	renewal.Store(true)
+	clock.Advance(2 * time.Hour) // the access token is due
+	for range rounds {
+		k.round(context.Background(), time.Minute)
+		clock.Advance(time.Minute)
+	}
+	return n.Current()
 }

@@ -99,10 +99,7 @@ const warning = "cannot remove the token file, which holds the access token of a
 // writable again ("rw"); the test's end leaves it writable.
 func tokenFileOnADisk(t *testing.T) (file string, remount func(mode string)) {
 	t.Helper()
-	dir := testdisk.Small(t, "64k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir := testdisk.SmallFolder(t, "64k")
 	mnt := filepath.Dir(dir)
 	t.Cleanup(func() { exec.Command("mount", "-o", "remount,rw", mnt).Run() })
 	return filepath.Join(dir, "token"), func(mode string) {

@@ -1056,7 +1056,6 @@ func TestStalledStoreIsAnsweredWithinTheTimeout(t *testing.T) {
 			return fmt.Sprintf("[env.short]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\ntimeout = \"3s\"\n", f.api)
 		}})
 	srv.Pause(t)
-	defer srv.Resume(t)
 	for range 2 {
 		code, body := f.getAtAStall(t, "/short/v2/company")
 		p := decode[problemBody](t, body)
@@ -1148,7 +1147,6 @@ func TestStalledStoreServesATokenStillValid(t *testing.T) {
 			f.loggedInAndServed(t, "short")
 			f.clock.Advance(31 * time.Minute)
 			srv.Pause(t)
-			defer srv.Resume(t)
 			if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
 				t.Errorf("a request whose store stalls, the token valid 29 minutes more: %d %s", code, body)
 			}
@@ -1164,7 +1162,6 @@ func TestStalledStoreServesATokenStillValid(t *testing.T) {
 func TestStalledStoreUnderAShortTimeoutSaysHowLong(t *testing.T) {
 	f, srv := stalledStoreFixture(t, "timeout = \"1s\"\n")
 	srv.Pause(t)
-	defer srv.Resume(t)
 	code, body := f.getAtAStall(t, "/short/v2/company")
 	p := decode[problemBody](t, body)
 	if code != http.StatusServiceUnavailable || p.Error != "store_unreachable" ||
@@ -1185,7 +1182,6 @@ func TestRequestsAtAKnownStallLeaveNothingWaiting(t *testing.T) {
 	f.loggedInAndServed(t, "short")
 	f.clock.Advance(accessTTL + time.Minute)
 	srv.Pause(t)
-	defer srv.Resume(t)
 	if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusServiceUnavailable {
 		t.Fatalf("the request that meets the stall: %d %s", code, body)
 	}
@@ -1247,12 +1243,6 @@ func TestStalledStoreRenewalOutlivesItsRequest(t *testing.T) {
 	f.clock.Advance(31 * time.Minute)
 	paused.Store(true)
 	srv.Pause(t)
-	resumed := false
-	defer func() {
-		if !resumed {
-			srv.Resume(t)
-		}
-	}()
 	for i := range 4 {
 		if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
 			t.Fatalf("request %d while Redis does not answer: %d %s", i, code, body)
@@ -1265,7 +1255,6 @@ func TestStalledStoreRenewalOutlivesItsRequest(t *testing.T) {
 		t.Errorf("%d renewals tried the lock while Redis did not answer, for 4 requests; want the one left going at the stall", tries)
 	}
 	srv.Resume(t)
-	resumed = true
 	testenv.WaitFor(t, "the renewal stored once Redis answers", func() bool {
 		v := srv.Get(t, "freshtoken:short")
 		return v != "" && v != held
@@ -1278,51 +1267,40 @@ func TestStalledStoreRenewalOutlivesItsRequest(t *testing.T) {
 	}
 }
 
-// TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout: a
-// request whose token has expired while the renewal left going at a stall
-// (its request served the token, valid 4 s more) still waits for Redis
-// (paused) gets 503 store_unreachable once the environment's timeout has
-// passed: the stall, kept from the proxy while the token served, is told
-// to it once the token expires; untold, the request waited for Redis's own
-// wait (20 s a try, an hour here).
-func TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout(t *testing.T) {
-	f, srv := stalledStoreFixture(t, "timeout = \"2s\"\nrefresh_before = \"30m\"\n")
-	f.loggedInAndServed(t, "short")
-	f.clock.Advance(accessTTL - 4*time.Second)
-	srv.Pause(t)
-	defer srv.Resume(t)
-	if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
-		t.Fatalf("a request whose store stalls, the token valid 4 s more: %d %s", code, body)
-	}
-	f.clock.Advance(5 * time.Second)
-	code, body := f.getAtAStall(t, "/short/v2/company")
-	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
-		t.Errorf("a request whose token expired while the store stalls: %d %s", code, body)
-	}
-}
-
-// TestStalledStoreOutlivingTheTokenByTheClockIsAnsweredWithinTheTimeout:
-// as TestStalledStoreOutlivingTheTokenServedIsAnsweredWithinTheTimeout,
-// the token served at the stall valid 29 minutes more and then expired by
-// the engine's clock (as over a machine's sleep, which a timer of Go's
-// does not count): the request after gets 503 store_unreachable once the
-// environment's timeout has passed. The stall kept from the proxy was told
-// by a timer set for the token's expiry, 29 minutes of the process's own
-// time away, and the request waited for Redis's own wait (20 s a try, an
-// hour here).
-func TestStalledStoreOutlivingTheTokenByTheClockIsAnsweredWithinTheTimeout(t *testing.T) {
-	f, srv := stalledStoreFixture(t, "timeout = \"2s\"\nrefresh_before = \"30m\"\n")
-	f.loggedInAndServed(t, "short")
-	f.clock.Advance(31 * time.Minute)
-	srv.Pause(t)
-	defer srv.Resume(t)
-	if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
-		t.Fatalf("a request whose store stalls, the token valid 29 minutes more: %d %s", code, body)
-	}
-	f.clock.Advance(30 * time.Minute)
-	code, body := f.getAtAStall(t, "/short/v2/company")
-	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
-		t.Errorf("a request whose token expired while the store stalls: %d %s", code, body)
+// TestStalledStoreOutlivingTheTokenIsAnsweredWithinTheTimeout: a request
+// whose token has expired while the renewal left going at a stall (its
+// request served the token) still waits for Redis (paused) gets 503
+// store_unreachable once the environment's timeout has passed. The stall,
+// kept from the proxy while the token served, is told to it once the
+// token expires: the token valid 4 s more and then expired (served), and
+// valid 29 minutes more and then expired by the engine's clock (as over a
+// machine's sleep, which a timer of Go's does not count: the stall kept
+// from the proxy was told by a timer set for the token's expiry, 29
+// minutes of the process's own time away). Untold, the request waited for
+// Redis's own wait (20 s a try, an hour here).
+func TestStalledStoreOutlivingTheTokenIsAnsweredWithinTheTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		due, expiring time.Duration
+		left          string
+	}{
+		{"served", accessTTL - 4*time.Second, 5 * time.Second, "4 s"},
+		{"by the clock", 31 * time.Minute, 30 * time.Minute, "29 minutes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, srv := stalledStoreFixture(t, "timeout = \"2s\"\nrefresh_before = \"30m\"\n")
+			f.loggedInAndServed(t, "short")
+			f.clock.Advance(tc.due)
+			srv.Pause(t)
+			if code, body := f.getAtAStall(t, "/short/v2/company"); code != http.StatusOK {
+				t.Fatalf("a request whose store stalls, the token valid %s more: %d %s", tc.left, code, body)
+			}
+			f.clock.Advance(tc.expiring)
+			code, body := f.getAtAStall(t, "/short/v2/company")
+			if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
+				t.Errorf("a request whose token expired while the store stalls: %d %s", code, body)
+			}
+		})
 	}
 }
 
@@ -1395,7 +1373,6 @@ func TestStallEndedWithoutAnAnswerIsForgotten(t *testing.T) {
 	srv.Pause(t)
 	code, body := f.getAtAStall(t, "/short/v2/company")
 	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
-		srv.Resume(t)
 		t.Fatalf("a request whose store stalls: %d %s", code, body)
 	}
 	testenv.WaitFor(t, "the renewal given up with its call to Redis", func() bool { return tokenCalls() == 0 })
@@ -1404,7 +1381,6 @@ func TestStallEndedWithoutAnAnswerIsForgotten(t *testing.T) {
 	f.clock.Advance(time.Minute) // past the engine's rest after a store that failed
 	code, body = f.getAtAStall(t, "/short/v2/company")
 	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || !strings.Contains(p.Message, "has not answered for 2s") {
-		srv.Resume(t)
 		t.Fatalf("a request once the stalled renewal was given up, Redis paused still: %d %s; want its own stall told", code, body)
 	}
 	testenv.WaitFor(t, "the second renewal given up with its call to Redis", func() bool { return tokenCalls() == 0 })
@@ -1418,7 +1394,6 @@ func TestStallEndedWithoutAnAnswerIsForgotten(t *testing.T) {
 	slow.Store(false)
 	f.clock.Advance(2 * accessTTL)
 	srv.Pause(t)
-	defer srv.Resume(t)
 	code, body = f.getAtAStall(t, "/short/v2/company")
 	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" || !strings.Contains(p.Message, "has not answered for 2s") {
 		t.Errorf("a request whose store stalls again: %d %s", code, body)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,10 +182,7 @@ const (
 // read-only (testdisk.ReadOnly).
 func onASmallDisk(t *testing.T, o fixtureOptions) (f *fixture, dir string) {
 	t.Helper()
-	dir = testdisk.Small(t, "256k")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir = testdisk.SmallFolder(t, "256k")
 	o.autoApprove, o.quiet, o.storeURL = true, true, "file://"+dir
 	return newFixtureWith(t, o), dir
 }

@@ -16,11 +16,7 @@ func manySecrets(t testing.TB, n int) []string {
 	r := rand.New(rand.NewChaCha8([32]byte{1}))
 	values := make([]string, n)
 	for i := range values {
-		b := make([]byte, 30)
-		for j := range b {
-			b[j] = byte(r.Uint32())
-		}
-		values[i] = base64.RawURLEncoding.EncodeToString(b)
+		values[i] = randomToken(r, 30)
 	}
 	t.Cleanup(func() {
 		for i := 0; i < n; i += 2 {
@@ -32,6 +28,27 @@ func manySecrets(t testing.TB, n int) []string {
 	return values
 }
 
+// randomToken is n bytes of r in base64url, unpadded, as tokens are.
+func randomToken(r *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// setManySecrets is manySecrets, each pair set as its owner's access and
+// refresh tokens, each access token after prefix (the header of a JWT a
+// fleet's tokens share, or "").
+func setManySecrets(t testing.TB, n int, prefix string) []string {
+	t.Helper()
+	values := manySecrets(t, n)
+	for i := 0; i < n; i += 2 {
+		Set(fmt.Sprintf("many-%d", i), prefix+values[i], values[i+1])
+	}
+	return values
+}
+
 // TestScrubOfManySecretsReadsTheTextOnce: an accountant's proxy of 2000
 // environments holds thousands of secrets, and every log line was
 // searched for each of their anchors in turn, thousands of searches a
@@ -39,10 +56,7 @@ func manySecrets(t testing.TB, n int) []string {
 // anchors compared, not time.
 func TestScrubOfManySecretsReadsTheTextOnce(t *testing.T) {
 	const n = 6000
-	values := manySecrets(t, n)
-	for i := 0; i < n; i += 2 {
-		Set(fmt.Sprintf("many-%d", i), values[i], values[i+1])
-	}
+	values := setManySecrets(t, n, "")
 	line := `time=2026-12-06T21:10:00Z level=DEBUG msg="API request" component=proxy env=e1234 method=GET url=https://api.sandbox.freeagent.com/v2/contacts?page=2&per_page=100 status=200 duration=183ms`
 	var compared int
 	if got := scrub(line, &compared); got != line {
@@ -121,10 +135,7 @@ func TestIndexFollowsRotations(t *testing.T) {
 // are masked as before. Counted in pieces compared, not time.
 func TestFragmentsIgnoreTextManySecretsShare(t *testing.T) {
 	const header = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkZsZWV0MSJ9."
-	values := manySecrets(t, 800)
-	for i := 0; i < len(values); i += 2 {
-		Set(fmt.Sprintf("many-%d", i), header+values[i], values[i+1])
-	}
+	values := setManySecrets(t, 800, header)
 	token := header + values[432]
 	for _, tc := range []struct {
 		text string
@@ -155,10 +166,7 @@ func TestFragmentsIgnoreTextManySecretsShare(t *testing.T) {
 // time.
 func TestAFleetsTokensOfOneIssuerAreNotEachCandidates(t *testing.T) {
 	const header = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkZsZWV0MjIyMjIyMjIyMjIyMjIyMiJ9."
-	values := manySecrets(t, 400)
-	for i := 0; i < len(values); i += 2 {
-		Set(fmt.Sprintf("many-%d", i), header+values[i], values[i+1])
-	}
+	values := setManySecrets(t, 400, header)
 	token := header + values[232]
 	for _, text := range []string{
 		"sent Bearer " + token,
@@ -217,14 +225,10 @@ func checkFilterCounts(t *testing.T) {
 // the heap after a collection, the tokens' own bytes included.
 func TestAJWTHoldsLittleOfTheHeap(t *testing.T) {
 	const owners = 250
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	setJWTs(t, owners)
-	Scrub("compile what is pending")
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	each := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / (4 * owners)
+	each := heapHeld(func() {
+		setJWTs(t, owners)
+		Scrub("compile what is pending")
+	}) / (4 * owners)
 	t.Logf("%d bytes for each JWT of 1.25 KB", each)
 	if each > 10<<10 {
 		t.Errorf("the registry holds %d bytes for each JWT of 1.25 KB; want under 10 KiB", each)
@@ -236,12 +240,7 @@ func TestAJWTHoldsLittleOfTheHeap(t *testing.T) {
 // pieces are cut from its first maxCut bytes: a run of those is masked, as
 // it is whole.
 func TestAHugeTokenCostsTheIndexLittle(t *testing.T) {
-	r := rand.New(rand.NewChaCha8([32]byte{4}))
-	raw := make([]byte, 3<<18)
-	for i := range raw {
-		raw[i] = byte(r.Uint32())
-	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
+	token := randomToken(rand.New(rand.NewChaCha8([32]byte{4})), 3<<18)
 	Scrub("compile what is pending")
 	registry.RLock()
 	held := registry.found.pieceFilter.n // the pieces of the values other tests registered

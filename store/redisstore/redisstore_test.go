@@ -350,7 +350,6 @@ func TestPausedRedisIsToldAsNotAnswering(t *testing.T) {
 	srv := redistest.Start(t)
 	s := opened(t, "redis://:hunter2@"+srv.Addr+"/0?read_timeout=100ms&max_retries=1")
 	srv.Pause(t)
-	defer srv.Resume(t)
 	_, err := s.Load(context.Background(), "sandbox")
 	want := "could not read the tokens: Redis at redis://" + srv.Addr + "/0 took the connection but did not answer within 100ms, at each try (paused, overloaded, or a network that loses its answers); check that Redis is running and answering, then try again"
 	if !errors.Is(err, store.ErrUnreachable) || err.Error() != want {
