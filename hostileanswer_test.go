@@ -31,7 +31,7 @@ func TestBlankRefreshTokenKeepsTheGrant(t *testing.T) {
 		`access_token=access-token-number-%d&token_type=bearer&expires_in=3600&n=%d&refresh_token=+%%09`,
 	} {
 		t.Run(body, func(t *testing.T) {
-			rec := renewFrom(t, body)
+			rec := renewFrom(t, http.StatusOK, body)
 			if rec.RefreshToken != "old-refresh-token" || rec.AccessToken != "access-token-number-1" {
 				t.Fatalf("stored refresh token %q, access token %q; want the old refresh token kept beside the new access token", rec.RefreshToken, rec.AccessToken)
 			}
@@ -56,13 +56,7 @@ func TestBlankTokensAreNotStored(t *testing.T) {
 	} {
 		t.Run(tt.body, func(t *testing.T) {
 			srv, _ := tokenServer(t, http.StatusOK, tt.body)
-			r := newRig(t, devprovider.Options{})
-			r.settings.TokenURL = srv.URL
-			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
-				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
-			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-				t.Fatal(err)
-			}
+			r := expiredAt(t, srv.URL)
 			src := r.source()
 			freshtoken.SetPause(src, r.clock.Sleep) // a renewal waits a second after a rotation
 			tok, err := src.Token()
@@ -79,19 +73,13 @@ func TestBlankTokensAreNotStored(t *testing.T) {
 	}
 }
 
-// renewFrom renews an expired stored grant (old-access-token,
-// old-refresh-token) once against a token endpoint answering body (see
-// tokenServer), and returns the record then stored.
-func renewFrom(t *testing.T, body string) *store.Record {
+// renewFrom renews an expired stored grant (see expiredAt) once against a
+// token endpoint answering body with status (see tokenServer), and returns
+// the record then stored.
+func renewFrom(t *testing.T, status int, body string) *store.Record {
 	t.Helper()
-	srv, refreshes := tokenServer(t, http.StatusOK, body)
-	r := newRig(t, devprovider.Options{})
-	r.settings.TokenURL = srv.URL
-	old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
-		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
-	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-		t.Fatal(err)
-	}
+	srv, refreshes := tokenServer(t, status, body)
+	r := expiredAt(t, srv.URL)
 	if _, err := r.source().Token(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +87,20 @@ func renewFrom(t *testing.T, body string) *store.Record {
 		t.Fatalf("%d token requests; want 1", n)
 	}
 	return r.record()
+}
+
+// expiredAt is a rig whose token endpoint is tokenURL, its store holding
+// an expired grant: old-access-token, old-refresh-token.
+func expiredAt(t *testing.T, tokenURL string) *rig {
+	t.Helper()
+	r := newRig(t, devprovider.Options{})
+	r.settings.TokenURL = tokenURL
+	old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
+		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
+	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // TestUnreadableRefusalIsNoRefusal: a token endpoint answering a renewal
@@ -131,13 +133,7 @@ func TestUnreadableRefusalIsNoRefusal(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			t.Cleanup(srv.Close)
-			r := newRig(t, devprovider.Options{})
-			r.settings.TokenURL = srv.URL
-			old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
-				IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
-			if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-				t.Fatal(err)
-			}
+			r := expiredAt(t, srv.URL)
 			_, err := r.source().Token()
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error %v (%d requests); want %v", err, n.Load(), tt.want)

@@ -140,7 +140,8 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			wait = minRenewalGap
 		case kind == tokenerr.BadClient && tokenerr.NotThere(err):
 			// Noted as a rejected client is: status tells of it, and the
-			// keeper asks again hourly, until the configuration is fixed.
+			// keeper asks again 5 minutes on (hourly after an hour of
+			// refusals), until the configuration is fixed.
 			msg := s.notThere(s.set.TokenURL, desc)
 			s.note(work, r, r, store.ProblemClientRejected, msg)
 			return nil, s.restAfter(failedRest, &Error{Env: s.set.Env, Kind: ErrClientRejected, Msg: msg})

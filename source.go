@@ -470,9 +470,8 @@ type flight struct {
 }
 
 // joiner is a caller waiting for a renewal another caller began, told of
-// its stalls through tell while ctx lasts.
+// its stalls through tell until it leaves.
 type joiner struct {
-	ctx  context.Context
 	tell func(what string, stalled bool, since time.Time)
 }
 
@@ -537,7 +536,7 @@ func (f *flight) join(ctx context.Context) (leave func()) {
 	if tell == nil {
 		return func() {}
 	}
-	j := &joiner{ctx: ctx, tell: tell}
+	j := &joiner{tell: tell}
 	f.stallMu.Lock()
 	defer f.stallMu.Unlock()
 	if f.stallNow != "" {
@@ -558,9 +557,7 @@ func (f *flight) join(ctx context.Context) (leave func()) {
 // for it, of a stall or its end. The caller holds stallMu.
 func (f *flight) tellJoiners(what string, stalled bool, since time.Time) {
 	for j := range f.joiners {
-		if j.ctx.Err() == nil {
-			j.tell(what, stalled, since)
-		}
+		j.tell(what, stalled, since)
 	}
 }
 
@@ -2253,8 +2250,9 @@ func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool)
 // serves reports whether the outcome of flight f, which another caller led
 // for what it wanted, serves a caller that waited for it wanting w: a
 // failure is shared, and so is a token other than the one the caller set
-// out to replace; but a forced renewal is served only by a token issued
-// after it began (see renewedSince: the leader may have found one in the
+// out to replace; but a forced renewal, or one asked for now (KeepAliveNow),
+// is served only by a token issued after it began (see renewedSince: the
+// leader may have found one in the
 // store, renewed by another process long before, which this process had
 // not yet seen, or its token request may have been sent before the forced
 // call began), nor is any caller but one answering a 401 served by
@@ -2265,7 +2263,7 @@ func (s *Source) serves(f *flight, w want) bool {
 		return w.rejected != ""
 	case f.err != nil:
 		return true
-	case w.force:
+	case w.force || w.now:
 		return s.renewedSince(f.rec, w)
 	case w.rejected != "":
 		return f.rec.AccessToken != w.rejected
@@ -2305,15 +2303,16 @@ func (s *Source) leadMeanwhile(ctx context.Context, f *flight, w want) {
 	s.lead(ctx, f, w)
 }
 
-// renewedSince reports whether r serves the forced renewal w as its own
-// renewal would, with no token request: its token was issued after the
-// call began (w.since, by this Source's clock: the issue time a renewal
-// records is when its token request was sent), it is not the record stored
-// as the call began (w.held), and no caller would renew it yet. An issue
-// time later than now was recorded by a clock ahead of this one and says
-// nothing of when the token was issued; so may one between the call's start
-// and now, on the token stored as it began (the one the API refused, that
-// the caller set out to replace), which is why that record never serves.
+// renewedSince reports whether r serves the renewal w, forced or asked for
+// now, as its own renewal would, with no token request: its token was issued
+// after the call began (w.since, by this Source's clock: the issue time a
+// renewal records is when its token request was sent), it is not the record
+// stored as the call began (w.held), and no caller would renew it yet. An
+// issue time later than now was recorded by a clock ahead of this one and
+// says nothing of when the token was issued; so may one between the call's
+// start and now, on the token stored as it began (the one the API refused,
+// that the caller set out to replace), which is why that record never
+// serves.
 func (s *Source) renewedSince(r *store.Record, w want) bool {
 	switch {
 	case r == nil || grantEnded(r) || !r.IssuedAt.After(w.since) || r.IssuedAt.After(s.now()):

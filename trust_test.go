@@ -609,25 +609,13 @@ func renewAt(t *testing.T, srv *httptest.Server) (*rig, *store.Record, error) {
 	return r, before, err
 }
 
-// renewOnceFrom renews an expired record at a token endpoint answering
-// body with status (see tokenServer), checks that one request stored the
-// answer's rotated refresh token, and returns the record stored.
+// renewOnceFrom is renewFrom, checking that the one request stored the
+// answer's rotated refresh token.
 func renewOnceFrom(t *testing.T, status int, body string) *store.Record {
 	t.Helper()
-	srv, refreshes := tokenServer(t, status, body)
-	r := newRig(t, devprovider.Options{})
-	r.settings.TokenURL = srv.URL
-	old := &store.Record{AccessToken: "old-access-token", RefreshToken: "old-refresh-token",
-		IssuedAt: r.clock.Now().Add(-2 * time.Hour), Expiry: r.clock.Now().Add(-time.Hour)}
-	if err := r.store.Save(context.Background(), "sandbox", old); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.source().Token(); err != nil {
-		t.Fatal(err)
-	}
-	rec := r.record()
-	if refreshes.Load() != 1 || rec.RefreshToken != "refresh-token-number-1" {
-		t.Fatalf("%d requests, stored %q; want the one answer's rotated refresh token", refreshes.Load(), rec.RefreshToken)
+	rec := renewFrom(t, status, body)
+	if rec.RefreshToken != "refresh-token-number-1" {
+		t.Fatalf("stored %q; want the one answer's rotated refresh token", rec.RefreshToken)
 	}
 	return rec
 }

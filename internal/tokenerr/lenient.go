@@ -196,9 +196,10 @@ var byteOrderMark = []byte("\ufeff")
 // errorMembers are the members of an OAuth error answer (RFC 6749 5.2).
 var errorMembers = []string{"error", "error_description", "error_uri"}
 
-// mend returns body, a 2xx answer, with its lifetimes made readable and,
-// when it carries an access token, its error members dropped; or body
-// unchanged when it is not a JSON object.
+// mend returns body, a 2xx answer, with an access_token or refresh_token of
+// white space alone dropped (no token, as a missing one), its lifetimes made
+// readable and, when it carries an access token, its error members dropped;
+// or body unchanged when it is not a JSON object.
 func mend(body []byte) []byte {
 	var fields map[string]json.RawMessage
 	d := json.NewDecoder(bytes.NewReader(body))
