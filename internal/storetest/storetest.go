@@ -65,7 +65,7 @@ func Sample() *store.Record {
 		Grant: store.Grant{TokenURL: "https://api.example.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code",
 			Audience: "https://api.example.com/", Resource: "https://api.example.com/v2/", Bound: true,
 			IssuerTokenURL: "https://gw.example.com/token", ScopeResource: "api://x"},
-		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now}}
+		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now, Since: now.Add(-time.Hour)}}
 }
 
 // Full is Sample with every field of a record set, its rest and its
@@ -116,7 +116,8 @@ const FullStored = `{
   "problem": {
     "kind": "grant_ended",
     "message": "the grant ended — log in again",
-    "at": "2026-11-28T09:00:00Z"
+    "at": "2026-11-28T09:00:00Z",
+    "since": "2026-11-28T08:00:00Z"
   },
   "rest": {
     "until": "2026-11-28T09:01:00Z",
