@@ -65,12 +65,12 @@ func Sample() *store.Record {
 		Grant: store.Grant{TokenURL: "https://api.example.com/v2/token_endpoint", ClientID: "client-1", Type: "authorization_code",
 			Audience: "https://api.example.com/", Resource: "https://api.example.com/v2/", Bound: true,
 			IssuerTokenURL: "https://gw.example.com/token", ScopeResource: "api://x"},
-		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now, Since: now.Add(-time.Hour)}}
+		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now}}
 }
 
-// Full is Sample with every field of a record set, its rest and its
-// grant's issuer too, and a key in a URL of its grant. FullStored is how
-// every store keeps it for the environment "sandbox", byte for byte as
+// Full is Sample with every field of a record set, its rest, its
+// problem's first time and its grant's issuer too, and a key in a URL of
+// its grant. FullStored is how every store keeps it for the environment "sandbox", byte for byte as
 // every version of freshtoken since the layout's version 1 wrote it: a
 // record written now must load in those versions, and theirs in this one.
 func Full() *store.Record {
@@ -78,6 +78,7 @@ func Full() *store.Record {
 	r.Grant.Issuer = "https://idp.example.com/realms/x"
 	r.Grant.IssuerTokenURL += "?subscription-key=gw-key-0123456789abcdef"
 	r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "the token endpoint kept failing", RateLimited: true, PutBack: true}
+	r.Problem.Since = r.Problem.At.Add(-time.Hour)
 	return r
 }
 
