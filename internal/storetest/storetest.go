@@ -70,9 +70,10 @@ func Sample() *store.Record {
 
 // Full is Sample with every field of a record set, its rest, its
 // problem's first time and its grant's issuer too, and a key in a URL of
-// its grant. FullStored is how every store keeps it for the environment "sandbox", byte for byte as
-// every version of freshtoken since the layout's version 1 wrote it: a
-// record written now must load in those versions, and theirs in this one.
+// its grant. FullStored is how every store keeps it for the environment
+// "sandbox", byte for byte as every version of freshtoken since the
+// layout's version 1 wrote it: a record written now must load in those
+// versions, and theirs in this one.
 func Full() *store.Record {
 	r := Sample()
 	r.Grant.Issuer = "https://idp.example.com/realms/x"
