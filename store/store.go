@@ -909,8 +909,8 @@ func ValidateNewEnvName(name string) error {
 // the fields it does not know when it saves one: raise it for a field whose
 // loss would break a promise, not for one an older freshtoken may lose.
 // Format 1 gained Grant (its Audience, Resource, IssuerTokenURL,
-// ScopeResource and Bound among it), Problem, Rest, RefreshNotExtended,
-// Scope and LoggedInWith without; the versions from before each forget it
+// ScopeResource and Bound among it), Problem (its Since among it), Rest,
+// RefreshNotExtended, Scope and LoggedInWith without; the versions from before each forget it
 // (docs/fleets.md, Upgrading).
 const formatVersion = 1
 

@@ -154,6 +154,21 @@ func shownWord(word string) string {
 	return "(not shown, in case it is a secret)"
 }
 
+// shownChoice is shownWord for word given where one of names was wanted,
+// with the name it is near, its case aside ("FreeAgent", "JSON"), as one
+// to try. A word that is one of names but for its case is no secret, and
+// is shown too: it was hidden, and the person saw no reason for the refusal.
+func shownChoice(word string, names []string) string {
+	meant := nearest.Word(word, names)
+	switch {
+	case meant == "":
+		return shownWord(word)
+	case readsAsName(word) || strings.EqualFold(word, meant):
+		return fmt.Sprintf("%q (did you mean %s?)", word, meant)
+	}
+	return "(not shown, in case it is a secret; did you mean " + meant + "?)"
+}
+
 // readsAsName reports whether word reads as the name of a command, a
 // provider, a grant or the like: lowercase letters, '-' and '_', at most
 // 32 of them. A secret (base64, hex, a JWT) all but always holds a digit

@@ -188,7 +188,7 @@ func (f *Factory) setupLogging() error {
 			return line.Bytes()
 		}
 	default:
-		return usageErrorf("--log-format must be text or json (what was given is not shown, in case it is a secret)")
+		return usageErrorf("--log-format %s: use text or json", shownChoice(f.LogFormat, []string{"text", "json"}))
 	}
 	f.logger = slog.New(redact.NewHandler(h))
 	// go-redis reports its connection pool's troubles on its own logger;

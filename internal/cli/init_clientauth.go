@@ -105,7 +105,7 @@ func clientAuthNames() []string {
 // checkClientAuthFlag checks --client-auth and --key-alg.
 func checkClientAuthFlag(s config.EnvSettings) error {
 	if s.ClientAuth != "" && !slices.Contains(freshtoken.ClientAuths(), freshtoken.ClientAuth(s.ClientAuth)) {
-		return usageErrorf("--client-auth %s: use basic, body, none or private_key_jwt", shownWord(s.ClientAuth))
+		return usageErrorf("--client-auth %s: use basic, body, none or private_key_jwt", shownChoice(s.ClientAuth, clientAuthNames()))
 	}
 	if s.KeyAlg != "" && !slices.Contains(config.KeyAlgs(), s.KeyAlg) {
 		return usageErrorf("--key-alg %s: use one of %s", s.KeyAlg, strings.Join(config.KeyAlgs(), ", "))

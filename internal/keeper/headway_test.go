@@ -18,6 +18,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
@@ -424,6 +425,35 @@ func TestAnAbandonedClientIsTriedHourlyAfterAnHour(t *testing.T) {
 	}
 	if rec.Problem == nil || !rec.Problem.Since.Equal(first) || !rec.Problem.At.Equal(sent[len(sent)-1]) {
 		t.Fatalf("the refusal noted: %+v; want the first at %v, the last at the keeper's last try %v", rec.Problem, first, sent[len(sent)-1])
+	}
+}
+
+// TestAnAbandonedClientWithNoRecordIsTriedHourlyAfterAnHour: a client
+// credentials environment with a token file, its client refused before any
+// token was had (its app deleted at the provider), has no record to note
+// the first refusal in: the keeper's own note of it kept only the last,
+// and it was tried every 5 minutes for ever, 288 token requests a day.
+func TestAnAbandonedClientWithNoRecordIsTriedHourlyAfterAnHour(t *testing.T) {
+	p, root, clock := devserver.StartOnClock(t, devprovider.Options{})
+	src, err := freshtoken.New(freshtoken.Settings{Env: "machine", ClientID: "dev-client-id", ClientSecret: "a-wrong-client-secret",
+		TokenURL: root + "/v2/token_endpoint", AuthStyle: oauth2.AuthStyleInHeader,
+		Grant: freshtoken.GrantClientCredentials, KeepAccess: true},
+		freshtoken.Options{Store: filestore.New(filepath.Join(t.TempDir(), "tokens")), Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+	first := clock.Now()
+	sent := runAsWatches(context.Background(), k, clock, []string{"machine"}, first.Add(24*time.Hour), func() int { return p.Stats().TokenRequests })
+	inTheFirstHour := 0
+	for _, at := range sent {
+		if !at.After(first.Add(time.Hour)) {
+			inTheFirstHour++
+		}
+	}
+	t.Logf("%d token requests in a day, %d in its first hour", len(sent), inTheFirstHour)
+	if inTheFirstHour < 12 || inTheFirstHour > 13 || len(sent) > 13+24 {
+		t.Fatalf("%d token requests in the day, %d in its first hour; want one every 5 minutes in the first hour, then one an hour", len(sent), inTheFirstHour)
 	}
 }
 

@@ -76,7 +76,9 @@ func (k *Keeper) unwrittenErr(env string) error {
 }
 
 // noteRejected remembers err if it is the provider rejecting env's client
-// where there is no record (rec) to hold it, and forgets it on success.
+// where there is no record (rec) to hold it, and forgets it on success. A
+// rejection of the kind remembered already keeps when it was first met
+// (Since), as the engine's note in a record does.
 func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -89,7 +91,11 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 		if errors.Is(err, tokenerr.ErrOwnRefusal) {
 			kind = store.ProblemRefused
 		}
-		e.rejected = &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
+		p := &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
+		if was := e.rejected; was != nil && was.Kind == kind {
+			p.Since = firstRefusal(was)
+		}
+		e.rejected = p
 	}
 }
 

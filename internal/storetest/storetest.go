@@ -68,16 +68,18 @@ func Sample() *store.Record {
 		Problem: &store.Problem{Kind: store.ProblemGrantEnded, Message: "the grant ended — log in again", At: now}}
 }
 
-// Full is Sample with every field of a record set, its rest and its
-// grant's issuer too, and a key in a URL of its grant. FullStored is how
-// every store keeps it for the environment "sandbox", byte for byte as
-// every version of freshtoken since the layout's version 1 wrote it: a
-// record written now must load in those versions, and theirs in this one.
+// Full is Sample with every field of a record set, its rest, its
+// problem's first time and its grant's issuer too, and a key in a URL of
+// its grant. FullStored is how every store keeps it for the environment
+// "sandbox", byte for byte as every version of freshtoken since the
+// layout's version 1 wrote it: a record written now must load in those
+// versions, and theirs in this one.
 func Full() *store.Record {
 	r := Sample()
 	r.Grant.Issuer = "https://idp.example.com/realms/x"
 	r.Grant.IssuerTokenURL += "?subscription-key=gw-key-0123456789abcdef"
 	r.Rest = &store.Rest{Until: r.IssuedAt.Add(time.Minute), Message: "the token endpoint kept failing", RateLimited: true, PutBack: true}
+	r.Problem.Since = r.Problem.At.Add(-time.Hour)
 	return r
 }
 
@@ -116,7 +118,8 @@ const FullStored = `{
   "problem": {
     "kind": "grant_ended",
     "message": "the grant ended — log in again",
-    "at": "2026-11-28T09:00:00Z"
+    "at": "2026-11-28T09:00:00Z",
+    "since": "2026-11-28T08:00:00Z"
   },
   "rest": {
     "until": "2026-11-28T09:01:00Z",
