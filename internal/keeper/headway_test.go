@@ -542,6 +542,39 @@ func TestARefusedClientsRetryHonoursARest(t *testing.T) {
 	}
 }
 
+// TestARefusalInOtherWordsEachTimeIsWarnedOfOnce: a provider whose every
+// refusal words its description anew (Entra's carries a new Trace ID in
+// each answer). A refusal tried again was taken for the one noted only
+// when its words ended as the noted one's, so every retry, 12 an hour,
+// was warned of; it is warned of once, by its kind.
+func TestARefusalInOtherWordsEachTimeIsWarnedOfOnce(t *testing.T) {
+	for _, code := range []string{"invalid_client", "app_suspended"} {
+		t.Run(code, func(t *testing.T) {
+			clock := fakeclock.New()
+			var answers atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprintf(w, `{"error":%q,"error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: %d"}`, code, answers.Add(1))
+			}))
+			t.Cleanup(srv.Close)
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Minute), RefreshExpiry: clock.Now().Add(30 * 24 * time.Hour)}, true, &logs)
+			for range 30 { // half an hour of looks, a minute apart
+				k.round(context.Background(), time.Minute)
+				clock.Advance(time.Minute)
+			}
+			if n := answers.Load(); n < 3 {
+				t.Fatalf("%d token requests in half an hour; want one every 5 minutes", n)
+			}
+			if n := strings.Count(logs.String(), "level=WARN msg=\"keeper: renewal failed\""); n != 1 {
+				t.Fatalf("%d refusals in other words were warned of %d times; want once:\n%s", answers.Load(), n, logs.String())
+			}
+		})
+	}
+}
+
 // TestKeepersSharingAStoreDoNotTakeEachOthersRefusalForACommands: two
 // keepers sharing one store (two machines of a fleet, or the per-user
 // service and a proxy started by hand), each keeping a token file, whose

@@ -13,7 +13,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -589,9 +588,10 @@ func (k *Keeper) renew(ctx context.Context, src *freshtoken.Source, s step) (*st
 func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, refused *store.Problem, err error, look time.Duration) time.Time {
 	// A refusal tried again every rejectedRetry (refused, noted before
 	// this renewal) is warned of once, and at --debug after: it stays told
-	// (see tell) until it ends.
+	// (see tell) until it ends. Told by its kind, not its words, which
+	// change with every answer of some providers (Entra's Trace ID).
 	level := slog.LevelWarn
-	if refused != nil && strings.HasSuffix(err.Error(), refused.Message) {
+	if refused != nil && refusalKind(err) == refused.Kind {
 		level = slog.LevelDebug
 	}
 	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())

@@ -85,12 +85,21 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	case err == nil:
 		e.rejected, e.rejectedWith, e.refused = nil, nil, false
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		kind := store.ProblemClientRejected
-		if errors.Is(err, tokenerr.ErrOwnRefusal) {
-			kind = store.ProblemRefused
-		}
-		e.rejected = &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
+		e.rejected = &store.Problem{Kind: refusalKind(err), Message: err.Error(), At: k.now()}
 	}
+}
+
+// refusalKind is the kind of problem a renewal's error err is noted as
+// when the provider refused it (store.ProblemClientRejected or
+// store.ProblemRefused), or "" when it did not.
+func refusalKind(err error) string {
+	switch {
+	case errors.Is(err, tokenerr.ErrOwnRefusal):
+		return store.ProblemRefused
+	case errors.Is(err, freshtoken.ErrClientRejected):
+		return store.ProblemClientRejected
+	}
+	return ""
 }
 
 // noteRead forgets env's failures once its configuration and tokens were
