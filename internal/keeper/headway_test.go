@@ -461,6 +461,52 @@ func TestARefusalOnlyACommandMetHoldsNoTokenFileBack(t *testing.T) {
 	}
 }
 
+// TestARefusalOnlyACommandMetAfterACommandFixedTheKeepersHoldsNoTokenFileBack:
+// the keeper's own renewal was refused, then a command (`token --force`)
+// renewed, which cleared the refusal, and the keeper's next look only read
+// the record. It still took its own renewal for refused, so a later
+// refusal only a command met (another client secret in its shell) held
+// the token file's renewal back until the retry 5 minutes on, the file
+// expired meanwhile. A look that finds no refusal noted forgets the
+// keeper's own.
+func TestARefusalOnlyACommandMetAfterACommandFixedTheKeepersHoldsNoTokenFileBack(t *testing.T) {
+	p, clock, st, src := loggedInOnClock(t, devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true)
+	ctx := context.Background()
+	command := func(secret string) *freshtoken.Source {
+		c, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: secret,
+			TokenURL: src.OwnGrant().TokenURL, AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st, Clock: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	k, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+	clock.Advance(9*time.Minute + 10*time.Second) // the token file's renewal is due
+	p.Fault(devprovider.FaultInvalidClient, 1)
+	k.round(ctx, time.Minute)
+	if rec, err := st.Load(ctx, "dev"); err != nil || rec.Problem == nil {
+		t.Fatalf("the record after the keeper's renewal: %+v, %v; want its refusal noted", rec, err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := command("dev-client-secret").Renew(ctx); err != nil {
+		t.Fatalf("the command's renewal: %v", err)
+	}
+	k.round(ctx, time.Minute) // reads the command's tokens
+	renewed, err := st.Load(ctx, "dev")
+	if err != nil || renewed.Problem != nil {
+		t.Fatalf("the record after the command's renewal: %+v, %v; want no refusal noted", renewed, err)
+	}
+	clock.Advance(8*time.Minute + 30*time.Second)
+	if _, err := command("a-wrong-client-secret").Renew(ctx); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("the other command's renewal: %v; want the client rejected", err)
+	}
+	before := p.Stats().Refreshes
+	runAsWatches(ctx, k, clock, []string{"dev"}, renewed.Expiry, func() int { return p.Stats().Refreshes - before })
+	if n := p.Stats().Refreshes - before; n != 1 {
+		t.Fatalf("%d renewals by the keeper before the token file's token expired at %v; want its own, at its plan", n, renewed.Expiry)
+	}
+}
+
 // TestNextRenewalOfEachRecord: NextRenewal of a plan due in a minute, for
 // each record: nothing noted, the plan; a refusal noted by a clock ahead of
 // this one, the plan (the keeper tries at once, see due); renewals

@@ -124,8 +124,9 @@ type envState struct {
 	// rejectedWith is the settings (Settings) its client was rejected
 	// with, as first seen after the rejection noted at.
 	rejectedWith *settingsAt
-	// refused says its own renewal was refused since the keeper started
-	// or its last renewal succeeded (see wasRefusedHere).
+	// refused says its own renewal was refused since the keeper started,
+	// its last renewal succeeded or a look found no refusal noted (see
+	// wasRefusedHere).
 	refused bool
 	// storeChecked is what CheckStore last answered of its store.
 	storeChecked *storeCheck

@@ -107,12 +107,18 @@ func refusalKind(err error) string {
 // other tokens than the last renewal that failed left: another process or
 // machine renewed, or someone logged in. Told by the tokens' issue time
 // changing, not by its being after the failures began, which another
-// machine's clock, set behind, would hide.
+// machine's clock, set behind, would hide. A record that notes no
+// refusal ends the keeper's own (see wasRefusedHere): a command's renewal
+// (`token --force`) or a log-in succeeded since.
 func (k *Keeper) noteRead(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if e := k.state(env); e.failing != nil && (!e.failing.renewing || rec != nil && !rec.IssuedAt.Equal(e.failing.issued)) {
+	e := k.state(env)
+	if e.failing != nil && (!e.failing.renewing || rec != nil && !rec.IssuedAt.Equal(e.failing.issued)) {
 		e.failing = nil
+	}
+	if rec != nil && refusal(rec) == nil {
+		e.refused = false
 	}
 }
 
@@ -206,8 +212,8 @@ func (k *Keeper) refusedHere(env string) {
 }
 
 // wasRefusedHere reports whether the keeper's own renewal of env was
-// refused since it started or its last renewal succeeded (see
-// refusedHere): a refusal only a command met, given another client secret
+// refused since it started, its last renewal succeeded or a look found
+// no refusal noted (see refusedHere, noteRead): a refusal only a command met, given another client secret
 // (another $FREEAGENT_SECRET, say), left a token file due then expired
 // until the keeper's retry, though the keeper's own renewal would have
 // worked. Not whether the refusal the record notes now is the keeper's
