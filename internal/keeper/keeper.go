@@ -725,7 +725,7 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 
 // due is when env's renewal falls due, with its record rec, and why: at
 // its plan (src.Plan); one whose client the provider rejected (see
-// NextRenewal), when retryAt says, whatever the plan, or
+// NextRenewal), when retry says, whatever the plan, or
 // at once after an edit of the configuration since, or at its plan if
 // sooner while the keeper's own renewal has not met the rejection; one
 // after a renewal that gained nothing (see noteGain), no sooner than
@@ -742,7 +742,8 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// one, or before it was set back: the wait after it cannot be trusted,
 	// and a try now notes it again on this clock, should it fail.
 	if p := k.rejection(env, rec); p != nil && !p.At.After(now) {
-		switch again := retryAt(p); {
+		again, when := retry(p)
+		switch {
 		case k.editedSince(env, p, settings):
 			// An edit of the configuration is a person fixing it, who
 			// wants to know now whether it worked.
@@ -756,7 +757,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 			// well work, and waiting would leave its token file expired.
 			why = "another process's renewal was refused, not the keeper's yet (" + why + ")"
 		default:
-			at, why = again, "the provider refused the client; trying again "+retryWhen(p)+", in case it was fixed where the configuration does not show it (the keychain, say)"
+			at, why = again, "the provider refused the client; trying again "+when+", in case it was fixed where the configuration does not show it (the keychain, say)"
 		}
 	}
 	k.mu.Lock()
