@@ -201,7 +201,7 @@ func (e *Env) Settings() freshtoken.Settings {
 		Grant:           engineGrant(e.Grant),
 	}
 	s.RevocationURLFromProvider = e.revocationPreset
-	s.TokenURLSetting = e.tokenURLSetting
+	s.TokenURLSetting = e.TokenURLSetting()
 	if e.Issuer != "" {
 		s.Discover = (&discovery{env: e, log: slog.New(slog.DiscardHandler), now: time.Now}).endpoints
 	}

@@ -264,8 +264,6 @@ func resolve(name string, r EnvSettings) (*Env, error) {
 		e.tokenURLSetting = fmt.Sprintf("provider (the %s preset names the token endpoint; token_url sets another)", e.Provider)
 	case strings.TrimSpace(r.Issuer) != "":
 		e.tokenURLSetting = "issuer, whose discovery document names the token endpoint (token_url sets another)"
-	default:
-		e.tokenURLSetting = "token_url"
 	}
 	if p.endpoint != nil && e.APIURL != "" {
 		auth, tok := p.endpoint(e.APIURL)

@@ -21,7 +21,7 @@ const RaiseSizeLimit = "raise the file size limit (`ulimit -f unlimited` in the 
 // in bytes, or, with none set, the largest file the disk's file system
 // takes; and what to do.
 func TooLargeWords() (than, next string) {
-	if limit, ok := sizeLimit(); ok {
+	if limit, ok := SizeLimit(); ok {
 		return fmt.Sprintf("this process's file size limit (ulimit -f) of %d bytes (%v)", limit, syscall.EFBIG), RaiseSizeLimit
 	}
 	return fmt.Sprintf("the largest file its disk's file system takes (%v)", syscall.EFBIG), "keep it on another disk"

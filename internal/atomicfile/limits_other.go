@@ -2,8 +2,8 @@
 
 package atomicfile
 
-// sizeLimit is none where the system sets no file size limit per process.
-func sizeLimit() (uint64, bool) { return 0, false }
+// SizeLimit is none where the system sets no file size limit per process.
+func SizeLimit() (uint64, bool) { return 0, false }
 
 // openLimit is none where the system has no ulimit -n to raise.
 func openLimit() (uint64, bool) { return 0, false }

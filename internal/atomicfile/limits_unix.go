@@ -7,10 +7,10 @@ import (
 	"syscall"
 )
 
-// sizeLimit is this process's file size limit (ulimit -f) in bytes, and
+// SizeLimit is this process's file size limit (ulimit -f) in bytes, and
 // whether one is set: none is the largest the system can say, which is
 // math.MaxInt64 or more.
-func sizeLimit() (uint64, bool) { return limit(syscall.RLIMIT_FSIZE) }
+func SizeLimit() (uint64, bool) { return limit(syscall.RLIMIT_FSIZE) }
 
 // openLimit is how many files this process may have open (ulimit -n),
 // and whether it could be told.

@@ -181,7 +181,7 @@ func demo(ctx context.Context, opts *demoOptions, out io.Writer) error {
 		return err
 	}
 	flow := &login.Flow{Env: "demo", Config: conf, Listener: cbLn, Stderr: io.Discard, Timeout: 30 * time.Second,
-		Logger: opts.f.Logger(), OpenBrowser: pretendBrowser(ctx), HTTP: src.TokenClient()}
+		Logger: opts.f.Logger(), OpenBrowser: pretendBrowser(ctx), HTTP: src.TokenClient(), TokenURLSetting: "token_url"}
 	res, err := flow.Run(ctx)
 	if err != nil {
 		return err

@@ -491,6 +491,52 @@ func TestARefusalOnlyACommandMetHoldsNoTokenFileBack(t *testing.T) {
 	}
 }
 
+// TestARefusalOnlyACommandMetAfterACommandFixedTheKeepersHoldsNoTokenFileBack:
+// the keeper's own renewal was refused, then a command (`token --force`)
+// renewed, which cleared the refusal, and the keeper's next look only read
+// the record. It still took its own renewal for refused, so a later
+// refusal only a command met (another client secret in its shell) held
+// the token file's renewal back until the retry 5 minutes on, the file
+// expired meanwhile. A look that finds no refusal noted forgets the
+// keeper's own.
+func TestARefusalOnlyACommandMetAfterACommandFixedTheKeepersHoldsNoTokenFileBack(t *testing.T) {
+	p, clock, st, src := loggedInOnClock(t, devprovider.Options{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour}, true)
+	ctx := context.Background()
+	command := func(secret string) *freshtoken.Source {
+		c, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", ClientSecret: secret,
+			TokenURL: src.OwnGrant().TokenURL, AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: st, Clock: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	k, _ := keepingTold(src, filepath.Join(t.TempDir(), "token"), clock)
+	clock.Advance(9*time.Minute + 10*time.Second) // the token file's renewal is due
+	p.Fault(devprovider.FaultInvalidClient, 1)
+	k.round(ctx, time.Minute)
+	if rec, err := st.Load(ctx, "dev"); err != nil || rec.Problem == nil {
+		t.Fatalf("the record after the keeper's renewal: %+v, %v; want its refusal noted", rec, err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := command("dev-client-secret").Renew(ctx); err != nil {
+		t.Fatalf("the command's renewal: %v", err)
+	}
+	k.round(ctx, time.Minute) // reads the command's tokens
+	renewed, err := st.Load(ctx, "dev")
+	if err != nil || renewed.Problem != nil {
+		t.Fatalf("the record after the command's renewal: %+v, %v; want no refusal noted", renewed, err)
+	}
+	clock.Advance(8*time.Minute + 30*time.Second)
+	if _, err := command("a-wrong-client-secret").Renew(ctx); !errors.Is(err, freshtoken.ErrClientRejected) {
+		t.Fatalf("the other command's renewal: %v; want the client rejected", err)
+	}
+	before := p.Stats().Refreshes
+	runAsWatches(ctx, k, clock, []string{"dev"}, renewed.Expiry, func() int { return p.Stats().Refreshes - before })
+	if n := p.Stats().Refreshes - before; n != 1 {
+		t.Fatalf("%d renewals by the keeper before the token file's token expired at %v; want its own, at its plan", n, renewed.Expiry)
+	}
+}
+
 // TestNextRenewalOfEachRecord: NextRenewal of a plan due in a minute, for
 // each record: nothing noted, the plan; a refusal noted by a clock ahead of
 // this one, the plan (the keeper tries at once, see due); renewals
@@ -569,6 +615,39 @@ func TestARefusedClientsRetryHonoursARest(t *testing.T) {
 	if len(sent) != 1 || !sent[0].Equal(refused.Add(rejectedRetry)) {
 		t.Fatalf("the keeper's token requests in the hour after the refusal at %v: %v (%v a minute); want one, 5 minutes after it, then none while the provider's Retry-After lasts",
 			refused, len(sent), perMinute(sent))
+	}
+}
+
+// TestARefusalInOtherWordsEachTimeIsWarnedOfOnce: a provider whose every
+// refusal words its description anew (Entra's carries a new Trace ID in
+// each answer). A refusal tried again was taken for the one noted only
+// when its words ended as the noted one's, so every retry, 12 an hour,
+// was warned of; it is warned of once, by its kind.
+func TestARefusalInOtherWordsEachTimeIsWarnedOfOnce(t *testing.T) {
+	for _, code := range []string{"invalid_client", "app_suspended"} {
+		t.Run(code, func(t *testing.T) {
+			clock := fakeclock.New()
+			var answers atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprintf(w, `{"error":%q,"error_description":"AADSTS7000215: Invalid client secret provided. Trace ID: %d"}`, code, answers.Add(1))
+			}))
+			t.Cleanup(srv.Close)
+			var logs syncBuffer
+			k := keepingWith(t, srv, clock, &store.Record{AccessToken: "access-token-1234567890", RefreshToken: "refresh-token-1234567890",
+				IssuedAt: clock.Now(), Expiry: clock.Now().Add(time.Minute), RefreshExpiry: clock.Now().Add(30 * 24 * time.Hour)}, true, &logs)
+			for range 30 { // half an hour of looks, a minute apart
+				k.round(context.Background(), time.Minute)
+				clock.Advance(time.Minute)
+			}
+			if n := answers.Load(); n < 3 {
+				t.Fatalf("%d token requests in half an hour; want one every 5 minutes", n)
+			}
+			if n := strings.Count(logs.String(), "level=WARN msg=\"keeper: renewal failed\""); n != 1 {
+				t.Fatalf("%d refusals in other words were warned of %d times; want once:\n%s", answers.Load(), n, logs.String())
+			}
+		})
 	}
 }
 

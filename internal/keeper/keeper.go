@@ -13,7 +13,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -125,8 +124,9 @@ type envState struct {
 	// rejectedWith is the settings (Settings) its client was rejected
 	// with, as first seen after the rejection noted at.
 	rejectedWith *settingsAt
-	// refused says its own renewal was refused since the keeper started
-	// or its last renewal succeeded (see wasRefusedHere).
+	// refused says its own renewal was refused since the keeper started,
+	// its last renewal succeeded or a look found no refusal noted (see
+	// wasRefusedHere).
 	refused bool
 	// storeChecked is what CheckStore last answered of its store.
 	storeChecked *storeCheck
@@ -589,9 +589,10 @@ func (k *Keeper) renew(ctx context.Context, src *freshtoken.Source, s step) (*st
 func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, src *freshtoken.Source, rec *store.Record, refused *store.Problem, err error, look time.Duration) time.Time {
 	// A refusal tried again every rejectedRetry (refused, noted before
 	// this renewal) is warned of once, and at --debug after: it stays told
-	// (see tell) until it ends.
+	// (see tell) until it ends. Told by its kind, not its words, which
+	// change with every answer of some providers (Entra's Trace ID).
 	level := slog.LevelWarn
-	if refused != nil && strings.HasSuffix(err.Error(), refused.Message) {
+	if refused != nil && refusalKind(err) == refused.Kind {
 		level = slog.LevelDebug
 	}
 	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())
@@ -724,7 +725,7 @@ func (k *Keeper) schedule(ctx context.Context, env, endpoint string, src *fresht
 
 // due is when env's renewal falls due, with its record rec, and why: at
 // its plan (src.Plan); one whose client the provider rejected (see
-// NextRenewal), when retryAt says, whatever the plan, or
+// NextRenewal), when retry says, whatever the plan, or
 // at once after an edit of the configuration since, or at its plan if
 // sooner while the keeper's own renewal has not met the rejection; one
 // after a renewal that gained nothing (see noteGain), no sooner than
@@ -741,7 +742,8 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 	// one, or before it was set back: the wait after it cannot be trusted,
 	// and a try now notes it again on this clock, should it fail.
 	if p := k.rejection(env, rec); p != nil && !p.At.After(now) {
-		switch again := retryAt(p); {
+		again, when := retry(p)
+		switch {
 		case k.editedSince(env, p, settings):
 			// An edit of the configuration is a person fixing it, who
 			// wants to know now whether it worked.
@@ -755,7 +757,7 @@ func (k *Keeper) due(env string, src *freshtoken.Source, rec *store.Record, sett
 			// well work, and waiting would leave its token file expired.
 			why = "another process's renewal was refused, not the keeper's yet (" + why + ")"
 		default:
-			at, why = again, "the provider refused the client; trying again "+retryWhen(p)+", in case it was fixed where the configuration does not show it (the keychain, say)"
+			at, why = again, "the provider refused the client; trying again "+when+", in case it was fixed where the configuration does not show it (the keychain, say)"
 		}
 	}
 	k.mu.Lock()

@@ -87,10 +87,7 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	case err == nil:
 		e.rejected, e.rejectedWith, e.refused = nil, nil, false
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		kind := store.ProblemClientRejected
-		if errors.Is(err, tokenerr.ErrOwnRefusal) {
-			kind = store.ProblemRefused
-		}
+		kind := refusalKind(err)
 		p := &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
 		if was := e.rejected; was != nil && was.Kind == kind {
 			p.Since = firstRefusal(was)
@@ -99,17 +96,36 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	}
 }
 
+// refusalKind is the kind of problem a renewal's error err is noted as
+// when the provider refused it (store.ProblemClientRejected or
+// store.ProblemRefused), or "" when it did not.
+func refusalKind(err error) string {
+	switch {
+	case errors.Is(err, tokenerr.ErrOwnRefusal):
+		return store.ProblemRefused
+	case errors.Is(err, freshtoken.ErrClientRejected):
+		return store.ProblemClientRejected
+	}
+	return ""
+}
+
 // noteRead forgets env's failures once its configuration and tokens were
 // read (rec), when they were failures to read them, or when rec holds
 // other tokens than the last renewal that failed left: another process or
 // machine renewed, or someone logged in. Told by the tokens' issue time
 // changing, not by its being after the failures began, which another
-// machine's clock, set behind, would hide.
+// machine's clock, set behind, would hide. A record that notes no
+// refusal ends the keeper's own (see wasRefusedHere): a command's renewal
+// (`token --force`) or a log-in succeeded since.
 func (k *Keeper) noteRead(env string, rec *store.Record) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if e := k.state(env); e.failing != nil && (!e.failing.renewing || rec != nil && !rec.IssuedAt.Equal(e.failing.issued)) {
+	e := k.state(env)
+	if e.failing != nil && (!e.failing.renewing || rec != nil && !rec.IssuedAt.Equal(e.failing.issued)) {
 		e.failing = nil
+	}
+	if rec != nil && refusal(rec) == nil {
+		e.refused = false
 	}
 }
 
@@ -138,7 +154,7 @@ func refusal(rec *store.Record) *store.Problem {
 // planned as plan (its Source's Plan), as of now, and what it waits for or
 // meets then besides the plan ("" for nothing): what status and the
 // proxy's page say will happen, as due does it. After the provider
-// refused a renewal, it is tried again when retryAt says, whatever the
+// refused a renewal, it is tried again when retry says, whatever the
 // plan: status said "due in 18d" of a client whose secret
 // was fixed in the keychain meanwhile, which the keeper saw only then. No
 // renewal is sent while renewals rest (rec.Rest). An edit of the
@@ -154,7 +170,8 @@ func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now, held tim
 		return at, ""
 	}
 	if p := refusal(rec); p != nil && !p.At.After(now) { // a refusal ahead of this clock is tried at once (see due)
-		at, then = retryAt(p), retryWhen(p)+", in case it was fixed where the configuration does not show it (the keychain, say; an edit of the configuration is tried within a minute): the provider refused the last try, so this one fails too unless the problem is fixed first"
+		at, then = retry(p)
+		then += ", in case it was fixed where the configuration does not show it (the keychain, say; an edit of the configuration is tried within a minute): the provider refused the last try, so this one fails too unless the problem is fixed first"
 	}
 	if at.Before(held) {
 		at, then = held, "the last renewal gained nothing (the provider handed back a token expiring no later, or one expiring as it arrived), so the next waits a minute, or until that token expires if sooner"
@@ -165,25 +182,31 @@ func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now, held tim
 	return at, then
 }
 
-// retryAt is when a refusal p, the provider's last at p.At, is tried
-// again: rejectedRetry after it, or abandonedRetry once refusals have
-// lasted abandonedAfter since the first (p.Since). Told by the record
-// alone, so that every keeper sharing the store, status and the proxy's
-// page tell one time. A first refusal ahead of the last (another machine's
-// clock) counts as one just met.
-func retryAt(p *store.Problem) time.Time {
+// retry is when a refusal p, the provider's last at p.At, is tried
+// again, and the words saying when: rejectedRetry after it, or
+// abandonedRetry once refusals have lasted abandonedAfter since the first
+// (p.Since). Told by the record alone, so that every keeper sharing the
+// store, status and the proxy's page tell one time. A first refusal ahead
+// of the last (another machine's clock) counts as one just met.
+func retry(p *store.Problem) (at time.Time, when string) {
 	if p.At.Sub(firstRefusal(p)) >= abandonedAfter {
-		return p.At.Add(abandonedRetry)
+		return p.At.Add(abandonedRetry), inWords(abandonedRetry) + " after the provider's last refusal, as it has refused every try for over " + inWords(abandonedAfter)
 	}
-	return p.At.Add(rejectedRetry)
+	return p.At.Add(rejectedRetry), inWords(rejectedRetry) + " after the provider's last refusal"
 }
 
-// retryWhen says when retryAt tries p again.
-func retryWhen(p *store.Problem) string {
-	if p.At.Sub(firstRefusal(p)) >= abandonedAfter {
-		return "an hour after the provider's last refusal, as it has refused every try for over an hour"
+// inWords says d, a whole number of minutes, as a person reads it: "5
+// minutes", "an hour".
+func inWords(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "an hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d == time.Minute:
+		return "a minute"
 	}
-	return "5 minutes after the provider's last refusal"
+	return fmt.Sprintf("%d minutes", d/time.Minute)
 }
 
 // firstRefusal is when the provider first refused in p: p.Since, or p.At
@@ -203,8 +226,8 @@ func (k *Keeper) refusedHere(env string) {
 }
 
 // wasRefusedHere reports whether the keeper's own renewal of env was
-// refused since it started or its last renewal succeeded (see
-// refusedHere): a refusal only a command met, given another client secret
+// refused since it started, its last renewal succeeded or a look found
+// no refusal noted (see refusedHere, noteRead): a refusal only a command met, given another client secret
 // (another $FREEAGENT_SECRET, say), left a token file due then expired
 // until the keeper's retry, though the keeper's own renewal would have
 // worked. Not whether the refusal the record notes now is the keeper's

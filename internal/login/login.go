@@ -109,8 +109,7 @@ type Flow struct {
 	// iss names another (RFC 9207) is refused, its code never exchanged.
 	Issuer string
 	// TokenURLSetting names the setting to check of a token endpoint that
-	// cannot be reached or answers as none (config.Env.TokenURLSetting);
-	// "": token_url.
+	// cannot be reached or answers as none (config.Env.TokenURLSetting).
 	TokenURLSetting string
 	// Exchanging, if not nil, is told just before the code is sent to the
 	// token endpoint: the code is spent once the provider answers, so its
@@ -602,7 +601,7 @@ type ExchangeError struct {
 	// query masked.
 	TokenURL string
 	// Setting names the setting to check of a token endpoint that cannot
-	// be reached or answers as none (Flow.TokenURLSetting); "": token_url.
+	// be reached or answers as none (Flow.TokenURLSetting).
 	Setting string
 	// Class sorts the failure by the same rules as a renewal's.
 	Class      tokenerr.Class
@@ -639,7 +638,7 @@ func (e *ExchangeError) Error() string {
 	}
 	// What is left is a BadClient: a refusal no log-in again helps.
 	if e.NotThere {
-		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check %s", e.Env, e.Descriptor, e.setting())
+		return fmt.Sprintf("%s: no token endpoint answers at the token URL (%s); check %s", e.Env, e.Descriptor, e.Setting)
 	}
 	return fmt.Sprintf("%s: the token endpoint %s", e.Env, tokenerr.Refused(e.Refusal, e.Descriptor, "log-in"))
 }
@@ -659,11 +658,11 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 	case e.Class != tokenerr.Passing:
 		return "", ""
 	case e.TooLarge:
-		return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check %s, then ", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge, e.setting()), ""
+		return fmt.Sprintf("%s: the answer of the token endpoint %s to the log-in was not read: %v; check %s, then ", e.Env, e.TokenURL, tokenerr.ErrAnswerTooLarge, e.Setting), ""
 	case e.Lost != "":
 		return fmt.Sprintf("%s: the token endpoint %s got the log-in's code, and its answer was lost (%s); the provider may have spent the code, which works once: ", e.Env, e.TokenURL, e.Lost), ""
 	case e.Unreadable:
-		return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check %s, then ", e.Env, e.TokenURL, e.Descriptor, e.setting()), ""
+		return fmt.Sprintf("%s: the token endpoint %s answered the log-in without tokens freshtoken can read (%s); check %s, then ", e.Env, e.TokenURL, e.Descriptor, e.Setting), ""
 	case e.Status != 0:
 		// A code works once, so the exchange is sent once: no retries,
 		// and nothing but this answer came.
@@ -673,16 +672,7 @@ func (e *ExchangeError) LogInAgain() (before, after string) {
 		}
 		return fmt.Sprintf("%s: the token endpoint %s failed the log-in: it answered its code, which is sent once, with %s; no tokens were stored: ", e.Env, e.TokenURL, e.Descriptor), when
 	}
-	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and %s, then ", e.Env, e.TokenURL, e.Descriptor, e.setting()), ""
-}
-
-// setting is the setting to check of a token endpoint that cannot be
-// reached or answers as none: Setting, or token_url.
-func (e *ExchangeError) setting() string {
-	if e.Setting == "" {
-		return "token_url"
-	}
-	return e.Setting
+	return fmt.Sprintf("%s: the token endpoint %s could not be reached (%s); check your connection and %s, then ", e.Env, e.TokenURL, e.Descriptor, e.Setting), ""
 }
 
 // ClientRejection says how the token endpoint rejected the client, or the
@@ -695,7 +685,7 @@ func ClientRejection(err error) (msg string, ok bool) {
 		return "", false
 	}
 	if xe.NotThere {
-		return fmt.Sprintf("no token endpoint answered a log-in at the token URL (%s); check %s", xe.Descriptor, xe.setting()), true
+		return fmt.Sprintf("no token endpoint answered a log-in at the token URL (%s); check %s", xe.Descriptor, xe.Setting), true
 	}
 	if xe.Refusal == tokenerr.RefusedClient {
 		return fmt.Sprintf("the token endpoint rejected the client in a log-in (%s)", xe.Descriptor), true

@@ -1169,7 +1169,7 @@ func exchangeCode(t *testing.T, tokenURL string, client *http.Client) (*login.Re
 	t.Helper()
 	conf := &oauth2.Config{ClientID: "id", Endpoint: oauth2.Endpoint{AuthURL: tokenURL, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
 	req := login.NewRequest(conf)
-	return (&login.Flow{Env: "sandbox", Config: conf, HTTP: client}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
+	return (&login.Flow{Env: "sandbox", Config: conf, HTTP: client, TokenURLSetting: "token_url"}).Complete(t.Context(), req, url.Values{"state": {req.State}, "code": {"a-code"}})
 }
 
 // answering is a token endpoint that answers every request 200 with body,

@@ -4,9 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Stalling is a folder (0700, empty) on a disk that, once stall is
@@ -40,30 +40,42 @@ func Stalling(t testing.TB) (dir string, stall, resume func()) {
 }
 
 // UntilStalled returns once a thread of this process waits on a disk,
-// in uninterruptible sleep (a change to a Stalling disk stalled), or
-// reports false if over closes first: what was to stall ended without.
+// in uninterruptible sleep (a change to a Stalling disk stalled), at two
+// readings stallReading apart, which a brief write elsewhere (an fsync)
+// is not; or reports false if over closes first: what was to stall ended
+// without.
 func UntilStalled(over <-chan struct{}) bool {
+	tick := time.NewTicker(stallReading)
+	defer tick.Stop()
+	var before map[string]bool
 	for {
+		waiting := waitingOnDisk()
+		for task := range waiting {
+			if before[task] {
+				return true
+			}
+		}
+		before = waiting
 		select {
 		case <-over:
 			return false
-		default:
+		case <-tick.C:
 		}
-		if waitingOnDisk() {
-			return true
-		}
-		runtime.Gosched()
 	}
 }
 
-// waitingOnDisk reports whether a thread of this process is in
-// uninterruptible sleep (state D in /proc), as one whose change to a
-// frozen file system waits is.
-func waitingOnDisk() bool {
+// stallReading is how far apart UntilStalled reads the threads' states.
+const stallReading = 25 * time.Millisecond
+
+// waitingOnDisk is the threads of this process in uninterruptible sleep
+// (state D in /proc), as one whose change to a frozen file system waits
+// is.
+func waitingOnDisk() map[string]bool {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
-		return false
+		return nil
 	}
+	waiting := map[string]bool{}
 	for _, task := range tasks {
 		stat, err := os.ReadFile(filepath.Join("/proc/self/task", task.Name(), "stat"))
 		if err != nil {
@@ -72,8 +84,8 @@ func waitingOnDisk() bool {
 		// The command's name, in parentheses, may hold anything: the
 		// state follows its last ')'.
 		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && strings.HasPrefix(string(stat[i+1:]), " D") {
-			return true
+			waiting[task.Name()] = true
 		}
 	}
-	return false
+	return waiting
 }

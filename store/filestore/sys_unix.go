@@ -95,9 +95,9 @@ const minFileSize = reserveSize
 // lives. A renewal sent would have its rotated answer refused until
 // SIGKILL, and the refresh token lost, so none is sent.
 func fileSizeLimited() error {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &rl); err != nil || uint64(rl.Cur) >= minFileSize {
+	limit, ok := atomicfile.SizeLimit()
+	if !ok || limit >= minFileSize {
 		return nil
 	}
-	return fmt.Errorf("%w: the file size limit (ulimit -f) is %d bytes, too small to store the tokens a renewal brings, so none was sent; %s", store.ErrDenied, uint64(rl.Cur), atomicfile.RaiseSizeLimit)
+	return fmt.Errorf("%w: the file size limit (ulimit -f) is %d bytes, too small to store the tokens a renewal brings, so none was sent; %s", store.ErrDenied, limit, atomicfile.RaiseSizeLimit)
 }
