@@ -40,7 +40,7 @@ lines, since a new account does not have them yet.`,
 			case "fish":
 				return root.GenFishCompletion(out, true)
 			}
-			return usageErrorf("completion is for bash, zsh or fish, not %s", shownWord(args[0]))
+			return usageErrorf("completion is for bash, zsh or fish, not %s", shown(args[0]))
 		},
 	}
 }

@@ -40,7 +40,7 @@ they work at once, with no browser log-in.`,
 		Example: `  freshtoken import postman FreeAgent.postman_environment.json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("freshtoken cannot import from %s; it can import: postman", shownWord(args[0]))
+				return usageErrorf("freshtoken cannot import from %s; it can import: postman", shown(args[0]))
 			}
 			return nil
 		},

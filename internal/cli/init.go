@@ -492,12 +492,12 @@ func checkInitFlags(env string, s config.EnvSettings) error {
 		}
 	}
 	if s.Provider != "" && !slices.Contains(config.Presets(), s.Provider) {
-		return usageErrorf("--provider %s: unknown provider; use one of %s", shownWord(s.Provider), strings.Join(config.Presets(), ", "))
+		return usageErrorf("--provider %s: unknown provider; use one of %s", shown(s.Provider), strings.Join(config.Presets(), ", "))
 	}
 	switch s.Grant {
 	case "", config.GrantAuthorizationCode, config.GrantDeviceCode, config.GrantClientCredentials:
 	default:
-		return usageErrorf("--grant %s: use authorization_code, device_code or client_credentials", shownWord(s.Grant))
+		return usageErrorf("--grant %s: use authorization_code, device_code or client_credentials", shown(s.Grant))
 	}
 	for _, u := range []struct{ flag, val string }{{"--api-url", s.APIURL}, {"--auth-url", s.AuthURL}, {"--token-url", s.TokenURL}, {"--issuer", s.Issuer}, {"--device-auth-url", s.DeviceAuthURL}} {
 		if u.val != "" {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -413,15 +412,14 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 					}
 				}
 				if meant := nearest.Word(rest[0], names); meant != "" {
-					found := slices.Clone(args[:len(args)-len(rest)])
-					return usageErrorf("no command or help topic %q; did you mean `%s help %s`?", strings.Join(args, " "), c.Root().Name(), strings.Join(append(found, meant), " "))
+					// The words typed up to the mistyped one: those after
+					// it were not read, and may be a secret.
+					typed := args[:len(args)-len(rest)+1]
+					found := slices.Clone(typed[:len(typed)-1])
+					return usageErrorf("no command or help topic %s; did you mean `%s help %s`?", shown(typed...), c.Root().Name(), strings.Join(append(found, meant), " "))
 				}
 			}
-			topic := "(not shown, in case it is a secret)"
-			if !slices.ContainsFunc(args, func(a string) bool { return !readsAsName(a) }) {
-				topic = strconv.Quote(strings.Join(args, " "))
-			}
-			return usageErrorf("no command or help topic %s; `%s help` lists them", topic, c.Root().Name())
+			return usageErrorf("no command or help topic %s; `%s help` lists them", shown(args...), c.Root().Name())
 		}
 		show(c, args)
 		return nil
@@ -472,7 +470,7 @@ func unknownSubcommand(cmd *cobra.Command, word string) error {
 	if meant := nearest.Word(word, names); meant != "" {
 		return usageErrorf("unknown command %q for %s; did you mean `%s %s`? (see `%s --help`)", word, path, path, meant, path)
 	}
-	return usageErrorf("unknown command %s for %s, which takes a subcommand: %s; see `%s --help`", shownWord(word), path, strings.Join(names, ", "), path)
+	return usageErrorf("unknown command %s for %s, which takes a subcommand: %s; see `%s --help`", shown(word), path, strings.Join(names, ", "), path)
 }
 
 // exactArgs is cobra.ExactArgs returning a usage error.
