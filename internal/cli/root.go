@@ -51,7 +51,7 @@ func Main(args []string, ios *IOStreams) int {
 	defer f.close()
 	if ios.ErrTTY {
 		ctx = config.WithSecretCommandNotice(ctx, secretCommandNotice(streams.ErrOut))
-		ctx = store.WithStalled(ctx, stalledNotice(f, streams.ErrOut))
+		ctx = store.WithStalled(ctx, stalledNotice(f, streams.ErrOut, time.Now))
 	}
 	// The command's context ends as the command does: a renewal it left
 	// going (one whose caller was served a token still valid while the
@@ -147,8 +147,8 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 // for every call that waits meanwhile, and again when the store, having
 // answered a call since, stalls again (a proxy running for hours said only
 // the first). In the form of the log (f.say), a line of JSON with
-// --log-format json.
-func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool, since time.Time) {
+// --log-format json. now is the time the wait is measured to (time.Now).
+func stalledNotice(f *Factory, w io.Writer, now func() time.Time) func(what string, stalled bool, since time.Time) {
 	var (
 		mu   sync.Mutex
 		told = map[string]bool{}
@@ -159,7 +159,7 @@ func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool, sinc
 		told[what] = stalled
 		mu.Unlock()
 		if stalled && !already {
-			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, stallwatch.Unanswered(since)))
+			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, stallwatch.Unanswered(since, now())))
 		}
 	}
 }

@@ -344,7 +344,7 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	for late := false; ; {
 		what, since, changed := e.stall.state()
 		if late && what != "" {
-			return &storeStalledError{env: e.name, store: what, unanswered: stallwatch.Unanswered(since), timeout: e.conf.Timeout}
+			return &storeStalledError{env: e.name, store: what, unanswered: stallwatch.Unanswered(since, time.Now()), timeout: e.conf.Timeout}
 		}
 		select {
 		case err := <-got:
