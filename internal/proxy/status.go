@@ -225,7 +225,7 @@ func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request, status int, do
 		// page listed none, and seemed to say none was served.
 		data.ConfigError = p.suggest(err.Error())
 		if conf = p.served(); conf != nil {
-			def, _ = p.read.Load().Select("")
+			def, _ = p.read.Load().conf.Select("")
 		}
 	} else {
 		def, _ = conf.Select("")
