@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,7 +94,7 @@ var cobraUnknown = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for 
 // the commands it suggests written as commands to run: it was made one
 // line by joining cobra's lines, as `unknown command "tokn" for
 // "freshtoken" Did you mean this? token`. A word near no command is shown
-// only when it reads as one (shownWord). Other messages pass as they are.
+// only when it reads as one (shown). Other messages pass as they are.
 func unknownCommand(msg string) string {
 	m := cobraUnknown.FindStringSubmatch(msg)
 	if m == nil {
@@ -107,7 +108,7 @@ func unknownCommand(msg string) string {
 		return "unknown command " + m[1] + "; did you mean " + strings.Join(try, " or ") + "? (`" + m[2] + " help` lists the commands)"
 	}
 	word, _ := strconv.Unquote(m[1])
-	return "unknown command " + shownWord(word) + "; `" + m[2] + " help` lists the commands"
+	return "unknown command " + shown(word) + "; `" + m[2] + " help` lists the commands"
 }
 
 // unknownFlag is unknown's words, never with what followed the flag's
@@ -144,17 +145,22 @@ func badSyntax(bad *pflag.InvalidSyntaxError) (words, name string) {
 	return words, name
 }
 
-// shownWord is word quoted, when it reads as a name a person mistyped
-// (readsAsName); anything else may be a secret pasted in the wrong place
-// (a token after `freshtoken `), and is said to be not shown.
-func shownWord(word string) string {
-	if readsAsName(word) {
-		return strconv.Quote(word)
+// notShown stands in a message for what was given when it may be a
+// secret.
+const notShown = "(not shown, in case it is a secret)"
+
+// shown is words quoted, one space between them, when every one reads as
+// a name a person mistyped (readsAsName); anything else may be a secret
+// pasted in the wrong place (a token after `freshtoken `), and is
+// notShown.
+func shown(words ...string) string {
+	if len(words) == 0 || slices.ContainsFunc(words, func(w string) bool { return !readsAsName(w) }) {
+		return notShown
 	}
-	return "(not shown, in case it is a secret)"
+	return strconv.Quote(strings.Join(words, " "))
 }
 
-// shownChoice is shownWord for word given where one of names was wanted,
+// shownChoice is shown for word given where one of names was wanted,
 // with the name it is near, its case aside ("FreeAgent", "JSON"), as one
 // to try. A word that is one of names but for its case is no secret, and
 // is shown too: it was hidden, and the person saw no reason for the refusal.
@@ -162,7 +168,7 @@ func shownChoice(word string, names []string) string {
 	meant := nearest.Word(word, names)
 	switch {
 	case meant == "":
-		return shownWord(word)
+		return shown(word)
 	case readsAsName(word) || strings.EqualFold(word, meant):
 		return fmt.Sprintf("%q (did you mean %s?)", word, meant)
 	}
@@ -182,16 +188,15 @@ func readsAsName(word string) bool {
 // over. What the flag takes is said instead.
 func badValue(bad *pflag.InvalidValueError) string {
 	fl := bad.GetFlag()
-	const hidden = "(not shown, in case it is a secret)"
 	switch fl.Value.Type() {
 	case "duration":
-		return fmt.Sprintf("--%s takes a length of time, such as 10m, 90s or 1h30m (a day is 24h); what was given is not one %s", fl.Name, hidden)
+		return fmt.Sprintf("--%s takes a length of time, such as 10m, 90s or 1h30m (a day is 24h); what was given is not one %s", fl.Name, notShown)
 	case "bool":
-		return fmt.Sprintf("--%s takes no value (or =true, =false); what was given after = is neither %s", fl.Name, hidden)
+		return fmt.Sprintf("--%s takes no value (or =true, =false); what was given after = is neither %s", fl.Name, notShown)
 	case "int":
-		return fmt.Sprintf("--%s takes a whole number, such as %s; what was given is not one %s", fl.Name, fl.DefValue, hidden)
+		return fmt.Sprintf("--%s takes a whole number, such as %s; what was given is not one %s", fl.Name, fl.DefValue, notShown)
 	}
-	return fmt.Sprintf("--%s takes a %s; what was given is not one %s", fl.Name, fl.Value.Type(), hidden)
+	return fmt.Sprintf("--%s takes a %s; what was given is not one %s", fl.Name, fl.Value.Type(), notShown)
 }
 
 // flagMeant is the flag an unknown one was meant to be, written as it is

@@ -108,7 +108,9 @@ func checkClientAuthFlag(s config.EnvSettings) error {
 		return usageErrorf("--client-auth %s: use basic, body, none or private_key_jwt", shownChoice(s.ClientAuth, clientAuthNames()))
 	}
 	if s.KeyAlg != "" && !slices.Contains(config.KeyAlgs(), s.KeyAlg) {
-		return usageErrorf("--key-alg %s: use one of %s", s.KeyAlg, strings.Join(config.KeyAlgs(), ", "))
+		// A key's algorithm is written in capitals and digits (RS256), as a
+		// secret is: what was given is never shown.
+		return usageErrorf("--key-alg must be one of %s (what was given is not shown, in case it is a secret)", strings.Join(config.KeyAlgs(), ", "))
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,7 +51,7 @@ func Main(args []string, ios *IOStreams) int {
 	defer f.close()
 	if ios.ErrTTY {
 		ctx = config.WithSecretCommandNotice(ctx, secretCommandNotice(streams.ErrOut))
-		ctx = store.WithStalled(ctx, stalledNotice(f, streams.ErrOut))
+		ctx = store.WithStalled(ctx, stalledNotice(f, streams.ErrOut, time.Now))
 	}
 	// The command's context ends as the command does: a renewal it left
 	// going (one whose caller was served a token still valid while the
@@ -148,8 +147,8 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 // for every call that waits meanwhile, and again when the store, having
 // answered a call since, stalls again (a proxy running for hours said only
 // the first). In the form of the log (f.say), a line of JSON with
-// --log-format json.
-func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool, since time.Time) {
+// --log-format json. now is the time the wait is measured to (time.Now).
+func stalledNotice(f *Factory, w io.Writer, now func() time.Time) func(what string, stalled bool, since time.Time) {
 	var (
 		mu   sync.Mutex
 		told = map[string]bool{}
@@ -160,7 +159,7 @@ func stalledNotice(f *Factory, w io.Writer) func(what string, stalled bool, sinc
 		told[what] = stalled
 		mu.Unlock()
 		if stalled && !already {
-			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, stallwatch.Unanswered(since)))
+			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, stallwatch.Unanswered(since, now())))
 		}
 	}
 }
@@ -413,15 +412,14 @@ func refuseUnknownHelpTopics(root *cobra.Command) {
 					}
 				}
 				if meant := nearest.Word(rest[0], names); meant != "" {
-					found := slices.Clone(args[:len(args)-len(rest)])
-					return usageErrorf("no command or help topic %q; did you mean `%s help %s`?", strings.Join(args, " "), c.Root().Name(), strings.Join(append(found, meant), " "))
+					// The words typed up to the mistyped one: those after
+					// it were not read, and may be a secret.
+					typed := args[:len(args)-len(rest)+1]
+					found := slices.Clone(typed[:len(typed)-1])
+					return usageErrorf("no command or help topic %s; did you mean `%s help %s`?", shown(typed...), c.Root().Name(), strings.Join(append(found, meant), " "))
 				}
 			}
-			topic := "(not shown, in case it is a secret)"
-			if !slices.ContainsFunc(args, func(a string) bool { return !readsAsName(a) }) {
-				topic = strconv.Quote(strings.Join(args, " "))
-			}
-			return usageErrorf("no command or help topic %s; `%s help` lists them", topic, c.Root().Name())
+			return usageErrorf("no command or help topic %s; `%s help` lists them", shown(args...), c.Root().Name())
 		}
 		show(c, args)
 		return nil
@@ -472,7 +470,7 @@ func unknownSubcommand(cmd *cobra.Command, word string) error {
 	if meant := nearest.Word(word, names); meant != "" {
 		return usageErrorf("unknown command %q for %s; did you mean `%s %s`? (see `%s --help`)", word, path, path, meant, path)
 	}
-	return usageErrorf("unknown command %s for %s, which takes a subcommand: %s; see `%s --help`", shownWord(word), path, strings.Join(names, ", "), path)
+	return usageErrorf("unknown command %s for %s, which takes a subcommand: %s; see `%s --help`", shown(word), path, strings.Join(names, ", "), path)
 }
 
 // exactArgs is cobra.ExactArgs returning a usage error.

@@ -281,7 +281,7 @@ func runStatus(ctx context.Context, opts *statusOptions) error {
 			}
 			if p := src.Plan(rec); !p.At.IsZero() {
 				now := clock.Now()
-				at, then := keeper.NextRenewal(p, rec, now, keeper.HeldUntil(configfile.TokenFileLedger(), e.TokenFile, rec.AccessToken, now))
+				at, then := keeper.NextRenewal(p, rec, now, configfile.TokenFileLedger(), e.TokenFile)
 				st.NextRenewal = &plannedRenewal{At: jsonTime(at), Why: p.Reason() + andThen(then), plan: p, then: then}
 			}
 		}

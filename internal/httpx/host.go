@@ -22,16 +22,8 @@ import (
 // mapped as browsers, Node and curl map it (UTS #46): fullwidth digits,
 // ideographic full stops and the like are the ASCII they stand for.
 func ParseHost(host string) (netip.Addr, bool) {
-	if !isASCII(host) {
-		// What is mapped, even where a label then fails a check that a
-		// lenient reader might not make.
-		host, _ = hostMapping.ToASCII(host)
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	host = canonicalHost(host)
+	if isLocalhost(host) {
 		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), true
 	}
 	if strings.Contains(host, ":") {
@@ -42,6 +34,35 @@ func ParseHost(host string) (netip.Addr, bool) {
 		return a.WithZone("").Unmap(), true
 	}
 	return parseIPv4(host)
+}
+
+// IsLocalhostName reports whether host, however spelled (any case, a
+// trailing dot, other than ASCII as ParseHost maps it), is localhost or a
+// name under .localhost: one a browser opens at 127.0.0.1 or at ::1, and
+// no name server is asked about.
+func IsLocalhostName(host string) bool {
+	return isLocalhost(canonicalHost(host))
+}
+
+// canonicalHost is host in lower-case ASCII (mapped as ParseHost says),
+// without a trailing dot or brackets.
+func canonicalHost(host string) string {
+	if !isASCII(host) {
+		// What is mapped, even where a label then fails a check that a
+		// lenient reader might not make.
+		host, _ = hostMapping.ToASCII(host)
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return host
+}
+
+// isLocalhost reports whether host, a canonicalHost, is localhost or a
+// name under it.
+func isLocalhost(host string) bool {
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // hostMapping maps a host to ASCII as the WHATWG URL standard does (its

@@ -55,6 +55,29 @@ func TestParseHost(t *testing.T) {
 	}
 }
 
+// TestIsLocalhostName: localhost and names under it, in every spelling
+// ParseHost reads as them, are localhost names; the addresses they stand
+// for, and names that merely end so, are not.
+func TestIsLocalhostName(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost":       true,
+		"LocalHost.":      true,
+		"api.localhost":   true,
+		"[foo.localhost]": true,
+		"\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54": true, // fullwidth localhost
+		"app\u3002localhost": true, // an ideographic full stop
+		"127.0.0.1":          false,
+		"::1":                false,
+		"notlocalhost":       false,
+		"localhost.example":  false,
+		"":                   false,
+	} {
+		if got := httpx.IsLocalhostName(host); got != want {
+			t.Errorf("IsLocalhostName(%q) = %t, want %t", host, got, want)
+		}
+	}
+}
+
 // TestSameOrigin: one origin however it is spelled (case, the default
 // port written or not, the root's trailing dot); another scheme, host or
 // port is another.

@@ -177,7 +177,7 @@ func TestACachedTokenHandedBackIsRenewedAsItExpires(t *testing.T) {
 // until it expires; a token lasting a second, held a minute), status and
 // the proxy's page said the renewal was due at the plan, which the keeper,
 // holding it in memory, did not follow: "was due 20s ago". The keeper
-// notes its hold beside the token file's note (HeldUntil), and
+// notes its hold beside the token file's note (heldUntil), and
 // NextRenewal names the time the keeper then renews.
 func TestNextRenewalAfterARenewalThatGainedNothingIsWhenTheKeeperRenews(t *testing.T) {
 	for _, tt := range []struct {
@@ -220,7 +220,7 @@ func TestNextRenewalAfterARenewalThatGainedNothingIsWhenTheKeeperRenews(t *testi
 				t.Fatal(err)
 			}
 			now := clock.Now()
-			at, then := NextRenewal(src.Plan(rec), rec, now, HeldUntil(k.Ledger, k.TokenFile("dev"), rec.AccessToken, now))
+			at, then := NextRenewal(src.Plan(rec), rec, now, k.Ledger, k.TokenFile("dev"))
 			sent := runAsWatches(ctx, k, clock, []string{"dev"}, now.Add(3*time.Minute), func() int { return int(renewals.Load()) - 1 })
 			if len(sent) == 0 || !sent[0].Equal(at) {
 				t.Fatalf("NextRenewal said %v (%q), the plan %v; the keeper renewed at %v", at, then, src.Plan(rec).At, sent)
@@ -351,7 +351,7 @@ func TestNextRenewalIsWhenTheKeeperRenews(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			at, then := NextRenewal(src.Plan(rec), rec, clock.Now(), time.Time{})
+			at, then := NextRenewal(src.Plan(rec), rec, clock.Now(), "", "")
 			if want := "5 minutes after the provider's last refusal"; !strings.HasPrefix(then, want) || !at.Equal(rec.Problem.At.Add(5*time.Minute)) {
 				t.Fatalf("NextRenewal says %v, %q; want 5 minutes after the refusal at %v, saying %q", at, then, rec.Problem.At, want)
 			}
@@ -399,7 +399,7 @@ func TestAnAbandonedClientIsTriedHourlyAfterAnHour(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		told, _ := NextRenewal(src.Plan(rec), rec, clock.Now(), time.Time{})
+		told, _ := NextRenewal(src.Plan(rec), rec, clock.Now(), "", "")
 		if told.After(day) {
 			break
 		}
@@ -568,7 +568,7 @@ func TestNextRenewalOfEachRecord(t *testing.T) {
 		{"a first refusal noted ahead of the last", store.Record{Problem: refusedSince(now.Add(-time.Minute), now.Add(time.Hour))}, now.Add(4 * time.Minute), "5 minutes after the provider's last refusal"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			at, then := NextRenewal(plan, &tt.rec, now, time.Time{})
+			at, then := NextRenewal(plan, &tt.rec, now, "", "")
 			if !at.Equal(tt.at) || !strings.HasPrefix(then, tt.then) || (tt.then == "") != (then == "") {
 				t.Fatalf("NextRenewal: %v, %q; want %v, %q", at, then, tt.at, tt.then)
 			}

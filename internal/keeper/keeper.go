@@ -839,7 +839,7 @@ func (k *Keeper) noteGain(ctx context.Context, env string, was, rec *store.Recor
 // noteHold notes in the ledger when env's next renewal may be made after
 // one that gained nothing (see noteGain), or that none is held, once that
 // changed, so that status and the proxy's page, which read it
-// (HeldUntil), tell when the keeper renews, as the plan alone does not:
+// (heldUntil), tell when the keeper renews, as the plan alone does not:
 // rec is the record whose token its token file holds.
 func (k *Keeper) noteHold(env string, rec *store.Record) {
 	path := k.tokenFile(env)

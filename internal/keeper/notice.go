@@ -161,14 +161,16 @@ func refusal(rec *store.Record) *store.Problem {
 // configuration since a refusal, tried at the keeper's next look, and a
 // refusal only another process met (the keeper's own renewal due sooner
 // is made at its plan) are not known here. After a renewal that gained
-// nothing, the keeper holds the next until held (HeldUntil, zero for
-// none), which the plan does not show: status said "was due 20s ago" of a
-// renewal the keeper made 40 s later.
-func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now, held time.Time) (at time.Time, then string) {
+// nothing, the keeper holds the next as ledger notes beside the
+// environment's token file, tokenFile ("" for none; see heldUntil), which
+// the plan does not show: status said "was due 20s ago" of a renewal the
+// keeper made 40 s later.
+func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now time.Time, ledger, tokenFile string) (at time.Time, then string) {
 	at = plan.At
 	if at.IsZero() || rec == nil {
 		return at, ""
 	}
+	held := heldUntil(ledger, tokenFile, rec.AccessToken, now)
 	if p := refusal(rec); p != nil && !p.At.After(now) { // a refusal ahead of this clock is tried at once (see due)
 		at, then = retry(p)
 		then += ", in case it was fixed where the configuration does not show it (the keychain, say; an edit of the configuration is tried within a minute): the provider refused the last try, so this one fails too unless the problem is fixed first"

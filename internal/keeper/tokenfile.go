@@ -141,7 +141,7 @@ func (n note) claims(by Owner) bool {
 // note is a ledger's note of a token file: the fingerprint of what was
 // written there last (Sum), for whom, until when that token lasts (zero:
 // not known), and, after a renewal that gained nothing, when its keeper
-// renews it next at the soonest (Held; see HeldUntil).
+// renews it next at the soonest (Held; see heldUntil).
 type note struct {
 	Sum     string    `json:"sum"`
 	Config  string    `json:"config,omitempty"`
@@ -209,7 +209,7 @@ func noteHeld(ledger, path, content string, by Owner, held time.Time) error {
 	return writeNote(ledger, path, n)
 }
 
-// HeldUntil is when a keeper renews the grant whose access token, token,
+// heldUntil is when a keeper renews the grant whose access token, token,
 // the token file at path holds, at the soonest, as ledger notes it: after
 // a renewal that gained nothing (a provider handing back its cached
 // token, or one expiring as it arrives), the next waits a minute, or
@@ -217,7 +217,7 @@ func noteHeld(ledger, path, content string, by Owner, held time.Time) error {
 // file holds another token, or no hold is in force at now: a keeper
 // stopped since holds nothing past that minute, and a hold further ahead
 // was noted before the clock was set back.
-func HeldUntil(ledger, path, token string, now time.Time) time.Time {
+func heldUntil(ledger, path, token string, now time.Time) time.Time {
 	if path == "" || token == "" {
 		return time.Time{}
 	}

@@ -849,14 +849,11 @@ func Listen(redirectURI string) (net.Listener, error) {
 }
 
 // NamesLocalhost reports whether redirectURI's host is localhost or a
-// name under it, which a browser opens at 127.0.0.1 or at ::1.
+// name under it, however spelled (httpx.IsLocalhostName), which a browser
+// opens at 127.0.0.1 or at ::1.
 func NamesLocalhost(redirectURI string) bool {
 	u, err := url.Parse(redirectURI)
-	if err != nil {
-		return false
-	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+	return err == nil && httpx.IsLocalhostName(u.Hostname())
 }
 
 // heldOnIPv6 is why a log-in listening on 127.0.0.1 (at) alone cannot

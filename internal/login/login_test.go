@@ -692,7 +692,9 @@ func TestLocalhostHeldOnIPv6(t *testing.T) {
 	}
 	defer other.Close()
 	_, port, _ := net.SplitHostPort(other.Addr().String())
-	for _, uri := range []string{"http://localhost:" + port + "/callback", "http://Foo.Localhost.:" + port + "/callback"} {
+	// Fullwidth localhost is localhost to a browser, and was listened on
+	// at 127.0.0.1 alone, unchecked.
+	for _, uri := range []string{"http://localhost:" + port + "/callback", "http://Foo.Localhost.:" + port + "/callback", "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:" + port + "/callback"} {
 		ln, err := login.Listen(uri)
 		if err == nil {
 			ln.Close()

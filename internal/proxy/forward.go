@@ -181,23 +181,15 @@ func (e *envProxy) succeedAfter(mark uint64) {
 // its own: freshtoken's command line or a Go program sent it with that
 // environment's token, and forwarded it would go with name's, another
 // environment's request made in this one (a sandbox's POST made in
-// production). nil otherwise: a client such as Postman sends none, or
-// one the proxy replaces.
+// production). nil when r comes with no Authorization (a client such as
+// Postman sends none, and the proxy adds it) or no other environment's
+// api_url is this proxy's address for name.
 func (p *Proxy) sentByLoop(name string, r *http.Request) *config.Env {
-	conf := p.read.Load()
-	if conf == nil || r.Header.Get("Authorization") == "" {
+	read := p.read.Load()
+	if read == nil || r.Header.Get("Authorization") == "" {
 		return nil
 	}
-	for _, other := range conf.Envs {
-		u, err := url.Parse(other.APIURL)
-		if err != nil || other.Name == name || !p.guard.pointsHere(u) {
-			continue
-		}
-		if first, _ := splitEnv(u.EscapedPath()); first == name {
-			return other
-		}
-	}
-	return nil
+	return read.loopedFrom[name]
 }
 
 // inbound carries the proxy's host:port, as the client wrote it in Host, to
@@ -344,7 +336,7 @@ func (p *Proxy) token(ctx context.Context, e *envProxy) error {
 	for late := false; ; {
 		what, since, changed := e.stall.state()
 		if late && what != "" {
-			return &storeStalledError{env: e.name, store: what, unanswered: stallwatch.Unanswered(since), timeout: e.conf.Timeout}
+			return &storeStalledError{env: e.name, store: what, unanswered: stallwatch.Unanswered(since, time.Now()), timeout: e.conf.Timeout}
 		}
 		select {
 		case err := <-got:

@@ -132,8 +132,11 @@ func (g guard) own(hostport string) bool {
 	if g.hosts[strings.TrimSuffix(host, ".")] || g.anyIP && net.ParseIP(host) != nil {
 		return true
 	}
+	// localhost, in the spellings a client sends, is among the names
+	// above when the proxy listens at a loopback address; a name under it
+	// is the proxy's only when named so.
 	ip, isIP := httpx.ParseHost(host)
-	return isIP && !strings.HasSuffix(strings.TrimSuffix(host, "."), ".localhost") && g.hosts[ip.String()]
+	return isIP && !httpx.IsLocalhostName(host) && g.hosts[ip.String()]
 }
 
 // fromAProgram is what to do instead of sending a request from a web page.

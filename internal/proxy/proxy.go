@@ -143,7 +143,7 @@ type Proxy struct {
 	openMu sync.Mutex // one opening at a time, so each env is opened once
 	// read is the configuration last read without fault, for the status
 	// page while the file cannot be read (see served).
-	read atomic.Pointer[config.File]
+	read atomic.Pointer[reading]
 
 	recent    recentRequests
 	logins    logins
@@ -430,7 +430,7 @@ func (p *Proxy) env(ctx context.Context, name string) (*envProxy, error) {
 	// clock was never served.
 	var stamp filestamp.Stamp
 	if last := p.read.Load(); last != nil {
-		stamp = filestamp.StampOf(last.Path)
+		stamp = filestamp.StampOf(last.conf.Path)
 	}
 	conf, err := p.config()
 	if err != nil {
@@ -488,7 +488,7 @@ func (p *Proxy) config() (*config.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.read.Store(conf)
+	p.read.Store(p.newReading(conf))
 	now := p.now()
 	p.envs.Range(func(name, v any) bool {
 		e := v.(*envProxy)
@@ -503,6 +503,30 @@ func (p *Proxy) config() (*config.File, error) {
 		return true
 	})
 	return conf, nil
+}
+
+// reading is a reading of the configuration, with what requests look up
+// in it worked out once, not at each request.
+type reading struct {
+	conf *config.File
+	// loopedFrom is, by name, the environment other than it whose api_url
+	// is this proxy's address for it (see sentByLoop).
+	loopedFrom map[string]*config.Env
+}
+
+func (p *Proxy) newReading(conf *config.File) *reading {
+	r := &reading{conf: conf, loopedFrom: map[string]*config.Env{}}
+	for _, name := range conf.Names() {
+		other := conf.Envs[name]
+		u, err := url.Parse(other.APIURL)
+		if err != nil || !p.guard.pointsHere(u) {
+			continue
+		}
+		if first, _ := splitEnv(u.EscapedPath()); first != name && r.loopedFrom[first] == nil {
+			r.loopedFrom[first] = other
+		}
+	}
+	return r
 }
 
 // servable reports whether e may be served without reading the
@@ -520,7 +544,7 @@ func (p *Proxy) served() *config.File {
 	if last == nil {
 		return nil
 	}
-	c := *last
+	c := *last.conf
 	c.Envs = map[string]*config.Env{}
 	p.envs.Range(func(name, v any) bool {
 		if e := v.(*envProxy); e.unnamed.Load() == nil {

@@ -225,7 +225,7 @@ func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request, status int, do
 		// page listed none, and seemed to say none was served.
 		data.ConfigError = p.suggest(err.Error())
 		if conf = p.served(); conf != nil {
-			def, _ = p.read.Load().Select("")
+			def, _ = p.read.Load().conf.Select("")
 		}
 	} else {
 		def, _ = conf.Select("")
@@ -411,7 +411,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 	if p := e.src.Plan(rec); !p.At.IsZero() {
 		// Its times as a person reads them, as status's text writes them
 		// (RFC 3339 is for JSON and logs).
-		at, then := keeper.NextRenewal(p, rec, now, keeper.HeldUntil(configfile.TokenFileLedger(), e.conf.TokenFile, rec.AccessToken, now))
+		at, then := keeper.NextRenewal(p, rec, now, configfile.TokenFileLedger(), e.conf.TokenFile)
 		v.NextRenewal = "in " + human(max(at.Sub(now), 0)) + ", as " + p.Why(func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") })
 		if then != "" {
 			v.NextRenewal += "; " + then

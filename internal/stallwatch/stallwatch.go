@@ -24,9 +24,9 @@ func With(ctx context.Context, f func(what string, stalled bool, since time.Time
 	return context.WithValue(ctx, key{}, f)
 }
 
-// Unanswered is how long a call sent at since has waited for its answer,
-// as a person is told it (a terminal's notice, the proxy's 503), in one
-// rule for both: to the nearest second.
-func Unanswered(since time.Time) time.Duration {
-	return time.Since(since).Round(time.Second)
+// Unanswered is how long a call sent at since has waited for its answer
+// at now, as a person is told it (a terminal's notice, the proxy's 503),
+// in one rule for both: to the nearest second.
+func Unanswered(since, now time.Time) time.Duration {
+	return now.Sub(since).Round(time.Second)
 }
