@@ -44,8 +44,7 @@ type guard struct {
 	port    string
 	portNum int
 	hosts   map[string]bool // host names and IP literals that reach the proxy's listener
-	ips     map[netip.Addr]bool
-	anyIP   bool // --allow-remote: any IP literal in Host names the proxy
+	anyIP   bool            // --allow-remote: any IP literal in Host names the proxy
 }
 
 func newGuard(addr string, allowRemote bool) (guard, error) {
@@ -55,7 +54,7 @@ func newGuard(addr string, allowRemote bool) (guard, error) {
 		return guard{}, fmt.Errorf("proxy address %q is not HOST:PORT", addr)
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	g := guard{addr: strings.TrimPrefix(baseURL(addr), "http://"), port: port, portNum: portNum, hosts: map[string]bool{host: true}, ips: map[netip.Addr]bool{}, anyIP: allowRemote}
+	g := guard{addr: strings.TrimPrefix(baseURL(addr), "http://"), port: port, portNum: portNum, hosts: map[string]bool{host: true}, anyIP: allowRemote}
 	if ip, isIP := httpx.ParseHost(host); isIP {
 		g.listensAt(ip)
 	}
@@ -69,17 +68,13 @@ func (g guard) listensAt(ip netip.Addr) {
 	ip = ip.WithZone("").Unmap()
 	switch {
 	case ip.IsUnspecified():
+		// Every address of this machine reaches the listener (pointsHere
+		// asks httpx.ReachesThisMachine).
 		g.hosts["127.0.0.1"], g.hosts["::1"], g.hosts["localhost"] = true, true, true
-		// Every address of this machine reaches the listener: those it
-		// could read, if it cannot read them all.
-		machine, _ := httpx.MachineAddrs()
-		for a := range machine {
-			g.ips[a] = true
-		}
 	case ip.IsLoopback():
 		g.hosts["localhost"], g.hosts[ip.String()] = true, true
 	default:
-		g.ips[ip], g.hosts[ip.String()] = true, true
+		g.hosts[ip.String()] = true
 	}
 }
 
@@ -115,8 +110,7 @@ func (g guard) pointsHere(u *url.URL) bool {
 	if port != g.portNum {
 		return false
 	}
-	ip, isIP := httpx.ParseHost(u.Hostname())
-	return httpx.ReachesThisMachine(u.Hostname()) || isIP && g.ips[ip] || g.hosts[strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")]
+	return httpx.ReachesThisMachine(u.Hostname()) || g.hosts[strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")]
 }
 
 // own reports whether hostport, a Host header or an origin's host, names
