@@ -2249,14 +2249,13 @@ func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool)
 
 // serves reports whether the outcome of flight f, which another caller led
 // for what it wanted, serves a caller that waited for it wanting w: a
-// failure is shared, and so is a token other than the one the caller set
-// out to replace; but a forced renewal, or one asked for now (KeepAliveNow),
-// is served only by a token issued after it began (see renewedSince: the
-// leader may have found one in the
-// store, renewed by another process long before, which this process had
-// not yet seen, or its token request may have been sent before the forced
-// call began), nor is any caller but one answering a 401 served by
-// errJustRenewed, which only tells it to pass the 401 on.
+// failure is shared, and so is a token other than the one the caller set out
+// to replace; but a forced renewal, or one asked for now (KeepAliveNow), is
+// served only by a token issued after it began (see renewedSince: the leader
+// may have found one in the store, renewed by another process long before,
+// which this process had not yet seen, or its token request may have been
+// sent before the call began), nor is any caller but one answering a 401
+// served by errJustRenewed, which only tells it to pass the 401 on.
 func (s *Source) serves(f *flight, w want) bool {
 	switch {
 	case errors.Is(f.err, errJustRenewed):

@@ -132,7 +132,8 @@ type Env struct {
 	// written in the file.
 	revocationPreset bool
 	// tokenURLSetting names the setting TokenURL comes from, as
-	// TokenURLSetting says it.
+	// TokenURLSetting says it; "" for token_url (read it through
+	// TokenURLSetting).
 	tokenURLSetting string
 	// TokenFile is a file the long-running process keeps holding the
 	// current access token, for tools that read one from a file; "" for none.

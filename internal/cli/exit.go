@@ -172,7 +172,7 @@ func shownChoice(word string, names []string) string {
 	case readsAsName(word) || strings.EqualFold(word, meant):
 		return fmt.Sprintf("%q (did you mean %s?)", word, meant)
 	}
-	return "(not shown, in case it is a secret; did you mean " + meant + "?)"
+	return strings.TrimSuffix(notShown, ")") + "; did you mean " + meant + "?)"
 }
 
 // readsAsName reports whether word reads as the name of a command, a

@@ -108,9 +108,7 @@ func checkClientAuthFlag(s config.EnvSettings) error {
 		return usageErrorf("--client-auth %s: use basic, body, none or private_key_jwt", shownChoice(s.ClientAuth, clientAuthNames()))
 	}
 	if s.KeyAlg != "" && !slices.Contains(config.KeyAlgs(), s.KeyAlg) {
-		// A key's algorithm is written in capitals and digits (RS256), as a
-		// secret is: what was given is never shown.
-		return usageErrorf("--key-alg must be one of %s (what was given is not shown, in case it is a secret)", strings.Join(config.KeyAlgs(), ", "))
+		return usageErrorf("--key-alg %s: use one of %s", shownChoice(s.KeyAlg, config.KeyAlgs()), strings.Join(config.KeyAlgs(), ", "))
 	}
 	return nil
 }

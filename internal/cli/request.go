@@ -227,8 +227,7 @@ func completeDataFile(_ *cobra.Command, _ []string, toComplete string) ([]string
 
 func checkRequestOptions(opts *requestOptions) error {
 	if opts.Method == "" || strings.ContainsFunc(opts.Method, func(r rune) bool { return r < 'A' || r > 'Z' }) {
-		// Read as the name it may be: the method is the word given, in capitals.
-		return usageErrorf("%s is not an HTTP method such as GET or POST", shown(strings.ToLower(opts.Method)))
+		return usageErrorf("%s is not an HTTP method such as GET or POST", shownChoice(opts.Method, []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}))
 	}
 	if opts.DataGiven > 1 { // the value, maybe a secret, is not shown
 		return usageErrorf("-d was given %d times, and a request has one body: give all of it in one -d (freshtoken does not join them with &, as curl does)", opts.DataGiven)

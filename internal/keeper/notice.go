@@ -200,13 +200,8 @@ func retry(p *store.Problem) (at time.Time, when string) {
 // inWords says d, a whole number of minutes, as a person reads it: "5
 // minutes", "an hour".
 func inWords(d time.Duration) string {
-	switch {
-	case d == time.Hour:
+	if d == time.Hour {
 		return "an hour"
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%d hours", d/time.Hour)
-	case d == time.Minute:
-		return "a minute"
 	}
 	return fmt.Sprintf("%d minutes", d/time.Minute)
 }

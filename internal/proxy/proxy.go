@@ -142,7 +142,8 @@ type Proxy struct {
 	envs   sync.Map   // name → *envProxy, opened so far and still configured
 	openMu sync.Mutex // one opening at a time, so each env is opened once
 	// read is the configuration last read without fault, for the status
-	// page while the file cannot be read (see served).
+	// page while the file cannot be read (see served), and what requests
+	// look up in it (see reading).
 	read atomic.Pointer[reading]
 
 	recent    recentRequests
@@ -488,7 +489,12 @@ func (p *Proxy) config() (*config.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.read.Store(p.newReading(conf))
+	if last := p.read.Load(); last == nil || last.conf != conf {
+		// Worked out again only for a new reading: the status page asks
+		// for the configuration every 2 s, the file unchanged (a network
+		// address this machine gains later is seen at the next edit).
+		p.read.Store(p.newReading(conf))
+	}
 	now := p.now()
 	p.envs.Range(func(name, v any) bool {
 		e := v.(*envProxy)

@@ -31,6 +31,3 @@ func unstored(fs.FileInfo) bool { return false }
 
 // lockContent does nothing where records are never written in place.
 func lockContent(context.Context, *os.File, bool) error { return nil }
-
-// fileSizeLimited is nil where no file size limit is set per process.
-func fileSizeLimited() error { return nil }

@@ -5,13 +5,11 @@ package filestore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
 	"time"
 
-	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -83,21 +81,4 @@ func lockContent(ctx context.Context, f *os.File, exclusive bool) error {
 			}
 		}
 	}
-}
-
-// minFileSize is the least file size limit (ulimit -f) a record, its temp
-// file and the reserve are written under.
-const minFileSize = reserveSize
-
-// fileSizeLimited says why this process could not store the tokens a
-// renewal brings, if it could not: a file size limit (ulimit -f) too small
-// for a record, which a write past gets EFBIG for as long as the process
-// lives. A renewal sent would have its rotated answer refused until
-// SIGKILL, and the refresh token lost, so none is sent.
-func fileSizeLimited() error {
-	limit, ok := atomicfile.SizeLimit()
-	if !ok || limit >= minFileSize {
-		return nil
-	}
-	return fmt.Errorf("%w: the file size limit (ulimit -f) is %d bytes, too small to store the tokens a renewal brings, so none was sent; %s", store.ErrDenied, limit, atomicfile.RaiseSizeLimit)
 }
