@@ -22,7 +22,7 @@ import (
 // mapped as browsers, Node and curl map it (UTS #46): fullwidth digits,
 // ideographic full stops and the like are the ASCII they stand for.
 func ParseHost(host string) (netip.Addr, bool) {
-	host = canonicalHost(host)
+	host = CanonicalHost(host)
 	if isLocalhost(host) {
 		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), true
 	}
@@ -41,12 +41,12 @@ func ParseHost(host string) (netip.Addr, bool) {
 // name under .localhost: one a browser opens at 127.0.0.1 or at ::1, and
 // no name server is asked about.
 func IsLocalhostName(host string) bool {
-	return isLocalhost(canonicalHost(host))
+	return isLocalhost(CanonicalHost(host))
 }
 
-// canonicalHost is host in lower-case ASCII (mapped as ParseHost says),
-// without a trailing dot or brackets.
-func canonicalHost(host string) string {
+// CanonicalHost is host in lower-case ASCII (mapped as ParseHost says),
+// without a trailing dot or brackets: the one spelling of a name to compare.
+func CanonicalHost(host string) string {
 	if !isASCII(host) {
 		// What is mapped, even where a label then fails a check that a
 		// lenient reader might not make.
@@ -59,7 +59,7 @@ func canonicalHost(host string) string {
 	return host
 }
 
-// isLocalhost reports whether host, a canonicalHost, is localhost or a
+// isLocalhost reports whether host, a CanonicalHost, is localhost or a
 // name under it.
 func isLocalhost(host string) bool {
 	return host == "localhost" || strings.HasSuffix(host, ".localhost")

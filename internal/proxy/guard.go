@@ -53,7 +53,7 @@ func newGuard(addr string, allowRemote bool) (guard, error) {
 	if err != nil || !ok {
 		return guard{}, fmt.Errorf("proxy address %q is not HOST:PORT", addr)
 	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	host = httpx.CanonicalHost(host)
 	g := guard{addr: strings.TrimPrefix(baseURL(addr), "http://"), port: port, portNum: portNum, hosts: map[string]bool{host: true}, anyIP: allowRemote}
 	if ip, isIP := httpx.ParseHost(host); isIP {
 		g.listensAt(ip)
@@ -85,7 +85,7 @@ func splitHostPort(hostport string) (host, port string) {
 	if err != nil {
 		host, port = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), "80"
 	}
-	return strings.ToLower(host), port
+	return httpx.CanonicalHost(host), port
 }
 
 // listening reports whether hostport is an address the proxy's listener
@@ -110,7 +110,7 @@ func (g guard) pointsHere(u *url.URL) bool {
 	if port != g.portNum {
 		return false
 	}
-	return httpx.ReachesThisMachine(u.Hostname()) || g.hosts[strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")]
+	return httpx.ReachesThisMachine(u.Hostname()) || g.hosts[httpx.CanonicalHost(u.Hostname())]
 }
 
 // own reports whether hostport, a Host header or an origin's host, names

@@ -184,7 +184,7 @@ func New(o Options) (*Proxy, error) {
 	// The spelling given (foo.localhost) names the proxy too: a browser
 	// opens the address as the person typed it.
 	typed, _, _ := net.SplitHostPort(o.Addr)
-	g.hosts[strings.TrimSuffix(strings.ToLower(typed), ".")] = true
+	g.hosts[httpx.CanonicalHost(typed)] = true
 	if bound, ok := o.Listening.(*net.TCPAddr); ok {
 		g.listensAt(bound.AddrPort().Addr())
 	}
