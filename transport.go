@@ -238,7 +238,7 @@ func fromElsewhere(req *http.Request) bool {
 // the address connected to tells), its copy that refuses to connect to
 // this machine (see httpx.AwayFromHere).
 func (t *Transport) carrier(req *http.Request) http.RoundTripper {
-	if req.Response != nil && !httpx.SameOrigin(firstRequest(req).URL, req.URL) && fromElsewhere(req) {
+	if !httpx.SameOrigin(firstRequest(req).URL, req.URL) && fromElsewhere(req) {
 		return httpx.AwayFromHere{Base: t.base(), Refused: ErrRedirectToThisMachine}
 	}
 	return t.base()
