@@ -59,9 +59,17 @@ var (
 // ErrRedirectToThisMachine is the error, wrapped in net/http's *url.Error,
 // of a request a Transport did not send: a redirect from an API elsewhere
 // to an address of this machine (a loopback one, 0.0.0.0, or one of its
-// network addresses, however spelled). A freshtoken proxy there would send
-// it on with another environment's token: a sandbox's POST made in
-// production. An API on this machine may redirect within it.
+// network addresses, however spelled), or to a host name that leads to
+// one. A freshtoken proxy there would send it on with another
+// environment's token: a sandbox's POST made in production. An API on this
+// machine, named by an address or a name that leads here, may redirect
+// within it.
+//
+// A name is judged by the address the redirect's connection reaches,
+// where the Transport's base is an *http.Transport (or the command line's
+// wrapping of one) and the request goes through no proxy; through a proxy
+// (HTTPS_PROXY), or over another RoundTripper, by looking the name up
+// first, which a name server that changes its answer can outwit.
 var ErrRedirectToThisMachine = errors.New("freshtoken: an API elsewhere redirected the request to an address of this machine, which is not followed: a freshtoken proxy there would send it on with another environment's token")
 
 // Error is a failure in one environment, phrased for the person who has to

@@ -2,17 +2,20 @@ package freshtoken_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/corpnet"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
@@ -107,5 +110,116 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 	stop.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if status := getStatusWith(t, stop, src.APIURL()+"v2/invoices"); status != http.StatusTemporaryRedirect {
 		t.Errorf("GET /v2/invoices with a CheckRedirect that stops: %d; want the 307 itself", status)
+	}
+}
+
+// TestClientIsNotRedirectedIntoThisMachineByName: an API elsewhere that
+// redirects a request of Source.Client to a host name that leads to this
+// machine (here one in /etc/hosts; a public name with the A record
+// 127.0.0.1 is looked up the same way) is not followed there, as an
+// address of it is not: the name was let through, by its spelling, to the
+// program on this machine. The connection it would reach is refused before
+// anything is sent on it, and a connection to that name the program's
+// transport keeps alive from its own request there is not taken. Through
+// a proxy (HTTPS_PROXY), which looks the name up itself, the name is looked
+// up here first, and refused; another name goes through the proxy, on
+// this machine as it is. An API named by a name that leads here redirects
+// to another of its ports, as on this machine, and is followed.
+func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
+	name := testenv.NameHere(t)
+	var mu sync.Mutex
+	var reached []string
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reached = append(reached, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Write([]byte(`{"company":{"name":"Production Ltd"}}`))
+	}))
+	t.Cleanup(home.Close)
+	_, port, _ := net.SplitHostPort(home.Listener.Addr().String())
+	homeByName := "http://" + net.JoinHostPort(name, port)
+	ca := corpnet.NewCA(t)
+	files := ca.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("a file")) }), "files.corp.test")
+	fwd := corpnet.NewProxy(t, files.Listener.Addr().String())
+	targets := map[string]string{
+		"/v2/invoices":   homeByName + "/production/v2/invoices",
+		"/v2/tunnelled":  "https://" + net.JoinHostPort(name, port) + "/production/v2/company",
+		"/v2/elsewhere/": corpnet.URL(files, "files.corp.test") + "/export.csv",
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(api.Close)
+
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+	elsewhere := "api.example.test:" + apiPort
+	dial := &net.Dialer{}
+	proxyURL, _ := url.Parse(fwd.URL)
+	base := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if addr == elsewhere {
+				addr = api.Listener.Addr().String()
+			}
+			return dial.DialContext(ctx, network, addr)
+		},
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			if r.URL.Scheme == "https" {
+				return proxyURL, nil
+			}
+			return nil, nil
+		},
+		TLSClientConfig: &tls.Config{RootCAs: ca.Pool()},
+	}
+	t.Cleanup(base.CloseIdleConnections)
+	set := r.settings
+	set.APIURL = "http://" + elsewhere + "/"
+	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Transport: base}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The program's own request to its server, by the name, which leaves
+	// the connection kept alive.
+	if status := getStatusWith(t, src.Client(), homeByName+"/own"); status != http.StatusOK {
+		t.Fatalf("GET %s/own: %d", homeByName, status)
+	}
+	for _, path := range []string{"/v2/invoices", "/v2/tunnelled"} {
+		resp, err := src.Client().Post(src.APIURL()+strings.TrimPrefix(path, "/"), "application/json", strings.NewReader(`{"invoice":{"total":"1000"}}`))
+		var ue *url.Error
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("POST %s: %d; want ErrRedirectToThisMachine", path, resp.StatusCode)
+		} else if !errors.Is(err, freshtoken.ErrRedirectToThisMachine) || !errors.As(err, &ue) || ue.URL != targets[path] {
+			t.Errorf("POST %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", path, err, targets[path])
+		}
+	}
+	mu.Lock()
+	if want := []string{"GET /own"}; !slices.Equal(reached, want) {
+		t.Errorf("the program on this machine was sent %q; want only its own %q", reached, want)
+	}
+	mu.Unlock()
+	if hosts := fwd.Hosts(); len(hosts) != 0 {
+		t.Errorf("the proxy was asked for %q; want nothing", hosts)
+	}
+	if status := getStatus(t, src, src.APIURL()+"v2/elsewhere/"); status != http.StatusOK {
+		t.Errorf("GET /v2/elsewhere/: %d; want 200, the file the API redirected to through the proxy", status)
+	}
+
+	// An API on this machine, by a name that leads here, redirecting to
+	// another of its ports.
+	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, homeByName+"/v2/company", http.StatusFound)
+	}))
+	t.Cleanup(local.Close)
+	_, localPort, _ := net.SplitHostPort(local.Listener.Addr().String())
+	set.APIURL = "http://" + net.JoinHostPort(name, localPort) + "/"
+	src, err = freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := getStatus(t, src, src.APIURL()+"v2/moved"); status != http.StatusOK {
+		t.Errorf("GET /v2/moved of an API at %s: %d; want 200, where it redirected to on this machine", src.APIURL(), status)
 	}
 }

@@ -21,7 +21,10 @@ import (
 // redirect from an API elsewhere to an address of this machine is not
 // sent at all, whatever the client's CheckRedirect says: it fails with
 // ErrRedirectToThisMachine (a freshtoken proxy there would add its own
-// token). On a 401 it renews once and, when the request body can be replayed, retries
+// token). A redirect from there to another host goes over a connection of
+// its own, refused when the address it reaches is this machine's (a name
+// in /etc/hosts, or one whose name server answers 127.0.0.1): see
+// ErrRedirectToThisMachine. On a 401 it renews once and, when the request body can be replayed, retries
 // once, unless the 401's Bearer challenge says insufficient_scope and no
 // other error (RFC 6750 §3.1: the token is good, and may not do this), which
 // is passed on as it came; if that renewal fails, its error (such as ErrLoginRequired) is
@@ -158,7 +161,7 @@ func (t *Transport) bounded(resp *http.Response, err error) (*http.Response, err
 // for tests return, gets an empty one, and no response with no error is an
 // error.
 func (t *Transport) carry(req *http.Request) (*http.Response, error) {
-	base := t.base()
+	base := t.carrier(req)
 	resp, err := base.RoundTrip(req)
 	switch {
 	case err != nil:
@@ -215,13 +218,30 @@ func (s *Source) ownsHost(req *http.Request) bool {
 	return httpx.SameOrigin(firstRequest(req).URL, req.URL)
 }
 
-// redirectedHome reports whether req is a redirect, made by an
-// http.Client, from an API off this machine to an address of this machine.
+// redirectedHome reports whether req is a redirect from elsewhere (see
+// fromElsewhere) to an address of this machine, however spelt.
 func redirectedHome(req *http.Request) bool {
-	if req.Response == nil || !httpx.ReachesThisMachine(req.URL.Hostname()) {
-		return false
+	return httpx.ReachesThisMachine(req.URL.Hostname()) && fromElsewhere(req)
+}
+
+// fromElsewhere reports whether req is a redirect, made by an
+// http.Client, of a request to a host off this machine: one that is not
+// an address of this machine, nor a name that leads to one (see
+// httpx.LeadsHere), such as an api_url on loopback, within which
+// redirects are followed.
+func fromElsewhere(req *http.Request) bool {
+	return req.Response != nil && !httpx.LeadsHere(req.Context(), firstRequest(req).URL.Hostname())
+}
+
+// carrier is the base transport for req, or for a redirect from elsewhere
+// to another origin (a host name that may lead to this machine, which only
+// the address connected to tells), its copy that refuses to connect to
+// this machine (see httpx.AwayFromHere).
+func (t *Transport) carrier(req *http.Request) http.RoundTripper {
+	if !httpx.SameOrigin(firstRequest(req).URL, req.URL) && fromElsewhere(req) {
+		return httpx.AwayFromHere{Base: t.base(), Refused: ErrRedirectToThisMachine}
 	}
-	return !httpx.ReachesThisMachine(firstRequest(req).URL.Hostname())
+	return t.base()
 }
 
 // firstRequest is the request the program made, of which req is a redirect

@@ -21,7 +21,10 @@ import (
 // followed: the command says where the API sent it, in one line, exit 5,
 // and nothing reaches the program on this machine, by any spelling of its
 // address, its network address included (where a proxy listening with
-// --allow-remote is reached). A redirect within the API is followed as before.
+// --allow-remote is reached), nor by a host name that leads to it (one in
+// /etc/hosts, as a public name with the A record 127.0.0.1 would), directly
+// or through the office proxy (HTTPS_PROXY). A redirect within the API is
+// followed as before.
 func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
@@ -36,6 +39,7 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 	t.Cleanup(home.Close)
 	port := strings.TrimPrefix(home.URL, "http://127.0.0.1:")
 	network := net.JoinHostPort(testenv.NetworkAddr(t).String(), port)
+	byName := net.JoinHostPort(testenv.NameHere(t), port)
 	w, _, _, _ := corpWorldBehind(t, func(api http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
@@ -49,6 +53,10 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 				// Where a proxy listening on every address (--allow-remote)
 				// is reached too.
 				http.Redirect(w, r, "http://"+network+"/production/v2/company", http.StatusFound)
+			case "/v2/hostname":
+				http.Redirect(w, r, "http://"+byName+"/production/v2/company", http.StatusFound)
+			case "/v2/tunnelled":
+				http.Redirect(w, r, "https://"+byName+"/production/v2/company", http.StatusFound)
 			case "/v2/moved":
 				http.Redirect(w, r, "/v2/company", http.StatusMovedPermanently)
 			default:
@@ -63,10 +71,12 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 		{"get", "/v2/named"},
 		{"get", "/v2/named", "--all"},
 		{"get", "/v2/network"},
+		{"post", "/v2/hostname", "-d", `{"invoice":{"total":"1000"}}`},
+		{"get", "/v2/tunnelled"},
 	} {
 		r := w.run(args...)
 		if r.code != 5 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
-			!strings.Contains(r.stderr, "redirected the request to http://") || !strings.Contains(r.stderr, ":"+port+"/production/v2/") ||
+			!strings.Contains(r.stderr, "redirected the request to http") || !strings.Contains(r.stderr, ":"+port+"/production/v2/") ||
 			!strings.Contains(r.stderr, "an address of this machine") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 5, nothing printed, one line saying the API redirected the request to this machine", args, r.code, r.stdout, r.stderr)
 		}

@@ -152,14 +152,7 @@ func LoopbackAddr(addr string) (_ string, ok bool) {
 // all be read, those it could are.
 func ReachesThisMachine(host string) bool {
 	a, ok := ParseHost(host)
-	if !ok {
-		return false
-	}
-	if a.IsLoopback() || a.IsUnspecified() {
-		return true
-	}
-	machine, _ := MachineAddrs()
-	return machine[a]
+	return ok && isThisMachine(a)
 }
 
 // MachineAddrs returns this machine's own addresses, on every interface,

@@ -1,7 +1,11 @@
 package testenv
 
 import (
+	"net"
 	"net/netip"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
@@ -20,4 +24,39 @@ func NetworkAddr(t testing.TB) netip.Addr {
 	}
 	Missing(t, "this machine has no network address besides loopback")
 	return netip.Addr{}
+}
+
+// NameHere returns a host name, not localhost nor a name under it, that
+// the system's resolver gives 127.0.0.1 for without asking the network:
+// this machine's own name, or another in /etc/hosts (a public name whose
+// A record is 127.0.0.1 is led to this machine the same way). It is
+// Missing when there is none.
+func NameHere(t testing.TB) string {
+	t.Helper()
+	names := []string{}
+	if h, err := os.Hostname(); err == nil {
+		names = append(names, h)
+	}
+	if hosts, err := os.ReadFile("/etc/hosts"); err == nil {
+		for line := range strings.Lines(string(hosts)) {
+			line, _, _ = strings.Cut(line, "#")
+			if fields := strings.Fields(line); len(fields) > 1 {
+				names = append(names, fields[1:]...)
+			}
+		}
+	}
+	for _, name := range names {
+		if name == "" || httpx.IsLocalhostName(name) {
+			continue
+		}
+		if _, isIP := httpx.ParseHost(name); isIP {
+			continue
+		}
+		addrs, _ := net.DefaultResolver.LookupNetIP(t.Context(), "ip4", name)
+		if slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap() == netip.AddrFrom4([4]byte{127, 0, 0, 1}) }) {
+			return name
+		}
+	}
+	Missing(t, "no host name but localhost leads to 127.0.0.1 here (neither this machine's name nor another in /etc/hosts)")
+	return ""
 }
