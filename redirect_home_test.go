@@ -3,13 +3,11 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
@@ -27,23 +25,13 @@ import (
 // nothing reaches this machine. A redirect within the API is followed, and
 // a CheckRedirect of the caller's that stops at the redirect still gets it.
 func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
-	var mu sync.Mutex
-	var reached []string
-	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		reached = append(reached, r.Method+" "+r.URL.Path+" "+string(body))
-		mu.Unlock()
-		w.Write([]byte(`{"company":{"name":"Production Ltd"}}`))
-	}))
-	t.Cleanup(home.Close)
-	_, port, _ := net.SplitHostPort(home.Listener.Addr().String())
+	home := testenv.NewHome(t)
 	targets := map[string]string{
-		"/v2/invoices": "http://127.0.0.1:" + port + "/production/v2/invoices",
-		"/v2/spelt":    "http://0x7f000001:" + port + "/production/v2/company",
-		"/v2/named":    "http://localhost:" + port + "/production/v2/company",
-		"/v2/mapped":   "http://[::ffff:127.0.0.1]:" + port + "/production/v2/company",
-		"/v2/network":  "http://" + net.JoinHostPort(testenv.NetworkAddr(t).String(), port) + "/production/v2/company",
+		"/v2/invoices": "http://127.0.0.1:" + home.Port + "/production/v2/invoices",
+		"/v2/spelt":    "http://0x7f000001:" + home.Port + "/production/v2/company",
+		"/v2/named":    "http://localhost:" + home.Port + "/production/v2/company",
+		"/v2/mapped":   "http://[::ffff:127.0.0.1]:" + home.Port + "/production/v2/company",
+		"/v2/network":  "http://" + net.JoinHostPort(testenv.NetworkAddr(t).String(), home.Port) + "/production/v2/company",
 	}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -94,11 +82,7 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
-	if len(reached) != 0 {
-		t.Errorf("the program on this machine was sent %q; want nothing", reached)
-	}
-	mu.Unlock()
+	home.NotReached(t)
 
 	if status := getStatus(t, src, src.APIURL()+"v2/moved"); status != http.StatusOK {
 		t.Errorf("GET /v2/moved: %d; want 200, the company the API redirected to within itself", status)
