@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/freshtoken/freshtoken"
@@ -30,23 +28,13 @@ import (
 // nothing reaches this machine. A redirect within the API is followed, and
 // a CheckRedirect of the caller's that stops at the redirect still gets it.
 func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
-	var mu sync.Mutex
-	var reached []string
-	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		reached = append(reached, r.Method+" "+r.URL.Path+" "+string(body))
-		mu.Unlock()
-		w.Write([]byte(`{"company":{"name":"Production Ltd"}}`))
-	}))
-	t.Cleanup(home.Close)
-	_, port, _ := net.SplitHostPort(home.Listener.Addr().String())
+	home := testenv.NewHome(t)
 	targets := map[string]string{
-		"/v2/invoices": "http://127.0.0.1:" + port + "/production/v2/invoices",
-		"/v2/spelt":    "http://0x7f000001:" + port + "/production/v2/company",
-		"/v2/named":    "http://localhost:" + port + "/production/v2/company",
-		"/v2/mapped":   "http://[::ffff:127.0.0.1]:" + port + "/production/v2/company",
-		"/v2/network":  "http://" + net.JoinHostPort(testenv.NetworkAddr(t).String(), port) + "/production/v2/company",
+		"/v2/invoices": "http://127.0.0.1:" + home.Port + "/production/v2/invoices",
+		"/v2/spelt":    "http://0x7f000001:" + home.Port + "/production/v2/company",
+		"/v2/named":    "http://localhost:" + home.Port + "/production/v2/company",
+		"/v2/mapped":   "http://[::ffff:127.0.0.1]:" + home.Port + "/production/v2/company",
+		"/v2/network":  "http://" + net.JoinHostPort(testenv.NetworkAddr(t).String(), home.Port) + "/production/v2/company",
 	}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -97,11 +85,7 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
-	if len(reached) != 0 {
-		t.Errorf("the program on this machine was sent %q; want nothing", reached)
-	}
-	mu.Unlock()
+	home.NotReached(t)
 
 	if status := getStatus(t, src, src.APIURL()+"v2/moved"); status != http.StatusOK {
 		t.Errorf("GET /v2/moved: %d; want 200, the company the API redirected to within itself", status)
@@ -127,23 +111,14 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 // to another of its ports, as on this machine, and is followed.
 func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	name := testenv.NameHere(t)
-	var mu sync.Mutex
-	var reached []string
-	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		reached = append(reached, r.Method+" "+r.URL.Path)
-		mu.Unlock()
-		w.Write([]byte(`{"company":{"name":"Production Ltd"}}`))
-	}))
-	t.Cleanup(home.Close)
-	_, port, _ := net.SplitHostPort(home.Listener.Addr().String())
-	homeByName := "http://" + net.JoinHostPort(name, port)
+	home := testenv.NewHome(t)
+	homeByName := "http://" + net.JoinHostPort(name, home.Port)
 	ca := corpnet.NewCA(t)
 	files := ca.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("a file")) }), "files.corp.test")
 	fwd := corpnet.NewProxy(t, files.Listener.Addr().String())
 	targets := map[string]string{
 		"/v2/invoices":   homeByName + "/production/v2/invoices",
-		"/v2/tunnelled":  "https://" + net.JoinHostPort(name, port) + "/production/v2/company",
+		"/v2/tunnelled":  "https://" + net.JoinHostPort(name, home.Port) + "/production/v2/company",
 		"/v2/elsewhere/": corpnet.URL(files, "files.corp.test") + "/export.csv",
 	}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -195,11 +170,9 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 			t.Errorf("POST %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", path, err, targets[path])
 		}
 	}
-	mu.Lock()
-	if want := []string{"GET /own"}; !slices.Equal(reached, want) {
+	if reached, want := home.Reached(), []string{"GET /own "}; !slices.Equal(reached, want) {
 		t.Errorf("the program on this machine was sent %q; want only its own %q", reached, want)
 	}
-	mu.Unlock()
 	if hosts := fwd.Hosts(); len(hosts) != 0 {
 		t.Errorf("the proxy was asked for %q; want nothing", hosts)
 	}

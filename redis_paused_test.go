@@ -17,6 +17,7 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/redistest"
+	"github.com/freshtoken/freshtoken/internal/storetest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -478,14 +479,7 @@ func TestCallerJoiningAStalledRenewalIsToldItsEnd(t *testing.T) {
 	if err := testenv.Receive(t, "the caller that joined", joined); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case stalled := <-told:
-		if stalled {
-			t.Error("the caller that joined was told the stall twice; want its end")
-		}
-	default:
-		t.Error("the caller that joined was told of the stall and not of its end, the renewal done")
-	}
+	storetest.ToldItsEnd(t, "the caller that joined", told)
 	if err := testenv.Receive(t, "the renewal's caller", led); err != nil {
 		t.Fatal(err)
 	}
@@ -589,16 +583,8 @@ func TestStallEndedWithoutAnAnswerEndsWithTheRenewal(t *testing.T) {
 		t.Fatalf("the renewal's caller, Redis paused: %v; want Redis unreachable", err)
 	}
 	testenv.Receive(t, "the caller that joined", joined)
-	for who, told := range map[string]<-chan bool{"the renewal's caller": leaderTold, "the caller that joined": joinerTold} {
-		select {
-		case stalled := <-told:
-			if stalled {
-				t.Errorf("%s was told the stall twice; want its end", who)
-			}
-		default:
-			t.Errorf("%s was told of the stall and not of its end, the renewal over", who)
-		}
-	}
+	storetest.ToldItsEnd(t, "the renewal's caller", leaderTold)
+	storetest.ToldItsEnd(t, "the caller that joined", joinerTold)
 }
 
 // TestPanicTellingAStallsEndReleasesTheRenewal: a library program's

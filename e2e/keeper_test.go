@@ -285,7 +285,7 @@ func TestProxyUpgradeWaitsForALogIn(t *testing.T) {
 			run, bin, install, data := w.upgradableProxy(addr)
 			run.waitSaid(t, "freshtoken proxy running at")
 			login := w.watch("login", "--no-browser", "--timeout", "50s")
-			authURL := openLoginLink(t, login)
+			authURL := w.openLoginLink(login)
 			install(data)
 			run.waitSaid(t, "starts the new version once the log-in under way ends")
 			if !approved {

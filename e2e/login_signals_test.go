@@ -212,7 +212,7 @@ func TestSignalDuringTheProxysCodeExchange(t *testing.T) {
 			waitListening(t, "http://"+addr)
 			g.armed.Store(true)
 			login := w.watch("login", "--no-browser")
-			go testenv.Visit(openLoginLink(t, login)) // approved, back to the proxy
+			go testenv.Visit(w.openLoginLink(login)) // approved, back to the proxy
 			g.wait(t)
 			proxy.cmd.Process.Signal(syscall.SIGINT)
 			proxy.waitSaid(t, "for the log-in already sent to 127.0.0.1")

@@ -60,10 +60,7 @@ func TestMigrateSignalledOnceTheMoveIsUnderWay(t *testing.T) {
 // note of the copies a move could not take back, which a move killed
 // never wrote: it notes them before it makes them.
 func TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	to := "file://" + filepath.Join(w.dir, "moved")
-	killAt(t, w, "moved", "store", "migrate", "--to", to)
+	w, to, _ := killedMove(t, "moved")
 	if _, err := os.Stat(filepath.Join(w.dir, "moved", "dev.json")); err != nil {
 		t.Fatalf("the killed move left no copy in the new store: %v", err)
 	}
@@ -81,11 +78,7 @@ func TestMigrateKilledBeforeItsCopiesAreTakenBackThenALogIn(t *testing.T) {
 // (logged in …) left there": the copy noted as left was taken for an
 // earlier log-in's, though it was this log-in's own.
 func TestMigrateKilledThenRunAgain(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	token := w.mustRun("token").stdout
-	to := "file://" + filepath.Join(w.dir, "moved")
-	killAt(t, w, "moved", "store", "migrate", "--to", to)
+	w, to, token := killedMove(t, "moved")
 	r := w.mustRun("store", "migrate", "--to", to)
 	if want := "dev: moved to " + filepath.Join(w.dir, "moved", "dev.json") + "\n"; r.stdout != want {
 		t.Errorf("the move run again said:\n%s\nwant:\n%s", r.stdout, want)
@@ -102,11 +95,7 @@ func TestMigrateKilledThenRunAgain(t *testing.T) {
 // use now. The note was left for good, naming the live record as a copy
 // a move may replace.
 func TestMigrateKilledOnceTheConfigurationNamesTheNewStore(t *testing.T) {
-	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-	w.login()
-	token := w.mustRun("token").stdout
-	to := "file://" + filepath.Join(w.dir, "moved")
-	killAt(t, w, "deleted", "store", "migrate", "--to", to)
+	w, to, token := killedMove(t, "deleted")
 	if _, err := os.Stat(w.config + ".left-copies"); err != nil {
 		t.Fatalf("the killed move left no note of its copies to forget: %v", err)
 	}
@@ -248,10 +237,7 @@ func TestMigrateKilledOnceTheConfigurationNamesTheNewStoreThenALogOut(t *testing
 		t.Run(fmt.Sprintf("to redis %t", toRedis), func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-			conf := w.readConfig()
-			w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
-			w.login()
-			w.login("-e", "two")
+			logInDevAndTwo(w)
 			to := "file://" + filepath.Join(w.dir, "moved")
 			if toRedis {
 				to = redistest.Start(t).URL
@@ -274,6 +260,29 @@ func TestMigrateKilledOnceTheConfigurationNamesTheNewStoreThenALogOut(t *testing
 			w.mustRun("-e", "dev", "token", "--force")
 		})
 	}
+}
+
+// killedMove is a world logged in whose `store migrate` to the folder
+// "moved" in it was killed (SIGKILL) at step: the world, the move's --to,
+// and the token before the move.
+func killedMove(t *testing.T, step string) (w *world, to, token string) {
+	t.Helper()
+	w = newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	token = w.mustRun("token").stdout
+	to = "file://" + filepath.Join(w.dir, "moved")
+	killAt(t, w, step, "store", "migrate", "--to", to)
+	return w, to, token
+}
+
+// logInDevAndTwo gives the world a second environment, two, dev's copy
+// (dev the default), and logs both in.
+func logInDevAndTwo(w *world) {
+	w.t.Helper()
+	conf := w.readConfig()
+	w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
+	w.login()
+	w.login("-e", "two")
 }
 
 // logInThenMoveAgainOverTheCopy logs in after a move to `to` was killed
@@ -321,10 +330,7 @@ func TestMigrateKilledThenRedisRestartedEmpty(t *testing.T) {
 	t.Run("file to redis", func(t *testing.T) {
 		rdb := redistest.StartWithoutPersistence(t)
 		w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
-		conf := w.readConfig()
-		w.writeConfig("default_env = \"dev\"\n" + conf + strings.Replace(conf[strings.Index(conf, "[env.dev]"):], "[env.dev]", "[env.two]", 1))
-		w.login()
-		w.login("-e", "two")
+		logInDevAndTwo(w)
 		killAt(t, w, "deleted", "store", "migrate", "--to", rdb.URL)
 		rdb.Restart(t)
 		r := w.run("store", "migrate", "--to", rdb.URL)

@@ -4,9 +4,7 @@ package e2e_test
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +38,7 @@ func TestLoginBesideAProxyOverAnotherConfigurationsLogIn(t *testing.T) {
 	).Replace(conf))
 
 	p := w.watch("login", "--no-browser", "--timeout", "30s")
-	link := p.stderr.WaitFor(t, "the proxy's log-in link", regexp.MustCompile(`http://`+regexp.QuoteMeta(addr)+`/\S+`))[0]
-	resp := unfollowed(t, link)
-	approve := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(approve, w.api) {
-		t.Fatalf("the proxy's log-in link answered %d to %q; want the provider's page", resp.StatusCode, approve)
-	}
+	approve := w.openLoginLink(p)
 
 	w.login("--config", other) // the other configuration logs in meanwhile
 	p.waitSaid(t, `tokens of client "dev-client-id" at `+srv.URL)

@@ -4,7 +4,6 @@ package e2e_test
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,12 +65,7 @@ func TestLoginThroughTheProxyGoesByItsOwnClock(t *testing.T) {
 	_, addr := w.redirectAddr()
 	w.startProxy(addr)
 	p := w.watch("login", "--no-browser", "--timeout", "30s")
-	link := p.stderr.WaitFor(t, "the proxy's log-in link", regexp.MustCompile(`http://`+regexp.QuoteMeta(addr)+`/\S+`))[0]
-	resp := unfollowed(t, link)
-	approve := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(approve, w.api) {
-		t.Fatalf("the proxy's log-in link answered %d to %q; want the provider's page", resp.StatusCode, approve)
-	}
+	approve := w.openLoginLink(p)
 	if st := w.provider.Stats(); st.Exchanges != 1 {
 		t.Fatalf("provider saw %+v before the person approved; want the first log-in alone", st)
 	}

@@ -3,12 +3,9 @@
 package e2e_test
 
 import (
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -27,28 +24,18 @@ import (
 // followed as before.
 func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var reached []string
-	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		reached = append(reached, r.Method+" "+r.URL.Path+" "+string(body))
-		mu.Unlock()
-		w.Write([]byte(`{"company":{"name":"Production Ltd"}}`))
-	}))
-	t.Cleanup(home.Close)
-	port := strings.TrimPrefix(home.URL, "http://127.0.0.1:")
-	network := net.JoinHostPort(testenv.NetworkAddr(t).String(), port)
-	byName := net.JoinHostPort(testenv.NameHere(t), port)
+	home := testenv.NewHome(t)
+	network := net.JoinHostPort(testenv.NetworkAddr(t).String(), home.Port)
+	byName := net.JoinHostPort(testenv.NameHere(t), home.Port)
 	w, _, _, _ := corpWorldBehind(t, func(api http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
 			case "/v2/invoices":
-				http.Redirect(w, r, "http://127.0.0.1:"+port+"/production/v2/invoices", http.StatusTemporaryRedirect)
+				http.Redirect(w, r, "http://127.0.0.1:"+home.Port+"/production/v2/invoices", http.StatusTemporaryRedirect)
 			case "/v2/spelt":
-				http.Redirect(w, r, "http://0x7f000001:"+port+"/production/v2/company", http.StatusFound)
+				http.Redirect(w, r, "http://0x7f000001:"+home.Port+"/production/v2/company", http.StatusFound)
 			case "/v2/named":
-				http.Redirect(w, r, "http://localhost:"+port+"/production/v2/company", http.StatusFound)
+				http.Redirect(w, r, "http://localhost:"+home.Port+"/production/v2/company", http.StatusFound)
 			case "/v2/network":
 				// Where a proxy listening on every address (--allow-remote)
 				// is reached too.
@@ -76,16 +63,12 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 	} {
 		r := w.run(args...)
 		if r.code != 5 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
-			!strings.Contains(r.stderr, "redirected the request to http") || !strings.Contains(r.stderr, ":"+port+"/production/v2/") ||
+			!strings.Contains(r.stderr, "redirected the request to http") || !strings.Contains(r.stderr, ":"+home.Port+"/production/v2/") ||
 			!strings.Contains(r.stderr, "an address of this machine") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 5, nothing printed, one line saying the API redirected the request to this machine", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	mu.Lock()
-	if len(reached) != 0 {
-		t.Errorf("the program on this machine was sent %q; want nothing", reached)
-	}
-	mu.Unlock()
+	home.NotReached(t)
 	if r := w.mustRun("get", "/v2/moved"); !strings.Contains(r.stdout, "company") {
 		t.Errorf("get /v2/moved: %q; want the company the API redirected to within itself", r.stdout)
 	}

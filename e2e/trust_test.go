@@ -484,7 +484,7 @@ func TestLoginBesideAProxyThatStops(t *testing.T) {
 			_, addr := w.redirectAddr()
 			stop := w.startProxy(addr)
 			login := w.watch("--debug", "login", "--no-browser", "--timeout", "50s")
-			authURL := openLoginLink(t, login)
+			authURL := w.openLoginLink(login)
 			login.waitSaid(t, "the freshtoken proxy holds the log-in")
 			stop()
 			if restart {
@@ -507,10 +507,16 @@ func TestLoginBesideAProxyThatStops(t *testing.T) {
 // openLoginLink plays the browser of a `freshtoken login --no-browser`
 // through the proxy: it opens the log-in link the command prints, and
 // returns the provider's page the proxy sends it on to.
-func openLoginLink(t *testing.T, login *watched) (authURL string) {
+func (w *world) openLoginLink(login *watched) (authURL string) {
+	t := w.t
 	t.Helper()
 	link := login.stderr.WaitFor(t, "the log-in link", regexp.MustCompile(`(?m)^http://\S+/login\?\S+$`))[0]
-	return unfollowed(t, link).Header.Get("Location")
+	resp := unfollowed(t, link)
+	authURL = resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(authURL, w.api) {
+		t.Fatalf("the proxy's log-in link answered %d to %q; want the provider's page", resp.StatusCode, authURL)
+	}
+	return authURL
 }
 
 // followed gets u as a browser would, following redirects: the answer,

@@ -263,6 +263,22 @@ func (e *devEnv) migrateOnto(t *testing.T, name string, there *store.Record) (ta
 	return target, e.run(ios, "store", "migrate", "--to", "file://"+target), stdout, stderr
 }
 
+// movedNothing fails t unless a move to the folder store target, refused,
+// changed nothing: target still holds there as dev's tokens, the store the
+// configuration names still holds here, and [store] url still names it.
+func (e *devEnv) movedNothing(t *testing.T, target string, here, there *store.Record) {
+	t.Helper()
+	if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != there.RefreshToken {
+		t.Errorf("the tokens already in the new store were written over (%v)", err)
+	}
+	if got := e.record(t, "dev"); got == nil || got.RefreshToken != here.RefreshToken {
+		t.Errorf("this environment's tokens are no longer in the old store: %+v", got)
+	}
+	if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+filepath.Join(e.dir, "state") {
+		t.Errorf("[store] url was changed (%v)", err)
+	}
+}
+
 // TestStoreMigrateKeepsAnotherLogInsTokens: the new store (a Redis that
 // another configuration uses) holds, under the environment's name, tokens
 // of the same client but of another log-in: a work and a personal
@@ -298,15 +314,7 @@ func TestStoreMigrateKeepsAnotherLogInsTokens(t *testing.T) {
 			if m := regexp.MustCompile(`\(logged in (\S+), this environment's (\S+)\)`).FindStringSubmatch(stderr.String()); m == nil || m[1] == m[2] {
 				t.Errorf("the two log-ins' times are not told apart:\n%s", stderr)
 			}
-			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
-				t.Errorf("the other log-in's tokens in the new store were written over (%v)", err)
-			}
-			if got := e.record(t, "dev"); got == nil || got.RefreshToken != here.RefreshToken {
-				t.Errorf("this environment's tokens are no longer in the old store: %+v", got)
-			}
-			if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+filepath.Join(e.dir, "state") {
-				t.Errorf("[store] url was changed (%v)", err)
-			}
+			e.movedNothing(t, target, here, &others)
 		})
 	}
 }
@@ -339,12 +347,7 @@ func TestStoreMigrateKeepsThisFilesEarlierLogInInUse(t *testing.T) {
 			if code != 2 || !strings.Contains(stderr.String(), "already holds tokens of another log-in") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another log-in's tokens", code, stdout, stderr)
 			}
-			if got, err := filestore.New(target).Load(t.Context(), "dev"); err != nil || got.RefreshToken != earlier.RefreshToken {
-				t.Errorf("the tokens the fleet renews in the new store were written over (%v)", err)
-			}
-			if got := e.record(t, "dev"); got == nil || got.RefreshToken != here.RefreshToken {
-				t.Errorf("this environment's tokens are no longer in the old store: %+v", got)
-			}
+			e.movedNothing(t, target, here, &earlier)
 		})
 	}
 }
@@ -412,15 +415,7 @@ func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
 			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "; nothing was moved, and [store] url still names") || !strings.Contains(stderr.String(), "name with --to a store of this configuration's own") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens, nothing was moved, and to name a store of this configuration's own", code, stdout, stderr)
 			}
-			if got, err := filestore.New(dir).Load(t.Context(), "dev"); err != nil || got.RefreshToken != others.RefreshToken {
-				t.Errorf("the other configuration's tokens in the new store were written over (%v)", err)
-			}
-			if got, err := folder.Load(t.Context(), "dev"); err != nil || got.RefreshToken != rec.RefreshToken {
-				t.Errorf("this environment's tokens are no longer in the old store (%v)", err)
-			}
-			if f, err := config.Load(e.config); err != nil || f.StoreURL != "file://"+filepath.Join(e.dir, "state") {
-				t.Errorf("[store] url was changed (%v)", err)
-			}
+			e.movedNothing(t, dir, rec, &others)
 		})
 	}
 }

@@ -416,13 +416,13 @@ func TestStatusPageNamesTheConfigInItsCommands(t *testing.T) {
 			o.Banner = func() []string { return []string{"dev: the provider ended the grant; run `freshtoken login -e dev`"} }
 		}})
 	f.login(t, "rev")
-	_, page := f.get(t, f.logOutRev(t, "logout-failed"))
+	page := f.logOutFails(t)
 	for _, want := range []string{named + "logout --local -e rev`", named + "login -e dev`"} {
-		if !strings.Contains(string(page), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("the page does not suggest %s:\n%s", want, page)
 		}
 	}
-	if n := strings.Count(string(page), "`freshtoken ") - strings.Count(string(page), named); n != 0 {
+	if n := strings.Count(page, "`freshtoken ") - strings.Count(page, named); n != 0 {
 		t.Errorf("the page suggests %d commands without --config:\n%s", n, page)
 	}
 
@@ -471,6 +471,18 @@ func (f *fixture) logOutRev(t *testing.T, done string) (location string) {
 	return location
 }
 
+// logOutFails presses rev's Log out, which must fail (done=logout-failed)
+// and keep rev's tokens, and returns the page it leads to.
+func (f *fixture) logOutFails(t *testing.T) (page string) {
+	t.Helper()
+	loc := f.logOutRev(t, "logout-failed")
+	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
+		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
+	}
+	_, body := f.get(t, loc)
+	return string(body)
+}
+
 // countingRevocation is a revocation endpoint of its own, at u, which
 // counts the requests it is sent.
 func countingRevocation(t *testing.T) (u string, revoked *atomic.Int32) {
@@ -515,12 +527,8 @@ func TestLogoutButtonSaysTheGrantLivesOnWithoutARevocationURL(t *testing.T) {
 func TestLogoutButtonSendsNothingInClearText(t *testing.T) {
 	f := revFixture(t, func(*fixture) string { return "http://idp.invalid/revoke" })
 	f.login(t, "rev")
-	loc := f.logOutRev(t, "logout-failed")
-	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
-		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
-	}
-	_, page := f.get(t, loc)
-	if !strings.Contains(string(page), "is plain http to another machine") {
+	page := f.logOutFails(t)
+	if !strings.Contains(page, "is plain http to another machine") {
 		t.Errorf("the page does not say the revocation endpoint is plain http:\n%s", page)
 	}
 }
@@ -535,13 +543,9 @@ func TestLogoutButtonKeepsTheTokensWhereNoRevocationEndpointIs(t *testing.T) {
 	t.Cleanup(nowhere.Close)
 	f := revFixture(t, func(*fixture) string { return nowhere.URL + "/revoke" })
 	f.login(t, "rev")
-	loc := f.logOutRev(t, "logout-failed")
-	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
-		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
-	}
-	_, page := f.get(t, loc)
+	page := f.logOutFails(t)
 	for _, want := range []string{"no revocation endpoint answers at", "check revocation_url", "the tokens are kept", "logout --local -e rev"} {
-		if !strings.Contains(string(page), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("the page does not say %q:\n%s", want, page)
 		}
 	}
@@ -639,15 +643,12 @@ func TestLogoutButtonOnADiskWithNoRoomForItsLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	testdisk.FillFiles(t, filepath.Dir(dir))
-	loc := f.logOutRev(t, "logout-failed")
-	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
-		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
-	}
+	page := f.logOutFails(t)
 	if n := revoked.Load(); n != 0 {
 		t.Fatalf("%d revocations sent", n)
 	}
-	if _, page := f.get(t, loc); !strings.Contains(string(page), "free some space there; nothing was sent to the provider and nothing deleted: the tokens are kept") ||
-		strings.Contains(string(page), "[store] url") {
+	if !strings.Contains(page, "free some space there; nothing was sent to the provider and nothing deleted: the tokens are kept") ||
+		strings.Contains(page, "[store] url") {
 		t.Errorf("the page does not say to free some space, that nothing was sent and the tokens are kept:\n%s", page)
 	}
 }
@@ -727,12 +728,7 @@ func TestLogoutButtonTellsTheProvidersOwnRefusal(t *testing.T) {
 	t.Cleanup(locked.Close)
 	f := revFixture(t, func(*fixture) string { return locked.URL + "/revoke" })
 	f.login(t, "rev")
-	loc := f.logOutRev(t, "logout-failed")
-	if rec, err := f.source(t, "rev").Record(context.Background()); err != nil || rec == nil {
-		t.Fatalf("after Log out the store holds %+v, %v; want the tokens kept", rec, err)
-	}
-	_, body := f.get(t, loc)
-	page := html.UnescapeString(string(body))
+	page := html.UnescapeString(f.logOutFails(t))
 	for _, want := range []string{`refused to revoke the refresh token with an error of its own, which only its words explain (HTTP 400 Bad Request, account_locked: "account locked; call support (token `, "nothing was deleted: the tokens are kept in ", ", and the grant may still be valid at the provider: press Log out later to end it"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page does not say %q:\n%s", want, page)

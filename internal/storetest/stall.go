@@ -27,13 +27,21 @@ func StalledCall(t *testing.T, pause, resume func(), call func(context.Context) 
 	}
 	resume()
 	err := testenv.Receive(t, "the call", done)
+	ToldItsEnd(t, "the listener of the answered call", told)
+	return err
+}
+
+// ToldItsEnd fails t unless what told holds, the next thing a listener
+// (store.WithStalled) was told after a stall, is the stall's end; who
+// names the listener.
+func ToldItsEnd(t testing.TB, who string, told <-chan bool) {
+	t.Helper()
 	select {
 	case stalled := <-told:
 		if stalled {
-			t.Fatal("the call told a second stall, not its end")
+			t.Errorf("%s was told the stall twice; want its end", who)
 		}
 	default:
-		t.Fatal("the stalled call, answered, did not tell its end")
+		t.Errorf("%s was told of the stall and not of its end", who)
 	}
-	return err
 }
