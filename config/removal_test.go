@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/configrepair"
 )
 
 // TestLoadForRemoval: `remove` reads a configuration that Load refuses
@@ -24,7 +25,7 @@ func TestLoadForRemoval(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, conf, env string
-		unread          string // broken.Unread; "" with grant known, "-" for no BrokenEnv
+		unread          string // broken.Unread; "" with grant known, "-" for no Broken
 		grantKnown      bool
 		whose           string // broken.Whose
 		tokenFile       string // the environment's, as read
@@ -60,7 +61,8 @@ func TestLoadForRemoval(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.conf), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			f, broken, err := config.LoadForRemoval(path, tc.env)
+			file, broken, err := configrepair.LoadForRemoval(path, tc.env)
+			f, _ := file.(*config.File)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), path+tc.err) || !errors.Is(err, config.ErrInvalid) {
 					t.Fatalf("got %v; want a configuration error naming %s%s", err, path, tc.err)
