@@ -146,3 +146,28 @@ func ExampleMaskingHandler() {
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(h), slog.LevelWarn).Writer())
 }
+
+// A program's own http.Client, with its own timeout and its own transport
+// under freshtoken's: the Transport adds the token to each request for
+// the API, renews it before it expires and once on a 401, and hands the
+// request to Base (your proxy settings, trusted authorities, tracing).
+func ExampleTransport() {
+	settings, tokens, done := exampleProvider()
+	defer done()
+
+	src, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(tokens)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &freshtoken.Transport{Source: src, Base: http.DefaultTransport.(*http.Transport).Clone()},
+	}
+	resp, err := client.Get(src.APIURL() + "v2/company")
+	if err != nil {
+		log.Fatal(err) // such as freshtoken.ErrLoginRequired, wrapped in a *url.Error
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output: 200 OK
+}
