@@ -513,8 +513,8 @@ func TestSelect(t *testing.T) {
 			}
 			e, err := f.Select(tt.flag)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, config.ErrInvalid) {
+					t.Fatalf("err = %v, want %q, matching config.ErrInvalid as Select's doc says", err, tt.wantErr)
 				}
 				return
 			}

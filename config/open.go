@@ -38,11 +38,14 @@ type OpenOptions struct {
 	Locking func()
 }
 
-// Path resolves the configuration file: flag if set, else
-// $FRESHTOKEN_CONFIG, else the default in the user's config folder.
-func Path(flag string) (string, error) {
-	if flag != "" {
-		return inThisFolder(flag)
+// Path resolves the configuration file: named if set (an
+// OpenOptions.Path, the command line's --config), else $FRESHTOKEN_CONFIG,
+// else DefaultPath. It reads nothing. Its error matches ErrInvalid: a
+// relative path while the working folder is gone, a path under a ~ no
+// shell expanded, or no config folder to find the default in.
+func Path(named string) (string, error) {
+	if named != "" {
+		return inThisFolder(named)
 	}
 	if p := os.Getenv("FRESHTOKEN_CONFIG"); p != "" {
 		return inThisFolder(p)
