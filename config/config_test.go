@@ -1210,3 +1210,29 @@ func TestAGeneratedSecretHoldingAWordByChanceIsASecret(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenErrorsMatchErrInvalid: what Open's doc promises a program of its
+// errors: a configuration that cannot be used (a file missing, a mistake
+// in it, one that others may write, an environment not configured) is one
+// line, naming the file, that matches ErrInvalid.
+func TestOpenErrorsMatchErrInvalid(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none.toml")
+	mistake := write(t, "[env.a]\nprovider = \"freeagent\"\n")
+	good := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	loose := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	if err := os.Chmod(loose, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path, env string }{
+		{"a file missing", missing, "a"},
+		{"a mistake in it", mistake, "a"},
+		{"writable by others", loose, "a"},
+		{"an environment not configured", good, "b"},
+	} {
+		_, err := config.Open(t.Context(), config.OpenOptions{Path: tc.path, Env: tc.env})
+		if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.path) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v; want one line naming %s, matching config.ErrInvalid", tc.name, err, tc.path)
+		}
+	}
+}
