@@ -1081,7 +1081,14 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 	return secret, nil
 }
 
-// Token returns a valid access token, renewing it first if needed.
+// Token returns a valid access token, renewing it first if needed. When
+// it has none to give, its error says what happened to which environment
+// and what to do: an *Error, whose Kind a program branches on with
+// errors.Is (ErrLoginRequired: log in again; ErrUnreachable or
+// store.ErrUnreachable: try again later; ErrClientRejected: mend the
+// client's settings; see ExampleError), or, from a function of the
+// program's own (Settings.ClientSecretFunc, Settings.Discover), that
+// function's error as it came. A failure never loses the stored tokens.
 func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
 
 // TokenContext is Token with a context bounding the wait for a renewal:
