@@ -14,10 +14,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/configrepair"
 )
 
-// init gives the command line, through configrepair, the readers of a
-// file with one broken environment, which only this package can write and
-// which are no part of its API. A nil *File or *Error is returned as a nil
-// interface, not as an interface holding a nil pointer, which is not nil.
 func init() {
 	configrepair.LoadForRemoval = func(path, name string) (any, *configrepair.Broken, error) {
 		f, broken, err := loadForRemoval(path, name)
