@@ -151,26 +151,3 @@ func unexportedNames(t *testing.T, dir string, files []string) []string {
 	}
 	return hidden
 }
-
-// TestPublicAPIHasNoCommandLineOnlyNames: the public packages export
-// nothing that only the command line has a use for. config exported
-// LoadForRemoval, LoadForRepair and BrokenEnv, which read a file with a
-// mistake in one environment for remove, logout and init to mend, and
-// which a program could only misread as another way to load its
-// configuration; they are internal/configrepair's now.
-func TestPublicAPIHasNoCommandLineOnlyNames(t *testing.T) {
-	for pkg, names := range map[string][]string{
-		"./config": {"LoadForRemoval", "LoadForRepair", "BrokenEnv"},
-	} {
-		out, err := exec.Command("go", "doc", "-short", pkg).Output()
-		if err != nil {
-			t.Fatalf("go doc -short %s: %v", pkg, err)
-		}
-		for _, name := range names {
-			declared := regexp.MustCompile(`(?m)^\s*(func|type|var|const) (\([^)]*\) )?` + name + `\b`)
-			if m := declared.Find(out); m != nil {
-				t.Errorf("%s exports %s, which only the command line uses: %s", pkg, name, m)
-			}
-		}
-	}
-}

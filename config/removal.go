@@ -11,31 +11,35 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/configfile"
-	"github.com/freshtoken/freshtoken/internal/configrepair"
 )
 
-func init() {
-	configrepair.LoadForRemoval = func(path, name string) (any, *configrepair.Broken, error) {
-		f, broken, err := loadForRemoval(path, name)
-		if f == nil {
-			return nil, broken, err
-		}
-		return f, broken, err
-	}
-	configrepair.LoadForRepair = func(path, name string) (any, error, error) {
-		f, refused, err := loadForRepair(path, name)
-		switch {
-		case f == nil:
-			return nil, nil, err
-		case refused == nil:
-			return f, nil, err
-		}
-		return f, refused, err
-	}
+// BrokenEnv is an environment whose own settings Load refuses the
+// configuration for, as LoadForRemoval reads it.
+type BrokenEnv struct {
+	// Unread are the settings left out: those refused, and those that
+	// could not be read once they were (all of them when none could be).
+	Unread []string
+	// GrantKnown reports whether every setting that says whose stored
+	// tokens are the environment's (every setting but those its tokens
+	// are not bound to, such as client_secret, redirect_uri or timeout)
+	// was read as written: only then can its tokens be told from those another
+	// configuration stored under its name.
+	GrantKnown bool
+	// Whose are those of them that were not (refused, missing, or
+	// misspelt, as written), when GrantKnown is false: nil when no one
+	// of them can be named.
+	Whose []string
 }
 
-// loadForRemoval is configrepair.LoadForRemoval.
-func loadForRemoval(path, name string) (f *File, broken *configrepair.Broken, err error) {
+// LoadForRemoval is Load for taking the environment name out of the
+// configuration at path. A mistake in that environment's own settings,
+// for which Load refuses the whole file, is no reason to keep it: when the
+// file is valid TOML and loads with the environment's table (and a
+// default_env naming it) left out, it is returned so, with the environment
+// read as far as its settings allow, those refused left out (its name
+// and token_file alone when too little is left), and broken says what was
+// not read. Otherwise the error is Load's, or that of the rest of the file.
+func LoadForRemoval(path, name string) (f *File, broken *BrokenEnv, err error) {
 	data, info, err := configfile.Read(path)
 	if err != nil {
 		f, err := Load(path) // a file not there loads as an empty one
@@ -87,13 +91,21 @@ func loadForRemoval(path, name string) (f *File, broken *configrepair.Broken, er
 	return f, broken, nil
 }
 
-// loadForRepair is configrepair.LoadForRepair.
-func loadForRepair(path, name string) (f *File, refused *Error, err error) {
+// LoadForRepair is Load for init to write the environment name again:
+// when Load refuses the file for a mistake in that environment's own
+// settings alone (refused), f is the file as LoadForRemoval reads it (the
+// environment in Envs as far as its settings allow) with the environment's
+// settings as written (Settings[name]), so that init can replace what was
+// refused. Otherwise it is Load's answer, as it is when what is written
+// cannot all be kept: a value of the wrong type, or a key no setting takes
+// (a misspelt one, a later freshtoken's), which writing the environment
+// again would drop.
+func LoadForRepair(path, name string) (f *File, refused *Error, err error) {
 	f, err = Load(path)
 	if err == nil || name == "" || !errors.As(err, &refused) {
 		return f, nil, err
 	}
-	rest, broken, rerr := loadForRemoval(path, name)
+	rest, broken, rerr := LoadForRemoval(path, name)
 	data, _, derr := configfile.Read(path)
 	if rerr != nil || broken == nil || derr != nil {
 		return nil, nil, err
@@ -115,11 +127,30 @@ var notOfTheGrant = []string{"auth_url", "client_secret", "client_secret_env", "
 	"redirect_uri", "client_auth", "refresh_before", "timeout", "default_lifetime", "refresh_idle_limit", "token_file",
 	"revocation_url", "key_file", "key_id", "key_alg", "assertion_audience", "auth_params", "token_params", "device_auth_url", "ca_file"}
 
+// forRevocation are the settings, beside those of the grant, that a
+// revocation of its tokens is made with: where it goes, and how the client
+// proves itself there.
+var forRevocation = []string{"revocation_url", "client_secret", "client_secret_env", "client_secret_cmd", "client_secret_keyring",
+	"client_auth", "key_file", "key_id", "key_alg", "assertion_audience", "ca_file", "token_params"}
+
+// Revocation are the settings left out (Unread) that a revocation of the
+// environment's tokens would be made with, as written: a revocation
+// without them could not be made as configured.
+func (b *BrokenEnv) Revocation() []string {
+	var left []string
+	for _, k := range b.Unread {
+		if slices.Contains(forRevocation, k) {
+			left = append(left, k)
+		}
+	}
+	return left
+}
+
 // readBroken reads the environment name from own, the file's text with
 // every line but those of its table blanked, leaving out each setting
 // refused, until the rest resolves.
-func (f *File) readBroken(name, own string) (*Env, *configrepair.Broken) {
-	broken := &configrepair.Broken{}
+func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
+	broken := &BrokenEnv{}
 	var doc struct {
 		Env map[string]map[string]any `toml:"env"`
 	}

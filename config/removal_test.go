@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
-	"github.com/freshtoken/freshtoken/internal/configrepair"
 )
 
 // TestLoadForRemoval: `remove` reads a configuration that Load refuses
@@ -25,7 +24,7 @@ func TestLoadForRemoval(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, conf, env string
-		unread          string // broken.Unread; "" with grant known, "-" for no Broken
+		unread          string // broken.Unread; "" with grant known, "-" for no BrokenEnv
 		grantKnown      bool
 		whose           string // broken.Whose
 		tokenFile       string // the environment's, as read
@@ -61,8 +60,7 @@ func TestLoadForRemoval(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tc.conf), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			file, broken, err := configrepair.LoadForRemoval(path, tc.env)
-			f, _ := file.(*config.File)
+			f, broken, err := config.LoadForRemoval(path, tc.env)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), path+tc.err) || !errors.Is(err, config.ErrInvalid) {
 					t.Fatalf("got %v; want a configuration error naming %s%s", err, path, tc.err)

@@ -145,7 +145,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
-	old, refused, err := loadForRepair(path, f.EnvFlag)
+	old, refused, err := config.LoadForRepair(path, f.EnvFlag)
 	if err != nil {
 		return err
 	}

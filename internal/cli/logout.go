@@ -14,7 +14,6 @@ import (
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/configfile"
-	"github.com/freshtoken/freshtoken/internal/configrepair"
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -342,10 +341,10 @@ func confirmLogoutOfOther(ctx context.Context, opts *logoutOptions, src *freshto
 // it, or, when the environment named (-e, or $FRESHTOKEN_ENV) has a
 // mistake in its own settings, for which the others refuse the file, the
 // rest of it with that environment read as far as its settings allow, as
-// remove reads it (loadForRemoval), and what was left out: a
+// remove reads it (config.LoadForRemoval), and what was left out: a
 // mistake in one setting kept the tokens from being dropped at all,
 // --local too.
-func (f *Factory) logoutConfig() (*config.File, *configrepair.Broken, error) {
+func (f *Factory) logoutConfig() (*config.File, *config.BrokenEnv, error) {
 	conf, err := f.Config()
 	name := cmp.Or(f.EnvFlag, os.Getenv("FRESHTOKEN_ENV"))
 	if err == nil || name == "" || !errors.Is(err, config.ErrInvalid) {
@@ -355,7 +354,7 @@ func (f *Factory) logoutConfig() (*config.File, *configrepair.Broken, error) {
 	if perr != nil {
 		return nil, nil, err
 	}
-	read, broken, rerr := loadForRemoval(path, name)
+	read, broken, rerr := config.LoadForRemoval(path, name)
 	if rerr != nil || broken == nil {
 		return nil, nil, err // the file's mistake is not, or not only, the environment's own
 	}
@@ -373,7 +372,7 @@ var errNothingStored = errors.New("nothing stored")
 // revocation could not be made as configured (a setting it needs has
 // one), both exit 2 saying what to fix. errNothingStored when no tokens
 // are stored. nil: log out with what was read.
-func logoutBroken(ctx context.Context, f *Factory, conf *config.File, env *config.Env, broken *configrepair.Broken, local bool) error {
+func logoutBroken(ctx context.Context, f *Factory, conf *config.File, env *config.Env, broken *config.BrokenEnv, local bool) error {
 	rec, location, err := storedRecord(ctx, conf, env.Name)
 	switch {
 	case err != nil && !errors.Is(err, store.ErrCorrupt):

@@ -69,7 +69,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	}
 	// An environment whose settings have a mistake is removed too, read
 	// as far as they allow: remove is how a person gets rid of it.
-	conf, broken, err := loadForRemoval(path, f.EnvFlag)
+	conf, broken, err := config.LoadForRemoval(path, f.EnvFlag)
 	if err != nil {
 		return err
 	}
