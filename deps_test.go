@@ -83,23 +83,29 @@ func TestReadmeNamesEveryPackage(t *testing.T) {
 // build sets its own GOFLAGS, and so says -buildvcs=false itself: it
 // dropped the machine's, and failed ("error obtaining VCS status") wherever
 // the temporary folder lies in a checkout git refuses.
+//
+// config's and the Redis store's Examples, the common paths of a program
+// that reads the command line's configuration or shares tokens between
+// machines, are held to the same.
 func TestExampleBuildsAsAProgramOfYourOwn(t *testing.T) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "example_test.go", nil, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	examples := doc.Examples(f)
-	if len(examples) == 0 || examples[0].Name != "" {
-		t.Fatal("the package has no Example")
-	}
-	for _, ex := range examples {
-		t.Run("Example"+ex.Name, func(t *testing.T) {
-			if ex.Play == nil {
-				t.Fatal("the Example is not shown as a whole program")
-			}
-			buildExample(t, fset, ex)
-		})
+	for _, file := range []string{"example_test.go", "config/example_test.go", "store/redisstore/example_test.go"} {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, file, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		examples := doc.Examples(f)
+		if file == "example_test.go" && (len(examples) == 0 || examples[0].Name != "") {
+			t.Fatal("the package has no Example")
+		}
+		for _, ex := range examples {
+			t.Run(f.Name.Name+".Example"+ex.Name, func(t *testing.T) {
+				if ex.Play == nil {
+					t.Fatal("the Example is not shown as a whole program")
+				}
+				buildExample(t, fset, ex)
+			})
+		}
 	}
 }
 

@@ -77,6 +77,45 @@ func ExampleError() {
 	// environment: sandbox
 }
 
+// A program that makes the log-in itself, as a web application does for
+// each of its users: it sends the user to the provider with OAuth2Config,
+// exchanges the code the redirect brings through TokenClient, and stores
+// the tokens with SaveLogin. From then on the Source renews them, as it
+// does those `freshtoken login` stored.
+func ExampleSource_SaveLogin() {
+	settings, tokens, done := exampleProvider()
+	defer done()
+
+	src, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(tokens)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	conf, err := src.OAuth2Config(ctx, "http://127.0.0.1:8080/callback")
+	if err != nil {
+		log.Fatal(err) // the client secret could not be read
+	}
+	verifier := oauth2.GenerateVerifier()
+	_ = conf.AuthCodeURL("a-random-state", oauth2.S256ChallengeOption(verifier)) // send the user there
+
+	// The redirect to http://127.0.0.1:8080/callback brings the code.
+	sentAt := time.Now()
+	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), "code-from-the-redirect", oauth2.VerifierOption(verifier))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := src.SaveLogin(ctx, tok, sentAt); err != nil {
+		log.Fatal(err) // nothing stored: mend the store, then log in again
+	}
+	resp, err := src.Client().Get(src.APIURL() + "v2/company")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output: 200 OK
+}
+
 // endGrant has exampleProvider's token endpoint refuse the refresh token
 // of the log-in, as a provider does once the grant has ended (revoked at
 // the provider, or unused past its limit).
@@ -90,8 +129,9 @@ func endGrant(s freshtoken.Settings) {
 
 // exampleProvider stands in for your provider and the log-in you made
 // once (`freshtoken login`, which stores tokens as SaveLogin does here): a
-// token endpoint that rotates the refresh token, and an API that takes only
-// the newest access token. It returns the settings and the token folder.
+// token endpoint that rotates the refresh token (and takes the code of
+// one more log-in), and an API that takes only the newest access token.
+// It returns the settings and the token folder.
 func exampleProvider() (freshtoken.Settings, string, func()) {
 	var mu sync.Mutex
 	issued := 1 // access-1 and refresh-1 are the log-in's
@@ -100,7 +140,8 @@ func exampleProvider() (freshtoken.Settings, string, func()) {
 		mu.Lock()
 		defer mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		if r.PostFormValue("refresh_token") != fmt.Sprint("refresh-", issued) {
+		login := r.PostFormValue("grant_type") == "authorization_code" && r.PostFormValue("code") == "code-from-the-redirect"
+		if !login && r.PostFormValue("refresh_token") != fmt.Sprint("refresh-", issued) {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":"invalid_grant"}`)
 			return
@@ -145,4 +186,29 @@ func ExampleMaskingHandler() {
 	h := slog.NewTextHandler(os.Stderr, nil) // the program's own handler
 	log.SetFlags(0)
 	log.SetOutput(slog.NewLogLogger(freshtoken.MaskingHandler(h), slog.LevelWarn).Writer())
+}
+
+// A program's own http.Client, with its own timeout and its own transport
+// under freshtoken's: the Transport adds the token to each request for
+// the API, renews it before it expires and once on a 401, and hands the
+// request to Base (your proxy settings, trusted authorities, tracing).
+func ExampleTransport() {
+	settings, tokens, done := exampleProvider()
+	defer done()
+
+	src, err := freshtoken.New(settings, freshtoken.Options{Store: filestore.New(tokens)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &freshtoken.Transport{Source: src, Base: http.DefaultTransport.(*http.Transport).Clone()},
+	}
+	resp, err := client.Get(src.APIURL() + "v2/company")
+	if err != nil {
+		log.Fatal(err) // such as freshtoken.ErrLoginRequired, wrapped in a *url.Error
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output: 200 OK
 }

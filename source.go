@@ -1081,7 +1081,14 @@ func (s *Source) fetchClientSecret(ctx context.Context) (string, error) {
 	return secret, nil
 }
 
-// Token returns a valid access token, renewing it first if needed.
+// Token returns a valid access token, renewing it first if needed. When
+// it has none to give, its error says what happened to which environment
+// and what to do: an *Error, whose Kind a program branches on with
+// errors.Is (ErrLoginRequired: log in again; ErrUnreachable or
+// store.ErrUnreachable: try again later; ErrClientRejected: mend the
+// client's settings; see ExampleError), or, from a function of the
+// program's own (Settings.ClientSecretFunc, Settings.Discover), that
+// function's error as it came. A failure never loses the stored tokens.
 func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
 
 // TokenContext is Token with a context bounding the wait for a renewal:
@@ -1532,9 +1539,18 @@ func (s *Source) forget(ctx context.Context, loggedIn *store.Record) error {
 	}
 }
 
-// SaveLogin stores the tokens a log-in obtained; sentAt is when the code
-// exchange was sent, from which the expiry is counted. A token with
-// neither an access token nor a refresh token (or nil) is refused.
+// SaveLogin stores the tokens a log-in obtained, in place of any stored
+// for the environment; sentAt is when the code exchange was sent, from
+// which the expiry is counted. A program that makes the log-in itself (one
+// that sends its user to OAuth2Config's AuthCodeURL and exchanges the code
+// with oauth2.Config.Exchange, its context holding TokenClient under
+// oauth2.HTTPClient) calls it with the token Exchange returned; from then
+// on the Source, and every program and machine sharing the store, renew
+// it. It takes the renewal lock, so it waits for a renewal under way. A
+// token with neither an access token nor a refresh token (or nil) is
+// refused. On failure (the store refused, or ctx ended while it waited),
+// nothing is stored, the tokens stored before are as they were, and the
+// error says to log in again once the store is mended.
 func (s *Source) SaveLogin(ctx context.Context, tok *oauth2.Token, sentAt time.Time) error {
 	return s.SaveLoginIf(ctx, tok, sentAt, nil)
 }

@@ -355,7 +355,11 @@ func (d Duration) IsZero() bool { return !d.set }
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.d.String()), nil }
 
-// DefaultPath is the configuration file used without --config or FRESHTOKEN_CONFIG.
+// DefaultPath is the configuration file used when none is named (an
+// OpenOptions.Path of "", the command line without --config) and
+// $FRESHTOKEN_CONFIG is unset: freshtoken/config.toml in the user's config
+// folder (os.UserConfigDir). Its error, when there is no such folder,
+// matches ErrInvalid and says to name the file.
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
@@ -636,12 +640,15 @@ func (f *File) Gone() error {
 	return &invalid{msg: fmt.Sprintf("the configuration file %s, read before, is gone (moved or deleted); put it back, or restart with the one to use", f.Path), flag: configfile.PathFlag}
 }
 
-// Select picks the environment: the -e flag, else FRESHTOKEN_ENV, else
-// default_env, else the only one configured.
-func (f *File) Select(flag string) (*Env, error) {
+// Select picks the environment: named if set (an OpenOptions.Env, the
+// command line's -e), else $FRESHTOKEN_ENV, else default_env, else the only
+// one configured. An environment not configured, or none to pick from
+// (several configured, no default_env), is an error matching ErrInvalid
+// that says which are configured.
+func (f *File) Select(named string) (*Env, error) {
 	// A name the user did not type now says where it came from, and how
 	// to be rid of it.
-	name, from, unset := flag, "", ""
+	name, from, unset := named, "", ""
 	if name == "" {
 		name = os.Getenv("FRESHTOKEN_ENV")
 		if name != "" {

@@ -513,8 +513,8 @@ func TestSelect(t *testing.T) {
 			}
 			e, err := f.Select(tt.flag)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, config.ErrInvalid) {
+					t.Fatalf("err = %v, want %q, matching config.ErrInvalid as Select's doc says", err, tt.wantErr)
 				}
 				return
 			}
@@ -1207,6 +1207,32 @@ func TestAGeneratedSecretHoldingAWordByChanceIsASecret(t *testing.T) {
 		_, err := config.Load(p)
 		if err == nil || !strings.Contains(err.Error(), "looks like the secret itself") || strings.Contains(err.Error(), secret) {
 			t.Errorf("client_secret_env = %q, not set: %v; want it refused as the secret itself, not shown", secret, err)
+		}
+	}
+}
+
+// TestOpenErrorsMatchErrInvalid: what Open's doc promises a program of its
+// errors: a configuration that cannot be used (a file missing, a mistake
+// in it, one that others may write, an environment not configured) is one
+// line, naming the file, that matches ErrInvalid.
+func TestOpenErrorsMatchErrInvalid(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none.toml")
+	mistake := write(t, "[env.a]\nprovider = \"freeagent\"\n")
+	good := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	loose := write(t, "[env.a]\nprovider = \"freeagent\"\nclient_id = \"x\"\n")
+	if err := os.Chmod(loose, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path, env string }{
+		{"a file missing", missing, "a"},
+		{"a mistake in it", mistake, "a"},
+		{"writable by others", loose, "a"},
+		{"an environment not configured", good, "b"},
+	} {
+		_, err := config.Open(t.Context(), config.OpenOptions{Path: tc.path, Env: tc.env})
+		if err == nil || !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.path) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v; want one line naming %s, matching config.ErrInvalid", tc.name, err, tc.path)
 		}
 	}
 }

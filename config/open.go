@@ -38,11 +38,14 @@ type OpenOptions struct {
 	Locking func()
 }
 
-// Path resolves the configuration file: flag if set, else
-// $FRESHTOKEN_CONFIG, else the default in the user's config folder.
-func Path(flag string) (string, error) {
-	if flag != "" {
-		return inThisFolder(flag)
+// Path resolves the configuration file: named if set (an
+// OpenOptions.Path, the command line's --config), else $FRESHTOKEN_CONFIG,
+// else DefaultPath. It reads nothing. Its error matches ErrInvalid: a
+// relative path while the working folder is gone, a path under a ~ no
+// shell expanded, or no config folder to find the default in.
+func Path(named string) (string, error) {
+	if named != "" {
+		return inThisFolder(named)
 	}
 	if p := os.Getenv("FRESHTOKEN_CONFIG"); p != "" {
 		return inThisFolder(p)
@@ -74,7 +77,10 @@ func inThisFolder(p string) (string, error) {
 // context its own methods are given (TokenContext's, a request's), which is
 // also where a context of WithSecretCommandNotice goes. The sources it
 // returns share their HTTP connections, so a program may open one for each
-// job or request.
+// job or request. Its error is one line to show as it is, saying what to
+// do; a configuration that cannot be used (a mistake in the file, named
+// with its file, key and line; an environment not configured; a file
+// missing, or that others may write) matches ErrInvalid.
 func Open(ctx context.Context, o OpenOptions) (*freshtoken.Source, error) {
 	path, err := Path(o.Path)
 	if err != nil {
@@ -320,7 +326,9 @@ func sharedRedis(storeURL string) (*redisstore.Store, error) {
 // OpenStore returns the store [store] url names: a folder by default, a
 // Redis database that many machines share, or the system keychain. A Redis
 // store is shared by every opening of its URL in the process: do not
-// Close it (redisstore.New makes one of your own to close).
+// Close it (redisstore.New makes one of your own to close). A URL it
+// cannot open is an error naming the URL (without its password) and the
+// forms it takes.
 func OpenStore(storeURL string) (store.Store, error) {
 	if IsKeyringURL(storeURL) {
 		return openKeyringStore(storeURL)

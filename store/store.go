@@ -364,7 +364,7 @@ const (
 const (
 	RenewedForExpiry    = "expiry"     // the token was about to expire
 	RenewedForRejection = "rejection"  // the API answered 401 to it
-	RenewedOnRequest    = "request"    // someone asked (freshtoken token --force)
+	RenewedOnRequest    = "request"    // someone asked (Source.Renew, as `token --force` does)
 	RenewedToKeepAlive  = "keep-alive" // the grant would have lapsed unused
 )
 
@@ -839,7 +839,8 @@ var (
 // space), and so is one written without slashes (file:tokens), which
 // holds a path, no secret. Of another URL that does not parse that way
 // only the scheme is shown (redis:…), and of one that does not parse at
-// all, nothing ("the URL"): it may be [store] url or store migrate's --to.
+// all, nothing ("the URL"), its caller's message saying which URL it is
+// (a configuration's [store] url, a program's own setting).
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	switch {

@@ -101,7 +101,9 @@ type Store struct {
 }
 
 // New returns a store keeping records under service in the system
-// keychain, with its renewal lock files in lockDir.
+// keychain (DefaultService is the command line's), with its renewal lock
+// files in lockDir. An empty service names none, as the zero Store does:
+// every call fails, saying so.
 func New(service, lockDir string) *Store {
 	return &Store{service: service, lockDir: lockDir, locks: filestore.NewLocks(lockDir)}
 }
@@ -393,12 +395,20 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 // file removed while its lock is held lets the next renewer take a lock on
 // a new one.
 func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
+	if s.service == "" || s.locks == nil {
+		return false, errNotMade
+	}
 	return s.locks.HoldsLock(ctx, env)
 }
 
 // StuckHolders implements store.StuckHolderTeller, as the file store does:
 // its locks are the same lock files.
-func (s *Store) StuckHolders() func(env string) string { return s.locks.StuckHolders() }
+func (s *Store) StuckHolders() func(env string) string {
+	if s.locks == nil {
+		return func(string) string { return "" }
+	}
+	return s.locks.StuckHolders()
+}
 
 // stillHeld reports whether a Save of env may write: when this Store holds
 // env's lock, only while its lock file is still the one locked.
@@ -413,9 +423,16 @@ func (s *Store) stillHeld(ctx context.Context, env string) bool {
 	return ok
 }
 
-// ready refuses a bad environment name, and a keychain that is missing or
-// locked.
+// errNotMade is every call's error on a Store that New did not make, or
+// made with no service name.
+var errNotMade = errors.New("the keychain store was given no service name (keyringstore.New(\"\", …), or the zero keyringstore.Store), so it keeps no tokens; make it with keyringstore.New, naming the service (keyringstore.DefaultService) and the folder of its lock files")
+
+// ready refuses a Store that New did not make, a bad environment name,
+// and a keychain that is missing or locked.
 func (s *Store) ready(ctx context.Context, env string) error {
+	if s.service == "" || s.locks == nil {
+		return errNotMade
+	}
 	if err := store.ValidateEnvName(env); err != nil {
 		return err
 	}

@@ -79,7 +79,9 @@ const lockPoll = 25 * time.Millisecond
 // never take the lock from a dead holder's mark.
 func pollEvery(ttl time.Duration) time.Duration { return min(lockPoll, markGap(ttl)/4) }
 
-// Store is a Redis database of token records.
+// Store is a Redis database of token records. Make one with New, then set
+// the fields below on it before its first use: the zero Store, or one
+// written as a literal, reaches no Redis, and every call fails saying so.
 type Store struct {
 	client *redis.Client
 	where  string // the URL's scheme, host and database only, for messages
@@ -175,6 +177,9 @@ const flushFor = time.Minute
 // with. The Redis store config.Open and config.OpenStore open is shared by
 // every opening of its URL in the process, and is not theirs to close.
 func (s *Store) Close() error {
+	if s.client == nil {
+		return errNotMade
+	}
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closing = true
@@ -232,6 +237,18 @@ type closedError struct{ msg string }
 
 func (e *closedError) Error() string   { return e.msg }
 func (e *closedError) Unwrap() []error { return []error{redis.ErrClosed, store.ErrClosed} }
+
+// errNotMade is every call's error on a Store that New did not make.
+var errNotMade = errors.New("the Redis store was not made by redisstore.New (it is the zero redisstore.Store, or a &redisstore.Store{...} literal), so it reaches no Redis and keeps no tokens; make it with redisstore.New(url), then set LockTTL, InFlightTTL or ReplicaWait on the Store it returns")
+
+// checkUse refuses any use of a Store that New did not make, and env as
+// store.ValidateEnvName does.
+func (s *Store) checkUse(env string) error {
+	if s.client == nil {
+		return errNotMade
+	}
+	return store.ValidateEnvName(env)
+}
 
 // connMaxIdle is how long a pooled connection to Redis may go unused,
 // by the wall clock, before go-redis drops it rather than send a command
@@ -380,7 +397,7 @@ func (s *Store) Location(env string) string {
 // Load implements store.Store. Every read crosses the network and may wait
 // (store.Waiting); one that Redis leaves unanswered ends with ctx.
 func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return nil, err
 	}
 	store.Waiting(ctx)
@@ -572,6 +589,9 @@ func (s *Store) Save(ctx context.Context, env string, r *store.Record) error {
 // still read (store.Unchanged, on the record as Load reads it), and holds
 // the same JSON still, to the byte, in the script that saves.
 func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) error {
+	if err := s.checkUse(env); err != nil {
+		return err
+	}
 	if read == nil {
 		return fmt.Errorf("%w: %s held no tokens when read", store.ErrChanged, s.Location(env))
 	}
@@ -579,7 +599,7 @@ func (s *Store) SaveIf(ctx context.Context, env string, r, read *store.Record) e
 }
 
 func (s *Store) save(ctx context.Context, env string, r, read *store.Record) error {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return err
 	}
 	data, err := store.Marshal(env, r)
@@ -1022,6 +1042,9 @@ func (s *Store) HeldOn(env string) string {
 // RunID is the run_id (INFO server) of the Redis server answering now, ""
 // when the user may not ask it.
 func (s *Store) RunID(ctx context.Context) (string, error) {
+	if s.client == nil {
+		return "", errNotMade
+	}
 	return s.runIDOf(s.client.Info(ctx, "server"))
 }
 
@@ -1061,7 +1084,7 @@ func restoredKey(env string) string { return "freshtoken:" + env + ":restored" }
 // renamed or disabled, cannot tell a restart, and never puts anything
 // back; a Store asks such a Redis for its run_id once.
 func (s *Store) Restore(ctx context.Context, env string, r *store.Record) (*store.Record, bool, error) {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return nil, false, err
 	}
 	s.mu.Lock()
@@ -1224,7 +1247,7 @@ return 1`)
 // (see ReplicaWait): a deletion lost to a failover brings back the tokens
 // logged out.
 func (s *Store) Delete(ctx context.Context, env string) error {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return err
 	}
 	if _, _, err := s.write(ctx, env, deleting, remove, []string{key(env)}); err != nil {
@@ -1244,7 +1267,7 @@ var remove = newGuarded(`return redis.call("DEL", KEYS[1])`)
 // the same still. A renewal stored in between, by a renewer that took the
 // lock while the caller was paused past it, is kept.
 func (s *Store) DeleteIf(ctx context.Context, env string, read *store.Record) error {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return err
 	}
 	stamp, err := s.stamp(ctx, env, "delete the tokens", read)
@@ -1301,7 +1324,7 @@ return redis.call("DEL", KEYS[1])`)
 // Redis's ACL without running them. No key is written, created or given an expiry: another
 // machine's lock and the record are as they were.
 func (s *Store) CheckWrite(ctx context.Context, env string) error {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return err
 	}
 	for _, c := range []struct{ key, what, also string }{{key(env), "save the tokens", ""}, {lockKey(env), "take the renewal lock", ""}, {markKey(env), "mark the renewal in flight", "pttl"}} {
@@ -1363,6 +1386,9 @@ func (s *Store) aclUser() string {
 // live holder's token request is in flight, and sends the same refresh
 // token. The allkeys-* policies evict the record too.
 func (s *Store) CheckEviction(ctx context.Context) error {
+	if s.client == nil {
+		return errNotMade
+	}
 	conf, err := await.Result(ctx, func() (map[string]string, error) { return s.client.ConfigGet(ctx, "maxmemory*").Result() })
 	if err != nil {
 		return nil
@@ -1388,6 +1414,9 @@ func (s *Store) CheckEviction(ctx context.Context) error {
 // lost, but those a running freshtoken still holds and puts back (see
 // Restore), and everyone else must log in again.
 func (s *Store) CheckPersistence(ctx context.Context) error {
+	if s.client == nil {
+		return errNotMade
+	}
 	conf := map[string]string{}
 	for _, name := range []string{"save", "appendonly"} {
 		got, err := await.Result(ctx, func() (map[string]string, error) { return s.client.ConfigGet(ctx, name).Result() })
@@ -1497,7 +1526,7 @@ return 0`)
 // A mark it watched not extended for half the lock's life is a dead
 // holder's, which it takes the lock from.
 func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
-	if err := store.ValidateEnvName(env); err != nil {
+	if err := s.checkUse(env); err != nil {
 		return nil, err
 	}
 	ttl := s.lockTTL()
@@ -1833,7 +1862,7 @@ func (s *Store) HoldsLock(ctx context.Context, env string) (bool, error) {
 // does not hold the lock, or other cannot be read.
 func (s *Store) HoldsLockAt(ctx context.Context, env string, other store.Store) bool {
 	o, ok := other.(*Store)
-	if !ok {
+	if !ok || o.client == nil {
 		return false
 	}
 	s.mu.Lock()
