@@ -1335,10 +1335,13 @@ func (e *envProxy) keepOwnCookies(h http.Header) {
 }
 
 // throughProxy returns the proxy's URL for u, a resolved URL in an answer,
-// when u lies under the API root. u's path has no dot segments, so neither
-// has the URL returned: no client reads it as another environment's.
+// when u lies under the API root, its host spelled in any way that the
+// engine's Transport takes for the API's (httpx.SameOrigin: with or
+// without the scheme's default port, or a trailing dot). u's path has no
+// dot segments, so neither has the URL returned: no client reads it as
+// another environment's.
 func (e *envProxy) throughProxy(u *url.URL, base string) (string, bool) {
-	if !strings.EqualFold(u.Scheme, e.api.Scheme) || !strings.EqualFold(u.Host, e.api.Host) {
+	if !httpx.SameOrigin(u, e.api) {
 		return "", false
 	}
 	path := u.EscapedPath()
