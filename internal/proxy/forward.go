@@ -142,14 +142,16 @@ func (p *Proxy) newEnvProxy(ec *config.Env, src *freshtoken.Source) (*envProxy, 
 	return e, nil
 }
 
-// fail notes err as the environment's last failure. A failing token
+// fail notes err as the environment's last failure, for the status page,
+// any secret it names masked (redact.Scrub), as the log masks it: one
+// quoting a request's path may hold the access token. A failing token
 // store (a full or read-only disk, Redis down or stalled, a locked
 // keychain) is also logged, once until it works again, however many
 // requests it fails: the clients get 503, and the person reading the
 // proxy's log (or the service's journal) learns from it what to mend.
 func (e *envProxy) fail(at time.Time, err error) {
 	kind, n := kinds.Of(err), e.noted.Add(1)
-	e.lastErr.Store(&failure{At: at, Msg: err.Error(), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kind, noted: n})
+	e.lastErr.Store(&failure{At: at, Msg: redact.Scrub(err.Error()), LoginNeeded: errors.Is(err, freshtoken.ErrLoginRequired), Kind: kind, noted: n})
 	if kind == kinds.StoreUnreachable && e.storeFailing.CompareAndSwap(0, n) {
 		e.log.Warn("the token store is failing; requests that need it are answered 503 until it works again", "env", e.name, "error", err.Error())
 	}
@@ -1335,10 +1337,13 @@ func (e *envProxy) keepOwnCookies(h http.Header) {
 }
 
 // throughProxy returns the proxy's URL for u, a resolved URL in an answer,
-// when u lies under the API root. u's path has no dot segments, so neither
-// has the URL returned: no client reads it as another environment's.
+// when u lies under the API root, its host spelled in any way that the
+// engine's Transport takes for the API's (httpx.SameOrigin: with or
+// without the scheme's default port, or a trailing dot). u's path has no
+// dot segments, so neither has the URL returned: no client reads it as
+// another environment's.
 func (e *envProxy) throughProxy(u *url.URL, base string) (string, bool) {
-	if !strings.EqualFold(u.Scheme, e.api.Scheme) || !strings.EqualFold(u.Host, e.api.Host) {
+	if !httpx.SameOrigin(u, e.api) {
 		return "", false
 	}
 	path := u.EscapedPath()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -473,6 +474,59 @@ func TestLinkHeaders(t *testing.T) {
 		resp, _ := f.get(t, "/links/page?"+url.Values{"link": {tc.link}}.Encode())
 		if got := resp.Header.Get("Link"); got != tc.want {
 			t.Errorf("the API's Link %q\n came through as %q\n want %q", tc.link, got, tc.want)
+		}
+	}
+}
+
+// TestLinksUnderTheAPIInAnySpellingOfItsHost: a redirect or link under
+// the API whose host is spelled otherwise than api_url spells it, with or
+// without the scheme's default port or a trailing dot, is pointed back
+// through the proxy, as the engine's Transport takes it for the API's
+// host. It was passed on as written, and a client that followed it (a
+// page's next link, a redirect to the trailing slash) left the proxy and
+// met the API with no token. The API is reached through an HTTP proxy
+// that takes every name to it, so that it can be named on port 80.
+func TestLinksUnderTheAPIInAnySpellingOfItsHost(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		to := r.URL.Query().Get("to")
+		w.Header().Set("Link", "<"+to+"?page=2>; rel=next")
+		w.Header().Set("Content-Location", to)
+		w.Header().Set("Location", to)
+		w.WriteHeader(http.StatusFound)
+	}))
+	t.Cleanup(api.Close)
+	office := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Host = api.Listener.Addr().String()
+		r.RequestURI = ""
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		maps.Copy(w.Header(), resp.Header)
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(office.Close)
+	officeURL, _ := url.Parse(office.URL)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.UpstreamProxy = http.ProxyURL(officeURL) }, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "bare", "http://api.example.test") + genericEnv(f, "ported", "http://api.example.test:80")
+	}})
+	for _, tc := range []struct{ env, to string }{
+		{"bare", "http://api.example.test:80/v2/contacts"},
+		{"bare", "http://API.example.test.:80/v2/contacts"},
+		{"bare", "http://api.example.test./v2/contacts"},
+		{"ported", "http://api.example.test/v2/contacts"},
+		{"ported", "http://api.example.test:80/v2/contacts"},
+	} {
+		f.login(t, tc.env)
+		resp, body := f.get(t, "/"+tc.env+"/v2/go?to="+url.QueryEscape(tc.to))
+		want := f.base + "/" + tc.env + "/v2/contacts"
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want || resp.Header.Get("Content-Location") != want ||
+			resp.Header.Get("Link") != "<"+want+"?page=2>; rel=next" {
+			t.Errorf("%s: the API's links to %s came through as %d Location %q, Content-Location %q, Link %q %s; want each at %s",
+				tc.env, tc.to, resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Content-Location"), resp.Header.Get("Link"), body, want)
 		}
 	}
 }

@@ -10,13 +10,16 @@ import (
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/httpx"
+	"github.com/freshtoken/freshtoken/internal/redact"
 )
 
 // recentLimit is how many proxied requests the status page lists.
 const recentLimit = 50
 
 // request is one proxied request as the status page shows it. It holds the
-// path without the query, which could carry a secret.
+// path without the query, which could carry a secret, and with any secret
+// the path holds masked, as the log shows it (see redact.Scrub): a
+// careless API's redirect may put the access token there.
 type request struct {
 	At       time.Time
 	Env      string
@@ -51,7 +54,7 @@ func (p *Proxy) noteRequest(start time.Time, env, method, path string, status in
 	if p.o.Clock != nil {
 		end = p.now()
 	}
-	p.recent.add(request{At: end, Env: env, Method: method, Path: path, Status: status, Duration: d})
+	p.recent.add(request{At: end, Env: env, Method: method, Path: redact.Scrub(path), Status: status, Duration: d})
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("proxied request", "env", env, "method", method, "path", path,
 			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))

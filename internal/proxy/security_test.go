@@ -715,3 +715,20 @@ func TestCookiePathsWithDotSegmentsAreResolved(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageListsNoTokenInAPath: a request whose path holds the access
+// token (a client following a careless API's redirect that put it there,
+// or a script that did) is listed among the recent requests with the token
+// masked, as the log shows it: the page, which says it never shows a token
+// and which other computers see with --allow-remote, showed it whole.
+func TestStatusPageListsNoTokenInAPath(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	tok := f.storedToken(t)
+	f.get(t, "/dev/v2/files/"+tok)
+	f.get(t, "/dev/v2/files/"+strings.ReplaceAll(url.PathEscape(tok), "_", "%5F")+"/x")
+	_, page := f.get(t, "/")
+	if strings.Contains(string(page), tok) || strings.Count(string(page), "/dev/v2/files/") != 2 {
+		t.Errorf("the status page lists the requests whose paths hold the access token as:\n%s\nwant both listed, the token masked", page)
+	}
+}
