@@ -1020,20 +1020,15 @@ func (e *unsavedAtCloseError) Unwrap() error { return e.err }
 // under the lock: tokens stored since (a log-in, or a renewer that took the
 // lock while this one was paused past it) are never replaced by r's, which
 // would lose them. A problem of the kind noted already keeps when it was
-// first noted (Since). It returns r with the note, nil with no record, and
-// why the store did not take it (wrapping store.ErrChanged for that), or nil.
+// first noted (store.Problem.Then). It returns r with the note, nil with
+// no record, and why the store did not take it (wrapping store.ErrChanged
+// for that), or nil.
 func (s *Source) note(work context.Context, r, read *store.Record, kind, msg string) (*store.Record, error) {
 	if r == nil {
 		return nil, nil
 	}
 	n := *r
-	n.Problem = &store.Problem{Kind: kind, Message: msg, At: s.now()}
-	if was := r.Problem; was != nil && was.Kind == kind {
-		n.Problem.Since = was.Since
-		if n.Problem.Since.IsZero() {
-			n.Problem.Since = was.At
-		}
-	}
+	n.Problem = r.Problem.Then(store.Problem{Kind: kind, Message: msg, At: s.now()})
 	err := s.saveIf(work, &n, read)
 	if errors.Is(err, store.ErrReserveUsed) { // saved, on a full disk
 		err = nil
