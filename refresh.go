@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/resting"
@@ -557,8 +559,13 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 	if rotated {
 		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: func() { s.whenUnlocked(unsaved) }}
 		u.gone, u.leave = context.WithCancel(context.Background())
+		u.refused(err, s.now())
+		tries, endTries := context.WithCancel(u.gone)
 		if f, ok := s.store.(store.Flusher); ok {
-			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
+			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error {
+				defer endTries() // the last try through this store: it is closing
+				return s.flush(ctx, u)
+			})
 			told := u.stored
 			u.stored = func() { withdraw(); told() }
 		}
@@ -566,7 +573,10 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 		if !errors.Is(err, errLockLost) {
 			s.log.Warn("the store refused the new tokens; keeping them and trying again until it takes them", "store", s.Location(), "error", err.Error())
 		}
-		go s.saveLater(u)
+		go func() {
+			defer endTries()
+			s.saveLater(u, tries)
+		}()
 	}
 	if errors.Is(err, errLockLost) {
 		return err
@@ -729,6 +739,10 @@ func (e *unsavedAnswerError) Error() string {
 		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v), and took later, once it worked again; nothing is lost, try again", e.env, e.err)
 	case !e.kept.pending():
 		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v); meanwhile the store came to hold other tokens (a log-in's or another renewer's) or none (a log-out), which stand instead", e.env, e.err)
+	case atomicfile.TooLarge(e.err):
+		// Raised where freshtoken starts, the limit is this process's
+		// still: the tokens kept are saved only once its own is raised.
+		return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and tries once a minute to save them, which it can only once its own file size limit is raised while it runs (on Linux, `prlimit --pid %d --fsize=unlimited`); if it exits first, they are lost, and a log-in will be needed", e.env, e.err, os.Getpid())
 	}
 	return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", e.env, e.err)
 }
@@ -748,6 +762,44 @@ type unsavedRenewal struct {
 	// a newer answer (leave ends it).
 	gone  context.Context
 	leave context.CancelFunc
+	// denied is the store's last refusal of it when only a person mends
+	// that (store.ErrDenied: a folder the user may not write in, a record
+	// larger than this process's file size limit), met at deniedAt; nil
+	// otherwise. Guarded by unsavedMu.
+	denied   error
+	deniedAt time.Time
+}
+
+// deniedRetry is how long after the store refused a kept answer for a
+// reason only a person mends (store.ErrDenied) it is tried again: by
+// saveLater, while renewals meanwhile are told the refusal without a try.
+// Tried every few seconds, and at every call (each of a proxy's requests),
+// a record larger than this process's file size limit, which no try saves
+// until that limit is raised, was written up to the limit and refused for
+// as long as the process ran.
+const deniedRetry = time.Minute
+
+// refused notes err, the store's refusal of u at now.
+func (u *unsavedRenewal) refused(err error, now time.Time) {
+	unsavedMu.Lock()
+	defer unsavedMu.Unlock()
+	u.denied, u.deniedAt = nil, time.Time{}
+	if errors.Is(err, store.ErrDenied) {
+		u.denied, u.deniedAt = err, now
+	}
+}
+
+// deniedFor is how long, from now, u is still left untried after the
+// store refused it for a reason only a person mends (see deniedRetry), and
+// that refusal; 0 and nil when it may be tried now.
+func (u *unsavedRenewal) deniedFor(now time.Time) (time.Duration, error) {
+	unsavedMu.Lock()
+	defer unsavedMu.Unlock()
+	left := u.deniedAt.Add(deniedRetry).Sub(now)
+	if u.denied == nil || left <= 0 || left > deniedRetry { // past, or noted by a clock since set back
+		return 0, nil
+	}
+	return left, u.denied
 }
 
 // unsavedAnswers holds the renewals' answers that a store refused, by where
@@ -817,9 +869,11 @@ func (u *unsavedRenewal) drop() {
 // the lock while this one was paused past it, and spent the same refresh
 // token), that stands: see endedMeanwhile. Any other change since (a rest
 // noted) leaves the answer to be saved. The save is conditional on r, so
-// that nothing written between this read and it is overwritten. The
-// caller holds the lock.
-func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) (*store.Record, error) {
+// that nothing written between this read and it is overwritten. With
+// paced (a renewal's, not saveLater's nor Close's), an answer the store
+// refused for a reason only a person mends, under deniedRetry ago, is not
+// tried: that refusal is the error. The caller holds the lock.
+func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped, paced bool) (*store.Record, error) {
 	u := s.unsavedNow()
 	if u == nil {
 		return r, nil
@@ -832,10 +886,14 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) 
 	if r != nil && endedSince(r, u.read) {
 		return nil, s.endedMeanwhile(work, r, u)
 	}
+	if _, denied := u.deniedFor(s.now()); paced && denied != nil {
+		return nil, s.unsavedFailure(denied)
+	}
 	if err := s.save(work, u.rec, r); err != nil {
 		if errors.Is(err, errLockLost) {
 			return nil, err
 		}
+		u.refused(err, s.now())
 		return nil, s.unsavedFailure(err)
 	}
 	u.saved.Store(true)
@@ -906,18 +964,20 @@ const saveLaterMax = 5 * time.Second
 // saveLater tries again and again, in the background, with growing waits,
 // to save u under the lock, until it is saved or dropped, so that other
 // processes sharing the store find the rotated tokens as soon as it works
-// again rather than spend the refresh token they replace. It stops once the
-// store holds other tokens than those u replaces (a log-in or another
-// renewer's), or none (a log-out), or another client's, and when a newer
-// answer takes u's place.
-// It also stops once the store is closed (store.ErrClosed): its Close made
-// the last try (see flush). It stops at once, whatever it waits for, when
-// u is saved or dropped elsewhere (a renewal, a log-out, Close): a try
-// after that would take the lock of a store its program may have logged
-// out of or deleted, and bring the lock file, and the folder, back.
-func (s *Source) saveLater(u *unsavedRenewal) {
-	for wait := time.Second; s.pause(u.gone, wait) == nil; wait = min(2*wait, saveLaterMax) {
-		if !s.trySaving(u) {
+// again rather than spend the refresh token they replace; after a refusal
+// only a person mends, it waits deniedRetry. It stops once the store holds
+// other tokens than those u replaces (a log-in or another renewer's), or
+// none (a log-out), or another client's, and when a newer answer takes
+// u's place. It also stops once the store is closed: at once when tries
+// ends, as a store.Flusher's Close made the last try (see flush), or at
+// its next try (store.ErrClosed). It stops at once, whatever it waits for,
+// when u is saved or dropped elsewhere (a renewal, a log-out, Close): a
+// try after that would take the lock of a store its program may have
+// logged out of or deleted, and bring the lock file, and the folder, back.
+func (s *Source) saveLater(u *unsavedRenewal, tries context.Context) {
+	for wait := time.Second; ; wait = min(2*wait, saveLaterMax) {
+		denied, _ := u.deniedFor(s.now())
+		if s.pause(tries, max(wait, denied)) != nil || !s.trySaving(u) {
 			return
 		}
 	}
@@ -945,7 +1005,7 @@ func (s *Source) trySaving(u *unsavedRenewal) bool {
 	case errors.Is(err, ErrLoginRequired):
 		u.drop()
 	case err == nil:
-		s.saveUnsaved(ctx, r, false)
+		s.saveUnsaved(ctx, r, false, false)
 	}
 	return u.gone.Err() == nil
 }
@@ -985,7 +1045,7 @@ func (s *Source) flush(ctx context.Context, u *unsavedRenewal) error {
 			u.drop()
 			err = nil
 		case err == nil:
-			_, err = s.saveUnsaved(ctx, r, false)
+			_, err = s.saveUnsaved(ctx, r, false, false)
 		}
 		unlock()
 	}
