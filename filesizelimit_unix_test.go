@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,16 +32,17 @@ func (s *savesCounted) Save(ctx context.Context, env string, r *store.Record) er
 	return s.Store.Save(ctx, env, r)
 }
 
-// TestTokensPastTheFileSizeLimitAreTriedOnceAMinute: a renewal's answer
+// TestTokensPastTheFileSizeLimitAreTriedAgainLessOften: a renewal's answer
 // larger than the process's file size limit (ulimit -f, 64 KiB or more,
 // which the check before a renewal lets through; set in a copy of the
 // test) is kept in memory, and the error says what alone saves it: this
 // running program's limit raised (prlimit), as one raised where it starts
-// would take a restart, which loses them. It is tried again once a minute,
-// and renewals meanwhile (each of a proxy's requests) are told the refusal
-// without a try: it was tried every 5 s, and at every call, for as long
-// as the process ran, none of which could succeed.
-func TestTokensPastTheFileSizeLimitAreTriedOnceAMinute(t *testing.T) {
+// would take a restart, which loses them. It is tried again a second on,
+// then twice as long after each refusal, up to once a minute, and renewals
+// meanwhile (each of a proxy's requests) are told the refusal without a
+// try: it was tried every 5 s, and at every call, for as long as the
+// process ran, none of which could succeed.
+func TestTokensPastTheFileSizeLimitAreTriedAgainLessOften(t *testing.T) {
 	if os.Getenv("FRESHTOKEN_TEST_FSIZE") == "" {
 		testenv.RunAgain(t, "FRESHTOKEN_TEST_FSIZE=1").End()
 		return
@@ -77,8 +79,18 @@ func TestTokensPastTheFileSizeLimitAreTriedOnceAMinute(t *testing.T) {
 	if !errors.Is(err, store.ErrDenied) || !strings.Contains(err.Error(), fmt.Sprintf("`prlimit --pid %d --fsize=unlimited`", os.Getpid())) {
 		t.Fatalf("a renewal whose answer is past the file size limit: %v; want store.ErrDenied, saying that only this program's own limit raised saves the tokens kept", err)
 	}
-	if d := <-pauses; d < 50*time.Second {
-		t.Fatalf("the kept answer is tried again in %s; want a minute", d)
+	var waits []time.Duration
+	for {
+		d := <-pauses
+		waits = append(waits, d)
+		if d >= time.Minute || len(waits) > 10 {
+			break
+		}
+		r.clock.Advance(d)
+		resume <- struct{}{}
+	}
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute}; !slices.Equal(waits, want) {
+		t.Fatalf("the kept answer is tried again after %v; want %v", waits, want)
 	}
 	r.clock.Advance(31 * time.Second) // past the rest after a renewal that failed
 	saves := st.saves.Load()
@@ -88,11 +100,11 @@ func TestTokensPastTheFileSizeLimitAreTriedOnceAMinute(t *testing.T) {
 		}
 	}
 	if n := st.saves.Load() - saves; n != 0 || renewals.Load() != 1 {
-		t.Fatalf("5 calls within a minute of the refusal made %d saves and %d token requests in all; want none and the one", n, renewals.Load())
+		t.Fatalf("5 calls before the next try made %d saves and %d token requests in all; want none and the one", n, renewals.Load())
 	}
 	r.clock.Advance(30 * time.Second)
 	resume <- struct{}{}
-	if d := <-pauses; d < 50*time.Second || st.saves.Load() == saves {
+	if d := <-pauses; d != time.Minute || st.saves.Load() == saves {
 		t.Fatalf("after a try a minute on (%d saves), the next in %s; want one, then a minute", st.saves.Load()-saves, d)
 	}
 }

@@ -742,7 +742,7 @@ func (e *unsavedAnswerError) Error() string {
 	case atomicfile.TooLarge(e.err):
 		// Raised where freshtoken starts, the limit is this process's
 		// still: the tokens kept are saved only once its own is raised.
-		return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and tries once a minute to save them, which it can only once its own file size limit is raised while it runs (on Linux, `prlimit --pid %d --fsize=unlimited`); if it exits first, they are lost, and a log-in will be needed", e.env, e.err, os.Getpid())
+		return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and tries again, at most a minute apart, to save them, which it can only once its own file size limit is raised while it runs (on Linux, `prlimit --pid %d --fsize=unlimited`); if it exits first, they are lost, and a log-in will be needed", e.env, e.err, os.Getpid())
 	}
 	return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", e.env, e.err)
 }
@@ -764,29 +764,33 @@ type unsavedRenewal struct {
 	leave context.CancelFunc
 	// denied is the store's last refusal of it when only a person mends
 	// that (store.ErrDenied: a folder the user may not write in, a record
-	// larger than this process's file size limit), met at deniedAt; nil
-	// otherwise. Guarded by unsavedMu.
+	// larger than this process's file size limit), met at deniedAt, the
+	// denials-th in a row; nil otherwise. Guarded by unsavedMu.
 	denied   error
 	deniedAt time.Time
+	denials  int
 }
 
-// deniedRetry is how long after the store refused a kept answer for a
-// reason only a person mends (store.ErrDenied) it is tried again: by
-// saveLater, while renewals meanwhile are told the refusal without a try.
-// Tried every few seconds, and at every call (each of a proxy's requests),
-// a record larger than this process's file size limit, which no try saves
-// until that limit is raised, was written up to the limit and refused for
-// as long as the process ran.
+// deniedRetry is the longest wait before a kept answer, refused by the
+// store again and again for a reason only a person mends
+// (store.ErrDenied), is tried again: after a second at first, then twice
+// as long after each refusal, so that a fix made at once is seen at once.
+// Renewals meanwhile are told the refusal without a try. Tried every few
+// seconds, and at every call (each of a proxy's requests), a record larger
+// than this process's file size limit, which no try saves until that limit
+// is raised, was written up to the limit and refused for as long as the
+// process ran.
 const deniedRetry = time.Minute
 
 // refused notes err, the store's refusal of u at now.
 func (u *unsavedRenewal) refused(err error, now time.Time) {
 	unsavedMu.Lock()
 	defer unsavedMu.Unlock()
-	u.denied, u.deniedAt = nil, time.Time{}
-	if errors.Is(err, store.ErrDenied) {
-		u.denied, u.deniedAt = err, now
+	if !errors.Is(err, store.ErrDenied) {
+		u.denied, u.deniedAt, u.denials = nil, time.Time{}, 0
+		return
 	}
+	u.denied, u.deniedAt, u.denials = err, now, u.denials+1
 }
 
 // deniedFor is how long, from now, u is still left untried after the
@@ -795,8 +799,12 @@ func (u *unsavedRenewal) refused(err error, now time.Time) {
 func (u *unsavedRenewal) deniedFor(now time.Time) (time.Duration, error) {
 	unsavedMu.Lock()
 	defer unsavedMu.Unlock()
-	left := u.deniedAt.Add(deniedRetry).Sub(now)
-	if u.denied == nil || left <= 0 || left > deniedRetry { // past, or noted by a clock since set back
+	if u.denied == nil {
+		return 0, nil
+	}
+	wait := min(time.Second<<min(u.denials-1, 6), deniedRetry)
+	left := u.deniedAt.Add(wait).Sub(now)
+	if left <= 0 || left > wait { // past, or noted by a clock since set back
 		return 0, nil
 	}
 	return left, u.denied
@@ -871,8 +879,9 @@ func (u *unsavedRenewal) drop() {
 // noted) leaves the answer to be saved. The save is conditional on r, so
 // that nothing written between this read and it is overwritten. With
 // paced (a renewal's, not saveLater's nor Close's), an answer the store
-// refused for a reason only a person mends, under deniedRetry ago, is not
-// tried: that refusal is the error. The caller holds the lock.
+// refused for a reason only a person mends is not tried before saveLater
+// tries it again (see deniedRetry): that refusal is the error. The
+// caller holds the lock.
 func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped, paced bool) (*store.Record, error) {
 	u := s.unsavedNow()
 	if u == nil {
@@ -964,8 +973,8 @@ const saveLaterMax = 5 * time.Second
 // saveLater tries again and again, in the background, with growing waits,
 // to save u under the lock, until it is saved or dropped, so that other
 // processes sharing the store find the rotated tokens as soon as it works
-// again rather than spend the refresh token they replace; after a refusal
-// only a person mends, it waits deniedRetry. It stops once the store holds
+// again rather than spend the refresh token they replace; after refusals
+// only a person mends, as deniedRetry says. It stops once the store holds
 // other tokens than those u replaces (a log-in or another renewer's), or
 // none (a log-out), or another client's, and when a newer answer takes
 // u's place. It also stops once the store is closed: at once when tries
@@ -976,8 +985,10 @@ const saveLaterMax = 5 * time.Second
 // logged out of or deleted, and bring the lock file, and the folder, back.
 func (s *Source) saveLater(u *unsavedRenewal, tries context.Context) {
 	for wait := time.Second; ; wait = min(2*wait, saveLaterMax) {
-		denied, _ := u.deniedFor(s.now())
-		if s.pause(tries, max(wait, denied)) != nil || !s.trySaving(u) {
+		if left, denied := u.deniedFor(s.now()); denied != nil {
+			wait = left
+		}
+		if s.pause(tries, wait) != nil || !s.trySaving(u) {
 			return
 		}
 	}
