@@ -287,7 +287,36 @@ func TestGrantEndedNoteKeepsALogInStoredMeanwhile(t *testing.T) {
 // lock having passed, and its next renewal was refused): its access token
 // is not served, and its refresh token is not spent but by a forced
 // renewal. What was wrong: that token, fresh, was served, as if renewed.
+// A keep-alive made now (KeepAliveNow, the keeper's retry of a refused
+// client), as a renewal nobody forced, sends it no more than one for
+// expiry does.
 func TestGrantEndedNotedMeanwhileServesNoToken(t *testing.T) {
+	for _, caller := range []struct {
+		name  string
+		renew func(*freshtoken.Source) (string, error)
+	}{
+		{"Token", func(src *freshtoken.Source) (string, error) {
+			tok, err := src.Token()
+			if err != nil {
+				return "", err
+			}
+			return tok.AccessToken, nil
+		}},
+		{"KeepAliveNow", func(src *freshtoken.Source) (string, error) {
+			rec, err := src.KeepAliveNow(context.Background())
+			if err != nil {
+				return "", err
+			}
+			return rec.AccessToken, nil
+		}},
+	} {
+		t.Run(caller.name, func(t *testing.T) { grantEndedNotedMeanwhile(t, caller.renew) })
+	}
+}
+
+// grantEndedNotedMeanwhile is TestGrantEndedNotedMeanwhileServesNoToken
+// for a renewal that renew makes.
+func grantEndedNotedMeanwhile(t *testing.T, renew func(*freshtoken.Source) (string, error)) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	h := &afterLoadStore{Store: r.store, before: true}
 	src := r.sourceOn(h)
@@ -297,10 +326,12 @@ func TestGrantEndedNotedMeanwhileServesNoToken(t *testing.T) {
 	elsewhere := r.sourceOn(filestore.New(t.TempDir() + "/tokens"))
 	var noted *store.Record
 	requests := r.provider.Stats().TokenRequests
+	sent := 0 // the token requests made by the time the grant was noted as ended
 	h.mu.Lock()
 	h.when = func() bool { return r.provider.Stats().TokenRequests > requests }
 	h.then = func() {
 		r.login(elsewhere)
+		sent = r.provider.Stats().TokenRequests
 		rec, err := elsewhere.Record(context.Background())
 		if err == nil {
 			rec.Problem = &store.Problem{Kind: store.ProblemGrantEnded, Message: "the provider refused the refresh token", At: r.clock.Now()}
@@ -312,16 +343,17 @@ func TestGrantEndedNotedMeanwhileServesNoToken(t *testing.T) {
 		noted = rec
 	}
 	h.mu.Unlock()
-	got, err := src.Token()
+	got, err := renew(src)
 	if noted == nil {
 		t.Fatal("nothing was noted after the refused renewal was sent")
 	}
-	if !errors.Is(err, freshtoken.ErrLoginRequired) {
-		t.Fatalf("Token: %v, %v (the noted record's %v); want ErrLoginRequired", got, err, got != nil && got.AccessToken == noted.AccessToken)
+	if !errors.Is(err, freshtoken.ErrLoginRequired) || r.provider.Stats().TokenRequests != sent {
+		t.Fatalf("the renewal: %v (the noted record's token: %v) with %d token requests after the one refused; want ErrLoginRequired and none",
+			err, got == noted.AccessToken, r.provider.Stats().TokenRequests-sent)
 	}
 	after := r.provider.Stats().TokenRequests
-	if _, err := src.Token(); !errors.Is(err, freshtoken.ErrLoginRequired) {
-		t.Fatalf("Token again: %v; want ErrLoginRequired", err)
+	if _, err := renew(src); !errors.Is(err, freshtoken.ErrLoginRequired) {
+		t.Fatalf("the renewal again: %v; want ErrLoginRequired", err)
 	}
 	if n := r.provider.Stats().TokenRequests - after; n != 0 {
 		t.Fatalf("%d token requests for the noted record; want none", n)

@@ -3,11 +3,16 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -87,5 +92,60 @@ func TestARefusalKeepsWhenItWasFirstMet(t *testing.T) {
 	}
 	if p := r.record().Problem; p != nil {
 		t.Fatalf("the refusal still noted after a renewal: %+v", p)
+	}
+}
+
+// TestKeepAliveNowJoiningARenewalTakesOnlyALaterToken: KeepAliveNow called
+// while another caller's renewal is in flight, its token request sent
+// before the call began, joins it; that renewal's token, issued before the
+// call, is not the renewal KeepAliveNow asked for (a keeper retrying a
+// refused client would take a token renewed with the configuration it
+// means to try again), so it renews once more, as a keep-alive.
+func TestKeepAliveNowJoiningARenewalTakesOnlyALaterToken(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	logs := testenv.NewOutput()
+	var joining atomic.Bool
+	type answer struct {
+		rec *store.Record
+		err error
+	}
+	joined := make(chan answer, 1)
+	var src *freshtoken.Source
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		HTTPClient: &http.Client{Transport: afterAnswer(func() {
+			if !joining.CompareAndSwap(true, false) {
+				return
+			}
+			// The first renewal's answer is in, not yet stored: two
+			// seconds on, past the floor between renewals, KeepAliveNow
+			// begins and joins it.
+			r.clock.Advance(2 * time.Second)
+			waiting := strings.Count(logs.String(), `msg="waiting for the renewal in flight"`)
+			go func() {
+				rec, err := src.KeepAliveNow(t.Context())
+				joined <- answer{rec, err}
+			}()
+			testenv.WaitFor(t, "KeepAliveNow to join the renewal in flight", func() bool {
+				return strings.Count(logs.String(), `msg="waiting for the renewal in flight"`) > waiting
+			})
+		})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	r.clock.Advance(2 * time.Hour)
+	joining.Store(true)
+	first, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := <-joined
+	if a.err != nil {
+		t.Fatalf("KeepAliveNow joining a renewal under way: %v", a.err)
+	}
+	if a.rec.AccessToken == first.AccessToken || a.rec.RenewedFor != store.RenewedToKeepAlive || r.provider.Stats().Refreshes != 2 {
+		t.Fatalf("KeepAliveNow joining a renewal sent before it began got the token of that renewal: %v, renewed for %q, %d token requests in all; want a renewal of its own, as a keep-alive",
+			a.rec.AccessToken == first.AccessToken, a.rec.RenewedFor, r.provider.Stats().Refreshes)
 	}
 }

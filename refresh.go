@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/freshtoken/freshtoken/internal/atomicfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/resting"
@@ -557,8 +559,13 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 	if rotated {
 		u := &unsavedRenewal{key: s.unsavedKey(), rec: n, read: r, spent: spent, stored: func() { s.whenUnlocked(unsaved) }}
 		u.gone, u.leave = context.WithCancel(context.Background())
+		u.refused(err, s.now())
+		tries, endTries := context.WithCancel(u.gone)
 		if f, ok := s.store.(store.Flusher); ok {
-			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error { return s.flush(ctx, u) })
+			withdraw := f.KeepUnsaved(s.set.Env, func(ctx context.Context) error {
+				defer endTries() // the last try through this store: it is closing
+				return s.flush(ctx, u)
+			})
 			told := u.stored
 			u.stored = func() { withdraw(); told() }
 		}
@@ -566,7 +573,10 @@ func (s *Source) keep(work context.Context, n, r *store.Record) error {
 		if !errors.Is(err, errLockLost) {
 			s.log.Warn("the store refused the new tokens; keeping them and trying again until it takes them", "store", s.Location(), "error", err.Error())
 		}
-		go s.saveLater(u)
+		go func() {
+			defer endTries()
+			s.saveLater(u, tries)
+		}()
 	}
 	if errors.Is(err, errLockLost) {
 		return err
@@ -729,6 +739,10 @@ func (e *unsavedAnswerError) Error() string {
 		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v), and took later, once it worked again; nothing is lost, try again", e.env, e.err)
 	case !e.kept.pending():
 		return fmt.Sprintf("%s: the provider issued new tokens that the store refused (%v); meanwhile the store came to hold other tokens (a log-in's or another renewer's) or none (a log-out), which stand instead", e.env, e.err)
+	case atomicfile.TooLarge(e.err):
+		// Raised where freshtoken starts, the limit is this process's
+		// still: the tokens kept are saved only once its own is raised.
+		return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and tries again, at most a minute apart, to save them, which it can only once its own file size limit is raised while it runs (on Linux, `prlimit --pid %d --fsize=unlimited`); if it exits first, they are lost, and a log-in will be needed", e.env, e.err, os.Getpid())
 	}
 	return fmt.Sprintf("%s: the provider issued new tokens but they could not be saved (%v); they were not used, and this program keeps them and saves them as soon as the store works again; if it exits first and the provider rotated the refresh token, a log-in will be needed once the store is fixed", e.env, e.err)
 }
@@ -748,6 +762,52 @@ type unsavedRenewal struct {
 	// a newer answer (leave ends it).
 	gone  context.Context
 	leave context.CancelFunc
+	// denied is the store's last refusal of it when only a person mends
+	// that (store.ErrDenied: a folder the user may not write in, a record
+	// larger than this process's file size limit), met at deniedAt, the
+	// denials-th in a row; nil otherwise. Guarded by unsavedMu.
+	denied   error
+	deniedAt time.Time
+	denials  int
+}
+
+// deniedRetry is the longest wait before a kept answer, refused by the
+// store again and again for a reason only a person mends
+// (store.ErrDenied), is tried again: after a second at first, then twice
+// as long after each refusal, so that a fix made at once is seen at once.
+// Renewals meanwhile are told the refusal without a try. Tried every few
+// seconds, and at every call (each of a proxy's requests), a record larger
+// than this process's file size limit, which no try saves until that limit
+// is raised, was written up to the limit and refused for as long as the
+// process ran.
+const deniedRetry = time.Minute
+
+// refused notes err, the store's refusal of u at now.
+func (u *unsavedRenewal) refused(err error, now time.Time) {
+	unsavedMu.Lock()
+	defer unsavedMu.Unlock()
+	if !errors.Is(err, store.ErrDenied) {
+		u.denied, u.deniedAt, u.denials = nil, time.Time{}, 0
+		return
+	}
+	u.denied, u.deniedAt, u.denials = err, now, u.denials+1
+}
+
+// deniedFor is how long, from now, u is still left untried after the
+// store refused it for a reason only a person mends (see deniedRetry), and
+// that refusal; 0 and nil when it may be tried now.
+func (u *unsavedRenewal) deniedFor(now time.Time) (time.Duration, error) {
+	unsavedMu.Lock()
+	defer unsavedMu.Unlock()
+	if u.denied == nil {
+		return 0, nil
+	}
+	wait := min(time.Second<<min(u.denials-1, 6), deniedRetry)
+	left := u.deniedAt.Add(wait).Sub(now)
+	if left <= 0 || left > wait { // past, or noted by a clock since set back
+		return 0, nil
+	}
+	return left, u.denied
 }
 
 // unsavedAnswers holds the renewals' answers that a store refused, by where
@@ -817,9 +877,12 @@ func (u *unsavedRenewal) drop() {
 // the lock while this one was paused past it, and spent the same refresh
 // token), that stands: see endedMeanwhile. Any other change since (a rest
 // noted) leaves the answer to be saved. The save is conditional on r, so
-// that nothing written between this read and it is overwritten. The
+// that nothing written between this read and it is overwritten. With
+// paced (a renewal's, not saveLater's nor Close's), an answer the store
+// refused for a reason only a person mends is not tried before saveLater
+// tries it again (see deniedRetry): that refusal is the error. The
 // caller holds the lock.
-func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) (*store.Record, error) {
+func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped, paced bool) (*store.Record, error) {
 	u := s.unsavedNow()
 	if u == nil {
 		return r, nil
@@ -832,10 +895,14 @@ func (s *Source) saveUnsaved(work context.Context, r *store.Record, wiped bool) 
 	if r != nil && endedSince(r, u.read) {
 		return nil, s.endedMeanwhile(work, r, u)
 	}
+	if _, denied := u.deniedFor(s.now()); paced && denied != nil {
+		return nil, s.unsavedFailure(denied)
+	}
 	if err := s.save(work, u.rec, r); err != nil {
 		if errors.Is(err, errLockLost) {
 			return nil, err
 		}
+		u.refused(err, s.now())
 		return nil, s.unsavedFailure(err)
 	}
 	u.saved.Store(true)
@@ -906,18 +973,22 @@ const saveLaterMax = 5 * time.Second
 // saveLater tries again and again, in the background, with growing waits,
 // to save u under the lock, until it is saved or dropped, so that other
 // processes sharing the store find the rotated tokens as soon as it works
-// again rather than spend the refresh token they replace. It stops once the
-// store holds other tokens than those u replaces (a log-in or another
-// renewer's), or none (a log-out), or another client's, and when a newer
-// answer takes u's place.
-// It also stops once the store is closed (store.ErrClosed): its Close made
-// the last try (see flush). It stops at once, whatever it waits for, when
-// u is saved or dropped elsewhere (a renewal, a log-out, Close): a try
-// after that would take the lock of a store its program may have logged
-// out of or deleted, and bring the lock file, and the folder, back.
-func (s *Source) saveLater(u *unsavedRenewal) {
-	for wait := time.Second; s.pause(u.gone, wait) == nil; wait = min(2*wait, saveLaterMax) {
-		if !s.trySaving(u) {
+// again rather than spend the refresh token they replace; after refusals
+// only a person mends, as deniedRetry says. It stops once the store holds
+// other tokens than those u replaces (a log-in or another renewer's), or
+// none (a log-out), or another client's, and when a newer answer takes
+// u's place. It also stops once the store is closed: at once when tries
+// ends, as a store.Flusher's Close made the last try (see flush), or at
+// its next try (store.ErrClosed). It stops at once, whatever it waits for,
+// when u is saved or dropped elsewhere (a renewal, a log-out, Close): a
+// try after that would take the lock of a store its program may have
+// logged out of or deleted, and bring the lock file, and the folder, back.
+func (s *Source) saveLater(u *unsavedRenewal, tries context.Context) {
+	for wait := time.Second; ; wait = min(2*wait, saveLaterMax) {
+		if left, denied := u.deniedFor(s.now()); denied != nil {
+			wait = left
+		}
+		if s.pause(tries, wait) != nil || !s.trySaving(u) {
 			return
 		}
 	}
@@ -945,7 +1016,7 @@ func (s *Source) trySaving(u *unsavedRenewal) bool {
 	case errors.Is(err, ErrLoginRequired):
 		u.drop()
 	case err == nil:
-		s.saveUnsaved(ctx, r, false)
+		s.saveUnsaved(ctx, r, false, false)
 	}
 	return u.gone.Err() == nil
 }
@@ -985,7 +1056,7 @@ func (s *Source) flush(ctx context.Context, u *unsavedRenewal) error {
 			u.drop()
 			err = nil
 		case err == nil:
-			_, err = s.saveUnsaved(ctx, r, false)
+			_, err = s.saveUnsaved(ctx, r, false, false)
 		}
 		unlock()
 	}
@@ -1020,20 +1091,15 @@ func (e *unsavedAtCloseError) Unwrap() error { return e.err }
 // under the lock: tokens stored since (a log-in, or a renewer that took the
 // lock while this one was paused past it) are never replaced by r's, which
 // would lose them. A problem of the kind noted already keeps when it was
-// first noted (Since). It returns r with the note, nil with no record, and
-// why the store did not take it (wrapping store.ErrChanged for that), or nil.
+// first noted (store.Problem.Then). It returns r with the note, nil with
+// no record, and why the store did not take it (wrapping store.ErrChanged
+// for that), or nil.
 func (s *Source) note(work context.Context, r, read *store.Record, kind, msg string) (*store.Record, error) {
 	if r == nil {
 		return nil, nil
 	}
 	n := *r
-	n.Problem = &store.Problem{Kind: kind, Message: msg, At: s.now()}
-	if was := r.Problem; was != nil && was.Kind == kind {
-		n.Problem.Since = was.Since
-		if n.Problem.Since.IsZero() {
-			n.Problem.Since = was.At
-		}
-	}
+	n.Problem = r.Problem.Then(store.Problem{Kind: kind, Message: msg, At: s.now()})
 	err := s.saveIf(work, &n, read)
 	if errors.Is(err, store.ErrReserveUsed) { // saved, on a full disk
 		err = nil

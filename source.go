@@ -2600,7 +2600,7 @@ func (s *Source) renewLocked(ctx context.Context, w want, refused bool) (*store.
 		return nil, err
 	}
 	answer := s.unsavedNow()
-	if r, err = s.saveUnsaved(work, r, wiped); err != nil {
+	if r, err = s.saveUnsaved(work, r, wiped, true); err != nil {
 		return nil, err
 	}
 	switch {

@@ -500,24 +500,28 @@ func TestAKeeperPutsBackWhatARedisRestartLost(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartWithoutPersistence(t)
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	// A token file, its token lasting seconds: the keeper looks every
-	// second or two.
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: 4 * time.Second, RefreshesPerMinute: 1000}, srv.URL, fmt.Sprintf("token_file = %q", tokenFile))
+	// A token file: the keeper looks as its token falls due, which the
+	// test clock brings.
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour}, srv.URL, fmt.Sprintf("token_file = %q", tokenFile))
 	w.login()
 	other := w.writeOtherConfig("other.toml", w.readConfig()) // another machine's
 	run := w.watch("proxy", "--no-listen")
 	run.waitSaid(t, "keeps nothing on disk")
 	run.waitSaid(t, "appendonly yes")
+	testenv.WaitFor(t, "the keeper's first look to write the token file (it holds the tokens then)", func() bool {
+		_, err := os.Stat(tokenFile)
+		return err == nil
+	})
 
 	srv.Restart(t)
-	testenv.WaitFor(t, "the keeper to put the tokens back", func() bool { return srv.Get(t, "freshtoken:dev") != "" })
+	movedUntil(t, clock, due(time.Hour), "the keeper to put the tokens back", func() bool { return srv.Get(t, "freshtoken:dev") != "" })
 	run.waitSaid(t, "nothing is lost")
 	if r := w.run("--config", other, "token"); r.code != 0 || r.stdout == "" {
 		t.Fatalf("another machine's token after the restart: exit %d, %s", r.code, r.stderr)
 	}
 
 	w.mustRun("--config", other, "logout")
-	testenv.WaitFor(t, "the keeper to see the log-out (its token file removed)", func() bool {
+	movedUntil(t, clock, due(time.Hour), "the keeper to see the log-out (its token file removed)", func() bool {
 		_, err := os.Stat(tokenFile)
 		return errors.Is(err, os.ErrNotExist)
 	})

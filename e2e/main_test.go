@@ -121,6 +121,26 @@ func newClockedWorld(t *testing.T, popts devprovider.Options, storeURL, extra st
 // (60 s) of it, the token still valid.
 func due(lifetime time.Duration) time.Duration { return lifetime - 30*time.Second }
 
+// movedUntil moves clock on by step, and again each second (on the
+// system's clock), until cond holds: what a move brings (a keeper's next
+// look) is planned as what came before it ends (the look before), which a
+// test cannot see, and a move made before then is seen only by the next.
+func movedUntil(t *testing.T, clock *testenv.Clock, step time.Duration, what string, cond func() bool) {
+	t.Helper()
+	moved := time.Now()
+	clock.Advance(t, step)
+	testenv.WaitFor(t, what, func() bool {
+		if cond() {
+			return true
+		}
+		if time.Since(moved) > time.Second {
+			moved = time.Now()
+			clock.Advance(t, step)
+		}
+		return false
+	})
+}
+
 // renewals is how many renewals the world's stored record counts, as
 // `status --json` tells: a renewal the provider answered is counted once
 // stored, its new token's lifetime counted on the binary's clock, which a

@@ -118,19 +118,9 @@ func TestNotifyRetriesGoByItsOwnClock(t *testing.T) {
 	clock.Advance(t, 55*time.Minute)
 	testenv.WaitFor(t, "the notice's first try, which fails", func() bool { _, err := os.Stat(failed); return err == nil })
 	// The failure's minute is counted from when the notifier noted it, which
-	// may come just after the file above: the clock is moved on again each
-	// second until the notice is told (on the system's clock, not within
-	// the wait).
-	moved := time.Now()
-	clock.Advance(t, 2*time.Minute)
-	testenv.WaitFor(t, "the notice tried again", func() bool {
-		if data, _ := os.ReadFile(told); string(data) == "grant_ended\n" {
-			return true
-		}
-		if time.Since(moved) > time.Second {
-			moved = time.Now()
-			clock.Advance(t, 2*time.Minute)
-		}
-		return false
+	// may come just after the file above.
+	movedUntil(t, clock, 2*time.Minute, "the notice tried again", func() bool {
+		data, _ := os.ReadFile(told)
+		return string(data) == "grant_ended\n"
 	})
 }

@@ -340,6 +340,25 @@ type Problem struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
+// First is when a problem of p's Kind was first noted: Since, or At when
+// it keeps none.
+func (p Problem) First() time.Time {
+	if p.Since.IsZero() {
+		return p.At
+	}
+	return p.Since
+}
+
+// Then is next, a problem noted after p (nil when there was none): one of
+// p's Kind keeps when that kind was first noted (Since), so that a
+// problem met at every try tells how long it has lasted.
+func (p *Problem) Then(next Problem) *Problem {
+	if p != nil && p.Kind == next.Kind {
+		next.Since = p.First()
+	}
+	return &next
+}
+
 // String shows the problem's fields, as %+v would: a Record printed or
 // logged shows them so, not the address its Problem is kept at.
 func (p Problem) String() string { return fmt.Sprintf("%+v", shownProblem(p)) }

@@ -318,3 +318,38 @@ func TestMaskedRecordIsCorrupt(t *testing.T) {
 		})
 	}
 }
+
+// TestProblemThenKeepsWhenItsKindWasFirstNoted: a problem noted again,
+// of the kind noted before, keeps when that kind was first noted (First),
+// as the engine's note in a record and the keeper's note of a refusal
+// with no record both read it; one of another kind, or after none,
+// starts anew.
+func TestProblemThenKeepsWhenItsKindWasFirstNoted(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	next := store.Problem{Kind: store.ProblemClientRejected, Message: "refused again", At: at(time.Hour)}
+	for _, tt := range []struct {
+		name string
+		was  *store.Problem
+		want time.Time // next's Since
+	}{
+		{"after none", nil, time.Time{}},
+		{"after one of its kind, noted once", &store.Problem{Kind: store.ProblemClientRejected, At: at(5 * time.Minute)}, at(5 * time.Minute)},
+		{"after one of its kind, noted since a time", &store.Problem{Kind: store.ProblemClientRejected, At: at(5 * time.Minute), Since: t0}, t0},
+		{"after one of another kind", &store.Problem{Kind: store.ProblemRefused, At: at(5 * time.Minute), Since: t0}, time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.was.Then(next)
+			if !got.Since.Equal(tt.want) || got.Kind != next.Kind || got.Message != next.Message || !got.At.Equal(next.At) {
+				t.Fatalf("Then: %v; want %v since %v", got, next, tt.want)
+			}
+			first := tt.want
+			if first.IsZero() {
+				first = next.At
+			}
+			if !got.First().Equal(first) {
+				t.Fatalf("First of %v: %v; want %v", got, got.First(), first)
+			}
+		})
+	}
+}

@@ -854,7 +854,7 @@ func (k *Keeper) noteHold(env string, rec *store.Record) {
 		return
 	}
 	if err := noteHeld(k.Ledger, path, rec.AccessToken+"\n", k.owner(env), held); err != nil {
-		k.Logger.Debug("keeper: the wait after a renewal that gained nothing could not be noted; status may name a sooner renewal", "env", env, "path", path, "error", err.Error())
+		k.Logger.Debug("keeper: the wait after a renewal that gained nothing could not be noted (tried again at the next look); status may name a sooner renewal meanwhile", "env", env, "path", path, "error", err.Error())
 		return
 	}
 	k.mu.Lock()

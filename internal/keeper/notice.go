@@ -78,7 +78,7 @@ func (k *Keeper) unwrittenErr(env string) error {
 // noteRejected remembers err if it is the provider rejecting env's client
 // where there is no record (rec) to hold it, and forgets it on success. A
 // rejection of the kind remembered already keeps when it was first met
-// (Since), as the engine's note in a record does.
+// (store.Problem.Then), as the engine's note in a record does.
 func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -87,12 +87,7 @@ func (k *Keeper) noteRejected(env string, rec *store.Record, err error) {
 	case err == nil:
 		e.rejected, e.rejectedWith, e.refused = nil, nil, false
 	case rec == nil && errors.Is(err, freshtoken.ErrClientRejected):
-		kind := refusalKind(err)
-		p := &store.Problem{Kind: kind, Message: err.Error(), At: k.now()}
-		if was := e.rejected; was != nil && was.Kind == kind {
-			p.Since = firstRefusal(was)
-		}
-		e.rejected = p
+		e.rejected = e.rejected.Then(store.Problem{Kind: refusalKind(err), Message: err.Error(), At: k.now()})
 	}
 }
 
@@ -191,7 +186,7 @@ func NextRenewal(plan freshtoken.KeepAlivePlan, rec *store.Record, now time.Time
 // store, status and the proxy's page tell one time. A first refusal ahead
 // of the last (another machine's clock) counts as one just met.
 func retry(p *store.Problem) (at time.Time, when string) {
-	if p.At.Sub(firstRefusal(p)) >= abandonedAfter {
+	if p.At.Sub(p.First()) >= abandonedAfter {
 		return p.At.Add(abandonedRetry), inWords(abandonedRetry) + " after the provider's last refusal, as it has refused every try for over " + inWords(abandonedAfter)
 	}
 	return p.At.Add(rejectedRetry), inWords(rejectedRetry) + " after the provider's last refusal"
@@ -204,15 +199,6 @@ func inWords(d time.Duration) string {
 		return "an hour"
 	}
 	return fmt.Sprintf("%d minutes", d/time.Minute)
-}
-
-// firstRefusal is when the provider first refused in p: p.Since, or p.At
-// in a record that keeps none.
-func firstRefusal(p *store.Problem) time.Time {
-	if p.Since.IsZero() {
-		return p.At
-	}
-	return p.Since
 }
 
 // refusedHere notes that env's renewal by the keeper was refused.

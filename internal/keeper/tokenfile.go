@@ -199,8 +199,19 @@ func noteWritten(ledger, path, content string, by Owner, expires time.Time) erro
 
 // noteHeld notes in ledger ("": none) that the keeper of by renews the
 // token file at path, holding content, no sooner than held (zero: no
-// hold), if its note says it wrote content there for by.
+// hold), if its note says it wrote content there for by. It reads and
+// writes the note under the token file's lock, as every writer of the file
+// or its note does (see lockTokenFile): unlocked, a note read before another
+// keeper sharing the file wrote it anew (or a log-out removed it) was
+// written back after, the file's note then naming a token it no longer
+// held. A lock held by another (who writes the file anew, whose note holds
+// no hold, or removes it) is not waited for: nothing is noted then.
 func noteHeld(ledger, path, content string, by Owner, held time.Time) error {
+	unlock, err := lockTokenFileNow(ledger, path)
+	if err != nil {
+		return err
+	}
+	defer unlock(false)
 	n, ok := lastWritten(ledger, path)
 	if !ok || n.Sum != fingerprint(content) || n.owner().another(by) || n.Held.Equal(held) {
 		return nil
@@ -262,9 +273,7 @@ func forgetNote(ledger, path string) {
 	if _, err := os.Lstat(entry + ".lock"); err != nil {
 		return
 	}
-	noWait, cancel := context.WithCancel(context.Background())
-	cancel() // taken if free, never waited for
-	if unlock, err := lockTokenFile(noWait, ledger, path); err == nil {
+	if unlock, err := lockTokenFileNow(ledger, path); err == nil {
 		unlock(true)
 	}
 }
@@ -367,6 +376,13 @@ func lockTokenFile(ctx context.Context, ledger, path string) (unlock func(gone b
 		}
 		release()
 	}, nil
+}
+
+// lockTokenFileNow is lockTokenFile taken if free, never waited for.
+func lockTokenFileNow(ledger, path string) (unlock func(gone bool), err error) {
+	noWait, cancel := context.WithCancel(context.Background())
+	cancel()
+	return lockTokenFile(noWait, ledger, path)
 }
 
 // ForgetTokenFile removes the token file at path once the environment's

@@ -220,3 +220,47 @@ func TestForgettingATokenFileThatIsNotThereLeavesNothingInTheLedger(t *testing.T
 		ledgerHoldsNothing(t, ledger)
 	}
 }
+
+// TestAHoldIsNotedUnderTheTokenFilesLock: a keeper notes the wait after a
+// renewal that gained nothing beside its token file's note (noteHeld) as
+// every writer of the file and its note does, under the token file's lock.
+// It read the note and wrote it back without: another keeper sharing the
+// file that wrote it anew in between (or a log-out that removed it) lost
+// its note to the one read before, which named a token the file no longer
+// held. While another holds the lock, nothing is noted; once it is free,
+// the hold is.
+func TestAHoldIsNotedUnderTheTokenFilesLock(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "freshtoken", "token-files")
+	file := filepath.Join(t.TempDir(), "token")
+	const content = "access-token-1234567890\n"
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := noteWritten(ledger, file, content, Owner{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	entry := ledgerEntry(ledger, file)
+	before, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	held := now.Add(30 * time.Second)
+	unlock, err := lockTokenFile(context.Background(), ledger, file) // another keeper writing the file
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := noteHeld(ledger, file, content, Owner{}, held); err == nil {
+		t.Error("noteHeld while another holds the token file's lock: nil; want it told that nothing was noted")
+	}
+	if after, err := os.ReadFile(entry); err != nil || string(after) != string(before) {
+		t.Errorf("the note, written while another held the token file's lock: %q, %v; want it as it was, %q", after, err, before)
+	}
+	unlock(false)
+	if err := noteHeld(ledger, file, content, Owner{}, held); err != nil {
+		t.Fatal(err)
+	}
+	if got := heldUntil(ledger, file, "access-token-1234567890", now); !got.Equal(held) {
+		t.Fatalf("the hold noted once the lock was free: %v; want %v", got, held)
+	}
+}
