@@ -620,3 +620,34 @@ func TestPanicTellingAStallsEndReleasesTheRenewal(t *testing.T) {
 		t.Fatalf("the call after the panic: %v; want a renewed token", err)
 	}
 }
+
+// TestStallOfAReadEndsWithTheCall: a Source's first read of the store
+// (nothing in memory yet), left unanswered by Redis (paused) until the
+// store gives it up, is told to the caller's listener
+// (store.WithStalled), and so is its end, as the call returns: nothing
+// waits for the store any more. Only a renewal told the end of a stall
+// whose call was given up (store.WatchStall tells none), and a proxy whose
+// first request met the stall kept it marked until a later call was
+// answered, answering a request that waited its timeout for the provider
+// meanwhile 503 "Redis has not answered".
+func TestStallOfAReadEndsWithTheCall(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	srv := redistest.Start(t)
+	st := redistest.OpenStore(t, srv.URL+"?read_timeout=3s&max_retries=-1")
+	r.login(r.sourceOn(st))
+	src := r.sourceOn(st) // nothing in memory: its first call reads the store
+	srv.Pause(t)
+	told, done := callingAtAStall(t.Context(), src)
+	testenv.Receive(t, "the stall of the first read", told)
+	if err := testenv.Receive(t, "the call", done); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the first read, Redis paused: %v; want Redis unreachable", err)
+	}
+	select {
+	case stalled := <-told:
+		if stalled {
+			t.Error("the caller was told the stall twice; want its end")
+		}
+	default:
+		t.Error("the caller was told of the stall and not of its end, the call over")
+	}
+}

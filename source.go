@@ -2135,14 +2135,20 @@ var errJustRenewed = errors.New("the rejected token was renewed too recently")
 // get returns a fresh token that is not rejected: from memory, else from the
 // store, else from a renewal. Renewals are one flight per process: callers
 // arriving while one is in progress wait for it and share its outcome.
+// Every stall of the store told to ctx's listener ends, told, by the time
+// get returns (stallwatch.Ending), a read given up unanswered included.
 func (s *Source) get(ctx context.Context, w want) (*store.Record, error) {
+	r := s.cur.Load()
+	inMemory := !w.force && s.good(r, w, "memory")
+	if inMemory && !s.checkDue() {
+		return r, nil
+	}
+	ctx, end := stallwatch.Ending(ctx)
+	defer end()
+	if inMemory {
+		return s.recheck(ctx, r, w)
+	}
 	if !w.force {
-		if r := s.cur.Load(); s.good(r, w, "memory") {
-			if !s.checkDue() {
-				return r, nil
-			}
-			return s.recheck(ctx, r, w)
-		}
 		if s.cur.Load() == nil {
 			r, err := s.load(ctx)
 			if err != nil {

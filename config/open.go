@@ -336,8 +336,13 @@ func OpenStore(storeURL string) (store.Store, error) {
 	if IsRedisURL(storeURL) {
 		if u, err := url.Parse(storeURL); err == nil {
 			if pw, ok := u.User.Password(); ok {
-				// Never shown, should a message repeat it; whole only, as
-				// it goes to no provider that might quote a part of it.
+				// Never shown, should a message repeat it: not even by
+				// what masking it would leave out of freshtoken's own
+				// words. Whole only, as it goes to no provider that might
+				// quote a part of it.
+				if redact.PlainWords(pw) {
+					return nil, Invalidf("the password in [store] url is made of lowercase letters alone (a word, or words joined by - or _), which freshtoken's own messages and the names in them may hold: masked there, it would show which word it is, and never masked, it could be printed; give Redis a password with digits or capital letters (a random one: openssl rand -hex 24) and write it in [store] url")
+				}
 				redact.RegisterWhole(pw)
 			}
 		}

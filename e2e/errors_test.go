@@ -249,8 +249,8 @@ func TestSharedStoreCertificateNotTrusted(t *testing.T) {
 func TestSharedStoreDenied(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.RequirePassword(t, "right-password")
-	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://:wrong-password@"+srv.Addr+"/0", "")
-	if r := w.run("token"); r.code != 2 || !strings.Contains(r.stderr, "check the user and password in its URL, and the user's permissions") || strings.Contains(r.stderr, "wrong-password") {
+	w := newWorldWithStore(t, devprovider.Options{AccessTTL: time.Hour}, "redis://:wrong-password-7@"+srv.Addr+"/0", "")
+	if r := w.run("token"); r.code != 2 || !strings.Contains(r.stderr, "check the user and password in its URL, and the user's permissions") || strings.Contains(r.stderr, "wrong-password-7") {
 		t.Errorf("token with a wrong Redis password: exit %d, stderr %q; want 2 saying what to check", r.code, r.stderr)
 	}
 	if r := w.run("status"); r.code != 2 || !strings.Contains(r.stdout, "refused access") {

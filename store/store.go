@@ -731,8 +731,9 @@ const StallNotice = 2 * time.Second
 // renewal, is told it later, with the same since), and stalled(what,
 // false, since) as a call ends within that time, or is answered after
 // it (the stall is over), its caller still waiting for it. (The engine
-// also tells a stall's end as the renewal it held up ends, its call given
-// up unanswered: the next call tells whether the server answers.)
+// also tells a stall's end as its own call it held up ends, a read or a
+// renewal, the store's call given up unanswered: the next call tells
+// whether the server answers.)
 // So a program whose user is at a terminal can say why it is quiet before
 // the store gives up, and say it again when the server, answering since,
 // stalls again. A function ctx already had is told too, first: each

@@ -11,6 +11,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/spf13/pflag"
 )
 
@@ -91,18 +92,24 @@ func isCobraUsage(err error) bool {
 var cobraUnknown = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for "([^"]*)"\s*(?:Did you mean this\?\s*((?:.|\n)*))?$`)
 
 // unknownCommand says cobra's error for an unknown command in one line,
-// the commands it suggests written as commands to run: it was made one
-// line by joining cobra's lines, as `unknown command "tokn" for
-// "freshtoken" Did you mean this? token`. A word near no command is shown
-// only when it reads as one (shown). Other messages pass as they are.
-func unknownCommand(msg string) string {
+// the commands it suggests written as commands to run, with -e env when
+// one was given (--config is added as to every suggestion: see
+// Factory.suggesting): it was made one line by joining cobra's lines, as
+// `unknown command "tokn" for "freshtoken" Did you mean this? token`. A
+// word near no command is shown only when it reads as one (shown). Other
+// messages pass as they are.
+func unknownCommand(msg, env string) string {
 	m := cobraUnknown.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
+	onEnv := ""
+	if env != "" {
+		onEnv = " -e " + shellquote.Word(env)
+	}
 	var try []string
 	for _, s := range strings.Fields(m[3]) {
-		try = append(try, "`"+m[2]+" "+s+"`")
+		try = append(try, "`"+m[2]+" "+s+onEnv+"`")
 	}
 	if len(try) > 0 { // a command mistyped: the word is shown
 		return "unknown command " + m[1] + "; did you mean " + strings.Join(try, " or ") + "? (`" + m[2] + " help` lists the commands)"

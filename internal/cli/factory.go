@@ -243,13 +243,15 @@ func (f *Factory) say(w io.Writer, level slog.Level, msg string, args ...any) {
 	w.Write(line.Bytes())
 }
 
-// readLogFlags sets --log-format and --log-file from args, the command
-// line, when the log was never set up: the command failed before (an
-// unknown flag or command, wrong arguments), where the flags after the
-// mistake, or all of them, were not read. So its last word takes the form
-// its log would have had, wherever on the line the flags stood. Everything
-// else on the line is passed over; nothing after -- is read.
-func (f *Factory) readLogFlags(args []string) {
+// readGlobalFlags sets --log-format, --log-file, --config and -e from
+// args, the command line, when the log was never set up: the command
+// failed before (an unknown flag or command, wrong arguments), where the
+// flags after the mistake, or all of them, were not read. So its last word
+// takes the form its log would have had, and the command it suggests names
+// the configuration and environment given (see suggesting), wherever on
+// the line the flags stood. Everything else on the line is passed over;
+// nothing after -- is read.
+func (f *Factory) readGlobalFlags(args []string) {
 	if f.log != nil {
 		return // set up: the flags were read
 	}
@@ -257,13 +259,19 @@ func (f *Factory) readLogFlags(args []string) {
 	fs.ParseErrorsAllowlist.UnknownFlags = true
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	fs.StringP("env", "e", "", "")
-	fs.String("config", "", "")
+	env := fs.StringP("env", "e", "", "")
+	configFile := fs.String("config", "", "")
 	fs.Bool("debug", false, "")
 	fs.BoolP("help", "h", false, "")
 	format := fs.String("log-format", "text", "")
 	file := fs.String("log-file", "", "")
 	fs.Parse(args) // what cannot be read stays as it was: a sentence
+	if fs.Changed("env") && f.EnvFlag == "" {
+		f.EnvFlag = *env
+	}
+	if fs.Changed("config") && f.ConfigFlag == "" {
+		f.ConfigFlag = *configFile
+	}
 	if fs.Changed("log-format") {
 		f.LogFormat = *format
 	}

@@ -50,14 +50,12 @@ const (
 // the person confirmed replacing as the log-in began, and, with --yes or
 // without a terminal, any stored meanwhile, which guard tells of as it
 // sees them; on a terminal such tokens end the log-in, as the proxy keeps
-// them. busy is the error of listening there, reported when no proxy
-// answers.
+// them. busy is the error of listening there, which names the address
+// (login.BusyAddr: the redirect address, or [::1] of its port for a
+// localhost redirect_uri), reported when no proxy answers.
 func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env, src *freshtoken.Source, guard *replaceGuard, busy error) error {
 	f := opts.f
-	addr, err := login.LoopbackAddr(env.RedirectURI)
-	if err != nil {
-		return err
-	}
+	addr := login.BusyAddr(busy)
 	base := "http://" + addr
 	if uid, known := sockowner.Listener(addr); known && uid != os.Getuid() {
 		// On a shared machine, another user's program there would get the

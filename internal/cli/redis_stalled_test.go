@@ -25,9 +25,9 @@ func TestStalledRedisIsToldAtATerminal(t *testing.T) {
 		t.Run(map[bool]string{true: "terminal", false: "script"}[tty], func(t *testing.T) {
 			e := newDevEnv(t)
 			srv := redistest.Start(t)
-			srv.RequirePassword(t, "redis-pass")
+			srv.RequirePassword(t, "redis-pass-7")
 			// One try of 3 s (no retries), rather than four of 2 s.
-			url := strings.Replace(srv.URL, "redis://", "redis://:redis-pass@", 1) + "?max_retries=-1&read_timeout=3s"
+			url := strings.Replace(srv.URL, "redis://", "redis://:redis-pass-7@", 1) + "?max_retries=-1&read_timeout=3s"
 			e.useStore(t, url)
 			e.loginOutside(t)
 			srv.Pause(t)
@@ -45,7 +45,7 @@ func TestStalledRedisIsToldAtATerminal(t *testing.T) {
 			if tty && !strings.HasPrefix(said, notice) {
 				t.Errorf("the notice does not come first, before the failure:\n%s", said)
 			}
-			if strings.Contains(said, "redis-pass") {
+			if strings.Contains(said, "redis-pass-7") {
 				t.Errorf("the Redis password was shown:\n%s", said)
 			}
 			if stdout.String() != "" {

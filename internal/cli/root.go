@@ -74,7 +74,7 @@ func Main(args []string, ios *IOStreams) int {
 	endCommand()
 	sig := g.settle()
 	f.flushLog() // before the command's last word
-	f.readLogFlags(args)
+	f.readGlobalFlags(args)
 	if oe := unwritten.Load(); oe != nil && err == nil {
 		err = oe // a result not written is no success, whatever the command made of it
 	}
@@ -113,7 +113,7 @@ func Main(args []string, ios *IOStreams) int {
 		err = f.logInAgain(err, "login -e "+env)
 		msg := err.Error()
 		if isCobraUsage(err) {
-			msg = unknownCommand(msg)
+			msg = unknownCommand(msg, f.EnvFlag)
 		}
 		if fl := config.Flagged(nil); errors.As(err, &fl) && fl.Flag() != "" && strings.HasSuffix(msg, fl.Error()) {
 			msg += " (" + fl.Flag() + ")" // the packages below say what to do in words

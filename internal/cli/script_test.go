@@ -55,6 +55,23 @@ func TestMain(m *testing.M) {
 		"approve": scriptProgram("approve", func(args []string) error {
 			return testenv.Visit(args[len(args)-1])
 		}),
+		// approve6 is approve in a browser that opens localhost at ::1, as
+		// browsers do where ::1 is localhost too (this machine's resolver
+		// may know 127.0.0.1 alone).
+		"approve6": scriptProgram("approve6", func(args []string) error {
+			var dialer net.Dialer
+			browser := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if host, port, _ := net.SplitHostPort(addr); host == "localhost" {
+					addr = net.JoinHostPort("::1", port)
+				}
+				return dialer.DialContext(ctx, network, addr)
+			}}}
+			resp, err := browser.Get(args[len(args)-1])
+			if err != nil {
+				return err
+			}
+			return resp.Body.Close()
+		}),
 		// deny plays a person who clicks Deny: the browser comes back to the
 		// redirect URI with error=access_denied and the request's state. A
 		// link to a proxy's log-in is followed to the provider's page first.

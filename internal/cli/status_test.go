@@ -32,14 +32,14 @@ import (
 // as they were, and no key is added. The user the docs give is all well.
 func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	srv := redistest.Start(t)
-	srv.SetUser(t, "ro", "on", ">ro-password", "~freshtoken:*", "+@read")
-	srv.SetFleetUser(t, "fleet", "fleet-password")
+	srv.SetUser(t, "ro", "on", ">ro-password-1", "~freshtoken:*", "+@read")
+	srv.SetFleetUser(t, "fleet", "fleet-password-2")
 	e := newDevEnv(t)
 	useRedis := func(user string) {
 		t.Helper()
 		e.useStore(t, "redis://"+user+"@"+srv.Addr+"/0")
 	}
-	useRedis("fleet:fleet-password")
+	useRedis("fleet:fleet-password-2")
 	e.loginOutside(t)
 	rc := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	defer rc.Close()
@@ -51,7 +51,7 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 		t.FailNow()
 	}
 
-	useRedis("ro:ro-password")
+	useRedis("ro:ro-password-1")
 	e.wantStatus(t, "with a user that may only read", 2, "logged in:      yes", "problem:        dev: could not save the tokens: Redis at redis://"+srv.Addr+"/0 refused access", "the user's permissions")
 	var dev struct {
 		LoggedIn     bool   `json:"logged_in"`
@@ -61,7 +61,7 @@ func TestStatusTellsOfARedisUserThatMayNotWrite(t *testing.T) {
 	if code != 2 || !dev.LoggedIn || !strings.Contains(dev.StoreProblem, "refused access") {
 		t.Errorf("status --json: exit %d, %s; want 2 and store_problem", code, printed)
 	}
-	if strings.Contains(printed, "ro-password") {
+	if strings.Contains(printed, "ro-password-1") {
 		t.Errorf("the password shows: %s", printed)
 	}
 	// It is so: the renewal it foretells fails, a configuration error.
@@ -146,9 +146,9 @@ func TestStatusTellsOfARedisThatEvicts(t *testing.T) {
 // refresh token, left unsaid. It now says the Redis evicts, exit 2.
 func TestStatusTellsOfEvictionForAUserWithoutInfo(t *testing.T) {
 	srv := redistest.Start(t)
-	srv.SetUser(t, "noinfo", "on", ">noinfo-password", "~freshtoken:*", "+@all", "-info")
+	srv.SetUser(t, "noinfo", "on", ">noinfo-password-3", "~freshtoken:*", "+@all", "-info")
 	e := newDevEnv(t)
-	e.useStore(t, "redis://noinfo:noinfo-password@"+srv.Addr+"/0")
+	e.useStore(t, "redis://noinfo:noinfo-password-3@"+srv.Addr+"/0")
 	e.loginOutside(t)
 	srv.Command(t, "CONFIG", "SET", "maxmemory", "100mb")
 	srv.Command(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lru")

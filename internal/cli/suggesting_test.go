@@ -29,3 +29,21 @@ func TestSuggestedCommandsNameTheConfigurationOnce(t *testing.T) {
 		t.Errorf("stderr = %q names the configuration twice", msg)
 	}
 }
+
+// TestMistypedCommandSuggestsItRunnable: a command mistyped at the top
+// level suggests the one meant with the --config and -e given, wherever
+// on the line they stood, so that it runs as shown: cobra fails before
+// the flags are read, and the suggestion named neither (`freshtoken
+// status`), which runs on the default configuration and environment.
+func TestMistypedCommandSuggestsItRunnable(t *testing.T) {
+	e := newDevEnv(t)
+	for _, args := range [][]string{{"-e", "dev", "stauts"}, {"stauts", "-e", "dev"}, {"--env=dev", "stauts"}} {
+		ios, _, stderr := testStreams(false, false)
+		if code := e.run(ios, args...); code != 2 {
+			t.Fatalf("%q exited %d, want 2: %s", args, code, stderr)
+		}
+		if want := "did you mean `freshtoken --config " + e.config + " status -e dev`?"; !strings.Contains(stderr.String(), want) {
+			t.Errorf("%q: stderr = %q; want it to say %s", args, stderr, want)
+		}
+	}
+}

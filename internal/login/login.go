@@ -859,9 +859,10 @@ func NamesLocalhost(redirectURI string) bool {
 // heldOnIPv6 is why a log-in listening on 127.0.0.1 (at) alone cannot
 // take redirectURI's callback, or nil: its host is localhost (or a name
 // under it), which a browser may open at ::1 as well, and another program
-// listens on that port of ::1 (a freshtoken proxy given --listen
-// [::1]:PORT), which would get the browser, and with it the code, while
-// the log-in waited in vain.
+// listens on that port of ::1, which would get the browser, and with it
+// the code, while the log-in waited in vain. That address is busy
+// (ErrPortBusy, BusyAddr): a freshtoken proxy given --listen [::1]:PORT
+// takes the log-in there, as one on 127.0.0.1 does.
 func heldOnIPv6(redirectURI string, at net.Addr) error {
 	if !NamesLocalhost(redirectURI) {
 		return nil
@@ -870,12 +871,30 @@ func heldOnIPv6(redirectURI string, at net.Addr) error {
 	v6 := net.JoinHostPort("::1", port)
 	probe, err := net.Listen("tcp", v6)
 	if fault, _ := httpx.ListenFailure(err); err != nil && fault == httpx.ListenBusy {
-		return &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s names localhost, which a browser may open at %s, where another program listens (a freshtoken proxy given --listen %s, perhaps), while this log-in listens at %s; run that program on %s instead (freshtoken proxy --listen %s), or stop it", redirectURI, v6, v6, at, at, at)}
+		return &busyError{addr: v6, why: fmt.Sprintf("redirect_uri %s names localhost, which a browser may open there", redirectURI)}
 	}
 	if err == nil {
 		probe.Close()
 	}
 	return nil
+}
+
+// busyError is a redirect address (host:port) another program listens on,
+// and why: the listen's own error, or why the log-in would need it.
+type busyError struct{ addr, why string }
+
+func (e *busyError) Error() string        { return fmt.Sprintf("%v: %s (%s)", ErrPortBusy, e.addr, e.why) }
+func (e *busyError) Is(target error) bool { return target == ErrPortBusy }
+
+// BusyAddr is the address (host:port) that err, an ErrPortBusy of Listen
+// or Flow.Run, says another program listens on: where a freshtoken proxy
+// holding it would take the log-in. "" for other errors.
+func BusyAddr(err error) string {
+	var busy *busyError
+	if errors.As(err, &busy) {
+		return busy.addr
+	}
+	return ""
 }
 
 // listenFailed tells why the callback could not listen on addr, the
@@ -887,7 +906,7 @@ func listenFailed(redirectURI, addr string, err error) error {
 	fault, cause := httpx.ListenFailure(err)
 	switch fault {
 	case httpx.ListenBusy:
-		return fmt.Errorf("%w: %s (%v)", ErrPortBusy, addr, err)
+		return &busyError{addr: addr, why: err.Error()}
 	case httpx.ListenPrivileged:
 		return &listenError{ErrPortRefused, fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
 	case httpx.ListenOutOfFiles:

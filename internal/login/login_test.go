@@ -683,8 +683,11 @@ func TestBusyPort(t *testing.T) {
 // TestLocalhostHeldOnIPv6: a redirect_uri on localhost is listened on at
 // 127.0.0.1, but a browser may open localhost at ::1, where another program
 // (a freshtoken proxy given --listen [::1]:PORT) would get the browser and
-// its code while the log-in waited in vain; it says so, and what to change.
-// A redirect_uri on 127.0.0.1 is what a browser opens: that one listens.
+// its code while the log-in waited in vain: the redirect address is busy
+// there (ErrPortBusy, naming [::1]:PORT, where a freshtoken proxy takes
+// the log-in as one on 127.0.0.1 does). It was ErrCannotListen, which
+// `login` refused, though the proxy's page logs in there. A redirect_uri
+// on 127.0.0.1 is what a browser opens: that one listens.
 func TestLocalhostHeldOnIPv6(t *testing.T) {
 	other, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
@@ -700,9 +703,9 @@ func TestLocalhostHeldOnIPv6(t *testing.T) {
 			ln.Close()
 			t.Fatalf("%s: listened beside a program on [::1]:%s", uri, port)
 		}
-		want := "where another program listens (a freshtoken proxy given --listen [::1]:" + port + ", perhaps), while this log-in listens at 127.0.0.1:" + port + "; run that program on 127.0.0.1:" + port + " instead (freshtoken proxy --listen 127.0.0.1:" + port + "), or stop it"
-		if !errors.Is(err, login.ErrCannotListen) || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: %v; want ErrCannotListen saying %q", uri, err, want)
+		want := "[::1]:" + port + " (redirect_uri " + uri + " names localhost, which a browser may open there)"
+		if !errors.Is(err, login.ErrPortBusy) || login.BusyAddr(err) != "[::1]:"+port || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v (busy at %q); want ErrPortBusy at [::1]:%s saying %q", uri, err, login.BusyAddr(err), port, want)
 		}
 	}
 	ln, err := login.Listen("http://127.0.0.1:" + port + "/callback")

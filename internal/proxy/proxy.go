@@ -341,7 +341,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.serving.Add(1)
 	defer p.serving.Add(-1)
 	path := r.URL.Path
-	callback := p.logins.isCallback(r.URL.Path, r.URL.RawQuery)
+	callback := p.logins.isCallback(r.URL.Path, r.URL.RawQuery) || p.answerAtRedirectPath(r.URL.Path, r.URL.RawQuery)
 	// Only a browser opening a page may come from another site: a script's
 	// fetch (Sec-Fetch-Mode cors, no-cors or same-origin) may not.
 	mode := r.Header.Get("Sec-Fetch-Mode")
@@ -403,6 +403,28 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.forward(w, r)
 	}
+}
+
+// answerAtRedirectPath reports whether a request for path?rawQuery is a
+// browser coming back from a log-in that the proxy did not start (`freshtoken
+// login --manual`, waiting for the address pasted): with a state and a code
+// or an error, at the redirect path of an environment whose redirect URI
+// names this proxy. Taken for the API's, it got the JSON 404 of an unknown
+// environment, and the person read "not found" and gave up; handleCallback
+// says to paste the address.
+func (p *Proxy) answerAtRedirectPath(path, rawQuery string) bool {
+	if !strings.Contains(rawQuery, "state=") {
+		return false
+	}
+	q, _ := url.ParseQuery(rawQuery)
+	if !q.Has("state") || !q.Has("code") && !q.Has("error") {
+		return false
+	}
+	if p.read.Load() == nil {
+		p.config() // the first request: what it names is read as for any other
+	}
+	last := p.read.Load()
+	return last != nil && last.redirectPaths[cmp.Or(path, "/")]
 }
 
 // env returns the named environment's proxy, opening it the first time.
@@ -518,12 +540,21 @@ type reading struct {
 	// loopedFrom is, by name, the environment other than it whose api_url
 	// is this proxy's address for it (see sentByLoop).
 	loopedFrom map[string]*config.Env
+	// redirectPaths are the paths of the redirect URIs that name this
+	// proxy (see redirectURI): where a browser comes back from a log-in,
+	// the proxy's or `freshtoken login --manual`'s, which does not listen.
+	redirectPaths map[string]bool
 }
 
 func (p *Proxy) newReading(conf *config.File) *reading {
-	r := &reading{conf: conf, loopedFrom: map[string]*config.Env{}}
+	r := &reading{conf: conf, loopedFrom: map[string]*config.Env{}, redirectPaths: map[string]bool{}}
 	for _, name := range conf.Names() {
 		other := conf.Envs[name]
+		if uri := p.redirectURI(other); uri == other.RedirectURI {
+			if u, err := url.Parse(uri); err == nil {
+				r.redirectPaths[cmp.Or(u.Path, "/")] = true
+			}
+		}
 		u, err := url.Parse(other.APIURL)
 		if err != nil || !p.guard.pointsHere(u) {
 			continue

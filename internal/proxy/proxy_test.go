@@ -669,9 +669,9 @@ func TestSharedStoreProblems(t *testing.T) {
 
 	locked := redistest.Start(t)
 	locked.RequirePassword(t, "right-password")
-	f = newFixtureWith(t, fixtureOptions{autoApprove: true, storeURL: "redis://:wrong-password@" + locked.Addr + "/0"})
+	f = newFixtureWith(t, fixtureOptions{autoApprove: true, storeURL: "redis://:wrong-password-7@" + locked.Addr + "/0"})
 	resp, body = f.get(t, "/dev/v2/company")
-	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusInternalServerError || p.Error != "invalid_configuration" || strings.Contains(p.Message, "wrong-password") {
+	if p := decode[problemBody](t, body); resp.StatusCode != http.StatusInternalServerError || p.Error != "invalid_configuration" || strings.Contains(p.Message, "wrong-password-7") {
 		t.Errorf("a Redis that refuses the password: %d %+v", resp.StatusCode, p)
 	}
 }

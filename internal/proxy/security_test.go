@@ -551,6 +551,31 @@ func TestLoginAtLocalhostOnIPv6(t *testing.T) {
 	}
 }
 
+// TestManualAnswerAtAnotherRedirectPathSaysToPasteIt: a browser coming
+// back (code and state) to the redirect path of an environment whose
+// redirect_uri is this proxy's address, not /callback, with no log-in of
+// the proxy's waiting for it (`freshtoken login --manual`, which does not
+// listen, waits for the address pasted), gets the page that says to paste
+// the address, which stays in the address bar, its code unexchanged: it got
+// the JSON 404 of an unknown environment, and a person read "not found" and
+// gave up. A request there that is no answer is still the API's.
+func TestManualAnswerAtAnotherRedirectPathSaysToPasteIt(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.other]\nprovider = \"freeagent\"\napi_url = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/oauth/done\"\n", f.api, f.base)
+	}})
+	before := f.provider.Stats().TokenRequests
+	resp, page := f.get(t, "/oauth/done?code=dev_code_0123456789&state=from-the-terminal")
+	if !staleAnswer(resp, page) || !strings.Contains(string(page), "paste it there") {
+		t.Errorf("the answer to a manual log-in at /oauth/done: %d %s; want the page saying to paste the address", resp.StatusCode, page)
+	}
+	if f.provider.Stats().TokenRequests != before {
+		t.Error("its code was exchanged")
+	}
+	if resp, body := f.get(t, "/oauth/done"); resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "unknown_env") {
+		t.Errorf("a request at /oauth/done that is no answer: %d %s; want the API's unknown environment", resp.StatusCode, body)
+	}
+}
+
 // TestForgedCallbackIsTurnedAway: while a log-in waits for its browser, a
 // callback with another state (any web page can send one) is turned away
 // unexchanged, and leaves the real log-in to finish.

@@ -74,6 +74,18 @@ func maskShows(n int) int {
 	return 0
 }
 
+// PlainWords reports whether secret, long enough to be masked (see
+// Register), is made of lowercase letters alone, in one word or in words
+// joined by '-' or '_' (a store's password such as freshtoken or
+// redis-password): masked wherever it appears, it would mask freshtoken's
+// own words and the names they hold (`freshtoken login` written
+// "…(10 chars) login", a host named after it), mangling every message and
+// showing, by what is missing, which word the secret is. A secret with a
+// digit, a capital or another sign is one no message of freshtoken's holds.
+func PlainWords(secret string) bool {
+	return len(secret) >= minRegistered && strings.Trim(secret, "abcdefghijklmnopqrstuvwxyz-_") == ""
+}
+
 // minRegistered keeps short, common strings (like "abc") from being masked
 // everywhere they occur.
 const minRegistered = 8

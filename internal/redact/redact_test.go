@@ -412,3 +412,24 @@ func TestKeyedIsWhatURLMasks(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainWords: a secret long enough to be masked and made of lowercase
+// letters alone, in words joined by - or _, is one freshtoken's own
+// messages may hold; one with a digit, a capital or another sign, or too
+// short to be masked at all, is not.
+func TestPlainWords(t *testing.T) {
+	for secret, want := range map[string]bool{
+		"freshtoken":                    true,
+		"redis-password":                true,
+		"correct_horse_battery":         true,
+		"redis":                         false, // never masked: too short
+		"redis-pass-7":                  false,
+		"Freshtoken":                    false,
+		"a-long-random-password-0f3a9c": false,
+		"hunter2!hunter":                false,
+	} {
+		if got := redact.PlainWords(secret); got != want {
+			t.Errorf("PlainWords(%q) = %v, want %v", secret, got, want)
+		}
+	}
+}

@@ -14,7 +14,7 @@ func TestFleetRulesAreTheDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "ACL SETUSER freshtoken on >a-long-random-password " + strings.Join(FleetRules, " ")
+	want := "ACL SETUSER freshtoken on >a-long-random-password-0f3a9c " + strings.Join(FleetRules, " ")
 	for line := range strings.Lines(string(page)) {
 		if strings.TrimSpace(line) == want {
 			return

@@ -6,6 +6,7 @@ package stallwatch
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,46 @@ func Listener(ctx context.Context) func(what string, stalled bool, since time.Ti
 // carried: f is told alone, and tells the one before it what it chooses.
 func With(ctx context.Context, f func(what string, stalled bool, since time.Time)) context.Context {
 	return context.WithValue(ctx, key{}, f)
+}
+
+// Ending returns a copy of ctx for one call that calls a store for ctx's
+// caller, and end, which that call calls as it returns: it tells ctx's
+// listener the end of each stall told through the copy and not ended since
+// (a call the store gave up unanswered, whose end store.WatchStall does not
+// tell), unless ctx has ended. Nothing waits for that store any more, and
+// its next call tells whether it answers: a caller that keeps a stall
+// until it is told its end (a proxy) kept it until a later call was
+// answered.
+func Ending(ctx context.Context) (_ context.Context, end func()) {
+	outer := Listener(ctx)
+	if outer == nil {
+		return ctx, func() {}
+	}
+	var (
+		mu   sync.Mutex
+		open = map[string]time.Time{}
+	)
+	ctx = With(ctx, func(what string, stalled bool, since time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stalled {
+			open[what] = since
+		} else {
+			delete(open, what)
+		}
+		outer(what, stalled, since)
+	})
+	return ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		for what, since := range open {
+			delete(open, what)
+			outer(what, false, since)
+		}
+	}
 }
 
 // Unanswered is how long a call sent at since has waited for its answer
