@@ -61,9 +61,10 @@ var (
 // to an address of this machine (a loopback one, 0.0.0.0, or one of its
 // network addresses, however spelled), or to a host name that leads to
 // one. A freshtoken proxy there would send it on with another
-// environment's token: a sandbox's POST made in production. An API on this
-// machine, named by an address or a name that leads here, may redirect
-// within it.
+// environment's token: a sandbox's POST made in production. An API named
+// by an address of this machine (or localhost) may redirect within it; one
+// named by another host name is elsewhere, whatever its name server
+// answers (a hostile API's may answer 127.0.0.1).
 //
 // A name is judged by the address the redirect's connection reaches,
 // where the Transport's base is an *http.Transport (or the command line's

@@ -107,8 +107,7 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 // transport keeps alive from its own request there is not taken. Through
 // a proxy (HTTPS_PROXY), which looks the name up itself, the name is looked
 // up here first, and refused; another name goes through the proxy, on
-// this machine as it is. An API named by a name that leads here redirects
-// to another of its ports, as on this machine, and is followed.
+// this machine as it is.
 func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	name := testenv.NameHere(t)
 	home := testenv.NewHome(t)
@@ -180,19 +179,48 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 		t.Errorf("GET /v2/elsewhere/: %d; want 200, the file the API redirected to through the proxy", status)
 	}
 
-	// An API on this machine, by a name that leads here, redirecting to
-	// another of its ports.
-	local := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, homeByName+"/v2/company", http.StatusFound)
+}
+
+// TestClientIsNotRedirectedIntoThisMachineByAnAPIsName: an API named by a
+// host name is an API elsewhere, whatever its name server answers, and
+// does not redirect a request of Source.Client into this machine. A
+// hostile API's name with the A records of its own address and
+// 127.0.0.1, or answering 127.0.0.1 to a lookup after the connection,
+// made its API count as one on this machine (the name "led here"), whose
+// redirects into this machine are followed: to 127.0.0.1 and to a name of
+// this machine alike, the POST reached the program there. Here the name is
+// one in /etc/hosts, and the API on this machine: a Transport cannot tell
+// the two apart, and refuses both.
+func TestClientIsNotRedirectedIntoThisMachineByAnAPIsName(t *testing.T) {
+	name := testenv.NameHere(t)
+	home := testenv.NewHome(t)
+	targets := map[string]string{
+		"/v2/invoices": "http://127.0.0.1:" + home.Port + "/production/v2/invoices",
+		"/v2/named":    "http://" + net.JoinHostPort(name, home.Port) + "/production/v2/invoices",
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
 	}))
-	t.Cleanup(local.Close)
-	_, localPort, _ := net.SplitHostPort(local.Listener.Addr().String())
-	set.APIURL = "http://" + net.JoinHostPort(name, localPort) + "/"
-	src, err = freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	t.Cleanup(api.Close)
+	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	set := r.settings
+	set.APIURL = "http://" + net.JoinHostPort(name, apiPort) + "/"
+	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status := getStatus(t, src, src.APIURL()+"v2/moved"); status != http.StatusOK {
-		t.Errorf("GET /v2/moved of an API at %s: %d; want 200, where it redirected to on this machine", src.APIURL(), status)
+	for path, target := range targets {
+		resp, err := src.Client().Post(src.APIURL()+strings.TrimPrefix(path, "/"), "application/json", strings.NewReader(`{"invoice":{"total":"1000"}}`))
+		var ue *url.Error
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("POST %s of the API at %s: %d; want ErrRedirectToThisMachine", path, src.APIURL(), resp.StatusCode)
+		} else if !errors.Is(err, freshtoken.ErrRedirectToThisMachine) || !errors.As(err, &ue) || ue.URL != target {
+			t.Errorf("POST %s of the API at %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", path, src.APIURL(), err, target)
+		}
 	}
+	home.NotReached(t)
 }

@@ -225,12 +225,13 @@ func redirectedHome(req *http.Request) bool {
 }
 
 // fromElsewhere reports whether req is a redirect, made by an
-// http.Client, of a request to a host off this machine: one that is not
-// an address of this machine, nor a name that leads to one (see
-// httpx.LeadsHere), such as an api_url on loopback, within which
-// redirects are followed.
+// http.Client, of a request to a host that is not an address of this
+// machine by its spelling (an api_url on loopback redirects within this
+// machine). A host name is elsewhere whatever its name server answers: a
+// hostile API's name may answer its own address to the connection and
+// 127.0.0.1 to a lookup.
 func fromElsewhere(req *http.Request) bool {
-	return req.Response != nil && !httpx.LeadsHere(req.Context(), firstRequest(req).URL.Hostname())
+	return req.Response != nil && !httpx.ReachesThisMachine(firstRequest(req).URL.Hostname())
 }
 
 // carrier is the base transport for req, or for a redirect from elsewhere

@@ -52,20 +52,26 @@ func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 		})
 	})
 	w.login()
-	for _, args := range [][]string{
-		{"post", "/v2/invoices", "-d", `{"invoice":{"total":"1000"}}`},
-		{"get", "/v2/spelt"},
-		{"get", "/v2/named"},
-		{"get", "/v2/named", "--all"},
-		{"get", "/v2/network"},
-		{"post", "/v2/hostname", "-d", `{"invoice":{"total":"1000"}}`},
-		{"get", "/v2/tunnelled"},
+	address, name := "(an address of this machine)", "("+testenv.NameHere(t)+" leads to this machine)"
+	for _, tc := range []struct {
+		args []string
+		here string
+	}{
+		{[]string{"post", "/v2/invoices", "-d", `{"invoice":{"total":"1000"}}`}, address},
+		{[]string{"get", "/v2/spelt"}, address},
+		{[]string{"get", "/v2/named"}, address},
+		{[]string{"get", "/v2/named", "--all"}, address},
+		{[]string{"get", "/v2/network"}, address},
+		// A name is not an address the user can recognise: the line says
+		// where it leads.
+		{[]string{"post", "/v2/hostname", "-d", `{"invoice":{"total":"1000"}}`}, name},
+		{[]string{"get", "/v2/tunnelled"}, name},
 	} {
-		r := w.run(args...)
+		r := w.run(tc.args...)
 		if r.code != 5 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 ||
 			!strings.Contains(r.stderr, "redirected the request to http") || !strings.Contains(r.stderr, ":"+home.Port+"/production/v2/") ||
-			!strings.Contains(r.stderr, "an address of this machine") {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 5, nothing printed, one line saying the API redirected the request to this machine", args, r.code, r.stdout, r.stderr)
+			!strings.Contains(r.stderr, tc.here) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 5, nothing printed, one line saying the API redirected the request to this machine %s", tc.args, r.code, r.stdout, r.stderr, tc.here)
 		}
 	}
 	home.NotReached(t)

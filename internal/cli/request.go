@@ -716,8 +716,16 @@ func requestError(err error, env *config.Env, target string) error {
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
 			Msg: fmt.Sprintf("%v; the API's pages could not be gathered into one document, so nothing was printed: read its pages one at a time without --all", err)}
 	case errors.Is(err, freshtoken.ErrRedirectToThisMachine) && errors.As(err, &ue):
+		// A host name is refused for the address it leads to, which the
+		// user cannot see in it.
+		here := "an address of this machine"
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			if _, isIP := httpx.ParseHost(u.Hostname()); !isIP {
+				here = u.Hostname() + " leads to this machine"
+			}
+		}
 		return &freshtoken.Error{Env: env.Name, Kind: freshtoken.ErrUnreachable,
-			Msg: fmt.Sprintf("the API at %s redirected the request to %s, an address of this machine, which freshtoken does not follow: a freshtoken proxy there would send it on with another environment's token; the API is at fault: tell its owner", target, redact.URL(ue.URL))}
+			Msg: fmt.Sprintf("the API at %s redirected the request to %s (%s), which freshtoken does not follow: a freshtoken proxy there would send it on with another environment's token; the API is at fault: tell its owner", target, redact.URL(ue.URL), here)}
 	case errors.Is(err, errRedirectLoop):
 		msg := fmt.Sprintf("the API at %s redirected the request %d times in a row, and freshtoken follows no more (a redirect loop?)", target, maxRedirects)
 		if errors.As(err, &ue) && !safeOp(ue.Op) {

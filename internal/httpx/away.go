@@ -7,12 +7,12 @@ import (
 	"net/netip"
 )
 
-// LeadsHere reports whether host leads to this machine: by its spelling
+// leadsHere reports whether host leads to this machine: by its spelling
 // (see ReachesThisMachine), or as a name the system's resolver gives an
 // address of this machine for (a name in /etc/hosts, a public name with
 // the A record 127.0.0.1). A name that cannot be looked up is reported
 // false.
-func LeadsHere(ctx context.Context, host string) bool {
+func leadsHere(ctx context.Context, host string) bool {
 	if _, isIP := ParseHost(host); isIP {
 		return ReachesThisMachine(host)
 	}
@@ -36,7 +36,7 @@ func LeadsHere(ctx context.Context, host string) bool {
 // Base sends through a proxy (HTTPS_PROXY) connects to the proxy, which
 // looks the name up itself, and for a Base whose connections cannot be
 // reached (another RoundTripper), the host is looked up here first
-// instead (LeadsHere): a name server that changes its answer between the
+// instead (leadsHere): a name server that changes its answer between the
 // two lookups defeats that.
 type AwayFromHere struct {
 	Base    http.RoundTripper
@@ -45,7 +45,7 @@ type AwayFromHere struct {
 
 func (a AwayFromHere) RoundTrip(req *http.Request) (*http.Response, error) {
 	rt, checked := a.checked(a.Base, req)
-	if !checked && LeadsHere(req.Context(), req.URL.Hostname()) {
+	if !checked && leadsHere(req.Context(), req.URL.Hostname()) {
 		if req.Body != nil {
 			req.Body.Close()
 		}

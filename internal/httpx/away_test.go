@@ -20,8 +20,8 @@ import (
 // TestAwayFromHere: a request whose connection reaches this machine fails
 // with Refused and sends nothing, however the base it is given dials: an
 // *http.Transport's own DialContext, its deprecated Dial, its
-// DialTLSContext for https, or the command line's Bounded and ExplainTLS
-// around one. Each dials rebound.example.test, which no name server
+// DialTLSContext or deprecated DialTLS for https, or the command line's
+// Bounded and ExplainTLS around one. Each dials rebound.example.test, which no name server
 // knows, to 127.0.0.1, as a name server that answers 127.0.0.1 at the
 // dial and not before would: only the address connected to tells. Over
 // another RoundTripper, whose connections cannot be reached, a name that
@@ -65,6 +65,8 @@ func TestAwayFromHere(t *testing.T) {
 		//lint:ignore SA1019 deprecated, and still in programs
 		{"the deprecated Dial", &http.Transport{Dial: func(network, addr string) (net.Conn, error) { return redial(context.Background(), network, addr) }}, "http://rebound.example.test/"},
 		{"its own TLS dial", &http.Transport{DialTLSContext: dialTLS}, "https://rebound.example.test/"},
+		//lint:ignore SA1019 deprecated, and still in programs
+		{"its deprecated DialTLS", &http.Transport{DialTLS: func(network, addr string) (net.Conn, error) { return dialTLS(context.Background(), network, addr) }}, "https://rebound.example.test/"},
 		{"another RoundTripper", roundTripper{&http.Transport{}}, "http://" + net.JoinHostPort(testenv.NameHere(t), port) + "/"},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
