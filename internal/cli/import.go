@@ -212,7 +212,11 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// Only -e can give a new name a '-' or '_' first: postman makes the
 	// export's name and its keys' start with a letter or digit.
 	for _, e := range envs {
-		if err := newEnvName(conf, e.Name); err != nil {
+		check := newEnvName
+		if e.Name == f.EnvFlag {
+			check = typedEnvName
+		}
+		if err := check(conf, e.Name); err != nil {
 			return usageErrorf("-e %s cannot name a new environment: %v; give a name such as sandbox after -e; nothing was imported", redact.Name(e.Name), err)
 		}
 	}

@@ -154,7 +154,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return refused
 	}
 	if f.EnvFlag != "" {
-		if err := newEnvName(old, f.EnvFlag); err != nil {
+		if err := typedEnvName(old, f.EnvFlag); err != nil {
 			return usageErrorf("-e %s cannot name a new environment: %v; give a name such as sandbox after -e; nothing was written", redact.Name(f.EnvFlag), err)
 		}
 	}
@@ -190,7 +190,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 				if clash := providerClash(n, old.Settings, s.Provider); clash != "" {
 					return fmt.Errorf("%s: give this one another name, or take that one out first with `%s`", clash, f.commandLine("remove -e "+n))
 				}
-				return newEnvName(old, n)
+				return typedEnvName(old, n)
 			}); err != nil {
 				return unchanged(err)
 			}
@@ -466,18 +466,25 @@ func loggedIn(ctx context.Context, f *Factory, name string) bool {
 	return rec.RefreshToken != "" || rec.AccessToken != "" && (rec.Expiry.IsZero() || clock.Now().Before(rec.Expiry))
 }
 
+// typedEnvName is newEnvName for a name a person typed (-e, init's
+// question), refused too when it may be a secret pasted there
+// (redact.Name), which would be written into the configuration and said
+// back. A name made of a Postman export's is not: it was not typed, and
+// is written as the export has it.
+func typedEnvName(conf *config.File, name string) error {
+	if _, exists := conf.Settings[name]; !exists && redact.Name(name) == redact.NotShown {
+		return errSecretAsName
+	}
+	return newEnvName(conf, name)
+}
+
 // newEnvName refuses name for an environment conf does not configure yet
 // when it is not one to give a new environment (store.ValidateNewEnvName),
-// differs from a configured one only in case, or may be a secret pasted
-// after -e (redact.Name), which would be written into the configuration
-// and said back: one configured already, "-prod" say, is still init's to
-// update.
+// or differs from a configured one only in case: one configured already,
+// "-prod" say, is still init's to update.
 func newEnvName(conf *config.File, name string) error {
 	if _, exists := conf.Settings[name]; exists {
 		return nil
-	}
-	if redact.Name(name) == redact.NotShown {
-		return errSecretAsName
 	}
 	// Refused only once written, as the file's mistake: "rename one", of
 	// an environment not yet there.
