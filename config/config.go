@@ -684,10 +684,14 @@ func (f *File) Select(named string) (*Env, error) {
 		if near := f.Closest(name); near != "" {
 			return nil, Invalidf("no environment %q%s in %s; did you mean %q? (configured: %s)%s", name, from, f.Path, near, known, unset)
 		}
+		shown := redact.Name(name) // a secret pasted after -e is not said back
 		if store.ValidateNewEnvName(name) != nil {
-			return nil, Invalidf("environment %q%s is not configured in %s (configured: %s), and cannot be: a name starts with a letter or a digit and uses only letters, digits, '-' and '_', at most 64 of them%s", name, from, f.Path, known, unset)
+			return nil, Invalidf("environment %s%s is not configured in %s (configured: %s), and cannot be: a name starts with a letter or a digit and uses only letters, digits, '-' and '_', at most 64 of them%s", shown, from, f.Path, known, unset)
 		}
-		return nil, Invalidf("environment %q%s is not configured in %s (configured: %s); add it with `freshtoken init -e %s`%s", name, from, f.Path, known, name, unset)
+		if shown == redact.NotShown {
+			return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); name one of those, or add one with `freshtoken init -e NAME`%s", shown, from, f.Path, known, unset)
+		}
+		return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); add it with `freshtoken init -e %s`%s", shown, from, f.Path, known, name, unset)
 	}
 	return e, nil
 }

@@ -152,17 +152,13 @@ func badSyntax(bad *pflag.InvalidSyntaxError) (words, name string) {
 	return words, name
 }
 
-// notShown stands in a message for what was given when it may be a
-// secret.
-const notShown = "(not shown, in case it is a secret)"
-
 // shown is words quoted, one space between them, when every one reads as
 // a name a person mistyped (readsAsName); anything else may be a secret
 // pasted in the wrong place (a token after `freshtoken `), and is
-// notShown.
+// redact.NotShown.
 func shown(words ...string) string {
 	if len(words) == 0 || slices.ContainsFunc(words, func(w string) bool { return !readsAsName(w) }) {
-		return notShown
+		return redact.NotShown
 	}
 	return strconv.Quote(strings.Join(words, " "))
 }
@@ -179,7 +175,7 @@ func shownChoice(word string, names []string) string {
 	case readsAsName(word) || strings.EqualFold(word, meant):
 		return fmt.Sprintf("%q (did you mean %s?)", word, meant)
 	}
-	return strings.TrimSuffix(notShown, ")") + "; did you mean " + meant + "?)"
+	return strings.TrimSuffix(redact.NotShown, ")") + "; did you mean " + meant + "?)"
 }
 
 // readsAsName reports whether word reads as the name of a command, a
@@ -197,13 +193,13 @@ func badValue(bad *pflag.InvalidValueError) string {
 	fl := bad.GetFlag()
 	switch fl.Value.Type() {
 	case "duration":
-		return fmt.Sprintf("--%s takes a length of time, such as 10m, 90s or 1h30m (a day is 24h); what was given is not one %s", fl.Name, notShown)
+		return fmt.Sprintf("--%s takes a length of time, such as 10m, 90s or 1h30m (a day is 24h); what was given is not one %s", fl.Name, redact.NotShown)
 	case "bool":
-		return fmt.Sprintf("--%s takes no value (or =true, =false); what was given after = is neither %s", fl.Name, notShown)
+		return fmt.Sprintf("--%s takes no value (or =true, =false); what was given after = is neither %s", fl.Name, redact.NotShown)
 	case "int":
-		return fmt.Sprintf("--%s takes a whole number, such as %s; what was given is not one %s", fl.Name, fl.DefValue, notShown)
+		return fmt.Sprintf("--%s takes a whole number, such as %s; what was given is not one %s", fl.Name, fl.DefValue, redact.NotShown)
 	}
-	return fmt.Sprintf("--%s takes a %s; what was given is not one %s", fl.Name, fl.Value.Type(), notShown)
+	return fmt.Sprintf("--%s takes a %s; what was given is not one %s", fl.Name, fl.Value.Type(), redact.NotShown)
 }
 
 // flagMeant is the flag an unknown one was meant to be, written as it is

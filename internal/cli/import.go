@@ -26,6 +26,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/keeper"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/postman"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/keyringstore"
@@ -156,8 +157,8 @@ present a refresh token freshtoken has already replaced, with the same end.`,
 func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	f := opts.f
 	if f.EnvFlag != "" {
-		if err := store.ValidateEnvName(f.EnvFlag); err != nil {
-			return usageErrorf("-e %q cannot name an environment: %v; nothing was imported", f.EnvFlag, err)
+		if err := badEnvName(f.EnvFlag); err != nil {
+			return usageErrorf("-e %s cannot name an environment: %v; nothing was imported", redact.Name(f.EnvFlag), err)
 		}
 	}
 	if opts.File == "-" && f.IO.InTTY {
@@ -211,8 +212,12 @@ func runImportPostman(ctx context.Context, opts *importPostmanOptions) error {
 	// Only -e can give a new name a '-' or '_' first: postman makes the
 	// export's name and its keys' start with a letter or digit.
 	for _, e := range envs {
-		if err := newEnvName(conf, e.Name); err != nil {
-			return usageErrorf("-e %q cannot name a new environment: %v; give a name such as sandbox after -e; nothing was imported", e.Name, err)
+		check := newEnvName
+		if e.Name == f.EnvFlag {
+			check = typedEnvName
+		}
+		if err := check(conf, e.Name); err != nil {
+			return usageErrorf("-e %s cannot name a new environment: %v; give a name such as sandbox after -e; nothing was imported", redact.Name(e.Name), err)
 		}
 	}
 	path := conf.Path

@@ -25,6 +25,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/paste"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -153,8 +154,8 @@ func runInit(ctx context.Context, opts *initOptions) error {
 		return refused
 	}
 	if f.EnvFlag != "" {
-		if err := newEnvName(old, f.EnvFlag); err != nil {
-			return usageErrorf("-e %q cannot name a new environment: %v; give a name such as sandbox after -e; nothing was written", f.EnvFlag, err)
+		if err := typedEnvName(old, f.EnvFlag); err != nil {
+			return usageErrorf("-e %s cannot name a new environment: %v; give a name such as sandbox after -e; nothing was written", redact.Name(f.EnvFlag), err)
 		}
 	}
 	// An environment not configured, named on a terminal (or, when none
@@ -189,7 +190,7 @@ func runInit(ctx context.Context, opts *initOptions) error {
 				if clash := providerClash(n, old.Settings, s.Provider); clash != "" {
 					return fmt.Errorf("%s: give this one another name, or take that one out first with `%s`", clash, f.commandLine("remove -e "+n))
 				}
-				return newEnvName(old, n)
+				return typedEnvName(old, n)
 			}); err != nil {
 				return unchanged(err)
 			}
@@ -387,7 +388,7 @@ func makeDefault(ctx context.Context, f *Factory, conf *config.File, name string
 		_, err := conf.Select(name) // a typo: it suggests the name meant
 		return err
 	default:
-		return usageErrorf("environment %q is not configured in %s (configured: %s); init --default alone makes a configured environment the default; to add this one, give init its other flags too (`freshtoken init --help`); nothing was written", name, conf.Path, known)
+		return usageErrorf("environment %s is not configured in %s (configured: %s); init --default alone makes a configured environment the default; to add this one, give init its other flags too (`freshtoken init --help`); nothing was written", redact.Name(name), conf.Path, known)
 	}
 	if conf.DefaultEnv == name {
 		fmt.Fprintf(f.IO.ErrOut, "%s is already the default environment (default_env in %s); nothing was changed.\n", name, conf.Path)
@@ -465,6 +466,18 @@ func loggedIn(ctx context.Context, f *Factory, name string) bool {
 	return rec.RefreshToken != "" || rec.AccessToken != "" && (rec.Expiry.IsZero() || clock.Now().Before(rec.Expiry))
 }
 
+// typedEnvName is newEnvName for a name a person typed (-e, init's
+// question), refused too when it may be a secret pasted there
+// (redact.Name), which would be written into the configuration and said
+// back. A name made of a Postman export's is not: it was not typed, and
+// is written as the export has it.
+func typedEnvName(conf *config.File, name string) error {
+	if _, exists := conf.Settings[name]; !exists && redact.Name(name) == redact.NotShown {
+		return errSecretAsName
+	}
+	return newEnvName(conf, name)
+}
+
 // newEnvName refuses name for an environment conf does not configure yet
 // when it is not one to give a new environment (store.ValidateNewEnvName),
 // or differs from a configured one only in case: one configured already,
@@ -483,12 +496,26 @@ func newEnvName(conf *config.File, name string) error {
 	return store.ValidateNewEnvName(name)
 }
 
+// errSecretAsName is why a name that may be a secret (redact.Name) names
+// no new environment, in words that do not quote it.
+var errSecretAsName = errors.New("it reads as a secret pasted there, not as a name (words of letters, each perhaps followed by digits, joined by '-' or '_', such as acme-prod2)")
+
+// badEnvName is store.ValidateEnvName's refusal of name, in words that do
+// not quote a name that may be a secret (redact.Name).
+func badEnvName(name string) error {
+	err := store.ValidateEnvName(name)
+	if err != nil && redact.Name(name) == redact.NotShown {
+		return errSecretAsName
+	}
+	return err
+}
+
 // checkInitFlags reports a bad flag value as the flag it came from, before
 // it could surface as a mistake at a line of the configuration file.
 func checkInitFlags(env string, s config.EnvSettings) error {
 	if env != "" {
-		if err := store.ValidateEnvName(env); err != nil {
-			return usageErrorf("-e %q cannot name an environment: %v", env, err)
+		if err := badEnvName(env); err != nil {
+			return usageErrorf("-e %s cannot name an environment: %v", redact.Name(env), err)
 		}
 	}
 	if s.Provider != "" && !slices.Contains(config.Presets(), s.Provider) {

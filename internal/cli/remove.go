@@ -14,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/configedit"
 	"github.com/freshtoken/freshtoken/internal/failure"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -259,5 +260,5 @@ func (f *Factory) named(conf *config.File, then string) error {
 	if len(conf.Envs) > 0 {
 		known = strings.Join(conf.Names(), ", ")
 	}
-	return f.configuredInTheDefault(conf, name, usageErrorf("environment %q%s is not configured in %s (configured: %s); %s", name, from, conf.Path, known, then))
+	return f.configuredInTheDefault(conf, name, usageErrorf("environment %s%s is not configured in %s (configured: %s); %s", redact.Name(name), from, conf.Path, known, then))
 }
