@@ -2,6 +2,7 @@ package freshtoken_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log"
@@ -95,10 +96,11 @@ func ExampleSource_SaveLogin() {
 	if err != nil {
 		log.Fatal(err) // the client secret could not be read
 	}
-	verifier := oauth2.GenerateVerifier()
-	_ = conf.AuthCodeURL("a-random-state", oauth2.S256ChallengeOption(verifier)) // send the user there
+	state, verifier := rand.Text(), oauth2.GenerateVerifier()         // new for each log-in
+	_ = conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)) // send the user there
 
-	// The redirect to http://127.0.0.1:8080/callback brings the code.
+	// The redirect to http://127.0.0.1:8080/callback brings the code, and
+	// the state: exchange the code only if the state is this log-in's.
 	sentAt := time.Now()
 	tok, err := conf.Exchange(context.WithValue(ctx, oauth2.HTTPClient, src.TokenClient()), "code-from-the-redirect", oauth2.VerifierOption(verifier))
 	if err != nil {

@@ -221,11 +221,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	if strings.EqualFold(r.Method, http.MethodTrace) || strings.EqualFold(r.Method, http.MethodConnect) {
-		// An API answering TRACE echoes the request back, with the
-		// Authorization header this proxy adds: the access token would be
-		// the client's to take. CONNECT asks for a tunnel, which this proxy
-		// does not make.
+	if strings.EqualFold(r.Method, http.MethodTrace) || strings.EqualFold(r.Method, "TRACK") || strings.EqualFold(r.Method, http.MethodConnect) {
+		// An API answering TRACE (or TRACK, IIS's own) echoes the request
+		// back, with the Authorization header this proxy adds: the access
+		// token would be the client's to take. CONNECT asks for a tunnel,
+		// which this proxy does not make.
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		writeKind(rec, kinds.MethodNotAllowed, problem{Env: name,
 			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})

@@ -870,8 +870,9 @@ func TestStoppingClosesASpareConnection(t *testing.T) {
 // TestTraceAndConnectAreNotForwarded: TRACE would have an API that answers
 // it echo the request back, the Authorization header the proxy adds among
 // it, handing the access token to the client (to any machine, with
-// --allow-remote); CONNECT asks for a tunnel the proxy does not make. Both
-// are refused, and never reach the API.
+// --allow-remote), and so would TRACK, IIS's TRACE, which was forwarded;
+// CONNECT asks for a tunnel the proxy does not make. Each is refused, and
+// never reaches the API.
 func TestTraceAndConnectAreNotForwarded(t *testing.T) {
 	var reached atomic.Int32
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -884,7 +885,7 @@ func TestTraceAndConnectAreNotForwarded(t *testing.T) {
 		return genericEnv(f, "echo", echo.URL)
 	}})
 	f.login(t, "echo")
-	for _, method := range []string{http.MethodTrace, http.MethodConnect, "trace"} {
+	for _, method := range []string{http.MethodTrace, http.MethodConnect, "trace", "TRACK", "track"} {
 		req, _ := http.NewRequest(method, f.base+"/echo/x", nil)
 		resp, body := f.do(t, req)
 		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("X-Freshtoken-Error") != "method_not_allowed" ||

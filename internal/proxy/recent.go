@@ -17,9 +17,10 @@ import (
 const recentLimit = 50
 
 // request is one proxied request as the status page shows it. It holds the
-// path without the query, which could carry a secret, and with any secret
-// the path holds masked, as the log shows it (see redact.Scrub): a
-// careless API's redirect may put the access token there.
+// path without the query, which could carry a secret, and any secret the
+// client wrote in it masked, as the log shows it (see redact.Scrub): a
+// careless API's redirect may put the access token in the path, and the
+// environment's name and the method are the client's words too.
 type request struct {
 	At       time.Time
 	Env      string
@@ -54,7 +55,7 @@ func (p *Proxy) noteRequest(start time.Time, env, method, path string, status in
 	if p.o.Clock != nil {
 		end = p.now()
 	}
-	p.recent.add(request{At: end, Env: env, Method: method, Path: redact.Scrub(path), Status: status, Duration: d})
+	p.recent.add(request{At: end, Env: redact.Scrub(env), Method: redact.Scrub(method), Path: redact.Scrub(path), Status: status, Duration: d})
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("proxied request", "env", env, "method", method, "path", path,
 			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))

@@ -757,3 +757,25 @@ func TestStatusPageListsNoTokenInAPath(t *testing.T) {
 		t.Errorf("the status page lists the requests whose paths hold the access token as:\n%s\nwant both listed, the token masked", page)
 	}
 }
+
+// TestStatusPageListsNoTokenAsEnvironmentOrMethod: what the page lists of
+// a request is masked whole, not its path alone. A path that begins with
+// the access token (a script that put it where the environment's name
+// goes) was listed with the token masked in its path and whole as its
+// environment, and a request whose method is the token (any token of
+// RFC 9110's characters is a method) whole as its method.
+func TestStatusPageListsNoTokenAsEnvironmentOrMethod(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	tok := f.storedToken(t)
+	f.get(t, "/"+tok+"/v2/files")
+	req, err := http.NewRequest(tok, f.base+"/dev/v2/files", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.do(t, req)
+	_, page := f.get(t, "/")
+	if strings.Contains(string(page), tok) || strings.Count(string(page), "/v2/files</td>") != 2 {
+		t.Errorf("the status page lists the requests holding the access token as their environment or method as:\n%s\nwant both listed, the token masked", page)
+	}
+}

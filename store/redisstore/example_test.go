@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"fmt"
 	"log"
+	"os"
 
 	"golang.org/x/oauth2"
 
@@ -24,12 +25,13 @@ func ExampleNew() {
 	defer st.Close()
 
 	src, err := freshtoken.New(freshtoken.Settings{
-		Env:       "production",
-		ClientID:  "your-client-id",
-		TokenURL:  "https://api.freeagent.com/v2/token_endpoint",
-		AuthURL:   "https://api.freeagent.com/v2/approve_app",
-		APIURL:    "https://api.freeagent.com/",
-		AuthStyle: oauth2.AuthStyleInHeader,
+		Env:          "production",
+		ClientID:     "your-client-id",
+		ClientSecret: os.Getenv("FREEAGENT_SECRET"), // never written in the program
+		TokenURL:     "https://api.freeagent.com/v2/token_endpoint",
+		AuthURL:      "https://api.freeagent.com/v2/approve_app",
+		APIURL:       "https://api.freeagent.com/",
+		AuthStyle:    oauth2.AuthStyleInHeader,
 	}, freshtoken.Options{Store: st})
 	if err != nil {
 		log.Fatal(err)
