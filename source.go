@@ -225,6 +225,22 @@ func (e Endpoints) printed() redact.Printed {
 // expiry arithmetic of short-lived tokens happens within seconds.
 const logTime = "2006-01-02T15:04:05.000Z07:00"
 
+// wallClock is clock (nil: time.Now) read as the wall clock alone, as the
+// store keeps every time: Go's time.Now carries a reading of the timers'
+// clock too, which stands still while the machine sleeps and does not move
+// when the clock is set, and Before and Sub compare two times that both
+// carry one by it alone. A record made here would then mean another thing
+// than the same record read back from the store, or in another process:
+// the morning after a night asleep, a token that expired in the night
+// served as valid (to the proxy's clients, to an oauth2.ReuseTokenSource
+// over Token) by the timers' clock, which counted none of the night.
+func wallClock(clock func() time.Time) func() time.Time {
+	if clock == nil {
+		clock = time.Now
+	}
+	return func() time.Time { return clock().Round(0) }
+}
+
 // DefaultRetryBackoff is the waits used when Settings.RetryBackoff is nil:
 // half a second, a second, then two. Each call returns a new slice, the
 // caller's to change, as no Source shares it.
@@ -373,7 +389,7 @@ type Source struct {
 	api      *url.URL // Settings.APIURL parsed once; nil when empty
 	store    store.Store
 	log      *slog.Logger
-	now      func() time.Time
+	now      func() time.Time // the wall clock alone (see wallClock)
 	http     *http.Client
 	// apiTransport is the transport Options.HTTPClient had when New was
 	// called (proxy, trusted authorities), nil for none: it carries API
@@ -740,7 +756,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter == 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
+	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: wallClock(o.Clock), http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -748,9 +764,6 @@ func New(s Settings, o Options) (*Source, error) {
 	// client secret, keys in the endpoints' URLs) as the command line's
 	// does: a store's error or a provider's words may quote them.
 	src.log = redact.Logger(src.log).With("env", s.Env)
-	if src.now == nil {
-		src.now = time.Now
-	}
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
@@ -1583,7 +1596,7 @@ func (s *Source) SaveLoginOf(ctx context.Context, file store.ConfigFile, tok *oa
 		// A log-in needed still: told so (exit 3), with the command to run.
 		return s.loginError("the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were")
 	}
-	r.LoggedInAt, r.LoggedInWith = sentAt, file
+	r.LoggedInAt, r.LoggedInWith = r.IssuedAt, file
 	storing := s.inFlight()
 	storing.LogIn, storing.Storing = true, true
 	defer s.sending(storing)()
@@ -3056,6 +3069,7 @@ func (s *Source) loginError(what string) error {
 // given. A response without a refresh token keeps prev's. An expires_in
 // that is missing, zero or negative leaves the expiry unknown.
 func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time, reason string) *store.Record {
+	sentAt = sentAt.Round(0) // the wall clock's, as stored (see wallClock)
 	r := &store.Record{
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,
@@ -3073,7 +3087,7 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	if expiresIn > 0 {
 		r.Expiry = sentAt.Add(time.Duration(expiresIn) * time.Second)
 	} else if expiresIn == 0 && tok.Expiry.After(sentAt) {
-		r.Expiry = tok.Expiry
+		r.Expiry = tok.Expiry.Round(0)
 	}
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
 		r.RefreshExpiry = sentAt.Add(time.Duration(secs) * time.Second)
