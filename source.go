@@ -431,15 +431,15 @@ type Source struct {
 	credMu sync.Mutex
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
-	// restUntil and restErr hold renewals back after one gave up (see
-	// restAfter); restErr is nil when none did since the last success.
-	restUntil time.Time
-	restErr   error
-	// storeRestUntil and storeRestErr hold renewals back from a shared
-	// store that could not be reached (see restStore); storeRestErr is nil
-	// when none failed since.
-	storeRestUntil time.Time
-	storeRestErr   error
+	// restFrom, restUntil and restErr hold renewals back after one gave up
+	// (see restAfter); restErr is nil when none did since the last success.
+	restFrom, restUntil time.Time
+	restErr             error
+	// storeRestFrom, storeRestUntil and storeRestErr hold renewals back
+	// from a shared store that could not be reached (see restStore);
+	// storeRestErr is nil when none failed since.
+	storeRestFrom, storeRestUntil time.Time
+	storeRestErr                  error
 	// left holds the tries of a renewal abandoned during a wait, for the
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
@@ -1162,10 +1162,13 @@ func (s *Source) stillServes(r *store.Record) bool {
 func (s *Source) firstToWarn(err error) bool {
 	s.warnMu.Lock()
 	defer s.warnMu.Unlock()
-	if s.warned == err.Error() && s.now().Sub(s.warnedAt) < time.Minute {
+	now := s.now()
+	// A warning further on than now, the clock set back since, is not
+	// moments ago: the failure went untold for as long as it was set back.
+	if since := now.Sub(s.warnedAt); s.warned == err.Error() && since >= 0 && since < time.Minute {
 		return false
 	}
-	s.warned, s.warnedAt = err.Error(), s.now()
+	s.warned, s.warnedAt = err.Error(), now
 	return true
 }
 
@@ -2376,7 +2379,11 @@ func (s *Source) remember(r *store.Record) {
 func (s *Source) checkDue() bool {
 	last := s.checkedAt.Load()
 	now := s.now().UnixNano()
-	return now-last >= int64(s.set.StoreCheckInterval) && s.checkedAt.CompareAndSwap(last, now)
+	// A clock set back since (NTP, the time corrected) makes it due at
+	// once: waiting for the clock to pass the last check again held a
+	// logout or log-in elsewhere unseen for as long as it was set back.
+	since := now - last
+	return (since >= int64(s.set.StoreCheckInterval) || since < 0) && s.checkedAt.CompareAndSwap(last, now)
 }
 
 // storeCheckWait bounds recheck's wait for the store: a look that a fresh
@@ -2528,7 +2535,8 @@ const storeRest = 5 * time.Second
 func (s *Source) restStore(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.storeRestUntil, s.storeRestErr = s.now().Add(storeRest), err
+	now := s.now()
+	s.storeRestFrom, s.storeRestUntil, s.storeRestErr = now, now.Add(storeRest), err
 }
 
 // storeResting is the failure to reach the store that renewals rest
@@ -2536,13 +2544,17 @@ func (s *Source) restStore(err error) {
 func (s *Source) storeResting() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.heldBack(s.storeRestUntil, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
+	return s.heldBack(s.storeRestFrom, s.storeRestUntil, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
 }
 
-// heldBack is err, that renewals rest after until until, while they do,
-// saying so (why); nil otherwise. The caller holds mu.
-func (s *Source) heldBack(until time.Time, err error, why string) error {
-	if err == nil || !s.now().Before(until) {
+// heldBack is err, that renewals rest after from until until, while they
+// do, saying so (why); nil otherwise. The caller holds mu. A rest that
+// ends further on than it lasts, the clock set back since it began (NTP,
+// the time corrected), is over: followed until the clock reached its end
+// again, it held renewals back for as long as the clock was set back, an
+// hour's step an hour, the access token expiring meanwhile.
+func (s *Source) heldBack(from, until time.Time, err error, why string) error {
+	if now := s.now(); err == nil || now.Before(from) || !now.Before(until) {
 		return nil
 	}
 	s.log.Debug(why, "until", until.Format(logTime))
