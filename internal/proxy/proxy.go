@@ -195,9 +195,17 @@ func New(o Options) (*Proxy, error) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.log = p.log.With("component", "proxy")
-	if p.now == nil {
-		p.now = time.Now
+	// The wall clock alone, as the engine and the store keep times: Go's
+	// time.Now also carries a reading of the timers' clock, which stands
+	// still while the machine sleeps, and Before and Sub compare two times
+	// that both carry one by it alone, so a log-in begun before a night
+	// asleep was still waited for, its browser's answer taken, hours past
+	// its timeout.
+	clock := p.now
+	if clock == nil {
+		clock = time.Now
 	}
+	p.now = func() time.Time { return clock().Round(0) }
 	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
 	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
 	p.timeouts.send = cmp.Or(o.SendTimeout, sendTimeout)
@@ -501,8 +509,11 @@ func (p *Proxy) config() (*config.File, error) {
 		switch since := e.unnamed.Load(); {
 		case conf.Envs[name.(string)] != nil:
 			e.unnamed.Store(nil)
-		case since == nil:
-			e.unnamed.CompareAndSwap(nil, &now)
+		case since == nil || now.Before(*since):
+			// Counted afresh from a clock set back since it was first
+			// missed: counted from then, it was held as long as the
+			// clock went back.
+			e.unnamed.CompareAndSwap(since, &now)
 		case now.Sub(*since) >= letGoAfter:
 			p.envs.CompareAndDelete(name, e)
 		}
