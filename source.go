@@ -252,7 +252,7 @@ func DefaultRetryBackoff() []time.Duration {
 type Options struct {
 	Store  store.Store
 	Logger *slog.Logger     // nil: discard
-	Clock  func() time.Time // nil: time.Now
+	Clock  func() time.Time // nil: time.Now; read as the wall clock alone (its monotonic reading dropped), as the store keeps times
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
 	// Token requests follow no redirect, whatever its CheckRedirect says:
 	// one would re-send the refresh token wherever it pointed. Settings.Timeout

@@ -63,7 +63,7 @@ type Options struct {
 	// needed, and kept until the configuration of the environment changes.
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error)
 	Logger *slog.Logger     // nil: discard
-	Clock  func() time.Time // nil: time.Now; must be the sources' clock
+	Clock  func() time.Time // nil: time.Now; must be the sources' clock; read as the wall clock alone
 	// Suggesting, if set, rewrites the freshtoken commands an error message
 	// suggests as the command line writes them (naming its --config).
 	Suggesting func(msg string) string
