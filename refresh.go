@@ -253,7 +253,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		s.log.Debug("retrying refresh", "after", wait)
 		next := s.now().Add(wait)
 		if perr := s.pause(ctx, wait); perr != nil {
-			s.leaveTries(&leftTries{made: attempt + 1, next: next})
+			s.leaveTries(&leftTries{made: attempt + 1, next: next, wait: wait})
 			kept := tokenerr.Kept(r)
 			if lost != "" {
 				kept = tokenerr.KeptThen(r, lost, desc, "try again")
@@ -317,7 +317,8 @@ func (s *Source) restAfter(d time.Duration, err error) error {
 		s.restErr = nil
 		return nil
 	}
-	s.restUntil, s.restErr = s.now().Add(min(d, resting.Max)), err
+	now := s.now()
+	s.restFrom, s.restUntil, s.restErr = now, now.Add(min(d, resting.Max)), err
 	return err
 }
 
@@ -377,14 +378,16 @@ func (s *Source) restingElsewhere(r *store.Record, meanwhile bool) error {
 func (s *Source) resting() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.heldBack(s.restUntil, s.restErr, "the last renewal gave up moments ago; not asking the token endpoint again yet")
+	return s.heldBack(s.restFrom, s.restUntil, s.restErr, "the last renewal gave up moments ago; not asking the token endpoint again yet")
 }
 
 // leftTries are the tries of a renewal abandoned during the wait before
-// its next (its caller gave up), and when that next try was due.
+// its next (its caller gave up), when that next try was due, and how long
+// that wait was.
 type leftTries struct {
 	made int
 	next time.Time
+	wait time.Duration
 }
 
 // leaveTries leaves l to the next renewal (see resumeTries).
@@ -400,7 +403,9 @@ func (s *Source) leaveTries(l *leftTries) {
 // tries afresh at once would let callers that give up, such as a proxy's
 // clients with short timeouts, ignore a Retry-After and never reach the
 // rest after a renewal that gave up: a refresh storm. Tries left longer
-// than failedRest ago are forgotten.
+// than failedRest ago are forgotten. What is left is never more than the
+// wait was: the clock set back since (NTP, the time corrected) held the
+// renewal for as long as it was set back.
 func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) {
 	s.mu.Lock()
 	l := s.left
@@ -409,7 +414,7 @@ func (s *Source) resumeTries(ctx context.Context, r *store.Record) (int, error) 
 	if l == nil || s.now().After(l.next.Add(failedRest)) {
 		return 0, nil
 	}
-	if wait := l.next.Sub(s.now()); wait > 0 {
+	if wait := min(l.next.Sub(s.now()), l.wait); wait > 0 {
 		s.log.Debug("waiting what is left of the wait before a renewal's next try, whose caller gave up", "wait", wait, "tries", l.made)
 		if err := s.pause(ctx, wait); err != nil {
 			s.leaveTries(l)

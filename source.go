@@ -225,6 +225,22 @@ func (e Endpoints) printed() redact.Printed {
 // expiry arithmetic of short-lived tokens happens within seconds.
 const logTime = "2006-01-02T15:04:05.000Z07:00"
 
+// wallClock is clock (nil: time.Now) read as the wall clock alone, as the
+// store keeps every time: Go's time.Now carries a reading of the timers'
+// clock too, which stands still while the machine sleeps and does not move
+// when the clock is set, and Before and Sub compare two times that both
+// carry one by it alone. A record made here would then mean another thing
+// than the same record read back from the store, or in another process:
+// the morning after a night asleep, a token that expired in the night
+// served as valid (to the proxy's clients, to an oauth2.ReuseTokenSource
+// over Token) by the timers' clock, which counted none of the night.
+func wallClock(clock func() time.Time) func() time.Time {
+	if clock == nil {
+		clock = time.Now
+	}
+	return func() time.Time { return clock().Round(0) }
+}
+
 // DefaultRetryBackoff is the waits used when Settings.RetryBackoff is nil:
 // half a second, a second, then two. Each call returns a new slice, the
 // caller's to change, as no Source shares it.
@@ -236,7 +252,7 @@ func DefaultRetryBackoff() []time.Duration {
 type Options struct {
 	Store  store.Store
 	Logger *slog.Logger     // nil: discard
-	Clock  func() time.Time // nil: time.Now
+	Clock  func() time.Time // nil: time.Now; read as the wall clock alone (its monotonic reading dropped), as the store keeps times
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
 	// Token requests follow no redirect, whatever its CheckRedirect says:
 	// one would re-send the refresh token wherever it pointed. Settings.Timeout
@@ -373,7 +389,7 @@ type Source struct {
 	api      *url.URL // Settings.APIURL parsed once; nil when empty
 	store    store.Store
 	log      *slog.Logger
-	now      func() time.Time
+	now      func() time.Time // the wall clock alone (see wallClock)
 	http     *http.Client
 	// apiTransport is the transport Options.HTTPClient had when New was
 	// called (proxy, trusted authorities), nil for none: it carries API
@@ -415,15 +431,15 @@ type Source struct {
 	credMu sync.Mutex
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
-	// restUntil and restErr hold renewals back after one gave up (see
-	// restAfter); restErr is nil when none did since the last success.
-	restUntil time.Time
-	restErr   error
-	// storeRestUntil and storeRestErr hold renewals back from a shared
-	// store that could not be reached (see restStore); storeRestErr is nil
-	// when none failed since.
-	storeRestUntil time.Time
-	storeRestErr   error
+	// restFrom, restUntil and restErr hold renewals back after one gave up
+	// (see restAfter); restErr is nil when none did since the last success.
+	restFrom, restUntil time.Time
+	restErr             error
+	// storeRestFrom, storeRestUntil and storeRestErr hold renewals back
+	// from a shared store that could not be reached (see restStore);
+	// storeRestErr is nil when none failed since.
+	storeRestFrom, storeRestUntil time.Time
+	storeRestErr                  error
 	// left holds the tries of a renewal abandoned during a wait, for the
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
@@ -740,7 +756,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter == 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
+	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: wallClock(o.Clock), http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -748,9 +764,6 @@ func New(s Settings, o Options) (*Source, error) {
 	// client secret, keys in the endpoints' URLs) as the command line's
 	// does: a store's error or a provider's words may quote them.
 	src.log = redact.Logger(src.log).With("env", s.Env)
-	if src.now == nil {
-		src.now = time.Now
-	}
 	if src.http == nil {
 		src.http = &http.Client{Timeout: s.Timeout}
 	}
@@ -1156,10 +1169,13 @@ func (s *Source) stillServes(r *store.Record) bool {
 func (s *Source) firstToWarn(err error) bool {
 	s.warnMu.Lock()
 	defer s.warnMu.Unlock()
-	if s.warned == err.Error() && s.now().Sub(s.warnedAt) < time.Minute {
+	now := s.now()
+	// A warning further on than now, the clock set back since, is not
+	// moments ago: the failure went untold for as long as it was set back.
+	if since := now.Sub(s.warnedAt); s.warned == err.Error() && since >= 0 && since < time.Minute {
 		return false
 	}
-	s.warned, s.warnedAt = err.Error(), s.now()
+	s.warned, s.warnedAt = err.Error(), now
 	return true
 }
 
@@ -1599,7 +1615,7 @@ func (s *Source) SaveLoginOf(ctx context.Context, file store.ConfigFile, tok *oa
 		// A log-in needed still: told so (exit 3), with the command to run.
 		return s.loginError("the log-in brought no access token and a refresh token holding bytes that are not UTF-8 text, which cannot be stored or sent back as the provider wrote it, so nothing was saved and the stored tokens are as they were")
 	}
-	r.LoggedInAt, r.LoggedInWith = sentAt, file
+	r.LoggedInAt, r.LoggedInWith = r.IssuedAt, file
 	storing := s.inFlight()
 	storing.LogIn, storing.Storing = true, true
 	defer s.sending(storing)()
@@ -2385,7 +2401,11 @@ func (s *Source) remember(r *store.Record) {
 func (s *Source) checkDue() bool {
 	last := s.checkedAt.Load()
 	now := s.now().UnixNano()
-	return now-last >= int64(s.set.StoreCheckInterval) && s.checkedAt.CompareAndSwap(last, now)
+	// A clock set back since (NTP, the time corrected) makes it due at
+	// once: waiting for the clock to pass the last check again held a
+	// logout or log-in elsewhere unseen for as long as it was set back.
+	since := now - last
+	return (since >= int64(s.set.StoreCheckInterval) || since < 0) && s.checkedAt.CompareAndSwap(last, now)
 }
 
 // storeCheckWait bounds recheck's wait for the store: a look that a fresh
@@ -2537,7 +2557,8 @@ const storeRest = 5 * time.Second
 func (s *Source) restStore(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.storeRestUntil, s.storeRestErr = s.now().Add(storeRest), err
+	now := s.now()
+	s.storeRestFrom, s.storeRestUntil, s.storeRestErr = now, now.Add(storeRest), err
 }
 
 // storeResting is the failure to reach the store that renewals rest
@@ -2545,13 +2566,17 @@ func (s *Source) restStore(err error) {
 func (s *Source) storeResting() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.heldBack(s.storeRestUntil, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
+	return s.heldBack(s.storeRestFrom, s.storeRestUntil, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
 }
 
-// heldBack is err, that renewals rest after until until, while they do,
-// saying so (why); nil otherwise. The caller holds mu.
-func (s *Source) heldBack(until time.Time, err error, why string) error {
-	if err == nil || !s.now().Before(until) {
+// heldBack is err, that renewals rest after from until until, while they
+// do, saying so (why); nil otherwise. The caller holds mu. A rest that
+// ends further on than it lasts, the clock set back since it began (NTP,
+// the time corrected), is over: followed until the clock reached its end
+// again, it held renewals back for as long as the clock was set back, an
+// hour's step an hour, the access token expiring meanwhile.
+func (s *Source) heldBack(from, until time.Time, err error, why string) error {
+	if now := s.now(); err == nil || now.Before(from) || !now.Before(until) {
 		return nil
 	}
 	s.log.Debug(why, "until", until.Format(logTime))
@@ -3078,6 +3103,7 @@ func (s *Source) loginError(what string) error {
 // given. A response without a refresh token keeps prev's. An expires_in
 // that is missing, zero or negative leaves the expiry unknown.
 func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time, reason string) *store.Record {
+	sentAt = sentAt.Round(0) // the wall clock's, as stored (see wallClock)
 	r := &store.Record{
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,
@@ -3095,7 +3121,7 @@ func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.T
 	if expiresIn > 0 {
 		r.Expiry = sentAt.Add(time.Duration(expiresIn) * time.Second)
 	} else if expiresIn == 0 && tok.Expiry.After(sentAt) {
-		r.Expiry = tok.Expiry
+		r.Expiry = tok.Expiry.Round(0)
 	}
 	if secs := extraSeconds(tok, "refresh_token_expires_in"); secs > 0 {
 		r.RefreshExpiry = sentAt.Add(time.Duration(secs) * time.Second)

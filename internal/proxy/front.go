@@ -267,7 +267,9 @@ const outOfFilesEvery = time.Minute
 func (p *Proxy) outOfFiles(addr net.Addr, cause error) {
 	p.filesMu.Lock()
 	defer p.filesMu.Unlock()
-	if now := p.now(); p.filesTold.IsZero() || now.Sub(p.filesTold) >= outOfFilesEvery {
+	// Told further on than now, the clock set back since, is not told
+	// moments ago: it was held untold for as long as the clock went back.
+	if now := p.now(); p.filesTold.IsZero() || now.Sub(p.filesTold) >= outOfFilesEvery || now.Before(p.filesTold) {
 		p.filesTold = now
 		p.log.Warn("the proxy cannot take new connections: it has as many files and connections open as it may ("+cause.Error()+"); its clients wait until some close; raise the limit on open files (ulimit -n, or the service's limit) and restart it",
 			"listen", addr.String())

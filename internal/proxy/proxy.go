@@ -63,7 +63,7 @@ type Options struct {
 	// needed, and kept until the configuration of the environment changes.
 	Open   func(ctx context.Context, env string) (*freshtoken.Source, error)
 	Logger *slog.Logger     // nil: discard
-	Clock  func() time.Time // nil: time.Now; must be the sources' clock
+	Clock  func() time.Time // nil: time.Now; must be the sources' clock; read as the wall clock alone
 	// Suggesting, if set, rewrites the freshtoken commands an error message
 	// suggests as the command line writes them (naming its --config).
 	Suggesting func(msg string) string
@@ -195,9 +195,17 @@ func New(o Options) (*Proxy, error) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.log = p.log.With("component", "proxy")
-	if p.now == nil {
-		p.now = time.Now
+	// The wall clock alone, as the engine and the store keep times: Go's
+	// time.Now also carries a reading of the timers' clock, which stands
+	// still while the machine sleeps, and Before and Sub compare two times
+	// that both carry one by it alone, so a log-in begun before a night
+	// asleep was still waited for, its browser's answer taken, hours past
+	// its timeout.
+	clock := p.now
+	if clock == nil {
+		clock = time.Now
 	}
+	p.now = func() time.Time { return clock().Round(0) }
 	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
 	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
 	p.timeouts.send = cmp.Or(o.SendTimeout, sendTimeout)
@@ -523,8 +531,11 @@ func (p *Proxy) config() (*config.File, error) {
 		switch since := e.unnamed.Load(); {
 		case conf.Envs[name.(string)] != nil:
 			e.unnamed.Store(nil)
-		case since == nil:
-			e.unnamed.CompareAndSwap(nil, &now)
+		case since == nil || now.Before(*since):
+			// Counted afresh from a clock set back since it was first
+			// missed: counted from then, it was held as long as the
+			// clock went back.
+			e.unnamed.CompareAndSwap(since, &now)
 		case now.Sub(*since) >= letGoAfter:
 			p.envs.CompareAndDelete(name, e)
 		}

@@ -1107,6 +1107,23 @@ func TestRemovedEnvironmentIsLetGoOf(t *testing.T) {
 	}
 }
 
+// TestRemovedEnvironmentIsLetGoOfAfterTheClockIsSetBack: the clock set
+// back (NTP, the time corrected) between two readings without a removed
+// environment counts the second afresh: counted from the first, the
+// source (its tokens and client secret) was held for as long as the
+// clock went back.
+func TestRemovedEnvironmentIsLetGoOfAfterTheClockIsSetBack(t *testing.T) {
+	f := devServedThenRemoved(t)
+	f.get(t, "/")
+	f.clock.Advance(-time.Hour)
+	f.get(t, "/")
+	f.clock.Advance(time.Second)
+	f.get(t, "/")
+	if proxy.Holds(f.proxy, "dev") {
+		t.Error("the proxy holds the source of dev, removed, after readings of the file a second apart once the clock was set back an hour")
+	}
+}
+
 // TestLogInSurvivesAConfigReadMidSave: an editor saving the configuration
 // in place empties the file for a moment, and a read then (the status
 // page's, every 2 s) names no environment. A log-in begun on the page
