@@ -336,13 +336,11 @@ func OpenStore(storeURL string) (store.Store, error) {
 	if IsRedisURL(storeURL) {
 		if u, err := url.Parse(storeURL); err == nil {
 			if pw, ok := u.User.Password(); ok {
-				// Never shown, should a message repeat it: not even by
-				// what masking it would leave out of freshtoken's own
-				// words. Whole only, as it goes to no provider that might
-				// quote a part of it.
-				if redact.PlainWords(pw) {
-					return nil, Invalidf("the password in [store] url is made of lowercase letters alone (a word, or words joined by - or _), which freshtoken's own messages and the names in them may hold: masked there, it would show which word it is, and never masked, it could be printed; give Redis a password with digits or capital letters (a random one: openssl rand -hex 24) and write it in [store] url")
+				if shortPlainWords(pw) {
+					return nil, Invalidf("the Redis password in the store's URL is a word or a short phrase of lowercase words (under %d characters, only a-z, - and _), which is easy to guess, and which freshtoken could not hide in its messages without showing which word it is; give Redis a password of %d characters or more, or a random one (openssl rand -hex 24), and write it in the URL", plainWordsMin, plainWordsMin)
 				}
+				// Whole only, as it goes to no provider that might quote a
+				// part of it.
 				redact.RegisterWhole(pw)
 			}
 		}
@@ -353,6 +351,21 @@ func OpenStore(storeURL string) (store.Store, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// plainWordsMin is how long a Redis password made of lowercase words must
+// be (see shortPlainWords).
+const plainWordsMin = 16
+
+// shortPlainWords reports whether pw, a Redis password, is a word or a
+// short phrase that masking would make show (redact.PlainWords: a word of
+// 8 characters or more, lowercase, or words joined by '-' or '_', which
+// freshtoken's own messages and the names in them may hold, masked there
+// as "…(10 chars) login") and that is easy to guess besides: under
+// plainWordsMin characters (freshtoken, redis-password). A longer phrase
+// (correct-horse-battery-staple) is neither, and is kept.
+func shortPlainWords(pw string) bool {
+	return len(pw) < plainWordsMin && redact.PlainWords(pw)
 }
 
 // folderStore is the file store of the folder storeURL names, or why it

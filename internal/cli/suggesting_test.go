@@ -47,3 +47,20 @@ func TestMistypedCommandSuggestsItRunnable(t *testing.T) {
 		}
 	}
 }
+
+// TestMistypedCommandSuggestionHidesASecretEnv: a token typed after -e
+// by mistake is not said back in the command a mistyped one suggests, as
+// no message says it back (redact.Name): the suggestion wrote it whole,
+// `freshtoken token -e eyJ…`, on stderr and in the --log-file.
+func TestMistypedCommandSuggestionHidesASecretEnv(t *testing.T) {
+	e := newDevEnv(t)
+	const token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXBhcnQ"
+	ios, _, stderr := testStreams(false, false)
+	if code := e.run(ios, "-e", token, "tokn"); code != 2 {
+		t.Fatalf("exited %d, want 2: %s", code, stderr)
+	}
+	said := stderr.String()
+	if strings.Contains(said, token[:16]) || !strings.Contains(said, "did you mean `freshtoken --config "+e.config+" token -e (not shown, in case it is a secret)`?") {
+		t.Errorf("stderr = %q; want the suggestion without the token after -e", said)
+	}
+}
