@@ -23,7 +23,7 @@ Windows.
 
   [store]
   url = "file:///home/me/.local/state/freshtoken"   # the default
-  # url = "redis://:password@redis.internal:6379/0" # shared by many machines (rediss:// for TLS)
+  # url = "redis://:PASSWORD@redis.internal:6379/0" # shared by many machines (rediss:// for TLS)
   # url = "keyring://"             # the system keychain; keyring://?service=NAME for another service name
 
   [env.sandbox]
