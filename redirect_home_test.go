@@ -102,15 +102,17 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 // machine (here one in /etc/hosts; a public name with the A record
 // 127.0.0.1 is looked up the same way) is not followed there, as an
 // address of it is not: the name was let through, by its spelling, to the
-// program on this machine. The connection it would reach is refused before
-// anything is sent on it, and a connection to that name the program's
-// transport keeps alive from its own request there is not taken. Through
-// a proxy (HTTPS_PROXY), which looks the name up itself, the name is looked
-// up here first, and refused; another name goes through the proxy, on
-// this machine as it is.
+// program on this machine. A connection to where the name leads is refused
+// before anything is sent on it, whether or not one could be made there
+// (the name may lead to Debian's 127.0.1.1, where nothing listens), and a
+// connection to that name the program's transport keeps alive from its own
+// request there (its dialer leads the name to its server) is not taken.
+// Through a proxy (HTTPS_PROXY), which looks the name up itself, the name
+// is looked up here first, and refused; another name goes through the
+// proxy, on this machine as it is.
 func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	name := testenv.NameHere(t)
-	home := testenv.NewHome(t)
+	home, other := testenv.NewHome(t), testenv.NewHome(t)
 	homeByName := "http://" + net.JoinHostPort(name, home.Port)
 	ca := corpnet.NewCA(t)
 	files := ca.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("a file")) }), "files.corp.test")
@@ -118,6 +120,7 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	targets := map[string]string{
 		"/v2/invoices":   homeByName + "/production/v2/invoices",
 		"/v2/tunnelled":  "https://" + net.JoinHostPort(name, home.Port) + "/production/v2/company",
+		"/v2/looked-up":  "http://" + net.JoinHostPort(name, other.Port) + "/production/v2/invoices",
 		"/v2/elsewhere/": corpnet.URL(files, "files.corp.test") + "/export.csv",
 	}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -133,8 +136,11 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	proxyURL, _ := url.Parse(fwd.URL)
 	base := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if addr == elsewhere {
+			switch addr {
+			case elsewhere:
 				addr = api.Listener.Addr().String()
+			case net.JoinHostPort(name, home.Port):
+				addr = home.Listener.Addr().String()
 			}
 			return dial.DialContext(ctx, network, addr)
 		},
@@ -159,7 +165,7 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	if status := getStatusWith(t, src.Client(), homeByName+"/own"); status != http.StatusOK {
 		t.Fatalf("GET %s/own: %d", homeByName, status)
 	}
-	for _, path := range []string{"/v2/invoices", "/v2/tunnelled"} {
+	for _, path := range []string{"/v2/invoices", "/v2/tunnelled", "/v2/looked-up"} {
 		resp, err := src.Client().Post(src.APIURL()+strings.TrimPrefix(path, "/"), "application/json", strings.NewReader(`{"invoice":{"total":"1000"}}`))
 		var ue *url.Error
 		if err == nil {
@@ -172,6 +178,7 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	if reached, want := home.Reached(), []string{"GET /own "}; !slices.Equal(reached, want) {
 		t.Errorf("the program on this machine was sent %q; want only its own %q", reached, want)
 	}
+	other.NotReached(t)
 	if hosts := fwd.Hosts(); len(hosts) != 0 {
 		t.Errorf("the proxy was asked for %q; want nothing", hosts)
 	}
@@ -189,8 +196,10 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 // made its API count as one on this machine (the name "led here"), whose
 // redirects into this machine are followed: to 127.0.0.1 and to a name of
 // this machine alike, the POST reached the program there. Here the name is
-// one in /etc/hosts, and the API on this machine: a Transport cannot tell
-// the two apart, and refuses both.
+// one in /etc/hosts, and the API on this machine, reached by the
+// program's dialer at 127.0.0.1 (the name itself may lead to another
+// address of this machine): a Transport cannot tell the two apart, and
+// refuses both.
 func TestClientIsNotRedirectedIntoThisMachineByAnAPIsName(t *testing.T) {
 	name := testenv.NameHere(t)
 	home := testenv.NewHome(t)
@@ -203,12 +212,21 @@ func TestClientIsNotRedirectedIntoThisMachineByAnAPIsName(t *testing.T) {
 	}))
 	t.Cleanup(api.Close)
 	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+	apiByName := net.JoinHostPort(name, apiPort)
+	dial := &net.Dialer{}
+	base := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == apiByName {
+			addr = api.Listener.Addr().String()
+		}
+		return dial.DialContext(ctx, network, addr)
+	}}
+	t.Cleanup(base.CloseIdleConnections)
 
 	r := newRig(t, devprovider.Options{})
 	r.login(r.source())
 	set := r.settings
-	set.APIURL = "http://" + net.JoinHostPort(name, apiPort) + "/"
-	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	set.APIURL = "http://" + apiByName + "/"
+	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Transport: base}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,8 @@ import (
 // ErrRedirectToThisMachine (a freshtoken proxy there would add its own
 // token). A redirect from there to another host goes over a connection of
 // its own, refused when the address it reaches is this machine's (a name
-// in /etc/hosts, or one whose name server answers 127.0.0.1): see
+// in /etc/hosts, or one whose name server answers 127.0.0.1), whether or
+// not anything listens there: see
 // ErrRedirectToThisMachine. On a 401 it renews once and, when the request body can be replayed, retries
 // once, unless the 401's Bearer challenge says insufficient_scope and no
 // other error (RFC 6750 §3.1: the token is good, and may not do this), which

@@ -19,9 +19,10 @@ import (
 // and nothing reaches the program on this machine, by any spelling of its
 // address, its network address included (where a proxy listening with
 // --allow-remote is reached), nor by a host name that leads to it (one in
-// /etc/hosts, as a public name with the A record 127.0.0.1 would), directly
-// or through the office proxy (HTTPS_PROXY). A redirect within the API is
-// followed as before.
+// /etc/hosts, as a public name with the A record 127.0.0.1 would, or
+// Debian's 127.0.1.1, where nothing listens), directly or through the
+// office proxy (HTTPS_PROXY). A redirect within the API is followed as
+// before.
 func TestRequestIsNotRedirectedIntoThisMachine(t *testing.T) {
 	t.Parallel()
 	home := testenv.NewHome(t)

@@ -23,7 +23,12 @@ import (
 // DialTLSContext or deprecated DialTLS for https, or the command line's
 // Bounded and ExplainTLS around one. Each dials rebound.example.test, which no name server
 // knows, to 127.0.0.1, as a name server that answers 127.0.0.1 at the
-// dial and not before would: only the address connected to tells. Over
+// dial and not before would: only the address connected to tells. It
+// fails so whether or not the connection is made: a dial on a net.Dialer
+// to an address of this machine where nothing listens (a name leading to
+// Debian's 127.0.1.1) is refused as one that connects. A base that
+// leaves dialing to net/http, and NewTransport's, do not connect to this
+// machine at all: the server at localhost sees no connection. Over
 // another RoundTripper, whose connections cannot be reached, a name that
 // leads here (one in /etc/hosts) is looked up first, and refused. A
 // connection whose peer is elsewhere carries the request.
@@ -55,6 +60,29 @@ func TestAwayFromHere(t *testing.T) {
 	redial := rebound(plain)
 	refused := errors.New("refused")
 	_, port, _ := net.SplitHostPort(plain.Listener.Addr().String())
+	var connected atomic.Int32
+	untouched := httptest.NewUnstartedServer(count)
+	untouched.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			connected.Add(1)
+		}
+	}
+	untouched.Start()
+	t.Cleanup(untouched.Close)
+	_, untouchedPort, _ := net.SplitHostPort(untouched.Listener.Addr().String())
+	atLocalhost := "http://" + net.JoinHostPort("localhost", untouchedPort) + "/"
+	ownTransport, err := httpx.NewTransport("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	unserved := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, closed.Addr().String())
+	}
 	for _, tc := range []struct {
 		what string
 		base http.RoundTripper
@@ -67,6 +95,10 @@ func TestAwayFromHere(t *testing.T) {
 		{"its own TLS dial", &http.Transport{DialTLSContext: dialTLS}, "https://rebound.example.test/"},
 		//lint:ignore SA1019 deprecated, and still in programs
 		{"its deprecated DialTLS", &http.Transport{DialTLS: func(network, addr string) (net.Conn, error) { return dialTLS(context.Background(), network, addr) }}, "https://rebound.example.test/"},
+		{"a dial to where nothing listens", &http.Transport{DialContext: unserved}, "http://rebound.example.test/"},
+		{"net/http's default dial", http.DefaultTransport.(*http.Transport).Clone(), "http://" + net.JoinHostPort(testenv.NameHere(t), port) + "/"},
+		{"net/http's own dial", &http.Transport{}, atLocalhost},
+		{"NewTransport's", ownTransport, atLocalhost},
 		{"another RoundTripper", roundTripper{&http.Transport{}}, "http://" + net.JoinHostPort(testenv.NameHere(t), port) + "/"},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
@@ -82,9 +114,14 @@ func TestAwayFromHere(t *testing.T) {
 	if n := reached.Load(); n != 0 {
 		t.Errorf("this machine was sent %d requests; want none", n)
 	}
+	if n := connected.Load(); n != 0 {
+		t.Errorf("the server at localhost saw %d connections from transports that dial themselves; want none", n)
+	}
 
-	elsewhere := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := redial(ctx, network, addr)
+	// Dialled without the request's context, which would tell the address
+	// connected to: only the peer says it is elsewhere.
+	elsewhere := &http.Transport{DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
+		c, err := redial(context.Background(), network, addr)
 		return peerElsewhere{c}, err
 	}}
 	req, _ := http.NewRequest(http.MethodGet, "http://api.example.test/", nil)

@@ -51,7 +51,9 @@ func AppendPEMFile(pool *x509.CertPool, caFile string) error {
 // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, that also trusts the certificates
 // in caFile ("" for the system's roots alone). Every outbound client of
 // freshtoken is built on it, or on http.DefaultTransport itself. Its
-// HTTP/2 connections are pinged when silent (PingHTTP2).
+// HTTP/2 connections are pinged when silent (PingHTTP2). It dials as
+// http.DefaultTransport does, with a dialer of freshtoken's own, which
+// AwayFromHere's copies do not let connect to this machine at all.
 // A proxy variable Go cannot read is a *ProxyEnvError: Go would ignore
 // it and send every request around the proxy.
 func NewTransport(caFile string) (*http.Transport, error) {
@@ -59,6 +61,7 @@ func NewTransport(caFile string) (*http.Transport, error) {
 		return nil, err
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = dialer.DialContext
 	PingHTTP2(t)
 	if caFile != "" {
 		pool, err := CertPool(caFile)

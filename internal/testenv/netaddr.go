@@ -27,10 +27,14 @@ func NetworkAddr(t testing.TB) netip.Addr {
 }
 
 // NameHere returns a host name, not localhost nor a name under it, that
-// the system's resolver gives 127.0.0.1 for without asking the network:
-// this machine's own name, or another in /etc/hosts (a public name whose
-// A record is 127.0.0.1 is led to this machine the same way). It is
-// Missing when there is none.
+// the system's resolver gives only addresses of this machine for without
+// asking the network: this machine's own name, or another in /etc/hosts
+// (a public name whose A record is 127.0.0.1 is led to this machine the
+// same way). The address may be any of this machine's, loopback or not
+// (Debian maps the machine's name to 127.0.1.1, Docker to the container's
+// address), where no test server listens: a test of a refusal must not
+// need the connection to succeed. It is Missing when there is none, as in
+// a container whose /etc/hosts names localhost alone.
 func NameHere(t testing.TB) string {
 	t.Helper()
 	names := []string{}
@@ -52,11 +56,11 @@ func NameHere(t testing.TB) string {
 		if _, isIP := httpx.ParseHost(name); isIP {
 			continue
 		}
-		addrs, _ := net.DefaultResolver.LookupNetIP(t.Context(), "ip4", name)
-		if slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap() == netip.AddrFrom4([4]byte{127, 0, 0, 1}) }) {
+		addrs, _ := net.DefaultResolver.LookupNetIP(t.Context(), "ip", name)
+		if len(addrs) > 0 && !slices.ContainsFunc(addrs, func(a netip.Addr) bool { return !httpx.ReachesThisMachine(a.String()) }) {
 			return name
 		}
 	}
-	Missing(t, "no host name but localhost leads to 127.0.0.1 here (neither this machine's name nor another in /etc/hosts)")
+	Missing(t, "no host name but localhost leads to this machine here (neither its name nor another in /etc/hosts); add one, as Debian's line 127.0.1.1 with the machine's name")
 	return ""
 }
