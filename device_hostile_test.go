@@ -395,11 +395,10 @@ func TestDeviceEndpointsThatAreNotThere(t *testing.T) {
 // endpoint that cannot be reached is ErrUnreachable in one line naming it
 // and saying what to check; it named the failure alone.
 func TestDeviceEndpointUnreachableSaysWhatToDo(t *testing.T) {
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
-	h := newHostileDevice(t, nil, func(s *freshtoken.Settings) { s.DeviceAuthURL = closed.URL + "/device" })
+	closed := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)) // a port nothing takes meanwhile
+	h := newHostileDevice(t, nil, func(s *freshtoken.Settings) { s.DeviceAuthURL = closed + "/device" })
 	_, err := h.src.StartDeviceLogin(context.Background())
-	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), closed.URL+"/device") ||
+	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), closed+"/device") ||
 		!strings.Contains(err.Error(), "check device_auth_url and your network, then log in again") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("StartDeviceLogin = %v; want ErrUnreachable naming the endpoint and what to check, on one line", err)
 	}

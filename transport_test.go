@@ -556,16 +556,11 @@ func TestClientReportsAnEndedGrant(t *testing.T) {
 // net/http's error, as without freshtoken, not ErrUnreachable, which tells
 // of the token endpoint or the store (the documentation said the API too).
 func TestClientPassesOnTheAPIsOwnFailures(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + l.Addr().String() + "/"
-	l.Close()
+	down := fmt.Sprintf("http://127.0.0.1:%d/", testenv.FreePort(t)) // a port nothing takes meanwhile
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.APIURL = down
 	src := r.loggedInSource()
-	_, err = src.Client().Get(down + "v2/company")
+	_, err := src.Client().Get(down + "v2/company")
 	var op *net.OpError
 	if !errors.As(err, &op) || errors.Is(err, freshtoken.ErrUnreachable) {
 		t.Fatalf("err = %v; want net/http's error, not ErrUnreachable", err)

@@ -181,11 +181,15 @@ func TestServiceProxyKeepsGrantsAliveWhileItsPortIsBusy(t *testing.T) {
 	t.Parallel()
 	w, tokenFile := keptWorld(t)
 	args := serviceArgs(t, w)
-	held, err := net.Listen("tcp", "127.0.0.1:0")
+	// Not a port the system picks: one it picked for held would be free,
+	// once held closes, for a connection of any program to take as its own
+	// end, and the proxy would find it in use again (for a minute after
+	// that connection's end, TIME_WAIT).
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	held, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := held.Addr().String()
 
 	r := w.run("proxy", "--listen", addr)
 	if r.code != 2 || !strings.Contains(r.stderr, "address already in use") {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -221,15 +222,32 @@ func reserve(port int) bool {
 	if err != nil {
 		return false
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	if !freeOverTCP(addr) {
 		mark.Close()
 		return false
 	}
-	ln.Close()
 	marksMu.Lock()
 	defer marksMu.Unlock()
 	marks = append(marks, mark)
+	return true
+}
+
+// freeOverTCP says whether a listener can be opened at addr, by opening
+// one and closing it, with no program started meanwhile: a program started
+// by another goroutine has a copy of each of this process's sockets from
+// its fork until its exec closes them (close-on-exec), and one started
+// while this listener was open kept the port listening after the close,
+// for milliseconds under load, so that the port's first use failed with
+// "address already in use". Go starts programs holding syscall.ForkLock
+// for writing.
+func freeOverTCP(addr string) bool {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	ln.Close()
 	return true
 }
 
