@@ -1,9 +1,9 @@
 package redact
 
 import (
-	"regexp"
+	"slices"
 	"strconv"
-	"sync"
+	"strings"
 )
 
 // NotShown stands in a message for what was given when it may be a
@@ -14,9 +14,9 @@ const NotShown = "(not shown, in case it is a secret)"
 // environment) was wanted and naming none, quoted for a message; or
 // NotShown when it may be a secret pasted there by mistake (-e with a
 // token): longer than maxPlainName without reading as words a person
-// writes, or shaped as FreeText masks.
+// writes (personal), or shaped as FreeText masks.
 func Name(name string) string {
-	if len(name) > maxPlainName && !personal().MatchString(name) || FreeText(name, len(name)+1) != name {
+	if len(name) > maxPlainName && !personal(name) || FreeText(name, len(name)+1) != name {
 		return NotShown
 	}
 	return strconv.Quote(name)
@@ -26,10 +26,62 @@ func Name(name string) string {
 // is longer.
 const maxPlainName = 12
 
-// personal matches a name of words a person writes, joined by '-' or '_':
-// each letters (lower case, capitalised or in capitals) perhaps followed
-// by digits, or digits alone (acme-prod2, FreeAgentSandbox, EU_2024). A
-// generated secret mixes digits among its letters.
-var personal = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:(?:[A-Z]+|[A-Z]?[a-z]+)+[0-9]*|[0-9]+)(?:[-_](?:(?:[A-Z]+|[A-Z]?[a-z]+)+[0-9]*|[0-9]+))*$`)
-})
+// personal reports whether name reads as words a person writes, joined by
+// '-' or '_', each a personalWord (FreeAgent-Sandbox-2024,
+// acme_prod_eu_west_1, k8s-staging-eu).
+func personal(name string) bool {
+	words := strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' })
+	return len(words) > 0 && !slices.ContainsFunc(words, func(w string) bool { return !personalWord(w) })
+}
+
+// personalWord reports whether w, ASCII letters and digits, reads as a word
+// a person writes: digits come in or go out at most twice (k8s, o365,
+// v1beta, 2024, 1b), and the letters' case changes at most once in three
+// letters, never to a lone lower-case letter between capitals
+// (FreeAgentSandbox, OAuth, iPhone, EU). A generated secret (base62,
+// base64, hex) changes kind every other character or so.
+func personalWord(w string) bool {
+	letters, caseChanges, digitChanges := 0, 0, 0
+	for i := range len(w) {
+		k := kindOf(w[i])
+		switch {
+		case k == other:
+			return false
+		case k != digit:
+			letters++
+		}
+		if i == 0 {
+			continue
+		}
+		switch prev := kindOf(w[i-1]); {
+		case (k == digit) != (prev == digit):
+			digitChanges++
+		case k != prev:
+			caseChanges++
+			if k == upper && i >= 2 && kindOf(w[i-2]) == upper {
+				return false // a lone lower-case letter between capitals
+			}
+		}
+	}
+	return digitChanges <= 2 && caseChanges*3 <= letters
+}
+
+// The kinds of character personalWord tells apart.
+const (
+	other = iota
+	lower
+	upper
+	digit
+)
+
+func kindOf(c byte) int {
+	switch {
+	case 'a' <= c && c <= 'z':
+		return lower
+	case 'A' <= c && c <= 'Z':
+		return upper
+	case '0' <= c && c <= '9':
+		return digit
+	}
+	return other
+}
