@@ -95,16 +95,21 @@ var cobraUnknown = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for 
 // the commands it suggests written as commands to run, with -e env when
 // one was given (--config is added as to every suggestion: see
 // Factory.suggesting): it was made one line by joining cobra's lines, as
-// `unknown command "tokn" for "freshtoken" Did you mean this? token`. A
-// word near no command is shown only when it reads as one (shown). Other
-// messages pass as they are.
+// `unknown command "tokn" for "freshtoken" Did you mean this? token`. An
+// env that may be a secret pasted after -e (redact.Name) is written -e
+// NAME. A word near no command is shown only when it reads as one
+// (shown). Other messages pass as they are.
 func unknownCommand(msg, env string) string {
 	m := cobraUnknown.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
 	onEnv := ""
-	if env != "" {
+	switch {
+	case env == "":
+	case redact.Name(env) == redact.NotShown:
+		onEnv = " -e NAME"
+	default:
 		onEnv = " -e " + shellquote.Word(env)
 	}
 	var try []string
