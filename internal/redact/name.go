@@ -37,7 +37,7 @@ func personal(name string) bool {
 // personalWord reports whether w, ASCII letters and digits, reads as a word
 // a person writes: digits come in or go out at most twice (k8s, o365,
 // v1beta, 2024, 1b), and the letters' case changes at most once in three
-// letters, never to a lone lower-case letter between capitals
+// letters, with no lone lower-case letter between capitals
 // (FreeAgentSandbox, OAuth, iPhone, EU). A generated secret (base62,
 // base64, hex) changes kind every other character or so.
 func personalWord(w string) bool {
@@ -45,20 +45,20 @@ func personalWord(w string) bool {
 	for i := range len(w) {
 		k := kindOf(w[i])
 		switch {
-		case k == other:
+		case k == otherChar:
 			return false
-		case k != digit:
+		case k != digitChar:
 			letters++
 		}
 		if i == 0 {
 			continue
 		}
 		switch prev := kindOf(w[i-1]); {
-		case (k == digit) != (prev == digit):
+		case (k == digitChar) != (prev == digitChar):
 			digitChanges++
 		case k != prev:
 			caseChanges++
-			if k == upper && i >= 2 && kindOf(w[i-2]) == upper {
+			if k == upperChar && i >= 2 && kindOf(w[i-2]) == upperChar {
 				return false // a lone lower-case letter between capitals
 			}
 		}
@@ -66,22 +66,24 @@ func personalWord(w string) bool {
 	return digitChanges <= 2 && caseChanges*3 <= letters
 }
 
-// The kinds of character personalWord tells apart.
+// charKind is a kind of character personalWord tells apart.
+type charKind int
+
 const (
-	other = iota
-	lower
-	upper
-	digit
+	otherChar charKind = iota
+	lowerChar
+	upperChar
+	digitChar
 )
 
-func kindOf(c byte) int {
+func kindOf(c byte) charKind {
 	switch {
 	case 'a' <= c && c <= 'z':
-		return lower
+		return lowerChar
 	case 'A' <= c && c <= 'Z':
-		return upper
+		return upperChar
 	case '0' <= c && c <= '9':
-		return digit
+		return digitChar
 	}
-	return other
+	return otherChar
 }
