@@ -93,11 +93,12 @@ var cobraUnknown = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for 
 
 // unknownCommand says cobra's error for an unknown command in one line,
 // the commands it suggests written as commands to run, with -e env when
-// one was given, env not shown when it may be a secret (redact.Name), and
-// --config as in every suggestion (see Factory.suggesting): it was made
-// one line by joining cobra's lines, as `unknown command "tokn" for
-// "freshtoken" Did you mean this? token`. A word near no command is shown
-// only when it reads as one (shown). Other messages pass as they are.
+// one was given (--config is added as to every suggestion: see
+// Factory.suggesting): it was made one line by joining cobra's lines, as
+// `unknown command "tokn" for "freshtoken" Did you mean this? token`. An
+// env that may be a secret pasted after -e (redact.Name) is written -e
+// NAME. A word near no command is shown only when it reads as one
+// (shown). Other messages pass as they are.
 func unknownCommand(msg, env string) string {
 	m := cobraUnknown.FindStringSubmatch(msg)
 	if m == nil {
@@ -106,8 +107,8 @@ func unknownCommand(msg, env string) string {
 	onEnv := ""
 	switch {
 	case env == "":
-	case redact.Name(env) == redact.NotShown: // a token typed after -e
-		onEnv = " -e " + redact.NotShown
+	case redact.Name(env) == redact.NotShown:
+		onEnv = " -e NAME"
 	default:
 		onEnv = " -e " + shellquote.Word(env)
 	}

@@ -498,7 +498,7 @@ func newEnvName(conf *config.File, name string) error {
 
 // errSecretAsName is why a name that may be a secret (redact.Name) names
 // no new environment, in words that do not quote it.
-var errSecretAsName = errors.New("it reads as a secret pasted there, not as a name (words of letters, each perhaps followed by digits, joined by '-' or '_', such as acme-prod2)")
+var errSecretAsName = errors.New("it reads as a secret pasted there, not as a name (words of letters and a few digits, joined by '-' or '_', such as acme-prod2 or k8s-staging-eu)")
 
 // badEnvName is store.ValidateEnvName's refusal of name, in words that do
 // not quote a name that may be a secret (redact.Name).

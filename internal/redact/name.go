@@ -27,9 +27,12 @@ func Name(name string) string {
 const maxPlainName = 12
 
 // personal matches a name of words a person writes, joined by '-' or '_':
-// each letters (lower case, capitalised or in capitals) perhaps followed
-// by digits, or digits alone (acme-prod2, FreeAgentSandbox, EU_2024). A
-// generated secret mixes digits among its letters.
+// each letters (in any case) perhaps followed by digits, or digits perhaps
+// followed by lower-case letters and digits, or lower-case letters with
+// digits among them (FreeAgentSandbox, acme-prod2, EU_2024, 2nd, 1b, k8s,
+// v1beta). A generated secret has a letter after a digit among capitals,
+// or digits coming in and going out more often.
 var personal = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^(?:(?:[A-Z]+|[A-Z]?[a-z]+)+[0-9]*|[0-9]+)(?:[-_](?:(?:[A-Z]+|[A-Z]?[a-z]+)+[0-9]*|[0-9]+))*$`)
+	const word = `(?:[A-Za-z]+[0-9]*|[0-9]+(?:[a-z]+[0-9]*)?|[a-z]+[0-9]+[a-z]+)`
+	return regexp.MustCompile(`^` + word + `(?:[-_]` + word + `)*$`)
 })
