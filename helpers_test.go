@@ -251,9 +251,15 @@ func getStatusWith(t *testing.T, c *http.Client, u string) int {
 // goes to the Output it returns, logged in through the rig.
 func (r *rig) loggedInLogging() (*freshtoken.Source, *testenv.Output) {
 	r.t.Helper()
+	return r.loggedInLoggingAt(slog.LevelDebug)
+}
+
+// loggedInLoggingAt is loggedInLogging with the log from level up.
+func (r *rig) loggedInLoggingAt(level slog.Level) (*freshtoken.Source, *testenv.Output) {
+	r.t.Helper()
 	logs := testenv.NewOutput()
 	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,9 +69,28 @@ func TestRateLimitWaitsAtLeastASecond(t *testing.T) {
 // clients with short timeouts turned a rate limit into a refresh storm.
 func TestAbandonedWaitStillHonoursRetryAfter(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	src, sentAt := r.abandonedWait()
+	r.clock.Advance(10 * time.Second)
+	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
+		t.Fatalf("the next caller: %v, want ErrUnreachable", err)
+	}
+	sent := sentAt()
+	for i := 1; i < len(sent); i++ {
+		if gap := sent[i].Sub(sent[i-1]); gap < time.Minute {
+			t.Fatalf("token request %d came %s after the one answered Retry-After: 60", i+1, gap)
+		}
+	}
+}
+
+// abandonedWait is a source logged in through r whose token endpoint
+// answers every request 429 with Retry-After: 60, and whose renewal's
+// caller gave up while it waited that out, before its one retry. sentAt
+// gives the times (on r's clock) the token requests were sent so far.
+func (r *rig) abandonedWait() (src *freshtoken.Source, sentAt func() []time.Time) {
+	r.t.Helper()
 	var sent []time.Time
 	var mu sync.Mutex
-	limited, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+	limited, _ := countingServer(r.t, func(w http.ResponseWriter, _ *http.Request) {
 		mu.Lock()
 		sent = append(sent, r.clock.Now())
 		mu.Unlock()
@@ -80,7 +100,7 @@ func TestAbandonedWaitStillHonoursRetryAfter(t *testing.T) {
 	r.settings.RetryBackoff = []time.Duration{time.Millisecond} // one retry
 	r.login(r.source())
 	r.moveTokenEndpoint(limited.URL)
-	src := r.source()
+	src = r.source()
 	impatient, hangUp := context.WithCancel(context.Background())
 	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
 		if ctx.Done() == impatient.Done() { // the caller's context, or one made of it
@@ -89,18 +109,12 @@ func TestAbandonedWaitStillHonoursRetryAfter(t *testing.T) {
 		return r.clock.Sleep(ctx, d)
 	})
 	if _, err := src.Renew(impatient); !errors.Is(err, context.Canceled) {
-		t.Fatalf("the caller that gave up: %v", err)
+		r.t.Fatalf("the caller that gave up: %v", err)
 	}
-	r.clock.Advance(10 * time.Second)
-	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
-		t.Fatalf("the next caller: %v, want ErrUnreachable", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	for i := 1; i < len(sent); i++ {
-		if gap := sent[i].Sub(sent[i-1]); gap < time.Minute {
-			t.Fatalf("token request %d came %s after the one answered Retry-After: 60", i+1, gap)
-		}
+	return src, func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(sent)
 	}
 }
 

@@ -56,33 +56,13 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 	r.login(r.source())
 	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
 	elsewhere := "api.example.test:" + apiPort
-	dial := &net.Dialer{}
-	base := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr == elsewhere {
-			addr = api.Listener.Addr().String()
-		}
-		return dial.DialContext(ctx, network, addr)
-	}}
-	t.Cleanup(base.CloseIdleConnections)
-	set := r.settings
-	set.APIURL = "http://" + elsewhere + "/"
-	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Transport: base}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := r.sourceThrough("http://"+elsewhere+"/", dialingAs(t, map[string]string{elsewhere: api.Listener.Addr().String()}))
 
 	followAll := src.Client()
 	followAll.CheckRedirect = func(*http.Request, []*http.Request) error { return nil }
 	for _, c := range []*http.Client{src.Client(), followAll} {
 		for path, target := range targets {
-			resp, err := c.Post(src.APIURL()+strings.TrimPrefix(path, "/"), "application/json", strings.NewReader(`{"invoice":{"total":"1000"}}`))
-			var ue *url.Error
-			if err == nil {
-				resp.Body.Close()
-				t.Errorf("POST %s: %d; want ErrRedirectToThisMachine", path, resp.StatusCode)
-			} else if !errors.Is(err, freshtoken.ErrRedirectToThisMachine) || !errors.As(err, &ue) || ue.URL != target {
-				t.Errorf("POST %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", path, err, target)
-			}
+			redirectRefused(t, c, src.APIURL()+strings.TrimPrefix(path, "/"), target)
 		}
 	}
 	home.NotReached(t)
@@ -132,33 +112,19 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 	r.login(r.source())
 	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
 	elsewhere := "api.example.test:" + apiPort
-	dial := &net.Dialer{}
 	proxyURL, _ := url.Parse(fwd.URL)
-	base := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			switch addr {
-			case elsewhere:
-				addr = api.Listener.Addr().String()
-			case net.JoinHostPort(name, home.Port):
-				addr = home.Listener.Addr().String()
-			}
-			return dial.DialContext(ctx, network, addr)
-		},
-		Proxy: func(r *http.Request) (*url.URL, error) {
-			if r.URL.Scheme == "https" {
-				return proxyURL, nil
-			}
-			return nil, nil
-		},
-		TLSClientConfig: &tls.Config{RootCAs: ca.Pool()},
+	base := dialingAs(t, map[string]string{
+		elsewhere:                         api.Listener.Addr().String(),
+		net.JoinHostPort(name, home.Port): home.Listener.Addr().String(),
+	})
+	base.Proxy = func(r *http.Request) (*url.URL, error) {
+		if r.URL.Scheme == "https" {
+			return proxyURL, nil
+		}
+		return nil, nil
 	}
-	t.Cleanup(base.CloseIdleConnections)
-	set := r.settings
-	set.APIURL = "http://" + elsewhere + "/"
-	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Transport: base}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	base.TLSClientConfig = &tls.Config{RootCAs: ca.Pool()}
+	src := r.sourceThrough("http://"+elsewhere+"/", base)
 
 	// The program's own request to its server, by the name, which leaves
 	// the connection kept alive.
@@ -166,14 +132,7 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 		t.Fatalf("GET %s/own: %d", homeByName, status)
 	}
 	for _, path := range []string{"/v2/invoices", "/v2/tunnelled", "/v2/looked-up"} {
-		resp, err := src.Client().Post(src.APIURL()+strings.TrimPrefix(path, "/"), "application/json", strings.NewReader(`{"invoice":{"total":"1000"}}`))
-		var ue *url.Error
-		if err == nil {
-			resp.Body.Close()
-			t.Errorf("POST %s: %d; want ErrRedirectToThisMachine", path, resp.StatusCode)
-		} else if !errors.Is(err, freshtoken.ErrRedirectToThisMachine) || !errors.As(err, &ue) || ue.URL != targets[path] {
-			t.Errorf("POST %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", path, err, targets[path])
-		}
+		redirectRefused(t, src.Client(), src.APIURL()+strings.TrimPrefix(path, "/"), targets[path])
 	}
 	if reached, want := home.Reached(), []string{"GET /own "}; !slices.Equal(reached, want) {
 		t.Errorf("the program on this machine was sent %q; want only its own %q", reached, want)
@@ -213,32 +172,56 @@ func TestClientIsNotRedirectedIntoThisMachineByAnAPIsName(t *testing.T) {
 	t.Cleanup(api.Close)
 	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
 	apiByName := net.JoinHostPort(name, apiPort)
+
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	src := r.sourceThrough("http://"+apiByName+"/", dialingAs(t, map[string]string{apiByName: api.Listener.Addr().String()}))
+	for path, target := range targets {
+		redirectRefused(t, src.Client(), src.APIURL()+strings.TrimPrefix(path, "/"), target)
+	}
+	home.NotReached(t)
+}
+
+// dialingAs is a Transport whose dialer leads each address (host:port) in
+// to to the one it names, and the rest where they are: an API elsewhere,
+// its name looked up by no one, on a server here.
+func dialingAs(t *testing.T, to map[string]string) *http.Transport {
 	dial := &net.Dialer{}
 	base := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr == apiByName {
-			addr = api.Listener.Addr().String()
+		if there, ok := to[addr]; ok {
+			addr = there
 		}
 		return dial.DialContext(ctx, network, addr)
 	}}
 	t.Cleanup(base.CloseIdleConnections)
+	return base
+}
 
-	r := newRig(t, devprovider.Options{})
-	r.login(r.source())
+// sourceThrough is a source for the rig's environment with its API at
+// apiURL, its requests made through base, over the rig's store and on its
+// clock.
+func (r *rig) sourceThrough(apiURL string, base http.RoundTripper) *freshtoken.Source {
+	r.t.Helper()
 	set := r.settings
-	set.APIURL = "http://" + apiByName + "/"
+	set.APIURL = apiURL
 	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now, HTTPClient: &http.Client{Transport: base}})
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
-	for path, target := range targets {
-		resp, err := src.Client().Post(src.APIURL()+strings.TrimPrefix(path, "/"), "application/json", strings.NewReader(`{"invoice":{"total":"1000"}}`))
-		var ue *url.Error
-		if err == nil {
-			resp.Body.Close()
-			t.Errorf("POST %s of the API at %s: %d; want ErrRedirectToThisMachine", path, src.APIURL(), resp.StatusCode)
-		} else if !errors.Is(err, freshtoken.ErrRedirectToThisMachine) || !errors.As(err, &ue) || ue.URL != target {
-			t.Errorf("POST %s of the API at %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", path, src.APIURL(), err, target)
-		}
+	return src
+}
+
+// redirectRefused POSTs an invoice to u with c, whose answer redirects to
+// target on this machine, and checks that the request fails with
+// ErrRedirectToThisMachine in a *url.Error naming target.
+func redirectRefused(t *testing.T, c *http.Client, u, target string) {
+	t.Helper()
+	resp, err := c.Post(u, "application/json", strings.NewReader(`{"invoice":{"total":"1000"}}`))
+	var ue *url.Error
+	if err == nil {
+		resp.Body.Close()
+		t.Errorf("POST %s: %d; want ErrRedirectToThisMachine", u, resp.StatusCode)
+	} else if !errors.Is(err, freshtoken.ErrRedirectToThisMachine) || !errors.As(err, &ue) || ue.URL != target {
+		t.Errorf("POST %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", u, err, target)
 	}
-	home.NotReached(t)
 }

@@ -246,13 +246,7 @@ func TestStillValidTokenOutlivesAFailedRenewal(t *testing.T) {
 func TestStillValidTokenWarnsOncePerFailure(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.RenewBefore = 10 * time.Minute
-	logs := testenv.NewOutput()
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.login(src)
+	src, logs := r.loggedInLoggingAt(slog.LevelWarn)
 	r.clock.Advance(55 * time.Minute) // due, and valid for 5 minutes more
 	for failure := 1; failure <= 2; failure++ {
 		r.provider.Fault(devprovider.Fault5xx, 4)

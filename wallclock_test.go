@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
-	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/internal/testenv/devserver"
 )
 
@@ -85,24 +83,7 @@ func TestARestEndsOnceTheClockIsSetBack(t *testing.T) {
 // back an hour meanwhile held it an hour and a minute.
 func TestAnAbandonedWaitLastsNoLongerThanItWasAfterTheClockIsSetBack(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
-	limited, _ := countingServer(t, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Retry-After", "60")
-		http.Error(w, "Rate Limit Exceeded", http.StatusTooManyRequests)
-	})
-	r.settings.RetryBackoff = []time.Duration{time.Millisecond} // one retry
-	r.login(r.source())
-	r.moveTokenEndpoint(limited.URL)
-	src := r.source()
-	impatient, hangUp := context.WithCancel(context.Background())
-	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error {
-		if ctx.Done() == impatient.Done() { // the caller's context, or one made of it
-			hangUp() // the caller gives up during the wait
-		}
-		return r.clock.Sleep(ctx, d)
-	})
-	if _, err := src.Renew(impatient); !errors.Is(err, context.Canceled) {
-		t.Fatalf("the caller that gave up: %v", err)
-	}
+	src, _ := r.abandonedWait()
 	r.clock.Advance(-time.Hour)
 	before := r.clock.Slept()
 	if _, err := src.Renew(context.Background()); !errors.Is(err, freshtoken.ErrUnreachable) {
@@ -144,13 +125,7 @@ func TestTheStoreIsLookedAtAfterTheClockIsSetBack(t *testing.T) {
 func TestAWarningIsGivenAgainAfterTheClockIsSetBack(t *testing.T) {
 	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
 	r.settings.RenewBefore = 20 * time.Minute
-	logs := testenv.NewOutput()
-	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: r.store, Clock: r.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.login(src)
+	src, logs := r.loggedInLoggingAt(slog.LevelWarn)
 	r.clock.Advance(55 * time.Minute) // due, and valid for 5 minutes more
 	for failure := 1; failure <= 2; failure++ {
 		r.provider.Fault(devprovider.Fault5xx, 4)

@@ -918,25 +918,8 @@ func TestAPIThroughHTTPProxy(t *testing.T) {
 	t.Cleanup(api.Close)
 	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
 
-	// An HTTP proxy that takes every host to the API. The API's name is
-	// not one the test's machine knows.
-	var asked atomic.Value
-	office := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		asked.Store(r.URL.Host)
-		r.URL.Host = api.Listener.Addr().String()
-		r.RequestURI = ""
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err != nil {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(office.Close)
-	officeURL, _ := url.Parse(office.URL)
-
+	// The API's name is not one the test's machine knows.
+	officeURL, asked := officeProxy(t, api)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.UpstreamProxy = http.ProxyURL(officeURL) }, moreConfig: func(f *fixture) string {
 		return genericEnv(f, "far", "http://api.example.test:"+apiPort)
 	}})
@@ -945,7 +928,7 @@ func TestAPIThroughHTTPProxy(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(body) != "via the proxy" {
 		t.Fatalf("got %d %s", resp.StatusCode, body)
 	}
-	if got, want := asked.Load(), "api.example.test:"+apiPort; got != want {
+	if got, want := asked(), "api.example.test:"+apiPort; got != want {
 		t.Errorf("the HTTP proxy was asked for %v, want %s", got, want)
 	}
 	if auth, _ := sawAuth.Load().(string); !strings.HasPrefix(auth, "Bearer ") {

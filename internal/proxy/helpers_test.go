@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -655,5 +657,33 @@ func lanProxy(t *testing.T, f *fixture) (lan string, serve func(method, path, re
 		w := httptest.NewRecorder()
 		p.ServeHTTP(w, req)
 		return w
+	}
+}
+
+// officeProxy starts an HTTP proxy (an office network's, say) that takes a
+// request for any host to api, and returns its URL, for
+// Options.UpstreamProxy, and the host it was last asked for.
+func officeProxy(t *testing.T, api *httptest.Server) (*url.URL, func() string) {
+	t.Helper()
+	var asked atomic.Value
+	office := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Store(r.URL.Host)
+		r.URL.Host = api.Listener.Addr().String()
+		r.RequestURI = ""
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		maps.Copy(w.Header(), resp.Header)
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(office.Close)
+	officeURL, _ := url.Parse(office.URL)
+	return officeURL, func() string {
+		host, _ := asked.Load().(string)
+		return host
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -495,21 +494,7 @@ func TestLinksUnderTheAPIInAnySpellingOfItsHost(t *testing.T) {
 		w.WriteHeader(http.StatusFound)
 	}))
 	t.Cleanup(api.Close)
-	office := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Host = api.Listener.Addr().String()
-		r.RequestURI = ""
-		resp, err := http.DefaultTransport.RoundTrip(r)
-		if err != nil {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		maps.Copy(w.Header(), resp.Header)
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(office.Close)
-	officeURL, _ := url.Parse(office.URL)
+	officeURL, _ := officeProxy(t, api)
 	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) { o.UpstreamProxy = http.ProxyURL(officeURL) }, moreConfig: func(f *fixture) string {
 		return genericEnv(f, "bare", "http://api.example.test") + genericEnv(f, "ported", "http://api.example.test:80")
 	}})

@@ -7,8 +7,9 @@
 // store.DeleteIf deletes only the record the caller read. Beside the
 // suite, WriteNewerFormat makes the file store's record one a newer
 // freshtoken wrote, for the tests in several packages of what meets one,
-// and StalledCall checks that a call a store's server leaves unanswered
-// tells its stall and its end.
+// StalledCall checks that a call a store's server leaves unanswered tells
+// its stall and its end, and RefusesEveryCall that a Store not made as it
+// must be refuses every call.
 package storetest
 
 import (

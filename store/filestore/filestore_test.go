@@ -945,23 +945,8 @@ func TestNoFolderGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(wd)
-	ctx := context.Background()
 	for name, st := range map[string]*filestore.Store{"New(\"\")": filestore.New(""), "the zero Store": {}} {
-		said := func(what string, err error) {
-			t.Helper()
-			if err == nil || !strings.Contains(err.Error(), "no folder") {
-				t.Errorf("%s: %s: %v; want an error saying no folder was given", name, what, err)
-			}
-		}
-		said("Save", st.Save(ctx, "sandbox", &store.Record{AccessToken: "at", RefreshToken: "rt"}))
-		_, err := st.Load(ctx, "sandbox")
-		said("Load", err)
-		unlock, err := st.Lock(ctx, "sandbox")
-		if err == nil {
-			unlock()
-		}
-		said("Lock", err)
-		said("Delete", st.Delete(ctx, "sandbox"))
+		storetest.RefusesEveryCall(t, name, st, "no folder")
 	}
 	if entries, _ := os.ReadDir(wd); len(entries) != 0 {
 		t.Errorf("the working folder holds %v; want nothing written there", entries)
