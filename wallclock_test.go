@@ -24,9 +24,10 @@ import (
 // asleep, the token renewed in the evening, whose expiry in memory carried
 // one, was served as valid by the engine, the proxy and an
 // oauth2.ReuseTokenSource over Token (a 401 for each, at best), while
-// another process reading the same record from the store renewed it. A
-// log-in's time given with such a reading (internal/login's clock) is
-// kept on the wall clock too. A sleep cannot be made in a test, so this
+// another process reading the same record from the store renewed it; the
+// rest after a renewal that gave up held renewals back on waking for what
+// was left of it. A log-in's time given with such a reading
+// (internal/login's clock) is kept on the wall clock too. A sleep cannot be made in a test, so this
 // checks the times themselves.
 func TestTheEngineGoesByTheWallClock(t *testing.T) {
 	for name, clock := range map[string]func() time.Time{"time.Now": time.Now, "none": nil} {
@@ -55,6 +56,17 @@ func TestTheEngineGoesByTheWallClock(t *testing.T) {
 		p := src.Plan(rec)
 		onWall("the keep-alive plan", p.At)
 		onWall("the keep-alive plan's lapse", p.Lapses)
+		// A time the Source takes from its clock itself, and holds in
+		// memory alone: the end of the rest after a renewal that gave up.
+		// Followed by the timers' reading, the rest outlasted a night
+		// asleep, the renewals of the token that expired in the night held
+		// back on waking for what was left of it.
+		r.provider.Fault(devprovider.Fault5xx, 4) // the renewal's every try
+		var fe *freshtoken.Error
+		if _, err := src.Renew(context.Background()); !errors.As(err, &fe) {
+			t.Fatalf("clock %s: a renewal on a failing token endpoint: %v; want a *freshtoken.Error", name, err)
+		}
+		onWall("the end of the rest after a renewal that gave up", fe.RetryAt)
 	}
 }
 
