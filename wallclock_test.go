@@ -178,3 +178,28 @@ func TestAWarningIsGivenAgainAfterTheClockIsSetBack(t *testing.T) {
 		r.clock.Advance(-10 * time.Minute)
 	}
 }
+
+// TestAStoreRestEndsOnceTheClockIsSetBack: renewals leave a store that
+// could not be reached alone for a few seconds (a Redis that is down); a
+// clock set back meanwhile (NTP, the time corrected) ends that rest, as it
+// does a rest after a renewal that gave up, and the next call tries the
+// store again. It was left alone until the clock reached the rest's end
+// again, for as long as the clock went back: renewals were told the store
+// could not be reached, or served the token held, though it had been back
+// for as long.
+func TestAStoreRestEndsOnceTheClockIsSetBack(t *testing.T) {
+	r, src, st, down := loggedInOnCountedRedis(t, freshtoken.Options{})
+	r.clock.Advance(59*time.Minute + 50*time.Second) // due (refresh_before 60 s), valid 10 s more
+	down("stopped")
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Redis down, the token still valid: %v; want the token", err)
+	}
+	tried := st.calls.Load()
+	r.clock.Advance(-40 * time.Second) // due still
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Redis down, the token still valid, the clock set back 40 s: %v; want the token", err)
+	}
+	if st.calls.Load() == tried {
+		t.Error("the clock set back 40 s after a renewal could not reach Redis: Redis was left alone; want it tried again")
+	}
+}
