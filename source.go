@@ -22,6 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/freshtoken/freshtoken/internal/await"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/lockwait"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -225,22 +226,6 @@ func (e Endpoints) printed() redact.Printed {
 // expiry arithmetic of short-lived tokens happens within seconds.
 const logTime = "2006-01-02T15:04:05.000Z07:00"
 
-// wallClock is clock (nil: time.Now) read as the wall clock alone, as the
-// store keeps every time: Go's time.Now carries a reading of the timers'
-// clock too, which stands still while the machine sleeps and does not move
-// when the clock is set, and Before and Sub compare two times that both
-// carry one by it alone. A record made here would then mean another thing
-// than the same record read back from the store, or in another process:
-// the morning after a night asleep, a token that expired in the night
-// served as valid (to the proxy's clients, to an oauth2.ReuseTokenSource
-// over Token) by the timers' clock, which counted none of the night.
-func wallClock(clock func() time.Time) func() time.Time {
-	if clock == nil {
-		clock = time.Now
-	}
-	return func() time.Time { return clock().Round(0) }
-}
-
 // DefaultRetryBackoff is the waits used when Settings.RetryBackoff is nil:
 // half a second, a second, then two. Each call returns a new slice, the
 // caller's to change, as no Source shares it.
@@ -389,7 +374,7 @@ type Source struct {
 	api      *url.URL // Settings.APIURL parsed once; nil when empty
 	store    store.Store
 	log      *slog.Logger
-	now      func() time.Time // the wall clock alone (see wallClock)
+	now      func() time.Time // Options.Clock read as the wall clock alone (clock.Wall)
 	http     *http.Client
 	// apiTransport is the transport Options.HTTPClient had when New was
 	// called (proxy, trusted authorities), nil for none: it carries API
@@ -756,7 +741,7 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter == 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: wallClock(o.Clock), http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
+	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: func() time.Time { return clock.Wall(o.Clock) }, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -3103,7 +3088,7 @@ func (s *Source) loginError(what string) error {
 // given. A response without a refresh token keeps prev's. An expires_in
 // that is missing, zero or negative leaves the expiry unknown.
 func (s *Source) recordFrom(tok *oauth2.Token, prev *store.Record, sentAt time.Time, reason string) *store.Record {
-	sentAt = sentAt.Round(0) // the wall clock's, as stored (see wallClock)
+	sentAt = sentAt.Round(0) // the wall clock's, as stored (see clock.Wall)
 	r := &store.Record{
 		AccessToken:  tok.AccessToken,
 		TokenType:    tok.TokenType,

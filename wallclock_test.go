@@ -22,9 +22,10 @@ import (
 // asleep, the token renewed in the evening, whose expiry in memory carried
 // one, was served as valid by the engine, the proxy and an
 // oauth2.ReuseTokenSource over Token (a 401 for each, at best), while
-// another process reading the same record from the store renewed it. A
-// log-in's time given with such a reading (internal/login's clock) is
-// kept on the wall clock too. A sleep cannot be made in a test, so this
+// another process reading the same record from the store renewed it; the
+// rest after a renewal that gave up held renewals back on waking for what
+// was left of it. A log-in's time given with such a reading
+// (internal/login's clock) is kept on the wall clock too. A sleep cannot be made in a test, so this
 // checks the times themselves.
 func TestTheEngineGoesByTheWallClock(t *testing.T) {
 	for name, clock := range map[string]func() time.Time{"time.Now": time.Now, "none": nil} {
@@ -53,6 +54,17 @@ func TestTheEngineGoesByTheWallClock(t *testing.T) {
 		p := src.Plan(rec)
 		onWall("the keep-alive plan", p.At)
 		onWall("the keep-alive plan's lapse", p.Lapses)
+		// A time the Source takes from its clock itself, and holds in
+		// memory alone: the end of the rest after a renewal that gave up.
+		// Followed by the timers' reading, the rest outlasted a night
+		// asleep, the renewals of the token that expired in the night held
+		// back on waking for what was left of it.
+		r.provider.Fault(devprovider.Fault5xx, 4) // the renewal's every try
+		var fe *freshtoken.Error
+		if _, err := src.Renew(context.Background()); !errors.As(err, &fe) {
+			t.Fatalf("clock %s: a renewal on a failing token endpoint: %v; want a *freshtoken.Error", name, err)
+		}
+		onWall("the end of the rest after a renewal that gave up", fe.RetryAt)
 	}
 }
 
@@ -139,5 +151,30 @@ func TestAWarningIsGivenAgainAfterTheClockIsSetBack(t *testing.T) {
 		// process is followed (resting.Left), so the renewal is tried
 		// again and fails as before.
 		r.clock.Advance(-10 * time.Minute)
+	}
+}
+
+// TestAStoreRestEndsOnceTheClockIsSetBack: renewals leave a store that
+// could not be reached alone for a few seconds (a Redis that is down); a
+// clock set back meanwhile (NTP, the time corrected) ends that rest, as it
+// does a rest after a renewal that gave up, and the next call tries the
+// store again. It was left alone until the clock reached the rest's end
+// again, for as long as the clock went back: renewals were told the store
+// could not be reached, or served the token held, though it had been back
+// for as long.
+func TestAStoreRestEndsOnceTheClockIsSetBack(t *testing.T) {
+	r, src, st, down := loggedInOnCountedRedis(t, freshtoken.Options{})
+	r.clock.Advance(59*time.Minute + 50*time.Second) // due (refresh_before 60 s), valid 10 s more
+	down("stopped")
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Redis down, the token still valid: %v; want the token", err)
+	}
+	tried := st.calls.Load()
+	r.clock.Advance(-40 * time.Second) // due still
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("Redis down, the token still valid, the clock set back 40 s: %v; want the token", err)
+	}
+	if st.calls.Load() == tried {
+		t.Error("the clock set back 40 s after a renewal could not reach Redis: Redis was left alone; want it tried again")
 	}
 }

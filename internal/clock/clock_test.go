@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/internal/clock"
 )
@@ -38,5 +39,21 @@ func TestOnlyTheTaggedBuildHasTheTestClock(t *testing.T) {
 		if has := bytes.Contains(b, []byte(clock.Env)); has != (tags == clock.Tag) {
 			t.Errorf("freshtoken built with tags %q holds %s: %t; want %t", tags, clock.Env, has, tags == clock.Tag)
 		}
+	}
+}
+
+// TestWall: Wall reads the clock it is given, or time.Now with none, as the
+// wall clock alone: time.Now's reading of the timers' clock, which stands
+// still while the machine sleeps, dropped, as the engine, the proxy, the
+// keeper and the notifier compare times kept in memory with times stored.
+func TestWall(t *testing.T) {
+	set := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	for name, now := range map[string]func() time.Time{"nil": nil, "time.Now": time.Now, "clock.Now": clock.Now} {
+		if got := clock.Wall(now); got.IsZero() || got != got.Round(0) {
+			t.Errorf("Wall(%s) = %s; want the wall clock alone", name, got)
+		}
+	}
+	if got := clock.Wall(func() time.Time { return set }); !got.Equal(set) {
+		t.Errorf("Wall of a clock set to %s = %s", set, got)
 	}
 }

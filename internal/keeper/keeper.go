@@ -1166,18 +1166,11 @@ func put[K comparable, V any](m *map[K]V, key K, v V) {
 	(*m)[key] = v
 }
 
-// now is the wall clock, as Now reads it. Its monotonic reading (Go's
-// time.Now carries one) is dropped: Before and Sub compare two times that
-// both carry one by it alone, a clock that stands still while the machine
-// sleeps and that setting the clock does not move, so a wait until a time
-// the look planned missed a wake, and a failure's time asleep (see
-// slept) was taken out of how long it lasted twice.
-func (k *Keeper) now() time.Time {
-	if k.Now == nil {
-		return time.Now().Round(0)
-	}
-	return k.Now().Round(0)
-}
+// now is the wall clock alone, as Now reads it (clock.Wall): by the
+// timers' reading, a wait until a time the look planned missed a wake, and
+// a failure's time asleep (see slept) was taken out of how long it lasted
+// twice.
+func (k *Keeper) now() time.Time { return clock.Wall(k.Now) }
 
 // loginLook is how soon the keeper looks again at an environment with a
 // token file that awaits a log-in (none stored, another client's tokens, a

@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
@@ -100,16 +101,9 @@ const (
 	lastRetry  = time.Hour
 )
 
-// now is the wall clock, as Now reads it. Its monotonic reading (Go's
-// time.Now carries one) is dropped: Before and Sub compare two times that
-// both carry one by it alone, which setting the clock does not move and a
-// sleep stands still, so a clock set back was never seen (see retry.due).
-func (n *Notifier) now() time.Time {
-	if n.Now == nil {
-		return time.Now().Round(0)
-	}
-	return n.Now().Round(0)
-}
+// now is the wall clock alone, as Now reads it (clock.Wall): by the
+// timers' reading, a clock set back was never seen (see retry.due).
+func (n *Notifier) now() time.Time { return clock.Wall(n.Now) }
 
 // Set records env's state: event "" means all is well. A new event is
 // sent on every channel; the same event again is not, unless it reached

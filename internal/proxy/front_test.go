@@ -1255,6 +1255,25 @@ func TestForcedRestartWaitsForALogInJustBegun(t *testing.T) {
 	}
 }
 
+// TestForcedRestartIsNotHeldByALogInAfterTheClockIsSetBack: a log-in
+// begun before the clock was set back (NTP, the time corrected) holds the
+// forced restart after an upgrade no more, and the new version starts, the
+// log-in abandoned as the log tells: it held the restart for as long as
+// the clock went back, past the longest the restart waits for one just
+// begun, and told each log-in asked for meanwhile to come back in an hour.
+func TestForcedRestartIsNotHeldByALogInAfterTheClockIsSetBack(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true})
+	f.startAttempt(t, "dev", "attempt", time.Hour)
+	f.clock.Advance(-time.Hour)
+	if !f.proxy.StopLogins(true, login.DefaultTimeout) {
+		resp, body := f.openLogin(t, "dev", "attempt-late", 0)
+		t.Fatalf("a forced restart waits for a log-in begun before the clock was set back an hour; a log-in asked for meanwhile got %d: %s", resp.StatusCode, body)
+	}
+	if got := strings.Count(f.logs.String(), "abandoned by the restart"); got != 1 {
+		t.Errorf("the log tells of %d abandoned log-ins, want 1:\n%s", got, f.logs)
+	}
+}
+
 // TestLoginsOpenAgainOnceTheRestartIsGivenUp: log-ins a forced restart
 // closed, while a log-in just begun held it, open again once the upgrade
 // is given up (OpenLogins): they stayed closed, and every Log in was

@@ -228,11 +228,15 @@ func (p *Proxy) OpenLogins() {
 
 // restartHeldLocked is how much longer, at now, the log-ins begun here
 // hold a forced restart: until each begun less than logins.spare ago has
-// ended or is that old; l.mu is held.
+// ended or is that old; l.mu is held. One begun further on than now, the
+// clock set back since (NTP, the time corrected), holds it no more:
+// counted from then, it held the restart, and told each log-in asked for
+// to come back, for as long as the clock went back, past the longest the
+// restart waits.
 func (p *Proxy) restartHeldLocked(now time.Time) time.Duration {
 	var held time.Duration
 	hold := func(began, expires time.Time) {
-		if now.Before(expires) {
+		if now.Before(expires) && !now.Before(began) {
 			held = max(held, min(expires.Sub(now), began.Add(p.logins.spare).Sub(now)))
 		}
 	}

@@ -34,6 +34,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/config"
+	"github.com/freshtoken/freshtoken/internal/clock"
 	kinds "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -189,23 +190,17 @@ func New(o Options) (*Proxy, error) {
 		g.listensAt(bound.AddrPort().Addr())
 	}
 	o.Addr = addr
-	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), loginKey: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, now: o.Clock, peers: newPeers(os.Geteuid())}
+	p := &Proxy{o: o, guard: g, base: baseURL(o.Addr), csrf: httpx.RandomToken(), loginKey: httpx.RandomToken(), noticeKey: []byte(httpx.RandomToken()), upstream: newTransport(o.TLSConfig, o.UpstreamProxy), log: o.Logger, peers: newPeers(os.Geteuid())}
 	redact.Register(p.csrf, p.loginKey)
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.log = p.log.With("component", "proxy")
-	// The wall clock alone, as the engine and the store keep times: Go's
-	// time.Now also carries a reading of the timers' clock, which stands
-	// still while the machine sleeps, and Before and Sub compare two times
-	// that both carry one by it alone, so a log-in begun before a night
-	// asleep was still waited for, its browser's answer taken, hours past
-	// its timeout.
-	clock := p.now
-	if clock == nil {
-		clock = time.Now
-	}
-	p.now = func() time.Time { return clock().Round(0) }
+	// The wall clock alone, as the engine and the store keep times: by
+	// the timers' reading, which stands still while the machine sleeps, a
+	// log-in begun before a night asleep was still waited for, its
+	// browser's answer taken, hours past its timeout.
+	p.now = func() time.Time { return clock.Wall(o.Clock) }
 	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
 	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
 	p.timeouts.send = cmp.Or(o.SendTimeout, sendTimeout)
