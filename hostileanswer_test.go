@@ -144,3 +144,31 @@ func TestUnreadableRefusalIsNoRefusal(t *testing.T) {
 		})
 	}
 }
+
+// TestTokensWrittenAsNumbersAreRead: a renewal's answer that writes a
+// token as a JSON number, or token_type as anything but a string, is read
+// with one request: the token as the digits written, the type dropped (every
+// token goes as Bearer); a refresh token of another type (true, an object)
+// is none, and the one stored is kept. x/oauth2 refused the whole answer, so a usable
+// access token was thrown away and the renewal tried four times, exit 5
+// at every call; a refresh token written as a number was not kept, and
+// each retry sent again the refresh token the provider had rotated out,
+// which ends the grant at a provider that detects reuse.
+func TestTokensWrittenAsNumbersAreRead(t *testing.T) {
+	for _, tc := range []struct{ body, access, refresh, kind string }{
+		{`{"access_token":"access-token-number-%d","refresh_token":7700%d,"token_type":"bearer","expires_in":3600}`, "access-token-number-1", "77001", "bearer"},
+		{`{"access_token":5500%d,"refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`, "55001", "refresh-token-number-1", "bearer"},
+		{`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":5,"expires_in":3600}`, "access-token-number-1", "refresh-token-number-1", "Bearer"},
+		// A refresh token of another type is none: the one stored is kept.
+		{`{"access_token":"access-token-number-%d","refresh_token":true,"token_type":"bearer","expires_in":3600,"n":%d}`, "access-token-number-1", "old-refresh-token", "bearer"},
+		{`{"access_token":"access-token-number-%d","refresh_token":{"value":"r"},"token_type":"bearer","expires_in":3600,"n":%d}`, "access-token-number-1", "old-refresh-token", "bearer"},
+		{`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":{"kind":"bearer"},"expires_in":3600}`, "access-token-number-1", "refresh-token-number-1", "Bearer"},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			rec := renewFrom(t, http.StatusOK, tc.body)
+			if rec.AccessToken != tc.access || rec.RefreshToken != tc.refresh || rec.TokenType != tc.kind {
+				t.Fatalf("stored access token %q, refresh token %q, type %q; want %q, %q, %q", rec.AccessToken, rec.RefreshToken, rec.TokenType, tc.access, tc.refresh, tc.kind)
+			}
+		})
+	}
+}

@@ -31,7 +31,11 @@ const MaxAnswer = 1 << 20
 // be read is dropped: the lifetime is then unknown, which the engine
 // handles. Intuit's name for the refresh token's lifetime,
 // x_refresh_token_expires_in, is read as refresh_token_expires_in where
-// that is not given. An access_token or refresh_token of white space alone
+// that is not given. An access_token or refresh_token written as a JSON
+// number is read as the digits written, one of another type (true, an
+// object) is dropped, as none, and a token_type that is not a string is
+// dropped (the engine sends every token as Bearer): x/oauth2 would refuse
+// the whole answer for any of them. An access_token or refresh_token of white space alone
 // is dropped, as none (see Blank): x/oauth2 then refuses the answer for
 // its missing access token, or keeps the refresh token it sent. A 2xx answer that carries an access token is a
 // success (RFC 6749 5.1), whatever "error" member it also carries: x/oauth2
@@ -209,9 +213,28 @@ func mend(body []byte) []byte {
 	}
 	changed := false
 	for _, key := range []string{"access_token", "refresh_token"} {
+		v, ok := fields[key]
+		if !ok {
+			continue
+		}
+		if v[0] == '-' || v[0] >= '0' && v[0] <= '9' {
+			// A token written as a number is the digits written.
+			fields[key], _ = json.Marshal(string(v))
+			changed = true
+			continue
+		}
+		// A token of another type (true, an object) is none, as is one
+		// of white space alone.
 		var token string
-		if json.Unmarshal(fields[key], &token) == nil && token != "" && Blank(token) {
+		if err := json.Unmarshal(v, &token); err != nil || token != "" && Blank(token) {
 			delete(fields, key)
+			changed = true
+		}
+	}
+	if v, ok := fields["token_type"]; ok {
+		var kind string
+		if json.Unmarshal(v, &kind) != nil {
+			delete(fields, "token_type") // every token goes as Bearer
 			changed = true
 		}
 	}
