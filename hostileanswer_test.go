@@ -1,8 +1,10 @@
 package freshtoken_test
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -168,6 +170,41 @@ func TestTokensWrittenAsNumbersAreRead(t *testing.T) {
 			rec := renewFrom(t, http.StatusOK, tc.body)
 			if rec.AccessToken != tc.access || rec.RefreshToken != tc.refresh || rec.TokenType != tc.kind {
 				t.Fatalf("stored access token %q, refresh token %q, type %q; want %q, %q, %q", rec.AccessToken, rec.RefreshToken, rec.TokenType, tc.access, tc.refresh, tc.kind)
+			}
+		})
+	}
+}
+
+// TestAnswerLabelledGzipIsRead: a renewal's answer labelled gzip
+// (Content-Encoding) is read whether it is gzip or not: a gateway that
+// unzips the provider's answer and leaves the label on it sent plain JSON
+// that net/http refused ("gzip: invalid header"), so the new refresh token
+// in it was lost, and each of four tries re-sent the one the provider had
+// rotated out, which ends the grant at a provider that detects reuse.
+func TestAnswerLabelledGzipIsRead(t *testing.T) {
+	const answer = `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`
+	for _, zipped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gzip %v", zipped), func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := n.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Encoding", "gzip")
+				if !zipped {
+					fmt.Fprintf(w, answer, i, i)
+					return
+				}
+				zw := gzip.NewWriter(w)
+				fmt.Fprintf(zw, answer, i, i)
+				zw.Close()
+			}))
+			t.Cleanup(srv.Close)
+			r := expiredAt(t, srv.URL)
+			if _, err := r.source().Token(); err != nil {
+				t.Fatal(err)
+			}
+			if rec := r.record(); n.Load() != 1 || rec.AccessToken != "access-token-number-1" || rec.RefreshToken != "refresh-token-number-1" {
+				t.Fatalf("%d token requests, stored %q and %q; want one request and its tokens", n.Load(), rec.AccessToken, rec.RefreshToken)
 			}
 		})
 	}

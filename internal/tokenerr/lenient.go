@@ -1,7 +1,9 @@
 package tokenerr
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,7 +43,8 @@ const MaxAnswer = 1 << 20
 // success (RFC 6749 5.1), whatever "error" member it also carries: x/oauth2
 // would take it for a refusal, discarding the tokens the provider has
 // issued (and a new refresh token it rotated in), so the error members are
-// dropped from it. The client follows no redirect (see RedirectError).
+// dropped from it. An answer labelled gzip that is not is read as it came
+// (see unzipped). The client follows no redirect (see RedirectError).
 func Lenient(c *http.Client) *http.Client {
 	lc := *c
 	lc.CheckRedirect = refuseRedirect
@@ -61,11 +64,22 @@ func LenientTransport(base http.RoundTripper) http.RoundTripper {
 type lenientTransport struct{ base http.RoundTripper }
 
 func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Asked for here, as net/http would ask, a gzip answer is unzipped
+	// here (see unzipped).
+	asked := req.Header.Get("Accept-Encoding") == ""
+	if asked {
+		req = req.Clone(req.Context())
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
+	answer := io.Reader(resp.Body)
+	if asked {
+		answer = unzipped(resp)
+	}
+	body, err := io.ReadAll(io.LimitReader(answer, MaxAnswer+1))
 	resp.Body.Close()
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299 // x/oauth2 reads any 2xx as an answer
 	if c, kept := req.Context().Value(copyKey{}).(*Copy); kept {
@@ -106,6 +120,28 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.ContentLength = -1
 	resp.Header.Del("Content-Length")
 	return resp, nil
+}
+
+// unzipped is resp's body, unzipped when it is labelled gzip, as net/http
+// unzips what it asked for; but a body so labelled that is not gzip (a
+// gateway unzipped it and left the label) is read as it came, since it may
+// hold a new refresh token the provider has rotated in, which net/http
+// would have refused ("gzip: invalid header").
+func unzipped(resp *http.Response) io.Reader {
+	if !strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		return resp.Body
+	}
+	resp.Header.Del("Content-Encoding")
+	resp.Header.Del("Content-Length")
+	br := bufio.NewReader(resp.Body)
+	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		return br
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return errReader{err}
+	}
+	return zr
 }
 
 // ErrAnswerTooLarge is a 2xx answer longer than MaxAnswer, which no OAuth
