@@ -209,3 +209,15 @@ func TestAnswerLabelledGzipIsRead(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerFollowedByStrayTextIsRead: a renewal's JSON answer followed by
+// text (an HTML comment a server adds, a warning printed after the JSON) is
+// read, its tokens stored from one request: x/oauth2 refused it ("invalid
+// character '<' after top-level value"), so its access token was said not
+// to be usable and the renewal tried four times, exit 5 at every call.
+func TestAnswerFollowedByStrayTextIsRead(t *testing.T) {
+	rec := renewFrom(t, http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`+"\n<!-- served by node-7 -->\n")
+	if rec.AccessToken != "access-token-number-1" || rec.RefreshToken != "refresh-token-number-1" {
+		t.Fatalf("stored %q and %q; want the answer's tokens", rec.AccessToken, rec.RefreshToken)
+	}
+}

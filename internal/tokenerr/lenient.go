@@ -37,7 +37,8 @@ const MaxAnswer = 1 << 20
 // number is read as the digits written, one of another type (true, an
 // object) is dropped, as none, and a token_type that is not a string is
 // dropped (the engine sends every token as Bearer): x/oauth2 would refuse
-// the whole answer for any of them. An access_token or refresh_token of white space alone
+// the whole answer for any of them, as for text after the JSON object,
+// which is dropped. An access_token or refresh_token of white space alone
 // is dropped, as none (see Blank): x/oauth2 then refuses the answer for
 // its missing access token, or keeps the refresh token it sent. A 2xx answer that carries an access token is a
 // success (RFC 6749 5.1), whatever "error" member it also carries: x/oauth2
@@ -237,9 +238,11 @@ var byteOrderMark = []byte("\ufeff")
 var errorMembers = []string{"error", "error_description", "error_uri"}
 
 // mend returns body, a 2xx answer, with an access_token or refresh_token of
-// white space alone dropped (no token, as a missing one), its lifetimes made
+// white space alone or of another type than text dropped (no token, as a
+// missing one) and one written as a number made text, a token_type that is
+// not text dropped, text after the object dropped, its lifetimes made
 // readable and, when it carries an access token, its error members dropped;
-// or body unchanged when it is not a JSON object.
+// or body unchanged when it does not begin with a JSON object.
 func mend(body []byte) []byte {
 	var fields map[string]json.RawMessage
 	d := json.NewDecoder(bytes.NewReader(body))
@@ -247,7 +250,9 @@ func mend(body []byte) []byte {
 	if err := d.Decode(&fields); err != nil {
 		return body
 	}
-	changed := false
+	// Text after the object (a server's comment, a warning printed after
+	// it) is dropped: x/oauth2 would refuse the whole answer for it.
+	changed := len(bytes.TrimSpace(body[d.InputOffset():])) > 0
 	for _, key := range []string{"access_token", "refresh_token"} {
 		v, ok := fields[key]
 		if !ok {
