@@ -134,6 +134,7 @@ func unzipped(resp *http.Response) io.Reader {
 	}
 	resp.Header.Del("Content-Encoding")
 	resp.Header.Del("Content-Length")
+	resp.ContentLength, resp.Uncompressed = -1, true
 	br := bufio.NewReader(resp.Body)
 	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		return br
