@@ -1,8 +1,10 @@
 package freshtoken_test
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -142,5 +144,80 @@ func TestUnreadableRefusalIsNoRefusal(t *testing.T) {
 				t.Errorf("stored refresh token %q; want the old one kept", rec.RefreshToken)
 			}
 		})
+	}
+}
+
+// TestTokensWrittenAsNumbersAreRead: a renewal's answer that writes a
+// token as a JSON number, or token_type as anything but a string, is read
+// with one request: the token as the digits written, the type dropped (every
+// token goes as Bearer); a refresh token of another type (true, an object)
+// is none, and the one stored is kept. x/oauth2 refused the whole answer, so a usable
+// access token was thrown away and the renewal tried four times, exit 5
+// at every call; a refresh token written as a number was not kept, and
+// each retry sent again the refresh token the provider had rotated out,
+// which ends the grant at a provider that detects reuse.
+func TestTokensWrittenAsNumbersAreRead(t *testing.T) {
+	for _, tc := range []struct{ body, access, refresh, kind string }{
+		{`{"access_token":"access-token-number-%d","refresh_token":7700%d,"token_type":"bearer","expires_in":3600}`, "access-token-number-1", "77001", "bearer"},
+		{`{"access_token":5500%d,"refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`, "55001", "refresh-token-number-1", "bearer"},
+		{`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":5,"expires_in":3600}`, "access-token-number-1", "refresh-token-number-1", "Bearer"},
+		// A refresh token of another type is none: the one stored is kept.
+		{`{"access_token":"access-token-number-%d","refresh_token":true,"token_type":"bearer","expires_in":3600,"n":%d}`, "access-token-number-1", "old-refresh-token", "bearer"},
+		{`{"access_token":"access-token-number-%d","refresh_token":{"value":"r"},"token_type":"bearer","expires_in":3600,"n":%d}`, "access-token-number-1", "old-refresh-token", "bearer"},
+		{`{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":{"kind":"bearer"},"expires_in":3600}`, "access-token-number-1", "refresh-token-number-1", "Bearer"},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			rec := renewFrom(t, http.StatusOK, tc.body)
+			if rec.AccessToken != tc.access || rec.RefreshToken != tc.refresh || rec.TokenType != tc.kind {
+				t.Fatalf("stored access token %q, refresh token %q, type %q; want %q, %q, %q", rec.AccessToken, rec.RefreshToken, rec.TokenType, tc.access, tc.refresh, tc.kind)
+			}
+		})
+	}
+}
+
+// TestAnswerLabelledGzipIsRead: a renewal's answer labelled gzip
+// (Content-Encoding) is read whether it is gzip or not: a gateway that
+// unzips the provider's answer and leaves the label on it sent plain JSON
+// that net/http refused ("gzip: invalid header"), so the new refresh token
+// in it was lost, and each of four tries re-sent the one the provider had
+// rotated out, which ends the grant at a provider that detects reuse.
+func TestAnswerLabelledGzipIsRead(t *testing.T) {
+	const answer = `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`
+	for _, zipped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gzip %v", zipped), func(t *testing.T) {
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := n.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Encoding", "gzip")
+				if !zipped {
+					fmt.Fprintf(w, answer, i, i)
+					return
+				}
+				zw := gzip.NewWriter(w)
+				fmt.Fprintf(zw, answer, i, i)
+				zw.Close()
+			}))
+			t.Cleanup(srv.Close)
+			r := expiredAt(t, srv.URL)
+			if _, err := r.source().Token(); err != nil {
+				t.Fatal(err)
+			}
+			if rec := r.record(); n.Load() != 1 || rec.AccessToken != "access-token-number-1" || rec.RefreshToken != "refresh-token-number-1" {
+				t.Fatalf("%d token requests, stored %q and %q; want one request and its tokens", n.Load(), rec.AccessToken, rec.RefreshToken)
+			}
+		})
+	}
+}
+
+// TestAnswerFollowedByStrayTextIsRead: a renewal's JSON answer followed by
+// text (an HTML comment a server adds, a warning printed after the JSON) is
+// read, its tokens stored from one request: x/oauth2 refused it ("invalid
+// character '<' after top-level value"), so its access token was said not
+// to be usable and the renewal tried four times, exit 5 at every call.
+func TestAnswerFollowedByStrayTextIsRead(t *testing.T) {
+	rec := renewFrom(t, http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`+"\n<!-- served by node-7 -->\n")
+	if rec.AccessToken != "access-token-number-1" || rec.RefreshToken != "refresh-token-number-1" {
+		t.Fatalf("stored %q and %q; want the answer's tokens", rec.AccessToken, rec.RefreshToken)
 	}
 }

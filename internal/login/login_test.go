@@ -1219,3 +1219,22 @@ func toldToLogInAgain(err error) bool {
 	before, _ := told.LogInAgain()
 	return before != ""
 }
+
+// TestExchangeAnswerWithTokensWrittenAsNumbersIsALogIn: a code exchange
+// answered with a token written as a JSON number, or a token_type that is
+// not a string, is a log-in, the token the digits written: x/oauth2
+// refused the whole answer, and the log-in failed with the tokens the
+// provider had issued, and its code, spent.
+func TestExchangeAnswerWithTokensWrittenAsNumbersIsALogIn(t *testing.T) {
+	for _, tc := range []struct{ body, access, refresh string }{
+		{`{"access_token":"at-0123456789","token_type":"bearer","refresh_token":4400123}`, "at-0123456789", "4400123"},
+		{`{"access_token":5500123,"token_type":"bearer","refresh_token":"rt-0123456789"}`, "5500123", "rt-0123456789"},
+		{`{"access_token":"at-0123456789","token_type":7,"refresh_token":"rt-0123456789"}`, "at-0123456789", "rt-0123456789"},
+	} {
+		srv := answering(t, "application/json", tc.body)
+		res, err := exchangeCode(t, srv.URL+"/token", tokenerr.Lenient(&http.Client{}))
+		if err != nil || res.Token.AccessToken != tc.access || res.Token.RefreshToken != tc.refresh {
+			t.Errorf("%s: Complete = %v; want access token %q and refresh token %q", tc.body, err, tc.access, tc.refresh)
+		}
+	}
+}

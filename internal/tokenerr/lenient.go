@@ -1,7 +1,9 @@
 package tokenerr
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,13 +33,19 @@ const MaxAnswer = 1 << 20
 // be read is dropped: the lifetime is then unknown, which the engine
 // handles. Intuit's name for the refresh token's lifetime,
 // x_refresh_token_expires_in, is read as refresh_token_expires_in where
-// that is not given. An access_token or refresh_token of white space alone
+// that is not given. An access_token or refresh_token written as a JSON
+// number is read as the digits written, one of another type (true, an
+// object) is dropped, as none, and a token_type that is not a string is
+// dropped (the engine sends every token as Bearer): x/oauth2 would refuse
+// the whole answer for any of them, as for text after the JSON object,
+// which is dropped. An access_token or refresh_token of white space alone
 // is dropped, as none (see Blank): x/oauth2 then refuses the answer for
 // its missing access token, or keeps the refresh token it sent. A 2xx answer that carries an access token is a
 // success (RFC 6749 5.1), whatever "error" member it also carries: x/oauth2
 // would take it for a refusal, discarding the tokens the provider has
 // issued (and a new refresh token it rotated in), so the error members are
-// dropped from it. The client follows no redirect (see RedirectError).
+// dropped from it. An answer labelled gzip that is not is read as it came
+// (see unzipped). The client follows no redirect (see RedirectError).
 func Lenient(c *http.Client) *http.Client {
 	lc := *c
 	lc.CheckRedirect = refuseRedirect
@@ -57,11 +65,22 @@ func LenientTransport(base http.RoundTripper) http.RoundTripper {
 type lenientTransport struct{ base http.RoundTripper }
 
 func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Asked for here, as net/http would ask, a gzip answer is unzipped
+	// here (see unzipped).
+	asked := req.Header.Get("Accept-Encoding") == ""
+	if asked {
+		req = req.Clone(req.Context())
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
+	answer := io.Reader(resp.Body)
+	if asked {
+		answer = unzipped(resp)
+	}
+	body, err := io.ReadAll(io.LimitReader(answer, MaxAnswer+1))
 	resp.Body.Close()
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299 // x/oauth2 reads any 2xx as an answer
 	if c, kept := req.Context().Value(copyKey{}).(*Copy); kept {
@@ -102,6 +121,29 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.ContentLength = -1
 	resp.Header.Del("Content-Length")
 	return resp, nil
+}
+
+// unzipped is resp's body, unzipped when it is labelled gzip, as net/http
+// unzips what it asked for; but a body so labelled that is not gzip (a
+// gateway unzipped it and left the label) is read as it came, since it may
+// hold a new refresh token the provider has rotated in, which net/http
+// would have refused ("gzip: invalid header").
+func unzipped(resp *http.Response) io.Reader {
+	if !strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		return resp.Body
+	}
+	resp.Header.Del("Content-Encoding")
+	resp.Header.Del("Content-Length")
+	resp.ContentLength, resp.Uncompressed = -1, true
+	br := bufio.NewReader(resp.Body)
+	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		return br
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return errReader{err}
+	}
+	return zr
 }
 
 // ErrAnswerTooLarge is a 2xx answer longer than MaxAnswer, which no OAuth
@@ -197,9 +239,11 @@ var byteOrderMark = []byte("\ufeff")
 var errorMembers = []string{"error", "error_description", "error_uri"}
 
 // mend returns body, a 2xx answer, with an access_token or refresh_token of
-// white space alone dropped (no token, as a missing one), its lifetimes made
+// white space alone or of another type than text dropped (no token, as a
+// missing one) and one written as a number made text, a token_type that is
+// not text dropped, text after the object dropped, its lifetimes made
 // readable and, when it carries an access token, its error members dropped;
-// or body unchanged when it is not a JSON object.
+// or body unchanged when it does not begin with a JSON object.
 func mend(body []byte) []byte {
 	var fields map[string]json.RawMessage
 	d := json.NewDecoder(bytes.NewReader(body))
@@ -207,11 +251,32 @@ func mend(body []byte) []byte {
 	if err := d.Decode(&fields); err != nil {
 		return body
 	}
-	changed := false
+	// Text after the object (a server's comment, a warning printed after
+	// it) is dropped: x/oauth2 would refuse the whole answer for it.
+	changed := len(bytes.TrimSpace(body[d.InputOffset():])) > 0
 	for _, key := range []string{"access_token", "refresh_token"} {
+		v, ok := fields[key]
+		if !ok {
+			continue
+		}
+		if v[0] == '-' || v[0] >= '0' && v[0] <= '9' {
+			// A token written as a number is the digits written.
+			fields[key], _ = json.Marshal(string(v))
+			changed = true
+			continue
+		}
+		// A token of another type (true, an object) is none, as is one
+		// of white space alone.
 		var token string
-		if json.Unmarshal(fields[key], &token) == nil && token != "" && Blank(token) {
+		if err := json.Unmarshal(v, &token); err != nil || token != "" && Blank(token) {
 			delete(fields, key)
+			changed = true
+		}
+	}
+	if v, ok := fields["token_type"]; ok {
+		var kind string
+		if json.Unmarshal(v, &kind) != nil {
+			delete(fields, "token_type") // every token goes as Bearer
 			changed = true
 		}
 	}
