@@ -41,7 +41,7 @@ func newMetadataServer(t *testing.T, issuerPath string, wellKnown func(issuer st
 	t.Helper()
 	m := &metadataServer{}
 	mux := http.NewServeMux()
-	m.Server = httptest.NewServer(mux)
+	m.Server = testenv.NewServerOnFreePort(t, mux) // TestDiscoveryCache stops it: nothing may take its port then
 	t.Cleanup(m.Close)
 	m.issuer = m.URL + issuerPath
 	doc := map[string]any{
@@ -274,9 +274,7 @@ func TestDiscoveryEndpointRefusalsSayWhatToSet(t *testing.T) {
 // TestDiscoveryUnreachable: a provider that cannot be reached is
 // ErrUnreachable, in one line naming the URL.
 func TestDiscoveryUnreachable(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	issuer := srv.URL + "/realms/x"
-	srv.Close()
+	issuer := fmt.Sprintf("http://127.0.0.1:%d/realms/x", testenv.FreePort(t)) // a port nothing takes meanwhile
 	_, err := openIdP(t, issuerConfig(t, t.TempDir(), issuer, ""), nil, nil).Endpoints(t.Context())
 	if !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "the discovery document at "+rfc8414(issuer)+" could not be fetched") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v; want ErrUnreachable naming the URL, on one line", err)

@@ -738,7 +738,9 @@ const StallNotice = 2 * time.Second
 // the store gives up, and say it again when the server, answering since,
 // stalls again. A function ctx already had is told too, first: each
 // layer (a command, the proxy, the engine) may listen. It may be called
-// from another goroutine, and for each call.
+// from another goroutine, and for each call; while it is told of one, the
+// server's other calls wait to tell theirs, so it returns without calling
+// the store.
 func WithStalled(ctx context.Context, stalled func(what string, stalled bool, since time.Time)) context.Context {
 	if outer := stallwatch.Listener(ctx); outer != nil {
 		inner := stalled
@@ -754,27 +756,73 @@ func WithStalled(ctx context.Context, stalled func(what string, stalled bool, si
 // and stop as the call ends, saying whether the server answered it (an
 // answer that is an error included; not a time-out or a lost
 // connection): it tells the function WithStalled gave ctx, if any, when
-// StallNotice passes first, and, unless ctx ended the call, when it ends
-// within that time, or is answered after it, once its stall has been told.
+// the server has answered nothing for StallNotice while the call waits,
+// and, unless ctx ended the call, when it ends within that time, or is
+// answered after it, once its stall has been told. A call the server left
+// waiting while it answered another sent before it (Redis answering what
+// it was sent while paused, one call at a time) is not told stalled
+// until StallNotice after that answer: the call's own notice, due a
+// moment after another's answer had ended the stall, told the stall a
+// second time, as its own answer came.
 func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	stalled := stallwatch.Listener(ctx)
 	if stalled == nil {
 		return func(bool) {}
 	}
-	told, sent := make(chan struct{}), time.Now()
-	t := time.AfterFunc(StallNotice, func() {
-		defer close(told)
-		stalled(what, true, sent)
+	v, _ := servers.LoadOrStore(what, &server{})
+	srv := v.(*server)
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	sent, answers := time.Now(), srv.answers
+	var (
+		t             *time.Timer
+		told, stopped bool
+	)
+	t = afterFunc(StallNotice, func() {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		switch {
+		case stopped:
+		case srv.answers != answers: // answered since: quiet for less than StallNotice
+			answers = srv.answers
+			t.Reset(StallNotice - time.Since(srv.answered))
+		default:
+			told = true
+			stalled(what, true, sent)
+		}
 	})
 	return func(answered bool) {
-		late := !t.Stop()
-		if late {
-			<-told
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		stopped = true
+		t.Stop()
+		if answered {
+			srv.answers++
+			srv.answered = time.Now()
 		}
-		if ctx.Err() == nil && (!late || answered) {
+		if ctx.Err() == nil && (!told || answered) {
 			stalled(what, false, sent)
 		}
 	}
+}
+
+// afterFunc is time.AfterFunc, for WatchStall's notice; a test fires the
+// notice's function at a moment of its choosing.
+var afterFunc = time.AfterFunc
+
+// servers holds a *server for each server WatchStall's calls have named,
+// by its name.
+var servers sync.Map
+
+// server is what WatchStall knows of a server: how many of its calls it
+// has answered, and when the last. Its mutex is held while a stall or an
+// end of one of its calls is told, so that a call's notice, due as
+// another call is answered, is told before that answer's end or not
+// until StallNotice after it, never just after it.
+type server struct {
+	mu       sync.Mutex
+	answers  int
+	answered time.Time
 }
 
 // warningKey is the context key of the function WithWarning adds.

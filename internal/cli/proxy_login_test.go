@@ -4,12 +4,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestAttemptWatchEnds: a `freshtoken login` through the proxy ends early
@@ -41,7 +41,7 @@ func TestAttemptWatchEnds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var body atomic.Value
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := testenv.NewServerOnFreePort(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { // its port stays free once it stops
 				io.WriteString(w, body.Load().(string))
 			}))
 			defer srv.Close()

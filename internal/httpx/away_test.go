@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,13 +76,9 @@ func TestAwayFromHere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed.Close()
+	closed := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t))) // a port nothing takes meanwhile
 	unserved := func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, closed.Addr().String())
+		return d.DialContext(ctx, network, closed)
 	}
 	for _, tc := range []struct {
 		what string

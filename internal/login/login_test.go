@@ -689,12 +689,14 @@ func TestBusyPort(t *testing.T) {
 // `login` refused, though the proxy's page logs in there. A redirect_uri
 // on 127.0.0.1 is what a browser opens: that one listens.
 func TestLocalhostHeldOnIPv6(t *testing.T) {
-	other, err := net.Listen("tcp", "[::1]:0")
+	// Not a port the system picks for ::1: it may be in use at 127.0.0.1
+	// (a server's or a connection's), where the test listens last.
+	port := strconv.Itoa(testenv.FreePort(t))
+	other, err := net.Listen("tcp", "[::1]:"+port)
 	if err != nil {
 		t.Skipf("this machine has no IPv6 loopback address (::1): %v", err)
 	}
 	defer other.Close()
-	_, port, _ := net.SplitHostPort(other.Addr().String())
 	// Fullwidth localhost is localhost to a browser, and was listened on
 	// at 127.0.0.1 alone, unchecked.
 	for _, uri := range []string{"http://localhost:" + port + "/callback", "http://Foo.Localhost.:" + port + "/callback", "http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:" + port + "/callback"} {

@@ -1345,65 +1345,70 @@ func TestStalledStoreOutlivingTheTokenIsAnsweredWithinTheTimeout(t *testing.T) {
 
 // TestStoreAnsweringAgainEndsTheStall: a renewal (the token expired, none
 // to serve meanwhile) whose Redis leaves the lock unanswered past
-// store.StallNotice and then answers, and whose provider is then slow,
-// the whole longer than the environment's timeout though each part is
-// not, is waited for and served: the stall, once told, was never cleared
+// store.StallNotice and then answers, and whose provider is then slow (it
+// leaves two tries unanswered, each until the environment's timeout), is
+// waited for and served to a request that comes once Redis has answered,
+// however long past its timeout: the stall, once told, was never cleared
 // (the end of a stalled call was told to no one), and the request got 503
-// saying that Redis had not answered for the timeout, the log warning of
-// Redis, while the provider was answering.
+// saying that Redis had not answered, while the provider was answering.
+// Each step waits for an event, not a time: the request that meets the
+// stall gets 503 as it is told, past its timeout of 1 s; Redis answers
+// the lock then; and the next request is sent once the renewal has gone
+// on to read the record under the lock. (A sleep in the relay, 2.5 s, and
+// a provider slow by a sleep, 2.5 s, against a timeout of 4 s for each
+// and not both, left a loaded machine 1.5 s either way.)
 func TestStoreAnsweringAgainEndsTheStall(t *testing.T) {
 	srv := redistest.Start(t)
-	var stall, slow atomic.Bool
+	var stall, answering atomic.Bool
+	release, readUnderTheLock := make(chan struct{}), make(chan struct{}, 1)
 	relay := srv.Relay(t, func(args []string) {
-		if stall.Load() && strings.Contains(strings.Join(args, " "), "freshtoken:short:lock") && stall.CompareAndSwap(true, false) {
-			time.Sleep(store.StallNotice + 500*time.Millisecond) // Redis slow past the notice, then answering
+		switch {
+		case stall.Load() && strings.Contains(strings.Join(args, " "), "freshtoken:short:lock") && stall.CompareAndSwap(true, false):
+			<-release // Redis silent until the stall is told, then answering
+		case answering.Load() && slices.Contains(args, "freshtoken:short"):
+			select {
+			case readUnderTheLock <- struct{}{}:
+			default:
+			}
 		}
 	})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "redis://" + relay + "/0?read_timeout=20s",
-		onTokenRequest: func(grant string) {
-			if grant == "refresh_token" && slow.Load() {
-				time.Sleep(2500 * time.Millisecond) // a provider slow, within the timeout
-			}
-		},
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "redis://" + relay + "/0?read_timeout=1h",
 		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"4s\"\n"
+			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"1s\"\n"
 		}})
 	f.login(t, "short")
 	f.clock.Advance(2 * accessTTL)
 	stall.Store(true)
-	slow.Store(true)
+	code, body := f.getAtAStall(t, "/short/v2/company")
+	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" {
+		t.Fatalf("a request whose renewal's lock Redis leaves unanswered: %d %s; want 503 store_unreachable as the stall is told", code, body)
+	}
+	f.provider.Fault(devprovider.FaultHang, 2)
+	answering.Store(true)
+	close(release)
+	testenv.Receive(t, "the renewal's read of the record under the lock Redis answered", readUnderTheLock)
 	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Errorf("a renewal whose Redis answered after a stall, and whose provider was slow: %d %s", resp.StatusCode, body)
-	}
-	if stall.Load() {
-		t.Error("the lock was not stalled")
-	}
-	if strings.Contains(f.logs.String(), "did not answer within the environment's timeout") {
-		t.Errorf("the log blames the store:\n%s", f.logs)
+		t.Errorf("a request once Redis answered the renewal's lock, its provider slow: %d %s; want it served", resp.StatusCode, body)
 	}
 }
 
 // TestStallEndedWithoutAnAnswerIsForgotten: a stall whose call Redis never
 // answered (paused until its read_timeout, 3 s, gave the call up) is the
 // environment's no longer once the renewal it held up has ended: the next
-// renewal tells whether Redis answers. The proxy kept the stall as told,
-// and every request after, whose token took longer than the environment's
-// timeout (here Redis, answering again, slow with the renewal lock), was
-// answered 503 saying Redis had not answered for as long as the old
-// stall, its call for a token given up with it. (Whether a call of the
-// proxy's, answered quickly once Redis answers, ends the old stall before
-// such a request comes is a race; Redis paused still, the request after
-// the renewal given up is told the old stall at its timeout, or its own
-// at store.StallNotice, every time.)
+// renewal tells whether Redis answers. The proxy kept the stall as told:
+// Redis paused still, the request after the renewal given up was answered
+// 503 at its timeout (300 ms), telling the old stall, every time; it is
+// told its own stall, as its renewal's call is told stalled. And once
+// Redis answers again, a request whose token takes longer than the
+// timeout (its provider leaves a try unanswered) is served; a stall again
+// is told by the renewal that meets it, with its own length. Each wait is
+// for an event; a stall is told as the request's own by how long the
+// request waited and how long the stall is said to have lasted, which no
+// machine's load can make shorter (the message's "for 2s" was, from a
+// machine that told it half a second late, "for 3s").
 func TestStallEndedWithoutAnAnswerIsForgotten(t *testing.T) {
 	srv := redistest.Start(t)
-	var slow atomic.Bool
-	relay := srv.Relay(t, func(args []string) {
-		if slow.Load() && slices.Contains(args, "freshtoken:short:lock") {
-			time.Sleep(time.Second) // answered past the timeout, within store.StallNotice
-		}
-	})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "redis://" + relay + "/0?read_timeout=3s&max_retries=-1",
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: srv.URL + "?read_timeout=3s&max_retries=-1",
 		moreConfig: func(f *fixture) string {
 			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"300ms\"\n"
 		}})
@@ -1418,24 +1423,35 @@ func TestStallEndedWithoutAnAnswerIsForgotten(t *testing.T) {
 	// Redis paused still, the next request is told the stall its own
 	// renewal meets, not the one given up (3 s and more ago, at its 300 ms).
 	f.clock.Advance(time.Minute) // past the engine's rest after a store that failed
-	code, body = f.getAtAStall(t, "/short/v2/company")
-	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || !strings.Contains(p.Message, "has not answered for 2s") {
-		t.Fatalf("a request once the stalled renewal was given up, Redis paused still: %d %s; want its own stall told", code, body)
-	}
+	f.toldItsOwnStall(t, "a request once the stalled renewal was given up, Redis paused still")
 	testenv.WaitFor(t, "the second renewal given up with its call to Redis", func() bool { return tokenCalls() == 0 })
 	srv.Resume(t)
 	f.clock.Advance(time.Minute) // past the engine's rest after a store that failed
-	slow.Store(true)
+	f.provider.Fault(devprovider.FaultHang, 1)
 	if resp, body := f.get(t, "/short/v2/company"); resp.StatusCode != http.StatusOK {
-		t.Fatalf("a request once Redis answers again, slowly: %d %s", resp.StatusCode, body)
+		t.Fatalf("a request once Redis answers again, its provider slow: %d %s", resp.StatusCode, body)
 	}
-	// A stall again is told by the renewal that meets it, with its own length.
-	slow.Store(false)
 	f.clock.Advance(2 * accessTTL)
 	srv.Pause(t)
-	code, body = f.getAtAStall(t, "/short/v2/company")
-	if p := decode[problemBody](t, body); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" || !strings.Contains(p.Message, "has not answered for 2s") {
-		t.Errorf("a request whose store stalls again: %d %s", code, body)
+	f.toldItsOwnStall(t, "a request whose store stalls again")
+}
+
+// toldItsOwnStall gets path from f's environment "short", whose Redis is
+// paused, and fails t unless the answer is 503 store_unreachable telling
+// a stall of the request's own renewal: told no sooner than
+// store.StallNotice after the request was sent, and said to have lasted no
+// longer than the request waited. what names the request.
+func (f *fixture) toldItsOwnStall(t *testing.T, what string) {
+	t.Helper()
+	sent := time.Now()
+	code, body := f.getAtAStall(t, "/short/v2/company")
+	waited := time.Since(sent)
+	p := decode[problemBody](t, body)
+	_, said, _ := strings.Cut(p.Message, " has not answered for ")
+	var lasted int
+	if _, err := fmt.Sscanf(said, "%ds", &lasted); code != http.StatusServiceUnavailable || p.Error != "store_unreachable" || err != nil ||
+		waited < store.StallNotice || time.Duration(lasted)*time.Second > waited.Round(time.Second) {
+		t.Errorf("%s: %d %s after %s; want 503 store_unreachable telling a stall of its own, no sooner than %s and no longer than it waited", what, code, body, waited, store.StallNotice)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -18,12 +19,16 @@ import (
 // tables, for a loopback listener and a wildcard one (which also takes
 // loopback connections); a port nobody listens on is not known.
 func TestListener(t *testing.T) {
-	for _, listen := range []string{"127.0.0.1:0", "[::]:0"} {
+	for _, host := range []string{"127.0.0.1", "::"} {
+		// Not a port the system picks: once closed, another test's server
+		// started on port 0 might listen there before the look.
+		port := strconv.Itoa(testenv.FreePort(t))
+		listen := net.JoinHostPort(host, port)
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := fmt.Sprintf("127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
+		addr := net.JoinHostPort("127.0.0.1", port)
 		if uid, ok := Listener(addr); !ok || uid != os.Getuid() {
 			t.Errorf("listening at %s: Listener(%s) = %d, %v; want %d, true", listen, addr, uid, ok, os.Getuid())
 		}

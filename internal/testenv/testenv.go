@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -187,6 +188,22 @@ func FreePort(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return port
+}
+
+// NewServerOnFreePort is httptest.NewServer listening on a FreePort, for a
+// test that closes it and then takes its address for one where nothing
+// listens (a provider or a proxy that stopped): once closed, a port the
+// system picked is free for any program's server, or any connection's own
+// end, to take, and the test's request then reached that.
+func NewServerOnFreePort(t testing.TB, handler http.Handler) *httptest.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: handler}}
+	srv.Start()
+	return srv
 }
 
 // PickPort is FreePort for callers without a testing.TB (testscript). The

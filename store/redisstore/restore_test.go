@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -1236,13 +1237,10 @@ func replicaOf(t *testing.T, srv *redistest.Server, addr string) {
 }
 
 // deadAddr is an address on loopback where nothing listens: a master not
-// up, which a replica of it never syncs with, keeping its copy.
+// up, which a replica of it never syncs with, keeping its copy. Not a
+// port the system picked and freed: the next server started on port 0
+// (another test's Redis) might take it, and the replica sync with that.
 func deadAddr(t *testing.T) string {
 	t.Helper()
-	dead, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dead.Close()
-	return dead.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
 }
