@@ -82,11 +82,12 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 // machine (here one in /etc/hosts; a public name with the A record
 // 127.0.0.1 is looked up the same way) is not followed there, as an
 // address of it is not: the name was let through, by its spelling, to the
-// program on this machine. A connection to where the name leads is refused
-// before anything is sent on it, whether or not one could be made there
-// (the name may lead to Debian's 127.0.1.1, where nothing listens), and a
-// connection to that name the program's transport keeps alive from its own
-// request there (its dialer leads the name to its server) is not taken.
+// program on this machine. The program's transport dials with a function
+// of its own, so the name is looked up first, and refused before any
+// connection, whether or not one could be made there (the name may lead to
+// Debian's 127.0.1.1, where nothing listens), and a connection to that
+// name the transport keeps alive from the program's own request there (its
+// dialer leads the name to its server) is not taken.
 // Through a proxy (HTTPS_PROXY), which looks the name up itself, the name
 // is looked up here first, and refused; another name goes through the
 // proxy, on this machine as it is.
