@@ -183,6 +183,43 @@ func TestClientIsNotRedirectedIntoThisMachineByAnAPIsName(t *testing.T) {
 	home.NotReached(t)
 }
 
+// TestClientFollowsARedirectThroughTheProgramsTunnel: a program whose
+// transport dials with a function of its own that carries every
+// connection through this machine (a SOCKS tunnel or ssh -D at
+// 127.0.0.1:1080, an egress agent) has a redirect of Source.Client from an
+// API elsewhere to another origin followed through it: every such
+// redirect failed with ErrRedirectToThisMachine, its connection reaching
+// this machine first. A redirect to 127.0.0.1 is still refused.
+func TestClientFollowsARedirectThroughTheProgramsTunnel(t *testing.T) {
+	home, files := testenv.NewHome(t), testenv.NewHome(t)
+	filesByName := "files.example.test:" + files.Port
+	targets := map[string]string{
+		"/v2/export":   "http://" + filesByName + "/export.csv",
+		"/v2/invoices": "http://127.0.0.1:" + home.Port + "/production/v2/invoices",
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(api.Close)
+
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+	elsewhere := "api.example.test:" + apiPort
+	src := r.sourceThrough("http://"+elsewhere+"/", dialingAs(t, map[string]string{
+		elsewhere:   api.Listener.Addr().String(),
+		filesByName: files.Listener.Addr().String(),
+	}))
+	if status := getStatus(t, src, src.APIURL()+"v2/export"); status != http.StatusOK {
+		t.Errorf("GET /v2/export: %d; want 200, the file the API redirected to", status)
+	}
+	if reached, want := files.Reached(), []string{"GET /export.csv "}; !slices.Equal(reached, want) {
+		t.Errorf("the files' server was sent %q; want %q", reached, want)
+	}
+	redirectRefused(t, src.Client(), src.APIURL()+"v2/invoices", targets["/v2/invoices"])
+	home.NotReached(t)
+}
+
 // dialingAs is a Transport whose dialer leads each address (host:port) in
 // to to the one it names, and the rest where they are: an API elsewhere,
 // its name looked up by no one, on a server here.
