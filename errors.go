@@ -66,11 +66,15 @@ var (
 // named by another host name is elsewhere, whatever its name server
 // answers (a hostile API's may answer 127.0.0.1).
 //
-// A name is judged by the address the redirect's connection reaches,
-// where the Transport's base is an *http.Transport (or the command line's
-// wrapping of one) and the request goes through no proxy; through a proxy
-// (HTTPS_PROXY), or over another RoundTripper, by looking the name up
-// first, which a name server that changes its answer can outwit.
+// A name is judged by the address the redirect's connection reaches
+// where freshtoken dials: the Transport's base is an *http.Transport with
+// no dial function of its own (or http.DefaultTransport itself, or the
+// command line's), and the request goes through no proxy. A base with a
+// dial function of the program's (DialContext, Dial, DialTLSContext,
+// DialTLS), which may tunnel through this machine (a SOCKS tunnel at
+// 127.0.0.1:1080), a proxy (HTTPS_PROXY), or another RoundTripper has the
+// name looked up first instead, which a name server that changes its
+// answer can outwit.
 var ErrRedirectToThisMachine = errors.New("freshtoken: an API elsewhere redirected the request to an address of this machine, which is not followed: a freshtoken proxy there would send it on with another environment's token")
 
 // Error is a failure in one environment, phrased for the person who has to

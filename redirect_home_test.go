@@ -82,11 +82,12 @@ func TestClientIsNotRedirectedIntoThisMachine(t *testing.T) {
 // machine (here one in /etc/hosts; a public name with the A record
 // 127.0.0.1 is looked up the same way) is not followed there, as an
 // address of it is not: the name was let through, by its spelling, to the
-// program on this machine. A connection to where the name leads is refused
-// before anything is sent on it, whether or not one could be made there
-// (the name may lead to Debian's 127.0.1.1, where nothing listens), and a
-// connection to that name the program's transport keeps alive from its own
-// request there (its dialer leads the name to its server) is not taken.
+// program on this machine. The program's transport dials with a function
+// of its own, so the name is looked up first, and refused before any
+// connection, whether or not one could be made there (the name may lead to
+// Debian's 127.0.1.1, where nothing listens), and a connection to that
+// name the transport keeps alive from the program's own request there (its
+// dialer leads the name to its server) is not taken.
 // Through a proxy (HTTPS_PROXY), which looks the name up itself, the name
 // is looked up here first, and refused; another name goes through the
 // proxy, on this machine as it is.
@@ -179,6 +180,43 @@ func TestClientIsNotRedirectedIntoThisMachineByAnAPIsName(t *testing.T) {
 	for path, target := range targets {
 		redirectRefused(t, src.Client(), src.APIURL()+strings.TrimPrefix(path, "/"), target)
 	}
+	home.NotReached(t)
+}
+
+// TestClientFollowsARedirectThroughTheProgramsTunnel: a program whose
+// transport dials with a function of its own that carries every
+// connection through this machine (a SOCKS tunnel or ssh -D at
+// 127.0.0.1:1080, an egress agent) has a redirect of Source.Client from an
+// API elsewhere to another origin followed through it: every such
+// redirect failed with ErrRedirectToThisMachine, its connection reaching
+// this machine first. A redirect to 127.0.0.1 is still refused.
+func TestClientFollowsARedirectThroughTheProgramsTunnel(t *testing.T) {
+	home, files := testenv.NewHome(t), testenv.NewHome(t)
+	filesByName := "files.example.test:" + files.Port
+	targets := map[string]string{
+		"/v2/export":   "http://" + filesByName + "/export.csv",
+		"/v2/invoices": "http://127.0.0.1:" + home.Port + "/production/v2/invoices",
+	}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(api.Close)
+
+	r := newRig(t, devprovider.Options{})
+	r.login(r.source())
+	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+	elsewhere := "api.example.test:" + apiPort
+	src := r.sourceThrough("http://"+elsewhere+"/", dialingAs(t, map[string]string{
+		elsewhere:   api.Listener.Addr().String(),
+		filesByName: files.Listener.Addr().String(),
+	}))
+	if status := getStatus(t, src, src.APIURL()+"v2/export"); status != http.StatusOK {
+		t.Errorf("GET /v2/export: %d; want 200, the file the API redirected to", status)
+	}
+	if reached, want := files.Reached(), []string{"GET /export.csv "}; !slices.Equal(reached, want) {
+		t.Errorf("the files' server was sent %q; want %q", reached, want)
+	}
+	redirectRefused(t, src.Client(), src.APIURL()+"v2/invoices", targets["/v2/invoices"])
 	home.NotReached(t)
 }
 

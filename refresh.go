@@ -317,8 +317,8 @@ func (s *Source) restAfter(d time.Duration, err error) error {
 		s.restErr = nil
 		return nil
 	}
-	now := s.now()
-	s.restFrom, s.restUntil, s.restErr = now, now.Add(min(d, resting.Max)), err
+	s.restLength = min(d, resting.Max)
+	s.restUntil, s.restErr = s.now().Add(s.restLength), err
 	return err
 }
 
@@ -378,7 +378,7 @@ func (s *Source) restingElsewhere(r *store.Record, meanwhile bool) error {
 func (s *Source) resting() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.heldBack(s.restFrom, s.restUntil, s.restErr, "the last renewal gave up moments ago; not asking the token endpoint again yet")
+	return s.heldBack(s.restUntil, s.restLength, s.restErr, "the last renewal gave up moments ago; not asking the token endpoint again yet")
 }
 
 // leftTries are the tries of a renewal abandoned during the wait before

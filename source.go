@@ -416,15 +416,17 @@ type Source struct {
 	credMu sync.Mutex
 	secret *string     // the client secret, once fetched successfully
 	key    *signingKey // the private_key_jwt key, once loaded successfully
-	// restFrom, restUntil and restErr hold renewals back after one gave up
-	// (see restAfter); restErr is nil when none did since the last success.
-	restFrom, restUntil time.Time
-	restErr             error
-	// storeRestFrom, storeRestUntil and storeRestErr hold renewals back
-	// from a shared store that could not be reached (see restStore);
+	// restUntil, restLength and restErr hold renewals back after one gave
+	// up (see restAfter); restErr is nil when none did since the last
+	// success.
+	restUntil  time.Time
+	restLength time.Duration
+	restErr    error
+	// storeRestUntil and storeRestErr hold renewals back from a shared
+	// store that could not be reached, for storeRest (see restStore);
 	// storeRestErr is nil when none failed since.
-	storeRestFrom, storeRestUntil time.Time
-	storeRestErr                  error
+	storeRestUntil time.Time
+	storeRestErr   error
 	// left holds the tries of a renewal abandoned during a wait, for the
 	// next renewal to take up (see resumeTries); nil when none was.
 	left *leftTries
@@ -2542,8 +2544,7 @@ const storeRest = 5 * time.Second
 func (s *Source) restStore(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	s.storeRestFrom, s.storeRestUntil, s.storeRestErr = now, now.Add(storeRest), err
+	s.storeRestUntil, s.storeRestErr = s.now().Add(storeRest), err
 }
 
 // storeResting is the failure to reach the store that renewals rest
@@ -2551,17 +2552,17 @@ func (s *Source) restStore(err error) {
 func (s *Source) storeResting() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.heldBack(s.storeRestFrom, s.storeRestUntil, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
+	return s.heldBack(s.storeRestUntil, storeRest, s.storeRestErr, "the token store could not be reached moments ago; leaving it alone until then")
 }
 
-// heldBack is err, that renewals rest after from until until, while they
-// do, saying so (why); nil otherwise. The caller holds mu. A rest that
+// heldBack is err, that renewals rest after for length until until, while
+// they do, saying so (why); nil otherwise. The caller holds mu. A rest that
 // ends further on than it lasts, the clock set back since it began (NTP,
 // the time corrected), is over: followed until the clock reached its end
 // again, it held renewals back for as long as the clock was set back, an
 // hour's step an hour, the access token expiring meanwhile.
-func (s *Source) heldBack(from, until time.Time, err error, why string) error {
-	if now := s.now(); err == nil || now.Before(from) || !now.Before(until) {
+func (s *Source) heldBack(until time.Time, length time.Duration, err error, why string) error {
+	if now := s.now(); err == nil || !now.Before(until) || until.Sub(now) > length {
 		return nil
 	}
 	s.log.Debug(why, "until", until.Format(logTime))

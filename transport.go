@@ -21,10 +21,9 @@ import (
 // redirect from an API elsewhere to an address of this machine is not
 // sent at all, whatever the client's CheckRedirect says: it fails with
 // ErrRedirectToThisMachine (a freshtoken proxy there would add its own
-// token). A redirect from there to another host goes over a connection of
-// its own, refused when the address it reaches is this machine's (a name
-// in /etc/hosts, or one whose name server answers 127.0.0.1), whether or
-// not anything listens there: see
+// token). Nor a redirect from there to another origin whose host leads to
+// this machine (a name in /etc/hosts, or one whose name server answers
+// 127.0.0.1), whether or not anything listens there: see
 // ErrRedirectToThisMachine. On a 401 it renews once and, when the request body can be replayed, retries
 // once, unless the 401's Bearer challenge says insufficient_scope and no
 // other error (RFC 6750 §3.1: the token is good, and may not do this), which
@@ -236,9 +235,8 @@ func fromElsewhere(req *http.Request) bool {
 }
 
 // carrier is the base transport for req, or for a redirect from elsewhere
-// to another origin (a host name that may lead to this machine, which only
-// the address connected to tells), its copy that refuses to connect to
-// this machine (see httpx.AwayFromHere).
+// to another origin (a host name that may lead to this machine), the base
+// within httpx.AwayFromHere, which refuses to send it to this machine.
 func (t *Transport) carrier(req *http.Request) http.RoundTripper {
 	if !httpx.SameOrigin(firstRequest(req).URL, req.URL) && fromElsewhere(req) {
 		return httpx.AwayFromHere{Base: t.base(), Refused: ErrRedirectToThisMachine}

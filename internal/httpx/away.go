@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/netip"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -31,22 +29,25 @@ func leadsHere(ctx context.Context, host string) bool {
 }
 
 // AwayFromHere sends requests that must reach no address of this machine.
-// Each goes over a connection of its own, made by a copy of Base as
-// OneUse makes one, that is refused, and the request fails with Refused,
-// when the address it connects to is this machine's, whether or not
-// something there accepts it: by the address a net.Dialer is about to
-// connect to (as httptrace's ConnectStart tells it), or by the peer of
-// the connection made. The address is the one after any name lookup, so a
-// name leads here however it is spelt and whatever its name server answers
-// at the time; nothing is sent on such a connection, and no connection
-// kept alive for another request is used. Where freshtoken dials itself
-// (a Base that leaves dialing to net/http, NewTransport's), no connection
-// to this machine is made at all. Base is reached through ExplainTLS and
-// Bounded; a request that Base sends through a proxy (HTTPS_PROXY)
-// connects to the proxy, which looks the name up itself, and for a Base
-// whose connections cannot be reached (another RoundTripper), the host is
-// looked up here first instead (leadsHere): a name server that changes its
-// answer between the two lookups defeats that.
+// A request that would fails with Refused, and nothing is sent.
+//
+// Where freshtoken dials (Base an *http.Transport with no dial function of
+// its own, as &http.Client{} leaves it, net/http's http.DefaultTransport
+// itself, or NewTransport's), the request goes over a connection of its
+// own, made by a copy of Base as OneUse makes one, whose dialer refuses
+// to connect to an address of this machine: the address after the name
+// lookup, so a name leads here however it is spelt and whatever its name
+// server answers at the time, and no connection to this machine is made.
+// A Transport that dials with a function of the program's own (DialContext,
+// Dial, DialTLSContext, DialTLS) may first connect to this machine to
+// leave it (a SOCKS tunnel at 127.0.0.1:1080, ssh -D, an egress agent), so
+// its connections are not judged; nor those of a request sent through a
+// proxy (HTTPS_PROXY), which looks the name up itself, nor those of another
+// RoundTripper. For those the host is looked up here first instead
+// (leadsHere): a name server that changes its answer between the two
+// lookups defeats that. NewTransport's dial function, freshtoken's own,
+// is looked up first and still refuses to connect here. Base is reached
+// through ExplainTLS and Bounded.
 type AwayFromHere struct {
 	Base    http.RoundTripper
 	Refused error
@@ -60,12 +61,16 @@ func (a AwayFromHere) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, a.Refused
 	}
-	return rt.RoundTrip(req)
+	resp, err := rt.RoundTrip(req.WithContext(context.WithValue(req.Context(), awayKey{}, true)))
+	if errors.Is(err, errHere) {
+		return nil, a.Refused
+	}
+	return resp, err
 }
 
-// checked returns what carries req over rt, and whether its connection's
-// peer is checked: false when rt sends req through a proxy, or rt's
-// connections cannot be reached.
+// checked returns what carries req over rt, and whether freshtoken's own
+// dialer makes its connection: false when rt sends req through a proxy,
+// dials with a function of the program's, or is another RoundTripper.
 func (a AwayFromHere) checked(rt http.RoundTripper, req *http.Request) (http.RoundTripper, bool) {
 	switch t := rt.(type) {
 	case nil:
@@ -83,52 +88,23 @@ func (a AwayFromHere) checked(rt http.RoundTripper, req *http.Request) (http.Rou
 			}
 		}
 		c := OneUse(t).(*http.Transport)
-		c.DialContext = a.refusingHere(dialOf(t))
-		if tlsDial := tlsDialOf(t); tlsDial != nil {
-			c.DialTLSContext = a.refusingHere(tlsDial)
+		//lint:ignore SA1019 a program's deprecated Dial or DialTLS dials too
+		ownDial := t.DialContext != nil || t.Dial != nil || t.DialTLSContext != nil || t.DialTLS != nil
+		if t != netHTTPDefault && ownDial {
+			return c, false // NewTransport's dialer still refuses, by the context
 		}
+		c.DialContext = dialer.DialContext
 		return c, true
 	}
 	return rt, false
 }
 
-type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+// netHTTPDefault is net/http's own http.DefaultTransport, which dials as
+// freshtoken's dialer does; a program may put another in its place.
+var netHTTPDefault = http.DefaultTransport
 
-// refusingHere wraps dial so that a connection to an address of this
-// machine fails with a.Refused: one that dial, on a net.Dialer given its
-// context, began to make (made or not), or one whose peer is this
-// machine. A peer or an address that is no IP address (a Unix socket, a
-// pipe) is on this machine too. freshtoken's own dialer does not connect
-// to this machine at all (see refuseHere).
-func (a AwayFromHere) refusingHere(dial dialFunc) dialFunc {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var here atomic.Bool
-		ctx = httptrace.WithClientTrace(context.WithValue(ctx, awayKey{}, true), &httptrace.ClientTrace{
-			ConnectStart: func(_, addr string) {
-				if addrHere(addr) {
-					here.Store(true)
-				}
-			},
-		})
-		c, err := dial(ctx, network, addr)
-		if here.Load() {
-			if err == nil {
-				c.Close()
-			}
-			return nil, a.Refused
-		}
-		if err != nil {
-			return nil, err
-		}
-		if peer, ok := c.RemoteAddr().(*net.TCPAddr); !ok || isThisMachine(peer.AddrPort().Addr()) {
-			c.Close()
-			return nil, a.Refused
-		}
-		return c, nil
-	}
-}
-
-// awayKey marks the context of a dial for AwayFromHere.
+// awayKey marks the context of a request of AwayFromHere, and so of its
+// dial.
 type awayKey struct{}
 
 // dialer dials as http.DefaultTransport's does, and refuses to connect
@@ -141,42 +117,12 @@ var errHere = errors.New("an address of this machine, which this connection must
 // refuseHere refuses, before connecting, a dial for AwayFromHere to an
 // address of this machine.
 func refuseHere(ctx context.Context, _, address string, _ syscall.RawConn) error {
-	if ctx.Value(awayKey{}) != nil && addrHere(address) {
-		return errHere
+	if ctx.Value(awayKey{}) == nil {
+		return nil
 	}
-	return nil
-}
-
-// addrHere reports whether address, an IP address and port as a
-// net.Dialer connects to, is this machine's; anything else (a Unix
-// socket's path) is on this machine too.
-func addrHere(address string) bool {
 	ap, err := netip.ParseAddrPort(address)
-	return err != nil || isThisMachine(ap.Addr())
-}
-
-// dialOf is how t dials a connection: as net/http chooses, or
-// freshtoken's own dialer where t leaves that to net/http.
-func dialOf(t *http.Transport) dialFunc {
-	if t.DialContext != nil {
-		return t.DialContext
-	}
-	//lint:ignore SA1019 deprecated, and still in programs whose connections must be checked
-	if dial := t.Dial; dial != nil {
-		return func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }
-	}
-	return dialer.DialContext
-}
-
-// tlsDialOf is how t dials a TLS connection itself, or nil when it
-// leaves that to net/http (over a connection from dialOf).
-func tlsDialOf(t *http.Transport) dialFunc {
-	if t.DialTLSContext != nil {
-		return t.DialTLSContext
-	}
-	//lint:ignore SA1019 deprecated, and still in programs whose connections must be checked
-	if dial := t.DialTLS; dial != nil {
-		return func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }
+	if err != nil || isThisMachine(ap.Addr()) {
+		return errHere
 	}
 	return nil
 }

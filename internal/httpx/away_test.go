@@ -4,12 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,47 +15,44 @@ import (
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
-// TestAwayFromHere: a request whose connection reaches this machine fails
-// with Refused and sends nothing, however the base it is given dials: an
-// *http.Transport's own DialContext, its deprecated Dial, its
-// DialTLSContext or deprecated DialTLS for https, or the command line's
-// Bounded and ExplainTLS around one. Each dials rebound.example.test, which no name server
-// knows, to 127.0.0.1, as a name server that answers 127.0.0.1 at the
-// dial and not before would: only the address connected to tells. It
-// fails so whether or not the connection is made: a dial on a net.Dialer
-// to an address of this machine where nothing listens (a name leading to
-// Debian's 127.0.1.1) is refused as one that connects. A base that
-// leaves dialing to net/http, and NewTransport's, do not connect to this
-// machine at all: the server at localhost sees no connection. Over
-// another RoundTripper, whose connections cannot be reached, a name that
-// leads here (one in /etc/hosts) is looked up first, and refused. A
-// connection whose peer is elsewhere carries the request.
+// TestAwayFromHere: a request to this machine fails with Refused and
+// sends nothing. Where freshtoken dials (a Transport that leaves dialing to
+// net/http, http.DefaultTransport itself, NewTransport's, and the command
+// line's Bounded and ExplainTLS around one) no connection to this machine
+// is made at all: the server at localhost sees none. A Transport that
+// dials with a function of the program's own, which may tunnel through
+// this machine (a SOCKS tunnel or ssh -D at 127.0.0.1:1080), is refused
+// an address of this machine and a name that leads here (one in
+// /etc/hosts), looked up first, as another RoundTripper is; a redirect to
+// another origin goes through its tunnel, however it dials: its
+// DialContext, its deprecated Dial, its DialTLSContext or deprecated
+// DialTLS for https.
 func TestAwayFromHere(t *testing.T) {
 	var reached atomic.Int32
 	count := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) })
 	plain := httptest.NewServer(count)
 	t.Cleanup(plain.Close)
 	secure := httptest.NewUnstartedServer(count)
-	secure.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes of refused connections
 	secure.StartTLS()
 	t.Cleanup(secure.Close)
 	var d net.Dialer
-	rebound := func(srv *httptest.Server) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	// tunnel carries every connection to srv, as a tunnel's entrance on
+	// this machine carries it on to the address asked for.
+	tunnel := func(srv *httptest.Server) func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return func(ctx context.Context, network, _ string) (net.Conn, error) {
 			return d.DialContext(ctx, network, srv.Listener.Addr().String())
 		}
 	}
 	// The test server's certificate names example.com.
 	roots := &tls.Config{RootCAs: secure.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, ServerName: "example.com"}
-	dialTLS := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := rebound(secure)(ctx, network, addr)
+	tunnelTLS := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := tunnel(secure)(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
 		tc := tls.Client(c, roots)
 		return tc, tc.HandshakeContext(ctx)
 	}
-	redial := rebound(plain)
 	refused := errors.New("refused")
 	_, port, _ := net.SplitHostPort(plain.Listener.Addr().String())
 	var connected atomic.Int32
@@ -71,73 +65,71 @@ func TestAwayFromHere(t *testing.T) {
 	untouched.Start()
 	t.Cleanup(untouched.Close)
 	_, untouchedPort, _ := net.SplitHostPort(untouched.Listener.Addr().String())
-	atLocalhost := "http://" + net.JoinHostPort("localhost", untouchedPort) + "/"
+	atLocalhost := func(testing.TB) string { return "http://" + net.JoinHostPort("localhost", untouchedPort) + "/" }
+	byNameHere := func(t testing.TB) string { return "http://" + net.JoinHostPort(testenv.NameHere(t), port) + "/" }
 	ownTransport, err := httpx.NewTransport("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t))) // a port nothing takes meanwhile
-	unserved := func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, closed)
-	}
 	for _, tc := range []struct {
 		what string
 		base http.RoundTripper
-		url  string
+		url  func(testing.TB) string
 	}{
-		{"an *http.Transport", &http.Transport{DialContext: redial}, "http://rebound.example.test/"},
-		{"the command line's", httpx.Bounded{Base: httpx.ExplainTLS(&http.Transport{DialContext: redial}), Wait: time.Minute}, "http://rebound.example.test/"},
-		//lint:ignore SA1019 deprecated, and still in programs
-		{"the deprecated Dial", &http.Transport{Dial: func(network, addr string) (net.Conn, error) { return redial(context.Background(), network, addr) }}, "http://rebound.example.test/"},
-		{"its own TLS dial", &http.Transport{DialTLSContext: dialTLS}, "https://rebound.example.test/"},
-		//lint:ignore SA1019 deprecated, and still in programs
-		{"its deprecated DialTLS", &http.Transport{DialTLS: func(network, addr string) (net.Conn, error) { return dialTLS(context.Background(), network, addr) }}, "https://rebound.example.test/"},
-		{"a dial to where nothing listens", &http.Transport{DialContext: unserved}, "http://rebound.example.test/"},
-		{"net/http's default dial", http.DefaultTransport.(*http.Transport).Clone(), "http://" + net.JoinHostPort(testenv.NameHere(t), port) + "/"},
+		{"a program's dial, to 127.0.0.1", &http.Transport{DialContext: tunnel(plain)}, func(testing.TB) string { return "http://127.0.0.1:" + port + "/" }},
+		{"a program's dial, to a name here", &http.Transport{DialContext: tunnel(plain)}, byNameHere},
 		{"net/http's own dial", &http.Transport{}, atLocalhost},
+		{"http.DefaultTransport", http.DefaultTransport, atLocalhost},
 		{"NewTransport's", ownTransport, atLocalhost},
-		{"another RoundTripper", roundTripper{&http.Transport{}}, "http://" + net.JoinHostPort(testenv.NameHere(t), port) + "/"},
+		{"the command line's", httpx.Bounded{Base: httpx.ExplainTLS(ownTransport), Wait: time.Minute}, atLocalhost},
+		{"another RoundTripper", roundTripper{&http.Transport{}}, byNameHere},
 	} {
-		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
-		resp, err := httpx.AwayFromHere{Base: tc.base, Refused: refused}.RoundTrip(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		if !errors.Is(err, refused) {
-			t.Errorf("%s: GET %s: %v; want refused", tc.what, tc.url, err)
-		}
-		httpx.CloseIdle(tc.base)
+		t.Run(tc.what, func(t *testing.T) {
+			u := tc.url(t)
+			req, _ := http.NewRequest(http.MethodGet, u, nil)
+			resp, err := httpx.AwayFromHere{Base: tc.base, Refused: refused}.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if !errors.Is(err, refused) {
+				t.Errorf("GET %s: %v; want refused", u, err)
+			}
+		})
 	}
 	if n := reached.Load(); n != 0 {
 		t.Errorf("this machine was sent %d requests; want none", n)
 	}
 	if n := connected.Load(); n != 0 {
-		t.Errorf("the server at localhost saw %d connections from transports that dial themselves; want none", n)
+		t.Errorf("the server at localhost saw %d connections from transports freshtoken dials for; want none", n)
 	}
 
-	// Dialled without the request's context, which would tell the address
-	// connected to: only the peer says it is elsewhere.
-	elsewhere := &http.Transport{DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
-		c, err := redial(context.Background(), network, addr)
-		return peerElsewhere{c}, err
-	}}
-	req, _ := http.NewRequest(http.MethodGet, "http://api.example.test/", nil)
-	resp, err := httpx.AwayFromHere{Base: elsewhere, Refused: refused}.RoundTrip(req)
-	if err != nil {
-		t.Fatalf("GET over a connection to 198.51.100.7: %v; want it sent", err)
+	for _, tc := range []struct {
+		what string
+		base *http.Transport
+		url  string
+	}{
+		{"its DialContext", &http.Transport{DialContext: tunnel(plain)}, "http://api.example.test/"},
+		//lint:ignore SA1019 deprecated, and still in programs
+		{"its deprecated Dial", &http.Transport{Dial: func(network, addr string) (net.Conn, error) {
+			return tunnel(plain)(context.Background(), network, addr)
+		}}, "http://api.example.test/"},
+		{"its DialTLSContext", &http.Transport{DialTLSContext: tunnelTLS}, "https://api.example.test/"},
+		//lint:ignore SA1019 deprecated, and still in programs
+		{"its deprecated DialTLS", &http.Transport{DialTLS: func(network, addr string) (net.Conn, error) { return tunnelTLS(context.Background(), network, addr) }}, "https://api.example.test/"},
+	} {
+		before := reached.Load()
+		req, _ := http.NewRequest(http.MethodGet, tc.url, nil)
+		resp, err := httpx.AwayFromHere{Base: tc.base, Refused: refused}.RoundTrip(req)
+		if err != nil {
+			t.Errorf("GET %s through a tunnel on this machine, by %s: %v; want it sent", tc.url, tc.what, err)
+			continue
+		}
+		resp.Body.Close()
+		tc.base.CloseIdleConnections()
+		if n := reached.Load() - before; n != 1 {
+			t.Errorf("GET %s through a tunnel on this machine, by %s: the server was sent %d requests; want 1", tc.url, tc.what, n)
+		}
 	}
-	resp.Body.Close()
-	if n := reached.Load(); n != 1 {
-		t.Errorf("the server reached over a connection elsewhere was sent %d requests; want 1", n)
-	}
-}
-
-// peerElsewhere is a connection whose peer is off this machine, as one
-// a dialer made across the network would be.
-type peerElsewhere struct{ net.Conn }
-
-func (peerElsewhere) RemoteAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(198, 51, 100, 7), Port: 80}
 }
 
 // roundTripper hides the transport it sends over.

@@ -46,7 +46,10 @@ func stoppedHolders() func(p string) (pid int, name string) {
 // file p, trying for a shared one at once, let go as soon as it is had,
 // and the file's device and inode as /proc/locks names them. A file that
 // is not there, or is a link, is held by no one; one whose lock cannot be
-// tried otherwise may be held.
+// tried otherwise may be held. The shared lock, however brief, may make a
+// renewer's first TryLock in Lock fail as if another renewal held the
+// file: that renewer then polls once (lockPoll, 10 ms) and takes it, so
+// asking costs a renewal at most that, and is no second holder.
 func lockedByAnyone(p string) (key string, locked bool) {
 	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
