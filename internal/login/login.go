@@ -873,7 +873,7 @@ func heldOnIPv6(redirectURI string, at net.Addr) error {
 	v6 := net.JoinHostPort("::1", port)
 	probe, err := net.Listen("tcp", v6)
 	if fault, _ := httpx.ListenFailure(err); err != nil && fault == httpx.ListenBusy {
-		return busyError(v6, fmt.Sprintf("redirect_uri %s names localhost, which a browser may open there", redirectURI))
+		return portBusy(v6, fmt.Sprintf("redirect_uri %s names localhost, which a browser may open there", redirectURI))
 	}
 	if err == nil {
 		probe.Close()
@@ -881,9 +881,9 @@ func heldOnIPv6(redirectURI string, at net.Addr) error {
 	return nil
 }
 
-// busyError is ErrPortBusy at addr (host:port), another program's, and
+// portBusy is ErrPortBusy at addr (host:port), another program's, and
 // why: the listen's own error, or why the log-in would need it.
-func busyError(addr, why string) error {
+func portBusy(addr, why string) error {
 	return &listenError{ErrPortBusy, addr, fmt.Sprintf("%v: %s (%s)", ErrPortBusy, addr, why)}
 }
 
@@ -907,7 +907,7 @@ func listenFailed(redirectURI, addr string, err error) error {
 	fault, cause := httpx.ListenFailure(err)
 	switch fault {
 	case httpx.ListenBusy:
-		return busyError(addr, err.Error())
+		return portBusy(addr, err.Error())
 	case httpx.ListenPrivileged:
 		return &listenError{ErrPortRefused, addr, fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
 	case httpx.ListenOutOfFiles:
