@@ -618,7 +618,8 @@ func (f *File) Names() []string {
 func (f *File) Missing() error { return f.missing("") }
 
 // missing is Missing for a command given environment name: the init it
-// names creates that environment. A relative path is said with the folder
+// names creates that environment, or says -e NAME when name may be a secret
+// pasted there (redact.MayBeSecret), not to say it back. A relative path is said with the folder
 // it was looked for in, as a command run from another folder misses it.
 func (f *File) missing(name string) error {
 	where, init := f.Path, "freshtoken init"
@@ -627,7 +628,11 @@ func (f *File) missing(name string) error {
 			where = fmt.Sprintf("%s (in the current folder, %s)", f.Path, wd)
 		}
 	}
-	if name != "" && store.ValidateNewEnvName(name) == nil {
+	switch {
+	case name == "" || store.ValidateNewEnvName(name) != nil:
+	case redact.MayBeSecret(name):
+		init += " -e NAME"
+	default:
 		init += " -e " + name
 	}
 	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, init), flag: configfile.PathFlag}
@@ -688,7 +693,7 @@ func (f *File) Select(named string) (*Env, error) {
 		if store.ValidateNewEnvName(name) != nil {
 			return nil, Invalidf("environment %s%s is not configured in %s (configured: %s), and cannot be: a name starts with a letter or a digit and uses only letters, digits, '-' and '_', at most 64 of them%s", shown, from, f.Path, known, unset)
 		}
-		if shown == redact.NotShown {
+		if redact.MayBeSecret(name) {
 			return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); name one of those, or add one with `freshtoken init -e NAME`%s", shown, from, f.Path, known, unset)
 		}
 		return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); add it with `freshtoken init -e %s`%s", shown, from, f.Path, known, name, unset)

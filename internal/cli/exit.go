@@ -107,7 +107,7 @@ func unknownCommand(msg, env string) string {
 	onEnv := ""
 	switch {
 	case env == "":
-	case redact.Name(env) == redact.NotShown:
+	case redact.MayBeSecret(env):
 		onEnv = " -e NAME"
 	default:
 		onEnv = " -e " + shellquote.Word(env)

@@ -884,7 +884,7 @@ func chooseImported(exp *postman.Export, flag, file string) ([]postman.Env, []po
 	case err != nil:
 		return nil, nil, usageErrorf("%s: %v; nothing was imported", file, err)
 	case !found:
-		return nil, nil, usageErrorf("the export has no key %q (it has %s); pass -e with one of those, or no -e to import them all; nothing was imported", flag, strings.Join(exp.Names(), ", "))
+		return nil, nil, usageErrorf("the export has no key %s (it has %s); pass -e with one of those, or no -e to import them all; nothing was imported", redact.Name(flag), strings.Join(exp.Names(), ", "))
 	}
 	return envs, skipped, nil
 }

@@ -468,11 +468,11 @@ func loggedIn(ctx context.Context, f *Factory, name string) bool {
 
 // typedEnvName is newEnvName for a name a person typed (-e, init's
 // question), refused too when it may be a secret pasted there
-// (redact.Name), which would be written into the configuration and said
+// (redact.MayBeSecret), which would be written into the configuration and said
 // back. A name made of a Postman export's is not: it was not typed, and
 // is written as the export has it.
 func typedEnvName(conf *config.File, name string) error {
-	if _, exists := conf.Settings[name]; !exists && redact.Name(name) == redact.NotShown {
+	if _, exists := conf.Settings[name]; !exists && redact.MayBeSecret(name) {
 		return errSecretAsName
 	}
 	return newEnvName(conf, name)
@@ -496,15 +496,15 @@ func newEnvName(conf *config.File, name string) error {
 	return store.ValidateNewEnvName(name)
 }
 
-// errSecretAsName is why a name that may be a secret (redact.Name) names
+// errSecretAsName is why a name that may be a secret (redact.MayBeSecret) names
 // no new environment, in words that do not quote it.
 var errSecretAsName = errors.New("it reads as a secret pasted there, not as a name (words of letters and a few digits, joined by '-' or '_', such as acme-prod2 or k8s-staging-eu)")
 
 // badEnvName is store.ValidateEnvName's refusal of name, in words that do
-// not quote a name that may be a secret (redact.Name).
+// not quote a name that may be a secret (redact.MayBeSecret).
 func badEnvName(name string) error {
 	err := store.ValidateEnvName(name)
-	if err != nil && redact.Name(name) == redact.NotShown {
+	if err != nil && redact.MayBeSecret(name) {
 		return errSecretAsName
 	}
 	return err

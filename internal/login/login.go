@@ -52,7 +52,9 @@ var ErrNotApproved = errors.New("access was not approved")
 // the browser landed on after approving.
 var ErrBadPaste = errors.New("that is not the address your browser landed on")
 
-// ErrPortBusy means another program listens on the redirect URI's address.
+// ErrPortBusy means another program listens on the redirect URI's address,
+// or, for a redirect_uri on localhost, on [::1] of its port, where a
+// browser may open it; BusyAddr says which.
 var ErrPortBusy = errors.New("the redirect address is in use")
 
 // ErrPortRefused means the system refused to let this user listen on the
@@ -871,7 +873,7 @@ func heldOnIPv6(redirectURI string, at net.Addr) error {
 	v6 := net.JoinHostPort("::1", port)
 	probe, err := net.Listen("tcp", v6)
 	if fault, _ := httpx.ListenFailure(err); err != nil && fault == httpx.ListenBusy {
-		return &busyError{addr: v6, why: fmt.Sprintf("redirect_uri %s names localhost, which a browser may open there", redirectURI)}
+		return portBusy(v6, fmt.Sprintf("redirect_uri %s names localhost, which a browser may open there", redirectURI))
 	}
 	if err == nil {
 		probe.Close()
@@ -879,20 +881,19 @@ func heldOnIPv6(redirectURI string, at net.Addr) error {
 	return nil
 }
 
-// busyError is a redirect address (host:port) another program listens on,
-// and why: the listen's own error, or why the log-in would need it.
-type busyError struct{ addr, why string }
-
-func (e *busyError) Error() string        { return fmt.Sprintf("%v: %s (%s)", ErrPortBusy, e.addr, e.why) }
-func (e *busyError) Is(target error) bool { return target == ErrPortBusy }
+// portBusy is ErrPortBusy at addr (host:port), another program's, and
+// why: the listen's own error, or why the log-in would need it.
+func portBusy(addr, why string) error {
+	return &listenError{ErrPortBusy, addr, fmt.Sprintf("%v: %s (%s)", ErrPortBusy, addr, why)}
+}
 
 // BusyAddr is the address (host:port) that err, an ErrPortBusy of Listen
 // or Flow.Run, says another program listens on: where a freshtoken proxy
 // holding it would take the log-in. "" for other errors.
 func BusyAddr(err error) string {
-	var busy *busyError
-	if errors.As(err, &busy) {
-		return busy.addr
+	var failed *listenError
+	if errors.As(err, &failed) && failed.kind == ErrPortBusy {
+		return failed.addr
 	}
 	return ""
 }
@@ -906,22 +907,24 @@ func listenFailed(redirectURI, addr string, err error) error {
 	fault, cause := httpx.ListenFailure(err)
 	switch fault {
 	case httpx.ListenBusy:
-		return &busyError{addr: addr, why: err.Error()}
+		return portBusy(addr, err.Error())
 	case httpx.ListenPrivileged:
-		return &listenError{ErrPortRefused, fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
+		return &listenError{ErrPortRefused, addr, fmt.Sprintf("redirect_uri %s is on port %s, which only an administrator may listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI, port)}
 	case httpx.ListenOutOfFiles:
 		// No address is at fault: another port would fail alike.
-		return &listenError{ErrCannotListen, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s: %v, so no connection can be opened; raise the limit on open files (ulimit -n) or close programs holding many, and run it again", addr, redirectURI, cause)}
+		return &listenError{ErrCannotListen, addr, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s: %v, so no connection can be opened; raise the limit on open files (ulimit -n) or close programs holding many, and run it again", addr, redirectURI, cause)}
 	case httpx.ListenNoSuchAddress:
-		return &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s asks for the callback on %s, which is not an address of this machine (%v); write 127.0.0.1 in redirect_uri, such as http://%s/callback, and register that with the provider, or give this machine the address %s", redirectURI, host, cause, net.JoinHostPort("127.0.0.1", port), host)}
+		return &listenError{ErrCannotListen, addr, fmt.Sprintf("redirect_uri %s asks for the callback on %s, which is not an address of this machine (%v); write 127.0.0.1 in redirect_uri, such as http://%s/callback, and register that with the provider, or give this machine the address %s", redirectURI, host, cause, net.JoinHostPort("127.0.0.1", port), host)}
 	}
-	return &listenError{ErrCannotListen, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s (%v); write another port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", addr, redirectURI, cause)}
+	return &listenError{ErrCannotListen, addr, fmt.Sprintf("cannot listen on %s for the callback of redirect_uri %s (%v); write another port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", addr, redirectURI, cause)}
 }
 
-// listenError says why the callback could not listen; it is its kind
-// (ErrPortRefused or ErrCannotListen).
+// listenError says why the callback could not listen on addr (host:port;
+// "" when the redirect URI gives none); it is its kind (ErrPortBusy,
+// ErrPortRefused or ErrCannotListen).
 type listenError struct {
 	kind error
+	addr string
 	msg  string
 }
 
@@ -951,7 +954,7 @@ func LoopbackAddr(redirectURI string) (string, error) {
 	}
 	port, ok := httpx.Port(u.Port(), u.Scheme)
 	if !ok {
-		return "", &listenError{ErrCannotListen, fmt.Sprintf("redirect_uri %s has no port freshtoken can listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI)}
+		return "", &listenError{ErrCannotListen, "", fmt.Sprintf("redirect_uri %s has no port freshtoken can listen on; write a port of 1024 or more in redirect_uri, such as http://127.0.0.1:8787/callback, and register that with the provider", redirectURI)}
 	}
 	return net.JoinHostPort(ip.String(), strconv.Itoa(port)), nil
 }

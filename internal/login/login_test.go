@@ -675,8 +675,9 @@ func TestBusyPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if _, err := login.Listen("http://" + ln.Addr().String() + "/callback"); err == nil || !strings.Contains(err.Error(), "in use") {
-		t.Fatalf("err = %v, want the port reported busy", err)
+	_, err = login.Listen("http://" + ln.Addr().String() + "/callback")
+	if !errors.Is(err, login.ErrPortBusy) || !strings.Contains(err.Error(), "in use") || login.BusyAddr(err) != ln.Addr().String() {
+		t.Fatalf("err = %v (busy at %q), want the port reported busy at %s", err, login.BusyAddr(err), ln.Addr())
 	}
 }
 

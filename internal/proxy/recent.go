@@ -20,7 +20,10 @@ const recentLimit = 50
 // path without the query, which could carry a secret, and any secret the
 // client wrote in it masked, as the log shows it (see redact.Scrub): a
 // careless API's redirect may put the access token in the path, and the
-// environment's name and the method are the client's words too.
+// environment's name and the method are the client's words too. They are
+// masked as the request is noted, not as the page is shown: by then a
+// token renewed twice is no longer known for a secret (redact.Set keeps
+// two generations), though it may still be valid.
 type request struct {
 	At       time.Time
 	Env      string
@@ -50,12 +53,8 @@ func (rr *recentRequests) add(r request) {
 // requests and logs it on one line, once its answer, n bytes of body, is
 // sent.
 func (p *Proxy) noteRequest(start time.Time, env, method, path string, status int, n int64) {
-	end := time.Now()
-	d := end.Sub(start)
-	if p.o.Clock != nil {
-		end = p.now()
-	}
-	p.recent.add(request{At: end, Env: redact.Scrub(env), Method: redact.Scrub(method), Path: redact.Scrub(path), Status: status, Duration: d})
+	d := time.Since(start)
+	p.recent.add(request{At: p.now(), Env: redact.Scrub(env), Method: redact.Scrub(method), Path: redact.Scrub(path), Status: status, Duration: d})
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("proxied request", "env", env, "method", method, "path", path,
 			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
+	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -755,6 +756,35 @@ func TestStatusPageListsNoTokenInAPath(t *testing.T) {
 	_, page := f.get(t, "/")
 	if strings.Contains(string(page), tok) || strings.Count(string(page), "/dev/v2/files/") != 2 {
 		t.Errorf("the status page lists the requests whose paths hold the access token as:\n%s\nwant both listed, the token masked", page)
+	}
+}
+
+// TestStatusPageListsNoTokenRenewedSince: a request listed with the access
+// token in its path keeps it masked after the token is renewed twice (the
+// page's Renew button, pressed twice), when the process no longer knows it
+// for a secret (redact.Set keeps two generations) and it may still be
+// valid: what is listed is masked as the request is noted, not as the page
+// is shown.
+func TestStatusPageListsNoTokenRenewedSince(t *testing.T) {
+	f := newFixture(t)
+	f.login(t, "dev")
+	renew := func() {
+		t.Helper()
+		if _, err := f.source(t, "dev").Renew(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	renew() // a token the log-in's own masking does not hold
+	tok := f.storedToken(t)
+	f.get(t, "/dev/v2/files/"+tok)
+	renew()
+	renew()
+	if f.storedToken(t) == tok || redact.Scrub(tok) != tok {
+		t.Fatal("the token was not renewed twice, or is still known for a secret: the test tests nothing")
+	}
+	_, page := f.get(t, "/")
+	if strings.Contains(string(page), tok) || !strings.Contains(string(page), "/dev/v2/files/") {
+		t.Errorf("the status page lists the request whose path holds a token renewed twice since as:\n%s\nwant it listed, the token masked", page)
 	}
 }
 

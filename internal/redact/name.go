@@ -12,14 +12,20 @@ const NotShown = "(not shown, in case it is a secret)"
 
 // Name is name, given where the name of something configured (an
 // environment) was wanted and naming none, quoted for a message; or
-// NotShown when it may be a secret pasted there by mistake (-e with a
-// token): longer than maxPlainName without reading as words a person
-// writes, or shaped as FreeText masks.
+// NotShown when it may be a secret pasted there by mistake (MayBeSecret).
 func Name(name string) string {
-	if len(name) > maxPlainName && !personal().MatchString(name) || FreeText(name, len(name)+1) != name {
+	if MayBeSecret(name) {
 		return NotShown
 	}
 	return strconv.Quote(name)
+}
+
+// MayBeSecret reports whether name, given where a name was wanted (-e
+// with a token), may be a secret pasted there by mistake: longer than
+// maxPlainName without reading as words a person writes, or shaped as
+// FreeText masks. Such a name is neither said back nor written.
+func MayBeSecret(name string) bool {
+	return len(name) > maxPlainName && !personal().MatchString(name) || FreeText(name, len(name)+1) != name
 }
 
 // maxPlainName is the longest name shown whatever its letters: a secret
@@ -30,8 +36,10 @@ const maxPlainName = 12
 // each letters (in any case) perhaps followed by digits, or digits perhaps
 // followed by lower-case letters and digits, or lower-case letters with
 // digits among them (FreeAgentSandbox, acme-prod2, EU_2024, 2nd, 1b, k8s,
-// v1beta). A generated secret has a letter after a digit among capitals,
-// or digits coming in and going out more often.
+// v1beta). The trade-off: a secret of letters alone, or of letters then
+// digits (xKqTzRbWmNvLpYsHdFgJcQ, AbCdEfGhIjKlMn1234), reads as such a
+// word and is shown; digits coming in and going out among capitals, as
+// generated secrets almost always have them, are not.
 var personal = sync.OnceValue(func() *regexp.Regexp {
 	const word = `(?:[A-Za-z]+[0-9]*|[0-9]+(?:[a-z]+[0-9]*)?|[a-z]+[0-9]+[a-z]+)`
 	return regexp.MustCompile(`^` + word + `(?:[-_]` + word + `)*$`)
