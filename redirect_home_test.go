@@ -104,18 +104,14 @@ func TestClientIsNotRedirectedIntoThisMachineByName(t *testing.T) {
 		"/v2/looked-up":  "http://" + net.JoinHostPort(name, other.Port) + "/production/v2/invoices",
 		"/v2/elsewhere/": corpnet.URL(files, "files.corp.test") + "/export.csv",
 	}
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(api.Close)
+	api, apiPort := redirecting(t, targets)
 
 	r := newRig(t, devprovider.Options{})
 	r.login(r.source())
-	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
 	elsewhere := "api.example.test:" + apiPort
 	proxyURL, _ := url.Parse(fwd.URL)
 	base := dialingAs(t, map[string]string{
-		elsewhere:                         api.Listener.Addr().String(),
+		elsewhere:                         api,
 		net.JoinHostPort(name, home.Port): home.Listener.Addr().String(),
 	})
 	base.Proxy = func(r *http.Request) (*url.URL, error) {
@@ -167,16 +163,12 @@ func TestClientIsNotRedirectedIntoThisMachineByAnAPIsName(t *testing.T) {
 		"/v2/invoices": "http://127.0.0.1:" + home.Port + "/production/v2/invoices",
 		"/v2/named":    "http://" + net.JoinHostPort(name, home.Port) + "/production/v2/invoices",
 	}
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(api.Close)
-	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
+	api, apiPort := redirecting(t, targets)
 	apiByName := net.JoinHostPort(name, apiPort)
 
 	r := newRig(t, devprovider.Options{})
 	r.login(r.source())
-	src := r.sourceThrough("http://"+apiByName+"/", dialingAs(t, map[string]string{apiByName: api.Listener.Addr().String()}))
+	src := r.sourceThrough("http://"+apiByName+"/", dialingAs(t, map[string]string{apiByName: api}))
 	for path, target := range targets {
 		redirectRefused(t, src.Client(), src.APIURL()+strings.TrimPrefix(path, "/"), target)
 	}
@@ -197,17 +189,13 @@ func TestClientFollowsARedirectThroughTheProgramsTunnel(t *testing.T) {
 		"/v2/export":   "http://" + filesByName + "/export.csv",
 		"/v2/invoices": "http://127.0.0.1:" + home.Port + "/production/v2/invoices",
 	}
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
-	}))
-	t.Cleanup(api.Close)
+	api, apiPort := redirecting(t, targets)
 
 	r := newRig(t, devprovider.Options{})
 	r.login(r.source())
-	_, apiPort, _ := net.SplitHostPort(api.Listener.Addr().String())
 	elsewhere := "api.example.test:" + apiPort
 	src := r.sourceThrough("http://"+elsewhere+"/", dialingAs(t, map[string]string{
-		elsewhere:   api.Listener.Addr().String(),
+		elsewhere:   api,
 		filesByName: files.Listener.Addr().String(),
 	}))
 	if status := getStatus(t, src, src.APIURL()+"v2/export"); status != http.StatusOK {
@@ -262,4 +250,15 @@ func redirectRefused(t *testing.T, c *http.Client, u, target string) {
 	} else if !errors.Is(err, freshtoken.ErrRedirectToThisMachine) || !errors.As(err, &ue) || ue.URL != target {
 		t.Errorf("POST %s: %v; want ErrRedirectToThisMachine in a *url.Error naming %s", u, err, target)
 	}
+}
+
+// redirecting is an API that redirects each path of targets to its
+// target, with a 307: its address, and its port.
+func redirecting(t *testing.T, targets map[string]string) (addr, port string) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, targets[r.URL.Path], http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(api.Close)
+	_, port, _ = net.SplitHostPort(api.Listener.Addr().String())
+	return api.Listener.Addr().String(), port
 }
