@@ -259,17 +259,12 @@ func mend(body []byte) []byte {
 		if !ok {
 			continue
 		}
-		if v[0] == '-' || v[0] >= '0' && v[0] <= '9' {
-			// A token written as a number is the digits written.
-			fields[key], _ = json.Marshal(string(v))
-			changed = true
-			continue
-		}
-		// A token of another type (true, an object) is none, as is one
-		// of white space alone.
-		var token string
-		if err := json.Unmarshal(v, &token); err != nil || token != "" && Blank(token) {
+		switch token, ok := TokenText(v); {
+		case !ok || token != "" && Blank(token):
 			delete(fields, key)
+			changed = true
+		case token != "" && v[0] != '"': // written as a number: made text
+			fields[key], _ = json.Marshal(token)
 			changed = true
 		}
 	}
@@ -343,6 +338,18 @@ func mendForm(body []byte) []byte {
 		return body
 	}
 	return []byte(vals.Encode())
+}
+
+// TokenText reads v, the access_token or refresh_token member of a JSON
+// answer, as Lenient hands it on: a string as it is, a number as the
+// digits written (x/oauth2 refuses the whole answer for it), null as no
+// token; ok is false for another type (true, an object), which is no
+// token either.
+func TokenText(v json.RawMessage) (token string, ok bool) {
+	if len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+		return string(v), true
+	}
+	return token, json.Unmarshal(v, &token) == nil
 }
 
 // Blank reports whether token, an access or refresh token in a token
