@@ -1,6 +1,7 @@
 package freshtoken_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -279,5 +280,35 @@ func TestCutAnswerWithARefreshTokenWrittenAsANumberKeepsIt(t *testing.T) {
 				t.Fatalf("refresh tokens sent %q; want the stored one, then the one the cut answer wrote as a number", sent)
 			}
 		})
+	}
+}
+
+// TestGzipAnswerOfEmptyMembersIsBounded: a renewal's answer labelled gzip
+// that is a stream of empty gzip members (or empty blocks), which unzip to
+// nothing, is refused as larger than an answer is read to, once twice that
+// has been read zipped: the 1 MiB an answer is read to counted only what
+// it unzipped to, so a hostile provider held each try for the whole of
+// its timeout (half a gigabyte read in 3 s on loopback), and one that
+// stopped was read whole.
+func TestGzipAnswerOfEmptyMembersIsBounded(t *testing.T) {
+	var member bytes.Buffer
+	zw := gzip.NewWriter(&member)
+	zw.Close()
+	members := bytes.Repeat(member.Bytes(), 8*tokenerr.MaxAnswer/member.Len())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(members)
+	}))
+	t.Cleanup(srv.Close)
+	r := expiredAt(t, srv.URL)
+	src := r.source()
+	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) })
+	_, err := src.Token()
+	if err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("Token = %v; want the answer refused as larger than 1 MiB", err)
+	}
+	if rec := r.record(); rec.RefreshToken != "old-refresh-token" {
+		t.Fatalf("stored refresh token %q; want old-refresh-token kept", rec.RefreshToken)
 	}
 }
