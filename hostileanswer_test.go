@@ -1,6 +1,7 @@
 package freshtoken_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -9,12 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/tokenerr"
 	"github.com/freshtoken/freshtoken/store"
 )
 
@@ -219,5 +222,93 @@ func TestAnswerFollowedByStrayTextIsRead(t *testing.T) {
 	rec := renewFrom(t, http.StatusOK, `{"access_token":"access-token-number-%d","refresh_token":"refresh-token-number-%d","token_type":"bearer","expires_in":3600}`+"\n<!-- served by node-7 -->\n")
 	if rec.AccessToken != "access-token-number-1" || rec.RefreshToken != "refresh-token-number-1" {
 		t.Fatalf("stored %q and %q; want the answer's tokens", rec.AccessToken, rec.RefreshToken)
+	}
+}
+
+// TestCutAnswerWithARefreshTokenWrittenAsANumberKeepsIt: a renewal's
+// answer that writes its new refresh token as a JSON number and is then
+// cut off (its connection lost, or, unzipped, longer than the 1 MiB an
+// answer is read to) keeps that refresh token, the digits written, and the
+// next try spends it. The part read is read as tokenerr reads a whole
+// answer: the token written as a number was dropped from the part read,
+// and the next try re-sent the refresh token the provider had rotated
+// out, which ends the grant at a provider that detects reuse.
+func TestCutAnswerWithARefreshTokenWrittenAsANumberKeepsIt(t *testing.T) {
+	const first = `{"refresh_token": 770012345678901234567890,"access_token":"a1","token_type":"bearer","padding":"`
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter)
+	}{
+		{"connection lost", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", "1000")
+			io.WriteString(w, first+"xx")
+		}},
+		{"gzip longer than 1 MiB unzipped", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			io.WriteString(zw, first+strings.Repeat("x", tokenerr.MaxAnswer)+`"}`)
+			zw.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				n    atomic.Int32
+				sent []string
+				mu   sync.Mutex
+			)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				sent = append(sent, r.PostFormValue("refresh_token"))
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				if n.Add(1) == 1 {
+					tc.answer(w)
+					return
+				}
+				io.WriteString(w, `{"access_token":"access-token-2","refresh_token":"refresh-token-2","token_type":"bearer","expires_in":3600}`)
+			}))
+			t.Cleanup(srv.Close)
+			r := expiredAt(t, srv.URL)
+			src := r.source()
+			freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) })
+			if _, err := src.Token(); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(sent) != 2 || sent[0] != "old-refresh-token" || sent[1] != "770012345678901234567890" {
+				t.Fatalf("refresh tokens sent %q; want the stored one, then the one the cut answer wrote as a number", sent)
+			}
+		})
+	}
+}
+
+// TestGzipAnswerOfEmptyMembersIsBounded: a renewal's answer labelled gzip
+// that is a stream of empty gzip members (or empty blocks), which unzip to
+// nothing, is refused as larger than an answer is read to, once twice that
+// has been read zipped: the 1 MiB an answer is read to counted only what
+// it unzipped to, so a hostile provider held each try for the whole of
+// its timeout (half a gigabyte read in 3 s on loopback), and one that
+// stopped was read whole.
+func TestGzipAnswerOfEmptyMembersIsBounded(t *testing.T) {
+	var member bytes.Buffer
+	zw := gzip.NewWriter(&member)
+	zw.Close()
+	members := bytes.Repeat(member.Bytes(), 8*tokenerr.MaxAnswer/member.Len())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(members)
+	}))
+	t.Cleanup(srv.Close)
+	r := expiredAt(t, srv.URL)
+	src := r.source()
+	freshtoken.SetPause(src, func(ctx context.Context, d time.Duration) error { return r.clock.Sleep(ctx, d) })
+	_, err := src.Token()
+	if err == nil || !strings.Contains(err.Error(), "larger than 1 MiB") {
+		t.Fatalf("Token = %v; want the answer refused as larger than 1 MiB", err)
+	}
+	if rec := r.record(); rec.RefreshToken != "old-refresh-token" {
+		t.Fatalf("stored refresh token %q; want old-refresh-token kept", rec.RefreshToken)
 	}
 }

@@ -622,11 +622,9 @@ func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Ti
 	} else {
 		var fields map[string]any
 		if json.Unmarshal(body, &fields) == nil {
-			tok.RefreshToken, _ = fields["refresh_token"].(string)
 			tok = tok.WithExtra(fields)
-		} else {
-			tok.RefreshToken = partialRefreshToken(body)
 		}
+		tok.RefreshToken = partialRefreshToken(body)
 	}
 	if tokenerr.Blank(tok.RefreshToken) || tok.RefreshToken == spent || !storableRefreshToken(tok.RefreshToken) {
 		return nil
@@ -650,8 +648,10 @@ func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Ti
 }
 
 // partialRefreshToken is the refresh_token member of the JSON object that
-// body begins, read as far as body is valid JSON: the last one whole
-// there (encoding/json takes the last of repeated members), or "".
+// body begins, read as far as body is valid JSON and as tokenerr.Lenient
+// reads it whole (tokenerr.TokenText: one written as a number is its
+// digits): the last one whole there (encoding/json takes the last of
+// repeated members), or "".
 func partialRefreshToken(body []byte) string {
 	d := json.NewDecoder(bytes.NewReader(body))
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
@@ -668,8 +668,7 @@ func partialRefreshToken(body []byte) string {
 			return found
 		}
 		if key == "refresh_token" {
-			found = ""
-			json.Unmarshal(v, &found)
+			found, _ = tokenerr.TokenText(v)
 		}
 	}
 	return found

@@ -86,11 +86,11 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c, kept := req.Context().Value(copyKey{}).(*Copy); kept {
 		c.Answered = resp.StatusCode
 	}
-	if ok && err == nil && len(body) > MaxAnswer {
+	if ok && (err == nil && len(body) > MaxAnswer || errors.Is(err, ErrAnswerTooLarge)) {
 		// Refused whole, and said so: x/oauth2, reading as far as the
 		// limit, would report the JSON cut there as malformed. The part
 		// read goes to a copy all the same (see WithCopy).
-		keep(req.Context(), resp, body[:MaxAnswer], true)
+		keep(req.Context(), resp, body[:min(len(body), MaxAnswer)], true)
 		return nil, ErrAnswerTooLarge
 	}
 	if err != nil {
@@ -127,7 +127,11 @@ func (t lenientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // unzips what it asked for; but a body so labelled that is not gzip (a
 // gateway unzipped it and left the label) is read as it came, since it may
 // hold a new refresh token the provider has rotated in, which net/http
-// would have refused ("gzip: invalid header").
+// would have refused ("gzip: invalid header"). Zipped, it is read to
+// twice MaxAnswer, more than any answer of MaxAnswer takes, and then fails
+// with ErrAnswerTooLarge: empty gzip members or blocks unzip to nothing,
+// and a hostile provider's endless stream of them was read until the
+// request's time-out.
 func unzipped(resp *http.Response) io.Reader {
 	if !strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
 		return resp.Body
@@ -139,11 +143,27 @@ func unzipped(resp *http.Response) io.Reader {
 	if magic, _ := br.Peek(2); !bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		return br
 	}
-	zr, err := gzip.NewReader(br)
+	zipped := &io.LimitedReader{R: br, N: 2 * MaxAnswer}
+	zr, err := gzip.NewReader(zipped)
 	if err != nil {
 		return errReader{err}
 	}
-	return zr
+	return unzipping{zr, zipped}
+}
+
+// unzipping is a gzip answer's body unzipped, failing with
+// ErrAnswerTooLarge once as much of it as zipped allows has been read.
+type unzipping struct {
+	*gzip.Reader
+	zipped *io.LimitedReader
+}
+
+func (u unzipping) Read(p []byte) (int, error) {
+	n, err := u.Reader.Read(p)
+	if err != nil && u.zipped.N <= 0 {
+		err = ErrAnswerTooLarge
+	}
+	return n, err
 }
 
 // ErrAnswerTooLarge is a 2xx answer longer than MaxAnswer, which no OAuth
@@ -259,17 +279,12 @@ func mend(body []byte) []byte {
 		if !ok {
 			continue
 		}
-		if v[0] == '-' || v[0] >= '0' && v[0] <= '9' {
-			// A token written as a number is the digits written.
-			fields[key], _ = json.Marshal(string(v))
-			changed = true
-			continue
-		}
-		// A token of another type (true, an object) is none, as is one
-		// of white space alone.
-		var token string
-		if err := json.Unmarshal(v, &token); err != nil || token != "" && Blank(token) {
+		switch token, ok := TokenText(v); {
+		case !ok || token != "" && Blank(token):
 			delete(fields, key)
+			changed = true
+		case token != "" && v[0] != '"': // written as a number: made text
+			fields[key], _ = json.Marshal(token)
 			changed = true
 		}
 	}
@@ -343,6 +358,18 @@ func mendForm(body []byte) []byte {
 		return body
 	}
 	return []byte(vals.Encode())
+}
+
+// TokenText reads v, the access_token or refresh_token member of a JSON
+// answer, as Lenient hands it on: a string as it is, a number as the
+// digits written (x/oauth2 refuses the whole answer for it), null as no
+// token; ok is false for another type (true, an object), which is no
+// token either.
+func TokenText(v json.RawMessage) (token string, ok bool) {
+	if len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+		return string(v), true
+	}
+	return token, json.Unmarshal(v, &token) == nil
 }
 
 // Blank reports whether token, an access or refresh token in a token
