@@ -238,17 +238,24 @@ func TestCutAnswerWithARefreshTokenWrittenAsANumberKeepsIt(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		answer func(w http.ResponseWriter)
+		second string // the refresh token the second try spends
 	}{
 		{"connection lost", func(w http.ResponseWriter) {
 			w.Header().Set("Content-Length", "1000")
 			io.WriteString(w, first+"xx")
-		}},
+		}, "770012345678901234567890"},
 		{"gzip longer than 1 MiB unzipped", func(w http.ResponseWriter) {
 			w.Header().Set("Content-Encoding", "gzip")
 			zw := gzip.NewWriter(w)
 			io.WriteString(zw, first+strings.Repeat("x", tokenerr.MaxAnswer)+`"}`)
 			zw.Close()
-		}},
+		}, "770012345678901234567890"},
+		// Cut inside the number, whose end nothing shows: its digits may
+		// be a part of the token, which is not kept.
+		{"connection lost inside the number", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Length", "1000")
+			io.WriteString(w, `{"refresh_token": 7700123`)
+		}, "old-refresh-token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var (
@@ -276,8 +283,8 @@ func TestCutAnswerWithARefreshTokenWrittenAsANumberKeepsIt(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if len(sent) != 2 || sent[0] != "old-refresh-token" || sent[1] != "770012345678901234567890" {
-				t.Fatalf("refresh tokens sent %q; want the stored one, then the one the cut answer wrote as a number", sent)
+			if len(sent) != 2 || sent[0] != "old-refresh-token" || sent[1] != tc.second {
+				t.Fatalf("refresh tokens sent %q; want the stored one, then %q", sent, tc.second)
 			}
 		})
 	}

@@ -650,8 +650,9 @@ func (s *Source) rotatedOnly(ans *tokenerr.Copy, r *store.Record, sentAt time.Ti
 // partialRefreshToken is the refresh_token member of the JSON object that
 // body begins, read as far as body is valid JSON and as tokenerr.Lenient
 // reads it whole (tokenerr.TokenText: one written as a number is its
-// digits): the last one whole there (encoding/json takes the last of
-// repeated members), or "".
+// digits, when something after it in body shows where it ends): the last
+// one whole there (encoding/json takes the last of repeated members), or
+// "".
 func partialRefreshToken(body []byte) string {
 	d := json.NewDecoder(bytes.NewReader(body))
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
@@ -667,7 +668,9 @@ func partialRefreshToken(body []byte) string {
 		if err := d.Decode(&v); err != nil {
 			return found
 		}
-		if key == "refresh_token" {
+		// A number the body ends in may be cut short: nothing shows where
+		// it ends, and its digits may be a part of the token.
+		if key == "refresh_token" && (v[0] == '"' || d.InputOffset() < int64(len(body))) {
 			found, _ = tokenerr.TokenText(v)
 		}
 	}

@@ -738,9 +738,9 @@ const StallNotice = 2 * time.Second
 // the store gives up, and say it again when the server, answering since,
 // stalls again. A function ctx already had is told too, first: each
 // layer (a command, the proxy, the engine) may listen. It may be called
-// from another goroutine, and for each call; while it is told of one, the
-// server's other calls wait to tell theirs, so it returns without calling
-// the store.
+// from another goroutine, and for each call; it must return promptly and
+// not call the store: while it runs, the server's other calls wait, to be
+// sent as well as to be told.
 func WithStalled(ctx context.Context, stalled func(what string, stalled bool, since time.Time)) context.Context {
 	if outer := stallwatch.Listener(ctx); outer != nil {
 		inner := stalled
@@ -763,7 +763,9 @@ func WithStalled(ctx context.Context, stalled func(what string, stalled bool, si
 // it was sent while paused, one call at a time) is not told stalled
 // until StallNotice after that answer: the call's own notice, due a
 // moment after another's answer had ended the stall, told the stall a
-// second time, as its own answer came.
+// second time, as its own answer came. So a call left waiting on one
+// connection (dropped by a firewall unseen) while the server answers
+// others is not told stalled: it waits for the store's own time-out.
 func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	stalled := stallwatch.Listener(ctx)
 	if stalled == nil {
