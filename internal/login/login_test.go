@@ -695,7 +695,12 @@ func TestLocalhostHeldOnIPv6(t *testing.T) {
 	port := strconv.Itoa(testenv.FreePort(t))
 	other, err := net.Listen("tcp", "[::1]:"+port)
 	if err != nil {
-		t.Skipf("this machine has no IPv6 loopback address (::1): %v", err)
+		if probe, perr := net.Listen("tcp", "[::1]:0"); perr != nil {
+			t.Skipf("this machine has no IPv6 loopback address (::1): %v", perr)
+		} else {
+			probe.Close()
+		}
+		t.Fatalf("listening on [::1]:%s: %v", port, err)
 	}
 	defer other.Close()
 	// Fullwidth localhost is localhost to a browser, and was listened on

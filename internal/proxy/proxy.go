@@ -607,11 +607,17 @@ type unknownEnvError struct {
 	path string
 }
 
+// Error names the environment as the path wrote it only when it reads as
+// a name (redact.Name): a token written there by mistake is not said back.
 func (e *unknownEnvError) Error() string {
 	if len(e.configured) == 0 {
-		return fmt.Sprintf("no environment named %q is configured, nor any other; add one with `freshtoken init -e %s`", e.name, e.name)
+		init := e.name
+		if redact.MayBeSecret(init) {
+			init = "NAME"
+		}
+		return fmt.Sprintf("no environment named %s is configured, nor any other; add one with `freshtoken init -e %s`", redact.Name(e.name), init)
 	}
-	msg := fmt.Sprintf("no environment named %q is configured; use one of: %s", e.name, strings.Join(e.configured, ", "))
+	msg := fmt.Sprintf("no environment named %s is configured; use one of: %s", redact.Name(e.name), strings.Join(e.configured, ", "))
 	if first := strings.ToLower(e.name); e.path != "" && (strings.HasPrefix(first, "v") && strings.IndexAny(first, "0123456789") == 1 || strings.Contains(first, ".")) {
 		// Postman's {{base}} set to the proxy's address alone.
 		msg += fmt.Sprintf(", first in the path: /ENV%s", redact.OneLine(e.path, 200))

@@ -798,7 +798,9 @@ func TestStatusPageListsNoTokenAsEnvironmentOrMethod(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, "dev")
 	tok := f.storedToken(t)
-	f.get(t, "/"+tok+"/v2/files")
+	if _, answer := f.get(t, "/"+tok+"/v2/files"); strings.Contains(string(answer), tok) || !strings.Contains(string(answer), redact.NotShown) {
+		t.Errorf("a request for the environment named by the access token was answered %s; want the name not shown", answer)
+	}
 	req, err := http.NewRequest(tok, f.base+"/dev/v2/files", nil)
 	if err != nil {
 		t.Fatal(err)
