@@ -68,8 +68,9 @@ var (
 //
 // A name is judged by the address the redirect's connection reaches
 // where freshtoken dials: the Transport's base is an *http.Transport with
-// no dial function of its own (or http.DefaultTransport itself, or the
-// command line's), and the request goes through no proxy. A base with a
+// no dial function of its own (or http.DefaultTransport itself), and the
+// request goes through no proxy; the command line's is looked up first
+// as well, its own dialer refusing still. A base with a
 // dial function of the program's (DialContext, Dial, DialTLSContext,
 // DialTLS), which may tunnel through this machine (a SOCKS tunnel at
 // 127.0.0.1:1080), a proxy (HTTPS_PROXY), or another RoundTripper has the

@@ -622,20 +622,13 @@ func (f *File) Missing() error { return f.missing("") }
 // pasted there (redact.MayBeSecret), not to say it back. A relative path is said with the folder
 // it was looked for in, as a command run from another folder misses it.
 func (f *File) missing(name string) error {
-	where, init := f.Path, "freshtoken init"
+	where := f.Path
 	if !filepath.IsAbs(where) {
 		if wd, err := os.Getwd(); err == nil {
 			where = fmt.Sprintf("%s (in the current folder, %s)", f.Path, wd)
 		}
 	}
-	switch {
-	case name == "" || store.ValidateNewEnvName(name) != nil:
-	case redact.MayBeSecret(name):
-		init += " -e NAME"
-	default:
-		init += " -e " + name
-	}
-	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, init), flag: configfile.PathFlag}
+	return &invalid{msg: fmt.Sprintf("the configuration file %s does not exist; run `%s` to create it, or name another", where, configfile.InitCommand(name)), flag: configfile.PathFlag}
 }
 
 // Gone is the mistake of a configuration file a long-running process read
@@ -694,9 +687,9 @@ func (f *File) Select(named string) (*Env, error) {
 			return nil, Invalidf("environment %s%s is not configured in %s (configured: %s), and cannot be: a name starts with a letter or a digit and uses only letters, digits, '-' and '_', at most 64 of them%s", shown, from, f.Path, known, unset)
 		}
 		if redact.MayBeSecret(name) {
-			return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); name one of those, or add one with `freshtoken init -e NAME`%s", shown, from, f.Path, known, unset)
+			return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); name one of those, or add one with `%s`%s", shown, from, f.Path, known, configfile.InitCommand(name), unset)
 		}
-		return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); add it with `freshtoken init -e %s`%s", shown, from, f.Path, known, name, unset)
+		return nil, Invalidf("environment %s%s is not configured in %s (configured: %s); add it with `%s`%s", shown, from, f.Path, known, configfile.InitCommand(name), unset)
 	}
 	return e, nil
 }

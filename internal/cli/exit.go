@@ -96,7 +96,7 @@ var cobraUnknown = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for 
 // one was given (--config is added as to every suggestion: see
 // Factory.suggesting): it was made one line by joining cobra's lines, as
 // `unknown command "tokn" for "freshtoken" Did you mean this? token`. An
-// env that may be a secret pasted after -e (redact.Name) is written -e
+// env that may be a secret pasted after -e (redact.MayBeSecret) is written -e
 // NAME. A word near no command is shown only when it reads as one
 // (shown). Other messages pass as they are.
 func unknownCommand(msg, env string) string {

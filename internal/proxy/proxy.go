@@ -39,6 +39,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/redact"
 
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 )
 
@@ -611,14 +612,11 @@ type unknownEnvError struct {
 // a name (redact.Name): a token written there by mistake is not said back.
 func (e *unknownEnvError) Error() string {
 	if len(e.configured) == 0 {
-		init := e.name
-		if redact.MayBeSecret(init) {
-			init = "NAME"
-		}
-		return fmt.Sprintf("no environment named %s is configured, nor any other; add one with `freshtoken init -e %s`", redact.Name(e.name), init)
+		return fmt.Sprintf("no environment named %s is configured, nor any other; add one with `%s`", redact.Name(e.name), configfile.InitCommand(e.name))
 	}
 	msg := fmt.Sprintf("no environment named %s is configured; use one of: %s", redact.Name(e.name), strings.Join(e.configured, ", "))
-	if first := strings.ToLower(e.name); e.path != "" && (strings.HasPrefix(first, "v") && strings.IndexAny(first, "0123456789") == 1 || strings.Contains(first, ".")) {
+	// The path begins with the name: not shown when the name is not.
+	if first := strings.ToLower(e.name); e.path != "" && !redact.MayBeSecret(e.name) && (strings.HasPrefix(first, "v") && strings.IndexAny(first, "0123456789") == 1 || strings.Contains(first, ".")) {
 		// Postman's {{base}} set to the proxy's address alone.
 		msg += fmt.Sprintf(", first in the path: /ENV%s", redact.OneLine(e.path, 200))
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,7 +55,13 @@ func (rr *recentRequests) add(r request) {
 // sent.
 func (p *Proxy) noteRequest(start time.Time, env, method, path string, status int, n int64) {
 	d := time.Since(start)
-	p.recent.add(request{At: p.now(), Env: redact.Scrub(env), Method: redact.Scrub(method), Path: redact.Scrub(path), Status: status, Duration: d})
+	shownEnv := redact.Scrub(env)
+	if redact.MayBeSecret(env) {
+		// A token written where the environment goes, which this process
+		// may never have seen (Scrub masks those it has): the path holds it.
+		shownEnv, path = redact.NotShown, strings.ReplaceAll(path, env, redact.NotShown)
+	}
+	p.recent.add(request{At: p.now(), Env: shownEnv, Method: redact.Scrub(method), Path: redact.Scrub(path), Status: status, Duration: d})
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("proxied request", "env", env, "method", method, "path", path,
 			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))

@@ -27,8 +27,8 @@ func NetworkAddr(t testing.TB) netip.Addr {
 }
 
 // NameHere returns a host name, not localhost nor a name under it, that
-// the system's resolver gives only addresses of this machine for without
-// asking the network: this machine's own name, or another in /etc/hosts
+// the system's resolver gives only addresses of this machine for: this
+// machine's own name, or another in /etc/hosts
 // (a public name whose A record is 127.0.0.1 is led to this machine the
 // same way). The address may be any of this machine's, loopback or not
 // (Debian maps the machine's name to 127.0.1.1, Docker to the container's
