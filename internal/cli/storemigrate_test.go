@@ -402,16 +402,11 @@ func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
 			if err := folder.Save(t.Context(), "dev", rec); err != nil {
 				t.Fatal(err)
 			}
-			dir := filepath.Join(e.dir, "team")
 			others := *rec
 			others.Grant = store.Grant{TokenURL: e.api + "v2/token_endpoint", ClientID: "another-client", Type: "authorization_code"}
 			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
 			others.IssuedAt = rec.IssuedAt.Add(othersIssued)
-			if err := filestore.New(dir).Save(t.Context(), "dev", &others); err != nil {
-				t.Fatal(err)
-			}
-			ios, stdout, stderr := testStreams(false, false)
-			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			dir, code, stdout, stderr := e.migrateOnto(t, "team", &others)
 			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "; nothing was moved, and [store] url still names") || !strings.Contains(stderr.String(), "name with --to a store of this configuration's own") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens, nothing was moved, and to name a store of this configuration's own", code, stdout, stderr)
 			}
