@@ -396,12 +396,9 @@ func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newDevEnv(t)
 			e.login(t)
-			folder := filestore.New(filepath.Join(e.dir, "state"))
 			rec := e.record(t, "dev")
 			rec.Grant = store.Grant{} // as an older freshtoken wrote it
-			if err := folder.Save(t.Context(), "dev", rec); err != nil {
-				t.Fatal(err)
-			}
+			e.save(t, "dev", rec)
 			others := *rec
 			others.Grant = store.Grant{TokenURL: e.api + "v2/token_endpoint", ClientID: "another-client", Type: "authorization_code"}
 			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
