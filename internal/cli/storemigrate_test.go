@@ -396,22 +396,14 @@ func TestStoreMigrateKeepsAnotherClientsTokensInTheNewStore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newDevEnv(t)
 			e.login(t)
-			folder := filestore.New(filepath.Join(e.dir, "state"))
 			rec := e.record(t, "dev")
 			rec.Grant = store.Grant{} // as an older freshtoken wrote it
-			if err := folder.Save(t.Context(), "dev", rec); err != nil {
-				t.Fatal(err)
-			}
-			dir := filepath.Join(e.dir, "team")
+			e.save(t, "dev", rec)
 			others := *rec
 			others.Grant = store.Grant{TokenURL: e.api + "v2/token_endpoint", ClientID: "another-client", Type: "authorization_code"}
 			others.RefreshToken, others.AccessToken = "the-other-configurations-refresh-token", "the-other-configurations-access-token"
 			others.IssuedAt = rec.IssuedAt.Add(othersIssued)
-			if err := filestore.New(dir).Save(t.Context(), "dev", &others); err != nil {
-				t.Fatal(err)
-			}
-			ios, stdout, stderr := testStreams(false, false)
-			code := e.run(ios, "store", "migrate", "--to", "file://"+dir)
+			dir, code, stdout, stderr := e.migrateOnto(t, "team", &others)
 			if code != 2 || !strings.Contains(stderr.String(), "another-client") || !strings.Contains(stderr.String(), "; nothing was moved, and [store] url still names") || !strings.Contains(stderr.String(), "name with --to a store of this configuration's own") {
 				t.Errorf("exit %d\n%s%s; want 2, saying the new store holds another client's tokens, nothing was moved, and to name a store of this configuration's own", code, stdout, stderr)
 			}

@@ -1372,10 +1372,7 @@ func TestStoreAnsweringAgainEndsTheStall(t *testing.T) {
 			}
 		}
 	})
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true, storeURL: "redis://" + relay + "/0?read_timeout=1h",
-		moreConfig: func(f *fixture) string {
-			return genericEnv(f, "short", strings.TrimSuffix(f.api, "/")) + "timeout = \"1s\"\n"
-		}})
+	f := stalledStoreFixtureAt(t, "redis://"+relay+"/0", "timeout = \"1s\"\n")
 	f.login(t, "short")
 	f.clock.Advance(2 * accessTTL)
 	stall.Store(true)

@@ -1096,31 +1096,26 @@ func TestAnEditWhileTheConfigurationIsReadIsSeen(t *testing.T) {
 
 // TestRemovedEnvironmentIsLetGoOf: the source of an environment taken out
 // of the configuration (its tokens and client secret) is let go of once a
-// reading a second after the first without it still names it no more.
+// reading a second after the first without it still names it no more. A
+// clock set back (NTP, the time corrected) between two readings counts the
+// second afresh: counted from the first, the source was held for as long
+// as the clock went back.
 func TestRemovedEnvironmentIsLetGoOf(t *testing.T) {
-	f := devServedThenRemoved(t)
-	f.get(t, "/")
-	f.clock.Advance(time.Second)
-	f.get(t, "/")
-	if proxy.Holds(f.proxy, "dev") {
-		t.Error("the proxy holds the source of dev, removed, after two readings of the file a second apart")
-	}
-}
-
-// TestRemovedEnvironmentIsLetGoOfAfterTheClockIsSetBack: the clock set
-// back (NTP, the time corrected) between two readings without a removed
-// environment counts the second afresh: counted from the first, the
-// source (its tokens and client secret) was held for as long as the
-// clock went back.
-func TestRemovedEnvironmentIsLetGoOfAfterTheClockIsSetBack(t *testing.T) {
-	f := devServedThenRemoved(t)
-	f.get(t, "/")
-	f.clock.Advance(-time.Hour)
-	f.get(t, "/")
-	f.clock.Advance(time.Second)
-	f.get(t, "/")
-	if proxy.Holds(f.proxy, "dev") {
-		t.Error("the proxy holds the source of dev, removed, after readings of the file a second apart once the clock was set back an hour")
+	for name, steps := range map[string][]time.Duration{
+		"a second apart": {time.Second},
+		"a second apart once the clock was set back an hour": {-time.Hour, time.Second},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := devServedThenRemoved(t)
+			f.get(t, "/")
+			for _, step := range steps {
+				f.clock.Advance(step)
+				f.get(t, "/")
+			}
+			if proxy.Holds(f.proxy, "dev") {
+				t.Errorf("the proxy holds the source of dev, removed, after readings of the file %s", name)
+			}
+		})
 	}
 }
 

@@ -489,6 +489,23 @@ func onSmallDisk(t *testing.T) (string, *filestore.Store) {
 	return dir, s
 }
 
+// saveRefused saves a renewal's answer (the sample's refresh token
+// rotated) over sandbox's record in s, and returns the error that refused
+// it; the record must be left as it was.
+func saveRefused(t *testing.T, s *filestore.Store) error {
+	t.Helper()
+	rotated := sample()
+	rotated.RefreshToken = "refresh-2-rotated"
+	err := s.Save(ctx, "sandbox", rotated)
+	if err == nil {
+		t.Fatal("the rotated answer was saved; want it refused")
+	}
+	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != "refresh-1" {
+		t.Errorf("a refused save damaged the record: %+v, %v", got, err)
+	}
+	return err
+}
+
 // fullWithReserveSpent is a store on a small disk that is full, its reserve
 // given up for a rotated refresh token the record now holds.
 func fullWithReserveSpent(t *testing.T) (*filestore.Store, *store.Record) {
@@ -721,17 +738,12 @@ func bigAnswerSavedFromTheReserve(t *testing.T, dir string, s *filestore.Store, 
 func TestReadOnlyDiskRefuses(t *testing.T) {
 	dir, s := onSmallDisk(t)
 	testdisk.ReadOnly(t, dir)
-	rotated := sample()
-	rotated.RefreshToken = "refresh-2-rotated"
-	err := s.Save(ctx, "sandbox", rotated)
+	err := saveRefused(t, s)
 	if !errors.Is(err, store.ErrWriteFailed) || errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrReserveUsed) || !errors.Is(err, syscall.EROFS) {
 		t.Fatalf("save on a read-only disk: %v; want a failed write saying the file system is read-only", err)
 	}
 	if want := "token store could not write: the disk holding the token folder " + dir + " is read-only (read-only file system); make the disk writable again (a system turns a disk read-only after errors on it: check the disk)"; err.Error() != want {
 		t.Errorf("save on a read-only disk said:\n%v\nwant:\n%s", err, want)
-	}
-	if got, err := s.Load(ctx, "sandbox"); err != nil || got.RefreshToken != "refresh-1" {
-		t.Fatalf("a refused save damaged the record: %+v, %v", got, err)
 	}
 }
 
