@@ -100,12 +100,15 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 			s.whenUnlocked(told)
 			return nil, fmt.Errorf("%s: %w", s.set.Env, err)
 		}
-		sentAt := s.now()
+		sentAt, sentOn := s.now(), s.timers()
 		s.log.Debug("refresh request", "url", redact.URL(s.set.TokenURL), "grant_type", req.grantType,
 			"client_auth", string(s.set.ClientAuth), "refresh_token", redact.Secret(refreshToken(r)), "attempt", attempt+1)
 		start := time.Now()
 		n, err := s.exchange(work, told, req, r, sentAt, reason)
 		if err == nil {
+			if n.IssuedAt.Equal(sentAt) {
+				s.sawFirst(n.AccessToken, sentOn)
+			}
 			s.restAfter(0, nil)
 			// Stored already: only now is anything about the answer logged,
 			// as a log line that cannot be written may end the process.
@@ -225,7 +228,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 				}
 				return nil, s.restShared(work, r, rest, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: ErrRateLimited, Msg: msg})
 			}
-			if servesValid && r != nil && r.AccessToken != "" && s.now().Before(r.Expiry) {
+			if servesValid && s.stillServes(r) {
 				// Due early (refresh_before), the token still serves: its
 				// callers (every request a proxy holds) get it rather than
 				// wait, and renewals rest as long as the provider asked.

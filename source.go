@@ -236,8 +236,12 @@ func DefaultRetryBackoff() []time.Duration {
 // Options are a Source's collaborators.
 type Options struct {
 	Store  store.Store
-	Logger *slog.Logger     // nil: discard
-	Clock  func() time.Time // nil: time.Now; read as the wall clock alone (its monotonic reading dropped), as the store keeps times
+	Logger *slog.Logger // nil: discard
+	// Clock is nil for time.Now. It is read as the wall clock alone, as
+	// the store keeps times; its monotonic reading, where its times carry
+	// one (time.Now's do), also measures how long ago a token was first
+	// seen, so that a clock set back does not keep an expired token in use.
+	Clock func() time.Time
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
 	// Token requests follow no redirect, whatever its CheckRedirect says:
 	// one would re-send the refresh token wherever it pointed. Settings.Timeout
@@ -375,7 +379,11 @@ type Source struct {
 	store    store.Store
 	log      *slog.Logger
 	now      func() time.Time // Options.Clock read as the wall clock alone (clock.Wall)
-	http     *http.Client
+	// timers is Options.Clock as it reads, time.Now for none: Go's
+	// monotonic reading, which such a reading carries, measures how long
+	// ago a token was first seen (see byTimers).
+	timers func() time.Time
+	http   *http.Client
 	// apiTransport is the transport Options.HTTPClient had when New was
 	// called (proxy, trusted authorities), nil for none: it carries API
 	// requests too, as it carries token requests. Not looked up at each
@@ -398,7 +406,8 @@ type Source struct {
 	pause func(context.Context, time.Duration) error
 
 	cur       atomic.Pointer[store.Record]
-	checkedAt atomic.Int64 // when cur was last compared with the store (UnixNano of s.now)
+	seen      atomic.Pointer[sighting] // the access token last seen first, and when (see byTimers)
+	checkedAt atomic.Int64             // when cur was last compared with the store (UnixNano of s.now)
 	// answered counts this Source's token requests answered with tokens
 	// (see renewRejected).
 	answered atomic.Int64
@@ -743,7 +752,10 @@ func New(s Settings, o Options) (*Source, error) {
 	if s.MaxRetryAfter == 0 {
 		s.MaxRetryAfter = 65 * time.Second
 	}
-	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: func() time.Time { return clock.Wall(o.Clock) }, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
+	src := &Source{set: s, tokenURL: s.TokenURL, endpointsMu: make(chan struct{}, 1), store: o.Store, log: o.Logger, now: func() time.Time { return clock.Wall(o.Clock) }, timers: o.Clock, http: o.HTTPClient, pause: httpx.Wait, locking: o.Locking}
+	if src.timers == nil {
+		src.timers = time.Now
+	}
 	if s.APIURL != "" {
 		src.api, _ = url.Parse(s.APIURL) // checked above
 	}
@@ -1135,8 +1147,9 @@ func (s *Source) stillValid(err error) *store.Record {
 	if s.firstToWarn(err) {
 		level = slog.LevelWarn
 	}
-	s.log.Log(context.Background(), level, "could not renew the access token; it is still valid until "+r.Expiry.UTC().Format(time.RFC3339)+", and is used until then",
-		"expires_in", r.Expiry.Sub(s.now()).Round(time.Second), "error", err.Error())
+	at, _ := s.expiry(r)
+	s.log.Log(context.Background(), level, "could not renew the access token; it is still valid until "+at.UTC().Format(time.RFC3339)+", and is used until then",
+		"expires_in", at.Sub(s.now()).Round(time.Second), "error", err.Error())
 	return r
 }
 
@@ -1144,7 +1157,11 @@ func (s *Source) stillValid(err error) *store.Record {
 // its renewal fails or waits for the store: its grant not ended, and its
 // access token valid, by a known expiry.
 func (s *Source) stillServes(r *store.Record) bool {
-	return r != nil && !grantEnded(r) && r.AccessToken != "" && !r.Expiry.IsZero() && s.now().Before(r.Expiry)
+	if r == nil || grantEnded(r) || r.AccessToken == "" {
+		return false
+	}
+	at, known := s.expiry(r)
+	return known && s.now().Before(at)
 }
 
 // firstToWarn reports whether err tells another failure than the last one
@@ -1740,20 +1757,81 @@ func (s *Source) lockToReplace(ctx context.Context, other string) (unlock, repla
 
 // expiry is when r's access token expires, as far as renewal is concerned:
 // the provider's word, or when its lifetime is unknown, DefaultLifetime
-// after it was issued.
+// after it was issued; sooner when this process's timers say so (see
+// byTimers).
 func (s *Source) expiry(r *store.Record) (at time.Time, known bool) {
+	at, known = recordedExpiry(r, s.set.DefaultLifetime)
+	return s.byTimers(r, at), known
+}
+
+// recordedExpiry is expiry as r records it, by the clock of the process
+// that stored it.
+func recordedExpiry(r *store.Record, defaultLifetime time.Duration) (at time.Time, known bool) {
 	if !r.Expiry.IsZero() {
 		return r.Expiry, true
 	}
-	return r.IssuedAt.Add(s.set.DefaultLifetime), false
+	return r.IssuedAt.Add(defaultLifetime), false
 }
 
-// skew is how long before the expiry at, of a token issued at issued, it is
-// renewed: RenewBefore, or half the lifetime of a token that lives less than
-// twice that.
-func (s *Source) skew(issued, at time.Time) time.Duration {
+// sighting is an access token, and when this process first saw it, on its
+// timers.
+type sighting struct {
+	token string
+	at    time.Time
+}
+
+// timersTolerance is how much sooner than recorded the timers must put an
+// expiry for byTimers to take their word: the two clocks' readings differ
+// by moments at any time, and a token's expiry is not moved for that.
+const timersTolerance = time.Second
+
+// byTimers is at, the recorded expiry of r's access token, or sooner when
+// less of its lifetime is left by this process's timers: the token was
+// issued no later than this process first saw it (a renewal's, as its
+// request was sent), so it expires within its lifetime of then, counted on
+// the timers. Go's monotonic clock, which they read, stands still while
+// the machine sleeps (the wall clock, which the store keeps, counts that)
+// and does not move when the clock is set back: a token renewed, or first
+// seen, while the clock ran ahead (then set back, by NTP or a person) was
+// served until its expiry counted from the wrong time, as long after the
+// provider refused it as the clock had run ahead. A token first seen long
+// after it was issued keeps its recorded expiry, the sooner one.
+func (s *Source) byTimers(r *store.Record, at time.Time) time.Time {
+	life := at.Sub(r.IssuedAt)
+	if r.AccessToken == "" || r.IssuedAt.IsZero() || life <= 0 {
+		return at
+	}
+	if by := s.now().Add(life - s.seenFor(r.AccessToken)); by.Before(at.Add(-timersTolerance)) {
+		return by
+	}
+	return at
+}
+
+// seenFor is how long ago, on the timers, this process first saw token:
+// none, the first time it asks.
+func (s *Source) seenFor(token string) time.Duration {
+	now := s.timers()
+	seen := s.seen.Load()
+	if seen == nil || seen.token != token {
+		s.seen.CompareAndSwap(seen, &sighting{token: token, at: now})
+		return 0
+	}
+	return max(now.Sub(seen.at), 0)
+}
+
+// sawFirst records that this process saw token first at, on its timers:
+// as it sent the request that brought it.
+func (s *Source) sawFirst(token string, at time.Time) {
+	s.seen.Store(&sighting{token: token, at: at})
+}
+
+// skew is how long before its expiry r's access token is renewed:
+// RenewBefore, or half the lifetime of a token that lives less than twice
+// that.
+func (s *Source) skew(r *store.Record) time.Duration {
 	skew := s.set.RenewBefore
-	if life := at.Sub(issued); !issued.IsZero() && life > 0 && life < 2*skew {
+	at, _ := recordedExpiry(r, s.set.DefaultLifetime)
+	if life := at.Sub(r.IssuedAt); !r.IssuedAt.IsZero() && life > 0 && life < 2*skew {
 		skew = life / 2
 	}
 	return skew
@@ -1767,9 +1845,9 @@ func (s *Source) attainable(r *store.Record, d time.Duration) time.Duration {
 	if r.IssuedAt.IsZero() {
 		return d
 	}
-	at, _ := s.expiry(r)
+	at, _ := recordedExpiry(r, s.set.DefaultLifetime)
 	life := at.Sub(r.IssuedAt)
-	if most := life - s.skew(r.IssuedAt, at); life > 0 && d > most {
+	if most := life - s.skew(r); life > 0 && d > most {
 		return most
 	}
 	return d
@@ -1960,7 +2038,7 @@ func (s *Source) planRenewal(r *store.Record) (p KeepAlivePlan) {
 		plan(s.now(), 0, "its token file is kept fresh, and no access token is stored", time.Time{})
 	case s.set.KeepAccess:
 		exp, _ := s.expiry(r)
-		plan(exp, s.skew(r.IssuedAt, exp), "its token file is kept fresh", time.Time{})
+		plan(exp, s.skew(r), "its token file is kept fresh", time.Time{})
 	}
 	p.Lapses = lapses
 	if !p.At.IsZero() && p.IssuedAhead.IsZero() && !r.IssuedAt.IsZero() && !r.RefreshNotExtended && r.Problem == nil {
@@ -1998,7 +2076,7 @@ func (s *Source) planFetch(r *store.Record) KeepAlivePlan {
 		return KeepAlivePlan{At: s.now(), Because: why + ", and the stored token's grant is noted as ended"}
 	}
 	exp, _ := s.expiry(r)
-	p := KeepAlivePlan{At: exp.Add(-s.skew(r.IssuedAt, exp)), Because: why}
+	p := KeepAlivePlan{At: exp.Add(-s.skew(r)), Because: why}
 	if exp.After(s.now()) {
 		p.Lapses = exp
 	}
@@ -2095,17 +2173,21 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 	}
 	now := s.now()
 	at, known := s.expiry(r)
-	skew := s.skew(r.IssuedAt, at)
+	skew := s.skew(r)
 	ok := now.Before(at.Add(-skew)) || s.lastsUntilRefused(r, known)
 	if (!ok || why != "memory") && s.log.Enabled(context.Background(), slog.LevelDebug) {
 		rule := "refresh_before"
 		if skew != s.set.RenewBefore {
 			rule = "half the lifetime, as it is shorter than twice refresh_before"
 		}
-		s.log.Debug("expiry check", "from", why,
+		args := []any{"from", why,
 			"issued", r.IssuedAt.Format(logTime), "expires", at.Format(logTime), "lifetime_known", known,
 			"skew", skew, "skew_rule", rule, "now", now.Format(logTime), "remaining", at.Sub(now).Round(time.Millisecond),
-			"renew", !ok)
+			"renew", !ok}
+		if recorded, _ := recordedExpiry(r, s.set.DefaultLifetime); !recorded.Equal(at) {
+			args = append(args, "expires_recorded", recorded.Format(logTime), "expiry_rule", "its lifetime since first seen, on the timers: the clock was set back since")
+		}
+		s.log.Debug("expiry check", args...)
 	}
 	return ok
 }
@@ -2262,11 +2344,12 @@ func (s *Source) waitFor(ctx context.Context, f *flight, leader, meanwhile bool)
 				continue
 			}
 			level := slog.LevelDebug // said already: each caller meets the stall while it lasts
-			msg := "the token store, " + f.store + ", has not answered the renewal for " + store.StallNotice.String() + "; the access token is still valid until " + r.Expiry.UTC().Format(time.RFC3339) + ", and is used while the renewal waits for the store"
+			at, _ := s.expiry(r)
+			msg := "the token store, " + f.store + ", has not answered the renewal for " + store.StallNotice.String() + "; the access token is still valid until " + at.UTC().Format(time.RFC3339) + ", and is used while the renewal waits for the store"
 			if s.firstToWarn(errors.New(msg)) {
 				level = slog.LevelWarn
 			}
-			s.log.Log(context.Background(), level, msg, "expires_in", r.Expiry.Sub(s.now()).Round(time.Second))
+			s.log.Log(context.Background(), level, msg, "expires_in", at.Sub(s.now()).Round(time.Second))
 			return r
 		}
 	}
@@ -3246,9 +3329,9 @@ func (s *Source) token(r *store.Record) *oauth2.Token {
 	// Bearer whatever the provider calls it (Slack's "bot" and "user"
 	// tokens are bearer tokens): x/oauth2 writes any other type into the
 	// Authorization header as it is, and the API refuses it.
-	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: "Bearer", Expiry: r.Expiry}
-	if !r.Expiry.IsZero() {
-		t.ExpiresIn = max(int64(r.Expiry.Sub(s.now()).Seconds()), 0)
+	t := &oauth2.Token{AccessToken: r.AccessToken, TokenType: "Bearer"}
+	if at, known := s.expiry(r); known {
+		t.Expiry, t.ExpiresIn = at, max(int64(at.Sub(s.now()).Seconds()), 0)
 	}
 	return t
 }

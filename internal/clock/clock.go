@@ -1,7 +1,9 @@
 // Package clock is the time the freshtoken command goes by wherever it
 // decides a token's expiry, a rest or a renewal's turn: the command reads
 // Now, and gives it to the engine, the keeper and the proxy as their clock,
-// which each reads as the wall clock alone (Wall).
+// which each reads as the wall clock alone (Wall); the engine and the proxy
+// also count how long ago they first saw a token, or began a log-in, on its
+// monotonic reading, which a clock set back does not move.
 //
 // In the plain build Now is time.Now. A build with the tag Tag (e2e's, and
 // no other) runs Now ahead of the system's clock by the offset written in

@@ -52,7 +52,8 @@ type pendingLogin struct {
 	host    string // of its redirect URI, in lower case
 	began   time.Time
 	expires time.Time
-	attempt string // the `freshtoken login` that began it, if one did
+	beganOn time.Time // began, on the timers (see logins.within)
+	attempt string    // the `freshtoken login` that began it, if one did
 	// overNewer: it began over tokens a newer freshtoken wrote, which the
 	// person confirmed replacing (see envProxy.storedSince).
 	overNewer bool
@@ -94,6 +95,10 @@ func (o replacing) allows(g store.Grant) bool {
 // logins are the log-ins started here, oldest first, and how those that
 // a `freshtoken login` began failed.
 type logins struct {
+	// timers is the proxy's Options.Clock as it reads, time.Now for none:
+	// Go's monotonic reading, which such a reading carries, counts how
+	// long a log-in has waited (see within).
+	timers  func() time.Time
 	mu      sync.Mutex
 	pending []*pendingLogin
 	failed  []failedAttempt
@@ -149,11 +154,21 @@ func (l *logins) attempt(env, attempt string, now time.Time) attemptState {
 		}
 	}
 	for _, p := range l.pending {
-		if p.env.name == env && p.attempt == attempt && (p.answered || now.Before(p.expires)) {
+		if p.env.name == env && p.attempt == attempt && (p.answered || l.within(p, now)) {
 			st.held, st.answered = true, st.answered || p.answered
 		}
 	}
 	return st
+}
+
+// within reports whether pl, a log-in started here, is still within its
+// time at now, by the wall clock and by the timers both: the timers,
+// Go's monotonic clock, stand still while the machine sleeps (the wall
+// clock counts that) and do not move when the clock is set back, which
+// kept a log-in waiting for its browser, and its state good, for as long
+// as the clock went back; l.mu is held.
+func (l *logins) within(pl *pendingLogin, now time.Time) bool {
+	return now.Before(pl.expires) && l.timers().Sub(pl.beganOn) < pl.expires.Sub(pl.began)
 }
 
 // add keeps pl, a log-in started at now, or returns errRestarting once
@@ -164,7 +179,7 @@ func (l *logins) add(pl *pendingLogin, now time.Time) error {
 	if l.closed {
 		return errRestarting
 	}
-	l.pending = slices.DeleteFunc(l.pending, func(p *pendingLogin) bool { return now.After(p.expires) })
+	l.pending = slices.DeleteFunc(l.pending, func(p *pendingLogin) bool { return !l.within(p, now) })
 	if len(l.pending) >= maxPendingLogins {
 		l.pending = l.pending[1:]
 	}
@@ -202,7 +217,7 @@ func (p *Proxy) StopLogins(force bool, spare time.Duration) bool {
 		return false
 	}
 	for _, pl := range l.pending {
-		if !pl.answered && now.Before(pl.expires) {
+		if !pl.answered && l.within(pl, now) {
 			p.log.Warn("a browser log-in abandoned by the restart as the new version: the browser coming back is told to log in again", "env", pl.env.name, "began", pl.began.UTC().Format(time.RFC3339))
 		}
 	}
@@ -269,7 +284,7 @@ func (l *logins) showDevice(e *envProxy, dl *deviceLogin) error {
 // waitingLocked reports whether a log-in waits, at now, for its browser to
 // come back, which only this process can take; l.mu is held.
 func (l *logins) waitingLocked(now time.Time) bool {
-	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && now.Before(p.expires) })
+	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && l.within(p, now) })
 }
 
 // isCallback reports whether a request for path?rawQuery is a browser coming
@@ -302,7 +317,7 @@ func (l *logins) awaitsAt(hostport string, now time.Time) bool {
 	hostport = strings.ToLower(hostport)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && now.Before(p.expires) && p.host == hostport })
+	return slices.ContainsFunc(l.pending, func(p *pendingLogin) bool { return !p.answered && l.within(p, now) && p.host == hostport })
 }
 
 // answer returns the unanswered log-in whose state is state, answered at
@@ -320,7 +335,7 @@ func (l *logins) answer(state, path string, now time.Time) *pendingLogin {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, p := range l.pending {
-		if !p.answered && now.Before(p.expires) && p.path == path && subtle.ConstantTimeCompare([]byte(p.req.State), []byte(state)) == 1 {
+		if !p.answered && l.within(p, now) && p.path == path && subtle.ConstantTimeCompare([]byte(p.req.State), []byte(state)) == 1 {
 			p.answered = true
 			return p
 		}
@@ -381,6 +396,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 		host:      strings.ToLower(u.Host),
 		began:     now,
 		expires:   now.Add(min(max(wait, login.DefaultTimeout), maxLoginWait)),
+		beganOn:   p.logins.timers(),
 		attempt:   attempt,
 		overNewer: e.holdsNewer(ctx),
 		over:      over,

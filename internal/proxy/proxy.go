@@ -202,6 +202,10 @@ func New(o Options) (*Proxy, error) {
 	// log-in begun before a night asleep was still waited for, its
 	// browser's answer taken, hours past its timeout.
 	p.now = func() time.Time { return clock.Wall(o.Clock) }
+	p.logins.timers = o.Clock
+	if p.logins.timers == nil {
+		p.logins.timers = time.Now
+	}
 	p.timeouts.header = cmp.Or(o.HeaderTimeout, headerTimeout)
 	p.timeouts.body = cmp.Or(o.BodyTimeout, bodyIdleTimeout)
 	p.timeouts.send = cmp.Or(o.SendTimeout, sendTimeout)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -598,6 +599,24 @@ func TestLoginExpires(t *testing.T) {
 	state, _ := f.startLogin(t, "dev")
 	f.clock.Advance(login.DefaultTimeout + time.Second)
 	f.turnedAway(t, "code=late&state="+url.QueryEscape(state), "a late answer")
+}
+
+// TestLoginExpiresAfterTheClockIsSetBack: a log-in begun before the clock
+// was set back (NTP, the time corrected) is forgotten once its time has
+// passed on the timers, which the clock set back does not move: it waited
+// for its browser, and took a late answer, for as long as the clock went
+// back.
+func TestLoginExpiresAfterTheClockIsSetBack(t *testing.T) {
+	f := newFixture(t)
+	timers := fakeclock.New()
+	proxy.SetTimers(f.proxy, timers.Now)
+	state, _ := f.startLogin(t, "dev")
+	f.clock.Advance(-time.Hour + login.DefaultTimeout + time.Second) // set back, then its time passes
+	timers.Advance(login.DefaultTimeout + time.Second)
+	if f.proxy.LoggingIn() {
+		t.Error("a log-in begun before the clock was set back an hour still waits for its browser past its time")
+	}
+	f.turnedAway(t, "code=late&state="+url.QueryEscape(state), "a late answer, the clock set back an hour since the log-in began")
 }
 
 // TestLoginWaitsAsLongAsItsCommand: a `freshtoken login --timeout 10m`

@@ -1,0 +1,107 @@
+package freshtoken_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/freshtoken/freshtoken"
+	"github.com/freshtoken/freshtoken/internal/devprovider"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
+)
+
+// clockStepRig is a provider on the right time (the rig's clock) and
+// sources whose wall clock (wall) may be set ahead of it and back, while
+// their timers (timers), like Go's monotonic clock, follow only the time
+// that passes.
+type clockStepRig struct {
+	*rig
+	wall, timers *fakeclock.Clock
+}
+
+func newClockStepRig(t *testing.T) *clockStepRig {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour, RefreshTTL: 30 * 24 * time.Hour})
+	wall, timers := fakeclock.New(), fakeclock.New()
+	wall.Advance(r.clock.Now().Sub(wall.Now()))
+	return &clockStepRig{rig: r, wall: wall, timers: timers}
+}
+
+// source is a source on the rig's store, on the wall clock and the timers.
+func (c *clockStepRig) source() *freshtoken.Source {
+	c.t.Helper()
+	src, err := freshtoken.New(c.settings, freshtoken.Options{Store: c.store, Clock: c.wall.Now})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	freshtoken.SetTimers(src, c.timers.Now)
+	return src
+}
+
+// pass moves every clock on by d, as time passes.
+func (c *clockStepRig) pass(d time.Duration) {
+	c.clock.Advance(d)
+	c.wall.Advance(d)
+	c.timers.Advance(d)
+}
+
+// TestATokenRenewedWhileTheClockWasAheadIsRenewedInTime: a token this
+// process renewed while its clock ran two hours ahead (then set back, by
+// NTP or a person) is renewed as its hour runs out, counted on the timers,
+// which the clock set back does not move: it was served until its expiry
+// counted from the wrong time, two hours after the provider refused it,
+// and served with that expiry (an oauth2.ReuseTokenSource over Token kept
+// it as long).
+func TestATokenRenewedWhileTheClockWasAheadIsRenewedInTime(t *testing.T) {
+	c := newClockStepRig(t)
+	src := c.source()
+	c.login(src)
+	c.wall.Advance(2 * time.Hour) // ahead of the provider's
+	renewed, err := src.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.wall.Advance(-2 * time.Hour) // set right
+	c.pass(5 * time.Minute)
+	tok, err := src.Token()
+	if err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("5 minutes after the renewal: %v; want the renewed token, valid 55 minutes more", err)
+	}
+	if want := c.wall.Now().Add(55 * time.Minute); !tok.Expiry.Equal(want) {
+		t.Errorf("5 minutes after the renewal, the token is served as expiring at %s; want %s, an hour after it was renewed", tok.Expiry, want)
+	}
+	c.pass(54*time.Minute + 30*time.Second) // within refresh_before (60 s) of the hour
+	refreshes := c.provider.Stats().Refreshes
+	if tok, err = src.Token(); err != nil || tok.AccessToken == renewed.AccessToken {
+		t.Fatalf("30 s before the renewed token's hour ends: %v; want a new token", err)
+	}
+	if n := c.provider.Stats().Refreshes - refreshes; n != 1 {
+		t.Fatalf("%d refreshes as the hour ends; want 1", n)
+	}
+}
+
+// TestATokenSeenWhileTheClockWasAheadIsRenewedInTime: a process that
+// read a token from the store (another process renewed it) while the
+// clock ran two hours ahead takes it as expiring no later than its
+// lifetime after it first saw it, counted on the timers: it was served
+// for two hours past its expiry once the clock was set right.
+func TestATokenSeenWhileTheClockWasAheadIsRenewedInTime(t *testing.T) {
+	c := newClockStepRig(t)
+	other, longRunning := c.source(), c.source()
+	c.login(other)
+	if _, err := longRunning.Token(); err != nil {
+		t.Fatal(err)
+	}
+	c.wall.Advance(2 * time.Hour) // ahead of the provider's
+	renewed, err := other.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := longRunning.Token(); err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("the token renewed elsewhere: %v; want it served", err)
+	}
+	c.wall.Advance(-2 * time.Hour) // set right
+	c.pass(59*time.Minute + 30*time.Second)
+	if tok, err := longRunning.Token(); err != nil || tok.AccessToken == renewed.AccessToken {
+		t.Fatalf("30 s before the hour since it saw the token ends: %v; want a new token", err)
+	}
+}
