@@ -147,8 +147,9 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
 			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", shown, err)}
 	}
-	if resp.StatusCode != http.StatusOK {
-		re := tokenerr.Retrieved(resp, body)
+	// An error answer with a 200 (GitHub's, for an app whose device flow
+	// is not enabled) is a refusal all the same, in the provider's words.
+	if re := tokenerr.Retrieved(resp, body); resp.StatusCode != http.StatusOK || re.ErrorCode != "" {
 		class, _, desc := tokenerr.Classify(re)
 		if class == tokenerr.BadClient && tokenerr.NotThere(re) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,

@@ -543,3 +543,39 @@ func TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere(t *testing.T
 		})
 	}
 }
+
+// TestDeviceAuthorizationRefusedWithA200: a device authorization endpoint
+// that refuses with HTTP 200 and an error (GitHub's device_flow_disabled,
+// for an app whose device flow is not enabled in its settings, in JSON or
+// form-encoded) was said to have "answered without a device code, user
+// code and verification URI; check device_auth_url", exit 5, the
+// provider's words (what to enable) left out. It is the refusal it says
+// it is, as one with a 400 is: ErrClientRejected (exit 2), in the
+// provider's words, on one line.
+func TestDeviceAuthorizationRefusedWithA200(t *testing.T) {
+	for _, tc := range []struct{ contentType, body string }{
+		{"application/json", `{"error":"device_flow_disabled","error_description":"Device Flow must be explicitly enabled for this App","error_uri":"https://docs.github.com"}`},
+		{"application/x-www-form-urlencoded", `error=device_flow_disabled&error_description=Device+Flow+must+be+explicitly+enabled+for+this+App`},
+	} {
+		t.Run(tc.contentType, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(srv.Close)
+			src, err := freshtoken.New(freshtoken.Settings{
+				Env: "tv", ClientID: "id", ClientSecret: "client-secret-0123456789",
+				TokenURL: srv.URL + "/token", DeviceAuthURL: srv.URL + "/device", Grant: freshtoken.GrantDeviceCode,
+				AuthStyle: oauth2.AuthStyleInHeader,
+			}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := src.StartDeviceLogin(t.Context())
+			if d != nil || !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "device_flow_disabled") ||
+				!strings.Contains(err.Error(), "Device Flow must be explicitly enabled for this App") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("StartDeviceLogin = %+v, %v; want ErrClientRejected in the provider's words, on one line", d, err)
+			}
+		})
+	}
+}
