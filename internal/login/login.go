@@ -556,9 +556,10 @@ type AuthorizeError struct {
 
 // misconfigured are the authorization endpoint's errors that say the
 // request itself is wrong: what it asks for (scopes, a resource, as RFC
-// 8707's invalid_target and Microsoft's invalid_resource say, parameters)
-// or the client asking.
-var misconfigured = []string{"invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_target", "invalid_resource", "invalid_client", "invalid_request_uri", "invalid_request_object"}
+// 8707's invalid_target and Microsoft's invalid_resource say, parameters,
+// a redirect URI not registered, as GitHub's redirect_uri_mismatch says)
+// or the client asking (GitHub's application_suspended).
+var misconfigured = []string{"invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_target", "invalid_resource", "invalid_client", "invalid_request_uri", "invalid_request_object", "redirect_uri_mismatch", "application_suspended"}
 
 // Misconfigured reports whether the provider refused the request itself,
 // which only the configuration can fix.
