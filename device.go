@@ -147,8 +147,9 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Err: err,
 			Msg: fmt.Sprintf("the device authorization endpoint %s stopped answering (%v)", shown, err)}
 	}
-	if resp.StatusCode != http.StatusOK {
-		re := tokenerr.Retrieved(resp, body)
+	// An error answer with a 200 (GitHub's, for an app whose device flow
+	// is not enabled) is a refusal all the same, in the provider's words.
+	if re := tokenerr.Retrieved(resp, body); resp.StatusCode != http.StatusOK || re.ErrorCode != "" {
 		class, _, desc := tokenerr.Classify(re)
 		if class == tokenerr.BadClient && tokenerr.NotThere(re) {
 			return nil, &Error{Env: s.set.Env, Kind: ErrClientRejected,
@@ -199,6 +200,15 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 	if unsafe != "" {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 			Msg: fmt.Sprintf("the device authorization endpoint %s answered with %s, which cannot be shown safely, so nothing of it is; check device_auth_url", shown, unsafe)}
+	}
+	if httpx.LeadsHere(ctx, page.Hostname()) && !httpx.LeadsHere(ctx, endpointHost(endpoint)) {
+		// The browser would open, and the person be sent to, a page of
+		// whatever program listens there (this computer's freshtoken
+		// proxy, which adds the tokens of the environment the path
+		// names), at a path the provider elsewhere chose.
+		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
+			Msg: fmt.Sprintf("the device authorization endpoint %s answered with a verification URI on this computer, %s, where a provider elsewhere serves no page: it would have your browser open a page of a program here; nothing of it is shown and no log-in began; check device_auth_url",
+				shown, redact.OneLine(page.Scheme+"://"+page.Host, 120))}
 	}
 	if page.Scheme == "http" && !httpx.IsLoopback(page.Hostname()) {
 		// The person types the user code into this page: in clear text
@@ -383,6 +393,15 @@ func showableURI(raw string) (*url.URL, error) {
 		return nil, errors.New("not an http(s) URL naming its host alone")
 	}
 	return u, nil
+}
+
+// endpointHost is the host of endpoint, a URL New or Endpoints checked.
+func endpointHost(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 // maxVerificationURI is the longest verification URI shown, in bytes

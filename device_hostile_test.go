@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -480,4 +481,101 @@ func deviceLoginPolling(t *testing.T, r *rig, tokenURL string) *freshtoken.Devic
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere: a
+// device authorization endpoint elsewhere answering with a verification
+// page on this computer (127.0.0.1, localhost, 0.0.0.0, a name leading
+// here), at a path it chose, had the browser opened there (its complete
+// URI), and the proxy's page link it: the page of whatever program
+// listens there, such as this computer's freshtoken proxy, which adds the
+// tokens of the environment the path names. It is refused, nothing of it
+// shown; a provider on this computer (the dev provider) still serves its
+// page here.
+func TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere(t *testing.T) {
+	for _, tc := range []struct {
+		name, endpointHost, uri string
+		refused                 bool
+	}{
+		{"the proxy", "login.example.com", "http://127.0.0.1:8787/production/v2/company", true},
+		{"localhost", "login.example.com", "http://localhost:8787/production/v2/company", true},
+		{"the unspecified address", "login.example.com", "http://0.0.0.0:8787/production/v2/company", true},
+		{"IPv6", "login.example.com", "https://[::1]:8443/device", true},
+		{"a provider here", "127.0.0.1", "http://127.0.0.1:8787/device", false},
+		{"a page elsewhere", "login.example.com", "https://microsoft.example.com/devicelogin", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"device_code": "the-device-code-0123456789", "user_code": "WDJB-MJHT",
+					"verification_uri": tc.uri, "verification_uri_complete": tc.uri + "?user_code=WDJB-MJHT", "expires_in": 600})
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			// Every connection goes to srv, whatever host the URL names.
+			var dialer net.Dialer
+			hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return dialer.DialContext(ctx, network, srv.Listener.Addr().String())
+			}}}
+			base := "http://" + net.JoinHostPort(tc.endpointHost, "80")
+			src, err := freshtoken.New(freshtoken.Settings{
+				Env: "tv", ClientID: "id", ClientSecret: "client-secret-0123456789",
+				TokenURL: base + "/token", DeviceAuthURL: base + "/device", Grant: freshtoken.GrantDeviceCode,
+				AuthStyle: oauth2.AuthStyleInHeader,
+			}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"), HTTPClient: hc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := src.StartDeviceLogin(t.Context())
+			if !tc.refused {
+				if err != nil || d.VerificationURI != tc.uri {
+					t.Fatalf("StartDeviceLogin = %+v, %v; want %s shown", d, err, tc.uri)
+				}
+				return
+			}
+			if d != nil || !errors.Is(err, freshtoken.ErrUnreachable) || !strings.Contains(err.Error(), "on this computer") {
+				t.Fatalf("StartDeviceLogin = %+v, %v; want it refused, saying the page is on this computer", d, err)
+			}
+			if strings.Contains(err.Error(), "production") || strings.Contains(err.Error(), "WDJB-MJHT") || strings.Contains(err.Error(), "the-device-code") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("the refusal shows the page's path or the codes, or is not one line: %q", err)
+			}
+		})
+	}
+}
+
+// TestDeviceAuthorizationRefusedWithA200: a device authorization endpoint
+// that refuses with HTTP 200 and an error (GitHub's device_flow_disabled,
+// for an app whose device flow is not enabled in its settings, in JSON or
+// form-encoded) was said to have "answered without a device code, user
+// code and verification URI; check device_auth_url", exit 5, the
+// provider's words (what to enable) left out. It is the refusal it says
+// it is, as one with a 400 is: ErrClientRejected (exit 2), in the
+// provider's words, on one line.
+func TestDeviceAuthorizationRefusedWithA200(t *testing.T) {
+	for _, tc := range []struct{ contentType, body string }{
+		{"application/json", `{"error":"device_flow_disabled","error_description":"Device Flow must be explicitly enabled for this App","error_uri":"https://docs.github.com"}`},
+		{"application/x-www-form-urlencoded", `error=device_flow_disabled&error_description=Device+Flow+must+be+explicitly+enabled+for+this+App`},
+	} {
+		t.Run(tc.contentType, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(srv.Close)
+			src, err := freshtoken.New(freshtoken.Settings{
+				Env: "tv", ClientID: "id", ClientSecret: "client-secret-0123456789",
+				TokenURL: srv.URL + "/token", DeviceAuthURL: srv.URL + "/device", Grant: freshtoken.GrantDeviceCode,
+				AuthStyle: oauth2.AuthStyleInHeader,
+			}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := src.StartDeviceLogin(t.Context())
+			if d != nil || !errors.Is(err, freshtoken.ErrClientRejected) || !strings.Contains(err.Error(), "device_flow_disabled") ||
+				!strings.Contains(err.Error(), "Device Flow must be explicitly enabled for this App") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("StartDeviceLogin = %+v, %v; want ErrClientRejected in the provider's words, on one line", d, err)
+			}
+		})
+	}
 }

@@ -199,6 +199,11 @@ type Endpoints struct {
 	TokenURL      string
 	RevocationURL string // "" when the provider has none
 	DeviceAuthURL string // "" when the provider has none
+	// IssuerInAnswers says that the authorization endpoint names its
+	// issuer (iss, RFC 9207) in every answer, as the provider's metadata
+	// promises (authorization_response_iss_parameter_supported): a log-in
+	// answer without iss is then not its own.
+	IssuerInAnswers bool
 }
 
 // String shows the endpoints with a key in their query masked (an API
@@ -452,6 +457,7 @@ type Source struct {
 	endpointsMu     chan struct{}
 	discovered      bool
 	revocationFound bool // set.RevocationURL is the one Discover found
+	issuerInAnswers bool // Endpoints.IssuerInAnswers of the AuthURL Discover found
 }
 
 // flight is one renewal that every caller arriving meanwhile shares, failure
@@ -979,6 +985,8 @@ func (s *Source) Endpoints(ctx context.Context) (Endpoints, error) {
 			}
 		}
 		s.revocationFound = s.set.RevocationURL == "" && found.RevocationURL != ""
+		// Of the endpoint found: one set in Settings may be another server's.
+		s.issuerInAnswers = s.set.AuthURL == "" && found.IssuerInAnswers
 		for _, f := range fill {
 			if *f.set == "" {
 				*f.set = f.found
@@ -1001,7 +1009,7 @@ func (s *Source) knownEndpoints() Endpoints {
 }
 
 func (s *Source) endpointsLocked() Endpoints {
-	return Endpoints{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, RevocationURL: s.set.RevocationURL, DeviceAuthURL: s.set.DeviceAuthURL}
+	return Endpoints{AuthURL: s.set.AuthURL, TokenURL: s.set.TokenURL, RevocationURL: s.set.RevocationURL, DeviceAuthURL: s.set.DeviceAuthURL, IssuerInAnswers: s.issuerInAnswers}
 }
 
 // forgetClientCredentials drops the client secret and key kept from

@@ -55,6 +55,11 @@ type discoveryDocument struct {
 	// so a provider writing it otherwise than as a list of strings has its
 	// document taken all the same.
 	TokenEndpointAuthMethods json.RawMessage `json:"token_endpoint_auth_methods_supported,omitempty"`
+	// IssParameterSupported (RFC 9207) is the provider's promise to name
+	// itself (iss) in every answer of its authorization endpoint. Read as
+	// it comes: only a JSON true is the promise, and nothing else refuses
+	// the document.
+	IssParameterSupported json.RawMessage `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // cachedDiscovery is a discovery document as cached beside the config.
@@ -128,10 +133,11 @@ func (d *discovery) endpoints(ctx context.Context) (freshtoken.Endpoints, error)
 	}
 	d.checkClientAuth(doc.TokenEndpointAuthMethods)
 	return freshtoken.Endpoints{
-		AuthURL:       doc.AuthorizationEndpoint,
-		TokenURL:      doc.TokenEndpoint,
-		RevocationURL: doc.RevocationEndpoint,
-		DeviceAuthURL: doc.DeviceAuthorizationEndpoint,
+		AuthURL:         doc.AuthorizationEndpoint,
+		TokenURL:        doc.TokenEndpoint,
+		RevocationURL:   doc.RevocationEndpoint,
+		DeviceAuthURL:   doc.DeviceAuthorizationEndpoint,
+		IssuerInAnswers: string(doc.IssParameterSupported) == "true",
 	}, nil
 }
 

@@ -685,3 +685,44 @@ func TestDiscoveryErrorsMaskKeysAndTellTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// TestDiscoveryIssuerInAnswers: a document's
+// authorization_response_iss_parameter_supported (RFC 9207) is the
+// provider's promise to name itself in every log-in answer, which a log-in
+// then holds it to (login.Flow.IssuerInAnswers): read from the document
+// fetched and from the cache alike, only a JSON true is the promise, and
+// a value of another type does not refuse the document. The promise is of
+// the document's authorization endpoint: an auth_url set in its place is
+// held to none.
+func TestDiscoveryIssuerInAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		value any
+		extra string
+		want  bool
+	}{
+		{true, "", true},
+		{false, "", false},
+		{nil, "", false},
+		{"true", "", false},
+		{1, "", false},
+		{true, "auth_url = \"https://elsewhere.example.com/auth\"\n", false},
+	} {
+		t.Run(fmt.Sprint(tc.value, tc.extra != ""), func(t *testing.T) {
+			m := newMetadataServer(t, "/realms/x", oidc, func(d map[string]any) {
+				if tc.value != nil {
+					d["authorization_response_iss_parameter_supported"] = tc.value
+				}
+			})
+			path := issuerConfig(t, t.TempDir(), m.issuer, tc.extra)
+			for range 2 { // fetched, then from the cache
+				ep, err := openIdP(t, path, nil, nil).Endpoints(t.Context())
+				if err != nil || ep.TokenURL != m.issuer+"/token" || ep.IssuerInAnswers != tc.want {
+					t.Fatalf("endpoints %+v, %v; want the document's, IssuerInAnswers %v", ep, err, tc.want)
+				}
+			}
+			if n := m.fetches.Load(); n != 1 {
+				t.Errorf("%d fetches; want 1, then the cache", n)
+			}
+		})
+	}
+}

@@ -152,7 +152,8 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := loginEndpointMissing(ctx, env, src); err != nil {
+	ep, err := loginEndpoints(ctx, env, src)
+	if err != nil {
 		return err
 	}
 	ios, person := f.IO, io.Writer(nil)
@@ -178,6 +179,7 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 
 		// What the person wrote, where a preset made token_url from it.
 		TokenURLSetting: env.TokenURLSetting(),
+		IssuerInAnswers: ep.IssuerInAnswers,
 		ManualCommand:   manualCommand(opts, env.Name),
 	}
 	if !opts.NoBrowser && !opts.Manual {
@@ -421,14 +423,14 @@ func flagDuration(d time.Duration) string {
 	return s
 }
 
-// loginEndpointMissing is env.MissingLoginEndpoint for the endpoints src
-// knows, discovering them if need be.
-func loginEndpointMissing(ctx context.Context, env *config.Env, src *freshtoken.Source) error {
+// loginEndpoints are the endpoints src knows, discovering them if need
+// be, or env.MissingLoginEndpoint for them.
+func loginEndpoints(ctx context.Context, env *config.Env, src *freshtoken.Source) (freshtoken.Endpoints, error) {
 	ep, err := src.Endpoints(ctx)
 	if err != nil {
-		return err
+		return ep, err
 	}
-	return env.MissingLoginEndpoint(ep)
+	return ep, env.MissingLoginEndpoint(ep)
 }
 
 // warnNoRefreshToken says, after a log-in whose answer held no refresh

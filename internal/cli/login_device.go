@@ -59,7 +59,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if err := env.MissingDeviceAuthURL(); err != nil {
 		return err
 	}
-	if err := loginEndpointMissing(ctx, env, src); err != nil {
+	if _, err := loginEndpoints(ctx, env, src); err != nil {
 		return err
 	}
 	start := loginStartOf(ctx, src, clock.Now())

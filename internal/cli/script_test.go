@@ -103,6 +103,14 @@ func TestMain(m *testing.M) {
 			}
 			return backToRedirectURI(u, url.Values{"code": {"corp-code-0123456789"}, "iss": {"https://corp.example.com/realms/staff"}})
 		}),
+		// mixupnoiss is mixup where the other provider names no issuer.
+		"mixupnoiss": scriptProgram("mixupnoiss", func(args []string) error {
+			u, err := url.Parse(args[len(args)-1])
+			if err != nil {
+				return err
+			}
+			return backToRedirectURI(u, url.Values{"code": {"corp-code-0123456789"}})
+		}),
 		// device plays a person at the device grant's verification page:
 		//	device approve|deny|expire N URL
 		// opened as a browser on the verification URL that carries the
@@ -264,8 +272,10 @@ var providers sync.Map // *testscript.TestScript → *devprovider.Provider
 //
 //	devprovider start [ttl=2s] [grace=5s] [auth=basic|body|none|private_key_jwt]
 //	                  [key=pkcs1|pkcs8|sec1] [rpm=N] [contacts=N] [rels=single] [links=none]
-//	                  [offline=SCOPE]
+//	                  [offline=SCOPE] [iss=on]
 //	                                 start it; sets $API, $ISSUER, $DEV_SECRET, $CALLBACK_PORT;
+//	                                 iss=on names the issuer in every log-in answer, and
+//	                                 says so in its discovery documents (RFC 9207);
 //	                                 offline= gives a refresh token only to log-ins asking
 //	                                 for SCOPE, as Xero and Microsoft do (offline_access);
 //	                                 key= writes a new client key in that PEM encoding to
@@ -377,6 +387,8 @@ func startProvider(ts *testscript.TestScript, args []string) {
 			noLinks = v == "none"
 		case "offline":
 			opts.OfflineScope = v
+		case "iss":
+			opts.NamesIssuer = v == "on"
 		case "key":
 			opts.ClientPublicKey = writeClientKey(ts, v)
 			opts.ClientKeyID = "k1"

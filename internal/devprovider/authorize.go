@@ -102,7 +102,7 @@ func (p *Provider) handleApproveDecision(w http.ResponseWriter, r *http.Request)
 	}
 	if r.PostForm.Get("decision") != "approve" {
 		p.opts.Logger.Info("authorization denied by the user", "redirect_uri", a.redirectURI)
-		redirectBack(w, r, a, url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}})
+		p.redirectBack(w, r, a, url.Values{"error": {"access_denied"}, "error_description": {"The user denied access."}})
 		return
 	}
 	p.approve(w, r, a)
@@ -134,7 +134,7 @@ func (p *Provider) checkAuthRequest(w http.ResponseWriter, r *http.Request, v ur
 		return a, true
 	}
 	p.opts.Logger.Info("authorization request refused", "error", code, "description", description)
-	redirectBack(w, r, a, url.Values{"error": {code}, "error_description": {description}})
+	p.redirectBack(w, r, a, url.Values{"error": {code}, "error_description": {description}})
 	return a, false
 }
 
@@ -160,12 +160,12 @@ func (p *Provider) approve(w http.ResponseWriter, r *http.Request, a authRequest
 	p.codes[code] = &authCode{redirectURI: a.redirectURI, challenge: a.challenge, expires: p.opts.Clock().Add(codeTTL), offline: offline}
 	p.mu.Unlock()
 	p.opts.Logger.Info("authorization approved: code issued", "redirect_uri", a.redirectURI, "pkce", a.challenge != "")
-	redirectBack(w, r, a, url.Values{"code": {code}})
+	p.redirectBack(w, r, a, url.Values{"code": {code}})
 }
 
 // redirectBack sends the user to a's redirect_uri (already parsed once) with params
-// and a's state added to its query.
-func redirectBack(w http.ResponseWriter, r *http.Request, a authRequest, params url.Values) {
+// and a's state added to its query, and the provider's issuer with NamesIssuer.
+func (p *Provider) redirectBack(w http.ResponseWriter, r *http.Request, a authRequest, params url.Values) {
 	u, _ := url.Parse(a.redirectURI)
 	q := u.Query()
 	for k, v := range params {
@@ -173,6 +173,9 @@ func redirectBack(w http.ResponseWriter, r *http.Request, a authRequest, params 
 	}
 	if a.state != "" {
 		q.Set("state", a.state)
+	}
+	if p.opts.NamesIssuer {
+		q.Set("iss", baseURL(r))
 	}
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)

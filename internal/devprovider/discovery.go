@@ -25,7 +25,7 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		methods = methods[1:]
 	}
 	w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(discoveryMaxAge/time.Second)))
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                base,
 		"authorization_endpoint":                base + "/v2/approve_app",
 		"token_endpoint":                        base + "/v2/token_endpoint",
@@ -35,5 +35,9 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"response_types_supported":              []string{"code"},
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
 		"code_challenge_methods_supported":      []string{"S256"},
-	})
+	}
+	if p.opts.NamesIssuer {
+		doc["authorization_response_iss_parameter_supported"] = true
+	}
+	writeJSON(w, http.StatusOK, doc)
 }

@@ -72,6 +72,11 @@ type Options struct {
 	// RequirePKCE rejects an authorization request without code_challenge_method=S256.
 	RequirePKCE bool
 
+	// NamesIssuer makes every answer of the authorization endpoint name the
+	// provider (iss, RFC 9207), and its discovery documents say so
+	// (authorization_response_iss_parameter_supported), as Keycloak's do.
+	NamesIssuer bool
+
 	// RequestsPerMinute is the API limit per grant in a rolling minute; default 120,
 	// and none when negative (for benchmarks).
 	// Requests with the header X-RateLimit-Test: true count separately, limited to 5.

@@ -190,6 +190,11 @@ func TestAuthorizationEndpointRefusals(t *testing.T) {
 		// older name for it: they were a refusal to approve in the browser.
 		{"invalid_target", failure.Config, "check scopes, resource, audience"},
 		{"invalid_resource", failure.Config, "check scopes, resource, audience"},
+		// GitHub's, sent to the registered callback URL: a redirect URI
+		// not registered, and a client suspended, were a refusal to
+		// approve in the browser, which only asked for the same again.
+		{"redirect_uri_mismatch", failure.Config, "redirect_uri"},
+		{"application_suspended", failure.Config, "client_id"},
 		{"server_error", failure.ProviderUnreachable, "log in again later"},
 		{"temporarily_unavailable", failure.ProviderUnreachable, "log in again later"},
 	} {

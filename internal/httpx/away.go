@@ -10,12 +10,12 @@ import (
 	"time"
 )
 
-// leadsHere reports whether host leads to this machine: by its spelling
+// LeadsHere reports whether host leads to this machine: by its spelling
 // (see ReachesThisMachine), or as a name the system's resolver gives an
 // address of this machine for (a name in /etc/hosts, a public name with
 // the A record 127.0.0.1). A name that cannot be looked up is reported
 // false.
-func leadsHere(ctx context.Context, host string) bool {
+func LeadsHere(ctx context.Context, host string) bool {
 	if _, isIP := ParseHost(host); isIP {
 		return ReachesThisMachine(host)
 	}
@@ -44,7 +44,7 @@ func leadsHere(ctx context.Context, host string) bool {
 // its connections are not judged; nor those of a request sent through a
 // proxy (HTTPS_PROXY), which looks the name up itself, nor those of another
 // RoundTripper. For those the host is looked up here first instead
-// (leadsHere): a name server that changes its answer between the two
+// (LeadsHere): a name server that changes its answer between the two
 // lookups defeats that. NewTransport's dial function, freshtoken's own,
 // is looked up first and still refuses to connect here. Base is reached
 // through ExplainTLS and Bounded.
@@ -55,7 +55,7 @@ type AwayFromHere struct {
 
 func (a AwayFromHere) RoundTrip(req *http.Request) (*http.Response, error) {
 	rt, checked := a.checked(a.Base, req)
-	if !checked && leadsHere(req.Context(), req.URL.Hostname()) {
+	if !checked && LeadsHere(req.Context(), req.URL.Hostname()) {
 		if req.Body != nil {
 			req.Body.Close()
 		}

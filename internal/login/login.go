@@ -110,6 +110,10 @@ type Flow struct {
 	// Issuer is the environment's issuer, when it has one: an answer whose
 	// iss names another (RFC 9207) is refused, its code never exchanged.
 	Issuer string
+	// IssuerInAnswers (freshtoken.Endpoints') says that the provider names
+	// Issuer in every answer: an answer without iss is refused too, its
+	// code never exchanged (RFC 9207 section 2.4).
+	IssuerInAnswers bool
 	// TokenURLSetting names the setting to check of a token endpoint that
 	// cannot be reached or answers as none (config.Env.TokenURLSetting).
 	TokenURLSetting string
@@ -490,6 +494,12 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 		return nil, &againError{before: fmt.Sprintf("%s: %v: the answer names issuer %q, not this environment's %q, so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then ",
 			f.Env, ErrMixUp, redact.OneLine(iss, 200), f.Issuer), err: ErrMixUp}
 	}
+	if f.IssuerInAnswers && f.Issuer != "" && !q.Has("iss") {
+		// A provider that promises iss in every answer did not write
+		// this one: another, to which the browser was sent on, did.
+		return nil, &againError{before: fmt.Sprintf("%s: %v: the answer names no issuer, though this environment's provider, %q, names itself in every answer (its discovery document says so, RFC 9207), so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then ",
+			f.Env, ErrMixUp, f.Issuer), err: ErrMixUp}
+	}
 	if e := q.Get("error"); e != "" {
 		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}
 	}
@@ -546,9 +556,10 @@ type AuthorizeError struct {
 
 // misconfigured are the authorization endpoint's errors that say the
 // request itself is wrong: what it asks for (scopes, a resource, as RFC
-// 8707's invalid_target and Microsoft's invalid_resource say, parameters)
-// or the client asking.
-var misconfigured = []string{"invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_target", "invalid_resource", "invalid_client", "invalid_request_uri", "invalid_request_object"}
+// 8707's invalid_target and Microsoft's invalid_resource say, parameters,
+// a redirect URI not registered, as GitHub's redirect_uri_mismatch says)
+// or the client asking (GitHub's application_suspended).
+var misconfigured = []string{"invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope", "invalid_target", "invalid_resource", "invalid_client", "invalid_request_uri", "invalid_request_object", "redirect_uri_mismatch", "application_suspended"}
 
 // Misconfigured reports whether the provider refused the request itself,
 // which only the configuration can fix.

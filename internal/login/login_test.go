@@ -868,6 +868,46 @@ func TestAnswerWithTwoIssuersIsRefused(t *testing.T) {
 	}
 }
 
+// TestAnswerWithoutIssuerFromAProviderThatNamesItself: a provider whose
+// discovery document promises iss in every answer
+// (authorization_response_iss_parameter_supported, RFC 9207) did not write
+// an answer without one: another provider, to which a mix-up sent the
+// browser on with this log-in's state, did, one that names no issuer. Its
+// code was exchanged, with the PKCE verifier, at this environment's token
+// endpoint. It is refused before anything is sent, error answers too, as
+// RFC 9207 section 2.4 says; a provider that promises nothing is not held
+// to it, and one that keeps its promise logs in.
+func TestAnswerWithoutIssuerFromAProviderThatNamesItself(t *testing.T) {
+	conf, exchanges := exchanging(t)
+	const issuer = "https://kc.example.com/realms/staff"
+	for _, tc := range []struct {
+		promised bool
+		q        url.Values
+		refused  bool
+	}{
+		{true, url.Values{"code": {"corp-code-0123456789"}}, true},
+		{true, url.Values{"error": {"access_denied"}, "error_description": {"corp-code-0123456789"}}, true},
+		{true, url.Values{"code": {"kc-code-0123456789"}, "iss": {issuer}}, false},
+		{false, url.Values{"code": {"kc-code-0123456789"}}, false},
+	} {
+		flow := &login.Flow{Env: "kc", Config: conf, Issuer: issuer, IssuerInAnswers: tc.promised}
+		req := login.NewRequest(conf)
+		tc.q.Set("state", req.State)
+		before := exchanges.Load()
+		_, err := flow.Complete(t.Context(), req, tc.q)
+		sent := exchanges.Load() - before
+		if !tc.refused {
+			if err != nil || sent != 1 {
+				t.Errorf("promised %v, answer %v: err = %v, %d exchanges; want the code exchanged", tc.promised, tc.q, err, sent)
+			}
+			continue
+		}
+		if !errors.Is(err, login.ErrMixUp) || sent != 0 || !strings.Contains(err.Error(), "names no issuer") || strings.Contains(err.Error(), "corp-code") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("answer %v: err = %v, %d exchanges; want ErrMixUp saying the answer names no issuer, on one line, nothing exchanged", tc.q, err, sent)
+		}
+	}
+}
+
 // TestAnswerFromThisIssuerWrittenOtherwise: a provider whose answer names
 // it with a trailing slash that its discovery document (whose issuer the
 // environment's is, exactly) does not write, or without one it does.

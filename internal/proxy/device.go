@@ -41,7 +41,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 	if err := e.conf.MissingDeviceAuthURL(); err != nil {
 		return err
 	}
-	if err := e.loginEndpointMissing(ctx); err != nil {
+	if _, err := e.loginEndpoints(ctx); err != nil {
 		return err
 	}
 	if err := e.logInRoom(); err != nil {
@@ -151,14 +151,14 @@ func (p *Proxy) deviceWaiting(now time.Time) bool {
 	return waiting
 }
 
-// loginEndpointMissing is the environment's MissingLoginEndpoint for the
-// endpoints its source knows, discovering them if need be.
-func (e *envProxy) loginEndpointMissing(ctx context.Context) error {
+// loginEndpoints are the endpoints the environment's source knows,
+// discovering them if need be, or its MissingLoginEndpoint for them.
+func (e *envProxy) loginEndpoints(ctx context.Context) (freshtoken.Endpoints, error) {
 	ep, err := e.src.Endpoints(ctx)
 	if err != nil {
-		return err
+		return ep, err
 	}
-	return e.conf.MissingLoginEndpoint(ep)
+	return ep, e.conf.MissingLoginEndpoint(ep)
 }
 
 // loggedInSince reports whether rec, the stored record, is a log-in to e

@@ -235,6 +235,8 @@ type fixtureOptions struct {
 	defaultStore bool
 	// onTokenRequest is the provider's OnTokenRequest.
 	onTokenRequest func(grantType string)
+	// namesIssuer is the provider's NamesIssuer (RFC 9207's iss).
+	namesIssuer bool
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -253,6 +255,7 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 		DeviceInterval:    time.Second,
 		Clock:             now,
 		OnTokenRequest:    o.onTokenRequest,
+		NamesIssuer:       o.namesIssuer,
 	})
 	api := httptest.NewServer(f.provider.Handler())
 	t.Cleanup(api.Close)

@@ -377,7 +377,8 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 	if err != nil {
 		return nil, err
 	}
-	if err := e.loginEndpointMissing(ctx); err != nil {
+	ep, err := e.loginEndpoints(ctx)
+	if err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(redirect)
@@ -390,7 +391,7 @@ func (p *Proxy) startLogin(ctx context.Context, name, attempt string, wait time.
 	now := p.now()
 	pl := &pendingLogin{
 		env:       e,
-		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer(), TokenURLSetting: e.conf.TokenURLSetting()},
+		flow:      &login.Flow{Env: name, Config: conf, Logger: p.log, Clock: p.now, HTTP: e.src.TokenClient(), Issuer: e.src.Issuer(), IssuerInAnswers: ep.IssuerInAnswers, TokenURLSetting: e.conf.TokenURLSetting()},
 		req:       login.NewRequest(conf),
 		path:      u.Path,
 		host:      strings.ToLower(u.Host),

@@ -696,6 +696,41 @@ func TestLoginAnsweredByAnotherIssuer(t *testing.T) {
 	}
 }
 
+// TestLoginAnsweredWithoutTheIssuerItsProviderNames: a provider whose
+// discovery document says it names itself in every log-in answer (RFC
+// 9207's authorization_response_iss_parameter_supported) did not write an
+// answer without iss: another provider, to which a mix-up sent the browser
+// on, did. The page's log-in exchanged its code at this environment's token
+// endpoint; it is refused unexchanged, and the provider's own answer,
+// naming it, logs in.
+func TestLoginAnsweredWithoutTheIssuerItsProviderNames(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, namesIssuer: true, moreConfig: func(f *fixture) string {
+		return fmt.Sprintf("\n[env.idp]\nprovider = \"generic\"\napi_url = %q\nissuer = %q\nclient_id = \"dev-client-id\"\nclient_secret = \"dev-client-secret\"\nredirect_uri = \"%s/callback\"\n",
+			f.api, strings.TrimSuffix(f.api, "/"), f.base)
+	}})
+	state, _ := f.startLogin(t, "idp")
+	before := f.provider.Stats().TokenRequests
+	resp, _ := f.get(t, "/callback?"+url.Values{"code": {"corp-code-0123456789"}, "state": {state}}.Encode())
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "done=login-failed") {
+		t.Errorf("the browser got %d to %q; want the log-in failed", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if f.provider.Stats().TokenRequests != before {
+		t.Error("the other provider's code was exchanged")
+	}
+	if _, page := f.get(t, "/"); !strings.Contains(string(page), "names no issuer") {
+		t.Errorf("the status page does not say why the log-in failed")
+	}
+	_, authURL := f.startLogin(t, "idp")
+	resp, err := http.Get(authURL) // approved at once, with iss
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if done := resp.Request.URL.Query().Get("done"); done != "logged-in" {
+		t.Errorf("the provider's own answer ended at %s", resp.Request.URL)
+	}
+}
+
 // TestAnswerAtAnotherRedirectURIIsTurnedAway: a log-in's answer is taken
 // only at the redirect URI its request named. Environments with redirect
 // URIs of their own are the defence against a provider that sends the
