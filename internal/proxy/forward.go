@@ -211,7 +211,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name, _ := splitEnv(r.URL.EscapedPath())
 	rec := &recorder{ResponseWriter: w, http10: !r.ProtoAtLeast(1, 1)}
-	defer func() { p.noteRequest(start, name, r.Method, r.URL.Path, rec.status, rec.bytes) }()
+	defer func() { p.noteRequest(start, r.Method, r.URL, rec.status, rec.bytes) }()
 	e, err := p.env(r.Context(), name)
 	if err != nil {
 		if unknown := (*unknownEnvError)(nil); errors.As(err, &unknown) {

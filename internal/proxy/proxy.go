@@ -391,7 +391,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			why = fmt.Sprintf("the request came for %s as through an HTTP proxy, but freshtoken is not an HTTP proxy for your client's or system's proxy settings: take it out of them, and send each request to http://%s/ENV/ and the API's path (http://%s/ENV/v2/company)",
 				redact.OneLine(r.Host, 200), p.guard.addr, p.guard.addr)
 		}
-		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
+		_, shown := shownRequest(r.URL)
+		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", shown, "reason", why)
 		writeKind(w, kinds.Forbidden, problem{Message: why})
 		return
 	}
