@@ -13,11 +13,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/redact"
@@ -855,5 +857,44 @@ func TestLogShowsNoUnseenTokenAsEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(logs, "proxied request") || !strings.Contains(logs, "request refused") {
 		t.Errorf("the log tells of neither request, so the test tests nothing:\n%s", logs)
+	}
+}
+
+// TestGuardRunsBeforeTheConfigurationIsRead: a request that looks like a
+// browser coming back from a log-in (a state and a code), addressed to
+// another host (DNS rebinding) or sent by another web page (its Origin),
+// is refused before the proxy reads anything of its configuration: it was
+// read first, to tell whether the path was an environment's redirect
+// path, for any web page that asked.
+func TestGuardRunsBeforeTheConfigurationIsRead(t *testing.T) {
+	var reads atomic.Int64
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) {
+		load := o.Config
+		o.Config = func() (*config.File, error) {
+			reads.Add(1)
+			return load()
+		}
+	}})
+	for _, c := range []struct{ host, origin string }{
+		{host: "rebound.example:" + f.port()},
+		{host: f.addr, origin: "http://attacker.example"},
+	} {
+		req, err := http.NewRequest(http.MethodGet, f.base+"/oauth/done?code=dev_code_0123456789&state=x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = c.host
+		if c.origin != "" {
+			req.Header.Set("Origin", c.origin)
+		}
+		if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a log-in answer for Host %s, Origin %q: %s; want 403", c.host, c.origin, resp.Status)
+		}
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("refusing requests from web pages read the configuration %d times; want none", n)
+	}
+	if f.get(t, "/"); reads.Load() == 0 {
+		t.Error("the status page read no configuration either: the test counts nothing")
 	}
 }
