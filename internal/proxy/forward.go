@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -221,14 +222,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	if strings.EqualFold(r.Method, http.MethodTrace) || strings.EqualFold(r.Method, "TRACK") || strings.EqualFold(r.Method, http.MethodConnect) {
-		// An API answering TRACE (or TRACK, IIS's own) echoes the request
-		// back, with the Authorization header this proxy adds: the access
-		// token would be the client's to take. CONNECT asks for a tunnel,
-		// which this proxy does not make.
+	if method := refusedMethod(r); method != "" {
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		writeKind(rec, kinds.MethodNotAllowed, problem{Env: name,
-			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})
+			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", method)})
 		return
 	}
 	if e.loops {
@@ -293,6 +290,35 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	e.rp.ServeHTTP(rec, out)
 }
+
+// refusedMethod is the method r asks for, in upper case, when the proxy
+// does not forward it, or "". The rule is what the method does, not a list
+// of those allowed: every other method goes on, WebDAV's and an API's own
+// among them. An API answering TRACE (or TRACK, IIS's own) echoes the
+// request back, with the Authorization header this proxy adds: the access
+// token would be the client's to take. CONNECT asks for a tunnel, which
+// this proxy does not make. A method override (X-HTTP-Method-Override and
+// its kin, which frameworks read on a POST) asks for the method it names.
+// An API's echo under another name is caught by its answer (see
+// echoedRequest).
+func refusedMethod(r *http.Request) string {
+	asked := []string{r.Method}
+	for _, h := range methodOverrides {
+		asked = append(asked, r.Header.Values(h)...)
+	}
+	for _, m := range asked {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if m == http.MethodTrace || m == "TRACK" || m == http.MethodConnect {
+			return m
+		}
+	}
+	return ""
+}
+
+// methodOverrides are the headers with which frameworks (Rails, Express's
+// method-override, Symfony, ASP.NET, Google's APIs) take a request's
+// method from its header rather than its request line.
+var methodOverrides = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
 
 // token gets e's token for a client's request (Source.TokenContext), but
 // waits for a token store that stopped answering (Redis paused, or behind a
@@ -950,6 +976,10 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.As(err, &loop):
 			p.log.Warn(loop.logWords(), "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
 			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
+		case errors.Is(err, errEchoedRequest):
+			err = fmt.Errorf("%s: %s: %w; the API is at fault: tell its owner", e.name, e.api.Host, err)
+			e.fail(p.now(), err)
+			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: err.Error()})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
@@ -1022,6 +1052,9 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 			res.Trailer = nil
 			res.Body = trailerless{watchedBody{res.Body, p, e, res.Request}, res}
 		}
+		if echoedRequest(res.Header) {
+			return errEchoedRequest
+		}
 		h := res.Header
 		h.Del(errorHeader) // it marks the proxy's own answers
 		// It would clear the cookies of the proxy's whole address, every
@@ -1042,6 +1075,18 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		return nil
 	}
 }
+
+// echoedRequest reports whether an answer of header h is a request echoed
+// back, as TRACE answers (message/http): the request as the API received
+// it, with the access token the proxy added, to a method of any name.
+func echoedRequest(h http.Header) bool {
+	media, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return media == "message/http"
+}
+
+// errEchoedRequest is the failure of an answer that echoed the request
+// back (see echoedRequest).
+var errEchoedRequest = errors.New("the API answered with the request itself (message/http, as an answer to TRACE is), which holds the access token the proxy adds, so the proxy did not pass it on")
 
 // watchedBody is an answer's body on its way to the client. An API that
 // stops sending it for the environment's timeout (the Transport's
