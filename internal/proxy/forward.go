@@ -564,7 +564,7 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 			h.Del("Upgrade")
 			h.Del("Connection")
 		}
-		if pr.Out.GetBody != nil {
+		if _, unsent := pr.In.Body.(*unsentSend); pr.Out.GetBody != nil && !unsent {
 			h.Del("Expect") // the whole body is here already
 		}
 		if pr.In.Header.Get("Sec-Fetch-Site") != "" { // a browser's
@@ -583,14 +583,19 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 // within the replay wait, is left to stream through once (what was read
 // of it put back in front of the rest), its part of the budget given back.
 func (p *Proxy) keepForRetry(r *http.Request) (held int64, err error) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || r.ContentLength > maxReplayBody {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return 0, nil
 	}
 	held = r.ContentLength
 	if held < 0 {
 		held = maxReplayBody + 1
 	}
-	if !p.replayBudget.take(held) {
+	if r.ContentLength > maxReplayBody || !p.replayBudget.take(held) {
+		if b, ok := r.Body.(*idleBody); ok && b.continues {
+			u := &unsentBody{src: b}
+			r.GetBody = u.send
+			r.Body, _ = u.send()
+		}
 		return 0, nil
 	}
 	// Each read is made on a goroutine of its own, so that the wait can
@@ -636,6 +641,52 @@ func (p *Proxy) keepForRetry(r *http.Request) (held int64, err error) {
 		}
 	}
 }
+
+// unsentBody is the body of a request whose client waits to be asked for
+// it (Expect: 100-continue), not kept for a retry (see keepForRetry): until
+// the API asks for it, none of it has come, so after a 401 the API gave
+// without asking for it (as one refusing a token does), the retry sends
+// it whole. Each sending reads it through a handle of its own (send, the
+// request's GetBody); only the newest handle reads, and no handle is made
+// once one has read: an earlier sending that reads late (the transport
+// gives up waiting for "100 Continue" as the 401 comes) fails rather than
+// share the body with the retry.
+type unsentBody struct {
+	src    io.Reader
+	mu     sync.Mutex
+	read   bool // a sending has read from it: it cannot be sent whole again
+	newest *unsentSend
+}
+
+// errBodySent is why an unsentBody cannot be sent again.
+var errBodySent = errors.New("the request's body has been sent already, in part or whole")
+
+func (b *unsentBody) send() (io.ReadCloser, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.read {
+		return nil, errBodySent
+	}
+	b.newest = &unsentSend{b}
+	return b.newest, nil
+}
+
+// unsentSend is one sending's handle on an unsentBody.
+type unsentSend struct{ b *unsentBody }
+
+func (s *unsentSend) Read(p []byte) (int, error) {
+	s.b.mu.Lock()
+	newest := s.b.newest == s
+	s.b.read = s.b.read || newest
+	s.b.mu.Unlock()
+	if !newest {
+		return 0, errBodySent
+	}
+	return s.b.src.Read(p)
+}
+
+// Close leaves the body to finish, as idleBody's does.
+func (s *unsentSend) Close() error { return nil }
 
 // bodyRead is what one read of a request's body gave.
 type bodyRead struct {

@@ -1529,3 +1529,51 @@ func TestRequestsEchoedBackAreNotPassedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsentBodyIsSentAfterRenewal: an upload too large to be kept for the
+// retry after a 401 (curl sends one over 1 MiB with Expect: 100-continue,
+// and waits to be asked for it), which the API refuses for its token
+// before asking for the body (as one refusing a revoked token does), is
+// renewed for and sent again, its body then asked for and sent whole: none
+// of it had come, and the 401 was passed on, the upload failed, for a
+// token the proxy renewed at once.
+func TestUnsentBodyIsSentAfterRenewal(t *testing.T) {
+	var calls atomic.Int32
+	tokens := make(chan string, 3)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens <- r.Header.Get("Authorization")
+		if calls.Add(1) == 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d bytes", n)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "upload", api.URL)
+	}})
+	f.login(t, "upload")
+	const size = 2 << 20
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "PUT /upload/v2/attachments HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", f.addr, size)
+	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodPut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusContinue {
+		t.Fatalf("the upload was answered %s before its body was asked for; want 100 Continue, after the renewal", resp.Status)
+	}
+	go c.Write(bytes.Repeat([]byte("x"), size))
+	resp, body := readAnswer(t, r, http.MethodPut)
+	if resp.StatusCode != http.StatusOK || body != fmt.Sprintf("%d bytes", size) {
+		t.Errorf("the upload: %s %q; want 200 and its whole body sent", resp.Status, body)
+	}
+	if len(tokens) != 2 {
+		t.Fatalf("the API got %d requests; want the refused one and its retry", len(tokens))
+	}
+	if first, second := <-tokens, <-tokens; first == second {
+		t.Error("the retry went with the token refused")
+	}
+}
