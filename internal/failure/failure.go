@@ -53,7 +53,7 @@ const (
 	// are their nearest kind's, a request made wrongly (2) or an API
 	// failing (5).
 	Forbidden        // a request the proxy does not serve: from another machine, a web page (Host, Origin) or another user's program
-	MethodNotAllowed // a method the proxy does not take there: TRACE or CONNECT, or other than GET at the status page
+	MethodNotAllowed // a method the proxy does not take there: TRACE, TRACK or CONNECT (or a method override naming one), or other than GET at the status page
 	TokenEndpoint    // a request through the proxy to the provider's token or revocation endpoint, which freshtoken alone uses
 	ClientTimeout    // the client paused sending its request's body past the proxy's limit
 	RedirectToProxy  // the API redirected back into the proxy, and so perhaps to another environment

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -211,7 +212,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	name, _ := splitEnv(r.URL.EscapedPath())
 	rec := &recorder{ResponseWriter: w, http10: !r.ProtoAtLeast(1, 1)}
-	defer func() { p.noteRequest(start, name, r.Method, r.URL.Path, rec.status, rec.bytes) }()
+	defer func() { p.noteRequest(start, r.Method, r.URL, rec.status, rec.bytes) }()
 	e, err := p.env(r.Context(), name)
 	if err != nil {
 		if unknown := (*unknownEnvError)(nil); errors.As(err, &unknown) {
@@ -221,14 +222,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	if strings.EqualFold(r.Method, http.MethodTrace) || strings.EqualFold(r.Method, "TRACK") || strings.EqualFold(r.Method, http.MethodConnect) {
-		// An API answering TRACE (or TRACK, IIS's own) echoes the request
-		// back, with the Authorization header this proxy adds: the access
-		// token would be the client's to take. CONNECT asks for a tunnel,
-		// which this proxy does not make.
+	if method := refusedMethod(r); method != "" {
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		writeKind(rec, kinds.MethodNotAllowed, problem{Env: name,
-			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", strings.ToUpper(r.Method))})
+			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", method)})
 		return
 	}
 	if e.loops {
@@ -293,6 +290,35 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	e.rp.ServeHTTP(rec, out)
 }
+
+// refusedMethod is the method r asks for, in upper case, when the proxy
+// does not forward it, or "". The rule is what the method does, not a list
+// of those allowed: every other method goes on, WebDAV's and an API's own
+// among them. An API answering TRACE (or TRACK, IIS's own) echoes the
+// request back, with the Authorization header this proxy adds: the access
+// token would be the client's to take. CONNECT asks for a tunnel, which
+// this proxy does not make. A method override (X-HTTP-Method-Override and
+// its kin, which frameworks read on a POST) asks for the method it names.
+// An API's echo under another name is caught by its answer (see
+// echoedRequest).
+func refusedMethod(r *http.Request) string {
+	asked := []string{r.Method}
+	for _, h := range methodOverrides {
+		asked = append(asked, r.Header.Values(h)...)
+	}
+	for _, m := range asked {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if m == http.MethodTrace || m == "TRACK" || m == http.MethodConnect {
+			return m
+		}
+	}
+	return ""
+}
+
+// methodOverrides are the headers with which frameworks (Rails, Express's
+// method-override, Symfony, ASP.NET, Google's APIs) take a request's
+// method from its header rather than its request line.
+var methodOverrides = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
 
 // token gets e's token for a client's request (Source.TokenContext), but
 // waits for a token store that stopped answering (Redis paused, or behind a
@@ -538,7 +564,7 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 			h.Del("Upgrade")
 			h.Del("Connection")
 		}
-		if pr.Out.GetBody != nil {
+		if _, unsent := pr.In.Body.(*unsentSend); pr.Out.GetBody != nil && !unsent {
 			h.Del("Expect") // the whole body is here already
 		}
 		if pr.In.Header.Get("Sec-Fetch-Site") != "" { // a browser's
@@ -557,14 +583,19 @@ func (p *Proxy) rewrite(e *envProxy) func(*httputil.ProxyRequest) {
 // within the replay wait, is left to stream through once (what was read
 // of it put back in front of the rest), its part of the budget given back.
 func (p *Proxy) keepForRetry(r *http.Request) (held int64, err error) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 || r.ContentLength > maxReplayBody {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return 0, nil
 	}
 	held = r.ContentLength
 	if held < 0 {
 		held = maxReplayBody + 1
 	}
-	if !p.replayBudget.take(held) {
+	if r.ContentLength > maxReplayBody || !p.replayBudget.take(held) {
+		if b, ok := r.Body.(*idleBody); ok && b.continues {
+			u := &unsentBody{src: b}
+			r.GetBody = u.send
+			r.Body, _ = u.send()
+		}
 		return 0, nil
 	}
 	// Each read is made on a goroutine of its own, so that the wait can
@@ -610,6 +641,52 @@ func (p *Proxy) keepForRetry(r *http.Request) (held int64, err error) {
 		}
 	}
 }
+
+// unsentBody is the body of a request whose client waits to be asked for
+// it (Expect: 100-continue), not kept for a retry (see keepForRetry): until
+// the API asks for it, none of it has come, so after a 401 the API gave
+// without asking for it (as one refusing a token does), the retry sends
+// it whole. Each sending reads it through a handle of its own (send, the
+// request's GetBody); only the newest handle reads, and no handle is made
+// once one has read: an earlier sending that reads late (the transport
+// gives up waiting for "100 Continue" as the 401 comes) fails rather than
+// share the body with the retry.
+type unsentBody struct {
+	src    io.Reader
+	mu     sync.Mutex
+	read   bool // a sending has read from it: it cannot be sent whole again
+	newest *unsentSend
+}
+
+// errBodySent is why an unsentBody cannot be sent again.
+var errBodySent = errors.New("the request's body has been sent already, in part or whole")
+
+func (b *unsentBody) send() (io.ReadCloser, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.read {
+		return nil, errBodySent
+	}
+	b.newest = &unsentSend{b}
+	return b.newest, nil
+}
+
+// unsentSend is one sending's handle on an unsentBody.
+type unsentSend struct{ b *unsentBody }
+
+func (s *unsentSend) Read(p []byte) (int, error) {
+	s.b.mu.Lock()
+	newest := s.b.newest == s
+	s.b.read = s.b.read || newest
+	s.b.mu.Unlock()
+	if !newest {
+		return 0, errBodySent
+	}
+	return s.b.src.Read(p)
+}
+
+// Close leaves the body to finish, as idleBody's does.
+func (s *unsentSend) Close() error { return nil }
 
 // bodyRead is what one read of a request's body gave.
 type bodyRead struct {
@@ -950,6 +1027,10 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 		case errors.As(err, &loop):
 			p.log.Warn(loop.logWords(), "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
 			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
+		case errors.Is(err, errEchoedRequest):
+			err = fmt.Errorf("%s: %s: %w; the API is at fault: tell its owner", e.name, e.api.Host, err)
+			e.fail(p.now(), err)
+			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: err.Error()})
 		case errors.As(err, &silent):
 			err = fmt.Errorf("%s: %s: %w", e.name, e.api.Host, silent)
 			e.fail(p.now(), err)
@@ -1022,6 +1103,9 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 			res.Trailer = nil
 			res.Body = trailerless{watchedBody{res.Body, p, e, res.Request}, res}
 		}
+		if echoedRequest(res.Header) {
+			return errEchoedRequest
+		}
 		h := res.Header
 		h.Del(errorHeader) // it marks the proxy's own answers
 		// It would clear the cookies of the proxy's whole address, every
@@ -1042,6 +1126,18 @@ func (p *Proxy) modifyResponse(e *envProxy) func(*http.Response) error {
 		return nil
 	}
 }
+
+// echoedRequest reports whether an answer of header h is a request echoed
+// back, as TRACE answers (message/http): the request as the API received
+// it, with the access token the proxy added, to a method of any name.
+func echoedRequest(h http.Header) bool {
+	media, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return media == "message/http"
+}
+
+// errEchoedRequest is the failure of an answer that echoed the request
+// back (see echoedRequest).
+var errEchoedRequest = errors.New("the API answered with the request itself (message/http, as an answer to TRACE is), which holds the access token the proxy adds, so the proxy did not pass it on")
 
 // watchedBody is an answer's body on its way to the client. An API that
 // stops sending it for the environment's timeout (the Transport's

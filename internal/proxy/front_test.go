@@ -1287,3 +1287,68 @@ func TestLoginsOpenAgainOnceTheRestartIsGivenUp(t *testing.T) {
 	f.proxy.OpenLogins()
 	f.startAttempt(t, "dev", "attempt-after", time.Hour) // sent to the provider, not refused
 }
+
+// TestSmuggledRequestsAreReadAsTheProxyServesThem: requests written to be
+// read two ways reach the API only as the proxy read and guarded them,
+// each with the environment's token alone. Content-Length beside chunked
+// is ignored (RFC 9112 6.3), and what follows the chunked body is a request
+// of its own, refused for its Host; two Content-Lengths that differ, and a
+// coding after chunked, are refused before anything is sent; a header
+// folded over two lines (obs-fold) is one header, and its second line no
+// Authorization; a request for another host's absolute URI is refused.
+func TestSmuggledRequestsAreReadAsTheProxyServesThem(t *testing.T) {
+	seen := make(chan string, 10)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		seen <- fmt.Sprintf("%s %s %q %d", r.Method, r.URL.Path, body, len(r.Header.Values("Authorization")))
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "api", api.URL)
+	}})
+	f.login(t, "api")
+	for _, c := range []struct {
+		name, sent string
+		statuses   []int
+		reached    []string
+	}{
+		{"Content-Length beside chunked",
+			"POST /api/a HTTP/1.1\r\nHost: %[1]s\r\nContent-Length: 60\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /api/smuggled HTTP/1.1\r\nHost: elsewhere.example\r\n\r\n",
+			[]int{200, 403}, []string{`POST /a "" 1`}},
+		{"two Content-Lengths",
+			"POST /api/a HTTP/1.1\r\nHost: %[1]s\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+			[]int{400}, nil},
+		{"a coding after chunked",
+			"POST /api/a HTTP/1.1\r\nHost: %[1]s\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+			[]int{501}, nil},
+		{"obs-fold",
+			"GET /api/a HTTP/1.1\r\nHost: %[1]s\r\nX-Note: a\r\n Authorization: Bearer the-clients\r\n\r\n",
+			[]int{200}, []string{`GET /a "" 1`}},
+		{"another host's absolute URI",
+			"GET http://elsewhere.example/api/a HTTP/1.1\r\nHost: %[1]s\r\n\r\n",
+			[]int{403}, nil},
+	} {
+		c.sent = fmt.Sprintf(c.sent, f.addr)
+		conn, r := dial(t, f)
+		io.WriteString(conn, c.sent)
+		for _, want := range c.statuses {
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != want {
+				t.Errorf("%s: answered %s; want %d", c.name, resp.Status, want)
+			}
+		}
+		conn.Close()
+		for _, want := range c.reached {
+			if got := <-seen; got != want {
+				t.Errorf("%s: the API got %s; want %s", c.name, got, want)
+			}
+		}
+	}
+	if len(seen) != 0 {
+		t.Errorf("the API got %s besides", <-seen)
+	}
+}

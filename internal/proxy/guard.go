@@ -136,16 +136,16 @@ func (g guard) own(hostport string) bool {
 // fromAProgram is what to do instead of sending a request from a web page.
 const fromAProgram = "send it from a program instead, such as Postman's desktop app (on the web, choose its Desktop Agent), curl or a script"
 
-// refusal says why r must not be served, or returns "". A cross-site
-// request is refused unless navigation allows it: opening the status page or
-// arriving at the login callback from the provider's page. A request sent by
-// a web page must come from the very origin it is addressed to: the status
-// page itself (pages the APIs serve through the proxy are sandboxed, so
-// their origin is "null").
+// refusal says why a request must not be served, by whom it is addressed
+// to and sent by, or returns "". A request sent by a web page must come
+// from the very origin it is addressed to: the status page itself (pages
+// the APIs serve through the proxy are sandboxed, so their origin is
+// "null"). It is the guard's first question, asked before the proxy reads
+// anything for the request (its configuration, for one): no web page may
+// make it read anything.
 //
-// host is the request's Host, origin and site its Origin and Sec-Fetch-Site
-// headers.
-func (g guard) refusal(host, origin, site string, navigation bool) string {
+// host is the request's Host, origin its Origin header.
+func (g guard) refusal(host, origin string) string {
 	if host == "" { // HTTP/1.0 does not require one
 		return fmt.Sprintf("the request has no Host header; freshtoken serves only requests that name its own address, so that no web page can reach your tokens by DNS rebinding: send Host: %s", g.addr)
 	}
@@ -155,6 +155,14 @@ func (g guard) refusal(host, origin, site string, navigation bool) string {
 	if origin != "" && !strings.EqualFold(origin, "http://"+host) {
 		return fmt.Sprintf("the request was sent by the web page at %s; freshtoken refuses requests from web pages other than its own status page: %s", origin, fromAProgram)
 	}
+	return ""
+}
+
+// crossSite says why a request that its browser says another site sent
+// (site, its Sec-Fetch-Site) must not be served, or returns "": none may be
+// unless navigation allows it, opening the status page or arriving at the
+// login callback from the provider's page.
+func crossSite(site string, navigation bool) string {
 	if !navigation && (site == "cross-site" || site == "same-site") {
 		return "the browser says another web site sent this request; freshtoken refuses requests from web pages other than its own status page: " + fromAProgram
 	}

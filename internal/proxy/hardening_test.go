@@ -877,7 +877,9 @@ func TestTraceAndConnectAreNotForwarded(t *testing.T) {
 	var reached atomic.Int32
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
-		w.Header().Set("Content-Type", "message/http")
+		if r.Method != "PROPFIND" {
+			w.Header().Set("Content-Type", "message/http")
+		}
 		r.Header.Write(w)
 	}))
 	t.Cleanup(echo.Close)
@@ -1478,4 +1480,100 @@ func TestStoppingTellsOfTheCloseOnceItSaysSo(t *testing.T) {
 	let()
 	answered()
 	<-stopped
+}
+
+// TestRequestsEchoedBackAreNotPassedOn: the methods refused by name are not
+// the only way an API hands a request back. A method override naming TRACE
+// (X-HTTP-Method-Override and its kin, which frameworks read on a POST) is
+// refused as TRACE is, unsent; and an answer of message/http, the request
+// itself as TRACE answers it, to a method of any name (an API's own
+// ECHO), is not passed on: each handed the client the access token the
+// proxy added. Other methods, WebDAV's and an API's own, and other
+// answers go through.
+func TestRequestsEchoedBackAreNotPassedOn(t *testing.T) {
+	var reached atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		if r.Method == "ECHO" {
+			w.Header().Set("Content-Type", "Message/HTTP; charset=utf-8")
+			r.Header.Write(w)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, r.Method)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "echo", api.URL)
+	}})
+	f.login(t, "echo")
+	for _, header := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+		req, _ := http.NewRequest(http.MethodPost, f.base+"/echo/x", nil)
+		req.Header.Set(header, " track ")
+		if resp, body := f.do(t, req); resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(string(body), "Bearer") {
+			t.Errorf("POST with %s: TRACK: %d %q; want 405 without the token", header, resp.StatusCode, body)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Fatalf("%d overridden requests reached the API", n)
+	}
+	req, _ := http.NewRequest("ECHO", f.base+"/echo/x", nil)
+	if resp, body := f.do(t, req); resp.StatusCode != http.StatusBadGateway || strings.Contains(string(body), "Bearer") || reached.Load() != 1 {
+		t.Errorf("an answer of message/http: %d %q; want 502 without the token", resp.StatusCode, body)
+	}
+	for _, method := range []string{"PROPFIND", "MKCALENDAR", http.MethodPatch, "PURGE", "X-CUSTOM"} {
+		req, _ := http.NewRequest(method, f.base+"/echo/x", nil)
+		req.Header.Set("X-HTTP-Method-Override", "PATCH")
+		if resp, body := f.do(t, req); resp.StatusCode != http.StatusOK || string(body) != method {
+			t.Errorf("%s: %d %q; want it forwarded", method, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestUnsentBodyIsSentAfterRenewal: an upload too large to be kept for the
+// retry after a 401 (curl sends one over 1 MiB with Expect: 100-continue,
+// and waits to be asked for it), which the API refuses for its token
+// before asking for the body (as one refusing a revoked token does), is
+// renewed for and sent again, its body then asked for and sent whole: none
+// of it had come, and the 401 was passed on, the upload failed, for a
+// token the proxy renewed at once.
+func TestUnsentBodyIsSentAfterRenewal(t *testing.T) {
+	var calls atomic.Int32
+	tokens := make(chan string, 3)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens <- r.Header.Get("Authorization")
+		if calls.Add(1) == 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d bytes", n)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "upload", api.URL)
+	}})
+	f.login(t, "upload")
+	const size = 2 << 20
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "PUT /upload/v2/attachments HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", f.addr, size)
+	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodPut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusContinue {
+		t.Fatalf("the upload was answered %s before its body was asked for; want 100 Continue, after the renewal", resp.Status)
+	}
+	go c.Write(bytes.Repeat([]byte("x"), size))
+	resp, body := readAnswer(t, r, http.MethodPut)
+	if resp.StatusCode != http.StatusOK || body != fmt.Sprintf("%d bytes", size) {
+		t.Errorf("the upload: %s %q; want 200 and its whole body sent", resp.Status, body)
+	}
+	if len(tokens) != 2 {
+		t.Fatalf("the API got %d requests; want the refused one and its retry", len(tokens))
+	}
+	if first, second := <-tokens, <-tokens; first == second {
+		t.Error("the retry went with the token refused")
+	}
 }

@@ -349,12 +349,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.serving.Add(1)
 	defer p.serving.Add(-1)
 	path := r.URL.Path
-	callback := p.logins.isCallback(r.URL.Path, r.URL.RawQuery) || p.answerAtRedirectPath(r.URL.Path, r.URL.RawQuery)
-	// Only a browser opening a page may come from another site: a script's
-	// fetch (Sec-Fetch-Mode cors, no-cors or same-origin) may not.
-	mode := r.Header.Get("Sec-Fetch-Mode")
-	navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
-		(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
 	if r.Body != nil && r.Body != http.NoBody {
 		// On a copy: the server goes on seeing its own body, so that an
 		// answer sent before the body was asked for (Expect:
@@ -376,11 +370,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeKind(w, kinds.Forbidden, problem{Message: why})
 		return
 	}
+	callback := p.logins.isCallback(path, r.URL.RawQuery)
 	host := r.Host
 	if callback && p.logins.awaitsAt(host, p.now()) {
 		host = p.guard.addr // where this proxy sent the browser back to, by its redirect URI's name
 	}
-	if why := p.guard.refusal(host, r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), navigation); why != "" {
+	why := p.guard.refusal(host, r.Header.Get("Origin"))
+	if why == "" {
+		// Asked only of a request addressed to the proxy and sent by no
+		// other web page: it reads the configuration, which the guard
+		// keeps from them.
+		callback = callback || p.answerAtRedirectPath(path, r.URL.RawQuery)
+		// Only a browser opening a page may come from another site: a
+		// script's fetch (Sec-Fetch-Mode cors, no-cors or same-origin)
+		// may not.
+		mode := r.Header.Get("Sec-Fetch-Mode")
+		navigation := (r.Method == http.MethodGet || r.Method == http.MethodHead) && (mode == "" || mode == "navigate") &&
+			(path == "/" || path == "/favicon.ico" || callback || strings.HasPrefix(path, controlPrefix+"static/"))
+		why = crossSite(r.Header.Get("Sec-Fetch-Site"), navigation)
+	}
+	if why != "" {
 		switch {
 		case r.Method == "PRI" && r.ProtoMajor == 2:
 			// HTTP/2's connection preface, which net/http's server reads
@@ -395,7 +404,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			why = fmt.Sprintf("the request came for %s as through an HTTP proxy, but freshtoken is not an HTTP proxy for your client's or system's proxy settings: take it out of them, and send each request to http://%s/ENV/ and the API's path (http://%s/ENV/v2/company)",
 				redact.OneLine(r.Host, 200), p.guard.addr, p.guard.addr)
 		}
-		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", path, "reason", why)
+		_, shown := shownRequest(r.URL)
+		p.warnOutsider("request refused", "method", r.Method, "host", r.Host, "origin", r.Header.Get("Origin"), "path", shown, "reason", why)
 		writeKind(w, kinds.Forbidden, problem{Message: why})
 		return
 	}

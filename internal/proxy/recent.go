@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -50,22 +51,39 @@ func (rr *recentRequests) add(r request) {
 	rr.n = min(rr.n+1, recentLimit)
 }
 
-// noteRequest lists a proxied request started at start among the recent
-// requests and logs it on one line, once its answer, n bytes of body, is
-// sent.
-func (p *Proxy) noteRequest(start time.Time, env, method, path string, status int, n int64) {
+// noteRequest lists a proxied request for u started at start among the
+// recent requests and logs it on one line, once its answer, n bytes of
+// body, is sent, both as shownRequest shows it.
+func (p *Proxy) noteRequest(start time.Time, method string, u *url.URL, status int, n int64) {
 	d := time.Since(start)
-	shownEnv := redact.Scrub(env)
-	if redact.MayBeSecret(env) {
-		// A token written where the environment goes, which this process
-		// may never have seen (Scrub masks those it has): the path holds it.
-		shownEnv, path = redact.NotShown, strings.ReplaceAll(path, env, redact.NotShown)
-	}
-	p.recent.add(request{At: p.now(), Env: shownEnv, Method: redact.Scrub(method), Path: redact.Scrub(path), Status: status, Duration: d})
+	env, path := shownRequest(u)
+	method = redact.Scrub(method)
+	p.recent.add(request{At: p.now(), Env: env, Method: method, Path: path, Status: status, Duration: d})
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("proxied request", "env", env, "method", method, "path", path,
 			"status", status, "bytes", n, "duration", d.Round(time.Microsecond))
 	}
+}
+
+// shownRequest is the environment and the path of a request for u, as the
+// log and the status page show them: any secret this process knows masked
+// (redact.Scrub), and the path's first part, where the environment's name
+// goes, not shown when it may be a secret (redact.MayBeSecret), such as a
+// token this process never saw, written there by mistake. The path is
+// decoded, but its first part is read as written: decoded, it may no
+// longer be the first part (%2F) or be spelled otherwise (%2E).
+func shownRequest(u *url.URL) (env, path string) {
+	escaped := u.EscapedPath()
+	env, rest := splitEnv(escaped)
+	if !redact.MayBeSecret(env) {
+		return redact.Scrub(env), redact.Scrub(u.Path)
+	}
+	path = "/" + redact.NotShown
+	if strings.Contains(strings.TrimPrefix(escaped, "/"), "/") {
+		rest, _ = url.PathUnescape(rest) // from EscapedPath: valid
+		path += "/" + rest
+	}
+	return redact.NotShown, redact.Scrub(path)
 }
 
 // newestFirst returns the kept requests, the newest first.

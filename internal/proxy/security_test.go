@@ -13,11 +13,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
@@ -869,5 +871,84 @@ func TestStatusPageListsNoTokenAsEnvironmentOrMethod(t *testing.T) {
 	_, page := f.get(t, "/")
 	if strings.Contains(string(page), tok) || strings.Count(string(page), "/v2/files</td>") != 3 || strings.Contains(string(page), jwt[:20]) {
 		t.Errorf("the status page lists the requests holding the access token as their environment or method as:\n%s\nwant each listed, the tokens masked", page)
+	}
+}
+
+// TestLogShowsNoUnseenTokenAsEnvironment: a token this proxy never saw,
+// written where the environment's name goes (a JWT, with dots, as curl
+// 127.0.0.1:8787/$TOKEN/x sends it), is masked in the debug log's line of
+// the request, as the answer and the status page mask it, and in the
+// warning of a request refused for its Host (a client naming another
+// address): both logged it whole. Percent-encoded (%2E, %2F), it was also
+// listed whole on the status page, whose masking looked for it as written
+// in the decoded path.
+func TestLogShowsNoUnseenTokenAsEnvironment(t *testing.T) {
+	f := newFixture(t)
+	const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXBhcnQtb25l"
+	f.get(t, "/"+jwt+"/v2/files")
+	f.get(t, "/"+strings.Replace(jwt, ".", "%2E", 1)+"/v2/files")
+	f.get(t, "/"+strings.Replace(jwt, ".", "%2F", 1)+"/v2/files")
+	req, err := http.NewRequest(http.MethodGet, f.base+"/"+jwt+"/v2/files", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "elsewhere.example:80"
+	if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a request for another host was answered %s; want 403", resp.Status)
+	}
+	logs := f.logs.String()
+	_, page := f.get(t, "/")
+	for _, part := range strings.Split(jwt, ".") {
+		if strings.Contains(logs, part) {
+			t.Errorf("the proxy's log holds %q of a token written as the environment:\n%s", part, logs)
+		}
+		if strings.Contains(string(page), part) {
+			t.Errorf("the status page lists %q of a token written as the environment:\n%s", part, page)
+		}
+	}
+	if strings.Count(string(page), "/v2/files</td>") != 3 {
+		t.Errorf("the status page does not list the three requests, each with the rest of its path:\n%s", page)
+	}
+	if !strings.Contains(logs, "proxied request") || !strings.Contains(logs, "request refused") {
+		t.Errorf("the log tells of neither request, so the test tests nothing:\n%s", logs)
+	}
+}
+
+// TestGuardRunsBeforeTheConfigurationIsRead: a request that looks like a
+// browser coming back from a log-in (a state and a code), addressed to
+// another host (DNS rebinding) or sent by another web page (its Origin),
+// is refused before the proxy reads anything of its configuration: it was
+// read first, to tell whether the path was an environment's redirect
+// path, for any web page that asked.
+func TestGuardRunsBeforeTheConfigurationIsRead(t *testing.T) {
+	var reads atomic.Int64
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, tune: func(o *proxy.Options) {
+		load := o.Config
+		o.Config = func() (*config.File, error) {
+			reads.Add(1)
+			return load()
+		}
+	}})
+	for _, c := range []struct{ host, origin string }{
+		{host: "rebound.example:" + f.port()},
+		{host: f.addr, origin: "http://attacker.example"},
+	} {
+		req, err := http.NewRequest(http.MethodGet, f.base+"/oauth/done?code=dev_code_0123456789&state=x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = c.host
+		if c.origin != "" {
+			req.Header.Set("Origin", c.origin)
+		}
+		if resp, _ := f.do(t, req); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("a log-in answer for Host %s, Origin %q: %s; want 403", c.host, c.origin, resp.Status)
+		}
+	}
+	if n := reads.Load(); n != 0 {
+		t.Errorf("refusing requests from web pages read the configuration %d times; want none", n)
+	}
+	if f.get(t, "/"); reads.Load() == 0 {
+		t.Error("the status page read no configuration either: the test counts nothing")
 	}
 }
