@@ -74,9 +74,6 @@ type Factory struct {
 
 	ConfigFlag string
 	EnvFlag    string
-	// typed are the parts of the command line that read as secrets,
-	// masked in what say writes (see typedSecrets).
-	typed []string
 	Debug      bool
 	LogFormat  string
 	LogFile    string
@@ -129,6 +126,9 @@ type Factory struct {
 	// would not do the same way (it read no stdin, which would be empty
 	// the second time), so it may run again after its tokens moved.
 	rerunnable bool
+	// typed are the parts of the command line that read as secrets,
+	// masked in what say writes (see typedSecrets).
+	typed []string
 }
 
 // Logger is the redacting logger the global flags asked for.
