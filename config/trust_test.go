@@ -116,6 +116,50 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 	}
 }
 
+// TestLoadRefusesALinkOfAnotherUsers: a config reached through a
+// symbolic link that another user owns (the config itself, or a folder on
+// the way, in a folder that user owns: a team's) was followed, and its
+// target, a file of this user's, checked alone: that user could point the
+// link at another file of this user's (a production configuration in place
+// of the sandbox's), and init wrote through it over that file. Refused,
+// naming the link and its owner; a link of this user's or root's is
+// followed as before.
+func TestLoadRefusesALinkOfAnotherUsers(t *testing.T) {
+	testenv.NeedRoot(t, "giving a symbolic link to another user")
+	target := testenv.WriteFile(t, "real.toml", withSecretCmd, 0o600)
+	for _, tt := range []struct {
+		name  string
+		owner int
+		ok    bool
+	}{{"root's", 0, true}, {"another user's", 12345, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			team := t.TempDir()
+			link := filepath.Join(team, "config.toml")
+			folderLink := filepath.Join(team, "configs")
+			for _, l := range []struct{ name, to string }{{link, target}, {folderLink, filepath.Dir(target)}} {
+				if err := os.Symlink(l.to, l.name); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Lchown(l.name, tt.owner, tt.owner); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range []string{link, filepath.Join(folderLink, filepath.Base(target))} {
+				f, err := config.Load(p)
+				if tt.ok {
+					if err != nil || f.Envs["dev"] == nil {
+						t.Errorf("Load(%s) = %v; want it loaded", p, err)
+					}
+					continue
+				}
+				if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "belongs to uid 12345, not to you (uid 0)") || strings.Count(err.Error(), "\n") != 0 {
+					t.Errorf("Load(%s) = %v; want one line naming the link's owner", p, err)
+				}
+			}
+		})
+	}
+}
+
 // TestLoadRefusesACAFileOthersCouldChange: whoever can write ca_file can
 // add an authority and read every token request; such a file is refused,
 // at the top level and in an environment, with the chmod that fixes it.
