@@ -82,12 +82,31 @@ func CheckAuthorityFile(path string, fi fs.FileInfo) string {
 // (/tmp), where another user could put a file of theirs first, which the
 // keeper could not replace and scripts would read as the user's token.
 func checkTokenFileFolder(dir string, fi fs.FileInfo) string {
-	const risk = "who could put a file of theirs there first, which your scripts would read as your token; name a file in a folder of your own"
+	if msg := othersCanChange(dir, fi); msg != "" {
+		return "its folder " + msg + ", who could put a file of theirs there first, which your scripts would read as your token; name a file in a folder of your own"
+	}
+	return ""
+}
+
+// FolderOthersCanChange says of the folder dir (after any symlink) that
+// another user (root excepted) owns it, or that group or others may write
+// it, so that they could put a file of theirs in it in place of one of
+// this user's; or returns "", also when dir cannot be looked at.
+func FolderOthersCanChange(dir string) string {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	return othersCanChange(dir, fi)
+}
+
+// othersCanChange is FolderOthersCanChange of dir, described by fi.
+func othersCanChange(dir string, fi fs.FileInfo) string {
 	if msg := foreignOwner(dir, fi); msg != "" {
-		return "its folder " + dir + " " + msg + ", " + risk
+		return dir + " " + msg
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Sprintf("its folder %s may be written by group or others (mode %04o), %s", dir, filemode.Octal(fi.Mode()), risk)
+		return fmt.Sprintf("%s may be written by group or others (mode %04o)", dir, filemode.Octal(fi.Mode()))
 	}
 	return ""
 }
