@@ -21,11 +21,13 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/configfile"
+	"github.com/freshtoken/freshtoken/internal/filemode"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
+	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -171,6 +173,9 @@ type Env struct {
 	// discoveryDir is where discovery documents are cached: a folder
 	// beside the configuration file.
 	discoveryDir string
+	// configPath is the configuration file the environment was read from,
+	// "" when it was made otherwise.
+	configPath string
 	// Grant is how the environment obtains tokens: GrantAuthorizationCode
 	// (the default), GrantClientCredentials or GrantDeviceCode.
 	Grant string
@@ -519,6 +524,7 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 			e.CAFile = f.CAFile
 		}
 		e.discoveryDir = filepath.Join(filepath.Dir(path), "discovery")
+		e.configPath = path
 		f.Envs[name] = e
 		f.Settings[name] = re
 	}
@@ -855,6 +861,26 @@ func (e *Env) MissingClientSecret() string {
 		e.Provider, p.secretShown, e.Name)
 }
 
+// commandHoldsSecret refuses secret, which client_secret_cmd printed, when
+// the command holds it written out (echo SECRET, printf, a here-document)
+// and the configuration file is one that group or others can read: the
+// secret is then as open to them as a plain client_secret there, which
+// Load refuses. The file's mode is looked at now, so that a chmod is
+// enough for a long-running process.
+func (e *Env) commandHoldsSecret(secret string) error {
+	if e.configPath == "" || !strings.Contains(e.ClientSecretCmd, secret) {
+		return nil
+	}
+	fi, err := os.Stat(e.configPath)
+	if err != nil || !configfile.EnforcesModes || fi.Mode().Perm()&0o044 == 0 {
+		return nil
+	}
+	data, _, _ := configfile.Read(e.configPath)
+	return &Error{Path: e.configPath, Line: configfile.LineOf(data, "env", e.Name, "client_secret_cmd")(), Key: "env." + e.Name + ".client_secret_cmd",
+		Msg: fmt.Sprintf("prints the client secret written in the command itself, in a file group or others can read (mode %04o); run `chmod 600 %s`, or have the command read the secret from where only you can (pass show NAME), or use client_secret_env",
+			filemode.Octal(fi.Mode()), shellquote.Word(e.configPath))}
+}
+
 // secretCommandKey is the context key of WithSecretCommandNotice's function.
 type secretCommandKey struct{}
 
@@ -918,6 +944,9 @@ func (e *Env) ClientSecretValue(ctx context.Context) (string, error) {
 		}
 		if v == "" {
 			return "", Invalidf("environment %s: its client_secret_cmd printed nothing; run it yourself: it must print the client secret", e.Name)
+		}
+		if err := e.commandHoldsSecret(v); err != nil {
+			return "", err
 		}
 		return v, nil
 	}

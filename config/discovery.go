@@ -201,6 +201,9 @@ func (d *discovery) document(ctx context.Context) (*discoveryDocument, error) {
 // readCache returns the cached document for the issuer, fresh or stale;
 // nil when there is none, or none this user can trust.
 func (d *discovery) readCache() *cachedDiscovery {
+	if !d.cacheTrusted() {
+		return nil
+	}
 	path := d.cachePath()
 	info, err := os.Lstat(path)
 	if err != nil {
@@ -226,7 +229,26 @@ func (d *discovery) readCache() *cachedDiscovery {
 	return &c
 }
 
+// cacheTrusted reports whether the cache's folder, and the
+// configuration's folder it is in, are ones no other user may put a file
+// in: in one they may (a team's folder others may write, /tmp), they
+// could put a document of theirs in place of the cached one, between its
+// checks and its reading, naming their own token endpoint. Such a cache is
+// neither read nor written; the document is fetched.
+func (d *discovery) cacheTrusted() bool {
+	for _, dir := range []string{filepath.Dir(d.env.discoveryDir), d.env.discoveryDir} {
+		if why := configfile.FolderOthersCanChange(dir); why != "" {
+			d.log.Debug("discovery cache not used, as another user could put a document in its place", "folder", why)
+			return false
+		}
+	}
+	return true
+}
+
 func (d *discovery) writeCache(c *cachedDiscovery) {
+	if !d.cacheTrusted() {
+		return
+	}
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err == nil {
 		err = os.MkdirAll(d.env.discoveryDir, 0o700)

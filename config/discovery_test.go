@@ -340,6 +340,53 @@ func TestDiscoveryCache(t *testing.T) {
 	}
 }
 
+// TestDiscoveryCacheInAFolderOthersCanWriteIsNotUsed: a cached document
+// decides where the client secret and refresh token go, and was read
+// after checks of the file alone (yours, not writable by others): in a
+// folder another user may write (the configuration's, a team's; or the
+// cache's own), they could put a document of theirs in its place between
+// the checks and the reading, naming their own token endpoint. Such a
+// cache is not used (here one changed in place stands for the document put
+// there): the document is fetched again.
+func TestDiscoveryCacheInAFolderOthersCanWriteIsNotUsed(t *testing.T) {
+	for _, folder := range []string{"the configuration's folder", "the cache's folder"} {
+		t.Run(folder, func(t *testing.T) {
+			m := newMetadataServer(t, "/realms/x", oidc, nil)
+			dir := t.TempDir()
+			path := issuerConfig(t, dir, m.issuer, "")
+			if _, err := openIdP(t, path, nil, nil).Endpoints(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "discovery", "*.json"))
+			if len(files) != 1 {
+				t.Fatalf("cache files: %v", files)
+			}
+			cached, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := strings.ReplaceAll(string(cached), m.issuer+"/token", "https://tokens.example.net/token")
+			if err := os.WriteFile(files[0], []byte(forged), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			open := dir
+			if folder == "the cache's folder" {
+				open = filepath.Dir(files[0])
+			}
+			if err := os.Chmod(open, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			ep, err := openIdP(t, path, nil, nil).Endpoints(t.Context())
+			if err != nil || ep.TokenURL != m.issuer+"/token" {
+				t.Fatalf("Endpoints = %+v, %v; want the fetched token endpoint %s/token", ep, err, m.issuer)
+			}
+			if n := m.fetches.Load(); n != 2 {
+				t.Fatalf("%d fetches, want 2: the cache in a folder others can write not used", n)
+			}
+		})
+	}
+}
+
 // TestDiscoveryOnlyWhenNeeded: serving a stored valid token fetches no
 // document, and tokens are bound to the issuer; renewals use the dev
 // provider's discovered endpoints, fetched once per process, even by

@@ -197,6 +197,7 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 		e.CAFile = f.CAFile
 	}
 	e.discoveryDir = filepath.Join(filepath.Dir(f.Path), "discovery")
+	e.configPath = f.Path
 	if e.TokenFile != "" {
 		f.Envs[name] = e
 		if f.checkTokenFiles(nil) != nil {

@@ -116,6 +116,50 @@ func TestLoadChecksASymlinksTarget(t *testing.T) {
 	}
 }
 
+// TestLoadRefusesALinkOfAnotherUsers: a config reached through a
+// symbolic link that another user owns (the config itself, or a folder on
+// the way, in a folder that user owns: a team's) was followed, and its
+// target, a file of this user's, checked alone: that user could point the
+// link at another file of this user's (a production configuration in place
+// of the sandbox's), and init wrote through it over that file. Refused,
+// naming the link and its owner; a link of this user's or root's is
+// followed as before.
+func TestLoadRefusesALinkOfAnotherUsers(t *testing.T) {
+	testenv.NeedRoot(t, "giving a symbolic link to another user")
+	target := testenv.WriteFile(t, "real.toml", withSecretCmd, 0o600)
+	for _, tt := range []struct {
+		name  string
+		owner int
+		ok    bool
+	}{{"root's", 0, true}, {"another user's", 12345, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			team := t.TempDir()
+			link := filepath.Join(team, "config.toml")
+			folderLink := filepath.Join(team, "configs")
+			for _, l := range []struct{ name, to string }{{link, target}, {folderLink, filepath.Dir(target)}} {
+				if err := os.Symlink(l.to, l.name); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Lchown(l.name, tt.owner, tt.owner); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range []string{link, filepath.Join(folderLink, filepath.Base(target))} {
+				f, err := config.Load(p)
+				if tt.ok {
+					if err != nil || f.Envs["dev"] == nil {
+						t.Errorf("Load(%s) = %v; want it loaded", p, err)
+					}
+					continue
+				}
+				if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "belongs to uid 12345, not to you (uid 0)") || strings.Count(err.Error(), "\n") != 0 {
+					t.Errorf("Load(%s) = %v; want one line naming the link's owner", p, err)
+				}
+			}
+		})
+	}
+}
+
 // TestLoadRefusesACAFileOthersCouldChange: whoever can write ca_file can
 // add an authority and read every token request; such a file is refused,
 // at the top level and in an environment, with the chmod that fixes it.
@@ -194,5 +238,68 @@ func TestOpenRefusesACAFileMadeWritableSince(t *testing.T) {
 	}
 	if _, err := f.Open(context.Background(), config.OpenOptions{}); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "ca_file") || !strings.Contains(err.Error(), "`chmod go-w "+ca.File+"`") {
 		t.Fatalf("Open with a ca_file made writable by others since the reading = %v; want a configuration error at ca_file saying to chmod go-w it", err)
+	}
+}
+
+// TestSecretWrittenInItsCommandIsRefusedWhereOthersCanRead: a
+// client_secret_cmd that prints a secret written in the command itself
+// (echo, printf, a here-document) holds the secret in the file as much as a
+// plain client_secret does, which a file that group or others can read
+// may not hold; it was accepted. It is refused when the secret is fetched,
+// in one line saying what to do and never the secret; a command that
+// gets the secret from elsewhere, or the same command in a private file,
+// is accepted, and a chmod is enough, with no new load.
+func TestSecretWrittenInItsCommandIsRefusedWhereOthersCanRead(t *testing.T) {
+	const secret = "s3cr3t-Written-In-The-File"
+	tests := []struct {
+		name, cmd string
+		mode      os.FileMode
+		refused   bool
+	}{
+		{"echo, readable by others", "echo " + secret, 0o644, true},
+		{"printf, readable by the group", "printf '%s\\n' '" + secret + "'", 0o640, true},
+		{"a here-document, readable by others", "cat <<EOF\n" + secret + "\nEOF", 0o604, true},
+		{"echo, private", "echo " + secret, 0o600, false},
+		{"a file it reads, readable by others", "cat SECRETFILE", 0o644, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			secretFile := testenv.WriteFile(t, "secret", secret+"\n", 0o600)
+			cmd := strings.ReplaceAll(tt.cmd, "SECRETFILE", secretFile)
+			p := filepath.Join(dir, "config.toml")
+			text := "[env.dev]\nprovider = \"freeagent\"\nclient_id = \"id\"\nclient_secret_cmd = '''" + cmd + "'''\n"
+			if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			f, err := config.Load(p)
+			if err != nil {
+				t.Fatalf("Load = %v; want it loaded (the secret is not known before the command runs)", err)
+			}
+			got, err := f.Envs["dev"].ClientSecretValue(context.Background())
+			if !tt.refused {
+				if err != nil || got != secret {
+					t.Fatalf("ClientSecretValue = %q, %v; want the secret", got, err)
+				}
+				return
+			}
+			if got != "" || !errors.Is(err, config.ErrInvalid) {
+				t.Fatalf("ClientSecretValue = %q, %v; want a configuration error", got, err)
+			}
+			msg := err.Error()
+			if want := p + ":4: env.dev.client_secret_cmd: "; !strings.HasPrefix(msg, want) || !strings.Contains(msg, "`chmod 600 "+p+"`") ||
+				strings.Contains(msg, "\n") || strings.Contains(msg, secret) {
+				t.Fatalf("error %q; want one line at %s naming `chmod 600 %s`, and no secret", msg, want, p)
+			}
+			if err := os.Chmod(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := f.Envs["dev"].ClientSecretValue(context.Background()); err != nil || got != secret {
+				t.Fatalf("after chmod 600, ClientSecretValue = %q, %v; want the secret", got, err)
+			}
+		})
 	}
 }

@@ -249,6 +249,9 @@ func RemoveEnvAfter(path, name string, first func() error) (*config.File, error)
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
 func rewrite(path string, first func(edited *config.File) error, edit func(old string) (string, error)) (*config.File, error) {
+	if msg := configfile.ForeignLink(path); msg != "" {
+		return nil, &config.Error{Path: path, Msg: msg}
+	}
 	path = linkTarget(path)
 	if msg := configfile.RootWritingForAnother(path); msg != "" {
 		return nil, &config.Error{Path: path, Msg: msg}

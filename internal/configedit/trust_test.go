@@ -104,3 +104,35 @@ func TestWriteEnvThroughASymlink(t *testing.T) {
 		t.Errorf("the looping link was replaced: %v %v", fi, err)
 	}
 }
+
+// TestWriteEnvRefusesALinkOfAnotherUsers: a config named through a
+// symbolic link that another user owns (one in a team's folder of theirs)
+// was written where the link pointed, a file of this user's they chose,
+// made or replaced, when it did not exist yet or was empty. Refused,
+// naming the link and its owner; nothing is written.
+func TestWriteEnvRefusesALinkOfAnotherUsers(t *testing.T) {
+	testenv.NeedRoot(t, "giving a symbolic link to another user")
+	mine := t.TempDir()
+	for name, target := range map[string]string{
+		"a file not made yet": filepath.Join(mine, "new.toml"),
+		"an empty file":       testenv.WriteFile(t, "empty.toml", "", 0o600),
+	} {
+		t.Run(name, func(t *testing.T) {
+			link := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.Symlink(target, link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Lchown(link, 12345, 12345); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.ReadFile(target)
+			_, err := configedit.WriteEnv(link, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "the symbolic link "+link+", which belongs to uid 12345") {
+				t.Errorf("WriteEnv through another user's link = %v; want a refusal naming the link and its owner", err)
+			}
+			if now, _ := os.ReadFile(target); string(now) != string(before) {
+				t.Errorf("the file the link points to was written:\n%s", now)
+			}
+		})
+	}
+}

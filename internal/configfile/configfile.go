@@ -60,7 +60,8 @@ func IsEnvVarName(s string) bool {
 }
 
 // Read reads the file at path, following a symlink (dotfile managers
-// link configs), once CheckFile has accepted the file it opened.
+// link configs), once CheckFile has accepted the file it opened and
+// checkLinks the links on the way to it.
 func Read(path string) ([]byte, fs.FileInfo, error) {
 	file, err := os.OpenFile(path, os.O_RDONLY|OpenNonblocking, 0)
 	// A name ending in a separator is a folder's, even one that is not
@@ -94,6 +95,9 @@ func Read(path string) ([]byte, fs.FileInfo, error) {
 	}
 	if err := CheckFile(path, info); err != nil {
 		return nil, nil, err
+	}
+	if msg := checkLinks(path, info); msg != "" {
+		return nil, nil, &Error{Path: path, Msg: msg}
 	}
 	data, err := io.ReadAll(io.LimitReader(file, MaxSize+1))
 	if err != nil {

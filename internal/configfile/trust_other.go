@@ -23,6 +23,12 @@ func checkTokenFileFolder(string, fs.FileInfo) string { return "" }
 
 func RootWritingForAnother(string) string { return "" }
 
+func ForeignLink(string) string { return "" }
+
+func FolderOthersCanChange(string) string { return "" }
+
+func checkLinks(string, fs.FileInfo) string { return "" }
+
 // MakeWritable says how a person makes the read-only file at path theirs
 // to write again.
 func MakeWritable(path string) string {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/freshtoken/freshtoken/internal/filemode"
@@ -81,12 +82,31 @@ func CheckAuthorityFile(path string, fi fs.FileInfo) string {
 // (/tmp), where another user could put a file of theirs first, which the
 // keeper could not replace and scripts would read as the user's token.
 func checkTokenFileFolder(dir string, fi fs.FileInfo) string {
-	const risk = "who could put a file of theirs there first, which your scripts would read as your token; name a file in a folder of your own"
+	if msg := othersCanChange(dir, fi); msg != "" {
+		return "its folder " + msg + ", who could put a file of theirs there first, which your scripts would read as your token; name a file in a folder of your own"
+	}
+	return ""
+}
+
+// FolderOthersCanChange says of the folder dir (after any symlink) that
+// another user (root excepted) owns it, or that group or others may write
+// it, so that they could put a file of theirs in it in place of one of
+// this user's; or returns "", also when dir cannot be looked at.
+func FolderOthersCanChange(dir string) string {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	return othersCanChange(dir, fi)
+}
+
+// othersCanChange is FolderOthersCanChange of dir, described by fi.
+func othersCanChange(dir string, fi fs.FileInfo) string {
 	if msg := foreignOwner(dir, fi); msg != "" {
-		return "its folder " + dir + " " + msg + ", " + risk
+		return dir + " " + msg
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Sprintf("its folder %s may be written by group or others (mode %04o), %s", dir, filemode.Octal(fi.Mode()), risk)
+		return fmt.Sprintf("%s may be written by group or others (mode %04o)", dir, filemode.Octal(fi.Mode()))
 	}
 	return ""
 }
@@ -183,4 +203,82 @@ func MakeWritable(path string) string {
 // symbolic link to it.
 func LinkInstead(path string) string {
 	return fmt.Sprintf("`ln -sf %s OTHER-NAME`", shellquote.Word(path))
+}
+
+// maxLinks bounds the symbolic links followed on the way to a file, as
+// the kernel bounds those it follows (40 on Linux).
+const maxLinks = 40
+
+// ForeignLink says which symbolic link on the way to path (its own name,
+// or a folder's), followed as the kernel follows them, belongs to another
+// user than this one or root, who could point it at another file of this
+// user's (a production configuration in place of a sandbox's, or a file
+// an edit of the configuration would then replace); or returns "". A path
+// that leads nowhere yet (a link to a file not made) is checked as far as
+// it leads.
+func ForeignLink(path string) string {
+	_, msg := followLinks(path)
+	return msg
+}
+
+// checkLinks says what is wrong with the way to path, the file opened
+// being opened (see Read), or returns "": a link on it that another user
+// owns (ForeignLink), or a way that leads to another file than the one
+// opened, changed while it was read.
+func checkLinks(path string, opened fs.FileInfo) string {
+	at, msg := followLinks(path)
+	if msg != "" {
+		return msg
+	}
+	if fi, err := os.Stat(at); err != nil || !os.SameFile(fi, opened) {
+		return "changed while it was read (a link on the way to it pointed elsewhere); run the command again"
+	}
+	return ""
+}
+
+// followLinks follows path as the kernel does, one name at a time, to the
+// file it leads to (as far as it leads), or says which link on the way
+// another user owns (see ForeignLink).
+func followLinks(path string) (at, foreign string) {
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return path, ""
+		}
+		path = wd + string(filepath.Separator) + path
+	}
+	at = string(filepath.Separator)
+	rest := strings.Split(path, at)
+	for links := 0; len(rest) > 0; {
+		name := rest[0]
+		rest = rest[1:]
+		switch name {
+		case "", ".":
+			continue
+		case "..":
+			at = filepath.Dir(at)
+			continue
+		}
+		next := filepath.Join(at, name)
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return next, ""
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			at = next
+			continue
+		}
+		if msg := foreignOwner(next, fi); msg != "" {
+			return next, fmt.Sprintf("is reached through the symbolic link %s, which %s, who could point it at another file of yours; name the file itself, or make a link of your own", next, msg)
+		}
+		target, err := os.Readlink(next)
+		if links++; err != nil || links > maxLinks {
+			return next, ""
+		}
+		if filepath.IsAbs(target) {
+			at = string(filepath.Separator)
+		}
+		rest = append(strings.Split(target, string(filepath.Separator)), rest...)
+	}
+	return at, ""
 }

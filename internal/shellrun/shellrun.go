@@ -24,8 +24,12 @@ import (
 // second (a daemon, an agent it started).
 func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout, stderr []byte, more bool, err error) {
 	out, errOut := &head{keep: keep, stop: stop}, &head{keep: keep, stop: stop}
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
-	cmd.Env = append(os.Environ(), env...)
+	// The line goes in the environment, which only this user may read, not
+	// in the shell's arguments, which every user of the machine reads
+	// (/proc/PID/cmdline) and which held a secret a line holds (echo
+	// s3cr3t); the shell takes it out before it runs it.
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", lineRunner)
+	cmd.Env = append(os.Environ(), append(env, lineVariable+"="+line)...)
 	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.WaitDelay = time.Second
 	// A context that ends (client_secret_cmd past its time) ends what the
@@ -43,6 +47,14 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 	}
 	return out.b, errOut.b, out.more || errOut.more, err
 }
+
+// lineVariable holds the command line Run gives the shell, and lineRunner
+// runs it as the shell runs a line given with -c, the variable unset
+// first so that the command and what it starts do not inherit it.
+const (
+	lineVariable = "FRESHTOKEN_SHELL_LINE"
+	lineRunner   = `freshtoken_line=$` + lineVariable + `; unset ` + lineVariable + `; eval "$freshtoken_line"`
+)
 
 // EndedBy is the signal that ended the command err is the Wait of, or 0
 // if none did.

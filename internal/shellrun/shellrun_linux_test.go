@@ -82,3 +82,26 @@ func TestStopAllAsACommandStarts(t *testing.T) {
 		t.Fatalf("Run of a command StopAll ended as it started: %v; want it killed", err)
 	}
 }
+
+// TestCommandIsNotInTheShellsArguments: a command run as /bin/sh -c
+// COMMAND stood in the shell's arguments, which every user of the machine
+// reads in /proc/PID/cmdline (ps aux) while it runs: a client_secret_cmd
+// of `echo s3cr3t` (in a configuration only its owner reads), or a
+// [notify] command's `printf` of a service's token, showed the secret to
+// them. The shell is given the command in its environment, which only
+// its user reads, and takes it out before it runs it, so that what it
+// starts does not inherit it.
+func TestCommandIsNotInTheShellsArguments(t *testing.T) {
+	const secret = "s3cr3t-In-The-Command"
+	out, _, _, err := Run(context.Background(), "tr '\\0' ' ' < /proc/$$/cmdline; echo; env; : "+secret, nil, 1<<16, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), secret) {
+		t.Fatalf("the shell's arguments, or what it runs inherits, hold the command:\n%s", out)
+	}
+	got, _, _, err := Run(context.Background(), "echo "+secret+" \"$0\" \"$#\"", nil, 1<<16, 1<<20)
+	if err != nil || string(got) != secret+" /bin/sh 0\n" {
+		t.Fatalf("Run = %q, %v; want the command run as sh -c runs it", got, err)
+	}
+}

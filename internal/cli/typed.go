@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"cmp"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/freshtoken/freshtoken/internal/redact"
+)
+
+// typedSecrets are the parts of a command line's arguments that read as
+// secrets by their shape (see redact.FreeText): a token pasted where a
+// path, an address or a URL goes (--to, --listen, --config, -d @FILE, an
+// import's file), which a message saying what is wrong with it would say
+// back. The parts of a path that exists are none: a folder named at random
+// (mktemp's, a test's) is no secret, and a command suggested with it must
+// still run. Longest first, so that one holding another is masked whole.
+func typedSecrets(args []string) []string {
+	var found []string
+	for _, arg := range args {
+		existing := existingParts(arg)
+		for part := range strings.FieldsFuncSeq(arg, notInAToken) {
+			if len(part) >= 8 && !existing[part] && !slices.Contains(found, part) && redact.FreeText(part, len(part)+64) != part {
+				found = append(found, part)
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	return found
+}
+
+// existingParts are the parts of the longest path that exists at the start
+// of arg, whole, after a flag's '=' or -d's '@', or from its first '/' (a
+// file:// URL).
+func existingParts(arg string) map[string]bool {
+	parts := map[string]bool{}
+	candidates := []string{arg, strings.TrimPrefix(arg, "@")}
+	if _, v, ok := strings.Cut(arg, "="); ok {
+		candidates = append(candidates, v)
+	}
+	if i := strings.IndexByte(arg, '/'); i > 0 {
+		candidates = append(candidates, arg[i:])
+	}
+	for _, c := range candidates {
+		for p := filepath.Clean(c); p != "." && p != string(filepath.Separator); p = filepath.Dir(p) {
+			if _, err := os.Lstat(p); err == nil {
+				for part := range strings.FieldsFuncSeq(p, notInAToken) {
+					parts[part] = true
+				}
+				break
+			}
+		}
+	}
+	return parts
+}
+
+// notInAToken reports whether r is no character of a token's (base64,
+// base64url, a JWT's dots; not its padding): what separates the parts of
+// a path, a URL or an address.
+func notInAToken(r rune) bool {
+	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._~+-", r))
+}
+
+// maskTyped is msg with each of secrets masked.
+func maskTyped(msg string, secrets []string) string {
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, redact.Mask(s))
+	}
+	return msg
+}
