@@ -1518,6 +1518,17 @@ func laterLogIn(where, did string) error {
 // store.ErrChanged, as deleting them would leave that log-in's grant
 // alive at the provider with nothing to end it. A nil loggedIn is Logout.
 func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
+	return s.LogoutOfUnder(ctx, loggedIn, func(logout func() error) error { return logout() })
+}
+
+// LogoutOfUnder is LogoutOf run by within, which the renewal lock is held
+// around: within is given the log-out to run, at most once, and does what
+// must go with it under the same hold. A program that also edits a file
+// of its own there takes that file's lock after the renewal lock, never
+// before, so that another program taking both in that order (one moving
+// the tokens to another store, which edits the file as it holds the
+// renewal lock) is not waited for by a program it waits for.
+func (s *Source) LogoutOfUnder(ctx context.Context, loggedIn *store.Record, within func(logout func() error) error) error {
 	if s.unmade() {
 		return errNotMade
 	}
@@ -1526,7 +1537,7 @@ func (s *Source) LogoutOf(ctx context.Context, loggedIn *store.Record) error {
 		return err
 	}
 	defer unlock()
-	return s.forget(ctx, loggedIn)
+	return within(func() error { return s.forget(ctx, loggedIn) })
 }
 
 // forget is LogoutOf, the renewal lock held.

@@ -324,9 +324,11 @@ func signalled(t *testing.T, w *world, arrived func(), release func(), sig, seco
 // a service (SIGTERM), one Ctrl-C (SIGINT) or Ctrl-\ (SIGQUIT, which ended
 // a Go program at once with a stack dump) while the provider is answering:
 // freshtoken says what it waits for, stores the answer, then exits 128+N.
+// So does SIGABRT (`kill -ABRT`, a supervisor's watchdog): it ended
+// freshtoken at once with a Go stack dump, exit 2, the answer lost.
 func TestSignalsSeeTheRenewalThrough(t *testing.T) {
 	t.Parallel()
-	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGABRT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w, g := strictWorld(t)
 			before := refreshToken(t, w)

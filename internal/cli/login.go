@@ -353,31 +353,45 @@ func (g *replaceGuard) check(rec *store.Record, err error) error {
 }
 
 // configChanged says how the configuration file no longer has the log-in
-// store where it began, and what to do then: the environment taken out of
-// it (`freshtoken remove` in another terminal while the person approved),
-// or its [store] url changed (`freshtoken store migrate`): the tokens
-// would be stored where no command finds them. "" while it does, or when
-// the file cannot be read (the next command tells of its mistake).
+// store where it began, and what to do then (see Factory.storeChanged).
 func (g *replaceGuard) configChanged() (changed, next string) {
 	f := g.opts.f
+	changed, removed := f.storeChanged(g.env, g.storeURL)
+	switch {
+	case removed:
+		return changed, "run `" + f.commandLine("init -e "+g.env) + "` to add it again, then log in"
+	case changed != "":
+		return changed, "run `" + f.commandLine(loginArgs(g.opts, g.env)) + "` again"
+	}
+	return "", ""
+}
+
+// storeChanged says how the configuration file no longer has env's tokens
+// in the store storeURL names, as it did when a command began: env taken
+// out of it (`freshtoken remove` in another terminal; removed is then
+// true), or its [store] url changed (`freshtoken store migrate`, or an
+// edit), so that what the command does in that store misses the tokens.
+// "" while it does, or when the file cannot be read (the next command
+// tells of its mistake).
+func (f *Factory) storeChanged(env, storeURL string) (changed string, removed bool) {
 	path, err := f.ConfigPath()
 	if err != nil {
-		return "", ""
+		return "", false
 	}
 	conf, err := config.Load(path)
 	switch {
 	case err != nil:
-		return "", ""
-	case conf.Envs[g.env] == nil:
-		return fmt.Sprintf("%s was taken out of %s", g.env, path), "run `" + f.commandLine("init -e "+g.env) + "` to add it again, then log in"
-	case conf.StoreURL != g.storeURL:
+		return "", false
+	case conf.Envs[env] == nil:
+		return fmt.Sprintf("%s was taken out of %s", env, path), true
+	case conf.StoreURL != storeURL:
 		to := "the default folder"
 		if conf.StoreURL != "" {
 			to = redact.URL(conf.StoreURL)
 		}
-		return fmt.Sprintf("[store] url in %s was changed (by `freshtoken store migrate`, or an edit) to %s", path, to), "run `" + f.commandLine(loginArgs(g.opts, g.env)) + "` again"
+		return fmt.Sprintf("[store] url in %s was changed (by `freshtoken store migrate`, or an edit) to %s", path, to), false
 	}
-	return "", ""
+	return "", false
 }
 
 // manualCommand is this log-in as a command line run with --manual, what

@@ -119,7 +119,24 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			fmt.Fprintln(f.IO.ErrOut, said)
 		}
 	}
+	// `store migrate` in another terminal may move the tokens while this
+	// log-out waits for the renewal lock: what it then found (or deleted)
+	// in the store it began with is not what the environment holds.
+	movedAway := func() error {
+		changed, removed := f.storeChanged(env.Name, conf.StoreURL)
+		if changed == "" || removed {
+			return nil
+		}
+		again := "logout"
+		if opts.Local {
+			again += " --local"
+		}
+		return usageErrorf("%s: %s while this log-out ran, so its tokens may be there, not logged out of; run `%s` again", env.Name, changed, f.commandLine(again+" -e "+env.Name))
+	}
 	nothing := func(location string) error {
+		if err := movedAway(); err != nil {
+			return err
+		}
 		fmt.Fprintf(f.IO.ErrOut, "%s has no stored tokens (nothing in %s); nothing to log out of.\n", env.Name, location)
 		tokenFileToo()
 		return nil
@@ -279,6 +296,9 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return fmt.Errorf("%w; the provider revoked the grant, so the tokens kept are of no use: run `%s` once that is fixed to delete them", err, again)
 		}
 		return errors.Join(err, revokeErr)
+	}
+	if err := movedAway(); err != nil {
+		return err
 	}
 	if said := forgetTokenFile(ctx, f, env, rec, laterKept || unrevoked); said != "" {
 		defer fmt.Fprintln(f.IO.ErrOut, said) // after what the log-out did

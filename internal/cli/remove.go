@@ -124,7 +124,7 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 	// The tokens are deleted once the configuration's edit is written, just
 	// before it replaces the file: a configuration that cannot be written
 	// (a full disk) keeps the environment and its tokens both.
-	var forget func() error
+	var forget func(logout func() error) error
 	forgotten, tokenFile := false, ""
 	switch {
 	case errors.Is(err, store.ErrNewerFormat): // whose they are, and how to revoke them, only a newer freshtoken can tell
@@ -144,8 +144,8 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 		tokens = fmt.Sprintf("its tokens in %s were kept, as %s logged in with them and shares them (run `freshtoken --config %s logout -e %s` to end them)",
 			src.Location(), other, shellquote.Word(other), env.Name)
 	case rec != nil || err != nil:
-		forget = func() error {
-			if err := src.Logout(ctx); err != nil {
+		forget = func(logout func() error) error {
+			if err := logout(); err != nil {
 				return err
 			}
 			tokenFile = forgetTokenFile(ctx, f, env, rec, false)
@@ -157,7 +157,28 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			return nil
 		}
 	}
-	after, err := configedit.RemoveEnvAfter(conf.Path, env.Name, forget)
+	// `store migrate` in another terminal may move the tokens while this
+	// removal waits: the store it began with then holds none of them.
+	var after *config.File
+	edit := func(logout func() error) (err error) {
+		after, err = configedit.RemoveEnvAfter(conf.Path, env.Name, func() error {
+			if changed, removed := f.storeChanged(env.Name, conf.StoreURL); changed != "" && !removed {
+				return usageErrorf("%s: %s while this removal waited, so its tokens may be there; nothing was removed: run the same command again", env.Name, changed)
+			}
+			if forget == nil {
+				return nil
+			}
+			return forget(logout)
+		})
+		return err
+	}
+	// The renewal lock is taken before the configuration's, as store
+	// migrate takes them: each waited for the other for ever.
+	if forget != nil {
+		err = src.LogoutOfUnder(ctx, nil, edit)
+	} else {
+		err = edit(nil)
+	}
 	if err != nil {
 		var ce *config.Error
 		switch {
@@ -165,6 +186,8 @@ func runRemove(ctx context.Context, opts *removeOptions) error {
 			return fmt.Errorf("%s: %w (%s)", env.Name, err, tokens)
 		case errors.As(err, &ce):
 			return fmt.Errorf("%s: %w; nothing was removed", env.Name, err)
+		case errors.As(err, new(*usageError)): // says so
+			return err
 		}
 		return fmt.Errorf("%w; nothing was removed", err)
 	}

@@ -44,8 +44,8 @@ import (
 //     puttingBack): that is quick and local, and abandoned it could cost
 //     the grant, so a second SIGINT says it is being finished, and only a
 //     third abandons it, with a warning;
-//   - SIGQUIT (Ctrl-\) is one of the signals that end the process, and
-//     waits like them; SIGTSTP (Ctrl-Z) suspends it once no renewal is in
+//   - SIGQUIT (Ctrl-\) and SIGABRT are signals that end the process, and
+//     wait like them; SIGTSTP (Ctrl-Z) suspends it once no renewal is in
 //     flight, as a suspended renewer would hold the renewal lock (see
 //     suspending), unless one of them comes in between; a signal the
 //     process was started ignoring stays ignored (see stopping and
@@ -181,12 +181,13 @@ func (g *guard) unwatch() {
 }
 
 // stopping are the signals that would end the process: SIGINT, SIGTERM,
-// SIGHUP and SIGQUIT, less those it was started ignoring (nohup ignores SIGHUP, a
-// shell's background job SIGINT), which Notify would stop ignoring, for
-// freshtoken and for the command exec runs.
+// SIGHUP, SIGQUIT and SIGABRT (a supervisor's watchdog, `kill -ABRT`: a
+// Go program's stack dump at once), less those it was started ignoring
+// (nohup ignores SIGHUP, a shell's background job SIGINT), which Notify
+// would stop ignoring, for freshtoken and for the command exec runs.
 func stopping() []os.Signal {
 	var sigs []os.Signal
-	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+	for _, s := range []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGABRT} {
 		if !signal.Ignored(s) {
 			sigs = append(sigs, s)
 		}
@@ -655,7 +656,7 @@ func (g *guard) abandonKeys() string {
 	case syscall.SIGINT:
 		return "Ctrl-C again"
 	}
-	return "Ctrl-C" // stopped by SIGTERM, SIGHUP or SIGQUIT: one Ctrl-C is the second signal
+	return "Ctrl-C" // stopped by SIGTERM, SIGHUP, SIGQUIT or SIGABRT: one Ctrl-C is the second signal
 }
 
 // unsavedWait is the line that says that the process waits for the store

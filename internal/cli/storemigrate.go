@@ -70,6 +70,8 @@ only then deleted from the old one. Interrupted at any point, even by a
 crash, nothing is lost: run the same command again and it carries on, since
 the old store keeps each record until its copy is verified, and the
 configuration still names the old store until every record has moved.
+A move that finds [store] url changed while it waited for the locks
+(another move, run at once, finished first) moves nothing.
 
 Every environment is looked at before any moves: a record the old store
 cannot read, or a record already in the new store that is another client's,
@@ -246,6 +248,21 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 			continue
 		}
 		moves = append(moves, m)
+	}
+	// Another move (a second terminal) may have moved the tokens and set
+	// [store] url while this one waited for the locks: the old store then
+	// holds none, and setting --to would name a store without them. Every
+	// move holds these locks until it has set [store] url, so the file
+	// read now tells.
+	if now, err := config.Load(conf.Path); err == nil {
+		if nowID, _ := configedit.StoreID(now.StoreURL); nowID != fromID {
+			forgetUntouched()
+			if nowID == toID {
+				fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already (moved there by another `freshtoken store migrate` while this one waited); nothing was moved.\n", shownStore(opts.To))
+				return nil
+			}
+			return usageErrorf("[store] url in %s was changed to %s while this move waited for the renewal locks (by another `freshtoken store migrate`, or an edit); nothing was moved, and the tokens are where it names now: run the same command again to move them from there", conf.Path, shownStore(now.StoreURL))
+		}
 	}
 	if len(failed) > 0 {
 		forgetUntouched()
