@@ -501,15 +501,20 @@ func TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere(t *testing.T
 		{"localhost", "login.example.com", "http://localhost:8787/production/v2/company", true},
 		{"the unspecified address", "login.example.com", "http://0.0.0.0:8787/production/v2/company", true},
 		{"IPv6", "login.example.com", "https://[::1]:8443/device", true},
+		{"a name here", "login.example.com", "", true}, // uri: this machine's name, at the proxy
 		{"a provider here", "127.0.0.1", "http://127.0.0.1:8787/device", false},
 		{"a page elsewhere", "login.example.com", "https://microsoft.example.com/devicelogin", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			uri := tc.uri
+			if uri == "" {
+				uri = "http://" + net.JoinHostPort(testenv.NameHere(t), "8787") + "/production/v2/company"
+			}
 			mux := http.NewServeMux()
 			mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				json.NewEncoder(w).Encode(map[string]any{"device_code": "the-device-code-0123456789", "user_code": "WDJB-MJHT",
-					"verification_uri": tc.uri, "verification_uri_complete": tc.uri + "?user_code=WDJB-MJHT", "expires_in": 600})
+					"verification_uri": uri, "verification_uri_complete": uri + "?user_code=WDJB-MJHT", "expires_in": 600})
 			})
 			srv := httptest.NewServer(mux)
 			t.Cleanup(srv.Close)
@@ -529,8 +534,8 @@ func TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere(t *testing.T
 			}
 			d, err := src.StartDeviceLogin(t.Context())
 			if !tc.refused {
-				if err != nil || d.VerificationURI != tc.uri {
-					t.Fatalf("StartDeviceLogin = %+v, %v; want %s shown", d, err, tc.uri)
+				if err != nil || d.VerificationURI != uri {
+					t.Fatalf("StartDeviceLogin = %+v, %v; want %s shown", d, err, uri)
 				}
 				return
 			}
