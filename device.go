@@ -201,7 +201,13 @@ func (s *Source) StartDeviceLogin(ctx context.Context) (*DeviceLogin, error) {
 		return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable,
 			Msg: fmt.Sprintf("the device authorization endpoint %s answered with %s, which cannot be shown safely, so nothing of it is; check device_auth_url", shown, unsafe)}
 	}
-	if httpx.LeadsHere(ctx, page.Hostname()) && !httpx.LeadsHere(ctx, endpointHost(endpoint)) {
+	here := httpx.LeadsHere(ctx, page.Hostname()) && !httpx.LeadsHere(ctx, endpointHost(endpoint))
+	if err := ctx.Err(); err != nil {
+		// Stopped (Ctrl-C) while the page's name was looked up, which
+		// leaves it unjudged: nothing is shown or opened.
+		return nil, fmt.Errorf("%s: log-in abandoned (%w)", s.set.Env, err)
+	}
+	if here {
 		// The browser would open, and the person be sent to, a page of
 		// whatever program listens there (this computer's freshtoken
 		// proxy, which adds the tokens of the environment the path

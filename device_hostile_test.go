@@ -501,15 +501,20 @@ func TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere(t *testing.T
 		{"localhost", "login.example.com", "http://localhost:8787/production/v2/company", true},
 		{"the unspecified address", "login.example.com", "http://0.0.0.0:8787/production/v2/company", true},
 		{"IPv6", "login.example.com", "https://[::1]:8443/device", true},
+		{"a name here", "login.example.com", "", true}, // uri: this machine's name, at the proxy
 		{"a provider here", "127.0.0.1", "http://127.0.0.1:8787/device", false},
 		{"a page elsewhere", "login.example.com", "https://microsoft.example.com/devicelogin", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			uri := tc.uri
+			if uri == "" {
+				uri = "http://" + net.JoinHostPort(testenv.NameHere(t), "8787") + "/production/v2/company"
+			}
 			mux := http.NewServeMux()
 			mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				json.NewEncoder(w).Encode(map[string]any{"device_code": "the-device-code-0123456789", "user_code": "WDJB-MJHT",
-					"verification_uri": tc.uri, "verification_uri_complete": tc.uri + "?user_code=WDJB-MJHT", "expires_in": 600})
+					"verification_uri": uri, "verification_uri_complete": uri + "?user_code=WDJB-MJHT", "expires_in": 600})
 			})
 			srv := httptest.NewServer(mux)
 			t.Cleanup(srv.Close)
@@ -529,8 +534,8 @@ func TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere(t *testing.T
 			}
 			d, err := src.StartDeviceLogin(t.Context())
 			if !tc.refused {
-				if err != nil || d.VerificationURI != tc.uri {
-					t.Fatalf("StartDeviceLogin = %+v, %v; want %s shown", d, err, tc.uri)
+				if err != nil || d.VerificationURI != uri {
+					t.Fatalf("StartDeviceLogin = %+v, %v; want %s shown", d, err, uri)
 				}
 				return
 			}
@@ -578,4 +583,54 @@ func TestDeviceAuthorizationRefusedWithA200(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeviceLoginStoppedWhileItsPageIsLookedUp: a device log-in stopped
+// (Ctrl-C) once the provider's answer was read, as the name of its
+// verification page was looked up to tell whether it leads to this
+// computer: the lookup, cut short, said it did not, and the log-in began
+// all the same, unjudged, its page shown and opened in the browser after
+// the person had asked to stop. It begins nothing, saying it was abandoned.
+func TestDeviceLoginStoppedWhileItsPageIsLookedUp(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"device_code": "the-device-code-0123456789", "user_code": "WDJB-MJHT",
+			"verification_uri": "https://device.example.com/activate", "expires_in": 600})
+	}))
+	t.Cleanup(srv.Close)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	// Ctrl-C comes as the answer has been read whole.
+	hc := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err == nil {
+			resp.Body = stopAtEnd{resp.Body, stop}
+		}
+		return resp, err
+	})}
+	src, err := freshtoken.New(freshtoken.Settings{
+		Env: "tv", ClientID: "id", ClientSecret: "client-secret-0123456789",
+		TokenURL: srv.URL + "/token", DeviceAuthURL: srv.URL + "/device", Grant: freshtoken.GrantDeviceCode,
+		AuthStyle: oauth2.AuthStyleInHeader,
+	}, freshtoken.Options{Store: filestore.New(t.TempDir() + "/tokens"), HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := src.StartDeviceLogin(ctx); d != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("StartDeviceLogin = %+v, %v; want nothing begun, the log-in abandoned", d, err)
+	}
+}
+
+// stopAtEnd is a body that calls stop once read to its end.
+type stopAtEnd struct {
+	io.ReadCloser
+	stop context.CancelFunc
+}
+
+func (b stopAtEnd) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.stop()
+	}
+	return n, err
 }

@@ -111,6 +111,22 @@ func TestMain(m *testing.M) {
 			}
 			return backToRedirectURI(u, url.Values{"code": {"corp-code-0123456789"}})
 		}),
+		// approvenoiss is approve at a provider that does not keep its
+		// promise to name itself in every answer (RFC 9207's iss): the
+		// browser comes back to the redirect URI with its code, no iss.
+		"approvenoiss": scriptProgram("approvenoiss", func(args []string) error {
+			browser := &http.Client{CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+				q := req.URL.Query()
+				q.Del("iss")
+				req.URL.RawQuery = q.Encode()
+				return nil
+			}}
+			resp, err := browser.Get(args[len(args)-1])
+			if err != nil {
+				return err
+			}
+			return resp.Body.Close()
+		}),
 		// device plays a person at the device grant's verification page:
 		//	device approve|deny|expire N URL
 		// opened as a browser on the verification URL that carries the

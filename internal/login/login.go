@@ -42,6 +42,7 @@ var ErrStateMismatch = errors.New("the answer's state does not match this login"
 
 // ErrMixUp means a callback's iss (RFC 9207) names another issuer than the
 // environment's: the provider logged in at sent the browser on to another.
+// A callback without iss from a provider that promises it is ErrMixUp too.
 var ErrMixUp = errors.New("the log-in was answered by another provider")
 
 // ErrNotApproved means the person did not approve access in time, or the
@@ -496,9 +497,16 @@ func (f *Flow) Complete(ctx context.Context, req Request, q url.Values) (*Result
 	}
 	if f.IssuerInAnswers && f.Issuer != "" && !q.Has("iss") {
 		// A provider that promises iss in every answer did not write
-		// this one: another, to which the browser was sent on, did.
-		return nil, &againError{before: fmt.Sprintf("%s: %v: the answer names no issuer, though this environment's provider, %q, names itself in every answer (its discovery document says so, RFC 9207), so the provider you logged in at sent your browser on to another; its code was not sent anywhere; check the environment's issuer and auth_url, then ",
-			f.Env, ErrMixUp, f.Issuer), err: ErrMixUp}
+		// this one, or does not keep its promise (some leave iss out of
+		// error answers, or out of all): only the person can tell which,
+		// by the page where they approved, and the way to log in with
+		// such a provider is an auth_url of its own, held to no promise.
+		auth, host := f.Config.Endpoint.AuthURL, ""
+		if u, err := url.Parse(auth); err == nil {
+			host = u.Host
+		}
+		return nil, &againError{before: fmt.Sprintf("%s: the answer names no issuer, though the discovery document of this environment's provider, %q, says that it names itself in every answer (RFC 9207), so its code was not sent anywhere: another provider wrote it, if your browser was sent on to one, or the provider does not keep its promise; if you approved access on %s, tell the provider that its answers lack iss, and to log in meanwhile set auth_url = %q in the environment, which holds the provider to no such promise; then ",
+			f.Env, f.Issuer, redact.OneLine(host, 200), redact.URL(auth)), err: ErrMixUp}
 	}
 	if e := q.Get("error"); e != "" {
 		return nil, &AuthorizeError{Env: f.Env, Code: redact.OneLine(e, 60), Description: redact.OneLine(q.Get("error_description"), 200)}

@@ -876,7 +876,11 @@ func TestAnswerWithTwoIssuersIsRefused(t *testing.T) {
 // code was exchanged, with the PKCE verifier, at this environment's token
 // endpoint. It is refused before anything is sent, error answers too, as
 // RFC 9207 section 2.4 says; a provider that promises nothing is not held
-// to it, and one that keeps its promise logs in.
+// to it, and one that keeps its promise logs in. A provider that does not
+// keep it (some leave iss out of error answers, or of all) looks the same:
+// the line said the provider had sent the browser on to another, and to
+// check issuer and auth_url, which were right; it says that either may be
+// so, and how to log in meanwhile (an auth_url of its own).
 func TestAnswerWithoutIssuerFromAProviderThatNamesItself(t *testing.T) {
 	conf, exchanges := exchanging(t)
 	const issuer = "https://kc.example.com/realms/staff"
@@ -904,6 +908,11 @@ func TestAnswerWithoutIssuerFromAProviderThatNamesItself(t *testing.T) {
 		}
 		if !errors.Is(err, login.ErrMixUp) || sent != 0 || !strings.Contains(err.Error(), "names no issuer") || strings.Contains(err.Error(), "corp-code") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("answer %v: err = %v, %d exchanges; want ErrMixUp saying the answer names no issuer, on one line, nothing exchanged", tc.q, err, sent)
+		}
+		// A provider that breaks its promise looks the same: the line
+		// says so, and how to log in with it meanwhile.
+		if wayOut := fmt.Sprintf("set auth_url = %q", conf.Endpoint.AuthURL); !strings.Contains(err.Error(), "does not keep its promise") || !strings.Contains(err.Error(), wayOut) {
+			t.Errorf("answer %v: err = %v; want it to say the provider may not keep its promise, and to %s meanwhile", tc.q, err, wayOut)
 		}
 	}
 }
