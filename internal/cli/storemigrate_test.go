@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -672,20 +673,25 @@ func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 // was exit 5, the tokens' store "could not write", and empty lock files
 // were left in the folder. Full from the start, with room for one record
 // of two (dev is copied, then zeta fails), and with room for one record and
-// the reserve (zeta is then saved in the reserve's room, with an error, and
-// must be taken back too).
+// a reserve in the folder (another configuration's store: zeta is then saved
+// in the reserve's room, with an error, and must be taken back too).
 func TestStoreMigrateToAFullDisk(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		room   int    // bytes left free on the disk
 		exists bool   // the folder is there before the move
 		scheme string // file://, as written in --to
+		// reserve: the folder holds a reserve (another configuration's
+		// store), which a save gives up on the full disk; a move makes
+		// none in room it needs (a reserve is made with as much room
+		// again beside it).
+		reserve bool
 	}{
-		{"full from the start", 0, true, "file://"},
-		{"full, a folder not made yet", 0, false, "file://"},
-		{"full, a folder not made yet, the scheme in capitals", 0, false, "FILE://"},
-		{"room for one record", 4096, true, "file://"},
-		{"room for one record and the reserve", 64<<10 + 4096, true, "file://"}, // the reserve is 64 KiB
+		{"full from the start", 0, true, "file://", false},
+		{"full, a folder not made yet", 0, false, "file://", false},
+		{"full, a folder not made yet, the scheme in capitals", 0, false, "FILE://", false},
+		{"room for one record", 4096, true, "file://", false},
+		{"room for one record and a reserve there", 4096, true, "file://", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
@@ -693,6 +699,13 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 			dir := testdisk.Small(t, "256k")
 			if c.exists {
 				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.reserve {
+				reserve := make([]byte, 64<<10)
+				rand.Read(reserve)
+				if err := os.WriteFile(filepath.Join(dir, ".reserve"), reserve, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -371,7 +371,10 @@ func (s *Store) reserveUsed(err error, spent string) error {
 
 // keepReserve makes the reserve file whole: made if it is missing, grown if
 // it is short (a writer killed while it made one leaves it so, and it would
-// free less than a full disk's save needs). One that held something is
+// free less than a full disk's save needs), when the disk has room for it
+// and a reserve's size more beside it: made in the room a reserve given up
+// on a full disk freed, it filled that disk again, for every other writer
+// there, until a person freed space. One that held something is
 // grown in place and never removed, so that a disk with no room for the
 // rest keeps what it holds; one made now that the disk has no room for is
 // removed, leaving the space it took free. A disk too full for it is no
@@ -400,6 +403,13 @@ func (s *Store) keepReserve() {
 	from := fi.Size()
 	if unstored(fi) {
 		from = 0
+	}
+	if atomicfile.CheckRoom(p, reserveSize-from+reserveSize) != nil {
+		f.Close()
+		if fi.Size() == 0 {
+			os.Remove(p)
+		}
+		return
 	}
 	noise := make([]byte, reserveSize-from)
 	rand.Read(noise)
