@@ -95,6 +95,32 @@ func TestStoreMigrateToTheSameFolderByAnotherPath(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateToTheSameFolderThroughABindMount: --to naming the token
+// folder through a bind mount of it (a container's volume, one disk mounted
+// twice), which no path comparison tells from another folder, is the same
+// store: nothing moves, and it says so; it took the one lock file twice,
+// through each path, and waited on itself for ever, saying another process
+// was renewing.
+func TestStoreMigrateToTheSameFolderThroughABindMount(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	to := filepath.Join(testdisk.BindMount(t, e.dir), "state")
+	ios, stdout, stderr := testStreams(false, false)
+	done := make(chan int, 1)
+	go func() { done <- e.run(ios, "store", "migrate", "--to", "file://"+to) }()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(stderr.String(), "already; nothing was moved") {
+			t.Fatalf("store migrate to the same folder through a bind mount: exit %d\n%s%s; want 0 saying the tokens are there already", code, stdout, stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("store migrate --to %s, the same folder through a bind mount, was still waiting after 20 s: %s", to, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "state", "dev.json")); err != nil {
+		t.Fatalf("the record is gone: %v", err)
+	}
+}
+
 // TestStoreMigrateToTheSameRedisByAnotherURL: --to naming the Redis
 // database the tokens are in by another spelling (the port or database left
 // out, or put in) is the same store: nothing moves, and migrate says so. It
