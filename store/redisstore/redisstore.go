@@ -1648,7 +1648,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 func (s *Store) notALock(ctx context.Context, env string, err error) error {
 	for _, k := range []string{lockKey(env), markKey(env)} {
 		if gerr := s.client.Get(ctx, k).Err(); gerr != nil && strings.HasPrefix(gerr.Error(), "WRONGTYPE") {
-			return &storeError{store.ErrDenied, fmt.Sprintf("could not take the renewal lock: Redis at %s holds a value of another type under %s, a key freshtoken keeps for %s's renewals, so none can be made; it holds no tokens: delete it (redis-cli DEL %s), then try again", s.where, k, env, k)}
+			return &storeError{store.ErrDenied, fmt.Sprintf("could not take the renewal lock: Redis at %s holds a value of another type under %s, a key freshtoken keeps for %s's renewals, so none can be made; it holds no tokens: delete it (redis-cli -u %s DEL %s), then try again", s.where, k, env, s.where, k)}
 		}
 	}
 	return s.failed(ctx, "take the renewal lock", err)
