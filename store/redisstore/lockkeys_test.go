@@ -42,6 +42,20 @@ func TestLockWithoutExpiryRunsDown(t *testing.T) {
 		})
 	}
 
+	// The lock and the in-flight mark of a holder that died mid-renewal,
+	// both copied without their expiry.
+	rc.Set(ctx, "freshtoken:sandbox:lock", "a holder restored without its expiry", 0)
+	rc.Set(ctx, "freshtoken:sandbox:renewing", "a holder restored without its expiry", 0)
+	s := opened(t, srv.URL)
+	s.LockTTL = 400 * time.Millisecond
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	unlockBoth, err := s.Lock(waitCtx, "sandbox")
+	if err != nil {
+		t.Fatalf("Lock with a lock and an in-flight mark without expiry left by a holder gone: %v", err)
+	}
+	unlockBoth()
+
 	// A live holder whose lock lost its expiry keeps it.
 	a, b := opened(t, srv.URL), opened(t, srv.URL)
 	a.LockTTL, b.LockTTL = shortLockTTL, shortLockTTL
