@@ -404,6 +404,7 @@ func (s *Store) keepReserve() {
 	if unstored(fi) {
 		from = 0
 	}
+	removeCheckLitter(s.dir)
 	if atomicfile.CheckRoom(p, reserveSize-from+reserveSize) != nil {
 		f.Close()
 		if fi.Size() == 0 {
@@ -422,6 +423,19 @@ func (s *Store) keepReserve() {
 	}
 	if err != nil && fi.Size() == 0 {
 		os.Remove(p) // closed first: Windows removes no open file
+	}
+}
+
+// removeCheckLitter removes the files a room check for the reserve killed
+// midway left in the token folder dir (CheckRoom's, named after the reserve).
+// One of a check under way elsewhere is removed harmlessly: the check
+// writes through its open file, and the room is freed as it closes it.
+func removeCheckLitter(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "."+reserveName+".tmp-") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
 	}
 }
 

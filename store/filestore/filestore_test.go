@@ -1137,10 +1137,19 @@ func TestASpentReserveIsNotTakenBackFromAFullDisk(t *testing.T) {
 	}
 	os.Remove(filepath.Join(filepath.Dir(dir), "another-program"))
 	free()
+	// The check for room a writer killed midway left (128 KiB) goes with
+	// the next save.
+	litter := filepath.Join(dir, "..reserve.tmp-12345") // CheckRoom's name for .reserve
+	if err := os.WriteFile(litter, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Save(ctx, "sandbox", sample()); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(reserve); err != nil || fi.Size() != 64<<10 {
 		t.Fatalf("the reserve after space was freed: %v; want it made again", err)
+	}
+	if _, err := os.Lstat(litter); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the check for room a killed writer left is still there (%v)", err)
 	}
 }
