@@ -1003,18 +1003,38 @@ func Marshal(env string, r *Record) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
+// notARecord says what is wrong with data, which err, json.Unmarshal's
+// into a stored, refused.
+func notARecord(data []byte, err error) string {
+	if !json.Valid(data) {
+		return fmt.Sprintf("is not valid JSON (%v)", err)
+	}
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return fmt.Sprintf("is not a record freshtoken wrote (%v)", err)
+	}
+	if field := strings.TrimPrefix(te.Field, "Record."); field != "" {
+		return fmt.Sprintf("is not a record freshtoken wrote (its %s is a JSON %s)", field, te.Value)
+	}
+	return fmt.Sprintf("is not a record freshtoken wrote (a JSON %s, not an object)", te.Value)
+}
+
 // Unmarshal decodes a record Marshal encoded. A record that cannot be used
 // (no tokens, or its tokens masked as String shows them, copied from a
 // log) is an error
 // wrapping ErrCorrupt, which says that it was left as it is, at where, and
 // that a log-in replaces it.
 func Unmarshal(data []byte, where string) (*Record, error) {
+	// The version first: a newer layout may give a field another type.
+	var v struct {
+		Version int `json:"version"`
+	}
+	if json.Unmarshal(data, &v) == nil && v.Version > formatVersion {
+		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, v.Version)
+	}
 	var s stored
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("%w: %s is not valid JSON (%v); it was left as it is, and a log-in replaces it", ErrCorrupt, where, err)
-	}
-	if s.Version > formatVersion {
-		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, s.Version)
+		return nil, fmt.Errorf("%w: %s %s; it was left as it is, and a log-in replaces it", ErrCorrupt, where, notARecord(data, err))
 	}
 	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)

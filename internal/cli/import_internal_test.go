@@ -77,7 +77,7 @@ func TestFailedImportLeavesTokensItKeptAlone(t *testing.T) {
 // not: the import said the export's tokens were stored and the earlier
 // ones could not be put back, to import again or log in.
 func TestFailedImportPutsBackOnAFullDisk(t *testing.T) {
-	disk := testdisk.Small(t, "128k")
+	disk := testdisk.Small(t, "256k") // room for the reserve and as much again, as a reserve is made with
 	state := (&url.URL{Scheme: "file", Path: disk}).String()
 	now := time.Now()
 	src, prev := sandLoggedIn(t, state, "rt-before", now)

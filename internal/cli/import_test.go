@@ -438,7 +438,7 @@ func TestImportPostmanIntoAStoreWithNoFileLeft(t *testing.T) {
 // configuration as it was; it was exit 1, a bug's, with no next step.
 func TestImportPostmanIntoAFullStore(t *testing.T) {
 	e := newDevEnv(t)
-	dir := testdisk.Small(t, "128k")
+	dir := testdisk.Small(t, "256k") // room for the reserve and as much again, as a reserve is made with
 	text, err := os.ReadFile(e.config)
 	if err != nil {
 		t.Fatal(err)

@@ -157,7 +157,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	}
 	fromID, _ := configedit.StoreID(conf.StoreURL) // Load checked it
 	toID, _ := configedit.StoreID(opts.To)
-	if fromID == toID {
+	if fromID == toID || configedit.SameFolder(conf.StoreURL, opts.To) {
 		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
 		return nil
 	}

@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,6 +89,32 @@ func TestStoreMigrateToTheSameFolderByAnotherPath(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("store migrate to the same folder by another path was still waiting after 20 s")
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "state", "dev.json")); err != nil {
+		t.Fatalf("the record is gone: %v", err)
+	}
+}
+
+// TestStoreMigrateToTheSameFolderThroughABindMount: --to naming the token
+// folder through a bind mount of it (a container's volume, one disk mounted
+// twice), which no path comparison tells from another folder, is the same
+// store: nothing moves, and it says so; it took the one lock file twice,
+// through each path, and waited on itself for ever, saying another process
+// was renewing.
+func TestStoreMigrateToTheSameFolderThroughABindMount(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	to := filepath.Join(testdisk.BindMount(t, e.dir), "state")
+	ios, stdout, stderr := testStreams(false, false)
+	done := make(chan int, 1)
+	go func() { done <- e.run(ios, "store", "migrate", "--to", "file://"+to) }()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(stderr.String(), "already; nothing was moved") {
+			t.Fatalf("store migrate to the same folder through a bind mount: exit %d\n%s%s; want 0 saying the tokens are there already", code, stdout, stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("store migrate --to %s, the same folder through a bind mount, was still waiting after 20 s: %s", to, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "state", "dev.json")); err != nil {
 		t.Fatalf("the record is gone: %v", err)
@@ -664,20 +691,25 @@ func TestStoreMigrateThatFailsMidwayMovesNothing(t *testing.T) {
 // was exit 5, the tokens' store "could not write", and empty lock files
 // were left in the folder. Full from the start, with room for one record
 // of two (dev is copied, then zeta fails), and with room for one record and
-// the reserve (zeta is then saved in the reserve's room, with an error, and
-// must be taken back too).
+// a reserve in the folder (another configuration's store: zeta is then saved
+// in the reserve's room, with an error, and must be taken back too).
 func TestStoreMigrateToAFullDisk(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		room   int    // bytes left free on the disk
 		exists bool   // the folder is there before the move
 		scheme string // file://, as written in --to
+		// reserve: the folder holds a reserve (another configuration's
+		// store), which a save gives up on the full disk; a move makes
+		// none in room it needs (a reserve is made with as much room
+		// again beside it).
+		reserve bool
 	}{
-		{"full from the start", 0, true, "file://"},
-		{"full, a folder not made yet", 0, false, "file://"},
-		{"full, a folder not made yet, the scheme in capitals", 0, false, "FILE://"},
-		{"room for one record", 4096, true, "file://"},
-		{"room for one record and the reserve", 64<<10 + 4096, true, "file://"}, // the reserve is 64 KiB
+		{"full from the start", 0, true, "file://", false},
+		{"full, a folder not made yet", 0, false, "file://", false},
+		{"full, a folder not made yet, the scheme in capitals", 0, false, "FILE://", false},
+		{"room for one record", 4096, true, "file://", false},
+		{"room for one record and a reserve there", 4096, true, "file://", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e, rec := devAndZeta(t)
@@ -685,6 +717,13 @@ func TestStoreMigrateToAFullDisk(t *testing.T) {
 			dir := testdisk.Small(t, "256k")
 			if c.exists {
 				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.reserve {
+				reserve := make([]byte, 64<<10)
+				rand.Read(reserve)
+				if err := os.WriteFile(filepath.Join(dir, ".reserve"), reserve, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

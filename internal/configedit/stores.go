@@ -4,6 +4,7 @@ package configedit
 // configuration names.
 
 import (
+	"os"
 	"path/filepath"
 
 	"github.com/freshtoken/freshtoken/config"
@@ -60,6 +61,24 @@ func resolved(dir string) string {
 		}
 		below = filepath.Join(filepath.Base(at), below)
 	}
+}
+
+// SameFolder reports whether the file stores at storeURLs a and b keep
+// their records in one folder, made, that StoreID names apart: reached
+// through a bind mount, or spelt in another case on a disk that ignores case
+// (macOS's, Windows').
+func SameFolder(a, b string) bool {
+	if config.IsRedisURL(a) || config.IsKeyringURL(a) || config.IsRedisURL(b) || config.IsKeyringURL(b) {
+		return false
+	}
+	da, errA := config.StoreDir(a)
+	db, errB := config.StoreDir(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	fa, errA := os.Stat(da)
+	fb, errB := os.Stat(db)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // LogInRoom is why the file store at storeURL could not store env's first

@@ -156,11 +156,33 @@ func (n note) owner() Owner { return Owner{Config: n.Config, Env: n.Env, started
 // maxNote is the most a note may hold: more is something else.
 const maxNote = 16 << 10
 
-// ledgerEntry is where ledger notes what was written at path.
+// ledgerEntry is where ledger notes what was written at path, named by
+// the path with the links on its folder's way followed, so that every name
+// of the file through a linked folder (a dotfile manager's, macOS's /tmp
+// for /private/tmp) has one note and one lock: named as written, a keeper
+// of another configuration naming the file through a link found no claim
+// and wrote its own token over the one kept there, in turn with that
+// configuration's keeper.
 func ledgerEntry(ledger, path string) string {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
+	path = absPath(path)
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+		path = filepath.Join(dir, filepath.Base(path))
 	}
+	return entryOf(ledger, path)
+}
+
+// writtenEntry is where a freshtoken before ledgerEntry followed links
+// noted what was written at path: by the path as written, made absolute.
+func writtenEntry(ledger, path string) string { return entryOf(ledger, absPath(path)) }
+
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+func entryOf(ledger, path string) string {
 	sum := sha256.Sum256([]byte(path))
 	return filepath.Join(ledger, hex.EncodeToString(sum[:16]))
 }
@@ -256,7 +278,13 @@ func writeNote(ledger, path string, n note) error {
 	}
 	entry := ledgerEntry(ledger, path)
 	removeLitter(entry)
-	return atomicfile.Write(entry, append(b, '\n'), atomicfile.Options{})
+	if err := atomicfile.Write(entry, append(b, '\n'), atomicfile.Options{}); err != nil {
+		return err
+	}
+	if older := writtenEntry(ledger, path); older != entry {
+		os.Remove(older)
+	}
+	return nil
 }
 
 // forgetNote removes ledger's note of the token file at path, which is
@@ -270,6 +298,7 @@ func forgetNote(ledger, path string) {
 	}
 	entry := ledgerEntry(ledger, path)
 	os.Remove(entry)
+	os.Remove(writtenEntry(ledger, path))
 	if _, err := os.Lstat(entry + ".lock"); err != nil {
 		return
 	}
@@ -288,6 +317,10 @@ func readNote(ledger, path string) (note, bool) {
 	}
 	entry := ledgerEntry(ledger, path)
 	fi, err := os.Lstat(entry)
+	if older := writtenEntry(ledger, path); errors.Is(err, fs.ErrNotExist) && older != entry {
+		entry = older // an older freshtoken's note
+		fi, err = os.Lstat(entry)
+	}
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxNote || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		return note{}, false
 	}

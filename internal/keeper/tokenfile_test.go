@@ -264,3 +264,33 @@ func TestAHoldIsNotedUnderTheTokenFilesLock(t *testing.T) {
 		t.Fatalf("the hold noted once the lock was free: %v; want %v", got, held)
 	}
 }
+
+// TestALedgerNoteIsOneForEveryNameOfTheFile: a token file named through a
+// link to its folder has the note of the file by its own path (ledgerEntry
+// follows the links on the folder's way); a note an older freshtoken wrote
+// by the path as written is still read, and is removed once the file is
+// noted anew.
+func TestALedgerNoteIsOneForEveryNameOfTheFile(t *testing.T) {
+	ledger, file := ledgerWorld(t)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(filepath.Dir(file), link); err != nil {
+		t.Fatal(err)
+	}
+	byLink := filepath.Join(link, "token")
+	if ledgerEntry(ledger, byLink) != ledgerEntry(ledger, file) {
+		t.Fatalf("the file through a linked folder has another note than by its path")
+	}
+	plantNote(t, writtenEntry(ledger, byLink)) // an older freshtoken's
+	if n, ok := readNote(ledger, byLink); !ok || n.Sum != fingerprint("mine\n") {
+		t.Fatalf("an older freshtoken's note by the path as written: %+v, %v; want it read", n, ok)
+	}
+	if err := noteWritten(ledger, byLink, "mine\n", Owner{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(writtenEntry(ledger, byLink)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the older freshtoken's note is still there once noted anew (%v)", err)
+	}
+	if _, ok := readNote(ledger, file); !ok {
+		t.Errorf("the note written through the link is not the file's by its path")
+	}
+}

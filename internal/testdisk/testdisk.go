@@ -220,6 +220,20 @@ func ReadOnly(t testing.TB, dir string) (writable func()) {
 	return writable
 }
 
+// BindMount is another path to the folder dir, a bind mount of it, as a
+// container's volume or a second mount of one disk is: the same folder,
+// which no path comparison tells. It needs root.
+func BindMount(t testing.TB, dir string) string {
+	t.Helper()
+	testenv.NeedRoot(t, "a bind mount")
+	other := t.TempDir()
+	if out, err := exec.Command("mount", "--bind", dir, other).CombinedOutput(); err != nil {
+		testenv.Missing(t, "mount --bind: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", other).Run() })
+	return other
+}
+
 // AppendOnly makes the file at path, on a disk of Small's, one that may
 // only be appended to (chattr +a), as some keep their logs: it cannot be
 // cut short. It needs root, as Small does.

@@ -371,7 +371,10 @@ func (s *Store) reserveUsed(err error, spent string) error {
 
 // keepReserve makes the reserve file whole: made if it is missing, grown if
 // it is short (a writer killed while it made one leaves it so, and it would
-// free less than a full disk's save needs). One that held something is
+// free less than a full disk's save needs), when the disk has room for it
+// and a reserve's size more beside it: made in the room a reserve given up
+// on a full disk freed, it filled that disk again, for every other writer
+// there, until a person freed space. One that held something is
 // grown in place and never removed, so that a disk with no room for the
 // rest keeps what it holds; one made now that the disk has no room for is
 // removed, leaving the space it took free. A disk too full for it is no
@@ -401,6 +404,14 @@ func (s *Store) keepReserve() {
 	if unstored(fi) {
 		from = 0
 	}
+	removeCheckLitter(s.dir)
+	if atomicfile.CheckRoom(p, reserveSize-from+reserveSize) != nil {
+		f.Close()
+		if fi.Size() == 0 {
+			os.Remove(p)
+		}
+		return
+	}
 	noise := make([]byte, reserveSize-from)
 	rand.Read(noise)
 	_, err = f.WriteAt(noise, from)
@@ -412,6 +423,19 @@ func (s *Store) keepReserve() {
 	}
 	if err != nil && fi.Size() == 0 {
 		os.Remove(p) // closed first: Windows removes no open file
+	}
+}
+
+// removeCheckLitter removes the files a room check for the reserve killed
+// midway left in the token folder dir (CheckRoom's, named after the reserve).
+// One of a check under way elsewhere is removed harmlessly: the check
+// writes through its open file, and the room is freed as it closes it.
+func removeCheckLitter(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "."+reserveName+".tmp-") {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
 	}
 }
 

@@ -1121,3 +1121,47 @@ func TestFileHoldsTheStoredLayout(t *testing.T) {
 		t.Fatalf("stored as\n%s\n(%v); want\n%s", b, err, storetest.FullStored)
 	}
 }
+
+// TestASpentReserveIsNotTakenBackFromAFullDisk: the reserve given up for a
+// renewal's answer on a full disk is made again only once the disk has room
+// for it and as much again beside it: the next save made it at once in the
+// room giving it up had freed, so the disk was full again, every other
+// renewal warning of it and the rest saying nothing, and every other
+// program writing there (a configuration edit, `remove`, a log) failing
+// between them. Once space is freed, the next save makes it.
+func TestASpentReserveIsNotTakenBackFromAFullDisk(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	free := testdisk.Fill(t, dir)
+	if err := s.Save(ctx, "sandbox", sample()); !errors.Is(err, store.ErrReserveUsed) {
+		t.Fatalf("save on a full disk: %v; want it saved from the reserve", err)
+	}
+	for i := range 3 {
+		if err := s.Save(ctx, "sandbox", sample()); err != nil {
+			t.Fatalf("save %d after the reserve was spent: %v", i+1, err)
+		}
+		if _, err := os.Lstat(reserve); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("save %d after the reserve was spent made it again in the room it freed (%v); want the room left free", i+1, err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "another-program"), make([]byte, 32<<10), 0o600); err != nil {
+		t.Fatalf("another program's write after the saves: %v; want the room the reserve freed", err)
+	}
+	os.Remove(filepath.Join(filepath.Dir(dir), "another-program"))
+	free()
+	// The check for room a writer killed midway left (128 KiB) goes with
+	// the next save.
+	litter := filepath.Join(dir, "..reserve.tmp-12345") // CheckRoom's name for .reserve
+	if err := os.WriteFile(litter, make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(reserve); err != nil || fi.Size() != 64<<10 {
+		t.Fatalf("the reserve after space was freed: %v; want it made again", err)
+	}
+	if _, err := os.Lstat(litter); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the check for room a killed writer left is still there (%v)", err)
+	}
+}

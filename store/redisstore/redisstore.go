@@ -6,7 +6,9 @@
 // is; the renewal lock is the key freshtoken:<env>:lock, set only if absent,
 // holding a random value that only its holder's unlock deletes; the holder
 // extends it while it lives, and it expires within LockTTL of its holder's
-// death. Redis keeps what it is told as durably as it is configured to: run
+// death (a waiter gives one found without an expiry, as DUMP and RESTORE
+// copy it, the lock's life; a key of another type there is reported and
+// left). Redis keeps what it is told as durably as it is configured to: run
 // it with appendonly yes. One that keeps nothing on disk comes back from a
 // restart empty, with another run_id (INFO server): a Store that found or
 // saved a record on the server before puts it back (Restore), and notes
@@ -1483,6 +1485,7 @@ return redis.call("SET", KEYS[1], "", "NX", "XX")`)
 // clears its mark. None acts on another holder's lock or mark.
 var (
 	acquire = newGuarded(`if redis.call("GET", KEYS[3]) then return {0} end
+if redis.call("GET", KEYS[1]) and redis.pcall("PTTL", KEYS[1]) == -1 then redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
 local mark = redis.call("GET", KEYS[2])
 if mark and mark ~= ARGV[1] then
   local pttl = redis.pcall("PTTL", KEYS[2])
@@ -1579,6 +1582,9 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 			}
+			if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+				return nil, s.notALock(ctx, env, err)
+			}
 			return nil, s.failed(ctx, "take the renewal lock", err)
 		}
 		if ok {
@@ -1632,6 +1638,20 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			<-turn
 		})
 	}, nil
+}
+
+// notALock is the error of Lock for env, err being Redis's WRONGTYPE: a
+// value of another type than freshtoken writes (set by hand, or by another
+// program using freshtoken's names) under env's lock or in-flight mark,
+// which no renewal of env can then take until it is deleted. It holds no
+// tokens, and is left as it is.
+func (s *Store) notALock(ctx context.Context, env string, err error) error {
+	for _, k := range []string{lockKey(env), markKey(env)} {
+		if gerr := s.client.Get(ctx, k).Err(); gerr != nil && strings.HasPrefix(gerr.Error(), "WRONGTYPE") {
+			return &storeError{store.ErrDenied, fmt.Sprintf("could not take the renewal lock: Redis at %s holds a value of another type under %s, a key freshtoken keeps for %s's renewals, so none can be made; it holds no tokens: delete it (redis-cli -u %s DEL %s), then try again", s.where, k, env, s.where, k)}
+		}
+	}
+	return s.failed(ctx, "take the renewal lock", err)
 }
 
 // tryLock tries once to take env's lock for holder: with acquire, or,
