@@ -1508,10 +1508,14 @@ func TestRequestsEchoedBackAreNotPassedOn(t *testing.T) {
 	}})
 	f.login(t, "echo")
 	for _, header := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
-		req, _ := http.NewRequest(http.MethodPost, f.base+"/echo/x", nil)
-		req.Header.Set(header, " track ")
-		if resp, body := f.do(t, req); resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(string(body), "Bearer") {
-			t.Errorf("POST with %s: TRACK: %d %q; want 405 without the token", header, resp.StatusCode, body)
+		// A list is read as Express's method-override reads it: its first.
+		for _, value := range []string{" track ", "TRACK, GET"} {
+			req, _ := http.NewRequest(http.MethodPost, f.base+"/echo/x", nil)
+			req.Header.Set(header, value)
+			if resp, body := f.do(t, req); resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(string(body), "Bearer") ||
+				!strings.Contains(string(body), header+" header asks for TRACK") {
+				t.Errorf("POST with %s: %s: %d %q; want 405 without the token, naming the header", header, value, resp.StatusCode, body)
+			}
 		}
 	}
 	if n := reached.Load(); n != 0 {
