@@ -1581,3 +1581,41 @@ func TestUnsentBodyIsSentAfterRenewal(t *testing.T) {
 		t.Error("the retry went with the token refused")
 	}
 }
+
+// TestUploadTheAPIBeganToReadIsNotSentAgain: an upload not kept for the
+// retry after a 401, whose client waits to be asked for it (Expect:
+// 100-continue), which the API asked for and began to read before it
+// refused the token (100 Continue, then 401), is not sent again: part of
+// it is gone, and what is left is not the upload. The 401 is passed on, as
+// for any upload not kept, and the API gets the request once.
+func TestUploadTheAPIBeganToReadIsNotSentAgain(t *testing.T) {
+	var calls atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.CopyN(io.Discard, r.Body, 1<<10)
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	t.Cleanup(api.Close)
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "upload", api.URL)
+	}})
+	f.login(t, "upload")
+	const size = 2 << 20
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "PUT /upload/v2/attachments HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", f.addr, size)
+	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodPut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusContinue {
+		t.Fatalf("the upload was answered %s before its body was asked for; want 100 Continue, the API's asking", resp.Status)
+	}
+	go c.Write(bytes.Repeat([]byte("x"), size))
+	if resp, body := readAnswer(t, r, http.MethodPut); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the upload: %s %q; want the API's 401 passed on", resp.Status, body)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the API got %d requests; want the one it refused alone", n)
+	}
+}
