@@ -223,13 +223,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if method, header := refusedMethod(r); method != "" {
-		asked := method + " requests"
+		asked, next := method+" requests", "send it with another method"
 		if header != "" {
-			asked = fmt.Sprintf("requests whose %s header asks for %s", header, method)
+			asked, next = fmt.Sprintf("requests whose %s header asks for %s", header, method), "remove that header"
 		}
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		writeKind(rec, kinds.MethodNotAllowed, problem{Env: name,
-			Message: fmt.Sprintf("the proxy does not forward %s: they would hand the access token to the client or ask for a tunnel", asked)})
+			Message: fmt.Sprintf("%s: the proxy does not forward %s: they would hand the access token to the client or ask for a tunnel; %s", name, asked, next)})
 		return
 	}
 	if e.loops {
