@@ -1042,7 +1042,11 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			p.log.Warn(loop.logWords(), "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
 			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.Is(err, errEchoedRequest):
-			err = fmt.Errorf("%s: %s: %w; the API is at fault: tell its owner", e.name, e.api.Host, err)
+			made := ""
+			if !safe {
+				made = "; the request was made, and sending it again makes it again"
+			}
+			err = fmt.Errorf("%s: %s: %w%s; the API is at fault: tell its owner", e.name, e.api.Host, err, made)
 			e.fail(p.now(), err)
 			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: err.Error()})
 		case errors.As(err, &silent):

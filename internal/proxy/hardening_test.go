@@ -1495,7 +1495,7 @@ func TestRequestsEchoedBackAreNotPassedOn(t *testing.T) {
 	var reached atomic.Int32
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
-		if r.Method == "ECHO" {
+		if r.Header.Get("X-Echo") != "" {
 			w.Header().Set("Content-Type", "Message/HTTP; charset=utf-8")
 			r.Header.Write(w)
 			return
@@ -1522,9 +1522,16 @@ func TestRequestsEchoedBackAreNotPassedOn(t *testing.T) {
 	if n := reached.Load(); n != 0 {
 		t.Fatalf("%d overridden requests reached the API", n)
 	}
-	req, _ := http.NewRequest("ECHO", f.base+"/echo/x", nil)
-	if resp, body := f.do(t, req); resp.StatusCode != http.StatusBadGateway || strings.Contains(string(body), "Bearer") || reached.Load() != 1 {
-		t.Errorf("an answer of message/http: %d %q; want 502 without the token", resp.StatusCode, body)
+	for i, method := range []string{"ECHO", http.MethodGet} {
+		req, _ := http.NewRequest(method, f.base+"/echo/x", nil)
+		req.Header.Set("X-Echo", "yes")
+		// As for any answer that cannot be passed on, a request that may
+		// change something is said to have been made (docs/proxy.md).
+		resp, body := f.do(t, req)
+		if resp.StatusCode != http.StatusBadGateway || strings.Contains(string(body), "Bearer") || reached.Load() != int32(i+1) ||
+			strings.Contains(string(body), "the request was made") != (method == "ECHO") {
+			t.Errorf("%s answered with message/http: %d %q; want 502 without the token, saying the request was made only of ECHO", method, resp.StatusCode, body)
+		}
 	}
 	for _, method := range []string{"PROPFIND", "MKCALENDAR", http.MethodPatch, "PURGE", "X-CUSTOM"} {
 		req, _ := http.NewRequest(method, f.base+"/echo/x", nil)
