@@ -222,10 +222,14 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, status, pr)
 		return
 	}
-	if method := refusedMethod(r); method != "" {
+	if method, header := refusedMethod(r); method != "" {
+		asked, next := method+" requests", "send it with another method"
+		if header != "" {
+			asked, next = fmt.Sprintf("requests whose %s header asks for %s", header, method), "remove that header"
+		}
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		writeKind(rec, kinds.MethodNotAllowed, problem{Env: name,
-			Message: fmt.Sprintf("the proxy does not forward %s requests: they would hand the access token to the client or ask for a tunnel", method)})
+			Message: fmt.Sprintf("%s: the proxy does not forward %s: they would hand the access token to the client or ask for a tunnel; %s", name, asked, next)})
 		return
 	}
 	if e.loops {
@@ -292,27 +296,37 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 }
 
 // refusedMethod is the method r asks for, in upper case, when the proxy
-// does not forward it, or "". The rule is what the method does, not a list
+// does not forward it, and the header that asks for it ("" for the
+// request line), or "". The rule is what the method does, not a list
 // of those allowed: every other method goes on, WebDAV's and an API's own
 // among them. An API answering TRACE (or TRACK, IIS's own) echoes the
 // request back, with the Authorization header this proxy adds: the access
 // token would be the client's to take. CONNECT asks for a tunnel, which
 // this proxy does not make. A method override (X-HTTP-Method-Override and
-// its kin, which frameworks read on a POST) asks for the method it names.
-// An API's echo under another name is caught by its answer (see
-// echoedRequest).
-func refusedMethod(r *http.Request) string {
-	asked := []string{r.Method}
-	for _, h := range methodOverrides {
-		asked = append(asked, r.Header.Values(h)...)
+// its kin, which frameworks read on a POST) asks for the method it names,
+// or for the first of a list (Express's method-override reads "TRACK,
+// GET" as TRACK): each one named is read. An API's echo under another
+// name is caught by its answer (see echoedRequest).
+func refusedMethod(r *http.Request) (method, header string) {
+	if m := strings.ToUpper(r.Method); refused(m) {
+		return m, ""
 	}
-	for _, m := range asked {
-		m = strings.ToUpper(strings.TrimSpace(m))
-		if m == http.MethodTrace || m == "TRACK" || m == http.MethodConnect {
-			return m
+	for _, h := range methodOverrides {
+		for _, v := range r.Header.Values(h) {
+			for m := range strings.SplitSeq(v, ",") {
+				if m = strings.ToUpper(strings.TrimSpace(m)); refused(m) {
+					return m, h
+				}
+			}
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// refused reports whether the proxy refuses method, in upper case (see
+// refusedMethod).
+func refused(method string) bool {
+	return method == http.MethodTrace || method == "TRACK" || method == http.MethodConnect
 }
 
 // methodOverrides are the headers with which frameworks (Rails, Express's
@@ -1028,7 +1042,11 @@ func (p *Proxy) upstreamError(e *envProxy) func(http.ResponseWriter, *http.Reque
 			p.log.Warn(loop.logWords(), "env", e.name, "location", redact.OneLine(redact.URL(loop.location), 1000))
 			writeKind(w, loop.kind(), problem{Env: e.name, Message: redact.OneLine(e.name+": "+loop.Error(), 1000)})
 		case errors.Is(err, errEchoedRequest):
-			err = fmt.Errorf("%s: %s: %w; the API is at fault: tell its owner", e.name, e.api.Host, err)
+			made := ""
+			if !safe {
+				made = "; the request was made, and sending it again makes it again"
+			}
+			err = fmt.Errorf("%s: %s: %w%s; the API is at fault: tell its owner", e.name, e.api.Host, err, made)
 			e.fail(p.now(), err)
 			writeKind(w, kinds.UnreadableAnswer, problem{Env: e.name, Message: err.Error()})
 		case errors.As(err, &silent):

@@ -141,8 +141,11 @@ const fromAProgram = "send it from a program instead, such as Postman's desktop 
 // from the very origin it is addressed to: the status page itself (pages
 // the APIs serve through the proxy are sandboxed, so their origin is
 // "null"). It is the guard's first question, asked before the proxy reads
-// anything for the request (its configuration, for one): no web page may
-// make it read anything.
+// anything for the request (its configuration, for one): a request
+// addressed to another name (DNS rebinding) or sent by another page's
+// script makes it read nothing. (A page's link or image, which sends no
+// Origin, is asked about after: its navigation to a redirect path is
+// allowed, and telling one needs the configuration.)
 //
 // host is the request's Host, origin its Origin header.
 func (g guard) refusal(host, origin string) string {
