@@ -733,12 +733,13 @@ const StallNotice = 2 * time.Second
 // it (the stall is over), its caller still waiting for it. (The engine
 // also tells a stall's end as its own call it held up ends, a read or a
 // renewal, the store's call given up unanswered: the next call tells
-// whether the server answers.)
+// whether the server answers; WithAnswered tells it.)
 // So a program whose user is at a terminal can say why it is quiet before
 // the store gives up, and say it again when the server, answering since,
 // stalls again. A function ctx already had is told too, first: each
 // layer (a command, the proxy, the engine) may listen. It may be called
-// from another goroutine, and for each call; it must return promptly and
+// from another goroutine, and for each call; it must return promptly (a
+// write to a terminal waits while a person has paused it, Ctrl-S) and
 // not call the store: while it runs, the server's other calls wait, to be
 // sent as well as to be told.
 func WithStalled(ctx context.Context, stalled func(what string, stalled bool, since time.Time)) context.Context {
@@ -750,6 +751,31 @@ func WithStalled(ctx context.Context, stalled func(what string, stalled bool, si
 		}
 	}
 	return stallwatch.With(ctx, stalled)
+}
+
+// answeredKey is the context key of the function WithAnswered adds.
+type answeredKey struct{}
+
+// WithAnswered returns a copy of ctx with which a Store's calls tell
+// answered(what) each time the server what (named as WithStalled names
+// it) answers one of them, an error reply included: a stall of it told
+// (WithStalled) is over. A stall's end WithStalled tells without an
+// answer (a call given up, the engine's call held up ending) does not say
+// that the server answers: a program that says a stall once for each
+// outage (a person's terminal) says it again only after an answer, not
+// for each call given up while the server stays silent. A function ctx
+// already had is told too, first. As WithStalled's function, answered
+// may be called from another goroutine, under the server's lock: it must
+// return promptly and not call the store.
+func WithAnswered(ctx context.Context, answered func(what string)) context.Context {
+	if outer, _ := ctx.Value(answeredKey{}).(func(string)); outer != nil {
+		inner := answered
+		answered = func(what string) {
+			outer(what)
+			inner(what)
+		}
+	}
+	return context.WithValue(ctx, answeredKey{}, answered)
 }
 
 // WatchStall is called by a Store as it sends a call to what, a server,
@@ -768,8 +794,14 @@ func WithStalled(ctx context.Context, stalled func(what string, stalled bool, si
 // others is not told stalled: it waits for the store's own time-out.
 func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	stalled := stallwatch.Listener(ctx)
-	if stalled == nil {
+	heard, _ := ctx.Value(answeredKey{}).(func(string))
+	switch {
+	case stalled == nil && heard == nil:
 		return func(bool) {}
+	case stalled == nil:
+		stalled = func(string, bool, time.Time) {}
+	case heard == nil:
+		heard = func(string) {}
 	}
 	v, _ := servers.LoadOrStore(what, &server{})
 	srv := v.(*server)
@@ -801,6 +833,7 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 		if answered {
 			srv.answers++
 			srv.answered = time.Now()
+			heard(what)
 		}
 		if ctx.Err() == nil && (!told || answered) {
 			stalled(what, false, sent)
