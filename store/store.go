@@ -782,16 +782,17 @@ func WithAnswered(ctx context.Context, answered func(what string)) context.Conte
 // and stop as the call ends, saying whether the server answered it (an
 // answer that is an error included; not a time-out or a lost
 // connection): it tells the function WithStalled gave ctx, if any, when
-// the server has answered nothing for StallNotice while the call waits,
-// and, unless ctx ended the call, when it ends within that time, or is
-// answered after it, once its stall has been told. A call the server left
-// waiting while it answered another sent before it (Redis answering what
-// it was sent while paused, one call at a time) is not told stalled
-// until StallNotice after that answer: the call's own notice, due a
-// moment after another's answer had ended the stall, told the stall a
-// second time, as its own answer came. So a call left waiting on one
-// connection (dropped by a firewall unseen) while the server answers
-// others is not told stalled: it waits for the store's own time-out.
+// the call has waited StallNotice unanswered while the server answered
+// nothing, or while it answered calls sent after it (the call is left
+// waiting on a connection of its own, dropped by a firewall unseen: it
+// waited for the store's own time-out, told nothing), and, unless ctx
+// ended the call, when it ends within that time, or is answered after it,
+// once its stall has been told. A call the server left waiting while it
+// answered another (Redis answering what it was sent while paused, one
+// call at a time) is not told stalled until StallNotice after that
+// answer, or after the first answer to a call sent after it: the call's
+// own notice, due a moment after another's answer had ended the stall,
+// told the stall a second time, as its own answer came.
 func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	stalled := stallwatch.Listener(ctx)
 	heard, _ := ctx.Value(answeredKey{}).(func(string))
@@ -803,11 +804,13 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	case heard == nil:
 		heard = func(string) {}
 	}
-	v, _ := servers.LoadOrStore(what, &server{})
+	v, _ := servers.LoadOrStore(what, &server{waiting: map[*call]bool{}})
 	srv := v.(*server)
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	sent, answers := time.Now(), srv.answers
+	c := &call{sent: time.Now()}
+	srv.waiting[c] = true
+	answers := srv.answers
 	var (
 		t             *time.Timer
 		told, stopped bool
@@ -817,12 +820,14 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 		defer srv.mu.Unlock()
 		switch {
 		case stopped:
-		case srv.answers != answers: // answered since: quiet for less than StallNotice
+		case !c.overtaken.IsZero() && time.Since(c.overtaken) < StallNotice: // answering others, since less than StallNotice
+			t.Reset(StallNotice - time.Since(c.overtaken))
+		case c.overtaken.IsZero() && srv.answers != answers: // answered since: quiet for less than StallNotice
 			answers = srv.answers
 			t.Reset(StallNotice - time.Since(srv.answered))
 		default:
 			told = true
-			stalled(what, true, sent)
+			stalled(what, true, c.sent)
 		}
 	})
 	return func(answered bool) {
@@ -830,13 +835,20 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 		defer srv.mu.Unlock()
 		stopped = true
 		t.Stop()
+		delete(srv.waiting, c)
 		if answered {
+			now := time.Now()
 			srv.answers++
-			srv.answered = time.Now()
+			srv.answered = now
+			for w := range srv.waiting {
+				if w.sent.Before(c.sent) && w.overtaken.IsZero() {
+					w.overtaken = now
+				}
+			}
 			heard(what)
 		}
 		if ctx.Err() == nil && (!told || answered) {
-			stalled(what, false, sent)
+			stalled(what, false, c.sent)
 		}
 	}
 }
@@ -850,7 +862,7 @@ var afterFunc = time.AfterFunc
 var servers sync.Map
 
 // server is what WatchStall knows of a server: how many of its calls it
-// has answered, and when the last. Its mutex is held while a stall or an
+// has answered, and when the last, and which still wait. Its mutex is held while a stall or an
 // end of one of its calls is told, so that a call's notice, due as
 // another call is answered, is told before that answer's end or not
 // until StallNotice after it, never just after it.
@@ -858,6 +870,13 @@ type server struct {
 	mu       sync.Mutex
 	answers  int
 	answered time.Time
+	waiting  map[*call]bool // the calls sent and not yet ended
+}
+
+// call is a call WatchStall watches: when it was sent, and when the
+// server first answered a call sent after it (zero until then).
+type call struct {
+	sent, overtaken time.Time
 }
 
 // warningKey is the context key of the function WithWarning adds.
