@@ -406,6 +406,11 @@ type Source struct {
 	lockMu      sync.Mutex
 	locked      bool
 	afterUnlock []func()
+	// lockUnanswered is true from a Lock the store gave up unanswered
+	// (store.ErrUnreachable) until the store answers a call of a Lock:
+	// a wait for the lock meanwhile is the same outage's, not warned of
+	// again (see lockWarning).
+	lockUnanswered atomic.Bool
 	// pause waits between renewal tries, or until its context ends:
 	// httpx.Wait, or a test's clock.
 	pause func(context.Context, time.Duration) error
@@ -2929,6 +2934,11 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 	if ctx.Value(loggingIn{}) != nil {
 		waiting = "waiting for the renewal lock of " + s.set.Env + " to store the log-in's tokens: another process or machine is renewing the old ones, or the store is slow to answer"
 	}
+	// A store that answered none of the last Lock's calls and answers
+	// none of this one's is the same outage: its wait was warned of (a
+	// proxy's log said it again at each renewal, every few seconds, for
+	// as long as Redis was silent).
+	ctx = store.WithAnswered(ctx, func(string) { s.lockUnanswered.Store(false) })
 	defer s.sayLockWaitAfter(told, waiting)()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
@@ -2936,6 +2946,7 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 			return nil, fmt.Errorf("%s: %w", s.set.Env, callerGaveUp(ctx, err))
 		}
 		if errors.Is(err, store.ErrUnreachable) {
+			s.lockUnanswered.Store(true)
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 		}
 		return nil, fmt.Errorf("%s: %w", s.set.Env, err)
@@ -3062,11 +3073,12 @@ func (s *Source) sayLockWaitAfter(told time.Duration, waiting string) (done func
 		stuck = func() string { return s.StuckLocks()(s.set.Env) }
 	}
 	n := lockwait.New(told, stuck, func(holder string) {
-		if holder != "" {
+		switch {
+		case holder != "":
 			s.log.Warn("waiting for "+holder, "store", s.Location())
-			return
+		case !s.lockUnanswered.Load():
+			s.log.Warn(waiting, "store", s.Location())
 		}
-		s.log.Warn(waiting, "store", s.Location())
 	})
 	n.Start()
 	return n.Stop

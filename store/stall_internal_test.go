@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -62,5 +63,27 @@ func TestStallDueAsAnotherCallIsAnsweredIsToldOnce(t *testing.T) {
 				t.Errorf("told %s; want %s (S a stall, E an end)", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAnswersAreTold: a function WithAnswered gave is told each call the
+// server answers, one ctx already had first, with or without a listener
+// of stalls (WithStalled), and not a call given up unanswered: a
+// listener told a stall's end cannot otherwise tell an answer from a
+// call given up, and a terminal said one outage again for each call.
+func TestAnswersAreTold(t *testing.T) {
+	for _, stalls := range []bool{true, false} {
+		var told []string
+		ctx := context.Background()
+		if stalls {
+			ctx = WithStalled(ctx, func(string, bool, time.Time) {})
+		}
+		ctx = WithAnswered(WithAnswered(ctx, func(what string) { told = append(told, "outer "+what) }), func(what string) { told = append(told, "inner "+what) })
+		what := "Redis at redis://127.0.0.1:6379/0 (" + t.Name() + ")"
+		WatchStall(ctx, what)(false)
+		WatchStall(ctx, what)(true)
+		if want := []string{"outer " + what, "inner " + what}; !slices.Equal(told, want) {
+			t.Errorf("listening for stalls %v: told %q; want %q", stalls, told, want)
+		}
 	}
 }

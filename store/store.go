@@ -733,12 +733,13 @@ const StallNotice = 2 * time.Second
 // it (the stall is over), its caller still waiting for it. (The engine
 // also tells a stall's end as its own call it held up ends, a read or a
 // renewal, the store's call given up unanswered: the next call tells
-// whether the server answers.)
+// whether the server answers; WithAnswered tells it.)
 // So a program whose user is at a terminal can say why it is quiet before
 // the store gives up, and say it again when the server, answering since,
 // stalls again. A function ctx already had is told too, first: each
 // layer (a command, the proxy, the engine) may listen. It may be called
-// from another goroutine, and for each call; it must return promptly and
+// from another goroutine, and for each call; it must return promptly (a
+// write to a terminal waits while a person has paused it, Ctrl-S) and
 // not call the store: while it runs, the server's other calls wait, to be
 // sent as well as to be told.
 func WithStalled(ctx context.Context, stalled func(what string, stalled bool, since time.Time)) context.Context {
@@ -752,30 +753,64 @@ func WithStalled(ctx context.Context, stalled func(what string, stalled bool, si
 	return stallwatch.With(ctx, stalled)
 }
 
+// answeredKey is the context key of the function WithAnswered adds.
+type answeredKey struct{}
+
+// WithAnswered returns a copy of ctx with which a Store's calls tell
+// answered(what) each time the server what (named as WithStalled names
+// it) answers one of them, an error reply included: a stall of it told
+// (WithStalled) is over. A stall's end WithStalled tells without an
+// answer (a call given up, the engine's call held up ending) does not say
+// that the server answers: a program that says a stall once for each
+// outage (a person's terminal) says it again only after an answer, not
+// for each call given up while the server stays silent. A function ctx
+// already had is told too, first. As WithStalled's function, answered
+// may be called from another goroutine, under the server's lock: it must
+// return promptly and not call the store.
+func WithAnswered(ctx context.Context, answered func(what string)) context.Context {
+	if outer, _ := ctx.Value(answeredKey{}).(func(string)); outer != nil {
+		inner := answered
+		answered = func(what string) {
+			outer(what)
+			inner(what)
+		}
+	}
+	return context.WithValue(ctx, answeredKey{}, answered)
+}
+
 // WatchStall is called by a Store as it sends a call to what, a server,
 // and stop as the call ends, saying whether the server answered it (an
 // answer that is an error included; not a time-out or a lost
 // connection): it tells the function WithStalled gave ctx, if any, when
-// the server has answered nothing for StallNotice while the call waits,
-// and, unless ctx ended the call, when it ends within that time, or is
-// answered after it, once its stall has been told. A call the server left
-// waiting while it answered another sent before it (Redis answering what
-// it was sent while paused, one call at a time) is not told stalled
-// until StallNotice after that answer: the call's own notice, due a
-// moment after another's answer had ended the stall, told the stall a
-// second time, as its own answer came. So a call left waiting on one
-// connection (dropped by a firewall unseen) while the server answers
-// others is not told stalled: it waits for the store's own time-out.
+// the call has waited StallNotice unanswered while the server answered
+// nothing, or while it answered calls sent after it (the call is left
+// waiting on a connection of its own, dropped by a firewall unseen: it
+// waited for the store's own time-out, told nothing), and, unless ctx
+// ended the call, when it ends within that time, or is answered after it,
+// once its stall has been told. A call the server left waiting while it
+// answered another (Redis answering what it was sent while paused, one
+// call at a time) is not told stalled until StallNotice after that
+// answer, or after the first answer to a call sent after it: the call's
+// own notice, due a moment after another's answer had ended the stall,
+// told the stall a second time, as its own answer came.
 func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	stalled := stallwatch.Listener(ctx)
-	if stalled == nil {
+	heard, _ := ctx.Value(answeredKey{}).(func(string))
+	switch {
+	case stalled == nil && heard == nil:
 		return func(bool) {}
+	case stalled == nil:
+		stalled = func(string, bool, time.Time) {}
+	case heard == nil:
+		heard = func(string) {}
 	}
-	v, _ := servers.LoadOrStore(what, &server{})
+	v, _ := servers.LoadOrStore(what, &server{waiting: map[*call]bool{}})
 	srv := v.(*server)
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	sent, answers := time.Now(), srv.answers
+	c := &call{sent: time.Now()}
+	srv.waiting[c] = true
+	answers := srv.answers
 	var (
 		t             *time.Timer
 		told, stopped bool
@@ -785,12 +820,14 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 		defer srv.mu.Unlock()
 		switch {
 		case stopped:
-		case srv.answers != answers: // answered since: quiet for less than StallNotice
+		case !c.overtaken.IsZero() && time.Since(c.overtaken) < StallNotice: // answering others, since less than StallNotice
+			t.Reset(StallNotice - time.Since(c.overtaken))
+		case c.overtaken.IsZero() && srv.answers != answers: // answered since: quiet for less than StallNotice
 			answers = srv.answers
 			t.Reset(StallNotice - time.Since(srv.answered))
 		default:
 			told = true
-			stalled(what, true, sent)
+			stalled(what, true, c.sent)
 		}
 	})
 	return func(answered bool) {
@@ -798,12 +835,20 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 		defer srv.mu.Unlock()
 		stopped = true
 		t.Stop()
+		delete(srv.waiting, c)
 		if answered {
+			now := time.Now()
 			srv.answers++
-			srv.answered = time.Now()
+			srv.answered = now
+			for w := range srv.waiting {
+				if w.sent.Before(c.sent) && w.overtaken.IsZero() {
+					w.overtaken = now
+				}
+			}
+			heard(what)
 		}
 		if ctx.Err() == nil && (!told || answered) {
-			stalled(what, false, sent)
+			stalled(what, false, c.sent)
 		}
 	}
 }
@@ -817,7 +862,7 @@ var afterFunc = time.AfterFunc
 var servers sync.Map
 
 // server is what WatchStall knows of a server: how many of its calls it
-// has answered, and when the last. Its mutex is held while a stall or an
+// has answered, and when the last, and which still wait. Its mutex is held while a stall or an
 // end of one of its calls is told, so that a call's notice, due as
 // another call is answered, is told before that answer's end or not
 // until StallNotice after it, never just after it.
@@ -825,6 +870,13 @@ type server struct {
 	mu       sync.Mutex
 	answers  int
 	answered time.Time
+	waiting  map[*call]bool // the calls sent and not yet ended
+}
+
+// call is a call WatchStall watches: when it was sent, and when the
+// server first answered a call sent after it (zero until then).
+type call struct {
+	sent, overtaken time.Time
 }
 
 // warningKey is the context key of the function WithWarning adds.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -23,8 +22,6 @@ import (
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/redact"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
-	"github.com/freshtoken/freshtoken/internal/stallwatch"
-	"github.com/freshtoken/freshtoken/store"
 )
 
 // Main runs freshtoken with args and returns the exit code. Whatever
@@ -50,9 +47,10 @@ func Main(args []string, ios *IOStreams) int {
 	f.typed = typedSecrets(args)
 	g.commandLine = f.commandLine
 	defer f.close()
+	notices := newStallNotices(f, streams.ErrOut, time.Now)
 	if ios.ErrTTY {
 		ctx = config.WithSecretCommandNotice(ctx, secretCommandNotice(streams.ErrOut))
-		ctx = store.WithStalled(ctx, stalledNotice(f, streams.ErrOut, time.Now))
+		ctx = notices.listen(ctx)
 	}
 	// The command's context ends as the command does: a renewal it left
 	// going (one whose caller was served a token still valid while the
@@ -74,6 +72,7 @@ func Main(args []string, ios *IOStreams) int {
 	}
 	endCommand()
 	sig := g.settle()
+	notices.stop()
 	f.flushLog() // before the command's last word
 	f.readGlobalFlags(args)
 	if oe := unwritten.Load(); oe != nil && err == nil {
@@ -138,31 +137,6 @@ func secretCommandNotice(w io.Writer) func(env, command string) {
 	return oncePerCommand(func(env string) {
 		fmt.Fprintf(w, "freshtoken: %s; answer it if it asks for a passphrase\n", gettingSecret(env))
 	})
-}
-
-// stalledNotice says on w, a terminal, that the store (Redis, the
-// keychain) has left a call unanswered for store.StallNotice, or for as
-// long as it has when told later (a renewal under way joined): the command
-// waits for it longer before it reports it unreachable, and a person,
-// seeing nothing, took it for a hang. It says so once for each stall: not
-// for every call that waits meanwhile, and again when the store, having
-// answered a call since, stalls again (a proxy running for hours said only
-// the first). In the form of the log (f.say), a line of JSON with
-// --log-format json. now is the time the wait is measured to (time.Now).
-func stalledNotice(f *Factory, w io.Writer, now func() time.Time) func(what string, stalled bool, since time.Time) {
-	var (
-		mu   sync.Mutex
-		told = map[string]bool{}
-	)
-	return func(what string, stalled bool, since time.Time) {
-		mu.Lock()
-		already := told[what]
-		told[what] = stalled
-		mu.Unlock()
-		if stalled && !already {
-			f.say(w, slog.LevelWarn, fmt.Sprintf("waiting for %s, which has not answered for %s…", what, stallwatch.Unanswered(since, now())))
-		}
-	}
 }
 
 // gettingSecret says that env's client secret comes from its

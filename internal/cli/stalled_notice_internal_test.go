@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
@@ -31,7 +35,9 @@ func TestStalledStoreIsToldAgainWhenItStallsAgain(t *testing.T) {
 	}
 	defer s.Close()
 	stderr := testenv.NewOutput()
-	ctx := store.WithStalled(t.Context(), stalledNotice(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr, time.Now))
+	notices := newStallNotices(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr, time.Now)
+	defer notices.stop()
+	ctx := notices.listen(t.Context())
 	said := regexp.MustCompile(`freshtoken: waiting for Redis at redis://` + regexp.QuoteMeta(srv.Addr) + `/0, which has not answered for \d+s…\n`)
 	for stall, calls := range []int{2, 1} {
 		if _, err := s.Load(ctx, "dev"); !errors.Is(err, store.ErrNotFound) {
@@ -52,6 +58,7 @@ func TestStalledStoreIsToldAgainWhenItStallsAgain(t *testing.T) {
 			}
 		}
 		srv.Resume(t)
+		stderr.WaitFor(t, "the stall's notice", regexp.MustCompile(`(?s)(`+said.String()+`.*){`+strconv.Itoa(before+1)+`}`))
 		if got := len(said.FindAllString(stderr.String(), -1)) - before; got != 1 {
 			t.Fatalf("stall %d (%d calls): the notice was said %d times; want once:\n%s", stall+1, calls, got, stderr)
 		}
@@ -66,7 +73,10 @@ func TestStalledStoreIsToldAgainWhenItStallsAgain(t *testing.T) {
 func TestStalledNoticeInTheLogsForm(t *testing.T) {
 	stderr := testenv.NewOutput()
 	now := time.Now()
-	stalledNotice(&Factory{IO: &IOStreams{ErrOut: stderr}, LogFormat: "json"}, stderr, func() time.Time { return now })("Redis at redis://127.0.0.1:6379/0", true, now.Add(-14*time.Second))
+	notices := newStallNotices(&Factory{IO: &IOStreams{ErrOut: stderr}, LogFormat: "json"}, stderr, func() time.Time { return now })
+	notices.stalled("Redis at redis://127.0.0.1:6379/0", true, now.Add(-14*time.Second))
+	stderr.WaitFor(t, "the notice", regexp.MustCompile(`\n$`))
+	notices.stop()
 	var line struct{ Level, Msg string }
 	if err := json.Unmarshal([]byte(stderr.String()), &line); err != nil || line.Level != "WARN" ||
 		line.Msg != "waiting for Redis at redis://127.0.0.1:6379/0, which has not answered for 14s…" {
@@ -82,8 +92,51 @@ func TestStalledNoticeInTheLogsForm(t *testing.T) {
 func TestStalledNoticeSaysTheLengthThe503Says(t *testing.T) {
 	stderr := testenv.NewOutput()
 	now := time.Now()
-	stalledNotice(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr, func() time.Time { return now })("Redis at redis://127.0.0.1:6379/0", true, now.Add(-2700*time.Millisecond))
+	notices := newStallNotices(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr, func() time.Time { return now })
+	notices.stalled("Redis at redis://127.0.0.1:6379/0", true, now.Add(-2700*time.Millisecond))
+	stderr.WaitFor(t, "the notice", regexp.MustCompile(`\n$`))
+	notices.stop()
 	if want := "which has not answered for 3s…"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("a stall told 2.7 s after its call was sent: %q; want %q", stderr, want)
+	}
+}
+
+// TestStalledNoticeOnceForOneOutage: a process at a terminal (a proxy,
+// its keeper reading the store each minute) whose Redis stays silent
+// through several calls, each given up, says so once: the engine tells a
+// stall's end as its call given up returns, and the notice, taking that
+// for Redis answering, said it again for each call (once a minute, for
+// hours). It is said again once Redis, having answered, stalls again.
+func TestStalledNoticeOnceForOneOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := redisstore.New(srv.URL + "?max_retries=-1&read_timeout=3s") // one try of 3 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	src, err := freshtoken.New(freshtoken.Settings{Env: "dev", ClientID: "dev-client-id", TokenURL: "http://127.0.0.1:1/token", AuthStyle: oauth2.AuthStyleInHeader}, freshtoken.Options{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := testenv.NewOutput()
+	notices := newStallNotices(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr, time.Now)
+	defer notices.stop()
+	ctx := notices.listen(t.Context())
+	said := regexp.MustCompile(`freshtoken: waiting for Redis at redis://` + regexp.QuoteMeta(srv.Addr) + `/0, which has not answered for \d+s…\n`)
+	for outage := range 2 {
+		if _, err := src.TokenContext(ctx); !errors.Is(err, freshtoken.ErrLoginRequired) {
+			t.Fatalf("a token Redis answers (nothing stored): %v; want freshtoken.ErrLoginRequired", err)
+		}
+		srv.Pause(t)
+		for range 2 {
+			if _, err := src.TokenContext(ctx); !errors.Is(err, store.ErrUnreachable) {
+				t.Fatalf("a token Redis leaves unanswered: %v; want store.ErrUnreachable", err)
+			}
+		}
+		srv.Resume(t)
+		stderr.WaitFor(t, "the outage's notice", regexp.MustCompile(`(?s)(`+said.String()+`.*){`+strconv.Itoa(outage+1)+`}`))
+		if got := len(said.FindAllString(stderr.String(), -1)); got != outage+1 {
+			t.Fatalf("after %d outages of two calls each the notice was said %d times; want once each:\n%s", outage+1, got, stderr)
+		}
 	}
 }

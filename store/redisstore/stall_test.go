@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -271,4 +272,55 @@ func TestRefusingRedisIsDialledOnceATry(t *testing.T) {
 	if n := dials.n.Load(); n != 4 {
 		t.Errorf("a read from a Redis refusing connections dialled it %d times; want 4, once a try", n)
 	}
+}
+
+// TestCallLeftOnADeadConnectionIsToldStalled: a call left unanswered on a
+// connection of its own (a firewall that dropped it unseen: here a relay
+// that stops passing that call on) while Redis answers the process's
+// other calls, on other connections, is told stalled once those answers
+// have gone on StallNotice past it, and its end as it is answered: it was
+// never told, Redis answering others, and waited out its read time-out
+// (20 s here) in silence, a proxy's request too, past the environment's
+// timeout.
+func TestCallLeftOnADeadConnectionIsToldStalled(t *testing.T) {
+	srv := redistest.Start(t)
+	release := make(chan struct{})
+	var held atomic.Bool
+	relay := srv.Relay(t, func(args []string) {
+		if strings.Contains(strings.Join(args, " "), "freshtoken:dead") && held.CompareAndSwap(false, true) {
+			<-release
+		}
+	})
+	var once sync.Once
+	letGo := func() { once.Do(func() { close(release) }) }
+	defer letGo()
+	s := opened(t, "redis://"+relay+"/0?max_retries=-1&read_timeout=20s")
+	told := make(chan bool, 10)
+	ctx := store.WithStalled(context.Background(), func(_ string, stalled bool, _ time.Time) { told <- stalled })
+	dead := make(chan error, 1)
+	go func() {
+		_, err := s.Load(ctx, "dead")
+		dead <- err
+	}()
+	// Redis answers the process's other calls meanwhile, told to a
+	// listener of their own.
+	others := store.WithStalled(context.Background(), func(string, bool, time.Time) {})
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for stalled := false; !stalled; {
+		select {
+		case stalled = <-told: // the ends of the load's commands before it passed over
+		case err := <-dead:
+			t.Fatalf("the call left on its connection ended (%v), never told stalled while Redis answered others", err)
+		case <-tick.C:
+			if _, err := s.Load(others, "live"); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a call Redis answers: %v; want store.ErrNotFound", err)
+			}
+		}
+	}
+	letGo()
+	if err := testenv.Receive(t, "the call let go", dead); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the call let go: %v; want store.ErrNotFound", err)
+	}
+	storetest.ToldItsEnd(t, "the listener of the call let go", told)
 }
