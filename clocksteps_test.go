@@ -2,12 +2,17 @@ package freshtoken_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
+	"github.com/freshtoken/freshtoken/store"
 )
 
 // clockStepRig is a provider on the right time (the rig's clock) and
@@ -103,5 +108,61 @@ func TestATokenSeenWhileTheClockWasAheadIsRenewedInTime(t *testing.T) {
 	c.pass(59*time.Minute + 30*time.Second)
 	if tok, err := longRunning.Token(); err != nil || tok.AccessToken == renewed.AccessToken {
 		t.Fatalf("30 s before the hour since it saw the token ends: %v; want a new token", err)
+	}
+}
+
+// TestATokenReissuedElsewhereIsServedToItsNewExpiry: a provider that
+// answers a renewal with the access token it issued before, its lifetime
+// extended (or the same token with the time it has left, as a token
+// cache answers), gives it the expiry of that answer, which a process that
+// saw the token before another process's renewal keeps: it counted the
+// lifetime of the answer from when it first saw the token, took the token
+// as expiring at its old expiry, renewed it again then, and refused it
+// past that time while the provider could not be reached.
+func TestATokenReissuedElsewhereIsServedToItsNewExpiry(t *testing.T) {
+	var refreshes atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		refreshes.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"the-one-access-token","refresh_token":"the-one-refresh-token","token_type":"bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClockStepRig(t)
+	c.settings.TokenURL = srv.URL
+	now := c.wall.Now()
+	logIn := &store.Record{AccessToken: "the-log-in's-access-token", TokenType: "bearer", RefreshToken: "the-log-in's-refresh-token",
+		IssuedAt: now, LoggedInAt: now, Expiry: now.Add(time.Hour),
+		Grant: store.Grant{TokenURL: srv.URL, ClientID: c.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+	if err := c.store.Save(context.Background(), "sandbox", logIn); err != nil {
+		t.Fatal(err)
+	}
+	other, longRunning := c.source(), c.source()
+	if _, err := other.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := longRunning.Token(); err != nil {
+		t.Fatal(err)
+	}
+	c.pass(30 * time.Minute)
+	if _, err := other.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	renewedAt := c.wall.Now()
+	c.pass(29*time.Minute + 30*time.Second)
+	before := refreshes.Load()
+	tok, err := longRunning.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := refreshes.Load() - before; n != 0 {
+		t.Errorf("the token renewed elsewhere 29.5 minutes ago, for an hour, was renewed again (%d token requests)", n)
+	}
+	if want := renewedAt.Add(time.Hour); !tok.Expiry.Equal(want) {
+		t.Errorf("the token renewed elsewhere 29.5 minutes ago, for an hour, is served as expiring at %s; want %s", tok.Expiry, want)
+	}
+	srv.Close()
+	c.pass(time.Minute)
+	if _, err := longRunning.Token(); err != nil {
+		t.Errorf("the token renewed elsewhere 30.5 minutes ago, for an hour, the provider down: %v; want it served", err)
 	}
 }
