@@ -111,6 +111,35 @@ func TestATokenSeenWhileTheClockWasAheadIsRenewedInTime(t *testing.T) {
 	}
 }
 
+// TestATokenWrittenByAClockAheadLastsItsLifetimeFromWhenItIsRead: a
+// process that first reads a token after the clock that wrote it, two
+// hours ahead, was set back (a new process; another machine's clock
+// ahead) cannot tell when it was issued, but not after it read it: it
+// takes it as expiring its lifetime after that, not two hours later as
+// recorded, and serves it until then without renewing it.
+func TestATokenWrittenByAClockAheadLastsItsLifetimeFromWhenItIsRead(t *testing.T) {
+	c := newClockStepRig(t)
+	other := c.source()
+	c.login(other)
+	c.wall.Advance(2 * time.Hour) // ahead of the provider's
+	renewed, err := other.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.wall.Advance(-2 * time.Hour) // set right
+	refreshes := c.provider.Stats().Refreshes
+	tok, err := c.source().Token()
+	if err != nil || tok.AccessToken != renewed.AccessToken {
+		t.Fatalf("a new process: %v; want the token stored served", err)
+	}
+	if n := c.provider.Stats().Refreshes - refreshes; n != 0 {
+		t.Errorf("a new process renewed the token written by a clock ahead (%d refreshes); want it served", n)
+	}
+	if want := c.wall.Now().Add(time.Hour); !tok.Expiry.Equal(want) {
+		t.Errorf("a new process serves the token written by a clock two hours ahead as expiring at %s; want %s, its hour from now", tok.Expiry, want)
+	}
+}
+
 // TestATokenReissuedElsewhereIsServedToItsNewExpiry: a provider that
 // answers a renewal with the access token it issued before, its lifetime
 // extended (or the same token with the time it has left, as a token

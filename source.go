@@ -2189,7 +2189,7 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 			"skew", skew, "skew_rule", rule, "now", now.Format(logTime), "remaining", at.Sub(now).Round(time.Millisecond),
 			"renew", !ok}
 		if recorded, _ := recordedExpiry(r, s.set.DefaultLifetime); !recorded.Equal(at) {
-			args = append(args, "expires_recorded", recorded.Format(logTime), "expiry_rule", "its lifetime since first seen, on the timers: the clock was set back since")
+			args = append(args, "expires_recorded", recorded.Format(logTime), "expiry_rule", "its lifetime since this process first saw it, on the timers: the record was written by a clock ahead of this one (set back since, or another machine's)")
 		}
 		s.log.Debug("expiry check", args...)
 	}
