@@ -149,6 +149,28 @@ func (r *Record) LoggedInSince(t time.Time) bool {
 	return r.RenewedAt.IsZero() && !r.IssuedAt.Before(t)
 }
 
+// LogInWait is what a process waiting for a log-in that another stores
+// (the proxy's, through its link; one made another way, beside a device
+// log-in) knew of the store as it began to wait.
+type LogInWait struct {
+	Began time.Time // as the store notes a log-in
+	Held  *Record   // the record stored then; nil for none
+	Read  bool      // whether the store could be read then
+}
+
+// Made reports whether rec, the record stored now, comes of a log-in made
+// since w began: noted at w.Began or later, or at another time than the
+// record stored then (a renewal keeps its log-in's time). A clock set
+// back since w.Began (NTP, the time corrected) notes a log-in made since
+// at an earlier time: such a log-in was waited for until the wait timed
+// out, and taken for none.
+func (w LogInWait) Made(rec *Record) bool {
+	if rec.LoggedInSince(w.Began) {
+		return true
+	}
+	return w.Read && !rec.LoggedInAt.IsZero() && (w.Held == nil || !rec.LoggedInAt.Equal(w.Held.LoggedInAt))
+}
+
 // Rest is a wait before the next token request: until Until, a renewal
 // answers Message, the failure that began it, instead of asking.
 // RateLimited says the token endpoint asked for the wait (a 429). PutBack
