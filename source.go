@@ -239,8 +239,9 @@ type Options struct {
 	Logger *slog.Logger // nil: discard
 	// Clock is nil for time.Now. It is read as the wall clock alone, as
 	// the store keeps times; its monotonic reading, where its times carry
-	// one (time.Now's do), also measures how long ago a token was first
-	// seen, so that a clock set back does not keep an expired token in use.
+	// one (time.Now's do; t.UTC, t.Local, t.In and t.Round(0) drop it),
+	// also measures how long ago a token was first seen, so that a clock
+	// set back does not keep an expired token in use.
 	Clock func() time.Time
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
 	// Token requests follow no redirect, whatever its CheckRedirect says:
