@@ -222,7 +222,7 @@ func (e *proxyLostError) LogInAgain() (before, after string) {
 // began at.
 func logInWait(ctx context.Context, src *freshtoken.Source, began time.Time) store.LogInWait {
 	held, err := src.Record(ctx)
-	return store.LogInWait{Began: began, Held: held, Read: err == nil}
+	return store.NewLogInWait(began, held, err)
 }
 
 // attemptWatch follows the log-in that a `freshtoken login` began as

@@ -52,7 +52,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 	}
 	began, overNewer := p.now(), e.holdsNewer(ctx)
 	held, err := e.src.Record(ctx)
-	wait := store.LogInWait{Began: began, Held: held, Read: err == nil}
+	wait := store.NewLogInWait(began, held, err)
 	d, err := e.src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
