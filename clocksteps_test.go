@@ -84,6 +84,42 @@ func TestATokenRenewedWhileTheClockWasAheadIsRenewedInTime(t *testing.T) {
 	}
 }
 
+// TestATokenRenewedWhileTheClockWasAheadCountsFromItsRequest: the hour of
+// a token renewed while the clock ran ahead, then set back, is counted on
+// the timers from when its request was sent, not from its answer, which
+// came 30 s later: the provider may have issued it at once.
+func TestATokenRenewedWhileTheClockWasAheadCountsFromItsRequest(t *testing.T) {
+	c := newClockStepRig(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		c.pass(30 * time.Second) // a slow answer
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"a-renewed-access-token","refresh_token":"a-renewed-refresh-token","token_type":"bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(srv.Close)
+	c.settings.TokenURL = srv.URL
+	now := c.wall.Now()
+	logIn := &store.Record{AccessToken: "the-log-in's-access-token", TokenType: "bearer", RefreshToken: "the-log-in's-refresh-token",
+		IssuedAt: now, LoggedInAt: now, Expiry: now.Add(time.Hour),
+		Grant: store.Grant{TokenURL: srv.URL, ClientID: c.settings.ClientID, Type: freshtoken.GrantAuthorizationCode}}
+	if err := c.store.Save(context.Background(), "sandbox", logIn); err != nil {
+		t.Fatal(err)
+	}
+	src := c.source()
+	c.wall.Advance(2 * time.Hour) // ahead of the provider's
+	sent := c.timers.Now()
+	if _, err := src.Renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.wall.Advance(-2 * time.Hour) // set right
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := c.wall.Now().Add(time.Hour - c.timers.Now().Sub(sent)); !tok.Expiry.Equal(want) {
+		t.Errorf("the token renewed while the clock was ahead is served as expiring at %s; want %s, an hour after its request was sent", tok.Expiry, want)
+	}
+}
+
 // TestATokenSeenWhileTheClockWasAheadIsRenewedInTime: a process that
 // read a token from the store (another process renewed it) while the
 // clock ran two hours ahead takes it as expiring no later than its
