@@ -107,7 +107,7 @@ func (s *Source) refresh(ctx, work context.Context, r *store.Record, reason stri
 		n, err := s.exchange(work, told, req, r, sentAt, reason)
 		if err == nil {
 			if n.IssuedAt.Equal(sentAt) {
-				s.sawFirst(n.AccessToken, sentOn)
+				s.sawFirst(n, sentOn)
 			}
 			s.restAfter(0, nil)
 			// Stored already: only now is anything about the answer logged,

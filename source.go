@@ -244,8 +244,9 @@ type Options struct {
 	Logger *slog.Logger // nil: discard
 	// Clock is nil for time.Now. It is read as the wall clock alone, as
 	// the store keeps times; its monotonic reading, where its times carry
-	// one (time.Now's do), also measures how long ago a token was first
-	// seen, so that a clock set back does not keep an expired token in use.
+	// one (time.Now's do; t.UTC, t.Local, t.In and t.Round(0) drop it),
+	// also measures how long ago a token was first seen, so that a clock
+	// set back does not keep an expired token in use.
 	Clock func() time.Time
 	// HTTPClient carries token requests; nil: a client with Settings.Timeout.
 	// Token requests follow no redirect, whatever its CheckRedirect says:
@@ -416,7 +417,7 @@ type Source struct {
 	pause func(context.Context, time.Duration) error
 
 	cur       atomic.Pointer[store.Record]
-	seen      atomic.Pointer[sighting] // the access token last seen first, and when (see byTimers)
+	seen      atomic.Pointer[sighting] // the access token issue last seen first, and when (see byTimers)
 	checkedAt atomic.Int64             // when cur was last compared with the store (UnixNano of s.now)
 	// answered counts this Source's token requests answered with tokens
 	// (see renewRejected).
@@ -1797,11 +1798,15 @@ func recordedExpiry(r *store.Record, defaultLifetime time.Duration) (at time.Tim
 	return r.IssuedAt.Add(defaultLifetime), false
 }
 
-// sighting is an access token, and when this process first saw it, on its
-// timers.
+// sighting is an access token as issued at a time (a record's IssuedAt),
+// and when this process first saw it so, on its timers. A provider may
+// issue one access token again, its lifetime extended or counted down
+// (a token cache): each issue is a sighting of its own, its lifetime
+// counted from when this process first saw that issue.
 type sighting struct {
-	token string
-	at    time.Time
+	token  string
+	issued time.Time
+	at     time.Time
 }
 
 // timersTolerance is how much sooner than recorded the timers must put an
@@ -1825,28 +1830,28 @@ func (s *Source) byTimers(r *store.Record, at time.Time) time.Time {
 	if r.AccessToken == "" || r.IssuedAt.IsZero() || life <= 0 {
 		return at
 	}
-	if by := s.now().Add(life - s.seenFor(r.AccessToken)); by.Before(at.Add(-timersTolerance)) {
+	if by := s.now().Add(life - s.seenFor(r)); by.Before(at.Add(-timersTolerance)) {
 		return by
 	}
 	return at
 }
 
-// seenFor is how long ago, on the timers, this process first saw token:
-// none, the first time it asks.
-func (s *Source) seenFor(token string) time.Duration {
+// seenFor is how long ago, on the timers, this process first saw r's
+// access token as issued at r.IssuedAt: none, the first time it asks.
+func (s *Source) seenFor(r *store.Record) time.Duration {
 	now := s.timers()
 	seen := s.seen.Load()
-	if seen == nil || seen.token != token {
-		s.seen.CompareAndSwap(seen, &sighting{token: token, at: now})
+	if seen == nil || seen.token != r.AccessToken || !seen.issued.Equal(r.IssuedAt) {
+		s.seen.CompareAndSwap(seen, &sighting{token: r.AccessToken, issued: r.IssuedAt, at: now})
 		return 0
 	}
 	return max(now.Sub(seen.at), 0)
 }
 
-// sawFirst records that this process saw token first at, on its timers:
-// as it sent the request that brought it.
-func (s *Source) sawFirst(token string, at time.Time) {
-	s.seen.Store(&sighting{token: token, at: at})
+// sawFirst records that this process saw r's access token first at, on
+// its timers: as it sent the request that brought it.
+func (s *Source) sawFirst(r *store.Record, at time.Time) {
+	s.seen.Store(&sighting{token: r.AccessToken, issued: r.IssuedAt, at: at})
 }
 
 // skew is how long before its expiry r's access token is renewed:
@@ -2209,7 +2214,7 @@ func (s *Source) fresh(r *store.Record, why string) bool {
 			"skew", skew, "skew_rule", rule, "now", now.Format(logTime), "remaining", at.Sub(now).Round(time.Millisecond),
 			"renew", !ok}
 		if recorded, _ := recordedExpiry(r, s.set.DefaultLifetime); !recorded.Equal(at) {
-			args = append(args, "expires_recorded", recorded.Format(logTime), "expiry_rule", "its lifetime since first seen, on the timers: the clock was set back since")
+			args = append(args, "expires_recorded", recorded.Format(logTime), "expiry_rule", "its lifetime since this process first saw it, on the timers: the record was written by a clock ahead of this one (set back since, or another machine's)")
 		}
 		s.log.Debug("expiry check", args...)
 	}

@@ -3,6 +3,7 @@
 package e2e_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -29,5 +30,28 @@ func TestLoginThroughTheProxyEndsAfterTheClockIsSetBack(t *testing.T) {
 	p.waitExit(t, 0)
 	if st := w.provider.Stats(); st.Exchanges != 2 {
 		t.Fatalf("provider saw %+v; want both log-ins", st)
+	}
+}
+
+// TestDeviceLoginSeesALogInElsewhereAfterTheClockIsSetBack: a device
+// log-in stops waiting once the environment is logged in another way (a
+// second device log-in, approved), the clock set back (NTP, the time
+// corrected) after it began. It looked for a log-in noted at its start
+// or later, which the clock set back put before it: it waited on until
+// its code expired, then said the log-in had failed (exit 3), the
+// environment logged in.
+func TestDeviceLoginSeesALogInElsewhereAfterTheClockIsSetBack(t *testing.T) {
+	t.Parallel()
+	w, clock := newClockedWorld(t, devprovider.Options{AccessTTL: time.Hour, DeviceInterval: time.Second, DeviceCodeTTL: 30 * time.Second}, "", "")
+	w.writeConfig(w.readConfig() + "grant = \"device_code\"\ndevice_auth_url = \"" + w.api + "v2/device_authorization\"\n")
+	first, _ := w.startDeviceLogin()
+	clock.Advance(t, -20*time.Second)
+	second, code := w.startDeviceLogin()
+	if err := w.provider.DecideDevice(code, true); err != nil {
+		t.Fatal(err)
+	}
+	second.waitExit(t, 0)
+	if out := first.waitExit(t, 0); !strings.Contains(out, "was logged in another way meanwhile") {
+		t.Fatalf("the first log-in said %q; want it to say the environment was logged in meanwhile", out)
 	}
 }

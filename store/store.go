@@ -149,6 +149,38 @@ func (r *Record) LoggedInSince(t time.Time) bool {
 	return r.RenewedAt.IsZero() && !r.IssuedAt.Before(t)
 }
 
+// LogInWait is what a process waiting for a log-in that another stores
+// (the proxy's, through its link; one made another way, beside a device
+// log-in) knew of the store as it began to wait.
+type LogInWait struct {
+	began time.Time // as the store notes a log-in
+	held  time.Time // the log-in time of the record stored then; zero for none
+	read  bool      // whether the store could be read then
+}
+
+// NewLogInWait is a wait for a log-in begun at began, the store then
+// holding held (nil for none), or failing to be read with err.
+func NewLogInWait(began time.Time, held *Record, err error) LogInWait {
+	w := LogInWait{began: began, read: err == nil}
+	if held != nil {
+		w.held = held.LoggedInAt
+	}
+	return w
+}
+
+// Made reports whether rec, the record stored now, comes of a log-in made
+// since w began: noted at its start or later, or at another time than the
+// record stored then (a renewal keeps its log-in's time). A clock set
+// back since w began (NTP, the time corrected) notes a log-in made since
+// at an earlier time: such a log-in was waited for until the wait timed
+// out, and taken for none.
+func (w LogInWait) Made(rec *Record) bool {
+	if rec.LoggedInSince(w.began) {
+		return true
+	}
+	return w.read && !rec.LoggedInAt.IsZero() && !rec.LoggedInAt.Equal(w.held)
+}
+
 // Rest is a wait before the next token request: until Until, a renewal
 // answers Message, the failure that began it, instead of asking.
 // RateLimited says the token endpoint asked for the wait (a 429). PutBack

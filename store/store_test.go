@@ -177,6 +177,39 @@ func TestSameAndOtherLogIn(t *testing.T) {
 // could have recorded. Each row is one of OtherThan's rules (seen failing
 // with that rule taken out; a log-in that named no file is no path a log-in
 // records, too), the last two what is left: another file, there or kept
+// TestLogInWaitMade: a wait for a log-in stored by another process takes
+// for one a record noted at its start or later, or at another log-in time
+// than the record stored as it began (the clock set back since, NTP or a
+// person, notes one made since at an earlier time), and not the record
+// stored then, renewed or not, nor an earlier log-in when the store could
+// not be read as it began.
+func TestLogInWaitMade(t *testing.T) {
+	began := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	held := &store.Record{AccessToken: "a", IssuedAt: began.Add(-time.Hour), LoggedInAt: began.Add(-time.Hour)}
+	renewed := *held
+	renewed.IssuedAt, renewed.RenewedAt = began.Add(time.Minute), began.Add(time.Minute)
+	setBack := &store.Record{AccessToken: "b", IssuedAt: began.Add(-time.Minute), LoggedInAt: began.Add(-time.Minute)}
+	later := &store.Record{AccessToken: "c", IssuedAt: began.Add(time.Minute), LoggedInAt: began.Add(time.Minute)}
+	unread := errors.New("the store could not be read")
+	for _, c := range []struct {
+		name string
+		wait store.LogInWait
+		rec  *store.Record
+		want bool
+	}{
+		{"the record held, renewed", store.NewLogInWait(began, held, nil), &renewed, false},
+		{"a log-in since", store.NewLogInWait(began, held, nil), later, true},
+		{"a log-in since, the clock set back", store.NewLogInWait(began, held, nil), setBack, true},
+		{"a log-in since, the clock set back, none held", store.NewLogInWait(began, nil, nil), setBack, true},
+		{"an earlier log-in, the store unread", store.NewLogInWait(began, nil, unread), setBack, false},
+		{"a log-in since, the store unread", store.NewLogInWait(began, nil, unread), later, true},
+	} {
+		if got := c.wait.Made(c.rec); got != c.want {
+			t.Errorf("%s: Made %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 // from this user's sight.
 func TestOtherThanNamesOnlyAnotherFileOnThisMachine(t *testing.T) {
 	dir := t.TempDir()

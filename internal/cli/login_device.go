@@ -62,7 +62,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	if _, err := loginEndpoints(ctx, env, src); err != nil {
 		return err
 	}
-	start := loginStartOf(ctx, src, clock.Now())
+	start := logInWait(ctx, src, clock.Now())
 	d, err := src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func runDeviceLogin(ctx context.Context, opts *loginOptions, env *config.Env, sr
 	err = d.Wait(wctx, func(p freshtoken.DevicePoll) {
 		// Logged in since this log-in began, another way (another
 		// `freshtoken login`, the proxy's page): this code is not needed.
-		if rec, err := src.Record(wctx); err == nil && rec != nil && start.madeSince(rec) && src.CheckGrant(rec) == nil {
+		if rec, err := src.Record(wctx); err == nil && rec != nil && start.Made(rec) && src.CheckGrant(rec) == nil {
 			elsewhere = true
 			stop()
 			return

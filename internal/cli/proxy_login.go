@@ -98,7 +98,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 			env.Name, base, where, startCommand(f, &proxyOptions{Listen: addr})), "", usageErrorf("%s: the freshtoken proxy at %s is older than this freshtoken", env.Name, base))
 	}
 	began := clock.Now() // as the store notes a log-in, and the proxy reads the link's wait
-	start := loginStartOf(ctx, src, began)
+	start := logInWait(ctx, src, began)
 	attempt := httpx.RandomToken()
 	link := proxy.ForIssuer(proxy.ForAPI(proxy.LoginURL(base, env.Name, env.ClientID, env.TokenURL, attempt, opts.Timeout), env.Audience, env.BoundResources()), env.Issuer)
 	link = proxy.ForConfigFile(link, src.ConfigFile().Path)
@@ -138,7 +138,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 		if err == nil && rec != nil && (src.CheckGrant(rec) != nil || othersFile(rec)) {
 			refused = guard.check(rec, nil)
 		}
-		if err == nil && rec != nil && start.madeSince(rec) && !othersFile(rec) {
+		if err == nil && rec != nil && start.Made(rec) && !othersFile(rec) {
 			if foreign = src.CheckGrant(rec); foreign == nil {
 				fmt.Fprintf(f.IO.ErrOut, "Logged in to %s through the freshtoken proxy at %s; tokens stored in %s.\n", env.Name, base, src.Location())
 				warnNoRefreshToken(f, env.Name, rec.RefreshToken, rec.Expiry)
@@ -218,32 +218,11 @@ func (e *proxyLostError) LogInAgain() (before, after string) {
 	return e.Error() + "; ", " and approve access in the browser"
 }
 
-// loginStart is what a command that waits for a log-in stored by another
-// process (the proxy's, through its link; another way, beside a device
-// log-in) knows of the store as it began.
-type loginStart struct {
-	at     time.Time     // when it began, as the store notes a log-in
-	before *store.Record // the record stored then; nil for none
-	read   bool          // whether the store could be read then
-}
-
-// loginStartOf reads the record src stores, for a log-in that began at.
-func loginStartOf(ctx context.Context, src *freshtoken.Source, at time.Time) loginStart {
-	before, err := src.Record(ctx)
-	return loginStart{at: at, before: before, read: err == nil}
-}
-
-// madeSince reports whether rec, the record stored now, comes of a log-in
-// made since s: noted at s.at or later, or at another time than the
-// record stored then. A clock set back since s.at (NTP, the time
-// corrected) notes a log-in made since at an earlier time: a log-in
-// through the proxy, stored so, was waited for until the command timed
-// out, and said it was not approved.
-func (s loginStart) madeSince(rec *store.Record) bool {
-	if rec.LoggedInSince(s.at) {
-		return true
-	}
-	return s.read && !rec.LoggedInAt.IsZero() && (s.before == nil || !rec.LoggedInAt.Equal(s.before.LoggedInAt))
+// logInWait reads the record src stores, for a wait for a log-in that
+// began at.
+func logInWait(ctx context.Context, src *freshtoken.Source, began time.Time) store.LogInWait {
+	held, err := src.Record(ctx)
+	return store.NewLogInWait(began, held, err)
 }
 
 // attemptWatch follows the log-in that a `freshtoken login` began as

@@ -18,6 +18,9 @@ type deviceLogin struct {
 	uri, complete, userCode string
 	expires                 time.Time
 	began                   time.Time // when it was started
+	// wait tells a log-in made another way since it began (see
+	// envProxy.loggedInSince).
+	wait store.LogInWait
 }
 
 // startDeviceLogin asks the provider for a user code for e, unless one
@@ -48,11 +51,13 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 		return err
 	}
 	began, overNewer := p.now(), e.holdsNewer(ctx)
+	held, err := e.src.Record(ctx)
+	wait := store.NewLogInWait(began, held, err)
 	d, err := e.src.StartDeviceLogin(ctx)
 	if err != nil {
 		return err
 	}
-	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry, began: began}
+	dl := &deviceLogin{uri: d.VerificationURI, complete: d.VerificationURIComplete, userCode: d.UserCode, expires: d.Expiry, began: began, wait: wait}
 	if err := p.logins.showDevice(e, dl); err != nil {
 		return err
 	}
@@ -69,7 +74,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 		err := d.Wait(wctx, func(freshtoken.DevicePoll) {
 			if cur, changed = p.current(wctx, e); changed != nil {
 				cancel()
-			} else if rec, err := e.src.Record(wctx); err == nil && e.loggedInSince(rec, dl.began) {
+			} else if rec, err := e.src.Record(wctx); err == nil && e.loggedInSince(rec, dl.wait) {
 				elsewhere = true
 				cancel()
 			} else if changed = e.storedSince(wctx, overNewer, over); changed != nil {
@@ -90,7 +95,7 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 			// The code may run out, or be refused, before a poll saw the
 			// log-in made another way: that is no failure either.
 			rec, rerr := e.src.Record(stopping)
-			elsewhere = rerr == nil && e.loggedInSince(rec, dl.began)
+			elsewhere = rerr == nil && e.loggedInSince(rec, dl.wait)
 		}
 		if elsewhere {
 			p.log.Info("device log-in ended: logged in another way meanwhile", "env", e.name)
@@ -162,9 +167,9 @@ func (e *envProxy) loginEndpoints(ctx context.Context) (freshtoken.Endpoints, er
 }
 
 // loggedInSince reports whether rec, the stored record, is a log-in to e
-// made at or after t, however it was made and renewed since or not: tokens
-// of e's grant (a renewal of older tokens is no log-in). A device log-in's
-// code is shown until then.
-func (e *envProxy) loggedInSince(rec *store.Record, t time.Time) bool {
-	return rec != nil && rec.LoggedInSince(t) && e.src.CheckGrant(rec) == nil
+// made since w began, however it was made and renewed since or not:
+// tokens of e's grant (a renewal of older tokens is no log-in). A device
+// log-in's code is shown until then.
+func (e *envProxy) loggedInSince(rec *store.Record, w store.LogInWait) bool {
+	return rec != nil && w.Made(rec) && e.src.CheckGrant(rec) == nil
 }

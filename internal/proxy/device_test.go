@@ -280,6 +280,28 @@ func TestDeviceLoginCompletedElsewhere(t *testing.T) {
 	}
 }
 
+// TestDeviceLoginCompletedElsewhereAfterTheClockIsSetBack: as above, the
+// clock set back (NTP, the time corrected) after Log in showed the code.
+// The page looked for a log-in noted at its start or later, which the
+// clock set back put before it: it showed its code until the code
+// expired, then the code's expiry as the environment's last problem, the
+// environment logged in.
+func TestDeviceLoginCompletedElsewhereAfterTheClockIsSetBack(t *testing.T) {
+	f := deviceFixture(t)
+	f.pressDeviceLogIn(t)
+	f.clock.Advance(-time.Minute)
+	f.logInInTerminal(t)
+	testenv.WaitFor(t, "the page to stop showing its code", func() bool {
+		_, page := f.get(t, "/")
+		return !userCode.Match(page)
+	})
+	f.clock.Advance(2 * time.Hour) // well past when the page's code expired
+	_, page := f.get(t, "/")
+	if !regexp.MustCompile(`id="env-tv" data-state="logged-in"`).Match(page) || strings.Contains(string(page), "Last problem") {
+		t.Fatalf("the page does not show tv logged in:\n%s", page)
+	}
+}
+
 // TestDeviceLoginCompletedElsewhereJustBeforeItsCodeExpires: the page's
 // code runs out before any of its polls has seen the log-in made in a
 // terminal. That is no problem to report either: the page said the code

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/login"
 	"github.com/freshtoken/freshtoken/internal/proxy"
 	"github.com/freshtoken/freshtoken/internal/testenv"
@@ -1271,6 +1272,25 @@ func TestForcedRestartIsNotHeldByALogInAfterTheClockIsSetBack(t *testing.T) {
 	}
 	if got := strings.Count(f.logs.String(), "abandoned by the restart"); got != 1 {
 		t.Errorf("the log tells of %d abandoned log-ins, want 1:\n%s", got, f.logs)
+	}
+}
+
+// TestForcedRestartIsNotHeldByALogInPastItsTime: a log-in whose time has
+// passed on the timers, the clock set back two minutes since it began
+// (NTP, the time corrected), holds a forced restart no more: its
+// browser's answer is turned away (see TestLoginExpiresAfterTheClockIsSetBack),
+// and it held the restart, each log-in asked for meanwhile told to come
+// back, for as long as the clock went back.
+func TestForcedRestartIsNotHeldByALogInPastItsTime(t *testing.T) {
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, quiet: true})
+	timers := fakeclock.New()
+	proxy.SetTimers(f.proxy, timers.Now)
+	f.startLogin(t, "dev")
+	f.clock.Advance(-2*time.Minute + login.DefaultTimeout + time.Second) // set back, then its time passes
+	timers.Advance(login.DefaultTimeout + time.Second)
+	if !f.proxy.StopLogins(true, login.DefaultTimeout) {
+		resp, body := f.openLogin(t, "dev", "attempt-late", 0)
+		t.Fatalf("a forced restart waits for a log-in past its time, the clock set back two minutes since it began; a log-in asked for meanwhile got %d: %s", resp.StatusCode, body)
 	}
 }
 

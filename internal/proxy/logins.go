@@ -256,7 +256,7 @@ func (p *Proxy) restartHeldLocked(now time.Time) time.Duration {
 		}
 	}
 	for _, pl := range p.logins.pending {
-		if !pl.answered {
+		if !pl.answered && p.logins.within(pl, now) {
 			hold(pl.began, pl.expires)
 		}
 	}

@@ -287,7 +287,7 @@ func (p *Proxy) envView(ctx context.Context, name string, local bool, stuckLock 
 	}
 	now := p.now()
 	rec, err := e.src.Record(ctx)
-	if dl := e.device.Load(); dl != nil && local && !e.loggedInSince(rec, dl.began) {
+	if dl := e.device.Load(); dl != nil && local && !e.loggedInSince(rec, dl.wait) {
 		v.DeviceURI, v.DeviceLink, v.UserCode = dl.uri, cmp.Or(dl.complete, dl.uri), dl.userCode
 		v.DeviceExpiry = "the code expires in " + human(max(dl.expires.Sub(now), 0))
 	}
