@@ -47,10 +47,12 @@ type gate struct {
 }
 
 // newGate makes a gate, not yet armed, for requests of grantType; it lets
-// any held request go when the test ends.
+// any held request go as the test ends, before the provider's server is
+// closed, which waits for that request's answer: a test failed before
+// letting it go hung until the test binary's time-out instead.
 func newGate(t *testing.T, grantType string) *gate {
 	g := &gate{grantType: grantType, arrived: make(chan struct{}, 1), release: make(chan struct{})}
-	t.Cleanup(g.open)
+	context.AfterFunc(t.Context(), g.open)
 	return g
 }
 
