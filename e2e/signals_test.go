@@ -47,10 +47,12 @@ type gate struct {
 }
 
 // newGate makes a gate, not yet armed, for requests of grantType; it lets
-// any held request go when the test ends.
+// any held request go as the test ends, before the provider's server is
+// closed, which waits for that request's answer: a test failed before
+// letting it go hung until the test binary's time-out instead.
 func newGate(t *testing.T, grantType string) *gate {
 	g := &gate{grantType: grantType, arrived: make(chan struct{}, 1), release: make(chan struct{})}
-	t.Cleanup(g.open)
+	context.AfterFunc(t.Context(), g.open)
 	return g
 }
 
@@ -408,6 +410,7 @@ func TestSignalWhileWaitingForTheLock(t *testing.T) {
 	}{
 		{"SIGQUIT token --force", syscall.SIGQUIT, []string{"token", "--force"}},
 		{"SIGQUIT token due", syscall.SIGQUIT, []string{"token"}},
+		{"SIGABRT token --force", syscall.SIGABRT, []string{"token", "--force"}},
 		{"SIGINT token due", syscall.SIGINT, []string{"token"}},
 		{"SIGTERM token --json due", syscall.SIGTERM, []string{"token", "--json"}},
 	} {
@@ -440,6 +443,28 @@ func TestSignalWhileWaitingForTheLock(t *testing.T) {
 				t.Fatal("the store changed")
 			}
 		})
+	}
+}
+
+// TestSIGSYSGivesAStackDump: Ctrl-\ (SIGQUIT) and SIGABRT, which end a Go
+// program with a stack dump, see a renewal through instead, so
+// docs/security.md names `kill -SYS` for the stack dump of a freshtoken
+// that seems stuck (here, waiting for a renewal lock another process
+// holds): Go's dump of every goroutine, exit 2.
+func TestSIGSYSGivesAStackDump(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, devprovider.Options{AccessTTL: time.Hour}, "")
+	w.login()
+	unlock, err := filestore.New(w.store).Lock(context.Background(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	run := w.watch("token", "--force")
+	run.waitSaid(t, "waiting for the renewal lock of dev")
+	run.cmd.Process.Signal(syscall.SIGSYS)
+	if stderr := run.waitExit(t, 2); !strings.Contains(stderr, "SIGSYS") || !strings.Contains(stderr, "goroutine ") {
+		t.Fatalf("stderr:\n%s\nwant Go's stack dump", stderr)
 	}
 }
 
