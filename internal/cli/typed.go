@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,9 +13,10 @@ import (
 // secrets by their shape (see redact.FreeText): a token pasted where a
 // path, an address or a URL goes (--to, --listen, --config, -d @FILE, an
 // import's file), which a message saying what is wrong with it would say
-// back. The parts of a path that exists are none: a folder named at random
-// (mktemp's, a test's) is no secret, and a command suggested with it must
-// still run. Longest first, so that one holding another is masked whole.
+// back, or the --debug log show in a URL. They are masked whole only, as
+// the secrets registered with redact.RegisterWhole are. The parts of a path
+// that exists are none: a folder named at random (mktemp's, a test's) is
+// no secret, and a command suggested with it must still run.
 func typedSecrets(args []string) []string {
 	var found []string
 	for _, arg := range args {
@@ -27,7 +27,6 @@ func typedSecrets(args []string) []string {
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	return found
 }
 
@@ -61,12 +60,4 @@ func existingParts(arg string) map[string]bool {
 // a path, a URL or an address.
 func notInAToken(r rune) bool {
 	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._~+-", r))
-}
-
-// maskTyped is msg with each of secrets masked.
-func maskTyped(msg string, secrets []string) string {
-	for _, s := range secrets {
-		msg = strings.ReplaceAll(msg, s, redact.Mask(s))
-	}
-	return msg
 }
