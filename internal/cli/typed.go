@@ -22,7 +22,7 @@ func typedSecrets(args []string) []string {
 	for _, arg := range args {
 		existing := existingParts(arg)
 		for part := range strings.FieldsFuncSeq(arg, notInAToken) {
-			if len(part) >= 8 && !existing[part] && !slices.Contains(found, part) && redact.FreeText(part, len(part)+64) != part {
+			if len(part) >= 8 && !existing[part] && !chosenFileName(part) && !slices.Contains(found, part) && redact.FreeText(part, len(part)+64) != part {
 				found = append(found, part)
 			}
 		}
@@ -53,6 +53,20 @@ func existingParts(arg string) map[string]bool {
 		}
 	}
 	return parts
+}
+
+// chosenFileName reports whether part reads as the name of a file a
+// person chose: words (redact.ReadsAsWords) and an extension of a few
+// letters (FreeAgentProduction2024.toml, a --config or --log-file to be
+// made), which FreeText takes for a random-looking secret; masked, the
+// message said neither which file it was nor a command that runs.
+func chosenFileName(part string) bool {
+	i := strings.LastIndexByte(part, '.')
+	if i <= 0 {
+		return false
+	}
+	ext := part[i+1:]
+	return ext != "" && len(ext) <= 5 && strings.Trim(ext, "abcdefghijklmnopqrstuvwxyz") == "" && redact.ReadsAsWords(part[:i])
 }
 
 // notInAToken reports whether r is no character of a token's (base64,

@@ -46,11 +46,18 @@ func TestTokenTypedWhereAPathOrAnAddressGoesIsNotSaidBack(t *testing.T) {
 		}
 	}
 	// A path of words is said as typed (relative: the test's folder is
-	// named after the test, with random digits).
-	ios, _, stderr := testStreams(false, false)
-	shown := filepath.Join("no-such-folder", "freeagent-prod-2024.toml")
-	if code := e.run(ios, "--config", shown, "status"); code != 2 || !strings.Contains(stderr.String(), "`freshtoken --config "+shown+" init`") {
-		t.Errorf("--config %s: exit %d, said:\n%s\nwant exit 2 naming the file", shown, code, stderr)
+	// named after the test, with random digits), in capitals and with
+	// digits too (FreeText took FreeAgentProduction2024.toml for a secret:
+	// the message named neither the file nor a command that runs).
+	for _, shown := range []string{
+		filepath.Join("no-such-folder", "freeagent-prod-2024.toml"),
+		filepath.Join("no-such-folder", "FreeAgentProductionConfig2024.toml"),
+		"MyCompanyProductionEnvironment2024.toml",
+	} {
+		ios, _, stderr := testStreams(false, false)
+		if code := e.run(ios, "--config", shown, "status"); code != 2 || !strings.Contains(stderr.String(), "`freshtoken --config "+shown+" init`") {
+			t.Errorf("--config %s: exit %d, said:\n%s\nwant exit 2 naming the file", shown, code, stderr)
+		}
 	}
 }
 
