@@ -5,7 +5,10 @@ package configfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
 // TestFollowLinksLeadsWhereTheKernelDoes: Read compares the file the way
@@ -69,5 +72,37 @@ func TestFollowLinksLeadsWhereTheKernelDoes(t *testing.T) {
 	}
 	if msg := checkLinks(filepath.Join(root, "chain"), other); msg == "" {
 		t.Errorf("checkLinks of a way to real/config.toml, other/config.toml opened = \"\"; want it refused as changed while it was read")
+	}
+}
+
+// TestConfigInAFolderEnteredThroughAnotherUsersLink: a config named
+// relative to the current folder, entered with `cd` through a link another
+// user owns (a team's), was refused as reached through that link: the way
+// was followed from $PWD, which names the link, where the kernel opens it
+// from the folder itself, which that user cannot change. It is read; the
+// same link named in the path is refused still.
+func TestConfigInAFolderEnteredThroughAnotherUsersLink(t *testing.T) {
+	testenv.NeedRoot(t, "giving a symbolic link to another user")
+	root := t.TempDir()
+	mine := filepath.Join(root, "mine")
+	if err := os.Mkdir(mine, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mine, "config.toml"), []byte("[env.dev]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "team")
+	if err := os.Symlink(mine, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(link)
+	if _, _, err := Read("config.toml"); err != nil {
+		t.Errorf("Read(config.toml) in a folder entered through another user's link = %v; want it read", err)
+	}
+	if _, _, err := Read(filepath.Join(link, "config.toml")); err == nil || !strings.Contains(err.Error(), "the symbolic link "+link+", which belongs to uid 12345") {
+		t.Errorf("Read through another user's link = %v; want it refused, naming the link", err)
 	}
 }
