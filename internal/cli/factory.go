@@ -126,9 +126,6 @@ type Factory struct {
 	// would not do the same way (it read no stdin, which would be empty
 	// the second time), so it may run again after its tokens moved.
 	rerunnable bool
-	// typed are the parts of the command line that read as secrets,
-	// masked in what say writes (see typedSecrets).
-	typed []string
 }
 
 // Logger is the redacting logger the global flags asked for.
@@ -235,9 +232,11 @@ func (f *Factory) storeWarnings(ctx context.Context) context.Context {
 func (f *Factory) warn(msg string) { f.say(f.IO.ErrOut, slog.LevelWarn, msg) }
 
 // say writes msg on w: "freshtoken: msg", or, with --log-format json and
-// the log on stderr, a JSON line at level with args.
+// the log on stderr, a JSON line at level with args; the secrets
+// registered (redact.Scrub), the parts of the command line shaped like
+// secrets among them (see typedSecrets), are masked in it as in the log.
 func (f *Factory) say(w io.Writer, level slog.Level, msg string, args ...any) {
-	msg = maskTyped(msg, f.typed)
+	msg = redact.Scrub(msg)
 	if f.LogFormat != "json" || f.LogFile != "" {
 		fmt.Fprintf(w, "freshtoken: %s\n", msg)
 		return

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,20 +13,20 @@ import (
 // secrets by their shape (see redact.FreeText): a token pasted where a
 // path, an address or a URL goes (--to, --listen, --config, -d @FILE, an
 // import's file), which a message saying what is wrong with it would say
-// back. The parts of a path that exists are none: a folder named at random
-// (mktemp's, a test's) is no secret, and a command suggested with it must
-// still run. Longest first, so that one holding another is masked whole.
+// back, or the --debug log show in a URL. They are masked whole only, as
+// the secrets registered with redact.RegisterWhole are. The parts of a path
+// that exists are none: a folder named at random (mktemp's, a test's) is
+// no secret, and a command suggested with it must still run.
 func typedSecrets(args []string) []string {
 	var found []string
 	for _, arg := range args {
 		existing := existingParts(arg)
 		for part := range strings.FieldsFuncSeq(arg, notInAToken) {
-			if len(part) >= 8 && !existing[part] && !slices.Contains(found, part) && redact.FreeText(part, len(part)+64) != part {
+			if len(part) >= 8 && !existing[part] && !chosenFileName(part) && !slices.Contains(found, part) && redact.FreeText(part, len(part)+64) != part {
 				found = append(found, part)
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	return found
 }
 
@@ -56,17 +55,23 @@ func existingParts(arg string) map[string]bool {
 	return parts
 }
 
+// chosenFileName reports whether part reads as the name of a file a
+// person chose: words (redact.ReadsAsWords) and an extension of a few
+// letters (FreeAgentProduction2024.toml, a --config or --log-file to be
+// made), which FreeText takes for a random-looking secret; masked, the
+// message said neither which file it was nor a command that runs.
+func chosenFileName(part string) bool {
+	i := strings.LastIndexByte(part, '.')
+	if i <= 0 {
+		return false
+	}
+	ext := part[i+1:]
+	return ext != "" && len(ext) <= 5 && strings.Trim(ext, "abcdefghijklmnopqrstuvwxyz") == "" && redact.ReadsAsWords(part[:i])
+}
+
 // notInAToken reports whether r is no character of a token's (base64,
 // base64url, a JWT's dots; not its padding): what separates the parts of
 // a path, a URL or an address.
 func notInAToken(r rune) bool {
 	return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._~+-", r))
-}
-
-// maskTyped is msg with each of secrets masked.
-func maskTyped(msg string, secrets []string) string {
-	for _, s := range secrets {
-		msg = strings.ReplaceAll(msg, s, redact.Mask(s))
-	}
-	return msg
 }

@@ -1,6 +1,9 @@
 package cli_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,10 +46,47 @@ func TestTokenTypedWhereAPathOrAnAddressGoesIsNotSaidBack(t *testing.T) {
 		}
 	}
 	// A path of words is said as typed (relative: the test's folder is
-	// named after the test, with random digits).
-	ios, _, stderr := testStreams(false, false)
-	shown := filepath.Join("no-such-folder", "freeagent-prod-2024.toml")
-	if code := e.run(ios, "--config", shown, "status"); code != 2 || !strings.Contains(stderr.String(), "`freshtoken --config "+shown+" init`") {
-		t.Errorf("--config %s: exit %d, said:\n%s\nwant exit 2 naming the file", shown, code, stderr)
+	// named after the test, with random digits), in capitals and with
+	// digits too (FreeText took FreeAgentProduction2024.toml for a secret:
+	// the message named neither the file nor a command that runs).
+	for _, shown := range []string{
+		filepath.Join("no-such-folder", "freeagent-prod-2024.toml"),
+		filepath.Join("no-such-folder", "FreeAgentProductionConfig2024.toml"),
+		"MyCompanyProductionEnvironment2024.toml",
+	} {
+		ios, _, stderr := testStreams(false, false)
+		if code := e.run(ios, "--config", shown, "status"); code != 2 || !strings.Contains(stderr.String(), "`freshtoken --config "+shown+" init`") {
+			t.Errorf("--config %s: exit %d, said:\n%s\nwant exit 2 naming the file", shown, code, stderr)
+		}
+	}
+}
+
+// TestTokenTypedIsMaskedInTheLogToo: a token pasted into an API path (a
+// variable mixed up: `get /v2/contacts/$TOKEN`) was masked in the last
+// word saying the API answered 404, and shown whole in the --debug line
+// just above it naming the request's URL, on stderr and in --log-file,
+// which a bug report carries. It is masked in both, in text and JSON; the
+// rest of the URL is shown.
+func TestTokenTypedIsMaskedInTheLogToo(t *testing.T) {
+	const token = "dev_at_Qm3xV8kPz2Lr7TnW4yHc9Bf6Jd1Gs5Ke0UaXo"
+	e := newDevEnv(t)
+	e.configure(t)
+	e.loginOutside(t)
+	logFile := filepath.Join(e.dir, "freshtoken.log")
+	for _, args := range [][]string{
+		{"--debug", "-e", "dev", "get", "/v2/contacts/" + token},
+		{"--debug", "--log-format", "json", "-e", "dev", "get", "/v2/contacts/" + token},
+		{"--debug", "--log-file", logFile, "-e", "dev", "get", "/v2/contacts/" + token},
+	} {
+		ios, stdout, stderr := testStreams(false, false)
+		code := e.run(ios, args...)
+		logged, err := os.ReadFile(logFile)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		said := stdout.String() + stderr.String() + string(logged)
+		if code != 4 || strings.Contains(said, token) || !strings.Contains(said, "/v2/contacts/"+token[:8]+"…") {
+			t.Errorf("%s: exit %d, said:\n%s\nwant exit 4, the URL shown with the token masked", strings.Join(args, " "), code, said)
+		}
 	}
 }

@@ -249,12 +249,9 @@ func RemoveEnvAfter(path, name string, first func() error) (*config.File, error)
 // someone else is not carried over into a trusted one. A symlinked config
 // is written where the link points, so it stays linked.
 func rewrite(path string, first func(edited *config.File) error, edit func(old string) (string, error)) (*config.File, error) {
-	if msg := configfile.ForeignLink(path); msg != "" {
-		return nil, &config.Error{Path: path, Msg: msg}
-	}
-	path = linkTarget(path)
-	if msg := configfile.RootWritingForAnother(path); msg != "" {
-		return nil, &config.Error{Path: path, Msg: msg}
+	path, err := editTarget(path)
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, writeFailure(path, "cannot create its folder", err)
@@ -352,9 +349,9 @@ func writeFailure(path, what string, err error) error {
 // advice leaves out editing the file by hand, which cannot do that work.
 // The edit checks again, as the file may change meanwhile.
 func CheckEditable(path string) error {
-	path = linkTarget(path)
-	if msg := configfile.RootWritingForAnother(path); msg != "" {
-		return &config.Error{Path: path, Msg: msg}
+	path, err := editTarget(path)
+	if err != nil {
+		return err
 	}
 	_, info, err := configfile.Read(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -429,6 +426,23 @@ func changedSince(path string, old []byte) bool {
 
 func changedError(path string) error {
 	return &config.Error{Path: path, Msg: "was changed by another program (an editor saving it) while freshtoken edited it; nothing was written, so that nothing of that change is lost; run the command again"}
+}
+
+// editTarget is the file an edit of the configuration file at path
+// writes (where a link leads, see linkTarget), or the error refusing the
+// edit: root's of a new file in another user's folder, said first, as
+// what to do is to run freshtoken as that user (sudo keeping HOME, whose
+// ~/.config a dotfile manager made that user's link); or a link on the
+// way that another user owns (configfile.ForeignLink).
+func editTarget(path string) (string, error) {
+	target := linkTarget(path)
+	if msg := configfile.RootWritingForAnother(target); msg != "" {
+		return "", &config.Error{Path: target, Msg: msg}
+	}
+	if msg := configfile.ForeignLink(path); msg != "" {
+		return "", &config.Error{Path: path, Msg: msg}
+	}
+	return target, nil
 }
 
 // linkTarget is the file an edit of the configuration at path writes:

@@ -109,7 +109,7 @@ func TestWriteEnvThroughASymlink(t *testing.T) {
 // symbolic link that another user owns (one in a team's folder of theirs)
 // was written where the link pointed, a file of this user's they chose,
 // made or replaced, when it did not exist yet or was empty. Refused,
-// naming the link and its owner; nothing is written.
+// naming the link and its owner, by CheckEditable too; nothing is written.
 func TestWriteEnvRefusesALinkOfAnotherUsers(t *testing.T) {
 	testenv.NeedRoot(t, "giving a symbolic link to another user")
 	mine := t.TempDir()
@@ -126,6 +126,13 @@ func TestWriteEnvRefusesALinkOfAnotherUsers(t *testing.T) {
 				t.Fatal(err)
 			}
 			before, _ := os.ReadFile(target)
+			// CheckEditable, which init, remove and store migrate ask
+			// before their questions and their work, refuses it too: it
+			// followed the link to a file of this user's and found nothing
+			// wrong, so init asked all its questions before refusing.
+			if err := configedit.CheckEditable(link); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "the symbolic link "+link+", which belongs to uid 12345") {
+				t.Errorf("CheckEditable through another user's link = %v; want a refusal naming the link and its owner", err)
+			}
 			_, err := configedit.WriteEnv(link, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
 			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "the symbolic link "+link+", which belongs to uid 12345") {
 				t.Errorf("WriteEnv through another user's link = %v; want a refusal naming the link and its owner", err)
@@ -134,5 +141,43 @@ func TestWriteEnvRefusesALinkOfAnotherUsers(t *testing.T) {
 				t.Errorf("the file the link points to was written:\n%s", now)
 			}
 		})
+	}
+}
+
+// TestRootToldToRunAsTheUserWhoseConfigLinkItIs: root (sudo keeping HOME)
+// making a config under a ~/.config that a dotfile manager made the user's
+// link was told the link belongs to another user and to name the file
+// itself, which then met the refusal of a new config in another user's
+// folder: it is told at once to run freshtoken as that user, by
+// CheckEditable and WriteEnv; nothing is written.
+func TestRootToldToRunAsTheUserWhoseConfigLinkItIs(t *testing.T) {
+	home := testenv.NobodysFolder(t, "home")
+	dotfiles := filepath.Join(home, "dotfiles")
+	if err := os.Mkdir(dotfiles, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(home, ".config")
+	if err := os.Symlink(dotfiles, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dotfiles, link} {
+		if err := os.Lchown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := filepath.Join(link, "freshtoken", "config.toml")
+	for name, err := range map[string]error{
+		"CheckEditable": configedit.CheckEditable(p),
+		"WriteEnv": func() error {
+			_, err := configedit.WriteEnv(p, "dev", config.EnvSettings{Provider: "freeagent", ClientID: "id", ClientSecretEnv: "SECRET"}, true)
+			return err
+		}(),
+	} {
+		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "sudo -u nobody freshtoken") {
+			t.Errorf("%s(%s) as root = %v; want a refusal saying to run freshtoken as that user", name, p, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dotfiles); len(entries) != 0 {
+		t.Errorf("root wrote %v in another user's folder", entries)
 	}
 }

@@ -238,17 +238,17 @@ func checkLinks(path string, opened fs.FileInfo) string {
 
 // followLinks follows path as the kernel does, one name at a time, to the
 // file it leads to (as far as it leads), or says which link on the way
-// another user owns (see ForeignLink).
+// another user owns (see ForeignLink). A relative path is followed from
+// the current folder as the kernel knows it ("."), not as $PWD names it
+// (os.Getwd), which may go through links the kernel does not follow again
+// (a `cd` through another user's link). As no name in at is a link, ".."
+// may be taken off it by name.
 func followLinks(path string) (at, foreign string) {
-	if !filepath.IsAbs(path) {
-		wd, err := os.Getwd()
-		if err != nil {
-			return path, ""
-		}
-		path = wd + string(filepath.Separator) + path
+	at = "."
+	if filepath.IsAbs(path) {
+		at = string(filepath.Separator)
 	}
-	at = string(filepath.Separator)
-	rest := strings.Split(path, at)
+	rest := strings.Split(path, string(filepath.Separator))
 	for links := 0; len(rest) > 0; {
 		name := rest[0]
 		rest = rest[1:]
@@ -256,7 +256,7 @@ func followLinks(path string) (at, foreign string) {
 		case "", ".":
 			continue
 		case "..":
-			at = filepath.Dir(at)
+			at = filepath.Join(at, "..")
 			continue
 		}
 		next := filepath.Join(at, name)

@@ -25,8 +25,12 @@ func Name(name string) string {
 // maxPlainName without reading as words a person writes, or shaped as
 // FreeText masks. Such a name is neither said back nor written.
 func MayBeSecret(name string) bool {
-	return len(name) > maxPlainName && !personal().MatchString(name) || FreeText(name, len(name)+1) != name
+	return len(name) > maxPlainName && !ReadsAsWords(name) || FreeText(name, len(name)+1) != name
 }
+
+// ReadsAsWords reports whether s reads as words a person writes, joined
+// by '-' or '_' (see personal): FreeAgentProduction2024, acme-prod2.
+func ReadsAsWords(s string) bool { return personal().MatchString(s) }
 
 // maxPlainName is the longest name shown whatever its letters: a secret
 // is longer.

@@ -29,7 +29,7 @@ func Run(ctx context.Context, line string, env []string, keep, stop int) (stdout
 	// (/proc/PID/cmdline) and which held a secret a line holds (echo
 	// s3cr3t); the shell takes it out before it runs it.
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", lineRunner)
-	cmd.Env = append(os.Environ(), append(env, lineVariable+"="+line)...)
+	cmd.Env = append(append(os.Environ(), env...), lineVariable+"="+line)
 	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.WaitDelay = time.Second
 	// A context that ends (client_secret_cmd past its time) ends what the

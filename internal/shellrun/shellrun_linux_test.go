@@ -105,3 +105,19 @@ func TestCommandIsNotInTheShellsArguments(t *testing.T) {
 		t.Fatalf("Run = %q, %v; want the command run as sh -c runs it", got, err)
 	}
 }
+
+// TestRunLeavesItsCallersEnvironmentAlone: the line's variable was
+// appended to the caller's env, written into the room its slice has
+// beyond its length: a caller keeping the slice to add a variable of its
+// own to it for another command shared the array with the line, which
+// held the secret a line holds (echo s3cr3t).
+func TestRunLeavesItsCallersEnvironmentAlone(t *testing.T) {
+	env := make([]string, 1, 2)
+	env[0] = "FRESHTOKEN_EVENT=test"
+	if _, _, _, err := Run(context.Background(), "echo s3cr3t-In-The-Line", env, 1<<10, 1<<10); err != nil {
+		t.Fatal(err)
+	}
+	if room := env[:cap(env)]; room[1] != "" {
+		t.Fatalf("Run wrote %q into the room of its caller's env", room[1])
+	}
+}
