@@ -465,11 +465,14 @@ func RemoveUnusedReserve(dir string) error {
 
 // removeLoneReserve removes the reserve from the token folder dir if the
 // folder holds no other file (folders in it hold no record), and says
-// whether it held none (the reserve may have been missing already). A
+// whether it held none (the reserve may have been missing already). A room
+// check's file that a writer killed while making the reserve left (128 KiB)
+// goes first: it kept the reserve, the folder and itself there for good. A
 // writer that took a lock there (a first log-in) as the reserve went, its
 // lock file made before it looked for the reserve, finds it missing and
 // makes it, or is found here, and the reserve made again.
 func removeLoneReserve(dir string) (alone bool, err error) {
+	removeCheckLitter(dir)
 	lone := func() (bool, error) {
 		entries, err := os.ReadDir(dir)
 		if err != nil {

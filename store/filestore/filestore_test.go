@@ -1033,6 +1033,41 @@ func TestReserveRemovedAsAFirstRecordLandsIsMadeAgain(t *testing.T) {
 	}
 }
 
+// TestACheckLeftByAKilledWriterGoesWithTheReserve: the file a room check
+// for the reserve leaves when its writer is killed midway (128 KiB) goes
+// with the reserve once no record is left in the folder (`remove` of the
+// last environment, a `store migrate` away): it kept the reserve, the
+// folder and itself there for good, no save coming to remove it.
+func TestACheckLeftByAKilledWriterGoesWithTheReserve(t *testing.T) {
+	for name, remove := range map[string]func(dir string) error{
+		"RemoveUnusedReserve": filestore.RemoveUnusedReserve,
+		"RemoveEmpty":         filestore.RemoveEmpty,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, s := saved(t)
+			if err := s.Delete(ctx, "sandbox"); err != nil {
+				t.Fatal(err)
+			}
+			litter := filepath.Join(dir, "..reserve.tmp-12345") // CheckRoom's name for .reserve
+			if err := os.WriteFile(litter, make([]byte, 4096), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := remove(dir); err != nil {
+				t.Fatal(err)
+			}
+			if name == "RemoveEmpty" {
+				if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("the folder after RemoveEmpty: %v, holding %q; want it removed", err, testenv.Names(t, dir))
+				}
+				return
+			}
+			if names := testenv.Names(t, dir); len(names) != 0 {
+				t.Fatalf("the folder after RemoveUnusedReserve holds %q; want nothing", names)
+			}
+		})
+	}
+}
+
 // TestCheckRoomRefusesOnlyWhatNoSaveCouldStore: on a full disk, a first
 // save (no reserve to give up, no record to write over) is found to have
 // no room before it is tried, as a first log-in asks before the person
