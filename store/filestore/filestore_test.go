@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -1030,6 +1031,33 @@ func TestReserveRemovedAsAFirstRecordLandsIsMadeAgain(t *testing.T) {
 				t.Fatalf("the reserve, with production's record stored as it was removed: %v, %v; want it made again, whole", fi, err)
 			}
 		})
+	}
+}
+
+// TestAReserveAnotherWriterMadeIsNotRemoved: two writers of one token
+// folder (two environments' renewals) find the reserve missing at once; one
+// finds room and makes it, the other, checking after that, finds none: it
+// removed the reserve the first had just made, which it had opened empty,
+// leaving none for the next full disk.
+func TestAReserveAnotherWriterMadeIsNotRemoved(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	testdisk.Fill(t, dir)
+	if err := os.Remove(reserve); err != nil {
+		t.Fatal(err)
+	}
+	made := make([]byte, 64<<10)
+	rand.Read(made)
+	filestore.LandAfterRoomCheck(t, func() {
+		if err := os.WriteFile(reserve, made, 0o600); err != nil {
+			t.Fatalf("the other writer's reserve: %v", err)
+		}
+	})
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(reserve); err != nil || !bytes.Equal(got, made) {
+		t.Fatalf("the reserve another writer made as this one found no room for it: %d bytes, %v; want it kept", len(got), err)
 	}
 }
 
