@@ -55,6 +55,14 @@ func TestNewerFormatOfAnotherShapeIsNewer(t *testing.T) {
 			t.Errorf("Unmarshal of %s: %v; want store.ErrCorrupt saying it is not a record freshtoken wrote, in words", data, err)
 		}
 	}
+	// A time is said in words, and what the record holds there is not
+	// repeated (Go's words did: a refresh token pasted there was shown).
+	for _, expiry := range []any{1234567890, "rt-pasted-where-the-expiry-goes"} {
+		_, err := store.Unmarshal(reshaped(1, "expiry", expiry), "/state/sandbox.json")
+		if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "(a time in it is not written as freshtoken writes times)") || strings.Contains(err.Error(), "Time") || strings.Contains(err.Error(), "rt-pasted") {
+			t.Errorf("format 1 with the expiry %v: %v; want store.ErrCorrupt saying a time in it is not written as freshtoken writes times, in words, without the value", expiry, err)
+		}
+	}
 	if _, err := store.Unmarshal([]byte(`{"version": 1,`), "/state/sandbox.json"); !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "is not valid JSON") {
 		t.Errorf("Unmarshal of JSON cut short: %v; want store.ErrCorrupt saying it is not valid JSON", err)
 	}

@@ -1095,7 +1095,10 @@ func notARecord(data []byte, err error) string {
 	}
 	var te *json.UnmarshalTypeError
 	if !errors.As(err, &te) {
-		return fmt.Sprintf("is not a record freshtoken wrote (%v)", err)
+		// A time refused by its own reading, the one value of a record
+		// encoding/json does not read itself: Go's words ("Time.UnmarshalJSON:
+		// input is not a JSON string") name no field.
+		return "is not a record freshtoken wrote (a time in it is not written as freshtoken writes times)"
 	}
 	if field := strings.TrimPrefix(te.Field, "Record."); field != "" {
 		return fmt.Sprintf("is not a record freshtoken wrote (its %s is a JSON %s)", field, te.Value)

@@ -32,3 +32,15 @@ func LandAfterLook(t testing.TB, land func()) {
 	}
 	t.Cleanup(func() { lookedAtFolder = real })
 }
+
+// LandAfterRoomCheck calls land once, just after a save found no room to
+// make the reserve and before it removes the empty one it opened.
+func LandAfterRoomCheck(t testing.TB, land func()) {
+	t.Helper()
+	real := checkedRoom
+	checkedRoom = func() {
+		checkedRoom = real
+		land()
+	}
+	t.Cleanup(func() { checkedRoom = real })
+}

@@ -406,8 +406,12 @@ func (s *Store) keepReserve() {
 	}
 	removeCheckLitter(s.dir)
 	if atomicfile.CheckRoom(p, reserveSize-from+reserveSize) != nil {
+		checkedRoom()
+		// Looked at again: a writer of another environment found it empty
+		// too, had room, and made it whole meanwhile.
+		now, err := f.Stat()
 		f.Close()
-		if fi.Size() == 0 {
+		if err == nil && now.Size() == 0 {
 			os.Remove(p)
 		}
 		return
@@ -425,6 +429,11 @@ func (s *Store) keepReserve() {
 		os.Remove(p) // closed first: Windows removes no open file
 	}
 }
+
+// checkedRoom is called after keepReserve found no room to make the
+// reserve, before it removes the empty one it opened (a test's writer
+// makes it whole there).
+var checkedRoom = func() {}
 
 // removeCheckLitter removes the files a room check for the reserve killed
 // midway left in the token folder dir (CheckRoom's, named after the reserve).
@@ -465,11 +474,14 @@ func RemoveUnusedReserve(dir string) error {
 
 // removeLoneReserve removes the reserve from the token folder dir if the
 // folder holds no other file (folders in it hold no record), and says
-// whether it held none (the reserve may have been missing already). A
+// whether it held none (the reserve may have been missing already). A room
+// check's file that a writer killed while making the reserve left (128 KiB)
+// goes first: it kept the reserve, the folder and itself there for good. A
 // writer that took a lock there (a first log-in) as the reserve went, its
 // lock file made before it looked for the reserve, finds it missing and
 // makes it, or is found here, and the reserve made again.
 func removeLoneReserve(dir string) (alone bool, err error) {
+	removeCheckLitter(dir)
 	lone := func() (bool, error) {
 		entries, err := os.ReadDir(dir)
 		if err != nil {

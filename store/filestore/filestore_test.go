@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -1028,6 +1029,68 @@ func TestReserveRemovedAsAFirstRecordLandsIsMadeAgain(t *testing.T) {
 			fi, err := os.Stat(filepath.Join(dir, ".reserve"))
 			if err != nil || fi.Size() < 64<<10 {
 				t.Fatalf("the reserve, with production's record stored as it was removed: %v, %v; want it made again, whole", fi, err)
+			}
+		})
+	}
+}
+
+// TestAReserveAnotherWriterMadeIsNotRemoved: two writers of one token
+// folder (two environments' renewals) find the reserve missing at once; one
+// finds room and makes it, the other, checking after that, finds none: it
+// removed the reserve the first had just made, which it had opened empty,
+// leaving none for the next full disk.
+func TestAReserveAnotherWriterMadeIsNotRemoved(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	testdisk.Fill(t, dir)
+	if err := os.Remove(reserve); err != nil {
+		t.Fatal(err)
+	}
+	made := make([]byte, 64<<10)
+	rand.Read(made)
+	filestore.LandAfterRoomCheck(t, func() {
+		if err := os.WriteFile(reserve, made, 0o600); err != nil {
+			t.Fatalf("the other writer's reserve: %v", err)
+		}
+	})
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(reserve); err != nil || !bytes.Equal(got, made) {
+		t.Fatalf("the reserve another writer made as this one found no room for it: %d bytes, %v; want it kept", len(got), err)
+	}
+}
+
+// TestACheckLeftByAKilledWriterGoesWithTheReserve: the file a room check
+// for the reserve leaves when its writer is killed midway (128 KiB) goes
+// with the reserve once no record is left in the folder (`remove` of the
+// last environment, a `store migrate` away): it kept the reserve, the
+// folder and itself there for good, no save coming to remove it.
+func TestACheckLeftByAKilledWriterGoesWithTheReserve(t *testing.T) {
+	for name, remove := range map[string]func(dir string) error{
+		"RemoveUnusedReserve": filestore.RemoveUnusedReserve,
+		"RemoveEmpty":         filestore.RemoveEmpty,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir, s := saved(t)
+			if err := s.Delete(ctx, "sandbox"); err != nil {
+				t.Fatal(err)
+			}
+			litter := filepath.Join(dir, "..reserve.tmp-12345") // CheckRoom's name for .reserve
+			if err := os.WriteFile(litter, make([]byte, 4096), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := remove(dir); err != nil {
+				t.Fatal(err)
+			}
+			if name == "RemoveEmpty" {
+				if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("the folder after RemoveEmpty: %v, holding %q; want it removed", err, testenv.Names(t, dir))
+				}
+				return
+			}
+			if names := testenv.Names(t, dir); len(names) != 0 {
+				t.Fatalf("the folder after RemoveUnusedReserve holds %q; want nothing", names)
 			}
 		})
 	}

@@ -93,4 +93,19 @@ func TestLockKeyOfAnotherTypeSaysSo(t *testing.T) {
 			}
 		})
 	}
+
+	// The DEL to run connects as the store does: the URL shown, without
+	// user or password, was refused by a Redis that asks for them (NOAUTH).
+	srv := redistest.Start(t)
+	srv.SetFleetUser(t, "fleet", "fleet-password-9f3e")
+	rc := raw(t, srv)
+	ctx := context.Background()
+	rc.HSet(ctx, "freshtoken:sandbox:lock", "a", "b")
+	s := opened(t, "redis://fleet:fleet-password-9f3e@"+srv.Addr+"/0")
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := s.Lock(waitCtx, "sandbox")
+	if want := "redis-cli -u redis://fleet:PASSWORD@" + srv.Addr + "/0 DEL freshtoken:sandbox:lock)"; err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "fleet-password-9f3e") {
+		t.Fatalf("Lock as a user with a password, with a hash at the lock: %v; want %q, and the password never", err, want)
+	}
 }

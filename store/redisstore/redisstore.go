@@ -1648,10 +1648,29 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 func (s *Store) notALock(ctx context.Context, env string, err error) error {
 	for _, k := range []string{lockKey(env), markKey(env)} {
 		if gerr := s.client.Get(ctx, k).Err(); gerr != nil && strings.HasPrefix(gerr.Error(), "WRONGTYPE") {
-			return &storeError{store.ErrDenied, fmt.Sprintf("could not take the renewal lock: Redis at %s holds a value of another type under %s, a key freshtoken keeps for %s's renewals, so none can be made; it holds no tokens: delete it (redis-cli -u %s DEL %s), then try again", s.where, k, env, s.where, k)}
+			return &storeError{store.ErrDenied, fmt.Sprintf("could not take the renewal lock: Redis at %s holds a value of another type under %s, a key freshtoken keeps for %s's renewals, so none can be made; it holds no tokens: delete it (redis-cli -u %s DEL %s), then try again", s.where, k, env, s.cliURL(), k)}
 		}
 	}
 	return s.failed(ctx, "take the renewal lock", err)
+}
+
+// cliURL is the store's URL as redis-cli -u takes it, with the word
+// PASSWORD where its password goes: where, which shows no user or
+// password, left redis-cli refused (NOAUTH) on a Redis that asks for them,
+// as docs/fleets.md's does.
+func (s *Store) cliURL() string {
+	o := s.client.Options()
+	u := url.URL{Scheme: "redis", Host: o.Addr, Path: "/" + strconv.Itoa(o.DB)}
+	if o.TLSConfig != nil {
+		u.Scheme = "rediss"
+	}
+	switch {
+	case o.Password != "":
+		u.User = url.UserPassword(o.Username, "PASSWORD")
+	case o.Username != "":
+		u.User = url.User(o.Username)
+	}
+	return u.String()
 }
 
 // tryLock tries once to take env's lock for holder: with acquire, or,
