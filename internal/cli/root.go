@@ -44,7 +44,7 @@ func Main(args []string, ios *IOStreams) int {
 	g.errOut = streams.ErrOut
 	f := &Factory{IO: &streams, Sending: g.Sending, watchSignals: g.watch, signalCame: g.stillComing, handOver: g.handOver, stopKeys: g.stopKeys, holdPutBack: g.puttingBack, holdImport: g.importingTokens, holdLogin: g.loggingIn}
 	f.OpenBrowser = f.openBrowser
-	redact.RegisterWhole(typedSecrets(args)...)
+	redact.RegisterWholeLater(func() []string { return typedSecrets(args) })
 	g.commandLine = f.commandLine
 	defer f.close()
 	notices := newStallNotices(f, streams.ErrOut, time.Now)

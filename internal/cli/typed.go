@@ -10,7 +10,7 @@ import (
 )
 
 // typedSecrets are the parts of a command line's arguments that read as
-// secrets by their shape (see redact.FreeText): a token pasted where a
+// secrets by their shape (see redact.Shaped): a token pasted where a
 // path, an address or a URL goes (--to, --listen, --config, -d @FILE, an
 // import's file), which a message saying what is wrong with it would say
 // back, or the --debug log show in a URL. They are masked whole only, as
@@ -22,7 +22,7 @@ func typedSecrets(args []string) []string {
 	for _, arg := range args {
 		existing := existingParts(arg)
 		for part := range strings.FieldsFuncSeq(arg, notInAToken) {
-			if len(part) >= 8 && !existing[part] && !chosenFileName(part) && !slices.Contains(found, part) && redact.FreeText(part, len(part)+64) != part {
+			if len(part) >= 8 && !existing[part] && !chosenFileName(part) && !slices.Contains(found, part) && redact.Shaped(part) {
 				found = append(found, part)
 			}
 		}

@@ -187,6 +187,43 @@ func RegisterWhole(values ...string) {
 	register(false, values)
 }
 
+// RegisterWholeLater is RegisterWhole for values that cost something to
+// find (the parts of a command line shaped as secrets, which compiles the
+// shapes' patterns): values is called, and what it returns registered, as
+// the first text is scrubbed after this call, so that a process that
+// writes nothing (a command printing a valid token) never pays for them.
+// A text scrubbed meanwhile by another goroutine waits for them. values
+// must not scrub (Scrub, OneLine, FreeText): it would wait for itself.
+func RegisterWholeLater(values func() []string) {
+	later.Lock()
+	defer later.Unlock()
+	later.values = append(later.values, values)
+	later.due.Store(true)
+}
+
+// later holds the functions RegisterWholeLater was given and not yet
+// called; due says there are any, read without the lock by every scrub.
+var later struct {
+	sync.Mutex
+	due    atomic.Bool
+	values []func() []string
+}
+
+// registerLater registers what the functions RegisterWholeLater was given
+// return, once each.
+func registerLater() {
+	if !later.due.Load() {
+		return
+	}
+	later.Lock()
+	defer later.Unlock()
+	for _, values := range later.values {
+		RegisterWhole(values()...)
+	}
+	later.values = nil
+	later.due.Store(false)
+}
+
 // register registers values as Register does, their runs masked too or
 // not (RegisterWhole).
 func register(runs bool, values []string) {
@@ -259,8 +296,10 @@ func Set(owner string, values ...string) {
 
 // candidates are the registered patterns that may match s, in the order
 // Scrub applies them, after the pattern after (nil: all); the values
-// registered since the last call are compiled first.
+// registered since the last call (RegisterWholeLater's too) are compiled
+// first.
 func candidates(s string, after *pattern, compared *int) []*pattern {
+	registerLater()
 	registry.RLock()
 	pending := len(registry.pending)
 	registry.RUnlock()

@@ -433,3 +433,25 @@ func TestPlainWords(t *testing.T) {
 		}
 	}
 }
+
+// A value RegisterWholeLater is given is found as the first text is
+// scrubbed, not before: a command that writes nothing (token printing a
+// valid token) does not pay for finding the parts of its command line
+// shaped as secrets. Not parallel: another test's scrub would call it.
+func TestRegisterWholeLaterFindsItsValuesAtTheFirstScrub(t *testing.T) {
+	const secret = "typed-later-7Qm2xV9kR4tZ8wL1"
+	calls := 0
+	redact.RegisterWholeLater(func() []string {
+		calls++
+		return []string{secret}
+	})
+	if calls != 0 {
+		t.Fatalf("the values were found %d times before any text was scrubbed", calls)
+	}
+	if got := redact.Scrub("sent to /v2/" + secret + "/x"); strings.Contains(got, secret) {
+		t.Errorf("Scrub left the value found later: %q", got)
+	}
+	if got := redact.Scrub(secret); calls != 1 || strings.Contains(got, secret) {
+		t.Errorf("found %d times; the second text scrubbed %q", calls, got)
+	}
+}

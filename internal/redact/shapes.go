@@ -42,6 +42,11 @@ var terminalCodes = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)`)
 })
 
+// Shaped reports whether s reads as a secret by its shape alone, as
+// FreeText masks it (see maskShaped), registered secrets aside: unlike
+// FreeText, it scrubs nothing.
+func Shaped(s string) bool { return maskShaped(s) != s }
+
 // maskShaped masks in s, free text, what reads as a secret by its shape alone:
 // a word starting as a well-known kind of token does (hvs., ghp_,
 // github_pat_, glpat-, xoxb-, sk-, ya29., AIza, AKIA…), a JWT (eyJ….…),
