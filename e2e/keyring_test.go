@@ -176,6 +176,29 @@ func TestKeychainItemsDeletedDuringARenewal(t *testing.T) {
 	}
 }
 
+// TestSessionBusKilledDuringARenewal: the D-Bus session bus the keychain
+// is reached on dies (dbus-daemon crashed, the desktop session ended)
+// while the provider answers a renewal, and comes back at its address with
+// the keychain. The rotated tokens are kept, the command says to start it
+// again and to keep keyring:// in [store], stores them once it is back,
+// prints the new token, exit 0, and the next renewal spends it. The bus
+// gone was taken for a system without a keychain: "start a desktop session
+// with a keychain", a configuration error, and the answer given up on
+// after a second try.
+func TestSessionBusKilledDuringARenewal(t *testing.T) {
+	w, run, stderr := renewalWithTheKeychainOut(t, (*keyringtest.Bus).KillBus, (*keyringtest.Bus).RestartBus)
+	if strings.Contains(stderr, "no system keychain") || !strings.Contains(stderr, "start it again") || !strings.Contains(stderr, "keep keyring:// in [store]") {
+		t.Errorf("a renewal whose session bus died said:\n%s\nwant: start it again, and keep keyring:// in [store]", stderr)
+	}
+	if printed, stored := strings.TrimSpace(run.output(t)), strings.TrimSpace(w.mustRun("token").stdout); printed == "" || printed != stored {
+		t.Errorf("printed %q, stored %q; want the renewal's token, stored", printed, stored)
+	}
+	w.mustRun("token", "--force")
+	if st := w.provider.Stats(); st.Refreshes != 2 || st.ReuseDetected != 0 || st.GrantsRevoked != 0 {
+		t.Fatalf("provider saw %+v; want two renewals, no reuse, and the grant kept", st)
+	}
+}
+
 // TestClientSecretFromTheKeychain: `init --client-secret-keyring` takes the
 // secret from stdin into the keychain and leaves none in the config; login
 // and renewals then authenticate with it (the provider checks it), and

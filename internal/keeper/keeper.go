@@ -18,6 +18,7 @@ import (
 
 	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/clock"
+	failures "github.com/freshtoken/freshtoken/internal/failure"
 	"github.com/freshtoken/freshtoken/internal/notify"
 	"github.com/freshtoken/freshtoken/internal/resting"
 	"github.com/freshtoken/freshtoken/store"
@@ -227,6 +228,10 @@ type failure struct {
 	// (see Keeper.slept): ahead as the machine slept, or the clock was set
 	// forward; behind, the clock set back.
 	asleep time.Duration
+	// warned says a renewal's failure of kind was warned of since, so
+	// the same kind is logged at debug level until renewals work again.
+	warned bool
+	kind   failures.Kind
 }
 
 // lasted is how long f has gone on by now, awake.
@@ -545,6 +550,9 @@ func (k *Keeper) keepUntil(ctx context.Context, name string, look time.Duration)
 			renewed, err = nil, nil
 		}
 		refused := k.rejection(name, rec) // before this renewal
+		if renewed != nil && k.warnedOf(name) {
+			k.Logger.Info("keeper: renewals work again", "env", name)
+		}
 		k.noteFailure(name, err, rec)
 		k.noteRejected(name, rec, err)
 		if err != nil {
@@ -592,7 +600,7 @@ func (k *Keeper) renewalFailed(ctx context.Context, env string, settings any, sr
 	// (see tell) until it ends. Told by its kind, not its words, which
 	// change with every answer of some providers (Entra's Trace ID).
 	level := slog.LevelWarn
-	if refused != nil && refusalKind(err) == refused.Kind {
+	if refused != nil && refusalKind(err) == refused.Kind || !k.warnNow(env, err) {
 		level = slog.LevelDebug
 	}
 	k.Logger.Log(ctx, level, "keeper: renewal failed", "env", env, "error", err.Error())

@@ -40,6 +40,35 @@ func (k *Keeper) noteFailure(env string, err error, rec *store.Record) {
 	}
 }
 
+// warnNow reports whether env's renewal failure err, noted already (see
+// noteFailure), is to be warned of: the first of a run of failures, or
+// one of another kind (failure.Of) than the last warned of. A provider
+// down for hours is one warning, and the looks after it are logged at
+// debug level: each look warned, a line a minute in a service's journal.
+func (k *Keeper) warnNow(env string, err error) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.state(env).failing
+	if f == nil {
+		return true
+	}
+	kind := failures.Of(err)
+	if f.warned && f.kind == kind {
+		return false
+	}
+	f.warned, f.kind = true, kind
+	return true
+}
+
+// warnedOf reports whether env's renewals are failing and were warned of
+// (see warnNow).
+func (k *Keeper) warnedOf(env string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.state(env).failing
+	return f != nil && f.warned
+}
+
 // noteWrite remembers since when, and why, env's token file cannot be
 // written (err), and forgets it when it was, or needs not be (err nil).
 func (k *Keeper) noteWrite(env string, err error) {

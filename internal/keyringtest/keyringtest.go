@@ -53,6 +53,7 @@ type Bus struct {
 	// Address is the bus's address, as DBUS_SESSION_BUS_ADDRESS gives it.
 	Address string
 	dir     string
+	daemon  *exec.Cmd // dbus-daemon
 	keyring *exec.Cmd // gnome-keyring-daemon, if started
 }
 
@@ -74,16 +75,32 @@ func StartBus(t *testing.T) *Bus {
 	if runtime.GOOS != "linux" {
 		testenv.Missing(t, "a private Secret Service is only set up on Linux")
 	}
+	b := &Bus{dir: socketDir(t)}
+	b.Address = b.startDaemon(t, "")
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", b.Address)
+	// The process-wide session connection (the keychain library's) is
+	// closed at the end, so the next test's bus gets a connection of its own.
+	t.Cleanup(closeSharedConnection)
+	return b
+}
+
+// startDaemon starts the bus's dbus-daemon, listening at address (empty:
+// a new socket in the bus's folder), and returns the address it prints.
+func (b *Bus) startDaemon(t *testing.T, address string) string {
+	t.Helper()
 	bin, err := exec.LookPath("dbus-daemon")
 	if err != nil {
 		testenv.Missing(t, "dbus-daemon is not installed (apt-get install dbus)")
 	}
-	dir := socketDir(t)
-	conf := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, dir), 0o600); err != nil {
+	conf := filepath.Join(b.dir, "bus.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, b.dir), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	args := []string{"--config-file=" + conf, "--nofork", "--nopidfile", "--print-address=1"}
+	if address != "" {
+		args = append(args, "--address="+address)
+	}
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,16 +109,12 @@ func StartBus(t *testing.T) *Bus {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stop(cmd) })
+	b.daemon = cmd
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		t.Fatalf("dbus-daemon printed no address: %v", err)
 	}
-	b := &Bus{Address: strings.TrimSpace(line), dir: dir}
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", b.Address)
-	// The process-wide session connection (the keychain library's) is
-	// closed at the end, so the next test's bus gets a connection of its own.
-	t.Cleanup(closeSharedConnection)
-	return b
+	return strings.TrimSpace(line)
 }
 
 // socketRoom is the longest path of the folder the test's sockets go in:
@@ -379,6 +392,34 @@ func (b *Bus) Kill(t *testing.T) {
 // the login keyring it kept on disk, unlocked.
 func (b *Bus) Restart(t *testing.T) {
 	t.Helper()
+	b.startKeyring(t)
+}
+
+// KillBus ends the bus's dbus-daemon and the keyring daemon on it
+// (SIGKILL), as a crash or the end of the desktop session does: the bus's
+// address leads nowhere until RestartBus.
+func (b *Bus) KillBus(t *testing.T) {
+	t.Helper()
+	stop(b.daemon)
+	if b.keyring != nil {
+		stop(b.keyring)
+	}
+}
+
+// RestartBus starts the bus again at the address it had, after KillBus,
+// and the keyring daemon on it, with the login keyring it kept on disk,
+// unlocked.
+func (b *Bus) RestartBus(t *testing.T) {
+	t.Helper()
+	path, ok := strings.CutPrefix(b.Address, "unix:path=")
+	if !ok {
+		t.Fatalf("the bus's address %s is no unix:path=", b.Address)
+	}
+	path, _, _ = strings.Cut(path, ",")
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	b.startDaemon(t, "unix:path="+path)
 	b.startKeyring(t)
 }
 

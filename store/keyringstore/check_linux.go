@@ -95,25 +95,42 @@ func goneError(err error) error {
 }
 
 // sessionBus is a connection of its own to the session bus, started by
-// nobody: an error saying why there is none.
+// nobody: an error saying why there is none. A bus on which the Secret
+// Service answered this process before (see servedOn) and that cannot be
+// reached now (its dbus-daemon crashed or restarting, the desktop session
+// ended under a long-running process) is a keychain to wait for, as one
+// whose daemon stopped is, not a system without one.
 func sessionBus() (*dbus.Conn, error) {
+	bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	unusable := func(why string, err error) error {
+		if bus != "" && servedOn.Load() == bus {
+			return busGoneError(err)
+		}
+		return absent(fmt.Sprintf("%s (%v)", why, err))
+	}
 	conn, err := dbus.SessionBusPrivateNoAutoStartup()
 	if err != nil {
-		why := "no D-Bus session bus was found: DBUS_SESSION_BUS_ADDRESS is not set"
-		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
-			why = fmt.Sprintf("the D-Bus session bus could not be reached (%v)", err)
+		if bus == "" {
+			return nil, absent("no D-Bus session bus was found: DBUS_SESSION_BUS_ADDRESS is not set")
 		}
-		return nil, absent(why)
+		return nil, unusable("the D-Bus session bus could not be reached", err)
 	}
 	if err := conn.Auth(nil); err != nil {
 		conn.Close()
-		return nil, absent(fmt.Sprintf("the D-Bus session bus refused this user (%v)", err))
+		return nil, unusable("the D-Bus session bus refused this user", err)
 	}
 	if err := conn.Hello(); err != nil {
 		conn.Close()
-		return nil, absent(fmt.Sprintf("the D-Bus session bus did not answer (%v)", err))
+		return nil, unusable("the D-Bus session bus did not answer", err)
 	}
 	return conn, nil
+}
+
+// busGoneError says that the D-Bus session bus on which this process used
+// the Secret Service cannot be reached now (err): one to start again, and
+// wait for.
+func busGoneError(err error) error {
+	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the D-Bus session bus on which this process used the Secret Service cannot be reached now (its dbus-daemon stopped: %v); start it again, with the keychain daemon (gnome-keyring-daemon, KWallet or KeePassXC), or log out of the desktop and in again", store.ErrUnreachable, err), fix: tokensFix}
 }
 
 // owns says whether account is env's: its head's or one of its parts'.
