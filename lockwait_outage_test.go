@@ -2,7 +2,9 @@ package freshtoken_test
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/filestore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -23,7 +26,7 @@ import (
 // has answered, a wait is warned of again.
 func TestLockWaitToldOnceForOneOutage(t *testing.T) {
 	srv := redistest.Start(t)
-	rs, err := redisstore.New(srv.URL + "?max_retries=-1&read_timeout=2s") // one try of 2 s
+	rs, err := redisstore.New(srv.URL + "?max_retries=-1&read_timeout=3s") // one try of 3 s, its stall told at 2 s
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,5 +57,47 @@ func TestLockWaitToldOnceForOneOutage(t *testing.T) {
 		if _, err := src.Token(); err != nil {
 			t.Fatalf("a renewal Redis answers: %v", err)
 		}
+	}
+}
+
+// TestLockWaitToldAfterAnOutageOfAStoreThatTellsNoAnswers: a program's own
+// store (or the file store, out of file descriptors) whose Lock failed
+// with store.ErrUnreachable, at once and telling no stall, works again,
+// and a renewal then waits for the lock another renewer holds: the wait
+// is warned of. It was never again, for the life of the Source: the
+// warning was held back until the store told an answer to a Lock's call
+// (store.WithAnswered), which such a store never tells.
+func TestLockWaitToldAfterAnOutageOfAStoreThatTellsNoAnswers(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	dir := t.TempDir() + "/tokens"
+	r.store = filestore.New(dir)
+	st := &ownStore{Store: r.store, downErr: fmt.Errorf("%w: dial tcp db.internal:5432: connection refused", store.ErrUnreachable)}
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	r.clock.Advance(2 * time.Hour) // expired
+	st.down.Store(true)
+	if _, err := src.Token(); !errors.Is(err, store.ErrUnreachable) {
+		t.Fatalf("a renewal while the store is down: %v; want store.ErrUnreachable", err)
+	}
+	st.down.Store(false)
+	r.clock.Advance(time.Minute)                                        // past the renewals' rest
+	unlock, err := filestore.New(dir).Lock(t.Context(), r.settings.Env) // another renewer's
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed := make(chan error, 1)
+	go func() {
+		_, err := src.Token()
+		renewed <- err
+	}()
+	logs.WaitFor(t, "the wait for the lock another renewer holds warned of", regexp.MustCompile("waiting for the renewal lock"))
+	unlock()
+	if err := testenv.Receive(t, "the renewal once the lock is free", renewed); err != nil {
+		t.Fatalf("the renewal once the lock is free: %v", err)
 	}
 }

@@ -408,7 +408,8 @@ type Source struct {
 	locked      bool
 	afterUnlock []func()
 	// lockUnanswered is true from a Lock the store gave up unanswered
-	// (store.ErrUnreachable) until the store answers a call of a Lock:
+	// (store.ErrUnreachable), a stall of it told, until the store answers
+	// a call of a Lock (store.WithStalled, store.WithAnswered):
 	// a wait for the lock meanwhile is the same outage's, not warned of
 	// again (see lockWarning).
 	lockUnanswered atomic.Bool
@@ -2939,11 +2940,22 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 	if ctx.Value(loggingIn{}) != nil {
 		waiting = "waiting for the renewal lock of " + s.set.Env + " to store the log-in's tokens: another process or machine is renewing the old ones, or the store is slow to answer"
 	}
-	// A store that answered none of the last Lock's calls and answers
-	// none of this one's is the same outage: its wait was warned of (a
-	// proxy's log said it again at each renewal, every few seconds, for
-	// as long as Redis was silent).
-	ctx = store.WithAnswered(ctx, func(string) { s.lockUnanswered.Store(false) })
+	// A store that left the last Lock's call unanswered (it told a stall
+	// of it) and answers none of this one's is the same outage: its wait
+	// was warned of (a proxy's log said it again at each renewal, every
+	// few seconds, for as long as Redis was silent). A store that tells
+	// no stalls tells no answers either (a program's own, the file store
+	// out of file descriptors): each of its waits is warned of.
+	var stalled atomic.Bool
+	ctx = store.WithStalled(ctx, func(_ string, told bool, _ time.Time) {
+		if told {
+			stalled.Store(true)
+		}
+	})
+	ctx = store.WithAnswered(ctx, func(string) {
+		stalled.Store(false)
+		s.lockUnanswered.Store(false)
+	})
 	defer s.sayLockWaitAfter(told, waiting)()
 	unlock, err := s.store.Lock(ctx, s.set.Env)
 	if err != nil {
@@ -2951,7 +2963,9 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 			return nil, fmt.Errorf("%s: %w", s.set.Env, callerGaveUp(ctx, err))
 		}
 		if errors.Is(err, store.ErrUnreachable) {
-			s.lockUnanswered.Store(true)
+			if stalled.Load() {
+				s.lockUnanswered.Store(true)
+			}
 			return nil, &Error{Env: s.set.Env, Kind: ErrUnreachable, Msg: err.Error(), Err: err}
 		}
 		return nil, fmt.Errorf("%s: %w", s.set.Env, err)
