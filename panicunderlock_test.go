@@ -136,3 +136,29 @@ func (r *rig) freshLogin() *oauth2.Token {
 	}
 	return tok
 }
+
+// A ClientSecretFunc that panics passes its panic to the caller, which
+// can recover it, as from any function it gave, and leaves the renewal lock
+// free: the panic was raised in a goroutine of the engine's, and ended the
+// program (a proxy serving every other environment).
+func TestClientSecretFuncPanicIsTheCallers(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	r.login(r.source())
+	set := r.settings
+	var calls atomic.Int64
+	set.ClientSecret, set.ClientSecretFunc = "", func(context.Context) (string, error) {
+		if calls.Add(1) == 1 {
+			panic("the program's secret command panicked")
+		}
+		return "dev-client-secret", nil
+	}
+	src, err := freshtoken.New(set, freshtoken.Options{Store: r.store, Clock: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(2 * time.Hour)
+	if p := panics(func() { src.Token() }); p != "the program's secret command panicked" {
+		t.Fatalf("the caller recovered %v; want the ClientSecretFunc's panic", p)
+	}
+	servedWithin10s(t, src, "the Source after its ClientSecretFunc panicked")
+}

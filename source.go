@@ -45,7 +45,8 @@ type Settings struct {
 	// rotated since is taken up. Its error is returned as it came (by
 	// Token too), nothing sent, and it is called again by the next token
 	// request: phrase it for whoever reads it, as it matches none of this
-	// package's sentinels unless it wraps one.
+	// package's sentinels unless it wraps one. A panic in it reaches the
+	// caller waiting for it.
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
