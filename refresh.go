@@ -1059,6 +1059,7 @@ func (s *Source) flush(ctx context.Context, u *unsavedRenewal) error {
 	}
 	unlock, err := s.lock(ctx)
 	if err == nil {
+		defer unlock() // released below; this for a panic in the program's Logger
 		var r *store.Record
 		r, err = s.loadToSave(ctx, u)
 		switch {

@@ -45,7 +45,8 @@ type Settings struct {
 	// rotated since is taken up. Its error is returned as it came (by
 	// Token too), nothing sent, and it is called again by the next token
 	// request: phrase it for whoever reads it, as it matches none of this
-	// package's sentinels unless it wraps one.
+	// package's sentinels unless it wraps one. A panic in it reaches the
+	// caller waiting for it.
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
@@ -240,8 +241,11 @@ func DefaultRetryBackoff() []time.Duration {
 
 // Options are a Source's collaborators.
 type Options struct {
-	Store  store.Store
-	Logger *slog.Logger // nil: discard
+	Store store.Store
+	// Logger is told the engine's decisions; nil: discard. A panic in its
+	// handler reaches the caller, as one in slog would, and leaves no
+	// renewal lock held.
+	Logger *slog.Logger
 	// Clock is nil for time.Now. It is read as the wall clock alone, as
 	// the store keeps times; its monotonic reading, where its times carry
 	// one (time.Now's do; t.UTC, t.Local, t.In and t.Round(0) drop it),
@@ -1655,6 +1659,7 @@ func (s *Source) SaveLoginOf(ctx context.Context, file store.ConfigFile, tok *oa
 		if err != nil {
 			return s.loginUnsaved(ctx, err)
 		}
+		defer unlock() // released below; this for a panic in check
 		if errors.Is(oldErr, store.ErrNotFound) {
 			oldErr = nil // as Record answers
 		}
@@ -1766,6 +1771,12 @@ func (s *Source) lockToReplace(ctx context.Context, other string) (unlock, repla
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	returned := false
+	defer func() {
+		if !returned { // a panic in the program's Logger
+			unlock()
+		}
+	}()
 	replaced = func() {}
 	old, oldErr = s.loadStored(ctx)
 	switch {
@@ -1778,6 +1789,7 @@ func (s *Source) lockToReplace(ctx context.Context, other string) (unlock, repla
 			s.log.Warn("replaced stored tokens a newer freshtoken wrote, which this one could neither read nor revoke", "store", s.Location())
 		}
 	}
+	returned = true
 	return unlock, replaced, old, oldErr, nil
 }
 
@@ -2885,6 +2897,7 @@ func (s *Source) adopt(ctx context.Context) (*store.Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer unlock() // released below; this for a panic in the program's Logger
 	r, err := s.load(context.WithoutCancel(ctx))
 	if err != nil || r == nil || r.Grant == s.grant() {
 		unlock()
@@ -2927,7 +2940,9 @@ func (s *Source) lockWaitTold(w want) time.Duration {
 	return slowWait
 }
 
-// lockWarning is lock, telling a wait longer than told.
+// lockWarning is lock, telling a wait longer than told. The function it
+// returns releases the lock once, however often it is called, so that a
+// caller may defer it and still release the lock sooner.
 func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), error) {
 	if s.locking != nil {
 		s.locking()
@@ -2977,11 +2992,10 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 		unlock()
 		return nil, fmt.Errorf("%s: the token store's Lock let this renewer in while another of this process held it, or another store gives the same Location (%s), so nothing was sent: a store.Store's Lock must exclude every other renewer until it is released, and stores that keep different records must give different Locations (see store.Store)", s.set.Env, s.Location())
 	}
-	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
 	s.lockMu.Lock()
 	s.locked = true
 	s.lockMu.Unlock()
-	return func() {
+	held := sync.OnceFunc(func() {
 		s.release()
 		unlock()
 		s.lockMu.Lock()
@@ -2991,7 +3005,19 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 		for _, f := range after {
 			f()
 		}
-	}, nil
+	})
+	// A panic before the caller has the lock to release (a program's
+	// Logger that panics) must not leave it held: every renewer of the
+	// environment, in this process and any other, would wait for it.
+	returned := false
+	defer func() {
+		if !returned {
+			held()
+		}
+	}()
+	s.log.Debug("renewal lock held", "waited", time.Since(start).Round(time.Microsecond))
+	returned = true
+	return held, nil
 }
 
 // whenUnlocked calls stored, an Options.Sending function, once s does not

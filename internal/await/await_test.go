@@ -22,3 +22,15 @@ func TestResult(t *testing.T) {
 		t.Errorf("a call that never returns, its context ended: %d, %v; want 0 and the context's error", v, err)
 	}
 }
+
+// A panic in f reaches the caller, which recovers it; it ended the process.
+func TestResultPanicIsTheCallers(t *testing.T) {
+	var got any
+	func() {
+		defer func() { got = recover() }()
+		await.Result(context.Background(), func() (int, error) { panic("the program's function panicked") })
+	}()
+	if got != "the program's function panicked" {
+		t.Fatalf("recovered %v; want the function's panic", got)
+	}
+}
