@@ -168,9 +168,6 @@ type Env struct {
 	// CAFile is a PEM file of certificate authorities trusted beside the
 	// system's: the environment's ca_file, else the file's top-level one.
 	CAFile string
-	// discoveryDir is where discovery documents are cached: a folder
-	// beside the configuration file.
-	discoveryDir string
 	// configPath is the configuration file the environment was read from,
 	// "" when it was made otherwise.
 	configPath string
@@ -521,7 +518,6 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 		if e.CAFile == "" {
 			e.CAFile = f.CAFile
 		}
-		e.discoveryDir = filepath.Join(filepath.Dir(path), "discovery")
 		e.configPath = path
 		f.Envs[name] = e
 		f.Settings[name] = re
