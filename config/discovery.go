@@ -240,7 +240,8 @@ func (d *discovery) readCache() *cachedDiscovery {
 
 // cacheTrusted reports whether the cache's folder, and the
 // configuration's folder it is in, are ones no other user may put a file
-// in: in one they may (a team's folder others may write, /tmp), they
+// in (a folder of the user's private group is the user's alone, see
+// configfile.OthersMayWrite): in one they may (a team's folder, /tmp), they
 // could put a document of theirs in place of the cached one, between its
 // checks and its reading, naming their own token endpoint. Such a cache is
 // neither read nor written; the document is fetched, as it is for an
