@@ -21,13 +21,11 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/freshtoken/freshtoken/internal/configfile"
-	"github.com/freshtoken/freshtoken/internal/filemode"
 	"github.com/freshtoken/freshtoken/internal/filestamp"
 	"github.com/freshtoken/freshtoken/internal/httpx"
 	"github.com/freshtoken/freshtoken/internal/nearest"
 	"github.com/freshtoken/freshtoken/internal/paste"
 	"github.com/freshtoken/freshtoken/internal/redact"
-	"github.com/freshtoken/freshtoken/internal/shellquote"
 	"github.com/freshtoken/freshtoken/internal/shellrun"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/redisstore"
@@ -170,9 +168,6 @@ type Env struct {
 	// CAFile is a PEM file of certificate authorities trusted beside the
 	// system's: the environment's ca_file, else the file's top-level one.
 	CAFile string
-	// discoveryDir is where discovery documents are cached: a folder
-	// beside the configuration file.
-	discoveryDir string
 	// configPath is the configuration file the environment was read from,
 	// "" when it was made otherwise.
 	configPath string
@@ -523,7 +518,6 @@ func load(path string, data []byte, info fs.FileInfo) (*File, error) {
 		if e.CAFile == "" {
 			e.CAFile = f.CAFile
 		}
-		e.discoveryDir = filepath.Join(filepath.Dir(path), "discovery")
 		e.configPath = path
 		f.Envs[name] = e
 		f.Settings[name] = re
@@ -872,13 +866,15 @@ func (e *Env) commandHoldsSecret(secret string) error {
 		return nil
 	}
 	fi, err := os.Stat(e.configPath)
-	if err != nil || !configfile.EnforcesModes || fi.Mode().Perm()&0o044 == 0 {
+	if err != nil {
 		return nil
 	}
-	data, _, _ := configfile.Read(e.configPath)
-	return &Error{Path: e.configPath, Line: configfile.LineOf(data, "env", e.Name, "client_secret_cmd")(), Key: "env." + e.Name + ".client_secret_cmd",
-		Msg: fmt.Sprintf("prints the client secret written in the command itself, in a file group or others can read (mode %04o); run `chmod 600 %s`, or have the command read the secret from where only you can (pass show NAME), or use client_secret_env",
-			filemode.Octal(fi.Mode()), shellquote.Word(e.configPath))}
+	line := func() int {
+		data, _, _ := configfile.Read(e.configPath)
+		return configfile.LineOf(data, "env", e.Name, "client_secret_cmd")()
+	}
+	return fileError(configfile.CheckSecretFile(e.configPath, line, "env."+e.Name+".client_secret_cmd",
+		", or have the command read the secret from where only you can (`pass show NAME`) rather than print it written in the command, or use client_secret_env", fi))
 }
 
 // secretCommandKey is the context key of WithSecretCommandNotice's function.

@@ -109,10 +109,19 @@ func wellKnownURLs(issuer string) []string {
 	return []string{rfc8414, oidc}
 }
 
+// discoveryDir is where e's discovery documents are cached: a folder
+// beside the configuration file; "" for an environment read from none.
+func (e *Env) discoveryDir() string {
+	if e.configPath == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(e.configPath), "discovery")
+}
+
 // cachePath is the file issuer's document is cached in.
 func (d *discovery) cachePath() string {
 	sum := sha256.Sum256([]byte(d.env.Issuer))
-	return filepath.Join(d.env.discoveryDir, hex.EncodeToString(sum[:16])+".json")
+	return filepath.Join(d.env.discoveryDir(), hex.EncodeToString(sum[:16])+".json")
 }
 
 // endpoints is freshtoken.Settings.Discover for the environment.
@@ -231,12 +240,18 @@ func (d *discovery) readCache() *cachedDiscovery {
 
 // cacheTrusted reports whether the cache's folder, and the
 // configuration's folder it is in, are ones no other user may put a file
-// in: in one they may (a team's folder others may write, /tmp), they
+// in (a folder of the user's private group is the user's alone, see
+// configfile.OthersMayWrite): in one they may (a team's folder, /tmp), they
 // could put a document of theirs in place of the cached one, between its
 // checks and its reading, naming their own token endpoint. Such a cache is
-// neither read nor written; the document is fetched.
+// neither read nor written; the document is fetched, as it is for an
+// environment read from no configuration file, which has no cache.
 func (d *discovery) cacheTrusted() bool {
-	for _, dir := range []string{filepath.Dir(d.env.discoveryDir), d.env.discoveryDir} {
+	dir := d.env.discoveryDir()
+	if dir == "" {
+		return false
+	}
+	for _, dir := range []string{filepath.Dir(dir), dir} {
 		if why := configfile.FolderOthersCanChange(dir); why != "" {
 			d.log.Debug("discovery cache not used, as another user could put a document in its place", "folder", why)
 			return false
@@ -251,7 +266,7 @@ func (d *discovery) writeCache(c *cachedDiscovery) {
 	}
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err == nil {
-		err = os.MkdirAll(d.env.discoveryDir, 0o700)
+		err = os.MkdirAll(d.env.discoveryDir(), 0o700)
 	}
 	if err == nil {
 		err = atomicfile.Write(d.cachePath(), append(data, '\n'), atomicfile.Options{})

@@ -2,6 +2,8 @@ package config_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -384,6 +386,32 @@ func TestDiscoveryCacheInAFolderOthersCanWriteIsNotUsed(t *testing.T) {
 				t.Fatalf("%d fetches, want 2: the cache in a folder others can write not used", n)
 			}
 		})
+	}
+}
+
+// TestDiscoveryWithoutAConfigFileReadsNoCache: an environment a Go program
+// makes itself, read from no configuration file, has no cache folder; it
+// took a file in the working directory named as a cached document for
+// its issuer as the document, naming whatever token endpoint was written
+// there. Its document is fetched, and nothing is written there.
+func TestDiscoveryWithoutAConfigFileReadsNoCache(t *testing.T) {
+	m := newMetadataServer(t, "/realms/x", oidc, nil)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	sum := sha256.Sum256([]byte(m.issuer))
+	forged := fmt.Sprintf(`{"url": %q, "fetched_at": %q, "expires_at": %q, "document": {"issuer": %q, "token_endpoint": "https://tokens.example.net/token"}}`,
+		oidc(m.issuer), time.Now().Format(time.RFC3339), time.Now().Add(time.Hour).Format(time.RFC3339), m.issuer)
+	if err := os.WriteFile(filepath.Join(dir, hex.EncodeToString(sum[:16])+".json"), []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config.ForgetFetchedDiscoveries()
+	env := &config.Env{Name: "idp", ClientID: "id", ClientAuth: "none", Issuer: m.issuer, Timeout: 5 * time.Second}
+	ep, err := env.Settings().Discover(t.Context())
+	if err != nil || ep.TokenURL != m.issuer+"/token" {
+		t.Fatalf("Discover = %+v, %v; want the fetched token endpoint %s/token", ep, err, m.issuer)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 1 {
+		t.Errorf("the working directory holds %d files; want only the one put there", len(files))
 	}
 }
 

@@ -196,7 +196,6 @@ func (f *File) readBroken(name, own string) (*Env, *BrokenEnv) {
 	if e.CAFile == "" {
 		e.CAFile = f.CAFile
 	}
-	e.discoveryDir = filepath.Join(filepath.Dir(f.Path), "discovery")
 	e.configPath = f.Path
 	if e.TokenFile != "" {
 		f.Envs[name] = e

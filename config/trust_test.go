@@ -6,12 +6,16 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/corpnet"
+	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 )
 
@@ -216,6 +220,75 @@ func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 			t.Errorf("folder mode %v: Load = %v; want a configuration error at token_file saying to use a folder of one's own", mode, err)
 		}
 	}
+}
+
+// TestDiscoveryCacheInAFolderOfYourOwnGroup: a folder made with a umask
+// of 002 (Ubuntu's, Fedora's) is 0775, writable by the user's private
+// group, which no one else is in: it is the user's alone, and the
+// discovery cache beside a configuration there is read and written, its
+// stale copy used when the provider cannot be reached. It was neither: in
+// such folders, renewals that needed the document failed for as long as
+// the provider's discovery address was down. A folder another group may
+// write (a team's) still has its cache unused.
+func TestDiscoveryCacheInAFolderOfYourOwnGroup(t *testing.T) {
+	t.Run("the user's private group", func(t *testing.T) {
+		u, uerr := user.Current()
+		g, gerr := user.LookupGroupId(strconv.Itoa(os.Getegid()))
+		if uerr != nil || gerr != nil || u.Username != g.Name {
+			t.Skipf("the user's group is no private group (user %v, group %v): %v", u, g, errors.Join(uerr, gerr))
+		}
+		clock := fakeclock.New()
+		m := newMetadataServer(t, "/realms/x", oidc, nil)
+		dir := t.TempDir()
+		path := issuerConfig(t, dir, m.issuer, "")
+		if err := errors.Join(os.Chmod(dir, 0o775), os.Chown(dir, -1, os.Getegid())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "discovery", "*.json"))
+		if len(files) != 1 {
+			t.Fatalf("cache files: %v; want the document cached", files)
+		}
+		if err := os.Chmod(filepath.Dir(files[0]), 0o775); err != nil { // as mkdir -p makes it
+			t.Fatal(err)
+		}
+		clock.Advance(config.DefaultDiscoveryLifetime + time.Second)
+		m.Close()
+		ep, err := openIdP(t, path, clock.Now, nil).Endpoints(t.Context())
+		if err != nil || ep.TokenURL != m.issuer+"/token" {
+			t.Fatalf("with the provider down, Endpoints = %+v, %v; want the stale cached token endpoint %s/token", ep, err, m.issuer)
+		}
+	})
+	t.Run("another group", func(t *testing.T) {
+		group := testenv.AnotherGroup(t)
+		if group == -1 {
+			testenv.Missing(t, "a folder of a group of the user's needs a supplementary group, or root")
+		}
+		m := newMetadataServer(t, "/realms/x", oidc, nil)
+		dir := t.TempDir()
+		path := issuerConfig(t, dir, m.issuer, "")
+		if _, err := openIdP(t, path, nil, nil).Endpoints(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "discovery", "*.json"))
+		if len(files) != 1 {
+			t.Fatalf("cache files: %v", files)
+		}
+		cached, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged := strings.ReplaceAll(string(cached), m.issuer+"/token", "https://tokens.example.net/token")
+		if err := errors.Join(os.WriteFile(files[0], []byte(forged), 0o600), os.Chmod(dir, 0o775), os.Chown(dir, -1, group)); err != nil {
+			t.Fatal(err)
+		}
+		ep, err := openIdP(t, path, nil, nil).Endpoints(t.Context())
+		if err != nil || ep.TokenURL != m.issuer+"/token" {
+			t.Fatalf("Endpoints = %+v, %v; want the fetched token endpoint %s/token", ep, err, m.issuer)
+		}
+	})
 }
 
 // TestOpenRefusesACAFileMadeWritableSince: a ca_file made writable by

@@ -127,27 +127,6 @@ func folderWithMode(t *testing.T, name string, mode os.FileMode) string {
 	return dir
 }
 
-// anotherGroup is a group other than the user's own that a folder may be
-// given to: a group of the user's (a team's folder), or, as root, one root
-// is not in, as /var/log is syslog's; -1 when there is none.
-func anotherGroup(t *testing.T) int {
-	t.Helper()
-	groups, err := os.Getgroups()
-	if err != nil {
-		t.Fatal(err)
-	}
-	group := -1
-	for _, g := range groups {
-		if g != os.Getegid() {
-			group = g
-		}
-	}
-	if group == -1 && os.Geteuid() == 0 {
-		group = 65534
-	}
-	return group
-}
-
 // logTo sets up the log into path, logs line and closes it, failing t if
 // the log file is refused.
 func logTo(t *testing.T, path, line string) {
@@ -214,7 +193,7 @@ func TestLogFileWhereAnotherUserCouldLeadIt(t *testing.T) {
 	t.Run("a link of one's own, in a folder another group may write", func(t *testing.T) {
 		// Its group's other members could swap it as anyone could in a
 		// folder of 0777.
-		group := anotherGroup(t)
+		group := testenv.AnotherGroup(t)
 		if group == -1 {
 			testenv.Missing(t, "a folder of a group of the user's needs a supplementary group, or root")
 		}
@@ -378,7 +357,7 @@ func TestLogFileInAFolderOthersMayWrite(t *testing.T) {
 	if err := os.Chown(folders["of one's own group, 0775 (a umask of 002)"], -1, os.Getegid()); err != nil {
 		t.Fatal(err)
 	}
-	if group := anotherGroup(t); group != -1 {
+	if group := testenv.AnotherGroup(t); group != -1 {
 		dir := folderWithMode(t, "shared", 0o775)
 		if err := os.Chown(dir, -1, group); err != nil {
 			t.Fatal(err)

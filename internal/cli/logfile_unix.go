@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/freshtoken/freshtoken/internal/configfile"
 	"github.com/freshtoken/freshtoken/internal/shellquote"
 )
 
@@ -282,7 +281,7 @@ func untrustedLink(path string, st, folder unix.Stat_t) string {
 		return fmt.Sprintf("is a symbolic link of uid %d's, not yours (uid %d), which could lead the log into any file of yours; remove it, or name a file of your own", uid, os.Geteuid())
 	}
 	perm := uint32(folder.Mode) & 0o7777
-	if othersMayWrite(perm, int(folder.Gid)) && perm&unix.S_ISVTX == 0 {
+	if configfile.OthersMayWrite(fs.FileMode(perm), int(folder.Gid)) && perm&unix.S_ISVTX == 0 {
 		to := "the file it leads to"
 		if target, err := filepath.EvalSymlinks(path); err == nil {
 			to += ", " + target + ","
@@ -290,27 +289,6 @@ func untrustedLink(path string, st, folder unix.Stat_t) string {
 		return fmt.Sprintf("is a symbolic link in a folder others may write (%s, mode %04o), who could put a link of theirs in its place; name %s instead", filepath.Dir(path), perm, to)
 	}
 	return ""
-}
-
-// othersMayWrite reports whether users other than this one may write in a
-// folder of mode perm and group gid: others may, or its group may and it
-// is not this user's private group (whose folders a umask of 002 makes
-// group-writable: ~/logs made 0775 is the user's alone).
-func othersMayWrite(perm uint32, gid int) bool {
-	return perm&0o002 != 0 || perm&0o020 != 0 && !privateGroup(gid)
-}
-
-// privateGroup reports whether gid is this user's own group, named as the
-// user is (a user private group, as Debian, Ubuntu and Fedora give each
-// user). A primary group shared by users (openSUSE's users, Debian's
-// nogroup) is not: its other members may write where it may.
-func privateGroup(gid int) bool {
-	if gid != os.Getegid() {
-		return false
-	}
-	u, uerr := user.LookupId(strconv.Itoa(os.Geteuid()))
-	g, gerr := user.LookupGroupId(strconv.Itoa(gid))
-	return uerr == nil && gerr == nil && u.Username == g.Name
 }
 
 // untrustedLogFile says what is wrong with the log file at path, fi as

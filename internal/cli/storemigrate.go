@@ -157,7 +157,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	}
 	fromID, _ := configedit.StoreID(conf.StoreURL) // Load checked it
 	toID, _ := configedit.StoreID(opts.To)
-	if fromID == toID || configedit.SameFolder(conf.StoreURL, opts.To) {
+	if configedit.SameStore(conf.StoreURL, opts.To) {
 		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
 		return nil
 	}
@@ -1110,11 +1110,11 @@ func finishMove(ctx context.Context, f *Factory, conf *config.File) error {
 	var j moveJournal
 	errJSON := json.Unmarshal(data, &j)
 	curID, _ := configedit.StoreID(conf.StoreURL)
-	toID, errTo := configedit.StoreID(j.To)
-	fromID, errFrom := configedit.StoreID(j.From)
-	if errJSON != nil || errTo != nil || errFrom != nil || toID != curID || fromID == curID {
+	_, errFrom := configedit.StoreID(j.From)
+	if errJSON != nil || errFrom != nil || !configedit.SameStore(j.To, conf.StoreURL) || configedit.SameStore(j.From, conf.StoreURL) {
 		// Killed before the configuration named the new store, or the
-		// configuration was changed since: no copy is old.
+		// configuration was changed since, or the store left is the one
+		// named by another path (a bind mount): no copy is old.
 		os.Remove(path)
 		return nil
 	}

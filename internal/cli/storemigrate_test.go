@@ -121,6 +121,41 @@ func TestStoreMigrateToTheSameFolderThroughABindMount(t *testing.T) {
 	}
 }
 
+// TestStoreMigrateFinishingFromTheSameFolderThroughABindMount: the journal
+// of a move killed once the configuration named the new store names, as
+// the store it left, the token folder the configuration names, reached
+// through a bind mount. Finishing the move took the one lock file twice,
+// through each path, and waited on itself for ever; let through, it would
+// have deleted the tokens in use as the old copies. They are kept, the
+// journal gone, exit 0.
+func TestStoreMigrateFinishingFromTheSameFolderThroughABindMount(t *testing.T) {
+	e := newDevEnv(t)
+	e.login(t)
+	here := fileURL(filepath.Join(e.dir, "state"))
+	other := fileURL(filepath.Join(testdisk.BindMount(t, e.dir), "state"))
+	journal, _ := json.Marshal(map[string]string{"from": other, "to": here})
+	if err := os.WriteFile(e.config+".moving-from", journal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ios, stdout, stderr := testStreams(false, false)
+	code := make(chan int, 1)
+	go func() { code <- e.run(ios, "store", "migrate", "--to", here) }()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("store migrate with the journal of a move from the same folder through a bind mount: exit %d\n%s%s; want 0, the tokens kept", c, stdout, stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("store migrate was still waiting after 20 s: %s", stderr)
+	}
+	if _, err := os.Stat(e.config + ".moving-from"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the moving-from file stayed: %v", err)
+	}
+	if rec := e.record(t, "dev"); rec == nil {
+		t.Fatalf("the tokens in use were deleted as an old copy\n%s", stderr)
+	}
+}
+
 // TestStoreMigrateToTheSameRedisByAnotherURL: --to naming the Redis
 // database the tokens are in by another spelling (the port or database left
 // out, or put in) is the same store: nothing moves, and migrate says so. It

@@ -63,11 +63,23 @@ func resolved(dir string) string {
 	}
 }
 
-// SameFolder reports whether the file stores at storeURLs a and b keep
-// their records in one folder, made, that StoreID names apart: reached
-// through a bind mount, or spelt in another case on a disk that ignores case
-// (macOS's, Windows').
-func SameFolder(a, b string) bool {
+// SameStore reports whether store URLs a and b name one store: one StoreID,
+// or one folder, made, that StoreID names apart (see sameFolder). Two URLs
+// of one store share their records and their renewal locks, so one process
+// must not take an environment's lock through both.
+func SameStore(a, b string) bool {
+	idA, errA := StoreID(a)
+	idB, errB := StoreID(b)
+	if errA == nil && errB == nil && idA == idB {
+		return true
+	}
+	return sameFolder(a, b)
+}
+
+// sameFolder reports whether the file stores at storeURLs a and b keep
+// their records in one folder, made: reached through a bind mount, or spelt
+// in another case on a disk that ignores case (macOS's, Windows').
+func sameFolder(a, b string) bool {
 	if config.IsRedisURL(a) || config.IsKeyringURL(a) || config.IsRedisURL(b) || config.IsKeyringURL(b) {
 		return false
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -89,15 +91,42 @@ func checkTokenFileFolder(dir string, fi fs.FileInfo) string {
 }
 
 // FolderOthersCanChange says of the folder dir (after any symlink) that
-// another user (root excepted) owns it, or that group or others may write
-// it, so that they could put a file of theirs in it in place of one of
-// this user's; or returns "", also when dir cannot be looked at.
+// another user (root excepted) owns it, or that others may write it (see
+// OthersMayWrite), so that they could put a file of theirs in it in place
+// of one of this user's; or returns "", also when dir cannot be looked at.
 func FolderOthersCanChange(dir string) string {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return ""
 	}
-	return othersCanChange(dir, fi)
+	if msg := foreignOwner(dir, fi); msg != "" {
+		return dir + " " + msg
+	}
+	if OthersMayWrite(fi.Mode(), int(fi.Sys().(*syscall.Stat_t).Gid)) {
+		return fmt.Sprintf("%s may be written by group or others (mode %04o)", dir, filemode.Octal(fi.Mode()))
+	}
+	return ""
+}
+
+// OthersMayWrite reports whether users other than this one may write in a
+// folder of mode perm and group gid: others may, or its group may and it
+// is not this user's private group (whose folders a umask of 002 makes
+// group-writable: ~/logs made 0775 is the user's alone).
+func OthersMayWrite(perm fs.FileMode, gid int) bool {
+	return perm&0o002 != 0 || perm&0o020 != 0 && !privateGroup(gid)
+}
+
+// privateGroup reports whether gid is this user's own group, named as the
+// user is (a user private group, as Debian, Ubuntu and Fedora give each
+// user). A primary group shared by users (openSUSE's users, Debian's
+// nogroup) is not: its other members may write where it may.
+func privateGroup(gid int) bool {
+	if gid != os.Getegid() {
+		return false
+	}
+	u, uerr := user.LookupId(strconv.Itoa(os.Geteuid()))
+	g, gerr := user.LookupGroupId(strconv.Itoa(gid))
+	return uerr == nil && gerr == nil && u.Username == g.Name
 }
 
 // othersCanChange is FolderOthersCanChange of dir, described by fi.

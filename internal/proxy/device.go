@@ -50,8 +50,9 @@ func (p *Proxy) startDeviceLogin(ctx context.Context, e *envProxy, over replacin
 	if err := e.logInRoom(); err != nil {
 		return err
 	}
-	began, overNewer := p.now(), e.holdsNewer(ctx)
+	began := p.now()
 	held, err := e.src.Record(ctx)
+	overNewer := errors.Is(err, store.ErrNewerFormat)
 	wait := store.NewLogInWait(began, held, err)
 	d, err := e.src.StartDeviceLogin(ctx)
 	if err != nil {

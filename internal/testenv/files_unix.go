@@ -90,3 +90,24 @@ func PassNoInheritedFiles() {
 		}
 	}
 }
+
+// AnotherGroup is a group other than the user's own that a folder may be
+// given to: a group of the user's (a team's folder), or, as root, one root
+// is not in, as /var/log is syslog's; -1 when there is none.
+func AnotherGroup(t testing.TB) int {
+	t.Helper()
+	groups, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := -1
+	for _, g := range groups {
+		if g != os.Getegid() {
+			group = g
+		}
+	}
+	if group == -1 && os.Geteuid() == 0 {
+		group = 65534
+	}
+	return group
+}
