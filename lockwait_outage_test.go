@@ -1,9 +1,12 @@
 package freshtoken_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,4 +58,65 @@ func TestLockWaitToldOnceForOneOutage(t *testing.T) {
 			t.Fatalf("a renewal Redis answers: %v", err)
 		}
 	}
+}
+
+// TestLockWaitToldAfterAnUnansweredLockOfAStoreThatDoesNotTell: a store
+// that does not tell when it answers (a file store out of files, a
+// program's own store) gives up one Lock unanswered, then takes the next:
+// a later wait for its lock is warned of. The warning stayed silent for
+// the rest of the process's life: only a store's answered call ended the
+// outage, and only the Redis and keychain stores tell of one.
+func TestLockWaitToldAfterAnUnansweredLockOfAStoreThatDoesNotTell(t *testing.T) {
+	r := newRig(t, devprovider.Options{AccessTTL: time.Hour})
+	st := &unansweredLocks{Store: r.store}
+	logs := testenv.NewOutput()
+	src, err := freshtoken.New(r.settings, freshtoken.Options{Store: st, Clock: r.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.login(src)
+	r.clock.Advance(2 * time.Hour) // expired
+	st.silent.Store(true)
+	if _, err := src.Token(); !errors.Is(err, store.ErrUnreachable) {
+		t.Fatalf("a renewal whose Lock the store gave up unanswered: %v; want store.ErrUnreachable", err)
+	}
+	st.silent.Store(false)
+	r.clock.Advance(time.Minute) // past the renewal's rest
+	if _, err := src.Token(); err != nil {
+		t.Fatalf("a renewal the store answers: %v", err)
+	}
+
+	r.clock.Advance(2 * time.Hour)                                    // expired again
+	unlock, err := r.store.Lock(context.Background(), r.settings.Env) // another renewer holds it
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Token()
+		done <- err
+	}()
+	testenv.WaitFor(t, "the wait for a lock another renewer holds to be warned of", func() bool {
+		return strings.Contains(logs.String(), "waiting for the renewal lock")
+	})
+	unlock()
+	if err := testenv.Receive(t, "the renewal", done); err != nil {
+		t.Fatalf("a renewal once the lock is let go: %v", err)
+	}
+}
+
+// unansweredLocks is a store whose Lock, while silent, gives up
+// unanswered, as a file store out of files does, without telling of
+// answers (store.WithAnswered).
+type unansweredLocks struct {
+	store.Store
+	silent atomic.Bool
+}
+
+func (u *unansweredLocks) Lock(ctx context.Context, env string) (func(), error) {
+	if u.silent.Load() {
+		return nil, fmt.Errorf("locking %s: too many open files: %w", env, store.ErrUnreachable)
+	}
+	return u.Store.Lock(ctx, env)
 }

@@ -408,7 +408,8 @@ type Source struct {
 	locked      bool
 	afterUnlock []func()
 	// lockUnanswered is true from a Lock the store gave up unanswered
-	// (store.ErrUnreachable) until the store answers a call of a Lock:
+	// (store.ErrUnreachable) until the store answers a call of a Lock
+	// (store.WithAnswered, for stores that tell it) or a Lock succeeds:
 	// a wait for the lock meanwhile is the same outage's, not warned of
 	// again (see lockWarning).
 	lockUnanswered atomic.Bool
@@ -2956,6 +2957,7 @@ func (s *Source) lockWarning(ctx context.Context, told time.Duration) (func(), e
 		}
 		return nil, fmt.Errorf("%s: %w", s.set.Env, err)
 	}
+	s.lockUnanswered.Store(false)
 	if unlock == nil { // a program's own store, with nothing to release
 		unlock = func() {}
 	}
