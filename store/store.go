@@ -1112,16 +1112,20 @@ func notARecord(data []byte, err error) string {
 // wrapping ErrCorrupt, which says that it was left as it is, at where, and
 // that a log-in replaces it.
 func Unmarshal(data []byte, where string) (*Record, error) {
-	// The version first: a newer layout may give a field another type.
-	var v struct {
-		Version int `json:"version"`
-	}
-	if json.Unmarshal(data, &v) == nil && v.Version > formatVersion {
-		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, v.Version)
-	}
 	var s stored
 	if err := json.Unmarshal(data, &s); err != nil {
+		// A newer layout may give a field another type: the version alone
+		// tells a newer record from a damaged one.
+		var v struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Version > formatVersion {
+			return nil, newerFormat(where, v.Version)
+		}
 		return nil, fmt.Errorf("%w: %s %s; it was left as it is, and a log-in replaces it", ErrCorrupt, where, notARecord(data, err))
+	}
+	if s.Version > formatVersion {
+		return nil, newerFormat(where, s.Version)
 	}
 	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
@@ -1130,4 +1134,10 @@ func Unmarshal(data []byte, where string) (*Record, error) {
 		return nil, fmt.Errorf("%w: %s holds its tokens masked, as a store.Record prints them (copied from what a program printed or logged), not the tokens; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
 	return &s.Record, nil
+}
+
+// newerFormat is the error for a record at where in format version, newer
+// than this freshtoken's.
+func newerFormat(where string, version int) error {
+	return fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, version)
 }
