@@ -831,13 +831,22 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	switch {
 	case stalled == nil && heard == nil:
 		return func(bool) {}
-	case stalled == nil:
-		stalled = func(string, bool, time.Time) {}
 	case heard == nil:
 		heard = func(string) {}
 	}
 	v, _ := servers.LoadOrStore(what, &server{waiting: map[*call]bool{}})
 	srv := v.(*server)
+	if stalled == nil { // answers to tell, no stall: no notice to time
+		sent := time.Now()
+		return func(answered bool) {
+			if answered {
+				srv.mu.Lock()
+				defer srv.mu.Unlock()
+				srv.answer(sent)
+				heard(what)
+			}
+		}
+	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	c := &call{sent: time.Now()}
@@ -869,14 +878,7 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 		t.Stop()
 		delete(srv.waiting, c)
 		if answered {
-			now := time.Now()
-			srv.answers++
-			srv.answered = now
-			for w := range srv.waiting {
-				if w.sent.Before(c.sent) && w.overtaken.IsZero() {
-					w.overtaken = now
-				}
-			}
+			srv.answer(c.sent)
 			heard(what)
 		}
 		if ctx.Err() == nil && (!told || answered) {
@@ -903,6 +905,19 @@ type server struct {
 	answers  int
 	answered time.Time
 	waiting  map[*call]bool // the calls sent and not yet ended
+}
+
+// answer counts an answer to a call sent at sent, which overtakes the
+// calls sent before it still waiting. srv.mu is held.
+func (srv *server) answer(sent time.Time) {
+	now := time.Now()
+	srv.answers++
+	srv.answered = now
+	for w := range srv.waiting {
+		if w.sent.Before(sent) && w.overtaken.IsZero() {
+			w.overtaken = now
+		}
+	}
 }
 
 // call is a call WatchStall watches: when it was sent, and when the
