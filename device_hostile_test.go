@@ -493,17 +493,20 @@ func deviceLoginPolling(t *testing.T, r *rig, tokenURL string) *freshtoken.Devic
 // shown; a provider on this computer (the dev provider) still serves its
 // page here.
 func TestDeviceVerificationPageOnThisComputerFromAProviderElsewhere(t *testing.T) {
+	// Machines elsewhere by address, not by name: a name is looked up,
+	// which stalls or fails slowly where no resolver answers.
+	const elsewhere = "198.51.100.7"
 	for _, tc := range []struct {
 		name, endpointHost, uri string
 		refused                 bool
 	}{
-		{"the proxy", "login.example.com", "http://127.0.0.1:8787/production/v2/company", true},
-		{"localhost", "login.example.com", "http://localhost:8787/production/v2/company", true},
-		{"the unspecified address", "login.example.com", "http://0.0.0.0:8787/production/v2/company", true},
-		{"IPv6", "login.example.com", "https://[::1]:8443/device", true},
-		{"a name here", "login.example.com", "", true}, // uri: this machine's name, at the proxy
+		{"the proxy", elsewhere, "http://127.0.0.1:8787/production/v2/company", true},
+		{"localhost", elsewhere, "http://localhost:8787/production/v2/company", true},
+		{"the unspecified address", elsewhere, "http://0.0.0.0:8787/production/v2/company", true},
+		{"IPv6", elsewhere, "https://[::1]:8443/device", true},
+		{"a name here", elsewhere, "", true}, // uri: this machine's name, at the proxy
 		{"a provider here", "127.0.0.1", "http://127.0.0.1:8787/device", false},
-		{"a page elsewhere", "login.example.com", "https://microsoft.example.com/devicelogin", false},
+		{"a page elsewhere", elsewhere, "https://203.0.113.7/devicelogin", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			uri := tc.uri

@@ -87,3 +87,24 @@ func TestAnswersAreTold(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswersAloneTimeNothing: a call whose context wants only its
+// answers told (WithAnswered, no WithStalled) starts no notice's timer,
+// and is still told answered: each of a Redis Lock's commands started
+// one, for a listener that did nothing.
+func TestAnswersAloneTimeNothing(t *testing.T) {
+	timers := 0
+	afterFunc = func(d time.Duration, f func()) *time.Timer {
+		timers++
+		return time.AfterFunc(d, f)
+	}
+	t.Cleanup(func() { afterFunc = time.AfterFunc })
+	answers := 0
+	ctx := WithAnswered(context.Background(), func(string) { answers++ })
+	what := "Redis at redis://127.0.0.1:6379/0 (" + t.Name() + ")"
+	WatchStall(ctx, what)(false)
+	WatchStall(ctx, what)(true)
+	if timers != 0 || answers != 1 {
+		t.Errorf("two calls, one answered, no stall listener: %d timers started, %d answers told; want none, one", timers, answers)
+	}
+}

@@ -831,13 +831,22 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 	switch {
 	case stalled == nil && heard == nil:
 		return func(bool) {}
-	case stalled == nil:
-		stalled = func(string, bool, time.Time) {}
 	case heard == nil:
 		heard = func(string) {}
 	}
 	v, _ := servers.LoadOrStore(what, &server{waiting: map[*call]bool{}})
 	srv := v.(*server)
+	if stalled == nil { // answers to tell, no stall: no notice to time
+		sent := time.Now()
+		return func(answered bool) {
+			if answered {
+				srv.mu.Lock()
+				defer srv.mu.Unlock()
+				srv.answer(sent)
+				heard(what)
+			}
+		}
+	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	c := &call{sent: time.Now()}
@@ -869,14 +878,7 @@ func WatchStall(ctx context.Context, what string) (stop func(answered bool)) {
 		t.Stop()
 		delete(srv.waiting, c)
 		if answered {
-			now := time.Now()
-			srv.answers++
-			srv.answered = now
-			for w := range srv.waiting {
-				if w.sent.Before(c.sent) && w.overtaken.IsZero() {
-					w.overtaken = now
-				}
-			}
+			srv.answer(c.sent)
 			heard(what)
 		}
 		if ctx.Err() == nil && (!told || answered) {
@@ -903,6 +905,19 @@ type server struct {
 	answers  int
 	answered time.Time
 	waiting  map[*call]bool // the calls sent and not yet ended
+}
+
+// answer counts an answer to a call sent at sent, which overtakes the
+// calls sent before it still waiting. srv.mu is held.
+func (srv *server) answer(sent time.Time) {
+	now := time.Now()
+	srv.answers++
+	srv.answered = now
+	for w := range srv.waiting {
+		if w.sent.Before(sent) && w.overtaken.IsZero() {
+			w.overtaken = now
+		}
+	}
 }
 
 // call is a call WatchStall watches: when it was sent, and when the
@@ -1112,16 +1127,20 @@ func notARecord(data []byte, err error) string {
 // wrapping ErrCorrupt, which says that it was left as it is, at where, and
 // that a log-in replaces it.
 func Unmarshal(data []byte, where string) (*Record, error) {
-	// The version first: a newer layout may give a field another type.
-	var v struct {
-		Version int `json:"version"`
-	}
-	if json.Unmarshal(data, &v) == nil && v.Version > formatVersion {
-		return nil, fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, v.Version)
-	}
 	var s stored
 	if err := json.Unmarshal(data, &s); err != nil {
+		// A newer layout may give a field another type: the version alone
+		// tells a newer record from a damaged one.
+		var v struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(data, &v) == nil && v.Version > formatVersion {
+			return nil, newerFormat(where, v.Version)
+		}
 		return nil, fmt.Errorf("%w: %s %s; it was left as it is, and a log-in replaces it", ErrCorrupt, where, notARecord(data, err))
+	}
+	if s.Version > formatVersion {
+		return nil, newerFormat(where, s.Version)
 	}
 	if s.Version != formatVersion || s.RefreshToken == "" && s.AccessToken == "" {
 		return nil, fmt.Errorf("%w: %s holds no tokens freshtoken can use; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
@@ -1130,4 +1149,10 @@ func Unmarshal(data []byte, where string) (*Record, error) {
 		return nil, fmt.Errorf("%w: %s holds its tokens masked, as a store.Record prints them (copied from what a program printed or logged), not the tokens; it was left as it is, and a log-in replaces it", ErrCorrupt, where)
 	}
 	return &s.Record, nil
+}
+
+// newerFormat is the error for a record at where in format version, newer
+// than this freshtoken's.
+func newerFormat(where string, version int) error {
+	return fmt.Errorf("%w: %s was written by a newer freshtoken (format %d); upgrade freshtoken to use it", ErrNewerFormat, where, version)
 }

@@ -171,12 +171,6 @@ func TestSameAndOtherLogIn(t *testing.T) {
 	}
 }
 
-// TestOtherThanNamesOnlyAnotherFileOnThisMachine: a record's LoggedInWith
-// names another configuration file's log-in only for a file on this host,
-// another than ours by any path, that may be there, at a path a log-in
-// could have recorded. Each row is one of OtherThan's rules (seen failing
-// with that rule taken out; a log-in that named no file is no path a log-in
-// records, too), the last two what is left: another file, there or kept
 // TestLogInWaitMade: a wait for a log-in stored by another process takes
 // for one a record noted at its start or later, or at another log-in time
 // than the record stored as it began (the clock set back since, NTP or a
@@ -210,6 +204,12 @@ func TestLogInWaitMade(t *testing.T) {
 	}
 }
 
+// TestOtherThanNamesOnlyAnotherFileOnThisMachine: a record's LoggedInWith
+// names another configuration file's log-in only for a file on this host,
+// another than ours by any path, that may be there, at a path a log-in
+// could have recorded. Each row is one of OtherThan's rules (seen failing
+// with that rule taken out; a log-in that named no file is no path a log-in
+// records, too), the last two what is left: another file, there or kept
 // from this user's sight.
 func TestOtherThanNamesOnlyAnotherFileOnThisMachine(t *testing.T) {
 	dir := t.TempDir()

@@ -14,6 +14,12 @@ import (
 // move is seen at once; without the variable, the system's time. A file
 // that cannot be read stops the binary: it would go on at another time
 // than the test's.
+//
+// The offset moves the monotonic reading with the wall clock (time.Add
+// moves both): a test that sets this clock back sets back the reading the
+// engine and the proxy count "how long ago" by, which the system's clock
+// set back does not. An e2e test cannot show that protection; the engine's
+// and the proxy's own tests, with a clock of their own, do.
 func Now() time.Time {
 	path := os.Getenv(Env)
 	if path == "" {

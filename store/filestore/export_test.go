@@ -34,13 +34,26 @@ func LandAfterLook(t testing.TB, land func()) {
 }
 
 // LandAfterRoomCheck calls land once, just after a save found no room to
-// make the reserve and before it removes the empty one it opened.
+// make the reserve, or could not write it, and before it looks at the
+// empty one it opened again to remove it.
 func LandAfterRoomCheck(t testing.TB, land func()) {
 	t.Helper()
-	real := checkedRoom
-	checkedRoom = func() {
-		checkedRoom = real
+	real := givingUpReserve
+	givingUpReserve = func() {
+		givingUpReserve = real
 		land()
 	}
-	t.Cleanup(func() { checkedRoom = real })
+	t.Cleanup(func() { givingUpReserve = real })
+}
+
+// BeforeWritingReserve calls write once, just after a save found room to
+// make the reserve and before it writes it.
+func BeforeWritingReserve(t testing.TB, write func()) {
+	t.Helper()
+	real := roomFound
+	roomFound = func() {
+		roomFound = real
+		write()
+	}
+	t.Cleanup(func() { roomFound = real })
 }

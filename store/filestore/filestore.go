@@ -406,34 +406,43 @@ func (s *Store) keepReserve() {
 	}
 	removeCheckLitter(s.dir)
 	if atomicfile.CheckRoom(p, reserveSize-from+reserveSize) != nil {
-		checkedRoom()
-		// Looked at again: a writer of another environment found it empty
-		// too, had room, and made it whole meanwhile.
-		now, err := f.Stat()
-		f.Close()
-		if err == nil && now.Size() == 0 {
-			os.Remove(p)
-		}
+		giveUpReserve(f, p, 0)
 		return
 	}
+	roomFound()
 	noise := make([]byte, reserveSize-from)
 	rand.Read(noise)
-	_, err = f.WriteAt(noise, from)
+	n, err := f.WriteAt(noise, from)
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil && fi.Size() == 0 {
-		os.Remove(p) // closed first: Windows removes no open file
+		giveUpReserve(f, p, int64(n))
+		return
+	}
+	f.Close()
+}
+
+// giveUpReserve closes f, the reserve at p that keepReserve opened empty
+// and could not make whole, having written wrote bytes of it, and removes
+// it if it holds no more than that: a writer of another environment that
+// found it empty too may have made it whole meanwhile. It is looked at
+// before it is closed, and closed before it is removed (Windows removes no
+// open file).
+func giveUpReserve(f *os.File, p string, wrote int64) {
+	givingUpReserve()
+	fi, err := f.Stat()
+	f.Close()
+	if err == nil && fi.Size() <= wrote {
+		os.Remove(p)
 	}
 }
 
-// checkedRoom is called after keepReserve found no room to make the
-// reserve, before it removes the empty one it opened (a test's writer
-// makes it whole there).
-var checkedRoom = func() {}
+// roomFound is called once keepReserve found room to make the reserve,
+// before it writes it (a test fills the disk there); givingUpReserve once
+// it could not, before giveUpReserve looks at the reserve again (a test's
+// writer makes it whole there).
+var roomFound, givingUpReserve = func() {}, func() {}
 
 // removeCheckLitter removes the files a room check for the reserve killed
 // midway left in the token folder dir (CheckRoom's, named after the reserve).

@@ -1061,6 +1061,35 @@ func TestAReserveAnotherWriterMadeIsNotRemoved(t *testing.T) {
 	}
 }
 
+// TestAReserveAnotherWriterMadeAsThisOnesWriteFailedIsNotRemoved: two
+// writers of one token folder find the reserve missing at once, and room
+// for it; the disk fills before this one writes it, and the other makes it
+// whole once there is room again: this one's failed write removed the
+// reserve the other had just made, judging it by its size before the write.
+func TestAReserveAnotherWriterMadeAsThisOnesWriteFailedIsNotRemoved(t *testing.T) {
+	dir, s := onSmallDisk(t)
+	reserve := filepath.Join(dir, ".reserve")
+	if err := os.Remove(reserve); err != nil {
+		t.Fatal(err)
+	}
+	var free func()
+	filestore.BeforeWritingReserve(t, func() { free = testdisk.Fill(t, dir) })
+	made := make([]byte, 64<<10)
+	rand.Read(made)
+	filestore.LandAfterRoomCheck(t, func() {
+		free()
+		if err := os.WriteFile(reserve, made, 0o600); err != nil {
+			t.Fatalf("the other writer's reserve: %v", err)
+		}
+	})
+	if err := s.Save(ctx, "sandbox", sample()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(reserve); err != nil || !bytes.Equal(got, made) {
+		t.Fatalf("the reserve another writer made as this one failed to write it: %d bytes, %v; want it kept", len(got), err)
+	}
+}
+
 // TestACheckLeftByAKilledWriterGoesWithTheReserve: the file a room check
 // for the reserve leaves when its writer is killed midway (128 KiB) goes
 // with the reserve once no record is left in the folder (`remove` of the

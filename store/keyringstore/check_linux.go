@@ -41,8 +41,8 @@ func check(ctx context.Context) error {
 	svc := conn.Object(secretsName, secretsPath)
 	var collections []dbus.ObjectPath
 	if err := getProperty(ctx, svc, propCollection, &collections); err != nil {
-		if bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); bus != "" && servedOn.Load() == bus {
-			return goneError(err)
+		if servedHere() {
+			return goneError(serviceGone, err)
 		}
 		if noService(err) {
 			return absent("no Secret Service is running on the D-Bus session bus (install and start gnome-keyring, KWallet or KeePassXC's Secret Service)")
@@ -73,25 +73,40 @@ func check(ctx context.Context) error {
 // the command exiting 2, a configuration error.
 var servedOn atomic.Value // string
 
+// servedHere says whether the Secret Service answered check in this
+// process on the session bus it is given now (see servedOn).
+func servedHere() bool {
+	bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	return bus != "" && servedOn.Load() == bus
+}
+
 // noService reports whether err says that no Secret Service is on the bus.
 func noService(err error) bool {
 	var de dbus.Error
 	return errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner")
 }
 
-// gone is goneError(err) when err, a call's once check had passed, says
-// that no Secret Service is on the bus any more; nil otherwise.
+// gone is goneError(serviceGone, err) when err, a call's once check had
+// passed, says that no Secret Service is on the bus any more; nil
+// otherwise.
 func gone(err error) error {
 	if noService(err) {
-		return goneError(err)
+		return goneError(serviceGone, err)
 	}
 	return nil
 }
 
-// goneError says that the Secret Service this process used is gone from
-// the bus (err), as its daemon stopped: one to start again, and wait for.
-func goneError(err error) error {
-	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the Secret Service this process used is gone from the D-Bus session bus (its keychain daemon stopped: %v); start it again (gnome-keyring-daemon, KWallet or KeePassXC), or log out of the desktop and in again", store.ErrUnreachable, err), fix: tokensFix}
+// The causes goneError gives: the Secret Service gone from the session
+// bus, or the bus itself.
+const (
+	serviceGone = "the Secret Service this process used is gone from the D-Bus session bus: its keychain daemon (gnome-keyring-daemon, KWallet or KeePassXC) stopped"
+	busGone     = "the D-Bus session bus on which this process used the Secret Service cannot be reached now: its dbus-daemon stopped, and the keychain daemon (gnome-keyring-daemon, KWallet or KeePassXC) with it"
+)
+
+// goneError says that what this process reached the Secret Service
+// through went away (cause, err): a keychain to start again, and wait for.
+func goneError(cause string, err error) error {
+	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: %s (%v); start it again, or log out of the desktop and in again", store.ErrUnreachable, cause, err), fix: tokensFix}
 }
 
 // sessionBus is a connection of its own to the session bus, started by
@@ -101,16 +116,15 @@ func goneError(err error) error {
 // ended under a long-running process) is a keychain to wait for, as one
 // whose daemon stopped is, not a system without one.
 func sessionBus() (*dbus.Conn, error) {
-	bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
 	unusable := func(why string, err error) error {
-		if bus != "" && servedOn.Load() == bus {
-			return busGoneError(err)
+		if servedHere() {
+			return goneError(busGone, err)
 		}
 		return absent(fmt.Sprintf("%s (%v)", why, err))
 	}
 	conn, err := dbus.SessionBusPrivateNoAutoStartup()
 	if err != nil {
-		if bus == "" {
+		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 			return nil, absent("no D-Bus session bus was found: DBUS_SESSION_BUS_ADDRESS is not set")
 		}
 		return nil, unusable("the D-Bus session bus could not be reached", err)
@@ -124,13 +138,6 @@ func sessionBus() (*dbus.Conn, error) {
 		return nil, unusable("the D-Bus session bus did not answer", err)
 	}
 	return conn, nil
-}
-
-// busGoneError says that the D-Bus session bus on which this process used
-// the Secret Service cannot be reached now (err): one to start again, and
-// wait for.
-func busGoneError(err error) error {
-	return &UnusableError{kind: store.ErrUnreachable, reason: fmt.Sprintf("%v: the D-Bus session bus on which this process used the Secret Service cannot be reached now (its dbus-daemon stopped: %v); start it again, with the keychain daemon (gnome-keyring-daemon, KWallet or KeePassXC), or log out of the desktop and in again", store.ErrUnreachable, err), fix: tokensFix}
 }
 
 // owns says whether account is env's: its head's or one of its parts'.
