@@ -48,3 +48,27 @@ func TestLogoutWhileTheTokensMoved(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutWhileTheStoreURLWasRespelled: [store] url was written again,
+// naming the same folder another way (a trailing slash; a Redis URL with
+// its /0 added or its host in capitals), while logout waited for the
+// renewal lock. Compared as strings, the two were two stores: logout said
+// its tokens may have moved and were not logged out of (exit 2), having
+// deleted them. Compared as stores, it logs out.
+func TestLogoutWhileTheStoreURLWasRespelled(t *testing.T) {
+	for _, flags := range [][]string{{"--local"}, nil} {
+		t.Run(strings.Join(append([]string{"logout"}, flags...), " "), func(t *testing.T) {
+			e, code, stderr, _ := logoutWhileTheLockIsHeld(t, flags, func(e *devEnv, _ *filestore.Store) {
+				if _, err := configedit.SetStoreURL(e.config, fileURL(filepath.Join(e.dir, "state"))+"/"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if code != cli.ExitOK || !strings.Contains(stderr, "Logged out of dev") || strings.Contains(stderr, "was changed") {
+				t.Fatalf("logout: exit %d, stderr %q; want %d, logged out", code, stderr, cli.ExitOK)
+			}
+			if rec := e.record(t, "dev"); rec != nil {
+				t.Fatal("the tokens are still stored")
+			}
+		})
+	}
+}
