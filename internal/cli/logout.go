@@ -230,10 +230,10 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	var revokeErr error
 	unknown := ""          // the provider's answer that it no longer knows the tokens
 	keptForRevoke := false // the revocation's failure kept the tokens: told below
-	// Checked under the renewal lock, before anything is sent or deleted,
-	// which a move takes until [store] url names the new store: checked
-	// after, a move made once the lock was let go said that tokens logged
-	// out of were not.
+	// [store] url is checked under the renewal lock (which a move holds
+	// until [store] url names the new store), before anything is sent or
+	// deleted: checked once the lock was let go, a move made right after
+	// had the log-out say that tokens it had ended were not.
 	var moved error
 	stillHere := func() error {
 		moved = movedAway()
