@@ -156,3 +156,44 @@ func (h *heldStore) Lock(ctx context.Context, env string) (func(), error) {
 		}
 	}, nil
 }
+
+// TestRevokeAndLogoutOfUnderStopsWhereHeldSays: held runs under the
+// renewal lock before anything is sent or deleted, with a revocation
+// endpoint and without one; its error keeps the tokens, nothing revoked,
+// and is the revocation's. A log-out checking its configuration only after
+// the hold said that tokens it had ended may have moved.
+func TestRevokeAndLogoutOfUnderStopsWhereHeldSays(t *testing.T) {
+	for _, revocation := range []bool{true, false} {
+		t.Run(map[bool]string{true: "revocation endpoint", false: "none"}[revocation], func(t *testing.T) {
+			r := newRig(t, devprovider.Options{})
+			if revocation {
+				r.settings.RevocationURL = r.url + "/v2/revoke"
+			}
+			src, loggedIn := r.loggedInOn(r.store)
+			moved := errors.New("the configuration names another store now")
+			var lockHeld bool
+			_, kept, revokeErr, err := src.RevokeAndLogoutOfUnder(context.Background(), loggedIn, func() error {
+				noWait, cancel := context.WithCancel(context.Background())
+				cancel()
+				unlock, err := r.store.Lock(noWait, "sandbox")
+				if err == nil {
+					unlock()
+				}
+				lockHeld = err != nil
+				return moved
+			})
+			if !kept || !errors.Is(revokeErr, moved) || err != nil {
+				t.Fatalf("RevokeAndLogoutOfUnder: kept %t, revocation %v, log-out %v; want kept, the revocation's error held's", kept, revokeErr, err)
+			}
+			if !lockHeld {
+				t.Error("held ran with the renewal lock free")
+			}
+			if n := r.provider.Stats().Revocations; n != 0 {
+				t.Errorf("%d revocations sent; want none", n)
+			}
+			if rec, err := r.store.Load(context.Background(), "sandbox"); err != nil || rec.RefreshToken != loggedIn.RefreshToken {
+				t.Fatalf("the tokens after the log-out held stopped: %v; want them kept", err)
+			}
+		})
+	}
+}

@@ -61,7 +61,7 @@ func (s *Source) Revoke(ctx context.Context) error {
 // sent nothing: whatever it answers says nothing of the grant
 // (ErrClientRejected, the configuration's to fix).
 func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
-	return s.revokeGrantOf(ctx, nil, nil)
+	return s.revokeGrantOf(ctx, nil, nil, nil)
 }
 
 // RevokeAndLogoutOf ends the grant of the log-in whose tokens loggedIn
@@ -89,19 +89,37 @@ func (s *Source) RevokeGrant(ctx context.Context) (unknown string, err error) {
 // has ended (the revocation's outcome, known by then, decided it); err is
 // that log-out's, nil when the tokens were kept.
 func (s *Source) RevokeAndLogoutOf(ctx context.Context, loggedIn *store.Record) (unknown string, kept bool, revokeErr, err error) {
+	return s.RevokeAndLogoutOfUnder(ctx, loggedIn, nil)
+}
+
+// RevokeAndLogoutOfUnder is RevokeAndLogoutOf with held (unless nil) run
+// once the renewal lock is held, before anything is sent or deleted: a
+// program that must find something of its own unchanged under that hold
+// (its configuration still naming this store) checks it there. An error
+// from held stops the log-out: nothing is sent or deleted, the tokens are
+// kept (kept is true), and revokeErr is that error.
+func (s *Source) RevokeAndLogoutOfUnder(ctx context.Context, loggedIn *store.Record, held func() error) (unknown string, kept bool, revokeErr, err error) {
 	if s.unmade() {
 		return "", false, nil, errNotMade
 	}
 	locked := false // the revocation took the lock, and forgot the tokens under it unless kept
-	unknown, revokeErr = s.revokeGrantOf(ctx, loggedIn, func(revokeErr error) {
+	unknown, revokeErr = s.revokeGrantOf(ctx, loggedIn, held, func(revokeErr error) {
 		locked = true
 		if !revocationKeeps(revokeErr) {
 			err = s.forget(context.WithoutCancel(ctx), loggedIn)
 		}
 	})
 	kept = revocationKeeps(revokeErr)
-	if !locked && !kept {
-		err = s.LogoutOf(ctx, loggedIn)
+	if !locked && !kept { // nothing was sent: revokeErr is nil
+		err = s.LogoutOfUnder(ctx, loggedIn, func(logout func() error) error {
+			if held != nil {
+				if revokeErr = held(); revokeErr != nil {
+					kept = true
+					return nil
+				}
+			}
+			return logout()
+		})
 	}
 	return unknown, kept, revokeErr, err
 }
@@ -116,10 +134,11 @@ func revocationKeeps(err error) bool {
 }
 
 // revokeGrantOf is RevokeGrant of the log-in whose tokens loggedIn holds
-// (any, when nil; see RevokeAndLogoutOf), calling locked (unless nil) with
-// its error once done, before it lets go of the renewal lock, when it took
-// it.
-func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, locked func(err error)) (unknown string, err error) {
+// (any, when nil; see RevokeAndLogoutOf), calling held (unless nil) once
+// it holds the renewal lock, its error stopping the revocation there, and
+// locked (unless nil) with its error once done, before it lets go of the
+// renewal lock, when it took it.
+func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, held func() error, locked func(err error)) (unknown string, err error) {
 	if s.unmade() {
 		return "", errNotMade
 	}
@@ -156,6 +175,11 @@ func (s *Source) revokeGrantOf(ctx context.Context, loggedIn *store.Record, lock
 	if locked != nil {
 		// Run before unlock, deferred earlier, with the error returned.
 		defer func() { locked(err) }()
+	}
+	if held != nil {
+		if err := held(); err != nil {
+			return "", err
+		}
 	}
 	r, err := s.load(ctx)
 	if err != nil || r == nil {

@@ -384,14 +384,24 @@ func (f *Factory) storeChanged(env, storeURL string) (changed string, removed bo
 		return "", false
 	case conf.Envs[env] == nil:
 		return fmt.Sprintf("%s was taken out of %s", env, path), true
-	case conf.StoreURL != storeURL:
-		to := "the default folder"
-		if conf.StoreURL != "" {
-			to = redact.URL(conf.StoreURL)
-		}
-		return fmt.Sprintf("[store] url in %s was changed (by `freshtoken store migrate`, or an edit) to %s", path, to), false
 	}
-	return "", false
+	return storeURLChanged(path, conf.StoreURL, storeURL), false
+}
+
+// storeURLChanged says how [store] url in the configuration file at path,
+// nowURL, no longer names the store storeURL names: "" while it does,
+// however either is spelled (a Redis URL with its /0 or without, its host
+// in capitals, a folder by a link).
+func storeURLChanged(path, nowURL, storeURL string) string {
+	if nowURL == storeURL {
+		return ""
+	}
+	nowID, errNow := configedit.StoreID(nowURL)
+	id, err := configedit.StoreID(storeURL)
+	if errNow == nil && err == nil && nowID == id {
+		return ""
+	}
+	return fmt.Sprintf("[store] url in %s was changed (by `freshtoken store migrate`, or an edit) to %s", path, shownStore(nowURL))
 }
 
 // manualCommand is this log-in as a command line run with --manual, what

@@ -230,16 +230,33 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	var revokeErr error
 	unknown := ""          // the provider's answer that it no longer knows the tokens
 	keptForRevoke := false // the revocation's failure kept the tokens: told below
+	// [store] url is checked under the renewal lock (which a move holds
+	// until [store] url names the new store), before anything is sent or
+	// deleted: checked once the lock was let go, a move made right after
+	// had the log-out say that tokens it had ended were not.
+	var moved error
+	stillHere := func() error {
+		moved = movedAway()
+		return moved
+	}
 	if opts.Local {
 		if ctx.Err() != nil {
 			return stopped(nil)
 		}
-		err = src.LogoutOf(ctx, rec)
+		err = src.LogoutOfUnder(ctx, rec, func(logout func() error) error {
+			if err := stillHere(); err != nil {
+				return err
+			}
+			return logout()
+		})
 	} else {
 		// Revoked and deleted under one hold of the renewal lock, so that
 		// no renewal (a proxy's or a service's) comes between to spend
 		// the refresh token just revoked.
-		unknown, keptForRevoke, revokeErr, err = src.RevokeAndLogoutOf(ctx, rec)
+		unknown, keptForRevoke, revokeErr, err = src.RevokeAndLogoutOfUnder(ctx, rec, stillHere)
+	}
+	if moved != nil {
+		return moved
 	}
 	if keptForRevoke {
 		switch {
@@ -296,9 +313,6 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 			return fmt.Errorf("%w; the provider revoked the grant, so the tokens kept are of no use: run `%s` once that is fixed to delete them", err, again)
 		}
 		return errors.Join(err, revokeErr)
-	}
-	if err := movedAway(); err != nil {
-		return err
 	}
 	if said := forgetTokenFile(ctx, f, env, rec, laterKept || unrevoked); said != "" {
 		defer fmt.Fprintln(f.IO.ErrOut, said) // after what the log-out did

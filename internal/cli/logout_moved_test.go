@@ -3,10 +3,13 @@ package cli_test
 import (
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/configedit"
+	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -47,4 +50,86 @@ func TestLogoutWhileTheTokensMoved(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLogoutWhileTheStoreURLWasRespelled: [store] url was written again,
+// naming the same folder another way (a trailing slash; a Redis URL with
+// its /0 added or its host in capitals), while logout waited for the
+// renewal lock. Compared as strings, the two were two stores: logout said
+// its tokens may have moved and were not logged out of (exit 2), having
+// deleted them. Compared as stores, it logs out.
+func TestLogoutWhileTheStoreURLWasRespelled(t *testing.T) {
+	for _, flags := range [][]string{{"--local"}, nil} {
+		t.Run(strings.Join(append([]string{"logout"}, flags...), " "), func(t *testing.T) {
+			e, code, stderr, _ := logoutWhileTheLockIsHeld(t, flags, func(e *devEnv, _ *filestore.Store) {
+				if _, err := configedit.SetStoreURL(e.config, fileURL(filepath.Join(e.dir, "state"))+"/"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if code != cli.ExitOK || !strings.Contains(stderr, "Logged out of dev") || strings.Contains(stderr, "was changed") {
+				t.Fatalf("logout: exit %d, stderr %q; want %d, logged out", code, stderr, cli.ExitOK)
+			}
+			if rec := e.record(t, "dev"); rec != nil {
+				t.Fatal("the tokens are still stored")
+			}
+		})
+	}
+}
+
+// TestLogoutMovedAfterItLetTheLockGo: `store migrate` in another terminal
+// took the renewal lock as soon as logout had revoked and deleted the
+// tokens and let it go, found nothing to move, and set [store] url. Logout,
+// checking [store] url only then, said its tokens may have moved and were
+// not logged out of (exit 2), though it had ended them, and left the token
+// file. It checks under the lock, before anything is sent or deleted.
+func TestLogoutMovedAfterItLetTheLockGo(t *testing.T) {
+	for _, flags := range [][]string{{"--local"}, nil} {
+		t.Run(strings.Join(append([]string{"logout"}, flags...), " "), func(t *testing.T) {
+			e := newDevEnv(t)
+			e.configureWith(t, config.EnvSettings{ClientSecret: "dev-client-secret", RevocationURL: e.api + "v2/revoke"})
+			e.loginOutside(t)
+			errOut := &onLine{line: `msg="tokens deleted"`, do: func() {
+				if _, err := configedit.SetStoreURL(e.config, fileURL(filepath.Join(e.dir, "moved"))); err != nil {
+					t.Error(err)
+				}
+			}}
+			ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: errOut}
+			if code := e.run(ios, append([]string{"--debug", "logout", "-e", "dev"}, flags...)...); code != cli.ExitOK || !strings.Contains(errOut.String(), "Logged out of dev") {
+				t.Fatalf("logout: exit %d, stderr %q; want %d, logged out", code, errOut, cli.ExitOK)
+			}
+			if !errOut.done {
+				t.Fatal("no store migrate came after the tokens were deleted")
+			}
+			if rec, err := filestore.New(filepath.Join(e.dir, "state")).Load(t.Context(), "dev"); rec != nil || err == nil {
+				t.Fatalf("the tokens are still in the store logged out of: %v", err)
+			}
+		})
+	}
+}
+
+// onLine is stderr that calls do, once, as the line holding line is
+// written: what another process does at that moment.
+type onLine struct {
+	mu   sync.Mutex
+	out  strings.Builder
+	line string
+	do   func()
+	done bool
+}
+
+func (w *onLine) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.out.Write(p)
+	if !w.done && strings.Contains(w.out.String(), w.line) {
+		w.done = true
+		w.do()
+	}
+	return len(p), nil
+}
+
+func (w *onLine) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.String()
 }

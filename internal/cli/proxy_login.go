@@ -128,7 +128,7 @@ func loginThroughProxy(ctx context.Context, opts *loginOptions, env *config.Env,
 	// asked): not this one's end, which the proxy may still store; so are
 	// those of this client that another configuration file logged in, when
 	// the proxy names this one's in its log-in's record. Nor is a renewal
-	// of the tokens held before: no log-in (LoggedInSince).
+	// of the tokens held before: no log-in (LogInWait.Made).
 	var foreign, refused error
 	othersFile := func(rec *store.Record) bool {
 		return g.NamesLoginFile && rec.LoggedInWith.OtherThan(src.ConfigFile()) != ""

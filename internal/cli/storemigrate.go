@@ -255,13 +255,13 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	// move holds these locks until it has set [store] url, so the file
 	// read now tells.
 	if now, err := config.Load(conf.Path); err == nil {
-		if nowID, _ := configedit.StoreID(now.StoreURL); nowID != fromID {
+		if changed := storeURLChanged(conf.Path, now.StoreURL, conf.StoreURL); changed != "" {
 			forgetUntouched()
-			if nowID == toID {
+			if nowID, _ := configedit.StoreID(now.StoreURL); nowID == toID {
 				fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already (moved there by another `freshtoken store migrate` while this one waited); nothing was moved.\n", shownStore(opts.To))
 				return nil
 			}
-			return usageErrorf("[store] url in %s was changed to %s while this move waited for the renewal locks (by another `freshtoken store migrate`, or an edit); nothing was moved, and the tokens are where it names now: run the same command again to move them from there", conf.Path, shownStore(now.StoreURL))
+			return usageErrorf("%s while this move waited for the renewal locks; nothing was moved, and the tokens are where it names now: run the same command again to move them from there", changed)
 		}
 	}
 	if len(failed) > 0 {

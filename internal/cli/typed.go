@@ -43,16 +43,27 @@ func existingParts(arg string) map[string]bool {
 		candidates = append(candidates, arg[i:])
 	}
 	for _, c := range candidates {
-		for p := filepath.Clean(c); p != "." && p != string(filepath.Separator); p = filepath.Dir(p) {
-			if _, err := os.Lstat(p); err == nil {
-				for part := range strings.FieldsFuncSeq(p, notInAToken) {
-					parts[part] = true
-				}
-				break
-			}
+		for part := range strings.FieldsFuncSeq(longestExisting(c), notInAToken) {
+			parts[part] = true
 		}
 	}
 	return parts
+}
+
+// longestExisting is the longest path at the start of c that exists, ""
+// when none does. It ends at the root of c's volume, which is its own
+// folder ("/", and on Windows "Z:\", "Z:." or a share's "\\host\share\").
+func longestExisting(c string) string {
+	for p := filepath.Clean(c); ; {
+		if _, err := os.Lstat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return ""
+		}
+		p = parent
+	}
 }
 
 // chosenFileName reports whether part reads as the name of a file a

@@ -228,8 +228,9 @@ type failure struct {
 	// (see Keeper.slept): ahead as the machine slept, or the clock was set
 	// forward; behind, the clock set back.
 	asleep time.Duration
-	// warned says a renewal's failure of kind was warned of since, so
-	// the same kind is logged at debug level until renewals work again.
+	// warned says a failure of kind was warned of since, so the same
+	// kind is logged at debug level until renewals work again (a store
+	// out of reach: until it can be read again).
 	warned bool
 	kind   failures.Kind
 }
@@ -526,10 +527,22 @@ func (k *Keeper) keepUntil(ctx context.Context, name string, look time.Duration)
 		return k.now().Add(look)
 	}
 	if err != nil {
-		k.Logger.Warn("keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
+		// A store out of reach (Redis down, a locked keychain) is warned
+		// of once, as renewal failures are (see warnNow): each look warned
+		// of it, a line a minute for as long as it lasted. Every other
+		// failure (a configuration moved away, a mistake in it) is warned
+		// of at each look, until it is fixed.
 		k.noteFailure(name, err, nil)
+		level := slog.LevelWarn
+		if !k.warnNow(name, err) && failures.Of(err) == failures.StoreUnreachable {
+			level = slog.LevelDebug
+		}
+		k.Logger.Log(ctx, level, "keeper: cannot read the environment's configuration or tokens", "env", name, "error", err.Error())
 		k.tell(ctx, src, name, nil)
 		return k.now().Add(look)
+	}
+	if k.readFailureWarned(name) {
+		k.Logger.Info("keeper: the environment's configuration and tokens can be read again", "env", name)
 	}
 	k.checkStore(ctx, name, src)
 	endpoint := tokenEndpoint(src)

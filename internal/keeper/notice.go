@@ -40,9 +40,10 @@ func (k *Keeper) noteFailure(env string, err error, rec *store.Record) {
 	}
 }
 
-// warnNow reports whether env's renewal failure err, noted already (see
-// noteFailure), is to be warned of: the first of a run of failures, or
-// one of another kind (failure.Of) than the last warned of. A provider
+// warnNow reports whether env's failure err (a renewal's, or reading its
+// configuration or tokens), noted already (see noteFailure), is to be
+// warned of: the first of a run of failures, or one of another kind
+// (failure.Of) than the last warned of. A provider
 // down for hours is one warning, and the looks after it are logged at
 // debug level: each look warned, a line a minute in a service's journal.
 func (k *Keeper) warnNow(env string, err error) bool {
@@ -67,6 +68,15 @@ func (k *Keeper) warnedOf(env string) bool {
 	defer k.mu.Unlock()
 	f := k.state(env).failing
 	return f != nil && f.warned
+}
+
+// readFailureWarned reports whether env's configuration or tokens could
+// not be read at its last look, and that was warned of (see warnNow).
+func (k *Keeper) readFailureWarned(env string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f := k.state(env).failing
+	return f != nil && !f.renewing && f.warned
 }
 
 // noteWrite remembers since when, and why, env's token file cannot be

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,17 +56,15 @@ func NewOwner(config, env string) Owner {
 	if config == "" {
 		return Owner{}
 	}
-	if abs, err := filepath.Abs(config); err == nil {
-		config = abs
-	}
+	config = absPath(config)
 	if real, err := filepath.EvalSymlinks(config); err == nil {
 		config = real
-	} else if dir, err := filepath.EvalSymlinks(filepath.Dir(config)); err == nil {
+	} else {
 		// A file that is gone (deleted under a keeper that reads it
 		// through /proc/self/fd/3, which still opens it) is named by where
 		// its folder leads, /proc/PID/fd/3: /proc/self/fd/3 would name
 		// another file in each process that reads the ledger.
-		config = filepath.Join(dir, filepath.Base(config))
+		config = inLinkedFolder(config)
 	}
 	return Owner{Config: config, Env: env, started: processStarted(descriptorPID(config))}
 }
@@ -164,11 +163,16 @@ const maxNote = 16 << 10
 // and wrote its own token over the one kept there, in turn with that
 // configuration's keeper.
 func ledgerEntry(ledger, path string) string {
-	path = absPath(path)
+	return entryOf(ledger, inLinkedFolder(absPath(path)))
+}
+
+// inLinkedFolder is path named by where the links on its folder's way
+// lead, its base name as it is; path when they lead nowhere.
+func inLinkedFolder(path string) string {
 	if dir, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
-		path = filepath.Join(dir, filepath.Base(path))
+		return filepath.Join(dir, filepath.Base(path))
 	}
-	return entryOf(ledger, path)
+	return path
 }
 
 // writtenEntry is where a freshtoken before ledgerEntry followed links
@@ -289,21 +293,23 @@ func writeNote(ledger, path string, n note) error {
 
 // forgetNote removes ledger's note of the token file at path, which is
 // gone, and the file's lock file (see lockTokenFile) unless it is held
-// (its holder is writing the file again, or removes it itself): a ledger
-// keeps notes and locks only of token files there are, so it does not
-// grow with every token_file named over the years.
+// (its holder is writing the file again, or removes it itself), and so
+// the note and lock file an older freshtoken made by the path as written
+// (see writtenEntry): a ledger keeps notes and locks only of token files
+// there are, so it does not grow with every token_file named over the
+// years.
 func forgetNote(ledger, path string) {
 	if ledger == "" || checkLedger(ledger) != nil {
 		return
 	}
-	entry := ledgerEntry(ledger, path)
-	os.Remove(entry)
-	os.Remove(writtenEntry(ledger, path))
-	if _, err := os.Lstat(entry + ".lock"); err != nil {
-		return
-	}
-	if unlock, err := lockTokenFileNow(ledger, path); err == nil {
-		unlock(true)
+	for _, entry := range slices.Compact([]string{ledgerEntry(ledger, path), writtenEntry(ledger, path)}) {
+		os.Remove(entry)
+		if _, err := os.Lstat(entry + ".lock"); err != nil {
+			continue
+		}
+		if unlock, err := lockEntry(noWait(), ledger, entry); err == nil {
+			unlock(true)
+		}
 	}
 }
 
@@ -397,8 +403,14 @@ func lockTokenFile(ctx context.Context, ledger, path string) (unlock func(gone b
 	if err := checkLedger(ledger); err != nil {
 		return nil, err
 	}
+	return lockEntry(ctx, ledger, ledgerEntry(ledger, path))
+}
+
+// lockEntry is lockTokenFile of the token file whose note is ledger's
+// entry.
+func lockEntry(ctx context.Context, ledger, entry string) (unlock func(gone bool), err error) {
 	locks := filestore.NewLocks(ledger)
-	name := filepath.Base(ledgerEntry(ledger, path))
+	name := filepath.Base(entry)
 	release, err := locks.Lock(ctx, name)
 	if err != nil {
 		return nil, err
@@ -413,9 +425,15 @@ func lockTokenFile(ctx context.Context, ledger, path string) (unlock func(gone b
 
 // lockTokenFileNow is lockTokenFile taken if free, never waited for.
 func lockTokenFileNow(ledger, path string) (unlock func(gone bool), err error) {
-	noWait, cancel := context.WithCancel(context.Background())
+	return lockTokenFile(noWait(), ledger, path)
+}
+
+// noWait is a context ended already: a lock taken with it is taken if
+// free, never waited for.
+func noWait() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	return lockTokenFile(noWait, ledger, path)
+	return ctx
 }
 
 // ForgetTokenFile removes the token file at path once the environment's

@@ -3,6 +3,7 @@ package keeper
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -292,5 +293,44 @@ func TestALedgerNoteIsOneForEveryNameOfTheFile(t *testing.T) {
 	}
 	if _, ok := readNote(ledger, file); !ok {
 		t.Errorf("the note written through the link is not the file's by its path")
+	}
+}
+
+// TestForgettingATokenFileForgetsItsOlderNoteAndLockToo: a token file gone,
+// its note and lock file go from the ledger, and so do the note and lock
+// file an older freshtoken made by the path as written (through a linked
+// folder): the older lock file stayed, one more for every such token file,
+// the ledger growing for ever. A lock file another holds stays.
+func TestForgettingATokenFileForgetsItsOlderNoteAndLockToo(t *testing.T) {
+	ledger, file := ledgerWorld(t)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(filepath.Dir(file), link); err != nil {
+		t.Fatal(err)
+	}
+	byLink := filepath.Join(link, "token")
+	older, entry := writtenEntry(ledger, byLink), ledgerEntry(ledger, byLink)
+	if err := noteWritten(ledger, byLink, "mine\n", Owner{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []string{older, older + ".lock", entry + ".lock"} {
+		if err := os.WriteFile(e, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forgetNote(ledger, byLink)
+	for _, e := range []string{entry, entry + ".lock", older, older + ".lock"} {
+		if _, err := os.Lstat(e); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s is left in the ledger (%v)", filepath.Base(e), err)
+		}
+	}
+
+	unlock, err := lockEntry(t.Context(), ledger, older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock(false)
+	forgetNote(ledger, byLink)
+	if _, err := os.Lstat(older + ".lock"); err != nil {
+		t.Errorf("the lock file another holds was removed (%v)", err)
 	}
 }
