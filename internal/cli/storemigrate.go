@@ -155,7 +155,6 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if err := finishMove(ctx, f, conf); err != nil {
 		return err
 	}
-	fromID, _ := configedit.StoreID(conf.StoreURL) // Load checked it
 	toID, _ := configedit.StoreID(opts.To)
 	if configedit.SameStore(conf.StoreURL, opts.To) {
 		fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already; nothing was moved.\n", shownStore(opts.To))
@@ -257,7 +256,7 @@ func runStoreMigrate(ctx context.Context, opts *storeMigrateOptions) error {
 	if now, err := config.Load(conf.Path); err == nil {
 		if changed := storeURLChanged(conf.Path, now.StoreURL, conf.StoreURL); changed != "" {
 			forgetUntouched()
-			if nowID, _ := configedit.StoreID(now.StoreURL); nowID == toID {
+			if configedit.SameStore(now.StoreURL, opts.To) {
 				fmt.Fprintf(f.IO.ErrOut, "The tokens are in %s already (moved there by another `freshtoken store migrate` while this one waited); nothing was moved.\n", shownStore(opts.To))
 				return nil
 			}
