@@ -111,10 +111,10 @@ func TestStalledKeychainNoticeSaysItMayWantUnlocking(t *testing.T) {
 	stderr := testenv.NewOutput()
 	now := time.Now()
 	notices := newStallNotices(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr, func() time.Time { return now })
-	notices.stalled(keyringstore.StallName, true, now.Add(-2*time.Second))
+	notices.stalled(keyringstore.StallName(), true, now.Add(-2*time.Second))
 	stderr.WaitFor(t, "the notice", regexp.MustCompile(`\n$`))
 	notices.stop()
-	if want := "freshtoken: waiting for " + keyringstore.StallName + ", which has not answered for 2s: it may be waiting for you to unlock it or allow access, in a prompt on your desktop…\n"; stderr.String() != want {
+	if want := "freshtoken: waiting for " + keyringstore.StallName() + ", which has not answered for 2s: it may be waiting for you to unlock it or allow access, in a prompt on your desktop…\n"; stderr.String() != want {
 		t.Errorf("the keychain's notice: %q; want %q", stderr, want)
 	}
 }

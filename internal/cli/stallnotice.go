@@ -132,7 +132,7 @@ func (n *stallNotices) next() (string, bool) {
 	}
 	o.said = true
 	line := fmt.Sprintf("waiting for %s, which has not answered for %s", first, stallwatch.Unanswered(o.since, n.now()))
-	if first == keyringstore.StallName {
+	if first == keyringstore.StallName() {
 		// A keychain call that waits is most often waiting on a prompt
 		// to unlock it or allow access, which a person may not have seen.
 		line += ": it may be waiting for you to unlock it or allow access, in a prompt on your desktop"
