@@ -681,9 +681,9 @@ func checkDurations(s Settings) error {
 // New returns a Source for s backed by o.Store. It reads and sends
 // nothing: the store is first read, and the client secret first fetched,
 // when a token is needed. Settings that could never work (no Env or
-// ClientID, neither TokenURL nor Discover, a URL without scheme or host, a
-// negative length of time, no client authentication style) are refused,
-// the error naming the field.
+// ClientID, neither TokenURL nor Discover, a URL without scheme or host, an
+// empty scope, a negative length of time, no client authentication style)
+// are refused, the error naming the field.
 func New(s Settings, o Options) (*Source, error) {
 	// Copies of its own: a caller may reuse or change its maps and slices
 	// (for another Source) while this one renews.
@@ -710,6 +710,14 @@ func New(s Settings, o Options) (*Source, error) {
 	// and would bind a record stored before grants were to that id.
 	if s.ClientID == "" || strings.TrimSpace(s.ClientID) != s.ClientID {
 		return nil, fmt.Errorf("freshtoken: Settings.ClientID %q is empty or has white space around it; give the client id the provider issued", s.ClientID)
+	}
+	// x/oauth2 joins the scopes with spaces: an empty one, or one with
+	// white space around it, would send a stray space (or scope= alone),
+	// a malformed scope some providers refuse every request for.
+	for i, sc := range s.Scopes {
+		if sc == "" || strings.TrimSpace(sc) != sc {
+			return nil, fmt.Errorf("freshtoken: Settings.Scopes[%d] %q is empty or has white space around it, which the requests would carry as a stray space; give each scope trimmed, or leave it out", i, sc)
+		}
 	}
 	// A secret read from a file or a command's output with its line ending
 	// is refused by the provider as a wrong secret, which it looks right.

@@ -1037,7 +1037,9 @@ func TestNewRefusesAutoDetect(t *testing.T) {
 // environment variable, a line pasted with its newline) matches no client:
 // its token requests are refused, and a record
 // stored before grants were recorded was bound to that id, so the program,
-// once mended, was told its tokens belonged to another client.
+// once mended, was told its tokens belonged to another client. An empty
+// scope, or one with white space around it, was sent as a stray space in
+// the scope parameter (or scope= alone), a malformed scope.
 func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 	for _, c := range []struct {
 		field string
@@ -1052,6 +1054,10 @@ func TestNewRefusesWhatCouldNeverWork(t *testing.T) {
 		{"Settings.DeviceAuthURL", func(s *freshtoken.Settings) { s.DeviceAuthURL = "/device" }, ""},
 		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "" }, ""},
 		{"Settings.ClientID", func(s *freshtoken.Settings) { s.ClientID = "dev-client-id\n" }, ""},
+		// x/oauth2 joins scopes with spaces: "read " or "scope=" alone.
+		{`Settings.Scopes[1] ""`, func(s *freshtoken.Settings) { s.Scopes = []string{"read", ""} }, ""},
+		{`Settings.Scopes[0] " "`, func(s *freshtoken.Settings) { s.Scopes = []string{" "} }, ""},
+		{`Settings.Scopes[1] "write\n"`, func(s *freshtoken.Settings) { s.Scopes = []string{"read", "write\n"} }, ""},
 		// Only what is missing is named: a program that set Env was told
 		// Env was required too.
 		{"Settings.Env", func(s *freshtoken.Settings) { s.Env = "" }, "Settings.TokenURL"},

@@ -255,6 +255,25 @@ scopes = ["User.Read"]
 	}
 }
 
+// TestEmptyScopesAreLeftOut: an empty scope in the file (scopes = ["read",
+// ""]), or one of spaces, is none, as a string of scopes separated by
+// spaces is as many scopes: the environment opens, asking for the others.
+// freshtoken.New refuses an empty Settings.Scopes entry, which x/oauth2
+// would send as a stray space; a file's is left out before it gets there.
+func TestEmptyScopesAreLeftOut(t *testing.T) {
+	p := write(t, "[store]\nurl = \"file://"+t.TempDir()+"\"\n\n[env.x]\nprovider = \"freeagent\"\nclient_id = \"id\"\nscopes = [\"read\", \"\", \"  \", \" write \"]\n")
+	f, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Envs["x"].Scopes; !slices.Equal(got, []string{"read", "write"}) {
+		t.Errorf("scopes %q, want [read write]", got)
+	}
+	if _, err := f.Open(t.Context(), config.OpenOptions{Env: "x"}); err != nil {
+		t.Errorf("Open: %v", err)
+	}
+}
+
 // TestProviderPresetsAgainstDevProvider: each preset, with its URLs
 // pointed at the dev provider (which accepts only the client
 // authentication the provider documents), logs in asking for the scopes

@@ -194,10 +194,13 @@ func TestLoadRefusesACAFileOthersCouldChange(t *testing.T) {
 }
 
 // TestTokenFileInAFolderOthersCanWrite: a token_file in a folder others
-// may write (/tmp) is refused at its line: another user could put a file
-// of theirs there first, which the keeper cannot replace (the sticky bit)
-// and the user's scripts would read as the user's token, sending their
-// requests to that user's account.
+// may write (/tmp, a folder another group may write) is refused at its
+// line: another user could put a file of theirs there first, which the
+// keeper cannot replace (the sticky bit) and the user's scripts would read
+// as the user's token, sending their requests to that user's account. A
+// folder only the user's own private group may write (0775, as a umask of
+// 002 makes every folder on Ubuntu and Fedora) is the user's alone: it was
+// refused too.
 func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 	shared := filepath.Join(t.TempDir(), "shared")
 	if err := os.Mkdir(shared, 0o700); err != nil {
@@ -208,17 +211,51 @@ func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 	if _, err := config.Load(p); err != nil {
 		t.Fatalf("a token file in a folder of the user's own: %v", err)
 	}
-	// The mode as chmod set it, the sticky bit included: /tmp was said to
-	// have mode 0777.
-	for mode, shown := range map[os.FileMode]string{0o777 | os.ModeSticky: "1777", 0o770: "0770"} {
-		if err := os.Chmod(shared, mode); err != nil {
-			t.Fatal(err)
-		}
+	refused := func(t *testing.T, shown string) {
+		t.Helper()
 		_, err := config.Load(p)
 		if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), ":5: env.dev.token_file: its folder "+shared+" may be written by group or others (mode "+shown+")") ||
 			!strings.Contains(err.Error(), "a folder of your own") || strings.Contains(err.Error(), "chmod") {
-			t.Errorf("folder mode %v: Load = %v; want a configuration error at token_file saying to use a folder of one's own", mode, err)
+			t.Errorf("Load = %v; want a configuration error at token_file saying to use a folder of one's own", err)
 		}
+	}
+	t.Run("anyone's, sticky", func(t *testing.T) {
+		// The mode as chmod set it, the sticky bit included: /tmp was said
+		// to have mode 0777.
+		if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, "1777")
+	})
+	t.Run("the user's private group", func(t *testing.T) {
+		skipUnlessPrivateGroup(t)
+		if err := errors.Join(os.Chmod(shared, 0o775), os.Chown(shared, -1, os.Getegid())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := config.Load(p); err != nil {
+			t.Errorf("a token file in a folder only the user's private group may write: %v", err)
+		}
+	})
+	t.Run("another group", func(t *testing.T) {
+		group := testenv.AnotherGroup(t)
+		if group == -1 {
+			testenv.Missing(t, "a folder of a group of the user's needs a supplementary group, or root")
+		}
+		if err := errors.Join(os.Chmod(shared, 0o770), os.Chown(shared, -1, group)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, "0770")
+	})
+}
+
+// skipUnlessPrivateGroup skips a test of the user's private group where
+// the user's group is not one (named as the user is).
+func skipUnlessPrivateGroup(t *testing.T) {
+	t.Helper()
+	u, uerr := user.Current()
+	g, gerr := user.LookupGroupId(strconv.Itoa(os.Getegid()))
+	if uerr != nil || gerr != nil || u.Username != g.Name {
+		t.Skipf("the user's group is no private group (user %v, group %v): %v", u, g, errors.Join(uerr, gerr))
 	}
 }
 
@@ -232,11 +269,7 @@ func TestTokenFileInAFolderOthersCanWrite(t *testing.T) {
 // write (a team's) still has its cache unused.
 func TestDiscoveryCacheInAFolderOfYourOwnGroup(t *testing.T) {
 	t.Run("the user's private group", func(t *testing.T) {
-		u, uerr := user.Current()
-		g, gerr := user.LookupGroupId(strconv.Itoa(os.Getegid()))
-		if uerr != nil || gerr != nil || u.Username != g.Name {
-			t.Skipf("the user's group is no private group (user %v, group %v): %v", u, g, errors.Join(uerr, gerr))
-		}
+		skipUnlessPrivateGroup(t)
 		clock := fakeclock.New()
 		m := newMetadataServer(t, "/realms/x", oidc, nil)
 		dir := t.TempDir()

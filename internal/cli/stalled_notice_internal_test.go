@@ -15,6 +15,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/redistest"
 	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 	"github.com/freshtoken/freshtoken/store/redisstore"
 )
 
@@ -98,6 +99,23 @@ func TestStalledNoticeSaysTheLengthThe503Says(t *testing.T) {
 	notices.stop()
 	if want := "which has not answered for 3s…"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("a stall told 2.7 s after its call was sent: %q; want %q", stderr, want)
+	}
+}
+
+// TestStalledKeychainNoticeSaysItMayWantUnlocking: the notice of a
+// keychain that has not answered says that it may be waiting for the
+// person to unlock it or allow access, as a keychain call that waits most
+// often waits on such a prompt: it said only that the keychain had not
+// answered. Redis's notice is as it was.
+func TestStalledKeychainNoticeSaysItMayWantUnlocking(t *testing.T) {
+	stderr := testenv.NewOutput()
+	now := time.Now()
+	notices := newStallNotices(&Factory{IO: &IOStreams{ErrOut: stderr}}, stderr, func() time.Time { return now })
+	notices.stalled(keyringstore.StallName(), true, now.Add(-2*time.Second))
+	stderr.WaitFor(t, "the notice", regexp.MustCompile(`\n$`))
+	notices.stop()
+	if want := "freshtoken: waiting for " + keyringstore.StallName() + ", which has not answered for 2s: it may be waiting for you to unlock it or allow access, in a prompt on your desktop…\n"; stderr.String() != want {
+		t.Errorf("the keychain's notice: %q; want %q", stderr, want)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/freshtoken/freshtoken/internal/stallwatch"
 	"github.com/freshtoken/freshtoken/store"
+	"github.com/freshtoken/freshtoken/store/keyringstore"
 )
 
 // stallNotices says on w, a terminal, that the store (Redis, the keychain)
@@ -130,7 +131,13 @@ func (n *stallNotices) next() (string, bool) {
 		return "", false
 	}
 	o.said = true
-	return fmt.Sprintf("waiting for %s, which has not answered for %s…", first, stallwatch.Unanswered(o.since, n.now())), true
+	line := fmt.Sprintf("waiting for %s, which has not answered for %s", first, stallwatch.Unanswered(o.since, n.now()))
+	if first == keyringstore.StallName() {
+		// A keychain call that waits is most often waiting on a prompt
+		// to unlock it or allow access, which a person may not have seen.
+		line += ": it may be waiting for you to unlock it or allow access, in a prompt on your desktop"
+	}
+	return line + "…", true
 }
 
 // stop ends the notices, before the command's last word: it waits for a

@@ -27,8 +27,9 @@ func CheckSecretFile(path string, line func() int, key, orElse string, fi fs.Fil
 
 // TokenFileFolderProblem says what is wrong with the folder of the
 // token_file path as it is now, or returns "": a file, not a folder, or
-// one that another user (root excepted) owns or that group or others may
-// write, where another user could put a file in the token file's place.
+// one that another user (root excepted) owns or that others may write
+// (see OthersMayWrite), where another user could put a file in the token
+// file's place.
 // A long-running process asks before each write of the file, as a
 // folder's mode may change while the configuration does not.
 func TokenFileFolderProblem(path string) string {

@@ -80,9 +80,10 @@ func CheckAuthorityFile(path string, fi fs.FileInfo) string {
 
 // checkTokenFileFolder says what is wrong with the folder dir (fi, after
 // any symlink) a token_file is written in, or returns "": one that
-// another user (root excepted) owns, or that group or others may write
-// (/tmp), where another user could put a file of theirs first, which the
-// keeper could not replace and scripts would read as the user's token.
+// another user (root excepted) owns, or that others may write (/tmp, a
+// team's folder; see OthersMayWrite), where another user could put a file
+// of theirs first, which the keeper could not replace and scripts would
+// read as the user's token.
 func checkTokenFileFolder(dir string, fi fs.FileInfo) string {
 	if msg := othersCanChange(dir, fi); msg != "" {
 		return "its folder " + msg + ", who could put a file of theirs there first, which your scripts would read as your token; name a file in a folder of your own"
@@ -99,13 +100,7 @@ func FolderOthersCanChange(dir string) string {
 	if err != nil {
 		return ""
 	}
-	if msg := foreignOwner(dir, fi); msg != "" {
-		return dir + " " + msg
-	}
-	if OthersMayWrite(fi.Mode(), int(fi.Sys().(*syscall.Stat_t).Gid)) {
-		return fmt.Sprintf("%s may be written by group or others (mode %04o)", dir, filemode.Octal(fi.Mode()))
-	}
-	return ""
+	return othersCanChange(dir, fi)
 }
 
 // OthersMayWrite reports whether users other than this one may write in a
@@ -134,7 +129,7 @@ func othersCanChange(dir string, fi fs.FileInfo) string {
 	if msg := foreignOwner(dir, fi); msg != "" {
 		return dir + " " + msg
 	}
-	if fi.Mode().Perm()&0o022 != 0 {
+	if OthersMayWrite(fi.Mode(), int(fi.Sys().(*syscall.Stat_t).Gid)) {
 		return fmt.Sprintf("%s may be written by group or others (mode %04o)", dir, filemode.Octal(fi.Mode()))
 	}
 	return ""

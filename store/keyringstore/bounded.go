@@ -32,6 +32,10 @@ var unanswered atomic.Bool
 // errNoAnswer is why a call's context ends when the keychain took too long.
 var errNoAnswer = errors.New("the keychain did not answer in time")
 
+// StallName is how the keychain's calls name it to the listeners of
+// store.WithStalled and store.WithAnswered.
+func StallName() string { return "the " + systemName }
+
 // calling admits one call to the keychain at a time in the process. A call
 // given up on keeps its place until the keychain answers it, so that calls
 // to a keychain that does not answer do not pile up (each a goroutine and a
@@ -47,7 +51,7 @@ var calling = make(chan struct{}, 1)
 // once it has waited store.StallNotice (store.WatchStall).
 func bounded[T any](ctx context.Context, do func(context.Context) (T, error)) (T, error) {
 	store.Waiting(ctx)
-	stop, answered := store.WatchStall(ctx, "the "+systemName), false
+	stop, answered := store.WatchStall(ctx, StallName()), false
 	defer func() { stop(answered) }()
 	limit, again := answerTimeout, unanswered.Load()
 	if again {

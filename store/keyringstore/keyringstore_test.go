@@ -232,7 +232,7 @@ func TestKeychainThatDoesNotAnswerIsToldOfAsItWaits(t *testing.T) {
 	if len(told) != 1 {
 		t.Fatalf("told of %d waits; want 1", len(told))
 	}
-	if what := <-told; what != "the system keychain (Secret Service)" {
+	if what := <-told; what != "the system keychain (Secret Service)" || what != keyringstore.StallName() {
 		t.Errorf("told of a wait for %q; want the system keychain (Secret Service)", what)
 	}
 }
