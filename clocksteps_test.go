@@ -13,6 +13,7 @@ import (
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/internal/fakeclock"
 	"github.com/freshtoken/freshtoken/store"
+	"golang.org/x/oauth2"
 )
 
 // clockStepRig is a provider on the right time (the rig's clock) and
@@ -49,6 +50,19 @@ func (c *clockStepRig) pass(d time.Duration) {
 	c.timers.Advance(d)
 }
 
+// renewAhead renews src's token while the wall clock runs two hours ahead
+// of the provider's, then sets the clock right, and returns the token.
+func (c *clockStepRig) renewAhead(src *freshtoken.Source) *oauth2.Token {
+	c.t.Helper()
+	c.wall.Advance(2 * time.Hour)
+	renewed, err := src.Renew(context.Background())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.wall.Advance(-2 * time.Hour)
+	return renewed
+}
+
 // TestATokenRenewedWhileTheClockWasAheadIsRenewedInTime: a token this
 // process renewed while its clock ran two hours ahead (then set back, by
 // NTP or a person) is renewed as its hour runs out, counted on the timers,
@@ -60,12 +74,7 @@ func TestATokenRenewedWhileTheClockWasAheadIsRenewedInTime(t *testing.T) {
 	c := newClockStepRig(t)
 	src := c.source()
 	c.login(src)
-	c.wall.Advance(2 * time.Hour) // ahead of the provider's
-	renewed, err := src.Renew(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.wall.Advance(-2 * time.Hour) // set right
+	renewed := c.renewAhead(src)
 	c.pass(5 * time.Minute)
 	tok, err := src.Token()
 	if err != nil || tok.AccessToken != renewed.AccessToken {
@@ -157,12 +166,7 @@ func TestATokenWrittenByAClockAheadLastsItsLifetimeFromWhenItIsRead(t *testing.T
 	c := newClockStepRig(t)
 	other := c.source()
 	c.login(other)
-	c.wall.Advance(2 * time.Hour) // ahead of the provider's
-	renewed, err := other.Renew(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.wall.Advance(-2 * time.Hour) // set right
+	renewed := c.renewAhead(other)
 	refreshes := c.provider.Stats().Refreshes
 	tok, err := c.source().Token()
 	if err != nil || tok.AccessToken != renewed.AccessToken {

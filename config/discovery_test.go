@@ -342,6 +342,33 @@ func TestDiscoveryCache(t *testing.T) {
 	}
 }
 
+// forgedCache has the document of a new provider cached beside a
+// configuration in a new folder, then names another token endpoint in the
+// cached copy, as someone who may write there could. It returns the
+// provider, the folder, the configuration's path and the cached copy's.
+func forgedCache(t *testing.T) (m *metadataServer, dir, path, cached string) {
+	t.Helper()
+	m = newMetadataServer(t, "/realms/x", oidc, nil)
+	dir = t.TempDir()
+	path = issuerConfig(t, dir, m.issuer, "")
+	if _, err := openIdP(t, path, nil, nil).Endpoints(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "discovery", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	doc, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.ReplaceAll(string(doc), m.issuer+"/token", "https://tokens.example.net/token")
+	if err := os.WriteFile(files[0], []byte(forged), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return m, dir, path, files[0]
+}
+
 // TestDiscoveryCacheInAFolderOthersCanWriteIsNotUsed: a cached document
 // decides where the client secret and refresh token go, and was read
 // after checks of the file alone (yours, not writable by others): in a
@@ -353,27 +380,10 @@ func TestDiscoveryCache(t *testing.T) {
 func TestDiscoveryCacheInAFolderOthersCanWriteIsNotUsed(t *testing.T) {
 	for _, folder := range []string{"the configuration's folder", "the cache's folder"} {
 		t.Run(folder, func(t *testing.T) {
-			m := newMetadataServer(t, "/realms/x", oidc, nil)
-			dir := t.TempDir()
-			path := issuerConfig(t, dir, m.issuer, "")
-			if _, err := openIdP(t, path, nil, nil).Endpoints(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			files, _ := filepath.Glob(filepath.Join(dir, "discovery", "*.json"))
-			if len(files) != 1 {
-				t.Fatalf("cache files: %v", files)
-			}
-			cached, err := os.ReadFile(files[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			forged := strings.ReplaceAll(string(cached), m.issuer+"/token", "https://tokens.example.net/token")
-			if err := os.WriteFile(files[0], []byte(forged), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			m, dir, path, cached := forgedCache(t)
 			open := dir
 			if folder == "the cache's folder" {
-				open = filepath.Dir(files[0])
+				open = filepath.Dir(cached)
 			}
 			if err := os.Chmod(open, 0o777); err != nil {
 				t.Fatal(err)

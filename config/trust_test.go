@@ -299,22 +299,8 @@ func TestDiscoveryCacheInAFolderOfYourOwnGroup(t *testing.T) {
 		if group == -1 {
 			testenv.Missing(t, "a folder of a group of the user's needs a supplementary group, or root")
 		}
-		m := newMetadataServer(t, "/realms/x", oidc, nil)
-		dir := t.TempDir()
-		path := issuerConfig(t, dir, m.issuer, "")
-		if _, err := openIdP(t, path, nil, nil).Endpoints(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		files, _ := filepath.Glob(filepath.Join(dir, "discovery", "*.json"))
-		if len(files) != 1 {
-			t.Fatalf("cache files: %v", files)
-		}
-		cached, err := os.ReadFile(files[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		forged := strings.ReplaceAll(string(cached), m.issuer+"/token", "https://tokens.example.net/token")
-		if err := errors.Join(os.WriteFile(files[0], []byte(forged), 0o600), os.Chmod(dir, 0o775), os.Chown(dir, -1, group)); err != nil {
+		m, dir, path, _ := forgedCache(t)
+		if err := errors.Join(os.Chmod(dir, 0o775), os.Chown(dir, -1, group)); err != nil {
 			t.Fatal(err)
 		}
 		ep, err := openIdP(t, path, nil, nil).Endpoints(t.Context())

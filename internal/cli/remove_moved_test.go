@@ -26,16 +26,7 @@ import (
 func TestRemoveWhileTheTokensMove(t *testing.T) {
 	e := newDevEnv(t)
 	e.login(t)
-	old := filestore.New(filepath.Join(e.dir, "state"))
-	unlock, err := old.Lock(t.Context(), "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	errOut := testenv.NewOutput()
-	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: errOut}
-	exited := make(chan int, 1)
-	go func() { exited <- e.run(ios, "remove", "-e", "dev", "--yes") }()
-	errOut.WaitFor(t, "remove waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
+	old, unlock, errOut, exited := runWaitingForDevLock(t, e, "remove", "-e", "dev", "--yes")
 
 	// The move, under the renewal lock it holds: the record copied,
 	// [store] url set, the old copy deleted.
@@ -79,4 +70,23 @@ func TestRemoveWhileTheTokensMove(t *testing.T) {
 	if got := e.record(t, "dev"); got.RefreshToken != rec.RefreshToken {
 		t.Fatal("the moved tokens are not where [store] url names")
 	}
+}
+
+// runWaitingForDevLock holds dev's renewal lock in e's store, as a move of
+// its tokens in another terminal does, and runs the command args until it
+// waits for that lock. It returns the store, the lock's release, the
+// command's stderr, and where its exit code comes.
+func runWaitingForDevLock(t *testing.T, e *devEnv, args ...string) (old *filestore.Store, unlock func(), errOut *testenv.Output, exited <-chan int) {
+	t.Helper()
+	old = filestore.New(filepath.Join(e.dir, "state"))
+	unlock, err := old.Lock(t.Context(), "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut = testenv.NewOutput()
+	ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: errOut}
+	code := make(chan int, 1)
+	go func() { code <- e.run(ios, args...) }()
+	errOut.WaitFor(t, strings.Join(args, " ")+" waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
+	return old, unlock, errOut, code
 }

@@ -3,14 +3,12 @@ package cli_test
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/freshtoken/freshtoken/config"
 	"github.com/freshtoken/freshtoken/internal/cli"
 	"github.com/freshtoken/freshtoken/internal/configedit"
-	"github.com/freshtoken/freshtoken/internal/testenv"
 	"github.com/freshtoken/freshtoken/store/filestore"
 )
 
@@ -37,16 +35,7 @@ func TestStoreMigrateAfterAnotherMoveWhileItWaited(t *testing.T) {
 			if tc.sameTo {
 				to = first
 			}
-			old := filestore.New(filepath.Join(e.dir, "state"))
-			unlock, err := old.Lock(t.Context(), "dev")
-			if err != nil {
-				t.Fatal(err)
-			}
-			errOut := testenv.NewOutput()
-			ios := &cli.IOStreams{In: strings.NewReader(""), Out: testenv.NewOutput(), ErrOut: errOut}
-			exited := make(chan int, 1)
-			go func() { exited <- e.run(ios, "store", "migrate", "--to", fileURL(to)) }()
-			errOut.WaitFor(t, "store migrate waiting for the lock", regexp.MustCompile(`waiting for the renewal lock`))
+			old, unlock, errOut, exited := runWaitingForDevLock(t, e, "store", "migrate", "--to", fileURL(to))
 
 			// The first move, under the lock it holds: the record copied,
 			// [store] url set, the old copy deleted.

@@ -1542,6 +1542,26 @@ func TestRequestsEchoedBackAreNotPassedOn(t *testing.T) {
 	}
 }
 
+// sendUploadHead logs in to an environment whose API is at apiURL and
+// sends the proxy the head alone of a PUT of size bytes with Expect:
+// 100-continue, as curl sends an upload over 1 MiB; it returns the
+// connection, its reader, and the first answer, read before any of the
+// body is sent.
+func sendUploadHead(t *testing.T, apiURL string, size int) (net.Conn, *bufio.Reader, *http.Response) {
+	t.Helper()
+	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
+		return genericEnv(f, "upload", apiURL)
+	}})
+	f.login(t, "upload")
+	c, r := dial(t, f)
+	fmt.Fprintf(c, "PUT /upload/v2/attachments HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", f.addr, size)
+	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodPut})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, r, resp
+}
+
 // TestUnsentBodyIsSentAfterRenewal: an upload too large to be kept for the
 // retry after a 401 (curl sends one over 1 MiB with Expect: 100-continue,
 // and waits to be asked for it), which the API refuses for its token
@@ -1550,6 +1570,7 @@ func TestRequestsEchoedBackAreNotPassedOn(t *testing.T) {
 // of it had come, and the 401 was passed on, the upload failed, for a
 // token the proxy renewed at once.
 func TestUnsentBodyIsSentAfterRenewal(t *testing.T) {
+	const size = 2 << 20
 	var calls atomic.Int32
 	tokens := make(chan string, 3)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1563,17 +1584,7 @@ func TestUnsentBodyIsSentAfterRenewal(t *testing.T) {
 		fmt.Fprintf(w, "%d bytes", n)
 	}))
 	t.Cleanup(api.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "upload", api.URL)
-	}})
-	f.login(t, "upload")
-	const size = 2 << 20
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "PUT /upload/v2/attachments HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", f.addr, size)
-	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodPut})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r, resp := sendUploadHead(t, api.URL, size)
 	if resp.StatusCode != http.StatusContinue {
 		t.Fatalf("the upload was answered %s before its body was asked for; want 100 Continue, after the renewal", resp.Status)
 	}
@@ -1597,6 +1608,7 @@ func TestUnsentBodyIsSentAfterRenewal(t *testing.T) {
 // it is gone, and what is left is not the upload. The 401 is passed on, as
 // for any upload not kept, and the API gets the request once.
 func TestUploadTheAPIBeganToReadIsNotSentAgain(t *testing.T) {
+	const size = 2 << 20
 	var calls atomic.Int32
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -1605,17 +1617,7 @@ func TestUploadTheAPIBeganToReadIsNotSentAgain(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
 	t.Cleanup(api.Close)
-	f := newFixtureWith(t, fixtureOptions{autoApprove: true, moreConfig: func(f *fixture) string {
-		return genericEnv(f, "upload", api.URL)
-	}})
-	f.login(t, "upload")
-	const size = 2 << 20
-	c, r := dial(t, f)
-	fmt.Fprintf(c, "PUT /upload/v2/attachments HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", f.addr, size)
-	resp, err := http.ReadResponse(r, &http.Request{Method: http.MethodPut})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, r, resp := sendUploadHead(t, api.URL, size)
 	if resp.StatusCode != http.StatusContinue {
 		t.Fatalf("the upload was answered %s before its body was asked for; want 100 Continue, the API's asking", resp.Status)
 	}

@@ -1046,19 +1046,8 @@ func TestAReserveAnotherWriterMadeIsNotRemoved(t *testing.T) {
 	if err := os.Remove(reserve); err != nil {
 		t.Fatal(err)
 	}
-	made := make([]byte, 64<<10)
-	rand.Read(made)
-	filestore.LandAfterRoomCheck(t, func() {
-		if err := os.WriteFile(reserve, made, 0o600); err != nil {
-			t.Fatalf("the other writer's reserve: %v", err)
-		}
-	})
-	if err := s.Save(ctx, "sandbox", sample()); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := os.ReadFile(reserve); err != nil || !bytes.Equal(got, made) {
-		t.Fatalf("the reserve another writer made as this one found no room for it: %d bytes, %v; want it kept", len(got), err)
-	}
+	made := anotherWriterMakesReserve(t, reserve, func() {})
+	saveKeepsReserve(t, s, reserve, made, "as this one found no room for it")
 }
 
 // TestAReserveAnotherWriterMadeAsThisOnesWriteFailedIsNotRemoved: two
@@ -1074,19 +1063,35 @@ func TestAReserveAnotherWriterMadeAsThisOnesWriteFailedIsNotRemoved(t *testing.T
 	}
 	var free func()
 	filestore.BeforeWritingReserve(t, func() { free = testdisk.Fill(t, dir) })
+	made := anotherWriterMakesReserve(t, reserve, func() { free() })
+	saveKeepsReserve(t, s, reserve, made, "as this one failed to write it")
+}
+
+// anotherWriterMakesReserve has another writer make the reserve whole, just
+// after this one's room check for it and its own first step, before; it
+// returns what that writer put there.
+func anotherWriterMakesReserve(t *testing.T, reserve string, before func()) []byte {
+	t.Helper()
 	made := make([]byte, 64<<10)
 	rand.Read(made)
 	filestore.LandAfterRoomCheck(t, func() {
-		free()
+		before()
 		if err := os.WriteFile(reserve, made, 0o600); err != nil {
 			t.Fatalf("the other writer's reserve: %v", err)
 		}
 	})
+	return made
+}
+
+// saveKeepsReserve saves a record with s, and checks that the reserve is
+// still the one another writer made (when: as this one did what).
+func saveKeepsReserve(t *testing.T, s *filestore.Store, reserve string, made []byte, when string) {
+	t.Helper()
 	if err := s.Save(ctx, "sandbox", sample()); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := os.ReadFile(reserve); err != nil || !bytes.Equal(got, made) {
-		t.Fatalf("the reserve another writer made as this one failed to write it: %d bytes, %v; want it kept", len(got), err)
+		t.Fatalf("the reserve another writer made %s: %d bytes, %v; want it kept", when, len(got), err)
 	}
 }
 
