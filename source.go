@@ -46,7 +46,8 @@ type Settings struct {
 	// Token too), nothing sent, and it is called again by the next token
 	// request: phrase it for whoever reads it, as it matches none of this
 	// package's sentinels unless it wraps one. A panic in it reaches the
-	// caller waiting for it.
+	// caller waiting for it; once that caller has given up waiting (its
+	// context ended), it ends the program, as a panic in a goroutine does.
 	ClientSecretFunc func(ctx context.Context) (string, error)
 	AuthURL          string
 	TokenURL         string
@@ -243,8 +244,10 @@ func DefaultRetryBackoff() []time.Duration {
 type Options struct {
 	Store store.Store
 	// Logger is told the engine's decisions; nil: discard. A panic in its
-	// handler reaches the caller, as one in slog would, and leaves no
-	// renewal lock held.
+	// handler, on a line logged as a call runs, reaches that call's
+	// caller, as one in slog would, and leaves no renewal lock held; on a
+	// line the engine logs from a timer of its own (a wait's warning), it
+	// ends the program, as a panic in a goroutine does.
 	Logger *slog.Logger
 	// Clock is nil for time.Now. It is read as the wall clock alone, as
 	// the store keeps times; its monotonic reading, where its times carry
