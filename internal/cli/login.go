@@ -391,14 +391,9 @@ func (f *Factory) storeChanged(env, storeURL string) (changed string, removed bo
 // storeURLChanged says how [store] url in the configuration file at path,
 // nowURL, no longer names the store storeURL names: "" while it does,
 // however either is spelled (a Redis URL with its /0 or without, its host
-// in capitals, a folder by a link).
+// in capitals, a folder by a link or a bind mount: configedit.SameStore).
 func storeURLChanged(path, nowURL, storeURL string) string {
-	if nowURL == storeURL {
-		return ""
-	}
-	nowID, errNow := configedit.StoreID(nowURL)
-	id, err := configedit.StoreID(storeURL)
-	if errNow == nil && err == nil && nowID == id {
+	if nowURL == storeURL || configedit.SameStore(nowURL, storeURL) {
 		return ""
 	}
 	return fmt.Sprintf("[store] url in %s was changed (by `freshtoken store migrate`, or an edit) to %s", path, shownStore(nowURL))
