@@ -3,12 +3,14 @@ package freshtoken_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/freshtoken/freshtoken"
 	"github.com/freshtoken/freshtoken/internal/devprovider"
 	"github.com/freshtoken/freshtoken/store"
 	"github.com/freshtoken/freshtoken/store/filestore"
@@ -163,14 +165,25 @@ func (h *heldStore) Lock(ctx context.Context, env string) (func(), error) {
 // and is the revocation's. A log-out checking its configuration only after
 // the hold said that tokens it had ended may have moved.
 func TestRevokeAndLogoutOfUnderStopsWhereHeldSays(t *testing.T) {
-	for _, revocation := range []bool{true, false} {
-		t.Run(map[bool]string{true: "revocation endpoint", false: "none"}[revocation], func(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		revocation bool
+		moved      error
+	}{
+		{"revocation endpoint", true, errors.New("the configuration names another store now")},
+		{"none", false, errors.New("the configuration names another store now")},
+		// A refusal that wraps an error the revocation's own outcome
+		// forgets the tokens for: they were forgotten all the same.
+		{"revocation endpoint, held's error wraps store.ErrChanged", true, fmt.Errorf("moved: %w", store.ErrChanged)},
+		{"none, held's error wraps ErrGrantRevoked", false, fmt.Errorf("moved: %w", freshtoken.ErrGrantRevoked)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			r := newRig(t, devprovider.Options{})
-			if revocation {
+			if c.revocation {
 				r.settings.RevocationURL = r.url + "/v2/revoke"
 			}
 			src, loggedIn := r.loggedInOn(r.store)
-			moved := errors.New("the configuration names another store now")
+			moved := c.moved
 			var lockHeld bool
 			_, kept, revokeErr, err := src.RevokeAndLogoutOfUnder(context.Background(), loggedIn, func() error {
 				noWait, cancel := context.WithCancel(context.Background())

@@ -102,14 +102,22 @@ func (s *Source) RevokeAndLogoutOfUnder(ctx context.Context, loggedIn *store.Rec
 	if s.unmade() {
 		return "", false, nil, errNotMade
 	}
-	locked := false // the revocation took the lock, and forgot the tokens under it unless kept
+	locked := false  // the revocation took the lock, and forgot the tokens under it unless kept
+	refused := false // held refused: the tokens are kept, whatever its error wraps
+	if h := held; h != nil {
+		held = func() error {
+			err := h()
+			refused = err != nil
+			return err
+		}
+	}
 	unknown, revokeErr = s.revokeGrantOf(ctx, loggedIn, held, func(revokeErr error) {
 		locked = true
-		if !revocationKeeps(revokeErr) {
+		if !refused && !revocationKeeps(revokeErr) {
 			err = s.forget(context.WithoutCancel(ctx), loggedIn)
 		}
 	})
-	kept = revocationKeeps(revokeErr)
+	kept = refused || revocationKeeps(revokeErr)
 	if !locked && !kept { // nothing was sent: revokeErr is nil
 		err = s.LogoutOfUnder(ctx, loggedIn, func(logout func() error) error {
 			if held != nil {
