@@ -443,7 +443,7 @@ func (s *Store) Load(ctx context.Context, env string) (*store.Record, error) {
 		s.sawNone(env, runID)
 		return nil, store.ErrNotFound
 	}
-	if err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") {
+	if isWrongType(err) {
 		// A user limited to the commands freshtoken uses may not ask.
 		kind, terr := s.client.Type(ctx, key(env)).Result()
 		if terr != nil || kind == "" {
@@ -889,9 +889,9 @@ func (s *Store) script(g guardedScript) *redis.Script {
 func (s *Store) stamp(ctx context.Context, env, what string, read *store.Record) (string, error) {
 	data, err := s.client.Get(ctx, key(env)).Bytes()
 	switch {
-	case err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") && read == nil:
+	case isWrongType(err) && read == nil:
 		return wrongType, nil
-	case errors.Is(err, redis.Nil) || err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE"):
+	case errors.Is(err, redis.Nil) || isWrongType(err):
 		return "changed", nil
 	case err != nil:
 		return "", s.failed(ctx, what, err)
@@ -1582,7 +1582,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the renewal lock %s at %s: %w", k, s.where, ctx.Err())
 			}
-			if strings.HasPrefix(err.Error(), "WRONGTYPE") {
+			if isWrongType(err) {
 				return nil, s.notALock(ctx, env, err)
 			}
 			return nil, s.failed(ctx, "take the renewal lock", err)
@@ -1640,6 +1640,15 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 	}, nil
 }
 
+// isWrongType reports whether err is Redis's WRONGTYPE, a command's own
+// ("WRONGTYPE Operation against a key…") or one a script ran: Redis 7
+// words that as the command's, Redis 6 inside its own ("ERR Error running
+// script (call to f_…): @user_script:14: WRONGTYPE …"), which a test of
+// the prefix missed.
+func isWrongType(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "WRONGTYPE")
+}
+
 // notALock is the error of Lock for env, err being Redis's WRONGTYPE: a
 // value of another type than freshtoken writes (set by hand, or by another
 // program using freshtoken's names) under env's lock or in-flight mark,
@@ -1647,7 +1656,7 @@ func (s *Store) Lock(ctx context.Context, env string) (func(), error) {
 // tokens, and is left as it is.
 func (s *Store) notALock(ctx context.Context, env string, err error) error {
 	for _, k := range []string{lockKey(env), markKey(env)} {
-		if gerr := s.client.Get(ctx, k).Err(); gerr != nil && strings.HasPrefix(gerr.Error(), "WRONGTYPE") {
+		if gerr := s.client.Get(ctx, k).Err(); isWrongType(gerr) {
 			return &storeError{store.ErrDenied, fmt.Sprintf("could not take the renewal lock: Redis at %s holds a value of another type under %s, a key freshtoken keeps for %s's renewals, so none can be made; it holds no tokens: delete it (redis-cli -u %s DEL %s), then try again", s.where, k, env, s.cliURL(), k)}
 		}
 	}
