@@ -181,8 +181,10 @@ func (g *guard) unwatch() {
 }
 
 // stopping are the signals that would end the process: SIGINT, SIGTERM,
-// SIGHUP, SIGQUIT and SIGABRT (a supervisor's watchdog, `kill -ABRT`: a
-// Go program's stack dump at once), less those it was started ignoring
+// SIGHUP, SIGQUIT and SIGABRT (a supervisor's watchdog, `kill -ABRT`,
+// which would end a Go program at once with its stack dump: caught, the
+// dump is given up for a renewal seen through; `kill -SYS` still gives
+// it), less those it was started ignoring
 // (nohup ignores SIGHUP, a shell's background job SIGINT), which Notify
 // would stop ignoring, for freshtoken and for the command exec runs.
 func stopping() []os.Signal {
